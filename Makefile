@@ -1,0 +1,55 @@
+# Everything a person needs: `make run` starts the local stack, `make test` runs every test.
+# Both create .venv and install what they need on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+
+.PHONY: run test test-fast lint format synth bench deploy openapi clean help
+
+help:
+	@echo "make run     start the local stack (moto + API on http://127.0.0.1:$(PORT))"
+	@echo "make test    run every test tier"
+	@echo "make lint    ruff"
+	@echo "make synth   synthesize the CDK app into cdk.out (no Docker, no credentials)"
+	@echo "make bench   parser benchmarks against baselines"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	PORT=$(PORT) $(BIN)/tximport local
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+synth: $(STAMP)
+	$(BIN)/python infra/app.py
+	@echo "template written to cdk.out/"
+
+deploy: $(STAMP)
+	npx --yes aws-cdk@2 deploy --app "$(BIN)/python infra/app.py"
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""What the CDK stack and the local stack both build, as plain data: one definition of the tables,
+the functions and the state machine substitutions, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_MACHINE_FILE = ROOT / "statemachines" / "import.asl.json"
+FUNCTIONS_DIR = ROOT / "functions"
+LAYERS_DIR = ROOT / "layers"
+
+#: the attribute DynamoDB TTL reads (epoch seconds) on every table
+TTL_ATTRIBUTE = "expiresAt"
+
+
+@dataclass(frozen=True)
+class TableDef:
+    key: str  # logical name, also the settings env var prefix
+    env_var: str
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str = TTL_ATTRIBUTE
+
+
+TABLES: tuple[TableDef, ...] = (
+    # imports, their error details and per-line decisions, bank accounts, account locks and queue
+    TableDef("imports", "IMPORTS_TABLE_NAME"),
+    # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
+    TableDef("ledger", "LEDGER_TABLE_NAME"),
+)
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    name: str  # folder under functions/, handler is functions/<name>/handler.py:handler
+    description: str
+    timeout_seconds: int = 30
+    memory_mb: int = 512
+    #: ASL substitution variable that receives this function's ARN, if the workflow calls it
+    asl_variable: str | None = None
+    needs: tuple[str, ...] = field(default_factory=tuple)  # informative: what it touches
+
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    FunctionDef("api", "REST API: bank accounts, file formats, imports, review, confirm", 29, 1024),
+    FunctionDef("on_upload", "S3 ObjectCreated -> start the import workflow", 30, 256),
+    FunctionDef("process", "Stream, parse and validate an uploaded file; stage rows in S3", 900, 1769,
+                asl_variable="ProcessFunctionArn"),
+    FunctionDef("commit", "Commit one staged chunk into the ledger", 900, 1024,
+                asl_variable="CommitFunctionArn"),
+    FunctionDef("workflow", "Status changes, locks and task tokens for the workflow", 60, 256,
+                asl_variable="WorkflowFunctionArn"),
+)
+
+#: the bucket's prefix for uploaded files and for staged chunks
+UPLOAD_PREFIX = "uploads/"
+STAGING_PREFIX = "staging/"
+
+
+def local_function_name(name: str) -> str:
+    """The name a function has in the local stack and in tests."""
+    return f"tximport-{name.replace('_', '-')}"
+
+
+def asl_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
+    """Map each workflow function's ASL variable to its ARN (`function_arns` is keyed by name)."""
+    return {f.asl_variable: function_arns[f.name] for f in FUNCTIONS if f.asl_variable}
+
+
+def render_definition(substitutions: dict[str, str]) -> str:
+    """The ASL with `${Var}` substituted, as CDK's DefinitionBody.from_file does at deploy time."""
+    text = STATE_MACHINE_FILE.read_text()
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", value)
+    if "${" in text:
+        raise ValueError("unsubstituted variable left in the state machine definition")
+    json.loads(text)  # must stay valid JSON
+    return text

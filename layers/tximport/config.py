@@ -1,0 +1,56 @@
+"""Configuration is a model: each handler builds its settings once, at cold start, from the
+environment; a missing or malformed value fails there with a clear message. Nothing below the handlers
+reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, ValidationError
+
+
+class Settings(BaseModel):
+    """Everything the service's functions need to know about their environment."""
+
+    imports_table: str = Field(alias="IMPORTS_TABLE_NAME")
+    ledger_table: str = Field(alias="LEDGER_TABLE_NAME")
+    bucket: str = Field(alias="BUCKET_NAME")
+    state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
+    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
+    #: how long a presigned upload URL is valid
+    upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")
+    #: how long an import may wait in awaitingConfirmation before it expires
+    confirmation_timeout_seconds: int = Field(default=7 * 24 * 3600, alias="CONFIRMATION_TIMEOUT_SECONDS")
+    #: how long after `complete` an import may still be reverted
+    revert_window_seconds: int = Field(default=30 * 24 * 3600, alias="REVERT_WINDOW_SECONDS")
+    #: imports and staged rows expire this long after creation (DynamoDB TTL, S3 lifecycle)
+    retention_days: int = Field(default=365, alias="RETENTION_DAYS")
+    #: rows per staged chunk (one commit worker handles one chunk)
+    chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
+    #: HS256 secret for verifying tokens where no API Gateway authorizer does it (local stack)
+    jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
+    jwt_issuer: str = Field(default="tximport-local", alias="JWT_ISSUER")
+    jwt_audience: str = Field(default="tximport", alias="JWT_AUDIENCE")
+
+    model_config = {"populate_by_name": True}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment; raise ConfigError naming what is missing or wrong."""
+    env = dict(os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(env)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"tximport configuration is invalid: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (handlers call this at cold start)."""
+    return load_settings()

@@ -1,0 +1,183 @@
+"""The contract every statement format implements.
+
+A parser reads a byte stream and yields events in file order:
+
+* `StatementAccount`: an account the file holds (multi-account formats yield one per statement;
+  single-account formats may yield none),
+* `ParsedLine`: one transaction, with the account reference it belongs to,
+* `LineError`: a line that was rejected (it is reported, the rest of the file goes on).
+
+A file that cannot be read as a whole raises `FileError` with a documented code. Parsers must stream:
+memory may not grow with the file size. `Source.open()` may be called more than once when a format
+needs two passes (date-style inference reads the date column first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any, Protocol
+
+from tximport.models import DateStyle
+
+# Documented whole-file error codes (README "Error codes").
+INVALID_SOURCE_DATA = "InvalidSourceData"
+UNSUPPORTED_ENCODING = "UnsupportedEncoding"
+AMBIGUOUS_DATE_STYLE = "AmbiguousDateStyle"
+PROCESSING_ERROR = "ProcessingError"
+EMPTY_FILE = "EmptyFile"
+FILE_TOO_LARGE = "FileTooLarge"
+
+# Documented line error codes.
+INVALID_DATE = "InvalidDate"
+INVALID_AMOUNT = "InvalidAmount"
+REQUIRED_VALUE_MISSING = "RequiredValueMissing"
+INVALID_LINE = "InvalidLine"
+
+
+@dataclass(slots=True)
+class StatementAccount:
+    """An account a file holds, as the file names it (IBAN, account number, masked card ...)."""
+
+    account_ref: str
+    currency: str | None = None
+    bank_id: str | None = None
+    line_number: int | None = None
+
+
+@dataclass(slots=True)
+class ParsedLine:
+    """One transaction read from a file. `amount` is signed: positive is money in."""
+
+    line_number: int
+    date_posted: date
+    amount: Decimal
+    description: str
+    account_ref: str | None = None
+    currency: str | None = None
+    value_date: date | None = None
+    bank_transaction_id: str | None = None
+    reference: str | None = None
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    balance: Decimal | None = None
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    pending: bool = False
+
+
+@dataclass(slots=True)
+class LineError:
+    """A rejected line: reported in errordetails, never imported."""
+
+    line_number: int | None
+    code: str
+    message: str
+    actual_value: str | None = None
+    target: str | None = None
+
+
+ParseEvent = StatementAccount | ParsedLine | LineError
+
+
+class FileError(Exception):
+    """The file as a whole cannot be imported."""
+
+    def __init__(self, code: str, message: str, *, target: str | None = "File",
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.target = target
+        self.details = details or {}
+
+
+@dataclass(slots=True)
+class ParseOptions:
+    """What the import says about its file."""
+
+    date_style: DateStyle | None = None
+    #: column mapping for mapped CSV formats (see the CSV format's documentation)
+    mapping: dict[str, Any] | None = None
+    #: include pending (not booked) entries where a format marks them
+    include_pending: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """Where a parser reads from: re-openable, so two-pass formats can stream twice."""
+
+    size: int | None
+
+    def open(self) -> IO[bytes]: ...
+
+
+@dataclass(slots=True)
+class BytesSource:
+    """An in-memory source (tests, `POST` of small bodies)."""
+
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def open(self) -> IO[bytes]:
+        import io
+
+        return io.BytesIO(self.data)
+
+
+@dataclass(slots=True)
+class FileSource:
+    """A file on disk."""
+
+    path: str
+
+    @property
+    def size(self) -> int:
+        import os
+
+        return os.path.getsize(self.path)  # noqa: PTH202
+
+    def open(self) -> IO[bytes]:
+        return open(self.path, "rb")  # noqa: PTH123, SIM115
+
+
+class Parser(Protocol):
+    def __call__(self, source: Source, options: ParseOptions) -> Iterator[ParseEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileFormat:
+    """A format the service accepts, as `GET /fileformats` lists it."""
+
+    file_format: str
+    description: str
+    variant: str
+    version: int
+    file_extensions: tuple[str, ...]
+    accounts_supported: str  # "single" | "multi"
+    parser: Callable[[Source, ParseOptions], Iterator[ParseEvent]]
+    max_file_size: int = 250_000_000
+    #: a downloadable template (tabular formats), as (filename, content-type, body)
+    template: tuple[str, str, str] | None = None
+    #: formats that need a mapping or other options document them here
+    options_schema: dict[str, Any] | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "fileFormat": self.file_format,
+            "description": self.description,
+            "variant": self.variant,
+            "version": self.version,
+            "maxFileSize": self.max_file_size,
+            "fileExtensions": list(self.file_extensions),
+            "accountsSupported": self.accounts_supported,
+            "templateAvailable": self.template is not None,
+        }
+        if self.options_schema:
+            body["options"] = self.options_schema
+        return body

@@ -1,0 +1,223 @@
+"""Domain models: tenants, bank accounts, imports, statuses, report and error details.
+
+API request/response shapes live in `tximport.api_models`; DynamoDB item mapping lives in
+`tximport.storage`. Money is Decimal, dates are dates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """ISO 8601 with milliseconds and a Z, as the reference API prints timestamps."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+class Tenant(BaseModel):
+    """Who is calling: taken only from verified token claims."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organisation_id: str
+    company_id: str
+
+    @property
+    def key(self) -> str:
+        """The prefix of every stored key that belongs to this tenant."""
+        return f"{self.organisation_id}/{self.company_id}"
+
+
+class ImportStatus(StrEnum):
+    AWAITING_FILE_UPLOAD = "awaitingFileUpload"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    AWAITING_CONFIRMATION = "awaitingConfirmation"
+    FINAL_PROCESSING = "finalProcessing"
+    COMPLETE = "complete"
+    ERROR = "error"
+    DELETED = "deleted"
+
+
+#: statuses in which an import holds its bank accounts (one active import per account)
+ACTIVE_STATUSES = frozenset(
+    {ImportStatus.PROCESSING, ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING}
+)
+#: statuses from which DELETE is allowed
+DELETABLE_STATUSES = frozenset(
+    {ImportStatus.AWAITING_CONFIRMATION, ImportStatus.COMPLETE, ImportStatus.ERROR}
+)
+
+
+class DateStyle(StrEnum):
+    BIG_ENDIAN = "bigEndian"  # Y-M-D
+    LITTLE_ENDIAN = "littleEndian"  # D-M-Y
+    MIDDLE_ENDIAN = "middleEndian"  # M-D-Y
+
+
+class ReviewLevel(StrEnum):
+    FULL = "fullReview"
+    EXCEPTION = "exceptionReview"
+    MINIMAL = "minimalReview"
+
+
+class TransactionSign(StrEnum):
+    ORIGINAL = "original"
+    REVERSED = "reversed"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class ErrorDetail(BaseModel):
+    """One problem found in an import: a whole-file failure or a rejected line."""
+
+    severity: Severity = Severity.ERROR
+    code: str
+    message: str
+    target: str | None = None
+    line_number: int | None = Field(default=None, serialization_alias="lineNumber")
+    actual_value: str | None = Field(default=None, serialization_alias="actualValue")
+
+    def to_api(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class BankAccount(BaseModel):
+    """A (placeholder) bank account owned by a tenant."""
+
+    id: str
+    bank_id: str
+    country_code: str
+    account_identifier: str
+    name: str | None = None
+    currency: str | None = None
+    created: datetime = Field(default_factory=utcnow)
+
+
+class ImportBankAccount(BaseModel):
+    """A bank account as named on an import, with its sign convention."""
+
+    id: str
+    account_identifier: str | None = None
+    country_code: str | None = None
+    bank_identifier: str | None = None
+    transaction_sign: TransactionSign = TransactionSign.ORIGINAL
+
+
+class Summary(BaseModel):
+    """`statement.summary` of the import report. Sums are Decimal in the account's currency."""
+
+    account_details_count: int = 0
+    transaction_details_count: int = 0
+    transaction_credit_count: int = 0
+    transaction_credit_sum: Decimal = Decimal(0)
+    transaction_debit_count: int = 0
+    transaction_debit_sum: Decimal = Decimal(0)
+    transaction_range_start_date: date | None = None
+    transaction_range_end_date: date | None = None
+    transaction_date_overlap_count: int = 0
+    rejected_line_count: int = 0
+    ignored_line_count: int = 0
+    currencies: list[str] = Field(default_factory=list)
+
+    def add(self, amount: Decimal, posted: date) -> None:
+        self.transaction_details_count += 1
+        if amount >= 0:
+            self.transaction_credit_count += 1
+            self.transaction_credit_sum += amount
+        else:
+            self.transaction_debit_count += 1
+            self.transaction_debit_sum += amount
+        if self.transaction_range_start_date is None or posted < self.transaction_range_start_date:
+            self.transaction_range_start_date = posted
+        if self.transaction_range_end_date is None or posted > self.transaction_range_end_date:
+            self.transaction_range_end_date = posted
+
+
+class DiscoveredAccount(BaseModel):
+    """An account found in a multi-account file."""
+
+    account_identifier: str
+    currency: str | None = None
+    bank_account_id: str | None = None
+    transaction_count: int = 0
+
+
+class Import(BaseModel):
+    """One import attempt and everything known about it."""
+
+    id: str
+    organisation_id: str
+    company_id: str
+    status: ImportStatus = ImportStatus.AWAITING_FILE_UPLOAD
+    file_format: str
+    file_name: str | None = None
+    description: str | None = None
+    date_style: DateStyle | None = None
+    review_level: ReviewLevel = ReviewLevel.FULL
+    bank_accounts: list[ImportBankAccount] = Field(default_factory=list)
+    bank_id: str | None = None
+    source: str | None = None
+    api_type: Literal["single", "multi"] = "single"
+    fuzzy_account_matching: bool = False
+    bypass_replay_validation: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+    s3_key: str
+    file_uploaded: bool = False
+    file_size: int | None = None
+    execution_arn: str | None = None
+    summary: Summary | None = None
+    discovered_accounts: list[DiscoveredAccount] = Field(default_factory=list)
+    error_details: list[ErrorDetail] = Field(default_factory=list)
+    validation_details_count: int = 0
+    staging_prefix: str | None = None
+    chunk_keys: list[str] = Field(default_factory=list)
+    generation: int = 0
+    amend_count: int = 0
+    created: datetime = Field(default_factory=utcnow)
+    updated: datetime = Field(default_factory=utcnow)
+    expires_at: int | None = None
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
+
+
+class StagedTransaction(BaseModel):
+    """A parsed, validated line waiting for confirmation (kept in S3 chunks, not DynamoDB)."""
+
+    transaction_id: str
+    bank_account_id: str
+    amount: Decimal
+    currency: str | None = None
+    date_posted: date
+    value_date: date | None = None
+    description: str
+    line_number: int
+    bank_transaction_id: str | None = None
+    reference: str | None = None
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    balance: Decimal | None = None
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    possible_duplicate: bool = False
+    duplicate_of: str | None = None
+    duplicate_reason: str | None = None
+
+    @property
+    def transaction_type(self) -> str:
+        return "CREDIT" if self.amount >= 0 else "DEBIT"
