@@ -1,0 +1,1 @@
+"""Run the service without AWS: moto in server mode, our Lambda handlers in-process."""

@@ -1,0 +1,99 @@
+"""Route moto's Lambda invocations to our handlers, in-process.
+
+moto cannot run Lambda code without Docker. Both of its callers that matter here, the Step Functions
+interpreter (`lambda:invoke`, also `.waitForTaskToken`) and S3 bucket notifications, end in
+`LambdaFunction._invoke_lambda(self, event)`, which returns `(payload_json, errored, logs)`. Replacing
+that one method sends each invocation to `functions/<name>/handler.py:handler` by function name; a
+handler that raises answers `errored=True` with `{"errorType", "errorMessage"}`, so the state
+machine's Retry and Catch see the same error names they would see on AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.definitions import FUNCTIONS, local_function_name
+
+log = logging.getLogger("tximport.local")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of a Lambda context object that our handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: int = 900
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _deadline: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handlers() -> dict[str, Handler]:
+    """Our handlers keyed by their local function name (`tximport-process`, ...)."""
+    handlers: dict[str, Handler] = {}
+    for fn in FUNCTIONS:
+        module = importlib.import_module(f"functions.{fn.name}.handler")
+        handlers[local_function_name(fn.name)] = module.handler
+    return handlers
+
+
+def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[str, bool, str]:
+    """Run one handler the way Lambda would and answer in moto's `_invoke_lambda` shape."""
+    if isinstance(event, str | bytes):
+        event = json.loads(event or "{}")
+    timeout = next((f.timeout_seconds for f in FUNCTIONS if local_function_name(f.name) == function_name), 900)
+    context = FakeLambdaContext(function_name=function_name, timeout_seconds=timeout)
+    try:
+        result = handler(event, context)
+    except Exception as exc:  # a raised error is the function's error, as on AWS
+        log.warning("%s raised %s: %s", function_name, type(exc).__name__, exc)
+        payload = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "stackTrace": traceback.format_exception(exc)[-5:],
+        }
+        return json.dumps(payload), True, traceback.format_exc()
+    return json.dumps(result, default=str), False, ""
+
+
+@contextlib.contextmanager
+def route_lambdas(handlers: dict[str, Handler] | None = None) -> Iterator[dict[str, Handler]]:
+    """Patch moto so that invoking a function named in `handlers` runs it in this process."""
+    from moto.awslambda.models import LambdaFunction
+
+    table = load_handlers() if handlers is None else handlers
+    original = LambdaFunction._invoke_lambda
+
+    def _invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        handler = table.get(self.function_name)
+        if handler is None:
+            return json.dumps({"errorType": "ResourceNotFound",
+                               "errorMessage": f"no local handler for {self.function_name}"}), True, ""
+        return invoke_handler(handler, self.function_name, event)
+
+    LambdaFunction._invoke_lambda = _invoke  # type: ignore[method-assign]
+    try:
+        yield table
+    finally:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
