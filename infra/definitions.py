@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINE_FILE = ROOT / "statemachines" / "import.asl.json"
@@ -58,6 +59,39 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
 #: the bucket's prefix for uploaded files and for staged chunks
 UPLOAD_PREFIX = "uploads/"
 STAGING_PREFIX = "staging/"
+
+
+class Route(NamedTuple):
+    """One HTTP route of the api function; path parameters in braces, as API Gateway writes them."""
+
+    method: str
+    path: str
+    auth_required: bool = True
+
+
+#: every route the api function serves: the HTTP API (CDK) and the local gateway both build from this.
+#: Only the file-format catalogue is public, as in the service we follow.
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/fileformats", auth_required=False),
+    Route("GET", "/fileformats/{id}/template", auth_required=False),
+    Route("POST", "/fileformats/detect"),
+    Route("GET", "/bankaccounts"),
+    Route("POST", "/bankaccounts"),
+    Route("GET", "/bankaccounts/{id}"),
+    Route("GET", "/bankaccounts/{id}/transactions"),
+    Route("GET", "/imports"),
+    Route("POST", "/imports"),
+    Route("GET", "/imports/{id}"),
+    Route("DELETE", "/imports/{id}"),
+    Route("POST", "/imports/{id}/confirm"),
+    Route("GET", "/imports/{id}/errordetails"),
+    Route("GET", "/imports/{id}/reviewtransactions"),
+    Route("PATCH", "/imports/{id}/reviewtransactions/{transactionId}"),
+    Route("POST", "/imports/{id}/amendtransactions"),
+    Route("POST", "/imports/{id}/revert"),
+    Route("GET", "/imports/{id}/dryrun"),
+    Route("POST", "/api/public/v1/transactions"),
+)
 
 
 def local_function_name(name: str) -> str:
