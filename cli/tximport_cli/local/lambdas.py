@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import json
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -49,23 +50,54 @@ class FakeLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handlers() -> dict[str, Handler]:
-    """Our handlers keyed by their local function name (`tximport-process`, ...)."""
+def load_handlers(*, missing_ok: bool = False) -> dict[str, Handler]:
+    """Our handlers keyed by their local function name (`tximport-process`, ...).
+
+    With `missing_ok`, a function whose `functions/<name>/handler.py` does not exist yet is left out
+    (and logged) instead of failing; an import error inside an existing handler still fails.
+    """
     handlers: dict[str, Handler] = {}
     for fn in FUNCTIONS:
-        module = importlib.import_module(f"functions.{fn.name}.handler")
+        module_name = f"functions.{fn.name}.handler"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not missing_ok or exc.name not in (module_name, f"functions.{fn.name}"):
+                raise
+            log.warning("no handler at functions/%s/handler.py yet: %s is not routed", fn.name,
+                        local_function_name(fn.name))
+            continue
         handlers[local_function_name(fn.name)] = module.handler
     return handlers
+
+
+# One lock per function: a Lambda execution environment runs one invocation at a time, and module-level
+# state in our handlers (Powertools' resolver keeps the current event on the app) relies on that.
+_function_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _function_lock(function_name: str) -> threading.Lock:
+    with _locks_guard:
+        return _function_locks.setdefault(function_name, threading.Lock())
+
+
+def call_handler(handler: Handler, function_name: str, event: Any) -> Any:
+    """Run one handler as Lambda would (context object, one invocation at a time per function);
+    a raised exception propagates."""
+    timeout = next((f.timeout_seconds for f in FUNCTIONS if local_function_name(f.name) == function_name),
+                   900)
+    context = FakeLambdaContext(function_name=function_name, timeout_seconds=timeout)
+    with _function_lock(function_name):
+        return handler(event, context)
 
 
 def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[str, bool, str]:
     """Run one handler the way Lambda would and answer in moto's `_invoke_lambda` shape."""
     if isinstance(event, str | bytes):
         event = json.loads(event or "{}")
-    timeout = next((f.timeout_seconds for f in FUNCTIONS if local_function_name(f.name) == function_name), 900)
-    context = FakeLambdaContext(function_name=function_name, timeout_seconds=timeout)
     try:
-        result = handler(event, context)
+        result = call_handler(handler, function_name, event)
     except Exception as exc:  # a raised error is the function's error, as on AWS
         log.warning("%s raised %s: %s", function_name, type(exc).__name__, exc)
         payload = {
@@ -78,11 +110,15 @@ def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[st
 
 
 @contextlib.contextmanager
-def route_lambdas(handlers: dict[str, Handler] | None = None) -> Iterator[dict[str, Handler]]:
-    """Patch moto so that invoking a function named in `handlers` runs it in this process."""
+def route_lambdas(handlers: dict[str, Handler] | None = None, *,
+                  missing_ok: bool = False) -> Iterator[dict[str, Handler]]:
+    """Patch moto so that invoking a function named in `handlers` runs it in this process.
+
+    Without `handlers`, the real ones are loaded (see `load_handlers` for `missing_ok`).
+    """
     from moto.awslambda.models import LambdaFunction
 
-    table = load_handlers() if handlers is None else handlers
+    table = load_handlers(missing_ok=missing_ok) if handlers is None else handlers
     original = LambdaFunction._invoke_lambda
 
     def _invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:

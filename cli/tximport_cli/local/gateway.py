@@ -1,0 +1,319 @@
+"""A local stand-in for API Gateway (HTTP API, payload format 2.0) with its JWT authorizer.
+
+Each HTTP request becomes the proxy event API Gateway would send, the api handler runs in this process
+(the same function moto would run), and its answer becomes the HTTP response. Like the authorizer,
+the gateway rejects protected routes without a valid bearer token before the function runs, and
+hands the verified claims to the function in `requestContext.authorizer.jwt.claims`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tximport.auth import bearer_token, verify_token
+from tximport.errors import Unauthorized
+
+log = logging.getLogger("tximport.local.gateway")
+
+#: answers the api handler's result for one event (raises what the handler raises)
+ApiInvoker = Callable[[dict[str, Any]], Any]
+
+#: routes that need no token when infra/definitions.py does not list the routes yet
+DEFAULT_PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/fileformats"),
+    ("GET", "/fileformats/{id}/template"),
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
+)
+
+_TEXT_TYPES = ("json", "text/", "xml", "x-www-form-urlencoded", "javascript", "yaml", "csv")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API Gateway route: `METHOD /path/{param}` and whether the authorizer guards it."""
+
+    method: str
+    path: str
+    auth_required: bool
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when this route serves `method path`, else None."""
+        if self.method not in ("ANY", method):
+            return None
+        found = _template_regex(self.path).fullmatch(path)
+        return None if found is None else found.groupdict()
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = ""
+    for part in re.split(r"(\{[^}]+\})", template):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            greedy = name.endswith("+")
+            group = name.rstrip("+")
+            pattern += f"(?P<{group}>.+)" if greedy else f"(?P<{group}>[^/]+)"
+        else:
+            pattern += re.escape(part)
+    return re.compile(pattern)
+
+
+def routes_from_definitions(raw: Iterable[Any] | None) -> list[Route] | None:
+    """Routes from infra/definitions.py's ROUTES (tuples or objects with method/path/auth_required)."""
+    if raw is None:
+        return None
+    routes = []
+    for item in raw:
+        if isinstance(item, tuple | list):
+            method, path, auth_required = item[0], item[1], item[2]
+        else:
+            method, path, auth_required = item.method, item.path, item.auth_required
+        routes.append(Route(str(method).upper(), str(path), bool(auth_required)))
+    # literal segments win over parameters, as in API Gateway ("/imports/x" before "/imports/{id}")
+    routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
+    return routes
+
+
+def envelope_error(code: str, message: str) -> dict[str, Any]:
+    """The core API's error envelope."""
+    return {"data": None, "links": None, "meta": {}, "error": {"code": code, "message": message}}
+
+
+def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
+    """HTTP API's JWT authorizer hands every claim to the function as a string (lists as `[a b]`)."""
+    out: dict[str, str] = {}
+    for key, value in claims.items():
+        if isinstance(value, list | tuple):
+            out[key] = "[" + " ".join(str(v) for v in value) + "]"
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+class Gateway:
+    """The HTTP server. `extra_routes` maps `(method, path)` to local-only endpoints (no function)."""
+
+    def __init__(self, invoke_api: ApiInvoker | None, *, secret: str, issuer: str, audience: str,
+                 host: str = "127.0.0.1", port: int = 0, routes: list[Route] | None = None,
+                 extra_routes: dict[tuple[str, str], Callable[[], tuple[int, Any]]] | None = None) -> None:
+        self.invoke_api = invoke_api
+        self.secret, self.issuer, self.audience = secret, issuer, audience
+        self.routes = routes
+        self.extra_routes = dict(extra_routes or {})
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._server.server_address[0]}:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="tximport-gateway",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server.server_close()
+
+    # --- routing and the authorizer ---------------------------------------------------------------
+    def resolve(self, method: str, path: str) -> tuple[str, dict[str, str] | None, bool] | None:
+        """(routeKey, pathParameters, auth_required) for a request, or None when no route serves it."""
+        if self.routes is None:
+            # no route table yet: everything goes to the api handler, as a `$default` route would
+            public = any(Route(m, p, False).match(method, path) is not None for m, p in DEFAULT_PUBLIC_ROUTES)
+            return "$default", None, not public
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route.route_key, (params or None), route.auth_required
+        return None
+
+    def authorize(self, authorization: str | None) -> dict[str, str]:
+        """Verify the bearer token as the JWT authorizer would; answer the claims or raise Unauthorized."""
+        claims = verify_token(bearer_token(authorization), secret=self.secret, issuer=self.issuer,
+                              audience=self.audience)
+        return _claims_as_api_gateway(claims)
+
+    def build_event(self, *, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
+                    source_ip: str, route_key: str, path_parameters: dict[str, str] | None,
+                    claims: dict[str, str] | None) -> dict[str, Any]:
+        """The API Gateway HTTP API payload format 2.0 event for one request."""
+        split = urlsplit(target)
+        raw_path, raw_query = split.path or "/", split.query
+        merged: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in headers:
+            key = name.lower()
+            if key == "cookie":
+                cookies.extend(c.strip() for c in value.split(";") if c.strip())
+                continue
+            merged[key] = f"{merged[key]},{value}" if key in merged else value
+        content_type = merged.get("content-type", "")
+        now = datetime.now(UTC)
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": raw_path,
+            "rawQueryString": raw_query,
+            "headers": merged,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": merged.get("host", "127.0.0.1"),
+                "domainPrefix": "local",
+                "http": {
+                    "method": method,
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": source_ip,
+                    "userAgent": merged.get("user-agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": route_key,
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "isBase64Encoded": False,
+        }
+        if cookies:
+            event["cookies"] = cookies
+        if raw_query:
+            params = parse_qs(raw_query, keep_blank_values=True)
+            # HTTP API joins repeated parameters with commas
+            event["queryStringParameters"] = {k: ",".join(v) for k, v in params.items()}
+        if path_parameters:
+            event["pathParameters"] = path_parameters
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        if body:
+            if any(t in content_type for t in _TEXT_TYPES):
+                try:
+                    event["body"] = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+            else:
+                event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        return event
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "tximport-local"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                pass  # one line per request is logged by _serve, with timing
+
+            def _serve(self) -> None:
+                started = time.monotonic()
+                status = 500
+                try:
+                    status = gateway._dispatch(self)
+                finally:
+                    log.info("%s %s %s %.0fms", self.command, self.path, status,
+                             (time.monotonic() - started) * 1000)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        return _Handler
+
+    def _dispatch(self, request: BaseHTTPRequestHandler) -> int:
+        method = request.command.upper()
+        length = int(request.headers.get("content-length") or 0)
+        body = request.rfile.read(length) if length else b""
+        path = urlsplit(request.path).path or "/"
+        try:
+            local = self.extra_routes.get((method, path))
+            if local is not None:
+                status, payload = local()
+                return self._write_json(request, status, payload)
+            if method == "OPTIONS":
+                # HTTP API answers CORS preflights itself when CORS is configured
+                return self._write(request, 204, {
+                    "access-control-allow-origin": "*",
+                    "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+                    "access-control-allow-headers": "authorization,content-type",
+                }, b"")
+            resolved = self.resolve(method, path)
+            if resolved is None:
+                return self._write_json(request, 404, envelope_error("NotFound", f"no route {method} {path}"))
+            route_key, path_parameters, auth_required = resolved
+            claims = None
+            if auth_required:
+                try:
+                    claims = self.authorize(request.headers.get("authorization"))
+                except Unauthorized as exc:
+                    return self._write_json(request, 401, envelope_error("Unauthorized", exc.message))
+            if self.invoke_api is None:
+                return self._write_json(request, 503, envelope_error(
+                    "ServiceUnavailable", "the api handler (functions/api/handler.py) is not available"))
+            event = self.build_event(method=method, target=request.path,
+                                     headers=list(request.headers.items()), body=body,
+                                     source_ip=request.client_address[0], route_key=route_key,
+                                     path_parameters=path_parameters, claims=claims)
+            result = self.invoke_api(event)
+            return self._write_result(request, result)
+        except Exception:  # the api handler answers its own errors; reaching here is a bug worth a log
+            log.exception("gateway failed on %s %s", method, request.path)
+            return self._write_json(request, 500, envelope_error("InternalServerError", "internal error"))
+
+    def _write_result(self, request: BaseHTTPRequestHandler, result: Any) -> int:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            # payload 2.0: a result without statusCode is taken as a 200 JSON body
+            return self._write_json(request, 200, result)
+        status = int(result["statusCode"])
+        headers = {str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            headers[str(key).lower()] = ",".join(str(v) for v in values)
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+        cookies = list(result.get("cookies") or [])
+        return self._write(request, status, headers, raw, cookies)
+
+    def _write_json(self, request: BaseHTTPRequestHandler, status: int, payload: Any) -> int:
+        return self._write(request, status, {"content-type": "application/json"},
+                           json.dumps(payload, default=str).encode("utf-8"))
+
+    @staticmethod
+    def _write(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes,
+               cookies: list[str] | None = None) -> int:
+        request.send_response(status)
+        for key, value in headers.items():
+            if key not in ("content-length", "connection", "transfer-encoding"):
+                request.send_header(key, value)
+        for cookie in cookies or []:
+            request.send_header("set-cookie", cookie)
+        request.send_header("content-length", str(len(body)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(body)
+        return status
