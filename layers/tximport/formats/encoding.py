@@ -1,0 +1,196 @@
+"""Reading statement files as text: encoding detection, streaming decoding, and the parser guard.
+
+The encoding is decided once, from a leading sample (never the whole file):
+
+1. a byte-order mark decides (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE);
+2. UTF-16 without a mark is recognised by its zero bytes;
+3. a sample that is valid UTF-8 is UTF-8;
+4. otherwise charset-normalizer chooses among the single-byte encodings banks use (cp1252,
+   ISO-8859-1/15, cp1250, ...).
+
+The file is then decoded as a stream. A UTF-8 file that turns out to hold a stray cp1252 byte past
+the sample keeps going (that byte is read as cp1252) instead of failing the import. A sample that is
+binary or that no candidate decodes raises `FileError` `UnsupportedEncoding`. Text is normalised to
+NFC by the parsers (`nfc`) on the fields they keep.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import functools
+import io
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from tximport.formats.base import (
+    INVALID_SOURCE_DATA,
+    PROCESSING_ERROR,
+    UNSUPPORTED_ENCODING,
+    FileError,
+    ParseEvent,
+    ParseOptions,
+    Source,
+)
+
+SAMPLE_SIZE = 64 * 1024
+
+#: the single-byte encodings charset-normalizer may choose from (banks' exports in practice)
+CANDIDATES = ("cp1252", "iso8859_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251", "cp850", "mac_roman")
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: read an undecodable byte as cp1252 (latin-1 where cp1252 has a hole)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    byte = exc.object[exc.start : exc.start + 1]
+    try:
+        text = byte.decode("cp1252")
+    except UnicodeDecodeError:
+        text = byte.decode("latin-1")
+    return text, exc.start + 1
+
+
+codecs.register_error("tximport-cp1252", _cp1252_fallback)
+
+
+def read_sample(source: Source, size: int = SAMPLE_SIZE) -> bytes:
+    """The first `size` bytes of the source."""
+    with source.open() as raw:
+        chunks: list[bytes] = []
+        remaining = size
+        while remaining > 0:
+            chunk = raw.read(remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def detect_encoding(sample: bytes, complete: bool = False) -> str:
+    """The Python codec name for a file that starts with `sample` (`complete`: it is the whole file).
+
+    Raises FileError UnsupportedEncoding when the sample is binary or no candidate reads it.
+    """
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            return name
+    if not sample:
+        return "utf-8"
+    zero_even = sample[0::2].count(0)
+    zero_odd = sample[1::2].count(0)
+    half = max(1, len(sample) // 2)
+    if zero_odd > half * 0.3 and zero_even < half * 0.05:
+        return "utf-16-le"
+    if zero_even > half * 0.3 and zero_odd < half * 0.05:
+        return "utf-16-be"
+    if 0 in sample:
+        raise FileError(UNSUPPORTED_ENCODING, "The file is binary, not text in a supported encoding.")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample, cp_isolation=list(CANDIDATES)).best()
+    if best is None:
+        raise FileError(UNSUPPORTED_ENCODING, "The file's encoding is not supported "
+                        "(expected UTF-8, UTF-16, cp1252 or ISO-8859-1).")
+    return codecs.lookup(best.encoding).name
+
+
+class _ReadAdapter(io.RawIOBase):
+    """Gives any object with read() the raw-stream interface TextIOWrapper needs."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _errors_for(encoding: str) -> str:
+    if encoding in ("utf-8", "utf-8-sig"):
+        return "tximport-cp1252"
+    return "replace"
+
+
+@contextmanager
+def open_text(source: Source, encoding: str) -> Iterator[IO[str]]:
+    """Open the source as a text stream in `encoding` with universal newlines kept for csv."""
+    raw = source.open()
+    if not (hasattr(raw, "read1") and hasattr(raw, "readable")):
+        raw = io.BufferedReader(_ReadAdapter(raw), buffer_size=256 * 1024)
+    text = io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline="")  # type: ignore[arg-type]
+    try:
+        yield text
+    finally:
+        text.close()
+
+
+def decode_sample(sample: bytes, encoding: str) -> str:
+    """The sample as text (a multi-byte character cut at its end is dropped)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors=_errors_for(encoding))
+    return decoder.decode(sample, final=False)
+
+
+def nfc(text: str) -> str:
+    """NFC-normalised text (ASCII is returned as is, cheaply)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def guarded(parser: Callable[[Source, ParseOptions], Iterator[ParseEvent]]
+            ) -> Callable[[Source, ParseOptions], Iterator[ParseEvent]]:
+    """Wrap a parser so broken input only ever surfaces as FileError (or the LineErrors it yields).
+
+    Anything else a parser raises on unexpected bytes (a decode error, a csv error, a bug met by odd
+    data) becomes FileError ProcessingError/InvalidSourceData with the cause in its message. Errors
+    of the storage (OSError, botocore) pass through: they are not the file's fault and may be retried.
+    """
+
+    @functools.wraps(parser)
+    def run(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
+        try:
+            yield from parser(source, options)
+        except FileError:
+            raise
+        except (UnicodeError, LookupError) as exc:
+            raise FileError(UNSUPPORTED_ENCODING, f"The file cannot be decoded: {exc}") from exc
+        except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as exc:
+            raise FileError(INVALID_SOURCE_DATA, f"The file cannot be read: {exc}") from exc
+        except csv.Error as exc:
+            raise FileError(INVALID_SOURCE_DATA, f"The file cannot be read: {exc}") from exc
+        except (OSError, MemoryError):
+            raise  # the store or the machine failed, not the file: let the caller retry
+        except Exception as exc:
+            if type(exc).__module__.startswith(("botocore", "urllib3")):
+                raise
+            raise FileError(PROCESSING_ERROR, f"The file could not be processed: {exc}") from exc
+
+    return run
