@@ -34,7 +34,8 @@ def _register_local(subparsers: Any) -> None:
                         help="how long an import may wait for confirmation")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the stack's endpoints as JSON to this file once it is up")
-    # tests run the stack with stand-in functions: a module with HANDLERS = {"api": fn, ...}
+    # tests run the stack with stand-in functions: a module with HANDLERS = {"api": fn, ...} and
+    # optionally EXTRA_ROUTES = [(method, path, auth_required), ...]
     parser.add_argument("--handlers-module", default=None, help=argparse.SUPPRESS)
     parser.set_defaults(handler=_run_local)
 
@@ -53,9 +54,10 @@ def _run_local(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    handlers = None
+    handlers, extra_routes = None, ()
     if args.handlers_module:
-        handlers = importlib.import_module(args.handlers_module).HANDLERS
+        module = importlib.import_module(args.handlers_module)
+        handlers, extra_routes = module.HANDLERS, getattr(module, "EXTRA_ROUTES", ())
 
     stop = threading.Event()
 
@@ -64,7 +66,8 @@ def _run_local(args: argparse.Namespace) -> int:
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     stack = LocalStack(port=_api_port(args.port), moto_port=args.moto_port, handlers=handlers,
-                       demo=not args.no_demo, confirmation_timeout_seconds=args.confirmation_timeout)
+                       demo=not args.no_demo, confirmation_timeout_seconds=args.confirmation_timeout,
+                       extra_routes=extra_routes)
     try:
         try:
             stack.start()

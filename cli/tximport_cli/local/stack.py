@@ -23,6 +23,7 @@ import threading
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,16 +175,19 @@ class LocalStack:
 
     `handlers` maps function names (`api`, `on_upload`, ... or `tximport-api`, ...) to callables; by
     default the real `functions/<name>/handler.py` are loaded (missing ones are skipped with a warning).
+    `extra_routes` adds `(method, path, auth_required)` routes to infra/definitions.py's ROUTES.
     """
 
     def __init__(self, port: int = 0, moto_port: int = 0, *, host: str = "127.0.0.1",
                  handlers: dict[str, Handler] | None = None, demo: bool = False,
-                 confirmation_timeout_seconds: int | None = None) -> None:
+                 confirmation_timeout_seconds: int | None = None,
+                 extra_routes: Sequence[tuple[str, str, bool]] = ()) -> None:
         self.host = host
         self.requested_port = port
         self.requested_moto_port = moto_port
         self.demo = demo
         self.confirmation_timeout_seconds = confirmation_timeout_seconds
+        self.extra_routes = list(extra_routes)
         self._given_handlers = None if handlers is None else {
             (name if name.startswith("tximport-") else local_function_name(name)): fn
             for name, fn in handlers.items()
@@ -330,6 +334,8 @@ class LocalStack:
 
         api = self.handlers.get(local_function_name("api"))
         raw_routes = getattr(definitions, "ROUTES", None)
+        if raw_routes is not None or self.extra_routes:
+            raw_routes = [*(raw_routes or ()), *self.extra_routes]
         routes: list[Route] | None = routes_from_definitions(raw_routes)
         self._gateway = Gateway(self.invoke_api if api is not None else None, secret=dev_secret(),
                                 issuer=DEV_ISSUER, audience=DEV_AUDIENCE, host=self.host,

@@ -1,0 +1,134 @@
+"""The gateway in front of the api function: the JWT authorizer, the payload 2.0 event, responses."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import jwt
+import pytest
+
+from tximport_cli.local.stack import DEV_AUDIENCE, DEV_ISSUER, dev_secret
+
+pytestmark = pytest.mark.e2e
+
+
+def _signed(claims_override: dict, secret: str | None = None) -> str:
+    now = int(time.time())
+    claims = {"organisationId": "o1", "companyId": "c1", "iss": DEV_ISSUER, "aud": DEV_AUDIENCE,
+              "iat": now, "exp": now + 600, **claims_override}
+    return jwt.encode(claims, secret or dev_secret(), algorithm="HS256")
+
+
+def _assert_unauthorized(response) -> None:
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == {"data", "links", "meta", "error"}
+    assert body["data"] is None and body["links"] is None and body["meta"] == {}
+    assert body["error"]["code"] == "Unauthorized"
+    assert body["error"]["message"]
+
+
+def test_protected_route_without_token_is_401(standin_stack, http):
+    _assert_unauthorized(http.get(f"{standin_stack.base_url}/imports"))
+
+
+@pytest.mark.parametrize("authorization", [
+    "Bearer not-a-jwt",
+    "Basic dXNlcjpwYXNz",
+    "Bearer ",
+    "Bearer " + _signed({}, secret="a-different-secret-of-at-least-32-bytes"),
+    "Bearer " + _signed({"exp": int(time.time()) - 10}),
+    "Bearer " + _signed({"aud": "someone-else"}),
+    "Bearer " + _signed({"iss": "someone-else"}),
+])
+def test_protected_route_with_bad_token_is_401(standin_stack, http, authorization):
+    response = http.get(f"{standin_stack.base_url}/imports", headers={"Authorization": authorization})
+    _assert_unauthorized(response)
+
+
+def test_fileformats_needs_no_token(standin_stack, http):
+    response = http.get(f"{standin_stack.base_url}/fileformats")
+    assert response.status_code == 200
+    assert response.json()["data"] == [{"fileFormat": "Tabular3column#v1"}]
+
+
+def test_event_is_http_api_payload_2_with_verified_claims(standin_stack, http):
+    token = standin_stack.token_for("org-7", "co-9")
+    response = http.get(f"{standin_stack.base_url}/imports/imp-1/reviewtransactions?pageSize=5&tag=a&tag=b",
+                        headers={"Authorization": f"Bearer {token}", "X-Custom": "Yes", "Cookie": "a=1; b=2"})
+    assert response.status_code == 200
+    event = response.json()["data"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /imports/{id}/reviewtransactions"
+    assert event["pathParameters"] == {"id": "imp-1"}
+    assert event["rawPath"] == "/imports/imp-1/reviewtransactions"
+    assert event["rawQueryString"] == "pageSize=5&tag=a&tag=b"
+    assert event["queryStringParameters"] == {"pageSize": "5", "tag": "a,b"}
+    assert event["headers"]["x-custom"] == "Yes"
+    assert "cookie" not in event["headers"] and event["cookies"] == ["a=1", "b=2"]
+    context = event["requestContext"]
+    assert context["http"]["method"] == "GET"
+    assert context["http"]["path"] == "/imports/imp-1/reviewtransactions"
+    assert context["http"]["sourceIp"] == "127.0.0.1"
+    assert context["requestId"]
+    claims = context["authorizer"]["jwt"]["claims"]
+    assert claims["organisationId"] == "org-7" and claims["companyId"] == "co-9"
+    assert isinstance(claims["exp"], str)  # HTTP API hands claims over as strings
+    assert event["isBase64Encoded"] is False
+
+
+def test_binary_request_body_is_base64_encoded(standin_stack, http):
+    token = standin_stack.token_for("o", "c")
+    payload = bytes(range(256))
+    response = http.post(f"{standin_stack.base_url}/imports/i1/amendtransactions", data=payload,
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Content-Type": "application/octet-stream"})
+    event = response.json()["data"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+
+
+def test_json_request_body_is_passed_as_text(standin_stack, http):
+    token = standin_stack.token_for("o", "c")
+    response = http.post(f"{standin_stack.base_url}/imports/i1/amendtransactions", json={"data": {"x": "£1"}},
+                            headers={"Authorization": f"Bearer {token}"})
+    event = response.json()["data"]
+    assert event["isBase64Encoded"] is False
+    assert event["routeKey"] == "POST /imports/{id}/amendtransactions"
+    assert event["body"] == '{"data": {"x": "\\u00a31"}}'
+
+
+def test_base64_response_is_decoded(standin_stack, http):
+    token = standin_stack.token_for("o", "c")
+    response = http.get(f"{standin_stack.base_url}/standin/binary",
+                        headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.content == bytes(range(256))
+    assert response.headers["content-type"] == "application/octet-stream"
+
+
+def test_handler_crash_is_a_json_500(standin_stack, http):
+    token = standin_stack.token_for("o", "c")
+    response = http.get(f"{standin_stack.base_url}/standin/boom",
+                        headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["data"] is None and body["error"]["code"] == "InternalServerError"
+    assert "gateway failed on GET /standin/boom" in standin_stack.output()
+
+
+def test_unknown_route_is_404_before_the_function(standin_stack, http):
+    token = standin_stack.token_for("o", "c")
+    response = http.get(f"{standin_stack.base_url}/nowhere", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NotFound"
+    # a route exists for GET /imports/{id} but not for PUT
+    assert http.put(f"{standin_stack.base_url}/imports/x", headers={"Authorization": f"Bearer {token}"}
+                    ).status_code == 404
+
+
+def test_local_events_needs_no_token(standin_stack, http):
+    response = http.get(f"{standin_stack.base_url}/local/events")
+    assert response.status_code == 200
+    assert isinstance(response.json()["data"], list)
