@@ -190,6 +190,11 @@ class Import(BaseModel):
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
     expires_at: int | None = None
+    completed: datetime | None = None
+    reverted: datetime | None = None
+    task_token: str | None = None
+    file_sha256: str | None = None
+    version: int = 0
 
     @property
     def tenant(self) -> Tenant:

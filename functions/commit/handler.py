@@ -1,0 +1,29 @@
+"""Workflow task (one Map worker): commit one staged chunk into the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tximport.runtime import container
+from tximport.tasks import CommitTask
+
+logger = Logger(service="tximport")
+tracer = Tracer(service="tximport")
+metrics = Metrics(namespace="tximport", service="tximport")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = CommitTask.model_validate(event)
+    c = container()
+    imp = c.lifecycle.imports.get(task.tenant, task.import_id)
+    written = c.commit.commit_chunk(imp, task.chunk_key)
+    metrics.add_metric(name="LedgerLinesWritten", unit=MetricUnit.Count, value=written)
+    logger.info("chunk committed", extra={"import_id": imp.id, "chunk": task.chunk_key, "written": written})
+    return {"written": written}

@@ -1,0 +1,31 @@
+"""Workflow task: parse and validate an uploaded file (streamed), stage its rows in S3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tximport.runtime import container
+from tximport.tasks import WorkflowTask
+
+logger = Logger(service="tximport")
+tracer = Tracer(service="tximport")
+metrics = Metrics(namespace="tximport", service="tximport")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = WorkflowTask.model_validate(event)
+    c = container()
+    imp = c.lifecycle.imports.get(task.tenant, task.import_id)
+    logger.append_keys(import_id=imp.id)
+    outcome = c.processing.process(imp)
+    if imp.summary:
+        metrics.add_metric(name="LinesStaged", unit=MetricUnit.Count, value=imp.summary.transaction_details_count)
+    logger.info("processed", extra={"outcome": outcome})
+    return {"outcome": outcome}

@@ -1,0 +1,38 @@
+"""The response envelope `{"data", "links", "meta", "error"}` of the reference API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.shared.json_encoder import Encoder
+
+from tximport.errors import DomainError
+
+
+def envelope(data: Any = None, *, links: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
+             status: int = 200) -> Response:
+    body = {"data": data, "links": links, "meta": meta or {}, "error": None}
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps(body, cls=Encoder, separators=(",", ":")))
+
+
+def no_content() -> Response:
+    return Response(status_code=204, content_type="application/json", body="")
+
+
+def error_response(status: int, code: str, message: str, *, target: str | None = None,
+                   details: list[dict[str, Any]] | None = None) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if target:
+        error["target"] = target
+    if details:
+        error["details"] = details
+    body = {"data": None, "links": None, "meta": {}, "error": error}
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps(body, cls=Encoder, separators=(",", ":")))
+
+
+def domain_error(exc: DomainError) -> Response:
+    return error_response(exc.status_code, exc.code, exc.message, target=exc.target, details=exc.details)

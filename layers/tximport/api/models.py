@@ -1,0 +1,105 @@
+"""Request and response shapes of the HTTP API (camelCase on the wire), kept apart from the domain
+models. Every request body is wrapped in `{"data": ...}` and every answer in
+`{"data", "links", "meta", "error"}`, as the reference API does."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from tximport.models import DateStyle, ReviewLevel, TransactionSign
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", str_strip_whitespace=True)
+
+
+class CreateBankAccount(ApiModel):
+    """A placeholder bank account."""
+
+    bank_id: Identifier = Field(alias="bankId", examples=["demo-bank"])
+    country_code: CountryCode = Field(alias="countryCode", examples=["GBR"])
+    account_identifier: Identifier = Field(alias="accountIdentifier", examples=["GB33BUKB20201555555555"])
+    name: str | None = Field(default=None, max_length=200, examples=["Current account"])
+    currency: CurrencyCode | None = Field(default=None, examples=["GBP"])
+
+
+class CreateBankAccountRequest(ApiModel):
+    data: CreateBankAccount
+
+
+class ProductDates(ApiModel):
+    transaction_start_date: date | None = Field(default=None, alias="transactionStartDate")
+    transaction_end_date: date | None = Field(default=None, alias="transactionEndDate")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProductDates:
+        if self.transaction_start_date and self.transaction_end_date and \
+                self.transaction_start_date > self.transaction_end_date:
+            raise ValueError("transactionStartDate is after transactionEndDate")
+        return self
+
+
+class ImportBankAccountIn(ApiModel):
+    id: Identifier = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
+    account_identifier: str | None = Field(default=None, alias="accountIdentifier")
+    country_code: CountryCode | None = Field(default=None, alias="countryCode")
+    bank_identifier: str | None = Field(default=None, alias="bankIdentifier")
+    transaction_sign: TransactionSign = Field(default=TransactionSign.ORIGINAL, alias="transactionSign")
+    product_dates: ProductDates | None = Field(default=None, alias="productDates")
+
+
+class CreateImport(ApiModel):
+    """What a new import says about the file that will be uploaded."""
+
+    file_format: Identifier = Field(alias="fileFormat", examples=["Tabular3column#v1"])
+    file_name: str | None = Field(default=None, alias="fileName", max_length=255, examples=["statement.csv"])
+    description: str | None = Field(default=None, max_length=1000)
+    date_style: DateStyle | None = Field(default=None, alias="dateStyle",
+                                         description="bigEndian (Y-M-D), littleEndian (D-M-Y), middleEndian "
+                                                     "(M-D-Y); inferred from the whole date column if left out")
+    review_level: ReviewLevel = Field(default=ReviewLevel.FULL, alias="reviewLevel")
+    bank_accounts: list[ImportBankAccountIn] = Field(default_factory=list, alias="bankAccounts", max_length=100)
+    bank_id: str | None = Field(default=None, alias="bankId")
+    source: str | None = None
+    api_type: Literal["single", "multi"] | None = Field(default=None, alias="apiType")
+    data_source: str | None = Field(default=None, alias="dataSource")
+    fuzzy_account_matching: bool = Field(default=False, alias="fuzzyAccountMatching")
+    bypass_replay_validation: bool = Field(default=False, alias="bypassReplayValidation")
+    mapping: dict[str, Any] | None = Field(default=None, description="column mapping for CSV#mapped#v1")
+    include_pending: bool = Field(default=False, alias="includePending",
+                                  description="import pending (not booked) entries where a format marks them")
+
+
+class CreateImportRequest(ApiModel):
+    data: CreateImport
+
+
+class FlipTransactions(ApiModel):
+    bank_account_ids: list[str] = Field(alias="bankAccountIds", min_length=1)
+
+
+class Amend(ApiModel):
+    flip_transactions: FlipTransactions = Field(alias="flipTransactions")
+
+
+class AmendRequest(ApiModel):
+    data: Amend
+
+
+class Decision(ApiModel):
+    decision: Literal["import", "skip"]
+
+
+class DecisionRequest(ApiModel):
+    data: Decision
+
+
+class DetectRequest(ApiModel):
+    data: dict[str, Any]

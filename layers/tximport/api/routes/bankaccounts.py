@@ -1,0 +1,56 @@
+"""`/bankaccounts`: placeholder bank accounts and their ledgers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tximport.api.context import tenant_of
+from tximport.api.envelope import envelope
+from tximport.api.models import CreateBankAccountRequest
+from tximport.models import BankAccount, iso
+from tximport.runtime import container
+
+router = Router()
+
+
+def account_view(account: BankAccount) -> dict[str, object]:
+    out = {
+        "id": account.id, "bankId": account.bank_id, "countryCode": account.country_code,
+        "accountIdentifier": account.account_identifier, "name": account.name, "currency": account.currency,
+        "created": iso(account.created),
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+@router.post("/bankaccounts", summary="Create a placeholder bank account", tags=["Bank accounts"])
+def create_account(body: CreateBankAccountRequest) -> Response:
+    account = container().import_service.create_account(tenant_of(router), body.data)
+    return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
+
+
+@router.get("/bankaccounts", summary="List bank accounts", tags=["Bank accounts"])
+def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+                  cursor: Annotated[str | None, Query()] = None) -> Response:
+    accounts, nxt = container().import_service.accounts.list(tenant_of(router), limit=pageSize, cursor=cursor)
+    links = {"next": f"/bankaccounts?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
+    return envelope([account_view(a) for a in accounts], links=links, meta={"count": len(accounts)})
+
+
+@router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"])
+def get_account(account_id: str) -> Response:
+    account = container().import_service.accounts.get(tenant_of(router), account_id)
+    return envelope(account_view(account))
+
+
+@router.get("/bankaccounts/<account_id>/transactions", summary="The ledger of an account",
+            tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.")
+def ledger(account_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+           cursor: Annotated[str | None, Query()] = None) -> Response:
+    rows, nxt = container().import_service.ledger_page(tenant_of(router), account_id, limit=pageSize,
+                                                       cursor=cursor)
+    links = {"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
+    return envelope(rows, links=links, meta={"count": len(rows)})

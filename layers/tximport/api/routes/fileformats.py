@@ -1,0 +1,30 @@
+"""`/fileformats`: what the service accepts (no authentication needed)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from tximport.api.envelope import envelope
+from tximport.errors import NotFound
+from tximport.formats.registry import FORMATS, get_format
+
+router = Router()
+
+
+@router.get("/fileformats", summary="List the file formats", tags=["File formats"],
+            description="Every statement format the service imports, with its limits. No token needed.")
+def list_formats() -> Response:
+    return envelope([f.to_api() for f in FORMATS.values()])
+
+
+@router.get("/fileformats/<file_format>/template", summary="Download a template", tags=["File formats"],
+            description="A template file for a tabular format (header and two example rows).")
+def template(file_format: str) -> Response:
+    fmt = get_format(file_format)
+    if fmt.template is None:
+        raise NotFound(f"{fmt.file_format} has no template (only tabular formats do)",
+                       code="TemplateNotAvailable", target="fileFormat")
+    name, content_type, body = fmt.template
+    return Response(status_code=200, content_type=content_type, body=body,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

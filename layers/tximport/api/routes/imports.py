@@ -1,0 +1,117 @@
+"""`/imports`: create, upload, poll, review, amend, confirm, delete, revert."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tximport.api.context import tenant_of
+from tximport.api.envelope import envelope, no_content
+from tximport.api.models import AmendRequest, CreateImportRequest, DecisionRequest
+from tximport.models import ImportStatus
+from tximport.runtime import container
+from tximport.services.imports import import_view
+
+router = Router()
+
+
+@router.post("/imports", summary="Create an import", tags=["Imports"],
+             description="Answers status awaitingFileUpload and links.uploadPath, a presigned PUT URL valid "
+                         "15 minutes: upload the file there (e.g. curl -T statement.csv \"$uploadPath\").")
+def create_import(body: CreateImportRequest) -> Response:
+    service = container().import_service
+    imp = service.create_import(tenant_of(router), body.data)
+    return envelope({"id": imp.id, "status": imp.status.value,
+                     "importResponse": import_view(imp, include_report=False)},
+                    links={"uploadPath": service.upload_url(imp), "self": f"/imports/{imp.id}"}, status=201)
+
+
+@router.get("/imports", summary="List imports", tags=["Imports"], description="Newest first.")
+def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N803
+                 cursor: Annotated[str | None, Query()] = None,
+                 status: Annotated[ImportStatus | None, Query()] = None) -> Response:
+    imports, nxt = container().import_service.list(tenant_of(router), limit=pageSize, cursor=cursor,
+                                                   status=status)
+    links = {"next": f"/imports?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
+    return envelope([import_view(i, include_report=False) for i in imports], links=links,
+                    meta={"count": len(imports)})
+
+
+@router.get("/imports/<import_id>", summary="Get an import (poll this)", tags=["Imports"],
+            description="`?include=report` adds statement.summary once known; while the file is awaited "
+                        "links.uploadPath is a fresh presigned URL.")
+def get_import(import_id: str, include: Annotated[Literal["report"] | None, Query()] = None) -> Response:
+    service = container().import_service
+    imp = service.get(tenant_of(router), import_id)
+    links: dict[str, str] = {"self": f"/imports/{imp.id}"}
+    if imp.status == ImportStatus.AWAITING_FILE_UPLOAD:
+        links["uploadPath"] = service.upload_url(imp)
+    return envelope(import_view(imp, include_report=include == "report"), links=links)
+
+
+@router.delete("/imports/<import_id>", summary="Delete an import", tags=["Imports"],
+               description="Allowed in awaitingConfirmation, complete or error; otherwise 409.")
+def delete_import(import_id: str) -> Response:
+    container().import_service.delete(tenant_of(router), import_id)
+    return no_content()
+
+
+@router.post("/imports/<import_id>/confirm", summary="Confirm an import", tags=["Imports"],
+             description="Idempotent: confirming again does nothing.")
+def confirm(import_id: str) -> Response:
+    container().import_service.confirm(tenant_of(router), import_id)
+    return no_content()
+
+
+@router.post("/imports/<import_id>/amendtransactions", summary="Flip signs and re-process", tags=["Imports"])
+def amend(import_id: str, body: AmendRequest) -> Response:
+    container().import_service.amend(tenant_of(router), import_id, body.data)
+    return no_content()
+
+
+@router.post("/imports/<import_id>/revert", summary="Undo a complete import", tags=["Imports"],
+             description="Removes the ledger lines this import added, within the revert window. Idempotent.")
+def revert(import_id: str) -> Response:
+    imp = container().import_service.revert(tenant_of(router), import_id)
+    return envelope(import_view(imp, include_report=False))
+
+
+@router.get("/imports/<import_id>/errordetails", summary="Rejected lines and file problems", tags=["Review"])
+def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+                  cursor: Annotated[str | None, Query()] = None) -> Response:
+    rows, nxt, total = container().import_service.error_details(tenant_of(router), import_id,
+                                                                page_size=pageSize, cursor=cursor)
+    links = {"next": f"/imports/{import_id}/errordetails?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
+    return envelope(rows, links=links, meta={"count": len(rows), "total": total})
+
+
+@router.get("/imports/<import_id>/reviewtransactions", summary="Page the staged transactions", tags=["Review"])
+def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+           cursor: Annotated[str | None, Query()] = None) -> Response:
+    imp, rows, nxt = container().import_service.review(tenant_of(router), import_id, page_size=pageSize,
+                                                       cursor=cursor)
+    s = imp.summary
+    meta = {
+        "transactionCount": s.transaction_details_count if s else 0,
+        "creditCount": s.transaction_credit_count if s else 0,
+        "debitCount": s.transaction_debit_count if s else 0,
+        "dateOverlapCount": s.transaction_date_overlap_count if s else 0,
+        "pageCount": len(rows),
+    }
+    links = {"next": f"/imports/{import_id}/reviewtransactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
+    return envelope(rows, links=links, meta=meta)
+
+
+@router.patch("/imports/<import_id>/reviewtransactions/<transaction_id>", summary="Import or skip one line",
+              tags=["Review"])
+def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Response:
+    container().import_service.set_decision(tenant_of(router), import_id, transaction_id, body.data.decision)
+    return no_content()
+
+
+@router.get("/imports/<import_id>/dryrun", summary="What confirm would do", tags=["Review"])
+def dry_run(import_id: str) -> Response:
+    return envelope(container().import_service.plan(tenant_of(router), import_id))

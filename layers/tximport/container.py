@@ -1,0 +1,108 @@
+"""Wiring: AWS clients are created once per process and injected into repositories and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from tximport.config import Settings
+from tximport.services.commit import CommitService
+from tximport.services.events import EventPublisher
+from tximport.services.imports import ImportService
+from tximport.services.lifecycle import Lifecycle
+from tximport.services.processing import ProcessingService
+from tximport.services.uploads import UploadService
+from tximport.services.workflow import WorkflowService
+from tximport.storage.ledger import LedgerRepository
+from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+
+
+@dataclass
+class Container:
+    """Everything a handler needs, built lazily from settings and one boto3 session."""
+
+    settings: Settings
+    session: Any = None
+
+    def _client(self, name: str) -> Any:
+        session = self.session or boto3.session.Session()
+        if name == "s3":
+            return session.client("s3", config=Config(signature_version="s3v4",
+                                                      s3={"addressing_style": "path"},
+                                                      retries={"max_attempts": 5, "mode": "standard"}))
+        return session.client(name, config=_CONFIG)
+
+    @cached_property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+    @cached_property
+    def sfn(self) -> Any:
+        return self._client("stepfunctions")
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
+
+    @cached_property
+    def events_client(self) -> Any:
+        return self._client("events")
+
+    @cached_property
+    def _resource(self) -> Any:
+        session = self.session or boto3.session.Session()
+        return session.resource("dynamodb", config=_CONFIG)
+
+    @cached_property
+    def imports_table(self) -> Any:
+        return self._resource.Table(self.settings.imports_table)
+
+    @cached_property
+    def ledger_table(self) -> Any:
+        return self._resource.Table(self.settings.ledger_table)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table),
+                         EventPublisher(self.events_client, self.settings.event_bus_name), self.sfn)
+
+    @cached_property
+    def ledger(self) -> LedgerRepository:
+        return LedgerRepository(self.ledger_table, self.dynamodb)
+
+    @cached_property
+    def import_service(self) -> ImportService:
+        s = self.settings
+        return ImportService(accounts=AccountsRepository(self.imports_table), lifecycle=self.lifecycle,
+                             ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
+                             retention_days=s.retention_days, revert_window=s.revert_window_seconds,
+                             chunk_rows=s.chunk_rows)
+
+    @cached_property
+    def processing(self) -> ProcessingService:
+        return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3,
+                                 bucket=self.settings.bucket, chunk_rows=self.settings.chunk_rows)
+
+    @cached_property
+    def commit(self) -> CommitService:
+        return CommitService(imports=self.lifecycle.imports, ledger=self.ledger, s3=self.s3,
+                             bucket=self.settings.bucket)
+
+    @cached_property
+    def workflow(self) -> WorkflowService:
+        return WorkflowService(self.lifecycle)
+
+    @cached_property
+    def uploads(self) -> UploadService:
+        s = self.settings
+        if not s.state_machine_arn:
+            raise RuntimeError("STATE_MACHINE_ARN is not configured")
+        return UploadService(lifecycle=self.lifecycle, sfn=self.sfn, state_machine_arn=s.state_machine_arn,
+                             confirmation_timeout=s.confirmation_timeout_seconds,
+                             queue_timeout=s.confirmation_timeout_seconds * 2)

@@ -1,0 +1,56 @@
+"""DynamoDB key layout. Every key starts with the tenant, so one tenant can never read another's items.
+
+imports table (pk = T#org#company):
+  ACCOUNT#<accountId>                 bank account
+  IMPORT#<importId>                   import (ids are time-ordered: newest first by key)
+  DECISION#<importId>#<transactionId> per-line decision overriding the default
+  LOCK#<accountId>                    the active import of an account
+  QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
+  REPLAY#<accountId>#<fileSha256>     a file already imported into an account
+ledger table:
+  pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
+  pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tximport.models import Tenant
+
+
+def tenant_pk(tenant: Tenant) -> str:
+    return f"T#{tenant.organisation_id}#{tenant.company_id}"
+
+
+def account_sk(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}"
+
+
+def import_sk(import_id: str) -> str:
+    return f"IMPORT#{import_id}"
+
+
+def decision_sk(import_id: str, transaction_id: str = "") -> str:
+    return f"DECISION#{import_id}#{transaction_id}"
+
+
+def lock_sk(account_id: str) -> str:
+    return f"LOCK#{account_id}"
+
+
+def queue_prefix(account_id: str) -> str:
+    return f"QUEUE#{account_id}#"
+
+
+def replay_sk(account_id: str, digest: str) -> str:
+    return f"REPLAY#{account_id}#{digest}"
+
+
+def ledger_day_pk(tenant: Tenant, account_id: str, day: date | str) -> str:
+    day_text = day if isinstance(day, str) else day.isoformat()
+    return f"{tenant_pk(tenant)}#A#{account_id}#D#{day_text}"
+
+
+def ledger_account_pk(tenant: Tenant, account_id: str) -> str:
+    return f"{tenant_pk(tenant)}#A#{account_id}"

@@ -1,0 +1,169 @@
+"""The ledger: confirmed transactions per bank account.
+
+Transactions are partitioned by account and day (`...#A#<account>#D#<day>`), which spreads the writes
+of a large commit over many partition keys and lets the duplicate check and the overlap count read
+exactly the days a file covers. A small `DAY#` index item per account and day lets the ledger be
+listed newest first without a scan.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from tximport.models import Tenant
+from tximport.storage import keys
+from tximport.storage.pagination import decode_cursor, encode_cursor
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+#: attributes of a ledger item, as the API shows them
+LEDGER_FIELDS = (
+    "transactionId", "bankAccountId", "amount", "currency", "datePosted", "valueDate", "description",
+    "bankTransactionId", "reference", "counterpartyName", "counterpartyAccount", "balance",
+    "originalAmount", "originalCurrency", "importId", "lineNumber", "committed",
+)
+
+
+class TransientError(Exception):
+    """Throughput was exceeded after retries: the workflow retries the whole chunk (writes are
+    idempotent, so a retry never double-writes)."""
+
+
+class LedgerRepository:
+    """Reads with the table resource; bulk writes with the low-level client (3x less CPU per item)."""
+
+    def __init__(self, table: Any, client: Any) -> None:
+        self.table = table
+        self.client = client
+        self.table_name = table.name
+
+    def write(self, tenant: Tenant, rows: Iterable[dict[str, Any]]) -> int:
+        """Put ledger items (idempotent: a line's key is its deterministic transaction id)."""
+        requests: list[dict[str, Any]] = []
+        days: set[tuple[str, str]] = set()
+        written = 0
+        for row in rows:
+            item = {k: row[k] for k in LEDGER_FIELDS if row.get(k) is not None}
+            item["pk"] = keys.ledger_day_pk(tenant, row["bankAccountId"], row["datePosted"])
+            item["sk"] = f"TX#{row['transactionId']}"
+            requests.append({"PutRequest": {"Item": {k: _serializer.serialize(v) for k, v in item.items()}}})
+            days.add((row["bankAccountId"], row["datePosted"]))
+            written += 1
+            if len(requests) == 25:
+                self._batch(requests)
+                requests = []
+        for account_id, day in sorted(days):
+            requests.append({"PutRequest": {"Item": {
+                "pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": f"DAY#{day}"},
+            }}})
+            if len(requests) == 25:
+                self._batch(requests)
+                requests = []
+        if requests:
+            self._batch(requests)
+        return written
+
+    def _batch(self, requests: list[dict[str, Any]]) -> None:
+        pending = {self.table_name: requests}
+        for attempt in range(8):
+            answer = self.client.batch_write_item(RequestItems=pending)
+            pending = answer.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        raise TransientError("DynamoDB kept items unprocessed; the chunk will be retried")
+
+    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict[str, Any]]:
+        """Every ledger transaction of an account on one day."""
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": keys.ledger_day_pk(tenant, account_id, day)},
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            out.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
+             start_after: str | None = None) -> Iterator[str]:
+        """The days on which an account has ledger lines."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :day)",
+            "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id), ":day": "DAY#"},
+            "ScanIndexForward": not newest_first,
+        }
+        if start_after:
+            kwargs["ExclusiveStartKey"] = {"pk": keys.ledger_account_pk(tenant, account_id),
+                                           "sk": f"DAY#{start_after}"}
+        while True:
+            page = self.table.query(**kwargs)
+            for item in page.get("Items", []):
+                yield item["sk"][4:]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
+             ) -> tuple[list[dict[str, Any]], str | None]:
+        """Transactions newest first (by day, then by id within a day), `limit` at a time."""
+        state = decode_cursor(cursor) or {}
+        day_cursor: str | None = state.get("day")
+        within: dict[str, Any] | None = state.get("lek")
+        out: list[dict[str, Any]] = []
+        days = self.days(tenant, account_id, start_after=day_cursor if within is None else None)
+        if within is not None and day_cursor:
+            days = _chain([day_cursor], self.days(tenant, account_id, start_after=day_cursor))
+        for day in days:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": keys.ledger_day_pk(tenant, account_id, day)},
+                "ScanIndexForward": False,
+            }
+            if within is not None and day == day_cursor:
+                kwargs["ExclusiveStartKey"] = within
+            within = None
+            while True:
+                kwargs["Limit"] = limit - len(out)
+                page = self.table.query(**kwargs)
+                out.extend(page.get("Items", []))
+                lek = page.get("LastEvaluatedKey")
+                if len(out) >= limit:
+                    next_state = {"day": day, "lek": lek} if lek else {"day": day}
+                    return [_public(i) for i in out], encode_cursor(next_state)
+                if not lek:
+                    break
+                kwargs["ExclusiveStartKey"] = lek
+        return [_public(i) for i in out], None
+
+    def delete_if_from_import(self, tenant: Tenant, row: dict[str, Any], import_id: str) -> bool:
+        """Remove a ledger line only if this import wrote it (revert); True when removed."""
+        try:
+            self.table.delete_item(
+                Key={"pk": keys.ledger_day_pk(tenant, row["bankAccountId"], row["datePosted"]),
+                     "sk": f"TX#{row['transactionId']}"},
+                ConditionExpression="importId = :id",
+                ExpressionAttributeValues={":id": import_id},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from first
+    yield from rest
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk")}

@@ -1,0 +1,229 @@
+"""DynamoDB repositories for the imports table: bank accounts, imports, decisions, locks and queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from tximport.errors import Conflict, NotFound
+from tximport.models import BankAccount, Import, ImportStatus, Tenant, utcnow
+from tximport.storage import keys
+from tximport.storage.pagination import decode_cursor, encode_cursor
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class AccountsRepository:
+    """Placeholder bank accounts, per tenant."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def put(self, tenant: Tenant, account: BankAccount) -> None:
+        self.table.put_item(Item={
+            "pk": keys.tenant_pk(tenant), "sk": keys.account_sk(account.id),
+            "doc": account.model_dump_json(),
+        }, ConditionExpression=Attr("pk").not_exists())
+
+    def get(self, tenant: Tenant, account_id: str) -> BankAccount:
+        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.account_sk(account_id)},
+                                   ConsistentRead=True).get("Item")
+        if not item:
+            raise NotFound(f"bank account {account_id} not found", code="BankAccountNotFound",
+                           target="bankAccountId")
+        return BankAccount.model_validate_json(item["doc"])
+
+    def list(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
+             ) -> tuple[list[BankAccount], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("ACCOUNT#"),
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        accounts = [BankAccount.model_validate_json(i["doc"]) for i in page.get("Items", [])]
+        return accounts, encode_cursor(page.get("LastEvaluatedKey"))
+
+
+class ImportsRepository:
+    """Imports, with optimistic locking on `version` so concurrent updates never overwrite each other."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def _item(self, imp: Import) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": keys.tenant_pk(imp.tenant), "sk": keys.import_sk(imp.id),
+            "doc": imp.model_dump_json(), "status": imp.status.value, "version": imp.version,
+        }
+        if imp.expires_at:
+            item["expiresAt"] = imp.expires_at
+        return item
+
+    def create(self, imp: Import) -> None:
+        self.table.put_item(Item=self._item(imp), ConditionExpression=Attr("pk").not_exists())
+
+    def get(self, tenant: Tenant, import_id: str) -> Import:
+        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.import_sk(import_id)},
+                                   ConsistentRead=True).get("Item")
+        if not item:
+            raise NotFound(f"import {import_id} not found", code="ImportNotFound", target="importId")
+        return Import.model_validate_json(item["doc"])
+
+    def save(self, imp: Import) -> Import:
+        """Write `imp` if nobody changed it since it was read; raise Conflict otherwise."""
+        expected = imp.version
+        imp.version = expected + 1
+        imp.updated = utcnow()
+        try:
+            self.table.put_item(Item=self._item(imp), ConditionExpression=Attr("version").eq(expected))
+        except ClientError as exc:
+            imp.version = expected
+            if _conditional_failed(exc):
+                raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate") from exc
+            raise
+        return imp
+
+    def list(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
+             status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("IMPORT#"),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status:
+            kwargs["FilterExpression"] = Attr("status").eq(status.value)
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        imports = [Import.model_validate_json(i["doc"]) for i in page.get("Items", [])]
+        return imports, encode_cursor(page.get("LastEvaluatedKey"))
+
+    # per-line decisions -------------------------------------------------------------------------
+    def put_decision(self, imp: Import, transaction_id: str, decision: str) -> None:
+        self.table.put_item(Item={
+            "pk": keys.tenant_pk(imp.tenant), "sk": keys.decision_sk(imp.id, transaction_id),
+            "decision": decision, **({"expiresAt": imp.expires_at} if imp.expires_at else {}),
+        })
+
+    def decisions(self, imp: Import) -> dict[str, str]:
+        """Every per-line decision an import has (only lines whose decision was set)."""
+        out: dict[str, str] = {}
+        for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id)):
+            out[item["sk"].rsplit("#", 1)[1]] = item["decision"]
+        return out
+
+    def delete_decisions(self, imp: Import) -> None:
+        with self.table.batch_writer() as batch:
+            for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id)):
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def _query_prefix(self, tenant: Tenant, prefix: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # replay protection -----------------------------------------------------------------------
+    def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:
+        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest)},
+                                   ConsistentRead=True).get("Item")
+        return item["importId"] if item else None
+
+    def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
+                   expires_at: int | None) -> None:
+        item = {"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest), "importId": import_id}
+        if expires_at:
+            item["expiresAt"] = expires_at
+        self.table.put_item(Item=item)
+
+    def delete_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str) -> None:
+        try:
+            self.table.delete_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest)},
+                                   ConditionExpression=Attr("importId").eq(import_id))
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+
+class LocksRepository:
+    """One active import per bank account: a lock item per account, taken with a conditional write,
+    and a queue of waiting imports (oldest first) holding their Step Functions task tokens."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def acquire(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
+        """Take the account for `import_id` (re-entrant); False when another import holds it."""
+        try:
+            self.table.put_item(
+                Item={"pk": keys.tenant_pk(tenant), "sk": keys.lock_sk(account_id), "importId": import_id,
+                      "acquired": utcnow().isoformat()},
+                ConditionExpression=Attr("pk").not_exists() | Attr("importId").eq(import_id),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def release(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
+        """Give the account back if `import_id` holds it; True when it did."""
+        try:
+            self.table.delete_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.lock_sk(account_id)},
+                                   ConditionExpression=Attr("importId").eq(import_id))
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def holder(self, tenant: Tenant, account_id: str) -> str | None:
+        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.lock_sk(account_id)},
+                                   ConsistentRead=True).get("Item")
+        return item["importId"] if item else None
+
+    def enqueue(self, tenant: Tenant, account_id: str, created: str, import_id: str, token: str) -> None:
+        self.table.put_item(Item={
+            "pk": keys.tenant_pk(tenant), "sk": f"{keys.queue_prefix(account_id)}{created}#{import_id}",
+            "importId": import_id, "taskToken": token,
+        })
+
+    def waiting(self, tenant: Tenant, account_id: str) -> list[dict[str, Any]]:
+        """Waiting imports of an account, oldest first."""
+        page = self.table.query(
+            KeyConditionExpression=Key("pk").eq(keys.tenant_pk(tenant))
+            & Key("sk").begins_with(keys.queue_prefix(account_id)),
+            ConsistentRead=True,
+        )
+        return page.get("Items", [])
+
+    def dequeue(self, tenant: Tenant, account_id: str, sk: str) -> bool:
+        """Remove one queue entry; True for the caller that actually removed it."""
+        try:
+            self.table.delete_item(Key={"pk": keys.tenant_pk(tenant), "sk": sk},
+                                   ConditionExpression=Attr("pk").exists())
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def remove_import(self, tenant: Tenant, account_id: str, import_id: str) -> None:
+        for item in self.waiting(tenant, account_id):
+            if item["importId"] == import_id:
+                self.dequeue(tenant, account_id, item["sk"])
