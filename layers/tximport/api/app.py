@@ -26,6 +26,10 @@ def _domain_error(exc: DomainError) -> Response:
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response:
     errors = exc.errors()
+    if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
+        # our answer did not match its own model: a bug on our side, never the caller's
+        logger.error("response validation failed", extra={"errors": errors})
+        return error_response(500, "InternalError", "the service produced an invalid response")
     details = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]

@@ -12,13 +12,13 @@ from tximport.errors import DomainError
 
 
 def envelope(data: Any = None, *, links: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
-             status: int = 200) -> Response:
+             status: int = 200) -> Response[dict[str, Any]]:
     body = {"data": data, "links": links, "meta": meta or {}, "error": None}
-    return Response(status_code=status, content_type="application/json",
-                    body=json.dumps(body, cls=Encoder, separators=(",", ":")))
+    # a plain dict: the resolver serialises it (Decimal as a string, never a float)
+    return Response(status_code=status, content_type="application/json", body=body)
 
 
-def no_content() -> Response:
+def no_content() -> Response[None]:
     return Response(status_code=204, content_type="application/json", body="")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -27,21 +27,21 @@ def account_view(account: BankAccount) -> dict[str, object]:
 
 
 @router.post("/bankaccounts", summary="Create a placeholder bank account", tags=["Bank accounts"])
-def create_account(body: CreateBankAccountRequest) -> Response:
+def create_account(body: CreateBankAccountRequest) -> Response[dict[str, Any]]:
     account = container().import_service.create_account(tenant_of(router), body.data)
     return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
 
 
 @router.get("/bankaccounts", summary="List bank accounts", tags=["Bank accounts"])
 def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-                  cursor: Annotated[str | None, Query()] = None) -> Response:
+                  cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     accounts, nxt = container().import_service.accounts.list(tenant_of(router), limit=pageSize, cursor=cursor)
     links = {"next": f"/bankaccounts?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return envelope([account_view(a) for a in accounts], links=links, meta={"count": len(accounts)})
 
 
 @router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"])
-def get_account(account_id: str) -> Response:
+def get_account(account_id: str) -> Response[dict[str, Any]]:
     account = container().import_service.accounts.get(tenant_of(router), account_id)
     return envelope(account_view(account))
 
@@ -49,7 +49,7 @@ def get_account(account_id: str) -> Response:
 @router.get("/bankaccounts/<account_id>/transactions", summary="The ledger of an account",
             tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.")
 def ledger(account_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-           cursor: Annotated[str | None, Query()] = None) -> Response:
+           cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     rows, nxt = container().import_service.ledger_page(tenant_of(router), account_id, limit=pageSize,
                                                        cursor=cursor)
     links = {"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -14,13 +16,13 @@ router = Router()
 
 @router.get("/fileformats", summary="List the file formats", tags=["File formats"],
             description="Every statement format the service imports, with its limits. No token needed.")
-def list_formats() -> Response:
+def list_formats() -> Response[dict[str, Any]]:
     return envelope([f.to_api() for f in FORMATS.values()])
 
 
 @router.get("/fileformats/<file_format>/template", summary="Download a template", tags=["File formats"],
             description="A template file for a tabular format (header and two example rows).")
-def template(file_format: str) -> Response:
+def template(file_format: str) -> Response[dict[str, Any]]:
     fmt = get_format(file_format)
     if fmt.template is None:
         raise NotFound(f"{fmt.file_format} has no template (only tabular formats do)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -21,7 +21,7 @@ router = Router()
 @router.post("/imports", summary="Create an import", tags=["Imports"],
              description="Answers status awaitingFileUpload and links.uploadPath, a presigned PUT URL valid "
                          "15 minutes: upload the file there (e.g. curl -T statement.csv \"$uploadPath\").")
-def create_import(body: CreateImportRequest) -> Response:
+def create_import(body: CreateImportRequest) -> Response[dict[str, Any]]:
     service = container().import_service
     imp = service.create_import(tenant_of(router), body.data)
     return envelope({"id": imp.id, "status": imp.status.value,
@@ -32,7 +32,7 @@ def create_import(body: CreateImportRequest) -> Response:
 @router.get("/imports", summary="List imports", tags=["Imports"], description="Newest first.")
 def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N803
                  cursor: Annotated[str | None, Query()] = None,
-                 status: Annotated[ImportStatus | None, Query()] = None) -> Response:
+                 status: Annotated[ImportStatus | None, Query()] = None) -> Response[dict[str, Any]]:
     imports, nxt = container().import_service.list(tenant_of(router), limit=pageSize, cursor=cursor,
                                                    status=status)
     links = {"next": f"/imports?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
@@ -43,7 +43,8 @@ def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N8
 @router.get("/imports/<import_id>", summary="Get an import (poll this)", tags=["Imports"],
             description="`?include=report` adds statement.summary once known; while the file is awaited "
                         "links.uploadPath is a fresh presigned URL.")
-def get_import(import_id: str, include: Annotated[Literal["report"] | None, Query()] = None) -> Response:
+def get_import(import_id: str,
+               include: Annotated[Literal["report"] | None, Query()] = None) -> Response[dict[str, Any]]:
     service = container().import_service
     imp = service.get(tenant_of(router), import_id)
     links: dict[str, str] = {"self": f"/imports/{imp.id}"}
@@ -54,34 +55,34 @@ def get_import(import_id: str, include: Annotated[Literal["report"] | None, Quer
 
 @router.delete("/imports/<import_id>", summary="Delete an import", tags=["Imports"],
                description="Allowed in awaitingConfirmation, complete or error; otherwise 409.")
-def delete_import(import_id: str) -> Response:
+def delete_import(import_id: str) -> Response[None]:
     container().import_service.delete(tenant_of(router), import_id)
     return no_content()
 
 
 @router.post("/imports/<import_id>/confirm", summary="Confirm an import", tags=["Imports"],
              description="Idempotent: confirming again does nothing.")
-def confirm(import_id: str) -> Response:
+def confirm(import_id: str) -> Response[None]:
     container().import_service.confirm(tenant_of(router), import_id)
     return no_content()
 
 
 @router.post("/imports/<import_id>/amendtransactions", summary="Flip signs and re-process", tags=["Imports"])
-def amend(import_id: str, body: AmendRequest) -> Response:
+def amend(import_id: str, body: AmendRequest) -> Response[None]:
     container().import_service.amend(tenant_of(router), import_id, body.data)
     return no_content()
 
 
 @router.post("/imports/<import_id>/revert", summary="Undo a complete import", tags=["Imports"],
              description="Removes the ledger lines this import added, within the revert window. Idempotent.")
-def revert(import_id: str) -> Response:
+def revert(import_id: str) -> Response[dict[str, Any]]:
     imp = container().import_service.revert(tenant_of(router), import_id)
     return envelope(import_view(imp, include_report=False))
 
 
 @router.get("/imports/<import_id>/errordetails", summary="Rejected lines and file problems", tags=["Review"])
 def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-                  cursor: Annotated[str | None, Query()] = None) -> Response:
+                  cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     rows, nxt, total = container().import_service.error_details(tenant_of(router), import_id,
                                                                 page_size=pageSize, cursor=cursor)
     links = {"next": f"/imports/{import_id}/errordetails?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
@@ -90,7 +91,7 @@ def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)]
 
 @router.get("/imports/<import_id>/reviewtransactions", summary="Page the staged transactions", tags=["Review"])
 def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-           cursor: Annotated[str | None, Query()] = None) -> Response:
+           cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     imp, rows, nxt = container().import_service.review(tenant_of(router), import_id, page_size=pageSize,
                                                        cursor=cursor)
     s = imp.summary
@@ -107,11 +108,11 @@ def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
 
 @router.patch("/imports/<import_id>/reviewtransactions/<transaction_id>", summary="Import or skip one line",
               tags=["Review"])
-def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Response:
+def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Response[None]:
     container().import_service.set_decision(tenant_of(router), import_id, transaction_id, body.data.decision)
     return no_content()
 
 
 @router.get("/imports/<import_id>/dryrun", summary="What confirm would do", tags=["Review"])
-def dry_run(import_id: str) -> Response:
+def dry_run(import_id: str) -> Response[dict[str, Any]]:
     return envelope(container().import_service.plan(tenant_of(router), import_id))
