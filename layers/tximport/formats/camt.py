@@ -1,0 +1,390 @@
+"""ISO 20022 cash management statements: camt.053 (`CAMT053#v1`), camt.052 (`CAMT052#v1`) and
+camt.054 (`CAMT054#v1`), any version of the message (`camt.053.001.02` ... `.13`).
+
+The file is read with lxml `iterparse`, entry by entry; each `Ntry` is dropped from the tree once
+read, so memory stays flat. DTDs, entities and network access are off; a DOCTYPE that declares
+entities or an internal subset is refused (`FileError(InvalidSourceData)`), as is XML that is
+not well formed.
+
+Mapping (paths relative to the entry, `Ntry`):
+
+* every statement (`Stmt`, `Rpt` in camt.052, `Ntfctn` in camt.054) yields a `StatementAccount`:
+  `Acct/Id/IBAN` or `Acct/Id/Othr/Id`, currency `Acct/Ccy` (else the currency of the first
+  balance or entry), bank id `Acct/Svcr/FinInstnId/BIC(FI)`. A statement without entries is a
+  valid, empty import.
+* amount: `Amt` with its `Ccy`; the sign comes from `CdtDbtInd` (CRDT money in, DBIT money out),
+  never from the number. `RvslInd` (reversal) does not change it: by the ISO 20022 usage rule the
+  indicator of a reversal entry already states the direction of the reversal itself (a reversed
+  debit is reported as CRDT, money in; a reversed credit as DBIT, money out).
+* batches: when an entry carries several `NtryDtls/TxDtls` and each has its own amount
+  (`TxDtls/Amt`, or `TxDtls/AmtDtls/TxAmt/Amt` in older versions), the entry is split into one line
+  per `TxDtls`, signed by the `TxDtls/CdtDbtInd` when present. If any of them lacks an amount the
+  entry stays one line (no amount is invented).
+* `BookgDt` (`Dt` or `DtTm`) -> `date_posted` (falls back to `ValDt`), `ValDt` -> `value_date`.
+* `AcctSvcrRef` of the entry (else of the TxDtls, else `NtryRef`) -> `bank_transaction_id`; lines
+  split from one entry get `<id>/<n>` (n = 1-based position of the TxDtls) so each stays unique,
+  as banks often repeat one reference on every TxDtls of a batch.
+* `Refs/EndToEndId` (not `NOTPROVIDED`) -> `reference`, else the structured creditor reference.
+* description: `RmtInf/Ustrd` joined, else `RmtInf/Strd/CdtrRefInf/Ref`, else `AddtlTxInf`, else
+  `AddtlNtryInf`, else the counterparty's name.
+* counterparty: `RltdPties/Dbtr` for money in, `RltdPties/Cdtr` for money out (`Nm`, or `Pty/Nm`
+  from version .08 on), with `DbtrAcct`/`CdtrAcct` `Id/IBAN` or `Id/Othr/Id`.
+* `AmtDtls/InstdAmt/Amt` in another currency -> `original_amount` / `original_currency`.
+* `Sts` (plain text up to .02/.06, `Sts/Cd` later): `BOOK` lines are ordinary; `PDNG` (pending)
+  and `INFO` (information only) entries are yielded with `pending=True`. The parser does not drop
+  them: the import service skips and counts them unless `ParseOptions.include_pending` is set.
+* an entry without an amount, a credit/debit indicator or any date -> `LineError` with
+  lineNumber = the line of its `<Ntry>` and target an XPath such as
+  `/Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from lxml import etree
+
+from tximport.formats.base import (
+    INVALID_AMOUNT,
+    INVALID_DATE,
+    INVALID_SOURCE_DATA,
+    REQUIRED_VALUE_MISSING,
+    FileError,
+    LineError,
+    ParsedLine,
+    ParseEvent,
+    ParseOptions,
+    Source,
+    StatementAccount,
+)
+
+_NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)$")
+#: message kind -> (document element, statement element)
+_KINDS = {
+    "053": ("BkToCstmrStmt", "Stmt"),
+    "052": ("BkToCstmrAcctRpt", "Rpt"),
+    "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+}
+_BY_DOC = {doc: kind for kind, (doc, _stmt) in _KINDS.items()}
+_PENDING = frozenset({"PDNG", "INFO", "FUTR"})
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY|<!DOCTYPE[^>]*\[", re.IGNORECASE)
+
+
+class _Paths:
+    """Clark-notation paths for one namespace, built once per file."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        found = self._cache.get(path)
+        if found is None:
+            if self.ns:
+                found = "/".join(f"{{{self.ns}}}{part}" if part not in (".", "..") else part
+                                 for part in path.split("/"))
+            else:
+                found = path
+            self._cache[path] = found
+        return found
+
+
+def _text(el: Any, path: str, q: _Paths) -> str | None:
+    found = el.find(q(path))
+    if found is None or found.text is None:
+        return None
+    value = found.text.strip()
+    return value or None
+
+
+def _date(el: Any, path: str, q: _Paths) -> str | None:
+    """The `Dt` or `DtTm` under `path`, as text."""
+    node = el.find(q(path))
+    if node is None:
+        return None
+    return _text(node, "Dt", q) or _text(node, "DtTm", q)
+
+
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def _amount(el: Any) -> tuple[Decimal, str | None]:
+    text = (el.text or "").strip()
+    if not text:
+        raise ValueError("empty amount")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"not an amount: {text!r}")
+    return value, el.get("Ccy")
+
+
+def _account_id(el: Any, path: str, q: _Paths) -> str | None:
+    node = el.find(q(path))
+    if node is None:
+        return None
+    return _text(node, "Id/IBAN", q) or _text(node, "Id/Othr/Id", q)
+
+
+def _check_prolog(raw: IO[bytes]) -> bytes:
+    head = raw.read(4096)
+    if _DOCTYPE.search(head) and _ENTITY.search(head):
+        raise FileError(INVALID_SOURCE_DATA, "the file declares a DTD with entities, which is refused",
+                        target="File")
+    return head
+
+
+class _Prefixed:
+    """A file-like reader that first returns bytes already read (the prolog check)."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self.head = head
+        self.raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        return self.raw.read(size if size and size > 0 else 1 << 20)
+
+
+def make_parser(kind: str) -> Any:
+    """The parser for one message kind: `053`, `052` or `054`."""
+    doc_tag, stmt_tag = _KINDS[kind]
+
+    def parse(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
+        """Parse a camt.05x file entry by entry."""
+        return _parse(source, kind, doc_tag, stmt_tag)
+
+    parse.__name__ = f"parse_camt{kind}"
+    return parse
+
+
+def _parse(source: Source, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[ParseEvent]:
+    with source.open() as raw:
+        head = _check_prolog(raw)
+        if not head.strip():
+            raise FileError(INVALID_SOURCE_DATA, "the file is empty", target="File")
+        # only the elements that structure the file raise events; the rest is read from them
+        tags = ["{*}Document", "{*}Ntry", f"{{*}}{stmt_tag}", *(f"{{*}}{d}" for d in _BY_DOC)]
+        events = etree.iterparse(
+            _Prefixed(head, raw), events=("start", "end"), tag=tags, resolve_entities=False, no_network=True,
+            load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
+        )
+        try:
+            yield from _walk(events, kind, doc_tag, stmt_tag)
+        except etree.XMLSyntaxError as exc:
+            raise FileError(INVALID_SOURCE_DATA, f"the file is not well-formed XML: {exc}",
+                            target="File", details={"lineNumber": getattr(exc, "lineno", None)}) from None
+
+
+def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[ParseEvent]:
+    q: _Paths | None = None
+    stmt_index = 0
+    ntry_index = 0
+    stmt_el: Any = None
+    announced = False
+    account: StatementAccount | None = None
+    for event, el in events:
+        tag = el.tag
+        local = tag[tag.index("}") + 1:] if tag[0] == "{" else tag
+        if event == "start":
+            if local == "Document" and q is None:
+                ns = tag[1:tag.index("}")] if tag[0] == "{" else ""
+                if ns:
+                    m = _NS.match(ns)
+                    if not m:
+                        raise FileError(INVALID_SOURCE_DATA, f"the namespace {ns!r} is not a camt.05x "
+                                        "message", target="Document")
+                    if m.group(1) != kind:
+                        raise FileError(INVALID_SOURCE_DATA, f"the file is a camt.{m.group(1)} message, "
+                                        f"not camt.{kind}", target="Document")
+                q = _Paths(ns)
+            elif q is None:
+                raise FileError(INVALID_SOURCE_DATA, f"the file is not a camt document (<{local}> before "
+                                "<Document>)", target="File")
+            elif local in _BY_DOC:
+                if local != doc_tag:
+                    raise FileError(INVALID_SOURCE_DATA, f"the document holds a camt.{_BY_DOC[local]} "
+                                    f"message, not camt.{kind}", target="Document")
+            elif local == stmt_tag and stmt_el is None:
+                stmt_index += 1
+                ntry_index = 0
+                stmt_el = el
+                announced = False
+                account = None
+            continue
+        if q is None or stmt_el is None:
+            continue
+        if local == "Ntry" and el.getparent() is stmt_el:
+            ntry_index += 1
+            if not announced:
+                announced = True
+                account = _statement_account(stmt_el, q, el)
+                if account is not None:
+                    yield account
+            yield from _entry(el, q, account,
+                              f"/Document/{doc_tag}/{stmt_tag}[{stmt_index}]/Ntry[{ntry_index}]")
+            # drop what was read: the entry and everything before it in this statement
+            el.clear()
+            while el.getprevious() is not None:
+                del stmt_el[0]
+        elif el is stmt_el:
+            if not announced:
+                account = _statement_account(stmt_el, q, None)
+                if account is not None:
+                    yield account
+            stmt_el = None
+            el.clear()
+            parent = el.getparent()
+            if parent is not None:
+                while el.getprevious() is not None:
+                    del parent[0]
+    if q is None:
+        raise FileError(INVALID_SOURCE_DATA, "the file holds no camt document", target="File")
+
+
+def _statement_account(stmt: Any, q: _Paths, first_entry: Any) -> StatementAccount | None:
+    acct = stmt.find(q("Acct"))
+    if acct is None:
+        return None
+    ref = _account_id(acct, ".", q)
+    if ref is None:
+        return None
+    currency = _text(acct, "Ccy", q)
+    if currency is None:
+        for path in ("Bal/Amt",):
+            node = stmt.find(q(path))
+            if node is not None and node.get("Ccy"):
+                currency = node.get("Ccy")
+                break
+    if currency is None and first_entry is not None:
+        node = first_entry.find(q("Amt"))
+        if node is not None:
+            currency = node.get("Ccy")
+    bank = _text(acct, "Svcr/FinInstnId/BIC", q) or _text(acct, "Svcr/FinInstnId/BICFI", q)
+    return StatementAccount(account_ref=ref, currency=currency, bank_id=bank, line_number=stmt.sourceline)
+
+
+def _party_name(tx: Any, role: str, q: _Paths) -> str | None:
+    return _text(tx, f"RltdPties/{role}/Nm", q) or _text(tx, f"RltdPties/{role}/Pty/Nm", q)
+
+
+def _entry(ntry: Any, q: _Paths, account: StatementAccount | None, xpath: str) -> Iterator[ParseEvent]:
+    line = ntry.sourceline
+    amt_el = ntry.find(q("Amt"))
+    if amt_el is None:
+        yield LineError(line, REQUIRED_VALUE_MISSING, "the entry has no amount", target=f"{xpath}/Amt")
+        return
+    try:
+        amount, currency = _amount(amt_el)
+    except ValueError as exc:
+        yield LineError(line, INVALID_AMOUNT, str(exc), actual_value=amt_el.text, target=f"{xpath}/Amt")
+        return
+    indicator = _text(ntry, "CdtDbtInd", q)
+    if indicator not in ("CRDT", "DBIT"):
+        yield LineError(line, REQUIRED_VALUE_MISSING if indicator is None else INVALID_AMOUNT,
+                        "the entry has no valid credit/debit indicator (CRDT or DBIT)",
+                        actual_value=indicator, target=f"{xpath}/CdtDbtInd")
+        return
+    booked = _date(ntry, "BookgDt", q)
+    valued = _date(ntry, "ValDt", q)
+    if booked is None and valued is None:
+        yield LineError(line, REQUIRED_VALUE_MISSING, "the entry has neither a booking nor a value date",
+                        target=f"{xpath}/BookgDt")
+        return
+    try:
+        posted = _iso_date(booked or valued or "")
+        value_date = _iso_date(valued) if valued else None
+    except ValueError:
+        bad = booked if booked else valued
+        yield LineError(line, INVALID_DATE, f"{bad!r} is not a date", actual_value=bad,
+                        target=f"{xpath}/{'BookgDt' if booked else 'ValDt'}")
+        return
+    status = _text(ntry, "Sts", q) or _text(ntry, "Sts/Cd", q) or "BOOK"
+    pending = status in _PENDING
+    entry_ref = _text(ntry, "AcctSvcrRef", q)
+    ntry_ref = _text(ntry, "NtryRef", q)
+    entry_info = _text(ntry, "AddtlNtryInf", q)
+    account_ref = account.account_ref if account else None
+    currency = currency or (account.currency if account else None)
+
+    details = ntry.findall(q("NtryDtls/TxDtls"))
+    split: list[tuple[Any, Decimal, str]] = []
+    if len(details) > 1:
+        for tx in details:
+            node = tx.find(q("Amt"))
+            if node is None:
+                node = tx.find(q("AmtDtls/TxAmt/Amt"))
+            if node is None:
+                split = []
+                break
+            try:
+                tx_amount, _ccy = _amount(node)
+            except ValueError:
+                split = []
+                break
+            split.append((tx, tx_amount, _text(tx, "CdtDbtInd", q) or indicator))
+    if split:
+        base = entry_ref or ntry_ref
+        for index, (tx, tx_amount, tx_indicator) in enumerate(split, start=1):
+            own = base or _text(tx, "Refs/AcctSvcrRef", q)
+            yield _line(tx, q, line, posted, value_date, tx_amount if tx_indicator == "CRDT" else -tx_amount,
+                        currency, account_ref, f"{own}/{index}" if own else None, entry_info, pending)
+        return
+    tx = details[0] if details else None
+    bank_id = entry_ref or (_text(tx, "Refs/AcctSvcrRef", q) if tx is not None else None) or ntry_ref
+    yield _line(tx, q, line, posted, value_date, amount if indicator == "CRDT" else -amount, currency,
+                account_ref, bank_id, entry_info, pending)
+
+
+def _line(tx: Any, q: _Paths, line: int, posted: date, value_date: date | None, amount: Decimal,
+          currency: str | None, account_ref: str | None, bank_id: str | None, entry_info: str | None,
+          pending: bool) -> ParsedLine:
+    reference = description = name = counterparty_account = None
+    original_amount = original_currency = None
+    if tx is not None:
+        e2e = _text(tx, "Refs/EndToEndId", q)
+        creditor_ref = _text(tx, "RmtInf/Strd/CdtrRefInf/Ref", q)
+        reference = e2e if e2e and e2e != "NOTPROVIDED" else creditor_ref
+        unstructured = [el.text.strip() for el in tx.findall(q("RmtInf/Ustrd")) if el.text and el.text.strip()]
+        description = " ".join(unstructured) or creditor_ref or _text(tx, "AddtlTxInf", q)
+        role = "Dbtr" if amount >= 0 else "Cdtr"
+        name = _party_name(tx, role, q)
+        counterparty_account = _account_id(tx, f"RltdPties/{role}Acct", q)
+        instructed = tx.find(q("AmtDtls/InstdAmt/Amt"))
+        if instructed is not None and instructed.get("Ccy") and instructed.get("Ccy") != currency:
+            try:
+                original_amount, original_currency = _amount(instructed)
+                original_amount = original_amount if amount >= 0 else -original_amount
+            except ValueError:
+                original_amount = original_currency = None
+    return ParsedLine(
+        line_number=line,
+        date_posted=posted,
+        amount=amount,
+        description=description or entry_info or name or "",
+        account_ref=account_ref,
+        currency=currency,
+        value_date=value_date,
+        bank_transaction_id=bank_id,
+        reference=reference,
+        counterparty_name=name,
+        counterparty_account=counterparty_account,
+        original_amount=original_amount,
+        original_currency=original_currency,
+        pending=pending,
+    )
+
+
+parse_camt053 = make_parser("053")
+parse_camt052 = make_parser("052")
+parse_camt054 = make_parser("054")
