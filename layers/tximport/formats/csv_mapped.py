@@ -55,8 +55,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from typing import Any
+from unicodedata import normalize
 
 from tximport.formats.base import (
     EMPTY_FILE,
@@ -527,6 +529,7 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
     has_extras = value_date_i >= 0 or balance_i >= 0 or original_i >= 0 or account_i >= 0 or bool(texts)
     default_currency = mapping.currency
     accounts_seen: set[str] = set()
+    fromiso = date.fromisoformat
 
     for line_number, row in rows:
         n = len(row)
@@ -538,16 +541,19 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
             continue
         text = row[date_i]
         try:
-            posted = parse_date(text)
-        except ValueError as exc:
-            if not text or text.isspace():
-                if _blank(row):
-                    continue
-                yield LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
-                                actual_value=text, target=date_t)
-            else:
-                yield LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=date_t)
-            continue
+            posted = fromiso(text)  # fast path: plain ISO dates need no style
+        except ValueError:
+            try:
+                posted = parse_date(text)
+            except ValueError as exc:
+                if not text or text.isspace():
+                    if _blank(row):
+                        continue
+                    yield LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
+                                    actual_value=text, target=date_t)
+                else:
+                    yield LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=date_t)
+                continue
         try:
             if mode == 0:
                 text = row[amount_i]
@@ -590,7 +596,9 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
                 yield LineError(line_number, INVALID_AMOUNT, str(exc), actual_value=text, target=amount_t)
             continue
         if single_desc is not None:
-            description = nfc(row[single_desc].strip()) if single_desc < n else ""
+            description = row[single_desc].strip() if single_desc < n else ""
+            if not description.isascii():
+                description = normalize("NFC", description)
         elif desc_cols:
             description = nfc(separator.join(
                 part for part in (row[i].strip() for i in desc_cols if i < n) if part))
@@ -599,7 +607,7 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
         line = ParsedLine(line_number, posted, amount, description)  # type: ignore[arg-type]
         if currency_i >= 0 and currency_i < n and row[currency_i].strip():
             line.currency = row[currency_i].strip().upper()
-        else:
+        elif default_currency:
             line.currency = default_currency
         if has_extras:
             problem = None

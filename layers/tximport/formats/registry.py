@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tximport.errors import NotFound
+from tximport.formats import csv_mapped, json_v0, qif
 from tximport.formats.base import FileFormat
 from tximport.formats.tabular import parse_csv_4col, parse_tabular_3col
 
@@ -30,6 +31,38 @@ FORMATS: dict[str, FileFormat] = {
             parser=parse_tabular_3col,
             template=("tximport-3column.csv", "text/csv",
                       "date,description,amount\n2024-01-31,Salary,2500.00\n2024-02-01,Rent,-950.00\n"),
+        ),
+        FileFormat(
+            file_format="CSV#mapped#v1",
+            description="CSV export of any bank, read through the import's column mapping",
+            variant="mapped",
+            version=1,
+            file_extensions=("CSV", "TXT", "TSV"),
+            accounts_supported="single",
+            parser=csv_mapped.parse_csv_mapped,
+            template=csv_mapped.TEMPLATE_MAPPED,
+            options_schema=csv_mapped.mapping_options_schema(),
+        ),
+        FileFormat(
+            file_format="QIF#v1",
+            description="Quicken Interchange Format: bank, credit card and cash sections",
+            variant="QIF",
+            version=1,
+            file_extensions=("QIF",),
+            accounts_supported="multi",
+            parser=qif.parse_qif,
+            template=qif.TEMPLATE,
+        ),
+        FileFormat(
+            file_format="JSON#v0",
+            description="JSON document of bank accounts and their transactions",
+            variant="JSON",
+            version=0,
+            file_extensions=("JSON",),
+            accounts_supported="multi",
+            parser=json_v0.parse_json_v0,
+            template=json_v0.TEMPLATE,
+            options_schema={"document": json_v0.JSON_SCHEMA},
         ),
     )
 }

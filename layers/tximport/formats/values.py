@@ -140,13 +140,12 @@ def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]
         def parse(text: str) -> Decimal:
             # Fast path: Decimal() reads plain `-1234.56`; it also reads `1e5`, `1_000` and `NaN`,
             # which bank files never mean, so those go through the strict path.
-            if "," not in text and "e" not in text and "E" not in text and "_" not in text:
-                try:
-                    amount = Decimal(text)
-                except InvalidOperation:
-                    return _slow_amount(text, ".")
-                if amount.is_finite():
-                    return amount
+            try:
+                amount = Decimal(text)
+            except InvalidOperation:
+                return _slow_amount(text, ".")
+            if amount.is_finite() and "e" not in text and "E" not in text and "_" not in text:
+                return amount
             return _slow_amount(text, ".")
     else:
         def parse(text: str) -> Decimal:
