@@ -1,0 +1,449 @@
+"""The synthesized stack, read as a reviewer would: who may call what, what is wired to what, what is
+kept and for how long. Given the app synthesized once with test context (conftest), when we read the
+template, then each behaviour below holds."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Annotations, Match
+from cdk_nag import AwsSolutionsChecks
+
+from infra.definitions import FUNCTIONS, ROUTES, STATE_MACHINE_FILE, TABLES, TTL_ATTRIBUTE
+from infra.stack import StackConfig
+from tests.infra.conftest import TEST_CONTEXT, Synthesized
+from tximport.config import Settings
+
+pytestmark = pytest.mark.infra
+
+WORKFLOW_FUNCTIONS = {f.name for f in FUNCTIONS if f.asl_variable}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def get_att_arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def prefixed_arn(logical_id: str, suffix: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", [get_att_arn(logical_id), suffix]]}
+
+
+def role_statements(s: Synthesized, role_logical_id: str) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the role."""
+    statements = []
+    for policy in s.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def function_statements(s: Synthesized, name: str) -> list[dict[str, Any]]:
+    return role_statements(s, s.logical_id(s.stack.functions[name].role))
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: Any) -> bool:
+    """True if an Allow statement grants `action` (IAM wildcards honoured) on exactly `resource`."""
+    return any(
+        st["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase(action, pattern) for pattern in as_list(st["Action"]))
+        and resource in as_list(st["Resource"])
+        for st in statements
+    )
+
+
+def resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    """Every resource on which `action` is allowed."""
+    found = []
+    for st in statements:
+        if st["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, p) for p in as_list(st["Action"])):
+            found += as_list(st["Resource"])
+    return found
+
+
+@pytest.fixture(scope="module")
+def ids(synthesized: Synthesized) -> dict[str, str]:
+    s = synthesized
+    return {
+        "bucket": s.logical_id(s.stack.storage.bucket),
+        "log_bucket": s.logical_id(s.stack.storage.access_log_bucket),
+        "state_machine": s.logical_id(s.stack.workflow.state_machine),
+        "bus": s.logical_id(s.stack.workflow.event_bus),
+        **{f"table:{key}": s.logical_id(table) for key, table in s.stack.storage.tables.items()},
+        **{f"fn:{f.name}": s.function_id(f.name) for f in FUNCTIONS},
+    }
+
+
+# ---------------------------------------------------------------- API
+
+
+def test_every_route_is_explicit_and_only_the_file_format_catalogue_is_public(synthesized, ids):
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in synthesized.of_type(
+        "AWS::ApiGatewayV2::Route").values()}
+    (authorizer_id,) = synthesized.of_type("AWS::ApiGatewayV2::Authorizer")
+
+    assert set(routes) == {f"{r.method} {r.path}" for r in ROUTES}, "no catch-all, no missing route"
+    for route in ROUTES:
+        props = routes[f"{route.method} {route.path}"]
+        if route.auth_required:
+            assert props["AuthorizationType"] == "JWT", route
+            assert props["AuthorizerId"] == {"Ref": authorizer_id}, route
+        else:
+            assert props["AuthorizationType"] == "NONE", route
+            assert "AuthorizerId" not in props
+    public = {r.path for r in ROUTES if not r.auth_required}
+    assert public == {"/fileformats", "/fileformats/{id}/template"}
+
+
+def test_every_route_reaches_the_api_function(synthesized, ids):
+    integrations = synthesized.of_type("AWS::ApiGatewayV2::Integration")
+    for props in (r["Properties"] for r in synthesized.of_type("AWS::ApiGatewayV2::Route").values()):
+        target = props["Target"]["Fn::Join"][1][1]["Ref"]
+        integration = integrations[target]["Properties"]
+        assert integration["IntegrationUri"] == get_att_arn(ids["fn:api"]), props["RouteKey"]
+        # the Powertools APIGatewayHttpResolver reads the v2 event
+        assert integration["PayloadFormatVersion"] == "2.0"
+
+
+def test_jwt_authorizer_takes_issuer_and_audience_from_context(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {
+            "AuthorizerType": "JWT",
+            "IdentitySource": ["$request.header.Authorization"],
+            "JwtConfiguration": {
+                "Issuer": TEST_CONTEXT["jwtIssuer"],
+                "Audience": TEST_CONTEXT["jwtAudience"],
+            },
+        },
+    )
+
+
+def test_stage_logs_access_and_throttles(synthesized):
+    (stage,) = synthesized.of_type("AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "$default" and props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": TEST_CONTEXT["throttleRateLimit"],
+        "ThrottlingBurstLimit": TEST_CONTEXT["throttleBurstLimit"],
+    }
+    log_group = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert synthesized.resources[log_group]["Properties"]["RetentionInDays"] > 0
+    assert "$context.requestId" in json.loads(props["AccessLogSettings"]["Format"]).values()
+
+
+# ---------------------------------------------------------------- workflow
+
+
+def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_function(synthesized, ids):
+    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    props = sm["Properties"]
+    asset = Path(synthesized.app.outdir) / f"asset.{props['DefinitionS3Location']['Key']}"
+    text = asset.read_text()
+    assert text == STATE_MACHINE_FILE.read_text(), "the deployed definition is the workflow file"
+
+    substitutions = props["DefinitionSubstitutions"]
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(substitutions)
+    # what CloudFormation does at deploy time: substitute, then nothing of the form ${...} remains
+    markers = {}
+    for variable, value in substitutions.items():
+        logical_id = value["Fn::GetAtt"][0]
+        assert value == get_att_arn(logical_id)
+        markers[variable] = f"arn-of:{logical_id}"
+        text = text.replace("${" + variable + "}", markers[variable])
+    assert "${" not in text
+
+    called = set()
+
+    def walk(states: dict[str, Any]) -> None:
+        for state in states.values():
+            if state.get("Resource", "").startswith("arn:aws:states:::lambda:invoke"):
+                called.add(state["Parameters"]["FunctionName"])
+            if "ItemProcessor" in state:
+                walk(state["ItemProcessor"]["States"])
+
+    walk(json.loads(text)["States"])
+    assert called == {f"arn-of:{ids[f'fn:{name}']}" for name in WORKFLOW_FUNCTIONS}
+    assert substitutions == {
+        f.asl_variable: get_att_arn(ids[f"fn:{f.name}"]) for f in FUNCTIONS if f.asl_variable
+    }
+
+
+def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
+    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    props = sm["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    log_group = props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
+    assert synthesized.resources[log_group["Fn::GetAtt"][0]]["Properties"]["RetentionInDays"] > 0
+
+
+def test_state_machine_may_invoke_exactly_the_three_workflow_functions(synthesized, ids):
+    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    statements = role_statements(synthesized, sm["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    invocable = resources_for(statements, "lambda:InvokeFunction")
+    expected = [get_att_arn(ids[f"fn:{n}"]) for n in WORKFLOW_FUNCTIONS]
+    expected += [prefixed_arn(ids[f"fn:{n}"], ":*") for n in WORKFLOW_FUNCTIONS]
+    assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, expected))
+    assert "*" not in invocable
+
+
+def test_uploads_under_the_upload_prefix_trigger_on_upload(synthesized, ids):
+    synthesized.template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "BucketName": {"Ref": ids["bucket"]},
+            "NotificationConfiguration": {
+                "LambdaFunctionConfigurations": [
+                    {
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}},
+                        "LambdaFunctionArn": get_att_arn(ids["fn:on_upload"]),
+                    }
+                ]
+            },
+        },
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": get_att_arn(ids["fn:on_upload"]),
+            "Principal": "s3.amazonaws.com",
+            "SourceArn": get_att_arn(ids["bucket"]),
+        },
+    )
+
+
+def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(synthesized, ids):
+    sm_ref = {"Ref": ids["state_machine"]}
+    on_upload = function_statements(synthesized, "on_upload")
+    api = function_statements(synthesized, "api")
+    workflow = function_statements(synthesized, "workflow")
+
+    assert allows(on_upload, "states:StartExecution", sm_ref)
+    for action in ("states:SendTaskSuccess", "states:SendTaskFailure"):
+        assert allows(api, action, sm_ref)
+    described = resources_for(api, "states:DescribeExecution")
+    assert described == resources_for(api, "states:StopExecution") and len(described) == 1
+    assert {"Ref": ids["state_machine"]} in described[0]["Fn::Join"][1][-2]["Fn::Select"][1]["Fn::Split"]
+    assert not allows(api, "states:StartExecution", sm_ref)
+
+    # the workflow function is granted through the state machine's ARN, written out by name
+    (task_response,) = resources_for(workflow, "states:SendTaskSuccess")
+    name = synthesized.resources[ids["state_machine"]]["Properties"]["StateMachineName"]
+    assert task_response["Fn::Join"][1][-1] == f":stateMachine:{name}"
+    assert resources_for(workflow, "states:StartExecution") == []
+
+
+def test_every_function_knows_the_state_machine_arn_it_is_granted_on(synthesized, ids):
+    name = synthesized.resources[ids["state_machine"]]["Properties"]["StateMachineName"]
+    for f in FUNCTIONS:
+        env = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Environment"]["Variables"]
+        assert env["STATE_MACHINE_ARN"]["Fn::Join"][1][-1] == f":stateMachine:{name}"
+
+
+def test_event_bus_publishers(synthesized, ids):
+    bus_arn = get_att_arn(ids["bus"])
+    for f in FUNCTIONS:
+        publishes = allows(function_statements(synthesized, f.name), "events:PutEvents", bus_arn)
+        assert publishes == (f.name in {"api", "workflow"}), f.name
+    synthesized.template.has_resource_properties("AWS::Events::EventBus", {"Name": "tximport"})
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_functions_share_runtime_layer_tracing_and_their_own_log_group(synthesized, ids):
+    layer_ref = {"Ref": synthesized.logical_id(synthesized.stack.node.find_child("DomainLayer").layer)}
+    for f in FUNCTIONS:
+        props = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]
+        assert props["Handler"] == "handler.handler"
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["x86_64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Layers"] == [layer_ref]
+        assert props["Timeout"] == f.timeout_seconds and props["MemorySize"] == f.memory_mb
+        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert synthesized.resources[log_group]["Properties"]["RetentionInDays"] > 0
+        # the function writes to that group and no other
+        logs_resources = resources_for(function_statements(synthesized, f.name), "logs:PutLogEvents")
+        assert logs_resources == [get_att_arn(log_group)]
+
+
+def test_functions_get_every_setting_the_config_model_requires(synthesized, ids):
+    required = {field.alias for field in Settings.model_fields.values() if field.is_required()}
+    for f in FUNCTIONS:
+        env = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Environment"]["Variables"]
+        assert required <= set(env), f.name
+        assert env["BUCKET_NAME"] == {"Ref": ids["bucket"]}
+        for table in TABLES:
+            assert env[table.env_var] == {"Ref": ids[f"table:{table.key}"]}
+        assert env["EVENT_BUS_NAME"] == "tximport"
+        assert env["JWT_ISSUER"] == TEST_CONTEXT["jwtIssuer"]
+
+
+def test_function_roles_carry_no_managed_policy_and_no_wildcard_beyond_xray(synthesized):
+    for f in FUNCTIONS:
+        role = synthesized.resources[synthesized.logical_id(synthesized.stack.functions[f.name].role)]
+        assert "ManagedPolicyArns" not in role["Properties"], f.name
+        for st in function_statements(synthesized, f.name):
+            actions = as_list(st["Action"])
+            assert "*" not in actions and not any(a.endswith(":*") for a in actions), (f.name, st)
+            if "*" in as_list(st["Resource"]):
+                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (f.name, st)
+
+
+# ---------------------------------------------------------------- data access
+
+
+def test_table_access_is_per_table_and_per_need(synthesized, ids):
+    imports_arn, ledger_arn = get_att_arn(ids["table:imports"]), get_att_arn(ids["table:ledger"])
+    api = function_statements(synthesized, "api")
+    assert allows(api, "dynamodb:PutItem", imports_arn)
+    assert allows(api, "dynamodb:PutItem", ledger_arn)
+
+    process = function_statements(synthesized, "process")
+    assert allows(process, "dynamodb:Query", ledger_arn)
+    assert not allows(process, "dynamodb:PutItem", ledger_arn), "process never writes the ledger"
+
+    commit = function_statements(synthesized, "commit")
+    assert allows(commit, "dynamodb:BatchWriteItem", ledger_arn)
+
+    on_upload = function_statements(synthesized, "on_upload")
+    assert allows(on_upload, "dynamodb:UpdateItem", imports_arn)
+    assert resources_for(on_upload, "dynamodb:GetItem") == [imports_arn]
+
+
+def test_bucket_access_is_by_prefix(synthesized, ids):
+    uploads = prefixed_arn(ids["bucket"], "/uploads/*")
+    staging = prefixed_arn(ids["bucket"], "/staging/*")
+    api = function_statements(synthesized, "api")
+    assert allows(api, "s3:PutObject", uploads), "the api presigns upload PUTs"
+    assert not allows(api, "s3:PutObject", staging)
+
+    process = function_statements(synthesized, "process")
+    assert allows(process, "s3:GetObject", uploads)
+    assert allows(process, "s3:PutObject", staging)
+    assert not allows(process, "s3:PutObject", uploads), "an upload is never rewritten"
+
+    commit = function_statements(synthesized, "commit")
+    assert allows(commit, "s3:GetObject", staging)
+    assert resources_for(commit, "s3:PutObject") == []
+    assert not allows(commit, "s3:GetObject", uploads)
+
+    for f in FUNCTIONS:
+        for resource in resources_for(function_statements(synthesized, f.name), "s3:GetObject"):
+            assert resource in (uploads, staging, get_att_arn(ids["bucket"])), (f.name, resource)
+
+
+# ---------------------------------------------------------------- storage
+
+
+def test_bucket_is_private_encrypted_logged_and_tls_only(synthesized, ids):
+    for bucket in ("bucket", "log_bucket"):
+        props = synthesized.resources[ids[bucket]]["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        synthesized.template.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "Bucket": {"Ref": ids[bucket]},
+                "PolicyDocument": {
+                    "Statement": Match.array_with([
+                        Match.object_like({
+                            "Effect": "Deny",
+                            "Action": "s3:*",
+                            "Principal": {"AWS": "*"},
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        })
+                    ])
+                },
+            },
+        )
+    files = synthesized.resources[ids["bucket"]]
+    assert files["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": ids["log_bucket"]}
+    assert files["DeletionPolicy"] == "Retain"
+
+
+def test_bucket_lifecycle_expires_uploads_before_staged_chunks_and_outlives_retention(synthesized, ids):
+    rules = synthesized.resources[ids["bucket"]]["Properties"]["LifecycleConfiguration"]["Rules"]
+    by_prefix = {r.get("Prefix"): r for r in rules}
+    retention_days = synthesized.app.node.try_get_context("retentionDays")
+    assert by_prefix["uploads/"]["ExpirationInDays"] == 30
+    assert by_prefix["staging/"]["ExpirationInDays"] > retention_days
+    assert by_prefix[None]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert all(r["Status"] == "Enabled" for r in rules)
+
+
+def test_bucket_accepts_browser_puts_to_presigned_urls(synthesized, ids):
+    (cors,) = synthesized.resources[ids["bucket"]]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["PUT"]
+    assert "ETag" in cors["ExposedHeaders"]
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.key)
+def test_tables_are_on_demand_recoverable_expiring_and_retained(synthesized, ids, table):
+    resource = synthesized.resources[ids[f"table:{table.key}"]]
+    props = resource["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["KeySchema"] == [
+        {"AttributeName": table.partition_key, "KeyType": "HASH"},
+        {"AttributeName": table.sort_key, "KeyType": "RANGE"},
+    ]
+    assert {a["AttributeType"] for a in props["AttributeDefinitions"]} == {"S"}
+    assert resource["DeletionPolicy"] == "Retain"
+
+
+# ---------------------------------------------------------------- outputs, cdk-nag, config
+
+
+def test_outputs_name_the_api_url_bucket_and_state_machine(synthesized, ids):
+    outputs = synthesized.template.to_json()["Outputs"]
+    assert outputs["BucketName"]["Value"] == {"Ref": ids["bucket"]}
+    assert outputs["StateMachineArn"]["Value"] == {"Ref": ids["state_machine"]}
+    assert "execute-api" in json.dumps(outputs["ApiUrl"]["Value"])
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(synthesized):
+    report = AwsSolutionsChecks().validate_scope(synthesized.app)
+    findings = [
+        (v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations
+    ]
+    assert report.success and findings == []
+    errors = Annotations.from_stack(synthesized.stack).find_error("*", Match.any_value())
+    assert errors == []
+
+
+def test_context_is_validated():
+    def config(**overrides: Any) -> StackConfig:
+        from infra.app import default_context
+
+        return StackConfig.from_context(App(context={**default_context(), **overrides}))
+
+    assert config(jwtAudience="a, b").jwt_audience == ("a", "b")
+    with pytest.raises(ValueError, match="removalPolicy"):
+        config(removalPolicy="sometimes")
+    with pytest.raises(ValueError, match="uploadRetentionDays"):
+        config(uploadRetentionDays=7, confirmationTimeoutSeconds=7 * 86400)
