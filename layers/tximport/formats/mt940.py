@@ -57,6 +57,7 @@ _CURRENCY = re.compile(r"^:6[02][FM]:[CD]\d{6}([A-Z]{3})", re.MULTILINE)
 _SPLIT_61 = re.compile(r"^(:61:\d{6}(?:\d{4})?R?[CD][A-Z]?)[ \t]*\r?\n(?=\d)", re.MULTILINE)
 _SWIFT_FIELD = re.compile(r"/(EREF|BENM|ORDP|NAME|REMI|ISDT|IBAN|BIC|CSID|MARF|RTRN|ADDR|PREF|PURP|"
                           r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP)/")
+_IBAN_LIKE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
 _NO_REF = frozenset({"", "NONREF", "NOTPROVIDED"})
 #: a `:86:` line is at most 65 characters; banks wrap at 64 or 65, mid-word, so a line that long
 #: continues on the next one without a space
@@ -157,6 +158,9 @@ def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
                 reference = reference or _clean_ref(fields.get("EREF"))
     if isinstance(name, str):
         name = " ".join(name.split()) or None
+    extra = data.get("extra_details")
+    if not counterparty_account and isinstance(extra, str) and _IBAN_LIKE.match(extra.strip()):
+        counterparty_account = extra.strip()  # Rabobank puts the counterparty IBAN after the :61: line
     return ParsedLine(
         line_number=line,
         date_posted=date(posted.year, posted.month, posted.day),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tximport.errors import NotFound
-from tximport.formats import csv_mapped, json_v0, qif
+from tximport.formats import camt, csv_mapped, json_v0, mt940, ofx, qif
 from tximport.formats.base import FileFormat
 from tximport.formats.tabular import parse_csv_4col, parse_tabular_3col
 
@@ -63,6 +63,51 @@ FORMATS: dict[str, FileFormat] = {
             parser=json_v0.parse_json_v0,
             template=json_v0.TEMPLATE,
             options_schema={"document": json_v0.JSON_SCHEMA},
+        ),
+        FileFormat(
+            file_format="XML#OFX#v1",
+            description="OFX 1.x (SGML) and 2.x (XML) statements, QFX: bank and credit card accounts",
+            variant="OFX",
+            version=1,
+            file_extensions=("OFX", "QFX"),
+            accounts_supported="multi",
+            parser=ofx.parse_ofx,
+        ),
+        FileFormat(
+            file_format="CAMT053#v1",
+            description="ISO 20022 camt.053 bank to customer statement (versions .001.02 to .001.13)",
+            variant="camt.053",
+            version=1,
+            file_extensions=("XML", "TXT"),
+            accounts_supported="multi",
+            parser=camt.parse_camt053,
+        ),
+        FileFormat(
+            file_format="CAMT052#v1",
+            description="ISO 20022 camt.052 bank to customer account report (intraday)",
+            variant="camt.052",
+            version=1,
+            file_extensions=("XML", "TXT"),
+            accounts_supported="multi",
+            parser=camt.parse_camt052,
+        ),
+        FileFormat(
+            file_format="CAMT054#v1",
+            description="ISO 20022 camt.054 bank to customer debit/credit notification",
+            variant="camt.054",
+            version=1,
+            file_extensions=("XML", "TXT"),
+            accounts_supported="multi",
+            parser=camt.parse_camt054,
+        ),
+        FileFormat(
+            file_format="MT940#v1",
+            description="SWIFT MT940 statements and MT942 interim reports",
+            variant="MT940",
+            version=1,
+            file_extensions=("STA", "MT940", "TXT", "940"),
+            accounts_supported="multi",
+            parser=mt940.parse_mt940,
         ),
     )
 }
