@@ -42,7 +42,7 @@ class Lifecycle:
         if imp.status in (ImportStatus.DELETED, ImportStatus.ERROR):
             self.release(imp)
             return imp
-        imp.error_details = [*imp.error_details, *details]
+        imp.error_details = [*details, *imp.error_details]  # the reason it failed comes first
         imp.task_token = None
         self.transition(imp, ImportStatus.ERROR)
         self.release(imp)

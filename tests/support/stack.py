@@ -1,0 +1,31 @@
+"""The local stack in this process (moto server + our handlers), shared by the tests of one module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.client import Api
+from tximport_cli.local.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """One stack per test module: moto keeps process-wide state, so modules never overlap."""
+    local = LocalStack(port=0, moto_port=0, confirmation_timeout_seconds=300)
+    local.start()
+    yield local
+    local.stop()
+
+
+def new_api(stack: LocalStack) -> Api:
+    org, company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
+    return Api(stack.base_url, stack.token_for(org, company), org, company)
+
+
+@pytest.fixture()
+def api(stack: LocalStack) -> Api:
+    """A fresh tenant for each test."""
+    return new_api(stack)
