@@ -39,6 +39,9 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if (method, path) == ("GET", "/standin/calls"):
         with _lock:
             return _answer(200, list(_calls))
+    if method == "POST" and path.endswith("/confirm"):
+        # a 204 whose body is not empty: the gateway must not send it
+        return {"statusCode": 204, "headers": {"content-type": "application/json"}, "body": "null"}
     if (method, path) == ("GET", "/standin/boom"):
         raise RuntimeError("stand-in failure")
     if (method, path) == ("POST", "/imports"):

@@ -132,3 +132,11 @@ def test_local_events_needs_no_token(standin_stack, http):
     response = http.get(f"{standin_stack.base_url}/local/events")
     assert response.status_code == 200
     assert isinstance(response.json()["data"], list)
+
+
+def test_no_content_answer_sends_no_body_and_keeps_the_connection_usable(standin_stack, http):
+    auth = {"Authorization": f"Bearer {standin_stack.token_for('o', 'c')}"}
+    first = http.post(f"{standin_stack.base_url}/imports/i1/confirm", headers=auth)
+    assert first.status_code == 204 and first.content == b""
+    # the same keep-alive connection answers the next request cleanly
+    assert http.get(f"{standin_stack.base_url}/fileformats").status_code == 200

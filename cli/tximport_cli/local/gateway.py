@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from tximport.auth import bearer_token, verify_token
 from tximport.errors import Unauthorized
 
-log = logging.getLogger("tximport.local.gateway")
+log = logging.getLogger("tximport_cli.local.gateway")
 
 #: answers the api handler's result for one event (raises what the handler raises)
 ApiInvoker = Callable[[dict[str, Any]], Any]
@@ -306,13 +306,16 @@ class Gateway:
     @staticmethod
     def _write(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes,
                cookies: list[str] | None = None) -> int:
+        if status in (204, 304) or status < 200:
+            body = b""  # these carry no body; writing one would corrupt the next response on the connection
         request.send_response(status)
         for key, value in headers.items():
             if key not in ("content-length", "connection", "transfer-encoding"):
                 request.send_header(key, value)
         for cookie in cookies or []:
             request.send_header("set-cookie", cookie)
-        request.send_header("content-length", str(len(body)))
+        if status not in (204, 304) and status >= 200:
+            request.send_header("content-length", str(len(body)))
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(body)

@@ -24,7 +24,7 @@ from typing import Any
 
 from infra.definitions import FUNCTIONS, local_function_name
 
-log = logging.getLogger("tximport.local")
+log = logging.getLogger("tximport_cli.local")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -44,7 +44,7 @@ from tximport.auth import issue_token
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
 
-log = logging.getLogger("tximport.local")
+log = logging.getLogger("tximport_cli.local")
 
 #: HS256 secret the local stack verifies tokens with and `tximport dev-token` signs with. Not a
 #: secret: it only guards a stack on 127.0.0.1. Override with TXIMPORT_DEV_SECRET (both sides read it).
@@ -170,6 +170,10 @@ def _dummy_zip() -> bytes:
     return buffer.getvalue()
 
 
+_active_lock = threading.Lock()
+_active: LocalStack | None = None  # moto's state is process-wide: one running stack per process
+
+
 class LocalStack:
     """Start everything on free ports (0) or given ones; one per process.
 
@@ -280,19 +284,30 @@ class LocalStack:
         with self._lock:
             if self._started:
                 return self
+            global _active
+            with _active_lock:
+                if _active is not None:
+                    raise RuntimeError("another LocalStack is running in this process; stop it first")
+                _active = self
             try:
                 self._start()
             except BaseException:
                 self._stop()
+                with _active_lock:
+                    _active = None
                 raise
             self._started = True
             return self
 
     def stop(self) -> None:
         """Close the gateway, reset and stop moto, restore the environment. Idempotent."""
+        global _active
         with self._lock:
             self._stop()
             self._started = False
+            with _active_lock:
+                if _active is self:
+                    _active = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
