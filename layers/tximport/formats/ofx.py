@@ -207,7 +207,7 @@ class _Reader:
         self.line_pos = 0
         while True:
             if self._pending:
-                data, self._pending = self._pending, b""
+                data, self._pending = self._pending[:_CHUNK], self._pending[_CHUNK:]
             else:
                 data = self.raw.read(_CHUNK)
             if not data:

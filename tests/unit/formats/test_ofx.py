@@ -1,0 +1,345 @@
+"""OFX/QFX: every sample file, hand-made fixtures, and the streaming edge cases."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tximport.formats import ofx
+from tximport.formats.base import (
+    BytesSource,
+    FileError,
+    FileSource,
+    LineError,
+    ParsedLine,
+    ParseOptions,
+    StatementAccount,
+)
+from tximport.formats.registry import FORMATS
+
+SAMPLES = Path("/work/shared/samples/ofx")
+
+
+def parse(data: bytes) -> list:
+    return list(ofx.parse_ofx(BytesSource(data), ParseOptions()))
+
+
+def parse_sample(name: str) -> list:
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"sample {path} is not available")
+    return list(ofx.parse_ofx(FileSource(str(path)), ParseOptions()))
+
+
+def lines(events: list) -> list[ParsedLine]:
+    return [e for e in events if isinstance(e, ParsedLine)]
+
+
+def errors(events: list) -> list[LineError]:
+    return [e for e in events if isinstance(e, LineError)]
+
+
+def accounts(events: list) -> list[StatementAccount]:
+    return [e for e in events if isinstance(e, StatementAccount)]
+
+
+def test_registry_entry() -> None:
+    fmt = FORMATS["XML#OFX#v1"]
+    assert fmt.accounts_supported == "multi"
+    assert set(fmt.file_extensions) == {"OFX", "QFX"}
+    assert fmt.parser is ofx.parse_ofx
+
+
+# --- the sample files -------------------------------------------------------------------------
+
+def test_oca_bank_and_credit_card_statements() -> None:
+    events = parse_sample("oca-test_ofx.ofx")
+    assert [(a.account_ref, a.currency, a.bank_id) for a in accounts(events)] == [
+        ("123456", "USD", "000000123"), ("123412341234", "USD", None)]
+    rows = lines(events)
+    assert [r.amount for r in rows] == [Decimal("-80"), Decimal("-90"), Decimal("-100"), Decimal("-90")]
+    assert sum(r.amount for r in rows) == Decimal("-360")
+    first = rows[0]
+    assert (first.line_number, first.date_posted, first.bank_transaction_id, first.description) == (
+        31, date(2013, 8, 24), "219378", "Agrolait")
+    assert {r.account_ref for r in rows} == {"123456"}
+    assert not errors(events)
+    # the account comes before its lines
+    assert isinstance(events[0], StatementAccount)
+
+
+def test_oca_iban_variant() -> None:
+    events = parse_sample("oca-test_ofx_iban.ofx")
+    assert accounts(events)[0] == StatementAccount("12345678901", "USD", "30001", 21)
+    rows = lines(events)
+    assert len(rows) == 4 and sum(r.amount for r in rows) == Decimal("-360")
+    assert rows[-1].description == "China Scuba"
+
+
+def test_oca_wrong_file_rejects_only_the_broken_transaction() -> None:
+    # The account aggregate and the date, amount and FITID of the second transaction are
+    # commented out.
+    events = parse_sample("oca-test_ofx_wrong.ofx")
+    rows = lines(events)
+    assert [r.amount for r in rows] == [Decimal("-80"), Decimal("-100"), Decimal("-90")]
+    assert {r.account_ref for r in rows} == {None}
+    [error] = errors(events)
+    assert (error.code, error.target, error.line_number) == ("RequiredValueMissing", "STMTTRN/DTPOSTED", 42)
+    assert [a.account_ref for a in accounts(events)] == ["123412341234"]
+
+
+def test_anz_credit_card_sgml_leaves_in_an_xml_file() -> None:
+    events = parse_sample("ofxparse-anzcc.ofx")
+    assert accounts(events) == [StatementAccount("1234123412341234", "AUD", None, 21)]
+    [row] = lines(events)
+    assert row.amount == Decimal("-5.50")
+    assert row.description == "SOME MEMO"
+    assert row.bank_transaction_id == "201705080001"
+    assert row.date_posted == row.value_date == date(2017, 5, 8)
+    assert row.currency == "AUD"
+
+
+def test_bank_medium_sgml_one_line_per_transaction() -> None:
+    events = parse_sample("ofxparse-bank_medium.ofx")
+    assert accounts(events)[0].account_ref == "12300 000012345678"
+    rows = lines(events)
+    assert [r.amount for r in rows] == [Decimal("-6.60"), Decimal("-316.67"), Decimal("-22.00")]
+    assert sum(r.amount for r in rows) == Decimal("-345.27")
+    assert [r.line_number for r in rows] == [15, 16, 17]
+    assert rows[1].reference == "0"  # CHECKNUM
+    assert rows[1].counterparty_name == "Joe's Bald Hairstyles"
+    # the memo repeats the name: the memo alone says it all
+    assert rows[0].description == "POS MERCHANDISE;MCDONALD'S #112"
+    assert rows[0].date_posted == date(2009, 4, 1)
+    assert {r.currency for r in rows} == {"CAD"}
+
+
+def test_bank_small_has_no_statement() -> None:
+    assert parse_sample("ofxparse-bank_small.ofx") == []
+
+
+def test_checking_sgml_with_tabs() -> None:
+    events = parse_sample("ofxparse-checking.ofx")
+    assert accounts(events)[0] == StatementAccount("1452687~7", "USD", "5472369148", 36)
+    rows = lines(events)
+    assert [r.amount for r in rows] == [Decimal("0.01"), Decimal("-34.51"), Decimal("-25.00")]
+    assert sum(r.amount for r in rows) == Decimal("-59.50")
+    assert rows[2].reference == "319"
+    assert rows[0].description.startswith("DIVIDEND EARNED FOR PERIOD OF 03/01/2011")
+
+
+def test_fail_nice_date_missing() -> None:
+    events = parse_sample("ofxparse-fail_nice-date_missing.ofx")
+    assert not lines(events)
+    assert [(e.code, e.line_number, e.target) for e in errors(events)] == [
+        ("RequiredValueMissing", 33, "STMTTRN/DTPOSTED"),
+        ("RequiredValueMissing", 40, "STMTTRN/DTPOSTED"),
+        ("InvalidDate", 48, "STMTTRN/DTPOSTED"),
+    ]
+    assert errors(events)[2].actual_value == "20120231"
+
+
+def test_fail_nice_decimal_error() -> None:
+    events = parse_sample("ofxparse-fail_nice-decimal_error.ofx")
+    assert accounts(events)[0].currency == "CAD"  # `<CURDEF>CAD` without an end tag in an XML-ish file
+    [error] = errors(events)
+    assert (error.code, error.actual_value, error.line_number) == ("InvalidDate", "201120000000", 34)
+    assert not lines(events)
+
+
+def test_fail_nice_empty_balance_still_imports_the_transaction() -> None:
+    events = parse_sample("ofxparse-fail_nice-empty_balance.ofx")
+    [row] = lines(events)
+    assert (row.amount, row.date_posted, row.description) == (Decimal("120"), date(2011, 3, 8), "Foobar")
+
+
+@pytest.mark.parametrize("name", ["ofxparse-multiple_accounts.ofx", "ofxparse-multiple_accounts2.ofx"])
+def test_multiple_accounts_without_transactions(name: str) -> None:
+    events = parse_sample(name)
+    assert [(a.account_ref, a.currency, a.bank_id) for a in events] == [
+        ("9100", "USD", "123"), ("9200", "USD", "123")]
+
+
+def test_v102_empty_tags() -> None:
+    events = parse_sample("ofxparse-ofx-v102-empty-tags.ofx")
+    assert accounts(events) == [StatementAccount("12345678", None, "NPBS", 23)]
+    [row] = lines(events)
+    assert row.amount == Decimal("12.34")
+    assert row.bank_transaction_id is None  # <FITID></FITID>
+    assert row.description == "CBA:Transfer"
+    assert row.currency == "AUD"  # CURRENCY/CURSYM, the statement has an empty CURDEF
+
+
+def test_suncorp_cdata() -> None:
+    events = parse_sample("ofxparse-suncorp.ofx")
+    [row] = lines(events)
+    assert row.amount == Decimal("-16.85")
+    assert row.counterparty_name == "EFTPOS WDL HANDYWAY ALDI STORE"
+    assert row.description == "EFTPOS WDL HANDYWAY ALDI STORE   GEELONG WEST VICAU"
+    assert row.reference == "0"
+    assert row.line_number == 35
+
+
+# --- hand-made fixtures -----------------------------------------------------------------------
+
+OFX2_TWO_ACCOUNTS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<?OFX OFXHEADER="200" VERSION="220" SECURITY="NONE" OLDFILEUID="NONE" NEWFILEUID="NONE"?>
+<OFX>
+  <BANKMSGSRSV1><STMTTRNRS><TRNUID>1</TRNUID>
+    <STMTRS>
+      <CURDEF>EUR</CURDEF>
+      <BANKACCTFROM><BANKID>BANK1</BANKID><ACCTID>DE89370400440532013000</ACCTID>
+        <ACCTTYPE>CHECKING</ACCTTYPE></BANKACCTFROM>
+      <BANKTRANLIST><DTSTART>20240101</DTSTART><DTEND>20240131</DTEND>
+        <STMTTRN><TRNTYPE>CREDIT</TRNTYPE><DTPOSTED>20240105</DTPOSTED><TRNAMT>1500.00</TRNAMT>
+          <FITID>A1</FITID><NAME>Salary &amp; bonus</NAME></STMTTRN>
+        <STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20240106</DTPOSTED><TRNAMT>-12,50</TRNAMT>
+          <FITID>A2</FITID><NAME>Caf\xc3\xa9</NAME><MEMO>Lunch</MEMO></STMTTRN>
+      </BANKTRANLIST>
+    </STMTRS></STMTTRNRS></BANKMSGSRSV1>
+  <CREDITCARDMSGSRSV1><CCSTMTTRNRS><TRNUID>2</TRNUID>
+    <CCSTMTRS>
+      <CURDEF>EUR</CURDEF>
+      <CCACCTFROM><ACCTID>4111********1111</ACCTID></CCACCTFROM>
+      <BANKTRANLIST>
+        <STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20240110093000.000[+1:CET]</DTPOSTED>
+          <TRNAMT>-42.00</TRNAMT><FITID>C1</FITID><NAME>Books</NAME></STMTTRN>
+      </BANKTRANLIST>
+    </CCSTMTRS></CCSTMTTRNRS></CREDITCARDMSGSRSV1>
+</OFX>
+"""
+
+
+def test_ofx2_xml_two_accounts() -> None:
+    events = parse(OFX2_TWO_ACCOUNTS)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["StatementAccount", "ParsedLine", "ParsedLine", "StatementAccount", "ParsedLine"]
+    bank, card = accounts(events)
+    assert (bank.account_ref, bank.currency, bank.bank_id) == ("DE89370400440532013000", "EUR", "BANK1")
+    assert card.account_ref == "4111********1111"
+    rows = lines(events)
+    assert [(r.account_ref, r.amount) for r in rows] == [
+        ("DE89370400440532013000", Decimal("1500.00")),
+        ("DE89370400440532013000", Decimal("-12.50")),  # comma decimal
+        ("4111********1111", Decimal("-42.00")),
+    ]
+    assert rows[0].description == "Salary & bonus"
+    assert rows[1].description == "Café - Lunch"
+    assert rows[2].date_posted == date(2024, 1, 10)
+
+
+SGML_1252 = (
+    b"OFXHEADER:100\r\nDATA:OFXSGML\r\nVERSION:102\r\nSECURITY:NONE\r\nENCODING:USASCII\r\nCHARSET:1252\r\n"
+    b"COMPRESSION:NONE\r\nOLDFILEUID:NONE\r\nNEWFILEUID:NONE\r\n\r\n"
+    b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR<BANKACCTFROM><BANKID>1<ACCTID>777"
+    b"<ACCTTYPE>SAVINGS</BANKACCTFROM><BANKTRANLIST>\r\n"
+    b"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240301<TRNAMT>-9.99<FITID>X1<NAME>Caf\xe9 M\xfcller \x80 fee"
+    b"</STMTTRN>\r\n</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\r\n"
+)
+
+
+def test_sgml_charset_1252() -> None:
+    [account, row] = parse(SGML_1252)
+    assert account == StatementAccount("777", "EUR", "1", 11)
+    assert row.description == "Café Müller € fee"
+    assert row.line_number == 12
+
+
+def test_sgml_utf8_encoding_header() -> None:
+    data = SGML_1252.replace(b"ENCODING:USASCII", b"ENCODING:UTF-8").replace(
+        b"Caf\xe9 M\xfcller \x80 fee", "Café Müller € fee".encode())
+    assert lines(parse(data))[0].description == "Café Müller € fee"
+
+
+def test_xml_declaration_latin1() -> None:
+    data = OFX2_TWO_ACCOUNTS.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(
+        b"Caf\xc3\xa9", b"Caf\xe9")
+    assert lines(parse(data))[1].description == "Café - Lunch"
+
+
+def test_every_field_lands_in_its_place() -> None:
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>USD</CURDEF><BANKACCTFROM><BANKID>9"
+            b"</BANKID><ACCTID>55</ACCTID></BANKACCTFROM><BANKTRANLIST>"
+            b"<STMTTRN><TRNTYPE>XFER</TRNTYPE><DTPOSTED>20240229</DTPOSTED><DTUSER>20240228</DTUSER>"
+            b"<TRNAMT>+1,234.50</TRNAMT><FITID> F-1 </FITID><REFNUM>R9</REFNUM><NAME>Alice</NAME>"
+            b"<MEMO>rent share</MEMO><BANKACCTTO><BANKID>2</BANKID><ACCTID>66</ACCTID></BANKACCTTO>"
+            b"<CURRENCY><CURRATE>1.1</CURRATE><CURSYM>EUR</CURSYM></CURRENCY></STMTTRN>"
+            b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>")
+    [_account, row] = parse(data)
+    assert row == ParsedLine(
+        line_number=1, date_posted=date(2024, 2, 29), amount=Decimal("1234.50"), description="Alice - rent share",
+        account_ref="55", currency="EUR", value_date=date(2024, 2, 28), bank_transaction_id="F-1",
+        reference="R9", counterparty_name="Alice", counterparty_account="66", balance=None,
+        original_amount=None, original_currency=None, pending=False)
+
+
+def test_original_currency() -> None:
+    data = OFX2_TWO_ACCOUNTS.replace(
+        b"<NAME>Books</NAME>", b"<NAME>Books</NAME><ORIGCURRENCY><CURRATE>0.9</CURRATE><CURSYM>GBP</CURSYM>"
+        b"</ORIGCURRENCY>")
+    row = lines(parse(data))[-1]
+    assert (row.currency, row.original_currency) == ("EUR", "GBP")
+
+
+def test_invalid_amount_is_a_line_error() -> None:
+    data = OFX2_TWO_ACCOUNTS.replace(b"<TRNAMT>-42.00</TRNAMT>", b"<TRNAMT>$42</TRNAMT>")
+    events = parse(data)
+    [error] = errors(events)
+    assert (error.code, error.actual_value, error.target) == ("InvalidAmount", "$42", "STMTTRN/TRNAMT")
+    assert error.line_number == 21
+    assert len(lines(events)) == 2
+
+
+def test_missing_amount() -> None:
+    data = OFX2_TWO_ACCOUNTS.replace(b"<TRNAMT>1500.00</TRNAMT>", b"")
+    [error] = errors(parse(data))
+    assert (error.code, error.target, error.line_number) == ("RequiredValueMissing", "STMTTRN/TRNAMT", 10)
+
+
+def test_unclosed_transaction_ends_at_the_next_one() -> None:
+    data = OFX2_TWO_ACCOUNTS.replace(b"<FITID>A1</FITID><NAME>Salary &amp; bonus</NAME></STMTTRN>",
+                                     b"<FITID>A1</FITID><NAME>Salary</NAME>")
+    rows = lines(parse(data))
+    assert [r.bank_transaction_id for r in rows] == ["A1", "A2", "C1"]
+
+
+@pytest.mark.parametrize("data", [b"", b"hello world", b"date,amount\n2024-01-01,5\n", b"\x00\xff" * 100,
+                                  b"<html><body>nope</body></html>"])
+def test_not_ofx_is_a_file_error(data: bytes) -> None:
+    with pytest.raises(FileError) as info:
+        parse(data)
+    assert info.value.code == "InvalidSourceData"
+
+
+def test_unknown_charset_is_unsupported_encoding() -> None:
+    with pytest.raises(FileError) as info:
+        parse(SGML_1252.replace(b"CHARSET:1252", b"CHARSET:KLINGON"))
+    assert info.value.code == "UnsupportedEncoding"
+
+
+def test_utf16_with_bom() -> None:
+    data = OFX2_TWO_ACCOUNTS.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert [r.bank_transaction_id for r in lines(parse(data))] == ["A1", "A2", "C1"]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64])
+@pytest.mark.parametrize("name", ["oca-test_ofx_wrong.ofx", "ofxparse-suncorp.ofx", "ofxparse-bank_medium.ofx",
+                                  "ofxparse-checking.ofx"])
+def test_tiny_chunks_give_the_same_events(monkeypatch: pytest.MonkeyPatch, name: str, chunk: int) -> None:
+    # Tags, comments and CDATA sections cut at every possible place must not change the result.
+    whole = parse_sample(name)
+    monkeypatch.setattr(ofx, "_CHUNK", chunk)
+    assert parse_sample(name) == whole
+
+
+def test_investment_statement_bank_transactions() -> None:
+    data = (b"<OFX><INVSTMTMSGSRSV1><INVSTMTTRNRS><INVSTMTRS><CURDEF>USD<INVACCTFROM><BROKERID>broker.com"
+            b"<ACCTID>INV1</INVACCTFROM><INVTRANLIST><INVBANKTRAN><STMTTRN><TRNTYPE>CREDIT"
+            b"<DTPOSTED>20240102<TRNAMT>10.00<FITID>I1<NAME>Dividend</STMTTRN><SUBACCTFUND>CASH"
+            b"</INVBANKTRAN></INVTRANLIST></INVSTMTRS></INVSTMTTRNRS></INVSTMTMSGSRSV1></OFX>")
+    account, row = parse(data)
+    assert (account.account_ref, account.bank_id) == ("INV1", "broker.com")
+    assert (row.account_ref, row.amount) == ("INV1", Decimal("10.00"))
