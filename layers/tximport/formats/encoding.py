@@ -38,7 +38,7 @@ from tximport.formats.base import (
 SAMPLE_SIZE = 64 * 1024
 
 #: the single-byte encodings charset-normalizer may choose from (banks' exports in practice)
-CANDIDATES = ("cp1252", "iso8859_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251", "cp850", "mac_roman")
+CANDIDATES = ("cp1252", "iso8859_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -104,11 +104,17 @@ def detect_encoding(sample: bytes, complete: bool = False) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample, cp_isolation=list(CANDIDATES)).best()
-    if best is None:
+    matches = list(from_bytes(sample, cp_isolation=list(CANDIDATES)))
+    if not matches:
         raise FileError(UNSUPPORTED_ENCODING, "The file's encoding is not supported "
                         "(expected UTF-8, UTF-16, cp1252 or ISO-8859-1).")
-    return codecs.lookup(best.encoding).name
+    best_chaos = min(match.chaos for match in matches)
+    for match in matches:
+        # Western files read identically in several code pages (cp1250 shares the German letters):
+        # cp1252 wins any tie, as it is what Western banks export.
+        if match.chaos <= best_chaos and "cp1252" in (match.encoding, *match.could_be_from_charset):
+            return "cp1252"
+    return codecs.lookup(matches[0].encoding).name
 
 
 class _ReadAdapter(io.RawIOBase):

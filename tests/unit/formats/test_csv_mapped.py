@@ -1,0 +1,187 @@
+"""CSV#mapped#v1: bank exports read through a column mapping."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tximport.formats.base import (
+    AMBIGUOUS_DATE_STYLE,
+    INVALID_AMOUNT,
+    INVALID_DATE,
+    INVALID_SOURCE_DATA,
+    FileError,
+    StatementAccount,
+)
+from tximport.formats.csv_mapped import (
+    INVALID_MAPPING,
+    TEMPLATE_MAPPING,
+    CsvMapping,
+    parse_csv_mapped,
+    sniff_delimiter,
+)
+from tximport.formats.registry import FORMATS
+from tximport.models import DateStyle
+
+from .helpers import errors, lines, run, total
+
+GERMAN = (
+    "Kontoauszug Girokonto;;;;\n"
+    "Zeitraum: 01.12.2024 - 31.12.2024;;;;\n"
+    "\n"
+    "Buchungstag;Valuta;Empfänger;Verwendungszweck;Betrag (EUR)\n"
+    "31.12.2024;02.01.2025;Müller GmbH;Überweisung Rechnung 4711;-1.234,56\n"
+    "15.12.2024;15.12.2024;Bäckerei Groß;Kartenzahlung;-4,20\n"
+    "01.12.2024;01.12.2024;Arbeitgeber AG;Gehalt Dezember;1.000\n"
+    "01.12.2024;01.12.2024;Zinsen;Habenzinsen;+0,35\n"
+    "Saldo;;;;-238,41\n"
+).encode("cp1252")
+
+GERMAN_MAPPING = {
+    "columns": {"date": "Buchungstag", "valueDate": "valuta", "counterpartyName": "Empfänger",
+                "description": ["Empfänger", "Verwendungszweck"], "amount": "Betrag (EUR)"},
+    "skipFooterRows": 1,
+    "currency": "EUR",
+}
+
+
+def test_german_export_cp1252_semicolons_preamble_and_comma_decimals() -> None:
+    events = run(parse_csv_mapped, GERMAN, mapping=GERMAN_MAPPING)
+    assert not errors(events)
+    parsed = lines(events)
+    assert [line.line_number for line in parsed] == [5, 6, 7, 8]
+    assert [line.amount for line in parsed] == [Decimal("-1234.56"), Decimal("-4.20"), Decimal("1000"),
+                                                Decimal("0.35")]
+    first = parsed[0]
+    assert first.date_posted == date(2024, 12, 31) and first.value_date == date(2025, 1, 2)
+    assert first.description == "Müller GmbH Überweisung Rechnung 4711"
+    assert first.counterparty_name == "Müller GmbH" and first.currency == "EUR"
+
+
+def test_footer_rows_are_reported_when_not_skipped() -> None:
+    mapping = {**GERMAN_MAPPING, "skipFooterRows": 0}
+    events = run(parse_csv_mapped, GERMAN, mapping=mapping)
+    [footer] = errors(events)
+    assert (footer.line_number, footer.code, footer.target, footer.actual_value) == (
+        9, INVALID_DATE, "Buchungstag", "Saldo")
+
+
+def test_one_thousand_in_a_comma_decimal_file_is_one_thousand() -> None:
+    data = b"Date;Text;Amount\n01.02.2024;a;1.000\n02.02.2024;b;12,50\n03.02.2024;c;2.000\n"
+    parsed = lines(run(parse_csv_mapped, data, mapping={
+        "columns": {"date": "Date", "description": "Text", "amount": "Amount"}, "dateStyle": "littleEndian"}))
+    assert [line.amount for line in parsed] == [Decimal("1000"), Decimal("12.50"), Decimal("2000")]
+
+
+def test_decimal_separator_given_wins_over_inference() -> None:
+    data = b"Date,Text,Amount\n2024-01-01,a,\"1,000\"\n"
+    mapping = {"columns": {"date": "Date", "amount": "Amount"}}
+    assert lines(run(parse_csv_mapped, data, mapping=mapping))[0].amount == Decimal("1000")
+    mapping["decimalSeparator"] = ","
+    assert lines(run(parse_csv_mapped, data, mapping=mapping))[0].amount == Decimal("1.000")
+
+
+def test_debit_and_credit_columns() -> None:
+    data = b"Date,Text,Debit,Credit\n2024-01-01,in,,100.00\n2024-01-02,out,25.00,\n2024-01-03,both,5.00,7.00\n"
+    events = run(parse_csv_mapped, data, mapping={
+        "columns": {"date": "Date", "description": "Text", "debit": "Debit", "credit": "Credit"}})
+    assert [line.amount for line in lines(events)] == [Decimal("100.00"), Decimal("-25.00"), Decimal("2.00")]
+
+
+def test_amount_with_indicator_and_custom_values() -> None:
+    data = b"Date|Amount|Dir\n2024-01-01|12.00|S\n2024-01-02|5.00|H\n2024-01-03|1.00|X\n2024-01-04|-2.00|\n"
+    events = run(parse_csv_mapped, data, mapping={
+        "columns": {"date": "Date", "amount": "Amount", "indicator": "Dir"},
+        "indicatorValues": {"credit": ["h"], "debit": ["s"]}})
+    assert [line.amount for line in lines(events)] == [Decimal("-12.00"), Decimal("5.00"), Decimal("-2.00")]
+    [bad] = errors(events)
+    assert (bad.line_number, bad.code, bad.target, bad.actual_value) == (4, INVALID_AMOUNT, "Dir", "X")
+
+
+def test_columns_by_index_skip_rows_and_no_header() -> None:
+    data = b"exported 2024\n2024-01-01\tx\t1.5\tREF1\n2024-01-02\ty\t-2\tREF2\n"
+    parsed = lines(run(parse_csv_mapped, data, mapping={
+        "columns": {"date": 0, "description": 1, "amount": 2, "bankTransactionId": 3},
+        "skipRows": 1, "header": False}))
+    assert [(line.line_number, line.bank_transaction_id, line.amount) for line in parsed] == [
+        (2, "REF1", Decimal("1.5")), (3, "REF2", Decimal("-2"))]
+
+
+def test_account_column_makes_the_file_multi_account() -> None:
+    data = b"acct,date,amount,ccy\nA,2024-01-01,1.00,usd\nB,2024-01-01,2.00,EUR\nA,2024-01-02,3.00,\n"
+    events = run(parse_csv_mapped, data, mapping={
+        "columns": {"account": "acct", "date": "date", "amount": "amount", "currency": "ccy"},
+        "currency": "CHF"})
+    accounts = [e for e in events if isinstance(e, StatementAccount)]
+    assert [(a.account_ref, a.currency) for a in accounts] == [("A", "USD"), ("B", "EUR")]
+    assert [(line.account_ref, line.currency) for line in lines(events)] == [
+        ("A", "USD"), ("B", "EUR"), ("A", "CHF")]
+
+
+def test_optional_values_are_validated() -> None:
+    data = b"d,v,a,b\n2024-01-01,2024-01-40,1,2\n2024-01-02,,1,x\n2024-01-03,,1,\n"
+    events = run(parse_csv_mapped, data, mapping={
+        "columns": {"date": "d", "valueDate": "v", "amount": "a", "balance": "b"}})
+    assert [(e.line_number, e.code, e.target) for e in errors(events)] == [
+        (2, INVALID_DATE, "v"), (3, INVALID_AMOUNT, "b")]
+    [ok] = lines(events)
+    assert ok.line_number == 4 and ok.balance is None and ok.value_date is None
+
+
+def test_ambiguous_dates_raise_file_error_and_date_style_resolves() -> None:
+    data = b"Date,Amount\n01/02/2024,1\n03/04/2024,2\n"
+    mapping = {"columns": {"date": "Date", "amount": "Amount"}}
+    with pytest.raises(FileError) as info:
+        run(parse_csv_mapped, data, mapping=mapping)
+    assert getattr(info.value, "code", None) == AMBIGUOUS_DATE_STYLE
+    assert "littleEndian" in info.value.details["candidates"]
+    parsed = lines(run(parse_csv_mapped, data, mapping=mapping, date_style=DateStyle.LITTLE_ENDIAN))
+    assert parsed[0].date_posted == date(2024, 2, 1)
+
+
+def test_header_not_found_and_bad_mappings_are_file_errors() -> None:
+    with pytest.raises(FileError) as info:
+        run(parse_csv_mapped, b"a,b\n1,2\n", mapping={"columns": {"date": "Date", "amount": "Amount"}})
+    assert info.value.code == INVALID_SOURCE_DATA
+    for mapping in (None, {}, {"columns": {"amount": 1}}, {"columns": {"date": 0}},
+                    {"columns": {"date": 0, "amount": 1, "credit": 2, "debit": 3}},
+                    {"columns": {"date": 0, "credit": 2}}, {"columns": {"date": -1, "amount": 1}},
+                    {"columns": {"date": 0, "amount": 1, "colour": 2}},
+                    {"columns": {"date": 0, "amount": 1}, "delimiter": "x"},
+                    {"columns": {"date": 0, "amount": 1}, "decimalSeparator": "'"},
+                    {"columns": {"date": 0, "amount": 1}, "currency": "euro"},
+                    {"columns": {"date": 0, "amount": 1}, "unknown": True}):
+        with pytest.raises(FileError) as info:
+            run(parse_csv_mapped, b"2024-01-01,1\n", mapping=mapping)
+        assert info.value.code == INVALID_MAPPING, mapping
+
+
+def test_valid_mapping_round_trip() -> None:
+    mapping = CsvMapping.from_json({"columns": {"date": "D", "description": ["A", 3], "credit": 1, "debit": 2},
+                                    "header": True, "skipRows": 2, "delimiter": ";"})
+    assert mapping.columns["description"] == ("A", 3) and mapping.skip_rows == 2 and mapping.header is True
+
+
+@pytest.mark.parametrize(
+    ("sample", "names", "expected"),
+    [
+        ("a,b,c\n1,2,3\n", [], ","),
+        ("a;b;c\n1,5;2;3\n4,5;6;7\n", [], ";"),
+        ("a\tb\tc\n1\t2\t3\n", [], "\t"),
+        ("a|b|c\n1|2|3\n", [], "|"),
+        ("note, with a comma\nDate;Amount\n2024-01-01;1,5\n", ["Date", "Amount"], ";"),
+    ],
+)
+def test_sniff_delimiter(sample: str, names: list[str], expected: str) -> None:
+    assert sniff_delimiter(sample, names) == expected
+
+
+def test_template_and_documented_mapping_agree() -> None:
+    fmt = FORMATS["CSV#mapped#v1"]
+    assert fmt.template is not None and fmt.options_schema is not None
+    assert fmt.options_schema["example"] == TEMPLATE_MAPPING
+    events = run(fmt.parser, fmt.template[2].encode(), mapping=TEMPLATE_MAPPING)
+    parsed = lines(events)
+    assert not errors(events) and len(parsed) == 2
+    assert total(events) == Decimal("1550.00")
+    assert parsed[1].value_date == date(2024, 2, 2) and parsed[1].bank_transaction_id == "REF-0002"

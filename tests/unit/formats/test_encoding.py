@@ -1,0 +1,73 @@
+"""Encoding detection and streaming decoding."""
+
+import codecs
+
+import pytest
+
+from tximport.formats.base import UNSUPPORTED_ENCODING, BytesSource, FileError
+from tximport.formats.encoding import SAMPLE_SIZE, detect_encoding, nfc, open_text
+from tximport.formats.tabular import parse_tabular_3col
+
+from .helpers import errors, lines, run
+
+GERMAN = "Datum;Text;Betrag\n31.12.2024;Überweisung Müller Straße;-1.234,56\n01.12.2024;Gebühr;-2,50\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (codecs.BOM_UTF8 + b"a,b", "utf-8-sig"),
+        ("a,b\n".encode("utf-16"), "utf-16"),
+        (codecs.BOM_UTF16_BE + "a,b".encode("utf-16-be"), "utf-16"),
+        ("a,b\n".encode("utf-32"), "utf-32"),
+        ("date,amount\n2024-01-01,1\n".encode("utf-16-le"), "utf-16-le"),
+        ("date,amount\n2024-01-01,1\n".encode("utf-16-be"), "utf-16-be"),
+        (b"plain ascii", "utf-8"),
+        ("Grüße".encode(), "utf-8"),
+    ],
+)
+def test_detect_encoding(data: bytes, expected: str) -> None:
+    assert detect_encoding(data, complete=True) == expected
+
+
+def test_cp1252_is_detected_from_a_sample() -> None:
+    encoding = detect_encoding(GERMAN.encode("cp1252") * 3, complete=True)
+    assert GERMAN.encode("cp1252").decode(encoding) == GERMAN
+
+
+def test_binary_is_unsupported() -> None:
+    with pytest.raises(FileError) as info:
+        detect_encoding(bytes(range(256)) * 4, complete=True)
+    assert info.value.code == UNSUPPORTED_ENCODING
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "iso8859_1", "utf-16", "utf-16-be"])
+def test_german_file_in_every_encoding(encoding: str) -> None:
+    data = GERMAN.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    events = run(parse_tabular_3col, data)
+    assert not errors(events)
+    parsed = lines(events)
+    assert [line.description for line in parsed] == ["Überweisung Müller Straße", "Gebühr"]
+    assert [str(line.amount) for line in parsed] == ["-1234.56", "-2.50"]
+
+
+def test_a_stray_cp1252_byte_after_the_sample_does_not_fail_a_utf8_file() -> None:
+    head = "date,description,amount\n" + "2024-01-01,Caf\u00e9,1.00\n" * (SAMPLE_SIZE // 20)
+    data = head.encode() + b"2024-01-02,Stra\xdfe,2.00\n"
+    parsed = lines(run(parse_tabular_3col, data))
+    assert parsed[-1].description == "Straße"
+    assert parsed[0].description == "Café"
+
+
+def test_text_is_normalised_to_nfc() -> None:
+    decomposed = "Cafe\u0301"
+    assert nfc(decomposed) == "Café"
+    data = f"2024-01-01,{decomposed},1.00\n".encode()
+    assert lines(run(parse_tabular_3col, data))[0].description == "Café"
+
+
+def test_open_text_streams_with_newlines_kept() -> None:
+    with open_text(BytesSource("a\r\nb\n".encode("utf-16")), "utf-16") as text:
+        assert text.read() == "a\r\nb\n"

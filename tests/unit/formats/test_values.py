@@ -1,0 +1,147 @@
+"""Amounts and dates as statement files write them."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError
+from tximport.formats.dates import DateStyleVote, make_date_parser, parse_date
+from tximport.formats.values import (
+    amount_evidence,
+    infer_decimal_separator,
+    make_amount_parser,
+    parse_amount,
+)
+from tximport.models import DateStyle
+
+L, M, B = DateStyle.LITTLE_ENDIAN, DateStyle.MIDDLE_ENDIAN, DateStyle.BIG_ENDIAN
+
+
+@pytest.mark.parametrize(
+    ("text", "separator", "expected"),
+    [
+        ("-12.50", ".", "-12.50"),
+        ("1,234.56", ".", "1234.56"),
+        ("1 234.56", ".", "1234.56"),
+        ("1'234.56", ".", "1234.56"),
+        ("(12.00)", ".", "-12.00"),
+        ("12.00-", ".", "-12.00"),
+        ("+7.5", ".", "7.5"),
+        ("$1,000.00", ".", "1000.00"),
+        ("-$12.00", ".", "-12.00"),
+        ("£ 3.10", ".", "3.10"),
+        ("CHF 1'250.00", ".", "1250.00"),
+        ("12.00 DR", ".", "-12.00"),
+        ("12.00 CR", ".", "12.00"),
+        ("1.000", ".", "1.000"),
+        ("1.234,56", ",", "1234.56"),
+        ("-1.234,56", ",", "-1234.56"),
+        ("1 234,56", ",", "1234.56"),
+        ("1\u00a0234,56 €", ",", "1234.56"),
+        ("EUR -4.711,98", ",", "-4711.98"),
+        ("1.000", ",", "1000"),
+        ("12,5", ",", "12.5"),
+        ("(1.000,00)", ",", "-1000.00"),
+        ("1.000.000", ",", "1000000"),
+        ("250", ",", "250"),
+    ],
+)
+def test_amounts_in_each_style(text: str, separator: str, expected: str) -> None:
+    assert make_amount_parser(separator)(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "separator"),
+    [("abc", "."), ("", "."), ("1e5", "."), ("NaN", "."), ("Infinity", "."), ("1_000", "."),
+     ("1,23.4", "."), ("1.234,56", "."), ("1,234.56", ","), ("--5", "."), ("12 IDR DR x", "."),
+     ("1.2.3,4", ",")],
+)
+def test_not_amounts_raise_value_error(text: str, separator: str) -> None:
+    with pytest.raises(ValueError):
+        make_amount_parser(separator)(text)
+
+
+def test_currency_code_ending_in_dr_is_not_a_debit_marker() -> None:
+    assert make_amount_parser(".")("12.00 IDR") == Decimal("12.00")
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence"),
+    [("1.234,56", ","), ("1,234.56", "."), ("12,5", ","), ("12.50", "."), ("0,125", ","),
+     ("1.000.000", ","), ("1,000,000", "."), ("1234,567", ","), ("1.000", None), ("1,000", None),
+     ("12", None), ("-1.000", None)],
+)
+def test_amount_evidence(text: str, evidence: str | None) -> None:
+    assert amount_evidence(text) == evidence
+
+
+def test_decimal_separator_is_decided_by_the_whole_column() -> None:
+    assert infer_decimal_separator(["1.000", "1.000", "1.234,56"]) == ","
+    assert infer_decimal_separator(["1,000", "12.50"]) == "."
+    assert infer_decimal_separator(["1.000", "2.000"], default=",") == ","
+    assert parse_amount("1.234,56") == Decimal("1234.56")  # a telling value alone decides
+
+
+@pytest.mark.parametrize(
+    ("text", "style", "expected"),
+    [
+        ("2024-12-31", None, date(2024, 12, 31)),
+        ("2024-12-31T10:00:00Z", None, date(2024, 12, 31)),
+        ("2024/12/31", None, date(2024, 12, 31)),
+        ("20241231", None, date(2024, 12, 31)),
+        ("31-Dec-2024", None, date(2024, 12, 31)),
+        ("31 Dec 2024", None, date(2024, 12, 31)),
+        ("Dec 31, 2024", None, date(2024, 12, 31)),
+        ("December 31 2024", None, date(2024, 12, 31)),
+        ("31. Dezember 2024", None, date(2024, 12, 31)),
+        ("31.12.2024", L, date(2024, 12, 31)),
+        ("31.12.24", L, date(2024, 12, 31)),
+        ("12/31/2024", M, date(2024, 12, 31)),
+        ("1/31'24", M, date(2024, 1, 31)),
+        ("01/02/99", L, date(1999, 2, 1)),
+        ("24/12/31", B, date(2024, 12, 31)),
+        ("01/02/03", M, date(2003, 1, 2)),
+    ],
+)
+def test_dates(text: str, style: DateStyle | None, expected: date) -> None:
+    assert parse_date(text, style) == expected
+    assert make_date_parser(style)(text) == expected
+
+
+@pytest.mark.parametrize(("text", "style"), [("31/12/2024", M), ("01/02/2024", None), ("2024-02-30", None),
+                                             ("hello", L), ("", L), ("32.01.2024", L), ("1/2/345", L)])
+def test_bad_dates_raise_value_error(text: str, style: DateStyle | None) -> None:
+    with pytest.raises(ValueError):
+        parse_date(text, style)
+
+
+def test_date_style_vote_uses_every_value() -> None:
+    vote = DateStyleVote()
+    for value in ["01/02/2024", "03/04/2024", "25/04/2024"]:
+        vote.add(value)
+    assert vote.decide() == L
+    vote = DateStyleVote()
+    for value in ["01/02/2024", "12/31/2024"]:
+        vote.add(value)
+    assert vote.decide() == M
+
+
+def test_date_style_vote_ambiguous_column_raises() -> None:
+    vote = DateStyleVote()
+    for value in ["01/02/2024", "03/04/2024"]:
+        vote.add(value)
+    with pytest.raises(FileError) as info:
+        vote.decide("Datum")
+    assert info.value.code == AMBIGUOUS_DATE_STYLE
+    assert info.value.details == {"candidates": ["littleEndian", "middleEndian"]}
+    assert "ambiguous" in info.value.message and "Datum" in info.value.message
+
+
+def test_date_style_vote_iso_or_same_day_month_needs_no_decision() -> None:
+    vote = DateStyleVote()
+    vote.add("2024-01-02")
+    vote.add("Dec 31, 2024")
+    assert vote.decide() is None
+    vote.add("05/05/2024")  # reads the same either way
+    assert vote.decide() == L
