@@ -6,8 +6,9 @@ The domain layer and bundling
 -----------------------------
 The layer holds the `tximport` package under `python/tximport` and the runtime dependencies listed in
 `pyproject.toml` ([project] dependencies), installed for Lambda's platform. It is built by
-`PipLayerBundling`, a *local* bundler: `pip install --platform manylinux2014_x86_64 --only-binary=:all:
---python-version 3.12 --target <out>/python`, run by the Python that runs the app. No Docker is
+`PipLayerBundling`, a *local* bundler: `pip install --platform manylinux2014_x86_64 (and the newer
+manylinux tags Lambda's glibc accepts) --only-binary=:all: --python-version 3.12 --target <out>/python`,
+run by the Python that runs the app. No Docker is
 needed; the Docker image and command given alongside are the equivalent recipe CDK requires as a
 fallback and are used only if local bundling declines (it never does; it raises on failure).
 
@@ -42,12 +43,17 @@ from infra.definitions import FUNCTIONS_DIR, LAYERS_DIR, ROOT, FunctionDef
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64
-#: pip's platform tag for ARCHITECTURE: the two must change together
-PIP_PLATFORM = "manylinux2014_x86_64"
+#: pip's platform tags for ARCHITECTURE (the two must change together): the python3.12 runtime runs on
+#: Amazon Linux 2023 (glibc 2.34), so wheels built for glibc up to 2.34 load there; newer releases of
+#: some dependencies ship manylinux_2_28 wheels only
+PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 PYTHON_VERSION = "3.12"
 DOMAIN_PACKAGE = "tximport"
 #: never part of an asset
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", "tests"]
+#: top-level folders some wheels install beside their package (ofxtools ships `tests` and `docs`,
+#: console scripts land in `bin`): never imported on Lambda, so dropped from the layer
+STRAY_TOP_LEVEL = ("bin", "docs", "tests")
 
 
 def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
@@ -60,7 +66,7 @@ def pip_install_command(target: str, requirements_file: str) -> list[str]:
     """The pip command that installs the runtime dependencies for Lambda's Python and platform."""
     return [
         sys.executable, "-m", "pip", "install",
-        "--platform", PIP_PLATFORM,
+        *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
         "--implementation", "cp",
         "--python-version", PYTHON_VERSION,
         "--only-binary=:all:",
@@ -80,7 +86,8 @@ class PipLayerBundling:
         self.source = source
         self.requirements = runtime_requirements() if requirements is None else requirements
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
+        # jsii hands the BundlingOptions over positionally; nothing in them changes a local build
         python_dir = Path(output_dir) / "python"
         python_dir.mkdir(parents=True, exist_ok=True)
         shutil.copytree(
@@ -95,6 +102,8 @@ class PipLayerBundling:
             subprocess.run(pip_install_command(str(python_dir), str(requirements_file)), check=True)
         finally:
             requirements_file.unlink(missing_ok=True)
+        for stray in STRAY_TOP_LEVEL:
+            shutil.rmtree(python_dir / stray, ignore_errors=True)
         return True
 
 
@@ -108,6 +117,8 @@ class DomainLayer(Construct):
             f"mkdir -p /asset-output/python && cp -r /asset-input/{DOMAIN_PACKAGE} /asset-output/python/ "
             f"&& pip install --no-cache-dir --target /asset-output/python "
             + " ".join(shlex.quote(r) for r in requirements)
+            + " && rm -rf "
+            + " ".join(f"/asset-output/python/{stray}" for stray in STRAY_TOP_LEVEL)
         )
         self.layer = lambda_.LayerVersion(
             self,
