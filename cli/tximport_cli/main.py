@@ -52,8 +52,7 @@ def _run_local(args: argparse.Namespace) -> int:
 
     from tximport_cli.local.stack import LocalStack
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
+    _configure_logging()
     handlers, extra_routes = None, ()
     if args.handlers_module:
         module = importlib.import_module(args.handlers_module)
@@ -85,6 +84,23 @@ def _run_local(args: argparse.Namespace) -> int:
         stack.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _configure_logging() -> None:
+    """One line per request and per event from the stack; warnings only from libraries.
+
+    The stack's loggers get their own handler: Powertools (in the handlers) filters records whose
+    logger name contains its service name ("tximport") out of the root handlers.
+    """
+    formatter = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    stack_log = logging.getLogger("tximport_cli")
+    stack_log.addHandler(handler)
+    stack_log.setLevel(logging.INFO)
+    stack_log.propagate = False
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
 
 
 def walkthrough(base_url: str, token: str, account_id: str | None) -> str:
