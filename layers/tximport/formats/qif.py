@@ -99,7 +99,7 @@ def _items(source: Source, encoding: str) -> Iterator[_Item]:
             # the first occurrence wins (split lines S/E/$ repeat and are not imported)
             record.fields.setdefault(code, value)
         if record is not None:
-            yield _Item("record", record.line_number, record=record)  # a last record without `^`
+            yield _Item("record", record.line_number, "unterminated", record=record)  # no final `^`
 
 
 def _section(header: str) -> str:
@@ -158,7 +158,7 @@ def _bank_records(source: Source, encoding: str) -> Iterator[tuple[str, Any]]:
         record = item.record
         assert record is not None
         if section == "bank":
-            seen_qif = True
+            seen_qif = seen_qif or item.text != "unterminated"
             yield "record", record
         elif section == "investment":
             skipped += 1
@@ -169,7 +169,8 @@ def _bank_records(source: Source, encoding: str) -> Iterator[tuple[str, Any]]:
     if skipped_header is not None:
         yield "skipped", (*skipped_header, skipped)
     if not seen_qif:
-        raise FileError(INVALID_SOURCE_DATA, "The file is not QIF: it has no !Type section and no record.")
+        raise FileError(INVALID_SOURCE_DATA,
+                        "The file is not QIF: it has no !Type section and no record ending with '^'.")
 
 
 @guarded

@@ -1,0 +1,95 @@
+"""QIF#v1."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tximport.formats.base import (
+    AMBIGUOUS_DATE_STYLE,
+    EMPTY_FILE,
+    INVALID_AMOUNT,
+    INVALID_DATE,
+    INVALID_SOURCE_DATA,
+    REQUIRED_VALUE_MISSING,
+    FileError,
+    StatementAccount,
+)
+from tximport.formats.qif import UNSUPPORTED_SECTION, parse_qif, qif_date_text
+from tximport.formats.registry import FORMATS
+from tximport.models import DateStyle
+
+from .helpers import errors, lines, run, total
+
+FILE = (
+    "!Option:AutoSwitch\n!Account\nNListed only\nTBank\n^\n!Clear:AutoSwitch\n"
+    "!Account\nNGirokonto\nTBank\n^\n"
+    "!Type:Bank\nD31/01'24\nT-1.234,56\nPMüller\nMMiete Januar\nN1001\nC*\nLHousing\n^\n"
+    "D01/02/2024\nU2.500,00\nPArbeitgeber\nSSplit\n$100,00\n^\n"
+    "!Type:Invst\nD1/1'24\nNBuy\nYACME\n^\nD1/2'24\nNSell\n^\n"
+    "!Account\nNKreditkarte\nTCCard\n^\n!Type:CCard\nD15/02/2024\nT-9,99\nPStreaming\n^\n"
+    "!Type:Cat\nNFood\n^\n"
+    "!Type:Bank\nD31/02/2024\nT1,00\n^\nD01/03/2024\nTabc\n^\nT5,00\n^\nD02/03/2024\n^\n"
+).encode("cp1252")
+
+
+def test_qif_accounts_sections_and_errors() -> None:
+    events = run(parse_qif, FILE)
+    accounts = [e.account_ref for e in events if isinstance(e, StatementAccount)]
+    assert accounts == ["Girokonto", "Kreditkarte"]
+    parsed = lines(events)
+    assert [(line.account_ref, line.date_posted, line.amount) for line in parsed] == [
+        ("Girokonto", date(2024, 1, 31), Decimal("-1234.56")),
+        ("Girokonto", date(2024, 2, 1), Decimal("2500.00")),
+        ("Kreditkarte", date(2024, 2, 15), Decimal("-9.99")),
+    ]
+    first = parsed[0]
+    assert (first.description, first.counterparty_name, first.bank_transaction_id, first.line_number) == (
+        "Müller Miete Januar", "Müller", "1001", 12)
+    found = [(e.line_number, e.code, e.target) for e in errors(events)]
+    assert found == [
+        (26, UNSUPPORTED_SECTION, "!Type"),
+        (47, INVALID_DATE, "D"),
+        (50, INVALID_AMOUNT, "T"),
+        (53, REQUIRED_VALUE_MISSING, "D"),
+        (55, REQUIRED_VALUE_MISSING, "T"),
+    ]
+    assert "2 investment record" in errors(events)[0].message
+
+
+def test_qif_date_style_is_inferred_for_the_whole_file_or_given() -> None:
+    data = b"!Type:Bank\nD01/02/2024\nT1.00\n^\nD03/04/2024\nT2.00\n^\n"
+    with pytest.raises(FileError) as info:
+        run(parse_qif, data)
+    assert info.value.code == AMBIGUOUS_DATE_STYLE
+    parsed = lines(run(parse_qif, data, date_style=DateStyle.MIDDLE_ENDIAN))
+    assert [line.date_posted for line in parsed] == [date(2024, 1, 2), date(2024, 3, 4)]
+    assert total(run(parse_qif, data + b"D12/31/2024\nT-3.00\n^\n")) == Decimal("0.00")
+
+
+def test_qif_last_record_without_caret_and_crlf() -> None:
+    data = b"!Type:Cash\r\nD2024-05-06\r\nT-1,000.00\r\nPShop"
+    [line] = lines(run(parse_qif, data))
+    assert (line.date_posted, line.amount, line.description) == (date(2024, 5, 6), Decimal("-1000.00"), "Shop")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("1/31'24", "1/31/2024"), ("1/ 5' 4", "1/5/2004"),
+                                                ("01/31/2024", "01/31/2024")])
+def test_qif_date_text(text: str, expected: str) -> None:
+    assert qif_date_text(text) == expected
+
+
+def test_not_qif_and_empty() -> None:
+    with pytest.raises(FileError) as info:
+        run(parse_qif, b"just some words\n")
+    assert info.value.code == INVALID_SOURCE_DATA
+    with pytest.raises(FileError) as info:
+        run(parse_qif, b"\n\n")
+    assert info.value.code == EMPTY_FILE
+
+
+def test_qif_template_parses() -> None:
+    fmt = FORMATS["QIF#v1"]
+    assert fmt.template is not None
+    events = run(fmt.parser, fmt.template[2].encode())
+    assert not errors(events) and total(events) == Decimal("1550.00")
