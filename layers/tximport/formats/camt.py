@@ -2,9 +2,9 @@
 camt.054 (`CAMT054#v1`), any version of the message (`camt.053.001.02` ... `.13`).
 
 The file is read with lxml `iterparse`, entry by entry; each `Ntry` is dropped from the tree once
-read, so memory stays flat. DTDs, entities and network access are off; a DOCTYPE that declares
-entities or an internal subset is refused (`FileError(InvalidSourceData)`), as is XML that is
-not well formed.
+read, so memory stays flat. DTDs, entities and network access are off. camt files never carry a
+DOCTYPE: one that declares entities is refused before parsing starts, any other as soon as the
+root element is seen (`FileError(InvalidSourceData)`), as is XML that is not well formed.
 
 Mapping (paths relative to the entry, `Ntry`):
 
@@ -188,6 +188,7 @@ def _parse(source: Source, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[P
 
 def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[ParseEvent]:
     q: _Paths | None = None
+    seen_message = False
     stmt_index = 0
     ntry_index = 0
     stmt_el: Any = None
@@ -198,6 +199,10 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
         local = tag[tag.index("}") + 1:] if tag[0] == "{" else tag
         if event == "start":
             if local == "Document" and q is None:
+                if el.getroottree().docinfo.doctype:
+                    # camt files never carry a DTD; one here is at best noise, at worst an attack
+                    raise FileError(INVALID_SOURCE_DATA, "the file declares a DOCTYPE, which is refused",
+                                    target="File")
                 ns = tag[1:tag.index("}")] if tag[0] == "{" else ""
                 if ns:
                     m = _NS.match(ns)
@@ -212,6 +217,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 raise FileError(INVALID_SOURCE_DATA, f"the file is not a camt document (<{local}> before "
                                 "<Document>)", target="File")
             elif local in _BY_DOC:
+                seen_message = True
                 if local != doc_tag:
                     raise FileError(INVALID_SOURCE_DATA, f"the document holds a camt.{_BY_DOC[local]} "
                                     f"message, not camt.{kind}", target="Document")
@@ -250,6 +256,8 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                     del parent[0]
     if q is None:
         raise FileError(INVALID_SOURCE_DATA, "the file holds no camt document", target="File")
+    if not seen_message:
+        raise FileError(INVALID_SOURCE_DATA, f"the document holds no <{doc_tag}> message", target="Document")
 
 
 def _statement_account(stmt: Any, q: _Paths, first_entry: Any) -> StatementAccount | None:
