@@ -1,0 +1,224 @@
+"""MT940/MT942: every sample file, and the rules the module documents."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tximport.formats import mt940
+from tximport.formats.base import (
+    BytesSource,
+    FileError,
+    FileSource,
+    LineError,
+    ParsedLine,
+    ParseOptions,
+    StatementAccount,
+)
+from tximport.formats.registry import FORMATS
+
+SAMPLES = Path("/work/shared/samples/mt940")
+
+
+def parse(data: bytes | str) -> list:
+    if isinstance(data, str):
+        data = data.encode()
+    return list(mt940.parse_mt940(BytesSource(data), ParseOptions()))
+
+
+def parse_sample(name: str) -> list:
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"sample {path} is not available")
+    return list(mt940.parse_mt940(FileSource(str(path)), ParseOptions()))
+
+
+def lines(events: list) -> list[ParsedLine]:
+    return [e for e in events if isinstance(e, ParsedLine)]
+
+
+def errors(events: list) -> list[LineError]:
+    return [e for e in events if isinstance(e, LineError)]
+
+
+def accounts(events: list) -> list[StatementAccount]:
+    return [e for e in events if isinstance(e, StatementAccount)]
+
+
+def test_registry_entry() -> None:
+    fmt = FORMATS["MT940#v1"]
+    assert fmt.accounts_supported == "multi"
+    assert set(fmt.file_extensions) == {"STA", "MT940", "TXT", "940"}
+
+
+# (file, lines, total, statements) -- counted from the `:61:` lines of each file
+SAMPLE_TOTALS = [
+    ("mt940-betterplace-amount_formats.sta", 0, Decimal("0"), 0),
+    ("mt940-betterplace-sepa_mt9401.sta", 97, Decimal("-9269135.90"), 26),
+    ("mt940-jejik-abnamro.sta", 10, Decimal("-345.93"), 2),
+    ("mt940-jejik-ing.sta", 7, Decimal("-45.59"), 1),
+    ("mt940-jejik-postfinance.sta", 4, Decimal("159.4"), 2),
+    ("mt940-jejik-rabobank-iban.sta", 4, Decimal("-70.00"), 2),
+    ("mt940-jejik-triodos.sta", 2, Decimal("-715.70"), 1),
+    ("mt940-self-provided-february_30.sta", 1, Decimal("-6.00"), 1),
+    ("mt940-self-provided-malformed_details.sta", 1, Decimal("-233.15"), 1),
+    ("mt940-self-provided-sparkassen.sta", 1, Decimal("30.00"), 0),
+]
+
+
+@pytest.mark.parametrize(("name", "count", "total", "statements"), SAMPLE_TOTALS)
+def test_sample_counts_and_totals(name: str, count: int, total: Decimal, statements: int) -> None:
+    events = parse_sample(name)
+    rows = lines(events)
+    assert len(rows) == count
+    assert sum((r.amount for r in rows), Decimal(0)) == total
+    assert len(accounts(events)) == statements
+    assert not errors(events)
+    # every line belongs to the statement announced before it
+    current = None
+    for e in events:
+        if isinstance(e, StatementAccount):
+            current = e.account_ref
+        else:
+            assert e.account_ref == current
+
+
+def test_sepa_structured_details() -> None:
+    events = parse_sample("mt940-betterplace-sepa_mt9401.sta")
+    first = accounts(events)[0]
+    assert (first.account_ref, first.currency, first.line_number) == ("50880050/0194774600888", "EUR", 1)
+    rows = lines(events)
+    assert (rows[0].line_number, rows[0].amount, rows[0].bank_transaction_id) == (5, Decimal("300"),
+                                                                                 "0724710345313905")
+    # ?20 EREF+... is the end-to-end reference; no purpose: the posting text describes it
+    assert rows[0].description == "RETOURE"
+    assert rows[0].reference.startswith("TFNR 40005 00005")
+    credit = next(r for r in rows if r.counterparty_account == "CH8500779014054431109")
+    assert credit.amount == Decimal("125.88")
+    assert credit.description == "TO13 TF20018 MINT"
+    assert credit.counterparty_name.startswith("Cornelia Prochownik")
+    # RCR (reversal of a credit) is money out; the library's reversal option is on
+    reversal = [r for r in rows if r.amount == Decimal("-204.88")]
+    assert reversal
+
+
+def test_abnamro_wrapped_details_and_dates() -> None:
+    events = parse_sample("mt940-jejik-abnamro.sta")
+    rows = lines(events)
+    assert rows[0].description.startswith("GIRO 428428 KPN - DIGITENNE")
+    assert rows[0].description.endswith("INCL. 1,44 BTW")
+    # 1105210523: value date 21 May, entry (booking) date 23 May
+    assert (rows[1].value_date, rows[1].date_posted) == (date(2011, 5, 21), date(2011, 5, 23))
+    assert [r.line_number for r in rows[:3]] == [8, 12, 14]
+    assert [a.account_ref for a in accounts(events)] == ["517852257", "517852257"]
+
+
+def test_rabobank_swift_codes() -> None:
+    rows = lines(parse_sample("mt940-jejik-rabobank-iban.sta"))
+    assert rows[0].counterparty_name == "CONTRA ACCOUNT HOLDER"  # the wrapped NAME joined back
+    assert rows[0].counterparty_account == "NL70ABNA0987654321"
+    assert rows[1].description == "Reference 201301234"
+    assert rows[1].counterparty_name == "JOHN DOE"
+
+
+def test_february_30_is_fixed_by_the_library() -> None:
+    [row] = lines(parse_sample("mt940-self-provided-february_30.sta"))
+    assert (row.value_date, row.date_posted) == (date(2016, 2, 29), date(2016, 3, 1))
+    assert row.description == "Pauschalen"
+
+
+def test_malformed_details_still_import() -> None:
+    [row] = lines(parse_sample("mt940-self-provided-malformed_details.sta"))
+    assert row.counterparty_account == "DE99700500000000012345"
+    assert row.counterparty_name == "Finanzamt Muenchen Abteilung Erhebung"
+    assert row.description.startswith("STEUERNR 123/123/12345")
+
+
+def test_sparkasse_amount_on_the_next_line() -> None:
+    [row] = lines(parse_sample("mt940-self-provided-sparkassen.sta"))
+    assert (row.amount, row.date_posted, row.description, row.line_number) == (
+        Decimal("30.00"), date(2018, 11, 26), "Test", 1)
+
+
+def test_postfinance_two_statements_one_account() -> None:
+    events = parse_sample("mt940-jejik-postfinance.sta")
+    assert [(a.account_ref, a.currency) for a in accounts(events)] == [("123456789", "CHF")] * 2
+    assert [r.line_number for r in lines(events)] == [5, 9, 19, 24]
+
+
+# --- hand-made -------------------------------------------------------------------------------
+
+STATEMENT = """:20:REF1
+:25:DE89370400440532013000
+:28C:1/1
+:60F:C240101EUR100,00
+:61:2401020102D12,50NTRFNONREF//B1
+:86:166?00UEBERWEISUNG?20SVWZ+Miete Januar?32Hausverwaltung
+:61:2401030103C1000,NTRFE2E1//B2
+:86:Salary
+:62F:C240103EUR1087,50
+-
+"""
+
+
+def test_hand_made_statement() -> None:
+    events = parse(STATEMENT)
+    assert events[0] == StatementAccount("DE89370400440532013000", "EUR", None, 1)
+    one, two = lines(events)
+    assert (one.amount, one.description, one.counterparty_name, one.bank_transaction_id, one.line_number) == (
+        Decimal("-12.50"), "Miete Januar", "Hausverwaltung", "B1", 5)
+    assert (two.amount, two.description, two.reference, two.currency) == (Decimal("1000"), "Salary", "E2E1", "EUR")
+
+
+def test_a_broken_line_is_rejected_alone() -> None:
+    data = STATEMENT.replace(":61:2401020102D12,50NTRFNONREF//B1", ":61:24XX0102D12,50NTRFNONREF//B1")
+    events = parse(data)
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == ("InvalidLine", 5, ":61:")
+    assert error.actual_value.startswith(":61:24XX")
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+def test_several_statements_several_accounts() -> None:
+    second = STATEMENT.replace("DE89370400440532013000", "NL91ABNA0417164300").replace(":20:REF1", ":20:REF2")
+    events = parse(STATEMENT + second)
+    assert [a.account_ref for a in accounts(events)] == ["DE89370400440532013000", "NL91ABNA0417164300"]
+    assert [r.account_ref for r in lines(events)][2:] == ["NL91ABNA0417164300"] * 2
+    assert [r.line_number for r in lines(events)] == [5, 7, 15, 17]
+
+
+def test_swift_envelope() -> None:
+    data = "{1:F01ABNANL2AXXXX0000000000}{2:O940ABNANL2AXXXXN}{4:\n" + STATEMENT.replace("-\n", "-}\n")
+    assert len(lines(parse(data))) == 2
+
+
+def test_cp1252_bytes() -> None:
+    data = STATEMENT.replace("Salary", "Gehalt M\u00fcller").encode("cp1252")
+    assert lines(parse(data))[1].description == "Gehalt M\u00fcller"
+
+
+def test_mt942_interim_report() -> None:
+    data = """:20:MT942REF
+:25:DE89370400440532013000
+:28C:1/1
+:34F:EURD0,
+:13D:2401031200+0100
+:61:2401030103D5,00NMSCNONREF
+:86:Card payment
+:90D:1EUR5,00
+:90C:0EUR0,
+-
+"""
+    [account, row] = parse(data)
+    assert account.account_ref == "DE89370400440532013000"
+    assert (row.amount, row.description, row.currency) == (Decimal("-5.00"), "Card payment", "EUR")
+
+
+@pytest.mark.parametrize("data", [b"", b"hello\nworld\n", b"date,amount\n2024-01-01,5\n", b"<OFX></OFX>"])
+def test_not_mt940_is_a_file_error(data: bytes) -> None:
+    with pytest.raises(FileError) as info:
+        parse(data)
+    assert info.value.code == "InvalidSourceData"
