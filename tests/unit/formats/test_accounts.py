@@ -1,0 +1,91 @@
+"""Account matching: one test per rule, with and without fuzzy matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from tximport.formats.accounts import match_account
+
+ACCOUNTS = [
+    ("ba-iban", "NL77ABNA0574908765"),
+    ("ba-de", "DE89 3704 0044 0532 0130 00"),
+    ("ba-domestic", "12-3456-78"),
+    ("ba-card", "4111 1111 1111 1234"),
+    ("ba-legacy", "50880050/0194774600888"),
+]
+
+
+@pytest.mark.parametrize("fuzzy", [False, True])
+def test_exact_ignores_spaces_and_case(fuzzy: bool) -> None:
+    assert match_account("nl77 abna 0574 9087 65", ACCOUNTS, fuzzy) == "ba-iban"
+    assert match_account("DE89370400440532013000", ACCOUNTS, fuzzy) == "ba-de"
+
+
+def test_no_match_without_fuzzy() -> None:
+    assert match_account("12345678", ACCOUNTS, False) is None
+    assert match_account("0574908765", ACCOUNTS, False) is None
+    assert match_account("****1234", ACCOUNTS, False) is None
+
+
+def test_dashes_and_punctuation_are_ignored_when_fuzzy() -> None:
+    assert match_account("12345678", ACCOUNTS, True) == "ba-domestic"
+    assert match_account("12.3456.78", ACCOUNTS, True) == "ba-domestic"
+
+
+def test_iban_matches_its_domestic_account_number() -> None:
+    # the account code inside NL77ABNA0574908765, with and without leading zeros
+    assert match_account("0574908765", ACCOUNTS, True) == "ba-iban"
+    assert match_account("574908765", ACCOUNTS, True) == "ba-iban"
+    # the BBAN (bank code + account) of the German IBAN
+    assert match_account("370400440532013000", ACCOUNTS, True) == "ba-de"
+
+
+def test_domestic_identifier_matches_an_iban_in_the_file() -> None:
+    accounts = [("a", "0532013000"), ("b", "999999999")]
+    assert match_account("DE89370400440532013000", accounts, True) == "a"
+
+
+def test_legacy_bank_code_and_account() -> None:
+    assert match_account("0194774600888", ACCOUNTS, True) == "ba-legacy"
+    assert match_account("50880050/0194774600888", ACCOUNTS, False) == "ba-legacy"
+
+
+@pytest.mark.parametrize("masked", ["****1234", "XXXX1234", "xxxx-1234", "**** **** **** 1234", "4111 **** **** 1234"])
+def test_masked_card_numbers(masked: str) -> None:
+    assert match_account(masked, ACCOUNTS, True) == "ba-card"
+
+
+def test_masked_number_needs_the_right_head() -> None:
+    assert match_account("5500 **** **** 1234", ACCOUNTS, True) is None
+
+
+def test_masked_ambiguous_matches_nothing() -> None:
+    accounts = [("a", "4111111111111234"), ("b", "5500000000001234")]
+    assert match_account("****1234", accounts, True) is None
+    assert match_account("4111********1234", accounts, True) == "a"
+
+
+def test_ambiguous_exact_matches_nothing() -> None:
+    accounts = [("a", "12345678"), ("b", "1234 5678")]
+    assert match_account("12345678", accounts, True) is None
+
+
+def test_short_forms_do_not_collide() -> None:
+    # the bank code alone (ABNA) or a short number must not match an IBAN
+    assert match_account("ABNA", ACCOUNTS, True) is None
+    assert match_account("1234", ACCOUNTS, True) is None
+
+
+@pytest.mark.parametrize("ref", ["", "   ", "unknown-account"])
+def test_nothing_matches(ref: str) -> None:
+    assert match_account(ref, ACCOUNTS, True) is None
+
+
+def test_invalid_iban_checksum_still_matches_its_account() -> None:
+    # sample files carry IBANs with wrong check digits: the account inside is still found
+    accounts = [("a", "0123456789")]
+    assert match_account("NL71RABO0123456789", accounts, True) == "a"
+
+
+def test_empty_identifiers_are_skipped() -> None:
+    assert match_account("12345678", [("a", ""), ("b", "12345678")], True) == "b"
