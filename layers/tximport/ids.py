@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 import uuid
 from datetime import date
 from decimal import Decimal
 
+_last = 0
+_lock = threading.Lock()
+
 
 def new_id() -> str:
     """A UUID (version 7 layout) whose first 48 bits are the creation time in milliseconds, so that
-    ids sort by creation time and `GET /imports` can list newest first straight from the key."""
+    ids sort by creation time and `GET /imports` can list newest first straight from the key. Ids made
+    in the same millisecond by one process still increase (the random part is bumped)."""
+    global _last
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & ((1 << 48) - 1)) << 80
@@ -20,6 +26,10 @@ def new_id() -> str:
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
+    with _lock:
+        if value <= _last:
+            value = _last + 1
+        _last = value
     return str(uuid.UUID(int=value))
 
 

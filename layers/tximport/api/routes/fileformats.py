@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -23,7 +24,7 @@ def list_formats() -> Response[dict[str, Any]]:
 @router.get("/fileformats/<file_format>/template", summary="Download a template", tags=["File formats"],
             description="A template file for a tabular format (header and two example rows).")
 def template(file_format: str) -> Response[dict[str, Any]]:
-    fmt = get_format(file_format)
+    fmt = get_format(unquote(file_format))  # ids hold '#': clients send it as %23
     if fmt.template is None:
         raise NotFound(f"{fmt.file_format} has no template (only tabular formats do)",
                        code="TemplateNotAvailable", target="fileFormat")

@@ -1,0 +1,118 @@
+"""The API handler on moto: validation, errors as documented codes, listing, re-signing, templates."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from functions.api.handler import handler as api_handler
+from tests.support.client import Api
+from tximport_cli.local.lambdas import FakeLambdaContext
+
+
+def _event(method: str, path: str, *, claims: dict | None, body: dict | None = None) -> dict:
+    return {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+                           "requestId": "r", "stage": "$default",
+                           **({"authorizer": {"jwt": {"claims": claims, "scopes": []}}} if claims else {})},
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+    }
+
+
+def test_handler_takes_the_tenant_from_verified_claims_only(stack):
+    claims = {"organisationId": "org-h", "companyId": "co-h"}
+    created = api_handler(_event("POST", "/bankaccounts", claims=claims, body={"data": {
+        "bankId": "b", "countryCode": "GBR", "accountIdentifier": "1"}}), FakeLambdaContext("tximport-api"))
+    assert created["statusCode"] == 201
+    account_id = json.loads(created["body"])["data"]["id"]
+    # a header naming another tenant changes nothing: only claims count
+    event = _event("GET", f"/bankaccounts/{account_id}", claims={"organisationId": "x", "companyId": "y"})
+    event["headers"]["x-organisation-id"] = "org-h"
+    assert api_handler(event, FakeLambdaContext("tximport-api"))["statusCode"] == 404
+    no_claims = api_handler(_event("GET", "/bankaccounts", claims=None), FakeLambdaContext("tximport-api"))
+    assert no_claims["statusCode"] == 401
+
+
+def test_file_formats_need_no_token_and_say_their_limits(api: Api):
+    answer = api.session.get(f"{api.base_url}/fileformats", timeout=10)
+    assert answer.status_code == 200
+    formats = {f["fileFormat"]: f for f in answer.json()["data"]}
+    assert {"CSV#4col#v1", "Tabular3column#v1"} <= set(formats)
+    assert formats["CSV#4col#v1"]["maxFileSize"] == 250_000_000
+    assert formats["CSV#4col#v1"]["accountsSupported"] == "single"
+    template = api.session.get(f"{api.base_url}/fileformats/CSV%234col%23v1/template", timeout=10)
+    assert template.status_code == 200 and template.text.startswith("date,description,credit,debit")
+
+
+@pytest.mark.parametrize(("body", "status", "code", "target"), [
+    ({"data": {"fileFormat": "Nope#v1", "bankAccounts": [{"id": "x"}]}}, 404, "UnknownFileFormat", "fileFormat"),
+    ({"data": {"fileFormat": "Tabular3column#v1", "bankAccounts": []}}, 400, "BankAccountsInvalid", "bankAccounts"),
+    ({"data": {"fileFormat": "Tabular3column#v1", "bankAccounts": [{"id": "missing"}]}}, 404,
+     "BankAccountNotFound", "bankAccounts[0].id"),
+    ({"data": {"fileFormat": "Tabular3column#v1", "dateStyle": "sideways", "bankAccounts": [{"id": "x"}]}}, 400,
+     "ValidationError", "data.dateStyle"),
+    ({"data": {"bankAccounts": [{"id": "x"}]}}, 400, "ValidationError", "data.fileFormat"),
+    ({"nodata": {}}, 400, "ValidationError", "data"),
+])
+def test_bad_import_requests_get_a_code_and_a_target(api: Api, body, status, code, target):
+    answer = api.call("POST", "/imports", json=body)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == code
+    assert error["target"] == target
+
+
+def test_bad_bank_account_request(api: Api):
+    answer = api.call("POST", "/bankaccounts", json={"data": {"bankId": "b", "countryCode": "gb1",
+                                                              "accountIdentifier": "1"}})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["target"] == "data.countryCode"
+
+
+def test_malformed_json_body_is_a_400(api: Api):
+    answer = api.session.post(f"{api.base_url}/imports", data=b"{not json",
+                              headers={"Authorization": f"Bearer {api.token}", "content-type": "application/json"},
+                              timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "ValidationError"
+
+
+def test_upload_url_is_tenant_scoped_and_re_signed_while_awaiting(api: Api):
+    account = api.create_account()
+    import_id, first = api.create_import(account)
+    assert f"/uploads/{api.organisation_id}/{api.company_id}/{import_id}" in urlparse(first).path
+    assert parse_qs(urlparse(first).query)["X-Amz-Expires"] == ["900"]
+    time.sleep(1.1)  # presigned URLs carry a per-second timestamp
+    again = api.ok("GET", f"/imports/{import_id}")["links"]["uploadPath"]
+    assert again != first and urlparse(again).path == urlparse(first).path
+
+
+def test_imports_list_newest_first_with_pages(api: Api):
+    account = api.create_account()
+    ids = [api.create_import(account)[0] for _ in range(3)]
+    page = api.ok("GET", "/imports", params={"pageSize": 2})
+    assert [i["id"] for i in page["data"]] == ids[::-1][:2]
+    cursor = page["links"]["next"].split("cursor=")[1]
+    rest = api.ok("GET", "/imports", params={"pageSize": 2, "cursor": cursor})
+    assert [i["id"] for i in rest["data"]] == [ids[0]]
+    bad = api.call("GET", "/imports", params={"cursor": "%%%"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidCursor"
+
+
+def test_review_before_processing_is_a_conflict(api: Api):
+    account = api.create_account()
+    import_id, _ = api.create_import(account)
+    answer = api.call("GET", f"/imports/{import_id}/reviewtransactions")
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "InvalidImportStatus"
+    assert api.call("POST", f"/imports/{import_id}/confirm").status_code == 409
+
+
+def test_unknown_route_is_a_404_envelope(api: Api):
+    answer = api.call("GET", "/imports/x/nothing-here")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] in ("RouteNotFound", "NotFound")

@@ -1,0 +1,60 @@
+"""Duplicate detection against a ledger stand-in."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from tximport.models import Tenant
+from tximport.services.duplicates import DuplicateDetector
+
+TENANT = Tenant(organisation_id="o", company_id="c")
+
+
+class FakeLedger:
+    def __init__(self, items: dict[str, list[dict]]) -> None:
+        self.items = items
+        self.reads: list[str] = []
+
+    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict]:
+        self.reads.append(day)
+        return self.items.get(day, [])
+
+
+def test_same_bank_id_in_file_and_ledger_is_a_certain_duplicate():
+    ledger = FakeLedger({"2024-01-02": [{"transactionId": "L1", "bankTransactionId": "F1", "amount": "5",
+                                         "description": "x"}]})
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    v = det.check("a", "T1", date(2024, 1, 2), Decimal(9), "other", "F1")
+    assert v and v.certain and v.reason == "sameBankTransactionId" and v.duplicate_of == "L1"
+    assert det.check("a", "T2", date(2024, 1, 3), Decimal(1), "y", "F9") is None
+    again = det.check("a", "T3", date(2024, 1, 3), Decimal(1), "y", "F9")
+    assert again and again.evidence["in"] == "file"
+
+
+def test_similar_line_within_window_is_possible_not_certain():
+    ledger = FakeLedger({"2024-01-01": [{"transactionId": "L1", "amount": "-20.00",
+                                         "description": "AMAZON MKTPLACE"}]})
+    det = DuplicateDetector(ledger, TENANT, window_days=3)  # type: ignore[arg-type]
+    v = det.check("a", "T1", date(2024, 1, 3), Decimal("-20"), "Amazon Mktplace ref 1", None)
+    assert v and not v.certain and v.evidence["daysApart"] == 2
+    assert det.check("a", "T2", date(2024, 1, 9), Decimal("-20"), "Amazon Mktplace", None) is None
+    assert det.check("a", "T3", date(2024, 1, 2), Decimal("-21"), "Amazon Mktplace", None) is None
+
+
+def test_same_amount_a_week_apart_and_daily_interest_are_not_duplicates():
+    ledger = FakeLedger({"2024-01-01": [{"transactionId": "L1", "amount": "0.01", "description": "INTEREST"}]})
+    det = DuplicateDetector(ledger, TENANT, window_days=3)  # type: ignore[arg-type]
+    assert det.check("a", "T1", date(2024, 1, 8), Decimal("0.01"), "INTEREST", None) is None
+    # interest lines on consecutive days inside the window are similar: flagged as possible only
+    v = det.check("a", "T2", date(2024, 1, 2), Decimal("0.01"), "INTEREST", None)
+    assert v is not None and not v.certain
+
+
+def test_overlap_counts_ledger_lines_on_file_days_only():
+    ledger = FakeLedger({"2024-01-01": [{"transactionId": "L1", "amount": "1", "description": "a"}],
+                         "2024-01-02": [{"transactionId": "L2", "amount": "1", "description": "b"},
+                                        {"transactionId": "L3", "amount": "2", "description": "c"}]})
+    det = DuplicateDetector(ledger, TENANT, window_days=1)  # type: ignore[arg-type]
+    det.check("a", "T", date(2024, 1, 2), Decimal(5), "new", None)
+    assert det.overlap_count() == 2
