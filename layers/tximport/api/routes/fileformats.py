@@ -23,7 +23,7 @@ def list_formats() -> Response[dict[str, Any]]:
 
 @router.get("/fileformats/<file_format>/template", summary="Download a template", tags=["File formats"],
             description="A template file for a tabular format (header and two example rows).")
-def template(file_format: str) -> Response[dict[str, Any]]:
+def template(file_format: str) -> Response[str]:
     fmt = get_format(unquote(file_format))  # ids hold '#': clients send it as %23
     if fmt.template is None:
         raise NotFound(f"{fmt.file_format} has no template (only tabular formats do)",
