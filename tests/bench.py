@@ -1,0 +1,355 @@
+"""Parser benchmarks against baselines: `make bench` (or `python -m tests.bench --rows N`).
+
+Generates one file per format in a temporary directory, then parses each in a fresh subprocess
+(so peak RSS, read from `ru_maxrss`, belongs to that run alone) and prints rows/s, MB/s and peak
+RSS next to a baseline measured in the same run:
+
+* CSV (`Tabular3column#v1`) against `csv.reader` + a pydantic model per row;
+* OFX against ofxtools (on a smaller file, ofxtools holds the whole tree: rates are compared);
+* CAMT.053 against plain lxml `iterparse` (every end event, the entry read with `findtext`);
+* MT940 against `mt940.parse` of a whole (smaller) file; QIF and JSON without a baseline.
+
+Targets (exit status 1 when one is missed): CSV >= 2x its baseline, OFX >= 20x ofxtools, CAMT >=
+its baseline, peak RSS under 256 MB for every format at the full row count, and OFX memory flat in
+the file size (the full run within 32 MB of the small one). The table is also written to
+docs/bench.md. Nothing here runs under pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RSS_LIMIT_MB = 256
+FLAT_MB = 32
+
+
+# --- file writers (streamed: the benchmark itself must not need the memory it measures) -------
+
+def _rows(n: int) -> Any:
+    start = date(2024, 1, 1)
+    for i in range(n):
+        yield i, start + timedelta(days=i % 365), Decimal(((i * 7919) % 2_000_000) - 1_000_000) / 100
+
+
+def write_csv(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("date,description,amount\n")
+        for i, day, amount in _rows(n):
+            f.write(f"{day.isoformat()},Payment {i % 1000} to shop,{amount}\n")
+
+
+def write_ofx(path: Path, n: int, xml: bool = False) -> None:
+    from tests.unit.formats.structured_builders import (
+        Stmt,
+        Txn,
+        ofx_head,
+        ofx_statement_close,
+        ofx_statement_open,
+        ofx_transaction,
+    )
+
+    stmt = Stmt(account="123456789", currency="USD")
+    with path.open("w", encoding="cp1252" if not xml else "utf-8") as f:
+        f.write(ofx_head(xml) + "<BANKMSGSRSV1>\n" + ofx_statement_open(stmt, xml, 1))
+        for i, day, amount in _rows(n):
+            f.write(ofx_transaction(Txn(day, amount, f"FIT{i}", f"Payee {i % 1000}", f"Memo {i}"), xml))
+        f.write(ofx_statement_close(stmt, xml) + "</BANKMSGSRSV1>\n</OFX>\n")
+
+
+def write_camt(path: Path, n: int) -> None:
+    from tests.unit.formats.structured_builders import (
+        CAMT_TAIL,
+        Stmt,
+        Txn,
+        camt_entry,
+        camt_head,
+        camt_statement_open,
+    )
+
+    stmt = Stmt(account="DE89370400440532013000", currency="EUR")
+    with path.open("w", encoding="utf-8") as f:
+        f.write(camt_head("08") + camt_statement_open(stmt, 1))
+        for i, day, amount in _rows(n):
+            f.write(camt_entry(Txn(day, amount, f"REF{i}", f"Invoice {i}"), "EUR"))
+        f.write("</Stmt>\n" + CAMT_TAIL)
+
+
+def write_mt940(path: Path, n: int) -> None:
+    from tests.unit.formats.structured_builders import Stmt, Txn, mt940_statement
+
+    per_statement = 1000
+    with path.open("w", encoding="utf-8") as f:
+        batch: list[Txn] = []
+        index = 0
+        for i, day, amount in _rows(n):
+            batch.append(Txn(day, amount, f"B{i}", f"Invoice {i}"))
+            if len(batch) == per_statement:
+                index += 1
+                f.writelines(mt940_statement(Stmt(f"DE89370400440532013{index % 1000:03d}", "EUR"), index, batch))
+                batch = []
+        if batch:
+            f.writelines(mt940_statement(Stmt("DE89370400440532013999", "EUR"), index + 1, batch))
+
+
+def write_qif(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write("!Type:Bank\n")
+        for i, day, amount in _rows(n):
+            f.write(f"D{day.isoformat()}\nT{amount}\nPPayee {i % 1000}\nMMemo {i}\nN{i}\n^\n")
+
+
+def write_json(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write('{"bankAccounts": [{"accountIdentifier": "DE89370400440532013000", "currency": "EUR", '
+                '"transactions": [\n')
+        for i, day, amount in _rows(n):
+            sep = "," if i else ""
+            f.write(f'{sep}{{"transactionId": "T{i}", "datePosted": "{day.isoformat()}", "amount": "{amount}", '
+                    f'"description": "Payment {i}"}}\n')
+        f.write("]}]}\n")
+
+
+# --- runs (each in its own process) --------------------------------------------------------------
+
+def _ours(format_id: str, path: str) -> int:
+    from tximport.formats.base import FileSource, ParsedLine, ParseOptions
+    from tximport.formats.registry import FORMATS
+
+    count = 0
+    for event in FORMATS[format_id].parser(FileSource(path), ParseOptions()):
+        if type(event) is ParsedLine:
+            count += 1
+    return count
+
+
+def _csv_pydantic(path: str) -> int:
+    import csv
+
+    from pydantic import BaseModel
+
+    class Row(BaseModel):
+        date: date
+        description: str
+        amount: Decimal
+
+    count = 0
+    with open(path, encoding="utf-8", newline="") as f:  # noqa: PTH123
+        reader = csv.reader(f)
+        next(reader)
+        for row in reader:
+            Row(date=row[0], description=row[1], amount=row[2])
+            count += 1
+    return count
+
+
+def _ofxtools(path: str) -> int:
+    import warnings
+
+    from ofxtools.Parser import OFXTree
+
+    warnings.simplefilter("ignore")
+    tree = OFXTree()
+    tree.parse(path)
+    return sum(len(s.banktranlist or []) for s in tree.convert().statements)
+
+
+def _lxml_plain(path: str) -> int:
+    from lxml import etree
+
+    count = 0
+    for _event, el in etree.iterparse(path, events=("end",), resolve_entities=False, no_network=True,
+                                      load_dtd=False):
+        if el.tag.endswith("}Ntry"):
+            ns = el.tag[:-4]
+            Decimal(el.findtext(f"{ns}Amt"))
+            el.findtext(f"{ns}CdtDbtInd")
+            date.fromisoformat(el.findtext(f"{ns}BookgDt/{ns}Dt"))
+            count += 1
+            el.clear()
+            while el.getprevious() is not None:
+                del el.getparent()[0]
+    return count
+
+
+def _mt940_whole(path: str) -> int:
+    import mt940
+
+    return len(mt940.parse(path))
+
+
+RUNNERS: dict[str, Callable[[str], int]] = {
+    "csv-pydantic": _csv_pydantic,
+    "ofxtools": _ofxtools,
+    "lxml-iterparse": _lxml_plain,
+    "mt940-parse": _mt940_whole,
+}
+
+
+def _warm_up(kind: str) -> None:
+    """Import what a run needs before the clock starts: imports are not parsing."""
+    import csv  # noqa: F401
+
+    import lxml.etree  # noqa: F401
+    import mt940  # noqa: F401
+    import pydantic  # noqa: F401
+
+    if kind == "ofxtools":
+        import ofxtools.Parser  # noqa: F401
+    from tximport.formats import registry  # noqa: F401
+
+
+def _child(kind: str, path: str) -> None:
+    _warm_up(kind)
+    start = time.perf_counter()
+    count = RUNNERS[kind](path) if kind in RUNNERS else _ours(kind, path)
+    seconds = time.perf_counter() - start
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": count, "seconds": seconds, "rss_mb": rss_kb / 1024}))
+
+
+@dataclass
+class Result:
+    rows: int
+    seconds: float
+    rss_mb: float
+    size_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def mb_s(self) -> float:
+        return self.size_mb / self.seconds if self.seconds else 0.0
+
+
+def measure(kind: str, path: Path) -> Result:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}:{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-m", "tests.bench", "--child", kind, str(path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} on {path.name} failed:\n{out.stderr[-2000:]}")
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return Result(data["rows"], data["seconds"], data["rss_mb"], path.stat().st_size / 1e6)
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    label: str
+    format_id: str
+    writer: Callable[[Path, int], None]
+    suffix: str
+    baseline: str | None = None
+    baseline_rows: int | None = None  # None: the full row count
+    target: float | None = None  # our rate / baseline rate must reach this
+
+
+def cases(oracle_rows: int) -> list[Case]:
+    return [
+        Case("CSV (Tabular3column#v1)", "Tabular3column#v1", write_csv, ".csv", "csv-pydantic", None, 2.0),
+        Case("OFX 1.x SGML (XML#OFX#v1)", "XML#OFX#v1", write_ofx, ".ofx", "ofxtools", oracle_rows, 20.0),
+        Case("CAMT.053 .08 (CAMT053#v1)", "CAMT053#v1", write_camt, ".xml", "lxml-iterparse", None, 1.0),
+        Case("MT940 (MT940#v1)", "MT940#v1", write_mt940, ".sta", "mt940-parse", oracle_rows, None),
+        Case("QIF (QIF#v1)", "QIF#v1", write_qif, ".qif"),
+        Case("JSON (JSON#v0)", "JSON#v0", write_json, ".json"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per generated file (ours)")
+    parser.add_argument("--oracle-rows", type=int, default=20_000,
+                        help="rows for the baselines that hold a whole file in memory (ofxtools, mt940)")
+    parser.add_argument("--only", nargs="*", help="format ids to run (default: all in the registry)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "bench.md"), help="markdown report ('' for none)")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(*args.child)
+        return 0
+
+    from tximport.formats.registry import FORMATS
+
+    header = ("| format | rows | file MB | s | rows/s | MB/s | peak RSS MB | baseline | baseline rows/s "
+              "| baseline RSS MB | ratio | target | ok |")
+    table = [header, "|" + " --- |" * 13]
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="tximport-bench-") as tmp:
+        for case in cases(args.oracle_rows):
+            if case.format_id not in FORMATS:
+                print(f"skipped {case.label}: {case.format_id} is not in the registry", file=sys.stderr)
+                continue
+            if args.only and case.format_id not in args.only:
+                continue
+            path = Path(tmp) / f"full{case.suffix}"
+            case.writer(path, args.rows)
+            ours = measure(case.format_id, path)
+            path.unlink()
+            checks = []
+            if ours.rows != args.rows:
+                failures.append(f"{case.label}: parsed {ours.rows} rows of {args.rows}")
+            if ours.rss_mb >= RSS_LIMIT_MB:
+                failures.append(f"{case.label}: peak RSS {ours.rss_mb:.0f} MB >= {RSS_LIMIT_MB} MB")
+            checks.append(ours.rss_mb < RSS_LIMIT_MB)
+            base: Result | None = None
+            ratio: float | None = None
+            if case.baseline:
+                base_path = Path(tmp) / f"base{case.suffix}"
+                case.writer(base_path, case.baseline_rows or args.rows)
+                base = measure(case.baseline, base_path)
+                if case.format_id == "XML#OFX#v1":
+                    small = measure(case.format_id, base_path)
+                    if ours.rss_mb - small.rss_mb > FLAT_MB:
+                        failures.append(f"{case.label}: RSS grows with the file ({small.rss_mb:.0f} MB at "
+                                        f"{small.rows} rows, {ours.rss_mb:.0f} MB at {ours.rows})")
+                        checks.append(False)
+                base_path.unlink()
+                ratio = ours.rate / base.rate if base.rate else None
+                if case.target is not None and (ratio is None or ratio < case.target):
+                    failures.append(f"{case.label}: {ratio or 0:.1f}x its baseline, target {case.target:g}x")
+                    checks.append(False)
+            table.append(
+                f"| {case.label} | {ours.rows:,} | {ours.size_mb:,.0f} | {ours.seconds:.1f} | {ours.rate:,.0f} "
+                f"| {ours.mb_s:.1f} | {ours.rss_mb:.0f} | "
+                + (f"{case.baseline} ({base.rows:,} rows) | {base.rate:,.0f} | {base.rss_mb:.0f} | {ratio:.1f}x | "
+                   if base and ratio is not None else "- | - | - | - | ")
+                + (f">= {case.target:g}x, < {RSS_LIMIT_MB} MB" if case.target else f"< {RSS_LIMIT_MB} MB")
+                + f" | {'yes' if all(checks) else 'NO'} |")
+            print(table[-1], flush=True)
+    report = "\n".join(table)
+    machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
+    text = (f"# Parser benchmark\n\n`python -m tests.bench --rows {args.rows}` ({machine}). Each run is a "
+            "fresh process; peak RSS is its `ru_maxrss`. Ratios compare rows/s.\n\n" + report + "\n")
+    if failures:
+        text += "\nMissed targets:\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
+    print()
+    print(report)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+    if failures:
+        print("\nMissed targets:\n" + "\n".join(failures), file=sys.stderr)
+        return 1
+    print("\nAll targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
