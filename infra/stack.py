@@ -97,18 +97,18 @@ class StackConfig:
             )
 
 
+# What each function touches, read off the services it runs (tximport.container): a function absent
+# from a mapping gets nothing of that kind.
+
 #: which bucket prefixes each function reads, writes and deletes under
 BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # presigns the upload PUT, pages staged rows for review, deletes both with the import
     "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (UPLOAD_PREFIX,),
             "delete": (UPLOAD_PREFIX, STAGING_PREFIX)},
-    "on_upload": {"read": (UPLOAD_PREFIX,)},
     # streams the upload, writes chunks, drops the previous chunks when an amend re-runs it
     "process": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (STAGING_PREFIX,),
                 "delete": (STAGING_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
-    # lists chunk keys for the commit map, removes chunks of failed or expired imports
-    "workflow": {"read": (STAGING_PREFIX,), "delete": (STAGING_PREFIX,)},
 }  # fmt: skip
 
 #: which tables each function reads ("read") or reads and writes ("write")
@@ -117,11 +117,14 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "on_upload": {"imports": "write"},
     "process": {"imports": "write", "ledger": "read"},  # duplicate check against the ledger
     "commit": {"imports": "write", "ledger": "write"},
-    "workflow": {"imports": "write", "ledger": "read"},
+    "workflow": {"imports": "write"},  # statuses, account locks and the queue live in the imports table
 }
 
-#: functions that publish domain events on the bus
-EVENT_PUBLISHERS = ("api", "workflow")
+#: functions that change an import's status: each change is published on the bus
+EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow")
+
+#: functions that release accounts (or confirm, amend, delete) and so resume a parked task token
+TASK_RESPONDERS = ("api", "on_upload", "process", "workflow")
 
 
 class TxImportStack(Stack):
@@ -130,6 +133,10 @@ class TxImportStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = StackConfig.from_context(self)
+        names = {f.name for f in FUNCTIONS}
+        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS, *TASK_RESPONDERS}
+        if not granted <= names or set(TABLE_ACCESS) != names:
+            raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
 
         storage = Storage(
             self,
@@ -203,12 +210,13 @@ class TxImportStack(Stack):
 
         # workflow control
         state_machine.grant_start_execution(fns["on_upload"])
-        state_machine.grant_task_response(fns["api"])  # confirm, amend, delete resume the parked token
         state_machine.grant_execution(fns["api"], "states:DescribeExecution", "states:StopExecution")
-        # the workflow function resumes the oldest queued import; it is itself in the definition, so it
-        # is granted through the ARN known in advance, not through the state machine resource
-        sfn.StateMachine.from_state_machine_arn(self, "ImportStateMachineByArn", state_machine_arn) \
-            .grant_task_response(fns["workflow"])
+        # functions the definition invokes are granted through the ARN known in advance, not through
+        # the state machine resource, which already depends on them
+        by_arn = sfn.StateMachine.from_state_machine_arn(self, "ImportStateMachineByArn", state_machine_arn)
+        in_definition = {f.name for f in FUNCTIONS if f.asl_variable}
+        for name in TASK_RESPONDERS:
+            (by_arn if name in in_definition else state_machine).grant_task_response(fns[name])
 
         self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, state_machine)
 

@@ -229,23 +229,27 @@ def test_uploads_under_the_upload_prefix_trigger_on_upload(synthesized, ids):
 
 def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(synthesized, ids):
     sm_ref = {"Ref": ids["state_machine"]}
-    on_upload = function_statements(synthesized, "on_upload")
-    api = function_statements(synthesized, "api")
-    workflow = function_statements(synthesized, "workflow")
-
-    assert allows(on_upload, "states:StartExecution", sm_ref)
-    for action in ("states:SendTaskSuccess", "states:SendTaskFailure"):
-        assert allows(api, action, sm_ref)
-    described = resources_for(api, "states:DescribeExecution")
-    assert described == resources_for(api, "states:StopExecution") and len(described) == 1
-    assert {"Ref": ids["state_machine"]} in described[0]["Fn::Join"][1][-2]["Fn::Select"][1]["Fn::Split"]
-    assert not allows(api, "states:StartExecution", sm_ref)
-
-    # the workflow function is granted through the state machine's ARN, written out by name
-    (task_response,) = resources_for(workflow, "states:SendTaskSuccess")
     name = synthesized.resources[ids["state_machine"]]["Properties"]["StateMachineName"]
-    assert task_response["Fn::Join"][1][-1] == f":stateMachine:{name}"
-    assert resources_for(workflow, "states:StartExecution") == []
+    statements = {f.name: function_statements(synthesized, f.name) for f in FUNCTIONS}
+
+    assert allows(statements["on_upload"], "states:StartExecution", sm_ref)
+    assert [n for n, st in statements.items() if resources_for(st, "states:StartExecution")] == ["on_upload"]
+
+    described = resources_for(statements["api"], "states:DescribeExecution")
+    assert described == resources_for(statements["api"], "states:StopExecution") and len(described) == 1
+    assert sm_ref in described[0]["Fn::Join"][1][-2]["Fn::Select"][1]["Fn::Split"], "this machine's runs"
+
+    # releasing an account resumes the next queued import's task token: every function that can
+    # release (or confirm, amend, delete) may answer tokens of this state machine, and commit may not
+    for fn_name in ("api", "on_upload", "process", "workflow"):
+        for action in ("states:SendTaskSuccess", "states:SendTaskFailure"):
+            (resource,) = resources_for(statements[fn_name], action)
+            if fn_name in WORKFLOW_FUNCTIONS:
+                # invoked by the definition: granted through the ARN written out by name
+                assert resource["Fn::Join"][1][-1] == f":stateMachine:{name}", fn_name
+            else:
+                assert resource == sm_ref, fn_name
+    assert resources_for(statements["commit"], "states:SendTaskSuccess") == []
 
 
 def test_every_function_knows_the_state_machine_arn_it_is_granted_on(synthesized, ids):
@@ -255,11 +259,13 @@ def test_every_function_knows_the_state_machine_arn_it_is_granted_on(synthesized
         assert env["STATE_MACHINE_ARN"]["Fn::Join"][1][-1] == f":stateMachine:{name}"
 
 
-def test_event_bus_publishers(synthesized, ids):
+def test_functions_that_change_statuses_publish_on_the_bus(synthesized, ids):
     bus_arn = get_att_arn(ids["bus"])
     for f in FUNCTIONS:
-        publishes = allows(function_statements(synthesized, f.name), "events:PutEvents", bus_arn)
-        assert publishes == (f.name in {"api", "workflow"}), f.name
+        statements = function_statements(synthesized, f.name)
+        publishes = allows(statements, "events:PutEvents", bus_arn)
+        assert publishes == (f.name != "commit"), f.name
+        assert resources_for(statements, "events:PutEvents") in ([], [bus_arn]), "no other bus"
     synthesized.template.has_resource_properties("AWS::Events::EventBus", {"Name": "tximport"})
 
 
@@ -322,9 +328,10 @@ def test_table_access_is_per_table_and_per_need(synthesized, ids):
     commit = function_statements(synthesized, "commit")
     assert allows(commit, "dynamodb:BatchWriteItem", ledger_arn)
 
-    on_upload = function_statements(synthesized, "on_upload")
-    assert allows(on_upload, "dynamodb:UpdateItem", imports_arn)
-    assert resources_for(on_upload, "dynamodb:GetItem") == [imports_arn]
+    for name in ("on_upload", "workflow"):
+        statements = function_statements(synthesized, name)
+        assert allows(statements, "dynamodb:UpdateItem", imports_arn)
+        assert resources_for(statements, "dynamodb:GetItem") == [imports_arn], "never the ledger"
 
 
 def test_bucket_access_is_by_prefix(synthesized, ids):
@@ -343,6 +350,10 @@ def test_bucket_access_is_by_prefix(synthesized, ids):
     assert allows(commit, "s3:GetObject", staging)
     assert resources_for(commit, "s3:PutObject") == []
     assert not allows(commit, "s3:GetObject", uploads)
+
+    for name in ("on_upload", "workflow"):  # they move statuses, never files
+        actions = [a for st in function_statements(synthesized, name) for a in as_list(st["Action"])]
+        assert not [a for a in actions if a.startswith("s3:")], name
 
     for f in FUNCTIONS:
         for resource in resources_for(function_statements(synthesized, f.name), "s3:GetObject"):
