@@ -178,7 +178,13 @@ def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
 
 def _line_numbers(text: str, first_line: int) -> list[int]:
     """The file line numbers of the `:61:` lines of a message, in order."""
-    return [first_line + text.count("\n", 0, m.start()) for m in _TAG_61.finditer(text)]
+    numbers = []
+    line, pos = first_line, 0
+    for m in _TAG_61.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        numbers.append(line)
+    return numbers
 
 
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
