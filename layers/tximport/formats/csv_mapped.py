@@ -75,7 +75,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.dates import DateStyleVote, make_date_parser
+from tximport.formats.dates import DateStyleVote, looks_like_date, make_date_parser
 from tximport.formats.encoding import (
     SAMPLE_SIZE,
     decode_sample,
@@ -327,11 +327,13 @@ def _numbered(reader: Any, skip_footer: int) -> Iterator[tuple[int, list[str]]]:
         previous = reader.line_num
 
 
-def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0) -> str:
-    """The delimiter of a CSV text sample: the one under which a row holds every mapped header name,
-    else the one that splits the rows most regularly (into at least `expected_columns`)."""
+def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0, date_index: int | None = None,
+                    complete: bool = True) -> str:
+    """The delimiter of a CSV text sample: the one under which a row holds every mapped header name;
+    else the one under which most rows have a date in the date column (`date_index`), then splits the
+    rows most regularly (into at least `expected_columns`)."""
     lines = sample.splitlines(keepends=True)
-    if len(lines) > 1:
+    if not complete and len(lines) > 1:
         lines = lines[:-1]  # the sample may end inside a line
     lines = lines[:200]
     wanted = {_key(name) for name in names}
@@ -350,7 +352,10 @@ def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0) ->
         if not counts:
             continue
         width, frequency = max(counts.items(), key=lambda item: (item[1], item[0]))
-        score = (width > 1, expected_columns > 0 and width >= expected_columns, frequency, width)
+        dated = 0
+        if date_index is not None:
+            dated = sum(1 for row in rows if date_index < len(row) and looks_like_date(row[date_index]))
+        score = (width > 1, dated, expected_columns > 0 and width >= expected_columns, frequency, width)
         if score > best:
             best, chosen = score, delimiter
     return chosen
@@ -376,7 +381,9 @@ class _Reader:
         text = decode_sample(sample, self.encoding)
         if complete and (not text.strip() or not text.lstrip("\ufeff").strip()):
             raise FileError(EMPTY_FILE, "The file holds no lines.")
-        self.delimiter = mapping.delimiter or sniff_delimiter(text, mapping.names, expected_columns)
+        date_ref = mapping.columns["date"][0]
+        self.delimiter = mapping.delimiter or sniff_delimiter(
+            text, mapping.names, expected_columns, date_ref if isinstance(date_ref, int) else None, complete)
 
     def layout(self, rows: Iterator[tuple[int, list[str]]]
                ) -> tuple[_Layout, tuple[int, list[str]] | None]:

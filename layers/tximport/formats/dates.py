@@ -120,6 +120,15 @@ def parse_date(text: str, style: DateStyle | None) -> date:
     raise ValueError(f"date {text.strip()!r} needs a dateStyle (day/month order)")
 
 
+def looks_like_date(text: str) -> bool:
+    """Whether the text is a date in some style (a cheap test for sniffing a file's layout)."""
+    try:
+        _style_free(text)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 def make_date_parser(style: DateStyle | None) -> Callable[[str], date]:
     """A date parser for one style with a fast path for plain ISO dates. Raises ValueError."""
     fromiso = date.fromisoformat

@@ -38,7 +38,7 @@ from tximport.formats.base import (
 SAMPLE_SIZE = 64 * 1024
 
 #: the single-byte encodings charset-normalizer may choose from (banks' exports in practice)
-CANDIDATES = ("cp1252", "iso8859_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251")
+CANDIDATES = ("cp1252", "iso8859_1", "iso8859_15", "cp1250", "iso8859_2")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -106,6 +106,10 @@ def detect_encoding(sample: bytes, complete: bool = False) -> str:
 
     matches = list(from_bytes(sample, cp_isolation=list(CANDIDATES)))
     if not matches:
+        # charset-normalizer finds short or irregular text too chaotic to name; text that is clean
+        # cp1252 (no undefined bytes, hardly any control characters) is still read as cp1252.
+        if _plain_cp1252(sample):
+            return "cp1252"
         raise FileError(UNSUPPORTED_ENCODING, "The file's encoding is not supported "
                         "(expected UTF-8, UTF-16, cp1252 or ISO-8859-1).")
     best_chaos = min(match.chaos for match in matches)
@@ -115,6 +119,18 @@ def detect_encoding(sample: bytes, complete: bool = False) -> str:
         if match.chaos <= best_chaos and "cp1252" in (match.encoding, *match.could_be_from_charset):
             return "cp1252"
     return codecs.lookup(matches[0].encoding).name
+
+
+_CONTROL = frozenset(range(32)) - {9, 10, 12, 13}
+
+
+def _plain_cp1252(sample: bytes) -> bool:
+    try:
+        sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    controls = sum(1 for byte in sample if byte in _CONTROL)
+    return controls <= len(sample) * 0.01
 
 
 class _ReadAdapter(io.RawIOBase):

@@ -293,6 +293,13 @@ def test_invalid_amount_is_a_line_error() -> None:
     assert len(lines(events)) == 2
 
 
+@pytest.mark.parametrize("amount", [b"1E999999", b"NaN", b"Infinity", b"1,2,3", b""])
+def test_unusable_amounts(amount: bytes) -> None:
+    data = OFX2_TWO_ACCOUNTS.replace(b"<TRNAMT>-42.00</TRNAMT>", b"<TRNAMT>" + amount + b"</TRNAMT>")
+    [error] = errors(parse(data))
+    assert error.code == ("RequiredValueMissing" if not amount else "InvalidAmount")
+
+
 def test_missing_amount() -> None:
     data = OFX2_TWO_ACCOUNTS.replace(b"<TRNAMT>1500.00</TRNAMT>", b"")
     [error] = errors(parse(data))
