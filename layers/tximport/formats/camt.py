@@ -123,7 +123,7 @@ def _amount_text(text: str | None) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"not an amount: {text!r}") from None
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value < 0 or value.adjusted() > 14:  # 1E999999 is damage, not money
         raise ValueError(f"not an amount: {text!r}")
     return value
 

@@ -59,6 +59,8 @@ from tximport.formats.base import (
 FORMAT_ID = "XML#OFX#v1"
 
 _CHUNK = 1 << 20
+#: amounts of a quadrillion or more are not money but damage (`1E999999`)
+_MAX_DIGITS = 14
 #: how far into the file the `<OFX>` root must start (headers and blank lines before it)
 _HEADER_LIMIT = 64 * 1024
 #: a single `<STMTTRN>` longer than this is not a transaction but a broken file
@@ -169,7 +171,7 @@ def _ofx_amount(text: str) -> Decimal:
             amount = Decimal(value)
         except InvalidOperation:
             raise ValueError(f"not an amount: {text!r}") from None
-    if not amount.is_finite():
+    if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS:
         raise ValueError(f"not an amount: {text!r}")
     return amount
 
