@@ -15,6 +15,7 @@ from tximport.services.events import EventPublisher
 from tximport.services.imports import ImportService
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
+from tximport.services.public import PublicTransactionsService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.ledger import LedgerRepository
@@ -33,8 +34,8 @@ class Container:
     def _client(self, name: str) -> Any:
         session = self.session or boto3.session.Session()
         if name == "s3":
+            # botocore picks virtual-hosted URLs on AWS and path-style for an IP endpoint (the local stack)
             return session.client("s3", config=Config(signature_version="s3v4",
-                                                      s3={"addressing_style": "path"},
                                                       retries={"max_attempts": 5, "mode": "standard"}))
         return session.client(name, config=_CONFIG)
 
@@ -83,6 +84,10 @@ class Container:
                              ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
                              retention_days=s.retention_days, revert_window=s.revert_window_seconds,
                              chunk_rows=s.chunk_rows)
+
+    @cached_property
+    def public(self) -> PublicTransactionsService:
+        return PublicTransactionsService(accounts=AccountsRepository(self.imports_table), ledger=self.ledger)
 
     @cached_property
     def processing(self) -> ProcessingService:

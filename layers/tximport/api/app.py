@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from tximport.api.envelope import domain_error, error_response
-from tximport.api.routes import bankaccounts, fileformats, imports
+from tximport.api.routes import bankaccounts, fileformats, imports, public
 from tximport.errors import DomainError
 
 logger = Logger(service="tximport")
@@ -16,6 +16,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
+app.include_router(public.router)
 
 
 @app.exception_handler(DomainError)
