@@ -507,11 +507,13 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
     parse_date = make_date_parser(style)
     parse_amount = make_amount_parser(decimal)
     with reader.rows() as (rows, layout):
-        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount)
+        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount,
+                          iso_first=style in (None, DateStyle.BIG_ENDIAN))
 
 
 def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvMapping, delimiter: str,
-           parse_date: Callable[[str], Any], parse_amount: Callable[[str], Any]) -> Iterator[ParseEvent]:
+           parse_date: Callable[[str], Any], parse_amount: Callable[[str], Any],
+           iso_first: bool = True) -> Iterator[ParseEvent]:
     idx, targets = layout.indexes, layout.targets
     date_i = idx["date"][0]
     desc_cols = idx.get("description", ())
@@ -548,7 +550,8 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
             continue
         text = row[date_i]
         try:
-            posted = fromiso(text)  # fast path: plain ISO dates need no style
+            # fast path: plain ISO dates (a file whose dates need a style goes to its own parser)
+            posted = fromiso(text) if iso_first else parse_date(text)
         except ValueError:
             try:
                 posted = parse_date(text)

@@ -132,13 +132,26 @@ def looks_like_date(text: str) -> bool:
 def make_date_parser(style: DateStyle | None) -> Callable[[str], date]:
     """A date parser for one style with a fast path for plain ISO dates. Raises ValueError."""
     fromiso = date.fromisoformat
+    day_first = style == DateStyle.LITTLE_ENDIAN
+    numeric = style in (DateStyle.LITTLE_ENDIAN, DateStyle.MIDDLE_ENDIAN)
 
     def parse(text: str) -> date:
-        if len(text) == 10 and text[4] == "-" and text[7] == "-":
-            try:
-                return fromiso(text)
-            except ValueError:
-                pass
+        if len(text) == 10:
+            if text[4] == "-" and text[7] == "-":
+                try:
+                    return fromiso(text)
+                except ValueError:
+                    pass
+            elif numeric and text[2] == text[5] and text[2] in "./-":
+                # `31.12.2024`, `12/31/2024`: sliced, without the general pattern
+                first, second, year = text[0:2], text[3:5], text[6:10]
+                if first.isdigit() and second.isdigit() and year.isdigit():
+                    try:
+                        if day_first:
+                            return date(int(year), int(second), int(first))
+                        return date(int(year), int(first), int(second))
+                    except ValueError:
+                        pass  # the general parser words the error
         return parse_date(text, style)
 
     return parse

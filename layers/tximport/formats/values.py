@@ -33,6 +33,7 @@ __all__ = [
 # A currency symbol anywhere, or a three-letter ISO code at either end of the value.
 _CURRENCY = re.compile(r"[€$£¥₣₤₹]|^\s*(?:[A-Z]{3}|Fr\.|SFr\.)\s*|\s*(?:[A-Z]{3}|Fr\.|SFr\.)\s*$")
 # Characters used as thousands separators beside "." and ",": spaces of all kinds and apostrophes.
+_PLAIN = re.compile(r"\s*([-+]?)(\d[\d.,]*)\s*")
 _CR_DR = re.compile(r"(?<![A-Za-z])(CR|DR)\.?$", re.IGNORECASE)
 _GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'’")
 _DOT_CORE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+")
@@ -41,6 +42,9 @@ _COMMA_CORE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?|\d+(?:,\d*)?|,\d+")
 
 def _split_sign(text: str) -> tuple[bool, str] | None:
     """Strip sign markers and currency from an amount; returns (negative, digits-and-separators)."""
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None:  # the common case, `-1.234,56`: no symbols, brackets or markers to strip
+        return plain.group(1) == "-", plain.group(2)
     value = text.strip()
     negative = False
     if value.startswith("(") and value.endswith(")"):
