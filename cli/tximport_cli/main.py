@@ -115,7 +115,7 @@ export ACCOUNT={account}
 AUTH="Authorization: Bearer $TOKEN"
 
 # 1. file formats (no token needed)
-curl -s "$API/fileformats"
+curl -s "$API/fileformats"; echo
 
 # 2. create an import and take its id and upload URL
 IMPORT_JSON=$(curl -s -X POST "$API/imports" -H "$AUTH" -H 'Content-Type: application/json' \\
@@ -131,21 +131,21 @@ Date,Description,Amount
 2024-01-03,Salary,2500.00
 2024-01-04,Rent,-1200.00
 CSV
-curl -s -T statement.csv "$UPLOAD"
+curl -s -T statement.csv "$UPLOAD" -w 'upload: %{{http_code}}\\n'
 
 # 4. poll until awaitingConfirmation (or error), then review
 until s=$(curl -s "$API/imports/$IMPORT?include=report" -H "$AUTH" | {status}); \\
   echo "$s"; [ "$s" = awaitingConfirmation ] || [ "$s" = error ]; do sleep 1; done
-curl -s "$API/imports/$IMPORT/reviewtransactions?pageSize=100" -H "$AUTH"
+curl -s "$API/imports/$IMPORT/reviewtransactions?pageSize=100" -H "$AUTH"; echo
 
 # 5. confirm, poll until complete, read the ledger
-curl -s -X POST "$API/imports/$IMPORT/confirm" -H "$AUTH" -o /dev/null -w '%{{http_code}}\\n'
+curl -s -X POST "$API/imports/$IMPORT/confirm" -H "$AUTH" -o /dev/null -w 'confirm: %{{http_code}}\\n'
 until s=$(curl -s "$API/imports/$IMPORT" -H "$AUTH" | {status}); \\
   echo "$s"; [ "$s" = complete ] || [ "$s" = error ]; do sleep 1; done
-curl -s "$API/bankaccounts/$ACCOUNT/transactions" -H "$AUTH"
+curl -s "$API/bankaccounts/$ACCOUNT/transactions" -H "$AUTH"; echo
 
 # events the workflow published (local only)
-curl -s "$API/local/events"
+curl -s "$API/local/events"; echo
 """
 
 

@@ -46,3 +46,23 @@ def test_start_stop_idempotent_and_clean():
     from moto.s3.models import s3_backends
 
     assert not s3_backends["123456789012"]["aws"].buckets  # moto was reset
+
+
+def test_a_second_stack_in_the_process_gets_fresh_clients():
+    """The domain package caches settings and boto3 clients per process (a Lambda cold start); a stack
+    started after another one must not talk to the first one's (stopped) moto."""
+    for attempt in range(2):
+        stack = LocalStack()
+        try:
+            stack.start()
+            if "tximport-api" not in stack.handlers:
+                pytest.skip("waiting for functions/api/handler.py")
+            token = stack.token_for(f"org-{attempt}", "co")
+            created = requests.post(f"{stack.base_url}/bankaccounts", timeout=30,
+                                    headers={"Authorization": f"Bearer {token}"},
+                                    json={"data": {"bankId": "demo-bank", "countryCode": "GBR",
+                                                   "accountIdentifier": "12345678", "name": "A",
+                                                   "currency": "GBP"}})
+            assert created.status_code in (200, 201), created.text
+        finally:
+            stack.stop()

@@ -142,6 +142,8 @@ def test_printed_walkthrough_runs_in_a_shell(stack, tmp_path):
     started = time.monotonic()
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "upload: 200" in done.stdout
+    assert "confirm: 204" in done.stdout or "confirm: 202" in done.stdout
     import_id = done.stdout.strip().rsplit("IMPORT=", 1)[1]
     assert client.status(import_id)["status"] == "complete"
     assert time.monotonic() - started < 180

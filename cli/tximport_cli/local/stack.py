@@ -170,6 +170,14 @@ def _dummy_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _forget_cold_start_state() -> None:
+    """Drop the settings and the container (boto3 clients) the domain package caches per process."""
+    from tximport import config, runtime
+
+    config.settings.cache_clear()
+    runtime.reset_container()
+
+
 _active_lock = threading.Lock()
 _active: LocalStack | None = None  # moto's state is process-wide: one running stack per process
 
@@ -336,11 +344,10 @@ class LocalStack:
         self.events.install()
         self._create_resources()
 
-        # handlers build their settings and clients at cold start: import them after the environment
+        # handlers build their settings and clients at cold start: import them after the environment,
+        # and forget what an earlier stack in this process left cached (clients on its moto port)
+        _forget_cold_start_state()
         if self._given_handlers is None:
-            from tximport import config
-
-            config.settings.cache_clear()
             for module in [m for m in sys.modules if m == "functions" or m.startswith("functions.")]:
                 del sys.modules[module]
             self.handlers = self._exit.enter_context(route_lambdas(missing_ok=True))
@@ -378,6 +385,7 @@ class LocalStack:
         self.events.clear()
         self._restore_step_functions()
         self._restore_environment()
+        _forget_cold_start_state()
         self.handlers = {}
         self._clients = None
         self.moto_port = None
