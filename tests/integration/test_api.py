@@ -116,3 +116,16 @@ def test_unknown_route_is_a_404_envelope(api: Api):
     answer = api.call("GET", "/imports/x/nothing-here")
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] in ("RouteNotFound", "NotFound")
+
+
+def test_mapped_csv_mapping_is_checked_when_the_import_is_created(api: Api):
+    account = api.create_account()
+    base = {"fileFormat": "CSV#mapped#v1", "bankAccounts": [{"id": account}]}
+    missing = api.call("POST", "/imports", json={"data": base})
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "MappingRequired"
+    bad = api.call("POST", "/imports", json={"data": {**base, "mapping": {"columns": {"amount": "Amount"}}}})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "InvalidMapping" and bad.json()["error"]["target"] == "mapping"
+    wrong_format = api.call("POST", "/imports", json={"data": {
+        "fileFormat": "Tabular3column#v1", "bankAccounts": [{"id": account}], "mapping": {"columns": {}}}})
+    assert wrong_format.json()["error"]["code"] == "MappingNotSupported"

@@ -166,6 +166,8 @@ class FileFormat:
     template: tuple[str, str, str] | None = None
     #: formats that need a mapping or other options document them here
     options_schema: dict[str, Any] | None = None
+    #: formats read through a mapping check it when the import is created (raises FileError)
+    validate_mapping: Callable[[Any], Any] | None = None
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -42,6 +42,7 @@ FORMATS: dict[str, FileFormat] = {
             parser=csv_mapped.parse_csv_mapped,
             template=csv_mapped.TEMPLATE_MAPPED,
             options_schema=csv_mapped.mapping_options_schema(),
+            validate_mapping=csv_mapped.CsvMapping.from_json,
         ),
         FileFormat(
             file_format="QIF#v1",

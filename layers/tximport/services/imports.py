@@ -9,6 +9,7 @@ from typing import Any
 
 from tximport.api import models as api
 from tximport.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from tximport.formats.base import FileError, FileFormat
 from tximport.formats.registry import get_format
 from tximport.ids import new_id
 from tximport.models import (
@@ -88,9 +89,7 @@ class ImportService:
             raise ValidationFailed("Bank accounts must be processed separately: they belong to different banks",
                                    code="BankAccountsMustBeProcessedSeparately", target="bankAccounts",
                                    details=[{"id": a.id} for a in accounts])
-        if body.mapping is not None and fmt.options_schema is None:
-            raise ValidationFailed(f"{fmt.file_format} takes no mapping", code="MappingNotSupported",
-                                   target="mapping")
+        self._check_mapping(fmt, body.mapping)
         product = next((a.product_dates for a in body.bank_accounts if a.product_dates), None)
         options: dict[str, Any] = {}
         if body.mapping is not None:
@@ -114,6 +113,23 @@ class ImportService:
         self.imports.create(imp)
         self.lifecycle.events.status_changed(imp, None, imp.status.value)
         return imp
+
+    @staticmethod
+    def _check_mapping(fmt: FileFormat, mapping: dict[str, Any] | None) -> None:
+        """A mapped format needs a valid mapping now, not a failed import later; others take none."""
+        if fmt.validate_mapping is None:
+            if mapping is not None:
+                raise ValidationFailed(f"{fmt.file_format} takes no mapping", code="MappingNotSupported",
+                                       target="mapping")
+            return
+        if mapping is None:
+            raise ValidationFailed(f"{fmt.file_format} needs a column mapping", code="MappingRequired",
+                                   target="mapping")
+        try:
+            fmt.validate_mapping(mapping)
+        except FileError as exc:
+            raise ValidationFailed(exc.message, code=exc.code, target="mapping",
+                                   details=[{"problem": p} for p in exc.details.get("problems", [])]) from None
 
     def upload_url(self, imp: Import) -> str:
         """A presigned PUT for the import's object key (plain `curl -T file URL` works)."""
