@@ -280,6 +280,10 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": "tximport",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "tximport-local",
+            # the handlers' JSON logs and metrics are for CloudWatch; locally only warnings show,
+            # unless TXIMPORT_LOG_LEVEL asks for more (e.g. INFO)
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("TXIMPORT_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
         }
         for table in TABLES:
             env[table.env_var] = table_name(table.key)
