@@ -58,3 +58,19 @@ def test_overlap_counts_ledger_lines_on_file_days_only():
     det = DuplicateDetector(ledger, TENANT, window_days=1)  # type: ignore[arg-type]
     det.check("a", "T", date(2024, 1, 2), Decimal(5), "new", None)
     assert det.overlap_count() == 2
+
+
+def test_pending_then_booked_under_the_same_bank_id_is_a_duplicate_days_apart():
+    ledger = FakeLedger({"2024-01-01": [{"transactionId": "L1", "bankTransactionId": "F7", "amount": "-9.99",
+                                         "description": "CARD 1234 PENDING"}]})
+    det = DuplicateDetector(ledger, TENANT, window_days=3)  # type: ignore[arg-type]
+    v = det.check("a", "T1", date(2024, 1, 3), Decimal("-9.99"), "CARD 1234 SHOP", "F7")
+    assert v and v.certain and v.evidence["daysApart"] == 2
+
+
+def test_memory_is_bounded_by_a_window_of_days():
+    ledger = FakeLedger({})
+    det = DuplicateDetector(ledger, TENANT, window_days=0)  # type: ignore[arg-type]
+    for n in range(1000):
+        det.check("a", f"T{n}", date.fromordinal(738000 + n), Decimal(1), "x", f"B{n}")
+    assert len(det._days) <= det.CACHED_DAYS and len(det._file_bank_ids) <= det.CACHED_DAYS

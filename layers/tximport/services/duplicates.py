@@ -2,8 +2,9 @@
 
 A staged line is compared with the account's ledger and with the file itself:
 
-* same bank transaction id (FITID, AcctSvcrRef, a supplied transactionId) as a ledger line or an
-  earlier line of the file -> duplicate (`reason: sameBankTransactionId`);
+* same bank transaction id (FITID, AcctSvcrRef, a supplied transactionId) as a ledger line within
+  `window_days`, or as an earlier line of the file on the same day -> duplicate
+  (`reason: sameBankTransactionId`);
 * the same transaction id as a ledger line (same content, same occurrence) -> duplicate
   (`reason: alreadyImported`);
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
@@ -16,6 +17,7 @@ their occurrence index gives them different ids and both are imported.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -47,47 +49,68 @@ class Verdict:
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
+    #: ledger days kept in memory (files run in date order, so a window of recent days serves them)
+    CACHED_DAYS = 96
+
     def __init__(self, ledger: LedgerRepository, tenant: Tenant, *, window_days: int = 3,
                  min_similarity: float = 85.0) -> None:
         self.ledger = ledger
         self.tenant = tenant
         self.window_days = window_days
         self.min_similarity = min_similarity
-        self._days: dict[tuple[str, date], list[_LedgerLine]] = {}
-        self._file_bank_ids: dict[tuple[str, str], str] = {}
+        # memory stays bounded whatever the file size: ledger lines and the file's bank ids are kept
+        # for a window of recent days only (a day read again later is simply read again)
+        self._days: OrderedDict[tuple[str, date], list[_LedgerLine]] = OrderedDict()
+        self._day_counts: dict[tuple[str, date], int] = {}
+        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
 
     def _day(self, account_id: str, day: date) -> list[_LedgerLine]:
         key = (account_id, day)
         lines = self._days.get(key)
-        if lines is None:
-            lines = [
-                _LedgerLine(
-                    transaction_id=item["transactionId"],
-                    bank_transaction_id=item.get("bankTransactionId"),
-                    amount=Decimal(str(item["amount"])),
-                    description=str(item.get("description", "")),
-                    day=day,
-                )
-                for item in self.ledger.day_items(self.tenant, account_id, day.isoformat())
-            ]
-            self._days[key] = lines
+        if lines is not None:
+            self._days.move_to_end(key)
+            return lines
+        lines = [
+            _LedgerLine(
+                transaction_id=item["transactionId"],
+                bank_transaction_id=item.get("bankTransactionId"),
+                amount=Decimal(str(item["amount"])),
+                description=str(item.get("description", "")),
+                day=day,
+            )
+            for item in self.ledger.day_items(self.tenant, account_id, day.isoformat())
+        ]
+        self._days[key] = lines
+        self._day_counts[key] = len(lines)
+        if len(self._days) > self.CACHED_DAYS:
+            self._days.popitem(last=False)
         return lines
 
     def overlap_count(self) -> int:
         """Existing ledger lines on the days the file covers (a warning in the report)."""
-        return sum(len(self._day(account, day)) for account, day in self._file_days)
+        total = 0
+        for key in self._file_days:
+            if key not in self._day_counts:
+                self._day(*key)
+            total += self._day_counts[key]
+        return total
 
     def check(self, account_id: str, transaction_id: str, day: date, amount: Decimal, description: str,
               bank_transaction_id: str | None) -> Verdict | None:
         """Judge one staged line; None when it is new."""
         self._file_days.add((account_id, day))
         if bank_transaction_id:
-            earlier = self._file_bank_ids.get((account_id, bank_transaction_id))
+            seen = self._file_bank_ids.get((account_id, day))
+            if seen is None:
+                seen = self._file_bank_ids[(account_id, day)] = {}
+                if len(self._file_bank_ids) > self.CACHED_DAYS:
+                    self._file_bank_ids.popitem(last=False)
+            earlier = seen.get(bank_transaction_id)
             if earlier is not None:
                 return Verdict(earlier, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "file"}, True)
-            self._file_bank_ids[(account_id, bank_transaction_id)] = transaction_id
+            seen[bank_transaction_id] = transaction_id
         same_day = self._day(account_id, day)
         for line in same_day:
             if line.transaction_id == transaction_id:
@@ -98,6 +121,11 @@ class DuplicateDetector:
         best: tuple[float, _LedgerLine] | None = None
         for offset in range(-self.window_days, self.window_days + 1):
             for line in self._day(account_id, day + timedelta(days=offset)):
+                if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
+                    # booked a day or two after it was pending, under the same bank id
+                    return Verdict(line.transaction_id, "sameBankTransactionId",
+                                   {"bankTransactionId": bank_transaction_id, "in": "ledger",
+                                    "daysApart": abs(offset)}, True)
                 if line.amount != amount:
                     continue
                 if bank_transaction_id and line.bank_transaction_id and \
