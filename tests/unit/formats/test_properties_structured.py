@@ -59,11 +59,12 @@ def rows(events: list) -> list[tuple]:
     return out
 
 
-def expected(stmts: list[Stmt], with_ids: bool = True) -> list[tuple]:
+def expected(stmts: list[Stmt], squeeze: bool = False) -> list[tuple]:
     out: list[tuple] = []
     for s in stmts:
         out.append((s.account, s.currency))
-        out.extend((s.account, t.posted, t.amount, t.name, t.fitid if with_ids else None) for t in s.txns)
+        out.extend((s.account, t.posted, t.amount, " ".join(t.name.split()) if squeeze else t.name, t.fitid)
+                   for t in s.txns)
     return out
 
 
@@ -86,8 +87,8 @@ def test_camt_round_trip(stmts: list[Stmt], version: str) -> None:
 @given(stmts=statements(card=False))
 def test_mt940_round_trip(stmts: list[Stmt]) -> None:
     data = mt940_document(stmts).encode()
-    # the MT940 bank reference after `//` is the fitid
-    assert rows(list(parse_mt940(BytesSource(data), ParseOptions()))) == expected(stmts)
+    # the MT940 bank reference after `//` is the fitid; runs of spaces in details are squeezed
+    assert rows(list(parse_mt940(BytesSource(data), ParseOptions()))) == expected(stmts, squeeze=True)
 
 
 PARSERS = [parse_ofx, parse_camt053, parse_mt940]
