@@ -1,0 +1,526 @@
+"""Format detection: which of the service's formats a file is, from its first bytes.
+
+`detect(sample)` reads at most `DETECT_SAMPLE_SIZE` bytes (the start of the file) and answers a
+`Detection`: the format, a confidence from 0 to 1, the other candidates, and for CSV files the
+layout (delimiter, header row, the role of each column, decimal separator, date style) with a
+mapping usable as the `CSV#mapped#v1` mapping.
+
+Structured formats are told by their markers: an OFX header (`OFXHEADER:` in OFX 1.x SGML,
+`<?OFX` in 2.x XML, or a bare `<OFX>`), the ISO 20022 namespace of camt.052/053/054 (its message
+version is reported), the MT940 tags `:20:` `:25:` `:61:`, QIF's `!Type:` header and JSON#v0's keys.
+Anything else that splits into a regular table is CSV.
+
+Detection never guesses: when two readings fit equally (two delimiters, columns that are either a
+credit/debit pair or an amount and a balance, no amount column at all) the answer is `ambiguous`,
+lists the candidates and says why.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tximport.formats.base import FileError
+from tximport.formats.csv_mapped import DELIMITERS, CsvMapping
+from tximport.formats.dates import DateStyleVote, looks_like_date
+from tximport.formats.encoding import decode_sample, detect_encoding
+from tximport.formats.values import amount_evidence, infer_decimal_separator
+from tximport.models import DateStyle
+
+#: how much of a file detection reads (the API refuses larger samples)
+DETECT_SAMPLE_SIZE = 64 * 1024
+#: below this confidence the best candidate is not named as the format
+MIN_CONFIDENCE = 0.5
+#: rows of a CSV sample that are looked at
+_MAX_ROWS = 500
+
+_CAMT_NS = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d{2})")
+_CAMT_ROOTS = {"BkToCstmrStmt": "053", "BkToCstmrAcctRpt": "052", "BkToCstmrDbtCdtNtfctn": "054"}
+_MT940_TAG = re.compile(r"^:(20|25|28C?|60[FM]|61|62[FM]|86):", re.MULTILINE)
+_QIF_HEADER = re.compile(r"^\s*!(Type:\w+|Account|Option:|Clear:)", re.IGNORECASE | re.MULTILINE)
+_JSON_KEYS = re.compile(r'"(bankAccounts|transactions|datePosted|accountIdentifier)"\s*:')
+_NUMBER = re.compile(r"^\s*[-+(]?\s*(?:[€$£¥]|[A-Z]{3})?\s*[-+]?\d[\d.,' \u00a0]*\s*(?:[A-Z]{3}|CR|DR|-|\))?\s*$")
+
+#: header words per column role, most specific first (matched on the lower-cased, trimmed header)
+_HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("originalAmount", ("amount currency", "original amount", "foreign amount", "amount in currency",
+                        "betrag ursprung", "montant devise")),
+    ("originalCurrency", ("original currency", "foreign currency")),
+    ("valueDate", ("value date", "valuta", "valutadatum", "wertstellung", "date de valeur", "valuedate")),
+    ("indicator", ("d/c", "dc", "c/d", "cr/dr", "dr/cr", "debit/credit", "credit/debit", "soll/haben",
+                   "s/h", "sign", "debitcredit", "creditdebit")),
+    ("balance", ("balance", "saldo", "solde", "running balance", "kontostand")),
+    ("credit", ("credit", "credits", "haben", "paid in", "money in", "deposit", "deposits", "crédit",
+                "credit amount", "einnahme", "gutschrift")),
+    ("debit", ("debit", "debits", "soll", "paid out", "money out", "withdrawal", "withdrawals", "débit",
+               "debit amount", "ausgabe", "lastschrift")),
+    ("amount", ("amount", "betrag", "umsatz", "montant", "bedrag", "importe", "value", "transaction amount")),
+    ("currency", ("currency", "ccy", "währung", "waehrung", "devise", "valuta code", "cur")),
+    ("date", ("date", "datum", "buchungstag", "booking date", "transaction date", "posting date", "posted",
+              "date posted", "buchungsdatum", "date opération", "fecha", "trans date")),
+    ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
+                             "kontonummer", "gegenkonto", "payee account")),
+    ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
+                          "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger")),
+    ("bankTransactionId", ("transaction id", "operation number", "id", "transaction number", "fitid")),
+    ("reference", ("reference", "ref", "referenz", "kundenreferenz")),
+    ("description", ("description", "label", "memo", "details", "detail", "text", "narrative",
+                     "verwendungszweck", "buchungstext", "libellé", "libelle", "particulars",
+                     "transaction details", "concepto", "omschrijving")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One format the sample may be, with how sure detection is and why."""
+
+    file_format: str
+    confidence: float
+    reason: str
+
+    def to_api(self) -> dict[str, Any]:
+        return {"fileFormat": self.file_format, "confidence": self.confidence, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class CsvColumn:
+    index: int
+    header: str | None
+    role: str | None  # a CSV#mapped#v1 role, or None when the column is not used
+
+
+@dataclass(slots=True)
+class CsvLayout:
+    """What a CSV sample looks like."""
+
+    delimiter: str
+    has_header: bool
+    header_row: int | None  # 0-based row of the header (rows above it are a preamble)
+    columns: list[CsvColumn]
+    decimal_separator: str
+    date_style: DateStyle | None
+    footer_rows: int = 0
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "delimiter": self.delimiter,
+            "hasHeader": self.has_header,
+            "headerRow": self.header_row,
+            "columns": [{"index": c.index, "header": c.header, "role": c.role} for c in self.columns],
+            "decimalSeparator": self.decimal_separator,
+            "dateStyle": self.date_style.value if self.date_style else None,
+        }
+
+
+@dataclass(slots=True)
+class Detection:
+    """The answer of `detect`."""
+
+    file_format: str | None
+    confidence: float
+    candidates: list[Candidate] = field(default_factory=list)
+    csv: CsvLayout | None = None
+    suggested_mapping: dict[str, Any] | None = None
+    ambiguous: bool = False
+    reasons: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "fileFormat": self.file_format,
+            "confidence": self.confidence,
+            "candidates": [c.to_api() for c in self.candidates],
+            "csv": self.csv.to_api() if self.csv else None,
+            "suggestedMapping": self.suggested_mapping,
+            "ambiguous": self.ambiguous,
+            "reasons": list(self.reasons),
+            "encoding": self.encoding,
+        }
+
+
+def detect(sample: bytes, file_name: str | None = None, *, complete: bool | None = None) -> Detection:
+    """Detect the format of a file from its first bytes (`complete`: the sample is the whole file;
+    by default it is when shorter than DETECT_SAMPLE_SIZE). The file name's extension only breaks
+    ties between candidates; it never names a format on its own."""
+    sample = sample[:DETECT_SAMPLE_SIZE]
+    if complete is None:
+        complete = len(sample) < DETECT_SAMPLE_SIZE
+    if not sample.strip():
+        return Detection(None, 0.0, reasons=["the file is empty"])
+    try:
+        encoding = detect_encoding(sample, complete=complete)
+    except FileError as exc:
+        return Detection(None, 0.0, reasons=[exc.message])
+    text = decode_sample(sample, encoding).lstrip("\ufeff")
+    head = text.lstrip()
+
+    structured = _structured(head, complete)
+    if structured:
+        return _decide(structured, encoding, file_name)
+
+    found = _csv(text, complete)
+    if found is None:
+        best = Candidate("CSV#mapped#v1", 0.1, "no regular table of columns was found")
+        return Detection(None, 0.0, candidates=[best], encoding=encoding,
+                         reasons=["not recognised: no format marker (OFX, camt, MT940, QIF, JSON) and no "
+                                  "regular table of columns"])
+    candidates, layout, mapping, reasons, ambiguous = found
+    detection = _decide(candidates, encoding, file_name, extra_reasons=reasons, force_ambiguous=ambiguous)
+    detection.csv = layout
+    detection.suggested_mapping = mapping
+    return detection
+
+
+def _decide(candidates: list[Candidate], encoding: str, file_name: str | None, *,
+            extra_reasons: list[str] | None = None, force_ambiguous: bool = False) -> Detection:
+    ext = file_name.rsplit(".", 1)[-1].lower() if file_name and "." in file_name else ""
+    ordered = sorted(candidates, key=lambda c: (-c.confidence, not _extension_fits(c.file_format, ext)))
+    best = ordered[0]
+    tied = [c for c in ordered[1:] if best.confidence - c.confidence < 0.05
+            and _extension_fits(c.file_format, ext) == _extension_fits(best.file_format, ext)]
+    reasons = [best.reason, *(extra_reasons or [])]
+    ambiguous = force_ambiguous or bool(tied) or best.confidence < MIN_CONFIDENCE
+    if tied:
+        reasons.append("equally likely: " + ", ".join(c.file_format for c in [best, *tied]))
+    return Detection(None if ambiguous else best.file_format, best.confidence, candidates=ordered,
+                     ambiguous=ambiguous, reasons=reasons, encoding=encoding)
+
+
+def _extension_fits(file_format: str, ext: str) -> bool:
+    from tximport.formats.registry import FORMATS  # the registry imports every parser: only when asked
+
+    fmt = FORMATS.get(file_format)
+    return bool(ext) and fmt is not None and ext.upper() in fmt.file_extensions
+
+
+# --------------------------------------------------------------------------------------------------
+# structured formats
+
+
+def _structured(head: str, complete: bool) -> list[Candidate]:
+    out: list[Candidate] = []
+    start = head[:2048]
+    if start.startswith("OFXHEADER:"):
+        out.append(Candidate("XML#OFX#v1", 0.99, "OFX 1.x SGML header (OFXHEADER:)"))
+    elif re.search(r"<\?OFX\b", start, re.IGNORECASE):
+        out.append(Candidate("XML#OFX#v1", 0.99, "OFX 2.x processing instruction (<?OFX ...?>)"))
+    elif re.search(r"<OFX>", head[:8192], re.IGNORECASE):
+        out.append(Candidate("XML#OFX#v1", 0.9, "OFX root element <OFX> without a header"))
+    if out:
+        return out
+    if head.startswith("<"):
+        ns = _CAMT_NS.search(head)
+        if ns:
+            kind, version = ns.groups()
+            out.append(Candidate(f"CAMT{kind}#v1", 0.99,
+                                 f"ISO 20022 namespace camt.{kind}.001.{version}"))
+            return out
+        for root, kind in _CAMT_ROOTS.items():
+            if f"<{root}>" in head or f":{root}>" in head:
+                out.append(Candidate(f"CAMT{kind}#v1", 0.8,
+                                     f"ISO 20022 message element {root} without the camt namespace"))
+        return out
+    tags = Counter(m.group(1) for m in _MT940_TAG.finditer(head))
+    if tags["20"] and tags["25"] and (tags["61"] or tags["60F"] or tags["60M"]):
+        confidence = 0.97 if tags["61"] else 0.85
+        out.append(Candidate("MT940#v1", confidence,
+                             "SWIFT MT940 tags " + " ".join(f":{t}:" for t in ("20", "25", "61", "60F")
+                                                             if tags[t])))
+        return out
+    if tags and (tags["61"] or tags["60F"] or tags["60M"]) and head.startswith(":"):
+        # a statement without its header block: still MT940's family, said with less certainty
+        out.append(Candidate("MT940#v1", 0.7, "SWIFT MT940 tags " + " ".join(f":{t}:" for t in sorted(tags))
+                             + " without the :20: and :25: header tags"))
+        return out
+    if _QIF_HEADER.search(head[:4096]) and head.lstrip().startswith("!"):
+        out.append(Candidate("QIF#v1", 0.97, "QIF header (" + head.split("\n", 1)[0].strip()[:40] + ")"))
+        return out
+    if head.startswith(("{", "[")):
+        keys = set(_JSON_KEYS.findall(head))
+        parsed = None
+        if complete:
+            try:
+                parsed = json.loads(head)
+            except ValueError:
+                parsed = None
+        if parsed is not None and _json_v0_shape(parsed):
+            out.append(Candidate("JSON#v0", 0.98, "JSON document with transactions (JSON#v0 shape)"))
+        elif "transactions" in keys:
+            out.append(Candidate("JSON#v0", 0.85 if keys & {"datePosted", "bankAccounts"} else 0.6,
+                                 "JSON with a transactions key: " + ", ".join(sorted(keys))))
+        else:
+            out.append(Candidate("JSON#v0", 0.3, "a JSON document, but not the JSON#v0 shape"))
+    return out
+
+
+def _json_v0_shape(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    accounts = doc.get("bankAccounts")
+    if isinstance(accounts, list):
+        return all(isinstance(a, dict) and isinstance(a.get("transactions"), list) for a in accounts)
+    return isinstance(doc.get("transactions"), list)
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV
+
+
+def _rows(text: str, delimiter: str, complete: bool) -> list[list[str]]:
+    lines = text.splitlines(keepends=True)
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the sample may end inside a line
+    try:
+        return list(csv.reader(lines[:_MAX_ROWS], delimiter=delimiter))
+    except csv.Error:
+        return []
+
+
+def _blank(row: list[str]) -> bool:
+    return all(not cell.strip() for cell in row)
+
+
+def _is_number(cell: str) -> bool:
+    cell = cell.strip()
+    return bool(cell) and bool(_NUMBER.match(cell)) and any(ch.isdigit() for ch in cell)
+
+
+def _is_date(cell: str) -> bool:
+    cell = cell.strip()
+    return bool(cell) and any(ch.isdigit() for ch in cell) and looks_like_date(cell)
+
+
+@dataclass(slots=True)
+class _Table:
+    delimiter: str
+    rows: list[list[str]]
+    width: int
+    data: list[int]  # indexes of the data rows (regular width and a date cell)
+    date_index: int
+    score: float
+
+
+def _table(text: str, delimiter: str, complete: bool) -> _Table | None:
+    rows = _rows(text, delimiter, complete)
+    filled = [r for r in rows if not _blank(r)]
+    if not filled:
+        return None
+    widths = Counter(len(r) for r in filled)
+    width, frequency = max(widths.items(), key=lambda item: (item[1], item[0]))
+    if width < 2:
+        return None
+    regular = [i for i, r in enumerate(rows) if len(r) == width and not _blank(r)]
+    date_hits = Counter(j for i in regular for j, cell in enumerate(rows[i]) if _is_date(cell))
+    if not date_hits:
+        return None
+    date_index, dated = min(date_hits.items(), key=lambda item: (-item[1], item[0]))
+    data = [i for i in regular if _is_date(rows[i][date_index])]
+    score = (len(data) / len(filled)) * (frequency / len(filled)) ** 0.5
+    return _Table(delimiter, rows, width, data, date_index, score)
+
+
+def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[str, Any] | None, list[str],
+                                             bool] | None:
+    tables = [t for d in DELIMITERS if (t := _table(text, d, complete)) is not None and t.data]
+    if not tables:
+        return None
+    tables.sort(key=lambda t: (-t.score, -t.width))
+    table = tables[0]
+    reasons: list[str] = []
+    ambiguous = False
+    rivals = [t for t in tables[1:] if t.score >= table.score * 0.95 and t.width == table.width]
+    if rivals:
+        ambiguous = True
+        reasons.append("the rows split equally well on " + " and ".join(
+            repr(t.delimiter) for t in [table, *rivals]))
+
+    rows, width = table.rows, table.width
+    first_data = table.data[0]
+    header_row = None
+    for i in range(first_data - 1, -1, -1):
+        row = rows[i]
+        if _blank(row):
+            continue
+        named = [c for c in row if c.strip()]
+        if len(row) == width and len(named) >= max(2, width // 2) and not any(
+                _is_date(c) or _is_number(c) for c in named):
+            header_row = i
+        break
+    header = [c.strip() for c in rows[header_row]] if header_row is not None else None
+    data_rows = [rows[i] for i in table.data]
+    footer = 0
+    if complete:
+        last = table.data[-1]
+        footer = sum(1 for r in rows[last + 1:] if not _blank(r))
+
+    roles, role_reasons, role_ambiguous = _roles(header, data_rows, width, table.date_index)
+    reasons.extend(role_reasons)
+    ambiguous = ambiguous or role_ambiguous
+    amount_values = [r[i] for r in data_rows for role, idx in roles.items()
+                     if role in ("amount", "credit", "debit", "balance") for i in idx if i < len(r)]
+    telling = [v for v in amount_values if amount_evidence(v)]
+    default_decimal = "," if table.delimiter == ";" else "."
+    decimal = infer_decimal_separator(amount_values, default=default_decimal)
+    if not telling:
+        reasons.append(f"no amount tells the decimal separator: {decimal!r} assumed")
+    vote = DateStyleVote()
+    for r in data_rows:
+        for i in roles.get("date", ()) + roles.get("valueDate", ()):
+            if i < len(r):
+                vote.add(r[i].strip())
+    style: DateStyle | None
+    try:
+        style = vote.decide()
+        if style is None:
+            style = DateStyle.BIG_ENDIAN
+    except FileError:
+        style = None
+        reasons.append("the dates read both as day/month and as month/day: pass a date style")
+
+    columns = [CsvColumn(i, header[i] if header and header[i] else None,
+                         next((role for role, idx in roles.items() if i in idx), None)) for i in range(width)]
+    layout = CsvLayout(table.delimiter, header is not None, header_row, columns, decimal, style, footer)
+    mapping = _mapping(layout, roles, header, header_row if header_row is not None else first_data)
+
+    candidates: list[Candidate] = []
+    fixed = _fixed_layout(roles, width)
+    base = round(min(0.95, 0.55 + 0.4 * table.score), 2)
+    if mapping is None:
+        candidates.append(Candidate("CSV#mapped#v1", 0.3,
+                                    "a CSV table, but its amount column(s) were not recognised"))
+        ambiguous = True
+    elif fixed:
+        candidates.append(Candidate(fixed, base, f"CSV with the columns of {fixed}"))
+        candidates.append(Candidate("CSV#mapped#v1", round(base - 0.1, 2), "CSV readable through a mapping"))
+    else:
+        candidates.append(Candidate("CSV#mapped#v1", base if header is not None else round(base - 0.15, 2),
+                                    f"CSV ({width} columns, delimiter {table.delimiter!r}"
+                                    f"{', header row' if header is not None else ', no header'}) read "
+                                    "through the suggested mapping"))
+    if ambiguous:
+        candidates = [Candidate(c.file_format, min(c.confidence, 0.45), c.reason) for c in candidates]
+        fits_count = {3: "Tabular3column#v1", 4: "CSV#4col#v1"}.get(width)
+        if role_ambiguous and fits_count and fits_count not in {c.file_format for c in candidates}:
+            candidates.append(Candidate(fits_count, 0.4, f"has the {width} columns of {fits_count}"))
+    return candidates, layout, mapping, reasons, ambiguous
+
+
+def _header_role(name: str) -> str | None:
+    key = " ".join(name.strip().lower().replace("_", " ").split())
+    for role, words in _HEADER_ROLES:
+        if key in words:
+            return role
+    for role, words in _HEADER_ROLES:  # a header that starts with a role word ("Amount (EUR)")
+        if any(key.startswith(word + " ") or key.startswith(word + "(") for word in words if len(word) > 3):
+            return role
+    return None
+
+
+def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_index: int
+           ) -> tuple[dict[str, tuple[int, ...]], list[str], bool]:
+    """The role of each column: from the header words, else from the values."""
+    roles: dict[str, tuple[int, ...]] = {}
+    reasons: list[str] = []
+
+    def column(i: int) -> list[str]:
+        return [r[i].strip() for r in rows if i < len(r)]
+
+    numeric = {i for i in range(width) if (vals := [v for v in column(i) if v]) and all(map(_is_number, vals))}
+    if header:
+        for i, name in enumerate(header):
+            role = _header_role(name) if name else None
+            if role is None:
+                continue
+            if role == "description":
+                roles[role] = (*roles.get(role, ()), i)
+            elif role not in roles:
+                roles[role] = (i,)
+        if "date" not in roles:
+            roles["date"] = (date_index,)
+        if "amount" in roles and "credit" in roles and "debit" in roles:
+            roles.pop("amount")  # a pair says more than one signed column
+        if ("credit" in roles) != ("debit" in roles):
+            lone = "credit" if "credit" in roles else "debit"
+            roles.setdefault("amount", roles.pop(lone))
+        if "indicator" in roles and "amount" not in roles:
+            roles.pop("indicator")
+    if "amount" in roles or ("credit" in roles and "debit" in roles):
+        if "description" not in roles:
+            texts = [i for i in range(width) if i not in numeric and all(i not in v for v in roles.values())]
+            if texts:
+                roles["description"] = (max(texts, key=lambda i: sum(len(v) for v in column(i))),)
+        return roles, reasons, False
+
+    # no header (or no amount in it): read the values
+    roles = {"date": (date_index,)}
+    amounts = [i for i in sorted(numeric) if i != date_index]
+    texts = [i for i in range(width) if i not in numeric and i != date_index]
+    if texts:
+        roles["description"] = (max(texts, key=lambda i: sum(len(v) for v in column(i))),)
+    if len(amounts) == 1:
+        roles["amount"] = (amounts[0],)
+        reasons.append("the one numeric column is the amount")
+        return roles, reasons, False
+    if len(amounts) == 2:
+        a, b = amounts
+        one_each = all(bool(r[a].strip()) != bool(r[b].strip()) for r in rows if max(a, b) < len(r))
+        if one_each:
+            roles["credit"], roles["debit"] = (a,), (b,)
+            reasons.append("two numeric columns, never both filled: credit then debit")
+            return roles, reasons, False
+        roles["amount"] = (a,)
+        reasons.append("two numeric columns both filled on every row: credit/debit or amount and balance "
+                       "cannot be told apart without a header")
+        return roles, reasons, True
+    if not amounts:
+        reasons.append("no numeric column for the amount")
+    else:
+        reasons.append(f"{len(amounts)} numeric columns: which one is the amount cannot be told without a header")
+    return roles, reasons, True
+
+
+def _fixed_layout(roles: dict[str, tuple[int, ...]], width: int) -> str | None:
+    core = {r: i for r, i in roles.items() if r not in ("indicator",)}
+    if width == 3 and core == {"date": (0,), "description": (1,), "amount": (2,)}:
+        return "Tabular3column#v1"
+    if width == 4 and core == {"date": (0,), "description": (1,), "credit": (2,), "debit": (3,)}:
+        return "CSV#4col#v1"
+    return None
+
+
+def _mapping(layout: CsvLayout, roles: dict[str, tuple[int, ...]], header: list[str] | None,
+             first_row: int) -> dict[str, Any] | None:
+    """The CSV#mapped#v1 mapping of the layout (`first_row`: the header's row, else the first data
+    row); header names when they are unique, else indexes."""
+    if "date" not in roles or not ("amount" in roles or ("credit" in roles and "debit" in roles)):
+        return None
+    names = Counter(h.casefold() for h in header or [] if h)
+    by_name = header is not None and all(
+        header[i] and names[header[i].casefold()] == 1 for idx in roles.values() for i in idx)
+
+    def ref(i: int) -> int | str:
+        return header[i] if by_name and header is not None else i
+
+    columns: dict[str, Any] = {}
+    for role, idx in roles.items():
+        refs = [ref(i) for i in idx]
+        columns[role] = refs if role == "description" and len(refs) > 1 else refs[0]
+    mapping: dict[str, Any] = {"columns": columns, "delimiter": layout.delimiter,
+                               "decimalSeparator": layout.decimal_separator}
+    if layout.date_style is not None:
+        mapping["dateStyle"] = layout.date_style.value
+    if not by_name:
+        mapping["header"] = header is not None
+        if first_row:
+            mapping["skipRows"] = first_row
+    if layout.footer_rows:
+        mapping["skipFooterRows"] = min(layout.footer_rows, 100)
+    try:
+        CsvMapping.from_json(mapping)
+    except FileError:
+        return None
+    return mapping

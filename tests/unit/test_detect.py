@@ -1,0 +1,128 @@
+"""Format detection from a file's first bytes: every sample, CSV layouts, ambiguity."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.unit.formats.helpers import errors, lines, run
+from tximport.formats.csv_mapped import CsvMapping, parse_csv_mapped
+from tximport.formats.detect import DETECT_SAMPLE_SIZE, detect
+from tximport.formats.registry import FORMATS
+
+SAMPLES = Path("/work/shared/samples")
+FAMILY = {"ofx": {"XML#OFX#v1"}, "camt053": {"CAMT053#v1"}, "mt940": {"MT940#v1"}, "qif": {"QIF#v1"},
+          "csv": {"CSV#mapped#v1", "CSV#4col#v1", "Tabular3column#v1"}}
+
+
+def _samples() -> list[Path]:
+    return sorted(p for p in SAMPLES.rglob("*") if p.is_file()) if SAMPLES.exists() else []
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
+@pytest.mark.parametrize("path", _samples(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_sample_is_detected_as_its_format(path: Path) -> None:
+    # Given the first 64 KB of a sample, as the CLI sends them
+    sample = path.read_bytes()[:DETECT_SAMPLE_SIZE]
+    # When it is detected
+    found = detect(sample, path.name)
+    # Then the format is named, unambiguously, and it is a format the service has
+    assert found.file_format in FAMILY[path.parent.name], found.reasons
+    assert found.file_format in FORMATS
+    assert not found.ambiguous
+    assert 0.5 <= found.confidence <= 1
+    if path.parent.name == "csv":
+        assert found.csv is not None and found.csv.delimiter == ","
+        assert found.suggested_mapping is not None
+        CsvMapping.from_json(found.suggested_mapping)  # usable as the CSV#mapped#v1 mapping
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
+def test_suggested_mapping_reads_the_sample_it_was_made_from() -> None:
+    data = (SAMPLES / "csv" / "oca-debit_credit_amount.csv").read_bytes()
+    found = detect(data)
+    assert found.suggested_mapping["columns"]["debit"] == "Debit"
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("20.00"), Decimal("-13.50"), Decimal("-33.50"),
+                                                      Decimal("-1500.00")]
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
+def test_preamble_footer_and_comma_decimals_are_found_but_day_month_order_is_left_open() -> None:
+    data = (SAMPLES / "csv" / "oca-meta_data_separated_credit_debit.csv").read_bytes()
+    found = detect(data)
+    assert found.csv.header_row == 4 and found.csv.has_header
+    assert found.csv.decimal_separator == ","
+    assert found.csv.date_style is None
+    assert any("day/month" in r for r in found.reasons)
+    assert found.suggested_mapping["skipFooterRows"] == 1
+    assert found.suggested_mapping["columns"]["description"] == ["Label", "Detail"]
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping, date_style="littleEndian")
+    assert not errors(events)
+    assert sum(line.amount for line in lines(events)) == Decimal("1069.32")
+
+
+def test_three_column_csv_is_the_fixed_layout() -> None:
+    found = detect(b"date,description,amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Salary,2500.00\n")
+    assert found.file_format == "Tabular3column#v1"
+    assert found.csv.date_style.value == "bigEndian"
+    assert [c.role for c in found.csv.columns] == ["date", "description", "amount"]
+    assert [c.file_format for c in found.candidates][:2] == ["Tabular3column#v1", "CSV#mapped#v1"]
+
+
+def test_four_column_csv_without_header_is_credit_then_debit() -> None:
+    found = detect(b"02.01.2024;Coffee;;3,50\n03.01.2024;Salary;2500,00;\n31.01.2024;Rent;;950,00\n")
+    assert found.file_format == "CSV#4col#v1"
+    assert found.csv.delimiter == ";"
+    assert not found.csv.has_header
+    assert found.csv.decimal_separator == ","
+    assert found.csv.date_style.value == "littleEndian"
+
+
+def test_headerless_csv_with_two_full_numeric_columns_is_ambiguous() -> None:
+    # credit/debit or amount and balance? Without a header nothing tells.
+    found = detect(b"2024-01-02,Coffee,3.50,100.00\n2024-01-03,Salary,2500.00,2600.00\n")
+    assert found.ambiguous
+    assert found.file_format is None
+    assert {"CSV#mapped#v1", "CSV#4col#v1"} <= {c.file_format for c in found.candidates}
+    assert any("cannot be told apart" in r for r in found.reasons)
+
+
+def test_csv_with_no_amount_column_is_ambiguous() -> None:
+    found = detect(b"when,what,who\n2024-01-02,Coffee,Ann\n2024-01-03,Tea,Bob\n")
+    assert found.ambiguous and found.file_format is None
+    assert found.suggested_mapping is None
+
+
+def test_camt_version_and_kind_come_from_the_namespace() -> None:
+    doc = (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+           b"<BkToCstmrDbtCdtNtfctn>")
+    found = detect(doc, complete=False)
+    assert found.file_format == "CAMT054#v1"
+    assert "camt.054.001.08" in found.reasons[0]
+
+
+def test_json_v0_shape_is_recognised_and_other_json_is_not() -> None:
+    doc = {"bankAccounts": [{"accountIdentifier": "X", "transactions": [
+        {"datePosted": "2024-01-02", "amount": "1.00"}]}]}
+    assert detect(json.dumps(doc).encode()).file_format == "JSON#v0"
+    other = detect(b'{"hello": "world"}')
+    assert other.file_format is None and other.ambiguous
+
+
+def test_binary_and_empty_samples_are_not_recognised() -> None:
+    assert detect(b"\x00\x01\x02\x03" * 100).file_format is None
+    empty = detect(b"   \n")
+    assert empty.file_format is None and empty.reasons == ["the file is empty"]
+
+
+def test_api_shape_is_json_serialisable() -> None:
+    found = detect(b"date,description,amount\n2024-01-02,Coffee,-3.50\n")
+    out = json.loads(json.dumps(found.to_api()))
+    assert set(out) >= {"fileFormat", "confidence", "candidates", "csv", "suggestedMapping", "ambiguous",
+                        "reasons"}
+    assert out["csv"]["columns"][2] == {"index": 2, "header": "amount", "role": "amount"}
