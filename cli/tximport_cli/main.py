@@ -15,7 +15,10 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from tximport_cli.commands import CLIENT_COMMANDS
+from tximport_cli.exitcodes import ExitCode, describe
 
 DEFAULT_PORT = 3000
 
@@ -192,13 +195,24 @@ def _run_dev_token(args: argparse.Namespace) -> int:
 
 
 #: every subcommand's registration function, in the order `--help` lists them
-COMMANDS: list[Callable[[Any], None]] = [_register_local, _register_dev_token]
+COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_local, _register_dev_token]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with ExitCode.ERROR (1), like every other error of the client commands."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.ERROR), f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tximport",
-                                     description="Import bank statement files into a ledger.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser = _Parser(prog="tximport", formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Import bank statement files into a ledger.",
+                     epilog=f"{describe()}\n\nThe API is $TXIMPORT_API_URL (default http://127.0.0.1:3000, the local "
+                            "stack of `make run`),\nthe token $TXIMPORT_TOKEN (for the local default a dev token "
+                            "for demo-org/demo-co).")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for register in COMMANDS:
         register(subparsers)
     return parser

@@ -61,6 +61,10 @@ EVENT_BUS_NAME = "tximport-local"
 STATE_MACHINE_NAME = "tximport-import"
 ROLE_NAME = "tximport-local"
 
+#: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
+#: API keeps to infra/definitions.py's ROUTES, and the document ships as docs/openapi.json
+LOCAL_DOCS_ROUTES: tuple[tuple[str, str, bool], ...] = (("GET", "/docs", False), ("GET", "/openapi.json", False))
+
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_BANK_ACCOUNT = {
@@ -361,7 +365,7 @@ class LocalStack:
         api = self.handlers.get(local_function_name("api"))
         raw_routes = getattr(definitions, "ROUTES", None)
         if raw_routes is not None or self.extra_routes:
-            raw_routes = [*(raw_routes or ()), *self.extra_routes]
+            raw_routes = [*(raw_routes or ()), *LOCAL_DOCS_ROUTES, *self.extra_routes]
         routes: list[Route] | None = routes_from_definitions(raw_routes)
         self._gateway = Gateway(self.invoke_api if api is not None else None, secret=dev_secret(),
                                 issuer=DEV_ISSUER, audience=DEV_AUDIENCE, host=self.host,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.routes import bankaccounts, fileformats, imports, public
@@ -17,6 +23,69 @@ app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
+
+OPENAPI_TITLE = "tximport API"
+OPENAPI_VERSION = "0.1.0"
+OPENAPI_DESCRIPTION = """Import bank statement files (CSV, QIF, JSON, OFX, camt.052/053/054, MT940) into a ledger.
+
+Flow: `POST /imports` answers a presigned upload URL; upload the file there; poll `GET /imports/{import_id}`
+until `awaitingConfirmation`; review (`/reviewtransactions`, `/errordetails`, `/dryrun`); `POST .../confirm`;
+poll until `complete`. `POST /fileformats/detect` tells the format of a file from its first bytes.
+
+Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `error` to
+`{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
+(`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
+carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
+#: routes a caller may use without a token (infra/definitions.ROUTES marks the same ones public)
+PUBLIC_OPERATIONS = frozenset({("get", "/fileformats"), ("get", "/fileformats/{file_format}/template")})
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API, as committed in docs/openapi.json (`make openapi`).
+
+    Request validation errors are answered with 400 ValidationError (see `_invalid_request`), so the
+    resolver's generic 422 answer is replaced; 204 answers carry no content; the catalogue is public.
+    """
+    doc = json.loads(app.get_openapi_json_schema(
+        title=OPENAPI_TITLE, version=OPENAPI_VERSION, description=OPENAPI_DESCRIPTION,
+        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT", description=(
+            "A JWT with organisationId and companyId claims (API Gateway's JWT authorizer verifies it)."))},
+        security=[{"bearerAuth": []}]))
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            if "204" in responses:
+                responses["204"].pop("content", None)
+            if (method, path) in PUBLIC_OPERATIONS:
+                operation["security"] = []
+    components = doc.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return doc
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def _openapi_json() -> Response[dict[str, Any]]:
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
+
+
+@cache
+def _docs_html() -> str:
+    """Swagger UI with its script and styles inlined from the Powertools package: no CDN needed."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    assets = Path(swagger_ui.__file__).parent
+    spec = json.dumps(openapi_document()).replace("</", "<\\/")  # keep the JSON from closing the <script>
+    return generate_swagger_html(spec, (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+                                 (assets / "swagger-ui.min.css").read_text(encoding="utf-8"), "", None, False)
+
+
+@app.get("/docs", include_in_schema=False)
+def _docs() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=_docs_html())
 
 
 @app.exception_handler(DomainError)

@@ -101,5 +101,15 @@ class DecisionRequest(ApiModel):
     data: Decision
 
 
+class Detect(ApiModel):
+    """The first bytes of a file (up to 64 KiB), base64-encoded."""
+
+    content: str = Field(min_length=1, description="base64 of the file's first bytes (at most 65,536 bytes "
+                                                   "once decoded)", examples=["RGF0ZSxEZXNjcmlwdGlvbixBbW91bnQK"])
+    file_name: str | None = Field(default=None, alias="fileName", max_length=255,
+                                  description="breaks ties between candidates by extension",
+                                  examples=["statement.csv"])
+
+
 class DetectRequest(ApiModel):
-    data: dict[str, Any]
+    data: Detect

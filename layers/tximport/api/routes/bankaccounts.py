@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope
 from tximport.api.models import CreateBankAccountRequest
@@ -26,13 +27,15 @@ def account_view(account: BankAccount) -> dict[str, object]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-@router.post("/bankaccounts", summary="Create a placeholder bank account", tags=["Bank accounts"])
+@router.post("/bankaccounts", summary="Create a placeholder bank account", tags=["Bank accounts"],
+             responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 201, None, 400, 401, 409, 429))
 def create_account(body: CreateBankAccountRequest) -> Response[dict[str, Any]]:
     account = container().import_service.create_account(tenant_of(router), body.data)
     return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
 
 
-@router.get("/bankaccounts", summary="List bank accounts", tags=["Bank accounts"])
+@router.get("/bankaccounts", summary="List bank accounts", tags=["Bank accounts"],
+            responses=schemas.ok(schemas.BankAccountsEnvelope, "A page of accounts", 200, None, 400, 401, 429))
 def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
                   cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     accounts, nxt = container().import_service.accounts.list(tenant_of(router), limit=pageSize, cursor=cursor)
@@ -40,14 +43,16 @@ def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa:
     return envelope([account_view(a) for a in accounts], links=links, meta={"count": len(accounts)})
 
 
-@router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"])
+@router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"],
+            responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 200, None, 401, 404, 429))
 def get_account(account_id: str) -> Response[dict[str, Any]]:
     account = container().import_service.accounts.get(tenant_of(router), account_id)
     return envelope(account_view(account))
 
 
 @router.get("/bankaccounts/<account_id>/transactions", summary="The ledger of an account",
-            tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.")
+            tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.",
+            responses=schemas.ok(schemas.LedgerEnvelope, "A page of the ledger", 200, None, 400, 401, 404, 429))
 def ledger(account_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
            cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     rows, nxt = container().import_service.ledger_page(tenant_of(router), account_id, limit=pageSize,

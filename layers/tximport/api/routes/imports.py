@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope, no_content
 from tximport.api.models import AmendRequest, CreateImportRequest, DecisionRequest
@@ -20,7 +21,9 @@ router = Router()
 
 @router.post("/imports", summary="Create an import", tags=["Imports"],
              description="Answers status awaitingFileUpload and links.uploadPath, a presigned PUT URL valid "
-                         "15 minutes: upload the file there (e.g. curl -T statement.csv \"$uploadPath\").")
+                         "15 minutes: upload the file there (e.g. curl -T statement.csv \"$uploadPath\").",
+             responses=schemas.ok(schemas.CreatedImportEnvelope, "The new import and its upload URL",
+                                  201, None, 400, 401, 404, 409, 429))
 def create_import(body: CreateImportRequest) -> Response[dict[str, Any]]:
     service = container().import_service
     imp = service.create_import(tenant_of(router), body.data)
@@ -29,7 +32,8 @@ def create_import(body: CreateImportRequest) -> Response[dict[str, Any]]:
                     links={"uploadPath": service.upload_url(imp), "self": f"/imports/{imp.id}"}, status=201)
 
 
-@router.get("/imports", summary="List imports", tags=["Imports"], description="Newest first.")
+@router.get("/imports", summary="List imports", tags=["Imports"], description="Newest first.",
+            responses=schemas.ok(schemas.ImportsEnvelope, "A page of imports", 200, None, 400, 401, 429))
 def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N803
                  cursor: Annotated[str | None, Query()] = None,
                  status: Annotated[ImportStatus | None, Query()] = None) -> Response[dict[str, Any]]:
@@ -42,7 +46,8 @@ def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N8
 
 @router.get("/imports/<import_id>", summary="Get an import (poll this)", tags=["Imports"],
             description="`?include=report` adds statement.summary once known; while the file is awaited "
-                        "links.uploadPath is a fresh presigned URL.")
+                        "links.uploadPath is a fresh presigned URL.",
+            responses=schemas.ok(schemas.ImportEnvelope, "The import", 200, None, 400, 401, 404, 429))
 def get_import(import_id: str,
                include: Annotated[Literal["report"] | None, Query()] = None) -> Response[dict[str, Any]]:
     service = container().import_service
@@ -54,33 +59,42 @@ def get_import(import_id: str,
 
 
 @router.delete("/imports/<import_id>", summary="Delete an import", tags=["Imports"],
-               description="Allowed in awaitingConfirmation, complete or error; otherwise 409.")
+               description="Allowed in awaitingConfirmation, complete or error; otherwise 409.",
+               responses=schemas.ok(None, "Deleted (no body)", 204, None, 401, 404, 409, 429))
 def delete_import(import_id: str) -> Response[None]:
     container().import_service.delete(tenant_of(router), import_id)
     return no_content()
 
 
 @router.post("/imports/<import_id>/confirm", summary="Confirm an import", tags=["Imports"],
-             description="Idempotent: confirming again does nothing.")
+             description="Idempotent: confirming again does nothing.",
+             responses=schemas.ok(None, "Confirmed (no body); poll the import until complete",
+                                  204, None, 401, 404, 409, 429))
 def confirm(import_id: str) -> Response[None]:
     container().import_service.confirm(tenant_of(router), import_id)
     return no_content()
 
 
-@router.post("/imports/<import_id>/amendtransactions", summary="Flip signs and re-process", tags=["Imports"])
+@router.post("/imports/<import_id>/amendtransactions", summary="Flip signs and re-process", tags=["Imports"],
+             responses=schemas.ok(None, "Amended (no body); the file is processed again",
+                                  204, None, 400, 401, 404, 409, 429))
 def amend(import_id: str, body: AmendRequest) -> Response[None]:
     container().import_service.amend(tenant_of(router), import_id, body.data)
     return no_content()
 
 
 @router.post("/imports/<import_id>/revert", summary="Undo a complete import", tags=["Imports"],
-             description="Removes the ledger lines this import added, within the revert window. Idempotent.")
+             description="Removes the ledger lines this import added, within the revert window. Idempotent.",
+             responses=schemas.ok(schemas.ImportEnvelope, "The reverted import",
+                                  200, None, 401, 404, 409, 429))
 def revert(import_id: str) -> Response[dict[str, Any]]:
     imp = container().import_service.revert(tenant_of(router), import_id)
     return envelope(import_view(imp, include_report=False))
 
 
-@router.get("/imports/<import_id>/errordetails", summary="Rejected lines and file problems", tags=["Review"])
+@router.get("/imports/<import_id>/errordetails", summary="Rejected lines and file problems", tags=["Review"],
+            responses=schemas.ok(schemas.ErrorDetailsEnvelope, "A page of problems, with line numbers",
+                                 200, None, 400, 401, 404, 429))
 def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
                   cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     rows, nxt, total = container().import_service.error_details(tenant_of(router), import_id,
@@ -89,7 +103,9 @@ def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)]
     return envelope(rows, links=links, meta={"count": len(rows), "total": total})
 
 
-@router.get("/imports/<import_id>/reviewtransactions", summary="Page the staged transactions", tags=["Review"])
+@router.get("/imports/<import_id>/reviewtransactions", summary="Page the staged transactions", tags=["Review"],
+            responses=schemas.ok(schemas.ReviewEnvelope, "A page of staged transactions",
+                                 200, None, 400, 401, 404, 409, 429))
 def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
            cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
     imp, rows, nxt = container().import_service.review(tenant_of(router), import_id, page_size=pageSize,
@@ -107,12 +123,15 @@ def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
 
 
 @router.patch("/imports/<import_id>/reviewtransactions/<transaction_id>", summary="Import or skip one line",
-              tags=["Review"])
+              tags=["Review"],
+              responses=schemas.ok(None, "Decision recorded (no body)", 204, None, 400, 401, 404, 409, 429))
 def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Response[None]:
     container().import_service.set_decision(tenant_of(router), import_id, transaction_id, body.data.decision)
     return no_content()
 
 
-@router.get("/imports/<import_id>/dryrun", summary="What confirm would do", tags=["Review"])
+@router.get("/imports/<import_id>/dryrun", summary="What confirm would do", tags=["Review"],
+            responses=schemas.ok(schemas.PlanEnvelope, "What confirm would add and skip",
+                                 200, None, 401, 404, 409, 429))
 def dry_run(import_id: str) -> Response[dict[str, Any]]:
     return envelope(container().import_service.plan(tenant_of(router), import_id))

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
+from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.runtime import container
 from tximport.services.public import MAX_TRANSACTIONS
@@ -26,7 +27,9 @@ class PublicTransactions(BaseModel):
 
 @router.post("/api/public/v1/transactions", summary="Import transactions posted as JSON", tags=["Public"],
              description="Deduplicated by accountIdentifier + transactionId. Answers the counts of existing, new "
-                         "and rejected transactions, with the reason for each rejected one.")
+                         "and rejected transactions, with the reason for each rejected one.",
+             responses=schemas.ok(schemas.PublicResultOut, "Counts of existing, new and rejected transactions",
+                                  201, None, 400, 401, 429))
 def post_transactions(body: PublicTransactions) -> Response[dict[str, Any]]:
     result = container().public.ingest(tenant_of(router), body.transactions)
     return Response(status_code=201, content_type="application/json", body=result)
