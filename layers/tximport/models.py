@@ -199,30 +199,3 @@ class Import(BaseModel):
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
-
-
-class StagedTransaction(BaseModel):
-    """A parsed, validated line waiting for confirmation (kept in S3 chunks, not DynamoDB)."""
-
-    transaction_id: str
-    bank_account_id: str
-    amount: Decimal
-    currency: str | None = None
-    date_posted: date
-    value_date: date | None = None
-    description: str
-    line_number: int
-    bank_transaction_id: str | None = None
-    reference: str | None = None
-    counterparty_name: str | None = None
-    counterparty_account: str | None = None
-    balance: Decimal | None = None
-    original_amount: Decimal | None = None
-    original_currency: str | None = None
-    possible_duplicate: bool = False
-    duplicate_of: str | None = None
-    duplicate_reason: str | None = None
-
-    @property
-    def transaction_type(self) -> str:
-        return "CREDIT" if self.amount >= 0 else "DEBIT"

@@ -331,57 +331,40 @@ def _money(value: Any) -> str | None:
     return None if value is None else format(Decimal(str(value)), "f")
 
 
-def review_row(row: dict[str, Any], decision: str | None) -> dict[str, Any]:
-    """A staged row as `reviewtransactions` shows it."""
+_SHARED_TEXT = ("description", "bankTransactionId", "reference", "counterpartyName", "counterpartyAccount",
+                "originalCurrency", "currency", "valueDate")
+
+
+def transaction_view(row: dict[str, Any], *extra: str) -> dict[str, Any]:
+    """A staged row or a ledger item as the API shows a transaction (money as decimal strings), with
+    the `extra` attributes the caller adds as they are."""
     amount = Decimal(str(row["amount"]))
-    out = {
+    out: dict[str, Any] = {
         "transactionId": row["transactionId"],
         "bankAccountId": row["bankAccountId"],
         "transactionAmount": _money(amount),
-        "currency": row.get("currency"),
         "transactionType": "CREDIT" if amount >= 0 else "DEBIT",
         "datePosted": row["datePosted"],
-        "valueDate": row.get("valueDate"),
-        "description": row.get("description", ""),
-        "lineNumber": row.get("lineNumber"),
-        "bankTransactionId": row.get("bankTransactionId"),
-        "reference": row.get("reference"),
-        "counterpartyName": row.get("counterpartyName"),
-        "counterpartyAccount": row.get("counterpartyAccount"),
         "balance": _money(row.get("balance")),
         "originalAmount": _money(row.get("originalAmount")),
-        "originalCurrency": row.get("originalCurrency"),
-        "possibleDuplicate": bool(row.get("possibleDuplicate")),
-        "duplicateOf": row.get("duplicateOf"),
-        "duplicateReason": row.get("duplicateReason"),
-        "decision": decision or row.get("defaultDecision", "import"),
     }
+    for name in (*_SHARED_TEXT, *extra):
+        out[name] = row.get(name)
+    out.setdefault("description", "")
     return {k: v for k, v in out.items() if v is not None}
+
+
+def review_row(row: dict[str, Any], decision: str | None) -> dict[str, Any]:
+    """A staged row as `reviewtransactions` shows it, with its decision."""
+    out = transaction_view(row, "lineNumber", "duplicateOf", "duplicateReason")
+    out["possibleDuplicate"] = bool(row.get("possibleDuplicate"))
+    out["decision"] = decision or row.get("defaultDecision", "import")
+    return out
 
 
 def ledger_row(item: dict[str, Any]) -> dict[str, Any]:
     """A ledger item as `GET /bankaccounts/{id}/transactions` shows it."""
-    amount = Decimal(str(item["amount"]))
-    out = {
-        "transactionId": item["transactionId"],
-        "bankAccountId": item["bankAccountId"],
-        "transactionAmount": _money(amount),
-        "currency": item.get("currency"),
-        "transactionType": "CREDIT" if amount >= 0 else "DEBIT",
-        "datePosted": item["datePosted"],
-        "valueDate": item.get("valueDate"),
-        "description": item.get("description", ""),
-        "bankTransactionId": item.get("bankTransactionId"),
-        "reference": item.get("reference"),
-        "counterpartyName": item.get("counterpartyName"),
-        "counterpartyAccount": item.get("counterpartyAccount"),
-        "balance": _money(item.get("balance")),
-        "originalAmount": _money(item.get("originalAmount")),
-        "originalCurrency": item.get("originalCurrency"),
-        "importId": item.get("importId"),
-        "committed": item.get("committed"),
-    }
-    return {k: v for k, v in out.items() if v is not None}
+    return transaction_view(item, "importId", "committed")
 
 
 def import_view(imp: Import, *, include_report: bool, upload_path: str | None = None) -> dict[str, Any]:
