@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from tests.support.client import Api
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+from tests.support.samples import SAMPLES
 
 
 def _sample(name: str) -> bytes:

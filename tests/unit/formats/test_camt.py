@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from tests.support.samples import SAMPLES as ALL_SAMPLES
 from tximport.formats import camt
 from tximport.formats.base import (
     BytesSource,
@@ -20,7 +20,7 @@ from tximport.formats.base import (
 )
 from tximport.formats.registry import FORMATS
 
-SAMPLES = Path("/work/shared/samples/camt053")
+SAMPLES = ALL_SAMPLES / "camt053"
 
 
 def parse(data: bytes | str, parser=camt.parse_camt053) -> list:
@@ -31,8 +31,6 @@ def parse(data: bytes | str, parser=camt.parse_camt053) -> list:
 
 def parse_sample(name: str) -> list:
     path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"sample {path} is not available")
     return list(camt.parse_camt053(FileSource(str(path)), ParseOptions()))
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from tests.support.samples import SAMPLES as ALL_SAMPLES
 from tximport.formats import mt940
 from tximport.formats.base import (
     BytesSource,
@@ -20,7 +20,7 @@ from tximport.formats.base import (
 )
 from tximport.formats.registry import FORMATS
 
-SAMPLES = Path("/work/shared/samples/mt940")
+SAMPLES = ALL_SAMPLES / "mt940"
 
 
 def parse(data: bytes | str) -> list:
@@ -31,8 +31,6 @@ def parse(data: bytes | str) -> list:
 
 def parse_sample(name: str) -> list:
     path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"sample {path} is not available")
     return list(mt940.parse_mt940(FileSource(str(path)), ParseOptions()))
 
 
