@@ -146,6 +146,8 @@ def test_delete_while_awaiting_confirmation(api: Api, stack):
     assert api.get_import(imp["id"])["status"] == "deleted"
     poll(lambda: execution(stack, imp["id"])["status"] == "SUCCEEDED", what="the waiting execution to end")
     assert s3.list_objects_v2(Bucket="tximport-local-data", Prefix=prefix).get("KeyCount", 0) == 0
+    upload_key = f"uploads/{api.organisation_id}/{api.company_id}/{imp['id']}"
+    assert s3.list_objects_v2(Bucket="tximport-local-data", Prefix=upload_key).get("KeyCount", 0) == 0
     assert api.ledger(account) == []
     # the account is free again: the next import runs straight away
     nxt = api.import_file(account, STATEMENT)

@@ -162,6 +162,7 @@ class ImportService:
             self.lifecycle.resume(token, {"action": "delete"})
         if imp.staging_prefix:
             delete_prefix(self.s3, self.bucket, f"staging/{tenant.key}/{imp.id}/")
+        self.s3.delete_object(Bucket=self.bucket, Key=imp.s3_key)  # the statement itself goes too
         self.imports.delete_decisions(imp)
         if imp.file_sha256:
             for account in imp.bank_accounts:
