@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test test-fast lint format synth bench deploy openapi clean help
+.PHONY: run test test-fast lint format synth bench deploy openapi system-deps clean help
 
 help:
 	@echo "make run     start the local stack (moto + API on http://127.0.0.1:$(PORT))"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint    ruff"
 	@echo "make synth   synthesize the CDK app into cdk.out (no Docker, no credentials)"
 	@echo "make bench   parser benchmarks against baselines"
+	@echo "make openapi regenerate docs/openapi.json from the API code"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,7 @@ install: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/tximport local
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
@@ -47,6 +48,13 @@ synth: $(STAMP)
 
 deploy: $(STAMP)
 	npx --yes aws-cdk@2 deploy --app "$(BIN)/python infra/app.py"
+
+openapi: $(STAMP)
+	$(BIN)/tximport openapi --output docs/openapi.json
+
+# headless Chromium renders the /docs page in the e2e tests (CI runs as root on a fresh machine)
+system-deps:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -1,0 +1,167 @@
+"""The `tximport` client commands against the local stack, run as a person runs them (a subprocess)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, StackProcess
+from tests.support.client import Api
+from tximport_cli.exitcodes import ExitCode
+
+pytestmark = pytest.mark.e2e
+
+SAMPLES = Path("/work/shared/samples")
+needs_samples = pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
+
+
+class Cli:
+    """Runs `tximport` for one fresh tenant, stdout piped (so: not a terminal)."""
+
+    def __init__(self, stack: StackProcess) -> None:
+        self.organisation, self.company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
+        self.token = stack.token_for(self.organisation, self.company)
+        self.api = Api(stack.base_url, self.token, self.organisation, self.company)
+        self.env = {**os.environ, "TXIMPORT_API_URL": stack.base_url, "TXIMPORT_TOKEN": self.token,
+                    "PYTHONUNBUFFERED": "1"}
+        self.env.pop("NO_COLOR", None)
+
+    def __call__(self, *args: str, stdin: str = "", env: dict[str, str] | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tximport_cli.main", *args], cwd=ROOT, input=stdin,
+                              capture_output=True, text=True, timeout=120, env={**self.env, **(env or {})})
+
+
+@pytest.fixture()
+def cli(real_stack: StackProcess) -> Cli:
+    return Cli(real_stack)
+
+
+def _account(cli: Cli, identifier: str) -> str:
+    done = cli("accounts", "create", "--identifier", identifier, "--bank-id", "ABNA", "--country", "NLD",
+               "--currency", "EUR", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["id"]
+
+
+@needs_samples
+def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
+    # Given an account whose identifier is the IBAN of the sample statement
+    account_id = _account(cli, "NL77ABNA0574908765")
+    # When the file is imported with the format detected and confirmation given up front
+    done = cli("import", str(SAMPLES / "camt053" / "oca-test-camt053.xml"), "--format", "auto",
+               "--account", "NL77ABNA0574908765", "--yes")
+    # Then the import completes, the report was printed, and the ledger holds the statement's lines
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    assert "detected CAMT053#v1" in done.stdout
+    assert "uploading oca-test-camt053.xml: 11,415 of 11,415 bytes" in done.stdout
+    assert "status: awaitingConfirmation" in done.stdout and "status: complete" in done.stdout
+    assert "credits              1 totalling 1405.31" in done.stdout
+    assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text, no escape codes
+    ledger = cli.api.ledger(account_id)
+    assert len(ledger) == 4
+    assert sum(float(row["transactionAmount"]) * 100 for row in ledger) == pytest.approx(-1299)
+
+
+@needs_samples
+def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
+    account_id = _account(cli, "CSV-" + uuid.uuid4().hex[:6])
+    done = cli("import", str(SAMPLES / "csv" / "oca-debit_credit_amount.csv"), "--account", account_id, "--yes",
+               "--json")
+    assert done.returncode == ExitCode.OK, done.stderr
+    answer = json.loads(done.stdout)  # stdout is one JSON document; progress went to stderr
+    assert answer["fileFormat"] == "CSV#mapped#v1" and answer["status"] == "complete"
+    assert answer["import"]["mapping"]["columns"]["debit"] == "Debit"
+    assert answer["report"]["transactionDetailsCount"] == 4
+    amounts = sorted(row["transactionAmount"] for row in cli.api.ledger(account_id))
+    assert amounts == sorted(["20.00", "-13.50", "-33.50", "-1500.00"])
+    ledger = cli("ledger", account_id, "--json")
+    assert ledger.returncode == 0 and len(json.loads(ledger.stdout)) == 4
+
+
+def test_without_yes_and_without_a_terminal_the_import_waits(cli: Cli, tmp_path: Path):
+    account_id = _account(cli, "WAIT-" + uuid.uuid4().hex[:6])
+    statement = tmp_path / "statement.csv"
+    statement.write_text("date,description,amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Salary,2500.00\n")
+    done = cli("import", str(statement), "--account", account_id)
+    assert done.returncode == ExitCode.NOT_CONFIRMED, done.stdout + done.stderr
+    assert "detected Tabular3column#v1" in done.stdout
+    import_id = next(i["id"] for i in cli.api.ok("GET", "/imports")["data"])
+    assert cli.api.get_import(import_id)["status"] == "awaitingConfirmation"
+    review = cli("review", import_id, "--json")
+    assert [r["transactionAmount"] for r in json.loads(review.stdout)] == ["-3.50", "2500.00"]
+    confirmed = cli("confirm", import_id)
+    assert confirmed.returncode == ExitCode.OK, confirmed.stderr
+    assert cli.api.get_import(import_id)["status"] == "complete"
+    shown = cli("show", import_id, "--json")
+    assert json.loads(shown.stdout)["import"]["status"] == "complete"
+
+
+def test_ambiguous_csv_stops_and_lists_the_candidates(cli: Cli, tmp_path: Path):
+    account_id = _account(cli, "AMB-" + uuid.uuid4().hex[:6])
+    statement = tmp_path / "ambiguous.csv"
+    statement.write_text("2024-01-02,Coffee,3.50,100.00\n2024-01-03,Salary,2500.00,2600.00\n")
+    done = cli("import", str(statement), "--account", account_id, "--yes")
+    assert done.returncode == ExitCode.FORMAT_UNDETECTED
+    assert "format: ambiguous" in done.stdout
+    assert "CSV#4col#v1" in done.stdout and "CSV#mapped#v1" in done.stdout
+    assert cli.api.ok("GET", "/imports")["data"] == []  # nothing was created
+
+
+def test_an_import_that_fails_exits_2_with_its_errors(cli: Cli, tmp_path: Path):
+    account_id = _account(cli, "ERR-" + uuid.uuid4().hex[:6])
+    statement = tmp_path / "dates.csv"
+    statement.write_text("date,description,amount\n01/02/2024,Coffee,-3.50\n03/04/2024,Tea,-2.00\n")
+    done = cli("import", str(statement), "--account", account_id, "--format", "Tabular3column#v1", "--yes")
+    assert done.returncode == ExitCode.IMPORT_FAILED, done.stdout + done.stderr
+    assert "AmbiguousDateStyle" in done.stdout
+    assert "ended in error" in done.stderr
+
+
+def test_api_errors_print_code_message_and_target(cli: Cli, tmp_path: Path):
+    statement = tmp_path / "s.csv"
+    statement.write_text("date,description,amount\n2024-01-02,Coffee,-3.50\n")
+    account_id = _account(cli, "API-" + uuid.uuid4().hex[:6])
+    done = cli("import", str(statement), "--account", account_id, "--format", "NoSuchFormat#v9")
+    assert done.returncode == ExitCode.ERROR
+    assert "404 UnknownFileFormat" in done.stderr and "target: fileFormat" in done.stderr
+    bad_token = cli("list", env={"TXIMPORT_TOKEN": "not-a-token"})
+    assert bad_token.returncode == ExitCode.ERROR and "401" in bad_token.stderr
+    missing = cli("show", "no-such-import", "--json")
+    assert missing.returncode == ExitCode.ERROR
+    assert json.loads(missing.stdout)["error"]["status"] == 404
+
+
+def test_unreachable_api_says_to_start_the_stack(cli: Cli):
+    done = cli("formats", env={"TXIMPORT_API_URL": "http://127.0.0.1:9"})
+    assert done.returncode == ExitCode.UNREACHABLE
+    assert "is `make run` running?" in done.stderr
+
+
+def test_plain_output_when_no_color_is_set_and_help_lists_exit_codes(cli: Cli):
+    formats = cli("formats", env={"NO_COLOR": "1"})
+    assert formats.returncode == 0 and "CAMT053#v1" in formats.stdout and "\x1b[" not in formats.stdout
+    usage = cli("--help")
+    assert "exit codes:" in usage.stdout and "5    --format auto could not tell" in usage.stdout
+    assert cli("import").returncode == ExitCode.ERROR  # usage errors are 1
+
+
+def test_detect_endpoint_answers_layout_and_refuses_large_samples(cli: Cli):
+    content = base64.b64encode(b"Date;Text;Amount\n02.01.2024;Coffee;-3,50\n31.01.2024;Salary;2500,00\n")
+    found = cli.api.ok("POST", "/fileformats/detect", json={"data": {"content": content.decode()}})["data"]
+    assert found["fileFormat"] == "Tabular3column#v1"
+    assert found["csv"]["delimiter"] == ";" and found["csv"]["decimalSeparator"] == ","
+    assert found["csv"]["dateStyle"] == "littleEndian"
+    big = base64.b64encode(b"x" * (64 * 1024 + 1)).decode()
+    refused = cli.api.call("POST", "/fileformats/detect", json={"data": {"content": big}})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "DetectSampleTooLarge"
+    no_token = cli.api.session.post(f"{cli.api.base_url}/fileformats/detect", json={"data": {"content": "eA=="}},
+                                    timeout=10)
+    assert no_token.status_code == 401

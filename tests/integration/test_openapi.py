@@ -1,0 +1,86 @@
+"""The OpenAPI document: committed, in step with the code, described, and served with its docs page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from functions.api.handler import handler as api_handler
+from tximport.api.app import PUBLIC_OPERATIONS, openapi_document
+from tximport_cli.commands import openapi_text
+from tximport_cli.local.lambdas import FakeLambdaContext
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "docs" / "openapi.json"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _operations(doc: dict) -> list[tuple[str, str, dict]]:
+    return [(m, p, op) for p, item in doc["paths"].items() for m, op in item.items() if m in METHODS]
+
+
+def test_committed_document_matches_the_code():
+    committed = COMMITTED.read_text(encoding="utf-8") if COMMITTED.exists() else ""
+    assert committed == openapi_text(), (
+        "docs/openapi.json is out of date with the API code: regenerate it with `make openapi` "
+        "(or `.venv/bin/tximport openapi --output docs/openapi.json`) and commit it")
+
+
+def test_document_is_openapi_31_with_bearer_jwt_and_public_catalogue():
+    doc = openapi_document()
+    assert doc["openapi"].startswith("3.1")
+    assert doc["info"]["title"] == "tximport API" and doc["info"]["description"]
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"]}
+    assert doc["security"] == [{"bearerAuth": []}]
+    for method, path, op in _operations(doc):
+        assert ("security" in op and op["security"] == []) == ((method, path) in PUBLIC_OPERATIONS), path
+
+
+def test_every_operation_has_a_summary_a_documented_answer_and_error_examples():
+    doc = openapi_document()
+    for method, path, op in _operations(doc):
+        where = f"{method.upper()} {path}"
+        assert op.get("summary"), where
+        responses = op["responses"]
+        assert "422" not in responses, f"{where}: validation errors are 400, not 422"
+        ok = [code for code in responses if code.startswith("2")]
+        assert len(ok) == 1, where
+        if ok[0] == "204":
+            assert "content" not in responses["204"], where
+        elif path != "/fileformats/{file_format}/template":
+            schema = responses[ok[0]]["content"]["application/json"]["schema"]
+            assert "$ref" in schema, f"{where}: the answer has a model"
+        assert "429" in responses, where
+        if (method, path) not in PUBLIC_OPERATIONS:
+            assert responses["401"]["content"]["application/json"]["examples"], where
+        for code, answer in responses.items():
+            if code.startswith(("4", "5")):
+                assert answer["content"]["application/json"]["examples"], f"{where} {code}"
+
+
+def test_money_is_documented_as_a_decimal_string():
+    schemas = openapi_document()["components"]["schemas"]
+    assert schemas["TransactionOut"]["properties"]["transactionAmount"]["type"] == "string"
+    assert schemas["SummaryOut"]["properties"]["transactionCreditSum"]["anyOf"][0]["type"] == "string"
+
+
+def _get(path: str) -> dict:
+    event = {"version": "2.0", "routeKey": f"GET {path}", "rawPath": path, "rawQueryString": "",
+             "headers": {}, "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
+                                               "requestId": "r", "stage": "$default"},
+             "isBase64Encoded": False}
+    return api_handler(event, FakeLambdaContext("tximport-api"))
+
+
+def test_the_api_serves_the_document_and_an_offline_docs_page(stack):
+    spec = _get("/openapi.json")
+    assert spec["statusCode"] == 200
+    assert json.loads(spec["body"]) == openapi_document()
+    page = _get("/docs")
+    assert page["statusCode"] == 200
+    assert page["headers"]["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in page["body"] and "/imports/{import_id}/confirm" in page["body"]
+    assert "https://" not in page["body"].split("<script>")[0]  # no stylesheet from a CDN
+    assert "cdn." not in page["body"].lower()
