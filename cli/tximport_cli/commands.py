@@ -186,8 +186,14 @@ def register_import(subparsers: Any) -> None:
         "Create an import, upload the file (streamed, with a progress bar), follow the processing, print the "
         "report, ask before confirming (or --yes) and follow the import to complete.")
     parser.add_argument("file", type=Path, help="the statement file")
-    parser.add_argument("--account", action="append", required=True, metavar="ID",
-                        help="bank account id or account identifier (IBAN); repeat for a multi-account file")
+    parser.add_argument("--account", action="append", default=None, metavar="ID",
+                        help="bank account id or account identifier (IBAN); repeat for a multi-account file. "
+                             "Left out: the tenant's only account for a single-account format; for a "
+                             "multi-account file the accounts the file holds are discovered first and matched "
+                             "to the tenant's accounts by identifier")
+    parser.add_argument("--create-accounts", action="store_true",
+                        help="with a multi-account file and no --account: create a placeholder bank account "
+                             "for each account in the file that has none yet")
     parser.add_argument("--format", default="auto", metavar="auto|ID",
                         help="file format id (see `tximport formats`), or auto to detect it (default)")
     parser.add_argument("--date-style", default="auto", choices=sorted(DATE_STYLES),
@@ -203,9 +209,8 @@ def register_import(subparsers: Any) -> None:
 
 def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCode:
     path = _existing_file(args.file)
-    accounts = [api.resolve_account(ref) for ref in args.account]
-    body: dict[str, Any] = {"fileName": path.name, "reviewLevel": REVIEW_LEVELS[args.review],
-                            "bankAccounts": [{"id": a["id"]} for a in accounts]}
+    accounts = [api.resolve_account(ref) for ref in args.account or []]
+    body: dict[str, Any] = {"fileName": path.name, "reviewLevel": REVIEW_LEVELS[args.review]}
     detection = None
     if args.format == "auto":
         detection = api.detect(path)
@@ -229,6 +234,11 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     elif body["fileFormat"] == "CSV#mapped#v1" and detection and detection.get("suggestedMapping"):
         body["mapping"] = detection["suggestedMapping"]
 
+    if not accounts:
+        accounts = _accounts_for(args, api, out, path, body)
+        if not accounts:
+            return ExitCode.ERROR
+    body["bankAccounts"] = [{"id": a["id"]} for a in accounts]
     created = api.create_import(body)
     import_id = created["data"]["id"]
     out.line(f"import {import_id} created for {', '.join(a['id'] for a in accounts)} ({body['fileFormat']})")
@@ -261,6 +271,62 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     if status == "complete":
         return _finish(out, result, ExitCode.OK, f"import {import_id} complete", imp)
     return _finish(out, result, ExitCode.IMPORT_FAILED, f"import {import_id} ended in {status}", imp)
+
+
+def _squeeze(identifier: str) -> str:
+    return "".join(identifier.split()).upper()
+
+
+def _accounts_for(args: argparse.Namespace, api: ApiClient, out: Output, path: Path, body: dict[str, Any]
+                  ) -> list[dict[str, Any]]:
+    """The bank accounts to import into when --account is left out (empty after printing why not)."""
+    known = api.accounts()
+    fmt = next((f for f in api.formats() if f["fileFormat"] == body["fileFormat"]), {})
+    if fmt.get("accountsSupported") != "multi":
+        if len(known) == 1:
+            out.line(f"importing into the only bank account, {known[0]['id']} ({known[0].get('accountIdentifier')})")
+            return known
+        have = f"{len(known)} bank accounts" if known else "no bank account"
+        out.error(f"pass --account ID: the tenant has {have}")
+        return []
+    # a multi-account file: ask the service which accounts the file holds (an import with no accounts
+    # reports them and imports nothing), then match them to the tenant's accounts
+    discovery = api.create_import({k: v for k, v in body.items() if k != "reviewLevel"})
+    discovery_id = discovery["data"]["id"]
+    with out.bytes_progress(f"reading the accounts in {path.name}", path.stat().st_size) as advance:
+        api.upload(discovery["links"]["uploadPath"], path, advance)
+    found = _follow(api, out, discovery_id, FINISHED, args.timeout, "discovering accounts")
+    if found is None or found.get("status") != "complete":
+        out.error(f"account discovery did not complete: `tximport show {discovery_id}`")
+        return []
+    api.delete(discovery_id)
+    by_identifier = {_squeeze(a.get("accountIdentifier", "")): a for a in known}
+    chosen: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    for entry in found.get("accountIdentifiers") or []:
+        match = by_identifier.get(_squeeze(entry["accountIdentifier"]))
+        (chosen if match else missing).append(match or entry)
+        if match:
+            out.line(f"file account {entry['accountIdentifier']}: bank account {match['id']}")
+    for entry in missing:
+        identifier = entry["accountIdentifier"]
+        if not args.create_accounts:
+            out.line(f"file account {identifier}: no bank account (its lines are left out)")
+            continue
+        country = identifier[:2].upper() if identifier[:2].isalpha() else None
+        if country is None:
+            out.line(f"file account {identifier}: not an IBAN, create it with `tximport accounts create`")
+            continue
+        bank = chosen[0].get("bankId", "imported") if chosen else "imported"  # one import, one bank
+        created = api.create_account({"bankId": bank, "countryCode": country, "accountIdentifier": identifier,
+                                      **({"currency": entry["currency"]} if entry.get("currency") else {})})
+        out.line(f"file account {identifier}: created bank account {created['id']}")
+        chosen.append(created)
+    if not chosen:
+        names = ", ".join(e["accountIdentifier"] for e in found.get("accountIdentifiers") or []) or "none"
+        out.error(f"no bank account matches the accounts in the file ({names}): create them with "
+                  "`tximport accounts create --identifier ...`, or rerun with --create-accounts")
+    return chosen
 
 
 def _confirmed(args: argparse.Namespace, out: Output, imp: dict[str, Any]) -> bool:

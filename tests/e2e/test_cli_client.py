@@ -8,18 +8,18 @@ import os
 import subprocess
 import sys
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ROOT, StackProcess
 from tests.support.client import Api
+from tests.support.samples import SAMPLES
 from tximport_cli.exitcodes import ExitCode
 
 pytestmark = pytest.mark.e2e
 
-SAMPLES = Path("/work/shared/samples")
-needs_samples = pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
 
 
 class Cli:
@@ -51,7 +51,6 @@ def _account(cli: Cli, identifier: str) -> str:
     return json.loads(done.stdout)["id"]
 
 
-@needs_samples
 def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     # Given an account whose identifier is the IBAN of the sample statement
     account_id = _account(cli, "NL77ABNA0574908765")
@@ -67,10 +66,9 @@ def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text, no escape codes
     ledger = cli.api.ledger(account_id)
     assert len(ledger) == 4
-    assert sum(float(row["transactionAmount"]) * 100 for row in ledger) == pytest.approx(-1299)
+    assert sum(Decimal(row["transactionAmount"]) for row in ledger) == Decimal("-12.99")
 
 
-@needs_samples
 def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
     account_id = _account(cli, "CSV-" + uuid.uuid4().hex[:6])
     done = cli("import", str(SAMPLES / "csv" / "oca-debit_credit_amount.csv"), "--account", account_id, "--yes",
@@ -165,3 +163,21 @@ def test_detect_endpoint_answers_layout_and_refuses_large_samples(cli: Cli):
     no_token = cli.api.session.post(f"{cli.api.base_url}/fileformats/detect", json={"data": {"content": "eA=="}},
                                     timeout=10)
     assert no_token.status_code == 401
+
+
+def test_import_without_account_discovers_the_files_accounts_and_creates_them(cli: Cli):
+    sample = str(SAMPLES / "camt053" / "oca-test-camt053.xml")
+    # no account matches: the command says which accounts the file holds and how to go on
+    refused = cli("import", sample, "--format", "auto", "--yes")
+    assert refused.returncode == ExitCode.ERROR
+    assert "NL77ABNA0574908765" in refused.stdout + refused.stderr
+    assert "--create-accounts" in refused.stderr
+    # with --create-accounts the file's account is created and the statement imported
+    done = cli("import", sample, "--format", "auto", "--yes", "--create-accounts")
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    (account,) = [a for a in cli.api.ok("GET", "/bankaccounts")["data"]
+                  if a["accountIdentifier"] == "NL77ABNA0574908765"]
+    assert len(cli.api.ledger(account["id"])) == 4
+    # the discovery imports were deleted: the list shows the one real import as complete
+    statuses = [i["status"] for i in cli.api.ok("GET", "/imports")["data"]]
+    assert statuses.count("complete") == 1

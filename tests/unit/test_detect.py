@@ -8,21 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.samples import SAMPLES
 from tests.unit.formats.helpers import errors, lines, run
 from tximport.formats.csv_mapped import CsvMapping, parse_csv_mapped
 from tximport.formats.detect import DETECT_SAMPLE_SIZE, detect
 from tximport.formats.registry import FORMATS
 
-SAMPLES = Path("/work/shared/samples")
 FAMILY = {"ofx": {"XML#OFX#v1"}, "camt053": {"CAMT053#v1"}, "mt940": {"MT940#v1"}, "qif": {"QIF#v1"},
           "csv": {"CSV#mapped#v1", "CSV#4col#v1", "Tabular3column#v1"}}
 
 
 def _samples() -> list[Path]:
-    return sorted(p for p in SAMPLES.rglob("*") if p.is_file()) if SAMPLES.exists() else []
+    return sorted(p for p in SAMPLES.rglob("*") if p.is_file())
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
 @pytest.mark.parametrize("path", _samples(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_sample_is_detected_as_its_format(path: Path) -> None:
     # Given the first 64 KB of a sample, as the CLI sends them
@@ -40,7 +39,6 @@ def test_every_sample_is_detected_as_its_format(path: Path) -> None:
         CsvMapping.from_json(found.suggested_mapping)  # usable as the CSV#mapped#v1 mapping
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
 def test_suggested_mapping_reads_the_sample_it_was_made_from() -> None:
     data = (SAMPLES / "csv" / "oca-debit_credit_amount.csv").read_bytes()
     found = detect(data)
@@ -51,7 +49,6 @@ def test_suggested_mapping_reads_the_sample_it_was_made_from() -> None:
                                                       Decimal("-1500.00")]
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared samples are not on this machine")
 def test_preamble_footer_and_comma_decimals_are_found_but_day_month_order_is_left_open() -> None:
     data = (SAMPLES / "csv" / "oca-meta_data_separated_credit_debit.csv").read_bytes()
     found = detect(data)
