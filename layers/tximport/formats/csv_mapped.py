@@ -56,10 +56,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 from unicodedata import normalize
 
+from tximport.formats import fast_csv
 from tximport.formats.base import (
     EMPTY_FILE,
     INVALID_AMOUNT,
@@ -84,6 +85,7 @@ from tximport.formats.encoding import (
     nfc,
     open_text,
     read_sample,
+    text_stream,
 )
 from tximport.formats.values import amount_evidence, make_amount_parser
 from tximport.models import DateStyle
@@ -310,14 +312,16 @@ def _blank(row: list[str]) -> bool:
 # reading rows
 
 
-def _numbered(reader: Any, skip_footer: int) -> Iterator[tuple[int, list[str]]]:
-    """Rows with the physical line number each starts on; the last `skip_footer` rows held back."""
-    previous = reader.line_num
+def _numbered(reader: Any, skip_footer: int, lines_before: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """Rows with the physical line number each starts on (`lines_before` lines precede the reader's
+    first); the last `skip_footer` rows held back."""
     if not skip_footer:
+        previous = reader.line_num + lines_before
         for row in reader:
             yield previous + 1, row
-            previous = reader.line_num
+            previous = reader.line_num + lines_before
         return
+    previous = reader.line_num
     held: deque[tuple[int, list[str]]] = deque()
     for row in reader:
         if row and not _blank(row):
@@ -506,9 +510,52 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
     style, decimal = _infer(reader, options)
     parse_date = make_date_parser(style)
     parse_amount = make_amount_parser(decimal)
+    iso_first = style in (None, DateStyle.BIG_ENDIAN)
+    columns = _plain_columns(reader, mapping, decimal, iso_first, expected_columns)
+    if columns is not None:
+        raw = source.open()
+        try:
+            line, buffer, end = fast_csv.read_first_line(raw, skip_bom=reader.encoding == "utf-8-sig")
+            row = line.split(reader.delimiter) if line is not None and mapping.quote_char not in line else None
+            if row is not None and not _blank(row):
+                layout, first_data = reader.layout(iter([(1, row)]))
+                header_read = mapping.header is not False and first_data is None
+
+                def rest(stream: fast_csv.PrefixedStream, lines_before: int) -> Iterator[ParseEvent]:
+                    with text_stream(stream, "utf-8") as text:
+                        rows = _numbered(csv.reader(text, delimiter=reader.delimiter,
+                                                    quotechar=mapping.quote_char), 0, lines_before)
+                        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount,
+                                          iso_first)
+
+                yield from chain.from_iterable(fast_csv.plain_blocks(
+                    raw, buffer[end:] if header_read else buffer, 2 if header_read else 1,
+                    delimiter=reader.delimiter, quote_char=mapping.quote_char, width=expected_columns,
+                    date_col=columns[0], description_col=columns[1], amount_col=columns[2], fallback=rest))
+                return
+        finally:
+            raw.close()
     with reader.rows() as (rows, layout):
-        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount,
-                          iso_first=style in (None, DateStyle.BIG_ENDIAN))
+        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount, iso_first)
+
+
+def _plain_columns(reader: _Reader, mapping: CsvMapping, decimal: str, iso_first: bool,
+                   expected_columns: int) -> tuple[int, int, int] | None:
+    """(date, description, amount) column indexes when the block reader (`fast_csv`) may read the
+    file: a fixed layout of exactly those roles, UTF-8, ISO-first dates, `.` decimals and no
+    rows to skip. None otherwise."""
+    columns = mapping.columns
+    if not (fast_csv.ENABLED and expected_columns and set(columns) == {"date", "description", "amount"}
+            and reader.encoding in ("utf-8", "utf-8-sig") and decimal == "." and iso_first
+            and not mapping.skip_rows and not mapping.skip_footer_rows and mapping.currency is None):
+        return None
+    refs = (columns["date"], columns["description"], columns["amount"])
+    if not all(len(ref) == 1 and isinstance(ref[0], int) and ref[0] < expected_columns for ref in refs):
+        return None
+    found = (refs[0][0], refs[1][0], refs[2][0])
+    if len(set(found)) != 3 or expected_columns != 3:
+        return None
+    return found  # type: ignore[return-value]
 
 
 def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvMapping, delimiter: str,

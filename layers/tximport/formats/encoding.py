@@ -164,14 +164,19 @@ def _errors_for(encoding: str) -> str:
 @contextmanager
 def open_text(source: Source, encoding: str) -> Iterator[IO[str]]:
     """Open the source as a text stream in `encoding` with universal newlines kept for csv."""
-    raw = source.open()
-    if not (hasattr(raw, "read1") and hasattr(raw, "readable")):
-        raw = io.BufferedReader(_ReadAdapter(raw), buffer_size=256 * 1024)
-    text = io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline="")  # type: ignore[arg-type]
+    text = text_stream(source.open(), encoding)
     try:
         yield text
     finally:
         text.close()
+
+
+def text_stream(raw: Any, encoding: str) -> IO[str]:
+    """A byte stream (anything with read()) as text in `encoding`, newlines kept for csv; closing
+    the text stream closes `raw`."""
+    if not (hasattr(raw, "read1") and hasattr(raw, "readable")):
+        raw = io.BufferedReader(_ReadAdapter(raw), buffer_size=256 * 1024)
+    return io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline="")  # type: ignore[arg-type]
 
 
 def decode_sample(sample: bytes, encoding: str) -> str:

@@ -32,10 +32,11 @@ TEMPLATE_3COL = (
 @guarded
 def parse_csv_4col(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Date, description, credit, debit: amount = credit - |debit|."""
-    yield from parse_with_mapping(source, options, MAPPING_4COL, expected_columns=4)
+    # returned, not re-yielded: the guard iterates it, one generator frame less per row
+    return parse_with_mapping(source, options, MAPPING_4COL, expected_columns=4)
 
 
 @guarded
 def parse_tabular_3col(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Date, description, signed amount."""
-    yield from parse_with_mapping(source, options, MAPPING_3COL, expected_columns=3)
+    return parse_with_mapping(source, options, MAPPING_3COL, expected_columns=3)
