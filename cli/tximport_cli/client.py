@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -39,12 +39,12 @@ class ApiError(Exception):
 
 
 def resolve_token(api_url: str, token: str | None) -> str | None:
-    """`--token`, else $TXIMPORT_TOKEN, else (only for the local stack's default URL) a dev token for the
-    demo tenant demo-org/demo-co, signed with the local dev secret."""
+    """`--token`, else $TXIMPORT_TOKEN, else (only for a local stack on this machine, whatever its port) a
+    dev token for the demo tenant demo-org/demo-co, signed with the local dev secret."""
     token = token or os.environ.get(TOKEN_ENV)
     if token:
         return token
-    if api_url.rstrip("/") == DEFAULT_API_URL:
+    if urlparse(api_url).hostname in ("127.0.0.1", "localhost", "::1"):
         from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, dev_token
 
         return dev_token(DEMO_ORGANISATION, DEMO_COMPANY)
