@@ -28,6 +28,8 @@ class Settings(BaseModel):
     retention_days: int = Field(default=365, alias="RETENTION_DAYS")
     #: rows per staged chunk (one commit worker handles one chunk)
     chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
+    #: how long an Idempotency-Key answers the first answer again (records expire by DynamoDB TTL)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
     #: HS256 secret for verifying tokens where no API Gateway authorizer does it (local stack)
     jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
     jwt_issuer: str = Field(default="tximport-local", alias="JWT_ISSUER")

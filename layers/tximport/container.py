@@ -18,6 +18,7 @@ from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
+from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
 from tximport.storage.ledger import LedgerRepository
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
 
@@ -84,6 +85,16 @@ class Container:
                              ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
                              retention_days=s.retention_days, revert_window=s.revert_window_seconds,
                              chunk_rows=s.chunk_rows)
+
+    @cached_property
+    def idempotency_store(self) -> TenantIdempotencyLayer:
+        """Idempotency records live in the imports table, in the caller's partition (built once)."""
+        return TenantIdempotencyLayer(self.settings.imports_table, boto3_client=self.dynamodb)
+
+    @cached_property
+    def idempotency(self) -> IdempotentCalls:
+        return IdempotentCalls(self.idempotency_store,
+                               expires_after_seconds=self.settings.idempotency_ttl_seconds)
 
     @cached_property
     def public(self) -> PublicTransactionsService:

@@ -45,7 +45,8 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API, as committed in docs/openapi.json (`make openapi`).
 
     Request validation errors are answered with 400 ValidationError (see `_invalid_request`), so the
-    resolver's generic 422 answer is replaced; 204 answers carry no content; the catalogue is public.
+    resolver's generic 422 answer is replaced; 204 answers carry no content; the catalogue is public;
+    header parameters are tidied by `_tidy_header`.
     """
     doc = json.loads(app.get_openapi_json_schema(
         title=OPENAPI_TITLE, version=OPENAPI_VERSION, description=OPENAPI_DESCRIPTION,
@@ -60,10 +61,25 @@ def openapi_document() -> dict[str, Any]:
                 responses["204"].pop("content", None)
             if (method, path) in PUBLIC_OPERATIONS:
                 operation["security"] = []
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header":
+                    _tidy_header(parameter)
     components = doc.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return doc
+
+
+def _tidy_header(parameter: dict[str, Any]) -> None:
+    """A header parameter named as clients write it (the resolver lowercases it; HTTP ignores case),
+    an optional one typed as a plain string rather than `string | null`, with its example."""
+    schema = parameter.get("schema", {})
+    parameter["name"] = schema.get("title", parameter["name"])
+    variants = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if not parameter.get("required") and len(variants) == 1:
+        parameter["schema"] = {**variants[0], "title": parameter["name"]}
+    if schema.get("examples"):
+        parameter["example"] = schema["examples"][0]
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -88,6 +88,31 @@ def errors(*codes: int) -> dict[int, dict[str, Any]]:
     return out
 
 
+_IDEMPOTENCY_CONFLICTS: dict[str, dict[str, Any]] = {
+    "idempotencyKeyReused": {"summary": "the Idempotency-Key was used with another body", "value": {
+        "data": None, "links": None, "meta": {}, "error": {
+            "code": "IdempotencyKeyReused",
+            "message": "this Idempotency-Key was already used with a different request body",
+            "target": "Idempotency-Key"}}},
+    "idempotencyRequestInProgress": {"summary": "the first request with this key is still running", "value": {
+        "data": None, "links": None, "meta": {}, "error": {
+            "code": "IdempotencyRequestInProgress",
+            "message": "a request with this Idempotency-Key is still in progress; retry later",
+            "target": "Idempotency-Key"}}},
+}
+
+
+def idempotent(responses: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """`responses` of a route taking an Idempotency-Key, with the two 409 answers the key can cause."""
+    conflict = responses.get(409) or {
+        "description": "The Idempotency-Key cannot be used for this request",
+        "content": {"application/json": {"model": ErrorEnvelope, "examples": {}}}}
+    content = conflict["content"]["application/json"]
+    # a copy: the shared examples of errors() must not grow on every route
+    content["examples"] = {**content.get("examples", {}), **_IDEMPOTENCY_CONFLICTS}
+    return {**responses, 409: conflict}
+
+
 def ok(model: type[BaseModel] | None, description: str, status: int = 200,
        example: dict[str, Any] | None = None, *error_codes: int) -> dict[int, dict[str, Any]]:
     """The success answer of a route (its envelope model and an example) and its error answers."""

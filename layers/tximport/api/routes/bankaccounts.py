@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope
+from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import CreateBankAccountRequest
 from tximport.models import BankAccount, iso
 from tximport.runtime import container
@@ -28,10 +29,17 @@ def account_view(account: BankAccount) -> dict[str, object]:
 
 
 @router.post("/bankaccounts", summary="Create a placeholder bank account", tags=["Bank accounts"],
-             responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 201, None, 400, 401, 409, 429))
-def create_account(body: CreateBankAccountRequest) -> Response[dict[str, Any]]:
-    account = container().import_service.create_account(tenant_of(router), body.data)
-    return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
+             responses=schemas.idempotent(schemas.ok(schemas.BankAccountEnvelope, "The account",
+                                                     201, None, 400, 401, 409, 429)))
+def create_account(body: CreateBankAccountRequest,
+                   idempotency_key: IdempotencyKey = None) -> Response[dict[str, Any]]:
+    tenant = tenant_of(router)
+
+    def create() -> Response[dict[str, Any]]:
+        account = container().import_service.create_account(tenant, body.data)
+        return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
+
+    return answer_once(router, "POST /bankaccounts", idempotency_key, body, create)
 
 
 @router.get("/bankaccounts", summary="List bank accounts", tags=["Bank accounts"],

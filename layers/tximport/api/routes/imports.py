@@ -11,7 +11,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope, no_content
+from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import AmendRequest, CreateImportRequest, DecisionRequest
+from tximport.errors import NotFound
 from tximport.models import ImportStatus
 from tximport.runtime import container
 from tximport.services.imports import import_view
@@ -21,15 +23,34 @@ router = Router()
 
 @router.post("/imports", summary="Create an import", tags=["Imports"],
              description="Answers status awaitingFileUpload and links.uploadPath, a presigned PUT URL valid "
-                         "15 minutes: upload the file there (e.g. curl -T statement.csv \"$uploadPath\").",
-             responses=schemas.ok(schemas.CreatedImportEnvelope, "The new import and its upload URL",
-                                  201, None, 400, 401, 404, 409, 429))
-def create_import(body: CreateImportRequest) -> Response[dict[str, Any]]:
+                         "15 minutes: upload the file there (e.g. curl -T statement.csv \"$uploadPath\"). "
+                         "Retry safely with an Idempotency-Key: a replay answers the same import, with a "
+                         "freshly signed uploadPath while the file is still awaited.",
+             responses=schemas.idempotent(schemas.ok(schemas.CreatedImportEnvelope,
+                                                     "The new import and its upload URL",
+                                                     201, None, 400, 401, 404, 409, 429)))
+def create_import(body: CreateImportRequest,
+                  idempotency_key: IdempotencyKey = None) -> Response[dict[str, Any]]:
     service = container().import_service
-    imp = service.create_import(tenant_of(router), body.data)
-    return envelope({"id": imp.id, "status": imp.status.value,
-                     "importResponse": import_view(imp, include_report=False)},
-                    links={"uploadPath": service.upload_url(imp), "self": f"/imports/{imp.id}"}, status=201)
+    tenant = tenant_of(router)
+
+    def create() -> Response[dict[str, Any]]:
+        imp = service.create_import(tenant, body.data)
+        return envelope({"id": imp.id, "status": imp.status.value,
+                         "importResponse": import_view(imp, include_report=False)},
+                        links={"uploadPath": service.upload_url(imp), "self": f"/imports/{imp.id}"}, status=201)
+
+    def fresh_upload_path(answer: dict[str, Any]) -> dict[str, Any]:
+        # the stored URL expires long before the key does: sign again while the file is still awaited
+        try:
+            imp = service.get(tenant, answer["data"]["id"])
+        except NotFound:
+            return answer
+        if imp.status == ImportStatus.AWAITING_FILE_UPLOAD:
+            answer["links"] = {**answer.get("links", {}), "uploadPath": service.upload_url(imp)}
+        return answer
+
+    return answer_once(router, "POST /imports", idempotency_key, body, create, on_replay=fresh_upload_path)
 
 
 @router.get("/imports", summary="List imports", tags=["Imports"], description="Newest first.",

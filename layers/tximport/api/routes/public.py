@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tximport.api import schemas
 from tximport.api.context import tenant_of
+from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.runtime import container
 from tximport.services.public import MAX_TRANSACTIONS
 
@@ -27,9 +28,17 @@ class PublicTransactions(BaseModel):
 
 @router.post("/api/public/v1/transactions", summary="Import transactions posted as JSON", tags=["Public"],
              description="Deduplicated by accountIdentifier + transactionId. Answers the counts of existing, new "
-                         "and rejected transactions, with the reason for each rejected one.",
-             responses=schemas.ok(schemas.PublicResultOut, "Counts of existing, new and rejected transactions",
-                                  201, None, 400, 401, 429))
-def post_transactions(body: PublicTransactions) -> Response[dict[str, Any]]:
-    result = container().public.ingest(tenant_of(router), body.transactions)
-    return Response(status_code=201, content_type="application/json", body=result)
+                         "and rejected transactions, with the reason for each rejected one. With an Idempotency-Key a "
+                         "retry answers the first counts again and writes nothing.",
+             responses=schemas.idempotent(schemas.ok(schemas.PublicResultOut,
+                                                     "Counts of existing, new and rejected transactions",
+                                                     201, None, 400, 401, 429)))
+def post_transactions(body: PublicTransactions,
+                      idempotency_key: IdempotencyKey = None) -> Response[dict[str, Any]]:
+    tenant = tenant_of(router)
+
+    def ingest() -> Response[dict[str, Any]]:
+        result = container().public.ingest(tenant, body.transactions)
+        return Response(status_code=201, content_type="application/json", body=result)
+
+    return answer_once(router, "POST /api/public/v1/transactions", idempotency_key, body, ingest)
