@@ -20,6 +20,9 @@ class FakeLedger:
         self.reads.append(day)
         return self.items.get(day, [])
 
+    def days(self, tenant: Tenant, account_id: str, newest_first: bool = True) -> list[str]:
+        return sorted(self.items, reverse=newest_first)
+
 
 def test_same_bank_id_in_file_and_ledger_is_a_certain_duplicate():
     ledger = FakeLedger({"2024-01-02": [{"transactionId": "L1", "bankTransactionId": "F1", "amount": "5",
@@ -74,3 +77,12 @@ def test_memory_is_bounded_by_a_window_of_days():
     for n in range(1000):
         det.check("a", f"T{n}", date.fromordinal(738000 + n), Decimal(1), "x", f"B{n}")
     assert len(det._days) <= det.CACHED_DAYS and len(det._file_bank_ids) <= det.CACHED_DAYS
+
+
+def test_days_without_ledger_lines_cost_no_reads_even_in_an_unordered_file():
+    ledger = FakeLedger({"2024-01-05": [{"transactionId": "L1", "amount": "1", "description": "a"}]})
+    det = DuplicateDetector(ledger, TENANT, window_days=3)  # type: ignore[arg-type]
+    for n in range(300):
+        det.check("a", f"T{n}", date(2024, 1 + n % 12, 1 + n % 28), Decimal(n), "x", None)
+    assert ledger.reads.count("2024-01-05") == 1
+    assert set(ledger.reads) == {"2024-01-05"}

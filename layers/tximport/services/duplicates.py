@@ -49,8 +49,9 @@ class Verdict:
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
-    #: ledger days kept in memory (files run in date order, so a window of recent days serves them)
-    CACHED_DAYS = 96
+    #: ledger days kept in memory (statements run in date order, so recent days serve them; an unordered
+    #: file only re-reads days that hold ledger lines, see `_ledger_days`)
+    CACHED_DAYS = 400
 
     def __init__(self, ledger: LedgerRepository, tenant: Tenant, *, window_days: int = 3,
                  min_similarity: float = 85.0) -> None:
@@ -64,9 +65,22 @@ class DuplicateDetector:
         self._day_counts: dict[tuple[str, date], int] = {}
         self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
+        # the days on which each account has ledger lines at all (one query per account): a day not in it
+        # needs no read, so a new account, or a file beyond the ledger's range, costs no lookups
+        self._ledger_days: dict[str, set[date]] = {}
+
+    def _has_lines(self, account_id: str, day: date) -> bool:
+        days = self._ledger_days.get(account_id)
+        if days is None:
+            days = self._ledger_days[account_id] = {
+                date.fromisoformat(d) for d in self.ledger.days(self.tenant, account_id, newest_first=False)}
+        return day in days
 
     def _day(self, account_id: str, day: date) -> list[_LedgerLine]:
         key = (account_id, day)
+        if not self._has_lines(account_id, day):
+            self._day_counts[key] = 0
+            return []
         lines = self._days.get(key)
         if lines is not None:
             self._days.move_to_end(key)
