@@ -31,9 +31,9 @@ dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2069, 12, 31))
 # MT940 :86: and OFX names: letters, digits and the punctuation banks use (no `?`, the MT940 separator)
 names = st.text(alphabet=string.ascii_letters + string.digits + " .,-/&<>'", min_size=1, max_size=27).map(
     str.strip).filter(bool)
-# NONREF means "no reference" in MT940, so it is not a reference any format should give back
+# NONREF and NOTPROVIDED mean "no reference" in MT940, so no format should give them back as one
 refs = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=1, max_size=16).filter(
-    lambda r: r != "NONREF")
+    lambda r: r not in ("NONREF", "NOTPROVIDED"))
 
 
 @st.composite
