@@ -261,7 +261,7 @@ class Gateway:
                 return self._write(request, 204, {
                     "access-control-allow-origin": "*",
                     "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
-                    "access-control-allow-headers": "authorization,content-type",
+                    "access-control-allow-headers": "authorization,content-type,idempotency-key",
                 }, b"")
             resolved = self.resolve(method, path)
             if resolved is None:
