@@ -129,3 +129,20 @@ def test_mapped_csv_mapping_is_checked_when_the_import_is_created(api: Api):
     wrong_format = api.call("POST", "/imports", json={"data": {
         "fileFormat": "Tabular3column#v1", "bankAccounts": [{"id": account}], "mapping": {"columns": {}}}})
     assert wrong_format.json()["error"]["code"] == "MappingNotSupported"
+
+
+@pytest.mark.parametrize(("content_type", "body", "status", "code"), [
+    ("multipart/form-data", b'{"data": {}}', 415, "UnsupportedMediaType"),
+    ("text/plain", b"hello", 415, "UnsupportedMediaType"),
+    ("application/json", b"\xff\xfe\x00", 400, "ValidationError"),
+])
+def test_bodies_that_are_not_json_get_a_4xx(api: Api, content_type, body, status, code):
+    answer = api.session.post(f"{api.base_url}/bankaccounts", data=body, timeout=10,
+                              headers={"Authorization": f"Bearer {api.token}", "content-type": content_type})
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["code"] == code
+
+
+def test_unknown_http_methods_are_404_not_5xx(api: Api):
+    answer = api.session.request("TRACE", f"{api.base_url}/imports", timeout=10)
+    assert answer.status_code == 404

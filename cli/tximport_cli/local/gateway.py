@@ -244,6 +244,13 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
+            def __getattr__(self, name: str) -> Any:
+                # any other method (TRACE, PROPFIND ...) reaches the routes too and finds none: 404, as
+                # API Gateway answers, instead of http.server's 501
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
         return _Handler
 
     def _dispatch(self, request: BaseHTTPRequestHandler) -> int:

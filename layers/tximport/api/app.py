@@ -126,13 +126,36 @@ def _invalid_request(exc: RequestValidationError) -> Response:
                           target=first["target"], details=details)
 
 
+@app.exception_handler(UnicodeDecodeError)
+def _undecodable_body(_: UnicodeDecodeError) -> Response:
+    # API Gateway hands non-UTF-8 bodies over base64-encoded; JSON must be UTF-8 text
+    return error_response(400, "ValidationError", "the request body is not UTF-8 encoded JSON", target="body")
+
+
 @app.not_found
 def _not_found(_: Exception) -> Response:
     return error_response(404, "RouteNotFound", "no such route")
 
 
+def _unsupported_media_type(event: dict) -> dict | None:
+    """Bodies are JSON: another declared content type is a 415 (not a parser crash further in)."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if not event.get("body") or not content_type or content_type == "application/json" \
+            or content_type.endswith("+json"):
+        return None
+    body = {"data": None, "links": None, "meta": {},
+            "error": {"code": "UnsupportedMediaType", "target": "Content-Type",
+                      "message": f"request bodies are application/json, not {content_type}"}}
+    return {"statusCode": 415, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
+            "isBase64Encoded": False}
+
+
 def resolve(event: dict, context: object) -> dict:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
+    refused = _unsupported_media_type(event)
+    if refused is not None:
+        return refused
     result = app.resolve(event, context)
     if result.get("statusCode") == 204:
         result["body"] = ""
