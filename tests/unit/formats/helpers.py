@@ -6,7 +6,15 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from tximport.formats.base import BytesSource, LineError, ParsedLine, ParseEvent, ParseOptions, Source
+from tximport.formats.base import (
+    BytesSource,
+    LineError,
+    ParsedLine,
+    ParseEvent,
+    ParseOptions,
+    Source,
+    StatementAccount,
+)
 
 
 def run(parser: Callable[[Source, ParseOptions], Iterator[ParseEvent]], data: bytes | Source,
@@ -22,6 +30,10 @@ def lines(events: list[ParseEvent]) -> list[ParsedLine]:
 
 def errors(events: list[ParseEvent]) -> list[LineError]:
     return [e for e in events if isinstance(e, LineError)]
+
+
+def accounts(events: list[ParseEvent]) -> list[StatementAccount]:
+    return [e for e in events if isinstance(e, StatementAccount)]
 
 
 def total(events: list[ParseEvent]) -> Decimal:

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from tests.support.samples import SAMPLES as ALL_SAMPLES
+from tests.unit.formats.helpers import accounts, errors, lines
 from tximport.formats import ofx
 from tximport.formats.base import (
     BytesSource,
     FileError,
     FileSource,
-    LineError,
     ParsedLine,
     ParseOptions,
     StatementAccount,
@@ -31,17 +31,6 @@ def parse_sample(name: str) -> list:
     path = SAMPLES / name
     return list(ofx.parse_ofx(FileSource(str(path)), ParseOptions()))
 
-
-def lines(events: list) -> list[ParsedLine]:
-    return [e for e in events if isinstance(e, ParsedLine)]
-
-
-def errors(events: list) -> list[LineError]:
-    return [e for e in events if isinstance(e, LineError)]
-
-
-def accounts(events: list) -> list[StatementAccount]:
-    return [e for e in events if isinstance(e, StatementAccount)]
 
 
 def test_registry_entry() -> None:
