@@ -54,7 +54,8 @@ openapi: $(STAMP)
 
 # headless Chromium renders the /docs page in the e2e tests (CI runs as root on a fresh machine)
 system-deps:
-	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
