@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+# the machine's Node 20 still runs the CDK (jsii) fine; its end-of-life banner only buries the output
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
 .PHONY: run test test-fast lint format synth bench deploy openapi system-deps clean help
 
