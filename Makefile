@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 # the machine's Node 20 still runs the CDK (jsii) fine; its end-of-life banner only buries the output
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
 .PHONY: run test test-fast lint format synth bench deploy openapi system-deps clean help
 
