@@ -30,7 +30,7 @@ from tximport.services.workflow import expires_at
 from tximport.storage.ledger import LedgerRepository
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import AccountsRepository
-from tximport.storage.staging import delete_prefix, page_rows
+from tximport.storage.staging import delete_prefix, page_rows, read_chunk
 
 MAX_AMENDS = 10
 
@@ -227,8 +227,6 @@ class ImportService:
                            code="InvalidImportStatus", target="status")
         if utcnow() - imp.completed > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
-        from tximport.storage.staging import read_chunk
-
         removed = 0
         for key in imp.chunk_keys:
             for row in read_chunk(self.s3, self.bucket, key):
@@ -275,8 +273,6 @@ class ImportService:
         self.imports.put_decision(imp, transaction_id, decision)
 
     def _iter_rows(self, imp: Import) -> Any:
-        from tximport.storage.staging import read_chunk
-
         for key in imp.chunk_keys:
             yield from read_chunk(self.s3, self.bucket, key)
 
