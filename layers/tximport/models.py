@@ -194,6 +194,8 @@ class Import(BaseModel):
     reverted: datetime | None = None
     task_token: str | None = None
     file_sha256: str | None = None
+    #: the uploaded object's ETag when processing first read it: every later read must see the same bytes
+    file_etag: str | None = None
     version: int = 0
 
     @property

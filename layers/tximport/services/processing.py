@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tximport.formats import base
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
@@ -34,6 +36,8 @@ from tximport.storage.s3source import S3Source
 from tximport.storage.staging import ChunkWriter, delete_prefix, staging_prefix
 
 log = logging.getLogger(__name__)
+
+FILE_CHANGED = "FileChanged"
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 _OCCURRENCE_WINDOW = 64
@@ -90,7 +94,12 @@ class ProcessingService:
         if size > fmt.max_file_size:
             return self._fail(imp, base.FILE_TOO_LARGE,
                               f"the file has {size} bytes; {fmt.file_format} accepts at most {fmt.max_file_size}")
-        source = S3Source(self.s3, self.bucket, imp.s3_key, size)
+        etag = str(head.get("ETag", ""))
+        if imp.file_etag and etag != imp.file_etag:
+            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced after processing began; "
+                              "create a new import for the new file")
+        imp.file_etag = etag
+        source = S3Source(self.s3, self.bucket, imp.s3_key, size, etag)
         if imp.bank_accounts and not imp.bypass_replay_validation:
             digest = source.sha256()
             for account in imp.bank_accounts:
@@ -111,6 +120,12 @@ class ProcessingService:
         except base.FileError as exc:
             delete_prefix(self.s3, self.bucket, prefix)
             return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+            delete_prefix(self.s3, self.bucket, prefix)
+            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced while it was being read; "
+                              "create a new import for the new file")
         if old_prefix and old_prefix != prefix:
             delete_prefix(self.s3, self.bucket, old_prefix)
         return outcome

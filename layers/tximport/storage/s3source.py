@@ -30,12 +30,16 @@ class _RawBody(io.RawIOBase):
 class S3Source:
     """A `formats.base.Source` over one S3 object."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, size: int | None = None) -> None:
+    def __init__(self, s3: Any, bucket: str, key: str, size: int | None = None, etag: str | None = None) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.size = size
+        self.etag = etag
 
     def open(self) -> IO[bytes]:
-        body = self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"]
+        # the presigned URL stays valid for a while after the upload: with the ETag pinned, a second upload
+        # over the same key makes the read fail (PreconditionFailed) instead of mixing two files
+        extra = {"IfMatch": self.etag} if self.etag else {}
+        body = self.s3.get_object(Bucket=self.bucket, Key=self.key, **extra)["Body"]
         return io.BufferedReader(_RawBody(body), buffer_size=1 << 20)
 
     def sha256(self) -> str:
