@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT, poll
+from tests.e2e.conftest import ROOT
+from tests.support.client import poll
 from tximport.auth import verify_token
 from tximport.errors import Unauthorized
 from tximport_cli.local.stack import DEV_AUDIENCE, DEV_ISSUER, DEV_SECRET, dev_secret

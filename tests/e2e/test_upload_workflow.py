@@ -8,7 +8,7 @@ import subprocess
 import boto3
 import pytest
 
-from tests.e2e.conftest import poll
+from tests.support.client import poll
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import StackProcess, poll
+from tests.e2e.conftest import StackProcess
+from tests.support.client import poll
 from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION
 from tximport_cli.main import walkthrough
 
