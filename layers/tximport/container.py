@@ -16,6 +16,7 @@ from tximport.services.imports import ImportService
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
+from tximport.services.revert import RevertService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
@@ -53,6 +54,10 @@ class Container:
         return self._client("dynamodb")
 
     @cached_property
+    def lambda_client(self) -> Any:
+        return self._client("lambda")
+
+    @cached_property
     def events_client(self) -> Any:
         return self._client("events")
 
@@ -84,7 +89,8 @@ class Container:
         return ImportService(accounts=AccountsRepository(self.imports_table), lifecycle=self.lifecycle,
                              ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
                              retention_days=s.retention_days, revert_window=s.revert_window_seconds,
-                             chunk_rows=s.chunk_rows)
+                             chunk_rows=s.chunk_rows, lambda_client=self.lambda_client,
+                             workflow_function=s.workflow_function_name)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -113,6 +119,10 @@ class Container:
     @cached_property
     def workflow(self) -> WorkflowService:
         return WorkflowService(self.lifecycle)
+
+    @cached_property
+    def revert(self) -> RevertService:
+        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3, bucket=self.settings.bucket)
 
     @cached_property
     def uploads(self) -> UploadService:

@@ -192,6 +192,8 @@ class Import(BaseModel):
     expires_at: int | None = None
     completed: datetime | None = None
     reverted: datetime | None = None
+    #: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
+    revert_status: Literal["reverting", "reverted", "revertFailed"] | None = None
     task_token: str | None = None
     file_sha256: str | None = None
     #: the uploaded object's ETag when processing first read it: every later read must see the same bytes

@@ -19,7 +19,8 @@ class WorkflowTask(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    action: Literal["claim", "enqueue", "await", "expire", "beginCommit", "complete", "fail"] | None = None
+    action: Literal["claim", "enqueue", "await", "expire", "beginCommit", "complete", "fail",
+                    "revert"] | None = None
     import_id: str = Field(alias="importId")
     tenant_ref: TenantRef = Field(alias="tenant")
     task_token: str | None = Field(default=None, alias="taskToken")

@@ -183,13 +183,24 @@ def test_revert_removes_only_this_imports_lines(api: Api):
     api.confirm_and_complete(first["id"])
     second = _import(api, account, OVERLAP)
     api.confirm_and_complete(second["id"])
-    reverted = api.ok("POST", f"/imports/{second['id']}/revert")["data"]
+    started = api.call("POST", f"/imports/{second['id']}/revert")
+    assert started.status_code == 202, started.text
+    assert started.json()["data"]["revertStatus"] == "reverting"
+    reverted = poll(lambda: (lambda d: d if d.get("revertStatus") == "reverted" else None)(
+        api.ok("GET", f"/imports/{second['id']}")["data"]), what="revertStatus reverted")
     assert reverted["reverted"] and reverted["revertedLineCount"] == 1
+    assert "Reverted" in {d["code"] for d in reverted["errorDetails"]}
+    events = [e["detail"] for e in api.ok("GET", "/local/events")["data"]
+              if e["detail"]["importId"] == second["id"]]
+    assert ("complete", "reverted") in {(e["oldStatus"], e["newStatus"]) for e in events}
     assert sorted(r["description"] for r in api.ledger(account)) == ["Coffee", "Coffee", "Rent", "Salary"]
-    again = api.ok("POST", f"/imports/{second['id']}/revert")["data"]
-    assert again["reverted"] == reverted["reverted"]
+    again = api.call("POST", f"/imports/{second['id']}/revert")
+    assert again.status_code == 200
+    assert again.json()["data"]["reverted"] == reverted["reverted"]
+    assert again.json()["data"]["revertedLineCount"] == 1
     refused = api.call("POST", f"/imports/{_import(api, account, OVERLAP)['id']}/revert")
     assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "InvalidImportStatus"
 
 
 def test_status_events_are_published_in_order(api: Api, stack):

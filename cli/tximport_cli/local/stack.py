@@ -278,6 +278,8 @@ class LocalStack:
             "BUCKET_NAME": BUCKET_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
             "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}",
+            # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
+            "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
             "JWT_SECRET": dev_secret(),
             "JWT_ISSUER": DEV_ISSUER,
             "JWT_AUDIENCE": DEV_AUDIENCE,

@@ -264,6 +264,11 @@ class ImportOut(Doc):
     statement: StatementOut | None = Field(default=None, description="with ?include=report, once known")
     created: str
     updated: str
+    revert_status: Literal["reverting", "reverted", "revertFailed"] | None = Field(
+        default=None, alias="revertStatus", description="once a revert was asked for")
+    reverted: str | None = Field(default=None, description="when the revert finished")
+    reverted_line_count: int | None = Field(default=None, alias="revertedLineCount",
+                                            description="ledger lines the revert removed")
 
 
 class CreatedImportOut(Doc):

@@ -38,7 +38,7 @@ MAX_AMENDS = 10
 class ImportService:
     def __init__(self, *, accounts: AccountsRepository, lifecycle: Lifecycle, ledger: LedgerRepository,
                  s3: Any, bucket: str, upload_ttl: int, retention_days: int, revert_window: int,
-                 chunk_rows: int) -> None:
+                 chunk_rows: int, lambda_client: Any = None, workflow_function: str | None = None) -> None:
         self.accounts = accounts
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
@@ -49,6 +49,9 @@ class ImportService:
         self.retention_days = retention_days
         self.revert_window = revert_window
         self.chunk_rows = chunk_rows
+        #: reverts run in the workflow function, invoked asynchronously
+        self.lambda_client = lambda_client
+        self.workflow_function = workflow_function
 
     # bank accounts ------------------------------------------------------------------------------
     def create_account(self, tenant: Tenant, body: api.CreateBankAccount) -> BankAccount:
@@ -217,31 +220,44 @@ class ImportService:
         if not self.lifecycle.resume(token, {"action": "amend"}):
             raise Conflict("the import is no longer waiting for confirmation", code="ConfirmationExpired")
 
-    def revert(self, tenant: Tenant, import_id: str) -> Import:
-        """Remove the ledger lines this import added (not lines others added). Idempotent."""
+    def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
+        """Ask the workflow function to remove the ledger lines this import added (not lines others
+        added). Answers the import and whether the revert is still under way (False once reverted).
+        Idempotent: while reverting nothing new starts; a failed revert is started again and continues."""
         imp = self.imports.get(tenant, import_id)
-        if imp.reverted:
-            return imp
+        if imp.reverted or imp.revert_status == "reverted":
+            return imp, False
+        if imp.revert_status == "reverting":
+            return imp, True
         if imp.status != ImportStatus.COMPLETE or not imp.completed:
             raise Conflict(f"only a complete import can be reverted (status {imp.status.value})",
                            code="InvalidImportStatus", target="status")
         if utcnow() - imp.completed > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
-        removed = 0
-        for key in imp.chunk_keys:
-            for row in read_chunk(self.s3, self.bucket, key):
-                if self.ledger.delete_if_from_import(tenant, row, imp.id):
-                    removed += 1
-        imp.reverted = utcnow()
-        imp.options = {**imp.options, "revertedLineCount": removed}
-        imp.error_details = [*imp.error_details, ErrorDetail(
-            severity=Severity.INFO, code="Reverted", message=f"reverted: {removed} ledger line(s) removed")]
-        if imp.file_sha256:
-            for account in imp.bank_accounts:
-                self.imports.delete_replay(tenant, account.id, imp.file_sha256, imp.id)
-        self.imports.save(imp)
-        self.lifecycle.events.status_changed(imp, imp.status.value, "reverted")
-        return imp
+        if self.lambda_client is None or not self.workflow_function:
+            raise RuntimeError("WORKFLOW_FUNCTION_NAME is not configured")
+        imp.revert_status = "reverting"
+        try:
+            self.imports.save(imp)
+        except Conflict:
+            latest = self.imports.get(tenant, import_id)
+            if latest.revert_status in ("reverting", "reverted"):
+                return latest, latest.revert_status == "reverting"  # a concurrent revert won
+            raise
+        view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
+        payload = {"action": "revert", "importId": imp.id,
+                   "tenant": {"organisationId": tenant.organisation_id, "companyId": tenant.company_id}}
+        try:
+            self.lambda_client.invoke(FunctionName=self.workflow_function, InvocationType="Event",
+                                      Payload=json.dumps(payload).encode())
+        except Exception:
+            imp.revert_status = "revertFailed"
+            imp.error_details = [*imp.error_details, ErrorDetail(
+                severity=Severity.ERROR, code="RevertFailed",
+                message="the revert could not be started; revert again")]
+            self.imports.save(imp)
+            raise
+        return view, True
 
     # review -------------------------------------------------------------------------------------
     def _reviewable(self, imp: Import) -> None:
@@ -406,6 +422,8 @@ def import_view(imp: Import, *, include_report: bool, upload_path: str | None = 
         "updated": iso(imp.updated),
         "completed": iso(imp.completed) if imp.completed else None,
         "reverted": iso(imp.reverted) if imp.reverted else None,
+        # imports reverted before reverts ran asynchronously have `reverted` only
+        "revertStatus": imp.revert_status or ("reverted" if imp.reverted else None),
         "expires": iso(imp.created + timedelta(days=365)),
     }
     for key in ("mapping", "productDates", "includePending", "revertedLineCount"):

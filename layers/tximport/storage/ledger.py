@@ -9,7 +9,8 @@ listed newest first without a scan.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -33,6 +34,15 @@ LEDGER_FIELDS = (
 class TransientError(Exception):
     """Throughput was exceeded after retries: the workflow retries the whole chunk (writes are
     idempotent, so a retry never double-writes)."""
+
+
+class PartialDelete(Exception):
+    """A bulk delete stopped on an error after removing `removed` lines."""
+
+    def __init__(self, removed: int, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause} (after removing {removed} line(s))")
+        self.removed = removed
+        self.cause = cause
 
 
 class LedgerRepository:
@@ -152,6 +162,59 @@ class LedgerRepository:
                      "sk": f"TX#{row['transactionId']}"},
                 ConditionExpression="importId = :id",
                 ExpressionAttributeValues={":id": import_id},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete_many_if_from_import(self, tenant: Tenant, rows: Iterable[dict[str, Any]], import_id: str, *,
+                                   workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
+        """Remove the ledger lines of `rows` that this import wrote, `workers` conditional deletes at a
+        time (the low-level client is thread-safe, the table resource is not). Answers (lines removed,
+        whether every row was handled); when `stop()` turns true no new delete starts and the rows left
+        are not handled. At most `workers * 4` rows are held in flight, whatever the chunk's size."""
+        removed = 0
+        errors: list[BaseException] = []
+        pending: set[Future[bool]] = set()
+        complete = True
+
+        def collect(done: set[Future[bool]]) -> None:
+            nonlocal removed
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    errors.append(error)
+                else:
+                    removed += future.result()
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
+            try:
+                for row in rows:
+                    if errors or (stop is not None and stop()):
+                        complete = False
+                        break
+                    if len(pending) >= workers * 4:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        collect(done)
+                    pending.add(pool.submit(self._delete_one, tenant, row, import_id))
+            finally:
+                collect(wait(pending).done)
+        if errors:
+            # the lines already removed are counted in the error: a retry finds them gone and does not
+            # count them again
+            raise PartialDelete(removed, errors[0]) from errors[0]
+        return removed, complete
+
+    def _delete_one(self, tenant: Tenant, row: dict[str, Any], import_id: str) -> bool:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": keys.ledger_day_pk(tenant, row["bankAccountId"], row["datePosted"])},
+                     "sk": {"S": f"TX#{row['transactionId']}"}},
+                ConditionExpression="importId = :id",
+                ExpressionAttributeValues={":id": {"S": import_id}},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -105,12 +105,17 @@ def amend(import_id: str, body: AmendRequest) -> Response[None]:
 
 
 @router.post("/imports/<import_id>/revert", summary="Undo a complete import", tags=["Imports"],
-             description="Removes the ledger lines this import added, within the revert window. Idempotent.",
-             responses=schemas.ok(schemas.ImportEnvelope, "The reverted import",
-                                  200, None, 401, 404, 409, 429))
+             description="Within the revert window, starts removing the ledger lines this import added "
+                         "(only those) and answers 202: poll the import until revertStatus is reverted "
+                         "(revertedLineCount says how many lines went) or revertFailed (revert again to "
+                         "continue). Idempotent: while reverting nothing new starts (202); once reverted "
+                         "it answers 200 with the same import body.",
+             responses=schemas.ok(schemas.ImportEnvelope, "The revert is under way (revertStatus reverting)",
+                                  202, None, 401, 404, 409, 429))
 def revert(import_id: str) -> Response[dict[str, Any]]:
-    imp = container().import_service.revert(tenant_of(router), import_id)
-    return envelope(import_view(imp, include_report=False))
+    imp, running = container().import_service.revert(tenant_of(router), import_id)
+    return envelope(import_view(imp, include_report=False), links={"self": f"/imports/{imp.id}"},
+                    status=202 if running else 200)
 
 
 @router.get("/imports/<import_id>/errordetails", summary="Rejected lines and file problems", tags=["Review"],
