@@ -109,6 +109,8 @@ BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "process": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (STAGING_PREFIX,),
                 "delete": (STAGING_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
+    # a revert reads the import's staged chunks to know which ledger lines it wrote
+    "workflow": {"read": (STAGING_PREFIX,)},
 }  # fmt: skip
 
 #: which tables each function reads ("read") or reads and writes ("write")
@@ -117,7 +119,8 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "on_upload": {"imports": "write"},
     "process": {"imports": "write", "ledger": "read"},  # duplicate check against the ledger
     "commit": {"imports": "write", "ledger": "write"},
-    "workflow": {"imports": "write"},  # statuses, account locks and the queue live in the imports table
+    # statuses, account locks and the queue live in the imports table; a revert deletes ledger lines
+    "workflow": {"imports": "write", "ledger": "write"},
 }
 
 #: functions that change an import's status: each change is published on the bus
@@ -209,6 +212,9 @@ class TxImportStack(Stack):
             workflow.event_bus.grant_put_events_to(fns[name])
 
         # workflow control
+        # a revert runs in the workflow function, invoked asynchronously by the api
+        fns["api"].add_environment("WORKFLOW_FUNCTION_NAME", fns["workflow"].function_name)
+        fns["workflow"].grant_invoke(fns["api"])
         state_machine.grant_start_execution(fns["on_upload"])
         state_machine.grant_execution(fns["api"], "states:DescribeExecution", "states:StopExecution")
         # functions the definition invokes are granted through the ARN known in advance, not through
@@ -267,6 +273,7 @@ class TxImportStack(Stack):
                     )
             acknowledge(self.functions[name].role, findings)
 
+        workflow_fn = self.get_logical_id(self.functions["workflow"].function.node.default_child)
         sm_ref = f'{{"Ref":"{self.get_logical_id(state_machine.node.default_child)}"}}'
         execution_arn = (
             "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
@@ -277,5 +284,7 @@ class TxImportStack(Stack):
             {
                 f"AwsSolutions-IAM5[Resource::{execution_arn}]": "Describe/stop the executions of this one "
                 "state machine: execution names are only known at run time.",
+                f"AwsSolutions-IAM5[Resource::<{workflow_fn}.Arn>:*]": "grant_invoke's versions and aliases "
+                "of the one workflow function, which the api invokes asynchronously to revert an import.",
             },
         )

@@ -200,6 +200,18 @@ def test_state_machine_may_invoke_exactly_the_three_workflow_functions(synthesiz
     assert "*" not in invocable
 
 
+def test_api_may_invoke_the_workflow_function_only_and_knows_its_name(synthesized, ids):
+    workflow = ids["fn:workflow"]
+    invocable = resources_for(function_statements(synthesized, "api"), "lambda:InvokeFunction")
+    expected = [get_att_arn(workflow), prefixed_arn(workflow, ":*")]
+    assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, expected))
+    env = synthesized.resources[ids["fn:api"]]["Properties"]["Environment"]["Variables"]
+    assert env["WORKFLOW_FUNCTION_NAME"] == {"Ref": workflow}
+    for f in FUNCTIONS:
+        if f.name != "api":
+            assert resources_for(function_statements(synthesized, f.name), "lambda:InvokeFunction") == [], f.name
+
+
 def test_uploads_under_the_upload_prefix_trigger_on_upload(synthesized, ids):
     synthesized.template.has_resource_properties(
         "Custom::S3BucketNotifications",
@@ -328,10 +340,13 @@ def test_table_access_is_per_table_and_per_need(synthesized, ids):
     commit = function_statements(synthesized, "commit")
     assert allows(commit, "dynamodb:BatchWriteItem", ledger_arn)
 
-    for name in ("on_upload", "workflow"):
-        statements = function_statements(synthesized, name)
-        assert allows(statements, "dynamodb:UpdateItem", imports_arn)
-        assert resources_for(statements, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+    on_upload = function_statements(synthesized, "on_upload")
+    assert allows(on_upload, "dynamodb:UpdateItem", imports_arn)
+    assert resources_for(on_upload, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+
+    workflow = function_statements(synthesized, "workflow")
+    assert allows(workflow, "dynamodb:UpdateItem", imports_arn)
+    assert allows(workflow, "dynamodb:DeleteItem", ledger_arn), "a revert deletes ledger lines"
 
 
 def test_bucket_access_is_by_prefix(synthesized, ids):
@@ -351,9 +366,14 @@ def test_bucket_access_is_by_prefix(synthesized, ids):
     assert resources_for(commit, "s3:PutObject") == []
     assert not allows(commit, "s3:GetObject", uploads)
 
-    for name in ("on_upload", "workflow"):  # they move statuses, never files
-        actions = [a for st in function_statements(synthesized, name) for a in as_list(st["Action"])]
-        assert not [a for a in actions if a.startswith("s3:")], name
+    on_upload = [a for st in function_statements(synthesized, "on_upload") for a in as_list(st["Action"])]
+    assert not [a for a in on_upload if a.startswith("s3:")], "on_upload moves statuses, never files"
+
+    workflow = function_statements(synthesized, "workflow")
+    assert allows(workflow, "s3:GetObject", staging), "a revert reads the staged chunks"
+    assert not allows(workflow, "s3:GetObject", uploads)
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert resources_for(workflow, action) == [], action
 
     for f in FUNCTIONS:
         for resource in resources_for(function_statements(synthesized, f.name), "s3:GetObject"):
