@@ -52,7 +52,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 asl_variable="ProcessFunctionArn"),
     FunctionDef("commit", "Commit one staged chunk into the ledger", 900, 1024,
                 asl_variable="CommitFunctionArn"),
-    FunctionDef("workflow", "Status changes, locks and task tokens for the workflow", 60, 256,
+    # 900 s: besides its quick workflow steps (each capped by the state machine's own TimeoutSeconds) it runs
+    # the asynchronous revert of a large import
+    FunctionDef("workflow", "Status changes, locks, task tokens and reverts for the workflow", 900, 512,
                 asl_variable="WorkflowFunctionArn"),
 )
 

@@ -152,6 +152,9 @@ class ImportService:
         imp = self.imports.get(tenant, import_id)
         if imp.status == ImportStatus.DELETED:
             return imp
+        if imp.revert_status == "reverting":
+            raise Conflict("the import is being reverted; delete it once the revert has finished",
+                           code="InvalidImportStatus", target="revertStatus")
         if imp.status not in DELETABLE_STATUSES:
             raise Conflict(f"an import in status {imp.status.value} cannot be deleted; delete is allowed in "
                            "awaitingConfirmation, complete or error", code="InvalidImportStatus",
