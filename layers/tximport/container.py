@@ -10,13 +10,16 @@ import boto3
 from botocore.config import Config
 
 from tximport.config import Settings
+from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
 from tximport.services.events import EventPublisher
 from tximport.services.imports import ImportService
+from tximport.services.ledger_queries import LedgerQueries
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.revert import RevertService
+from tximport.services.review import ReviewService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
@@ -84,13 +87,28 @@ class Container:
         return LedgerRepository(self.ledger_table, self.dynamodb)
 
     @cached_property
+    def accounts(self) -> AccountsRepository:
+        return AccountsRepository(self.imports_table)
+
+    @cached_property
+    def account_service(self) -> AccountService:
+        return AccountService(self.accounts)
+
+    @cached_property
     def import_service(self) -> ImportService:
         s = self.settings
-        return ImportService(accounts=AccountsRepository(self.imports_table), lifecycle=self.lifecycle,
-                             ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
-                             retention_days=s.retention_days, revert_window=s.revert_window_seconds,
-                             chunk_rows=s.chunk_rows, lambda_client=self.lambda_client,
+        return ImportService(accounts=self.accounts, lifecycle=self.lifecycle, s3=self.s3, bucket=s.bucket,
+                             upload_ttl=s.upload_url_ttl_seconds, retention_days=s.retention_days,
+                             revert_window=s.revert_window_seconds, lambda_client=self.lambda_client,
                              workflow_function=s.workflow_function_name)
+
+    @cached_property
+    def review_service(self) -> ReviewService:
+        return ReviewService(imports=self.lifecycle.imports, s3=self.s3, bucket=self.settings.bucket)
+
+    @cached_property
+    def ledger_queries(self) -> LedgerQueries:
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -104,7 +122,7 @@ class Container:
 
     @cached_property
     def public(self) -> PublicTransactionsService:
-        return PublicTransactionsService(accounts=AccountsRepository(self.imports_table), ledger=self.ledger)
+        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger)
 
     @cached_property
     def processing(self) -> ProcessingService:

@@ -1,7 +1,7 @@
 """Domain models: tenants, bank accounts, imports, statuses, report and error details.
 
-API request/response shapes live in `tximport.api_models`; DynamoDB item mapping lives in
-`tximport.storage`. Money is Decimal, dates are dates.
+API request/response shapes live in `tximport.api.models` (and their views in `tximport.api.views`);
+DynamoDB and S3 item mapping lives in `tximport.storage`. Money is Decimal, dates are dates.
 """
 
 from __future__ import annotations
@@ -88,11 +88,8 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     target: str | None = None
-    line_number: int | None = Field(default=None, serialization_alias="lineNumber")
-    actual_value: str | None = Field(default=None, serialization_alias="actualValue")
-
-    def to_api(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+    line_number: int | None = None
+    actual_value: str | None = None
 
 
 class BankAccount(BaseModel):
@@ -115,6 +112,20 @@ class ImportBankAccount(BaseModel):
     country_code: str | None = None
     bank_identifier: str | None = None
     transaction_sign: TransactionSign = TransactionSign.ORIGINAL
+
+
+class ProductDates(BaseModel):
+    """The days a bank account's product covers: lines posted outside them are left out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transaction_start_date: date | None = None
+    transaction_end_date: date | None = None
+
+    def covers(self, day: date) -> bool:
+        """Whether a line posted on `day` falls within the product's dates."""
+        start, end = self.transaction_start_date, self.transaction_end_date
+        return not ((start and day < start) or (end and day > end))
 
 
 class Summary(BaseModel):

@@ -39,7 +39,7 @@ def _setup(c: Container, tenant: Tenant, *, lines: int, chunk_rows: int) -> tupl
 
 
 def _import_ids(c: Container, tenant: Tenant, account: str) -> list[str]:
-    return sorted(r["importId"] for r in c.ledger.list(tenant, account, limit=1000)[0])
+    return sorted(r["importId"] for r in c.ledger.list_page(tenant, account, limit=1000)[0])
 
 
 def test_revert_removes_only_this_imports_lines_chunk_by_chunk(stack):

@@ -5,6 +5,7 @@ by its content and its occurrence in the request, like a file line)."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +19,25 @@ from tximport.storage.repository import AccountsRepository
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedTransaction:
+    """A posted transaction that was not written, and why."""
+
+    index: int
+    code: str
+    message: str
+    target: str
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What happened to the posted transactions."""
+
+    existing: int = 0
+    new: int = 0
+    errors: list[RejectedTransaction] = field(default_factory=list)
 
 
 class _Invalid(Exception):
@@ -76,18 +96,18 @@ class PublicTransactionsService:
         pairs: list[tuple[str, str]] = []
         cursor: str | None = None
         while True:
-            page, cursor = self.accounts.list(tenant, limit=1000, cursor=cursor)
+            page, cursor = self.accounts.list_page(tenant, limit=1000, cursor=cursor)
             pairs.extend((a.id, a.account_identifier) for a in page)
             if not cursor:
                 return pairs
 
-    def ingest(self, tenant: Tenant, items: list[Any]) -> dict[str, Any]:
+    def ingest(self, tenant: Tenant, items: list[Any]) -> IngestResult:
         """Validate each transaction on its own, write the new ones, count the existing ones."""
         pairs = self._accounts(tenant)
         resolved: dict[str, str | None] = {}
         occurrences: Counter[tuple[str, str, str, str]] = Counter()
         rows: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
+        errors: list[RejectedTransaction] = []
         committed = iso(utcnow())
         for index, item in enumerate(items):
             try:
@@ -127,17 +147,12 @@ class PublicTransactionsService:
                     "importId": SOURCE_ID, "committed": committed,
                 })
             except _Invalid as exc:
-                errors.append({"index": index, "code": exc.code, "message": exc.message, "target": exc.target})
+                errors.append(RejectedTransaction(index, exc.code, exc.message, exc.target))
         unique = {(r["bankAccountId"], r["transactionId"]): r for r in rows}
         existing = self._existing(tenant, list(unique.values()))
         new_rows = [r for k, r in unique.items() if k not in existing]
         self.ledger.write(tenant, new_rows)
-        return {
-            "existingTransactions": len(rows) - len(new_rows),
-            "newTransactions": len(new_rows),
-            "errorTransactions": len(errors),
-            "errors": errors,
-        }
+        return IngestResult(existing=len(rows) - len(new_rows), new=len(new_rows), errors=errors)
 
     def _existing(self, tenant: Tenant, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()

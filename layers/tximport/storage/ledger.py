@@ -122,7 +122,7 @@ class LedgerRepository:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def list(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
+    def list_page(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
              ) -> tuple[list[dict[str, Any]], str | None]:
         """Transactions newest first (by day, then by id within a day), `limit` at a time."""
         state = decode_cursor(cursor) or {}

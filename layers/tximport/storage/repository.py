@@ -38,7 +38,7 @@ class AccountsRepository:
                            target="bankAccountId")
         return BankAccount.model_validate_json(item["doc"])
 
-    def list(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
+    def list_page(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
              ) -> tuple[list[BankAccount], str | None]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("ACCOUNT#"),
@@ -91,7 +91,7 @@ class ImportsRepository:
             raise
         return imp
 
-    def list(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
+    def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
              status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("IMPORT#"),

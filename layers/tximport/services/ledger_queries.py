@@ -1,0 +1,22 @@
+"""Reading the ledger: an account's confirmed transactions, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tximport.models import Tenant
+from tximport.storage.ledger import LedgerRepository
+from tximport.storage.repository import AccountsRepository
+
+
+class LedgerQueries:
+    def __init__(self, *, accounts: AccountsRepository, ledger: LedgerRepository) -> None:
+        self.accounts = accounts
+        self.ledger = ledger
+
+    def page(self, tenant: Tenant, account_id: str, *, limit: int, cursor: str | None
+             ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of an account's ledger, newest first, and the cursor of the next one (NotFound
+        BankAccountNotFound for an account the tenant does not have)."""
+        self.accounts.get(tenant, account_id)
+        return self.ledger.list_page(tenant, account_id, limit=limit, cursor=cursor)
