@@ -59,5 +59,3 @@ class FlipSigns(Command):
 
     bank_account_ids: list[str] = Field(min_length=1)
 
-
-Decision = Literal["import", "skip"]

@@ -24,7 +24,9 @@ from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
 from tximport.storage.ledger import LedgerRepository
+from tximport.storage.objects import S3Objects
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+from tximport.storage.staging import Staging
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 
@@ -70,6 +72,15 @@ class Container:
         return session.resource("dynamodb", config=_CONFIG)
 
     @cached_property
+    def objects(self) -> S3Objects:
+        """The bucket: uploaded files and staged chunks."""
+        return S3Objects(self.s3, self.settings.bucket)
+
+    @cached_property
+    def staging(self) -> Staging:
+        return Staging(self.objects, self.settings.chunk_rows)
+
+    @cached_property
     def imports_table(self) -> Any:
         return self._resource.Table(self.settings.imports_table)
 
@@ -97,14 +108,14 @@ class Container:
     @cached_property
     def import_service(self) -> ImportService:
         s = self.settings
-        return ImportService(accounts=self.accounts, lifecycle=self.lifecycle, s3=self.s3, bucket=s.bucket,
-                             upload_ttl=s.upload_url_ttl_seconds, retention_days=s.retention_days,
+        return ImportService(accounts=self.accounts, lifecycle=self.lifecycle, objects=self.objects,
+                             staging=self.staging, upload_ttl=s.upload_url_ttl_seconds, retention_days=s.retention_days,
                              revert_window=s.revert_window_seconds, lambda_client=self.lambda_client,
                              workflow_function=s.workflow_function_name)
 
     @cached_property
     def review_service(self) -> ReviewService:
-        return ReviewService(imports=self.lifecycle.imports, s3=self.s3, bucket=self.settings.bucket)
+        return ReviewService(imports=self.lifecycle.imports, staging=self.staging)
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
@@ -126,13 +137,12 @@ class Container:
 
     @cached_property
     def processing(self) -> ProcessingService:
-        return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3,
-                                 bucket=self.settings.bucket, chunk_rows=self.settings.chunk_rows)
+        return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
+                                 staging=self.staging)
 
     @cached_property
     def commit(self) -> CommitService:
-        return CommitService(imports=self.lifecycle.imports, ledger=self.ledger, s3=self.s3,
-                             bucket=self.settings.bucket)
+        return CommitService(imports=self.lifecycle.imports, ledger=self.ledger, staging=self.staging)
 
     @cached_property
     def workflow(self) -> WorkflowService:
@@ -140,7 +150,7 @@ class Container:
 
     @cached_property
     def revert(self) -> RevertService:
-        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3, bucket=self.settings.bucket)
+        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging)
 
     @cached_property
     def uploads(self) -> UploadService:

@@ -3,11 +3,11 @@ floats), timestamps as ISO 8601 with a Z, and absent values left out."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from tximport.models import BankAccount, ErrorDetail, Import, Summary, iso
+from tximport.models import BankAccount, ErrorDetail, Import, LedgerLine, Summary, Transaction, iso
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
 
@@ -37,35 +37,41 @@ def error_detail_view(detail: ErrorDetail) -> dict[str, Any]:
     })
 
 
-_SHARED_TEXT = ("description", "bankTransactionId", "reference", "counterpartyName", "counterpartyAccount",
-                "originalCurrency", "currency", "valueDate")
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
-def transaction_view(row: dict[str, Any], *extra: str) -> dict[str, Any]:
-    """A staged row or a ledger item as the API shows a transaction (money as decimal strings), with
-    the `extra` attributes the caller adds as they are."""
-    amount = Decimal(str(row["amount"]))
-    out: dict[str, Any] = {
-        "transactionId": row["transactionId"],
-        "bankAccountId": row["bankAccountId"],
-        "transactionAmount": _money(amount),
-        "transactionType": "CREDIT" if amount >= 0 else "DEBIT",
-        "datePosted": row["datePosted"],
-        "balance": _money(row.get("balance")),
-        "originalAmount": _money(row.get("originalAmount")),
-    }
-    for name in (*_SHARED_TEXT, *extra):
-        out[name] = row.get(name)
-    out.setdefault("description", "")
-    return _present(out)
+def transaction_view(line: Transaction) -> dict[str, Any]:
+    """A staged row or a ledger line as the API shows a transaction (money as decimal strings)."""
+    return _present({
+        "transactionId": line.transaction_id,
+        "bankAccountId": line.bank_account_id,
+        "transactionAmount": _money(line.amount),
+        "transactionType": "CREDIT" if line.amount >= 0 else "DEBIT",
+        "datePosted": line.date_posted.isoformat(),
+        "balance": _money(line.balance),
+        "originalAmount": _money(line.original_amount),
+        "description": line.description,
+        "bankTransactionId": line.bank_transaction_id,
+        "reference": line.reference,
+        "counterpartyName": line.counterparty_name,
+        "counterpartyAccount": line.counterparty_account,
+        "originalCurrency": line.original_currency,
+        "currency": line.currency,
+        "valueDate": _day(line.value_date),
+    })
 
 
 def review_row(line: ReviewLine) -> dict[str, Any]:
     """A staged row as `reviewtransactions` shows it, with its decision."""
-    out = transaction_view(line.row, "lineNumber", "duplicateOf", "duplicateReason")
-    out["possibleDuplicate"] = bool(line.row.get("possibleDuplicate"))
-    out["decision"] = line.decision
-    return out
+    row = line.row
+    return {
+        **transaction_view(row),
+        **_present({"lineNumber": row.line_number, "duplicateOf": row.duplicate_of,
+                    "duplicateReason": row.duplicate_reason}),
+        "possibleDuplicate": row.possible_duplicate,
+        "decision": line.decision,
+    }
 
 
 def review_meta(page: ReviewPage) -> dict[str, int]:
@@ -80,9 +86,9 @@ def review_meta(page: ReviewPage) -> dict[str, int]:
     }
 
 
-def ledger_row(item: dict[str, Any]) -> dict[str, Any]:
-    """A ledger item as `GET /bankaccounts/{id}/transactions` shows it."""
-    return transaction_view(item, "importId", "committed")
+def ledger_row(line: LedgerLine) -> dict[str, Any]:
+    """A ledger line as `GET /bankaccounts/{id}/transactions` shows it."""
+    return {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed)}
 
 
 def dry_run_view(plan: DryRun) -> dict[str, Any]:
@@ -166,13 +172,16 @@ def import_view(imp: Import, *, include_report: bool) -> dict[str, Any]:
         "completed": iso(imp.completed) if imp.completed else None,
         "reverted": iso(imp.reverted) if imp.reverted else None,
         # imports reverted before reverts ran asynchronously have `reverted` only
-        "revertStatus": imp.revert_status or ("reverted" if imp.reverted else None),
+        "revertStatus": imp.revert.status or ("reverted" if imp.reverted else None),
+        "revertedLineCount": imp.revert.line_count,
+        "mapping": imp.mapping.to_json() if imp.mapping else None,
+        "productDates": _present({"transactionStartDate": _day(imp.product_dates.transaction_start_date),
+                                  "transactionEndDate": _day(imp.product_dates.transaction_end_date)})
+        if imp.product_dates else None,
+        "includePending": imp.include_pending or None,
         # the import expires (DynamoDB TTL) after the configured retention
         "expires": iso(datetime.fromtimestamp(imp.expires_at, UTC)) if imp.expires_at else None,
     }
-    for key in ("mapping", "productDates", "includePending", "revertedLineCount"):
-        if key in imp.options:
-            data[key] = imp.options[key]
     if include_report and imp.summary is not None:
         data["statement"] = {"id": imp.id, "summary": summary_view(imp.summary)}
     return _present(data)

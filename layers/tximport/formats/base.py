@@ -18,9 +18,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any, Protocol
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from tximport.models import DateStyle
+if TYPE_CHECKING:
+    from tximport.formats.csv_mapped import CsvMapping
+
+
+# How a file writes its dates (the import's `dateStyle`). A comment, not a docstring: the API's OpenAPI
+# document describes the enum from its docstring.
+class DateStyle(StrEnum):
+    BIG_ENDIAN = "bigEndian"  # Y-M-D
+    LITTLE_ENDIAN = "littleEndian"  # D-M-Y
+    MIDDLE_ENDIAN = "middleEndian"  # M-D-Y
+
 
 # Documented whole-file error codes (README "Error codes").
 INVALID_SOURCE_DATA = "InvalidSourceData"
@@ -99,8 +110,9 @@ class ParseOptions:
     """What the import says about its file."""
 
     date_style: DateStyle | None = None
-    #: column mapping for mapped CSV formats (see the CSV format's documentation)
-    mapping: dict[str, Any] | None = None
+    #: column mapping for mapped CSV formats: validated, or the mapping document (see the CSV format's
+    #: documentation)
+    mapping: CsvMapping | dict[str, Any] | None = None
     #: include pending (not booked) entries where a format marks them
     include_pending: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from typing import Any
 from tximport.commands import CreateImport, FlipSigns
 from tximport.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from tximport.formats.base import FileError, FileFormat
+from tximport.formats.csv_mapped import CsvMapping
 from tximport.formats.registry import get_format
 from tximport.ids import new_id
 from tximport.models import (
@@ -24,21 +25,23 @@ from tximport.models import (
 )
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.workflow import expires_at
+from tximport.storage.objects import ObjectStore
 from tximport.storage.repository import AccountsRepository
-from tximport.storage.staging import delete_prefix
+from tximport.storage.staging import Staging, import_prefix
+from tximport.tasks import RevertTask, TenantRef
 
 MAX_AMENDS = 10
 
 
 class ImportService:
-    def __init__(self, *, accounts: AccountsRepository, lifecycle: Lifecycle, s3: Any, bucket: str,
-                 upload_ttl: int, retention_days: int, revert_window: int, lambda_client: Any = None,
-                 workflow_function: str | None = None) -> None:
+    def __init__(self, *, accounts: AccountsRepository, lifecycle: Lifecycle, objects: ObjectStore,
+                 staging: Staging, upload_ttl: int, retention_days: int, revert_window: int,
+                 lambda_client: Any = None, workflow_function: str | None = None) -> None:
         self.accounts = accounts
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
-        self.s3 = s3
-        self.bucket = bucket
+        self.objects = objects
+        self.staging = staging
         self.upload_ttl = upload_ttl
         self.retention_days = retention_days
         self.revert_window = revert_window
@@ -50,17 +53,8 @@ class ImportService:
         """Create an import awaiting its file; the caller answers with a presigned upload URL."""
         fmt = get_format(command.file_format)
         accounts, regions = self._accounts(tenant, fmt, command)
-        self._check_mapping(fmt, command.mapping)
+        mapping = self._mapping(fmt, command.mapping)
         product = next((a.product_dates for a in command.bank_accounts if a.product_dates), None)
-        options: dict[str, Any] = {}
-        if command.mapping is not None:
-            options["mapping"] = command.mapping
-        if command.include_pending:
-            options["includePending"] = True
-        if product:
-            dates = {"transactionStartDate": product.transaction_start_date,
-                     "transactionEndDate": product.transaction_end_date}
-            options["productDates"] = {k: v.isoformat() for k, v in dates.items() if v is not None}
         import_id = new_id()
         imp = Import(
             id=import_id, organisation_id=tenant.organisation_id, company_id=tenant.company_id,
@@ -69,7 +63,8 @@ class ImportService:
             bank_id=command.bank_id or next(iter(regions), None), source=command.source,
             api_type=command.api_type or ("multi" if fmt.accounts_supported == "multi" else "single"),
             fuzzy_account_matching=command.fuzzy_account_matching,
-            bypass_replay_validation=command.bypass_replay_validation, options=options,
+            bypass_replay_validation=command.bypass_replay_validation, mapping=mapping,
+            include_pending=command.include_pending, product_dates=product,
             s3_key=f"uploads/{tenant.key}/{import_id}",
             expires_at=expires_at(self.retention_days),
         )
@@ -109,28 +104,28 @@ class ImportService:
         return accounts, regions
 
     @staticmethod
-    def _check_mapping(fmt: FileFormat, mapping: dict[str, Any] | None) -> None:
+    def _mapping(fmt: FileFormat, mapping: dict[str, Any] | None) -> CsvMapping | None:
         """A mapped format needs a valid mapping now, not a failed import later; others take none."""
         if fmt.validate_mapping is None:
             if mapping is not None:
                 raise ValidationFailed(f"{fmt.file_format} takes no mapping", code="MappingNotSupported",
                                        target="mapping")
-            return
+            return None
         if mapping is None:
             raise ValidationFailed(f"{fmt.file_format} needs a column mapping", code="MappingRequired",
                                    target="mapping")
         try:
-            fmt.validate_mapping(mapping)
+            validated = fmt.validate_mapping(mapping)
         except FileError as exc:
             raise ValidationFailed(exc.message, code=exc.code, target="mapping",
                                    details=[{"problem": p} for p in exc.details.get("problems", [])]) from None
+        if not isinstance(validated, CsvMapping):  # the one kind of mapping an import holds
+            raise TypeError(f"{fmt.file_format} validates its mapping into {type(validated).__name__}")
+        return validated
 
     def upload_url(self, imp: Import) -> str:
         """A presigned PUT for the import's object key (plain `curl -T file URL` works)."""
-        url: str = self.s3.generate_presigned_url(
-            "put_object", Params={"Bucket": self.bucket, "Key": imp.s3_key}, ExpiresIn=self.upload_ttl,
-            HttpMethod="PUT")
-        return url
+        return self.objects.presign_put(imp.s3_key, self.upload_ttl)
 
     def get(self, tenant: Tenant, import_id: str) -> Import:
         """One of the tenant's imports (NotFound ImportNotFound otherwise)."""
@@ -147,7 +142,7 @@ class ImportService:
         imp = self.imports.get(tenant, import_id)
         if imp.status == ImportStatus.DELETED:
             return imp
-        if imp.revert_status == "reverting":
+        if imp.revert.status == "reverting":
             raise Conflict("the import is being reverted; delete it once the revert has finished",
                            code="InvalidImportStatus", target="revertStatus")
         if imp.status not in DELETABLE_STATUSES:
@@ -162,8 +157,8 @@ class ImportService:
         if token:
             self.lifecycle.resume(token, {"action": "delete"})
         if imp.staging_prefix:
-            delete_prefix(self.s3, self.bucket, f"staging/{tenant.key}/{imp.id}/")
-        self.s3.delete_object(Bucket=self.bucket, Key=imp.s3_key)  # the statement itself goes too
+            self.staging.delete(import_prefix(tenant, imp.id))
+        self.objects.delete(imp.s3_key)  # the statement itself goes too
         self.imports.delete_decisions(imp)
         if imp.file_sha256:
             for account in imp.bank_accounts:
@@ -223,9 +218,9 @@ class ImportService:
         added). Answers the import and whether the revert is still under way (False once reverted).
         Idempotent: while reverting nothing new starts; a failed revert is started again and continues."""
         imp = self.imports.get(tenant, import_id)
-        if imp.reverted or imp.revert_status == "reverted":
+        if imp.reverted or imp.revert.status == "reverted":
             return imp, False
-        if imp.revert_status == "reverting":
+        if imp.revert.status == "reverting":
             return imp, True
         if imp.status != ImportStatus.COMPLETE or not imp.completed:
             raise Conflict(f"only a complete import can be reverted (status {imp.status.value})",
@@ -234,22 +229,21 @@ class ImportService:
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
         if self.lambda_client is None or not self.workflow_function:
             raise RuntimeError("WORKFLOW_FUNCTION_NAME is not configured")
-        imp.revert_status = "reverting"
+        imp.revert.status = "reverting"
         try:
             self.imports.save(imp)
         except Conflict:
             latest = self.imports.get(tenant, import_id)
-            if latest.revert_status in ("reverting", "reverted"):
-                return latest, latest.revert_status == "reverting"  # a concurrent revert won
+            if latest.revert.status in ("reverting", "reverted"):
+                return latest, latest.revert.status == "reverting"  # a concurrent revert won
             raise
         view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
-        payload = {"action": "revert", "importId": imp.id,
-                   "tenant": {"organisationId": tenant.organisation_id, "companyId": tenant.company_id}}
+        payload = RevertTask(import_id=imp.id, tenant_ref=TenantRef.of(tenant)).payload()
         try:
             self.lambda_client.invoke(FunctionName=self.workflow_function, InvocationType="Event",
                                       Payload=json.dumps(payload).encode())
         except Exception:
-            imp.revert_status = "revertFailed"
+            imp.revert.status = "revertFailed"
             imp.error_details = [*imp.error_details, ErrorDetail(
                 severity=Severity.ERROR, code="RevertFailed",
                 message="the revert could not be started; revert again")]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tximport.models import Tenant
+from tximport.models import LedgerLine, Tenant
 from tximport.storage.ledger import LedgerRepository
 from tximport.storage.repository import AccountsRepository
 
@@ -15,7 +13,7 @@ class LedgerQueries:
         self.ledger = ledger
 
     def page(self, tenant: Tenant, account_id: str, *, limit: int, cursor: str | None
-             ) -> tuple[list[dict[str, Any]], str | None]:
+             ) -> tuple[list[LedgerLine], str | None]:
         """A page of an account's ledger, newest first, and the cursor of the next one (NotFound
         BankAccountNotFound for an account the tenant does not have)."""
         self.accounts.get(tenant, account_id)

@@ -3,17 +3,14 @@ line, a dry run of the confirm, and the problems found in the file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from tximport.commands import Decision
 from tximport.errors import Conflict, NotFound
-from tximport.models import ErrorDetail, Import, ImportStatus, Severity, Tenant
+from tximport.models import Decision, ErrorDetail, Import, ImportStatus, StagedRow, Tenant
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import ImportsRepository
-from tximport.storage.staging import page_rows, read_chunk
+from tximport.storage.staging import Staging
 
 #: how many skipped transaction ids a dry run lists per account
 MAX_SKIPPED_IDS = 1000
@@ -25,8 +22,8 @@ _REVIEWABLE = (ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING
 class ReviewLine:
     """A staged row and the decision that holds for it (its own, or the row's default)."""
 
-    row: dict[str, Any]
-    decision: str
+    row: StagedRow
+    decision: Decision
 
 
 @dataclass(slots=True)
@@ -70,10 +67,9 @@ class ErrorDetailsPage:
 
 
 class ReviewService:
-    def __init__(self, *, imports: ImportsRepository, s3: Any, bucket: str) -> None:
+    def __init__(self, *, imports: ImportsRepository, staging: Staging) -> None:
         self.imports = imports
-        self.s3 = s3
-        self.bucket = bucket
+        self.staging = staging
 
     def _reviewable(self, tenant: Tenant, import_id: str) -> Import:
         imp = self.imports.get(tenant, import_id)
@@ -86,11 +82,10 @@ class ReviewService:
         """A page of staged rows with their decisions."""
         imp = self._reviewable(tenant, import_id)
         state = decode_cursor(cursor) or {"c": 0, "s": 0}
-        rows, nxt = page_rows(self.s3, self.bucket, imp.chunk_keys, chunk=int(state.get("c", 0)),
-                              skip=int(state.get("s", 0)), limit=page_size)
+        rows, nxt = self.staging.page_rows(imp.chunk_keys, chunk=int(state.get("c", 0)),
+                                           skip=int(state.get("s", 0)), limit=page_size)
         decisions = self.imports.decisions(imp) if rows else {}
-        lines = [ReviewLine(row, decisions.get(row["transactionId"]) or row.get("defaultDecision", "import"))
-                 for row in rows]
+        lines = [ReviewLine(row, decisions.get(row.transaction_id) or row.default_decision) for row in rows]
         return ReviewPage(imp, lines, encode_cursor({"c": nxt[0], "s": nxt[1]}) if nxt else None)
 
     def set_decision(self, tenant: Tenant, import_id: str, transaction_id: str, decision: Decision) -> None:
@@ -99,30 +94,27 @@ class ReviewService:
         if imp.status != ImportStatus.AWAITING_CONFIRMATION:
             raise Conflict("decisions can be changed only while awaiting confirmation",
                            code="InvalidImportStatus", target="status")
-        if not any(row["transactionId"] == transaction_id for row in self._rows(imp)):
+        if not any(row.transaction_id == transaction_id for row in self.staging.all_rows(imp.chunk_keys)):
             raise NotFound(f"transaction {transaction_id} is not staged in this import",
                            code="TransactionNotFound", target="transactionId")
         self.imports.put_decision(imp, transaction_id, decision)
-
-    def _rows(self, imp: Import) -> Iterator[dict[str, Any]]:
-        for key in imp.chunk_keys:
-            yield from read_chunk(self.s3, self.bucket, key)
 
     def dry_run(self, tenant: Tenant, import_id: str) -> DryRun:
         """What confirm would do: adds and skips, per account, with counts."""
         imp = self._reviewable(tenant, import_id)
         decisions = self.imports.decisions(imp)
         per_account: dict[str, AccountPlan] = {}
-        for row in self._rows(imp):
-            decision = decisions.get(row["transactionId"], row.get("defaultDecision", "import"))
-            plan = per_account.setdefault(row["bankAccountId"], AccountPlan(row["bankAccountId"]))
-            if decision == "import":
+        for row in self.staging.all_rows(imp.chunk_keys):
+            plan = per_account.get(row.bank_account_id)
+            if plan is None:
+                plan = per_account[row.bank_account_id] = AccountPlan(row.bank_account_id)
+            if decisions.get(row.transaction_id, row.default_decision) == "import":
                 plan.add += 1
-                plan.add_sum += Decimal(str(row["amount"]))
+                plan.add_sum += row.amount
             else:
                 plan.skip += 1
                 if len(plan.skipped_transaction_ids) < MAX_SKIPPED_IDS:
-                    plan.skipped_transaction_ids.append(row["transactionId"])
+                    plan.skipped_transaction_ids.append(row.transaction_id)
         return DryRun(imp, list(per_account.values()))
 
     def error_details(self, tenant: Tenant, import_id: str, *, page_size: int, cursor: str | None
@@ -131,12 +123,9 @@ class ReviewService:
         imp = self.imports.get(tenant, import_id)
         state = decode_cursor(cursor) or {"c": 0, "s": 0, "f": True}
         details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
-        keys = list(imp.options.get("errorChunkKeys", []))
-        rows, nxt = page_rows(self.s3, self.bucket, keys, chunk=int(state.get("c", 0)),
-                              skip=int(state.get("s", 0)), limit=page_size)
-        details.extend(ErrorDetail(severity=Severity(row["severity"]), code=row["code"], message=row["message"],
-                                   target=row.get("target"), line_number=row.get("lineNumber"),
-                                   actual_value=row.get("actualValue")) for row in rows)
+        rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
+                                                 skip=int(state.get("s", 0)), limit=page_size)
+        details.extend(rejected)
         total = len(imp.error_details) + imp.validation_details_count
         return ErrorDetailsPage(details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False}) if nxt else None,
                                 total)
