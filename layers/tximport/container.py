@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tximport.adapters.workflow import LambdaInvoker, StepFunctionsEngine
 from tximport.config import Settings
 from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
@@ -89,9 +90,19 @@ class Container:
         return self._resource.Table(self.settings.ledger_table)
 
     @cached_property
+    def workflow_engine(self) -> StepFunctionsEngine:
+        return StepFunctionsEngine(self.sfn, self.settings.state_machine_arn)
+
+    @cached_property
+    def reverts(self) -> LambdaInvoker | None:
+        """The function reverts run in, invoked asynchronously by the API."""
+        name = self.settings.workflow_function_name
+        return LambdaInvoker(self.lambda_client, name) if name else None
+
+    @cached_property
     def lifecycle(self) -> Lifecycle:
         return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table),
-                         EventPublisher(self.events_client, self.settings.event_bus_name), self.sfn)
+                         EventPublisher(self.events_client, self.settings.event_bus_name), self.workflow_engine)
 
     @cached_property
     def ledger(self) -> LedgerRepository:
@@ -110,8 +121,7 @@ class Container:
         s = self.settings
         return ImportService(accounts=self.accounts, lifecycle=self.lifecycle, objects=self.objects,
                              staging=self.staging, upload_ttl=s.upload_url_ttl_seconds, retention_days=s.retention_days,
-                             revert_window=s.revert_window_seconds, lambda_client=self.lambda_client,
-                             workflow_function=s.workflow_function_name)
+                             revert_window=s.revert_window_seconds, reverts=self.reverts)
 
     @cached_property
     def review_service(self) -> ReviewService:
@@ -157,6 +167,6 @@ class Container:
         s = self.settings
         if not s.state_machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not configured")
-        return UploadService(lifecycle=self.lifecycle, sfn=self.sfn, state_machine_arn=s.state_machine_arn,
+        return UploadService(lifecycle=self.lifecycle, workflow=self.workflow_engine,
                              confirmation_timeout=s.confirmation_timeout_seconds,
                              queue_timeout=s.confirmation_timeout_seconds * 2)

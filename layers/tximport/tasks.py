@@ -39,6 +39,13 @@ class ImportTask(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class StartInput(ImportTask):
+    """Input of an import's execution (the state machine hands its parts to the tasks)."""
+
+    confirmation_timeout_seconds: int = Field(alias="confirmationTimeoutSeconds")
+    queue_timeout_seconds: int = Field(alias="queueTimeoutSeconds")
+
+
 class ProcessTask(ImportTask):
     """Input of the process function: parse and stage the import's file."""
 

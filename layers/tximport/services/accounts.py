@@ -5,11 +5,11 @@ from __future__ import annotations
 from tximport.commands import CreateBankAccount
 from tximport.ids import new_id
 from tximport.models import BankAccount, Tenant
-from tximport.storage.repository import AccountsRepository
+from tximport.storage.repository import AccountsStore
 
 
 class AccountService:
-    def __init__(self, accounts: AccountsRepository) -> None:
+    def __init__(self, accounts: AccountsStore) -> None:
         self.accounts = accounts
 
     def create(self, tenant: Tenant, command: CreateBankAccount) -> BankAccount:

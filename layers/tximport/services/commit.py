@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tximport.models import Import, LedgerLine, utcnow
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.repository import ImportsRepository
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import ImportsStore
 from tximport.storage.staging import Staging
 
 
 class CommitService:
-    def __init__(self, *, imports: ImportsRepository, ledger: LedgerRepository, staging: Staging) -> None:
+    def __init__(self, *, imports: ImportsStore, ledger: LedgerStore, staging: Staging) -> None:
         self.imports = imports
         self.ledger = ledger
         self.staging = staging

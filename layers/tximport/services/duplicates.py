@@ -26,7 +26,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from tximport.models import LedgerLine, Tenant
-from tximport.storage.ledger import LedgerRepository
+from tximport.storage.ledger import LedgerStore
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class DuplicateDetector:
     #: file only re-reads days that hold ledger lines, see `_ledger_days`)
     CACHED_DAYS = 400
 
-    def __init__(self, ledger: LedgerRepository, tenant: Tenant, *, window_days: int = 3,
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, *, window_days: int = 3,
                  min_similarity: float = 85.0) -> None:
         self.ledger = ledger
         self.tenant = tenant

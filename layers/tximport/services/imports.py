@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
+from tximport.adapters.workflow import AsyncInvoker
 from tximport.commands import CreateImport, FlipSigns
 from tximport.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from tximport.formats.base import FileError, FileFormat
@@ -26,7 +26,7 @@ from tximport.models import (
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.workflow import expires_at
 from tximport.storage.objects import ObjectStore
-from tximport.storage.repository import AccountsRepository
+from tximport.storage.repository import AccountsStore
 from tximport.storage.staging import Staging, import_prefix
 from tximport.tasks import RevertTask, TenantRef
 
@@ -34,9 +34,9 @@ MAX_AMENDS = 10
 
 
 class ImportService:
-    def __init__(self, *, accounts: AccountsRepository, lifecycle: Lifecycle, objects: ObjectStore,
+    def __init__(self, *, accounts: AccountsStore, lifecycle: Lifecycle, objects: ObjectStore,
                  staging: Staging, upload_ttl: int, retention_days: int, revert_window: int,
-                 lambda_client: Any = None, workflow_function: str | None = None) -> None:
+                 reverts: AsyncInvoker | None = None) -> None:
         self.accounts = accounts
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
@@ -45,9 +45,8 @@ class ImportService:
         self.upload_ttl = upload_ttl
         self.retention_days = retention_days
         self.revert_window = revert_window
-        #: reverts run in the workflow function, invoked asynchronously
-        self.lambda_client = lambda_client
-        self.workflow_function = workflow_function
+        #: reverts run in another function, invoked asynchronously
+        self.reverts = reverts
 
     def create(self, tenant: Tenant, command: CreateImport) -> Import:
         """Create an import awaiting its file; the caller answers with a presigned upload URL."""
@@ -227,8 +226,8 @@ class ImportService:
                            code="InvalidImportStatus", target="status")
         if utcnow() - imp.completed > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
-        if self.lambda_client is None or not self.workflow_function:
-            raise RuntimeError("WORKFLOW_FUNCTION_NAME is not configured")
+        if self.reverts is None:
+            raise RuntimeError("no function is configured to run reverts")
         imp.revert.status = "reverting"
         try:
             self.imports.save(imp)
@@ -238,10 +237,8 @@ class ImportService:
                 return latest, latest.revert.status == "reverting"  # a concurrent revert won
             raise
         view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
-        payload = RevertTask(import_id=imp.id, tenant_ref=TenantRef.of(tenant)).payload()
         try:
-            self.lambda_client.invoke(FunctionName=self.workflow_function, InvocationType="Event",
-                                      Payload=json.dumps(payload).encode())
+            self.reverts.invoke(RevertTask(import_id=imp.id, tenant_ref=TenantRef.of(tenant)).payload())
         except Exception:
             imp.revert.status = "revertFailed"
             imp.error_details = [*imp.error_details, ErrorDetail(

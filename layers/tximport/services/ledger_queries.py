@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from tximport.models import LedgerLine, Tenant
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.repository import AccountsRepository
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import AccountsStore
 
 
 class LedgerQueries:
-    def __init__(self, *, accounts: AccountsRepository, ledger: LedgerRepository) -> None:
+    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore) -> None:
         self.accounts = accounts
         self.ledger = ledger
 

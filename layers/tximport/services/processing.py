@@ -35,7 +35,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerRepository
+from tximport.storage.ledger import LedgerStore
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
 
@@ -261,7 +261,7 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 
 
 class ProcessingService:
-    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerRepository, objects: ObjectStore,
+    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
                  staging: Staging) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
@@ -285,6 +285,13 @@ class ProcessingService:
                               "create a new import for the new file")
         imp.file_etag = head.etag
         source = ObjectSource(self.objects, imp.s3_key, head.size, head.etag)
+        try:
+            return self._read(imp, fmt, source)
+        except ObjectChanged:
+            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced while it was being read; "
+                              "create a new import for the new file")
+
+    def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource) -> Outcome:
         if imp.bank_accounts and not imp.bypass_replay_validation:
             replayed = self._replay(imp, source)
             if replayed:
@@ -300,8 +307,7 @@ class ProcessingService:
             return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
         except ObjectChanged:
             self.staging.delete(prefix)
-            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced while it was being read; "
-                              "create a new import for the new file")
+            raise
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
         return outcome

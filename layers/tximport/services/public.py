@@ -13,8 +13,8 @@ from typing import Any
 from tximport.formats.accounts import match_account
 from tximport.ids import transaction_id
 from tximport.models import LedgerLine, Tenant, utcnow
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.repository import AccountsRepository
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import AccountsStore
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
@@ -87,7 +87,7 @@ def _currency(item: dict[str, Any], name: str, index: int, *, required: bool) ->
 
 
 class PublicTransactionsService:
-    def __init__(self, *, accounts: AccountsRepository, ledger: LedgerRepository) -> None:
+    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore) -> None:
         self.accounts = accounts
         self.ledger = ledger
 

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, Severity, Tenant, utcnow
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerRepository, PartialDelete
+from tximport.storage.ledger import LedgerStore, PartialDelete
 from tximport.storage.staging import Staging
 
 log = logging.getLogger(__name__)
 
 
 class RevertService:
-    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerRepository, staging: Staging,
+    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, staging: Staging,
                  workers: int = 16, margin_seconds: float = 10.0) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports

@@ -9,7 +9,7 @@ from decimal import Decimal
 from tximport.errors import Conflict, NotFound
 from tximport.models import Decision, ErrorDetail, Import, ImportStatus, StagedRow, Tenant
 from tximport.storage.pagination import decode_cursor, encode_cursor
-from tximport.storage.repository import ImportsRepository
+from tximport.storage.repository import ImportsStore
 from tximport.storage.staging import Staging
 
 #: how many skipped transaction ids a dry run lists per account
@@ -67,7 +67,7 @@ class ErrorDetailsPage:
 
 
 class ReviewService:
-    def __init__(self, *, imports: ImportsRepository, staging: Staging) -> None:
+    def __init__(self, *, imports: ImportsStore, staging: Staging) -> None:
         self.imports = imports
         self.staging = staging
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
@@ -91,6 +91,37 @@ def decode_line(item: dict[str, Any]) -> LedgerLine:
         import_id=item.get("importId", ""),
         committed=datetime.fromisoformat(item["committed"]),
     )
+
+
+class LedgerStore(Protocol):
+    """What the services rely on (`LedgerRepository` on DynamoDB; an in-memory fake in tests/fakes)."""
+
+    def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id); answers how many."""
+        ...
+
+    def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
+        """Every ledger line of an account on one day."""
+        ...
+
+    def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
+             start_after: date | None = None) -> Iterator[date]:
+        """The days on which an account has ledger lines."""
+        ...
+
+    def list_page(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
+                  ) -> tuple[list[LedgerLine], str | None]:
+        """Lines newest first (by day, then by id within a day), `limit` at a time."""
+        ...
+
+    def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
+        """Which of the lines are in the ledger, as (bank account id, transaction id)."""
+        ...
+
+    def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
+                                   workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
+        """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled)."""
+        ...
 
 
 class TransientError(Exception):
