@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 from tximport.tasks import (
     WORKFLOW_TASKS,
     AwaitTask,
@@ -22,6 +22,7 @@ from tximport.tasks import (
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("workflow")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tximport.formats.base import DateStyle
+from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
 
 #: what happens to a staged line on confirm

@@ -732,7 +732,7 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
                 part for part in (row[i].strip() for i in desc_cols if i < n) if part))
         else:
             description = ""
-        line = ParsedLine(line_number, posted, amount, description)  # type: ignore[arg-type]
+        line = ParsedLine(line_number, posted, amount, description)
         if currency_i >= 0 and currency_i < n and row[currency_i].strip():
             line.currency = row[currency_i].strip().upper()
         elif default_currency:

@@ -43,13 +43,3 @@ class EventPublisher:
         except Exception:  # an event is a notification: never fail the import for it
             log.exception("could not publish status event for import %s", imp.id)
 
-
-class NullPublisher(EventPublisher):
-    """For callers that do not publish (unit tests)."""
-
-    def __init__(self) -> None:
-        super().__init__(None, "")
-        self.published: list[tuple[str, str | None, str]] = []
-
-    def status_changed(self, imp: Import, old: str | None, new: str) -> None:
-        self.published.append((imp.id, old, new))

@@ -35,7 +35,10 @@ def _text(value: str | None) -> dict[str, str] | None:
 
 
 def _number(value: Decimal | int | None) -> dict[str, str] | None:
-    return None if value is None else _serializer.serialize(value)  # type: ignore[no-any-return]
+    if value is None:
+        return None
+    serialized: dict[str, str] = _serializer.serialize(value)  # {"N": "..."}, checked as DynamoDB numbers
+    return serialized
 
 
 def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, str]]:

@@ -21,7 +21,7 @@ from tximport.storage.pagination import decode_cursor, encode_cursor
 
 
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class AccountsStore(Protocol):
@@ -250,7 +250,8 @@ class ImportsRepository:
 
     def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
                    expires_at: int | None) -> None:
-        item = {"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest), "importId": import_id}
+        item: dict[str, Any] = {"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest),
+                                "importId": import_id}
         if expires_at:
             item["expiresAt"] = expires_at
         self.table.put_item(Item=item)
