@@ -1,4 +1,5 @@
-"""Wiring: AWS clients are created once per process and injected into repositories and services."""
+"""Wiring: AWS clients are created once per process and injected into the adapters and repositories, and
+those into the services. Unit tests use the same wiring with in-memory adapters (tests/fakes/container.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from tximport.adapters.workflow import LambdaInvoker, StepFunctionsEngine
+from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
 from tximport.config import Settings
 from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
@@ -24,9 +25,16 @@ from tximport.services.review import ReviewService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.objects import S3Objects
-from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+from tximport.storage.ledger import LedgerRepository, LedgerStore
+from tximport.storage.objects import ObjectStore, S3Objects
+from tximport.storage.repository import (
+    AccountsRepository,
+    AccountsStore,
+    ImportsRepository,
+    ImportsStore,
+    LocksRepository,
+    LocksStore,
+)
 from tximport.storage.staging import Staging
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
@@ -73,15 +81,6 @@ class Container:
         return session.resource("dynamodb", config=_CONFIG)
 
     @cached_property
-    def objects(self) -> S3Objects:
-        """The bucket: uploaded files and staged chunks."""
-        return S3Objects(self.s3, self.settings.bucket)
-
-    @cached_property
-    def staging(self) -> Staging:
-        return Staging(self.objects, self.settings.chunk_rows)
-
-    @cached_property
     def imports_table(self) -> Any:
         return self._resource.Table(self.settings.imports_table)
 
@@ -89,28 +88,47 @@ class Container:
     def ledger_table(self) -> Any:
         return self._resource.Table(self.settings.ledger_table)
 
+    # adapters and repositories: what the services are wired to (tests put in-memory fakes here) ------
     @cached_property
-    def workflow_engine(self) -> StepFunctionsEngine:
+    def objects(self) -> ObjectStore:
+        """The bucket: uploaded files and staged chunks."""
+        return S3Objects(self.s3, self.settings.bucket)
+
+    @cached_property
+    def accounts(self) -> AccountsStore:
+        return AccountsRepository(self.imports_table)
+
+    @cached_property
+    def imports(self) -> ImportsStore:
+        return ImportsRepository(self.imports_table)
+
+    @cached_property
+    def locks(self) -> LocksStore:
+        return LocksRepository(self.imports_table)
+
+    @cached_property
+    def ledger(self) -> LedgerStore:
+        return LedgerRepository(self.ledger_table, self.dynamodb)
+
+    @cached_property
+    def workflow_engine(self) -> WorkflowEngine:
         return StepFunctionsEngine(self.sfn, self.settings.state_machine_arn)
 
     @cached_property
-    def reverts(self) -> LambdaInvoker | None:
+    def reverts(self) -> AsyncInvoker | None:
         """The function reverts run in, invoked asynchronously by the API."""
         name = self.settings.workflow_function_name
         return LambdaInvoker(self.lambda_client, name) if name else None
 
+    # services -------------------------------------------------------------------------------------------
+    @cached_property
+    def staging(self) -> Staging:
+        return Staging(self.objects, self.settings.chunk_rows)
+
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table),
-                         EventPublisher(self.events_client, self.settings.event_bus_name), self.workflow_engine)
-
-    @cached_property
-    def ledger(self) -> LedgerRepository:
-        return LedgerRepository(self.ledger_table, self.dynamodb)
-
-    @cached_property
-    def accounts(self) -> AccountsRepository:
-        return AccountsRepository(self.imports_table)
+        return Lifecycle(self.imports, self.locks, EventPublisher(self.events_client, self.settings.event_bus_name),
+                         self.workflow_engine)
 
     @cached_property
     def account_service(self) -> AccountService:
@@ -125,7 +143,7 @@ class Container:
 
     @cached_property
     def review_service(self) -> ReviewService:
-        return ReviewService(imports=self.lifecycle.imports, staging=self.staging)
+        return ReviewService(imports=self.imports, staging=self.staging)
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
@@ -152,7 +170,7 @@ class Container:
 
     @cached_property
     def commit(self) -> CommitService:
-        return CommitService(imports=self.lifecycle.imports, ledger=self.ledger, staging=self.staging)
+        return CommitService(imports=self.imports, ledger=self.ledger, staging=self.staging)
 
     @cached_property
     def workflow(self) -> WorkflowService:

@@ -237,15 +237,17 @@ class Transaction:
     date_posted: date
     description: str = ""
     currency: str | None = None
-    value_date: date | None = None
+    # money beside the amount
+    balance: Decimal | None = None
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    # where the line came from, and what the bank says about it
     line_number: int | None = None
+    value_date: date | None = None
     bank_transaction_id: str | None = None
     reference: str | None = None
     counterparty_name: str | None = None
     counterparty_account: str | None = None
-    balance: Decimal | None = None
-    original_amount: Decimal | None = None
-    original_currency: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -81,31 +81,37 @@ class _Occurrences:
 
 
 @dataclass(slots=True)
+class _Side:
+    """The staged lines of one sign: how many, and their sum."""
+
+    count: int = 0
+    total: Decimal = Decimal(0)
+
+
+@dataclass(slots=True)
 class _Tally:
     """What a run saw, as plain counters (updated once per line, so no validated model here)."""
 
-    lines: int = 0
-    credit_count: int = 0
-    credit_sum: Decimal = Decimal(0)
-    debit_count: int = 0
-    debit_sum: Decimal = Decimal(0)
+    credits: _Side = field(default_factory=_Side)
+    debits: _Side = field(default_factory=_Side)
     first_day: date | None = None
     last_day: date | None = None
+    currencies: set[str] = field(default_factory=set)
+    duplicates: int = 0
+    # lines left out, by why
     rejected: int = 0
     ignored: int = 0
-    duplicates: int = 0
     pending: int = 0
     out_of_range: int = 0
-    currencies: set[str] = field(default_factory=set)
+
+    @property
+    def lines(self) -> int:
+        return self.credits.count + self.debits.count
 
     def add(self, amount: Decimal, posted: date) -> None:
-        self.lines += 1
-        if amount >= 0:
-            self.credit_count += 1
-            self.credit_sum += amount
-        else:
-            self.debit_count += 1
-            self.debit_sum += amount
+        side = self.credits if amount >= 0 else self.debits
+        side.count += 1
+        side.total += amount
         if self.first_day is None or posted < self.first_day:
             self.first_day = posted
         if self.last_day is None or posted > self.last_day:
@@ -115,8 +121,8 @@ class _Tally:
         """`statement.summary` of the import report."""
         return Summary(
             account_details_count=accounts, transaction_details_count=self.lines,
-            transaction_credit_count=self.credit_count, transaction_credit_sum=self.credit_sum,
-            transaction_debit_count=self.debit_count, transaction_debit_sum=self.debit_sum,
+            transaction_credit_count=self.credits.count, transaction_credit_sum=self.credits.total,
+            transaction_debit_count=self.debits.count, transaction_debit_sum=self.debits.total,
             transaction_range_start_date=self.first_day, transaction_range_end_date=self.last_day,
             transaction_date_overlap_count=overlap, rejected_line_count=self.rejected,
             ignored_line_count=self.ignored, currencies=sorted(self.currencies))

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from tximport.models import LedgerLine, Tenant, Transaction, iso
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
 
@@ -67,33 +68,10 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, str]]:
     return {name: value for name, value in attributes.items() if value is not None}
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
-    value_date = item.get("valueDate")
-    line_number = item.get("lineNumber")
-    return LedgerLine(
-        transaction_id=item["transactionId"],
-        bank_account_id=item["bankAccountId"],
-        amount=Decimal(str(item["amount"])),
-        currency=item.get("currency"),
-        date_posted=date.fromisoformat(item["datePosted"]),
-        value_date=date.fromisoformat(value_date) if value_date else None,
-        description=item.get("description") or "",
-        line_number=None if line_number is None else int(line_number),
-        bank_transaction_id=item.get("bankTransactionId"),
-        reference=item.get("reference"),
-        counterparty_name=item.get("counterpartyName"),
-        counterparty_account=item.get("counterpartyAccount"),
-        balance=_decimal(item.get("balance")),
-        original_amount=_decimal(item.get("originalAmount")),
-        original_currency=item.get("originalCurrency"),
-        import_id=item.get("importId", ""),
-        committed=datetime.fromisoformat(item["committed"]),
-    )
+    return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
+                      committed=datetime.fromisoformat(item["committed"]))
 
 
 class LedgerStore(Protocol):

@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from tximport.models import ErrorDetail, Severity, StagedRow, Tenant
 from tximport.storage.objects import ObjectStore
+from tximport.storage.transactions import transaction_fields
 
 T = TypeVar("T")
 
@@ -158,29 +159,10 @@ def encode_row(row: StagedRow) -> dict[str, Any]:
     }
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def decode_row(line: dict[str, Any]) -> StagedRow:
     """A staged row from its chunk line."""
-    value_date = line.get("valueDate")
     return StagedRow(
-        transaction_id=line["transactionId"],
-        bank_account_id=line["bankAccountId"],
-        amount=Decimal(str(line["amount"])),
-        currency=line.get("currency"),
-        date_posted=date.fromisoformat(line["datePosted"]),
-        value_date=date.fromisoformat(value_date) if value_date else None,
-        description=line.get("description") or "",
-        line_number=line.get("lineNumber"),
-        bank_transaction_id=line.get("bankTransactionId"),
-        reference=line.get("reference"),
-        counterparty_name=line.get("counterpartyName"),
-        counterparty_account=line.get("counterpartyAccount"),
-        balance=_decimal(line.get("balance")),
-        original_amount=_decimal(line.get("originalAmount")),
-        original_currency=line.get("originalCurrency"),
+        **transaction_fields(line),
         possible_duplicate=bool(line.get("possibleDuplicate")),
         duplicate_of=line.get("duplicateOf"),
         duplicate_reason=line.get("duplicateReason"),

@@ -9,7 +9,7 @@ from tests.unit.services.world import CSV, World
 
 
 def test_a_chunk_writes_the_lines_to_import_and_a_retry_writes_the_same(c: FakeContainer, world: World):
-    c.chunk_rows = 2
+    c.settings.chunk_rows = 2
     imp, _ = world.awaiting(CSV)
     account = imp.bank_accounts[0].id
     salary = next(r for r in c.staging.all_rows(imp.chunk_keys) if r.description == "Salary")

@@ -27,7 +27,7 @@ def test_create_names_the_accounts_awaits_the_file_and_publishes(world: World, c
         (account, "GB33BUKB20201555555555", "GBR")]
     assert stored.s3_key == f"uploads/org-1/co-1/{imp.id}" and stored.api_type == "single"
     assert stored.bank_id == "demo-bank"
-    assert c.events.changes == [(imp.id, None, "awaitingFileUpload")]
+    assert c.events_client.changes == [(imp.id, None, "awaitingFileUpload")]
 
 
 def test_create_expires_after_the_configured_retention():
@@ -135,21 +135,17 @@ def test_delete_is_refused_while_processing(world: World, c: FakeContainer):
 def test_delete_ends_the_wait_removes_everything_and_wakes_the_next_import(world: World, c: FakeContainer):
     account = world.account()
     imp, token = world.awaiting(CSV, account)
-    queued = world.create(account)
-    world.upload(queued, CSV)
-    assert world.claim(queued.id) == "wait"
-    waiter = c.engine.park()
-    c.workflow.enqueue(world.get(queued.id), waiter)
+    _, waiter = world.queued(account)
     c.imports.put_decision(imp, "some-line", "skip")
 
     deleted = c.import_service.delete(world.tenant, imp.id)
 
     assert deleted.status == ImportStatus.DELETED and world.get(imp.id).status == ImportStatus.DELETED
     assert deleted.error_details[-1].code == "Deleted"
-    assert c.engine.outputs(token) == [{"action": "delete"}]
+    assert c.workflow_engine.outputs(token) == [{"action": "delete"}]
     assert c.objects.keys(f"staging/org-1/co-1/{imp.id}/") == [] and imp.s3_key not in c.objects.objects
     assert c.imports.decisions(imp) == {}
-    assert c.engine.outputs(waiter) == [{"action": "claim"}]
+    assert c.workflow_engine.outputs(waiter) == [{"action": "claim"}]
     assert c.locks.holder(world.tenant, account) is None
     assert c.import_service.delete(world.tenant, imp.id).status == ImportStatus.DELETED  # again: nothing new
 
@@ -179,7 +175,7 @@ def test_confirm_resumes_the_workflow_once(world: World, c: FakeContainer):
     c.import_service.confirm(world.tenant, imp.id)
 
     assert world.get(imp.id).status == ImportStatus.FINAL_PROCESSING and world.get(imp.id).task_token is None
-    assert c.engine.outputs(token) == [{"action": "confirm"}]
+    assert c.workflow_engine.outputs(token) == [{"action": "confirm"}]
 
 
 def test_confirm_before_review_is_a_conflict(world: World, c: FakeContainer):
@@ -191,7 +187,7 @@ def test_confirm_before_review_is_a_conflict(world: World, c: FakeContainer):
 
 def test_confirm_after_the_wait_timed_out_is_confirmation_expired(world: World, c: FakeContainer):
     imp, token = world.awaiting()
-    c.engine.expire(token)
+    c.workflow_engine.expire(token)
     with pytest.raises(Conflict) as err:
         c.import_service.confirm(world.tenant, imp.id)
     assert err.value.code == "ConfirmationExpired"
@@ -210,7 +206,7 @@ def test_amend_flips_the_sign_forgets_decisions_and_processes_again(world: World
     assert amended.status == ImportStatus.PROCESSING and amended.amend_count == 1
     assert amended.bank_accounts[0].transaction_sign == TransactionSign.REVERSED
     assert c.imports.decisions(amended) == {}
-    assert c.engine.outputs(token) == [{"action": "amend"}]
+    assert c.workflow_engine.outputs(token) == [{"action": "amend"}]
 
 
 def test_amend_names_an_account_outside_the_import(world: World, c: FakeContainer):

@@ -27,7 +27,7 @@ def _codes(details) -> list[str]:
 
 
 def test_a_file_is_staged_in_chunks_with_its_report(c: FakeContainer, world: World):
-    c.chunk_rows = 2
+    c.settings.chunk_rows = 2
     imp, outcome = world.processed(CSV)
 
     assert outcome == "review" and imp.status == ImportStatus.PROCESSING  # the await step shows the status

@@ -35,13 +35,13 @@ def test_a_revert_removes_only_the_lines_this_import_wrote(c: FakeContainer, wor
     assert done.error_details[-1].code == "Reverted"
     assert [line.transaction_id for line in c.ledger.all(world.tenant, account)] == ["other-line"]
     assert c.imports.replay_of(world.tenant, account, imp.file_sha256 or "") is None
-    assert c.events.changes[-1] == (imp.id, "complete", "reverted")
+    assert c.events_client.changes[-1] == (imp.id, "complete", "reverted")
     again = c.revert.run(world.tenant, imp.id)  # Lambda retries asynchronous invocations
     assert again.revert.line_count == 3 and again.version == done.version
 
 
 def test_a_revert_out_of_time_fails_and_the_next_one_continues(c: FakeContainer, world: World):
-    c.chunk_rows = 1
+    c.settings.chunk_rows = 1
     imp = _reverting(c, world)
     calls = itertools.count()
 
@@ -88,15 +88,15 @@ def test_an_upload_starts_the_import_execution_once(c: FakeContainer, world: Wor
 
     started = world.get(imp.id)
     assert started.status == ImportStatus.PROCESSING and started.file_uploaded and started.file_size == 123
-    assert started.execution_arn and c.engine.executions == {imp.id: {
+    assert started.execution_arn and c.workflow_engine.executions == {imp.id: {
         "importId": imp.id, "tenant": {"organisationId": "org-1", "companyId": "co-1"},
         "confirmationTimeoutSeconds": 604800, "queueTimeoutSeconds": 1209600}}
 
 
 def test_an_event_for_a_finished_execution_starts_nothing(c: FakeContainer, world: World):
     imp = world.create(world.account())
-    c.engine.executions[imp.id] = {}
-    c.engine.finished.add(imp.id)
+    c.workflow_engine.executions[imp.id] = {}
+    c.workflow_engine.finished.add(imp.id)
     assert c.uploads.on_object_created(imp.s3_key, 1) == "duplicate"
     assert world.get(imp.id).status == ImportStatus.AWAITING_FILE_UPLOAD
 
@@ -108,7 +108,7 @@ def test_objects_outside_the_upload_layout_or_without_an_import_are_ignored(c: F
 
 def test_an_execution_that_cannot_start_fails_the_import(c: FakeContainer, world: World):
     imp = world.create(world.account())
-    c.engine.refuse_starts = True
+    c.workflow_engine.refuse_starts = True
     with pytest.raises(StartRefused):
         c.uploads.on_object_created(imp.s3_key, 1)
     failed = world.get(imp.id)

@@ -12,7 +12,7 @@ from tximport.errors import Conflict, NotFound
 
 
 def test_review_pages_cross_chunks_with_each_lines_decision(c: FakeContainer, world: World):
-    c.chunk_rows = 2
+    c.settings.chunk_rows = 2
     imp, _ = world.awaiting()
     rows = list(c.staging.all_rows(imp.chunk_keys))
     c.review_service.set_decision(world.tenant, imp.id, rows[1].transaction_id, "skip")
@@ -58,7 +58,7 @@ def test_the_dry_run_counts_adds_and_skips_per_account(c: FakeContainer, world: 
 
 
 def test_error_details_list_file_problems_then_every_rejected_line(c: FakeContainer, world: World):
-    c.chunk_rows = 2
+    c.settings.chunk_rows = 2
     bad = b"".join(f"2024-01-1{n},Broken {n},x{n}\n".encode() for n in range(5))
     imp, _ = world.awaiting(CSV + bad)
 

@@ -30,18 +30,14 @@ def test_claim_processes_waits_behind_the_holder_or_stops(c: FakeContainer, worl
 def test_a_queued_import_resumes_when_the_holder_completes(c: FakeContainer, world: World):
     account = world.account()
     holder, _ = world.awaiting(CSV, account)
-    queued = world.create(account)
-    world.upload(queued, CSV)
-    assert world.claim(queued.id) == "wait"
-    token = c.engine.park()
-    c.workflow.enqueue(world.get(queued.id), token)
-    assert c.engine.outputs(token) == []
+    queued, token = world.queued(account)
+    assert c.workflow_engine.outputs(token) == []
 
     c.import_service.confirm(world.tenant, holder.id)
     c.workflow.begin_commit(world.get(holder.id))
     c.workflow.complete(world.get(holder.id))
 
-    assert c.engine.outputs(token) == [{"action": "claim"}]
+    assert c.workflow_engine.outputs(token) == [{"action": "claim"}]
     assert world.claim(queued.id) == "process"
 
 
@@ -52,9 +48,9 @@ def test_enqueue_resumes_at_once_when_the_account_came_free_meanwhile(c: FakeCon
     world.claim(holder.id)
     world.claim(queued.id)
     c.lifecycle.release(world.get(holder.id))  # the release happened before the token was parked
-    token = c.engine.park()
+    token = c.workflow_engine.park()
     c.workflow.enqueue(world.get(queued.id), token)
-    assert c.engine.outputs(token) == [{"action": "claim"}]
+    assert c.workflow_engine.outputs(token) == [{"action": "claim"}]
 
 
 def test_release_skips_a_waiter_whose_token_no_longer_waits(c: FakeContainer, world: World):
@@ -64,13 +60,14 @@ def test_release_skips_a_waiter_whose_token_no_longer_waits(c: FakeContainer, wo
     tokens = []
     for imp in waiters:
         world.claim(imp.id)
-        tokens.append(c.engine.park())
+        tokens.append(c.workflow_engine.park())
         c.workflow.enqueue(world.get(imp.id), tokens[-1])
-    c.engine.expire(tokens[0])
+    c.workflow_engine.expire(tokens[0])
 
     c.lifecycle.release(world.get(holder.id))
 
-    assert c.engine.outputs(tokens[1]) == [{"action": "claim"}] and c.locks.waiting(world.tenant, account) == []
+    assert c.workflow_engine.outputs(tokens[1]) == [{"action": "claim"}]
+    assert c.locks.waiting(world.tenant, account) == []
 
 
 def test_accounts_are_taken_all_or_none(c: FakeContainer, world: World):
@@ -83,7 +80,7 @@ def test_accounts_are_taken_all_or_none(c: FakeContainer, world: World):
 
 def test_await_parks_the_token_and_a_deleted_import_ends_the_wait(c: FakeContainer, world: World):
     imp, outcome = world.processed()
-    token = c.engine.park()
+    token = c.workflow_engine.park()
     c.workflow.await_confirmation(imp, token)
     waiting = world.get(imp.id)
     assert waiting.status == ImportStatus.AWAITING_CONFIRMATION and waiting.task_token == token
@@ -92,9 +89,9 @@ def test_await_parks_the_token_and_a_deleted_import_ends_the_wait(c: FakeContain
 
     gone = world.create(world.account("OTHER1"))
     gone.status = ImportStatus.DELETED
-    other = c.engine.park()
+    other = c.workflow_engine.park()
     c.workflow.await_confirmation(gone, other)
-    assert c.engine.outputs(other) == [{"action": "delete"}]
+    assert c.workflow_engine.outputs(other) == [{"action": "delete"}]
 
 
 def test_expire_fails_only_an_import_still_awaiting_confirmation(c: FakeContainer, world: World):
@@ -134,7 +131,7 @@ def test_fail_records_the_cause_the_state_machine_caught(c: FakeContainer, world
 
 def test_every_status_change_is_published_once(c: FakeContainer, world: World):
     imp = world.completed()
-    assert [(old, new) for i, old, new in c.events.changes if i == imp.id] == [
+    assert [(old, new) for i, old, new in c.events_client.changes if i == imp.id] == [
         (None, "awaitingFileUpload"), ("awaitingFileUpload", "processing"),
         ("processing", "awaitingConfirmation"), ("awaitingConfirmation", "finalProcessing"),
         ("finalProcessing", "complete")]

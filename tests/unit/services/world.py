@@ -51,11 +51,20 @@ class World:
         """An import waiting for confirmation, and its parked task token."""
         imp, outcome = self.processed(content, *account_ids, **extra)
         assert outcome == "review", imp.error_details
-        token = self.c.engine.park()
+        token = self.c.workflow_engine.park()
         self.c.workflow.await_confirmation(imp, token)
         imp = self.get(imp.id)
         assert imp.status == ImportStatus.AWAITING_CONFIRMATION
         return imp, token
+
+    def queued(self, account_id: str) -> tuple[Import, str]:
+        """An import uploaded while another holds its account, queued with its parked task token."""
+        imp = self.create(account_id)
+        self.upload(imp, CSV)
+        assert self.claim(imp.id) == "wait"
+        token = self.c.workflow_engine.park()
+        self.c.workflow.enqueue(self.get(imp.id), token)
+        return self.get(imp.id), token
 
     def completed(self, content: bytes = CSV, *account_ids: str, **extra: Any) -> Import:
         """An import confirmed and committed, as the state machine runs it."""
