@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import IO, TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from tximport.formats.csv_mapped import CsvMapping
+from typing import IO, Any, Protocol
 
 
 # How a file writes its dates (the import's `dateStyle`). A comment, not a docstring: the API's OpenAPI
@@ -110,9 +107,8 @@ class ParseOptions:
     """What the import says about its file."""
 
     date_style: DateStyle | None = None
-    #: column mapping for mapped CSV formats: validated, or the mapping document (see the CSV format's
-    #: documentation)
-    mapping: CsvMapping | dict[str, Any] | None = None
+    #: column mapping for mapped CSV formats (see the CSV format's documentation)
+    mapping: dict[str, Any] | None = None
     #: include pending (not booked) entries where a format marks them
     include_pending: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -779,8 +779,7 @@ def parse_csv_mapped(source: Source, options: ParseOptions) -> Iterator[ParseEve
     if options.mapping is None:
         raise FileError(INVALID_MAPPING, "CSV#mapped#v1 needs a column mapping (the import's 'mapping').",
                         target="mapping")
-    given = options.mapping
-    mapping = given if isinstance(given, CsvMapping) else CsvMapping.from_json(given)
+    mapping = CsvMapping.from_json(options.mapping)
     yield from parse_with_mapping(source, options, mapping)
 
 

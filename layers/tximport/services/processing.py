@@ -332,7 +332,8 @@ class ProcessingService:
         return None
 
     def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str) -> Outcome:
-        options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping,
+        # the parser takes the mapping document (and checks it again: once per file)
+        options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
                                     include_pending=imp.include_pending)
         detector = DuplicateDetector(self.ledger, imp.tenant)
         run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
