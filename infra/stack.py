@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -18,7 +19,7 @@ from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
-from infra.definitions import FUNCTIONS, STAGING_PREFIX, TABLES, UPLOAD_PREFIX
+from infra.definitions import FUNCTIONS, STAGING_PREFIX, STATE_MACHINES, TABLES, UPLOAD_PREFIX, StateMachineDef
 
 #: staged chunks outlive the import item: DynamoDB TTL deletes it up to a few days late
 STAGING_RETENTION_MARGIN_DAYS = 35
@@ -126,8 +127,16 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
 #: functions that change an import's status: each change is published on the bus
 EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow")
 
-#: functions that release accounts (or confirm, amend, delete) and so resume a parked task token
-TASK_RESPONDERS = ("api", "on_upload", "process", "workflow")
+#: what each function may do with each state machine (keyed by its name in STATE_MACHINES):
+#: "start" executions, "observe" them (describe, stop), "respond" to their task tokens
+STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "import": {
+        "start": ("on_upload",),  # an upload starts its import's execution
+        "observe": ("api",),  # DELETE stops the execution of an import it deletes
+        # functions that release accounts (or confirm, amend, delete) resume a parked task token
+        "respond": ("api", "on_upload", "process", "workflow"),
+    },
+}
 
 
 class TxImportStack(Stack):
@@ -137,7 +146,8 @@ class TxImportStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         config = StackConfig.from_context(self)
         names = {f.name for f in FUNCTIONS}
-        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS, *TASK_RESPONDERS}
+        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS}
+        granted |= {n for access in STATE_MACHINE_ACCESS.values() for names in access.values() for n in names}
         if not granted <= names or set(TABLE_ACCESS) != names:
             raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
 
@@ -151,18 +161,21 @@ class TxImportStack(Stack):
         )
         layer = DomainLayer(self, "DomainLayer").layer
 
-        state_machine_name = f"{self.stack_name}-import"
-        # known before the state machine exists (see Workflow): no dependency cycle through the env
-        state_machine_arn = self.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=state_machine_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        state_machine_names = {sm.name: f"{self.stack_name}-{sm.name}" for sm in STATE_MACHINES}
+        # known before the state machines exist (see Workflow): no dependency cycle through the env
+        state_machine_arns = {
+            key: self.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for key, name in state_machine_names.items()
+        }
         environment = {
             **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
+            **{sm.arn_env_var: state_machine_arns[sm.name] for sm in STATE_MACHINES},
             "BUCKET_NAME": storage.bucket.bucket_name,
-            "STATE_MACHINE_ARN": state_machine_arn,
             "EVENT_BUS_NAME": config.event_bus_name,
             "RETENTION_DAYS": str(config.retention_days),
             "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
@@ -187,7 +200,7 @@ class TxImportStack(Stack):
         workflow = Workflow(
             self,
             "Workflow",
-            state_machine_name=state_machine_name,
+            state_machine_names=state_machine_names,
             event_bus_name=config.event_bus_name,
             functions=fns,
             bucket=storage.bucket,
@@ -215,16 +228,12 @@ class TxImportStack(Stack):
         # a revert runs in the workflow function, invoked asynchronously by the api
         fns["api"].add_environment("WORKFLOW_FUNCTION_NAME", fns["workflow"].function_name)
         fns["workflow"].grant_invoke(fns["api"])
-        state_machine.grant_start_execution(fns["on_upload"])
-        state_machine.grant_execution(fns["api"], "states:DescribeExecution", "states:StopExecution")
-        # functions the definition invokes are granted through the ARN known in advance, not through
-        # the state machine resource, which already depends on them
-        by_arn = sfn.StateMachine.from_state_machine_arn(self, "ImportStateMachineByArn", state_machine_arn)
-        in_definition = {f.name for f in FUNCTIONS if f.asl_variable}
-        for name in TASK_RESPONDERS:
-            (by_arn if name in in_definition else state_machine).grant_task_response(fns[name])
+        for definition in STATE_MACHINES:
+            self._grant_state_machine_access(
+                definition, workflow.state_machines[definition.name], state_machine_arns[definition.name], fns
+            )
 
-        self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, state_machine)
+        self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, workflow.state_machines)
 
         api = Api(
             self,
@@ -245,7 +254,8 @@ class TxImportStack(Stack):
         self.storage = storage
         self.workflow = workflow
 
-    def _acknowledge_scoped_wildcards(self, bucket_resource: Any, state_machine: sfn.StateMachine) -> None:
+    def _acknowledge_scoped_wildcards(self, bucket_resource: Any,
+                                      state_machines: Mapping[str, sfn.StateMachine]) -> None:
         """The wildcards `grant_*` writes for S3 prefixes and Step Functions executions are scoped to
         one bucket prefix or one state machine. Each role acknowledges exactly the findings its own
         grants produce, so a broader grant added later still fails synthesis."""
@@ -274,17 +284,44 @@ class TxImportStack(Stack):
             acknowledge(self.functions[name].role, findings)
 
         workflow_fn = self.get_logical_id(self.functions["workflow"].function.node.default_child)
-        sm_ref = f'{{"Ref":"{self.get_logical_id(state_machine.node.default_child)}"}}'
-        execution_arn = (
-            "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{sm_ref}]}}]}}:*'
-        )
         acknowledge(
             self.functions["api"].role,
             {
-                f"AwsSolutions-IAM5[Resource::{execution_arn}]": "Describe/stop the executions of this one "
-                "state machine: execution names are only known at run time.",
                 f"AwsSolutions-IAM5[Resource::<{workflow_fn}.Arn>:*]": "grant_invoke's versions and aliases "
                 "of the one workflow function, which the api invokes asynchronously to revert an import.",
             },
         )
+        for machine_name, access in STATE_MACHINE_ACCESS.items():
+            sm_ref = f'{{"Ref":"{self.get_logical_id(state_machines[machine_name].node.default_child)}"}}'
+            execution_arn = (
+                "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f'{{"Fn::Select":[6,{{"Fn::Split":[":",{sm_ref}]}}]}}:*'
+            )
+            for name in access.get("observe", ()):
+                acknowledge(
+                    self.functions[name].role,
+                    {
+                        f"AwsSolutions-IAM5[Resource::{execution_arn}]": "Describe/stop the executions of "
+                        f"the {machine_name} state machine only: execution names are only known at run time.",
+                    },
+                )
+
+    def _grant_state_machine_access(self, definition: StateMachineDef, machine: sfn.StateMachine,
+                                    arn: str, fns: Mapping[str, lambda_.IFunction]) -> None:
+        """Grant STATE_MACHINE_ACCESS for one machine. A function the definition invokes is granted
+        through the ARN known in advance, not through the state machine resource, which already
+        depends on it (a dependency cycle otherwise)."""
+        access = STATE_MACHINE_ACCESS.get(definition.name, {})
+        by_arn = sfn.StateMachine.from_state_machine_arn(
+            self, f"{definition.name.capitalize()}StateMachineByArn", arn
+        )
+
+        def target(name: str) -> sfn.IStateMachine:
+            return by_arn if name in definition.invoked_functions else machine
+
+        for name in access.get("start", ()):
+            target(name).grant_start_execution(fns[name])
+        for name in access.get("observe", ()):
+            target(name).grant_execution(fns[name], "states:DescribeExecution", "states:StopExecution")
+        for name in access.get("respond", ()):
+            target(name).grant_task_response(fns[name])

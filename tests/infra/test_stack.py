@@ -15,14 +15,14 @@ from aws_cdk import App
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
-from infra.definitions import FUNCTIONS, ROUTES, STATE_MACHINE_FILE, TABLES, TTL_ATTRIBUTE
+from infra.definitions import FUNCTIONS, IMPORT_STATE_MACHINE, ROUTES, STATE_MACHINES, TABLES, TTL_ATTRIBUTE
 from infra.stack import StackConfig
 from tests.infra.conftest import TEST_CONTEXT, Synthesized
 from tximport.config import Settings
 
 pytestmark = pytest.mark.infra
 
-WORKFLOW_FUNCTIONS = {f.name for f in FUNCTIONS if f.asl_variable}
+WORKFLOW_FUNCTIONS = set(IMPORT_STATE_MACHINE.invoked_functions)
 
 
 # ---------------------------------------------------------------- helpers
@@ -146,12 +146,24 @@ def test_stage_logs_access_and_throttles(synthesized):
 # ---------------------------------------------------------------- workflow
 
 
-def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_function(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+def test_one_state_machine_per_definition(synthesized, ids):
+    machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    assert len(machines) == len(STATE_MACHINES)
+    stack_name = synthesized.stack.stack_name
+    assert {m["Properties"]["StateMachineName"] for m in machines.values()} == {
+        f"{stack_name}-{d.name}" for d in STATE_MACHINES
+    }
+
+
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_function(
+    synthesized, ids, definition
+):
+    sm = synthesized.resources[synthesized.logical_id(synthesized.stack.workflow.state_machines[definition.name])]
     props = sm["Properties"]
     asset = Path(synthesized.app.outdir) / f"asset.{props['DefinitionS3Location']['Key']}"
     text = asset.read_text()
-    assert text == STATE_MACHINE_FILE.read_text(), "the deployed definition is the workflow file"
+    assert text == definition.asl_file.read_text(), "the deployed definition is the workflow file"
 
     substitutions = props["DefinitionSubstitutions"]
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(substitutions)
@@ -174,14 +186,15 @@ def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_f
                 walk(state["ItemProcessor"]["States"])
 
     walk(json.loads(text)["States"])
-    assert called == {f"arn-of:{ids[f'fn:{name}']}" for name in WORKFLOW_FUNCTIONS}
+    assert called == {f"arn-of:{ids[f'fn:{name}']}" for name in definition.invoked_functions}
     assert substitutions == {
-        f.asl_variable: get_att_arn(ids[f"fn:{f.name}"]) for f in FUNCTIONS if f.asl_variable
+        variable: get_att_arn(ids[f"fn:{name}"]) for variable, name in definition.functions.items()
     }
 
 
-def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_state_machine_is_standard_logged_and_traced(synthesized, definition):
+    sm = synthesized.resources[synthesized.logical_id(synthesized.stack.workflow.state_machines[definition.name])]
     props = sm["Properties"]
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -190,12 +203,13 @@ def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
     assert synthesized.resources[log_group["Fn::GetAtt"][0]]["Properties"]["RetentionInDays"] > 0
 
 
-def test_state_machine_may_invoke_exactly_the_three_workflow_functions(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_state_machine_may_invoke_exactly_the_functions_of_its_definition(synthesized, ids, definition):
+    sm = synthesized.resources[synthesized.logical_id(synthesized.stack.workflow.state_machines[definition.name])]
     statements = role_statements(synthesized, sm["Properties"]["RoleArn"]["Fn::GetAtt"][0])
     invocable = resources_for(statements, "lambda:InvokeFunction")
-    expected = [get_att_arn(ids[f"fn:{n}"]) for n in WORKFLOW_FUNCTIONS]
-    expected += [prefixed_arn(ids[f"fn:{n}"], ":*") for n in WORKFLOW_FUNCTIONS]
+    expected = [get_att_arn(ids[f"fn:{n}"]) for n in definition.invoked_functions]
+    expected += [prefixed_arn(ids[f"fn:{n}"], ":*") for n in definition.invoked_functions]
     assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, expected))
     assert "*" not in invocable
 
@@ -264,11 +278,13 @@ def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(s
     assert resources_for(statements["commit"], "states:SendTaskSuccess") == []
 
 
-def test_every_function_knows_the_state_machine_arn_it_is_granted_on(synthesized, ids):
-    name = synthesized.resources[ids["state_machine"]]["Properties"]["StateMachineName"]
-    for f in FUNCTIONS:
-        env = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Environment"]["Variables"]
-        assert env["STATE_MACHINE_ARN"]["Fn::Join"][1][-1] == f":stateMachine:{name}"
+def test_every_function_knows_the_state_machine_arns_it_is_granted_on(synthesized, ids):
+    for definition in STATE_MACHINES:
+        machine = synthesized.stack.workflow.state_machines[definition.name]
+        name = synthesized.resources[synthesized.logical_id(machine)]["Properties"]["StateMachineName"]
+        for f in FUNCTIONS:
+            env = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Environment"]["Variables"]
+            assert env[definition.arn_env_var]["Fn::Join"][1][-1] == f":stateMachine:{name}"
 
 
 def test_functions_that_change_statuses_publish_on_the_bus(synthesized, ids):

@@ -34,11 +34,12 @@ import boto3
 from infra import definitions
 from infra.definitions import (
     FUNCTIONS,
+    IMPORT_STATE_MACHINE,
+    STATE_MACHINES,
     TABLES,
     UPLOAD_PREFIX,
-    asl_substitutions,
     local_function_name,
-    render_definition,
+    local_state_machine_name,
 )
 from tximport.auth import issue_token
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
@@ -58,7 +59,6 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
-STATE_MACHINE_NAME = "tximport-import"
 ROLE_NAME = "tximport-local"
 
 #: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
@@ -211,7 +211,8 @@ class LocalStack:
         self.events = EventCapture()
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
-        self.state_machine_arn: str | None = None
+        #: the ARN of each state machine, by its name in STATE_MACHINES
+        self.state_machine_arns: dict[str, str] = {}
         self.function_arns: dict[str, str] = {}
         self.demo_bank_account_id: str | None = None
         self._moto: Any = None
@@ -239,6 +240,11 @@ class LocalStack:
         if self._gateway is None:
             raise RuntimeError("the local stack is not started")
         return self._gateway.port
+
+    @property
+    def state_machine_arn(self) -> str | None:
+        """The import workflow's state machine (see `state_machine_arns` for every one)."""
+        return self.state_machine_arns.get(IMPORT_STATE_MACHINE.name)
 
     @property
     def moto_endpoint(self) -> str:
@@ -277,7 +283,8 @@ class LocalStack:
             "MOTO_PORT": str(self.moto_port),
             "BUCKET_NAME": BUCKET_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
-            "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}",
+            **{sm.arn_env_var: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:"
+                                 f"{local_state_machine_name(sm.name)}" for sm in STATE_MACHINES},
             # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
             "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
             "JWT_SECRET": dev_secret(),
@@ -399,7 +406,7 @@ class LocalStack:
         self.handlers = {}
         self._clients = None
         self.moto_port = None
-        self.state_machine_arn = None
+        self.state_machine_arns = {}
         self.function_arns = {}
         self.demo_bank_account_id = None
 
@@ -465,11 +472,13 @@ class LocalStack:
 
         c.events.create_event_bus(Name=EVENT_BUS_NAME)
 
-        definition = render_definition(asl_substitutions(self.function_arns))
-        self.state_machine_arn = c.stepfunctions.create_state_machine(
-            name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn)["stateMachineArn"]
-        if self.state_machine_arn != os.environ["STATE_MACHINE_ARN"]:
-            os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
+        for machine in STATE_MACHINES:
+            arn = c.stepfunctions.create_state_machine(
+                name=local_state_machine_name(machine.name), definition=machine.render(self.function_arns),
+                roleArn=role_arn)["stateMachineArn"]
+            self.state_machine_arns[machine.name] = arn
+            if arn != os.environ[machine.arn_env_var]:
+                os.environ[machine.arn_env_var] = arn
 
         c.s3.create_bucket(Bucket=BUCKET_NAME)
         c.s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": [{
@@ -522,6 +531,7 @@ class LocalStack:
             "bucket": BUCKET_NAME,
             "eventBusName": EVENT_BUS_NAME,
             "stateMachineArn": self.state_machine_arn,
+            "stateMachineArns": dict(self.state_machine_arns),
             "tables": {t.key: table_name(t.key) for t in TABLES},
             "functions": {name: local_function_name(name) for name in self.function_arns},
             "routedFunctions": sorted(self.handlers),
