@@ -111,21 +111,31 @@ BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
                 "delete": (STAGING_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
     # a revert reads the import's staged chunks to know which ledger lines it wrote
-    "workflow": {"read": (STAGING_PREFIX,)},
+    "revert": {"read": (STAGING_PREFIX,)},
 }  # fmt: skip
 
-#: which tables each function reads ("read") or reads and writes ("write")
+#: which tables each function reads ("read"), reads and writes ("write"), or only deletes items of ("delete")
 TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
-    "api": {"imports": "write", "ledger": "write"},  # the public endpoint and revert write the ledger
+    "api": {"imports": "write", "ledger": "write"},  # the public endpoint writes the ledger
     "on_upload": {"imports": "write"},
     "process": {"imports": "write", "ledger": "read"},  # duplicate check against the ledger
     "commit": {"imports": "write", "ledger": "write"},
-    # statuses, account locks and the queue live in the imports table; a revert deletes ledger lines
-    "workflow": {"imports": "write", "ledger": "write"},
+    # statuses, account locks and the queue live in the imports table
+    "workflow": {"imports": "write"},
+    # saves its progress on the import; removes the import's own ledger lines (conditional deletes)
+    "revert": {"imports": "write", "ledger": "delete"},
 }
 
 #: functions that change an import's status: each change is published on the bus
-EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow")
+EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow", "revert")
+
+#: who may invoke which function directly (besides the state machines their definitions name)
+INVOKERS: Mapping[str, tuple[str, ...]] = {
+    "revert": ("api",),  # POST /imports/{id}/revert starts it asynchronously
+}
+
+#: the setting that tells an invoker the name of the function it invokes
+FUNCTION_NAME_SETTINGS: Mapping[str, str] = {"revert": "REVERT_FUNCTION_NAME"}
 
 #: what each function may do with each state machine (keyed by its name in STATE_MACHINES):
 #: "start" executions, "observe" them (describe, stop), "respond" to their task tokens
@@ -146,7 +156,8 @@ class TxImportStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         config = StackConfig.from_context(self)
         names = {f.name for f in FUNCTIONS}
-        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS}
+        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
+        granted |= {n for names in INVOKERS.values() for n in names}
         granted |= {n for access in STATE_MACHINE_ACCESS.values() for names in access.values() for n in names}
         if not granted <= names or set(TABLE_ACCESS) != names:
             raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
@@ -213,7 +224,10 @@ class TxImportStack(Stack):
         for name, access in TABLE_ACCESS.items():
             for table_key, mode in access.items():
                 table = storage.tables[table_key]
-                (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
+                if mode == "delete":
+                    table.grant(fns[name], "dynamodb:DeleteItem")
+                else:
+                    (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
         for name, access in BUCKET_ACCESS.items():
             for prefix in access.get("read", ()):
                 storage.bucket.grant_read(fns[name], f"{prefix}*")
@@ -224,10 +238,13 @@ class TxImportStack(Stack):
         for name in EVENT_PUBLISHERS:
             workflow.event_bus.grant_put_events_to(fns[name])
 
+        # direct invocations
+        for target, invokers in INVOKERS.items():
+            for name in invokers:
+                fns[target].grant_invoke(fns[name])
+                fns[name].add_environment(FUNCTION_NAME_SETTINGS[target], fns[target].function_name)
+
         # workflow control
-        # a revert runs in the workflow function, invoked asynchronously by the api
-        fns["api"].add_environment("WORKFLOW_FUNCTION_NAME", fns["workflow"].function_name)
-        fns["workflow"].grant_invoke(fns["api"])
         for definition in STATE_MACHINES:
             self._grant_state_machine_access(
                 definition, workflow.state_machines[definition.name], state_machine_arns[definition.name], fns
@@ -283,14 +300,16 @@ class TxImportStack(Stack):
                     )
             acknowledge(self.functions[name].role, findings)
 
-        workflow_fn = self.get_logical_id(self.functions["workflow"].function.node.default_child)
-        acknowledge(
-            self.functions["api"].role,
-            {
-                f"AwsSolutions-IAM5[Resource::<{workflow_fn}.Arn>:*]": "grant_invoke's versions and aliases "
-                "of the one workflow function, which the api invokes asynchronously to revert an import.",
-            },
-        )
+        for target, invokers in INVOKERS.items():
+            target_fn = self.get_logical_id(self.functions[target].function.node.default_child)
+            for name in invokers:
+                acknowledge(
+                    self.functions[name].role,
+                    {
+                        f"AwsSolutions-IAM5[Resource::<{target_fn}.Arn>:*]": "grant_invoke's versions and "
+                        f"aliases of the {target} function only, which the {name} function invokes directly.",
+                    },
+                )
         for machine_name, access in STATE_MACHINE_ACCESS.items():
             sm_ref = f'{{"Ref":"{self.get_logical_id(state_machines[machine_name].node.default_child)}"}}'
             execution_arn = (

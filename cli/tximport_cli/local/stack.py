@@ -286,7 +286,7 @@ class LocalStack:
             **{sm.arn_env_var: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:"
                                  f"{local_state_machine_name(sm.name)}" for sm in STATE_MACHINES},
             # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
-            "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
+            "REVERT_FUNCTION_NAME": local_function_name("revert"),
             "JWT_SECRET": dev_secret(),
             "JWT_ISSUER": DEV_ISSUER,
             "JWT_AUDIENCE": DEV_AUDIENCE,
