@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tximport.auth import bearer_token, verify_token
 from tximport.errors import Unauthorized
+from tximport_cli.local.tokens import bearer_token, verify_token
 
 log = logging.getLogger("tximport_cli.local.gateway")
 

@@ -41,19 +41,11 @@ from infra.definitions import (
     local_function_name,
     local_state_machine_name,
 )
-from tximport.auth import issue_token
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
 log = logging.getLogger("tximport_cli.local")
-
-#: HS256 secret the local stack verifies tokens with and `tximport dev-token` signs with. Not a
-#: secret: it only guards a stack on 127.0.0.1. Override with TXIMPORT_DEV_SECRET (both sides read it).
-DEV_SECRET = "tximport-local-dev-secret-do-not-use-in-production"
-DEV_SECRET_ENV = "TXIMPORT_DEV_SECRET"
-#: issuer and audience of local tokens (the defaults of tximport.config.Settings)
-DEV_ISSUER = "tximport-local"
-DEV_AUDIENCE = "tximport"
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -74,17 +66,6 @@ DEMO_BANK_ACCOUNT = {
     "name": "Demo current account",
     "currency": "GBP",
 }
-
-
-def dev_secret() -> str:
-    """The secret local tokens are signed with: TXIMPORT_DEV_SECRET, else DEV_SECRET."""
-    return os.environ.get(DEV_SECRET_ENV) or DEV_SECRET
-
-
-def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
-    """A token the local stack accepts for a tenant."""
-    return issue_token(organisation_id, company_id, secret=dev_secret(), issuer=DEV_ISSUER,
-                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds)
 
 
 def table_name(key: str) -> str:
