@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+
+from tximport.api.access import is_public
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINES_DIR = ROOT / "statemachines"
@@ -117,19 +118,25 @@ UPLOAD_PREFIX = "uploads/"
 STAGING_PREFIX = "staging/"
 
 
-class Route(NamedTuple):
+@dataclass(frozen=True)
+class Route:
     """One HTTP route of the api function; path parameters in braces, as API Gateway writes them."""
 
     method: str
     path: str
-    auth_required: bool = True
+
+    @property
+    def auth_required(self) -> bool:
+        """False only for the routes `tximport.api.access.PUBLIC_ROUTES` lists: the one list of public
+        routes, owned by the layer because the api function reads it at run time."""
+        return not is_public(self.method, self.path)
 
 
 #: every route the api function serves: the HTTP API (CDK) and the local gateway both build from this.
-#: Only the file-format catalogue is public, as in the service we follow.
+#: Only the file-format catalogue is public, as in the service we follow (see PUBLIC_ROUTES).
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/fileformats", auth_required=False),
-    Route("GET", "/fileformats/{id}/template", auth_required=False),
+    Route("GET", "/fileformats"),
+    Route("GET", "/fileformats/{id}/template"),
     Route("POST", "/fileformats/detect"),
     Route("GET", "/bankaccounts"),
     Route("POST", "/bankaccounts"),

@@ -53,9 +53,11 @@ BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
 ROLE_NAME = "tximport-local"
 
-#: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
-#: API keeps to infra/definitions.py's ROUTES, and the document ships as docs/openapi.json
-LOCAL_DOCS_ROUTES: tuple[tuple[str, str, bool], ...] = (("GET", "/docs", False), ("GET", "/openapi.json", False))
+#: the api function's documentation routes, routed by the local gateway only (public, as
+#: tximport.api.access lists them): the deployed API keeps to infra/definitions.py's ROUTES, and the
+#: document ships as docs/openapi.json
+LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/docs"),
+                                                    definitions.Route("GET", "/openapi.json"))
 
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
