@@ -15,11 +15,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.api import Api
+from infra.constructs.events import StatusEvents
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
 from infra.definitions import FUNCTIONS, STAGING_PREFIX, STATE_MACHINES, TABLES, UPLOAD_PREFIX, StateMachineDef
+from tximport.services.events import default_translators
 
 #: staged chunks outlive the import item: DynamoDB TTL deletes it up to a few days late
 STAGING_RETENTION_MARGIN_DAYS = 35
@@ -124,10 +126,9 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "workflow": {"imports": "write"},
     # saves its progress on the import; removes the import's own ledger lines (conditional deletes)
     "revert": {"imports": "write", "ledger": "delete"},
+    # reads the imports table's stream only (granted by its event source), never the table
+    "events": {},
 }
-
-#: functions that change an import's status: each change is published on the bus
-EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow", "revert")
 
 #: who may invoke which function directly (besides the state machines their definitions name)
 INVOKERS: Mapping[str, tuple[str, ...]] = {
@@ -156,7 +157,7 @@ class TxImportStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         config = StackConfig.from_context(self)
         names = {f.name for f in FUNCTIONS}
-        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
+        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
         granted |= {n for names in INVOKERS.values() for n in names}
         granted |= {n for access in STATE_MACHINE_ACCESS.values() for names in access.values() for n in names}
         if not granted <= names or set(TABLE_ACCESS) != names:
@@ -235,8 +236,18 @@ class TxImportStack(Stack):
                 storage.bucket.grant_put(fns[name], f"{prefix}*")
             for prefix in access.get("delete", ()):
                 storage.bucket.grant_delete(fns[name], f"{prefix}*")
-        for name in EVENT_PUBLISHERS:
-            workflow.event_bus.grant_put_events_to(fns[name])
+        # status events: published from the streams of the tables that hold the statuses, by one function
+        translators = default_translators()
+        streamed = {t.key: storage.tables[t.key] for t in TABLES if t.stream}
+        self.status_events = StatusEvents(
+            self,
+            "StatusEvents",
+            function=fns["events"],
+            tables=streamed,
+            prefixes={key: translators.prefixes(key) for key in streamed},
+            event_bus=workflow.event_bus,
+            removal_policy=config.removal_policy,
+        )
 
         # direct invocations
         for target, invokers in INVOKERS.items():
