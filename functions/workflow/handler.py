@@ -17,7 +17,6 @@ from tximport.tasks import (
     EnqueueTask,
     ExpireTask,
     FailTask,
-    RevertTask,
 )
 
 logger = Logger(service="tximport")
@@ -31,10 +30,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = WORKFLOW_TASKS.validate_python(event)
     c = container()
     logger.append_keys(import_id=task.import_id, action=task.action)
-    if isinstance(task, RevertTask):
-        # invoked asynchronously by the API, not by the state machine
-        imp = c.revert.run(task.tenant, task.import_id, remaining_ms=context.get_remaining_time_in_millis)
-        return {"revertStatus": imp.revert.status}
     flow = c.workflow
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     match task:

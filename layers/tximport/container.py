@@ -14,7 +14,7 @@ from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunction
 from tximport.config import Settings
 from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
-from tximport.services.events import EventPublisher
+from tximport.services.events import EventBusPublisher, StatusEventPublisher
 from tximport.services.imports import ImportService
 from tximport.services.ledger_queries import LedgerQueries
 from tximport.services.lifecycle import Lifecycle
@@ -116,8 +116,8 @@ class Container:
 
     @cached_property
     def reverts(self) -> AsyncInvoker | None:
-        """The function reverts run in, invoked asynchronously by the API."""
-        name = self.settings.workflow_function_name
+        """The revert function, invoked asynchronously by the API."""
+        name = self.settings.revert_function_name
         return LambdaInvoker(self.lambda_client, name) if name else None
 
     # services -------------------------------------------------------------------------------------------
@@ -127,8 +127,7 @@ class Container:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.imports, self.locks, EventPublisher(self.events_client, self.settings.event_bus_name),
-                         self.workflow_engine)
+        return Lifecycle(self.imports, self.locks, self.workflow_engine)
 
     @cached_property
     def account_service(self) -> AccountService:
@@ -179,6 +178,16 @@ class Container:
     @cached_property
     def revert(self) -> RevertService:
         return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging)
+
+    @cached_property
+    def status_events(self) -> StatusEventPublisher:
+        """Publishes the status events read from the tables' streams (the events function)."""
+        return StatusEventPublisher(EventBusPublisher(self.events_client, self.settings.event_bus_name))
+
+    @cached_property
+    def table_keys(self) -> dict[str, str]:
+        """Logical table keys by table name, to tell which table a stream record comes from."""
+        return {self.settings.imports_table: "imports", self.settings.ledger_table: "ledger"}
 
     @cached_property
     def uploads(self) -> UploadService:

@@ -1,6 +1,6 @@
 """The payloads the state machine (and the API's asynchronous revert) hand the functions: ids and keys
 only, never rows. One model per workflow action, each with exactly its fields; `WorkflowTask` is their
-union, told apart by `action`."""
+union, told apart by `action`. The process, commit and revert functions each take their own model."""
 
 from __future__ import annotations
 
@@ -103,13 +103,12 @@ class FailTask(ImportTask):
 
 
 class RevertTask(ImportTask):
-    """Remove the ledger lines a complete import wrote (invoked asynchronously by the API)."""
-
-    action: Literal["revert"] = "revert"
+    """Input of the revert function (invoked asynchronously by the API): remove the ledger lines a
+    complete import wrote."""
 
 
 WorkflowTask = Annotated[
-    ClaimTask | EnqueueTask | AwaitTask | ExpireTask | BeginCommitTask | CompleteTask | FailTask | RevertTask,
+    ClaimTask | EnqueueTask | AwaitTask | ExpireTask | BeginCommitTask | CompleteTask | FailTask,
     Field(discriminator="action"),
 ]
 

@@ -21,7 +21,7 @@ class FakeContainer(Container):
     def __init__(self, **settings: Any) -> None:
         super().__init__(Settings(imports_table="imports", ledger_table="ledger", bucket="bucket",
                                   state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:import",
-                                  workflow_function_name="workflow", event_bus_name="tximport", **settings))
+                                  revert_function_name="revert", event_bus_name="tximport", **settings))
 
     def _client(self, name: str) -> Any:
         raise AssertionError(f"a unit test asked for a real {name} client")

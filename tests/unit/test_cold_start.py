@@ -21,7 +21,7 @@ def test_every_function_is_listed():
     assert set(REQUIRED_BY_FUNCTION) == {f.name for f in FUNCTIONS}
 
 
-@pytest.mark.parametrize(("function", "setting"), [("api", "WORKFLOW_FUNCTION_NAME"),
+@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
                                                    ("on_upload", "STATE_MACHINE_ARN")])
 def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str):
     with pytest.raises(ConfigError, match=f"for the {function} function: {setting}"):

@@ -35,7 +35,6 @@ def test_a_revert_removes_only_the_lines_this_import_wrote(c: FakeContainer, wor
     assert done.error_details[-1].code == "Reverted"
     assert [line.transaction_id for line in c.ledger.all(world.tenant, account)] == ["other-line"]
     assert c.imports.replay_of(world.tenant, account, imp.file_sha256 or "") is None
-    assert c.events_client.changes[-1] == (imp.id, "complete", "reverted")
     again = c.revert.run(world.tenant, imp.id)  # Lambda retries asynchronous invocations
     assert again.revert.line_count == 3 and again.version == done.version
 

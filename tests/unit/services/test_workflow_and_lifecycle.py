@@ -129,14 +129,6 @@ def test_fail_records_the_cause_the_state_machine_caught(c: FakeContainer, world
     assert len(world.get(imp.id).error_details) == len(failed.error_details)
 
 
-def test_every_status_change_is_published_once(c: FakeContainer, world: World):
-    imp = world.completed()
-    assert [(old, new) for i, old, new in c.events_client.changes if i == imp.id] == [
-        (None, "awaitingFileUpload"), ("awaitingFileUpload", "processing"),
-        ("processing", "awaitingConfirmation"), ("awaitingConfirmation", "finalProcessing"),
-        ("finalProcessing", "complete")]
-
-
 def test_fail_never_overrides_a_deleted_import(c: FakeContainer, world: World):
     imp = world.create(world.account())
     imp.status = ImportStatus.DELETED
