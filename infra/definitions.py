@@ -20,6 +20,15 @@ TTL_ATTRIBUTE = "expiresAt"
 
 
 @dataclass(frozen=True)
+class IndexDef:
+    """A global secondary index (string keys, every attribute projected)."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
 class TableDef:
     key: str  # logical name, also the settings env var prefix
     env_var: str
@@ -29,11 +38,15 @@ class TableDef:
     #: a DynamoDB stream (NEW_AND_OLD_IMAGES) the events function reads: the status events of the
     #: table's items (tximport.services.events) are published from it
     stream: bool = False
+    #: global secondary indexes (CDK and the local stack both create them)
+    indexes: tuple[IndexDef, ...] = ()
 
 
 TABLES: tuple[TableDef, ...] = (
     # imports, their error details and per-line decisions, bank accounts, account locks and queue
-    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True),
+    # byStatus: a sparse index of the import items by tenant and status (GET /imports?status=), newest first
+    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True,
+             indexes=(IndexDef("byStatus", "statusKey", "sk"),)),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
 )
@@ -155,10 +168,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/imports/{id}/errordetails"),
     Route("GET", "/imports/{id}/reviewtransactions"),
     Route("PATCH", "/imports/{id}/reviewtransactions/{transactionId}"),
+    # the document's method is GET with a JSON body (an HTTP API passes it through); POST does the same
+    Route("GET", "/imports/{id}/amendtransactions"),
     Route("POST", "/imports/{id}/amendtransactions"),
     Route("POST", "/imports/{id}/revert"),
     Route("GET", "/imports/{id}/dryrun"),
     Route("POST", "/api/public/v1/transactions"),
+    Route("GET", "/transactions"),
+    Route("GET", "/settings"),
+    Route("PATCH", "/settings"),
 )
 
 

@@ -33,13 +33,20 @@ class Settings(BaseModel):
     #: how long an Idempotency-Key answers the first answer again (records expire by DynamoDB TTL)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
 
+    #: bearer tokens: the issuer (`iss`), the accepted audiences (comma-separated `aud`/`client_id`) and where
+    #: the issuer's signing keys are (default `<issuer>/.well-known/jwks.json`); the api function verifies
+    jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
+    jwt_audience: str | None = Field(default=None, alias="JWT_AUDIENCE")
+    jwks_url: str | None = Field(default=None, alias="JWKS_URL")
+
     model_config = ConfigDict(populate_by_name=True)
 
 
 #: what each function needs besides the settings every function needs (the tables and the bucket):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    "api": ("revert_function_name",),  # a revert runs in the revert function, invoked asynchronously
+    # a revert runs in the revert function, invoked asynchronously; bearer tokens are verified against the issuer
+    "api": ("revert_function_name", "jwt_issuer", "jwt_audience"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),
     "commit": (),

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
+from tximport.auth import JwksVerifier, TokenVerifier
 from tximport.config import Settings
 from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
@@ -22,6 +23,7 @@ from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
+from tximport.services.settings import SettingsService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
@@ -34,6 +36,8 @@ from tximport.storage.repository import (
     ImportsStore,
     LocksRepository,
     LocksStore,
+    SettingsRepository,
+    SettingsStore,
 )
 from tximport.storage.staging import Staging
 
@@ -103,6 +107,11 @@ class Container:
         return ImportsRepository(self.imports_table)
 
     @cached_property
+    def settings_store(self) -> SettingsStore:
+        """The tenants' settings."""
+        return SettingsRepository(self.imports_table)
+
+    @cached_property
     def locks(self) -> LocksStore:
         return LocksRepository(self.imports_table)
 
@@ -113,6 +122,15 @@ class Container:
     @cached_property
     def workflow_engine(self) -> WorkflowEngine:
         return StepFunctionsEngine(self.sfn, self.settings.state_machine_arn)
+
+    @cached_property
+    def token_verifier(self) -> TokenVerifier | None:
+        """Verifies bearer tokens against the issuer's keys (None when no issuer is configured)."""
+        s = self.settings
+        if not s.jwt_issuer:
+            return None
+        return JwksVerifier(issuer=s.jwt_issuer, audiences=[a.strip() for a in (s.jwt_audience or "").split(",")
+                                                            if a.strip()], jwks_url=s.jwks_url)
 
     @cached_property
     def reverts(self) -> AsyncInvoker | None:
@@ -146,7 +164,7 @@ class Container:
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
-        return LedgerQueries(accounts=self.accounts, ledger=self.ledger)
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger, imports=self.imports)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -160,7 +178,11 @@ class Container:
 
     @cached_property
     def public(self) -> PublicTransactionsService:
-        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger)
+        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger, settings=self.settings_store)
+
+    @cached_property
+    def settings_service(self) -> SettingsService:
+        return SettingsService(self.settings_store)
 
     @cached_property
     def processing(self) -> ProcessingService:

@@ -39,6 +39,11 @@ class Unauthorized(DomainError):
     code = "Unauthorized"
 
 
+class Forbidden(DomainError):
+    status_code = 403
+    code = "Forbidden"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "NotFound"

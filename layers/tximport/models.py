@@ -108,6 +108,17 @@ class BankAccount(BaseModel):
     created: datetime = Field(default_factory=utcnow)
 
 
+class TenantSettings(BaseModel):
+    """What a tenant decides for itself (`GET/PATCH /settings`)."""
+
+    #: an unknown accountIdentifier posted to the public transactions endpoint creates a placeholder bank
+    #: account for it (else that transaction is refused with BankAccountNotFound)
+    auto_create_accounts: bool = True
+    #: the bank and country of such placeholder accounts (an IBAN's own country wins)
+    placeholder_bank_id: str = "unknown"
+    placeholder_country_code: str = "ZZZ"
+
+
 class ImportBankAccount(BaseModel):
     """A bank account as named on an import, with its sign convention."""
 
@@ -116,6 +127,8 @@ class ImportBankAccount(BaseModel):
     country_code: str | None = None
     bank_identifier: str | None = None
     transaction_sign: TransactionSign = TransactionSign.ORIGINAL
+    #: the bank account's currency, when it has one: the currency of lines whose file names none
+    currency: str | None = None
 
 
 class ProductDates(BaseModel):
@@ -132,8 +145,19 @@ class ProductDates(BaseModel):
         return not ((start and day < start) or (end and day > end))
 
 
+class CurrencyTotal(BaseModel):
+    """The staged lines of one currency (None: the file, its statement and its account name none)."""
+
+    currency: str | None = None
+    credit_count: int = 0
+    credit_sum: Decimal = Decimal(0)
+    debit_count: int = 0
+    debit_sum: Decimal = Decimal(0)
+
+
 class Summary(BaseModel):
-    """`statement.summary` of the import report. Sums are Decimal in the account's currency."""
+    """`statement.summary` of the import report. Sums are Decimal; `totals` has them per currency (a
+    file may hold several), and the overall sums add every currency's (meaningful for one currency)."""
 
     account_details_count: int = 0
     transaction_details_count: int = 0
@@ -147,6 +171,18 @@ class Summary(BaseModel):
     rejected_line_count: int = 0
     ignored_line_count: int = 0
     currencies: list[str] = Field(default_factory=list)
+    totals: list[CurrencyTotal] = Field(default_factory=list)
+
+
+class ValidationDetail(BaseModel):
+    """One kind of problem among the rejected lines: every line rejected with this code at this target
+    (`validationDetails` of the import; each line is in errordetails)."""
+
+    code: str
+    target: str | None = None
+    message: str
+    count: int = 0
+    first_line_number: int | None = None
 
 
 class DiscoveredAccount(BaseModel):
@@ -156,6 +192,15 @@ class DiscoveredAccount(BaseModel):
     currency: str | None = None
     bank_account_id: str | None = None
     transaction_count: int = 0
+
+
+class PollMonitor(BaseModel):
+    """How often an import was polled (`statusMonitor`): counted beside the import's versioned document,
+    so a poll never changes the import itself."""
+
+    first_attempt: datetime | None = None
+    attempts: int = 0
+    last_attempt: datetime | None = None
 
 
 class RevertProgress(BaseModel):
@@ -184,6 +229,10 @@ class Import(BaseModel):
     bank_accounts: list[ImportBankAccount] = Field(default_factory=list)
     bank_id: str | None = None
     source: str | None = None
+    #: where the data came from, as the caller says (`dataSource`, e.g. AutoEntry)
+    data_source: str | None = None
+    #: the calling application (its `x-application` header when it created the import)
+    source_product: str | None = None
     api_type: Literal["single", "multi"] = "single"
     fuzzy_account_matching: bool = False
     bypass_replay_validation: bool = False
@@ -200,7 +249,10 @@ class Import(BaseModel):
     summary: Summary | None = None
     discovered_accounts: list[DiscoveredAccount] = Field(default_factory=list)
     error_details: list[ErrorDetail] = Field(default_factory=list)
-    validation_details_count: int = 0
+    #: the kinds of problem among the rejected lines (at most MAX_VALIDATION_DETAILS)
+    validation_details: list[ValidationDetail] = Field(default_factory=list)
+    #: the file is an interim report (MT942, camt.052): balances and lines may still change
+    interim_report: bool = False
     staging_prefix: str | None = None
     chunk_keys: list[str] = Field(default_factory=list)
     #: staged chunks of rejected lines (errordetails pages through them)
@@ -225,6 +277,15 @@ class Import(BaseModel):
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
 
+    @property
+    def validation_details_count(self) -> int:
+        """`validationDetailsCount`: the length of `validationDetails`."""
+        return len(self.validation_details)
+
+
+#: how many kinds of problem an import lists in validationDetails (the rest are counted in the last)
+MAX_VALIDATION_DETAILS = 100
+
 
 @dataclass(slots=True, kw_only=True)
 class Transaction:
@@ -248,6 +309,10 @@ class Transaction:
     reference: str | None = None
     counterparty_name: str | None = None
     counterparty_account: str | None = None
+    #: the day the purchase happened (the public endpoint's `purchasedAt`), beside posting and value days
+    purchase_date: date | None = None
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`)
+    reversal: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

@@ -66,7 +66,7 @@ def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text, no escape codes
     ledger = cli.api.ledger(account_id)
     assert len(ledger) == 4
-    assert sum(Decimal(row["transactionAmount"]) for row in ledger) == Decimal("-12.99")
+    assert sum(Decimal(row["amount"]) for row in ledger) == Decimal("-12.99")
 
 
 def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
@@ -78,7 +78,7 @@ def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
     assert answer["fileFormat"] == "CSV#mapped#v1" and answer["status"] == "complete"
     assert answer["import"]["mapping"]["columns"]["debit"] == "Debit"
     assert answer["report"]["transactionDetailsCount"] == 4
-    amounts = sorted(row["transactionAmount"] for row in cli.api.ledger(account_id))
+    amounts = sorted(row["amount"] for row in cli.api.ledger(account_id))
     assert amounts == sorted(["20.00", "-13.50", "-33.50", "-1500.00"])
     ledger = cli("ledger", account_id, "--json")
     assert ledger.returncode == 0 and len(json.loads(ledger.stdout)) == 4
@@ -94,7 +94,7 @@ def test_without_yes_and_without_a_terminal_the_import_waits(cli: Cli, tmp_path:
     import_id = next(i["id"] for i in cli.api.ok("GET", "/imports")["data"])
     assert cli.api.get_import(import_id)["status"] == "awaitingConfirmation"
     review = cli("review", import_id, "--json")
-    assert [r["transactionAmount"] for r in json.loads(review.stdout)] == ["-3.50", "2500.00"]
+    assert [r["amount"] for r in json.loads(review.stdout)] == ["-3.50", "2500.00"]
     confirmed = cli("confirm", import_id)
     assert confirmed.returncode == ExitCode.OK, confirmed.stderr
     assert cli.api.get_import(import_id)["status"] == "complete"

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.fakes.events import FakeEventBridge
 from tests.fakes.objects import InMemoryObjects
-from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
+from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks, InMemorySettings
 from tests.fakes.workflow import FakeInvoker, FakeWorkflow
 from tximport.config import Settings
 from tximport.container import Container
@@ -41,6 +41,10 @@ class FakeContainer(Container):
     @cached_property
     def imports(self) -> InMemoryImports:
         return InMemoryImports()
+
+    @cached_property
+    def settings_store(self) -> InMemorySettings:
+        return InMemorySettings()
 
     @cached_property
     def locks(self) -> InMemoryLocks:

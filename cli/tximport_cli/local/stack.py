@@ -77,6 +77,26 @@ def table_name(key: str) -> str:
     return f"tximport-local-{key}"
 
 
+def create_table_arguments(table: definitions.TableDef, name: str | None = None) -> dict[str, Any]:
+    """CreateTable's arguments for a table of infra/definitions.py (keys, stream, indexes), as CDK makes it."""
+    names = dict.fromkeys([table.partition_key, table.sort_key,
+                           *(k for i in table.indexes for k in (i.partition_key, i.sort_key))])
+    arguments: dict[str, Any] = {
+        "TableName": name or table_name(table.key), "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in names],
+        "KeySchema": [{"AttributeName": table.partition_key, "KeyType": "HASH"},
+                      {"AttributeName": table.sort_key, "KeyType": "RANGE"}],
+    }
+    if table.stream:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    if table.indexes:
+        arguments["GlobalSecondaryIndexes"] = [{
+            "IndexName": i.name, "Projection": {"ProjectionType": "ALL"},
+            "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": i.sort_key, "KeyType": "RANGE"}]} for i in table.indexes]
+    return arguments
+
+
 @dataclass
 class Clients:
     """boto3 clients on the stack's moto endpoint."""
@@ -437,14 +457,7 @@ class LocalStack:
     def _create_resources(self) -> None:
         c = self.clients
         for table in TABLES:
-            c.dynamodb.create_table(
-                TableName=table_name(table.key), BillingMode="PAY_PER_REQUEST",
-                **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
-                   if table.stream else {}),
-                AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"},
-                                      {"AttributeName": table.sort_key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"},
-                           {"AttributeName": table.sort_key, "KeyType": "RANGE"}])
+            c.dynamodb.create_table(**create_table_arguments(table))
             c.dynamodb.update_time_to_live(
                 TableName=table_name(table.key),
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute})

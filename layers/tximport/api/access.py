@@ -37,3 +37,16 @@ _PUBLIC_SHAPES = frozenset(route_shape(method, path) for method, path in PUBLIC_
 def is_public(method: str, path: str) -> bool:
     """True when `method path` (a route template, either notation) needs no token."""
     return route_shape(method, path) in _PUBLIC_SHAPES
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    return re.compile("".join("[^/]+" if part.startswith("{") else re.escape(part)
+                              for part in re.split(r"(\{[^}]+\})", template) if part))
+
+
+_PUBLIC_PATHS = tuple((method, _regex(path)) for method, path in PUBLIC_ROUTES)
+
+
+def is_public_request(method: str, raw_path: str) -> bool:
+    """True when a request (`GET /fileformats/CSV%234col%23v1/template`) is for a route needing no token."""
+    return any(m == method.upper() and pattern.fullmatch(raw_path) for m, pattern in _PUBLIC_PATHS)

@@ -13,10 +13,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.api.access import is_public
+from tximport.api.access import is_public, is_public_request
 from tximport.api.envelope import domain_error, error_response
-from tximport.api.routes import bankaccounts, fileformats, imports, public
-from tximport.errors import DomainError
+from tximport.api.routes import bankaccounts, fileformats, imports, public, settings, transactions
+from tximport.auth import bearer_token, gateway_claims
+from tximport.errors import DomainError, Unauthorized
+from tximport.runtime import container
 
 logger = Logger(service="tximport")
 
@@ -25,6 +27,8 @@ app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
+app.include_router(settings.router)
+app.include_router(transactions.router)
 
 OPENAPI_TITLE = "tximport API"
 OPENAPI_VERSION = "0.1.0"
@@ -144,16 +148,46 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     if not event.get("body") or not content_type or content_type == "application/json" \
             or content_type.endswith("+json"):
         return None
-    body = {"data": None, "links": None, "meta": {},
-            "error": {"code": "UnsupportedMediaType", "target": "Content-Type",
-                      "message": f"request bodies are application/json, not {content_type}"}}
-    return {"statusCode": 415, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
+    return _raw_error(415, "UnsupportedMediaType", f"request bodies are application/json, not {content_type}",
+                      "Content-Type")
+
+
+def _authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Verify the bearer token of a request for a protected route, as API Gateway's JWT authorizer would,
+    and hand its claims on where the authorizer puts them; a refusal is a 401 in the service's envelope.
+
+    Claims an authorizer already verified (the local gateway's) are kept. A request no explicit route
+    matched (routeKey `$default`) goes on to the resolver, which answers 404 RouteNotFound (or 401 from a
+    route reached that way without claims)."""
+    context = event.setdefault("requestContext", {})
+    method = str((context.get("http") or {}).get("method", ""))
+    if event.get("routeKey") == "$default" or is_public_request(method, str(event.get("rawPath", ""))):
+        return None
+    if ((context.get("authorizer") or {}).get("jwt") or {}).get("claims"):
+        return None
+    verifier = container().token_verifier
+    if verifier is None:
+        return None  # no issuer configured: routes find no claims and answer 401
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    try:
+        claims = verifier.verify(bearer_token(headers.get("authorization")))
+    except Unauthorized as exc:
+        return _raw_error(401, exc.code, exc.message, "Authorization")
+    scope = claims.get("scope")
+    context["authorizer"] = {"jwt": {"claims": gateway_claims(claims),
+                                     "scopes": scope.split() if isinstance(scope, str) else None}}
+    return None
+
+
+def _raw_error(status: int, code: str, message: str, target: str) -> dict[str, Any]:
+    body = {"data": None, "links": None, "meta": {}, "error": {"code": code, "message": message, "target": target}}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
             "isBase64Encoded": False}
 
 
 def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
-    refused = _unsupported_media_type(event)
+    refused = _unsupported_media_type(event) or _authenticate(event)
     if refused is not None:
         return refused
     result = app.resolve(event, context)

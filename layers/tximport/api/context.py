@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from tximport.auth import tenant_from_claims
-from tximport.errors import Unauthorized
+from tximport.errors import Forbidden, Unauthorized
 from tximport.models import Tenant
 
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -21,3 +21,29 @@ def tenant_of(router: Any) -> Tenant:
     if not (_SAFE.match(tenant.organisation_id) and _SAFE.match(tenant.company_id)):
         raise Unauthorized("organisationId/companyId hold characters that are not allowed", code="InvalidToken")
     return tenant
+
+
+def scopes_of(router: Any) -> set[str]:
+    """The OAuth scopes of the caller's verified token: its `scope` claim (space-separated) or `scp` claim
+    (a list; API Gateway hands lists over as `[a b]`), or the authorizer's `scopes`."""
+    event = router.current_event
+    authorizer = event.request_context.authorizer
+    if not authorizer:
+        return set()
+    claims = authorizer.jwt_claim or {}
+    found: set[str] = set()
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if isinstance(value, list | tuple):
+            found.update(str(v) for v in value)
+        elif isinstance(value, str):
+            found.update(value.strip("[]").split())
+    found.update(str(s) for s in (authorizer.jwt_scopes or []))
+    return found
+
+
+def require_scope(router: Any, scope: str) -> None:
+    """403 InsufficientScope unless the caller's token carries `scope`."""
+    if scope not in scopes_of(router):
+        raise Forbidden(f"this route needs a token with the scope {scope}", code="InsufficientScope",
+                        target="Authorization")

@@ -5,7 +5,8 @@ A parser reads a byte stream and yields events in file order:
 * `StatementAccount`: an account the file holds (multi-account formats yield one per statement;
   single-account formats may yield none),
 * `ParsedLine`: one transaction, with the account reference it belongs to,
-* `LineError`: a line that was rejected (it is reported, the rest of the file goes on).
+* `LineError`: a line that was rejected (it is reported, the rest of the file goes on),
+* `FileNote`: something about the file as a whole (an interim report, sections not imported).
 
 A file that cannot be read as a whole raises `FileError` with a documented code. Parsers must stream:
 memory may not grow with the file size. `Source.open()` may be called more than once when a format
@@ -74,6 +75,8 @@ class ParsedLine:
     original_amount: Decimal | None = None
     original_currency: str | None = None
     pending: bool = False
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`)
+    reversal: bool = False
 
 
 @dataclass(slots=True)
@@ -87,7 +90,23 @@ class LineError:
     target: str | None = None
 
 
-ParseEvent = StatementAccount | ParsedLine | LineError
+# Documented notes a file can carry (FileNote codes).
+INTERIM_REPORT = "InterimReport"
+UNIMPORTED_SECTIONS = "UnimportedSections"
+
+
+@dataclass(slots=True)
+class FileNote:
+    """Something about the file as a whole that the import reports beside its lines (severity info or
+    warning): an interim report (MT942), sections the format carries that are not imported (OFX
+    investment statements, with their counts)."""
+
+    code: str
+    message: str
+    severity: str = "info"
+
+
+ParseEvent = StatementAccount | ParsedLine | LineError | FileNote
 
 
 class FileError(Exception):

@@ -2,7 +2,11 @@
 
 imports table (pk = T#org#company):
   ACCOUNT#<accountId>                 bank account
-  IMPORT#<importId>                   import (ids are time-ordered: newest first by key)
+  IDENTIFIER#<IDENTIFIER>             the account created for an identifier (spaces out, upper case)
+  SETTINGS                            the tenant's settings
+  POLL#<importId>                     how often the import was polled (statusMonitor), beside the import
+  IMPORT#<importId>                   import (ids are time-ordered: newest first by key); its statusKey
+                                      (T#org#company#S#<status>) keys the sparse byStatus index (sk as range)
   DECISION#<importId>#<transactionId> per-line decision overriding the default
   LOCK#<accountId>                    the active import of an account
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
@@ -11,6 +15,8 @@ imports table (pk = T#org#company):
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+  pk = T#org#company#A#<accountId>,                sk = REF#<transactionId>   a public transaction's line
+                                                     (the posted transactionId -> its day and ledger id)
 """
 
 from __future__ import annotations
@@ -26,6 +32,22 @@ def tenant_pk(tenant: Tenant) -> str:
 
 def account_sk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
+
+
+def identifier_sk(identifier: str) -> str:
+    return "IDENTIFIER#" + "".join(identifier.split()).upper()
+
+
+def poll_sk(import_id: str) -> str:
+    return f"POLL#{import_id}"
+
+
+SETTINGS_SK = "SETTINGS"
+
+
+def status_key(tenant: Tenant, status: str) -> str:
+    """The partition key of the imports table's byStatus index: one tenant's imports in one status."""
+    return f"{tenant_pk(tenant)}#S#{status}"
 
 
 def import_sk(import_id: str) -> str:
@@ -62,6 +84,10 @@ def ledger_tx_sk(transaction_id: str) -> str:
 
 
 LEDGER_DAY_PREFIX = "DAY#"
+
+
+def ledger_ref_sk(bank_transaction_id: str) -> str:
+    return f"REF#{bank_transaction_id}"
 
 
 def ledger_day_sk(day: date) -> str:

@@ -152,6 +152,8 @@ def encode_row(row: StagedRow) -> dict[str, Any]:
         "balance": _money(row.balance),
         "originalAmount": _money(row.original_amount),
         "originalCurrency": row.original_currency,
+        "purchaseDate": _day(row.purchase_date),
+        "reversal": row.reversal,
         "possibleDuplicate": row.possible_duplicate,
         "duplicateOf": row.duplicate_of,
         "duplicateReason": row.duplicate_reason,

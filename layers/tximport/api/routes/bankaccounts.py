@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from tximport.api import schemas
 from tximport.api.context import tenant_of
-from tximport.api.envelope import envelope
+from tximport.api.envelope import answer
 from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import CreateBankAccountRequest
 from tximport.api.views import account_view, ledger_row
@@ -23,12 +23,13 @@ router = Router()
              responses=schemas.idempotent(schemas.ok(schemas.BankAccountEnvelope, "The account",
                                                      201, None, 400, 401, 409, 429)))
 def create_account(body: CreateBankAccountRequest,
-                   idempotency_key: IdempotencyKey = None) -> Response[dict[str, Any]]:
+                   idempotency_key: IdempotencyKey = None) -> Response[schemas.BankAccountEnvelope]:
     tenant = tenant_of(router)
 
-    def create() -> Response[dict[str, Any]]:
+    def create() -> Response[schemas.BankAccountEnvelope]:
         account = container().account_service.create(tenant, body.data.to_command())
-        return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
+        return answer(schemas.BankAccountEnvelope(data=account_view(account), meta=schemas.EmptyMeta(),
+                                                  links={"self": f"/bankaccounts/{account.id}"}), status=201)
 
     return answer_once(router, "POST /bankaccounts", idempotency_key, body, create)
 
@@ -36,24 +37,26 @@ def create_account(body: CreateBankAccountRequest,
 @router.get("/bankaccounts", summary="List bank accounts", tags=["Bank accounts"],
             responses=schemas.ok(schemas.BankAccountsEnvelope, "A page of accounts", 200, None, 400, 401, 429))
 def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-                  cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
+                  cursor: Annotated[str | None, Query()] = None) -> Response[schemas.BankAccountsEnvelope]:
     accounts, nxt = container().account_service.list_page(tenant_of(router), limit=pageSize, cursor=cursor)
     links = {"next": f"/bankaccounts?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
-    return envelope([account_view(a) for a in accounts], links=links, meta={"count": len(accounts)})
+    return answer(schemas.BankAccountsEnvelope(data=[account_view(a) for a in accounts], links=links,
+                                               meta=schemas.CountMeta(count=len(accounts))))
 
 
 @router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"],
             responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 200, None, 401, 404, 429))
-def get_account(account_id: str) -> Response[dict[str, Any]]:
+def get_account(account_id: str) -> Response[schemas.BankAccountEnvelope]:
     account = container().account_service.get(tenant_of(router), account_id)
-    return envelope(account_view(account))
+    return answer(schemas.BankAccountEnvelope(data=account_view(account), meta=schemas.EmptyMeta()))
 
 
 @router.get("/bankaccounts/<account_id>/transactions", summary="The ledger of an account",
             tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.",
             responses=schemas.ok(schemas.LedgerEnvelope, "A page of the ledger", 200, None, 400, 401, 404, 429))
 def ledger(account_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-           cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
+           cursor: Annotated[str | None, Query()] = None) -> Response[schemas.LedgerEnvelope]:
     lines, nxt = container().ledger_queries.page(tenant_of(router), account_id, limit=pageSize, cursor=cursor)
     links = {"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
-    return envelope([ledger_row(line) for line in lines], links=links, meta={"count": len(lines)})
+    return answer(schemas.LedgerEnvelope(data=[ledger_row(line) for line in lines], links=links,
+                                         meta=schemas.CountMeta(count=len(lines))))
