@@ -52,11 +52,13 @@ class JwksVerifier:
                  jwks: jwt.PyJWKClient | None = None) -> None:
         self.issuer = issuer
         self.audiences = set(audiences)
-        url = jwks_url or issuer.rstrip("/") + "/.well-known/jwks.json"
-        self._jwks = jwks or jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+        self.jwks_url = jwks_url or issuer.rstrip("/") + "/.well-known/jwks.json"
+        self._jwks = jwks
 
     def verify(self, token: str) -> dict[str, Any]:
         try:
+            if self._jwks is None:  # built on first use: a cold start never waits for the issuer
+                self._jwks = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
             key = self._jwks.get_signing_key_from_jwt(token).key
             claims: dict[str, Any] = jwt.decode(token, key, algorithms=list(ALGORITHMS), issuer=self.issuer,
                                                 options={"require": ["exp", "iss"], "verify_aud": False})

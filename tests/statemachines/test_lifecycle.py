@@ -42,7 +42,8 @@ def test_happy_path_from_upload_to_ledger(api: Api, stack):
     assert (summary["transactionCreditCount"], summary["transactionDebitCount"]) == (1, 3)
     assert summary["transactionCreditSum"] == 250000 and summary["creditAmount"] == "2500.00"
     assert summary["transactionDebitSum"] == -95700 and summary["debitAmount"] == "-957.00"
-    assert (summary["transactionRangeStartDate"], summary["transactionRangeEndDate"]) == ("2024-03-01", "2024-03-03")
+    assert (summary["transactionRangeStartDate"], summary["transactionRangeEndDate"]) == (
+        "2024-03-01T00:00:00.000Z", "2024-03-03T00:00:00.000Z")
     rows = api.review(import_id)
     assert [r["description"] for r in rows] == ["Coffee", "Coffee", "Salary", "Rent"]
     assert rows[0]["transactionId"] != rows[1]["transactionId"]  # two equal coffees stay two

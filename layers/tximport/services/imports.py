@@ -190,6 +190,9 @@ class ImportService:
         if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token:
             raise Conflict(f"an import in status {imp.status.value} cannot be confirmed",
                            code="InvalidImportStatus", target="status")
+        if not imp.bank_accounts:
+            raise Conflict("the import has no bank accounts yet: name them (amendtransactions with bankAccounts) "
+                           "or delete the import", code="BankAccountsRequired", target="bankAccounts")
         token = imp.task_token
         imp.task_token = None
         try:

@@ -48,7 +48,7 @@ def _rejection(index: int, exc: ValidationError) -> RejectedTransaction:
     name = loc[0] if loc else ""
     field = {"account_identifier": "accountIdentifier"}.get(name, name)
     kind = str(error.get("type", ""))
-    if kind == "missing":
+    if kind == "missing" or (error.get("input", "") is None and kind.endswith("_type")):
         code = "RequiredValueMissing"
     elif kind == "extra_forbidden":
         code = "UnknownField"
