@@ -38,6 +38,8 @@ AMBIGUOUS_DATE_STYLE = "AmbiguousDateStyle"
 PROCESSING_ERROR = "ProcessingError"
 EMPTY_FILE = "EmptyFile"
 FILE_TOO_LARGE = "FileTooLarge"
+#: the file carries the bank's own error (an OFX STATUS of severity ERROR)
+BANK_REPORTED_ERROR = "BankReportedError"
 
 # Documented line error codes.
 INVALID_DATE = "InvalidDate"

@@ -35,9 +35,11 @@ from typing import IO, Any
 import mt940
 
 from tximport.formats.base import (
+    INTERIM_REPORT,
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -187,6 +189,10 @@ def _line_numbers(text: str, first_line: int) -> list[int]:
     return numbers
 
 
+#: what only an MT942 interim report carries: its floor limit (:34F:) and date/time indication (:13D:)
+_INTERIM = re.compile(r"(?m)^:(?:13D|34F):")
+
+
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     numbers = _line_numbers(text, first_line)
     text = _SPLIT_61.sub(r"\1", text)
@@ -196,6 +202,9 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     currency = m.group(1) if m else None
     if account_ref:
         yield StatementAccount(account_ref=account_ref, currency=currency, line_number=first_line)
+    if _INTERIM.search(text):
+        yield FileNote(INTERIM_REPORT, "the file is an MT942 interim report: its lines are not final and may "
+                       "still change or be reversed on the closing MT940 statement")
     try:
         parsed = _parse_text(text)
         transactions = list(parsed)

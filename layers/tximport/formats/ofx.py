@@ -25,7 +25,9 @@ Each statement (`STMTRS`, `CCSTMTRS`, `INVSTMTRS`) yields a `StatementAccount` (
 BANKID or BROKERID) before its lines. A statement whose account aggregate is missing yields its
 lines with `account_ref=None`. A `<STMTTRN>` without a usable `DTPOSTED` or `TRNAMT` is reported
 as a `LineError` (target `STMTTRN/DTPOSTED` or `STMTTRN/TRNAMT`, lineNumber of the `<STMTTRN>` tag);
-a file without an `<OFX>` element raises `FileError(InvalidSourceData)`.
+a file without an `<OFX>` element raises `FileError(InvalidSourceData)`. A `<STATUS>` (sign-on or
+statement) of severity ERROR raises `FileError(BankReportedError)` with the bank's code and message;
+investment statements are counted in a `FileNote(UnimportedSections)` (their bank lines are imported).
 
 Encodings: the OFX 1 header (`ENCODING:USASCII` + `CHARSET:1252`, `ENCODING:UTF-8`, ...) or the
 OFX 2 XML declaration (`<?xml ... encoding="..."?>`) decides; a byte-order mark wins over both.
@@ -44,12 +46,15 @@ from itertools import repeat
 from typing import IO
 
 from tximport.formats.base import (
+    BANK_REPORTED_ERROR,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
+    UNIMPORTED_SECTIONS,
     UNSUPPORTED_ENCODING,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -257,11 +262,16 @@ def _scan(reader: _Reader) -> Iterator[ParseEvent]:
                                    bank_id=acct.get("BANKID") or acct.get("BROKERID") or None,
                                    line_number=stmt_line)
 
+    status: dict[str, str] | None = None  # the open <STATUS> aggregate (sign-on or statement)
+    investments = _Investments()
     while True:
         buf = reader.buf
         m = _TAG.search(buf, pos)
         if m is None or (m.end() == len(buf) and not reader.eof):
             if reader.eof:
+                note = investments.note()
+                if note is not None:
+                    yield note
                 break
             keep = m.start() if m else buf.rfind("<", pos)
             if keep == -1 or len(buf) - keep > _MAX_BLOCK:
@@ -316,6 +326,16 @@ def _scan(reader: _Reader) -> Iterator[ParseEvent]:
                 pos = stop
             continue
         pos = m.end()
+        if name == "STATUS":
+            if closing and status is not None:
+                _check_status(status, reader.line_of(m.start()))
+            status = None if closing else {}
+            continue
+        if status is not None and not closing and name in ("CODE", "SEVERITY", "MESSAGE"):
+            status[name] = _value(text)
+            continue
+        if not closing:
+            investments.see(name)
         if closing:
             if name in _ACCOUNTS:
                 in_account = False
@@ -338,6 +358,45 @@ def _scan(reader: _Reader) -> Iterator[ParseEvent]:
             curdef = _value(text) or None
         elif name in ("BANKTRANLIST", "INVTRANLIST") and not announced:
             yield from announce()
+
+
+def _check_status(status: dict[str, str], line: int) -> None:
+    """A `<STATUS>` whose severity is ERROR ends the import with the bank's code and message."""
+    if status.get("SEVERITY", "").upper() != "ERROR":
+        return
+    code, message = status.get("CODE", "?"), status.get("MESSAGE") or "no message"
+    raise FileError(BANK_REPORTED_ERROR, f"the bank reported an error in the file (OFX STATUS code {code}, line "
+                    f"{line}): {message}", target="STATUS", details={"bankCode": code, "bankMessage": message})
+
+
+#: investment transactions (children of INVTRANLIST other than INVBANKTRAN) and positions (of INVPOSLIST)
+_INVESTMENT_TRANSACTIONS = frozenset({
+    "BUYDEBT", "BUYMF", "BUYOPT", "BUYOTHER", "BUYSTOCK", "CLOSUREOPT", "INCOME", "INVEXPENSE", "JRNLFUND",
+    "JRNLSEC", "MARGININTEREST", "REINVEST", "RETOFCAP", "SELLDEBT", "SELLMF", "SELLOPT", "SELLOTHER",
+    "SELLSTOCK", "SPLIT", "TRANSFER"})
+_POSITIONS = frozenset({"POSDEBT", "POSMF", "POSOPT", "POSOTHER", "POSSTOCK"})
+
+
+class _Investments:
+    """Counts what an investment statement holds that is not imported (its bank lines are)."""
+
+    def __init__(self) -> None:
+        self.statements = self.transactions = self.positions = 0
+
+    def see(self, name: str) -> None:
+        if name == "INVSTMTRS":
+            self.statements += 1
+        elif name in _INVESTMENT_TRANSACTIONS:
+            self.transactions += 1
+        elif name in _POSITIONS:
+            self.positions += 1
+
+    def note(self) -> FileNote | None:
+        if not self.statements:
+            return None
+        return FileNote(UNIMPORTED_SECTIONS, f"{self.statements} investment statement(s) with {self.transactions} "
+                        f"investment transaction(s) and {self.positions} position(s) are not imported (only "
+                        "their bank transactions are)")
 
 
 def _run(region: str, line: int, account_ref: str | None, curdef: str | None) -> Iterator[ParseEvent]:
