@@ -193,6 +193,12 @@ class ApiClient:
     def review(self, import_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.paged(f"/imports/{quote(import_id)}/reviewtransactions", {"pageSize": 1000}, limit)
 
+    def name_accounts(self, import_id: str, accounts: list[dict[str, Any]]) -> None:
+        """Continue an account discovery: the import goes on for these accounts (ids, or identifiers with
+        their country), from the file already uploaded."""
+        self.request("POST", f"/imports/{quote(import_id)}/amendtransactions",
+                     json={"data": {"bankAccounts": accounts}})
+
     def confirm(self, import_id: str) -> None:
         self.request("POST", f"/imports/{quote(import_id)}/confirm")
 

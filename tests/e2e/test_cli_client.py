@@ -181,3 +181,21 @@ def test_import_without_account_discovers_the_files_accounts_and_creates_them(cl
     # the discovery imports were deleted: the list shows the one real import as complete
     statuses = [i["status"] for i in cli.api.ok("GET", "/imports")["data"]]
     assert statuses.count("complete") == 1
+
+
+def test_create_accounts_creates_account_numbers_too_and_one_import_does_it_all(cli: Cli):
+    sample = str(SAMPLES / "mt940" / "mt940-jejik-ing.sta")
+    done = cli("import", sample, "--format", "MT940#v1", "--yes", "--create-accounts", "--country", "NLD")
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    created = cli.api.ok("GET", "/bankaccounts")["data"]
+    assert created and all(a["countryCode"] == "NLD" for a in created)  # not IBANs: account numbers
+    imports = cli.api.ok("GET", "/imports")["data"]
+    assert [i["status"] for i in imports] == ["complete"]  # discovery went on: no second upload, no second import
+
+
+def test_a_discovery_that_ends_in_error_prints_the_error_details_and_exits_2(cli: Cli, tmp_path: Path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"bankAccounts": [{"accountIdentifier": "X1", "transactions": [{"datePosted": "soon"}]}]}')
+    done = cli("import", str(broken), "--format", "JSON#v0", "--yes", "--create-accounts")
+    assert done.returncode == ExitCode.IMPORT_FAILED == 2, done.stdout + done.stderr
+    assert "ended in error" in done.stderr
