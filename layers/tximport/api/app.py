@@ -39,9 +39,12 @@ until `awaitingConfirmation`; review (`/reviewtransactions`, `/errordetails`, `/
 poll until `complete`. `POST /fileformats/detect` tells the format of a file from its first bytes.
 
 Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `error` to
-`{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
-(`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
-carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
+`{"code", "message", "target"?, "details"?}` and `data` to null. Money the file-import document writes
+as an integer (`transactionAmount`, `transactionCreditSum`) is an integer of the currency's minor units
+(ISO 4217 exponent), with the exact decimal string beside it (`amount`, `creditAmount`); datetimes are
+ISO 8601 with milliseconds and Z. Every route except the file-format catalogue needs a bearer JWT
+carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`); the public
+transactions endpoint needs the scope `api:transactions:create`."""
 
 
 @cache
