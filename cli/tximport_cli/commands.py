@@ -76,6 +76,14 @@ def _add(subparsers: Any, name: str, fn: Callable[..., ExitCode], help_text: str
     return parser
 
 
+def _total(summary: dict[str, Any], side: str) -> str:
+    """A summary's credit or debit total as a decimal: one currency's, or each currency's."""
+    if summary.get(f"{side}Amount") is not None:
+        return _money(summary[f"{side}Amount"])
+    totals = summary.get("currencyTotals") or []
+    return ", ".join(f"{_money(t[f'{side}Amount'])} {t.get('currency') or ''}".strip() for t in totals) or "-"
+
+
 def _money(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -414,8 +422,8 @@ def _print_report(out: Output, imp: dict[str, Any], problems: list[dict[str, Any
         start, end = s.get("transactionRangeStartDate"), s.get("transactionRangeEndDate")
         out.pairs(f"Report for import {imp['id']}", [
             ("lines", s.get("transactionDetailsCount")),
-            ("credits", f"{s.get('transactionCreditCount')} totalling {_money(s.get('transactionCreditSum'))}"),
-            ("debits", f"{s.get('transactionDebitCount')} totalling {_money(s.get('transactionDebitSum'))}"),
+            ("credits", f"{s.get('transactionCreditCount')} totalling {_total(s, 'credit')}"),
+            ("debits", f"{s.get('transactionDebitCount')} totalling {_total(s, 'debit')}"),
             ("date range", f"{start} to {end}" if start else "-"),
             ("possible duplicates", s.get("transactionDateOverlapCount")),
             ("rejected lines", s.get("rejectedLineCount")),
@@ -482,7 +490,7 @@ def run_review(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
         return ExitCode.OK
     out.table(f"Transactions of import {args.import_id}",
               ["line", "date", "amount", "currency", "description", "duplicate", "decision"],
-              [(r.get("lineNumber"), r.get("datePosted"), r.get("transactionAmount"), r.get("currency"),
+              [(r.get("lineNumber"), r.get("postingDate"), r.get("amount"), r.get("currency"),
                 r.get("description"), r.get("duplicateReason") or ("yes" if r.get("possibleDuplicate") else ""),
                 r.get("decision")) for r in rows])
     return ExitCode.OK
@@ -537,7 +545,7 @@ def run_ledger(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
         return ExitCode.OK
     out.table(f"Ledger of {account['id']} ({account.get('accountIdentifier')})",
               ["date", "amount", "currency", "description", "import"],
-              [(r.get("datePosted"), r.get("transactionAmount"), r.get("currency"), r.get("description"),
+              [(r.get("postingDate"), r.get("amount"), r.get("currency"), r.get("description"),
                 r.get("importId")) for r in rows])
     return ExitCode.OK
 

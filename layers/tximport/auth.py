@@ -2,7 +2,7 @@
 
 On AWS the api function verifies the bearer token itself (`JwksVerifier`, as API Gateway's JWT
 authorizer would, so that a refusal answers in the service's envelope) and puts the claims where the
-authorizer would, `requestContext.authorizer.jwt.claims`; the local stack's gateway verifies HS256 dev
+authorizer would, `requestContext.authorizer.jwt.claims`; the local stack's gateway verifies its dev
 tokens and fills in the same place (tximport_cli.local.tokens: this package verifies, it never issues).
 Either way the tenant comes only from verified claims.
 """

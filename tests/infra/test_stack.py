@@ -273,10 +273,15 @@ def test_the_revert_role_deletes_ledger_lines_and_nothing_else_there(synthesized
     assert not [a for actions in access.values() for a in actions if a.startswith(("states:", "lambda:"))]
 
 
+def _index_arn(table_id: str) -> dict:
+    return {"Fn::Join": ["", [get_att_arn(table_id), "/index/*"]]}
+
+
 def test_the_workflow_role_keeps_to_the_imports_table_and_task_tokens(synthesized, ids):
     access = _access(synthesized, "workflow")
     imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
     assert "dynamodb:PutItem" in access.pop(imports)
+    access.pop(json.dumps(_index_arn(ids["table:imports"]), sort_keys=True))  # the imports table's own indexes
     tokens = [resource for resource, actions in access.items() if actions == {
         "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}]
     assert len(tokens) == 1
@@ -450,18 +455,19 @@ def test_table_access_is_per_table_and_per_need(synthesized, ids):
     commit = function_statements(synthesized, "commit")
     assert allows(commit, "dynamodb:BatchWriteItem", ledger_arn)
 
+    imports_index = _index_arn(ids["table:imports"])  # the imports table's byStatus index, granted with it
     on_upload = function_statements(synthesized, "on_upload")
     assert allows(on_upload, "dynamodb:UpdateItem", imports_arn)
-    assert resources_for(on_upload, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+    assert resources_for(on_upload, "dynamodb:GetItem") == [imports_arn, imports_index], "never the ledger"
 
     workflow = function_statements(synthesized, "workflow")
     assert allows(workflow, "dynamodb:UpdateItem", imports_arn)
-    assert resources_for(workflow, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+    assert resources_for(workflow, "dynamodb:GetItem") == [imports_arn, imports_index], "never the ledger"
 
     revert = function_statements(synthesized, "revert")
     assert allows(revert, "dynamodb:DeleteItem", ledger_arn), "a revert deletes ledger lines"
     assert not allows(revert, "dynamodb:PutItem", ledger_arn)
-    assert resources_for(revert, "dynamodb:Query") == [imports_arn]
+    assert resources_for(revert, "dynamodb:Query") == [imports_arn, imports_index]
 
 
 def test_bucket_access_is_by_prefix(synthesized, ids):

@@ -13,6 +13,8 @@ from tximport import runtime
 from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, load_settings
 
 BASE = {"IMPORTS_TABLE_NAME": "i", "LEDGER_TABLE_NAME": "l", "BUCKET_NAME": "b"}
+#: what the api function needs besides the setting a case leaves out
+API = {"REVERT_FUNCTION_NAME": "r", "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "tximport"}
 
 
 def test_every_function_is_listed():
@@ -21,12 +23,13 @@ def test_every_function_is_listed():
     assert set(REQUIRED_BY_FUNCTION) == {f.name for f in FUNCTIONS}
 
 
-@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
-                                                   ("on_upload", "STATE_MACHINE_ARN")])
+@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"), ("api", "JWT_ISSUER"),
+                                                   ("api", "JWT_AUDIENCE"), ("on_upload", "STATE_MACHINE_ARN")])
 def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str):
+    given = {k: v for k, v in API.items() if k != setting} if function == "api" else {}
     with pytest.raises(ConfigError, match=f"for the {function} function: {setting}"):
-        load_settings(BASE, function=function)
-    assert load_settings({**BASE, setting: "x"}, function=function)
+        load_settings({**BASE, **given}, function=function)
+    assert load_settings({**BASE, **given, setting: "x"}, function=function)
     assert load_settings(BASE, function="process")
 
 
