@@ -222,6 +222,78 @@ class LedgerRepository:
             raise
         return True
 
+    # reconciliation marks ----------------------------------------------------------------------------
+    # A ledger line matched by a reconciliation entry carries `reconciliation` = {reconciliationId, entryId,
+    # matchStatus}; the mark is set and cleared with conditions so one line is never held by two entries.
+
+    def days_between(self, tenant: Tenant, account_id: str, start: str, end: str) -> list[str]:
+        """The days in [start, end] (ISO dates) on which the account has lines: one day-index query."""
+        out: list[str] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id),
+                                          ":a": f"DAY#{start}", ":b": f"DAY#{end}"},
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            out.extend(item["sk"][4:] for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_lines(self, tenant: Tenant, account_id: str, wanted: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The lines named by (day, transaction id) that exist (BatchGetItem, 100 keys a call)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), 100):
+            request_keys = [{"pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}, "sk": {"S": f"TX#{tx}"}}
+                            for day, tx in wanted[start:start + 100]]
+            pending: dict[str, Any] = {self.table_name: {"Keys": request_keys, "ConsistentRead": True}}
+            while pending:
+                answer = self.client.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    found.append(_public({k: _deserializer.deserialize(v) for k, v in item.items()}))
+                pending = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def mark_action(self, tenant: Tenant, account_id: str, day: str, transaction_id: str, mark: dict[str, str],
+                    *, replaces: str | None = None) -> dict[str, Any]:
+        """A TransactWriteItems Update setting a line's reconciliation mark: only if the line exists and no
+        other entry holds it (the same entry, or a mark of the FAILED reconciliation `replaces`, may be
+        overwritten)."""
+        condition = "attribute_exists(pk) AND (attribute_not_exists(reconciliation) OR reconciliation.entryId = :e"
+        values: dict[str, Any] = {":m": _serializer.serialize(mark), ":e": {"S": mark["entryId"]}}
+        if replaces:
+            condition += " OR reconciliation.reconciliationId = :r"
+            values[":r"] = {"S": replaces}
+        return {"Update": {
+            "TableName": self.table_name,
+            "Key": {"pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}, "sk": {"S": f"TX#{transaction_id}"}},
+            "UpdateExpression": "SET reconciliation = :m", "ConditionExpression": condition + ")",
+            "ExpressionAttributeValues": values,
+        }}
+
+    def unmark_action(self, tenant: Tenant, account_id: str, day: str, transaction_id: str,
+                      entry_id: str) -> dict[str, Any]:
+        """A TransactWriteItems Update removing a line's mark if `entry_id` holds it."""
+        return {"Update": {
+            "TableName": self.table_name,
+            "Key": {"pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}, "sk": {"S": f"TX#{transaction_id}"}},
+            "UpdateExpression": "REMOVE reconciliation",
+            "ConditionExpression": "reconciliation.entryId = :e",
+            "ExpressionAttributeValues": {":e": {"S": entry_id}},
+        }}
+
+    def apply(self, action: dict[str, Any]) -> bool:
+        """Run one mark/unmark action on its own; False when its condition does not hold."""
+        update = dict(action["Update"])
+        try:
+            self.client.update_item(**update)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
 
 def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
     yield from first

@@ -1,0 +1,1 @@
+"""Small adapters that keep AWS out of the services (boto3 implementations of their ports)."""

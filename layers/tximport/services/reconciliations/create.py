@@ -1,0 +1,133 @@
+"""Create a reconciliation: check the period, the entries and the account, claim the period's days on the
+account (409 when another reconciliation holds one), stage the entries in S3 and start the matching
+workflow. Answers at once (PROCESSING); the workflow does the matching."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from tximport.ids import new_id
+from tximport.models import Tenant, utcnow
+from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
+from tximport.reconciliation.models import (
+    MAX_ENTRIES,
+    MAX_PERIOD_DAYS,
+    Counts,
+    Entry,
+    MatchingOptions,
+    Reconciliation,
+    ReconciliationStatus,
+    Source,
+)
+from tximport.reconciliation.records import pending
+from tximport.services.reconciliations.ports import (
+    Accounts,
+    Executions,
+    Reconciliations,
+    ResultObjects,
+    StatusEvents,
+)
+
+log = logging.getLogger(__name__)
+#: entries per result chunk: a page reads one or two chunks
+CHUNK_SIZE = 1000
+
+
+@dataclass
+class NewReconciliation:
+    """What a client asks for (already shaped by the API)."""
+
+    account_id: str
+    period_start: date
+    period_end: date
+    source: Source
+    entries: list[Entry]
+    options: MatchingOptions = field(default_factory=MatchingOptions)
+
+
+def check_period(start: date, end: date) -> None:
+    """422 when the period ends before it starts or covers more than MAX_PERIOD_DAYS days."""
+    if end < start:
+        raise Unprocessable("periodEnd is before periodStart", details={"field": "periodEnd"})
+    days = (end - start).days + 1
+    if days > MAX_PERIOD_DAYS:
+        raise Unprocessable(f"the period covers {days} days; at most {MAX_PERIOD_DAYS} are allowed",
+                            details={"field": "periodEnd", "maxDays": MAX_PERIOD_DAYS})
+
+
+def check_entries(request: NewReconciliation) -> None:
+    if not request.entries:
+        raise Unprocessable("a reconciliation needs at least one entry", details={"field": "entries"})
+    if len(request.entries) > MAX_ENTRIES:
+        raise Unprocessable(f"{len(request.entries)} entries; at most {MAX_ENTRIES} are allowed per request",
+                            details={"field": "entries", "maxEntries": MAX_ENTRIES})
+    for e in request.entries:
+        if not request.period_start <= e.transaction_date <= request.period_end:
+            raise Invalid(f"entries[{e.index}].transactionDate {e.transaction_date} is outside the period",
+                          f"entries[{e.index}].transactionDate")
+
+
+class CreateReconciliation:
+    def __init__(self, *, accounts: Accounts, store: Reconciliations, objects: ResultObjects,
+                 executions: Executions, events: StatusEvents) -> None:
+        self.accounts, self.store, self.objects = accounts, store, objects
+        self.executions, self.events = executions, events
+
+    def __call__(self, tenant: Tenant, request: NewReconciliation) -> Reconciliation:
+        check_period(request.period_start, request.period_end)
+        check_entries(request)
+        account = self.accounts.find(tenant, request.account_id)
+        if account is None:
+            raise Missing(f"bank account {request.account_id} not found", details={"field": "accountId"})
+        for e in request.entries:
+            e.currency = account.currency
+        rec_id = new_id()
+        prefix = f"reconciliations/{tenant.key}/{rec_id}/"
+        total = sum((e.amount for e in request.entries), Decimal("0"))
+        rec = Reconciliation(
+            id=rec_id, organisation_id=tenant.organisation_id, company_id=tenant.company_id,
+            account_id=account.id, period_start=request.period_start, period_end=request.period_end,
+            source=request.source, currency=account.currency, options=request.options, entries_key=prefix,
+            counts=Counts(total_entries=len(request.entries), unmatched_entries=len(request.entries),
+                          total_amount=total, unmatched_amount=total))
+        rec.results = self.objects.write_results(prefix, [pending(e) for e in request.entries], CHUNK_SIZE, 0)
+        try:
+            self.store.create(rec)
+        except Clash:
+            self.objects.delete_prefix(prefix)
+            raise
+        self.events.status_changed(rec, None, rec.status.value)
+        return start_run(rec, self.store, self.executions, self.events)
+
+
+def start_run(rec: Reconciliation, store: Reconciliations, executions: Executions,
+              events: StatusEvents) -> Reconciliation:
+    """Start the next run and mark the reconciliation PROCESSING (FAILED if the workflow cannot start)."""
+    run = rec.runs + 1
+    try:
+        arn = executions.start(rec, run)
+    except Exception as exc:  # the workflow could not start: the reconciliation must not stay PENDING
+        log.exception("could not start reconciliation %s", rec.id)
+        return fail(rec, store, events, f"the matching workflow could not start: {exc}")
+    old = rec.status
+    rec.status, rec.execution_arn, rec.runs, rec.failure_reason = ReconciliationStatus.PROCESSING, arn, run, None
+    try:
+        store.save(rec)
+    except Clash:
+        latest = store.get(rec.tenant, rec.id)  # the workflow's first step got there first
+        return latest or rec
+    events.status_changed(rec, old.value, rec.status.value)
+    return rec
+
+
+def fail(rec: Reconciliation, store: Reconciliations, events: StatusEvents, reason: str) -> Reconciliation:
+    """Status FAILED with its reason; the period's days are released (a FAILED one blocks nothing)."""
+    old = rec.status
+    rec.status, rec.failure_reason, rec.completed = ReconciliationStatus.FAILED, reason[:1000], utcnow()
+    store.save(rec)
+    store.release_days(rec)
+    events.status_changed(rec, old.value, rec.status.value)
+    return rec

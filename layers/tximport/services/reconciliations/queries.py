@@ -1,0 +1,59 @@
+"""Read a reconciliation, list them with filters, page their entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from tximport.models import Tenant
+from tximport.reconciliation.errors import Missing
+from tximport.reconciliation.models import MatchStatus, Reconciliation, ReconciliationStatus
+from tximport.reconciliation.records import EntryRecord
+from tximport.services.reconciliations.pages import ALL, page
+from tximport.services.reconciliations.ports import Reconciliations, ResultObjects
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """`filter[...]` of the list: periodStart is "from" (the period starts on or after it), periodEnd is
+    "until" (the period ends on or before it)."""
+
+    account_id: str | None = None
+    status: ReconciliationStatus | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+    def admits(self, rec: Reconciliation) -> bool:
+        return ((self.account_id is None or rec.account_id == self.account_id)
+                and (self.status is None or rec.status == self.status)
+                and (self.period_start is None or rec.period_start >= self.period_start)
+                and (self.period_end is None or rec.period_end <= self.period_end))
+
+
+class ReconciliationQueries:
+    def __init__(self, *, store: Reconciliations, objects: ResultObjects) -> None:
+        self.store, self.objects = store, objects
+
+    def get(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
+        rec = self.store.get(tenant, reconciliation_id)
+        if rec is None:
+            raise Missing(f"reconciliation {reconciliation_id} not found", details={"field": "id"})
+        return rec
+
+    def list_page(self, tenant: Tenant, where: ListFilter, number: int, size: int
+                  ) -> tuple[list[Reconciliation], int]:
+        """Page `number` (from 1) of the tenant's reconciliations, newest first, and how many match."""
+        found = [r for r in self.store.list_all(tenant) if where.admits(r)]
+        start = (number - 1) * size
+        return found[start:start + size], len(found)
+
+    def entries_page(self, tenant: Tenant, reconciliation_id: str, status: MatchStatus | None, number: int,
+                     size: int) -> tuple[Reconciliation, list[EntryRecord], int]:
+        """Page `number` of the entries (all, or those in `status`), reading only the chunks it touches."""
+        rec = self.get(tenant, reconciliation_id)
+        if rec.results is None:
+            return rec, [], 0
+        overrides = self.store.overrides(rec) if rec.overrides else {}
+        records, total = page(rec.results, status.value if status else ALL, overrides, (number - 1) * size, size,
+                              self.objects.chunk)
+        return rec, records, total
