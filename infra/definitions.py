@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINE_FILE = ROOT / "statemachines" / "import.asl.json"
+#: the reconciliation matching workflow (its own state machine)
+RECONCILE_STATE_MACHINE_FILE = ROOT / "statemachines" / "reconcile.asl.json"
 FUNCTIONS_DIR = ROOT / "functions"
 LAYERS_DIR = ROOT / "layers"
 
@@ -56,11 +58,21 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     # the asynchronous revert of a large import
     FunctionDef("workflow", "Status changes, locks, task tokens and reverts for the workflow", 900, 512,
                 asl_variable="WorkflowFunctionArn"),
+    # the reconcile state machine's only function (not the import workflow's): see RECONCILE_ASL_FUNCTIONS.
+    # 100k entries x 100k ledger lines take ~8 CPU s and ~0.5 GB in the engine; reading and marking the
+    # ledger is most of the time
+    FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,
+                3008),
 )
+
+#: ASL variable -> function name, for statemachines/reconcile.asl.json
+RECONCILE_ASL_FUNCTIONS: dict[str, str] = {"ReconcileFunctionArn": "reconcile"}
 
 #: the bucket's prefix for uploaded files and for staged chunks
 UPLOAD_PREFIX = "uploads/"
 STAGING_PREFIX = "staging/"
+#: reconciliations' staged entries and result chunks
+RECONCILIATION_PREFIX = "reconciliations/"
 
 
 class Route(NamedTuple):
@@ -93,6 +105,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/imports/{id}/revert"),
     Route("GET", "/imports/{id}/dryrun"),
     Route("POST", "/api/public/v1/transactions"),
+    Route("POST", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}/entries"),
+    Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
+    Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),
 )
 
 
@@ -106,9 +124,14 @@ def asl_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
     return {f.asl_variable: function_arns[f.name] for f in FUNCTIONS if f.asl_variable}
 
 
-def render_definition(substitutions: dict[str, str]) -> str:
+def reconcile_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
+    """The reconcile state machine's variables (`function_arns` is keyed by function name)."""
+    return {variable: function_arns[name] for variable, name in RECONCILE_ASL_FUNCTIONS.items()}
+
+
+def render_definition(substitutions: dict[str, str], path: Path = STATE_MACHINE_FILE) -> str:
     """The ASL with `${Var}` substituted, as CDK's DefinitionBody.from_file does at deploy time."""
-    text = STATE_MACHINE_FILE.read_text()
+    text = path.read_text()
     for key, value in substitutions.items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:

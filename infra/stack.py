@@ -16,9 +16,10 @@ from constructs import Construct
 from infra.constructs.api import Api
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
+from infra.constructs.reconcile_workflow import ReconcileWorkflow
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
-from infra.definitions import FUNCTIONS, STAGING_PREFIX, TABLES, UPLOAD_PREFIX
+from infra.definitions import FUNCTIONS, RECONCILIATION_PREFIX, STAGING_PREFIX, TABLES, UPLOAD_PREFIX
 
 #: staged chunks outlive the import item: DynamoDB TTL deletes it up to a few days late
 STAGING_RETENTION_MARGIN_DAYS = 35
@@ -103,14 +104,19 @@ class StackConfig:
 #: which bucket prefixes each function reads, writes and deletes under
 BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # presigns the upload PUT, pages staged rows for review, deletes both with the import
-    "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (UPLOAD_PREFIX,),
-            "delete": (UPLOAD_PREFIX, STAGING_PREFIX)},
+    # reconciliations: stages the entries (deleted again on a 409), pages the result chunks
+    "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX, RECONCILIATION_PREFIX),
+            "put": (UPLOAD_PREFIX, RECONCILIATION_PREFIX),
+            "delete": (UPLOAD_PREFIX, STAGING_PREFIX, RECONCILIATION_PREFIX)},
     # streams the upload, writes chunks, drops the previous chunks when an amend re-runs it
     "process": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (STAGING_PREFIX,),
                 "delete": (STAGING_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
     # a revert reads the import's staged chunks to know which ledger lines it wrote
     "workflow": {"read": (STAGING_PREFIX,)},
+    # reads a run's entries, writes its result chunks, drops the previous run's
+    "reconcile": {"read": (RECONCILIATION_PREFIX,), "put": (RECONCILIATION_PREFIX,),
+                  "delete": (RECONCILIATION_PREFIX,)},
 }  # fmt: skip
 
 #: which tables each function reads ("read") or reads and writes ("write")
@@ -121,10 +127,12 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "commit": {"imports": "write", "ledger": "write"},
     # statuses, account locks and the queue live in the imports table; a revert deletes ledger lines
     "workflow": {"imports": "write", "ledger": "write"},
+    # reconciliations live in the imports table; the matched ledger lines get their mark
+    "reconcile": {"imports": "write", "ledger": "write"},
 }
 
 #: functions that change an import's status: each change is published on the bus
-EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow")
+EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow", "reconcile")
 
 #: functions that release accounts (or confirm, amend, delete) and so resume a parked task token
 TASK_RESPONDERS = ("api", "on_upload", "process", "workflow")
@@ -159,10 +167,14 @@ class TxImportStack(Stack):
             resource_name=state_machine_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
+        reconcile_name = f"{self.stack_name}-reconcile"
+        reconcile_arn = self.format_arn(service="states", resource="stateMachine", resource_name=reconcile_name,
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
         environment = {
             **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
             "BUCKET_NAME": storage.bucket.bucket_name,
             "STATE_MACHINE_ARN": state_machine_arn,
+            "RECONCILE_STATE_MACHINE_ARN": reconcile_arn,
             "EVENT_BUS_NAME": config.event_bus_name,
             "RETENTION_DAYS": str(config.retention_days),
             "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
@@ -195,6 +207,14 @@ class TxImportStack(Stack):
             removal_policy=config.removal_policy,
         )
         state_machine = workflow.state_machine
+        reconcile = ReconcileWorkflow(
+            self,
+            "ReconcileWorkflow",
+            state_machine_name=reconcile_name,
+            functions=fns,
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
 
         # data
         for name, access in TABLE_ACCESS.items():
@@ -216,6 +236,8 @@ class TxImportStack(Stack):
         fns["api"].add_environment("WORKFLOW_FUNCTION_NAME", fns["workflow"].function_name)
         fns["workflow"].grant_invoke(fns["api"])
         state_machine.grant_start_execution(fns["on_upload"])
+        # the api starts reconciliation runs (create, re-run)
+        reconcile.state_machine.grant_start_execution(fns["api"])
         state_machine.grant_execution(fns["api"], "states:DescribeExecution", "states:StopExecution")
         # functions the definition invokes are granted through the ARN known in advance, not through
         # the state machine resource, which already depends on them
@@ -244,6 +266,7 @@ class TxImportStack(Stack):
         self.api = api
         self.storage = storage
         self.workflow = workflow
+        self.reconcile_workflow = reconcile
 
     def _acknowledge_scoped_wildcards(self, bucket_resource: Any, state_machine: sfn.StateMachine) -> None:
         """The wildcards `grant_*` writes for S3 prefixes and Step Functions executions are scoped to

@@ -156,9 +156,10 @@ def _print_banner(stack: Any) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
-    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION
+    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
 
-    token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600)
+    token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600,
+                            permissions=DEMO_PERMISSIONS)
     console = Console(soft_wrap=True, highlight=False)
     # plain lines first: scripts and tests read these
     console.print(f"tximport local: API {stack.base_url}", markup=False)
@@ -181,6 +182,8 @@ def _register_dev_token(subparsers: Any) -> None:
     parser.add_argument("--company", required=True, help="companyId claim")
     parser.add_argument("--ttl", type=int, default=12 * 3600, metavar="SECONDS",
                         help="lifetime (default 12h)")
+    parser.add_argument("--permission", action="append", default=[], metavar="X",
+                        help="add X to the token's permissions claim (repeat), e.g. BAAS_RECONCILIATION_CREATE")
     parser.set_defaults(handler=_run_dev_token)
 
 
@@ -190,7 +193,7 @@ def _run_dev_token(args: argparse.Namespace) -> int:
     if args.ttl <= 0:
         print("tximport dev-token: --ttl must be positive", file=sys.stderr)
         return 2
-    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl))
+    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl, permissions=args.permission))
     return 0
 
 

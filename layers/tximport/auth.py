@@ -21,8 +21,8 @@ COMPANY_CLAIM = "companyId"
 
 
 def issue_token(organisation_id: str, company_id: str, *, secret: str, issuer: str, audience: str,
-                ttl_seconds: int = 12 * 3600) -> str:
-    """Sign an HS256 token for a tenant (local stack and tests only)."""
+                ttl_seconds: int = 12 * 3600, extra_claims: dict[str, Any] | None = None) -> str:
+    """Sign an HS256 token for a tenant (local stack and tests only); `extra_claims` such as `permissions`."""
     now = int(time.time())
     claims = {
         "sub": f"{organisation_id}:{company_id}",
@@ -33,6 +33,7 @@ def issue_token(organisation_id: str, company_id: str, *, secret: str, issuer: s
         "iat": now,
         "exp": now + ttl_seconds,
         "jti": str(uuid.uuid4()),
+        **(extra_claims or {}),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 

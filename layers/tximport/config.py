@@ -17,6 +17,8 @@ class Settings(BaseModel):
     ledger_table: str = Field(alias="LEDGER_TABLE_NAME")
     bucket: str = Field(alias="BUCKET_NAME")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
+    #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+    reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
     #: the workflow function, which the API invokes asynchronously to revert an import
     workflow_function_name: str | None = Field(default=None, alias="WORKFLOW_FUNCTION_NAME")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")

@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config
 
 from tximport.config import Settings
+from tximport.reconciliation_parts import ReconciliationParts
 from tximport.services.commit import CommitService
 from tximport.services.events import EventPublisher
 from tximport.services.imports import ImportService
@@ -132,3 +133,8 @@ class Container:
         return UploadService(lifecycle=self.lifecycle, sfn=self.sfn, state_machine_arn=s.state_machine_arn,
                              confirmation_timeout=s.confirmation_timeout_seconds,
                              queue_timeout=s.confirmation_timeout_seconds * 2)
+
+    @cached_property
+    def reconciliations(self) -> ReconciliationParts:
+        """The reconciliation use cases (tximport/reconciliation_parts.py)."""
+        return ReconciliationParts(self)

@@ -147,7 +147,7 @@ def test_stage_logs_access_and_throttles(synthesized):
 
 
 def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_function(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    sm = synthesized.of_type("AWS::StepFunctions::StateMachine")[ids["state_machine"]]  # the import workflow
     props = sm["Properties"]
     asset = Path(synthesized.app.outdir) / f"asset.{props['DefinitionS3Location']['Key']}"
     text = asset.read_text()
@@ -181,7 +181,7 @@ def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_f
 
 
 def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    sm = synthesized.of_type("AWS::StepFunctions::StateMachine")[ids["state_machine"]]  # the import workflow
     props = sm["Properties"]
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -191,7 +191,7 @@ def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
 
 
 def test_state_machine_may_invoke_exactly_the_three_workflow_functions(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    sm = synthesized.of_type("AWS::StepFunctions::StateMachine")[ids["state_machine"]]  # the import workflow
     statements = role_statements(synthesized, sm["Properties"]["RoleArn"]["Fn::GetAtt"][0])
     invocable = resources_for(statements, "lambda:InvokeFunction")
     expected = [get_att_arn(ids[f"fn:{n}"]) for n in WORKFLOW_FUNCTIONS]
@@ -245,7 +245,9 @@ def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(s
     statements = {f.name: function_statements(synthesized, f.name) for f in FUNCTIONS}
 
     assert allows(statements["on_upload"], "states:StartExecution", sm_ref)
-    assert [n for n, st in statements.items() if resources_for(st, "states:StartExecution")] == ["on_upload"]
+    # (the api starts reconciliation runs on their own state machine: tests/infra/test_reconcile_stack.py)
+    assert [n for n, st in statements.items() if sm_ref in resources_for(st, "states:StartExecution")] == \
+        ["on_upload"]
 
     described = resources_for(statements["api"], "states:DescribeExecution")
     assert described == resources_for(statements["api"], "states:StopExecution") and len(described) == 1
@@ -375,9 +377,10 @@ def test_bucket_access_is_by_prefix(synthesized, ids):
     for action in ("s3:PutObject", "s3:DeleteObject"):
         assert resources_for(workflow, action) == [], action
 
+    reconciliations = prefixed_arn(ids["bucket"], "/reconciliations/*")  # tests/infra/test_reconcile_stack.py
     for f in FUNCTIONS:
         for resource in resources_for(function_statements(synthesized, f.name), "s3:GetObject"):
-            assert resource in (uploads, staging, get_att_arn(ids["bucket"])), (f.name, resource)
+            assert resource in (uploads, staging, reconciliations, get_att_arn(ids["bucket"])), (f.name, resource)
 
 
 # ---------------------------------------------------------------- storage

@@ -34,10 +34,12 @@ import boto3
 from infra import definitions
 from infra.definitions import (
     FUNCTIONS,
+    RECONCILE_STATE_MACHINE_FILE,
     TABLES,
     UPLOAD_PREFIX,
     asl_substitutions,
     local_function_name,
+    reconcile_substitutions,
     render_definition,
 )
 from tximport.auth import issue_token
@@ -59,6 +61,7 @@ ACCOUNT_ID = "123456789012"
 BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
 STATE_MACHINE_NAME = "tximport-import"
+RECONCILE_STATE_MACHINE_NAME = "tximport-reconcile"
 ROLE_NAME = "tximport-local"
 
 #: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
@@ -81,10 +84,16 @@ def dev_secret() -> str:
     return os.environ.get(DEV_SECRET_ENV) or DEV_SECRET
 
 
-def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
-    """A token the local stack accepts for a tenant."""
+#: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
+DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
+
+
+def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
+              permissions: tuple[str, ...] | list[str] = ()) -> str:
+    """A token the local stack accepts for a tenant, with a `permissions` claim when given."""
+    extra = {"permissions": list(permissions)} if permissions else None
     return issue_token(organisation_id, company_id, secret=dev_secret(), issuer=DEV_ISSUER,
-                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds)
+                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds, extra_claims=extra)
 
 
 def table_name(key: str) -> str:
@@ -212,6 +221,7 @@ class LocalStack:
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
         self.state_machine_arn: str | None = None
+        self.reconcile_state_machine_arn: str | None = None
         self.function_arns: dict[str, str] = {}
         self.demo_bank_account_id: str | None = None
         self._moto: Any = None
@@ -260,9 +270,10 @@ class LocalStack:
                                     events=client("events"), iam=client("iam"))
         return self._clients
 
-    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
+    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
+                  permissions: tuple[str, ...] | list[str] = ()) -> str:
         """A bearer token the stack's gateway accepts for a tenant."""
-        return dev_token(organisation_id, company_id, ttl_seconds)
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""
@@ -278,6 +289,8 @@ class LocalStack:
             "BUCKET_NAME": BUCKET_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
             "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}",
+            "RECONCILE_STATE_MACHINE_ARN":
+                f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{RECONCILE_STATE_MACHINE_NAME}",
             # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
             "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
             "JWT_SECRET": dev_secret(),
@@ -400,6 +413,7 @@ class LocalStack:
         self._clients = None
         self.moto_port = None
         self.state_machine_arn = None
+        self.reconcile_state_machine_arn = None
         self.function_arns = {}
         self.demo_bank_account_id = None
 
@@ -470,6 +484,9 @@ class LocalStack:
             name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn)["stateMachineArn"]
         if self.state_machine_arn != os.environ["STATE_MACHINE_ARN"]:
             os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
+        reconcile = render_definition(reconcile_substitutions(self.function_arns), RECONCILE_STATE_MACHINE_FILE)
+        self.reconcile_state_machine_arn = c.stepfunctions.create_state_machine(
+            name=RECONCILE_STATE_MACHINE_NAME, definition=reconcile, roleArn=role_arn)["stateMachineArn"]
 
         c.s3.create_bucket(Bucket=BUCKET_NAME)
         c.s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": [{
@@ -522,6 +539,7 @@ class LocalStack:
             "bucket": BUCKET_NAME,
             "eventBusName": EVENT_BUS_NAME,
             "stateMachineArn": self.state_machine_arn,
+            "reconcileStateMachineArn": self.reconcile_state_machine_arn,
             "tables": {t.key: table_name(t.key) for t in TABLES},
             "functions": {name: local_function_name(name) for name in self.function_arns},
             "routedFunctions": sorted(self.handlers),

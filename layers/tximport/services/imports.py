@@ -25,6 +25,7 @@ from tximport.models import (
     iso,
     utcnow,
 )
+from tximport.reconciliation.ids import statement_id
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.workflow import expires_at
 from tximport.storage.ledger import LedgerRepository
@@ -379,8 +380,11 @@ def review_row(row: dict[str, Any], decision: str | None) -> dict[str, Any]:
 
 
 def ledger_row(item: dict[str, Any]) -> dict[str, Any]:
-    """A ledger item as `GET /bankaccounts/{id}/transactions` shows it."""
-    return transaction_view(item, "importId", "committed")
+    """A ledger item as `GET /bankaccounts/{id}/transactions` shows it: with the statement id reconciliations
+    know it by, and the reconciliation entry that holds it (`reconciliation`), when one does."""
+    out = transaction_view(item, "importId", "committed", "reconciliation")
+    out["statementId"] = statement_id(item["transactionId"])
+    return out
 
 
 def import_view(imp: Import, *, include_report: bool, upload_path: str | None = None) -> dict[str, Any]:

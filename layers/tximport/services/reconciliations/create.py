@@ -95,12 +95,28 @@ class CreateReconciliation:
                           total_amount=total, unmatched_amount=total))
         rec.results = self.objects.write_results(prefix, [pending(e) for e in request.entries], CHUNK_SIZE, 0)
         try:
-            self.store.create(rec)
+            self._claim(rec)
         except Clash:
             self.objects.delete_prefix(prefix)
             raise
         self.events.status_changed(rec, None, rec.status.value)
         return start_run(rec, self.store, self.executions, self.events)
+
+
+    def _claim(self, rec: Reconciliation) -> None:
+        """Save with the period's day claims; a claim left by a FAILED reconciliation (or one released
+        meanwhile) is no conflict: it is released and the claim tried again."""
+        for attempt in range(3):
+            try:
+                self.store.create(rec)
+                return
+            except Clash as exc:
+                holder_id = exc.details.get("conflictingReconciliationId")
+                holder = self.store.get(rec.tenant, holder_id) if holder_id else None
+                if attempt == 2 or (holder is not None and holder.status != ReconciliationStatus.FAILED):
+                    raise
+                if holder is not None:
+                    self.store.release_days(holder)
 
 
 def start_run(rec: Reconciliation, store: Reconciliations, executions: Executions,
@@ -126,8 +142,8 @@ def start_run(rec: Reconciliation, store: Reconciliations, executions: Execution
 def fail(rec: Reconciliation, store: Reconciliations, events: StatusEvents, reason: str) -> Reconciliation:
     """Status FAILED with its reason; the period's days are released (a FAILED one blocks nothing)."""
     old = rec.status
+    store.release_days(rec)  # first: once FAILED shows, the period is free
     rec.status, rec.failure_reason, rec.completed = ReconciliationStatus.FAILED, reason[:1000], utcnow()
     store.save(rec)
-    store.release_days(rec)
     events.status_changed(rec, old.value, rec.status.value)
     return rec

@@ -20,6 +20,7 @@ from tximport.reconciliation.models import (
     MatchStatus,
     Override,
     Reconciliation,
+    ReconciliationStatus,
     Rule,
     StatementLine,
     from_cents,
@@ -117,7 +118,13 @@ class ManualDecisions:
         add(rec.counts, current.status, current.amount, -1)
         add(rec.counts, record.status, record.amount, +1)
         rec.overrides += 0 if override else 1
+        old = rec.status
+        # the status follows the counts: every entry matched (automatically or by hand) is COMPLETED
+        rec.status = ReconciliationStatus.COMPLETED if rec.counts.unmatched_entries == 0 \
+            else ReconciliationStatus.PARTIALLY_MATCHED
         self.store.apply_manual(rec, new, record, mark=mark, unmark=unmark)
+        if rec.status != old:
+            self.events.status_changed(rec, old.value, rec.status.value)
         return record
 
     @staticmethod
