@@ -112,6 +112,10 @@ class ApiClient:
         if response.ok:
             return body if body is not None else response.text
         error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(body, dict) and "statusCode" in body and "code" in body:
+            # the reconciliation dialect: {"code", "message", "statusCode", "details": {"field"}}
+            error = {"code": body["code"], "message": body.get("message"),
+                     "target": (body.get("details") or {}).get("field")}
         if not isinstance(error, dict):
             error = {"message": (body or {}).get("message") if isinstance(body, dict) else response.text[:300]}
         code, message, target = error.get("code"), error.get("message") or response.reason, error.get("target")
