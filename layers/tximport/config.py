@@ -19,8 +19,8 @@ class Settings(BaseModel):
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
     #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
     reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
-    #: the workflow function, which the API invokes asynchronously to revert an import
-    workflow_function_name: str | None = Field(default=None, alias="WORKFLOW_FUNCTION_NAME")
+    #: the revert function, which the API invokes asynchronously to revert an import
+    revert_function_name: str | None = Field(default=None, alias="REVERT_FUNCTION_NAME")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     #: how long a presigned upload URL is valid
     upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")

@@ -91,7 +91,7 @@ class Container:
                              ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
                              retention_days=s.retention_days, revert_window=s.revert_window_seconds,
                              chunk_rows=s.chunk_rows, lambda_client=self.lambda_client,
-                             workflow_function=s.workflow_function_name)
+                             revert_function=s.revert_function_name)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:

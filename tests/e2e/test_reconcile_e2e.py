@@ -16,7 +16,8 @@ import pytest
 from tests.e2e.conftest import ROOT, StackProcess
 from tests.support.client import Api
 from tximport_cli.exitcodes import ExitCode
-from tximport_cli.local.stack import DEMO_PERMISSIONS, dev_token
+from tximport_cli.local.stack import DEMO_PERMISSIONS
+from tximport_cli.local.tokens import dev_token
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.definitions import RECONCILE_STATE_MACHINE_FILE, ROUTES, TABLES
+from infra.definitions import RECONCILE_STATE_MACHINE, ROUTES, TABLES
 from tests.infra.test_stack import (
     allows,
     function_statements,
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.infra
 @pytest.fixture(scope="module")
 def ids(synthesized) -> dict[str, str]:
     s = synthesized
-    return {"sm": s.logical_id(s.stack.reconcile_workflow.state_machine),
+    return {"sm": s.logical_id(s.stack.workflow.state_machines["reconcile"]),
             "import_sm": s.logical_id(s.stack.workflow.state_machine),
             "bucket": s.logical_id(s.stack.storage.bucket), "bus": s.logical_id(s.stack.workflow.event_bus),
             "fn": s.function_id("reconcile"), "api": s.function_id("api"),
@@ -36,7 +36,7 @@ def test_the_reconcile_state_machine_is_the_file_and_invokes_only_the_reconcile_
     sm = synthesized.resources[ids["sm"]]["Properties"]
     asset = Path(synthesized.app.outdir) / f"asset.{sm['DefinitionS3Location']['Key']}"
     text = asset.read_text()
-    assert text == RECONCILE_STATE_MACHINE_FILE.read_text()
+    assert text == RECONCILE_STATE_MACHINE.asl_file.read_text()
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(sm["DefinitionSubstitutions"]) == {"ReconcileFunctionArn"}
     assert sm["DefinitionSubstitutions"]["ReconcileFunctionArn"] == get_att_arn(ids["fn"])
     assert sm["StateMachineType"] == "STANDARD" and sm["TracingConfiguration"] == {"Enabled": True}
@@ -52,7 +52,7 @@ def test_the_reconcile_state_machine_is_the_file_and_invokes_only_the_reconcile_
 
 
 def test_every_task_of_the_reconcile_definition_retries_catches_and_times_out():
-    states = json.loads(RECONCILE_STATE_MACHINE_FILE.read_text())["States"]
+    states = json.loads(RECONCILE_STATE_MACHINE.asl_file.read_text())["States"]
     tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
     assert set(tasks) == {"Begin", "Match", "RecordFailure"}
     for name, task in tasks.items():

@@ -133,7 +133,7 @@ def test_the_documents_example_end_to_end(client: Client, stack):
         e["id"] for e in matched if e["attributes"]["externalRef"] == "ERP-REC-67890"), "matchStatus": "MATCHED"}
     # and no entry travelled through the state machine
     history = stack.clients.stepfunctions.get_execution_history(
-        executionArn=f"{stack.reconcile_state_machine_arn.replace(':stateMachine:', ':execution:')}:"
+        executionArn=f"{stack.state_machine_arns['reconcile'].replace(':stateMachine:', ':execution:')}:"
                      f"{data['id']}-run1", maxResults=1000)["events"]
     text = json.dumps(history, default=str)
     assert "Pagamento" not in text and "ERP-PAG-12345" not in text and "Recebimento" not in text

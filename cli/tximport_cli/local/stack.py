@@ -34,40 +34,33 @@ import boto3
 from infra import definitions
 from infra.definitions import (
     FUNCTIONS,
-    RECONCILE_STATE_MACHINE_FILE,
+    IMPORT_STATE_MACHINE,
+    STATE_MACHINES,
     TABLES,
     UPLOAD_PREFIX,
-    asl_substitutions,
     local_function_name,
-    reconcile_substitutions,
-    render_definition,
+    local_state_machine_name,
 )
-from tximport.auth import issue_token
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
 log = logging.getLogger("tximport_cli.local")
-
-#: HS256 secret the local stack verifies tokens with and `tximport dev-token` signs with. Not a
-#: secret: it only guards a stack on 127.0.0.1. Override with TXIMPORT_DEV_SECRET (both sides read it).
-DEV_SECRET = "tximport-local-dev-secret-do-not-use-in-production"
-DEV_SECRET_ENV = "TXIMPORT_DEV_SECRET"
-#: issuer and audience of local tokens (the defaults of tximport.config.Settings)
-DEV_ISSUER = "tximport-local"
-DEV_AUDIENCE = "tximport"
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
-STATE_MACHINE_NAME = "tximport-import"
-RECONCILE_STATE_MACHINE_NAME = "tximport-reconcile"
 ROLE_NAME = "tximport-local"
 
-#: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
-#: API keeps to infra/definitions.py's ROUTES, and the document ships as docs/openapi.json
-LOCAL_DOCS_ROUTES: tuple[tuple[str, str, bool], ...] = (("GET", "/docs", False), ("GET", "/openapi.json", False))
+#: the api function's documentation routes, routed by the local gateway only (public, as
+#: tximport.api.access lists them): the deployed API keeps to infra/definitions.py's ROUTES, and the
+#: document ships as docs/openapi.json
+LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/docs"),
+                                                    definitions.Route("GET", "/openapi.json"))
 
+#: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
+DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_BANK_ACCOUNT = {
@@ -77,23 +70,6 @@ DEMO_BANK_ACCOUNT = {
     "name": "Demo current account",
     "currency": "GBP",
 }
-
-
-def dev_secret() -> str:
-    """The secret local tokens are signed with: TXIMPORT_DEV_SECRET, else DEV_SECRET."""
-    return os.environ.get(DEV_SECRET_ENV) or DEV_SECRET
-
-
-#: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
-DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
-
-
-def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
-              permissions: tuple[str, ...] | list[str] = ()) -> str:
-    """A token the local stack accepts for a tenant, with a `permissions` claim when given."""
-    extra = {"permissions": list(permissions)} if permissions else None
-    return issue_token(organisation_id, company_id, secret=dev_secret(), issuer=DEV_ISSUER,
-                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds, extra_claims=extra)
 
 
 def table_name(key: str) -> str:
@@ -220,8 +196,8 @@ class LocalStack:
         self.events = EventCapture()
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
-        self.state_machine_arn: str | None = None
-        self.reconcile_state_machine_arn: str | None = None
+        #: the ARN of each state machine, by its name in STATE_MACHINES
+        self.state_machine_arns: dict[str, str] = {}
         self.function_arns: dict[str, str] = {}
         self.demo_bank_account_id: str | None = None
         self._moto: Any = None
@@ -251,6 +227,11 @@ class LocalStack:
         return self._gateway.port
 
     @property
+    def state_machine_arn(self) -> str | None:
+        """The import workflow's state machine (see `state_machine_arns` for every one)."""
+        return self.state_machine_arns.get(IMPORT_STATE_MACHINE.name)
+
+    @property
     def moto_endpoint(self) -> str:
         if self.moto_port is None:
             raise RuntimeError("the local stack is not started")
@@ -271,9 +252,9 @@ class LocalStack:
         return self._clients
 
     def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
-                  permissions: tuple[str, ...] | list[str] = ()) -> str:
-        """A bearer token the stack's gateway accepts for a tenant."""
-        return dev_token(organisation_id, company_id, ttl_seconds, permissions)
+                  permissions: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with a `permissions` claim if given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""
@@ -288,11 +269,10 @@ class LocalStack:
             "MOTO_PORT": str(self.moto_port),
             "BUCKET_NAME": BUCKET_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
-            "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}",
-            "RECONCILE_STATE_MACHINE_ARN":
-                f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{RECONCILE_STATE_MACHINE_NAME}",
+            **{sm.arn_env_var: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:"
+                                 f"{local_state_machine_name(sm.name)}" for sm in STATE_MACHINES},
             # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
-            "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
+            "REVERT_FUNCTION_NAME": local_function_name("revert"),
             "JWT_SECRET": dev_secret(),
             "JWT_ISSUER": DEV_ISSUER,
             "JWT_AUDIENCE": DEV_AUDIENCE,
@@ -412,8 +392,7 @@ class LocalStack:
         self.handlers = {}
         self._clients = None
         self.moto_port = None
-        self.state_machine_arn = None
-        self.reconcile_state_machine_arn = None
+        self.state_machine_arns = {}
         self.function_arns = {}
         self.demo_bank_account_id = None
 
@@ -479,14 +458,13 @@ class LocalStack:
 
         c.events.create_event_bus(Name=EVENT_BUS_NAME)
 
-        definition = render_definition(asl_substitutions(self.function_arns))
-        self.state_machine_arn = c.stepfunctions.create_state_machine(
-            name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn)["stateMachineArn"]
-        if self.state_machine_arn != os.environ["STATE_MACHINE_ARN"]:
-            os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
-        reconcile = render_definition(reconcile_substitutions(self.function_arns), RECONCILE_STATE_MACHINE_FILE)
-        self.reconcile_state_machine_arn = c.stepfunctions.create_state_machine(
-            name=RECONCILE_STATE_MACHINE_NAME, definition=reconcile, roleArn=role_arn)["stateMachineArn"]
+        for machine in STATE_MACHINES:
+            arn = c.stepfunctions.create_state_machine(
+                name=local_state_machine_name(machine.name), definition=machine.render(self.function_arns),
+                roleArn=role_arn)["stateMachineArn"]
+            self.state_machine_arns[machine.name] = arn
+            if arn != os.environ[machine.arn_env_var]:
+                os.environ[machine.arn_env_var] = arn
 
         c.s3.create_bucket(Bucket=BUCKET_NAME)
         c.s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": [{
@@ -539,7 +517,7 @@ class LocalStack:
             "bucket": BUCKET_NAME,
             "eventBusName": EVENT_BUS_NAME,
             "stateMachineArn": self.state_machine_arn,
-            "reconcileStateMachineArn": self.reconcile_state_machine_arn,
+            "stateMachineArns": dict(self.state_machine_arns),
             "tables": {t.key: table_name(t.key) for t in TABLES},
             "functions": {name: local_function_name(name) for name in self.function_arns},
             "routedFunctions": sorted(self.handlers),

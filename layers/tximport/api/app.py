@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
 from tximport.api.reconciliation_views import error_answer
@@ -45,8 +46,6 @@ Reconciliations (`/baas/api/v1/reconciliations`) follow their own document: JSON
 (`{"data": {"type", "id", "links", "attributes"}, "links"}`), amounts as JSON numbers, pages with
 `page[number]`/`page[size]`, errors `{"code", "message", "statusCode", "details"}`, and permissions from the
 token's `permissions` claim (BAAS_RECONCILIATION_CREATE, BAAS_RECONCILIATION_READ)."""
-#: routes a caller may use without a token (infra/definitions.ROUTES marks the same ones public)
-PUBLIC_OPERATIONS = frozenset({("get", "/fileformats"), ("get", "/fileformats/{file_format}/template")})
 
 
 @cache
@@ -68,7 +67,7 @@ def openapi_document() -> dict[str, Any]:
             responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
-            if (method, path) in PUBLIC_OPERATIONS:
+            if is_public(method, path):
                 operation["security"] = []
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":

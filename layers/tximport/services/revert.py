@@ -1,4 +1,4 @@
-"""Reverting a complete import, run by the workflow function (the API only asks for it).
+"""Reverting a complete import, run by the revert function (the API only asks for it).
 
 The ledger lines an import wrote are removed chunk by chunk, with bounded parallelism, by a delete
 conditional on the line's importId: a line another import wrote is never touched, and running again
