@@ -59,18 +59,23 @@ DENSE_CELLS = 4_000_000
 #: a token of free text holding a digit (tokens end at spaces and punctuation other than - . _)
 _DIGIT_TOKEN = re.compile(r"[^\s,;:/|()\[\]{}#'\"]*[0-9][^\s,;:/|()\[\]{}#'\"]*")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+_HAS_DIGIT = re.compile(r"[0-9]")
 
 
 def normalise_ref(value: str | None) -> str:
     """A reference compared by its letters and digits only, upper case (`ERP-PAG 123` -> `ERPPAG123`)."""
-    return _NOT_ALNUM.sub("", value or "").upper()
+    if not value:
+        return ""
+    if value.isascii() and value.isalnum():
+        return value.upper()
+    return _NOT_ALNUM.sub("", value).upper()
 
 
 def reference_tokens(*texts: str | None) -> set[str]:
     """The tokens of free text that look like references: at least 4 letters/digits with a digit in them."""
     out: set[str] = set()
     for text in texts:
-        if text:
+        if text and _HAS_DIGIT.search(text):
             for raw in _DIGIT_TOKEN.findall(text):
                 token = _NOT_ALNUM.sub("", raw).upper()
                 if len(token) >= 4:
@@ -103,20 +108,24 @@ def _entry_side(pos: int, e: Entry) -> _Side:
 def _line_side(pos: int, line: StatementLine) -> _Side:
     refs = reference_tokens(line.description, line.reference)
     for value in (line.bank_transaction_id, line.reference):
-        if value and len(normalise_ref(value)) >= 3:
-            refs.add(normalise_ref(value))
-    text = " ".join(t for t in (line.description, line.counterparty) if t)
+        if value:
+            ref = normalise_ref(value)
+            if len(ref) >= 3:
+                refs.add(ref)
+    description, counterparty = line.description or "", line.counterparty or ""
+    text = f"{description} {counterparty}" if description and counterparty else description or counterparty
     return _Side(pos, line.direction.value, to_cents(line.amount), line.booking_date.toordinal(), line.currency,
                  default_process(text), frozenset(refs), default_process(line.counterparty or ""))
 
 
-def _entry_key(e: Entry) -> tuple[object, ...]:
-    return (e.transaction_date, e.direction.value, e.amount, e.description, e.external_ref or "",
-            e.currency or "", e.index)
+def _entry_key(e: Entry, side: _Side) -> tuple[object, ...]:
+    # the amount itself after its cents: 1.004 and 1.00 are distinct entries in one bucket
+    return (side.day, side.direction, side.cents, e.amount, e.description, e.external_ref or "", e.currency or "",
+            e.index)
 
 
-def _line_key(line: StatementLine) -> tuple[object, ...]:
-    return (line.booking_date, line.direction.value, line.amount, line.transaction_id)
+def _line_key(line: StatementLine, side: _Side) -> tuple[object, ...]:
+    return (side.day, side.direction, side.cents, line.transaction_id)
 
 
 class _Scorer:
@@ -196,12 +205,22 @@ class _Run:
         self.given = [e.index for e in entries]
         if len(set(self.given)) != len(self.given):
             raise ValueError("entries must have distinct indexes")
-        self.entries = sorted(entries, key=_entry_key)
-        self.lines = sorted(lines, key=_line_key)
-        if len({line.transaction_id for line in self.lines}) != len(self.lines):
+        if len({line.transaction_id for line in lines}) != len(lines):
             raise ValueError("statement lines must have distinct transaction ids")
-        self.e_sides = [_entry_side(i, e) for i, e in enumerate(self.entries)]
-        self.l_sides = [_line_side(p, line) for p, line in enumerate(self.lines)]
+        # features first (each computed once), then the canonical order, which makes the run independent of
+        # the input's order
+        e_sides = [_entry_side(0, e) for e in entries]
+        l_sides = [_line_side(0, line) for line in lines]
+        e_order = sorted(range(len(entries)), key=lambda i: _entry_key(entries[i], e_sides[i]))
+        l_order = sorted(range(len(lines)), key=lambda p: _line_key(lines[p], l_sides[p]))
+        self.entries = [entries[i] for i in e_order]
+        self.lines = [lines[p] for p in l_order]
+        self.e_sides = [e_sides[i] for i in e_order]
+        self.l_sides = [l_sides[p] for p in l_order]
+        for pos, side in enumerate(self.e_sides):
+            side.pos = pos
+        for pos, side in enumerate(self.l_sides):
+            side.pos = pos
         self.scorer = _Scorer(options)
         self.results = [EntryResult(index=e.index) for e in self.entries]
         self.line_used = [False] * len(self.lines)
@@ -219,14 +238,16 @@ class _Run:
 
     # 1. exact reference ----------------------------------------------------------------------------
     def _exact_references(self) -> None:
-        line_by_ref: dict[str, set[int]] = defaultdict(set)
-        for side in self.l_sides:
-            for token in side.refs:
-                line_by_ref[token].add(side.pos)
         refs = [normalise_ref(e.external_ref) for e in self.entries]
         counts: dict[str, int] = defaultdict(int)
         for ref in refs:
             counts[ref] += 1
+        # only the tokens some entry carries are indexed
+        line_by_ref: dict[str, set[int]] = defaultdict(set)
+        for side in self.l_sides:
+            for token in side.refs:
+                if token in counts:
+                    line_by_ref[token].add(side.pos)
         tolerance = self.options.tolerance_cents
         for i, ref in enumerate(refs):
             if len(ref) < 3 or counts[ref] != 1 or len(line_by_ref.get(ref, ())) != 1:
@@ -399,7 +420,7 @@ def _better(best: RunnerUp | None, candidate: RunnerUp) -> RunnerUp:
 
 
 def _named(parts: tuple[float | None, ...]) -> dict[str, float]:
-    return {name: round(value, 4) for name, value in zip(PART_NAMES, parts, strict=True) if value is not None}
+    return {name: value for name, value in zip(PART_NAMES, parts, strict=True) if value is not None}
 
 
 def score_pair(entry: Entry, line: StatementLine, options: MatchingOptions) -> tuple[float, dict[str, float]]:

@@ -88,7 +88,7 @@ def record_of(entry: Entry, result: EntryResult, lines: dict[str, StatementLine]
     record = pending(entry)
     record.status, record.rule, record.line = result.status, result.rule, result.line
     record.line_day = lines[result.line].booking_date.isoformat() if result.line else None
-    record.score, record.parts = result.score, result.parts
+    record.score, record.parts = result.score, _rounded(result.parts)
     record.amount_delta, record.date_delta = result.amount_delta, result.date_delta
     record.runner_up = _runner_up(result.runner_up)
     record.ambiguous, record.reason = result.ambiguous, result.reason or None
@@ -104,8 +104,12 @@ def _runner_up(value: RunnerUp | None) -> RunnerUpRecord | None:
 
 def _suggestion(candidate: Candidate, lines: dict[str, StatementLine]) -> SuggestionRecord:
     return SuggestionRecord(line=candidate.line, day=lines[candidate.line].booking_date.isoformat(),
-                            score=candidate.score, parts=candidate.parts, amountDelta=candidate.amount_delta,
-                            dateDelta=candidate.date_delta)
+                            score=candidate.score, parts=_rounded(candidate.parts) or {},
+                            amountDelta=candidate.amount_delta, dateDelta=candidate.date_delta)
+
+
+def _rounded(parts: dict[str, float] | None) -> dict[str, float] | None:
+    return None if parts is None else {k: round(v, 4) for k, v in parts.items()}
 
 
 def is_matched(status: MatchStatus) -> bool:
