@@ -28,6 +28,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -97,11 +98,21 @@ class _Side:
     counterparty: str
 
 
+_HUNDRED = Decimal(100)
+
+
+def _cents(amount: Decimal) -> int:
+    """`to_cents`, with the common case (at most two decimals) first."""
+    scaled = amount * _HUNDRED
+    cents = int(scaled)
+    return cents if cents == scaled else to_cents(amount)
+
+
 def _entry_side(pos: int, e: Entry) -> _Side:
     refs = reference_tokens(e.description)
     if e.external_ref and len(normalise_ref(e.external_ref)) >= 3:
         refs.add(normalise_ref(e.external_ref))
-    return _Side(pos, e.direction.value, to_cents(e.amount), e.transaction_date.toordinal(), e.currency,
+    return _Side(pos, e.direction, _cents(e.amount), e.transaction_date.toordinal(), e.currency,
                  default_process(e.description or ""), frozenset(refs), "")
 
 
@@ -114,7 +125,7 @@ def _line_side(pos: int, line: StatementLine) -> _Side:
                 refs.add(ref)
     description, counterparty = line.description or "", line.counterparty or ""
     text = f"{description} {counterparty}" if description and counterparty else description or counterparty
-    return _Side(pos, line.direction.value, to_cents(line.amount), line.booking_date.toordinal(), line.currency,
+    return _Side(pos, line.direction, _cents(line.amount), line.booking_date.toordinal(), line.currency,
                  default_process(text), frozenset(refs), default_process(line.counterparty or ""))
 
 
@@ -285,23 +296,28 @@ class _Run:
     # 4. global assignment ---------------------------------------------------------------------------
     def _assign(self) -> dict[int, int]:
         """entry position -> line position, maximising the summed score (unassigned is worth 0)."""
-        rows, cols, vals = [], [], []
+        assignment: dict[int, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
         for i, found in self.by_entry.items():
-            for p, (score, _) in found.items():
+            if len(found) == 1:
+                (p,) = found
+                if len(self.by_line[p]) == 1:  # a component of one pair: nothing to weigh
+                    assignment[i] = p
+                    continue
+            for p in found:
                 rows.append(i)
                 cols.append(p)
-                vals.append(score)
         if not rows:
-            return {}
+            return assignment
         n_e, n_l = len(self.entries), len(self.lines)
         graph = coo_matrix((np.ones(len(rows)), (rows, np.array(cols) + n_e)), shape=(n_e + n_l, n_e + n_l))
         _, labels = connected_components(graph, directed=False)
         members: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        for i in self.by_entry:
+        for i in set(rows):
             members[int(labels[i])][0].append(i)
-        for p in self.by_line:
+        for p in set(cols):
             members[int(labels[p + n_e])][1].append(p)
-        assignment: dict[int, int] = {}
         for label in sorted(members):
             entry_ids, line_ids = members[label]
             if len(entry_ids) == 1 and len(line_ids) == 1:
