@@ -8,14 +8,12 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tximport.models import iso, utcnow
+from tximport.reconciliation.events import DETAIL_TYPE, SOURCE, status_detail
 from tximport.reconciliation.models import MatchStatus, Reconciliation, ResultChunks
 from tximport.reconciliation.records import EntryRecord
 
 log = logging.getLogger(__name__)
 
-SOURCE = "tximport"
-DETAIL_TYPE = "ReconciliationStatusChanged"
 ALL = "ALL"
 
 
@@ -93,13 +91,7 @@ class EventBridgeEvents:
         self.client, self.bus_name = client, bus_name
 
     def status_changed(self, rec: Reconciliation, old: str | None, new: str) -> None:
-        detail: dict[str, Any] = {
-            "reconciliationId": rec.id, "organisationId": rec.organisation_id, "companyId": rec.company_id,
-            "accountId": rec.account_id, "oldStatus": old, "newStatus": new, "time": iso(utcnow()),
-            "matchedEntries": rec.counts.matched_entries, "unmatchedEntries": rec.counts.unmatched_entries,
-        }
-        if rec.failure_reason and new == "FAILED":
-            detail["failureReason"] = rec.failure_reason
+        detail = status_detail(rec, old, new)
         try:
             answer = self.client.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE,
                                                       "Detail": json.dumps(detail), "EventBusName": self.bus_name}])

@@ -21,6 +21,9 @@ from tximport.reconciliation.models import (
 )
 
 PREFIX = "/baas/api/v1/reconciliations"
+#: dates the dialect takes (a bound keeps date arithmetic, such as a window around a period, in range)
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 
@@ -36,7 +39,7 @@ class EntryIn(_In):
     amount: Decimal = Field(gt=0, lt=Decimal("1e13"), decimal_places=4, examples=[5000.00],
                             description="the entry's amount, positive (its direction is `type`)")
     description: Text = Field(examples=["Pagamento NF 12345"])
-    transaction_date: date = Field(alias="transactionDate", examples=["2024-01-10"],
+    transaction_date: Day = Field(alias="transactionDate", examples=["2024-01-10"],
                                    description="within the period")
     external_ref: Ref | None = Field(default=None, alias="externalRef", examples=["ERP-PAG-12345"])
 
@@ -44,8 +47,8 @@ class EntryIn(_In):
 class CreateAttributes(_In):
     account_id: Ref = Field(alias="accountId", examples=["550e8400-e29b-41d4-a716-446655440100"],
                             description="one of the tenant's bank accounts (`/bankaccounts`)")
-    period_start: date = Field(alias="periodStart", examples=["2024-01-01"])
-    period_end: date = Field(alias="periodEnd", examples=["2024-01-31"],
+    period_start: Day = Field(alias="periodStart", examples=["2024-01-01"])
+    period_end: Day = Field(alias="periodEnd", examples=["2024-01-31"],
                              description="at most 90 days after periodStart, both included")
     source: Literal["FILE_UPLOAD", "API_IMPORT"] = Field(examples=["API_IMPORT"])
     entries: list[EntryIn] = Field(max_length=MAX_ENTRIES, description=(

@@ -17,6 +17,14 @@ _LEDGER_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})-([0-9a-f]{32})$")
 _NAMESPACE = uuid.UUID("6f1c2d4e-8a5b-4c3d-9e7f-0a1b2c3d4e5f")
 
 
+def is_uuid(value: str) -> bool:
+    """Whether `value` is a UUID as we write them (reconciliation ids are; anything else is not ours)."""
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
 def entry_id(reconciliation_id: str, index: int) -> str:
     base = uuid.UUID(reconciliation_id).int & ~_LOW
     return str(uuid.UUID(int=base | index))

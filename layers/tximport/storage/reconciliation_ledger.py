@@ -30,7 +30,7 @@ def statement_line(item: dict[str, Any]) -> StatementLine:
 class LedgerStatement:
     """Reads lines by day (one day-index query, then one query per day with lines) and marks them."""
 
-    def __init__(self, ledger: LedgerRepository, workers: int = 8) -> None:
+    def __init__(self, ledger: LedgerRepository, workers: int = 16) -> None:
         self.ledger = ledger
         self.workers = workers
 

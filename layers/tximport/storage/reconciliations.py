@@ -84,10 +84,15 @@ class DynamoReconciliations:
                                    ConsistentRead=True).get("Item")
         return item.get("reconciliationId") if item else None
 
+    @staticmethod
+    def from_item(item: dict[str, Any]) -> Reconciliation:
+        """The reconciliation an item holds (also what a stream record's images hold)."""
+        return Reconciliation.model_validate_json(item["doc"])
+
     def get(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation | None:
         item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": recon_sk(reconciliation_id)},
                                    ConsistentRead=True).get("Item")
-        return Reconciliation.model_validate_json(item["doc"]) if item else None
+        return self.from_item(item) if item else None
 
     def _save_action(self, rec: Reconciliation) -> dict[str, Any]:
         expected = rec.version
@@ -110,7 +115,7 @@ class DynamoReconciliations:
         return rec
 
     def list_all(self, tenant: Tenant) -> list[Reconciliation]:
-        return [Reconciliation.model_validate_json(i["doc"]) for i in self._query(tenant, "RECON#", newest=True)]
+        return [self.from_item(i) for i in self._query(tenant, "RECON#", newest=True)]
 
     def _query(self, tenant: Tenant, prefix: str, *, newest: bool = False) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

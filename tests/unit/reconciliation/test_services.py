@@ -257,3 +257,23 @@ def test_list_filters_and_pages(world: World):
     assert world.queries.list_page(TENANT, ListFilter(period_end=date(2024, 1, 31)), 1, 20)[0][0].id == first.id
     assert world.queries.list_page(TENANT, ListFilter(account_id="other"), 1, 20) == ([], 0)
     assert world.queries.list_page(TENANT, ListFilter(), 2, 1)[0][0].id == first.id
+
+
+def test_a_workflow_that_starts_at_once_finds_its_run_on_create_and_on_rerun(world: World):
+    # Step Functions may run the first step before the api's call returns: the run must already be saved
+    seen: list[str] = []
+    start = world.executions.start
+
+    def eager(rec, run):
+        arn = start(rec, run)
+        seen.append(world.run.begin(TENANT, rec.id, run))
+        return arn
+
+    world.executions.start = eager  # type: ignore[method-assign]
+    world.ledger.add(TENANT, ACCOUNT, *doc_lines())
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    world.manual.rerun(TENANT, rec.id)
+    assert seen == ["match", "match"]
+    world.settle(rec.id)
+    assert world.queries.get(TENANT, rec.id).status == ReconciliationStatus.PARTIALLY_MATCHED

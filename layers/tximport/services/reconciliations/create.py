@@ -121,21 +121,24 @@ class CreateReconciliation:
 
 def start_run(rec: Reconciliation, store: Reconciliations, executions: Executions,
               events: StatusEvents) -> Reconciliation:
-    """Start the next run and mark the reconciliation PROCESSING (FAILED if the workflow cannot start)."""
+    """Mark the reconciliation PROCESSING for its next run, then start the workflow (FAILED if it cannot
+    start). Saved first, so the workflow's first step always finds its run (a conditional write: a
+    concurrent start loses with 409)."""
     run = rec.runs + 1
+    old = rec.status
+    rec.status, rec.runs, rec.failure_reason, rec.completed = ReconciliationStatus.PROCESSING, run, None, None
+    store.save(rec)
+    events.status_changed(rec, old.value, rec.status.value)
     try:
         arn = executions.start(rec, run)
-    except Exception as exc:  # the workflow could not start: the reconciliation must not stay PENDING
+    except Exception as exc:  # the workflow could not start: the reconciliation must not stay PROCESSING
         log.exception("could not start reconciliation %s", rec.id)
         return fail(rec, store, events, f"the matching workflow could not start: {exc}")
-    old = rec.status
-    rec.status, rec.execution_arn, rec.runs, rec.failure_reason = ReconciliationStatus.PROCESSING, arn, run, None
+    rec.execution_arn = arn
     try:
         store.save(rec)
-    except Clash:
-        latest = store.get(rec.tenant, rec.id)  # the workflow's first step got there first
-        return latest or rec
-    events.status_changed(rec, old.value, rec.status.value)
+    except Clash:  # the workflow saved first; its execution ARN is worth no retry
+        return store.get(rec.tenant, rec.id) or rec
     return rec
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from tximport.models import Tenant, utcnow
 from tximport.reconciliation.engine import score_pair
 from tximport.reconciliation.errors import Clash, Invalid, Missing
-from tximport.reconciliation.ids import digest_of, entry_id, entry_index, ledger_day
+from tximport.reconciliation.ids import digest_of, entry_id, entry_index, is_uuid, ledger_day
 from tximport.reconciliation.models import (
     MAX_OVERRIDES,
     SETTLED,
@@ -47,7 +47,7 @@ class ManualDecisions:
         self.executions, self.events = executions, events
 
     def _settled(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
-        rec = self.store.get(tenant, reconciliation_id)
+        rec = self.store.get(tenant, reconciliation_id) if is_uuid(reconciliation_id) else None
         if rec is None:
             raise Missing(f"reconciliation {reconciliation_id} not found", details={"field": "id"})
         if rec.status not in SETTLED:

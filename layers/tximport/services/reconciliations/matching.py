@@ -19,7 +19,6 @@ from tximport.models import Tenant, utcnow
 from tximport.reconciliation.engine import match
 from tximport.reconciliation.ids import entry_id
 from tximport.reconciliation.models import (
-    SETTLED,
     Counts,
     MatchStatus,
     Override,
@@ -60,14 +59,9 @@ class MatchingRun:
         """PROCESSING for this run; answers `match`, or `stop` when the run is stale (a newer one started,
         or this one already ended)."""
         rec = self._load(tenant, reconciliation_id)
-        if run != rec.runs and not (rec.status == ReconciliationStatus.PENDING and run == rec.runs + 1):
+        # the api marks the run PROCESSING before it starts the execution
+        if run != rec.runs or rec.status != ReconciliationStatus.PROCESSING:
             return "stop"
-        if rec.status in SETTLED or rec.status == ReconciliationStatus.FAILED:
-            return "stop"
-        if rec.status == ReconciliationStatus.PENDING:
-            rec.status, rec.runs = ReconciliationStatus.PROCESSING, run
-            self.store.save(rec)
-            self.events.status_changed(rec, ReconciliationStatus.PENDING.value, rec.status.value)
         return "match"
 
     def match(self, tenant: Tenant, reconciliation_id: str, run: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import date
 
 from tximport.models import Tenant
 from tximport.reconciliation.errors import Missing
+from tximport.reconciliation.ids import is_uuid
 from tximport.reconciliation.models import MatchStatus, Reconciliation, ReconciliationStatus
 from tximport.reconciliation.records import EntryRecord
 from tximport.services.reconciliations.pages import ALL, page
@@ -35,7 +36,7 @@ class ReconciliationQueries:
         self.store, self.objects = store, objects
 
     def get(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
-        rec = self.store.get(tenant, reconciliation_id)
+        rec = self.store.get(tenant, reconciliation_id) if is_uuid(reconciliation_id) else None
         if rec is None:
             raise Missing(f"reconciliation {reconciliation_id} not found", details={"field": "id"})
         return rec
