@@ -64,7 +64,10 @@ def openapi_document() -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
-            responses.pop("422", None)
+            # the resolver's generic 422 goes; the dialect's own 422 UNPROCESSABLE (documented with its
+            # example, on the routes that answer it) stays
+            if "UNPROCESSABLE" not in json.dumps(responses.get("422", {})):
+                responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
             if is_public(method, path):

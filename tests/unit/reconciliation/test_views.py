@@ -56,3 +56,21 @@ def test_entry_ids_carry_their_index_and_statement_ids_their_ledger_digest():
     tx = "2024-01-10-" + "ab" * 16
     assert statement_id(tx) == "abababab-abab-abab-abab-abababababab" and ledger_day(tx) == "2024-01-10"
     assert is_uuid(statement_id("public-api-line")) and ledger_day("public-api-line") is None
+
+
+def test_the_openapi_document_and_the_docs_page_carry_the_dialect():
+    from tximport.api.app import _docs_html, openapi_document
+
+    paths = openapi_document()["paths"]
+    base = "/baas/api/v1/reconciliations"
+    assert {"post", "get"} <= set(paths[base])
+    assert "get" in paths[f"{base}/{{reconciliation_id}}"] and "get" in paths[f"{base}/{{reconciliation_id}}/entries"]
+    assert "patch" in paths[f"{base}/{{reconciliation_id}}/entries/{{entry}}"]
+    listing = paths[base]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"page[number]", "page[size]", "filter[accountId]",
+                                                          "filter[status]", "filter[periodStart]", "filter[periodEnd]"}
+    created = paths[base]["post"]["responses"]
+    assert set(created) >= {"201", "400", "401", "403", "404", "409", "422"}
+    assert created["403"]["content"]["application/json"]["examples"]["forbidden"]["value"]["message"] == \
+        "Permission denied: BAAS_RECONCILIATION_CREATE required"
+    assert f"{base}/{{reconciliation_id}}/entries" in _docs_html()
