@@ -37,7 +37,7 @@ def walkthrough_script() -> str:
 class Tenant:
     def __init__(self, stack: StackProcess) -> None:
         self.organisation, self.company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
-        self.token = dev_token(self.organisation, self.company, 3600, DEMO_PERMISSIONS)
+        self.token = dev_token(self.organisation, self.company, 3600, permissions=DEMO_PERMISSIONS)
         self.api = Api(stack.base_url, self.token, self.organisation, self.company)
         self.identifier = uuid.uuid4().hex[:10]
         self.account = self.api.create_account(self.identifier, currency="GBP")
