@@ -80,7 +80,8 @@ class ManualDecisions:
         score, parts = score_pair(current.entry(), line, rec.options)
         record = current.model_copy(update={
             "status": MatchStatus.MANUAL, "rule": Rule.MANUAL, "line": line.transaction_id,
-            "line_day": line.booking_date.isoformat(), "score": score, "parts": parts,
+            "line_day": line.booking_date.isoformat(), "score": round(score, 4),
+            "parts": {k: round(v, 4) for k, v in parts.items()},
             "amount_delta": from_cents(to_cents(line.amount) - to_cents(current.amount)),
             "date_delta": (line.booking_date - current.transaction_date).days, "ambiguous": False,
             "reason": "matched by hand", "manual": True})
