@@ -387,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         text += "\nMissed targets:\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
     print()
     print(report)
+    if reconcile_text:
+        print(reconcile_text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")
