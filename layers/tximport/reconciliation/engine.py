@@ -1,6 +1,6 @@
 """The matching engine: expected entries against statement lines, one to one, explained.
 
-Pure Python (with scipy's assignment solvers), deterministic, and independent of input order. The steps:
+Pure Python (numpy for the assignment), deterministic, and independent of input order. The steps:
 
 1. **Exact reference.** An entry's `externalRef` equal (letters and digits only, case ignored) to exactly
    one line's bank id, reference (end-to-end id) or a reference token of its text, in the same direction
@@ -12,7 +12,8 @@ Pure Python (with scipy's assignment solvers), deterministic, and independent of
 3. **Score** in [0, 1]: amount difference, date distance, text similarity (rapidfuzz token-set ratio),
    reference tokens, counterparty (see `models.WEIGHTS`). Candidates under `suggestScore` are dropped.
 4. **Global one-to-one assignment** maximising the summed score, per connected component of the
-   candidate graph (scipy's `linear_sum_assignment`; a sparse solver for very large components).
+   candidate graph (`assignment.py`: enumeration for tiny components, the Hungarian algorithm otherwise;
+   scipy's `linear_sum_assignment` is the tests' oracle).
 5. **Ambiguity.** For each assigned pair the best alternative (another free line, a swap of lines with
    another entry, or the line going to another entry) is the runner-up; if the assignment would lose
    less than `ambiguityMargin` by taking it, the entry stays UNMATCHED and is flagged ambiguous. Identical
@@ -33,10 +34,8 @@ from decimal import Decimal
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
+from tximport.reconciliation.assignment import assign, components
 from tximport.reconciliation.models import (
     WEIGHTS,
     Candidate,
@@ -55,8 +54,6 @@ PART_NAMES = ("amount", "date", "text", "reference", "counterparty")
 _W = tuple(WEIGHTS[name] for name in PART_NAMES)
 #: an alternative that loses no more than this is a tie: ambiguous whatever the margin
 TIE = 1e-9
-#: a component with more cells than this is solved with the sparse solver instead of a dense matrix
-DENSE_CELLS = 4_000_000
 #: a token of free text holding a digit (tokens end at spaces and punctuation other than - . _)
 _DIGIT_TOKEN = re.compile(r"[^\s,;:/|()\[\]{}#'\"]*[0-9][^\s,;:/|()\[\]{}#'\"]*")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
@@ -308,47 +305,15 @@ class _Run:
             for p in found:
                 rows.append(i)
                 cols.append(p)
-        if not rows:
-            return assignment
-        n_e, n_l = len(self.entries), len(self.lines)
-        graph = coo_matrix((np.ones(len(rows)), (rows, np.array(cols) + n_e)), shape=(n_e + n_l, n_e + n_l))
-        _, labels = connected_components(graph, directed=False)
-        members: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        for i in set(rows):
-            members[int(labels[i])][0].append(i)
-        for p in set(cols):
-            members[int(labels[p + n_e])][1].append(p)
-        for label in sorted(members):
-            entry_ids, line_ids = members[label]
-            if len(entry_ids) == 1 and len(line_ids) == 1:
-                assignment[entry_ids[0]] = line_ids[0]
-                continue
-            assignment.update(self._solve(sorted(entry_ids), sorted(line_ids)))
-        return assignment
-
-    def _solve(self, entry_ids: list[int], line_ids: list[int]) -> dict[int, int]:
-        column = {p: c for c, p in enumerate(line_ids)}
-        if len(entry_ids) * len(line_ids) <= DENSE_CELLS:
+        for entry_ids, line_ids in components(zip(rows, cols, strict=True)):
+            column = {p: c for c, p in enumerate(line_ids)}
             gain = np.zeros((len(entry_ids), len(line_ids)))
             for r, i in enumerate(entry_ids):
                 for p, (score, _) in self.by_entry[i].items():
                     gain[r, column[p]] = score
-            rows, cols = linear_sum_assignment(gain, maximize=True)
-            return {entry_ids[r]: line_ids[c] for r, c in zip(rows, cols, strict=True) if gain[r, c] > 0}
-        # sparse: each entry also gets a private "unmatched" column, so a full matching always exists;
-        # costs are 2 - score for a line and 2 for unmatched, so minimising cost maximises the score
-        data, rr, cc = [], [], []
-        for r, i in enumerate(entry_ids):
-            for p, (score, _) in self.by_entry[i].items():
-                rr.append(r)
-                cc.append(column[p])
-                data.append(2.0 - score)
-            rr.append(r)
-            cc.append(len(line_ids) + r)
-            data.append(2.0)
-        matrix = csr_matrix((data, (rr, cc)), shape=(len(entry_ids), len(line_ids) + len(entry_ids)))
-        matched = min_weight_full_bipartite_matching(matrix)[1]
-        return {entry_ids[r]: line_ids[c] for r, c in enumerate(matched) if c < len(line_ids)}
+            for r, c in assign(gain):
+                assignment[entry_ids[r]] = line_ids[c]
+        return assignment
 
     # 5 + 6. ambiguity and thresholds ----------------------------------------------------------------
     def _decide(self, assignment: dict[int, int]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from tests.support.reconciliation_data import generate, precision_recall
-from tximport.reconciliation import engine
+from tximport.reconciliation import assignment, engine
 from tximport.reconciliation.engine import match, normalise_ref, reference_tokens
 from tximport.reconciliation.models import Direction, Entry, MatchingOptions, MatchStatus, Rule, StatementLine
 
@@ -147,12 +147,12 @@ def test_lines_need_distinct_ids():
         match([entry(0, "1.00", 1)], [line("L", "1.00", 1), line("L", "2.00", 1)], OPTIONS)
 
 
-def _total(run, assignment):
-    return sum(run.by_entry[i][p][0] for i, p in assignment.items())
+def _total(run, chosen):
+    return sum(run.by_entry[i][p][0] for i, p in chosen.items())
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_the_assignment_maximises_the_summed_score_like_a_dense_solver(seed, monkeypatch):
+def test_the_assignment_maximises_the_summed_score_like_scipys_solver(seed):
     data = generate(150, seed=seed, weekly=0.5, extra=0.3)
     run = engine._Run(data.entries, data.lines, OPTIONS)
     run._candidates()
@@ -164,9 +164,23 @@ def test_the_assignment_maximises_the_summed_score_like_a_dense_solver(seed, mon
     rows, cols = linear_sum_assignment(gain, maximize=True)
     assert _total(run, ours) == pytest.approx(gain[rows, cols].sum(), abs=1e-9)
     assert len(set(ours.values())) == len(ours)
-    # the sparse solver for very large components reaches the same optimum
-    monkeypatch.setattr(engine, "DENSE_CELLS", 0)
-    assert _total(run, run._assign()) == pytest.approx(gain[rows, cols].sum(), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_solver_reaches_scipys_optimum_on_random_sparse_matrices(seed):
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 45)), int(rng.integers(1, 45)))
+    gain = np.where(rng.random(shape) < rng.uniform(0.05, 0.9), rng.integers(1, 100, shape) / 100.0, 0.0)
+    pairs = assignment.assign(gain)
+    rows, cols = linear_sum_assignment(gain, maximize=True)
+    assert assignment.total(gain, pairs) == pytest.approx(gain[rows, cols].sum(), abs=1e-9)
+    assert len({r for r, _ in pairs}) == len(pairs) == len({c for _, c in pairs})
+    assert all(gain[r, c] > 0 for r, c in pairs)
+
+
+def test_components_split_a_bipartite_graph():
+    found = assignment.components([(0, 5), (1, 5), (2, 7), (3, 8), (3, 9), (4, 9)])
+    assert found == [([0, 1], [5]), ([2], [7]), ([3, 4], [8, 9])]
 
 
 def test_a_brute_force_oracle_agrees_on_small_components():
