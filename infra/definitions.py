@@ -26,11 +26,14 @@ class TableDef:
     partition_key: str = "pk"
     sort_key: str = "sk"
     ttl_attribute: str = TTL_ATTRIBUTE
+    #: a DynamoDB stream (NEW_AND_OLD_IMAGES) the events function reads: the status events of the
+    #: table's items (tximport.services.events) are published from it
+    stream: bool = False
 
 
 TABLES: tuple[TableDef, ...] = (
     # imports, their error details and per-line decisions, bank accounts, account locks and queue
-    TableDef("imports", "IMPORTS_TABLE_NAME"),
+    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
 )
@@ -56,6 +59,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     # a large import's ledger lines are removed chunk by chunk; a run out of time saves its progress and
     # the next revert continues (invoked asynchronously by the api, never by a state machine)
     FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
+    # reads the streamed tables and puts one event per status change on the bus (at least once)
+    FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
     # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
     # ~0.5 GB in the engine; reading and marking the ledger is most of the time
     FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.api import Api
+from infra.constructs.events import StatusEvents
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
 from infra.constructs.storage import Storage
@@ -28,6 +30,7 @@ from infra.definitions import (
     UPLOAD_PREFIX,
     StateMachineDef,
 )
+from tximport.services.events import default_translators
 
 #: staged chunks outlive the import item: DynamoDB TTL deletes it up to a few days late
 STAGING_RETENTION_MARGIN_DAYS = 35
@@ -137,12 +140,11 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "workflow": {"imports": "write"},
     # saves its progress on the import; removes the import's own ledger lines (conditional deletes)
     "revert": {"imports": "write", "ledger": "delete"},
+    # reads the imports table's stream only (granted by its event source), never the table
+    "events": {},
     # reconciliations live in the imports table; the matched ledger lines get their mark (conditional updates)
     "reconcile": {"imports": "write", "ledger": "write"},
 }
-
-#: functions that change an import's status: each change is published on the bus
-EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow", "revert", "reconcile")
 
 #: who may invoke which function directly (besides the state machines their definitions name)
 INVOKERS: Mapping[str, tuple[str, ...]] = {
@@ -167,18 +169,56 @@ STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 }
 
 
+def _check_access_maps() -> None:
+    """Every function named in an access map exists, and TABLE_ACCESS names every function."""
+    names = {f.name for f in FUNCTIONS}
+    granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
+    granted |= {invoker for invokers in INVOKERS.values() for invoker in invokers}
+    granted |= {fn for access in STATE_MACHINE_ACCESS.values() for fns in access.values() for fn in fns}
+    if not granted <= names or set(TABLE_ACCESS) != names:
+        raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
+
+
+def _grant_data_access(storage: Storage, fns: Mapping[str, lambda_.IFunction]) -> None:
+    """TABLE_ACCESS and BUCKET_ACCESS, granted resource by resource."""
+    for name, access in TABLE_ACCESS.items():
+        for table_key, mode in access.items():
+            table = storage.tables[table_key]
+            if mode == "delete":
+                table.grant(fns[name], "dynamodb:DeleteItem")
+            else:
+                (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
+    for name, bucket_access in BUCKET_ACCESS.items():
+        for prefix in bucket_access.get("read", ()):
+            storage.bucket.grant_read(fns[name], f"{prefix}*")
+        for prefix in bucket_access.get("put", ()):
+            storage.bucket.grant_put(fns[name], f"{prefix}*")
+        for prefix in bucket_access.get("delete", ()):
+            storage.bucket.grant_delete(fns[name], f"{prefix}*")
+
+
+def _environment(config: StackConfig, storage: Storage, state_machine_arns: Mapping[str, str]) -> dict[str, str]:
+    """The settings every function reads (tximport.config.Settings)."""
+    return {
+        **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
+        **{sm.arn_env_var: state_machine_arns[sm.name] for sm in STATE_MACHINES},
+        "BUCKET_NAME": storage.bucket.bucket_name,
+        "EVENT_BUS_NAME": config.event_bus_name,
+        "RETENTION_DAYS": str(config.retention_days),
+        "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
+        "JWT_ISSUER": config.jwt_issuer,
+        "JWT_AUDIENCE": ",".join(config.jwt_audience),
+        "POWERTOOLS_METRICS_NAMESPACE": "tximport",
+    }
+
+
 class TxImportStack(Stack):
     """Everything tximport runs on."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = StackConfig.from_context(self)
-        names = {f.name for f in FUNCTIONS}
-        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
-        granted |= {n for names in INVOKERS.values() for n in names}
-        granted |= {n for access in STATE_MACHINE_ACCESS.values() for names in access.values() for n in names}
-        if not granted <= names or set(TABLE_ACCESS) != names:
-            raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
+        _check_access_maps()
 
         storage = Storage(
             self,
@@ -201,17 +241,7 @@ class TxImportStack(Stack):
             )
             for key, name in state_machine_names.items()
         }
-        environment = {
-            **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
-            **{sm.arn_env_var: state_machine_arns[sm.name] for sm in STATE_MACHINES},
-            "BUCKET_NAME": storage.bucket.bucket_name,
-            "EVENT_BUS_NAME": config.event_bus_name,
-            "RETENTION_DAYS": str(config.retention_days),
-            "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
-            "JWT_ISSUER": config.jwt_issuer,
-            "JWT_AUDIENCE": ",".join(config.jwt_audience),
-            "POWERTOOLS_METRICS_NAMESPACE": "tximport",
-        }
+        environment = _environment(config, storage, state_machine_arns)
         self.functions = {
             f.name: ServiceFunction(
                 self,
@@ -238,24 +268,8 @@ class TxImportStack(Stack):
         )
         state_machine = workflow.state_machine
 
-        # data
-        for name, access in TABLE_ACCESS.items():
-            for table_key, mode in access.items():
-                table = storage.tables[table_key]
-                if mode == "delete":
-                    table.grant(fns[name], "dynamodb:DeleteItem")
-                else:
-                    (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
-        for name, access in BUCKET_ACCESS.items():
-            for prefix in access.get("read", ()):
-                storage.bucket.grant_read(fns[name], f"{prefix}*")
-            for prefix in access.get("put", ()):
-                storage.bucket.grant_put(fns[name], f"{prefix}*")
-            for prefix in access.get("delete", ()):
-                storage.bucket.grant_delete(fns[name], f"{prefix}*")
-        for name in EVENT_PUBLISHERS:
-            workflow.event_bus.grant_put_events_to(fns[name])
-
+        _grant_data_access(storage, fns)
+        self.status_events = self._status_events(storage, fns["events"], workflow.event_bus, config)
         # direct invocations
         for target, invokers in INVOKERS.items():
             for name in invokers:
@@ -342,6 +356,22 @@ class TxImportStack(Stack):
                         f"the {machine_name} state machine only: execution names are only known at run time.",
                     },
                 )
+
+    def _status_events(self, storage: Storage, function: lambda_.IFunction, bus: events.IEventBus,
+                       config: StackConfig) -> StatusEvents:
+        """Status events, published from the streams of the tables that hold the statuses, by one
+        function; the stream filter lets through the sort-key prefixes that have a translator."""
+        translators = default_translators()
+        streamed = {t.key: storage.tables[t.key] for t in TABLES if t.stream}
+        return StatusEvents(
+            self,
+            "StatusEvents",
+            function=function,
+            tables=streamed,
+            prefixes={key: translators.prefixes(key) for key in streamed},
+            event_bus=bus,
+            removal_policy=config.removal_policy,
+        )
 
     def _grant_state_machine_access(self, definition: StateMachineDef, machine: sfn.StateMachine,
                                     arn: str, fns: Mapping[str, lambda_.IFunction]) -> None:

@@ -12,7 +12,7 @@ from botocore.config import Config
 from tximport.config import Settings
 from tximport.reconciliation_parts import ReconciliationParts
 from tximport.services.commit import CommitService
-from tximport.services.events import EventPublisher
+from tximport.services.events import EventBusPublisher, StatusEventPublisher
 from tximport.services.imports import ImportService
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
@@ -77,8 +77,7 @@ class Container:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table),
-                         EventPublisher(self.events_client, self.settings.event_bus_name), self.sfn)
+        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table), self.sfn)
 
     @cached_property
     def ledger(self) -> LedgerRepository:
@@ -124,6 +123,16 @@ class Container:
     @cached_property
     def revert(self) -> RevertService:
         return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3, bucket=self.settings.bucket)
+
+    @cached_property
+    def status_events(self) -> StatusEventPublisher:
+        """Publishes the status events read from the tables' streams (the events function)."""
+        return StatusEventPublisher(EventBusPublisher(self.events_client, self.settings.event_bus_name))
+
+    @cached_property
+    def table_keys(self) -> dict[str, str]:
+        """Logical table keys by table name, to tell which table a stream record comes from."""
+        return {self.settings.imports_table: "imports", self.settings.ledger_table: "ledger"}
 
     @cached_property
     def uploads(self) -> UploadService:

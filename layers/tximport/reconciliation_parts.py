@@ -1,12 +1,13 @@
 """Wiring of the reconciliation services (composition root, beside `container.py`): the DynamoDB
-repository, the ledger statement, S3 result objects, the Step Functions starter and the event publisher."""
+repository, the ledger statement, S3 result objects and the Step Functions starter. (Status events come from
+the imports table's stream: services/reconciliations/status_events.py.)"""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tximport.adapters.reconciliation import EventBridgeEvents, S3ResultObjects, StepFunctionsExecutions
+from tximport.adapters.reconciliation import S3ResultObjects, StepFunctionsExecutions
 from tximport.errors import NotFound
 from tximport.models import BankAccount, Tenant
 from tximport.services.reconciliations.create import CreateReconciliation
@@ -57,14 +58,9 @@ class ReconciliationParts:
         return StepFunctionsExecutions(self.c.sfn, self.c.settings.reconcile_state_machine_arn)
 
     @cached_property
-    def events(self) -> EventBridgeEvents:
-        return EventBridgeEvents(self.c.events_client, self.c.settings.event_bus_name)
-
-    @cached_property
     def create(self) -> CreateReconciliation:
         return CreateReconciliation(accounts=AccountLookup(AccountsRepository(self.c.imports_table)),
-                                    store=self.store, objects=self.objects, executions=self.executions,
-                                    events=self.events)
+                                    store=self.store, objects=self.objects, executions=self.executions)
 
     @cached_property
     def queries(self) -> ReconciliationQueries:
@@ -73,8 +69,8 @@ class ReconciliationParts:
     @cached_property
     def manual(self) -> ManualDecisions:
         return ManualDecisions(store=self.store, objects=self.objects, ledger=self.statement,
-                               executions=self.executions, events=self.events)
+                               executions=self.executions)
 
     @cached_property
     def matching(self) -> MatchingRun:
-        return MatchingRun(store=self.store, objects=self.objects, ledger=self.statement, events=self.events)
+        return MatchingRun(store=self.store, objects=self.objects, ledger=self.statement)

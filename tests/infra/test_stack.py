@@ -294,9 +294,7 @@ def test_the_workflow_role_keeps_to_the_imports_table_and_task_tokens(synthesize
         "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}]
     assert len(tokens) == 1
     access.pop(tokens[0])
-    bus = json.dumps(get_att_arn(ids["bus"]), sort_keys=True)
-    access.pop(bus, None)  # status events (until the imports table's stream publishes them)
-    assert access == {}, "no ledger, no bucket, no invoke"
+    assert access == {}, "no ledger, no bucket, no invoke, no events (the stream publishes them)"
 
 
 def test_uploads_under_the_upload_prefix_trigger_on_upload(synthesized, ids):
@@ -362,14 +360,49 @@ def test_every_function_knows_the_state_machine_arns_it_is_granted_on(synthesize
             assert env[definition.arn_env_var]["Fn::Join"][1][-1] == f":stateMachine:{name}"
 
 
-def test_functions_that_change_statuses_publish_on_the_bus(synthesized, ids):
+def test_only_the_events_function_publishes_on_the_bus(synthesized, ids):
     bus_arn = get_att_arn(ids["bus"])
     for f in FUNCTIONS:
         statements = function_statements(synthesized, f.name)
-        publishes = allows(statements, "events:PutEvents", bus_arn)
-        assert publishes == (f.name != "commit"), f.name
+        assert allows(statements, "events:PutEvents", bus_arn) == (f.name == "events"), f.name
         assert resources_for(statements, "events:PutEvents") in ([], [bus_arn]), "no other bus"
     synthesized.template.has_resource_properties("AWS::Events::EventBus", {"Name": "tximport"})
+
+
+def test_status_events_come_from_the_imports_table_stream(synthesized, ids):
+    """Statuses are announced from the stream, so a saved change cannot go unannounced: every imports
+    write reaches the events function, in order, and a refused event is retried from its record."""
+    from tximport.services.events import default_translators
+
+    tables = {t.key: synthesized.resources[ids[f"table:{t.key}"]]["Properties"] for t in TABLES}
+    assert tables["imports"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert "StreamSpecification" not in tables["ledger"]
+    assert {t.key for t in TABLES if t.stream} == set(default_translators().tables())
+
+    (mapping,) = synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": ids["fn:events"]}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [ids["table:imports"], "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON", "records written before the subscription count too"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ParallelizationFactor"] == 1 and props["BisectBatchOnFunctionError"] is False, "in order"
+    assert "MaximumRetryAttempts" not in props, "retried until it succeeds or leaves the stream"
+    queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert synthesized.resources[queue]["Type"] == "AWS::SQS::Queue"
+    assert synthesized.resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {
+        "eventName": ["INSERT", "MODIFY"],
+        "dynamodb": {"Keys": {"sk": {"S": [{"prefix": p} for p in default_translators().prefixes("imports")]}}},
+    }
+    # imports, and reconciliations (their own translator, services/reconciliations/status_events.py)
+    assert pattern["dynamodb"]["Keys"]["sk"]["S"] == [{"prefix": "IMPORT#"}, {"prefix": "RECON#"}]
+
+    events_role = function_statements(synthesized, "events")
+    stream_arn = {"Fn::GetAtt": [ids["table:imports"], "StreamArn"]}
+    assert allows(events_role, "dynamodb:GetRecords", stream_arn)
+    assert resources_for(events_role, "dynamodb:GetItem") == [], "reads the stream, never the table"
+    assert resources_for(events_role, "dynamodb:PutItem") == []
 
 
 # ---------------------------------------------------------------- functions
@@ -412,7 +445,9 @@ def test_function_roles_carry_no_managed_policy_and_no_wildcard_beyond_xray(synt
             actions = as_list(st["Action"])
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), (f.name, st)
             if "*" in as_list(st["Resource"]):
-                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (f.name, st)
+                # ListStreams (finding the table's stream) has no resource-level permission
+                beyond = {"dynamodb:ListStreams"} if f.name == "events" else set()
+                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords", *beyond}, (f.name, st)
 
 
 # ---------------------------------------------------------------- data access

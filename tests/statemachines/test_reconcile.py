@@ -137,11 +137,16 @@ def test_the_documents_example_end_to_end(client: Client, stack):
                      f"{data['id']}-run1", maxResults=1000)["events"]
     text = json.dumps(history, default=str)
     assert "Pagamento" not in text and "ERP-PAG-12345" not in text and "Recebimento" not in text
-    # and the status changes were published
-    events = [e["detail"] for e in stack.events.snapshot() if e["detailType"] == "ReconciliationStatusChanged"
-              and e["detail"]["reconciliationId"] == data["id"]]
+    # and the status changes were published (from the imports table's stream, each with its eventId)
+    def published() -> list[dict] | None:
+        found = [e["detail"] for e in stack.events.snapshot() if e["detailType"] == "ReconciliationStatusChanged"
+                 and e["detail"]["reconciliationId"] == data["id"]]
+        return found if len(found) >= 3 else None
+
+    events = poll(published, timeout=30, what="the reconciliation's status events")
     assert [(e["oldStatus"], e["newStatus"]) for e in events] == [
         (None, "PENDING"), ("PENDING", "PROCESSING"), ("PROCESSING", "PARTIALLY_MATCHED")]
+    assert all(e["eventId"] for e in events) and events[-1]["matchedEntries"] == 2
 
 
 def test_list_get_filters_and_pages(client: Client):

@@ -4,9 +4,11 @@ in-process, and an API Gateway stand-in in front of the api handler.
 moto keeps its state in process-wide globals, so there is one stack per process; `start()` and
 `stop()` are idempotent, and `stop()` resets moto and restores the environment it changed.
 
-Events the workflow publishes to EventBridge are captured by wrapping moto's events backend
-`put_events` (moto cannot deliver to code in this process, and a rule with an SQS target would need
-draining): every accepted entry is kept (the last 1,000), logged on one line, and served at
+Status events are published as on AWS: the imports table has a stream, and the events function reads
+it through an event source mapping (moto invokes it on each write; streams.py keeps delivery ordered
+and retries what the function reports). What reaches EventBridge is captured by wrapping moto's events
+backend `put_events` (moto cannot deliver to code in this process, and a rule with an SQS target would
+need draining): every accepted entry is kept (the last 1,000), logged on one line, and served at
 `GET /local/events`.
 """
 
@@ -43,6 +45,7 @@ from infra.definitions import (
 )
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.streams import StreamDelivery
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
 log = logging.getLogger("tximport_cli.local")
@@ -194,6 +197,7 @@ class LocalStack:
             for name, fn in handlers.items()
         }
         self.events = EventCapture()
+        self.streams = StreamDelivery()
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
         #: the ARN of each state machine, by its name in STATE_MACHINES
@@ -345,6 +349,7 @@ class LocalStack:
         self._set_environment(self.environment())
         self._enable_step_functions()
         self.events.install()
+        self.streams.install()
         self._create_resources()
 
         # handlers build their settings and clients at cold start: import them after the environment,
@@ -357,6 +362,7 @@ class LocalStack:
         else:
             self.handlers = self._exit.enter_context(route_lambdas(self._given_handlers))
 
+        self._subscribe_streams()
         api = self.handlers.get(local_function_name("api"))
         raw_routes = getattr(definitions, "ROUTES", None)
         if raw_routes is not None or self.extra_routes:
@@ -385,6 +391,7 @@ class LocalStack:
         self._exit.close()
         self._exit = contextlib.ExitStack()
         self.events.uninstall()
+        self.streams.uninstall()
         self.events.clear()
         self._restore_step_functions()
         self._restore_environment()
@@ -435,6 +442,8 @@ class LocalStack:
         for table in TABLES:
             c.dynamodb.create_table(
                 TableName=table_name(table.key), BillingMode="PAY_PER_REQUEST",
+                **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+                   if table.stream else {}),
                 AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"},
                                       {"AttributeName": table.sort_key, "AttributeType": "S"}],
                 KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"},
@@ -477,6 +486,22 @@ class LocalStack:
                 "Events": ["s3:ObjectCreated:*"],
                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
             }]})
+
+    def _subscribe_streams(self) -> None:
+        """The events function reads the streamed tables, as the stack's event source mappings say
+        (moto delivers each write as it happens; see streams.py). Without an events handler (stand-in
+        functions) nothing is subscribed, so no record waits for a function that is not there."""
+        name = local_function_name("events")
+        if name not in self.handlers:
+            log.warning("no events handler: status events are not published")
+            return
+        for table in TABLES:
+            if table.stream:
+                stream_arn = self.clients.dynamodb.describe_table(
+                    TableName=table_name(table.key))["Table"]["LatestStreamArn"]
+                self.clients.lambda_.create_event_source_mapping(
+                    EventSourceArn=stream_arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
+                    BatchSize=100, FunctionResponseTypes=["ReportBatchItemFailures"])
 
     def _events_endpoint(self) -> tuple[int, Any]:
         events = self.events.snapshot()

@@ -1,18 +1,14 @@
-"""boto3 implementations of the reconciliation ports for S3, Step Functions and EventBridge."""
+"""boto3 implementations of the reconciliation ports for S3 and Step Functions."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tximport.reconciliation.events import DETAIL_TYPE, SOURCE, status_detail
 from tximport.reconciliation.models import MatchStatus, Reconciliation, ResultChunks
 from tximport.reconciliation.records import EntryRecord
-
-log = logging.getLogger(__name__)
 
 ALL = "ALL"
 
@@ -82,20 +78,3 @@ class StepFunctionsExecutions:
         answer = self.sfn.start_execution(stateMachineArn=self.arn, name=f"{rec.id}-run{run}",
                                           input=json.dumps(payload))
         return str(answer["executionArn"])
-
-
-class EventBridgeEvents:
-    """`ReconciliationStatusChanged` events (source `tximport`) on the service's bus, like the imports'."""
-
-    def __init__(self, client: Any, bus_name: str) -> None:
-        self.client, self.bus_name = client, bus_name
-
-    def status_changed(self, rec: Reconciliation, old: str | None, new: str) -> None:
-        detail = status_detail(rec, old, new)
-        try:
-            answer = self.client.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE,
-                                                      "Detail": json.dumps(detail), "EventBusName": self.bus_name}])
-            if answer.get("FailedEntryCount"):
-                log.warning("event not accepted: %s", answer.get("Entries"))
-        except Exception:  # an event is a notification: never fail the reconciliation for it
-            log.exception("could not publish status event for reconciliation %s", rec.id)

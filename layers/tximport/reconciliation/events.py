@@ -1,12 +1,11 @@
-"""The `ReconciliationStatusChanged` event (source `tximport`), in one place: published on the service's bus
-by `tximport.adapters.reconciliation.EventBridgeEvents` today; a stream translator (status events from
-the imports table's stream) can build the same detail from the old and new reconciliation items."""
+"""The `ReconciliationStatusChanged` event (source `tximport`): what a status change tells its consumers.
+The imports table's stream announces it (tximport/services/reconciliations/status_events.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tximport.models import iso, utcnow
+from tximport.models import iso
 from tximport.reconciliation.models import Reconciliation
 
 SOURCE = "tximport"
@@ -17,7 +16,8 @@ def status_detail(rec: Reconciliation, old: str | None, new: str) -> dict[str, A
     """What a status change of `rec` tells its consumers."""
     detail: dict[str, Any] = {
         "reconciliationId": rec.id, "organisationId": rec.organisation_id, "companyId": rec.company_id,
-        "accountId": rec.account_id, "oldStatus": old, "newStatus": new, "time": iso(utcnow()),
+        "accountId": rec.account_id, "oldStatus": old, "newStatus": new,
+        "time": iso(rec.updated),  # when the change was saved, however late it is published
         "matchedEntries": rec.counts.matched_entries, "unmatchedEntries": rec.counts.unmatched_entries,
     }
     if rec.failure_reason and new == "FAILED":

@@ -114,8 +114,7 @@ class ImportService:
             s3_key=f"uploads/{tenant.key}/{import_id}",
             expires_at=expires_at(self.retention_days),
         )
-        self.imports.create(imp)
-        self.lifecycle.events.status_changed(imp, None, imp.status.value)
+        self.imports.create(imp)  # its first status is announced from the table's stream
         return imp
 
     @staticmethod

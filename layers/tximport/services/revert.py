@@ -92,8 +92,7 @@ class RevertService:
         if imp.file_sha256:
             for account in imp.bank_accounts:
                 self.imports.delete_replay(imp.tenant, account.id, imp.file_sha256, imp.id)
-        self.imports.save(imp)
-        self.lifecycle.events.status_changed(imp, imp.status.value, "reverted")
+        self.imports.save(imp)  # the table's stream announces it (newStatus "reverted")
         return imp
 
     def _failed(self, tenant: Tenant, import_id: str, detail: ErrorDetail) -> Import:

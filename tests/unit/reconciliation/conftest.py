@@ -12,7 +12,6 @@ import pytest
 
 from tests.unit.reconciliation.fakes import (
     FakeAccounts,
-    FakeEvents,
     FakeExecutions,
     FakeLedger,
     FakeReconciliations,
@@ -48,7 +47,6 @@ class World:
     objects: S3ResultObjects
     s3: FakeS3
     executions: FakeExecutions
-    events: FakeEvents
     create: CreateReconciliation
     queries: ReconciliationQueries
     run: MatchingRun
@@ -68,13 +66,13 @@ def world() -> World:
                                      currency="BRL"))
     store = FakeReconciliations(ledger)
     objects, s3 = fake_objects()
-    executions, events = FakeExecutions(), FakeEvents()
+    executions = FakeExecutions()
     return World(
-        accounts, ledger, store, objects, s3, executions, events,
-        CreateReconciliation(accounts=accounts, store=store, objects=objects, executions=executions, events=events),
+        accounts, ledger, store, objects, s3, executions,
+        CreateReconciliation(accounts=accounts, store=store, objects=objects, executions=executions),
         ReconciliationQueries(store=store, objects=objects),
-        MatchingRun(store=store, objects=objects, ledger=ledger, events=events),
-        ManualDecisions(store=store, objects=objects, ledger=ledger, executions=executions, events=events))
+        MatchingRun(store=store, objects=objects, ledger=ledger),
+        ManualDecisions(store=store, objects=objects, ledger=ledger, executions=executions))
 
 
 def doc_entries() -> list[Entry]:

@@ -208,11 +208,3 @@ class FakeExecutions:
             raise RuntimeError("StateMachineDoesNotExist")
         self.started.append((rec.id, run))
         return f"arn:aws:states:us-east-1:1:execution:reconcile:{rec.id}-run{run}"
-
-
-class FakeEvents:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, str | None, str]] = []
-
-    def status_changed(self, rec: Reconciliation, old: str | None, new: str) -> None:
-        self.published.append((rec.id, old, new))

@@ -28,7 +28,6 @@ from tximport.services.reconciliations.ports import (
     Executions,
     Reconciliations,
     ResultObjects,
-    StatusEvents,
 )
 
 log = logging.getLogger(__name__)
@@ -72,9 +71,9 @@ def check_entries(request: NewReconciliation) -> None:
 
 class CreateReconciliation:
     def __init__(self, *, accounts: Accounts, store: Reconciliations, objects: ResultObjects,
-                 executions: Executions, events: StatusEvents) -> None:
+                 executions: Executions) -> None:
         self.accounts, self.store, self.objects = accounts, store, objects
-        self.executions, self.events = executions, events
+        self.executions = executions
 
     def __call__(self, tenant: Tenant, request: NewReconciliation) -> Reconciliation:
         check_period(request.period_start, request.period_end)
@@ -99,8 +98,7 @@ class CreateReconciliation:
         except Clash:
             self.objects.delete_prefix(prefix)
             raise
-        self.events.status_changed(rec, None, rec.status.value)
-        return start_run(rec, self.store, self.executions, self.events)
+        return start_run(rec, self.store, self.executions)
 
 
     def _claim(self, rec: Reconciliation) -> None:
@@ -119,21 +117,18 @@ class CreateReconciliation:
                     self.store.release_days(holder)
 
 
-def start_run(rec: Reconciliation, store: Reconciliations, executions: Executions,
-              events: StatusEvents) -> Reconciliation:
+def start_run(rec: Reconciliation, store: Reconciliations, executions: Executions) -> Reconciliation:
     """Mark the reconciliation PROCESSING for its next run, then start the workflow (FAILED if it cannot
     start). Saved first, so the workflow's first step always finds its run (a conditional write: a
     concurrent start loses with 409)."""
     run = rec.runs + 1
-    old = rec.status
     rec.status, rec.runs, rec.failure_reason, rec.completed = ReconciliationStatus.PROCESSING, run, None, None
     store.save(rec)
-    events.status_changed(rec, old.value, rec.status.value)
     try:
         arn = executions.start(rec, run)
     except Exception as exc:  # the workflow could not start: the reconciliation must not stay PROCESSING
         log.exception("could not start reconciliation %s", rec.id)
-        return fail(rec, store, events, f"the matching workflow could not start: {exc}")
+        return fail(rec, store, f"the matching workflow could not start: {exc}")
     rec.execution_arn = arn
     try:
         store.save(rec)
@@ -142,11 +137,9 @@ def start_run(rec: Reconciliation, store: Reconciliations, executions: Execution
     return rec
 
 
-def fail(rec: Reconciliation, store: Reconciliations, events: StatusEvents, reason: str) -> Reconciliation:
+def fail(rec: Reconciliation, store: Reconciliations, reason: str) -> Reconciliation:
     """Status FAILED with its reason; the period's days are released (a FAILED one blocks nothing)."""
-    old = rec.status
     store.release_days(rec)  # first: once FAILED shows, the period is free
     rec.status, rec.failure_reason, rec.completed = ReconciliationStatus.FAILED, reason[:1000], utcnow()
     store.save(rec)
-    events.status_changed(rec, old.value, rec.status.value)
     return rec

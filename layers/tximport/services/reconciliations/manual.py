@@ -36,15 +36,14 @@ from tximport.services.reconciliations.ports import (
     LineMark,
     Reconciliations,
     ResultObjects,
-    StatusEvents,
 )
 
 
 class ManualDecisions:
     def __init__(self, *, store: Reconciliations, objects: ResultObjects, ledger: LedgerLines,
-                 executions: Executions, events: StatusEvents) -> None:
+                 executions: Executions) -> None:
         self.store, self.objects, self.ledger = store, objects, ledger
-        self.executions, self.events = executions, events
+        self.executions = executions
 
     def _settled(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
         rec = self.store.get(tenant, reconciliation_id) if is_uuid(reconciliation_id) else None
@@ -105,7 +104,7 @@ class ManualDecisions:
     def rerun(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
         """Match again (manual decisions are kept): new ledger lines may have arrived."""
         rec = self._settled(tenant, reconciliation_id)
-        return start_run(rec, self.store, self.executions, self.events)
+        return start_run(rec, self.store, self.executions)
 
     # ---------------------------------------------------------------------------------------------
     def _apply(self, rec: Reconciliation, index: int, current: EntryRecord, override: Override | None,
@@ -119,13 +118,10 @@ class ManualDecisions:
         add(rec.counts, current.status, current.amount, -1)
         add(rec.counts, record.status, record.amount, +1)
         rec.overrides += 0 if override else 1
-        old = rec.status
         # the status follows the counts: every entry matched (automatically or by hand) is COMPLETED
         rec.status = ReconciliationStatus.COMPLETED if rec.counts.unmatched_entries == 0 \
             else ReconciliationStatus.PARTIALLY_MATCHED
         self.store.apply_manual(rec, new, record, mark=mark, unmark=unmark)
-        if rec.status != old:
-            self.events.status_changed(rec, old.value, rec.status.value)
         return record
 
     @staticmethod

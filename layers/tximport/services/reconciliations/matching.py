@@ -34,7 +34,6 @@ from tximport.services.reconciliations.ports import (
     LineMark,
     Reconciliations,
     ResultObjects,
-    StatusEvents,
 )
 
 log = logging.getLogger(__name__)
@@ -45,9 +44,8 @@ class ReconciliationGone(Exception):
 
 
 class MatchingRun:
-    def __init__(self, *, store: Reconciliations, objects: ResultObjects, ledger: LedgerLines,
-                 events: StatusEvents) -> None:
-        self.store, self.objects, self.ledger, self.events = store, objects, ledger, events
+    def __init__(self, *, store: Reconciliations, objects: ResultObjects, ledger: LedgerLines) -> None:
+        self.store, self.objects, self.ledger = store, objects, ledger
 
     def _load(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
         rec = self.store.get(tenant, reconciliation_id)
@@ -92,14 +90,12 @@ class MatchingRun:
         self._settle_marks(rec, ordered, records, overrides, stale_owners)
         rec.results = self.objects.write_results(rec.entries_key, ordered, CHUNK_SIZE, run)
         rec.counts = count(ordered, overrides)
-        old = rec.status
         rec.status = ReconciliationStatus.COMPLETED if rec.counts.unmatched_entries == 0 \
             else ReconciliationStatus.PARTIALLY_MATCHED
         rec.completed = utcnow()
         self.store.save(rec)
         if rebased:
             self.store.put_overrides(rec, rebased)
-        self.events.status_changed(rec, old.value, rec.status.value)
         if previous.run != run:
             self.objects.delete_prefix(f"{rec.entries_key}r{previous.run}/")
         return {"outcome": rec.status.value, "matched": rec.counts.matched_entries,
@@ -160,7 +156,7 @@ class MatchingRun:
             return
         if rec.status == ReconciliationStatus.FAILED:
             return
-        fail(rec, self.store, self.events, failure_reason(error))
+        fail(rec, self.store, failure_reason(error))
 
 
 def failure_reason(error: dict[str, Any] | None) -> str:

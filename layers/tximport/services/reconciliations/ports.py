@@ -104,6 +104,3 @@ class Executions(Protocol):
     def start(self, rec: Reconciliation, run: int) -> str:
         """Start the matching workflow for run `run`; answers the execution ARN."""
 
-
-class StatusEvents(Protocol):
-    def status_changed(self, rec: Reconciliation, old: str | None, new: str) -> None: ...
