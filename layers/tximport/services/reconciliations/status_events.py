@@ -14,10 +14,10 @@ PREFIX = "RECON#"
 
 def reconciliation_status_events(change: StreamChange) -> list[Event]:
     """One event for a new reconciliation and for each change of its status."""
-    if change.new is None:
-        return []
+    if change.new is None or "doc" not in change.new:
+        return []  # removed, or no reconciliation item of ours
     new = DynamoReconciliations.from_item(dict(change.new))
-    old = DynamoReconciliations.from_item(dict(change.old)) if change.old is not None else None
+    old = DynamoReconciliations.from_item(dict(change.old)) if change.old and "doc" in change.old else None
     if old is not None and old.status == new.status:
         return []
     detail = status_detail(new, old.status.value if old else None, new.status.value)
