@@ -9,11 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.reconciliation.tasks import ReconcileTask
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
 metrics = Metrics(namespace="tximport", service="tximport")
+cold_start("reconcile")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context

@@ -1,1 +1,1 @@
-"""Small adapters that keep AWS out of the services (boto3 implementations of their ports)."""
+"""AWS services the domain drives, behind small interfaces (the bucket is in tximport.storage.objects)."""

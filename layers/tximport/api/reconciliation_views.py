@@ -43,11 +43,11 @@ def dumps(body: Any) -> str:
     return _MARKED.sub(r"\1", json.dumps(body, default=_default, ensure_ascii=False, separators=(",", ":")))
 
 
-def answer(body: Any, status: int = 200) -> Response[Any]:
+def answer(body: Any, status: int = 200) -> Response[str]:
     return Response(status_code=status, content_type="application/json", body=dumps(body))
 
 
-def error_answer(exc: ReconciliationError) -> Response[Any]:
+def error_answer(exc: ReconciliationError) -> Response[str]:
     return answer(exc.body(), exc.status_code)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 
 _LOW = (1 << 32) - 1
 _LEDGER_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})-([0-9a-f]{32})$")
@@ -49,10 +50,13 @@ def statement_id(transaction_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, transaction_id))
 
 
-def ledger_day(transaction_id: str) -> str | None:
-    """The booking day our ledger ids start with."""
+def ledger_day(transaction_id: str) -> date | None:
+    """The booking day our ledger ids start with (None for an id that is not one of ours)."""
     found = _LEDGER_ID.match(transaction_id)
-    return found.group(1) if found else None
+    try:
+        return date.fromisoformat(found.group(1)) if found else None
+    except ValueError:  # a shape of ours, but no calendar day
+        return None
 
 
 def digest_of(statement: str) -> str | None:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tximport.models import Tenant, utcnow
+from tximport.models import LedgerLine, Tenant, utcnow
 
 #: at most this many entries in one POST (the Lambda request payload is 6 MB, API Gateway's body 10 MB)
 MAX_ENTRIES = 20_000
@@ -135,6 +135,15 @@ class StatementLine:
     bank_transaction_id: str | None = None
     reference: str | None = None
     counterparty: str | None = None
+
+
+def statement_line(line: LedgerLine) -> StatementLine:
+    """A ledger line as the matcher sees it: the direction from the sign, the amount absolute."""
+    return StatementLine(
+        transaction_id=line.transaction_id, direction=Direction.CREDIT if line.amount >= 0 else Direction.DEBIT,
+        amount=abs(line.amount), booking_date=line.date_posted, description=line.description,
+        currency=line.currency, bank_transaction_id=line.bank_transaction_id, reference=line.reference,
+        counterparty=line.counterparty_name)
 
 
 @dataclass(slots=True)

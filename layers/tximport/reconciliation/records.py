@@ -78,8 +78,8 @@ class EntryRecord(_Record):
 
 def pending(entry: Entry) -> EntryRecord:
     """An entry before any run."""
-    return EntryRecord(i=entry.index, type=entry.direction, amount=entry.amount, description=entry.description,
-                       transactionDate=entry.transaction_date, externalRef=entry.external_ref,
+    return EntryRecord(index=entry.index, type=entry.direction, amount=entry.amount, description=entry.description,
+                       transaction_date=entry.transaction_date, external_ref=entry.external_ref,
                        currency=entry.currency)
 
 
@@ -105,7 +105,7 @@ def _runner_up(value: RunnerUp | None) -> RunnerUpRecord | None:
 def _suggestion(candidate: Candidate, lines: dict[str, StatementLine]) -> SuggestionRecord:
     return SuggestionRecord(line=candidate.line, day=lines[candidate.line].booking_date.isoformat(),
                             score=candidate.score, parts=_rounded(candidate.parts) or {},
-                            amountDelta=candidate.amount_delta, dateDelta=candidate.date_delta)
+                            amount_delta=candidate.amount_delta, date_delta=candidate.date_delta)
 
 
 def _rounded(parts: dict[str, float] | None) -> dict[str, float] | None:

@@ -1,4 +1,5 @@
-"""DynamoDB repository of reconciliations, in the imports table (every key under the tenant's partition):
+"""DynamoDB repository of reconciliations, in the imports table (every key under the tenant's partition; the
+layout is in tximport/storage/keys.py):
 
   RECON#<reconciliationId>                  the reconciliation (doc JSON, status, version)
   RECONDAY#<accountId>#<yyyy-mm-dd>         a day of an account's period claimed by a reconciliation: two
@@ -11,47 +12,79 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from tximport.models import Tenant, utcnow
+from tximport.models import LineMark, Tenant, utcnow
 from tximport.reconciliation.errors import Clash
 from tximport.reconciliation.models import Override, Reconciliation
 from tximport.reconciliation.records import EntryRecord
-from tximport.services.reconciliations.ports import LineMark
 from tximport.storage import keys
 from tximport.storage.ledger import LedgerRepository
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
 
 
-def recon_sk(reconciliation_id: str) -> str:
-    return f"RECON#{reconciliation_id}"
-
-
-def day_sk(account_id: str, day: str) -> str:
-    return f"RECONDAY#{account_id}#{day}"
-
-
-def override_sk(reconciliation_id: str, index: int | None = None) -> str:
-    return f"RECONOVR#{reconciliation_id}#" + ("" if index is None else f"{index:08d}")
-
-
 def _item(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _ser.serialize(v) for k, v in values.items()}
 
 
+class ReconciliationsStore(Protocol):
+    """Reconciliation items, the days they claim on an account, and manual overrides (`DynamoReconciliations`
+    on DynamoDB; an in-memory fake in tests/fakes)."""
+
+    def create(self, rec: Reconciliation) -> None:
+        """Save a new reconciliation and claim each day of its period on the account, atomically; raises
+        `Clash` naming the reconciliation that already holds a day."""
+        ...
+
+    def get(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation | None:
+        """One of the tenant's reconciliations, or None."""
+        ...
+
+    def save(self, rec: Reconciliation) -> Reconciliation:
+        """Write if unchanged since read (version); raises `Clash` otherwise."""
+        ...
+
+    def list_all(self, tenant: Tenant) -> list[Reconciliation]:
+        """Every reconciliation of a tenant, newest first."""
+        ...
+
+    def release_days(self, rec: Reconciliation) -> None:
+        """Give the period's days back (a FAILED reconciliation blocks nothing)."""
+        ...
+
+    def overrides(self, rec: Reconciliation) -> dict[int, tuple[Override, EntryRecord]]:
+        """Every manual decision of a reconciliation, by entry index."""
+        ...
+
+    def override(self, rec: Reconciliation, index: int) -> tuple[Override, EntryRecord] | None:
+        """The manual decision on one entry, if any."""
+        ...
+
+    def apply_manual(self, rec: Reconciliation, override: Override, record: EntryRecord, *,
+                     mark: LineMark | None, unmark: LineMark | None) -> Reconciliation:
+        """In one transaction: save `rec` (version checked), put the override, mark one ledger line (only if
+        no other entry holds it) and unmark another (only if this entry holds it). Raises `Clash`."""
+        ...
+
+    def put_overrides(self, rec: Reconciliation, overrides: list[tuple[Override, EntryRecord]]) -> None:
+        """Rewrite overrides (a run rebases them on its own results); no version check: a run holds the
+        reconciliation in PROCESSING, when manual changes are refused."""
+        ...
+
+
 class DynamoReconciliations:
-    """Reconciliations, their day claims and overrides; manual changes in one transaction with the ledger."""
+    """`ReconciliationsStore` on the imports table; manual changes in one transaction with the ledger."""
 
     def __init__(self, table: Any, client: Any, ledger: LedgerRepository) -> None:
         self.table, self.client, self.ledger = table, client, ledger
         self.table_name = table.name
 
     def _recon_item(self, rec: Reconciliation) -> dict[str, Any]:
-        return {"pk": keys.tenant_pk(rec.tenant), "sk": recon_sk(rec.id), "doc": rec.model_dump_json(),
+        return {"pk": keys.tenant_pk(rec.tenant), "sk": keys.reconciliation_sk(rec.id), "doc": rec.model_dump_json(),
                 "status": rec.status.value, "version": rec.version, "accountId": rec.account_id}
 
     def _days(self, rec: Reconciliation) -> list[str]:
@@ -65,7 +98,7 @@ class DynamoReconciliations:
         days = self._days(rec)
         for day in days:
             actions.append({"Put": {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(pk)",
-                                    "Item": _item({"pk": pk, "sk": day_sk(rec.account_id, day),
+                                    "Item": _item({"pk": pk, "sk": keys.reconciliation_day_sk(rec.account_id, day),
                                                    "reconciliationId": rec.id})}})
         try:
             self.client.transact_write_items(TransactItems=actions)
@@ -80,8 +113,8 @@ class DynamoReconciliations:
                                                               "conflictingReconciliationId": holder}) from None
 
     def _holder(self, tenant: Tenant, account_id: str, day: str) -> str | None:
-        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": day_sk(account_id, day)},
-                                   ConsistentRead=True).get("Item")
+        key = {"pk": keys.tenant_pk(tenant), "sk": keys.reconciliation_day_sk(account_id, day)}
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return item.get("reconciliationId") if item else None
 
     @staticmethod
@@ -90,7 +123,7 @@ class DynamoReconciliations:
         return Reconciliation.model_validate_json(item["doc"])
 
     def get(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation | None:
-        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": recon_sk(reconciliation_id)},
+        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.reconciliation_sk(reconciliation_id)},
                                    ConsistentRead=True).get("Item")
         return self.from_item(item) if item else None
 
@@ -115,7 +148,7 @@ class DynamoReconciliations:
         return rec
 
     def list_all(self, tenant: Tenant) -> list[Reconciliation]:
-        return [self.from_item(i) for i in self._query(tenant, "RECON#", newest=True)]
+        return [self.from_item(i) for i in self._query(tenant, keys.reconciliation_sk(""), newest=True)]
 
     def _query(self, tenant: Tenant, prefix: str, *, newest: bool = False) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -135,7 +168,7 @@ class DynamoReconciliations:
         pk = keys.tenant_pk(rec.tenant)
         for day in self._days(rec):
             try:
-                self.table.delete_item(Key={"pk": pk, "sk": day_sk(rec.account_id, day)},
+                self.table.delete_item(Key={"pk": pk, "sk": keys.reconciliation_day_sk(rec.account_id, day)},
                                        ConditionExpression="reconciliationId = :r",
                                        ExpressionAttributeValues={":r": rec.id})
             except ClientError as exc:
@@ -148,16 +181,16 @@ class DynamoReconciliations:
         return Override.model_validate_json(item["override"]), EntryRecord.model_validate_json(item["record"])
 
     def _override_item(self, rec: Reconciliation, override: Override, record: EntryRecord) -> dict[str, Any]:
-        return {"pk": keys.tenant_pk(rec.tenant), "sk": override_sk(rec.id, override.index),
+        return {"pk": keys.tenant_pk(rec.tenant), "sk": keys.reconciliation_override_sk(rec.id, override.index),
                 "override": override.model_dump_json(), "record": record.model_dump_json(by_alias=True)}
 
     def overrides(self, rec: Reconciliation) -> dict[int, tuple[Override, EntryRecord]]:
-        parsed = (self._parse_override(i) for i in self._query(rec.tenant, override_sk(rec.id)))
+        parsed = (self._parse_override(i) for i in self._query(rec.tenant, keys.reconciliation_override_sk(rec.id)))
         return {o.index: (o, r) for o, r in parsed}
 
     def override(self, rec: Reconciliation, index: int) -> tuple[Override, EntryRecord] | None:
-        item = self.table.get_item(Key={"pk": keys.tenant_pk(rec.tenant), "sk": override_sk(rec.id, index)},
-                                   ConsistentRead=True).get("Item")
+        key = {"pk": keys.tenant_pk(rec.tenant), "sk": keys.reconciliation_override_sk(rec.id, index)}
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return self._parse_override(item) if item else None
 
     def put_overrides(self, rec: Reconciliation, overrides: list[tuple[Override, EntryRecord]]) -> None:
@@ -170,13 +203,9 @@ class DynamoReconciliations:
         actions = [self._save_action(rec),
                    {"Put": {"TableName": self.table_name, "Item": _item(self._override_item(rec, override, record))}}]
         if mark:
-            actions.append(self.ledger.mark_action(
-                rec.tenant, mark.account_id, mark.day, mark.transaction_id,
-                {"reconciliationId": mark.reconciliation_id, "entryId": mark.entry_id, "matchStatus": mark.status},
-                replaces=mark.replaces))
+            actions.append(self.ledger.mark_action(rec.tenant, mark))
         if unmark:
-            actions.append(self.ledger.unmark_action(rec.tenant, unmark.account_id, unmark.day,
-                                                     unmark.transaction_id, unmark.entry_id))
+            actions.append(self.ledger.unmark_action(rec.tenant, unmark))
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:

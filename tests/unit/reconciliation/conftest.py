@@ -1,25 +1,16 @@
-"""The reconciliation services wired to in-memory fakes; sockets are refused in this package's tests."""
+"""The reconciliation services as the container wires them, on the in-memory fakes (tests/fakes)."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from tests.unit.reconciliation.fakes import (
-    FakeAccounts,
-    FakeExecutions,
-    FakeLedger,
-    FakeReconciliations,
-    FakeS3,
-    fake_objects,
-)
-from tximport.adapters.reconciliation import S3ResultObjects
-from tximport.models import BankAccount, Tenant
+from tests.fakes.container import FakeContainer
+from tximport.models import BankAccount, LedgerLine, ReconciliationMark, Tenant, utcnow
+from tximport.reconciliation.ids import ledger_day
 from tximport.reconciliation.models import Direction, Entry, Source, StatementLine
 from tximport.services.reconciliations.create import CreateReconciliation, NewReconciliation
 from tximport.services.reconciliations.manual import ManualDecisions
@@ -30,49 +21,63 @@ TENANT = Tenant(organisation_id="org", company_id="co")
 ACCOUNT = "acc-1"
 
 
-@pytest.fixture(autouse=True)
-def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    def refuse(*_: object, **__: object) -> None:
-        raise RuntimeError("unit tests may not open sockets")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    yield
+def ledger_line(line: StatementLine, account: str = ACCOUNT) -> LedgerLine:
+    """A statement line as the ledger holds it (signed amount, written by some import)."""
+    amount = line.amount if line.direction == Direction.CREDIT else -line.amount
+    return LedgerLine(transaction_id=line.transaction_id, bank_account_id=account, amount=amount,
+                      date_posted=line.booking_date, description=line.description, currency=line.currency,
+                      reference=line.reference, bank_transaction_id=line.bank_transaction_id,
+                      counterparty_name=line.counterparty, import_id="imp-1", committed=utcnow())
 
 
 @dataclass
 class World:
-    accounts: FakeAccounts
-    ledger: FakeLedger
-    store: FakeReconciliations
-    objects: S3ResultObjects
-    s3: FakeS3
-    executions: FakeExecutions
-    create: CreateReconciliation
-    queries: ReconciliationQueries
-    run: MatchingRun
-    manual: ManualDecisions
+    c: FakeContainer
+
+    @property
+    def create(self) -> CreateReconciliation:
+        return self.c.reconciliations.create
+
+    @property
+    def queries(self) -> ReconciliationQueries:
+        return self.c.reconciliations.queries
+
+    @property
+    def run(self) -> MatchingRun:
+        return self.c.reconciliations.matching
+
+    @property
+    def manual(self) -> ManualDecisions:
+        return self.c.reconciliations.manual
+
+    @property
+    def started(self) -> list[tuple[str, int]]:
+        """(reconciliation id, run) of every execution started, in order."""
+        return [(p["reconciliationId"], p["run"]) for p in self.c.reconcile_engine.executions.values()]
+
+    def add_lines(self, *lines: StatementLine) -> None:
+        self.c.ledger.write(TENANT, [ledger_line(line) for line in lines])
+
+    def mark(self, transaction_id: str) -> ReconciliationMark | None:
+        """The mark on a ledger line of the account."""
+        day = ledger_day(transaction_id)
+        assert day is not None
+        found = self.c.ledger.get_lines(TENANT, [(ACCOUNT, day, transaction_id)])
+        return found[0].reconciliation if found else None
 
     def settle(self, rec_id: str, tenant: Tenant = TENANT) -> None:
         """What the workflow does for the last started run."""
-        _, run = self.executions.started[-1]
+        _, run = self.started[-1]
         assert self.run.begin(tenant, rec_id, run) == "match"
         self.run.match(tenant, rec_id, run)
 
 
 @pytest.fixture()
 def world() -> World:
-    accounts, ledger = FakeAccounts(), FakeLedger()
-    accounts.add(TENANT, BankAccount(id=ACCOUNT, bank_id="b", country_code="BR", account_identifier="1",
-                                     currency="BRL"))
-    store = FakeReconciliations(ledger)
-    objects, s3 = fake_objects()
-    executions = FakeExecutions()
-    return World(
-        accounts, ledger, store, objects, s3, executions,
-        CreateReconciliation(accounts=accounts, store=store, objects=objects, executions=executions),
-        ReconciliationQueries(store=store, objects=objects),
-        MatchingRun(store=store, objects=objects, ledger=ledger),
-        ManualDecisions(store=store, objects=objects, ledger=ledger, executions=executions))
+    c = FakeContainer()
+    c.accounts.put(TENANT, BankAccount(id=ACCOUNT, bank_id="b", country_code="BR", account_identifier="1",
+                                       currency="BRL"))
+    return World(c)
 
 
 def doc_entries() -> list[Entry]:

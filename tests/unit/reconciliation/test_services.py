@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.reconciliation.conftest import ACCOUNT, TENANT, World, doc_entries, doc_lines, request
+from tests.unit.reconciliation.conftest import TENANT, World, doc_entries, doc_lines, request
+from tximport.models import ReconciliationMark
 from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
 from tximport.reconciliation.ids import entry_id, statement_id
 from tximport.reconciliation.models import (
@@ -35,8 +36,8 @@ def test_create_answers_processing_with_the_documents_totals(world: World):
     assert (rec.counts.total_entries, rec.counts.matched_entries, rec.counts.unmatched_entries) == (3, 0, 3)
     assert rec.counts.total_amount == Decimal("23000.00") == rec.counts.unmatched_amount
     assert rec.currency == "BRL"
-    assert world.executions.started == [(rec.id, 1)]
-    assert world.store.get(TENANT, rec.id).runs == 1  # saved PROCESSING for run 1 before it started
+    assert world.started == [(rec.id, 1)]
+    assert world.c.reconciliation_store.get(TENANT, rec.id).runs == 1  # saved PROCESSING for run 1 before it started
     # the entries are staged in S3 (never in the workflow payload), readable as the first page
     _, records, total = world.queries.entries_page(TENANT, rec.id, None, 1, 20)
     assert total == 3 and [r.external_ref for r in records] == ["ERP-PAG-12345", "ERP-REC-67890", "ERP-PAG-11111"]
@@ -52,7 +53,7 @@ def test_create_refuses_bad_periods_and_entries(world: World, start, end, entrie
     with pytest.raises(error) as caught:
         world.create(TENANT, request(entries, start, end))
     assert caught.value.details["field"] == field
-    assert not world.executions.started
+    assert not world.started
 
 
 def test_ninety_days_is_allowed_and_too_many_entries_are_not(world: World):
@@ -81,7 +82,7 @@ def test_overlapping_periods_conflict_but_a_failed_one_blocks_nothing(world: Wor
 
 
 def test_a_workflow_that_cannot_start_leaves_the_reconciliation_failed(world: World):
-    world.executions.fail = True
+    world.c.reconcile_engine.refuse_starts = True
     rec = world.create(TENANT, request())
     assert rec.status == ReconciliationStatus.FAILED
     assert "could not start" in rec.failure_reason
@@ -89,7 +90,7 @@ def test_a_workflow_that_cannot_start_leaves_the_reconciliation_failed(world: Wo
 
 
 def test_the_workflow_matches_and_settles_partially(world: World):
-    world.ledger.add(TENANT, ACCOUNT, *doc_lines())
+    world.add_lines(*doc_lines())
     rec = world.create(TENANT, request())
     world.settle(rec.id)
     rec = world.queries.get(TENANT, rec.id)
@@ -97,23 +98,23 @@ def test_the_workflow_matches_and_settles_partially(world: World):
     assert (rec.counts.matched_entries, rec.counts.unmatched_entries) == (2, 1)
     assert (rec.counts.matched_amount, rec.counts.unmatched_amount) == (Decimal("20000.00"), Decimal("3000.00"))
     assert rec.completed is not None
-    # the ledger read was the period widened by the date window: O(days), not the whole ledger
-    assert world.ledger.days_read == [(date(2023, 12, 27), date(2024, 2, 5))]
+    # the ledger read was the days with lines in the period widened by the date window: O(days)
+    assert world.c.ledger.reads == 3
     _, unmatched, total = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
     assert total == 1 and unmatched[0].description == "Pagamento fornecedor XYZ"
     _, matched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.MATCHED, 1, 20)
     assert [(r.rule.value, r.line) for r in matched] == [("EXACT_REFERENCE", doc_lines()[0].transaction_id),
                                                           ("SCORED", doc_lines()[1].transaction_id)]
     # the matched ledger lines carry the entry that holds them
-    mark = world.ledger.marks[(TENANT.key, ACCOUNT, doc_lines()[1].transaction_id)]
-    assert mark == {"reconciliationId": rec.id, "entryId": entry_id(rec.id, 1), "matchStatus": "MATCHED"}
+    assert world.mark(doc_lines()[1].transaction_id) == ReconciliationMark(rec.id, entry_id(rec.id, 1), "MATCHED")
+    assert world.mark(doc_lines()[2].transaction_id) is None
 
 
 def test_every_entry_matched_is_completed(world: World):
     lines = doc_lines()
     lines[2] = StatementLine("2024-01-15-" + "d" * 32, Direction.DEBIT, Decimal("3000.00"), date(2024, 1, 15),
                              "PAGAMENTO FORNECEDOR XYZ", "BRL")
-    world.ledger.add(TENANT, ACCOUNT, *lines)
+    world.add_lines(*lines)
     rec = world.create(TENANT, request())
     world.settle(rec.id)
     assert world.queries.get(TENANT, rec.id).status == ReconciliationStatus.COMPLETED
@@ -131,7 +132,7 @@ def test_a_stale_run_stops_and_a_failure_is_recorded(world: World):
 
 def test_lines_held_by_another_live_reconciliation_are_not_taken(world: World):
     line = StatementLine("2024-02-01-" + "e" * 32, Direction.DEBIT, Decimal("10.00"), date(2024, 2, 1), "CAFE", "BRL")
-    world.ledger.add(TENANT, ACCOUNT, line)
+    world.add_lines(line)
     first = world.create(TENANT, request([Entry(0, Direction.DEBIT, Decimal("10.00"), "Cafe", date(2024, 1, 31))]))
     world.settle(first.id)
     second = world.create(TENANT, request([Entry(0, Direction.DEBIT, Decimal("10.00"), "Cafe", date(2024, 2, 1))],
@@ -155,16 +156,16 @@ def _many(n: int, start: date = date(2024, 1, 1)) -> tuple[list[Entry], list[Sta
 
 def test_pages_read_only_the_chunks_they_touch_and_agree_with_a_full_listing(world: World):
     entries, lines = _many(2500)
-    world.ledger.add(TENANT, ACCOUNT, *lines)
+    world.add_lines(*lines)
     rec = world.create(TENANT, request(entries))
     world.settle(rec.id)
     rec = world.queries.get(TENANT, rec.id)
     assert rec.results.chunk_size == CHUNK_SIZE
     assert rec.counts.unmatched_entries == 834 and rec.counts.matched_entries == 1666
-    world.s3.reads.clear()
+    world.c.objects.reads.clear()
     _, page, total = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 5, 100)
     assert total == 834 and [r.index for r in page] == [i for i in range(2500) if i % 3 == 0][400:500]
-    assert len(world.s3.reads) <= 2  # one or two chunks, whatever the reconciliation's size
+    assert len(world.c.objects.reads) <= 2  # one or two chunks, whatever the reconciliation's size
     every = []
     for number in range(1, 10):
         every += [r.index for r in world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, number, 100)[1]]
@@ -173,9 +174,9 @@ def test_pages_read_only_the_chunks_they_touch_and_agree_with_a_full_listing(wor
 
 def test_manual_match_and_unmatch_stay_consistent_with_pages_and_counts(world: World):
     entries, lines = _many(2500)
-    world.ledger.add(TENANT, ACCOUNT, *lines)
+    world.add_lines(*lines)
     spare = StatementLine("2024-01-05-" + "f" * 32, Direction.DEBIT, Decimal("9.99"), date(2024, 1, 5), "X", "BRL")
-    world.ledger.add(TENANT, ACCOUNT, spare)
+    world.add_lines(spare)
     rec = world.create(TENANT, request(entries))
     world.settle(rec.id)
     # match entry 3 (UNMATCHED) by hand, by the line's statement UUID; unmatch entry 1 (MATCHED); move entry 2's
@@ -188,8 +189,8 @@ def test_manual_match_and_unmatch_stay_consistent_with_pages_and_counts(world: W
     with pytest.raises(Clash):  # the spare line is held by entry 3 now
         world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), spare.transaction_id)
     world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), lines[0].transaction_id)  # entry 1's old line
-    assert (TENANT.key, ACCOUNT, lines[1].transaction_id) not in world.ledger.marks  # entry 2's old line is free
-    assert world.ledger.marks[(TENANT.key, ACCOUNT, lines[0].transaction_id)]["entryId"] == entry_id(rec.id, 2)
+    assert world.mark(lines[1].transaction_id) is None  # entry 2's old line is free
+    assert world.mark(lines[0].transaction_id) == ReconciliationMark(rec.id, entry_id(rec.id, 2), "MANUAL")
     rec = world.queries.get(TENANT, rec.id)
     assert (rec.counts.matched_entries, rec.counts.manual_entries, rec.counts.unmatched_entries) == (1666, 2, 834)
     listed = {status: [] for status in ALL_STATUSES}
@@ -226,21 +227,22 @@ def test_manual_changes_need_a_settled_reconciliation_and_known_ids(world: World
 
 def test_a_rerun_picks_up_new_ledger_lines_and_keeps_manual_decisions(world: World):
     lines = doc_lines()
-    world.ledger.add(TENANT, ACCOUNT, *lines)
+    world.add_lines(*lines)
     rec = world.create(TENANT, request())
     world.settle(rec.id)
     world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 1))
-    world.ledger.add(TENANT, ACCOUNT, StatementLine("2024-01-16-" + "d" * 32, Direction.DEBIT, Decimal("3000.00"),
+    world.add_lines(StatementLine("2024-01-16-" + "d" * 32, Direction.DEBIT, Decimal("3000.00"),
                                                     date(2024, 1, 16), "PAGAMENTO FORNECEDOR XYZ", "BRL"))
     rerun = world.manual.rerun(TENANT, rec.id)
-    assert rerun.status == ReconciliationStatus.PROCESSING and world.executions.started[-1] == (rec.id, 2)
+    assert rerun.status == ReconciliationStatus.PROCESSING and world.started[-1] == (rec.id, 2)
     world.settle(rec.id)
     rec = world.queries.get(TENANT, rec.id)
     assert (rec.counts.matched_entries, rec.counts.unmatched_entries) == (2, 1)
     _, unmatched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
     assert [r.index for r in unmatched] == [1]  # the manual unmatch survives the run
     assert unmatched[0].reason == "unmatched by hand"
-    assert not [k for k in world.s3.objects if "/r1/" in k]  # the previous run's chunks are gone
+    assert not world.c.objects.keys(f"reconciliations/{TENANT.key}/{rec.id}/r1/")  # the previous run's chunks
+    assert world.c.objects.keys(f"reconciliations/{TENANT.key}/{rec.id}/r2/")  # are gone
 
 
 def test_list_filters_and_pages(world: World):
@@ -261,15 +263,16 @@ def test_list_filters_and_pages(world: World):
 def test_a_workflow_that_starts_at_once_finds_its_run_on_create_and_on_rerun(world: World):
     # Step Functions may run the first step before the api's call returns: the run must already be saved
     seen: list[str] = []
-    start = world.executions.start
+    engine = world.c.reconcile_engine
+    start = engine.start
 
-    def eager(rec, run):
-        arn = start(rec, run)
-        seen.append(world.run.begin(TENANT, rec.id, run))
+    def eager(name, payload):
+        arn = start(name, payload)
+        seen.append(world.run.begin(TENANT, payload["reconciliationId"], payload["run"]))
         return arn
 
-    world.executions.start = eager  # type: ignore[method-assign]
-    world.ledger.add(TENANT, ACCOUNT, *doc_lines())
+    engine.start = eager  # type: ignore[method-assign]
+    world.add_lines(*doc_lines())
     rec = world.create(TENANT, request())
     world.settle(rec.id)
     world.manual.rerun(TENANT, rec.id)

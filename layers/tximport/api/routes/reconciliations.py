@@ -13,8 +13,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
-from tximport.api.context import tenant_of
+from tximport.api.context import claims_of, tenant_of
 from tximport.api.reconciliation_models import (
     PREFIX,
     CreateReconciliationRequest,
@@ -70,9 +72,10 @@ _ERRORS = {
 }
 
 
-def _responses(ok_status: int, model: type, description: str, *codes: int) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {ok_status: {"description": description,
-                                                  "content": {"application/json": {"model": model}}}}
+def _responses(ok_status: int, model: type[BaseModel], description: str, *codes: int) -> dict[int, OpenAPIResponse]:
+    """The route's answer and its errors in the dialect's shape, each with an example (OpenAPI)."""
+    out: dict[int, OpenAPIResponse] = {ok_status: {"description": description,
+                                                   "content": {"application/json": {"model": model}}}}
     for code in (*codes, 401, 403, 429):
         if code == 429:
             out[429] = {"description": "Too many requests: API Gateway throttles the caller", "content": {
@@ -100,9 +103,7 @@ def _caller(permission: str) -> Tenant:
         tenant = tenant_of(router)
     except Unauthorized as exc:
         raise Unauthenticated(exc.message) from None
-    event = router.current_event
-    claims = event.request_context.authorizer.jwt_claim if event.request_context.authorizer else {}
-    if permission not in _permissions(claims or {}):
+    if permission not in _permissions(claims_of(router)):
         raise Forbidden(f"Permission denied: {permission} required", details={"permission": permission})
     return tenant
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from tximport.adapters.workflow import WorkflowEngine
+from tximport.errors import NotFound
 from tximport.ids import new_id
 from tximport.models import Tenant, utcnow
 from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
@@ -23,12 +25,11 @@ from tximport.reconciliation.models import (
     Source,
 )
 from tximport.reconciliation.records import pending
-from tximport.services.reconciliations.ports import (
-    Accounts,
-    Executions,
-    Reconciliations,
-    ResultObjects,
-)
+from tximport.reconciliation.tasks import ReconcileInput
+from tximport.storage.reconciliation_results import ResultChunkStore, reconciliation_prefix
+from tximport.storage.reconciliations import ReconciliationsStore
+from tximport.storage.repository import AccountsStore
+from tximport.tasks import TenantRef
 
 log = logging.getLogger(__name__)
 #: entries per result chunk: a page reads one or two chunks
@@ -70,21 +71,23 @@ def check_entries(request: NewReconciliation) -> None:
 
 
 class CreateReconciliation:
-    def __init__(self, *, accounts: Accounts, store: Reconciliations, objects: ResultObjects,
-                 executions: Executions) -> None:
-        self.accounts, self.store, self.objects = accounts, store, objects
+    def __init__(self, *, accounts: AccountsStore, store: ReconciliationsStore, results: ResultChunkStore,
+                 executions: WorkflowEngine) -> None:
+        self.accounts, self.store, self.results = accounts, store, results
         self.executions = executions
 
     def __call__(self, tenant: Tenant, request: NewReconciliation) -> Reconciliation:
+        """Check, claim the period, stage the entries and start run 1 (PROCESSING; FAILED if it cannot start)."""
         check_period(request.period_start, request.period_end)
         check_entries(request)
-        account = self.accounts.find(tenant, request.account_id)
-        if account is None:
-            raise Missing(f"bank account {request.account_id} not found", details={"field": "accountId"})
+        try:
+            account = self.accounts.get(tenant, request.account_id)
+        except NotFound:
+            raise Missing(f"bank account {request.account_id} not found", details={"field": "accountId"}) from None
         for e in request.entries:
             e.currency = account.currency
         rec_id = new_id()
-        prefix = f"reconciliations/{tenant.key}/{rec_id}/"
+        prefix = reconciliation_prefix(tenant, rec_id)
         total = sum((e.amount for e in request.entries), Decimal("0"))
         rec = Reconciliation(
             id=rec_id, organisation_id=tenant.organisation_id, company_id=tenant.company_id,
@@ -92,14 +95,13 @@ class CreateReconciliation:
             source=request.source, currency=account.currency, options=request.options, entries_key=prefix,
             counts=Counts(total_entries=len(request.entries), unmatched_entries=len(request.entries),
                           total_amount=total, unmatched_amount=total))
-        rec.results = self.objects.write_results(prefix, [pending(e) for e in request.entries], CHUNK_SIZE, 0)
+        rec.results = self.results.write_results(prefix, [pending(e) for e in request.entries], CHUNK_SIZE, 0)
         try:
             self._claim(rec)
         except Clash:
-            self.objects.delete_prefix(prefix)
+            self.results.delete_prefix(prefix)
             raise
         return start_run(rec, self.store, self.executions)
-
 
     def _claim(self, rec: Reconciliation) -> None:
         """Save with the period's day claims; a claim left by a FAILED reconciliation (or one released
@@ -117,18 +119,21 @@ class CreateReconciliation:
                     self.store.release_days(holder)
 
 
-def start_run(rec: Reconciliation, store: Reconciliations, executions: Executions) -> Reconciliation:
+def start_run(rec: Reconciliation, store: ReconciliationsStore, executions: WorkflowEngine) -> Reconciliation:
     """Mark the reconciliation PROCESSING for its next run, then start the workflow (FAILED if it cannot
     start). Saved first, so the workflow's first step always finds its run (a conditional write: a
-    concurrent start loses with 409)."""
+    concurrent start loses with 409). The execution `<id>-run<N>` gets ids only, never entries."""
     run = rec.runs + 1
     rec.status, rec.runs, rec.failure_reason, rec.completed = ReconciliationStatus.PROCESSING, run, None, None
     store.save(rec)
+    payload = ReconcileInput(reconciliation_id=rec.id, run=run, tenant_ref=TenantRef.of(rec.tenant)).payload()
     try:
-        arn = executions.start(rec, run)
+        arn = executions.start(f"{rec.id}-run{run}", payload)
     except Exception as exc:  # the workflow could not start: the reconciliation must not stay PROCESSING
         log.exception("could not start reconciliation %s", rec.id)
         return fail(rec, store, f"the matching workflow could not start: {exc}")
+    if arn is None:  # an execution of this run exists already: it has the run in hand
+        return rec
     rec.execution_arn = arn
     try:
         store.save(rec)
@@ -137,7 +142,7 @@ def start_run(rec: Reconciliation, store: Reconciliations, executions: Execution
     return rec
 
 
-def fail(rec: Reconciliation, store: Reconciliations, reason: str) -> Reconciliation:
+def fail(rec: Reconciliation, store: ReconciliationsStore, reason: str) -> Reconciliation:
     """Status FAILED with its reason; the period's days are released (a FAILED one blocks nothing)."""
     store.release_days(rec)  # first: once FAILED shows, the period is free
     rec.status, rec.failure_reason, rec.completed = ReconciliationStatus.FAILED, reason[:1000], utcnow()

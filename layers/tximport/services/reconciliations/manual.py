@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tximport.models import Tenant, utcnow
+from tximport.adapters.workflow import WorkflowEngine
+from tximport.models import LineMark, ReconciliationMark, Tenant, utcnow
 from tximport.reconciliation.engine import score_pair
 from tximport.reconciliation.errors import Clash, Invalid, Missing
 from tximport.reconciliation.ids import digest_of, entry_id, entry_index, is_uuid, ledger_day
@@ -24,25 +25,23 @@ from tximport.reconciliation.models import (
     Rule,
     StatementLine,
     from_cents,
+    statement_line,
     to_cents,
 )
 from tximport.reconciliation.records import EntryRecord, is_matched
 from tximport.services.reconciliations.create import start_run
 from tximport.services.reconciliations.matching import add
 from tximport.services.reconciliations.pages import record_at
-from tximport.services.reconciliations.ports import (
-    Executions,
-    LedgerLines,
-    LineMark,
-    Reconciliations,
-    ResultObjects,
-)
+from tximport.services.reconciliations.statement import find, find_digest
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.reconciliation_results import ResultChunkStore
+from tximport.storage.reconciliations import ReconciliationsStore
 
 
 class ManualDecisions:
-    def __init__(self, *, store: Reconciliations, objects: ResultObjects, ledger: LedgerLines,
-                 executions: Executions) -> None:
-        self.store, self.objects, self.ledger = store, objects, ledger
+    def __init__(self, *, store: ReconciliationsStore, results: ResultChunkStore, ledger: LedgerStore,
+                 executions: WorkflowEngine) -> None:
+        self.store, self.results, self.ledger = store, results, ledger
         self.executions = executions
 
     def _settled(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
@@ -61,19 +60,18 @@ class ManualDecisions:
         found = self.store.override(rec, index)
         if found:
             return index, found[1], found[0]
-        return index, record_at(rec.results, index, self.objects.chunk), None
+        return index, record_at(rec.results, index, self.results.chunk), None
 
     def match(self, tenant: Tenant, reconciliation_id: str, entry: str, statement: str) -> EntryRecord:
         """Match an entry to a ledger line of the account by hand (matchStatus MANUAL)."""
         rec = self._settled(tenant, reconciliation_id)
         index, current, override = self._current(rec, entry)
         line, mark = self._line(rec, statement)
-        holder = (mark or {}).get("entryId")
         mine = entry_id(rec.id, index)
-        if holder and holder != mine and self._holder_live(rec, mark or {}):
+        holder = mark.entry_id if mark and mark.entry_id != mine else None
+        if mark and holder and self._holder_live(rec, mark):
             raise Clash(f"ledger line {line.transaction_id} is already matched to entry {holder} of reconciliation "
-                        f"{(mark or {}).get('reconciliationId')}", details={"field": "matchedStatementId",
-                                                                           "entryId": holder})
+                        f"{mark.reconciliation_id}", details={"field": "matchedStatementId", "entryId": holder})
         if current.status == MatchStatus.MANUAL and current.line == line.transaction_id:
             return current
         score, parts = score_pair(current.entry(), line, rec.options)
@@ -84,7 +82,7 @@ class ManualDecisions:
             "amount_delta": from_cents(to_cents(line.amount) - to_cents(current.amount)),
             "date_delta": (line.booking_date - current.transaction_date).days, "ambiguous": False,
             "reason": "matched by hand", "manual": True})
-        stale_owner = (mark or {}).get("reconciliationId") if holder and holder != mine else None
+        stale_owner = mark.reconciliation_id if mark and holder else None
         new_mark = LineMark(rec.account_id, line.booking_date.isoformat(), line.transaction_id, rec.id, mine,
                             MatchStatus.MANUAL.value, replaces=stale_owner)
         old_mark = self._mark_of(rec, mine, current) if current.line and current.line != line.transaction_id \
@@ -126,15 +124,15 @@ class ManualDecisions:
 
     @staticmethod
     def _mark_of(rec: Reconciliation, mine: str, record: EntryRecord) -> LineMark:
-        return LineMark(rec.account_id, record.line_day or ledger_day(record.line or "") or "", record.line or "",
-                        rec.id, mine, record.status.value)
+        day = record.line_day or str(ledger_day(record.line or "") or "")
+        return LineMark(rec.account_id, day, record.line or "", rec.id, mine, record.status.value)
 
-    def _line(self, rec: Reconciliation, statement: str) -> tuple[StatementLine, dict | None]:
+    def _line(self, rec: Reconciliation, statement: str) -> tuple[StatementLine, ReconciliationMark | None]:
+        """The ledger line named by its transaction id or its statement UUID, and the mark it carries."""
         if not statement:
             raise Invalid("matchedStatementId is required", "matchedStatementId")
-        found = None
         if ledger_day(statement):
-            found = self.ledger.find(rec.tenant, rec.account_id, statement)
+            found = find(self.ledger, rec.tenant, rec.account_id, statement)
         else:
             digest = digest_of(statement)
             if digest is None:
@@ -142,18 +140,18 @@ class ManualDecisions:
                               "matchedStatementId")
             window = timedelta(days=rec.options.date_window_days)
             days = _days(rec.period_start - window, rec.period_end + window)
-            found = self.ledger.find_digest(rec.tenant, rec.account_id, digest, days)
+            found = find_digest(self.ledger, rec.tenant, rec.account_id, digest, days)
         if found is None:
             raise Missing(f"statement line {statement} not found on account {rec.account_id}",
                           details={"field": "matchedStatementId"})
-        return found
+        return statement_line(found), found.reconciliation
 
-    def _holder_live(self, rec: Reconciliation, mark: dict) -> bool:
-        owner = mark.get("reconciliationId")
-        if owner == rec.id:
+    def _holder_live(self, rec: Reconciliation, mark: ReconciliationMark) -> bool:
+        """Whether the reconciliation holding a line still counts (a FAILED one gives its lines up)."""
+        if mark.reconciliation_id == rec.id:
             return True
-        other = self.store.get(rec.tenant, owner) if owner else None
-        return other is not None and other.status.value != "FAILED"
+        other = self.store.get(rec.tenant, mark.reconciliation_id)
+        return other is not None and other.status != ReconciliationStatus.FAILED
 
 
 def _days(start: date, end: date) -> list[date]:

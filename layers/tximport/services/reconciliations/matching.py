@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from tximport.models import Tenant, utcnow
+from tximport.models import LineMark, Tenant, utcnow
 from tximport.reconciliation.engine import match
 from tximport.reconciliation.ids import entry_id
 from tximport.reconciliation.models import (
@@ -25,16 +25,15 @@ from tximport.reconciliation.models import (
     Reconciliation,
     ReconciliationStatus,
     StatementLine,
+    statement_line,
 )
 from tximport.reconciliation.records import EntryRecord, record_of
 from tximport.services.reconciliations.create import CHUNK_SIZE, fail
-from tximport.services.reconciliations.pages import ALL, all_records
-from tximport.services.reconciliations.ports import (
-    LedgerLines,
-    LineMark,
-    Reconciliations,
-    ResultObjects,
-)
+from tximport.services.reconciliations.pages import all_records
+from tximport.services.reconciliations.statement import lines_between
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.reconciliation_results import ResultChunkStore, run_prefix
+from tximport.storage.reconciliations import ReconciliationsStore
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,8 @@ class ReconciliationGone(Exception):
 
 
 class MatchingRun:
-    def __init__(self, *, store: Reconciliations, objects: ResultObjects, ledger: LedgerLines) -> None:
-        self.store, self.objects, self.ledger = store, objects, ledger
+    def __init__(self, *, store: ReconciliationsStore, results: ResultChunkStore, ledger: LedgerStore) -> None:
+        self.store, self.results, self.ledger = store, results, ledger
 
     def _load(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
         rec = self.store.get(tenant, reconciliation_id)
@@ -68,7 +67,7 @@ class MatchingRun:
         if rec.status != ReconciliationStatus.PROCESSING or run != rec.runs or rec.results is None:
             return {"outcome": "stop"}
         previous = rec.results
-        records = list(all_records(previous, self.objects.chunk))
+        records = list(all_records(previous, self.results.chunk))
         overrides = self.store.overrides(rec)
         lines, held, stale_owners = self._statement(rec, overrides)
         free = [r.entry() for r in records if r.index not in overrides]
@@ -88,7 +87,7 @@ class MatchingRun:
                 rebased.append((override, record))
         ordered = [fresh[i] for i in sorted(fresh)]
         self._settle_marks(rec, ordered, records, overrides, stale_owners)
-        rec.results = self.objects.write_results(rec.entries_key, ordered, CHUNK_SIZE, run)
+        rec.results = self.results.write_results(rec.entries_key, ordered, CHUNK_SIZE, run)
         rec.counts = count(ordered, overrides)
         rec.status = ReconciliationStatus.COMPLETED if rec.counts.unmatched_entries == 0 \
             else ReconciliationStatus.PARTIALLY_MATCHED
@@ -97,7 +96,7 @@ class MatchingRun:
         if rebased:
             self.store.put_overrides(rec, rebased)
         if previous.run != run:
-            self.objects.delete_prefix(f"{rec.entries_key}r{previous.run}/")
+            self.results.delete_prefix(run_prefix(rec.entries_key, previous.run))
         return {"outcome": rec.status.value, "matched": rec.counts.matched_entries,
                 "unmatched": rec.counts.unmatched_entries}
 
@@ -111,10 +110,10 @@ class MatchingRun:
         held = {o.line for o, _ in overrides.values() if o.line}
         others: dict[str, bool] = {}
         stale: dict[str, str] = {}
-        for line, mark in self.ledger.lines_between(rec.tenant, rec.account_id, rec.period_start - window,
-                                                    rec.period_end + window):
-            lines[line.transaction_id] = line
-            owner = (mark or {}).get("reconciliationId")
+        for ledger_line in lines_between(self.ledger, rec.tenant, rec.account_id, rec.period_start - window,
+                                         rec.period_end + window):
+            line = lines[ledger_line.transaction_id] = statement_line(ledger_line)
+            owner = ledger_line.reconciliation.reconciliation_id if ledger_line.reconciliation else None
             if owner and owner != rec.id:
                 if self._live(rec.tenant, owner, others):
                     held.add(line.transaction_id)
@@ -198,6 +197,3 @@ def add(counts: Counts, status: MatchStatus, amount: Decimal, sign: int) -> None
     counts.matched_amount += sign * amount
     if status == MatchStatus.MANUAL:
         counts.manual_entries += sign
-
-
-__all__ = ["ALL", "MatchingRun", "count", "failure_reason"]

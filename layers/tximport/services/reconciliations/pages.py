@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 
 from tximport.reconciliation.models import Override, ResultChunks
 from tximport.reconciliation.records import EntryRecord
+from tximport.storage.reconciliation_results import ALL
 
-ALL = "ALL"
 Overrides = dict[int, tuple[Override, EntryRecord]]
 
 

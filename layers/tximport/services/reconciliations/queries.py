@@ -10,8 +10,9 @@ from tximport.reconciliation.errors import Missing
 from tximport.reconciliation.ids import is_uuid
 from tximport.reconciliation.models import MatchStatus, Reconciliation, ReconciliationStatus
 from tximport.reconciliation.records import EntryRecord
-from tximport.services.reconciliations.pages import ALL, page
-from tximport.services.reconciliations.ports import Reconciliations, ResultObjects
+from tximport.services.reconciliations.pages import page
+from tximport.storage.reconciliation_results import ALL, ResultChunkStore
+from tximport.storage.reconciliations import ReconciliationsStore
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class ListFilter:
 
 
 class ReconciliationQueries:
-    def __init__(self, *, store: Reconciliations, objects: ResultObjects) -> None:
-        self.store, self.objects = store, objects
+    def __init__(self, *, store: ReconciliationsStore, results: ResultChunkStore) -> None:
+        self.store, self.results = store, results
 
     def get(self, tenant: Tenant, reconciliation_id: str) -> Reconciliation:
         rec = self.store.get(tenant, reconciliation_id) if is_uuid(reconciliation_id) else None
@@ -56,5 +57,5 @@ class ReconciliationQueries:
             return rec, [], 0
         overrides = self.store.overrides(rec) if rec.overrides else {}
         records, total = page(rec.results, status.value if status else ALL, overrides, (number - 1) * size, size,
-                              self.objects.chunk)
+                              self.results.chunk)
         return rec, records, total

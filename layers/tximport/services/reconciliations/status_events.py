@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from tximport.reconciliation.events import DETAIL_TYPE, status_detail
 from tximport.services.events import Event, StreamChange
+from tximport.storage import keys
 from tximport.storage.reconciliations import DynamoReconciliations
 
 #: the sort-key prefix of reconciliation items (not their day claims `RECONDAY#` or overrides `RECONOVR#`)
-PREFIX = "RECON#"
+PREFIX = keys.reconciliation_sk("")
 
 
 def reconciliation_status_events(change: StreamChange) -> list[Event]:
