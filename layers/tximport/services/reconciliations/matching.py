@@ -9,7 +9,6 @@ the counts and the final status (COMPLETED when every entry is matched, else PAR
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -34,6 +33,7 @@ from tximport.services.reconciliations.statement import lines_between
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.reconciliation_results import ResultChunkStore, run_prefix
 from tximport.storage.reconciliations import ReconciliationsStore
+from tximport.tasks import step_error
 
 log = logging.getLogger(__name__)
 
@@ -160,16 +160,7 @@ class MatchingRun:
 
 def failure_reason(error: dict[str, Any] | None) -> str:
     """A readable reason from a Step Functions error (`{"Error", "Cause"}`)."""
-    error = error or {}
-    code, cause = str(error.get("Error") or "MatchingError"), error.get("Cause")
-    message = "matching failed"
-    if isinstance(cause, str) and cause:
-        try:
-            parsed = json.loads(cause)
-            message = str(parsed.get("errorMessage") or parsed)
-            code = str(parsed.get("errorType") or code)
-        except ValueError:
-            message = cause
+    message, code = step_error(error, code="MatchingError", message="matching failed")
     return f"{message} ({code})"
 
 
