@@ -10,9 +10,10 @@ import pytest
 
 from tests.fakes.container import FakeContainer
 from tximport.models import BankAccount, LedgerLine, ReconciliationMark, Tenant, utcnow
+from tximport.reconciliation.commands import NewReconciliation
 from tximport.reconciliation.ids import ledger_day
 from tximport.reconciliation.models import Direction, Entry, Source, StatementLine
-from tximport.services.reconciliations.create import CreateReconciliation, NewReconciliation
+from tximport.services.reconciliations.create import CreateReconciliation
 from tximport.services.reconciliations.manual import ManualDecisions
 from tximport.services.reconciliations.matching import MatchingRun
 from tximport.services.reconciliations.queries import ReconciliationQueries

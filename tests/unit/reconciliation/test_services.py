@@ -10,6 +10,7 @@ import pytest
 
 from tests.unit.reconciliation.conftest import TENANT, World, doc_entries, doc_lines, request
 from tximport.models import ReconciliationMark
+from tximport.reconciliation.commands import ListFilter
 from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
 from tximport.reconciliation.ids import entry_id, statement_id
 from tximport.reconciliation.models import (
@@ -21,7 +22,6 @@ from tximport.reconciliation.models import (
     StatementLine,
 )
 from tximport.services.reconciliations.create import CHUNK_SIZE
-from tximport.services.reconciliations.queries import ListFilter
 
 ALL_STATUSES = (MatchStatus.MATCHED, MatchStatus.UNMATCHED, MatchStatus.MANUAL)
 

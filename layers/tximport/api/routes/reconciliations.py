@@ -36,6 +36,7 @@ from tximport.api.reconciliation_views import (
 )
 from tximport.errors import Unauthorized
 from tximport.models import Tenant
+from tximport.reconciliation.commands import ListFilter, NewReconciliation
 from tximport.reconciliation.errors import Forbidden, Invalid, Unauthenticated, Unprocessable
 from tximport.reconciliation.models import (
     Entry,
@@ -45,8 +46,6 @@ from tximport.reconciliation.models import (
     Source,
 )
 from tximport.runtime import container
-from tximport.services.reconciliations.create import NewReconciliation
-from tximport.services.reconciliations.queries import ListFilter
 
 router = Router()
 CREATE = "BAAS_RECONCILIATION_CREATE"

@@ -5,7 +5,6 @@ workflow. Answers at once (PROCESSING); the workflow does the matching."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -13,16 +12,14 @@ from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound
 from tximport.ids import new_id
 from tximport.models import Tenant, utcnow
+from tximport.reconciliation.commands import NewReconciliation
 from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
 from tximport.reconciliation.models import (
     MAX_ENTRIES,
     MAX_PERIOD_DAYS,
     Counts,
-    Entry,
-    MatchingOptions,
     Reconciliation,
     ReconciliationStatus,
-    Source,
 )
 from tximport.reconciliation.records import pending
 from tximport.reconciliation.tasks import ReconcileInput
@@ -34,18 +31,6 @@ from tximport.tasks import TenantRef
 log = logging.getLogger(__name__)
 #: entries per result chunk: a page reads one or two chunks
 CHUNK_SIZE = 1000
-
-
-@dataclass
-class NewReconciliation:
-    """What a client asks for (already shaped by the API)."""
-
-    account_id: str
-    period_start: date
-    period_end: date
-    source: Source
-    entries: list[Entry]
-    options: MatchingOptions = field(default_factory=MatchingOptions)
 
 
 def check_period(start: date, end: date) -> None:

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 from tximport.models import Tenant
+from tximport.reconciliation.commands import ListFilter
 from tximport.reconciliation.errors import Missing
 from tximport.reconciliation.ids import is_uuid
-from tximport.reconciliation.models import MatchStatus, Reconciliation, ReconciliationStatus
+from tximport.reconciliation.models import MatchStatus, Reconciliation
 from tximport.reconciliation.records import EntryRecord
 from tximport.services.reconciliations.pages import page
 from tximport.storage.reconciliation_results import ALL, ResultChunkStore
 from tximport.storage.reconciliations import ReconciliationsStore
-
-
-@dataclass(frozen=True)
-class ListFilter:
-    """`filter[...]` of the list: periodStart is "from" (the period starts on or after it), periodEnd is
-    "until" (the period ends on or before it)."""
-
-    account_id: str | None = None
-    status: ReconciliationStatus | None = None
-    period_start: date | None = None
-    period_end: date | None = None
-
-    def admits(self, rec: Reconciliation) -> bool:
-        return ((self.account_id is None or rec.account_id == self.account_id)
-                and (self.status is None or rec.status == self.status)
-                and (self.period_start is None or rec.period_start >= self.period_start)
-                and (self.period_end is None or rec.period_end <= self.period_end))
 
 
 class ReconciliationQueries:
