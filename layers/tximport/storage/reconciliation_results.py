@@ -17,7 +17,7 @@ from tximport.models import Tenant
 from tximport.reconciliation.models import MatchStatus, ResultChunks
 from tximport.reconciliation.records import EntryRecord
 from tximport.storage.objects import ObjectStore
-from tximport.storage.staging import ChunkWriter, read_chunk
+from tximport.storage.staging import ChunkWriter, read_lines
 
 #: the listing of every entry
 ALL = "ALL"
@@ -57,12 +57,12 @@ class ResultChunkStore:
     def _write(self, prefix: str, name: str, records: Iterable[EntryRecord], chunk_size: int) -> list[str]:
         writer = ChunkWriter(self.objects, prefix, name, chunk_size)
         for record in records:
-            writer.write(record.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+            writer.write_encoded(record.model_dump_json(by_alias=True, exclude_defaults=True))
         return writer.close()
 
     def chunk(self, key: str) -> list[EntryRecord]:
         """The records of one chunk, in entry order."""
-        return [EntryRecord.model_validate(item) for item in read_chunk(self.objects, key)]
+        return [EntryRecord.model_validate_json(line) for line in read_lines(self.objects, key)]
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every chunk under `prefix` (a run's, or a whole reconciliation's)."""
