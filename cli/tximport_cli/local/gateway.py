@@ -91,6 +91,18 @@ def envelope_error(code: str, message: str, target: str | None = None) -> dict[s
     return {"data": None, "links": None, "meta": {}, "error": error}
 
 
+#: paths of the reconciliation dialect, whose errors are {"code", "message", "statusCode", "details"}
+DIALECT_PREFIX = "/baas/api/v1/"
+
+
+def unauthorized(path: str, message: str, code: str = "Unauthorized") -> dict[str, Any]:
+    """The 401 in the dialect of the path: the one the api function answers on AWS, where it verifies
+    tokens itself (tximport.api.app._authenticate)."""
+    if path.startswith(DIALECT_PREFIX):
+        return {"code": "UNAUTHORIZED", "message": message, "statusCode": 401, "details": {}}
+    return envelope_error(code, message, "Authorization")
+
+
 def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
     """HTTP API's JWT authorizer hands every claim to the function as a string (lists as `[a b]`)."""
     out: dict[str, str] = {}
@@ -276,7 +288,7 @@ class Gateway:
                     claims = self.authorize(request.headers.get("authorization"))
                 except Unauthorized as exc:
                     # the same answer the api function gives on AWS, where it verifies tokens itself
-                    return self._write_json(request, 401, envelope_error(exc.code, exc.message, "Authorization"))
+                    return self._write_json(request, 401, unauthorized(path, exc.message, exc.code))
             if self.invoke_api is None:
                 return self._write_json(request, 503, envelope_error(
                     "ServiceUnavailable", "the api handler (functions/api/handler.py) is not available"))

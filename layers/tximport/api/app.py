@@ -15,9 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.api.access import is_public, is_public_request
 from tximport.api.envelope import domain_error, error_response
-from tximport.api.routes import bankaccounts, fileformats, imports, public, settings, transactions
+from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
+from tximport.api.reconciliation_views import error_answer
+from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations, settings, transactions
 from tximport.auth import bearer_token, gateway_claims
 from tximport.errors import DomainError, Unauthorized
+from tximport.reconciliation.errors import ReconciliationError
 from tximport.runtime import container
 
 logger = Logger(service="tximport")
@@ -29,6 +32,7 @@ app.include_router(imports.router)
 app.include_router(public.router)
 app.include_router(settings.router)
 app.include_router(transactions.router)
+app.include_router(reconciliations.router)
 
 OPENAPI_TITLE = "tximport API"
 OPENAPI_VERSION = "0.1.0"
@@ -44,7 +48,12 @@ as an integer (`transactionAmount`, `transactionCreditSum`) is an integer of the
 (ISO 4217 exponent), with the exact decimal string beside it (`amount`, `creditAmount`); datetimes are
 ISO 8601 with milliseconds and Z. Every route except the file-format catalogue needs a bearer JWT
 carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`); the public
-transactions endpoint needs the scope `api:transactions:create`."""
+transactions endpoint needs the scope `api:transactions:create`.
+
+Reconciliations (`/baas/api/v1/reconciliations`) follow their own document: JSON:API resources
+(`{"data": {"type", "id", "links", "attributes"}, "links"}`), amounts as JSON numbers, pages with
+`page[number]`/`page[size]`, errors `{"code", "message", "statusCode", "details"}`, and permissions from the
+token's `permissions` claim (BAAS_RECONCILIATION_CREATE, BAAS_RECONCILIATION_READ)."""
 
 
 @cache
@@ -63,7 +72,10 @@ def openapi_document() -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
-            responses.pop("422", None)
+            # the resolver's generic 422 goes; the dialect's own 422 UNPROCESSABLE (documented with its
+            # example, on the routes that answer it) stays
+            if "UNPROCESSABLE" not in json.dumps(responses.get("422", {})):
+                responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
             if is_public(method, path):
@@ -116,9 +128,17 @@ def _domain_error(exc: DomainError) -> Response[str]:
     return domain_error(exc)
 
 
+@app.exception_handler(ReconciliationError)
+def _reconciliation_error(exc: ReconciliationError) -> Response[str]:
+    # the reconciliation dialect answers {"code", "message", "statusCode", "details"}
+    return error_answer(exc)
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
+    if app.current_event.path.startswith(RECONCILIATIONS) and tuple(errors[0].get("loc", ()))[:1] != ("response",):
+        return reconciliations.invalid_request(exc)
     if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
         # our answer did not match its own model: a bug on our side, never the caller's
         logger.error("response validation failed", extra={"errors": errors})
@@ -175,6 +195,10 @@ def _authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
     try:
         claims = verifier.verify(bearer_token(headers.get("authorization")))
     except Unauthorized as exc:
+        if str(event.get("rawPath", "")).startswith(RECONCILIATIONS):  # that dialect's own error shape
+            body = {"code": "UNAUTHORIZED", "message": exc.message, "statusCode": 401, "details": {}}
+            return {"statusCode": 401, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
+                    "isBase64Encoded": False}
         return _raw_error(401, exc.code, exc.message, "Authorization")
     scope = claims.get("scope")
     context["authorizer"] = {"jwt": {"claims": gateway_claims(claims),

@@ -232,6 +232,12 @@ class BankAccountOut(Wire):
     created: Timestamp
 
 
+class ReconciliationMarkOut(Wire):
+    reconciliation_id: str
+    entry_id: str
+    match_status: Literal["MATCHED", "MANUAL"]
+
+
 class TransactionOut(Wire):
     """A transaction: the document's fields, then ours beside them."""
 
@@ -268,6 +274,9 @@ class ReviewRowOut(TransactionOut):
 class LedgerRowOut(TransactionOut):
     import_id: str = Field(description="the import that wrote the line (public-api for the public endpoint)")
     committed: Timestamp
+    statement_id: str = Field(description="the id reconciliations know the line by (their `matchedStatementId`)")
+    reconciliation: ReconciliationMarkOut | None = Field(
+        description="the reconciliation entry the line is matched to, if any")
 
 
 # --- imports --------------------------------------------------------------------------------------
