@@ -45,10 +45,10 @@ def resolve_token(api_url: str, token: str | None) -> str | None:
     if token:
         return token
     if urlparse(api_url).hostname in ("127.0.0.1", "localhost", "::1"):
-        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
+        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS, DEMO_SCOPES
         from tximport_cli.local.tokens import dev_token
 
-        return dev_token(DEMO_ORGANISATION, DEMO_COMPANY, permissions=DEMO_PERMISSIONS)
+        return dev_token(DEMO_ORGANISATION, DEMO_COMPANY, permissions=DEMO_PERMISSIONS, scopes=DEMO_SCOPES)
     return None
 
 

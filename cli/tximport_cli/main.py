@@ -157,10 +157,10 @@ def _print_banner(stack: Any) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
-    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
+    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS, DEMO_SCOPES
 
     token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600,
-                            permissions=DEMO_PERMISSIONS)
+                            permissions=DEMO_PERMISSIONS, scopes=DEMO_SCOPES)
     console = Console(soft_wrap=True, highlight=False)
     # plain lines first: scripts and tests read these
     console.print(f"tximport local: API {stack.base_url}", markup=False)

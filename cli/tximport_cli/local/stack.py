@@ -64,6 +64,8 @@ LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/d
 
 #: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
 DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
+#: the scopes of the demo tenant's tokens (the public transactions endpoint needs api:transactions:create)
+DEMO_SCOPES = ("api:transactions:create",)
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_BANK_ACCOUNT = {
@@ -276,9 +278,10 @@ class LocalStack:
         return self._clients
 
     def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
-                  permissions: Sequence[str] = ()) -> str:
-        """A bearer token the stack's gateway accepts for a tenant (with a `permissions` claim if given)."""
-        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions)
+                  permissions: Sequence[str] = (), scopes: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with `permissions` and `scope` claims
+        if given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions, scopes=scopes)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""

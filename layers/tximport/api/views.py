@@ -18,6 +18,7 @@ from tximport.models import (
     Summary,
     Transaction,
 )
+from tximport.reconciliation.ids import statement_id
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
 
@@ -87,9 +88,14 @@ def review_meta(page: ReviewPage) -> schemas.ReviewMeta:
 
 
 def ledger_row(line: LedgerLine) -> schemas.LedgerRowOut:
-    """A ledger line as the ledger routes show it."""
-    return schemas.LedgerRowOut.model_validate({**_transaction_fields(line), "import_id": line.import_id,
-                                                "committed": line.committed})
+    """A ledger line as the ledger routes show it: with the statement id reconciliations know it by (their
+    `matchedStatementId`), and the reconciliation entry that holds it, when one does."""
+    mark = line.reconciliation
+    return schemas.LedgerRowOut.model_validate({
+        **_transaction_fields(line), "import_id": line.import_id, "committed": line.committed,
+        "statement_id": statement_id(line.transaction_id),
+        "reconciliation": {"reconciliation_id": mark.reconciliation_id, "entry_id": mark.entry_id,
+                           "match_status": mark.match_status} if mark else None})
 
 
 def dry_run_view(plan: DryRun) -> schemas.PlanOut:
