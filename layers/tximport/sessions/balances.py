@@ -5,11 +5,14 @@ session's counters)."""
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from tximport.sessions.models import ImportSession, SessionStatus, SessionType, TypeSums
+from tximport.sessions.models import ImportSession, SessionStatus, SessionType, StagedTransactionType, TypeSums
+from tximport.sessions.rules import type_sums
 
 
 def account_balance(s: TypeSums) -> Decimal:
@@ -22,6 +25,20 @@ def account_balance(s: TypeSums) -> Decimal:
 def invoice_value(s: TypeSums) -> Decimal:
     """card_expenses - card_chargebacks (user guide, "Contexto de Cartão")."""
     return s.card_expense - s.card_chargeback
+
+
+def ledger_sums(items: Iterable[dict[str, Any]]) -> TypeSums:
+    """Per-type sums of ledger items. A session line has its `type`; a file-import line has none and
+    counts by its sign: + as an income, - as an expense (its signed amount adds to the balance as is).
+    A line's signed ledger amount gives a transfer's direction (- leaves the account, + arrives)."""
+    total = TypeSums()
+    for item in items:
+        amount = Decimal(str(item["amount"]))
+        kind = item.get("type")
+        if kind is None:
+            kind = StagedTransactionType.INCOME if amount >= 0 else StagedTransactionType.EXPENSE
+        total = total.plus(type_sums(StagedTransactionType(kind), amount, {}))
+    return total
 
 
 def month_bounds(billing_month: str) -> tuple[date, date]:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import date
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from tximport.models import Tenant
+from tximport.sessions.balances import ledger_sums
+from tximport.sessions.models import TransactionStatus, TypeSums
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
 
@@ -28,6 +31,9 @@ LEDGER_FIELDS = (
     "transactionId", "bankAccountId", "amount", "currency", "datePosted", "valueDate", "description",
     "bankTransactionId", "reference", "counterpartyName", "counterpartyAccount", "balance",
     "originalAmount", "originalCurrency", "importId", "lineNumber", "committed",
+    # lines committed from an import session (tximport.services.sessions.commit)
+    "type", "transactionStatus", "categoryId", "subcategoryId", "tagIds", "workspaceId", "sessionId",
+    "stagedTransactionId", "billingMonth", "cardId", "counterpartAccountId", "recurringId", "recurringType",
 )
 
 
@@ -230,3 +236,89 @@ def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+
+# --- import-session lines: balances, invoices and statuses ------------------------------------------
+# Besides the DAY# index, a card's partition has INVOICEDAY#<YYYY-MM>#<day> items (the days that hold
+# lines of an invoice) and every VALIDATING line has a VALIDATING#<period>#<id> item (period: the day of
+# an account line, the billing month of a card line), so close finds them without reading history.
+
+
+def _validating_sk(row: dict[str, Any]) -> str:
+    period = row["billingMonth"] if row.get("cardId") == row["bankAccountId"] else row["datePosted"]
+    return f"VALIDATING#{period}#{row['transactionId']}"
+
+
+class SessionLedger:
+    """What import sessions read and write in the ledger, beside `LedgerRepository` (same table)."""
+
+    def __init__(self, ledger: LedgerRepository) -> None:
+        self.ledger = ledger
+        self.table = ledger.table
+
+    def write_lines(self, tenant: Tenant, rows: list[dict[str, Any]]) -> int:
+        """Write committed session lines (idempotent: deterministic ids) and their index items."""
+        written = self.ledger.write(tenant, rows)
+        index: list[dict[str, Any]] = []
+        for row in rows:
+            account_pk = keys.ledger_account_pk(tenant, row["bankAccountId"])
+            if row.get("billingMonth") and row.get("cardId") == row["bankAccountId"]:
+                index.append({"pk": account_pk, "sk": f"INVOICEDAY#{row['billingMonth']}#{row['datePosted']}"})
+            if row.get("transactionStatus") == TransactionStatus.VALIDATING:
+                index.append({"pk": account_pk, "sk": _validating_sk(row), "day": row["datePosted"]})
+        unique = {(i["pk"], i["sk"]): i for i in index}
+        requests = [{"PutRequest": {"Item": {k: _serializer.serialize(v) for k, v in i.items()}}}
+                    for i in unique.values()]
+        for start in range(0, len(requests), 25):
+            self.ledger._batch(requests[start:start + 25])
+        return written
+
+    def _items(self, tenant: Tenant, account_id: str, days: Iterable[str]) -> Iterator[dict[str, Any]]:
+        for day in days:
+            yield from self.ledger.day_items(tenant, account_id, day)
+
+    def _query_sks(self, pk: str, low: str, high: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+                                  "ExpressionAttributeValues": {":pk": pk, ":low": low, ":high": high}}
+        while True:
+            page = self.table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
+        """Per-type sums of an account's ledger lines dated from `start` (None: the beginning) to `end`
+        inclusive: the one place balances read the ledger (a later change may keep per-day balances)."""
+        low = f"DAY#{start.isoformat()}" if start else "DAY#"
+        days = [i["sk"][4:] for i in self._query_sks(keys.ledger_account_pk(tenant, account_id), low,
+                                                      f"DAY#{end.isoformat()}")]
+        return ledger_sums(self._items(tenant, account_id, days))
+
+    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
+        """Per-type sums of the lines a card's invoice for `billing_month` holds."""
+        prefix = f"INVOICEDAY#{billing_month}#"
+        days = sorted({i["sk"][len(prefix):] for i in self._query_sks(keys.ledger_account_pk(tenant, card_id),
+                                                                      prefix, prefix + "~")})
+        return ledger_sums(i for i in self._items(tenant, card_id, days) if i.get("billingMonth") == billing_month)
+
+    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
+        """VALIDATING -> PAID for the lines whose period is in [low, high] (a day or a billing month);
+        answers how many changed. Each change is conditional on the line still being VALIDATING."""
+        account_pk = keys.ledger_account_pk(tenant, account_id)
+        changed = 0
+        for entry in list(self._query_sks(account_pk, f"VALIDATING#{low}", f"VALIDATING#{high}~")):
+            tx_id = entry["sk"].rsplit("#", 1)[1]
+            try:
+                self.table.update_item(
+                    Key={"pk": keys.ledger_day_pk(tenant, account_id, entry["day"]), "sk": f"TX#{tx_id}"},
+                    UpdateExpression="SET transactionStatus = :paid",
+                    ConditionExpression="transactionStatus = :validating",
+                    ExpressionAttributeValues={":paid": TransactionStatus.PAID.value,
+                                               ":validating": TransactionStatus.VALIDATING.value})
+                changed += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+            self.table.delete_item(Key={"pk": account_pk, "sk": entry["sk"]})
+        return changed
