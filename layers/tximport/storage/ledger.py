@@ -256,6 +256,13 @@ class SessionLedger:
         self.ledger = ledger
         self.table = ledger.table
 
+    # what the duplicate check reads (tximport.services.duplicates.DuplicateDetector)
+    def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True) -> Iterator[str]:
+        return self.ledger.days(tenant, account_id, newest_first=newest_first)
+
+    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict[str, Any]]:
+        return self.ledger.day_items(tenant, account_id, day)
+
     def write_lines(self, tenant: Tenant, rows: list[dict[str, Any]]) -> int:
         """Write committed session lines (idempotent: deterministic ids) and their index items."""
         written = self.ledger.write(tenant, rows)
