@@ -199,7 +199,8 @@ def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(
     savings = w.accounts.add(w.tenant, "Poupanca", "999")
     category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
     ready, ignored, transfer, pending = stage(
-        w, session.id, (1, "-10", "a", {"data": {"category_id": category.id}}), (2, "-5", "b", {"data": {"ignore": True}}),
+        w, session.id, (1, "-10", "a", {"data": {"category_id": category.id}}),
+        (2, "-5", "b", {"data": {"ignore": True}}),
         (3, "-100", "c", {"type": T.TRANSFER, "data": {"destination_account_id": savings.id}}), (4, "-1", "d", {}))
     first = CommitService(w.deps).commit(w.scope, session.id)
     assert (first["committed"], first["validating"], first["ignored"]) == (3, 2, 1)
