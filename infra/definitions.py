@@ -31,6 +31,8 @@ TABLES: tuple[TableDef, ...] = (
     TableDef("imports", "IMPORTS_TABLE_NAME"),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
+    # import sessions: workspaces, sessions, staged lines in blocks, their catalog (tximport.storage.sessions)
+    TableDef("sessions", "SESSIONS_TABLE_NAME"),
 )
 
 
@@ -56,6 +58,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     # the asynchronous revert of a large import
     FunctionDef("workflow", "Status changes, locks, task tokens and reverts for the workflow", 900, 512,
                 asl_variable="WorkflowFunctionArn"),
+    # the import sessions' enrichment workflow steps (statemachines/session_enrichment.asl.json), not the import's
+    FunctionDef("sessions", "Import sessions: the steps of the asynchronous enrichment", 900, 1024),
 )
 
 #: the bucket's prefix for uploaded files and for staged chunks
@@ -95,6 +99,54 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/public/v1/transactions"),
 )
 
+#: the import-sessions dialect (the third document, and the catalog it needs)
+SESSION_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/workspaces"),
+    Route("POST", "/workspaces"),
+    Route("GET", "/import-sessions"),
+    Route("POST", "/import-sessions"),
+    Route("GET", "/import-sessions/{id}"),
+    Route("PUT", "/import-sessions/{id}"),
+    Route("DELETE", "/import-sessions/{id}"),
+    Route("POST", "/import-sessions/{id}/upload"),
+    Route("GET", "/import-sessions/{id}/staged-transactions"),
+    Route("POST", "/import-sessions/{id}/staged-transactions"),
+    Route("DELETE", "/import-sessions/{id}/staged-transactions"),
+    Route("POST", "/import-sessions/{id}/enrich"),
+    Route("POST", "/import-sessions/{id}/bind"),
+    Route("GET", "/import-sessions/{id}/recurring-bindings"),
+    Route("POST", "/import-sessions/{id}/recurring-bindings/{bindingId}/confirm"),
+    Route("DELETE", "/import-sessions/{id}/recurring-bindings/{bindingId}"),
+    Route("POST", "/import-sessions/{id}/commit"),
+    Route("POST", "/import-sessions/{id}/close"),
+    Route("GET", "/staged-transactions/{id}"),
+    Route("PUT", "/staged-transactions/{id}"),
+    Route("DELETE", "/staged-transactions/{id}"),
+    Route("POST", "/enrichment/transactions"),
+    *(Route(method, f"/{resource}{suffix}")
+      for resource in ("cards", "categories", "tags", "enrichment-rules")
+      for method, suffix in (("GET", ""), ("POST", ""), ("GET", "/{id}"), ("PUT", "/{id}"), ("DELETE", "/{id}"))),
+    Route("GET", "/cards/{id}/invoices"),
+    Route("GET", "/cards/{id}/invoices/{billingMonth}"),
+    Route("GET", "/categories/{id}/subcategories"),
+    Route("POST", "/categories/{id}/subcategories"),
+    Route("GET", "/subcategories/{id}"),
+    Route("PUT", "/subcategories/{id}"),
+    Route("DELETE", "/subcategories/{id}"),
+    Route("GET", "/recurring"),
+    Route("POST", "/recurring"),
+    Route("GET", "/recurring/{id}"),
+    Route("PATCH", "/recurring/{id}"),
+    Route("DELETE", "/recurring/{id}"),
+    Route("GET", "/recurring-card-transactions"),
+    Route("GET", "/recurring-card-transactions/{id}"),
+)
+ROUTES = ROUTES + SESSION_ROUTES
+
+#: the import sessions' enrichment workflow, and the function each of its substitution variables names
+ENRICHMENT_STATE_MACHINE_FILE = ROOT / "statemachines" / "session_enrichment.asl.json"
+ENRICHMENT_ASL_FUNCTIONS = {"SessionsFunctionArn": "sessions"}
+
 
 def local_function_name(name: str) -> str:
     """The name a function has in the local stack and in tests."""
@@ -106,9 +158,14 @@ def asl_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
     return {f.asl_variable: function_arns[f.name] for f in FUNCTIONS if f.asl_variable}
 
 
-def render_definition(substitutions: dict[str, str]) -> str:
+def enrichment_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
+    """The enrichment workflow's variables, from function ARNs keyed by function name."""
+    return {variable: function_arns[name] for variable, name in ENRICHMENT_ASL_FUNCTIONS.items()}
+
+
+def render_definition(substitutions: dict[str, str], path: Path = STATE_MACHINE_FILE) -> str:
     """The ASL with `${Var}` substituted, as CDK's DefinitionBody.from_file does at deploy time."""
-    text = STATE_MACHINE_FILE.read_text()
+    text = path.read_text()
     for key, value in substitutions.items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:

@@ -165,6 +165,7 @@ def _print_banner(stack: Any) -> None:
     console.print(f"tximport local: moto {stack.moto_endpoint}", markup=False)
     console.print(f"tenant: organisationId={DEMO_ORGANISATION} companyId={DEMO_COMPANY}", markup=False)
     console.print(f"demo bank account: {stack.demo_bank_account_id or '(not created)'}", markup=False)
+    console.print(f"demo workspace (X-Workspace-ID): {stack.demo_workspace_id or '(not created)'}", markup=False)
     console.print(f"token (30 days): {token}", markup=False)
     console.print(Panel.fit("Try it: paste into a shell", style="bold"))
     console.print(walkthrough(stack.base_url, token, stack.demo_bank_account_id), markup=False)

@@ -16,6 +16,10 @@ class Settings(BaseModel):
     imports_table: str = Field(alias="IMPORTS_TABLE_NAME")
     ledger_table: str = Field(alias="LEDGER_TABLE_NAME")
     bucket: str = Field(alias="BUCKET_NAME")
+    #: the import-sessions table (workspaces, sessions, staged lines, their catalog)
+    sessions_table: str | None = Field(default=None, alias="SESSIONS_TABLE_NAME")
+    #: the import sessions' enrichment workflow, started for sessions too large to enrich within a call
+    enrichment_state_machine_arn: str | None = Field(default=None, alias="ENRICHMENT_STATE_MACHINE_ARN")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
     #: the workflow function, which the API invokes asynchronously to revert an import
     workflow_function_name: str | None = Field(default=None, alias="WORKFLOW_FUNCTION_NAME")

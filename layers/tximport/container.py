@@ -17,11 +17,16 @@ from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.revert import RevertService
+from tximport.services.sessions.bundle import SessionsUseCases
+from tximport.services.sessions.deps import Deps as SessionsDeps
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
-from tximport.storage.ledger import LedgerRepository
+from tximport.storage.kv import DynamoStore
+from tximport.storage.ledger import LedgerRepository, SessionLedger
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+from tximport.storage.sessions import CatalogRepository, SessionsRepository
+from tximport.storage.sessions_adapters import EventBridgeSink, StepFunctionsStarter
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 
@@ -132,3 +137,16 @@ class Container:
         return UploadService(lifecycle=self.lifecycle, sfn=self.sfn, state_machine_arn=s.state_machine_arn,
                              confirmation_timeout=s.confirmation_timeout_seconds,
                              queue_timeout=s.confirmation_timeout_seconds * 2)
+
+    @cached_property
+    def sessions(self) -> SessionsUseCases:
+        """The import-session use cases, on the sessions table, the ledger and their adapters."""
+        s = self.settings
+        if not s.sessions_table:
+            raise RuntimeError("SESSIONS_TABLE_NAME is not configured")
+        store = DynamoStore(self.dynamodb, s.sessions_table)
+        return SessionsUseCases(SessionsDeps(
+            repo=SessionsRepository(store), catalog=CatalogRepository(store), ledger=SessionLedger(self.ledger),
+            accounts=AccountsRepository(self.imports_table), events=EventBridgeSink(self.events_client,
+                                                                                   s.event_bus_name),
+            starter=StepFunctionsStarter(self.sfn, s.enrichment_state_machine_arn)))

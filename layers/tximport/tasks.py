@@ -36,3 +36,22 @@ class CommitTask(WorkflowTask):
     """Input of the commit function: one staged chunk."""
 
     chunk_key: str = Field(alias="chunkKey")
+
+
+class EnrichmentTask(BaseModel):
+    """Input of the import sessions' enrichment steps: ids and sequence numbers only."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    action: Literal["prepare", "enrichSegment", "finish", "abandon"]
+    tenant_ref: TenantRef = Field(alias="tenant")
+    workspace_id: str = Field(alias="workspaceId")
+    session_id: str = Field(alias="sessionId")
+    run_id: str = Field(alias="runId")
+    start: int | None = None
+    end: int | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(organisation_id=self.tenant_ref.organisation_id, company_id=self.tenant_ref.company_id)

@@ -33,10 +33,12 @@ import boto3
 
 from infra import definitions
 from infra.definitions import (
+    ENRICHMENT_STATE_MACHINE_FILE,
     FUNCTIONS,
     TABLES,
     UPLOAD_PREFIX,
     asl_substitutions,
+    enrichment_substitutions,
     local_function_name,
     render_definition,
 )
@@ -59,6 +61,7 @@ ACCOUNT_ID = "123456789012"
 BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
 STATE_MACHINE_NAME = "tximport-import"
+ENRICHMENT_STATE_MACHINE_NAME = "tximport-session-enrichment"
 ROLE_NAME = "tximport-local"
 
 #: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
@@ -67,6 +70,7 @@ LOCAL_DOCS_ROUTES: tuple[tuple[str, str, bool], ...] = (("GET", "/docs", False),
 
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
+DEMO_WORKSPACE_NAME = "Demo workspace"
 DEMO_BANK_ACCOUNT = {
     "bankId": "demo-bank",
     "countryCode": "GBR",
@@ -214,6 +218,7 @@ class LocalStack:
         self.state_machine_arn: str | None = None
         self.function_arns: dict[str, str] = {}
         self.demo_bank_account_id: str | None = None
+        self.demo_workspace_id: str | None = None
         self._moto: Any = None
         self._gateway: Gateway | None = None
         self._exit = contextlib.ExitStack()
@@ -278,6 +283,8 @@ class LocalStack:
             "BUCKET_NAME": BUCKET_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
             "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}",
+            "ENRICHMENT_STATE_MACHINE_ARN":
+                f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{ENRICHMENT_STATE_MACHINE_NAME}",
             # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
             "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
             "JWT_SECRET": dev_secret(),
@@ -378,6 +385,7 @@ class LocalStack:
             log.warning("functions/api/handler.py is missing: the API answers 503 until it exists")
         if self.demo:
             self.demo_bank_account_id = self._create_demo_account()
+            self.demo_workspace_id = self._create_demo_workspace()
 
     def _stop(self) -> None:
         if self._gateway is not None:
@@ -402,6 +410,7 @@ class LocalStack:
         self.state_machine_arn = None
         self.function_arns = {}
         self.demo_bank_account_id = None
+        self.demo_workspace_id = None
 
     def _set_environment(self, env: dict[str, str]) -> None:
         for key, value in env.items():
@@ -470,6 +479,10 @@ class LocalStack:
             name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn)["stateMachineArn"]
         if self.state_machine_arn != os.environ["STATE_MACHINE_ARN"]:
             os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
+        enrichment = render_definition(enrichment_substitutions(self.function_arns), ENRICHMENT_STATE_MACHINE_FILE)
+        enrichment_arn = c.stepfunctions.create_state_machine(
+            name=ENRICHMENT_STATE_MACHINE_NAME, definition=enrichment, roleArn=role_arn)["stateMachineArn"]
+        os.environ["ENRICHMENT_STATE_MACHINE_ARN"] = enrichment_arn
 
         c.s3.create_bucket(Bucket=BUCKET_NAME)
         c.s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": [{
@@ -487,14 +500,32 @@ class LocalStack:
         events = self.events.snapshot()
         return 200, {"data": events, "links": None, "meta": {"count": len(events)}, "error": None}
 
+    def _create_demo_workspace(self) -> str | None:
+        """The demo tenant's workspace for import sessions (its id goes in X-Workspace-ID)."""
+        answer = self._demo_post("/workspaces", {"name": DEMO_WORKSPACE_NAME})
+        workspace_id = answer.get("id") if isinstance(answer, dict) else None
+        return str(workspace_id) if workspace_id else None
+
     def _create_demo_account(self) -> str | None:
         """The demo tenant's bank account, created through the api handler like any client would."""
-        if self.handlers.get(local_function_name("api")) is None:
-            log.warning("no api handler: the demo bank account is not created")
+        answer = self._demo_post("/bankaccounts", {"data": DEMO_BANK_ACCOUNT})
+        if answer is None:
             return None
-        body = json.dumps({"data": DEMO_BANK_ACCOUNT}).encode()
+        data = answer.get("data") if isinstance(answer, dict) else None
+        account_id = data.get("id") if isinstance(data, dict) else None
+        if not account_id:
+            log.warning("POST /bankaccounts answered no data.id: %s", str(answer)[:500])
+            return None
+        return str(account_id)
+
+    def _demo_post(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST as the demo tenant through the gateway (None when it fails, with a warning)."""
+        if self.handlers.get(local_function_name("api")) is None:
+            log.warning("no api handler: the demo tenant's %s is not created", path)
+            return None
+        body = json.dumps(payload).encode()
         request = urllib.request.Request(
-            f"{self.base_url}/bankaccounts", data=body, method="POST",
+            f"{self.base_url}{path}", data=body, method="POST",
             headers={"content-type": "application/json",
                      "authorization": f"Bearer {self.token_for(DEMO_ORGANISATION, DEMO_COMPANY)}"})
         try:
@@ -504,14 +535,9 @@ class LocalStack:
             detail = ""
             if isinstance(exc, urllib.error.HTTPError):
                 detail = exc.read().decode(errors="replace")[:500]
-            log.warning("could not create the demo bank account: %s %s", exc, detail)
+            log.warning("could not POST %s for the demo tenant: %s %s", path, exc, detail)
             return None
-        data = answer.get("data") if isinstance(answer, dict) else None
-        account_id = data.get("id") if isinstance(data, dict) else None
-        if not account_id:
-            log.warning("POST /bankaccounts answered no data.id: %s", str(answer)[:500])
-            return None
-        return str(account_id)
+        return answer
 
     def describe(self) -> dict[str, Any]:
         """What a client or a test needs to reach the stack."""
@@ -526,7 +552,7 @@ class LocalStack:
             "functions": {name: local_function_name(name) for name in self.function_arns},
             "routedFunctions": sorted(self.handlers),
             "demo": {"organisationId": DEMO_ORGANISATION, "companyId": DEMO_COMPANY,
-                     "bankAccountId": self.demo_bank_account_id},
+                     "bankAccountId": self.demo_bank_account_id, "workspaceId": self.demo_workspace_id},
         }
 
     def write_ready_file(self, path: Path) -> None:

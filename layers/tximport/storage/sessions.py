@@ -216,7 +216,9 @@ class SessionsRepository:
 
     def _counters(self, tenant: Tenant, session: ImportSession, delta: dict[str, Decimal | int], *,
                   owner: str | None) -> Update:
-        return Update(self._session_key(tenant, session), add=dict(delta),
+        # `line_writes` counts every line write: the update is never empty (a line can change without moving
+        # a counter) and still checks the session's lock
+        return Update(self._session_key(tenant, session), add={**delta, "line_writes": 1},
                       **({"locked_by": owner} if owner else {"unlocked_for": NOBODY}))
 
     def add_lines(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction]) -> None:
