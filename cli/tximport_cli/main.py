@@ -182,6 +182,8 @@ def _register_dev_token(subparsers: Any) -> None:
     parser.add_argument("--company", required=True, help="companyId claim")
     parser.add_argument("--ttl", type=int, default=12 * 3600, metavar="SECONDS",
                         help="lifetime (default 12h)")
+    parser.add_argument("--role", action="append", default=None, metavar="ROLE",
+                        help="a `roles` claim entry, e.g. admin (closing an import session needs it); repeatable")
     parser.set_defaults(handler=_run_dev_token)
 
 
@@ -191,7 +193,7 @@ def _run_dev_token(args: argparse.Namespace) -> int:
     if args.ttl <= 0:
         print("tximport dev-token: --ttl must be positive", file=sys.stderr)
         return 2
-    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl))
+    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl, roles=args.role))
     return 0
 
 

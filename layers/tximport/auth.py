@@ -21,10 +21,10 @@ COMPANY_CLAIM = "companyId"
 
 
 def issue_token(organisation_id: str, company_id: str, *, secret: str, issuer: str, audience: str,
-                ttl_seconds: int = 12 * 3600) -> str:
-    """Sign an HS256 token for a tenant (local stack and tests only)."""
+                ttl_seconds: int = 12 * 3600, roles: list[str] | None = None) -> str:
+    """Sign an HS256 token for a tenant (local stack and tests only); `roles` become the `roles` claim."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "sub": f"{organisation_id}:{company_id}",
         ORGANISATION_CLAIM: organisation_id,
         COMPANY_CLAIM: company_id,
@@ -34,6 +34,8 @@ def issue_token(organisation_id: str, company_id: str, *, secret: str, issuer: s
         "exp": now + ttl_seconds,
         "jti": str(uuid.uuid4()),
     }
+    if roles:
+        claims["roles"] = list(roles)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

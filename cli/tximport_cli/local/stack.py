@@ -85,10 +85,11 @@ def dev_secret() -> str:
     return os.environ.get(DEV_SECRET_ENV) or DEV_SECRET
 
 
-def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
-    """A token the local stack accepts for a tenant."""
+def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
+              roles: list[str] | None = None) -> str:
+    """A token the local stack accepts for a tenant (with a `roles` claim when roles are given)."""
     return issue_token(organisation_id, company_id, secret=dev_secret(), issuer=DEV_ISSUER,
-                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds)
+                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds, roles=roles)
 
 
 def table_name(key: str) -> str:
@@ -265,9 +266,10 @@ class LocalStack:
                                     events=client("events"), iam=client("iam"))
         return self._clients
 
-    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
+    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
+                  roles: list[str] | None = None) -> str:
         """A bearer token the stack's gateway accepts for a tenant."""
-        return dev_token(organisation_id, company_id, ttl_seconds)
+        return dev_token(organisation_id, company_id, ttl_seconds, roles)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""

@@ -380,7 +380,13 @@ def review_row(row: dict[str, Any], decision: str | None) -> dict[str, Any]:
 
 def ledger_row(item: dict[str, Any]) -> dict[str, Any]:
     """A ledger item as `GET /bankaccounts/{id}/transactions` shows it."""
-    return transaction_view(item, "importId", "committed")
+    return transaction_view(item, "importId", "committed", *SESSION_LEDGER_FIELDS)
+
+
+#: what a line committed from an import session adds to its ledger view
+SESSION_LEDGER_FIELDS = ("type", "transactionStatus", "categoryId", "subcategoryId", "tagIds", "workspaceId",
+                         "sessionId", "stagedTransactionId", "billingMonth", "cardId", "counterpartAccountId",
+                         "recurringId", "recurringType")
 
 
 def import_view(imp: Import, *, include_report: bool, upload_path: str | None = None) -> dict[str, Any]:
