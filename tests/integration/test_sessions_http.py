@@ -11,6 +11,7 @@ import pytest
 from tests.support.client import Api
 from tests.support.samples import SAMPLES
 from tests.support.sessions_client import SessionsClient
+from tximport.services.sessions import enrich as enrich_module
 from tximport_cli.local.stack import LocalStack
 
 D = Decimal
@@ -88,8 +89,10 @@ def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
     assert first["description"] == "Visa Gold | 2024-03"
     assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
     committed = client.stage(first["id"], [
-        {"transaction_date": "2024-03-05", "description": "Loja A", "amount": 500.00, "data": {"category_id": category}},
-        {"transaction_date": "2024-03-10", "description": "Loja B", "amount": 200.00, "data": {"category_id": category}},
+        {"transaction_date": "2024-03-05", "description": "Loja A", "amount": 500.00,
+         "data": {"category_id": category}},
+        {"transaction_date": "2024-03-10", "description": "Loja B", "amount": 200.00,
+         "data": {"category_id": category}},
         {"transaction_date": "2024-03-15", "description": "Estorno", "amount": -50.00}])
     assert [ln["type"] for ln in committed] == ["CARD_EXPENSE", "CARD_EXPENSE", "CARD_CHARGEBACK"]
     assert client.ok("POST", f"/import-sessions/{first['id']}/commit")["committed"] == 3
@@ -106,7 +109,8 @@ def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
 def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClient):
     account = client.bank_account(identifier="123456")
     session = client.create_session(account_id=account, billing_month="2024-03")
-    csv = b"data,descricao,valor\n05/03/2024,NETFLIX.COM,-49.90\n06/03/2024,Salario,2500.00\n07/03/2024,Padaria,-12.30\n"
+    csv = (b"data,descricao,valor\n05/03/2024,NETFLIX.COM,-49.90\n06/03/2024,Salario,2500.00\n"
+           b"07/03/2024,Padaria,-12.30\n")
     answer = client.upload(session["id"], "extrato.csv", csv)
     assert answer.status_code == 200 and answer.json()["message"] == "3 linhas processadas", answer.text
     lines = client.ok("GET", f"/import-sessions/{session['id']}/staged-transactions")
@@ -220,19 +224,21 @@ def test_enrichment_route_answers_a_suggestion_per_description(client: SessionsC
     assert client.error("POST", "/enrichment/transactions", 400, json_body=[{"type": "NOPE"}])["field"] == "[0].type"
 
 
-def test_large_sessions_enrich_through_the_state_machine(client: SessionsClient):
+def test_large_sessions_enrich_through_the_state_machine(client: SessionsClient, monkeypatch: pytest.MonkeyPatch):
+    # the handlers run in this process: a small limit makes a small session "large" (the limit is 200)
+    monkeypatch.setattr(enrich_module, "SYNC_LIMIT", 5)
     rides = client.category("Transporte")
     client.ok("POST", "/enrichment-rules", 201, json_body={"name": "uber", "description_contains": "uber",
                                                             "category_id": rides})
     session = client.create_session(account_id=client.bank_account(), billing_month="2024-05")
     client.stage(session["id"], [{"transaction_date": f"2024-05-{1 + i % 28:02d}", "description": f"UBER {i}",
-                                  "amount": -1 - i} for i in range(210)])
+                                  "amount": -1 - i} for i in range(12)])
     started = client.ok("POST", f"/import-sessions/{session['id']}/enrich")
     assert started["mode"] == "async" and started["status"] == "PROCESSING"
     assert client.error("POST", f"/import-sessions/{session['id']}/enrich", 409)["code"] == "EnrichmentRunning"
     done = client.wait_enriched(session["id"])
     assert done["enrichment"]["status"] == "SUCCEEDED", done["enrichment"]
-    assert (done["stats"]["ready"], done["stats"]["total"], done["stats"]["processing"]) == (210, 210, 0)
+    assert (done["stats"]["ready"], done["stats"]["total"], done["stats"]["processing"]) == (12, 12, 0)
 
 
 def test_catalog_routes(client: SessionsClient):

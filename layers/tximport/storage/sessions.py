@@ -258,6 +258,33 @@ class SessionsRepository:
                            code="SessionBusy" if busy else "ConcurrentUpdate", target="id") from None
         return new
 
+    def replace_lines(self, tenant: Tenant, session: ImportSession,
+                      pairs: Sequence[tuple[StagedTransaction, StagedTransaction]]) -> int:
+        """Write many (old, new) pairs, 99 per transaction with their counters; a pair whose line changed
+        meanwhile is skipped (the rest of its transaction is written again without it). Answers how many
+        were written."""
+        written = 0
+        pending = list(pairs)
+        while pending:
+            chunk, pending = pending[:LINES_PER_TRANSACTION], pending[LINES_PER_TRANSACTION:]
+            delta: dict[str, Decimal | int] = {}
+            for old, new in chunk:
+                new.version = old.version + 1
+                for key, value in counter_delta(old, new).items():
+                    delta[key] = delta.get(key, 0) + value
+            actions: list[Any] = [Put(self._line_item(tenant, new, session.workspace_id), if_version=old.version)
+                                  for old, new in chunk]
+            try:
+                self.store.transact([*actions, self._counters(tenant, session, delta, owner=None)])
+                written += len(chunk)
+            except ConditionFailed as exc:
+                for old, new in chunk:
+                    new.version = old.version
+                if len(chunk) in exc.indexes or not exc.indexes:
+                    raise Conflict("the import session is busy", code="SessionBusy", target="id") from None
+                pending = [p for i, p in enumerate(chunk) if i not in exc.indexes] + pending
+        return written
+
     def delete_lines(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction], *,
                      owner: str | None = None) -> list[StagedTransaction]:
         """Remove lines that are still as read, with their counters; answers the ones that were not

@@ -93,6 +93,7 @@ class EnrichService:
         enricher = load_enricher(self.d.catalog, scope)
         counts = {"enriched": 0, "ready": 0, "pending": 0, "needs_review": 0}
         wanted = StagedTransactionStatus.PROCESSING if only_processing else StagedTransactionStatus.PENDING
+        pairs = []
         for line in self.d.repo.lines(scope.tenant, session, start):
             if end is not None and line.seq >= end:
                 break
@@ -101,25 +102,27 @@ class EnrichService:
             new = line.model_copy(deep=True)
             new.processing_enrichment = False
             found = enricher.enrich_line(new, session.type)
-            with_status(new)
-            self.d.repo.replace_line(scope.tenant, session, line, new)
+            pairs.append((line, with_status(new)))
             counts["enriched"] += found is not None and found.band != "low"
             counts["needs_review"] += bool(found and found.to_data()["needs_review"])
             counts["ready" if new.status == StagedTransactionStatus.READY else "pending"] += 1
+        self.d.repo.replace_lines(scope.tenant, session, pairs)
         return counts
+
+    def _set_processing(self, scope: Scope, session: ImportSession, *, processing: bool) -> int:
+        """Lines PENDING -> PROCESSING (a run begins), or any line still PROCESSING -> recomputed (it ends)."""
+        pairs = []
+        for line in self.d.repo.lines(scope.tenant, session):
+            if processing and line.status == StagedTransactionStatus.PENDING or \
+                    not processing and line.processing_enrichment:
+                new = line.model_copy(deep=True)
+                new.processing_enrichment = processing
+                pairs.append((line, with_status(new)))
+        return self.d.repo.replace_lines(scope.tenant, session, pairs)
 
     def reset_processing(self, scope: Scope, session: ImportSession) -> int:
         """Lines a dead or failed run left PROCESSING go back to PENDING (recomputed)."""
-        changed = 0
-        if not session.processing:
-            return 0
-        for line in self.d.repo.lines(scope.tenant, session):
-            if line.processing_enrichment:
-                new = line.model_copy(deep=True)
-                new.processing_enrichment = False
-                self.d.repo.replace_line(scope.tenant, session, line, with_status(new))
-                changed += 1
-        return changed
+        return self._set_processing(scope, session, processing=False) if session.processing else 0
 
     def suggest_bindings(self, scope: Scope, session: ImportSession) -> int:
         """Replace the session's pending suggestions with fresh ones (confirmed bindings stay)."""
@@ -150,11 +153,7 @@ class EnrichService:
         session = self._run_session(scope, session_id, run_id)
         if session is None:
             return []
-        for line in self.d.repo.lines(scope.tenant, session):
-            if line.status == StagedTransactionStatus.PENDING:
-                new = line.model_copy(deep=True)
-                new.processing_enrichment = True
-                self.d.repo.replace_line(scope.tenant, session, line, with_status(new))
+        self._set_processing(scope, session, processing=True)
         return [{"start": s, "end": min(s + SEGMENT, session.next_seq)} for s in range(0, session.next_seq, SEGMENT)]
 
     def enrich_segment(self, scope: Scope, session_id: str, run_id: str, start: int, end: int) -> dict[str, int]:
