@@ -16,6 +16,7 @@ from constructs import Construct
 from infra.constructs.api import Api
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
+from infra.constructs.sessions import SessionsWorkflow
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
 from infra.definitions import FUNCTIONS, STAGING_PREFIX, TABLES, UPLOAD_PREFIX
@@ -115,12 +116,15 @@ BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 
 #: which tables each function reads ("read") or reads and writes ("write")
 TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
-    "api": {"imports": "write", "ledger": "write"},  # the public endpoint and revert write the ledger
+    # the public endpoint, revert and session commits write the ledger; import sessions live in their table
+    "api": {"imports": "write", "ledger": "write", "sessions": "write"},
     "on_upload": {"imports": "write"},
     "process": {"imports": "write", "ledger": "read"},  # duplicate check against the ledger
     "commit": {"imports": "write", "ledger": "write"},
     # statuses, account locks and the queue live in the imports table; a revert deletes ledger lines
     "workflow": {"imports": "write", "ledger": "write"},
+    # the enrichment steps read rules, learning examples and recurring items, and rewrite staged lines
+    "sessions": {"sessions": "write"},
 }
 
 #: functions that change an import's status: each change is published on the bus
@@ -152,6 +156,7 @@ class TxImportStack(Stack):
         layer = DomainLayer(self, "DomainLayer").layer
 
         state_machine_name = f"{self.stack_name}-import"
+        enrichment_name = f"{self.stack_name}-session-enrichment"
         # known before the state machine exists (see Workflow): no dependency cycle through the env
         state_machine_arn = self.format_arn(
             service="states",
@@ -163,6 +168,9 @@ class TxImportStack(Stack):
             **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
             "BUCKET_NAME": storage.bucket.bucket_name,
             "STATE_MACHINE_ARN": state_machine_arn,
+            "ENRICHMENT_STATE_MACHINE_ARN": self.format_arn(service="states", resource="stateMachine",
+                                                            resource_name=enrichment_name,
+                                                            arn_format=ArnFormat.COLON_RESOURCE_NAME),
             "EVENT_BUS_NAME": config.event_bus_name,
             "RETENTION_DAYS": str(config.retention_days),
             "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
@@ -225,6 +233,11 @@ class TxImportStack(Stack):
             (by_arn if name in in_definition else state_machine).grant_task_response(fns[name])
 
         self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, state_machine)
+        # import sessions: the api starts the enrichment workflow of large sessions
+        self.sessions_workflow = SessionsWorkflow(self, "SessionsWorkflow", state_machine_name=enrichment_name,
+                                                  functions=fns, starter=fns["api"],
+                                                  log_retention=config.log_retention,
+                                                  removal_policy=config.removal_policy)
 
         api = Api(
             self,
