@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from tximport_cli.commands import CLIENT_COMMANDS
 from tximport_cli.exitcodes import ExitCode, describe
+from tximport_cli.sessions import register_session
 
 DEFAULT_PORT = 3000
 
@@ -198,7 +199,7 @@ def _run_dev_token(args: argparse.Namespace) -> int:
 
 
 #: every subcommand's registration function, in the order `--help` lists them
-COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_local, _register_dev_token]
+COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, register_session, _register_local, _register_dev_token]
 
 
 class _Parser(argparse.ArgumentParser):

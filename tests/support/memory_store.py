@@ -100,7 +100,8 @@ class MemoryStore:
             self.write(Delete(key))
 
     def query(self, pk: str, *, prefix: str | None = None, after: str | None = None, until: str | None = None,
-              limit: int | None = None, reverse: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int | None = None, reverse: bool = False, fields: Sequence[str] | None = None
+              ) -> tuple[list[dict[str, Any]], str | None]:
         with self.lock:
             keys = sorted((sk for p, sk in self.items if p == pk), reverse=reverse)
             if until is not None:
@@ -111,4 +112,7 @@ class MemoryStore:
                 keys = [k for k in keys if (k < after if reverse else k > after)]
             page = keys[:limit] if limit else keys
             last = page[-1] if limit and len(keys) > limit else None
-            return [copy.deepcopy(self.items[(pk, k)]) for k in page], last
+            found = [copy.deepcopy(self.items[(pk, k)]) for k in page]
+            if fields:
+                found = [{k: v for k, v in item.items() if k in fields} for item in found]
+            return found, last

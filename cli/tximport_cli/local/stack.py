@@ -45,6 +45,7 @@ from infra.definitions import (
 from tximport.auth import issue_token
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.moto_patches import fast_queries, fast_transactions
 
 log = logging.getLogger("tximport_cli.local")
 
@@ -355,6 +356,9 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's own copy whole tables per transaction and scan them per query (see moto_patches)
+        self._exit.enter_context(fast_transactions())
+        self._exit.enter_context(fast_queries())
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.requested_moto_port, verbose=False)
         self._moto.start()
         self.moto_port = int(self._moto.get_host_and_port()[1])

@@ -82,7 +82,8 @@ class Store(Protocol):
     def delete_many(self, keys: Sequence[Key]) -> None: ...
 
     def query(self, pk: str, *, prefix: str | None = None, after: str | None = None, until: str | None = None,
-              limit: int | None = None, reverse: bool = False) -> tuple[list[dict[str, Any]], str | None]: ...
+              limit: int | None = None, reverse: bool = False, fields: Sequence[str] | None = None
+              ) -> tuple[list[dict[str, Any]], str | None]: ...
 
 
 def query_all(store: Store, pk: str, *, prefix: str | None = None, after: str | None = None,
@@ -255,7 +256,9 @@ class DynamoStore:
         self._batch([{"DeleteRequest": {"Key": _key(k)}} for k in dict.fromkeys(keys)])
 
     def query(self, pk: str, *, prefix: str | None = None, after: str | None = None, until: str | None = None,
-              limit: int | None = None, reverse: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int | None = None, reverse: bool = False, fields: Sequence[str] | None = None
+              ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a partition (`fields`: only these attributes, e.g. what a model is read from)."""
         values: dict[str, Any] = {":pk": {"S": pk}}
         condition = "pk = :pk"
         if prefix is not None and until is None:
@@ -269,6 +272,9 @@ class DynamoStore:
                                    "ScanIndexForward": not reverse}
         if limit:
             request["Limit"] = limit
+        if fields:
+            request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(fields)))
+            request["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(fields)}
         if after is not None:
             request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": after}}
         answer = self.client.query(**request)

@@ -41,6 +41,8 @@ from tximport.storage.keys import tenant_pk
 from tximport.storage.kv import LOCK_OWNER, LOCK_UNTIL, ConditionFailed, Delete, Put, Store, Update, query_all
 
 BLOCK_SIZE = 2000
+#: what a staged line is read from (a page reads only these attributes)
+LINE_FIELDS = ("doc", "version")
 #: lines per transaction with their session's counter update (TransactWriteItems takes 100 actions)
 LINES_PER_TRANSACTION = 99
 COUNTERS = ("total", "ready", "pending", "processing")
@@ -330,7 +332,8 @@ class SessionsRepository:
         after = line_sk(start - 1) if start % BLOCK_SIZE else None
         while block <= last_block and len(items) <= limit:
             found, last = self.store.query(block_pk(tenant, session.workspace_id, session.id, block),
-                                           prefix="ST#", after=after, limit=limit + 1 - len(items))
+                                           prefix="ST#", after=after, limit=limit + 1 - len(items),
+                                           fields=LINE_FIELDS)
             items += found
             block, after = (block + 1, None) if last is None else (block, last)
         lines = [self._line(i) for i in items]
