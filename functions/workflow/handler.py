@@ -19,11 +19,6 @@ tracer = Tracer(service="tximport")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = WorkflowTask.model_validate(event)
     c = container()
-    if task.action == "revert":
-        # invoked asynchronously by the API, not by the state machine
-        logger.append_keys(import_id=task.import_id, action=task.action)
-        imp = c.revert.run(task.tenant, task.import_id, remaining_ms=context.get_remaining_time_in_millis)
-        return {"revertStatus": imp.revert_status}
     flow = c.workflow
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     logger.append_keys(import_id=imp.id, action=task.action)

@@ -21,8 +21,8 @@ class Settings(BaseModel):
     #: the import sessions' enrichment workflow, started for sessions too large to enrich within a call
     enrichment_state_machine_arn: str | None = Field(default=None, alias="ENRICHMENT_STATE_MACHINE_ARN")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
-    #: the workflow function, which the API invokes asynchronously to revert an import
-    workflow_function_name: str | None = Field(default=None, alias="WORKFLOW_FUNCTION_NAME")
+    #: the revert function, which the API invokes asynchronously to revert an import
+    revert_function_name: str | None = Field(default=None, alias="REVERT_FUNCTION_NAME")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     #: how long a presigned upload URL is valid
     upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")

@@ -11,7 +11,7 @@ from botocore.config import Config
 
 from tximport.config import Settings
 from tximport.services.commit import CommitService
-from tximport.services.events import EventPublisher
+from tximport.services.events import EventBusPublisher, StatusEventPublisher
 from tximport.services.imports import ImportService
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
@@ -25,8 +25,8 @@ from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
 from tximport.storage.kv import DynamoStore
 from tximport.storage.ledger import LedgerRepository, SessionLedger
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
-from tximport.storage.sessions import CatalogRepository, SessionsRepository
-from tximport.storage.sessions_adapters import EventBridgeSink, StepFunctionsStarter
+from tximport.storage.sessions import CatalogRepository, OutboxSink, SessionsRepository
+from tximport.storage.sessions_adapters import StepFunctionsStarter
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 
@@ -81,8 +81,7 @@ class Container:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table),
-                         EventPublisher(self.events_client, self.settings.event_bus_name), self.sfn)
+        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table), self.sfn)
 
     @cached_property
     def ledger(self) -> LedgerRepository:
@@ -95,7 +94,7 @@ class Container:
                              ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
                              retention_days=s.retention_days, revert_window=s.revert_window_seconds,
                              chunk_rows=s.chunk_rows, lambda_client=self.lambda_client,
-                             workflow_function=s.workflow_function_name)
+                             revert_function=s.revert_function_name)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -130,6 +129,16 @@ class Container:
         return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3, bucket=self.settings.bucket)
 
     @cached_property
+    def status_events(self) -> StatusEventPublisher:
+        """Publishes the status events read from the tables' streams (the events function)."""
+        return StatusEventPublisher(EventBusPublisher(self.events_client, self.settings.event_bus_name))
+
+    @cached_property
+    def table_keys(self) -> dict[str, str]:
+        """Logical table keys by table name, to tell which table a stream record comes from."""
+        return {self.settings.imports_table: "imports", self.settings.ledger_table: "ledger"}
+
+    @cached_property
     def uploads(self) -> UploadService:
         s = self.settings
         if not s.state_machine_arn:
@@ -147,6 +156,6 @@ class Container:
         store = DynamoStore(self.dynamodb, s.sessions_table)
         return SessionsUseCases(SessionsDeps(
             repo=SessionsRepository(store), catalog=CatalogRepository(store), ledger=SessionLedger(self.ledger),
-            accounts=AccountsRepository(self.imports_table), events=EventBridgeSink(self.events_client,
-                                                                                   s.event_bus_name),
+            accounts=AccountsRepository(self.imports_table),
+            events=OutboxSink(DynamoStore(self.dynamodb, s.imports_table)),
             starter=StepFunctionsStarter(self.sfn, s.enrichment_state_machine_arn)))

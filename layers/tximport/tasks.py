@@ -19,13 +19,25 @@ class WorkflowTask(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    action: Literal["claim", "enqueue", "await", "expire", "beginCommit", "complete", "fail",
-                    "revert"] | None = None
+    action: Literal["claim", "enqueue", "await", "expire", "beginCommit", "complete", "fail"] | None = None
     import_id: str = Field(alias="importId")
     tenant_ref: TenantRef = Field(alias="tenant")
     task_token: str | None = Field(default=None, alias="taskToken")
     execution_arn: str | None = Field(default=None, alias="executionArn")
     error: dict[str, Any] | None = None
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(organisation_id=self.tenant_ref.organisation_id, company_id=self.tenant_ref.company_id)
+
+
+class RevertTask(BaseModel):
+    """Input of the revert function (invoked asynchronously by the API): which import to revert."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    import_id: str = Field(alias="importId")
+    tenant_ref: TenantRef = Field(alias="tenant")
 
     @property
     def tenant(self) -> Tenant:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.definitions import ENRICHMENT_STATE_MACHINE_FILE, SESSION_ROUTES
+from infra.definitions import ENRICHMENT_STATE_MACHINE, SESSION_ROUTES
 from tests.infra.test_stack import (
     allows,
     function_statements,
@@ -28,7 +28,7 @@ def ids(synthesized) -> dict[str, str]:
     return {"table": s.logical_id(s.stack.storage.tables["sessions"]),
             "ledger": s.logical_id(s.stack.storage.tables["ledger"]),
             "imports": s.logical_id(s.stack.storage.tables["imports"]),
-            "sm": s.logical_id(s.stack.sessions_workflow.state_machine),
+            "sm": s.logical_id(s.stack.workflow.state_machines[ENRICHMENT_STATE_MACHINE.name]),
             "api": s.function_id("api"), "sessions": s.function_id("sessions")}
 
 
@@ -60,7 +60,7 @@ def test_the_enrichment_workflow_is_the_file_invoking_only_the_sessions_function
     props = synthesized.resources[ids["sm"]]["Properties"]
     asset = Path(synthesized.app.outdir) / f"asset.{props['DefinitionS3Location']['Key']}"
     text = asset.read_text()
-    assert text == ENRICHMENT_STATE_MACHINE_FILE.read_text()
+    assert text == ENRICHMENT_STATE_MACHINE.asl_file.read_text()
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(props["DefinitionSubstitutions"]) == {"SessionsFunctionArn"}
     assert props["DefinitionSubstitutions"]["SessionsFunctionArn"] == get_att_arn(ids["sessions"])
     assert props["StateMachineType"] == "STANDARD" and props["TracingConfiguration"] == {"Enabled": True}

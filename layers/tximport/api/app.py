@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from tximport.api import sessions as session_routes
+from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.routes import bankaccounts, fileformats, imports, public
 from tximport.api.sessions import catalog as sessions_catalog
@@ -54,8 +55,6 @@ Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `e
 `{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
 (`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
 carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
-#: routes a caller may use without a token (infra/definitions.ROUTES marks the same ones public)
-PUBLIC_OPERATIONS = frozenset({("get", "/fileformats"), ("get", "/fileformats/{file_format}/template")})
 
 
 @cache
@@ -77,7 +76,7 @@ def openapi_document() -> dict[str, Any]:
             responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
-            if (method, path) in PUBLIC_OPERATIONS:
+            if is_public(method, path):
                 operation["security"] = []
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":

@@ -38,7 +38,7 @@ MAX_AMENDS = 10
 class ImportService:
     def __init__(self, *, accounts: AccountsRepository, lifecycle: Lifecycle, ledger: LedgerRepository,
                  s3: Any, bucket: str, upload_ttl: int, retention_days: int, revert_window: int,
-                 chunk_rows: int, lambda_client: Any = None, workflow_function: str | None = None) -> None:
+                 chunk_rows: int, lambda_client: Any = None, revert_function: str | None = None) -> None:
         self.accounts = accounts
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
@@ -49,9 +49,9 @@ class ImportService:
         self.retention_days = retention_days
         self.revert_window = revert_window
         self.chunk_rows = chunk_rows
-        #: reverts run in the workflow function, invoked asynchronously
+        #: reverts run in the revert function, invoked asynchronously
         self.lambda_client = lambda_client
-        self.workflow_function = workflow_function
+        self.revert_function = revert_function
 
     # bank accounts ------------------------------------------------------------------------------
     def create_account(self, tenant: Tenant, body: api.CreateBankAccount) -> BankAccount:
@@ -113,8 +113,7 @@ class ImportService:
             s3_key=f"uploads/{tenant.key}/{import_id}",
             expires_at=expires_at(self.retention_days),
         )
-        self.imports.create(imp)
-        self.lifecycle.events.status_changed(imp, None, imp.status.value)
+        self.imports.create(imp)  # its first status is announced from the table's stream
         return imp
 
     @staticmethod
@@ -224,7 +223,7 @@ class ImportService:
             raise Conflict("the import is no longer waiting for confirmation", code="ConfirmationExpired")
 
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
-        """Ask the workflow function to remove the ledger lines this import added (not lines others
+        """Ask the revert function to remove the ledger lines this import added (not lines others
         added). Answers the import and whether the revert is still under way (False once reverted).
         Idempotent: while reverting nothing new starts; a failed revert is started again and continues."""
         imp = self.imports.get(tenant, import_id)
@@ -237,8 +236,8 @@ class ImportService:
                            code="InvalidImportStatus", target="status")
         if utcnow() - imp.completed > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
-        if self.lambda_client is None or not self.workflow_function:
-            raise RuntimeError("WORKFLOW_FUNCTION_NAME is not configured")
+        if self.lambda_client is None or not self.revert_function:
+            raise RuntimeError("REVERT_FUNCTION_NAME is not configured")
         imp.revert_status = "reverting"
         try:
             self.imports.save(imp)
@@ -248,10 +247,10 @@ class ImportService:
                 return latest, latest.revert_status == "reverting"  # a concurrent revert won
             raise
         view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
-        payload = {"action": "revert", "importId": imp.id,
+        payload = {"importId": imp.id,
                    "tenant": {"organisationId": tenant.organisation_id, "companyId": tenant.company_id}}
         try:
-            self.lambda_client.invoke(FunctionName=self.workflow_function, InvocationType="Event",
+            self.lambda_client.invoke(FunctionName=self.revert_function, InvocationType="Event",
                                       Payload=json.dumps(payload).encode())
         except Exception:
             imp.revert_status = "revertFailed"

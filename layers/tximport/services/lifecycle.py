@@ -1,5 +1,6 @@
-"""Status changes of an import, in one place: every change is saved with optimistic locking, publishes
-an event, and releasing an import's accounts resumes the oldest import queued behind it."""
+"""Status changes of an import, in one place: every change is saved with optimistic locking (the
+imports table's stream announces it, see services/events.py), and releasing an import's accounts
+resumes the oldest import queued behind it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tximport.models import ErrorDetail, Import, ImportStatus
-from tximport.services.events import EventPublisher
 from tximport.storage.repository import ImportsRepository, LocksRepository
 
 log = logging.getLogger(__name__)
@@ -19,22 +19,17 @@ log = logging.getLogger(__name__)
 class Lifecycle:
     """Moves imports between statuses and manages their account locks."""
 
-    def __init__(self, imports: ImportsRepository, locks: LocksRepository, events: EventPublisher,
-                 sfn: Any) -> None:
+    def __init__(self, imports: ImportsRepository, locks: LocksRepository, sfn: Any) -> None:
         self.imports = imports
         self.locks = locks
-        self.events = events
         self.sfn = sfn
 
     def transition(self, imp: Import, status: ImportStatus, **changes: Any) -> Import:
-        """Save `imp` with a new status (and other changes); publish the change."""
-        old = imp.status
+        """Save `imp` with a new status (and other changes); the table's stream announces the change."""
         imp.status = status
         for name, value in changes.items():
             setattr(imp, name, value)
         self.imports.save(imp)
-        if old != status:
-            self.events.status_changed(imp, old.value, status.value)
         return imp
 
     def fail(self, imp: Import, details: list[ErrorDetail]) -> Import:

@@ -1,4 +1,4 @@
-"""Reverting a complete import, run by the workflow function (the API only asks for it).
+"""Reverting a complete import, run by the revert function (the API only asks for it).
 
 The ledger lines an import wrote are removed chunk by chunk, with bounded parallelism, by a delete
 conditional on the line's importId: a line another import wrote is never touched, and running again
@@ -92,8 +92,7 @@ class RevertService:
         if imp.file_sha256:
             for account in imp.bank_accounts:
                 self.imports.delete_replay(imp.tenant, account.id, imp.file_sha256, imp.id)
-        self.imports.save(imp)
-        self.lifecycle.events.status_changed(imp, imp.status.value, "reverted")
+        self.imports.save(imp)  # the table's stream announces it (newStatus "reverted")
         return imp
 
     def _failed(self, tenant: Tenant, import_id: str, detail: ErrorDetail) -> Import:

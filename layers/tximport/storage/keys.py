@@ -8,6 +8,7 @@ imports table (pk = T#org#company):
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
   IDEMPOTENCY#<sha256>                a creating request's stored answer, per Idempotency-Key (storage/idempotency.py)
+  SESSIONEVENT#<id>                   an import session's event, published from the stream (storage/sessions.py)
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day

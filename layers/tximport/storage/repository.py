@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -69,6 +69,11 @@ class ImportsRepository:
 
     def create(self, imp: Import) -> None:
         self.table.put_item(Item=self._item(imp), ConditionExpression=Attr("pk").not_exists())
+
+    @staticmethod
+    def from_item(item: Mapping[str, Any]) -> Import:
+        """The import an item of this table holds (an item read back, or a stream record's image)."""
+        return Import.model_validate_json(item["doc"])
 
     def get(self, tenant: Tenant, import_id: str) -> Import:
         item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.import_sk(import_id)},

@@ -18,6 +18,7 @@ line write, so reading one session never reads its lines.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,7 @@ import simplejson
 from pydantic import BaseModel
 
 from tximport.errors import Conflict, NotFound
+from tximport.ids import new_id
 from tximport.models import Tenant
 from tximport.sessions.models import (
     ImportSession,
@@ -408,3 +410,30 @@ class CatalogRepository:
         """Upsert a learning example: the latest filing wins, the count grows."""
         self.store.write(Update((workspace_pk(tenant, workspace_id), sk), set={"doc": dump(doc)}, add={"count": 1},
                                 must_exist=False))
+
+
+#: how long an outbox item stays after it was written (DynamoDB TTL removes it; its event left at once)
+OUTBOX_TTL_SECONDS = 7 * 24 * 3600
+#: outbox items live in the imports table, whose stream the events function already reads (the sessions
+#: table, written line by line, is not streamed)
+OUTBOX_PREFIX = "SESSIONEVENT#"
+
+
+class OutboxSink:
+    """Session events as outbox items `SESSIONEVENT#<id>` in the tenant's partition of the imports table:
+    its stream hands each new one to the events function (`tximport.services.events`), which puts it on
+    the bus at least once with an `eventId`. The detail names the tenant."""
+
+    def __init__(self, imports_store: Store) -> None:
+        self.store = imports_store
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        tenant = Tenant(organisation_id=detail["organisationId"], company_id=detail["companyId"])
+        self.store.write(Put({"pk": tenant_pk(tenant), "sk": f"{OUTBOX_PREFIX}{new_id()}", "detail_type": detail_type,
+                              "detail": json.dumps(detail, default=str),
+                              "expiresAt": int(time.time()) + OUTBOX_TTL_SECONDS}))
+
+
+def outbox_event(new_image: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(detail type, detail) of an outbox item as its stream record shows it."""
+    return str(new_image["detail_type"]), json.loads(str(new_image["detail"]))

@@ -1,15 +1,11 @@
-"""The AWS calls of import sessions behind small adapters: events on EventBridge and the asynchronous
-enrichment's Step Functions execution. Unit tests use the in-memory twins in tests/support."""
+"""The AWS calls of import sessions behind small adapters: how session events leave (the outbox of
+`tximport.storage.sessions`, published from the table's stream) and the asynchronous enrichment's
+Step Functions execution. Unit tests use the in-memory twins in tests/support."""
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Protocol
-
-log = logging.getLogger(__name__)
-
-SOURCE = "tximport"
 
 
 class EventSink(Protocol):
@@ -18,25 +14,6 @@ class EventSink(Protocol):
 
 class EnrichmentStarter(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> str: ...
-
-
-class EventBridgeSink:
-    """Publishes session events (source `tximport`) to the service's bus; a failed publish is logged,
-    never raised: an event is a notification."""
-
-    def __init__(self, client: Any, bus_name: str) -> None:
-        self.client = client
-        self.bus_name = bus_name
-
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        try:
-            answer = self.client.put_events(Entries=[{"Source": SOURCE, "DetailType": detail_type,
-                                                      "Detail": json.dumps(detail, default=str),
-                                                      "EventBusName": self.bus_name}])
-            if answer.get("FailedEntryCount"):
-                log.warning("event not accepted: %s", answer.get("Entries"))
-        except Exception:
-            log.exception("could not publish %s", detail_type)
 
 
 class StepFunctionsStarter:

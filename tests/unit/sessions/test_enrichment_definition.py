@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from infra.definitions import ENRICHMENT_STATE_MACHINE_FILE, enrichment_substitutions, render_definition
+from infra.definitions import ENRICHMENT_STATE_MACHINE
 
 
 def _states(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -18,7 +18,7 @@ def _states(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def test_every_task_retries_is_caught_and_times_out():
-    machine = json.loads(ENRICHMENT_STATE_MACHINE_FILE.read_text())
+    machine = json.loads(ENRICHMENT_STATE_MACHINE.asl_file.read_text())
     tasks = [(n, s) for n, s in _states(machine) if s["Type"] == "Task"]
     assert {n for n, _ in tasks} == {"Prepare", "EnrichSegment", "Finish", "Abandon"}
     for name, state in tasks:
@@ -27,15 +27,14 @@ def test_every_task_retries_is_caught_and_times_out():
 
 
 def test_every_failure_path_runs_abandon_first():
-    machine = json.loads(ENRICHMENT_STATE_MACHINE_FILE.read_text())
+    machine = json.loads(ENRICHMENT_STATE_MACHINE.asl_file.read_text())
     for name in ("Prepare", "EnrichSegments", "Finish"):
         assert [c["Next"] for c in machine["States"][name]["Catch"]] == ["Abandon"], name
     assert machine["States"]["Abandon"]["Next"] == "EnrichmentFailed"
 
 
 def test_payloads_carry_keys_only():
-    machine = json.loads(render_definition(enrichment_substitutions({"sessions": "arn:s"}),
-                                           ENRICHMENT_STATE_MACHINE_FILE))
+    machine = json.loads(ENRICHMENT_STATE_MACHINE.render({"sessions": "arn:s"}))
     allowed = {"action", "tenant.$", "workspaceId.$", "sessionId.$", "runId.$", "start.$", "end.$", "error.$"}
     for _, state in _states(machine):
         payload = (state.get("Parameters") or {}).get("Payload")

@@ -285,3 +285,20 @@ def test_session_edits_and_deletes(w: World):
     assert service.update(w.scope, session.id, {"card_id": card.id}).card_id == card.id
     service.delete(w.scope, session.id)
     assert service.list(w.scope) == []
+
+
+def test_session_events_leave_through_the_outbox_and_its_stream_translator():
+    from tests.support.memory_store import MemoryStore
+    from tximport.services.events import StreamChange, default_translators
+    from tximport.storage.sessions import OUTBOX_PREFIX, OutboxSink
+
+    store = MemoryStore()
+    OutboxSink(store).publish("ImportSessionCommitted", {"organisationId": "o", "companyId": "c",
+                                                         "sessionId": "s", "transactionIds": ["t1"]})
+    ((key, item),) = store.items.items()
+    assert key[0] == "T#o#c" and key[1].startswith(OUTBOX_PREFIX) and item["expiresAt"] > 0
+    change = StreamChange(event_id="e1", sequence_number="1", table="imports", keys={"sk": key[1]}, old=None,
+                          new=item)
+    (event,) = default_translators().translate(change)
+    assert event.detail_type == "ImportSessionCommitted"
+    assert event.detail["transactionIds"] == ["t1"] and event.detail["eventId"] == "e1"
