@@ -193,9 +193,8 @@ def bind(session_id: str, body: Annotated[BindRecurringRequest | list[BindRecurr
             tags=TAGS, description="Suggested (PENDING) and confirmed bindings (our extension).",
             responses=answers(BindingList, 200, 404))
 def list_bindings(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    scope = scope_of(router, workspace)
-    session = container().sessions.deps.session(scope, session_id)
-    return respond([binding_view(b) for b in container().sessions.deps.repo.bindings(scope.tenant, session)])
+    bindings = container().sessions.bind.list(scope_of(router, workspace), session_id)
+    return respond([binding_view(b) for b in bindings])
 
 
 @router.post("/import-sessions/<session_id>/recurring-bindings/<binding_id>/confirm",

@@ -87,6 +87,10 @@ class BindService:
         self.d.repo.put_binding(scope.tenant, binding)
         return binding
 
+    def list(self, scope: Scope, session_id: str) -> list[RecurringBinding]:
+        """The session's bindings: suggested (PENDING) and confirmed."""
+        return self.d.repo.bindings(scope.tenant, self.d.session(scope, session_id))
+
     def confirm(self, scope: Scope, session_id: str, binding_id: str) -> tuple[RecurringBinding, StagedTransaction]:
         session = self.d.session(scope, session_id)
         binding = self.d.repo.get_binding(scope.tenant, session, binding_id)
