@@ -8,12 +8,19 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.errors import Conflict
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 from tximport.sessions.models import Scope
-from tximport.tasks import EnrichmentTask
+from tximport.tasks import (
+    ENRICHMENT_STEPS,
+    AbandonEnrichment,
+    EnrichSegment,
+    FinishEnrichment,
+    PrepareEnrichment,
+)
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("sessions")  # a missing setting fails here, when Lambda loads the function
 
 
 class ConflictError(Exception):
@@ -23,21 +30,19 @@ class ConflictError(Exception):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = EnrichmentTask.model_validate(event)
-    scope = Scope(tenant=task.tenant, workspace_id=task.workspace_id)
+    step = ENRICHMENT_STEPS.validate_python(event)
+    scope = Scope(tenant=step.tenant, workspace_id=step.workspace_id)
     enrich = container().sessions.enrich
-    logger.append_keys(session_id=task.session_id, run_id=task.run_id, action=task.action)
+    logger.append_keys(session_id=step.session_id, run_id=step.run_id, action=step.action)
     try:
-        match task.action:
-            case "prepare":
-                return {"segments": enrich.prepare(scope, task.session_id, task.run_id)}
-            case "enrichSegment":
-                return {"counts": enrich.enrich_segment(scope, task.session_id, task.run_id, task.start or 0,
-                                                        task.end or 0)}
-            case "finish":
-                return enrich.finish(scope, task.session_id, task.run_id)
-            case "abandon":
-                return enrich.finish(scope, task.session_id, task.run_id, task.error or {"Error": "unknown"})
+        match step:
+            case PrepareEnrichment():
+                return {"segments": enrich.prepare(scope, step.session_id, step.run_id)}
+            case EnrichSegment():
+                return {"counts": enrich.enrich_segment(scope, step.session_id, step.run_id, step.start, step.end)}
+            case FinishEnrichment():
+                return enrich.finish(scope, step.session_id, step.run_id)
+            case AbandonEnrichment():
+                return enrich.finish(scope, step.session_id, step.run_id, step.error or {"Error": "unknown"})
     except Conflict as exc:
         raise ConflictError(exc.message) from exc
-    raise ValueError(f"unknown action {task.action!r}")

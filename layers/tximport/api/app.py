@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.api import sessions as session_routes
 from tximport.api.access import is_public
@@ -65,7 +66,7 @@ def openapi_document() -> dict[str, Any]:
     resolver's generic 422 answer is replaced; 204 answers carry no content; the catalogue is public;
     header parameters are tidied by `_tidy_header`.
     """
-    doc = json.loads(app.get_openapi_json_schema(
+    doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
         title=OPENAPI_TITLE, version=OPENAPI_VERSION, description=OPENAPI_DESCRIPTION,
         security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT", description=(
             "A JWT with organisationId and companyId claims (API Gateway's JWT authorizer verifies it)."))},
@@ -130,14 +131,14 @@ def _sessions_path() -> bool:
 
 
 @app.exception_handler(DomainError)
-def _domain_error(exc: DomainError) -> Response:
+def _domain_error(exc: DomainError) -> Response[str]:
     if _sessions_path():
         return sessions_http.from_domain(exc)
     return domain_error(exc)
 
 
 @app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response:
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
     if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
         # our answer did not match its own model: a bug on our side, never the caller's
@@ -156,7 +157,7 @@ def _invalid_request(exc: RequestValidationError) -> Response:
 
 
 @app.exception_handler(UnicodeDecodeError)
-def _undecodable_body(_: UnicodeDecodeError) -> Response:
+def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # API Gateway hands non-UTF-8 bodies over base64-encoded; JSON must be UTF-8 text
     if _sessions_path():
         return sessions_http.error(400, "the request body is not UTF-8 encoded JSON", "ValidationError", "body")
@@ -164,13 +165,13 @@ def _undecodable_body(_: UnicodeDecodeError) -> Response:
 
 
 @app.not_found
-def _not_found(_: Exception) -> Response:
+def _not_found(_: Exception) -> Response[str]:
     if _sessions_path():
         return sessions_http.error(404, "no such route", "RouteNotFound")
     return error_response(404, "RouteNotFound", "no such route")
 
 
-def _unsupported_media_type(event: dict) -> dict | None:
+def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     """Bodies are JSON: another declared content type is a 415 (not a parser crash further in)."""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -190,7 +191,7 @@ def _unsupported_media_type(event: dict) -> dict | None:
             "isBase64Encoded": False}
 
 
-def resolve(event: dict, context: object) -> dict:
+def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
     refused = _unsupported_media_type(event)
     if refused is not None:

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
+from tximport.models import LedgerLine
 from tximport.sessions.models import ImportSession, SessionStatus, SessionType, StagedTransactionType, TypeSums
 from tximport.sessions.rules import type_sums
 
@@ -27,17 +27,17 @@ def invoice_value(s: TypeSums) -> Decimal:
     return s.card_expense - s.card_chargeback
 
 
-def ledger_sums(items: Iterable[dict[str, Any]]) -> TypeSums:
-    """Per-type sums of ledger items. A session line has its `type`; a file-import line has none and
+def ledger_sums(lines: Iterable[LedgerLine]) -> TypeSums:
+    """Per-type sums of ledger lines. A session line has its `type`; a file-import line has none and
     counts by its sign: + as an income, - as an expense (its signed amount adds to the balance as is).
     A line's signed ledger amount gives a transfer's direction (- leaves the account, + arrives)."""
     total = TypeSums()
-    for item in items:
-        amount = Decimal(str(item["amount"]))
-        kind = item.get("type")
-        if kind is None:
-            kind = StagedTransactionType.INCOME if amount >= 0 else StagedTransactionType.EXPENSE
-        total = total.plus(type_sums(StagedTransactionType(kind), amount, {}))
+    for line in lines:
+        if line.session is not None:
+            kind = line.session.type
+        else:
+            kind = StagedTransactionType.INCOME if line.amount >= 0 else StagedTransactionType.EXPENSE
+        total = total.plus(type_sums(kind, line.amount, {}))
     return total
 
 

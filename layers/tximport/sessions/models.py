@@ -7,7 +7,7 @@ below are the ones the user guide uses, and ours where it names none (README, "I
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -103,6 +103,29 @@ ACCOUNT_TYPES = frozenset({
     StagedTransactionType.INVESTMENT_WITHDRAWAL,
 })
 CARD_TYPES = frozenset({StagedTransactionType.CARD_EXPENSE, StagedTransactionType.CARD_CHARGEBACK})
+
+
+@dataclass(slots=True, kw_only=True)
+class SessionLedgerEntry:
+    """What a ledger line committed from an import session carries besides the transaction: its type,
+    its status (VALIDATING, IGNORE, then PAID at close), where it was filed and where it came from."""
+
+    type: StagedTransactionType
+    status: TransactionStatus
+    workspace_id: str
+    session_id: str
+    staged_transaction_id: str
+    category_id: str | None = None
+    subcategory_id: str | None = None
+    tag_ids: list[str] = field(default_factory=list)
+    #: the card invoice the line belongs to (card lines, and card payments)
+    billing_month: str | None = None
+    card_id: str | None = None
+    #: the other account of a transfer (or the account that paid a card)
+    counterpart_account_id: str | None = None
+    recurring_id: str | None = None
+    #: which `data.recurring_*_id` field named the recurring item
+    recurring_type: str | None = None
 
 
 class Model(BaseModel):

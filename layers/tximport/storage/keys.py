@@ -12,6 +12,10 @@ imports table (pk = T#org#company):
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+  pk = T#org#company#A#<cardId>,  sk = INVOICEDAY#<yyyy-mm>#<yyyy-mm-dd>  a card's invoice has lines that day
+  pk = T#org#company#A#<accountId>, sk = VALIDATING#<period>#<transactionId>  an import-session line awaiting
+                                   close (period: its day, or its invoice's month in a card's partition)
+sessions table: see storage/sessions.py
 """
 
 from __future__ import annotations
@@ -56,3 +60,27 @@ def ledger_day_pk(tenant: Tenant, account_id: str, day: date | str) -> str:
 
 def ledger_account_pk(tenant: Tenant, account_id: str) -> str:
     return f"{tenant_pk(tenant)}#A#{account_id}"
+
+
+def ledger_tx_sk(transaction_id: str) -> str:
+    return f"TX#{transaction_id}"
+
+
+LEDGER_DAY_PREFIX = "DAY#"
+
+
+def ledger_day_sk(day: date) -> str:
+    return f"{LEDGER_DAY_PREFIX}{day.isoformat()}"
+
+
+#: index items of import-session lines in an account's partition (storage/ledger.py)
+LEDGER_INVOICE_DAY_PREFIX = "INVOICEDAY#"
+LEDGER_VALIDATING_PREFIX = "VALIDATING#"
+
+
+def ledger_invoice_day_sk(billing_month: str, day: date) -> str:
+    return f"{LEDGER_INVOICE_DAY_PREFIX}{billing_month}#{day.isoformat()}"
+
+
+def ledger_validating_sk(period: str, transaction_id: str) -> str:
+    return f"{LEDGER_VALIDATING_PREFIX}{period}#{transaction_id}"

@@ -3,7 +3,14 @@
 Transactions are partitioned by account and day (`...#A#<account>#D#<day>`), which spreads the writes
 of a large commit over many partition keys and lets the duplicate check and the overlap count read
 exactly the days a file covers. A small `DAY#` index item per account and day lets the ledger be
-listed newest first without a scan.
+listed newest first without a scan. This module owns that key layout and the item mapping: a ledger
+item holds a `LedgerLine` by the API's field names (`transactionId`, `amount` as a number, `datePosted`
+as an ISO date, `committed` as an ISO timestamp, ...; absent values are left out).
+
+Lines committed from an import session add their own attributes (`type`, `transactionStatus`,
+`categoryId`, ..., see `_session_attributes`) and two kinds of index items in the account's partition
+(`INVOICEDAY#`, `VALIDATING#`: storage/keys.py), so that an invoice's sums and close read only the days
+and lines they need.
 """
 
 from __future__ import annotations
@@ -11,30 +18,170 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from tximport.models import Tenant
+from tximport.models import LedgerLine, Tenant, Transaction, iso
 from tximport.sessions.balances import ledger_sums
-from tximport.sessions.models import TransactionStatus, TypeSums
+from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
-#: attributes of a ledger item, as the API shows them
-LEDGER_FIELDS = (
-    "transactionId", "bankAccountId", "amount", "currency", "datePosted", "valueDate", "description",
-    "bankTransactionId", "reference", "counterpartyName", "counterpartyAccount", "balance",
-    "originalAmount", "originalCurrency", "importId", "lineNumber", "committed",
-    # lines committed from an import session (tximport.services.sessions.commit)
-    "type", "transactionStatus", "categoryId", "subcategoryId", "tagIds", "workspaceId", "sessionId",
-    "stagedTransactionId", "billingMonth", "cardId", "counterpartAccountId", "recurringId", "recurringType",
-)
+#: a ledger line named by where it is: (bank account id, day posted, transaction id)
+LineRef = tuple[str, date, str]
+
+
+def _text(value: str | None) -> dict[str, str] | None:
+    return None if value is None else {"S": value}
+
+
+def _number(value: Decimal | int | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    serialized: dict[str, str] = _serializer.serialize(value)  # {"N": "..."}, checked as DynamoDB numbers
+    return serialized
+
+
+def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, str]]:
+    """The ledger item of a line (low-level attribute values), keyed by account, day and id."""
+    attributes: dict[str, dict[str, str] | None] = {
+        "pk": {"S": keys.ledger_day_pk(tenant, line.bank_account_id, line.date_posted)},
+        "sk": {"S": keys.ledger_tx_sk(line.transaction_id)},
+        "transactionId": {"S": line.transaction_id},
+        "bankAccountId": {"S": line.bank_account_id},
+        "amount": _number(line.amount),
+        "currency": _text(line.currency),
+        "datePosted": {"S": line.date_posted.isoformat()},
+        "valueDate": _text(line.value_date.isoformat() if line.value_date else None),
+        "description": {"S": line.description},
+        "bankTransactionId": _text(line.bank_transaction_id),
+        "reference": _text(line.reference),
+        "counterpartyName": _text(line.counterparty_name),
+        "counterpartyAccount": _text(line.counterparty_account),
+        "balance": _number(line.balance),
+        "originalAmount": _number(line.original_amount),
+        "originalCurrency": _text(line.original_currency),
+        "importId": _text(line.import_id or None),
+        "lineNumber": _number(line.line_number),
+        "committed": {"S": iso(line.committed)},
+        **(_session_attributes(line.session) if line.session else {}),
+    }
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
+def _session_attributes(entry: SessionLedgerEntry) -> dict[str, dict[str, Any] | None]:
+    return {
+        "type": {"S": entry.type.value},
+        "transactionStatus": {"S": entry.status.value},
+        "workspaceId": {"S": entry.workspace_id},
+        "sessionId": {"S": entry.session_id},
+        "stagedTransactionId": {"S": entry.staged_transaction_id},
+        "categoryId": _text(entry.category_id),
+        "subcategoryId": _text(entry.subcategory_id),
+        "tagIds": {"L": [{"S": tag} for tag in entry.tag_ids]} if entry.tag_ids else None,
+        "billingMonth": _text(entry.billing_month),
+        "cardId": _text(entry.card_id),
+        "counterpartAccountId": _text(entry.counterpart_account_id),
+        "recurringId": _text(entry.recurring_id),
+        "recurringType": _text(entry.recurring_type),
+    }
+
+
+def _session_entry(item: dict[str, Any]) -> SessionLedgerEntry | None:
+    if "sessionId" not in item:
+        return None
+    return SessionLedgerEntry(
+        type=StagedTransactionType(item["type"]), status=TransactionStatus(item["transactionStatus"]),
+        workspace_id=item["workspaceId"], session_id=item["sessionId"],
+        staged_transaction_id=item["stagedTransactionId"], category_id=item.get("categoryId"),
+        subcategory_id=item.get("subcategoryId"), tag_ids=list(item.get("tagIds") or []),
+        billing_month=item.get("billingMonth"), card_id=item.get("cardId"),
+        counterpart_account_id=item.get("counterpartAccountId"), recurring_id=item.get("recurringId"),
+        recurring_type=item.get("recurringType"))
+
+
+def decode_line(item: dict[str, Any]) -> LedgerLine:
+    """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
+    return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
+                      committed=datetime.fromisoformat(item["committed"]), session=_session_entry(item))
+
+
+def invoice_month(line: LedgerLine) -> str | None:
+    """The card invoice a line of a card's own partition belongs to (None for any other line)."""
+    entry = line.session
+    return entry.billing_month if entry and entry.card_id == line.bank_account_id else None
+
+
+def validating_period(line: LedgerLine) -> str | None:
+    """Where close finds a VALIDATING line: its invoice's month in a card's partition, else its day
+    (None for a line that is not VALIDATING)."""
+    if line.session is None or line.session.status != TransactionStatus.VALIDATING:
+        return None
+    return invoice_month(line) or line.date_posted.isoformat()
+
+
+def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[str, str]]]:
+    """The INVOICEDAY# and VALIDATING# index items of a session line (none for other lines)."""
+    account_pk = {"S": keys.ledger_account_pk(tenant, line.bank_account_id)}
+    month = invoice_month(line)
+    if month:
+        yield {"pk": account_pk, "sk": {"S": keys.ledger_invoice_day_sk(month, line.date_posted)}}
+    period = validating_period(line)
+    if period:
+        yield {"pk": account_pk, "sk": {"S": keys.ledger_validating_sk(period, line.transaction_id)},
+               "day": {"S": line.date_posted.isoformat()}}
+
+
+class LedgerStore(Protocol):
+    """What the services rely on (`LedgerRepository` on DynamoDB; an in-memory fake in tests/fakes)."""
+
+    def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id); answers how many."""
+        ...
+
+    def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
+        """Every ledger line of an account on one day."""
+        ...
+
+    def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
+             start_after: date | None = None) -> Iterator[date]:
+        """The days on which an account has ledger lines."""
+        ...
+
+    def list_page(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
+                  ) -> tuple[list[LedgerLine], str | None]:
+        """Lines newest first (by day, then by id within a day), `limit` at a time."""
+        ...
+
+    def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
+        """Which of the lines are in the ledger, as (bank account id, transaction id)."""
+        ...
+
+    def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
+                                   workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
+        """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled)."""
+        ...
+
+    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
+        """Per-type sums of an account's lines dated from `start` (None: the beginning) to `end` inclusive:
+        the one place balances read the ledger (a later change may keep per-day balances)."""
+        ...
+
+    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
+        """Per-type sums of the lines a card's invoice for `billing_month` holds."""
+        ...
+
+    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
+        """VALIDATING -> PAID for the account's lines whose period (`validating_period`) is in
+        [low, high]; answers how many changed."""
+        ...
 
 
 class TransientError(Exception):
@@ -59,25 +206,25 @@ class LedgerRepository:
         self.client = client
         self.table_name = table.name
 
-    def write(self, tenant: Tenant, rows: Iterable[dict[str, Any]]) -> int:
-        """Put ledger items (idempotent: a line's key is its deterministic transaction id)."""
+    def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id)."""
         requests: list[dict[str, Any]] = []
-        days: set[tuple[str, str]] = set()
+        days: set[tuple[str, date]] = set()
+        index: dict[str, dict[str, dict[str, str]]] = {}
         written = 0
-        for row in rows:
-            item = {k: row[k] for k in LEDGER_FIELDS if row.get(k) is not None}
-            item["pk"] = keys.ledger_day_pk(tenant, row["bankAccountId"], row["datePosted"])
-            item["sk"] = f"TX#{row['transactionId']}"
-            requests.append({"PutRequest": {"Item": {k: _serializer.serialize(v) for k, v in item.items()}}})
-            days.add((row["bankAccountId"], row["datePosted"]))
+        for line in lines:
+            requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
+            days.add((line.bank_account_id, line.date_posted))
+            if line.session is not None:
+                index.update((item["pk"]["S"] + item["sk"]["S"], item) for item in _index_items(tenant, line))
             written += 1
             if len(requests) == 25:
                 self._batch(requests)
                 requests = []
-        for account_id, day in sorted(days):
-            requests.append({"PutRequest": {"Item": {
-                "pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": f"DAY#{day}"},
-            }}})
+        day_items = [{"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)}}
+                     for account_id, day in sorted(days)]
+        for item in [*day_items, *index.values()]:
+            requests.append({"PutRequest": {"Item": item}})
             if len(requests) == 25:
                 self._batch(requests)
                 requests = []
@@ -95,44 +242,45 @@ class LedgerRepository:
             time.sleep(min(2.0, 0.05 * 2**attempt))
         raise TransientError("DynamoDB kept items unprocessed; the chunk will be retried")
 
-    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict[str, Any]]:
-        """Every ledger transaction of an account on one day."""
-        out: list[dict[str, Any]] = []
+    def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
+        """Every ledger line of an account on one day."""
+        out: list[LedgerLine] = []
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": keys.ledger_day_pk(tenant, account_id, day)},
         }
         while True:
             page = self.table.query(**kwargs)
-            out.extend(page.get("Items", []))
+            out.extend(decode_line(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
-             start_after: str | None = None) -> Iterator[str]:
+             start_after: date | None = None) -> Iterator[date]:
         """The days on which an account has ledger lines."""
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :day)",
-            "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id), ":day": "DAY#"},
+            "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id),
+                                          ":day": keys.LEDGER_DAY_PREFIX},
             "ScanIndexForward": not newest_first,
         }
         if start_after:
             kwargs["ExclusiveStartKey"] = {"pk": keys.ledger_account_pk(tenant, account_id),
-                                           "sk": f"DAY#{start_after}"}
+                                           "sk": keys.ledger_day_sk(start_after)}
         while True:
             page = self.table.query(**kwargs)
             for item in page.get("Items", []):
-                yield item["sk"][4:]
+                yield date.fromisoformat(item["sk"].removeprefix(keys.LEDGER_DAY_PREFIX))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def list(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
-             ) -> tuple[list[dict[str, Any]], str | None]:
-        """Transactions newest first (by day, then by id within a day), `limit` at a time."""
+    def list_page(self, tenant: Tenant, account_id: str, *, limit: int = 100, cursor: str | None = None
+                  ) -> tuple[list[LedgerLine], str | None]:
+        """Lines newest first (by day, then by id within a day), `limit` at a time."""
         state = decode_cursor(cursor) or {}
-        day_cursor: str | None = state.get("day")
+        day_cursor = date.fromisoformat(state["day"]) if state.get("day") else None
         within: dict[str, Any] | None = state.get("lek")
         out: list[dict[str, Any]] = []
         days = self.days(tenant, account_id, start_after=day_cursor if within is None else None)
@@ -153,34 +301,40 @@ class LedgerRepository:
                 out.extend(page.get("Items", []))
                 lek = page.get("LastEvaluatedKey")
                 if len(out) >= limit:
-                    next_state = {"day": day, "lek": lek} if lek else {"day": day}
-                    return [_public(i) for i in out], encode_cursor(next_state)
+                    next_state = {"day": day.isoformat(), "lek": lek} if lek else {"day": day.isoformat()}
+                    return [decode_line(i) for i in out], encode_cursor(next_state)
                 if not lek:
                     break
                 kwargs["ExclusiveStartKey"] = lek
-        return [_public(i) for i in out], None
+        return [decode_line(i) for i in out], None
 
-    def delete_if_from_import(self, tenant: Tenant, row: dict[str, Any], import_id: str) -> bool:
-        """Remove a ledger line only if this import wrote it (revert); True when removed."""
-        try:
-            self.table.delete_item(
-                Key={"pk": keys.ledger_day_pk(tenant, row["bankAccountId"], row["datePosted"]),
-                     "sk": f"TX#{row['transactionId']}"},
-                ConditionExpression="importId = :id",
-                ExpressionAttributeValues={":id": import_id},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
+        """Which of the lines are in the ledger, as (bank account id, transaction id)."""
+        found: set[tuple[str, str]] = set()
+        wanted = list(refs)
+        for start in range(0, len(wanted), 100):  # BatchGetItem reads at most 100 keys
+            request_keys = [self._key(tenant, account_id, day, transaction_id)
+                            for account_id, day, transaction_id in wanted[start:start + 100]]
+            pending: dict[str, Any] = {self.table_name: {
+                "Keys": request_keys, "ProjectionExpression": "bankAccountId, transactionId"}}
+            while pending:
+                answer = self.client.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    found.add((item["bankAccountId"]["S"], item["transactionId"]["S"]))
+                pending = answer.get("UnprocessedKeys") or {}
+        return found
 
-    def delete_many_if_from_import(self, tenant: Tenant, rows: Iterable[dict[str, Any]], import_id: str, *,
+    @staticmethod
+    def _key(tenant: Tenant, account_id: str, day: date, transaction_id: str) -> dict[str, dict[str, str]]:
+        return {"pk": {"S": keys.ledger_day_pk(tenant, account_id, day)},
+                "sk": {"S": keys.ledger_tx_sk(transaction_id)}}
+
+    def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
                                    workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
-        """Remove the ledger lines of `rows` that this import wrote, `workers` conditional deletes at a
+        """Remove the ledger lines of `lines` that this import wrote, `workers` conditional deletes at a
         time (the low-level client is thread-safe, the table resource is not). Answers (lines removed,
-        whether every row was handled); when `stop()` turns true no new delete starts and the rows left
-        are not handled. At most `workers * 4` rows are held in flight, whatever the chunk's size."""
+        whether every line was handled); when `stop()` turns true no new delete starts and the lines left
+        are not handled. At most `workers * 4` lines are held in flight, whatever the chunk's size."""
         removed = 0
         errors: list[BaseException] = []
         pending: set[Future[bool]] = set()
@@ -197,14 +351,14 @@ class LedgerRepository:
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
             try:
-                for row in rows:
+                for line in lines:
                     if errors or (stop is not None and stop()):
                         complete = False
                         break
                     if len(pending) >= workers * 4:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         collect(done)
-                    pending.add(pool.submit(self._delete_one, tenant, row, import_id))
+                    pending.add(pool.submit(self._delete_one, tenant, line, import_id))
             finally:
                 collect(wait(pending).done)
         if errors:
@@ -213,12 +367,66 @@ class LedgerRepository:
             raise PartialDelete(removed, errors[0]) from errors[0]
         return removed, complete
 
-    def _delete_one(self, tenant: Tenant, row: dict[str, Any], import_id: str) -> bool:
+    # import-session lines: balances, invoices and statuses ------------------------------------------
+    def _index(self, tenant: Tenant, account_id: str, low: str, high: str) -> Iterator[dict[str, Any]]:
+        """The account's index items whose sort keys are in [low, high]."""
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+                                  "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id),
+                                                                ":low": low, ":high": high}}
+        while True:
+            page = self.table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _lines_on(self, tenant: Tenant, account_id: str, days: Iterable[date]) -> Iterator[LedgerLine]:
+        for day in days:
+            yield from self.day_lines(tenant, account_id, day)
+
+    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
+        """Per-type sums of an account's lines dated from `start` (None: the beginning) to `end` inclusive,
+        read day by day through the DAY# index."""
+        low = keys.ledger_day_sk(start) if start else keys.LEDGER_DAY_PREFIX
+        days = [date.fromisoformat(i["sk"].removeprefix(keys.LEDGER_DAY_PREFIX))
+                for i in self._index(tenant, account_id, low, keys.ledger_day_sk(end))]
+        return ledger_sums(self._lines_on(tenant, account_id, days))
+
+    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
+        """Per-type sums of the lines a card's invoice for `billing_month` holds (the INVOICEDAY# index
+        names their days)."""
+        prefix = f"{keys.LEDGER_INVOICE_DAY_PREFIX}{billing_month}#"
+        days = sorted({date.fromisoformat(i["sk"].removeprefix(prefix))
+                       for i in self._index(tenant, card_id, prefix, prefix + "~")})
+        return ledger_sums(line for line in self._lines_on(tenant, card_id, days)
+                           if invoice_month(line) == billing_month)
+
+    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
+        """VALIDATING -> PAID for the lines whose period is in [low, high] (days or billing months);
+        answers how many changed. Each change is conditional on the line still being VALIDATING."""
+        changed = 0
+        prefix = keys.LEDGER_VALIDATING_PREFIX
+        for entry in list(self._index(tenant, account_id, f"{prefix}{low}", f"{prefix}{high}~")):
+            tx_id = entry["sk"].rsplit("#", 1)[1]
+            try:
+                self.table.update_item(
+                    Key={"pk": keys.ledger_day_pk(tenant, account_id, entry["day"]), "sk": keys.ledger_tx_sk(tx_id)},
+                    UpdateExpression="SET transactionStatus = :paid",
+                    ConditionExpression="transactionStatus = :validating",
+                    ExpressionAttributeValues={":paid": TransactionStatus.PAID.value,
+                                               ":validating": TransactionStatus.VALIDATING.value})
+                changed += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+            self.table.delete_item(Key={"pk": entry["pk"], "sk": entry["sk"]})
+        return changed
+
+    def _delete_one(self, tenant: Tenant, line: Transaction, import_id: str) -> bool:
         try:
             self.client.delete_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": keys.ledger_day_pk(tenant, row["bankAccountId"], row["datePosted"])},
-                     "sk": {"S": f"TX#{row['transactionId']}"}},
+                Key=self._key(tenant, line.bank_account_id, line.date_posted, line.transaction_id),
                 ConditionExpression="importId = :id",
                 ExpressionAttributeValues={":id": {"S": import_id}},
             )
@@ -229,103 +437,6 @@ class LedgerRepository:
         return True
 
 
-def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
+def _chain(first: list[date], rest: Iterator[date]) -> Iterator[date]:
     yield from first
     yield from rest
-
-
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("pk", "sk")}
-
-
-# --- import-session lines: balances, invoices and statuses ------------------------------------------
-# Besides the DAY# index, a card's partition has INVOICEDAY#<YYYY-MM>#<day> items (the days that hold
-# lines of an invoice) and every VALIDATING line has a VALIDATING#<period>#<id> item (period: the day of
-# an account line, the billing month of a card line), so close finds them without reading history.
-
-
-def _validating_sk(row: dict[str, Any]) -> str:
-    period = row["billingMonth"] if row.get("cardId") == row["bankAccountId"] else row["datePosted"]
-    return f"VALIDATING#{period}#{row['transactionId']}"
-
-
-class SessionLedger:
-    """What import sessions read and write in the ledger, beside `LedgerRepository` (same table)."""
-
-    def __init__(self, ledger: LedgerRepository) -> None:
-        self.ledger = ledger
-        self.table = ledger.table
-
-    # what the duplicate check reads (tximport.services.duplicates.DuplicateDetector)
-    def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True) -> Iterator[str]:
-        return self.ledger.days(tenant, account_id, newest_first=newest_first)
-
-    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict[str, Any]]:
-        return self.ledger.day_items(tenant, account_id, day)
-
-    def write_lines(self, tenant: Tenant, rows: list[dict[str, Any]]) -> int:
-        """Write committed session lines (idempotent: deterministic ids) and their index items."""
-        written = self.ledger.write(tenant, rows)
-        index: list[dict[str, Any]] = []
-        for row in rows:
-            account_pk = keys.ledger_account_pk(tenant, row["bankAccountId"])
-            if row.get("billingMonth") and row.get("cardId") == row["bankAccountId"]:
-                index.append({"pk": account_pk, "sk": f"INVOICEDAY#{row['billingMonth']}#{row['datePosted']}"})
-            if row.get("transactionStatus") == TransactionStatus.VALIDATING:
-                index.append({"pk": account_pk, "sk": _validating_sk(row), "day": row["datePosted"]})
-        unique = {(i["pk"], i["sk"]): i for i in index}
-        requests = [{"PutRequest": {"Item": {k: _serializer.serialize(v) for k, v in i.items()}}}
-                    for i in unique.values()]
-        for start in range(0, len(requests), 25):
-            self.ledger._batch(requests[start:start + 25])
-        return written
-
-    def _items(self, tenant: Tenant, account_id: str, days: Iterable[str]) -> Iterator[dict[str, Any]]:
-        for day in days:
-            yield from self.ledger.day_items(tenant, account_id, day)
-
-    def _query_sks(self, pk: str, low: str, high: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-                                  "ExpressionAttributeValues": {":pk": pk, ":low": low, ":high": high}}
-        while True:
-            page = self.table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
-        """Per-type sums of an account's ledger lines dated from `start` (None: the beginning) to `end`
-        inclusive: the one place balances read the ledger (a later change may keep per-day balances)."""
-        low = f"DAY#{start.isoformat()}" if start else "DAY#"
-        days = [i["sk"][4:] for i in self._query_sks(keys.ledger_account_pk(tenant, account_id), low,
-                                                      f"DAY#{end.isoformat()}")]
-        return ledger_sums(self._items(tenant, account_id, days))
-
-    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
-        """Per-type sums of the lines a card's invoice for `billing_month` holds."""
-        prefix = f"INVOICEDAY#{billing_month}#"
-        days = sorted({i["sk"][len(prefix):] for i in self._query_sks(keys.ledger_account_pk(tenant, card_id),
-                                                                      prefix, prefix + "~")})
-        return ledger_sums(i for i in self._items(tenant, card_id, days) if i.get("billingMonth") == billing_month)
-
-    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
-        """VALIDATING -> PAID for the lines whose period is in [low, high] (a day or a billing month);
-        answers how many changed. Each change is conditional on the line still being VALIDATING."""
-        account_pk = keys.ledger_account_pk(tenant, account_id)
-        changed = 0
-        for entry in list(self._query_sks(account_pk, f"VALIDATING#{low}", f"VALIDATING#{high}~")):
-            tx_id = entry["sk"].rsplit("#", 1)[1]
-            try:
-                self.table.update_item(
-                    Key={"pk": keys.ledger_day_pk(tenant, account_id, entry["day"]), "sk": f"TX#{tx_id}"},
-                    UpdateExpression="SET transactionStatus = :paid",
-                    ConditionExpression="transactionStatus = :validating",
-                    ExpressionAttributeValues={":paid": TransactionStatus.PAID.value,
-                                               ":validating": TransactionStatus.VALIDATING.value})
-                changed += 1
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
-            self.table.delete_item(Key={"pk": account_pk, "sk": entry["sk"]})
-        return changed

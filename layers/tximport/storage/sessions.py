@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import simplejson
 from pydantic import BaseModel
@@ -417,6 +417,12 @@ OUTBOX_TTL_SECONDS = 7 * 24 * 3600
 #: outbox items live in the imports table, whose stream the events function already reads (the sessions
 #: table, written line by line, is not streamed)
 OUTBOX_PREFIX = "SESSIONEVENT#"
+
+
+class EventSink(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """Announce an event (the detail names the tenant: organisationId, companyId)."""
+        ...
 
 
 class OutboxSink:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.sessions_fakes import World
+from tests.unit.sessions.world import World
 from tximport.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tximport.services.sessions.bind import BindRequest, BindService
 from tximport.services.sessions.catalog import CatalogService
@@ -21,6 +21,7 @@ from tximport.services.sessions.workspaces import WorkspaceService
 from tximport.sessions.models import (
     CategoryType,
     InvoiceStatus,
+    SessionLedgerEntry,
     SessionStatus,
     StagedTransactionStatus,
     StagedTransactionType,
@@ -37,7 +38,7 @@ def w() -> World:
 
 
 def account_session(w: World, **kw):
-    account = w.accounts.add(w.tenant)
+    account = w.account()
     session = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-03", **kw))
     return account, session
 
@@ -66,7 +67,7 @@ def test_workspace_header_is_required_and_must_be_the_tenants(w: World):
 
 
 def test_a_session_needs_exactly_one_context_and_a_month(w: World):
-    account = w.accounts.add(w.tenant)
+    account = w.account()
     service = SessionService(w.deps)
     for inp, target in [(SessionInput(None, None, "2024-03"), "account_id"),
                         (SessionInput(account.id, "c", "2024-03"), "card_id"),
@@ -94,7 +95,9 @@ def test_a_card_session_opens_its_invoice_and_refuses_one_in_another_status(w: W
 
 def test_card_target_defaults_to_the_card_payments_of_the_invoice(w: World):
     card = CatalogService(w.deps).create(w.scope, "card", {"name": "Visa"})
-    w.ledger.add(w.tenant, card.id, "2024-03-10", "880.00", type="CARD_PAYMENT", billingMonth="2024-03", cardId=card.id)
+    w.ledger_line(card.id, "2024-03-10", "880.00", session=SessionLedgerEntry(
+        type=T.CARD_PAYMENT, status=TransactionStatus.VALIDATING, workspace_id=w.scope.workspace_id,
+        session_id="s-0", staged_transaction_id="st-0", billing_month="2024-03", card_id=card.id))
     session = SessionService(w.deps).create(w.scope, SessionInput(None, card.id, "2024-03"))
     assert session.target_value == D("880.00")
 
@@ -138,7 +141,7 @@ def test_user_guide_balances_on_the_ledger(w: World):
     account, session = account_session(w, target_value=D("2700.00"))
     for day, amount in [("2024-01-15", "1000.00"), ("2024-01-20", "-200.00"), ("2024-02-10", "500.00"),
                         ("2024-02-25", "-150.00"), ("2024-03-05", "2000.00"), ("2024-03-10", "-300.00")]:
-        w.ledger.add(w.tenant, account.id, day, amount)
+        w.ledger_line(account.id, day, amount)
     category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
     stage(w, session.id, (15, "-100.00", "a", {"data": {"category_id": category.id}}),
           (20, "-50.00", "b", {"data": {"category_id": category.id}}))
@@ -196,7 +199,7 @@ def test_enrichment_rules_then_learning_then_commit_teaches_the_next_session(w: 
 
 def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(w: World):
     account, session = account_session(w)
-    savings = w.accounts.add(w.tenant, "Poupanca", "999")
+    savings = w.account("Poupanca", "999")
     category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
     ready, ignored, transfer, pending = stage(
         w, session.id, (1, "-10", "a", {"data": {"category_id": category.id}}),
@@ -205,19 +208,23 @@ def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(
     first = CommitService(w.deps).commit(w.scope, session.id)
     assert (first["committed"], first["validating"], first["ignored"]) == (3, 2, 1)
     assert CommitService(w.deps).commit(w.scope, session.id)["committed"] == 0
-    rows = {r["stagedTransactionId"]: r for r in w.ledger.all(w.tenant, account.id)}
-    assert rows[ready.id]["transactionStatus"] == "VALIDATING" and rows[ready.id]["amount"] == D(-10)
-    assert rows[ignored.id]["transactionStatus"] == "IGNORE"
-    mirror = w.ledger.all(w.tenant, savings.id)[0]
-    assert mirror["amount"] == D(100) and mirror["type"] == "TRANSFER"
+    def status_of() -> dict[str, TransactionStatus]:
+        return {ln.session.staged_transaction_id: ln.session.status for ln in w.lines(account.id) if ln.session}
+
+    rows = {ln.session.staged_transaction_id: ln for ln in w.lines(account.id) if ln.session}
+    assert status_of()[ready.id] == TransactionStatus.VALIDATING and rows[ready.id].amount == D(-10)
+    assert status_of()[ignored.id] == TransactionStatus.IGNORE
+    (mirror,) = w.lines(savings.id)
+    assert mirror.amount == D(100) and mirror.session and mirror.session.type == T.TRANSFER
+    assert mirror.session.counterpart_account_id == account.id
     assert w.deps.session(w.scope, session.id).total == 1  # the PENDING line stays
-    assert w.events.published[0][0] == "ImportSessionCommitted"
+    assert w.published()[0][0] == "ImportSessionCommitted"
     with pytest.raises(Forbidden):
         CommitService(w.deps).close(w.scope, session.id)
     closed = CommitService(w.deps).close(w.admin, session.id)
     assert closed["paid"] == 2
-    assert rows[ready.id]["transactionStatus"] == TransactionStatus.PAID
-    assert rows[ignored.id]["transactionStatus"] == "IGNORE"
+    assert status_of()[ready.id] == TransactionStatus.PAID
+    assert status_of()[ignored.id] == TransactionStatus.IGNORE
     with pytest.raises(NotFound):
         w.deps.session(w.scope, session.id)
 
@@ -239,7 +246,7 @@ def test_large_enrichment_goes_through_the_state_machine_and_never_sticks(w: Wor
     stage(w, session.id, *[(1 + i % 28, "-1", f"line {i}", {}) for i in range(SYNC_LIMIT + 1)])
     service = EnrichService(w.deps)
     started = service.enrich(w.scope, session.id)
-    assert started["mode"] == "async" and w.starter.started[0][1]["runId"] == started["run_id"]
+    assert started["mode"] == "async" and w.started()[f"enrich-{started['run_id']}"]["runId"] == started["run_id"]
     with pytest.raises(Conflict):
         service.enrich(w.scope, session.id)
     segments = service.prepare(w.scope, session.id, started["run_id"])
@@ -260,7 +267,7 @@ def test_large_enrichment_goes_through_the_state_machine_and_never_sticks(w: Wor
 
 def test_upload_reads_the_documented_csv_and_marks_ledger_duplicates(w: World):
     account, session = account_session(w)
-    w.ledger.add(w.tenant, account.id, "2024-03-05", "-49.90", "NETFLIX.COM")
+    w.ledger_line(account.id, "2024-03-05", "-49.90", "NETFLIX.COM")
     csv = b"data,descricao,valor\n05/03/2024,NETFLIX.COM,\"-49,90\"\n06/03/2024,Salario,\"2500,00\"\n"
     result = UploadService(w.deps).upload(w.scope, session.id, csv, "extrato.csv")
     assert result.message == "2 linhas processadas" and result.possible_duplicates == 1
@@ -288,7 +295,7 @@ def test_session_edits_and_deletes(w: World):
 
 
 def test_session_events_leave_through_the_outbox_and_its_stream_translator():
-    from tests.support.memory_store import MemoryStore
+    from tests.fakes.store import MemoryStore
     from tximport.services.events import StreamChange, default_translators
     from tximport.storage.sessions import OUTBOX_PREFIX, OutboxSink
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tximport.api.sessions.models import ErrorOut
@@ -29,9 +30,9 @@ _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
 
 
 def answers(model: type[BaseModel] | None, status: int = 200, *codes: int, description: str = "OK"
-            ) -> dict[int, dict[str, Any]]:
+            ) -> dict[int, OpenAPIResponse]:
     """`responses=` of a route: its success answer and its error answers (401, 403 and 429 always)."""
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, OpenAPIResponse] = {}
     if model is None:
         out[status] = {"description": description}
     else:

@@ -3,11 +3,12 @@ close a session (admin only): VALIDATING -> PAID, the card invoice -> PAID, the 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from tximport.errors import Conflict, Forbidden
-from tximport.models import iso, utcnow
+from tximport.models import LedgerLine, iso, utcnow
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
 from tximport.services.sessions.sessions import enrichment_running
@@ -21,6 +22,7 @@ from tximport.sessions.models import (
     InvoiceStatus,
     LearningExample,
     Scope,
+    SessionLedgerEntry,
     SessionType,
     StagedTransaction,
     StagedTransactionStatus,
@@ -36,39 +38,44 @@ IDS_PER_EVENT = 200
 T = StagedTransactionType
 
 
-def ledger_rows(session: ImportSession, line: StagedTransaction, committed: str) -> list[dict[str, Any]]:
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return None if value in (None, "") else str(value)
+
+
+def ledger_lines(session: ImportSession, line: StagedTransaction, committed: datetime) -> list[LedgerLine]:
     """The ledger line of a staged line, and the mirror line a transfer (in the other account) or a card
     payment (in the card's ledger, for its invoice) also makes."""
     data = line.data
     status = TransactionStatus.IGNORE if data.get("ignore") is True else TransactionStatus.VALIDATING
-    amount = ledger_amount(session.type, line.type, line.amount, data)
-    recurring = next(((f, data[f]) for f in DATA_FIELD.values() if data.get(f)), (None, None))
+    recurring = next(((f, str(data[f])) for f in DATA_FIELD.values() if data.get(f)), (None, None))
     counterpart = None
     if line.type == T.TRANSFER:
-        counterpart = data.get("destination_account_id" if transfer_outgoing(line.amount, data) else
-                               "source_account_id")
-    card_id = session.card_id if session.type == SessionType.CARD else data.get("card_id")
+        counterpart = _text(data, "destination_account_id" if transfer_outgoing(line.amount, data) else
+                            "source_account_id")
+    card_id = session.card_id if session.type == SessionType.CARD else _text(data, "card_id")
     billing = session.billing_month if session.type == SessionType.CARD else (
-        data.get("billing_month") or session.billing_month if line.type == T.CARD_PAYMENT else None)
-    row = {
-        "transactionId": ledger_transaction_id(session.id, line.id, line.transaction_date.isoformat()),
-        "bankAccountId": session.context_id, "amount": amount, "currency": data.get("currency"),
-        "datePosted": line.transaction_date.isoformat(), "description": line.description,
-        "lineNumber": line.line_number, "bankTransactionId": data.get("bank_transaction_id"),
-        "counterpartyName": data.get("counterparty_name"), "type": line.type.value,
-        "transactionStatus": status.value, "categoryId": data.get("category_id"),
-        "subcategoryId": data.get("subcategory_id"), "tagIds": list(data.get("tag_ids") or []) or None,
-        "workspaceId": session.workspace_id, "sessionId": session.id, "stagedTransactionId": line.id,
-        "billingMonth": billing, "cardId": card_id, "counterpartAccountId": counterpart,
-        "recurringId": recurring[1], "recurringType": recurring[0], "committed": committed,
-    }
-    rows = [row]
+        _text(data, "billing_month") or session.billing_month if line.type == T.CARD_PAYMENT else None)
+    entry = SessionLedgerEntry(
+        type=line.type, status=status, workspace_id=session.workspace_id, session_id=session.id,
+        staged_transaction_id=line.id, category_id=_text(data, "category_id"),
+        subcategory_id=_text(data, "subcategory_id"), tag_ids=[str(t) for t in data.get("tag_ids") or []],
+        billing_month=billing, card_id=card_id, counterpart_account_id=counterpart, recurring_id=recurring[1],
+        recurring_type=recurring[0])
+    own = LedgerLine(
+        transaction_id=ledger_transaction_id(session.id, line.id, line.transaction_date.isoformat()),
+        bank_account_id=session.context_id, amount=ledger_amount(session.type, line.type, line.amount, data),
+        date_posted=line.transaction_date, description=line.description, currency=_text(data, "currency"),
+        line_number=line.line_number, bank_transaction_id=_text(data, "bank_transaction_id"),
+        counterparty_name=_text(data, "counterparty_name"), import_id="", committed=committed, session=entry)
     mirror_account = counterpart if line.type == T.TRANSFER else (card_id if line.type == T.CARD_PAYMENT else None)
-    if mirror_account:
-        rows.append({**row, "transactionId": ledger_transaction_id(session.id, line.id, row["datePosted"], True),
-                     "bankAccountId": mirror_account, "amount": -amount, "counterpartAccountId": session.context_id,
-                     "lineNumber": None, "bankTransactionId": None})
-    return rows
+    if not mirror_account:
+        return [own]
+    mirror = replace(own, transaction_id=ledger_transaction_id(session.id, line.id, own.date_posted.isoformat(),
+                                                               True),
+                     bank_account_id=mirror_account, amount=-own.amount, line_number=None, bank_transaction_id=None,
+                     session=replace(entry, counterpart_account_id=session.context_id))
+    return [own, mirror]
 
 
 class CommitService:
@@ -87,7 +94,7 @@ class CommitService:
         session = self.d.session(scope, session_id)
         self._idle(session)
         owner = self.d.repo.lock(scope.tenant, session)
-        committed = iso(utcnow())
+        committed = utcnow()
         counts = {"committed": 0, "validating": 0, "ignored": 0}
         ids: list[str] = []
         try:
@@ -106,21 +113,19 @@ class CommitService:
             self.d.events.publish("ImportSessionCommitted", {
                 "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
                 "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
-                "transactionIds": ids[start:start + IDS_PER_EVENT], "time": committed})
+                "transactionIds": ids[start:start + IDS_PER_EVENT], "time": iso(committed)})
         return {"message": f"{counts['committed']} transações efetivadas", **counts}
 
-    def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction], committed: str,
-                      counts: dict[str, int], owner: str) -> list[str]:
-        rows = [row for line in lines for row in ledger_rows(session, line, committed)]
-        for row in rows:
-            row["amount"] = Decimal(row["amount"])
-        self.d.ledger.write_lines(scope.tenant, rows)
+    def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
+                      committed: datetime, counts: dict[str, int], owner: str) -> list[str]:
+        rows = [row for line in lines for row in ledger_lines(session, line, committed)]
+        self.d.ledger.write(scope.tenant, rows)
         self._learn(scope, lines)
         self.d.repo.delete_lines(scope.tenant, session, lines, owner=owner)
         for line in lines:
             counts["committed"] += 1
             counts["ignored" if line.data.get("ignore") is True else "validating"] += 1
-        return [r["transactionId"] for r in rows]
+        return [r.transaction_id for r in rows]
 
     def _learn(self, scope: Scope, lines: list[StagedTransaction]) -> None:
         """What later enrichment learns from: each committed description and where it was filed."""

@@ -2,50 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
 
+from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound, ValidationFailed
-from tximport.models import BankAccount, Tenant
+from tximport.models import BankAccount
 from tximport.sessions.ids import parse_staged_id
-from tximport.sessions.models import ImportSession, Scope, StagedTransaction, TypeSums
-from tximport.storage.sessions import CatalogRepository, SessionsRepository
-from tximport.storage.sessions_adapters import EnrichmentStarter, EventSink
+from tximport.sessions.models import ImportSession, Scope, StagedTransaction
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import AccountsStore
+from tximport.storage.sessions import CatalogRepository, EventSink, SessionsRepository
 
 #: the most staged lines a session holds (and an upload adds)
 MAX_LINES_PER_SESSION = 25_000
-
-
-class LedgerPort(Protocol):
-    """The ledger as sessions use it (tximport.storage.ledger.SessionLedger)."""
-
-    def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True) -> Iterator[str]: ...
-
-    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict[str, Any]]: ...
-
-    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums: ...
-
-    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums: ...
-
-    def write_lines(self, tenant: Tenant, rows: list[dict[str, Any]]) -> int: ...
-
-    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int: ...
-
-
-class AccountsPort(Protocol):
-    def get(self, tenant: Tenant, account_id: str) -> BankAccount: ...
 
 
 @dataclass
 class Deps:
     repo: SessionsRepository
     catalog: CatalogRepository
-    ledger: LedgerPort
-    accounts: AccountsPort
+    #: the ledger every import writes (balances, duplicate checks, commit and close)
+    ledger: LedgerStore
+    #: the bank accounts of `/bankaccounts` (an account session's context)
+    accounts: AccountsStore
+    #: where session events leave (the outbox of the imports table, published from its stream)
     events: EventSink
-    starter: EnrichmentStarter
+    #: the enrichment state machine (large sessions enrich asynchronously)
+    enrichment: WorkflowEngine
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
 
     def session(self, scope: Scope, session_id: str) -> ImportSession:

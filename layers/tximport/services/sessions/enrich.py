@@ -31,6 +31,7 @@ from tximport.sessions.models import (
 )
 from tximport.sessions.rules import with_status
 from tximport.storage.sessions import CatalogRepository
+from tximport.tasks import EnrichmentInput, TenantRef
 
 #: at most this many PENDING lines are enriched within the call; more go to the state machine
 SYNC_LIMIT = 200
@@ -74,11 +75,10 @@ class EnrichService:
         run_id = new_id()
         session.enrichment = {"run_id": run_id, "started_at": iso(utcnow())}
         self.d.repo.save_session(scope.tenant, session)  # 409 when another call changed it meanwhile
-        payload = {"tenant": {"organisationId": scope.tenant.organisation_id,
-                              "companyId": scope.tenant.company_id},
-                   "workspaceId": scope.workspace_id, "sessionId": session.id, "runId": run_id}
+        payload = EnrichmentInput(tenant_ref=TenantRef.of(scope.tenant), workspace_id=scope.workspace_id,
+                                  session_id=session.id, run_id=run_id).payload()
         try:
-            arn = self.d.starter.start(f"enrich-{run_id}", payload)
+            arn = self.d.enrichment.start(f"enrich-{run_id}", payload)
         except Exception:
             self.d.repo.set_enrichment(scope.tenant, session, None, {"status": "FAILED", "run_id": run_id,
                                                                      "error": "the workflow could not start"})

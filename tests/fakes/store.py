@@ -1,5 +1,5 @@
-"""An in-memory `Store` (tximport.storage.kv) honouring the same conditions as DynamoDB: the fake the
-import-session services run on in unit tests (no sockets, milliseconds)."""
+"""The import-sessions table in memory: a `tximport.storage.kv.Store` honouring the same conditions as
+`DynamoStore` does on DynamoDB (held to it in tests/integration/test_fakes_contract.py)."""
 
 from __future__ import annotations
 
