@@ -29,8 +29,9 @@ from tximport.errors import DomainError
 logger = Logger(service="tximport")
 
 
-def _loads(text: str) -> dict:
-    """JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float."""
+def _loads(text: str) -> Any:
+    """JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
+    (an object, or an array where a route takes one)."""
     return json.loads(text, parse_float=Decimal)
 
 

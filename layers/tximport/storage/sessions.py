@@ -32,9 +32,17 @@ from tximport.errors import Conflict, NotFound
 from tximport.ids import new_id
 from tximport.models import Tenant
 from tximport.sessions.models import (
+    Card,
+    Category,
+    EnrichmentRule,
     ImportSession,
+    Invoice,
+    LearningExample,
     RecurringBinding,
+    RecurringItem,
     StagedTransaction,
+    Subcategory,
+    Tag,
     TypeSums,
     Workspace,
 )
@@ -223,7 +231,7 @@ class SessionsRepository:
         # `line_writes` counts every line write: the update is never empty (a line can change without moving
         # a counter) and still checks the session's lock
         return Update(self._session_key(tenant, session), add={**delta, "line_writes": 1},
-                      **({"locked_by": owner} if owner else {"unlocked_for": NOBODY}))
+                      locked_by=owner, unlocked_for=None if owner else NOBODY)
 
     def add_lines(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction]) -> None:
         """Create lines (their seq already allocated) with their counters, 99 per transaction."""
@@ -363,53 +371,91 @@ class SessionsRepository:
                                 for b in bindings])
 
 
+#: the sort-key prefix of each kind of catalog document in the workspace's partition
+CATALOG_PREFIXES: dict[type[BaseModel], str] = {
+    Card: "CARD#", Category: "CATEGORY#", Subcategory: "SUBCATEGORY#", Tag: "TAG#", EnrichmentRule: "RULE#",
+    RecurringItem: "RECURRING#", Invoice: "INVOICE#", LearningExample: "LEARN#",
+}
+TAG_NAME_PREFIX = "TAGNAME#"
+
+
+def catalog_key(model: BaseModel) -> tuple[str, ...]:
+    """What names a catalog document within its kind: a recurring item by its type and id, an invoice
+    by its card and month, a learning example by its key, everything else by its id."""
+    if isinstance(model, RecurringItem):
+        return model.type.value, model.id
+    if isinstance(model, Invoice):
+        return model.card_id, model.billing_month
+    if isinstance(model, LearningExample):
+        return (model.key,)
+    return (str(getattr(model, "id")),)  # noqa: B009 - every other kind has an id
+
+
+def _catalog_sk(cls: type[BaseModel], *parts: str) -> str:
+    return CATALOG_PREFIXES[cls] + "#".join(parts)
+
+
 class CatalogRepository:
     """Cards, invoices, categories, subcategories, tags, recurring items, rules and learning examples:
-    documents in the workspace's partition, each under its own sort-key prefix."""
+    documents in the workspace's partition, each kind under its own sort-key prefix (`CATALOG_PREFIXES`).
+    A document is named by its kind and its key parts (`catalog_key`); a prefix of the parts lists the
+    documents under it (a card's invoices, one type of recurring items)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def put(self, tenant: Tenant, workspace_id: str, sk: str, model: BaseModel, *, create: bool = False,
-            extra: dict[str, Any] | None = None) -> None:
-        item = {"pk": workspace_pk(tenant, workspace_id), "sk": sk, "doc": dump(model), **(extra or {})}
+    def put(self, tenant: Tenant, workspace_id: str, model: BaseModel, *, create: bool = False) -> None:
+        """Store a document (Conflict AlreadyExists when `create` and it exists)."""
+        item = {"pk": workspace_pk(tenant, workspace_id), "sk": _catalog_sk(type(model), *catalog_key(model)),
+                "doc": dump(model)}
         try:
             self.store.write(Put(item, if_absent=create))
         except ConditionFailed:
-            raise Conflict(f"{sk.split('#')[0].lower()} already exists", code="AlreadyExists") from None
+            raise Conflict(f"{type(model).__name__.lower()} already exists", code="AlreadyExists") from None
 
-    def get(self, tenant: Tenant, workspace_id: str, sk: str, cls: type[M]) -> M | None:
-        item = self.store.get((workspace_pk(tenant, workspace_id), sk))
+    def get(self, tenant: Tenant, workspace_id: str, cls: type[M], *key: str) -> M | None:
+        item = self.store.get((workspace_pk(tenant, workspace_id), _catalog_sk(cls, *key)))
         return load(cls, item["doc"]) if item else None
 
-    def get_many(self, tenant: Tenant, workspace_id: str, sks: Sequence[str], cls: type[M]) -> dict[str, M]:
+    def get_many(self, tenant: Tenant, workspace_id: str, cls: type[M], keys: Sequence[tuple[str, ...]]
+                 ) -> dict[tuple[str, ...], M]:
+        """The documents that exist among `keys`, by key."""
         pk = workspace_pk(tenant, workspace_id)
-        return {i["sk"]: load(cls, i["doc"]) for i in self.store.get_many([(pk, sk) for sk in sks])}
+        found = [load(cls, i["doc"]) for i in self.store.get_many([(pk, _catalog_sk(cls, *k)) for k in keys])]
+        return {catalog_key(model): model for model in found}
 
-    def list(self, tenant: Tenant, workspace_id: str, prefix: str, cls: type[M]) -> list[M]:
+    def list_of(self, tenant: Tenant, workspace_id: str, cls: type[M], *parent: str) -> list[M]:
+        """Every document of a kind, or those under the key parts `parent` (in key order)."""
+        prefix = _catalog_sk(cls, *parent) + ("#" if parent else "")
         return [load(cls, i["doc"]) for i in query_all(self.store, workspace_pk(tenant, workspace_id), prefix=prefix)]
 
-    def delete(self, tenant: Tenant, workspace_id: str, sk: str) -> bool:
+    def delete(self, tenant: Tenant, workspace_id: str, cls: type[BaseModel], *key: str) -> bool:
+        """Remove a document; False when there was none."""
         try:
-            self.store.write(Delete((workspace_pk(tenant, workspace_id), sk), if_exists=True))
+            self.store.write(Delete((workspace_pk(tenant, workspace_id), _catalog_sk(cls, *key)), if_exists=True))
         except ConditionFailed:
             return False
         return True
 
-    def claim_name(self, tenant: Tenant, workspace_id: str, sk: str, value: str) -> str:
-        """Map a unique name to an id, first writer wins; answers the id the name maps to."""
-        pk = workspace_pk(tenant, workspace_id)
+    def claim_tag_name(self, tenant: Tenant, workspace_id: str, name: str, tag_id: str) -> str:
+        """Map a tag's (normalised) name to its id, first writer wins; answers the id the name maps to."""
+        key = (workspace_pk(tenant, workspace_id), f"{TAG_NAME_PREFIX}{name}")
         try:
-            self.store.write(Put({"pk": pk, "sk": sk, "target": value}, if_absent=True))
-            return value
+            self.store.write(Put({"pk": key[0], "sk": key[1], "target": tag_id}, if_absent=True))
+            return tag_id
         except ConditionFailed:
-            item = self.store.get((pk, sk))
-            return str((item or {}).get("target", value))
+            item = self.store.get(key)
+            return str((item or {}).get("target", tag_id))
 
-    def learn(self, tenant: Tenant, workspace_id: str, sk: str, doc: BaseModel) -> None:
+    def take_tag_name(self, tenant: Tenant, workspace_id: str, name: str, tag_id: str) -> None:
+        """Map a name to `tag_id` whatever it mapped to (its tag was deleted)."""
+        self.store.write(Put({"pk": workspace_pk(tenant, workspace_id), "sk": f"{TAG_NAME_PREFIX}{name}",
+                              "target": tag_id}))
+
+    def learn(self, tenant: Tenant, workspace_id: str, example: LearningExample) -> None:
         """Upsert a learning example: the latest filing wins, the count grows."""
-        self.store.write(Update((workspace_pk(tenant, workspace_id), sk), set={"doc": dump(doc)}, add={"count": 1},
-                                must_exist=False))
+        key = (workspace_pk(tenant, workspace_id), _catalog_sk(LearningExample, example.key))
+        self.store.write(Update(key, set={"doc": dump(example)}, add={"count": 1}, must_exist=False))
 
 
 #: how long an outbox item stays after it was written (DynamoDB TTL removes it; its event left at once)

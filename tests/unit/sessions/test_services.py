@@ -291,7 +291,7 @@ def test_session_edits_and_deletes(w: World):
     assert StagedService(w.deps).delete_all(w.scope, session.id) == 1
     assert service.update(w.scope, session.id, {"card_id": card.id}).card_id == card.id
     service.delete(w.scope, session.id)
-    assert service.list(w.scope) == []
+    assert service.list_all(w.scope) == []
 
 
 def test_session_events_leave_through_the_outbox_and_its_stream_translator():

@@ -3,7 +3,7 @@ subcategories, tags, recurring transactions (`/recurring`, `/recurring-card-tran
 enrichment rules (`/enrichment-rules`, our extension), all scoped by workspace."""
 
 # no `from __future__ import annotations`: the route factory below hands Powertools real types
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -47,20 +47,22 @@ def _crud(path: str, kind: str, label: str, request: type[BaseModel], out: type[
           many: type[BaseModel], tag: str) -> None:
     """POST/GET list at `path`; GET/PUT/DELETE at `path/{id}`."""
 
+    # `request` is a class chosen per resource: Powertools reads the annotation at run time, mypy cannot
     def create(body: request, workspace: WorkspaceHeader = None) -> Response[str]:  # type: ignore[valid-type]
-        item = container().sessions.catalog.create(scope_of(router, workspace), kind, body.model_dump(
-            exclude_none=True))
+        fields = cast(BaseModel, body).model_dump(exclude_none=True)
+        item = container().sessions.catalog.create(scope_of(router, workspace), kind, fields)
         return respond(model_view(item), 201)
 
     def list_all(workspace: WorkspaceHeader = None) -> Response[str]:
-        return respond([model_view(i) for i in container().sessions.catalog.list(scope_of(router, workspace), kind)])
+        items = container().sessions.catalog.list_all(scope_of(router, workspace), kind)
+        return respond([model_view(i) for i in items])
 
     def get_one(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
         return respond(model_view(container().sessions.catalog.get(scope_of(router, workspace), kind, item_id)))
 
     def update(item_id: str, body: request, workspace: WorkspaceHeader = None) -> Response[str]:  # type: ignore[valid-type]
         item = container().sessions.catalog.update(scope_of(router, workspace), kind, item_id,
-                                                   body.model_dump(exclude_unset=True))
+                                                   cast(BaseModel, body).model_dump(exclude_unset=True))
         return respond(model_view(item))
 
     def delete(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
@@ -115,7 +117,7 @@ def create_subcategory(category_id: str, body: SubcategoryRequest, workspace: Wo
 def list_subcategories(category_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     container().sessions.catalog.get(scope, "category", category_id)
-    return respond([model_view(s) for s in container().sessions.catalog.list(scope, "subcategory")
+    return respond([model_view(s) for s in container().sessions.catalog.list_all(scope, "subcategory")
                     if s.category_id == category_id])
 
 

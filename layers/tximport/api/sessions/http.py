@@ -5,6 +5,7 @@ shape with a machine-readable code and the field at fault beside the message."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -62,7 +63,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
-def from_validation(errors: list[dict[str, Any]]) -> Response[str]:
+def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
     details = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid"),
                 "code": e.get("type", "invalid")} for e in errors]
     first = details[0] if details else {"field": "body", "message": "invalid request"}

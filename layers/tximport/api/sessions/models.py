@@ -48,7 +48,7 @@ def _amount(value: Any) -> Any:
             raise ValueError("not a decimal number") from None
     if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= MAX_AMOUNT):
         raise ValueError("an amount is a finite number below 10^12")
-    if isinstance(value, Decimal) and value.as_tuple().exponent < -6:  # type: ignore[operator]
+    if isinstance(value, Decimal) and value.as_tuple().exponent < -6:  # type: ignore[operator]  # finite: an int
         raise ValueError("an amount has at most 6 decimal places")
     return value
 

@@ -64,7 +64,7 @@ def create_session(body: CreateImportSessionRequest, workspace: WorkspaceHeader 
             responses=answers(ImportSessionList, 200, description="The workspace's sessions"))
 def list_sessions(workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
-    return respond([session_view(s) for s in container().sessions.sessions.list(scope)])
+    return respond([session_view(s) for s in container().sessions.sessions.list_all(scope)])
 
 
 @router.get("/import-sessions/<session_id>", summary="Get an import session with its balances", tags=TAGS,
@@ -193,7 +193,7 @@ def bind(session_id: str, body: Annotated[BindRecurringRequest | list[BindRecurr
             tags=TAGS, description="Suggested (PENDING) and confirmed bindings (our extension).",
             responses=answers(BindingList, 200, 404))
 def list_bindings(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    bindings = container().sessions.bind.list(scope_of(router, workspace), session_id)
+    bindings = container().sessions.bind.bindings(scope_of(router, workspace), session_id)
     return respond([binding_view(b) for b in bindings])
 
 

@@ -26,4 +26,4 @@ def create_workspace(body: CreateWorkspaceRequest) -> Response[str]:
 
 @router.get("/workspaces", summary="List workspaces", tags=TAGS, responses=answers(WorkspaceList, 200))
 def list_workspaces() -> Response[str]:
-    return respond([workspace_view(w) for w in container().sessions.workspaces.list(tenant_of(router))])
+    return respond([workspace_view(w) for w in container().sessions.workspaces.list_all(tenant_of(router))])

@@ -87,7 +87,7 @@ class BindService:
         self.d.repo.put_binding(scope.tenant, binding)
         return binding
 
-    def list(self, scope: Scope, session_id: str) -> list[RecurringBinding]:
+    def bindings(self, scope: Scope, session_id: str) -> list[RecurringBinding]:
         """The session's bindings: suggested (PENDING) and confirmed."""
         return self.d.repo.bindings(scope.tenant, self.d.session(scope, session_id))
 

@@ -27,25 +27,18 @@ from tximport.sessions.models import (
     Subcategory,
     Tag,
 )
+from tximport.storage.sessions import catalog_key
 
 M = TypeVar("M", bound=BaseModel)
 
-#: the plain catalog kinds: model, sort-key prefix, error code when missing
-KINDS: dict[str, tuple[type[BaseModel], str, str]] = {
-    "card": (Card, "CARD#", "CardNotFound"),
-    "category": (Category, "CATEGORY#", "CategoryNotFound"),
-    "subcategory": (Subcategory, "SUBCATEGORY#", "SubcategoryNotFound"),
-    "tag": (Tag, "TAG#", "TagNotFound"),
-    "rule": (EnrichmentRule, "RULE#", "RuleNotFound"),
+#: the plain catalog kinds: model, error code when missing
+KINDS: dict[str, tuple[type[BaseModel], str]] = {
+    "card": (Card, "CardNotFound"),
+    "category": (Category, "CategoryNotFound"),
+    "subcategory": (Subcategory, "SubcategoryNotFound"),
+    "tag": (Tag, "TagNotFound"),
+    "rule": (EnrichmentRule, "RuleNotFound"),
 }
-
-
-def recurring_sk(kind: RecurringType, item_id: str) -> str:
-    return f"RECURRING#{kind.value}#{item_id}"
-
-
-def invoice_sk(card_id: str, billing_month: str) -> str:
-    return f"INVOICE#{card_id}#{billing_month}"
 
 
 def _validated(cls: type[M], fields: dict[str, Any]) -> M:
@@ -63,49 +56,49 @@ class CatalogService:
 
     # plain kinds --------------------------------------------------------------------------------
     def create(self, scope: Scope, kind: str, fields: dict[str, Any]) -> BaseModel:
-        cls, prefix, _ = KINDS[kind]
+        cls, _ = KINDS[kind]
         model = _validated(cls, {**fields, "id": new_id(), "workspace_id": scope.workspace_id})
         self._check(scope, kind, model)
-        if kind == "tag":
-            self._claim_tag_name(scope, model)  # type: ignore[arg-type]
-        self.d.catalog.put(scope.tenant, scope.workspace_id, f"{prefix}{model.id}", model, create=True)  # type: ignore[attr-defined]
+        if isinstance(model, Tag):
+            self._claim_tag_name(scope, model)
+        self.d.catalog.put(scope.tenant, scope.workspace_id, model, create=True)
         return model
 
     def get(self, scope: Scope, kind: str, item_id: str) -> Any:
-        cls, prefix, code = KINDS[kind]
-        found = self.d.catalog.get(scope.tenant, scope.workspace_id, f"{prefix}{item_id}", cls)
+        cls, code = KINDS[kind]
+        found = self.d.catalog.get(scope.tenant, scope.workspace_id, cls, item_id)
         if found is None:
             raise NotFound(f"{kind} {item_id} not found", code=code, target="id")
         return found
 
-    def list(self, scope: Scope, kind: str) -> list[Any]:
-        cls, prefix, _ = KINDS[kind]
-        return sorted(self.d.catalog.list(scope.tenant, scope.workspace_id, prefix, cls),
+    def list_all(self, scope: Scope, kind: str) -> list[Any]:
+        cls, _ = KINDS[kind]
+        return sorted(self.d.catalog.list_of(scope.tenant, scope.workspace_id, cls),
                       key=lambda m: (getattr(m, "priority", 0), m.created_at))
 
     def update(self, scope: Scope, kind: str, item_id: str, fields: dict[str, Any]) -> Any:
         current = self.get(scope, kind, item_id)
-        cls, prefix, _ = KINDS[kind]
+        cls, _ = KINDS[kind]
         model = _validated(cls, {**current.model_dump(), **fields, "id": item_id, "workspace_id": scope.workspace_id,
                                  "updated_at": utcnow()})
         self._check(scope, kind, model)
-        if kind == "tag" and normalise(model.name) != normalise(current.name):  # type: ignore[attr-defined]
-            self._claim_tag_name(scope, model)  # type: ignore[arg-type]
-        self.d.catalog.put(scope.tenant, scope.workspace_id, f"{prefix}{item_id}", model)
+        if isinstance(model, Tag) and normalise(model.name) != normalise(current.name):
+            self._claim_tag_name(scope, model)
+        self.d.catalog.put(scope.tenant, scope.workspace_id, model)
         return model
 
     def delete(self, scope: Scope, kind: str, item_id: str) -> None:
-        _, prefix, code = KINDS[kind]
-        if not self.d.catalog.delete(scope.tenant, scope.workspace_id, f"{prefix}{item_id}"):
+        cls, code = KINDS[kind]
+        if not self.d.catalog.delete(scope.tenant, scope.workspace_id, cls, item_id):
             raise NotFound(f"{kind} {item_id} not found", code=code, target="id")
 
     def _claim_tag_name(self, scope: Scope, tag: Tag) -> None:
-        owner = self.d.catalog.claim_name(scope.tenant, scope.workspace_id, f"TAGNAME#{normalise(tag.name)}", tag.id)
-        if owner != tag.id and self.d.catalog.get(scope.tenant, scope.workspace_id, f"TAG#{owner}", Tag):
+        name = normalise(tag.name)
+        owner = self.d.catalog.claim_tag_name(scope.tenant, scope.workspace_id, name, tag.id)
+        if owner != tag.id and self.d.catalog.get(scope.tenant, scope.workspace_id, Tag, owner):
             raise Conflict(f"a tag named {tag.name!r} already exists", code="TagExists", target="name")
         if owner != tag.id:  # the name's tag was deleted: take the name over
-            self.d.catalog.put(scope.tenant, scope.workspace_id, f"TAGNAME#{normalise(tag.name)}",
-                               tag, extra={"target": tag.id})
+            self.d.catalog.take_tag_name(scope.tenant, scope.workspace_id, name, tag.id)
 
     def _check(self, scope: Scope, kind: str, model: Any) -> None:
         if kind == "subcategory":
@@ -152,9 +145,9 @@ class CatalogService:
         tag_ids = data.get("tag_ids") or []
         if not isinstance(tag_ids, list) or not all(isinstance(t, str) for t in tag_ids):
             raise ValidationFailed("tag_ids must be a list of ids", target=f"{prefix}tag_ids")
-        found = self.d.catalog.get_many(scope.tenant, scope.workspace_id, [f"TAG#{t}" for t in tag_ids], Tag)
+        found = self.d.catalog.get_many(scope.tenant, scope.workspace_id, Tag, [(t,) for t in tag_ids])
         for index, tag_id in enumerate(tag_ids):
-            if f"TAG#{tag_id}" not in found:
+            if (tag_id,) not in found:
                 raise ValidationFailed(f"tag {tag_id} not found in this workspace", code="UnknownReference",
                                        target=f"{prefix}tag_ids[{index}]")
         if data.get("card_id"):
@@ -171,13 +164,12 @@ class CatalogService:
             if not isinstance(name, str) or not name.strip() or len(name) > 100:
                 raise ValidationFailed("a tag name is a text of 1 to 100 characters", target=f"{target}[{index}]")
             tag = Tag(id=new_id(), workspace_id=scope.workspace_id, name=name.strip())
-            owner = self.d.catalog.claim_name(scope.tenant, scope.workspace_id, f"TAGNAME#{normalise(tag.name)}",
-                                              tag.id)
-            if owner == tag.id or not self.d.catalog.get(scope.tenant, scope.workspace_id, f"TAG#{owner}", Tag):
-                self.d.catalog.put(scope.tenant, scope.workspace_id, f"TAG#{tag.id}", tag)
+            key = normalise(tag.name)
+            owner = self.d.catalog.claim_tag_name(scope.tenant, scope.workspace_id, key, tag.id)
+            if owner == tag.id or not self.d.catalog.get(scope.tenant, scope.workspace_id, Tag, owner):
+                self.d.catalog.put(scope.tenant, scope.workspace_id, tag)
                 if owner != tag.id:
-                    self.d.catalog.put(scope.tenant, scope.workspace_id, f"TAGNAME#{normalise(tag.name)}", tag,
-                                       extra={"target": tag.id})
+                    self.d.catalog.take_tag_name(scope.tenant, scope.workspace_id, key, tag.id)
                 owner = tag.id
             ids.append(owner)
         return ids
@@ -186,14 +178,14 @@ class CatalogService:
     def create_recurring(self, scope: Scope, fields: dict[str, Any]) -> RecurringItem:
         item = _validated(RecurringItem, {**fields, "id": new_id(), "workspace_id": scope.workspace_id})
         self._check_recurring(scope, item)
-        self.d.catalog.put(scope.tenant, scope.workspace_id, recurring_sk(item.type, item.id), item, create=True)
+        self.d.catalog.put(scope.tenant, scope.workspace_id, item, create=True)
         return item
 
     def find_recurring(self, scope: Scope, item_id: str) -> RecurringItem | None:
         """Looked up in the user guide's order: incomes, expenses, transfers, card transactions."""
-        sks = [recurring_sk(kind, item_id) for kind in LOOKUP_ORDER]
-        found = self.d.catalog.get_many(scope.tenant, scope.workspace_id, sks, RecurringItem)
-        return next((found[sk] for sk in sks if sk in found), None)
+        keys = [(kind.value, item_id) for kind in LOOKUP_ORDER]
+        found = self.d.catalog.get_many(scope.tenant, scope.workspace_id, RecurringItem, keys)
+        return next((found[key] for key in keys if key in found), None)
 
     def get_recurring(self, scope: Scope, item_id: str) -> RecurringItem:
         item = self.find_recurring(scope, item_id)
@@ -203,8 +195,8 @@ class CatalogService:
 
     def list_recurring(self, scope: Scope, *, kind: RecurringType | None = None, account_id: str | None = None,
                        card_id: str | None = None, is_active: bool | None = None) -> list[RecurringItem]:
-        prefix = f"RECURRING#{kind.value}#" if kind else "RECURRING#"
-        items = self.d.catalog.list(scope.tenant, scope.workspace_id, prefix, RecurringItem)
+        parent = (kind.value,) if kind else ()
+        items = self.d.catalog.list_of(scope.tenant, scope.workspace_id, RecurringItem, *parent)
         out = [i for i in items
                if (account_id is None or account_id in (i.account_id, i.source_account_id, i.destination_account_id))
                and (card_id is None or i.card_id == card_id) and (is_active is None or i.is_active == is_active)]
@@ -218,12 +210,12 @@ class CatalogService:
         item = _validated(RecurringItem, {**current.model_dump(), **fields, "id": item_id,
                                           "workspace_id": scope.workspace_id, "updated_at": utcnow()})
         self._check_recurring(scope, item)
-        self.d.catalog.put(scope.tenant, scope.workspace_id, recurring_sk(item.type, item.id), item)
+        self.d.catalog.put(scope.tenant, scope.workspace_id, item)
         return item
 
     def delete_recurring(self, scope: Scope, item_id: str) -> None:
         item = self.get_recurring(scope, item_id)
-        self.d.catalog.delete(scope.tenant, scope.workspace_id, recurring_sk(item.type, item.id))
+        self.d.catalog.delete(scope.tenant, scope.workspace_id, RecurringItem, *catalog_key(item))
 
     def _check_recurring(self, scope: Scope, item: RecurringItem) -> None:
         if item.type == RecurringType.CARD_TRANSACTION:
@@ -247,10 +239,10 @@ class CatalogService:
     # invoices -----------------------------------------------------------------------------------
     def invoices(self, scope: Scope, card_id: str) -> list[Invoice]:
         self.get(scope, "card", card_id)
-        return self.d.catalog.list(scope.tenant, scope.workspace_id, f"INVOICE#{card_id}#", Invoice)
+        return self.d.catalog.list_of(scope.tenant, scope.workspace_id, Invoice, card_id)
 
     def invoice(self, scope: Scope, card_id: str, billing_month: str) -> Invoice:
-        found = self.d.catalog.get(scope.tenant, scope.workspace_id, invoice_sk(card_id, billing_month), Invoice)
+        found = self.d.catalog.get(scope.tenant, scope.workspace_id, Invoice, card_id, billing_month)
         if found is None:
             raise NotFound(f"no invoice of card {card_id} for {billing_month}", code="InvoiceNotFound",
                            target="billing_month")
@@ -258,12 +250,11 @@ class CatalogService:
 
     def open_invoice(self, scope: Scope, card_id: str, billing_month: str) -> Invoice:
         """The card's invoice for the month, created OPEN when missing; 400 when it is in another status."""
-        sk = invoice_sk(card_id, billing_month)
-        found = self.d.catalog.get(scope.tenant, scope.workspace_id, sk, Invoice)
+        found = self.d.catalog.get(scope.tenant, scope.workspace_id, Invoice, card_id, billing_month)
         if found is None:
             found = Invoice(card_id=card_id, billing_month=billing_month)
             try:
-                self.d.catalog.put(scope.tenant, scope.workspace_id, sk, found, create=True)
+                self.d.catalog.put(scope.tenant, scope.workspace_id, found, create=True)
             except Conflict:  # created concurrently: read what won
                 found = self.invoice(scope, card_id, billing_month)
         if found.status != InvoiceStatus.OPEN:
@@ -274,5 +265,5 @@ class CatalogService:
     def set_invoice_status(self, scope: Scope, card_id: str, billing_month: str, status: InvoiceStatus) -> Invoice:
         invoice = self.invoice(scope, card_id, billing_month)
         invoice.status, invoice.updated_at = status, utcnow()
-        self.d.catalog.put(scope.tenant, scope.workspace_id, invoice_sk(card_id, billing_month), invoice)
+        self.d.catalog.put(scope.tenant, scope.workspace_id, invoice)
         return invoice

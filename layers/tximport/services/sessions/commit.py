@@ -139,7 +139,7 @@ class CommitService:
             example = LearningExample(key=key, description=str(text), category_type=kind, category_id=str(category),
                                       subcategory_id=line.data.get("subcategory_id"),
                                       tag_ids=list(line.data.get("tag_ids") or []))
-            self.d.catalog.learn(scope.tenant, scope.workspace_id, f"LEARN#{key}", example)
+            self.d.catalog.learn(scope.tenant, scope.workspace_id, example)
 
     def close(self, scope: Scope, session_id: str) -> dict[str, Any]:
         """Reconcile and end the session. Account: every VALIDATING line of the account dated up to the

@@ -49,8 +49,8 @@ class EnrichedItem:
 
 
 def load_enricher(catalog: CatalogRepository, scope: Scope) -> Enricher:
-    rules = catalog.list(scope.tenant, scope.workspace_id, "RULE#", EnrichmentRule)
-    examples = catalog.list(scope.tenant, scope.workspace_id, "LEARN#", LearningExample)
+    rules = catalog.list_of(scope.tenant, scope.workspace_id, EnrichmentRule)
+    examples = catalog.list_of(scope.tenant, scope.workspace_id, LearningExample)
     return Enricher(rules, examples)
 
 
@@ -126,7 +126,7 @@ class EnrichService:
 
     def suggest_bindings(self, scope: Scope, session: ImportSession) -> int:
         """Replace the session's pending suggestions with fresh ones (confirmed bindings stay)."""
-        items = self.d.catalog.list(scope.tenant, scope.workspace_id, "RECURRING#", RecurringItem)
+        items = self.d.catalog.list_of(scope.tenant, scope.workspace_id, RecurringItem)
         old = [b for b in self.d.repo.bindings(scope.tenant, session)
                if b.status == BindingStatus.PENDING and b.source == BindingSource.SUGGESTED]
         self.d.repo.delete_bindings(scope.tenant, old)
@@ -190,15 +190,17 @@ class EnrichService:
                 out.append(EnrichedItem(description, kind, suggestion))
                 continue
             out.append(EnrichedItem(description, kind, suggestion,
-                                    names.get(f"CATEGORY#{suggestion.category_id}") if suggestion else None,
-                                    names.get(f"SUBCATEGORY#{suggestion.subcategory_id}") if suggestion else None))
+                                    names.get(("category", suggestion.category_id or "")) if suggestion else None,
+                                    names.get(("subcategory", suggestion.subcategory_id or "")) if suggestion
+                                    else None))
         return out
 
-    def _names(self, scope: Scope, suggestions: list[Suggestion]) -> dict[str, str]:
-        sks = {f"CATEGORY#{s.category_id}" for s in suggestions if s.category_id}
-        subs = {f"SUBCATEGORY#{s.subcategory_id}" for s in suggestions if s.subcategory_id}
-        names = {k: v.name for k, v in self.d.catalog.get_many(scope.tenant, scope.workspace_id, sorted(sks),
-                                                               Category).items()}
-        names |= {k: v.name for k, v in self.d.catalog.get_many(scope.tenant, scope.workspace_id, sorted(subs),
-                                                                Subcategory).items()}
+    def _names(self, scope: Scope, suggestions: list[Suggestion]) -> dict[tuple[str, str], str]:
+        """The names of the categories and subcategories the suggestions name, by (kind, id)."""
+        categories = sorted({(s.category_id,) for s in suggestions if s.category_id})
+        subcategories = sorted({(s.subcategory_id,) for s in suggestions if s.subcategory_id})
+        names = {("category", key[0]): c.name for key, c in self.d.catalog.get_many(
+            scope.tenant, scope.workspace_id, Category, categories).items()}
+        names |= {("subcategory", key[0]): c.name for key, c in self.d.catalog.get_many(
+            scope.tenant, scope.workspace_id, Subcategory, subcategories).items()}
         return names

@@ -90,7 +90,7 @@ class SessionService:
         self.d.repo.create_session(scope.tenant, session)
         return session
 
-    def list(self, scope: Scope) -> list[ImportSession]:
+    def list_all(self, scope: Scope) -> list[ImportSession]:
         return self.d.repo.list_sessions(scope.tenant, scope.workspace_id)
 
     def balances(self, scope: Scope, session: ImportSession) -> Balances:

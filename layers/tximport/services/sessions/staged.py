@@ -78,7 +78,7 @@ class StagedService:
     def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
                          kinds: list[StagedTransactionType], data: list[dict[str, Any]]) -> None:
         """The other way round of file imports: a staged line like a ledger line is marked, not dropped."""
-        detector = DuplicateDetector(self.d.ledger, scope.tenant)  # type: ignore[arg-type]
+        detector = DuplicateDetector(self.d.ledger, scope.tenant)
         occurrences: Counter[tuple[str, str, str]] = Counter()
         for inp, kind, extra in zip(inputs, kinds, data, strict=True):
             amount = ledger_amount(session.type, kind, inp.amount, extra)

@@ -20,7 +20,7 @@ class WorkspaceService:
         self.repo.create_workspace(tenant, workspace)
         return workspace
 
-    def list(self, tenant: Tenant) -> list[Workspace]:
+    def list_all(self, tenant: Tenant) -> list[Workspace]:
         return sorted(self.repo.list_workspaces(tenant), key=lambda w: w.created_at)
 
     def scope(self, tenant: Tenant, workspace_id: str | None, user_id: str, roles: frozenset[str]) -> Scope:
