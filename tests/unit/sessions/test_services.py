@@ -169,7 +169,7 @@ def test_bind_copies_the_recurring_item_and_suggestions_can_be_confirmed_or_reje
                                              "account_id": account.id, "category_id": category.id,
                                              "start_date": "2024-01-07"})
     result = EnrichService(w.deps).enrich(w.scope, session.id)
-    assert result["mode"] == "sync" and result["suggested_bindings"] == 1
+    assert result.mode == "sync" and result.suggested_bindings == 1
     suggestion = [b for b in w.deps.repo.bindings(w.tenant, session) if b.status == "PENDING"][0]
     assert suggestion.recurring_transaction_id == gym.id and suggestion.staged_transaction_id == other.id
     confirmed, line2 = BindService(w.deps).confirm(w.scope, session.id, suggestion.id)
@@ -189,10 +189,10 @@ def test_enrichment_rules_then_learning_then_commit_teaches_the_next_session(w: 
     EnrichService(w.deps).enrich(w.scope, session.id)
     assert StagedService(w.deps).get(w.scope, ride.id).data["category_id"] == rides.id
     result = CommitService(w.deps).commit(w.scope, session.id)
-    assert result["committed"] == 2 and result["message"] == "2 transações efetivadas"
+    assert result.committed == 2 and len(result.transaction_ids) == 2
     second = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-04"))
     later = stage(w, second.id, (3, "-11", "PADARIA PAO QUENTE", {}))[0]
-    assert EnrichService(w.deps).enrich(w.scope, second.id)["ready"] == 1
+    assert EnrichService(w.deps).enrich(w.scope, second.id).ready == 1
     enriched = StagedService(w.deps).get(w.scope, later.id)
     assert enriched.data["category_id"] == food.id and enriched.data["enrichment"]["source"] == "learning"
 
@@ -206,8 +206,8 @@ def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(
         (2, "-5", "b", {"data": {"ignore": True}}),
         (3, "-100", "c", {"type": T.TRANSFER, "data": {"destination_account_id": savings.id}}), (4, "-1", "d", {}))
     first = CommitService(w.deps).commit(w.scope, session.id)
-    assert (first["committed"], first["validating"], first["ignored"]) == (3, 2, 1)
-    assert CommitService(w.deps).commit(w.scope, session.id)["committed"] == 0
+    assert (first.committed, first.validating, first.ignored) == (3, 2, 1)
+    assert CommitService(w.deps).commit(w.scope, session.id).committed == 0
     def status_of() -> dict[str, TransactionStatus]:
         return {ln.session.staged_transaction_id: ln.session.status for ln in w.lines(account.id) if ln.session}
 
@@ -222,7 +222,7 @@ def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(
     with pytest.raises(Forbidden):
         CommitService(w.deps).close(w.scope, session.id)
     closed = CommitService(w.deps).close(w.admin, session.id)
-    assert closed["paid"] == 2
+    assert closed.paid == 2
     assert status_of()[ready.id] == TransactionStatus.PAID
     assert status_of()[ignored.id] == TransactionStatus.IGNORE
     with pytest.raises(NotFound):
@@ -236,7 +236,7 @@ def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World)
         CommitService(w.deps).close(w.admin, session.id)
     assert refused.value.code == "UncommittedLines"
     CommitService(w.deps).commit(w.scope, session.id)
-    assert CommitService(w.deps).close(w.admin, session.id)["invoice_status"] == "PAID"
+    assert CommitService(w.deps).close(w.admin, session.id).invoice_status == InvoiceStatus.PAID
     assert CatalogService(w.deps).invoice(w.scope, card.id, "2024-03").status == InvoiceStatus.PAID
     assert w.ledger.invoice_sums(w.tenant, card.id, "2024-03").card_chargeback == D(50)
 
@@ -246,22 +246,23 @@ def test_large_enrichment_goes_through_the_state_machine_and_never_sticks(w: Wor
     stage(w, session.id, *[(1 + i % 28, "-1", f"line {i}", {}) for i in range(SYNC_LIMIT + 1)])
     service = EnrichService(w.deps)
     started = service.enrich(w.scope, session.id)
-    assert started["mode"] == "async" and w.started()[f"enrich-{started['run_id']}"]["runId"] == started["run_id"]
+    assert started.mode == "async" and started.run_id
+    assert w.started()[f"enrich-{started.run_id}"]["runId"] == started.run_id
     with pytest.raises(Conflict):
         service.enrich(w.scope, session.id)
-    segments = service.prepare(w.scope, session.id, started["run_id"])
+    segments = service.prepare(w.scope, session.id, started.run_id)
     assert segments == [{"start": 0, "end": SYNC_LIMIT + 1}]
     assert w.deps.session(w.scope, session.id).processing == SYNC_LIMIT + 1
     # a failure after prepare: the finish step puts every line back to PENDING and records the error
-    outcome = service.finish(w.scope, session.id, started["run_id"], {"Error": "States.Timeout"})
+    outcome = service.finish(w.scope, session.id, started.run_id, {"Error": "States.Timeout"})
     fresh = w.deps.session(w.scope, session.id)
     assert outcome["status"] == "FAILED" and fresh.processing == 0 and fresh.pending == SYNC_LIMIT + 1
     assert fresh.enrichment is None and fresh.last_enrichment["status"] == "FAILED"
     again = service.enrich(w.scope, session.id)
-    service.prepare(w.scope, session.id, again["run_id"])
-    counts = service.enrich_segment(w.scope, session.id, again["run_id"], 0, SYNC_LIMIT + 1)
+    service.prepare(w.scope, session.id, again.run_id)
+    counts = service.enrich_segment(w.scope, session.id, again.run_id, 0, SYNC_LIMIT + 1)
     assert counts["pending"] == SYNC_LIMIT + 1
-    assert service.finish(w.scope, session.id, again["run_id"])["status"] == "SUCCEEDED"
+    assert service.finish(w.scope, session.id, again.run_id)["status"] == "SUCCEEDED"
     assert service.finish(w.scope, session.id, "old-run")["status"] == "STALE"
 
 

@@ -26,7 +26,15 @@ from tximport.api.sessions.models import (
     UpdateImportSessionRequest,
 )
 from tximport.api.sessions.uploads import read_upload
-from tximport.api.sessions.views import binding_view, detail_view, session_view, staged_view
+from tximport.api.sessions.views import (
+    binding_view,
+    close_view,
+    commit_view,
+    detail_view,
+    enrich_view,
+    session_view,
+    staged_view,
+)
 from tximport.errors import ValidationFailed
 from tximport.runtime import container
 from tximport.services.sessions.bind import BindRequest
@@ -166,8 +174,7 @@ def delete_staged(session_id: str, workspace: WorkspaceHeader = None) -> Respons
                          "async`: the lines are PROCESSING until it ends; poll the session).",
              responses=answers(MessageOut, 200, 404, 409))
 def enrich(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    result = container().sessions.enrich.enrich(scope_of(router, workspace), session_id)
-    return respond({"message": "enrichment started" if result["mode"] == "async" else "enrichment done", **result})
+    return respond(enrich_view(container().sessions.enrich.enrich(scope_of(router, workspace), session_id)))
 
 
 @router.post("/import-sessions/<session_id>/bind", summary="Bind staged transactions to recurring items",
@@ -221,7 +228,7 @@ def reject_binding(session_id: str, binding_id: str, workspace: WorkspaceHeader 
                          "session. Idempotent: committing again writes nothing twice.",
              responses=answers(MessageOut, 200, 404, 409))
 def commit(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    return respond(container().sessions.commit.commit(scope_of(router, workspace), session_id))
+    return respond(commit_view(container().sessions.commit.commit(scope_of(router, workspace), session_id)))
 
 
 @router.post("/import-sessions/<session_id>/close", summary="Close the session (reconcile)", tags=TAGS,
@@ -231,4 +238,4 @@ def commit(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
                          "not committed yet answer 409 UncommittedLines.",
              responses=answers(MessageOut, 200, 404, 409))
 def close(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    return respond(container().sessions.commit.close(scope_of(router, workspace), session_id))
+    return respond(close_view(container().sessions.commit.close(scope_of(router, workspace), session_id)))

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from tximport.models import iso
-from tximport.services.sessions.enrich import EnrichedItem
+from tximport.services.sessions.commit import CloseResult, CommitResult
+from tximport.services.sessions.enrich import EnrichedItem, EnrichResult
 from tximport.services.sessions.sessions import SessionDetail
 from tximport.sessions.models import ImportSession, Invoice, RecurringBinding, StagedTransaction, Workspace
 
@@ -104,3 +105,25 @@ def enriched_view(item: EnrichedItem) -> dict[str, Any]:
         if not applied:
             out["suggestion"] = {"category_id": s.category_id, "sub_category_id": s.subcategory_id}
     return out
+
+
+def commit_view(result: CommitResult) -> dict[str, Any]:
+    """`POST .../commit`: the document's message, with the counts beside it."""
+    return {"message": f"{result.committed} transações efetivadas", "committed": result.committed,
+            "validating": result.validating, "ignored": result.ignored}
+
+
+def close_view(result: CloseResult) -> dict[str, Any]:
+    """`POST .../close`: the document's message, with what close did beside it."""
+    return {"message": "Sessão encerrada", "paid": result.paid, "discarded_staged": result.discarded_staged,
+            "invoice_status": result.invoice_status.value if result.invoice_status else None}
+
+
+def enrich_view(result: EnrichResult) -> dict[str, Any]:
+    """`POST .../enrich`: done within the call (its counts), or started (its run; poll the session)."""
+    if result.mode == "async":
+        return {"message": "enrichment started", "mode": "async", "status": "PROCESSING", "run_id": result.run_id,
+                "execution_arn": result.execution_arn, "pending": result.pending}
+    return {"message": "enrichment done", "mode": "sync", "status": "DONE", "enriched": result.enriched,
+            "ready": result.ready, "pending": result.pending, "needs_review": result.needs_review,
+            "suggested_bindings": result.suggested_bindings}

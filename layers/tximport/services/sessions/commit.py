@@ -3,7 +3,7 @@ close a session (admin only): VALIDATING -> PAID, the card invoice -> PAID, the 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +78,25 @@ def ledger_lines(session: ImportSession, line: StagedTransaction, committed: dat
     return [own, mirror]
 
 
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a commit wrote: lines committed (VALIDATING or IGNORE) and the ledger ids it wrote."""
+
+    committed: int
+    validating: int
+    ignored: int
+    transaction_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    """What a close did: lines turned PAID, staged lines dropped, the card invoice's status."""
+
+    paid: int
+    discarded_staged: int
+    invoice_status: InvoiceStatus | None
+
+
 class CommitService:
     def __init__(self, deps: Deps) -> None:
         self.d = deps
@@ -87,7 +106,7 @@ class CommitService:
         if enrichment_running(session):
             raise Conflict("an enrichment of this session is running", code="EnrichmentRunning", target="id")
 
-    def commit(self, scope: Scope, session_id: str) -> dict[str, Any]:
+    def commit(self, scope: Scope, session_id: str) -> CommitResult:
         """Write every READY line to the ledger and remove it from the session. Idempotent and resumable:
         ledger ids are deterministic in (session, line), and a line leaves the session only once its
         ledger line is written, so a second call writes nothing twice."""
@@ -114,7 +133,7 @@ class CommitService:
                 "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
                 "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
                 "transactionIds": ids[start:start + IDS_PER_EVENT], "time": iso(committed)})
-        return {"message": f"{counts['committed']} transações efetivadas", **counts}
+        return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
 
     def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
                       committed: datetime, counts: dict[str, int], owner: str) -> list[str]:
@@ -141,7 +160,7 @@ class CommitService:
                                       tag_ids=list(line.data.get("tag_ids") or []))
             self.d.catalog.learn(scope.tenant, scope.workspace_id, example)
 
-    def close(self, scope: Scope, session_id: str) -> dict[str, Any]:
+    def close(self, scope: Scope, session_id: str) -> CloseResult:
         """Reconcile and end the session. Account: every VALIDATING line of the account dated up to the
         end of the billing month becomes PAID (what the reconciled statement covers). Card: the
         invoice's VALIDATING lines become PAID and the invoice PAID. The session and its staged lines
@@ -171,5 +190,4 @@ class CommitService:
             "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
             "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
             "billingMonth": session.billing_month, "paid": paid, "time": iso(utcnow())})
-        return {"message": "Sessão encerrada", "paid": paid, "discarded_staged": discarded,
-                "invoice_status": InvoiceStatus.PAID.value if session.type == SessionType.CARD else None}
+        return CloseResult(paid, discarded, InvoiceStatus.PAID if session.type == SessionType.CARD else None)

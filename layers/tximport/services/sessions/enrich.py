@@ -5,7 +5,7 @@ and `POST /enrichment/transactions`, which answers a suggestion per description.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tximport.errors import Conflict
 from tximport.ids import new_id
@@ -48,6 +48,21 @@ class EnrichedItem:
     subcategory_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EnrichResult:
+    """What `POST .../enrich` did: enriched within the call (`sync`, with its counts) or started the
+    enrichment workflow (`async`, with its run)."""
+
+    mode: Literal["sync", "async"]
+    enriched: int = 0
+    ready: int = 0
+    pending: int = 0
+    needs_review: int = 0
+    suggested_bindings: int = 0
+    run_id: str | None = None
+    execution_arn: str | None = None
+
+
 def load_enricher(catalog: CatalogRepository, scope: Scope) -> Enricher:
     rules = catalog.list_of(scope.tenant, scope.workspace_id, EnrichmentRule)
     examples = catalog.list_of(scope.tenant, scope.workspace_id, LearningExample)
@@ -60,7 +75,7 @@ class EnrichService:
         self.catalog = CatalogService(deps)
 
     # the route ----------------------------------------------------------------------------------
-    def enrich(self, scope: Scope, session_id: str) -> dict[str, Any]:
+    def enrich(self, scope: Scope, session_id: str) -> EnrichResult:
         """Enrich every PENDING line: in the call when few, else start the state machine and answer at
         once (the lines turn PROCESSING, then READY or PENDING)."""
         session = self.d.session(scope, session_id)
@@ -70,8 +85,9 @@ class EnrichService:
         if session.pending + session.processing <= SYNC_LIMIT:
             self.reset_processing(scope, session)
             counts = self.enrich_lines(scope, session, 0, None, only_processing=False)
-            counts["suggested_bindings"] = self.suggest_bindings(scope, session)
-            return {"mode": "sync", "status": "DONE", **counts}
+            return EnrichResult("sync", enriched=counts["enriched"], ready=counts["ready"], pending=counts["pending"],
+                                needs_review=counts["needs_review"],
+                                suggested_bindings=self.suggest_bindings(scope, session))
         run_id = new_id()
         session.enrichment = {"run_id": run_id, "started_at": iso(utcnow())}
         self.d.repo.save_session(scope.tenant, session)  # 409 when another call changed it meanwhile
@@ -83,8 +99,7 @@ class EnrichService:
             self.d.repo.set_enrichment(scope.tenant, session, None, {"status": "FAILED", "run_id": run_id,
                                                                      "error": "the workflow could not start"})
             raise
-        return {"mode": "async", "status": "PROCESSING", "run_id": run_id, "execution_arn": arn,
-                "pending": session.pending}
+        return EnrichResult("async", pending=session.pending, run_id=run_id, execution_arn=arn)
 
     # the lines ----------------------------------------------------------------------------------
     def enrich_lines(self, scope: Scope, session: ImportSession, start: int, end: int | None, *,
