@@ -10,14 +10,15 @@ import pytest
 
 from tests.unit.sessions.world import World
 from tximport.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from tximport.services.sessions.bind import BindRequest, BindService
+from tximport.services.sessions.bind import BindService
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.commit import CommitService
 from tximport.services.sessions.enrich import SYNC_LIMIT, EnrichService
-from tximport.services.sessions.sessions import SessionInput, SessionService
-from tximport.services.sessions.staged import StagedInput, StagedService
+from tximport.services.sessions.sessions import SessionService
+from tximport.services.sessions.staged import StagedService
 from tximport.services.sessions.upload import UploadService
 from tximport.services.sessions.workspaces import WorkspaceService
+from tximport.sessions.commands import BindRequest, SessionChanges, SessionInput, StagedChanges, StagedInput
 from tximport.sessions.models import (
     CategoryType,
     InvoiceStatus,
@@ -118,17 +119,17 @@ def test_staged_lines_follow_the_sign_rule_and_counters_follow_the_lines(w: Worl
     assert (fresh.total, fresh.pending, fresh.sums.income, fresh.sums.expense) == (2, 2, D(100), D(30))
 
 
-def test_update_makes_a_line_ready_creates_tags_by_name_and_ignores_a_sent_status(w: World):
+def test_update_makes_a_line_ready_and_creates_tags_by_name(w: World):  # a sent status: tests/integration
     _, session = account_session(w)
     category = CatalogService(w.deps).create(w.scope, "category", {"name": "Mercado", "type": CategoryType.EXPENSE})
     line = stage(w, session.id, (5, "-30.00", "Mercado", {}))[0]
     service = StagedService(w.deps)
-    updated = service.update(w.scope, line.id, {"data": {"category_id": category.id, "tags": ["casa", "Casa"]},
-                                                "status": "PENDING"})
+    updated = service.update(w.scope, line.id, StagedChanges(data={"category_id": category.id,
+                                                                   "tags": ["casa", "Casa"]}))
     assert updated.status == StagedTransactionStatus.READY and len(updated.data["tag_ids"]) == 1
     assert service.get(w.scope, line.id).version == 1
     with pytest.raises(ValidationFailed) as bad:
-        service.update(w.scope, line.id, {"data": {"category_id": "nope"}})
+        service.update(w.scope, line.id, StagedChanges(data={"category_id": "nope"}))
     assert bad.value.target == "data.category_id"
     assert w.deps.session(w.scope, session.id).ready == 1
     service.delete(w.scope, line.id)
@@ -185,7 +186,7 @@ def test_enrichment_rules_then_learning_then_commit_teaches_the_next_session(w: 
     rides = catalog.create(w.scope, "category", {"name": "Transporte", "type": CategoryType.EXPENSE})
     catalog.create(w.scope, "rule", {"name": "uber", "description_contains": "uber", "category_id": rides.id})
     ride, bakery = stage(w, session.id, (1, "-20", "UBER *TRIP", {}), (2, "-9", "PADARIA PAO QUENTE", {}))
-    StagedService(w.deps).update(w.scope, bakery.id, {"data": {"category_id": food.id}})
+    StagedService(w.deps).update(w.scope, bakery.id, StagedChanges(data={"category_id": food.id}))
     EnrichService(w.deps).enrich(w.scope, session.id)
     assert StagedService(w.deps).get(w.scope, ride.id).data["category_id"] == rides.id
     result = CommitService(w.deps).commit(w.scope, session.id)
@@ -283,14 +284,14 @@ def test_upload_reads_the_documented_csv_and_marks_ledger_duplicates(w: World):
 def test_session_edits_and_deletes(w: World):
     account, session = account_session(w)
     service = SessionService(w.deps)
-    updated = service.update(w.scope, session.id, {"description": "Março", "target_value": D("10.5")})
+    updated = service.update(w.scope, session.id, SessionChanges(description="Março", target_value=D("10.5")))
     assert (updated.description, updated.target_value, updated.version) == ("Março", D("10.5"), 1)
     stage(w, session.id, (1, "-1", "x", {}))
     card = CatalogService(w.deps).create(w.scope, "card", {"name": "Visa"})
     with pytest.raises(Conflict):
-        service.update(w.scope, session.id, {"card_id": card.id})
+        service.update(w.scope, session.id, SessionChanges(card_id=card.id))
     assert StagedService(w.deps).delete_all(w.scope, session.id) == 1
-    assert service.update(w.scope, session.id, {"card_id": card.id}).card_id == card.id
+    assert service.update(w.scope, session.id, SessionChanges(card_id=card.id)).card_id == card.id
     service.delete(w.scope, session.id)
     assert service.list_all(w.scope) == []
 

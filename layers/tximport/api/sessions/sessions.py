@@ -37,9 +37,7 @@ from tximport.api.sessions.views import (
 )
 from tximport.errors import ValidationFailed
 from tximport.runtime import container
-from tximport.services.sessions.bind import BindRequest
-from tximport.services.sessions.sessions import SessionInput
-from tximport.services.sessions.staged import StagedInput
+from tximport.sessions.commands import BindRequest, SessionChanges, SessionInput, StagedInput
 
 router = Router()
 TAGS = ["Import sessions"]
@@ -96,8 +94,8 @@ def get_session(session_id: str, page_size: PageSize = 100, cursor: Cursor = Non
 def update_session(session_id: str, body: UpdateImportSessionRequest, workspace: WorkspaceHeader = None
                    ) -> Response[str]:
     scope = scope_of(router, workspace)
-    fields = body.model_dump(exclude_unset=True)
-    return respond(session_view(container().sessions.sessions.update(scope, session_id, fields)))
+    changes = SessionChanges(**body.model_dump(exclude_unset=True))
+    return respond(session_view(container().sessions.sessions.update(scope, session_id, changes)))
 
 
 @router.delete("/import-sessions/<session_id>", summary="Delete an import session", tags=TAGS,

@@ -11,6 +11,7 @@ from tximport.api.sessions.http import no_content, respond
 from tximport.api.sessions.models import StagedTransactionOut, UpdateStagedTransactionRequest
 from tximport.api.sessions.views import staged_view
 from tximport.runtime import container
+from tximport.sessions.commands import StagedChanges
 
 router = Router()
 TAGS = ["Staged transactions"]
@@ -30,9 +31,9 @@ def get_staged(staged_id: str, workspace: WorkspaceHeader = None) -> Response[st
 def update_staged(staged_id: str, body: UpdateStagedTransactionRequest, workspace: WorkspaceHeader = None
                   ) -> Response[str]:
     scope = scope_of(router, workspace)
-    fields = body.model_dump(exclude_unset=True, include={"amount", "data", "description", "transaction_date",
-                                                          "type"})
-    return respond(staged_view(container().sessions.staged.update(scope, staged_id, fields)))
+    changes = StagedChanges(amount=body.amount, transaction_date=body.transaction_date, description=body.description,
+                            type=body.type, data=body.data)
+    return respond(staged_view(container().sessions.staged.update(scope, staged_id, changes)))
 
 
 @router.delete("/staged-transactions/<staged_id>", summary="Delete a staged transaction", tags=TAGS,

@@ -3,14 +3,13 @@ reject the bindings enrichment suggested."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
 from tximport.sessions.binding import apply_binding, fits_context
+from tximport.sessions.commands import BindRequest
 from tximport.sessions.models import (
     BindingSource,
     BindingStatus,
@@ -21,12 +20,6 @@ from tximport.sessions.models import (
     StagedTransaction,
 )
 from tximport.sessions.rules import with_status
-
-
-@dataclass(frozen=True, slots=True)
-class BindRequest:
-    staged_transaction_id: str
-    recurring_transaction_id: str
 
 
 class BindService:

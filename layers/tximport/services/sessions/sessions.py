@@ -15,6 +15,7 @@ from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
 from tximport.sessions.balances import Balances, day_before, month_bounds, session_balances
+from tximport.sessions.commands import SessionChanges, SessionInput
 from tximport.sessions.models import (
     ImportSession,
     RecurringBinding,
@@ -28,15 +29,6 @@ from tximport.sessions.rules import allowed_types
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: an asynchronous enrichment older than this is taken as dead (its state machine times out sooner)
 ENRICHMENT_STALE = timedelta(minutes=20)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInput:
-    account_id: str | None
-    card_id: str | None
-    billing_month: str | None
-    target_value: Decimal | None = None
-    description: str | None = None
 
 
 @dataclass(slots=True)
@@ -114,17 +106,18 @@ class SessionService:
         return SessionDetail(session, self.balances(scope, session), lines, nxt,
                              self.d.repo.bindings(scope.tenant, session))
 
-    def update(self, scope: Scope, session_id: str, fields: dict[str, Any]) -> ImportSession:
+    def update(self, scope: Scope, session_id: str, changes: SessionChanges) -> ImportSession:
         """Change description, billing_month, target_value, account_id or card_id. A session with lines
-        keeps its kind of context (their types belong to it)."""
+        keeps its kind of context (their types belong to it); giving one context drops the other."""
         session = self.d.session(scope, session_id)
-        account_id = fields.get("account_id", session.account_id)
-        card_id = fields.get("card_id", session.card_id)
-        if "account_id" in fields and fields["account_id"] and "card_id" not in fields:
+        given = changes.model_fields_set
+        account_id = changes.account_id if "account_id" in given else session.account_id
+        card_id = changes.card_id if "card_id" in given else session.card_id
+        if changes.account_id and "card_id" not in given:
             card_id = None
-        if "card_id" in fields and fields["card_id"] and "account_id" not in fields:
+        if changes.card_id and "account_id" not in given:
             account_id = None
-        month = fields.get("billing_month") or session.billing_month
+        month = changes.billing_month or session.billing_month
         context_changed = (account_id, card_id, month) != (session.account_id, session.card_id,
                                                            session.billing_month)
         if context_changed:
@@ -134,10 +127,10 @@ class SessionService:
                 raise Conflict("the session has staged lines of its context: remove them before moving it "
                                f"to a {new_kind.value.lower()} context", code="SessionHasLines", target="card_id")
         session.account_id, session.card_id, session.billing_month = account_id or None, card_id or None, month
-        if fields.get("description") is not None:
-            session.description = str(fields["description"])
-        if fields.get("target_value") is not None:
-            session.target_value = Decimal(fields["target_value"])
+        if changes.description is not None:
+            session.description = changes.description
+        if changes.target_value is not None:
+            session.target_value = changes.target_value
         session.updated_at = utcnow()
         return self.d.repo.save_session(scope.tenant, session)
 

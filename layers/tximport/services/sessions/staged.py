@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from tximport.errors import Conflict, ValidationFailed
@@ -15,6 +12,7 @@ from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps
 from tximport.services.sessions.sessions import check_types, enrichment_running
+from tximport.sessions.commands import StagedChanges, StagedInput
 from tximport.sessions.ids import staged_id
 from tximport.sessions.models import (
     ImportSession,
@@ -23,19 +21,6 @@ from tximport.sessions.models import (
     StagedTransactionType,
 )
 from tximport.sessions.rules import allowed_types, ledger_amount, type_by_sign, with_status
-
-#: fields a client may change on a line (status is computed: a sent status is ignored)
-EDITABLE = ("amount", "data", "description", "transaction_date", "type")
-
-
-@dataclass(slots=True)
-class StagedInput:
-    amount: Decimal
-    transaction_date: date
-    description: str = ""
-    type: StagedTransactionType | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    line_number: int | None = None
 
 
 class StagedService:
@@ -102,7 +87,7 @@ class StagedService:
     def get(self, scope: Scope, line_id: str) -> StagedTransaction:
         return self.d.locate(scope, line_id)[1]
 
-    def update(self, scope: Scope, line_id: str, fields: dict[str, Any]) -> StagedTransaction:
+    def update(self, scope: Scope, line_id: str, changes: StagedChanges) -> StagedTransaction:
         """Change what the client sent (data keys merge; a null value removes a key); the status is
         computed again."""
         session, line = self.d.locate(scope, line_id)
@@ -110,14 +95,17 @@ class StagedService:
             raise Conflict("the line is being enriched; retry when its status is no longer PROCESSING",
                            code="LineProcessing", target="status")
         new = line.model_copy(deep=True)
-        for name in EDITABLE:
-            if fields.get(name) is None:
-                continue
-            if name == "data":
-                merged = {**new.data, **fields["data"]}
-                new.data = self._prepare_data(scope, {k: v for k, v in merged.items() if v is not None}, "data")
-            else:
-                setattr(new, name, fields[name])
+        if changes.amount is not None:
+            new.amount = changes.amount
+        if changes.transaction_date is not None:
+            new.transaction_date = changes.transaction_date
+        if changes.description is not None:
+            new.description = changes.description
+        if changes.type is not None:
+            new.type = changes.type
+        if changes.data is not None:
+            merged = {**new.data, **changes.data}
+            new.data = self._prepare_data(scope, {k: v for k, v in merged.items() if v is not None}, "data")
         if new.type not in allowed_types(session.type):
             raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
                                    code="TypeNotAllowed", target="type")

@@ -13,7 +13,8 @@ from tximport.formats.detect import detect
 from tximport.formats.registry import FORMATS
 from tximport.models import DateStyle
 from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps
-from tximport.services.sessions.staged import StagedInput, StagedService
+from tximport.services.sessions.staged import StagedService
+from tximport.sessions.commands import StagedInput
 from tximport.sessions.models import Scope, SessionType
 
 #: API Gateway's payload limit: a larger body never reaches the function
