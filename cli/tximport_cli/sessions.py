@@ -22,7 +22,7 @@ from urllib.parse import quote, urlparse
 import requests
 
 from tximport_cli.client import API_URL_ENV, DEFAULT_API_URL, TOKEN_ENV, ApiClient, ApiError, resolve_token
-from tximport_cli.commands import _common
+from tximport_cli.commands import _common, _run
 from tximport_cli.exitcodes import ExitCode
 from tximport_cli.output import Output
 
@@ -91,30 +91,12 @@ def _client(args: argparse.Namespace, admin: bool = False) -> SessionsApi:
     return api
 
 
-def _run(fn: Callable[[argparse.Namespace, SessionsApi, Output], ExitCode], *, admin: bool = False
-         ) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        out = Output(json_mode=getattr(args, "json", False))
-        try:
-            return int(fn(args, _client(args, admin), out))
-        except ApiError as exc:
-            if out.json:
-                out.emit({"error": exc.to_json(), "exitCode": int(exc.exit_code)})
-            out.error(exc.message)
-            return int(exc.exit_code)
-        except KeyboardInterrupt:
-            out.error("interrupted")
-            return int(ExitCode.INTERRUPTED)
-
-    return handler
-
-
 def _add(sub: Any, name: str, fn: Callable[..., ExitCode], help_text: str, *, admin: bool = False
          ) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, parents=[_common()], help=help_text, description=help_text)
     parser.add_argument("--workspace", default=None, metavar="ID",
                         help=f"the workspace (default: ${WORKSPACE_ENV}, else the tenant's only workspace)")
-    parser.set_defaults(handler=_run(fn, admin=admin))
+    parser.set_defaults(handler=_run(fn, lambda args: _client(args, admin)))
     return parser
 
 

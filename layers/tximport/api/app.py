@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tximport import exactjson
 from tximport.api import sessions as session_routes
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
@@ -29,13 +29,8 @@ from tximport.errors import DomainError
 logger = Logger(service="tximport")
 
 
-def _loads(text: str) -> Any:
-    """JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
-    (an object, or an array where a route takes one)."""
-    return json.loads(text, parse_float=Decimal)
-
-
-app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_loads)
+# JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads)
 app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)

@@ -29,7 +29,7 @@ from tximport.models import LedgerLine, Tenant, Transaction, iso
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
 from tximport.storage import keys
-from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
@@ -244,17 +244,9 @@ class LedgerRepository:
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""
-        out: list[LedgerLine] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": keys.ledger_day_pk(tenant, account_id, day)},
-        }
-        while True:
-            page = self.table.query(**kwargs)
-            out.extend(decode_line(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [decode_line(item) for item in query_all(
+            self.table, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)})]
 
     def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
              start_after: date | None = None) -> Iterator[date]:
@@ -370,15 +362,9 @@ class LedgerRepository:
     # import-session lines: balances, invoices and statuses ------------------------------------------
     def _index(self, tenant: Tenant, account_id: str, low: str, high: str) -> Iterator[dict[str, Any]]:
         """The account's index items whose sort keys are in [low, high]."""
-        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-                                  "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id),
-                                                                ":low": low, ":high": high}}
-        while True:
-            page = self.table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self.table, KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                         ExpressionAttributeValues={":pk": keys.ledger_account_pk(tenant, account_id),
+                                                    ":low": low, ":high": high})
 
     def _lines_on(self, tenant: Tenant, account_id: str, days: Iterable[date]) -> Iterator[LedgerLine]:
         for day in days:

@@ -25,9 +25,9 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-import simplejson
 from pydantic import BaseModel
 
+from tximport import exactjson
 from tximport.errors import Conflict, NotFound
 from tximport.ids import new_id
 from tximport.models import Tenant
@@ -64,11 +64,11 @@ NOBODY = "-"
 
 def dump(model: BaseModel) -> str:
     """A model as JSON text with exact decimals (numbers in `data` stay numbers)."""
-    return simplejson.dumps(model.model_dump(mode="python"), use_decimal=True, default=str, separators=(",", ":"))
+    return exactjson.dumps(model.model_dump(mode="python"))
 
 
 def load(cls: type[M], text: str) -> M:
-    return cls.model_validate(simplejson.loads(text, use_decimal=True))
+    return cls.model_validate(exactjson.loads(text))
 
 
 def workspace_pk(tenant: Tenant, workspace_id: str) -> str:

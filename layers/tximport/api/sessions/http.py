@@ -1,37 +1,21 @@
-"""Answers of the sessions dialect: bodies serialised here (Decimal as exact JSON number text, never
-through float: Powertools' default encoder writes Decimal as a string) and errors in the document's
-shape with a machine-readable code and the field at fault beside the message."""
+"""Answers of the sessions dialect: bodies serialised here (`tximport.exactjson`: Decimal as exact JSON
+number text, never through float; Powertools' default encoder writes Decimal as a string) and errors in
+the document's shape with a machine-readable code and the field at fault beside the message."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 
-import simplejson
 from aws_lambda_powertools.event_handler import Response
 
+from tximport import exactjson
 from tximport.errors import DomainError
-from tximport.models import iso
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "value"):  # enums
-        return value.value
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(body: Any) -> str:
-    return simplejson.dumps(body, use_decimal=True, default=_default, separators=(",", ":"), ensure_ascii=False)
 
 
 def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=dumps(body), headers=headers)
+    return Response(status_code=status, content_type="application/json", body=exactjson.dumps(body), headers=headers)
 
 
 def no_content() -> Response[str]:
