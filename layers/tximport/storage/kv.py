@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from tximport.storage.batch import batch_write
+
 Key = tuple[str, str]
 
 _serializer = TypeSerializer()
@@ -237,23 +239,11 @@ class DynamoStore:
             raise ConditionFailed([i for i, r in enumerate(reasons)
                                    if r.get("Code") == "ConditionalCheckFailed"]) from None
 
-    def _batch(self, requests: list[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self.table: requests[start:start + 25]}
-            for attempt in range(10):
-                answer = self.client.batch_write_item(RequestItems=pending)
-                pending = answer.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            else:
-                raise RuntimeError("DynamoDB kept items unprocessed")
-
     def put_many(self, items: Sequence[dict[str, Any]]) -> None:
-        self._batch([{"PutRequest": {"Item": _ser(i)}} for i in items])
+        batch_write(self.client, self.table, [{"PutRequest": {"Item": _ser(i)}} for i in items])
 
     def delete_many(self, keys: Sequence[Key]) -> None:
-        self._batch([{"DeleteRequest": {"Key": _key(k)}} for k in dict.fromkeys(keys)])
+        batch_write(self.client, self.table, [{"DeleteRequest": {"Key": _key(k)}} for k in dict.fromkeys(keys)])
 
     def query(self, pk: str, *, prefix: str | None = None, after: str | None = None, until: str | None = None,
               limit: int | None = None, reverse: bool = False, fields: Sequence[str] | None = None

@@ -15,7 +15,6 @@ and lines they need.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
@@ -29,6 +28,8 @@ from tximport.models import LedgerLine, Tenant, Transaction, iso
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
 from tximport.storage import keys
+from tximport.storage.batch import TransientError as TransientError  # what the workflow retries on
+from tximport.storage.batch import batch_write
 from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 from tximport.storage.transactions import transaction_fields
 
@@ -184,11 +185,6 @@ class LedgerStore(Protocol):
         ...
 
 
-class TransientError(Exception):
-    """Throughput was exceeded after retries: the workflow retries the whole chunk (writes are
-    idempotent, so a retry never double-writes)."""
-
-
 class PartialDelete(Exception):
     """A bulk delete stopped on an error after removing `removed` lines."""
 
@@ -233,14 +229,7 @@ class LedgerRepository:
         return written
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
-        pending = {self.table_name: requests}
-        for attempt in range(8):
-            answer = self.client.batch_write_item(RequestItems=pending)
-            pending = answer.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-        raise TransientError("DynamoDB kept items unprocessed; the chunk will be retried")
+        batch_write(self.client, self.table_name, requests)  # TransientError: the workflow retries the chunk
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""
