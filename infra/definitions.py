@@ -65,6 +65,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
     # the import sessions' enrichment workflow steps (statemachines/session_enrichment.asl.json)
     FunctionDef("sessions", "Import sessions: the steps of the asynchronous enrichment", 300, 1024),
+    # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
+    # ~0.5 GB in the engine; reading and marking the ledger is most of the time
+    FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,
+                3008),
 )
 
 
@@ -115,6 +119,13 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
         arn_env_var="ENRICHMENT_STATE_MACHINE_ARN",
         description="import sessions: enrich a large session's PENDING lines, never leaving them PROCESSING",
     ),
+    StateMachineDef(
+        "reconcile",
+        STATE_MACHINES_DIR / "reconcile.asl.json",
+        {"ReconcileFunctionArn": "reconcile"},
+        arn_env_var="RECONCILE_STATE_MACHINE_ARN",
+        description="match one run of a reconciliation's entries against the account's ledger lines",
+    ),
 )
 
 
@@ -130,10 +141,14 @@ def state_machine(name: str) -> StateMachineDef:
 IMPORT_STATE_MACHINE = state_machine("import")
 #: the import sessions' enrichment workflow (statemachines/session_enrichment.asl.json)
 ENRICHMENT_STATE_MACHINE = state_machine("session-enrichment")
+#: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+RECONCILE_STATE_MACHINE = state_machine("reconcile")
 
 #: the bucket's prefix for uploaded files and for staged chunks
 UPLOAD_PREFIX = "uploads/"
 STAGING_PREFIX = "staging/"
+#: reconciliations' staged entries and result chunks
+RECONCILIATION_PREFIX = "reconciliations/"
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/imports/{id}/revert"),
     Route("GET", "/imports/{id}/dryrun"),
     Route("POST", "/api/public/v1/transactions"),
+    Route("POST", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}/entries"),
+    Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
+    Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),
 )
 
 #: the import-sessions dialect (the third document, and the catalog it needs)

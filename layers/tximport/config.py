@@ -21,6 +21,8 @@ class Settings(BaseModel):
     #: the import sessions' enrichment workflow, started for sessions too large to enrich within a call
     enrichment_state_machine_arn: str | None = Field(default=None, alias="ENRICHMENT_STATE_MACHINE_ARN")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
+    #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+    reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
     #: the revert function, which the API invokes asynchronously to revert an import
     revert_function_name: str | None = Field(default=None, alias="REVERT_FUNCTION_NAME")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
@@ -43,15 +45,16 @@ class Settings(BaseModel):
 #: what each function needs besides the settings every function needs (the tables and the bucket):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    # a revert runs in the revert function, invoked asynchronously; the import-sessions dialect lives in its
-    # own table and enriches large sessions through its state machine
-    "api": ("revert_function_name", "sessions_table", "enrichment_state_machine_arn"),
+    # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow;
+    # the import-sessions dialect lives in its own table and enriches large sessions through its state machine
+    "api": ("revert_function_name", "reconcile_state_machine_arn", "sessions_table", "enrichment_state_machine_arn"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),
     "commit": (),
     "workflow": (),
     "revert": (),
     "events": (),
+    "reconcile": (),
     "sessions": ("sessions_table",),  # the enrichment steps read and rewrite a session's lines
 }
 

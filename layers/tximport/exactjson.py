@@ -1,35 +1,41 @@
-"""JSON with exact decimals: a Decimal is written as JSON number text exactly as it is (never through a
-float) and a JSON number with a fraction is read as a Decimal. The import-sessions dialect answers with
-these numbers (its documents say number), and the sessions table stores its documents this way."""
+"""JSON with exact decimals: a Decimal is written as JSON number text (never through a float) and a JSON
+number with a fraction is read as a Decimal. The import-sessions and reconciliation dialects answer with
+these numbers (their documents say number), and the sessions table stores its documents this way."""
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-import simplejson
-
 from tximport.models import iso
 
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+#: a per-process marker no client text can contain: Decimals are written as marked strings, then unquoted
+_MARK = uuid.uuid4().hex
+_MARKED = re.compile(f'"{_MARK}(-?[0-9]+(?:\\.[0-9]+)?)"')
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text; Decimal as exact number text, timestamps as ISO 8601 with a Z, dates ISO."""
-    text: str = simplejson.dumps(value, use_decimal=True, default=_default, separators=(",", ":"),
-                                 ensure_ascii=False)
-    return text
+def dumps(value: Any, *, number: Callable[[Decimal], Decimal] | None = None) -> str:
+    """Compact JSON text: a Decimal as its exact number text (`number` may reshape it first, e.g. to
+    two decimals at least), timestamps as ISO 8601 with milliseconds and a Z, dates ISO, enums by value."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            return f"{_MARK}{format(number(item) if number else item, 'f')}"
+        if isinstance(item, datetime):
+            return iso(item)
+        if isinstance(item, date):
+            return item.isoformat()
+        if isinstance(item, Enum):
+            return item.value
+        raise TypeError(f"{type(item).__name__} is not JSON serialisable")
+
+    return _MARKED.sub(r"\1", json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":")))
 
 
 def loads(text: str | bytes) -> Any:

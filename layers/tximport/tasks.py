@@ -5,6 +5,7 @@ sessions function takes the steps of the import sessions' enrichment (`Enrichmen
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -24,7 +25,7 @@ class TenantRef(BaseModel):
 
 
 class TenantTask(BaseModel):
-    """What every task names: its tenant."""
+    """What every task names: its tenant (an import's tasks and a reconciliation's alike)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
@@ -39,8 +40,24 @@ class TenantTask(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def step_error(error: dict[str, Any] | None, *, code: str, message: str) -> tuple[str, str]:
+    """The message and the code of an error a state's Catch hands a task (`{"Error", "Cause"}`; a Lambda
+    error's Cause is the JSON `{"errorMessage", "errorType"}`); `message` and `code` where it says nothing."""
+    error = error or {}
+    code = str(error.get("Error") or code)
+    cause = error.get("Cause")
+    if isinstance(cause, str) and cause:
+        try:
+            parsed = json.loads(cause)
+            message = str(parsed.get("errorMessage") or parsed)
+            code = str(parsed.get("errorType") or code)
+        except ValueError:
+            message = cause
+    return message, code
+
+
 class ImportTask(TenantTask):
-    """What every task of an import names: the import and its tenant."""
+    """What every import task names: the import and its tenant."""
 
     import_id: str = Field(alias="importId")
 

@@ -10,12 +10,9 @@ import aws_xray_sdk.core  # noqa: F401  # opens its UDP emitter's socket on impo
 import pytest
 
 from tximport import runtime
-from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, load_settings
+from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, Settings, load_settings
 
 BASE = {"IMPORTS_TABLE_NAME": "i", "LEDGER_TABLE_NAME": "l", "BUCKET_NAME": "b"}
-#: what the api needs besides the tables every function has
-API = {"REVERT_FUNCTION_NAME": "revert", "SESSIONS_TABLE_NAME": "s",
-       "ENRICHMENT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:e"}
 
 
 def test_every_function_is_listed():
@@ -24,16 +21,20 @@ def test_every_function_is_listed():
     assert set(REQUIRED_BY_FUNCTION) == {f.name for f in FUNCTIONS}
 
 
-@pytest.mark.parametrize(("function", "setting", "others"), [
-    ("api", "REVERT_FUNCTION_NAME", API), ("api", "SESSIONS_TABLE_NAME", API),
-    ("api", "ENRICHMENT_STATE_MACHINE_ARN", API), ("on_upload", "STATE_MACHINE_ARN", {}),
-    ("sessions", "SESSIONS_TABLE_NAME", {})])
-def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str, others: dict[str, str]):
-    without = {name: value for name, value in others.items() if name != setting}
+@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
+                                                   ("api", "RECONCILE_STATE_MACHINE_ARN"),
+                                                   ("api", "SESSIONS_TABLE_NAME"),
+                                                   ("api", "ENRICHMENT_STATE_MACHINE_ARN"),
+                                                   ("on_upload", "STATE_MACHINE_ARN"),
+                                                   ("sessions", "SESSIONS_TABLE_NAME")])
+def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str):
+    others = {Settings.model_fields[name].alias or name: "x" for name in REQUIRED_BY_FUNCTION[function]}
+    others.pop(setting)
     with pytest.raises(ConfigError, match=f"for the {function} function: {setting}"):
-        load_settings({**BASE, **without}, function=function)
-    assert load_settings({**BASE, **without, setting: "x"}, function=function)
+        load_settings({**BASE, **others}, function=function)
+    assert load_settings({**BASE, **others, setting: "x"}, function=function)
     assert load_settings(BASE, function="process")
+    assert load_settings(BASE, function="reconcile")
 
 
 @pytest.fixture()

@@ -23,6 +23,8 @@ FORBIDDEN = {
     "errors.py": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
     # the import sessions' domain (models, rules, balances, enrichment, binding)
     "sessions": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
+    # the reconciliation domain: models, the pure matching engine, ids, records, errors
+    "reconciliation": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
 }
 
 

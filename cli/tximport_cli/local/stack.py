@@ -63,6 +63,8 @@ ROLE_NAME = "tximport-local"
 LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/docs"),
                                                     definitions.Route("GET", "/openapi.json"))
 
+#: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
+DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_WORKSPACE_NAME = "Demo workspace"
@@ -257,9 +259,10 @@ class LocalStack:
         return self._clients
 
     def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
-                  roles: list[str] | None = None) -> str:
-        """A bearer token the stack's gateway accepts for a tenant (with `roles` when given)."""
-        return dev_token(organisation_id, company_id, ttl_seconds, roles=roles or ())
+                  permissions: Sequence[str] = (), roles: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with `permissions` and `roles` claims
+        when given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions, roles=roles)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from tximport.models import BankAccount, ErrorDetail, Import, LedgerLine, Summary, Transaction, iso
+from tximport.reconciliation.ids import statement_id
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
 
@@ -87,9 +88,14 @@ def review_meta(page: ReviewPage) -> dict[str, int]:
 
 
 def ledger_row(line: LedgerLine) -> dict[str, Any]:
-    """A ledger line as `GET /bankaccounts/{id}/transactions` shows it (a line committed from an import
-    session has no importId and shows what the session filed it under)."""
-    row = {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed)}
+    """A ledger line as `GET /bankaccounts/{id}/transactions` shows it: with the statement id reconciliations
+    know it by (their `matchedStatementId`), and the reconciliation entry that holds it, when one does; a
+    line committed from an import session has no importId and shows what the session filed it under."""
+    mark = line.reconciliation
+    row = {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed),
+           "statementId": statement_id(line.transaction_id),
+           **_present({"reconciliation": {"reconciliationId": mark.reconciliation_id, "entryId": mark.entry_id,
+                                          "matchStatus": mark.match_status} if mark else None})}
     entry = line.session
     if entry is None:
         return row

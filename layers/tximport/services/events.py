@@ -136,6 +136,10 @@ def default_translators() -> TranslatorRegistry:
     registry = TranslatorRegistry()
     registry.register("imports", import_sk(""), import_status_events)
     registry.register("imports", OUTBOX_PREFIX, session_outbox_events)
+    # reconciliations (services/reconciliations/status_events.py imports this module: imported here)
+    from tximport.services.reconciliations.status_events import PREFIX, reconciliation_status_events
+
+    registry.register("imports", PREFIX, reconciliation_status_events)
     return registry
 
 
