@@ -17,7 +17,7 @@ def _tx(**overrides):
 
 def test_new_then_existing_then_errors_counted(api: Api):
     account = api.create_account("GB33BUKB20201555555555")
-    body = {"transactions": [_tx(), _tx(transactionId="tx-2", creditDebit="credit", amount="10.00",
+    body = {"transactions": [_tx(amount="3.5000"), _tx(transactionId="tx-2", creditDebit="credit", amount="10",
                                         bookedAt="2024-03-02", purchasedAt="2024-02-29")]}
     first = api.ok("POST", PATH, json=body, expect=201)
     assert (first["newTransactions"], first["existingTransactions"], first["errorTransactions"]) == (2, 0, 0)
@@ -34,7 +34,7 @@ def test_new_then_existing_then_errors_counted(api: Api):
                      5: ("InvalidDate", "$.transactions[5].valutaAt")}
     ledger = api.ledger(account)
     assert sorted((r["postingDate"], r["transactionAmount"], r["amount"], r["purchaseDate"]) for r in ledger) == [
-        ("2024-03-01", -350, "-3.50", None), ("2024-03-02", 1000, "10.00", "2024-02-29")]
+        ("2024-03-01", -350, "-3.50", None), ("2024-03-02", 1000, "10.00", "2024-02-29")]  # the currency's decimals
     assert all(r["reference"] is None for r in ledger)  # purchasedAt is its own field
 
 

@@ -15,6 +15,8 @@ from tximport.api.app import _authenticate
 from tximport.auth import JwksVerifier
 from tximport.errors import Unauthorized
 
+SESSIONS_PATH = "/import-sessions"
+
 ISSUER = "https://issuer.example.com/"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -94,3 +96,20 @@ def test_the_function_answers_a_refusal_in_the_envelope_and_hands_verified_claim
     assert _authenticate(_event("/fileformats")) is None
     assert _authenticate(_event("/fileformats/CSV%234col%23v1/template")) is None
     assert _authenticate(_event("/nowhere", route_key="$default")) is None
+
+
+def test_a_refusal_on_a_dialects_path_keeps_that_dialects_error_shape(monkeypatch):
+    from tximport import runtime
+
+    class _Container:
+        token_verifier = VERIFIER
+
+    monkeypatch.setattr(runtime, "_container", _Container())
+    reconciliations = _authenticate(_event("/baas/api/v1/reconciliations"))
+    assert reconciliations is not None and reconciliations["statusCode"] == 401
+    assert json.loads(reconciliations["body"]) == {"code": "UNAUTHORIZED", "message": "missing Authorization header",
+                                                   "statusCode": 401, "details": {}}
+    sessions = _authenticate(_event(f"{SESSIONS_PATH}/x", "Bearer " + _token(key=OTHER_KEY)))
+    assert sessions is not None and sessions["statusCode"] == 401
+    body = json.loads(sessions["body"])
+    assert body["code"] == "InvalidToken" and body["field"] == "Authorization" and isinstance(body["error"], str)

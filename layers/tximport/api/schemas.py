@@ -272,11 +272,26 @@ class ReviewRowOut(TransactionOut):
 
 
 class LedgerRowOut(TransactionOut):
-    import_id: str = Field(description="the import that wrote the line (public-api for the public endpoint)")
+    import_id: str | None = Field(description="the import that wrote the line (public-api for the public "
+                                              "endpoint); null for a line committed from an import session")
     committed: Timestamp
     statement_id: str = Field(description="the id reconciliations know the line by (their `matchedStatementId`)")
     reconciliation: ReconciliationMarkOut | None = Field(
         description="the reconciliation entry the line is matched to, if any")
+    # where an import session filed the line (null for lines from imports and the public endpoint)
+    type: str | None = Field(default=None, description="the session's transaction type", examples=["EXPENSE"])
+    transaction_status: str | None = Field(default=None, description="VALIDATING, IGNORE, then PAID at close")
+    category_id: str | None = None
+    subcategory_id: str | None = None
+    tag_ids: list[str] | None = None
+    workspace_id: str | None = None
+    session_id: str | None = None
+    staged_transaction_id: str | None = None
+    billing_month: str | None = None
+    card_id: str | None = None
+    counterpart_account_id: str | None = None
+    recurring_id: str | None = None
+    recurring_type: str | None = None
 
 
 # --- imports --------------------------------------------------------------------------------------

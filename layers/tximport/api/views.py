@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from tximport import money
 from tximport.api import schemas
@@ -89,13 +90,22 @@ def review_meta(page: ReviewPage) -> schemas.ReviewMeta:
 
 def ledger_row(line: LedgerLine) -> schemas.LedgerRowOut:
     """A ledger line as the ledger routes show it: with the statement id reconciliations know it by (their
-    `matchedStatementId`), and the reconciliation entry that holds it, when one does."""
+    `matchedStatementId`), and the reconciliation entry that holds it, when one does; a line committed from
+    an import session has no importId and shows what the session filed it under."""
     mark = line.reconciliation
+    entry = line.session
+    filed: dict[str, Any] = {} if entry is None else {
+        "type": entry.type.value, "transaction_status": entry.status.value, "category_id": entry.category_id,
+        "subcategory_id": entry.subcategory_id, "tag_ids": entry.tag_ids or None,
+        "workspace_id": entry.workspace_id, "session_id": entry.session_id,
+        "staged_transaction_id": entry.staged_transaction_id, "billing_month": entry.billing_month,
+        "card_id": entry.card_id, "counterpart_account_id": entry.counterpart_account_id,
+        "recurring_id": entry.recurring_id, "recurring_type": entry.recurring_type}
     return schemas.LedgerRowOut.model_validate({
-        **_transaction_fields(line), "import_id": line.import_id, "committed": line.committed,
+        **_transaction_fields(line), "import_id": line.import_id or None, "committed": line.committed,
         "statement_id": statement_id(line.transaction_id),
         "reconciliation": {"reconciliation_id": mark.reconciliation_id, "entry_id": mark.entry_id,
-                           "match_status": mark.match_status} if mark else None})
+                           "match_status": mark.match_status} if mark else None, **filed})
 
 
 def dry_run_view(plan: DryRun) -> schemas.PlanOut:
