@@ -1,6 +1,7 @@
 """Property-based requests from our own OpenAPI document against the local stack: whatever a client
-sends, the API answers a documented 4xx or a success, never a 5xx, and every answer's body matches the
-schema the document gives it (the typed response models are the contract)."""
+sends, the API answers a documented 4xx or a success, never a 5xx; on the file-import and public-transactions
+routes every answer's body also matches the schema the document gives it (the typed response models are the
+contract)."""
 
 from __future__ import annotations
 
