@@ -16,6 +16,7 @@ import boto3
 
 _calls: list[dict[str, Any]] = []
 _lock = threading.Lock()
+_barriers: dict[int, threading.Barrier] = {}
 
 
 def _record(function: str, event: Any) -> None:
@@ -44,6 +45,13 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"statusCode": 204, "headers": {"content-type": "application/json"}, "body": "null"}
     if (method, path) == ("GET", "/standin/boom"):
         raise RuntimeError("stand-in failure")
+    if (method, path) == ("GET", "/standin/rendezvous"):
+        # answers only once `parties` requests are inside the function at the same time
+        parties = int((event.get("queryStringParameters") or {}).get("parties", "2"))
+        with _lock:
+            barrier = _barriers.setdefault(parties, threading.Barrier(parties))
+        barrier.wait(timeout=20)
+        return _answer(200, {"parties": parties, "requestId": event["requestContext"]["requestId"]})
     if (method, path) == ("POST", "/imports"):
         claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
         import_id = str(uuid.uuid4())
@@ -70,7 +78,7 @@ def _publish(detail_type: str, event: dict[str, Any]) -> None:
     boto3.client("events").put_events(Entries=[{
         "Source": "tximport.standin", "DetailType": detail_type, "EventBusName": os.environ["EVENT_BUS_NAME"],
         "Detail": json.dumps({"importId": event.get("importId"), "action": event.get("action"),
-                              "error": event.get("error")}),
+                              "error": event.get("error"), **(event.get("tenant") or {})}),
     }])
 
 
@@ -94,6 +102,6 @@ def commit(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 #: test-only routes the gateway adds to infra/definitions.py's ROUTES
 EXTRA_ROUTES = [("GET", "/standin/calls", True), ("GET", "/standin/binary", True),
-                ("GET", "/standin/boom", True)]
+                ("GET", "/standin/boom", True), ("GET", "/standin/rendezvous", True)]
 
 HANDLERS = {"api": api, "on_upload": on_upload, "workflow": workflow, "process": process, "commit": commit}

@@ -47,7 +47,7 @@ def test_presigned_put_with_curl_fires_on_upload_and_runs_the_workflow(standin_s
     assert record["s3"]["bucket"]["name"] == standin_stack.info["bucket"]
 
     def finished() -> list:
-        events = http.get(f"{base}/local/events").json()["data"]
+        events = http.get(f"{base}/local/events", headers=auth).json()["data"]
         return [e for e in events if e["detail"].get("importId") == import_id]
 
     events = poll(finished, timeout=30, what="the workflow's completion event")

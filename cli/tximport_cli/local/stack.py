@@ -43,6 +43,7 @@ from infra.definitions import (
     local_function_name,
     local_state_machine_name,
 )
+from tximport_cli.local.front import MotoFront
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
 from tximport_cli.local.streams import StreamDelivery
@@ -52,6 +53,9 @@ log = logging.getLogger("tximport_cli.local")
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+#: the credentials every local client uses (moto accepts any; presigned URLs are checked against these)
+ACCESS_KEY_ID = "testing"
+SECRET_ACCESS_KEY = "testing"
 BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
 ROLE_NAME = "tximport-local"
@@ -196,6 +200,7 @@ class LocalStack:
         }
         self.events = EventCapture()
         self.streams = StreamDelivery()
+        self.front = MotoFront({ACCESS_KEY_ID: SECRET_ACCESS_KEY})
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
         #: the ARN of each state machine, by its name in STATE_MACHINES
@@ -246,7 +251,7 @@ class LocalStack:
 
             def client(service: str) -> Any:
                 return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+                                    aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY)
 
             self._clients = Clients(s3=client("s3"), dynamodb=client("dynamodb"),
                                     stepfunctions=client("stepfunctions"), lambda_=client("lambda"),
@@ -263,8 +268,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto_endpoint,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_SESSION_TOKEN": "testing",
             # moto's Step Functions interpreter calls Lambda and DynamoDB at localhost:$MOTO_PORT
             "MOTO_PORT": str(self.moto_port),
@@ -340,6 +345,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.front.install()
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.requested_moto_port, verbose=False)
         self._moto.start()
         self.moto_port = int(self._moto.get_host_and_port()[1])
@@ -389,6 +395,7 @@ class LocalStack:
         self._exit = contextlib.ExitStack()
         self.events.uninstall()
         self.streams.uninstall()
+        self.front.uninstall()
         self.events.clear()
         self._restore_step_functions()
         self._restore_environment()
@@ -500,8 +507,12 @@ class LocalStack:
                     EventSourceArn=stream_arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
                     BatchSize=100, FunctionResponseTypes=["ReportBatchItemFailures"])
 
-    def _events_endpoint(self) -> tuple[int, Any]:
-        events = self.events.snapshot()
+    def _events_endpoint(self, claims: dict[str, str]) -> tuple[int, Any]:
+        """`GET /local/events`: the events of the caller's tenant only (its token's claims), as a
+        consumer on AWS would see them through a rule on the tenant's ids."""
+        tenant = (claims.get("organisationId"), claims.get("companyId"))
+        events = [e for e in self.events.snapshot() if isinstance(e.get("detail"), dict)
+                  and (e["detail"].get("organisationId"), e["detail"].get("companyId")) == tenant]
         return 200, {"data": events, "links": None, "meta": {"count": len(events)}, "error": None}
 
     def _create_demo_account(self) -> str | None:

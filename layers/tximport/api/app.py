@@ -8,18 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
+from tximport.api.resolver import ThreadLocalHttpResolver
 from tximport.api.routes import bankaccounts, fileformats, imports, public
 from tximport.errors import DomainError
 
 logger = Logger(service="tximport")
 
-app = APIGatewayHttpResolver(enable_validation=True)
+# request state per thread: the local gateway resolves requests concurrently, as API Gateway invokes
+app = ThreadLocalHttpResolver(enable_validation=True)
 app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
