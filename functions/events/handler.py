@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 from tximport.services.events import batch_item_failures, stream_changes
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("events")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context

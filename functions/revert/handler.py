@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 from tximport.tasks import RevertTask
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("revert")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context
@@ -22,5 +23,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # the service stops with time to spare, saves its progress and records revertFailed; a new
     # POST /revert continues from there
     imp = container().revert.run(task.tenant, task.import_id, remaining_ms=context.get_remaining_time_in_millis)
-    logger.info("revert ran", extra={"revert_status": imp.revert_status})
-    return {"revertStatus": imp.revert_status}
+    logger.info("revert ran", extra={"revert_status": imp.revert.status})
+    return {"revertStatus": imp.revert.status}

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from functions.api.handler import handler as api_handler
 from tximport.api.access import is_public
 from tximport.api.app import openapi_document
 from tximport_cli.commands import openapi_text
-from tximport_cli.local.lambdas import FakeLambdaContext
+from tximport_cli.local.lambdas import FakeLambdaContext, Handler
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"
@@ -69,7 +68,7 @@ def test_money_is_documented_as_a_decimal_string():
     assert schemas["SummaryOut"]["properties"]["transactionCreditSum"]["anyOf"][0]["type"] == "string"
 
 
-def _get(path: str) -> dict:
+def _get(api_handler: Handler, path: str) -> dict:
     event = {"version": "2.0", "routeKey": f"GET {path}", "rawPath": path, "rawQueryString": "",
              "headers": {}, "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
                                                "requestId": "r", "stage": "$default"},
@@ -77,11 +76,11 @@ def _get(path: str) -> dict:
     return api_handler(event, FakeLambdaContext("tximport-api"))
 
 
-def test_the_api_serves_the_document_and_an_offline_docs_page(stack):
-    spec = _get("/openapi.json")
+def test_the_api_serves_the_document_and_an_offline_docs_page(api_handler):
+    spec = _get(api_handler, "/openapi.json")
     assert spec["statusCode"] == 200
     assert json.loads(spec["body"]) == openapi_document()
-    page = _get("/docs")
+    page = _get(api_handler, "/docs")
     assert page["statusCode"] == 200
     assert page["headers"]["Content-Type"].startswith("text/html")
     assert "SwaggerUIBundle" in page["body"] and "/imports/{import_id}/confirm" in page["body"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from tximport.models import ErrorDetail, Import, ImportBankAccount, ImportStatus
+from tximport.models import ErrorDetail, Import, ImportBankAccount, ImportStatus, RevertProgress
 from tximport.services.events import (
     IMPORT_STATUS_CHANGED,
     Event,
@@ -116,12 +116,13 @@ def test_an_error_names_its_codes():
 
 
 def test_a_finished_revert_is_announced_once():
-    complete = _import(status=ImportStatus.COMPLETE, revert_status="reverting")
-    reverted = complete.model_copy(update={"revert_status": "reverted"})
+    complete = _import(status=ImportStatus.COMPLETE, revert=RevertProgress(status="reverting"))
+    reverted = complete.model_copy(update={"revert": RevertProgress(status="reverted")})
     (event,) = _events(_change(complete, reverted))
     assert (event.detail["oldStatus"], event.detail["newStatus"]) == ("complete", "reverted")
     assert _events(_change(reverted, reverted.model_copy(update={"version": 5}))) == []
-    assert _events(_change(complete, complete.model_copy(update={"revert_status": "revertFailed"}))) == []
+    failed = complete.model_copy(update={"revert": RevertProgress(status="revertFailed")})
+    assert _events(_change(complete, failed)) == []
 
 
 def test_removed_items_and_other_item_types_announce_nothing():

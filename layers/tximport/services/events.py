@@ -101,7 +101,7 @@ def import_status_events(change: StreamChange) -> list[Event]:
     events = []
     if old is None or old.status != new.status:
         events.append(_import_event(new, old.status.value if old else None, new.status.value))
-    if new.revert_status == "reverted" and (old is None or old.revert_status != "reverted"):
+    if new.revert.status == "reverted" and (old is None or old.revert.status != "reverted"):
         events.append(_import_event(new, new.status.value, "reverted"))
     return events
 
@@ -166,8 +166,9 @@ class EventBusPublisher:
         return None
 
     def _entry(self, event: Event) -> dict[str, Any]:
-        entry = {"Source": event.source, "DetailType": event.detail_type, "Detail": json.dumps(event.detail),
-                 "EventBusName": self.bus_name, "Resources": []}
+        entry: dict[str, Any] = {"Source": event.source, "DetailType": event.detail_type,
+                                 "Detail": json.dumps(event.detail),
+                                 "EventBusName": self.bus_name, "Resources": []}
         if event.time is not None:
             entry["Time"] = event.time.astimezone(UTC)
         return entry
