@@ -32,7 +32,7 @@ class ThreadLocalHttpResolver(APIGatewayHttpResolver):
         super().__init__(*args, **kwargs)
 
     # --- per-request state, per thread ---------------------------------------------------------------
-    @property  # type: ignore[override]
+    @property
     def current_event(self) -> Any:
         return getattr(self._local, "current_event", None)
 
@@ -40,7 +40,7 @@ class ThreadLocalHttpResolver(APIGatewayHttpResolver):
     def current_event(self, value: Any) -> None:
         self._local.current_event = value
 
-    @property  # type: ignore[override]
+    @property
     def lambda_context(self) -> Any:
         return getattr(self._local, "lambda_context", None)
 
@@ -48,21 +48,23 @@ class ThreadLocalHttpResolver(APIGatewayHttpResolver):
     def lambda_context(self, value: Any) -> None:
         self._local.lambda_context = value
 
-    @property  # type: ignore[override]
-    def context(self) -> dict:
+    @property
+    def context(self) -> dict[str, Any]:
         if not hasattr(self._local, "context"):
             self._local.context = {}
-        return self._local.context
+        context: dict[str, Any] = self._local.context
+        return context
 
     @context.setter
-    def context(self, value: dict) -> None:
+    def context(self, value: dict[str, Any]) -> None:
         self._local.context = value
 
-    @property  # type: ignore[override]
+    @property
     def processed_stack_frames(self) -> list[str]:
         if not hasattr(self._local, "frames"):
             self._local.frames = []
-        return self._local.frames
+        frames: list[str] = self._local.frames
+        return frames
 
     @processed_stack_frames.setter
     def processed_stack_frames(self, value: list[str]) -> None:
@@ -79,7 +81,7 @@ class ThreadLocalHttpResolver(APIGatewayHttpResolver):
         finally:
             self.current_event = self.lambda_context = None
 
-    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder[Any]:
         if not route._middleware_stack_built:
             with self._build_lock:
                 if not route._middleware_stack_built:
