@@ -11,12 +11,16 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
+from tximport.ids import SAFE_ID_PATTERN
+
+#: an id that is part of stored keys (tximport.ids.SAFE_ID_PATTERN)
+KeySegment = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
 
 #: what happens to a staged line on confirm
 Decision = Literal["import", "skip"]
@@ -38,8 +42,9 @@ class Tenant(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    organisation_id: str
-    company_id: str
+    # every stored key starts with them: a tenant whose ids could not be key segments cannot exist
+    organisation_id: KeySegment
+    company_id: KeySegment
 
     @property
     def key(self) -> str:

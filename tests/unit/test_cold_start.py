@@ -21,12 +21,15 @@ def test_every_function_is_listed():
     assert set(REQUIRED_BY_FUNCTION) == {f.name for f in FUNCTIONS}
 
 
-@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
-                                                   ("on_upload", "STATE_MACHINE_ARN")])
+NEEDS = {"api": ("REVERT_FUNCTION_NAME", "CURSOR_KEY_SECRET"), "on_upload": ("STATE_MACHINE_ARN",)}
+
+
+@pytest.mark.parametrize(("function", "setting"), [(f, s) for f, needed in NEEDS.items() for s in needed])
 def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str):
+    others = {name: "x" for name in NEEDS[function] if name != setting}
     with pytest.raises(ConfigError, match=f"for the {function} function: {setting}"):
-        load_settings(BASE, function=function)
-    assert load_settings({**BASE, setting: "x"}, function=function)
+        load_settings({**BASE, **others}, function=function)
+    assert load_settings({**BASE, **others, setting: "x"}, function=function)
     assert load_settings(BASE, function="process")
 
 

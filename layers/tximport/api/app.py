@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import cache
 from pathlib import Path
@@ -15,9 +16,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
+from tximport.api.limits import check_body
 from tximport.api.resolver import ThreadLocalHttpResolver
 from tximport.api.routes import bankaccounts, fileformats, imports, public
-from tximport.errors import DomainError
+from tximport.auth import tenant_from_claims
+from tximport.errors import DomainError, Unauthorized
 
 logger = Logger(service="tximport")
 
@@ -153,9 +156,49 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
             "isBase64Encoded": False}
 
 
+def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A token the authorizer verified but that names no tenant we could key data by (no or unsafe
+    organisationId/companyId claims) is a 401 before anything else, a malformed body included."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer")
+    if not authorizer:
+        return None  # a public route (a protected one without claims is refused by tenant_of)
+    try:
+        tenant_from_claims((authorizer.get("jwt") or {}).get("claims"))
+    except Unauthorized as exc:
+        return _refusal(401, exc.code, exc.message, None)
+    return None
+
+
+def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A JSON body that breaks a limit of api/limits.py is answered here, before anything parses it."""
+    raw = event.get("body")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if not raw or (content_type and content_type != "application/json" and not content_type.endswith("+json")):
+        return None
+    try:
+        data = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode("utf-8", "surrogatepass")
+        text = data.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return _refusal(400, "ValidationError", "the request body is not UTF-8 encoded JSON", "body")
+    violation = check_body(text, len(data))
+    if violation is None:
+        return None
+    return _refusal(violation.status, violation.code, f"{violation.target}: {violation.message}", violation.target)
+
+
+def _refusal(status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
+    error = {"code": code, "message": message, **({"target": target} if target else {})}
+    body = {"data": None, "links": None, "meta": {}, "error": error}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}
+
+
 def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
-    refused = _unsupported_media_type(event)
+    """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`). A body
+    that is not JSON (415) or breaks a limit of api/limits.py is refused before anything parses it, and
+    a token that names no tenant before that (401)."""
+    refused = _unauthenticated(event) or _unsupported_media_type(event) or _over_limits(event)
     if refused is not None:
         return refused
     result = app.resolve(event, context)
