@@ -17,10 +17,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.limits import check_body
+from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
+from tximport.api.reconciliation_views import error_answer
 from tximport.api.resolver import ThreadLocalHttpResolver
-from tximport.api.routes import bankaccounts, fileformats, imports, public
+from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations
 from tximport.auth import tenant_from_claims
 from tximport.errors import DomainError, Unauthorized
+from tximport.reconciliation.errors import ReconciliationError
 
 logger = Logger(service="tximport")
 
@@ -30,6 +33,7 @@ app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
+app.include_router(reconciliations.router)
 
 OPENAPI_TITLE = "tximport API"
 OPENAPI_VERSION = "0.1.0"
@@ -42,7 +46,12 @@ poll until `complete`. `POST /fileformats/detect` tells the format of a file fro
 Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `error` to
 `{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
 (`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
-carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
+carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`).
+
+Reconciliations (`/baas/api/v1/reconciliations`) follow their own document: JSON:API resources
+(`{"data": {"type", "id", "links", "attributes"}, "links"}`), amounts as JSON numbers, pages with
+`page[number]`/`page[size]`, errors `{"code", "message", "statusCode", "details"}`, and permissions from the
+token's `permissions` claim (BAAS_RECONCILIATION_CREATE, BAAS_RECONCILIATION_READ)."""
 
 
 @cache
@@ -61,7 +70,10 @@ def openapi_document() -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
-            responses.pop("422", None)
+            # the resolver's generic 422 goes; the dialect's own 422 UNPROCESSABLE (documented with its
+            # example, on the routes that answer it) stays
+            if "UNPROCESSABLE" not in json.dumps(responses.get("422", {})):
+                responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
             if is_public(method, path):
@@ -114,9 +126,17 @@ def _domain_error(exc: DomainError) -> Response[str]:
     return domain_error(exc)
 
 
+@app.exception_handler(ReconciliationError)
+def _reconciliation_error(exc: ReconciliationError) -> Response[str]:
+    # the reconciliation dialect answers {"code", "message", "statusCode", "details"}
+    return error_answer(exc)
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
+    if app.current_event.path.startswith(RECONCILIATIONS) and tuple(errors[0].get("loc", ()))[:1] != ("response",):
+        return reconciliations.invalid_request(exc)
     if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
         # our answer did not match its own model: a bug on our side, never the caller's
         logger.error("response validation failed", extra={"errors": errors})
@@ -149,11 +169,8 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     if not event.get("body") or not content_type or content_type == "application/json" \
             or content_type.endswith("+json"):
         return None
-    body = {"data": None, "links": None, "meta": {},
-            "error": {"code": "UnsupportedMediaType", "target": "Content-Type",
-                      "message": f"request bodies are application/json, not {content_type}"}}
-    return {"statusCode": 415, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
-            "isBase64Encoded": False}
+    return _refusal(event, 415, "UnsupportedMediaType", f"request bodies are application/json, not {content_type}",
+                    "Content-Type")
 
 
 def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -165,7 +182,7 @@ def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
     try:
         tenant_from_claims((authorizer.get("jwt") or {}).get("claims"))
     except Unauthorized as exc:
-        return _refusal(401, exc.code, exc.message, None)
+        return _refusal(event, 401, exc.code, exc.message, None)
     return None
 
 
@@ -180,16 +197,30 @@ def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode("utf-8", "surrogatepass")
         text = data.decode("utf-8")
     except (ValueError, UnicodeError):
-        return _refusal(400, "ValidationError", "the request body is not UTF-8 encoded JSON", "body")
+        return _refusal(event, 400, "ValidationError", "the request body is not UTF-8 encoded JSON", "body")
     violation = check_body(text, len(data))
     if violation is None:
         return None
-    return _refusal(violation.status, violation.code, f"{violation.target}: {violation.message}", violation.target)
+    return _refusal(event, violation.status, violation.code, f"{violation.target}: {violation.message}",
+                    violation.target)
 
 
-def _refusal(status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
-    error = {"code": code, "message": message, **({"target": target} if target else {})}
-    body = {"data": None, "links": None, "meta": {}, "error": error}
+#: how the reconciliation dialect names a status it refuses with (its documented codes, and its 401)
+_DIALECT_CODES = {401: "UNAUTHORIZED", 415: "VALIDATION", 413: "VALIDATION", 400: "VALIDATION"}
+
+
+def _refusal(event: dict[str, Any], status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
+    """An answer made before the resolver runs, in the error shape of the route's dialect: the core
+    envelope, or the reconciliations' `{"code", "message", "statusCode", "details"}` (our code in
+    details.reason, the field in details.field)."""
+    body: dict[str, Any]
+    if str(event.get("rawPath") or "").startswith(RECONCILIATIONS):
+        details = {"reason": code, **({"field": target} if target else {})}
+        body = {"code": _DIALECT_CODES.get(status, "VALIDATION"), "message": message, "statusCode": status,
+                "details": details}
+    else:
+        error = {"code": code, "message": message, **({"target": target} if target else {})}
+        body = {"data": None, "links": None, "meta": {}, "error": error}
     return {"statusCode": status, "headers": {"Content-Type": "application/json"},
             "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}
 

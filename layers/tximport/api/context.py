@@ -8,10 +8,14 @@ from tximport.auth import tenant_from_claims
 from tximport.models import Tenant
 
 
-def tenant_of(router: Any) -> Tenant:
-    """The caller's tenant, from the claims the authorizer verified (API Gateway's JWT authorizer on
-    AWS, the local gateway locally). Ids must be key-safe (they prefix every stored key): a token
-    whose ids are not is InvalidToken (401)."""
+def claims_of(router: Any) -> dict[str, Any]:
+    """The claims the authorizer verified (API Gateway's JWT authorizer on AWS, the local gateway locally)."""
     event = router.current_event
-    claims = event.request_context.authorizer.jwt_claim if event.request_context.authorizer else {}
-    return tenant_from_claims(claims)
+    claims = event.request_context.authorizer.jwt_claim if event.request_context.authorizer else None
+    return dict(claims or {})
+
+
+def tenant_of(router: Any) -> Tenant:
+    """The caller's tenant, from the verified claims. Ids must be key-safe (they prefix every stored key):
+    a token whose ids are not is InvalidToken (401)."""
+    return tenant_from_claims(claims_of(router))
