@@ -21,11 +21,15 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.client import Api
+from tests.support.client import Api, poll
 from tests.support.stack import new_api
 from tximport.api.app import openapi_document
-from tximport_cli.local.stack import LocalStack
+from tximport_cli.local.stack import DEMO_PERMISSIONS, LocalStack
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret
+
+RECONCILIATIONS = "/baas/api/v1/reconciliations"
+#: the ids of ours (tximport.ids.SAFE_ID_PATTERN); the reconciliations dialect keeps to its own (UUIDs)
+OUR_IDS = {"import_id", "account_id", "transaction_id"}
 
 CSV = (b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Salary,2500.00\n2024-13-45,Broken,1.00\n"
        b"2024-02-30,Broken,2.00\n2024-01-04,Broken,x\n")
@@ -73,9 +77,29 @@ class World:
         return f"{self.stack.base_url}{path}"
 
 
+def _tenant(stack: LocalStack) -> Api:
+    """A new tenant whose token may also read and create reconciliations."""
+    api = new_api(stack)
+    api.token = stack.token_for(api.organisation_id, api.company_id, permissions=DEMO_PERMISSIONS)
+    return api
+
+
+def _reconciliation(owner: Api, account: str) -> tuple[str, str]:
+    """A settled reconciliation of the account and one of its entries."""
+    created = owner.ok("POST", RECONCILIATIONS, expect=201, json={"data": {"type": "reconciliations", "attributes": {
+        "accountId": account, "periodStart": "2024-03-01", "periodEnd": "2024-03-31", "source": "API_IMPORT",
+        "entries": [{"type": "DEBIT", "amount": 3.50, "description": "Coffee", "transactionDate": "2024-03-01",
+                     "externalRef": "ERP-1"}]}}})
+    rec_id = created["data"]["id"]
+    poll(lambda: owner.ok("GET", f"{RECONCILIATIONS}/{rec_id}")["data"]["attributes"]["status"] != "PROCESSING",
+         timeout=60, what="the reconciliation to settle")
+    entry = owner.ok("GET", f"{RECONCILIATIONS}/{rec_id}/entries")["data"][0]["id"]
+    return rec_id, entry
+
+
 @pytest.fixture(scope="module")
 def world(stack: LocalStack) -> World:
-    owner = new_api(stack)
+    owner = _tenant(stack)
     identifier = f"GB{uuid.uuid4().hex[:12]}"
     account = owner.create_account(identifier)
     owner.create_account()  # a second page of accounts
@@ -85,22 +109,35 @@ def world(stack: LocalStack) -> World:
     imp = owner.import_file(account, CSV)
     assert imp["status"] == "awaitingConfirmation", imp
     transaction = owner.review(imp["id"])[0]["transactionId"]
+    reconciliation, entry = _reconciliation(owner, account)
     return World(stack, owner, {"import_id": imp["id"], "account_id": account, "transaction_id": transaction,
-                                "file_format": "Tabular3column%23v1"})
+                                "file_format": "Tabular3column%23v1", "reconciliation_id": reconciliation,
+                                "entry": entry})
+
+
+def _error(answer: requests.Response) -> tuple[str, str | None]:
+    """(code, field at fault) of an error answer of either dialect: the core envelope's error, or the
+    reconciliations' {"code", "message", "statusCode", "details": {"field", "reason"}}."""
+    body = answer.json()
+    if "error" in body:
+        return body["error"]["code"], body["error"].get("target")
+    details = body.get("details") or {}
+    assert body["code"] and body["message"] and body["statusCode"] == answer.status_code, body
+    return details.get("reason", body["code"]), details.get("field")
 
 
 def _assert_refused(answer: requests.Response, what: str, *, status: int = 400, code: str | None = None,
                     target: str | None = None) -> dict[str, Any]:
     assert answer.status_code == status, f"{what}: {answer.status_code} {answer.text[:300]}"
-    error = answer.json()["error"]
-    assert error["code"] and error["message"], what
+    found_code, found_target = _error(answer)
+    assert found_code, what
     if status == 400:
-        assert error.get("target"), f"{what}: no target in {error}"
+        assert found_target, f"{what}: no field at fault in {answer.text[:300]}"
     if code is not None:
-        assert error["code"] == code, f"{what}: {error}"
+        assert found_code == code, f"{what}: {answer.text[:300]}"
     if target is not None:
-        assert error["target"] == target, f"{what}: {error}"
-    return error
+        assert found_target == target, f"{what}: {answer.text[:300]}"
+    return answer.json()
 
 
 def _call(world: World, op: Operation, *, url: str | None = None, token: str | None = None,
@@ -159,16 +196,25 @@ def test_a_cursor_follows_its_own_listing_only(world: World, op: Operation):
 
 # --- ids that are no ids ---------------------------------------------------------------------------
 BAD_IDS = ["%2E%2E", "%2E", "a%23b", "a%2Fb", "x" * 129, "%F0%9F%98%80", "a%00b", "-x", "%20a"]
-WITH_IDS = [op for op, _ in OPERATIONS if set(op.path_params()) - {"file_format"}]
+WITH_IDS = [op for op, _ in OPERATIONS if set(op.path_params()) & OUR_IDS]
 
 
 @pytest.mark.parametrize("op", WITH_IDS, ids=lambda op: f"{op.method} {op.path}")
 def test_a_path_id_outside_the_safe_alphabet_is_a_400_naming_it(world: World, op: Operation):
-    for name in set(op.path_params()) - {"file_format"}:
+    for name in set(op.path_params()) & OUR_IDS:
         for bad in BAD_IDS:
             body = b'{"data": {"decision": "skip"}}' if op.has_body else None
             answer = _call(world, op, url=world.url(op, **{name: bad}), data=body)
             _assert_refused(answer, f"{name}={bad}", code="ValidationError", target=f"path.{name}")
+
+
+@pytest.mark.parametrize("op", [op for op, _ in OPERATIONS if "reconciliation_id" in op.path_params()],
+                         ids=lambda op: f"{op.method} {op.path}")
+def test_a_reconciliation_id_that_is_no_id_is_refused_in_the_dialects_shape(world: World, op: Operation):
+    for bad in BAD_IDS:
+        answer = _call(world, op, url=world.url(op, reconciliation_id=bad), data=b"{}" if op.has_body else None)
+        assert answer.status_code in (400, 404), f"{bad}: {answer.status_code} {answer.text[:300]}"
+        assert _error(answer)[0]
 
 
 @pytest.mark.parametrize("claim", [".", "..", "a/b", "a#b", "x" * 129, "é", " "])
@@ -202,6 +248,8 @@ def _bodies() -> list[tuple[str, bytes, str, str]]:
 @pytest.mark.parametrize("op", [op for op, _ in OPERATIONS], ids=lambda op: f"{op.method} {op.path}")
 def test_every_route_refuses_a_hostile_body_before_parsing_it(world: World, op: Operation):
     for name, body, code, target in _bodies():
+        if code == "RequestTooLarge" and op.path.startswith(RECONCILIATIONS):
+            body = json.dumps({"data": ["x" * 100] * 61_000}).encode()  # its limit is 6 MB
         answer = _call(world, op, data=body)
         _assert_refused(answer, name, status=413 if code == "RequestTooLarge" else 400, code=code, target=target)
     # and nothing changed
@@ -219,12 +267,17 @@ def test_a_10_mb_string_is_a_400_naming_its_field(world: World, path: str, body:
     _assert_refused(answer, path, code="StringTooLong", target=target)
 
 
-@pytest.mark.parametrize("op", [op for op, _ in OPERATIONS if op.query() & {"pageSize"}],
+PAGE_PARAMETERS = {"pageSize", "page[size]", "page[number]"}
+
+
+@pytest.mark.parametrize("op", [op for op, _ in OPERATIONS if op.query() & PAGE_PARAMETERS],
                          ids=lambda op: f"{op.method} {op.path}")
-def test_a_page_size_that_is_no_small_number_is_a_400(world: World, op: Operation):
-    for size in ["9" * 5000, "-1", "0", "1e309", "nan", "1.5"]:
-        _assert_refused(_call(world, op, params={"pageSize": size}), f"pageSize={size[:20]}",
-                        code="ValidationError", target="query.pageSize")
+def test_a_page_size_or_number_that_is_no_small_number_is_a_400(world: World, op: Operation):
+    for name in op.query() & PAGE_PARAMETERS:
+        for value in ["9" * 5000, "-1", "0", "1e309", "nan", "1.5"]:
+            answer = _call(world, op, params={name: value})
+            _assert_refused(answer, f"{name}={value[:20]}")
+            assert _error(answer)[1] in (f"query.{name}", name), answer.text[:300]
 
 
 _hostile_leaf = st.sampled_from([10**200, -(10**150), 1e308, 5e-324, "\ud800", "x" * 200_000, None, True, "ok"])
@@ -243,7 +296,7 @@ def test_generated_hostile_bodies_never_get_a_server_error(world: World, op: Ope
         answer = _call(world, op, data=json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         assert answer.status_code < 500, f"{answer.status_code} {answer.text[:300]}"
         if answer.status_code >= 400:
-            assert answer.json()["error"]["code"]
+            assert _error(answer)[0]
 
     check()
 
@@ -281,16 +334,18 @@ def test_a_forged_expired_or_claimless_token_is_401_on_every_protected_route(wor
         answer = requests.request(op.method, world.url(op), headers=headers, timeout=30,
                                   data=b"{}" if op.has_body else None)
         assert answer.status_code == 401, f"{what}: {answer.status_code} {answer.text[:200]}"
-        assert answer.json()["error"]["code"]
+        assert _error(answer)[0]
 
 
 @pytest.mark.parametrize("op", [op for op, protected in OPERATIONS if protected and op.path_params()],
                          ids=lambda op: f"{op.method} {op.path}")
 def test_no_tenant_reads_or_changes_another_tenants_data(world: World, op: Operation):
-    stranger = new_api(world.stack)
+    stranger = _tenant(world.stack)
     bodies = {"POST /imports/{import_id}/amendtransactions":
               {"data": {"flipTransactions": {"bankAccountIds": [world.ids["account_id"]]}}},
-              "PATCH /imports/{import_id}/reviewtransactions/{transaction_id}": {"data": {"decision": "skip"}}}
+              "PATCH /imports/{import_id}/reviewtransactions/{transaction_id}": {"data": {"decision": "skip"}},
+              f"PATCH {RECONCILIATIONS}/{{reconciliation_id}}/entries/{{entry}}":
+              {"data": {"type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}}}
     body = bodies.get(f"{op.method} {op.path}")
     answer = _call(world, op, token=stranger.token, data=json.dumps(body).encode() if body else None)
     assert answer.status_code == 404, f"{answer.status_code} {answer.text[:300]}"
@@ -299,7 +354,7 @@ def test_no_tenant_reads_or_changes_another_tenants_data(world: World, op: Opera
 
 
 def test_no_listing_shows_another_tenants_data(world: World):
-    stranger = new_api(world.stack)
+    stranger = _tenant(world.stack)
     for op in [op for op, protected in OPERATIONS if protected and op.method == "GET" and not op.path_params()]:
         answer = _call(world, op, token=stranger.token)
         assert answer.status_code == 200, f"{op.path}: {answer.text[:200]}"

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
-from tximport.api.limits import check_body
+from tximport.api.limits import LARGEST_BODY_BYTES, MAX_BODY_BYTES, check_body
 from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
 from tximport.api.reconciliation_views import error_answer
 from tximport.api.resolver import ThreadLocalHttpResolver
@@ -198,7 +198,9 @@ def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
         text = data.decode("utf-8")
     except (ValueError, UnicodeError):
         return _refusal(event, 400, "ValidationError", "the request body is not UTF-8 encoded JSON", "body")
-    violation = check_body(text, len(data))
+    # a new reconciliation carries up to 20,000 entries: it may be as large as Lambda takes
+    largest = LARGEST_BODY_BYTES if str(event.get("rawPath") or "").startswith(RECONCILIATIONS) else MAX_BODY_BYTES
+    violation = check_body(text, len(data), largest)
     if violation is None:
         return None
     return _refusal(event, violation.status, violation.code, f"{violation.target}: {violation.message}",

@@ -8,7 +8,7 @@ the models and the tables. Each of those is the client's mistake and gets a 400 
 
 | limit | value | code |
 | --- | --- | --- |
-| body size | 1 MiB (API Gateway's own limit is 10 MB) | `RequestTooLarge` (413) |
+| body size | 1 MiB; 6 MB for a new reconciliation (up to 20,000 entries) | `RequestTooLarge` (413) |
 | nesting of arrays and objects | 32 levels | `NestingTooDeep` |
 | one string | 100,000 characters (fields have lower limits of their own) | `StringTooLong` |
 | one number | 100 characters | `NumberTooLong` |
@@ -29,6 +29,8 @@ from decimal import Decimal, InvalidOperation
 from itertools import accumulate
 
 MAX_BODY_BYTES = 1024 * 1024
+#: the most any route takes (a reconciliation's 20,000 entries): Lambda's synchronous payload limit is 6 MB
+LARGEST_BODY_BYTES = 6 * 1000 * 1000
 MAX_DEPTH = 32
 MAX_STRING_CHARS = 100_000
 MAX_NUMBER_CHARS = 100
@@ -56,11 +58,12 @@ class Violation:
     target: str
 
 
-def check_body(text: str, size: int) -> Violation | None:
-    """None when the JSON text `text` (of `size` bytes) keeps every limit, else the first it breaks."""
-    too_large = Violation(413, "RequestTooLarge", f"a request body has at most {MAX_BODY_BYTES} bytes", "body")
+def check_body(text: str, size: int, max_bytes: int = MAX_BODY_BYTES) -> Violation | None:
+    """None when the JSON text `text` (of `size` bytes) keeps every limit, else the first it breaks.
+    `max_bytes` is the route's body limit (MAX_BODY_BYTES but for the few that take more)."""
+    too_large = Violation(413, "RequestTooLarge", f"a request body has at most {max_bytes} bytes", "body")
     longest = max(map(len, _STRING.findall(text)), default=0) - 2
-    if size > MAX_BODY_BYTES and longest <= MAX_STRING_CHARS:
+    if size > max_bytes and longest <= MAX_STRING_CHARS:
         return too_large
     bare = _STRING.sub('""', text)
     depth = max(accumulate(_STEP[c] for c in _BRACKETS.sub("", bare)), default=0)
@@ -69,7 +72,7 @@ def check_body(text: str, size: int) -> Violation | None:
                   or _SURROGATE_ESCAPE.search(text) is not None)
     found = _walk(text) if suspicious else None
     # a body too large only by a long string names that string; otherwise it is just too large
-    return found or (too_large if size > MAX_BODY_BYTES else None)
+    return found or (too_large if size > max_bytes else None)
 
 
 def _walk(text: str) -> Violation | None:
