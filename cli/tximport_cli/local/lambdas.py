@@ -6,6 +6,11 @@ interpreter (`lambda:invoke`, also `.waitForTaskToken`) and S3 bucket notificati
 that one method sends each invocation to `functions/<name>/handler.py:handler` by function name; a
 handler that raises answers `errored=True` with `{"errorType", "errorMessage"}`, so the state
 machine's Retry and Catch see the same error names they would see on AWS.
+
+S3 invokes a bucket's notification function asynchronously: the PUT is answered once the object is
+stored, whatever the function then does. moto invokes it inside the PUT, so an upload would wait for
+the on_upload function (and for its place in the function's pool); `async_s3_notifications` hands each
+invocation to a thread of its own instead, as S3 and Lambda's event queue do.
 """
 
 from __future__ import annotations
@@ -116,6 +121,26 @@ def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[st
         }
         return json.dumps(payload), True, traceback.format_exc()
     return json.dumps(result, default=str), False, ""
+
+
+@contextlib.contextmanager
+def async_s3_notifications() -> Iterator[None]:
+    """Patch moto so that a bucket notification's function runs after the PUT is answered, as on AWS."""
+    from moto.s3 import notifications
+
+    original = notifications._invoke_awslambda
+
+    def _invoke_later(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        # a daemon thread: moto's own call swallows every error, and so would Lambda's event queue once
+        # its retries are spent; a failure here is logged by invoke_handler
+        threading.Thread(target=original, args=(account_id, event_body, fn_arn, region_name),
+                         name="s3-notification", daemon=True).start()
+
+    notifications._invoke_awslambda = _invoke_later
+    try:
+        yield
+    finally:
+        notifications._invoke_awslambda = original
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ from infra.definitions import (
 )
 from tximport_cli.local.front import MotoFront
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
-from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.lambdas import Handler, async_s3_notifications, call_handler, route_lambdas
 from tximport_cli.local.streams import StreamDelivery
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
@@ -375,6 +375,7 @@ class LocalStack:
         else:
             self.handlers = self._exit.enter_context(route_lambdas(self._given_handlers))
 
+        self._exit.enter_context(async_s3_notifications())
         self._subscribe_streams()
         api = self.handlers.get(local_function_name("api"))
         raw_routes = getattr(definitions, "ROUTES", None)
