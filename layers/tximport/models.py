@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -21,6 +21,9 @@ from tximport.ids import SAFE_ID_PATTERN
 
 #: an id that is part of stored keys (tximport.ids.SAFE_ID_PATTERN)
 KeySegment = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
+
+if TYPE_CHECKING:  # the sessions package builds on these models: no import at run time (a cycle)
+    from tximport.sessions.models import SessionLedgerEntry
 
 #: what happens to a staged line on confirm
 Decision = Literal["import", "skip"]
@@ -296,12 +299,14 @@ class LineMark:
 
 @dataclass(slots=True, kw_only=True)
 class LedgerLine(Transaction):
-    """A confirmed transaction: which import (or the public endpoint) wrote it, and when; and the
-    reconciliation entry matched to it, if any."""
+    """A confirmed transaction: which import (or the public endpoint) wrote it, and when; the
+    reconciliation entry matched to it, if any; a line committed from an import session has no import
+    (`import_id` is empty) and carries `session`."""
 
     import_id: str
     committed: datetime
     reconciliation: ReconciliationMark | None = None
+    session: SessionLedgerEntry | None = None
 
     @classmethod
     def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:
