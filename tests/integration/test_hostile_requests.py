@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from tests.support.client import Api, poll
 from tests.support.stack import new_api
+from tximport.api import sessions as session_routes
 from tximport.api.app import openapi_document
 from tximport_cli.local.stack import DEMO_PERMISSIONS, LocalStack
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret
@@ -69,18 +70,21 @@ class World:
     stack: LocalStack
     owner: Api
     ids: dict[str, str]
+    workspace: str  # the owner's workspace of the import-sessions dialect
 
     def url(self, op: Operation, **override: str) -> str:
         path = op.path
         for name in op.path_params():
-            path = path.replace("{" + name + "}", override.get(name, self.ids[name]))
+            value = override.get(name) or self.ids.get(f"{op.path.split('/')[1]}:{name}") or self.ids[name]
+            path = path.replace("{" + name + "}", value)
         return f"{self.stack.base_url}{path}"
 
 
 def _tenant(stack: LocalStack) -> Api:
-    """A new tenant whose token may also read and create reconciliations."""
+    """A new tenant whose token may also read and create reconciliations, and act as the admin of its
+    import-session workspaces (closing a session needs the role)."""
     api = new_api(stack)
-    api.token = stack.token_for(api.organisation_id, api.company_id, permissions=DEMO_PERMISSIONS)
+    api.token = stack.token_for(api.organisation_id, api.company_id, permissions=DEMO_PERMISSIONS, roles=["admin"])
     return api
 
 
@@ -97,6 +101,33 @@ def _reconciliation(owner: Api, account: str) -> tuple[str, str]:
     return rec_id, entry
 
 
+def _workspace(api: Api) -> str:
+    answer = api.session.post(f"{api.base_url}/workspaces", json={"name": "Casa"}, timeout=30,
+                              headers={"Authorization": f"Bearer {api.token}"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def _sessions_world(owner: Api, account: str, workspace: str) -> dict[str, str]:
+    """A session with two staged lines (two pages of one), a card and a category of the owner's workspace:
+    the ids the import-sessions routes take (`item_id` by the collection it names)."""
+    def post(path: str, body: Any) -> Any:
+        answer = owner.session.post(f"{owner.base_url}{path}", json=body, timeout=30, headers={
+            "Authorization": f"Bearer {owner.token}", "X-Workspace-ID": workspace})
+        assert answer.status_code == 201, f"{path}: {answer.text[:300]}"
+        return answer.json()
+
+    session = post("/import-sessions", {"account_id": account, "billing_month": "2024-03"})["id"]
+    staged = post(f"/import-sessions/{session}/staged-transactions", [
+        {"transaction_date": f"2024-03-1{n}", "description": "Padaria", "amount": -10} for n in (1, 2)])
+    card = post("/cards", {"name": "Visa", "closing_date": 25, "due_date": 5})["id"]
+    category = post("/categories", {"name": "Mercado", "type": "EXPENSE"})["id"]
+    missing = str(uuid.uuid4())
+    return {"session_id": session, "staged_id": staged[0]["id"], "card_id": card, "category_id": category,
+            "binding_id": missing, "billing_month": "2024-03", "item_id": missing, "cards:item_id": card,
+            "categories:item_id": category}
+
+
 @pytest.fixture(scope="module")
 def world(stack: LocalStack) -> World:
     owner = _tenant(stack)
@@ -110,15 +141,20 @@ def world(stack: LocalStack) -> World:
     assert imp["status"] == "awaitingConfirmation", imp
     transaction = owner.review(imp["id"])[0]["transactionId"]
     reconciliation, entry = _reconciliation(owner, account)
+    workspace = _workspace(owner)
     return World(stack, owner, {"import_id": imp["id"], "account_id": account, "transaction_id": transaction,
                                 "file_format": "Tabular3column%23v1", "reconciliation_id": reconciliation,
-                                "entry": entry})
+                                "entry": entry, **_sessions_world(owner, account, workspace)}, workspace)
 
 
 def _error(answer: requests.Response) -> tuple[str, str | None]:
-    """(code, field at fault) of an error answer of either dialect: the core envelope's error, or the
-    reconciliations' {"code", "message", "statusCode", "details": {"field", "reason"}}."""
+    """(code, field at fault) of an error answer of any dialect: the core envelope's error, the import
+    sessions' {"error": message, "code", "field"}, or the reconciliations' {"code", "message",
+    "statusCode", "details": {"field", "reason"}}."""
     body = answer.json()
+    if isinstance(body.get("error"), str):
+        assert body["error"] and body["code"], body
+        return body["code"], body.get("field")
     if "error" in body:
         return body["error"]["code"], body["error"].get("target")
     details = body.get("details") or {}
@@ -142,8 +178,9 @@ def _assert_refused(answer: requests.Response, what: str, *, status: int = 400, 
 
 def _call(world: World, op: Operation, *, url: str | None = None, token: str | None = None,
           params: dict[str, str] | None = None, data: bytes | None = None,
-          headers: dict[str, str] | None = None) -> requests.Response:
-    all_headers = {"Authorization": f"Bearer {token or world.owner.token}", **(headers or {})}
+          headers: dict[str, str] | None = None, workspace: str | None = None) -> requests.Response:
+    all_headers = {"Authorization": f"Bearer {token or world.owner.token}",
+                   "X-Workspace-ID": workspace or world.workspace, **(headers or {})}
     if data is not None:
         all_headers.setdefault("Content-Type", "application/json")
     return world.owner.session.request(op.method, url or world.url(op), params=params, data=data,
@@ -177,17 +214,21 @@ def test_a_cursor_the_api_did_not_issue_is_an_invalid_cursor(world: World, op: O
 @pytest.mark.parametrize("op", PAGED, ids=lambda op: f"{op.method} {op.path}")
 def test_a_cursor_follows_its_own_listing_only(world: World, op: Operation):
     # Given a real next cursor of this listing
-    first = _call(world, op, params={"pageSize": "1"})
+    size = {"pageSize": "1", "page_size": "1", "limit": "1"}
+    first = _call(world, op, params=size)
     assert first.status_code == 200, first.text
-    nxt = (first.json().get("links") or {}).get("next")
+    body = first.json()
+    nxt = ((body.get("links") or {}).get("next") if isinstance(body, dict) and "links" in body
+           else first.headers.get("X-Next-Cursor") or (body.get("next_cursor") if isinstance(body, dict) else None))
     if nxt is None:
         pytest.skip("a single page")
-    cursor = nxt.split("cursor=")[1].split("&")[0]
-    assert _call(world, op, params={"pageSize": "1", "cursor": cursor}).status_code == 200
-    # another tenant cannot use it, nor can another listing
-    stranger = new_api(world.stack)
-    _assert_refused(_call(world, op, token=stranger.token, params={"cursor": cursor}), "another tenant",
-                    code="InvalidCursor")
+    cursor = nxt.split("cursor=")[1].split("&")[0] if "cursor=" in nxt else nxt
+    assert _call(world, op, params={**size, "cursor": cursor}).status_code == 200
+    # another tenant cannot use it (in the sessions dialect: in a workspace of its own), nor can another listing
+    stranger = _tenant(world.stack)
+    theirs = _workspace(stranger) if session_routes.owns(op.path) else None
+    _assert_refused(_call(world, op, token=stranger.token, params={"cursor": cursor}, workspace=theirs),
+                    "another tenant", code="InvalidCursor")
     for other in PAGED:
         if other.path != op.path:
             _assert_refused(_call(world, other, params={"cursor": cursor}), f"in {other.path}",
@@ -215,6 +256,19 @@ def test_a_reconciliation_id_that_is_no_id_is_refused_in_the_dialects_shape(worl
         answer = _call(world, op, url=world.url(op, reconciliation_id=bad), data=b"{}" if op.has_body else None)
         assert answer.status_code in (400, 404), f"{bad}: {answer.status_code} {answer.text[:300]}"
         assert _error(answer)[0]
+
+
+SESSION_IDS = {"session_id", "staged_id", "binding_id", "item_id", "card_id", "category_id", "billing_month"}
+
+
+@pytest.mark.parametrize("op", [op for op, _ in OPERATIONS if set(op.path_params()) & SESSION_IDS],
+                         ids=lambda op: f"{op.method} {op.path}")
+def test_an_import_session_id_that_is_no_id_is_refused_in_the_dialects_shape(world: World, op: Operation):
+    for name in set(op.path_params()) & SESSION_IDS:
+        for bad in BAD_IDS:
+            answer = _call(world, op, url=world.url(op, **{name: bad}), data=b"{}" if op.has_body else None)
+            assert answer.status_code in (400, 404), f"{name}={bad}: {answer.status_code} {answer.text[:300]}"
+            assert _error(answer)[0]
 
 
 @pytest.mark.parametrize("claim", [".", "..", "a/b", "a#b", "x" * 129, "é", " "])
@@ -347,19 +401,40 @@ def test_no_tenant_reads_or_changes_another_tenants_data(world: World, op: Opera
               f"PATCH {RECONCILIATIONS}/{{reconciliation_id}}/entries/{{entry}}":
               {"data": {"type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}}}
     body = bodies.get(f"{op.method} {op.path}")
-    answer = _call(world, op, token=stranger.token, data=json.dumps(body).encode() if body else None)
-    assert answer.status_code == 404, f"{answer.status_code} {answer.text[:300]}"
-    # the owner's import is as it was
+    data = json.dumps(body).encode() if body else None
+    if session_routes.owns(op.path):
+        # the owner's workspace is not the stranger's; in a workspace of its own, the owner's ids are not found
+        # (a route with a body may refuse the empty body first: then nothing was read either)
+        refused = _call(world, op, token=stranger.token, data=b"{}" if op.has_body else None)
+        if not (op.has_body and refused.status_code == 400):  # an empty body may be refused before the header
+            assert refused.status_code == 403 and _error(refused)[0] == "WorkspaceForbidden", refused.text[:300]
+        answer = _call(world, op, token=stranger.token, data=b"{}" if op.has_body else None,
+                       workspace=_workspace(stranger))
+        assert answer.status_code in ((400, 404) if op.has_body else (404,)), f"{answer.status_code} {answer.text}"
+        assert set(json.dumps(answer.json()).split('"')) & set(world.ids.values()) <= {world.ids["billing_month"]}
+    else:
+        answer = _call(world, op, token=stranger.token, data=data)
+        assert answer.status_code == 404, f"{answer.status_code} {answer.text[:300]}"
+    # the owner's import and session are as they were
     assert world.owner.get_import(world.ids["import_id"])["status"] == "awaitingConfirmation"
+    session = world.owner.session.get(f"{world.stack.base_url}/import-sessions/{world.ids['session_id']}", timeout=30,
+                                      headers={"Authorization": f"Bearer {world.owner.token}",
+                                               "X-Workspace-ID": world.workspace})
+    assert session.status_code == 200 and len(session.json()["transactions"]) == 2, session.text[:300]
 
 
 def test_no_listing_shows_another_tenants_data(world: World):
     stranger = _tenant(world.stack)
+    theirs = _workspace(stranger)
+    owner_ids = set(world.ids.values()) - {world.ids["billing_month"]} | {world.workspace}
     for op in [op for op, protected in OPERATIONS if protected and op.method == "GET" and not op.path_params()]:
-        answer = _call(world, op, token=stranger.token)
+        answer = _call(world, op, token=stranger.token, workspace=theirs)
+        if answer.status_code == 400 and _error(answer)[1] in op.query():
+            continue  # a listing that needs a filter (GET /recurring-card-transactions?card_id=)
         assert answer.status_code == 200, f"{op.path}: {answer.text[:200]}"
-        assert answer.json()["data"] == [], op.path
-        assert not set(world.ids.values()) & set(json.dumps(answer.json()).split('"')), op.path
+        if not session_routes.owns(op.path):  # the sessions dialect answers bare lists (a workspace has its own)
+            assert answer.json()["data"] == [], op.path
+        assert not owner_ids & set(json.dumps(answer.json()).split('"')), op.path
 
 
 IDEMPOTENT = [op for op, _ in OPERATIONS if ("Idempotency-Key", "header") in op.params]
