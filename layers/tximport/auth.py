@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import jwt
+from pydantic import ValidationError
 
 from tximport.errors import Unauthorized
 from tximport.models import Tenant
@@ -26,7 +27,12 @@ def tenant_from_claims(claims: dict[str, Any] | None) -> Tenant:
     org, company = claims.get(ORGANISATION_CLAIM), claims.get(COMPANY_CLAIM)
     if not org or not company:
         raise Unauthorized("token names no organisationId/companyId", code="InvalidToken")
-    return Tenant(organisation_id=str(org), company_id=str(company))
+    try:
+        return Tenant(organisation_id=str(org), company_id=str(company))
+    except ValidationError:
+        # they prefix every stored key: only letters, digits, `.`, `_`, `-` (tximport.ids.SAFE_ID_PATTERN)
+        raise Unauthorized("organisationId/companyId hold characters that are not allowed in an id",
+                           code="InvalidToken") from None
 
 
 # --- bearer tokens verified by the api function ---------------------------------------------------

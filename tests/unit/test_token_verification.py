@@ -108,7 +108,8 @@ def test_a_refusal_on_a_dialects_path_keeps_that_dialects_error_shape(monkeypatc
     reconciliations = _authenticate(_event("/baas/api/v1/reconciliations"))
     assert reconciliations is not None and reconciliations["statusCode"] == 401
     assert json.loads(reconciliations["body"]) == {"code": "UNAUTHORIZED", "message": "missing Authorization header",
-                                                   "statusCode": 401, "details": {}}
+                                                   "statusCode": 401, "details": {"reason": "MissingToken",
+                                                                                   "field": "Authorization"}}
     sessions = _authenticate(_event(f"{SESSIONS_PATH}/x", "Bearer " + _token(key=OTHER_KEY)))
     assert sessions is not None and sessions["statusCode"] == 401
     body = json.loads(sessions["body"])

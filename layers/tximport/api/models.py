@@ -4,11 +4,13 @@ models. Every request body is wrapped in `{"data": ...}` and every answer in
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Context, Decimal
 from typing import Annotated, Any, Literal, overload
 
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,12 +26,23 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tximport import commands, money
+from tximport.ids import SAFE_ID_PATTERN
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
 from tximport.models import ProductDates as DomainProductDates
+from tximport.services.public import MAX_TEXT_CHARS
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+#: an id of ours that becomes part of stored keys: letters, digits, `.`, `_`, `-` (tximport.ids)
+KeyId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
+#: an id in a path (`/imports/{import_id}`): the same alphabet; anything else is a 400 before any lookup
+PathId = Annotated[str, Path(pattern=SAFE_ID_PATTERN, description="1 to 128 letters, digits, `.`, `_` or `-`, "
+                                                                  "starting with a letter or digit")]
+#: a short label (a source, a bank's identifier)
+Label = Annotated[str, StringConstraints(max_length=255)]
+#: the largest column mapping, as JSON (the schema in GET /fileformats; it is stored with the import)
+MAX_MAPPING_BYTES = 16_384
 
 
 class ApiModel(BaseModel):
@@ -73,10 +86,10 @@ class ProductDates(ApiModel):
 
 
 class ImportBankAccountIn(ApiModel):
-    id: Identifier = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
-    account_identifier: str | None = Field(default=None, alias="accountIdentifier")
+    id: KeyId = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
+    account_identifier: Identifier | None = Field(default=None, alias="accountIdentifier")
     country_code: CountryCode | None = Field(default=None, alias="countryCode")
-    bank_identifier: str | None = Field(default=None, alias="bankIdentifier")
+    bank_identifier: Identifier | None = Field(default=None, alias="bankIdentifier")
     transaction_sign: TransactionSign = Field(default=TransactionSign.ORIGINAL, alias="transactionSign")
     product_dates: ProductDates | None = Field(default=None, alias="productDates")
 
@@ -98,15 +111,22 @@ class CreateImport(ApiModel):
                                                      "(M-D-Y); inferred from the whole date column if left out")
     review_level: ReviewLevel = Field(default=ReviewLevel.FULL, alias="reviewLevel")
     bank_accounts: list[ImportBankAccountIn] = Field(default_factory=list, alias="bankAccounts", max_length=100)
-    bank_id: str | None = Field(default=None, alias="bankId")
-    source: str | None = None
+    bank_id: Identifier | None = Field(default=None, alias="bankId")
+    source: Label | None = None
     api_type: Literal["single", "multi"] | None = Field(default=None, alias="apiType")
-    data_source: str | None = Field(default=None, alias="dataSource")
+    data_source: Label | None = Field(default=None, alias="dataSource")
     fuzzy_account_matching: bool = Field(default=False, alias="fuzzyAccountMatching")
     bypass_replay_validation: bool = Field(default=False, alias="bypassReplayValidation")
     mapping: dict[str, Any] | None = Field(default=None, description="column mapping for CSV#mapped#v1")
     include_pending: bool = Field(default=False, alias="includePending",
                                   description="import pending (not booked) entries where a format marks them")
+
+    @field_validator("mapping")
+    @classmethod
+    def _small_mapping(cls, mapping: dict[str, Any] | None) -> dict[str, Any] | None:
+        if mapping is not None and len(json.dumps(mapping)) > MAX_MAPPING_BYTES:
+            raise ValueError(f"a mapping has at most {MAX_MAPPING_BYTES} bytes of JSON")
+        return mapping
 
     def to_command(self, *, source_product: str | None = None) -> commands.CreateImport:
         return commands.CreateImport(
@@ -124,18 +144,18 @@ class CreateImportRequest(ApiModel):
 
 
 class FlipTransactions(ApiModel):
-    bank_account_ids: list[str] = Field(alias="bankAccountIds", min_length=1)
+    bank_account_ids: list[KeyId] = Field(alias="bankAccountIds", min_length=1, max_length=100)
 
 
 class AccountChoice(ApiModel):
     """A bank account by id, or by the identifier the file uses with its country (an existing account
     with that identifier, else a new placeholder account)."""
 
-    id: Identifier | None = Field(default=None, examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
+    id: KeyId | None = Field(default=None, examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
     account_identifier: Identifier | None = Field(default=None, alias="accountIdentifier",
                                                   examples=["NL77ABNA0574908765"])
     country_code: CountryCode | None = Field(default=None, alias="countryCode", examples=["NLD"])
-    bank_identifier: str | None = Field(default=None, alias="bankIdentifier")
+    bank_identifier: Identifier | None = Field(default=None, alias="bankIdentifier")
     transaction_sign: TransactionSign = Field(default=TransactionSign.ORIGINAL, alias="transactionSign")
 
     @model_validator(mode="after")
@@ -239,7 +259,7 @@ class PublicTransactionIn(BaseModel):
                                                 "card number ...)", examples=["GB33BUKB20201555555555"])
     transaction_id: str | None = Field(default=None, alias="transactionId", min_length=1, max_length=256,
                                        description="with accountIdentifier, what deduplicates", examples=["tx-1"])
-    text: str | None = Field(default=None, max_length=4000, examples=["Coffee"])
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, examples=["Coffee"])
     credit_debit: Literal["credit", "debit"] | None = Field(default=None, alias="creditDebit")
     amount: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$",
                                            "examples": ["3.50"]})] = Field(

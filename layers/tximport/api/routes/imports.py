@@ -13,7 +13,8 @@ from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.envelope import answer, no_content
 from tximport.api.idempotency import IdempotencyKey, XApplication, answer_once
-from tximport.api.models import AmendRequest, CreateImportRequest, DecisionRequest
+from tximport.api.models import AmendRequest, CreateImportRequest, DecisionRequest, PathId
+from tximport.api.pages import pages
 from tximport.api.views import dry_run_view, error_detail_view, import_view, review_meta, review_row
 from tximport.errors import NotFound
 from tximport.models import ImportStatus
@@ -66,7 +67,9 @@ def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N8
                  status: Annotated[ImportStatus | None, Query()] = None) -> Response[schemas.ImportsEnvelope]:
     service = container().import_service
     tenant = tenant_of(router)
-    imports, nxt = service.list_page(tenant, limit=pageSize, cursor=cursor, status=status)
+    cursors = pages(tenant, "imports", status.value if status else "")
+    imports, nxt = service.list_page(tenant, limit=pageSize, cursor=cursors.open(cursor), status=status)
+    nxt = cursors.seal(nxt)
     monitors = service.monitors(tenant, [i.id for i in imports])
     query = {"pageSize": str(pageSize), **({"status": status.value} if status else {})}
     links = {"next": f"/imports?{urlencode({**query, 'cursor': nxt})}"} if nxt else {}
@@ -79,7 +82,7 @@ def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N8
             description="`?include=report` adds statement.summary once known; while the file is awaited "
                         "links.uploadPath is a fresh presigned URL. Each call counts in statusMonitor.",
             responses=schemas.ok(schemas.ImportEnvelope, "The import", 200, None, 400, 401, 404, 429))
-def get_import(import_id: str,
+def get_import(import_id: PathId,
                include: Annotated[Literal["report"] | None, Query()] = None) -> Response[schemas.ImportEnvelope]:
     service = container().import_service
     imp, monitor = service.poll(tenant_of(router), import_id)
@@ -93,8 +96,8 @@ def get_import(import_id: str,
 
 @router.delete("/imports/<import_id>", summary="Delete an import", tags=["Imports"],
                description="Allowed in awaitingConfirmation, complete or error; otherwise 409.",
-               responses=schemas.ok(None, "Deleted (no body)", 204, None, 401, 404, 409, 429))
-def delete_import(import_id: str) -> Response[None]:
+               responses=schemas.ok(None, "Deleted (no body)", 204, None, 400, 401, 404, 409, 429))
+def delete_import(import_id: PathId) -> Response[None]:
     container().import_service.delete(tenant_of(router), import_id)
     return no_content()
 
@@ -102,8 +105,8 @@ def delete_import(import_id: str) -> Response[None]:
 @router.post("/imports/<import_id>/confirm", summary="Confirm an import", tags=["Imports"],
              description="Idempotent: confirming again does nothing.",
              responses=schemas.ok(None, "Confirmed (no body); poll the import until complete",
-                                  204, None, 401, 404, 409, 429))
-def confirm(import_id: str) -> Response[None]:
+                                  204, None, 400, 401, 404, 409, 429))
+def confirm(import_id: PathId) -> Response[None]:
     container().import_service.confirm(tenant_of(router), import_id)
     return no_content()
 
@@ -127,7 +130,7 @@ def _amend(import_id: str, body: AmendRequest) -> Response[None]:
             tags=["Imports"], description=_AMEND_DESCRIPTION,
             responses=schemas.ok(None, "Amended (no body); the file is processed again",
                                  204, None, 400, 401, 404, 409, 429))
-def amend_get(import_id: str, body: AmendRequest) -> Response[None]:
+def amend_get(import_id: PathId, body: AmendRequest) -> Response[None]:
     return _amend(import_id, body)
 
 
@@ -135,7 +138,7 @@ def amend_get(import_id: str, body: AmendRequest) -> Response[None]:
              tags=["Imports"], description=_AMEND_DESCRIPTION,
              responses=schemas.ok(None, "Amended (no body); the file is processed again",
                                   204, None, 400, 401, 404, 409, 429))
-def amend(import_id: str, body: AmendRequest) -> Response[None]:
+def amend(import_id: PathId, body: AmendRequest) -> Response[None]:
     return _amend(import_id, body)
 
 
@@ -146,8 +149,8 @@ def amend(import_id: str, body: AmendRequest) -> Response[None]:
                          "continue). Idempotent: while reverting nothing new starts (202); once reverted "
                          "it answers 200 with the same import body.",
              responses=schemas.ok(schemas.ImportEnvelope, "The revert is under way (revertStatus reverting)",
-                                  202, None, 401, 404, 409, 429))
-def revert(import_id: str) -> Response[schemas.ImportEnvelope]:
+                                  202, None, 400, 401, 404, 409, 429))
+def revert(import_id: PathId) -> Response[schemas.ImportEnvelope]:
     service = container().import_service
     tenant = tenant_of(router)
     imp, running = service.revert(tenant, import_id)
@@ -159,11 +162,13 @@ def revert(import_id: str) -> Response[schemas.ImportEnvelope]:
 @router.get("/imports/<import_id>/errordetails", summary="Rejected lines and file problems", tags=["Review"],
             responses=schemas.ok(schemas.ErrorDetailsEnvelope, "A page of problems, with line numbers",
                                  200, None, 400, 401, 404, 429))
-def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+def error_details(import_id: PathId, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
                   cursor: Annotated[str | None, Query()] = None) -> Response[schemas.ErrorDetailsEnvelope]:
-    page = container().review_service.error_details(tenant_of(router), import_id, page_size=pageSize,
-                                                    cursor=cursor)
-    nxt = page.next_cursor
+    tenant = tenant_of(router)
+    cursors = pages(tenant, "errordetails", import_id)
+    page = container().review_service.error_details(tenant, import_id, page_size=pageSize,
+                                                    cursor=cursors.open(cursor))
+    nxt = cursors.seal(page.next_cursor)
     links = {"next": f"/imports/{import_id}/errordetails?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return answer(schemas.ErrorDetailsEnvelope(
         data=[error_detail_view(d) for d in page.details], links=links,
@@ -173,10 +178,12 @@ def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)]
 @router.get("/imports/<import_id>/reviewtransactions", summary="Page the staged transactions", tags=["Review"],
             responses=schemas.ok(schemas.ReviewEnvelope, "A page of staged transactions",
                                  200, None, 400, 401, 404, 409, 429))
-def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+def review(import_id: PathId, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
            cursor: Annotated[str | None, Query()] = None) -> Response[schemas.ReviewEnvelope]:
-    page = container().review_service.review(tenant_of(router), import_id, page_size=pageSize, cursor=cursor)
-    nxt = page.next_cursor
+    tenant = tenant_of(router)
+    cursors = pages(tenant, "reviewtransactions", import_id)
+    page = container().review_service.review(tenant, import_id, page_size=pageSize, cursor=cursors.open(cursor))
+    nxt = cursors.seal(page.next_cursor)
     links = {"next": f"/imports/{import_id}/reviewtransactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return answer(schemas.ReviewEnvelope(data=[review_row(line) for line in page.lines], links=links,
                                          meta=review_meta(page)))
@@ -185,14 +192,14 @@ def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
 @router.patch("/imports/<import_id>/reviewtransactions/<transaction_id>", summary="Import or skip one line",
               tags=["Review"],
               responses=schemas.ok(None, "Decision recorded (no body)", 204, None, 400, 401, 404, 409, 429))
-def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Response[None]:
+def decide(import_id: PathId, transaction_id: PathId, body: DecisionRequest) -> Response[None]:
     container().review_service.set_decision(tenant_of(router), import_id, transaction_id, body.data.decision)
     return no_content()
 
 
 @router.get("/imports/<import_id>/dryrun", summary="What confirm would do", tags=["Review"],
             responses=schemas.ok(schemas.PlanEnvelope, "What confirm would add and skip",
-                                 200, None, 401, 404, 409, 429))
-def dry_run(import_id: str) -> Response[schemas.PlanEnvelope]:
+                                 200, None, 400, 401, 404, 409, 429))
+def dry_run(import_id: PathId) -> Response[schemas.PlanEnvelope]:
     plan = dry_run_view(container().review_service.dry_run(tenant_of(router), import_id))
     return answer(schemas.PlanEnvelope(data=plan, meta=schemas.EmptyMeta()))
