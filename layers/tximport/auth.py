@@ -9,6 +9,7 @@ Either way the tenant comes only from verified claims.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import jwt
@@ -75,6 +76,20 @@ class JwksVerifier:
         if not given & self.audiences:
             raise Unauthorized("invalid token: it is not meant for this API (aud)", code="InvalidToken")
         return claims
+
+
+def token_scopes(claims: Mapping[str, Any] | None, granted: Iterable[Any] | None = None) -> set[str]:
+    """The OAuth scopes of verified claims: the `scope` claim (space-separated) or `scp` claim (a list;
+    API Gateway hands lists over as `[a b]`), and the authorizer's `scopes` when given."""
+    found: set[str] = set()
+    for name in ("scope", "scp"):
+        value = (claims or {}).get(name)
+        if isinstance(value, list | tuple):
+            found.update(str(v) for v in value)
+        elif isinstance(value, str):
+            found.update(value.strip("[]").split())
+    found.update(str(s) for s in (granted or []))
+    return found
 
 
 def bearer_token(authorization: str | None) -> str:

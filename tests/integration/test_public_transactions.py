@@ -82,3 +82,22 @@ def test_request_limits(api: Api):
     assert api.call("POST", PATH, json={"transactions": []}).status_code == 400
     too_many = {"transactions": [_tx(transactionId=str(i)) for i in range(1001)]}
     assert api.call("POST", PATH, json=too_many).status_code == 400
+
+
+def test_without_the_scope_an_invalid_body_is_403_before_it_is_read(api: Api):
+    """The scope is checked before the body: an invalid, malformed or non-JSON body is no 400 for a token
+    that may not post at all, and nothing is written."""
+    token = dev_token(api.organisation_id, api.company_id)  # no scope
+    before = api.ok("GET", "/transactions")["data"]
+    for body, content_type in [(b'{"transactions": []}', "application/json"),
+                               (b'{"transactions": "all of them"}', "application/json"),
+                               (b'{"transactions": [', "application/json"), (b"[" * 5000, "application/json"),
+                               (b"amount=5", "application/x-www-form-urlencoded")]:
+        answer = api.session.post(f"{api.base_url}{PATH}", data=body, timeout=30,
+                                  headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+        assert answer.status_code == 403, (body[:40], answer.text[:300])
+        assert answer.json()["error"]["code"] == "InsufficientScope"
+        # with the scope the same body is refused for what it is
+        assert api.session.post(f"{api.base_url}{PATH}", data=body, timeout=30, headers={
+            "Authorization": f"Bearer {api.token}", "Content-Type": content_type}).status_code in (400, 415)
+    assert api.ok("GET", "/transactions")["data"] == before

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport import exactjson
 from tximport.api import sessions as session_routes
-from tximport.api.access import is_public, is_public_request
+from tximport.api.access import is_public, is_public_request, scope_needed
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.limits import LARGEST_BODY_BYTES, MAX_BODY_BYTES, check_body
 from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
@@ -29,7 +29,7 @@ from tximport.api.sessions import http as sessions_http
 from tximport.api.sessions import sessions as sessions_sessions
 from tximport.api.sessions import staged as sessions_staged
 from tximport.api.sessions import workspaces as sessions_workspaces
-from tximport.auth import bearer_token, gateway_claims, tenant_from_claims
+from tximport.auth import bearer_token, gateway_claims, tenant_from_claims, token_scopes
 from tximport.errors import DomainError, Unauthorized
 from tximport.reconciliation.errors import ReconciliationError
 from tximport.runtime import container
@@ -224,6 +224,20 @@ def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _unscoped(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A verified token without the scope its route needs (access.SCOPED_ROUTES) is a 403 before the body
+    is read: whatever it sends (an invalid body included), it may not use the route."""
+    context = event.get("requestContext") or {}
+    needed = scope_needed(str((context.get("http") or {}).get("method", "")), str(event.get("rawPath") or ""))
+    jwt_context = (context.get("authorizer") or {}).get("jwt") or {}
+    if needed is None or not jwt_context.get("claims"):
+        return None  # a route that needs no scope, or no token at all (the route answers 401)
+    if needed in token_scopes(jwt_context.get("claims"), jwt_context.get("scopes")):
+        return None
+    return _refusal(event, 403, "InsufficientScope", f"this route needs a token with the scope {needed}",
+                    "Authorization")
+
+
 def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
     """A JSON body that breaks a limit of api/limits.py is answered here, before anything parses it."""
     raw = event.get("body")
@@ -303,9 +317,10 @@ def _authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
 def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`). A body
     that is not JSON (415) or breaks a limit of api/limits.py is refused before anything parses it, and
-    a token that is not valid or names no tenant before that (401), as API Gateway's authorizer would."""
-    refused = _authenticate(event) or _unauthenticated(event) or _unsupported_media_type(event) \
-        or _over_limits(event)
+    a token that is not valid or names no tenant before that (401), as API Gateway's authorizer would, and
+    then a token without the scope its route needs (403)."""
+    refused = _authenticate(event) or _unauthenticated(event) or _unscoped(event) \
+        or _unsupported_media_type(event) or _over_limits(event)
     if refused is not None:
         return refused
     result = app.resolve(event, context)

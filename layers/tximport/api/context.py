@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tximport.auth import tenant_from_claims
+from tximport.auth import tenant_from_claims, token_scopes
 from tximport.errors import Forbidden
 from tximport.models import Tenant
 
@@ -25,20 +25,8 @@ def tenant_of(router: Any) -> Tenant:
 def scopes_of(router: Any) -> set[str]:
     """The OAuth scopes of the caller's verified token: its `scope` claim (space-separated) or `scp` claim
     (a list; API Gateway hands lists over as `[a b]`), or the authorizer's `scopes`."""
-    event = router.current_event
-    authorizer = event.request_context.authorizer
-    if not authorizer:
-        return set()
-    claims = authorizer.jwt_claim or {}
-    found: set[str] = set()
-    for name in ("scope", "scp"):
-        value = claims.get(name)
-        if isinstance(value, list | tuple):
-            found.update(str(v) for v in value)
-        elif isinstance(value, str):
-            found.update(value.strip("[]").split())
-    found.update(str(s) for s in (authorizer.jwt_scopes or []))
-    return found
+    authorizer = router.current_event.request_context.authorizer
+    return token_scopes(authorizer.jwt_claim, authorizer.jwt_scopes) if authorizer else set()
 
 
 def require_scope(router: Any, scope: str) -> None:

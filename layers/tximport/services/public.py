@@ -33,8 +33,6 @@ from tximport.storage.repository import AccountsStore, SettingsStore
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
-#: the scope a token needs to post transactions
-SCOPE = "api:transactions:create"
 #: the longest text value of a transaction: a ledger line holds several, and a DynamoDB item at most 400 KB
 MAX_TEXT_CHARS = 1000
 

@@ -10,13 +10,14 @@ from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 
 from tximport import commands
 from tximport.api import schemas
+from tximport.api.access import TRANSACTIONS_CREATE
 from tximport.api.context import require_scope, tenant_of
 from tximport.api.envelope import answer
 from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import PublicTransactionIn
 from tximport.api.views import ingest_view
 from tximport.runtime import container
-from tximport.services.public import MAX_TRANSACTIONS, SCOPE, RejectedTransaction
+from tximport.services.public import MAX_TRANSACTIONS, RejectedTransaction
 
 router = Router()
 
@@ -90,7 +91,7 @@ def _read(items: list[Any]) -> tuple[list[tuple[int, commands.PostedTransaction]
 def post_transactions(body: PublicTransactions,
                       idempotency_key: IdempotencyKey = None) -> Response[schemas.PublicResultOut]:
     tenant = tenant_of(router)
-    require_scope(router, SCOPE)
+    require_scope(router, TRANSACTIONS_CREATE)  # resolve() refused a token without it already
 
     def ingest() -> Response[schemas.PublicResultOut]:
         posted, rejected = _read(body.transactions)
