@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
+from tximport.statements.models import StatementReport
 
 if TYPE_CHECKING:  # the sessions package builds on these models: no import at run time (a cycle)
     from tximport.sessions.models import SessionLedgerEntry
@@ -202,6 +203,10 @@ class Import(BaseModel):
     execution_arn: str | None = None
     summary: Summary | None = None
     discovered_accounts: list[DiscoveredAccount] = Field(default_factory=list)
+    #: the statements of the file per account, with their balances and checks (tximport.statements)
+    statements: list[StatementReport] = Field(default_factory=list)
+    #: how many statements the file holds (`statements` keeps at most services.statements.MAX_REPORTED_STATEMENTS)
+    statement_count: int = 0
     error_details: list[ErrorDetail] = Field(default_factory=list)
     validation_details_count: int = 0
     staging_prefix: str | None = None

@@ -48,6 +48,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from tximport.formats.balances import camt_balances
 from tximport.formats.base import (
     INVALID_AMOUNT,
     INVALID_DATE,
@@ -60,6 +61,7 @@ from tximport.formats.base import (
     ParseOptions,
     Source,
     StatementAccount,
+    StatementBalances,
 )
 
 _NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)$")
@@ -195,6 +197,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
     stmt_el: Any = None
     announced = False
     account: StatementAccount | None = None
+    stated: StatementBalances | None = None
     for event, el in events:
         tag = el.tag
         local = tag[tag.index("}") + 1:] if tag[0] == "{" else tag
@@ -238,6 +241,8 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 account = _statement_account(stmt_el, q, el)
                 if account is not None:
                     yield account
+                # the balances come before the entries, which are dropped as they are read
+                stated = _balances(stmt_el, q, account)
             yield from _entry(el, q, account,
                               f"/Document/{doc_tag}/{stmt_tag}[{stmt_index}]/Ntry[{ntry_index}]")
             # drop what was read: the entry and everything before it in this statement
@@ -249,7 +254,10 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 account = _statement_account(stmt_el, q, None)
                 if account is not None:
                     yield account
-            stmt_el = None
+                stated = _balances(stmt_el, q, account)
+            if stated is not None:
+                yield stated
+            stmt_el, stated = None, None
             el.clear()
             parent = el.getparent()
             if parent is not None:
@@ -259,6 +267,10 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
         raise FileError(INVALID_SOURCE_DATA, "the file holds no camt document", target="File")
     if not seen_message:
         raise FileError(INVALID_SOURCE_DATA, f"the document holds no <{doc_tag}> message", target="Document")
+
+
+def _balances(stmt: Any, q: _Paths, account: StatementAccount | None) -> StatementBalances | None:
+    return camt_balances(stmt, q, account.account_ref if account else None, account.currency if account else None)
 
 
 def _statement_account(stmt: Any, q: _Paths, first_entry: Any) -> StatementAccount | None:

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import mt940
 
+from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
     INVALID_LINE,
     INVALID_SOURCE_DATA,
@@ -230,3 +231,6 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
+            stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
+            if stated is not None:
+                yield stated

@@ -43,6 +43,7 @@ from html import unescape
 from itertools import repeat
 from typing import IO
 
+from tximport.formats.balances import ofx_balances
 from tximport.formats.base import (
     INVALID_AMOUNT,
     INVALID_DATE,
@@ -83,6 +84,7 @@ _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 
 
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS", "INVSTMTRS"})
+_BALANCES = frozenset({"LEDGERBAL", "AVAILBAL"})
 _ACCOUNTS = frozenset({"BANKACCTFROM", "CCACCTFROM", "INVACCTFROM"})
 
 
@@ -247,6 +249,8 @@ def _scan(reader: _Reader) -> Iterator[ParseEvent]:
     stmt_line: int | None = None
     announced = False
     account_ref: str | None = None
+    balance_of: str | None = None  # the open LEDGERBAL or AVAILBAL aggregate
+    balances: dict[str, str] = {}  # its leaves, and the list's DTSTART/DTEND (formats/balances.py)
 
     def announce() -> Iterator[ParseEvent]:
         nonlocal announced, account_ref
@@ -319,21 +323,32 @@ def _scan(reader: _Reader) -> Iterator[ParseEvent]:
         if closing:
             if name in _ACCOUNTS:
                 in_account = False
+            elif name in _BALANCES:
+                balance_of = None
             elif name in _STATEMENTS and name == stmt:
                 if not announced:
                     yield from announce()
+                stated = ofx_balances(account_ref, curdef, balances, stmt_line, _ofx_date, _ofx_amount)
+                if stated is not None:
+                    yield stated
                 stmt = None
             continue
         if name in _STATEMENTS:
             stmt, in_account, acct, curdef, announced = name, False, {}, None, False
             stmt_line = reader.line_of(m.start())
-            account_ref = None
+            account_ref, balance_of, balances = None, None, {}
         elif stmt is None:
             continue
         elif name in _ACCOUNTS:
             in_account = True
         elif in_account:
             acct[name] = _value(text)
+        elif name in _BALANCES:
+            balance_of = name
+        elif balance_of is not None and name in ("BALAMT", "DTASOF"):
+            balances[f"{balance_of}.{name}"] = _value(text)
+        elif name in ("DTSTART", "DTEND"):
+            balances[name] = _value(text)
         elif name == "CURDEF":
             curdef = _value(text) or None
         elif name in ("BANKTRANLIST", "INVTRANLIST") and not announced:

@@ -35,6 +35,8 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.statements import StatementService
+from tximport.statements.collect import StatementCollector
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
@@ -185,7 +187,8 @@ class _Run:
     accounts the file names) and is tallied."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
-                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail]) -> None:
+                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
+                 statements: StatementCollector | None = None) -> None:
         self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
@@ -194,6 +197,7 @@ class _Run:
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
+        self.statements = statements
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
@@ -203,6 +207,8 @@ class _Run:
             self.errors.write(ErrorDetail.model_construct(
                 severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
                 line_number=event.line_number, actual_value=event.actual_value))
+        elif isinstance(event, base.StatementBalances):
+            self._balances(event)
         else:
             entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
                 account_identifier=event.account_ref, currency=event.currency))
@@ -225,20 +231,40 @@ class _Run:
         if account is None:
             tally.ignored += 1
             return
-        if self.product is not None and not self.product.covers(line.date_posted):
-            tally.out_of_range += 1
-            return
         currency = line.currency
         if not currency:  # the statement's currency, where the line names none
             statement = self.discovered.get(line.account_ref or "")
             currency = statement.currency if statement else None
+        if self.product is not None and not self.product.covers(line.date_posted):
+            tally.out_of_range += 1
+            self._statement_line(line, account, currency, None)
+            return
         row = self.builder.build(line, account, currency)
+        self._statement_line(line, account, currency, row.possible_duplicate)
         if row.possible_duplicate:
             tally.duplicates += 1
         if currency:
             tally.currencies.add(currency)
         tally.add(row.amount, row.date_posted)
         self.rows.write(row)
+
+
+    def _statement_line(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None,
+                        duplicate: bool | None) -> None:
+        if self.statements is None or line.pending:  # a booked balance leaves pending lines out
+            return
+        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+        self.statements.line(line.account_ref, account.id, amount=amount, day=line.date_posted, currency=currency,
+                             line_number=line.line_number, file_amount=line.amount, balance=line.balance,
+                             duplicate=duplicate)
+
+    def _balances(self, event: base.StatementBalances) -> None:
+        if self.statements is None or self.discovery:
+            return
+        account = self.accounts.of(event.account_ref)
+        if account is not None:
+            self.statements.balances(event, account.id,
+                                     reversed_sign=account.transaction_sign == TransactionSign.REVERSED)
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -268,8 +294,9 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
-                 staging: Staging) -> None:
+                 staging: Staging, statements: StatementService | None = None) -> None:
         self.lifecycle = lifecycle
+        self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
         self.objects = objects
@@ -336,7 +363,9 @@ class ProcessingService:
         options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
                                     include_pending=imp.include_pending)
         detector = DuplicateDetector(self.ledger, imp.tenant)
-        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
+        collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
+        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
+                   collector)
         for event in fmt.parser(source, options):
             run.take(event)
         imp.staging_prefix = prefix
@@ -349,6 +378,8 @@ class ProcessingService:
         imp.discovered_accounts = list(run.discovered.values())
         imp.validation_details_count = tally.rejected
         warnings = report_warnings(tally, overlap)
+        if self.statements is not None and collector is not None:
+            warnings += self.statements.assess(imp, collector)
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if run.discovery:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,

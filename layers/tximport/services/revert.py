@@ -15,6 +15,7 @@ from collections.abc import Callable
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, Severity, Tenant, utcnow
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.statements import StatementService
 from tximport.storage.ledger import LedgerStore, PartialDelete
 from tximport.storage.staging import Staging
 
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 
 class RevertService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, staging: Staging,
-                 workers: int = 16, margin_seconds: float = 10.0) -> None:
+                 workers: int = 16, margin_seconds: float = 10.0, statements: StatementService | None = None) -> None:
         self.lifecycle = lifecycle
+        self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
         self.staging = staging
@@ -80,6 +82,8 @@ class RevertService:
 
     def _finish(self, imp: Import) -> Import:
         removed = imp.revert.line_count = imp.revert.line_count or 0
+        if self.statements is not None:  # the accounts' previous closings are their last again
+            self.statements.reverted(imp)
         imp.reverted = utcnow()
         imp.revert.status = "reverted"
         imp.error_details = [*imp.error_details, ErrorDetail(

@@ -9,15 +9,17 @@ from typing import Any
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, ImportStatus, Severity, utcnow
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.statements import StatementService
 from tximport.tasks import step_error
 
 log = logging.getLogger(__name__)
 
 
 class WorkflowService:
-    def __init__(self, lifecycle: Lifecycle) -> None:
+    def __init__(self, lifecycle: Lifecycle, statements: StatementService | None = None) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
+        self.statements = statements
 
     def claim(self, imp: Import, execution_arn: str | None) -> str:
         """Take the import's accounts: `process` when they are free, `wait` when queued, `stop` when the
@@ -72,6 +74,8 @@ class WorkflowService:
     def complete(self, imp: Import) -> None:
         if imp.status == ImportStatus.COMPLETE:
             return
+        if self.statements is not None:  # before the status: a retried step writes the same items again
+            self.statements.confirmed(imp)
         self.lifecycle.transition(imp, ImportStatus.COMPLETE, completed=utcnow())
         if imp.file_sha256:
             for account in imp.bank_accounts:

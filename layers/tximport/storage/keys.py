@@ -12,6 +12,8 @@ imports table (pk = T#org#company):
   RECON#<reconciliationId>            a reconciliation (storage/reconciliations.py)
   RECONDAY#<accountId>#<yyyy-mm-dd>   a day of an account claimed by a reconciliation's period (the overlap guard)
   RECONOVR#<reconciliationId>#<index:08d>  a manual decision on one reconciliation entry
+  STMT#<accountId>#<yyyy-mm-dd>#<importId>#<index:04d>  a confirmed statement of an account, by the day it
+                                   ends (storage/statements.py: the latest is the account's last closing)
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
@@ -54,6 +56,14 @@ def queue_prefix(account_id: str) -> str:
 
 def replay_sk(account_id: str, digest: str) -> str:
     return f"REPLAY#{account_id}#{digest}"
+
+
+def statement_prefix(account_id: str) -> str:
+    return f"STMT#{account_id}#"
+
+
+def statement_sk(account_id: str, end: date, import_id: str, index: int) -> str:
+    return f"{statement_prefix(account_id)}{end.isoformat()}#{import_id}#{index:04d}"
 
 
 def reconciliation_sk(reconciliation_id: str) -> str:

@@ -1,0 +1,135 @@
+"""Statement truth through the whole workflow (the real ASL on the local stack): balances read from real
+bank files, the arithmetic check, continuity and overlap between imports, the history a revert
+restores, and the events the checks raise."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tests.support.client import Api, poll
+from tests.support.samples import SAMPLES
+from tests.support.statements import month
+
+D = Decimal
+MT940 = "MT940#v1"
+
+
+def _codes(imp: dict[str, Any]) -> set[str]:
+    return {d["code"] for d in imp["errorDetails"]}
+
+
+def _statements(imp: dict[str, Any]) -> list[dict[str, Any]]:
+    return imp["statement"]["statements"]
+
+
+def _checks(imp: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for s in _statements(imp) for c in s["checks"]]
+
+
+def _import(api: Api, account: str, text: str, **extra: Any) -> dict[str, Any]:
+    return api.import_file(account, text.encode(), file_format=MT940, **extra)
+
+
+def _events(api: Api, import_id: str, detail_type: str) -> list[dict[str, Any]]:
+    return [e for e in api.ok("GET", "/local/events")["data"]
+            if e["detailType"] == detail_type and e["detail"].get("importId") == import_id]
+
+
+def test_real_camt_statement_balances_are_reported(api: Api):
+    account = api.create_account("NL77ABNA0574908765")
+    imp = api.import_file(account, (SAMPLES / "camt053/oca-test-camt053.xml").read_bytes(), file_format="CAMT053#v1")
+    (statement,) = _statements(imp)
+    assert (statement["openingBalance"], statement["closingBalance"]) == ("15568.27", "15121.12")
+    assert statement["bankAccountId"] == account and statement["lineCount"] == 4
+    assert D(statement["computedClosingBalance"]) == D("15568.27") + D(statement["lineSum"])
+
+
+def test_real_mt940_statements_add_up_and_the_next_statement_continues(api: Api):
+    ref = "NL71RABO0123456789"
+    account = api.create_account(ref)
+    imp = _import(api, account, (SAMPLES / "mt940/mt940-jejik-rabobank-iban.sta").read_text())
+    first, second = _statements(imp)
+    assert (first["openingBalance"], first["closingBalance"], first["computedClosingBalance"]) == (
+        "1000.00", "965.00", "965.00")
+    assert (second["openingBalance"], second["closingBalance"]) == ("965.00", "930.00")
+    assert _checks(imp) == []
+    api.confirm_and_complete(imp["id"])
+    # the next statement opens where the confirmed one closed: nothing to flag
+    nxt = _import(api, account, month(ref, 3, 2013, 2, D("930.00"), ["-10.00"]))
+    assert _checks(nxt) == [] and nxt["status"] == "awaitingConfirmation"
+
+
+def test_a_real_mt940_statement_that_does_not_add_up_is_a_balance_mismatch(api: Api):
+    account = api.create_account("0001234567")
+    imp = _import(api, account, (SAMPLES / "mt940/mt940-jejik-ing.sta").read_text())
+    (check,) = _checks(imp)
+    assert check["code"] == "BalanceMismatch"
+    assert (check["expected"], check["computed"], check["difference"]) == ("3.47", "-45.59", "-49.06")
+
+
+def test_a_wrong_closing_balance_warns_and_waits_for_review_under_exception_review(api: Api):
+    account = api.create_account("NL02TEST0123456789")
+    text = month("NL02TEST0123456789", 1, 2024, 1, D("100.00"), ["-30.00", "12.50"], closing=D("80.00"))
+    imp = _import(api, account, text, reviewLevel="exceptionReview")
+    assert imp["status"] == "awaitingConfirmation"
+    assert "BalanceMismatch" in _codes(imp)
+    (check,) = _checks(imp)
+    assert (check["expected"], check["computed"], check["difference"]) == ("80.00", "82.50", "2.50")
+    (event,) = poll(lambda: _events(api, imp["id"], "BalanceMismatch"), what="the BalanceMismatch event")
+    assert event["detail"]["bankAccountId"] == account and event["detail"]["difference"] == "2.50"
+    # the same statement adding up goes on by itself
+    api.ok("DELETE", f"/imports/{imp['id']}", expect=204)
+    good = _import(api, account, month("NL02TEST0123456789", 1, 2024, 1, D("100.00"), ["-30.00", "12.50"]),
+                   reviewLevel="exceptionReview", wait_for=("complete", "error"))
+    assert good["status"] == "complete" and _checks(good) == []
+
+
+def test_a_missing_month_is_a_statement_gap_with_its_days_and_amount(api: Api):
+    ref = "NL03TEST0123456789"
+    account = api.create_account(ref)
+    jan = _import(api, account, month(ref, 1, 2024, 1, D("100.00"), ["-30.00"]))
+    api.confirm_and_complete(jan["id"])
+    # February (opening 70.00, -20.00) never arrives; March opens at 50.00
+    mar = _import(api, account, month(ref, 3, 2024, 3, D("50.00"), ["5.00"]))
+    assert "StatementGap" in _codes(mar)
+    (gap,) = _checks(mar)
+    assert gap["code"] == "StatementGap"
+    assert (gap["expected"], gap["computed"], gap["difference"]) == ("70.00", "50.00", "-20.00")
+    assert (gap["startDate"], gap["endDate"]) == ("2024-02-01", "2024-02-29")
+    assert gap["previousImportId"] == jan["id"]
+    (event,) = poll(lambda: _events(api, mar["id"], "StatementGapDetected"), what="the gap event")
+    assert event["detail"]["difference"] == "-20.00"
+
+
+def test_a_statement_overlapping_beyond_its_duplicates_is_flagged(api: Api):
+    ref = "NL04TEST0123456789"
+    account = api.create_account(ref)
+    jan = _import(api, account, month(ref, 1, 2024, 1, D("100.00"), ["-30.00", "-5.00"], first_day=10))
+    api.confirm_and_complete(jan["id"])
+    # the same days again, only duplicates: an overlap with nothing new is not flagged
+    again = _import(api, account, month(ref, 1, 2024, 1, D("100.00"), ["-30.00", "-5.00"], first_day=10),
+                    bypassReplayValidation=True)
+    assert "StatementOverlap" not in _codes(again)
+    api.ok("DELETE", f"/imports/{again['id']}", expect=204)
+    # a statement from mid-January with a line January's statement did not have
+    lines = month(ref, 2, 2024, 1, D("100.00"), ["-30.00", "-5.00", "-7.00"], first_day=10)
+    mid = _import(api, account, lines)
+    (overlap,) = [c for c in _checks(mid) if c["code"] == "StatementOverlap"]
+    assert overlap["lineCount"] == 1 and overlap["startDate"] == "2024-01-12"
+
+
+def test_reverting_an_import_restores_the_accounts_previous_closing(api: Api):
+    ref = "NL05TEST0123456789"
+    account = api.create_account(ref)
+    jan = _import(api, account, month(ref, 1, 2024, 1, D("100.00"), ["-30.00"]))
+    api.confirm_and_complete(jan["id"])
+    feb = _import(api, account, month(ref, 2, 2024, 2, D("70.00"), ["-20.00"]))
+    assert _checks(feb) == []
+    api.confirm_and_complete(feb["id"])
+    api.ok("POST", f"/imports/{feb['id']}/revert", expect=202)
+    poll(lambda: api.ok("GET", f"/imports/{feb['id']}")["data"].get("revertStatus") == "reverted", what="reverted")
+    # March after the revert: February is missing again, counted from January's closing
+    mar = _import(api, account, month(ref, 3, 2024, 3, D("50.00"), ["5.00"]))
+    (gap,) = _checks(mar)
+    assert gap["code"] == "StatementGap" and gap["expected"] == "70.00" and gap["previousImportId"] == jan["id"]
