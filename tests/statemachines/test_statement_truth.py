@@ -133,3 +133,30 @@ def test_reverting_an_import_restores_the_accounts_previous_closing(api: Api):
     mar = _import(api, account, month(ref, 3, 2024, 3, D("50.00"), ["5.00"]))
     (gap,) = _checks(mar)
     assert gap["code"] == "StatementGap" and gap["expected"] == "70.00" and gap["previousImportId"] == jan["id"]
+
+
+CSV_MAPPING = {"columns": {"date": "Date", "description": "Label", "amount": "Amount", "balance": "Balance"}}
+
+
+def test_a_real_csv_balance_column_states_the_opening_and_closing(api: Api):
+    account = api.create_account()
+    imp = api.import_file(account, (SAMPLES / "csv/oca-balance.csv").read_bytes(), file_format="CSV#mapped#v1",
+                          mapping=CSV_MAPPING, dateStyle="middleEndian")
+    (statement,) = _statements(imp)
+    assert (statement["openingBalance"], statement["closingBalance"]) == ("10.00", "1510.00")
+    assert statement["checks"] == []
+
+
+def test_a_csv_running_balance_names_the_first_line_where_it_breaks(api: Api):
+    account = api.create_account()
+    rows = [("2024-01-02", "A", "-10.00", "90.00"), ("2024-01-03", "B", "5.00", "95.00"),
+            ("2024-01-04", "C", "-1.00", "93.00"), ("2024-01-05", "D", "1.00", "94.00")]
+    body = "Date,Label,Amount,Balance\n" + "".join(",".join(r) + "\n" for r in rows)
+    imp = api.import_file(account, body.encode(), file_format="CSV#mapped#v1", mapping=CSV_MAPPING,
+                          dateStyle="bigEndian", reviewLevel="exceptionReview")
+    assert imp["status"] == "awaitingConfirmation"
+    (check,) = _checks(imp)
+    assert check["code"] == "BalanceMismatch" and check["lineNumber"] == 4
+    assert (check["expected"], check["computed"]) == ("94.00", "93.00")
+    (warning,) = [d for d in imp["errorDetails"] if d["code"] == "BalanceMismatch"]
+    assert warning["lineNumber"] == 4 and warning["severity"] == "warning"
