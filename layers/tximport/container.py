@@ -172,7 +172,8 @@ class Container:
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
-        return LedgerQueries(accounts=self.accounts, ledger=self.ledger)
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger,
+                             statements=StatementHistory(self.statement_store))
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 
 from tximport.errors import Conflict, NotFound
 from tximport.models import (
@@ -201,6 +202,18 @@ class InMemoryLedger:
             day, tx = ref.split("|", 1)
             out.append(copy.deepcopy(self.lines[(keys.tenant_pk(tenant), account_id, date.fromisoformat(day))][tx]))
         return out, nxt
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        pk = keys.tenant_pk(tenant)
+        return [(d, sum((x.amount for x in lines.values()), Decimal(0)))
+                for (p, a, d), lines in sorted(self.lines.items(), key=lambda kv: kv[0][2])
+                if p == pk and a == account_id and lines and (after is None or d > after)
+                and (until is None or d <= until)]
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        found = self.lines.get((keys.tenant_pk(tenant), account_id, day), {})
+        return sum((x.amount for tx, x in found.items() if tx > transaction_id), Decimal(0))
 
     def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
         pk = keys.tenant_pk(tenant)

@@ -160,3 +160,28 @@ def test_a_csv_running_balance_names_the_first_line_where_it_breaks(api: Api):
     assert (check["expected"], check["computed"]) == ("94.00", "93.00")
     (warning,) = [d for d in imp["errorDetails"] if d["code"] == "BalanceMismatch"]
     assert warning["lineNumber"] == 4 and warning["severity"] == "warning"
+
+
+def test_the_ledger_shows_running_balances_anchored_on_the_last_statement(api: Api):
+    ref = "GB33BUKB20201555555566"
+    account = api.create_account(ref)
+    jan = _import(api, account, month(ref, 1, 2024, 1, D("100.00"), ["-30.00", "12.50", "-2.50"]))
+    api.confirm_and_complete(jan["id"])
+    # a line posted through the public API after the statement counts too
+    api.ok("POST", "/api/public/v1/transactions", json={"transactions": [{
+        "accountIdentifier": ref, "transactionId": "pub-1", "text": "Card", "creditDebit": "debit", "amount": "5.00",
+        "currency": "EUR", "valutaAt": "2024-02-02"}]}, expect=201)
+    page = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance", "pageSize": 2})
+    balance = page["meta"]["balance"]
+    assert (balance["amount"], balance["asOf"]) == ("75.00", "2024-02-02")
+    assert balance["lastStatement"]["closingBalance"] == "80.00"
+    assert balance["lastStatement"]["closingDate"] == "2024-01-31"
+    running = [(r["datePosted"], r["transactionAmount"], r["runningBalance"]) for r in page["data"]]
+    assert running == [("2024-02-02", "-5.00", "75.00"), ("2024-01-05", "-2.50", "80.00")]
+    # the next page goes on from where this one stopped
+    cursor = page["links"]["next"].split("cursor=")[1].split("&")[0]
+    rest = api.ok("GET", f"/bankaccounts/{account}/transactions",
+                  params={"include": "balance", "pageSize": 2, "cursor": cursor})["data"]
+    assert [(r["transactionAmount"], r["runningBalance"]) for r in rest] == [("12.50", "82.50"), ("-30.00", "70.00")]
+    # without include=balance the ledger is as it was
+    assert "runningBalance" not in api.ledger(account)[0]

@@ -9,6 +9,7 @@ from typing import Any
 
 from tximport.models import BankAccount, ErrorDetail, Import, LedgerLine, Summary, Transaction, iso
 from tximport.reconciliation.ids import statement_id
+from tximport.services.ledger_queries import AccountBalance
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
 from tximport.statements.models import StatementCheck, StatementReport
@@ -108,6 +109,17 @@ def ledger_row(line: LedgerLine) -> dict[str, Any]:
         "billingMonth": entry.billing_month, "cardId": entry.card_id,
         "counterpartAccountId": entry.counterpart_account_id, "recurringId": entry.recurring_id,
         "recurringType": entry.recurring_type})}
+
+
+def balance_view(balance: AccountBalance) -> dict[str, Any]:
+    """An account's current balance (`meta.balance` of the ledger with `?include=balance`)."""
+    anchor = balance.statement
+    return _present({
+        "amount": _money(balance.amount), "asOf": _day(balance.as_of),
+        "lastStatement": _present({"closingBalance": _money(anchor.closing), "closingDate": _day(anchor.closing_date),
+                                   "importId": anchor.import_id, "statementId": anchor.statement_id})
+        if anchor else None,
+    })
 
 
 def dry_run_view(plan: DryRun) -> dict[str, Any]:

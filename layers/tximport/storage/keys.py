@@ -17,6 +17,8 @@ imports table (pk = T#org#company):
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+  pk = T#org#company#A#<accountId>,                sk = BAL#<yyyy-mm-dd>      the sum and count of the day's lines
+                                   (recomputed from the day's lines whenever lines of that day are written or removed)
   pk = T#org#company#A#<cardId>,  sk = INVOICEDAY#<yyyy-mm>#<yyyy-mm-dd>  a card's invoice has lines that day
   pk = T#org#company#A#<accountId>, sk = VALIDATING#<period>#<transactionId>  an import-session line awaiting
                                    close (period: its day, or its invoice's month in a card's partition)
@@ -93,6 +95,12 @@ def ledger_tx_sk(transaction_id: str) -> str:
 
 
 LEDGER_DAY_PREFIX = "DAY#"
+LEDGER_TOTAL_PREFIX = "BAL#"
+
+
+def ledger_total_sk(day: date) -> str:
+    """The sum of an account's lines on `day` (storage/ledger.py, LedgerRepository.refresh_totals)."""
+    return f"{LEDGER_TOTAL_PREFIX}{day.isoformat()}"
 
 
 def ledger_day_sk(day: date) -> str:

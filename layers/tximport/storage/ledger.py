@@ -12,6 +12,13 @@ Lines committed from an import session add their own attributes (`type`, `transa
 `categoryId`, ..., see `_session_attributes`) and two kinds of index items in the account's partition
 (`INVOICEDAY#`, `VALIDATING#`: storage/keys.py), so that an invoice's sums and close read only the days
 and lines they need.
+
+Balances: a `BAL#<day>` item per account and day holds the sum and count of that day's lines. It is
+recomputed from the day's lines (never added to) after every write or removal that touches the day, so
+a retried chunk cannot count twice; the write is conditional on the version read before the lines, so
+two writers of one day (two chunks of a commit, a public post) cannot leave a stale sum: the loser reads
+again. A running balance then needs the day items between a statement's closing and the day asked for,
+never the lines of the whole ledger (services/ledger_queries.py).
 """
 
 from __future__ import annotations
@@ -145,6 +152,15 @@ def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[st
 
 
 class LedgerStore(Protocol):
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        """The sum of the account's lines per day, for days in (after, until] (None: open-ended), oldest first."""
+        ...
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        """The sum of the day's lines listed before `transaction_id` newest first (ids above it)."""
+        ...
+
     """What the services rely on (`LedgerRepository` on DynamoDB; an in-memory fake in tests/fakes)."""
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
@@ -248,7 +264,53 @@ class LedgerRepository:
                 requests = []
         if requests:
             self._batch(requests)
+        self.refresh_totals(tenant, days)
         return written
+
+    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]]) -> None:
+        """Recompute the `BAL#` item of each (account, day) from the day's lines."""
+        for account_id, day in sorted(set(days)):
+            self._refresh_total(tenant, account_id, day)
+
+    def _refresh_total(self, tenant: Tenant, account_id: str, day: date) -> None:
+        key = {"pk": keys.ledger_account_pk(tenant, account_id), "sk": keys.ledger_total_sk(day)}
+        for _ in range(20):
+            current = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+            version = int(current["version"]) if current else 0
+            total, count = Decimal(0), 0
+            for item in query_all(self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                                  ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)},
+                                  ProjectionExpression="#a", ExpressionAttributeNames={"#a": "amount"}):
+                total += Decimal(item.get("amount", 0))
+                count += 1
+            condition = ({"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
+                         if current else {"ConditionExpression": "attribute_not_exists(pk)"})
+            try:
+                self.table.put_item(Item={**key, "day": day.isoformat(), "total": total, "count": count,
+                                          "version": version + 1}, **condition)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+        raise TransientError(f"the balance of {account_id} on {day} kept changing while it was recomputed")
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        """The sum of the account's lines per day, for days in (after, until], oldest first."""
+        low = keys.ledger_total_sk(after) + "~" if after else keys.LEDGER_TOTAL_PREFIX
+        high = keys.ledger_total_sk(until) if until else keys.LEDGER_TOTAL_PREFIX + "~"
+        if low > high:
+            return []
+        return [(date.fromisoformat(i["day"]), Decimal(i["total"])) for i in self._index(
+            tenant, account_id, low, high) if i.get("count")]
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        """The sum of the day's lines whose ids sort above `transaction_id` (listed before it, newest first)."""
+        items = query_all(self.table, KeyConditionExpression="pk = :pk AND sk > :sk",
+                          ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day),
+                                                     ":sk": keys.ledger_tx_sk(transaction_id)},
+                          ProjectionExpression="#a", ExpressionAttributeNames={"#a": "amount"})
+        return sum((Decimal(i.get("amount", 0)) for i in items), Decimal(0))
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
         batch_write(self.client, self.table_name, requests)  # TransientError: the workflow retries the chunk
@@ -354,18 +416,21 @@ class LedgerRepository:
                 else:
                     removed += future.result()
 
+        touched: set[tuple[str, date]] = set()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
             try:
                 for line in lines:
                     if errors or (stop is not None and stop()):
                         complete = False
                         break
+                    touched.add((line.bank_account_id, line.date_posted))
                     if len(pending) >= workers * 4:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         collect(done)
                     pending.add(pool.submit(self._delete_one, tenant, line, import_id))
             finally:
                 collect(wait(pending).done)
+                self.refresh_totals(tenant, touched)  # the days' balances, also after a partial run
         if errors:
             # the lines already removed are counted in the error: a retry finds them gone and does not
             # count them again
