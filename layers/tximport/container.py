@@ -192,7 +192,8 @@ class Container:
     @cached_property
     def processing(self) -> ProcessingService:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
-                                 staging=self.staging, statements=self.statements)
+                                 staging=self.staging, statements=self.statements,
+                                 pending_window_days=self.settings.pending_window_days)
 
     @cached_property
     def statement_store(self) -> Store:

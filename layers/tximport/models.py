@@ -256,6 +256,14 @@ class Transaction:
     reference: str | None = None
     counterparty_name: str | None = None
     counterparty_account: str | None = None
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`)
+    reversal: bool = False
+    # statement truth (tximport.statements.pending): a pending (not booked) line, the pending line a booked
+    # one replaces, the line a reversal reverses, and on a pending line the booked line that replaced it
+    pending: bool = False
+    replaces_pending_id: str | None = None
+    reversal_of: str | None = None
+    replaced_by: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -4,12 +4,13 @@ restores, and the events the checks raise."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from tests.support.client import Api, poll
 from tests.support.samples import SAMPLES
-from tests.support.statements import month
+from tests.support.statements import Entry, Line, camt053, month, mt940
 
 D = Decimal
 MT940 = "MT940#v1"
@@ -185,3 +186,61 @@ def test_the_ledger_shows_running_balances_anchored_on_the_last_statement(api: A
     assert [(r["transactionAmount"], r["runningBalance"]) for r in rest] == [("12.50", "82.50"), ("-30.00", "70.00")]
     # without include=balance the ledger is as it was
     assert "runningBalance" not in api.ledger(account)[0]
+
+
+CAMT = "CAMT053#v1"
+
+
+def test_a_pending_card_line_is_replaced_by_its_booked_line_and_never_doubles(api: Api):
+    iban = "DE89370400440532013000"
+    account = api.create_account(iban)
+    first = camt053(iban, "S1", D("100.00"), [
+        Entry(date(2024, 3, 1), D("-12.00"), "SALARY ADVANCE FEE", "B-1"),
+        Entry(date(2024, 3, 2), D("-9.99"), "CARD 1234 COFFEE BAR", "P-77", status="PDNG"),
+        Entry(date(2024, 3, 2), D("-40.00"), "CARD 1234 HOTEL PREAUTH", "P-78", status="PDNG")], day=date(2024, 3, 2))
+    imp = api.import_file(account, first.encode(), file_format=CAMT, includePending=True)
+    assert _checks(imp) == [], "pending lines stay out of the booked balance"
+    rows = api.review(imp["id"])
+    assert sorted((r["transactionAmount"], r.get("pending", False)) for r in rows) == [
+        ("-12.00", False), ("-40.00", True), ("-9.99", True)]
+    api.confirm_and_complete(imp["id"])
+    pending_id = next(r["transactionId"] for r in api.ledger(account) if r["transactionAmount"] == "-9.99")
+
+    # the bank books the coffee two days later under another reference, with a longer text
+    second = camt053(iban, "S2", D("88.00"), [
+        Entry(date(2024, 3, 4), D("-9.99"), "CARD 1234 COFFEE BAR BERLIN", "B-2")], day=date(2024, 3, 4))
+    nxt = api.import_file(account, second.encode(), file_format=CAMT, includePending=True)
+    (row,) = api.review(nxt["id"])
+    assert row["replacesPendingId"] == pending_id and row["decision"] == "import"
+    api.confirm_and_complete(nxt["id"])
+    ledger = {r["transactionId"]: r for r in api.ledger(account)}
+    assert ledger[pending_id]["replacedBy"] == row["transactionId"]
+    assert ledger[row["transactionId"]]["replacesPendingId"] == pending_id
+    balance = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})["meta"]
+    assert balance["balance"]["amount"] == "78.01", "booked lines only: 100 - 12 - 9.99"
+
+    # the hotel pre-authorisation is never booked: an import beyond the window reports it expired
+    late = camt053(iban, "S3", D("78.01"), [Entry(date(2024, 3, 20), D("1.00"), "INTEREST", "B-3")],
+                   day=date(2024, 3, 20))
+    last = api.import_file(account, late.encode(), file_format=CAMT, includePending=True)
+    (expired,) = [d for d in last["errorDetails"] if d["code"] == "PendingExpired"]
+    assert "-40.00" in expired["message"]
+
+
+def test_a_reversal_is_linked_to_the_line_it_reverses(api: Api):
+    ref = "NL06TEST0123456789"
+    account = api.create_account(ref)
+    jan = _import(api, account, mt940(ref, 1, D("100.00"), [
+        Line(date(2024, 1, 10), D("-30.00"), "DIRECT DEBIT GYM MEMBERSHIP", "DD-1"),
+        Line(date(2024, 1, 11), D("-5.00"), "BAKERY", "POS-1")], opened=date(2023, 12, 31), closed=date(2024, 1, 31)))
+    api.confirm_and_complete(jan["id"])
+    debit = next(r["transactionId"] for r in api.ledger(account) if r["transactionAmount"] == "-30.00")
+    feb = _import(api, account, mt940(ref, 2, D("65.00"), [
+        Line(date(2024, 2, 2), D("30.00"), "RETURN DIRECT DEBIT GYM MEMBERSHIP", "DD-1R", reversal=True)],
+        opened=date(2024, 1, 31), closed=date(2024, 2, 29)))
+    assert _checks(feb) == []
+    (row,) = api.review(feb["id"])
+    assert row["reversal"] is True and row["reversalOf"] == debit
+    api.confirm_and_complete(feb["id"])
+    (line,) = [r for r in api.ledger(account) if r["transactionAmount"] == "30.00"]
+    assert line["reversalOf"] == debit

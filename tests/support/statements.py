@@ -48,3 +48,38 @@ def month(account: str, number: int, year: int, month_: int, opening: Decimal, a
     first = date(year, month_, 1)
     closed = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return mt940(account, number, opening, lines, opened=first - timedelta(days=1), closed=closed, closing=closing)
+
+
+@dataclass(frozen=True)
+class Entry:
+    day: date
+    amount: Decimal
+    text: str
+    ref: str
+    status: str = "BOOK"
+    reversal: bool = False
+
+
+def camt053(iban: str, statement_id: str, opening: Decimal, entries: list[Entry], *, day: date,
+            currency: str = "EUR") -> str:
+    """A camt.053.001.02 statement; its closing is opening + the booked entries (pending ones left out)."""
+    booked = sum((e.amount for e in entries if e.status == "BOOK"), Decimal(0))
+
+    def bal(code: str, value: Decimal) -> str:
+        return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{currency}\">{abs(value):.2f}</Amt>"
+                f"<CdtDbtInd>{'CRDT' if value >= 0 else 'DBIT'}</CdtDbtInd><Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>")
+
+    def ntry(e: Entry) -> str:
+        reversal = "<RvslInd>true</RvslInd>" if e.reversal else ""
+        return (f"<Ntry><NtryRef>{e.ref}</NtryRef><Amt Ccy=\"{currency}\">{abs(e.amount):.2f}</Amt>"
+                f"<CdtDbtInd>{'CRDT' if e.amount >= 0 else 'DBIT'}</CdtDbtInd>{reversal}<Sts>{e.status}</Sts>"
+                f"<BookgDt><Dt>{e.day.isoformat()}</Dt></BookgDt><ValDt><Dt>{e.day.isoformat()}</Dt></ValDt>"
+                f"<AcctSvcrRef>{e.ref}</AcctSvcrRef><AddtlNtryInf>{e.text}</AddtlNtryInf></Ntry>")
+
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"><BkToCstmrStmt>"
+            f"<GrpHdr><MsgId>{statement_id}</MsgId><CreDtTm>{day.isoformat()}T20:00:00</CreDtTm></GrpHdr>"
+            f"<Stmt><Id>{statement_id}</Id><CreDtTm>{day.isoformat()}T20:00:00</CreDtTm>"
+            f"<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{currency}</Ccy></Acct>"
+            f"{bal('OPBD', opening)}{bal('CLBD', opening + booked)}{''.join(ntry(e) for e in entries)}"
+            "</Stmt></BkToCstmrStmt></Document>")

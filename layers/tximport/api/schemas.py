@@ -221,6 +221,14 @@ class TransactionOut(Doc):
         "ledger lines: the id reconciliations know the line by (their `matchedStatementId`)"))
     reconciliation: ReconciliationMarkOut | None = Field(default=None, description=(
         "ledger lines: the reconciliation entry the line is matched to, if any"))
+    pending: bool | None = Field(default=None, description="a pending (not booked) line (`includePending`)")
+    replaces_pending_id: str | None = Field(default=None, alias="replacesPendingId", description=(
+        "a booked line: the pending line it replaces in the ledger"))
+    replaced_by: str | None = Field(default=None, alias="replacedBy", description=(
+        "a pending ledger line: the booked line that replaced it"))
+    reversal: bool | None = Field(default=None, description="the bank marks the line as a reversal")
+    reversal_of: str | None = Field(default=None, alias="reversalOf", description=(
+        "a reversal: the line it reverses, where it was found"))
     running_balance: Money | None = Field(default=None, alias="runningBalance", description=(
         "ledger lines with `?include=balance`: the account's balance after this line"), examples=["1510.00"])
 

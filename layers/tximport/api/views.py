@@ -62,6 +62,12 @@ def transaction_view(line: Transaction) -> dict[str, Any]:
         "originalCurrency": line.original_currency,
         "currency": line.currency,
         "valueDate": _day(line.value_date),
+        # statement truth: pending and reversal lines and their links (absent on ordinary lines)
+        "pending": line.pending or None,
+        "replacesPendingId": line.replaces_pending_id,
+        "replacedBy": line.replaced_by,
+        "reversal": line.reversal or None,
+        "reversalOf": line.reversal_of,
     })
 
 

@@ -13,8 +13,8 @@ Mapping (paths relative to the entry, `Ntry`):
   balance or entry), bank id `Acct/Svcr/FinInstnId/BIC(FI)`. A statement without entries is a
   valid, empty import.
 * amount: `Amt` with its `Ccy`; the sign comes from `CdtDbtInd` (CRDT money in, DBIT money out),
-  never from the number. `RvslInd` (reversal) does not change it: by the ISO 20022 usage rule the
-  indicator of a reversal entry already states the direction of the reversal itself (a reversed
+  never from the number. `RvslInd` (reversal) does not change it, it marks the line `reversal`: by the
+  ISO 20022 usage rule the indicator of a reversal entry already states the direction of the reversal itself (a reversed
   debit is reported as CRDT, money in; a reversed credit as DBIT, money out).
 * batches: when an entry carries several `NtryDtls/TxDtls` and each has its own amount
   (`TxDtls/Amt`, or `TxDtls/AmtDtls/TxAmt/Amt` in older versions), the entry is split into one line
@@ -320,7 +320,7 @@ def _read_entry(ntry: Any, cut: int) -> tuple[_Fields, list[_Fields], list[list[
         if not isinstance(tag, str):
             continue
         local = tag[cut:]
-        if local in ("Amt", "CdtDbtInd", "AcctSvcrRef", "NtryRef", "AddtlNtryInf"):
+        if local in ("Amt", "CdtDbtInd", "AcctSvcrRef", "NtryRef", "AddtlNtryInf", "RvslInd"):
             if local not in entry:
                 entry[local] = (_txt(child), child.get("Ccy"))
         elif local == "Sts":
@@ -445,6 +445,7 @@ def _entry(ntry: Any, q: _Paths, account: StatementAccount | None, xpath: str) -
         return
     status = _get(entry, "Sts") or "BOOK"
     pending = status in _PENDING
+    reversal = (_get(entry, "RvslInd") or "").strip().lower() in ("true", "1")
     entry_ref = _get(entry, "AcctSvcrRef")
     ntry_ref = _get(entry, "NtryRef")
     entry_info = _get(entry, "AddtlNtryInf")
@@ -470,17 +471,18 @@ def _entry(ntry: Any, q: _Paths, account: StatementAccount | None, xpath: str) -
             own = base or _get(txs[index], "Refs/AcctSvcrRef")
             yield _line(txs[index], ustrd[index], line, posted, value_date,
                         tx_amount if tx_indicator == "CRDT" else -tx_amount, currency, account_ref,
-                        f"{own}/{index + 1}" if own else None, entry_info, pending)
+                        f"{own}/{index + 1}" if own else None, entry_info, pending, reversal)
         return
     tx = txs[0] if txs else {}
     bank_id = entry_ref or _get(tx, "Refs/AcctSvcrRef") or ntry_ref
     yield _line(tx, ustrd[0] if ustrd else [], line, posted, value_date,
-                amount if indicator == "CRDT" else -amount, currency, account_ref, bank_id, entry_info, pending)
+                amount if indicator == "CRDT" else -amount, currency, account_ref, bank_id, entry_info, pending,
+                reversal)
 
 
 def _line(tx: _Fields, ustrd: list[str], line: int, posted: date, value_date: date | None, amount: Decimal,
           currency: str | None, account_ref: str | None, bank_id: str | None, entry_info: str | None,
-          pending: bool) -> ParsedLine:
+          pending: bool, reversal: bool = False) -> ParsedLine:
     reference = description = name = counterparty_account = None
     original_amount = original_currency = None
     if tx:
@@ -516,6 +518,7 @@ def _line(tx: _Fields, ustrd: list[str], line: int, posted: date, value_date: da
         original_amount=original_amount,
         original_currency=original_currency,
         pending=pending,
+        reversal=reversal,
     )
 
 

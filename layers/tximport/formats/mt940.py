@@ -174,6 +174,7 @@ def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
         reference=reference or _clean_ref(data.get("customer_reference")),
         counterparty_name=name,
         counterparty_account=counterparty_account or None,
+        reversal=str(data.get("status") or "").startswith("R"),  # RC / RD: the reversal of a booking
     )
 
 

@@ -11,9 +11,9 @@ the warnings policy (`report_warnings`) and the review-level decision (`next_ste
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -31,12 +31,14 @@ from tximport.models import (
     Severity,
     StagedRow,
     Summary,
+    Tenant,
     TransactionSign,
 )
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
+from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
@@ -48,6 +50,12 @@ REPLAY_DETECTED = "ReplayDetected"
 
 #: the workflow's next step after processing
 Outcome = Literal["review", "confirm", "done", "failed"]
+
+#: rows of the file a reversal may reverse, per account (besides the ledger's lines)
+_RECENT_ROWS = 2000
+#: how far back a reversal looks for the line it reverses
+_REVERSAL_WINDOW_DAYS = 60
+_MAX_EXPIRED_REPORTED = 50
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 _OCCURRENCE_WINDOW = 64
@@ -182,13 +190,65 @@ class _RowBuilder:
         )
 
 
+class _Links:
+    """Links a run's rows to the ledger (tximport.statements.pending): a booked row to the open pending line
+    it replaces, a reversal to the line it reverses; what stays pending too long is expired."""
+
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, window_days: int) -> None:
+        self.ledger, self.tenant, self.window = ledger, tenant, window_days
+        self.pending: dict[str, list[LineKey]] = {}  # open pending lines per account, read once
+        self.recent: dict[str, deque[LineKey]] = {}  # the file's latest rows per account (reversals)
+        self.last_day: date | None = None
+
+    def _open(self, account_id: str) -> list[LineKey]:
+        if account_id not in self.pending:
+            self.pending[account_id] = self.ledger.open_pending(self.tenant, account_id)
+        return self.pending[account_id]
+
+    def link(self, row: StagedRow) -> None:
+        """Set `replaces_pending_id` / `reversal_of` on `row` where a line fits."""
+        key = LineKey(row.transaction_id, row.date_posted, row.amount, row.description, row.bank_transaction_id)
+        if self.last_day is None or row.date_posted > self.last_day:
+            self.last_day = row.date_posted
+        if not row.pending:
+            pool = self._open(row.bank_account_id)
+            match = match_pending(key, pool, self.window) if pool else None
+            if match is not None:
+                pool.remove(match)
+                row.replaces_pending_id = match.transaction_id
+                if row.duplicate_of == match.transaction_id:  # not a duplicate: it books the pending line
+                    row.possible_duplicate, row.duplicate_of, row.duplicate_reason = False, None, None
+                    row.default_decision = "import"
+        recent = self.recent.setdefault(row.bank_account_id, deque(maxlen=_RECENT_ROWS))
+        if row.reversal:
+            start = row.date_posted - timedelta(days=_REVERSAL_WINDOW_DAYS)
+            earlier = [*recent, *(LineKey(x.transaction_id, x.date_posted, x.amount, x.description,
+                                          x.bank_transaction_id)
+                                  for x in self.ledger.lines_between(self.tenant, row.bank_account_id, start,
+                                                                     row.date_posted))]
+            found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
+            row.reversal_of = found.transaction_id if found else None
+        recent.append(key)
+
+    def expired(self) -> list[ErrorDetail]:
+        """`PendingExpired` for each open pending line not booked within the window of the file's newest line."""
+        if self.last_day is None:
+            return []
+        found = [(account_id, p) for account_id, pool in self.pending.items()
+                 for p in expired(pool, self.last_day, self.window)]
+        return [ErrorDetail(severity=Severity.INFO, code="PendingExpired", target=p.transaction_id,
+                            message=f"the pending line {p.transaction_id} of bank account {account_id} "
+                                    f"({p.day.isoformat()}, {p.amount}) was not booked within {self.window} days")
+                for account_id, p in found[:_MAX_EXPIRED_REPORTED]]
+
+
 class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
     accounts the file names) and is tallied."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
                  rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
-                 statements: StatementCollector | None = None) -> None:
+                 statements: StatementCollector | None = None, links: _Links | None = None) -> None:
         self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
@@ -198,6 +258,7 @@ class _Run:
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
         self.statements = statements
+        self.links = links
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
@@ -240,6 +301,9 @@ class _Run:
             self._statement_line(line, account, currency, None)
             return
         row = self.builder.build(line, account, currency)
+        if self.links is not None:
+            row.pending, row.reversal = line.pending, line.reversal
+            self.links.link(row)
         self._statement_line(line, account, currency, row.possible_duplicate)
         if row.possible_duplicate:
             tally.duplicates += 1
@@ -294,8 +358,9 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
-                 staging: Staging, statements: StatementService | None = None) -> None:
+                 staging: Staging, statements: StatementService | None = None, pending_window_days: int = 10) -> None:
         self.lifecycle = lifecycle
+        self.pending_window_days = pending_window_days
         self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
@@ -364,8 +429,9 @@ class ProcessingService:
                                     include_pending=imp.include_pending)
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
+        links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
         run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
-                   collector)
+                   collector, links)
         for event in fmt.parser(source, options):
             run.take(event)
         imp.staging_prefix = prefix
@@ -380,6 +446,8 @@ class ProcessingService:
         warnings = report_warnings(tally, overlap)
         if self.statements is not None and collector is not None:
             warnings += self.statements.assess(imp, collector)
+        if links is not None:
+            warnings += links.expired()
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if run.discovery:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,

@@ -59,6 +59,7 @@ class RevertService:
                 except PartialDelete as exc:
                     self._progress(imp, exc.removed, index)
                     raise exc.cause from exc
+                self._reopen_pending(imp, index)
                 self._progress(imp, removed, index + 1 if complete else index)
                 if not complete:
                     return self._failed(tenant, import_id, ErrorDetail(
@@ -74,6 +75,12 @@ class RevertService:
                 severity=Severity.ERROR, code="RevertFailed",
                 message=f"the revert failed ({type(exc).__name__}: {exc}); revert again to continue"[:1000]))
         return self._finish(imp)
+
+    def _reopen_pending(self, imp: Import, index: int) -> None:
+        """The pending lines this chunk's booked lines replaced are open again (idempotent: conditional on the link)."""
+        for row in self.staging.rows(imp.chunk_keys[index]):
+            if row.replaces_pending_id:
+                self.ledger.restore_pending(imp.tenant, row)
 
     def _progress(self, imp: Import, removed: int, chunks_done: int) -> None:
         imp.revert.line_count = (imp.revert.line_count or 0) + removed

@@ -18,6 +18,7 @@ ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
   pk = T#org#company#A#<accountId>,                sk = BAL#<yyyy-mm-dd>      the sum and count of the day's lines
+  pk = T#org#company#A#<accountId>,                sk = PENDING#<transactionId>  a pending line not booked yet
                                    (recomputed from the day's lines whenever lines of that day are written or removed)
   pk = T#org#company#A#<cardId>,  sk = INVOICEDAY#<yyyy-mm>#<yyyy-mm-dd>  a card's invoice has lines that day
   pk = T#org#company#A#<accountId>, sk = VALIDATING#<period>#<transactionId>  an import-session line awaiting
@@ -96,6 +97,12 @@ def ledger_tx_sk(transaction_id: str) -> str:
 
 LEDGER_DAY_PREFIX = "DAY#"
 LEDGER_TOTAL_PREFIX = "BAL#"
+LEDGER_PENDING_PREFIX = "PENDING#"
+
+
+def ledger_pending_sk(transaction_id: str) -> str:
+    """An account's pending line not yet replaced by its booked line (storage/ledger.py)."""
+    return f"{LEDGER_PENDING_PREFIX}{transaction_id}"
 
 
 def ledger_total_sk(day: date) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
+from tximport.statements.pending import LineKey
 from tximport.storage import keys
 from tximport.storage.batch import TransientError as TransientError  # what the workflow retries on
 from tximport.storage.batch import batch_write
@@ -43,6 +44,11 @@ from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+#: what a day's balance reads of its lines
+_AMOUNT_NAMES = {"#a": "amount", "#p": "pending"}
+#: how far before its booked line a replaced pending line is looked for when it is opened again
+_PENDING_LOOKBACK_DAYS = 62
 
 #: a ledger line named by where it is: (bank account id, day posted, transaction id)
 LineRef = tuple[str, date, str]
@@ -78,6 +84,11 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "balance": _number(line.balance),
         "originalAmount": _number(line.original_amount),
         "originalCurrency": _text(line.original_currency),
+        "reversal": {"BOOL": True} if line.reversal else None,
+        "pending": {"BOOL": True} if line.pending else None,
+        "replacesPendingId": _text(line.replaces_pending_id),
+        "reversalOf": _text(line.reversal_of),
+        "replacedBy": _text(line.replaced_by),
         "importId": _text(line.import_id or None),
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
@@ -118,6 +129,18 @@ def _session_entry(item: dict[str, Any]) -> SessionLedgerEntry | None:
         recurring_type=item.get("recurringType"))
 
 
+def _pending_item(tenant: Tenant, line: Transaction) -> dict[str, dict[str, Any]]:
+    """The index item of an open pending line (what matching a booked line needs)."""
+    attributes = {
+        "pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+        "sk": {"S": keys.ledger_pending_sk(line.transaction_id)},
+        "transactionId": {"S": line.transaction_id}, "day": {"S": line.date_posted.isoformat()},
+        "amount": _number(line.amount), "description": {"S": line.description},
+        "bankTransactionId": _text(line.bank_transaction_id),
+    }
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
 def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
@@ -152,6 +175,14 @@ def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[st
 
 
 class LedgerStore(Protocol):
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        """The account's pending lines no booked line has replaced yet."""
+        ...
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        """Open again the pending line `booked` replaced (its import was reverted)."""
+        ...
+
     def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
                    ) -> list[tuple[date, Decimal]]:
         """The sum of the account's lines per day, for days in (after, until] (None: open-ended), oldest first."""
@@ -246,9 +277,15 @@ class LedgerRepository:
         days: set[tuple[str, date]] = set()
         index: dict[str, dict[str, dict[str, str]]] = {}
         written = 0
+        replacing: list[LedgerLine] = []
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
             days.add((line.bank_account_id, line.date_posted))
+            if line.pending and not line.replaced_by:
+                item = _pending_item(tenant, line)
+                index[item["pk"]["S"] + item["sk"]["S"]] = item
+            if line.replaces_pending_id:
+                replacing.append(line)
             if line.session is not None:
                 index.update((item["pk"]["S"] + item["sk"]["S"], item) for item in _index_items(tenant, line))
             written += 1
@@ -264,8 +301,62 @@ class LedgerRepository:
                 requests = []
         if requests:
             self._batch(requests)
+        for line in replacing:
+            self._replace_pending(tenant, line)
         self.refresh_totals(tenant, days)
         return written
+
+    # pending lines (tximport.statements.pending) ----------------------------------------------------
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        """The account's pending lines no booked line has replaced yet."""
+        prefix = keys.LEDGER_PENDING_PREFIX
+        return [LineKey(i["transactionId"], date.fromisoformat(i["day"]), Decimal(i["amount"]),
+                        i.get("description", ""), i.get("bankTransactionId"))
+                for i in self._index(tenant, account_id, prefix, prefix + "~")]
+
+    def _replace_pending(self, tenant: Tenant, booked: LedgerLine) -> None:
+        """Mark the pending line `booked` replaces (`replacedBy`) and close its index item; a retry finds
+        the index item gone and does nothing."""
+        index_key = {"pk": keys.ledger_account_pk(tenant, booked.bank_account_id),
+                     "sk": keys.ledger_pending_sk(booked.replaces_pending_id or "")}
+        item = self.table.get_item(Key=index_key, ConsistentRead=True).get("Item")
+        if item is None:
+            return
+        try:
+            self.table.update_item(
+                Key={"pk": keys.ledger_day_pk(tenant, booked.bank_account_id, item["day"]),
+                     "sk": keys.ledger_tx_sk(booked.replaces_pending_id or "")},
+                UpdateExpression="SET replacedBy = :booked", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":booked": booked.transaction_id})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        self.table.delete_item(Key=index_key)
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        """The booked line that replaced a pending line is gone (its import was reverted): the pending
+        line is open again."""
+        pending_id = booked.replaces_pending_id
+        if not pending_id:
+            return
+        account_id = booked.bank_account_id
+        oldest = booked.date_posted - timedelta(days=_PENDING_LOOKBACK_DAYS)
+        for day in self.days(tenant, account_id, newest_first=True, start_after=booked.date_posted + timedelta(days=2)):
+            if day < oldest:
+                return
+            try:
+                answer = self.table.update_item(
+                    Key={"pk": keys.ledger_day_pk(tenant, account_id, day), "sk": keys.ledger_tx_sk(pending_id)},
+                    UpdateExpression="REMOVE replacedBy", ConditionExpression="replacedBy = :booked",
+                    ExpressionAttributeValues={":booked": booked.transaction_id}, ReturnValues="ALL_NEW")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue
+            line = decode_line(answer["Attributes"])
+            item = _pending_item(tenant, line)
+            self.client.put_item(TableName=self.table_name, Item=item)
+            return
 
     def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]]) -> None:
         """Recompute the `BAL#` item of each (account, day) from the day's lines."""
@@ -280,7 +371,9 @@ class LedgerRepository:
             total, count = Decimal(0), 0
             for item in query_all(self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
                                   ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)},
-                                  ProjectionExpression="#a", ExpressionAttributeNames={"#a": "amount"}):
+                                  ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
+                if item.get("pending"):  # a booked balance leaves pending lines out
+                    continue
                 total += Decimal(item.get("amount", 0))
                 count += 1
             condition = ({"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
@@ -309,8 +402,8 @@ class LedgerRepository:
         items = query_all(self.table, KeyConditionExpression="pk = :pk AND sk > :sk",
                           ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day),
                                                      ":sk": keys.ledger_tx_sk(transaction_id)},
-                          ProjectionExpression="#a", ExpressionAttributeNames={"#a": "amount"})
-        return sum((Decimal(i.get("amount", 0)) for i in items), Decimal(0))
+                          ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES)
+        return sum((Decimal(i.get("amount", 0)) for i in items if not i.get("pending")), Decimal(0))
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
         batch_write(self.client, self.table_name, requests)  # TransientError: the workflow retries the chunk
