@@ -198,7 +198,25 @@ class _Links:
         self.ledger, self.tenant, self.window = ledger, tenant, window_days
         self.pending: dict[str, list[LineKey]] = {}  # open pending lines per account, read once
         self.recent: dict[str, deque[LineKey]] = {}  # the file's latest rows per account (reversals)
+        self.days: OrderedDict[tuple[str, date], list[LineKey]] = OrderedDict()  # ledger days read for reversals
+        self.booked_days: dict[str, set[date]] = {}
         self.last_day: date | None = None
+
+    def _ledger_day(self, account_id: str, day: date) -> list[LineKey]:
+        """The ledger's lines of one day (read once per run; the latest days kept)."""
+        booked = self.booked_days.get(account_id)
+        if booked is None:  # the days the account has lines on, read once (only when a reversal comes)
+            booked = self.booked_days[account_id] = set(self.ledger.days(self.tenant, account_id))
+        if day not in booked:
+            return []
+        found = self.days.get((account_id, day))
+        if found is None:
+            found = [LineKey(x.transaction_id, x.date_posted, x.amount, x.description, x.bank_transaction_id)
+                     for x in self.ledger.day_lines(self.tenant, account_id, day)]
+            self.days[(account_id, day)] = found
+            if len(self.days) > _REVERSAL_WINDOW_DAYS * 4:
+                self.days.popitem(last=False)
+        return found
 
     def _open(self, account_id: str) -> list[LineKey]:
         if account_id not in self.pending:
@@ -221,11 +239,9 @@ class _Links:
                     row.default_decision = "import"
         recent = self.recent.setdefault(row.bank_account_id, deque(maxlen=_RECENT_ROWS))
         if row.reversal:
-            start = row.date_posted - timedelta(days=_REVERSAL_WINDOW_DAYS)
-            earlier = [*recent, *(LineKey(x.transaction_id, x.date_posted, x.amount, x.description,
-                                          x.bank_transaction_id)
-                                  for x in self.ledger.lines_between(self.tenant, row.bank_account_id, start,
-                                                                     row.date_posted))]
+            earlier = list(recent)
+            for back in range(_REVERSAL_WINDOW_DAYS + 1):
+                earlier += self._ledger_day(row.bank_account_id, row.date_posted - timedelta(days=back))
             found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
             row.reversal_of = found.transaction_id if found else None
         recent.append(key)
