@@ -358,7 +358,10 @@ def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0, da
         width, frequency = max(counts.items(), key=lambda item: (item[1], item[0]))
         dated = 0
         if date_index is not None:
-            dated = sum(1 for row in rows if date_index < len(row) and looks_like_date(row[date_index]))
+            # a date cell holding another delimiter is several cells read as a date with a time part
+            others = [d for d in DELIMITERS if d != delimiter]
+            dated = sum(1 for row in rows if date_index < len(row) and looks_like_date(row[date_index])
+                        and not any(d in row[date_index] for d in others))
         score = (width > 1, dated, expected_columns > 0 and width >= expected_columns, frequency, width)
         if score > best:
             best, chosen = score, delimiter

@@ -9,6 +9,12 @@ Whatever the style, an amount may carry a sign in front (`-`, `+`), a trailing m
 accounting parentheses (`(12.00)`), a `CR`/`DR` suffix, and a currency symbol or ISO code before or
 after the number (`€`, `$`, `£`, `CHF`, `EUR` ...). `infer_decimal_separator` decides the style of a
 column from all its values: "1.000" next to "1.234,56" is one thousand, never one.
+
+Every amount a reader yields must be one the ledger can store exactly (`check_storable`): DynamoDB
+numbers hold at most 38 significant digits, with magnitudes from 1E-130 to 9.99...E+125. The parsers
+made here (`make_amount_parser`, `parse_amount`, `parse_amount_column`) check it themselves; readers
+that build a `Decimal` some other way (a library, a JSON number) call `check_storable` on it, so that
+an amount the ledger would round or refuse becomes a rejected line (`InvalidAmount`) at parse time.
 """
 
 from __future__ import annotations
@@ -22,13 +28,24 @@ from tximport.formats.dates import parse_date as _parse_date
 from tximport.models import DateStyle
 
 __all__ = [
+    "MAX_SIGNIFICANT_DIGITS",
     "AmountEvidence",
     "amount_evidence",
+    "check_storable",
     "infer_decimal_separator",
     "make_amount_parser",
     "parse_amount",
+    "parse_amount_column",
     "parse_date",
 ]
+
+#: DynamoDB numbers: at most 38 significant digits ...
+MAX_SIGNIFICANT_DIGITS = 38
+#: ... and a magnitude from 1E-130 up to (not including) 1E+126
+MIN_ADJUSTED_EXPONENT = -130
+MAX_ADJUSTED_EXPONENT = 125
+#: a plain amount text this short (digits, one separator, a sign) always fits the limits above
+_SHORT = MAX_SIGNIFICANT_DIGITS
 
 # A currency symbol anywhere, or a three-letter ISO code at either end of the value.
 _CURRENCY = re.compile(r"[€$£¥₣₤₹]|^\s*(?:[A-Z]{3}|Fr\.|SFr\.)\s*|\s*(?:[A-Z]{3}|Fr\.|SFr\.)\s*$")
@@ -38,6 +55,32 @@ _CR_DR = re.compile(r"(?<![A-Za-z])(CR|DR)\.?$", re.IGNORECASE)
 _GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'’")
 _DOT_CORE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+")
 _COMMA_CORE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?|\d+(?:,\d*)?|,\d+")
+
+
+def check_storable(amount: Decimal, text: str | None = None) -> Decimal:
+    """The amount itself when the ledger can store it exactly; ValueError (worded for the rejected
+    line, showing `text` or the amount) when it cannot: not finite, more than 38 significant digits,
+    or a magnitude outside 1E-130 .. 9.99E+125."""
+    shown = text.strip() if text is not None else str(amount)
+    if len(shown) > 60:
+        shown = shown[:28] + "..." + shown[-28:]
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {shown!r}")
+    if not amount:
+        return amount
+    digits = amount.as_tuple().digits
+    significant = len(digits)
+    if significant > MAX_SIGNIFICANT_DIGITS:
+        trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+        significant -= trailing
+        if significant > MAX_SIGNIFICANT_DIGITS:
+            raise ValueError(f"the amount {shown!r} has {significant} significant digits; the ledger stores at most "
+                             f"{MAX_SIGNIFICANT_DIGITS}")
+    adjusted = amount.adjusted()
+    if not MIN_ADJUSTED_EXPONENT <= adjusted <= MAX_ADJUSTED_EXPONENT:
+        raise ValueError(f"the amount {shown!r} is outside what the ledger stores "
+                         "(magnitudes from 1E-130 to 9.99E+125)")
+    return amount
 
 
 def _split_sign(text: str) -> tuple[bool, str] | None:
@@ -129,6 +172,8 @@ def _slow_amount(text: str, decimal_separator: str) -> Decimal:
         amount = Decimal(core)
     except InvalidOperation:  # pragma: no cover - the patterns above admit only digits
         raise ValueError(f"not an amount: {text!r}") from None
+    if len(core) > _SHORT:
+        check_storable(amount, text)
     return -amount if negative else amount
 
 
@@ -149,7 +194,7 @@ def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]
             except InvalidOperation:
                 return _slow_amount(text, ".")
             if amount.is_finite() and "e" not in text and "E" not in text and "_" not in text:
-                return amount
+                return amount if len(text) <= _SHORT else check_storable(amount, text)
             return _slow_amount(text, ".")
     else:
         def parse(text: str) -> Decimal:
@@ -159,10 +204,76 @@ def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]
                 except InvalidOperation:
                     return _slow_amount(text, ",")
                 if amount is not None and amount.is_finite():
-                    return amount
+                    return amount if len(text) <= _SHORT else check_storable(amount, text)
             return _slow_amount(text, ",")
 
     return parse
+
+
+#: characters a plain column may hold (anything else: the caller parses value by value)
+_NOT_PLAIN = str.maketrans("", "", "0123456789.,+-\n")
+_NINES = str.maketrans("012345678", "999999999")
+#: the shape of a grouped value that is an amount (digits as 9): `-9.999,99`, `99,999.9`
+_GROUPED_SHAPE = {
+    ",": re.compile(r"[-+]?9{1,3}(?:\.999)+(?:,9*)?"),
+    ".": re.compile(r"[-+]?9{1,3}(?:,999)+(?:\.9*)?"),
+}
+#: a negative grouped value made of zeros only (`-0.000,00`): its sign is read value by value
+_NEGATIVE_ZERO = re.compile(r"\n-[0.,]*(?=\n|\Z)")
+_SHAPES: dict[tuple[str, str], bool] = {}
+
+
+def _grouped_shapes_valid(joined: str, decimal_separator: str) -> bool:
+    """Whether every value of the column that holds the grouping character is a well grouped amount."""
+    pattern = _GROUPED_SHAPE[decimal_separator]
+    grouping = "." if decimal_separator == "," else ","
+    for shape in set(joined.translate(_NINES).split("\n")):
+        if grouping not in shape:
+            continue
+        key = (decimal_separator, shape)
+        valid = _SHAPES.get(key)
+        if valid is None:
+            if len(_SHAPES) > 4096:
+                _SHAPES.clear()
+            valid = _SHAPES[key] = pattern.fullmatch(shape) is not None
+        if not valid:
+            return False
+    return True
+
+
+def parse_amount_column(texts: list[str], decimal_separator: str) -> list[Decimal] | None:
+    """Every value of a column at once: exactly `[make_amount_parser(decimal_separator)(t) for t in
+    texts]` when the column is plain (digits, separators and leading signs only) and every value is an
+    amount the ledger can store; None otherwise (the caller then reads value by value, where the odd
+    value gets its own error). A handful of C-level passes instead of a Python call per value."""
+    if not texts:
+        return []
+    joined = "\n".join(texts)
+    if joined.translate(_NOT_PLAIN):
+        return None
+    grouping = "." if decimal_separator == "," else ","
+    grouped = grouping in joined
+    if grouped and not _grouped_shapes_valid(joined, decimal_separator):
+        return None
+    normal = joined.replace(grouping, "") if grouped else joined
+    if decimal_separator == ",":
+        normal = normal.replace(",", ".")
+    try:
+        amounts = list(map(Decimal, normal.split("\n")))
+    except InvalidOperation:
+        return None  # an empty value, a lone sign, two decimal separators ...
+    if grouped and "-" in joined and _NEGATIVE_ZERO.search("\n" + joined):
+        # `-0.000,00` is read as minus zero without grouping and as zero with it: value by value
+        parse = _DOT_PARSER if decimal_separator == "." else _COMMA_PARSER
+        amounts = [a or parse(t) for t, a in zip(texts, amounts, strict=True)]
+    if max(map(len, texts)) > _SHORT:
+        try:
+            for text, amount in zip(texts, amounts, strict=True):
+                if len(text) > _SHORT:
+                    check_storable(amount, text)
+        except ValueError:
+            return None
+    return amounts
 
 
 _DOT_PARSER = make_amount_parser(".")
