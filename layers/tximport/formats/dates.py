@@ -16,6 +16,7 @@ date column(s) and `decide()` returns the one style the column allows, or raises
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date
 
@@ -170,7 +171,7 @@ class DateStyleVote:
 
     def add(self, text: str, count: int = 1) -> None:
         """Count one value (`count` times); values that are no date at all are left to the line parser."""
-        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        if _is_iso(text):
             return  # ISO: no style needed (and the common case, so keep it cheap)
         kind = _KINDS.get(text)
         if kind is None:
@@ -193,6 +194,24 @@ class DateStyleVote:
         add = self.add
         for text, count in counts.items():
             add(text, count)
+
+    def add_column(self, values: list[str]) -> None:
+        """Count every value of a column (the same counts as `add` value by value, a column at once:
+        the kind of each distinct value is remembered, the kinds of the column counted in C)."""
+        try:
+            kinds = Counter(map(_KINDS.__getitem__, values))
+        except KeyError:
+            if len(_KINDS) > 4096:
+                _KINDS.clear()
+            for text in set(values).difference(_KINDS):
+                _KINDS[text] = _NONE if _is_iso(text) else _kind(text)
+            kinds = Counter(map(_KINDS.__getitem__, values))
+        numeric = len(values) - kinds.get(_NONE, 0)
+        if numeric:
+            self.numeric += numeric
+            self.little_only += kinds.get(_LITTLE, 0)
+            self.middle_only += kinds.get(_MIDDLE, 0)
+            self.ambiguous += kinds.get(_AMBIGUOUS, 0)
 
     @property
     def needs_style(self) -> bool:
@@ -230,6 +249,10 @@ class DateStyleVote:
 #: day first, only month first, both ways differently, or both ways the same (05/05/2024)
 _NONE, _LITTLE, _MIDDLE, _AMBIGUOUS, _SAME = 0, 1, 2, 3, 4
 _KINDS: dict[str, int] = {}
+
+
+def _is_iso(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-"
 
 
 def _kind(text: str) -> int:

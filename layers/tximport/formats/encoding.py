@@ -155,10 +155,14 @@ class _ReadAdapter(io.RawIOBase):
             super().close()
 
 
-def _errors_for(encoding: str) -> str:
+def errors_for(encoding: str) -> str:
+    """The decode error handler for a detected encoding: UTF-8 reads a stray byte as cp1252."""
     if encoding in ("utf-8", "utf-8-sig"):
         return "tximport-cp1252"
     return "replace"
+
+
+_errors_for = errors_for
 
 
 @contextmanager

@@ -20,9 +20,10 @@ an amount the ledger would round or refuse becomes a rejected line (`InvalidAmou
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from tximport.formats.dates import parse_date as _parse_date
 from tximport.models import DateStyle
@@ -32,6 +33,10 @@ __all__ = [
     "AmountEvidence",
     "amount_evidence",
     "check_storable",
+    "count_amount_evidence",
+    "credit_minus_debit",
+    "debit",
+    "negated",
     "infer_decimal_separator",
     "make_amount_parser",
     "parse_amount",
@@ -81,6 +86,25 @@ def check_storable(amount: Decimal, text: str | None = None) -> Decimal:
         raise ValueError(f"the amount {shown!r} is outside what the ledger stores "
                          "(magnitudes from 1E-130 to 9.99E+125)")
     return amount
+
+
+#: arithmetic on amounts without rounding: Python's default context keeps 28 digits, the ledger 38
+_EXACT = Context(prec=1000)
+
+
+def negated(amount: Decimal) -> Decimal:
+    """`-amount` without rounding to the context's 28 digits (zero stays unsigned, as `-amount` gives)."""
+    return amount.copy_negate() if amount else -amount
+
+
+def debit(amount: Decimal) -> Decimal:
+    """`-abs(amount)`, exactly: a debit is money out whatever its sign."""
+    return amount.copy_abs().copy_negate() if amount else -abs(amount)
+
+
+def credit_minus_debit(credit: Decimal, debit_amount: Decimal) -> Decimal:
+    """`credit - abs(debit)`, exactly (ValueError when the result is more than the ledger stores)."""
+    return check_storable(_EXACT.subtract(credit, debit_amount.copy_abs()))
 
 
 def _split_sign(text: str) -> tuple[bool, str] | None:
@@ -141,6 +165,35 @@ def amount_evidence(text: str) -> AmountEvidence:
     return None
 
 
+#: digits 1-8 as 9 (0 stays: `0,125` tells more than `9,125`): the shape decides the evidence
+_SHAPE_TELLS = str.maketrans("12345678", "99999999")
+_EVIDENCE: dict[str, AmountEvidence] = {}
+
+
+def count_amount_evidence(texts: list[str]) -> tuple[int, int]:
+    """How many values of a column say "." and how many say "," (as `amount_evidence` one by one).
+
+    Values are counted by their shape (digits 1-9 written as 9), whose evidence is the value's own:
+    a column of a million amounts has a few hundred shapes."""
+    joined = "\n".join(texts)
+    if "." not in joined and "," not in joined:
+        return 0, 0
+    dots = commas = 0
+    for shape, count in Counter(joined.translate(_SHAPE_TELLS).split("\n")).items():
+        if "." not in shape and "," not in shape:
+            continue
+        evidence = _EVIDENCE.get(shape, "")
+        if evidence == "":
+            if len(_EVIDENCE) > 4096:
+                _EVIDENCE.clear()
+            evidence = _EVIDENCE[shape] = amount_evidence(shape)
+        if evidence == ".":
+            dots += count
+        elif evidence == ",":
+            commas += count
+    return dots, commas
+
+
 def infer_decimal_separator(values: Iterable[str], default: str = ".") -> str:
     """Decide the decimal separator of a column from all its values (majority of the telling ones)."""
     dots = commas = 0
@@ -174,7 +227,7 @@ def _slow_amount(text: str, decimal_separator: str) -> Decimal:
         raise ValueError(f"not an amount: {text!r}") from None
     if len(core) > _SHORT:
         check_storable(amount, text)
-    return -amount if negative else amount
+    return negated(amount) if negative else amount
 
 
 def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]:
@@ -210,62 +263,62 @@ def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]
     return parse
 
 
-#: characters a plain column may hold (anything else: the caller parses value by value)
-_NOT_PLAIN = str.maketrans("", "", "0123456789.,+-\n")
-_NINES = str.maketrans("012345678", "999999999")
-#: the shape of a grouped value that is an amount (digits as 9): `-9.999,99`, `99,999.9`
-_GROUPED_SHAPE = {
-    ",": re.compile(r"[-+]?9{1,3}(?:\.999)+(?:,9*)?"),
-    ".": re.compile(r"[-+]?9{1,3}(?:,999)+(?:\.9*)?"),
+#: what the value parser does with a plain value, by its shape (digits 1-9 written as 9, 0 kept)
+_ODD, _FAST, _GROUPED, _GROUPED_ZERO = 0, 1, 2, 3
+_PLAIN_SHAPE = {
+    # read by `Decimal` as written (the decimal comma as a point)
+    "fast": {",": re.compile(r"[-+]?(?:[09]+(?:,[09]*)?|,[09]+)"),
+             ".": re.compile(r"[-+]?(?:[09]+(?:\.[09]*)?|\.[09]+)")},
+    # thousands grouped: `-1.234,56`, `1,234.56`
+    "grouped": {",": re.compile(r"[-+]?[09]{1,3}(?:\.[09]{3})+(?:,[09]*)?"),
+                ".": re.compile(r"[-+]?[09]{1,3}(?:,[09]{3})+(?:\.[09]*)?")},
 }
-#: a negative grouped value made of zeros only (`-0.000,00`): its sign is read value by value
-_NEGATIVE_ZERO = re.compile(r"\n-[0.,]*(?=\n|\Z)")
-_SHAPES: dict[tuple[str, str], bool] = {}
+_KINDS: dict[str, dict[str, int]] = {",": {}, ".": {}}
 
 
-def _grouped_shapes_valid(joined: str, decimal_separator: str) -> bool:
-    """Whether every value of the column that holds the grouping character is a well grouped amount."""
-    pattern = _GROUPED_SHAPE[decimal_separator]
-    grouping = "." if decimal_separator == "," else ","
-    for shape in set(joined.translate(_NINES).split("\n")):
-        if grouping not in shape:
-            continue
-        key = (decimal_separator, shape)
-        valid = _SHAPES.get(key)
-        if valid is None:
-            if len(_SHAPES) > 4096:
-                _SHAPES.clear()
-            valid = _SHAPES[key] = pattern.fullmatch(shape) is not None
-        if not valid:
-            return False
-    return True
+def _shape_kind(shape: str, decimal_separator: str) -> int:
+    if _PLAIN_SHAPE["fast"][decimal_separator].fullmatch(shape):
+        return _FAST
+    if _PLAIN_SHAPE["grouped"][decimal_separator].fullmatch(shape):
+        # `-0.000,00`: the parser negates a zero, which leaves it unsigned; read such a column one by one
+        return _GROUPED_ZERO if shape[0] == "-" and "9" not in shape else _GROUPED
+    return _ODD
+
+
+def _column_kinds(joined: str, decimal_separator: str) -> set[int]:
+    """The kinds of the shapes of a column's values (joined by line breaks)."""
+    kinds = _KINDS[decimal_separator]
+    shapes = set(joined.translate(_SHAPE_TELLS).split("\n"))
+    try:
+        return set(map(kinds.__getitem__, shapes))
+    except KeyError:
+        if len(kinds) > 8192:
+            kinds.clear()
+        for shape in shapes.difference(kinds):
+            kinds[shape] = _shape_kind(shape, decimal_separator)
+        return set(map(kinds.__getitem__, shapes))
 
 
 def parse_amount_column(texts: list[str], decimal_separator: str) -> list[Decimal] | None:
     """Every value of a column at once: exactly `[make_amount_parser(decimal_separator)(t) for t in
-    texts]` when the column is plain (digits, separators and leading signs only) and every value is an
-    amount the ledger can store; None otherwise (the caller then reads value by value, where the odd
-    value gets its own error). A handful of C-level passes instead of a Python call per value."""
+    texts]` when every value is plain (digits, the separators, a leading sign) and an amount the ledger
+    can store; None otherwise (the caller then reads value by value, where an odd value gets its own
+    error). A few C-level passes over the column instead of a Python call per value: the values are
+    classified by their shapes, of which a column has few."""
     if not texts:
         return []
     joined = "\n".join(texts)
-    if joined.translate(_NOT_PLAIN):
+    kinds = _column_kinds(joined, decimal_separator)
+    if _ODD in kinds or _GROUPED_ZERO in kinds:
         return None
-    grouping = "." if decimal_separator == "," else ","
-    grouped = grouping in joined
-    if grouped and not _grouped_shapes_valid(joined, decimal_separator):
-        return None
-    normal = joined.replace(grouping, "") if grouped else joined
+    if _GROUPED in kinds:
+        joined = joined.replace("." if decimal_separator == "," else ",", "")
     if decimal_separator == ",":
-        normal = normal.replace(",", ".")
+        joined = joined.replace(",", ".")
     try:
-        amounts = list(map(Decimal, normal.split("\n")))
-    except InvalidOperation:
-        return None  # an empty value, a lone sign, two decimal separators ...
-    if grouped and "-" in joined and _NEGATIVE_ZERO.search("\n" + joined):
-        # `-0.000,00` is read as minus zero without grouping and as zero with it: value by value
-        parse = _DOT_PARSER if decimal_separator == "." else _COMMA_PARSER
-        amounts = [a or parse(t) for t, a in zip(texts, amounts, strict=True)]
+        amounts = list(map(Decimal, joined.split("\n")))
+    except InvalidOperation:  # pragma: no cover - the shapes admit only what Decimal reads
+        return None
     if max(map(len, texts)) > _SHORT:
         try:
             for text, amount in zip(texts, amounts, strict=True):

@@ -214,8 +214,8 @@ def test_a_column_reads_exactly_as_value_by_value(texts: list[str], separator: s
 
 
 @pytest.mark.parametrize(("texts", "separator"), [
-    (["-1.234,56", "12,50", "1.000", "+7", "-0,00", "-0.000,00", "5,"], ","),
-    (["-1,234.56", "12.50", "1,000", "+7", "-0.00", "-0,000.00", ".5"], "."),
+    (["-1.234,56", "12,50", "1.000", "+7", "-0,00", "0.000,00", "5,"], ","),
+    (["-1,234.56", "12.50", "1,000", "+7", "-0.00", "0,000.00", ".5"], "."),
     (["1" * 38, "-" + "2" * 38], "."),
 ])
 def test_plain_columns_are_read_at_once(texts: list[str], separator: str) -> None:
@@ -227,6 +227,7 @@ def test_plain_columns_are_read_at_once(texts: list[str], separator: str) -> Non
 @pytest.mark.parametrize(("texts", "separator"), [
     (["1.00", "2,5"], ","),  # 1.00 is no grouping in 1.234,56 style: value by value (and an error there)
     (["12.00-"], "."), (["€ 5"], "."), ([""], "."), (["1" * 39], "."), (["1,2,3"], ","), (["1e5"], "."),
+    (["-0.000,00"], ","),  # minus a grouped zero is zero, not minus zero: value by value
 ])
 def test_odd_columns_are_left_to_the_value_parser(texts: list[str], separator: str) -> None:
     assert parse_amount_column(texts, separator) is None
