@@ -58,6 +58,20 @@ def write_csv(path: Path, n: int) -> None:
             f.write(f"{day.isoformat()},Payment {i % 1000} to shop,{amount}\n")
 
 
+def _german_amount(amount: Decimal) -> str:
+    text = f"{abs(amount):,.2f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return "-" + text if amount < 0 else text
+
+
+def write_german_csv(path: Path, n: int) -> None:
+    """A German bank export: cp1252, semicolons, dd.mm.yyyy, quoted text, `-1.234,56` (about 53 bytes a row)."""
+    with path.open("w", encoding="cp1252", newline="") as f:
+        f.write("Buchungstag;Verwendungszweck;Betrag\n")
+        for i, day, amount in _rows(n):
+            f.write(f'{day:%d.%m.%Y};"Überweisung {i % 1000} an Müller GmbH, Straße {i % 97}";'
+                    f"{_german_amount(amount)}\n")
+
+
 def write_ofx(path: Path, n: int, xml: bool = False) -> None:
     from tests.unit.formats.structured_builders import (
         Stmt,
@@ -162,6 +176,29 @@ def _csv_pydantic(path: str) -> int:
     return count
 
 
+def _csv_pydantic_german(path: str) -> int:
+    """csv.reader + the conversions a German export needs (dd.mm.yyyy, `-1.234,56`) + a pydantic model."""
+    import csv
+
+    from pydantic import BaseModel
+
+    class Row(BaseModel):
+        date: date
+        description: str
+        amount: Decimal
+
+    count = 0
+    with open(path, encoding="cp1252", newline="") as f:  # noqa: PTH123
+        reader = csv.reader(f, delimiter=";")
+        next(reader)
+        for row in reader:
+            day = row[0]
+            Row(date=date(int(day[6:10]), int(day[3:5]), int(day[0:2])), description=row[1],
+                amount=Decimal(row[2].replace(".", "").replace(",", ".")))
+            count += 1
+    return count
+
+
 def _ofxtools(path: str) -> int:
     import warnings
 
@@ -199,6 +236,7 @@ def _mt940_whole(path: str) -> int:
 
 RUNNERS: dict[str, Callable[[str], int]] = {
     "csv-pydantic": _csv_pydantic,
+    "csv-pydantic-german": _csv_pydantic_german,
     "ofxtools": _ofxtools,
     "lxml-iterparse": _lxml_plain,
     "mt940-parse": _mt940_whole,
@@ -279,6 +317,8 @@ class Case:
 def cases(oracle_rows: int) -> list[Case]:
     return [
         Case("CSV (Tabular3column#v1)", "Tabular3column#v1", write_csv, ".csv", "csv-pydantic", None, 2.0),
+        Case("CSV German export (Tabular3column#v1)", "Tabular3column#v1", write_german_csv, ".csv",
+             "csv-pydantic-german", None, 2.0),
         Case("OFX 1.x SGML (XML#OFX#v1)", "XML#OFX#v1", write_ofx, ".ofx", "ofxtools", oracle_rows, 20.0),
         Case("CAMT.053 .08 (CAMT053#v1)", "CAMT053#v1", write_camt, ".xml", "lxml-iterparse", None, 1.0),
         Case("MT940 (MT940#v1)", "MT940#v1", write_mt940, ".sta", "mt940-parse", oracle_rows, None),
@@ -292,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per generated file (ours)")
     parser.add_argument("--oracle-rows", type=int, default=20_000,
                         help="rows for the baselines that hold a whole file in memory (ofxtools, mt940)")
-    parser.add_argument("--only", nargs="*", help="format ids to run (default: all in the registry)")
+    parser.add_argument("--only", nargs="*", help="format ids or words of the labels to run (default: all)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of ours and of the baseline (alternating, medians compared) where the ratio "
                              "is a target")
@@ -314,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
             if case.format_id not in FORMATS:
                 print(f"skipped {case.label}: {case.format_id} is not in the registry", file=sys.stderr)
                 continue
-            if args.only and case.format_id not in args.only:
+            if args.only and not any(o == case.format_id or o.lower() in case.label.lower() for o in args.only):
                 continue
             path = Path(tmp) / f"full{case.suffix}"
             case.writer(path, args.rows)

@@ -123,10 +123,10 @@ def split_block(block: str, first_line: int, delimiter: str, quote_char: str,
     if len(text) >= limit and max(map(len, text.split("\n"))) >= limit:
         return None  # csv refuses fields this long
     # Each line break becomes a cell of its own ("\n", which no other cell can be): every line has
-    # `width` cells exactly when those marks fall every `width + 1` cells.
+    # `width` cells exactly when there are `width + 1` cells a line and every `width + 1`th is a mark.
+    lines = text.count("\n") + 1
     cells = text.replace("\n", f"{delimiter}\n{delimiter}").split(delimiter)
     stride = width + 1
-    lines = (len(cells) + 1) // stride
     if len(cells) != lines * stride - 1 or cells[width::stride].count("\n") != lines - 1:
         return None  # a blank, short or long line
     batch = Columns(first_line, [cells[j::stride] for j in range(width)])
@@ -158,9 +158,13 @@ def unquote(column: list[str], quote: str) -> list[str] | None:
     n = len(column)
     joined = "\n".join(column)  # cells hold no line break
     if joined.count(quote) == 2 * n and joined[0] == quote and joined[-1] == quote:
-        parts = joined[1:-1].split(quote + "\n" + quote)
-        if len(parts) == n:
-            return parts  # every cell quoted, none with a quote inside: the common export
+        parts = joined.split(quote + "\n" + quote)
+        if len(parts) == n and parts[0] and parts[-1]:  # (a lone quote would leave one empty)
+            # every cell quoted, none with a quote inside: the common export
+            if n == 1:
+                return [joined[1:-1]]
+            parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
+            return parts
     doubled = quote + quote
     cells: list[str] = []
     for cell in column:
@@ -185,8 +189,8 @@ class TextFeed:
         self._buf = ""
         self._pos = 0
         self._eof = False
-        #: the number of the next unread line
-        self.line = 1
+        self._line = 1
+        self._uncounted = ""  # the last block, until its lines are counted (see `counted`)
         #: characters of the current record read through `lines()` (see `rows()`)
         self._record = 0
 
@@ -202,6 +206,19 @@ class TextFeed:
                 self._pos = 0
                 return True
         return False
+
+    @property
+    def line(self) -> int:
+        """The number of the next unread line."""
+        if self._uncounted:
+            block, self._uncounted = self._uncounted, ""
+            self._line += line_breaks(block) + (0 if block.endswith(("\n", "\r")) else 1)
+        return self._line
+
+    def counted(self, lines: int) -> None:
+        """Say how many lines the last block held (a caller that split it knows: no second count)."""
+        self._line += lines
+        self._uncounted = ""
 
     def _too_long(self, what: str = "line") -> FileError:
         return FileError(LINE_TOO_LONG, f"The {what} at line {self.line} is longer than {MAX_LINE:,} characters; "
@@ -224,7 +241,7 @@ class TextFeed:
                 break
         first, block = self.line, self._buf[self._pos:cut]
         self._pos = cut
-        self.line += line_breaks(block) + (0 if block.endswith(("\n", "\r")) else 1)
+        self._uncounted = block
         return first, block
 
     def lines(self) -> Iterator[str]:
@@ -244,7 +261,7 @@ class TextFeed:
                 return
             line = self._buf[self._pos:end]
             self._pos = end
-            self.line += 1
+            self._line = self.line + 1
             self._record += len(line)
             if self._record > MAX_LINE:
                 raise self._too_long("record")

@@ -432,6 +432,8 @@ class _Reader:
         while (item := feed.block()) is not None:
             first, block = item
             columns = split_block(block, first, delimiter, quote, needed) if fast_csv.ENABLED else None
+            if columns is not None:
+                feed.counted(columns.count)
             batch: Batch = columns if columns is not None else Rows(feed.rows(first, block, delimiter, quote))
             if hold is None:
                 yield batch
@@ -549,7 +551,7 @@ def _block_events(reader: _Reader, style: DateStyle | None, decimal: str) -> Ite
     with reader.batches() as (batches, layout):
         rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                          make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
-        columns = ColumnReader(rows, decimal)
+        columns = ColumnReader(rows, decimal, reader.encoding)
         for batch in batches:
             if isinstance(batch, Columns):
                 events = columns.events(batch)

@@ -23,6 +23,7 @@ tests compare both on the same files with `ENABLED` off.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -37,6 +38,9 @@ from tximport.formats.values import credit_minus_debit, debit, parse_amount_colu
 
 #: `tests` switch the column reader off to compare it with the row reader
 ENABLED = True
+
+#: single-byte encodings whose every text is NFC already (tests check it character pair by pair)
+NFC_ENCODINGS = frozenset({"cp1252", "latin-1", "iso8859-1", "iso8859-15", "cp1250", "iso8859-2"})
 
 #: distinct date texts remembered per file (statements repeat a few hundred)
 _DATE_CACHE = 100_000
@@ -53,9 +57,11 @@ def _nfc_all(values: list[str]) -> list[str]:
 class ColumnReader:
     """Builds the events of plain blocks for one file, exactly as its `RowReader` would."""
 
-    def __init__(self, rows: RowReader, decimal_separator: str) -> None:
+    def __init__(self, rows: RowReader, decimal_separator: str, encoding: str = "") -> None:
         self.rows = rows
         self.decimal = decimal_separator
+        #: text of these encodings is always NFC (no combining marks, nothing composes): no check needed
+        self.nfc = (lambda values: values) if codecs.lookup(encoding or "utf-8").name in NFC_ENCODINGS else _nfc_all
         self._dates: dict[str, date] = {}
         self._value_dates: dict[str, date] = {}
 
@@ -175,13 +181,13 @@ class ColumnReader:
         count = len(columns[0])
         single = rows.single_desc
         if single is not None:
-            return _nfc_all(list(map(str.strip, columns[single]))) if single < width else [""] * count
+            return self.nfc(list(map(str.strip, columns[single]))) if single < width else [""] * count
         parts = [list(map(str.strip, columns[i])) for i in rows.desc_cols if i < width]
         if not parts:
             return [""] * count
         separator = rows.mapping.description_separator
         joined = [separator.join(filter(None, cells)) for cells in zip(*parts, strict=True)]
-        return _nfc_all(joined) if "\n" not in separator else list(map(nfc, joined))
+        return self.nfc(joined) if "\n" not in separator else list(map(nfc, joined))
 
     def _currencies(self, columns: list[list[str]], width: int) -> list[str | None] | None:
         """Each line's currency; None when no line has one."""

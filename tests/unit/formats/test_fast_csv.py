@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -355,3 +356,44 @@ def test_memory_is_bounded_by_the_block() -> None:
     # after the first event only about one block of the file has been read
     assert streams[-1].read_total <= 3 * csv_feed.BLOCK_SIZE
     assert sum(1 for _ in events) == 19_999
+
+
+@settings(max_examples=500, deadline=None)
+@given(cells=st.lists(st.lists(st.sampled_from(['"', "a", " ", "é", '""']), max_size=5).map("".join),
+                      min_size=1, max_size=6))
+def test_unquoting_a_column_reads_each_cell_as_csv_does(cells: list[str]) -> None:
+    unquoted = csv_feed.unquote(cells, '"')
+    if unquoted is None:
+        return  # the block goes to csv.reader
+    assert all(len(next(csv.reader([cell]))) == 1 for cell in cells if cell)
+    assert unquoted == [next(csv.reader([cell]))[0] if cell else "" for cell in cells]
+
+
+@pytest.mark.parametrize("encoding", sorted(fast_csv.NFC_ENCODINGS))
+def test_text_of_the_nfc_encodings_needs_no_normalisation(encoding: str) -> None:
+    """Every character these encodings decode to is NFC and none combines with another, so any text
+    in them is NFC: the column reader skips the check."""
+    chars = [bytes([b]).decode(encoding, errors="replace") for b in range(256)]
+    assert all(unicodedata.is_normalized("NFC", a + b) and not unicodedata.combining(a)
+               for a in chars for b in chars)
+
+
+@pytest.mark.parametrize("lines", [
+    ["a;b;c;d", "e;f", "g;h;i;j;k;l", "m;n;o;p"],  # a short and a long line that add up
+    ["a;b;c", "d", "e;f;g;h;i", "j;k;l"],
+    ["a;b;c", "", "d;e;f;g;h", "i;j;k"],
+])
+def test_lines_of_other_widths_are_never_read_as_columns(lines: list[str]) -> None:
+    assert csv_feed.split_block("\n".join(lines) + "\n", 1, ";", '"') is None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.lists(st.sampled_from([";", '"', "a", "\n", "\r\n", "\r", " ", "é", '""', ';"', '";']),
+                     min_size=1, max_size=30).map("".join), needed=st.sampled_from([None, {0}, set()]))
+def test_a_block_read_as_columns_is_what_csv_reads(text: str, needed: set[int] | None) -> None:
+    batch = csv_feed.split_block(text, 1, ";", '"', needed)
+    if batch is None:
+        return
+    expected = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert [list(cells) for _, cells in batch.rows()] == expected
+    assert batch.count == csv_feed.line_breaks(text) + (0 if text.endswith(("\n", "\r")) else 1)
