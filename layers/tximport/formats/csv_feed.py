@@ -46,11 +46,13 @@ class Rows:
 @dataclass(slots=True)
 class Columns:
     """A plain block as columns: row i is line `first_line + i`. The `quoted` columns (ones no reader
-    of this pass looks at) still hold their cells' quotes, taken off when the block is read as rows."""
+    of this pass looks at) still hold their cells' quotes, and the cells of a bytes view (`decode`
+    set) are bytes: both are made text as csv reads it when the block is read as rows."""
 
     first_line: int
-    columns: list[list[str]]
-    quoted: dict[int, str] = field(default_factory=dict)
+    columns: list[list[Any]]
+    quoted: dict[int, Any] = field(default_factory=dict)
+    decode: Callable[[list[Any]], list[str]] | None = None
 
     @property
     def count(self) -> int:
@@ -62,78 +64,103 @@ class Columns:
             for j, quote in self.quoted.items():
                 self.columns[j] = unquote(self.columns[j], quote)  # type: ignore[assignment]
             self.quoted = {}
+        if self.decode is not None:
+            self.columns = list(map(self.decode, self.columns))
+            self.decode = None
         stop = self.count if stop is None else stop
         cells = islice(zip(*self.columns, strict=True), start, stop)
         return list(zip(range(self.first_line + start, self.first_line + stop), cells, strict=True))
 
     def head(self, stop: int) -> Columns:
         """The first `stop` rows."""
-        return Columns(self.first_line, [column[:stop] for column in self.columns], dict(self.quoted))
+        return Columns(self.first_line, [column[:stop] for column in self.columns], dict(self.quoted), self.decode)
 
 
 Batch = Rows | Columns
 
 
-def _line_end(text: str, start: int, final: bool) -> int:
+AnyStr = str | bytes
+#: line break, carriage return, CRLF and the empty value, for text and for the bytes view
+_STR = ("\n", "\r", "\r\n", "")
+_BYTES = (b"\n", b"\r", b"\r\n", b"")
+
+
+def _syms(text: AnyStr) -> tuple[Any, Any, Any, Any]:
+    return _BYTES if isinstance(text, bytes) else _STR
+
+
+def _line_end(text: AnyStr, start: int, final: bool) -> int:
     """The position after the first line break at or after `start`; -1 when there is none yet (a `\\r`
     at the very end may be the first half of `\\r\\n` unless the text is `final`)."""
-    newline = text.find("\n", start)
+    nl, cr_, _, _ = _syms(text)
+    newline = text.find(nl, start)  # type: ignore[arg-type]
     stop = newline if newline >= 0 else len(text)
-    cr = text.find("\r", start, stop)
+    cr = text.find(cr_, start, stop)  # type: ignore[arg-type]
     if cr >= 0:
         if cr + 1 < len(text):
-            return cr + 2 if text[cr + 1] == "\n" else cr + 1
+            return cr + 2 if text[cr + 1:cr + 2] == nl else cr + 1
         return cr + 1 if final else -1
     return newline + 1 if newline >= 0 else -1
 
 
-def _last_line_end(text: str, final: bool) -> int:
+def _last_line_end(text: AnyStr, final: bool) -> int:
     """The position after the last line break of the text (0 when there is none)."""
-    newline = text.rfind("\n")
-    cr = text.rfind("\r", newline + 1, len(text) if final else len(text) - 1)
+    nl, cr_, _, _ = _syms(text)
+    newline = text.rfind(nl)  # type: ignore[arg-type]
+    cr = text.rfind(cr_, newline + 1, len(text) if final else len(text) - 1)  # type: ignore[arg-type]
     return max(newline, cr) + 1
 
 
-def line_breaks(text: str) -> int:
+def line_breaks(text: AnyStr) -> int:
     """How many line breaks the text holds (`\\r\\n` is one)."""
-    breaks = text.count("\n")
-    if "\r" in text:
-        breaks += text.count("\r") - text.count("\r\n")
+    nl, cr, crnl, _ = _syms(text)
+    breaks = text.count(nl)  # type: ignore[arg-type]
+    if cr in text:  # type: ignore[operator]
+        breaks += text.count(cr) - text.count(crnl)  # type: ignore[arg-type]
     return breaks
 
 
-def split_block(block: str, first_line: int, delimiter: str, quote_char: str,
+def lines_in(block: AnyStr) -> int:
+    """How many lines a block holds (the file's last line may lack its break)."""
+    nl, cr, _, _ = _syms(block)
+    return line_breaks(block) + (0 if block.endswith((nl, cr)) else 1)  # type: ignore[arg-type]
+
+
+def split_block(block: AnyStr, first_line: int, delimiter: AnyStr, quote_char: AnyStr,
                 needed: Container[int] | None = None) -> Columns | None:
     """The cells of a block of lines (the first on line `first_line`) as columns, when every line is
     one row of the same width that `csv.reader` reads the same way (see the module doc); None
     otherwise. Only the `needed` columns (all when None) have their quotes taken off at once; the
-    others are only checked (and unquoted if the block is read as rows)."""
-    text = block
-    if "\r" in text:
-        if text.count("\r") != text.count("\r\n"):
+    others are only checked (and unquoted if the block is read as rows). Reads text, or the bytes of
+    an ASCII-compatible file (`delimiter` and `quote_char` of the same type)."""
+    nl, cr, crnl, empty = _syms(block)
+    text: Any = block
+    if cr in text:
+        if text.count(cr) != text.count(crnl):
             return None  # a lone CR ends a line for csv: leave it to csv
-        text = text.replace("\r\n", "\n")
-    if text.endswith("\n"):
+        text = text.replace(crnl, nl)
+    if text.endswith(nl):
         text = text[:-1]
-    first_end = text.find("\n")
+    first_end = text.find(nl)
     width = text.count(delimiter, 0, first_end if first_end >= 0 else len(text)) + 1
     if width < 2:
         return None
     limit = csv.field_size_limit()
-    if len(text) >= limit and max(map(len, text.split("\n"))) >= limit:
+    if len(text) >= limit and max(map(len, text.split(nl))) >= limit:
         return None  # csv refuses fields this long
     # Each line break becomes a cell of its own ("\n", which no other cell can be): every line has
     # `width` cells exactly when there are `width + 1` cells a line and every `width + 1`th is a mark.
-    lines = text.count("\n") + 1
-    cells = text.replace("\n", f"{delimiter}\n{delimiter}").split(delimiter)
+    marked = text.replace(nl, delimiter + nl + delimiter)
+    lines = (len(marked) - len(text)) // 2 + 1  # (each mark adds two characters)
+    cells = marked.split(delimiter)
     stride = width + 1
-    if len(cells) != lines * stride - 1 or cells[width::stride].count("\n") != lines - 1:
+    if len(cells) != lines * stride - 1 or cells[width::stride].count(nl) != lines - 1:
         return None  # a blank, short or long line
     batch = Columns(first_line, [cells[j::stride] for j in range(width)])
     if quote_char in text:
         columns = batch.columns
         for j, column in enumerate(columns):
-            if quote_char not in "".join(column):
+            if quote_char not in empty.join(column):
                 continue
             if needed is not None and j not in needed and _wholly_quoted(column, quote_char):
                 batch.quoted[j] = quote_char
@@ -145,20 +172,22 @@ def split_block(block: str, first_line: int, delimiter: str, quote_char: str,
     return batch
 
 
-def _wholly_quoted(column: list[str], quote: str) -> bool:
+def _wholly_quoted(column: list[Any], quote: AnyStr) -> bool:
     """Whether every cell is `"text"` with no quote inside (checked without building the cells)."""
+    nl = _syms(quote)[0]
     n = len(column)
-    joined = "\n".join(column)
-    return (joined.count(quote) == 2 * n and joined[0] == quote and joined[-1] == quote
-            and joined.count(quote + "\n" + quote, 1, len(joined) - 1) == n - 1)
+    joined = nl.join(column)
+    return (joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote
+            and joined.count(quote + nl + quote, 1, len(joined) - 1) == n - 1)
 
 
-def unquote(column: list[str], quote: str) -> list[str] | None:
+def unquote(column: list[Any], quote: AnyStr) -> list[Any] | None:
     """The cells as csv reads them when each one holding a quote is wholly quoted; None otherwise."""
+    nl = _syms(quote)[0]
     n = len(column)
-    joined = "\n".join(column)  # cells hold no line break
-    if joined.count(quote) == 2 * n and joined[0] == quote and joined[-1] == quote:
-        parts = joined.split(quote + "\n" + quote)
+    joined = nl.join(column)  # cells hold no line break
+    if joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote:
+        parts = joined.split(quote + nl + quote)
         if len(parts) == n and parts[0] and parts[-1]:  # (a lone quote would leave one empty)
             # every cell quoted, none with a quote inside: the common export
             if n == 1:
@@ -166,38 +195,69 @@ def unquote(column: list[str], quote: str) -> list[str] | None:
             parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
             return parts
     doubled = quote + quote
-    cells: list[str] = []
+    cells: list[Any] = []
     for cell in column:
         if quote in cell:
-            if len(cell) < 2 or cell[0] != quote or cell[-1] != quote:
+            if len(cell) < 2 or cell[:1] != quote or cell[-1:] != quote:
                 return None  # a quote csv keeps as text, or a quoted cell with more after it
             cell = cell[1:-1]
             if quote in cell:
-                if quote in cell.replace(doubled, ""):
+                if quote in cell.replace(doubled, cell[:0]):
                     return None
                 cell = cell.replace(doubled, quote)
         cells.append(cell)
     return cells
 
 
-class TextFeed:
-    """The decoded text of a byte stream, consumed front to back in whole lines."""
+#: encodings in which every ASCII byte is that character and no other character uses one
+_ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "cp1250", "iso8859-2"})
 
-    def __init__(self, raw: IO[bytes], encoding: str) -> None:
+
+class TextFeed:
+    """The decoded text of a byte stream, consumed front to back in whole lines.
+
+    With `bytes_view`, a file in an ASCII-compatible encoding has its blocks given as bytes, not
+    decoded: the delimiters, quotes and line breaks are the same bytes in every such encoding, and a
+    cell that is ASCII is the same text. `exact()` decodes a block (for cells that are not ASCII);
+    lines are always given as text."""
+
+    def __init__(self, raw: IO[bytes], encoding: str, bytes_view: bool = False) -> None:
         self._raw = raw
-        self._decode: Callable[..., str] = codecs.getincrementaldecoder(encoding)(errors=errors_for(encoding)).decode
-        self._buf = ""
+        name = codecs.lookup(encoding).name
+        self.view = bytes_view and name in _ASCII_COMPATIBLE
+        self._exact_codec = "utf-8" if name == "utf-8-sig" else encoding
+        self._bom = name == "utf-8-sig"
+        self._decode: Callable[..., Any] = (
+            (lambda data, final: data) if self.view
+            else codecs.getincrementaldecoder(encoding)(errors=errors_for(encoding)).decode)
+        self._buf: Any = b"" if self.view else ""
         self._pos = 0
         self._eof = False
         self._line = 1
-        self._uncounted = ""  # the last block, until its lines are counted (see `counted`)
+        self._uncounted: Any = ""  # the last block, until its lines are counted (see `counted`)
         #: characters of the current record read through `lines()` (see `rows()`)
         self._record = 0
+
+    def exact(self, text: AnyStr) -> str:
+        """The text of what the feed gave (decoded when it reads a bytes view)."""
+        if isinstance(text, str):
+            return text
+        return text.decode(self._exact_codec, errors=errors_for(self._exact_codec))
+
+    def exact_column(self, column: list[Any]) -> list[str]:
+        """A column of cells split in the bytes view, as text (a cell holds no line break)."""
+        if not column or isinstance(column[0], str):
+            return column
+        return self.exact(b"\n".join(column)).split("\n")
 
     def _more(self) -> bool:
         """Append the next decoded text to the unread rest; False at the end of the stream."""
         while not self._eof:
             data = self._raw.read(BLOCK_SIZE)
+            if self._bom and self.view:
+                self._bom = False  # the view drops the byte-order mark as the real decoder does
+                if data.startswith(codecs.BOM_UTF8):
+                    data = data[3:]
             text = self._decode(data, final=not data)
             if not data:
                 self._eof = True
@@ -212,7 +272,7 @@ class TextFeed:
         """The number of the next unread line."""
         if self._uncounted:
             block, self._uncounted = self._uncounted, ""
-            self._line += line_breaks(block) + (0 if block.endswith(("\n", "\r")) else 1)
+            self._line += lines_in(block)
         return self._line
 
     def counted(self, lines: int) -> None:
@@ -225,9 +285,9 @@ class TextFeed:
                          "the file is not a statement this service reads.", target=f"line {self.line}",
                          details={"lineNumber": self.line, "limit": MAX_LINE})
 
-    def block(self) -> tuple[int, str] | None:
-        """The next whole lines (the last line of the file may lack its break) and the number of the
-        first; None at the end. Raises FileError LineTooLong."""
+    def block(self) -> tuple[int, Any] | None:
+        """The next whole lines (the last line of the file may lack its break; bytes in the bytes
+        view) and the number of the first; None at the end. Raises FileError LineTooLong."""
         while True:
             cut = _last_line_end(self._buf, self._eof) if self._pos < len(self._buf) else 0
             if cut > self._pos:
@@ -265,13 +325,13 @@ class TextFeed:
             self._record += len(line)
             if self._record > MAX_LINE:
                 raise self._too_long("record")
-            yield line
+            yield self.exact(line)
 
-    def rows(self, first_line: int, block: str, delimiter: str, quote_char: str) -> list[Numbered]:
+    def rows(self, first_line: int, block: AnyStr, delimiter: str, quote_char: str) -> list[Numbered]:
         """The block read by `csv.reader`, with the line each row starts on. A quoted field still open
         at the end of the block reads on into the lines after it."""
-        count = line_breaks(block) + (0 if block.endswith(("\n", "\r")) else 1)
-        reader = csv.reader(chain(io.StringIO(block, newline=""), self.lines()), delimiter=delimiter,
+        count = lines_in(block)
+        reader = csv.reader(chain(io.StringIO(self.exact(block), newline=""), self.lines()), delimiter=delimiter,
                             quotechar=quote_char)
         rows: list[Numbered] = []
         previous = 0

@@ -406,12 +406,14 @@ class _Reader:
     @contextmanager
     def batches(self, roles: Iterable[str] | None = None) -> Iterator[tuple[Iterator[Batch], Layout]]:
         """One pass over the file: (its data rows in batches, the layout). The preamble and header are
-        read row by row; the rest block by block (see `csv_feed`), the footer rows held back. Cells of
-        other columns than those of `roles` (default: every mapped role) may keep their quotes."""
+        read row by row; the rest block by block (see `csv_feed`), the footer rows held back. With
+        `roles` (default: every mapped role), only the cells of their columns are exact: the others
+        may keep their quotes and, in an ASCII-compatible file, show its bytes as ISO-8859-1."""
         raw = self.source.open()
         try:
-            feed = TextFeed(raw, self.encoding)
             footer = self.mapping.skip_footer_rows
+            feed = TextFeed(raw, self.encoding, bytes_view=roles is not None and not footer
+                            and self.delimiter.isascii() and self.mapping.quote_char.isascii())
             numbered = NumberedRows(csv.reader(feed.lines(), delimiter=self.delimiter,
                                                quotechar=self.mapping.quote_char), footer)
             layout, first_data = self.layout(iter(numbered))
@@ -429,16 +431,33 @@ class _Reader:
         footer = self.mapping.skip_footer_rows
         hold = FooterHold(footer, held) if footer else None
         delimiter, quote = self.delimiter, self.mapping.quote_char
+        if feed.view:  # the bytes view splits with bytes
+            split_delimiter, split_quote = delimiter.encode("ascii"), quote.encode("ascii")
+        else:
+            split_delimiter, split_quote = delimiter, quote
         while (item := feed.block()) is not None:
             first, block = item
-            columns = split_block(block, first, delimiter, quote, needed) if fast_csv.ENABLED else None
+            columns = split_block(block, first, split_delimiter, split_quote, needed) if fast_csv.ENABLED else None
             if columns is not None:
                 feed.counted(columns.count)
+                if feed.view:
+                    self._exact_cells(feed, columns, needed)
             batch: Batch = columns if columns is not None else Rows(feed.rows(first, block, delimiter, quote))
             if hold is None:
                 yield batch
             else:
                 yield from hold.push(batch)
+
+
+    @staticmethod
+    def _exact_cells(feed: TextFeed, batch: Columns, needed: set[int] | None) -> None:
+        """Make a block split in the bytes view exact where a reader looks: the `needed` columns stay
+        bytes when they are ASCII (the same text), else are decoded; the rest on demand (`rows()`)."""
+        batch.decode = feed.exact_column
+        columns = batch.columns
+        for j in range(len(columns)) if needed is None else needed:
+            if j < len(columns) and not b"".join(columns[j]).isascii():
+                columns[j] = feed.exact_column(columns[j])
 
 
 # --------------------------------------------------------------------------------------------------

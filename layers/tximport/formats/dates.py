@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date
+from typing import Any
 
 from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError
 from tximport.models import DateStyle
@@ -195,17 +196,20 @@ class DateStyleVote:
         for text, count in counts.items():
             add(text, count)
 
-    def add_column(self, values: list[str]) -> None:
+    def add_column(self, values: list[str] | list[bytes]) -> None:
         """Count every value of a column (the same counts as `add` value by value, a column at once:
-        the kind of each distinct value is remembered, the kinds of the column counted in C)."""
+        the kind of each distinct value is remembered, the kinds of the column counted in C). Values
+        may be the bytes of ASCII text."""
+        cache: dict[Any, int] = _KINDS_OF_BYTES if values and isinstance(values[0], bytes) else _KINDS
         try:
-            kinds = Counter(map(_KINDS.__getitem__, values))
+            kinds = Counter(map(cache.__getitem__, values))
         except KeyError:
-            if len(_KINDS) > 4096:
-                _KINDS.clear()
-            for text in set(values).difference(_KINDS):
-                _KINDS[text] = _NONE if _is_iso(text) else _kind(text)
-            kinds = Counter(map(_KINDS.__getitem__, values))
+            if len(cache) > 4096:
+                cache.clear()
+            for value in set(values).difference(cache):
+                text = value.decode("ascii") if isinstance(value, bytes) else value
+                cache[value] = _NONE if _is_iso(text) else _kind(text)
+            kinds = Counter(map(cache.__getitem__, values))
         numeric = len(values) - kinds.get(_NONE, 0)
         if numeric:
             self.numeric += numeric
@@ -249,6 +253,7 @@ class DateStyleVote:
 #: day first, only month first, both ways differently, or both ways the same (05/05/2024)
 _NONE, _LITTLE, _MIDDLE, _AMBIGUOUS, _SAME = 0, 1, 2, 3, 4
 _KINDS: dict[str, int] = {}
+_KINDS_OF_BYTES: dict[bytes, int] = {}
 
 
 def _is_iso(text: str) -> bool:

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation
+from typing import Any
 
 from tximport.formats.dates import parse_date as _parse_date
 from tximport.models import DateStyle
@@ -167,25 +168,34 @@ def amount_evidence(text: str) -> AmountEvidence:
 
 #: digits 1-8 as 9 (0 stays: `0,125` tells more than `9,125`): the shape decides the evidence
 _SHAPE_TELLS = str.maketrans("12345678", "99999999")
-_EVIDENCE: dict[str, AmountEvidence] = {}
+_SHAPE_TELLS_BYTES = bytes.maketrans(b"12345678", b"99999999")
+_EVIDENCE: dict[Any, AmountEvidence] = {}
 
 
-def count_amount_evidence(texts: list[str]) -> tuple[int, int]:
+def count_amount_evidence(texts: list[str] | list[bytes]) -> tuple[int, int]:
     """How many values of a column say "." and how many say "," (as `amount_evidence` one by one).
 
     Values are counted by their shape (digits 1-8 written as 9), whose evidence is the value's own: a
-    column of a million amounts has a few hundred shapes, each looked at once per file."""
-    joined = "\n".join(texts)
-    if "." not in joined and "," not in joined:
-        return 0, 0
-    shapes = joined.translate(_SHAPE_TELLS).split("\n")
+    column of a million amounts has a few hundred shapes, each looked at once per file. Values may be
+    the bytes of ASCII text."""
+    if texts and isinstance(texts[0], bytes):
+        joined: Any = b"\n".join(texts)  # type: ignore[arg-type]
+        if b"." not in joined and b"," not in joined:
+            return 0, 0
+        shapes = joined.translate(_SHAPE_TELLS_BYTES).split(b"\n")
+    else:
+        joined = "\n".join(texts)  # type: ignore[arg-type]
+        if "." not in joined and "," not in joined:
+            return 0, 0
+        shapes = joined.translate(_SHAPE_TELLS).split("\n")
     try:
         counts = Counter(map(_EVIDENCE.__getitem__, shapes))
     except KeyError:
         if len(_EVIDENCE) > 8192:
             _EVIDENCE.clear()
         for shape in set(shapes).difference(_EVIDENCE):
-            _EVIDENCE[shape] = amount_evidence(shape) if "." in shape or "," in shape else None
+            text = shape.decode("ascii") if isinstance(shape, bytes) else shape
+            _EVIDENCE[shape] = amount_evidence(text) if "." in text or "," in text else None
         counts = Counter(map(_EVIDENCE.__getitem__, shapes))
     return counts.get(".", 0), counts.get(",", 0)
 
@@ -311,8 +321,8 @@ def parse_amount_column(texts: list[str], decimal_separator: str) -> list[Decima
         joined = joined.replace("." if decimal_separator == "," else ",", "")
     if decimal_separator == ",":
         joined = joined.replace(",", ".")
-    try:
-        amounts = list(map(Decimal, joined.split("\n")))
+    try:  # (as exact as Decimal(); the context call is cheaper)
+        amounts = list(map(_EXACT.create_decimal, joined.split("\n")))
     except InvalidOperation:  # pragma: no cover - the shapes admit only what Decimal reads
         return None
     if max(map(len, texts)) > _SHORT:

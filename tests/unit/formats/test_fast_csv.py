@@ -125,6 +125,10 @@ def test_an_odd_block_goes_row_by_row_and_the_next_ones_by_columns_again(blocks:
     b"12/31/2024,a,\"1,234.56\"\n01/02/2024,b,(12.00)\n01/03/2024,c,$1.00\n",
     b"2024-01-01,a," + b"9" * 38 + b"\n2024-01-02,b,-" + b"9" * 39 + b"\n2024-01-03,c,0." + b"0" * 40 + b"1\n",
     "2024-01-01;Straße;1,00\n2024-01-02;Ærø;2,00\n".encode("utf-16"),
+    # non-ASCII in the date and amount cells: the inference pass must read them as the real text
+    "31.12.2024;a;-1\u00a0234,56\n01.12.2024;b;€ 5,00\n02.12.2024;Müller;1.000\n".encode("cp1252"),
+    "\ufeff31.12.2024;a;-1\u00a0234,56\n01.12.2024;b;€ 5,00\n02.12.2024;Müller;1.000\n".encode("utf-8"),
+    "12/31/2024;a;5\u00a0000.00\n02/01/2024;b;1.5\n".encode("cp1252") + b"03/01/2024;\xff;\x80\n",
 ])
 def test_edge_files_give_the_row_readers_events(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 32)
