@@ -45,7 +45,8 @@ def resolve_token(api_url: str, token: str | None) -> str | None:
     if token:
         return token
     if urlparse(api_url).hostname in ("127.0.0.1", "localhost", "::1"):
-        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, dev_token
+        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION
+        from tximport_cli.local.tokens import dev_token
 
         return dev_token(DEMO_ORGANISATION, DEMO_COMPANY)
     return None

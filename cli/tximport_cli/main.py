@@ -181,16 +181,25 @@ def _register_dev_token(subparsers: Any) -> None:
     parser.add_argument("--company", required=True, help="companyId claim")
     parser.add_argument("--ttl", type=int, default=12 * 3600, metavar="SECONDS",
                         help="lifetime (default 12h)")
+    parser.add_argument("--permission", action="append", default=[], metavar="PERMISSION",
+                        help="add PERMISSION to the `permissions` claim, e.g. BAAS_RECONCILIATION_CREATE "
+                             "(repeatable)")
+    parser.add_argument("--role", action="append", default=[], metavar="ROLE",
+                        help="add ROLE to the `roles` claim, e.g. admin (repeatable)")
     parser.set_defaults(handler=_run_dev_token)
 
 
 def _run_dev_token(args: argparse.Namespace) -> int:
-    from tximport_cli.local.stack import dev_token
+    from tximport_cli.local.tokens import dev_token
 
     if args.ttl <= 0:
         print("tximport dev-token: --ttl must be positive", file=sys.stderr)
         return 2
-    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl))
+    if any(not value.strip() for value in [*args.permission, *args.role]):
+        print("tximport dev-token: --permission and --role need a non-empty value", file=sys.stderr)
+        return 2
+    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl,
+                    permissions=[p.strip() for p in args.permission], roles=[r.strip() for r in args.role]))
     return 0
 
 

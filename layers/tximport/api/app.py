@@ -11,7 +11,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.routes import bankaccounts, fileformats, imports, public
 from tximport.errors import DomainError
@@ -36,8 +38,6 @@ Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `e
 `{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
 (`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
 carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
-#: routes a caller may use without a token (infra/definitions.ROUTES marks the same ones public)
-PUBLIC_OPERATIONS = frozenset({("get", "/fileformats"), ("get", "/fileformats/{file_format}/template")})
 
 
 @cache
@@ -48,7 +48,7 @@ def openapi_document() -> dict[str, Any]:
     resolver's generic 422 answer is replaced; 204 answers carry no content; the catalogue is public;
     header parameters are tidied by `_tidy_header`.
     """
-    doc = json.loads(app.get_openapi_json_schema(
+    doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
         title=OPENAPI_TITLE, version=OPENAPI_VERSION, description=OPENAPI_DESCRIPTION,
         security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT", description=(
             "A JWT with organisationId and companyId claims (API Gateway's JWT authorizer verifies it)."))},
@@ -59,7 +59,7 @@ def openapi_document() -> dict[str, Any]:
             responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
-            if (method, path) in PUBLIC_OPERATIONS:
+            if is_public(method, path):
                 operation["security"] = []
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
@@ -105,12 +105,12 @@ def _docs() -> Response[str]:
 
 
 @app.exception_handler(DomainError)
-def _domain_error(exc: DomainError) -> Response:
+def _domain_error(exc: DomainError) -> Response[str]:
     return domain_error(exc)
 
 
 @app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response:
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
     if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
         # our answer did not match its own model: a bug on our side, never the caller's
@@ -127,17 +127,17 @@ def _invalid_request(exc: RequestValidationError) -> Response:
 
 
 @app.exception_handler(UnicodeDecodeError)
-def _undecodable_body(_: UnicodeDecodeError) -> Response:
+def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # API Gateway hands non-UTF-8 bodies over base64-encoded; JSON must be UTF-8 text
     return error_response(400, "ValidationError", "the request body is not UTF-8 encoded JSON", target="body")
 
 
 @app.not_found
-def _not_found(_: Exception) -> Response:
+def _not_found(_: Exception) -> Response[str]:
     return error_response(404, "RouteNotFound", "no such route")
 
 
-def _unsupported_media_type(event: dict) -> dict | None:
+def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     """Bodies are JSON: another declared content type is a 415 (not a parser crash further in)."""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -151,7 +151,7 @@ def _unsupported_media_type(event: dict) -> dict | None:
             "isBase64Encoded": False}
 
 
-def resolve(event: dict, context: object) -> dict:
+def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
     refused = _unsupported_media_type(event)
     if refused is not None:

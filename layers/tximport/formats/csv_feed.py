@@ -93,9 +93,9 @@ def _line_end(text: AnyStr, start: int, final: bool) -> int:
     """The position after the first line break at or after `start`; -1 when there is none yet (a `\\r`
     at the very end may be the first half of `\\r\\n` unless the text is `final`)."""
     nl, cr_, _, _ = _syms(text)
-    newline = text.find(nl, start)  # type: ignore[arg-type]
+    newline = text.find(nl, start)
     stop = newline if newline >= 0 else len(text)
-    cr = text.find(cr_, start, stop)  # type: ignore[arg-type]
+    cr = text.find(cr_, start, stop)
     if cr >= 0:
         if cr + 1 < len(text):
             return cr + 2 if text[cr + 1:cr + 2] == nl else cr + 1
@@ -106,24 +106,24 @@ def _line_end(text: AnyStr, start: int, final: bool) -> int:
 def _last_line_end(text: AnyStr, final: bool) -> int:
     """The position after the last line break of the text (0 when there is none)."""
     nl, cr_, _, _ = _syms(text)
-    newline = text.rfind(nl)  # type: ignore[arg-type]
-    cr = text.rfind(cr_, newline + 1, len(text) if final else len(text) - 1)  # type: ignore[arg-type]
+    newline = text.rfind(nl)
+    cr = text.rfind(cr_, newline + 1, len(text) if final else len(text) - 1)
     return max(newline, cr) + 1
 
 
 def line_breaks(text: AnyStr) -> int:
     """How many line breaks the text holds (`\\r\\n` is one)."""
     nl, cr, crnl, _ = _syms(text)
-    breaks = text.count(nl)  # type: ignore[arg-type]
-    if cr in text:  # type: ignore[operator]
-        breaks += text.count(cr) - text.count(crnl)  # type: ignore[arg-type]
+    breaks = text.count(nl)
+    if cr in text:
+        breaks += text.count(cr) - text.count(crnl)
     return breaks
 
 
 def lines_in(block: AnyStr) -> int:
     """How many lines a block holds (the file's last line may lack its break)."""
     nl, cr, _, _ = _syms(block)
-    return line_breaks(block) + (0 if block.endswith((nl, cr)) else 1)  # type: ignore[arg-type]
+    return line_breaks(block) + (0 if block.endswith((nl, cr)) else 1)
 
 
 def split_block(block: AnyStr, first_line: int, delimiter: AnyStr, quote_char: AnyStr,
@@ -172,22 +172,22 @@ def split_block(block: AnyStr, first_line: int, delimiter: AnyStr, quote_char: A
     return batch
 
 
-def _wholly_quoted(column: list[Any], quote: AnyStr) -> bool:
+def _wholly_quoted(column: list[Any], quote: Any) -> bool:
     """Whether every cell is `"text"` with no quote inside (checked without building the cells)."""
     nl = _syms(quote)[0]
     n = len(column)
-    joined = nl.join(column)
-    return (joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote
+    joined: Any = nl.join(column)
+    return bool(joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote
             and joined.count(quote + nl + quote, 1, len(joined) - 1) == n - 1)
 
 
-def unquote(column: list[Any], quote: AnyStr) -> list[Any] | None:
+def unquote(column: list[Any], quote: Any) -> list[Any] | None:
     """The cells as csv reads them when each one holding a quote is wholly quoted; None otherwise."""
     nl = _syms(quote)[0]
     n = len(column)
-    joined = nl.join(column)  # cells hold no line break
+    joined: Any = nl.join(column)  # cells hold no line break
     if joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote:
-        parts = joined.split(quote + nl + quote)
+        parts: list[Any] = joined.split(quote + nl + quote)
         if len(parts) == n and parts[0] and parts[-1]:  # (a lone quote would leave one empty)
             # every cell quoted, none with a quote inside: the common export
             if n == 1:

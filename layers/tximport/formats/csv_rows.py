@@ -104,6 +104,8 @@ class RowReader:
         self.has_extras = (self.value_date_i >= 0 or self.balance_i >= 0 or self.original_i >= 0
                            or self.account_i >= 0 or bool(self.texts))
         self.accounts_seen: set[str] = set()
+        # (the mapping computes these on each access)
+        self.credit_values, self.debit_values = mapping.credit_values, mapping.debit_values
 
     # -- the row loop ------------------------------------------------------------------------------
 
@@ -189,18 +191,17 @@ class RowReader:
 
     def indicated(self, line_number: int, row: Row, amount: Decimal) -> Decimal | LineError:
         """The amount signed by the indicator column."""
-        mapping = self.mapping
         raw = row[self.debit_i]
         indicator = raw.strip().upper()
-        if indicator in mapping.debit_values:
+        if indicator in self.debit_values:
             return debit(amount)
-        if indicator in mapping.credit_values:
+        if indicator in self.credit_values:
             return amount.copy_abs()
         if indicator:
             return LineError(line_number, INVALID_AMOUNT,
                              f"The debit/credit indicator {raw!r} is neither a credit value "
-                             f"({', '.join(sorted(mapping.credit_values))}) nor a debit value "
-                             f"({', '.join(sorted(mapping.debit_values))}).",
+                             f"({', '.join(sorted(self.credit_values))}) nor a debit value "
+                             f"({', '.join(sorted(self.debit_values))}).",
                              actual_value=raw, target=self.targets["indicator"])
         return amount
 

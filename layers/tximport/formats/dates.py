@@ -21,8 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError
-from tximport.models import DateStyle
+from tximport.formats.base import AMBIGUOUS_DATE_STYLE, DateStyle, FileError
 
 _NUMERIC = re.compile(r"\s*(\d{1,4})\s*[-/.' ]\s*(\d{1,2})\s*[-/.' ]\s*(\d{1,4})(?:[T\s].*)?\s*")
 _COMPACT = re.compile(r"\s*(\d{4})(\d{2})(\d{2})(?:[T\s].*)?\s*")
@@ -196,7 +195,7 @@ class DateStyleVote:
         for text, count in counts.items():
             add(text, count)
 
-    def add_column(self, values: list[str] | list[bytes]) -> None:
+    def add_column(self, values: list[str] | list[bytes] | list[Any]) -> None:
         """Count every value of a column (the same counts as `add` value by value, a column at once:
         the kind of each distinct value is remembered, the kinds of the column counted in C). Values
         may be the bytes of ASCII text."""
@@ -207,7 +206,7 @@ class DateStyleVote:
             if len(cache) > 4096:
                 cache.clear()
             for value in set(values).difference(cache):
-                text = value.decode("ascii") if isinstance(value, bytes) else value
+                text: str = value.decode("ascii") if isinstance(value, bytes) else value
                 cache[value] = _NONE if _is_iso(text) else _kind(text)
             kinds = Counter(map(cache.__getitem__, values))
         numeric = len(values) - kinds.get(_NONE, 0)

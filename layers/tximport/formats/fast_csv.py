@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import repeat
+from typing import Any
 from unicodedata import is_normalized, normalize
 
 from tximport.formats.base import ParsedLine, ParseEvent, StatementAccount
@@ -77,7 +78,7 @@ class ColumnReader:
             return None
         dates = self._dates_of(columns[rows.date_i], self._dates, rows.read_date)
         amounts = self._amounts(columns) if dates is not None else None
-        if amounts is None:
+        if dates is None or amounts is None:
             return None
         numbers = range(batch.first_line, batch.first_line + len(dates))
         descriptions = self._descriptions(columns, width)
@@ -161,8 +162,7 @@ class ColumnReader:
         return amounts
 
     def _indicated(self, amounts: list[Decimal], indicators: list[str]) -> list[Decimal] | None:
-        mapping = self.rows.mapping
-        debit_values, credit_values = mapping.debit_values, mapping.credit_values
+        debit_values, credit_values = self.rows.debit_values, self.rows.credit_values
         signed: list[Decimal] = []
         for amount, raw in zip(amounts, indicators, strict=True):
             indicator = raw.strip().upper()
@@ -199,10 +199,10 @@ class ColumnReader:
 
     def _with_extras(self, columns: list[list[str]], width: int, numbers: range, dates: list[date],
                      amounts: list[Decimal], descriptions: list[str], currencies: list[str | None] | None
-                     ) -> list[ParseEvent] | None:
+                     ) -> Iterable[ParseEvent] | None:
         rows = self.rows
         count = len(dates)
-        none: Sequence[None] = [None] * count
+        none: Sequence[Any] = [None] * count
         value_dates: Sequence[date | None] = none
         if 0 <= rows.value_date_i < width:
             texts = columns[rows.value_date_i]
@@ -212,7 +212,8 @@ class ColumnReader:
                 return None
             cache = self._value_dates
             value_dates = [cache[text] if text.strip() else None for text in texts]
-        balances = originals = none
+        balances: Sequence[Decimal | None] = none
+        originals: Sequence[Decimal | None] = none
         for role_i, kind in ((rows.balance_i, "balance"), (rows.original_i, "original")):
             if 0 <= role_i < width:
                 values = self._optional_amounts(columns[role_i])
@@ -254,5 +255,5 @@ class ColumnReader:
             account = line.account_ref
             if account in fresh:
                 fresh.discard(account)
-                yield StatementAccount(account, currency=line.currency, line_number=line.line_number)  # type: ignore[arg-type]
+                yield StatementAccount(account, currency=line.currency, line_number=line.line_number)
             yield line

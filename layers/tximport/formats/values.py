@@ -26,8 +26,8 @@ from datetime import date
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from tximport.formats.base import DateStyle
 from tximport.formats.dates import parse_date as _parse_date
-from tximport.models import DateStyle
 
 __all__ = [
     "MAX_SIGNIFICANT_DIGITS",
@@ -179,12 +179,12 @@ def count_amount_evidence(texts: list[str] | list[bytes]) -> tuple[int, int]:
     column of a million amounts has a few hundred shapes, each looked at once per file. Values may be
     the bytes of ASCII text."""
     if texts and isinstance(texts[0], bytes):
-        joined: Any = b"\n".join(texts)  # type: ignore[arg-type]
+        joined: Any = b"\n".join(texts)
         if b"." not in joined and b"," not in joined:
             return 0, 0
         shapes = joined.translate(_SHAPE_TELLS_BYTES).split(b"\n")
     else:
-        joined = "\n".join(texts)  # type: ignore[arg-type]
+        joined = "\n".join(texts)  # type: ignore[arg-type]  # (not bytes: the first value says)
         if "." not in joined and "," not in joined:
             return 0, 0
         shapes = joined.translate(_SHAPE_TELLS).split("\n")

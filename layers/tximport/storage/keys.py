@@ -55,3 +55,14 @@ def ledger_day_pk(tenant: Tenant, account_id: str, day: date | str) -> str:
 
 def ledger_account_pk(tenant: Tenant, account_id: str) -> str:
     return f"{tenant_pk(tenant)}#A#{account_id}"
+
+
+def ledger_tx_sk(transaction_id: str) -> str:
+    return f"TX#{transaction_id}"
+
+
+LEDGER_DAY_PREFIX = "DAY#"
+
+
+def ledger_day_sk(day: date) -> str:
+    return f"{LEDGER_DAY_PREFIX}{day.isoformat()}"
