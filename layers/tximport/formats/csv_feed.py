@@ -19,7 +19,7 @@ import codecs
 import csv
 import io
 from collections import deque
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import IO, Any
@@ -38,9 +38,11 @@ Numbered = tuple[int, Row]
 
 @dataclass(slots=True)
 class Rows:
-    """Rows `csv.reader` read, each with the line it starts on."""
+    """Rows `csv.reader` reads, each with the line it starts on: read as they are taken (a block of
+    rows held at once would wake the cyclic garbage collector again and again), so taken before the
+    next batch is asked for."""
 
-    rows: list[Numbered]
+    rows: Iterable[Numbered]
 
 
 @dataclass(slots=True)
@@ -327,22 +329,20 @@ class TextFeed:
                 raise self._too_long("record")
             yield self.exact(line)
 
-    def rows(self, first_line: int, block: AnyStr, delimiter: str, quote_char: str) -> list[Numbered]:
+    def rows(self, first_line: int, block: AnyStr, delimiter: str, quote_char: str) -> Iterator[Numbered]:
         """The block read by `csv.reader`, with the line each row starts on. A quoted field still open
         at the end of the block reads on into the lines after it."""
         count = lines_in(block)
         reader = csv.reader(chain(io.StringIO(self.exact(block), newline=""), self.lines()), delimiter=delimiter,
                             quotechar=quote_char)
-        rows: list[Numbered] = []
         previous = 0
         while previous < count:
             self._record = 0
             row = next(reader, None)
             if row is None:
                 break
-            rows.append((first_line + previous, row))
+            yield first_line + previous, row
             previous = reader.line_num
-        return rows
 
 
 class NumberedRows:

@@ -58,6 +58,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
+from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable
 
 FORMAT_ID = "XML#OFX#v1"
 
@@ -68,6 +69,8 @@ _MAX_DIGITS = 14
 _HEADER_LIMIT = 64 * 1024
 #: a single `<STMTTRN>` longer than this is not a transaction but a broken file
 _MAX_BLOCK = 4 << 20
+#: a tag's text longer than this says nothing the reader keeps: it is skipped, not read on
+_MAX_TEXT = 256 << 10
 
 _OFX_ROOT = re.compile(rb"<\s*OFX\s*>", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.IGNORECASE)
@@ -194,7 +197,7 @@ def _ofx_amount(text: str) -> Decimal:
             raise ValueError(f"not an amount: {text!r}") from None
     if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS:
         raise ValueError(f"not an amount: {text!r}")
-    return amount
+    return amount if len(text) <= MAX_SIGNIFICANT_DIGITS else check_storable(amount, text)
 
 
 class _Reader:
@@ -314,7 +317,7 @@ class _Scanner:
                 if reader.eof:
                     break
                 keep = m.start() if m else buf.rfind("<", pos)
-                if keep == -1 or len(buf) - keep > _MAX_BLOCK:
+                if keep == -1 or len(buf) - keep > _MAX_TEXT:
                     keep = len(buf)  # nothing worth keeping: a stray `<` or an endless text
                 pos = reader.refill(keep)
                 continue
@@ -532,8 +535,9 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
         amounts = list(map(Decimal, columns["TRNAMT"]))
     except InvalidOperation:
         return None
-    if not all(map(Decimal.is_finite, amounts)) or max(map(Decimal.adjusted, amounts)) > _MAX_DIGITS:
-        return None
+    if not all(map(Decimal.is_finite, amounts)) or max(map(Decimal.adjusted, amounts)) > _MAX_DIGITS \
+            or max(map(len, columns["TRNAMT"])) > MAX_SIGNIFICANT_DIGITS:
+        return None  # (a long amount may be more than the ledger stores: each is checked on its own)
     strip = str.strip
     names = list(map(strip, columns["NAME"])) if "NAME" in columns else [""] * count
     if "MEMO" in columns:
@@ -626,9 +630,10 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
     amount = None
     if posted is not None:
         try:
-            amount = Decimal(get("TRNAMT"))  # type: ignore[arg-type]  # surrounding whitespace is fine
-            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS:
-                amount = None
+            text = get("TRNAMT") or ""
+            amount = Decimal(text)  # surrounding whitespace is fine
+            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS or len(text) > MAX_SIGNIFICANT_DIGITS:
+                amount = None  # (a long one may be more than the ledger stores: `_required` says)
         except (InvalidOperation, TypeError):
             amount = None
     if amount is None:

@@ -176,7 +176,7 @@ def _mapped_file(draw: Any) -> tuple[bytes, dict[str, Any]]:
     return out.getvalue().encode(draw(st.sampled_from(["utf-8", "cp1252", "utf-16"])), errors="replace"), mapping
 
 
-@settings(max_examples=150, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=80, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=_mapped_file(), block=st.sampled_from([16, 64, 4096]))
 def test_mapped_files_give_the_row_readers_events(case: tuple[bytes, dict[str, Any]], block: int,
@@ -250,7 +250,7 @@ def _dialect_file(draw: Any) -> tuple[bytes, dict[str, Any]]:
     decimal = draw(st.sampled_from([".", ","]))
     style = draw(st.sampled_from(["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%y"]))
     rows = [["Date", "Text", "Amount"]] if draw(st.booleans()) else []
-    for _ in range(draw(st.integers(1, 80))):
+    for _ in range(draw(st.integers(1, 40))):
         day = draw(st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 12, 31)))
         amount = draw(st.decimals(min_value=-10**7, max_value=10**7, places=2, allow_nan=False))
         text = f"{abs(amount):,.2f}" if draw(st.booleans()) else f"{abs(amount):.2f}"
@@ -265,7 +265,7 @@ def _dialect_file(draw: Any) -> tuple[bytes, dict[str, Any]]:
                                  errors="replace"), options
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=_dialect_file(), block=st.sampled_from([64, 1024, 65536]))
 def test_every_dialect_gives_the_row_readers_events(case: tuple[bytes, dict[str, Any]], block: int,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -391,7 +391,7 @@ def test_lines_of_other_widths_are_never_read_as_columns(lines: list[str]) -> No
     assert csv_feed.split_block("\n".join(lines) + "\n", 1, ";", '"') is None
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(text=st.lists(st.sampled_from([";", '"', "a", "\n", "\r\n", "\r", " ", "é", '""', ';"', '";']),
                      min_size=1, max_size=30).map("".join), needed=st.sampled_from([None, {0}, set()]))
 def test_a_block_read_as_columns_is_what_csv_reads(text: str, needed: set[int] | None) -> None:

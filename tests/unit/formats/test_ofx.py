@@ -372,3 +372,14 @@ def test_unclosed_comments_and_cdata_are_read_as_the_pattern_read_them(monkeypat
             b"</STMTTRNRS></BANKMSGSRSV1></OFX><!-- never closed <!--")
     rows = lines(parse(data))
     assert [r.description for r in rows] == ["a b - x<y", "c - d"]
+
+
+def test_amounts_the_ledger_cannot_store_are_rejected_lines() -> None:
+    body = b"".join(b"<STMTTRN><DTPOSTED>20240101<TRNAMT>" + amount + b"<FITID>F" + str(i).encode()
+                    + b"</STMTTRN>\n" for i, amount in enumerate([b"1.00", b"1." + b"1" * 40, b"2.00"]))
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><BANKTRANLIST>\n" + body
+            + b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>")
+    events = parse(data)
+    assert [r.amount for r in lines(events)] == [Decimal("1.00"), Decimal("2.00")]
+    [error] = errors(events)
+    assert (error.code, error.target, error.line_number) == ("InvalidAmount", "STMTTRN/TRNAMT", 3)
