@@ -90,7 +90,7 @@ from tximport.formats.encoding import (
     read_sample,
 )
 from tximport.formats.fast_csv import ColumnReader
-from tximport.formats.values import amount_evidence, count_amount_evidence, make_amount_parser
+from tximport.formats.values import AmountShapes, amount_evidence, count_amount_evidence, make_amount_parser
 
 INVALID_MAPPING = "InvalidMapping"
 
@@ -544,6 +544,9 @@ class _Votes:
         self.dates = DateStyleVote()
         self.dots = self.commas = 0
         self.count = 0  # data rows counted one by one (blank ones too, unless footers are held back)
+        self.shapes = AmountShapes()  # of every amount cell the parse reads by columns
+        if not need_decimal:
+            self.shapes.stop()
 
     def batch(self, batch: Batch) -> bool:
         """Count a batch's values; True when the first `INFERENCE_SAMPLE_ROWS` rows settle it, so that
@@ -551,6 +554,10 @@ class _Votes:
         if self.count >= INFERENCE_SAMPLE_ROWS and isinstance(batch, Columns):
             self.columns(batch.columns)
             return False
+        if isinstance(batch, Columns):
+            for i in self.amount_columns:
+                if i < len(batch.columns):
+                    self.shapes.add_column(batch.columns[i])
         for index, (_, row) in enumerate(batch.rows if isinstance(batch, Rows) else batch.rows()):
             if self.footer and _blank(row):
                 continue  # (where footers are held back, blank rows are dropped before they are counted)
@@ -558,6 +565,7 @@ class _Votes:
             self.count += 1
             if self.count == INFERENCE_SAMPLE_ROWS:
                 if self.settled():
+                    self.shapes.stop()  # (the rest of the file is not read)
                     return True
                 if isinstance(batch, Columns):
                     self.columns([column[index + 1:] for column in batch.columns])
@@ -588,7 +596,7 @@ class _Votes:
                 self.dates.add_column(columns[i])
         for i in self.amount_columns:
             if i < width:
-                dots, commas = count_amount_evidence(columns[i])
+                dots, commas = count_amount_evidence(columns[i], self.shapes)
                 self.dots += dots
                 self.commas += commas
 
@@ -597,13 +605,14 @@ class _Votes:
         return not self.dates.needs_style and (not self.need_decimal or (self.dots > 0) != (self.commas > 0))
 
 
-def _infer(reader: _Reader, options: ParseOptions) -> tuple[DateStyle | None, str]:
-    """The file's date style and decimal separator, from the mapped columns (see module doc)."""
+def _infer(reader: _Reader, options: ParseOptions) -> tuple[DateStyle | None, str, bool]:
+    """The file's date style and decimal separator, from the mapped columns (see module doc); and
+    whether every amount cell of the blocks read by columns was seen to be plain in that style."""
     mapping = reader.mapping
     style = options.date_style or mapping.date_style
     decimal = mapping.decimal_separator
     if style is not None and decimal is not None:
-        return style, decimal
+        return style, decimal, False
     with reader.batches(_DATE_ROLES + _AMOUNT_ROLES) as (batches, layout):
         votes = _Votes(layout, style is None, decimal is None, mapping.skip_footer_rows > 0)
         for batch in batches:
@@ -616,7 +625,7 @@ def _infer(reader: _Reader, options: ParseOptions) -> tuple[DateStyle | None, st
             decimal = "," if reader.delimiter == ";" else "."
         else:
             decimal = "." if votes.dots > votes.commas else ","
-    return style, decimal
+    return style, decimal, votes.shapes.plain(decimal)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -629,16 +638,17 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
     account column is mapped). Raises FileError for the file as a whole (the inference pass runs
     when this is called)."""
     reader = _Reader(source, mapping, expected_columns)
-    style, decimal = _infer(reader, options)
+    style, decimal, plain = _infer(reader, options)
     # one iterable per block, flattened in C: no Python frame per event
-    return chain.from_iterable(_block_events(reader, style, decimal))
+    return chain.from_iterable(_block_events(reader, style, decimal, plain))
 
 
-def _block_events(reader: _Reader, style: DateStyle | None, decimal: str) -> Iterator[Iterable[ParseEvent]]:
+def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool
+                  ) -> Iterator[Iterable[ParseEvent]]:
     with reader.batches() as (batches, layout):
         rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                          make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
-        columns = ColumnReader(rows, decimal, reader.encoding)
+        columns = ColumnReader(rows, decimal, reader.encoding, plain)
         for batch in batches:
             if isinstance(batch, Columns):
                 events = columns.events(batch)

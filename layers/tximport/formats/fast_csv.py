@@ -58,9 +58,12 @@ def _nfc_all(values: list[str]) -> list[str]:
 class ColumnReader:
     """Builds the events of plain blocks for one file, exactly as its `RowReader` would."""
 
-    def __init__(self, rows: RowReader, decimal_separator: str, encoding: str = "") -> None:
+    def __init__(self, rows: RowReader, decimal_separator: str, encoding: str = "", plain_amounts: bool = False
+                 ) -> None:
         self.rows = rows
         self.decimal = decimal_separator
+        #: every amount cell of the blocks read by columns is a plain amount (the inference pass saw them all)
+        self.plain = plain_amounts
         #: text of these encodings is always NFC (no combining marks, nothing composes): no check needed
         self.nfc = (lambda values: values) if codecs.lookup(encoding or "utf-8").name in NFC_ENCODINGS else _nfc_all
         self._dates: dict[str, date] = {}
@@ -106,7 +109,7 @@ class ColumnReader:
         return list(map(cache.__getitem__, column))
 
     def _amount_column(self, texts: list[str]) -> list[Decimal] | None:
-        amounts = parse_amount_column(texts, self.decimal)
+        amounts = parse_amount_column(texts, self.decimal, self.plain)
         if amounts is None:
             try:  # odd but valid values (`12,00-`, `€ 5`): the row reader's parser, value by value
                 amounts = list(map(self.rows.parse_amount, texts))

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_SIGNIFICANT_DIGITS",
     "AmountEvidence",
     "amount_evidence",
+    "AmountShapes",
     "check_storable",
     "count_amount_evidence",
     "credit_minus_debit",
@@ -172,22 +173,64 @@ _SHAPE_TELLS_BYTES = bytes.maketrans(b"12345678", b"99999999")
 _EVIDENCE: dict[Any, AmountEvidence] = {}
 
 
-def count_amount_evidence(texts: list[str] | list[bytes]) -> tuple[int, int]:
+class AmountShapes:
+    """The distinct shapes of a file's amount cells, gathered by an inference pass over the whole file,
+    so that its parse may read each column without looking at the shapes again when every one is a
+    plain amount in the style decided (`plain`)."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.shapes: set[Any] = set()
+        self.complete = True
+
+    def add(self, shapes: Iterable[Any]) -> None:
+        """Shapes (digits 1-8 written as 9, as `count_amount_evidence` makes them) of more cells."""
+        if self.complete:
+            self.shapes.update(shapes)
+            if len(self.shapes) > self.LIMIT:
+                self.stop()
+
+    def add_column(self, texts: list[str] | list[bytes]) -> None:
+        """Every cell of a column."""
+        if self.complete and texts:
+            if isinstance(texts[0], bytes):
+                self.add(b"\n".join(texts).translate(_SHAPE_TELLS_BYTES).split(b"\n"))
+            else:
+                self.add("\n".join(texts).translate(_SHAPE_TELLS).split("\n"))
+
+    def stop(self) -> None:
+        """Not every cell was seen: nothing may be skipped."""
+        self.complete = False
+        self.shapes = set()
+
+    def plain(self, decimal_separator: str) -> bool:
+        """Whether every cell seen is an amount `parse_amount_column` reads without a second look."""
+        if not self.complete:
+            return False
+        for shape in self.shapes:
+            text = shape.decode("ascii") if isinstance(shape, bytes) else shape
+            if len(text) > _SHORT or _shape_kind(text, decimal_separator) not in (_FAST, _GROUPED):
+                return False
+        return True
+
+
+def count_amount_evidence(texts: list[str] | list[bytes], seen: AmountShapes | None = None) -> tuple[int, int]:
     """How many values of a column say "." and how many say "," (as `amount_evidence` one by one).
 
     Values are counted by their shape (digits 1-8 written as 9), whose evidence is the value's own: a
     column of a million amounts has a few hundred shapes, each looked at once per file. Values may be
-    the bytes of ASCII text."""
+    the bytes of ASCII text. The shapes go to `seen` too."""
     if texts and isinstance(texts[0], bytes):
         joined: Any = b"\n".join(texts)
-        if b"." not in joined and b"," not in joined:
-            return 0, 0
         shapes = joined.translate(_SHAPE_TELLS_BYTES).split(b"\n")
     else:
         joined = "\n".join(texts)  # type: ignore[arg-type]  # (not bytes: the first value says)
-        if "." not in joined and "," not in joined:
-            return 0, 0
         shapes = joined.translate(_SHAPE_TELLS).split("\n")
+    if seen is not None:
+        seen.add(shapes)
+    if not ("." in joined or "," in joined if isinstance(joined, str) else b"." in joined or b"," in joined):
+        return 0, 0
     try:
         counts = Counter(map(_EVIDENCE.__getitem__, shapes))
     except KeyError:
@@ -305,16 +348,21 @@ def _column_kinds(joined: str, decimal_separator: str) -> set[int]:
         return set(map(kinds.__getitem__, shapes))
 
 
-def parse_amount_column(texts: list[str], decimal_separator: str) -> list[Decimal] | None:
+def parse_amount_column(texts: list[str], decimal_separator: str, plain: bool = False) -> list[Decimal] | None:
     """Every value of a column at once: exactly `[make_amount_parser(decimal_separator)(t) for t in
     texts]` when every value is plain (digits, the separators, a leading sign) and an amount the ledger
     can store; None otherwise (the caller then reads value by value, where an odd value gets its own
     error). A few C-level passes over the column instead of a Python call per value: the values are
-    classified by their shapes, of which a column has few."""
+    classified by their shapes, of which a column has few; `plain` says they are all known plain
+    already (`AmountShapes.plain`)."""
     if not texts:
         return []
     joined = "\n".join(texts)
-    kinds = _column_kinds(joined, decimal_separator)
+    if plain:
+        grouping = "." if decimal_separator == "," else ","
+        kinds = {_FAST, _GROUPED} if grouping in joined else {_FAST}
+    else:
+        kinds = _column_kinds(joined, decimal_separator)
     if _ODD in kinds or _GROUPED_ZERO in kinds:
         return None
     if _GROUPED in kinds:
@@ -325,7 +373,7 @@ def parse_amount_column(texts: list[str], decimal_separator: str) -> list[Decima
         amounts = list(map(_EXACT.create_decimal, joined.split("\n")))
     except InvalidOperation:  # pragma: no cover - the shapes admit only what Decimal reads
         return None
-    if max(map(len, texts)) > _SHORT:
+    if not plain and max(map(len, texts)) > _SHORT:
         try:
             for text, amount in zip(texts, amounts, strict=True):
                 if len(text) > _SHORT:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError
 from tximport.formats.dates import DateStyleVote, make_date_parser, parse_date
 from tximport.formats.values import (
+    AmountShapes,
     amount_evidence,
     check_storable,
     infer_decimal_separator,
@@ -242,3 +243,16 @@ def test_date_style_vote_counts_distinct_values_with_their_occurrences() -> None
     assert (counted.little_only, counted.middle_only, counted.ambiguous, counted.numeric) == (
         one_by_one.little_only, one_by_one.middle_only, one_by_one.ambiguous, one_by_one.numeric) == (2, 3, 5, 11)
     assert counted.decide() == M
+
+
+def test_amount_shapes_tell_a_column_plain_only_when_every_cell_was_seen_and_is() -> None:
+    shapes = AmountShapes()
+    shapes.add_column(["-1.234,56", "12,50", "1.000"])
+    shapes.add_column([b"7,00", b"-0,25"])
+    assert shapes.plain(",") and not shapes.plain(".")  # 12,50 is no amount in 1,234.56 style
+    for odd in (["12,00-"], ["-0.000,00"], [""], ["1" * 39]):
+        more = AmountShapes()
+        more.add_column(["1,00", *odd])
+        assert not more.plain(",")
+    shapes.stop()
+    assert not shapes.plain(",")
