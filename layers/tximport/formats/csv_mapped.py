@@ -53,7 +53,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import chain, islice
+from itertools import islice
 from typing import Any, Literal
 
 from pydantic import (
@@ -83,8 +83,11 @@ from tximport.formats.csv_rows import TEXT_ROLES, Layout, Row, RowReader
 from tximport.formats.dates import DateStyleVote, looks_like_date, make_date_parser
 from tximport.formats.encoding import (
     SAMPLE_SIZE,
+    GuardedChain,
     decode_sample,
     detect_encoding,
+    file_error_for,
+    guard,
     guarded,
     nfc,
     read_sample,
@@ -639,22 +642,30 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
     when this is called)."""
     reader = _Reader(source, mapping, expected_columns)
     style, decimal, plain = _infer(reader, options)
-    # one iterable per block, flattened in C: no Python frame per event
-    return chain.from_iterable(_block_events(reader, style, decimal, plain))
+    # one iterable per block, flattened in C: no Python frame per event (the blocks guard themselves)
+    return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain))
 
 
 def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool
                   ) -> Iterator[Iterable[ParseEvent]]:
-    with reader.batches() as (batches, layout):
-        rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
-                         make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
-        columns = ColumnReader(rows, decimal, reader.encoding, plain)
-        for batch in batches:
-            if isinstance(batch, Columns):
-                events = columns.events(batch)
-                yield events if events is not None else rows.events(batch.rows())
-            else:
-                yield rows.events(batch.rows)
+    """The events of each block: the column reader's (built as they are taken, from values all read
+    and checked before: nothing left to fail), else the row reader's (guarded as they are read)."""
+    try:
+        with reader.batches() as (batches, layout):
+            rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
+                             make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
+            columns = ColumnReader(rows, decimal, reader.encoding, plain)
+            for batch in batches:
+                if isinstance(batch, Columns):
+                    events = columns.events(batch)
+                    yield events if events is not None else guard(rows.events(batch.rows()))
+                else:
+                    yield guard(rows.events(batch.rows))
+    except Exception as exc:
+        mapped = file_error_for(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
 
 
 @guarded

@@ -200,21 +200,19 @@ class DateStyleVote:
         the kind of each distinct value is remembered, the kinds of the column counted in C). Values
         may be the bytes of ASCII text."""
         cache: dict[Any, int] = _KINDS_OF_BYTES if values and isinstance(values[0], bytes) else _KINDS
-        try:
-            kinds = Counter(map(cache.__getitem__, values))
-        except KeyError:
-            if len(cache) > 4096:
-                cache.clear()
-            for value in set(values).difference(cache):
+        if len(cache) > 4096:
+            cache.clear()
+        tally = [0] * 5  # per kind
+        for value, count in Counter(values).items():
+            kind = cache.get(value)
+            if kind is None:
                 text: str = value.decode("ascii") if isinstance(value, bytes) else value
-                cache[value] = _NONE if _is_iso(text) else _kind(text)
-            kinds = Counter(map(cache.__getitem__, values))
-        numeric = len(values) - kinds.get(_NONE, 0)
-        if numeric:
-            self.numeric += numeric
-            self.little_only += kinds.get(_LITTLE, 0)
-            self.middle_only += kinds.get(_MIDDLE, 0)
-            self.ambiguous += kinds.get(_AMBIGUOUS, 0)
+                kind = cache[value] = _NONE if _is_iso(text) else _kind(text)
+            tally[kind] += count
+        self.numeric += len(values) - tally[_NONE]
+        self.little_only += tally[_LITTLE]
+        self.middle_only += tally[_MIDDLE]
+        self.ambiguous += tally[_AMBIGUOUS]
 
     @property
     def needs_style(self) -> bool:

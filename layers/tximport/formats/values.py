@@ -227,20 +227,22 @@ def count_amount_evidence(texts: list[str] | list[bytes], seen: AmountShapes | N
     else:
         joined = "\n".join(texts)  # type: ignore[arg-type]  # (not bytes: the first value says)
         shapes = joined.translate(_SHAPE_TELLS).split("\n")
+    counts = Counter(shapes)  # (a column has few shapes: each is looked at once here)
     if seen is not None:
-        seen.add(shapes)
-    if not ("." in joined or "," in joined if isinstance(joined, str) else b"." in joined or b"," in joined):
-        return 0, 0
-    try:
-        counts = Counter(map(_EVIDENCE.__getitem__, shapes))
-    except KeyError:
-        if len(_EVIDENCE) > 8192:
-            _EVIDENCE.clear()
-        for shape in set(shapes).difference(_EVIDENCE):
+        seen.add(counts)
+    if len(_EVIDENCE) > 8192:
+        _EVIDENCE.clear()
+    dots = commas = 0
+    for shape, count in counts.items():
+        evidence = _EVIDENCE.get(shape, "")
+        if evidence == "":
             text = shape.decode("ascii") if isinstance(shape, bytes) else shape
-            _EVIDENCE[shape] = amount_evidence(text) if "." in text or "," in text else None
-        counts = Counter(map(_EVIDENCE.__getitem__, shapes))
-    return counts.get(".", 0), counts.get(",", 0)
+            evidence = _EVIDENCE[shape] = amount_evidence(text) if "." in text or "," in text else None
+        if evidence == ".":
+            dots += count
+        elif evidence == ",":
+            commas += count
+    return dots, commas
 
 
 def infer_decimal_separator(values: Iterable[str], default: str = ".") -> str:
