@@ -1,4 +1,5 @@
-"""Parser benchmarks against baselines: `make bench` (or `python -m tests.bench --rows N`).
+"""Parser benchmarks against baselines: `make bench` (or `python -m tests.bench --rows N`), and the
+reconciliation matching section (tests/bench_reconcile.py).
 
 Generates one file per format in a temporary directory, then parses each in a fresh subprocess
 (so peak RSS, read from `ru_maxrss`, belongs to that run alone) and prints rows/s, MB/s and peak
@@ -399,11 +400,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="rows for the baselines that hold a whole file in memory (ofxtools, mt940)")
     parser.add_argument("--big-mb", type=float, default=250,
                         help="size of the large German export (its CPU target scales with it)")
-    parser.add_argument("--only", nargs="*", help="format ids or words of the labels to run (default: all)")
+    parser.add_argument("--only", nargs="*",
+                        help="format ids or words of the labels to run, and/or `reconciliation` (default: every "
+                             "format and the reconciliation section)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of ours and of the baseline (alternating, medians compared) where a ratio "
                              "or a time is a target")
     parser.add_argument("--out", default=str(ROOT / "docs" / "bench.md"), help="markdown report ('' for none)")
+    parser.add_argument("--reconcile-entries", type=int, default=100_000,
+                        help="entries (and about as many ledger lines) for the reconciliation section")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -428,17 +433,28 @@ def main(argv: list[str] | None = None) -> int:
             failures.extend(missed)
             print(line, flush=True)
     report = "\n".join(table)
+    reconcile_text = ""
+    if not args.only or "reconciliation" in args.only:
+        from tests import bench_reconcile
+
+        print("\nReconciliation matching (tests/bench_reconcile.py):", flush=True)
+        rows, missed = bench_reconcile.run(args.reconcile_entries, repeats=args.repeats)
+        failures += missed
+        reconcile_text = ("\n## Reconciliation matching\n\n" + (bench_reconcile.__doc__ or "").split("\n\n")[0]
+                          + "\n\n" + "\n".join(rows) + "\n")
     machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
     text = (f"# Parser benchmark\n\n`python -m tests.bench --rows {args.rows} --big-mb {args.big_mb:g} "
             f"--repeats {args.repeats}` ({machine}). Each run is a fresh process; peak RSS is its `ru_maxrss` "
             "(the largest of the runs). rows/s and MB/s are per CPU second of the parse (`time.process_time` in "
             "the child, imports excluded); wall seconds are shown beside. Where a ratio or a time is a target, "
             f"ours and the baseline ran {args.repeats} times each, alternating, and the table shows medians. "
-            "Ratios compare rows/s.\n\n" + report + "\n")
+            "Ratios compare rows/s.\n\n" + report + "\n" + reconcile_text)
     if failures:
         text += "\nMissed targets:\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
     print()
     print(report)
+    if reconcile_text:
+        print(reconcile_text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")
