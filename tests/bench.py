@@ -421,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
               "| baseline rows/s | baseline RSS MB | ratio | target | ok |")
     table = [header, "|" + " --- |" * 14]
     failures: list[str] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tximport-bench-") as tmp:
         for case in cases(args.oracle_rows, args.big_mb):
             if case.format_id not in FORMATS:
@@ -442,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         failures += missed
         reconcile_text = ("\n## Reconciliation matching\n\n" + (bench_reconcile.__doc__ or "").split("\n\n")[0]
                           + "\n\n" + "\n".join(rows) + "\n")
-    machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
+    # other work on the machine inflates CPU seconds too (shared caches and cores): the load is shown
+    machine = (f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, load "
+               f"average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end")
     text = (f"# Parser benchmark\n\n`python -m tests.bench --rows {args.rows} --big-mb {args.big_mb:g} "
             f"--repeats {args.repeats}` ({machine}). Each run is a fresh process; peak RSS is its `ru_maxrss` "
             "(the largest of the runs). rows/s and MB/s are per CPU second of the parse (`time.process_time` in "
