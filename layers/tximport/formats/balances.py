@@ -100,11 +100,12 @@ class CamtFinder:
         return found.text.strip() or None
 
 
-def camt_balances(stmt: Any, path: Any, account_ref: str | None, currency: str | None
+def camt_balances(stmt: Any, path: Any, account_ref: str | None, currency: str | None, line_number: int | None
                   ) -> StatementBalances | None:
-    """The balances of one camt statement element (read before its entries are dropped)."""
+    """The balances of one camt statement element (read before its entries are dropped); `line_number`
+    is the statement's (the element may be parsed from a fragment of the file)."""
     find = CamtFinder(path)
-    result = StatementBalances(account_ref=account_ref, currency=currency, line_number=stmt.sourceline)
+    result = StatementBalances(account_ref=account_ref, currency=currency, line_number=line_number)
     seen = False
     for bal in stmt.iterfind(path("Bal")):
         read = _camt_balance(bal, find)
