@@ -22,6 +22,8 @@ from tximport.formats.csv_mapped import CsvMapping
 Decision = Literal["import", "skip"]
 #: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
 RevertStatus = Literal["reverting", "reverted", "revertFailed"]
+#: what took an import's parked confirmation task token (see `TokenTaken`)
+TokenAction = Literal["confirm", "amend", "delete", "expire", "fileChanged"]
 
 
 def utcnow() -> datetime:
@@ -62,6 +64,8 @@ class ImportStatus(StrEnum):
 ACTIVE_STATUSES = frozenset(
     {ImportStatus.PROCESSING, ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING}
 )
+#: statuses an import never leaves by itself: its workflow has nothing left to do
+FINAL_STATUSES = frozenset({ImportStatus.COMPLETE, ImportStatus.ERROR, ImportStatus.DELETED})
 #: statuses from which DELETE is allowed
 DELETABLE_STATUSES = frozenset(
     {ImportStatus.AWAITING_CONFIRMATION, ImportStatus.COMPLETE, ImportStatus.ERROR}
@@ -168,6 +172,17 @@ class RevertProgress(BaseModel):
     chunks_done: int = 0
 
 
+class TokenTaken(BaseModel):
+    """Which action answered the import's parked task token. A task token is single use, so the action
+    that wins the conditional write on the import takes it (the token leaves `task_token` and is kept
+    here), and only then sends it: a retried call can send it again, a failed send can put it back, and
+    the expiry step knows the token it sees here died with the confirmation window."""
+
+    action: TokenAction
+    token: str
+    at: datetime = Field(default_factory=utcnow)
+
+
 class Import(BaseModel):
     """One import attempt and everything known about it (stored as one JSON document: field names as
     here, the mapping as its documented mapping document)."""
@@ -215,7 +230,10 @@ class Import(BaseModel):
     completed: datetime | None = None
     reverted: datetime | None = None
     revert: RevertProgress = Field(default_factory=RevertProgress)
+    #: the confirmation task token while it is parked and unanswered
     task_token: str | None = None
+    #: the action that took the last parked token (None while a token is parked)
+    token_taken: TokenTaken | None = None
     file_sha256: str | None = None
     #: the uploaded object's ETag when processing first read it: every later read must see the same bytes
     file_etag: str | None = None

@@ -148,20 +148,46 @@ def test_imports_list_newest_first_and_filter_by_status(imports):
 
 
 def test_decisions_and_replay_digests(imports):
-    imp = _import()
+    imp = _import(ImportStatus.AWAITING_CONFIRMATION)
+    imp.generation = 1
     imports.create(imp)
     imports.put_decision(imp, "tx-1", "skip")
     imports.put_decision(imp, "tx-2", "import")
     imports.put_decision(imp, "tx-1", "import")
     assert imports.decisions(imp) == {"tx-1": "import", "tx-2": "import"}
-    imports.delete_decisions(imp)
-    assert imports.decisions(imp) == {}
+    # decisions belong to a generation: a new one starts with none, and each can be forgotten alone
+    second = imports.get(TENANT, imp.id)
+    second.generation = 2
+    imports.save(second)
+    imports.put_decision(second, "tx-1", "skip")
+    assert imports.decisions(second) == {"tx-1": "skip"}
+    assert imports.decisions(imp) == {"tx-1": "import", "tx-2": "import"}
+    imports.delete_decisions(second, generation=1)
+    assert imports.decisions(imp) == {} and imports.decisions(second) == {"tx-1": "skip"}
+    imports.delete_decisions(second)
+    assert imports.decisions(second) == {}
     imports.put_replay(TENANT, "acc", "digest", imp.id, None)
     assert imports.replay_of(TENANT, "acc", "digest") == imp.id and imports.replay_of(OTHER, "acc", "digest") is None
     imports.delete_replay(TENANT, "acc", "digest", "another-import")
     assert imports.replay_of(TENANT, "acc", "digest") == imp.id
     imports.delete_replay(TENANT, "acc", "digest", imp.id)
     assert imports.replay_of(TENANT, "acc", "digest") is None
+
+
+def test_a_decision_lands_only_while_its_generation_awaits_confirmation(imports):
+    imp = _import(ImportStatus.AWAITING_CONFIRMATION)
+    imp.generation = 3
+    imports.create(imp)
+    stale = imp.model_copy(update={"generation": 2})
+    with pytest.raises(Conflict) as old_generation:
+        imports.put_decision(stale, "tx-1", "skip")
+    assert old_generation.value.code == "InvalidImportStatus"
+    confirmed = imports.get(TENANT, imp.id)
+    confirmed.status = ImportStatus.FINAL_PROCESSING
+    imports.save(confirmed)
+    with pytest.raises(Conflict):
+        imports.put_decision(imp, "tx-1", "skip")
+    assert imports.decisions(imp) == {}
 
 
 def test_locks_are_reentrant_and_the_queue_is_oldest_first(locks):

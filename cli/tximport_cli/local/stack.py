@@ -43,6 +43,7 @@ from infra.definitions import (
     local_function_name,
     local_state_machine_name,
 )
+from tximport_cli.local.atomic import AtomicDynamoDB
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
 from tximport_cli.local.streams import StreamDelivery
@@ -196,6 +197,7 @@ class LocalStack:
         }
         self.events = EventCapture()
         self.streams = StreamDelivery()
+        self.atomic = AtomicDynamoDB()
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
         #: the ARN of each state machine, by its name in STATE_MACHINES
@@ -347,6 +349,7 @@ class LocalStack:
         self._enable_step_functions()
         self.events.install()
         self.streams.install()
+        self.atomic.install()
         self._create_resources()
 
         # handlers build their settings and clients at cold start: import them after the environment,
@@ -389,6 +392,7 @@ class LocalStack:
         self._exit = contextlib.ExitStack()
         self.events.uninstall()
         self.streams.uninstall()
+        self.atomic.uninstall()
         self.events.clear()
         self._restore_step_functions()
         self._restore_environment()

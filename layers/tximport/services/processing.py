@@ -316,6 +316,8 @@ class ProcessingService:
             raise
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
+            # decisions belong to the generation they were made on: the old one's no longer apply
+            self.imports.delete_decisions(imp, generation=imp.generation - 1)
         return outcome
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:

@@ -3,7 +3,9 @@
 imports table (pk = T#org#company):
   ACCOUNT#<accountId>                 bank account
   IMPORT#<importId>                   import (ids are time-ordered: newest first by key)
-  DECISION#<importId>#<transactionId> per-line decision overriding the default
+  DECISION#<importId>#g<generation>#<transactionId>  per-line decision overriding the default, for one
+                                      processing run (an amend starts a new generation: old decisions no
+                                      longer apply, and nothing has to delete them first)
   LOCK#<accountId>                    the active import of an account
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
@@ -32,8 +34,11 @@ def import_sk(import_id: str) -> str:
     return f"IMPORT#{import_id}"
 
 
-def decision_sk(import_id: str, transaction_id: str = "") -> str:
-    return f"DECISION#{import_id}#{transaction_id}"
+def decision_sk(import_id: str, generation: int | None = None, transaction_id: str = "") -> str:
+    """A decision's sort key; without a generation, the prefix of every decision of the import."""
+    if generation is None:
+        return f"DECISION#{import_id}#"
+    return f"DECISION#{import_id}#g{generation}#{transaction_id}"
 
 
 def lock_sk(account_id: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from tximport.errors import TransientError
 from tximport.models import LedgerLine, Tenant, Transaction, iso
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
@@ -105,11 +106,6 @@ class LedgerStore(Protocol):
         ...
 
 
-class TransientError(Exception):
-    """Throughput was exceeded after retries: the workflow retries the whole chunk (writes are
-    idempotent, so a retry never double-writes)."""
-
-
 class PartialDelete(Exception):
     """A bulk delete stopped on an error after removing `removed` lines."""
 
@@ -158,6 +154,8 @@ class LedgerRepository:
             if not pending:
                 return
             time.sleep(min(2.0, 0.05 * 2**attempt))
+        # throughput was exceeded after retries: the workflow retries the whole chunk (writes are
+        # idempotent, so a retry never double-writes)
         raise TransientError("DynamoDB kept items unprocessed; the chunk will be retried")
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
