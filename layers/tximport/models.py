@@ -64,6 +64,8 @@ class ImportStatus(StrEnum):
 ACTIVE_STATUSES = frozenset(
     {ImportStatus.PROCESSING, ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING}
 )
+#: statuses in which an import's workflow is under way: its execution must move it on
+IN_FLIGHT_STATUSES = frozenset({ImportStatus.QUEUED, *ACTIVE_STATUSES})
 #: statuses an import never leaves by itself: its workflow has nothing left to do
 FINAL_STATUSES = frozenset({ImportStatus.COMPLETE, ImportStatus.ERROR, ImportStatus.DELETED})
 #: statuses from which DELETE is allowed
@@ -181,6 +183,9 @@ class TokenTaken(BaseModel):
     action: TokenAction
     token: str
     at: datetime = Field(default_factory=utcnow)
+    #: the fields the action's write changed, as they were before it (by field name, JSON values): an
+    #: expiry that ends the import after the token died puts them back, so the losing call changed nothing
+    undo: dict[str, Any] = Field(default_factory=dict)
 
 
 class Import(BaseModel):
@@ -242,6 +247,13 @@ class Import(BaseModel):
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
+
+    def without_taken_token(self) -> Import:
+        """This import with the changes of the action that took its token undone (the token stays taken:
+        it is dead), or itself when no action took one."""
+        if self.token_taken is None or not self.token_taken.undo:
+            return self
+        return Import.model_validate({**self.model_dump(mode="json"), **self.token_taken.undo})
 
 
 @dataclass(slots=True, kw_only=True)

@@ -107,6 +107,50 @@ class RevertTask(ImportTask):
     complete import wrote."""
 
 
+class ImportRef(BaseModel):
+    """The import an execution runs for, read from the execution's input (other fields are ignored, so
+    executions started by an older version still read)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    import_id: str = Field(alias="importId")
+    tenant_ref: TenantRef = Field(alias="tenant")
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(organisation_id=self.tenant_ref.organisation_id, company_id=self.tenant_ref.company_id)
+
+
+class ExecutionStatusDetail(BaseModel):
+    """The detail of Step Functions' "Step Functions Execution Status Change" event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    executionArn: str  # noqa: N815 - the event's field names
+    stateMachineArn: str  # noqa: N815
+    name: str
+    status: str
+    input: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+    def import_ref(self) -> ImportRef | None:
+        """The import this execution ran for, if its input names one."""
+        try:
+            return ImportRef.model_validate_json(self.input or "")
+        except ValueError:
+            return None
+
+
+class ExecutionStatusChange(BaseModel):
+    """What EventBridge delivers to the reaper when an execution of the import machine ends."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionStatusDetail
+
+
 WorkflowTask = Annotated[
     ClaimTask | EnqueueTask | AwaitTask | ExpireTask | BeginCommitTask | CompleteTask | FailTask,
     Field(discriminator="action"),

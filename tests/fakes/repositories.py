@@ -12,10 +12,20 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 
 from tximport.errors import Conflict, NotFound
-from tximport.models import BankAccount, Decision, Import, ImportStatus, LedgerLine, Tenant, Transaction, utcnow
+from tximport.models import (
+    IN_FLIGHT_STATUSES,
+    BankAccount,
+    Decision,
+    Import,
+    ImportStatus,
+    LedgerLine,
+    Tenant,
+    Transaction,
+    utcnow,
+)
 from tximport.storage import keys
 from tximport.storage.ledger import LineRef, PartialDelete
 from tximport.storage.pagination import decode_cursor, encode_cursor
@@ -128,6 +138,12 @@ class InMemoryImports:
 
     def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:
         return self.replays.get((keys.tenant_pk(tenant), account_id, digest))
+
+    def in_flight(self, updated_before: datetime) -> Iterator[Import]:
+        for doc in list(self.docs.values()):
+            imp = Import.model_validate_json(doc)
+            if imp.status in IN_FLIGHT_STATUSES and imp.updated < updated_before:
+                yield imp
 
     def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
                    expires_at: int | None) -> None:

@@ -20,6 +20,8 @@ class FakeWorkflow:
     def __init__(self) -> None:
         self.executions: dict[str, dict[str, Any]] = {}
         self.finished: set[str] = set()
+        #: how each finished execution ended
+        self.ended: dict[str, str] = {}
         self.waiting: set[str] = set()
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self.refuse_starts = False
@@ -61,6 +63,16 @@ class FakeWorkflow:
             self.waiting.remove(token)
             self.resumed.append((token, output))
             return True
+
+    def status(self, name: str) -> str | None:
+        if name not in self.executions:
+            return None
+        return self.ended.get(name, "RUNNING")
+
+    def end(self, name: str, status: str = "SUCCEEDED") -> None:
+        """The execution named `name` ended (SUCCEEDED, FAILED, TIMED_OUT or ABORTED)."""
+        self.ended[name] = status
+        self.finished.add(name)
 
     def outputs(self, token: str) -> list[dict[str, Any]]:
         return [output for resumed, output in self.resumed if resumed == token]

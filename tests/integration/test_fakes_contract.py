@@ -44,11 +44,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         resource = boto3.resource("dynamodb", region_name=REGION)
         tables = {}
         for table in TABLES:
-            dynamodb.create_table(
-                TableName=table.key, BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+            dynamodb.create_table(**table.create_table_arguments(table.key))
             tables[table.key] = resource.Table(table.key)
         yield {"s3": s3, "dynamodb": dynamodb, "tables": tables,
                "sfn": boto3.client("stepfunctions", region_name=REGION)}

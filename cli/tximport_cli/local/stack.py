@@ -24,6 +24,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from infra.definitions import (
     local_state_machine_name,
 )
 from tximport_cli.local.atomic import AtomicDynamoDB
+from tximport_cli.local.executions import ExecutionSignals
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
 from tximport_cli.local.streams import StreamDelivery
@@ -198,6 +200,7 @@ class LocalStack:
         self.events = EventCapture()
         self.streams = StreamDelivery()
         self.atomic = AtomicDynamoDB()
+        self.executions = ExecutionSignals(self._execution_ended, region=REGION, account=ACCOUNT_ID)
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
         #: the ARN of each state machine, by its name in STATE_MACHINES
@@ -337,6 +340,25 @@ class LocalStack:
             raise RuntimeError("no api handler")
         return call_handler(handler, name, event)
 
+    def sweep(self) -> Any:
+        """Run the reaper's scheduled sweep now (as the stack's schedule rule does on AWS)."""
+        name = local_function_name("reaper")
+        handler = self.handlers.get(name)
+        if handler is None:
+            return None
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": ACCOUNT_ID, "region": REGION,
+                 "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "resources": [], "detail": {}}
+        return call_handler(handler, name, event)
+
+    def _execution_ended(self, event: dict[str, Any]) -> None:
+        """An execution ended: its status change event goes to the reaper when it is the import
+        machine's, as the stack's rule routes it (moto runs this in the execution's thread)."""
+        handler = self.handlers.get(local_function_name("reaper"))
+        if handler is None or event["detail"]["stateMachineArn"] != self.state_machine_arn:
+            return
+        call_handler(handler, local_function_name("reaper"), event)
+
     # --- start and stop ---------------------------------------------------------------------------
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -350,6 +372,7 @@ class LocalStack:
         self.events.install()
         self.streams.install()
         self.atomic.install()
+        self.executions.install()
         self._create_resources()
 
         # handlers build their settings and clients at cold start: import them after the environment,
@@ -393,6 +416,7 @@ class LocalStack:
         self.events.uninstall()
         self.streams.uninstall()
         self.atomic.uninstall()
+        self.executions.uninstall()
         self.events.clear()
         self._restore_step_functions()
         self._restore_environment()
@@ -441,14 +465,7 @@ class LocalStack:
     def _create_resources(self) -> None:
         c = self.clients
         for table in TABLES:
-            c.dynamodb.create_table(
-                TableName=table_name(table.key), BillingMode="PAY_PER_REQUEST",
-                **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
-                   if table.stream else {}),
-                AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"},
-                                      {"AttributeName": table.sort_key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"},
-                           {"AttributeName": table.sort_key, "KeyType": "RANGE"}])
+            c.dynamodb.create_table(**table.create_table_arguments(table_name(table.key)))
             c.dynamodb.update_time_to_live(
                 TableName=table_name(table.key),
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute})

@@ -57,8 +57,9 @@ class Lifecycle:
             raise Conflict(f"import {imp.id} has no parked task token", code="InvalidImportStatus",
                            target="status")
         before = imp.model_copy(deep=True)
+        undo = before.model_dump(mode="json", include={"status", *changes})
         imp.task_token = None
-        imp.token_taken = TokenTaken(action=action, token=token)
+        imp.token_taken = TokenTaken(action=action, token=token, undo=undo)
         self.transition(imp, status, **changes)
         return before
 

@@ -62,7 +62,8 @@ class WorkflowService:
         if imp.status in FINAL_STATUSES:
             self.lifecycle.release(imp)
             return
-        self.lifecycle.fail(imp, [ErrorDetail(
+        # a call that took the token is settled by the timeout: what it changed goes back
+        self.lifecycle.fail(imp.without_taken_token(), [ErrorDetail(
             code="ConfirmationExpired",
             message="the import was not confirmed within the confirmation window and has expired")])
 

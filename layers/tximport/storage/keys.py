@@ -10,6 +10,9 @@ imports table (pk = T#org#company):
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
   IDEMPOTENCY#<sha256>                a creating request's stored answer, per Idempotency-Key (storage/idempotency.py)
+  index "inflight": an import whose workflow is under way (queued to finalProcessing) also carries
+  inflightShard = S<0..7> and updatedAt = <ISO time>, so the reaper's sweep finds those not changed
+  for a while without scanning every tenant (8 shards spread the writes)
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
@@ -17,6 +20,7 @@ ledger table:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from tximport.models import Tenant
@@ -71,3 +75,15 @@ LEDGER_DAY_PREFIX = "DAY#"
 
 def ledger_day_sk(day: date) -> str:
     return f"{LEDGER_DAY_PREFIX}{day.isoformat()}"
+
+
+#: the imports table's index of imports whose workflow is under way, and its keys
+IN_FLIGHT_INDEX = "inflight"
+IN_FLIGHT_SHARD = "inflightShard"
+IN_FLIGHT_UPDATED = "updatedAt"
+IN_FLIGHT_SHARDS = 8
+
+
+def in_flight_shard(import_id: str) -> str:
+    """The index partition an import's entry goes to (stable per import)."""
+    return f"S{int(hashlib.sha256(import_id.encode()).hexdigest()[:8], 16) % IN_FLIGHT_SHARDS}"

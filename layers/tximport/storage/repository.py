@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from tximport.errors import Conflict, NotFound
-from tximport.models import BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
+from tximport.models import IN_FLIGHT_STATUSES, BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
 
@@ -72,6 +73,11 @@ class ImportsStore(Protocol):
 
     def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:
         """The import that imported the file with this digest into the account, if any."""
+        ...
+
+    def in_flight(self, updated_before: datetime) -> Iterator[Import]:
+        """Every tenant's imports whose workflow is under way (queued to finalProcessing) and that have
+        not changed since `updated_before`."""
         ...
 
     def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
@@ -172,6 +178,9 @@ class ImportsRepository:
         }
         if imp.expires_at:
             item["expiresAt"] = imp.expires_at
+        if imp.status in IN_FLIGHT_STATUSES:
+            item[keys.IN_FLIGHT_SHARD] = keys.in_flight_shard(imp.id)
+            item[keys.IN_FLIGHT_UPDATED] = imp.updated.isoformat()
         return item
 
     def create(self, imp: Import) -> None:
@@ -218,6 +227,25 @@ class ImportsRepository:
         page = self.table.query(**kwargs)
         imports = [Import.model_validate_json(i["doc"]) for i in page.get("Items", [])]
         return imports, encode_cursor(page.get("LastEvaluatedKey"))
+
+    def in_flight(self, updated_before: datetime) -> Iterator[Import]:
+        """Reads the index shard by shard (keys only), then each import itself."""
+        for shard in range(keys.IN_FLIGHT_SHARDS):
+            kwargs: dict[str, Any] = {
+                "IndexName": keys.IN_FLIGHT_INDEX,
+                "KeyConditionExpression": Key(keys.IN_FLIGHT_SHARD).eq(f"S{shard}")
+                & Key(keys.IN_FLIGHT_UPDATED).lt(updated_before.isoformat()),
+            }
+            while True:
+                page = self.table.query(**kwargs)
+                for entry in page.get("Items", []):
+                    item = self.table.get_item(Key={"pk": entry["pk"], "sk": entry["sk"]},
+                                               ConsistentRead=True).get("Item")
+                    if item:
+                        yield self.from_item(item)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # per-line decisions -------------------------------------------------------------------------
     def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:

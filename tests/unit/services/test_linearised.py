@@ -175,6 +175,8 @@ def test_the_expiry_wins_over_a_call_whose_token_died_with_the_window(world: Wor
     assert err.value.code == "ConfirmationExpired"
     expired = world.get(imp.id)
     assert expired.status == ImportStatus.ERROR and expired.error_details[0].code == "ConfirmationExpired"
+    # the losing call changed nothing: what it wrote before its token died was put back
+    assert expired.amend_count == 0 and expired.bank_accounts[0].transaction_sign == TransactionSign.ORIGINAL
     assert c.locks.holder(world.tenant, account) is None
     assert c.workflow_engine.outputs(waiter) == [{"action": "claim"}]  # the queue moves on
     assert _ledger(world, imp) == []
