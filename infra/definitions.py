@@ -101,6 +101,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     # by its ended execution goes to error and its accounts are released
     FunctionDef("reaper", "End imports whose workflow ended without finishing them; release their accounts",
                 300, 256),
+    # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
+    # ~0.5 GB in the engine; reading and marking the ledger is most of the time
+    FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,
+                3008),
 )
 
 
@@ -144,6 +148,13 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
         arn_env_var="STATE_MACHINE_ARN",
         description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
     ),
+    StateMachineDef(
+        "reconcile",
+        STATE_MACHINES_DIR / "reconcile.asl.json",
+        {"ReconcileFunctionArn": "reconcile"},
+        arn_env_var="RECONCILE_STATE_MACHINE_ARN",
+        description="match one run of a reconciliation's entries against the account's ledger lines",
+    ),
 )
 
 
@@ -157,10 +168,14 @@ def state_machine(name: str) -> StateMachineDef:
 
 #: the import workflow (statemachines/import.asl.json)
 IMPORT_STATE_MACHINE = state_machine("import")
+#: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+RECONCILE_STATE_MACHINE = state_machine("reconcile")
 
 #: the bucket's prefix for uploaded files and for staged chunks
 UPLOAD_PREFIX = "uploads/"
 STAGING_PREFIX = "staging/"
+#: reconciliations' staged entries and result chunks
+RECONCILIATION_PREFIX = "reconciliations/"
 
 
 @dataclass(frozen=True)
@@ -199,6 +214,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/imports/{id}/revert"),
     Route("GET", "/imports/{id}/dryrun"),
     Route("POST", "/api/public/v1/transactions"),
+    Route("POST", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}/entries"),
+    Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
+    Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),
 )
 
 

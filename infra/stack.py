@@ -22,7 +22,15 @@ from infra.constructs.nag import acknowledge
 from infra.constructs.reaper import Reaper
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
-from infra.definitions import FUNCTIONS, STAGING_PREFIX, STATE_MACHINES, TABLES, UPLOAD_PREFIX, StateMachineDef
+from infra.definitions import (
+    FUNCTIONS,
+    RECONCILIATION_PREFIX,
+    STAGING_PREFIX,
+    STATE_MACHINES,
+    TABLES,
+    UPLOAD_PREFIX,
+    StateMachineDef,
+)
 from tximport.services.events import default_translators
 
 #: staged chunks outlive the import item: DynamoDB TTL deletes it up to a few days late
@@ -108,14 +116,19 @@ class StackConfig:
 #: which bucket prefixes each function reads, writes and deletes under
 BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # presigns the upload PUT, pages staged rows for review, deletes both with the import
-    "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (UPLOAD_PREFIX,),
-            "delete": (UPLOAD_PREFIX, STAGING_PREFIX)},
+    # reconciliations: stages the entries (deleted again on a 409), pages the result chunks
+    "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX, RECONCILIATION_PREFIX),
+            "put": (UPLOAD_PREFIX, RECONCILIATION_PREFIX),
+            "delete": (UPLOAD_PREFIX, STAGING_PREFIX, RECONCILIATION_PREFIX)},
     # streams the upload, writes chunks, drops the previous chunks when an amend re-runs it
     "process": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (STAGING_PREFIX,),
                 "delete": (STAGING_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
     # a revert reads the import's staged chunks to know which ledger lines it wrote
     "revert": {"read": (STAGING_PREFIX,)},
+    # reads a run's entries, writes its result chunks, drops the previous run's
+    "reconcile": {"read": (RECONCILIATION_PREFIX,), "put": (RECONCILIATION_PREFIX,),
+                  "delete": (RECONCILIATION_PREFIX,)},
 }  # fmt: skip
 
 #: which tables each function reads ("read"), reads and writes ("write"), or only deletes items of ("delete")
@@ -132,6 +145,8 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "events": {},
     # ends imports left in flight (status, accounts and queue live in the imports table; reads its index)
     "reaper": {"imports": "write"},
+    # reconciliations live in the imports table; the matched ledger lines get their mark (conditional updates)
+    "reconcile": {"imports": "write", "ledger": "write"},
 }
 
 #: who may invoke which function directly (besides the state machines their definitions name)
@@ -151,6 +166,9 @@ STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "observe": ("api", "reaper"),
         # functions that release accounts (or confirm, amend, delete) resume a parked task token
         "respond": ("api", "on_upload", "process", "workflow", "reaper"),
+    },
+    "reconcile": {
+        "start": ("api",),  # POST a reconciliation, or re-run one
     },
 }
 

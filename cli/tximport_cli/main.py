@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from tximport_cli.commands import CLIENT_COMMANDS
 from tximport_cli.exitcodes import ExitCode, describe
+from tximport_cli.reconcile import register as _register_reconcile
 
 DEFAULT_PORT = 3000
 
@@ -166,9 +167,10 @@ def _print_banner(stack: Any) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
-    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION
+    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
 
-    token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600)
+    token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600,
+                            permissions=DEMO_PERMISSIONS)
     console = Console(soft_wrap=True, highlight=False)
     # plain lines first: scripts and tests read these
     console.print(f"tximport local: API {stack.base_url}", markup=False)
@@ -214,7 +216,7 @@ def _run_dev_token(args: argparse.Namespace) -> int:
 
 
 #: every subcommand's registration function, in the order `--help` lists them
-COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_local, _register_dev_token]
+COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_reconcile, _register_local, _register_dev_token]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,5 +1,6 @@
 """What callers ask the services to do, as domain inputs (no wire names, no HTTP): the API converts its
-request models into these, and the import-sessions and reconciliation dialects can do the same."""
+request models into these, and the import-sessions and reconciliation dialects do the same (the latter's
+are in tximport/reconciliation/commands.py)."""
 
 from __future__ import annotations
 

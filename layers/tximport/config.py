@@ -17,6 +17,8 @@ class Settings(BaseModel):
     ledger_table: str = Field(alias="LEDGER_TABLE_NAME")
     bucket: str = Field(alias="BUCKET_NAME")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
+    #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+    reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
     #: the revert function, which the API invokes asynchronously to revert an import
     revert_function_name: str | None = Field(default=None, alias="REVERT_FUNCTION_NAME")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
@@ -41,7 +43,8 @@ class Settings(BaseModel):
 #: what each function needs besides the settings every function needs (the tables and the bucket):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    "api": ("revert_function_name",),  # a revert runs in the revert function, invoked asynchronously
+    # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow
+    "api": ("revert_function_name", "reconcile_state_machine_arn"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),
     "commit": (),
@@ -49,6 +52,7 @@ REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
     "revert": (),
     "events": (),
     "reaper": ("state_machine_arn",),  # it asks Step Functions how each import's execution stands
+    "reconcile": (),
 }
 
 

@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
 from tximport.config import Settings
+from tximport.reconciliation_parts import ReconciliationParts
 from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
 from tximport.services.events import EventBusPublisher, StatusEventPublisher
@@ -28,6 +29,8 @@ from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
 from tximport.storage.ledger import LedgerRepository, LedgerStore
 from tximport.storage.objects import ObjectStore, S3Objects
+from tximport.storage.reconciliation_results import ResultChunkStore
+from tximport.storage.reconciliations import DynamoReconciliations, ReconciliationsStore
 from tximport.storage.repository import (
     AccountsRepository,
     AccountsStore,
@@ -116,6 +119,19 @@ class Container:
         return StepFunctionsEngine(self.sfn, self.settings.state_machine_arn)
 
     @cached_property
+    def reconcile_engine(self) -> WorkflowEngine:
+        """The reconciliation matching workflow (statemachines/reconcile.asl.json)."""
+        return StepFunctionsEngine(self.sfn, self.settings.reconcile_state_machine_arn,
+                                   setting="RECONCILE_STATE_MACHINE_ARN")
+
+    @cached_property
+    def reconciliation_store(self) -> ReconciliationsStore:
+        # a manual match is one DynamoDB transaction over both tables: the repository builds the ledger's
+        # conditional mark updates with the ledger repository itself
+        return DynamoReconciliations(self.imports_table, self.dynamodb,
+                                     LedgerRepository(self.ledger_table, self.dynamodb))
+
+    @cached_property
     def reverts(self) -> AsyncInvoker | None:
         """The revert function, invoked asynchronously by the API."""
         name = self.settings.revert_function_name
@@ -125,6 +141,10 @@ class Container:
     @cached_property
     def staging(self) -> Staging:
         return Staging(self.objects, self.settings.chunk_rows)
+
+    @cached_property
+    def reconciliation_results(self) -> ResultChunkStore:
+        return ResultChunkStore(self.objects)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
@@ -203,3 +223,8 @@ class Container:
         return UploadService(lifecycle=self.lifecycle, workflow=self.workflow_engine,
                              confirmation_timeout=s.confirmation_timeout_seconds,
                              queue_timeout=s.confirmation_timeout_seconds * 2)
+
+    @cached_property
+    def reconciliations(self) -> ReconciliationParts:
+        """The reconciliation use cases (tximport/reconciliation_parts.py)."""
+        return ReconciliationParts(self)

@@ -291,12 +291,42 @@ class StagedRow(Transaction):
     default_decision: Decision = "import"
 
 
+@dataclass(frozen=True, slots=True)
+class ReconciliationMark:
+    """The reconciliation entry that holds a ledger line (one entry at most: marks are set and cleared
+    with conditions, tximport.storage.ledger)."""
+
+    reconciliation_id: str
+    entry_id: str
+    match_status: str  # MATCHED | MANUAL
+
+
+@dataclass(frozen=True, slots=True)
+class LineMark:
+    """A ledger line to mark as held by one reconciliation entry (or to unmark): where the line is, and
+    the mark. `replaces` names a FAILED reconciliation whose mark on the line may be overwritten."""
+
+    account_id: str
+    day: str  # the line's booking day, ISO
+    transaction_id: str
+    reconciliation_id: str
+    entry_id: str
+    status: str  # MATCHED | MANUAL
+    replaces: str | None = None
+
+    @property
+    def mark(self) -> ReconciliationMark:
+        return ReconciliationMark(self.reconciliation_id, self.entry_id, self.status)
+
+
 @dataclass(slots=True, kw_only=True)
 class LedgerLine(Transaction):
-    """A confirmed transaction: which import (or the public endpoint) wrote it, and when."""
+    """A confirmed transaction: which import (or the public endpoint) wrote it, and when; and the
+    reconciliation entry matched to it, if any."""
 
     import_id: str
     committed: datetime
+    reconciliation: ReconciliationMark | None = None
 
     @classmethod
     def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:

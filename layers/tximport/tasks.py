@@ -4,6 +4,7 @@ union, told apart by `action`. The process, commit and revert functions each tak
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -22,12 +23,11 @@ class TenantRef(BaseModel):
         return cls(organisation_id=tenant.organisation_id, company_id=tenant.company_id)
 
 
-class ImportTask(BaseModel):
-    """What every task names: the import and its tenant."""
+class TenantTask(BaseModel):
+    """What every task names: its tenant (an import's tasks and a reconciliation's alike)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    import_id: str = Field(alias="importId")
     tenant_ref: TenantRef = Field(alias="tenant")
 
     @property
@@ -37,6 +37,28 @@ class ImportTask(BaseModel):
     def payload(self) -> dict[str, Any]:
         """The task as the function receives it (JSON, by its wire names)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def step_error(error: dict[str, Any] | None, *, code: str, message: str) -> tuple[str, str]:
+    """The message and the code of an error a state's Catch hands a task (`{"Error", "Cause"}`; a Lambda
+    error's Cause is the JSON `{"errorMessage", "errorType"}`); `message` and `code` where it says nothing."""
+    error = error or {}
+    code = str(error.get("Error") or code)
+    cause = error.get("Cause")
+    if isinstance(cause, str) and cause:
+        try:
+            parsed = json.loads(cause)
+            message = str(parsed.get("errorMessage") or parsed)
+            code = str(parsed.get("errorType") or code)
+        except ValueError:
+            message = cause
+    return message, code
+
+
+class ImportTask(TenantTask):
+    """What every import task names: the import and its tenant."""
+
+    import_id: str = Field(alias="importId")
 
 
 class StartInput(ImportTask):

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.fakes.events import FakeEventBridge
 from tests.fakes.objects import InMemoryObjects
+from tests.fakes.reconciliations import InMemoryReconciliations
 from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
 from tests.fakes.workflow import FakeInvoker, FakeWorkflow
 from tximport.config import Settings
@@ -15,12 +16,15 @@ from tximport.container import Container
 
 class FakeContainer(Container):
     """Services exactly as `Container` wires them; the fakes are its adapters, so a test arranges and
-    inspects them there (`c.objects`, `c.imports`, `c.ledger`, `c.workflow_engine`, `c.events_client`).
+    inspects them there (`c.objects`, `c.imports`, `c.ledger`, `c.workflow_engine`, `c.events_client`,
+    `c.reconciliation_store`, `c.reconcile_engine`).
     Settings may be changed (`c.settings.chunk_rows = 2`) until a service is first used."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(Settings(imports_table="imports", ledger_table="ledger", bucket="bucket",
                                   state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:import",
+                                  reconcile_state_machine_arn="arn:aws:states:us-east-1:123456789012:"
+                                                              "stateMachine:reconcile",
                                   revert_function_name="revert", event_bus_name="tximport", **settings))
 
     def _client(self, name: str) -> Any:
@@ -53,6 +57,14 @@ class FakeContainer(Container):
     @cached_property
     def workflow_engine(self) -> FakeWorkflow:
         return FakeWorkflow()
+
+    @cached_property
+    def reconcile_engine(self) -> FakeWorkflow:
+        return FakeWorkflow("reconcile")
+
+    @cached_property
+    def reconciliation_store(self) -> InMemoryReconciliations:
+        return InMemoryReconciliations(self.ledger)
 
     @cached_property
     def reverts(self) -> FakeInvoker:

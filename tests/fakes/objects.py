@@ -15,6 +15,7 @@ class InMemoryObjects:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.content_types: dict[str, str] = {}
+        self.reads: list[str] = []  # the keys opened, in order
 
     @staticmethod
     def etag_of(body: bytes) -> str:
@@ -32,6 +33,7 @@ class InMemoryObjects:
         return ObjectHead(size=len(body), etag=self.etag_of(body))
 
     def open(self, key: str, *, etag: str | None = None) -> IO[bytes]:
+        self.reads.append(key)
         body = self._body(key)
         if etag is not None and etag != self.etag_of(body):
             raise ObjectChanged(f"{key} changed since it was first read")

@@ -1,4 +1,5 @@
-"""The repositories in memory: `AccountsStore`, `ImportsStore`, `LocksStore` and `LedgerStore`.
+"""The repositories in memory: `AccountsStore`, `ImportsStore`, `LocksStore` and `LedgerStore` (with the
+reconciliation marks on its lines).
 
 Documents go through JSON as they do in DynamoDB (a caller never shares an object with the store), an
 import is saved only over the version it was read at, list pages are read before they are filtered
@@ -22,6 +23,7 @@ from tximport.models import (
     Import,
     ImportStatus,
     LedgerLine,
+    LineMark,
     Tenant,
     Transaction,
     utcnow,
@@ -262,6 +264,42 @@ class InMemoryLedger:
                 del day[line.transaction_id]
                 removed += 1
         return removed, True
+
+    def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
+        pk = keys.tenant_pk(tenant)
+        found = (self.lines.get((pk, account_id, day), {}).get(tx) for account_id, day, tx in refs)
+        return [dataclasses.replace(line) for line in found if line is not None]
+
+    def _held(self, tenant: Tenant, m: LineMark) -> LedgerLine | None:
+        day = self.lines.get((keys.tenant_pk(tenant), m.account_id, date.fromisoformat(m.day)), {})
+        return day.get(m.transaction_id)
+
+    def can_mark(self, tenant: Tenant, m: LineMark) -> bool:
+        """The condition of the real mark: the line exists and no other entry holds it."""
+        line = self._held(tenant, m)
+        held = line.reconciliation if line else None
+        return line is not None and (held is None or held.entry_id == m.entry_id
+                                     or (m.replaces is not None and held.reconciliation_id == m.replaces))
+
+    def can_unmark(self, tenant: Tenant, m: LineMark) -> bool:
+        line = self._held(tenant, m)
+        return line is not None and line.reconciliation is not None and line.reconciliation.entry_id == m.entry_id
+
+    def mark(self, tenant: Tenant, marks: list[LineMark], *, workers: int = 16) -> list[LineMark]:
+        refused = []
+        for m in marks:
+            line = self._held(tenant, m)
+            if line is not None and self.can_mark(tenant, m):
+                line.reconciliation = m.mark
+            else:
+                refused.append(m)
+        return refused
+
+    def unmark(self, tenant: Tenant, marks: list[LineMark], *, workers: int = 16) -> None:
+        for m in marks:
+            line = self._held(tenant, m)
+            if line is not None and self.can_unmark(tenant, m):
+                line.reconciliation = None
 
     def all(self, tenant: Tenant, account_id: str) -> list[LedgerLine]:
         """Every line of an account (oldest day first), for assertions."""

@@ -17,7 +17,8 @@ class FakeWorkflow:
     As in Step Functions, starting a running execution again with the same input answers the same
     execution; another input, or a finished execution of that name, starts nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, machine: str = "import") -> None:
+        self.machine = machine
         self.executions: dict[str, dict[str, Any]] = {}
         self.finished: set[str] = set()
         #: how each finished execution ended
@@ -35,7 +36,7 @@ class FakeWorkflow:
     def start(self, name: str, payload: dict[str, Any]) -> str | None:
         if self.refuse_starts:
             raise StartRefused(f"the execution {name} was not started")
-        arn = f"arn:aws:states:us-east-1:123456789012:execution:import:{name}"
+        arn = f"arn:aws:states:us-east-1:123456789012:execution:{self.machine}:{name}"
         if name in self.executions:
             return arn if self.executions[name] == payload and name not in self.finished else None
         self.executions[name] = payload

@@ -350,7 +350,9 @@ def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(s
     statements = {f.name: function_statements(synthesized, f.name) for f in FUNCTIONS}
 
     assert allows(statements["on_upload"], "states:StartExecution", sm_ref)
-    assert [n for n, st in statements.items() if resources_for(st, "states:StartExecution")] == ["on_upload"]
+    # (the api starts reconciliation runs on their own state machine: tests/infra/test_reconcile_stack.py)
+    assert [n for n, st in statements.items() if sm_ref in resources_for(st, "states:StartExecution")] == \
+        ["on_upload"]
 
     described = resources_for(statements["api"], "states:DescribeExecution")
     assert described == resources_for(statements["api"], "states:StopExecution") and len(described) == 1
@@ -413,7 +415,8 @@ def test_status_events_come_from_the_imports_table_stream(synthesized, ids):
         "eventName": ["INSERT", "MODIFY"],
         "dynamodb": {"Keys": {"sk": {"S": [{"prefix": p} for p in default_translators().prefixes("imports")]}}},
     }
-    assert pattern["dynamodb"]["Keys"]["sk"]["S"] == [{"prefix": "IMPORT#"}]
+    # imports, and reconciliations (their own translator, services/reconciliations/status_events.py)
+    assert pattern["dynamodb"]["Keys"]["sk"]["S"] == [{"prefix": "IMPORT#"}, {"prefix": "RECON#"}]
 
     events_role = function_statements(synthesized, "events")
     stream_arn = {"Fn::GetAtt": [ids["table:imports"], "StreamArn"]}
@@ -533,9 +536,10 @@ def test_bucket_access_is_by_prefix(synthesized, ids):
     for action in ("s3:PutObject", "s3:DeleteObject"):
         assert resources_for(revert, action) == [], action
 
+    reconciliations = prefixed_arn(ids["bucket"], "/reconciliations/*")  # tests/infra/test_reconcile_stack.py
     for f in FUNCTIONS:
         for resource in resources_for(function_statements(synthesized, f.name), "s3:GetObject"):
-            assert resource in (uploads, staging, get_att_arn(ids["bucket"])), (f.name, resource)
+            assert resource in (uploads, staging, reconciliations, get_att_arn(ids["bucket"])), (f.name, resource)
 
 
 # ---------------------------------------------------------------- storage

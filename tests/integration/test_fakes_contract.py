@@ -15,13 +15,35 @@ from moto import mock_aws
 
 from infra.definitions import TABLES
 from tests.fakes.objects import InMemoryObjects
+from tests.fakes.reconciliations import InMemoryReconciliations
 from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
 from tests.fakes.workflow import FakeWorkflow
 from tximport.adapters.workflow import StepFunctionsEngine
 from tximport.errors import Conflict, NotFound
-from tximport.models import BankAccount, Import, ImportStatus, LedgerLine, Tenant, utcnow
+from tximport.ids import new_id
+from tximport.models import (
+    BankAccount,
+    Import,
+    ImportStatus,
+    LedgerLine,
+    LineMark,
+    ReconciliationMark,
+    Tenant,
+    utcnow,
+)
+from tximport.reconciliation.errors import Clash
+from tximport.reconciliation.models import (
+    Direction,
+    MatchStatus,
+    Override,
+    Reconciliation,
+    ReconciliationStatus,
+    Source,
+)
+from tximport.reconciliation.records import EntryRecord
 from tximport.storage.ledger import LedgerRepository
 from tximport.storage.objects import ObjectChanged, S3Objects
+from tximport.storage.reconciliations import DynamoReconciliations
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
 
 TENANT = Tenant(organisation_id="org", company_id="co")
@@ -241,6 +263,106 @@ def test_the_ledger_says_which_lines_exist_and_removes_only_an_imports_own(ledge
     assert [x.transaction_id for x in remaining] == sorted((x.transaction_id for x in theirs), reverse=True)
     stopped = ledger.delete_many_if_from_import(TENANT, theirs, "imp-2", stop=lambda: True)
     assert stopped == (0, False)
+
+
+def test_ledger_lines_carry_one_reconciliation_mark_at_most(ledger):
+    lines = [_line(n, 1) for n in range(3)]
+    ledger.write(TENANT, lines)
+    refs = [(x.bank_account_id, x.date_posted, x.transaction_id) for x in lines]
+    day = lines[0].date_posted.isoformat()
+
+    def mark(n: int, entry: str, recon: str = "rec-1", replaces: str | None = None) -> LineMark:
+        return LineMark("acc", day, lines[n].transaction_id, recon, entry, "MATCHED", replaces=replaces)
+
+    gone = LineMark("acc", day, "01-tx-999", "rec-1", "e-9", "MATCHED")
+    assert ledger.mark(TENANT, [mark(0, "e-0"), mark(1, "e-1"), gone], workers=2) == [gone]
+    assert ledger.mark(TENANT, [mark(0, "e-0")]) == []  # the same entry again: nothing refused
+    assert ledger.mark(TENANT, [mark(0, "e-5", "rec-2")]) == [mark(0, "e-5", "rec-2")]  # held by another entry
+    assert ledger.mark(TENANT, [mark(1, "e-5", "rec-2", replaces="rec-1")]) == []  # a FAILED holder gives way
+    found = {x.transaction_id: x.reconciliation for x in ledger.get_lines(TENANT, [*refs, ("acc", date(2024, 1, 1),
+                                                                                          "01-tx-999")])}
+    assert found == {lines[0].transaction_id: ReconciliationMark("rec-1", "e-0", "MATCHED"),
+                     lines[1].transaction_id: ReconciliationMark("rec-2", "e-5", "MATCHED"),
+                     lines[2].transaction_id: None}
+    assert ledger.get_lines(OTHER, refs) == []
+    ledger.unmark(TENANT, [mark(0, "e-7"), mark(1, "e-5", "rec-2")])  # e-7 holds nothing: left alone
+    assert [x.reconciliation for x in ledger.get_lines(TENANT, refs[:2])] == [
+        ReconciliationMark("rec-1", "e-0", "MATCHED"), None]
+    assert [x.reconciliation for x in ledger.day_lines(TENANT, "acc", date(2024, 1, 1))][:1] == [
+        ReconciliationMark("rec-1", "e-0", "MATCHED")]
+
+
+# --- reconciliations --------------------------------------------------------------------------------
+
+@pytest.fixture(params=["moto", "fake"])
+def reconciliations(request: pytest.FixtureRequest) -> tuple[Any, Any]:
+    """A reconciliations repository and the ledger its manual changes mark."""
+    if request.param == "fake":
+        fake_ledger = InMemoryLedger()
+        return InMemoryReconciliations(fake_ledger), fake_ledger
+    aws = request.getfixturevalue("aws")
+    real_ledger = LedgerRepository(aws["tables"]["ledger"], aws["dynamodb"])
+    return DynamoReconciliations(aws["tables"]["imports"], aws["dynamodb"], real_ledger), real_ledger
+
+
+def _reconciliation(start: int, end: int, account: str = "acc") -> Reconciliation:
+    rec_id = new_id()
+    return Reconciliation(id=rec_id, organisation_id=TENANT.organisation_id, company_id=TENANT.company_id,
+                          account_id=account, period_start=date(2024, 1, start), period_end=date(2024, 1, end),
+                          source=Source.API_IMPORT, entries_key=f"reconciliations/org/co/{rec_id}/")
+
+
+def test_reconciliations_claim_their_days_and_save_over_their_version(reconciliations):
+    store, _ = reconciliations
+    first, second = _reconciliation(1, 10), _reconciliation(11, 20)
+    store.create(first)
+    store.create(second)  # adjacent: no day in common
+    with pytest.raises(Clash) as clash:
+        store.create(_reconciliation(10, 12))
+    assert clash.value.details["conflictingReconciliationId"] in (first.id, second.id)
+    store.create(_reconciliation(5, 6, account="acc-2"))  # another account
+    assert [r.id for r in store.list_all(TENANT)][1:] == [second.id, first.id] and store.list_all(OTHER) == []
+    store.release_days(first)
+    store.create(_reconciliation(1, 3))
+    read, stale = store.get(TENANT, second.id), store.get(TENANT, second.id)
+    read.status = ReconciliationStatus.PROCESSING
+    assert store.save(read).version == 1
+    with pytest.raises(Clash):
+        store.save(stale)
+    assert store.get(TENANT, second.id).status == ReconciliationStatus.PROCESSING
+    assert store.get(OTHER, second.id) is None
+
+
+def test_a_manual_change_and_its_ledger_marks_are_one_transaction(reconciliations):
+    store, ledger = reconciliations
+    lines = [_line(n, 2) for n in range(2)]
+    ledger.write(TENANT, lines)
+    rec = _reconciliation(1, 31)
+    store.create(rec)
+    rec = store.get(TENANT, rec.id)
+    day = "2024-01-02"
+    record = EntryRecord(index=0, type=Direction.DEBIT, amount=Decimal("1.00"), description="x",
+                         transaction_date=date(2024, 1, 2), status=MatchStatus.MANUAL, line=lines[0].transaction_id)
+    override = Override(index=0, status=MatchStatus.MANUAL, line=lines[0].transaction_id, statement_day=day,
+                        base_status=MatchStatus.UNMATCHED)
+    mark = LineMark("acc", day, lines[0].transaction_id, rec.id, "e-0", "MANUAL")
+    store.apply_manual(rec, override, record, mark=mark, unmark=None)
+    assert rec.version == 1 and store.override(rec, 0) == (override, record)
+    assert ledger.get_lines(TENANT, [("acc", date(2024, 1, 2), lines[0].transaction_id)])[0].reconciliation == \
+        ReconciliationMark(rec.id, "e-0", "MANUAL")
+    # another entry may not take the line: nothing of the change is kept
+    other = override.model_copy(update={"index": 1})
+    with pytest.raises(Clash):
+        store.apply_manual(rec, other, record.model_copy(update={"index": 1}), unmark=None,
+                           mark=LineMark("acc", day, lines[0].transaction_id, rec.id, "e-1", "MANUAL"))
+    assert store.get(TENANT, rec.id).version == 1 and store.override(rec, 1) is None
+    # a stale version loses too
+    stale = rec.model_copy(update={"version": 0})
+    with pytest.raises(Clash):
+        store.apply_manual(stale, other, record, mark=None, unmark=None)
+    assert list(store.overrides(rec)) == [0]
+    store.put_overrides(rec, [(other, record.model_copy(update={"index": 1}))])
+    assert list(store.overrides(rec)) == [0, 1]
 
 
 # --- the workflow engine ----------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def test_every_operation_has_a_summary_a_documented_answer_and_error_examples():
         where = f"{method.upper()} {path}"
         assert op.get("summary"), where
         responses = op["responses"]
-        assert "422" not in responses, f"{where}: validation errors are 400, not 422"
+        if not path.startswith("/baas/"):  # the reconciliation dialect documents 422 UNPROCESSABLE
+            assert "422" not in responses, f"{where}: validation errors are 400, not 422"
         ok = [code for code in responses if code.startswith("2")]
         assert len(ok) == 1, where
         if ok[0] == "204":

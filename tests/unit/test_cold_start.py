@@ -10,7 +10,7 @@ import aws_xray_sdk.core  # noqa: F401  # opens its UDP emitter's socket on impo
 import pytest
 
 from tximport import runtime
-from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, load_settings
+from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, Settings, load_settings
 
 BASE = {"IMPORTS_TABLE_NAME": "i", "LEDGER_TABLE_NAME": "l", "BUCKET_NAME": "b"}
 
@@ -22,12 +22,16 @@ def test_every_function_is_listed():
 
 
 @pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
+                                                   ("api", "RECONCILE_STATE_MACHINE_ARN"),
                                                    ("on_upload", "STATE_MACHINE_ARN")])
 def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str):
+    others = {Settings.model_fields[name].alias or name: "x" for name in REQUIRED_BY_FUNCTION[function]}
+    others.pop(setting)
     with pytest.raises(ConfigError, match=f"for the {function} function: {setting}"):
-        load_settings(BASE, function=function)
-    assert load_settings({**BASE, setting: "x"}, function=function)
+        load_settings({**BASE, **others}, function=function)
+    assert load_settings({**BASE, **others, setting: "x"}, function=function)
     assert load_settings(BASE, function="process")
+    assert load_settings(BASE, function="reconcile")
 
 
 @pytest.fixture()

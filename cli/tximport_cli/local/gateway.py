@@ -88,6 +88,17 @@ def envelope_error(code: str, message: str) -> dict[str, Any]:
     return {"data": None, "links": None, "meta": {}, "error": {"code": code, "message": message}}
 
 
+#: paths of the reconciliation dialect, whose errors are {"code", "message", "statusCode", "details"}
+DIALECT_PREFIX = "/baas/api/v1/"
+
+
+def unauthorized(path: str, message: str) -> dict[str, Any]:
+    """The authorizer's 401 in the dialect of the path."""
+    if path.startswith(DIALECT_PREFIX):
+        return {"code": "UNAUTHORIZED", "message": message, "statusCode": 401, "details": {}}
+    return envelope_error("Unauthorized", message)
+
+
 def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
     """HTTP API's JWT authorizer hands every claim to the function as a string (lists as `[a b]`)."""
     out: dict[str, str] = {}
@@ -273,7 +284,7 @@ class Gateway:
                 try:
                     claims = self.authorize(request.headers.get("authorization"))
                 except Unauthorized as exc:
-                    return self._write_json(request, 401, envelope_error("Unauthorized", exc.message))
+                    return self._write_json(request, 401, unauthorized(path, exc.message))
             if self.invoke_api is None:
                 return self._write_json(request, 503, envelope_error(
                     "ServiceUnavailable", "the api handler (functions/api/handler.py) is not available"))

@@ -65,6 +65,8 @@ ROLE_NAME = "tximport-local"
 LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/docs"),
                                                     definitions.Route("GET", "/openapi.json"))
 
+#: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
+DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_BANK_ACCOUNT = {
@@ -258,9 +260,10 @@ class LocalStack:
                                     events=client("events"), iam=client("iam"))
         return self._clients
 
-    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
-        """A bearer token the stack's gateway accepts for a tenant."""
-        return dev_token(organisation_id, company_id, ttl_seconds)
+    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
+                  permissions: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with a `permissions` claim if given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""

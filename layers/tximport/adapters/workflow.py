@@ -1,5 +1,6 @@
-"""The workflow engine behind small interfaces: starting an import's execution and answering its parked
-task tokens (Step Functions), and running a function asynchronously (Lambda, for the revert).
+"""The workflow engine behind small interfaces: starting an execution (an import's, or one run of a
+reconciliation's matching) and answering parked task tokens (Step Functions), and running a function
+asynchronously (Lambda, for the revert).
 
 `StepFunctionsEngine` and `LambdaInvoker` are the boto3 implementations the container injects; unit
 tests use in-memory fakes with the same behaviour (tests/fakes).
@@ -25,9 +26,9 @@ class StartRefused(Exception):
 
 class WorkflowEngine(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> str | None:
-        """Start an execution named `name` (one per import); answers its ARN, or None when an execution
-        of that name already exists (S3 events arrive at least once). StartRefused when the engine
-        refuses it."""
+        """Start an execution named `name` (one per import, or per run of a reconciliation); answers its ARN,
+        or None when an execution of that name already exists (S3 events arrive at least once). StartRefused
+        when the engine refuses it."""
         ...
 
     def resume(self, token: str, output: dict[str, Any]) -> bool:
@@ -53,13 +54,14 @@ def _code(exc: ClientError) -> str:
 class StepFunctionsEngine:
     """`WorkflowEngine` on one Step Functions state machine (a boto3 `stepfunctions` client)."""
 
-    def __init__(self, client: Any, state_machine_arn: str | None) -> None:
+    def __init__(self, client: Any, state_machine_arn: str | None, *, setting: str = "STATE_MACHINE_ARN") -> None:
         self.client = client
         self.state_machine_arn = state_machine_arn
+        self.setting = setting  # what carries the ARN, for the message when it is missing
 
     def start(self, name: str, payload: dict[str, Any]) -> str | None:
         if not self.state_machine_arn:
-            raise RuntimeError("STATE_MACHINE_ARN is not configured")
+            raise RuntimeError(f"{self.setting} is not configured")
         try:
             answer = self.client.start_execution(stateMachineArn=self.state_machine_arn, name=name,
                                                  input=json.dumps(payload))

@@ -15,8 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
-from tximport.api.routes import bankaccounts, fileformats, imports, public
+from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
+from tximport.api.reconciliation_views import error_answer
+from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations
 from tximport.errors import DomainError
+from tximport.reconciliation.errors import ReconciliationError
 
 logger = Logger(service="tximport")
 
@@ -25,6 +28,7 @@ app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
+app.include_router(reconciliations.router)
 
 OPENAPI_TITLE = "tximport API"
 OPENAPI_VERSION = "0.1.0"
@@ -37,7 +41,12 @@ poll until `complete`. `POST /fileformats/detect` tells the format of a file fro
 Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `error` to
 `{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
 (`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
-carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
+carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`).
+
+Reconciliations (`/baas/api/v1/reconciliations`) follow their own document: JSON:API resources
+(`{"data": {"type", "id", "links", "attributes"}, "links"}`), amounts as JSON numbers, pages with
+`page[number]`/`page[size]`, errors `{"code", "message", "statusCode", "details"}`, and permissions from the
+token's `permissions` claim (BAAS_RECONCILIATION_CREATE, BAAS_RECONCILIATION_READ)."""
 
 
 @cache
@@ -56,7 +65,10 @@ def openapi_document() -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
-            responses.pop("422", None)
+            # the resolver's generic 422 goes; the dialect's own 422 UNPROCESSABLE (documented with its
+            # example, on the routes that answer it) stays
+            if "UNPROCESSABLE" not in json.dumps(responses.get("422", {})):
+                responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
             if is_public(method, path):
@@ -109,9 +121,17 @@ def _domain_error(exc: DomainError) -> Response[str]:
     return domain_error(exc)
 
 
+@app.exception_handler(ReconciliationError)
+def _reconciliation_error(exc: ReconciliationError) -> Response[str]:
+    # the reconciliation dialect answers {"code", "message", "statusCode", "details"}
+    return error_answer(exc)
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
+    if app.current_event.path.startswith(RECONCILIATIONS) and tuple(errors[0].get("loc", ()))[:1] != ("response",):
+        return reconciliations.invalid_request(exc)
     if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
         # our answer did not match its own model: a bug on our side, never the caller's
         logger.error("response validation failed", extra={"errors": errors})

@@ -199,6 +199,12 @@ class BankAccountOut(Doc):
     created: str = Field(description="ISO 8601 timestamp", examples=["2024-03-01T10:00:00Z"])
 
 
+class ReconciliationMarkOut(Doc):
+    reconciliation_id: str = Field(alias="reconciliationId")
+    entry_id: str = Field(alias="entryId")
+    match_status: Literal["MATCHED", "MANUAL"] = Field(alias="matchStatus")
+
+
 class TransactionOut(Doc):
     transaction_id: str = Field(alias="transactionId")
     bank_account_id: str = Field(alias="bankAccountId")
@@ -211,6 +217,10 @@ class TransactionOut(Doc):
     description: str = Field(examples=["Coffee"])
     balance: Money | None = Field(default=None, examples=["1510.00"])
     import_id: str | None = Field(default=None, alias="importId")
+    statement_id: str | None = Field(default=None, alias="statementId", description=(
+        "ledger lines: the id reconciliations know the line by (their `matchedStatementId`)"))
+    reconciliation: ReconciliationMarkOut | None = Field(default=None, description=(
+        "ledger lines: the reconciliation entry the line is matched to, if any"))
 
 
 class ReviewRowOut(TransactionOut):

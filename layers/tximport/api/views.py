@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from tximport.models import BankAccount, ErrorDetail, Import, LedgerLine, Summary, Transaction, iso
+from tximport.reconciliation.ids import statement_id
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
 
@@ -87,8 +88,13 @@ def review_meta(page: ReviewPage) -> dict[str, int]:
 
 
 def ledger_row(line: LedgerLine) -> dict[str, Any]:
-    """A ledger line as `GET /bankaccounts/{id}/transactions` shows it."""
-    return {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed)}
+    """A ledger line as `GET /bankaccounts/{id}/transactions` shows it: with the statement id reconciliations
+    know it by (their `matchedStatementId`), and the reconciliation entry that holds it, when one does."""
+    mark = line.reconciliation
+    return {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed),
+            "statementId": statement_id(line.transaction_id),
+            **_present({"reconciliation": {"reconciliationId": mark.reconciliation_id, "entryId": mark.entry_id,
+                                           "matchStatus": mark.match_status} if mark else None})}
 
 
 def dry_run_view(plan: DryRun) -> dict[str, Any]:

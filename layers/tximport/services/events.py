@@ -125,6 +125,10 @@ def default_translators() -> TranslatorRegistry:
     """The service's translators: each item type with status events registers here."""
     registry = TranslatorRegistry()
     registry.register("imports", import_sk(""), import_status_events)
+    # reconciliations (services/reconciliations/status_events.py imports this module: imported here)
+    from tximport.services.reconciliations.status_events import PREFIX, reconciliation_status_events
+
+    registry.register("imports", PREFIX, reconciliation_status_events)
     return registry
 
 

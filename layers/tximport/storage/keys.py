@@ -10,6 +10,9 @@ imports table (pk = T#org#company):
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
   IDEMPOTENCY#<sha256>                a creating request's stored answer, per Idempotency-Key (storage/idempotency.py)
+  RECON#<reconciliationId>            a reconciliation (storage/reconciliations.py)
+  RECONDAY#<accountId>#<yyyy-mm-dd>   a day of an account claimed by a reconciliation's period (the overlap guard)
+  RECONOVR#<reconciliationId>#<index:08d>  a manual decision on one reconciliation entry
   index "inflight": an import whose workflow is under way (queued to finalProcessing) also carries
   inflightShard = S<0..7> and updatedAt = <ISO time>, so the reaper's sweep finds those not changed
   for a while without scanning every tenant (8 shards spread the writes)
@@ -55,6 +58,19 @@ def queue_prefix(account_id: str) -> str:
 
 def replay_sk(account_id: str, digest: str) -> str:
     return f"REPLAY#{account_id}#{digest}"
+
+
+def reconciliation_sk(reconciliation_id: str) -> str:
+    return f"RECON#{reconciliation_id}"
+
+
+def reconciliation_day_sk(account_id: str, day: str) -> str:
+    return f"RECONDAY#{account_id}#{day}"
+
+
+def reconciliation_override_sk(reconciliation_id: str, index: int | None = None) -> str:
+    """The override of entry `index`, or (without it) the prefix of every override of the reconciliation."""
+    return f"RECONOVR#{reconciliation_id}#" + ("" if index is None else f"{index:08d}")
 
 
 def ledger_day_pk(tenant: Tenant, account_id: str, day: date | str) -> str:

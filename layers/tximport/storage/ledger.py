@@ -5,7 +5,8 @@ of a large commit over many partition keys and lets the duplicate check and the 
 exactly the days a file covers. A small `DAY#` index item per account and day lets the ledger be
 listed newest first without a scan. This module owns that key layout and the item mapping: a ledger
 item holds a `LedgerLine` by the API's field names (`transactionId`, `amount` as a number, `datePosted`
-as an ISO date, `committed` as an ISO timestamp, ...; absent values are left out).
+as an ISO date, `committed` as an ISO timestamp, `reconciliation` as the map of the entry matched to
+it, ...; absent values are left out).
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from tximport.errors import TransientError
-from tximport.models import LedgerLine, Tenant, Transaction, iso
+from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 #: a ledger line named by where it is: (bank account id, day posted, transaction id)
 LineRef = tuple[str, date, str]
@@ -43,9 +45,9 @@ def _number(value: Decimal | int | None) -> dict[str, str] | None:
     return serialized
 
 
-def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, str]]:
+def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
     """The ledger item of a line (low-level attribute values), keyed by account, day and id."""
-    attributes: dict[str, dict[str, str] | None] = {
+    attributes: dict[str, dict[str, Any] | None] = {
         "pk": {"S": keys.ledger_day_pk(tenant, line.bank_account_id, line.date_posted)},
         "sk": {"S": keys.ledger_tx_sk(line.transaction_id)},
         "transactionId": {"S": line.transaction_id},
@@ -65,6 +67,7 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, str]]:
         "importId": {"S": line.import_id},
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
+        "reconciliation": _mark_value(line.reconciliation) if line.reconciliation else None,
     }
     return {name: value for name, value in attributes.items() if value is not None}
 
@@ -72,7 +75,8 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, str]]:
 def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
-                      committed=datetime.fromisoformat(item["committed"]))
+                      committed=datetime.fromisoformat(item["committed"]),
+                      reconciliation=_mark_of(item.get("reconciliation")))
 
 
 class LedgerStore(Protocol):
@@ -103,6 +107,19 @@ class LedgerStore(Protocol):
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
                                    workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
         """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled)."""
+        ...
+
+    def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
+        """The lines among `refs` that exist (consistent reads)."""
+        ...
+
+    def mark(self, tenant: Tenant, marks: list[LineMark], *, workers: int = 16) -> list[LineMark]:
+        """Mark each line as held by its reconciliation entry, unless the line is gone or another entry
+        holds it (a FAILED reconciliation's mark, named by `replaces`, gives way); answers the marks refused."""
+        ...
+
+    def unmark(self, tenant: Tenant, marks: list[LineMark], *, workers: int = 16) -> None:
+        """Remove the marks their entries hold (a line another entry holds is left alone)."""
         ...
 
 
@@ -226,22 +243,24 @@ class LedgerRepository:
 
     def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
         """Which of the lines are in the ledger, as (bank account id, transaction id)."""
-        found: set[tuple[str, str]] = set()
+        return {(item["bankAccountId"]["S"], item["transactionId"]["S"])
+                for item in self._batch_get(tenant, refs, ProjectionExpression="bankAccountId, transactionId")}
+
+    def _batch_get(self, tenant: Tenant, refs: Iterable[LineRef], **options: Any) -> Iterator[dict[str, Any]]:
+        """The items among `refs` that exist, as low-level attribute values (BatchGetItem reads at most 100
+        keys a call)."""
         wanted = list(refs)
-        for start in range(0, len(wanted), 100):  # BatchGetItem reads at most 100 keys
+        for start in range(0, len(wanted), 100):
             request_keys = [self._key(tenant, account_id, day, transaction_id)
                             for account_id, day, transaction_id in wanted[start:start + 100]]
-            pending: dict[str, Any] = {self.table_name: {
-                "Keys": request_keys, "ProjectionExpression": "bankAccountId, transactionId"}}
+            pending: dict[str, Any] = {self.table_name: {"Keys": request_keys, **options}}
             while pending:
                 answer = self.client.batch_get_item(RequestItems=pending)
-                for item in answer.get("Responses", {}).get(self.table_name, []):
-                    found.add((item["bankAccountId"]["S"], item["transactionId"]["S"]))
+                yield from answer.get("Responses", {}).get(self.table_name, [])
                 pending = answer.get("UnprocessedKeys") or {}
-        return found
 
     @staticmethod
-    def _key(tenant: Tenant, account_id: str, day: date, transaction_id: str) -> dict[str, dict[str, str]]:
+    def _key(tenant: Tenant, account_id: str, day: date | str, transaction_id: str) -> dict[str, dict[str, str]]:
         return {"pk": {"S": keys.ledger_day_pk(tenant, account_id, day)},
                 "sk": {"S": keys.ledger_tx_sk(transaction_id)}}
 
@@ -296,6 +315,70 @@ class LedgerRepository:
                 return False
             raise
         return True
+
+    # reconciliation marks -----------------------------------------------------------------------------
+    # A line matched by a reconciliation entry carries `reconciliation` = {reconciliationId, entryId,
+    # matchStatus}; marks are set and cleared with conditions, so one line is never held by two entries.
+
+    def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
+        """The lines among `refs` that exist (consistent reads)."""
+        return [decode_line({name: _deserializer.deserialize(value) for name, value in item.items()})
+                for item in self._batch_get(tenant, refs, ConsistentRead=True)]
+
+    def mark(self, tenant: Tenant, marks: list[LineMark], *, workers: int = 16) -> list[LineMark]:
+        """Mark each line as held by its entry, `workers` conditional updates at a time; answers the marks
+        refused (the line is gone, or another live entry holds it)."""
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mark") as pool:
+            done = list(pool.map(lambda m: self._update(self.mark_action(tenant, m)), marks))
+        return [m for m, ok in zip(marks, done, strict=True) if not ok]
+
+    def unmark(self, tenant: Tenant, marks: list[LineMark], *, workers: int = 16) -> None:
+        """Remove the marks their entries hold (a line another entry holds meanwhile is left alone)."""
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unmark") as pool:
+            list(pool.map(lambda m: self._update(self.unmark_action(tenant, m)), marks))
+
+    def mark_action(self, tenant: Tenant, m: LineMark) -> dict[str, Any]:
+        """The TransactWriteItems Update that sets a line's mark: only if the line exists and no other entry
+        holds it (the same entry's mark, or one of the FAILED reconciliation `m.replaces`, is overwritten)."""
+        condition = "attribute_exists(pk) AND (attribute_not_exists(reconciliation) OR reconciliation.entryId = :e"
+        values: dict[str, Any] = {":m": _mark_value(m.mark), ":e": {"S": m.entry_id}}
+        if m.replaces:
+            condition += " OR reconciliation.reconciliationId = :r"
+            values[":r"] = {"S": m.replaces}
+        return {"Update": {
+            "TableName": self.table_name, "Key": self._key(tenant, m.account_id, m.day, m.transaction_id),
+            "UpdateExpression": "SET reconciliation = :m", "ConditionExpression": condition + ")",
+            "ExpressionAttributeValues": values,
+        }}
+
+    def unmark_action(self, tenant: Tenant, m: LineMark) -> dict[str, Any]:
+        """The TransactWriteItems Update that removes a line's mark if `m.entry_id` holds it."""
+        return {"Update": {
+            "TableName": self.table_name, "Key": self._key(tenant, m.account_id, m.day, m.transaction_id),
+            "UpdateExpression": "REMOVE reconciliation", "ConditionExpression": "reconciliation.entryId = :e",
+            "ExpressionAttributeValues": {":e": {"S": m.entry_id}},
+        }}
+
+    def _update(self, action: dict[str, Any]) -> bool:
+        """Run one mark or unmark action on its own; False when its condition does not hold."""
+        try:
+            self.client.update_item(**action["Update"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def _mark_value(mark: ReconciliationMark) -> dict[str, Any]:
+    return {"M": {"reconciliationId": {"S": mark.reconciliation_id}, "entryId": {"S": mark.entry_id},
+                  "matchStatus": {"S": mark.match_status}}}
+
+
+def _mark_of(value: Any) -> ReconciliationMark | None:
+    if not value:
+        return None
+    return ReconciliationMark(value["reconciliationId"], value["entryId"], value["matchStatus"])
 
 
 def _chain(first: list[date], rest: Iterator[date]) -> Iterator[date]:

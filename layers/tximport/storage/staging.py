@@ -67,7 +67,11 @@ class ChunkWriter:
         self._in_chunk = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        self._lines.append(_ENCODER.encode(record))
+        self.write_encoded(_ENCODER.encode(record))
+
+    def write_encoded(self, line: str) -> None:
+        """Add one record already written as a JSON object on one line (a pydantic model's JSON)."""
+        self._lines.append(line)
         self._in_chunk += 1
         self.count += 1
         if len(self._lines) >= _BATCH:
@@ -102,10 +106,16 @@ class ChunkWriter:
 
 def read_chunk(objects: ObjectStore, key: str) -> Iterator[dict[str, Any]]:
     """The records of one chunk, streamed (amounts come back as the decimal strings they were written as)."""
+    for line in read_lines(objects, key):
+        yield json.loads(line)
+
+
+def read_lines(objects: ObjectStore, key: str) -> Iterator[bytes]:
+    """The records of one chunk as their JSON lines, streamed (for a pydantic model to parse)."""
     with objects.open(key) as body, gzip.GzipFile(fileobj=body, mode="rb") as stream:
         for line in stream:
             if line.strip():
-                yield json.loads(line)
+                yield line
 
 
 def page_rows(objects: ObjectStore, chunk_keys: list[str], *, chunk: int, skip: int, limit: int
