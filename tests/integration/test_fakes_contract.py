@@ -252,6 +252,37 @@ def test_the_ledger_pages_newest_first_without_gaps(ledger):
     assert read == sorted(lines, key=lambda x: (x.date_posted, x.transaction_id), reverse=True)
 
 
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 5])
+def test_a_write_that_stops_part_way_leaves_every_written_line_listed(aws, fail_at: int):
+    """Issue 13, item 5: a commit that stopped after some batches left lines without their day index item,
+    invisible to GET transactions (the index items were written after every line)."""
+
+    class Stops:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(aws["dynamodb"], name)
+
+        def batch_write_item(self, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == fail_at:
+                raise RuntimeError("the process died here")
+            return aws["dynamodb"].batch_write_item(**kwargs)
+
+    stopping = LedgerRepository(aws["tables"]["ledger"], Stops())
+    lines = [_line(n, 1 + n // 20) for n in range(80)]  # 4 days, several batches
+    with pytest.raises(RuntimeError):
+        stopping.write(TENANT, lines)
+    reader = LedgerRepository(aws["tables"]["ledger"], aws["dynamodb"])
+    stored = {item["transactionId"] for item in aws["tables"]["ledger"].scan()["Items"] if "transactionId" in item}
+    pages = _all_pages(lambda cursor: reader.list_page(TENANT, "acc", limit=7, cursor=cursor))
+    listed = {x.transaction_id for x in pages}
+    assert listed == stored
+    assert reader.write(TENANT, lines) == 80  # the retry finishes it
+    assert len(_all_pages(lambda cursor: reader.list_page(TENANT, "acc", limit=50, cursor=cursor))) == 80
+
+
 def test_the_ledger_says_which_lines_exist_and_removes_only_an_imports_own(ledger):
     mine, theirs = [_line(n, 1) for n in range(4)], [_line(n, 2, "imp-2") for n in range(4, 6)]
     ledger.write(TENANT, mine + theirs)

@@ -141,27 +141,36 @@ class LedgerRepository:
         self.table_name = table.name
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
-        """Put ledger lines (idempotent: a line's key is its deterministic transaction id)."""
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id).
+
+        A line's day index item is written before the line (each batch of 25 lines is preceded by the
+        index items of the days it adds), so a write that stops part-way never leaves a line that
+        listing the ledger cannot reach; an index item whose lines never came lists an empty day."""
         requests: list[dict[str, Any]] = []
-        days: set[tuple[str, date]] = set()
+        indexed: set[tuple[str, date]] = set()
+        new_days: list[tuple[str, date]] = []
         written = 0
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
-            days.add((line.bank_account_id, line.date_posted))
+            day = (line.bank_account_id, line.date_posted)
+            if day not in indexed:
+                indexed.add(day)
+                new_days.append(day)
             written += 1
             if len(requests) == 25:
-                self._batch(requests)
-                requests = []
-        for account_id, day in sorted(days):
-            requests.append({"PutRequest": {"Item": {
-                "pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)},
-            }}})
-            if len(requests) == 25:
-                self._batch(requests)
-                requests = []
+                self._index_then_batch(tenant, new_days, requests)
+                requests, new_days = [], []
         if requests:
-            self._batch(requests)
+            self._index_then_batch(tenant, new_days, requests)
         return written
+
+    def _index_then_batch(self, tenant: Tenant, days: list[tuple[str, date]], requests: list[dict[str, Any]]
+                          ) -> None:
+        for start in range(0, len(days), 25):
+            self._batch([{"PutRequest": {"Item": {
+                "pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)},
+            }}} for account_id, day in days[start:start + 25]])
+        self._batch(requests)
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
         pending = {self.table_name: requests}
