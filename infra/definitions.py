@@ -94,6 +94,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef("workflow", "Status changes, account locks and task tokens for the workflow", 50, 512),
     # a large import's ledger lines are removed chunk by chunk; a run out of time saves its progress and
     # the next revert continues (invoked asynchronously by the api, never by a state machine)
+    # also the import workflow's UndoCommit step: a commit that failed part-way loses what it wrote
     FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
     # reads the streamed tables and puts one event per status change on the bus (at least once)
     FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
@@ -144,7 +145,8 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
     StateMachineDef(
         "import",
         STATE_MACHINES_DIR / "import.asl.json",
-        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit"},
+        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit",
+         "RevertFunctionArn": "revert"},
         arn_env_var="STATE_MACHINE_ARN",
         description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
     ),

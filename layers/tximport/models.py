@@ -232,6 +232,9 @@ class Import(BaseModel):
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
     expires_at: int | None = None
+    #: when the commit began writing the ledger (an import in error with it set may have lines there
+    #: that its workflow's clean-up could not remove: a revert removes them)
+    commit_started: datetime | None = None
     completed: datetime | None = None
     reverted: datetime | None = None
     revert: RevertProgress = Field(default_factory=RevertProgress)
@@ -247,6 +250,13 @@ class Import(BaseModel):
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
+
+    @property
+    def holds_failed_commit(self) -> bool:
+        """In error after its commit began writing the ledger, and what it wrote was not removed (the
+        workflow's clean-up failed too): only a revert removes those lines."""
+        return (self.status == ImportStatus.ERROR and self.commit_started is not None
+                and self.revert.status != "reverted")
 
     def without_taken_token(self) -> Import:
         """This import with the changes of the action that took its token undone (the token stays taken:

@@ -125,8 +125,11 @@ class FailTask(ImportTask):
 
 
 class RevertTask(ImportTask):
-    """Input of the revert function (invoked asynchronously by the API): remove the ledger lines a
-    complete import wrote."""
+    """Input of the revert function: remove the ledger lines a complete import wrote (invoked
+    asynchronously by the API), or, with `undoCommit`, those a commit that failed part-way wrote (the
+    import workflow's UndoCommit step, before it records the failure)."""
+
+    undo_commit: bool | None = Field(default=None, alias="undoCommit")
 
 
 class ImportRef(BaseModel):

@@ -146,6 +146,9 @@ class ImportService:
         if imp.revert.status == "reverting":
             raise Conflict("the import is being reverted; delete it once the revert has finished",
                            code="InvalidImportStatus", target="revertStatus")
+        if imp.holds_failed_commit:  # deleting would lose what says which ledger lines it wrote
+            raise Conflict("the import's failed commit left ledger lines: revert it, then delete it",
+                           code="InvalidImportStatus", target="revertStatus")
         if imp.status not in DELETABLE_STATUSES:
             raise Conflict(f"an import in status {imp.status.value} cannot be deleted; delete is allowed in "
                            "awaitingConfirmation, complete or error", code="InvalidImportStatus",
@@ -235,10 +238,14 @@ class ImportService:
             return imp, False
         if imp.revert.status == "reverting":
             return imp, True
-        if imp.status != ImportStatus.COMPLETE or not imp.completed:
-            raise Conflict(f"only a complete import can be reverted (status {imp.status.value})",
-                           code="InvalidImportStatus", target="status")
-        if utcnow() - imp.completed > timedelta(seconds=self.revert_window):
+        # a complete import, or one whose commit failed part-way (its workflow removes what it wrote;
+        # should that clean-up fail too, a revert removes the rest)
+        since = imp.completed if imp.status == ImportStatus.COMPLETE else (
+            imp.commit_started if imp.status == ImportStatus.ERROR else None)
+        if since is None:
+            raise Conflict(f"only a complete import, or one whose commit failed, can be reverted (status "
+                           f"{imp.status.value})", code="InvalidImportStatus", target="status")
+        if utcnow() - since > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
         if self.reverts is None:
             raise RuntimeError("no function is configured to run reverts")

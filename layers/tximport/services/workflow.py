@@ -72,6 +72,8 @@ class WorkflowService:
         that took the confirmation token, or by processing when the review level confirms by itself)."""
         if imp.status != ImportStatus.FINAL_PROCESSING:
             raise Conflict(f"import {imp.id} is {imp.status.value}, not confirmed", code="InvalidStatus")
+        if imp.commit_started is None:  # saved before any line is written (a retried step keeps the first)
+            self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING, commit_started=utcnow())
         return imp.chunk_keys
 
     def complete(self, imp: Import) -> None:
@@ -85,6 +87,11 @@ class WorkflowService:
         self.lifecycle.release(imp)
 
     def fail(self, imp: Import, error: dict[str, Any] | None) -> None:
+        """Status error with the caught error, accounts released. A complete import stays complete (a
+        step after its status write failed: its ledger lines are the reviewed file)."""
+        if imp.status == ImportStatus.COMPLETE:
+            self.lifecycle.release(imp)
+            return
         message, code = step_error(error, code="ProcessingError", message="processing failed")
         if code in ("States.Timeout", "States.TaskFailed", "States.Runtime"):
             code = "ProcessingError"
