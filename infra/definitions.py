@@ -72,6 +72,8 @@ TABLES: tuple[TableDef, ...] = (
     TableDef("imports", "IMPORTS_TABLE_NAME", stream=True, indexes=(IN_FLIGHT_INDEX,)),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
+    # import sessions: workspaces, sessions, staged lines in blocks, their catalog (tximport.storage.sessions)
+    TableDef("sessions", "SESSIONS_TABLE_NAME"),
 )
 
 
@@ -102,6 +104,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     # by its ended execution goes to error and its accounts are released
     FunctionDef("reaper", "End imports whose workflow ended without finishing them; release their accounts",
                 300, 256),
+    # the import sessions' enrichment workflow steps (statemachines/session_enrichment.asl.json)
+    FunctionDef("sessions", "Import sessions: the steps of the asynchronous enrichment", 300, 1024),
     # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
     # ~0.5 GB in the engine; reading and marking the ledger is most of the time
     FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,
@@ -151,6 +155,13 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
         description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
     ),
     StateMachineDef(
+        "session-enrichment",
+        STATE_MACHINES_DIR / "session_enrichment.asl.json",
+        {"SessionsFunctionArn": "sessions"},
+        arn_env_var="ENRICHMENT_STATE_MACHINE_ARN",
+        description="import sessions: enrich a large session's PENDING lines, never leaving them PROCESSING",
+    ),
+    StateMachineDef(
         "reconcile",
         STATE_MACHINES_DIR / "reconcile.asl.json",
         {"ReconcileFunctionArn": "reconcile"},
@@ -170,6 +181,8 @@ def state_machine(name: str) -> StateMachineDef:
 
 #: the import workflow (statemachines/import.asl.json)
 IMPORT_STATE_MACHINE = state_machine("import")
+#: the import sessions' enrichment workflow (statemachines/session_enrichment.asl.json)
+ENRICHMENT_STATE_MACHINE = state_machine("session-enrichment")
 #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
 RECONCILE_STATE_MACHINE = state_machine("reconcile")
 
@@ -223,6 +236,50 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
     Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),
 )
+
+#: the import-sessions dialect (the third document, and the catalog it needs)
+SESSION_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/workspaces"),
+    Route("POST", "/workspaces"),
+    Route("GET", "/import-sessions"),
+    Route("POST", "/import-sessions"),
+    Route("GET", "/import-sessions/{id}"),
+    Route("PUT", "/import-sessions/{id}"),
+    Route("DELETE", "/import-sessions/{id}"),
+    Route("POST", "/import-sessions/{id}/upload"),
+    Route("GET", "/import-sessions/{id}/staged-transactions"),
+    Route("POST", "/import-sessions/{id}/staged-transactions"),
+    Route("DELETE", "/import-sessions/{id}/staged-transactions"),
+    Route("POST", "/import-sessions/{id}/enrich"),
+    Route("POST", "/import-sessions/{id}/bind"),
+    Route("GET", "/import-sessions/{id}/recurring-bindings"),
+    Route("POST", "/import-sessions/{id}/recurring-bindings/{bindingId}/confirm"),
+    Route("DELETE", "/import-sessions/{id}/recurring-bindings/{bindingId}"),
+    Route("POST", "/import-sessions/{id}/commit"),
+    Route("POST", "/import-sessions/{id}/close"),
+    Route("GET", "/staged-transactions/{id}"),
+    Route("PUT", "/staged-transactions/{id}"),
+    Route("DELETE", "/staged-transactions/{id}"),
+    Route("POST", "/enrichment/transactions"),
+    *(Route(method, f"/{resource}{suffix}")
+      for resource in ("cards", "categories", "tags", "enrichment-rules")
+      for method, suffix in (("GET", ""), ("POST", ""), ("GET", "/{id}"), ("PUT", "/{id}"), ("DELETE", "/{id}"))),
+    Route("GET", "/cards/{id}/invoices"),
+    Route("GET", "/cards/{id}/invoices/{billingMonth}"),
+    Route("GET", "/categories/{id}/subcategories"),
+    Route("POST", "/categories/{id}/subcategories"),
+    Route("GET", "/subcategories/{id}"),
+    Route("PUT", "/subcategories/{id}"),
+    Route("DELETE", "/subcategories/{id}"),
+    Route("GET", "/recurring"),
+    Route("POST", "/recurring"),
+    Route("GET", "/recurring/{id}"),
+    Route("PATCH", "/recurring/{id}"),
+    Route("DELETE", "/recurring/{id}"),
+    Route("GET", "/recurring-card-transactions"),
+    Route("GET", "/recurring-card-transactions/{id}"),
+)
+ROUTES = ROUTES + SESSION_ROUTES
 
 
 def local_function_name(name: str) -> str:

@@ -64,3 +64,8 @@ class Unavailable(DomainError):
 class TransientError(Exception):
     """A step may succeed if run again (throughput exceeded, a concurrent update of the import): the
     state machine retries the task that raised it (its Retry names `TransientError`)."""
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "Forbidden"
