@@ -82,6 +82,11 @@ class Lifecycle:
         try:
             self.imports.save(before)
         except Conflict:
+            latest = self.imports.get(imp.tenant, imp.id)
+            handed_on = latest.token_taken
+            if (latest.status == imp.status and handed_on is not None and handed_on.action == taken.action
+                    and handed_on.at == taken.at):
+                return  # a retried attempt of the waiting step took our decision with its own token
             log.info("import %s moved on while its token expired", imp.id)
         raise Conflict("the import is no longer waiting for confirmation: the confirmation window closed",
                        code="ConfirmationExpired", target="status")

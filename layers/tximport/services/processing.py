@@ -363,6 +363,9 @@ class ProcessingService:
             return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
                               "see errordetails", target="File")
         outcome = next_step(imp.review_level, tally.rejected, warnings)
+        # the amend that took the last token is done with: the await step that follows parks a new one
+        # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
+        imp.token_taken = None
         if outcome == "confirm":
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
         else:

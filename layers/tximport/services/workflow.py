@@ -51,6 +51,15 @@ class WorkflowService:
             return
         if imp.status == ImportStatus.AWAITING_CONFIRMATION and imp.task_token == token:
             return
+        taken = imp.token_taken
+        if taken is not None and imp.status in (ImportStatus.FINAL_PROCESSING, ImportStatus.PROCESSING):
+            # a confirm or amend took the token of an earlier attempt of this step (which failed after
+            # parking it, and was retried): its decision stands and goes to this attempt. The write
+            # first, so that the caller, whose token died with that attempt, finds it handed on
+            if taken.token != token:
+                self.lifecycle.transition(imp, imp.status, token_taken=taken.model_copy(update={"token": token}))
+            self.lifecycle.resume(token, {"action": taken.action})
+            return
         self.lifecycle.transition(imp, ImportStatus.AWAITING_CONFIRMATION, task_token=token, token_taken=None)
 
     def expire(self, imp: Import) -> None:

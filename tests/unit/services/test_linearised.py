@@ -273,3 +273,36 @@ def test_amend_racing_confirm_with_skips_imports_exactly_what_was_reviewed(world
         assert not {line.description for line in lines} & set(SKIPPED)
         assert len(lines) in (17, 16)  # the "Line 5" decision landed before the confirm, or lost
     assert reviewed.generation == imp.generation + (winner == "amend")
+
+
+# --- a retried await step (issue 13, item 11) ------------------------------------------------------
+
+@pytest.mark.parametrize("action", ["confirm", "amend"])
+def test_a_decision_taken_from_a_failed_await_attempt_goes_to_its_retry(c: FakeContainer, world: World,
+                                                                       action: str):
+    """The await step parked token 1 and failed after (its answer lost): Step Functions retries it with
+    token 2, and token 1 died with the failed attempt. A confirm or amend that took token 1 stands: the
+    retry hands it on, and the caller, whose send found token 1 dead, is not told 409."""
+    account = world.account()
+    imp, first = world.awaiting(b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n", account)
+    second = c.workflow_engine.park()
+
+    def retried_attempt(_: str) -> None:
+        c.workflow_engine.expire(first)
+        c.workflow.await_confirmation(world.get(imp.id), second)
+
+    c.workflow_engine.before_resume = retried_attempt
+    if action == "confirm":
+        c.import_service.confirm(world.tenant, imp.id)
+    else:
+        c.import_service.amend(world.tenant, imp.id, FlipSigns(bank_account_ids=[account]))
+
+    assert c.workflow_engine.outputs(second) == [{"action": action}]
+    after = world.get(imp.id)
+    assert after.status == (ImportStatus.FINAL_PROCESSING if action == "confirm" else ImportStatus.PROCESSING)
+    if action == "amend":  # the re-run processes, then the next await parks a token and waits
+        c.processing.process(after)
+        third = c.workflow_engine.park()
+        c.workflow.await_confirmation(world.get(imp.id), third)
+        assert world.get(imp.id).status == ImportStatus.AWAITING_CONFIRMATION
+        assert c.workflow_engine.outputs(third) == []
