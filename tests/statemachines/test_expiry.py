@@ -1,4 +1,4 @@
-"""Calls at the confirmation timeout (issue 13, item 3): with a 3 s window, 10 confirms and 10 amends
+"""Calls at the confirmation timeout (issue 13, item 3): with a 3 s window, 11 confirms and 11 amends
 arrive around the moment it closes (from 1.5 s before to 0.2 s after). Whatever each call is told, every
 execution ends with its import final (complete, or error with ConfirmationExpired), the ledger holds the
 file exactly when the import completed, and the import queued behind it on the same account starts."""
