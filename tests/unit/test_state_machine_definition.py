@@ -75,3 +75,9 @@ def test_substitution_leaves_no_variable_and_carries_no_rows():
         if isinstance(payload, dict):
             assert set(payload) <= {"action", "importId.$", "tenant.$", "executionArn.$", "taskToken.$", "error.$",
                                     "undoCommit"}
+
+
+def test_the_process_step_times_out_as_its_execution_input_says():
+    machine = json.loads(IMPORT_STATE_MACHINE.asl_file.read_text())
+    process = machine["States"]["Process"]
+    assert process["TimeoutSecondsPath"] == "$.processTimeoutSeconds" and "TimeoutSeconds" not in process

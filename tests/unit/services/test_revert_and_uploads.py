@@ -12,6 +12,7 @@ from tests.unit.services.world import CSV, World
 from tximport.adapters.workflow import StartRefused
 from tximport.errors import Conflict
 from tximport.models import ImportStatus, LedgerLine, utcnow
+from tximport.tasks import process_timeout
 
 
 def _reverting(c: FakeContainer, world: World, content: bytes = CSV):
@@ -90,7 +91,16 @@ def test_an_upload_starts_the_import_execution_once(c: FakeContainer, world: Wor
     assert started.status == ImportStatus.PROCESSING and started.file_uploaded and started.file_size == 123
     assert started.execution_arn and c.workflow_engine.executions == {imp.id: {
         "importId": imp.id, "tenant": {"organisationId": "org-1", "companyId": "co-1"},
-        "confirmationTimeoutSeconds": 604800, "queueTimeoutSeconds": 1209600}}
+        "confirmationTimeoutSeconds": 604800, "queueTimeoutSeconds": 1209600, "processTimeoutSeconds": 60}}
+
+
+def test_the_process_step_gets_a_timeout_that_fits_the_file():
+    """A runaway parse of a small file ends in error in about a minute, not 15 (issue 13, items 4, 11)."""
+    assert process_timeout(123) == 60
+    assert process_timeout(1_000_000) == 62  # the 1 MB OFX that took 99 s on a quadratic reader
+    assert process_timeout(100_000_000) == 310
+    assert process_timeout(250_000_000) == 685  # a 250 MB file
+    assert process_timeout(400_000_000) == process_timeout(None) == 900  # the function's own limit
 
 
 def test_an_event_for_a_finished_execution_starts_nothing(c: FakeContainer, world: World):
