@@ -35,7 +35,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
 
@@ -228,6 +228,8 @@ class _Run:
         if self.product is not None and not self.product.covers(line.date_posted):
             tally.out_of_range += 1
             return
+        if not self._storable(line):
+            return
         currency = line.currency
         if not currency:  # the statement's currency, where the line names none
             statement = self.discovered.get(line.account_ref or "")
@@ -239,6 +241,21 @@ class _Run:
             tally.currencies.add(currency)
         tally.add(row.amount, row.date_posted)
         self.rows.write(row)
+
+    def _storable(self, line: base.ParsedLine) -> bool:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
+        never the commit: a commit that fails part-way would have to be undone."""
+        for name, value in (("amount", line.amount), ("balance", line.balance),
+                            ("originalAmount", line.original_amount)):
+            if value is not None and not storable(value):
+                self.tally.rejected += 1
+                self.errors.write(ErrorDetail.model_construct(
+                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
+                    actual_value=str(value)[:100],
+                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                            "(38 significant digits, 1E-130 to 1E+126)"))
+                return False
+        return True
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
@@ -50,6 +50,18 @@ def _number(value: Decimal | int | None) -> dict[str, str] | None:
         return None
     serialized: dict[str, str] = _serializer.serialize(value)  # {"N": "..."}, checked as DynamoDB numbers
     return serialized
+
+
+def storable(value: Decimal) -> bool:
+    """Whether the ledger stores `value` exactly: a DynamoDB number has at most 38 significant digits and
+    a magnitude from 1E-130 to below 1E+126 (the check the item serializer makes on write)."""
+    if not value.is_finite() or (value != 0 and not -130 <= value.adjusted() <= 125):
+        return False  # DynamoDB refuses these (the serializer lets an exact subnormal like 1E-131 pass)
+    try:
+        DYNAMODB_CONTEXT.create_decimal(value)
+    except (ArithmeticError, ValueError):  # Inexact, Rounded, Overflow, Underflow, Clamped
+        return False
+    return True
 
 
 def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
