@@ -84,7 +84,8 @@ def test_an_amount_the_ledger_cannot_store_rejects_its_line_not_the_commit(c: Fa
     assert outcome == "review" and imp.validation_details_count == 2
     rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
                                                                                  limit=10)[0]]
-    assert [(d.code, d.line_number, d.target) for d in rejected] == [
+    # the amount readers refuse them (naming the column); processing checks every number again
+    assert [(d.code, d.line_number, (d.target or "").lower()) for d in rejected] == [
         ("InvalidAmount", 5, "amount"), ("InvalidAmount", 6, "amount")]
     assert rejected[0].actual_value == forty
     done = world.completed(statement, world.account("GB00OTHER1"))
