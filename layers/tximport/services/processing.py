@@ -39,7 +39,7 @@ from tximport.services.lifecycle import Lifecycle
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
 from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
 
@@ -316,6 +316,8 @@ class _Run:
             tally.out_of_range += 1
             self._statement_line(line, account, currency, None)
             return
+        if not self._storable(line):
+            return
         row = self.builder.build(line, account, currency)
         if self.links is not None:
             row.pending, row.reversal = line.pending, line.reversal
@@ -327,6 +329,21 @@ class _Run:
             tally.currencies.add(currency)
         tally.add(row.amount, row.date_posted)
         self.rows.write(row)
+
+    def _storable(self, line: base.ParsedLine) -> bool:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
+        never the commit: a commit that fails part-way would have to be undone."""
+        for name, value in (("amount", line.amount), ("balance", line.balance),
+                            ("originalAmount", line.original_amount)):
+            if value is not None and not storable(value):
+                self.tally.rejected += 1
+                self.errors.write(ErrorDetail.model_construct(
+                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
+                    actual_value=str(value)[:100],
+                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                            "(38 significant digits, 1E-130 to 1E+126)"))
+                return False
+        return True
 
 
     def _statement_line(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None,
@@ -424,6 +441,8 @@ class ProcessingService:
             raise
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
+            # decisions belong to the generation they were made on: the old one's no longer apply
+            self.imports.delete_decisions(imp, generation=imp.generation - 1)
         return outcome
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
@@ -476,6 +495,9 @@ class ProcessingService:
             return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
                               "see errordetails", target="File")
         outcome = next_step(imp.review_level, tally.rejected, warnings)
+        # the amend that took the last token is done with: the await step that follows parks a new one
+        # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
+        imp.token_taken = None
         if outcome == "confirm":
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
         else:
