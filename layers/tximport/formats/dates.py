@@ -168,8 +168,8 @@ class DateStyleVote:
         self.ambiguous = 0
         self.numeric = 0
 
-    def add(self, text: str) -> None:
-        """Count one value; values that are no date at all are left to the line parser."""
+    def add(self, text: str, times: int = 1) -> None:
+        """Count one value (`times` times); values that are no date at all are left to the line parser."""
         if len(text) == 10 and text[4] == "-" and text[7] == "-":
             return  # ISO: no style needed (and the common case, so keep it cheap)
         m = _NUMERIC.fullmatch(text)
@@ -178,7 +178,7 @@ class DateStyleVote:
         first, second, third = m.groups()
         if len(first) >= 3 or len(third) == 3:
             return
-        self.numeric += 1
+        self.numeric += times
         a, b = int(first), int(second)
         try:
             year = _year(third)
@@ -188,11 +188,11 @@ class DateStyleVote:
         middle = _valid(year, a, b)
         if little and middle:
             if a != b:
-                self.ambiguous += 1
+                self.ambiguous += times
         elif little:
-            self.little_only += 1
+            self.little_only += times
         elif middle:
-            self.middle_only += 1
+            self.middle_only += times
 
     @property
     def needs_style(self) -> bool:

@@ -1,4 +1,9 @@
-"""`JSON#v0`: transactions as a JSON document, read as a stream (ijson), so its size is bounded only by
+"""The JSON#v0 reader as it was before our own streaming reader replaced it (ijson events). Kept
+(unchanged but for this note) as the oracle the differential tests compare `tximport.formats.json_v0`
+against; only ever run on documents without integers longer than 4,300 digits (ijson's C backend
+crashes the process on those: issue 13).
+
+`JSON#v0`: transactions as a JSON document, read as a stream (ijson), so its size is bounded only by
 the format's `maxFileSize`, not by memory.
 
 Two shapes (JSON schema in `JSON_SCHEMA`)::

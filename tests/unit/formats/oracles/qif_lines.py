@@ -1,4 +1,8 @@
-"""`QIF#v1`: Quicken Interchange Format, bank-like sections.
+"""The QIF reader as it was before the block reader replaced it (line by line, the same two passes).
+Kept (unchanged but for this note) as the oracle the differential tests compare
+`tximport.formats.qif` against.
+
+`QIF#v1`: Quicken Interchange Format, bank-like sections.
 
 A QIF file is a list of sections (`!Type:...` header lines) holding records of one-letter fields,
 each record ending with `^`. Read here:
