@@ -21,7 +21,7 @@ from tximport.formats.base import BytesSource, FileError, FileSource, ParseOptio
 from tximport.formats.qif import parse_qif
 from tximport.models import DateStyle
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def outcome(parser: Any, data: bytes, **options: Any) -> tuple[list, str | None]:
