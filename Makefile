@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 help:
 	@echo "make run     start the local stack (moto + API on http://127.0.0.1:$(PORT))"
 	@echo "make test    run every test tier"
-	@echo "make lint    ruff"
+	@echo "make lint    ruff and mypy (strict on layers/ and functions/)"
 	@echo "make synth   synthesize the CDK app into cdk.out (no Docker, no credentials)"
 	@echo "make bench   parser benchmarks against baselines"
 	@echo "make openapi regenerate docs/openapi.json from the API code"
@@ -32,6 +32,7 @@ run: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: $(STAMP)
@@ -39,6 +40,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -1,15 +1,17 @@
 """What the CDK stack and the local stack both build, as plain data: one definition of the tables,
-the functions and the state machine substitutions, so the two cannot drift apart."""
+the functions and the state machines (ASL file and substitutions), so the two cannot drift apart."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+
+from tximport.api.access import is_public
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_MACHINE_FILE = ROOT / "statemachines" / "import.asl.json"
+STATE_MACHINES_DIR = ROOT / "statemachines"
 FUNCTIONS_DIR = ROOT / "functions"
 LAYERS_DIR = ROOT / "layers"
 
@@ -24,11 +26,14 @@ class TableDef:
     partition_key: str = "pk"
     sort_key: str = "sk"
     ttl_attribute: str = TTL_ATTRIBUTE
+    #: a DynamoDB stream (NEW_AND_OLD_IMAGES) the events function reads: the status events of the
+    #: table's items (tximport.services.events) are published from it
+    stream: bool = False
 
 
 TABLES: tuple[TableDef, ...] = (
     # imports, their error details and per-line decisions, bank accounts, account locks and queue
-    TableDef("imports", "IMPORTS_TABLE_NAME"),
+    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
 )
@@ -40,42 +45,118 @@ class FunctionDef:
     description: str
     timeout_seconds: int = 30
     memory_mb: int = 512
-    #: ASL substitution variable that receives this function's ARN, if the workflow calls it
-    asl_variable: str | None = None
     needs: tuple[str, ...] = field(default_factory=tuple)  # informative: what it touches
 
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef("api", "REST API: bank accounts, file formats, imports, review, confirm", 29, 1024),
     FunctionDef("on_upload", "S3 ObjectCreated -> start the import workflow", 30, 256),
-    FunctionDef("process", "Stream, parse and validate an uploaded file; stage rows in S3", 900, 1769,
-                asl_variable="ProcessFunctionArn"),
-    FunctionDef("commit", "Commit one staged chunk into the ledger", 900, 1024,
-                asl_variable="CommitFunctionArn"),
-    # 900 s: besides its quick workflow steps (each capped by the state machine's own TimeoutSeconds) it runs
-    # the asynchronous revert of a large import
-    FunctionDef("workflow", "Status changes, locks, task tokens and reverts for the workflow", 900, 512,
-                asl_variable="WorkflowFunctionArn"),
+    FunctionDef("process", "Stream, parse and validate an uploaded file; stage rows in S3", 900, 1769),
+    FunctionDef("commit", "Commit one staged chunk into the ledger", 900, 1024),
+    # quick bookkeeping steps only: 50 s stays below the 60 s TimeoutSeconds of the steps that invoke it,
+    # so Lambda's own timeout (an error the step's Retry and Catch see) ends a stuck call first
+    FunctionDef("workflow", "Status changes, account locks and task tokens for the workflow", 50, 512),
+    # a large import's ledger lines are removed chunk by chunk; a run out of time saves its progress and
+    # the next revert continues (invoked asynchronously by the api, never by a state machine)
+    FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
+    # reads the streamed tables and puts one event per status change on the bus (at least once)
+    FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
+    # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
+    # ~0.5 GB in the engine; reading and marking the ledger is most of the time
+    FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,
+                3008),
 )
+
+
+@dataclass(frozen=True)
+class StateMachineDef:
+    """One state machine: its ASL file and the function whose ARN each `${Variable}` of the file receives.
+
+    CDK (`DefinitionBody.from_file` + `definition_substitutions`), the local stack and the tests all
+    build a machine from its entry here; a new workflow adds its ASL file and one entry to
+    STATE_MACHINES. Substitutions are strings, so numbers stay literal in the file.
+    """
+
+    name: str  # short name: `<stack name>-<name>` on AWS, `tximport-<name>` locally
+    asl_file: Path
+    #: ASL substitution variable -> the name (in FUNCTIONS) of the function whose ARN it receives
+    functions: Mapping[str, str]
+    #: the setting (environment variable) that carries the machine's ARN to the functions
+    arn_env_var: str
+    description: str = ""
+
+    @property
+    def invoked_functions(self) -> tuple[str, ...]:
+        """The functions the definition invokes, each once, in a stable order."""
+        return tuple(sorted(set(self.functions.values())))
+
+    def substitutions(self, function_arns: Mapping[str, str]) -> dict[str, str]:
+        """Each ASL variable mapped to its function's ARN (`function_arns` is keyed by function name)."""
+        return {variable: function_arns[name] for variable, name in self.functions.items()}
+
+    def render(self, function_arns: Mapping[str, str]) -> str:
+        """The definition with every variable bound to its function's ARN (see `render_definition`)."""
+        return render_definition(self.substitutions(function_arns), self.asl_file)
+
+
+#: every state machine of the service
+STATE_MACHINES: tuple[StateMachineDef, ...] = (
+    StateMachineDef(
+        "import",
+        STATE_MACHINES_DIR / "import.asl.json",
+        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit"},
+        arn_env_var="STATE_MACHINE_ARN",
+        description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
+    ),
+    StateMachineDef(
+        "reconcile",
+        STATE_MACHINES_DIR / "reconcile.asl.json",
+        {"ReconcileFunctionArn": "reconcile"},
+        arn_env_var="RECONCILE_STATE_MACHINE_ARN",
+        description="match one run of a reconciliation's entries against the account's ledger lines",
+    ),
+)
+
+
+def state_machine(name: str) -> StateMachineDef:
+    """The entry of STATE_MACHINES named `name`."""
+    for definition in STATE_MACHINES:
+        if definition.name == name:
+            return definition
+    raise KeyError(f"no state machine named {name!r} in STATE_MACHINES")
+
+
+#: the import workflow (statemachines/import.asl.json)
+IMPORT_STATE_MACHINE = state_machine("import")
+#: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+RECONCILE_STATE_MACHINE = state_machine("reconcile")
 
 #: the bucket's prefix for uploaded files and for staged chunks
 UPLOAD_PREFIX = "uploads/"
 STAGING_PREFIX = "staging/"
+#: reconciliations' staged entries and result chunks
+RECONCILIATION_PREFIX = "reconciliations/"
 
 
-class Route(NamedTuple):
+@dataclass(frozen=True)
+class Route:
     """One HTTP route of the api function; path parameters in braces, as API Gateway writes them."""
 
     method: str
     path: str
-    auth_required: bool = True
+
+    @property
+    def auth_required(self) -> bool:
+        """False only for the routes `tximport.api.access.PUBLIC_ROUTES` lists: the one list of public
+        routes, owned by the layer because the api function reads it at run time."""
+        return not is_public(self.method, self.path)
 
 
 #: every route the api function serves: the HTTP API (CDK) and the local gateway both build from this.
-#: Only the file-format catalogue is public, as in the service we follow.
+#: Only the file-format catalogue is public, as in the service we follow (see PUBLIC_ROUTES).
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/fileformats", auth_required=False),
-    Route("GET", "/fileformats/{id}/template", auth_required=False),
+    Route("GET", "/fileformats"),
+    Route("GET", "/fileformats/{id}/template"),
     Route("POST", "/fileformats/detect"),
     Route("GET", "/bankaccounts"),
     Route("POST", "/bankaccounts"),
@@ -93,6 +174,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/imports/{id}/revert"),
     Route("GET", "/imports/{id}/dryrun"),
     Route("POST", "/api/public/v1/transactions"),
+    Route("POST", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}"),
+    Route("GET", "/baas/api/v1/reconciliations/{id}/entries"),
+    Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
+    Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),
 )
 
 
@@ -101,17 +188,17 @@ def local_function_name(name: str) -> str:
     return f"tximport-{name.replace('_', '-')}"
 
 
-def asl_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
-    """Map each workflow function's ASL variable to its ARN (`function_arns` is keyed by name)."""
-    return {f.asl_variable: function_arns[f.name] for f in FUNCTIONS if f.asl_variable}
+def local_state_machine_name(name: str) -> str:
+    """The name a state machine has in the local stack and in tests."""
+    return f"tximport-{name}"
 
 
-def render_definition(substitutions: dict[str, str]) -> str:
+def render_definition(substitutions: Mapping[str, str], asl_file: Path) -> str:
     """The ASL with `${Var}` substituted, as CDK's DefinitionBody.from_file does at deploy time."""
-    text = STATE_MACHINE_FILE.read_text()
+    text = asl_file.read_text()
     for key, value in substitutions.items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:
-        raise ValueError("unsubstituted variable left in the state machine definition")
+        raise ValueError(f"unsubstituted variable left in the state machine definition {asl_file.name}")
     json.loads(text)  # must stay valid JSON
     return text

@@ -9,16 +9,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.api import Api
+from infra.constructs.events import StatusEvents
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
-from infra.definitions import FUNCTIONS, STAGING_PREFIX, TABLES, UPLOAD_PREFIX
+from infra.definitions import (
+    FUNCTIONS,
+    RECONCILIATION_PREFIX,
+    STAGING_PREFIX,
+    STATE_MACHINES,
+    TABLES,
+    UPLOAD_PREFIX,
+    StateMachineDef,
+)
+from tximport.services.events import default_translators
 
 #: staged chunks outlive the import item: DynamoDB TTL deletes it up to a few days late
 STAGING_RETENTION_MARGIN_DAYS = 35
@@ -103,31 +115,101 @@ class StackConfig:
 #: which bucket prefixes each function reads, writes and deletes under
 BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # presigns the upload PUT, pages staged rows for review, deletes both with the import
-    "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (UPLOAD_PREFIX,),
-            "delete": (UPLOAD_PREFIX, STAGING_PREFIX)},
+    # reconciliations: stages the entries (deleted again on a 409), pages the result chunks
+    "api": {"read": (UPLOAD_PREFIX, STAGING_PREFIX, RECONCILIATION_PREFIX),
+            "put": (UPLOAD_PREFIX, RECONCILIATION_PREFIX),
+            "delete": (UPLOAD_PREFIX, STAGING_PREFIX, RECONCILIATION_PREFIX)},
     # streams the upload, writes chunks, drops the previous chunks when an amend re-runs it
     "process": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (STAGING_PREFIX,),
                 "delete": (STAGING_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
     # a revert reads the import's staged chunks to know which ledger lines it wrote
-    "workflow": {"read": (STAGING_PREFIX,)},
+    "revert": {"read": (STAGING_PREFIX,)},
+    # reads a run's entries, writes its result chunks, drops the previous run's
+    "reconcile": {"read": (RECONCILIATION_PREFIX,), "put": (RECONCILIATION_PREFIX,),
+                  "delete": (RECONCILIATION_PREFIX,)},
 }  # fmt: skip
 
-#: which tables each function reads ("read") or reads and writes ("write")
+#: which tables each function reads ("read"), reads and writes ("write"), or only deletes items of ("delete")
 TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
-    "api": {"imports": "write", "ledger": "write"},  # the public endpoint and revert write the ledger
+    "api": {"imports": "write", "ledger": "write"},  # the public endpoint writes the ledger
     "on_upload": {"imports": "write"},
     "process": {"imports": "write", "ledger": "read"},  # duplicate check against the ledger
     "commit": {"imports": "write", "ledger": "write"},
-    # statuses, account locks and the queue live in the imports table; a revert deletes ledger lines
-    "workflow": {"imports": "write", "ledger": "write"},
+    # statuses, account locks and the queue live in the imports table
+    "workflow": {"imports": "write"},
+    # saves its progress on the import; removes the import's own ledger lines (conditional deletes)
+    "revert": {"imports": "write", "ledger": "delete"},
+    # reads the imports table's stream only (granted by its event source), never the table
+    "events": {},
+    # reconciliations live in the imports table; the matched ledger lines get their mark (conditional updates)
+    "reconcile": {"imports": "write", "ledger": "write"},
 }
 
-#: functions that change an import's status: each change is published on the bus
-EVENT_PUBLISHERS = ("api", "on_upload", "process", "workflow")
+#: who may invoke which function directly (besides the state machines their definitions name)
+INVOKERS: Mapping[str, tuple[str, ...]] = {
+    "revert": ("api",),  # POST /imports/{id}/revert starts it asynchronously
+}
 
-#: functions that release accounts (or confirm, amend, delete) and so resume a parked task token
-TASK_RESPONDERS = ("api", "on_upload", "process", "workflow")
+#: the setting that tells an invoker the name of the function it invokes
+FUNCTION_NAME_SETTINGS: Mapping[str, str] = {"revert": "REVERT_FUNCTION_NAME"}
+
+#: what each function may do with each state machine (keyed by its name in STATE_MACHINES):
+#: "start" executions, "observe" them (describe, stop), "respond" to their task tokens
+STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "import": {
+        "start": ("on_upload",),  # an upload starts its import's execution
+        "observe": ("api",),  # DELETE stops the execution of an import it deletes
+        # functions that release accounts (or confirm, amend, delete) resume a parked task token
+        "respond": ("api", "on_upload", "process", "workflow"),
+    },
+    "reconcile": {
+        "start": ("api",),  # POST a reconciliation, or re-run one
+    },
+}
+
+
+def _check_access_maps() -> None:
+    """Every function named in an access map exists, and TABLE_ACCESS names every function."""
+    names = {f.name for f in FUNCTIONS}
+    granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
+    granted |= {invoker for invokers in INVOKERS.values() for invoker in invokers}
+    granted |= {fn for access in STATE_MACHINE_ACCESS.values() for fns in access.values() for fn in fns}
+    if not granted <= names or set(TABLE_ACCESS) != names:
+        raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
+
+
+def _grant_data_access(storage: Storage, fns: Mapping[str, lambda_.IFunction]) -> None:
+    """TABLE_ACCESS and BUCKET_ACCESS, granted resource by resource."""
+    for name, access in TABLE_ACCESS.items():
+        for table_key, mode in access.items():
+            table = storage.tables[table_key]
+            if mode == "delete":
+                table.grant(fns[name], "dynamodb:DeleteItem")
+            else:
+                (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
+    for name, bucket_access in BUCKET_ACCESS.items():
+        for prefix in bucket_access.get("read", ()):
+            storage.bucket.grant_read(fns[name], f"{prefix}*")
+        for prefix in bucket_access.get("put", ()):
+            storage.bucket.grant_put(fns[name], f"{prefix}*")
+        for prefix in bucket_access.get("delete", ()):
+            storage.bucket.grant_delete(fns[name], f"{prefix}*")
+
+
+def _environment(config: StackConfig, storage: Storage, state_machine_arns: Mapping[str, str]) -> dict[str, str]:
+    """The settings every function reads (tximport.config.Settings)."""
+    return {
+        **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
+        **{sm.arn_env_var: state_machine_arns[sm.name] for sm in STATE_MACHINES},
+        "BUCKET_NAME": storage.bucket.bucket_name,
+        "EVENT_BUS_NAME": config.event_bus_name,
+        "RETENTION_DAYS": str(config.retention_days),
+        "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
+        "JWT_ISSUER": config.jwt_issuer,
+        "JWT_AUDIENCE": ",".join(config.jwt_audience),
+        "POWERTOOLS_METRICS_NAMESPACE": "tximport",
+    }
 
 
 class TxImportStack(Stack):
@@ -136,10 +218,7 @@ class TxImportStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = StackConfig.from_context(self)
-        names = {f.name for f in FUNCTIONS}
-        granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *EVENT_PUBLISHERS, *TASK_RESPONDERS}
-        if not granted <= names or set(TABLE_ACCESS) != names:
-            raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
+        _check_access_maps()
 
         storage = Storage(
             self,
@@ -151,25 +230,18 @@ class TxImportStack(Stack):
         )
         layer = DomainLayer(self, "DomainLayer").layer
 
-        state_machine_name = f"{self.stack_name}-import"
-        # known before the state machine exists (see Workflow): no dependency cycle through the env
-        state_machine_arn = self.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=state_machine_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        environment = {
-            **{t.env_var: storage.tables[t.key].table_name for t in TABLES},
-            "BUCKET_NAME": storage.bucket.bucket_name,
-            "STATE_MACHINE_ARN": state_machine_arn,
-            "EVENT_BUS_NAME": config.event_bus_name,
-            "RETENTION_DAYS": str(config.retention_days),
-            "CONFIRMATION_TIMEOUT_SECONDS": str(config.confirmation_timeout_seconds),
-            "JWT_ISSUER": config.jwt_issuer,
-            "JWT_AUDIENCE": ",".join(config.jwt_audience),
-            "POWERTOOLS_METRICS_NAMESPACE": "tximport",
+        state_machine_names = {sm.name: f"{self.stack_name}-{sm.name}" for sm in STATE_MACHINES}
+        # known before the state machines exist (see Workflow): no dependency cycle through the env
+        state_machine_arns = {
+            key: self.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for key, name in state_machine_names.items()
         }
+        environment = _environment(config, storage, state_machine_arns)
         self.functions = {
             f.name: ServiceFunction(
                 self,
@@ -187,7 +259,7 @@ class TxImportStack(Stack):
         workflow = Workflow(
             self,
             "Workflow",
-            state_machine_name=state_machine_name,
+            state_machine_names=state_machine_names,
             event_bus_name=config.event_bus_name,
             functions=fns,
             bucket=storage.bucket,
@@ -196,35 +268,21 @@ class TxImportStack(Stack):
         )
         state_machine = workflow.state_machine
 
-        # data
-        for name, access in TABLE_ACCESS.items():
-            for table_key, mode in access.items():
-                table = storage.tables[table_key]
-                (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
-        for name, access in BUCKET_ACCESS.items():
-            for prefix in access.get("read", ()):
-                storage.bucket.grant_read(fns[name], f"{prefix}*")
-            for prefix in access.get("put", ()):
-                storage.bucket.grant_put(fns[name], f"{prefix}*")
-            for prefix in access.get("delete", ()):
-                storage.bucket.grant_delete(fns[name], f"{prefix}*")
-        for name in EVENT_PUBLISHERS:
-            workflow.event_bus.grant_put_events_to(fns[name])
+        _grant_data_access(storage, fns)
+        self.status_events = self._status_events(storage, fns["events"], workflow.event_bus, config)
+        # direct invocations
+        for target, invokers in INVOKERS.items():
+            for name in invokers:
+                fns[target].grant_invoke(fns[name])
+                fns[name].add_environment(FUNCTION_NAME_SETTINGS[target], fns[target].function_name)
 
         # workflow control
-        # a revert runs in the workflow function, invoked asynchronously by the api
-        fns["api"].add_environment("WORKFLOW_FUNCTION_NAME", fns["workflow"].function_name)
-        fns["workflow"].grant_invoke(fns["api"])
-        state_machine.grant_start_execution(fns["on_upload"])
-        state_machine.grant_execution(fns["api"], "states:DescribeExecution", "states:StopExecution")
-        # functions the definition invokes are granted through the ARN known in advance, not through
-        # the state machine resource, which already depends on them
-        by_arn = sfn.StateMachine.from_state_machine_arn(self, "ImportStateMachineByArn", state_machine_arn)
-        in_definition = {f.name for f in FUNCTIONS if f.asl_variable}
-        for name in TASK_RESPONDERS:
-            (by_arn if name in in_definition else state_machine).grant_task_response(fns[name])
+        for definition in STATE_MACHINES:
+            self._grant_state_machine_access(
+                definition, workflow.state_machines[definition.name], state_machine_arns[definition.name], fns
+            )
 
-        self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, state_machine)
+        self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, workflow.state_machines)
 
         api = Api(
             self,
@@ -245,7 +303,8 @@ class TxImportStack(Stack):
         self.storage = storage
         self.workflow = workflow
 
-    def _acknowledge_scoped_wildcards(self, bucket_resource: Any, state_machine: sfn.StateMachine) -> None:
+    def _acknowledge_scoped_wildcards(self, bucket_resource: Any,
+                                      state_machines: Mapping[str, sfn.StateMachine]) -> None:
         """The wildcards `grant_*` writes for S3 prefixes and Step Functions executions are scoped to
         one bucket prefix or one state machine. Each role acknowledges exactly the findings its own
         grants produce, so a broader grant added later still fails synthesis."""
@@ -273,18 +332,63 @@ class TxImportStack(Stack):
                     )
             acknowledge(self.functions[name].role, findings)
 
-        workflow_fn = self.get_logical_id(self.functions["workflow"].function.node.default_child)
-        sm_ref = f'{{"Ref":"{self.get_logical_id(state_machine.node.default_child)}"}}'
-        execution_arn = (
-            "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{sm_ref}]}}]}}:*'
+        for target, invokers in INVOKERS.items():
+            target_fn = self.get_logical_id(self.functions[target].function.node.default_child)
+            for name in invokers:
+                acknowledge(
+                    self.functions[name].role,
+                    {
+                        f"AwsSolutions-IAM5[Resource::<{target_fn}.Arn>:*]": "grant_invoke's versions and "
+                        f"aliases of the {target} function only, which the {name} function invokes directly.",
+                    },
+                )
+        for machine_name, access in STATE_MACHINE_ACCESS.items():
+            sm_ref = f'{{"Ref":"{self.get_logical_id(state_machines[machine_name].node.default_child)}"}}'
+            execution_arn = (
+                "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f'{{"Fn::Select":[6,{{"Fn::Split":[":",{sm_ref}]}}]}}:*'
+            )
+            for name in access.get("observe", ()):
+                acknowledge(
+                    self.functions[name].role,
+                    {
+                        f"AwsSolutions-IAM5[Resource::{execution_arn}]": "Describe/stop the executions of "
+                        f"the {machine_name} state machine only: execution names are only known at run time.",
+                    },
+                )
+
+    def _status_events(self, storage: Storage, function: lambda_.IFunction, bus: events.IEventBus,
+                       config: StackConfig) -> StatusEvents:
+        """Status events, published from the streams of the tables that hold the statuses, by one
+        function; the stream filter lets through the sort-key prefixes that have a translator."""
+        translators = default_translators()
+        streamed = {t.key: storage.tables[t.key] for t in TABLES if t.stream}
+        return StatusEvents(
+            self,
+            "StatusEvents",
+            function=function,
+            tables=streamed,
+            prefixes={key: translators.prefixes(key) for key in streamed},
+            event_bus=bus,
+            removal_policy=config.removal_policy,
         )
-        acknowledge(
-            self.functions["api"].role,
-            {
-                f"AwsSolutions-IAM5[Resource::{execution_arn}]": "Describe/stop the executions of this one "
-                "state machine: execution names are only known at run time.",
-                f"AwsSolutions-IAM5[Resource::<{workflow_fn}.Arn>:*]": "grant_invoke's versions and aliases "
-                "of the one workflow function, which the api invokes asynchronously to revert an import.",
-            },
+
+    def _grant_state_machine_access(self, definition: StateMachineDef, machine: sfn.StateMachine,
+                                    arn: str, fns: Mapping[str, lambda_.IFunction]) -> None:
+        """Grant STATE_MACHINE_ACCESS for one machine. A function the definition invokes is granted
+        through the ARN known in advance, not through the state machine resource, which already
+        depends on it (a dependency cycle otherwise)."""
+        access = STATE_MACHINE_ACCESS.get(definition.name, {})
+        by_arn = sfn.StateMachine.from_state_machine_arn(
+            self, f"{definition.name.capitalize()}StateMachineByArn", arn
         )
+
+        def target(name: str) -> sfn.IStateMachine:
+            return by_arn if name in definition.invoked_functions else machine
+
+        for name in access.get("start", ()):
+            target(name).grant_start_execution(fns[name])
+        for name in access.get("observe", ()):
+            target(name).grant_execution(fns[name], "states:DescribeExecution", "states:StopExecution")
+        for name in access.get("respond", ()):
+            target(name).grant_task_response(fns[name])

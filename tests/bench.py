@@ -1,4 +1,5 @@
-"""Parser benchmarks against baselines: `make bench` (or `python -m tests.bench --rows N`).
+"""Parser benchmarks against baselines: `make bench` (or `python -m tests.bench --rows N`), and the
+reconciliation matching section (tests/bench_reconcile.py).
 
 Generates one file per format in a temporary directory, then parses each in a fresh subprocess
 (so peak RSS, read from `ru_maxrss`, belongs to that run alone) and prints rows/s, MB/s and peak
@@ -292,11 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per generated file (ours)")
     parser.add_argument("--oracle-rows", type=int, default=20_000,
                         help="rows for the baselines that hold a whole file in memory (ofxtools, mt940)")
-    parser.add_argument("--only", nargs="*", help="format ids to run (default: all in the registry)")
+    parser.add_argument("--only", nargs="*",
+                        help="format ids to run, and/or `reconciliation` (default: every format and the "
+                             "reconciliation section)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of ours and of the baseline (alternating, medians compared) where the ratio "
                              "is a target")
     parser.add_argument("--out", default=str(ROOT / "docs" / "bench.md"), help="markdown report ('' for none)")
+    parser.add_argument("--reconcile-entries", type=int, default=100_000,
+                        help="entries (and about as many ledger lines) for the reconciliation section")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -362,17 +367,28 @@ def main(argv: list[str] | None = None) -> int:
                 + f" | {'yes' if all(checks) else 'NO'} |")
             print(table[-1], flush=True)
     report = "\n".join(table)
+    reconcile_text = ""
+    if not args.only or "reconciliation" in args.only:
+        from tests import bench_reconcile
+
+        print("\nReconciliation matching (tests/bench_reconcile.py):", flush=True)
+        rows, missed = bench_reconcile.run(args.reconcile_entries, repeats=args.repeats)
+        failures += missed
+        reconcile_text = ("\n## Reconciliation matching\n\n" + (bench_reconcile.__doc__ or "").split("\n\n")[0]
+                          + "\n\n" + "\n".join(rows) + "\n")
     machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
     text = (f"# Parser benchmark\n\n`python -m tests.bench --rows {args.rows} --repeats {args.repeats}` "
             f"({machine}). Each run is a fresh process; peak RSS is its `ru_maxrss` (the largest of the runs). "
             "rows/s and MB/s are per CPU second of the parse (`time.process_time` in the child, imports "
             "excluded); wall seconds are shown beside. Where the ratio is a target, ours and the baseline "
             f"ran {args.repeats} times each, alternating, and the table shows medians. Ratios compare "
-            "rows/s.\n\n" + report + "\n")
+            "rows/s.\n\n" + report + "\n" + reconcile_text)
     if failures:
         text += "\nMissed targets:\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
     print()
     print(report)
+    if reconcile_text:
+        print(reconcile_text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")

@@ -45,9 +45,10 @@ def resolve_token(api_url: str, token: str | None) -> str | None:
     if token:
         return token
     if urlparse(api_url).hostname in ("127.0.0.1", "localhost", "::1"):
-        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, dev_token
+        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
+        from tximport_cli.local.tokens import dev_token
 
-        return dev_token(DEMO_ORGANISATION, DEMO_COMPANY)
+        return dev_token(DEMO_ORGANISATION, DEMO_COMPANY, permissions=DEMO_PERMISSIONS)
     return None
 
 
@@ -112,6 +113,10 @@ class ApiClient:
         if response.ok:
             return body if body is not None else response.text
         error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(body, dict) and "statusCode" in body and "code" in body:
+            # the reconciliation dialect: {"code", "message", "statusCode", "details": {"field"}}
+            error = {"code": body["code"], "message": body.get("message"),
+                     "target": (body.get("details") or {}).get("field")}
         if not isinstance(error, dict):
             error = {"message": (body or {}).get("message") if isinstance(body, dict) else response.text[:300]}
         code, message, target = error.get("code"), error.get("message") or response.reason, error.get("target")

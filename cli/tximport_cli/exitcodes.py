@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     TIMED_OUT = 4
     FORMAT_UNDETECTED = 5
     UNREACHABLE = 6
+    RECONCILIATION_FAILED = 7
     INTERRUPTED = 130
 
 
@@ -23,10 +24,11 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.IMPORT_FAILED: "the import ended in status error (its error details are printed)",
     ExitCode.NOT_CONFIRMED: "the import awaits confirmation: declined at the prompt, or no terminal to ask "
                             "and no --yes",
-    ExitCode.TIMED_OUT: "the import did not reach the awaited status within --timeout",
+    ExitCode.TIMED_OUT: "the import (or reconciliation) did not reach the awaited status within --timeout",
     ExitCode.FORMAT_UNDETECTED: "--format auto could not tell the format (ambiguous or unknown: the "
                                 "candidates are printed; pass --format)",
     ExitCode.UNREACHABLE: "the API could not be reached (connection refused: is `make run` running?)",
+    ExitCode.RECONCILIATION_FAILED: "the reconciliation ended FAILED (its failureReason is printed)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from tximport_cli.commands import CLIENT_COMMANDS
 from tximport_cli.exitcodes import ExitCode, describe
+from tximport_cli.reconcile import register as _register_reconcile
 
 DEFAULT_PORT = 3000
 
@@ -156,9 +157,10 @@ def _print_banner(stack: Any) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
-    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION
+    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
 
-    token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600)
+    token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600,
+                            permissions=DEMO_PERMISSIONS)
     console = Console(soft_wrap=True, highlight=False)
     # plain lines first: scripts and tests read these
     console.print(f"tximport local: API {stack.base_url}", markup=False)
@@ -181,21 +183,30 @@ def _register_dev_token(subparsers: Any) -> None:
     parser.add_argument("--company", required=True, help="companyId claim")
     parser.add_argument("--ttl", type=int, default=12 * 3600, metavar="SECONDS",
                         help="lifetime (default 12h)")
+    parser.add_argument("--permission", action="append", default=[], metavar="PERMISSION",
+                        help="add PERMISSION to the `permissions` claim, e.g. BAAS_RECONCILIATION_CREATE "
+                             "(repeatable)")
+    parser.add_argument("--role", action="append", default=[], metavar="ROLE",
+                        help="add ROLE to the `roles` claim, e.g. admin (repeatable)")
     parser.set_defaults(handler=_run_dev_token)
 
 
 def _run_dev_token(args: argparse.Namespace) -> int:
-    from tximport_cli.local.stack import dev_token
+    from tximport_cli.local.tokens import dev_token
 
     if args.ttl <= 0:
         print("tximport dev-token: --ttl must be positive", file=sys.stderr)
         return 2
-    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl))
+    if any(not value.strip() for value in [*args.permission, *args.role]):
+        print("tximport dev-token: --permission and --role need a non-empty value", file=sys.stderr)
+        return 2
+    print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl,
+                    permissions=[p.strip() for p in args.permission], roles=[r.strip() for r in args.role]))
     return 0
 
 
 #: every subcommand's registration function, in the order `--help` lists them
-COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_local, _register_dev_token]
+COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_reconcile, _register_local, _register_dev_token]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,9 +9,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.api.app import resolve
+from tximport.runtime import cold_start
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("api")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,11 +8,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 from tximport.tasks import CommitTask
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("commit")  # a missing setting fails here, when Lambda loads the function
 metrics = Metrics(namespace="tximport", service="tximport")
 
 

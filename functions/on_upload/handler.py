@@ -8,10 +8,11 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
+from tximport.runtime import cold_start, container
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("on_upload")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context

@@ -8,11 +8,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
-from tximport.tasks import WorkflowTask
+from tximport.runtime import cold_start, container
+from tximport.tasks import ProcessTask
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("process")  # a missing setting fails here, when Lambda loads the function
 metrics = Metrics(namespace="tximport", service="tximport")
 
 
@@ -20,7 +21,7 @@ metrics = Metrics(namespace="tximport", service="tximport")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = WorkflowTask.model_validate(event)
+    task = ProcessTask.model_validate(event)
     c = container()
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     logger.append_keys(import_id=imp.id)

@@ -7,47 +7,44 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tximport.runtime import container
-from tximport.tasks import WorkflowTask
+from tximport.runtime import cold_start, container
+from tximport.tasks import (
+    WORKFLOW_TASKS,
+    AwaitTask,
+    BeginCommitTask,
+    ClaimTask,
+    CompleteTask,
+    EnqueueTask,
+    ExpireTask,
+    FailTask,
+)
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
+cold_start("workflow")  # a missing setting fails here, when Lambda loads the function
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = WorkflowTask.model_validate(event)
+    task = WORKFLOW_TASKS.validate_python(event)
     c = container()
-    if task.action == "revert":
-        # invoked asynchronously by the API, not by the state machine
-        logger.append_keys(import_id=task.import_id, action=task.action)
-        imp = c.revert.run(task.tenant, task.import_id, remaining_ms=context.get_remaining_time_in_millis)
-        return {"revertStatus": imp.revert_status}
+    logger.append_keys(import_id=task.import_id, action=task.action)
     flow = c.workflow
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
-    logger.append_keys(import_id=imp.id, action=task.action)
-    match task.action:
-        case "claim":
+    match task:
+        case ClaimTask():
             return {"next": flow.claim(imp, task.execution_arn)}
-        case "enqueue":
-            flow.enqueue(imp, _token(task))
-        case "await":
-            flow.await_confirmation(imp, _token(task))
-        case "expire":
+        case EnqueueTask():
+            flow.enqueue(imp, task.task_token)
+        case AwaitTask():
+            flow.await_confirmation(imp, task.task_token)
+        case ExpireTask():
             flow.expire(imp)
-        case "beginCommit":
+        case BeginCommitTask():
             return {"chunkKeys": flow.begin_commit(imp)}
-        case "complete":
+        case CompleteTask():
             flow.complete(imp)
-        case "fail":
+        case FailTask():
             flow.fail(imp, task.error)
-        case _:
-            raise ValueError(f"unknown workflow action {task.action!r}")
     return {"ok": True}
-
-
-def _token(task: WorkflowTask) -> str:
-    if not task.task_token:
-        raise ValueError(f"action {task.action} needs a taskToken")
-    return task.task_token

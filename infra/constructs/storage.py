@@ -125,6 +125,7 @@ class Storage(Construct):
                     point_in_time_recovery_enabled=True
                 ),
                 time_to_live_attribute=table_def.ttl_attribute,
+                stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if table_def.stream else None,
                 encryption=dynamodb.TableEncryption.AWS_MANAGED,
                 removal_policy=removal_policy,
             )

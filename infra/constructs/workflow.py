@@ -1,5 +1,6 @@
-"""The import workflow: the state machine from `statemachines/import.asl.json`, the S3 notification that
-starts it (through the on_upload function), and the service's event bus."""
+"""The workflows: one state machine per entry of `infra.definitions.STATE_MACHINES` (its ASL file with
+substitutions), the S3 notification that starts the import workflow (through the on_upload function),
+and the service's event bus."""
 
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.nag import acknowledge
-from infra.definitions import FUNCTIONS, STATE_MACHINE_FILE, UPLOAD_PREFIX, asl_substitutions
+from infra.definitions import IMPORT_STATE_MACHINE, STATE_MACHINES, UPLOAD_PREFIX, StateMachineDef
 
 #: the construct id CDK gives the singleton function behind every S3 bucket notification
 _NOTIFICATIONS_HANDLER_PREFIX = "BucketNotificationsHandler"
 
 
 class Workflow(Construct):
-    """State machine, event bus and the upload trigger.
+    """State machines, event bus and the upload trigger.
 
-    The state machine's name is fixed by the stack (not generated) so that its ARN is known before it
+    Each state machine's name is fixed by the stack (not generated) so that its ARN is known before it
     exists: the functions it invokes receive that ARN in their environment and their grants, which
     would otherwise be a dependency cycle (function -> its policy -> state machine -> function ARN).
     """
@@ -34,7 +35,7 @@ class Workflow(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        state_machine_name: str,
+        state_machine_names: Mapping[str, str],
         event_bus_name: str,
         functions: Mapping[str, lambda_.IFunction],
         bucket: s3.IBucket,
@@ -45,48 +46,15 @@ class Workflow(Construct):
 
         self.event_bus = events.EventBus(self, "EventBus", event_bus_name=event_bus_name)
 
-        workflow_functions = {f.name: functions[f.name] for f in FUNCTIONS if f.asl_variable}
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            # the /aws/vendedlogs/ prefix keeps the log group's resource policy small, as Step
-            # Functions documents for state machines that log to CloudWatch
-            log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=state_machine_name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_file(str(STATE_MACHINE_FILE)),
-            definition_substitutions=asl_substitutions(
-                {name: fn.function_arn for name, fn in workflow_functions.items()}
-            ),
-            # payloads carry ids and S3 keys only (never rows), so execution data may be logged
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
-            tracing_enabled=True,
-            removal_policy=removal_policy,
-        )
-        # the definition comes from a file, so CDK cannot see which functions it calls: grant them here
-        for fn in workflow_functions.values():
-            fn.grant_invoke(self.state_machine)
-        acknowledge(
-            self.state_machine.role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs delivery (logs:CreateLogDelivery and "
-                "friends) and X-Ray tracing support no resource-level permissions.",
-                **{
-                    f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(fn.node.default_child)}"
-                    f".Arn>:*]": f"lambda:InvokeFunction on the versions and aliases of the {name} "
-                    "function only (grant_invoke's qualified-ARN form)."
-                    for name, fn in workflow_functions.items()
-                },
-            },
-        )
+        #: the state machines by their name in STATE_MACHINES
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        #: their log groups, by the same names
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for definition in STATE_MACHINES:
+            self._add_state_machine(definition, state_machine_names[definition.name], functions,
+                                    log_retention=log_retention, removal_policy=removal_policy)
+        self.state_machine = self.state_machines[IMPORT_STATE_MACHINE.name]
+        self.log_group = self.log_groups[IMPORT_STATE_MACHINE.name]
 
         # S3 events are at least once and unordered; on_upload deduplicates by import id
         bucket.add_event_notification(
@@ -95,6 +63,55 @@ class Workflow(Construct):
             s3.NotificationKeyFilter(prefix=UPLOAD_PREFIX),
         )
         self._acknowledge_notifications_handler()
+
+    def _add_state_machine(self, definition: StateMachineDef, name: str,
+                           functions: Mapping[str, lambda_.IFunction], *, log_retention: logs.RetentionDays,
+                           removal_policy: RemovalPolicy) -> None:
+        # the import machine keeps the construct ids it was first deployed with: a named state
+        # machine whose logical id changed would have to be replaced, which CloudFormation refuses
+        prefix = "" if definition is IMPORT_STATE_MACHINE else definition.name.capitalize()
+        invoked = {fn_name: functions[fn_name] for fn_name in definition.invoked_functions}
+        log_group = logs.LogGroup(
+            self,
+            f"{prefix}Logs",
+            # the /aws/vendedlogs/ prefix keeps the log group's resource policy small, as Step
+            # Functions documents for state machines that log to CloudWatch
+            log_group_name=f"/aws/vendedlogs/states/{name}",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        machine = sfn.StateMachine(
+            self,
+            f"{prefix}StateMachine",
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_file(str(definition.asl_file)),
+            definition_substitutions=definition.substitutions(
+                {fn_name: fn.function_arn for fn_name, fn in invoked.items()}
+            ),
+            # payloads carry ids and S3 keys only (never rows), so execution data may be logged
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            tracing_enabled=True,
+            removal_policy=removal_policy,
+        )
+        # the definition comes from a file, so CDK cannot see which functions it calls: grant them here
+        for fn in invoked.values():
+            fn.grant_invoke(machine)
+        acknowledge(
+            machine.role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs delivery (logs:CreateLogDelivery and "
+                "friends) and X-Ray tracing support no resource-level permissions.",
+                **{
+                    f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(fn.node.default_child)}"
+                    f".Arn>:*]": f"lambda:InvokeFunction on the versions and aliases of the {fn_name} "
+                    "function only (grant_invoke's qualified-ARN form)."
+                    for fn_name, fn in invoked.items()
+                },
+            },
+        )
+        self.state_machines[definition.name] = machine
+        self.log_groups[definition.name] = log_group
 
     def _acknowledge_notifications_handler(self) -> None:
         stack = Stack.of(self)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class Settings(BaseModel):
@@ -17,8 +17,10 @@ class Settings(BaseModel):
     ledger_table: str = Field(alias="LEDGER_TABLE_NAME")
     bucket: str = Field(alias="BUCKET_NAME")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
-    #: the workflow function, which the API invokes asynchronously to revert an import
-    workflow_function_name: str | None = Field(default=None, alias="WORKFLOW_FUNCTION_NAME")
+    #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
+    reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
+    #: the revert function, which the API invokes asynchronously to revert an import
+    revert_function_name: str | None = Field(default=None, alias="REVERT_FUNCTION_NAME")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     #: how long a presigned upload URL is valid
     upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")
@@ -32,26 +34,45 @@ class Settings(BaseModel):
     chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
     #: how long an Idempotency-Key answers the first answer again (records expire by DynamoDB TTL)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
-    #: HS256 secret for verifying tokens where no API Gateway authorizer does it (local stack)
-    jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
-    jwt_issuer: str = Field(default="tximport-local", alias="JWT_ISSUER")
-    jwt_audience: str = Field(default="tximport", alias="JWT_AUDIENCE")
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(populate_by_name=True)
+
+
+#: what each function needs besides the settings every function needs (the tables and the bucket):
+#: a function whose setting is missing fails at cold start, naming it, instead of at first use
+REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
+    # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow
+    "api": ("revert_function_name", "reconcile_state_machine_arn"),
+    "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
+    "process": (),
+    "commit": (),
+    "workflow": (),
+    "revert": (),
+    "events": (),
+    "reconcile": (),
+}
 
 
 class ConfigError(RuntimeError):
     pass
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build settings from the environment; raise ConfigError naming what is missing or wrong."""
+def load_settings(environ: dict[str, str] | None = None, *, function: str | None = None) -> Settings:
+    """Build settings from the environment; raise ConfigError naming what is missing or wrong. With
+    `function` (a folder of functions/), the settings that function needs must be there too."""
     env = dict(os.environ if environ is None else environ)
     try:
-        return Settings.model_validate(env)
+        settings = Settings.model_validate(env)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"tximport configuration is invalid: {problems}") from exc
+    if function is not None:
+        missing = [Settings.model_fields[name].alias or name for name in REQUIRED_BY_FUNCTION[function]
+                   if not getattr(settings, name)]
+        if missing:
+            raise ConfigError(f"tximport configuration is invalid for the {function} function: "
+                              + "; ".join(f"{alias}: Field required" for alias in missing))
+    return settings
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Wiring: AWS clients are created once per process and injected into repositories and services."""
+"""Wiring: AWS clients are created once per process and injected into the adapters and repositories, and
+those into the services. Unit tests use the same wiring with in-memory adapters (tests/fakes/container.py)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,35 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
 from tximport.config import Settings
+from tximport.reconciliation_parts import ReconciliationParts
+from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
-from tximport.services.events import EventPublisher
+from tximport.services.events import EventBusPublisher, StatusEventPublisher
 from tximport.services.imports import ImportService
+from tximport.services.ledger_queries import LedgerQueries
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.revert import RevertService
+from tximport.services.review import ReviewService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+from tximport.storage.ledger import LedgerRepository, LedgerStore
+from tximport.storage.objects import ObjectStore, S3Objects
+from tximport.storage.reconciliation_results import ResultChunkStore
+from tximport.storage.reconciliations import DynamoReconciliations, ReconciliationsStore
+from tximport.storage.repository import (
+    AccountsRepository,
+    AccountsStore,
+    ImportsRepository,
+    ImportsStore,
+    LocksRepository,
+    LocksStore,
+)
+from tximport.storage.staging import Staging
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 
@@ -74,23 +91,82 @@ class Container:
     def ledger_table(self) -> Any:
         return self._resource.Table(self.settings.ledger_table)
 
+    # adapters and repositories: what the services are wired to (tests put in-memory fakes here) ------
     @cached_property
-    def lifecycle(self) -> Lifecycle:
-        return Lifecycle(ImportsRepository(self.imports_table), LocksRepository(self.imports_table),
-                         EventPublisher(self.events_client, self.settings.event_bus_name), self.sfn)
+    def objects(self) -> ObjectStore:
+        """The bucket: uploaded files and staged chunks."""
+        return S3Objects(self.s3, self.settings.bucket)
 
     @cached_property
-    def ledger(self) -> LedgerRepository:
+    def accounts(self) -> AccountsStore:
+        return AccountsRepository(self.imports_table)
+
+    @cached_property
+    def imports(self) -> ImportsStore:
+        return ImportsRepository(self.imports_table)
+
+    @cached_property
+    def locks(self) -> LocksStore:
+        return LocksRepository(self.imports_table)
+
+    @cached_property
+    def ledger(self) -> LedgerStore:
         return LedgerRepository(self.ledger_table, self.dynamodb)
+
+    @cached_property
+    def workflow_engine(self) -> WorkflowEngine:
+        return StepFunctionsEngine(self.sfn, self.settings.state_machine_arn)
+
+    @cached_property
+    def reconcile_engine(self) -> WorkflowEngine:
+        """The reconciliation matching workflow (statemachines/reconcile.asl.json)."""
+        return StepFunctionsEngine(self.sfn, self.settings.reconcile_state_machine_arn,
+                                   setting="RECONCILE_STATE_MACHINE_ARN")
+
+    @cached_property
+    def reconciliation_store(self) -> ReconciliationsStore:
+        # a manual match is one DynamoDB transaction over both tables: the repository builds the ledger's
+        # conditional mark updates with the ledger repository itself
+        return DynamoReconciliations(self.imports_table, self.dynamodb,
+                                     LedgerRepository(self.ledger_table, self.dynamodb))
+
+    @cached_property
+    def reverts(self) -> AsyncInvoker | None:
+        """The revert function, invoked asynchronously by the API."""
+        name = self.settings.revert_function_name
+        return LambdaInvoker(self.lambda_client, name) if name else None
+
+    # services -------------------------------------------------------------------------------------------
+    @cached_property
+    def staging(self) -> Staging:
+        return Staging(self.objects, self.settings.chunk_rows)
+
+    @cached_property
+    def reconciliation_results(self) -> ResultChunkStore:
+        return ResultChunkStore(self.objects)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.imports, self.locks, self.workflow_engine)
+
+    @cached_property
+    def account_service(self) -> AccountService:
+        return AccountService(self.accounts)
 
     @cached_property
     def import_service(self) -> ImportService:
         s = self.settings
-        return ImportService(accounts=AccountsRepository(self.imports_table), lifecycle=self.lifecycle,
-                             ledger=self.ledger, s3=self.s3, bucket=s.bucket, upload_ttl=s.upload_url_ttl_seconds,
-                             retention_days=s.retention_days, revert_window=s.revert_window_seconds,
-                             chunk_rows=s.chunk_rows, lambda_client=self.lambda_client,
-                             workflow_function=s.workflow_function_name)
+        return ImportService(accounts=self.accounts, lifecycle=self.lifecycle, objects=self.objects,
+                             staging=self.staging, upload_ttl=s.upload_url_ttl_seconds, retention_days=s.retention_days,
+                             revert_window=s.revert_window_seconds, reverts=self.reverts)
+
+    @cached_property
+    def review_service(self) -> ReviewService:
+        return ReviewService(imports=self.imports, staging=self.staging)
+
+    @cached_property
+    def ledger_queries(self) -> LedgerQueries:
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -104,17 +180,16 @@ class Container:
 
     @cached_property
     def public(self) -> PublicTransactionsService:
-        return PublicTransactionsService(accounts=AccountsRepository(self.imports_table), ledger=self.ledger)
+        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger)
 
     @cached_property
     def processing(self) -> ProcessingService:
-        return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3,
-                                 bucket=self.settings.bucket, chunk_rows=self.settings.chunk_rows)
+        return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
+                                 staging=self.staging)
 
     @cached_property
     def commit(self) -> CommitService:
-        return CommitService(imports=self.lifecycle.imports, ledger=self.ledger, s3=self.s3,
-                             bucket=self.settings.bucket)
+        return CommitService(imports=self.imports, ledger=self.ledger, staging=self.staging)
 
     @cached_property
     def workflow(self) -> WorkflowService:
@@ -122,13 +197,28 @@ class Container:
 
     @cached_property
     def revert(self) -> RevertService:
-        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, s3=self.s3, bucket=self.settings.bucket)
+        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging)
+
+    @cached_property
+    def status_events(self) -> StatusEventPublisher:
+        """Publishes the status events read from the tables' streams (the events function)."""
+        return StatusEventPublisher(EventBusPublisher(self.events_client, self.settings.event_bus_name))
+
+    @cached_property
+    def table_keys(self) -> dict[str, str]:
+        """Logical table keys by table name, to tell which table a stream record comes from."""
+        return {self.settings.imports_table: "imports", self.settings.ledger_table: "ledger"}
 
     @cached_property
     def uploads(self) -> UploadService:
         s = self.settings
         if not s.state_machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not configured")
-        return UploadService(lifecycle=self.lifecycle, sfn=self.sfn, state_machine_arn=s.state_machine_arn,
+        return UploadService(lifecycle=self.lifecycle, workflow=self.workflow_engine,
                              confirmation_timeout=s.confirmation_timeout_seconds,
                              queue_timeout=s.confirmation_timeout_seconds * 2)
+
+    @cached_property
+    def reconciliations(self) -> ReconciliationParts:
+        """The reconciliation use cases (tximport/reconciliation_parts.py)."""
+        return ReconciliationParts(self)

@@ -1,17 +1,27 @@
-"""Domain models: tenants, bank accounts, imports, statuses, report and error details.
+"""Domain models: tenants, bank accounts, imports, statuses, report and error details, and the
+transactions an import stages and the ledger holds.
 
-API request/response shapes live in `tximport.api_models`; DynamoDB item mapping lives in
-`tximport.storage`. Money is Decimal, dates are dates.
+API request/response shapes live in `tximport.api.models` (and their views in `tximport.api.views`);
+DynamoDB and S3 item mapping lives in `tximport.storage`. Money is Decimal, dates are dates.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
+from tximport.formats.csv_mapped import CsvMapping
+
+#: what happens to a staged line on confirm
+Decision = Literal["import", "skip"]
+#: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
+RevertStatus = Literal["reverting", "reverted", "revertFailed"]
 
 
 def utcnow() -> datetime:
@@ -58,12 +68,6 @@ DELETABLE_STATUSES = frozenset(
 )
 
 
-class DateStyle(StrEnum):
-    BIG_ENDIAN = "bigEndian"  # Y-M-D
-    LITTLE_ENDIAN = "littleEndian"  # D-M-Y
-    MIDDLE_ENDIAN = "middleEndian"  # M-D-Y
-
-
 class ReviewLevel(StrEnum):
     FULL = "fullReview"
     EXCEPTION = "exceptionReview"
@@ -88,11 +92,8 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     target: str | None = None
-    line_number: int | None = Field(default=None, serialization_alias="lineNumber")
-    actual_value: str | None = Field(default=None, serialization_alias="actualValue")
-
-    def to_api(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+    line_number: int | None = None
+    actual_value: str | None = None
 
 
 class BankAccount(BaseModel):
@@ -117,6 +118,20 @@ class ImportBankAccount(BaseModel):
     transaction_sign: TransactionSign = TransactionSign.ORIGINAL
 
 
+class ProductDates(BaseModel):
+    """The days a bank account's product covers: lines posted outside them are left out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transaction_start_date: date | None = None
+    transaction_end_date: date | None = None
+
+    def covers(self, day: date) -> bool:
+        """Whether a line posted on `day` falls within the product's dates."""
+        start, end = self.transaction_start_date, self.transaction_end_date
+        return not ((start and day < start) or (end and day > end))
+
+
 class Summary(BaseModel):
     """`statement.summary` of the import report. Sums are Decimal in the account's currency."""
 
@@ -133,19 +148,6 @@ class Summary(BaseModel):
     ignored_line_count: int = 0
     currencies: list[str] = Field(default_factory=list)
 
-    def add(self, amount: Decimal, posted: date) -> None:
-        self.transaction_details_count += 1
-        if amount >= 0:
-            self.transaction_credit_count += 1
-            self.transaction_credit_sum += amount
-        else:
-            self.transaction_debit_count += 1
-            self.transaction_debit_sum += amount
-        if self.transaction_range_start_date is None or posted < self.transaction_range_start_date:
-            self.transaction_range_start_date = posted
-        if self.transaction_range_end_date is None or posted > self.transaction_range_end_date:
-            self.transaction_range_end_date = posted
-
 
 class DiscoveredAccount(BaseModel):
     """An account found in a multi-account file."""
@@ -156,8 +158,19 @@ class DiscoveredAccount(BaseModel):
     transaction_count: int = 0
 
 
+class RevertProgress(BaseModel):
+    """Where the revert of a complete import stands; kept across runs so a new run continues."""
+
+    status: RevertStatus | None = None
+    #: ledger lines removed so far (None until the first chunk is done)
+    line_count: int | None = None
+    #: staged chunks fully handled, in order
+    chunks_done: int = 0
+
+
 class Import(BaseModel):
-    """One import attempt and everything known about it."""
+    """One import attempt and everything known about it (stored as one JSON document: field names as
+    here, the mapping as its documented mapping document)."""
 
     id: str
     organisation_id: str
@@ -174,7 +187,12 @@ class Import(BaseModel):
     api_type: Literal["single", "multi"] = "single"
     fuzzy_account_matching: bool = False
     bypass_replay_validation: bool = False
-    options: dict[str, Any] = Field(default_factory=dict)
+    #: the column mapping of a mapped CSV format
+    mapping: CsvMapping | None = None
+    #: import pending (not booked) entries where a format marks them
+    include_pending: bool = False
+    #: lines posted outside these dates are left out
+    product_dates: ProductDates | None = None
     s3_key: str
     file_uploaded: bool = False
     file_size: int | None = None
@@ -185,6 +203,10 @@ class Import(BaseModel):
     validation_details_count: int = 0
     staging_prefix: str | None = None
     chunk_keys: list[str] = Field(default_factory=list)
+    #: staged chunks of rejected lines (errordetails pages through them)
+    error_chunk_keys: list[str] = Field(default_factory=list)
+    #: what the file error that failed the import said besides its message (e.g. the date style candidates)
+    error_context: dict[str, Any] | None = None
     generation: int = 0
     amend_count: int = 0
     created: datetime = Field(default_factory=utcnow)
@@ -192,8 +214,7 @@ class Import(BaseModel):
     expires_at: int | None = None
     completed: datetime | None = None
     reverted: datetime | None = None
-    #: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
-    revert_status: Literal["reverting", "reverted", "revertFailed"] | None = None
+    revert: RevertProgress = Field(default_factory=RevertProgress)
     task_token: str | None = None
     file_sha256: str | None = None
     #: the uploaded object's ETag when processing first read it: every later read must see the same bytes
@@ -203,3 +224,85 @@ class Import(BaseModel):
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
+
+
+@dataclass(slots=True, kw_only=True)
+class Transaction:
+    """A statement line in a bank account; `amount` is signed (positive is money in). Plain slotted
+    classes, not validated models: a file stages millions of them."""
+
+    transaction_id: str
+    bank_account_id: str
+    amount: Decimal
+    date_posted: date
+    description: str = ""
+    currency: str | None = None
+    # money beside the amount
+    balance: Decimal | None = None
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    # where the line came from, and what the bank says about it
+    line_number: int | None = None
+    value_date: date | None = None
+    bank_transaction_id: str | None = None
+    reference: str | None = None
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class StagedRow(Transaction):
+    """A line of an import staged for review: what the duplicate check found, and the decision it
+    gets unless the caller decides otherwise."""
+
+    possible_duplicate: bool = False
+    duplicate_of: str | None = None
+    duplicate_reason: dict[str, Any] | None = None
+    default_decision: Decision = "import"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationMark:
+    """The reconciliation entry that holds a ledger line (one entry at most: marks are set and cleared
+    with conditions, tximport.storage.ledger)."""
+
+    reconciliation_id: str
+    entry_id: str
+    match_status: str  # MATCHED | MANUAL
+
+
+@dataclass(frozen=True, slots=True)
+class LineMark:
+    """A ledger line to mark as held by one reconciliation entry (or to unmark): where the line is, and
+    the mark. `replaces` names a FAILED reconciliation whose mark on the line may be overwritten."""
+
+    account_id: str
+    day: str  # the line's booking day, ISO
+    transaction_id: str
+    reconciliation_id: str
+    entry_id: str
+    status: str  # MATCHED | MANUAL
+    replaces: str | None = None
+
+    @property
+    def mark(self) -> ReconciliationMark:
+        return ReconciliationMark(self.reconciliation_id, self.entry_id, self.status)
+
+
+@dataclass(slots=True, kw_only=True)
+class LedgerLine(Transaction):
+    """A confirmed transaction: which import (or the public endpoint) wrote it, and when; and the
+    reconciliation entry matched to it, if any."""
+
+    import_id: str
+    committed: datetime
+    reconciliation: ReconciliationMark | None = None
+
+    @classmethod
+    def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:
+        """`line` as the ledger holds it once `import_id` has written it."""
+        return cls(**{name: getattr(line, name) for name in _TRANSACTION_FIELDS}, import_id=import_id,
+                   committed=committed)
+
+
+_TRANSACTION_FIELDS = tuple(f.name for f in fields(Transaction))

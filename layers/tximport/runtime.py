@@ -1,4 +1,6 @@
-"""The process-wide container, built on first use from the environment (once per Lambda cold start)."""
+"""The process-wide container. A handler builds it when Lambda loads the handler (`cold_start`), so
+that a setting the function needs fails there, naming it, instead of at first use; code that runs
+outside a handler (the CLI, tests) gets one built on first use."""
 
 from __future__ import annotations
 
@@ -8,7 +10,16 @@ from tximport.container import Container
 _container: Container | None = None
 
 
+def cold_start(function: str) -> Container:
+    """Build the settings and the container of `function` (a folder of functions/) now; ConfigError
+    names any setting it needs that is missing or malformed."""
+    global _container
+    _container = Container(load_settings(function=function))
+    return _container
+
+
 def container() -> Container:
+    """The container of this process (built from the environment on first use)."""
     global _container
     if _container is None:
         _container = Container(load_settings())

@@ -1,38 +1,138 @@
-"""The payloads the state machine hands its tasks: ids and keys only, never rows."""
+"""The payloads the state machine (and the API's asynchronous revert) hand the functions: ids and keys
+only, never rows. One model per workflow action, each with exactly its fields; `WorkflowTask` is their
+union, told apart by `action`. The process, commit and revert functions each take their own model."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tximport.models import Tenant
 
 
 class TenantRef(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
     organisation_id: str = Field(alias="organisationId")
     company_id: str = Field(alias="companyId")
 
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantRef:
+        return cls(organisation_id=tenant.organisation_id, company_id=tenant.company_id)
 
-class WorkflowTask(BaseModel):
-    """Input of the process and workflow functions."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+class TenantTask(BaseModel):
+    """What every task names: its tenant (an import's tasks and a reconciliation's alike)."""
 
-    action: Literal["claim", "enqueue", "await", "expire", "beginCommit", "complete", "fail",
-                    "revert"] | None = None
-    import_id: str = Field(alias="importId")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
     tenant_ref: TenantRef = Field(alias="tenant")
-    task_token: str | None = Field(default=None, alias="taskToken")
-    execution_arn: str | None = Field(default=None, alias="executionArn")
-    error: dict[str, Any] | None = None
 
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.tenant_ref.organisation_id, company_id=self.tenant_ref.company_id)
 
+    def payload(self) -> dict[str, Any]:
+        """The task as the function receives it (JSON, by its wire names)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-class CommitTask(WorkflowTask):
+
+def step_error(error: dict[str, Any] | None, *, code: str, message: str) -> tuple[str, str]:
+    """The message and the code of an error a state's Catch hands a task (`{"Error", "Cause"}`; a Lambda
+    error's Cause is the JSON `{"errorMessage", "errorType"}`); `message` and `code` where it says nothing."""
+    error = error or {}
+    code = str(error.get("Error") or code)
+    cause = error.get("Cause")
+    if isinstance(cause, str) and cause:
+        try:
+            parsed = json.loads(cause)
+            message = str(parsed.get("errorMessage") or parsed)
+            code = str(parsed.get("errorType") or code)
+        except ValueError:
+            message = cause
+    return message, code
+
+
+class ImportTask(TenantTask):
+    """What every import task names: the import and its tenant."""
+
+    import_id: str = Field(alias="importId")
+
+
+class StartInput(ImportTask):
+    """Input of an import's execution (the state machine hands its parts to the tasks)."""
+
+    confirmation_timeout_seconds: int = Field(alias="confirmationTimeoutSeconds")
+    queue_timeout_seconds: int = Field(alias="queueTimeoutSeconds")
+
+
+class ProcessTask(ImportTask):
+    """Input of the process function: parse and stage the import's file."""
+
+
+class CommitTask(ImportTask):
     """Input of the commit function: one staged chunk."""
 
     chunk_key: str = Field(alias="chunkKey")
+
+
+class ClaimTask(ImportTask):
+    """Take the import's accounts, or queue behind the import that holds them."""
+
+    action: Literal["claim"] = "claim"
+    execution_arn: str | None = Field(default=None, alias="executionArn")
+
+
+class EnqueueTask(ImportTask):
+    """Park the queue's task token until the accounts come free."""
+
+    action: Literal["enqueue"] = "enqueue"
+    task_token: str = Field(alias="taskToken")
+
+
+class AwaitTask(ImportTask):
+    """Park the confirmation's task token on the import."""
+
+    action: Literal["await"] = "await"
+    task_token: str = Field(alias="taskToken")
+
+
+class ExpireTask(ImportTask):
+    """Nobody confirmed within the confirmation window."""
+
+    action: Literal["expire"] = "expire"
+
+
+class BeginCommitTask(ImportTask):
+    """Confirmed: answer the staged chunk keys the commit Map iterates over."""
+
+    action: Literal["beginCommit"] = "beginCommit"
+
+
+class CompleteTask(ImportTask):
+    """Every chunk is committed."""
+
+    action: Literal["complete"] = "complete"
+
+
+class FailTask(ImportTask):
+    """A step failed: record why (the state machine's error object: Error and Cause)."""
+
+    action: Literal["fail"] = "fail"
+    error: dict[str, Any] | None = None
+
+
+class RevertTask(ImportTask):
+    """Input of the revert function (invoked asynchronously by the API): remove the ledger lines a
+    complete import wrote."""
+
+
+WorkflowTask = Annotated[
+    ClaimTask | EnqueueTask | AwaitTask | ExpireTask | BeginCommitTask | CompleteTask | FailTask,
+    Field(discriminator="action"),
+]
+
+#: validates the workflow function's input into the task of its action
+WORKFLOW_TASKS: TypeAdapter[WorkflowTask] = TypeAdapter(WorkflowTask)

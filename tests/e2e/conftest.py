@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.support.client import poll
-from tximport_cli.local.stack import dev_token
+from tximport_cli.local.tokens import dev_token
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0

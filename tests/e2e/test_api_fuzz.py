@@ -24,3 +24,21 @@ def test_no_request_generated_from_the_openapi_document_gets_a_server_error(real
     report = done.stdout[-4000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
     assert " passed" in done.stdout, report  # it generated and sent requests
+
+
+def test_reconciliation_routes_with_their_permissions_never_answer_a_server_error(real_stack: StackProcess):
+    """The same for the reconciliation dialect, with a token holding its permissions (so requests get past
+    the 403 and reach the services)."""
+    from tximport_cli.local.stack import DEMO_PERMISSIONS
+    from tximport_cli.local.tokens import dev_token
+
+    token = dev_token("fuzz-org", "fuzz-co", 3600, permissions=DEMO_PERMISSIONS)
+    schemathesis = [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
+    done = subprocess.run(
+        [*schemathesis, "run", f"{real_stack.base_url}/openapi.json", "--url", real_stack.base_url,
+         "-H", f"Authorization: Bearer {token}", "--checks", "not_a_server_error",
+         "--include-path-regex", "^/baas/", "--max-examples", "12", "--seed", "20261130", "--no-color"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    report = done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.returncode == 0, report
+    assert " passed" in done.stdout, report

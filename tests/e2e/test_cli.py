@@ -14,9 +14,8 @@ import requests
 
 from tests.e2e.conftest import ROOT
 from tests.support.client import poll
-from tximport.auth import verify_token
 from tximport.errors import Unauthorized
-from tximport_cli.local.stack import DEV_AUDIENCE, DEV_ISSUER, DEV_SECRET, dev_secret
+from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, DEV_SECRET, dev_secret, verify_token
 from tximport_cli.main import main
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +44,17 @@ def test_dev_token_secret_is_overridable(capsys, monkeypatch):
     assert _verify(token, "another-local-secret-with-32-bytes-or-more")["organisationId"] == "o"
     with pytest.raises(Unauthorized):
         _verify(token, DEV_SECRET)
+
+
+def test_dev_token_adds_repeatable_permissions_and_roles(capsys, monkeypatch):
+    monkeypatch.delenv("TXIMPORT_DEV_SECRET", raising=False)
+    assert main(["dev-token", "--organisation", "o", "--company", "c",
+                 "--permission", "BAAS_RECONCILIATION_CREATE", "--permission", "BAAS_RECONCILIATION_READ",
+                 "--role", "admin"]) == 0
+    claims = _verify(capsys.readouterr().out.strip(), DEV_SECRET)
+    assert claims["permissions"] == ["BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ"]
+    assert claims["roles"] == ["admin"]
+    assert main(["dev-token", "--organisation", "o", "--company", "c", "--role", " "]) == 2
 
 
 def test_dev_token_rejects_a_non_positive_ttl(capsys):

@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from tximport_cli.local.stack import DEV_AUDIENCE, DEV_ISSUER, dev_secret
+from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret
 
 pytestmark = pytest.mark.e2e
 

@@ -14,10 +14,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_start_stop_idempotent_and_clean():
-    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.dynamodb.models.table import StreamShard
     from moto.events.models import EventsBackend
 
     invoke, put_events = LambdaFunction._invoke_lambda, EventsBackend.put_events
+    stream_add, send_stream = StreamShard.add, LambdaBackend.send_dynamodb_items
     endpoint_before = os.environ.get("AWS_ENDPOINT_URL")
     stack = LocalStack(handlers=standins.HANDLERS, extra_routes=standins.EXTRA_ROUTES)
     try:
@@ -40,6 +42,7 @@ def test_start_stop_idempotent_and_clean():
     assert not stack.started
     assert os.environ.get("AWS_ENDPOINT_URL") == endpoint_before
     assert LambdaFunction._invoke_lambda is invoke and EventsBackend.put_events is put_events
+    assert StreamShard.add is stream_add and LambdaBackend.send_dynamodb_items is send_stream
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/fileformats", timeout=5)
 

@@ -3,6 +3,7 @@ the wheels pip is asked for, and what is left out. The real pip run happens only
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,35 @@ def test_runtime_requirements_are_pinned_and_exclude_the_tools():
 def test_direct_synthesis_skips_bundling_unless_the_cli_asks():
     # App() applies the CLI's context after these defaults, so `cdk deploy` still bundles
     assert default_context()[BUNDLING_STACKS] == []
+
+
+def _jwt_uses(path: Path) -> list[str]:
+    """Where a module imports a JWT library or calls `jwt.encode`, as `file:line what`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        elif isinstance(node, ast.Attribute) and node.attr == "encode" and getattr(node.value, "id", "") == "jwt":
+            modules = ["jwt.encode"]
+        else:
+            continue
+        found += [f"{path.name}:{node.lineno} {m}" for m in modules if m.split(".")[0] in ("jwt", "jose", "authlib")]
+    return found
+
+
+def test_the_layer_ships_no_token_issuer_and_no_jwt_library():
+    """Tokens come from the deployment's identity provider and API Gateway's JWT authorizer verifies them;
+    the dev issuer (and the local gateway's verification) live in the CLI package, never deployed."""
+    sources = sorted((LAYERS_DIR / "tximport").rglob("*.py"))
+    assert len(sources) > 20
+    assert [use for path in sources for use in _jwt_uses(path)] == []
+    assert not [p for p in sources if "issue_token" in p.read_text(encoding="utf-8")]
+    names = {r.split("==")[0].split("[")[0].lower() for r in runtime_requirements()}
+    assert not names & {"pyjwt", "python-jose", "authlib"}
+
+
+def test_the_check_finds_an_issuer():
+    cli_tokens = LAYERS_DIR.parent / "cli" / "tximport_cli" / "local" / "tokens.py"
+    assert [use.split(" ")[1] for use in _jwt_uses(cli_tokens)] == ["jwt", "jwt.encode"]

@@ -15,14 +15,14 @@ from aws_cdk import App
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
-from infra.definitions import FUNCTIONS, ROUTES, STATE_MACHINE_FILE, TABLES, TTL_ATTRIBUTE
+from infra.definitions import FUNCTIONS, IMPORT_STATE_MACHINE, ROUTES, STATE_MACHINES, TABLES, TTL_ATTRIBUTE
 from infra.stack import StackConfig
 from tests.infra.conftest import TEST_CONTEXT, Synthesized
 from tximport.config import Settings
 
 pytestmark = pytest.mark.infra
 
-WORKFLOW_FUNCTIONS = {f.name for f in FUNCTIONS if f.asl_variable}
+WORKFLOW_FUNCTIONS = set(IMPORT_STATE_MACHINE.invoked_functions)
 
 
 # ---------------------------------------------------------------- helpers
@@ -146,12 +146,24 @@ def test_stage_logs_access_and_throttles(synthesized):
 # ---------------------------------------------------------------- workflow
 
 
-def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_function(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+def test_one_state_machine_per_definition(synthesized, ids):
+    machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    assert len(machines) == len(STATE_MACHINES)
+    stack_name = synthesized.stack.stack_name
+    assert {m["Properties"]["StateMachineName"] for m in machines.values()} == {
+        f"{stack_name}-{d.name}" for d in STATE_MACHINES
+    }
+
+
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_function(
+    synthesized, ids, definition
+):
+    sm = synthesized.resources[synthesized.logical_id(synthesized.stack.workflow.state_machines[definition.name])]
     props = sm["Properties"]
     asset = Path(synthesized.app.outdir) / f"asset.{props['DefinitionS3Location']['Key']}"
     text = asset.read_text()
-    assert text == STATE_MACHINE_FILE.read_text(), "the deployed definition is the workflow file"
+    assert text == definition.asl_file.read_text(), "the deployed definition is the workflow file"
 
     substitutions = props["DefinitionSubstitutions"]
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(substitutions)
@@ -174,14 +186,15 @@ def test_state_machine_definition_is_the_file_with_every_variable_bound_to_its_f
                 walk(state["ItemProcessor"]["States"])
 
     walk(json.loads(text)["States"])
-    assert called == {f"arn-of:{ids[f'fn:{name}']}" for name in WORKFLOW_FUNCTIONS}
+    assert called == {f"arn-of:{ids[f'fn:{name}']}" for name in definition.invoked_functions}
     assert substitutions == {
-        f.asl_variable: get_att_arn(ids[f"fn:{f.name}"]) for f in FUNCTIONS if f.asl_variable
+        variable: get_att_arn(ids[f"fn:{name}"]) for variable, name in definition.functions.items()
     }
 
 
-def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_state_machine_is_standard_logged_and_traced(synthesized, definition):
+    sm = synthesized.resources[synthesized.logical_id(synthesized.stack.workflow.state_machines[definition.name])]
     props = sm["Properties"]
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -190,26 +203,98 @@ def test_state_machine_is_standard_logged_and_traced(synthesized, ids):
     assert synthesized.resources[log_group["Fn::GetAtt"][0]]["Properties"]["RetentionInDays"] > 0
 
 
-def test_state_machine_may_invoke_exactly_the_three_workflow_functions(synthesized, ids):
-    (sm,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_state_machine_may_invoke_exactly_the_functions_of_its_definition(synthesized, ids, definition):
+    sm = synthesized.resources[synthesized.logical_id(synthesized.stack.workflow.state_machines[definition.name])]
     statements = role_statements(synthesized, sm["Properties"]["RoleArn"]["Fn::GetAtt"][0])
     invocable = resources_for(statements, "lambda:InvokeFunction")
-    expected = [get_att_arn(ids[f"fn:{n}"]) for n in WORKFLOW_FUNCTIONS]
-    expected += [prefixed_arn(ids[f"fn:{n}"], ":*") for n in WORKFLOW_FUNCTIONS]
+    expected = [get_att_arn(ids[f"fn:{n}"]) for n in definition.invoked_functions]
+    expected += [prefixed_arn(ids[f"fn:{n}"], ":*") for n in definition.invoked_functions]
     assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, expected))
     assert "*" not in invocable
 
 
-def test_api_may_invoke_the_workflow_function_only_and_knows_its_name(synthesized, ids):
-    workflow = ids["fn:workflow"]
+def test_only_the_api_may_invoke_the_revert_function_and_knows_its_name(synthesized, ids):
+    revert = ids["fn:revert"]
     invocable = resources_for(function_statements(synthesized, "api"), "lambda:InvokeFunction")
-    expected = [get_att_arn(workflow), prefixed_arn(workflow, ":*")]
+    expected = [get_att_arn(revert), prefixed_arn(revert, ":*")]
     assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, expected))
     env = synthesized.resources[ids["fn:api"]]["Properties"]["Environment"]["Variables"]
-    assert env["WORKFLOW_FUNCTION_NAME"] == {"Ref": workflow}
+    assert env["REVERT_FUNCTION_NAME"] == {"Ref": revert}
+    assert "WORKFLOW_FUNCTION_NAME" not in env
     for f in FUNCTIONS:
         if f.name != "api":
             assert resources_for(function_statements(synthesized, f.name), "lambda:InvokeFunction") == [], f.name
+    # nothing else (no service principal, no other account) may invoke it either
+    permissions = synthesized.of_type("AWS::Lambda::Permission").values()
+    assert not [p for p in permissions if p["Properties"]["FunctionName"] in (get_att_arn(revert), {"Ref": revert})]
+
+
+def _task_timeouts(states: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(state, ASL variable of the invoked function, TimeoutSeconds) of every Task with a fixed timeout."""
+    found = []
+    for name, state in states.items():
+        function = (state.get("Parameters") or {}).get("FunctionName", "")
+        if state["Type"] == "Task" and "TimeoutSeconds" in state and function.startswith("${"):
+            found.append((name, function[2:-1], state["TimeoutSeconds"]))
+        if "ItemProcessor" in state:
+            found += _task_timeouts(state["ItemProcessor"]["States"])
+    return found
+
+
+@pytest.mark.parametrize("definition", STATE_MACHINES, ids=lambda d: d.name)
+def test_every_step_gives_its_function_the_whole_function_timeout(synthesized, ids, definition):
+    """A step that timed out while its function still runs would retry alongside it: each function's own
+    timeout fits inside the TimeoutSeconds of every step that invokes it."""
+    steps = _task_timeouts(json.loads(definition.asl_file.read_text())["States"])
+    assert steps
+    for state, variable, step_timeout in steps:
+        function = definition.functions[variable]
+        timeout = synthesized.resources[ids[f"fn:{function}"]]["Properties"]["Timeout"]
+        assert timeout <= step_timeout, (state, function, timeout, step_timeout)
+
+
+def test_the_workflow_function_is_quick_and_the_revert_function_may_run_long(synthesized, ids):
+    timeout = {f.name: synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Timeout"] for f in FUNCTIONS}
+    steps = _task_timeouts(json.loads(IMPORT_STATE_MACHINE.asl_file.read_text())["States"])
+    workflow_steps = [t for _, variable, t in steps if IMPORT_STATE_MACHINE.functions[variable] == "workflow"]
+    assert timeout["workflow"] < min(workflow_steps) == 60, "below its steps' 60 s, so Lambda's timeout fires first"
+    assert timeout["revert"] == 900, "a large revert runs up to Lambda's limit and saves progress per chunk"
+
+
+def _access(s: Synthesized, name: str) -> dict[str, set[str]]:
+    """What a function's role allows, resource by resource, beside its own logs and X-Ray."""
+    out: dict[str, set[str]] = {}
+    for st in function_statements(s, name):
+        actions = set(as_list(st["Action"]))
+        if st["Effect"] != "Allow" or actions <= {"logs:CreateLogStream", "logs:PutLogEvents",
+                                                   "xray:PutTraceSegments", "xray:PutTelemetryRecords"}:
+            continue
+        for resource in as_list(st["Resource"]):
+            out.setdefault(json.dumps(resource, sort_keys=True), set()).update(actions)
+    return out
+
+
+def test_the_revert_role_deletes_ledger_lines_and_nothing_else_there(synthesized, ids):
+    access = _access(synthesized, "revert")
+    ledger = json.dumps(get_att_arn(ids["table:ledger"]), sort_keys=True)
+    imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
+    staging = json.dumps(prefixed_arn(ids["bucket"], "/staging/*"), sort_keys=True)
+    assert access[ledger] == {"dynamodb:DeleteItem"}, "deletes (conditional on importId), never writes or reads"
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= access[imports]
+    assert {"s3:GetObject*"} <= access[staging] and not [a for a in access[staging] if "Put" in a or "Delete" in a]
+    assert not [a for actions in access.values() for a in actions if a.startswith(("states:", "lambda:"))]
+
+
+def test_the_workflow_role_keeps_to_the_imports_table_and_task_tokens(synthesized, ids):
+    access = _access(synthesized, "workflow")
+    imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
+    assert "dynamodb:PutItem" in access.pop(imports)
+    tokens = [resource for resource, actions in access.items() if actions == {
+        "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}]
+    assert len(tokens) == 1
+    access.pop(tokens[0])
+    assert access == {}, "no ledger, no bucket, no invoke, no events (the stream publishes them)"
 
 
 def test_uploads_under_the_upload_prefix_trigger_on_upload(synthesized, ids):
@@ -245,7 +330,9 @@ def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(s
     statements = {f.name: function_statements(synthesized, f.name) for f in FUNCTIONS}
 
     assert allows(statements["on_upload"], "states:StartExecution", sm_ref)
-    assert [n for n, st in statements.items() if resources_for(st, "states:StartExecution")] == ["on_upload"]
+    # (the api starts reconciliation runs on their own state machine: tests/infra/test_reconcile_stack.py)
+    assert [n for n, st in statements.items() if sm_ref in resources_for(st, "states:StartExecution")] == \
+        ["on_upload"]
 
     described = resources_for(statements["api"], "states:DescribeExecution")
     assert described == resources_for(statements["api"], "states:StopExecution") and len(described) == 1
@@ -264,21 +351,58 @@ def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(s
     assert resources_for(statements["commit"], "states:SendTaskSuccess") == []
 
 
-def test_every_function_knows_the_state_machine_arn_it_is_granted_on(synthesized, ids):
-    name = synthesized.resources[ids["state_machine"]]["Properties"]["StateMachineName"]
-    for f in FUNCTIONS:
-        env = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Environment"]["Variables"]
-        assert env["STATE_MACHINE_ARN"]["Fn::Join"][1][-1] == f":stateMachine:{name}"
+def test_every_function_knows_the_state_machine_arns_it_is_granted_on(synthesized, ids):
+    for definition in STATE_MACHINES:
+        machine = synthesized.stack.workflow.state_machines[definition.name]
+        name = synthesized.resources[synthesized.logical_id(machine)]["Properties"]["StateMachineName"]
+        for f in FUNCTIONS:
+            env = synthesized.resources[ids[f"fn:{f.name}"]]["Properties"]["Environment"]["Variables"]
+            assert env[definition.arn_env_var]["Fn::Join"][1][-1] == f":stateMachine:{name}"
 
 
-def test_functions_that_change_statuses_publish_on_the_bus(synthesized, ids):
+def test_only_the_events_function_publishes_on_the_bus(synthesized, ids):
     bus_arn = get_att_arn(ids["bus"])
     for f in FUNCTIONS:
         statements = function_statements(synthesized, f.name)
-        publishes = allows(statements, "events:PutEvents", bus_arn)
-        assert publishes == (f.name != "commit"), f.name
+        assert allows(statements, "events:PutEvents", bus_arn) == (f.name == "events"), f.name
         assert resources_for(statements, "events:PutEvents") in ([], [bus_arn]), "no other bus"
     synthesized.template.has_resource_properties("AWS::Events::EventBus", {"Name": "tximport"})
+
+
+def test_status_events_come_from_the_imports_table_stream(synthesized, ids):
+    """Statuses are announced from the stream, so a saved change cannot go unannounced: every imports
+    write reaches the events function, in order, and a refused event is retried from its record."""
+    from tximport.services.events import default_translators
+
+    tables = {t.key: synthesized.resources[ids[f"table:{t.key}"]]["Properties"] for t in TABLES}
+    assert tables["imports"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert "StreamSpecification" not in tables["ledger"]
+    assert {t.key for t in TABLES if t.stream} == set(default_translators().tables())
+
+    (mapping,) = synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": ids["fn:events"]}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [ids["table:imports"], "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON", "records written before the subscription count too"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ParallelizationFactor"] == 1 and props["BisectBatchOnFunctionError"] is False, "in order"
+    assert "MaximumRetryAttempts" not in props, "retried until it succeeds or leaves the stream"
+    queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert synthesized.resources[queue]["Type"] == "AWS::SQS::Queue"
+    assert synthesized.resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {
+        "eventName": ["INSERT", "MODIFY"],
+        "dynamodb": {"Keys": {"sk": {"S": [{"prefix": p} for p in default_translators().prefixes("imports")]}}},
+    }
+    # imports, and reconciliations (their own translator, services/reconciliations/status_events.py)
+    assert pattern["dynamodb"]["Keys"]["sk"]["S"] == [{"prefix": "IMPORT#"}, {"prefix": "RECON#"}]
+
+    events_role = function_statements(synthesized, "events")
+    stream_arn = {"Fn::GetAtt": [ids["table:imports"], "StreamArn"]}
+    assert allows(events_role, "dynamodb:GetRecords", stream_arn)
+    assert resources_for(events_role, "dynamodb:GetItem") == [], "reads the stream, never the table"
+    assert resources_for(events_role, "dynamodb:PutItem") == []
 
 
 # ---------------------------------------------------------------- functions
@@ -321,7 +445,9 @@ def test_function_roles_carry_no_managed_policy_and_no_wildcard_beyond_xray(synt
             actions = as_list(st["Action"])
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), (f.name, st)
             if "*" in as_list(st["Resource"]):
-                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (f.name, st)
+                # ListStreams (finding the table's stream) has no resource-level permission
+                beyond = {"dynamodb:ListStreams"} if f.name == "events" else set()
+                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords", *beyond}, (f.name, st)
 
 
 # ---------------------------------------------------------------- data access
@@ -346,7 +472,12 @@ def test_table_access_is_per_table_and_per_need(synthesized, ids):
 
     workflow = function_statements(synthesized, "workflow")
     assert allows(workflow, "dynamodb:UpdateItem", imports_arn)
-    assert allows(workflow, "dynamodb:DeleteItem", ledger_arn), "a revert deletes ledger lines"
+    assert resources_for(workflow, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+
+    revert = function_statements(synthesized, "revert")
+    assert allows(revert, "dynamodb:DeleteItem", ledger_arn), "a revert deletes ledger lines"
+    assert not allows(revert, "dynamodb:PutItem", ledger_arn)
+    assert resources_for(revert, "dynamodb:Query") == [imports_arn]
 
 
 def test_bucket_access_is_by_prefix(synthesized, ids):
@@ -369,15 +500,19 @@ def test_bucket_access_is_by_prefix(synthesized, ids):
     on_upload = [a for st in function_statements(synthesized, "on_upload") for a in as_list(st["Action"])]
     assert not [a for a in on_upload if a.startswith("s3:")], "on_upload moves statuses, never files"
 
-    workflow = function_statements(synthesized, "workflow")
-    assert allows(workflow, "s3:GetObject", staging), "a revert reads the staged chunks"
-    assert not allows(workflow, "s3:GetObject", uploads)
-    for action in ("s3:PutObject", "s3:DeleteObject"):
-        assert resources_for(workflow, action) == [], action
+    workflow = [a for st in function_statements(synthesized, "workflow") for a in as_list(st["Action"])]
+    assert not [a for a in workflow if a.startswith("s3:")], "the workflow's steps move statuses, never files"
 
+    revert = function_statements(synthesized, "revert")
+    assert allows(revert, "s3:GetObject", staging), "a revert reads the staged chunks"
+    assert not allows(revert, "s3:GetObject", uploads)
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert resources_for(revert, action) == [], action
+
+    reconciliations = prefixed_arn(ids["bucket"], "/reconciliations/*")  # tests/infra/test_reconcile_stack.py
     for f in FUNCTIONS:
         for resource in resources_for(function_statements(synthesized, f.name), "s3:GetObject"):
-            assert resource in (uploads, staging, get_att_arn(ids["bucket"])), (f.name, resource)
+            assert resource in (uploads, staging, reconciliations, get_att_arn(ids["bucket"])), (f.name, resource)
 
 
 # ---------------------------------------------------------------- storage

@@ -1,1 +1,1 @@
-from tests.support.stack import api, stack  # noqa: F401  (fixtures)
+from tests.support.stack import api, api_handler, stack  # noqa: F401  (fixtures)

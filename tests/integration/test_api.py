@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from functions.api.handler import handler as api_handler
 from tests.support.client import Api
 from tximport_cli.local.lambdas import FakeLambdaContext
 
@@ -24,7 +23,7 @@ def _event(method: str, path: str, *, claims: dict | None, body: dict | None = N
     }
 
 
-def test_handler_takes_the_tenant_from_verified_claims_only(stack):
+def test_handler_takes_the_tenant_from_verified_claims_only(api_handler):
     claims = {"organisationId": "org-h", "companyId": "co-h"}
     created = api_handler(_event("POST", "/bankaccounts", claims=claims, body={"data": {
         "bankId": "b", "countryCode": "GBR", "accountIdentifier": "1"}}), FakeLambdaContext("tximport-api"))

@@ -5,41 +5,45 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from tximport.config import load_settings
 from tximport.container import Container
-from tximport.models import Import, ImportStatus, Tenant, utcnow
+from tximport.models import Import, ImportStatus, LedgerLine, RevertProgress, StagedRow, Tenant, utcnow
 from tximport.services.revert import RevertService
-from tximport.storage.staging import ChunkWriter, staging_prefix
+from tximport.storage.staging import Staging, staging_prefix
 
 
-def _row(import_id: str, account: str, n: int) -> dict:
-    return {"transactionId": f"tx-{n:04d}", "bankAccountId": account, "amount": Decimal("-1.25") * n,
-            "currency": "EUR", "datePosted": f"2024-04-{n % 28 + 1:02d}", "description": f"line {n}",
-            "importId": import_id, "lineNumber": n}
+def _staged(account: str, n: int) -> StagedRow:
+    return StagedRow(transaction_id=f"tx-{n:04d}", bank_account_id=account, amount=Decimal("-1.25") * n,
+                     currency="EUR", date_posted=date(2024, 4, n % 28 + 1), description=f"line {n}", line_number=n)
+
+
+def _row(import_id: str, account: str, n: int) -> LedgerLine:
+    return LedgerLine.confirmed(_staged(account, n), import_id=import_id, committed=utcnow())
 
 
 def _setup(c: Container, tenant: Tenant, *, lines: int, chunk_rows: int) -> tuple[Import, str, str]:
     """A complete import `mine` that staged `lines` rows in chunks of `chunk_rows`; the rows divisible by
     5 were already in the ledger from import `other` (skipped as duplicates), so `mine` never wrote them."""
     mine, other, account = str(uuid.uuid4()), str(uuid.uuid4()), f"acc-{uuid.uuid4().hex[:6]}"
-    staged = [_row(mine, account, n) for n in range(lines)]
-    c.ledger.write(tenant, [r if n % 5 else {**r, "importId": other} for n, r in enumerate(staged)])
+    staged = [_staged(account, n) for n in range(lines)]
+    c.ledger.write(tenant, [_row(mine if n % 5 else other, account, n) for n in range(lines)])
     c.ledger.write(tenant, [_row(other, account, n) for n in range(1000, 1007)])  # other's own lines
-    writer = ChunkWriter(c.s3, c.settings.bucket, staging_prefix(tenant, mine, 0), "rows", chunk_rows)
+    writer = Staging(c.objects, chunk_rows).row_writer(staging_prefix(tenant, mine, 0))
     for row in staged:
         writer.write(row)
     imp = Import(id=mine, organisation_id=tenant.organisation_id, company_id=tenant.company_id,
                  file_format="Tabular3column#v1", s3_key=f"uploads/{tenant.key}/{mine}",
                  status=ImportStatus.COMPLETE, completed=utcnow(), chunk_keys=writer.close(),
-                 revert_status="reverting")
+                 revert=RevertProgress(status="reverting"))
     c.lifecycle.imports.create(imp)
     return imp, other, account
 
 
 def _import_ids(c: Container, tenant: Tenant, account: str) -> list[str]:
-    return sorted(r["importId"] for r in c.ledger.list(tenant, account, limit=1000)[0])
+    return sorted(line.import_id for line in c.ledger.list_page(tenant, account, limit=1000)[0])
 
 
 def test_revert_removes_only_this_imports_lines_chunk_by_chunk(stack):
@@ -47,18 +51,18 @@ def test_revert_removes_only_this_imports_lines_chunk_by_chunk(stack):
     tenant = Tenant(organisation_id=f"org-{uuid.uuid4().hex[:6]}", company_id="co")
     imp, other, account = _setup(c, tenant, lines=40, chunk_rows=7)
     assert len(imp.chunk_keys) == 6
-    service = RevertService(lifecycle=c.lifecycle, ledger=c.ledger, s3=c.s3, bucket=c.settings.bucket,
+    service = RevertService(lifecycle=c.lifecycle, ledger=c.ledger, staging=c.staging,
                             workers=4)
 
     done = service.run(tenant, imp.id)
 
-    assert done.revert_status == "reverted" and done.reverted is not None
-    assert done.options["revertedLineCount"] == 32  # 40 staged, 8 of them written by the other import
+    assert done.revert.status == "reverted" and done.reverted is not None
+    assert done.revert.line_count == 32  # 40 staged, 8 of them written by the other import
     assert done.error_details[-1].code == "Reverted"
     assert _import_ids(c, tenant, account) == [other] * 15
     # a second run (Lambda retries asynchronous invocations) changes nothing
     again = service.run(tenant, imp.id)
-    assert again.reverted == done.reverted and again.options["revertedLineCount"] == 32
+    assert again.reverted == done.reverted and again.revert.line_count == 32
     removed, complete = c.ledger.delete_many_if_from_import(
         tenant, [_row(imp.id, account, n) for n in range(40)], imp.id, workers=4)
     assert (removed, complete) == (0, True)
@@ -69,24 +73,24 @@ def test_a_revert_out_of_time_fails_and_the_next_one_continues_with_an_exact_cou
     c = Container(load_settings())
     tenant = Tenant(organisation_id=f"org-{uuid.uuid4().hex[:6]}", company_id="co")
     imp, other, account = _setup(c, tenant, lines=30, chunk_rows=4)
-    service = RevertService(lifecycle=c.lifecycle, ledger=c.ledger, s3=c.s3, bucket=c.settings.bucket,
+    service = RevertService(lifecycle=c.lifecycle, ledger=c.ledger, staging=c.staging,
                             workers=2, margin_seconds=1)
     calls = itertools.count()
 
     stopped = service.run(tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 10 else 0)
 
-    assert stopped.revert_status == "revertFailed" and stopped.reverted is None
+    assert stopped.revert.status == "revertFailed" and stopped.reverted is None
     assert stopped.error_details[-1].code == "RevertIncomplete"
-    partial = stopped.options["revertedLineCount"]
+    partial = stopped.revert.line_count
     assert 0 < partial < 24
     assert len([i for i in _import_ids(c, tenant, account) if i == imp.id]) == 24 - partial
     # nobody asked again: a stray run does nothing
-    assert service.run(tenant, imp.id).revert_status == "revertFailed"
+    assert service.run(tenant, imp.id).revert.status == "revertFailed"
 
-    stopped.revert_status = "reverting"  # what POST /revert does before invoking the function again
+    stopped.revert.status = "reverting"  # what POST /revert does before invoking the function again
     c.lifecycle.imports.save(stopped)
     done = service.run(tenant, imp.id, remaining_ms=lambda: 60_000)
 
-    assert done.revert_status == "reverted"
-    assert done.options["revertedLineCount"] == 24
+    assert done.revert.status == "reverted"
+    assert done.revert.line_count == 24
     assert _import_ids(c, tenant, account) == [other] * 13

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.definitions import local_function_name
 from tests.support.client import Api
+from tximport_cli.local.lambdas import Handler
 from tximport_cli.local.stack import LocalStack
 
 
@@ -29,3 +31,10 @@ def new_api(stack: LocalStack) -> Api:
 def api(stack: LocalStack) -> Api:
     """A fresh tenant for each test."""
     return new_api(stack)
+
+
+@pytest.fixture()
+def api_handler(stack: LocalStack) -> Handler:
+    """The api function's handler as the stack loaded it: Lambda loads a handler in its environment, and
+    the handler checks its settings when it is loaded."""
+    return stack.handlers[local_function_name("api")]

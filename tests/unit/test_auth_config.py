@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tximport.auth import bearer_token, issue_token, tenant_from_claims, verify_token
+from tximport.auth import tenant_from_claims
 from tximport.config import ConfigError, load_settings
 from tximport.errors import Unauthorized
+from tximport_cli.local.tokens import bearer_token, issue_token, verify_token
 
 KW = {"secret": "s3cret", "issuer": "iss", "audience": "aud"}
 
@@ -16,6 +17,15 @@ def test_issued_token_verifies_and_names_the_tenant():
     tenant = tenant_from_claims(claims)
     assert (tenant.organisation_id, tenant.company_id) == ("org1", "co1")
     assert tenant.key == "org1/co1"
+
+
+def test_dev_tokens_carry_permissions_and_roles_when_asked():
+    plain = verify_token(issue_token("o", "c", **KW), **KW)
+    assert "permissions" not in plain and "roles" not in plain
+    asked = ["BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ", "BAAS_RECONCILIATION_CREATE"]
+    claims = verify_token(issue_token("o", "c", permissions=asked, roles=["admin"], **KW), **KW)
+    assert claims["permissions"] == ["BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ"]
+    assert claims["roles"] == ["admin"]
 
 
 @pytest.mark.parametrize("change", [{"secret": "other"}, {"issuer": "x"}, {"audience": "y"}])

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from tximport.models import Tenant
+from tximport.models import LedgerLine, Tenant, utcnow
 from tximport.services.duplicates import DuplicateDetector
 
 TENANT = Tenant(organisation_id="o", company_id="c")
+
+
+def _line(account_id: str, day: date, item: dict) -> LedgerLine:
+    return LedgerLine(transaction_id=item["transactionId"], bank_account_id=account_id, amount=Decimal(item["amount"]),
+                      date_posted=day, description=item.get("description", ""),
+                      bank_transaction_id=item.get("bankTransactionId"), import_id="earlier", committed=utcnow())
 
 
 class FakeLedger:
@@ -16,12 +22,12 @@ class FakeLedger:
         self.items = items
         self.reads: list[str] = []
 
-    def day_items(self, tenant: Tenant, account_id: str, day: str) -> list[dict]:
-        self.reads.append(day)
-        return self.items.get(day, [])
+    def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
+        self.reads.append(day.isoformat())
+        return [_line(account_id, day, item) for item in self.items.get(day.isoformat(), [])]
 
-    def days(self, tenant: Tenant, account_id: str, newest_first: bool = True) -> list[str]:
-        return sorted(self.items, reverse=newest_first)
+    def days(self, tenant: Tenant, account_id: str, newest_first: bool = True) -> list[date]:
+        return sorted((date.fromisoformat(day) for day in self.items), reverse=newest_first)
 
 
 def test_same_bank_id_in_file_and_ledger_is_a_certain_duplicate():

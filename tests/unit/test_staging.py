@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
 
+from tests.fakes.objects import InMemoryObjects as FakeS3
 from tximport.errors import ValidationFailed
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.staging import ChunkWriter, page_rows, read_chunk
 
 
-class FakeS3:
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-
-    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: object) -> None:  # noqa: N803
-        self.objects[Key] = Body
-
-    def get_object(self, Bucket: str, Key: str) -> dict:  # noqa: N803
-        return {"Body": io.BytesIO(self.objects[Key])}
-
-
 def _write(s3: FakeS3, n: int, chunk_rows: int) -> list[str]:
-    writer = ChunkWriter(s3, "b", "p/", "rows", chunk_rows)
+    writer = ChunkWriter(s3, "p/", "rows", chunk_rows)
     for i in range(n):
         writer.write({"i": i, "amount": Decimal("1.10") * i})
     return writer.close()
@@ -34,7 +23,7 @@ def test_rows_are_chunked_and_read_back_exactly():
     s3 = FakeS3()
     keys = _write(s3, 25, 10)
     assert keys == ["p/rows-00001.jsonl.gz", "p/rows-00002.jsonl.gz", "p/rows-00003.jsonl.gz"]
-    rows = [r for k in keys for r in read_chunk(s3, "b", k)]
+    rows = [r for k in keys for r in read_chunk(s3, k)]
     assert [r["i"] for r in rows] == list(range(25))
     assert rows[3]["amount"] == "3.30"  # Decimal kept exact, as text
 
@@ -44,13 +33,13 @@ def test_pages_cross_chunk_boundaries_without_gaps():
     keys = _write(s3, 25, 10)
     seen, cursor = [], (0, 0)
     while cursor is not None:
-        rows, cursor = page_rows(s3, "b", keys, chunk=cursor[0], skip=cursor[1], limit=7)
+        rows, cursor = page_rows(s3, keys, chunk=cursor[0], skip=cursor[1], limit=7)
         seen.extend(r["i"] for r in rows)
     assert seen == list(range(25))
 
 
 def test_empty_staging_pages_to_nothing():
-    assert page_rows(FakeS3(), "b", [], chunk=0, skip=0, limit=10) == ([], None)
+    assert page_rows(FakeS3(), [], chunk=0, skip=0, limit=10) == ([], None)
 
 
 def test_cursor_round_trip_and_garbage():

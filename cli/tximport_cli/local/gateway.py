@@ -22,21 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tximport.auth import bearer_token, verify_token
+from tximport.api.access import PUBLIC_ROUTES
 from tximport.errors import Unauthorized
+from tximport_cli.local.tokens import bearer_token, verify_token
 
 log = logging.getLogger("tximport_cli.local.gateway")
 
 #: answers the api handler's result for one event (raises what the handler raises)
 ApiInvoker = Callable[[dict[str, Any]], Any]
-
-#: routes that need no token when infra/definitions.py does not list the routes yet
-DEFAULT_PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
-    ("GET", "/fileformats"),
-    ("GET", "/fileformats/{id}/template"),
-    ("GET", "/docs"),
-    ("GET", "/openapi.json"),
-)
 
 _TEXT_TYPES = ("json", "text/", "xml", "x-www-form-urlencoded", "javascript", "yaml", "csv")
 
@@ -95,6 +88,17 @@ def envelope_error(code: str, message: str) -> dict[str, Any]:
     return {"data": None, "links": None, "meta": {}, "error": {"code": code, "message": message}}
 
 
+#: paths of the reconciliation dialect, whose errors are {"code", "message", "statusCode", "details"}
+DIALECT_PREFIX = "/baas/api/v1/"
+
+
+def unauthorized(path: str, message: str) -> dict[str, Any]:
+    """The authorizer's 401 in the dialect of the path."""
+    if path.startswith(DIALECT_PREFIX):
+        return {"code": "UNAUTHORIZED", "message": message, "statusCode": 401, "details": {}}
+    return envelope_error("Unauthorized", message)
+
+
 def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
     """HTTP API's JWT authorizer hands every claim to the function as a string (lists as `[a b]`)."""
     out: dict[str, str] = {}
@@ -146,8 +150,9 @@ class Gateway:
     def resolve(self, method: str, path: str) -> tuple[str, dict[str, str] | None, bool] | None:
         """(routeKey, pathParameters, auth_required) for a request, or None when no route serves it."""
         if self.routes is None:
-            # no route table yet: everything goes to the api handler, as a `$default` route would
-            public = any(Route(m, p, False).match(method, path) is not None for m, p in DEFAULT_PUBLIC_ROUTES)
+            # no route table: everything goes to the api handler, as a `$default` route would, and
+            # only the routes tximport.api.access lists as public skip the authorizer
+            public = any(Route(m, p, False).match(method, path) is not None for m, p in PUBLIC_ROUTES)
             return "$default", None, not public
         for route in self.routes:
             params = route.match(method, path)
@@ -279,7 +284,7 @@ class Gateway:
                 try:
                     claims = self.authorize(request.headers.get("authorization"))
                 except Unauthorized as exc:
-                    return self._write_json(request, 401, envelope_error("Unauthorized", exc.message))
+                    return self._write_json(request, 401, unauthorized(path, exc.message))
             if self.invoke_api is None:
                 return self._write_json(request, 503, envelope_error(
                     "ServiceUnavailable", "the api handler (functions/api/handler.py) is not available"))

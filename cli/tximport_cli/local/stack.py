@@ -4,9 +4,11 @@ in-process, and an API Gateway stand-in in front of the api handler.
 moto keeps its state in process-wide globals, so there is one stack per process; `start()` and
 `stop()` are idempotent, and `stop()` resets moto and restores the environment it changed.
 
-Events the workflow publishes to EventBridge are captured by wrapping moto's events backend
-`put_events` (moto cannot deliver to code in this process, and a rule with an SQS target would need
-draining): every accepted entry is kept (the last 1,000), logged on one line, and served at
+Status events are published as on AWS: the imports table has a stream, and the events function reads
+it through an event source mapping (moto invokes it on each write; streams.py keeps delivery ordered
+and retries what the function reports). What reaches EventBridge is captured by wrapping moto's events
+backend `put_events` (moto cannot deliver to code in this process, and a rule with an SQS target would
+need draining): every accepted entry is kept (the last 1,000), logged on one line, and served at
 `GET /local/events`.
 """
 
@@ -34,37 +36,34 @@ import boto3
 from infra import definitions
 from infra.definitions import (
     FUNCTIONS,
+    IMPORT_STATE_MACHINE,
+    STATE_MACHINES,
     TABLES,
     UPLOAD_PREFIX,
-    asl_substitutions,
     local_function_name,
-    render_definition,
+    local_state_machine_name,
 )
-from tximport.auth import issue_token
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.streams import StreamDelivery
+from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
 log = logging.getLogger("tximport_cli.local")
-
-#: HS256 secret the local stack verifies tokens with and `tximport dev-token` signs with. Not a
-#: secret: it only guards a stack on 127.0.0.1. Override with TXIMPORT_DEV_SECRET (both sides read it).
-DEV_SECRET = "tximport-local-dev-secret-do-not-use-in-production"
-DEV_SECRET_ENV = "TXIMPORT_DEV_SECRET"
-#: issuer and audience of local tokens (the defaults of tximport.config.Settings)
-DEV_ISSUER = "tximport-local"
-DEV_AUDIENCE = "tximport"
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 BUCKET_NAME = "tximport-local-data"
 EVENT_BUS_NAME = "tximport-local"
-STATE_MACHINE_NAME = "tximport-import"
 ROLE_NAME = "tximport-local"
 
-#: the api function's documentation routes, routed (publicly) by the local gateway only: the deployed
-#: API keeps to infra/definitions.py's ROUTES, and the document ships as docs/openapi.json
-LOCAL_DOCS_ROUTES: tuple[tuple[str, str, bool], ...] = (("GET", "/docs", False), ("GET", "/openapi.json", False))
+#: the api function's documentation routes, routed by the local gateway only (public, as
+#: tximport.api.access lists them): the deployed API keeps to infra/definitions.py's ROUTES, and the
+#: document ships as docs/openapi.json
+LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/docs"),
+                                                    definitions.Route("GET", "/openapi.json"))
 
+#: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
+DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_BANK_ACCOUNT = {
@@ -74,17 +73,6 @@ DEMO_BANK_ACCOUNT = {
     "name": "Demo current account",
     "currency": "GBP",
 }
-
-
-def dev_secret() -> str:
-    """The secret local tokens are signed with: TXIMPORT_DEV_SECRET, else DEV_SECRET."""
-    return os.environ.get(DEV_SECRET_ENV) or DEV_SECRET
-
-
-def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
-    """A token the local stack accepts for a tenant."""
-    return issue_token(organisation_id, company_id, secret=dev_secret(), issuer=DEV_ISSUER,
-                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds)
 
 
 def table_name(key: str) -> str:
@@ -209,9 +197,11 @@ class LocalStack:
             for name, fn in handlers.items()
         }
         self.events = EventCapture()
+        self.streams = StreamDelivery()
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
-        self.state_machine_arn: str | None = None
+        #: the ARN of each state machine, by its name in STATE_MACHINES
+        self.state_machine_arns: dict[str, str] = {}
         self.function_arns: dict[str, str] = {}
         self.demo_bank_account_id: str | None = None
         self._moto: Any = None
@@ -241,6 +231,11 @@ class LocalStack:
         return self._gateway.port
 
     @property
+    def state_machine_arn(self) -> str | None:
+        """The import workflow's state machine (see `state_machine_arns` for every one)."""
+        return self.state_machine_arns.get(IMPORT_STATE_MACHINE.name)
+
+    @property
     def moto_endpoint(self) -> str:
         if self.moto_port is None:
             raise RuntimeError("the local stack is not started")
@@ -260,9 +255,10 @@ class LocalStack:
                                     events=client("events"), iam=client("iam"))
         return self._clients
 
-    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600) -> str:
-        """A bearer token the stack's gateway accepts for a tenant."""
-        return dev_token(organisation_id, company_id, ttl_seconds)
+    def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
+                  permissions: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with a `permissions` claim if given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""
@@ -277,9 +273,10 @@ class LocalStack:
             "MOTO_PORT": str(self.moto_port),
             "BUCKET_NAME": BUCKET_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
-            "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}",
+            **{sm.arn_env_var: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:"
+                                 f"{local_state_machine_name(sm.name)}" for sm in STATE_MACHINES},
             # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
-            "WORKFLOW_FUNCTION_NAME": local_function_name("workflow"),
+            "REVERT_FUNCTION_NAME": local_function_name("revert"),
             "JWT_SECRET": dev_secret(),
             "JWT_ISSUER": DEV_ISSUER,
             "JWT_AUDIENCE": DEV_AUDIENCE,
@@ -352,6 +349,7 @@ class LocalStack:
         self._set_environment(self.environment())
         self._enable_step_functions()
         self.events.install()
+        self.streams.install()
         self._create_resources()
 
         # handlers build their settings and clients at cold start: import them after the environment,
@@ -364,6 +362,7 @@ class LocalStack:
         else:
             self.handlers = self._exit.enter_context(route_lambdas(self._given_handlers))
 
+        self._subscribe_streams()
         api = self.handlers.get(local_function_name("api"))
         raw_routes = getattr(definitions, "ROUTES", None)
         if raw_routes is not None or self.extra_routes:
@@ -392,6 +391,7 @@ class LocalStack:
         self._exit.close()
         self._exit = contextlib.ExitStack()
         self.events.uninstall()
+        self.streams.uninstall()
         self.events.clear()
         self._restore_step_functions()
         self._restore_environment()
@@ -399,7 +399,7 @@ class LocalStack:
         self.handlers = {}
         self._clients = None
         self.moto_port = None
-        self.state_machine_arn = None
+        self.state_machine_arns = {}
         self.function_arns = {}
         self.demo_bank_account_id = None
 
@@ -442,6 +442,8 @@ class LocalStack:
         for table in TABLES:
             c.dynamodb.create_table(
                 TableName=table_name(table.key), BillingMode="PAY_PER_REQUEST",
+                **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+                   if table.stream else {}),
                 AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"},
                                       {"AttributeName": table.sort_key, "AttributeType": "S"}],
                 KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"},
@@ -465,11 +467,13 @@ class LocalStack:
 
         c.events.create_event_bus(Name=EVENT_BUS_NAME)
 
-        definition = render_definition(asl_substitutions(self.function_arns))
-        self.state_machine_arn = c.stepfunctions.create_state_machine(
-            name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn)["stateMachineArn"]
-        if self.state_machine_arn != os.environ["STATE_MACHINE_ARN"]:
-            os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn
+        for machine in STATE_MACHINES:
+            arn = c.stepfunctions.create_state_machine(
+                name=local_state_machine_name(machine.name), definition=machine.render(self.function_arns),
+                roleArn=role_arn)["stateMachineArn"]
+            self.state_machine_arns[machine.name] = arn
+            if arn != os.environ[machine.arn_env_var]:
+                os.environ[machine.arn_env_var] = arn
 
         c.s3.create_bucket(Bucket=BUCKET_NAME)
         c.s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": [{
@@ -482,6 +486,22 @@ class LocalStack:
                 "Events": ["s3:ObjectCreated:*"],
                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
             }]})
+
+    def _subscribe_streams(self) -> None:
+        """The events function reads the streamed tables, as the stack's event source mappings say
+        (moto delivers each write as it happens; see streams.py). Without an events handler (stand-in
+        functions) nothing is subscribed, so no record waits for a function that is not there."""
+        name = local_function_name("events")
+        if name not in self.handlers:
+            log.warning("no events handler: status events are not published")
+            return
+        for table in TABLES:
+            if table.stream:
+                stream_arn = self.clients.dynamodb.describe_table(
+                    TableName=table_name(table.key))["Table"]["LatestStreamArn"]
+                self.clients.lambda_.create_event_source_mapping(
+                    EventSourceArn=stream_arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
+                    BatchSize=100, FunctionResponseTypes=["ReportBatchItemFailures"])
 
     def _events_endpoint(self) -> tuple[int, Any]:
         events = self.events.snapshot()
@@ -522,6 +542,7 @@ class LocalStack:
             "bucket": BUCKET_NAME,
             "eventBusName": EVENT_BUS_NAME,
             "stateMachineArn": self.state_machine_arn,
+            "stateMachineArns": dict(self.state_machine_arns),
             "tables": {t.key: table_name(t.key) for t in TABLES},
             "functions": {name: local_function_name(name) for name in self.function_arns},
             "routedFunctions": sorted(self.handlers),

@@ -11,10 +11,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
-from tximport.api.routes import bankaccounts, fileformats, imports, public
+from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
+from tximport.api.reconciliation_views import error_answer
+from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations
 from tximport.errors import DomainError
+from tximport.reconciliation.errors import ReconciliationError
 
 logger = Logger(service="tximport")
 
@@ -23,6 +28,7 @@ app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
+app.include_router(reconciliations.router)
 
 OPENAPI_TITLE = "tximport API"
 OPENAPI_VERSION = "0.1.0"
@@ -35,9 +41,12 @@ poll until `complete`. `POST /fileformats/detect` tells the format of a file fro
 Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `error` to
 `{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
 (`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
-carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`)."""
-#: routes a caller may use without a token (infra/definitions.ROUTES marks the same ones public)
-PUBLIC_OPERATIONS = frozenset({("get", "/fileformats"), ("get", "/fileformats/{file_format}/template")})
+carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`).
+
+Reconciliations (`/baas/api/v1/reconciliations`) follow their own document: JSON:API resources
+(`{"data": {"type", "id", "links", "attributes"}, "links"}`), amounts as JSON numbers, pages with
+`page[number]`/`page[size]`, errors `{"code", "message", "statusCode", "details"}`, and permissions from the
+token's `permissions` claim (BAAS_RECONCILIATION_CREATE, BAAS_RECONCILIATION_READ)."""
 
 
 @cache
@@ -48,7 +57,7 @@ def openapi_document() -> dict[str, Any]:
     resolver's generic 422 answer is replaced; 204 answers carry no content; the catalogue is public;
     header parameters are tidied by `_tidy_header`.
     """
-    doc = json.loads(app.get_openapi_json_schema(
+    doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
         title=OPENAPI_TITLE, version=OPENAPI_VERSION, description=OPENAPI_DESCRIPTION,
         security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT", description=(
             "A JWT with organisationId and companyId claims (API Gateway's JWT authorizer verifies it)."))},
@@ -56,10 +65,13 @@ def openapi_document() -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
-            responses.pop("422", None)
+            # the resolver's generic 422 goes; the dialect's own 422 UNPROCESSABLE (documented with its
+            # example, on the routes that answer it) stays
+            if "UNPROCESSABLE" not in json.dumps(responses.get("422", {})):
+                responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
-            if (method, path) in PUBLIC_OPERATIONS:
+            if is_public(method, path):
                 operation["security"] = []
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
@@ -105,13 +117,21 @@ def _docs() -> Response[str]:
 
 
 @app.exception_handler(DomainError)
-def _domain_error(exc: DomainError) -> Response:
+def _domain_error(exc: DomainError) -> Response[str]:
     return domain_error(exc)
 
 
+@app.exception_handler(ReconciliationError)
+def _reconciliation_error(exc: ReconciliationError) -> Response[str]:
+    # the reconciliation dialect answers {"code", "message", "statusCode", "details"}
+    return error_answer(exc)
+
+
 @app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response:
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
+    if app.current_event.path.startswith(RECONCILIATIONS) and tuple(errors[0].get("loc", ()))[:1] != ("response",):
+        return reconciliations.invalid_request(exc)
     if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
         # our answer did not match its own model: a bug on our side, never the caller's
         logger.error("response validation failed", extra={"errors": errors})
@@ -127,17 +147,17 @@ def _invalid_request(exc: RequestValidationError) -> Response:
 
 
 @app.exception_handler(UnicodeDecodeError)
-def _undecodable_body(_: UnicodeDecodeError) -> Response:
+def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # API Gateway hands non-UTF-8 bodies over base64-encoded; JSON must be UTF-8 text
     return error_response(400, "ValidationError", "the request body is not UTF-8 encoded JSON", target="body")
 
 
 @app.not_found
-def _not_found(_: Exception) -> Response:
+def _not_found(_: Exception) -> Response[str]:
     return error_response(404, "RouteNotFound", "no such route")
 
 
-def _unsupported_media_type(event: dict) -> dict | None:
+def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     """Bodies are JSON: another declared content type is a 415 (not a parser crash further in)."""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -151,7 +171,7 @@ def _unsupported_media_type(event: dict) -> dict | None:
             "isBase64Encoded": False}
 
 
-def resolve(event: dict, context: object) -> dict:
+def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
     refused = _unsupported_media_type(event)
     if refused is not None:

@@ -19,11 +19,12 @@ def envelope(data: Any = None, *, links: dict[str, Any] | None = None, meta: dic
 
 
 def no_content() -> Response[None]:
-    return Response(status_code=204, content_type="application/json", body="")
+    # no body: api.app.resolve answers a 204 with an empty one
+    return Response(status_code=204, content_type="application/json", body=None)
 
 
 def error_response(status: int, code: str, message: str, *, target: str | None = None,
-                   details: list[dict[str, Any]] | None = None) -> Response:
+                   details: list[dict[str, Any]] | None = None) -> Response[str]:
     error: dict[str, Any] = {"code": code, "message": message}
     if target:
         error["target"] = target
@@ -34,5 +35,5 @@ def error_response(status: int, code: str, message: str, *, target: str | None =
                     body=json.dumps(body, cls=Encoder, separators=(",", ":")))
 
 
-def domain_error(exc: DomainError) -> Response:
+def domain_error(exc: DomainError) -> Response[str]:
     return error_response(exc.status_code, exc.code, exc.message, target=exc.target, details=exc.details)

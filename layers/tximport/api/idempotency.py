@@ -27,8 +27,9 @@ IdempotencyKey = Annotated[str | None, Header(
     examples=["5f0c6a2e-3b7d-4e0a-9c41-8d2f7b6a1e93"])]
 
 
-def answer_once(router: Any, route: str, key: str | None, body: BaseModel, action: Callable[[], Response],
-                *, on_replay: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
+def answer_once(router: Any, route: str, key: str | None, body: BaseModel,
+                action: Callable[[], Response[dict[str, Any]]], *,
+                on_replay: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response[dict[str, Any]]:
     """Answer `action()`; with an Idempotency-Key, at most once per tenant, route and key.
 
     `action` answers a Response with a JSON-serialisable body; `on_replay` may refresh a stored answer

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from tximport import commands
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
+from tximport.models import ProductDates as DomainProductDates
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -30,6 +32,12 @@ class CreateBankAccount(ApiModel):
     currency: CurrencyCode | None = Field(default=None, examples=["GBP"])
 
 
+    def to_command(self) -> commands.CreateBankAccount:
+        return commands.CreateBankAccount(bank_id=self.bank_id, country_code=self.country_code,
+                                          account_identifier=self.account_identifier, name=self.name,
+                                          currency=self.currency)
+
+
 class CreateBankAccountRequest(ApiModel):
     data: CreateBankAccount
 
@@ -45,6 +53,10 @@ class ProductDates(ApiModel):
             raise ValueError("transactionStartDate is after transactionEndDate")
         return self
 
+    def to_domain(self) -> DomainProductDates:
+        return DomainProductDates(transaction_start_date=self.transaction_start_date,
+                                  transaction_end_date=self.transaction_end_date)
+
 
 class ImportBankAccountIn(ApiModel):
     id: Identifier = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
@@ -53,6 +65,12 @@ class ImportBankAccountIn(ApiModel):
     bank_identifier: str | None = Field(default=None, alias="bankIdentifier")
     transaction_sign: TransactionSign = Field(default=TransactionSign.ORIGINAL, alias="transactionSign")
     product_dates: ProductDates | None = Field(default=None, alias="productDates")
+
+    def to_command(self) -> commands.ImportAccount:
+        return commands.ImportAccount(
+            id=self.id, account_identifier=self.account_identifier, country_code=self.country_code,
+            bank_identifier=self.bank_identifier, transaction_sign=self.transaction_sign,
+            product_dates=self.product_dates.to_domain() if self.product_dates else None)
 
 
 class CreateImport(ApiModel):
@@ -76,6 +94,15 @@ class CreateImport(ApiModel):
     include_pending: bool = Field(default=False, alias="includePending",
                                   description="import pending (not booked) entries where a format marks them")
 
+    def to_command(self) -> commands.CreateImport:
+        return commands.CreateImport(
+            file_format=self.file_format, file_name=self.file_name, description=self.description,
+            date_style=self.date_style, review_level=self.review_level,
+            bank_accounts=[a.to_command() for a in self.bank_accounts], bank_id=self.bank_id, source=self.source,
+            api_type=self.api_type, fuzzy_account_matching=self.fuzzy_account_matching,
+            bypass_replay_validation=self.bypass_replay_validation, mapping=self.mapping,
+            include_pending=self.include_pending)
+
 
 class CreateImportRequest(ApiModel):
     data: CreateImport
@@ -87,6 +114,9 @@ class FlipTransactions(ApiModel):
 
 class Amend(ApiModel):
     flip_transactions: FlipTransactions = Field(alias="flipTransactions")
+
+    def to_command(self) -> commands.FlipSigns:
+        return commands.FlipSigns(bank_account_ids=self.flip_transactions.bank_account_ids)
 
 
 class AmendRequest(ApiModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tximport.models import ImportStatus
@@ -78,9 +79,9 @@ _ERROR_EXAMPLES: dict[int, tuple[str, dict[str, dict[str, Any]]]] = {
 }
 
 
-def errors(*codes: int) -> dict[int, dict[str, Any]]:
+def errors(*codes: int) -> dict[int, OpenAPIResponse]:
     """The documented error answers of a route (400, 401, 404, 409, 429)."""
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, OpenAPIResponse] = {}
     for code in codes:
         description, examples = _ERROR_EXAMPLES[code]
         out[code] = {"description": description,
@@ -102,23 +103,23 @@ _IDEMPOTENCY_CONFLICTS: dict[str, dict[str, Any]] = {
 }
 
 
-def idempotent(responses: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def idempotent(responses: dict[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
     """`responses` of a route taking an Idempotency-Key, with the two 409 answers the key can cause."""
-    conflict = responses.get(409) or {
+    conflict: OpenAPIResponse = responses.get(409) or {
         "description": "The Idempotency-Key cannot be used for this request",
         "content": {"application/json": {"model": ErrorEnvelope, "examples": {}}}}
-    content = conflict["content"]["application/json"]
+    content = conflict.get("content", {})["application/json"]
     # a copy: the shared examples of errors() must not grow on every route
     content["examples"] = {**content.get("examples", {}), **_IDEMPOTENCY_CONFLICTS}
     return {**responses, 409: conflict}
 
 
 def ok(model: type[BaseModel] | None, description: str, status: int = 200,
-       example: dict[str, Any] | None = None, *error_codes: int) -> dict[int, dict[str, Any]]:
+       example: dict[str, Any] | None = None, *error_codes: int) -> dict[int, OpenAPIResponse]:
     """The success answer of a route (its envelope model and an example) and its error answers."""
-    answer: dict[str, Any] = {"description": description}
+    answer: OpenAPIResponse = {"description": description}
     if model is not None:
-        content: dict[str, Any] = {"model": model}
+        content: OpenAPIResponseContentModel = {"model": model}
         if example is not None:
             content["examples"] = {"example": {"value": example}}
         answer["content"] = {"application/json": content}
@@ -198,6 +199,12 @@ class BankAccountOut(Doc):
     created: str = Field(description="ISO 8601 timestamp", examples=["2024-03-01T10:00:00Z"])
 
 
+class ReconciliationMarkOut(Doc):
+    reconciliation_id: str = Field(alias="reconciliationId")
+    entry_id: str = Field(alias="entryId")
+    match_status: Literal["MATCHED", "MANUAL"] = Field(alias="matchStatus")
+
+
 class TransactionOut(Doc):
     transaction_id: str = Field(alias="transactionId")
     bank_account_id: str = Field(alias="bankAccountId")
@@ -210,6 +217,10 @@ class TransactionOut(Doc):
     description: str = Field(examples=["Coffee"])
     balance: Money | None = Field(default=None, examples=["1510.00"])
     import_id: str | None = Field(default=None, alias="importId")
+    statement_id: str | None = Field(default=None, alias="statementId", description=(
+        "ledger lines: the id reconciliations know the line by (their `matchedStatementId`)"))
+    reconciliation: ReconciliationMarkOut | None = Field(default=None, description=(
+        "ledger lines: the reconciliation entry the line is matched to, if any"))
 
 
 class ReviewRowOut(TransactionOut):

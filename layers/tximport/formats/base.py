@@ -18,9 +18,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import IO, Any, Protocol
 
-from tximport.models import DateStyle
+
+# How a file writes its dates (the import's `dateStyle`). A comment, not a docstring: the API's OpenAPI
+# document describes the enum from its docstring.
+class DateStyle(StrEnum):
+    BIG_ENDIAN = "bigEndian"  # Y-M-D
+    LITTLE_ENDIAN = "littleEndian"  # D-M-Y
+    MIDDLE_ENDIAN = "middleEndian"  # M-D-Y
+
 
 # Documented whole-file error codes (README "Error codes").
 INVALID_SOURCE_DATA = "InvalidSourceData"

@@ -54,11 +54,23 @@ import csv
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from itertools import chain, islice
-from typing import Any
+from typing import Any, Literal
 from unicodedata import normalize
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from tximport.formats import fast_csv
 from tximport.formats.base import (
@@ -68,6 +80,7 @@ from tximport.formats.base import (
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
+    DateStyle,
     FileError,
     LineError,
     ParsedLine,
@@ -88,7 +101,6 @@ from tximport.formats.encoding import (
     text_stream,
 )
 from tximport.formats.values import amount_evidence, make_amount_parser
-from tximport.models import DateStyle
 
 INVALID_MAPPING = "InvalidMapping"
 
@@ -170,44 +182,94 @@ MAPPING_SCHEMA: dict[str, Any] = {
 
 ColumnRef = int | str
 
+#: the problem listed for an invalid value of each mapping key (InvalidMapping details)
+_PROBLEMS = {
+    "columns": "'columns' must be an object of role: column",
+    "header": "'header' must be true, false or \"auto\"",
+    "skipRows": "'skipRows' must be an integer from 0 to 1000000",
+    "skipFooterRows": "'skipFooterRows' must be an integer from 0 to 100",
+    "delimiter": f"'delimiter' must be one of {list(DELIMITERS)} or null",
+    "quoteChar": "'quoteChar' must be one character",
+    "decimalSeparator": "'decimalSeparator' must be \"auto\", \".\" or \",\"",
+    "dateStyle": "'dateStyle' must be bigEndian, littleEndian or middleEndian",
+    "indicatorValues": "'indicatorValues' must be an object with 'credit' and 'debit' lists",
+    "descriptionSeparator": "'descriptionSeparator' must be a string",
+    "currency": "'currency' must be a three-letter ISO 4217 code",
+}
+_COLUMN_PROBLEMS = "column_problems"
 
-@dataclass(frozen=True, slots=True)
-class CsvMapping:
-    """A validated column mapping."""
+
+class IndicatorValues(BaseModel):
+    """The values of an indicator column that mean credit and debit (matched case-insensitively)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    credit: tuple[StrictStr, ...] = DEFAULT_CREDIT_VALUES
+    debit: tuple[StrictStr, ...] = DEFAULT_DEBIT_VALUES
+
+
+class CsvMapping(BaseModel):
+    """A validated column mapping (the `mapping` of an import; its schema is MAPPING_SCHEMA).
+
+    Validate a mapping document with `from_json`, which raises FileError InvalidMapping listing every
+    problem. Dumped (model_dump, or inside an import), it is the mapping document again: the keys the
+    caller gave, by their documented names.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     columns: dict[str, tuple[ColumnRef, ...]]
     header: bool | None = None  # None: auto
-    skip_rows: int = 0
-    skip_footer_rows: int = 0
-    delimiter: str | None = None
-    quote_char: str = '"'
-    decimal_separator: str | None = None  # None: inferred
-    date_style: DateStyle | None = None
-    credit_values: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_CREDIT_VALUES))
-    debit_values: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_DEBIT_VALUES))
-    description_separator: str = " "
-    currency: str | None = None
+    delimiter: Literal[",", ";", "\t", "|"] | None = None
+    quote_char: str = Field(default='"', alias="quoteChar", min_length=1, max_length=1, strict=True)
+    decimal_separator: Literal[".", ","] | None = Field(default=None, alias="decimalSeparator")  # None: inferred
+    date_style: DateStyle | None = Field(default=None, alias="dateStyle")
+    indicator_values: IndicatorValues = Field(default_factory=IndicatorValues, alias="indicatorValues")
+    description_separator: str = Field(default=" ", alias="descriptionSeparator", strict=True)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", strict=True)
+    skip_rows: int = Field(default=0, alias="skipRows", ge=0, le=1_000_000, strict=True)
+    skip_footer_rows: int = Field(default=0, alias="skipFooterRows", ge=0, le=100, strict=True)
 
     @property
     def names(self) -> list[str]:
         """The header names the mapping refers to."""
         return [ref for refs in self.columns.values() for ref in refs if isinstance(ref, str)]
 
+    @property
+    def credit_values(self) -> frozenset[str]:
+        return frozenset(v.strip().upper() for v in self.indicator_values.credit)
+
+    @property
+    def debit_values(self) -> frozenset[str]:
+        return frozenset(v.strip().upper() for v in self.indicator_values.debit)
+
     @classmethod
     def from_json(cls, raw: Any) -> CsvMapping:
         """Validate a mapping document (see MAPPING_SCHEMA). Raises FileError InvalidMapping."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise _mapping_error(_problems(exc)) from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The mapping document: the keys that were given, by their documented names."""
+        return self.model_dump()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _columns_named(cls, raw: Any) -> Any:
+        # without 'columns' the column rules still speak (the date, the amount), as for an empty object
+        return {**raw, "columns": raw.get("columns")} if isinstance(raw, dict) else raw
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _columns(cls, raw: Any) -> dict[str, tuple[ColumnRef, ...]]:
         problems: list[str] = []
         if not isinstance(raw, dict):
-            raise _mapping_error(["the mapping must be a JSON object"])
-        unknown = set(raw) - set(MAPPING_SCHEMA["properties"])
-        if unknown:
-            problems.append(f"unknown mapping keys {sorted(unknown)}")
-        columns_raw = raw.get("columns")
+            problems.append(_PROBLEMS["columns"])
+            raw = {}
         columns: dict[str, tuple[ColumnRef, ...]] = {}
-        if not isinstance(columns_raw, dict):
-            problems.append("'columns' must be an object of role: column")
-            columns_raw = {}
-        for role, ref in columns_raw.items():
+        for role, ref in raw.items():
             if role not in ROLES:
                 problems.append(f"unknown column role {role!r} (roles: {', '.join(ROLES)})")
                 continue
@@ -219,80 +281,89 @@ class CsvMapping:
                         isinstance(item, int) and item < 0):
                     problems.append(f"column {role!r}: {item!r} is neither a header name nor an index >= 0")
             columns[role] = tuple(item.strip() if isinstance(item, str) else item for item in refs)
-        if "date" not in columns:
-            problems.append("the 'date' column is required")
-        has_amount = "amount" in columns
-        has_pair = "credit" in columns or "debit" in columns
-        if has_amount == has_pair:
-            problems.append("map either 'amount' (optionally with 'indicator') or both 'credit' and 'debit'")
-        elif has_pair and not ("credit" in columns and "debit" in columns):
-            problems.append("'credit' and 'debit' go together")
-        if "indicator" in columns and not has_amount:
-            problems.append("'indicator' needs 'amount'")
-
-        def integer(key: str, maximum: int = 1_000_000) -> int:
-            value = raw.get(key, 0)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-                problems.append(f"{key!r} must be an integer from 0 to {maximum}")
-                return 0
-            return value
-
-        header = raw.get("header", "auto")
-        if header not in (True, False, "auto"):
-            problems.append("'header' must be true, false or \"auto\"")
-        delimiter = raw.get("delimiter")
-        if delimiter not in (None, *DELIMITERS):
-            problems.append(f"'delimiter' must be one of {list(DELIMITERS)} or null")
-        quote_char = raw.get("quoteChar", '"')
-        if not isinstance(quote_char, str) or len(quote_char) != 1:
-            problems.append("'quoteChar' must be one character")
-            quote_char = '"'
-        decimal = raw.get("decimalSeparator", "auto")
-        if decimal not in ("auto", ".", ","):
-            problems.append("'decimalSeparator' must be \"auto\", \".\" or \",\"")
-        style_raw = raw.get("dateStyle")
-        style = None
-        if style_raw is not None:
-            try:
-                style = DateStyle(style_raw)
-            except ValueError:
-                problems.append("'dateStyle' must be bigEndian, littleEndian or middleEndian")
-        indicator_values = raw.get("indicatorValues") or {}
-        credit_values, debit_values = DEFAULT_CREDIT_VALUES, DEFAULT_DEBIT_VALUES
-        if not isinstance(indicator_values, dict):
-            problems.append("'indicatorValues' must be an object with 'credit' and 'debit' lists")
-        else:
-            credit_values = indicator_values.get("credit", credit_values)
-            debit_values = indicator_values.get("debit", debit_values)
-            for values in (credit_values, debit_values):
-                if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
-                    problems.append("'indicatorValues' lists must hold strings")
-                    credit_values, debit_values = DEFAULT_CREDIT_VALUES, DEFAULT_DEBIT_VALUES
-        separator = raw.get("descriptionSeparator", " ")
-        if not isinstance(separator, str):
-            problems.append("'descriptionSeparator' must be a string")
-            separator = " "
-        currency = raw.get("currency")
-        if currency is not None and not (isinstance(currency, str) and len(currency) == 3
-                                         and currency.isalpha() and currency.isupper()):
-            problems.append("'currency' must be a three-letter ISO 4217 code")
-        skip_rows, skip_footer = integer("skipRows"), integer("skipFooterRows", 100)
+        problems.extend(_amount_problems(columns))
         if problems:
-            raise _mapping_error(problems)
-        return cls(
-            columns=columns,
-            header=None if header == "auto" else bool(header),
-            skip_rows=skip_rows,
-            skip_footer_rows=skip_footer,
-            delimiter=delimiter,
-            quote_char=quote_char,
-            decimal_separator=None if decimal == "auto" else decimal,
-            date_style=style,
-            credit_values=frozenset(v.strip().upper() for v in credit_values),
-            debit_values=frozenset(v.strip().upper() for v in debit_values),
-            description_separator=separator,
-            currency=currency,
-        )
+            raise PydanticCustomError(_COLUMN_PROBLEMS, "{count} problem(s) with the columns",
+                                      {"count": len(problems), "problems": problems})
+        return columns
+
+    @field_validator("header", mode="before")
+    @classmethod
+    def _header(cls, raw: Any) -> Any:
+        if raw == "auto":
+            return None
+        if raw in (True, False):
+            return bool(raw)
+        raise PydanticCustomError("header", "not true, false or auto")
+
+    @field_validator("decimal_separator", mode="before")
+    @classmethod
+    def _decimal_separator(cls, raw: Any) -> Any:
+        if raw == "auto":
+            return None
+        if raw in (".", ","):
+            return raw
+        raise PydanticCustomError("decimal_separator", "not auto, . or ,")
+
+    @field_validator("indicator_values", mode="before")
+    @classmethod
+    def _indicator_values(cls, raw: Any) -> Any:
+        return raw or {}
+
+    @model_serializer(mode="plain")
+    def _document(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, info in type(self).model_fields.items():
+            if name not in self.model_fields_set:
+                continue
+            value = getattr(self, name)
+            if name == "columns":
+                value = {role: refs[0] if len(refs) == 1 else list(refs) for role, refs in value.items()}
+            elif name in ("header", "decimal_separator") and value is None:
+                value = "auto"
+            elif name == "date_style" and value is not None:
+                value = value.value
+            elif name == "indicator_values":
+                value = {key: list(getattr(value, key)) for key in sorted(value.model_fields_set)}
+            out[info.alias or name] = value
+        return out
+
+
+def _amount_problems(columns: dict[str, tuple[ColumnRef, ...]]) -> list[str]:
+    """What is wrong with the roles mapped: a date, and one way of reading the amount."""
+    problems: list[str] = []
+    if "date" not in columns:
+        problems.append("the 'date' column is required")
+    has_amount = "amount" in columns
+    has_pair = "credit" in columns or "debit" in columns
+    if has_amount == has_pair:
+        problems.append("map either 'amount' (optionally with 'indicator') or both 'credit' and 'debit'")
+    elif has_pair and not ("credit" in columns and "debit" in columns):
+        problems.append("'credit' and 'debit' go together")
+    if "indicator" in columns and not has_amount:
+        problems.append("'indicator' needs 'amount'")
+    return problems
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """The problems of a mapping document, in the words of the mapping's documentation."""
+    unknown: list[str] = []
+    problems: list[str] = []
+    for error in exc.errors():
+        loc = error["loc"]
+        if error["type"] == _COLUMN_PROBLEMS:
+            problems.extend(error.get("ctx", {}).get("problems", []))
+        elif not loc:
+            problems.append("the mapping must be a JSON object")
+        elif error["type"] == "extra_forbidden":
+            unknown.append(str(loc[0]))
+        elif loc[0] == "indicatorValues" and len(loc) > 1:
+            problems.append("'indicatorValues' lists must hold strings")
+        else:
+            problems.append(_PROBLEMS.get(str(loc[0]), f"{loc[0]!r}: {error['msg']}"))
+    if unknown:
+        problems.insert(0, f"unknown mapping keys {sorted(unknown)}")
+    return list(dict.fromkeys(problems))
 
 
 def _mapping_error(problems: list[str]) -> FileError:
@@ -661,7 +732,7 @@ def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvM
                 part for part in (row[i].strip() for i in desc_cols if i < n) if part))
         else:
             description = ""
-        line = ParsedLine(line_number, posted, amount, description)  # type: ignore[arg-type]
+        line = ParsedLine(line_number, posted, amount, description)
         if currency_i >= 0 and currency_i < n and row[currency_i].strip():
             line.currency = row[currency_i].strip().upper()
         elif default_currency:

@@ -19,8 +19,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 
-from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError
-from tximport.models import DateStyle
+from tximport.formats.base import AMBIGUOUS_DATE_STYLE, DateStyle, FileError
 
 _NUMERIC = re.compile(r"\s*(\d{1,4})\s*[-/.' ]\s*(\d{1,2})\s*[-/.' ]\s*(\d{1,4})(?:[T\s].*)?\s*")
 _COMPACT = re.compile(r"\s*(\d{4})(\d{2})(\d{2})(?:[T\s].*)?\s*")

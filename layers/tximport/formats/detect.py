@@ -24,12 +24,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tximport.formats.base import FileError
+from tximport.formats.base import DateStyle, FileError
 from tximport.formats.csv_mapped import DELIMITERS, CsvMapping
 from tximport.formats.dates import DateStyleVote, looks_like_date
 from tximport.formats.encoding import decode_sample, detect_encoding
 from tximport.formats.values import amount_evidence, infer_decimal_separator
-from tximport.models import DateStyle
 
 #: how much of a file detection reads (the API refuses larger samples)
 DETECT_SAMPLE_SIZE = 64 * 1024

@@ -177,7 +177,7 @@ def text_stream(raw: Any, encoding: str, newline: str | None = "") -> IO[str]:
     the text stream closes `raw`."""
     if not (hasattr(raw, "read1") and hasattr(raw, "readable")):
         raw = io.BufferedReader(_ReadAdapter(raw), buffer_size=256 * 1024)
-    return io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline=newline)  # type: ignore[arg-type]
+    return io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline=newline)
 
 
 def decode_sample(sample: bytes, encoding: str) -> str:

@@ -149,7 +149,7 @@ def _events(source: Source, encoding: str) -> Iterator[tuple[str, str, Any]]:
             with source.open() as raw:
                 head = raw.read(3)
                 if head != b"\xef\xbb\xbf":
-                    raw = _Prefixed(head, raw)
+                    raw = _Prefixed(head, raw)  # type: ignore[assignment]  # read as IO[bytes] is
                 yield from ijson.parse(raw, use_float=False)
         else:
             with open_text(source, encoding) as text:
@@ -168,7 +168,7 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if size == 0:
             return b""  # the tokenizer probes with read(0): it must not consume the head
         if self._head:

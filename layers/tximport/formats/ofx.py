@@ -300,7 +300,7 @@ def _scan(reader: _Reader) -> Iterator[ParseEvent]:
             # The common case: a run of transactions up to the end of the list (or of the buffer),
             # cut apart with one split instead of scanning tag by tag.
             while True:
-                start = _SPACE.match(buf, pos).end()
+                start = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]  # \s* always matches
                 if not buf.startswith("<STMTTRN>", start):
                     break
                 stop = buf.find("</BANKTRANLIST>", start)
@@ -583,6 +583,7 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
         counterparty_account = acctid.strip() or None
     # Positional arguments (in the field order of ParsedLine) save a measurable share of the
     # time per transaction; test_ofx checks every field lands where it belongs.
-    return ParsedLine(line, posted, amount, description, account_ref, currency, value_date,
+    # (posted is a date here: amount is only ever set along with it)
+    return ParsedLine(line, posted, amount, description, account_ref, currency, value_date,  # type: ignore[arg-type]
                       (fitid.strip() or None) if fitid else None, reference or None, name or None,
                       counterparty_account, None, None, original_currency)

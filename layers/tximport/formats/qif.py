@@ -379,7 +379,7 @@ class _Lines:
         self.comma = decimal == ","
         self.plain = _PLAIN_COMMAS if self.comma else _PLAIN_DOTS
 
-    def date(self, text: str) -> date | str:
+    def posted(self, text: str) -> date | str:
         found = self.dates.get(text)
         if found is None:
             found = self._read_date(text)
@@ -400,7 +400,7 @@ class _Lines:
         if not date_text:
             return LineError(line, REQUIRED_VALUE_MISSING, "The record has no date (D).", actual_value=None,
                              target="D")
-        posted = self.date(date_text)
+        posted = self.posted(date_text)
         if type(posted) is str:
             return LineError(line, INVALID_DATE, posted, actual_value=date_text, target="D")
         if not amount_text:

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from tximport.formats.base import DateStyle
 from tximport.formats.dates import parse_date as _parse_date
-from tximport.models import DateStyle
 
 __all__ = [
     "AmountEvidence",

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from collections.abc import Iterator
 
-from tximport.models import Import, iso, utcnow
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.repository import ImportsRepository
-from tximport.storage.staging import read_chunk
-
-_DECIMAL_FIELDS = ("amount", "balance", "originalAmount")
+from tximport.models import Import, LedgerLine, utcnow
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import ImportsStore
+from tximport.storage.staging import Staging
 
 
 class CommitService:
-    def __init__(self, *, imports: ImportsRepository, ledger: LedgerRepository, s3: Any, bucket: str) -> None:
+    def __init__(self, *, imports: ImportsStore, ledger: LedgerStore, staging: Staging) -> None:
         self.imports = imports
         self.ledger = ledger
-        self.s3 = s3
-        self.bucket = bucket
+        self.staging = staging
 
     def commit_chunk(self, imp: Import, chunk_key: str) -> int:
         """Write the chunk's lines marked `import` into the ledger; answers how many.
@@ -28,18 +24,12 @@ class CommitService:
         if chunk_key not in imp.chunk_keys:
             raise ValueError(f"{chunk_key} is not a staged chunk of import {imp.id}")
         decisions = self.imports.decisions(imp)
-        committed = iso(utcnow())
+        committed = utcnow()
 
-        def rows() -> Any:
-            for row in read_chunk(self.s3, self.bucket, chunk_key):
-                decision = decisions.get(row["transactionId"], row.get("defaultDecision", "import"))
-                if decision != "import":
+        def lines() -> Iterator[LedgerLine]:
+            for row in self.staging.rows(chunk_key):
+                if decisions.get(row.transaction_id, row.default_decision) != "import":
                     continue
-                for name in _DECIMAL_FIELDS:
-                    if row.get(name) is not None:
-                        row[name] = Decimal(str(row[name]))
-                row["importId"] = imp.id
-                row["committed"] = committed
-                yield row
+                yield LedgerLine.confirmed(row, import_id=imp.id, committed=committed)
 
-        return self.ledger.write(imp.tenant, rows())
+        return self.ledger.write(imp.tenant, lines())

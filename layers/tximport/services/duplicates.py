@@ -25,17 +25,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from tximport.models import Tenant
-from tximport.storage.ledger import LedgerRepository
-
-
-@dataclass(frozen=True, slots=True)
-class _LedgerLine:
-    transaction_id: str
-    bank_transaction_id: str | None
-    amount: Decimal
-    description: str
-    day: date
+from tximport.models import LedgerLine, Tenant
+from tximport.storage.ledger import LedgerStore
 
 
 @dataclass(slots=True)
@@ -53,7 +44,7 @@ class DuplicateDetector:
     #: file only re-reads days that hold ledger lines, see `_ledger_days`)
     CACHED_DAYS = 400
 
-    def __init__(self, ledger: LedgerRepository, tenant: Tenant, *, window_days: int = 3,
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, *, window_days: int = 3,
                  min_similarity: float = 85.0) -> None:
         self.ledger = ledger
         self.tenant = tenant
@@ -61,7 +52,7 @@ class DuplicateDetector:
         self.min_similarity = min_similarity
         # memory stays bounded whatever the file size: ledger lines and the file's bank ids are kept
         # for a window of recent days only (a day read again later is simply read again)
-        self._days: OrderedDict[tuple[str, date], list[_LedgerLine]] = OrderedDict()
+        self._days: OrderedDict[tuple[str, date], list[LedgerLine]] = OrderedDict()
         self._day_counts: dict[tuple[str, date], int] = {}
         self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
@@ -72,11 +63,10 @@ class DuplicateDetector:
     def _has_lines(self, account_id: str, day: date) -> bool:
         days = self._ledger_days.get(account_id)
         if days is None:
-            days = self._ledger_days[account_id] = {
-                date.fromisoformat(d) for d in self.ledger.days(self.tenant, account_id, newest_first=False)}
+            days = self._ledger_days[account_id] = set(self.ledger.days(self.tenant, account_id, newest_first=False))
         return day in days
 
-    def _day(self, account_id: str, day: date) -> list[_LedgerLine]:
+    def _day(self, account_id: str, day: date) -> list[LedgerLine]:
         key = (account_id, day)
         if not self._has_lines(account_id, day):
             self._day_counts[key] = 0
@@ -85,16 +75,7 @@ class DuplicateDetector:
         if lines is not None:
             self._days.move_to_end(key)
             return lines
-        lines = [
-            _LedgerLine(
-                transaction_id=item["transactionId"],
-                bank_transaction_id=item.get("bankTransactionId"),
-                amount=Decimal(str(item["amount"])),
-                description=str(item.get("description", "")),
-                day=day,
-            )
-            for item in self.ledger.day_items(self.tenant, account_id, day.isoformat())
-        ]
+        lines = self.ledger.day_lines(self.tenant, account_id, day)
         self._days[key] = lines
         self._day_counts[key] = len(lines)
         if len(self._days) > self.CACHED_DAYS:
@@ -132,7 +113,7 @@ class DuplicateDetector:
             if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
                 return Verdict(line.transaction_id, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "ledger"}, True)
-        best: tuple[float, _LedgerLine] | None = None
+        best: tuple[float, LedgerLine] | None = None
         for offset in range(-self.window_days, self.window_days + 1):
             for line in self._day(account_id, day + timedelta(days=offset)):
                 if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
@@ -153,5 +134,5 @@ class DuplicateDetector:
         score, line = best
         return Verdict(line.transaction_id, "similarLedgerLine",
                        {"in": "ledger", "similarity": round(score, 1), "amount": format(amount, "f"),
-                        "daysApart": abs((line.day - day).days), "ledgerDescription": line.description},
+                        "daysApart": abs((line.date_posted - day).days), "ledgerDescription": line.description},
                        False)

@@ -1,17 +1,15 @@
-"""Status changes of an import, in one place: every change is saved with optimistic locking, publishes
-an event, and releasing an import's accounts resumes the oldest import queued behind it."""
+"""Status changes of an import, in one place: every change is saved with optimistic locking (the
+imports table's stream announces it, see services/events.py), and releasing an import's accounts
+resumes the oldest import queued behind it."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from tximport.adapters.workflow import WorkflowEngine
 from tximport.models import ErrorDetail, Import, ImportStatus
-from tximport.services.events import EventPublisher
-from tximport.storage.repository import ImportsRepository, LocksRepository
+from tximport.storage.repository import ImportsStore, LocksStore
 
 log = logging.getLogger(__name__)
 
@@ -19,22 +17,17 @@ log = logging.getLogger(__name__)
 class Lifecycle:
     """Moves imports between statuses and manages their account locks."""
 
-    def __init__(self, imports: ImportsRepository, locks: LocksRepository, events: EventPublisher,
-                 sfn: Any) -> None:
+    def __init__(self, imports: ImportsStore, locks: LocksStore, workflow: WorkflowEngine) -> None:
         self.imports = imports
         self.locks = locks
-        self.events = events
-        self.sfn = sfn
+        self.workflow = workflow
 
     def transition(self, imp: Import, status: ImportStatus, **changes: Any) -> Import:
-        """Save `imp` with a new status (and other changes); publish the change."""
-        old = imp.status
+        """Save `imp` with a new status (and other changes); the table's stream announces the change."""
         imp.status = status
         for name, value in changes.items():
             setattr(imp, name, value)
         self.imports.save(imp)
-        if old != status:
-            self.events.status_changed(imp, old.value, status.value)
         return imp
 
     def fail(self, imp: Import, details: list[ErrorDetail]) -> Import:
@@ -76,19 +69,11 @@ class Lifecycle:
         if self.locks.holder(imp.tenant, account_id) is not None:
             return
         for waiter in self.locks.waiting(imp.tenant, account_id):
-            if not self.locks.dequeue(imp.tenant, account_id, waiter["sk"]):
+            if not self.locks.dequeue(imp.tenant, account_id, waiter.sk):
                 continue  # somebody else resumed it
-            if self.resume(waiter["taskToken"], {"action": "claim"}):
+            if self.resume(waiter.task_token, {"action": "claim"}):
                 return
 
     def resume(self, token: str, output: dict[str, Any]) -> bool:
         """Send a task token its output; False when the task no longer waits (timed out, ended)."""
-        try:
-            self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("TaskDoesNotExist", "TaskTimedOut", "InvalidToken", "ExecutionDoesNotExist"):
-                log.info("task token no longer waits (%s)", code)
-                return False
-            raise
-        return True
+        return self.workflow.resume(token, output)

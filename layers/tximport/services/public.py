@@ -5,19 +5,38 @@ by its content and its occurrence in the request, like a file line)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tximport.formats.accounts import match_account
 from tximport.ids import transaction_id
-from tximport.models import Tenant, iso, utcnow
-from tximport.storage import keys
-from tximport.storage.ledger import LedgerRepository
-from tximport.storage.repository import AccountsRepository
+from tximport.models import LedgerLine, Tenant, utcnow
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import AccountsStore
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedTransaction:
+    """A posted transaction that was not written, and why."""
+
+    index: int
+    code: str
+    message: str
+    target: str
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What happened to the posted transactions."""
+
+    existing: int = 0
+    new: int = 0
+    errors: list[RejectedTransaction] = field(default_factory=list)
 
 
 class _Invalid(Exception):
@@ -68,7 +87,7 @@ def _currency(item: dict[str, Any], name: str, index: int, *, required: bool) ->
 
 
 class PublicTransactionsService:
-    def __init__(self, *, accounts: AccountsRepository, ledger: LedgerRepository) -> None:
+    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore) -> None:
         self.accounts = accounts
         self.ledger = ledger
 
@@ -76,80 +95,75 @@ class PublicTransactionsService:
         pairs: list[tuple[str, str]] = []
         cursor: str | None = None
         while True:
-            page, cursor = self.accounts.list(tenant, limit=1000, cursor=cursor)
+            page, cursor = self.accounts.list_page(tenant, limit=1000, cursor=cursor)
             pairs.extend((a.id, a.account_identifier) for a in page)
             if not cursor:
                 return pairs
 
-    def ingest(self, tenant: Tenant, items: list[Any]) -> dict[str, Any]:
+    def ingest(self, tenant: Tenant, items: list[Any]) -> IngestResult:
         """Validate each transaction on its own, write the new ones, count the existing ones."""
-        pairs = self._accounts(tenant)
-        resolved: dict[str, str | None] = {}
-        occurrences: Counter[tuple[str, str, str, str]] = Counter()
-        rows: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        committed = iso(utcnow())
+        reader = _Reader(self._accounts(tenant), committed=utcnow())
+        lines: list[LedgerLine] = []
+        errors: list[RejectedTransaction] = []
         for index, item in enumerate(items):
             try:
-                if not isinstance(item, dict):
-                    raise _Invalid("InvalidValue", "a transaction must be an object", f"$.transactions[{index}]")
-                ref = _text(item, "accountIdentifier", index, required=True) or ""
-                if ref not in resolved:
-                    resolved[ref] = match_account(ref, pairs, True)
-                account_id = resolved[ref]
-                if account_id is None:
-                    raise _Invalid("BankAccountNotFound", f"no bank account has the identifier {ref!r}",
-                                   f"$.transactions[{index}].accountIdentifier")
-                amount = _amount(item, "amount", index, required=True) or Decimal(0)
-                direction = _text(item, "creditDebit", index)
-                if direction not in (None, "credit", "debit"):
-                    raise _Invalid("InvalidValue", "creditDebit must be credit or debit",
-                                   f"$.transactions[{index}].creditDebit")
-                signed = -amount if direction == "debit" else amount
-                valuta = _date(item, "valutaAt", index, required=True)
-                booked = _date(item, "bookedAt", index)
-                purchased = _date(item, "purchasedAt", index)
-                posted: date = booked or valuta  # type: ignore[assignment]  # valutaAt is required
-                description = _text(item, "text", index) or ""
-                bank_id = _text(item, "transactionId", index)
-                occurrence_key = (account_id, posted.isoformat(), format(signed, "f"), description)
-                occurrences[occurrence_key] += 1
-                tx_id = transaction_id(account_id, date_posted=posted, amount=signed, description=description,
-                                       bank_transaction_id=bank_id, occurrence=occurrences[occurrence_key])
-                rows.append({
-                    "transactionId": tx_id, "bankAccountId": account_id, "amount": signed,
-                    "currency": _currency(item, "currency", index, required=True),
-                    "datePosted": posted.isoformat(), "valueDate": valuta.isoformat() if valuta else None,
-                    "description": description, "bankTransactionId": bank_id,
-                    "reference": purchased.isoformat() if purchased else None,
-                    "originalAmount": _amount(item, "originalAmount", index, required=False),
-                    "originalCurrency": _currency(item, "originalCurrency", index, required=False),
-                    "importId": SOURCE_ID, "committed": committed,
-                })
+                lines.append(reader.line(item, index))
             except _Invalid as exc:
-                errors.append({"index": index, "code": exc.code, "message": exc.message, "target": exc.target})
-        unique = {(r["bankAccountId"], r["transactionId"]): r for r in rows}
-        existing = self._existing(tenant, list(unique.values()))
-        new_rows = [r for k, r in unique.items() if k not in existing]
-        self.ledger.write(tenant, new_rows)
-        return {
-            "existingTransactions": len(rows) - len(new_rows),
-            "newTransactions": len(new_rows),
-            "errorTransactions": len(errors),
-            "errors": errors,
-        }
+                errors.append(RejectedTransaction(index, exc.code, exc.message, exc.target))
+        unique = {(line.bank_account_id, line.transaction_id): line for line in lines}
+        existing = self.ledger.existing(tenant, [(line.bank_account_id, line.date_posted, line.transaction_id)
+                                                 for line in unique.values()])
+        new_lines = [line for key, line in unique.items() if key not in existing]
+        self.ledger.write(tenant, new_lines)
+        return IngestResult(existing=len(lines) - len(new_lines), new=len(new_lines), errors=errors)
 
-    def _existing(self, tenant: Tenant, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
-        table = self.ledger.table_name
-        for start in range(0, len(rows), 100):
-            request_keys = [{"pk": {"S": keys.ledger_day_pk(tenant, r["bankAccountId"], r["datePosted"])},
-                             "sk": {"S": f"TX#{r['transactionId']}"}} for r in rows[start:start + 100]]
-            pending: dict[str, Any] = {table: {"Keys": request_keys,
-                                               "ProjectionExpression": "bankAccountId, transactionId"}}
-            while pending:
-                answer = self.ledger.client.batch_get_item(RequestItems=pending)
-                for item in answer.get("Responses", {}).get(table, []):
-                    found.add((item["bankAccountId"]["S"], item["transactionId"]["S"]))
-                pending = answer.get("UnprocessedKeys") or {}
-        return found
+
+class _Reader:
+    """Reads posted transactions into ledger lines: accounts are matched once per identifier, and
+    identical lines are counted so that each gets its own id."""
+
+    def __init__(self, accounts: list[tuple[str, str]], *, committed: datetime) -> None:
+        self.accounts = accounts
+        self.committed = committed
+        self.resolved: dict[str, str | None] = {}
+        self.occurrences: Counter[tuple[str, str, str, str]] = Counter()
+
+    def _account(self, item: dict[str, Any], index: int) -> str:
+        ref = _text(item, "accountIdentifier", index, required=True) or ""
+        if ref not in self.resolved:
+            self.resolved[ref] = match_account(ref, self.accounts, True)
+        account_id = self.resolved[ref]
+        if account_id is None:
+            raise _Invalid("BankAccountNotFound", f"no bank account has the identifier {ref!r}",
+                           f"$.transactions[{index}].accountIdentifier")
+        return account_id
+
+    def line(self, item: Any, index: int) -> LedgerLine:
+        """One posted transaction as its ledger line; _Invalid names what is wrong with it."""
+        if not isinstance(item, dict):
+            raise _Invalid("InvalidValue", "a transaction must be an object", f"$.transactions[{index}]")
+        account_id = self._account(item, index)
+        amount = _amount(item, "amount", index, required=True) or Decimal(0)
+        direction = _text(item, "creditDebit", index)
+        if direction not in (None, "credit", "debit"):
+            raise _Invalid("InvalidValue", "creditDebit must be credit or debit",
+                           f"$.transactions[{index}].creditDebit")
+        signed = -amount if direction == "debit" else amount
+        valuta = _date(item, "valutaAt", index, required=True)
+        booked = _date(item, "bookedAt", index)
+        purchased = _date(item, "purchasedAt", index)
+        posted: date = booked or valuta  # type: ignore[assignment]  # valutaAt is required
+        description = _text(item, "text", index) or ""
+        bank_id = _text(item, "transactionId", index)
+        occurrence_key = (account_id, posted.isoformat(), format(signed, "f"), description)
+        self.occurrences[occurrence_key] += 1
+        tx_id = transaction_id(account_id, date_posted=posted, amount=signed, description=description,
+                               bank_transaction_id=bank_id, occurrence=self.occurrences[occurrence_key])
+        return LedgerLine(
+            transaction_id=tx_id, bank_account_id=account_id, amount=signed,
+            currency=_currency(item, "currency", index, required=True), date_posted=posted, value_date=valuta,
+            description=description, bank_transaction_id=bank_id,
+            reference=purchased.isoformat() if purchased else None,
+            original_amount=_amount(item, "originalAmount", index, required=False),
+            original_currency=_currency(item, "originalCurrency", index, required=False),
+            import_id=SOURCE_ID, committed=self.committed)

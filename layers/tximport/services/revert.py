@@ -1,4 +1,4 @@
-"""Reverting a complete import, run by the workflow function (the API only asks for it).
+"""Reverting a complete import, run by the revert function (the API only asks for it).
 
 The ledger lines an import wrote are removed chunk by chunk, with bounded parallelism, by a delete
 conditional on the line's importId: a line another import wrote is never touched, and running again
@@ -15,24 +15,19 @@ from collections.abc import Callable
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, Severity, Tenant, utcnow
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerRepository, PartialDelete
-from tximport.storage.staging import read_chunk
+from tximport.storage.ledger import LedgerStore, PartialDelete
+from tximport.storage.staging import Staging
 
 log = logging.getLogger(__name__)
 
-#: option keys holding a revert's progress across runs
-LINES = "revertedLineCount"
-CHUNKS = "revertedChunks"
-
 
 class RevertService:
-    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerRepository, s3: object, bucket: str,
+    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, staging: Staging,
                  workers: int = 16, margin_seconds: float = 10.0) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
         self.ledger = ledger
-        self.s3 = s3
-        self.bucket = bucket
+        self.staging = staging
         self.workers = workers
         self.margin_ms = int(margin_seconds * 1000)
 
@@ -41,7 +36,7 @@ class RevertService:
         invocation runs out of time, mark it revertFailed (a new revert continues from there).
         Safe to run twice: a reverted import, or one whose revert nobody asked for, is left as it is."""
         imp = self.imports.get(tenant, import_id)
-        if imp.revert_status != "reverting":
+        if imp.revert.status != "reverting":
             return imp
         try:
             # saving first makes this run the owner: a concurrent run of the same request fails its
@@ -54,10 +49,10 @@ class RevertService:
             return remaining_ms is not None and remaining_ms() < self.margin_ms
 
         try:
-            for index in range(int(imp.options.get(CHUNKS, 0)), len(imp.chunk_keys)):
+            for index in range(imp.revert.chunks_done, len(imp.chunk_keys)):
                 try:
                     removed, complete = self.ledger.delete_many_if_from_import(
-                        tenant, read_chunk(self.s3, self.bucket, imp.chunk_keys[index]), imp.id,
+                        tenant, self.staging.rows(imp.chunk_keys[index]), imp.id,
                         workers=self.workers, stop=out_of_time)
                 except PartialDelete as exc:
                     self._progress(imp, exc.removed, index)
@@ -66,7 +61,7 @@ class RevertService:
                 if not complete:
                     return self._failed(tenant, import_id, ErrorDetail(
                         severity=Severity.ERROR, code="RevertIncomplete",
-                        message=f"the revert ran out of time after removing {imp.options[LINES]} ledger "
+                        message=f"the revert ran out of time after removing {imp.revert.line_count} ledger "
                                 "line(s); revert again to continue"))
         except Conflict:
             log.info("revert of %s continues in another run", import_id)
@@ -79,30 +74,29 @@ class RevertService:
         return self._finish(imp)
 
     def _progress(self, imp: Import, removed: int, chunks_done: int) -> None:
-        imp.options = {**imp.options, LINES: int(imp.options.get(LINES, 0)) + removed, CHUNKS: chunks_done}
+        imp.revert.line_count = (imp.revert.line_count or 0) + removed
+        imp.revert.chunks_done = chunks_done
         self.imports.save(imp)
 
     def _finish(self, imp: Import) -> Import:
-        removed = int(imp.options.get(LINES, 0))
-        imp.options = {**imp.options, LINES: removed}
+        removed = imp.revert.line_count = imp.revert.line_count or 0
         imp.reverted = utcnow()
-        imp.revert_status = "reverted"
+        imp.revert.status = "reverted"
         imp.error_details = [*imp.error_details, ErrorDetail(
             severity=Severity.INFO, code="Reverted", message=f"reverted: {removed} ledger line(s) removed")]
         if imp.file_sha256:
             for account in imp.bank_accounts:
                 self.imports.delete_replay(imp.tenant, account.id, imp.file_sha256, imp.id)
-        self.imports.save(imp)
-        self.lifecycle.events.status_changed(imp, imp.status.value, "reverted")
+        self.imports.save(imp)  # the table's stream announces it (newStatus "reverted")
         return imp
 
     def _failed(self, tenant: Tenant, import_id: str, detail: ErrorDetail) -> Import:
         """Record the failure on the latest version of the import (our copy may be stale)."""
         for _ in range(5):
             imp = self.imports.get(tenant, import_id)
-            if imp.revert_status != "reverting":
+            if imp.revert.status != "reverting":
                 return imp
-            imp.revert_status = "revertFailed"
+            imp.revert.status = "revertFailed"
             imp.error_details = [*imp.error_details, detail]
             try:
                 return self.imports.save(imp)

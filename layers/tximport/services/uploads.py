@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
-from typing import Any
+from typing import Literal
 from urllib.parse import unquote_plus
 
-from botocore.exceptions import ClientError
-
+from tximport.adapters.workflow import StartRefused, WorkflowEngine
 from tximport.errors import Conflict, NotFound
 from tximport.models import ErrorDetail, ImportStatus, Tenant
 from tximport.services.lifecycle import Lifecycle
+from tximport.tasks import StartInput, TenantRef
 
 log = logging.getLogger(__name__)
 
@@ -21,16 +20,15 @@ _KEY = re.compile(r"^uploads/(?P<org>[^/]+)/(?P<company>[^/]+)/(?P<import_id>[^/
 
 
 class UploadService:
-    def __init__(self, *, lifecycle: Lifecycle, sfn: Any, state_machine_arn: str,
-                 confirmation_timeout: int, queue_timeout: int) -> None:
+    def __init__(self, *, lifecycle: Lifecycle, workflow: WorkflowEngine, confirmation_timeout: int,
+                 queue_timeout: int) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
-        self.sfn = sfn
-        self.state_machine_arn = state_machine_arn
+        self.workflow = workflow
         self.confirmation_timeout = confirmation_timeout
         self.queue_timeout = queue_timeout
 
-    def on_object_created(self, raw_key: str, size: int | None) -> str:
+    def on_object_created(self, raw_key: str, size: int | None) -> Literal["started", "duplicate", "ignored"]:
         """Start the workflow for the import the object belongs to. S3 events arrive at least once and
         their keys URL-encoded (`uploads%2Forg...`, spaces as `+`): decode, and let the execution name
         (the import id) make a repeated event start nothing new. Answers what happened."""
@@ -48,22 +46,17 @@ class UploadService:
         if imp.status != ImportStatus.AWAITING_FILE_UPLOAD:
             log.info("import %s is %s: upload event ignored", imp.id, imp.status.value)
             return "duplicate"
-        payload = {
-            "importId": imp.id,
-            "tenant": {"organisationId": tenant.organisation_id, "companyId": tenant.company_id},
-            "confirmationTimeoutSeconds": self.confirmation_timeout,
-            "queueTimeoutSeconds": self.queue_timeout,
-        }
+        payload = StartInput(import_id=imp.id, tenant_ref=TenantRef.of(tenant),
+                             confirmation_timeout_seconds=self.confirmation_timeout,
+                             queue_timeout_seconds=self.queue_timeout).payload()
         try:
-            answer = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=imp.id,
-                                              input=json.dumps(payload))
-            execution_arn = answer["executionArn"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
-                return "duplicate"
+            execution_arn = self.workflow.start(imp.id, payload)
+        except StartRefused:
             self.lifecycle.fail(imp, [ErrorDetail(code="ProcessingError",
                                                   message="the import workflow could not be started")])
             raise
+        if execution_arn is None:
+            return "duplicate"
         with contextlib.suppress(Conflict):  # the workflow's claim may have got there first
             self.lifecycle.transition(imp, ImportStatus.PROCESSING, file_uploaded=True, file_size=size,
                                       execution_arn=execution_arn)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, ImportStatus, Severity, utcnow
 from tximport.services.lifecycle import Lifecycle
+from tximport.tasks import step_error
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +79,7 @@ class WorkflowService:
         self.lifecycle.release(imp)
 
     def fail(self, imp: Import, error: dict[str, Any] | None) -> None:
-        error = error or {}
-        code = str(error.get("Error") or "ProcessingError")
-        cause = error.get("Cause")
-        message = "processing failed"
-        if isinstance(cause, str) and cause:
-            try:
-                parsed = json.loads(cause)
-                message = str(parsed.get("errorMessage") or parsed)
-                code = str(parsed.get("errorType") or code)
-            except ValueError:
-                message = cause
+        message, code = step_error(error, code="ProcessingError", message="processing failed")
         if code in ("States.Timeout", "States.TaskFailed", "States.Runtime"):
             code = "ProcessingError"
         self.lifecycle.fail(imp, [ErrorDetail(severity=Severity.ERROR, code="ProcessingError",

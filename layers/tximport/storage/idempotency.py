@@ -34,6 +34,8 @@ KEY_PREFIX = "IDEMPOTENCY"
 _SEPARATOR = "|"
 #: how long a key answers the same again, unless configured otherwise
 DEFAULT_TTL_SECONDS = 24 * 3600
+#: the imports table's keys (storage/keys.py)
+_KEY_ATTR, _SORT_KEY_ATTR = "pk", "sk"
 #: the imports table's TTL attribute (epoch seconds; infra/definitions.TTL_ATTRIBUTE)
 TTL_ATTRIBUTE = "expiresAt"
 
@@ -47,7 +49,7 @@ class TenantIdempotencyLayer(DynamoDBPersistenceLayer):
     """
 
     def __init__(self, table_name: str, *, boto3_client: Any = None, **kwargs: Any) -> None:
-        super().__init__(table_name=table_name, key_attr="pk", sort_key_attr="sk",
+        super().__init__(table_name=table_name, key_attr=_KEY_ATTR, sort_key_attr=_SORT_KEY_ATTR,
                          expiry_attr=TTL_ATTRIBUTE, in_progress_expiry_attr="inProgressExpiresAt",
                          status_attr="status", data_attr="response", validation_key_attr="payloadHash",
                          boto3_client=boto3_client, **kwargs)
@@ -61,7 +63,7 @@ class TenantIdempotencyLayer(DynamoDBPersistenceLayer):
 
     def _get_key(self, idempotency_key: str) -> dict[str, Any]:
         pk, sk = idempotency_key.split(_SEPARATOR, 1)
-        return {self.key_attr: {"S": pk}, self.sort_key_attr: {"S": sk}}
+        return {_KEY_ATTR: {"S": pk}, _SORT_KEY_ATTR: {"S": sk}}
 
     def _item_to_data_record(self, item: dict[str, Any]) -> DataRecord:
         record = super()._item_to_data_record(item)
@@ -101,7 +103,8 @@ class IdempotentCalls:
         JSON-serialisable dict. With the Lambda context, a call that dies mid-way holds its key only
         until the invocation would have timed out."""
         remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
-        self._config.register_lambda_context(lambda_context if callable(remaining) else None)
+        # without a Lambda context (tests, the local stack's direct calls) no deadline is known
+        self._config.lambda_context = lambda_context if callable(remaining) else None
         request = {"organisationId": tenant.organisation_id, "companyId": tenant.company_id, "route": route,
                    "key": key, "body": body}
         try:
@@ -122,9 +125,10 @@ _REPLAYED = "__replayed__"
 def _run_action(action: Callable[[], dict[str, Any]], *, request: dict[str, Any]) -> dict[str, Any]:
     """Run the action; its answer goes through JSON now, so the first answer and every replay of it
     are the same text (Decimal amounts become the decimal strings the API answers anyway)."""
-    return json.loads(json.dumps(action(), cls=Encoder))
+    answer: dict[str, Any] = json.loads(json.dumps(action(), cls=Encoder))
+    return answer
 
 
-def _mark_replayed(response: Any, record: DataRecord) -> Any:
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools calls this only for an answer read back from the store."""
     return {**response, _REPLAYED: True} if isinstance(response, dict) else response

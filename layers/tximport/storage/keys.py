@@ -8,6 +8,9 @@ imports table (pk = T#org#company):
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
   IDEMPOTENCY#<sha256>                a creating request's stored answer, per Idempotency-Key (storage/idempotency.py)
+  RECON#<reconciliationId>            a reconciliation (storage/reconciliations.py)
+  RECONDAY#<accountId>#<yyyy-mm-dd>   a day of an account claimed by a reconciliation's period (the overlap guard)
+  RECONOVR#<reconciliationId>#<index:08d>  a manual decision on one reconciliation entry
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
@@ -48,6 +51,19 @@ def replay_sk(account_id: str, digest: str) -> str:
     return f"REPLAY#{account_id}#{digest}"
 
 
+def reconciliation_sk(reconciliation_id: str) -> str:
+    return f"RECON#{reconciliation_id}"
+
+
+def reconciliation_day_sk(account_id: str, day: str) -> str:
+    return f"RECONDAY#{account_id}#{day}"
+
+
+def reconciliation_override_sk(reconciliation_id: str, index: int | None = None) -> str:
+    """The override of entry `index`, or (without it) the prefix of every override of the reconciliation."""
+    return f"RECONOVR#{reconciliation_id}#" + ("" if index is None else f"{index:08d}")
+
+
 def ledger_day_pk(tenant: Tenant, account_id: str, day: date | str) -> str:
     day_text = day if isinstance(day, str) else day.isoformat()
     return f"{tenant_pk(tenant)}#A#{account_id}#D#{day_text}"
@@ -55,3 +71,14 @@ def ledger_day_pk(tenant: Tenant, account_id: str, day: date | str) -> str:
 
 def ledger_account_pk(tenant: Tenant, account_id: str) -> str:
     return f"{tenant_pk(tenant)}#A#{account_id}"
+
+
+def ledger_tx_sk(transaction_id: str) -> str:
+    return f"TX#{transaction_id}"
+
+
+LEDGER_DAY_PREFIX = "DAY#"
+
+
+def ledger_day_sk(day: date) -> str:
+    return f"{LEDGER_DAY_PREFIX}{day.isoformat()}"

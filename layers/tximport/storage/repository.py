@@ -1,21 +1,125 @@
-"""DynamoDB repositories for the imports table: bank accounts, imports, decisions, locks and queue."""
+"""DynamoDB repositories for the imports table: bank accounts, imports, decisions, locks and queue.
+
+Each repository has a Protocol naming what the services rely on (`AccountsStore`, `ImportsStore`,
+`LocksStore`); unit tests pass in-memory fakes of them (tests/fakes), held to the same behaviour as
+these classes by a contract test on moto.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from tximport.errors import Conflict, NotFound
-from tximport.models import BankAccount, Import, ImportStatus, Tenant, utcnow
+from tximport.models import BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor
 
 
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class AccountsStore(Protocol):
+    def put(self, tenant: Tenant, account: BankAccount) -> None:
+        """Store a new account."""
+        ...
+
+    def get(self, tenant: Tenant, account_id: str) -> BankAccount:
+        """The account, or NotFound BankAccountNotFound."""
+        ...
+
+    def list_page(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
+                  ) -> tuple[list[BankAccount], str | None]:
+        """Up to `limit` accounts and the cursor of the next page (None at the end)."""
+        ...
+
+
+class ImportsStore(Protocol):
+    def create(self, imp: Import) -> None:
+        """Store a new import."""
+        ...
+
+    def get(self, tenant: Tenant, import_id: str) -> Import:
+        """The import, or NotFound ImportNotFound."""
+        ...
+
+    def save(self, imp: Import) -> Import:
+        """Write `imp` (its version goes up) if nobody changed it since it was read; Conflict otherwise."""
+        ...
+
+    def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
+                  status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
+        """Up to `limit` imports, newest first, and the cursor of the next page (None at the end)."""
+        ...
+
+    def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
+        """Set one staged line's decision."""
+        ...
+
+    def decisions(self, imp: Import) -> dict[str, Decision]:
+        """Every decision set on the import's lines, by transaction id."""
+        ...
+
+    def delete_decisions(self, imp: Import) -> None:
+        """Forget every decision set on the import's lines."""
+        ...
+
+    def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:
+        """The import that imported the file with this digest into the account, if any."""
+        ...
+
+    def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
+                   expires_at: int | None) -> None:
+        """Remember that `import_id` imported the file with this digest into the account."""
+        ...
+
+    def delete_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str) -> None:
+        """Forget it, if it was `import_id` that imported it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """An import queued behind the one that holds an account, with the task token that resumes it."""
+
+    sk: str
+    import_id: str
+    task_token: str
+
+
+class LocksStore(Protocol):
+    def acquire(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
+        """Take the account for `import_id` (re-entrant); False when another import holds it."""
+        ...
+
+    def release(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
+        """Give the account back if `import_id` holds it; True when it did."""
+        ...
+
+    def holder(self, tenant: Tenant, account_id: str) -> str | None:
+        """The import holding the account, if any."""
+        ...
+
+    def enqueue(self, tenant: Tenant, account_id: str, created: str, import_id: str, token: str) -> None:
+        """Queue `import_id` (created at `created`, ISO) behind the account's holder."""
+        ...
+
+    def waiting(self, tenant: Tenant, account_id: str) -> list[Waiter]:
+        """The account's queue, oldest first."""
+        ...
+
+    def dequeue(self, tenant: Tenant, account_id: str, sk: str) -> bool:
+        """Remove one queue entry; True for the caller that actually removed it."""
+        ...
+
+    def remove_import(self, tenant: Tenant, account_id: str, import_id: str) -> None:
+        """Take `import_id` out of the account's queue."""
+        ...
 
 
 class AccountsRepository:
@@ -38,7 +142,7 @@ class AccountsRepository:
                            target="bankAccountId")
         return BankAccount.model_validate_json(item["doc"])
 
-    def list(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
+    def list_page(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
              ) -> tuple[list[BankAccount], str | None]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("ACCOUNT#"),
@@ -70,6 +174,11 @@ class ImportsRepository:
     def create(self, imp: Import) -> None:
         self.table.put_item(Item=self._item(imp), ConditionExpression=Attr("pk").not_exists())
 
+    @staticmethod
+    def from_item(item: Mapping[str, Any]) -> Import:
+        """The import an item of this table holds (an item read back, or a stream record's image)."""
+        return Import.model_validate_json(item["doc"])
+
     def get(self, tenant: Tenant, import_id: str) -> Import:
         item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.import_sk(import_id)},
                                    ConsistentRead=True).get("Item")
@@ -91,7 +200,7 @@ class ImportsRepository:
             raise
         return imp
 
-    def list(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
+    def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
              status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("IMPORT#"),
@@ -108,15 +217,15 @@ class ImportsRepository:
         return imports, encode_cursor(page.get("LastEvaluatedKey"))
 
     # per-line decisions -------------------------------------------------------------------------
-    def put_decision(self, imp: Import, transaction_id: str, decision: str) -> None:
+    def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
         self.table.put_item(Item={
             "pk": keys.tenant_pk(imp.tenant), "sk": keys.decision_sk(imp.id, transaction_id),
             "decision": decision, **({"expiresAt": imp.expires_at} if imp.expires_at else {}),
         })
 
-    def decisions(self, imp: Import) -> dict[str, str]:
+    def decisions(self, imp: Import) -> dict[str, Decision]:
         """Every per-line decision an import has (only lines whose decision was set)."""
-        out: dict[str, str] = {}
+        out: dict[str, Decision] = {}
         for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id)):
             out[item["sk"].rsplit("#", 1)[1]] = item["decision"]
         return out
@@ -146,7 +255,8 @@ class ImportsRepository:
 
     def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
                    expires_at: int | None) -> None:
-        item = {"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest), "importId": import_id}
+        item: dict[str, Any] = {"pk": keys.tenant_pk(tenant), "sk": keys.replay_sk(account_id, digest),
+                                "importId": import_id}
         if expires_at:
             item["expiresAt"] = expires_at
         self.table.put_item(Item=item)
@@ -203,14 +313,15 @@ class LocksRepository:
             "importId": import_id, "taskToken": token,
         })
 
-    def waiting(self, tenant: Tenant, account_id: str) -> list[dict[str, Any]]:
+    def waiting(self, tenant: Tenant, account_id: str) -> list[Waiter]:
         """Waiting imports of an account, oldest first."""
         page = self.table.query(
             KeyConditionExpression=Key("pk").eq(keys.tenant_pk(tenant))
             & Key("sk").begins_with(keys.queue_prefix(account_id)),
             ConsistentRead=True,
         )
-        return page.get("Items", [])
+        return [Waiter(sk=item["sk"], import_id=item["importId"], task_token=item["taskToken"])
+                for item in page.get("Items", [])]
 
     def dequeue(self, tenant: Tenant, account_id: str, sk: str) -> bool:
         """Remove one queue entry; True for the caller that actually removed it."""
@@ -224,6 +335,6 @@ class LocksRepository:
         return True
 
     def remove_import(self, tenant: Tenant, account_id: str, import_id: str) -> None:
-        for item in self.waiting(tenant, account_id):
-            if item["importId"] == import_id:
-                self.dequeue(tenant, account_id, item["sk"])
+        for waiter in self.waiting(tenant, account_id):
+            if waiter.import_id == import_id:
+                self.dequeue(tenant, account_id, waiter.sk)

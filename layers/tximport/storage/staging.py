@@ -1,4 +1,4 @@
-"""Staged rows and rejected lines, kept in S3 as gzip-compressed JSON-lines chunks.
+"""Staged rows and rejected lines, kept in the bucket as gzip-compressed JSON-lines chunks.
 
 DynamoDB is the wall for large files (see DESIGN.md), so parsed rows are not written one item per
 row: they are written in chunks of `chunk_rows` under the import's staging prefix, reviewed page by
@@ -6,6 +6,11 @@ page from there, and committed to the ledger one chunk per worker.
 
   staging/<org>/<company>/<importId>/g<generation>/rows-00001.jsonl.gz
   staging/<org>/<company>/<importId>/g<generation>/errors-00001.jsonl.gz
+
+A staged row is one JSON object per line, by the API's field names (`transactionId`, `amount` as a
+decimal string, `datePosted` as an ISO date, ...; absent values are null); a rejected line likewise
+(`severity`, `code`, `message`, `lineNumber`, `actualValue`, `target`). `Staging` maps them to and
+from `StagedRow` and `ErrorDetail`.
 """
 
 from __future__ import annotations
@@ -13,15 +18,29 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from tximport.models import Tenant
+from tximport.models import ErrorDetail, Severity, StagedRow, Tenant
+from tximport.storage.objects import ObjectStore
+from tximport.storage.transactions import transaction_fields
+
+T = TypeVar("T")
+
+#: encoded lines handed to gzip at once (one call per line costs more than the compression)
+_BATCH = 1024
 
 
 def staging_prefix(tenant: Tenant, import_id: str, generation: int) -> str:
-    return f"staging/{tenant.key}/{import_id}/g{generation}/"
+    """Where one processing run (generation) of an import stages its chunks."""
+    return f"{import_prefix(tenant, import_id)}g{generation}/"
+
+
+def import_prefix(tenant: Tenant, import_id: str) -> str:
+    """Where every generation of an import's chunks lives."""
+    return f"staging/{tenant.key}/{import_id}/"
 
 
 def _default(value: Any) -> str:
@@ -30,36 +49,52 @@ def _default(value: Any) -> str:
     return str(value)
 
 
-class ChunkWriter:
-    """Buffers rows and uploads a compressed chunk every `chunk_rows` rows. Memory stays bounded by one
-    chunk, whatever the file size."""
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_default)
 
-    def __init__(self, s3: Any, bucket: str, prefix: str, kind: str, chunk_rows: int) -> None:
-        self.s3, self.bucket, self.prefix, self.kind = s3, bucket, prefix, kind
+
+class ChunkWriter:
+    """Buffers records (JSON objects) and uploads a compressed chunk every `chunk_rows` records.
+    Memory stays bounded by one chunk, whatever the file size."""
+
+    def __init__(self, objects: ObjectStore, prefix: str, kind: str, chunk_rows: int) -> None:
+        self.objects, self.prefix, self.kind = objects, prefix, kind
         self.chunk_rows = chunk_rows
         self.keys: list[str] = []
         self.count = 0
         self._buffer: io.BytesIO | None = None
         self._gzip: gzip.GzipFile | None = None
+        self._lines: list[str] = []
         self._in_chunk = 0
 
-    def write(self, row: dict[str, Any]) -> None:
-        if self._gzip is None:
-            self._buffer = io.BytesIO()
-            self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", compresslevel=5)
-        self._gzip.write(json.dumps(row, separators=(",", ":"), default=_default).encode() + b"\n")
+    def write(self, record: dict[str, Any]) -> None:
+        self.write_encoded(_ENCODER.encode(record))
+
+    def write_encoded(self, line: str) -> None:
+        """Add one record already written as a JSON object on one line (a pydantic model's JSON)."""
+        self._lines.append(line)
         self._in_chunk += 1
         self.count += 1
+        if len(self._lines) >= _BATCH:
+            self._compress()
         if self._in_chunk >= self.chunk_rows:
             self._flush()
 
+    def _compress(self) -> None:
+        if self._gzip is None:
+            self._buffer = io.BytesIO()
+            self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", compresslevel=5)
+        self._lines.append("")
+        self._gzip.write("\n".join(self._lines).encode())
+        self._lines = []
+
     def _flush(self) -> None:
+        if self._lines:
+            self._compress()
         if self._gzip is None or self._buffer is None:
             return
         self._gzip.close()
         key = f"{self.prefix}{self.kind}-{len(self.keys) + 1:05d}.jsonl.gz"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=self._buffer.getvalue(),
-                           ContentType="application/x-ndjson", ContentEncoding="gzip")
+        self.objects.put(key, self._buffer.getvalue(), content_type="application/x-ndjson", content_encoding="gzip")
         self.keys.append(key)
         self._gzip, self._buffer, self._in_chunk = None, None, 0
 
@@ -69,23 +104,28 @@ class ChunkWriter:
         return self.keys
 
 
-def read_chunk(s3: Any, bucket: str, key: str) -> Iterator[dict[str, Any]]:
-    """The rows of one chunk, streamed (amounts come back as strings; callers make them Decimal)."""
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    with gzip.GzipFile(fileobj=body, mode="rb") as stream:
+def read_chunk(objects: ObjectStore, key: str) -> Iterator[dict[str, Any]]:
+    """The records of one chunk, streamed (amounts come back as the decimal strings they were written as)."""
+    for line in read_lines(objects, key):
+        yield json.loads(line)
+
+
+def read_lines(objects: ObjectStore, key: str) -> Iterator[bytes]:
+    """The records of one chunk as their JSON lines, streamed (for a pydantic model to parse)."""
+    with objects.open(key) as body, gzip.GzipFile(fileobj=body, mode="rb") as stream:
         for line in stream:
             if line.strip():
-                yield json.loads(line)
+                yield line
 
 
-def page_rows(s3: Any, bucket: str, chunk_keys: list[str], *, chunk: int, skip: int, limit: int
+def page_rows(objects: ObjectStore, chunk_keys: list[str], *, chunk: int, skip: int, limit: int
               ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
-    """Up to `limit` rows starting at row `skip` of chunk number `chunk`; answers the rows and where the
+    """Up to `limit` records starting at record `skip` of chunk number `chunk`; answers them and where the
     next page starts as (chunk, skip), or None at the end. Only the chunks a page touches are read."""
     rows: list[dict[str, Any]] = []
     for index in range(chunk, len(chunk_keys)):
         start = skip if index == chunk else 0
-        for position, row in enumerate(read_chunk(s3, bucket, chunk_keys[index])):
+        for position, row in enumerate(read_chunk(objects, chunk_keys[index])):
             if position < start:
                 continue
             if len(rows) == limit:
@@ -94,13 +134,115 @@ def page_rows(s3: Any, bucket: str, chunk_keys: list[str], *, chunk: int, skip: 
     return rows, None
 
 
-def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
-    """Delete every object under `prefix`; answers how many."""
-    deleted = 0
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-            deleted += len(objects)
-    return deleted
+# --- staged rows and rejected lines ---------------------------------------------------------------
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def encode_row(row: StagedRow) -> dict[str, Any]:
+    """A staged row as its chunk line holds it."""
+    return {
+        "transactionId": row.transaction_id,
+        "bankAccountId": row.bank_account_id,
+        "amount": format(row.amount, "f"),
+        "currency": row.currency,
+        "datePosted": row.date_posted.isoformat(),
+        "valueDate": _day(row.value_date),
+        "description": row.description,
+        "lineNumber": row.line_number,
+        "bankTransactionId": row.bank_transaction_id,
+        "reference": row.reference,
+        "counterpartyName": row.counterparty_name,
+        "counterpartyAccount": row.counterparty_account,
+        "balance": _money(row.balance),
+        "originalAmount": _money(row.original_amount),
+        "originalCurrency": row.original_currency,
+        "possibleDuplicate": row.possible_duplicate,
+        "duplicateOf": row.duplicate_of,
+        "duplicateReason": row.duplicate_reason,
+        "defaultDecision": row.default_decision,
+    }
+
+
+def decode_row(line: dict[str, Any]) -> StagedRow:
+    """A staged row from its chunk line."""
+    return StagedRow(
+        **transaction_fields(line),
+        possible_duplicate=bool(line.get("possibleDuplicate")),
+        duplicate_of=line.get("duplicateOf"),
+        duplicate_reason=line.get("duplicateReason"),
+        default_decision="skip" if line.get("defaultDecision") == "skip" else "import",
+    )
+
+
+def encode_error(detail: ErrorDetail) -> dict[str, Any]:
+    """A rejected line as its chunk line holds it."""
+    return {"severity": detail.severity.value, "code": detail.code, "message": detail.message,
+            "lineNumber": detail.line_number, "actualValue": detail.actual_value, "target": detail.target}
+
+
+def decode_error(line: dict[str, Any]) -> ErrorDetail:
+    """A rejected line from its chunk line."""
+    return ErrorDetail(severity=Severity(line.get("severity", "error")), code=line["code"], message=line["message"],
+                       target=line.get("target"), line_number=line.get("lineNumber"),
+                       actual_value=line.get("actualValue"))
+
+
+class TypedWriter(Generic[T]):
+    """A ChunkWriter of domain objects (staged rows or rejected lines)."""
+
+    def __init__(self, chunks: ChunkWriter, encode: Callable[[T], dict[str, Any]]) -> None:
+        self.chunks = chunks
+        self._encode = encode
+
+    def write(self, item: T) -> None:
+        self.chunks.write(self._encode(item))
+
+    def close(self) -> list[str]:
+        """Upload what is buffered; answer every chunk key written, in order."""
+        return self.chunks.close()
+
+
+class Staging:
+    """An import's staged rows and rejected lines in the bucket."""
+
+    def __init__(self, objects: ObjectStore, chunk_rows: int = 50_000) -> None:
+        self.objects = objects
+        self.chunk_rows = chunk_rows
+
+    def row_writer(self, prefix: str) -> TypedWriter[StagedRow]:
+        return TypedWriter(ChunkWriter(self.objects, prefix, "rows", self.chunk_rows), encode_row)
+
+    def error_writer(self, prefix: str) -> TypedWriter[ErrorDetail]:
+        return TypedWriter(ChunkWriter(self.objects, prefix, "errors", self.chunk_rows), encode_error)
+
+    def rows(self, chunk_key: str) -> Iterator[StagedRow]:
+        """The staged rows of one chunk, streamed."""
+        for line in read_chunk(self.objects, chunk_key):
+            yield decode_row(line)
+
+    def all_rows(self, chunk_keys: list[str]) -> Iterator[StagedRow]:
+        """Every staged row of the chunks, in order, streamed."""
+        for key in chunk_keys:
+            yield from self.rows(key)
+
+    def page_rows(self, chunk_keys: list[str], *, chunk: int, skip: int, limit: int
+                  ) -> tuple[list[StagedRow], tuple[int, int] | None]:
+        """A page of staged rows (see `page_rows`)."""
+        lines, nxt = page_rows(self.objects, chunk_keys, chunk=chunk, skip=skip, limit=limit)
+        return [decode_row(line) for line in lines], nxt
+
+    def page_errors(self, chunk_keys: list[str], *, chunk: int, skip: int, limit: int
+                    ) -> tuple[list[ErrorDetail], tuple[int, int] | None]:
+        """A page of rejected lines (see `page_rows`)."""
+        lines, nxt = page_rows(self.objects, chunk_keys, chunk=chunk, skip=skip, limit=limit)
+        return [decode_error(line) for line in lines], nxt
+
+    def delete(self, prefix: str) -> int:
+        """Remove every chunk under `prefix`; answers how many."""
+        return self.objects.delete_prefix(prefix)

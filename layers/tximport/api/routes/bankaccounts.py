@@ -13,19 +13,10 @@ from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope
 from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import CreateBankAccountRequest
-from tximport.models import BankAccount, iso
+from tximport.api.views import account_view, ledger_row
 from tximport.runtime import container
 
 router = Router()
-
-
-def account_view(account: BankAccount) -> dict[str, object]:
-    out = {
-        "id": account.id, "bankId": account.bank_id, "countryCode": account.country_code,
-        "accountIdentifier": account.account_identifier, "name": account.name, "currency": account.currency,
-        "created": iso(account.created),
-    }
-    return {k: v for k, v in out.items() if v is not None}
 
 
 @router.post("/bankaccounts", summary="Create a placeholder bank account", tags=["Bank accounts"],
@@ -36,7 +27,7 @@ def create_account(body: CreateBankAccountRequest,
     tenant = tenant_of(router)
 
     def create() -> Response[dict[str, Any]]:
-        account = container().import_service.create_account(tenant, body.data)
+        account = container().account_service.create(tenant, body.data.to_command())
         return envelope(account_view(account), status=201, links={"self": f"/bankaccounts/{account.id}"})
 
     return answer_once(router, "POST /bankaccounts", idempotency_key, body, create)
@@ -46,7 +37,7 @@ def create_account(body: CreateBankAccountRequest,
             responses=schemas.ok(schemas.BankAccountsEnvelope, "A page of accounts", 200, None, 400, 401, 429))
 def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
                   cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
-    accounts, nxt = container().import_service.accounts.list(tenant_of(router), limit=pageSize, cursor=cursor)
+    accounts, nxt = container().account_service.list_page(tenant_of(router), limit=pageSize, cursor=cursor)
     links = {"next": f"/bankaccounts?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return envelope([account_view(a) for a in accounts], links=links, meta={"count": len(accounts)})
 
@@ -54,7 +45,7 @@ def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa:
 @router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"],
             responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 200, None, 401, 404, 429))
 def get_account(account_id: str) -> Response[dict[str, Any]]:
-    account = container().import_service.accounts.get(tenant_of(router), account_id)
+    account = container().account_service.get(tenant_of(router), account_id)
     return envelope(account_view(account))
 
 
@@ -63,7 +54,6 @@ def get_account(account_id: str) -> Response[dict[str, Any]]:
             responses=schemas.ok(schemas.LedgerEnvelope, "A page of the ledger", 200, None, 400, 401, 404, 429))
 def ledger(account_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
            cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
-    rows, nxt = container().import_service.ledger_page(tenant_of(router), account_id, limit=pageSize,
-                                                       cursor=cursor)
+    lines, nxt = container().ledger_queries.page(tenant_of(router), account_id, limit=pageSize, cursor=cursor)
     links = {"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
-    return envelope(rows, links=links, meta={"count": len(rows)})
+    return envelope([ledger_row(line) for line in lines], links=links, meta={"count": len(lines)})

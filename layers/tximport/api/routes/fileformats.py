@@ -23,7 +23,8 @@ router = Router()
 #: the longest base64 text a DETECT_SAMPLE_SIZE sample encodes to (with padding)
 _MAX_BASE64 = (DETECT_SAMPLE_SIZE + 2) // 3 * 4
 
-_FORMATS_EXAMPLE = {"data": [FORMATS["Tabular3column#v1"].to_api()], "links": None, "meta": {}, "error": None}
+_FORMATS_EXAMPLE: dict[str, Any] = {"data": [FORMATS["Tabular3column#v1"].to_api()], "links": None, "meta": {},
+                                    "error": None}
 _DETECT_EXAMPLE = {"data": detect(b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Salary,2500.00\n",
                                   "statement.csv").to_api(), "links": None, "meta": {}, "error": None}
 

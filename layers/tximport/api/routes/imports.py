@@ -13,10 +13,10 @@ from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope, no_content
 from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import AmendRequest, CreateImportRequest, DecisionRequest
+from tximport.api.views import dry_run_view, error_detail_view, import_view, review_meta, review_row
 from tximport.errors import NotFound
 from tximport.models import ImportStatus
 from tximport.runtime import container
-from tximport.services.imports import import_view
 
 router = Router()
 
@@ -35,7 +35,7 @@ def create_import(body: CreateImportRequest,
     tenant = tenant_of(router)
 
     def create() -> Response[dict[str, Any]]:
-        imp = service.create_import(tenant, body.data)
+        imp = service.create(tenant, body.data.to_command())
         return envelope({"id": imp.id, "status": imp.status.value,
                          "importResponse": import_view(imp, include_report=False)},
                         links={"uploadPath": service.upload_url(imp), "self": f"/imports/{imp.id}"}, status=201)
@@ -58,8 +58,8 @@ def create_import(body: CreateImportRequest,
 def list_imports(pageSize: Annotated[int, Query(ge=1, le=200)] = 50,  # noqa: N803
                  cursor: Annotated[str | None, Query()] = None,
                  status: Annotated[ImportStatus | None, Query()] = None) -> Response[dict[str, Any]]:
-    imports, nxt = container().import_service.list(tenant_of(router), limit=pageSize, cursor=cursor,
-                                                   status=status)
+    imports, nxt = container().import_service.list_page(tenant_of(router), limit=pageSize, cursor=cursor,
+                                                        status=status)
     links = {"next": f"/imports?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return envelope([import_view(i, include_report=False) for i in imports], links=links,
                     meta={"count": len(imports)})
@@ -100,7 +100,7 @@ def confirm(import_id: str) -> Response[None]:
              responses=schemas.ok(None, "Amended (no body); the file is processed again",
                                   204, None, 400, 401, 404, 409, 429))
 def amend(import_id: str, body: AmendRequest) -> Response[None]:
-    container().import_service.amend(tenant_of(router), import_id, body.data)
+    container().import_service.amend(tenant_of(router), import_id, body.data.to_command())
     return no_content()
 
 
@@ -123,10 +123,12 @@ def revert(import_id: str) -> Response[dict[str, Any]]:
                                  200, None, 400, 401, 404, 429))
 def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
                   cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
-    rows, nxt, total = container().import_service.error_details(tenant_of(router), import_id,
-                                                                page_size=pageSize, cursor=cursor)
+    page = container().review_service.error_details(tenant_of(router), import_id, page_size=pageSize,
+                                                    cursor=cursor)
+    nxt = page.next_cursor
     links = {"next": f"/imports/{import_id}/errordetails?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
-    return envelope(rows, links=links, meta={"count": len(rows), "total": total})
+    return envelope([error_detail_view(d) for d in page.details], links=links,
+                    meta={"count": len(page.details), "total": page.total})
 
 
 @router.get("/imports/<import_id>/reviewtransactions", summary="Page the staged transactions", tags=["Review"],
@@ -134,25 +136,17 @@ def error_details(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)]
                                  200, None, 400, 401, 404, 409, 429))
 def review(import_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
            cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
-    imp, rows, nxt = container().import_service.review(tenant_of(router), import_id, page_size=pageSize,
-                                                       cursor=cursor)
-    s = imp.summary
-    meta = {
-        "transactionCount": s.transaction_details_count if s else 0,
-        "creditCount": s.transaction_credit_count if s else 0,
-        "debitCount": s.transaction_debit_count if s else 0,
-        "dateOverlapCount": s.transaction_date_overlap_count if s else 0,
-        "pageCount": len(rows),
-    }
+    page = container().review_service.review(tenant_of(router), import_id, page_size=pageSize, cursor=cursor)
+    nxt = page.next_cursor
     links = {"next": f"/imports/{import_id}/reviewtransactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
-    return envelope(rows, links=links, meta=meta)
+    return envelope([review_row(line) for line in page.lines], links=links, meta=review_meta(page))
 
 
 @router.patch("/imports/<import_id>/reviewtransactions/<transaction_id>", summary="Import or skip one line",
               tags=["Review"],
               responses=schemas.ok(None, "Decision recorded (no body)", 204, None, 400, 401, 404, 409, 429))
 def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Response[None]:
-    container().import_service.set_decision(tenant_of(router), import_id, transaction_id, body.data.decision)
+    container().review_service.set_decision(tenant_of(router), import_id, transaction_id, body.data.decision)
     return no_content()
 
 
@@ -160,4 +154,4 @@ def decide(import_id: str, transaction_id: str, body: DecisionRequest) -> Respon
             responses=schemas.ok(schemas.PlanEnvelope, "What confirm would add and skip",
                                  200, None, 401, 404, 409, 429))
 def dry_run(import_id: str) -> Response[dict[str, Any]]:
-    return envelope(container().import_service.plan(tenant_of(router), import_id))
+    return envelope(dry_run_view(container().review_service.dry_run(tenant_of(router), import_id)))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.idempotency import IdempotencyKey, answer_once
+from tximport.api.views import ingest_view
 from tximport.runtime import container
 from tximport.services.public import MAX_TRANSACTIONS
 
@@ -39,6 +40,6 @@ def post_transactions(body: PublicTransactions,
 
     def ingest() -> Response[dict[str, Any]]:
         result = container().public.ingest(tenant, body.transactions)
-        return Response(status_code=201, content_type="application/json", body=result)
+        return Response(status_code=201, content_type="application/json", body=ingest_view(result))
 
     return answer_once(router, "POST /api/public/v1/transactions", idempotency_key, body, ingest)

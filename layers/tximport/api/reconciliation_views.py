@@ -1,0 +1,117 @@
+"""How the reconciliation dialect shows things: JSON:API resources, pages, errors; amounts as exact JSON
+numbers (Decimal written as its text with at least two decimals: `23000.00`, never through float)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from aws_lambda_powertools.event_handler import Response
+
+from tximport.api.reconciliation_models import PREFIX
+from tximport.reconciliation.errors import ReconciliationError
+from tximport.reconciliation.ids import entry_id, statement_id
+from tximport.reconciliation.models import Reconciliation
+from tximport.reconciliation.records import EntryRecord
+
+#: a per-process marker no client text can contain: Decimals are written as markers, then unquoted
+_MARK = uuid.uuid4().hex
+_MARKED = re.compile(f'"{_MARK}(-?[0-9]+(?:\\.[0-9]+)?)"')
+TWO = Decimal("0.01")
+
+
+def number(value: Decimal) -> Decimal:
+    """An amount with at least two decimals (more when it has them: currencies with 3 decimals)."""
+    exponent = value.as_tuple().exponent
+    return value.quantize(TWO) if isinstance(exponent, int) and exponent > -2 else value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{_MARK}{format(number(value), 'f')}"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(body: Any) -> str:
+    """JSON with every Decimal written as an exact number."""
+    return _MARKED.sub(r"\1", json.dumps(body, default=_default, ensure_ascii=False, separators=(",", ":")))
+
+
+def answer(body: Any, status: int = 200) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=dumps(body))
+
+
+def error_answer(exc: ReconciliationError) -> Response[str]:
+    return answer(exc.body(), exc.status_code)
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def self_link(rec_id: str) -> str:
+    return f"{PREFIX}/{rec_id}"
+
+
+def reconciliation_resource(rec: Reconciliation) -> dict[str, Any]:
+    c = rec.counts
+    return {"type": "reconciliations", "id": rec.id, "links": {"self": self_link(rec.id)}, "attributes": {
+        "accountId": rec.account_id, "status": rec.status.value, "periodStart": rec.period_start.isoformat(),
+        "periodEnd": rec.period_end.isoformat(), "totalEntries": c.total_entries, "matchedEntries": c.matched_entries,
+        "unmatchedEntries": c.unmatched_entries, "totalAmount": c.total_amount, "matchedAmount": c.matched_amount,
+        "unmatchedAmount": c.unmatched_amount, "source": rec.source.value, "failureReason": rec.failure_reason,
+        "completedAt": timestamp(rec.completed), "createdAt": timestamp(rec.created),
+        "updatedAt": timestamp(rec.updated),
+        # our extensions, beside the documented attributes
+        "manualEntries": c.manual_entries, "ambiguousEntries": c.ambiguous_entries,
+        "suggestedEntries": c.suggested_entries, "currency": rec.currency,
+        "matchingOptions": rec.options.model_dump(by_alias=True, mode="json"),
+    }}
+
+
+def reconciliation_document(rec: Reconciliation) -> dict[str, Any]:
+    return {"data": reconciliation_resource(rec), "links": {"self": self_link(rec.id)}}
+
+
+def entry_resource(rec_id: str, r: EntryRecord) -> dict[str, Any]:
+    match = None
+    if r.line:
+        match = {"rule": r.rule.value if r.rule else None, "score": r.score, "parts": r.parts,
+                 "amountDelta": r.amount_delta, "dateDeltaDays": r.date_delta}
+    runner_up = None
+    if r.runner_up:
+        runner_up = {"matchedStatementId": statement_id(r.runner_up.line), "transactionId": r.runner_up.line,
+                     "score": r.runner_up.score, "regret": r.runner_up.regret, "reason": r.runner_up.reason}
+    return {"type": "reconciliation-entries", "id": entry_id(rec_id, r.index), "attributes": {
+        "type": r.type.value, "amount": r.amount, "description": r.description,
+        "transactionDate": r.transaction_date.isoformat(), "matchStatus": r.status.value,
+        "matchedStatementId": statement_id(r.line) if r.line else None, "externalRef": r.external_ref,
+        # our extensions: the explanation
+        "matchedTransactionId": r.line, "match": match, "runnerUp": runner_up, "ambiguous": r.ambiguous,
+        "reason": r.reason,
+        "suggestions": [{"matchedStatementId": statement_id(s.line), "transactionId": s.line, "score": s.score,
+                         "parts": s.parts, "amountDelta": s.amount_delta, "dateDeltaDays": s.date_delta}
+                        for s in r.suggestions],
+    }}
+
+
+def page_of(data: list[dict[str, Any]], total: int, number: int, size: int, path: str,
+            query: dict[str, str]) -> dict[str, Any]:
+    """A JSON:API page: data, meta (as the document shows it, plus the has-pages flags) and links."""
+    pages = max(1, math.ceil(total / size))
+
+    def link(n: int) -> str:
+        params = {**query, "page[number]": str(n), "page[size]": str(size)}
+        return path + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+
+    return {"data": data,
+            "meta": {"totalItems": total, "totalPages": pages, "currentPage": number, "itemsPerPage": size,
+                     "hasNextPage": number < pages, "hasPreviousPage": number > 1},
+            "links": {"self": link(number), "first": link(1), "prev": link(number - 1) if number > 1 else None,
+                      "next": link(number + 1) if number < pages else None, "last": link(pages)}}

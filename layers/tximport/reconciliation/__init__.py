@@ -1,0 +1,1 @@
+"""Reconciliations: expected entries matched against an account's ledger (domain models and the engine)."""

@@ -1,0 +1,1 @@
+"""Use cases of reconciliations: create, query, match (the workflow), manual decisions."""

@@ -1,0 +1,131 @@
+"""Reviewing an import before it is confirmed: its staged rows with their decisions, a decision per
+line, a dry run of the confirm, and the problems found in the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tximport.errors import Conflict, NotFound
+from tximport.models import Decision, ErrorDetail, Import, ImportStatus, StagedRow, Tenant
+from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.repository import ImportsStore
+from tximport.storage.staging import Staging
+
+#: how many skipped transaction ids a dry run lists per account
+MAX_SKIPPED_IDS = 1000
+
+_REVIEWABLE = (ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING, ImportStatus.COMPLETE)
+
+
+@dataclass(slots=True)
+class ReviewLine:
+    """A staged row and the decision that holds for it (its own, or the row's default)."""
+
+    row: StagedRow
+    decision: Decision
+
+
+@dataclass(slots=True)
+class ReviewPage:
+    imp: Import
+    lines: list[ReviewLine]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class AccountPlan:
+    """What confirm would do in one bank account."""
+
+    bank_account_id: str
+    add: int = 0
+    skip: int = 0
+    add_sum: Decimal = Decimal(0)
+    skipped_transaction_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DryRun:
+    imp: Import
+    accounts: list[AccountPlan]
+
+    @property
+    def add(self) -> int:
+        return sum(a.add for a in self.accounts)
+
+    @property
+    def skip(self) -> int:
+        return sum(a.skip for a in self.accounts)
+
+
+@dataclass(slots=True)
+class ErrorDetailsPage:
+    details: list[ErrorDetail]
+    next_cursor: str | None
+    #: whole-file problems plus rejected lines
+    total: int
+
+
+class ReviewService:
+    def __init__(self, *, imports: ImportsStore, staging: Staging) -> None:
+        self.imports = imports
+        self.staging = staging
+
+    def _reviewable(self, tenant: Tenant, import_id: str) -> Import:
+        imp = self.imports.get(tenant, import_id)
+        if imp.status not in _REVIEWABLE:
+            raise Conflict(f"an import in status {imp.status.value} has no transactions to review",
+                           code="InvalidImportStatus", target="status")
+        return imp
+
+    def review(self, tenant: Tenant, import_id: str, *, page_size: int, cursor: str | None) -> ReviewPage:
+        """A page of staged rows with their decisions."""
+        imp = self._reviewable(tenant, import_id)
+        state = decode_cursor(cursor) or {"c": 0, "s": 0}
+        rows, nxt = self.staging.page_rows(imp.chunk_keys, chunk=int(state.get("c", 0)),
+                                           skip=int(state.get("s", 0)), limit=page_size)
+        decisions = self.imports.decisions(imp) if rows else {}
+        lines = [ReviewLine(row, decisions.get(row.transaction_id) or row.default_decision) for row in rows]
+        return ReviewPage(imp, lines, encode_cursor({"c": nxt[0], "s": nxt[1]}) if nxt else None)
+
+    def set_decision(self, tenant: Tenant, import_id: str, transaction_id: str, decision: Decision) -> None:
+        """Import or skip one staged line (only while the import awaits confirmation)."""
+        imp = self.imports.get(tenant, import_id)
+        if imp.status != ImportStatus.AWAITING_CONFIRMATION:
+            raise Conflict("decisions can be changed only while awaiting confirmation",
+                           code="InvalidImportStatus", target="status")
+        if not any(row.transaction_id == transaction_id for row in self.staging.all_rows(imp.chunk_keys)):
+            raise NotFound(f"transaction {transaction_id} is not staged in this import",
+                           code="TransactionNotFound", target="transactionId")
+        self.imports.put_decision(imp, transaction_id, decision)
+
+    def dry_run(self, tenant: Tenant, import_id: str) -> DryRun:
+        """What confirm would do: adds and skips, per account, with counts."""
+        imp = self._reviewable(tenant, import_id)
+        decisions = self.imports.decisions(imp)
+        per_account: dict[str, AccountPlan] = {}
+        for row in self.staging.all_rows(imp.chunk_keys):
+            plan = per_account.get(row.bank_account_id)
+            if plan is None:
+                plan = per_account[row.bank_account_id] = AccountPlan(row.bank_account_id)
+            if decisions.get(row.transaction_id, row.default_decision) == "import":
+                plan.add += 1
+                plan.add_sum += row.amount
+            else:
+                plan.skip += 1
+                if len(plan.skipped_transaction_ids) < MAX_SKIPPED_IDS:
+                    plan.skipped_transaction_ids.append(row.transaction_id)
+        return DryRun(imp, list(per_account.values()))
+
+    def error_details(self, tenant: Tenant, import_id: str, *, page_size: int, cursor: str | None
+                      ) -> ErrorDetailsPage:
+        """Whole-file problems first, then every rejected line, paged."""
+        imp = self.imports.get(tenant, import_id)
+        state = decode_cursor(cursor) or {"c": 0, "s": 0, "f": True}
+        details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
+        rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
+                                                 skip=int(state.get("s", 0)), limit=page_size)
+        details.extend(rejected)
+        total = len(imp.error_details) + imp.validation_details_count
+        return ErrorDetailsPage(details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False}) if nxt else None,
+                                total)

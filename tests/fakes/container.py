@@ -1,0 +1,71 @@
+"""The container's own wiring, with every adapter and repository in memory."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from tests.fakes.events import FakeEventBridge
+from tests.fakes.objects import InMemoryObjects
+from tests.fakes.reconciliations import InMemoryReconciliations
+from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
+from tests.fakes.workflow import FakeInvoker, FakeWorkflow
+from tximport.config import Settings
+from tximport.container import Container
+
+
+class FakeContainer(Container):
+    """Services exactly as `Container` wires them; the fakes are its adapters, so a test arranges and
+    inspects them there (`c.objects`, `c.imports`, `c.ledger`, `c.workflow_engine`, `c.events_client`,
+    `c.reconciliation_store`, `c.reconcile_engine`).
+    Settings may be changed (`c.settings.chunk_rows = 2`) until a service is first used."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(Settings(imports_table="imports", ledger_table="ledger", bucket="bucket",
+                                  state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:import",
+                                  reconcile_state_machine_arn="arn:aws:states:us-east-1:123456789012:"
+                                                              "stateMachine:reconcile",
+                                  revert_function_name="revert", event_bus_name="tximport", **settings))
+
+    def _client(self, name: str) -> Any:
+        raise AssertionError(f"a unit test asked for a real {name} client")
+
+    @cached_property
+    def events_client(self) -> FakeEventBridge:
+        return FakeEventBridge()
+
+    @cached_property
+    def objects(self) -> InMemoryObjects:
+        return InMemoryObjects()
+
+    @cached_property
+    def accounts(self) -> InMemoryAccounts:
+        return InMemoryAccounts()
+
+    @cached_property
+    def imports(self) -> InMemoryImports:
+        return InMemoryImports()
+
+    @cached_property
+    def locks(self) -> InMemoryLocks:
+        return InMemoryLocks()
+
+    @cached_property
+    def ledger(self) -> InMemoryLedger:
+        return InMemoryLedger()
+
+    @cached_property
+    def workflow_engine(self) -> FakeWorkflow:
+        return FakeWorkflow()
+
+    @cached_property
+    def reconcile_engine(self) -> FakeWorkflow:
+        return FakeWorkflow("reconcile")
+
+    @cached_property
+    def reconciliation_store(self) -> InMemoryReconciliations:
+        return InMemoryReconciliations(self.ledger)
+
+    @cached_property
+    def reverts(self) -> FakeInvoker:
+        return FakeInvoker()

@@ -1,0 +1,366 @@
+"""The in-memory fakes the unit tier uses behave as the real adapters and repositories do on moto:
+each scenario runs against both (moto in-process, no server)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.definitions import TABLES
+from tests.fakes.objects import InMemoryObjects
+from tests.fakes.reconciliations import InMemoryReconciliations
+from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
+from tests.fakes.workflow import FakeWorkflow
+from tximport.adapters.workflow import StepFunctionsEngine
+from tximport.errors import Conflict, NotFound
+from tximport.ids import new_id
+from tximport.models import (
+    BankAccount,
+    Import,
+    ImportStatus,
+    LedgerLine,
+    LineMark,
+    ReconciliationMark,
+    Tenant,
+    utcnow,
+)
+from tximport.reconciliation.errors import Clash
+from tximport.reconciliation.models import (
+    Direction,
+    MatchStatus,
+    Override,
+    Reconciliation,
+    ReconciliationStatus,
+    Source,
+)
+from tximport.reconciliation.records import EntryRecord
+from tximport.storage.ledger import LedgerRepository
+from tximport.storage.objects import ObjectChanged, S3Objects
+from tximport.storage.reconciliations import DynamoReconciliations
+from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+
+TENANT = Tenant(organisation_id="org", company_id="co")
+OTHER = Tenant(organisation_id="org", company_id="co2")
+REGION = "us-east-1"
+
+
+@pytest.fixture()
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """moto in this process: a bucket, the two tables, boto3 clients."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+    # the interpreter on: Step Functions then knows which task tokens wait
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="bucket")
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        resource = boto3.resource("dynamodb", region_name=REGION)
+        tables = {}
+        for table in TABLES:
+            dynamodb.create_table(
+                TableName=table.key, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+            tables[table.key] = resource.Table(table.key)
+        yield {"s3": s3, "dynamodb": dynamodb, "tables": tables,
+               "sfn": boto3.client("stepfunctions", region_name=REGION)}
+
+
+def both(real: Callable[[dict[str, Any]], Any], fake: Callable[[], Any]) -> Any:
+    """A fixture answering the real implementation on moto, then the fake."""
+
+    @pytest.fixture(params=["moto", "fake"])
+    def store(request: pytest.FixtureRequest) -> Any:
+        if request.param == "fake":
+            return fake()
+        return real(request.getfixturevalue("aws"))
+
+    return store
+
+
+objects = both(lambda aws: S3Objects(aws["s3"], "bucket"), InMemoryObjects)
+accounts = both(lambda aws: AccountsRepository(aws["tables"]["imports"]), InMemoryAccounts)
+imports = both(lambda aws: ImportsRepository(aws["tables"]["imports"]), InMemoryImports)
+locks = both(lambda aws: LocksRepository(aws["tables"]["imports"]), InMemoryLocks)
+ledger = both(lambda aws: LedgerRepository(aws["tables"]["ledger"], aws["dynamodb"]), InMemoryLedger)
+
+
+def _all_pages(read: Callable[[str | None], tuple[list[Any], str | None]]) -> list[Any]:
+    out: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = read(cursor)
+        out.extend(page)
+        if not cursor:
+            return out
+
+
+# --- the bucket -------------------------------------------------------------------------------------
+
+def test_objects_are_stored_read_pinned_to_their_etag_and_deleted(objects):
+    objects.put("p/a.gz", b"one", content_type="application/x-ndjson", content_encoding="gzip")
+    objects.put("p/b.gz", b"two", content_type="application/x-ndjson")
+    objects.put("q/c.gz", b"three", content_type="text/plain")
+    head = objects.head("p/a.gz")
+    assert head.size == 3 and head.etag
+    with objects.open("p/a.gz", etag=head.etag) as stream:
+        assert stream.read() == b"one"
+    objects.put("p/a.gz", b"replaced", content_type="text/plain")
+    with pytest.raises(ObjectChanged):
+        objects.open("p/a.gz", etag=head.etag).read()
+    assert objects.delete_prefix("p/") == 2
+    objects.delete("q/c.gz")
+    objects.delete("q/c.gz")  # twice: nothing happens
+    assert objects.delete_prefix("") == 0
+    assert "uploads/o/c/i" in objects.presign_put("uploads/o/c/i", 900)
+
+
+# --- accounts and imports ---------------------------------------------------------------------------
+
+def test_accounts_are_per_tenant_and_paged(accounts):
+    made = [BankAccount(id=f"acc-{n}", bank_id="b", country_code="GBR", account_identifier=str(n)) for n in range(5)]
+    for account in made:
+        accounts.put(TENANT, account)
+    assert accounts.get(TENANT, "acc-3") == made[3]
+    with pytest.raises(NotFound):
+        accounts.get(OTHER, "acc-3")
+    assert _all_pages(lambda cursor: accounts.list_page(TENANT, limit=2, cursor=cursor)) == made
+
+
+def _import(status: ImportStatus = ImportStatus.AWAITING_FILE_UPLOAD) -> Import:
+    import_id = str(uuid.uuid4())
+    return Import(id=import_id, organisation_id=TENANT.organisation_id, company_id=TENANT.company_id,
+                  file_format="Tabular3column#v1", s3_key=f"uploads/org/co/{import_id}", status=status)
+
+
+def test_an_import_is_saved_only_over_the_version_it_was_read_at(imports):
+    imp = _import()
+    imports.create(imp)
+    first, second = imports.get(TENANT, imp.id), imports.get(TENANT, imp.id)
+    first.status = ImportStatus.PROCESSING
+    assert imports.save(first).version == 1
+    second.status = ImportStatus.ERROR
+    with pytest.raises(Conflict) as err:
+        imports.save(second)
+    assert err.value.code == "ConcurrentUpdate" and second.version == 0
+    assert imports.get(TENANT, imp.id).status == ImportStatus.PROCESSING
+    with pytest.raises(NotFound):
+        imports.get(OTHER, imp.id)
+
+
+def test_imports_list_newest_first_and_filter_by_status(imports):
+    made = sorted((_import(ImportStatus.ERROR if n % 2 else ImportStatus.COMPLETE) for n in range(5)),
+                  key=lambda i: i.id)
+    for imp in made:
+        imports.create(imp)
+    newest_first = [i.id for i in reversed(made)]
+    assert [i.id for i in _all_pages(lambda cursor: imports.list_page(TENANT, limit=2, cursor=cursor))] == newest_first
+    errors = _all_pages(lambda cursor: imports.list_page(TENANT, limit=2, cursor=cursor, status=ImportStatus.ERROR))
+    assert [i.id for i in errors] == [i.id for i in reversed(made) if i.status == ImportStatus.ERROR]
+
+
+def test_decisions_and_replay_digests(imports):
+    imp = _import()
+    imports.create(imp)
+    imports.put_decision(imp, "tx-1", "skip")
+    imports.put_decision(imp, "tx-2", "import")
+    imports.put_decision(imp, "tx-1", "import")
+    assert imports.decisions(imp) == {"tx-1": "import", "tx-2": "import"}
+    imports.delete_decisions(imp)
+    assert imports.decisions(imp) == {}
+    imports.put_replay(TENANT, "acc", "digest", imp.id, None)
+    assert imports.replay_of(TENANT, "acc", "digest") == imp.id and imports.replay_of(OTHER, "acc", "digest") is None
+    imports.delete_replay(TENANT, "acc", "digest", "another-import")
+    assert imports.replay_of(TENANT, "acc", "digest") == imp.id
+    imports.delete_replay(TENANT, "acc", "digest", imp.id)
+    assert imports.replay_of(TENANT, "acc", "digest") is None
+
+
+def test_locks_are_reentrant_and_the_queue_is_oldest_first(locks):
+    assert locks.acquire(TENANT, "acc", "imp-1") and locks.acquire(TENANT, "acc", "imp-1")
+    assert not locks.acquire(TENANT, "acc", "imp-2") and locks.acquire(OTHER, "acc", "imp-2")
+    assert locks.holder(TENANT, "acc") == "imp-1"
+    assert not locks.release(TENANT, "acc", "imp-2") and locks.release(TENANT, "acc", "imp-1")
+    assert locks.holder(TENANT, "acc") is None
+    locks.enqueue(TENANT, "acc", "2024-01-02T00:00:00", "imp-3", "token-3")
+    locks.enqueue(TENANT, "acc", "2024-01-01T00:00:00", "imp-2", "token-2")
+    locks.enqueue(TENANT, "acc2", "2024-01-01T00:00:00", "imp-9", "token-9")
+    waiting = locks.waiting(TENANT, "acc")
+    assert [(w.import_id, w.task_token) for w in waiting] == [("imp-2", "token-2"), ("imp-3", "token-3")]
+    assert locks.dequeue(TENANT, "acc", waiting[0].sk) and not locks.dequeue(TENANT, "acc", waiting[0].sk)
+    locks.remove_import(TENANT, "acc", "imp-3")
+    assert locks.waiting(TENANT, "acc") == [] and len(locks.waiting(TENANT, "acc2")) == 1
+
+
+# --- the ledger -------------------------------------------------------------------------------------
+
+def _line(n: int, day: int, import_id: str = "imp-1", account: str = "acc") -> LedgerLine:
+    return LedgerLine(transaction_id=f"{day:02d}-tx-{n:03d}", bank_account_id=account, amount=Decimal(n) / 4,
+                      date_posted=date(2024, 1, day), description=f"line {n}", currency="EUR",
+                      balance=Decimal("10.50") if n == 1 else None, line_number=n, import_id=import_id,
+                      committed=utcnow().replace(microsecond=123000))
+
+
+def test_ledger_lines_are_written_idempotently_and_read_by_day(ledger):
+    lines = [_line(n, 1 + n % 3) for n in range(9)]
+    assert ledger.write(TENANT, lines) == 9
+    assert ledger.write(TENANT, lines[:2]) == 2
+    assert list(ledger.days(TENANT, "acc")) == [date(2024, 1, 3), date(2024, 1, 2), date(2024, 1, 1)]
+    assert list(ledger.days(TENANT, "acc", newest_first=False, start_after=date(2024, 1, 1))) == [
+        date(2024, 1, 2), date(2024, 1, 3)]
+    day_one = ledger.day_lines(TENANT, "acc", date(2024, 1, 1))
+    assert day_one == sorted((line for line in lines if line.date_posted.day == 1), key=lambda x: x.transaction_id)
+    assert ledger.day_lines(OTHER, "acc", date(2024, 1, 1)) == []
+
+
+def test_the_ledger_pages_newest_first_without_gaps(ledger):
+    lines = [_line(n, 1 + n % 4) for n in range(11)]
+    ledger.write(TENANT, lines)
+    read = _all_pages(lambda cursor: ledger.list_page(TENANT, "acc", limit=3, cursor=cursor))
+    assert read == sorted(lines, key=lambda x: (x.date_posted, x.transaction_id), reverse=True)
+
+
+def test_the_ledger_says_which_lines_exist_and_removes_only_an_imports_own(ledger):
+    mine, theirs = [_line(n, 1) for n in range(4)], [_line(n, 2, "imp-2") for n in range(4, 6)]
+    ledger.write(TENANT, mine + theirs)
+    refs = [(x.bank_account_id, x.date_posted, x.transaction_id) for x in [*mine, *theirs, _line(99, 1)]]
+    assert ledger.existing(TENANT, refs) == {(x.bank_account_id, x.transaction_id) for x in mine + theirs}
+    assert ledger.delete_many_if_from_import(TENANT, mine + theirs, "imp-1", workers=2) == (4, True)
+    assert ledger.delete_many_if_from_import(TENANT, mine, "imp-1", workers=2) == (0, True)
+    remaining = _all_pages(lambda cursor: ledger.list_page(TENANT, "acc", limit=10, cursor=cursor))
+    assert [x.transaction_id for x in remaining] == sorted((x.transaction_id for x in theirs), reverse=True)
+    stopped = ledger.delete_many_if_from_import(TENANT, theirs, "imp-2", stop=lambda: True)
+    assert stopped == (0, False)
+
+
+def test_ledger_lines_carry_one_reconciliation_mark_at_most(ledger):
+    lines = [_line(n, 1) for n in range(3)]
+    ledger.write(TENANT, lines)
+    refs = [(x.bank_account_id, x.date_posted, x.transaction_id) for x in lines]
+    day = lines[0].date_posted.isoformat()
+
+    def mark(n: int, entry: str, recon: str = "rec-1", replaces: str | None = None) -> LineMark:
+        return LineMark("acc", day, lines[n].transaction_id, recon, entry, "MATCHED", replaces=replaces)
+
+    gone = LineMark("acc", day, "01-tx-999", "rec-1", "e-9", "MATCHED")
+    assert ledger.mark(TENANT, [mark(0, "e-0"), mark(1, "e-1"), gone], workers=2) == [gone]
+    assert ledger.mark(TENANT, [mark(0, "e-0")]) == []  # the same entry again: nothing refused
+    assert ledger.mark(TENANT, [mark(0, "e-5", "rec-2")]) == [mark(0, "e-5", "rec-2")]  # held by another entry
+    assert ledger.mark(TENANT, [mark(1, "e-5", "rec-2", replaces="rec-1")]) == []  # a FAILED holder gives way
+    found = {x.transaction_id: x.reconciliation for x in ledger.get_lines(TENANT, [*refs, ("acc", date(2024, 1, 1),
+                                                                                          "01-tx-999")])}
+    assert found == {lines[0].transaction_id: ReconciliationMark("rec-1", "e-0", "MATCHED"),
+                     lines[1].transaction_id: ReconciliationMark("rec-2", "e-5", "MATCHED"),
+                     lines[2].transaction_id: None}
+    assert ledger.get_lines(OTHER, refs) == []
+    ledger.unmark(TENANT, [mark(0, "e-7"), mark(1, "e-5", "rec-2")])  # e-7 holds nothing: left alone
+    assert [x.reconciliation for x in ledger.get_lines(TENANT, refs[:2])] == [
+        ReconciliationMark("rec-1", "e-0", "MATCHED"), None]
+    assert [x.reconciliation for x in ledger.day_lines(TENANT, "acc", date(2024, 1, 1))][:1] == [
+        ReconciliationMark("rec-1", "e-0", "MATCHED")]
+
+
+# --- reconciliations --------------------------------------------------------------------------------
+
+@pytest.fixture(params=["moto", "fake"])
+def reconciliations(request: pytest.FixtureRequest) -> tuple[Any, Any]:
+    """A reconciliations repository and the ledger its manual changes mark."""
+    if request.param == "fake":
+        fake_ledger = InMemoryLedger()
+        return InMemoryReconciliations(fake_ledger), fake_ledger
+    aws = request.getfixturevalue("aws")
+    real_ledger = LedgerRepository(aws["tables"]["ledger"], aws["dynamodb"])
+    return DynamoReconciliations(aws["tables"]["imports"], aws["dynamodb"], real_ledger), real_ledger
+
+
+def _reconciliation(start: int, end: int, account: str = "acc") -> Reconciliation:
+    rec_id = new_id()
+    return Reconciliation(id=rec_id, organisation_id=TENANT.organisation_id, company_id=TENANT.company_id,
+                          account_id=account, period_start=date(2024, 1, start), period_end=date(2024, 1, end),
+                          source=Source.API_IMPORT, entries_key=f"reconciliations/org/co/{rec_id}/")
+
+
+def test_reconciliations_claim_their_days_and_save_over_their_version(reconciliations):
+    store, _ = reconciliations
+    first, second = _reconciliation(1, 10), _reconciliation(11, 20)
+    store.create(first)
+    store.create(second)  # adjacent: no day in common
+    with pytest.raises(Clash) as clash:
+        store.create(_reconciliation(10, 12))
+    assert clash.value.details["conflictingReconciliationId"] in (first.id, second.id)
+    store.create(_reconciliation(5, 6, account="acc-2"))  # another account
+    assert [r.id for r in store.list_all(TENANT)][1:] == [second.id, first.id] and store.list_all(OTHER) == []
+    store.release_days(first)
+    store.create(_reconciliation(1, 3))
+    read, stale = store.get(TENANT, second.id), store.get(TENANT, second.id)
+    read.status = ReconciliationStatus.PROCESSING
+    assert store.save(read).version == 1
+    with pytest.raises(Clash):
+        store.save(stale)
+    assert store.get(TENANT, second.id).status == ReconciliationStatus.PROCESSING
+    assert store.get(OTHER, second.id) is None
+
+
+def test_a_manual_change_and_its_ledger_marks_are_one_transaction(reconciliations):
+    store, ledger = reconciliations
+    lines = [_line(n, 2) for n in range(2)]
+    ledger.write(TENANT, lines)
+    rec = _reconciliation(1, 31)
+    store.create(rec)
+    rec = store.get(TENANT, rec.id)
+    day = "2024-01-02"
+    record = EntryRecord(index=0, type=Direction.DEBIT, amount=Decimal("1.00"), description="x",
+                         transaction_date=date(2024, 1, 2), status=MatchStatus.MANUAL, line=lines[0].transaction_id)
+    override = Override(index=0, status=MatchStatus.MANUAL, line=lines[0].transaction_id, statement_day=day,
+                        base_status=MatchStatus.UNMATCHED)
+    mark = LineMark("acc", day, lines[0].transaction_id, rec.id, "e-0", "MANUAL")
+    store.apply_manual(rec, override, record, mark=mark, unmark=None)
+    assert rec.version == 1 and store.override(rec, 0) == (override, record)
+    assert ledger.get_lines(TENANT, [("acc", date(2024, 1, 2), lines[0].transaction_id)])[0].reconciliation == \
+        ReconciliationMark(rec.id, "e-0", "MANUAL")
+    # another entry may not take the line: nothing of the change is kept
+    other = override.model_copy(update={"index": 1})
+    with pytest.raises(Clash):
+        store.apply_manual(rec, other, record.model_copy(update={"index": 1}), unmark=None,
+                           mark=LineMark("acc", day, lines[0].transaction_id, rec.id, "e-1", "MANUAL"))
+    assert store.get(TENANT, rec.id).version == 1 and store.override(rec, 1) is None
+    # a stale version loses too
+    stale = rec.model_copy(update={"version": 0})
+    with pytest.raises(Clash):
+        store.apply_manual(stale, other, record, mark=None, unmark=None)
+    assert list(store.overrides(rec)) == [0]
+    store.put_overrides(rec, [(other, record.model_copy(update={"index": 1}))])
+    assert list(store.overrides(rec)) == [0, 1]
+
+
+# --- the workflow engine ----------------------------------------------------------------------------
+
+_MACHINE = '{"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 5, "End": true}}}'
+
+
+@pytest.fixture(params=["moto", "fake"])
+def engine(request: pytest.FixtureRequest) -> Any:
+    if request.param == "fake":
+        return FakeWorkflow()
+    sfn = request.getfixturevalue("aws")["sfn"]
+    arn = sfn.create_state_machine(name="m", definition=_MACHINE,
+                                   roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+    return StepFunctionsEngine(sfn, arn)
+
+
+def test_an_execution_starts_once_per_name_and_an_unknown_token_no_longer_waits(engine):
+    arn = engine.start("import-1", {"importId": "import-1"})
+    assert arn and arn.endswith("import-1")
+    assert engine.start("import-1", {"importId": "import-1"}) == arn  # the same request again: the same execution
+    assert engine.start("import-1", {"importId": "import-1", "more": 1}) is None
+    assert engine.resume("a-token-nobody-parked", {"action": "confirm"}) is False

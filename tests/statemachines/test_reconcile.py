@@ -1,0 +1,285 @@
+"""Reconciliations through HTTP on the local stack: statemachines/reconcile.asl.json executed by moto's
+interpreter with the reconcile function in-process, DynamoDB and S3 in moto. The document's example is
+the first case; then the errors of the dialect, pages, manual decisions, re-run, failure and events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.support.client import Api, poll
+from tests.support.stack import new_api
+from tximport_cli.local.stack import DEMO_PERMISSIONS
+
+BASE = "/baas/api/v1/reconciliations"
+SETTLED = {"COMPLETED", "PARTIALLY_MATCHED", "FAILED"}
+DOC_BODY = {"data": {"type": "reconciliations", "attributes": {
+    "accountId": "<account>", "periodStart": "2024-01-01", "periodEnd": "2024-01-31", "source": "API_IMPORT",
+    "entries": [
+        {"type": "DEBIT", "amount": 5000.00, "description": "Pagamento NF 12345", "transactionDate": "2024-01-10",
+         "externalRef": "ERP-PAG-12345"},
+        {"type": "CREDIT", "amount": 15000.00, "description": "Recebimento cliente ABC",
+         "transactionDate": "2024-01-12", "externalRef": "ERP-REC-67890"},
+        {"type": "DEBIT", "amount": 3000.00, "description": "Pagamento fornecedor XYZ",
+         "transactionDate": "2024-01-15", "externalRef": "ERP-PAG-11111"},
+    ]}}}
+
+
+class Client:
+    """A tenant with reconciliation permissions (or the ones given)."""
+
+    def __init__(self, stack, permissions=DEMO_PERMISSIONS) -> None:
+        self.api: Api = new_api(stack)
+        self.api.token = stack.token_for(self.api.organisation_id, self.api.company_id, permissions=permissions)
+        self.stack = stack
+
+    def call(self, method: str, path: str, **kwargs: Any):
+        return self.api.call(method, path, **kwargs)
+
+    def ok(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        response = self.call(method, path, **kwargs)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text[:1500]}"
+        return response
+
+    def account(self, identifier: str | None = None) -> tuple[str, str]:
+        identifier = identifier or uuid.uuid4().hex[:10]
+        account = self.api.create_account(identifier, currency="BRL")
+        return account, identifier
+
+    def ledger(self, identifier: str, *lines: tuple[str, str, str, str]) -> None:
+        """Book lines straight into the ledger (the public endpoint): (date, signed amount, text, bank id)."""
+        transactions = [{"accountIdentifier": identifier, "transactionId": bank_id or None, "text": text,
+                         "creditDebit": "debit" if amount.startswith("-") else "credit",
+                         "amount": amount.lstrip("-"), "currency": "BRL", "valutaAt": day}
+                        for day, amount, text, bank_id in lines]
+        answer = self.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": transactions}).json()
+        assert answer["newTransactions"] == len(lines), answer
+
+    def create(self, account: str, body: dict | None = None, expect: int = 201) -> dict:
+        body = json.loads(json.dumps(body or DOC_BODY).replace("<account>", account))
+        return self.ok("POST", BASE, expect, json=body).json()
+
+    def wait(self, rec_id: str) -> dict:
+        def settled() -> dict | None:
+            data = self.ok("GET", f"{BASE}/{rec_id}").json()["data"]
+            return data if data["attributes"]["status"] in SETTLED else None
+
+        return poll(settled, timeout=60, interval=0.1, what=f"reconciliation {rec_id} to settle")
+
+    def entries(self, rec_id: str, query: str = "") -> dict:
+        return self.ok("GET", f"{BASE}/{rec_id}/entries{query}").json()
+
+
+@pytest.fixture()
+def client(stack) -> Client:
+    return Client(stack)
+
+
+def _doc_ledger(client: Client, identifier: str) -> None:
+    client.ledger(identifier, ("2024-01-10", "-5000.00", "TED ENVIADA ERP-PAG-12345", "B-1"),
+                  ("2024-01-13", "15000.00", "PIX RECEBIDO CLIENTE ABC", "B-2"),
+                  ("2024-01-20", "-42.90", "TARIFA PACOTE", "B-3"))
+
+
+def test_the_documents_example_end_to_end(client: Client, stack):
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    # When the document's request is posted
+    response = client.ok("POST", BASE, 201, json=json.loads(json.dumps(DOC_BODY).replace("<account>", account)))
+    created = response.json()
+    # Then the answer has the document's shape and numbers (JSON numbers, 23000.00 written as such)
+    data = created["data"]
+    assert set(created) == {"data", "links"} and set(data) == {"type", "id", "links", "attributes"}
+    assert data["type"] == "reconciliations" and uuid.UUID(data["id"])
+    assert created["links"] == data["links"] == {"self": f"{BASE}/{data['id']}"}
+    a = data["attributes"]
+    assert a["status"] == "PROCESSING" and a["source"] == "API_IMPORT" and a["accountId"] == account
+    assert (a["totalEntries"], a["matchedEntries"], a["unmatchedEntries"]) == (3, 0, 3)
+    assert '"totalAmount":23000.00' in response.text and '"unmatchedAmount":23000.00' in response.text
+    assert a["failureReason"] is None and a["completedAt"] is None
+    assert a["createdAt"].endswith("Z") and len(a["createdAt"]) == 20
+    # When matching has run
+    done = client.wait(data["id"])["attributes"]
+    assert done["status"] == "PARTIALLY_MATCHED"
+    assert (done["matchedEntries"], done["unmatchedEntries"]) == (2, 1)
+    assert Decimal(str(done["matchedAmount"])) == 20000 and Decimal(str(done["unmatchedAmount"])) == 3000
+    assert done["completedAt"] is not None
+    # Then the unmatched entry is listed as the document shows it
+    unmatched = client.entries(data["id"], "?filter[matchStatus]=UNMATCHED")
+    assert unmatched["meta"] == {"totalItems": 1, "totalPages": 1, "currentPage": 1, "itemsPerPage": 20,
+                                 "hasNextPage": False, "hasPreviousPage": False}
+    entry = unmatched["data"][0]
+    assert entry["type"] == "reconciliation-entries" and uuid.UUID(entry["id"])
+    assert {k: entry["attributes"][k] for k in ("type", "amount", "description", "transactionDate", "matchStatus",
+                                                 "matchedStatementId", "externalRef")} == {
+        "type": "DEBIT", "amount": 3000.00, "description": "Pagamento fornecedor XYZ", "transactionDate": "2024-01-15",
+        "matchStatus": "UNMATCHED", "matchedStatementId": None, "externalRef": "ERP-PAG-11111"}
+    assert entry["attributes"]["reason"]
+    # and each match explains itself, and the ledger line says which entry holds it
+    matched = client.entries(data["id"], "?filter[matchStatus]=MATCHED")["data"]
+    rules = {e["attributes"]["externalRef"]: e["attributes"]["match"]["rule"] for e in matched}
+    assert rules == {"ERP-PAG-12345": "EXACT_REFERENCE", "ERP-REC-67890": "SCORED"}
+    scored = next(e for e in matched if e["attributes"]["externalRef"] == "ERP-REC-67890")["attributes"]
+    assert scored["match"]["dateDeltaDays"] == 1 and scored["match"]["amountDelta"] == 0.00
+    assert {"amount", "date", "text"} <= set(scored["match"]["parts"])
+    ledger = {row["statementId"]: row for row in client.api.ledger(account)}
+    held = ledger[scored["matchedStatementId"]]
+    assert held["transactionId"] == scored["matchedTransactionId"]
+    assert held["reconciliation"] == {"reconciliationId": data["id"], "entryId": next(
+        e["id"] for e in matched if e["attributes"]["externalRef"] == "ERP-REC-67890"), "matchStatus": "MATCHED"}
+    # and no entry travelled through the state machine
+    history = stack.clients.stepfunctions.get_execution_history(
+        executionArn=f"{stack.state_machine_arns['reconcile'].replace(':stateMachine:', ':execution:')}:"
+                     f"{data['id']}-run1", maxResults=1000)["events"]
+    text = json.dumps(history, default=str)
+    assert "Pagamento" not in text and "ERP-PAG-12345" not in text and "Recebimento" not in text
+    # and the status changes were published (from the imports table's stream, each with its eventId)
+    def published() -> list[dict] | None:
+        found = [e["detail"] for e in stack.events.snapshot() if e["detailType"] == "ReconciliationStatusChanged"
+                 and e["detail"]["reconciliationId"] == data["id"]]
+        return found if len(found) >= 3 else None
+
+    events = poll(published, timeout=30, what="the reconciliation's status events")
+    assert [(e["oldStatus"], e["newStatus"]) for e in events] == [
+        (None, "PENDING"), ("PENDING", "PROCESSING"), ("PROCESSING", "PARTIALLY_MATCHED")]
+    assert all(e["eventId"] for e in events) and events[-1]["matchedEntries"] == 2
+
+
+def test_list_get_filters_and_pages(client: Client):
+    account, identifier = client.account()
+    first = client.create(account)["data"]["id"]
+    body = json.loads(json.dumps(DOC_BODY))
+    body["data"]["attributes"].update(periodStart="2024-02-01", periodEnd="2024-02-29")
+    for e in body["data"]["attributes"]["entries"]:
+        e["transactionDate"] = e["transactionDate"].replace("-01-", "-02-")
+    second = client.create(account, body)["data"]["id"]
+    client.wait(first)
+    client.wait(second)
+    listed = client.ok("GET", f"{BASE}?filter[accountId]={account}&page[size]=1").json()
+    assert [r["id"] for r in listed["data"]] == [second]
+    assert listed["meta"]["totalItems"] == 2 and listed["meta"]["hasNextPage"] is True
+    assert listed["links"]["next"] == f"{BASE}?filter%5BaccountId%5D={account}&page[number]=2&page[size]=1" or \
+        "page[number]=2" in listed["links"]["next"]
+    page2 = client.ok("GET", listed["links"]["next"]).json()
+    assert [r["id"] for r in page2["data"]] == [first] and page2["links"]["prev"]
+    only_feb = client.ok("GET", f"{BASE}?filter[periodStart]=2024-02-01").json()
+    assert [r["id"] for r in only_feb["data"]] == [second]
+    status = client.ok("GET", f"{BASE}?filter[status]=PARTIALLY_MATCHED&filter[periodEnd]=2024-01-31").json()
+    assert [r["id"] for r in status["data"]] == [first]
+    one = client.ok("GET", f"{BASE}/{first}").json()
+    assert one["data"]["id"] == first and one["links"]["self"] == f"{BASE}/{first}"
+    every = client.entries(first, "?page[size]=2")
+    assert every["meta"]["totalPages"] == 2 and len(every["data"]) == 2
+    assert client.entries(first, "?page[size]=2&page[number]=2")["data"][0]["attributes"]["externalRef"] == \
+        "ERP-PAG-11111"
+
+
+@pytest.mark.parametrize(("mutate", "status", "code", "field"), [
+    (lambda a: a.update(periodEnd="2023-12-31"), 422, "UNPROCESSABLE", "periodEnd"),
+    (lambda a: a.update(periodEnd="2024-03-31"), 422, "UNPROCESSABLE", "periodEnd"),
+    (lambda a: a.update(entries=[]), 422, "UNPROCESSABLE", "entries"),
+    (lambda a: a.update(entries=[a["entries"][0]] * 20_001), 422, "UNPROCESSABLE", "data.attributes.entries"),
+    (lambda a: a.update(periodStart="2024-13-01"), 400, "VALIDATION", "data.attributes.periodStart"),
+    (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "data.attributes.entries.1.amount"),
+    (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "data.attributes.entries.0.description"),
+    (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "data.attributes.source"),
+    (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
+])
+def test_create_errors_in_the_dialects_shape(client: Client, mutate, status, code, field):
+    account, _ = client.account()
+    body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
+    mutate(body["data"]["attributes"])
+    response = client.call("POST", BASE, json=body)
+    assert response.status_code == status, response.text[:500]
+    error = response.json()
+    assert set(error) == {"code", "message", "statusCode", "details"}
+    assert (error["code"], error["statusCode"], error["details"].get("field")) == (code, status, field)
+    assert len(response.text) < 5000  # never the request echoed back
+
+
+def test_overlap_conflicts_permissions_and_tokens(client: Client, stack):
+    account, _ = client.account()
+    first = client.create(account)["data"]["id"]
+    body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
+    body["data"]["attributes"]["periodStart"] = "2023-12-20"
+    clash = client.call("POST", BASE, json=body)
+    assert clash.status_code == 409 and clash.json()["code"] == "CONFLICT"
+    assert clash.json()["details"]["conflictingReconciliationId"] == first
+    reader = Client(stack, permissions=("BAAS_RECONCILIATION_READ",))
+    refused = reader.call("POST", BASE, json=body)
+    assert refused.status_code == 403 and refused.json() == {
+        "code": "FORBIDDEN", "message": "Permission denied: BAAS_RECONCILIATION_CREATE required", "statusCode": 403,
+        "details": {"permission": "BAAS_RECONCILIATION_CREATE"}}
+    nobody = Client(stack, permissions=())
+    assert nobody.call("GET", BASE).json()["message"] == "Permission denied: BAAS_RECONCILIATION_READ required"
+    anonymous = client.api.session.get(f"{client.api.base_url}{BASE}", timeout=10)
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "UNAUTHORIZED"
+    # another tenant sees nothing of it
+    assert Client(stack).call("GET", f"{BASE}/{first}").json()["code"] == "NOT_FOUND"
+    assert client.call("GET", f"{BASE}/{uuid.uuid4()}/entries").status_code == 404
+    bad_page = client.call("GET", f"{BASE}?page[size]=101")
+    assert bad_page.status_code == 400 and bad_page.json()["details"]["field"] == "page[size]"
+    bad_filter = client.call("GET", f"{BASE}/{first}/entries?filter[matchStatus]=MAYBE")
+    assert bad_filter.status_code == 400 and bad_filter.json()["details"]["field"] == "filter[matchStatus]"
+
+
+def test_manual_match_unmatch_and_rerun(client: Client):
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    rec = client.create(account)["data"]["id"]
+    client.wait(rec)
+    entries = {e["attributes"]["externalRef"]: e for e in client.entries(rec)["data"]}
+    tarifa = next(r for r in client.api.ledger(account) if r["description"] == "TARIFA PACOTE")
+    path = f"{BASE}/{rec}/entries/{entries['ERP-PAG-11111']['id']}"
+    change = {"data": {"type": "reconciliation-entries",
+                       "attributes": {"matchStatus": "MANUAL", "matchedStatementId": tarifa["statementId"]}}}
+    manual = client.ok("PATCH", path, json=change).json()["data"]["attributes"]
+    assert manual["matchStatus"] == "MANUAL" and manual["matchedStatementId"] == tarifa["statementId"]
+    assert manual["match"]["rule"] == "MANUAL" and manual["match"]["amountDelta"] == -2957.10
+    # the line is held now: another entry cannot take it
+    other = f"{BASE}/{rec}/entries/{entries['ERP-PAG-12345']['id']}"
+    taken = client.call("PATCH", other, json=change)
+    assert taken.status_code == 409 and taken.json()["code"] == "CONFLICT"
+    got = client.ok("GET", f"{BASE}/{rec}").json()["data"]["attributes"]
+    assert (got["status"], got["matchedEntries"], got["unmatchedEntries"], got["manualEntries"]) == \
+        ("COMPLETED", 3, 0, 1)
+    assert [e["attributes"]["externalRef"] for e in client.entries(rec, "?filter[matchStatus]=MANUAL")["data"]] == \
+        ["ERP-PAG-11111"]
+    # unmatch an automatic match: UNMATCHED, and its line is free again
+    unmatch = {"data": {"type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}}
+    assert client.ok("PATCH", other, json=unmatch).json()["data"]["attributes"]["matchStatus"] == "UNMATCHED"
+    freed = next(r for r in client.api.ledger(account) if r["description"] == "TED ENVIADA ERP-PAG-12345")
+    assert "reconciliation" not in freed
+    assert client.entries(rec, "?filter[matchStatus]=UNMATCHED")["meta"]["totalItems"] == 1
+    # a re-run after a new ledger line: manual decisions stay, the new line is used
+    client.ledger(identifier, ("2024-01-30", "-5000.00", "PAGAMENTO NF 12345", ""))
+    rerun = client.ok("POST", f"{BASE}/{rec}/rerun", 202).json()["data"]["attributes"]
+    assert rerun["status"] == "PROCESSING"
+    again = client.wait(rec)["attributes"]
+    assert (again["matchedEntries"], again["unmatchedEntries"], again["manualEntries"]) == (2, 1, 1)
+    still = client.entries(rec, "?filter[matchStatus]=UNMATCHED")["data"]
+    assert [e["attributes"]["externalRef"] for e in still] == ["ERP-PAG-12345"]
+    assert still[0]["attributes"]["reason"] == "unmatched by hand"
+    missing = client.call("PATCH", path, json={"data": {"type": "reconciliation-entries", "attributes": {
+        "matchStatus": "MANUAL", "matchedStatementId": str(uuid.uuid4())}}})
+    assert missing.status_code == 404
+
+
+def test_a_failing_match_ends_failed_with_its_reason_and_blocks_nothing(client: Client, stack, monkeypatch):
+    from tximport.services.reconciliations.matching import MatchingRun
+
+    def broken(self, tenant, reconciliation_id, run):
+        raise RuntimeError("ledger unreadable")
+
+    monkeypatch.setattr(MatchingRun, "match", broken)
+    account, _ = client.account()
+    rec = client.create(account)["data"]["id"]
+    failed = client.wait(rec)["attributes"]
+    assert failed["status"] == "FAILED" and "ledger unreadable" in failed["failureReason"]
+    monkeypatch.undo()
+    again = client.create(account)  # the FAILED one holds no day of the period
+    assert client.wait(again["data"]["id"])["attributes"]["status"] in {"COMPLETED", "PARTIALLY_MATCHED"}

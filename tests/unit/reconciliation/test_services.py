@@ -1,0 +1,281 @@
+"""The reconciliation use cases on in-memory fakes: create, the workflow's steps, queries, pages with
+overrides, manual match and unmatch, re-run, failure."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.reconciliation.conftest import TENANT, World, doc_entries, doc_lines, request
+from tximport.models import ReconciliationMark
+from tximport.reconciliation.commands import ListFilter
+from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
+from tximport.reconciliation.ids import entry_id, statement_id
+from tximport.reconciliation.models import (
+    MAX_ENTRIES,
+    Direction,
+    Entry,
+    MatchStatus,
+    ReconciliationStatus,
+    StatementLine,
+)
+from tximport.services.reconciliations.create import CHUNK_SIZE
+
+ALL_STATUSES = (MatchStatus.MATCHED, MatchStatus.UNMATCHED, MatchStatus.MANUAL)
+
+
+def one(day: date) -> Entry:
+    return Entry(0, Direction.DEBIT, Decimal("1.00"), "x", day)
+
+
+def test_create_answers_processing_with_the_documents_totals(world: World):
+    rec = world.create(TENANT, request())
+    assert rec.status == ReconciliationStatus.PROCESSING
+    assert (rec.counts.total_entries, rec.counts.matched_entries, rec.counts.unmatched_entries) == (3, 0, 3)
+    assert rec.counts.total_amount == Decimal("23000.00") == rec.counts.unmatched_amount
+    assert rec.currency == "BRL"
+    assert world.started == [(rec.id, 1)]
+    assert world.c.reconciliation_store.get(TENANT, rec.id).runs == 1  # saved PROCESSING for run 1 before it started
+    # the entries are staged in S3 (never in the workflow payload), readable as the first page
+    _, records, total = world.queries.entries_page(TENANT, rec.id, None, 1, 20)
+    assert total == 3 and [r.external_ref for r in records] == ["ERP-PAG-12345", "ERP-REC-67890", "ERP-PAG-11111"]
+
+
+@pytest.mark.parametrize(("start", "end", "entries", "error", "field"), [
+    (date(2024, 1, 31), date(2024, 1, 1), None, Unprocessable, "periodEnd"),
+    (date(2024, 1, 1), date(2024, 3, 31), None, Unprocessable, "periodEnd"),  # 91 days
+    (date(2024, 1, 1), date(2024, 1, 31), [], Unprocessable, "entries"),
+    (date(2024, 1, 1), date(2024, 1, 11), None, Invalid, "entries[1].transactionDate"),
+])
+def test_create_refuses_bad_periods_and_entries(world: World, start, end, entries, error, field):
+    with pytest.raises(error) as caught:
+        world.create(TENANT, request(entries, start, end))
+    assert caught.value.details["field"] == field
+    assert not world.started
+
+
+def test_ninety_days_is_allowed_and_too_many_entries_are_not(world: World):
+    assert world.create(TENANT, request(start=date(2024, 1, 1), end=date(2024, 3, 30))).status.value == "PROCESSING"
+    many = [Entry(i, Direction.DEBIT, Decimal("1"), "x", date(2024, 5, 1)) for i in range(MAX_ENTRIES + 1)]
+    with pytest.raises(Unprocessable, match="at most"):
+        world.create(TENANT, request(many, date(2024, 5, 1), date(2024, 5, 2)))
+
+
+def test_an_unknown_account_is_not_found(world: World):
+    with pytest.raises(Missing) as caught:
+        world.create(TENANT, request(account="nope"))
+    assert caught.value.details == {"field": "accountId"}
+
+
+def test_overlapping_periods_conflict_but_a_failed_one_blocks_nothing(world: World):
+    first = world.create(TENANT, request())
+    with pytest.raises(Clash) as caught:
+        world.create(TENANT, request([one(date(2024, 2, 1))], date(2024, 1, 31), date(2024, 2, 10)))
+    assert caught.value.details["conflictingReconciliationId"] == first.id
+    # adjacent periods do not overlap (they share no day)
+    assert world.create(TENANT, request([one(date(2024, 2, 1))], date(2024, 2, 1), date(2024, 2, 5)))
+    world.run.fail(TENANT, first.id, {"Error": "States.Timeout"})
+    again = world.create(TENANT, request([one(date(2024, 1, 25))], date(2024, 1, 20), date(2024, 1, 31)))
+    assert again.status == ReconciliationStatus.PROCESSING
+
+
+def test_a_workflow_that_cannot_start_leaves_the_reconciliation_failed(world: World):
+    world.c.reconcile_engine.refuse_starts = True
+    rec = world.create(TENANT, request())
+    assert rec.status == ReconciliationStatus.FAILED
+    assert "could not start" in rec.failure_reason
+    assert world.create(TENANT, request(entries=doc_entries())).status == ReconciliationStatus.FAILED  # no 409
+
+
+def test_the_workflow_matches_and_settles_partially(world: World):
+    world.add_lines(*doc_lines())
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    rec = world.queries.get(TENANT, rec.id)
+    assert rec.status == ReconciliationStatus.PARTIALLY_MATCHED
+    assert (rec.counts.matched_entries, rec.counts.unmatched_entries) == (2, 1)
+    assert (rec.counts.matched_amount, rec.counts.unmatched_amount) == (Decimal("20000.00"), Decimal("3000.00"))
+    assert rec.completed is not None
+    # the ledger read was the days with lines in the period widened by the date window: O(days)
+    assert world.c.ledger.reads == 3
+    _, unmatched, total = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    assert total == 1 and unmatched[0].description == "Pagamento fornecedor XYZ"
+    _, matched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.MATCHED, 1, 20)
+    assert [(r.rule.value, r.line) for r in matched] == [("EXACT_REFERENCE", doc_lines()[0].transaction_id),
+                                                          ("SCORED", doc_lines()[1].transaction_id)]
+    # the matched ledger lines carry the entry that holds them
+    assert world.mark(doc_lines()[1].transaction_id) == ReconciliationMark(rec.id, entry_id(rec.id, 1), "MATCHED")
+    assert world.mark(doc_lines()[2].transaction_id) is None
+
+
+def test_every_entry_matched_is_completed(world: World):
+    lines = doc_lines()
+    lines[2] = StatementLine("2024-01-15-" + "d" * 32, Direction.DEBIT, Decimal("3000.00"), date(2024, 1, 15),
+                             "PAGAMENTO FORNECEDOR XYZ", "BRL")
+    world.add_lines(*lines)
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    assert world.queries.get(TENANT, rec.id).status == ReconciliationStatus.COMPLETED
+
+
+def test_a_stale_run_stops_and_a_failure_is_recorded(world: World):
+    rec = world.create(TENANT, request())
+    assert world.run.begin(TENANT, rec.id, 7) == "stop"
+    world.run.fail(TENANT, rec.id, {"Error": "Lambda.Unknown", "Cause": '{"errorMessage": "boom", '
+                                                                      '"errorType": "KeyError"}'})
+    failed = world.queries.get(TENANT, rec.id)
+    assert failed.status == ReconciliationStatus.FAILED and failed.failure_reason == "boom (KeyError)"
+    assert world.run.match(TENANT, rec.id, 1) == {"outcome": "stop"}
+
+
+def test_lines_held_by_another_live_reconciliation_are_not_taken(world: World):
+    line = StatementLine("2024-02-01-" + "e" * 32, Direction.DEBIT, Decimal("10.00"), date(2024, 2, 1), "CAFE", "BRL")
+    world.add_lines(line)
+    first = world.create(TENANT, request([Entry(0, Direction.DEBIT, Decimal("10.00"), "Cafe", date(2024, 1, 31))]))
+    world.settle(first.id)
+    second = world.create(TENANT, request([Entry(0, Direction.DEBIT, Decimal("10.00"), "Cafe", date(2024, 2, 1))],
+                                          date(2024, 2, 1), date(2024, 2, 28)))
+    world.settle(second.id)
+    assert world.queries.get(TENANT, first.id).counts.matched_entries == 1
+    assert world.queries.get(TENANT, second.id).counts.matched_entries == 0
+
+
+def _many(n: int, start: date = date(2024, 1, 1)) -> tuple[list[Entry], list[StatementLine]]:
+    entries, lines = [], []
+    for i in range(n):
+        day = start + timedelta(days=i % 28)
+        amount = Decimal(100 + i).scaleb(-2) + 7
+        entries.append(Entry(i, Direction.DEBIT, amount, f"Pedido {i}", day, f"PED-{i:05d}"))
+        if i % 3:  # every third entry has no line: UNMATCHED
+            lines.append(StatementLine(f"{day.isoformat()}-{i:032x}", Direction.DEBIT, amount, day, f"PED-{i:05d}",
+                                       "BRL"))
+    return entries, lines
+
+
+def test_pages_read_only_the_chunks_they_touch_and_agree_with_a_full_listing(world: World):
+    entries, lines = _many(2500)
+    world.add_lines(*lines)
+    rec = world.create(TENANT, request(entries))
+    world.settle(rec.id)
+    rec = world.queries.get(TENANT, rec.id)
+    assert rec.results.chunk_size == CHUNK_SIZE
+    assert rec.counts.unmatched_entries == 834 and rec.counts.matched_entries == 1666
+    world.c.objects.reads.clear()
+    _, page, total = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 5, 100)
+    assert total == 834 and [r.index for r in page] == [i for i in range(2500) if i % 3 == 0][400:500]
+    assert len(world.c.objects.reads) <= 2  # one or two chunks, whatever the reconciliation's size
+    every = []
+    for number in range(1, 10):
+        every += [r.index for r in world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, number, 100)[1]]
+    assert every == [i for i in range(2500) if i % 3 == 0]
+
+
+def test_manual_match_and_unmatch_stay_consistent_with_pages_and_counts(world: World):
+    entries, lines = _many(2500)
+    world.add_lines(*lines)
+    spare = StatementLine("2024-01-05-" + "f" * 32, Direction.DEBIT, Decimal("9.99"), date(2024, 1, 5), "X", "BRL")
+    world.add_lines(spare)
+    rec = world.create(TENANT, request(entries))
+    world.settle(rec.id)
+    # match entry 3 (UNMATCHED) by hand, by the line's statement UUID; unmatch entry 1 (MATCHED); move entry 2's
+    # match by hand onto the spare line
+    manual = world.manual.match(TENANT, rec.id, entry_id(rec.id, 3), statement_id(spare.transaction_id))
+    assert (manual.status, manual.rule.value, manual.line) == (MatchStatus.MANUAL, "MANUAL", spare.transaction_id)
+    assert manual.amount_delta == Decimal("9.99") - entries[3].amount
+    unmatched = world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 1))
+    assert unmatched.status == MatchStatus.UNMATCHED and unmatched.reason == "unmatched by hand"
+    with pytest.raises(Clash):  # the spare line is held by entry 3 now
+        world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), spare.transaction_id)
+    world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), lines[0].transaction_id)  # entry 1's old line
+    assert world.mark(lines[1].transaction_id) is None  # entry 2's old line is free
+    assert world.mark(lines[0].transaction_id) == ReconciliationMark(rec.id, entry_id(rec.id, 2), "MANUAL")
+    rec = world.queries.get(TENANT, rec.id)
+    assert (rec.counts.matched_entries, rec.counts.manual_entries, rec.counts.unmatched_entries) == (1666, 2, 834)
+    listed = {status: [] for status in ALL_STATUSES}
+    for status in ALL_STATUSES:
+        for number in range(1, 40):
+            _, page, total = world.queries.entries_page(TENANT, rec.id, status, number, 100)
+            listed[status] += [r.index for r in page]
+        assert len(listed[status]) == total
+        assert listed[status] == sorted(listed[status])
+    assert listed[MatchStatus.MANUAL] == [2, 3]
+    assert 1 in listed[MatchStatus.UNMATCHED] and 3 not in listed[MatchStatus.UNMATCHED]
+    assert 2 not in listed[MatchStatus.MATCHED] and 1 not in listed[MatchStatus.MATCHED]
+    assert sorted(sum(listed.values(), [])) == list(range(2500))
+    assert len(listed[MatchStatus.MATCHED]) == rec.counts.matched_entries - rec.counts.manual_entries
+    _, first, _ = world.queries.entries_page(TENANT, rec.id, None, 1, 5)
+    assert [r.status for r in first] == [MatchStatus.UNMATCHED, MatchStatus.UNMATCHED, MatchStatus.MANUAL,
+                                         MatchStatus.MANUAL, MatchStatus.MATCHED]
+
+
+def test_manual_changes_need_a_settled_reconciliation_and_known_ids(world: World):
+    rec = world.create(TENANT, request())
+    with pytest.raises(Clash, match="PROCESSING"):
+        world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 0))
+    world.settle(rec.id)
+    with pytest.raises(Missing):
+        world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 3))
+    with pytest.raises(Missing):
+        world.manual.unmatch(TENANT, rec.id, "not-an-id")
+    with pytest.raises(Missing):
+        world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), "2024-01-15-" + "9" * 32)
+    with pytest.raises(Invalid):
+        world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), "nonsense")
+
+
+def test_a_rerun_picks_up_new_ledger_lines_and_keeps_manual_decisions(world: World):
+    lines = doc_lines()
+    world.add_lines(*lines)
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 1))
+    world.add_lines(StatementLine("2024-01-16-" + "d" * 32, Direction.DEBIT, Decimal("3000.00"),
+                                                    date(2024, 1, 16), "PAGAMENTO FORNECEDOR XYZ", "BRL"))
+    rerun = world.manual.rerun(TENANT, rec.id)
+    assert rerun.status == ReconciliationStatus.PROCESSING and world.started[-1] == (rec.id, 2)
+    world.settle(rec.id)
+    rec = world.queries.get(TENANT, rec.id)
+    assert (rec.counts.matched_entries, rec.counts.unmatched_entries) == (2, 1)
+    _, unmatched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    assert [r.index for r in unmatched] == [1]  # the manual unmatch survives the run
+    assert unmatched[0].reason == "unmatched by hand"
+    assert not world.c.objects.keys(f"reconciliations/{TENANT.key}/{rec.id}/r1/")  # the previous run's chunks
+    assert world.c.objects.keys(f"reconciliations/{TENANT.key}/{rec.id}/r2/")  # are gone
+
+
+def test_list_filters_and_pages(world: World):
+    first = world.create(TENANT, request())
+    second = world.create(TENANT, request([Entry(0, Direction.DEBIT, Decimal("1"), "x", date(2024, 3, 1))],
+                                          date(2024, 3, 1), date(2024, 3, 31)))
+    world.settle(second.id)
+    found, total = world.queries.list_page(TENANT, ListFilter(), 1, 20)
+    assert total == 2 and [r.id for r in found] == [second.id, first.id]
+    found, total = world.queries.list_page(TENANT, ListFilter(status=ReconciliationStatus.PARTIALLY_MATCHED), 1, 20)
+    assert [r.id for r in found] == [second.id]
+    assert world.queries.list_page(TENANT, ListFilter(period_start=date(2024, 2, 1)), 1, 20)[1] == 1
+    assert world.queries.list_page(TENANT, ListFilter(period_end=date(2024, 1, 31)), 1, 20)[0][0].id == first.id
+    assert world.queries.list_page(TENANT, ListFilter(account_id="other"), 1, 20) == ([], 0)
+    assert world.queries.list_page(TENANT, ListFilter(), 2, 1)[0][0].id == first.id
+
+
+def test_a_workflow_that_starts_at_once_finds_its_run_on_create_and_on_rerun(world: World):
+    # Step Functions may run the first step before the api's call returns: the run must already be saved
+    seen: list[str] = []
+    engine = world.c.reconcile_engine
+    start = engine.start
+
+    def eager(name, payload):
+        arn = start(name, payload)
+        seen.append(world.run.begin(TENANT, payload["reconciliationId"], payload["run"]))
+        return arn
+
+    engine.start = eager  # type: ignore[method-assign]
+    world.add_lines(*doc_lines())
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    world.manual.rerun(TENANT, rec.id)
+    assert seen == ["match", "match"]
+    world.settle(rec.id)
+    assert world.queries.get(TENANT, rec.id).status == ReconciliationStatus.PARTIALLY_MATCHED

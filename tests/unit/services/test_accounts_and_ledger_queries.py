@@ -1,0 +1,47 @@
+"""AccountService and LedgerQueries on fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.container import FakeContainer
+from tests.unit.services.world import CSV, OTHER, World
+from tximport.commands import CreateBankAccount
+from tximport.errors import NotFound
+
+
+def test_accounts_are_created_read_and_listed_per_tenant(c: FakeContainer, world: World):
+    made = [c.account_service.create(world.tenant, CreateBankAccount(
+        bank_id="b", country_code="GBR", account_identifier=f"ACC{n}", name="Current", currency="GBP"))
+        for n in range(3)]
+    assert c.account_service.get(world.tenant, made[0].id) == made[0]
+    seen, cursor = [], None
+    while True:
+        page, cursor = c.account_service.list_page(world.tenant, limit=2, cursor=cursor)
+        seen += page
+        if not cursor:
+            break
+    assert sorted(a.id for a in seen) == sorted(a.id for a in made)
+    with pytest.raises(NotFound) as err:
+        c.account_service.get(OTHER, made[0].id)
+    assert err.value.code == "BankAccountNotFound"
+    assert c.account_service.list_page(OTHER, limit=10, cursor=None) == ([], None)
+
+
+def test_the_ledger_pages_newest_first(c: FakeContainer, world: World):
+    imp = world.completed(CSV + b"2024-01-04,Lunch,-9.00\n")
+    account = imp.bank_accounts[0].id
+    seen, cursor = [], None
+    while True:
+        page, cursor = c.ledger_queries.page(world.tenant, account, limit=3, cursor=cursor)
+        seen += page
+        if not cursor:
+            break
+    assert [line.date_posted.day for line in seen] == [4, 4, 3, 2]
+    assert {line.import_id for line in seen} == {imp.id}
+
+
+def test_another_tenants_ledger_is_not_found(c: FakeContainer, world: World):
+    account = world.account()
+    with pytest.raises(NotFound):
+        c.ledger_queries.page(OTHER, account, limit=10, cursor=None)

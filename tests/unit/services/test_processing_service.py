@@ -1,0 +1,226 @@
+"""ProcessingService on fakes: what a file stages, reports and decides, and how it fails."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from tests.fakes.container import FakeContainer
+from tests.unit.services.world import CSV, World
+from tximport.commands import CreateImport, FlipSigns, ImportAccount
+from tximport.formats.base import DateStyle
+from tximport.models import ImportStatus, LedgerLine, ProductDates, ReviewLevel, Severity, utcnow
+from tximport.services.processing import _Tally, next_step, report_warnings
+
+JSON_TWO_ACCOUNTS = json.dumps({"bankAccounts": [
+    {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": [
+        {"transactionId": "t1", "datePosted": "2024-01-31", "amount": "2500.00", "description": "Salary"},
+        {"transactionId": "t2", "datePosted": "2024-02-01", "amount": "-950.00", "description": "Rent"}]},
+    {"accountIdentifier": "GB33BUKB20201555555555", "currency": "GBP", "transactions": [
+        {"transactionId": "t3", "datePosted": "2024-02-02", "amount": "-3.50", "description": "Coffee"}]},
+]}).encode()
+
+
+def _codes(details) -> list[str]:
+    return [d.code for d in details]
+
+
+def test_a_file_is_staged_in_chunks_with_its_report(c: FakeContainer, world: World):
+    c.settings.chunk_rows = 2
+    imp, outcome = world.processed(CSV)
+
+    assert outcome == "review" and imp.status == ImportStatus.PROCESSING  # the await step shows the status
+    assert len(imp.chunk_keys) == 2 and imp.staging_prefix == f"staging/org-1/co-1/{imp.id}/g1/"
+    rows = list(c.staging.all_rows(imp.chunk_keys))
+    assert [(r.date_posted, r.amount, r.description, r.line_number) for r in rows] == [
+        (date(2024, 1, 2), Decimal("-3.50"), "Coffee", 2), (date(2024, 1, 3), Decimal("2500.00"), "Salary", 3),
+        (date(2024, 1, 4), Decimal("-1200.00"), "Rent", 4)]
+    assert all(r.bank_account_id == imp.bank_accounts[0].id and r.default_decision == "import" for r in rows)
+    assert len({r.transaction_id for r in rows}) == 3
+    s = imp.summary
+    assert s is not None and (s.transaction_details_count, s.transaction_credit_count, s.transaction_debit_count) == (
+        3, 1, 2)
+    assert (s.transaction_credit_sum, s.transaction_debit_sum) == (Decimal("2500.00"), Decimal("-1203.50"))
+    assert (s.transaction_range_start_date, s.transaction_range_end_date) == (date(2024, 1, 2), date(2024, 1, 4))
+    assert imp.file_sha256 and imp.file_etag and imp.error_details == []
+
+
+def test_the_same_file_twice_gets_the_same_ids_and_identical_lines_stay_two(c: FakeContainer, world: World):
+    twice = CSV + b"2024-01-02,Coffee,-3.50\n"
+    first = world.completed(twice)
+    again, _ = world.processed(twice, first.bank_accounts[0].id, bypass_replay_validation=True)
+    ids = [r.transaction_id for r in c.staging.all_rows(first.chunk_keys)]
+    assert len(set(ids)) == 4 and ids == [r.transaction_id for r in c.staging.all_rows(again.chunk_keys)]
+
+
+def test_minimal_review_confirms_by_itself_and_exception_review_waits_on_warnings(c: FakeContainer, world: World):
+    imp, outcome = world.processed(CSV, review_level=ReviewLevel.MINIMAL)
+    assert outcome == "confirm" and imp.status == ImportStatus.FINAL_PROCESSING
+    bad = CSV + b"2024-13-45,Broken,1.00\n"
+    _, outcome = world.processed(bad, review_level=ReviewLevel.MINIMAL)
+    assert outcome == "review"
+    _, outcome = world.processed(CSV, review_level=ReviewLevel.EXCEPTION)
+    assert outcome == "confirm"
+    _, outcome = world.processed(bad, review_level=ReviewLevel.EXCEPTION)
+    assert outcome == "review"
+
+
+def test_rejected_lines_are_staged_apart_and_warned_about(c: FakeContainer, world: World):
+    imp, outcome = world.processed(CSV + b"2024-01-05,Broken,twelve\n")
+    assert outcome == "review" and imp.validation_details_count == 1
+    assert _codes(imp.error_details) == ["RejectedLines"] and imp.error_details[0].severity == Severity.WARNING
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                   limit=10)[0]]
+    assert (rejected.code, rejected.line_number, rejected.actual_value) == ("InvalidAmount", 5, "twelve")
+
+
+def test_a_file_of_rejected_lines_only_fails(world: World):
+    imp, outcome = world.processed(b"Date,Description,Amount\n2024-01-05,Broken,twelve\n")
+    assert outcome == "failed" and imp.status == ImportStatus.ERROR
+    assert imp.error_details[0].code == "InvalidSourceData"
+
+
+def test_empty_too_large_and_unreadable_files_fail_with_their_codes(c: FakeContainer, world: World):
+    imp, outcome = world.processed(b"")
+    assert outcome == "failed" and imp.error_details[0].code == "EmptyFile"
+    imp, outcome = world.processed(b"\x00\x01 not a statement", file_format="CAMT053#v1")
+    assert outcome == "failed" and imp.error_details[0].code == "InvalidSourceData"
+    assert c.objects.keys(f"staging/org-1/co-1/{imp.id}/") == []  # nothing staged stays behind
+
+
+def test_an_ambiguous_date_style_fails_naming_the_candidates(world: World):
+    imp, outcome = world.processed(b"Date,Description,Amount\n01/02/2024,A,1.00\n03/04/2024,B,2.00\n",
+                                   date_style=None)
+    assert outcome == "failed" and imp.error_details[0].code == "AmbiguousDateStyle"
+    assert "littleEndian" in imp.error_details[0].message and imp.error_context
+    _, outcome = world.processed(b"Date,Description,Amount\n01/02/2024,A,1.00\n",
+                                 date_style=DateStyle.LITTLE_ENDIAN)
+    assert outcome == "review"
+
+
+def test_a_file_replaced_after_processing_began_fails_file_changed(c: FakeContainer, world: World):
+    imp = world.create(world.account())
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    pinned = world.get(imp.id)
+    pinned.file_etag = '"another"'
+    c.imports.save(pinned)
+    c.processing.process(world.get(imp.id))
+    assert world.get(imp.id).error_details[0].code == "FileChanged"
+
+
+def test_a_file_replaced_while_it_is_read_fails_file_changed(c: FakeContainer, world: World):
+    imp = world.create(world.account())
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    original = c.objects.open
+
+    def replaced(key: str, *, etag: str | None = None):
+        if etag is not None:
+            c.objects.upload(imp.s3_key, CSV + b"2024-02-01,More,1.00\n")
+        return original(key, etag=etag)
+
+    c.objects.open = replaced  # type: ignore[method-assign]
+    assert c.processing.process(world.get(imp.id)) == "failed"
+    assert world.get(imp.id).error_details[0].code == "FileChanged"
+
+
+def test_a_file_already_imported_into_the_account_is_a_replay(c: FakeContainer, world: World):
+    first = world.completed()
+    account = first.bank_accounts[0].id
+    imp, outcome = world.processed(CSV, account)
+    assert outcome == "failed" and imp.error_details[0].code == "ReplayDetected"
+    assert imp.error_context == {"duplicateImportId": first.id}
+    _, outcome = world.processed(CSV, account, bypass_replay_validation=True)
+    assert outcome == "review"
+
+
+def test_ledger_duplicates_are_flagged_with_their_evidence(c: FakeContainer, world: World):
+    first = world.completed()
+    account = first.bank_accounts[0].id
+    imp, _ = world.processed(CSV, account, bypass_replay_validation=True)
+    rows = list(c.staging.all_rows(imp.chunk_keys))
+    assert all(r.possible_duplicate and r.default_decision == "skip" for r in rows)
+    assert rows[0].duplicate_reason == {"reason": "alreadyImported", "certain": True, "in": "ledger"}
+    assert _codes(imp.error_details) == ["TransactionDateOverlap", "PossibleDuplicates"]
+    assert imp.summary is not None and imp.summary.transaction_date_overlap_count == 3
+
+
+def test_a_similar_ledger_line_is_a_possible_duplicate_only(c: FakeContainer, world: World):
+    account = world.account()
+    c.ledger.write(world.tenant, [LedgerLine(
+        transaction_id="earlier", bank_account_id=account, amount=Decimal("-3.50"), date_posted=date(2024, 1, 1),
+        description="COFFEE", import_id="x", committed=utcnow())])
+    imp, _ = world.processed(CSV, account)
+    coffee = next(r for r in c.staging.all_rows(imp.chunk_keys) if r.description == "Coffee")
+    assert coffee.possible_duplicate and coffee.duplicate_of == "earlier" and coffee.default_decision == "import"
+    assert coffee.duplicate_reason is not None and coffee.duplicate_reason["daysApart"] == 1
+
+
+def test_a_reversed_account_stages_flipped_signs(c: FakeContainer, world: World):
+    imp, _ = world.awaiting()
+    c.import_service.amend(world.tenant, imp.id, FlipSigns(bank_account_ids=[imp.bank_accounts[0].id]))
+    old_prefix = world.get(imp.id).staging_prefix
+    assert c.processing.process(world.get(imp.id)) == "review"
+    amended = world.get(imp.id)
+    assert amended.generation == 2 and c.objects.keys(old_prefix or "") == []
+    assert [r.amount for r in c.staging.all_rows(amended.chunk_keys)] == [
+        Decimal("3.50"), Decimal("-2500.00"), Decimal("1200.00")]
+
+
+def test_lines_outside_the_product_dates_are_left_out(c: FakeContainer, world: World):
+    account = world.account()
+    imp = c.import_service.create(world.tenant, CreateImport(
+        file_format="Tabular3column#v1", date_style=DateStyle.BIG_ENDIAN, bank_accounts=[ImportAccount(
+            id=account, product_dates=ProductDates(transaction_start_date=date(2024, 1, 3)))]))
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    c.processing.process(world.get(imp.id))
+    done = world.get(imp.id)
+    assert [r.description for r in c.staging.all_rows(done.chunk_keys)] == ["Salary", "Rent"]
+    assert _codes(done.error_details) == ["OutsideProductDates"]
+
+
+def test_a_multi_account_file_without_accounts_reports_them_and_imports_nothing(c: FakeContainer, world: World):
+    imp = world.create(file_format="JSON#v0")
+    world.upload(imp, JSON_TWO_ACCOUNTS)
+    assert world.claim(imp.id) == "process"
+    assert c.processing.process(world.get(imp.id)) == "done"
+    found = world.get(imp.id)
+    assert found.status == ImportStatus.COMPLETE and _codes(found.error_details) == ["AccountDiscovery"]
+    assert [(d.account_identifier, d.currency, d.transaction_count) for d in found.discovered_accounts] == [
+        ("DE89370400440532013000", "EUR", 2), ("GB33BUKB20201555555555", "GBP", 1)]
+    assert list(c.staging.all_rows(found.chunk_keys)) == []
+
+
+def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
+    account = world.account("DE89370400440532013000")
+    imp, outcome = world.processed(JSON_TWO_ACCOUNTS, account, file_format="JSON#v0")
+    assert outcome == "review"
+    rows = list(c.staging.all_rows(imp.chunk_keys))
+    assert [(r.description, r.currency) for r in rows] == [("Salary", "EUR"), ("Rent", "EUR")]
+    assert imp.summary is not None and imp.summary.ignored_line_count == 1 and imp.summary.currencies == ["EUR"]
+    assert _codes(imp.error_details) == ["UnlistedAccountLines"]
+    assert [d.bank_account_id for d in imp.discovered_accounts] == [account, None]
+
+
+def test_a_deleted_import_is_not_processed(c: FakeContainer, world: World):
+    imp = world.create(world.account())
+    imp.status = ImportStatus.DELETED
+    assert c.processing.process(imp) == "done"
+
+
+def test_the_warnings_policy_and_the_review_decision():
+    tally = _Tally(rejected=2, ignored=1, pending=3)
+    warnings = report_warnings(tally, overlap=4)
+    assert [(w.code, w.severity.value) for w in warnings] == [
+        ("RejectedLines", "warning"), ("TransactionDateOverlap", "warning"), ("UnlistedAccountLines", "info"),
+        ("PendingEntriesSkipped", "info")]
+    assert warnings[1].message == "4 transaction(s) already in the ledger on the days this file covers"
+    notes = report_warnings(_Tally(pending=1), overlap=0)
+    assert next_step(ReviewLevel.EXCEPTION, 0, notes) == "confirm"
+    assert next_step(ReviewLevel.EXCEPTION, 0, warnings) == "review"
+    assert next_step(ReviewLevel.MINIMAL, 0, warnings) == "confirm"
+    assert next_step(ReviewLevel.MINIMAL, 1, []) == "review"
+    assert next_step(ReviewLevel.FULL, 0, []) == "review"
