@@ -38,6 +38,7 @@ number), so no number can stop the process.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterator
@@ -640,15 +641,15 @@ class _Reader:
             text.pos += 1
             return
         while True:
-            values = None
-            if text.offset + text.pos >= self.block_from:
-                values = text.block()
-                if values is None:  # read on one element at a time up to the end of what is held
-                    self.block_from = text.offset + len(text.buf)
-            if values is None:
-                values = [text.value()]
-            if not self.headers_only:
-                yield self.lines(values, multi)
+            collecting = gc.isenabled()
+            gc.disable()  # what a block makes stays alive until it is handed on: collecting it only costs time
+            try:
+                events = self.next_events(multi)
+            finally:
+                if collecting:
+                    gc.enable()
+            if events:
+                yield events
             char = text.peek()
             text.pos += 1
             if char == "]":
@@ -656,6 +657,18 @@ class _Reader:
             if char != ",":
                 text.pos -= 1
                 raise text.error("expected ',' or ']'")
+
+    def next_events(self, multi: bool) -> list[ParseEvent]:
+        """The events of the next block of elements (or the next element)."""
+        text = self.text
+        values = None
+        if text.offset + text.pos >= self.block_from:
+            values = text.block()
+            if values is None:  # read on one element at a time up to the end of what is held
+                self.block_from = text.offset + len(text.buf)
+        if values is None:
+            values = [text.value()]
+        return [] if self.headers_only else self.lines(values, multi)
 
     def lines(self, values: list[Any], multi: bool) -> list[ParseEvent]:
         """The events of consecutive transactions of one array."""
