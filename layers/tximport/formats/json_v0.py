@@ -291,7 +291,7 @@ def _transaction(raw: Any, path: str, number: int, account: str | None,
 
 # --- the text and its values -------------------------------------------------------------------------
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16  # (blocks of a few hundred transactions: made at once, they die young)
 #: a value read whole (a transaction, an account key's value) may be this large, in characters
 MAX_ELEMENT = 8 << 20
 #: nesting around the transactions (the walker's own recursion)

@@ -64,7 +64,7 @@ MAX_RECORD_LINES = 1 << 16
 
 _BANK_TYPES = {"bank", "ccard", "cash", "oth a", "oth l"}
 _INVESTMENT_TYPES = {"invst", "port"}
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16  # (a block's lines are made at once: small blocks let them die young)
 #: shapes learned per file (an export writes one or a few)
 _MAX_SHAPES = 16
 
@@ -77,7 +77,7 @@ TEMPLATE = (
 
 # what the scanner hands on, per block
 _RECORD = 0  # (_RECORD, line number, fields): a bank record read line by line
-_RUN = 1  # (_RUN, line number of the first, records, shape, all ASCII): bank records of one shape
+_RUN = 1  # (_RUN, line number of the first, _Run): bank records of one shape
 _ACCOUNT = 2  # (_ACCOUNT, name, line number)
 _SKIPPED = 3  # (_SKIPPED, header, line number, records skipped)
 
@@ -113,37 +113,44 @@ def qif_date_text(text: str) -> str:
 
 
 class _Shape:
-    """The field codes of a record in their order, as patterns for runs of records written alike:
-    `run` finds how far such records go, `lines` captures the fields a line takes (each code's first
-    line: D, T, U, P, M, N), `votes` the ones the first pass reads (D, T, U); an empty last group makes
-    findall give tuples even for one field. `date` ... `number` are positions in those tuples (-1:
-    the records have no such field)."""
+    """The field codes of a record in their order: `run` is the pattern that finds how far records
+    written alike go; `date` ... `number` are the lines of the record that hold each field (the first
+    line of its code: D, T, U, P, M, N; -1: the records have no such field)."""
 
-    __slots__ = ("run", "lines", "votes", "stride", "date", "amount", "other", "payee", "memo", "number",
-                 "vote_date", "vote_amount", "vote_other")
+    __slots__ = ("run", "stride", "date", "amount", "other", "payee", "memo", "number")
 
     def __init__(self, codes: tuple[str, ...]) -> None:
         first: dict[str, int] = {}
         for index, code in enumerate(codes):
             first.setdefault(code.upper(), index)  # the first occurrence of a code counts
-        self.run = re.compile("(?:" + _pattern(codes, set()) + ")+")
+        self.run = re.compile("(?:" + _pattern(codes) + ")+")
         self.stride = len(codes) + 1  # lines per record
-        taken = {first[code] for code in "DTUPMN" if code in first}
-        self.lines = re.compile(_pattern(codes, taken) + "()")
-        where = {index: position for position, index in enumerate(sorted(taken))}
         self.date, self.amount, self.other, self.payee, self.memo, self.number = (
-            where[first[code]] if code in first else -1 for code in "DTUPMN")
-        taken = {first[code] for code in "DTU" if code in first}
-        self.votes = re.compile(_pattern(codes, taken) + "()")
-        where = {index: position for position, index in enumerate(sorted(taken))}
-        self.vote_date, self.vote_amount, self.vote_other = (
-            where[first[code]] if code in first else -1 for code in "DTU")
+            first.get(code, -1) for code in "DTUPMN")
 
 
-def _pattern(codes: tuple[str, ...], captured: set[int]) -> str:
-    """One record: its lines (each code's value captured where asked) and the `^` line."""
-    return "".join(re.escape(code) + (r"([^\n]*)\n" if index in captured else r"[^\n]*\n")
-                   for index, code in enumerate(codes)) + r"\^[^\n]*\n"
+class _Run:
+    """Records of one shape read at once: their lines (without line ends), a column per field."""
+
+    __slots__ = ("lines", "shape", "count", "ascii")
+
+    def __init__(self, lines: list[str], shape: _Shape, ascii_text: bool) -> None:
+        self.lines = lines
+        self.shape = shape
+        self.count = len(lines) // shape.stride
+        self.ascii = ascii_text
+
+    def column(self, index: int) -> list[str]:
+        """The values (code dropped, stripped) of line `index` of every record; '' for every record
+        when the records have no such line (index -1)."""
+        if index < 0:
+            return [""] * self.count
+        return list(map(_STRIP, map(_VALUE, self.lines[index::self.shape.stride])))
+
+
+def _pattern(codes: tuple[str, ...]) -> str:
+    """One record: its lines and the `^` line."""
+    return "".join(re.escape(code) + r"[^\n]*\n" for code in codes) + r"\^[^\n]*\n"
 
 
 class _Record:
@@ -158,8 +165,7 @@ class _Record:
 class _Scanner:
     """Reads a QIF text into records, sections and accounts (see the module doc)."""
 
-    def __init__(self, votes: bool) -> None:
-        self.votes = votes  # the first pass: runs give the fields it reads
+    def __init__(self) -> None:
         self.line = 1  # number of the next line
         self.record: _Record | None = None
         self.section = "bank"  # records before any header are read as a bank section
@@ -207,9 +213,9 @@ class _Scanner:
             if shape is not None and self.record is None and self.section == "bank":
                 m = shape.run.match(block, pos)
                 if m is not None:
-                    rows = (shape.votes if self.votes else shape.lines).findall(block, pos, m.end())
-                    out.append((_RUN, self.line, rows, shape, ascii_block))
-                    self.line += len(rows) * shape.stride
+                    run = _Run(block[pos:m.end() - 1].split("\n"), shape, ascii_block)
+                    out.append((_RUN, self.line, run))
+                    self.line += run.count * shape.stride
                     self.seen_qif = True
                     pos = m.end()
                     continue
@@ -289,9 +295,9 @@ class _Scanner:
         self.shape = shape
 
 
-def _scan(source: Source, encoding: str, votes: bool = False) -> Iterator[list[tuple[Any, ...]]]:
+def _scan(source: Source, encoding: str) -> Iterator[list[tuple[Any, ...]]]:
     with open_text(source, encoding, newline=None) as text:
-        yield from _Scanner(votes).scan(text)
+        yield from _Scanner().scan(text)
 
 
 # --- the first pass: date style and decimal separator ------------------------------------------------
@@ -300,13 +306,15 @@ def _scan(source: Source, encoding: str, votes: bool = False) -> Iterator[list[t
 #: and separators stand (and on a lone 0 before the separator), not on which digits they are
 _SHAPE = str.maketrans("12345678", "99999999")
 _STRIP = str.strip
+#: a line's value: the text after its code
+_VALUE = itemgetter(slice(1, None))
 
 
 def _styles(source: Source, encoding: str) -> tuple[Counter[str], Counter[str]]:
     """How often each D value and each amount shape occurs in the bank records."""
     dates: Counter[str] = Counter()
     shapes: Counter[str] = Counter()
-    for items in _scan(source, encoding, votes=True):
+    for items in _scan(source, encoding):
         for item in items:
             if item[0] == _RECORD:
                 fields = item[2]
@@ -314,23 +322,19 @@ def _styles(source: Source, encoding: str) -> tuple[Counter[str], Counter[str]]:
                     dates[fields["D"]] += 1
                 shapes[(fields.get("T") or fields.get("U") or "").translate(_SHAPE)] += 1
             elif item[0] == _RUN:
-                rows, shape = item[2], item[3]
-                if shape.vote_date >= 0:
-                    dates.update(map(_STRIP, map(itemgetter(shape.vote_date), rows)))
-                shapes.update("\n".join(_run_amounts(rows, shape)).translate(_SHAPE).split("\n"))
+                run = item[2]
+                if run.shape.date >= 0:
+                    dates.update(run.column(run.shape.date))
+                shapes.update("\n".join(_run_amounts(run)).translate(_SHAPE).split("\n"))
     return dates, shapes
 
 
-def _run_amounts(rows: list[tuple[str, ...]], shape: _Shape) -> Iterator[str]:
+def _run_amounts(run: _Run) -> list[str]:
     """The amount text of each record of a run (`T`, else `U`)."""
-    amount, other = shape.vote_amount, shape.vote_other
-    if other < 0:
-        if amount < 0:
-            return iter([""] * len(rows))
-        return map(_STRIP, map(itemgetter(amount), rows))
-    if amount < 0:
-        return map(_STRIP, map(itemgetter(other), rows))
-    return (row[amount].strip() or row[other].strip() for row in rows)
+    amounts = run.column(run.shape.amount)
+    if run.shape.other < 0 or all(amounts):
+        return amounts
+    return [amount or other for amount, other in zip(amounts, run.column(run.shape.other), strict=True)]
 
 
 def _decide(source: Source, encoding: str, options: ParseOptions) -> tuple[DateStyle | None, str]:
@@ -355,12 +359,13 @@ def _decide(source: Source, encoding: str, options: ParseOptions) -> tuple[DateS
 
 # --- the second pass: the events -------------------------------------------------------------------
 
-#: amounts that the amount parser reads as Decimal reads them, one per line (in the file's decimal style)
-#: (at most 15 digits before and 9 after the separator: longer ones go through the amount parser, which
-#: judges what the ledger can store)
-_PLAIN = r"[-+]?(?:[0-9]{1,15}(?:S[0-9]{0,9})?|S[0-9]{1,9})"
-_PLAIN_DOTS = re.compile(f"{_PLAIN}(?:\\n{_PLAIN})*".replace("S", r"\."))
-_PLAIN_COMMAS = re.compile(f"{_PLAIN}(?:\\n{_PLAIN})*".replace("S", ","))
+#: amounts that the amount parser reads as Decimal reads them, each ending with a newline (in the file's
+#: decimal style); at most 25 characters (checked first: longer ones go through the amount parser, which
+#: judges what the ledger can store; and the pattern's backtracking within a line stays short)
+_PLAIN_LENGTH = 25
+_PLAIN = r"(?:[-+]?(?:[0-9]+(?:S[0-9]*)?|S[0-9]+)\n)*"
+_PLAIN_DOTS = re.compile(_PLAIN.replace("S", r"\."))
+_PLAIN_COMMAS = re.compile(_PLAIN.replace("S", ","))
 _TO_DOT = methodcaller("replace", ",", ".")
 _IS_DATE = date.__instancecheck__
 _NONE_IF_EMPTY = {"": None}.get
@@ -425,30 +430,30 @@ class _Lines:
         return self.event(line, fields.get("D", ""), fields.get(code, ""), code, fields.get("P", ""),
                           fields.get("M", ""), fields.get("N", ""))
 
-    def run(self, line: int, rows: list[tuple[str, ...]], shape: _Shape, ascii_text: bool) -> list[ParseEvent]:
+    def run(self, line: int, run: _Run) -> list[ParseEvent]:
         """The events of a run of records of one shape."""
-        if shape.date >= 0 and shape.amount >= 0 and ascii_text:
-            lines = self._plain_run(line, rows, shape)
+        shape = run.shape
+        if shape.date >= 0 and shape.amount >= 0 and run.ascii:
+            lines = self._plain_run(line, run)
             if lines is not None:
                 return lines
-        stride, event = shape.stride, self.event
-        d, t, u, p, m, n = shape.date, shape.amount, shape.other, shape.payee, shape.memo, shape.number
+        amounts = run.column(shape.amount)
+        others = run.column(shape.other)
+        columns = zip(run.column(shape.date), amounts, others, run.column(shape.payee), run.column(shape.memo),
+                      run.column(shape.number), strict=True)
         out: list[ParseEvent] = []
-        for row in rows:
-            amount_text = row[t].strip() if t >= 0 else ""
-            code = "T" if amount_text else "U"
-            if not amount_text and u >= 0:
-                amount_text = row[u].strip()
-            out.append(event(line, row[d].strip() if d >= 0 else "", amount_text, code,
-                             row[p].strip() if p >= 0 else "", row[m].strip() if m >= 0 else "",
-                             row[n].strip() if n >= 0 else ""))
-            line += stride
+        event = self.event
+        for date_text, amount, other, payee, memo, number in columns:
+            code = "T" if amount else "U"
+            out.append(event(line, date_text, amount or other, code, payee, memo, number))
+            line += shape.stride
         return out
 
-    def _plain_run(self, line: int, rows: list[tuple[str, ...]], shape: _Shape) -> list[ParseEvent] | None:
+    def _plain_run(self, line: int, run: _Run) -> list[ParseEvent] | None:
         """The lines of a run whose records all read (every date known and valid, every amount a plain
         number, all text ASCII), made column by column; None when one does not."""
-        texts = list(map(_STRIP, map(itemgetter(shape.date), rows)))
+        shape = run.shape
+        texts = run.column(shape.date)
         known = self.dates
         missing = set(texts).difference(known)
         if missing:
@@ -460,23 +465,22 @@ class _Lines:
         posted = list(map(known.__getitem__, texts))
         if not all(map(_IS_DATE, posted)):
             return None
-        amounts = list(map(_STRIP, map(itemgetter(shape.amount), rows)))
-        plain = self.plain
-        if plain is None or plain.fullmatch("\n".join(amounts)) is None:
+        amounts = run.column(shape.amount)
+        if max(map(len, amounts)) > _PLAIN_LENGTH or self.plain.fullmatch("\n".join(amounts) + "\n") is None:
             return None
         if self.comma:
             amounts = list(map(_TO_DOT, amounts))
         empty = repeat(None)
-        payees = list(map(_STRIP, map(itemgetter(shape.payee), rows))) if shape.payee >= 0 else [""] * len(rows)
-        memos = list(map(_STRIP, map(itemgetter(shape.memo), rows))) if shape.memo >= 0 else [""] * len(rows)
+        payees = run.column(shape.payee)
+        memos = run.column(shape.memo)
         if all(payees) and all(memos):
             descriptions: Any = map(" ".join, zip(payees, memos, strict=True))
         elif not any(payees) or not any(memos):
             descriptions = map("".join, zip(payees, memos, strict=True))
         else:
             descriptions = (f"{p} {m}" if p and m else p or m for p, m in zip(payees, memos, strict=True))
-        numbers = list(map(_STRIP, map(itemgetter(shape.number), rows))) if shape.number >= 0 else []
-        return list(map(ParsedLine, range(line, line + len(rows) * shape.stride, shape.stride), posted,
+        numbers = run.column(shape.number) if shape.number >= 0 else []
+        return list(map(ParsedLine, range(line, line + run.count * shape.stride, shape.stride), posted,
                         map(Decimal, amounts), descriptions, repeat(self.account), empty, empty,
                         map(_NONE_IF_EMPTY, numbers, numbers) if shape.number >= 0 else empty, empty,
                         map(_NONE_IF_EMPTY, payees, payees)))
@@ -494,7 +498,7 @@ def parse_qif(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
         for item in items:
             kind = item[0]
             if kind == _RUN:
-                yield from lines.run(item[1], item[2], item[3], item[4])
+                yield from lines.run(item[1], item[2])
             elif kind == _RECORD:
                 yield lines.record(item[1], item[2])
             elif kind == _ACCOUNT:
