@@ -36,6 +36,8 @@ TABLES: tuple[TableDef, ...] = (
     TableDef("imports", "IMPORTS_TABLE_NAME", stream=True),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
+    # import sessions: workspaces, sessions, staged lines in blocks, their catalog (tximport.storage.sessions)
+    TableDef("sessions", "SESSIONS_TABLE_NAME"),
 )
 
 
@@ -61,6 +63,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
     # reads the streamed tables and puts one event per status change on the bus (at least once)
     FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
+    # the import sessions' enrichment workflow steps (statemachines/session_enrichment.asl.json)
+    FunctionDef("sessions", "Import sessions: the steps of the asynchronous enrichment", 300, 1024),
     # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
     # ~0.5 GB in the engine; reading and marking the ledger is most of the time
     FunctionDef("reconcile", "Match a reconciliation's entries against the ledger (reconcile workflow)", 900,
@@ -109,6 +113,13 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
         description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
     ),
     StateMachineDef(
+        "session-enrichment",
+        STATE_MACHINES_DIR / "session_enrichment.asl.json",
+        {"SessionsFunctionArn": "sessions"},
+        arn_env_var="ENRICHMENT_STATE_MACHINE_ARN",
+        description="import sessions: enrich a large session's PENDING lines, never leaving them PROCESSING",
+    ),
+    StateMachineDef(
         "reconcile",
         STATE_MACHINES_DIR / "reconcile.asl.json",
         {"ReconcileFunctionArn": "reconcile"},
@@ -128,6 +139,8 @@ def state_machine(name: str) -> StateMachineDef:
 
 #: the import workflow (statemachines/import.asl.json)
 IMPORT_STATE_MACHINE = state_machine("import")
+#: the import sessions' enrichment workflow (statemachines/session_enrichment.asl.json)
+ENRICHMENT_STATE_MACHINE = state_machine("session-enrichment")
 #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
 RECONCILE_STATE_MACHINE = state_machine("reconcile")
 
@@ -181,6 +194,50 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
     Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),
 )
+
+#: the import-sessions dialect (the third document, and the catalog it needs)
+SESSION_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/workspaces"),
+    Route("POST", "/workspaces"),
+    Route("GET", "/import-sessions"),
+    Route("POST", "/import-sessions"),
+    Route("GET", "/import-sessions/{id}"),
+    Route("PUT", "/import-sessions/{id}"),
+    Route("DELETE", "/import-sessions/{id}"),
+    Route("POST", "/import-sessions/{id}/upload"),
+    Route("GET", "/import-sessions/{id}/staged-transactions"),
+    Route("POST", "/import-sessions/{id}/staged-transactions"),
+    Route("DELETE", "/import-sessions/{id}/staged-transactions"),
+    Route("POST", "/import-sessions/{id}/enrich"),
+    Route("POST", "/import-sessions/{id}/bind"),
+    Route("GET", "/import-sessions/{id}/recurring-bindings"),
+    Route("POST", "/import-sessions/{id}/recurring-bindings/{bindingId}/confirm"),
+    Route("DELETE", "/import-sessions/{id}/recurring-bindings/{bindingId}"),
+    Route("POST", "/import-sessions/{id}/commit"),
+    Route("POST", "/import-sessions/{id}/close"),
+    Route("GET", "/staged-transactions/{id}"),
+    Route("PUT", "/staged-transactions/{id}"),
+    Route("DELETE", "/staged-transactions/{id}"),
+    Route("POST", "/enrichment/transactions"),
+    *(Route(method, f"/{resource}{suffix}")
+      for resource in ("cards", "categories", "tags", "enrichment-rules")
+      for method, suffix in (("GET", ""), ("POST", ""), ("GET", "/{id}"), ("PUT", "/{id}"), ("DELETE", "/{id}"))),
+    Route("GET", "/cards/{id}/invoices"),
+    Route("GET", "/cards/{id}/invoices/{billingMonth}"),
+    Route("GET", "/categories/{id}/subcategories"),
+    Route("POST", "/categories/{id}/subcategories"),
+    Route("GET", "/subcategories/{id}"),
+    Route("PUT", "/subcategories/{id}"),
+    Route("DELETE", "/subcategories/{id}"),
+    Route("GET", "/recurring"),
+    Route("POST", "/recurring"),
+    Route("GET", "/recurring/{id}"),
+    Route("PATCH", "/recurring/{id}"),
+    Route("DELETE", "/recurring/{id}"),
+    Route("GET", "/recurring-card-transactions"),
+    Route("GET", "/recurring-card-transactions/{id}"),
+)
+ROUTES = ROUTES + SESSION_ROUTES
 
 
 def local_function_name(name: str) -> str:

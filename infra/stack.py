@@ -132,7 +132,8 @@ BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 
 #: which tables each function reads ("read"), reads and writes ("write"), or only deletes items of ("delete")
 TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
-    "api": {"imports": "write", "ledger": "write"},  # the public endpoint writes the ledger
+    # the public endpoint and session commits write the ledger; import sessions live in their own table
+    "api": {"imports": "write", "ledger": "write", "sessions": "write"},
     "on_upload": {"imports": "write"},
     "process": {"imports": "write", "ledger": "read"},  # duplicate check against the ledger
     "commit": {"imports": "write", "ledger": "write"},
@@ -142,6 +143,8 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "revert": {"imports": "write", "ledger": "delete"},
     # reads the imports table's stream only (granted by its event source), never the table
     "events": {},
+    # the enrichment steps read rules, learning examples and recurring items, and rewrite staged lines
+    "sessions": {"sessions": "write"},
     # reconciliations live in the imports table; the matched ledger lines get their mark (conditional updates)
     "reconcile": {"imports": "write", "ledger": "write"},
 }
@@ -163,6 +166,8 @@ STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         # functions that release accounts (or confirm, amend, delete) resume a parked task token
         "respond": ("api", "on_upload", "process", "workflow"),
     },
+    # POST /import-sessions/{id}/enrich starts the enrichment of a large session
+    "session-enrichment": {"start": ("api",)},
     "reconcile": {
         "start": ("api",),  # POST a reconciliation, or re-run one
     },

@@ -49,14 +49,15 @@ def _client(args: argparse.Namespace) -> ApiClient:
     return ApiClient(url, resolve_token(url, args.token))
 
 
-def _run(fn: Callable[[argparse.Namespace, ApiClient, Output], ExitCode]
-         ) -> Callable[[argparse.Namespace], int]:
-    """Wrap a command: build the client and the output, turn ApiError into its message and exit code."""
+def _run(fn: Callable[[argparse.Namespace, Any, Output], ExitCode],
+         client: Callable[[argparse.Namespace], ApiClient] = _client) -> Callable[[argparse.Namespace], int]:
+    """Wrap a command: build the client (`client`: the core API's by default) and the output, turn
+    ApiError into its message and exit code."""
 
     def handler(args: argparse.Namespace) -> int:
         out = Output(json_mode=getattr(args, "json", False))
         try:
-            return int(fn(args, _client(args), out))
+            return int(fn(args, client(args), out))
         except ApiError as exc:
             if out.json:
                 out.emit({"error": exc.to_json(), "exitCode": int(exc.exit_code)})

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from tximport_cli.commands import CLIENT_COMMANDS
 from tximport_cli.exitcodes import ExitCode, describe
 from tximport_cli.reconcile import register as _register_reconcile
+from tximport_cli.sessions import register_session
 
 DEFAULT_PORT = 3000
 
@@ -167,6 +168,7 @@ def _print_banner(stack: Any) -> None:
     console.print(f"tximport local: moto {stack.moto_endpoint}", markup=False)
     console.print(f"tenant: organisationId={DEMO_ORGANISATION} companyId={DEMO_COMPANY}", markup=False)
     console.print(f"demo bank account: {stack.demo_bank_account_id or '(not created)'}", markup=False)
+    console.print(f"demo workspace (X-Workspace-ID): {stack.demo_workspace_id or '(not created)'}", markup=False)
     console.print(f"token (30 days): {token}", markup=False)
     console.print(Panel.fit("Try it: paste into a shell", style="bold"))
     console.print(walkthrough(stack.base_url, token, stack.demo_bank_account_id), markup=False)
@@ -206,7 +208,8 @@ def _run_dev_token(args: argparse.Namespace) -> int:
 
 
 #: every subcommand's registration function, in the order `--help` lists them
-COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, _register_reconcile, _register_local, _register_dev_token]
+COMMANDS: list[Callable[[Any], None]] = [*CLIENT_COMMANDS, register_session, _register_reconcile, _register_local,
+                                         _register_dev_token]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,6 +16,10 @@ class Settings(BaseModel):
     imports_table: str = Field(alias="IMPORTS_TABLE_NAME")
     ledger_table: str = Field(alias="LEDGER_TABLE_NAME")
     bucket: str = Field(alias="BUCKET_NAME")
+    #: the import-sessions table (workspaces, sessions, staged lines, their catalog)
+    sessions_table: str | None = Field(default=None, alias="SESSIONS_TABLE_NAME")
+    #: the import sessions' enrichment workflow, started for sessions too large to enrich within a call
+    enrichment_state_machine_arn: str | None = Field(default=None, alias="ENRICHMENT_STATE_MACHINE_ARN")
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
     #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
     reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
@@ -41,8 +45,9 @@ class Settings(BaseModel):
 #: what each function needs besides the settings every function needs (the tables and the bucket):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow
-    "api": ("revert_function_name", "reconcile_state_machine_arn"),
+    # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow;
+    # the import-sessions dialect lives in its own table and enriches large sessions through its state machine
+    "api": ("revert_function_name", "reconcile_state_machine_arn", "sessions_table", "enrichment_state_machine_arn"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),
     "commit": (),
@@ -50,6 +55,7 @@ REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
     "revert": (),
     "events": (),
     "reconcile": (),
+    "sessions": ("sessions_table",),  # the enrichment steps read and rewrite a session's lines
 }
 
 

@@ -23,9 +23,12 @@ from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
+from tximport.services.sessions.bundle import SessionsUseCases
+from tximport.services.sessions.deps import Deps as SessionsDeps
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
+from tximport.storage.kv import DynamoStore, Store
 from tximport.storage.ledger import LedgerRepository, LedgerStore
 from tximport.storage.objects import ObjectStore, S3Objects
 from tximport.storage.reconciliation_results import ResultChunkStore
@@ -38,6 +41,7 @@ from tximport.storage.repository import (
     LocksRepository,
     LocksStore,
 )
+from tximport.storage.sessions import CatalogRepository, EventSink, OutboxSink, SessionsRepository
 from tximport.storage.staging import Staging
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
@@ -222,3 +226,33 @@ class Container:
     def reconciliations(self) -> ReconciliationParts:
         """The reconciliation use cases (tximport/reconciliation_parts.py)."""
         return ReconciliationParts(self)
+
+    # import sessions ------------------------------------------------------------------------------------
+    @cached_property
+    def sessions_store(self) -> Store:
+        """The import-sessions table: workspaces, sessions, staged lines and their catalog."""
+        if not self.settings.sessions_table:
+            raise RuntimeError("SESSIONS_TABLE_NAME is not configured")
+        return DynamoStore(self.dynamodb, self.settings.sessions_table)
+
+    @cached_property
+    def session_events(self) -> EventSink:
+        """Session events leave as outbox items of the imports table, published from its stream."""
+        return OutboxSink(DynamoStore(self.dynamodb, self.settings.imports_table))
+
+    @cached_property
+    def enrichment_engine(self) -> WorkflowEngine:
+        """The import sessions' enrichment state machine."""
+        return StepFunctionsEngine(self.sfn, self.settings.enrichment_state_machine_arn,
+                                   setting="ENRICHMENT_STATE_MACHINE_ARN")
+
+    @cached_property
+    def sessions_deps(self) -> SessionsDeps:
+        store = self.sessions_store
+        return SessionsDeps(repo=SessionsRepository(store), catalog=CatalogRepository(store), ledger=self.ledger,
+                            accounts=self.accounts, events=self.session_events, enrichment=self.enrichment_engine)
+
+    @cached_property
+    def sessions(self) -> SessionsUseCases:
+        """The import-session use cases."""
+        return SessionsUseCases(self.sessions_deps)

@@ -52,3 +52,8 @@ class Conflict(DomainError):
 class TooManyRequests(DomainError):
     status_code = 429
     code = "TooManyRequests"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "Forbidden"

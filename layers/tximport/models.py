@@ -11,12 +11,15 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
+
+if TYPE_CHECKING:  # the sessions package builds on these models: no import at run time (a cycle)
+    from tximport.sessions.models import SessionLedgerEntry
 
 #: what happens to a staged line on confirm
 Decision = Literal["import", "skip"]
@@ -291,12 +294,14 @@ class LineMark:
 
 @dataclass(slots=True, kw_only=True)
 class LedgerLine(Transaction):
-    """A confirmed transaction: which import (or the public endpoint) wrote it, and when; and the
-    reconciliation entry matched to it, if any."""
+    """A confirmed transaction: which import (or the public endpoint) wrote it, and when; the
+    reconciliation entry matched to it, if any; a line committed from an import session has no import
+    (`import_id` is empty) and carries `session`."""
 
     import_id: str
     committed: datetime
     reconciliation: ReconciliationMark | None = None
+    session: SessionLedgerEntry | None = None
 
     @classmethod
     def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:

@@ -1,6 +1,7 @@
 """The payloads the state machine (and the API's asynchronous revert) hand the functions: ids and keys
 only, never rows. One model per workflow action, each with exactly its fields; `WorkflowTask` is their
-union, told apart by `action`. The process, commit and revert functions each take their own model."""
+union, told apart by `action`. The process, commit and revert functions each take their own model; the
+sessions function takes the steps of the import sessions' enrichment (`EnrichmentStep`)."""
 
 from __future__ import annotations
 
@@ -136,3 +137,48 @@ WorkflowTask = Annotated[
 
 #: validates the workflow function's input into the task of its action
 WORKFLOW_TASKS: TypeAdapter[WorkflowTask] = TypeAdapter(WorkflowTask)
+
+
+# --- import sessions: the enrichment workflow (statemachines/session_enrichment.asl.json) -------------
+class EnrichmentInput(TenantTask):
+    """Input of an enrichment run (and what each of its steps names): the session and the run."""
+
+    workspace_id: str = Field(alias="workspaceId")
+    session_id: str = Field(alias="sessionId")
+    run_id: str = Field(alias="runId")
+
+
+class PrepareEnrichment(EnrichmentInput):
+    """Mark the session's PENDING lines PROCESSING; answer the ranges of sequence numbers to enrich."""
+
+    action: Literal["prepare"] = "prepare"
+
+
+class EnrichSegment(EnrichmentInput):
+    """Enrich the PROCESSING lines whose sequence numbers are in [start, end)."""
+
+    action: Literal["enrichSegment"] = "enrichSegment"
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class FinishEnrichment(EnrichmentInput):
+    """Every range is enriched: no line stays PROCESSING; the session records the outcome."""
+
+    action: Literal["finish"] = "finish"
+
+
+class AbandonEnrichment(EnrichmentInput):
+    """A step failed (the state machine's error object: Error and Cause): lines back to PENDING."""
+
+    action: Literal["abandon"] = "abandon"
+    error: dict[str, Any] | None = None
+
+
+EnrichmentStep = Annotated[
+    PrepareEnrichment | EnrichSegment | FinishEnrichment | AbandonEnrichment,
+    Field(discriminator="action"),
+]
+
+#: validates the sessions function's input into the step of its action
+ENRICHMENT_STEPS: TypeAdapter[EnrichmentStep] = TypeAdapter(EnrichmentStep)

@@ -9,15 +9,18 @@ from tests.fakes.events import FakeEventBridge
 from tests.fakes.objects import InMemoryObjects
 from tests.fakes.reconciliations import InMemoryReconciliations
 from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
+from tests.fakes.store import MemoryStore
 from tests.fakes.workflow import FakeInvoker, FakeWorkflow
 from tximport.config import Settings
 from tximport.container import Container
+from tximport.storage.sessions import OutboxSink, outbox_event
 
 
 class FakeContainer(Container):
     """Services exactly as `Container` wires them; the fakes are its adapters, so a test arranges and
     inspects them there (`c.objects`, `c.imports`, `c.ledger`, `c.workflow_engine`, `c.events_client`,
-    `c.reconciliation_store`, `c.reconcile_engine`).
+    `c.reconciliation_store`, `c.reconcile_engine`; for import sessions `c.sessions_store`, `c.outbox`,
+    `c.enrichment_engine`).
     Settings may be changed (`c.settings.chunk_rows = 2`) until a service is first used."""
 
     def __init__(self, **settings: Any) -> None:
@@ -25,7 +28,9 @@ class FakeContainer(Container):
                                   state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:import",
                                   reconcile_state_machine_arn="arn:aws:states:us-east-1:123456789012:"
                                                               "stateMachine:reconcile",
-                                  revert_function_name="revert", event_bus_name="tximport", **settings))
+                                  revert_function_name="revert", event_bus_name="tximport", sessions_table="sessions",
+                                  enrichment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:"
+                                                               "enrichment", **settings))
 
     def _client(self, name: str) -> Any:
         raise AssertionError(f"a unit test asked for a real {name} client")
@@ -69,3 +74,25 @@ class FakeContainer(Container):
     @cached_property
     def reverts(self) -> FakeInvoker:
         return FakeInvoker()
+
+    @cached_property
+    def sessions_store(self) -> MemoryStore:
+        return MemoryStore()
+
+    @cached_property
+    def outbox(self) -> MemoryStore:
+        """The imports table as far as session events go: their outbox items."""
+        return MemoryStore()
+
+    @cached_property
+    def session_events(self) -> OutboxSink:
+        return OutboxSink(self.outbox)
+
+    @cached_property
+    def enrichment_engine(self) -> FakeWorkflow:
+        return FakeWorkflow()
+
+    def session_events_published(self) -> list[tuple[str, dict[str, Any]]]:
+        """(detail type, detail) of every session event in the outbox, in the order written."""
+        items = sorted(self.outbox.items.values(), key=lambda item: str(item["sk"]))
+        return [outbox_event(item) for item in items]

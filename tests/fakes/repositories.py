@@ -8,7 +8,7 @@ import is saved only over the version it was read at, list pages are read before
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
@@ -24,8 +24,10 @@ from tximport.models import (
     Transaction,
     utcnow,
 )
+from tximport.sessions.balances import ledger_sums
+from tximport.sessions.models import TransactionStatus, TypeSums
 from tximport.storage import keys
-from tximport.storage.ledger import LineRef, PartialDelete
+from tximport.storage.ledger import LineRef, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import Waiter
 
@@ -172,14 +174,14 @@ class InMemoryLedger:
         written = 0
         for line in lines:
             day = self.lines.setdefault((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
-            day[line.transaction_id] = dataclasses.replace(line)
+            day[line.transaction_id] = copy.deepcopy(line)
             written += 1
         return written
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         self.reads += 1
         found = self.lines.get((keys.tenant_pk(tenant), account_id, day), {})
-        return [dataclasses.replace(found[i]) for i in sorted(found)]
+        return [copy.deepcopy(found[i]) for i in sorted(found)]
 
     def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
              start_after: date | None = None) -> Iterator[date]:
@@ -197,8 +199,7 @@ class InMemoryLedger:
         out = []
         for ref in refs:
             day, tx = ref.split("|", 1)
-            out.append(dataclasses.replace(self.lines[(keys.tenant_pk(tenant), account_id,
-                                                       date.fromisoformat(day))][tx]))
+            out.append(copy.deepcopy(self.lines[(keys.tenant_pk(tenant), account_id, date.fromisoformat(day))][tx]))
         return out, nxt
 
     def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
@@ -220,10 +221,32 @@ class InMemoryLedger:
                 removed += 1
         return removed, True
 
+    def lines_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> Iterator[LedgerLine]:
+        return iter([line for line in self.all(tenant, account_id)
+                     if (start is None or start <= line.date_posted) and line.date_posted <= end])
+
+    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
+        return ledger_sums(self.lines_between(tenant, account_id, start, end))
+
+    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
+        return ledger_sums(line for line in self.all(tenant, card_id) if invoice_month(line) == billing_month)
+
+    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
+        changed = 0
+        for (pk, account, _), day in self.lines.items():
+            if pk != keys.tenant_pk(tenant) or account != account_id:
+                continue
+            for line in day.values():
+                period = validating_period(line)
+                if line.session is not None and period is not None and low <= period <= high:
+                    line.session.status = TransactionStatus.PAID
+                    changed += 1
+        return changed
+
     def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
         pk = keys.tenant_pk(tenant)
         found = (self.lines.get((pk, account_id, day), {}).get(tx) for account_id, day, tx in refs)
-        return [dataclasses.replace(line) for line in found if line is not None]
+        return [copy.deepcopy(line) for line in found if line is not None]
 
     def _held(self, tenant: Tenant, m: LineMark) -> LedgerLine | None:
         day = self.lines.get((keys.tenant_pk(tenant), m.account_id, date.fromisoformat(m.day)), {})

@@ -395,8 +395,9 @@ def test_status_events_come_from_the_imports_table_stream(synthesized, ids):
         "eventName": ["INSERT", "MODIFY"],
         "dynamodb": {"Keys": {"sk": {"S": [{"prefix": p} for p in default_translators().prefixes("imports")]}}},
     }
-    # imports, and reconciliations (their own translator, services/reconciliations/status_events.py)
-    assert pattern["dynamodb"]["Keys"]["sk"]["S"] == [{"prefix": "IMPORT#"}, {"prefix": "RECON#"}]
+    # imports, session events (their outbox) and reconciliations (each with its own translator)
+    assert pattern["dynamodb"]["Keys"]["sk"]["S"] == [{"prefix": "IMPORT#"}, {"prefix": "SESSIONEVENT#"},
+                                                      {"prefix": "RECON#"}]
 
     events_role = function_statements(synthesized, "events")
     stream_arn = {"Fn::GetAtt": [ids["table:imports"], "StreamArn"]}

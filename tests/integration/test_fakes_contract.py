@@ -17,6 +17,7 @@ from infra.definitions import TABLES
 from tests.fakes.objects import InMemoryObjects
 from tests.fakes.reconciliations import InMemoryReconciliations
 from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
+from tests.fakes.store import MemoryStore
 from tests.fakes.workflow import FakeWorkflow
 from tximport.adapters.workflow import StepFunctionsEngine
 from tximport.errors import Conflict, NotFound
@@ -41,6 +42,8 @@ from tximport.reconciliation.models import (
     Source,
 )
 from tximport.reconciliation.records import EntryRecord
+from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus
+from tximport.storage.kv import ConditionFailed, Delete, DynamoStore, Put, Update
 from tximport.storage.ledger import LedgerRepository
 from tximport.storage.objects import ObjectChanged, S3Objects
 from tximport.storage.reconciliations import DynamoReconciliations
@@ -364,3 +367,72 @@ def test_an_execution_starts_once_per_name_and_an_unknown_token_no_longer_waits(
     assert engine.start("import-1", {"importId": "import-1"}) == arn  # the same request again: the same execution
     assert engine.start("import-1", {"importId": "import-1", "more": 1}) is None
     assert engine.resume("a-token-nobody-parked", {"action": "confirm"}) is False
+
+
+# --- import sessions: the sessions table's store and the ledger's session lines ---------------------
+
+store = both(lambda aws: DynamoStore(aws["dynamodb"], "sessions"), MemoryStore)
+
+
+def test_the_store_honours_its_conditions_and_pages_by_sort_key(store):
+    store.write(Put({"pk": "p", "sk": "A#1", "version": 0}, if_absent=True))
+    with pytest.raises(ConditionFailed):
+        store.write(Put({"pk": "p", "sk": "A#1", "version": 0}, if_absent=True))
+    with pytest.raises(ConditionFailed):
+        store.write(Put({"pk": "p", "sk": "A#1", "version": 1}, if_version=5))
+    item = store.write(Update(("p", "A#1"), add={"total": 2, "sum": Decimal("1.10")}, set={"name": "x"}))
+    assert (item["total"], item["sum"], item["name"]) == (2, Decimal("1.10"), "x")
+    with pytest.raises(ConditionFailed):
+        store.write(Update(("p", "missing"), add={"total": 1}))
+    store.write(Update(("p", "upsert"), add={"count": 1}, must_exist=False))
+    store.write(Update(("p", "A#1"), set={"lock_owner": "me", "lock_until": 2**40}))
+    with pytest.raises(ConditionFailed) as failed:
+        store.transact([Put({"pk": "p", "sk": "A#2"}), Update(("p", "A#1"), add={"total": 1}, unlocked_for="other")])
+    assert failed.value.indexes == [1] and store.get(("p", "A#2")) is None
+    store.transact([Put({"pk": "p", "sk": "A#2"}), Update(("p", "A#1"), add={"total": 1}, locked_by="me")])
+    assert store.get(("p", "A#1"))["total"] == 3
+    store.put_many([{"pk": "p", "sk": f"B#{n}", "n": n} for n in range(5)])
+    page, last = store.query("p", prefix="B#", limit=2)
+    assert [i["n"] for i in page] == [0, 1] and last == "B#1"
+    rest, end = store.query("p", prefix="B#", after=last, fields=["sk"])
+    assert [i["sk"] for i in rest] == ["B#2", "B#3", "B#4"] and end is None and "n" not in rest[0]
+    between, _ = store.query("p", prefix="B#1", until="B#3")
+    assert [i["n"] for i in between] == [1, 2, 3]
+    assert [i["sk"] for i in store.get_many([("p", "B#4"), ("p", "none"), ("p", "A#2")])] in (
+        ["B#4", "A#2"], ["A#2", "B#4"])
+    store.delete_many([("p", f"B#{n}") for n in range(5)])
+    with pytest.raises(ConditionFailed):
+        store.write(Delete(("p", "B#0"), if_exists=True))
+    assert store.query("p", prefix="B#")[0] == []
+
+
+def _session_line(n: int, day: int, account: str, status: TransactionStatus, **entry: Any) -> LedgerLine:
+    kind = entry.pop("type", StagedTransactionType.EXPENSE)
+    return LedgerLine(
+        transaction_id=f"s-{n}", bank_account_id=account, amount=Decimal(-n), date_posted=date(2024, 3, day),
+        description=f"session line {n}", import_id="", committed=utcnow().replace(microsecond=0),
+        session=SessionLedgerEntry(type=kind, status=status, workspace_id="ws", session_id="s",
+                                   staged_transaction_id=f"st-{n}", tag_ids=["t"], **entry))
+
+
+def test_session_lines_sum_by_type_and_invoice_and_close_pays_only_validating_lines(ledger):
+    v, i = TransactionStatus.VALIDATING, TransactionStatus.IGNORE
+    ledger.write(TENANT, [_line(1, 2, account="acc"), _line(2, 20, account="acc"),  # a file import: + income
+                          _session_line(3, 5, "acc", v), _session_line(4, 25, "acc", i),
+                          _session_line(5, 6, "card", v, type=StagedTransactionType.CARD_EXPENSE,
+                                        billing_month="2024-03", card_id="card"),
+                          _session_line(6, 7, "card", v, type=StagedTransactionType.CARD_EXPENSE,
+                                        billing_month="2024-04", card_id="card")])
+    sums = ledger.sum_between(TENANT, "acc", None, date(2024, 1, 10))
+    assert (sums.income, sums.expense) == (Decimal("0.25"), Decimal(0))
+    march = ledger.sum_between(TENANT, "acc", date(2024, 3, 1), date(2024, 3, 31))
+    assert (march.income, march.expense) == (Decimal(0), Decimal(7))
+    assert ledger.invoice_sums(TENANT, "card", "2024-03").card_expense == Decimal(5)
+    assert ledger.mark_paid(TENANT, "acc", "", "2024-03-31") == 1
+    assert ledger.mark_paid(TENANT, "acc", "", "2024-03-31") == 0
+    assert ledger.mark_paid(TENANT, "card", "2024-04", "2024-04") == 1
+    statuses = {line.transaction_id: line.session.status for day in (5, 6, 7, 25)
+                for account in ("acc", "card") for line in ledger.day_lines(TENANT, account, date(2024, 3, day))}
+    assert statuses == {"s-3": TransactionStatus.PAID, "s-4": i, "s-5": v, "s-6": TransactionStatus.PAID}
+    (read,) = ledger.day_lines(TENANT, "acc", date(2024, 3, 5))
+    assert read.session.tag_ids == ["t"] and read.import_id == "" and read.session.staged_transaction_id == "st-3"

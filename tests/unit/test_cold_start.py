@@ -23,7 +23,10 @@ def test_every_function_is_listed():
 
 @pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
                                                    ("api", "RECONCILE_STATE_MACHINE_ARN"),
-                                                   ("on_upload", "STATE_MACHINE_ARN")])
+                                                   ("api", "SESSIONS_TABLE_NAME"),
+                                                   ("api", "ENRICHMENT_STATE_MACHINE_ARN"),
+                                                   ("on_upload", "STATE_MACHINE_ARN"),
+                                                   ("sessions", "SESSIONS_TABLE_NAME")])
 def test_a_function_without_a_setting_it_needs_fails_naming_it(function: str, setting: str):
     others = {Settings.model_fields[name].alias or name: "x" for name in REQUIRED_BY_FUNCTION[function]}
     others.pop(setting)

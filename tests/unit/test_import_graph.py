@@ -21,6 +21,8 @@ FORBIDDEN = {
     "commands.py": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
     "tasks.py": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
     "errors.py": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
+    # the import sessions' domain (models, rules, balances, enrichment, binding)
+    "sessions": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
     # the reconciliation domain: models, the pure matching engine, ids, records, errors
     "reconciliation": ("tximport.api", "tximport.services", "tximport.storage", "tximport.adapters"),
 }

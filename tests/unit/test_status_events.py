@@ -145,7 +145,7 @@ def test_other_item_types_register_their_own_translator():
     events = registry.translate(change)
     assert [e.detail_type for e in events] == ["ReconciliationStatusChanged", "ReconciliationMatched"]
     assert [e.detail["eventId"] for e in events] == ["r9", "r9#1"], "distinct, and stable across retries"
-    assert registry.prefixes("imports") == ("IMPORT#", "RECON#") and registry.tables() == ("imports",)
+    assert registry.prefixes("imports") == ("IMPORT#", "SESSIONEVENT#", "RECON#") and registry.tables() == ("imports",)
     assert TranslatorRegistry().translate(change) == []
 
 

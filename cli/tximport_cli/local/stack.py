@@ -45,6 +45,7 @@ from infra.definitions import (
 )
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, call_handler, route_lambdas
+from tximport_cli.local.moto_patches import fast_queries, fast_transactions
 from tximport_cli.local.streams import StreamDelivery
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
@@ -66,6 +67,7 @@ LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/d
 DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
+DEMO_WORKSPACE_NAME = "Demo workspace"
 DEMO_BANK_ACCOUNT = {
     "bankId": "demo-bank",
     "countryCode": "GBR",
@@ -204,6 +206,7 @@ class LocalStack:
         self.state_machine_arns: dict[str, str] = {}
         self.function_arns: dict[str, str] = {}
         self.demo_bank_account_id: str | None = None
+        self.demo_workspace_id: str | None = None
         self._moto: Any = None
         self._gateway: Gateway | None = None
         self._exit = contextlib.ExitStack()
@@ -256,9 +259,10 @@ class LocalStack:
         return self._clients
 
     def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
-                  permissions: Sequence[str] = ()) -> str:
-        """A bearer token the stack's gateway accepts for a tenant (with a `permissions` claim if given)."""
-        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions)
+                  permissions: Sequence[str] = (), roles: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with `permissions` and `roles` claims
+        when given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions, roles=roles)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""
@@ -343,6 +347,9 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's own copy whole tables per transaction and scan them per query (see moto_patches)
+        self._exit.enter_context(fast_transactions())
+        self._exit.enter_context(fast_queries())
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.requested_moto_port, verbose=False)
         self._moto.start()
         self.moto_port = int(self._moto.get_host_and_port()[1])
@@ -377,6 +384,7 @@ class LocalStack:
             log.warning("functions/api/handler.py is missing: the API answers 503 until it exists")
         if self.demo:
             self.demo_bank_account_id = self._create_demo_account()
+            self.demo_workspace_id = self._create_demo_workspace()
 
     def _stop(self) -> None:
         if self._gateway is not None:
@@ -402,6 +410,7 @@ class LocalStack:
         self.state_machine_arns = {}
         self.function_arns = {}
         self.demo_bank_account_id = None
+        self.demo_workspace_id = None
 
     def _set_environment(self, env: dict[str, str]) -> None:
         for key, value in env.items():
@@ -507,14 +516,32 @@ class LocalStack:
         events = self.events.snapshot()
         return 200, {"data": events, "links": None, "meta": {"count": len(events)}, "error": None}
 
+    def _create_demo_workspace(self) -> str | None:
+        """The demo tenant's workspace for import sessions (its id goes in X-Workspace-ID)."""
+        answer = self._demo_post("/workspaces", {"name": DEMO_WORKSPACE_NAME})
+        workspace_id = answer.get("id") if isinstance(answer, dict) else None
+        return str(workspace_id) if workspace_id else None
+
     def _create_demo_account(self) -> str | None:
         """The demo tenant's bank account, created through the api handler like any client would."""
-        if self.handlers.get(local_function_name("api")) is None:
-            log.warning("no api handler: the demo bank account is not created")
+        answer = self._demo_post("/bankaccounts", {"data": DEMO_BANK_ACCOUNT})
+        if answer is None:
             return None
-        body = json.dumps({"data": DEMO_BANK_ACCOUNT}).encode()
+        data = answer.get("data") if isinstance(answer, dict) else None
+        account_id = data.get("id") if isinstance(data, dict) else None
+        if not account_id:
+            log.warning("POST /bankaccounts answered no data.id: %s", str(answer)[:500])
+            return None
+        return str(account_id)
+
+    def _demo_post(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST as the demo tenant through the gateway (None when it fails, with a warning)."""
+        if self.handlers.get(local_function_name("api")) is None:
+            log.warning("no api handler: the demo tenant's %s is not created", path)
+            return None
+        body = json.dumps(payload).encode()
         request = urllib.request.Request(
-            f"{self.base_url}/bankaccounts", data=body, method="POST",
+            f"{self.base_url}{path}", data=body, method="POST",
             headers={"content-type": "application/json",
                      "authorization": f"Bearer {self.token_for(DEMO_ORGANISATION, DEMO_COMPANY)}"})
         try:
@@ -524,14 +551,9 @@ class LocalStack:
             detail = ""
             if isinstance(exc, urllib.error.HTTPError):
                 detail = exc.read().decode(errors="replace")[:500]
-            log.warning("could not create the demo bank account: %s %s", exc, detail)
+            log.warning("could not POST %s for the demo tenant: %s %s", path, exc, detail)
             return None
-        data = answer.get("data") if isinstance(answer, dict) else None
-        account_id = data.get("id") if isinstance(data, dict) else None
-        if not account_id:
-            log.warning("POST /bankaccounts answered no data.id: %s", str(answer)[:500])
-            return None
-        return str(account_id)
+        return answer
 
     def describe(self) -> dict[str, Any]:
         """What a client or a test needs to reach the stack."""
@@ -547,7 +569,7 @@ class LocalStack:
             "functions": {name: local_function_name(name) for name in self.function_arns},
             "routedFunctions": sorted(self.handlers),
             "demo": {"organisationId": DEMO_ORGANISATION, "companyId": DEMO_COMPANY,
-                     "bankAccountId": self.demo_bank_account_id},
+                     "bankAccountId": self.demo_bank_account_id, "workspaceId": self.demo_workspace_id},
         }
 
     def write_ready_file(self, path: Path) -> None:

@@ -13,22 +13,36 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tximport import exactjson
+from tximport.api import sessions as session_routes
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
 from tximport.api.reconciliation_views import error_answer
 from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations
+from tximport.api.sessions import catalog as sessions_catalog
+from tximport.api.sessions import enrichment as sessions_enrichment
+from tximport.api.sessions import http as sessions_http
+from tximport.api.sessions import sessions as sessions_sessions
+from tximport.api.sessions import staged as sessions_staged
+from tximport.api.sessions import workspaces as sessions_workspaces
 from tximport.errors import DomainError
 from tximport.reconciliation.errors import ReconciliationError
 
 logger = Logger(service="tximport")
 
-app = APIGatewayHttpResolver(enable_validation=True)
+
+# JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads)
 app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
 app.include_router(reconciliations.router)
+# the import-sessions dialect (errors in its own shape: see _sessions_path)
+for _router in (sessions_workspaces.router, sessions_sessions.router, sessions_staged.router,
+                sessions_enrichment.router, sessions_catalog.router):
+    app.include_router(_router)
 
 OPENAPI_TITLE = "tximport API"
 OPENAPI_VERSION = "0.1.0"
@@ -116,8 +130,18 @@ def _docs() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=_docs_html())
 
 
+def _sessions_path() -> bool:
+    """True when the current request is a route of the import-sessions dialect."""
+    try:
+        return session_routes.owns(app.current_event.path)
+    except Exception:  # no current event
+        return False
+
+
 @app.exception_handler(DomainError)
 def _domain_error(exc: DomainError) -> Response[str]:
+    if _sessions_path():
+        return sessions_http.from_domain(exc)
     return domain_error(exc)
 
 
@@ -136,6 +160,8 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
         # our answer did not match its own model: a bug on our side, never the caller's
         logger.error("response validation failed", extra={"errors": errors})
         return error_response(500, "InternalError", "the service produced an invalid response")
+    if _sessions_path():
+        return sessions_http.from_validation(errors)
     details = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
@@ -149,11 +175,15 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
 @app.exception_handler(UnicodeDecodeError)
 def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # API Gateway hands non-UTF-8 bodies over base64-encoded; JSON must be UTF-8 text
+    if _sessions_path():
+        return sessions_http.error(400, "the request body is not UTF-8 encoded JSON", "ValidationError", "body")
     return error_response(400, "ValidationError", "the request body is not UTF-8 encoded JSON", target="body")
 
 
 @app.not_found
 def _not_found(_: Exception) -> Response[str]:
+    if _sessions_path():
+        return sessions_http.error(404, "no such route", "RouteNotFound")
     return error_response(404, "RouteNotFound", "no such route")
 
 
@@ -164,6 +194,12 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     if not event.get("body") or not content_type or content_type == "application/json" \
             or content_type.endswith("+json"):
         return None
+    path = str(event.get("rawPath") or "")
+    if session_routes.owns(path):
+        if content_type == "multipart/form-data" and path.endswith("/upload"):
+            return None
+        return sessions_http.raw(415, f"request bodies are application/json, not {content_type}",
+                                 "UnsupportedMediaType", "Content-Type")
     body = {"data": None, "links": None, "meta": {},
             "error": {"code": "UnsupportedMediaType", "target": "Content-Type",
                       "message": f"request bodies are application/json, not {content_type}"}}

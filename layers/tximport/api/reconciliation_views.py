@@ -3,10 +3,7 @@ numbers (Decimal written as its text with at least two decimals: `23000.00`, nev
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,15 +11,13 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
+from tximport import exactjson
 from tximport.api.reconciliation_models import PREFIX
 from tximport.reconciliation.errors import ReconciliationError
 from tximport.reconciliation.ids import entry_id, statement_id
 from tximport.reconciliation.models import Reconciliation
 from tximport.reconciliation.records import EntryRecord
 
-#: a per-process marker no client text can contain: Decimals are written as markers, then unquoted
-_MARK = uuid.uuid4().hex
-_MARKED = re.compile(f'"{_MARK}(-?[0-9]+(?:\\.[0-9]+)?)"')
 TWO = Decimal("0.01")
 
 
@@ -32,15 +27,9 @@ def number(value: Decimal) -> Decimal:
     return value.quantize(TWO) if isinstance(exponent, int) and exponent > -2 else value
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{_MARK}{format(number(value), 'f')}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def dumps(body: Any) -> str:
-    """JSON with every Decimal written as an exact number."""
-    return _MARKED.sub(r"\1", json.dumps(body, default=_default, ensure_ascii=False, separators=(",", ":")))
+    """JSON with every Decimal written as an exact number, with two decimals at least."""
+    return exactjson.dumps(body, number=number)
 
 
 def answer(body: Any, status: int = 200) -> Response[str]:

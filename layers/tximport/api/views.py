@@ -89,12 +89,24 @@ def review_meta(page: ReviewPage) -> dict[str, int]:
 
 def ledger_row(line: LedgerLine) -> dict[str, Any]:
     """A ledger line as `GET /bankaccounts/{id}/transactions` shows it: with the statement id reconciliations
-    know it by (their `matchedStatementId`), and the reconciliation entry that holds it, when one does."""
+    know it by (their `matchedStatementId`), and the reconciliation entry that holds it, when one does; a
+    line committed from an import session has no importId and shows what the session filed it under."""
     mark = line.reconciliation
-    return {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed),
-            "statementId": statement_id(line.transaction_id),
-            **_present({"reconciliation": {"reconciliationId": mark.reconciliation_id, "entryId": mark.entry_id,
-                                           "matchStatus": mark.match_status} if mark else None})}
+    row = {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed),
+           "statementId": statement_id(line.transaction_id),
+           **_present({"reconciliation": {"reconciliationId": mark.reconciliation_id, "entryId": mark.entry_id,
+                                          "matchStatus": mark.match_status} if mark else None})}
+    entry = line.session
+    if entry is None:
+        return row
+    del row["importId"]
+    return {**row, **_present({
+        "type": entry.type.value, "transactionStatus": entry.status.value, "categoryId": entry.category_id,
+        "subcategoryId": entry.subcategory_id, "tagIds": entry.tag_ids or None, "workspaceId": entry.workspace_id,
+        "sessionId": entry.session_id, "stagedTransactionId": entry.staged_transaction_id,
+        "billingMonth": entry.billing_month, "cardId": entry.card_id,
+        "counterpartAccountId": entry.counterpart_account_id, "recurringId": entry.recurring_id,
+        "recurringType": entry.recurring_type})}
 
 
 def dry_run_view(plan: DryRun) -> dict[str, Any]:

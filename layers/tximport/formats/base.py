@@ -123,7 +123,10 @@ class ParseOptions:
 class Source(Protocol):
     """Where a parser reads from: re-openable, so two-pass formats can stream twice."""
 
-    size: int | None
+    @property
+    def size(self) -> int | None:
+        """The source's length in bytes, when known."""
+        ...
 
     def open(self) -> IO[bytes]: ...
 

@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from tximport.models import Import, iso
 from tximport.storage.keys import import_sk
 from tximport.storage.repository import ImportsRepository
+from tximport.storage.sessions import OUTBOX_PREFIX, outbox_event
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,20 @@ def _import_event(imp: Import, old: str | None, new: str) -> Event:
     return Event(IMPORT_STATUS_CHANGED, detail, time=imp.updated)
 
 
+# --- import sessions ------------------------------------------------------------------------------
+def session_outbox_events(change: StreamChange) -> list[Event]:
+    """The event an import session wrote to its outbox (commit, close): published once it is saved."""
+    if change.new is None:
+        return []  # the outbox item expired: its event left when it was written
+    detail_type, detail = outbox_event(dict(change.new))
+    return [Event(detail_type, detail)]
+
+
 def default_translators() -> TranslatorRegistry:
     """The service's translators: each item type with status events registers here."""
     registry = TranslatorRegistry()
     registry.register("imports", import_sk(""), import_status_events)
+    registry.register("imports", OUTBOX_PREFIX, session_outbox_events)
     # reconciliations (services/reconciliations/status_events.py imports this module: imported here)
     from tximport.services.reconciliations.status_events import PREFIX, reconciliation_status_events
 

@@ -8,12 +8,17 @@ imports table (pk = T#org#company):
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
   IDEMPOTENCY#<sha256>                a creating request's stored answer, per Idempotency-Key (storage/idempotency.py)
+  SESSIONEVENT#<id>                   an import session's event, published from the stream (storage/sessions.py)
   RECON#<reconciliationId>            a reconciliation (storage/reconciliations.py)
   RECONDAY#<accountId>#<yyyy-mm-dd>   a day of an account claimed by a reconciliation's period (the overlap guard)
   RECONOVR#<reconciliationId>#<index:08d>  a manual decision on one reconciliation entry
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+  pk = T#org#company#A#<cardId>,  sk = INVOICEDAY#<yyyy-mm>#<yyyy-mm-dd>  a card's invoice has lines that day
+  pk = T#org#company#A#<accountId>, sk = VALIDATING#<period>#<transactionId>  an import-session line awaiting
+                                   close (period: its day, or its invoice's month in a card's partition)
+sessions table: see storage/sessions.py
 """
 
 from __future__ import annotations
@@ -82,3 +87,16 @@ LEDGER_DAY_PREFIX = "DAY#"
 
 def ledger_day_sk(day: date) -> str:
     return f"{LEDGER_DAY_PREFIX}{day.isoformat()}"
+
+
+#: index items of import-session lines in an account's partition (storage/ledger.py)
+LEDGER_INVOICE_DAY_PREFIX = "INVOICEDAY#"
+LEDGER_VALIDATING_PREFIX = "VALIDATING#"
+
+
+def ledger_invoice_day_sk(billing_month: str, day: date) -> str:
+    return f"{LEDGER_INVOICE_DAY_PREFIX}{billing_month}#{day.isoformat()}"
+
+
+def ledger_validating_sk(period: str, transaction_id: str) -> str:
+    return f"{LEDGER_VALIDATING_PREFIX}{period}#{transaction_id}"

@@ -7,11 +7,15 @@ listed newest first without a scan. This module owns that key layout and the ite
 item holds a `LedgerLine` by the API's field names (`transactionId`, `amount` as a number, `datePosted`
 as an ISO date, `committed` as an ISO timestamp, `reconciliation` as the map of the entry matched to
 it, ...; absent values are left out).
+
+Lines committed from an import session add their own attributes (`type`, `transactionStatus`,
+`categoryId`, ..., see `_session_attributes`) and two kinds of index items in the account's partition
+(`INVOICEDAY#`, `VALIDATING#`: storage/keys.py), so that an invoice's sums and close read only the days
+and lines they need.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
@@ -22,8 +26,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
+from tximport.sessions.balances import ledger_sums
+from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
 from tximport.storage import keys
-from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.batch import TransientError as TransientError  # what the workflow retries on
+from tximport.storage.batch import batch_write
+from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
@@ -63,19 +71,77 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "balance": _number(line.balance),
         "originalAmount": _number(line.original_amount),
         "originalCurrency": _text(line.original_currency),
-        "importId": {"S": line.import_id},
+        "importId": _text(line.import_id or None),
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
         "reconciliation": _mark_value(line.reconciliation) if line.reconciliation else None,
+        **(_session_attributes(line.session) if line.session else {}),
     }
     return {name: value for name, value in attributes.items() if value is not None}
+
+
+def _session_attributes(entry: SessionLedgerEntry) -> dict[str, dict[str, Any] | None]:
+    return {
+        "type": {"S": entry.type.value},
+        "transactionStatus": {"S": entry.status.value},
+        "workspaceId": {"S": entry.workspace_id},
+        "sessionId": {"S": entry.session_id},
+        "stagedTransactionId": {"S": entry.staged_transaction_id},
+        "categoryId": _text(entry.category_id),
+        "subcategoryId": _text(entry.subcategory_id),
+        "tagIds": {"L": [{"S": tag} for tag in entry.tag_ids]} if entry.tag_ids else None,
+        "billingMonth": _text(entry.billing_month),
+        "cardId": _text(entry.card_id),
+        "counterpartAccountId": _text(entry.counterpart_account_id),
+        "recurringId": _text(entry.recurring_id),
+        "recurringType": _text(entry.recurring_type),
+    }
+
+
+def _session_entry(item: dict[str, Any]) -> SessionLedgerEntry | None:
+    if "sessionId" not in item:
+        return None
+    return SessionLedgerEntry(
+        type=StagedTransactionType(item["type"]), status=TransactionStatus(item["transactionStatus"]),
+        workspace_id=item["workspaceId"], session_id=item["sessionId"],
+        staged_transaction_id=item["stagedTransactionId"], category_id=item.get("categoryId"),
+        subcategory_id=item.get("subcategoryId"), tag_ids=list(item.get("tagIds") or []),
+        billing_month=item.get("billingMonth"), card_id=item.get("cardId"),
+        counterpart_account_id=item.get("counterpartAccountId"), recurring_id=item.get("recurringId"),
+        recurring_type=item.get("recurringType"))
 
 
 def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
                       committed=datetime.fromisoformat(item["committed"]),
-                      reconciliation=_mark_of(item.get("reconciliation")))
+                      reconciliation=_mark_of(item.get("reconciliation")), session=_session_entry(item))
+
+
+def invoice_month(line: LedgerLine) -> str | None:
+    """The card invoice a line of a card's own partition belongs to (None for any other line)."""
+    entry = line.session
+    return entry.billing_month if entry and entry.card_id == line.bank_account_id else None
+
+
+def validating_period(line: LedgerLine) -> str | None:
+    """Where close finds a VALIDATING line: its invoice's month in a card's partition, else its day
+    (None for a line that is not VALIDATING)."""
+    if line.session is None or line.session.status != TransactionStatus.VALIDATING:
+        return None
+    return invoice_month(line) or line.date_posted.isoformat()
+
+
+def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[str, str]]]:
+    """The INVOICEDAY# and VALIDATING# index items of a session line (none for other lines)."""
+    account_pk = {"S": keys.ledger_account_pk(tenant, line.bank_account_id)}
+    month = invoice_month(line)
+    if month:
+        yield {"pk": account_pk, "sk": {"S": keys.ledger_invoice_day_sk(month, line.date_posted)}}
+    period = validating_period(line)
+    if period:
+        yield {"pk": account_pk, "sk": {"S": keys.ledger_validating_sk(period, line.transaction_id)},
+               "day": {"S": line.date_posted.isoformat()}}
 
 
 class LedgerStore(Protocol):
@@ -121,10 +187,24 @@ class LedgerStore(Protocol):
         """Remove the marks their entries hold (a line another entry holds is left alone)."""
         ...
 
+    def lines_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> Iterator[LedgerLine]:
+        """Every line of an account booked from `start` (None: the beginning) to `end` inclusive, oldest day
+        first: the day index of the period, then one query per day with lines (never the whole ledger)."""
+        ...
 
-class TransientError(Exception):
-    """Throughput was exceeded after retries: the workflow retries the whole chunk (writes are
-    idempotent, so a retry never double-writes)."""
+    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
+        """Per-type sums of an account's lines dated from `start` (None: the beginning) to `end` inclusive:
+        the one place balances read the ledger (a later change may keep per-day balances)."""
+        ...
+
+    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
+        """Per-type sums of the lines a card's invoice for `billing_month` holds."""
+        ...
+
+    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
+        """VALIDATING -> PAID for the account's lines whose period (`validating_period`) is in
+        [low, high]; answers how many changed."""
+        ...
 
 
 class PartialDelete(Exception):
@@ -148,18 +228,21 @@ class LedgerRepository:
         """Put ledger lines (idempotent: a line's key is its deterministic transaction id)."""
         requests: list[dict[str, Any]] = []
         days: set[tuple[str, date]] = set()
+        index: dict[str, dict[str, dict[str, str]]] = {}
         written = 0
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
             days.add((line.bank_account_id, line.date_posted))
+            if line.session is not None:
+                index.update((item["pk"]["S"] + item["sk"]["S"], item) for item in _index_items(tenant, line))
             written += 1
             if len(requests) == 25:
                 self._batch(requests)
                 requests = []
-        for account_id, day in sorted(days):
-            requests.append({"PutRequest": {"Item": {
-                "pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)},
-            }}})
+        day_items = [{"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)}}
+                     for account_id, day in sorted(days)]
+        for item in [*day_items, *index.values()]:
+            requests.append({"PutRequest": {"Item": item}})
             if len(requests) == 25:
                 self._batch(requests)
                 requests = []
@@ -168,28 +251,13 @@ class LedgerRepository:
         return written
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
-        pending = {self.table_name: requests}
-        for attempt in range(8):
-            answer = self.client.batch_write_item(RequestItems=pending)
-            pending = answer.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-        raise TransientError("DynamoDB kept items unprocessed; the chunk will be retried")
+        batch_write(self.client, self.table_name, requests)  # TransientError: the workflow retries the chunk
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""
-        out: list[LedgerLine] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": keys.ledger_day_pk(tenant, account_id, day)},
-        }
-        while True:
-            page = self.table.query(**kwargs)
-            out.extend(decode_line(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [decode_line(item) for item in query_all(
+            self.table, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)})]
 
     def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
              start_after: date | None = None) -> Iterator[date]:
@@ -303,6 +371,59 @@ class LedgerRepository:
             # count them again
             raise PartialDelete(removed, errors[0]) from errors[0]
         return removed, complete
+
+    # import-session lines: balances, invoices and statuses ------------------------------------------
+    def _index(self, tenant: Tenant, account_id: str, low: str, high: str) -> Iterator[dict[str, Any]]:
+        """The account's index items whose sort keys are in [low, high]."""
+        return query_all(self.table, KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                         ExpressionAttributeValues={":pk": keys.ledger_account_pk(tenant, account_id),
+                                                    ":low": low, ":high": high})
+
+    def _lines_on(self, tenant: Tenant, account_id: str, days: Iterable[date]) -> Iterator[LedgerLine]:
+        for day in days:
+            yield from self.day_lines(tenant, account_id, day)
+
+    def lines_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> Iterator[LedgerLine]:
+        """Every line of an account booked in [start, end] (None: from the beginning), read day by day
+        through the DAY# index."""
+        low = keys.ledger_day_sk(start) if start else keys.LEDGER_DAY_PREFIX
+        days = [date.fromisoformat(i["sk"].removeprefix(keys.LEDGER_DAY_PREFIX))
+                for i in self._index(tenant, account_id, low, keys.ledger_day_sk(end))]
+        return self._lines_on(tenant, account_id, days)
+
+    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
+        """Per-type sums of an account's lines dated from `start` (None: the beginning) to `end` inclusive."""
+        return ledger_sums(self.lines_between(tenant, account_id, start, end))
+
+    def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
+        """Per-type sums of the lines a card's invoice for `billing_month` holds (the INVOICEDAY# index
+        names their days)."""
+        prefix = f"{keys.LEDGER_INVOICE_DAY_PREFIX}{billing_month}#"
+        days = sorted({date.fromisoformat(i["sk"].removeprefix(prefix))
+                       for i in self._index(tenant, card_id, prefix, prefix + "~")})
+        return ledger_sums(line for line in self._lines_on(tenant, card_id, days)
+                           if invoice_month(line) == billing_month)
+
+    def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
+        """VALIDATING -> PAID for the lines whose period is in [low, high] (days or billing months);
+        answers how many changed. Each change is conditional on the line still being VALIDATING."""
+        changed = 0
+        prefix = keys.LEDGER_VALIDATING_PREFIX
+        for entry in list(self._index(tenant, account_id, f"{prefix}{low}", f"{prefix}{high}~")):
+            tx_id = entry["sk"].rsplit("#", 1)[1]
+            try:
+                self.table.update_item(
+                    Key={"pk": keys.ledger_day_pk(tenant, account_id, entry["day"]), "sk": keys.ledger_tx_sk(tx_id)},
+                    UpdateExpression="SET transactionStatus = :paid",
+                    ConditionExpression="transactionStatus = :validating",
+                    ExpressionAttributeValues={":paid": TransactionStatus.PAID.value,
+                                               ":validating": TransactionStatus.VALIDATING.value})
+                changed += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+            self.table.delete_item(Key={"pk": entry["pk"], "sk": entry["sk"]})
+        return changed
 
     def _delete_one(self, tenant: Tenant, line: Transaction, import_id: str) -> bool:
         try:

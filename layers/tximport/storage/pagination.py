@@ -1,9 +1,10 @@
-"""Opaque pagination cursors (base64url JSON)."""
+"""Opaque pagination cursors (base64url JSON), and reading every page of a query."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from tximport.errors import ValidationFailed
@@ -14,6 +15,16 @@ def encode_cursor(state: dict[str, Any] | None) -> str | None:
         return None
     raw = json.dumps(state, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def query_all(table: Any, **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query on a table resource answers, page after page."""
+    while True:
+        page = table.query(**request)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from tximport.errors import Conflict, NotFound
 from tximport.models import BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
 from tximport.storage import keys
-from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -236,16 +236,8 @@ class ImportsRepository:
                 batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
     def _query_prefix(self, tenant: Tenant, prefix: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with(prefix),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self.table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self.table, ConsistentRead=True,
+                         KeyConditionExpression=Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with(prefix))
 
     # replay protection -----------------------------------------------------------------------
     def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:

@@ -29,7 +29,6 @@ from tximport.reconciliation.models import (
 from tximport.reconciliation.records import EntryRecord, record_of
 from tximport.services.reconciliations.create import CHUNK_SIZE, fail
 from tximport.services.reconciliations.pages import all_records
-from tximport.services.reconciliations.statement import lines_between
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.reconciliation_results import ResultChunkStore, run_prefix
 from tximport.storage.reconciliations import ReconciliationsStore
@@ -110,8 +109,8 @@ class MatchingRun:
         held = {o.line for o, _ in overrides.values() if o.line}
         others: dict[str, bool] = {}
         stale: dict[str, str] = {}
-        for ledger_line in lines_between(self.ledger, rec.tenant, rec.account_id, rec.period_start - window,
-                                         rec.period_end + window):
+        for ledger_line in self.ledger.lines_between(rec.tenant, rec.account_id, rec.period_start - window,
+                                                     rec.period_end + window):
             line = lines[ledger_line.transaction_id] = statement_line(ledger_line)
             owner = ledger_line.reconciliation.reconciliation_id if ledger_line.reconciliation else None
             if owner and owner != rec.id:

@@ -3,22 +3,12 @@ and committed sessions alike: whatever the ledger holds), read through the ledge
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from collections.abc import Iterable
+from datetime import date
 
 from tximport.models import LedgerLine, Tenant
 from tximport.reconciliation.ids import ledger_day
 from tximport.storage.ledger import LedgerStore
-
-
-def lines_between(ledger: LedgerStore, tenant: Tenant, account_id: str, start: date, end: date
-                  ) -> Iterator[LedgerLine]:
-    """Every line booked in [start, end]: the day index from `start` on, then one query per day with lines
-    (O(days), never the whole ledger)."""
-    for day in ledger.days(tenant, account_id, newest_first=False, start_after=start - timedelta(days=1)):
-        if day > end:
-            return
-        yield from ledger.day_lines(tenant, account_id, day)
 
 
 def find(ledger: LedgerStore, tenant: Tenant, account_id: str, transaction_id: str) -> LedgerLine | None:

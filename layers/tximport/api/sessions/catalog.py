@@ -1,0 +1,223 @@
+"""The catalog routes (as far as sessions need them): cards and their invoices, categories and
+subcategories, tags, recurring transactions (`/recurring`, `/recurring-card-transactions`) and
+enrichment rules (`/enrichment-rules`, our extension), all scoped by workspace."""
+
+# no `from __future__ import annotations`: the route factory below hands Powertools real types
+from typing import Annotated, Any, cast
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel
+
+from tximport.api.sessions.context import WorkspaceHeader, scope_of
+from tximport.api.sessions.docs import answers
+from tximport.api.sessions.http import no_content, respond
+from tximport.api.sessions.models import (
+    CardList,
+    CardOut,
+    CardRequest,
+    CategoryList,
+    CategoryOut,
+    CategoryRequest,
+    InvoiceList,
+    InvoiceOut,
+    RecurringInput,
+    RecurringList,
+    RecurringOut,
+    RuleList,
+    RuleOut,
+    RuleRequest,
+    SubcategoryList,
+    SubcategoryOut,
+    SubcategoryRequest,
+    TagList,
+    TagOut,
+    TagRequest,
+)
+from tximport.api.sessions.views import invoice_view, model_view
+from tximport.errors import NotFound, ValidationFailed
+from tximport.runtime import container
+from tximport.sessions.models import RecurringType
+
+router = Router()
+
+
+def _crud(path: str, kind: str, label: str, request: type[BaseModel], out: type[BaseModel],
+          many: type[BaseModel], tag: str) -> None:
+    """POST/GET list at `path`; GET/PUT/DELETE at `path/{id}`."""
+
+    # `request` is a class chosen per resource: Powertools reads the annotation at run time, mypy cannot
+    def create(body: request, workspace: WorkspaceHeader = None) -> Response[str]:  # type: ignore[valid-type]
+        fields = cast(BaseModel, body).model_dump(exclude_none=True)
+        item = container().sessions.catalog.create(scope_of(router, workspace), kind, fields)
+        return respond(model_view(item), 201)
+
+    def list_all(workspace: WorkspaceHeader = None) -> Response[str]:
+        items = container().sessions.catalog.list_all(scope_of(router, workspace), kind)
+        return respond([model_view(i) for i in items])
+
+    def get_one(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+        return respond(model_view(container().sessions.catalog.get(scope_of(router, workspace), kind, item_id)))
+
+    def update(item_id: str, body: request, workspace: WorkspaceHeader = None) -> Response[str]:  # type: ignore[valid-type]
+        item = container().sessions.catalog.update(scope_of(router, workspace), kind, item_id,
+                                                   cast(BaseModel, body).model_dump(exclude_unset=True))
+        return respond(model_view(item))
+
+    def delete(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+        container().sessions.catalog.delete(scope_of(router, workspace), kind, item_id)
+        return no_content()
+
+    for fn, name in ((create, "create"), (list_all, "list"), (get_one, "get"), (update, "update"), (delete, "delete")):
+        fn.__name__ = f"{name}_{kind}"
+    router.post(path, summary=f"Create a {label}", tags=[tag], responses=answers(out, 201, 409))(create)
+    router.get(path, summary=f"List {label}s", tags=[tag], responses=answers(many, 200))(list_all)
+    router.get(f"{path}/<item_id>", summary=f"Get a {label}", tags=[tag], responses=answers(out, 200, 404))(get_one)
+    router.put(f"{path}/<item_id>", summary=f"Update a {label}", tags=[tag],
+               responses=answers(out, 200, 404, 409))(update)
+    router.delete(f"{path}/<item_id>", summary=f"Delete a {label}", tags=[tag],
+                  responses=answers(None, 204, 404, description="Deleted"))(delete)
+
+
+_crud("/cards", "card", "card", CardRequest, CardOut, CardList, "Cards")
+_crud("/categories", "category", "category", CategoryRequest, CategoryOut, CategoryList, "Categories")
+_crud("/tags", "tag", "tag", TagRequest, TagOut, TagList, "Tags")
+_crud("/enrichment-rules", "rule", "enrichment rule", RuleRequest, RuleOut, RuleList, "Enrichment")
+
+
+@router.get("/cards/<card_id>/invoices", summary="List a card's invoices", tags=["Cards"],
+            description="Invoices are opened by card sessions and paid by their close.",
+            responses=answers(InvoiceList, 200, 404))
+def list_invoices(card_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    return respond([invoice_view(i) for i in container().sessions.catalog.invoices(scope_of(router, workspace),
+                                                                                   card_id)])
+
+
+@router.get("/cards/<card_id>/invoices/<billing_month>", summary="Get a card's invoice", tags=["Cards"],
+            responses=answers(InvoiceOut, 200, 404))
+def get_invoice(card_id: str, billing_month: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    return respond(invoice_view(container().sessions.catalog.invoice(scope_of(router, workspace), card_id,
+                                                                     billing_month)))
+
+
+@router.post("/categories/<category_id>/subcategories", summary="Create a subcategory", tags=["Categories"],
+             responses=answers(SubcategoryOut, 201, 404))
+def create_subcategory(category_id: str, body: SubcategoryRequest, workspace: WorkspaceHeader = None
+                       ) -> Response[str]:
+    scope = scope_of(router, workspace)
+    container().sessions.catalog.get(scope, "category", category_id)
+    item = container().sessions.catalog.create(scope, "subcategory", {**body.model_dump(exclude_none=True),
+                                                                      "category_id": category_id})
+    return respond(model_view(item), 201)
+
+
+@router.get("/categories/<category_id>/subcategories", summary="List a category's subcategories",
+            tags=["Categories"], responses=answers(SubcategoryList, 200, 404))
+def list_subcategories(category_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    scope = scope_of(router, workspace)
+    container().sessions.catalog.get(scope, "category", category_id)
+    return respond([model_view(s) for s in container().sessions.catalog.list_all(scope, "subcategory")
+                    if s.category_id == category_id])
+
+
+@router.get("/subcategories/<item_id>", summary="Get a subcategory", tags=["Categories"],
+            responses=answers(SubcategoryOut, 200, 404))
+def get_subcategory(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    return respond(model_view(container().sessions.catalog.get(scope_of(router, workspace), "subcategory", item_id)))
+
+
+@router.put("/subcategories/<item_id>", summary="Update a subcategory", tags=["Categories"],
+            responses=answers(SubcategoryOut, 200, 404))
+def update_subcategory(item_id: str, body: SubcategoryRequest, workspace: WorkspaceHeader = None) -> Response[str]:
+    item = container().sessions.catalog.update(scope_of(router, workspace), "subcategory", item_id,
+                                               body.model_dump(exclude_unset=True))
+    return respond(model_view(item))
+
+
+@router.delete("/subcategories/<item_id>", summary="Delete a subcategory", tags=["Categories"],
+               responses=answers(None, 204, 404, description="Deleted"))
+def delete_subcategory(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    container().sessions.catalog.delete(scope_of(router, workspace), "subcategory", item_id)
+    return no_content()
+
+
+# --- recurring ------------------------------------------------------------------------------------
+def _recurring_fields(body: RecurringInput, *, creating: bool) -> dict[str, Any]:
+    fields = body.model_dump(exclude_none=creating, exclude_unset=not creating)
+    if creating:
+        for name in ("type", "amount", "description", "start_date"):
+            if fields.get(name) is None:
+                raise ValidationFailed(f"{name} is required", code="ValidationError", target=name)
+    return fields
+
+
+@router.post("/recurring", summary="Create a recurring transaction", tags=["Recurring"],
+             description="usecase.RecurringInput; type income, expense or transfer (account_id, or source and "
+                         "destination accounts) or card_transaction (card_id).",
+             responses=answers(RecurringOut, 201))
+def create_recurring(body: RecurringInput, workspace: WorkspaceHeader = None) -> Response[str]:
+    item = container().sessions.catalog.create_recurring(scope_of(router, workspace),
+                                                         _recurring_fields(body, creating=True))
+    return respond(model_view(item), 201)
+
+
+@router.get("/recurring", summary="List recurring transactions", tags=["Recurring"],
+            responses=answers(RecurringList, 200))
+def list_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
+                   card_id: Annotated[str | None, Query(max_length=64)] = None,
+                   type: Annotated[str | None, Query(max_length=32, description="income, expense, transfer, "  # noqa: A002
+                                                                                "card_transaction")] = None,
+                   is_active: Annotated[bool | None, Query()] = None,
+                   workspace: WorkspaceHeader = None) -> Response[str]:
+    scope = scope_of(router, workspace)
+    kind = None
+    if type:
+        try:
+            kind = RecurringType(type.lower())
+        except ValueError:
+            raise ValidationFailed("type is income, expense, transfer or card_transaction", target="type") from None
+    items = container().sessions.catalog.list_recurring(scope, kind=kind, account_id=account_id, card_id=card_id,
+                                                        is_active=is_active)
+    return respond([model_view(i) for i in items])
+
+
+@router.get("/recurring/<item_id>", summary="Get a recurring transaction", tags=["Recurring"],
+            responses=answers(RecurringOut, 200, 404))
+def get_recurring(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    return respond(model_view(container().sessions.catalog.get_recurring(scope_of(router, workspace), item_id)))
+
+
+@router.patch("/recurring/<item_id>", summary="Update a recurring transaction", tags=["Recurring"],
+              responses=answers(RecurringOut, 200, 404))
+def patch_recurring(item_id: str, body: RecurringInput, workspace: WorkspaceHeader = None) -> Response[str]:
+    item = container().sessions.catalog.update_recurring(scope_of(router, workspace), item_id,
+                                                         _recurring_fields(body, creating=False))
+    return respond(model_view(item))
+
+
+@router.delete("/recurring/<item_id>", summary="Delete a recurring transaction", tags=["Recurring"],
+               responses=answers(None, 204, 404, description="Deleted"))
+def delete_recurring(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    container().sessions.catalog.delete_recurring(scope_of(router, workspace), item_id)
+    return no_content()
+
+
+@router.get("/recurring-card-transactions", summary="List recurring card transactions", tags=["Recurring"],
+            responses=answers(RecurringList, 200))
+def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=64)],
+                        is_active: Annotated[bool | None, Query()] = None,
+                        workspace: WorkspaceHeader = None) -> Response[str]:
+    items = container().sessions.catalog.list_recurring(scope_of(router, workspace),
+                                                        kind=RecurringType.CARD_TRANSACTION, card_id=card_id,
+                                                        is_active=is_active)
+    return respond([model_view(i) for i in items])
+
+
+@router.get("/recurring-card-transactions/<item_id>", summary="Get a recurring card transaction", tags=["Recurring"],
+            responses=answers(RecurringOut, 200, 404))
+def get_recurring_card(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    item = container().sessions.catalog.get_recurring(scope_of(router, workspace), item_id)
+    if item.type != RecurringType.CARD_TRANSACTION:
+        raise NotFound(f"recurring card transaction {item_id} not found", code="RecurringNotFound", target="id")
+    return respond(model_view(item))

@@ -1,0 +1,52 @@
+"""What a route of the dialect needs from the request: the caller's scope (tenant from verified
+claims, the X-Workspace-ID header checked against the tenant's workspaces, user and roles from claims)
+and the use cases."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Header
+
+from tximport.api.context import tenant_of
+from tximport.runtime import container
+from tximport.sessions.models import Scope
+
+#: the `user_id` of sessions created with a token that has no `sub` claim
+ANONYMOUS_USER = "anonymous"
+
+WorkspaceHeader = Annotated[str | None, Header(
+    alias="X-Workspace-ID", description="The workspace (one of the caller tenant's: `GET /workspaces`). Required: "
+    "400 WorkspaceRequired without it, 403 WorkspaceForbidden when it is not the tenant's.",
+    examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])]
+
+
+def _claims(router: Any) -> dict[str, Any]:
+    event = router.current_event
+    return event.request_context.authorizer.jwt_claim if event.request_context.authorizer else {}
+
+
+def roles_of(claims: dict[str, Any]) -> frozenset[str]:
+    """The `roles` claim: a list, or as API Gateway's JWT authorizer hands lists over, `[a b]`; or a
+    comma-separated text, or a JSON array text."""
+    value = claims.get("roles")
+    if isinstance(value, list | tuple):
+        return frozenset(str(v) for v in value)
+    if not isinstance(value, str) or not value.strip():
+        return frozenset()
+    text = value.strip()
+    if text.startswith("[") and '"' in text:
+        try:
+            return frozenset(str(v) for v in json.loads(text))
+        except ValueError:
+            pass
+    return frozenset(part for part in text.strip("[]").replace(",", " ").split() if part)
+
+
+def scope_of(router: Any, workspace_id: str | None) -> Scope:
+    """The caller's scope; 401 without a tenant, 400 without the header, 403 for another's workspace."""
+    tenant = tenant_of(router)
+    claims = _claims(router)
+    user = str(claims.get("sub") or ANONYMOUS_USER)
+    return container().sessions.workspaces.scope(tenant, workspace_id, user, roles_of(claims))

@@ -1,0 +1,61 @@
+"""Answers of the sessions dialect: bodies serialised here (`tximport.exactjson`: Decimal as exact JSON
+number text, never through float; Powertools' default encoder writes Decimal as a string) and errors in
+the document's shape with a machine-readable code and the field at fault beside the message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from tximport import exactjson
+from tximport.errors import DomainError
+
+
+def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=exactjson.dumps(body), headers=headers)
+
+
+def no_content() -> Response[str]:
+    return Response(status_code=204, content_type="application/json", body="")
+
+
+def error(status: int, message: str, code: str, field: str | None = None,
+          details: list[dict[str, Any]] | None = None) -> Response[str]:
+    body: dict[str, Any] = {"error": message, "code": code}
+    if field:
+        body["field"] = field
+    if details:
+        body["details"] = details
+    return respond(body, status)
+
+
+def from_domain(exc: DomainError) -> Response[str]:
+    return error(exc.status_code, exc.message, exc.code, exc.target, exc.details or None)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    """`("body", 0, "amount")` -> `[0].amount`; `("header", "x-workspace-id")` -> `X-Workspace-ID`."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
+    details = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid"),
+                "code": e.get("type", "invalid")} for e in errors]
+    first = details[0] if details else {"field": "body", "message": "invalid request"}
+    return error(400, f"{first['field']}: {first['message']}", "ValidationError", first["field"], details)
+
+
+def raw(status: int, message: str, code: str, field: str | None = None) -> dict[str, Any]:
+    """An error as a Lambda proxy result (for answers given before the resolver runs)."""
+    body = {"error": message, "code": code, **({"field": field} if field else {})}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
+            "isBase64Encoded": False}

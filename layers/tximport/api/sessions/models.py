@@ -1,0 +1,456 @@
+"""Request and response shapes of the sessions dialect (snake_case, the documents' field names).
+Amounts are JSON numbers (documented as `number`, read as exact decimals); dates are YYYY-MM-DD (a
+datetime is accepted and its date taken)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from tximport.sessions.models import (
+    BindingSource,
+    BindingStatus,
+    CategoryType,
+    Frequency,
+    InvoiceStatus,
+    RecurringType,
+    SessionStatus,
+    SessionType,
+    StagedTransactionStatus,
+    StagedTransactionType,
+)
+
+MAX_AMOUNT = Decimal("1000000000000")
+MAX_DATA_BYTES = 16 * 1024
+MAX_DATA_DEPTH = 6
+
+
+def _amount(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("an amount is a number")
+    if isinstance(value, float | int | str):
+        try:
+            value = Decimal(str(value))
+        except ArithmeticError:
+            raise ValueError("not a decimal number") from None
+    if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= MAX_AMOUNT):
+        raise ValueError("an amount is a finite number below 10^12")
+    if isinstance(value, Decimal) and value.as_tuple().exponent < -6:  # type: ignore[operator]  # finite: an int
+        raise ValueError("an amount has at most 6 decimal places")
+    return value
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+        except ValueError:
+            return value
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({"type": "number", "examples": [49.9]})]
+Day = Annotated[date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date",
+                                                               "examples": ["2024-03-15"]})]
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "examples": ["2024-03"]})]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=500)]
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class DataIn(In):
+    """A body with a free `data` object, limited in size and depth before it is stored."""
+
+    @field_validator("data", check_fields=False)
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return value
+        if _depth(value) > MAX_DATA_DEPTH:
+            raise ValueError(f"data nests deeper than {MAX_DATA_DEPTH} levels")
+        if len(json.dumps(value, default=str)) > MAX_DATA_BYTES:
+            raise ValueError(f"data is larger than {MAX_DATA_BYTES} bytes")
+        return value
+
+
+# --- requests -------------------------------------------------------------------------------------
+class CreateWorkspaceRequest(In):
+    name: Name = Field(examples=["Casa"])
+
+
+class CreateImportSessionRequest(In):
+    """v1.createImportSessionRequest: exactly one of account_id and card_id, and billing_month."""
+
+    account_id: Id | None = Field(default=None, description="one of our bank accounts (`/bankaccounts`)")
+    card_id: Id | None = Field(default=None, description="a card of the workspace (`/cards`)")
+    billing_month: Month | None = Field(default=None, description="YYYY-MM (required)")
+    target_value: Amount | None = Field(default=None, description="default 0; a card session: the card payments "
+                                                                  "of the invoice")
+    description: Text | None = Field(default=None, description="default `{account or card name} | {billing_month}`")
+
+
+class UpdateImportSessionRequest(In):
+    account_id: Id | None = None
+    billing_month: Month | None = None
+    card_id: Id | None = None
+    description: Text | None = None
+    target_value: Amount | None = None
+
+
+class CreateStagedTransactionRequest(DataIn):
+    """v1.createStagedTransactionRequest. `type` may be left out: the sign rule decides. `status` and
+    the other fields of a staged transaction may be sent back as read: they are ignored."""
+
+    amount: Amount
+    transaction_date: Day
+    description: Text = ""
+    type: StagedTransactionType | None = Field(default=None, description="left out: account + INCOME, - EXPENSE; "
+                                                                         "card + CARD_EXPENSE, - CARD_CHARGEBACK")
+    data: dict[str, Any] | None = Field(default=None, examples=[{"category_id": "...", "tags": ["casa"]}])
+    line_number: int | None = Field(default=None, ge=0)
+    status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
+    id: str | None = Field(default=None, description="ignored")
+    session_id: str | None = Field(default=None, description="ignored")
+    processing_enrichment: bool | None = Field(default=None, description="ignored")
+    created_at: str | None = Field(default=None, description="ignored")
+    updated_at: str | None = Field(default=None, description="ignored")
+
+
+class CreateStagedTransactionsRequest(RootModel[list[CreateStagedTransactionRequest]]):
+    root: list[CreateStagedTransactionRequest] = Field(min_length=1, max_length=5000)
+
+
+class UpdateStagedTransactionRequest(DataIn):
+    """v1.updateStagedTransactionRequest: the fields sent change (data keys merge; a null value removes
+    the key); `status` is ignored (it is computed)."""
+
+    amount: Amount | None = None
+    data: dict[str, Any] | None = None
+    description: Text | None = None
+    status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
+    transaction_date: Day | None = None
+    type: StagedTransactionType | None = None
+    id: str | None = Field(default=None, description="ignored")
+    session_id: str | None = Field(default=None, description="ignored")
+    processing_enrichment: bool | None = Field(default=None, description="ignored")
+    created_at: str | None = Field(default=None, description="ignored")
+    updated_at: str | None = Field(default=None, description="ignored")
+    line_number: int | None = Field(default=None, description="ignored")
+
+
+class BindRecurringRequest(In):
+    recurring_transaction_id: Id
+    staged_transaction_id: Id
+
+
+class EnrichmentInputTransaction(In):
+    description: Text | None = None
+    type: CategoryType | None = None
+
+
+class EnrichmentRequest(RootModel[list[EnrichmentInputTransaction]]):
+    root: list[EnrichmentInputTransaction] = Field(max_length=1000)
+
+
+class CardRequest(In):
+    name: Name
+    closing_date: int | None = Field(default=None, ge=1, le=31)
+    due_date: int | None = Field(default=None, ge=1, le=31)
+    credit_limit: Amount | None = None
+    is_active: bool | None = None
+
+
+class CategoryRequest(In):
+    name: Name
+    type: CategoryType
+    color: Annotated[str, StringConstraints(max_length=32)] | None = None
+    icon: Annotated[str, StringConstraints(max_length=64)] | None = None
+    is_active: bool | None = None
+
+
+class SubcategoryRequest(In):
+    name: Name
+    is_active: bool | None = None
+
+
+class TagRequest(In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    color: Annotated[str, StringConstraints(max_length=32)] | None = None
+    is_active: bool | None = None
+
+
+class RecurringInput(In):
+    """usecase.RecurringInput (v1.updateRecurringRequest for PATCH: every field optional)."""
+
+    type: RecurringType | None = Field(default=None, description="income, expense, transfer, card_transaction")
+    account_id: Id | None = None
+    card_id: Id | None = None
+    amount: Amount | None = None
+    category_id: Id | None = None
+    sub_category_id: Id | None = None
+    description: Text | None = None
+    source_account_id: Id | None = None
+    destination_account_id: Id | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    frequency: Frequency | None = None
+    include_in_summary: bool | None = None
+    is_active: bool | None = None
+    tag_ids: list[Id] | None = Field(default=None, max_length=50)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("frequency", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class RuleRequest(In):
+    """An enrichment rule: every condition given must hold; the first rule (by priority) that matches
+    sets what it names."""
+
+    name: Name
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+    description_contains: Text | None = None
+    description_regex: Annotated[str, StringConstraints(max_length=200)] | None = None
+    amount_min: Amount | None = Field(default=None, description="compared with the amount's magnitude")
+    amount_max: Amount | None = None
+    counterparty: Text | None = Field(default=None, description="contained in data.counterparty_name")
+    category_id: Id | None = None
+    subcategory_id: Id | None = None
+    tag_ids: list[Id] = Field(default_factory=list, max_length=50)
+    set_description: Text | None = None
+    set_type: StagedTransactionType | None = None
+    is_active: bool | None = None
+
+
+# --- responses (documentation: the routes answer their own JSON) -----------------------------------
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorOut(Out):
+    error: str = Field(examples=["billing_month is required, as YYYY-MM"])
+    code: str = Field(description="machine-readable", examples=["InvalidBillingMonth"])
+    field: str | None = Field(default=None, description="the field at fault", examples=["billing_month"])
+    details: list[dict[str, Any]] | None = None
+
+
+class MessageOut(Out):
+    message: str = Field(examples=["3 linhas processadas"])
+
+
+class WorkspaceOut(Out):
+    id: str
+    name: str
+    created_at: str
+
+
+class WorkspaceList(RootModel[list[WorkspaceOut]]):
+    pass
+
+
+class StagedTransactionOut(Out):
+    """entity.StagedTransaction (plus line_number and seq)."""
+
+    id: str
+    session_id: str
+    type: StagedTransactionType
+    status: StagedTransactionStatus
+    transaction_date: str = Field(examples=["2024-03-15"])
+    amount: Amount
+    description: str
+    data: dict[str, Any]
+    processing_enrichment: bool
+    line_number: int | None = None
+    created_at: str
+    updated_at: str
+
+
+class StagedTransactionList(RootModel[list[StagedTransactionOut]]):
+    pass
+
+
+class ImportSessionOut(Out):
+    """entity.ImportSession (plus name, status counters)."""
+
+    id: str
+    workspace_id: str
+    user_id: str
+    description: str
+    name: str
+    account_id: str | None = None
+    card_id: str | None = None
+    billing_month: str
+    target_value: Amount
+    type: SessionType
+    created_at: str
+    stats: dict[str, int] | None = None
+
+
+class ImportSessionList(RootModel[list[ImportSessionOut]]):
+    pass
+
+
+class SessionStatsOut(Out):
+    ready: int
+    total: int
+
+
+class BindingOut(Out):
+    """entity.RecurringTransactionBinding."""
+
+    id: str
+    session_id: str
+    workspace_id: str
+    staged_transaction_id: str
+    recurring_transaction_id: str
+    recurring_type: RecurringType
+    recurring_amount: Amount
+    recurring_description: str
+    source: BindingSource
+    status: BindingStatus
+    confirmed_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class BindingList(RootModel[list[BindingOut]]):
+    pass
+
+
+class ImportSessionResponse(ImportSessionOut):
+    """usecase.ImportSessionResponse: the session with the user guide's initial_balance, context_value,
+    current_total, stats and status, one page of its lines (`transactions` and `staged_transactions`;
+    `next_cursor` names the next page) and its recurring bindings."""
+
+    initial_balance: Amount
+    context_value: Amount
+    current_total: Amount
+    status: SessionStatus
+    transactions: list[StagedTransactionOut]
+    staged_transactions: list[StagedTransactionOut]
+    next_cursor: str | None = None
+    recurring_transaction_bindings: list[BindingOut]
+
+
+class EnrichedTransactionOut(Out):
+    """usecase.EnrichedTransaction (plus confidence, band, source)."""
+
+    category_id: str | None = None
+    category_name: str | None = None
+    description: str | None = None
+    sub_category_id: str | None = None
+    sub_category_name: str | None = None
+    type: CategoryType | None = None
+    confidence: float | None = None
+
+
+class EnrichedTransactionList(RootModel[list[EnrichedTransactionOut]]):
+    pass
+
+
+class CardOut(Out):
+    id: str
+    name: str
+    closing_date: int | None = None
+    due_date: int | None = None
+    credit_limit: Amount | None = None
+    is_active: bool
+
+
+class CardList(RootModel[list[CardOut]]):
+    pass
+
+
+class InvoiceOut(Out):
+    card_id: str
+    billing_month: str
+    status: InvoiceStatus
+
+
+class InvoiceList(RootModel[list[InvoiceOut]]):
+    pass
+
+
+class CategoryOut(Out):
+    id: str
+    name: str
+    type: CategoryType
+    is_active: bool
+
+
+class CategoryList(RootModel[list[CategoryOut]]):
+    pass
+
+
+class SubcategoryOut(Out):
+    id: str
+    category_id: str
+    name: str
+
+
+class SubcategoryList(RootModel[list[SubcategoryOut]]):
+    pass
+
+
+class TagOut(Out):
+    id: str
+    name: str
+
+
+class TagList(RootModel[list[TagOut]]):
+    pass
+
+
+class RecurringOut(Out):
+    id: str
+    type: RecurringType
+    description: str
+    amount: Amount
+    frequency: Frequency
+    is_active: bool
+
+
+class RecurringList(RootModel[list[RecurringOut]]):
+    pass
+
+
+class RuleOut(Out):
+    id: str
+    name: str
+    priority: int
+
+
+class RuleList(RootModel[list[RuleOut]]):
+    pass

@@ -1,0 +1,129 @@
+"""Domain objects as the sessions dialect shows them (dicts with Decimal amounts; `http.dumps` writes
+them as JSON numbers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from tximport.models import iso
+from tximport.services.sessions.commit import CloseResult, CommitResult
+from tximport.services.sessions.enrich import EnrichedItem, EnrichResult
+from tximport.services.sessions.sessions import SessionDetail
+from tximport.sessions.models import ImportSession, Invoice, RecurringBinding, StagedTransaction, Workspace
+
+
+def _drop_none(out: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def staged_view(line: StagedTransaction) -> dict[str, Any]:
+    return {
+        "id": line.id, "session_id": line.session_id, "type": line.type.value, "status": line.status.value,
+        "transaction_date": line.transaction_date.isoformat(), "amount": line.amount,
+        "description": line.description, "data": line.data, "processing_enrichment": line.processing_enrichment,
+        "line_number": line.line_number, "created_at": iso(line.created_at), "updated_at": iso(line.updated_at),
+    }
+
+
+def session_view(session: ImportSession) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": session.id, "workspace_id": session.workspace_id, "user_id": session.user_id,
+        "description": session.description, "name": session.description, "account_id": session.account_id,
+        "card_id": session.card_id, "billing_month": session.billing_month, "target_value": session.target_value,
+        "type": session.type.value, "created_at": iso(session.created_at), "updated_at": iso(session.updated_at),
+        "stats": {"ready": session.ready, "total": session.total, "pending": session.pending,
+                  "processing": session.processing},
+    }
+    if session.enrichment:
+        out["enrichment"] = {"status": "PROCESSING", **session.enrichment}
+    elif session.last_enrichment:
+        out["enrichment"] = session.last_enrichment
+    return _drop_none(out)
+
+
+def binding_view(binding: RecurringBinding) -> dict[str, Any]:
+    return _drop_none({
+        "id": binding.id, "session_id": binding.session_id, "workspace_id": binding.workspace_id,
+        "staged_transaction_id": binding.staged_transaction_id,
+        "recurring_transaction_id": binding.recurring_transaction_id, "recurring_type": binding.recurring_type.value,
+        "recurring_amount": binding.recurring_amount, "recurring_description": binding.recurring_description,
+        "source": binding.source.value, "status": binding.status.value, "score": binding.score,
+        "reasons": binding.reasons or None, "confirmed_at": iso(binding.confirmed_at) if binding.confirmed_at else None,
+        "created_at": iso(binding.created_at), "updated_at": iso(binding.updated_at),
+    })
+
+
+def detail_view(detail: SessionDetail) -> dict[str, Any]:
+    b = detail.balances
+    lines = [staged_view(ln) for ln in detail.lines]
+    return {
+        **session_view(detail.session), "initial_balance": b.initial_balance, "context_value": b.context_value,
+        "current_total": b.current_total, "stats": {**session_view(detail.session)["stats"], "ready": b.ready,
+                                                    "total": b.total},
+        "status": b.status.value, "transactions": lines, "staged_transactions": lines,
+        "next_cursor": str(detail.next_cursor) if detail.next_cursor is not None else None,
+        "recurring_transaction_bindings": [binding_view(x) for x in detail.bindings],
+    }
+
+
+def workspace_view(workspace: Workspace) -> dict[str, Any]:
+    return {"id": workspace.id, "name": workspace.name, "created_at": iso(workspace.created_at)}
+
+
+def model_view(model: BaseModel) -> dict[str, Any]:
+    """A catalog document as stored (dates as ISO text, amounts as numbers)."""
+    out = model.model_dump(mode="python")
+    for key, value in list(out.items()):
+        if hasattr(value, "isoformat"):
+            out[key] = iso(value) if hasattr(value, "hour") else value.isoformat()
+        elif hasattr(value, "value") and not isinstance(value, int | float | str):
+            out[key] = value.value
+    return _drop_none(out)
+
+
+def invoice_view(invoice: Invoice) -> dict[str, Any]:
+    return {"card_id": invoice.card_id, "billing_month": invoice.billing_month, "status": invoice.status.value,
+            "created_at": iso(invoice.created_at), "updated_at": iso(invoice.updated_at)}
+
+
+def enriched_view(item: EnrichedItem) -> dict[str, Any]:
+    """usecase.EnrichedTransaction; a low-confidence suggestion names nothing (it is only shown in
+    `suggestion`)."""
+    s = item.suggestion
+    applied = s is not None and s.band != "low"
+    out: dict[str, Any] = {
+        "category_id": s.category_id if applied and s else None, "category_name": item.category_name,
+        "description": (s.description if applied and s and s.description else item.description),
+        "sub_category_id": s.subcategory_id if applied and s else None, "sub_category_name": item.subcategory_name,
+        "type": item.type.value if item.type else None,
+    }
+    if s is not None:
+        out |= {"confidence": round(s.confidence, 4), "band": s.band.value, "source": s.source,
+                "needs_review": s.band == "review"}
+        if not applied:
+            out["suggestion"] = {"category_id": s.category_id, "sub_category_id": s.subcategory_id}
+    return out
+
+
+def commit_view(result: CommitResult) -> dict[str, Any]:
+    """`POST .../commit`: the document's message, with the counts beside it."""
+    return {"message": f"{result.committed} transações efetivadas", "committed": result.committed,
+            "validating": result.validating, "ignored": result.ignored}
+
+
+def close_view(result: CloseResult) -> dict[str, Any]:
+    """`POST .../close`: the document's message, with what close did beside it."""
+    return {"message": "Sessão encerrada", "paid": result.paid, "discarded_staged": result.discarded_staged,
+            "invoice_status": result.invoice_status.value if result.invoice_status else None}
+
+
+def enrich_view(result: EnrichResult) -> dict[str, Any]:
+    """`POST .../enrich`: done within the call (its counts), or started (its run; poll the session)."""
+    if result.mode == "async":
+        return {"message": "enrichment started", "mode": "async", "status": "PROCESSING", "run_id": result.run_id,
+                "execution_arn": result.execution_arn, "pending": result.pending}
+    return {"message": "enrichment done", "mode": "sync", "status": "DONE", "enriched": result.enriched,
+            "ready": result.ready, "pending": result.pending, "needs_review": result.needs_review,
+            "suggested_bindings": result.suggested_bindings}

@@ -1,0 +1,44 @@
+"""JSON with exact decimals: a Decimal is written as JSON number text (never through a float) and a JSON
+number with a fraction is read as a Decimal. The import-sessions and reconciliation dialects answer with
+these numbers (their documents say number), and the sessions table stores its documents this way."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from tximport.models import iso
+
+#: a per-process marker no client text can contain: Decimals are written as marked strings, then unquoted
+_MARK = uuid.uuid4().hex
+_MARKED = re.compile(f'"{_MARK}(-?[0-9]+(?:\\.[0-9]+)?)"')
+
+
+def dumps(value: Any, *, number: Callable[[Decimal], Decimal] | None = None) -> str:
+    """Compact JSON text: a Decimal as its exact number text (`number` may reshape it first, e.g. to
+    two decimals at least), timestamps as ISO 8601 with milliseconds and a Z, dates ISO, enums by value."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            return f"{_MARK}{format(number(item) if number else item, 'f')}"
+        if isinstance(item, datetime):
+            return iso(item)
+        if isinstance(item, date):
+            return item.isoformat()
+        if isinstance(item, Enum):
+            return item.value
+        raise TypeError(f"{type(item).__name__} is not JSON serialisable")
+
+    return _MARKED.sub(r"\1", json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":")))
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text; numbers with a fraction or exponent become Decimal, integers int. Malformed
+    text raises the standard library's JSONDecodeError (what the API's resolver answers 400 for)."""
+    return json.loads(text, parse_float=Decimal)

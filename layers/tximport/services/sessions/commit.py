@@ -1,0 +1,193 @@
+"""Commit a session's READY lines to the ledger (status VALIDATING, or IGNORE for `data.ignore`) and
+close a session (admin only): VALIDATING -> PAID, the card invoice -> PAID, the session removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from tximport.errors import Conflict, Forbidden
+from tximport.models import LedgerLine, iso, utcnow
+from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.deps import Deps
+from tximport.services.sessions.sessions import enrichment_running
+from tximport.sessions.balances import month_bounds
+from tximport.sessions.binding import DATA_FIELD
+from tximport.sessions.enrichment import category_type_of
+from tximport.sessions.ids import ledger_transaction_id
+from tximport.sessions.learning import normalise
+from tximport.sessions.models import (
+    ImportSession,
+    InvoiceStatus,
+    LearningExample,
+    Scope,
+    SessionLedgerEntry,
+    SessionType,
+    StagedTransaction,
+    StagedTransactionStatus,
+    StagedTransactionType,
+    TransactionStatus,
+)
+from tximport.sessions.rules import ledger_amount, transfer_outgoing
+
+#: lines written to the ledger, then removed from the session, per step
+CHUNK = 500
+#: ids per ledger event (events stay far below EventBridge's 256 KB)
+IDS_PER_EVENT = 200
+T = StagedTransactionType
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return None if value in (None, "") else str(value)
+
+
+def ledger_lines(session: ImportSession, line: StagedTransaction, committed: datetime) -> list[LedgerLine]:
+    """The ledger line of a staged line, and the mirror line a transfer (in the other account) or a card
+    payment (in the card's ledger, for its invoice) also makes."""
+    data = line.data
+    status = TransactionStatus.IGNORE if data.get("ignore") is True else TransactionStatus.VALIDATING
+    recurring = next(((f, str(data[f])) for f in DATA_FIELD.values() if data.get(f)), (None, None))
+    counterpart = None
+    if line.type == T.TRANSFER:
+        counterpart = _text(data, "destination_account_id" if transfer_outgoing(line.amount, data) else
+                            "source_account_id")
+    card_id = session.card_id if session.type == SessionType.CARD else _text(data, "card_id")
+    billing = session.billing_month if session.type == SessionType.CARD else (
+        _text(data, "billing_month") or session.billing_month if line.type == T.CARD_PAYMENT else None)
+    entry = SessionLedgerEntry(
+        type=line.type, status=status, workspace_id=session.workspace_id, session_id=session.id,
+        staged_transaction_id=line.id, category_id=_text(data, "category_id"),
+        subcategory_id=_text(data, "subcategory_id"), tag_ids=[str(t) for t in data.get("tag_ids") or []],
+        billing_month=billing, card_id=card_id, counterpart_account_id=counterpart, recurring_id=recurring[1],
+        recurring_type=recurring[0])
+    own = LedgerLine(
+        transaction_id=ledger_transaction_id(session.id, line.id, line.transaction_date.isoformat()),
+        bank_account_id=session.context_id, amount=ledger_amount(session.type, line.type, line.amount, data),
+        date_posted=line.transaction_date, description=line.description, currency=_text(data, "currency"),
+        line_number=line.line_number, bank_transaction_id=_text(data, "bank_transaction_id"),
+        counterparty_name=_text(data, "counterparty_name"), import_id="", committed=committed, session=entry)
+    mirror_account = counterpart if line.type == T.TRANSFER else (card_id if line.type == T.CARD_PAYMENT else None)
+    if not mirror_account:
+        return [own]
+    mirror = replace(own, transaction_id=ledger_transaction_id(session.id, line.id, own.date_posted.isoformat(),
+                                                               True),
+                     bank_account_id=mirror_account, amount=-own.amount, line_number=None, bank_transaction_id=None,
+                     session=replace(entry, counterpart_account_id=session.context_id))
+    return [own, mirror]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a commit wrote: lines committed (VALIDATING or IGNORE) and the ledger ids it wrote."""
+
+    committed: int
+    validating: int
+    ignored: int
+    transaction_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    """What a close did: lines turned PAID, staged lines dropped, the card invoice's status."""
+
+    paid: int
+    discarded_staged: int
+    invoice_status: InvoiceStatus | None
+
+
+class CommitService:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        self.catalog = CatalogService(deps)
+
+    def _idle(self, session: ImportSession) -> None:
+        if enrichment_running(session):
+            raise Conflict("an enrichment of this session is running", code="EnrichmentRunning", target="id")
+
+    def commit(self, scope: Scope, session_id: str) -> CommitResult:
+        """Write every READY line to the ledger and remove it from the session. Idempotent and resumable:
+        ledger ids are deterministic in (session, line), and a line leaves the session only once its
+        ledger line is written, so a second call writes nothing twice."""
+        session = self.d.session(scope, session_id)
+        self._idle(session)
+        owner = self.d.repo.lock(scope.tenant, session)
+        committed = utcnow()
+        counts = {"committed": 0, "validating": 0, "ignored": 0}
+        ids: list[str] = []
+        try:
+            batch: list[StagedTransaction] = []
+            for line in self.d.repo.lines(scope.tenant, session):
+                if line.status == StagedTransactionStatus.READY:
+                    batch.append(line)
+                if len(batch) == CHUNK:
+                    ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
+                    batch = []
+            if batch:
+                ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
+        finally:
+            self.d.repo.unlock(scope.tenant, session, owner)
+        for start in range(0, len(ids), IDS_PER_EVENT):
+            self.d.events.publish("ImportSessionCommitted", {
+                "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
+                "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
+                "transactionIds": ids[start:start + IDS_PER_EVENT], "time": iso(committed)})
+        return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
+
+    def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
+                      committed: datetime, counts: dict[str, int], owner: str) -> list[str]:
+        rows = [row for line in lines for row in ledger_lines(session, line, committed)]
+        self.d.ledger.write(scope.tenant, rows)
+        self._learn(scope, lines)
+        self.d.repo.delete_lines(scope.tenant, session, lines, owner=owner)
+        for line in lines:
+            counts["committed"] += 1
+            counts["ignored" if line.data.get("ignore") is True else "validating"] += 1
+        return [r.transaction_id for r in rows]
+
+    def _learn(self, scope: Scope, lines: list[StagedTransaction]) -> None:
+        """What later enrichment learns from: each committed description and where it was filed."""
+        for line in lines:
+            kind = category_type_of(line.type)
+            category = line.data.get("category_id")
+            text = line.data.get("original_description") or line.description
+            if kind is None or not category or not normalise(str(text)) or line.data.get("ignore") is True:
+                continue
+            key = f"{kind.value}#{normalise(str(text))[:200]}"
+            example = LearningExample(key=key, description=str(text), category_type=kind, category_id=str(category),
+                                      subcategory_id=line.data.get("subcategory_id"),
+                                      tag_ids=list(line.data.get("tag_ids") or []))
+            self.d.catalog.learn(scope.tenant, scope.workspace_id, example)
+
+    def close(self, scope: Scope, session_id: str) -> CloseResult:
+        """Reconcile and end the session. Account: every VALIDATING line of the account dated up to the
+        end of the billing month becomes PAID (what the reconciled statement covers). Card: the
+        invoice's VALIDATING lines become PAID and the invoice PAID. The session and its staged lines
+        go. READY lines not yet committed make it refuse (409): commit first."""
+        if not scope.is_admin:
+            raise Forbidden("closing a session needs the admin role", code="AdminRequired", target="roles")
+        session = self.d.session(scope, session_id)
+        self._idle(session)
+        if session.ready:
+            raise Conflict(f"{session.ready} READY line(s) are not committed: commit the session first",
+                           code="UncommittedLines", target="id")
+        owner = self.d.repo.lock(scope.tenant, session)
+        try:
+            if session.type == SessionType.CARD:
+                paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, session.billing_month,
+                                               session.billing_month)
+                self.catalog.set_invoice_status(scope, session.context_id, session.billing_month, InvoiceStatus.PAID)
+            else:
+                paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, "",
+                                               month_bounds(session.billing_month)[1].isoformat())
+            discarded = session.total
+            self.d.repo.delete_session(scope.tenant, session)
+        except BaseException:
+            self.d.repo.unlock(scope.tenant, session, owner)
+            raise
+        self.d.events.publish("ImportSessionClosed", {
+            "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
+            "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
+            "billingMonth": session.billing_month, "paid": paid, "time": iso(utcnow())})
+        return CloseResult(paid, discarded, InvoiceStatus.PAID if session.type == SessionType.CARD else None)

@@ -1,0 +1,54 @@
+"""What the import-session use cases need: repositories and adapters, injected (fakes in unit tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from tximport.adapters.workflow import WorkflowEngine
+from tximport.errors import NotFound, ValidationFailed
+from tximport.models import BankAccount
+from tximport.sessions.ids import parse_staged_id
+from tximport.sessions.models import ImportSession, Scope, StagedTransaction
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.repository import AccountsStore
+from tximport.storage.sessions import CatalogRepository, EventSink, SessionsRepository
+
+#: the most staged lines a session holds (and an upload adds)
+MAX_LINES_PER_SESSION = 25_000
+
+
+@dataclass
+class Deps:
+    repo: SessionsRepository
+    catalog: CatalogRepository
+    #: the ledger every import writes (balances, duplicate checks, commit and close)
+    ledger: LedgerStore
+    #: the bank accounts of `/bankaccounts` (an account session's context)
+    accounts: AccountsStore
+    #: where session events leave (the outbox of the imports table, published from its stream)
+    events: EventSink
+    #: the enrichment state machine (large sessions enrich asynchronously)
+    enrichment: WorkflowEngine
+    today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
+
+    def session(self, scope: Scope, session_id: str) -> ImportSession:
+        return self.repo.get_session(scope.tenant, scope.workspace_id, session_id)
+
+    def locate(self, scope: Scope, staged_id: str) -> tuple[ImportSession, StagedTransaction]:
+        """A staged line by its id alone (the id carries its session's number and its sequence)."""
+        parsed = parse_staged_id(staged_id)
+        session = self.repo.session_by_number(scope.tenant, scope.workspace_id, parsed[0]) if parsed else None
+        line = self.repo.get_line(scope.tenant, session, parsed[1]) if session and parsed else None
+        if session is None or line is None or line.id != staged_id:
+            raise NotFound(f"staged transaction {staged_id} not found", code="StagedTransactionNotFound",
+                           target="id")
+        return session, line
+
+    def account(self, scope: Scope, account_id: str, target: str) -> BankAccount:
+        try:
+            return self.accounts.get(scope.tenant, account_id)
+        except NotFound:
+            raise ValidationFailed(f"bank account {account_id} not found", code="UnknownAccount",
+                                   target=target) from None

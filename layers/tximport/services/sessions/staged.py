@@ -1,0 +1,134 @@
+"""Staged lines: add a batch (sign rule, references, duplicate marks), page, read, update, delete."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tximport.errors import Conflict, ValidationFailed
+from tximport.ids import transaction_id
+from tximport.models import utcnow
+from tximport.services.duplicates import DuplicateDetector
+from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps
+from tximport.services.sessions.sessions import check_types, enrichment_running
+from tximport.sessions.commands import StagedChanges, StagedInput
+from tximport.sessions.ids import staged_id
+from tximport.sessions.models import (
+    ImportSession,
+    Scope,
+    StagedTransaction,
+    StagedTransactionType,
+)
+from tximport.sessions.rules import allowed_types, ledger_amount, type_by_sign, with_status
+
+
+class StagedService:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        self.catalog = CatalogService(deps)
+
+    def _prepare_data(self, scope: Scope, data: dict[str, Any], target: str) -> dict[str, Any]:
+        """Tag names become tag ids (creating tags); every reference must exist."""
+        data = dict(data)
+        names = data.pop("tags", None)
+        if names is not None:
+            if not isinstance(names, list):
+                raise ValidationFailed("tags must be a list of names", target=f"{target}.tags")
+            ids = self.catalog.tags_by_name(scope, names, f"{target}.tags")
+            data["tag_ids"] = sorted({*data.get("tag_ids", []), *ids})
+        self.catalog.check_refs(scope, data, prefix=f"{target}.")
+        return data
+
+    def add(self, scope: Scope, session_id: str, inputs: list[StagedInput]) -> list[StagedTransaction]:
+        """Stage lines: the type follows the sign rule when left out; each line is marked when it looks
+        like a line already in the ledger (`data.possible_duplicate`)."""
+        session = self.d.session(scope, session_id)
+        if session.total + len(inputs) > MAX_LINES_PER_SESSION:
+            raise ValidationFailed(f"a session holds at most {MAX_LINES_PER_SESSION} staged lines "
+                                   f"({session.total} already)", code="SessionFull", target="transactions")
+        kinds = [inp.type or type_by_sign(session.type, inp.amount) for inp in inputs]
+        check_types(session, kinds)
+        prepared = [self._prepare_data(scope, inp.data, f"[{i}].data") if inp.data else {}
+                    for i, inp in enumerate(inputs)]
+        self._mark_duplicates(scope, session, inputs, kinds, prepared)
+        first = self.d.repo.allocate(scope.tenant, session, len(inputs))
+        lines = [with_status(StagedTransaction(
+            id=staged_id(session.number, first + i), session_id=session.id, seq=first + i, type=kinds[i],
+            transaction_date=inp.transaction_date, amount=inp.amount, description=inp.description or "",
+            data=prepared[i], line_number=inp.line_number)) for i, inp in enumerate(inputs)]
+        self.d.repo.add_lines(scope.tenant, session, lines)
+        return lines
+
+    def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
+                         kinds: list[StagedTransactionType], data: list[dict[str, Any]]) -> None:
+        """The other way round of file imports: a staged line like a ledger line is marked, not dropped."""
+        detector = DuplicateDetector(self.d.ledger, scope.tenant)
+        occurrences: Counter[tuple[str, str, str]] = Counter()
+        for inp, kind, extra in zip(inputs, kinds, data, strict=True):
+            amount = ledger_amount(session.type, kind, inp.amount, extra)
+            key = (inp.transaction_date.isoformat(), format(amount, "f"), inp.description)
+            occurrences[key] += 1
+            bank_id = extra.get("bank_transaction_id")
+            tx_id = transaction_id(session.context_id, date_posted=inp.transaction_date, amount=amount,
+                                   description=inp.description, bank_transaction_id=bank_id if isinstance(
+                                       bank_id, str) else None, occurrence=occurrences[key])
+            verdict = detector.check(session.context_id, tx_id, inp.transaction_date, amount, inp.description,
+                                     bank_id if isinstance(bank_id, str) else None)
+            if verdict is not None:
+                extra["possible_duplicate"] = {"duplicate_of": verdict.duplicate_of, "reason": verdict.reason,
+                                               "certain": verdict.certain}
+
+    def page(self, scope: Scope, session_id: str, *, limit: int, cursor: int = 0
+             ) -> tuple[list[StagedTransaction], int | None]:
+        session = self.d.session(scope, session_id)
+        return self.d.repo.page(scope.tenant, session, limit=limit, start=cursor)
+
+    def get(self, scope: Scope, line_id: str) -> StagedTransaction:
+        return self.d.locate(scope, line_id)[1]
+
+    def update(self, scope: Scope, line_id: str, changes: StagedChanges) -> StagedTransaction:
+        """Change what the client sent (data keys merge; a null value removes a key); the status is
+        computed again."""
+        session, line = self.d.locate(scope, line_id)
+        if line.processing_enrichment:
+            raise Conflict("the line is being enriched; retry when its status is no longer PROCESSING",
+                           code="LineProcessing", target="status")
+        new = line.model_copy(deep=True)
+        if changes.amount is not None:
+            new.amount = changes.amount
+        if changes.transaction_date is not None:
+            new.transaction_date = changes.transaction_date
+        if changes.description is not None:
+            new.description = changes.description
+        if changes.type is not None:
+            new.type = changes.type
+        if changes.data is not None:
+            merged = {**new.data, **changes.data}
+            new.data = self._prepare_data(scope, {k: v for k, v in merged.items() if v is not None}, "data")
+        if new.type not in allowed_types(session.type):
+            raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
+                                   code="TypeNotAllowed", target="type")
+        new.updated_at = utcnow()
+        return self.d.repo.replace_line(scope.tenant, session, line, with_status(new))
+
+    def delete(self, scope: Scope, line_id: str) -> None:
+        session, line = self.d.locate(scope, line_id)
+        if self.d.repo.delete_lines(scope.tenant, session, [line]):
+            raise Conflict(f"staged transaction {line_id} was changed concurrently; read it again",
+                           code="ConcurrentUpdate", target="id")
+
+    def delete_all(self, scope: Scope, session_id: str) -> int:
+        """Remove every staged line of a session (the session stays); answers how many."""
+        session = self.d.session(scope, session_id)
+        if enrichment_running(session):
+            raise Conflict("an enrichment of this session is running", code="EnrichmentRunning", target="id")
+        owner = self.d.repo.lock(scope.tenant, session)
+        try:
+            lines = list(self.d.repo.lines(scope.tenant, session))
+            self.d.repo.delete_lines(scope.tenant, session, lines, owner=owner)
+            bindings = self.d.repo.bindings(scope.tenant, session)
+            self.d.repo.delete_bindings(scope.tenant, bindings)
+        finally:
+            self.d.repo.unlock(scope.tenant, session, owner)
+        return len(lines)

@@ -1,0 +1,129 @@
+"""Upload a statement file into a session: every format the file importer reads, through the same
+parsers (format detection, then the registry's parser); the sign rule types the lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tximport.errors import ValidationFailed
+from tximport.formats import base
+from tximport.formats.accounts import match_account
+from tximport.formats.detect import detect
+from tximport.formats.registry import FORMATS
+from tximport.models import DateStyle
+from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps
+from tximport.services.sessions.staged import StagedService
+from tximport.sessions.commands import StagedInput
+from tximport.sessions.models import Scope, SessionType
+
+#: API Gateway's payload limit: a larger body never reaches the function
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class UploadResult:
+    processed: int
+    file_format: str
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    possible_duplicates: int = 0
+
+    @property
+    def message(self) -> str:
+        return f"{self.processed} linhas processadas"
+
+
+def _format_of(content: bytes, file_name: str | None, requested: str | None) -> tuple[str, base.ParseOptions]:
+    found = detect(content[:64 * 1024], file_name, complete=len(content) <= 64 * 1024)
+    file_format = requested or found.file_format
+    if not file_format:
+        reasons = "; ".join(found.reasons) or "no format fits"
+        raise ValidationFailed(f"the file's format could not be told ({reasons}); send the form field "
+                               "`file_format`", code="UnknownFormat", target="file",
+                               details=[c.to_api() for c in found.candidates[:5]])
+    if file_format not in FORMATS:
+        raise ValidationFailed(f"unknown file format {file_format!r}", code="UnknownFileFormat", target="file_format")
+    date_style = found.csv.date_style if found.csv else None
+    mapping = found.suggested_mapping if file_format == "CSV#mapped#v1" else None
+    return file_format, base.ParseOptions(date_style=date_style, mapping=mapping)
+
+
+class UploadService:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        self.staged = StagedService(deps)
+
+    def upload(self, scope: Scope, session_id: str, content: bytes, file_name: str | None,
+               file_format: str | None = None, date_style: DateStyle | None = None) -> UploadResult:
+        """Parse the whole file first (bounded by MAX_UPLOAD_BYTES), then stage its lines at once: a file
+        with an unreadable whole stages nothing."""
+        session = self.d.session(scope, session_id)
+        if not content.strip():
+            raise ValidationFailed("the file is empty", code="EmptyFile", target="file")
+        if len(content) > MAX_UPLOAD_BYTES:
+            raise ValidationFailed(f"the file is larger than {MAX_UPLOAD_BYTES} bytes", code="FileTooLarge",
+                                   target="file")
+        fmt_id, options = _format_of(content, file_name, file_format)
+        if date_style is not None:
+            options.date_style = date_style
+        identifier = None
+        if session.type == SessionType.ACCOUNT:
+            identifier = self.d.account(scope, session.context_id, "account_id").account_identifier
+        try:
+            try:
+                lines, rejected, refs = self._parse(fmt_id, content, options)
+            except base.FileError as exc:
+                if exc.code != base.AMBIGUOUS_DATE_STYLE or date_style is not None:
+                    raise
+                # the document's file (`data,descricao,valor`) is Brazilian: day/month/year unless told
+                options.date_style = DateStyle.LITTLE_ENDIAN
+                lines, rejected, refs = self._parse(fmt_id, content, options)
+        except base.FileError as exc:
+            raise ValidationFailed(exc.message, code=exc.code, target="file") from None
+        lines = self._lines_of_account(lines, refs, identifier)
+        inputs = [StagedInput(amount=ln.amount, transaction_date=ln.date_posted, description=ln.description or "",
+                              data=_data_of(ln), line_number=ln.line_number) for ln in lines]
+        if not inputs:
+            raise ValidationFailed("no line of the file could be staged", code="InvalidSourceData", target="file",
+                                   details=rejected[:20])
+        staged = self.staged.add(scope, session.id, inputs)
+        duplicates = sum(1 for s in staged if s.data.get("possible_duplicate"))
+        return UploadResult(len(staged), fmt_id, rejected, duplicates)
+
+    @staticmethod
+    def _parse(fmt_id: str, content: bytes, options: base.ParseOptions
+               ) -> tuple[list[base.ParsedLine], list[dict[str, Any]], set[str]]:
+        lines: list[base.ParsedLine] = []
+        rejected: list[dict[str, Any]] = []
+        refs: set[str] = set()
+        for event in FORMATS[fmt_id].parser(base.BytesSource(content), options):
+            if isinstance(event, base.LineError):
+                rejected.append({"line_number": event.line_number, "code": event.code, "message": event.message,
+                                 "field": event.target})
+            elif isinstance(event, base.ParsedLine) and not event.pending:
+                lines.append(event)
+                refs.add(event.account_ref or "")
+                if len(lines) > MAX_LINES_PER_SESSION:
+                    raise ValidationFailed(f"the file holds more than {MAX_LINES_PER_SESSION} lines",
+                                           code="TooManyLines", target="file")
+        return lines, rejected, refs
+
+    @staticmethod
+    def _lines_of_account(lines: list[base.ParsedLine], refs: set[str], identifier: str | None
+                          ) -> list[base.ParsedLine]:
+        """A file of one account feeds the session whole; of several, only the session account's lines."""
+        named = {r for r in refs if r}
+        if len(named) <= 1:
+            return lines
+        match = match_account(identifier, [(r, r) for r in named], True) if identifier else None
+        if match is None:
+            raise ValidationFailed(f"the file holds {len(named)} accounts ({', '.join(sorted(named))}) and none is "
+                                   "the session's account", code="AccountNotInFile", target="file")
+        return [ln for ln in lines if ln.account_ref == match]
+
+
+def _data_of(line: base.ParsedLine) -> dict[str, Any]:
+    data = {"bank_transaction_id": line.bank_transaction_id, "counterparty_name": line.counterparty_name,
+            "counterparty_account": line.counterparty_account, "reference": line.reference,
+            "currency": line.currency}
+    return {k: v for k, v in data.items() if v}

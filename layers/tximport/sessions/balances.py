@@ -1,0 +1,81 @@
+"""The user guide's formulas for GET one session: initial_balance, context_value, current_total,
+stats and status, from per-type sums (ledger sums from the ledger repository, staged sums from the
+session's counters)."""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tximport.models import LedgerLine
+from tximport.sessions.models import ImportSession, SessionStatus, SessionType, StagedTransactionType, TypeSums
+from tximport.sessions.rules import type_sums
+
+
+def account_balance(s: TypeSums) -> Decimal:
+    """incomes + amount, expenses - amount, transfers - (source) / + (destination), card payments -,
+    investment deposits -, investment withdrawals + (user guide, "Contexto de Conta")."""
+    return (s.income - s.expense - s.transfer_out + s.transfer_in - s.card_payment
+            - s.investment_deposit + s.investment_withdrawal)
+
+
+def invoice_value(s: TypeSums) -> Decimal:
+    """card_expenses - card_chargebacks (user guide, "Contexto de Cartão")."""
+    return s.card_expense - s.card_chargeback
+
+
+def ledger_sums(lines: Iterable[LedgerLine]) -> TypeSums:
+    """Per-type sums of ledger lines. A session line has its `type`; a file-import line has none and
+    counts by its sign: + as an income, - as an expense (its signed amount adds to the balance as is).
+    A line's signed ledger amount gives a transfer's direction (- leaves the account, + arrives)."""
+    total = TypeSums()
+    for line in lines:
+        if line.session is not None:
+            kind = line.session.type
+        else:
+            kind = StagedTransactionType.INCOME if line.amount >= 0 else StagedTransactionType.EXPENSE
+        total = total.plus(type_sums(kind, line.amount, {}))
+    return total
+
+
+def month_bounds(billing_month: str) -> tuple[date, date]:
+    """The first and last day of a YYYY-MM month."""
+    year, month = (int(part) for part in billing_month.split("-"))
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
+
+
+def day_before(day: date) -> date:
+    return day - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    initial_balance: Decimal
+    context_value: Decimal
+    #: what the session's own staged lines add (context_value - initial_balance - the month's ledger)
+    current_total: Decimal
+    ready: int
+    total: int
+    status: SessionStatus
+
+
+def session_balances(session: ImportSession, *, before: TypeSums, month: TypeSums) -> Balances:
+    """Account: initial = ledger before the billing month; context = initial + the month's ledger lines
+    (up to today) + staged. Card: initial = the invoice's committed expenses - chargebacks (`before`;
+    `month` is unused); context = initial + staged. status OK when every line is READY and
+    target_value == context_value (not blocking: an indicator)."""
+    staged = session.sums
+    if session.type == SessionType.CARD:
+        initial = invoice_value(before)
+        current = invoice_value(staged)
+        context = initial + current
+    else:
+        initial = account_balance(before)
+        current = account_balance(staged)
+        context = initial + account_balance(month) + current
+    ok = session.total == session.ready and session.target_value == context
+    return Balances(initial, context, current, session.ready, session.total,
+                    SessionStatus.OK if ok else SessionStatus.PENDING)

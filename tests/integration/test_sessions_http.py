@@ -1,0 +1,266 @@
+"""The import-sessions document over HTTP on the local stack (moto, our handlers, the real state
+machines): every route, with the user guide's worked examples as assertions."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.support.client import Api
+from tests.support.samples import SAMPLES
+from tests.support.sessions_client import SessionsClient
+from tximport.services.sessions import enrich as enrich_module
+from tximport_cli.local.stack import LocalStack
+
+D = Decimal
+
+
+@pytest.fixture()
+def client(stack: LocalStack) -> SessionsClient:
+    org, company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
+    c = SessionsClient(stack.base_url, stack.token_for(org, company), stack.token_for(org, company, roles=["admin"]))
+    c.new_workspace()
+    c.core = Api(stack.base_url, c.token, org, company)  # type: ignore[attr-defined]
+    return c
+
+
+def file_import(c: SessionsClient, account_id: str, rows: list[tuple[str, str, str]]) -> None:
+    """Ledger history written the ordinary way: a file import, confirmed."""
+    csv = "Date,Description,Amount\n" + "".join(f"{d},{desc},{a}\n" for d, desc, a in rows)
+    imp = c.core.import_file(account_id, csv.encode())  # type: ignore[attr-defined]
+    assert imp["status"] == "awaitingConfirmation", imp
+    assert c.core.confirm_and_complete(imp["id"])["status"] == "complete"  # type: ignore[attr-defined]
+
+
+def test_workspace_header_is_required_and_checked(client: SessionsClient, stack: LocalStack):
+    assert [w["id"] for w in client.ok("GET", "/workspaces", workspace="")] == [client.workspace_id]
+    missing = client.error("GET", "/import-sessions", 400, workspace="")
+    assert (missing["code"], missing["field"]) == ("WorkspaceRequired", "X-Workspace-ID")
+    stranger = SessionsClient(stack.base_url, stack.token_for("other-org", "other-co"), "")
+    stranger.workspace_id = client.workspace_id
+    assert stranger.error("GET", "/import-sessions", 403)["code"] == "WorkspaceForbidden"
+    assert client.ok("GET", "/import-sessions") == []
+
+
+def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
+    account = client.bank_account()
+    for body, field in [({"billing_month": "2024-03"}, "account_id"),
+                        ({"account_id": account, "card_id": "x", "billing_month": "2024-03"}, "card_id"),
+                        ({"account_id": account}, "billing_month"),
+                        ({"account_id": account, "billing_month": "2024-3"}, "billing_month"),
+                        ({"account_id": account, "billing_month": "2024-03", "target_value": "abc"}, "target_value"),
+                        ({"account_id": "nope", "billing_month": "2024-03"}, "account_id")]:
+        assert client.error("POST", "/import-sessions", 400, json_body=body)["field"] == field, body
+    assert client.error("GET", f"/import-sessions/{uuid.uuid4()}", 404)["code"] == "SessionNotFound"
+    refused = client.error("POST", "/import-sessions", 415, data=b"x", headers={"Content-Type": "text/plain"})
+    assert refused["code"] == "UnsupportedMediaType"
+
+
+def test_user_guide_account_example(client: SessionsClient):
+    """initial_balance = 1150.00 and context_value = 2700.00, as the guide computes them."""
+    account = client.bank_account()
+    file_import(client, account, [("2024-01-15", "Deposit", "1000.00"), ("2024-01-20", "Groceries", "-200.00"),
+                                  ("2024-02-10", "Deposit", "500.00"), ("2024-02-25", "Power", "-150.00"),
+                                  ("2024-03-05", "Salary", "2000.00"), ("2024-03-10", "Rent", "-300.00")])
+    session = client.create_session(account_id=account, billing_month="2024-03", target_value=2700.00)
+    assert session["description"] == "Conta Corrente | 2024-03" and session["type"] == "ACCOUNT"
+    category = client.category("Mercado")
+    lines = client.stage(session["id"], [
+        {"transaction_date": "2024-03-15", "description": "Padaria", "amount": -100.00},
+        {"transaction_date": "2024-03-20", "description": "Farmacia", "amount": -50.00}])
+    assert [ln["type"] for ln in lines] == ["EXPENSE", "EXPENSE"] and lines[0]["status"] == "PENDING"
+    detail = client.get_session(session["id"])
+    assert (detail["initial_balance"], detail["context_value"]) == (D("1150.00"), D("2700.00"))
+    assert detail["stats"]["ready"] == 0 and detail["stats"]["total"] == 2 and detail["status"] == "PENDING"
+    for line in lines:
+        client.ok("PUT", f"/staged-transactions/{line['id']}", json_body={"data": {"category_id": category},
+                                                                           "status": "PENDING"})
+    detail = client.get_session(session["id"])
+    assert (detail["stats"]["ready"], detail["stats"]["total"], detail["status"]) == (2, 2, "OK")
+    assert detail["current_total"] == D("-150.00") and len(detail["transactions"]) == 2
+
+
+def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
+    """initial_balance = 500 + 200 - 50 = 650.00; context_value = 650 + 150 + 80 = 880.00."""
+    card, category = client.card(), client.category("Compras")
+    first = client.create_session(card_id=card, billing_month="2024-03")
+    assert first["description"] == "Visa Gold | 2024-03"
+    assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
+    committed = client.stage(first["id"], [
+        {"transaction_date": "2024-03-05", "description": "Loja A", "amount": 500.00,
+         "data": {"category_id": category}},
+        {"transaction_date": "2024-03-10", "description": "Loja B", "amount": 200.00,
+         "data": {"category_id": category}},
+        {"transaction_date": "2024-03-15", "description": "Estorno", "amount": -50.00}])
+    assert [ln["type"] for ln in committed] == ["CARD_EXPENSE", "CARD_EXPENSE", "CARD_CHARGEBACK"]
+    assert client.ok("POST", f"/import-sessions/{first['id']}/commit")["committed"] == 3
+    second = client.create_session(card_id=card, billing_month="2024-03")
+    client.stage(second["id"], [{"transaction_date": "2024-03-18", "description": "Loja C", "amount": 150.00},
+                                {"transaction_date": "2024-03-22", "description": "Loja D", "amount": 80.00}])
+    detail = client.get_session(second["id"])
+    assert (detail["initial_balance"], detail["context_value"]) == (D("650.00"), D("880.00"))
+    wrong = client.error("POST", f"/import-sessions/{second['id']}/staged-transactions", 400,
+                         json_body=[{"transaction_date": "2024-03-18", "amount": 1, "type": "INCOME"}])
+    assert wrong["code"] == "TypeNotAllowed" and wrong["field"] == "[0].type"
+
+
+def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClient):
+    account = client.bank_account(identifier="123456")
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    csv = (b"data,descricao,valor\n05/03/2024,NETFLIX.COM,-49.90\n06/03/2024,Salario,2500.00\n"
+           b"07/03/2024,Padaria,-12.30\n")
+    answer = client.upload(session["id"], "extrato.csv", csv)
+    assert answer.status_code == 200 and answer.json()["message"] == "3 linhas processadas", answer.text
+    lines = client.ok("GET", f"/import-sessions/{session['id']}/staged-transactions")
+    assert [(ln["type"], ln["amount"], ln["transaction_date"]) for ln in lines] == [
+        ("EXPENSE", D("-49.90"), "2024-03-05"), ("INCOME", D("2500.00"), "2024-03-06"),
+        ("EXPENSE", D("-12.30"), "2024-03-07")]
+    ofx = client.upload(session["id"], "statement.ofx", (SAMPLES / "ofx" / "oca-test_ofx.ofx").read_bytes())
+    assert ofx.status_code == 200 and ofx.json()["file_format"] == "XML#OFX#v1", ofx.text
+    assert ofx.json()["message"].endswith("linhas processadas")
+    other = client.create_session(account_id=client.bank_account(identifier="NL77ABNA0574908765"),
+                                  billing_month="2024-03")
+    camt = client.upload(other["id"], "camt.xml", (SAMPLES / "camt053" / "oca-test-camt053.xml").read_bytes())
+    assert camt.status_code == 200 and camt.json()["file_format"] == "CAMT053#v1", camt.text
+    assert client.upload(session["id"], "empty.csv", b"").status_code == 400
+    no_file = client.call("POST", f"/import-sessions/{session['id']}/upload", files={"other": ("x", b"1")})
+    assert no_file.status_code == 400 and no_file.json()["code"] == "FileRequired"
+    garbage = client.upload(session["id"], "x.bin", b"\x00\x01 not a statement \xff" * 10)
+    assert garbage.status_code == 400 and garbage.json()["field"] == "file"
+
+
+def test_staged_routes_read_update_delete(client: SessionsClient):
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-04")
+    line, other = client.stage(session["id"], [
+        {"transaction_date": "2024-04-02T00:00:00Z", "description": "Mercado", "amount": -80.15, "line_number": 2},
+        {"transaction_date": "2024-04-03", "description": "Cafe", "amount": -5}])
+    assert line["transaction_date"] == "2024-04-02" and line["amount"] == D("-80.15")
+    assert client.ok("GET", f"/staged-transactions/{line['id']}")["id"] == line["id"]
+    updated = client.ok("PUT", f"/staged-transactions/{line['id']}",
+                        json_body={"data": {"tags": ["casa"], "ignore": True}, "amount": -80.16})
+    assert updated["status"] == "READY" and updated["data"]["tag_ids"] and updated["amount"] == D("-80.16")
+    assert client.ok("GET", "/tags")[0]["name"] == "casa"
+    bad = client.error("PUT", f"/staged-transactions/{line['id']}", 400, json_body={"type": "CARD_EXPENSE"})
+    assert bad["code"] == "TypeNotAllowed"
+    assert client.error("PUT", f"/staged-transactions/{line['id']}", 400,
+                        json_body={"data": {"category_id": "missing"}})["field"] == "data.category_id"
+    client.ok("DELETE", f"/staged-transactions/{other['id']}", 204)
+    assert client.error("GET", f"/staged-transactions/{other['id']}", 404)["code"] == "StagedTransactionNotFound"
+    page = client.call("GET", f"/import-sessions/{session['id']}/staged-transactions", params={"limit": 1})
+    assert len(page.json()) == 1 and "X-Next-Cursor" not in page.headers
+    client.ok("DELETE", f"/import-sessions/{session['id']}/staged-transactions", 204)
+    assert client.get_session(session["id"])["stats"]["total"] == 0
+    client.ok("PUT", f"/import-sessions/{session['id']}", json_body={"description": "Abril", "target_value": 1.5})
+    assert client.get_session(session["id"])["description"] == "Abril"
+    client.ok("DELETE", f"/import-sessions/{session['id']}", 204)
+    assert client.ok("GET", "/import-sessions") == []
+
+
+def test_enrich_bind_commit_close(client: SessionsClient, stack: LocalStack):
+    account = client.bank_account()
+    streaming, rides = client.category("Streaming"), client.category("Transporte")
+    client.ok("POST", "/enrichment-rules", 201, json_body={"name": "uber", "description_regex": "^uber",
+                                                            "category_id": rides})
+    netflix = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Netflix - Assinatura Mensal", "amount": 49.90, "account_id": account,
+        "category_id": streaming, "start_date": "2024-01-05", "frequency": "MONTHLY"})
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    ride, film, cafe = client.stage(session["id"], [
+        {"transaction_date": "2024-03-02", "description": "UBER *TRIP", "amount": -20},
+        {"transaction_date": "2024-03-05", "description": "NETFLIX.COM", "amount": -49.90},
+        {"transaction_date": "2024-03-06", "description": "Cafe", "amount": -4}])
+    enriched = client.ok("POST", f"/import-sessions/{session['id']}/enrich")
+    assert enriched["mode"] == "sync" and enriched["suggested_bindings"] == 1
+    assert client.ok("GET", f"/staged-transactions/{ride['id']}")["status"] == "READY"
+    bindings = client.ok("GET", f"/import-sessions/{session['id']}/recurring-bindings")
+    assert bindings[0]["staged_transaction_id"] == film["id"] and bindings[0]["status"] == "PENDING"
+    client.ok("DELETE", f"/import-sessions/{session['id']}/recurring-bindings/{bindings[0]['id']}")
+    bound = client.ok("POST", f"/import-sessions/{session['id']}/bind",
+                      json_body={"staged_transaction_id": film["id"], "recurring_transaction_id": netflix["id"]})
+    assert bound["transaction"]["data"]["recurring_expense_id"] == netflix["id"]
+    assert bound["transaction"]["description"] == "Netflix - Assinatura Mensal"
+    assert bound["transaction"]["status"] == "READY"
+    as_array = client.ok("POST", f"/import-sessions/{session['id']}/bind", json_body=[
+        {"staged_transaction_id": film["id"], "recurring_transaction_id": netflix["id"]}])
+    assert as_array["bound"] == 1
+    assert client.error("POST", f"/import-sessions/{session['id']}/bind", 404, json_body={
+        "staged_transaction_id": cafe["id"], "recurring_transaction_id": str(uuid.uuid4())})["code"] == \
+        "RecurringNotFound"
+    first = client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    assert (first["committed"], first["validating"]) == (2, 2)
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 0
+    ledger = client.core.ledger(account)  # type: ignore[attr-defined]
+    assert sorted((r["description"], r["transactionAmount"], r.get("type"), r.get("transactionStatus"))
+                  for r in ledger) == [("Netflix - Assinatura Mensal", "-49.9", "EXPENSE", "VALIDATING"),
+                                       ("UBER *TRIP", "-20", "EXPENSE", "VALIDATING")]
+    events = client.session.get(f"{stack.base_url}/local/events", timeout=10).json()["data"]
+    assert any(e["detailType"] == "ImportSessionCommitted" and e["detail"]["sessionId"] == session["id"]
+               for e in events)
+    assert client.error("POST", f"/import-sessions/{session['id']}/close", 403)["code"] == "AdminRequired"
+    closed = client.ok("POST", f"/import-sessions/{session['id']}/close", admin=True)
+    assert closed["paid"] == 2
+    assert {r["transactionStatus"] for r in client.core.ledger(account)} == {"PAID"}  # type: ignore[attr-defined]
+    assert client.error("GET", f"/import-sessions/{session['id']}", 404)["code"] == "SessionNotFound"
+    # the committed lines take part in later duplicate checks, both ways
+    again = client.create_session(account_id=account, billing_month="2024-03")
+    twin = client.stage(again["id"], [{"transaction_date": "2024-03-02", "description": "UBER *TRIP", "amount": -20}])
+    assert twin[0]["data"]["possible_duplicate"]["reason"] == "similarLedgerLine"
+    imp = client.core.import_file(account, b"Date,Description,Amount\n2024-03-03,UBER TRIP,-20\n")  # type: ignore
+    rows = client.core.review(imp["id"])  # type: ignore[attr-defined]
+    assert rows[0]["possibleDuplicate"] is True
+
+
+def test_enrichment_route_answers_a_suggestion_per_description(client: SessionsClient):
+    food = client.category("Comida")
+    client.ok("POST", "/enrichment-rules", 201, json_body={"name": "padaria", "description_contains": "padaria",
+                                                            "category_id": food})
+    answer = client.ok("POST", "/enrichment/transactions", json_body=[
+        {"description": "PADARIA PAO QUENTE", "type": "EXPENSE"}, {"description": "???", "type": "INCOME"}])
+    assert answer[0]["category_id"] == food and answer[0]["category_name"] == "Comida"
+    assert answer[0]["confidence"] == 1.0 and answer[1]["category_id"] is None
+    assert client.error("POST", "/enrichment/transactions", 400, json_body=[{"type": "NOPE"}])["field"] == "[0].type"
+
+
+def test_large_sessions_enrich_through_the_state_machine(client: SessionsClient, monkeypatch: pytest.MonkeyPatch):
+    # the handlers run in this process: a small limit makes a small session "large" (the limit is 200)
+    monkeypatch.setattr(enrich_module, "SYNC_LIMIT", 5)
+    rides = client.category("Transporte")
+    client.ok("POST", "/enrichment-rules", 201, json_body={"name": "uber", "description_contains": "uber",
+                                                            "category_id": rides})
+    session = client.create_session(account_id=client.bank_account(), billing_month="2024-05")
+    client.stage(session["id"], [{"transaction_date": f"2024-05-{1 + i % 28:02d}", "description": f"UBER {i}",
+                                  "amount": -1 - i} for i in range(12)])
+    started = client.ok("POST", f"/import-sessions/{session['id']}/enrich")
+    assert started["mode"] == "async" and started["status"] == "PROCESSING"
+    assert client.error("POST", f"/import-sessions/{session['id']}/enrich", 409)["code"] == "EnrichmentRunning"
+    done = client.wait_enriched(session["id"])
+    assert done["enrichment"]["status"] == "SUCCEEDED", done["enrichment"]
+    assert (done["stats"]["ready"], done["stats"]["total"], done["stats"]["processing"]) == (12, 12, 0)
+
+
+def test_catalog_routes(client: SessionsClient):
+    card = client.card()
+    assert client.ok("PUT", f"/cards/{card}", json_body={"name": "Visa Platinum"})["name"] == "Visa Platinum"
+    assert [c["id"] for c in client.ok("GET", "/cards")] == [card]
+    category = client.category("Casa")
+    sub = client.ok("POST", f"/categories/{category}/subcategories", 201, json_body={"name": "Luz"})
+    assert client.ok("GET", f"/categories/{category}/subcategories")[0]["id"] == sub["id"]
+    assert client.ok("GET", f"/subcategories/{sub['id']}")["category_id"] == category
+    monthly = client.ok("POST", "/recurring", 201, json_body={
+        "type": "card_transaction", "card_id": card, "description": "Spotify", "amount": 21.90,
+        "start_date": "2024-01-10"})
+    assert client.ok("GET", "/recurring-card-transactions", params={"card_id": card})[0]["id"] == monthly["id"]
+    assert client.ok("GET", f"/recurring-card-transactions/{monthly['id']}")["amount"] == D("21.90")
+    assert client.ok("PATCH", f"/recurring/{monthly['id']}", json_body={"amount": 22.90})["amount"] == D("22.90")
+    assert client.ok("GET", "/recurring", params={"type": "card_transaction"})[0]["id"] == monthly["id"]
+    assert client.error("POST", "/recurring", 400, json_body={"type": "expense", "description": "x", "amount": 1,
+                                                              "start_date": "2024-01-01"})["field"] == "account_id"
+    assert client.error("POST", "/enrichment-rules", 400, json_body={
+        "name": "bad", "description_regex": "(", "category_id": category})["code"] == "InvalidPattern"
+    assert client.error("POST", "/tags", 409, json_body={"name": "x"}) if client.ok(
+        "POST", "/tags", 201, json_body={"name": "x"}) else None
+    client.ok("DELETE", f"/cards/{card}", 204)
+    assert client.error("GET", f"/cards/{card}", 404)["code"] == "CardNotFound"

@@ -1,0 +1,313 @@
+"""Every import-session use case on in-memory fakes (no sockets): Given a world, when the use case
+runs, then the store, the ledger and the events say what the documents say."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.sessions.world import World
+from tximport.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tximport.services.sessions.bind import BindService
+from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.commit import CommitService
+from tximport.services.sessions.enrich import SYNC_LIMIT, EnrichService
+from tximport.services.sessions.sessions import SessionService
+from tximport.services.sessions.staged import StagedService
+from tximport.services.sessions.upload import UploadService
+from tximport.services.sessions.workspaces import WorkspaceService
+from tximport.sessions.commands import BindRequest, SessionChanges, SessionInput, StagedChanges, StagedInput
+from tximport.sessions.models import (
+    CategoryType,
+    InvoiceStatus,
+    SessionLedgerEntry,
+    SessionStatus,
+    StagedTransactionStatus,
+    StagedTransactionType,
+    TransactionStatus,
+)
+
+T = StagedTransactionType
+D = Decimal
+
+
+@pytest.fixture()
+def w() -> World:
+    return World()
+
+
+def account_session(w: World, **kw):
+    account = w.account()
+    session = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-03", **kw))
+    return account, session
+
+
+def card_session(w: World, month: str = "2024-03"):
+    card = CatalogService(w.deps).create(w.scope, "card", {"name": "Visa Gold"})
+    return card, SessionService(w.deps).create(w.scope, SessionInput(None, card.id, month))
+
+
+def stage(w: World, session_id: str, *rows) -> list:
+    return StagedService(w.deps).add(w.scope, session_id, [
+        StagedInput(amount=D(a), transaction_date=date(2024, 3, d), description=desc, **kw) for d, a, desc, kw in rows])
+
+
+def test_workspace_header_is_required_and_must_be_the_tenants(w: World):
+    service = WorkspaceService(w.deps.repo)
+    with pytest.raises(ValidationFailed) as missing:
+        service.scope(w.tenant, None, "u", frozenset())
+    assert missing.value.target == "X-Workspace-ID"
+    with pytest.raises(Forbidden):
+        service.scope(w.tenant, "someone-elses", "u", frozenset())
+    other = WorkspaceService(w.deps.repo).create(w.tenant.model_copy(update={"company_id": "other"}), "x")
+    with pytest.raises(Forbidden):
+        service.scope(w.tenant, other.id, "u", frozenset())
+    assert service.scope(w.tenant, w.scope.workspace_id, "u", frozenset()).workspace_id == w.scope.workspace_id
+
+
+def test_a_session_needs_exactly_one_context_and_a_month(w: World):
+    account = w.account()
+    service = SessionService(w.deps)
+    for inp, target in [(SessionInput(None, None, "2024-03"), "account_id"),
+                        (SessionInput(account.id, "c", "2024-03"), "card_id"),
+                        (SessionInput(account.id, None, None), "billing_month"),
+                        (SessionInput(account.id, None, "2024-13"), "billing_month"),
+                        (SessionInput("nope", None, "2024-03"), "account_id")]:
+        with pytest.raises(ValidationFailed) as bad:
+            service.create(w.scope, inp)
+        assert bad.value.target == target
+    session = service.create(w.scope, SessionInput(account.id, None, "2024-03"))
+    assert session.description == "Conta Corrente | 2024-03" and session.target_value == 0
+    assert session.user_id == "user-1"
+
+
+def test_a_card_session_opens_its_invoice_and_refuses_one_in_another_status(w: World):
+    card, session = card_session(w)
+    catalog = CatalogService(w.deps)
+    assert catalog.invoice(w.scope, card.id, "2024-03").status == InvoiceStatus.OPEN
+    assert session.description == "Visa Gold | 2024-03"
+    catalog.set_invoice_status(w.scope, card.id, "2024-03", InvoiceStatus.PAID)
+    with pytest.raises(ValidationFailed) as refused:
+        SessionService(w.deps).create(w.scope, SessionInput(None, card.id, "2024-03"))
+    assert refused.value.code == "InvoiceNotOpen"
+
+
+def test_card_target_defaults_to_the_card_payments_of_the_invoice(w: World):
+    card = CatalogService(w.deps).create(w.scope, "card", {"name": "Visa"})
+    w.ledger_line(card.id, "2024-03-10", "880.00", session=SessionLedgerEntry(
+        type=T.CARD_PAYMENT, status=TransactionStatus.VALIDATING, workspace_id=w.scope.workspace_id,
+        session_id="s-0", staged_transaction_id="st-0", billing_month="2024-03", card_id=card.id))
+    session = SessionService(w.deps).create(w.scope, SessionInput(None, card.id, "2024-03"))
+    assert session.target_value == D("880.00")
+
+
+def test_staged_lines_follow_the_sign_rule_and_counters_follow_the_lines(w: World):
+    _, session = account_session(w)
+    lines = stage(w, session.id, (1, "100.00", "Salario", {}), (2, "-30.00", "Mercado", {}))
+    assert [ln.type for ln in lines] == [T.INCOME, T.EXPENSE]
+    assert all(ln.status == StagedTransactionStatus.PENDING for ln in lines)
+    _, card = card_session(w, "2024-04")
+    card_lines = stage(w, card.id, (1, "150.00", "Loja", {}), (2, "-50.00", "Estorno", {}))
+    assert [ln.type for ln in card_lines] == [T.CARD_EXPENSE, T.CARD_CHARGEBACK]
+    assert card_lines[1].status == StagedTransactionStatus.READY  # a chargeback needs no category
+    with pytest.raises(ValidationFailed) as wrong:
+        stage(w, card.id, (3, "10", "x", {"type": T.INCOME}))
+    assert wrong.value.code == "TypeNotAllowed" and wrong.value.target == "[0].type"
+    fresh = w.deps.session(w.scope, session.id)
+    assert (fresh.total, fresh.pending, fresh.sums.income, fresh.sums.expense) == (2, 2, D(100), D(30))
+
+
+def test_update_makes_a_line_ready_and_creates_tags_by_name(w: World):  # a sent status: tests/integration
+    _, session = account_session(w)
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "Mercado", "type": CategoryType.EXPENSE})
+    line = stage(w, session.id, (5, "-30.00", "Mercado", {}))[0]
+    service = StagedService(w.deps)
+    updated = service.update(w.scope, line.id, StagedChanges(data={"category_id": category.id,
+                                                                   "tags": ["casa", "Casa"]}))
+    assert updated.status == StagedTransactionStatus.READY and len(updated.data["tag_ids"]) == 1
+    assert service.get(w.scope, line.id).version == 1
+    with pytest.raises(ValidationFailed) as bad:
+        service.update(w.scope, line.id, StagedChanges(data={"category_id": "nope"}))
+    assert bad.value.target == "data.category_id"
+    assert w.deps.session(w.scope, session.id).ready == 1
+    service.delete(w.scope, line.id)
+    with pytest.raises(NotFound):
+        service.get(w.scope, line.id)
+    assert w.deps.session(w.scope, session.id).total == 0
+
+
+def test_user_guide_balances_on_the_ledger(w: World):
+    account, session = account_session(w, target_value=D("2700.00"))
+    for day, amount in [("2024-01-15", "1000.00"), ("2024-01-20", "-200.00"), ("2024-02-10", "500.00"),
+                        ("2024-02-25", "-150.00"), ("2024-03-05", "2000.00"), ("2024-03-10", "-300.00")]:
+        w.ledger_line(account.id, day, amount)
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    stage(w, session.id, (15, "-100.00", "a", {"data": {"category_id": category.id}}),
+          (20, "-50.00", "b", {"data": {"category_id": category.id}}))
+    detail = SessionService(w.deps).get(w.scope, session.id)
+    b = detail.balances
+    assert (b.initial_balance, b.context_value, b.ready, b.total, b.status) == (
+        D("1150.00"), D("2700.00"), 2, 2, SessionStatus.OK)
+    assert [ln.description for ln in detail.lines] == ["a", "b"]
+
+
+def test_bind_copies_the_recurring_item_and_suggestions_can_be_confirmed_or_rejected(w: World):
+    account, session = account_session(w)
+    catalog = CatalogService(w.deps)
+    category = catalog.create(w.scope, "category", {"name": "Streaming", "type": CategoryType.EXPENSE})
+    netflix = catalog.create_recurring(w.scope, {"type": "expense", "description": "Netflix - Assinatura Mensal",
+                                                 "amount": "49.90", "account_id": account.id,
+                                                 "category_id": category.id, "start_date": "2024-01-06"})
+    line, other = stage(w, session.id, (6, "-49.90", "NETFLIX", {}), (7, "-12", "Padaria", {}))
+    bound = BindService(w.deps).bind(w.scope, session.id, [BindRequest(line.id, netflix.id)])[0]
+    assert bound.status == StagedTransactionStatus.READY
+    assert bound.data["recurring_expense_id"] == netflix.id and bound.description == "Netflix - Assinatura Mensal"
+    with pytest.raises(NotFound):
+        BindService(w.deps).bind(w.scope, session.id, [BindRequest(other.id, "missing")])
+    gym = catalog.create_recurring(w.scope, {"type": "expense", "description": "Padaria do Ze", "amount": "12.00",
+                                             "account_id": account.id, "category_id": category.id,
+                                             "start_date": "2024-01-07"})
+    result = EnrichService(w.deps).enrich(w.scope, session.id)
+    assert result.mode == "sync" and result.suggested_bindings == 1
+    suggestion = [b for b in w.deps.repo.bindings(w.tenant, session) if b.status == "PENDING"][0]
+    assert suggestion.recurring_transaction_id == gym.id and suggestion.staged_transaction_id == other.id
+    confirmed, line2 = BindService(w.deps).confirm(w.scope, session.id, suggestion.id)
+    assert confirmed.status == "CONFIRMED" and line2.data["recurring_expense_id"] == gym.id
+    with pytest.raises(Conflict):
+        BindService(w.deps).reject(w.scope, session.id, suggestion.id)
+
+
+def test_enrichment_rules_then_learning_then_commit_teaches_the_next_session(w: World):
+    account, session = account_session(w)
+    catalog = CatalogService(w.deps)
+    food = catalog.create(w.scope, "category", {"name": "Comida", "type": CategoryType.EXPENSE})
+    rides = catalog.create(w.scope, "category", {"name": "Transporte", "type": CategoryType.EXPENSE})
+    catalog.create(w.scope, "rule", {"name": "uber", "description_contains": "uber", "category_id": rides.id})
+    ride, bakery = stage(w, session.id, (1, "-20", "UBER *TRIP", {}), (2, "-9", "PADARIA PAO QUENTE", {}))
+    StagedService(w.deps).update(w.scope, bakery.id, StagedChanges(data={"category_id": food.id}))
+    EnrichService(w.deps).enrich(w.scope, session.id)
+    assert StagedService(w.deps).get(w.scope, ride.id).data["category_id"] == rides.id
+    result = CommitService(w.deps).commit(w.scope, session.id)
+    assert result.committed == 2 and len(result.transaction_ids) == 2
+    second = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-04"))
+    later = stage(w, second.id, (3, "-11", "PADARIA PAO QUENTE", {}))[0]
+    assert EnrichService(w.deps).enrich(w.scope, second.id).ready == 1
+    enriched = StagedService(w.deps).get(w.scope, later.id)
+    assert enriched.data["category_id"] == food.id and enriched.data["enrichment"]["source"] == "learning"
+
+
+def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(w: World):
+    account, session = account_session(w)
+    savings = w.account("Poupanca", "999")
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    ready, ignored, transfer, pending = stage(
+        w, session.id, (1, "-10", "a", {"data": {"category_id": category.id}}),
+        (2, "-5", "b", {"data": {"ignore": True}}),
+        (3, "-100", "c", {"type": T.TRANSFER, "data": {"destination_account_id": savings.id}}), (4, "-1", "d", {}))
+    first = CommitService(w.deps).commit(w.scope, session.id)
+    assert (first.committed, first.validating, first.ignored) == (3, 2, 1)
+    assert CommitService(w.deps).commit(w.scope, session.id).committed == 0
+    def status_of() -> dict[str, TransactionStatus]:
+        return {ln.session.staged_transaction_id: ln.session.status for ln in w.lines(account.id) if ln.session}
+
+    rows = {ln.session.staged_transaction_id: ln for ln in w.lines(account.id) if ln.session}
+    assert status_of()[ready.id] == TransactionStatus.VALIDATING and rows[ready.id].amount == D(-10)
+    assert status_of()[ignored.id] == TransactionStatus.IGNORE
+    (mirror,) = w.lines(savings.id)
+    assert mirror.amount == D(100) and mirror.session and mirror.session.type == T.TRANSFER
+    assert mirror.session.counterpart_account_id == account.id
+    assert w.deps.session(w.scope, session.id).total == 1  # the PENDING line stays
+    assert w.published()[0][0] == "ImportSessionCommitted"
+    with pytest.raises(Forbidden):
+        CommitService(w.deps).close(w.scope, session.id)
+    closed = CommitService(w.deps).close(w.admin, session.id)
+    assert closed.paid == 2
+    assert status_of()[ready.id] == TransactionStatus.PAID
+    assert status_of()[ignored.id] == TransactionStatus.IGNORE
+    with pytest.raises(NotFound):
+        w.deps.session(w.scope, session.id)
+
+
+def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
+    card, session = card_session(w)
+    stage(w, session.id, (1, "-50", "estorno", {}))
+    with pytest.raises(Conflict) as refused:
+        CommitService(w.deps).close(w.admin, session.id)
+    assert refused.value.code == "UncommittedLines"
+    CommitService(w.deps).commit(w.scope, session.id)
+    assert CommitService(w.deps).close(w.admin, session.id).invoice_status == InvoiceStatus.PAID
+    assert CatalogService(w.deps).invoice(w.scope, card.id, "2024-03").status == InvoiceStatus.PAID
+    assert w.ledger.invoice_sums(w.tenant, card.id, "2024-03").card_chargeback == D(50)
+
+
+def test_large_enrichment_goes_through_the_state_machine_and_never_sticks(w: World):
+    _, session = account_session(w)
+    stage(w, session.id, *[(1 + i % 28, "-1", f"line {i}", {}) for i in range(SYNC_LIMIT + 1)])
+    service = EnrichService(w.deps)
+    started = service.enrich(w.scope, session.id)
+    assert started.mode == "async" and started.run_id
+    assert w.started()[f"enrich-{started.run_id}"]["runId"] == started.run_id
+    with pytest.raises(Conflict):
+        service.enrich(w.scope, session.id)
+    segments = service.prepare(w.scope, session.id, started.run_id)
+    assert segments == [{"start": 0, "end": SYNC_LIMIT + 1}]
+    assert w.deps.session(w.scope, session.id).processing == SYNC_LIMIT + 1
+    # a failure after prepare: the finish step puts every line back to PENDING and records the error
+    outcome = service.finish(w.scope, session.id, started.run_id, {"Error": "States.Timeout"})
+    fresh = w.deps.session(w.scope, session.id)
+    assert outcome["status"] == "FAILED" and fresh.processing == 0 and fresh.pending == SYNC_LIMIT + 1
+    assert fresh.enrichment is None and fresh.last_enrichment["status"] == "FAILED"
+    again = service.enrich(w.scope, session.id)
+    service.prepare(w.scope, session.id, again.run_id)
+    counts = service.enrich_segment(w.scope, session.id, again.run_id, 0, SYNC_LIMIT + 1)
+    assert counts["pending"] == SYNC_LIMIT + 1
+    assert service.finish(w.scope, session.id, again.run_id)["status"] == "SUCCEEDED"
+    assert service.finish(w.scope, session.id, "old-run")["status"] == "STALE"
+
+
+def test_upload_reads_the_documented_csv_and_marks_ledger_duplicates(w: World):
+    account, session = account_session(w)
+    w.ledger_line(account.id, "2024-03-05", "-49.90", "NETFLIX.COM")
+    csv = b"data,descricao,valor\n05/03/2024,NETFLIX.COM,\"-49,90\"\n06/03/2024,Salario,\"2500,00\"\n"
+    result = UploadService(w.deps).upload(w.scope, session.id, csv, "extrato.csv")
+    assert result.message == "2 linhas processadas" and result.possible_duplicates == 1
+    lines = list(w.deps.repo.lines(w.tenant, w.deps.session(w.scope, session.id)))
+    assert [(ln.type, ln.amount) for ln in lines] == [(T.EXPENSE, D("-49.90")), (T.INCOME, D("2500.00"))]
+    assert lines[0].data["possible_duplicate"]["duplicate_of"]
+    with pytest.raises(ValidationFailed) as empty:
+        UploadService(w.deps).upload(w.scope, session.id, b"   ", "x.csv")
+    assert empty.value.code == "EmptyFile"
+
+
+def test_session_edits_and_deletes(w: World):
+    account, session = account_session(w)
+    service = SessionService(w.deps)
+    updated = service.update(w.scope, session.id, SessionChanges(description="Março", target_value=D("10.5")))
+    assert (updated.description, updated.target_value, updated.version) == ("Março", D("10.5"), 1)
+    stage(w, session.id, (1, "-1", "x", {}))
+    card = CatalogService(w.deps).create(w.scope, "card", {"name": "Visa"})
+    with pytest.raises(Conflict):
+        service.update(w.scope, session.id, SessionChanges(card_id=card.id))
+    assert StagedService(w.deps).delete_all(w.scope, session.id) == 1
+    assert service.update(w.scope, session.id, SessionChanges(card_id=card.id)).card_id == card.id
+    service.delete(w.scope, session.id)
+    assert service.list_all(w.scope) == []
+
+
+def test_session_events_leave_through_the_outbox_and_its_stream_translator():
+    from tests.fakes.store import MemoryStore
+    from tximport.services.events import StreamChange, default_translators
+    from tximport.storage.sessions import OUTBOX_PREFIX, OutboxSink
+
+    store = MemoryStore()
+    OutboxSink(store).publish("ImportSessionCommitted", {"organisationId": "o", "companyId": "c",
+                                                         "sessionId": "s", "transactionIds": ["t1"]})
+    ((key, item),) = store.items.items()
+    assert key[0] == "T#o#c" and key[1].startswith(OUTBOX_PREFIX) and item["expiresAt"] > 0
+    change = StreamChange(event_id="e1", sequence_number="1", table="imports", keys={"sk": key[1]}, old=None,
+                          new=item)
+    (event,) = default_translators().translate(change)
+    assert event.detail_type == "ImportSessionCommitted"
+    assert event.detail["transactionIds"] == ["t1"] and event.detail["eventId"] == "e1"
