@@ -147,6 +147,11 @@ class _Run:
             return [""] * self.count
         return list(map(_STRIP, map(_VALUE, self.lines[index::self.shape.stride])))
 
+    def raw(self, index: int) -> list[str]:
+        """Line `index` of every record as it is (code included, not stripped): a file repeats its
+        date lines, so they are read once per distinct line."""
+        return self.lines[index::self.shape.stride]
+
 
 def _pattern(codes: tuple[str, ...]) -> str:
     """One record: its lines and the `^` line."""
@@ -324,7 +329,8 @@ def _styles(source: Source, encoding: str) -> tuple[Counter[str], Counter[str]]:
             elif item[0] == _RUN:
                 run = item[2]
                 if run.shape.date >= 0:
-                    dates.update(run.column(run.shape.date))
+                    for raw, times in Counter(run.raw(run.shape.date)).items():
+                        dates[raw[1:].strip()] += times
                 shapes.update("\n".join(_run_amounts(run)).translate(_SHAPE).split("\n"))
     return dates, shapes
 
@@ -363,7 +369,7 @@ def _decide(source: Source, encoding: str, options: ParseOptions) -> tuple[DateS
 #: decimal style); at most 25 characters (checked first: longer ones go through the amount parser, which
 #: judges what the ledger can store; and the pattern's backtracking within a line stays short)
 _PLAIN_LENGTH = 25
-_PLAIN = r"(?:[-+]?(?:[0-9]+(?:S[0-9]*)?|S[0-9]+)\n)*"
+_PLAIN = r"(?:.[-+]?(?:[0-9]+(?:S[0-9]*)?|S[0-9]+)\n)*"  # (each line with its code)
 _PLAIN_DOTS = re.compile(_PLAIN.replace("S", r"\."))
 _PLAIN_COMMAS = re.compile(_PLAIN.replace("S", ","))
 _TO_DOT = methodcaller("replace", ",", ".")
@@ -380,6 +386,7 @@ class _Lines:
         self.style = style
         self.amount = make_amount_parser(decimal)
         self.dates: dict[str, date | str] = {}  # a date text -> its date, or why it is none
+        self.date_lines: dict[str, date | str] = {}  # the same by a run's date line (`D` and all)
         self.account: str | None = None
         self.comma = decimal == ","
         self.plain = _PLAIN_COMMAS if self.comma else _PLAIN_DOTS
@@ -453,21 +460,22 @@ class _Lines:
         """The lines of a run whose records all read (every date known and valid, every amount a plain
         number, all text ASCII), made column by column; None when one does not."""
         shape = run.shape
-        texts = run.column(shape.date)
-        known = self.dates
-        missing = set(texts).difference(known)
+        lines = run.raw(shape.date)
+        known = self.date_lines
+        missing = set(lines).difference(known)
         if missing:
             if len(known) + len(missing) > _DATES_KEPT:
                 known.clear()
-                missing = set(texts)
-            for text in missing:
-                known[text] = self._read_date(text)
-        posted = list(map(known.__getitem__, texts))
+                missing = set(lines)
+            for raw in missing:
+                known[raw] = self.posted(raw[1:].strip())
+        posted = list(map(known.__getitem__, lines))
         if not all(map(_IS_DATE, posted)):
             return None
-        amounts = run.column(shape.amount)
-        if max(map(len, amounts)) > _PLAIN_LENGTH or self.plain.fullmatch("\n".join(amounts) + "\n") is None:
+        amounts = run.raw(shape.amount)  # `T` and the amount: plain ones have nothing to strip
+        if max(map(len, amounts)) > _PLAIN_LENGTH + 1 or self.plain.fullmatch("\n".join(amounts) + "\n") is None:
             return None
+        amounts = list(map(_VALUE, amounts))
         if self.comma:
             amounts = list(map(_TO_DOT, amounts))
         empty = repeat(None)
