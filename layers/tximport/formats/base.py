@@ -37,11 +37,9 @@ AMBIGUOUS_DATE_STYLE = "AmbiguousDateStyle"
 PROCESSING_ERROR = "ProcessingError"
 EMPTY_FILE = "EmptyFile"
 FILE_TOO_LARGE = "FileTooLarge"
-#: a line longer than the reader's limit (no bank file has one: the file is not what it says)
+# Structural limits, checked while reading so that no input makes a reader slow or large.
 LINE_TOO_LONG = "LineTooLong"
-#: one element (a statement, a record, a JSON value) larger than the reader's limit
 ELEMENT_TOO_LARGE = "ElementTooLarge"
-#: JSON nested deeper than the reader's limit
 NESTING_TOO_DEEP = "NestingTooDeep"
 
 # Documented line error codes.
