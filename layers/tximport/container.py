@@ -22,6 +22,7 @@ from tximport.services.ledger_queries import LedgerQueries
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
+from tximport.services.reaper import ReaperService
 from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
 from tximport.services.sessions.bundle import SessionsUseCases
@@ -216,6 +217,11 @@ class Container:
     @cached_property
     def revert(self) -> RevertService:
         return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging)
+
+    @cached_property
+    def reaper(self) -> ReaperService:
+        return ReaperService(lifecycle=self.lifecycle, workflow=self.workflow_engine,
+                             quiet_seconds=self.settings.reaper_quiet_seconds)
 
     @cached_property
     def status_events(self) -> StatusEventPublisher:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # the sessions package builds on these models: no import at r
 Decision = Literal["import", "skip"]
 #: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
 RevertStatus = Literal["reverting", "reverted", "revertFailed"]
+#: what took an import's parked confirmation task token (see `TokenTaken`)
+TokenAction = Literal["confirm", "amend", "delete", "expire", "fileChanged"]
 
 
 def utcnow() -> datetime:
@@ -70,6 +72,10 @@ class ImportStatus(StrEnum):
 ACTIVE_STATUSES = frozenset(
     {ImportStatus.PROCESSING, ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING}
 )
+#: statuses in which an import's workflow is under way: its execution must move it on
+IN_FLIGHT_STATUSES = frozenset({ImportStatus.QUEUED, *ACTIVE_STATUSES})
+#: statuses an import never leaves by itself: its workflow has nothing left to do
+FINAL_STATUSES = frozenset({ImportStatus.COMPLETE, ImportStatus.ERROR, ImportStatus.DELETED})
 #: statuses from which DELETE is allowed
 DELETABLE_STATUSES = frozenset(
     {ImportStatus.AWAITING_CONFIRMATION, ImportStatus.COMPLETE, ImportStatus.ERROR}
@@ -176,6 +182,20 @@ class RevertProgress(BaseModel):
     chunks_done: int = 0
 
 
+class TokenTaken(BaseModel):
+    """Which action answered the import's parked task token. A task token is single use, so the action
+    that wins the conditional write on the import takes it (the token leaves `task_token` and is kept
+    here), and only then sends it: a retried call can send it again, a failed send can put it back, and
+    the expiry step knows the token it sees here died with the confirmation window."""
+
+    action: TokenAction
+    token: str
+    at: datetime = Field(default_factory=utcnow)
+    #: the fields the action's write changed, as they were before it (by field name, JSON values): an
+    #: expiry that ends the import after the token died puts them back, so the losing call changed nothing
+    undo: dict[str, Any] = Field(default_factory=dict)
+
+
 class Import(BaseModel):
     """One import attempt and everything known about it (stored as one JSON document: field names as
     here, the mapping as its documented mapping document)."""
@@ -220,10 +240,16 @@ class Import(BaseModel):
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
     expires_at: int | None = None
+    #: when the commit began writing the ledger (an import in error with it set may have lines there
+    #: that its workflow's clean-up could not remove: a revert removes them)
+    commit_started: datetime | None = None
     completed: datetime | None = None
     reverted: datetime | None = None
     revert: RevertProgress = Field(default_factory=RevertProgress)
+    #: the confirmation task token while it is parked and unanswered
     task_token: str | None = None
+    #: the action that took the last parked token (None while a token is parked)
+    token_taken: TokenTaken | None = None
     file_sha256: str | None = None
     #: the uploaded object's ETag when processing first read it: every later read must see the same bytes
     file_etag: str | None = None
@@ -232,6 +258,20 @@ class Import(BaseModel):
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
+
+    @property
+    def holds_failed_commit(self) -> bool:
+        """In error after its commit began writing the ledger, and what it wrote was not removed (the
+        workflow's clean-up failed too): only a revert removes those lines."""
+        return (self.status == ImportStatus.ERROR and self.commit_started is not None
+                and self.revert.status != "reverted")
+
+    def without_taken_token(self) -> Import:
+        """This import with the changes of the action that took its token undone (the token stays taken:
+        it is dead), or itself when no action took one."""
+        if self.token_taken is None or not self.token_taken.undo:
+            return self
+        return Import.model_validate({**self.model_dump(mode="json"), **self.token_taken.undo})
 
 
 @dataclass(slots=True, kw_only=True)

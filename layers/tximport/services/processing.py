@@ -35,7 +35,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
 
@@ -228,6 +228,8 @@ class _Run:
         if self.product is not None and not self.product.covers(line.date_posted):
             tally.out_of_range += 1
             return
+        if not self._storable(line):
+            return
         currency = line.currency
         if not currency:  # the statement's currency, where the line names none
             statement = self.discovered.get(line.account_ref or "")
@@ -239,6 +241,21 @@ class _Run:
             tally.currencies.add(currency)
         tally.add(row.amount, row.date_posted)
         self.rows.write(row)
+
+    def _storable(self, line: base.ParsedLine) -> bool:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
+        never the commit: a commit that fails part-way would have to be undone."""
+        for name, value in (("amount", line.amount), ("balance", line.balance),
+                            ("originalAmount", line.original_amount)):
+            if value is not None and not storable(value):
+                self.tally.rejected += 1
+                self.errors.write(ErrorDetail.model_construct(
+                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
+                    actual_value=str(value)[:100],
+                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                            "(38 significant digits, 1E-130 to 1E+126)"))
+                return False
+        return True
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -316,6 +333,8 @@ class ProcessingService:
             raise
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
+            # decisions belong to the generation they were made on: the old one's no longer apply
+            self.imports.delete_decisions(imp, generation=imp.generation - 1)
         return outcome
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
@@ -361,6 +380,9 @@ class ProcessingService:
             return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
                               "see errordetails", target="File")
         outcome = next_step(imp.review_level, tally.rejected, warnings)
+        # the amend that took the last token is done with: the await step that follows parks a new one
+        # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
+        imp.token_taken = None
         if outcome == "confirm":
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
         else:

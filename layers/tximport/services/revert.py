@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from tximport.errors import Conflict
-from tximport.models import ErrorDetail, Import, Severity, Tenant, utcnow
+from tximport.models import ErrorDetail, Import, ImportStatus, Severity, Tenant, utcnow
 from tximport.services.lifecycle import Lifecycle
 from tximport.storage.ledger import LedgerStore, PartialDelete
 from tximport.storage.staging import Staging
@@ -72,6 +72,46 @@ class RevertService:
                 severity=Severity.ERROR, code="RevertFailed",
                 message=f"the revert failed ({type(exc).__name__}: {exc}); revert again to continue"[:1000]))
         return self._finish(imp)
+
+    def undo_commit(self, tenant: Tenant, import_id: str) -> int:
+        """A commit that failed part-way (the import is still finalProcessing): remove every ledger line
+        it wrote, and say so on the import; answers how many went. Safe to run again (the deletes are
+        conditional on the line's importId). Any other status is left alone: a complete import keeps
+        its lines, and one that never reached the commit wrote none. A failure raises, for the
+        workflow's retry (lines already removed are not counted twice)."""
+        imp = self.imports.get(tenant, import_id)
+        if imp.status != ImportStatus.FINAL_PROCESSING:
+            return 0
+        removed = 0
+        for chunk_key in imp.chunk_keys:
+            try:
+                done, _ = self.ledger.delete_many_if_from_import(tenant, self.staging.rows(chunk_key), imp.id,
+                                                                 workers=self.workers)
+            except PartialDelete as exc:
+                raise exc.cause from exc
+            removed += done
+        self._undone(tenant, import_id, removed)
+        return removed
+
+    def _undone(self, tenant: Tenant, import_id: str, removed: int) -> None:
+        """Record on the import (still finalProcessing: the failure is recorded next) that its lines are
+        gone: revert status reverted, and a note in its details. A retried undo records it once."""
+        for _ in range(5):
+            imp = self.imports.get(tenant, import_id)
+            if imp.status != ImportStatus.FINAL_PROCESSING:
+                return
+            imp.revert.status = "reverted"
+            imp.revert.line_count = removed
+            imp.error_details = [*(d for d in imp.error_details if d.code != "CommitUndone"), ErrorDetail(
+                severity=Severity.INFO, code="CommitUndone",
+                message=f"the commit failed part-way: the {removed} ledger line(s) it had written were removed")]
+            try:
+                self.imports.save(imp)
+                return
+            except Conflict:
+                continue
+        raise Conflict(f"import {import_id} kept changing while its undone commit was recorded",
+                       code="ConcurrentUpdate")
 
     def _progress(self, imp: Import, removed: int, chunks_done: int) -> None:
         imp.revert.line_count = (imp.revert.line_count or 0) + removed

@@ -3,7 +3,9 @@
 imports table (pk = T#org#company):
   ACCOUNT#<accountId>                 bank account
   IMPORT#<importId>                   import (ids are time-ordered: newest first by key)
-  DECISION#<importId>#<transactionId> per-line decision overriding the default
+  DECISION#<importId>#g<generation>#<transactionId>  per-line decision overriding the default, for one
+                                      processing run (an amend starts a new generation: old decisions no
+                                      longer apply, and nothing has to delete them first)
   LOCK#<accountId>                    the active import of an account
   QUEUE#<accountId>#<created>#<importId>  an import waiting for the account (task token)
   REPLAY#<accountId>#<fileSha256>     a file already imported into an account
@@ -12,6 +14,9 @@ imports table (pk = T#org#company):
   RECON#<reconciliationId>            a reconciliation (storage/reconciliations.py)
   RECONDAY#<accountId>#<yyyy-mm-dd>   a day of an account claimed by a reconciliation's period (the overlap guard)
   RECONOVR#<reconciliationId>#<index:08d>  a manual decision on one reconciliation entry
+  index "inflight": an import whose workflow is under way (queued to finalProcessing) also carries
+  inflightShard = S<0..7> and updatedAt = <ISO time>, so the reaper's sweep finds those not changed
+  for a while without scanning every tenant (8 shards spread the writes)
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
@@ -23,6 +28,7 @@ sessions table: see storage/sessions.py
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from tximport.models import Tenant
@@ -40,8 +46,11 @@ def import_sk(import_id: str) -> str:
     return f"IMPORT#{import_id}"
 
 
-def decision_sk(import_id: str, transaction_id: str = "") -> str:
-    return f"DECISION#{import_id}#{transaction_id}"
+def decision_sk(import_id: str, generation: int | None = None, transaction_id: str = "") -> str:
+    """A decision's sort key; without a generation, the prefix of every decision of the import."""
+    if generation is None:
+        return f"DECISION#{import_id}#"
+    return f"DECISION#{import_id}#g{generation}#{transaction_id}"
 
 
 def lock_sk(account_id: str) -> str:
@@ -100,3 +109,15 @@ def ledger_invoice_day_sk(billing_month: str, day: date) -> str:
 
 def ledger_validating_sk(period: str, transaction_id: str) -> str:
     return f"{LEDGER_VALIDATING_PREFIX}{period}#{transaction_id}"
+
+
+#: the imports table's index of imports whose workflow is under way, and its keys
+IN_FLIGHT_INDEX = "inflight"
+IN_FLIGHT_SHARD = "inflightShard"
+IN_FLIGHT_UPDATED = "updatedAt"
+IN_FLIGHT_SHARDS = 8
+
+
+def in_flight_shard(import_id: str) -> str:
+    """The index partition an import's entry goes to (stable per import)."""
+    return f"S{int(hashlib.sha256(import_id.encode()).hexdigest()[:8], 16) % IN_FLIGHT_SHARDS}"

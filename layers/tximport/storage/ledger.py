@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
@@ -50,6 +50,18 @@ def _number(value: Decimal | int | None) -> dict[str, str] | None:
         return None
     serialized: dict[str, str] = _serializer.serialize(value)  # {"N": "..."}, checked as DynamoDB numbers
     return serialized
+
+
+def storable(value: Decimal) -> bool:
+    """Whether the ledger stores `value` exactly: a DynamoDB number has at most 38 significant digits and
+    a magnitude from 1E-130 to below 1E+126 (the check the item serializer makes on write)."""
+    if not value.is_finite() or (value != 0 and not -130 <= value.adjusted() <= 125):
+        return False  # DynamoDB refuses these (the serializer lets an exact subnormal like 1E-131 pass)
+    try:
+        DYNAMODB_CONTEXT.create_decimal(value)
+    except (ArithmeticError, ValueError):  # Inexact, Rounded, Overflow, Underflow, Clamped
+        return False
+    return True
 
 
 def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
@@ -225,33 +237,37 @@ class LedgerRepository:
         self.table_name = table.name
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
-        """Put ledger lines (idempotent: a line's key is its deterministic transaction id)."""
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id).
+
+        A line's index items (its day's, and a session line's INVOICEDAY#/VALIDATING# items) are written
+        before the line: each batch of 25 lines is preceded by the index items it adds, so a write that
+        stops part-way never leaves a line that listing the ledger cannot reach (an index item whose
+        lines never came lists an empty day)."""
         requests: list[dict[str, Any]] = []
-        days: set[tuple[str, date]] = set()
-        index: dict[str, dict[str, dict[str, str]]] = {}
+        indexed: set[str] = set()
+        new_index: list[dict[str, dict[str, str]]] = []
         written = 0
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
-            days.add((line.bank_account_id, line.date_posted))
-            if line.session is not None:
-                index.update((item["pk"]["S"] + item["sk"]["S"], item) for item in _index_items(tenant, line))
+            day_item = {"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+                        "sk": {"S": keys.ledger_day_sk(line.date_posted)}}
+            items = [day_item, *_index_items(tenant, line)] if line.session is not None else [day_item]
+            for item in items:
+                if (name := item["pk"]["S"] + item["sk"]["S"]) not in indexed:
+                    indexed.add(name)
+                    new_index.append(item)
             written += 1
             if len(requests) == 25:
-                self._batch(requests)
-                requests = []
-        day_items = [{"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)}}
-                     for account_id, day in sorted(days)]
-        for item in [*day_items, *index.values()]:
-            requests.append({"PutRequest": {"Item": item}})
-            if len(requests) == 25:
-                self._batch(requests)
-                requests = []
+                self._index_then_batch(new_index, requests)
+                requests, new_index = [], []
         if requests:
-            self._batch(requests)
+            self._index_then_batch(new_index, requests)
         return written
 
-    def _batch(self, requests: list[dict[str, Any]]) -> None:
-        batch_write(self.client, self.table_name, requests)  # TransientError: the workflow retries the chunk
+    def _index_then_batch(self, index: list[dict[str, dict[str, str]]], requests: list[dict[str, Any]]) -> None:
+        # TransientError (throughput exceeded after retries): the workflow retries the chunk
+        batch_write(self.client, self.table_name, [{"PutRequest": {"Item": item}} for item in index])
+        batch_write(self.client, self.table_name, requests)
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""
