@@ -39,6 +39,7 @@ from itertools import accumulate, repeat
 from operator import add, methodcaller
 from typing import IO, Any
 
+from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
     ELEMENT_TOO_LARGE,
     INVALID_LINE,
@@ -234,7 +235,8 @@ def _to_line(entry: Entry, line: int, account_ref: str | None, currency: str | N
     if not reference:
         reference = _clean_ref(entry["customer_reference"])
     return ParsedLine(line, get("entry_date") or when, entry["amount"], description, account_ref,
-                      entry["currency"] or currency, when, bank, reference, name, counterparty_account or None)
+                      entry["currency"] or currency, when, bank, reference, name, counterparty_account or None,
+                      reversal=bool(get("reversal")))  # RC / RD: the reversal of a booking
 
 
 def _join_split_amounts(text: str) -> str:
@@ -337,3 +339,6 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
+            stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
+            if stated is not None:
+                yield stated

@@ -388,6 +388,8 @@ def _statement(message: Message, value: str, last: Entry | None) -> Entry:
     }
     if dates[1] is not None:
         entry["entry_date"] = dates[1]
+    if status[:1] == "R":  # RC / RD: the reversal of an earlier booking
+        entry["reversal"] = True
     if last is not None and not last["id"]:
         last.update(entry)  # the library fills a transaction without a type code with the next :61:
         return last

@@ -9,15 +9,17 @@ from typing import Any
 from tximport.errors import Conflict
 from tximport.models import FINAL_STATUSES, ErrorDetail, Import, ImportStatus, Severity, utcnow
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.statements import StatementService
 from tximport.tasks import step_error
 
 log = logging.getLogger(__name__)
 
 
 class WorkflowService:
-    def __init__(self, lifecycle: Lifecycle) -> None:
+    def __init__(self, lifecycle: Lifecycle, statements: StatementService | None = None) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
+        self.statements = statements
 
     def claim(self, imp: Import, execution_arn: str | None) -> str:
         """Take the import's accounts: `process` when they are free, `wait` when queued, `stop` when the
@@ -86,8 +88,11 @@ class WorkflowService:
         return imp.chunk_keys
 
     def complete(self, imp: Import) -> None:
-        """Status complete, the file remembered for replay protection, the accounts released. Each part
-        runs again when the step is retried (a crash after the status write still releases)."""
+        """Status complete, the file remembered for replay protection, the statements kept in the accounts'
+        histories, the accounts released. Each part runs again when the step is retried (a crash after the
+        status write still releases; the history's items are the same ones again)."""
+        if self.statements is not None and imp.revert.status is None:  # (a reverted import's stay out)
+            self.statements.confirmed(imp)
         if imp.status != ImportStatus.COMPLETE:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, completed=utcnow())
         if imp.file_sha256:

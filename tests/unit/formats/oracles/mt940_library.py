@@ -38,6 +38,7 @@ from typing import IO, Any
 
 import mt940
 
+from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
     INVALID_LINE,
     INVALID_SOURCE_DATA,
@@ -177,6 +178,7 @@ def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
         reference=reference or _clean_ref(data.get("customer_reference")),
         counterparty_name=name,
         counterparty_account=counterparty_account or None,
+        reversal=str(data.get("status") or "").startswith("R"),
     )
 
 
@@ -234,3 +236,6 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
+            stated = mt940_balances(text, first_line)  # as the reader: after the message's lines
+            if stated is not None:
+                yield stated
