@@ -7,8 +7,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tximport.api.access import is_public
+from tximport.storage import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINES_DIR = ROOT / "statemachines"
@@ -21,11 +23,13 @@ TTL_ATTRIBUTE = "expiresAt"
 
 @dataclass(frozen=True)
 class IndexDef:
-    """A global secondary index (string keys, every attribute projected)."""
+    """A global secondary index (string keys). `projection`: KEYS_ONLY where readers fetch the item itself
+    (the reaper's in-flight sweep), ALL where the query answers from the index (byStatus pages)."""
 
     name: str
     partition_key: str
     sort_key: str
+    projection: str = "KEYS_ONLY"
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,37 @@ class TableDef:
     #: global secondary indexes (CDK and the local stack both create them)
     indexes: tuple[IndexDef, ...] = ()
 
+    def create_table_arguments(self, table_name: str) -> dict[str, Any]:
+        """boto3 `create_table` arguments for this table (the local stack and the tests; CDK builds the
+        same from these fields)."""
+        keys = [self.partition_key, self.sort_key, *(k for i in self.indexes for k in (i.partition_key, i.sort_key))]
+        arguments: dict[str, Any] = {
+            "TableName": table_name, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in dict.fromkeys(keys)],
+            "KeySchema": [{"AttributeName": self.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": self.sort_key, "KeyType": "RANGE"}],
+        }
+        if self.stream:
+            arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        if self.indexes:
+            arguments["GlobalSecondaryIndexes"] = [{
+                "IndexName": i.name, "Projection": {"ProjectionType": i.projection},
+                "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
+                              {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
+            } for i in self.indexes]
+        return arguments
+
+
+#: imports whose workflow is under way (queued to finalProcessing), sharded, by when they last changed:
+#: the reaper's sweep reads it (tximport.storage.repository writes its keys on those imports only)
+IN_FLIGHT_INDEX = IndexDef(keys.IN_FLIGHT_INDEX, keys.IN_FLIGHT_SHARD, keys.IN_FLIGHT_UPDATED)
 
 TABLES: tuple[TableDef, ...] = (
     # imports, their error details and per-line decisions, bank accounts, account locks and queue
-    # byStatus: a sparse index of the import items by tenant and status (GET /imports?status=), newest first
+    # byStatus: a sparse index of the import items by tenant and status (GET /imports?status=), newest first;
+    # the in-flight index: imports whose workflow is under way (the reaper's sweep)
     TableDef("imports", "IMPORTS_TABLE_NAME", stream=True,
-             indexes=(IndexDef("byStatus", "statusKey", "sk"),)),
+             indexes=(IndexDef("byStatus", "statusKey", "sk", projection="ALL"), IN_FLIGHT_INDEX)),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
     # import sessions: workspaces, sessions, staged lines in blocks, their catalog (tximport.storage.sessions)
@@ -73,9 +102,14 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef("workflow", "Status changes, account locks and task tokens for the workflow", 50, 512),
     # a large import's ledger lines are removed chunk by chunk; a run out of time saves its progress and
     # the next revert continues (invoked asynchronously by the api, never by a state machine)
+    # also the import workflow's UndoCommit step: a commit that failed part-way loses what it wrote
     FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
     # reads the streamed tables and puts one event per status change on the bus (at least once)
     FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
+    # told when an execution of the import machine ends, and sweeps on a schedule: an import left in flight
+    # by its ended execution goes to error and its accounts are released
+    FunctionDef("reaper", "End imports whose workflow ended without finishing them; release their accounts",
+                300, 256),
     # the import sessions' enrichment workflow steps (statemachines/session_enrichment.asl.json)
     FunctionDef("sessions", "Import sessions: the steps of the asynchronous enrichment", 300, 1024),
     # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
@@ -121,7 +155,8 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
     StateMachineDef(
         "import",
         STATE_MACHINES_DIR / "import.asl.json",
-        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit"},
+        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit",
+         "RevertFunctionArn": "revert"},
         arn_env_var="STATE_MACHINE_ARN",
         description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
     ),

@@ -260,7 +260,35 @@ class TransactionOut(Wire):
     reference: str | None
     counterparty_name: str | None
     counterparty_account: str | None
-    reversal: bool = Field(description="ours: the bank marks the line as a reversal (camt RvslInd)")
+    reversal: bool = Field(description="ours: the bank marks the line as a reversal (camt RvslInd, MT940 RC/RD)")
+    reversal_of: str | None = Field(description="ours: a reversal: the line it reverses, where it was found")
+    pending: bool = Field(description="ours: a pending (not booked) line (`includePending`)")
+    replaces_pending_id: str | None = Field(description="ours: a booked line: the pending line it replaces")
+    replaced_by: str | None = Field(description="ours: a pending ledger line: the booked line that replaced it")
+
+
+class LastStatementOut(Wire):
+    """The account's last confirmed statement, which the balance is anchored on."""
+
+    closing_balance: MinorUnits = Field(description="the statement's closing balance, in minor units")
+    closing_balance_amount: DecimalText = Field(description="the same, as the exact decimal")
+    closing_date: Day
+    import_id: str
+    statement_id: str | None
+
+
+class AccountBalanceOut(Wire):
+    """The account's balance after its newest line (`?include=balance`)."""
+
+    balance: MinorUnits = Field(description="the balance after the account's newest line, in minor units")
+    amount: DecimalText = Field(description="the same, as the exact decimal", examples=["1510.00"])
+    currency: str | None = Field(examples=["EUR"])
+    as_of: Day | None = Field(description="the day of the newest line (or of the last statement's closing)")
+    last_statement: LastStatementOut | None
+
+
+class LedgerMeta(CountMeta):
+    balance: AccountBalanceOut | None = Field(default=None, description="with `?include=balance`, else null")
 
 
 class ReviewRowOut(TransactionOut):
@@ -278,6 +306,10 @@ class LedgerRowOut(TransactionOut):
     statement_id: str = Field(description="the id reconciliations know the line by (their `matchedStatementId`)")
     reconciliation: ReconciliationMarkOut | None = Field(
         description="the reconciliation entry the line is matched to, if any")
+    running_balance: MinorUnits | None = Field(default=None, description=(
+        "with `?include=balance`: the account's balance after this line, in minor units (else null)"))
+    running_balance_amount: DecimalText | None = Field(default=None, description=(
+        "with `?include=balance`: the same, as the exact decimal"))
     # where an import session filed the line (null for lines from imports and the public endpoint)
     type: str | None = Field(default=None, description="the session's transaction type", examples=["EXPENSE"])
     transaction_status: str | None = Field(default=None, description="VALIDATING, IGNORE, then PAID at close")
@@ -326,9 +358,60 @@ class SummaryOut(Wire):
     currencies: list[str]
 
 
+class StatementCheckOut(Wire):
+    """A failed statement check. Money as the document writes it: integers of the currency's minor
+    units, with the exact decimal beside (`<name>Amount`)."""
+
+    code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap"]
+    message: str
+    expected: MinorUnits | None = Field(description="the stated figure (closing, or the last closing)")
+    expected_amount: DecimalText | None
+    computed: MinorUnits | None = Field(description="the figure the lines (or this opening) give")
+    computed_amount: DecimalText | None
+    difference: MinorUnits | None = Field(description="computed - expected")
+    difference_amount: DecimalText | None
+    line_number: int | None = Field(description="where a running balance breaks")
+    start_date: Day | None = Field(description="gap: the days no statement covers; overlap: the lines' days")
+    end_date: Day | None
+    line_count: int | None = Field(description="overlap: lines that are not duplicates")
+    previous_import_id: str | None
+
+
+class StatementReportOut(Wire):
+    """One statement of one account: its balances (minor units, the exact decimal beside), the lines'
+    figures and the checks that failed."""
+
+    bank_account_id: str
+    account_identifier: str | None
+    index: int = Field(description="1-based position of the statement among the account's in the file")
+    statement_id: str | None
+    sequence: str | None
+    currency: str | None
+    opening_balance: MinorUnits | None
+    opening_balance_amount: DecimalText | None = Field(examples=["100.00"])
+    opening_date: Day | None
+    closing_balance: MinorUnits | None
+    closing_balance_amount: DecimalText | None = Field(examples=["70.50"])
+    closing_date: Day | None
+    available_balance: MinorUnits | None
+    available_balance_amount: DecimalText | None
+    computed_closing_balance: MinorUnits | None = Field(description="opening + lineSum")
+    computed_closing_balance_amount: DecimalText | None
+    line_count: int
+    line_sum: MinorUnits
+    line_sum_amount: DecimalText
+    start_date: Day | None
+    end_date: Day | None
+    interim: bool
+    checks: list[StatementCheckOut]
+
+
 class StatementOut(Wire):
     id: str
     summary: SummaryOut
+    statements: list[StatementReportOut] = Field(description=(
+        "ours: per account and statement (at most 100): balances, the lines' figures and the checks that fail"))
+    statement_count: int = Field(description="ours: every statement of the file (statements lists at most 100)")
 
 
 class ErrorDetailOut(Wire):
@@ -514,7 +597,7 @@ class BankAccountsEnvelope(Envelope[list[BankAccountOut], CountMeta]):
     """A page of bank accounts."""
 
 
-class LedgerEnvelope(Envelope[list[LedgerRowOut], CountMeta]):
+class LedgerEnvelope(Envelope[list[LedgerRowOut], LedgerMeta]):
     """A page of the ledger."""
 
 

@@ -20,8 +20,10 @@ from tximport.models import (
     Transaction,
 )
 from tximport.reconciliation.ids import statement_id
+from tximport.services.ledger_queries import AccountBalance
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
+from tximport.statements.models import StatementCheck, StatementReport
 
 
 def _text(value: Decimal | None, currency: str | None) -> str | None:
@@ -66,6 +68,10 @@ def _transaction_fields(line: Transaction) -> dict[str, object]:
         "counterparty_name": line.counterparty_name,
         "counterparty_account": line.counterparty_account,
         "reversal": line.reversal,
+        "reversal_of": line.reversal_of,
+        "pending": line.pending,
+        "replaces_pending_id": line.replaces_pending_id,
+        "replaced_by": line.replaced_by,
     }
 
 
@@ -88,10 +94,11 @@ def review_meta(page: ReviewPage) -> schemas.ReviewMeta:
         page_count=len(page.lines), interim_report=page.imp.interim_report)
 
 
-def ledger_row(line: LedgerLine) -> schemas.LedgerRowOut:
+def ledger_row(line: LedgerLine, running: Decimal | None = None) -> schemas.LedgerRowOut:
     """A ledger line as the ledger routes show it: with the statement id reconciliations know it by (their
     `matchedStatementId`), and the reconciliation entry that holds it, when one does; a line committed from
-    an import session has no importId and shows what the session filed it under."""
+    an import session has no importId and shows what the session filed it under. `running`: the account's
+    balance after the line (`?include=balance`)."""
     mark = line.reconciliation
     entry = line.session
     filed: dict[str, Any] = {} if entry is None else {
@@ -101,11 +108,27 @@ def ledger_row(line: LedgerLine) -> schemas.LedgerRowOut:
         "staged_transaction_id": entry.staged_transaction_id, "billing_month": entry.billing_month,
         "card_id": entry.card_id, "counterpart_account_id": entry.counterpart_account_id,
         "recurring_id": entry.recurring_id, "recurring_type": entry.recurring_type}
+    balance: dict[str, Any] = {} if running is None else {
+        "running_balance": money.minor_units(running, line.currency),
+        "running_balance_amount": money.money_text(running, line.currency)}
     return schemas.LedgerRowOut.model_validate({
         **_transaction_fields(line), "import_id": line.import_id or None, "committed": line.committed,
         "statement_id": statement_id(line.transaction_id),
         "reconciliation": {"reconciliation_id": mark.reconciliation_id, "entry_id": mark.entry_id,
-                           "match_status": mark.match_status} if mark else None, **filed})
+                           "match_status": mark.match_status} if mark else None, **filed, **balance})
+
+
+def balance_view(balance: AccountBalance, currency: str | None) -> schemas.AccountBalanceOut:
+    """An account's current balance (`meta.balance` of the ledger with `?include=balance`), in minor units
+    of the account's currency with the exact decimal beside."""
+    anchor = balance.statement
+    last = None if anchor is None else schemas.LastStatementOut(
+        closing_balance=money.minor_units(anchor.closing, anchor.currency or currency),
+        closing_balance_amount=money.money_text(anchor.closing, anchor.currency or currency),
+        closing_date=anchor.closing_date, import_id=anchor.import_id, statement_id=anchor.statement_id)
+    return schemas.AccountBalanceOut(
+        balance=money.minor_units(balance.amount, currency), amount=money.money_text(balance.amount, currency),
+        currency=currency, as_of=balance.as_of, last_statement=last)
 
 
 def dry_run_view(plan: DryRun) -> schemas.PlanOut:
@@ -157,6 +180,36 @@ def summary_view(s: Summary) -> schemas.SummaryOut:
         currencies=s.currencies)
 
 
+def _figure(name: str, value: Decimal | None, currency: str | None) -> dict[str, Any]:
+    """A money figure of the statement report: `<name>` in minor units, `<name>_amount` the exact decimal."""
+    return {name: None if value is None else money.minor_units(value, currency),
+            f"{name}_amount": _text(value, currency)}
+
+
+def statement_check_view(check: StatementCheck, currency: str | None) -> schemas.StatementCheckOut:
+    """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap)."""
+    return schemas.StatementCheckOut.model_validate({
+        "code": check.code, "message": check.message, **_figure("expected", check.expected, currency),
+        **_figure("computed", check.computed, currency), **_figure("difference", check.difference, currency),
+        "line_number": check.line_number, "start_date": check.start_date, "end_date": check.end_date,
+        "line_count": check.line_count, "previous_import_id": check.previous_import_id})
+
+
+def statement_view(report: StatementReport) -> schemas.StatementReportOut:
+    """One statement of one account in `statement.statements`: balances, the lines' figures, checks."""
+    currency = report.currency
+    return schemas.StatementReportOut.model_validate({
+        "bank_account_id": report.bank_account_id, "account_identifier": report.account_identifier,
+        "index": report.index, "statement_id": report.statement_id, "sequence": report.sequence,
+        "currency": currency, **_figure("opening_balance", report.opening, currency),
+        "opening_date": report.opening_date, **_figure("closing_balance", report.closing, currency),
+        "closing_date": report.closing_date, **_figure("available_balance", report.available, currency),
+        **_figure("computed_closing_balance", report.computed_closing, currency), "line_count": report.line_count,
+        **_figure("line_sum", report.line_sum, currency), "start_date": report.start_date,
+        "end_date": report.end_date, "interim": report.interim,
+        "checks": [statement_check_view(c, currency) for c in report.checks]})
+
+
 def monitor_view(monitor: PollMonitor) -> schemas.StatusMonitorOut:
     return schemas.StatusMonitorOut(poll_first_attempt=monitor.first_attempt, poll_attempts=monitor.attempts,
                                     poll_last_attempt=monitor.last_attempt)
@@ -164,7 +217,9 @@ def monitor_view(monitor: PollMonitor) -> schemas.StatusMonitorOut:
 
 def import_view(imp: Import, *, include_report: bool, monitor: PollMonitor | None = None) -> schemas.ImportOut:
     """An import as the API shows it: every documented field, null when unknown."""
-    statement = (schemas.StatementOut(id=imp.id, summary=summary_view(imp.summary))
+    statement = (schemas.StatementOut(id=imp.id, summary=summary_view(imp.summary),
+                                      statements=[statement_view(r) for r in imp.statements],
+                                      statement_count=imp.statement_count)
                  if include_report and imp.summary is not None else None)
     product = imp.product_dates
     return schemas.ImportOut(

@@ -37,4 +37,8 @@ def transaction_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "counterparty_account": item.get("counterpartyAccount"),
         "purchase_date": date.fromisoformat(purchase_date) if purchase_date else None,
         "reversal": bool(item.get("reversal")),
+        "pending": bool(item.get("pending")),
+        "replaces_pending_id": item.get("replacesPendingId"),
+        "reversal_of": item.get("reversalOf"),
+        "replaced_by": item.get("replacedBy"),
     }

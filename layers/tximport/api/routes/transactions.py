@@ -46,4 +46,4 @@ def transactions(bankAccountId: Annotated[str | None, Query(pattern=SAFE_ID_PATT
     query = {k: v for k, v in filters.items() if v is not None}
     links = {"next": "/transactions?" + urlencode({**query, "pageSize": pageSize, "cursor": nxt})} if nxt else {}
     return answer(schemas.LedgerEnvelope(data=[ledger_row(line) for line in lines], links=links,
-                                         meta=schemas.CountMeta(count=len(lines))))
+                                         meta=schemas.LedgerMeta(count=len(lines))))
