@@ -278,7 +278,7 @@ class LastStatementOut(Wire):
 
 
 class AccountBalanceOut(Wire):
-    """The account's balance after its newest line (`?include=balance`)."""
+    """The account's balance after its newest booked line (`?include=balance`)."""
 
     balance: MinorUnits | None = Field(description="the balance after the account's newest booked line, in minor "
                                                    "units; null while nothing is known (no statement, no booked line)")
