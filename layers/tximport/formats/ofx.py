@@ -22,7 +22,7 @@ Mapping of a `<STMTTRN>` to a `ParsedLine`:
   `original_currency`.
 
 Pending transactions (yielded with `pending=True`; the import skips and counts them unless
-`includePending`): OFX 2.1 and later carry them in a statement's `<BANKTRANLISTP>` (after the
+`includePending`): newer OFX 2 versions carry them in a statement's `<BANKTRANLISTP>` (after the
 `<BANKTRANLIST>`), one `<STMTTRNP>` each, read like a `<STMTTRN>` with `DTTRAN` (the day the card
 was used) as its date (`DTEXPIRE`, the day the hold lapses, is not kept); the specification gives a
 `<STMTTRNP>` no FITID, so it has a bank id only where the bank writes one anyway. A `<STMTTRN>` of
