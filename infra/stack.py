@@ -149,7 +149,9 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "commit": {"imports": "write", "ledger": "write"},
     # statuses, account locks and the queue live in the imports table
     "workflow": {"imports": "write"},
-    # saves its progress on the import; removes the import's own ledger lines (conditional deletes)
+    # saves its progress on the import; removes the import's own ledger lines (conditional deletes) and
+    # recomputes the balance items of the days it touched (storage/ledger.py: reads the day, puts BAL#) and
+    # opens again the pending lines its booked lines had replaced (an update conditional on the link)
     "revert": {"imports": "write", "ledger": "delete"},
     # reads the imports table's stream only (granted by its event source), never the table
     "events": {},
@@ -202,8 +204,9 @@ def _grant_data_access(storage: Storage, fns: Mapping[str, lambda_.IFunction]) -
     for name, access in TABLE_ACCESS.items():
         for table_key, mode in access.items():
             table = storage.tables[table_key]
-            if mode == "delete":
-                table.grant(fns[name], "dynamodb:DeleteItem")
+            if mode == "delete":  # deletes lines; reads a day's lines and rewrites its balance item
+                table.grant(fns[name], "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query",
+                            "dynamodb:PutItem", "dynamodb:UpdateItem")
             else:
                 (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
     for name, bucket_access in BUCKET_ACCESS.items():

@@ -28,6 +28,8 @@ class Settings(BaseModel):
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     #: how long a presigned upload URL is valid
     upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")
+    #: days a pending line may wait for its booked line before an import reports it expired (PendingExpired)
+    pending_window_days: int = Field(default=10, alias="PENDING_WINDOW_DAYS", ge=1)
     #: how long an import may wait in awaitingConfirmation before it expires
     confirmation_timeout_seconds: int = Field(default=7 * 24 * 3600, alias="CONFIRMATION_TIMEOUT_SECONDS")
     #: how long after `complete` an import may still be reverted

@@ -28,6 +28,7 @@ from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
 from tximport.services.sessions.bundle import SessionsUseCases
 from tximport.services.sessions.deps import Deps as SessionsDeps
+from tximport.services.statements import StatementService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
@@ -47,6 +48,7 @@ from tximport.storage.repository import (
 )
 from tximport.storage.sessions import CatalogRepository, EventSink, OutboxSink, SessionsRepository
 from tximport.storage.staging import Staging
+from tximport.storage.statements import StatementHistory
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 
@@ -186,7 +188,8 @@ class Container:
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
-        return LedgerQueries(accounts=self.accounts, ledger=self.ledger)
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger,
+                             statements=StatementHistory(self.statement_store))
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -205,7 +208,17 @@ class Container:
     @cached_property
     def processing(self) -> ProcessingService:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
-                                 staging=self.staging, files=self.uploaded_files)
+                                 staging=self.staging, files=self.uploaded_files, statements=self.statements,
+                                 pending_window_days=self.settings.pending_window_days)
+
+    @cached_property
+    def statement_store(self) -> Store:
+        """The accounts' statement histories live in the imports table (storage/statements.py)."""
+        return DynamoStore(self.dynamodb, self.settings.imports_table)
+
+    @cached_property
+    def statements(self) -> StatementService:
+        return StatementService(StatementHistory(self.statement_store))
 
     @cached_property
     def uploaded_files(self) -> UploadedFiles:
@@ -217,11 +230,12 @@ class Container:
 
     @cached_property
     def workflow(self) -> WorkflowService:
-        return WorkflowService(self.lifecycle, files=self.uploaded_files)
+        return WorkflowService(self.lifecycle, self.statements, files=self.uploaded_files)
 
     @cached_property
     def revert(self) -> RevertService:
-        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging)
+        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging,
+                             statements=self.statements)
 
     @cached_property
     def reaper(self) -> ReaperService:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
 from tximport.ids import SAFE_ID_PATTERN
+from tximport.statements.models import StatementReport
 
 #: an id that is part of stored keys (tximport.ids.SAFE_ID_PATTERN)
 KeySegment = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
@@ -227,6 +228,10 @@ class Import(BaseModel):
     execution_arn: str | None = None
     summary: Summary | None = None
     discovered_accounts: list[DiscoveredAccount] = Field(default_factory=list)
+    #: the statements of the file per account, with their balances and checks (tximport.statements)
+    statements: list[StatementReport] = Field(default_factory=list)
+    #: how many statements the file holds (`statements` keeps at most services.statements.MAX_REPORTED_STATEMENTS)
+    statement_count: int = 0
     error_details: list[ErrorDetail] = Field(default_factory=list)
     validation_details_count: int = 0
     staging_prefix: str | None = None
@@ -298,6 +303,14 @@ class Transaction:
     reference: str | None = None
     counterparty_name: str | None = None
     counterparty_account: str | None = None
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`)
+    reversal: bool = False
+    # statement truth (tximport.statements.pending): a pending (not booked) line, the pending line a booked
+    # one replaces, the line a reversal reverses, and on a pending line the booked line that replaced it
+    pending: bool = False
+    replaces_pending_id: str | None = None
+    reversal_of: str | None = None
+    replaced_by: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -14,6 +14,7 @@ import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from decimal import Decimal
 
 from tximport.errors import Conflict, NotFound
 from tximport.models import (
@@ -30,6 +31,7 @@ from tximport.models import (
 )
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import TransactionStatus, TypeSums
+from tximport.statements.pending import LineKey
 from tximport.storage import keys
 from tximport.storage.ledger import LineRef, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
@@ -221,7 +223,27 @@ class InMemoryLedger:
                 day = self.lines.setdefault((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
                 day[line.transaction_id] = copy.deepcopy(line)
             written += 1
+            if line.replaces_pending_id:
+                replaced = self._find(tenant, line.bank_account_id, line.replaces_pending_id)
+                if replaced is not None and replaced.pending and not replaced.replaced_by:
+                    replaced.replaced_by = line.transaction_id
         return written
+
+    def _find(self, tenant: Tenant, account_id: str, transaction_id: str) -> LedgerLine | None:
+        pk = keys.tenant_pk(tenant)
+        for (p, a, _), day in self.lines.items():
+            if p == pk and a == account_id and transaction_id in day:
+                return day[transaction_id]
+        return None
+
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        return [LineKey(x.transaction_id, x.date_posted, x.amount, x.description, x.bank_transaction_id)
+                for x in self.all(tenant, account_id) if x.pending and not x.replaced_by]
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        pending = self._find(tenant, booked.bank_account_id, booked.replaces_pending_id or "")
+        if pending is not None and pending.replaced_by == booked.transaction_id:
+            pending.replaced_by = None
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         self.reads += 1
@@ -246,6 +268,19 @@ class InMemoryLedger:
             day, tx = ref.split("|", 1)
             out.append(copy.deepcopy(self.lines[(keys.tenant_pk(tenant), account_id, date.fromisoformat(day))][tx]))
         return out, nxt
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        pk = keys.tenant_pk(tenant)
+        return [(d, sum((x.amount for x in lines.values() if not x.pending), Decimal(0)))
+                for (p, a, d), lines in sorted(self.lines.items(), key=lambda kv: kv[0][2])
+                if p == pk and a == account_id and any(not x.pending for x in lines.values())
+                and (after is None or d > after)
+                and (until is None or d <= until)]
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        found = self.lines.get((keys.tenant_pk(tenant), account_id, day), {})
+        return sum((x.amount for tx, x in found.items() if tx > transaction_id and not x.pending), Decimal(0))
 
     def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
         pk = keys.tenant_pk(tenant)

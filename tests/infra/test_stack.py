@@ -275,12 +275,14 @@ def _access(s: Synthesized, name: str) -> dict[str, set[str]]:
     return out
 
 
-def test_the_revert_role_deletes_ledger_lines_and_nothing_else_there(synthesized, ids):
+def test_the_revert_role_deletes_ledger_lines_and_recomputes_day_balances(synthesized, ids):
     access = _access(synthesized, "revert")
     ledger = json.dumps(get_att_arn(ids["table:ledger"]), sort_keys=True)
     imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
     staging = json.dumps(prefixed_arn(ids["bucket"], "/staging/*"), sort_keys=True)
-    assert access[ledger] == {"dynamodb:DeleteItem"}, "deletes (conditional on importId), never writes or reads"
+    assert access[ledger] == {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+                              "dynamodb:UpdateItem"}, ("deletes lines (conditional on importId); reads the days it "
+                                                       "touched, rewrites their BAL# items, reopens pending lines")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= access[imports]
     assert {"s3:GetObject*"} <= access[staging] and not [a for a in access[staging] if "Put" in a or "Delete" in a]
     assert not [a for actions in access.values() for a in actions if a.startswith(("states:", "lambda:"))]
@@ -502,8 +504,9 @@ def test_table_access_is_per_table_and_per_need(synthesized, ids):
 
     revert = function_statements(synthesized, "revert")
     assert allows(revert, "dynamodb:DeleteItem", ledger_arn), "a revert deletes ledger lines"
-    assert not allows(revert, "dynamodb:PutItem", ledger_arn)
-    assert resources_for(revert, "dynamodb:Query") == imports
+    assert allows(revert, "dynamodb:PutItem", ledger_arn), "and rewrites the balance items of their days"
+    assert not allows(revert, "dynamodb:BatchWriteItem", ledger_arn)
+    assert sorted(map(str, resources_for(revert, "dynamodb:Query"))) == sorted(map(str, [*imports, ledger_arn]))
 
     reaper = function_statements(synthesized, "reaper")
     assert resources_for(reaper, "dynamodb:Query") == imports, "the in-flight index, never the ledger"

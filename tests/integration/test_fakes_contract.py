@@ -512,3 +512,18 @@ def test_session_lines_sum_by_type_and_invoice_and_close_pays_only_validating_li
     assert statuses == {"s-3": TransactionStatus.PAID, "s-4": i, "s-5": v, "s-6": TransactionStatus.PAID}
     (read,) = ledger.day_lines(TENANT, "acc", date(2024, 3, 5))
     assert read.session.tag_ids == ["t"] and read.import_id == "" and read.session.staged_transaction_id == "st-3"
+
+
+def test_day_totals_are_recomputed_so_a_retried_write_and_a_removal_count_once(ledger):
+    lines = [_line(n, 1 + n % 3) for n in range(1, 10)]  # amounts n/4 on days 1..3
+    ledger.write(TENANT, lines)
+    ledger.write(TENANT, lines[:4])  # a retried chunk: the same lines again
+    expected = {day: sum((x.amount for x in lines if x.date_posted.day == day), Decimal(0)) for day in (1, 2, 3)}
+    assert ledger.day_totals(TENANT, "acc", None, None) == [(date(2024, 1, d), expected[d]) for d in (1, 2, 3)]
+    assert ledger.day_totals(TENANT, "acc", date(2024, 1, 1), date(2024, 1, 2)) == [(date(2024, 1, 2), expected[2])]
+    assert ledger.day_totals(OTHER, "acc", None, None) == []
+    ledger.delete_many_if_from_import(TENANT, [x for x in lines if x.date_posted.day == 2], "imp-1", workers=2)
+    assert [d.day for d, _ in ledger.day_totals(TENANT, "acc", None, None)] == [1, 3]
+    day_one = sorted((x for x in lines if x.date_posted.day == 1), key=lambda x: x.transaction_id)
+    assert ledger.sum_later_in_day(TENANT, "acc", date(2024, 1, 1), day_one[0].transaction_id) == sum(
+        (x.amount for x in day_one[1:]), Decimal(0))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, ImportStatus, Severity, Tenant, utcnow
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.statements import StatementService
 from tximport.storage.ledger import LedgerStore, PartialDelete
 from tximport.storage.staging import Staging
 
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 
 class RevertService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, staging: Staging,
-                 workers: int = 16, margin_seconds: float = 10.0) -> None:
+                 workers: int = 16, margin_seconds: float = 10.0, statements: StatementService | None = None) -> None:
         self.lifecycle = lifecycle
+        self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
         self.staging = staging
@@ -57,6 +59,7 @@ class RevertService:
                 except PartialDelete as exc:
                     self._progress(imp, exc.removed, index)
                     raise exc.cause from exc
+                self._reopen_pending(imp, index)
                 self._progress(imp, removed, index + 1 if complete else index)
                 if not complete:
                     return self._failed(tenant, import_id, ErrorDetail(
@@ -90,6 +93,8 @@ class RevertService:
             except PartialDelete as exc:
                 raise exc.cause from exc
             removed += done
+        for index in range(len(imp.chunk_keys)):
+            self._reopen_pending(imp, index)
         self._undone(tenant, import_id, removed)
         return removed
 
@@ -113,6 +118,12 @@ class RevertService:
         raise Conflict(f"import {import_id} kept changing while its undone commit was recorded",
                        code="ConcurrentUpdate")
 
+    def _reopen_pending(self, imp: Import, index: int) -> None:
+        """The pending lines this chunk's booked lines replaced are open again (idempotent: conditional on the link)."""
+        for row in self.staging.rows(imp.chunk_keys[index]):
+            if row.replaces_pending_id:
+                self.ledger.restore_pending(imp.tenant, row)
+
     def _progress(self, imp: Import, removed: int, chunks_done: int) -> None:
         imp.revert.line_count = (imp.revert.line_count or 0) + removed
         imp.revert.chunks_done = chunks_done
@@ -120,6 +131,8 @@ class RevertService:
 
     def _finish(self, imp: Import) -> Import:
         removed = imp.revert.line_count = imp.revert.line_count or 0
+        if self.statements is not None:  # the accounts' previous closings are their last again
+            self.statements.reverted(imp)
         imp.reverted = utcnow()
         imp.revert.status = "reverted"
         imp.error_details = [*imp.error_details, ErrorDetail(

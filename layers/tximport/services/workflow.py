@@ -10,15 +10,18 @@ from tximport.errors import Conflict
 from tximport.models import FINAL_STATUSES, ErrorDetail, Import, ImportStatus, Severity, utcnow
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
+from tximport.services.statements import StatementService
 from tximport.tasks import step_error
 
 log = logging.getLogger(__name__)
 
 
 class WorkflowService:
-    def __init__(self, lifecycle: Lifecycle, *, files: UploadedFiles) -> None:
+    def __init__(self, lifecycle: Lifecycle, statements: StatementService | None = None, *,
+                 files: UploadedFiles) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
+        self.statements = statements
         self.files = files
 
     def claim(self, imp: Import, execution_arn: str | None) -> str:
@@ -93,8 +96,11 @@ class WorkflowService:
         return imp.chunk_keys
 
     def complete(self, imp: Import) -> None:
-        """Status complete, the file remembered for replay protection, the accounts released. Each part
-        runs again when the step is retried (a crash after the status write still releases)."""
+        """Status complete, the file remembered for replay protection, the statements kept in the accounts'
+        histories, the accounts released. Each part runs again when the step is retried (a crash after the
+        status write still releases; the history's items are the same ones again)."""
+        if self.statements is not None and imp.revert.status is None:  # (a reverted import's stay out)
+            self.statements.confirmed(imp)
         if imp.status != ImportStatus.COMPLETE:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, completed=utcnow())
         if imp.file_sha256:

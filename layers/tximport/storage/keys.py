@@ -14,12 +14,17 @@ imports table (pk = T#org#company):
   RECON#<reconciliationId>            a reconciliation (storage/reconciliations.py)
   RECONDAY#<accountId>#<yyyy-mm-dd>   a day of an account claimed by a reconciliation's period (the overlap guard)
   RECONOVR#<reconciliationId>#<index:08d>  a manual decision on one reconciliation entry
+  STMT#<accountId>#<yyyy-mm-dd>#<importId>#<index:04d>  a confirmed statement of an account, by the day it
+                                   ends (storage/statements.py: the latest is the account's last closing)
   index "inflight": an import whose workflow is under way (queued to finalProcessing) also carries
   inflightShard = S<0..7> and updatedAt = <ISO time>, so the reaper's sweep finds those not changed
   for a while without scanning every tenant (8 shards spread the writes)
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+  pk = T#org#company#A#<accountId>,                sk = BAL#<yyyy-mm-dd>      the sum and count of the day's lines
+  pk = T#org#company#A#<accountId>,                sk = PENDING#<transactionId>  a pending line not booked yet
+                                   (recomputed from the day's lines whenever lines of that day are written or removed)
   pk = T#org#company#A#<cardId>,  sk = INVOICEDAY#<yyyy-mm>#<yyyy-mm-dd>  a card's invoice has lines that day
   pk = T#org#company#A#<accountId>, sk = VALIDATING#<period>#<transactionId>  an import-session line awaiting
                                    close (period: its day, or its invoice's month in a card's partition)
@@ -65,6 +70,14 @@ def replay_sk(account_id: str, digest: str) -> str:
     return f"REPLAY#{account_id}#{digest}"
 
 
+def statement_prefix(account_id: str) -> str:
+    return f"STMT#{account_id}#"
+
+
+def statement_sk(account_id: str, end: date, import_id: str, index: int) -> str:
+    return f"{statement_prefix(account_id)}{end.isoformat()}#{import_id}#{index:04d}"
+
+
 def reconciliation_sk(reconciliation_id: str) -> str:
     return f"RECON#{reconciliation_id}"
 
@@ -92,6 +105,18 @@ def ledger_tx_sk(transaction_id: str) -> str:
 
 
 LEDGER_DAY_PREFIX = "DAY#"
+LEDGER_TOTAL_PREFIX = "BAL#"
+LEDGER_PENDING_PREFIX = "PENDING#"
+
+
+def ledger_pending_sk(transaction_id: str) -> str:
+    """An account's pending line not yet replaced by its booked line (storage/ledger.py)."""
+    return f"{LEDGER_PENDING_PREFIX}{transaction_id}"
+
+
+def ledger_total_sk(day: date) -> str:
+    """The sum of an account's lines on `day` (storage/ledger.py, LedgerRepository.refresh_totals)."""
+    return f"{LEDGER_TOTAL_PREFIX}{day.isoformat()}"
 
 
 def ledger_day_sk(day: date) -> str:

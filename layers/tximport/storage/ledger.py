@@ -12,13 +12,20 @@ Lines committed from an import session add their own attributes (`type`, `transa
 `categoryId`, ..., see `_session_attributes`) and two kinds of index items in the account's partition
 (`INVOICEDAY#`, `VALIDATING#`: storage/keys.py), so that an invoice's sums and close read only the days
 and lines they need.
+
+Balances: a `BAL#<day>` item per account and day holds the sum and count of that day's lines. It is
+recomputed from the day's lines (never added to) after every write or removal that touches the day, so
+a retried chunk cannot count twice; the write is conditional on the version read before the lines, so
+two writers of one day (two chunks of a commit, a public post) cannot leave a stale sum: the loser reads
+again. A running balance then needs the day items between a statement's closing and the day asked for,
+never the lines of the whole ledger (services/ledger_queries.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -28,6 +35,7 @@ from botocore.exceptions import ClientError
 from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
+from tximport.statements.pending import LineKey
 from tximport.storage import keys
 from tximport.storage.batch import TransientError as TransientError  # what the workflow retries on
 from tximport.storage.batch import batch_write
@@ -36,6 +44,11 @@ from tximport.storage.transactions import transaction_fields
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+#: what a day's balance reads of its lines
+_AMOUNT_NAMES = {"#a": "amount", "#p": "pending"}
+#: how far before its booked line a replaced pending line is looked for when it is opened again
+_PENDING_LOOKBACK_DAYS = 62
 
 #: a ledger line named by where it is: (bank account id, day posted, transaction id)
 LineRef = tuple[str, date, str]
@@ -83,6 +96,11 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "balance": _number(line.balance),
         "originalAmount": _number(line.original_amount),
         "originalCurrency": _text(line.original_currency),
+        "reversal": {"BOOL": True} if line.reversal else None,
+        "pending": {"BOOL": True} if line.pending else None,
+        "replacesPendingId": _text(line.replaces_pending_id),
+        "reversalOf": _text(line.reversal_of),
+        "replacedBy": _text(line.replaced_by),
         "importId": _text(line.import_id or None),
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
@@ -123,6 +141,18 @@ def _session_entry(item: dict[str, Any]) -> SessionLedgerEntry | None:
         recurring_type=item.get("recurringType"))
 
 
+def _pending_item(tenant: Tenant, line: Transaction) -> dict[str, dict[str, Any]]:
+    """The index item of an open pending line (what matching a booked line needs)."""
+    attributes = {
+        "pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+        "sk": {"S": keys.ledger_pending_sk(line.transaction_id)},
+        "transactionId": {"S": line.transaction_id}, "day": {"S": line.date_posted.isoformat()},
+        "amount": _number(line.amount), "description": {"S": line.description},
+        "bankTransactionId": _text(line.bank_transaction_id),
+    }
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
 def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
@@ -157,6 +187,23 @@ def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[st
 
 
 class LedgerStore(Protocol):
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        """The account's pending lines no booked line has replaced yet."""
+        ...
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        """Open again the pending line `booked` replaced (its import was reverted)."""
+        ...
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        """The sum of the account's lines per day, for days in (after, until] (None: open-ended), oldest first."""
+        ...
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        """The sum of the day's lines listed before `transaction_id` newest first (ids above it)."""
+        ...
+
     """What the services rely on (`LedgerRepository` on DynamoDB; an in-memory fake in tests/fakes)."""
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
@@ -247,11 +294,18 @@ class LedgerRepository:
         indexed: set[str] = set()
         new_index: list[dict[str, dict[str, str]]] = []
         written = 0
+        days: set[tuple[str, date]] = set()
+        replacing: list[LedgerLine] = []
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
+            days.add((line.bank_account_id, line.date_posted))
             day_item = {"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
                         "sk": {"S": keys.ledger_day_sk(line.date_posted)}}
             items = [day_item, *_index_items(tenant, line)] if line.session is not None else [day_item]
+            if line.pending and not line.replaced_by:
+                items.append(_pending_item(tenant, line))
+            if line.replaces_pending_id:
+                replacing.append(line)
             for item in items:
                 if (name := item["pk"]["S"] + item["sk"]["S"]) not in indexed:
                     indexed.add(name)
@@ -262,12 +316,114 @@ class LedgerRepository:
                 requests, new_index = [], []
         if requests:
             self._index_then_batch(new_index, requests)
+        for line in replacing:
+            self._replace_pending(tenant, line)
+        self.refresh_totals(tenant, days)
         return written
 
     def _index_then_batch(self, index: list[dict[str, dict[str, str]]], requests: list[dict[str, Any]]) -> None:
         # TransientError (throughput exceeded after retries): the workflow retries the chunk
         batch_write(self.client, self.table_name, [{"PutRequest": {"Item": item}} for item in index])
         batch_write(self.client, self.table_name, requests)
+
+    # pending lines (tximport.statements.pending) ----------------------------------------------------
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        """The account's pending lines no booked line has replaced yet."""
+        prefix = keys.LEDGER_PENDING_PREFIX
+        return [LineKey(i["transactionId"], date.fromisoformat(i["day"]), Decimal(i["amount"]),
+                        i.get("description", ""), i.get("bankTransactionId"))
+                for i in self._index(tenant, account_id, prefix, prefix + "~")]
+
+    def _replace_pending(self, tenant: Tenant, booked: LedgerLine) -> None:
+        """Mark the pending line `booked` replaces (`replacedBy`) and close its index item; a retry finds
+        the index item gone and does nothing."""
+        index_key = {"pk": keys.ledger_account_pk(tenant, booked.bank_account_id),
+                     "sk": keys.ledger_pending_sk(booked.replaces_pending_id or "")}
+        item = self.table.get_item(Key=index_key, ConsistentRead=True).get("Item")
+        if item is None:
+            return
+        try:
+            self.table.update_item(
+                Key={"pk": keys.ledger_day_pk(tenant, booked.bank_account_id, item["day"]),
+                     "sk": keys.ledger_tx_sk(booked.replaces_pending_id or "")},
+                UpdateExpression="SET replacedBy = :booked", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":booked": booked.transaction_id})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        self.table.delete_item(Key=index_key)
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        """The booked line that replaced a pending line is gone (its import was reverted): the pending
+        line is open again."""
+        pending_id = booked.replaces_pending_id
+        if not pending_id:
+            return
+        account_id = booked.bank_account_id
+        oldest = booked.date_posted - timedelta(days=_PENDING_LOOKBACK_DAYS)
+        for day in self.days(tenant, account_id, newest_first=True, start_after=booked.date_posted + timedelta(days=2)):
+            if day < oldest:
+                return
+            try:
+                answer = self.table.update_item(
+                    Key={"pk": keys.ledger_day_pk(tenant, account_id, day), "sk": keys.ledger_tx_sk(pending_id)},
+                    UpdateExpression="REMOVE replacedBy", ConditionExpression="replacedBy = :booked",
+                    ExpressionAttributeValues={":booked": booked.transaction_id}, ReturnValues="ALL_NEW")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue
+            line = decode_line(answer["Attributes"])
+            item = _pending_item(tenant, line)
+            self.client.put_item(TableName=self.table_name, Item=item)
+            return
+
+    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]]) -> None:
+        """Recompute the `BAL#` item of each (account, day) from the day's lines."""
+        for account_id, day in sorted(set(days)):
+            self._refresh_total(tenant, account_id, day)
+
+    def _refresh_total(self, tenant: Tenant, account_id: str, day: date) -> None:
+        key = {"pk": keys.ledger_account_pk(tenant, account_id), "sk": keys.ledger_total_sk(day)}
+        for _ in range(20):
+            current = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+            version = int(current["version"]) if current else 0
+            total, count = Decimal(0), 0
+            for item in query_all(self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                                  ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)},
+                                  ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
+                if item.get("pending"):  # a booked balance leaves pending lines out
+                    continue
+                total += Decimal(item.get("amount", 0))
+                count += 1
+            condition = ({"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
+                         if current else {"ConditionExpression": "attribute_not_exists(pk)"})
+            try:
+                self.table.put_item(Item={**key, "day": day.isoformat(), "total": total, "count": count,
+                                          "version": version + 1}, **condition)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+        raise TransientError(f"the balance of {account_id} on {day} kept changing while it was recomputed")
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        """The sum of the account's lines per day, for days in (after, until], oldest first."""
+        low = keys.ledger_total_sk(after) + "~" if after else keys.LEDGER_TOTAL_PREFIX
+        high = keys.ledger_total_sk(until) if until else keys.LEDGER_TOTAL_PREFIX + "~"
+        if low > high:
+            return []
+        return [(date.fromisoformat(i["day"]), Decimal(i["total"])) for i in self._index(
+            tenant, account_id, low, high) if i.get("count")]
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        """The sum of the day's lines whose ids sort above `transaction_id` (listed before it, newest first)."""
+        items = query_all(self.table, KeyConditionExpression="pk = :pk AND sk > :sk",
+                          ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day),
+                                                     ":sk": keys.ledger_tx_sk(transaction_id)},
+                          ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES)
+        return sum((Decimal(i.get("amount", 0)) for i in items if not i.get("pending")), Decimal(0))
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""
@@ -370,18 +526,21 @@ class LedgerRepository:
                 else:
                     removed += future.result()
 
+        touched: set[tuple[str, date]] = set()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
             try:
                 for line in lines:
                     if errors or (stop is not None and stop()):
                         complete = False
                         break
+                    touched.add((line.bank_account_id, line.date_posted))
                     if len(pending) >= workers * 4:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         collect(done)
                     pending.add(pool.submit(self._delete_one, tenant, line, import_id))
             finally:
                 collect(wait(pending).done)
+                self.refresh_totals(tenant, touched)  # the days' balances, also after a partial run
         if errors:
             # the lines already removed are counted in the error: a retry finds them gone and does not
             # count them again

@@ -162,11 +162,20 @@ def encode_row(row: StagedRow) -> dict[str, Any]:
         "balance": _money(row.balance),
         "originalAmount": _money(row.original_amount),
         "originalCurrency": row.original_currency,
+        "reversal": row.reversal,
+        **_statement_links(row),
         "possibleDuplicate": row.possible_duplicate,
         "duplicateOf": row.duplicate_of,
         "duplicateReason": row.duplicate_reason,
         "defaultDecision": row.default_decision,
     }
+
+
+def _statement_links(row: StagedRow) -> dict[str, Any]:
+    """Pending and reversal links, only where set (most rows have none)."""
+    links = {"pending": row.pending or None, "replacesPendingId": row.replaces_pending_id,
+             "reversalOf": row.reversal_of}
+    return {name: value for name, value in links.items() if value is not None}
 
 
 def decode_row(line: dict[str, Any]) -> StagedRow:
