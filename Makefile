@@ -34,7 +34,7 @@ run: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
