@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.alarms import DeadLetterAlarms
 from infra.constructs.api import Api
 from infra.constructs.cursors import SETTING as CURSOR_KEY_SETTING
 from infra.constructs.cursors import CursorKey
@@ -288,6 +289,10 @@ class TxImportStack(Stack):
         self.cursor_key.secret.grant_read(fns["api"])
         fns["api"].add_environment(CURSOR_KEY_SETTING, self.cursor_key.secret.secret_arn)
         self.status_events = self._status_events(storage, fns["events"], workflow.event_bus, config)
+        # every dead-letter queue of the stack is watched (tests/infra asserts no queue goes without)
+        self.alarms = DeadLetterAlarms(self, "Alarms")
+        self.alarms.watch("EventsGivenUp", self.status_events.dead_letters,
+                          "Status events were given up on (a stream batch the events function could not publish)")
         # direct invocations
         for target, invokers in INVOKERS.items():
             for name in invokers:
