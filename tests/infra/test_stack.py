@@ -267,9 +267,10 @@ def test_the_revert_role_deletes_ledger_lines_and_recomputes_day_balances(synthe
     ledger = json.dumps(get_att_arn(ids["table:ledger"]), sort_keys=True)
     imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
     staging = json.dumps(prefixed_arn(ids["bucket"], "/staging/*"), sort_keys=True)
-    assert access[ledger] == {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
-                              "dynamodb:UpdateItem"}, ("deletes lines (conditional on importId); reads the days it "
-                                                       "touched, rewrites their BAL# items, reopens pending lines")
+    assert access[ledger] == {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                              "dynamodb:PutItem", "dynamodb:UpdateItem"}, (
+        "deletes lines (conditional on importId and no reconciliation mark); reads the import's lines first for "
+        "their marks, the days it touched, rewrites their BAL# items, reopens pending lines")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= access[imports]
     assert {"s3:GetObject*"} <= access[staging] and not [a for a in access[staging] if "Put" in a or "Delete" in a]
     assert not [a for actions in access.values() for a in actions if a.startswith(("states:", "lambda:"))]
