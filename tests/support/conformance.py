@@ -62,8 +62,10 @@ def schema_mismatches(method: str, path: str, status: int, body: Any) -> list[st
 # type names as the documents write them; "date"/"datetime" are strings in that format; a trailing "?"
 # marks a field the document shows null or that has no value until something happens (still written)
 STAGED = {"amount": "number", "created_at": "string", "data": "object", "description": "string", "id": "string",
-          "processing_enrichment": "boolean", "session_id": "string", "status": "string",
-          "transaction_date": "date", "type": "string", "updated_at": "string"}
+          "processing_enrichment": "boolean", "session_id": "string", "status": "READY|PENDING|PROCESSING",
+          "transaction_date": "date", "updated_at": "string",
+          "type": "INCOME|EXPENSE|TRANSFER|CARD_PAYMENT|INVESTMENT_DEPOSIT|INVESTMENT_WITHDRAWAL|CARD_EXPENSE"
+                  "|CARD_CHARGEBACK"}
 SESSION = {"account_id": "string?", "billing_month": "string", "card_id": "string?", "created_at": "string",
            "description": "string", "id": "string", "stats": "object", "target_value": "number", "type": "string",
            "user_id": "string", "workspace_id": "string"}
