@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.alarms import DeadLetterAlarms
 from infra.constructs.api import Api
 from infra.constructs.cursors import SETTING as CURSOR_KEY_SETTING
 from infra.constructs.cursors import CursorKey
@@ -151,7 +152,8 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "workflow": {"imports": "write"},
     # saves its progress on the import; removes the import's own ledger lines (conditional deletes) and
     # recomputes the balance items of the days it touched (storage/ledger.py: reads the day, puts BAL#) and
-    # opens again the pending lines its booked lines had replaced (an update conditional on the link)
+    # opens again the pending lines its booked lines had replaced (an update conditional on the link); reads
+    # the reconciliations (imports table) whose marks hold its lines
     "revert": {"imports": "write", "ledger": "delete"},
     # reads the imports table's stream only (granted by its event source), never the table
     "events": {},
@@ -204,9 +206,10 @@ def _grant_data_access(storage: Storage, fns: Mapping[str, lambda_.IFunction]) -
     for name, access in TABLE_ACCESS.items():
         for table_key, mode in access.items():
             table = storage.tables[table_key]
-            if mode == "delete":  # deletes lines; reads a day's lines and rewrites its balance item
-                table.grant(fns[name], "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query",
-                            "dynamodb:PutItem", "dynamodb:UpdateItem")
+            if mode == "delete":  # deletes lines; reads a day's lines and rewrites its balance item; reads
+                # the import's lines first (BatchGetItem) for the reconciliations' marks that hold them
+                table.grant(fns[name], "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:BatchGetItem",
+                            "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
             else:
                 (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
     for name, bucket_access in BUCKET_ACCESS.items():
@@ -299,6 +302,10 @@ class TxImportStack(Stack):
         self.cursor_key.secret.grant_read(fns["api"])
         fns["api"].add_environment(CURSOR_KEY_SETTING, self.cursor_key.secret.secret_arn)
         self.status_events = self._status_events(storage, fns["events"], workflow.event_bus, config)
+        # every dead-letter queue of the stack is watched (tests/infra asserts no queue goes without)
+        self.alarms = DeadLetterAlarms(self, "Alarms")
+        self.alarms.watch("EventsGivenUp", self.status_events.dead_letters,
+                          "Status events were given up on (a stream batch the events function could not publish)")
         # direct invocations
         for target, invokers in INVOKERS.items():
             for name in invokers:

@@ -257,7 +257,7 @@ class Container:
     @cached_property
     def revert(self) -> RevertService:
         return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging,
-                             statements=self.statements)
+                             statements=self.statements, reconciliations=self.reconciliation_store)
 
     @cached_property
     def reaper(self) -> ReaperService:

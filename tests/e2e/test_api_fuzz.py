@@ -1,34 +1,45 @@
 """Property-based requests from our own OpenAPI document against the local stack: whatever a client
-sends, the API answers a documented 4xx or a success, never a 5xx; on the file-import and public-transactions
-routes every answer's body also matches the schema the document gives it (the typed response models are the
-contract)."""
+sends, the API answers a documented 4xx or a success, never a 5xx; on the file-import, public-transactions,
+import-sessions (000) and reconciliation (003) routes every answer's body also matches the schema the
+document gives it (the typed response models are the contract).
+
+The requests carry a token with every scope and permission and the X-Workspace-ID of a seeded tenant
+(tests/e2e/fuzz_data.py: a session with lines, a completed reconciliation and its entry), and the path ids
+are the seeded ones: requests get past the 403 and the 404 and reach the services and their answers."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ROOT, StackProcess
-from tximport.api.app import openapi_document
-from tximport_cli.local.tokens import dev_token
+from tests.e2e.fuzz_data import seed, write_config
 
 pytestmark = pytest.mark.e2e
 
 
-#: the file-import and public-transactions routes: their answers are the typed response models, so every
-#: answer must match the schema the document gives it; the other dialects' routes are held to no server error
-OURS = r"^/(fileformats|bankaccounts|imports|transactions|settings|api/public/)"
+#: the routes whose answers are typed response models, so every answer must match the schema the document
+#: gives it: file import, public transactions, import sessions and staged transactions (000), reconciliations
+#: (003); the rest (the sessions dialect's catalog: workspaces, cards, categories, tags, recurring, rules,
+#: enrichment) is held to no server error
+OURS = (r"^/(fileformats|bankaccounts|imports|transactions|settings|api/public/"
+        r"|import-sessions|staged-transactions|baas/)")
 
 
-def _run(real_stack: StackProcess, checks: str, path_option: str, paths: str = OURS) -> None:
-    token = dev_token("demo-org", "demo-co", scopes=("api:transactions:create",))
+@pytest.fixture(scope="module")
+def config(real_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    seeded = seed(real_stack.base_url, "fuzz-org", "fuzz-co")
+    return write_config(tmp_path_factory.mktemp("fuzz") / "schemathesis.toml", seeded)
+
+
+def _run(real_stack: StackProcess, config: Path, checks: str, path_option: str) -> None:
     schemathesis = [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
     done = subprocess.run(
-        [*schemathesis, "run", f"{real_stack.base_url}/openapi.json", "--url", real_stack.base_url,
-         "-H", f"Authorization: Bearer {token}", "--checks", checks, path_option, paths,
+        [*schemathesis, "--config-file", str(config), "run", f"{real_stack.base_url}/openapi.json",
+         "--url", real_stack.base_url, "--checks", checks, path_option, OURS,
          "--max-examples", "8", "--seed", "20261122", "--no-color"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, _report(done)
@@ -42,45 +53,24 @@ def _report(done: subprocess.CompletedProcess[str]) -> str:
     return head + "\n...\n" + done.stdout[-3000:] + done.stderr[-2000:]
 
 
-# the document has 85 operations (66 of them the other dialects'): 8 examples each take minutes on a busy
-# 2-core machine, more than the suite's default timeout
+# the document has 85 operations: 8 examples each take minutes on a busy 2-core machine, more than the
+# suite's default timeout
 @pytest.mark.timeout(600)
-def test_our_routes_never_answer_a_server_error_and_every_answer_matches_its_schema(real_stack: StackProcess):
-    _run(real_stack, "not_a_server_error,response_schema_conformance", "--include-path-regex")
-
-
-#: the reconciliation dialect's routes, fuzzed by the last test with a token holding their permissions
-BAAS = r"^/baas/"
-
-
-def test_the_three_runs_share_out_every_operation_of_the_document():
-    """Ours, the reconciliation dialect's and the rest (the second run excludes the first two): each run has
-    operations, and none is fuzzed twice."""
-    paths = list(openapi_document()["paths"])
-    ours = {p for p in paths if re.match(OURS, p)}
-    baas = {p for p in paths if re.match(BAAS, p)}
-    rest = {p for p in paths if not re.match(f"{OURS}|{BAAS}", p)}
-    assert ours and baas and rest and not ours & baas
+def test_our_routes_never_answer_a_server_error_and_every_answer_matches_its_schema(real_stack: StackProcess,
+                                                                                    config: Path):
+    _run(real_stack, config, "not_a_server_error,response_schema_conformance", "--include-path-regex")
 
 
 @pytest.mark.timeout(600)
-def test_no_request_generated_from_the_openapi_document_gets_a_server_error(real_stack: StackProcess):
-    # the reconciliation routes are the last test's: without their permissions they only answer 403 here
-    _run(real_stack, "not_a_server_error", "--exclude-path-regex", f"{OURS}|{BAAS}")
+def test_no_request_generated_from_the_openapi_document_gets_a_server_error(real_stack: StackProcess, config: Path):
+    _run(real_stack, config, "not_a_server_error", "--exclude-path-regex")
 
 
-def test_reconciliation_routes_with_their_permissions_never_answer_a_server_error(real_stack: StackProcess):
-    """The same for the reconciliation dialect, with a token holding its permissions (so requests get past
-    the 403 and reach the services)."""
-    from tximport_cli.local.stack import DEMO_PERMISSIONS
-    from tximport_cli.local.tokens import dev_token
-
-    token = dev_token("fuzz-org", "fuzz-co", 3600, permissions=DEMO_PERMISSIONS)
-    schemathesis = [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
-    done = subprocess.run(
-        [*schemathesis, "run", f"{real_stack.base_url}/openapi.json", "--url", real_stack.base_url,
-         "-H", f"Authorization: Bearer {token}", "--checks", "not_a_server_error",
-         "--include-path-regex", BAAS, "--max-examples", "12", "--seed", "20261130", "--no-color"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, _report(done)
-    assert " passed" in done.stdout, _report(done)
+def test_the_seeded_ids_and_headers_reach_the_services(config: Path):
+    """The config names every path id of the 000 and 003 routes, the workspace and a token; DELETEs aim at
+    an id that does not exist, so the seeded data outlive the run."""
+    text = config.read_text()
+    for name in ("session_id", "staged_id", "reconciliation_id", "entry"):
+        assert f'"path.{name}" = "' in text
+    assert '"X-Workspace-ID" = "' in text and 'Authorization = "Bearer ' in text
+    assert 'include-method = "DELETE"' in text

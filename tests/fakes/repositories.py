@@ -35,7 +35,7 @@ from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import TransactionStatus, TypeSums
 from tximport.statements.pending import LineKey
 from tximport.storage import keys
-from tximport.storage.ledger import LineRef, PartialDelete, invoice_month, validating_period
+from tximport.storage.ledger import LineRef, LinesHeld, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import Waiter
 
@@ -245,11 +245,13 @@ class InMemoryLocks:
 
 class InMemoryLedger:
     """Lines by tenant, account and day, with the day index the real ledger keeps. `fail_deletes_after`
-    makes a bulk delete fail after that many deletes (a throttled table)."""
+    makes a bulk delete fail after that many deletes (a throttled table); `before_delete` runs before each
+    line of a bulk delete is looked at (a concurrent writer, in tests)."""
 
     def __init__(self) -> None:
         self.lines: dict[tuple[str, str, date], dict[str, LedgerLine]] = {}
         self.fail_deletes_after: int | None = None
+        self.before_delete: Callable[[Transaction], None] | None = None
         self.reads = 0
         self.references: dict[tuple[str, str, str], LineRef] = {}
         self._lock = threading.RLock()
@@ -370,18 +372,29 @@ class InMemoryLedger:
         return {(account_id, tx) for account_id, day, tx in refs if tx in self.lines.get((pk, account_id, day), {})}
 
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
-                                   workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
+                                   workers: int = 16, stop: Callable[[], bool] | None = None,
+                                   released: frozenset[str] = frozenset()) -> tuple[int, bool]:
         removed = 0
+        holders: dict[str, int] = {}
         for line in lines:
             if stop is not None and stop():
                 return removed, False
             if self.fail_deletes_after is not None and removed >= self.fail_deletes_after:
                 raise PartialDelete(removed, ConnectionError("the table stopped answering"))
+            if self.before_delete is not None:
+                self.before_delete(line)
             day = self.lines.get((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
             held = day.get(line.transaction_id)
-            if held is not None and held.import_id == import_id:
-                del day[line.transaction_id]
-                removed += 1
+            if held is None or held.import_id != import_id:
+                continue
+            mark = held.reconciliation
+            if mark is not None and mark.reconciliation_id not in released:
+                holders[mark.reconciliation_id] = holders.get(mark.reconciliation_id, 0) + 1
+                continue
+            del day[line.transaction_id]
+            removed += 1
+        if holders:
+            raise LinesHeld(removed, holders)
         return removed, True
 
     def lines_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> Iterator[LedgerLine]:

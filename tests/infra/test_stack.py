@@ -267,9 +267,10 @@ def test_the_revert_role_deletes_ledger_lines_and_recomputes_day_balances(synthe
     ledger = json.dumps(get_att_arn(ids["table:ledger"]), sort_keys=True)
     imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
     staging = json.dumps(prefixed_arn(ids["bucket"], "/staging/*"), sort_keys=True)
-    assert access[ledger] == {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
-                              "dynamodb:UpdateItem"}, ("deletes lines (conditional on importId); reads the days it "
-                                                       "touched, rewrites their BAL# items, reopens pending lines")
+    assert access[ledger] == {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                              "dynamodb:PutItem", "dynamodb:UpdateItem"}, (
+        "deletes lines (conditional on importId and no reconciliation mark); reads the import's lines first for "
+        "their marks, the days it touched, rewrites their BAL# items, reopens pending lines")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= access[imports]
     assert {"s3:GetObject*"} <= access[staging] and not [a for a in access[staging] if "Put" in a or "Delete" in a]
     assert not [a for actions in access.values() for a in actions if a.startswith(("states:", "lambda:"))]
@@ -418,6 +419,53 @@ def test_status_events_come_from_the_imports_table_stream(synthesized, ids):
     assert allows(events_role, "dynamodb:GetRecords", stream_arn)
     assert resources_for(events_role, "dynamodb:GetItem") == [], "reads the stream, never the table"
     assert resources_for(events_role, "dynamodb:PutItem") == []
+
+
+def _dead_letter_queues(synthesized: Synthesized) -> set[str]:
+    """Every queue something hands its given-up work to: stream or async failure destinations, Lambda
+    dead-letter configs, EventBridge targets' dead-letter queues, SQS redrive policies."""
+    found: set[str] = set()
+
+    def walk(value: Any, under_dead_letters: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                marked = under_dead_letters or key in ("DestinationConfig", "DeadLetterConfig", "OnFailure",
+                                                       "RedrivePolicy", "DestinationConfigs")
+                if key == "Fn::GetAtt" and under_dead_letters and isinstance(item, list):
+                    found.add(item[0])
+                walk(item, marked)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, under_dead_letters)
+
+    for resource in synthesized.resources.values():
+        walk(resource.get("Properties", {}), False)
+    return {q for q in found if synthesized.resources.get(q, {}).get("Type") == "AWS::SQS::Queue"}
+
+
+def test_every_dead_letter_queue_has_an_alarm_that_notifies_the_alarm_topic(synthesized, ids):
+    """A message in a dead-letter queue is work given up on: its first message raises an alarm (and its
+    last one leaving clears it), and the alarm tells the topic someone subscribes to."""
+    queues = set(synthesized.of_type("AWS::SQS::Queue"))
+    dead_letters = _dead_letter_queues(synthesized)
+    events_queue = synthesized.logical_id(synthesized.stack.status_events.dead_letters)
+    assert events_queue in dead_letters and dead_letters == queues, "every queue of the stack is a dead-letter queue"
+    (topic,) = synthesized.of_type("AWS::SNS::Topic")
+    alarms = synthesized.of_type("AWS::CloudWatch::Alarm").values()
+    watched = {}
+    for alarm in alarms:
+        p = alarm["Properties"]
+        (dimension,) = p["Dimensions"]
+        watched[dimension["Value"]["Fn::GetAtt"][0]] = p
+    assert set(watched) == dead_letters
+    for p in watched.values():
+        assert (p["Namespace"], p["MetricName"], p["Statistic"]) == (
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum")
+        assert p["Threshold"] == 1 and p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert p["EvaluationPeriods"] == 1 and p["Period"] <= 300 and p["TreatMissingData"] == "notBreaching"
+        assert p["AlarmActions"] == [{"Ref": topic}] and p["OKActions"] == [{"Ref": topic}]
+    policies = synthesized.of_type("AWS::SNS::TopicPolicy").values()
+    assert any('"aws:SecureTransport"' in json.dumps(policy) for policy in policies), "TLS only"
 
 
 # ---------------------------------------------------------------- functions

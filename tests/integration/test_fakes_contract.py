@@ -45,7 +45,7 @@ from tximport.reconciliation.models import (
 from tximport.reconciliation.records import EntryRecord
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus
 from tximport.storage.kv import ConditionFailed, Delete, DynamoStore, Put, Update
-from tximport.storage.ledger import LedgerRepository
+from tximport.storage.ledger import LedgerRepository, LinesHeld
 from tximport.storage.objects import ObjectChanged, S3Objects
 from tximport.storage.reconciliations import DynamoReconciliations
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
@@ -406,6 +406,25 @@ def test_ledger_lines_carry_one_reconciliation_mark_at_most(ledger):
         ReconciliationMark("rec-1", "e-0", "MATCHED"), None]
     assert [x.reconciliation for x in ledger.day_lines(TENANT, "acc", date(2024, 1, 1))][:1] == [
         ReconciliationMark("rec-1", "e-0", "MATCHED")]
+
+
+def test_a_bulk_delete_keeps_the_lines_a_reconciliation_holds_and_names_it(ledger):
+    """A revert never removes a matched line behind its reconciliation's back: the delete is conditional on
+    the mark, the held lines are counted by reconciliation; a released (FAILED) reconciliation holds none."""
+    lines = [_line(n, 1) for n in range(5)]
+    ledger.write(TENANT, lines)
+    day = lines[0].date_posted.isoformat()
+    marks = [LineMark("acc", day, lines[n].transaction_id, rec, f"e-{n}", "MATCHED")
+             for n, rec in ((0, "rec-1"), (1, "rec-1"), (2, "rec-2"), (3, "rec-old"))]
+    assert ledger.mark(TENANT, marks) == []
+    with pytest.raises(LinesHeld) as held:
+        ledger.delete_many_if_from_import(TENANT, lines, "imp-1", workers=2, released=frozenset({"rec-old"}))
+    assert (held.value.removed, held.value.holders) == (2, {"rec-1": 2, "rec-2": 1})
+    kept = ledger.get_lines(TENANT, [(x.bank_account_id, x.date_posted, x.transaction_id) for x in lines])
+    assert sorted(x.transaction_id for x in kept) == sorted(x.transaction_id for x in lines[:3])
+    with pytest.raises(LinesHeld):  # another import's delete says nothing of lines it did not write
+        ledger.delete_many_if_from_import(TENANT, lines, "imp-1", workers=2)
+    assert ledger.delete_many_if_from_import(TENANT, lines, "imp-2", workers=2) == (0, True)
 
 
 # --- reconciliations --------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from typing import Any
 
 import requests
 
+from tests.support import conformance
+
 TERMINAL = {"awaitingConfirmation", "complete", "error", "deleted"}
 
 
@@ -47,8 +49,10 @@ class Api:
     def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
              token: str | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {token or self.token}"}
-        return self.session.request(method, f"{self.base_url}{path}", json=json, params=params,
-                                    headers=headers, timeout=30)
+        answer = self.session.request(method, f"{self.base_url}{path}", json=json, params=params,
+                                      headers=headers, timeout=30)
+        conformance.check(method, path, answer.status_code, answer.text)  # the 000 and 003 routes' answers
+        return answer
 
     def ok(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)

@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from tests.support import conformance
 from tests.support.client import poll
 
 
@@ -30,8 +31,10 @@ class SessionsClient:
         if json_body is not None:
             sent["Content-Type"] = "application/json"
             kwargs["data"] = json.dumps(json_body, default=str)
-        return self.session.request(method, f"{self.base_url}{path}", headers={**sent, **(headers or {})},
-                                    timeout=60, **kwargs)
+        answer = self.session.request(method, f"{self.base_url}{path}", headers={**sent, **(headers or {})},
+                                      timeout=60, **kwargs)
+        conformance.check(method, path, answer.status_code, answer.text)  # our schema and the documents'
+        return answer
 
     def ok(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
         answer = self.call(method, path, **kwargs)

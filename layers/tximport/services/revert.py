@@ -5,6 +5,12 @@ conditional on the line's importId: a line another import wrote is never touched
 removes nothing more. Progress (lines removed, chunks done) is saved after each chunk, so a run that
 stops (out of time, an error, Lambda's own retry of an asynchronous invocation) is continued by the
 next one.
+
+Ledger lines a reconciliation matched are never removed behind its back: before the first delete every
+line of the import is read, and if a live reconciliation (any status but FAILED) holds one, nothing is
+removed and the revert ends revertFailed with `ReconciledLines` naming the reconciliations (unmatch their
+entries, then revert again). The deletes themselves are conditional on the line carrying no live mark, so
+an entry that matches a line while the revert runs keeps its line, and the revert stops the same way.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from collections.abc import Callable
 
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, ImportStatus, Severity, Tenant, utcnow
+from tximport.reconciliation.models import ReconciliationStatus
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.statements import StatementService
-from tximport.storage.ledger import LedgerStore, PartialDelete
+from tximport.storage.ledger import LedgerStore, LinesHeld, PartialDelete
+from tximport.storage.reconciliations import ReconciliationsStore
 from tximport.storage.staging import Staging
 
 log = logging.getLogger(__name__)
@@ -24,8 +32,11 @@ log = logging.getLogger(__name__)
 
 class RevertService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, staging: Staging,
-                 workers: int = 16, margin_seconds: float = 10.0, statements: StatementService | None = None) -> None:
+                 workers: int = 16, margin_seconds: float = 10.0, statements: StatementService | None = None,
+                 reconciliations: ReconciliationsStore | None = None) -> None:
         self.lifecycle = lifecycle
+        #: whose marks on the import's lines hold them (None: every mark holds its line)
+        self.reconciliations = reconciliations
         self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
@@ -51,14 +62,21 @@ class RevertService:
             return remaining_ms is not None and remaining_ms() < self.margin_ms
 
         try:
+            if imp.revert.chunks_done == 0 and not imp.revert.line_count:  # nothing removed yet
+                held = self._live(tenant, self._holders(imp))
+                if held:
+                    return self._failed(tenant, import_id, reconciled_lines(held, removed=0))
+            released: frozenset[str] = frozenset()
             for index in range(imp.revert.chunks_done, len(imp.chunk_keys)):
                 try:
-                    removed, complete = self.ledger.delete_many_if_from_import(
-                        tenant, self.staging.rows(imp.chunk_keys[index]), imp.id,
-                        workers=self.workers, stop=out_of_time)
+                    removed, complete, released = self._delete_chunk(imp, index, released, out_of_time)
                 except PartialDelete as exc:
                     self._progress(imp, exc.removed, index)
                     raise exc.cause from exc
+                except LinesHeld as exc:
+                    self._progress(imp, exc.removed, index)
+                    return self._failed(tenant, import_id, reconciled_lines(exc.holders,
+                                                                            removed=imp.revert.line_count or 0))
                 self._reopen_pending(imp, index)
                 self._progress(imp, removed, index + 1 if complete else index)
                 if not complete:
@@ -75,6 +93,49 @@ class RevertService:
                 severity=Severity.ERROR, code="RevertFailed",
                 message=f"the revert failed ({type(exc).__name__}: {exc}); revert again to continue"[:1000]))
         return self._finish(imp)
+
+    def _delete_chunk(self, imp: Import, index: int, released: frozenset[str], stop: Callable[[], bool]
+                      ) -> tuple[int, bool, frozenset[str]]:
+        """Remove one chunk's lines; a line held by a FAILED reconciliation's mark is removed too (the
+        reconciliation holds nothing any more). Answers (removed, complete, the reconciliations released);
+        raises `LinesHeld` naming the live holders, the lines removed before it counted."""
+        removed = 0
+        while True:
+            try:
+                done, complete = self.ledger.delete_many_if_from_import(
+                    imp.tenant, self.staging.rows(imp.chunk_keys[index]), imp.id, workers=self.workers, stop=stop,
+                    released=released)
+                return removed + done, complete, released
+            except PartialDelete as exc:
+                raise PartialDelete(removed + exc.removed, exc.cause) from exc.cause
+            except LinesHeld as exc:
+                removed += exc.removed
+                live = self._live(imp.tenant, exc.holders)
+                if live:
+                    raise LinesHeld(removed, live) from None
+                released |= frozenset(exc.holders)
+
+    def _holders(self, imp: Import) -> dict[str, int]:
+        """How many of the import's ledger lines each reconciliation holds (one read of every line)."""
+        found: dict[str, int] = {}
+        for chunk_key in imp.chunk_keys:
+            refs = [(r.bank_account_id, r.date_posted, r.transaction_id) for r in self.staging.rows(chunk_key)]
+            for line in self.ledger.get_lines(imp.tenant, refs):
+                if line.reconciliation is not None and line.import_id == imp.id:
+                    rec_id = line.reconciliation.reconciliation_id
+                    found[rec_id] = found.get(rec_id, 0) + 1
+        return found
+
+    def _live(self, tenant: Tenant, holders: dict[str, int]) -> dict[str, int]:
+        """The holders whose marks still hold their lines: all but FAILED (or deleted) reconciliations."""
+        if self.reconciliations is None:
+            return dict(holders)
+        live = {}
+        for rec_id, count in holders.items():
+            rec = self.reconciliations.get(tenant, rec_id)
+            if rec is not None and rec.status != ReconciliationStatus.FAILED:
+                live[rec_id] = count
+        return live
 
     def undo_commit(self, tenant: Tenant, import_id: str) -> int:
         """A commit that failed part-way (the import is still finalProcessing): remove every ledger line
@@ -157,3 +218,15 @@ class RevertService:
                 continue
         raise Conflict(f"import {import_id} kept changing while its revert failure was recorded",
                        code="ConcurrentUpdate")
+
+
+def reconciled_lines(holders: dict[str, int], *, removed: int) -> ErrorDetail:
+    """Why a revert stopped: the reconciliations holding the import's lines (ids in `actualValue`, comma
+    separated, and in the message with how many lines each holds)."""
+    named = ", ".join(f"{rec_id} ({count} line(s))" for rec_id, count in sorted(holders.items()))
+    return ErrorDetail(
+        severity=Severity.ERROR, code="ReconciledLines", target="reconciliations",
+        actual_value=",".join(sorted(holders)),
+        message=(f"ledger lines of this import are matched by reconciliation(s) {named}: unmatch those entries "
+                 "(PATCH /baas/api/v1/reconciliations/{id}/entries/{entry} with matchStatus UNMATCHED), then "
+                 f"revert again; {removed} line(s) were removed, the matched lines were kept")[:1000])

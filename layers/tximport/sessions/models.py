@@ -97,6 +97,9 @@ class BindingStatus(StrEnum):
     CONFIRMED = "CONFIRMED"
 
 
+#: a billing month, YYYY-MM, of the years 1900 to 2999 (the dates the service keeps to; year 0 is no date)
+MONTH_PATTERN = r"^(19\d{2}|2\d{3})-(0[1-9]|1[0-2])$"
+
 ACCOUNT_TYPES = frozenset({
     StagedTransactionType.INCOME, StagedTransactionType.EXPENSE, StagedTransactionType.TRANSFER,
     StagedTransactionType.CARD_PAYMENT, StagedTransactionType.INVESTMENT_DEPOSIT,

@@ -239,8 +239,11 @@ class LedgerStore(Protocol):
         ...
 
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
-                                   workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
-        """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled)."""
+                                   workers: int = 16, stop: Callable[[], bool] | None = None,
+                                   released: frozenset[str] = frozenset()) -> tuple[int, bool]:
+        """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled). A
+        line a reconciliation entry holds (its mark names a reconciliation not in `released`) is kept:
+        `LinesHeld` is raised once the other lines are handled, naming the reconciliations."""
         ...
 
     def refs(self, tenant: Tenant, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LineRef]:
@@ -351,6 +354,16 @@ class PartialDelete(Exception):
         super().__init__(f"{type(cause).__name__}: {cause} (after removing {removed} line(s))")
         self.removed = removed
         self.cause = cause
+
+
+class LinesHeld(Exception):
+    """A bulk delete kept lines that reconciliation entries hold, after removing `removed` lines;
+    `holders` counts the kept lines by reconciliation id."""
+
+    def __init__(self, removed: int, holders: dict[str, int]) -> None:
+        super().__init__(f"{sum(holders.values())} line(s) held by reconciliation(s) {', '.join(sorted(holders))}")
+        self.removed = removed
+        self.holders = holders
 
 
 class LedgerRepository(_References):
@@ -585,24 +598,30 @@ class LedgerRepository(_References):
                 "sk": {"S": keys.ledger_tx_sk(transaction_id)}}
 
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
-                                   workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
-        """Remove the ledger lines of `lines` that this import wrote, `workers` conditional deletes at a
-        time (the low-level client is thread-safe, the table resource is not). Answers (lines removed,
-        whether every line was handled); when `stop()` turns true no new delete starts and the lines left
-        are not handled. At most `workers * 4` lines are held in flight, whatever the chunk's size."""
+                                   workers: int = 16, stop: Callable[[], bool] | None = None,
+                                   released: frozenset[str] = frozenset()) -> tuple[int, bool]:
+        """Remove the ledger lines of `lines` that this import wrote and no live reconciliation entry holds,
+        `workers` conditional deletes at a time (the low-level client is thread-safe, the table resource
+        is not). Answers (lines removed, whether every line was handled); when `stop()` turns true no new
+        delete starts and the lines left are not handled. At most `workers * 4` lines are held in flight,
+        whatever the chunk's size. Held lines are kept (the condition is on the mark, so an entry matching
+        a line meanwhile is never undone behind its reconciliation's back): `LinesHeld` names them."""
         removed = 0
         errors: list[BaseException] = []
-        pending: set[Future[bool]] = set()
+        holders: dict[str, int] = {}
+        pending: set[Future[bool | str]] = set()
         complete = True
 
-        def collect(done: set[Future[bool]]) -> None:
+        def collect(done: set[Future[bool | str]]) -> None:
             nonlocal removed
             for future in done:
                 error = future.exception()
                 if error is not None:
                     errors.append(error)
+                elif isinstance(outcome := future.result(), str):
+                    holders[outcome] = holders.get(outcome, 0) + 1
                 else:
-                    removed += future.result()
+                    removed += outcome
 
         touched: set[tuple[str, date]] = set()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
@@ -615,7 +634,7 @@ class LedgerRepository(_References):
                     if len(pending) >= workers * 4:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         collect(done)
-                    pending.add(pool.submit(self._delete_one, tenant, line, import_id))
+                    pending.add(pool.submit(self._delete_one, tenant, line, import_id, released))
             finally:
                 collect(wait(pending).done)
                 self.refresh_totals(tenant, touched)  # the days' balances, also after a partial run
@@ -623,6 +642,8 @@ class LedgerRepository(_References):
             # the lines already removed are counted in the error: a retry finds them gone and does not
             # count them again
             raise PartialDelete(removed, errors[0]) from errors[0]
+        if holders:
+            raise LinesHeld(removed, holders)
         return removed, complete
 
     def lines_at(self, tenant: Tenant, refs: Iterable[LineRef]) -> dict[tuple[str, str], LedgerLine]:
@@ -760,16 +781,30 @@ class LedgerRepository(_References):
             self.table.delete_item(Key={"pk": entry["pk"], "sk": entry["sk"]})
         return changed
 
-    def _delete_one(self, tenant: Tenant, line: Transaction, import_id: str) -> bool:
+    def _delete_one(self, tenant: Tenant, line: Transaction, import_id: str, released: frozenset[str]
+                    ) -> bool | str:
+        """Delete the line if this import wrote it and no live reconciliation entry holds it: True when
+        deleted, False when it is gone or another import's, the holding reconciliation's id when held."""
+        values: dict[str, Any] = {":id": {"S": import_id}}
+        names = {f":r{i}": {"S": rec} for i, rec in enumerate(sorted(released))}
+        values |= names
+        free = "attribute_not_exists(reconciliation)"
+        if names:
+            free = f"({free} OR reconciliation.reconciliationId IN ({', '.join(names)}))"
         try:
             self.client.delete_item(
                 TableName=self.table_name,
                 Key=self._key(tenant, line.bank_account_id, line.date_posted, line.transaction_id),
-                ConditionExpression="importId = :id",
-                ExpressionAttributeValues={":id": {"S": import_id}},
+                ConditionExpression=f"importId = :id AND {free}",
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                old = exc.response.get("Item") or {}
+                mark = old.get("reconciliation", {}).get("M")
+                if mark and old.get("importId", {}).get("S") == import_id:
+                    return str(mark["reconciliationId"]["S"])
                 return False
             raise
         return True

@@ -192,3 +192,86 @@ def test_an_import_that_failed_before_its_commit_cannot_be_reverted(c: FakeConta
     c.workflow.expire(world.get(imp.id))
     with pytest.raises(Conflict):
         c.import_service.revert(world.tenant, imp.id)
+
+
+# --- revert and reconciliations ---------------------------------------------------------------------
+
+def _marks(c: FakeContainer, world: World, imp, rec_id: str, *lines: int) -> list:
+    from tximport.models import LineMark
+
+    account = imp.bank_accounts[0].id
+    ledger = c.ledger.all(world.tenant, account)
+    return [LineMark(account, ledger[n].date_posted.isoformat(), ledger[n].transaction_id, rec_id,
+                     f"{rec_id}-e{ledger[n].transaction_id}", "MATCHED") for n in lines]
+
+
+def _held_by(c: FakeContainer, world: World, imp, rec_id: str, status: str, *lines: int) -> None:
+    """A reconciliation of the import's account, in `status`, whose entries hold the import's `lines`."""
+    from tximport.reconciliation.models import Reconciliation, ReconciliationStatus, Source
+
+    account = imp.bank_accounts[0].id
+    ledger = c.ledger.all(world.tenant, account)
+    first, last = min(x.date_posted for x in ledger), max(x.date_posted for x in ledger)
+    c.reconciliation_store.create(Reconciliation(
+        id=rec_id, organisation_id=world.tenant.organisation_id, company_id=world.tenant.company_id,
+        account_id=account, period_start=first, period_end=last, source=Source.API_IMPORT,
+        status=ReconciliationStatus(status), entries_key=f"k/{rec_id}"))
+    assert c.ledger.mark(world.tenant, _marks(c, world, imp, rec_id, *lines)) == []
+
+
+def test_a_revert_of_reconciled_lines_removes_nothing_and_names_the_reconciliations(c: FakeContainer,
+                                                                                    world: World):
+    imp = _reverting(c, world)
+    account = imp.bank_accounts[0].id
+    _held_by(c, world, imp, "rec-1", "COMPLETED", 0, 2)
+
+    stopped = c.revert.run(world.tenant, imp.id)
+
+    assert stopped.revert.status == "revertFailed" and stopped.reverted is None
+    detail = stopped.error_details[-1]
+    assert (detail.code, detail.target, detail.actual_value) == ("ReconciledLines", "reconciliations", "rec-1")
+    assert "rec-1 (2 line(s))" in detail.message and "UNMATCHED" in detail.message
+    assert len(c.ledger.all(world.tenant, account)) == 3 and stopped.revert.line_count in (0, None)
+
+    # the user unmatches the entries, asks again: the revert goes through
+    c.ledger.unmark(world.tenant, _marks(c, world, imp, "rec-1", 0, 2))
+    c.import_service.revert(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id)
+    assert done.revert.status == "reverted" and done.revert.line_count == 3
+    assert c.ledger.all(world.tenant, account) == []
+
+
+def test_a_failed_reconciliation_holds_nothing_back(c: FakeContainer, world: World):
+    imp = _reverting(c, world)
+    _held_by(c, world, imp, "rec-failed", "FAILED", 1)
+
+    done = c.revert.run(world.tenant, imp.id)
+
+    assert done.revert.status == "reverted" and done.revert.line_count == 3
+
+
+def test_a_line_matched_while_the_revert_runs_is_kept_and_the_revert_stops_on_it(c: FakeContainer,
+                                                                                 world: World):
+    """The check before the first delete passed; an entry matches a line meanwhile: the conditional delete
+    keeps it, the revert stops (revertFailed, ReconciledLines) with an exact count, and continues once the
+    entry lets go of the line."""
+    c.settings.chunk_rows = 1
+    imp = _reverting(c, world)
+    account = imp.bank_accounts[0].id
+    seen = itertools.count()
+
+    def match_the_last_line_once(_line) -> None:
+        if next(seen) == 0:
+            _held_by(c, world, imp, "rec-late", "PARTIALLY_MATCHED", 2)
+
+    c.ledger.before_delete = match_the_last_line_once
+    stopped = c.revert.run(world.tenant, imp.id)
+
+    assert stopped.revert.status == "revertFailed" and stopped.error_details[-1].code == "ReconciledLines"
+    assert stopped.error_details[-1].actual_value == "rec-late" and stopped.revert.line_count == 2
+    assert [x.reconciliation.reconciliation_id for x in c.ledger.all(world.tenant, account)  # type: ignore[union-attr]
+            ] == ["rec-late"]
+    c.ledger.unmark(world.tenant, _marks(c, world, imp, "rec-late", 0))
+    c.import_service.revert(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id)
+    assert done.revert.status == "reverted" and done.revert.line_count == 3

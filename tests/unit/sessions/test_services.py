@@ -83,6 +83,26 @@ def test_a_session_needs_exactly_one_context_and_a_month(w: World):
     assert session.user_id == "user-1"
 
 
+@pytest.mark.parametrize("month", ["0000-01", "1899-12", "3000-01", "2024-00", "24-03"])
+def test_a_billing_month_outside_the_years_kept_is_refused_on_create_and_update(w: World, month: str):
+    """Year 0 passed `YYYY-MM` once: the session was saved and every read of it was a 500."""
+    from pydantic import ValidationError
+
+    from tximport.api.sessions.models import CreateImportSessionRequest, UpdateImportSessionRequest
+
+    account, session = account_session(w)
+    service = SessionService(w.deps)
+    for call in (lambda: service.create(w.scope, SessionInput(account.id, None, month)),
+                 lambda: service.update(w.scope, session.id, SessionChanges(billing_month=month))):
+        with pytest.raises(ValidationFailed) as bad:
+            call()
+        assert (bad.value.code, bad.value.target) == ("InvalidBillingMonth", "billing_month")
+    for model in (CreateImportSessionRequest, UpdateImportSessionRequest):
+        with pytest.raises(ValidationError):
+            model.model_validate({"billing_month": month})
+    assert service.get(w.scope, session.id, page_size=10, cursor=0).session.billing_month == "2024-03"
+
+
 def test_a_card_session_opens_its_invoice_and_refuses_one_in_another_status(w: World):
     card, session = card_session(w)
     catalog = CatalogService(w.deps)

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tximport.api.context import claims_of, tenant_of
+from tximport.api.models import PathId
 from tximport.api.reconciliation_models import (
     PREFIX,
     CreateReconciliationRequest,
@@ -149,7 +150,7 @@ def list_reconciliations(
 @router.get(f"{PREFIX}/<reconciliation_id>", summary="Get a reconciliation", tags=TAGS,
             description=f"Its status and statistics. Needs {READ}.",
             responses=_responses(200, ReconciliationDocument, "The reconciliation", 404))
-def get_reconciliation(reconciliation_id: str) -> Response[Any]:
+def get_reconciliation(reconciliation_id: PathId) -> Response[Any]:
     rec = container().reconciliations.queries.get(_caller(READ), reconciliation_id)
     return answer(reconciliation_document(rec))
 
@@ -159,7 +160,7 @@ def get_reconciliation(reconciliation_id: str) -> Response[Any]:
                         "the score and its parts, the amount and date deltas, the runner-up and why it lost, the "
                         f"suggestions below the auto threshold. Reads only the page's result chunks. Needs {READ}.",
             responses=_responses(200, EntryList, "A page of entries", 400, 404))
-def list_entries(reconciliation_id: str, page_number: PageNumber = 1, page_size: PageSize = 20,
+def list_entries(reconciliation_id: PathId, page_number: PageNumber = 1, page_size: PageSize = 20,
                  match_status: Annotated[MatchStatus | None, Query(alias="filter[matchStatus]")] = None
                  ) -> Response[Any]:
     rec, records, total = container().reconciliations.queries.entries_page(
@@ -175,7 +176,7 @@ def list_entries(reconciliation_id: str, page_number: PageNumber = 1, page_size:
                                      f"re-runs. The reconciliation must be COMPLETED or PARTIALLY_MATCHED. Needs "
                                      f"{CREATE}.",
               responses=_responses(200, EntryDocument, "The entry", 400, 404, 409))
-def change_entry(reconciliation_id: str, entry: str, body: EntryChangeRequest) -> Response[Any]:
+def change_entry(reconciliation_id: PathId, entry: PathId, body: EntryChangeRequest) -> Response[Any]:
     tenant = _caller(CREATE)
     a = body.data.attributes
     manual = container().reconciliations.manual
@@ -194,7 +195,7 @@ def change_entry(reconciliation_id: str, entry: str, body: EntryChangeRequest) -
                          "keeping manual decisions; answers 202 with status PROCESSING. Needs "
                          f"{CREATE}.",
              responses=_responses(202, ReconciliationDocument, "The reconciliation, PROCESSING again", 404, 409))
-def rerun(reconciliation_id: str) -> Response[Any]:
+def rerun(reconciliation_id: PathId) -> Response[Any]:
     rec = container().reconciliations.manual.rerun(_caller(CREATE), reconciliation_id)
     return answer(reconciliation_document(rec), 202)
 

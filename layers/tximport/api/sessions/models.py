@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from tximport.sessions.models import (
+    MONTH_PATTERN,
     BindingSource,
     BindingStatus,
     CategoryType,
@@ -65,8 +66,8 @@ def _date(value: Any) -> Any:
 Amount = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({"type": "number", "examples": [49.9]})]
 Day = Annotated[date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date",
                                                                "examples": ["2024-03-15"]})]
-Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), WithJsonSchema(
-    {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "examples": ["2024-03"]})]
+Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), WithJsonSchema(
+    {"type": "string", "pattern": MONTH_PATTERN, "examples": ["2024-03"]})]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(max_length=500)]

@@ -15,6 +15,8 @@ from tximport.sessions.models import ImportSession, Invoice, RecurringBinding, S
 
 
 def _drop_none(out: dict[str, Any]) -> dict[str, Any]:
+    """Our extensions without a value are left out; the documents' fields are always there (null when
+    unset): a client reads `session["card_id"]`, never has to test for the key."""
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -40,19 +42,20 @@ def session_view(session: ImportSession) -> dict[str, Any]:
         out["enrichment"] = {"status": "PROCESSING", **session.enrichment}
     elif session.last_enrichment:
         out["enrichment"] = session.last_enrichment
-    return _drop_none(out)
+    return out
 
 
 def binding_view(binding: RecurringBinding) -> dict[str, Any]:
-    return _drop_none({
+    return {
         "id": binding.id, "session_id": binding.session_id, "workspace_id": binding.workspace_id,
         "staged_transaction_id": binding.staged_transaction_id,
         "recurring_transaction_id": binding.recurring_transaction_id, "recurring_type": binding.recurring_type.value,
         "recurring_amount": binding.recurring_amount, "recurring_description": binding.recurring_description,
-        "source": binding.source.value, "status": binding.status.value, "score": binding.score,
-        "reasons": binding.reasons or None, "confirmed_at": iso(binding.confirmed_at) if binding.confirmed_at else None,
+        "source": binding.source.value, "status": binding.status.value,
+        "confirmed_at": iso(binding.confirmed_at) if binding.confirmed_at else None,
         "created_at": iso(binding.created_at), "updated_at": iso(binding.updated_at),
-    })
+        **_drop_none({"score": binding.score, "reasons": binding.reasons or None}),  # our extensions
+    }
 
 
 def detail_view(detail: SessionDetail) -> dict[str, Any]:
@@ -73,14 +76,14 @@ def workspace_view(workspace: Workspace) -> dict[str, Any]:
 
 
 def model_view(model: BaseModel) -> dict[str, Any]:
-    """A catalog document as stored (dates as ISO text, amounts as numbers)."""
+    """A catalog document as stored (dates as ISO text, amounts as numbers; unset fields null)."""
     out = model.model_dump(mode="python")
     for key, value in list(out.items()):
         if hasattr(value, "isoformat"):
             out[key] = iso(value) if hasattr(value, "hour") else value.isoformat()
         elif hasattr(value, "value") and not isinstance(value, int | float | str):
             out[key] = value.value
-    return _drop_none(out)
+    return out
 
 
 def invoice_view(invoice: Invoice) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tximport.services.sessions.deps import Deps
 from tximport.sessions.balances import Balances, day_before, month_bounds, session_balances
 from tximport.sessions.commands import SessionChanges, SessionInput
 from tximport.sessions.models import (
+    MONTH_PATTERN,
     ImportSession,
     RecurringBinding,
     Scope,
@@ -26,7 +27,7 @@ from tximport.sessions.models import (
 )
 from tximport.sessions.rules import allowed_types
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
 #: an asynchronous enrichment older than this is taken as dead (its state machine times out sooner)
 ENRICHMENT_STALE = timedelta(minutes=20)
 
