@@ -25,7 +25,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     c = container()
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     logger.append_keys(import_id=imp.id)
-    outcome = c.processing.process(imp)
+    # the parse stops in time to record why (ProcessingTimeout) before Lambda or the step's timeout ends it
+    outcome = c.processing.process(imp, remaining_seconds=context.get_remaining_time_in_millis() / 1000,
+                                   step_timeout_seconds=task.timeout_seconds)
     if imp.summary:
         metrics.add_metric(name="LinesStaged", unit=MetricUnit.Count, value=imp.summary.transaction_details_count)
     logger.info("processed", extra={"outcome": outcome})

@@ -14,7 +14,7 @@ from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAcco
 from tximport.errors import Conflict
 from tximport.formats.base import DateStyle
 from tximport.models import ImportStatus, LedgerLine, ProductDates, ReviewLevel, Severity, utcnow
-from tximport.services.processing import _Tally, next_step, report_warnings
+from tximport.services.processing import _Tally, next_step, parse_budget, report_warnings
 
 JSON_TWO_ACCOUNTS = json.dumps({"bankAccounts": [
     {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": [
@@ -297,3 +297,54 @@ def test_the_warnings_policy_and_the_review_decision():
     assert next_step(ReviewLevel.MINIMAL, 0, warnings) == "confirm"
     assert next_step(ReviewLevel.MINIMAL, 1, []) == "review"
     assert next_step(ReviewLevel.FULL, 0, []) == "review"
+
+
+class _Ticks:
+    """A clock that moves one second each time it is read: the parse's row loop reads it once per event."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_parse_past_its_budget_ends_in_error_naming_the_line_reached_and_frees_the_account(
+        c: FakeContainer, world: World):
+    # Given an import of 100 lines queued behind on its account, and a parse budget of 10 ticks
+    account = world.account()
+    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(100))
+    imp = world.create(account)
+    world.upload(imp, b"Date,Description,Amount\n" + lines)
+    world.claim(imp.id)
+    queued, token = world.queued(account)
+    # When the parse runs out of its time
+    c.processing.budget_seconds = 10
+    outcome = c.processing.process(world.get(imp.id), clock=_Ticks())
+    # Then the import is in error, saying where it stopped; nothing is staged and the queue moves on
+    failed = world.get(imp.id)
+    assert outcome == "failed" and failed.status == ImportStatus.ERROR
+    detail = failed.error_details[0]
+    assert detail.code == "ProcessingTimeout" and detail.target == "File"
+    assert detail.line_number is not None and 2 <= detail.line_number < 100
+    assert f"line {detail.line_number}" in detail.message
+    assert c.objects.keys(f"staging/org-1/co-1/{imp.id}/") == []
+    assert c.workflow_engine.outputs(token) == [{"action": "claim"}]
+    assert world.claim(queued.id) == "process"
+
+
+def test_the_parse_budget_is_the_least_of_lambdas_time_the_steps_timeout_and_the_configured_one():
+    assert parse_budget() is None
+    assert parse_budget(remaining_seconds=900) == 870  # 30 s kept for what follows the parse
+    assert parse_budget(remaining_seconds=900, step_timeout_seconds=60) == 54  # a tenth of a short run
+    assert parse_budget(remaining_seconds=900, step_timeout_seconds=60, configured_seconds=0.5) == 0.5
+    assert parse_budget(configured_seconds=5) == 5
+
+
+def test_a_parse_within_its_budget_is_not_cut_short(c: FakeContainer, world: World):
+    c.processing.budget_seconds = 1000
+    imp = world.create(world.account())
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    assert c.processing.process(world.get(imp.id), clock=_Ticks()) == "review"
