@@ -10,6 +10,9 @@ import's time and the retries' back-off."""
 
 from __future__ import annotations
 
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -79,3 +82,81 @@ def test_every_task_failing_once_is_retried_to_the_same_ledger(api: Api, stack, 
     # each account is free again: a second import on it starts at once
     again = api.import_file(accounts[next(iter(cases))], STATEMENT.replace(b"Line", b"Again"))
     assert again["status"] == "awaitingConfirmation"
+
+
+# --- the revert ------------------------------------------------------------------------------------
+BEFORE = {"transactionId": "before-1", "text": "Before the import", "creditDebit": "debit", "amount": "1.00",
+          "currency": "GBP", "valutaAt": "2024-05-31"}
+
+
+def _complete_on_an_account_with_a_line(api: Api) -> tuple[str, str]:
+    """An account with one line of its own, and a complete import of STATEMENT (three chunks) on it."""
+    identifier = f"GB{uuid.uuid4().hex[:12]}"
+    account = api.create_account(identifier)
+    api.ok("POST", "/api/public/v1/transactions", expect=201,
+           json={"transactions": [{**BEFORE, "accountIdentifier": identifier}]})
+    imp = api.import_file(account, STATEMENT)
+    assert api.confirm_and_complete(imp["id"])["status"] == "complete"
+    assert len(api.ledger(account)) == LINES + 1
+    return account, imp["id"]
+
+
+def _once(key: str, fired: set[str], lock: threading.Lock) -> bool:
+    with lock:
+        if key in fired:
+            return False
+        fired.add(key)
+        return True
+
+
+def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the_import(
+        api: Api, monkeypatch: pytest.MonkeyPatch):
+    """The revert function, invoked asynchronously, fails once in turn: before it ran, after it ran (its
+    answer lost), between its last ledger delete and the status write (a crash: Lambda's retry of the
+    asynchronous invocation finishes it), and in its second chunk's delete (recorded revertFailed: the
+    client's next POST /revert continues). Each time the ledger ends as it was before the import."""
+    c = container()
+    monkeypatch.setattr(c.staging, "chunk_rows", CHUNK_ROWS)
+    cases = ["before", "after", "crash before the status write", "second chunk fails"]
+    with ThreadPoolExecutor(len(cases)) as pool:  # the four imports at once: one import's time
+        imports = dict(zip(cases, pool.map(lambda _: _complete_on_an_account_with_a_line(api), cases), strict=True))
+    by_id = {import_id: case for case, (_, import_id) in imports.items()}
+    fired: set[str] = set()
+    lock = threading.Lock()
+    finish, delete = c.revert._finish, c.ledger.delete_many_if_from_import
+    chunks_seen: dict[str, int] = {}
+
+    def crashing_finish(imp: Any) -> Any:
+        if by_id.get(imp.id) == "crash before the status write" and _once("finish", fired, lock):
+            raise RuntimeError("injected crash: every line deleted, the status not yet written")
+        return finish(imp)
+
+    def failing_delete(tenant: Any, rows: Any, import_id: str, **kwargs: Any) -> Any:
+        if by_id.get(import_id) == "second chunk fails":
+            with lock:
+                chunks_seen[import_id] = seen = chunks_seen.get(import_id, 0) + 1
+            if seen == 2:
+                raise RuntimeError("injected failure of the second chunk's delete")
+        return delete(tenant, rows, import_id, **kwargs)
+
+    monkeypatch.setattr(c.revert, "_finish", crashing_finish)
+    monkeypatch.setattr(c.ledger, "delete_many_if_from_import", failing_delete)
+    monkeypatch.setenv(ENV, f"revert@{imports['before'][1]}:1:before,revert@{imports['after'][1]}:1:after")
+
+    for _, import_id in imports.values():
+        api.ok("POST", f"/imports/{import_id}/revert", expect=202)
+
+    def settled(import_id: str) -> dict[str, Any] | None:
+        data = api.get_import(import_id, report=False)
+        return data if data.get("revertStatus") in ("reverted", "revertFailed") else None
+
+    for case, (account, import_id) in imports.items():
+        done = poll(lambda i=import_id: settled(i), timeout=60, what=f"the revert of {case}")  # type: ignore[misc]
+        if case == "second chunk fails":  # recorded, and the next revert continues where it stopped
+            assert done["revertStatus"] == "revertFailed", done
+            api.ok("POST", f"/imports/{import_id}/revert", expect=202)
+            done = poll(lambda i=import_id: settled(i), timeout=60, what="the second revert")  # type: ignore[misc]
+        assert done["revertStatus"] == "reverted", (case, done)
+        ledger = api.ledger(account)
+        assert [r["amount"] for r in ledger] == ["-1.00"], (case, ledger)  # the line it had before, alone
+        assert done["revertedLineCount"] == LINES, (case, done)
