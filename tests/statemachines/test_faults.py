@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.client import Api, poll
 from tximport.runtime import container
+from tximport.services import uploads
 from tximport_cli.local.faults import ENV, parse
 
 LINES = 5
@@ -160,3 +161,43 @@ def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the
         ledger = api.ledger(account)
         assert [r["amount"] for r in ledger] == ["-1.00"], (case, ledger)  # the line it had before, alone
         assert done["revertedLineCount"] == LINES, (case, done)
+
+
+# --- timeouts ---------------------------------------------------------------------------------------
+def test_a_process_run_hanging_past_its_step_timeout_is_timed_out_and_retried(
+        api: Api, stack, monkeypatch: pytest.MonkeyPatch):
+    """The first Process run hangs past the step's (here 2 s) timeout: Step Functions times it out and its
+    Retry runs it again, while the hung run goes on late, as Lambda does. The import still completes
+    with the file's lines, once each."""
+    monkeypatch.setattr(uploads, "process_timeout", lambda size: 2)
+    account = api.create_account()
+    import_id, upload_path = api.create_import(account)
+    monkeypatch.setenv(ENV, f"process@{import_id}:1:timeout")
+    api.upload(upload_path, STATEMENT)
+    imp = api.wait(import_id, "awaitingConfirmation", "error", timeout=120)
+    assert imp["status"] == "awaitingConfirmation", imp["errorDetails"]
+    assert api.confirm_and_complete(import_id)["status"] == "complete"
+    ledger = api.ledger(account)
+    assert sorted(Decimal(r["amount"]) for r in ledger) == sorted(AMOUNTS)
+    assert len({r["transactionId"] for r in ledger}) == LINES
+    poll(lambda: _execution_status(stack, import_id) == "SUCCEEDED", timeout=60, what="the execution to succeed")
+    history = stack.clients.stepfunctions.get_execution_history(
+        executionArn=f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{import_id}",
+        maxResults=1000)["events"]
+    assert any(e["type"] == "LambdaFunctionTimedOut" or "TimedOut" in e["type"] for e in history), \
+        [e["type"] for e in history]
+
+
+def test_a_parse_past_its_budget_ends_in_error_quickly_and_the_account_runs_the_next_import(
+        api: Api, monkeypatch: pytest.MonkeyPatch):
+    """Process's own deadline (here a budget of nothing at all): the import ends in error
+    ProcessingTimeout naming the line reached, and the account takes the next import at once."""
+    account = api.create_account()
+    monkeypatch.setattr(container().processing, "budget_seconds", 1e-9)
+    stopped = api.import_file(account, STATEMENT)
+    assert stopped["status"] == "error", stopped
+    detail = stopped["errorDetails"][0]
+    assert detail["code"] == "ProcessingTimeout" and detail["lineNumber"] >= 1, detail
+    monkeypatch.setattr(container().processing, "budget_seconds", None)
+    nxt = api.import_file(account, STATEMENT.replace(b"Line", b"Next"))
+    assert nxt["status"] == "awaitingConfirmation", nxt

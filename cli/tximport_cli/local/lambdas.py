@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.definitions import FUNCTIONS, local_function_name
-from tximport_cli.local.faults import FaultInjector, failure
+from tximport_cli.local.faults import FaultInjector, failure, hang_seconds
 
 log = logging.getLogger("tximport_cli.local")
 
@@ -101,12 +101,15 @@ def _pool(function_name: str) -> threading.BoundedSemaphore:
         return _pools[function_name]
 
 
+def _timeout_of(function_name: str) -> int:
+    """The function's Lambda timeout (infra/definitions.py)."""
+    return next((f.timeout_seconds for f in FUNCTIONS if local_function_name(f.name) == function_name), 900)
+
+
 def call_handler(handler: Handler, function_name: str, event: Any) -> Any:
     """Run one handler as Lambda would (a context object; at most the function's pool size of
     invocations at once); a raised exception propagates."""
-    timeout = next((f.timeout_seconds for f in FUNCTIONS if local_function_name(f.name) == function_name),
-                   900)
-    context = FakeLambdaContext(function_name=function_name, timeout_seconds=timeout)
+    context = FakeLambdaContext(function_name=function_name, timeout_seconds=_timeout_of(function_name))
     with _pool(function_name):
         return handler(event, context)
 
@@ -121,6 +124,10 @@ def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[st
     if isinstance(event, str | bytes):
         event = json.loads(event or "{}")
     fault = faults.due(_SHORT_NAMES.get(function_name, function_name), event)
+    if fault == "timeout":
+        seconds = hang_seconds(event, _timeout_of(function_name))
+        log.warning("%s: injected hang of %.1f s (past its task's timeout)", function_name, seconds)
+        time.sleep(seconds)
     if fault == "before":
         log.warning("%s: injected fault before the handler", function_name)
         return json.dumps(failure(function_name, fault)), True, ""
