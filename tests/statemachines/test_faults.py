@@ -21,7 +21,7 @@ import pytest
 from tests.support.client import Api, poll
 from tximport.runtime import container
 from tximport.services import uploads
-from tximport_cli.local.faults import ENV, parse
+from tximport_cli.local.faults import ENV, hang_seconds, parse
 
 LINES = 5
 #: three staged chunks of two lines at most, so the commit has a first, middle and last chunk
@@ -46,9 +46,10 @@ def _execution_status(stack: Any, import_id: str) -> str:
 
 
 def test_the_fault_switch_reads_what_it_documents():
-    faults = parse("commit@imp-1:2:after, process:1")
+    faults = parse("commit@imp-1:2:after, process:1, revert@imp-2:1:timeout")
     assert [(f.function, f.import_id, f.invocation, f.when) for f in faults] == [
-        ("commit", "imp-1", 2, "after"), ("process", None, 1, "before")]
+        ("commit", "imp-1", 2, "after"), ("process", None, 1, "before"), ("revert", "imp-2", 1, "timeout")]
+    assert hang_seconds({"timeoutSeconds": 2}, 900) == 3 and hang_seconds({}, 60) == 61
     for wrong in ("commit", "commit:0", "commit:x", "commit:1:during"):
         with pytest.raises(ValueError):
             parse(wrong)
