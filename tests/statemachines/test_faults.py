@@ -167,10 +167,10 @@ def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the
 # --- timeouts ---------------------------------------------------------------------------------------
 def test_a_process_run_hanging_past_its_step_timeout_is_timed_out_and_retried(
         api: Api, stack, monkeypatch: pytest.MonkeyPatch):
-    """The first Process run hangs past the step's (here 2 s) timeout: Step Functions times it out and its
+    """The first Process run hangs past the step's (here 3 s) timeout: Step Functions times it out and its
     Retry runs it again, while the hung run goes on late, as Lambda does. The import still completes
     with the file's lines, once each."""
-    monkeypatch.setattr(uploads, "process_timeout", lambda size: 2)
+    monkeypatch.setattr(uploads, "process_timeout", lambda size: 3)
     account = api.create_account()
     import_id, upload_path = api.create_import(account)
     monkeypatch.setenv(ENV, f"process@{import_id}:1:timeout")

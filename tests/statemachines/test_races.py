@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+import requests
 
 from tests.support.client import Api
 from tests.support.stack import new_api
@@ -220,3 +221,24 @@ def test_three_imports_racing_on_one_account_queue_and_complete_in_order_with_no
     # and the account is free
     assert api.import_file(account, files[0].replace(b"File", b"Later"))["status"] in ("awaitingConfirmation",
                                                                                      "complete")
+
+
+def test_ten_concurrent_confirms_through_the_api_write_once_and_the_ledger_is_what_was_reviewed(api: Api):
+    # Given an import reviewed with 3 of its 20 lines marked skip
+    account, import_id = _reviewed(api)
+    plan = api.ok("GET", f"/imports/{import_id}/dryrun")["data"]
+    # When 10 clients confirm it at once through the gateway
+    url = f"{api.base_url}/imports/{import_id}/confirm"
+    headers = {"Authorization": f"Bearer {api.token}"}
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: requests.post(url, headers=headers, timeout=60), range(10)))
+    # Then each is told it is confirmed or that another call got there first (409), never anything else
+    assert {a.status_code for a in answers} <= {204, 409}, [(a.status_code, a.text[:200]) for a in answers]
+    assert any(a.status_code == 204 for a in answers)
+    assert all(a.json()["error"]["code"] for a in answers if a.status_code == 409)
+    assert api.wait(import_id, "complete", "error")["status"] == "complete"
+    # and the ledger holds the reviewed lines once each
+    ledger = api.ledger(account)
+    assert len(ledger) == plan["add"] == 20 - len(SKIPPED)
+    assert not {r["description"] for r in ledger} & set(SKIPPED)
+    assert sum(Decimal(r["amount"]) for r in ledger) == sum(Decimal(a["addSum"]) for a in plan["accounts"])

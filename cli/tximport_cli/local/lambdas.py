@@ -168,8 +168,9 @@ def async_s3_notifications() -> Iterator[None]:
 
 
 #: Lambda retries an asynchronous invocation (InvocationType Event) whose function fails twice, about a
-#: minute and then two after the failure; locally a second and then two, so a test watches the retry run
-ASYNC_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0)
+#: minute and then two after the failure; locally half a second and then a second, so a test watches the
+#: retry run
+ASYNC_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
 
 
 def run_async(invoke: Callable[[Any], tuple[str, bool, str]], event: Any, name: str) -> None:
