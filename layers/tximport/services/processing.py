@@ -500,6 +500,12 @@ class ProcessingService:
         deadline = Deadline.within(budget, clock) if budget is not None else None
         if imp.status == ImportStatus.DELETED:
             return "done"
+        # another run of this step (a run Step Functions timed out goes on, late) already decided: its
+        # outcome stands (processing again would take an import out of error, its accounts released)
+        if imp.status == ImportStatus.ERROR:
+            return "failed"
+        if imp.status == ImportStatus.FINAL_PROCESSING:
+            return "confirm"
         fmt = get_format(imp.file_format)
         head = self.objects.head(imp.s3_key)
         if head.size == 0:

@@ -348,3 +348,17 @@ def test_a_parse_within_its_budget_is_not_cut_short(c: FakeContainer, world: Wor
     world.upload(imp, CSV)
     world.claim(imp.id)
     assert c.processing.process(world.get(imp.id), clock=_Ticks()) == "review"
+
+
+def test_a_run_after_another_run_of_the_step_decided_keeps_that_outcome(c: FakeContainer, world: World):
+    """A Process run Step Functions timed out goes on, late; the step's retry then finds the import as
+    that run left it: an error stays an error (its accounts are released), a go-ahead stays one."""
+    failed, outcome = world.processed(b"")
+    assert outcome == "failed"
+    assert c.processing.process(world.get(failed.id)) == "failed" and world.get(failed.id).status == ImportStatus.ERROR
+    going, outcome = world.processed(CSV, review_level=ReviewLevel.MINIMAL)
+    assert outcome == "confirm"
+    before = world.get(going.id)
+    assert c.processing.process(before) == "confirm"
+    after = world.get(going.id)
+    assert after.generation == before.generation and after.chunk_keys == before.chunk_keys
