@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -532,7 +533,7 @@ class ProcessingService:
         # a re-run (amend) starts a new generation; the old staged rows go
         old_prefix = imp.staging_prefix
         imp.generation += 1
-        prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+        prefix = staging_prefix(imp.tenant, imp.id, imp.generation, run=uuid.uuid4().hex[:12])
         try:
             outcome = self._stage(imp, fmt, source, prefix, deadline)
         except base.FileError as exc:

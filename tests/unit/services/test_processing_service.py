@@ -39,7 +39,8 @@ def test_a_file_is_staged_in_chunks_with_its_report(c: FakeContainer, world: Wor
     imp, outcome = world.processed(CSV)
 
     assert outcome == "review" and imp.status == ImportStatus.PROCESSING  # the await step shows the status
-    assert len(imp.chunk_keys) == 2 and imp.staging_prefix == f"staging/org-1/co-1/{imp.id}/g1/"
+    assert len(imp.chunk_keys) == 2 and (imp.staging_prefix or "").startswith(f"staging/org-1/co-1/{imp.id}/g1-")
+    assert all(key.startswith(imp.staging_prefix or "-") for key in imp.chunk_keys)
     rows = list(c.staging.all_rows(imp.chunk_keys))
     assert [(r.date_posted, r.amount, r.description, r.line_number) for r in rows] == [
         (date(2024, 1, 2), Decimal("-3.50"), "Coffee", 2), (date(2024, 1, 3), Decimal("2500.00"), "Salary", 3),
@@ -362,3 +363,20 @@ def test_a_run_after_another_run_of_the_step_decided_keeps_that_outcome(c: FakeC
     assert c.processing.process(before) == "confirm"
     after = world.get(going.id)
     assert after.generation == before.generation and after.chunk_keys == before.chunk_keys
+
+
+def test_two_runs_of_one_generation_stage_apart_so_the_loser_never_removes_the_winners_chunks(
+        c: FakeContainer, world: World):
+    """A Process run Step Functions timed out goes on beside its retry: both read the import at the same
+    generation. Each stages under a prefix of its own, so whichever loses the save (and removes what it
+    staged) leaves the chunks the saved import points to."""
+    imp = world.create(world.account())
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    late, retry = world.get(imp.id), world.get(imp.id)
+    assert c.processing.process(retry) == "review"
+    saved = world.get(imp.id)
+    with pytest.raises(Conflict):
+        c.processing.process(late)
+    assert world.get(imp.id).staging_prefix == saved.staging_prefix
+    assert all(c.objects.keys(key) for key in saved.chunk_keys)
