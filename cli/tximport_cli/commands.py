@@ -420,7 +420,9 @@ def _report(imp: dict[str, Any]) -> dict[str, Any]:
 def _print_report(out: Output, imp: dict[str, Any], problems: list[dict[str, Any]]) -> None:
     s = _report(imp)
     if s:
-        start, end = s.get("transactionRangeStartDate"), s.get("transactionRangeEndDate")
+        # the document's datetimes are a statement day's midnight UTC: the day is what a person reads
+        start, end = (str(v)[:10] if v else None for v in (s.get("transactionRangeStartDate"),
+                                                           s.get("transactionRangeEndDate")))
         out.pairs(f"Report for import {imp['id']}", [
             ("lines", s.get("transactionDetailsCount")),
             ("credits", f"{s.get('transactionCreditCount')} totalling {_total(s, 'credit')}"),

@@ -63,6 +63,7 @@ def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     assert "uploading oca-test-camt053.xml: 11,415 of 11,415 bytes" in done.stdout
     assert "status: awaitingConfirmation" in done.stdout and "status: complete" in done.stdout
     assert "credits              1 totalling 1405.31" in done.stdout
+    assert "date range           2014-01-05 to 2014-01-05" in done.stdout  # the statement's days
     assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text, no escape codes
     ledger = cli.api.ledger(account_id)
     assert len(ledger) == 4
