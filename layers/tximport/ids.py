@@ -47,18 +47,22 @@ def new_id() -> str:
 
 
 def transaction_id(bank_account_id: str, *, date_posted: date, amount: Decimal, description: str,
-                   bank_transaction_id: str | None, occurrence: int) -> str:
+                   bank_transaction_id: str | None, occurrence: int, pending: bool = False) -> str:
     """The id of a statement line in an account: the same line always gets the same id.
 
     A bank-assigned id (FITID, AcctSvcrRef) identifies the line on its own. Without one the line is
     identified by its content plus its occurrence index among identical lines of the same file, so two
     equal coffees on one day stay two transactions, and re-importing the statement names them again.
+    A pending line has an id of its own: the booked line that replaces it often keeps its bank id, day,
+    amount and text, and must not be taken for it (it is written beside it, linked).
     """
     if bank_transaction_id:
         basis = f"{bank_account_id}\x1fB\x1f{bank_transaction_id}"
     else:
         basis = (f"{bank_account_id}\x1fC\x1f{date_posted.isoformat()}\x1f{amount.normalize():f}"
                  f"\x1f{' '.join(description.split()).casefold()}\x1f{occurrence}")
+    if pending:
+        basis += "\x1fP"
     digest = hashlib.sha256(basis.encode()).hexdigest()[:32]
     return f"{date_posted.isoformat()}-{digest}"
 

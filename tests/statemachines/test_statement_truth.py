@@ -169,6 +169,9 @@ def test_a_csv_running_balance_names_the_first_line_where_it_breaks(api: Api):
 def test_the_ledger_shows_running_balances_anchored_on_the_last_statement(api: Api):
     ref = "GB33BUKB20201555555566"
     account = api.create_account(ref)
+    # nothing known yet: no balance and no day (the fields are there, null), never a zero
+    empty = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})["meta"]["balance"]
+    assert (empty["balance"], empty["amount"], empty["asOf"], empty["lastStatement"]) == (None, None, None, None)
     jan = _import(api, account, month(ref, 1, 2024, 1, D("100.00"), ["-30.00", "12.50", "-2.50"]))
     api.confirm_and_complete(jan["id"])
     # a line posted through the public API after the statement counts too
@@ -250,3 +253,27 @@ def test_a_reversal_is_linked_to_the_line_it_reverses(api: Api):
     api.confirm_and_complete(feb["id"])
     (line,) = [r for r in api.ledger(account) if r["amount"] == "30.00"]
     assert line["reversalOf"] == debit
+
+
+def test_a_csv_card_pre_authorisation_is_booked_under_its_own_id_and_linked(api: Api):
+    account = api.create_account("GB33BUKB20201555555577")
+    mapping = {"columns": {"date": "Date", "description": "Text", "amount": "Amount", "status": "Status",
+                           "bankTransactionId": "Id"}}
+    first = b"Date,Text,Amount,Status,Id\n2024-03-02,CARD 1234 FUEL,-61.20,Pre-authorisation,T2\n"
+    imp = api.import_file(account, first, file_format="CSV#mapped#v1", mapping=mapping, includePending=True)
+    (row,) = api.review(imp["id"])
+    assert row["pending"] is True
+    api.confirm_and_complete(imp["id"])
+    # booked the same day under the same card id, amount and text: a line of its own, linked to the pending one
+    second = b"Date,Text,Amount,Status,Id\n2024-03-02,CARD 1234 FUEL,-61.20,Gebucht,T2\n"
+    nxt = api.import_file(account, second, file_format="CSV#mapped#v1", mapping=mapping, includePending=True)
+    (booked,) = api.review(nxt["id"])
+    assert booked["replacesPendingId"] == row["transactionId"] != booked["transactionId"]
+    assert booked["decision"] == "import"
+    api.confirm_and_complete(nxt["id"])
+    ledger = {r["transactionId"]: r for r in api.ledger(account)}
+    assert ledger[row["transactionId"]]["pending"] is True
+    assert ledger[row["transactionId"]]["replacedBy"] == booked["transactionId"]
+    assert ledger[booked["transactionId"]]["replacesPendingId"] == row["transactionId"]
+    balance = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})["meta"]
+    assert balance["balance"]["amount"] == "-61.20", "counted once: the booked line"

@@ -83,3 +83,34 @@ def camt053(iban: str, statement_id: str, opening: Decimal, entries: list[Entry]
             f"<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{currency}</Ccy></Acct>"
             f"{bal('OPBD', opening)}{bal('CLBD', opening + booked)}{''.join(ntry(e) for e in entries)}"
             "</Stmt></BkToCstmrStmt></Document>")
+
+
+@dataclass(frozen=True)
+class Card:
+    """An OFX transaction: booked in `<BANKTRANLIST>`, or pending (`<STMTTRNP>`, no FITID) in `<BANKTRANLISTP>`."""
+
+    day: date
+    amount: Decimal
+    text: str
+    fitid: str | None = None
+
+
+def ofx(account: str, booked: list[Card], pending: list[Card], *, closing: Decimal, day: date,
+        currency: str = "EUR") -> str:
+    """An OFX 2 credit-card statement as banks answer `INCLUDEPENDING`: the booked list, then the pending list."""
+
+    def trn(tag: str, date_tag: str, c: Card) -> str:
+        fitid = f"<FITID>{c.fitid}</FITID>" if c.fitid else ""
+        return (f"<{tag}><TRNTYPE>POS</TRNTYPE><{date_tag}>{c.day:%Y%m%d}120000</{date_tag}>"
+                f"<TRNAMT>{c.amount:.2f}</TRNAMT>{fitid}<NAME>{c.text}</NAME></{tag}>\n")
+
+    first = min((c.day for c in booked + pending), default=day)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?OFX OFXHEADER=\"200\" VERSION=\"220\"?>\n"
+            "<OFX><CREDITCARDMSGSRSV1><CCSTMTTRNRS><TRNUID>1</TRNUID><CCSTMTRS>"
+            f"<CURDEF>{currency}</CURDEF><CCACCTFROM><ACCTID>{account}</ACCTID></CCACCTFROM>\n"
+            f"<BANKTRANLIST><DTSTART>{first:%Y%m%d}</DTSTART><DTEND>{day:%Y%m%d}</DTEND>\n"
+            + "".join(trn("STMTTRN", "DTPOSTED", c) for c in booked)
+            + f"</BANKTRANLIST>\n<BANKTRANLISTP><DTASOF>{day:%Y%m%d}</DTASOF>\n"
+            + "".join(trn("STMTTRNP", "DTTRAN", c) for c in pending)
+            + f"</BANKTRANLISTP>\n<LEDGERBAL><BALAMT>{closing:.2f}</BALAMT><DTASOF>{day:%Y%m%d}</DTASOF></LEDGERBAL>"
+            "</CCSTMTRS></CCSTMTTRNRS></CREDITCARDMSGSRSV1></OFX>\n")

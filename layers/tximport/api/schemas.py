@@ -278,12 +278,15 @@ class LastStatementOut(Wire):
 
 
 class AccountBalanceOut(Wire):
-    """The account's balance after its newest line (`?include=balance`)."""
+    """The account's balance after its newest booked line (`?include=balance`)."""
 
-    balance: MinorUnits = Field(description="the balance after the account's newest line, in minor units")
-    amount: DecimalText = Field(description="the same, as the exact decimal", examples=["1510.00"])
+    balance: MinorUnits | None = Field(description="the balance after the account's newest booked line, in minor "
+                                                   "units; null while nothing is known (no statement, no booked line)")
+    amount: DecimalText | None = Field(description="the same, as the exact decimal (null with it)",
+                                       examples=["1510.00"])
     currency: str | None = Field(examples=["EUR"])
-    as_of: Day | None = Field(description="the day of the newest line (or of the last statement's closing)")
+    as_of: Day | None = Field(description="the day of the newest booked line (or of the last statement's closing, "
+                                          "when later); null while nothing is known")
     last_statement: LastStatementOut | None
 
 

@@ -127,7 +127,8 @@ def balance_view(balance: AccountBalance, currency: str | None) -> schemas.Accou
         closing_balance_amount=money.money_text(anchor.closing, anchor.currency or currency),
         closing_date=anchor.closing_date, import_id=anchor.import_id, statement_id=anchor.statement_id)
     return schemas.AccountBalanceOut(
-        balance=money.minor_units(balance.amount, currency), amount=money.money_text(balance.amount, currency),
+        balance=None if balance.amount is None else money.minor_units(balance.amount, currency),
+        amount=None if balance.amount is None else money.money_text(balance.amount, currency),
         currency=currency, as_of=balance.as_of, last_statement=last)
 
 

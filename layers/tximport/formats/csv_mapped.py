@@ -22,7 +22,11 @@ Column roles: `date` (required), `valueDate`, `description` (one or several colu
 `amount` + `indicator` (a D/C column whose values are matched against `indicatorValues`), `balance`,
 `bankTransactionId`, `reference`, `currency`, `originalAmount`, `originalCurrency`,
 `counterpartyName`, `counterpartyAccount`, `account` (the account each line belongs to: a file may
-then hold several accounts).
+then hold several accounts), `status` (whether the bank has booked the line: a value among
+`statusValues.pending` marks a pending line, such as a card pre-authorisation, one among
+`statusValues.booked` or an empty cell a booked one; any other value rejects the line `InvalidLine`).
+Status values are compared case-insensitively with punctuation and spacing ignored
+(`Pre-Authorisation` is `pre authorisation`).
 
 Amount semantics: `amount` is signed (positive is money in). With `credit` + `debit`, a line's amount
 is the credit as written minus the absolute debit (a debit is money out whatever its sign; a negative
@@ -79,7 +83,7 @@ from tximport.formats.base import (
     Source,
 )
 from tximport.formats.csv_feed import Batch, Columns, FooterHold, NumberedRows, Rows, TextFeed, split_block
-from tximport.formats.csv_rows import TEXT_ROLES, Layout, Row, RowReader
+from tximport.formats.csv_rows import TEXT_ROLES, Layout, Row, RowReader, status_key
 from tximport.formats.dates import DateStyleVote, looks_like_date, make_date_parser
 from tximport.formats.encoding import (
     SAMPLE_SIZE,
@@ -100,7 +104,7 @@ INVALID_MAPPING = "InvalidMapping"
 ROLES = (
     "date", "valueDate", "description", "amount", "credit", "debit", "indicator", "balance",
     "bankTransactionId", "reference", "currency", "originalAmount", "originalCurrency",
-    "counterpartyName", "counterpartyAccount", "account",
+    "counterpartyName", "counterpartyAccount", "account", "status",
 )
 _AMOUNT_ROLES = ("amount", "credit", "debit", "balance", "originalAmount")
 _DATE_ROLES = ("date", "valueDate")
@@ -110,6 +114,13 @@ HEADER_SEARCH_ROWS = 100
 INFERENCE_SAMPLE_ROWS = 1000
 DEFAULT_CREDIT_VALUES = ("C", "CR", "CRDT", "CREDIT", "H", "HABEN", "+")
 DEFAULT_DEBIT_VALUES = ("D", "DR", "DBIT", "DEBIT", "S", "SOLL", "-")
+#: values of a status column that mark a pending line (card pre-authorisations, reservations, holds)
+DEFAULT_PENDING_VALUES = (
+    "Pending", "PDNG", "Authorised", "Authorized", "Authorisation", "Authorization", "Pre-authorisation",
+    "Pre-authorization", "Preauthorisation", "Preauthorization", "Pre-auth", "Preauth", "Reserved",
+    "Reservation", "Hold", "On hold", "Vorgemerkt", "Vormerkung", "Nicht gebucht", "En attente")
+#: values of a status column that mark a booked line (an empty cell is booked too)
+DEFAULT_BOOKED_VALUES = ("Booked", "BOOK", "Posted", "Cleared", "Settled", "Completed", "Gebucht", "Comptabilisé")
 
 _COLUMN_REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]}
 
@@ -160,6 +171,17 @@ MAPPING_SCHEMA: dict[str, Any] = {
             "description": "Values of the indicator column (case-insensitive); defaults: credit "
                            + "/".join(DEFAULT_CREDIT_VALUES) + ", debit " + "/".join(DEFAULT_DEBIT_VALUES),
         },
+        "statusValues": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "pending": {"type": "array", "items": {"type": "string"}},
+                "booked": {"type": "array", "items": {"type": "string"}},
+            },
+            "description": "Values of the status column (case, punctuation and spacing ignored); a list "
+                           "given replaces its default. Defaults: pending " + "/".join(DEFAULT_PENDING_VALUES)
+                           + "; booked " + "/".join(DEFAULT_BOOKED_VALUES) + " (and an empty cell).",
+        },
         "descriptionSeparator": {"type": "string", "default": " "},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$",
                      "description": "Currency of lines that have no currency column value."},
@@ -179,6 +201,7 @@ _PROBLEMS = {
     "decimalSeparator": "'decimalSeparator' must be \"auto\", \".\" or \",\"",
     "dateStyle": "'dateStyle' must be bigEndian, littleEndian or middleEndian",
     "indicatorValues": "'indicatorValues' must be an object with 'credit' and 'debit' lists",
+    "statusValues": "'statusValues' must be an object with 'pending' and 'booked' lists",
     "descriptionSeparator": "'descriptionSeparator' must be a string",
     "currency": "'currency' must be a three-letter ISO 4217 code",
 }
@@ -192,6 +215,15 @@ class IndicatorValues(BaseModel):
 
     credit: tuple[StrictStr, ...] = DEFAULT_CREDIT_VALUES
     debit: tuple[StrictStr, ...] = DEFAULT_DEBIT_VALUES
+
+
+class StatusValues(BaseModel):
+    """The values of a status column that mean pending and booked (see `status_key`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pending: tuple[StrictStr, ...] = DEFAULT_PENDING_VALUES
+    booked: tuple[StrictStr, ...] = DEFAULT_BOOKED_VALUES
 
 
 class CsvMapping(BaseModel):
@@ -211,6 +243,7 @@ class CsvMapping(BaseModel):
     decimal_separator: Literal[".", ","] | None = Field(default=None, alias="decimalSeparator")  # None: inferred
     date_style: DateStyle | None = Field(default=None, alias="dateStyle")
     indicator_values: IndicatorValues = Field(default_factory=IndicatorValues, alias="indicatorValues")
+    status_values: StatusValues = Field(default_factory=StatusValues, alias="statusValues")
     description_separator: str = Field(default=" ", alias="descriptionSeparator", strict=True)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", strict=True)
     skip_rows: int = Field(default=0, alias="skipRows", ge=0, le=1_000_000, strict=True)
@@ -228,6 +261,14 @@ class CsvMapping(BaseModel):
     @property
     def debit_values(self) -> frozenset[str]:
         return frozenset(v.strip().upper() for v in self.indicator_values.debit)
+
+    @property
+    def pending_values(self) -> frozenset[str]:
+        return frozenset(status_key(v) for v in self.status_values.pending)
+
+    @property
+    def booked_values(self) -> frozenset[str]:
+        return frozenset(status_key(v) for v in self.status_values.booked)
 
     @classmethod
     def from_json(cls, raw: Any) -> CsvMapping:
@@ -291,9 +332,9 @@ class CsvMapping(BaseModel):
             return raw
         raise PydanticCustomError("decimal_separator", "not auto, . or ,")
 
-    @field_validator("indicator_values", mode="before")
+    @field_validator("indicator_values", "status_values", mode="before")
     @classmethod
-    def _indicator_values(cls, raw: Any) -> Any:
+    def _value_lists(cls, raw: Any) -> Any:
         return raw or {}
 
     @model_serializer(mode="plain")
@@ -309,7 +350,7 @@ class CsvMapping(BaseModel):
                 value = "auto"
             elif name == "date_style" and value is not None:
                 value = value.value
-            elif name == "indicator_values":
+            elif name in ("indicator_values", "status_values"):
                 value = {key: list(getattr(value, key)) for key in sorted(value.model_fields_set)}
             out[info.alias or name] = value
         return out
@@ -341,10 +382,10 @@ def _problems(exc: ValidationError) -> list[str]:
             problems.extend(error.get("ctx", {}).get("problems", []))
         elif not loc:
             problems.append("the mapping must be a JSON object")
+        elif loc[0] in ("indicatorValues", "statusValues") and len(loc) > 1:
+            problems.append(f"'{loc[0]}' lists must hold strings" if len(loc) > 2 else _PROBLEMS[str(loc[0])])
         elif error["type"] == "extra_forbidden":
             unknown.append(str(loc[0]))
-        elif loc[0] == "indicatorValues" and len(loc) > 1:
-            problems.append("'indicatorValues' lists must hold strings")
         else:
             problems.append(_PROBLEMS.get(str(loc[0]), f"{loc[0]!r}: {error['msg']}"))
     if unknown:

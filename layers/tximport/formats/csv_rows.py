@@ -15,12 +15,14 @@ What a row becomes (the mapping's roles are resolved to column indexes first, se
   empty indicator keeps it as written, an unknown one is `InvalidAmount`);
 * the description: one column stripped, or several joined with the mapping's separator; NFC;
 * optional values: currency (else the mapping's currency), value date, balance, original amount,
-  the text roles, the account (a `StatementAccount` the first time an account is seen). A bad
-  value date, balance or original amount rejects the line.
+  the text roles, the account (a `StatementAccount` the first time an account is seen), the status
+  (pending or booked, by the mapping's `statusValues`). A bad value date, balance or original
+  amount, or a status that is neither, rejects the line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -57,6 +59,14 @@ TEXT_ROLES = {
 SIGNED, INDICATOR, CREDIT_DEBIT = 0, 1, 2
 
 Row = Sequence[str]
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def status_key(text: str) -> str:
+    """A status value as it is compared: case-folded, its words joined by one space (`Pre-Auth.` is `pre auth`)."""
+    return " ".join(_WORDS.findall(nfc(text).casefold()))
 
 
 def blank(row: Row) -> bool:
@@ -99,10 +109,12 @@ class RowReader:
 
         self.value_date_i, self.balance_i = optional("valueDate"), optional("balance")
         self.original_i, self.currency_i = optional("originalAmount"), optional("currency")
-        self.account_i = optional("account")
+        self.account_i, self.status_i = optional("account"), optional("status")
         self.texts = [(TEXT_ROLES[role], idx[role][0]) for role in TEXT_ROLES if role in idx]
         self.has_extras = (self.value_date_i >= 0 or self.balance_i >= 0 or self.original_i >= 0
-                           or self.account_i >= 0 or bool(self.texts))
+                           or self.account_i >= 0 or self.status_i >= 0 or bool(self.texts))
+        self.pending_values, self.booked_values = mapping.pending_values, mapping.booked_values
+        self._statuses: dict[str, bool | None] = {}
         self.accounts_seen: set[str] = set()
         # (the mapping computes these on each access)
         self.credit_values, self.debit_values = mapping.credit_values, mapping.debit_values
@@ -248,9 +260,32 @@ class RowReader:
                     yield StatementAccount(account, currency=line.currency, line_number=line.line_number)
         yield line
 
+    def pending(self, text: str) -> bool | None:
+        """Whether a status cell marks a pending line (False: booked, or empty); None for another value."""
+        if text in self._statuses:
+            return self._statuses[text]
+        key = status_key(text)
+        found = True if key in self.pending_values else False if not key or key in self.booked_values else None
+        if len(self._statuses) < 1000:  # a status column holds a handful of values
+            self._statuses[text] = found
+        return found
+
+    def status_error(self, line_number: int, text: str) -> LineError:
+        """A status cell that is neither a pending nor a booked value rejects its line, naming the values."""
+        pending, booked = ", ".join(sorted(self.pending_values)), ", ".join(sorted(self.booked_values))
+        return LineError(line_number, INVALID_LINE, f"The status {text.strip()!r} is neither a pending value "
+                         f"({pending}) nor a booked value ({booked}); see statusValues.",
+                         actual_value=text, target=self.targets["status"])
+
     def optional_values(self, line: ParsedLine, row: Row, n: int) -> LineError | None:
-        """Value date, balance and original amount into the line; the error of the first bad one."""
+        """Value date, balance, original amount and status into the line; the error of the first bad one."""
         line_number, targets = line.line_number, self.targets
+        i = self.status_i
+        if 0 <= i < n:
+            pending = self.pending(row[i])
+            if pending is None:
+                return self.status_error(line_number, row[i])
+            line.pending = pending
         i = self.value_date_i
         if 0 <= i < n and row[i].strip():
             try:

@@ -233,13 +233,19 @@ class ColumnReader:
         original_currencies = texts_by_attr.get("original_currency", none)
         if original_currencies is not none:
             original_currencies = [text.upper() if text else None for text in original_currencies]
+        pending: Iterable[bool] = repeat(False)
+        if 0 <= rows.status_i < width:
+            statuses = list(map(rows.pending, columns[rows.status_i]))
+            if None in statuses:
+                return None  # a status that is neither pending nor booked: a line error
+            pending = statuses  # type: ignore[assignment]
         accounts: Sequence[str | None] = none
         if 0 <= rows.account_i < width:
             accounts = [nfc(text.strip()) or None for text in columns[rows.account_i]]
         get = texts_by_attr.get
         lines = map(ParsedLine, numbers, dates, amounts, descriptions, accounts, currencies or none, value_dates,
                     get("bank_transaction_id", none), get("reference", none), get("counterparty_name", none),
-                    get("counterparty_account", none), balances, originals, original_currencies)
+                    get("counterparty_account", none), balances, originals, original_currencies, pending)
         return self._announce_accounts(lines, accounts) if accounts is not none else lines
 
     def _announce_accounts(self, lines: Iterator[ParsedLine], accounts: Sequence[str | None]

@@ -21,6 +21,14 @@ Mapping of a `<STMTTRN>` to a `ParsedLine`:
 * `CURRENCY/CURSYM` -> `currency` (else the statement's `CURDEF`); `ORIGCURRENCY/CURSYM` ->
   `original_currency`.
 
+Pending transactions (yielded with `pending=True`; the import skips and counts them unless
+`includePending`): newer OFX 2 versions carry them in a statement's `<BANKTRANLISTP>` (after the
+`<BANKTRANLIST>`), one `<STMTTRNP>` each, read like a `<STMTTRN>` with `DTTRAN` (the day the card
+was used) as its date (`DTEXPIRE`, the day the hold lapses, is not kept); the specification gives a
+`<STMTTRNP>` no FITID, so it has a bank id only where the bank writes one anyway. A `<STMTTRN>` of
+`TRNTYPE` `HOLD` (the specification allows it only in `<STMTTRNP>`, aggregators write it in the
+booked list) is pending too.
+
 Each statement (`STMTRS`, `CCSTMTRS`, `INVSTMTRS`) yields a `StatementAccount` (ACCTID, CURDEF,
 BANKID or BROKERID) before its lines. A statement whose account aggregate is missing yields its
 lines with `account_ref=None`. A `<STMTTRN>` without a usable `DTPOSTED` or `TRNAMT` is reported
@@ -93,6 +101,8 @@ _SPACE = re.compile(r"\s*")
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS", "INVSTMTRS"})
 _ACCOUNTS = frozenset({"BANKACCTFROM", "CCACCTFROM", "INVACCTFROM"})
 _BALANCES = frozenset({"LEDGERBAL", "AVAILBAL"})
+#: what ends an open `<STMTTRNP>` besides its end tag: the next one, the end of its list or statement
+_PENDING_ENDS = frozenset({"STMTTRNP", "BANKTRANLISTP", *_STATEMENTS})
 
 
 def _codec_for(head: bytes) -> str:
@@ -316,6 +326,9 @@ class _Scanner:
         self.window = _RUN_WINDOW_MIN
         self.status: dict[str, str] | None = None  # the open <STATUS> aggregate (sign-on or statement)
         self.investments = _Investments()
+        self.held: list[str] | None = None  # the tags of the open <STMTTRNP> (a pending transaction)
+        self.held_line = 0
+        self.held_size = 0
 
     def events(self) -> Iterator[ParseEvent]:
         """Every event of the file, in order."""
@@ -362,6 +375,17 @@ class _Scanner:
 
     def tag(self, closing: str, name: str, text: str, at: int) -> Iterator[ParseEvent]:
         """What a tag other than `<STMTTRN>` says about the statement."""
+        if self.held is not None:
+            if name not in _PENDING_ENDS:
+                self.hold(closing, name, text, at)
+                return
+            yield from self.release()
+            if name == "STMTTRNP" and closing:
+                return
+        if name == "STMTTRNP":
+            if not closing and self.stmt is not None:
+                self.held, self.held_line, self.held_size = [], self.reader.line_of(at), 0
+            return
         if name == "STATUS":
             if closing and self.status is not None:
                 _check_status(self.status, self.reader.line_of(at))
@@ -406,6 +430,25 @@ class _Scanner:
             self.curdef = _value(text) or None
         elif name in ("BANKTRANLIST", "INVTRANLIST") and not self.announced:
             yield from self.announce()
+
+    def hold(self, closing: str, name: str, text: str, at: int) -> None:
+        """One more tag of the open `<STMTTRNP>`. Raises FileError ElementTooLarge past `_MAX_BLOCK`."""
+        assert self.held is not None
+        piece = f"<{closing}{name}>{text}"
+        self.held_size += len(piece)
+        if self.held_size > _MAX_BLOCK:
+            line = self.held_line
+            raise FileError(ELEMENT_TOO_LARGE, f"the <STMTTRNP> at line {line} is never closed within "
+                            f"{_MAX_BLOCK:,} characters", target="STMTTRNP", details={"lineNumber": line})
+        self.held.append(piece)
+
+    def release(self) -> Iterator[ParseEvent]:
+        """The pending transaction the held tags make (its date is `DTTRAN`, as the specification names it)."""
+        assert self.held is not None
+        block, self.held = "".join(self.held), None
+        if self.stmt is not None and not self.announced:
+            yield from self.announce()
+        yield _pending(block, self.held_line, self.account_ref, self.curdef)
 
     def transaction(self, m: re.Match[str]) -> tuple[ParseEvent, int, bool] | None:
         """The transaction that starts at `m`, where the scan goes on, and whether it had its end tag;
@@ -529,7 +572,7 @@ _RUN_TAG = re.compile(r"/?[A-Za-z][A-Za-z0-9_.]*")
 #: leaves `_transaction` reads beyond those `_uniform_run` reads: a run with them goes to `_each`
 _RUN_UNREAD = frozenset({"CURSYM", "ACCTID"})
 #: the leaves `_uniform_run` reads
-_READ = frozenset({"DTPOSTED", "TRNAMT", "DTUSER", "NAME", "MEMO", "FITID", "CHECKNUM", "REFNUM"})
+_READ = frozenset({"DTPOSTED", "TRNAMT", "DTUSER", "NAME", "MEMO", "FITID", "CHECKNUM", "REFNUM", "TRNTYPE"})
 _FIRST8 = operator.itemgetter(slice(0, 8))
 #: a transaction with more tags than this is read by `_each`
 _RUN_TEMPLATE_MAX = 64
@@ -541,7 +584,7 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
     same line breaks (a bank's export, as a rule), read column by column without a Python call per
     field; None when the run is not so uniform, or holds anything `_transaction` would read
     differently (character references, a date not seen yet that is not plain, an amount `Decimal`
-    refuses): `_each` then reads it transaction by transaction, with the same result.
+    refuses, a `TRNTYPE` HOLD): `_each` then reads it transaction by transaction, with the same result.
     """
     if "&" in region:
         return None
@@ -595,6 +638,8 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
         breaks_total += breaks * pieces
     if region.count("\n") != breaks_total:
         return None
+    if "TRNTYPE" in columns and "HOLD" in "".join(columns["TRNTYPE"]).upper():
+        return None  # a pending line among them (`_transaction` marks it)
     keys = list(map(_FIRST8, columns["DTPOSTED"]))
     for key in set(keys).difference(_DATES):
         if not (len(key) == 8 and key.isascii() and key.isdigit()):
@@ -756,6 +801,25 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
     # Positional arguments (in the field order of ParsedLine) save a measurable share of the
     # time per transaction; test_ofx checks every field lands where it belongs.
     # (posted is a date here: amount is only ever set along with it)
+    trntype = get("TRNTYPE")
     return ParsedLine(line, posted, amount, description, account_ref, currency, value_date,  # type: ignore[arg-type]
                       (fitid.strip() or None) if fitid else None, reference or None, name or None,
-                      counterparty_account, None, None, original_currency)
+                      counterparty_account, None, None, original_currency,
+                      trntype is not None and trntype.strip().upper() == "HOLD")
+
+
+def _pending(block: str, line: int, account_ref: str | None, curdef: str | None) -> ParseEvent:
+    """A `<STMTTRNP>` (its tags in `block`): a line with `pending=True`, or the LineError that rejects it."""
+    renamed = "<DTPOSTED>" not in block
+    if renamed:
+        block = block.replace("<DTTRAN>", "<DTPOSTED>", 1)
+    event = _transaction(block, line, account_ref, curdef)
+    if isinstance(event, LineError) and renamed:
+        event.target = (event.target or "").replace("STMTTRN/DTPOSTED", "STMTTRNP/DTTRAN").replace(
+            "STMTTRN/", "STMTTRNP/")
+        event.message = event.message.replace("DTPOSTED", "DTTRAN")
+    elif isinstance(event, LineError):
+        event.target = (event.target or "").replace("STMTTRN/", "STMTTRNP/")
+    elif isinstance(event, ParsedLine):
+        event.pending = True
+    return event

@@ -27,9 +27,10 @@ from tximport.storage.statements import StatementHistory
 
 @dataclass(frozen=True, slots=True)
 class AccountBalance:
-    """The account's balance after its newest ledger line, and the statement it is anchored on."""
+    """The account's balance after its newest booked line, and the statement it is anchored on; amount and
+    day None while nothing is known (no statement and no booked line)."""
 
-    amount: Decimal
+    amount: Decimal | None
     as_of: date | None
     statement: StatementRecord | None
 
@@ -83,11 +84,6 @@ class LedgerQueries:
         """`page`, with each line's running balance and the account's current balance."""
         lines, nxt = self.page(tenant, account_id, limit=limit, cursor=cursor)
         anchor = self.statements.last(tenant, account_id) if self.statements else None
-        last_day = next(iter(self.ledger.days(tenant, account_id, newest_first=True)), None)
-        if anchor is not None and (last_day is None or anchor.closing_date > last_day):
-            last_day = anchor.closing_date
-        current = self._end_of_day(tenant, account_id, last_day, anchor) if last_day else (
-            anchor.closing if anchor else Decimal(0))
         running: list[Decimal] = []
         if lines:
             first = lines[0]
@@ -96,7 +92,18 @@ class LedgerQueries:
             for line in lines:
                 running.append(balance)
                 balance -= line.amount
-        return LedgerPage(lines, nxt, running, AccountBalance(current, last_day, anchor))
+        return LedgerPage(lines, nxt, running, self._current(tenant, account_id, anchor))
+
+    def _current(self, tenant: Tenant, account_id: str, anchor: StatementRecord | None) -> AccountBalance:
+        """The balance after the newest booked line (or the anchor's closing, when later): the day sums after
+        the anchor (all of them without one). Days whose lines are all pending or gone count for nothing,
+        so an account with no statement and no booked line has no balance yet (None, not zero)."""
+        totals = self.ledger.day_totals(tenant, account_id, anchor.closing_date if anchor else None, None)
+        if anchor is None and not totals:
+            return AccountBalance(None, None, None)
+        start = anchor.closing if anchor else Decimal(0)
+        as_of = totals[-1][0] if totals else anchor.closing_date if anchor else None
+        return AccountBalance(start + sum((t for _, t in totals), Decimal(0)), as_of, anchor)
 
     def _end_of_day(self, tenant: Tenant, account_id: str, day: date, anchor: StatementRecord | None) -> Decimal:
         if anchor is None:

@@ -218,7 +218,8 @@ class _RowBuilder:
         occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),
                                            line.line_number)
         tx_id = transaction_id(account.id, date_posted=day, amount=amount, description=description,
-                               bank_transaction_id=line.bank_transaction_id, occurrence=occurrence)
+                               bank_transaction_id=line.bank_transaction_id, occurrence=occurrence,
+                               pending=line.pending)
         verdict = self.detector.check(account.id, tx_id, day, amount, description, line.bank_transaction_id)
         return StagedRow(
             transaction_id=tx_id, bank_account_id=account.id, amount=amount, currency=currency,

@@ -185,3 +185,44 @@ def test_template_and_documented_mapping_agree() -> None:
     assert not errors(events) and len(parsed) == 2
     assert total(events) == Decimal("1550.00")
     assert parsed[1].value_date == date(2024, 2, 2) and parsed[1].bank_transaction_id == "REF-0002"
+
+
+CARD = (
+    b"Datum;Text;Betrag;Status\n"
+    b"01.03.2024;KARTE 1234 BAECKEREI;-3,50;Gebucht\n"
+    b"02.03.2024;KARTE 1234 HOTEL;-40,00;Pre-Authorisation\n"
+    b"02.03.2024;KARTE 1234 TANKSTELLE;-61,20;vorgemerkt\n"
+    b"03.03.2024;KARTE 1234 KIOSK;-2,00;\n"
+    b"03.03.2024;KARTE 1234 BAR;-9,99;Authorised\n"
+    b"04.03.2024;KARTE 1234 KINO;-12,00;Declined\n"
+)
+CARD_MAPPING = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "status": "Status"},
+                "dateStyle": "littleEndian"}
+
+
+def test_a_status_column_marks_pending_card_lines_by_the_default_values() -> None:
+    events = run(parse_csv_mapped, CARD, mapping=CARD_MAPPING)
+    assert [(line.line_number, line.pending) for line in lines(events)] == [
+        (2, False), (3, True), (4, True), (5, False), (6, True)]
+    (error,) = errors(events)
+    assert (error.line_number, error.code, error.target, error.actual_value) == (7, "InvalidLine", "Status", "Declined")
+    assert "pre authorisation" in error.message and "gebucht" in error.message
+
+
+def test_status_values_are_configurable_and_replace_the_defaults() -> None:
+    mapping = {**CARD_MAPPING, "statusValues": {"pending": ["Declined", "vorgemerkt"], "booked": ["gebucht"]}}
+    assert CsvMapping.from_json(mapping).to_json()["statusValues"] == {
+        "pending": ["Declined", "vorgemerkt"], "booked": ["gebucht"]}
+    events = run(parse_csv_mapped, CARD, mapping=mapping)
+    assert [(line.line_number, line.pending) for line in lines(events)] == [
+        (2, False), (4, True), (5, False), (7, True)]
+    assert [e.actual_value for e in errors(events)] == ["Pre-Authorisation", "Authorised"]
+
+
+def test_status_values_must_be_lists_of_strings() -> None:
+    with pytest.raises(FileError) as caught:
+        CsvMapping.from_json({**CARD_MAPPING, "statusValues": {"pending": [1]}})
+    assert caught.value.code == INVALID_MAPPING and "'statusValues' lists must hold strings" in caught.value.message
+    with pytest.raises(FileError) as caught:
+        CsvMapping.from_json({**CARD_MAPPING, "statusValues": {"held": ["x"]}})
+    assert "'statusValues' must be an object with 'pending' and 'booked' lists" in caught.value.message

@@ -148,6 +148,8 @@ MAPPINGS: list[dict[str, Any]] = [
      "indicatorValues": {"credit": ["H"], "debit": ["S"]}, "skipRows": 1},
     {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag"}, "descriptionSeparator": "\n",
      "decimalSeparator": ",", "dateStyle": "littleEndian", "quoteChar": "'"},
+    {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "status": "SH"},
+     "statusValues": {"pending": ["S"], "booked": ["H"]}},
 ]
 
 _CELL = st.sampled_from(["", " ", "x", "Müller", "e\u0301", "a;b", 'say "hi"', "1.234,56", "-12,50", "12,50-",

@@ -59,6 +59,10 @@ OFX_CASES: dict[str, Callable[[int], bytes]] = {
     "a text without end": lambda n: OFX_HEAD + b"<MEMO>" + b"x" * (40 * n),
     "tag openers without tags": lambda n: OFX_HEAD + b"<A" * (4 * n),
     "deep nesting": lambda n: OFX_HEAD + b"<AGG>" * n + b"</AGG>" * n,
+    "unclosed pending transactions": lambda n: OFX_HEAD + b"</BANKTRANLIST><BANKTRANLISTP>"
+    + b"<STMTTRNP><DTTRAN>20240101<TRNAMT>1" * n,
+    "one pending transaction of many tags": lambda n: OFX_HEAD + b"</BANKTRANLIST><BANKTRANLISTP><STMTTRNP>"
+    + b"<MEMO>x" * (4 * n),
 }
 
 

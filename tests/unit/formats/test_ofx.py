@@ -386,3 +386,70 @@ def test_amounts_the_ledger_cannot_store_are_rejected_lines() -> None:
     assert [r.amount for r in lines(events)] == [Decimal("1.00"), Decimal("2.00")]
     [error] = errors(events)
     assert (error.code, error.target, error.line_number) == ("InvalidAmount", "STMTTRN/TRNAMT", 3)
+
+
+PENDING = b"""<?xml version="1.0" encoding="UTF-8"?>
+<OFX><CREDITCARDMSGSRSV1><CCSTMTTRNRS><TRNUID>1</TRNUID><CCSTMTRS><CURDEF>USD</CURDEF>
+<CCACCTFROM><ACCTID>4111********1111</ACCTID></CCACCTFROM>
+<BANKTRANLIST><DTSTART>20240301</DTSTART><DTEND>20240305</DTEND>
+<STMTTRN><TRNTYPE>POS</TRNTYPE><DTPOSTED>20240301</DTPOSTED><TRNAMT>-5.00</TRNAMT><FITID>A1</FITID><NAME>Bakery</NAME></STMTTRN>
+<STMTTRN><TRNTYPE>HOLD</TRNTYPE><DTPOSTED>20240302</DTPOSTED><TRNAMT>-50.00</TRNAMT><FITID>A2</FITID><NAME>Hotel</NAME></STMTTRN>
+</BANKTRANLIST>
+<BANKTRANLISTP><DTASOF>20240305</DTASOF>
+<STMTTRNP><TRNTYPE>POS</TRNTYPE><DTTRAN>20240304120000[-5:EST]</DTTRAN><DTEXPIRE>20240311</DTEXPIRE>
+<TRNAMT>-9.99</TRNAMT><REFNUM>R1</REFNUM><NAME>CARD COFFEE</NAME><MEMO>Main St &amp; 5th</MEMO></STMTTRNP>
+<STMTTRNP><TRNTYPE>HOLD</TRNTYPE><DTTRAN>soon</DTTRAN><TRNAMT>-1.00</TRNAMT><NAME>Fuel</NAME></STMTTRNP>
+</BANKTRANLISTP>
+<LEDGERBAL><BALAMT>-55.00</BALAMT><DTASOF>20240305</DTASOF></LEDGERBAL>
+</CCSTMTRS></CCSTMTTRNRS></CREDITCARDMSGSRSV1></OFX>
+"""
+
+
+def _sgml(xml: bytes) -> bytes:
+    """The same document as OFX 1 writes it: leaves without end tags."""
+    import re
+    body = re.sub(rb"</(TRNTYPE|DTPOSTED|DTTRAN|DTEXPIRE|TRNAMT|FITID|NAME|MEMO|REFNUM|DTASOF|DTSTART|DTEND|"
+                  rb"BALAMT|ACCTID|CURDEF|TRNUID)>", b"", xml.split(b"?>", 1)[1])
+    return b"OFXHEADER:100" + body  # (one header line, so the lines keep their numbers)
+
+
+@pytest.mark.parametrize("data", [PENDING, _sgml(PENDING)], ids=["xml", "sgml"])
+def test_pending_transactions_of_the_pending_list_and_holds_are_marked_pending(data: bytes) -> None:
+    events = parse(data)
+    rows = lines(events)
+    assert [(r.line_number, r.amount, r.pending) for r in rows] == [
+        (5, Decimal("-5.00"), False), (6, Decimal("-50.00"), True), (9, Decimal("-9.99"), True)]
+    coffee = rows[2]
+    assert (coffee.date_posted, coffee.description, coffee.reference, coffee.bank_transaction_id,
+            coffee.account_ref, coffee.currency) == (
+        date(2024, 3, 4), "CARD COFFEE - Main St & 5th", "R1", None, "4111********1111", "USD")
+    (error,) = errors(events)
+    assert (error.line_number, error.code, error.target, error.actual_value) == (
+        11, "InvalidDate", "STMTTRNP/DTTRAN", "soon")
+    assert "DTTRAN" in error.message
+    # the statement's balances still close the statement, after its pending lines
+    assert type(events[-1]).__name__ == "StatementBalances"
+
+
+@pytest.mark.parametrize("chunk", [7, 64])
+def test_pending_lists_read_in_tiny_chunks_give_the_same_events(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    whole = parse(PENDING)
+    monkeypatch.setattr(ofx, "_CHUNK", chunk)
+    assert parse(PENDING) == whole
+
+
+def test_a_run_of_holds_is_read_as_one_transaction_at_a_time_alike() -> None:
+    run = b"".join(b"<STMTTRN><TRNTYPE>%s</TRNTYPE><DTPOSTED>202403%02d</DTPOSTED><TRNAMT>-%d.00</TRNAMT>"
+                   b"<FITID>F%d</FITID><NAME>Shop</NAME></STMTTRN>\n" % (b"HOLD" if i % 3 == 0 else b"POS", i + 1, i, i)
+                   for i in range(20))
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR</CURDEF><BANKACCTFROM><ACCTID>1</ACCTID>"
+            b"</BANKACCTFROM><BANKTRANLIST>\n" + run + b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>")
+    assert [r.pending for r in lines(parse(data))] == [i % 3 == 0 for i in range(20)]
+
+
+def test_a_pending_transaction_that_never_ends_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ofx, "_MAX_BLOCK", 200)
+    data = PENDING.replace(b"<MEMO>Main St &amp; 5th</MEMO>", b"<MEMO>x</MEMO>" * 30)
+    with pytest.raises(FileError) as caught:
+        parse(data)
+    assert caught.value.code == "ElementTooLarge" and caught.value.target == "STMTTRNP"

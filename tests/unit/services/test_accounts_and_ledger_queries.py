@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, OTHER, World
+from tximport.api.views import balance_view
 from tximport.commands import CreateBankAccount
 from tximport.errors import NotFound
 
@@ -45,3 +49,32 @@ def test_another_tenants_ledger_is_not_found(c: FakeContainer, world: World):
     account = world.account()
     with pytest.raises(NotFound):
         c.ledger_queries.page(OTHER, account, limit=10, cursor=None)
+
+
+def test_an_account_with_nothing_booked_has_no_balance_yet_and_says_so(c: FakeContainer, world: World):
+    account = world.account()
+
+    def current():
+        page = c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None)
+        assert page.balance is not None
+        return page.balance
+
+    empty = current()
+    assert (empty.amount, empty.as_of, empty.statement) == (None, None, None)
+    shown = balance_view(empty, "EUR").model_dump(by_alias=True)
+    assert shown == {"balance": None, "amount": None, "currency": "EUR", "asOf": None, "lastStatement": None}
+
+    # pending lines only: still nothing booked
+    world.completed(b'{"transactions": [{"datePosted": "2024-01-05", "amount": "-9.99", "description": "Card",'
+                    b' "pending": true}]}', account, file_format="JSON#v0", include_pending=True)
+    assert current().amount is None and current().as_of is None
+
+    imp = world.completed(CSV, account)
+    booked = current()
+    assert (booked.amount, booked.as_of) == (Decimal("1296.50"), date(2024, 1, 4))
+    assert balance_view(booked, "EUR").model_dump(by_alias=True)["balance"] == 129650
+
+    # every booked line reverted: the days stay in the index, yet nothing booked is left
+    c.import_service.revert(world.tenant, imp.id)
+    c.revert.run(world.tenant, imp.id)
+    assert current().amount is None and current().as_of is None
