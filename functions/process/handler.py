@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tximport.errors import Conflict, TransientError
 from tximport.runtime import cold_start, container
 from tximport.tasks import ProcessTask
 
@@ -25,7 +26,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     c = container()
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     logger.append_keys(import_id=imp.id)
-    outcome = c.processing.process(imp)
+    try:
+        # the parse stops in time to record why (ProcessingTimeout) before Lambda or the step's timeout ends it
+        outcome = c.processing.process(imp, remaining_seconds=context.get_remaining_time_in_millis() / 1000,
+                                       step_timeout_seconds=task.timeout_seconds)
+    except Conflict as exc:
+        if exc.code != "ConcurrentUpdate":
+            raise
+        # another run of this step (one Step Functions timed out, which Lambda lets finish) saved first:
+        # the step's Retry runs again on what that run left (see ProcessingService.process)
+        raise TransientError(str(exc)) from exc
     if imp.summary:
         metrics.add_metric(name="LinesStaged", unit=MetricUnit.Count, value=imp.summary.transaction_details_count)
     logger.info("processed", extra={"outcome": outcome})

@@ -36,6 +36,9 @@ class Settings(BaseModel):
     revert_window_seconds: int = Field(default=30 * 24 * 3600, alias="REVERT_WINDOW_SECONDS")
     #: imports and staged rows expire this long after creation (DynamoDB TTL, S3 lifecycle)
     retention_days: int = Field(default=365, alias="RETENTION_DAYS")
+    #: at most this many seconds of parsing per Process run (besides Lambda's remaining time and the step's
+    #: timeout): a parse past it ends the import in error (ProcessingTimeout). Unset on AWS; a tiny value in tests
+    process_budget_seconds: float | None = Field(default=None, alias="PROCESS_BUDGET_SECONDS", gt=0)
     #: rows per staged chunk (one commit worker handles one chunk)
     chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
     #: the reaper's sweep leaves alone in-flight imports that changed more recently than this

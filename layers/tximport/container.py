@@ -231,7 +231,8 @@ class Container:
     def processing(self) -> ProcessingService:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
                                  staging=self.staging, files=self.uploaded_files, statements=self.statements,
-                                 pending_window_days=self.settings.pending_window_days)
+                                 pending_window_days=self.settings.pending_window_days,
+                                 budget_seconds=self.settings.process_budget_seconds)
 
     @cached_property
     def statement_store(self) -> Store:

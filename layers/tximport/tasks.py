@@ -89,6 +89,9 @@ def process_timeout(size: int | None) -> int:
 class ProcessTask(ImportTask):
     """Input of the process function: parse and stage the import's file."""
 
+    #: the Process step's timeout (the execution's processTimeoutSeconds): the parse stops before it
+    timeout_seconds: int | None = Field(default=None, alias="timeoutSeconds", ge=1, le=PROCESS_MAX_SECONDS)
+
 
 class CommitTask(ImportTask):
     """Input of the commit function: one staged chunk."""

@@ -10,6 +10,9 @@ import's time and the retries' back-off."""
 
 from __future__ import annotations
 
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +20,8 @@ import pytest
 
 from tests.support.client import Api, poll
 from tximport.runtime import container
-from tximport_cli.local.faults import ENV, parse
+from tximport.services import uploads
+from tximport_cli.local.faults import ENV, hang_seconds, parse
 
 LINES = 5
 #: three staged chunks of two lines at most, so the commit has a first, middle and last chunk
@@ -42,9 +46,10 @@ def _execution_status(stack: Any, import_id: str) -> str:
 
 
 def test_the_fault_switch_reads_what_it_documents():
-    faults = parse("commit@imp-1:2:after, process:1")
+    faults = parse("commit@imp-1:2:after, process:1, revert@imp-2:1:timeout")
     assert [(f.function, f.import_id, f.invocation, f.when) for f in faults] == [
-        ("commit", "imp-1", 2, "after"), ("process", None, 1, "before")]
+        ("commit", "imp-1", 2, "after"), ("process", None, 1, "before"), ("revert", "imp-2", 1, "timeout")]
+    assert hang_seconds({"timeoutSeconds": 2}, 900) == 3 and hang_seconds({}, 60) == 61
     for wrong in ("commit", "commit:0", "commit:x", "commit:1:during"):
         with pytest.raises(ValueError):
             parse(wrong)
@@ -79,3 +84,121 @@ def test_every_task_failing_once_is_retried_to_the_same_ledger(api: Api, stack, 
     # each account is free again: a second import on it starts at once
     again = api.import_file(accounts[next(iter(cases))], STATEMENT.replace(b"Line", b"Again"))
     assert again["status"] == "awaitingConfirmation"
+
+
+# --- the revert ------------------------------------------------------------------------------------
+BEFORE = {"transactionId": "before-1", "text": "Before the import", "creditDebit": "debit", "amount": "1.00",
+          "currency": "GBP", "valutaAt": "2024-05-31"}
+
+
+def _complete_on_an_account_with_a_line(api: Api) -> tuple[str, str]:
+    """An account with one line of its own, and a complete import of STATEMENT (three chunks) on it."""
+    identifier = f"GB{uuid.uuid4().hex[:12]}"
+    account = api.create_account(identifier)
+    api.ok("POST", "/api/public/v1/transactions", expect=201,
+           json={"transactions": [{**BEFORE, "accountIdentifier": identifier}]})
+    imp = api.import_file(account, STATEMENT)
+    assert api.confirm_and_complete(imp["id"])["status"] == "complete"
+    assert len(api.ledger(account)) == LINES + 1
+    return account, imp["id"]
+
+
+def _once(key: str, fired: set[str], lock: threading.Lock) -> bool:
+    with lock:
+        if key in fired:
+            return False
+        fired.add(key)
+        return True
+
+
+def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the_import(
+        api: Api, monkeypatch: pytest.MonkeyPatch):
+    """The revert function, invoked asynchronously, fails once in turn: before it ran, after it ran (its
+    answer lost), between its last ledger delete and the status write (a crash: Lambda's retry of the
+    asynchronous invocation finishes it), and in its second chunk's delete (recorded revertFailed: the
+    client's next POST /revert continues). Each time the ledger ends as it was before the import."""
+    c = container()
+    monkeypatch.setattr(c.staging, "chunk_rows", CHUNK_ROWS)
+    cases = ["before", "after", "crash before the status write", "second chunk fails"]
+    with ThreadPoolExecutor(len(cases)) as pool:  # the four imports at once: one import's time
+        imports = dict(zip(cases, pool.map(lambda _: _complete_on_an_account_with_a_line(api), cases), strict=True))
+    by_id = {import_id: case for case, (_, import_id) in imports.items()}
+    fired: set[str] = set()
+    lock = threading.Lock()
+    finish, delete = c.revert._finish, c.ledger.delete_many_if_from_import
+    chunks_seen: dict[str, int] = {}
+
+    def crashing_finish(imp: Any) -> Any:
+        if by_id.get(imp.id) == "crash before the status write" and _once("finish", fired, lock):
+            raise RuntimeError("injected crash: every line deleted, the status not yet written")
+        return finish(imp)
+
+    def failing_delete(tenant: Any, rows: Any, import_id: str, **kwargs: Any) -> Any:
+        if by_id.get(import_id) == "second chunk fails":
+            with lock:
+                chunks_seen[import_id] = seen = chunks_seen.get(import_id, 0) + 1
+            if seen == 2:
+                raise RuntimeError("injected failure of the second chunk's delete")
+        return delete(tenant, rows, import_id, **kwargs)
+
+    monkeypatch.setattr(c.revert, "_finish", crashing_finish)
+    monkeypatch.setattr(c.ledger, "delete_many_if_from_import", failing_delete)
+    monkeypatch.setenv(ENV, f"revert@{imports['before'][1]}:1:before,revert@{imports['after'][1]}:1:after")
+
+    for _, import_id in imports.values():
+        api.ok("POST", f"/imports/{import_id}/revert", expect=202)
+
+    def settled(import_id: str) -> dict[str, Any] | None:
+        data = api.get_import(import_id, report=False)
+        return data if data.get("revertStatus") in ("reverted", "revertFailed") else None
+
+    for case, (account, import_id) in imports.items():
+        done = poll(lambda i=import_id: settled(i), timeout=60, what=f"the revert of {case}")  # type: ignore[misc]
+        if case == "second chunk fails":  # recorded, and the next revert continues where it stopped
+            assert done["revertStatus"] == "revertFailed", done
+            api.ok("POST", f"/imports/{import_id}/revert", expect=202)
+            done = poll(lambda i=import_id: settled(i), timeout=60, what="the second revert")  # type: ignore[misc]
+        assert done["revertStatus"] == "reverted", (case, done)
+        ledger = api.ledger(account)
+        assert [r["amount"] for r in ledger] == ["-1.00"], (case, ledger)  # the line it had before, alone
+        assert done["revertedLineCount"] == LINES, (case, done)
+
+
+# --- timeouts ---------------------------------------------------------------------------------------
+def test_a_process_run_hanging_past_its_step_timeout_is_timed_out_and_retried(
+        api: Api, stack, monkeypatch: pytest.MonkeyPatch):
+    """The first Process run hangs past the step's (here 3 s) timeout: Step Functions times it out and its
+    Retry runs it again, while the hung run goes on late, as Lambda does. The import still completes
+    with the file's lines, once each."""
+    monkeypatch.setattr(uploads, "process_timeout", lambda size: 3)
+    account = api.create_account()
+    import_id, upload_path = api.create_import(account)
+    monkeypatch.setenv(ENV, f"process@{import_id}:1:timeout")
+    api.upload(upload_path, STATEMENT)
+    imp = api.wait(import_id, "awaitingConfirmation", "error", timeout=120)
+    assert imp["status"] == "awaitingConfirmation", imp["errorDetails"]
+    assert api.confirm_and_complete(import_id)["status"] == "complete"
+    ledger = api.ledger(account)
+    assert sorted(Decimal(r["amount"]) for r in ledger) == sorted(AMOUNTS)
+    assert len({r["transactionId"] for r in ledger}) == LINES
+    poll(lambda: _execution_status(stack, import_id) == "SUCCEEDED", timeout=60, what="the execution to succeed")
+    history = stack.clients.stepfunctions.get_execution_history(
+        executionArn=f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{import_id}",
+        maxResults=1000)["events"]
+    assert any(e["type"] == "LambdaFunctionTimedOut" or "TimedOut" in e["type"] for e in history), \
+        [e["type"] for e in history]
+
+
+def test_a_parse_past_its_budget_ends_in_error_quickly_and_the_account_runs_the_next_import(
+        api: Api, monkeypatch: pytest.MonkeyPatch):
+    """Process's own deadline (here a budget of nothing at all): the import ends in error
+    ProcessingTimeout naming the line reached, and the account takes the next import at once."""
+    account = api.create_account()
+    monkeypatch.setattr(container().processing, "budget_seconds", 1e-9)
+    stopped = api.import_file(account, STATEMENT)
+    assert stopped["status"] == "error", stopped
+    detail = stopped["errorDetails"][0]
+    assert detail["code"] == "ProcessingTimeout" and detail["lineNumber"] >= 1, detail
+    monkeypatch.setattr(container().processing, "budget_seconds", None)
+    nxt = api.import_file(account, STATEMENT.replace(b"Line", b"Next"))
+    assert nxt["status"] == "awaitingConfirmation", nxt

@@ -6,12 +6,15 @@ concurrent Lambda instances each hold theirs), so calls really interleave in Dyn
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import boto3
+import requests
 
 from tests.support.client import Api
 from tests.support.stack import new_api
@@ -157,3 +160,85 @@ def test_delete_racing_confirm_leaves_one_outcome(api: Api):
     # either way the account is free for the next import
     nxt = api.import_file(account, STATEMENT.replace(b"Line", b"Next"))
     assert nxt["status"] == "awaitingConfirmation"
+
+
+def _notification(api: Api, import_id: str, size: int) -> str:
+    """The S3 event notification of the import's upload, as S3 delivers it (the key URL-encoded)."""
+    key = f"uploads/{api.organisation_id}/{api.company_id}/{import_id}"
+    return json.dumps({"Records": [{
+        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
+        "s3": {"bucket": {"name": "b", "arn": "arn:aws:s3:::b"},
+               "object": {"key": key.replace("/", "%2F"), "size": size}}}]})
+
+
+def test_a_hundred_duplicate_notifications_of_one_upload_start_one_execution_and_write_the_ledger_once(
+        api: Api, stack):
+    # Given an upload, whose own notification is on its way
+    account = api.create_account()
+    import_id, upload_path = api.create_import(account)
+    api.upload(upload_path, STATEMENT)
+    # When S3 delivers the notification 100 times more, 10 at once
+    event = _notification(api, import_id, len(STATEMENT))
+
+    def deliver(_: int) -> str:
+        answer = stack.clients.lambda_.invoke(FunctionName="tximport-on-upload", Payload=event)
+        return str(json.loads(answer["Payload"].read())["results"][0]["outcome"])
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(deliver, range(100)))
+    # Then one execution runs the import. (A few deliveries racing the first may be told "started": Step
+    # Functions answers a StartExecution of the same name and input with the execution already running.)
+    assert set(outcomes) <= {"duplicate", "started"}, set(outcomes)
+    executions = stack.clients.stepfunctions.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert [e["name"] for e in executions].count(import_id) == 1
+    assert api.wait(import_id, "awaitingConfirmation", "error")["status"] == "awaitingConfirmation"
+    assert api.confirm_and_complete(import_id)["status"] == "complete"
+    ledger = api.ledger(account)
+    assert len(ledger) == 20 and len({r["transactionId"] for r in ledger}) == 20
+
+
+def test_three_imports_racing_on_one_account_queue_and_complete_in_order_with_no_doubled_line(api: Api):
+    """Three files uploaded at once on one account, each with two lines of its own and one line they all
+    share: one runs, the others queue; each runs after the one before it completed (so it sees the
+    shared line in the ledger and skips it as a certain duplicate), and the ledger holds 7 lines."""
+    account = api.create_account()
+    shared = b"2024-04-01,Shared line,-7.77\n"
+    files = [b"date,description,amount\n" + shared + b"".join(
+        f"2024-04-0{day},File {n} line {day},-{n}.0{day}\n".encode() for day in (2, 3)) for n in range(3)]
+    created = [api.create_import(account, reviewLevel="minimalReview") for _ in files]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda pair: api.upload(pair[0][1], pair[1]), zip(created, files, strict=True)))
+    done = [api.wait(import_id, "complete", "error", timeout=120) for import_id, _ in created]
+    assert [d["status"] for d in done] == ["complete"] * 3, [d["errorDetails"] for d in done]
+    # one after another, in the order they completed: the first found nothing on its days, the second the
+    # first's 3 lines, the third those and the second's 2 (the shared line skipped as a certain duplicate)
+    in_order = sorted(done, key=lambda d: d["completed"])
+    assert [d["statement"]["summary"]["transactionDateOverlapCount"] for d in in_order] == [0, 3, 5], in_order
+    ledger = api.ledger(account)
+    assert len(ledger) == 7, [(r["description"], r["amount"]) for r in ledger]
+    assert [r["description"] for r in ledger].count("Shared line") == 1
+    assert len({r["transactionId"] for r in ledger}) == 7
+    # and the account is free
+    assert api.import_file(account, files[0].replace(b"File", b"Later"))["status"] in ("awaitingConfirmation",
+                                                                                     "complete")
+
+
+def test_ten_concurrent_confirms_through_the_api_write_once_and_the_ledger_is_what_was_reviewed(api: Api):
+    # Given an import reviewed with 3 of its 20 lines marked skip
+    account, import_id = _reviewed(api)
+    plan = api.ok("GET", f"/imports/{import_id}/dryrun")["data"]
+    # When 10 clients confirm it at once through the gateway
+    url = f"{api.base_url}/imports/{import_id}/confirm"
+    headers = {"Authorization": f"Bearer {api.token}"}
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: requests.post(url, headers=headers, timeout=60), range(10)))
+    # Then each is told it is confirmed or that another call got there first (409), never anything else
+    assert {a.status_code for a in answers} <= {204, 409}, [(a.status_code, a.text[:200]) for a in answers]
+    assert any(a.status_code == 204 for a in answers)
+    assert all(a.json()["error"]["code"] for a in answers if a.status_code == 409)
+    assert api.wait(import_id, "complete", "error")["status"] == "complete"
+    # and the ledger holds the reviewed lines once each
+    ledger = api.ledger(account)
+    assert len(ledger) == plan["add"] == 20 - len(SKIPPED)
+    assert not {r["description"] for r in ledger} & set(SKIPPED)
+    assert sum(Decimal(r["amount"]) for r in ledger) == sum(Decimal(a["addSum"]) for a in plan["accounts"])

@@ -74,10 +74,12 @@ def test_substitution_leaves_no_variable_and_carries_no_rows():
         payload = (state.get("Parameters") or {}).get("Payload") or {}
         if isinstance(payload, dict):
             assert set(payload) <= {"action", "importId.$", "tenant.$", "executionArn.$", "taskToken.$", "error.$",
-                                    "undoCommit"}
+                                    "undoCommit", "timeoutSeconds.$"}
 
 
 def test_the_process_step_times_out_as_its_execution_input_says():
     machine = json.loads(IMPORT_STATE_MACHINE.asl_file.read_text())
     process = machine["States"]["Process"]
     assert process["TimeoutSecondsPath"] == "$.processTimeoutSeconds" and "TimeoutSeconds" not in process
+    # and the function is told that timeout, so its parse stops before it (ProcessingTimeout)
+    assert process["Parameters"]["Payload"]["timeoutSeconds.$"] == "$.processTimeoutSeconds"

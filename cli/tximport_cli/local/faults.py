@@ -4,14 +4,17 @@ layer or on AWS.
 
 `TXIMPORT_LOCAL_FAULTS` holds faults separated by commas, each
 
-    <function>[@<importId>]:<invocation>[:before|after]
+    <function>[@<importId>]:<invocation>[:before|after|timeout]
 
 - `function`: a function's short name (`workflow`, `process`, `commit`, `revert`, ...);
 - `@importId`: count only the invocations whose event names that import (tests run many at once);
 - `invocation`: which one fails, counted from 1 (from when the variable took its current value);
 - `before` (the default): the invocation fails before the handler runs, so nothing was done;
   `after`: the handler runs to its end and its answer is lost, as when the process dies between its
-  writes and its reply (the crash between the ledger write and the status write, for instance).
+  writes and its reply (the crash between the ledger write and the status write, for instance);
+  `timeout`: the invocation hangs past its task's timeout (the `timeoutSeconds` its event names, else the
+  function's own), so Step Functions times the task out and its Retry runs it again, and then it runs
+  to its end all the same, late, as Lambda goes on after Step Functions stopped waiting.
 
 The failure is reported as `Lambda.ServiceException` (the error AWS reports when the Lambda service
 itself fails, and that every task of the workflows retries).
@@ -28,7 +31,10 @@ from typing import Any, Literal
 ENV = "TXIMPORT_LOCAL_FAULTS"
 ERROR_TYPE = "Lambda.ServiceException"
 
-When = Literal["before", "after"]
+When = Literal["before", "after", "timeout"]
+WHENS = ("before", "after", "timeout")
+#: how far past its task's timeout a `timeout` fault hangs
+OVERRUN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,10 @@ def parse(value: str) -> list[Fault]:
     for part in filter(None, (p.strip() for p in value.split(","))):
         pieces = part.split(":")
         if len(pieces) not in (2, 3) or not pieces[1].isdigit() or int(pieces[1]) < 1:
-            raise ValueError(f"{ENV}: {part!r} is not <function>[@<importId>]:<invocation>[:before|after]")
+            raise ValueError(f"{ENV}: {part!r} is not <function>[@<importId>]:<invocation>[:before|after|timeout]")
         when = pieces[2] if len(pieces) == 3 else "before"
-        if when not in ("before", "after"):
-            raise ValueError(f"{ENV}: {part!r}: say before or after, not {when!r}")
+        if when not in WHENS:
+            raise ValueError(f"{ENV}: {part!r}: say before, after or timeout, not {when!r}")
         function, _, import_id = pieces[0].partition("@")
         faults.append(Fault(function, int(pieces[1]), when, import_id or None))  # type: ignore[arg-type]
     return faults
@@ -83,6 +89,13 @@ class FaultInjector:
 
 def _text(event: Any) -> str:
     return event if isinstance(event, str) else json.dumps(event, default=str)
+
+
+def hang_seconds(event: Any, function_timeout: float) -> float:
+    """How long a `timeout` fault hangs: past the task's timeout its event names, else the function's."""
+    named = event.get("timeoutSeconds") if isinstance(event, dict) else None
+    limit = float(named) if isinstance(named, int | float) and not isinstance(named, bool) else function_timeout
+    return limit + OVERRUN_SECONDS
 
 
 def failure(function_name: str, when: When) -> dict[str, Any]:

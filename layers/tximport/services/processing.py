@@ -12,7 +12,10 @@ the warnings policy (`report_warnings`) and the review-level decision (`next_ste
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -54,6 +57,12 @@ from tximport.storage.staging import Staging, TypedWriter, staging_prefix
 log = logging.getLogger(__name__)
 
 REPLAY_DETECTED = "ReplayDetected"
+PROCESSING_TIMEOUT = "ProcessingTimeout"
+
+#: of the time a Process run has, the share kept for what follows the parse (closing the staged chunks, the
+#: statement checks, the report's save), at most `_RESERVE_MAX_SECONDS`
+_RESERVE_SHARE = 0.1
+_RESERVE_MAX_SECONDS = 30.0
 
 #: the workflow's next step after processing
 Outcome = Literal["review", "confirm", "done", "failed"]
@@ -296,6 +305,36 @@ class _Links:
                 for account_id, p in found[:_MAX_EXPIRED_REPORTED]]
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a parse must stop, on a monotonic clock: a run past it ends the import in error
+    (ProcessingTimeout) before the Process step's timeout, so its account is released at once."""
+
+    at: float
+    clock: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def within(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(clock() + seconds, clock)
+
+    def passed(self) -> bool:
+        return self.clock() >= self.at
+
+
+def parse_budget(*, remaining_seconds: float | None = None, step_timeout_seconds: float | None = None,
+                 configured_seconds: float | None = None) -> float | None:
+    """The seconds a parse may take: the least of Lambda's remaining time and the step's timeout, less a
+    reserve for the work after the parse, and of the configured budget (None: no limit known)."""
+    limits = [x for x in (remaining_seconds, step_timeout_seconds) if x is not None]
+    budget = None
+    if limits:
+        time_left = min(limits)
+        budget = time_left - min(_RESERVE_MAX_SECONDS, time_left * _RESERVE_SHARE)
+    if configured_seconds is not None:
+        budget = configured_seconds if budget is None else min(budget, configured_seconds)
+    return budget
+
+
 class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
     accounts the file names) and is tallied."""
@@ -315,8 +354,11 @@ class _Run:
         self.links = links
         #: what the file says about itself, by code (the first note of each code)
         self.notes: dict[str, base.FileNote] = {}
+        #: the number of the last line an event named (where a parse that runs out of time stopped)
+        self.line_reached = 0
 
     def take(self, event: base.ParseEvent) -> None:
+        self.line_reached = getattr(event, "line_number", None) or self.line_reached
         if isinstance(event, base.ParsedLine):
             self._line(event)
         elif isinstance(event, base.LineError):
@@ -441,8 +483,10 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
                  staging: Staging, files: UploadedFiles, statements: StatementService | None = None,
-                 pending_window_days: int = 10) -> None:
+                 pending_window_days: int = 10, budget_seconds: float | None = None) -> None:
         self.lifecycle = lifecycle
+        #: the configured parse budget (PROCESS_BUDGET_SECONDS), besides the run's own time limits
+        self.budget_seconds = budget_seconds
         self.pending_window_days = pending_window_days
         self.statements = statements
         self.imports = lifecycle.imports
@@ -451,20 +495,32 @@ class ProcessingService:
         self.staging = staging
         self.files = files
 
-    def process(self, imp: Import) -> Outcome:
-        """Run the whole parse of `imp`; answers the next workflow step."""
+    def process(self, imp: Import, *, remaining_seconds: float | None = None,
+                step_timeout_seconds: float | None = None, clock: Callable[[], float] = time.monotonic) -> Outcome:
+        """Run the whole parse of `imp`; answers the next workflow step. A parse that outlasts its budget
+        (`parse_budget` of the run's remaining time, the step's timeout and the configured budget) ends
+        the import in error, `ProcessingTimeout` naming the line it reached, its accounts released."""
+        budget = parse_budget(remaining_seconds=remaining_seconds, step_timeout_seconds=step_timeout_seconds,
+                              configured_seconds=self.budget_seconds)
+        deadline = Deadline.within(budget, clock) if budget is not None else None
         if imp.status == ImportStatus.DELETED:
             return "done"
+        # another run of this step (a run Step Functions timed out goes on, late) already decided: its
+        # outcome stands (processing again would take an import out of error, its accounts released)
+        if imp.status == ImportStatus.ERROR:
+            return "failed"
+        if imp.status == ImportStatus.FINAL_PROCESSING:
+            return "confirm"
         try:
-            return self._process(imp)
+            return self._process(imp, deadline)
         except Conflict:
             # a later upload's event failed the import meanwhile (FileChanged): that is its outcome
             if self.imports.get(imp.tenant, imp.id).status in FINAL_STATUSES:
                 return "failed"
             raise
 
-    def _process(self, imp: Import) -> Outcome:
-        """Pin the uploaded file's version, check its size, read it."""
+    def _process(self, imp: Import, deadline: Deadline | None) -> Outcome:
+        """Pin the uploaded file's version, check its size, read it (stopping at `deadline`)."""
         fmt = get_format(imp.file_format)
         first_run = imp.file_version_id is None
         pinned = self.files.pin(imp)
@@ -479,11 +535,11 @@ class ProcessingService:
             if first_run:  # the pin is on the import before a byte is read: a later upload is told apart
                 self.imports.save(imp)
             source = ObjectSource(self.objects, imp.s3_key, pinned.size, pinned.etag, pinned.version_id)
-            return self._read(imp, fmt, source)
+            return self._read(imp, fmt, source, deadline)
         except ObjectChanged:
             return self._fail(imp, FILE_CHANGED, FILE_CHANGED_MESSAGE)
 
-    def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource) -> Outcome:
+    def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, deadline: Deadline | None) -> Outcome:
         if imp.bank_accounts and not imp.bypass_replay_validation:
             replayed = self._replay(imp, source)
             if replayed:
@@ -491,9 +547,9 @@ class ProcessingService:
         # a re-run (amend) starts a new generation; the old staged rows go
         old_prefix = imp.staging_prefix
         imp.generation += 1
-        prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+        prefix = staging_prefix(imp.tenant, imp.id, imp.generation, run=uuid.uuid4().hex[:12])
         try:
-            outcome = self._stage(imp, fmt, source, prefix)
+            outcome = self._stage(imp, fmt, source, prefix, deadline)
         except base.FileError as exc:
             self.staging.delete(prefix)
             return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
@@ -519,7 +575,8 @@ class ProcessingService:
         imp.file_sha256 = digest
         return None
 
-    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str) -> Outcome:
+    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
+               deadline: Deadline | None) -> Outcome:
         # the parser takes the mapping document (and checks it again: once per file)
         options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
                                     include_pending=imp.include_pending)
@@ -530,6 +587,10 @@ class ProcessingService:
                    collector, links)
         for event in fmt.parser(source, options):
             run.take(event)
+            if deadline is not None and deadline.passed():
+                raise base.FileError(
+                    PROCESSING_TIMEOUT, f"processing did not finish in the time it has; it stopped at line "
+                    f"{run.line_reached}: split the file into smaller ones", details={"lineNumber": run.line_reached})
         imp.staging_prefix = prefix
         imp.chunk_keys = run.rows.close()
         imp.error_chunk_keys = run.errors.close()
@@ -601,7 +662,9 @@ class ProcessingService:
 
     def _fail(self, imp: Import, code: str, message: str, *, target: str | None = "File",
               extra: dict[str, Any] | None = None) -> Outcome:
-        detail = ErrorDetail(code=code, message=message, target=target)
+        line = (extra or {}).get("lineNumber")
+        detail = ErrorDetail(code=code, message=message, target=target,
+                             line_number=line if isinstance(line, int) and line > 0 else None)
         if extra:
             candidates = extra.get("candidates")
             if candidates:

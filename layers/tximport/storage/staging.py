@@ -33,9 +33,11 @@ T = TypeVar("T")
 _BATCH = 1024
 
 
-def staging_prefix(tenant: Tenant, import_id: str, generation: int) -> str:
-    """Where one processing run (generation) of an import stages its chunks."""
-    return f"{import_prefix(tenant, import_id)}g{generation}/"
+def staging_prefix(tenant: Tenant, import_id: str, generation: int, run: str | None = None) -> str:
+    """Where one processing run (generation) of an import stages its chunks. `run` tells apart two runs of
+    one generation (a Process run Step Functions timed out goes on beside its retry): neither may write or
+    remove the chunks the other's saved import points to."""
+    return f"{import_prefix(tenant, import_id)}g{generation}{f'-{run}' if run else ''}/"
 
 
 def import_prefix(tenant: Tenant, import_id: str) -> str:

@@ -14,7 +14,7 @@ from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAcco
 from tximport.errors import Conflict
 from tximport.formats.base import DateStyle
 from tximport.models import ImportStatus, LedgerLine, ProductDates, ReviewLevel, Severity, utcnow
-from tximport.services.processing import _Tally, next_step, report_warnings
+from tximport.services.processing import _Tally, next_step, parse_budget, report_warnings
 
 JSON_TWO_ACCOUNTS = json.dumps({"bankAccounts": [
     {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": [
@@ -39,7 +39,8 @@ def test_a_file_is_staged_in_chunks_with_its_report(c: FakeContainer, world: Wor
     imp, outcome = world.processed(CSV)
 
     assert outcome == "review" and imp.status == ImportStatus.PROCESSING  # the await step shows the status
-    assert len(imp.chunk_keys) == 2 and imp.staging_prefix == f"staging/org-1/co-1/{imp.id}/g1/"
+    assert len(imp.chunk_keys) == 2 and (imp.staging_prefix or "").startswith(f"staging/org-1/co-1/{imp.id}/g1-")
+    assert all(key.startswith(imp.staging_prefix or "-") for key in imp.chunk_keys)
     rows = list(c.staging.all_rows(imp.chunk_keys))
     assert [(r.date_posted, r.amount, r.description, r.line_number) for r in rows] == [
         (date(2024, 1, 2), Decimal("-3.50"), "Coffee", 2), (date(2024, 1, 3), Decimal("2500.00"), "Salary", 3),
@@ -298,3 +299,85 @@ def test_the_warnings_policy_and_the_review_decision():
     assert next_step(ReviewLevel.MINIMAL, 0, warnings) == "confirm"
     assert next_step(ReviewLevel.MINIMAL, 1, []) == "review"
     assert next_step(ReviewLevel.FULL, 0, []) == "review"
+
+
+class _Ticks:
+    """A clock that moves one second each time it is read: the parse's row loop reads it once per event."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_parse_past_its_budget_ends_in_error_naming_the_line_reached_and_frees_the_account(
+        c: FakeContainer, world: World):
+    # Given an import of 100 lines queued behind on its account, and a parse budget of 10 ticks
+    account = world.account()
+    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(100))
+    imp = world.create(account)
+    world.upload(imp, b"Date,Description,Amount\n" + lines)
+    world.claim(imp.id)
+    queued, token = world.queued(account)
+    # When the parse runs out of its time
+    c.processing.budget_seconds = 10
+    outcome = c.processing.process(world.get(imp.id), clock=_Ticks())
+    # Then the import is in error, saying where it stopped; nothing is staged and the queue moves on
+    failed = world.get(imp.id)
+    assert outcome == "failed" and failed.status == ImportStatus.ERROR
+    detail = failed.error_details[0]
+    assert detail.code == "ProcessingTimeout" and detail.target == "File"
+    assert detail.line_number is not None and 2 <= detail.line_number < 100
+    assert f"line {detail.line_number}" in detail.message
+    assert c.objects.keys(f"staging/org-1/co-1/{imp.id}/") == []
+    assert c.workflow_engine.outputs(token) == [{"action": "claim"}]
+    assert world.claim(queued.id) == "process"
+
+
+def test_the_parse_budget_is_the_least_of_lambdas_time_the_steps_timeout_and_the_configured_one():
+    assert parse_budget() is None
+    assert parse_budget(remaining_seconds=900) == 870  # 30 s kept for what follows the parse
+    assert parse_budget(remaining_seconds=900, step_timeout_seconds=60) == 54  # a tenth of a short run
+    assert parse_budget(remaining_seconds=900, step_timeout_seconds=60, configured_seconds=0.5) == 0.5
+    assert parse_budget(configured_seconds=5) == 5
+
+
+def test_a_parse_within_its_budget_is_not_cut_short(c: FakeContainer, world: World):
+    c.processing.budget_seconds = 1000
+    imp = world.create(world.account())
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    assert c.processing.process(world.get(imp.id), clock=_Ticks()) == "review"
+
+
+def test_a_run_after_another_run_of_the_step_decided_keeps_that_outcome(c: FakeContainer, world: World):
+    """A Process run Step Functions timed out goes on, late; the step's retry then finds the import as
+    that run left it: an error stays an error (its accounts are released), a go-ahead stays one."""
+    failed, outcome = world.processed(b"")
+    assert outcome == "failed"
+    assert c.processing.process(world.get(failed.id)) == "failed" and world.get(failed.id).status == ImportStatus.ERROR
+    going, outcome = world.processed(CSV, review_level=ReviewLevel.MINIMAL)
+    assert outcome == "confirm"
+    before = world.get(going.id)
+    assert c.processing.process(before) == "confirm"
+    after = world.get(going.id)
+    assert after.generation == before.generation and after.chunk_keys == before.chunk_keys
+
+
+def test_two_runs_of_one_generation_stage_apart_so_the_loser_never_removes_the_winners_chunks(
+        c: FakeContainer, world: World):
+    """A Process run Step Functions timed out goes on beside its retry: both read the import at the same
+    generation. Each stages under a prefix of its own, so whichever loses the save (and removes what it
+    staged) leaves the chunks the saved import points to."""
+    imp = world.create(world.account())
+    world.upload(imp, CSV)
+    world.claim(imp.id)
+    late, retry = world.get(imp.id), world.get(imp.id)
+    assert c.processing.process(retry) == "review"
+    saved = world.get(imp.id)
+    with pytest.raises(Conflict):
+        c.processing.process(late)
+    assert world.get(imp.id).staging_prefix == saved.staging_prefix
+    assert all(c.objects.keys(key) for key in saved.chunk_keys)
