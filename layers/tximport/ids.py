@@ -55,3 +55,29 @@ def content_key(bank_account_id: str, date_posted: date, amount: Decimal, descri
     text = f"{bank_account_id}\x1f{date_posted.isoformat()}\x1f{amount.normalize():f}\x1f" \
            f"{' '.join(description.split()).casefold()}"
     return hashlib.blake2b(text.encode(), digest_size=12).digest()
+
+
+def normalized_description(description: str) -> str:
+    """A description as ids compare it: whitespace runs as one space, case folded."""
+    return " ".join(description.split()).casefold()
+
+
+def content_text(bank_account_id: str, day_iso: str, amount_text: str, description_key: str) -> str:
+    """What `content_key` hashes, from the parts already normalized (`amount.normalize():f`,
+    `normalized_description`): the batch path builds it once for both the key and the id."""
+    return f"{bank_account_id}\x1f{day_iso}\x1f{amount_text}\x1f{description_key}"
+
+
+def content_digest(text: str) -> bytes:
+    """`content_key` of a `content_text`."""
+    return hashlib.blake2b(text.encode(), digest_size=12).digest()
+
+
+def transaction_id_of(bank_account_id: str, day_iso: str, amount_text: str, description_key: str,
+                      bank_transaction_id: str | None, occurrence: int) -> str:
+    """`transaction_id` from the parts already normalized (the batch path's form of it)."""
+    if bank_transaction_id:
+        basis = f"{bank_account_id}\x1fB\x1f{bank_transaction_id}"
+    else:
+        basis = f"{bank_account_id}\x1fC\x1f{day_iso}\x1f{amount_text}\x1f{description_key}\x1f{occurrence}"
+    return f"{day_iso}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"

@@ -311,3 +311,58 @@ class LedgerLine(Transaction):
 
 
 _TRANSACTION_FIELDS = tuple(f.name for f in fields(Transaction))
+
+
+@dataclass(slots=True, kw_only=True)
+class StatementTotals:
+    """What one statement of a file staged, per bank account: the lines, their sums by sign, their first
+    and last day, and the balances the parser reported for the statement (where the format has them).
+    `statement` numbers the statements of one account reference in file order (0: lines before any
+    statement header). Kept by processing per batch and merged by `merge` where runs are combined."""
+
+    statement: int
+    account_ref: str | None
+    bank_account_id: str
+    currency: str | None = None
+    credit_count: int = 0
+    credit_sum: Decimal = Decimal(0)
+    debit_count: int = 0
+    debit_sum: Decimal = Decimal(0)
+    first_day: date | None = None
+    last_day: date | None = None
+    opening_balance: Decimal | None = None
+    closing_balance: Decimal | None = None
+
+    @property
+    def line_count(self) -> int:
+        return self.credit_count + self.debit_count
+
+    @property
+    def total(self) -> Decimal:
+        return self.credit_sum + self.debit_sum
+
+    def add(self, amount: Decimal, day: date) -> None:
+        """Count one staged line in."""
+        if amount >= 0:
+            self.credit_count += 1
+            self.credit_sum += amount
+        else:
+            self.debit_count += 1
+            self.debit_sum += amount
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+        if self.last_day is None or day > self.last_day:
+            self.last_day = day
+
+    def merge(self, other: StatementTotals) -> None:
+        """Count in the lines of the same statement staged by another run (a range of a split file)."""
+        self.credit_count += other.credit_count
+        self.credit_sum += other.credit_sum
+        self.debit_count += other.debit_count
+        self.debit_sum += other.debit_sum
+        for day in (other.first_day, other.last_day):
+            if day is not None:
+                self.first_day = day if self.first_day is None or day < self.first_day else self.first_day
+                self.last_day = day if self.last_day is None or day > self.last_day else self.last_day
+        self.opening_balance = self.opening_balance if self.opening_balance is not None else other.opening_balance
+        self.closing_balance = other.closing_balance if other.closing_balance is not None else self.closing_balance

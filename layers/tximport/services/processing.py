@@ -3,24 +3,28 @@
 Answers the workflow's next step: `review` (wait for confirmation), `confirm` (the review level lets it
 go on by itself), `done` (nothing to import: account discovery) or `failed` (status error).
 
-One run over a file is a `_Run`: it resolves each line's bank account (`_Accounts`), builds the staged
-row (`_RowBuilder`: sign, deterministic id, duplicate verdict), and tallies what it saw (`_Tally`);
-the warnings policy (`report_warnings`) and the review-level decision (`next_step`) read the tally.
+One run over a file is a `_Run`: it gathers parsed lines into batches, resolves each line's bank
+account (`_Accounts`), stages each batch in one loop (sign, deterministic id, duplicate verdict, the
+chunk line written as JSON text) and keeps its counters per statement (`StatementTotals`, merged into
+the report's `_Tally`); the warnings policy (`report_warnings`) and the review-level decision
+(`next_step`) read the tally. The row-at-a-time path this replaced is kept in
+tests/support/reference/row_processing.py as the oracle of the differential tests.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 from tximport.formats import base
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
-from tximport.ids import content_key, transaction_id
+from tximport.ids import content_digest, content_text, normalized_description, transaction_id_of
 from tximport.models import (
     DiscoveredAccount,
     ErrorDetail,
@@ -30,14 +34,15 @@ from tximport.models import (
     ReviewLevel,
     Severity,
     StagedRow,
+    StatementTotals,
     Summary,
     TransactionSign,
 )
-from tximport.services.duplicates import DuplicateDetector
+from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
-from tximport.storage.staging import Staging, TypedWriter, staging_prefix
+from tximport.storage.staging import Staging, TypedWriter, staging_json, staging_prefix
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +95,7 @@ class _Side:
 
 @dataclass(slots=True)
 class _Tally:
-    """What a run saw, as plain counters (updated once per line, so no validated model here)."""
+    """What a run saw, as plain counters (updated once per batch, so no validated model here)."""
 
     credits: _Side = field(default_factory=_Side)
     debits: _Side = field(default_factory=_Side)
@@ -108,14 +113,18 @@ class _Tally:
     def lines(self) -> int:
         return self.credits.count + self.debits.count
 
-    def add(self, amount: Decimal, posted: date) -> None:
-        side = self.credits if amount >= 0 else self.debits
-        side.count += 1
-        side.total += amount
-        if self.first_day is None or posted < self.first_day:
-            self.first_day = posted
-        if self.last_day is None or posted > self.last_day:
-            self.last_day = posted
+    def add_statement(self, totals: StatementTotals) -> None:
+        """Count a statement's staged lines in."""
+        self.credits.count += totals.credit_count
+        self.credits.total += totals.credit_sum
+        self.debits.count += totals.debit_count
+        self.debits.total += totals.debit_sum
+        for day in (totals.first_day, totals.last_day):
+            if day is not None:
+                if self.first_day is None or day < self.first_day:
+                    self.first_day = day
+                if self.last_day is None or day > self.last_day:
+                    self.last_day = day
 
     def summary(self, *, overlap: int, accounts: int) -> Summary:
         """`statement.summary` of the import report."""
@@ -148,41 +157,50 @@ class _Accounts:
         return self._resolved[ref]
 
 
-class _RowBuilder:
-    """A parsed line of an account as its staged row: the account's sign convention, the line's
-    deterministic id, and what the duplicate check says about it."""
+#: parsed lines handled at once (the per-line work is a tight loop over a batch; memory stays one batch)
+BATCH_LINES = 4096
+#: distinct values kept by the small caches of the batch loop (days' ISO text, amounts' normalized text)
+_CACHE_LIMIT = 50_000
 
-    def __init__(self, detector: DuplicateDetector) -> None:
-        self.detector = detector
-        self.occurrences = _Occurrences()
+_json_text = encode_basestring_ascii  # a JSON string literal, escaped as json.dumps escapes it
 
-    def build(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None) -> StagedRow:
-        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
-        description = line.description or ""
-        day = line.date_posted
-        occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),
-                                           line.line_number)
-        tx_id = transaction_id(account.id, date_posted=day, amount=amount, description=description,
-                               bank_transaction_id=line.bank_transaction_id, occurrence=occurrence)
-        verdict = self.detector.check(account.id, tx_id, day, amount, description, line.bank_transaction_id)
-        return StagedRow(
-            transaction_id=tx_id, bank_account_id=account.id, amount=amount, currency=currency,
-            date_posted=day, value_date=line.value_date, description=description,
-            line_number=line.line_number, bank_transaction_id=line.bank_transaction_id,
-            reference=line.reference, counterparty_name=line.counterparty_name,
-            counterparty_account=line.counterparty_account, balance=line.balance,
-            original_amount=line.original_amount, original_currency=line.original_currency,
-            possible_duplicate=verdict is not None,
-            duplicate_of=verdict.duplicate_of if verdict else None,
-            duplicate_reason=({"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
-                              if verdict else None),
-            default_decision="skip" if verdict and verdict.certain else "import",
-        )
+
+def _opt_text(name: str, value: str | None) -> str:
+    return "" if value is None else f',"{name}":{_json_text(value)}'
+
+
+def _row_tail(line: base.ParsedLine) -> str:
+    """The optional fields of a staged row's chunk line (absent values are left out)."""
+    tail = ""
+    if line.value_date is not None:
+        tail += f',"valueDate":"{line.value_date.isoformat()}"'
+    tail += _opt_text("bankTransactionId", line.bank_transaction_id)
+    tail += _opt_text("reference", line.reference)
+    tail += _opt_text("counterpartyName", line.counterparty_name)
+    tail += _opt_text("counterpartyAccount", line.counterparty_account)
+    if line.balance is not None:
+        tail += f',"balance":"{line.balance:f}"'
+    if line.original_amount is not None:
+        tail += f',"originalAmount":"{line.original_amount:f}"'
+    return tail + _opt_text("originalCurrency", line.original_currency)
+
+
+def _verdict_tail(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return ',"possibleDuplicate":false,"defaultDecision":"import"}'
+    reason = {"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
+    return (f',"possibleDuplicate":true,"duplicateOf":{_json_text(verdict.duplicate_of)},'
+            f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
 
 
 class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
-    accounts the file names) and is tallied."""
+    accounts the file names) and is tallied.
+
+    Parsed lines are gathered into batches of `BATCH_LINES` and each batch is staged in one loop: its
+    ids, duplicate verdicts and chunk lines (written as JSON text directly, handed to the chunk writer
+    as one block); the counters of the report are kept per statement (`StatementTotals`) and the
+    discovered accounts are counted per batch, so no model is built per line."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
                  rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail]) -> None:
@@ -190,55 +208,146 @@ class _Run:
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
-        self.builder = _RowBuilder(detector)
+        self.detector = detector
+        self.occurrences = _Occurrences()
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
+        self.statements: list[StatementTotals] = []
+        self._statement_of: dict[tuple[str | None, str], StatementTotals] = {}
+        self._statement_refs: dict[str | None, int] = {}
+        self._events: dict[str | None, base.StatementAccount] = {}
+        self._batch: list[base.ParsedLine] = []
+        self._iso: dict[date, str] = {}
+        self._amounts: dict[Decimal, str] = {}
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
-            self._line(event)
+            self._batch.append(event)
+            if len(self._batch) >= BATCH_LINES:
+                self.flush()
         elif isinstance(event, base.LineError):
             self.tally.rejected += 1
             self.errors.write(ErrorDetail.model_construct(
                 severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
                 line_number=event.line_number, actual_value=event.actual_value))
         else:
-            entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
-                account_identifier=event.account_ref, currency=event.currency))
-            account = None if self.discovery else self.accounts.of(event.account_ref)
-            entry.bank_account_id = account.id if account else None
+            self.flush()  # the lines before a statement belong to what came before it
+            self._statement(event)
 
-    def _line(self, line: base.ParsedLine) -> None:
-        tally = self.tally
-        if line.account_ref is not None:
-            entry = self.discovered.get(line.account_ref)
-            if entry is None:
-                entry = self.discovered[line.account_ref] = DiscoveredAccount(account_identifier=line.account_ref)
-            entry.transaction_count += 1
+    def _statement(self, event: base.StatementAccount) -> None:
+        entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
+            account_identifier=event.account_ref, currency=event.currency))
+        account = None if self.discovery else self.accounts.of(event.account_ref)
+        entry.bank_account_id = account.id if account else None
+        # a new statement of this reference: its lines are totalled apart from the earlier ones
+        self._statement_refs[event.account_ref] = self._statement_refs.get(event.account_ref, 0) + 1
+        self._events[event.account_ref] = event
+
+    def flush(self) -> None:
+        """Stage the gathered lines."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        self._count_discovered(batch)
         if self.discovery:
             return
-        if line.pending and not self.include_pending:
-            tally.pending += 1
-            return
-        account = self.accounts.of(line.account_ref)
-        if account is None:
-            tally.ignored += 1
-            return
-        if self.product is not None and not self.product.covers(line.date_posted):
-            tally.out_of_range += 1
-            return
-        currency = line.currency
-        if not currency:  # the statement's currency, where the line names none
-            statement = self.discovered.get(line.account_ref or "")
-            currency = statement.currency if statement else None
-        row = self.builder.build(line, account, currency)
-        if row.possible_duplicate:
-            tally.duplicates += 1
-        if currency:
-            tally.currencies.add(currency)
-        tally.add(row.amount, row.date_posted)
-        self.rows.write(row)
+        kept = self._kept(batch)
+        if kept:
+            self.rows.write_block(self._stage(kept))
+
+    def _count_discovered(self, batch: list[base.ParsedLine]) -> None:
+        counts = Counter(line.account_ref for line in batch)
+        for ref, count in counts.items():
+            if ref is None:
+                continue
+            entry = self.discovered.get(ref)
+            if entry is None:
+                entry = self.discovered[ref] = DiscoveredAccount(account_identifier=ref)
+            entry.transaction_count += count
+
+    def _kept(self, batch: list[base.ParsedLine]) -> list[tuple[base.ParsedLine, ImportBankAccount]]:
+        """The lines to stage with their accounts; the others counted by why they are left out."""
+        tally, product, include_pending, accounts = self.tally, self.product, self.include_pending, self.accounts
+        kept: list[tuple[base.ParsedLine, ImportBankAccount]] = []
+        for line in batch:
+            if line.pending and not include_pending:
+                tally.pending += 1
+                continue
+            account = accounts.of(line.account_ref)
+            if account is None:
+                tally.ignored += 1
+                continue
+            if product is not None and not product.covers(line.date_posted):
+                tally.out_of_range += 1
+                continue
+            kept.append((line, account))
+        return kept
+
+    def _totals(self, ref: str | None, account: ImportBankAccount) -> StatementTotals:
+        key = (ref, account.id)
+        totals = self._statement_of.get(key)
+        ordinal = self._statement_refs.get(ref, 0)
+        if totals is None or totals.statement != ordinal:
+            event = self._events.get(ref)
+            statement = self.discovered.get(ref or "")  # the statement's currency, for lines naming none
+            totals = StatementTotals(statement=ordinal, account_ref=ref, bank_account_id=account.id,
+                                     currency=statement.currency if statement else None,
+                                     opening_balance=getattr(event, "opening_balance", None),
+                                     closing_balance=getattr(event, "closing_balance", None))
+            self._statement_of[key] = totals
+            self.statements.append(totals)
+        return totals
+
+    def _stage(self, kept: list[tuple[base.ParsedLine, ImportBankAccount]]) -> list[str]:
+        """The chunk lines of a batch: sign, ids, verdicts and counters in one loop."""
+        out: list[str] = []
+        isos, amounts = self._iso, self._amounts
+        if len(isos) > _CACHE_LIMIT:
+            isos.clear()
+        if len(amounts) > _CACHE_LIMIT:
+            amounts.clear()
+        check, occurrences = self.detector.check, self.occurrences
+        currencies = self.tally.currencies
+        duplicates = 0
+        last: tuple[str | None, str] | None = None
+        totals: StatementTotals | None = None
+        head = ""
+        for line, account in kept:
+            account_id = account.id
+            if last != (line.account_ref, account_id) or totals is None:
+                totals = self._totals(line.account_ref, account)
+                last = (line.account_ref, account_id)
+                head = f'"bankAccountId":{_json_text(account_id)}'
+            currency = line.currency or totals.currency
+            amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+            description = line.description or ""
+            day = line.date_posted
+            day_iso = isos.get(day)
+            if day_iso is None:
+                day_iso = isos[day] = day.isoformat()
+            amount_text = amounts.get(amount) if amount else None  # 0 and -0 are equal keys: not cached
+            if amount_text is None:
+                amount_text = f"{amount.normalize():f}"
+                if amount:
+                    amounts[amount] = amount_text
+            key = normalized_description(description)
+            occurrence = occurrences.next(day, content_digest(content_text(account_id, day_iso, amount_text, key)),
+                                          line.line_number)
+            bank_id = line.bank_transaction_id
+            tx_id = transaction_id_of(account_id, day_iso, amount_text, key, bank_id, occurrence)
+            verdict = check(account_id, tx_id, day, amount, description, bank_id)
+            if verdict is not None:
+                duplicates += 1
+            if currency:
+                currencies.add(currency)
+            totals.add(amount, day)
+            out.append(f'{{"transactionId":"{tx_id}",{head},"amount":"{amount:f}",'
+                       f'"currency":{"null" if currency is None else _json_text(currency)},'
+                       f'"datePosted":"{day_iso}","description":{_json_text(description)},'
+                       f'"lineNumber":{line.line_number}{_row_tail(line)}{_verdict_tail(verdict)}')
+        self.tally.duplicates += duplicates
+        return out
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -339,10 +448,13 @@ class ProcessingService:
         run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
         for event in fmt.parser(source, options):
             run.take(event)
+        run.flush()
         imp.staging_prefix = prefix
         imp.chunk_keys = run.rows.close()
         imp.error_chunk_keys = run.errors.close()
         tally = run.tally
+        for totals in run.statements:
+            tally.add_statement(totals)
         overlap = detector.overlap_count() if not run.discovery else 0
         imp.summary = tally.summary(overlap=overlap,
                                     accounts=len(run.discovered) if run.discovered else len(imp.bank_accounts))

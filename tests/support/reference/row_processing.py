@@ -1,0 +1,384 @@
+"""The row-at-a-time ProcessingService that the batch path replaced, kept unchanged as the oracle of the
+differential tests (the batch path must stage, judge and report exactly what this does).
+
+Parse and validate an uploaded file: stream it, stage rows in chunks, write the report.
+
+Answers the workflow's next step: `review` (wait for confirmation), `confirm` (the review level lets it
+go on by itself), `done` (nothing to import: account discovery) or `failed` (status error).
+
+One run over a file is a `_Run`: it resolves each line's bank account (`_Accounts`), builds the staged
+row (`_RowBuilder`: sign, deterministic id, duplicate verdict), and tallies what it saw (`_Tally`);
+the warnings policy (`report_warnings`) and the review-level decision (`next_step`) read the tally.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from tests.support.reference.row_duplicates import DuplicateDetector
+from tximport.formats import base
+from tximport.formats.accounts import match_account
+from tximport.formats.registry import get_format
+from tximport.ids import content_key, transaction_id
+from tximport.models import (
+    DiscoveredAccount,
+    ErrorDetail,
+    Import,
+    ImportBankAccount,
+    ImportStatus,
+    ReviewLevel,
+    Severity,
+    StagedRow,
+    Summary,
+    TransactionSign,
+)
+from tximport.services.lifecycle import Lifecycle
+from tximport.storage.ledger import LedgerStore
+from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
+from tximport.storage.staging import Staging, TypedWriter, staging_prefix
+
+log = logging.getLogger(__name__)
+
+FILE_CHANGED = "FileChanged"
+REPLAY_DETECTED = "ReplayDetected"
+
+#: the workflow's next step after processing
+Outcome = Literal["review", "confirm", "done", "failed"]
+
+#: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
+_OCCURRENCE_WINDOW = 64
+
+
+class _Occurrences:
+    """Counts identical lines so their ids differ, with memory bounded by a window of recent dates.
+
+    Statement files list lines in date order (ascending or descending), so a date's counter is no
+    longer needed once the file has moved on. A date that comes back after its counter was dropped
+    gets the line number mixed into the occurrence, which keeps ids unique (and still deterministic
+    for the same file)."""
+
+    def __init__(self) -> None:
+        self._by_date: OrderedDict[date, dict[bytes, int]] = OrderedDict()
+        self._evicted: set[date] = set()
+
+    def next(self, day: date, key: bytes, line_number: int) -> int:
+        counters = self._by_date.get(day)
+        if counters is None:
+            counters = {}
+            self._by_date[day] = counters
+            if len(self._by_date) > _OCCURRENCE_WINDOW:
+                old, _ = self._by_date.popitem(last=False)
+                self._evicted.add(old)
+        else:
+            self._by_date.move_to_end(day)
+        n = counters.get(key, 0) + 1
+        counters[key] = n
+        if day in self._evicted:
+            return n * 1_000_000_000 + line_number
+        return n
+
+
+@dataclass(slots=True)
+class _Side:
+    """The staged lines of one sign: how many, and their sum."""
+
+    count: int = 0
+    total: Decimal = Decimal(0)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What a run saw, as plain counters (updated once per line, so no validated model here)."""
+
+    credits: _Side = field(default_factory=_Side)
+    debits: _Side = field(default_factory=_Side)
+    first_day: date | None = None
+    last_day: date | None = None
+    currencies: set[str] = field(default_factory=set)
+    duplicates: int = 0
+    # lines left out, by why
+    rejected: int = 0
+    ignored: int = 0
+    pending: int = 0
+    out_of_range: int = 0
+
+    @property
+    def lines(self) -> int:
+        return self.credits.count + self.debits.count
+
+    def add(self, amount: Decimal, posted: date) -> None:
+        side = self.credits if amount >= 0 else self.debits
+        side.count += 1
+        side.total += amount
+        if self.first_day is None or posted < self.first_day:
+            self.first_day = posted
+        if self.last_day is None or posted > self.last_day:
+            self.last_day = posted
+
+    def summary(self, *, overlap: int, accounts: int) -> Summary:
+        """`statement.summary` of the import report."""
+        return Summary(
+            account_details_count=accounts, transaction_details_count=self.lines,
+            transaction_credit_count=self.credits.count, transaction_credit_sum=self.credits.total,
+            transaction_debit_count=self.debits.count, transaction_debit_sum=self.debits.total,
+            transaction_range_start_date=self.first_day, transaction_range_end_date=self.last_day,
+            transaction_date_overlap_count=overlap, rejected_line_count=self.rejected,
+            ignored_line_count=self.ignored, currencies=sorted(self.currencies))
+
+
+class _Accounts:
+    """Which of the import's bank accounts a file's account reference names (decided once per reference)."""
+
+    def __init__(self, imp: Import, fmt: base.FileFormat) -> None:
+        self._accounts = imp.bank_accounts
+        self._single = fmt.accounts_supported == "single"
+        self._fuzzy = imp.fuzzy_account_matching
+        self._resolved: dict[str | None, ImportBankAccount | None] = {}
+
+    def of(self, ref: str | None) -> ImportBankAccount | None:
+        if ref not in self._resolved:
+            if self._single or ref is None:
+                self._resolved[ref] = self._accounts[0] if self._accounts else None
+            else:
+                pairs = [(a.id, a.account_identifier or "") for a in self._accounts]
+                match = match_account(ref, pairs, self._fuzzy)
+                self._resolved[ref] = next((a for a in self._accounts if a.id == match), None)
+        return self._resolved[ref]
+
+
+class _RowBuilder:
+    """A parsed line of an account as its staged row: the account's sign convention, the line's
+    deterministic id, and what the duplicate check says about it."""
+
+    def __init__(self, detector: DuplicateDetector) -> None:
+        self.detector = detector
+        self.occurrences = _Occurrences()
+
+    def build(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None) -> StagedRow:
+        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+        description = line.description or ""
+        day = line.date_posted
+        occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),
+                                           line.line_number)
+        tx_id = transaction_id(account.id, date_posted=day, amount=amount, description=description,
+                               bank_transaction_id=line.bank_transaction_id, occurrence=occurrence)
+        verdict = self.detector.check(account.id, tx_id, day, amount, description, line.bank_transaction_id)
+        return StagedRow(
+            transaction_id=tx_id, bank_account_id=account.id, amount=amount, currency=currency,
+            date_posted=day, value_date=line.value_date, description=description,
+            line_number=line.line_number, bank_transaction_id=line.bank_transaction_id,
+            reference=line.reference, counterparty_name=line.counterparty_name,
+            counterparty_account=line.counterparty_account, balance=line.balance,
+            original_amount=line.original_amount, original_currency=line.original_currency,
+            possible_duplicate=verdict is not None,
+            duplicate_of=verdict.duplicate_of if verdict else None,
+            duplicate_reason=({"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
+                              if verdict else None),
+            default_decision="skip" if verdict and verdict.certain else "import",
+        )
+
+
+class _Run:
+    """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
+    accounts the file names) and is tallied."""
+
+    def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
+                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail]) -> None:
+        self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
+        self.include_pending = imp.include_pending
+        self.product = imp.product_dates
+        self.accounts = _Accounts(imp, fmt)
+        self.builder = _RowBuilder(detector)
+        self.rows, self.errors = rows, errors
+        self.tally = _Tally()
+        self.discovered: dict[str, DiscoveredAccount] = {}
+
+    def take(self, event: base.ParseEvent) -> None:
+        if isinstance(event, base.ParsedLine):
+            self._line(event)
+        elif isinstance(event, base.LineError):
+            self.tally.rejected += 1
+            self.errors.write(ErrorDetail.model_construct(
+                severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
+                line_number=event.line_number, actual_value=event.actual_value))
+        else:
+            entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
+                account_identifier=event.account_ref, currency=event.currency))
+            account = None if self.discovery else self.accounts.of(event.account_ref)
+            entry.bank_account_id = account.id if account else None
+
+    def _line(self, line: base.ParsedLine) -> None:
+        tally = self.tally
+        if line.account_ref is not None:
+            entry = self.discovered.get(line.account_ref)
+            if entry is None:
+                entry = self.discovered[line.account_ref] = DiscoveredAccount(account_identifier=line.account_ref)
+            entry.transaction_count += 1
+        if self.discovery:
+            return
+        if line.pending and not self.include_pending:
+            tally.pending += 1
+            return
+        account = self.accounts.of(line.account_ref)
+        if account is None:
+            tally.ignored += 1
+            return
+        if self.product is not None and not self.product.covers(line.date_posted):
+            tally.out_of_range += 1
+            return
+        currency = line.currency
+        if not currency:  # the statement's currency, where the line names none
+            statement = self.discovered.get(line.account_ref or "")
+            currency = statement.currency if statement else None
+        row = self.builder.build(line, account, currency)
+        if row.possible_duplicate:
+            tally.duplicates += 1
+        if currency:
+            tally.currencies.add(currency)
+        tally.add(row.amount, row.date_posted)
+        self.rows.write(row)
+
+
+def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
+    """What the report warns about (severity warning) and notes (severity info)."""
+    found: list[tuple[Severity, str, int, str]] = [
+        (Severity.WARNING, "RejectedLines", tally.rejected, "{} line(s) were rejected; see errordetails"),
+        (Severity.WARNING, "TransactionDateOverlap", overlap,
+         "{} transaction(s) already in the ledger on the days this file covers"),
+        (Severity.WARNING, "PossibleDuplicates", tally.duplicates, "{} line(s) may already be in the ledger"),
+        (Severity.INFO, "UnlistedAccountLines", tally.ignored,
+         "{} line(s) belong to accounts not listed on the import and were ignored"),
+        (Severity.INFO, "PendingEntriesSkipped", tally.pending, "{} pending (not booked) entr(y/ies) skipped"),
+        (Severity.INFO, "OutsideProductDates", tally.out_of_range, "{} line(s) outside productDates left out"),
+    ]
+    return [ErrorDetail(severity=severity, code=code, message=message.format(count))
+            for severity, code, count, message in found if count]
+
+
+def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDetail]) -> Outcome:
+    """minimalReview goes on unless lines were rejected; exceptionReview unless anything warns;
+    fullReview always waits for confirmation."""
+    warns = any(w.severity == Severity.WARNING for w in warnings)
+    goes_on = (review_level == ReviewLevel.MINIMAL and not rejected) or (
+        review_level == ReviewLevel.EXCEPTION and not warns)
+    return "confirm" if goes_on else "review"
+
+
+class ProcessingService:
+    def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
+                 staging: Staging) -> None:
+        self.lifecycle = lifecycle
+        self.imports = lifecycle.imports
+        self.ledger = ledger
+        self.objects = objects
+        self.staging = staging
+
+    def process(self, imp: Import) -> Outcome:
+        """Run the whole parse of `imp`; answers the next workflow step."""
+        if imp.status == ImportStatus.DELETED:
+            return "done"
+        fmt = get_format(imp.file_format)
+        head = self.objects.head(imp.s3_key)
+        if head.size == 0:
+            return self._fail(imp, base.EMPTY_FILE, "the uploaded file is empty")
+        if head.size > fmt.max_file_size:
+            return self._fail(imp, base.FILE_TOO_LARGE,
+                              f"the file has {head.size} bytes; {fmt.file_format} accepts at most {fmt.max_file_size}")
+        if imp.file_etag and head.etag != imp.file_etag:
+            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced after processing began; "
+                              "create a new import for the new file")
+        imp.file_etag = head.etag
+        source = ObjectSource(self.objects, imp.s3_key, head.size, head.etag)
+        try:
+            return self._read(imp, fmt, source)
+        except ObjectChanged:
+            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced while it was being read; "
+                              "create a new import for the new file")
+
+    def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource) -> Outcome:
+        if imp.bank_accounts and not imp.bypass_replay_validation:
+            replayed = self._replay(imp, source)
+            if replayed:
+                return replayed
+        # a re-run (amend) starts a new generation; the old staged rows go
+        old_prefix = imp.staging_prefix
+        imp.generation += 1
+        prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+        try:
+            outcome = self._stage(imp, fmt, source, prefix)
+        except base.FileError as exc:
+            self.staging.delete(prefix)
+            return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
+        except ObjectChanged:
+            self.staging.delete(prefix)
+            raise
+        if old_prefix and old_prefix != prefix:
+            self.staging.delete(old_prefix)
+        return outcome
+
+    def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
+        """Fails the import when the same file was already imported into one of its accounts."""
+        digest = source.sha256()
+        for account in imp.bank_accounts:
+            earlier = self.imports.replay_of(imp.tenant, account.id, digest)
+            if earlier and earlier != imp.id:
+                return self._fail(imp, REPLAY_DETECTED,
+                                  f"this file was already imported into bank account {account.id} by import "
+                                  f"{earlier}; create the import with bypassReplayValidation: true to import it "
+                                  "again", target="File", extra={"duplicateImportId": earlier})
+        imp.file_sha256 = digest
+        return None
+
+    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str) -> Outcome:
+        # the parser takes the mapping document (and checks it again: once per file)
+        options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
+                                    include_pending=imp.include_pending)
+        detector = DuplicateDetector(self.ledger, imp.tenant)
+        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
+        for event in fmt.parser(source, options):
+            run.take(event)
+        imp.staging_prefix = prefix
+        imp.chunk_keys = run.rows.close()
+        imp.error_chunk_keys = run.errors.close()
+        tally = run.tally
+        overlap = detector.overlap_count() if not run.discovery else 0
+        imp.summary = tally.summary(overlap=overlap,
+                                    accounts=len(run.discovered) if run.discovered else len(imp.bank_accounts))
+        imp.discovered_accounts = list(run.discovered.values())
+        imp.validation_details_count = tally.rejected
+        warnings = report_warnings(tally, overlap)
+        imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
+        if run.discovery:
+            self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
+                                      ErrorDetail(severity=Severity.INFO, code="AccountDiscovery",
+                                                  message="no bank accounts were listed: the accounts the "
+                                                          "file holds are reported and nothing is imported")])
+            self.lifecycle.release(imp)
+            return "done"
+        if tally.lines == 0 and tally.rejected:
+            return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
+                              "see errordetails", target="File")
+        outcome = next_step(imp.review_level, tally.rejected, warnings)
+        if outcome == "confirm":
+            self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
+        else:
+            # stays `processing` until the await step has parked its task token, so a client never
+            # sees awaitingConfirmation before a confirm can be accepted
+            self.imports.save(imp)
+        return outcome
+
+    def _fail(self, imp: Import, code: str, message: str, *, target: str | None = "File",
+              extra: dict[str, Any] | None = None) -> Outcome:
+        detail = ErrorDetail(code=code, message=message, target=target)
+        if extra:
+            candidates = extra.get("candidates")
+            if candidates:
+                detail.message = f"{message} (candidates: {', '.join(map(str, candidates))})"
+            imp.error_context = extra
+        self.lifecycle.fail(imp, [detail])
+        return "failed"

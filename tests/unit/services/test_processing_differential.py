@@ -1,0 +1,166 @@
+"""The batch path of processing against the row-at-a-time path it replaced (the oracle kept in
+tests/support/reference): on the same import, file and ledger both must stage the same rows (ids,
+amounts, verdicts, every field), the same rejected lines with their line numbers, the same summary,
+discovered accounts, report and outcome."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.fakes.container import FakeContainer
+from tests.support.reference.row_processing import ProcessingService as RowProcessingService
+from tests.support.samples import SAMPLES
+from tests.unit.services.world import TENANT, World
+from tximport.commands import CreateImport, ImportAccount
+from tximport.formats.base import DateStyle
+from tximport.models import ErrorDetail, Import, LedgerLine, ProductDates, StagedRow, TransactionSign, utcnow
+
+
+@dataclass
+class Outcome:
+    outcome: str
+    imp: dict[str, Any]
+    rows: list[StagedRow]
+    errors: list[ErrorDetail]
+
+
+def _result(c: FakeContainer, outcome: str, import_id: str) -> Outcome:
+    imp = c.imports.get(TENANT, import_id)
+    report = imp.model_dump(include={"status", "summary", "discovered_accounts", "error_details",
+                                     "validation_details_count", "error_context", "file_sha256", "generation"})
+    report["chunks"] = len(imp.chunk_keys)
+    errors = c.staging.page_errors(imp.error_chunk_keys, chunk=0, skip=0, limit=10**9)[0]
+    return Outcome(outcome, report, list(c.staging.all_rows(imp.chunk_keys)), errors)
+
+
+def _both(c: FakeContainer, imp: Import) -> tuple[Outcome, Outcome]:
+    """Process the claimed import by both paths, each on its own copy of the stores (one ledger)."""
+    other = FakeContainer()
+    other.settings.chunk_rows = c.settings.chunk_rows
+    for name in ("imports", "objects", "locks", "accounts"):
+        other.__dict__[name] = copy.deepcopy(getattr(c, name))
+    other.__dict__["ledger"] = c.ledger
+    rows_path = RowProcessingService(lifecycle=other.lifecycle, ledger=other.ledger, objects=other.objects,
+                                     staging=other.staging)
+    expected = _result(other, rows_path.process(other.imports.get(TENANT, imp.id)), imp.id)
+    actual = _result(c, c.processing.process(c.imports.get(TENANT, imp.id)), imp.id)
+    c.lifecycle.release(c.imports.get(TENANT, imp.id))  # the next import of the accounts goes ahead
+    return actual, expected
+
+
+def _compare(c: FakeContainer, world: World, content: bytes, *account_ids: str, **extra: Any) -> Outcome:
+    imp = world.create(*account_ids, **extra)
+    world.upload(imp, content)
+    assert world.claim(imp.id) == "process"
+    actual, expected = _both(c, imp)
+    assert actual.outcome == expected.outcome
+    assert actual.imp == expected.imp
+    assert len(actual.rows) == len(expected.rows)
+    for mine, theirs in zip(actual.rows, expected.rows, strict=True):
+        assert mine == theirs
+    assert actual.errors == expected.errors
+    return actual
+
+
+def _ledger_line(account: str, day: date, amount: str, description: str, tx: str, bank_id: str | None = None
+                 ) -> LedgerLine:
+    return LedgerLine(transaction_id=tx, bank_account_id=account, amount=Decimal(amount), date_posted=day,
+                      description=description, bank_transaction_id=bank_id, import_id="earlier",
+                      committed=utcnow())
+
+
+SAMPLE_FORMATS = {"camt053": "CAMT053#v1", "mt940": "MT940#v1", "ofx": "XML#OFX#v1", "qif": "QIF#v1"}
+
+
+@pytest.mark.parametrize("path", sorted(p for kind in SAMPLE_FORMATS for p in (SAMPLES / kind).iterdir()),
+                         ids=lambda p: p.name)
+def test_every_sample_file_stages_the_same_by_both_paths(c: FakeContainer, world: World, path):
+    file_format = SAMPLE_FORMATS[path.parent.name]
+    content = path.read_bytes()
+    extra: dict[str, Any] = {"file_format": file_format, "bypass_replay_validation": True,
+                             "date_style": DateStyle.LITTLE_ENDIAN if file_format == "QIF#v1" else None}
+    found = _compare(c, world, content, **extra)  # multi-account formats: discovery
+    identifiers = [d["account_identifier"] for d in found.imp["discovered_accounts"]] or ["GB33BUKB20201555555555"]
+    accounts = [world.account(identifier) for identifier in identifiers[:3]]
+    _compare(c, world, content, *accounts, fuzzy_account_matching=True, **extra)
+    # again, against a ledger holding the first import's lines: every verdict path
+    for row in found.rows:
+        c.ledger.write(TENANT, [LedgerLine.confirmed(row, import_id="x", committed=utcnow())])
+    _compare(c, world, content, *accounts, **extra)
+
+
+def _statement(rng: random.Random, lines: int) -> tuple[bytes, list[tuple[date, str, str]]]:
+    """A CSV with identical lines, out-of-order days (beyond the occurrence window), zero amounts and a
+    few rejected lines; answers it and its lines."""
+    start = date(2024, 1, 1)
+    words = ["Coffee", "coffee  shop", "Rent", "Salary", "AMAZON MKTPLACE", "Amazon Mktplace ref 1", "Interest"]
+    amounts = ["-3.50", "-3.5", "0.00", "-0.00", "2500.00", "-20.00", "0.01", "-1200.00", "1E+2"]
+    out = ["Date,Description,Amount"]
+    kept: list[tuple[date, str, str]] = []
+    for i in range(lines):
+        if rng.random() < 0.03:
+            out.append(f"2024-13-{i % 28 + 1:02d},Broken,{amounts[0]}")
+            continue
+        day = start + timedelta(days=rng.randrange(0, 120) if rng.random() < 0.3 else i // 6)
+        description, amount = rng.choice(words), rng.choice(amounts)
+        out.append(f"{day.isoformat()},{description},{amount}")
+        kept.append((day, description, amount))
+    return ("\n".join(out) + "\n").encode(), kept
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, world: World, seed: int):
+    rng = random.Random(seed)
+    c.settings.chunk_rows = 97  # chunk boundaries inside the batches
+    content, lines = _statement(rng, 900)
+    account = world.account()
+    ledger = []
+    for n, (day, description, amount) in enumerate(rng.sample(lines, 60)):
+        ledger.append(_ledger_line(account, day + timedelta(days=rng.randrange(-3, 4)), amount,
+                                   description.upper(), f"L{n}"))
+    c.ledger.write(TENANT, ledger)
+    common = {"date_style": DateStyle.BIG_ENDIAN, "bypass_replay_validation": True}
+    first = _compare(c, world, content, account, **common)
+    assert any(r.possible_duplicate for r in first.rows) and first.errors
+    # the first import's own lines in the ledger: certain duplicates by id
+    c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::5]])
+    _compare(c, world, content, account, **common)
+    reversed_account = world.account("DE89370400440532013000")
+    imp = c.import_service.create(TENANT, CreateImport(
+        file_format="Tabular3column#v1", date_style=DateStyle.BIG_ENDIAN, bank_accounts=[ImportAccount(
+            id=reversed_account, transaction_sign=TransactionSign.REVERSED,
+            product_dates=ProductDates(transaction_start_date=date(2024, 1, 20)))]))
+    world.upload(imp, content)
+    assert world.claim(imp.id) == "process"
+    actual, expected = _both(c, imp)
+    assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
+        expected.outcome, expected.imp, expected.rows, expected.errors)
+
+
+def test_json_with_bank_ids_currencies_and_two_accounts_stages_the_same(c: FakeContainer, world: World):
+    rng = random.Random(7)
+
+    def transactions(prefix: str) -> list[dict[str, Any]]:
+        return [{"transactionId": f"{prefix}{rng.randrange(0, 40)}", "datePosted": f"2024-02-{rng.randrange(1, 9):02d}",
+                 "amount": rng.choice(["-3.50", "12.00", "-0.00"]), "description": rng.choice(["A", "B b", "Café"]),
+                 **({"currency": "CHF"} if rng.random() < 0.2 else {})} for _ in range(300)]
+
+    content = json.dumps({"bankAccounts": [
+        {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": transactions("t")},
+        {"accountIdentifier": "GB33BUKB20201555555555", "transactions": transactions("u")},
+    ]}).encode()
+    first = world.account("DE89370400440532013000")
+    second = world.account("GB33BUKB20201555555555")
+    c.ledger.write(TENANT, [_ledger_line(first, date(2024, 2, 3), "12.00", "x", "L1", "t5"),
+                            _ledger_line(second, date(2024, 2, 1), "-3.50", "a", "L2")])
+    _compare(c, world, content, first, second, file_format="JSON#v0")
+    _compare(c, world, content, file_format="JSON#v0")  # discovery
+    _compare(c, world, content, second, file_format="JSON#v0")  # one account listed, the other ignored
