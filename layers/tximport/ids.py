@@ -62,22 +62,19 @@ def normalized_description(description: str) -> str:
     return " ".join(description.split()).casefold()
 
 
-def content_text(bank_account_id: str, day_iso: str, amount_text: str, description_key: str) -> str:
-    """What `content_key` hashes, from the parts already normalized (`amount.normalize():f`,
-    `normalized_description`): the batch path builds it once for both the key and the id."""
-    return f"{bank_account_id}\x1f{day_iso}\x1f{amount_text}\x1f{description_key}"
+
+def plain_decimal(value: Decimal) -> str:
+    """`format(value, "f")`, the fast way: str() already writes it so unless it chose an exponent."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
 
 
-def content_digest(text: str) -> bytes:
-    """`content_key` of a `content_text`."""
-    return hashlib.blake2b(text.encode(), digest_size=12).digest()
-
-
-def transaction_id_of(bank_account_id: str, day_iso: str, amount_text: str, description_key: str,
-                      bank_transaction_id: str | None, occurrence: int) -> str:
-    """`transaction_id` from the parts already normalized (the batch path's form of it)."""
-    if bank_transaction_id:
-        basis = f"{bank_account_id}\x1fB\x1f{bank_transaction_id}"
-    else:
-        basis = f"{bank_account_id}\x1fC\x1f{day_iso}\x1f{amount_text}\x1f{description_key}\x1f{occurrence}"
-    return f"{day_iso}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
+def normalized_amount(value: Decimal) -> str:
+    """`f"{value.normalize():f}"` (an amount as ids compare it: no trailing zeros), by string work on the
+    plain text where the value has the digits of an amount (normalize rounds to 28 digits beyond that)."""
+    text = plain_decimal(value)
+    if len(text) > 28:
+        return f"{value.normalize():f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

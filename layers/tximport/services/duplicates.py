@@ -125,6 +125,11 @@ class DuplicateDetector:
                 if (near := day + timedelta(days=offset)) in ledger_days]
         return found
 
+    def quiet(self, account_id: str) -> bool:
+        """Whether the account has no ledger line at all: then only a line's bank id can make it a
+        duplicate (of an earlier line of the file), and a line without one needs no check."""
+        return not self._account_days(account_id)
+
     def overlap_count(self) -> int:
         """Existing ledger lines on the days the file covers (a warning in the report)."""
         total = 0

@@ -18,13 +18,15 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from hashlib import blake2b, sha256
 from json.encoder import encode_basestring_ascii
+from operator import attrgetter
 from typing import Any, Literal
 
 from tximport.formats import base
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
-from tximport.ids import content_digest, content_text, normalized_description, transaction_id_of
+from tximport.ids import normalized_amount, normalized_description, plain_decimal
 from tximport.models import (
     DiscoveredAccount,
     ErrorDetail,
@@ -68,7 +70,9 @@ class _Occurrences:
         self._by_date: OrderedDict[date, dict[bytes, int]] = OrderedDict()
         self._evicted: set[date] = set()
 
-    def next(self, day: date, key: bytes, line_number: int) -> int:
+    def counters(self, day: date) -> tuple[dict[bytes, int], bool]:
+        """The counters of `day` (the most recent date from now on), and whether the day came back after
+        its counters were dropped (then the line number is mixed into the occurrence)."""
         counters = self._by_date.get(day)
         if counters is None:
             counters = {}
@@ -78,11 +82,48 @@ class _Occurrences:
                 self._evicted.add(old)
         else:
             self._by_date.move_to_end(day)
+        return counters, day in self._evicted
+
+
+    def next(self, day: date, key: bytes, line_number: int) -> int:
+        """The occurrence index of a line with content `key` on `day` (its line number mixed in where the
+        day came back)."""
+        counters, evicted = self.counters(day)
         n = counters.get(key, 0) + 1
         counters[key] = n
-        if day in self._evicted:
-            return n * 1_000_000_000 + line_number
-        return n
+        return n * 1_000_000_000 + line_number if evicted else n
+
+
+class _Ids:
+    """The deterministic ids of a run's lines (`tximport.ids.transaction_id`, with the occurrence index
+    counted by `content_key`), computed from parts normalized once per line and cached across lines."""
+
+    def __init__(self) -> None:
+        self.occurrences = _Occurrences()
+        self._descriptions: dict[str, str] = {}
+        self._day: date | None = None
+        self._counters: dict[bytes, int] = {}
+        self._evicted = False
+
+    def of(self, account_id: str, day: date, day_iso: str, amount: Decimal, description: str,
+           bank_id: str | None, line_number: int) -> str:
+        key = self._descriptions.get(description)
+        if key is None:
+            if len(self._descriptions) > _CACHE_LIMIT:
+                self._descriptions.clear()
+            key = self._descriptions[description] = normalized_description(description)
+        if day != self._day:  # consecutive lines of one day share its counters
+            self._counters, self._evicted = self.occurrences.counters(day)
+            self._day = day
+        content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{key}"
+        digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
+        n = self._counters.get(digest, 0) + 1
+        self._counters[digest] = n
+        if bank_id:
+            basis = f"{account_id}\x1fB\x1f{bank_id}"
+        else:
+            basis = f"{account_id}\x1fC\x1f{content}\x1f{n * 1_000_000_000 + line_number if self._evicted else n}"
+        return f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
 
 
 @dataclass(slots=True)
@@ -169,6 +210,11 @@ def _opt_text(name: str, value: str | None) -> str:
     return "" if value is None else f',"{name}":{_json_text(value)}'
 
 
+_optional = attrgetter("value_date", "bank_transaction_id", "reference", "counterparty_name",
+                       "counterparty_account", "balance", "original_amount", "original_currency")
+_NO_OPTIONAL = (None,) * 8
+
+
 def _row_tail(line: base.ParsedLine) -> str:
     """The optional fields of a staged row's chunk line (absent values are left out)."""
     tail = ""
@@ -179,9 +225,9 @@ def _row_tail(line: base.ParsedLine) -> str:
     tail += _opt_text("counterpartyName", line.counterparty_name)
     tail += _opt_text("counterpartyAccount", line.counterparty_account)
     if line.balance is not None:
-        tail += f',"balance":"{line.balance:f}"'
+        tail += f',"balance":"{plain_decimal(line.balance)}"'
     if line.original_amount is not None:
-        tail += f',"originalAmount":"{line.original_amount:f}"'
+        tail += f',"originalAmount":"{plain_decimal(line.original_amount)}"'
     return tail + _opt_text("originalCurrency", line.original_currency)
 
 
@@ -209,7 +255,7 @@ class _Run:
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
         self.detector = detector
-        self.occurrences = _Occurrences()
+        self.ids = _Ids()
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
@@ -219,7 +265,6 @@ class _Run:
         self._events: dict[str | None, base.StatementAccount] = {}
         self._batch: list[base.ParsedLine] = []
         self._iso: dict[date, str] = {}
-        self._amounts: dict[Decimal, str] = {}
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
@@ -302,50 +347,48 @@ class _Run:
     def _stage(self, kept: list[tuple[base.ParsedLine, ImportBankAccount]]) -> list[str]:
         """The chunk lines of a batch: sign, ids, verdicts and counters in one loop."""
         out: list[str] = []
-        isos, amounts = self._iso, self._amounts
+        isos = self._iso
         if len(isos) > _CACHE_LIMIT:
             isos.clear()
-        if len(amounts) > _CACHE_LIMIT:
-            amounts.clear()
-        check, occurrences = self.detector.check, self.occurrences
+        check, ids, quiet = self.detector.check, self.ids.of, self.detector.quiet
+        file_days = self.detector.file_days()
         currencies = self.tally.currencies
         duplicates = 0
-        last: tuple[str | None, str] | None = None
-        totals: StatementTotals | None = None
-        head = ""
+        last_ref: str | None = None
+        last_account: ImportBankAccount | None = None
+        totals = StatementTotals(statement=-1, account_ref=None, bank_account_id="")
+        head, account_id, reversed_sign, no_ledger = "", "", False, False
         for line, account in kept:
-            account_id = account.id
-            if last != (line.account_ref, account_id) or totals is None:
+            if account is not last_account or line.account_ref != last_ref:
+                last_ref, last_account, account_id = line.account_ref, account, account.id
                 totals = self._totals(line.account_ref, account)
-                last = (line.account_ref, account_id)
                 head = f'"bankAccountId":{_json_text(account_id)}'
+                reversed_sign = account.transaction_sign == TransactionSign.REVERSED
+                no_ledger = quiet(account_id)
             currency = line.currency or totals.currency
-            amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+            amount = -line.amount if reversed_sign else line.amount
             description = line.description or ""
             day = line.date_posted
             day_iso = isos.get(day)
             if day_iso is None:
                 day_iso = isos[day] = day.isoformat()
-            amount_text = amounts.get(amount) if amount else None  # 0 and -0 are equal keys: not cached
-            if amount_text is None:
-                amount_text = f"{amount.normalize():f}"
-                if amount:
-                    amounts[amount] = amount_text
-            key = normalized_description(description)
-            occurrence = occurrences.next(day, content_digest(content_text(account_id, day_iso, amount_text, key)),
-                                          line.line_number)
             bank_id = line.bank_transaction_id
-            tx_id = transaction_id_of(account_id, day_iso, amount_text, key, bank_id, occurrence)
-            verdict = check(account_id, tx_id, day, amount, description, bank_id)
-            if verdict is not None:
-                duplicates += 1
+            tx_id = ids(account_id, day, day_iso, amount, description, bank_id, line.line_number)
+            if no_ledger and not bank_id:  # nothing to compare with (check would answer None)
+                file_days.add((account_id, day))
+                verdict = None
+            else:
+                verdict = check(account_id, tx_id, day, amount, description, bank_id)
+                if verdict is not None:
+                    duplicates += 1
             if currency:
                 currencies.add(currency)
             totals.add(amount, day)
-            out.append(f'{{"transactionId":"{tx_id}",{head},"amount":"{amount:f}",'
+            out.append(f'{{"transactionId":"{tx_id}",{head},"amount":"{plain_decimal(amount)}",'
                        f'"currency":{"null" if currency is None else _json_text(currency)},'
                        f'"datePosted":"{day_iso}","description":{_json_text(description)},'
-                       f'"lineNumber":{line.line_number}{_row_tail(line)}{_verdict_tail(verdict)}')
+                       f'"lineNumber":{line.line_number}'
+                       f'{"" if _optional(line) == _NO_OPTIONAL else _row_tail(line)}{_verdict_tail(verdict)}')
         self.tally.duplicates += duplicates
         return out
 
