@@ -115,7 +115,14 @@ class Container:
 
     @cached_property
     def ledger(self) -> LedgerStore:
-        return LedgerRepository(self.ledger_table, self.dynamodb)
+        return LedgerRepository(self.ledger_table, self.dynamodb, self.dynamodb_bulk)
+
+    @cached_property
+    def dynamodb_bulk(self) -> Any:
+        """A DynamoDB client without botocore's parameter validation, for the ledger's bulk writes of
+        items the repository builds itself (storage.ledger.encode_staged)."""
+        session = self.session or boto3.session.Session()
+        return session.client("dynamodb", config=_CONFIG.merge(Config(parameter_validation=False)))
 
     @cached_property
     def workflow_engine(self) -> WorkflowEngine:

@@ -9,8 +9,9 @@ import is saved only over the version it was read at, list pages are read before
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any
 
 from tximport.errors import Conflict, NotFound
 from tximport.models import (
@@ -30,6 +31,7 @@ from tximport.storage import keys
 from tximport.storage.ledger import LineRef, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import Waiter
+from tximport.storage.staging import decode_row
 
 
 def _page(ids: list[str], limit: int, cursor: str | None) -> tuple[list[str], str | None]:
@@ -177,6 +179,11 @@ class InMemoryLedger:
             day[line.transaction_id] = copy.deepcopy(line)
             written += 1
         return written
+
+    def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
+                     committed: datetime) -> int:
+        return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
+                                   for r in records))
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         self.reads += 1

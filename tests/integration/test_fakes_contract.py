@@ -226,6 +226,21 @@ def test_ledger_lines_are_written_idempotently_and_read_by_day(ledger):
     assert ledger.day_lines(OTHER, "acc", date(2024, 1, 1)) == []
 
 
+def test_staged_chunk_lines_are_written_as_the_lines_they_stage(ledger):
+    from tximport.models import StagedRow
+    from tximport.storage.staging import encode_row
+
+    rows = [StagedRow(transaction_id=f"st-{n}", bank_account_id="acc", amount=Decimal(n) / 4 - 1, currency="EUR",
+                      date_posted=date(2024, 2, 1 + n % 2), description=f"staged {n}", line_number=n + 2,
+                      balance=Decimal("1.50") if n else None, reference="r" if n == 2 else None) for n in range(4)]
+    committed = utcnow().replace(microsecond=123000)
+    assert ledger.write_staged(TENANT, [encode_row(r) for r in rows], import_id="imp-7", committed=committed) == 4
+    expected = [LedgerLine.confirmed(r, import_id="imp-7", committed=committed) for r in rows]
+    got = ledger.day_lines(TENANT, "acc", date(2024, 2, 1)) + ledger.day_lines(TENANT, "acc", date(2024, 2, 2))
+    assert sorted(got, key=lambda x: x.transaction_id) == sorted(expected, key=lambda x: x.transaction_id)
+    assert date(2024, 2, 2) in list(ledger.days(TENANT, "acc"))
+
+
 def test_the_ledger_pages_newest_first_without_gaps(ledger):
     lines = [_line(n, 1 + n % 4) for n in range(11)]
     ledger.write(TENANT, lines)

@@ -249,6 +249,11 @@ class Staging:
     def error_writer(self, prefix: str) -> TypedWriter[ErrorDetail]:
         return TypedWriter(ChunkWriter(self.objects, prefix, "errors", self.chunk_rows), encode_error)
 
+    def records(self, chunk_key: str) -> Iterator[dict[str, Any]]:
+        """The staged rows of one chunk as their chunk lines (by the API's names: what `decode_row` reads),
+        streamed: for the commit workers, which write them to the ledger as they are."""
+        return read_chunk(self.objects, chunk_key)
+
     def rows(self, chunk_key: str) -> Iterator[StagedRow]:
         """The staged rows of one chunk, streamed."""
         for line in read_chunk(self.objects, chunk_key):
