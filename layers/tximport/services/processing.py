@@ -263,13 +263,14 @@ class _Run:
         self._statement_of: dict[tuple[str | None, str], StatementTotals] = {}
         self._statement_refs: dict[str | None, int] = {}
         self._events: dict[str | None, base.StatementAccount] = {}
-        self._batch: list[base.ParsedLine] = []
+        #: parsed lines gathered for the next flush (the list is kept: callers may append to it)
+        self.batch: list[base.ParsedLine] = []
         self._iso: dict[date, str] = {}
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
-            self._batch.append(event)
-            if len(self._batch) >= BATCH_LINES:
+            self.batch.append(event)
+            if len(self.batch) >= BATCH_LINES:
                 self.flush()
         elif isinstance(event, base.LineError):
             self.tally.rejected += 1
@@ -291,9 +292,10 @@ class _Run:
 
     def flush(self) -> None:
         """Stage the gathered lines."""
-        batch, self._batch = self._batch, []
-        if not batch:
+        if not self.batch:
             return
+        batch = self.batch[:]
+        self.batch.clear()
         self._count_discovered(batch)
         if self.discovery:
             return
@@ -489,8 +491,14 @@ class ProcessingService:
                                     include_pending=imp.include_pending)
         detector = DuplicateDetector(self.ledger, imp.tenant)
         run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
+        take, batch, line = run.take, run.batch, base.ParsedLine
         for event in fmt.parser(source, options):
-            run.take(event)
+            if type(event) is line:  # the common event, gathered here without a call
+                batch.append(event)
+                if len(batch) >= BATCH_LINES:
+                    run.flush()
+            else:
+                take(event)
         run.flush()
         imp.staging_prefix = prefix
         imp.chunk_keys = run.rows.close()
