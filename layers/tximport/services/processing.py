@@ -502,6 +502,8 @@ class ProcessingService:
         run.flush()
         imp.staging_prefix = prefix
         imp.chunk_keys = run.rows.close()
+        # what each statement staged (lines, sums, days, reported balances), for the statement checks
+        self.staging.write_statements(prefix, run.statements)
         imp.error_chunk_keys = run.errors.close()
         tally = run.tally
         for totals in run.statements:

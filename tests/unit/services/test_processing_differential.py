@@ -164,3 +164,23 @@ def test_json_with_bank_ids_currencies_and_two_accounts_stages_the_same(c: FakeC
     _compare(c, world, content, first, second, file_format="JSON#v0")
     _compare(c, world, content, file_format="JSON#v0")  # discovery
     _compare(c, world, content, second, file_format="JSON#v0")  # one account listed, the other ignored
+
+
+def test_each_statement_is_totalled_apart_and_the_totals_add_up_to_the_summary(c: FakeContainer, world: World):
+    """Per-statement totals (lines, sums by sign, first/last day) beside the chunks: a multi-statement
+    MT940 file, checked against its staged rows grouped by statement."""
+    content = (SAMPLES / "mt940" / "mt940-jejik-abnamro.sta").read_bytes()
+    found = _compare(c, world, content, file_format="MT940#v1")
+    identifiers = [d["account_identifier"] for d in found.imp["discovered_accounts"]]
+    accounts = [world.account(identifier) for identifier in identifiers]
+    imp, outcome = world.processed(content, *accounts, file_format="MT940#v1", bypass_replay_validation=True)
+    assert outcome == "review" and imp.staging_prefix and imp.summary
+    statements = c.staging.statements(imp.staging_prefix)
+    rows = list(c.staging.all_rows(imp.chunk_keys))
+    assert len(statements) > 1 and sum(t.line_count for t in statements) == len(rows)
+    assert sum(t.credit_sum + t.debit_sum for t in statements) == sum(r.amount for r in rows)
+    assert sum(t.debit_count for t in statements) == imp.summary.transaction_debit_count
+    assert min(t.first_day for t in statements if t.first_day) == imp.summary.transaction_range_start_date
+    for totals in statements:
+        assert totals.first_day and totals.last_day and totals.first_day <= totals.last_day
+        assert totals.bank_account_id in accounts
