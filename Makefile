@@ -9,7 +9,7 @@ PORT ?= 3000
 # the machine's Node 20 still runs the CDK (jsii) fine; its end-of-life banner only buries the output
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: run test test-fast lint format synth bench deploy openapi system-deps clean help
+.PHONY: run test test-fast lint format synth bench load deploy openapi system-deps clean help
 
 help:
 	@echo "make run     start the local stack (moto + API on http://127.0.0.1:$(PORT))"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint    ruff and mypy (strict on layers/ and functions/)"
 	@echo "make synth   synthesize the CDK app into cdk.out (no Docker, no credentials)"
 	@echo "make bench   parser, reconciliation and pipeline benchmarks against baselines"
+	@echo "make load    50 concurrent clients for 60 s against a local stack of its own: 5xx, stuck, totals, latency"
 	@echo "make openapi regenerate docs/openapi.json from the API code"
 
 $(STAMP): pyproject.toml
@@ -63,6 +64,10 @@ system-deps:
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# starts its own local stack on free loopback ports; bounded in time (60 s + a drain) and in imports
+load: $(STAMP)
+	$(BIN)/python -m tests.load
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache

@@ -16,6 +16,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.api import Api
+from infra.constructs.cursors import SETTING as CURSOR_KEY_SETTING
+from infra.constructs.cursors import CursorKey
 from infra.constructs.events import StatusEvents
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
@@ -274,6 +276,10 @@ class TxImportStack(Stack):
         state_machine = workflow.state_machine
 
         _grant_data_access(storage, fns)
+        # the api signs its pagination cursors with a key only it reads
+        self.cursor_key = CursorKey(self, "CursorKey", removal_policy=config.removal_policy)
+        self.cursor_key.secret.grant_read(fns["api"])
+        fns["api"].add_environment(CURSOR_KEY_SETTING, self.cursor_key.secret.secret_arn)
         self.status_events = self._status_events(storage, fns["events"], workflow.event_bus, config)
         # direct invocations
         for target, invokers in INVOKERS.items():

@@ -150,7 +150,7 @@ until s=$(curl -s "$API/imports/$IMPORT" -H "$AUTH" | {status}); \\
 curl -s "$API/bankaccounts/$ACCOUNT/transactions" -H "$AUTH"; echo
 
 # events the workflow published (local only)
-curl -s "$API/local/events"; echo
+curl -s "$API/local/events" -H "$AUTH"; echo
 """
 
 

@@ -13,7 +13,8 @@ from tximport.runtime import cold_start
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
-cold_start("api")  # a missing setting fails here, when Lambda loads the function
+# a missing setting fails here, when Lambda loads the function; so does an unreadable cursor key, read once
+_cursors = cold_start("api").cursors
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

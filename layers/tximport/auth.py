@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from tximport.errors import Unauthorized
 from tximport.models import Tenant
 
@@ -23,4 +25,9 @@ def tenant_from_claims(claims: dict[str, Any] | None) -> Tenant:
     org, company = claims.get(ORGANISATION_CLAIM), claims.get(COMPANY_CLAIM)
     if not org or not company:
         raise Unauthorized("token names no organisationId/companyId", code="InvalidToken")
-    return Tenant(organisation_id=str(org), company_id=str(company))
+    try:
+        return Tenant(organisation_id=str(org), company_id=str(company))
+    except ValidationError:
+        # they prefix every stored key: only letters, digits, `.`, `_`, `-` (tximport.ids.SAFE_ID_PATTERN)
+        raise Unauthorized("organisationId/companyId hold characters that are not allowed in an id",
+                           code="InvalidToken") from None

@@ -38,6 +38,8 @@ class Settings(BaseModel):
     chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
     #: how long an Idempotency-Key answers the first answer again (records expire by DynamoDB TTL)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
+    #: the Secrets Manager secret (ARN or name) whose value signs pagination cursors (read at cold start)
+    cursor_key_secret: str | None = Field(default=None, alias="CURSOR_KEY_SECRET")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -46,8 +48,10 @@ class Settings(BaseModel):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
     # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow;
-    # the import-sessions dialect lives in its own table and enriches large sessions through its state machine
-    "api": ("revert_function_name", "reconcile_state_machine_arn", "sessions_table", "enrichment_state_machine_arn"),
+    # the import-sessions dialect lives in its own table and enriches large sessions through its state machine;
+    # cursors are signed with the deployment's key
+    "api": ("revert_function_name", "reconcile_state_machine_arn", "sessions_table", "enrichment_state_machine_arn",
+            "cursor_key_secret"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),
     "commit": (),

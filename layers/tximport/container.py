@@ -10,8 +10,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tximport.adapters.secrets import Secrets, SecretsManagerSecrets
 from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
-from tximport.config import Settings
+from tximport.config import ConfigError, Settings
 from tximport.reconciliation_parts import ReconciliationParts
 from tximport.services.accounts import AccountService
 from tximport.services.commit import CommitService
@@ -31,6 +32,7 @@ from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
 from tximport.storage.kv import DynamoStore, Store
 from tximport.storage.ledger import LedgerRepository, LedgerStore
 from tximport.storage.objects import ObjectStore, S3Objects
+from tximport.storage.pagination import CursorSigner
 from tximport.storage.reconciliation_results import ResultChunkStore
 from tximport.storage.reconciliations import DynamoReconciliations, ReconciliationsStore
 from tximport.storage.repository import (
@@ -146,6 +148,18 @@ class Container:
         """The revert function, invoked asynchronously by the API."""
         name = self.settings.revert_function_name
         return LambdaInvoker(self.lambda_client, name) if name else None
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return SecretsManagerSecrets(self._client("secretsmanager"))
+
+    @cached_property
+    def cursors(self) -> CursorSigner:
+        """Seals the API's pagination cursors with the deployment's key (read once per process)."""
+        secret = self.settings.cursor_key_secret
+        if not secret:
+            raise ConfigError("tximport configuration is invalid: CURSOR_KEY_SECRET: Field required")
+        return CursorSigner(self.secrets.secret_string(secret).encode())
 
     # services -------------------------------------------------------------------------------------------
     @cached_property

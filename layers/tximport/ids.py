@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 import uuid
@@ -12,6 +13,18 @@ from decimal import Decimal
 
 _last = 0
 _lock = threading.Lock()
+
+#: what an id that becomes part of a stored key may hold: a tenant's organisationId and companyId, an
+#: import, bank account or transaction id. 1 to 128 letters, digits, `.`, `_` and `-`, starting with a
+#: letter or digit: safe as an S3 key segment (no `/`, never `.` or `..`, nothing to escape) and as a
+#: part of a DynamoDB key (no `#`, which separates the parts)
+SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_SAFE_ID = re.compile(SAFE_ID_PATTERN)
+
+
+def is_safe_id(value: str) -> bool:
+    """True when `value` may be part of a stored key (SAFE_ID_PATTERN)."""
+    return _SAFE_ID.fullmatch(value) is not None
 
 
 def new_id() -> str:

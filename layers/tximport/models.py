@@ -11,12 +11,16 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
+from tximport.ids import SAFE_ID_PATTERN
+
+#: an id that is part of stored keys (tximport.ids.SAFE_ID_PATTERN)
+KeySegment = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
 
 if TYPE_CHECKING:  # the sessions package builds on these models: no import at run time (a cycle)
     from tximport.sessions.models import SessionLedgerEntry
@@ -41,8 +45,9 @@ class Tenant(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    organisation_id: str
-    company_id: str
+    # every stored key starts with them: a tenant whose ids could not be key segments cannot exist
+    organisation_id: KeySegment
+    company_id: KeySegment
 
     @property
     def key(self) -> str:

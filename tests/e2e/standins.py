@@ -16,6 +16,9 @@ import boto3
 
 _calls: list[dict[str, Any]] = []
 _lock = threading.Lock()
+_barriers: dict[int, threading.Barrier] = {}
+#: on_upload holds an upload whose import id starts with "hold-" until POST /standin/release
+_held = threading.Event()
 
 
 def _record(function: str, event: Any) -> None:
@@ -42,8 +45,18 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if method == "POST" and path.endswith("/confirm"):
         # a 204 whose body is not empty: the gateway must not send it
         return {"statusCode": 204, "headers": {"content-type": "application/json"}, "body": "null"}
+    if (method, path) == ("POST", "/standin/release"):
+        _held.set()
+        return _answer(200, {"released": True})
     if (method, path) == ("GET", "/standin/boom"):
         raise RuntimeError("stand-in failure")
+    if (method, path) == ("GET", "/standin/rendezvous"):
+        # answers only once `parties` requests are inside the function at the same time
+        parties = int((event.get("queryStringParameters") or {}).get("parties", "2"))
+        with _lock:
+            barrier = _barriers.setdefault(parties, threading.Barrier(parties))
+        barrier.wait(timeout=20)
+        return _answer(200, {"parties": parties, "requestId": event["requestContext"]["requestId"]})
     if (method, path) == ("POST", "/imports"):
         claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
         import_id = str(uuid.uuid4())
@@ -59,6 +72,9 @@ def on_upload(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _record("on_upload", event)
     key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
     _, org, company, import_id = key.split("/")
+    if import_id.startswith("hold-"):
+        _held.wait(timeout=60)
+        _record("on_upload released", event)
     boto3.client("stepfunctions").start_execution(
         stateMachineArn=os.environ["STATE_MACHINE_ARN"], name=import_id,
         input=json.dumps({"importId": import_id, "tenant": {"organisationId": org, "companyId": company},
@@ -70,7 +86,7 @@ def _publish(detail_type: str, event: dict[str, Any]) -> None:
     boto3.client("events").put_events(Entries=[{
         "Source": "tximport.standin", "DetailType": detail_type, "EventBusName": os.environ["EVENT_BUS_NAME"],
         "Detail": json.dumps({"importId": event.get("importId"), "action": event.get("action"),
-                              "error": event.get("error")}),
+                              "error": event.get("error"), **(event.get("tenant") or {})}),
     }])
 
 
@@ -94,6 +110,7 @@ def commit(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 #: test-only routes the gateway adds to infra/definitions.py's ROUTES
 EXTRA_ROUTES = [("GET", "/standin/calls", True), ("GET", "/standin/binary", True),
-                ("GET", "/standin/boom", True)]
+                ("GET", "/standin/boom", True), ("GET", "/standin/rendezvous", True),
+                ("POST", "/standin/release", True)]
 
 HANDLERS = {"api": api, "on_upload": on_upload, "workflow": workflow, "process": process, "commit": commit}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+import requests
 
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret
 
@@ -128,10 +130,38 @@ def test_unknown_route_is_404_before_the_function(standin_stack, http):
                     ).status_code == 404
 
 
-def test_local_events_needs_no_token(standin_stack, http):
-    response = http.get(f"{standin_stack.base_url}/local/events")
+def test_local_events_need_a_token(standin_stack, http):
+    _assert_unauthorized(http.get(f"{standin_stack.base_url}/local/events"))
+    response = http.get(f"{standin_stack.base_url}/local/events",
+                        headers={"Authorization": f"Bearer {standin_stack.token_for('o', 'c')}"})
     assert response.status_code == 200
     assert isinstance(response.json()["data"], list)
+
+
+def test_twenty_clients_are_served_at_once(standin_stack):
+    """API Gateway invokes the function for each request as it comes: 20 requests that each wait inside
+    the function until all 20 are there all succeed (one at a time, the first would wait in vain)."""
+    parties = 20
+    token = standin_stack.token_for("o", "c")
+
+    def call(_: int) -> tuple[int, str]:
+        with requests.Session() as session:
+            answer = session.get(f"{standin_stack.base_url}/standin/rendezvous", params={"parties": parties},
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            return answer.status_code, answer.json()["data"]["requestId"] if answer.ok else answer.text
+
+    with ThreadPoolExecutor(max_workers=parties) as pool:
+        answers = list(pool.map(call, range(parties)))
+    assert [status for status, _ in answers] == [200] * parties, answers
+    assert len({request_id for _, request_id in answers}) == parties
+
+
+def test_a_body_over_api_gateways_limit_is_a_413(standin_stack, http):
+    token = standin_stack.token_for("o", "c")
+    response = http.post(f"{standin_stack.base_url}/imports", data=b"x" * (10 * 1024 * 1024 + 1),
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "RequestTooLarge"
 
 
 def test_no_content_answer_sends_no_body_and_keeps_the_connection_usable(standin_stack, http):

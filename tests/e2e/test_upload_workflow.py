@@ -4,9 +4,12 @@ the state machine (moto's interpreter calling our functions) -> EventBridge -> G
 from __future__ import annotations
 
 import subprocess
+import uuid
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
+import requests
 
 from tests.support.client import poll
 
@@ -47,7 +50,7 @@ def test_presigned_put_with_curl_fires_on_upload_and_runs_the_workflow(standin_s
     assert record["s3"]["bucket"]["name"] == standin_stack.info["bucket"]
 
     def finished() -> list:
-        events = http.get(f"{base}/local/events").json()["data"]
+        events = http.get(f"{base}/local/events", headers=auth).json()["data"]
         return [e for e in events if e["detail"].get("importId") == import_id]
 
     events = poll(finished, timeout=30, what="the workflow's completion event")
@@ -59,12 +62,41 @@ def test_presigned_put_with_curl_fires_on_upload_and_runs_the_workflow(standin_s
     assert "event tximport.standin import.complete" in standin_stack.output()
 
 
+def _s3(standin_stack):
+    return boto3.client("s3", endpoint_url=standin_stack.info["motoEndpoint"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _calls(standin_stack, http, auth, function: str) -> list:
+    data = http.get(f"{standin_stack.base_url}/standin/calls", headers=auth).json()["data"]
+    return [unquote_plus(c["event"]["Records"][0]["s3"]["object"]["key"]) for c in data
+            if c["function"] == function]
+
+
 def test_upload_outside_the_upload_prefix_does_not_notify(standin_stack, http):
-    s3 = boto3.client("s3", endpoint_url=standin_stack.info["motoEndpoint"], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = _s3(standin_stack)
     auth = {"Authorization": f"Bearer {standin_stack.token_for('o', 'c')}"}
-    before = len(http.get(f"{standin_stack.base_url}/standin/calls", headers=auth).json()["data"])
     s3.put_object(Bucket=standin_stack.info["bucket"], Key="staging/x/chunk-1", Body=b"x")
-    # the notification is synchronous within the PUT in moto: nothing new was recorded once it returned
-    after = http.get(f"{standin_stack.base_url}/standin/calls", headers=auth).json()["data"]
-    assert [c for c in after[before:] if c["function"] == "on_upload"] == []
+    # notifications are asynchronous, as on AWS: one for an upload made after it shows the staging
+    # object's would have been delivered by now (its invocation is started while the PUT is answered)
+    marker = f"uploads/o/c/{uuid.uuid4()}"
+    s3.put_object(Bucket=standin_stack.info["bucket"], Key=marker, Body=b"x")
+    poll(lambda: marker in _calls(standin_stack, http, auth, "on_upload"), timeout=20, what="the marker upload")
+    assert [k for k in _calls(standin_stack, http, auth, "on_upload") if k.startswith("staging/")] == []
+
+
+def test_an_upload_is_answered_before_the_notified_function_ends(standin_stack, http):
+    """S3 invokes the notification's function asynchronously: a PUT does not wait for on_upload (moto
+    invokes it inside the PUT: a slow or busy on_upload would hold every upload)."""
+    auth = {"Authorization": f"Bearer {standin_stack.token_for('o', 'c')}"}
+    key = f"uploads/o/c/hold-{uuid.uuid4()}"
+    url = _s3(standin_stack).generate_presigned_url(
+        "put_object", Params={"Bucket": standin_stack.info["bucket"], "Key": key}, ExpiresIn=300)
+    # on_upload holds this upload until released: were it invoked inside the PUT, the PUT would time out
+    answer = requests.put(url, data=b"Date,Description,Amount\n", timeout=20)
+    assert answer.status_code == 200, answer.text
+    poll(lambda: key in _calls(standin_stack, http, auth, "on_upload"), timeout=20, what="on_upload to start")
+    assert key not in _calls(standin_stack, http, auth, "on_upload released")
+    http.post(f"{standin_stack.base_url}/standin/release", headers=auth)
+    poll(lambda: key in _calls(standin_stack, http, auth, "on_upload released"), timeout=20,
+         what="on_upload to end")

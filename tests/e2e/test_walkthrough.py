@@ -128,7 +128,7 @@ def test_readme_walkthrough(stack, tmp_path):
 
     # the workflow's status changes reached the event bus
     def announced() -> list:
-        events = requests.get(f"{stack.base_url}/local/events", timeout=10).json()["data"]
+        events = client.call("GET", "/local/events")["data"]
         return [e for e in events if import_id in str(e["detail"])]
 
     poll(announced, timeout=10, what="status-change events for the import")

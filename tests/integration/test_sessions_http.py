@@ -196,7 +196,8 @@ def test_enrich_bind_commit_close(client: SessionsClient, stack: LocalStack):
     assert sorted((r["description"], r["transactionAmount"], r.get("type"), r.get("transactionStatus"))
                   for r in ledger) == [("Netflix - Assinatura Mensal", "-49.9", "EXPENSE", "VALIDATING"),
                                        ("UBER *TRIP", "-20", "EXPENSE", "VALIDATING")]
-    events = client.session.get(f"{stack.base_url}/local/events", timeout=10).json()["data"]
+    events = client.session.get(f"{stack.base_url}/local/events", timeout=10,  # the caller tenant's events
+                                headers={"Authorization": f"Bearer {client.token}"}).json()["data"]
     assert any(e["detailType"] == "ImportSessionCommitted" and e["detail"]["sessionId"] == session["id"]
                for e in events)
     assert client.error("POST", f"/import-sessions/{session['id']}/close", 403)["code"] == "AdminRequired"

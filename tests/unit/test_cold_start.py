@@ -23,6 +23,7 @@ def test_every_function_is_listed():
 
 @pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
                                                    ("api", "RECONCILE_STATE_MACHINE_ARN"),
+                                                   ("api", "CURSOR_KEY_SECRET"),
                                                    ("api", "SESSIONS_TABLE_NAME"),
                                                    ("api", "ENRICHMENT_STATE_MACHINE_ARN"),
                                                    ("on_upload", "STATE_MACHINE_ARN"),

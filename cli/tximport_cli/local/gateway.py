@@ -33,6 +33,20 @@ ApiInvoker = Callable[[dict[str, Any]], Any]
 
 _TEXT_TYPES = ("json", "text/", "xml", "x-www-form-urlencoded", "javascript", "yaml", "csv")
 
+#: API Gateway (HTTP API) refuses request bodies over 10 MB with a 413 before any function runs
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+#: a local-only endpoint: given the verified claims of the caller, answers (status, JSON payload)
+LocalEndpoint = Callable[[dict[str, str]], tuple[int, Any]]
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per connection, as many at once as clients open (API Gateway does not queue a
+    client behind another); a listen backlog that holds a burst of new connections."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
 
 @dataclass(frozen=True)
 class Route:
@@ -113,17 +127,17 @@ def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
 
 
 class Gateway:
-    """The HTTP server. `extra_routes` maps `(method, path)` to local-only endpoints (no function)."""
+    """The HTTP server. `extra_routes` maps `(method, path)` to local-only endpoints (no function); they
+    need a valid token like every protected route, and get its claims."""
 
     def __init__(self, invoke_api: ApiInvoker | None, *, secret: str, issuer: str, audience: str,
                  host: str = "127.0.0.1", port: int = 0, routes: list[Route] | None = None,
-                 extra_routes: dict[tuple[str, str], Callable[[], tuple[int, Any]]] | None = None) -> None:
+                 extra_routes: dict[tuple[str, str], LocalEndpoint] | None = None) -> None:
         self.invoke_api = invoke_api
         self.secret, self.issuer, self.audience = secret, issuer, audience
         self.routes = routes
         self.extra_routes = dict(extra_routes or {})
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -260,13 +274,19 @@ class Gateway:
 
     def _dispatch(self, request: BaseHTTPRequestHandler) -> int:
         method = request.command.upper()
-        length = int(request.headers.get("content-length") or 0)
-        body = request.rfile.read(length) if length else b""
+        body = self._read_body(request)
+        if body is None:
+            return self._write_json(request, 413, envelope_error(
+                "RequestTooLarge", f"request bodies are at most {MAX_BODY_BYTES} bytes"))
         path = urlsplit(request.path).path or "/"
         try:
             local = self.extra_routes.get((method, path))
             if local is not None:
-                status, payload = local()
+                try:
+                    claims = self.authorize(request.headers.get("authorization"))
+                except Unauthorized as exc:
+                    return self._write_json(request, 401, envelope_error("Unauthorized", exc.message))
+                status, payload = local(claims)
                 return self._write_json(request, status, payload)
             if method == "OPTIONS":
                 # HTTP API answers CORS preflights itself when CORS is configured
@@ -297,6 +317,19 @@ class Gateway:
         except Exception:  # the api handler answers its own errors; reaching here is a bug worth a log
             log.exception("gateway failed on %s %s", method, request.path)
             return self._write_json(request, 500, envelope_error("InternalServerError", "internal error"))
+
+    @staticmethod
+    def _read_body(request: BaseHTTPRequestHandler) -> bytes | None:
+        """The request body, or None when it is over API Gateway's limit (then it is not read, and the
+        connection closes after the answer: the unread bytes would be taken for the next request)."""
+        try:
+            length = max(0, int(request.headers.get("content-length") or 0))
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            request.close_connection = True
+            return None
+        return request.rfile.read(length) if length else b""
 
     def _write_result(self, request: BaseHTTPRequestHandler, result: Any) -> int:
         if not isinstance(result, dict) or "statusCode" not in result:

@@ -6,6 +6,11 @@ interpreter (`lambda:invoke`, also `.waitForTaskToken`) and S3 bucket notificati
 that one method sends each invocation to `functions/<name>/handler.py:handler` by function name; a
 handler that raises answers `errored=True` with `{"errorType", "errorMessage"}`, so the state
 machine's Retry and Catch see the same error names they would see on AWS.
+
+S3 invokes a bucket's notification function asynchronously: the PUT is answered once the object is
+stored, whatever the function then does. moto invokes it inside the PUT, so an upload would wait for
+the on_upload function (and for its place in the function's pool); `async_s3_notifications` hands each
+invocation to a thread of its own instead, as S3 and Lambda's event queue do.
 """
 
 from __future__ import annotations
@@ -71,24 +76,33 @@ def load_handlers(*, missing_ok: bool = False) -> dict[str, Handler]:
     return handlers
 
 
-# One lock per function: a Lambda execution environment runs one invocation at a time, and module-level
-# state in our handlers (Powertools' resolver keeps the current event on the app) relies on that.
-_function_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+#: how many invocations of one function run at once. Lambda runs concurrent invocations of a function in
+#: separate execution environments; here they are threads of one process, which our handlers allow (they
+#: keep no request at module level: the api's resolver keeps its request per thread, see
+#: tximport.api.resolver). A bounded pool stands for a function's warm environments: the api gets many,
+#: as API Gateway fans requests out, the workflow's functions a few; an invocation beyond the pool waits
+#: for a free one (where Lambda would start another environment) instead of failing.
+POOL_SIZES: dict[str, int] = {local_function_name("api"): 32}
+DEFAULT_POOL_SIZE = 4
+
+_pools: dict[str, threading.BoundedSemaphore] = {}
+_pools_guard = threading.Lock()
 
 
-def _function_lock(function_name: str) -> threading.Lock:
-    with _locks_guard:
-        return _function_locks.setdefault(function_name, threading.Lock())
+def _pool(function_name: str) -> threading.BoundedSemaphore:
+    with _pools_guard:
+        if function_name not in _pools:
+            _pools[function_name] = threading.BoundedSemaphore(POOL_SIZES.get(function_name, DEFAULT_POOL_SIZE))
+        return _pools[function_name]
 
 
 def call_handler(handler: Handler, function_name: str, event: Any) -> Any:
-    """Run one handler as Lambda would (context object, one invocation at a time per function);
-    a raised exception propagates."""
+    """Run one handler as Lambda would (a context object; at most the function's pool size of
+    invocations at once); a raised exception propagates."""
     timeout = next((f.timeout_seconds for f in FUNCTIONS if local_function_name(f.name) == function_name),
                    900)
     context = FakeLambdaContext(function_name=function_name, timeout_seconds=timeout)
-    with _function_lock(function_name):
+    with _pool(function_name):
         return handler(event, context)
 
 
@@ -107,6 +121,26 @@ def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[st
         }
         return json.dumps(payload), True, traceback.format_exc()
     return json.dumps(result, default=str), False, ""
+
+
+@contextlib.contextmanager
+def async_s3_notifications() -> Iterator[None]:
+    """Patch moto so that a bucket notification's function runs after the PUT is answered, as on AWS."""
+    from moto.s3 import notifications
+
+    original = notifications._invoke_awslambda
+
+    def _invoke_later(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        # a daemon thread: moto's own call swallows every error, and so would Lambda's event queue once
+        # its retries are spent; a failure here is logged by invoke_handler
+        threading.Thread(target=original, args=(account_id, event_body, fn_arn, region_name),
+                         name="s3-notification", daemon=True).start()
+
+    notifications._invoke_awslambda = _invoke_later
+    try:
+        yield
+    finally:
+        notifications._invoke_awslambda = original
 
 
 @contextlib.contextmanager

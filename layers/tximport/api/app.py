@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,8 +18,10 @@ from tximport import exactjson
 from tximport.api import sessions as session_routes
 from tximport.api.access import is_public
 from tximport.api.envelope import domain_error, error_response
+from tximport.api.limits import LARGEST_BODY_BYTES, MAX_BODY_BYTES, check_body
 from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
 from tximport.api.reconciliation_views import error_answer
+from tximport.api.resolver import ThreadLocalHttpResolver
 from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations
 from tximport.api.sessions import catalog as sessions_catalog
 from tximport.api.sessions import enrichment as sessions_enrichment
@@ -26,14 +29,15 @@ from tximport.api.sessions import http as sessions_http
 from tximport.api.sessions import sessions as sessions_sessions
 from tximport.api.sessions import staged as sessions_staged
 from tximport.api.sessions import workspaces as sessions_workspaces
-from tximport.errors import DomainError
+from tximport.auth import tenant_from_claims
+from tximport.errors import DomainError, Unauthorized
 from tximport.reconciliation.errors import ReconciliationError
 
 logger = Logger(service="tximport")
 
-
+# request state per thread: the local gateway resolves requests concurrently, as API Gateway invokes;
 # JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
-app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads)
+app = ThreadLocalHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads)
 app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
@@ -195,21 +199,74 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
             or content_type.endswith("+json"):
         return None
     path = str(event.get("rawPath") or "")
+    if session_routes.owns(path) and content_type == "multipart/form-data" and path.endswith("/upload"):
+        return None
+    return _refusal(event, 415, "UnsupportedMediaType", f"request bodies are application/json, not {content_type}",
+                    "Content-Type")
+
+
+def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A token the authorizer verified but that names no tenant we could key data by (no or unsafe
+    organisationId/companyId claims) is a 401 before anything else, a malformed body included."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer")
+    if not authorizer:
+        return None  # a public route (a protected one without claims is refused by tenant_of)
+    try:
+        tenant_from_claims((authorizer.get("jwt") or {}).get("claims"))
+    except Unauthorized as exc:
+        return _refusal(event, 401, exc.code, exc.message, None)
+    return None
+
+
+def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A JSON body that breaks a limit of api/limits.py is answered here, before anything parses it."""
+    raw = event.get("body")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if not raw or (content_type and content_type != "application/json" and not content_type.endswith("+json")):
+        return None
+    try:
+        data = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode("utf-8", "surrogatepass")
+        text = data.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return _refusal(event, 400, "ValidationError", "the request body is not UTF-8 encoded JSON", "body")
+    # a new reconciliation carries up to 20,000 entries: it may be as large as Lambda takes
+    largest = LARGEST_BODY_BYTES if str(event.get("rawPath") or "").startswith(RECONCILIATIONS) else MAX_BODY_BYTES
+    violation = check_body(text, len(data), largest)
+    if violation is None:
+        return None
+    return _refusal(event, violation.status, violation.code, f"{violation.target}: {violation.message}",
+                    violation.target)
+
+
+#: how the reconciliation dialect names a status it refuses with (its documented codes, and its 401)
+_DIALECT_CODES = {401: "UNAUTHORIZED", 415: "VALIDATION", 413: "VALIDATION", 400: "VALIDATION"}
+
+
+def _refusal(event: dict[str, Any], status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
+    """An answer made before the resolver runs, in the error shape of the route's dialect: the core
+    envelope, the import sessions' `{"error", "code", "field"}`, or the reconciliations' `{"code",
+    "message", "statusCode", "details"}` (our code in details.reason, the field in details.field)."""
+    body: dict[str, Any]
+    path = str(event.get("rawPath") or "")
     if session_routes.owns(path):
-        if content_type == "multipart/form-data" and path.endswith("/upload"):
-            return None
-        return sessions_http.raw(415, f"request bodies are application/json, not {content_type}",
-                                 "UnsupportedMediaType", "Content-Type")
-    body = {"data": None, "links": None, "meta": {},
-            "error": {"code": "UnsupportedMediaType", "target": "Content-Type",
-                      "message": f"request bodies are application/json, not {content_type}"}}
-    return {"statusCode": 415, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body),
-            "isBase64Encoded": False}
+        return sessions_http.raw(status, message, code, target)
+    if path.startswith(RECONCILIATIONS):
+        details = {"reason": code, **({"field": target} if target else {})}
+        body = {"code": _DIALECT_CODES.get(status, "VALIDATION"), "message": message, "statusCode": status,
+                "details": details}
+    else:
+        error = {"code": code, "message": message, **({"target": target} if target else {})}
+        body = {"data": None, "links": None, "meta": {}, "error": error}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}
 
 
 def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`)."""
-    refused = _unsupported_media_type(event)
+    """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`). A body
+    that is not JSON (415) or breaks a limit of api/limits.py is refused before anything parses it, and
+    a token that names no tenant before that (401)."""
+    refused = _unauthenticated(event) or _unsupported_media_type(event) or _over_limits(event)
     if refused is not None:
         return refused
     result = app.resolve(event, context)

@@ -4,18 +4,30 @@ models. Every request body is wrapped in `{"data": ...}` and every answer in
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from tximport import commands
+from tximport.ids import SAFE_ID_PATTERN
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
 from tximport.models import ProductDates as DomainProductDates
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+#: an id of ours that becomes part of stored keys: letters, digits, `.`, `_`, `-` (tximport.ids)
+KeyId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
+#: an id in a path (`/imports/{import_id}`): the same alphabet; anything else is a 400 before any lookup
+PathId = Annotated[str, Path(pattern=SAFE_ID_PATTERN, description="1 to 128 letters, digits, `.`, `_` or `-`, "
+                                                                  "starting with a letter or digit")]
+#: a short label (a source, a bank's identifier)
+Label = Annotated[str, StringConstraints(max_length=255)]
+#: the largest column mapping, as JSON (the schema in GET /fileformats; it is stored with the import)
+MAX_MAPPING_BYTES = 16_384
 
 
 class ApiModel(BaseModel):
@@ -59,10 +71,10 @@ class ProductDates(ApiModel):
 
 
 class ImportBankAccountIn(ApiModel):
-    id: Identifier = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
-    account_identifier: str | None = Field(default=None, alias="accountIdentifier")
+    id: KeyId = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
+    account_identifier: Identifier | None = Field(default=None, alias="accountIdentifier")
     country_code: CountryCode | None = Field(default=None, alias="countryCode")
-    bank_identifier: str | None = Field(default=None, alias="bankIdentifier")
+    bank_identifier: Identifier | None = Field(default=None, alias="bankIdentifier")
     transaction_sign: TransactionSign = Field(default=TransactionSign.ORIGINAL, alias="transactionSign")
     product_dates: ProductDates | None = Field(default=None, alias="productDates")
 
@@ -84,15 +96,22 @@ class CreateImport(ApiModel):
                                                      "(M-D-Y); inferred from the whole date column if left out")
     review_level: ReviewLevel = Field(default=ReviewLevel.FULL, alias="reviewLevel")
     bank_accounts: list[ImportBankAccountIn] = Field(default_factory=list, alias="bankAccounts", max_length=100)
-    bank_id: str | None = Field(default=None, alias="bankId")
-    source: str | None = None
+    bank_id: Identifier | None = Field(default=None, alias="bankId")
+    source: Label | None = None
     api_type: Literal["single", "multi"] | None = Field(default=None, alias="apiType")
-    data_source: str | None = Field(default=None, alias="dataSource")
+    data_source: Label | None = Field(default=None, alias="dataSource")
     fuzzy_account_matching: bool = Field(default=False, alias="fuzzyAccountMatching")
     bypass_replay_validation: bool = Field(default=False, alias="bypassReplayValidation")
     mapping: dict[str, Any] | None = Field(default=None, description="column mapping for CSV#mapped#v1")
     include_pending: bool = Field(default=False, alias="includePending",
                                   description="import pending (not booked) entries where a format marks them")
+
+    @field_validator("mapping")
+    @classmethod
+    def _small_mapping(cls, mapping: dict[str, Any] | None) -> dict[str, Any] | None:
+        if mapping is not None and len(json.dumps(mapping)) > MAX_MAPPING_BYTES:
+            raise ValueError(f"a mapping has at most {MAX_MAPPING_BYTES} bytes of JSON")
+        return mapping
 
     def to_command(self) -> commands.CreateImport:
         return commands.CreateImport(
@@ -109,7 +128,7 @@ class CreateImportRequest(ApiModel):
 
 
 class FlipTransactions(ApiModel):
-    bank_account_ids: list[str] = Field(alias="bankAccountIds", min_length=1)
+    bank_account_ids: list[KeyId] = Field(alias="bankAccountIds", min_length=1, max_length=100)
 
 
 class Amend(ApiModel):

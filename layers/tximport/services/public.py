@@ -18,6 +18,8 @@ from tximport.storage.repository import AccountsStore
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
+#: the longest text value of a transaction: a ledger line holds several, and a DynamoDB item at most 400 KB
+MAX_TEXT_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,9 @@ def _text(item: dict[str, Any], name: str, index: int, *, required: bool = False
         return None
     if not isinstance(value, str):
         raise _Invalid("InvalidValue", f"{name} must be a string", f"$.transactions[{index}].{name}")
+    if len(value) > MAX_TEXT_CHARS:
+        raise _Invalid("InvalidValue", f"{name} has at most {MAX_TEXT_CHARS} characters",
+                       f"$.transactions[{index}].{name}")
     return value.strip()
 
 

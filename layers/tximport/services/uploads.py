@@ -8,6 +8,8 @@ import re
 from typing import Literal
 from urllib.parse import unquote_plus
 
+from pydantic import ValidationError
+
 from tximport.adapters.workflow import StartRefused, WorkflowEngine
 from tximport.errors import Conflict, NotFound
 from tximport.models import ErrorDetail, ImportStatus, Tenant
@@ -37,10 +39,10 @@ class UploadService:
         if not match:
             log.warning("ignoring object outside the upload layout: %s", key)
             return "ignored"
-        tenant = Tenant(organisation_id=match["org"], company_id=match["company"])
         try:
+            tenant = Tenant(organisation_id=match["org"], company_id=match["company"])
             imp = self.imports.get(tenant, match["import_id"])
-        except NotFound:
+        except (NotFound, ValidationError):  # no import, or no tenant of ours could own that key
             log.warning("no import for uploaded object %s", key)
             return "ignored"
         if imp.status != ImportStatus.AWAITING_FILE_UPLOAD:

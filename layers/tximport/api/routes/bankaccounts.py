@@ -12,7 +12,8 @@ from tximport.api import schemas
 from tximport.api.context import tenant_of
 from tximport.api.envelope import envelope
 from tximport.api.idempotency import IdempotencyKey, answer_once
-from tximport.api.models import CreateBankAccountRequest
+from tximport.api.models import CreateBankAccountRequest, PathId
+from tximport.api.pages import pages
 from tximport.api.views import account_view, ledger_row
 from tximport.runtime import container
 
@@ -37,14 +38,17 @@ def create_account(body: CreateBankAccountRequest,
             responses=schemas.ok(schemas.BankAccountsEnvelope, "A page of accounts", 200, None, 400, 401, 429))
 def list_accounts(pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
                   cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
-    accounts, nxt = container().account_service.list_page(tenant_of(router), limit=pageSize, cursor=cursor)
+    tenant = tenant_of(router)
+    cursors = pages(tenant, "bankaccounts")
+    accounts, nxt = container().account_service.list_page(tenant, limit=pageSize, cursor=cursors.open(cursor))
+    nxt = cursors.seal(nxt)
     links = {"next": f"/bankaccounts?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return envelope([account_view(a) for a in accounts], links=links, meta={"count": len(accounts)})
 
 
 @router.get("/bankaccounts/<account_id>", summary="Get a bank account", tags=["Bank accounts"],
-            responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 200, None, 401, 404, 429))
-def get_account(account_id: str) -> Response[dict[str, Any]]:
+            responses=schemas.ok(schemas.BankAccountEnvelope, "The account", 200, None, 400, 401, 404, 429))
+def get_account(account_id: PathId) -> Response[dict[str, Any]]:
     account = container().account_service.get(tenant_of(router), account_id)
     return envelope(account_view(account))
 
@@ -52,8 +56,11 @@ def get_account(account_id: str) -> Response[dict[str, Any]]:
 @router.get("/bankaccounts/<account_id>/transactions", summary="The ledger of an account",
             tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.",
             responses=schemas.ok(schemas.LedgerEnvelope, "A page of the ledger", 200, None, 400, 401, 404, 429))
-def ledger(account_id: str, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
+def ledger(account_id: PathId, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
            cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
-    lines, nxt = container().ledger_queries.page(tenant_of(router), account_id, limit=pageSize, cursor=cursor)
+    tenant = tenant_of(router)
+    cursors = pages(tenant, "ledger", account_id)
+    lines, nxt = container().ledger_queries.page(tenant, account_id, limit=pageSize, cursor=cursors.open(cursor))
+    nxt = cursors.seal(nxt)
     links = {"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
     return envelope([ledger_row(line) for line in lines], links=links, meta={"count": len(lines)})

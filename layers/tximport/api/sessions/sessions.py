@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from tximport.api.pages import Pages, pages
 from tximport.api.sessions.context import WorkspaceHeader, scope_of
 from tximport.api.sessions.docs import answers
 from tximport.api.sessions.http import no_content, respond
@@ -38,19 +39,28 @@ from tximport.api.sessions.views import (
 from tximport.errors import ValidationFailed
 from tximport.runtime import container
 from tximport.sessions.commands import BindRequest, SessionChanges, SessionInput, StagedInput
+from tximport.sessions.models import Scope
 
 router = Router()
 TAGS = ["Import sessions"]
 PageSize = Annotated[int, Query(ge=1, le=1000, description="lines per page (default 100)")]
-Cursor = Annotated[str | None, Query(max_length=20, description="`next_cursor` of the previous page")]
+# no max_length: the signer refuses anything longer than a cursor of ours as InvalidCursor, as elsewhere
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page (opaque, signed)")]
 
 
-def _cursor(text: str | None) -> int:
-    if text is None or text == "":
+def _pages(scope: Scope, listing: str, session_id: str) -> Pages:
+    """The cursors of one listing of one session's lines: a line offset, sealed for the tenant, the
+    workspace and the listing (a forged, changed or borrowed cursor is 400 InvalidCursor)."""
+    return pages(scope.tenant, listing, scope.workspace_id, session_id)
+
+
+def _cursor(cursors: Pages, text: str | None) -> int:
+    opened = cursors.open(text)
+    if opened is None:
         return 0
-    if not text.isdigit():
+    if not opened.isdigit():  # sealed by us, so never; but an offset is all a cursor may carry here
         raise ValidationFailed("malformed cursor", code="InvalidCursor", target="cursor")
-    return int(text)
+    return int(opened)
 
 
 @router.post("/import-sessions", summary="Create an import session", tags=TAGS,
@@ -83,8 +93,12 @@ def list_sessions(workspace: WorkspaceHeader = None) -> Response[str]:
 def get_session(session_id: str, page_size: PageSize = 100, cursor: Cursor = None,
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
-    detail = container().sessions.sessions.get(scope, session_id, page_size=page_size, cursor=_cursor(cursor))
-    return respond(detail_view(detail))
+    cursors = _pages(scope, "import-session", session_id)
+    detail = container().sessions.sessions.get(scope, session_id, page_size=page_size,
+                                               cursor=_cursor(cursors, cursor))
+    view = detail_view(detail)
+    view["next_cursor"] = cursors.seal(view["next_cursor"])
+    return respond(view)
 
 
 @router.put("/import-sessions/<session_id>", summary="Update an import session", tags=TAGS,
@@ -149,11 +163,13 @@ def create_staged(session_id: str, body: Annotated[CreateStagedTransactionsReque
 def list_staged(session_id: str, limit: Annotated[int, Query(ge=1, le=5000)] = 5000, cursor: Cursor = None,
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
-    lines, nxt = container().sessions.staged.page(scope, session_id, limit=limit, cursor=_cursor(cursor))
+    cursors = _pages(scope, "staged-transactions", session_id)
+    lines, nxt = container().sessions.staged.page(scope, session_id, limit=limit, cursor=_cursor(cursors, cursor))
     headers = None
-    if nxt is not None:
-        link = f"/import-sessions/{session_id}/staged-transactions?limit={limit}&cursor={nxt}"
-        headers = {"X-Next-Cursor": str(nxt), "Link": f'<{link}>; rel="next"'}
+    sealed = cursors.seal(None if nxt is None else str(nxt))
+    if sealed is not None:
+        link = f"/import-sessions/{session_id}/staged-transactions?limit={limit}&cursor={sealed}"
+        headers = {"X-Next-Cursor": sealed, "Link": f'<{link}>; rel="next"'}
     return respond([staged_view(ln) for ln in lines], headers=headers)
 
 

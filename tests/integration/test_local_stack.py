@@ -1,0 +1,132 @@
+"""The local stack behaves like AWS where a client can tell: presigned uploads (whatever their
+Content-Type, checked like S3 checks them), atomic DynamoDB requests, the caller's own events only."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.support.client import Api, poll
+from tests.support.stack import new_api
+from tximport_cli.local.stack import BUCKET_NAME, LocalStack, table_name
+
+UTF8_CSV = "Date,Description,Amount\n2024-01-02,Café a=b&c=d,-3.50\n2024-01-03,Salary,2500.00\n".encode()
+CP1252_CSV = "Date,Description,Amount\n2024-01-02,Café,-3.50\n2024-01-03,Salary,2500.00\n".encode("cp1252")
+
+
+def _urllib_put(url: str, body: bytes) -> int:
+    """A PUT as urllib makes it: with data and no Content-Type, it sends application/x-www-form-urlencoded."""
+    request = urllib.request.Request(url, data=body, method="PUT")
+    with urllib.request.urlopen(request, timeout=15) as answer:  # noqa: S310 - the local stack
+        return answer.status
+
+
+@pytest.mark.parametrize("body", [UTF8_CSV, CP1252_CSV], ids=["utf-8", "cp1252"])
+def test_a_presigned_put_with_urllibs_form_content_type_uploads_the_file(api: Api, body: bytes):
+    # Given an import and its upload URL
+    import_id, upload = api.create_import(api.create_account())
+    # When the file is PUT by urllib, whose default Content-Type is a form
+    assert _urllib_put(upload, body) == 200
+    # Then the bytes are stored as sent (before: an empty object, or a PUT that hung) and processed
+    stored = boto3.client("s3", endpoint_url=f"http://{urlsplit(upload).netloc}", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing").get_object(
+        Bucket=BUCKET_NAME, Key=f"uploads/{api.organisation_id}/{api.company_id}/{import_id}")["Body"].read()
+    assert stored == body
+    done = api.wait(import_id)
+    assert done["status"] == "awaitingConfirmation", done
+    assert sorted(r["description"] for r in api.review(import_id)) == ["Café a=b&c=d", "Salary"] \
+        if body == UTF8_CSV else ["Café", "Salary"]
+
+
+def _tampered(url: str, import_id: str) -> dict[str, str]:
+    other = import_id[:-1] + ("0" if import_id[-1] != "0" else "1")
+    return {
+        "another key": url.replace(import_id, other),
+        "a longer expiry": url.replace("X-Amz-Expires=900", "X-Amz-Expires=3600"),
+        "a changed signature": url[:-4] + ("0000" if not url.endswith("0000") else "1111"),
+        "no signature": url.split("&X-Amz-Signature=")[0] + "&X-Amz-Signature=",
+    }
+
+
+def test_a_tampered_presigned_url_is_refused_as_s3_refuses_it(api: Api):
+    account = api.create_account()
+    import_id, upload = api.create_import(account)
+    for what, url in _tampered(upload, import_id).items():
+        answer = requests.put(url, data=UTF8_CSV, timeout=15)
+        assert answer.status_code == 403, what
+        assert "<Code>SignatureDoesNotMatch</Code>" in answer.text, (what, answer.text)
+    # nothing was stored and nothing started; the untampered URL still works
+    assert api.get_import(import_id)["status"] == "awaitingFileUpload"
+    assert requests.put(upload, data=UTF8_CSV, timeout=15).status_code == 200
+    assert api.wait(import_id)["status"] == "awaitingConfirmation"
+
+
+def test_an_expired_presigned_url_is_refused(stack: LocalStack):
+    url = stack.clients.s3.generate_presigned_url(
+        "put_object", Params={"Bucket": BUCKET_NAME, "Key": "uploads/o/c/expiring"}, ExpiresIn=1)
+    assert requests.put(url, data=b"x", timeout=15).status_code == 200  # within its second
+    refused = poll(lambda: (r := requests.put(url, data=b"x", timeout=15)).status_code == 403 and r.text,
+                   timeout=10, interval=0.25, what="the URL to expire")
+    assert "<Message>Request has expired</Message>" in refused
+
+
+def test_conditional_writes_are_atomic_even_when_moto_is_slow(stack: LocalStack, monkeypatch):
+    """moto checks a condition and then writes, without a lock: widen that gap, and two conditional
+    writes on one item would both succeed. DynamoDB lets exactly one win."""
+    import moto.dynamodb.models.table as moto_table
+
+    checks = moto_table.get_filter_expression
+
+    class _Slow:
+        def __init__(self, op: Any) -> None:
+            self.op = op
+
+        def expr(self, item: Any) -> Any:
+            time.sleep(0.2)
+            return self.op.expr(item)
+
+    monkeypatch.setattr(moto_table, "get_filter_expression", lambda *a, **k: _Slow(checks(*a, **k)))
+    key = {"pk": {"S": "T#race#race"}, "sk": {"S": f"RACE#{time.time_ns()}"}}
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def claim(n: int) -> None:
+        client = boto3.client("dynamodb", endpoint_url=stack.moto_endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        barrier.wait(timeout=10)
+        try:
+            client.put_item(TableName=table_name("imports"), Item={**key, "owner": {"N": str(n)}},
+                            ConditionExpression="attribute_not_exists(pk)")
+            outcomes.append("won")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["ConditionalCheckFailedException"] * 7 + ["won"]
+
+
+def test_local_events_need_a_token_and_show_the_callers_tenant_only(stack: LocalStack):
+    first, second = new_api(stack), new_api(stack)
+    mine = first.create_import(first.create_account())[0]
+    theirs = second.create_import(second.create_account())[0]
+    assert requests.get(f"{stack.base_url}/local/events", timeout=10).status_code == 401
+
+    def ids(api: Api) -> set[str]:
+        return {e["detail"].get("importId") for e in api.ok("GET", "/local/events")["data"]}
+
+    assert mine in ids(first) and theirs not in ids(first)
+    assert theirs in ids(second) and mine not in ids(second)
+    assert all(e["detail"]["organisationId"] == first.organisation_id
+               for e in first.ok("GET", "/local/events")["data"])
