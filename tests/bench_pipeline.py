@@ -46,7 +46,7 @@ def _lines(target_bytes: int, german: bool) -> Any:
     rng = random.Random(14)
     day = date(2020, 1, 1)
     written, n = 0, 0
-    while written < target_bytes:
+    while written + 200 < target_bytes:  # under the size: 250 MB is the formats' limit
         n += 1
         if n % 180 == 0:
             day += timedelta(days=1)
@@ -65,7 +65,7 @@ def _lines(target_bytes: int, german: bool) -> Any:
 def write_statement(path: Path, mb: float, *, german: bool = False) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write("Buchungstag;Verwendungszweck;Betrag\n" if german else "date,description,amount\n")
-        f.writelines(_lines(int(mb * 1_000_000), german))
+        f.writelines(_lines(int(mb * 1_000_000) - 100, german))
 
 
 # --- runs in a child process (tests/bench.py --child) -------------------------------------------------
