@@ -109,7 +109,8 @@ class CreateImport(ApiModel):
     @field_validator("mapping")
     @classmethod
     def _small_mapping(cls, mapping: dict[str, Any] | None) -> dict[str, Any] | None:
-        if mapping is not None and len(json.dumps(mapping)) > MAX_MAPPING_BYTES:
+        # request bodies are read with Decimal numbers: measure them as the JSON text they came as
+        if mapping is not None and len(json.dumps(mapping, default=str)) > MAX_MAPPING_BYTES:
             raise ValueError(f"a mapping has at most {MAX_MAPPING_BYTES} bytes of JSON")
         return mapping
 

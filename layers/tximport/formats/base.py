@@ -37,6 +37,10 @@ AMBIGUOUS_DATE_STYLE = "AmbiguousDateStyle"
 PROCESSING_ERROR = "ProcessingError"
 EMPTY_FILE = "EmptyFile"
 FILE_TOO_LARGE = "FileTooLarge"
+# Structural limits, checked while reading so that no input makes a reader slow or large.
+LINE_TOO_LONG = "LineTooLong"
+ELEMENT_TOO_LARGE = "ElementTooLarge"
+NESTING_TOO_DEEP = "NestingTooDeep"
 
 # Documented line error codes.
 INVALID_DATE = "InvalidDate"

@@ -51,14 +51,10 @@ and every telling amount agreeing); otherwise it reads every row.
 from __future__ import annotations
 
 import csv
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
-from itertools import chain, islice
+from itertools import islice
 from typing import Any, Literal
-from unicodedata import normalize
 
 from pydantic import (
     BaseModel,
@@ -75,32 +71,29 @@ from pydantic_core import PydanticCustomError
 from tximport.formats import fast_csv
 from tximport.formats.base import (
     EMPTY_FILE,
-    INVALID_AMOUNT,
-    INVALID_DATE,
-    INVALID_LINE,
     INVALID_SOURCE_DATA,
-    REQUIRED_VALUE_MISSING,
     DateStyle,
     FileError,
-    LineError,
-    ParsedLine,
     ParseEvent,
     ParseOptions,
     Source,
-    StatementAccount,
 )
+from tximport.formats.csv_feed import Batch, Columns, FooterHold, NumberedRows, Rows, TextFeed, split_block
+from tximport.formats.csv_rows import TEXT_ROLES, Layout, Row, RowReader
 from tximport.formats.dates import DateStyleVote, looks_like_date, make_date_parser
 from tximport.formats.encoding import (
     SAMPLE_SIZE,
+    GuardedChain,
     decode_sample,
     detect_encoding,
+    file_error_for,
+    guard,
     guarded,
     nfc,
-    open_text,
     read_sample,
-    text_stream,
 )
-from tximport.formats.values import amount_evidence, make_amount_parser
+from tximport.formats.fast_csv import ColumnReader
+from tximport.formats.values import AmountShapes, amount_evidence, count_amount_evidence, make_amount_parser
 
 INVALID_MAPPING = "InvalidMapping"
 
@@ -111,14 +104,7 @@ ROLES = (
 )
 _AMOUNT_ROLES = ("amount", "credit", "debit", "balance", "originalAmount")
 _DATE_ROLES = ("date", "valueDate")
-#: optional text roles and the ParsedLine attribute each fills
-_TEXT_ROLES = {
-    "bankTransactionId": "bank_transaction_id",
-    "reference": "reference",
-    "counterpartyName": "counterparty_name",
-    "counterpartyAccount": "counterparty_account",
-    "originalCurrency": "original_currency",
-}
+_TEXT_ROLES = TEXT_ROLES
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_ROWS = 100
 INFERENCE_SAMPLE_ROWS = 1000
@@ -375,31 +361,12 @@ def _key(text: str) -> str:
     return nfc(text).strip().casefold()
 
 
-def _blank(row: list[str]) -> bool:
+def _blank(row: Row) -> bool:
     return all(not cell or cell.isspace() for cell in row)
 
 
 # --------------------------------------------------------------------------------------------------
 # reading rows
-
-
-def _numbered(reader: Any, skip_footer: int, lines_before: int = 0) -> Iterator[tuple[int, list[str]]]:
-    """Rows with the physical line number each starts on (`lines_before` lines precede the reader's
-    first); the last `skip_footer` rows held back."""
-    if not skip_footer:
-        previous = reader.line_num + lines_before
-        for row in reader:
-            yield previous + 1, row
-            previous = reader.line_num + lines_before
-        return
-    previous = reader.line_num
-    held: deque[tuple[int, list[str]]] = deque()
-    for row in reader:
-        if row and not _blank(row):
-            held.append((previous + 1, row))
-            if len(held) > skip_footer:
-                yield held.popleft()
-        previous = reader.line_num
 
 
 def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0, date_index: int | None = None,
@@ -429,19 +396,17 @@ def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0, da
         width, frequency = max(counts.items(), key=lambda item: (item[1], item[0]))
         dated = 0
         if date_index is not None:
-            dated = sum(1 for row in rows if date_index < len(row) and looks_like_date(row[date_index]))
+            # a date cell holding another delimiter is several cells read as a date with a time part
+            others = [d for d in DELIMITERS if d != delimiter]
+            dated = sum(1 for row in rows if date_index < len(row) and looks_like_date(row[date_index])
+                        and not any(d in row[date_index] for d in others))
         score = (width > 1, dated, expected_columns > 0 and width >= expected_columns, frequency, width)
         if score > best:
             best, chosen = score, delimiter
     return chosen
 
 
-@dataclass(slots=True)
-class _Layout:
-    """Where each role is in the rows, and the names to report in errors."""
-
-    indexes: dict[str, tuple[int, ...]]
-    targets: dict[str, str]
+_Layout = Layout
 
 
 class _Reader:
@@ -460,8 +425,7 @@ class _Reader:
         self.delimiter = mapping.delimiter or sniff_delimiter(
             text, mapping.names, expected_columns, date_ref if isinstance(date_ref, int) else None, complete)
 
-    def layout(self, rows: Iterator[tuple[int, list[str]]]
-               ) -> tuple[_Layout, tuple[int, list[str]] | None]:
+    def layout(self, rows: Iterator[tuple[int, Row]]) -> tuple[Layout, tuple[int, Row] | None]:
         """Consume the preamble and header rows; return where each role is, and the first data row
         when it had to be read to tell that there is no header."""
         mapping = self.mapping
@@ -469,8 +433,8 @@ class _Reader:
         for _ in range(mapping.skip_rows):
             if next(rows, None) is None:
                 break
-        header: list[str] | None = None
-        first_data: tuple[int, list[str]] | None = None
+        header: Row | None = None
+        first_data: tuple[int, Row] | None = None
         if names:
             wanted = {_key(name) for name in names}
             for _, row in islice(rows, HEADER_SEARCH_ROWS):
@@ -495,10 +459,14 @@ class _Reader:
                 else:
                     first_data = (number, row)
                 break
+        return self._resolve(header), first_data
+
+    def _resolve(self, header: Row | None) -> Layout:
+        """Each role's column indexes (names looked up in the header) and the names errors show."""
         positions = {_key(cell): i for i, cell in reversed(list(enumerate(header or [])))}
         indexes: dict[str, tuple[int, ...]] = {}
         targets: dict[str, str] = {}
-        for role, refs in mapping.columns.items():
+        for role, refs in self.mapping.columns.items():
             found = tuple(positions[_key(ref)] if isinstance(ref, str) else ref for ref in refs)
             indexes[role] = found
             shown = [
@@ -506,67 +474,161 @@ class _Reader:
                 for i in found
             ]
             targets[role] = "/".join(shown)
-        return _Layout(indexes, targets), first_data
+        return Layout(indexes, targets)
 
     @contextmanager
-    def rows(self) -> Iterator[tuple[Iterator[tuple[int, list[str]]], _Layout]]:
-        """One pass over the file: (data rows with their line numbers, layout)."""
-        with open_text(self.source, self.encoding) as text:
-            reader = csv.reader(text, delimiter=self.delimiter, quotechar=self.mapping.quote_char)
-            numbered = _numbered(reader, self.mapping.skip_footer_rows)
-            layout, first_data = self.layout(numbered)
-            yield (numbered if first_data is None else _chain_first(first_data, numbered)), layout
+    def batches(self, roles: Iterable[str] | None = None) -> Iterator[tuple[Iterator[Batch], Layout]]:
+        """One pass over the file: (its data rows in batches, the layout). The preamble and header are
+        read row by row; the rest block by block (see `csv_feed`), the footer rows held back. With
+        `roles` (default: every mapped role), only the cells of their columns are exact: the others
+        may keep their quotes and, in an ASCII-compatible file, show its bytes as ISO-8859-1."""
+        raw = self.source.open()
+        try:
+            footer = self.mapping.skip_footer_rows
+            feed = TextFeed(raw, self.encoding, bytes_view=roles is not None and not footer
+                            and self.delimiter.isascii() and self.mapping.quote_char.isascii())
+            numbered = NumberedRows(csv.reader(feed.lines(), delimiter=self.delimiter,
+                                               quotechar=self.mapping.quote_char), footer)
+            layout, first_data = self.layout(iter(numbered))
+            # a footer is told by blank rows, and a quoted empty cell is blank: then every cell is unquoted
+            needed = None if footer else {i for role in (layout.indexes if roles is None else roles)
+                                          for i in layout.indexes.get(role, ())}
+            yield self._batches(feed, first_data, list(numbered.held), needed), layout
+        finally:
+            raw.close()
+
+    def _batches(self, feed: TextFeed, first_data: tuple[int, Row] | None, held: list[tuple[int, Row]],
+                 needed: set[int] | None) -> Iterator[Batch]:
+        if first_data is not None:
+            yield Rows([first_data])  # read to tell there is no header; never the footer
+        footer = self.mapping.skip_footer_rows
+        hold = FooterHold(footer, held) if footer else None
+        delimiter, quote = self.delimiter, self.mapping.quote_char
+        split_delimiter: str | bytes = delimiter.encode("ascii") if feed.view else delimiter
+        split_quote: str | bytes = quote.encode("ascii") if feed.view else quote  # (the bytes view splits bytes)
+        while (item := feed.block()) is not None:
+            first, block = item
+            columns = split_block(block, first, split_delimiter, split_quote, needed) if fast_csv.ENABLED else None
+            if columns is not None:
+                feed.counted(columns.count)
+                if feed.view:
+                    self._exact_cells(feed, columns, needed)
+            batch: Batch = columns if columns is not None else Rows(feed.rows(first, block, delimiter, quote))
+            if hold is None:
+                yield batch
+            else:
+                yield from hold.push(batch)
 
 
-def _chain_first(first: tuple[int, list[str]], rest: Iterator[tuple[int, list[str]]]
-                 ) -> Iterator[tuple[int, list[str]]]:
-    yield first
-    yield from rest
+    @staticmethod
+    def _exact_cells(feed: TextFeed, batch: Columns, needed: set[int] | None) -> None:
+        """Make a block split in the bytes view exact where a reader looks: the `needed` columns stay
+        bytes when they are ASCII (the same text), else are decoded; the rest on demand (`rows()`)."""
+        batch.decode = feed.exact_column
+        columns = batch.columns
+        for j in range(len(columns)) if needed is None else needed:
+            if j < len(columns) and not b"".join(columns[j]).isascii():
+                columns[j] = feed.exact_column(columns[j])
 
 
 # --------------------------------------------------------------------------------------------------
 # inference
 
 
-def _infer(reader: _Reader, options: ParseOptions) -> tuple[DateStyle | None, str]:
-    """The file's date style and decimal separator, from the mapped columns (see module doc)."""
+class _Votes:
+    """What the mapped columns say about the file's date style and decimal separator."""
+
+    def __init__(self, layout: Layout, need_date: bool, need_decimal: bool, footer: bool) -> None:
+        self.date_columns = [i for role in _DATE_ROLES for i in layout.indexes.get(role, ())] if need_date else []
+        self.amount_columns = ([i for role in _AMOUNT_ROLES for i in layout.indexes.get(role, ())]
+                               if need_decimal else [])
+        self.need_decimal = need_decimal
+        self.footer = footer
+        self.dates = DateStyleVote()
+        self.dots = self.commas = 0
+        self.count = 0  # data rows counted one by one (blank ones too, unless footers are held back)
+        self.shapes = AmountShapes()  # of every amount cell the parse reads by columns
+        if not need_decimal:
+            self.shapes.stop()
+
+    def batch(self, batch: Batch) -> bool:
+        """Count a batch's values; True when the first `INFERENCE_SAMPLE_ROWS` rows settle it, so that
+        the rest of the file need not be read."""
+        if self.count >= INFERENCE_SAMPLE_ROWS and isinstance(batch, Columns):
+            self.columns(batch.columns)
+            return False
+        if isinstance(batch, Columns):
+            for i in self.amount_columns:
+                if i < len(batch.columns):
+                    self.shapes.add_column(batch.columns[i])
+        for index, (_, row) in enumerate(batch.rows if isinstance(batch, Rows) else batch.rows()):
+            if self.footer and _blank(row):
+                continue  # (where footers are held back, blank rows are dropped before they are counted)
+            self.row(row)
+            self.count += 1
+            if self.count == INFERENCE_SAMPLE_ROWS:
+                if self.settled():
+                    self.shapes.stop()  # (the rest of the file is not read)
+                    return True
+                if isinstance(batch, Columns):
+                    self.columns([column[index + 1:] for column in batch.columns])
+                    return False
+        return False
+
+    def row(self, row: Row) -> None:
+        """Count one row's values."""
+        n = len(row)
+        for i in self.date_columns:
+            if i < n:
+                self.dates.add(row[i])
+        for i in self.amount_columns:
+            if i < n:
+                value = row[i]
+                if "." in value or "," in value:
+                    evidence = amount_evidence(value)
+                    if evidence == ".":
+                        self.dots += 1
+                    elif evidence == ",":
+                        self.commas += 1
+
+    def columns(self, columns: list[list[str]]) -> None:
+        """Count a plain block's values a column at a time (the same counts as row by row)."""
+        width = len(columns)
+        for i in self.date_columns:
+            if i < width:
+                self.dates.add_column(columns[i])
+        for i in self.amount_columns:
+            if i < width:
+                dots, commas = count_amount_evidence(columns[i], self.shapes)
+                self.dots += dots
+                self.commas += commas
+
+    def settled(self) -> bool:
+        """Whether the sample settles it: no date needs a style, and the telling amounts all agree."""
+        return not self.dates.needs_style and (not self.need_decimal or (self.dots > 0) != (self.commas > 0))
+
+
+def _infer(reader: _Reader, options: ParseOptions) -> tuple[DateStyle | None, str, bool]:
+    """The file's date style and decimal separator, from the mapped columns (see module doc); and
+    whether every amount cell of the blocks read by columns was seen to be plain in that style."""
     mapping = reader.mapping
     style = options.date_style or mapping.date_style
     decimal = mapping.decimal_separator
     if style is not None and decimal is not None:
-        return style, decimal
-    vote = DateStyleVote()
-    votes = {".": 0, ",": 0}
-    need_date, need_decimal = style is None, decimal is None
-    with reader.rows() as (rows, layout):
-        date_columns = [i for role in _DATE_ROLES for i in layout.indexes.get(role, ())]
-        amount_columns = [i for role in _AMOUNT_ROLES for i in layout.indexes.get(role, ())]
-        for count, (_, row) in enumerate(rows, start=1):
-            n = len(row)
-            if need_date:
-                for i in date_columns:
-                    if i < n:
-                        vote.add(row[i])
-            if need_decimal:
-                for i in amount_columns:
-                    if i < n:
-                        value = row[i]
-                        if "." in value or "," in value:
-                            evidence = amount_evidence(value)
-                            if evidence:
-                                votes[evidence] += 1
-            if count == INFERENCE_SAMPLE_ROWS and not vote.needs_style and (
-                    not need_decimal or (votes["."] > 0) != (votes[","] > 0)):
+        return style, decimal, False
+    with reader.batches(_DATE_ROLES + _AMOUNT_ROLES) as (batches, layout):
+        votes = _Votes(layout, style is None, decimal is None, mapping.skip_footer_rows > 0)
+        for batch in batches:
+            if votes.batch(batch):
                 break  # the sample settles it: ISO dates, amounts that all tell the same
-    if need_date:
-        target = layout.targets.get("date", "date")
-        style = vote.decide(target)
-    if need_decimal:
-        if votes["."] == votes[","]:
+    if style is None:
+        style = votes.dates.decide(layout.targets.get("date", "date"))
+    if decimal is None:
+        if votes.dots == votes.commas:
             decimal = "," if reader.delimiter == ";" else "."
         else:
-            decimal = "." if votes["."] > votes[","] else ","
-    return style, decimal  # type: ignore[return-value]
+            decimal = "." if votes.dots > votes.commas else ","
+    return style, decimal, votes.shapes.plain(decimal)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -576,201 +638,34 @@ def _infer(reader: _Reader, options: ParseOptions) -> tuple[DateStyle | None, st
 def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMapping,
                        expected_columns: int = 0) -> Iterator[ParseEvent]:
     """Parse a CSV file through `mapping`; yields ParsedLine/LineError (and StatementAccount when an
-    account column is mapped). Raises FileError for the file as a whole."""
+    account column is mapped). Raises FileError for the file as a whole (the inference pass runs
+    when this is called)."""
     reader = _Reader(source, mapping, expected_columns)
-    style, decimal = _infer(reader, options)
-    parse_date = make_date_parser(style)
-    parse_amount = make_amount_parser(decimal)
-    iso_first = style in (None, DateStyle.BIG_ENDIAN)
-    columns = _plain_columns(reader, mapping, decimal, iso_first, expected_columns)
-    if columns is not None:
-        raw = source.open()
-        try:
-            line, buffer, end = fast_csv.read_first_line(raw, skip_bom=reader.encoding == "utf-8-sig")
-            row = line.split(reader.delimiter) if line is not None and mapping.quote_char not in line else None
-            if row is not None and not _blank(row):
-                layout, first_data = reader.layout(iter([(1, row)]))
-                header_read = mapping.header is not False and first_data is None
-
-                def rest(stream: fast_csv.PrefixedStream, lines_before: int) -> Iterator[ParseEvent]:
-                    with text_stream(stream, "utf-8") as text:
-                        rows = _numbered(csv.reader(text, delimiter=reader.delimiter,
-                                                    quotechar=mapping.quote_char), 0, lines_before)
-                        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount,
-                                          iso_first)
-
-                yield from chain.from_iterable(fast_csv.plain_blocks(
-                    raw, buffer[end:] if header_read else buffer, 2 if header_read else 1,
-                    delimiter=reader.delimiter, quote_char=mapping.quote_char, width=expected_columns,
-                    date_col=columns[0], description_col=columns[1], amount_col=columns[2], fallback=rest))
-                return
-        finally:
-            raw.close()
-    with reader.rows() as (rows, layout):
-        yield from _lines(rows, layout, mapping, reader.delimiter, parse_date, parse_amount, iso_first)
+    style, decimal, plain = _infer(reader, options)
+    # one iterable per block, flattened in C: no Python frame per event (the blocks guard themselves)
+    return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain))
 
 
-def _plain_columns(reader: _Reader, mapping: CsvMapping, decimal: str, iso_first: bool,
-                   expected_columns: int) -> tuple[int, int, int] | None:
-    """(date, description, amount) column indexes when the block reader (`fast_csv`) may read the
-    file: a fixed layout of exactly those roles, UTF-8, ISO-first dates, `.` decimals and no
-    rows to skip. None otherwise."""
-    columns = mapping.columns
-    if not (fast_csv.ENABLED and expected_columns and set(columns) == {"date", "description", "amount"}
-            and reader.encoding in ("utf-8", "utf-8-sig") and decimal == "." and iso_first
-            and not mapping.skip_rows and not mapping.skip_footer_rows and mapping.currency is None):
-        return None
-    refs = (columns["date"], columns["description"], columns["amount"])
-    if not all(len(ref) == 1 and isinstance(ref[0], int) and ref[0] < expected_columns for ref in refs):
-        return None
-    found = (refs[0][0], refs[1][0], refs[2][0])
-    if len(set(found)) != 3 or expected_columns != 3:
-        return None
-    return found  # type: ignore[return-value]
-
-
-def _lines(rows: Iterator[tuple[int, list[str]]], layout: _Layout, mapping: CsvMapping, delimiter: str,
-           parse_date: Callable[[str], Any], parse_amount: Callable[[str], Any],
-           iso_first: bool = True) -> Iterator[ParseEvent]:
-    idx, targets = layout.indexes, layout.targets
-    date_i = idx["date"][0]
-    desc_cols = idx.get("description", ())
-    single_desc = desc_cols[0] if len(desc_cols) == 1 else None
-    separator = mapping.description_separator
-    if "credit" in idx:
-        mode, amount_i, debit_i = 2, idx["credit"][0], idx["debit"][0]
-    elif "indicator" in idx:
-        mode, amount_i, debit_i = 1, idx["amount"][0], idx["indicator"][0]
-    else:
-        mode, amount_i, debit_i = 0, idx["amount"][0], -1
-    required = max(date_i, amount_i, debit_i) + 1
-    date_t = targets["date"]
-    amount_t = targets["credit"] + "/" + targets["debit"] if mode == 2 else targets["amount"]
-    credit_values, debit_values = mapping.credit_values, mapping.debit_values
-    value_date_i = idx["valueDate"][0] if "valueDate" in idx else -1
-    balance_i = idx["balance"][0] if "balance" in idx else -1
-    original_i = idx["originalAmount"][0] if "originalAmount" in idx else -1
-    currency_i = idx["currency"][0] if "currency" in idx else -1
-    account_i = idx["account"][0] if "account" in idx else -1
-    texts = [(_TEXT_ROLES[role], idx[role][0]) for role in _TEXT_ROLES if role in idx]
-    has_extras = value_date_i >= 0 or balance_i >= 0 or original_i >= 0 or account_i >= 0 or bool(texts)
-    default_currency = mapping.currency
-    accounts_seen: set[str] = set()
-    fromiso = date.fromisoformat
-
-    for line_number, row in rows:
-        n = len(row)
-        if n < required:
-            if not _blank(row):
-                yield LineError(line_number, INVALID_LINE,
-                                f"Expected at least {required} columns, found {n}.",
-                                actual_value=delimiter.join(row)[:500], target=f"line {line_number}")
-            continue
-        text = row[date_i]
-        try:
-            # fast path: plain ISO dates (a file whose dates need a style goes to its own parser)
-            posted = fromiso(text) if iso_first else parse_date(text)
-        except ValueError:
-            try:
-                posted = parse_date(text)
-            except ValueError as exc:
-                if not text or text.isspace():
-                    if _blank(row):
-                        continue
-                    yield LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
-                                    actual_value=text, target=date_t)
+def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool
+                  ) -> Iterator[Iterable[ParseEvent]]:
+    """The events of each block: the column reader's (built as they are taken, from values all read
+    and checked before: nothing left to fail), else the row reader's (guarded as they are read)."""
+    try:
+        with reader.batches() as (batches, layout):
+            rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
+                             make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
+            columns = ColumnReader(rows, decimal, reader.encoding, plain)
+            for batch in batches:
+                if isinstance(batch, Columns):
+                    events = columns.events(batch)
+                    yield events if events is not None else guard(rows.events(batch.rows()))
                 else:
-                    yield LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=date_t)
-                continue
-        try:
-            if mode == 0:
-                text = row[amount_i]
-                amount = parse_amount(text)
-            elif mode == 2:
-                credit_text, debit_text = row[amount_i], row[debit_i]
-                text = credit_text + delimiter + debit_text
-                credit = parse_amount(credit_text) if credit_text.strip() else None
-                debit = parse_amount(debit_text) if debit_text.strip() else None
-                if credit is None and debit is None:
-                    yield LineError(line_number, REQUIRED_VALUE_MISSING, "Neither credit nor debit is given.",
-                                    actual_value=text, target=amount_t)
-                    continue
-                if debit is None:
-                    amount = credit
-                elif credit is None:
-                    amount = -abs(debit)
-                else:
-                    amount = credit - abs(debit)
-            else:
-                text = row[amount_i]
-                amount = parse_amount(text)
-                indicator = row[debit_i].strip().upper()
-                if indicator in debit_values:
-                    amount = -abs(amount)
-                elif indicator in credit_values:
-                    amount = abs(amount)
-                elif indicator:
-                    yield LineError(line_number, INVALID_AMOUNT,
-                                    f"The debit/credit indicator {row[debit_i]!r} is neither a credit value "
-                                    f"({', '.join(sorted(credit_values))}) nor a debit value "
-                                    f"({', '.join(sorted(debit_values))}).",
-                                    actual_value=row[debit_i], target=targets["indicator"])
-                    continue
-        except ValueError as exc:
-            if not text or text.isspace():
-                yield LineError(line_number, REQUIRED_VALUE_MISSING, "The amount is missing.",
-                                actual_value=text, target=amount_t)
-            else:
-                yield LineError(line_number, INVALID_AMOUNT, str(exc), actual_value=text, target=amount_t)
-            continue
-        if single_desc is not None:
-            description = row[single_desc].strip() if single_desc < n else ""
-            if not description.isascii():
-                description = normalize("NFC", description)
-        elif desc_cols:
-            description = nfc(separator.join(
-                part for part in (row[i].strip() for i in desc_cols if i < n) if part))
-        else:
-            description = ""
-        line = ParsedLine(line_number, posted, amount, description)
-        if currency_i >= 0 and currency_i < n and row[currency_i].strip():
-            line.currency = row[currency_i].strip().upper()
-        elif default_currency:
-            line.currency = default_currency
-        if has_extras:
-            problem = None
-            if value_date_i >= 0 and value_date_i < n and row[value_date_i].strip():
-                try:
-                    line.value_date = parse_date(row[value_date_i])
-                except ValueError as exc:
-                    problem = LineError(line_number, INVALID_DATE, str(exc), actual_value=row[value_date_i],
-                                        target=targets["valueDate"])
-            for attr, i, role in ((("balance", balance_i, "balance"),
-                                   ("original_amount", original_i, "originalAmount"))):
-                if problem is None and i >= 0 and i < n and row[i].strip():
-                    try:
-                        setattr(line, attr, parse_amount(row[i]))
-                    except ValueError as exc:
-                        problem = LineError(line_number, INVALID_AMOUNT, str(exc), actual_value=row[i],
-                                            target=targets[role])
-            if problem is not None:
-                yield problem
-                continue
-            for attr, i in texts:
-                if i < n:
-                    value = row[i].strip()
-                    if value:
-                        setattr(line, attr, nfc(value))
-            if line.original_currency:
-                line.original_currency = line.original_currency.upper()
-            if account_i >= 0 and account_i < n:
-                account = nfc(row[account_i].strip())
-                if account:
-                    line.account_ref = account
-                    if account not in accounts_seen:
-                        accounts_seen.add(account)
-                        yield StatementAccount(account, currency=line.currency, line_number=line_number)
-        yield line
+                    yield guard(rows.events(batch.rows))
+    except Exception as exc:
+        mapped = file_error_for(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
 
 
 @guarded
@@ -780,7 +675,7 @@ def parse_csv_mapped(source: Source, options: ParseOptions) -> Iterator[ParseEve
         raise FileError(INVALID_MAPPING, "CSV#mapped#v1 needs a column mapping (the import's 'mapping').",
                         target="mapping")
     mapping = CsvMapping.from_json(options.mapping)
-    yield from parse_with_mapping(source, options, mapping)
+    return parse_with_mapping(source, options, mapping)
 
 
 TEMPLATE_MAPPED = (

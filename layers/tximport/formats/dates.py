@@ -16,8 +16,10 @@ date column(s) and `decide()` returns the one style the column allows, or raises
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import date
+from typing import Any
 
 from tximport.formats.base import AMBIGUOUS_DATE_STYLE, DateStyle, FileError
 
@@ -167,31 +169,50 @@ class DateStyleVote:
         self.ambiguous = 0
         self.numeric = 0
 
-    def add(self, text: str) -> None:
-        """Count one value; values that are no date at all are left to the line parser."""
-        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+    def add(self, text: str, count: int = 1) -> None:
+        """Count one value (`count` times); values that are no date at all are left to the line parser."""
+        if _is_iso(text):
             return  # ISO: no style needed (and the common case, so keep it cheap)
-        m = _NUMERIC.fullmatch(text)
-        if m is None:
-            return
-        first, second, third = m.groups()
-        if len(first) >= 3 or len(third) == 3:
-            return
-        self.numeric += 1
-        a, b = int(first), int(second)
-        try:
-            year = _year(third)
-        except ValueError:
-            return
-        little = _valid(year, b, a)
-        middle = _valid(year, a, b)
-        if little and middle:
-            if a != b:
-                self.ambiguous += 1
-        elif little:
-            self.little_only += 1
-        elif middle:
-            self.middle_only += 1
+        kind = _KINDS.get(text)
+        if kind is None:
+            kind = _kind(text)
+            if len(_KINDS) > 4096:
+                _KINDS.clear()
+            _KINDS[text] = kind
+        if kind:
+            self.numeric += count
+            if kind == _LITTLE:
+                self.little_only += count
+            elif kind == _MIDDLE:
+                self.middle_only += count
+            elif kind == _AMBIGUOUS:
+                self.ambiguous += count
+
+    def add_counts(self, counts: Mapping[str, int]) -> None:
+        """Count many values at once: `counts` maps each distinct value to its number of occurrences
+        (a `collections.Counter` of a column)."""
+        add = self.add
+        for text, count in counts.items():
+            add(text, count)
+
+    def add_column(self, values: list[str] | list[bytes] | list[Any]) -> None:
+        """Count every value of a column (the same counts as `add` value by value, a column at once:
+        the kind of each distinct value is remembered, the kinds of the column counted in C). Values
+        may be the bytes of ASCII text."""
+        cache: dict[Any, int] = _KINDS_OF_BYTES if values and isinstance(values[0], bytes) else _KINDS
+        if len(cache) > 4096:
+            cache.clear()
+        tally = [0] * 5  # per kind
+        for value, count in Counter(values).items():
+            kind = cache.get(value)
+            if kind is None:
+                text: str = value.decode("ascii") if isinstance(value, bytes) else value
+                kind = cache[value] = _NONE if _is_iso(text) else _kind(text)
+            tally[kind] += count
+        self.numeric += len(values) - tally[_NONE]
+        self.little_only += tally[_LITTLE]
+        self.middle_only += tally[_MIDDLE]
+        self.ambiguous += tally[_AMBIGUOUS]
 
     @property
     def needs_style(self) -> bool:
@@ -223,6 +244,40 @@ class DateStyleVote:
             )
         # only ISO/named dates, or dates whose day equals their month: either order reads the same
         return DateStyle.LITTLE_ENDIAN if self.numeric else None
+
+
+#: what one value says about the style: nothing (no numeric date), or a numeric date that reads only
+#: day first, only month first, both ways differently, or both ways the same (05/05/2024)
+_NONE, _LITTLE, _MIDDLE, _AMBIGUOUS, _SAME = 0, 1, 2, 3, 4
+_KINDS: dict[str, int] = {}
+_KINDS_OF_BYTES: dict[bytes, int] = {}
+
+
+def _is_iso(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-"
+
+
+def _kind(text: str) -> int:
+    m = _NUMERIC.fullmatch(text)
+    if m is None:
+        return _NONE
+    first, second, third = m.groups()
+    if len(first) >= 3 or len(third) == 3:
+        return _NONE
+    a, b = int(first), int(second)
+    try:
+        year = _year(third)
+    except ValueError:
+        return _SAME  # counted as numeric, but tells nothing
+    little = _valid(year, b, a)
+    middle = _valid(year, a, b)
+    if little and middle:
+        return _AMBIGUOUS if a != b else _SAME
+    if little:
+        return _LITTLE
+    if middle:
+        return _MIDDLE
+    return _SAME
 
 
 def _valid(year: int, month: int, day: int) -> bool:

@@ -20,8 +20,9 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -155,10 +156,14 @@ class _ReadAdapter(io.RawIOBase):
             super().close()
 
 
-def _errors_for(encoding: str) -> str:
+def errors_for(encoding: str) -> str:
+    """The decode error handler for a detected encoding: UTF-8 reads a stray byte as cp1252."""
     if encoding in ("utf-8", "utf-8-sig"):
         return "tximport-cp1252"
     return "replace"
+
+
+_errors_for = errors_for
 
 
 @contextmanager
@@ -192,6 +197,37 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def file_error_for(exc: Exception) -> Exception:
+    """What an exception raised while reading a file becomes: FileError for the file's faults (a
+    decode error, a csv error, a bug met by odd data), the exception itself for the store's or the
+    machine's (OSError, MemoryError, botocore): those are not the file's fault and may be retried."""
+    if isinstance(exc, FileError | OSError | MemoryError):
+        return exc
+    if isinstance(exc, UnicodeError | LookupError):
+        return FileError(UNSUPPORTED_ENCODING, f"The file cannot be decoded: {exc}")
+    if isinstance(exc, ValueError | TypeError | IndexError | KeyError | ArithmeticError | csv.Error):
+        return FileError(INVALID_SOURCE_DATA, f"The file cannot be read: {exc}")
+    if type(exc).__module__.startswith(("botocore", "urllib3")):
+        return exc
+    return FileError(PROCESSING_ERROR, f"The file could not be processed: {exc}")
+
+
+class GuardedChain(itertools.chain):  # type: ignore[type-arg]
+    """Events chained from blocks whose reading already turns errors into FileError (`file_error_for`):
+    `guarded` returns them as they are, without a generator frame per event around them."""
+
+
+def guard(events: Iterable[ParseEvent]) -> Iterator[ParseEvent]:
+    """The events, with any error raised while they are read turned by `file_error_for`."""
+    try:
+        yield from events
+    except Exception as exc:
+        mapped = file_error_for(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+
+
 def guarded(parser: Callable[[Source, ParseOptions], Iterator[ParseEvent]]
             ) -> Callable[[Source, ParseOptions], Iterator[ParseEvent]]:
     """Wrap a parser so broken input only ever surfaces as FileError (or the LineErrors it yields).
@@ -199,25 +235,19 @@ def guarded(parser: Callable[[Source, ParseOptions], Iterator[ParseEvent]]
     Anything else a parser raises on unexpected bytes (a decode error, a csv error, a bug met by odd
     data) becomes FileError ProcessingError/InvalidSourceData with the cause in its message. Errors
     of the storage (OSError, botocore) pass through: they are not the file's fault and may be retried.
+    The parser is called at once (a generator parser does nothing until read anyway); a parser that
+    returns a `GuardedChain` has its events returned as they are.
     """
 
     @functools.wraps(parser)
     def run(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
         try:
-            yield from parser(source, options)
-        except FileError:
-            raise
-        except (UnicodeError, LookupError) as exc:
-            raise FileError(UNSUPPORTED_ENCODING, f"The file cannot be decoded: {exc}") from exc
-        except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as exc:
-            raise FileError(INVALID_SOURCE_DATA, f"The file cannot be read: {exc}") from exc
-        except csv.Error as exc:
-            raise FileError(INVALID_SOURCE_DATA, f"The file cannot be read: {exc}") from exc
-        except (OSError, MemoryError):
-            raise  # the store or the machine failed, not the file: let the caller retry
+            events = parser(source, options)
         except Exception as exc:
-            if type(exc).__module__.startswith(("botocore", "urllib3")):
+            mapped = file_error_for(exc)
+            if mapped is exc:
                 raise
-            raise FileError(PROCESSING_ERROR, f"The file could not be processed: {exc}") from exc
+            raise mapped from exc
+        return events if isinstance(events, GuardedChain) else guard(events)
 
     return run

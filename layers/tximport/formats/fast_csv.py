@@ -1,165 +1,262 @@
-"""A block reader for plain CSV files: the common case of the fixed layouts, read without a
-`csv.reader` row loop.
+"""The CSV engine's column reader: a block of plain lines read a column at a time.
 
-Most tabular exports are UTF-8, unquoted, one record per line, with ISO dates and `-1234.56`
-amounts. For those, a block of whole lines is split with a few `str` operations, the dates are read
-with `date.fromisoformat`, the amounts with `Decimal`, and the `ParsedLine` events are built with a
-`map` instead of a Python loop per row.
+Most bank exports are one record per line with the same number of cells on every line, text cells
+perhaps in quotes. For such a block, the lines are split with a few `str` operations
+(`csv_feed.split_block`) instead of a `csv.reader` row loop, and every value is converted a column at
+a time: dates through a cache of the
+distinct values (a statement repeats a few hundred dates), amounts with `values.parse_amount_column`,
+descriptions stripped and NFC-normalised in one call, and the `ParsedLine` events built with `map`.
 
-The block reader decides per block, and only produces events when they are exactly those the
-generic engine (`csv_mapped`) would produce: the block decodes as strict UTF-8, holds no quote
-character, no carriage return other than in CRLF, no field longer than `csv.field_size_limit()`, and
-every line has exactly the expected number of fields, a date `date.fromisoformat` reads, and an
-amount made of digits, `.` and a sign only that `Decimal` reads. At the first block that is not so
-(a blank line, a quoted field, a bad date or amount, a short row ...) the rest of the file, from the
-start of that block, goes to the generic engine with its line numbers carried on. Memory is bounded
-by the block size.
+The column reader only produces events when they are exactly those the row reader
+(`csv_rows.RowReader`) would produce for the same rows:
+
+* `csv_feed.split_block` accepts a block only when `csv.reader` would read every line as one row of
+  the same cells: no lone carriage return, the same number of delimiters on every line, no line as
+  long as csv's field limit, and every quote in a cell that is wholly quoted (`"text"`, doubled
+  quotes inside allowed), so that no quoted delimiter or line break can hide;
+* `ColumnReader.events` gives up (None) at the first value the row reader would reject or read in a
+  way the column code does not (a bad date or amount, a short row, an unknown indicator ...).
+
+Either way the block then goes to the row reader, so the result never depends on which path ran;
+tests compare both on the same files with `ENABLED` off.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+import codecs
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import repeat
-from typing import IO
-from unicodedata import normalize
+from typing import Any
+from unicodedata import is_normalized, normalize
 
-from tximport.formats.base import ParsedLine, ParseEvent
+from tximport.formats.base import ParsedLine, ParseEvent, StatementAccount
+from tximport.formats.csv_feed import Columns
+from tximport.formats.csv_rows import CREDIT_DEBIT, INDICATOR, SIGNED, RowReader
+from tximport.formats.encoding import nfc
+from tximport.formats.values import credit_minus_debit, debit, parse_amount_column
 
-#: bytes read per block (a block is then cut after its last line break)
-BLOCK_SIZE = 64 * 1024
-
-#: the characters a plain amount is made of (anything else goes to the generic amount parser)
-_NOT_PLAIN_AMOUNT = str.maketrans("", "", "0123456789.+-")
-
-#: `tests` switch the block reader off to compare it with the generic engine
+#: `tests` switch the column reader off to compare it with the row reader
 ENABLED = True
 
+#: single-byte encodings whose every text is NFC already (tests check it character pair by pair)
+NFC_ENCODINGS = frozenset({"cp1252", "latin-1", "iso8859-1", "iso8859-15", "cp1250", "iso8859-2"})
 
-class PrefixedStream:
-    """A byte stream that first returns `prefix`, then the rest of `raw` (for handing over mid-file)."""
-
-    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
-        self._prefix = prefix
-        self._raw = raw
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left when `size` < 0)."""
-        if self._prefix:
-            if size < 0:
-                data, self._prefix = self._prefix + self._raw.read(), b""
-                return data
-            data, self._prefix = self._prefix[:size], self._prefix[size:]
-            return data
-        return self._raw.read(size)
-
-    def close(self) -> None:
-        """Close the underlying stream."""
-        self._raw.close()
+#: distinct date texts remembered per file (statements repeat a few hundred)
+_DATE_CACHE = 100_000
 
 
-def read_first_line(raw: IO[bytes], skip_bom: bool) -> tuple[str | None, bytes, int]:
-    """The first line of the stream (decoded, without its line break), the bytes read (after a BOM
-    when `skip_bom`) and the offset in them where the second line starts.
-
-    The line is None when it is not plain (no line break in the first block, not UTF-8, a lone
-    carriage return): the caller then reads the whole file the generic way.
-    """
-    buffer = raw.read(BLOCK_SIZE)
-    if skip_bom and buffer.startswith(b"\xef\xbb\xbf"):
-        buffer = buffer[3:]
-    end = buffer.find(b"\n")
-    if end < 0:
-        return None, buffer, 0
-    try:
-        line = buffer[:end].decode("utf-8")
-    except UnicodeDecodeError:
-        return None, buffer, 0
-    if line.endswith("\r"):
-        line = line[:-1]
-    if "\r" in line:
-        return None, buffer, 0
-    return line, buffer, end + 1
+def _nfc_all(values: list[str]) -> list[str]:
+    """Each value NFC-normalised (one call for the lot: values hold no line break, NFC never crosses one)."""
+    joined = "\n".join(values)
+    if joined.isascii() or is_normalized("NFC", joined):
+        return values
+    return normalize("NFC", joined).split("\n")
 
 
-def plain_blocks(raw: IO[bytes], buffer: bytes, first_line: int, *, delimiter: str, quote_char: str,
-                 width: int, date_col: int, description_col: int, amount_col: int,
-                 fallback: Callable[[PrefixedStream, int], Iterator[ParseEvent]]
-                 ) -> Iterator[Iterator[ParseEvent]]:
-    """The events for the lines in `buffer` + the rest of `raw` (the first on line `first_line`), as
-    one iterator per block: `itertools.chain.from_iterable` flattens them without a Python frame
-    per row.
+class ColumnReader:
+    """Builds the events of plain blocks for one file, exactly as its `RowReader` would."""
 
-    Every line must have exactly `width` fields; the date, description and amount are read from the
-    given columns. At the first block that is not plain, `fallback(stream, lines_before)` parses the
-    rest (the stream starts at that block; `lines_before` is the number of lines before it).
-    """
-    fromiso = date.fromisoformat
-    strip = str.strip
-    limit = csv.field_size_limit()
-    separators = width - 1
-    line_number = first_line
-    at_end = False
-    while True:
-        if not at_end:
-            chunk = raw.read(BLOCK_SIZE)
-            at_end = not chunk
-            buffer += chunk
-        if at_end:
-            cut = len(buffer)
-        else:
-            cut = buffer.rfind(b"\n") + 1
-            if cut == 0 and len(buffer) < limit:
-                continue  # a long line: read on until it ends
-        parsed = _block(buffer[:cut], line_number, delimiter, quote_char, separators, width, date_col,
-                        description_col, amount_col, fromiso, strip, limit) if cut else None
-        if parsed is None:
-            if buffer:
-                yield fallback(PrefixedStream(buffer, raw), line_number - 1)
-            return
-        count, events = parsed
-        yield events
-        line_number += count
-        buffer = buffer[cut:]
+    def __init__(self, rows: RowReader, decimal_separator: str, encoding: str = "", plain_amounts: bool = False
+                 ) -> None:
+        self.rows = rows
+        self.decimal = decimal_separator
+        #: every amount cell of the blocks read by columns is a plain amount (the inference pass saw them all)
+        self.plain = plain_amounts
+        #: text of these encodings is always NFC (no combining marks, nothing composes): no check needed
+        self.nfc = (lambda values: values) if codecs.lookup(encoding or "utf-8").name in NFC_ENCODINGS else _nfc_all
+        self._dates: dict[str, date] = {}
+        self._value_dates: dict[str, date] = {}
 
+    def events(self, batch: Columns) -> Iterable[ParseEvent] | None:
+        """The events of the block's rows; None when the row reader must read it.
 
-def _block(block: bytes, line_number: int, delimiter: str, quote_char: str, separators: int, width: int,
-           date_col: int, description_col: int, amount_col: int, fromiso: Callable[[str], date],
-           strip: Callable[[str], str], limit: int) -> tuple[int, Iterator[ParsedLine]] | None:
-    """(line count, events) for one block of whole lines, or None when the block is not plain."""
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if quote_char in text:
-        return None
-    if "\r" in text:
-        if text.count("\r") != text.count("\r\n"):
-            return None  # a lone CR ends a line for csv: leave it to csv
-        text = text.replace("\r\n", "\n")
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.split("\n")
-    count = len(lines)
-    if len(text) >= limit and max(map(len, lines)) >= limit:
-        return None  # csv refuses fields this long
-    if list(map(str.count, lines, repeat(delimiter))).count(separators) != count:
-        return None  # a blank, short or long line
-    fields = text.replace("\n", delimiter).split(delimiter)
-    try:
-        dates = list(map(fromiso, fields[date_col::width]))
-    except ValueError:
-        return None
-    amount_texts = fields[amount_col::width]
-    if "".join(amount_texts).translate(_NOT_PLAIN_AMOUNT):
-        return None
-    try:
-        amounts = list(map(Decimal, amount_texts))
-    except InvalidOperation:
-        return None
-    descriptions = list(map(strip, fields[description_col::width]))
-    if not "".join(descriptions).isascii():
-        descriptions = [d if d.isascii() else normalize("NFC", d) for d in descriptions]
-    return count, map(ParsedLine, range(line_number, line_number + count), dates, amounts, descriptions)
+        Every value is checked before the first event is built, and the events are built as they are
+        consumed (a `map`): a block's worth of live `ParsedLine`s would wake the cyclic garbage
+        collector again and again (it costs more than building them)."""
+        rows, columns = self.rows, batch.columns
+        width = len(columns)
+        if width < rows.required:
+            return None
+        dates = self._dates_of(columns[rows.date_i], self._dates, rows.read_date)
+        amounts = self._amounts(columns) if dates is not None else None
+        if dates is None or amounts is None:
+            return None
+        numbers = range(batch.first_line, batch.first_line + len(dates))
+        descriptions = self._descriptions(columns, width)
+        currencies = self._currencies(columns, width)
+        if rows.has_extras:
+            return self._with_extras(columns, width, numbers, dates, amounts, descriptions, currencies)
+        if currencies is None:
+            return map(ParsedLine, numbers, dates, amounts, descriptions)
+        return map(ParsedLine, numbers, dates, amounts, descriptions, repeat(None), currencies)
+
+    @staticmethod
+    def _dates_of(column: list[str], cache: dict[str, date], read: Callable[[str], date]) -> list[date] | None:
+        """Each text read once per file (the distinct texts of a column are few)."""
+        try:
+            return list(map(cache.__getitem__, column))
+        except KeyError:
+            pass
+        if len(cache) > _DATE_CACHE:
+            cache.clear()
+        for text in set(column).difference(cache):
+            try:
+                cache[text] = read(text)
+            except ValueError:
+                return None
+        return list(map(cache.__getitem__, column))
+
+    def _amount_column(self, texts: list[str]) -> list[Decimal] | None:
+        amounts = parse_amount_column(texts, self.decimal, self.plain)
+        if amounts is None:
+            try:  # odd but valid values (`12,00-`, `€ 5`): the row reader's parser, value by value
+                amounts = list(map(self.rows.parse_amount, texts))
+            except ValueError:
+                return None
+        return amounts
+
+    def _optional_amounts(self, texts: list[str]) -> list[Decimal | None] | None:
+        """Amounts where the cell is not blank, None where it is."""
+        present = [i for i, text in enumerate(map(str.strip, texts)) if text]
+        if len(present) == len(texts):
+            return self._amount_column(texts)  # type: ignore[return-value]
+        found = self._amount_column([texts[i] for i in present])
+        if found is None:
+            return None
+        values: list[Decimal | None] = [None] * len(texts)
+        for i, amount in zip(present, found, strict=True):
+            values[i] = amount
+        return values
+
+    def _amounts(self, columns: list[list[str]]) -> list[Decimal] | None:
+        rows = self.rows
+        if rows.mode == SIGNED:
+            return self._amount_column(columns[rows.amount_i])
+        if rows.mode == CREDIT_DEBIT:
+            credits = self._optional_amounts(columns[rows.amount_i])
+            debits = self._optional_amounts(columns[rows.debit_i]) if credits is not None else None
+            if debits is None:
+                return None
+            return self._credit_debit(credits, debits)  # type: ignore[arg-type]
+        if rows.mode == INDICATOR:
+            amounts = self._amount_column(columns[rows.amount_i])
+            if amounts is None:
+                return None
+            return self._indicated(amounts, columns[rows.debit_i])
+        return None  # pragma: no cover - the modes are exhaustive
+
+    @staticmethod
+    def _credit_debit(credits: list[Decimal | None], debits: list[Decimal | None]) -> list[Decimal] | None:
+        amounts: list[Decimal] = []
+        try:
+            for credit, debit_amount in zip(credits, debits, strict=True):
+                if debit_amount is None:
+                    if credit is None:
+                        return None  # neither: a line error
+                    amounts.append(credit)
+                elif credit is None:
+                    amounts.append(debit(debit_amount))
+                else:
+                    amounts.append(credit_minus_debit(credit, debit_amount))
+        except ValueError:
+            return None
+        return amounts
+
+    def _indicated(self, amounts: list[Decimal], indicators: list[str]) -> list[Decimal] | None:
+        debit_values, credit_values = self.rows.debit_values, self.rows.credit_values
+        signed: list[Decimal] = []
+        for amount, raw in zip(amounts, indicators, strict=True):
+            indicator = raw.strip().upper()
+            if indicator in debit_values:
+                signed.append(debit(amount))
+            elif indicator in credit_values:
+                signed.append(amount.copy_abs())
+            elif indicator:
+                return None  # an unknown indicator: a line error
+            else:
+                signed.append(amount)
+        return signed
+
+    def _descriptions(self, columns: list[list[str]], width: int) -> list[str]:
+        rows = self.rows
+        count = len(columns[0])
+        single = rows.single_desc
+        if single is not None:
+            return self.nfc(list(map(str.strip, columns[single]))) if single < width else [""] * count
+        parts = [list(map(str.strip, columns[i])) for i in rows.desc_cols if i < width]
+        if not parts:
+            return [""] * count
+        separator = rows.mapping.description_separator
+        joined = [separator.join(filter(None, cells)) for cells in zip(*parts, strict=True)]
+        return self.nfc(joined) if "\n" not in separator else list(map(nfc, joined))
+
+    def _currencies(self, columns: list[list[str]], width: int) -> list[str | None] | None:
+        """Each line's currency; None when no line has one."""
+        rows = self.rows
+        default = rows.mapping.currency
+        if not 0 <= rows.currency_i < width:
+            return None if default is None else [default] * len(columns[0])
+        return [text.upper() if text else default for text in map(str.strip, columns[rows.currency_i])]
+
+    def _with_extras(self, columns: list[list[str]], width: int, numbers: range, dates: list[date],
+                     amounts: list[Decimal], descriptions: list[str], currencies: list[str | None] | None
+                     ) -> Iterable[ParseEvent] | None:
+        rows = self.rows
+        count = len(dates)
+        none: Sequence[Any] = [None] * count
+        value_dates: Sequence[date | None] = none
+        if 0 <= rows.value_date_i < width:
+            texts = columns[rows.value_date_i]
+            present = [text for text in texts if text.strip()]
+            found = self._dates_of(present, self._value_dates, rows.parse_date)
+            if found is None:
+                return None
+            cache = self._value_dates
+            value_dates = [cache[text] if text.strip() else None for text in texts]
+        balances: Sequence[Decimal | None] = none
+        originals: Sequence[Decimal | None] = none
+        for role_i, kind in ((rows.balance_i, "balance"), (rows.original_i, "original")):
+            if 0 <= role_i < width:
+                values = self._optional_amounts(columns[role_i])
+                if values is None:
+                    return None
+                if kind == "balance":
+                    balances = values
+                else:
+                    originals = values
+        texts_by_attr: dict[str, Sequence[str | None]] = {}
+        for attr, i in rows.texts:
+            if i < width:
+                texts_by_attr[attr] = [nfc(text) or None for text in map(str.strip, columns[i])]
+        original_currencies = texts_by_attr.get("original_currency", none)
+        if original_currencies is not none:
+            original_currencies = [text.upper() if text else None for text in original_currencies]
+        accounts: Sequence[str | None] = none
+        if 0 <= rows.account_i < width:
+            accounts = [nfc(text.strip()) or None for text in columns[rows.account_i]]
+        get = texts_by_attr.get
+        lines = map(ParsedLine, numbers, dates, amounts, descriptions, accounts, currencies or none, value_dates,
+                    get("bank_transaction_id", none), get("reference", none), get("counterparty_name", none),
+                    get("counterparty_account", none), balances, originals, original_currencies)
+        return self._announce_accounts(lines, accounts) if accounts is not none else lines
+
+    def _announce_accounts(self, lines: Iterator[ParsedLine], accounts: Sequence[str | None]
+                           ) -> Iterable[ParseEvent]:
+        """A StatementAccount before the first line of each account not seen before in the file."""
+        seen = self.rows.accounts_seen
+        fresh = {account for account in accounts if account} - seen
+        if not fresh:
+            return lines
+        seen.update(fresh)
+        return self._interleave(lines, fresh)
+
+    @staticmethod
+    def _interleave(lines: Iterator[ParsedLine], fresh: set[str]) -> Iterator[ParseEvent]:
+        for line in lines:
+            account = line.account_ref
+            if account in fresh:
+                fresh.discard(account)
+                yield StatementAccount(account, currency=line.currency, line_number=line.line_number)
+            yield line

@@ -36,7 +36,7 @@ from __future__ import annotations
 import codecs
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from html import unescape
@@ -44,6 +44,7 @@ from itertools import repeat
 from typing import IO
 
 from tximport.formats.base import (
+    ELEMENT_TOO_LARGE,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_SOURCE_DATA,
@@ -57,6 +58,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
+from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable
 
 FORMAT_ID = "XML#OFX#v1"
 
@@ -67,6 +69,8 @@ _MAX_DIGITS = 14
 _HEADER_LIMIT = 64 * 1024
 #: a single `<STMTTRN>` longer than this is not a transaction but a broken file
 _MAX_BLOCK = 4 << 20
+#: a tag's text longer than this says nothing the reader keeps: it is skipped, not read on
+_MAX_TEXT = 256 << 10
 
 _OFX_ROOT = re.compile(rb"<\s*OFX\s*>", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.IGNORECASE)
@@ -78,8 +82,6 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9_.]*)\s*>([^<]*)")
 #: the leaves of one transaction: start tags and their text (end tags never match)
 _LEAF = re.compile(r"<([^/<>!?]+)>([^<]*)")
 _SPACE = re.compile(r"\s*")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 
 
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS", "INVSTMTRS"})
@@ -121,21 +123,40 @@ def _codec_for(head: bytes) -> str:
                         target="File") from None
 
 
-def _blank_out(match: re.Match[str]) -> str:
+def _sections(text: str, opener: str, closer: str, replace: Callable[[str], str]) -> str:
+    """Each `opener ... closer` section (the first closer after its opener) replaced, left to right, in
+    one pass: an opener without a closer ends the work (what `opener.*?closer` finds, without the
+    rescan of the rest per unclosed opener that made a regular expression quadratic)."""
+    parts: list[str] = []
+    pos = 0
+    while (start := text.find(opener, pos)) >= 0:
+        end = text.find(closer, start + len(opener))
+        if end < 0:
+            break
+        parts.append(text[pos:start])
+        parts.append(replace(text[start + len(opener):end]))
+        pos = end + len(closer)
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _blank_out(comment: str) -> str:
     """A comment becomes its newlines only, so line numbers stay true."""
-    return "\n" * match.group(0).count("\n")
+    return "\n" * comment.count("\n")
 
 
-def _escape_cdata(match: re.Match[str]) -> str:
+def _escape_cdata(content: str) -> str:
     """A CDATA section becomes escaped text, so the scanner sees no `<` inside it."""
-    return match.group(1).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return content.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clean(text: str) -> str:
     if "<!--" in text:
-        text = _COMMENT.sub(_blank_out, text)
+        text = _sections(text, "<!--", "-->", _blank_out)
     if "<![CDATA[" in text:
-        text = _CDATA.sub(_escape_cdata, text)
+        text = _sections(text, "<![CDATA[", "]]>", _escape_cdata)
     return text
 
 
@@ -176,7 +197,7 @@ def _ofx_amount(text: str) -> Decimal:
             raise ValueError(f"not an amount: {text!r}") from None
     if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS:
         raise ValueError(f"not an amount: {text!r}")
-    return amount
+    return amount if len(text) <= MAX_SIGNIFICANT_DIGITS else check_storable(amount, text)
 
 
 class _Reader:
@@ -238,106 +259,180 @@ def parse_ofx(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
         yield from _scan(_Reader(raw, codec, head))
 
 
-def _scan(reader: _Reader) -> Iterator[ParseEvent]:
-    pos = reader.refill(0)
-    stmt: str | None = None  # the open statement aggregate
-    in_account = False
-    acct: dict[str, str] = {}
-    curdef: str | None = None
-    stmt_line: int | None = None
-    announced = False
-    account_ref: str | None = None
+class _Finder:
+    """The next position of a fixed string in the scanner's buffer. Asked positions only grow while the
+    buffer stays the same, so each stretch of it is searched once: a search per tag that went to the end
+    of the buffer every time made a file of unclosed tags quadratic."""
 
-    def announce() -> Iterator[ParseEvent]:
-        nonlocal announced, account_ref
-        announced = True
-        account_ref = acct.get("ACCTID") or None
-        if account_ref:
-            yield StatementAccount(account_ref=account_ref, currency=curdef,
-                                   bank_id=acct.get("BANKID") or acct.get("BROKERID") or None,
-                                   line_number=stmt_line)
+    __slots__ = ("needle", "_buf", "_from", "_at")
 
-    while True:
-        buf = reader.buf
-        m = _TAG.search(buf, pos)
-        if m is None or (m.end() == len(buf) and not reader.eof):
-            if reader.eof:
-                break
-            keep = m.start() if m else buf.rfind("<", pos)
-            if keep == -1 or len(buf) - keep > _MAX_BLOCK:
-                keep = len(buf)  # nothing worth keeping: a stray `<` or an endless text
-            pos = reader.refill(keep)
-            continue
-        closing, name, text = m.group(1), m.group(2), m.group(3)
-        if not closing and name == "STMTTRN":
-            start = m.start()
-            end = buf.find("</STMTTRN>", start)
-            # look for the next transaction or the end of the list only before this end tag
-            limit = end if end != -1 else len(buf)
-            nxt = buf.find("<STMTTRN>", start + 9, limit)
-            lst = buf.find("</BANKTRANLIST>", start, limit)
-            # a missing end tag ends the transaction at the next one or at the end of the list
-            cut = end
-            if nxt != -1:
-                cut = nxt
-            elif lst != -1:
-                cut = lst
-            if cut == -1:
-                if not reader.eof:
-                    if len(buf) - start > _MAX_BLOCK:
-                        raise FileError(INVALID_SOURCE_DATA, f"the <STMTTRN> at line "
-                                        f"{reader.line_of(start)} is never closed", target="STMTTRN")
-                    pos = reader.refill(start)
-                    continue
-                cut = len(buf)
-            if stmt is not None and not announced:
-                yield from announce()
-            yield _transaction(buf[m.start(3):cut], reader.line_of(start), account_ref, curdef)
-            if cut != end:
-                pos = cut
-                continue
-            pos = end + 10
-            # The common case: a run of transactions up to the end of the list (or of the buffer),
-            # cut apart with one split instead of scanning tag by tag.
-            while True:
-                start = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]  # \s* always matches
-                if not buf.startswith("<STMTTRN>", start):
+    def __init__(self, needle: str) -> None:
+        self.needle = needle
+        self._buf: str | None = None
+        self._from = 0
+        self._at = -1
+
+    def find(self, buf: str, pos: int, limit: int = -1) -> int:
+        """`buf.find(needle, pos, limit)` (limit -1: the end)."""
+        if buf is not self._buf or pos < self._from:
+            self._buf, self._from, self._at = buf, pos, buf.find(self.needle, pos)
+        elif 0 <= self._at < pos:
+            self._from, self._at = pos, buf.find(self.needle, pos)
+        found = self._at
+        return -1 if found < 0 or 0 <= limit <= found else found
+
+
+#: the window in which runs of transactions are looked for: it grows while runs are clean and
+#: shrinks at a transaction without its end tag, so that no stretch of the file is counted twice
+#: more than a bounded number of times
+_RUN_WINDOW_MIN = 2 << 10
+_RUN_WINDOW_MAX = 1 << 20
+
+
+class _Scanner:
+    """The statements and transactions of an OFX text, tag by tag, with runs of transactions read at
+    once (`_run`)."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.stmt: str | None = None  # the open statement aggregate
+        self.in_account = False
+        self.acct: dict[str, str] = {}
+        self.curdef: str | None = None
+        self.stmt_line: int | None = None
+        self.announced = False
+        self.account_ref: str | None = None
+        self.end_tag, self.start_tag = _Finder("</STMTTRN>"), _Finder("<STMTTRN>")
+        self.list_end = _Finder("</BANKTRANLIST>")
+        self.window = _RUN_WINDOW_MIN
+
+    def events(self) -> Iterator[ParseEvent]:
+        """Every event of the file, in order."""
+        reader = self.reader
+        pos = reader.refill(0)
+        while True:
+            buf = reader.buf
+            m = _TAG.search(buf, pos)
+            if m is None or (m.end() == len(buf) and not reader.eof):
+                if reader.eof:
                     break
-                stop = buf.find("</BANKTRANLIST>", start)
-                if stop == -1:
-                    stop = buf.rfind("</STMTTRN>", start)
-                    if stop == -1:
-                        break
-                    stop += 10
-                region = buf[start:stop]
-                if region.count("<STMTTRN>") != region.count("</STMTTRN>"):
-                    break  # a transaction without its end tag: the general path above deals with it
-                yield from _run(region, reader.line_of(start), account_ref, curdef)
-                pos = stop
-            continue
-        pos = m.end()
+                keep = m.start() if m else buf.rfind("<", pos)
+                if keep == -1 or len(buf) - keep > _MAX_TEXT:
+                    keep = len(buf)  # nothing worth keeping: a stray `<` or an endless text
+                pos = reader.refill(keep)
+                continue
+            closing, name = m.group(1), m.group(2)
+            if not closing and name == "STMTTRN":
+                found = self.transaction(m)
+                if found is None:
+                    pos = reader.refill(m.start())
+                    continue
+                event, pos, closed = found
+                if self.stmt is not None and not self.announced:
+                    yield from self.announce()
+                yield event
+                if closed:
+                    pos = yield from self.runs(pos)
+                continue
+            pos = m.end()
+            yield from self.tag(closing, name, m.group(3), m.start())
+
+    def announce(self) -> Iterator[ParseEvent]:
+        self.announced = True
+        acct = self.acct
+        self.account_ref = acct.get("ACCTID") or None
+        if self.account_ref:
+            yield StatementAccount(account_ref=self.account_ref, currency=self.curdef,
+                                   bank_id=acct.get("BANKID") or acct.get("BROKERID") or None,
+                                   line_number=self.stmt_line)
+
+    def tag(self, closing: str, name: str, text: str, at: int) -> Iterator[ParseEvent]:
+        """What a tag other than `<STMTTRN>` says about the statement."""
         if closing:
             if name in _ACCOUNTS:
-                in_account = False
-            elif name in _STATEMENTS and name == stmt:
-                if not announced:
-                    yield from announce()
-                stmt = None
-            continue
+                self.in_account = False
+            elif name in _STATEMENTS and name == self.stmt:
+                if not self.announced:
+                    yield from self.announce()
+                self.stmt = None
+            return
         if name in _STATEMENTS:
-            stmt, in_account, acct, curdef, announced = name, False, {}, None, False
-            stmt_line = reader.line_of(m.start())
-            account_ref = None
-        elif stmt is None:
-            continue
+            self.stmt, self.in_account, self.acct, self.curdef, self.announced = name, False, {}, None, False
+            self.stmt_line = self.reader.line_of(at)
+            self.account_ref = None
+        elif self.stmt is None:
+            return
         elif name in _ACCOUNTS:
-            in_account = True
-        elif in_account:
-            acct[name] = _value(text)
+            self.in_account = True
+        elif self.in_account:
+            self.acct[name] = _value(text)
         elif name == "CURDEF":
-            curdef = _value(text) or None
-        elif name in ("BANKTRANLIST", "INVTRANLIST") and not announced:
-            yield from announce()
+            self.curdef = _value(text) or None
+        elif name in ("BANKTRANLIST", "INVTRANLIST") and not self.announced:
+            yield from self.announce()
+
+    def transaction(self, m: re.Match[str]) -> tuple[ParseEvent, int, bool] | None:
+        """The transaction that starts at `m`, where the scan goes on, and whether it had its end tag;
+        None when the buffer holds too little of it (read on). A transaction without its end tag ends
+        at the next `<STMTTRN>` or at the end of the list, whichever comes first.
+        Raises FileError ElementTooLarge for a transaction longer than `_MAX_BLOCK`."""
+        reader, buf, start = self.reader, self.reader.buf, m.start()
+        end = self.end_tag.find(buf, start)
+        limit = end if end != -1 else len(buf)
+        nxt = self.start_tag.find(buf, start + 9, limit)
+        lst = self.list_end.find(buf, start, limit)
+        found = [c for c in (nxt, lst, end) if c != -1]
+        if found:
+            cut = min(found)
+        elif reader.eof:
+            cut = len(buf)
+        else:
+            if len(buf) - start > _MAX_BLOCK:
+                line = reader.line_of(start)
+                raise FileError(ELEMENT_TOO_LARGE, f"the <STMTTRN> at line {line} is never closed within "
+                                f"{_MAX_BLOCK:,} characters", target="STMTTRN", details={"lineNumber": line})
+            return None  # its end may be in the next chunk
+        event = _transaction(buf[m.start(3):cut], reader.line_of(start), self.account_ref, self.curdef)
+        return (event, end + 10, True) if cut == end else (event, cut, False)
+
+    def runs(self, pos: int) -> Generator[ParseEvent, None, int]:
+        """The runs of transactions that follow `pos` (read at once); returns where the scan goes on.
+
+        A run is looked for in a window from its first `<STMTTRN>` up to the end of the list (or the
+        buffer's last end tag): when the window holds as many end tags as start tags it is read by
+        `_run` and the window grows, else the window shrinks and, at its smallest, the tag scan takes
+        the next transaction."""
+        reader = self.reader
+        buf = reader.buf
+        while True:
+            start = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]  # \s* always matches
+            if not buf.startswith("<STMTTRN>", start):
+                return pos
+            end = self.end_tag.find(buf, start)
+            if end == -1 or self.start_tag.find(buf, start + 9, end) > -1:
+                return pos  # the next transaction has no end tag: the tag scan deals with it
+            stop = self.list_end.find(buf, start)
+            bound = stop if stop != -1 else len(buf)
+            window_end = min(bound, start + self.window)
+            last = buf.rfind("</STMTTRN>", start, window_end)
+            if last == -1:
+                if window_end >= bound:
+                    return pos  # no whole transaction ahead in this buffer
+                self.window = min(self.window * 2, _MAX_BLOCK)
+                continue
+            region = buf[start:last + 10]
+            if region.count("<STMTTRN>") != region.count("</STMTTRN>"):
+                if self.window <= _RUN_WINDOW_MIN:
+                    return pos  # a transaction without its end tag: the tag scan deals with it
+                self.window = max(_RUN_WINDOW_MIN, self.window // 4)
+                continue
+            self.window = min(self.window * 2, _RUN_WINDOW_MAX)
+            yield from _run(region, reader.line_of(start), self.account_ref, self.curdef)
+            pos = last + 10
+
+
+def _scan(reader: _Reader) -> Iterator[ParseEvent]:
+    return _Scanner(reader).events()
 
 
 def _run(region: str, line: int, account_ref: str | None, curdef: str | None) -> Iterator[ParseEvent]:
@@ -440,8 +535,9 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
         amounts = list(map(Decimal, columns["TRNAMT"]))
     except InvalidOperation:
         return None
-    if not all(map(Decimal.is_finite, amounts)) or max(map(Decimal.adjusted, amounts)) > _MAX_DIGITS:
-        return None
+    if not all(map(Decimal.is_finite, amounts)) or max(map(Decimal.adjusted, amounts)) > _MAX_DIGITS \
+            or max(map(len, columns["TRNAMT"])) > MAX_SIGNIFICANT_DIGITS:
+        return None  # (a long amount may be more than the ledger stores: each is checked on its own)
     strip = str.strip
     names = list(map(strip, columns["NAME"])) if "NAME" in columns else [""] * count
     if "MEMO" in columns:
@@ -534,9 +630,10 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
     amount = None
     if posted is not None:
         try:
-            amount = Decimal(get("TRNAMT"))  # type: ignore[arg-type]  # surrounding whitespace is fine
-            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS:
-                amount = None
+            text = get("TRNAMT") or ""
+            amount = Decimal(text)  # surrounding whitespace is fine
+            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS or len(text) > MAX_SIGNIFICANT_DIGITS:
+                amount = None  # (a long one may be more than the ledger stores: `_required` says)
         except (InvalidOperation, TypeError):
             amount = None
     if amount is None:

@@ -9,26 +9,50 @@ Whatever the style, an amount may carry a sign in front (`-`, `+`), a trailing m
 accounting parentheses (`(12.00)`), a `CR`/`DR` suffix, and a currency symbol or ISO code before or
 after the number (`€`, `$`, `£`, `CHF`, `EUR` ...). `infer_decimal_separator` decides the style of a
 column from all its values: "1.000" next to "1.234,56" is one thousand, never one.
+
+Every amount a reader yields must be one the ledger can store exactly (`check_storable`): DynamoDB
+numbers hold at most 38 significant digits, with magnitudes from 1E-130 to 9.99...E+125. The parsers
+made here (`make_amount_parser`, `parse_amount`, `parse_amount_column`) check it themselves; readers
+that build a `Decimal` some other way (a library, a JSON number) call `check_storable` on it, so that
+an amount the ledger would round or refuse becomes a rejected line (`InvalidAmount`) at parse time.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
 
 from tximport.formats.base import DateStyle
 from tximport.formats.dates import parse_date as _parse_date
 
 __all__ = [
+    "MAX_SIGNIFICANT_DIGITS",
     "AmountEvidence",
     "amount_evidence",
+    "AmountShapes",
+    "check_storable",
+    "count_amount_evidence",
+    "credit_minus_debit",
+    "debit",
+    "negated",
     "infer_decimal_separator",
     "make_amount_parser",
     "parse_amount",
+    "parse_amount_column",
     "parse_date",
 ]
+
+#: DynamoDB numbers: at most 38 significant digits ...
+MAX_SIGNIFICANT_DIGITS = 38
+#: ... and a magnitude from 1E-130 up to (not including) 1E+126
+MIN_ADJUSTED_EXPONENT = -130
+MAX_ADJUSTED_EXPONENT = 125
+#: a plain amount text this short (digits, one separator, a sign) always fits the limits above
+_SHORT = MAX_SIGNIFICANT_DIGITS
 
 # A currency symbol anywhere, or a three-letter ISO code at either end of the value.
 _CURRENCY = re.compile(r"[€$£¥₣₤₹]|^\s*(?:[A-Z]{3}|Fr\.|SFr\.)\s*|\s*(?:[A-Z]{3}|Fr\.|SFr\.)\s*$")
@@ -38,6 +62,51 @@ _CR_DR = re.compile(r"(?<![A-Za-z])(CR|DR)\.?$", re.IGNORECASE)
 _GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'’")
 _DOT_CORE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+")
 _COMMA_CORE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?|\d+(?:,\d*)?|,\d+")
+
+
+def check_storable(amount: Decimal, text: str | None = None) -> Decimal:
+    """The amount itself when the ledger can store it exactly; ValueError (worded for the rejected
+    line, showing `text` or the amount) when it cannot: not finite, more than 38 significant digits,
+    or a magnitude outside 1E-130 .. 9.99E+125."""
+    shown = text.strip() if text is not None else str(amount)
+    if len(shown) > 60:
+        shown = shown[:28] + "..." + shown[-28:]
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {shown!r}")
+    if not amount:
+        return amount
+    digits = amount.as_tuple().digits
+    significant = len(digits)
+    if significant > MAX_SIGNIFICANT_DIGITS:
+        trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+        significant -= trailing
+        if significant > MAX_SIGNIFICANT_DIGITS:
+            raise ValueError(f"the amount {shown!r} has {significant} significant digits; the ledger stores at most "
+                             f"{MAX_SIGNIFICANT_DIGITS}")
+    adjusted = amount.adjusted()
+    if not MIN_ADJUSTED_EXPONENT <= adjusted <= MAX_ADJUSTED_EXPONENT:
+        raise ValueError(f"the amount {shown!r} is outside what the ledger stores "
+                         "(magnitudes from 1E-130 to 9.99E+125)")
+    return amount
+
+
+#: arithmetic on amounts without rounding: Python's default context keeps 28 digits, the ledger 38
+_EXACT = Context(prec=1000)
+
+
+def negated(amount: Decimal) -> Decimal:
+    """`-amount` without rounding to the context's 28 digits (zero stays unsigned, as `-amount` gives)."""
+    return amount.copy_negate() if amount else -amount
+
+
+def debit(amount: Decimal) -> Decimal:
+    """`-abs(amount)`, exactly: a debit is money out whatever its sign."""
+    return amount.copy_abs().copy_negate() if amount else -abs(amount)
+
+
+def credit_minus_debit(credit: Decimal, debit_amount: Decimal) -> Decimal:
+    """`credit - abs(debit)`, exactly (ValueError when the result is more than the ledger stores)."""
+    return check_storable(_EXACT.subtract(credit, debit_amount.copy_abs()))
 
 
 def _split_sign(text: str) -> tuple[bool, str] | None:
@@ -98,6 +167,84 @@ def amount_evidence(text: str) -> AmountEvidence:
     return None
 
 
+#: digits 1-8 as 9 (0 stays: `0,125` tells more than `9,125`): the shape decides the evidence
+_SHAPE_TELLS = str.maketrans("12345678", "99999999")
+_SHAPE_TELLS_BYTES = bytes.maketrans(b"12345678", b"99999999")
+_EVIDENCE: dict[Any, AmountEvidence] = {}
+
+
+class AmountShapes:
+    """The distinct shapes of a file's amount cells, gathered by an inference pass over the whole file,
+    so that its parse may read each column without looking at the shapes again when every one is a
+    plain amount in the style decided (`plain`)."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.shapes: set[Any] = set()
+        self.complete = True
+
+    def add(self, shapes: Iterable[Any]) -> None:
+        """Shapes (digits 1-8 written as 9, as `count_amount_evidence` makes them) of more cells."""
+        if self.complete:
+            self.shapes.update(shapes)
+            if len(self.shapes) > self.LIMIT:
+                self.stop()
+
+    def add_column(self, texts: list[str] | list[bytes]) -> None:
+        """Every cell of a column."""
+        if self.complete and texts:
+            if isinstance(texts[0], bytes):
+                self.add(b"\n".join(texts).translate(_SHAPE_TELLS_BYTES).split(b"\n"))
+            else:
+                self.add("\n".join(texts).translate(_SHAPE_TELLS).split("\n"))
+
+    def stop(self) -> None:
+        """Not every cell was seen: nothing may be skipped."""
+        self.complete = False
+        self.shapes = set()
+
+    def plain(self, decimal_separator: str) -> bool:
+        """Whether every cell seen is an amount `parse_amount_column` reads without a second look."""
+        if not self.complete:
+            return False
+        for shape in self.shapes:
+            text = shape.decode("ascii") if isinstance(shape, bytes) else shape
+            if len(text) > _SHORT or _shape_kind(text, decimal_separator) not in (_FAST, _GROUPED):
+                return False
+        return True
+
+
+def count_amount_evidence(texts: list[str] | list[bytes], seen: AmountShapes | None = None) -> tuple[int, int]:
+    """How many values of a column say "." and how many say "," (as `amount_evidence` one by one).
+
+    Values are counted by their shape (digits 1-8 written as 9), whose evidence is the value's own: a
+    column of a million amounts has a few hundred shapes, each looked at once per file. Values may be
+    the bytes of ASCII text. The shapes go to `seen` too."""
+    if texts and isinstance(texts[0], bytes):
+        joined: Any = b"\n".join(texts)
+        shapes = joined.translate(_SHAPE_TELLS_BYTES).split(b"\n")
+    else:
+        joined = "\n".join(texts)  # type: ignore[arg-type]  # (not bytes: the first value says)
+        shapes = joined.translate(_SHAPE_TELLS).split("\n")
+    counts = Counter(shapes)  # (a column has few shapes: each is looked at once here)
+    if seen is not None:
+        seen.add(counts)
+    if len(_EVIDENCE) > 8192:
+        _EVIDENCE.clear()
+    dots = commas = 0
+    for shape, count in counts.items():
+        evidence = _EVIDENCE.get(shape, "")
+        if evidence == "":
+            text = shape.decode("ascii") if isinstance(shape, bytes) else shape
+            evidence = _EVIDENCE[shape] = amount_evidence(text) if "." in text or "," in text else None
+        if evidence == ".":
+            dots += count
+        elif evidence == ",":
+            commas += count
+    return dots, commas
+
+
 def infer_decimal_separator(values: Iterable[str], default: str = ".") -> str:
     """Decide the decimal separator of a column from all its values (majority of the telling ones)."""
     dots = commas = 0
@@ -129,7 +276,9 @@ def _slow_amount(text: str, decimal_separator: str) -> Decimal:
         amount = Decimal(core)
     except InvalidOperation:  # pragma: no cover - the patterns above admit only digits
         raise ValueError(f"not an amount: {text!r}") from None
-    return -amount if negative else amount
+    if len(core) > _SHORT:
+        check_storable(amount, text)
+    return negated(amount) if negative else amount
 
 
 def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]:
@@ -149,7 +298,7 @@ def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]
             except InvalidOperation:
                 return _slow_amount(text, ".")
             if amount.is_finite() and "e" not in text and "E" not in text and "_" not in text:
-                return amount
+                return amount if len(text) <= _SHORT else check_storable(amount, text)
             return _slow_amount(text, ".")
     else:
         def parse(text: str) -> Decimal:
@@ -159,10 +308,81 @@ def make_amount_parser(decimal_separator: str = ".") -> Callable[[str], Decimal]
                 except InvalidOperation:
                     return _slow_amount(text, ",")
                 if amount is not None and amount.is_finite():
-                    return amount
+                    return amount if len(text) <= _SHORT else check_storable(amount, text)
             return _slow_amount(text, ",")
 
     return parse
+
+
+#: what the value parser does with a plain value, by its shape (digits 1-9 written as 9, 0 kept)
+_ODD, _FAST, _GROUPED, _GROUPED_ZERO = 0, 1, 2, 3
+_PLAIN_SHAPE = {
+    # read by `Decimal` as written (the decimal comma as a point)
+    "fast": {",": re.compile(r"[-+]?(?:[09]+(?:,[09]*)?|,[09]+)"),
+             ".": re.compile(r"[-+]?(?:[09]+(?:\.[09]*)?|\.[09]+)")},
+    # thousands grouped: `-1.234,56`, `1,234.56`
+    "grouped": {",": re.compile(r"[-+]?[09]{1,3}(?:\.[09]{3})+(?:,[09]*)?"),
+                ".": re.compile(r"[-+]?[09]{1,3}(?:,[09]{3})+(?:\.[09]*)?")},
+}
+_KINDS: dict[str, dict[str, int]] = {",": {}, ".": {}}
+
+
+def _shape_kind(shape: str, decimal_separator: str) -> int:
+    if _PLAIN_SHAPE["fast"][decimal_separator].fullmatch(shape):
+        return _FAST
+    if _PLAIN_SHAPE["grouped"][decimal_separator].fullmatch(shape):
+        # `-0.000,00`: the parser negates a zero, which leaves it unsigned; read such a column one by one
+        return _GROUPED_ZERO if shape[0] == "-" and "9" not in shape else _GROUPED
+    return _ODD
+
+
+def _column_kinds(joined: str, decimal_separator: str) -> set[int]:
+    """The kinds of the shapes of a column's values (joined by line breaks)."""
+    kinds = _KINDS[decimal_separator]
+    shapes = set(joined.translate(_SHAPE_TELLS).split("\n"))
+    try:
+        return set(map(kinds.__getitem__, shapes))
+    except KeyError:
+        if len(kinds) > 8192:
+            kinds.clear()
+        for shape in shapes.difference(kinds):
+            kinds[shape] = _shape_kind(shape, decimal_separator)
+        return set(map(kinds.__getitem__, shapes))
+
+
+def parse_amount_column(texts: list[str], decimal_separator: str, plain: bool = False) -> list[Decimal] | None:
+    """Every value of a column at once: exactly `[make_amount_parser(decimal_separator)(t) for t in
+    texts]` when every value is plain (digits, the separators, a leading sign) and an amount the ledger
+    can store; None otherwise (the caller then reads value by value, where an odd value gets its own
+    error). A few C-level passes over the column instead of a Python call per value: the values are
+    classified by their shapes, of which a column has few; `plain` says they are all known plain
+    already (`AmountShapes.plain`)."""
+    if not texts:
+        return []
+    joined = "\n".join(texts)
+    if plain:
+        grouping = "." if decimal_separator == "," else ","
+        kinds = {_FAST, _GROUPED} if grouping in joined else {_FAST}
+    else:
+        kinds = _column_kinds(joined, decimal_separator)
+    if _ODD in kinds or _GROUPED_ZERO in kinds:
+        return None
+    if _GROUPED in kinds:
+        joined = joined.replace("." if decimal_separator == "," else ",", "")
+    if decimal_separator == ",":
+        joined = joined.replace(",", ".")
+    try:  # (as exact as Decimal(); the context call is cheaper)
+        amounts = list(map(_EXACT.create_decimal, joined.split("\n")))
+    except InvalidOperation:  # pragma: no cover - the shapes admit only what Decimal reads
+        return None
+    if not plain and max(map(len, texts)) > _SHORT:
+        try:
+            for text, amount in zip(texts, amounts, strict=True):
+                if len(text) > _SHORT:
+                    check_storable(amount, text)
+        except ValueError:
+            return None
+    return amounts
 
 
 _DOT_PARSER = make_amount_parser(".")

@@ -337,3 +337,49 @@ def test_investment_statement_bank_transactions() -> None:
     account, row = parse(data)
     assert (account.account_ref, account.bank_id) == ("INV1", "broker.com")
     assert (row.account_ref, row.amount) == ("INV1", Decimal("10.00"))
+
+
+def test_a_transaction_without_end_tag_ends_at_the_end_of_its_list() -> None:
+    # the next statement's transactions are not taken into it, and keep their own account
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR<BANKACCTFROM><ACCTID>A</BANKACCTFROM>"
+            b"<BANKTRANLIST><STMTTRN><DTPOSTED>20240101<TRNAMT>1<FITID>A1<NAME>open</BANKTRANLIST></STMTRS>"
+            b"</STMTTRNRS><STMTTRNRS><STMTRS><CURDEF>USD<BANKACCTFROM><ACCTID>B</BANKACCTFROM><BANKTRANLIST>"
+            b"<STMTTRN><DTPOSTED>20240102<TRNAMT>2<FITID>B1<NAME>b</STMTTRN></BANKTRANLIST></STMTRS>"
+            b"</STMTTRNRS></BANKMSGSRSV1></OFX>")
+    rows = lines(parse(data))
+    assert [(r.bank_transaction_id, r.account_ref, r.currency, r.description) for r in rows] == [
+        ("A1", "A", "EUR", "open"), ("B1", "B", "USD", "b")]
+
+
+def test_a_transaction_that_never_ends_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ofx, "_MAX_BLOCK", 10_000)
+    monkeypatch.setattr(ofx, "_CHUNK", 1_000)
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><BANKTRANLIST>\n<STMTTRN><DTPOSTED>20240101<TRNAMT>1<MEMO>"
+            + b"x" * 50_000)
+    with pytest.raises(FileError) as info:
+        parse(data)
+    assert (info.value.code, info.value.target, info.value.details) == ("ElementTooLarge", "STMTTRN",
+                                                                       {"lineNumber": 2})
+
+
+@pytest.mark.parametrize("chunk", [7, 4096])
+def test_unclosed_comments_and_cdata_are_read_as_the_pattern_read_them(monkeypatch: pytest.MonkeyPatch,
+                                                                       chunk: int) -> None:
+    monkeypatch.setattr(ofx, "_CHUNK", chunk)
+    body = (b"<STMTTRN><DTPOSTED>20240101<TRNAMT>1<NAME>a<!-- gone --> b<MEMO><![CDATA[x<y]]></STMTTRN>"
+            b"<STMTTRN><DTPOSTED>20240102<TRNAMT>2<NAME>c <!-- <!-- twice --><MEMO>d</STMTTRN>")
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><BANKTRANLIST>" + body + b"</BANKTRANLIST></STMTRS>"
+            b"</STMTTRNRS></BANKMSGSRSV1></OFX><!-- never closed <!--")
+    rows = lines(parse(data))
+    assert [r.description for r in rows] == ["a b - x<y", "c - d"]
+
+
+def test_amounts_the_ledger_cannot_store_are_rejected_lines() -> None:
+    body = b"".join(b"<STMTTRN><DTPOSTED>20240101<TRNAMT>" + amount + b"<FITID>F" + str(i).encode()
+                    + b"</STMTTRN>\n" for i, amount in enumerate([b"1.00", b"1." + b"1" * 40, b"2.00"]))
+    data = (b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><BANKTRANLIST>\n" + body
+            + b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>")
+    events = parse(data)
+    assert [r.amount for r in lines(events)] == [Decimal("1.00"), Decimal("2.00")]
+    [error] = errors(events)
+    assert (error.code, error.target, error.line_number) == ("InvalidAmount", "STMTTRN/TRNAMT", 3)

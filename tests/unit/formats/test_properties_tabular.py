@@ -10,7 +10,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
 from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError, LineError, ParsedLine, StatementAccount
@@ -82,6 +82,9 @@ STYLE = st.sampled_from(["iso", "little", "middle"])
 @SETTINGS
 @given(rows=ROWS, delimiter=DELIMITER, decimal=st.sampled_from([".", ","]), grouping=st.booleans(),
        style=STYLE, encoding=ENCODING, header=st.booleans())
+# found on main: a tab-separated grouped amount read as cells split at its commas ('000', 0.00)
+@example(rows=[(date(2061, 2, 28), "", Decimal("10000000.00"))], delimiter="\t", decimal=".", grouping=True,
+         style="middle", encoding="utf-16", header=False)
 def test_3col_round_trip(rows, delimiter, decimal, grouping, style, encoding, header) -> None:  # type: ignore[no-untyped-def]
     table = [["date", "description", "amount"]] if header else []
     table += [[day(d, style), text, money(amount, decimal, grouping)] for d, text, amount in rows]

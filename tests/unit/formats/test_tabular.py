@@ -43,6 +43,20 @@ def test_3col_without_header_and_semicolons() -> None:
     assert total(events) == Decimal("1550.00")
 
 
+# The example hypothesis found on main (test_properties_tabular::test_3col_round_trip): a tab-separated
+# row without a header whose grouped amount holds commas split under "," into three cells too, the
+# first of them ("02/28/2061\t\t10") read as a date with a time part: description '000', amount 0.00.
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8"])
+@pytest.mark.parametrize(("day", "text"), [("02/28/2061", ""), ("2024-01-13", "a"), ("13.01.2024", "")])
+@pytest.mark.parametrize("amount", ["10,000,000.00", "-10,000,000.00"])
+def test_3col_tab_separated_grouped_amount_is_not_split_at_its_commas(encoding: str, day: str, text: str,
+                                                                     amount: str) -> None:
+    events = run(parse_tabular_3col, f"{day}\t{text}\t{amount}\n".encode(encoding))
+    assert not errors(events)
+    assert [(line.description, line.amount) for line in lines(events)] == [
+        (text, Decimal(amount.replace(",", "")))]
+
+
 def test_4col_amount_is_credit_minus_absolute_debit() -> None:
     data = b"date\tdescription\tcredit\tdebit\n2024-01-01\tin\t10.00\t\n2024-01-02\tout\t\t4.00\n" \
            b"2024-01-03\tout signed\t\t-3.00\n2024-01-04\tnone\t\t\n"

@@ -1,17 +1,24 @@
 """Amounts and dates as statement files write them."""
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tximport.formats.base import AMBIGUOUS_DATE_STYLE, FileError
 from tximport.formats.dates import DateStyleVote, make_date_parser, parse_date
 from tximport.formats.values import (
+    AmountShapes,
     amount_evidence,
+    check_storable,
     infer_decimal_separator,
     make_amount_parser,
     parse_amount,
+    parse_amount_column,
 )
 from tximport.models import DateStyle
 
@@ -145,3 +152,107 @@ def test_date_style_vote_iso_or_same_day_month_needs_no_decision() -> None:
     assert vote.decide() is None
     vote.add("05/05/2024")  # reads the same either way
     assert vote.decide() == L
+
+
+# --- what the ledger can store --------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "1" * 38, "-" + "9" * 38, "0." + "0" * 40, "1" + "0" * 60, "1E-130", "9.99E+125", "1" * 38 + "0" * 50,
+    "0.1234567890123456789012345678901234567",
+])
+def test_storable_amounts_pass(text: str) -> None:
+    assert check_storable(Decimal(text)) == Decimal(text)
+
+
+@pytest.mark.parametrize("text", ["1" * 39, "-1." + "1" * 38, "1E-131", "1E+126", "-9.99E+300", "NaN", "Infinity"])
+def test_amounts_the_ledger_cannot_store_raise(text: str) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        check_storable(Decimal(text), text)
+
+
+@pytest.mark.parametrize(("text", "separator"), [
+    ("1" * 40, "."), ("-" + "1" * 40 + ".00", "."), ("1" * 40 + ",5", ","), ("1." + "1" * 40, "."),
+    ("1.234.567.890.123.456.789.012.345.678.901.234.567,56", ","), ("(" + "1" * 39 + ")", "."),
+])
+def test_parsers_reject_what_the_ledger_cannot_store(text: str, separator: str) -> None:
+    with pytest.raises(ValueError, match="ledger"):
+        make_amount_parser(separator)(text)
+    with pytest.raises(ValueError, match="ledger"):
+        parse_amount(text, separator)
+
+
+def test_long_amounts_that_fit_are_read() -> None:
+    assert make_amount_parser(".")("1" * 38) == Decimal("1" * 38)
+    assert make_amount_parser(".")("0." + "0" * 60 + "1") == Decimal("1E-61")
+    assert make_amount_parser(",")("1" * 30 + "00000000000,00") == Decimal("1" * 30 + "00000000000.00")
+
+
+# --- a whole column at once -----------------------------------------------------------------------
+
+_VALUE_PARTS = st.sampled_from(["0", "1", "12", "123", "1234", "9", "00", ".", ",", "-", "+", ".5", ",5", "000",
+                                "1.234", "1,234", "1.234,56", "1,234.56", "1.000.000", "-0.000,00", "-0,00",
+                                "12.00-", " 1", "€", "e5", "1" * 40, ""])
+_COLUMN_VALUES = st.lists(st.lists(_VALUE_PARTS, max_size=3).map("".join), max_size=12)
+
+
+def _each(texts: list[str], separator: str) -> list[Any] | None:
+    parse = make_amount_parser(separator)
+    try:
+        return [parse(text) for text in texts]
+    except ValueError:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=_COLUMN_VALUES, separator=st.sampled_from([".", ","]))
+def test_a_column_reads_exactly_as_value_by_value(texts: list[str], separator: str) -> None:
+    column = parse_amount_column(texts, separator)
+    if column is None:
+        return  # the caller reads value by value: nothing to compare
+    expected = _each(texts, separator)
+    assert expected is not None
+    assert [str(a) for a in column] == [str(a) for a in expected]  # str: the sign of zero counts too
+
+
+@pytest.mark.parametrize(("texts", "separator"), [
+    (["-1.234,56", "12,50", "1.000", "+7", "-0,00", "0.000,00", "5,"], ","),
+    (["-1,234.56", "12.50", "1,000", "+7", "-0.00", "0,000.00", ".5"], "."),
+    (["1" * 38, "-" + "2" * 38], "."),
+])
+def test_plain_columns_are_read_at_once(texts: list[str], separator: str) -> None:
+    column = parse_amount_column(texts, separator)
+    assert column is not None
+    assert [str(a) for a in column] == [str(a) for a in _each(texts, separator) or []]
+
+
+@pytest.mark.parametrize(("texts", "separator"), [
+    (["1.00", "2,5"], ","),  # 1.00 is no grouping in 1.234,56 style: value by value (and an error there)
+    (["12.00-"], "."), (["€ 5"], "."), ([""], "."), (["1" * 39], "."), (["1,2,3"], ","), (["1e5"], "."),
+    (["-0.000,00"], ","),  # minus a grouped zero is zero, not minus zero: value by value
+])
+def test_odd_columns_are_left_to_the_value_parser(texts: list[str], separator: str) -> None:
+    assert parse_amount_column(texts, separator) is None
+
+
+def test_date_style_vote_counts_distinct_values_with_their_occurrences() -> None:
+    one_by_one, counted = DateStyleVote(), DateStyleVote()
+    values = ["01/02/2024"] * 5 + ["13/02/2024"] * 2 + ["02/13/2024"] * 3 + ["2024-01-01", "x", "05/05/2024"]
+    for value in values:
+        one_by_one.add(value)
+    counted.add_counts(Counter(values))
+    assert (counted.little_only, counted.middle_only, counted.ambiguous, counted.numeric) == (
+        one_by_one.little_only, one_by_one.middle_only, one_by_one.ambiguous, one_by_one.numeric) == (2, 3, 5, 11)
+    assert counted.decide() == M
+
+
+def test_amount_shapes_tell_a_column_plain_only_when_every_cell_was_seen_and_is() -> None:
+    shapes = AmountShapes()
+    shapes.add_column(["-1.234,56", "12,50", "1.000"])
+    shapes.add_column([b"7,00", b"-0,25"])
+    assert shapes.plain(",") and not shapes.plain(".")  # 12,50 is no amount in 1,234.56 style
+    for odd in (["12,00-"], ["-0.000,00"], [""], ["1" * 39]):
+        more = AmountShapes()
+        more.add_column(["1,00", *odd])
+        assert not more.plain(",")
+    shapes.stop()
+    assert not shapes.plain(",")

@@ -1,0 +1,411 @@
+"""The CSV engine's input: the file's text, decoded once and read in blocks of whole lines, and its
+data rows as batches.
+
+Lines end at `\\n`, `\\r\\n` or a lone `\\r`, and are numbered as `csv.reader` counts them. A batch is
+either a block read as columns (`Columns`: every line one row, split by `fast_csv` without a
+`csv.reader`) or rows `csv.reader` read (`Rows`: a block that is not plain, where a quoted field may
+hold delimiters or line breaks and run on into the next block). Both passes of the engine (inference,
+then parsing) read the same batches.
+
+Limits, checked before any row is built: a line (or a record that quoted line breaks spread over
+several lines) longer than `MAX_LINE` characters is `FileError` `LineTooLong`; a field longer than
+csv's field limit (131,072 characters) is refused by `csv.reader` itself. Memory is bounded by the
+block size and these limits, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import deque
+from collections.abc import Callable, Container, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from typing import IO, Any
+
+from tximport.formats.base import LINE_TOO_LONG, FileError
+from tximport.formats.csv_rows import Row, blank
+from tximport.formats.encoding import errors_for
+
+#: characters decoded per read; a block is about this long (cut after its last line break)
+BLOCK_SIZE = 64 * 1024
+#: the longest line (or record spread over lines by quoted line breaks) a file may hold
+MAX_LINE = 1 << 20
+
+Numbered = tuple[int, Row]
+
+
+@dataclass(slots=True)
+class Rows:
+    """Rows `csv.reader` reads, each with the line it starts on: read as they are taken (a block of
+    rows held at once would wake the cyclic garbage collector again and again), so taken before the
+    next batch is asked for."""
+
+    rows: Iterable[Numbered]
+
+
+@dataclass(slots=True)
+class Columns:
+    """A plain block as columns: row i is line `first_line + i`. The `quoted` columns (ones no reader
+    of this pass looks at) still hold their cells' quotes, and the cells of a bytes view (`decode`
+    set) are bytes: both are made text as csv reads it when the block is read as rows."""
+
+    first_line: int
+    columns: list[list[Any]]
+    quoted: dict[int, Any] = field(default_factory=dict)
+    decode: Callable[[list[Any]], list[str]] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.columns[0])
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[Numbered]:
+        """Rows `start` to `stop` with their line numbers, every cell as csv reads it."""
+        if self.quoted:
+            for j, quote in self.quoted.items():
+                self.columns[j] = unquote(self.columns[j], quote)  # type: ignore[assignment]
+            self.quoted = {}
+        if self.decode is not None:
+            self.columns = list(map(self.decode, self.columns))
+            self.decode = None
+        stop = self.count if stop is None else stop
+        cells = islice(zip(*self.columns, strict=True), start, stop)
+        return list(zip(range(self.first_line + start, self.first_line + stop), cells, strict=True))
+
+    def head(self, stop: int) -> Columns:
+        """The first `stop` rows."""
+        return Columns(self.first_line, [column[:stop] for column in self.columns], dict(self.quoted), self.decode)
+
+
+Batch = Rows | Columns
+
+
+AnyStr = str | bytes
+#: line break, carriage return, CRLF and the empty value, for text and for the bytes view
+_STR = ("\n", "\r", "\r\n", "")
+_BYTES = (b"\n", b"\r", b"\r\n", b"")
+
+
+def _syms(text: AnyStr) -> tuple[Any, Any, Any, Any]:
+    return _BYTES if isinstance(text, bytes) else _STR
+
+
+def _line_end(text: AnyStr, start: int, final: bool) -> int:
+    """The position after the first line break at or after `start`; -1 when there is none yet (a `\\r`
+    at the very end may be the first half of `\\r\\n` unless the text is `final`)."""
+    nl, cr_, _, _ = _syms(text)
+    newline = text.find(nl, start)
+    stop = newline if newline >= 0 else len(text)
+    cr = text.find(cr_, start, stop)
+    if cr >= 0:
+        if cr + 1 < len(text):
+            return cr + 2 if text[cr + 1:cr + 2] == nl else cr + 1
+        return cr + 1 if final else -1
+    return newline + 1 if newline >= 0 else -1
+
+
+def _last_line_end(text: AnyStr, final: bool) -> int:
+    """The position after the last line break of the text (0 when there is none)."""
+    nl, cr_, _, _ = _syms(text)
+    newline = text.rfind(nl)
+    cr = text.rfind(cr_, newline + 1, len(text) if final else len(text) - 1)
+    return max(newline, cr) + 1
+
+
+def line_breaks(text: AnyStr) -> int:
+    """How many line breaks the text holds (`\\r\\n` is one)."""
+    nl, cr, crnl, _ = _syms(text)
+    breaks = text.count(nl)
+    if cr in text:
+        breaks += text.count(cr) - text.count(crnl)
+    return breaks
+
+
+def lines_in(block: AnyStr) -> int:
+    """How many lines a block holds (the file's last line may lack its break)."""
+    nl, cr, _, _ = _syms(block)
+    return line_breaks(block) + (0 if block.endswith((nl, cr)) else 1)
+
+
+def split_block(block: AnyStr, first_line: int, delimiter: AnyStr, quote_char: AnyStr,
+                needed: Container[int] | None = None) -> Columns | None:
+    """The cells of a block of lines (the first on line `first_line`) as columns, when every line is
+    one row of the same width that `csv.reader` reads the same way (see the module doc); None
+    otherwise. Only the `needed` columns (all when None) have their quotes taken off at once; the
+    others are only checked (and unquoted if the block is read as rows). Reads text, or the bytes of
+    an ASCII-compatible file (`delimiter` and `quote_char` of the same type)."""
+    nl, cr, crnl, empty = _syms(block)
+    text: Any = block
+    if cr in text:
+        if text.count(cr) != text.count(crnl):
+            return None  # a lone CR ends a line for csv: leave it to csv
+        text = text.replace(crnl, nl)
+    if text.endswith(nl):
+        text = text[:-1]
+    first_end = text.find(nl)
+    width = text.count(delimiter, 0, first_end if first_end >= 0 else len(text)) + 1
+    if width < 2:
+        return None
+    limit = csv.field_size_limit()
+    if len(text) >= limit and max(map(len, text.split(nl))) >= limit:
+        return None  # csv refuses fields this long
+    # Each line break becomes a cell of its own ("\n", which no other cell can be): every line has
+    # `width` cells exactly when there are `width + 1` cells a line and every `width + 1`th is a mark.
+    marked = text.replace(nl, delimiter + nl + delimiter)
+    lines = (len(marked) - len(text)) // 2 + 1  # (each mark adds two characters)
+    cells = marked.split(delimiter)
+    stride = width + 1
+    if len(cells) != lines * stride - 1 or cells[width::stride].count(nl) != lines - 1:
+        return None  # a blank, short or long line
+    batch = Columns(first_line, [cells[j::stride] for j in range(width)])
+    if quote_char in text:
+        columns = batch.columns
+        for j, column in enumerate(columns):
+            if quote_char not in empty.join(column):
+                continue
+            if needed is not None and j not in needed and _wholly_quoted(column, quote_char):
+                batch.quoted[j] = quote_char
+                continue
+            unquoted = unquote(column, quote_char)
+            if unquoted is None:
+                return None
+            columns[j] = unquoted
+    return batch
+
+
+def _wholly_quoted(column: list[Any], quote: Any) -> bool:
+    """Whether every cell is `"text"` with no quote inside (checked without building the cells)."""
+    nl = _syms(quote)[0]
+    n = len(column)
+    joined: Any = nl.join(column)
+    return bool(joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote
+            and joined.count(quote + nl + quote, 1, len(joined) - 1) == n - 1)
+
+
+def unquote(column: list[Any], quote: Any) -> list[Any] | None:
+    """The cells as csv reads them when each one holding a quote is wholly quoted; None otherwise."""
+    nl = _syms(quote)[0]
+    n = len(column)
+    joined: Any = nl.join(column)  # cells hold no line break
+    if joined.count(quote) == 2 * n and joined[:1] == quote and joined[-1:] == quote:
+        parts: list[Any] = joined.split(quote + nl + quote)
+        if len(parts) == n and parts[0] and parts[-1]:  # (a lone quote would leave one empty)
+            # every cell quoted, none with a quote inside: the common export
+            if n == 1:
+                return [joined[1:-1]]
+            parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
+            return parts
+    doubled = quote + quote
+    cells: list[Any] = []
+    for cell in column:
+        if quote in cell:
+            if len(cell) < 2 or cell[:1] != quote or cell[-1:] != quote:
+                return None  # a quote csv keeps as text, or a quoted cell with more after it
+            cell = cell[1:-1]
+            if quote in cell:
+                if quote in cell.replace(doubled, cell[:0]):
+                    return None
+                cell = cell.replace(doubled, quote)
+        cells.append(cell)
+    return cells
+
+
+#: encodings in which every ASCII byte is that character and no other character uses one
+_ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "cp1250", "iso8859-2"})
+
+
+class TextFeed:
+    """The decoded text of a byte stream, consumed front to back in whole lines.
+
+    With `bytes_view`, a file in an ASCII-compatible encoding has its blocks given as bytes, not
+    decoded: the delimiters, quotes and line breaks are the same bytes in every such encoding, and a
+    cell that is ASCII is the same text. `exact()` decodes a block (for cells that are not ASCII);
+    lines are always given as text."""
+
+    def __init__(self, raw: IO[bytes], encoding: str, bytes_view: bool = False) -> None:
+        self._raw = raw
+        name = codecs.lookup(encoding).name
+        self.view = bytes_view and name in _ASCII_COMPATIBLE
+        self._exact_codec = "utf-8" if name == "utf-8-sig" else encoding
+        self._bom = name == "utf-8-sig"
+        self._decode: Callable[..., Any] = (
+            (lambda data, final: data) if self.view
+            else codecs.getincrementaldecoder(encoding)(errors=errors_for(encoding)).decode)
+        self._buf: Any = b"" if self.view else ""
+        self._pos = 0
+        self._eof = False
+        self._line = 1
+        self._uncounted: Any = ""  # the last block, until its lines are counted (see `counted`)
+        #: characters of the current record read through `lines()` (see `rows()`)
+        self._record = 0
+
+    def exact(self, text: AnyStr) -> str:
+        """The text of what the feed gave (decoded when it reads a bytes view)."""
+        if isinstance(text, str):
+            return text
+        return text.decode(self._exact_codec, errors=errors_for(self._exact_codec))
+
+    def exact_column(self, column: list[Any]) -> list[str]:
+        """A column of cells split in the bytes view, as text (a cell holds no line break)."""
+        if not column or isinstance(column[0], str):
+            return column
+        return self.exact(b"\n".join(column)).split("\n")
+
+    def _more(self) -> bool:
+        """Append the next decoded text to the unread rest; False at the end of the stream."""
+        while not self._eof:
+            data = self._raw.read(BLOCK_SIZE)
+            if self._bom and self.view:
+                self._bom = False  # the view drops the byte-order mark as the real decoder does
+                if data.startswith(codecs.BOM_UTF8):
+                    data = data[3:]
+            text = self._decode(data, final=not data)
+            if not data:
+                self._eof = True
+            if text:
+                self._buf = self._buf[self._pos:] + text
+                self._pos = 0
+                return True
+        return False
+
+    @property
+    def line(self) -> int:
+        """The number of the next unread line."""
+        if self._uncounted:
+            block, self._uncounted = self._uncounted, ""
+            self._line += lines_in(block)
+        return self._line
+
+    def counted(self, lines: int) -> None:
+        """Say how many lines the last block held (a caller that split it knows: no second count)."""
+        self._line += lines
+        self._uncounted = ""
+
+    def _too_long(self, what: str = "line") -> FileError:
+        return FileError(LINE_TOO_LONG, f"The {what} at line {self.line} is longer than {MAX_LINE:,} characters; "
+                         "the file is not a statement this service reads.", target=f"line {self.line}",
+                         details={"lineNumber": self.line, "limit": MAX_LINE})
+
+    def block(self) -> tuple[int, Any] | None:
+        """The next whole lines (the last line of the file may lack its break; bytes in the bytes
+        view) and the number of the first; None at the end. Raises FileError LineTooLong."""
+        while True:
+            cut = _last_line_end(self._buf, self._eof) if self._pos < len(self._buf) else 0
+            if cut > self._pos:
+                break
+            if len(self._buf) - self._pos > MAX_LINE:
+                raise self._too_long()
+            if not self._more():
+                if self._pos >= len(self._buf):
+                    return None
+                cut = len(self._buf)
+                break
+        first, block = self.line, self._buf[self._pos:cut]
+        self._pos = cut
+        self._uncounted = block
+        return first, block
+
+    def lines(self) -> Iterator[str]:
+        """The next lines, one at a time, with their breaks (what `csv.reader` reads).
+
+        Raises FileError LineTooLong for a line, or a record spread over lines, beyond `MAX_LINE`."""
+        while True:
+            end = _line_end(self._buf, self._pos, self._eof)
+            while end < 0:
+                if len(self._buf) - self._pos > MAX_LINE:
+                    raise self._too_long()
+                if not self._more():
+                    end = len(self._buf) if self._pos < len(self._buf) else -1
+                    break
+                end = _line_end(self._buf, self._pos, self._eof)
+            if end < 0:
+                return
+            line = self._buf[self._pos:end]
+            self._pos = end
+            self._line = self.line + 1
+            self._record += len(line)
+            if self._record > MAX_LINE:
+                raise self._too_long("record")
+            yield self.exact(line)
+
+    def rows(self, first_line: int, block: AnyStr, delimiter: str, quote_char: str) -> Iterator[Numbered]:
+        """The block read by `csv.reader`, with the line each row starts on. A quoted field still open
+        at the end of the block reads on into the lines after it."""
+        count = lines_in(block)
+        reader = csv.reader(chain(io.StringIO(self.exact(block), newline=""), self.lines()), delimiter=delimiter,
+                            quotechar=quote_char)
+        previous = 0
+        while previous < count:
+            self._record = 0
+            row = next(reader, None)
+            if row is None:
+                break
+            yield first_line + previous, row
+            previous = reader.line_num
+
+
+class NumberedRows:
+    """`csv.reader` rows with the physical line each starts on. With `footer` > 0 blank rows are
+    dropped and the last `footer` rows are held back (`held`): they are the file's footer unless
+    more rows follow."""
+
+    def __init__(self, reader: Any, footer: int) -> None:
+        self._reader = reader
+        self.footer = footer
+        self.held: deque[Numbered] = deque()
+
+    def __iter__(self) -> Iterator[Numbered]:
+        reader = self._reader
+        previous = reader.line_num
+        if not self.footer:
+            for row in reader:
+                yield previous + 1, row
+                previous = reader.line_num
+            return
+        held = self.held
+        for row in reader:
+            if not blank(row):
+                held.append((previous + 1, row))
+                if len(held) > self.footer:
+                    yield held.popleft()
+            previous = reader.line_num
+
+
+class FooterHold:
+    """Holds back the last `footer` non-blank rows of a stream of batches (they are never delivered),
+    dropping blank rows outside plain blocks as `NumberedRows` does."""
+
+    def __init__(self, footer: int, held: list[Numbered]) -> None:
+        self.footer = footer
+        self.held = held
+
+    def push(self, batch: Batch) -> Iterator[Batch]:
+        """The part of what was held and of `batch` that is known not to be the footer."""
+        if isinstance(batch, Columns):
+            tail = self._tail_start(batch)
+            if tail is not None:
+                if self.held:
+                    yield Rows(self.held)
+                if tail:
+                    yield batch.head(tail)
+                self.held = [row for row in batch.rows(tail) if not blank(row[1])]
+                return
+            fresh = [row for row in batch.rows() if not blank(row[1])]
+        else:
+            fresh = [row for row in batch.rows if not blank(row[1])]
+        combined = self.held + fresh
+        cut = len(combined) - self.footer
+        if cut > 0:
+            yield Rows(combined[:cut])
+            combined = combined[cut:]
+        self.held = combined
+
+    def _tail_start(self, batch: Columns) -> int | None:
+        """Where the batch's own last `footer` non-blank rows begin; None when it has fewer."""
+        columns, found, i = batch.columns, 0, batch.count
+        while i > 0 and found < self.footer:
+            i -= 1
+            if not blank([column[i] for column in columns]):
+                found += 1
+        return i if found == self.footer else None

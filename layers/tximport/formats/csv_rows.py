@@ -1,0 +1,273 @@
+"""The CSV engine's row reader: one row (a list of cells and the line it starts on) into its events.
+
+This is the general path every row can take, and the reference the column reader (`fast_csv`)
+is tested against: whatever a block of rows gives there, it gives here row by row.
+
+What a row becomes (the mapping's roles are resolved to column indexes first, see `Layout`):
+
+* a row with fewer cells than the mapped date and amount columns need is an `InvalidLine` (a blank
+  one is skipped silently);
+* the date: plain ISO first where the file's style allows it, then the style-aware parser; a
+  missing date is `RequiredValueMissing` (or the row is skipped when the whole row is blank), a bad
+  one `InvalidDate`;
+* the amount, by the mapping's amount mode: a signed `amount`; `credit` + `debit` (credit minus the
+  absolute debit); or `amount` + `indicator` (the absolute amount takes the indicator's sign, an
+  empty indicator keeps it as written, an unknown one is `InvalidAmount`);
+* the description: one column stripped, or several joined with the mapping's separator; NFC;
+* optional values: currency (else the mapping's currency), value date, balance, original amount,
+  the text roles, the account (a `StatementAccount` the first time an account is seen). A bad
+  value date, balance or original amount rejects the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from unicodedata import normalize
+
+from tximport.formats.base import (
+    INVALID_AMOUNT,
+    INVALID_DATE,
+    INVALID_LINE,
+    REQUIRED_VALUE_MISSING,
+    LineError,
+    ParsedLine,
+    ParseEvent,
+    StatementAccount,
+)
+from tximport.formats.encoding import nfc
+from tximport.formats.values import credit_minus_debit, debit
+
+if TYPE_CHECKING:
+    from tximport.formats.csv_mapped import CsvMapping
+
+#: optional text roles and the ParsedLine attribute each fills
+TEXT_ROLES = {
+    "bankTransactionId": "bank_transaction_id",
+    "reference": "reference",
+    "counterpartyName": "counterparty_name",
+    "counterpartyAccount": "counterparty_account",
+    "originalCurrency": "original_currency",
+}
+
+#: amount modes
+SIGNED, INDICATOR, CREDIT_DEBIT = 0, 1, 2
+
+Row = Sequence[str]
+
+
+def blank(row: Row) -> bool:
+    """Whether every cell of the row is empty or white space."""
+    return all(not cell or cell.isspace() for cell in row)
+
+
+@dataclass(slots=True)
+class Layout:
+    """Where each role is in the rows, and the names to report in errors."""
+
+    indexes: dict[str, tuple[int, ...]]
+    targets: dict[str, str]
+
+
+class RowReader:
+    """Reads rows into events for one file: its layout, mapping, date and amount parsers."""
+
+    def __init__(self, layout: Layout, mapping: CsvMapping, delimiter: str, parse_date: Callable[[str], date],
+                 parse_amount: Callable[[str], Decimal], iso_first: bool = True) -> None:
+        idx, targets = layout.indexes, layout.targets
+        self.mapping, self.delimiter, self.targets = mapping, delimiter, targets
+        self.parse_date, self.parse_amount, self.iso_first = parse_date, parse_amount, iso_first
+        self.date_i = idx["date"][0]
+        self.desc_cols = idx.get("description", ())
+        self.single_desc = self.desc_cols[0] if len(self.desc_cols) == 1 else None
+        if "credit" in idx:
+            self.mode, self.amount_i, self.debit_i = CREDIT_DEBIT, idx["credit"][0], idx["debit"][0]
+        elif "indicator" in idx:
+            self.mode, self.amount_i, self.debit_i = INDICATOR, idx["amount"][0], idx["indicator"][0]
+        else:
+            self.mode, self.amount_i, self.debit_i = SIGNED, idx["amount"][0], -1
+        self.required = max(self.date_i, self.amount_i, self.debit_i) + 1
+        self.date_t = targets["date"]
+        self.amount_t = (targets["credit"] + "/" + targets["debit"] if self.mode == CREDIT_DEBIT
+                         else targets["amount"])
+
+        def optional(role: str) -> int:
+            return idx[role][0] if role in idx else -1
+
+        self.value_date_i, self.balance_i = optional("valueDate"), optional("balance")
+        self.original_i, self.currency_i = optional("originalAmount"), optional("currency")
+        self.account_i = optional("account")
+        self.texts = [(TEXT_ROLES[role], idx[role][0]) for role in TEXT_ROLES if role in idx]
+        self.has_extras = (self.value_date_i >= 0 or self.balance_i >= 0 or self.original_i >= 0
+                           or self.account_i >= 0 or bool(self.texts))
+        self.accounts_seen: set[str] = set()
+        # (the mapping computes these on each access)
+        self.credit_values, self.debit_values = mapping.credit_values, mapping.debit_values
+
+    # -- the row loop ------------------------------------------------------------------------------
+
+    def events(self, rows: Iterable[tuple[int, Row]]) -> Iterator[ParseEvent]:
+        """The events of the rows, in order (none for a blank row)."""
+        required, delimiter = self.required, self.delimiter
+        for line_number, row in rows:
+            n = len(row)
+            if n < required:
+                if not blank(row):
+                    yield LineError(line_number, INVALID_LINE, f"Expected at least {required} columns, found {n}.",
+                                    actual_value=delimiter.join(row)[:500], target=f"line {line_number}")
+                continue
+            posted = self.posted(line_number, row)
+            if type(posted) is not date:
+                if posted is not None:
+                    yield posted  # type: ignore[misc]
+                continue
+            amount = self.amount(line_number, row)
+            if type(amount) is LineError:
+                yield amount
+                continue
+            line = ParsedLine(line_number, posted, amount, self.description(row, n))  # type: ignore[arg-type]
+            self.currency(line, row, n)
+            if self.has_extras:
+                yield from self.extras(line, row, n)
+            else:
+                yield line
+
+    # -- the parts of a row ------------------------------------------------------------------------
+
+    def read_date(self, text: str) -> date:
+        """A date cell as this file writes its dates. Raises ValueError."""
+        try:
+            # fast path: plain ISO dates (a file whose dates need a style goes to its own parser)
+            return date.fromisoformat(text) if self.iso_first else self.parse_date(text)
+        except ValueError:
+            return self.parse_date(text)
+
+    def posted(self, line_number: int, row: Row) -> date | LineError | None:
+        """The date of the row; a LineError; None for a blank row."""
+        text = row[self.date_i]
+        try:
+            return self.read_date(text)
+        except ValueError as exc:
+            if not text or text.isspace():
+                if blank(row):
+                    return None
+                return LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
+                                 actual_value=text, target=self.date_t)
+            return LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=self.date_t)
+
+    def amount(self, line_number: int, row: Row) -> Decimal | LineError:
+        """The signed amount of the row, or the LineError that rejects it."""
+        mode = self.mode
+        text = row[self.amount_i]
+        try:
+            if mode == SIGNED:
+                return self.parse_amount(text)
+            if mode == CREDIT_DEBIT:
+                debit_text = row[self.debit_i]
+                text = text + self.delimiter + debit_text
+                return self.credit_debit(line_number, row[self.amount_i], debit_text, text)
+            return self.indicated(line_number, row, self.parse_amount(text))
+        except ValueError as exc:
+            if not text or text.isspace():
+                return LineError(line_number, REQUIRED_VALUE_MISSING, "The amount is missing.",
+                                 actual_value=text, target=self.amount_t)
+            return LineError(line_number, INVALID_AMOUNT, str(exc), actual_value=text, target=self.amount_t)
+
+    def credit_debit(self, line_number: int, credit_text: str, debit_text: str, text: str) -> Decimal | LineError:
+        """Credit minus the absolute debit (either may be empty, not both). Raises ValueError."""
+        credit = self.parse_amount(credit_text) if credit_text.strip() else None
+        debit_amount = self.parse_amount(debit_text) if debit_text.strip() else None
+        if credit is None and debit_amount is None:
+            return LineError(line_number, REQUIRED_VALUE_MISSING, "Neither credit nor debit is given.",
+                             actual_value=text, target=self.amount_t)
+        if debit_amount is None:
+            return credit  # type: ignore[return-value]
+        if credit is None:
+            return debit(debit_amount)
+        return credit_minus_debit(credit, debit_amount)
+
+    def indicated(self, line_number: int, row: Row, amount: Decimal) -> Decimal | LineError:
+        """The amount signed by the indicator column."""
+        raw = row[self.debit_i]
+        indicator = raw.strip().upper()
+        if indicator in self.debit_values:
+            return debit(amount)
+        if indicator in self.credit_values:
+            return amount.copy_abs()
+        if indicator:
+            return LineError(line_number, INVALID_AMOUNT,
+                             f"The debit/credit indicator {raw!r} is neither a credit value "
+                             f"({', '.join(sorted(self.credit_values))}) nor a debit value "
+                             f"({', '.join(sorted(self.debit_values))}).",
+                             actual_value=raw, target=self.targets["indicator"])
+        return amount
+
+    def description(self, row: Row, n: int) -> str:
+        """The description: one column, or the non-empty mapped columns joined; NFC."""
+        single = self.single_desc
+        if single is not None:
+            description = row[single].strip() if single < n else ""
+            return description if description.isascii() else normalize("NFC", description)
+        if self.desc_cols:
+            return nfc(self.mapping.description_separator.join(
+                part for part in (row[i].strip() for i in self.desc_cols if i < n) if part))
+        return ""
+
+    def currency(self, line: ParsedLine, row: Row, n: int) -> None:
+        """The currency column's value (upper case), else the mapping's currency."""
+        i = self.currency_i
+        if 0 <= i < n and row[i].strip():
+            line.currency = row[i].strip().upper()
+        elif self.mapping.currency:
+            line.currency = self.mapping.currency
+
+    def extras(self, line: ParsedLine, row: Row, n: int) -> Iterator[ParseEvent]:
+        """The line with its optional values, or the LineError of the first bad one; a StatementAccount
+        before the first line of each account."""
+        problem = self.optional_values(line, row, n)
+        if problem is not None:
+            yield problem
+            return
+        for attr, i in self.texts:
+            if i < n:
+                value = row[i].strip()
+                if value:
+                    setattr(line, attr, nfc(value))
+        if line.original_currency:
+            line.original_currency = line.original_currency.upper()
+        i = self.account_i
+        if 0 <= i < n:
+            account = nfc(row[i].strip())
+            if account:
+                line.account_ref = account
+                if account not in self.accounts_seen:
+                    self.accounts_seen.add(account)
+                    yield StatementAccount(account, currency=line.currency, line_number=line.line_number)
+        yield line
+
+    def optional_values(self, line: ParsedLine, row: Row, n: int) -> LineError | None:
+        """Value date, balance and original amount into the line; the error of the first bad one."""
+        line_number, targets = line.line_number, self.targets
+        i = self.value_date_i
+        if 0 <= i < n and row[i].strip():
+            try:
+                line.value_date = self.parse_date(row[i])
+            except ValueError as exc:
+                return LineError(line_number, INVALID_DATE, str(exc), actual_value=row[i], target=targets["valueDate"])
+        for attr, i, role in (("balance", self.balance_i, "balance"),
+                              ("original_amount", self.original_i, "originalAmount")):
+            if 0 <= i < n and row[i].strip():
+                try:
+                    setattr(line, attr, self.parse_amount(row[i]))
+                except ValueError as exc:
+                    return LineError(line_number, INVALID_AMOUNT, str(exc), actual_value=row[i], target=targets[role])
+        return None
+
+
+def rows_of(first_line: int, columns: Sequence[Sequence[str]]) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """The rows of a block read as columns, numbered from `first_line` (one line per row)."""
+    return zip(range(first_line, first_line + len(columns[0])), zip(*columns, strict=True), strict=True) \
+        if columns else iter(())
