@@ -7,8 +7,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tximport.api.access import is_public
+from tximport.storage import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINES_DIR = ROOT / "statemachines"
@@ -17,6 +19,15 @@ LAYERS_DIR = ROOT / "layers"
 
 #: the attribute DynamoDB TTL reads (epoch seconds) on every table
 TTL_ATTRIBUTE = "expiresAt"
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    """A global secondary index (string keys, keys-only projection: readers fetch the item itself)."""
+
+    name: str
+    partition_key: str
+    sort_key: str
 
 
 @dataclass(frozen=True)
@@ -29,11 +40,36 @@ class TableDef:
     #: a DynamoDB stream (NEW_AND_OLD_IMAGES) the events function reads: the status events of the
     #: table's items (tximport.services.events) are published from it
     stream: bool = False
+    indexes: tuple[IndexDef, ...] = ()
 
+    def create_table_arguments(self, table_name: str) -> dict[str, Any]:
+        """boto3 `create_table` arguments for this table (the local stack and the tests; CDK builds the
+        same from these fields)."""
+        keys = [self.partition_key, self.sort_key, *(k for i in self.indexes for k in (i.partition_key, i.sort_key))]
+        arguments: dict[str, Any] = {
+            "TableName": table_name, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in dict.fromkeys(keys)],
+            "KeySchema": [{"AttributeName": self.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": self.sort_key, "KeyType": "RANGE"}],
+        }
+        if self.stream:
+            arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        if self.indexes:
+            arguments["GlobalSecondaryIndexes"] = [{
+                "IndexName": i.name, "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
+                              {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
+            } for i in self.indexes]
+        return arguments
+
+
+#: imports whose workflow is under way (queued to finalProcessing), sharded, by when they last changed:
+#: the reaper's sweep reads it (tximport.storage.repository writes its keys on those imports only)
+IN_FLIGHT_INDEX = IndexDef(keys.IN_FLIGHT_INDEX, keys.IN_FLIGHT_SHARD, keys.IN_FLIGHT_UPDATED)
 
 TABLES: tuple[TableDef, ...] = (
     # imports, their error details and per-line decisions, bank accounts, account locks and queue
-    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True),
+    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True, indexes=(IN_FLIGHT_INDEX,)),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
     # import sessions: workspaces, sessions, staged lines in blocks, their catalog (tximport.storage.sessions)
@@ -60,9 +96,14 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef("workflow", "Status changes, account locks and task tokens for the workflow", 50, 512),
     # a large import's ledger lines are removed chunk by chunk; a run out of time saves its progress and
     # the next revert continues (invoked asynchronously by the api, never by a state machine)
+    # also the import workflow's UndoCommit step: a commit that failed part-way loses what it wrote
     FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
     # reads the streamed tables and puts one event per status change on the bus (at least once)
     FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
+    # told when an execution of the import machine ends, and sweeps on a schedule: an import left in flight
+    # by its ended execution goes to error and its accounts are released
+    FunctionDef("reaper", "End imports whose workflow ended without finishing them; release their accounts",
+                300, 256),
     # the import sessions' enrichment workflow steps (statemachines/session_enrichment.asl.json)
     FunctionDef("sessions", "Import sessions: the steps of the asynchronous enrichment", 300, 1024),
     # the reconcile state machine's only function: 100k entries x 100k ledger lines take ~8 CPU s and
@@ -108,7 +149,8 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
     StateMachineDef(
         "import",
         STATE_MACHINES_DIR / "import.asl.json",
-        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit"},
+        {"WorkflowFunctionArn": "workflow", "ProcessFunctionArn": "process", "CommitFunctionArn": "commit",
+         "RevertFunctionArn": "revert"},
         arn_env_var="STATE_MACHINE_ARN",
         description="claim accounts or queue, parse and stage, await confirmation, commit chunks",
     ),

@@ -21,6 +21,7 @@ from infra.constructs.cursors import CursorKey
 from infra.constructs.events import StatusEvents
 from infra.constructs.lambda_defaults import DomainLayer, ServiceFunction
 from infra.constructs.nag import acknowledge
+from infra.constructs.reaper import Reaper
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import Workflow
 from infra.definitions import (
@@ -141,10 +142,14 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "commit": {"imports": "write", "ledger": "write"},
     # statuses, account locks and the queue live in the imports table
     "workflow": {"imports": "write"},
-    # saves its progress on the import; removes the import's own ledger lines (conditional deletes)
+    # saves its progress on the import; removes the import's own ledger lines (conditional deletes) and
+    # recomputes the balance items of the days it touched (storage/ledger.py: reads the day, puts BAL#) and
+    # opens again the pending lines its booked lines had replaced (an update conditional on the link)
     "revert": {"imports": "write", "ledger": "delete"},
     # reads the imports table's stream only (granted by its event source), never the table
     "events": {},
+    # ends imports left in flight (status, accounts and queue live in the imports table; reads its index)
+    "reaper": {"imports": "write"},
     # the enrichment steps read rules, learning examples and recurring items, and rewrite staged lines
     "sessions": {"sessions": "write"},
     # reconciliations live in the imports table; the matched ledger lines get their mark (conditional updates)
@@ -164,9 +169,10 @@ FUNCTION_NAME_SETTINGS: Mapping[str, str] = {"revert": "REVERT_FUNCTION_NAME"}
 STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "import": {
         "start": ("on_upload",),  # an upload starts its import's execution
-        "observe": ("api",),  # DELETE stops the execution of an import it deletes
+        # DELETE stops the execution of an import it deletes; the reaper asks how an execution stands
+        "observe": ("api", "reaper"),
         # functions that release accounts (or confirm, amend, delete) resume a parked task token
-        "respond": ("api", "on_upload", "process", "workflow"),
+        "respond": ("api", "on_upload", "process", "workflow", "reaper"),
     },
     # POST /import-sessions/{id}/enrich starts the enrichment of a large session
     "session-enrichment": {"start": ("api",)},
@@ -191,8 +197,9 @@ def _grant_data_access(storage: Storage, fns: Mapping[str, lambda_.IFunction]) -
     for name, access in TABLE_ACCESS.items():
         for table_key, mode in access.items():
             table = storage.tables[table_key]
-            if mode == "delete":
-                table.grant(fns[name], "dynamodb:DeleteItem")
+            if mode == "delete":  # deletes lines; reads a day's lines and rewrites its balance item
+                table.grant(fns[name], "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query",
+                            "dynamodb:PutItem", "dynamodb:UpdateItem")
             else:
                 (table.grant_read_write_data if mode == "write" else table.grant_read_data)(fns[name])
     for name, bucket_access in BUCKET_ACCESS.items():
@@ -294,6 +301,8 @@ class TxImportStack(Stack):
             )
 
         self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, workflow.state_machines)
+        self._acknowledge_table_indexes(storage)
+        self.reaper = Reaper(self, "Reaper", function=fns["reaper"], state_machine=state_machine)
 
         api = Api(
             self,
@@ -367,6 +376,17 @@ class TxImportStack(Stack):
                         f"the {machine_name} state machine only: execution names are only known at run time.",
                     },
                 )
+
+    def _acknowledge_table_indexes(self, storage: Storage) -> None:
+        """A table grant also covers the table's indexes (`<table>/index/*`): those of one table only."""
+        indexed = {t.key for t in TABLES if t.indexes}
+        for name, access in TABLE_ACCESS.items():
+            for table_key in indexed & set(access):
+                table_id = self.get_logical_id(storage.tables[table_key].node.default_child)
+                acknowledge(self.functions[name].role, {
+                    f"AwsSolutions-IAM5[Resource::<{table_id}.Arn>/index/*]": f"The indexes of the {table_key} "
+                    "table only, which a grant on the table includes (keys-only projections).",
+                })
 
     def _status_events(self, storage: Storage, function: lambda_.IFunction, bus: events.IEventBus,
                        config: StackConfig) -> StatusEvents:

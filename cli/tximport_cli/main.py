@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -37,6 +38,9 @@ def _register_local(subparsers: Any) -> None:
     parser.add_argument("--no-demo", action="store_true", help="skip the demo tenant's bank account")
     parser.add_argument("--confirmation-timeout", type=int, default=None, metavar="SECONDS",
                         help="how long an import may wait for confirmation")
+    parser.add_argument("--sweep-every", type=float, default=60.0, metavar="SECONDS",
+                        help="how often the reaper sweeps imports left in flight by an ended execution "
+                             "(default 60; 0 turns the sweep off)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the stack's endpoints as JSON to this file once it is up")
     # tests run the stack with stand-in functions: a module with HANDLERS = {"api": fn, ...} and
@@ -81,8 +85,14 @@ def _run_local(args: argparse.Namespace) -> int:
         _print_banner(stack)
         if args.ready_file is not None:
             stack.write_ready_file(args.ready_file)
+        next_sweep = time.monotonic() + args.sweep_every
         while not stop.wait(0.5):
-            pass
+            if args.sweep_every and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + args.sweep_every
+                try:
+                    stack.sweep()
+                except Exception as exc:  # the next sweep tries again; the stack keeps serving
+                    print(f"tximport local: the reaper's sweep failed: {exc}", file=sys.stderr)
         print("tximport local: stopping", file=sys.stderr)
         return 0
     finally:

@@ -129,3 +129,10 @@ class Storage(Construct):
                 encryption=dynamodb.TableEncryption.AWS_MANAGED,
                 removal_policy=removal_policy,
             )
+            for index in table_def.indexes:
+                self.tables[table_def.key].add_global_secondary_index(
+                    index_name=index.name,
+                    partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+                )

@@ -28,6 +28,8 @@ class Settings(BaseModel):
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     #: how long a presigned upload URL is valid
     upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")
+    #: days a pending line may wait for its booked line before an import reports it expired (PendingExpired)
+    pending_window_days: int = Field(default=10, alias="PENDING_WINDOW_DAYS", ge=1)
     #: how long an import may wait in awaitingConfirmation before it expires
     confirmation_timeout_seconds: int = Field(default=7 * 24 * 3600, alias="CONFIRMATION_TIMEOUT_SECONDS")
     #: how long after `complete` an import may still be reverted
@@ -36,6 +38,8 @@ class Settings(BaseModel):
     retention_days: int = Field(default=365, alias="RETENTION_DAYS")
     #: rows per staged chunk (one commit worker handles one chunk)
     chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
+    #: the reaper's sweep leaves alone in-flight imports that changed more recently than this
+    reaper_quiet_seconds: int = Field(default=300, alias="REAPER_QUIET_SECONDS", ge=0)
     #: how long an Idempotency-Key answers the first answer again (records expire by DynamoDB TTL)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
     #: the Secrets Manager secret (ARN or name) whose value signs pagination cursors (read at cold start)
@@ -58,6 +62,7 @@ REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
     "workflow": (),
     "revert": (),
     "events": (),
+    "reaper": ("state_machine_arn",),  # it asks Step Functions how each import's execution stands
     "reconcile": (),
     "sessions": ("sessions_table",),  # the enrichment steps read and rewrite a session's lines
 }

@@ -22,10 +22,12 @@ from tximport.services.ledger_queries import LedgerQueries
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
+from tximport.services.reaper import ReaperService
 from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
 from tximport.services.sessions.bundle import SessionsUseCases
 from tximport.services.sessions.deps import Deps as SessionsDeps
+from tximport.services.statements import StatementService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
 from tximport.storage.idempotency import IdempotentCalls, TenantIdempotencyLayer
@@ -45,6 +47,7 @@ from tximport.storage.repository import (
 )
 from tximport.storage.sessions import CatalogRepository, EventSink, OutboxSink, SessionsRepository
 from tximport.storage.staging import Staging
+from tximport.storage.statements import StatementHistory
 
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 
@@ -191,7 +194,8 @@ class Container:
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
-        return LedgerQueries(accounts=self.accounts, ledger=self.ledger)
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger,
+                             statements=StatementHistory(self.statement_store))
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:
@@ -210,7 +214,17 @@ class Container:
     @cached_property
     def processing(self) -> ProcessingService:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
-                                 staging=self.staging)
+                                 staging=self.staging, statements=self.statements,
+                                 pending_window_days=self.settings.pending_window_days)
+
+    @cached_property
+    def statement_store(self) -> Store:
+        """The accounts' statement histories live in the imports table (storage/statements.py)."""
+        return DynamoStore(self.dynamodb, self.settings.imports_table)
+
+    @cached_property
+    def statements(self) -> StatementService:
+        return StatementService(StatementHistory(self.statement_store))
 
     @cached_property
     def commit(self) -> CommitService:
@@ -218,11 +232,17 @@ class Container:
 
     @cached_property
     def workflow(self) -> WorkflowService:
-        return WorkflowService(self.lifecycle)
+        return WorkflowService(self.lifecycle, self.statements)
 
     @cached_property
     def revert(self) -> RevertService:
-        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging)
+        return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging,
+                             statements=self.statements)
+
+    @cached_property
+    def reaper(self) -> ReaperService:
+        return ReaperService(lifecycle=self.lifecycle, workflow=self.workflow_engine,
+                             quiet_seconds=self.settings.reaper_quiet_seconds)
 
     @cached_property
     def status_events(self) -> StatusEventPublisher:

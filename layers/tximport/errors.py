@@ -54,6 +54,18 @@ class TooManyRequests(DomainError):
     code = "TooManyRequests"
 
 
+class Unavailable(DomainError):
+    """A service the call depends on did not answer; nothing was lost and calling again is safe."""
+
+    status_code = 503
+    code = "ServiceUnavailable"
+
+
+class TransientError(Exception):
+    """A step may succeed if run again (throughput exceeded, a concurrent update of the import): the
+    state machine retries the task that raised it (its Retry names `TransientError`)."""
+
+
 class Forbidden(DomainError):
     status_code = 403
     code = "Forbidden"

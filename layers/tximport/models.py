@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tximport.formats.base import DateStyle as DateStyle  # re-exported: the import's dateStyle
 from tximport.formats.csv_mapped import CsvMapping
 from tximport.ids import SAFE_ID_PATTERN
+from tximport.statements.models import StatementReport
 
 #: an id that is part of stored keys (tximport.ids.SAFE_ID_PATTERN)
 KeySegment = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # the sessions package builds on these models: no import at r
 Decision = Literal["import", "skip"]
 #: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
 RevertStatus = Literal["reverting", "reverted", "revertFailed"]
+#: what took an import's parked confirmation task token (see `TokenTaken`)
+TokenAction = Literal["confirm", "amend", "delete", "expire", "fileChanged"]
 
 
 def utcnow() -> datetime:
@@ -70,6 +73,10 @@ class ImportStatus(StrEnum):
 ACTIVE_STATUSES = frozenset(
     {ImportStatus.PROCESSING, ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING}
 )
+#: statuses in which an import's workflow is under way: its execution must move it on
+IN_FLIGHT_STATUSES = frozenset({ImportStatus.QUEUED, *ACTIVE_STATUSES})
+#: statuses an import never leaves by itself: its workflow has nothing left to do
+FINAL_STATUSES = frozenset({ImportStatus.COMPLETE, ImportStatus.ERROR, ImportStatus.DELETED})
 #: statuses from which DELETE is allowed
 DELETABLE_STATUSES = frozenset(
     {ImportStatus.AWAITING_CONFIRMATION, ImportStatus.COMPLETE, ImportStatus.ERROR}
@@ -176,6 +183,20 @@ class RevertProgress(BaseModel):
     chunks_done: int = 0
 
 
+class TokenTaken(BaseModel):
+    """Which action answered the import's parked task token. A task token is single use, so the action
+    that wins the conditional write on the import takes it (the token leaves `task_token` and is kept
+    here), and only then sends it: a retried call can send it again, a failed send can put it back, and
+    the expiry step knows the token it sees here died with the confirmation window."""
+
+    action: TokenAction
+    token: str
+    at: datetime = Field(default_factory=utcnow)
+    #: the fields the action's write changed, as they were before it (by field name, JSON values): an
+    #: expiry that ends the import after the token died puts them back, so the losing call changed nothing
+    undo: dict[str, Any] = Field(default_factory=dict)
+
+
 class Import(BaseModel):
     """One import attempt and everything known about it (stored as one JSON document: field names as
     here, the mapping as its documented mapping document)."""
@@ -207,6 +228,10 @@ class Import(BaseModel):
     execution_arn: str | None = None
     summary: Summary | None = None
     discovered_accounts: list[DiscoveredAccount] = Field(default_factory=list)
+    #: the statements of the file per account, with their balances and checks (tximport.statements)
+    statements: list[StatementReport] = Field(default_factory=list)
+    #: how many statements the file holds (`statements` keeps at most services.statements.MAX_REPORTED_STATEMENTS)
+    statement_count: int = 0
     error_details: list[ErrorDetail] = Field(default_factory=list)
     validation_details_count: int = 0
     staging_prefix: str | None = None
@@ -220,10 +245,16 @@ class Import(BaseModel):
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
     expires_at: int | None = None
+    #: when the commit began writing the ledger (an import in error with it set may have lines there
+    #: that its workflow's clean-up could not remove: a revert removes them)
+    commit_started: datetime | None = None
     completed: datetime | None = None
     reverted: datetime | None = None
     revert: RevertProgress = Field(default_factory=RevertProgress)
+    #: the confirmation task token while it is parked and unanswered
     task_token: str | None = None
+    #: the action that took the last parked token (None while a token is parked)
+    token_taken: TokenTaken | None = None
     file_sha256: str | None = None
     #: the uploaded object's ETag when processing first read it: every later read must see the same bytes
     file_etag: str | None = None
@@ -232,6 +263,20 @@ class Import(BaseModel):
     @property
     def tenant(self) -> Tenant:
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
+
+    @property
+    def holds_failed_commit(self) -> bool:
+        """In error after its commit began writing the ledger, and what it wrote was not removed (the
+        workflow's clean-up failed too): only a revert removes those lines."""
+        return (self.status == ImportStatus.ERROR and self.commit_started is not None
+                and self.revert.status != "reverted")
+
+    def without_taken_token(self) -> Import:
+        """This import with the changes of the action that took its token undone (the token stays taken:
+        it is dead), or itself when no action took one."""
+        if self.token_taken is None or not self.token_taken.undo:
+            return self
+        return Import.model_validate({**self.model_dump(mode="json"), **self.token_taken.undo})
 
 
 @dataclass(slots=True, kw_only=True)
@@ -256,6 +301,14 @@ class Transaction:
     reference: str | None = None
     counterparty_name: str | None = None
     counterparty_account: str | None = None
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`)
+    reversal: bool = False
+    # statement truth (tximport.statements.pending): a pending (not booked) line, the pending line a booked
+    # one replaces, the line a reversal reverses, and on a pending line the booked line that replaced it
+    pending: bool = False
+    replaces_pending_id: str | None = None
+    reversal_of: str | None = None
+    replaced_by: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -316,58 +369,3 @@ class LedgerLine(Transaction):
 
 
 _TRANSACTION_FIELDS = tuple(f.name for f in fields(Transaction))
-
-
-@dataclass(slots=True, kw_only=True)
-class StatementTotals:
-    """What one statement of a file staged, per bank account: the lines, their sums by sign, their first
-    and last day, and the balances the parser reported for the statement (where the format has them).
-    `statement` numbers the statements of one account reference in file order (0: lines before any
-    statement header). Kept by processing per batch and merged by `merge` where runs are combined."""
-
-    statement: int
-    account_ref: str | None
-    bank_account_id: str
-    currency: str | None = None
-    credit_count: int = 0
-    credit_sum: Decimal = Decimal(0)
-    debit_count: int = 0
-    debit_sum: Decimal = Decimal(0)
-    first_day: date | None = None
-    last_day: date | None = None
-    opening_balance: Decimal | None = None
-    closing_balance: Decimal | None = None
-
-    @property
-    def line_count(self) -> int:
-        return self.credit_count + self.debit_count
-
-    @property
-    def total(self) -> Decimal:
-        return self.credit_sum + self.debit_sum
-
-    def add(self, amount: Decimal, day: date) -> None:
-        """Count one staged line in."""
-        if amount >= 0:
-            self.credit_count += 1
-            self.credit_sum += amount
-        else:
-            self.debit_count += 1
-            self.debit_sum += amount
-        if self.first_day is None or day < self.first_day:
-            self.first_day = day
-        if self.last_day is None or day > self.last_day:
-            self.last_day = day
-
-    def merge(self, other: StatementTotals) -> None:
-        """Count in the lines of the same statement staged by another run (a range of a split file)."""
-        self.credit_count += other.credit_count
-        self.credit_sum += other.credit_sum
-        self.debit_count += other.debit_count
-        self.debit_sum += other.debit_sum
-        for day in (other.first_day, other.last_day):
-            if day is not None:
-                self.first_day = day if self.first_day is None or day < self.first_day else self.first_day
-                self.last_day = day if self.last_day is None or day > self.last_day else self.last_day
-        self.opening_balance = self.opening_balance if self.opening_balance is not None else other.opening_balance
-        self.closing_balance = other.closing_balance if other.closing_balance is not None else self.closing_balance

@@ -78,7 +78,8 @@ def on_upload(event: dict[str, Any], context: Any) -> dict[str, Any]:
     boto3.client("stepfunctions").start_execution(
         stateMachineArn=os.environ["STATE_MACHINE_ARN"], name=import_id,
         input=json.dumps({"importId": import_id, "tenant": {"organisationId": org, "companyId": company},
-                          "confirmationTimeoutSeconds": 60, "queueTimeoutSeconds": 60}))
+                          "confirmationTimeoutSeconds": 60, "queueTimeoutSeconds": 60,
+                          "processTimeoutSeconds": 60}))
     return {"started": import_id}
 
 

@@ -80,6 +80,11 @@ class FakeContainer(Container):
         return MemoryStore()
 
     @cached_property
+    def statement_store(self) -> MemoryStore:
+        """The imports table as far as statement histories go."""
+        return MemoryStore()
+
+    @cached_property
     def outbox(self) -> MemoryStore:
         """The imports table as far as session events go: their outbox items."""
         return MemoryStore()

@@ -3,18 +3,23 @@ reconciliation marks on its lines).
 
 Documents go through JSON as they do in DynamoDB (a caller never shares an object with the store), an
 import is saved only over the version it was read at, list pages are read before they are filtered
-(DynamoDB applies `Limit` first), and every key is scoped by the tenant.
+(DynamoDB applies `Limit` first), and every key is scoped by the tenant. Conditional writes are atomic
+(one lock per store), so services can be raced in threads against them; `InMemoryImports.before_write`
+lets a test run a competitor between a service's read and its conditional write.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from tximport.errors import Conflict, NotFound
 from tximport.models import (
+    IN_FLIGHT_STATUSES,
     BankAccount,
     Decision,
     Import,
@@ -27,6 +32,7 @@ from tximport.models import (
 )
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import TransactionStatus, TypeSums
+from tximport.statements.pending import LineKey
 from tximport.storage import keys
 from tximport.storage.ledger import LineRef, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
@@ -70,14 +76,25 @@ class InMemoryAccounts:
 class InMemoryImports:
     def __init__(self) -> None:
         self.docs: dict[tuple[str, str], str] = {}
-        self.decision_items: dict[tuple[str, str], dict[str, Decision]] = {}
+        #: decisions by (tenant pk, import id, generation)
+        self.decision_items: dict[tuple[str, str, int], dict[str, Decision]] = {}
         self.replays: dict[tuple[str, str, str], str] = {}
+        #: called with the import about to be written (save or put_decision), before the condition is checked
+        self.before_write: Callable[[Import], None] | None = None
+        self._lock = threading.RLock()
+
+    def _hook(self, imp: Import) -> None:
+        hook = self.before_write
+        if hook is not None:
+            self.before_write = None  # once: the competitor's own writes go straight through
+            hook(imp)
 
     def create(self, imp: Import) -> None:
         key = (keys.tenant_pk(imp.tenant), imp.id)
-        if key in self.docs:
-            raise RuntimeError(f"import {imp.id} exists")  # DynamoDB: ConditionalCheckFailed
-        self.docs[key] = imp.model_dump_json()
+        with self._lock:
+            if key in self.docs:
+                raise RuntimeError(f"import {imp.id} exists")  # DynamoDB: ConditionalCheckFailed
+            self.docs[key] = imp.model_dump_json()
 
     def get(self, tenant: Tenant, import_id: str) -> Import:
         doc = self.docs.get((keys.tenant_pk(tenant), import_id))
@@ -86,33 +103,55 @@ class InMemoryImports:
         return Import.model_validate_json(doc)
 
     def save(self, imp: Import) -> Import:
+        self._hook(imp)
         key = (keys.tenant_pk(imp.tenant), imp.id)
-        stored = self.docs.get(key)
-        if stored is None or Import.model_validate_json(stored).version != imp.version:
-            raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate")
-        imp.version += 1
-        imp.updated = utcnow()
-        self.docs[key] = imp.model_dump_json()
+        with self._lock:
+            stored = self.docs.get(key)
+            if stored is None or Import.model_validate_json(stored).version != imp.version:
+                raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate")
+            imp.version += 1
+            imp.updated = utcnow()
+            self.docs[key] = imp.model_dump_json()
         return imp
 
     def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
                   status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
         pk = keys.tenant_pk(tenant)
-        ids, nxt = _page(sorted((i for p, i in self.docs if p == pk), reverse=True), limit, cursor)
+        ids, nxt = _page(sorted((i for p, i in list(self.docs) if p == pk), reverse=True), limit, cursor)
         imports = [self.get(tenant, i) for i in ids]
         return [i for i in imports if status is None or i.status == status], nxt
 
     def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
-        self.decision_items.setdefault((keys.tenant_pk(imp.tenant), imp.id), {})[transaction_id] = decision
+        self._hook(imp)
+        pk = keys.tenant_pk(imp.tenant)
+        with self._lock:
+            stored = self.docs.get((pk, imp.id))
+            current = Import.model_validate_json(stored) if stored else None
+            if (current is None or current.status != ImportStatus.AWAITING_CONFIRMATION
+                    or current.generation != imp.generation):
+                raise Conflict(f"import {imp.id} no longer awaits confirmation of these lines",
+                               code="InvalidImportStatus", target="status")
+            self.decision_items.setdefault((pk, imp.id, imp.generation), {})[transaction_id] = decision
 
     def decisions(self, imp: Import) -> dict[str, Decision]:
-        return dict(self.decision_items.get((keys.tenant_pk(imp.tenant), imp.id), {}))
+        with self._lock:
+            return dict(self.decision_items.get((keys.tenant_pk(imp.tenant), imp.id, imp.generation), {}))
 
-    def delete_decisions(self, imp: Import) -> None:
-        self.decision_items.pop((keys.tenant_pk(imp.tenant), imp.id), None)
+    def delete_decisions(self, imp: Import, generation: int | None = None) -> None:
+        pk = keys.tenant_pk(imp.tenant)
+        with self._lock:
+            for key in [k for k in self.decision_items if k[:2] == (pk, imp.id)
+                        and (generation is None or k[2] == generation)]:
+                del self.decision_items[key]
 
     def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:
         return self.replays.get((keys.tenant_pk(tenant), account_id, digest))
+
+    def in_flight(self, updated_before: datetime) -> Iterator[Import]:
+        for doc in list(self.docs.values()):
+            imp = Import.model_validate_json(doc)
+            if imp.status in IN_FLIGHT_STATUSES and imp.updated < updated_before:
+                yield imp
 
     def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
                    expires_at: int | None) -> None:
@@ -120,28 +159,32 @@ class InMemoryImports:
 
     def delete_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str) -> None:
         key = (keys.tenant_pk(tenant), account_id, digest)
-        if self.replays.get(key) == import_id:
-            del self.replays[key]
+        with self._lock:
+            if self.replays.get(key) == import_id:
+                del self.replays[key]
 
 
 class InMemoryLocks:
     def __init__(self) -> None:
         self.holders: dict[tuple[str, str], str] = {}
         self.queue: dict[tuple[str, str], Waiter] = {}
+        self._lock = threading.RLock()
 
     def acquire(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
         key = (keys.tenant_pk(tenant), account_id)
-        if self.holders.get(key, import_id) != import_id:
-            return False
-        self.holders[key] = import_id
-        return True
+        with self._lock:
+            if self.holders.get(key, import_id) != import_id:
+                return False
+            self.holders[key] = import_id
+            return True
 
     def release(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
         key = (keys.tenant_pk(tenant), account_id)
-        if self.holders.get(key) != import_id:
-            return False
-        del self.holders[key]
-        return True
+        with self._lock:
+            if self.holders.get(key) != import_id:
+                return False
+            del self.holders[key]
+            return True
 
     def holder(self, tenant: Tenant, account_id: str) -> str | None:
         return self.holders.get((keys.tenant_pk(tenant), account_id))
@@ -152,10 +195,12 @@ class InMemoryLocks:
 
     def waiting(self, tenant: Tenant, account_id: str) -> list[Waiter]:
         pk, prefix = keys.tenant_pk(tenant), keys.queue_prefix(account_id)
-        return [w for (p, sk), w in sorted(self.queue.items()) if p == pk and sk.startswith(prefix)]
+        with self._lock:
+            return [w for (p, sk), w in sorted(self.queue.items()) if p == pk and sk.startswith(prefix)]
 
     def dequeue(self, tenant: Tenant, account_id: str, sk: str) -> bool:
-        return self.queue.pop((keys.tenant_pk(tenant), sk), None) is not None
+        with self._lock:
+            return self.queue.pop((keys.tenant_pk(tenant), sk), None) is not None
 
     def remove_import(self, tenant: Tenant, account_id: str, import_id: str) -> None:
         for waiter in self.waiting(tenant, account_id):
@@ -171,19 +216,41 @@ class InMemoryLedger:
         self.lines: dict[tuple[str, str, date], dict[str, LedgerLine]] = {}
         self.fail_deletes_after: int | None = None
         self.reads = 0
+        self._lock = threading.RLock()
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
         written = 0
         for line in lines:
-            day = self.lines.setdefault((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
-            day[line.transaction_id] = copy.deepcopy(line)
+            with self._lock:
+                day = self.lines.setdefault((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
+                day[line.transaction_id] = copy.deepcopy(line)
             written += 1
+            if line.replaces_pending_id:
+                replaced = self._find(tenant, line.bank_account_id, line.replaces_pending_id)
+                if replaced is not None and replaced.pending and not replaced.replaced_by:
+                    replaced.replaced_by = line.transaction_id
         return written
 
     def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
                      committed: datetime) -> int:
         return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
                                    for r in records))
+
+    def _find(self, tenant: Tenant, account_id: str, transaction_id: str) -> LedgerLine | None:
+        pk = keys.tenant_pk(tenant)
+        for (p, a, _), day in self.lines.items():
+            if p == pk and a == account_id and transaction_id in day:
+                return day[transaction_id]
+        return None
+
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        return [LineKey(x.transaction_id, x.date_posted, x.amount, x.description, x.bank_transaction_id)
+                for x in self.all(tenant, account_id) if x.pending and not x.replaced_by]
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        pending = self._find(tenant, booked.bank_account_id, booked.replaces_pending_id or "")
+        if pending is not None and pending.replaced_by == booked.transaction_id:
+            pending.replaced_by = None
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         self.reads += 1
@@ -208,6 +275,19 @@ class InMemoryLedger:
             day, tx = ref.split("|", 1)
             out.append(copy.deepcopy(self.lines[(keys.tenant_pk(tenant), account_id, date.fromisoformat(day))][tx]))
         return out, nxt
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        pk = keys.tenant_pk(tenant)
+        return [(d, sum((x.amount for x in lines.values() if not x.pending), Decimal(0)))
+                for (p, a, d), lines in sorted(self.lines.items(), key=lambda kv: kv[0][2])
+                if p == pk and a == account_id and any(not x.pending for x in lines.values())
+                and (after is None or d > after)
+                and (until is None or d <= until)]
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        found = self.lines.get((keys.tenant_pk(tenant), account_id, day), {})
+        return sum((x.amount for tx, x in found.items() if tx > transaction_id and not x.pending), Decimal(0))
 
     def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
         pk = keys.tenant_pk(tenant)

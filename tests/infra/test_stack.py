@@ -275,12 +275,14 @@ def _access(s: Synthesized, name: str) -> dict[str, set[str]]:
     return out
 
 
-def test_the_revert_role_deletes_ledger_lines_and_nothing_else_there(synthesized, ids):
+def test_the_revert_role_deletes_ledger_lines_and_recomputes_day_balances(synthesized, ids):
     access = _access(synthesized, "revert")
     ledger = json.dumps(get_att_arn(ids["table:ledger"]), sort_keys=True)
     imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
     staging = json.dumps(prefixed_arn(ids["bucket"], "/staging/*"), sort_keys=True)
-    assert access[ledger] == {"dynamodb:DeleteItem"}, "deletes (conditional on importId), never writes or reads"
+    assert access[ledger] == {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+                              "dynamodb:UpdateItem"}, ("deletes lines (conditional on importId); reads the days it "
+                                                       "touched, rewrites their BAL# items, reopens pending lines")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= access[imports]
     assert {"s3:GetObject*"} <= access[staging] and not [a for a in access[staging] if "Put" in a or "Delete" in a]
     assert not [a for actions in access.values() for a in actions if a.startswith(("states:", "lambda:"))]
@@ -290,11 +292,31 @@ def test_the_workflow_role_keeps_to_the_imports_table_and_task_tokens(synthesize
     access = _access(synthesized, "workflow")
     imports = json.dumps(get_att_arn(ids["table:imports"]), sort_keys=True)
     assert "dynamodb:PutItem" in access.pop(imports)
+    indexes = json.dumps({"Fn::Join": ["", [get_att_arn(ids["table:imports"]), "/index/*"]]}, sort_keys=True)
+    access.pop(indexes, None)  # a table grant covers its indexes
     tokens = [resource for resource, actions in access.items() if actions == {
         "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}]
     assert len(tokens) == 1
     access.pop(tokens[0])
     assert access == {}, "no ledger, no bucket, no invoke, no events (the stream publishes them)"
+
+
+def test_ended_executions_of_the_import_machine_and_a_schedule_reach_the_reaper(synthesized, ids):
+    rules = synthesized.template.find_resources("AWS::Events::Rule")
+    reaper_arn = get_att_arn(ids["fn:reaper"])
+    targeted = [r["Properties"] for r in rules.values()
+                if any(t["Arn"] == reaper_arn for t in r["Properties"].get("Targets", []))]
+    patterns = [p["EventPattern"] for p in targeted if "EventPattern" in p]
+    assert patterns == [{
+        "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"stateMachineArn": [{"Ref": ids["state_machine"]}],
+                   "status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]},
+    }]
+    assert [p["ScheduleExpression"] for p in targeted if "ScheduleExpression" in p] == ["rate(15 minutes)"]
+    reaper = function_statements(synthesized, "reaper")
+    assert {a for st in reaper for a in as_list(st["Action"]) if a.startswith("states:")} == {
+        "states:DescribeExecution", "states:StopExecution",
+        "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
 
 
 def test_uploads_under_the_upload_prefix_trigger_on_upload(synthesized, ids):
@@ -467,18 +489,26 @@ def test_table_access_is_per_table_and_per_need(synthesized, ids):
     commit = function_statements(synthesized, "commit")
     assert allows(commit, "dynamodb:BatchWriteItem", ledger_arn)
 
+    # a grant on the imports table also covers its indexes
+    imports = [imports_arn, {"Fn::Join": ["", [imports_arn, "/index/*"]]}]
+
     on_upload = function_statements(synthesized, "on_upload")
     assert allows(on_upload, "dynamodb:UpdateItem", imports_arn)
-    assert resources_for(on_upload, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+    assert resources_for(on_upload, "dynamodb:GetItem") == imports, "never the ledger"
 
     workflow = function_statements(synthesized, "workflow")
     assert allows(workflow, "dynamodb:UpdateItem", imports_arn)
-    assert resources_for(workflow, "dynamodb:GetItem") == [imports_arn], "never the ledger"
+    assert resources_for(workflow, "dynamodb:GetItem") == imports, "never the ledger"
 
     revert = function_statements(synthesized, "revert")
     assert allows(revert, "dynamodb:DeleteItem", ledger_arn), "a revert deletes ledger lines"
-    assert not allows(revert, "dynamodb:PutItem", ledger_arn)
-    assert resources_for(revert, "dynamodb:Query") == [imports_arn]
+    assert allows(revert, "dynamodb:PutItem", ledger_arn), "and rewrites the balance items of their days"
+    assert not allows(revert, "dynamodb:BatchWriteItem", ledger_arn)
+    assert sorted(map(str, resources_for(revert, "dynamodb:Query"))) == sorted(map(str, [*imports, ledger_arn]))
+
+    reaper = function_statements(synthesized, "reaper")
+    assert resources_for(reaper, "dynamodb:Query") == imports, "the in-flight index, never the ledger"
+    assert allows(reaper, "dynamodb:PutItem", imports_arn)
 
 
 def test_bucket_access_is_by_prefix(synthesized, ids):

@@ -69,11 +69,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         resource = boto3.resource("dynamodb", region_name=REGION)
         tables = {}
         for table in TABLES:
-            dynamodb.create_table(
-                TableName=table.key, BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+            dynamodb.create_table(**table.create_table_arguments(table.key))
             tables[table.key] = resource.Table(table.key)
         yield {"s3": s3, "dynamodb": dynamodb, "tables": tables,
                "sfn": boto3.client("stepfunctions", region_name=REGION)}
@@ -173,20 +169,46 @@ def test_imports_list_newest_first_and_filter_by_status(imports):
 
 
 def test_decisions_and_replay_digests(imports):
-    imp = _import()
+    imp = _import(ImportStatus.AWAITING_CONFIRMATION)
+    imp.generation = 1
     imports.create(imp)
     imports.put_decision(imp, "tx-1", "skip")
     imports.put_decision(imp, "tx-2", "import")
     imports.put_decision(imp, "tx-1", "import")
     assert imports.decisions(imp) == {"tx-1": "import", "tx-2": "import"}
-    imports.delete_decisions(imp)
-    assert imports.decisions(imp) == {}
+    # decisions belong to a generation: a new one starts with none, and each can be forgotten alone
+    second = imports.get(TENANT, imp.id)
+    second.generation = 2
+    imports.save(second)
+    imports.put_decision(second, "tx-1", "skip")
+    assert imports.decisions(second) == {"tx-1": "skip"}
+    assert imports.decisions(imp) == {"tx-1": "import", "tx-2": "import"}
+    imports.delete_decisions(second, generation=1)
+    assert imports.decisions(imp) == {} and imports.decisions(second) == {"tx-1": "skip"}
+    imports.delete_decisions(second)
+    assert imports.decisions(second) == {}
     imports.put_replay(TENANT, "acc", "digest", imp.id, None)
     assert imports.replay_of(TENANT, "acc", "digest") == imp.id and imports.replay_of(OTHER, "acc", "digest") is None
     imports.delete_replay(TENANT, "acc", "digest", "another-import")
     assert imports.replay_of(TENANT, "acc", "digest") == imp.id
     imports.delete_replay(TENANT, "acc", "digest", imp.id)
     assert imports.replay_of(TENANT, "acc", "digest") is None
+
+
+def test_a_decision_lands_only_while_its_generation_awaits_confirmation(imports):
+    imp = _import(ImportStatus.AWAITING_CONFIRMATION)
+    imp.generation = 3
+    imports.create(imp)
+    stale = imp.model_copy(update={"generation": 2})
+    with pytest.raises(Conflict) as old_generation:
+        imports.put_decision(stale, "tx-1", "skip")
+    assert old_generation.value.code == "InvalidImportStatus"
+    confirmed = imports.get(TENANT, imp.id)
+    confirmed.status = ImportStatus.FINAL_PROCESSING
+    imports.save(confirmed)
+    with pytest.raises(Conflict):
+        imports.put_decision(imp, "tx-1", "skip")
+    assert imports.decisions(imp) == {}
 
 
 def test_locks_are_reentrant_and_the_queue_is_oldest_first(locks):
@@ -232,9 +254,11 @@ def test_staged_chunk_lines_are_written_as_the_lines_they_stage(ledger):
 
     rows = [StagedRow(transaction_id=f"st-{n}", bank_account_id="acc", amount=Decimal(n) / 4 - 1, currency="EUR",
                       date_posted=date(2024, 2, 1 + n % 2), description=f"staged {n}", line_number=n + 2,
-                      balance=Decimal("1.50") if n else None, reference="r" if n == 2 else None) for n in range(4)]
+                      balance=Decimal("1.50") if n else None, reference="r" if n == 2 else None,
+                      pending=n == 1, reversal=n == 3, reversal_of="st-0" if n == 3 else None) for n in range(4)]
     committed = utcnow().replace(microsecond=123000)
     assert ledger.write_staged(TENANT, [encode_row(r) for r in rows], import_id="imp-7", committed=committed) == 4
+    assert [p.transaction_id for p in ledger.open_pending(TENANT, "acc")] == ["st-1"]
     expected = [LedgerLine.confirmed(r, import_id="imp-7", committed=committed) for r in rows]
     got = ledger.day_lines(TENANT, "acc", date(2024, 2, 1)) + ledger.day_lines(TENANT, "acc", date(2024, 2, 2))
     assert sorted(got, key=lambda x: x.transaction_id) == sorted(expected, key=lambda x: x.transaction_id)
@@ -246,6 +270,37 @@ def test_the_ledger_pages_newest_first_without_gaps(ledger):
     ledger.write(TENANT, lines)
     read = _all_pages(lambda cursor: ledger.list_page(TENANT, "acc", limit=3, cursor=cursor))
     assert read == sorted(lines, key=lambda x: (x.date_posted, x.transaction_id), reverse=True)
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 5])
+def test_a_write_that_stops_part_way_leaves_every_written_line_listed(aws, fail_at: int):
+    """Issue 13, item 5: a commit that stopped after some batches left lines without their day index item,
+    invisible to GET transactions (the index items were written after every line)."""
+
+    class Stops:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(aws["dynamodb"], name)
+
+        def batch_write_item(self, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == fail_at:
+                raise RuntimeError("the process died here")
+            return aws["dynamodb"].batch_write_item(**kwargs)
+
+    stopping = LedgerRepository(aws["tables"]["ledger"], Stops())
+    lines = [_line(n, 1 + n // 20) for n in range(80)]  # 4 days, several batches
+    with pytest.raises(RuntimeError):
+        stopping.write(TENANT, lines)
+    reader = LedgerRepository(aws["tables"]["ledger"], aws["dynamodb"])
+    stored = {item["transactionId"] for item in aws["tables"]["ledger"].scan()["Items"] if "transactionId" in item}
+    pages = _all_pages(lambda cursor: reader.list_page(TENANT, "acc", limit=7, cursor=cursor))
+    listed = {x.transaction_id for x in pages}
+    assert listed == stored
+    assert reader.write(TENANT, lines) == 80  # the retry finishes it
+    assert len(_all_pages(lambda cursor: reader.list_page(TENANT, "acc", limit=50, cursor=cursor))) == 80
 
 
 def test_the_ledger_says_which_lines_exist_and_removes_only_an_imports_own(ledger):
@@ -451,3 +506,18 @@ def test_session_lines_sum_by_type_and_invoice_and_close_pays_only_validating_li
     assert statuses == {"s-3": TransactionStatus.PAID, "s-4": i, "s-5": v, "s-6": TransactionStatus.PAID}
     (read,) = ledger.day_lines(TENANT, "acc", date(2024, 3, 5))
     assert read.session.tag_ids == ["t"] and read.import_id == "" and read.session.staged_transaction_id == "st-3"
+
+
+def test_day_totals_are_recomputed_so_a_retried_write_and_a_removal_count_once(ledger):
+    lines = [_line(n, 1 + n % 3) for n in range(1, 10)]  # amounts n/4 on days 1..3
+    ledger.write(TENANT, lines)
+    ledger.write(TENANT, lines[:4])  # a retried chunk: the same lines again
+    expected = {day: sum((x.amount for x in lines if x.date_posted.day == day), Decimal(0)) for day in (1, 2, 3)}
+    assert ledger.day_totals(TENANT, "acc", None, None) == [(date(2024, 1, d), expected[d]) for d in (1, 2, 3)]
+    assert ledger.day_totals(TENANT, "acc", date(2024, 1, 1), date(2024, 1, 2)) == [(date(2024, 1, 2), expected[2])]
+    assert ledger.day_totals(OTHER, "acc", None, None) == []
+    ledger.delete_many_if_from_import(TENANT, [x for x in lines if x.date_posted.day == 2], "imp-1", workers=2)
+    assert [d.day for d, _ in ledger.day_totals(TENANT, "acc", None, None)] == [1, 3]
+    day_one = sorted((x for x in lines if x.date_posted.day == 1), key=lambda x: x.transaction_id)
+    assert ledger.sum_later_in_day(TENANT, "acc", date(2024, 1, 1), day_one[0].transaction_id) == sum(
+        (x.amount for x in day_one[1:]), Decimal(0))

@@ -16,7 +16,8 @@ from tximport_cli.local.stack import LocalStack
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     """One stack per test module: moto keeps process-wide state, so modules never overlap."""
-    local = LocalStack(port=0, moto_port=0, confirmation_timeout_seconds=300)
+    # a window no module outlasts, even on a busy machine (the expiry tests start stacks with their own)
+    local = LocalStack(port=0, moto_port=0, confirmation_timeout_seconds=1800)
     local.start()
     yield local
     local.stop()

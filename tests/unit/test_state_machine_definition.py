@@ -65,11 +65,19 @@ def test_every_variable_is_bound_to_a_function(definition: StateMachineDef):
 
 
 def test_substitution_leaves_no_variable_and_carries_no_rows():
-    text = IMPORT_STATE_MACHINE.render({"workflow": "arn:w", "process": "arn:p", "commit": "arn:c"})
+    text = IMPORT_STATE_MACHINE.render({"workflow": "arn:w", "process": "arn:p", "commit": "arn:c",
+                                        "revert": "arn:r"})
     assert "${" not in text
     machine = json.loads(text)
     # payloads pass ids and keys only
     for _, state in _states(machine):
         payload = (state.get("Parameters") or {}).get("Payload") or {}
         if isinstance(payload, dict):
-            assert set(payload) <= {"action", "importId.$", "tenant.$", "executionArn.$", "taskToken.$", "error.$"}
+            assert set(payload) <= {"action", "importId.$", "tenant.$", "executionArn.$", "taskToken.$", "error.$",
+                                    "undoCommit"}
+
+
+def test_the_process_step_times_out_as_its_execution_input_says():
+    machine = json.loads(IMPORT_STATE_MACHINE.asl_file.read_text())
+    process = machine["States"]["Process"]
+    assert process["TimeoutSecondsPath"] == "$.processTimeoutSeconds" and "TimeoutSeconds" not in process

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.definitions import FUNCTIONS, local_function_name
+from tximport_cli.local.faults import FaultInjector, failure
 
 log = logging.getLogger("tximport_cli.local")
 
@@ -106,12 +107,24 @@ def call_handler(handler: Handler, function_name: str, event: Any) -> Any:
         return handler(event, context)
 
 
+#: TXIMPORT_LOCAL_FAULTS (tximport_cli.local.faults): invocations made to fail on purpose
+faults = FaultInjector()
+_SHORT_NAMES = {local_function_name(f.name): f.name for f in FUNCTIONS}
+
+
 def invoke_handler(handler: Handler, function_name: str, event: Any) -> tuple[str, bool, str]:
     """Run one handler the way Lambda would and answer in moto's `_invoke_lambda` shape."""
     if isinstance(event, str | bytes):
         event = json.loads(event or "{}")
+    fault = faults.due(_SHORT_NAMES.get(function_name, function_name), event)
+    if fault == "before":
+        log.warning("%s: injected fault before the handler", function_name)
+        return json.dumps(failure(function_name, fault)), True, ""
     try:
         result = call_handler(handler, function_name, event)
+        if fault == "after":
+            log.warning("%s: injected fault after the handler (its answer is lost)", function_name)
+            return json.dumps(failure(function_name, fault)), True, ""
     except Exception as exc:  # a raised error is the function's error, as on AWS
         log.warning("%s raised %s: %s", function_name, type(exc).__name__, exc)
         payload = {

@@ -24,6 +24,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from infra.definitions import (
     local_function_name,
     local_state_machine_name,
 )
+from tximport_cli.local.atomic import AtomicDynamoDB
+from tximport_cli.local.executions import ExecutionSignals
 from tximport_cli.local.front import MotoFront
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, async_s3_notifications, call_handler, route_lambdas
@@ -209,6 +212,8 @@ class LocalStack:
         }
         self.events = EventCapture()
         self.streams = StreamDelivery()
+        self.atomic = AtomicDynamoDB()
+        self.executions = ExecutionSignals(self._execution_ended, region=REGION, account=ACCOUNT_ID)
         self.front = MotoFront({ACCESS_KEY_ID: SECRET_ACCESS_KEY})
         self.handlers: dict[str, Handler] = {}
         self.moto_port: int | None = None
@@ -354,6 +359,25 @@ class LocalStack:
             raise RuntimeError("no api handler")
         return call_handler(handler, name, event)
 
+    def sweep(self) -> Any:
+        """Run the reaper's scheduled sweep now (as the stack's schedule rule does on AWS)."""
+        name = local_function_name("reaper")
+        handler = self.handlers.get(name)
+        if handler is None:
+            return None
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": ACCOUNT_ID, "region": REGION,
+                 "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "resources": [], "detail": {}}
+        return call_handler(handler, name, event)
+
+    def _execution_ended(self, event: dict[str, Any]) -> None:
+        """An execution ended: its status change event goes to the reaper when it is the import
+        machine's, as the stack's rule routes it (moto runs this in the execution's thread)."""
+        handler = self.handlers.get(local_function_name("reaper"))
+        if handler is None or event["detail"]["stateMachineArn"] != self.state_machine_arn:
+            return
+        call_handler(handler, local_function_name("reaper"), event)
+
     # --- start and stop ---------------------------------------------------------------------------
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -370,6 +394,8 @@ class LocalStack:
         self._enable_step_functions()
         self.events.install()
         self.streams.install()
+        self.atomic.install()
+        self.executions.install()
         self._create_resources()
 
         # handlers build their settings and clients at cold start: import them after the environment,
@@ -414,6 +440,8 @@ class LocalStack:
         self._exit = contextlib.ExitStack()
         self.events.uninstall()
         self.streams.uninstall()
+        self.atomic.uninstall()
+        self.executions.uninstall()
         self.front.uninstall()
         self.events.clear()
         self._restore_step_functions()
@@ -464,14 +492,7 @@ class LocalStack:
     def _create_resources(self) -> None:
         c = self.clients
         for table in TABLES:
-            c.dynamodb.create_table(
-                TableName=table_name(table.key), BillingMode="PAY_PER_REQUEST",
-                **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
-                   if table.stream else {}),
-                AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"},
-                                      {"AttributeName": table.sort_key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"},
-                           {"AttributeName": table.sort_key, "KeyType": "RANGE"}])
+            c.dynamodb.create_table(**table.create_table_arguments(table_name(table.key)))
             c.dynamodb.update_time_to_live(
                 TableName=table_name(table.key),
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute})

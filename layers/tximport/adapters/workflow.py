@@ -35,6 +35,11 @@ class WorkflowEngine(Protocol):
         """Send a parked task token its output; False when the task no longer waits."""
         ...
 
+    def status(self, name: str) -> str | None:
+        """The status of the execution named `name` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED),
+        or None when there is none."""
+        ...
+
 
 class AsyncInvoker(Protocol):
     def invoke(self, payload: dict[str, Any]) -> None:
@@ -75,6 +80,18 @@ class StepFunctionsEngine:
                 return False
             raise
         return True
+
+    def status(self, name: str) -> str | None:
+        if not self.state_machine_arn:
+            raise RuntimeError("STATE_MACHINE_ARN is not configured")
+        # an execution's ARN is its state machine's, with `execution` and its name
+        arn = f"{self.state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+        try:
+            return str(self.client.describe_execution(executionArn=arn)["status"])
+        except ClientError as exc:
+            if _code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
 
 
 class LambdaInvoker:

@@ -221,6 +221,16 @@ class TransactionOut(Doc):
         "ledger lines: the id reconciliations know the line by (their `matchedStatementId`)"))
     reconciliation: ReconciliationMarkOut | None = Field(default=None, description=(
         "ledger lines: the reconciliation entry the line is matched to, if any"))
+    pending: bool | None = Field(default=None, description="a pending (not booked) line (`includePending`)")
+    replaces_pending_id: str | None = Field(default=None, alias="replacesPendingId", description=(
+        "a booked line: the pending line it replaces in the ledger"))
+    replaced_by: str | None = Field(default=None, alias="replacedBy", description=(
+        "a pending ledger line: the booked line that replaced it"))
+    reversal: bool | None = Field(default=None, description="the bank marks the line as a reversal")
+    reversal_of: str | None = Field(default=None, alias="reversalOf", description=(
+        "a reversal: the line it reverses, where it was found"))
+    running_balance: Money | None = Field(default=None, alias="runningBalance", description=(
+        "ledger lines with `?include=balance`: the account's balance after this line"), examples=["1510.00"])
 
 
 class ReviewRowOut(TransactionOut):
@@ -250,9 +260,47 @@ class SummaryOut(Doc):
     rejected_line_count: int = Field(alias="rejectedLineCount")
 
 
+class StatementCheckOut(Doc):
+    code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap"]
+    message: str
+    expected: Money | None = Field(default=None, description="the stated figure (closing, or the last closing)")
+    computed: Money | None = Field(default=None, description="the figure the lines (or this opening) give")
+    difference: Money | None = Field(default=None, description="computed - expected, in the currency's minor unit")
+    line_number: int | None = Field(default=None, alias="lineNumber", description="where a running balance breaks")
+    start_date: str | None = Field(default=None, alias="startDate", description="gap: the days no statement covers")
+    end_date: str | None = Field(default=None, alias="endDate")
+    line_count: int | None = Field(default=None, alias="lineCount",
+                                   description="overlap: lines that are not duplicates")
+    previous_import_id: str | None = Field(default=None, alias="previousImportId")
+
+
+class StatementReportOut(Doc):
+    bank_account_id: str = Field(alias="bankAccountId")
+    account_identifier: str | None = Field(default=None, alias="accountIdentifier")
+    index: int = Field(description="1-based position of the statement among the account's in the file")
+    statement_id: str | None = Field(default=None, alias="statementId")
+    sequence: str | None = None
+    currency: str | None = None
+    opening_balance: Money | None = Field(default=None, alias="openingBalance", examples=["100.00"])
+    opening_date: str | None = Field(default=None, alias="openingDate")
+    closing_balance: Money | None = Field(default=None, alias="closingBalance", examples=["70.50"])
+    closing_date: str | None = Field(default=None, alias="closingDate")
+    available_balance: Money | None = Field(default=None, alias="availableBalance")
+    computed_closing_balance: Money | None = Field(default=None, alias="computedClosingBalance")
+    line_count: int = Field(alias="lineCount")
+    line_sum: Money = Field(alias="lineSum")
+    start_date: str | None = Field(default=None, alias="startDate")
+    end_date: str | None = Field(default=None, alias="endDate")
+    interim: bool
+    checks: list[StatementCheckOut]
+
+
 class StatementOut(Doc):
     id: str
     summary: SummaryOut
+    statements: list[StatementReportOut] = Field(default_factory=list, description=(
+        "per account and statement: balances, the lines' figures and the checks that fail"))
+    statement_count: int = Field(default=0, alias="statementCount")
 
 
 class ErrorDetailOut(Doc):
@@ -330,7 +378,24 @@ FileFormatsEnvelope = envelope("FileFormatsEnvelope", list[FileFormatOut])
 DetectionEnvelope = envelope("DetectionEnvelope", DetectionOut)
 BankAccountEnvelope = envelope("BankAccountEnvelope", BankAccountOut)
 BankAccountsEnvelope = envelope("BankAccountsEnvelope", list[BankAccountOut], CountMeta)
-LedgerEnvelope = envelope("LedgerEnvelope", list[TransactionOut], CountMeta)
+class LastStatementOut(Doc):
+    closing_balance: Money = Field(alias="closingBalance")
+    closing_date: str = Field(alias="closingDate")
+    import_id: str = Field(alias="importId")
+    statement_id: str | None = Field(default=None, alias="statementId")
+
+
+class AccountBalanceOut(Doc):
+    amount: Money = Field(description="the balance after the account's newest line", examples=["1510.00"])
+    as_of: str | None = Field(default=None, alias="asOf")
+    last_statement: LastStatementOut | None = Field(default=None, alias="lastStatement")
+
+
+class LedgerMeta(CountMeta):
+    balance: AccountBalanceOut | None = Field(default=None, description="with `?include=balance`")
+
+
+LedgerEnvelope = envelope("LedgerEnvelope", list[TransactionOut], LedgerMeta)
 CreatedImportEnvelope = envelope("CreatedImportEnvelope", CreatedImportOut)
 ImportEnvelope = envelope("ImportEnvelope", ImportOut)
 ImportsEnvelope = envelope("ImportsEnvelope", list[ImportOut], CountMeta)

@@ -9,8 +9,10 @@ from typing import Any
 
 from tximport.models import BankAccount, ErrorDetail, Import, LedgerLine, Summary, Transaction, iso
 from tximport.reconciliation.ids import statement_id
+from tximport.services.ledger_queries import AccountBalance
 from tximport.services.public import IngestResult
 from tximport.services.review import DryRun, ReviewLine, ReviewPage
+from tximport.statements.models import StatementCheck, StatementReport
 
 
 def _money(value: Any) -> str | None:
@@ -60,6 +62,12 @@ def transaction_view(line: Transaction) -> dict[str, Any]:
         "originalCurrency": line.original_currency,
         "currency": line.currency,
         "valueDate": _day(line.value_date),
+        # statement truth: pending and reversal lines and their links (absent on ordinary lines)
+        "pending": line.pending or None,
+        "replacesPendingId": line.replaces_pending_id,
+        "replacedBy": line.replaced_by,
+        "reversal": line.reversal or None,
+        "reversalOf": line.reversal_of,
     })
 
 
@@ -109,6 +117,17 @@ def ledger_row(line: LedgerLine) -> dict[str, Any]:
         "recurringType": entry.recurring_type})}
 
 
+def balance_view(balance: AccountBalance) -> dict[str, Any]:
+    """An account's current balance (`meta.balance` of the ledger with `?include=balance`)."""
+    anchor = balance.statement
+    return _present({
+        "amount": _money(balance.amount), "asOf": _day(balance.as_of),
+        "lastStatement": _present({"closingBalance": _money(anchor.closing), "closingDate": _day(anchor.closing_date),
+                                   "importId": anchor.import_id, "statementId": anchor.statement_id})
+        if anchor else None,
+    })
+
+
 def dry_run_view(plan: DryRun) -> dict[str, Any]:
     """What confirm would do, as `/dryrun` shows it."""
     return {
@@ -148,6 +167,29 @@ def summary_view(s: Summary) -> dict[str, Any]:
         "ignoredLineCount": s.ignored_line_count,
         "currencies": s.currencies,
     }
+
+
+def statement_check_view(check: StatementCheck) -> dict[str, Any]:
+    """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap)."""
+    return _present({
+        "code": check.code, "message": check.message, "expected": _money(check.expected),
+        "computed": _money(check.computed), "difference": _money(check.difference),
+        "lineNumber": check.line_number, "startDate": _day(check.start_date), "endDate": _day(check.end_date),
+        "lineCount": check.line_count, "previousImportId": check.previous_import_id,
+    })
+
+
+def statement_view(report: StatementReport) -> dict[str, Any]:
+    """One statement of one account in `statement.statements`: balances, the lines' figures, checks."""
+    return {**_present({
+        "bankAccountId": report.bank_account_id, "accountIdentifier": report.account_identifier,
+        "index": report.index, "statementId": report.statement_id, "sequence": report.sequence,
+        "currency": report.currency, "openingBalance": _money(report.opening),
+        "openingDate": _day(report.opening_date), "closingBalance": _money(report.closing),
+        "closingDate": _day(report.closing_date), "availableBalance": _money(report.available),
+        "computedClosingBalance": _money(report.computed_closing), "lineCount": report.line_count,
+        "lineSum": _money(report.line_sum), "startDate": _day(report.start_date), "endDate": _day(report.end_date),
+    }), "interim": report.interim, "checks": [statement_check_view(c) for c in report.checks]}
 
 
 def import_view(imp: Import, *, include_report: bool) -> dict[str, Any]:
@@ -201,5 +243,7 @@ def import_view(imp: Import, *, include_report: bool) -> dict[str, Any]:
         "expires": iso(datetime.fromtimestamp(imp.expires_at, UTC)) if imp.expires_at else None,
     }
     if include_report and imp.summary is not None:
-        data["statement"] = {"id": imp.id, "summary": summary_view(imp.summary)}
+        data["statement"] = {"id": imp.id, "summary": summary_view(imp.summary),
+                             "statements": [statement_view(r) for r in imp.statements],
+                             "statementCount": imp.statement_count}
     return _present(data)

@@ -5,7 +5,10 @@ A parser reads a byte stream and yields events in file order:
 * `StatementAccount`: an account the file holds (multi-account formats yield one per statement;
   single-account formats may yield none),
 * `ParsedLine`: one transaction, with the account reference it belongs to,
-* `LineError`: a line that was rejected (it is reported, the rest of the file goes on).
+* `LineError`: a line that was rejected (it is reported, the rest of the file goes on),
+* `StatementBalances`: the balances a statement states (opening, closing, available), yielded after
+  the statement's lines: it closes the statement, so the lines of its account since the previous
+  `StatementBalances` of that account belong to it.
 
 A file that cannot be read as a whole raises `FileError` with a documented code. Parsers must stream:
 memory may not grow with the file size. `Source.open()` may be called more than once when a format
@@ -78,6 +81,8 @@ class ParsedLine:
     original_amount: Decimal | None = None
     original_currency: str | None = None
     pending: bool = False
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`, MT940 `RC`/`RD`)
+    reversal: bool = False
 
 
 @dataclass(slots=True)
@@ -91,7 +96,40 @@ class LineError:
     target: str | None = None
 
 
-ParseEvent = StatementAccount | ParsedLine | LineError
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A balance a statement states: signed amount (positive is in the account's favour), and its day."""
+
+    amount: Decimal
+    day: date | None = None
+
+
+@dataclass(slots=True)
+class StatementBalances:
+    """The balances of one statement of one account, as the file states them (yielded after its lines).
+
+    `opening`/`closing` are the booked balances (camt OPBD/CLBD or their interim PRCD/ITBD, MT940
+    :60F:/:60M: and :62F:/:62M:, OFX LEDGERBAL as the closing, a CSV balance column's first and last
+    line); `available` the available balance where given (MT940 :64:, OFX AVAILBAL, camt CLAV).
+    `*_interim` says the balance is an intermediate one (camt ITBD/PRCD, MT940 :60M:/:62M:): the
+    statement is one page of a longer one.
+    """
+
+    account_ref: str | None
+    currency: str | None = None
+    statement_id: str | None = None
+    sequence: str | None = None
+    opening: Balance | None = None
+    closing: Balance | None = None
+    available: Balance | None = None
+    opening_interim: bool = False
+    closing_interim: bool = False
+    period_start: date | None = None
+    period_end: date | None = None
+    line_number: int | None = None
+
+
+ParseEvent = StatementAccount | ParsedLine | LineError | StatementBalances
 
 
 class FileError(Exception):

@@ -13,8 +13,9 @@ Mapping (paths relative to the entry, `Ntry`):
   balance or entry), bank id `Acct/Svcr/FinInstnId/BIC(FI)`. A statement without entries is a
   valid, empty import.
 * amount: `Amt` with its `Ccy`; the sign comes from `CdtDbtInd` (CRDT money in, DBIT money out),
-  never from the number. `RvslInd` (reversal) does not change it: by the ISO 20022 usage rule the
-  indicator of a reversal entry already states the direction of the reversal itself (a reversed
+  never from the number. `RvslInd` (reversal) does not change it, it marks the line `reversal`: by
+  the ISO 20022 usage rule the indicator of a reversal entry already states the direction of the
+  reversal itself (a reversed
   debit is reported as CRDT, money in; a reversed credit as DBIT, money out).
 * batches: when an entry carries several `NtryDtls/TxDtls` and each has its own amount
   (`TxDtls/Amt`, or `TxDtls/AmtDtls/TxAmt/Amt` in older versions), the entry is split into one line
@@ -50,6 +51,7 @@ from typing import IO, Any
 from lxml import etree
 
 from tximport.formats import camt_fast
+from tximport.formats.balances import camt_balances
 from tximport.formats.base import (
     INVALID_AMOUNT,
     INVALID_DATE,
@@ -62,6 +64,7 @@ from tximport.formats.base import (
     ParseOptions,
     Source,
     StatementAccount,
+    StatementBalances,
 )
 from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, negated
 
@@ -189,7 +192,7 @@ def _parse(source: Source, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[P
 
 def _read_text(source: Source, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[ParseEvent]:
     hooks = camt_fast.Hooks(kind, doc_tag, stmt_tag, frozenset(_BY_DOC), document_paths, check_message,
-                            _read_entry, entry_events, _statement_account)
+                            _read_entry, entry_events, _statement_account, _balances)
     with source.open() as raw:
         head = _check_prolog(raw)
         if not head.strip():
@@ -243,6 +246,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
     stmt_el: Any = None
     announced = False
     account: StatementAccount | None = None
+    stated: StatementBalances | None = None
     for event, el in events:
         tag = el.tag
         local = tag[tag.index("}") + 1:] if tag[0] == "{" else tag
@@ -277,6 +281,8 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 account = _statement_account(stmt_el, q, amt[1] if amt else None, stmt_el.sourceline)
                 if account is not None:
                     yield account
+                # the balances come before the entries, which are dropped as they are read
+                stated = _balances(stmt_el, q, account)
             yield from entry_events(el.sourceline, fields, account,
                                     f"/Document/{doc_tag}/{stmt_tag}[{stmt_index}]/Ntry[{ntry_index}]")
             # drop what was read: the entry and everything before it in this statement
@@ -288,7 +294,10 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 account = _statement_account(stmt_el, q, None, stmt_el.sourceline)
                 if account is not None:
                     yield account
-            stmt_el = None
+                stated = _balances(stmt_el, q, account)
+            if stated is not None:
+                yield stated
+            stmt_el, stated = None, None
             el.clear()
             parent = el.getparent()
             if parent is not None:
@@ -298,6 +307,13 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
         raise FileError(INVALID_SOURCE_DATA, "the file holds no camt document", target="File")
     if not seen_message:
         raise FileError(INVALID_SOURCE_DATA, f"the document holds no <{doc_tag}> message", target="Document")
+
+
+def _balances(stmt: Any, q: _Paths, account: StatementAccount | None) -> StatementBalances | None:
+    """The statement's `Bal` elements (tximport.formats.balances), both readers' hook."""
+    if account is None:
+        return camt_balances(stmt, q, None, None, None)
+    return camt_balances(stmt, q, account.account_ref, account.currency, account.line_number)
 
 
 def _statement_account(stmt: Any, q: _Paths, first_currency: str | None, line: int | None
@@ -346,7 +362,7 @@ def _read_entry(ntry: Any, cut: int) -> tuple[_Fields, list[_Fields], list[list[
         if not isinstance(tag, str):
             continue
         local = tag[cut:]
-        if local in ("Amt", "CdtDbtInd", "AcctSvcrRef", "NtryRef", "AddtlNtryInf"):
+        if local in ("Amt", "CdtDbtInd", "AcctSvcrRef", "NtryRef", "AddtlNtryInf", "RvslInd"):
             if local not in entry:
                 entry[local] = (_txt(child), child.get("Ccy"))
         elif local == "Sts":
@@ -461,12 +477,13 @@ def entry_events(line: int, fields: EntryFields, account: StatementAccount | Non
         return [dates]
     posted, value_date = dates
     pending = (_get(entry, "Sts") or "BOOK") in _PENDING
+    reversal = (_get(entry, "RvslInd") or "").strip().lower() in ("true", "1")
     entry_ref = _get(entry, "AcctSvcrRef")
     ntry_ref = _get(entry, "NtryRef")
     entry_info = _get(entry, "AddtlNtryInf")
     account_ref = account.account_ref if account else None
     currency = amt[1] or (account.currency if account else None)
-    common = (line, posted, value_date, currency, account_ref, entry_info, pending)
+    common = (line, posted, value_date, currency, account_ref, entry_info, pending, reversal)
     split = _split(txs, indicator) if len(txs) > 1 else []
     if split:
         base = entry_ref or ntry_ref
@@ -531,7 +548,7 @@ _PARTY = {True: ("RltdPties/Dbtr/Nm", "RltdPties/DbtrAcct/Id"), False: ("RltdPti
 
 def _line(tx: _Fields, ustrd: list[str], amount: Decimal, bank_id: str | None, line: int, posted: date,
           value_date: date | None, currency: str | None, account_ref: str | None, entry_info: str | None,
-          pending: bool) -> ParsedLine:
+          pending: bool, reversal: bool = False) -> ParsedLine:
     reference = description = name = counterparty_account = None
     original_amount = original_currency = None
     if tx:
@@ -555,7 +572,7 @@ def _line(tx: _Fields, ustrd: list[str], amount: Decimal, bank_id: str | None, l
     # positional, in ParsedLine's field order (a measurable share of the time per entry)
     return ParsedLine(line, posted, amount, description or entry_info or name or "", account_ref, currency,
                       value_date, bank_id, reference, name, counterparty_account, None, original_amount,
-                      original_currency, pending)
+                      original_currency, pending, reversal)
 
 
 parse_camt053 = make_parser("053")

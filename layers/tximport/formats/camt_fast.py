@@ -329,6 +329,8 @@ class Hooks:
     read_entry: Callable[[Any, int], Any]
     entry_events: Callable[[int, Any, StatementAccount | None, str], Iterable[ParseEvent]]
     statement_account: Callable[[Any, Any, str | None, int | None], StatementAccount | None]
+    #: the statement's balances, read from the same header element (yielded after its entries)
+    statement_balances: Callable[[Any, Any, StatementAccount | None], ParseEvent | None] | None = None
 
 
 class _Statement:
@@ -341,6 +343,7 @@ class _Statement:
         self.entries = 0
         self.announced = False
         self.account: StatementAccount | None = None
+        self.balances: ParseEvent | None = None
 
 
 class Reader:
@@ -481,11 +484,15 @@ class Reader:
         self.depth -= 1
         stmt = self.stmt
         if stmt is not None and self.depth == stmt.depth:
+            balances = self.hooks.statement_balances
             if not stmt.announced:
                 element = self._statement_element(self.pos)
                 account = self.hooks.statement_account(element, self.paths, None, stmt.line)
                 if account is not None:
                     yield account
+                stmt.balances = balances(element, self.paths, account) if balances else None
+            if stmt.balances is not None:
+                yield stmt.balances
             self.stmt = None
 
     # -- statements and entries ----------------------------------------------------------------------
@@ -543,10 +550,12 @@ class Reader:
         if not stmt.announced:
             stmt.announced = True
             amt = fields[0].get("Amt")
-            stmt.account = hooks.statement_account(self._statement_element(at), self.paths,
-                                                   amt[1] if amt else None, stmt.line)
+            element = self._statement_element(at)
+            stmt.account = hooks.statement_account(element, self.paths, amt[1] if amt else None, stmt.line)
             if stmt.account is not None:
                 events.append(stmt.account)
+            if hooks.statement_balances is not None:  # the balances come before the entries
+                stmt.balances = hooks.statement_balances(element, self.paths, stmt.account)
         events.extend(hooks.entry_events(line, fields, stmt.account, f"/Document/{hooks.doc_tag}/{hooks.stmt_tag}"
                                          f"[{self.stmt_index}]/Ntry[{stmt.entries}]"))
         self.pos = end

@@ -167,21 +167,22 @@ _errors_for = errors_for
 
 
 @contextmanager
-def open_text(source: Source, encoding: str) -> Iterator[IO[str]]:
-    """Open the source as a text stream in `encoding` with universal newlines kept for csv."""
-    text = text_stream(source.open(), encoding)
+def open_text(source: Source, encoding: str, newline: str | None = "") -> Iterator[IO[str]]:
+    """Open the source as a text stream in `encoding` with universal newlines kept for csv (or, with
+    `newline=None`, each of `\\r\\n`, `\\r` and `\\n` read as `\\n`)."""
+    text = text_stream(source.open(), encoding, newline)
     try:
         yield text
     finally:
         text.close()
 
 
-def text_stream(raw: Any, encoding: str) -> IO[str]:
+def text_stream(raw: Any, encoding: str, newline: str | None = "") -> IO[str]:
     """A byte stream (anything with read()) as text in `encoding`, newlines kept for csv; closing
     the text stream closes `raw`."""
     if not (hasattr(raw, "read1") and hasattr(raw, "readable")):
         raw = io.BufferedReader(_ReadAdapter(raw), buffer_size=256 * 1024)
-    return io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, errors=_errors_for(encoding), newline=newline)
 
 
 def decode_sample(sample: bytes, encoding: str) -> str:

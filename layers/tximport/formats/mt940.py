@@ -1,10 +1,13 @@
 """SWIFT MT940 statements and MT942 interim reports: format `MT940#v1` (multi-account).
 
-The file is cut into messages at each `:20:` line (the transaction reference that opens every
-statement) and each message is parsed on its own with the `mt-940` library, so memory holds one
-statement at a time. The library's processors do the bank-specific work: the February-30 date
-fix-up, the German structured `:86:` sub-fields (`?00` posting text, `?20`-`?29` purpose, `?31`
-IBAN, `?32`/`?33` name), comma decimals and the reversal marks (`RC` is money out, `RD` money in).
+The file is read in blocks and cut into messages at each `:20:` line (the transaction reference that
+opens every statement); each message is parsed on its own, so memory holds one statement at a time.
+The reader is our own (the `mt-940` library, which it replaced for speed, stays as the test oracle:
+the differential tests check that both read every sample and generated statement the same way). It
+reads what the library reads, with every opt-in fix of the library's `Options.all()`: the February-30
+date fix-up, the German structured `:86:` sub-fields (`?00` posting text, `?20`-`?29` purpose, `?31`
+IBAN, `?32`/`?33` name, the `SVWZ+`/`EREF+`/`KREF+` keywords), comma decimals and the reversal marks
+(`RC` is money out, `RD` money in).
 
 Mapping of a `:61:` line and its `:86:` details to a `ParsedLine`:
 
@@ -19,9 +22,12 @@ Mapping of a `:61:` line and its `:86:` details to a `ParsedLine`:
 * counterparty: `?32`/`?33` name and `?31` IBAN, or the `/NAME/` field.
 
 `:25:` (IBAN or legacy `bank code/account`) yields one `StatementAccount` per message. A message
-the library cannot read is parsed again transaction by transaction, so one broken `:61:` becomes a
-`LineError` (lineNumber of its `:61:` line) and the rest of the statement still imports. A file
-with no MT940 tag at all raises `FileError(InvalidSourceData)`.
+that cannot be read as a whole (a tag that does not match its SWIFT pattern, an impossible date or
+amount) is read again transaction by transaction, so one broken `:61:` becomes a `LineError`
+(lineNumber of its `:61:` line) and the rest of the statement still imports. A file with no MT940
+tag at all raises `FileError(InvalidSourceData)`; a line longer than 1 MiB `FileError(LineTooLong)`
+and a statement larger than 32 MiB `FileError(ElementTooLarge)`. Every step is linear in the size of
+its input: strings that a statement repeats (`:86:` after `:86:`) are collected and joined once.
 """
 
 from __future__ import annotations
@@ -29,14 +35,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
+from itertools import accumulate, repeat
+from operator import add, methodcaller
 from typing import IO, Any
 
-import mt940
-
+from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
+    ELEMENT_TOO_LARGE,
     INVALID_LINE,
     INVALID_SOURCE_DATA,
+    LINE_TOO_LONG,
     FileError,
     LineError,
     ParsedLine,
@@ -45,24 +53,18 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
+from tximport.formats.mt940_message import JOINED, Entry, Message, Unreadable, iter_entries, value_of
 
-#: every opt-in fix of the library: reversal signs, IBAN under its own key, BOM, long details ...
-_OPTIONS = mt940.Options.all()
-_START = re.compile(rb"^\s*(?:\{4:)?:20:")
-_ANY_TAG = re.compile(rb"^\s*(?:\{4:)?:\d\d[A-Z]?:", re.MULTILINE)
-_TAG_61 = re.compile(r"^:61:", re.MULTILINE)
-_ACCOUNT = re.compile(r"^:25:[ \t]*(.*?)\s*$", re.MULTILINE)
-_CURRENCY = re.compile(r"^:6[02][FM]:[CD]\d{6}([A-Z]{3})", re.MULTILINE)
-#: a `:61:` whose amount went to the next line (seen in Sparkasse exports): join it back
-_SPLIT_61 = re.compile(r"^(:61:\d{6}(?:\d{4})?R?[CD][A-Z]?)[ \t]*\r?\n(?=\d)", re.MULTILINE)
-_SWIFT_FIELD = re.compile(r"/(EREF|BENM|ORDP|NAME|REMI|ISDT|IBAN|BIC|CSID|MARF|RTRN|ADDR|PREF|PURP|"
-                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP)/")
-_IBAN_LIKE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
-_NO_REF = frozenset({"", "NONREF", "NOTPROVIDED"})
-#: a `:86:` line is at most 65 characters; banks wrap at 64 or 65, mid-word, so a line that long
-#: continues on the next one without a space
-_WRAP = 64
-_MAX_MESSAGE = 32 << 20
+# --- cutting the file into messages --------------------------------------------------------------
+
+_BLOCK = 1 << 20
+MAX_LINE = 1 << 20
+MAX_MESSAGE = 32 << 20
+#: a line that opens a message: `:20:`, also inside a SWIFT envelope (`{4::20:`); found by the
+#: literal `:20:` (fast to search) and what stands before it on its line
+_COLON_20 = re.compile(rb":20:")
+_START_HEAD = re.compile(rb"[ \t\r\f\v]*(?:\{4:)?")
+_ANY_TAG = re.compile(rb"^[ \t\r\f\v]*(?:\{4:)?:\d\d[A-Z]?:", re.MULTILINE)
 
 
 def _decode(data: bytes) -> str:
@@ -72,46 +74,113 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+class _Splitter:
+    """Collects the lines of one message at a time from blocks of complete lines."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.start = 1  # line number of the message's first line
+        self.line = 1  # line number of the next line fed
+        self.found = False
+
+    def feed(self, block: bytes) -> Iterator[tuple[int, str]]:
+        """Messages completed by `block` (complete lines; the last one may lack its newline at EOF)."""
+        pos = 0
+        for at in _starts(block):
+            if at == 0 and not self.parts:
+                continue  # the block opens the message that is already (empty and) under way
+            self._add(block, pos, at)
+            yield from self.flush()
+            self.start = self.line
+            pos = at
+        self._add(block, pos, len(block))
+
+    def _add(self, block: bytes, pos: int, end: int) -> None:
+        if end <= pos:
+            return
+        self.parts.append(block[pos:end])
+        self.size += end - pos
+        self.line += block.count(b"\n", pos, end)
+        if self.size > MAX_MESSAGE:
+            raise FileError(ELEMENT_TOO_LARGE, f"The statement starting at line {self.start} is larger than "
+                            f"{MAX_MESSAGE >> 20} MB.", target="File", details={"line": self.start})
+
+    def flush(self) -> Iterator[tuple[int, str]]:
+        """The message collected so far, if it holds a tag (lines before the first tag are dropped)."""
+        if self.parts:
+            data = b"".join(self.parts)
+            self.parts, self.size = [], 0
+            if _ANY_TAG.search(data):
+                self.found = True
+                yield self.start, _decode(data)
+
+
+def _starts(block: bytes) -> Iterator[int]:
+    """Where the lines that open a message start."""
+    for m in _COLON_20.finditer(block):
+        line = block.rfind(b"\n", 0, m.start()) + 1
+        if _START_HEAD.fullmatch(block, line, m.start()):
+            yield line
+
+
 def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
-    """(line number of the first line, text) for each message, read line by line."""
-    lines: list[bytes] = []
-    size = 0
-    start = 1
-    seen_tag = False
-    for number, line in enumerate(raw, start=1):
-        if _START.match(line) and lines:
-            if any(_ANY_TAG.match(x) for x in lines):
-                yield start, _decode(b"".join(lines))
-            lines, size, start = [], 0, number
-        if not lines:
-            start = number
-        lines.append(line)
-        size += len(line)
-        if not seen_tag and _ANY_TAG.match(line):
-            seen_tag = True
-        if size > _MAX_MESSAGE:
-            raise FileError(INVALID_SOURCE_DATA, f"the statement starting at line {start} is larger than "
-                            f"{_MAX_MESSAGE >> 20} MB", target="File")
-    if lines and any(_ANY_TAG.match(x) for x in lines):
-        yield start, _decode(b"".join(lines))
-    if not seen_tag:
+    """(line number of the first line, text) for each message, read in blocks of whole lines."""
+    splitter = _Splitter()
+    carry: list[bytes] = []  # the line under way (a chunk holds less than a line's limit)
+    carried = 0
+    while True:
+        chunk = raw.read(_BLOCK)
+        if not chunk:
+            break
+        first = chunk.find(b"\n")
+        if carried + (first if first >= 0 else len(chunk)) > MAX_LINE:
+            raise FileError(LINE_TOO_LONG, f"Line {splitter.line} is longer than {MAX_LINE >> 20} MB.",
+                            target="File", details={"line": splitter.line})
+        if first < 0:
+            carry.append(chunk)
+            carried += len(chunk)
+            continue
+        cut = chunk.rfind(b"\n") + 1
+        carry.append(chunk[:cut])
+        yield from splitter.feed(b"".join(carry))
+        carry, carried = [chunk[cut:]], len(chunk) - cut
+    if carried:
+        yield from splitter.feed(b"".join(carry))
+    yield from splitter.flush()
+    if not splitter.found:
         raise FileError(INVALID_SOURCE_DATA, "the file holds no MT940/MT942 tag (such as :20: or :61:)",
                         target="File")
 
 
-def _parse_text(text: str) -> mt940.models.Transactions:
-    transactions = mt940.models.Transactions(options=_OPTIONS)
-    transactions.parse(text)
-    return transactions
+# --- from what the library reads to our lines ------------------------------------------------------
+
+_TAG_61 = re.compile(r"^:61:", re.MULTILINE)
+#: the same, on a text given a leading newline (a literal prefix the pattern engine searches fast)
+_NL_TAG_61 = re.compile(r"\n:61:")
+_ACCOUNT = re.compile(r"^:25:[ \t]*", re.MULTILINE)
+_CURRENCY = re.compile(r"^:6[02][FM]:[CD]\d{6}([A-Z]{3})", re.MULTILINE)
+#: a `:61:` whose amount went to the next line (seen in Sparkasse exports): joined back where a line
+#: is reported (the library reads the amount on the next line alike)
+_SPLIT_61 = re.compile(r"(\n:61:\d{6}(?:\d{4})?R?[CD][A-Z]?)[ \t]*\r?\n(?=\d)")
+_SWIFT_FIELD = re.compile(r"/(EREF|BENM|ORDP|NAME|REMI|ISDT|IBAN|BIC|CSID|MARF|RTRN|ADDR|PREF|PURP|"
+                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP)/")
+_IBAN_LIKE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
+_NO_REF = frozenset({"", "NONREF", "NOTPROVIDED"})
+#: a `:86:` line is at most 65 characters; banks wrap at 64 or 65, mid-word, so a line that long
+#: continues on the next one without a space
+_WRAP = 64
 
 
 def _join_details(text: str) -> str:
     """`:86:` lines as one text: a full-width line continues the word on the next line."""
     lines = text.split("\n")
-    out = lines[0]
+    out = [lines[0]]
     for previous, line in zip(lines, lines[1:], strict=False):
-        out += line if len(previous) >= _WRAP else " " + line
-    return " ".join(out.split())
+        if len(previous) < _WRAP:
+            out.append(" ")
+        out.append(line)
+    return " ".join("".join(out).split())
 
 
 def _swift_fields(text: str) -> dict[str, str]:
@@ -126,95 +195,135 @@ def _swift_fields(text: str) -> dict[str, str]:
 
 
 def _clean_ref(value: Any) -> str | None:
-    if not isinstance(value, str):
+    if not value or value in _NO_REF or not isinstance(value, str):
         return None
-    value = " ".join(value.split())
+    if not value.isalnum():
+        value = " ".join(value.split())
     return None if value.upper() in _NO_REF else value
 
 
-def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
-             currency: str | None) -> ParseEvent:
-    amount = data.get("amount")
-    when = data.get("date")
-    if amount is None or not isinstance(when, date):
-        return LineError(line, INVALID_LINE, "the :61: line has no amount or date",
-                         actual_value=None, target=":61:")
-    value: Decimal = amount.amount
-    posted = data.get("guessed_entry_date") or data.get("entry_date") or when
-    details = data.get("transaction_details")
-    structured = data.get("purpose") or data.get("posting_text")
-    name = data.get("applicant_name")
-    counterparty_account = data.get("applicant_iban")
-    reference = _clean_ref(data.get("end_to_end_reference"))
+def _to_line(entry: Entry, line: int, account_ref: str | None, currency: str | None) -> ParsedLine:
+    if JOINED in entry:
+        entry = {key: value_of(entry, key) for key in entry}
+    get = entry.get
+    when: date = entry["date"]
+    structured = get("purpose") or get("posting_text")
+    name = get("applicant_name")
+    counterparty_account = get("applicant_iban")
+    reference = get("end_to_end_reference")
+    if reference is not None:
+        reference = _clean_ref(reference)
     description = " ".join(structured.split()) if isinstance(structured, str) else ""
-    if not description and isinstance(details, str):
-        description = _join_details(details)
-        if description.startswith("/"):
-            fields = _swift_fields(description)
-            if fields:
-                description = fields.get("REMI") or fields.get("NAME") or description
-                name = name or fields.get("NAME")
-                counterparty_account = counterparty_account or fields.get("IBAN")
-                reference = reference or _clean_ref(fields.get("EREF"))
-    if isinstance(name, str):
+    if not description:
+        details = get("transaction_details")
+        if isinstance(details, str):
+            description = _join_details(details)
+            if description.startswith("/"):
+                fields = _swift_fields(description)
+                if fields:
+                    description = fields.get("REMI") or fields.get("NAME") or description
+                    name = name or fields.get("NAME")
+                    counterparty_account = counterparty_account or fields.get("IBAN")
+                    reference = reference or _clean_ref(fields.get("EREF"))
+    if name is not None and isinstance(name, str):
         name = " ".join(name.split()) or None
-    extra = data.get("extra_details")
-    if not counterparty_account and isinstance(extra, str) and _IBAN_LIKE.match(extra.strip()):
+    extra = entry["extra_details"]
+    if extra and not counterparty_account and isinstance(extra, str) and _IBAN_LIKE.match(extra.strip()):
         counterparty_account = extra.strip()  # Rabobank puts the counterparty IBAN after the :61: line
-    return ParsedLine(
-        line_number=line,
-        date_posted=date(posted.year, posted.month, posted.day),
-        amount=value,
-        description=description,
-        account_ref=account_ref,
-        currency=getattr(amount, "currency", None) or currency,
-        value_date=date(when.year, when.month, when.day),
-        bank_transaction_id=_clean_ref(data.get("bank_reference")),
-        reference=reference or _clean_ref(data.get("customer_reference")),
-        counterparty_name=name,
-        counterparty_account=counterparty_account or None,
-    )
+    bank = entry["bank_reference"]
+    bank = _clean_ref(bank) if bank else None
+    if not reference:
+        reference = _clean_ref(entry["customer_reference"])
+    return ParsedLine(line, get("entry_date") or when, entry["amount"], description, account_ref,
+                      entry["currency"] or currency, when, bank, reference, name, counterparty_account or None,
+                      reversal=bool(get("reversal")))  # RC / RD: the reversal of a booking
+
+
+def _join_split_amounts(text: str) -> str:
+    """The message with each `:61:` amount that went to the next line joined back."""
+    return _SPLIT_61.sub(r"\1", "\n" + text)[1:]
 
 
 def _line_numbers(text: str, first_line: int) -> list[int]:
-    """The file line numbers of the `:61:` lines of a message, in order."""
-    numbers = []
-    line, pos = first_line, 0
-    for m in _TAG_61.finditer(text):
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
-        numbers.append(line)
+    """The file line numbers of the `:61:` lines of a message, in order: each is the one before plus
+    the newlines between them (counted per piece between `:61:` tags, without a loop per line)."""
+    pieces = ("\n" + text).split("\n:61:")
+    if len(pieces) == 1:
+        return []
+    steps = map(add, map(methodcaller("count", "\n"), pieces[:-1]), repeat(1))
+    numbers = list(accumulate(steps, initial=first_line - 1))
+    del numbers[0]
     return numbers
 
 
-def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
-    numbers = _line_numbers(text, first_line)
-    text = _SPLIT_61.sub(r"\1", text)
+def _iter_line_numbers(text: str, first_line: int) -> Iterator[int]:
+    """The same, one at a time (for long messages)."""
+    text = "\n" + text
+    line, pos = first_line - 1, 0
+    for m in _NL_TAG_61.finditer(text):
+        line += text.count("\n", pos, m.end())
+        pos = m.end()
+        yield line
+
+
+def _account(text: str) -> str | None:
+    """The first `:25:` value, trimmed."""
     m = _ACCOUNT.search(text)
-    account_ref = m.group(1) if m and m.group(1) else None
+    if m is None:
+        return None
+    end = text.find("\n", m.end())
+    return text[m.end(): end if end >= 0 else len(text)].rstrip() or None
+
+
+#: a message up to this size is read once, holding its entries; a longer one is read twice (checked,
+#: then streamed), so that memory stays flat
+_SMALL = 1 << 20
+
+
+def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
+    account_ref = _account(text)
     m = _CURRENCY.search(text)
     currency = m.group(1) if m else None
     if account_ref:
         yield StatementAccount(account_ref=account_ref, currency=currency, line_number=first_line)
-    try:
-        parsed = _parse_text(text)
-        transactions = list(parsed)
-        ok = len(transactions) == len(numbers)
-    except Exception:  # noqa: BLE001 - the library raises plain exceptions on bad input
-        ok = False
-    if ok:
-        currency = currency or parsed.currency
-        for tx, line in zip(transactions, numbers, strict=True):
-            yield _to_line(tx.data, line, account_ref, currency)
-        return
-    # one transaction at a time: only the broken ones are rejected
+    message = Message()
+    if len(text) <= _SMALL:
+        numbers = _line_numbers(text, first_line)
+        try:
+            entries = list(iter_entries(text, message))
+        except Unreadable:
+            entries = None
+        if entries is not None and len(entries) == len(numbers):
+            currency = currency or message.currency
+            yield from [_to_line(entry, line, account_ref, currency)
+                        for entry, line in zip(entries, numbers, strict=True)]
+            return
+    else:
+        try:
+            count = sum(1 for _ in iter_entries(text, message))
+        except Unreadable:
+            count = -1
+        if count == text.startswith(":61:") + text.count("\n:61:"):
+            currency = currency or message.currency
+            for entry, line in zip(iter_entries(text, Message()), _iter_line_numbers(text, first_line), strict=True):
+                yield _to_line(entry, line, account_ref, currency)
+            return
+    yield from _one_by_one(text, first_line, account_ref, currency)
+
+
+def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: str | None
+                ) -> Iterator[ParseEvent]:
+    """A message that does not read as a whole, one transaction at a time: only the broken ones are
+    rejected (each chunk runs from its `:61:` to the next)."""
+    numbers = _iter_line_numbers(text, first_line)
+    text = _join_split_amounts(text)
     starts = [m.start() for m in _TAG_61.finditer(text)]
     for index, (pos, line) in enumerate(zip(starts, numbers, strict=True)):
         chunk = text[pos:starts[index + 1]] if index + 1 < len(starts) else text[pos:]
         first = chunk.split("\n", 1)[0].strip()
         try:
-            one = list(_parse_text(chunk))
-        except Exception as exc:  # noqa: BLE001 - the library raises plain exceptions on bad input
+            one = list(iter_entries(chunk, Message()))
+        except Unreadable as exc:
             yield LineError(line, INVALID_LINE, f"the :61: line cannot be read: {str(exc)[:200]}",
                             actual_value=first[:200], target=":61:")
             continue
@@ -222,7 +331,7 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
             yield LineError(line, INVALID_LINE, "the :61: line cannot be read", actual_value=first[:200],
                             target=":61:")
             continue
-        yield _to_line(one[0].data, line, account_ref, currency)
+        yield _to_line(one[0], line, account_ref, currency)
 
 
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
@@ -230,3 +339,6 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
+            stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
+            if stated is not None:
+                yield stated

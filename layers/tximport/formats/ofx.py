@@ -43,6 +43,7 @@ from html import unescape
 from itertools import repeat
 from typing import IO
 
+from tximport.formats.balances import ofx_balances
 from tximport.formats.base import (
     ELEMENT_TOO_LARGE,
     INVALID_AMOUNT,
@@ -86,6 +87,7 @@ _SPACE = re.compile(r"\s*")
 
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS", "INVSTMTRS"})
 _ACCOUNTS = frozenset({"BANKACCTFROM", "CCACCTFROM", "INVACCTFROM"})
+_BALANCES = frozenset({"LEDGERBAL", "AVAILBAL"})
 
 
 def _codec_for(head: bytes) -> str:
@@ -302,6 +304,8 @@ class _Scanner:
         self.stmt_line: int | None = None
         self.announced = False
         self.account_ref: str | None = None
+        self.balance_of: str | None = None  # the open LEDGERBAL or AVAILBAL aggregate
+        self.balances: dict[str, str] = {}  # its leaves, and the list's DTSTART/DTEND (formats/balances.py)
         self.end_tag, self.start_tag = _Finder("</STMTTRN>"), _Finder("<STMTTRN>")
         self.list_end = _Finder("</BANKTRANLIST>")
         self.window = _RUN_WINDOW_MIN
@@ -351,21 +355,33 @@ class _Scanner:
         if closing:
             if name in _ACCOUNTS:
                 self.in_account = False
+            elif name in _BALANCES:
+                self.balance_of = None
             elif name in _STATEMENTS and name == self.stmt:
                 if not self.announced:
                     yield from self.announce()
+                stated = ofx_balances(self.account_ref, self.curdef, self.balances, self.stmt_line, _ofx_date,
+                                      _ofx_amount)
+                if stated is not None:
+                    yield stated
                 self.stmt = None
             return
         if name in _STATEMENTS:
             self.stmt, self.in_account, self.acct, self.curdef, self.announced = name, False, {}, None, False
             self.stmt_line = self.reader.line_of(at)
-            self.account_ref = None
+            self.account_ref, self.balance_of, self.balances = None, None, {}
         elif self.stmt is None:
             return
         elif name in _ACCOUNTS:
             self.in_account = True
         elif self.in_account:
             self.acct[name] = _value(text)
+        elif name in _BALANCES:
+            self.balance_of = name
+        elif self.balance_of is not None and name in ("BALAMT", "DTASOF"):
+            self.balances[f"{self.balance_of}.{name}"] = _value(text)
+        elif name in ("DTSTART", "DTEND"):
+            self.balances[name] = _value(text)
         elif name == "CURDEF":
             self.curdef = _value(text) or None
         elif name in ("BANKTRANLIST", "INVTRANLIST") and not self.announced:

@@ -23,7 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
 
-from tximport.models import Import, iso
+from tximport.models import Import, ImportStatus, iso
 from tximport.storage.keys import import_sk
 from tximport.storage.repository import ImportsRepository
 from tximport.storage.sessions import OUTBOX_PREFIX, outbox_event
@@ -122,6 +122,44 @@ def _import_event(imp: Import, old: str | None, new: str) -> Event:
     return Event(IMPORT_STATUS_CHANGED, detail, time=imp.updated)
 
 
+# --- statement checks -----------------------------------------------------------------------------
+#: check code -> the event it raises (README "Statement checks")
+STATEMENT_EVENTS = {"StatementGap": "StatementGapDetected", "BalanceMismatch": "BalanceMismatch",
+                    "StatementOverlap": "StatementOverlapDetected"}
+#: the statuses processing hands an import on in, once its statements are checked
+_CHECKED = frozenset({ImportStatus.AWAITING_CONFIRMATION, ImportStatus.FINAL_PROCESSING})
+
+
+def statement_check_events(change: StreamChange) -> list[Event]:
+    """`StatementGapDetected`, `BalanceMismatch` (and `StatementOverlapDetected`) for each failed check of
+    an import's statements, once: when processing hands the import on (it leaves `processing`)."""
+    if change.new is None or change.old is None:
+        return []
+    new = ImportsRepository.from_item(change.new)
+    old = ImportsRepository.from_item(change.old)
+    if old.status != ImportStatus.PROCESSING or new.status not in _CHECKED:
+        return []
+    events = []
+    for report in new.statements:
+        for check in report.checks:
+            detail_type = STATEMENT_EVENTS.get(check.code)
+            if detail_type is None:
+                continue
+            detail: dict[str, Any] = {
+                "importId": new.id, "organisationId": new.organisation_id, "companyId": new.company_id,
+                "bankAccountId": report.bank_account_id, "statementId": report.statement_id,
+                "statementIndex": report.index, "code": check.code, "message": check.message,
+                **{k: (format(v, "f") if v is not None else None) for k, v in (
+                    ("expected", check.expected), ("computed", check.computed), ("difference", check.difference))},
+                "lineNumber": check.line_number,
+                "startDate": check.start_date.isoformat() if check.start_date else None,
+                "endDate": check.end_date.isoformat() if check.end_date else None,
+                "time": iso(new.updated),
+            }
+            events.append(Event(detail_type, {k: v for k, v in detail.items() if v is not None}, time=new.updated))
+    return events
+
+
 # --- import sessions ------------------------------------------------------------------------------
 def session_outbox_events(change: StreamChange) -> list[Event]:
     """The event an import session wrote to its outbox (commit, close): published once it is saved."""
@@ -135,6 +173,7 @@ def default_translators() -> TranslatorRegistry:
     """The service's translators: each item type with status events registers here."""
     registry = TranslatorRegistry()
     registry.register("imports", import_sk(""), import_status_events)
+    registry.register("imports", import_sk(""), statement_check_events)
     registry.register("imports", OUTBOX_PREFIX, session_outbox_events)
     # reconciliations (services/reconciliations/status_events.py imports this module: imported here)
     from tximport.services.reconciliations.status_events import PREFIX, reconciliation_status_events

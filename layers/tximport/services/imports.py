@@ -7,7 +7,7 @@ from typing import Any
 
 from tximport.adapters.workflow import AsyncInvoker
 from tximport.commands import CreateImport, FlipSigns
-from tximport.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from tximport.errors import Conflict, NotFound, TooManyRequests, Unavailable, ValidationFailed
 from tximport.formats.base import FileError, FileFormat
 from tximport.formats.csv_mapped import CsvMapping
 from tximport.formats.registry import get_format
@@ -135,57 +135,78 @@ class ImportService:
         return self.imports.list_page(tenant, limit=limit, cursor=cursor, status=status)
 
     def delete(self, tenant: Tenant, import_id: str) -> Import:
-        """Delete an import awaiting confirmation, complete or in error: staged rows go, a waiting
-        execution ends, its accounts are released."""
+        """Delete an import awaiting confirmation, complete or in error: one conditional write decides
+        (a concurrent confirm, amend or expiry that wins makes this a 409 that changed nothing); then the
+        waiting execution ends, staged rows, the file (every version) and decisions go, and its
+        accounts are released. Deleting again repeats that clean-up, so an interrupted one finishes."""
         imp = self.imports.get(tenant, import_id)
         if imp.status == ImportStatus.DELETED:
+            self._clean_up(imp)
             return imp
         if imp.revert.status == "reverting":
             raise Conflict("the import is being reverted; delete it once the revert has finished",
+                           code="InvalidImportStatus", target="revertStatus")
+        if imp.holds_failed_commit:  # deleting would lose what says which ledger lines it wrote
+            raise Conflict("the import's failed commit left ledger lines: revert it, then delete it",
                            code="InvalidImportStatus", target="revertStatus")
         if imp.status not in DELETABLE_STATUSES:
             raise Conflict(f"an import in status {imp.status.value} cannot be deleted; delete is allowed in "
                            "awaitingConfirmation, complete or error", code="InvalidImportStatus",
                            target="status")
-        token = imp.task_token
-        imp.task_token = None
-        imp.error_details = [*imp.error_details,
-                             ErrorDetail(severity=Severity.INFO, code="Deleted", message="deleted TransactionImport")]
-        self.lifecycle.transition(imp, ImportStatus.DELETED)
-        if token:
-            self.lifecycle.resume(token, {"action": "delete"})
-        if imp.staging_prefix:
-            self.staging.delete(import_prefix(tenant, imp.id))
+        deleted = [*imp.error_details,
+                   ErrorDetail(severity=Severity.INFO, code="Deleted", message="deleted TransactionImport")]
+        if imp.task_token:
+            self.lifecycle.take_token(imp, "delete", ImportStatus.DELETED, error_details=deleted)
+            if imp.token_taken:
+                # a token that no longer waits changes nothing: the delete stands either way
+                self.lifecycle.resume(imp.token_taken.token, {"action": "delete"})
+        else:
+            self.lifecycle.transition(imp, ImportStatus.DELETED, error_details=deleted)
+        self._clean_up(imp)
+        return imp
+
+    def _clean_up(self, imp: Import) -> None:
+        """What a deleted import leaves behind goes (each step may run again)."""
+        tenant = imp.tenant
+        self.staging.delete(import_prefix(tenant, imp.id))
         self.objects.delete(imp.s3_key)  # the statement itself goes too
         self.imports.delete_decisions(imp)
         if imp.file_sha256:
             for account in imp.bank_accounts:
                 self.imports.delete_replay(tenant, account.id, imp.file_sha256, imp.id)
         self.lifecycle.release(imp)
-        return imp
 
     def confirm(self, tenant: Tenant, import_id: str) -> None:
-        """Confirm an import awaiting confirmation. Idempotent: confirming again does nothing."""
+        """Confirm an import awaiting confirmation. Idempotent: confirming again does nothing (and sends
+        the token again if an earlier confirm could not reach the workflow)."""
         imp = self.imports.get(tenant, import_id)
         if imp.status in (ImportStatus.FINAL_PROCESSING, ImportStatus.COMPLETE):
+            self._resend_confirm(imp)
             return
         if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token:
             raise Conflict(f"an import in status {imp.status.value} cannot be confirmed",
                            code="InvalidImportStatus", target="status")
-        token = imp.task_token
-        imp.task_token = None
         try:
-            self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
+            before = self.lifecycle.take_token(imp, "confirm", ImportStatus.FINAL_PROCESSING)
         except Conflict:
             latest = self.imports.get(tenant, import_id)
             if latest.status in (ImportStatus.FINAL_PROCESSING, ImportStatus.COMPLETE):
-                return  # a concurrent confirm won
+                return  # a concurrent confirm won: confirming again does nothing
             raise
-        if not self.lifecycle.resume(token, {"action": "confirm"}):
-            raise Conflict("the import is no longer waiting for confirmation", code="ConfirmationExpired")
+        self.lifecycle.send_taken(imp, before, {"action": "confirm"})
+
+    def _resend_confirm(self, imp: Import) -> None:
+        taken = imp.token_taken
+        if imp.status == ImportStatus.FINAL_PROCESSING and taken is not None and taken.action == "confirm":
+            try:  # already answered, or expired (the expiry step ends the import): nothing to do either way
+                self.lifecycle.resume(taken.token, {"action": "confirm"})
+            except Exception as exc:
+                raise Unavailable("the workflow did not answer; confirm again") from exc
 
     def amend(self, tenant: Tenant, import_id: str, command: FlipSigns) -> None:
-        """Flip the signs of the listed accounts and run processing again."""
+        """Flip the signs of the listed accounts and run processing again. One conditional write takes
+        the confirmation token (a concurrent confirm or delete that wins makes this a 409 that changed
+        nothing); the decisions made so far belong to the old generation and stop applying."""
         imp = self.imports.get(tenant, import_id)
         if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token:
             raise Conflict(f"an import in status {imp.status.value} cannot be amended",
@@ -193,7 +214,7 @@ class ImportService:
         if imp.amend_count >= MAX_AMENDS:
             raise TooManyRequests(f"an import can be amended at most {MAX_AMENDS} times",
                                   code="AmendLimitReached", target="flipTransactions")
-        known = {a.id: a for a in imp.bank_accounts}
+        known = {a.id: a.model_copy() for a in imp.bank_accounts}
         for index, account_id in enumerate(command.bank_account_ids):
             if account_id not in known:
                 raise ValidationFailed(f"bank account {account_id} is not part of this import",
@@ -203,13 +224,10 @@ class ImportService:
             account = known[account_id]
             account.transaction_sign = (TransactionSign.REVERSED if account.transaction_sign ==
                                         TransactionSign.ORIGINAL else TransactionSign.ORIGINAL)
-        token = imp.task_token
-        imp.task_token = None
-        imp.amend_count += 1
-        self.imports.delete_decisions(imp)
-        self.lifecycle.transition(imp, ImportStatus.PROCESSING)
-        if not self.lifecycle.resume(token, {"action": "amend"}):
-            raise Conflict("the import is no longer waiting for confirmation", code="ConfirmationExpired")
+        before = self.lifecycle.take_token(imp, "amend", ImportStatus.PROCESSING,
+                                           bank_accounts=[known[a.id] for a in imp.bank_accounts],
+                                           amend_count=imp.amend_count + 1)
+        self.lifecycle.send_taken(imp, before, {"action": "amend"})
 
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
         """Ask the workflow function to remove the ledger lines this import added (not lines others
@@ -220,10 +238,14 @@ class ImportService:
             return imp, False
         if imp.revert.status == "reverting":
             return imp, True
-        if imp.status != ImportStatus.COMPLETE or not imp.completed:
-            raise Conflict(f"only a complete import can be reverted (status {imp.status.value})",
-                           code="InvalidImportStatus", target="status")
-        if utcnow() - imp.completed > timedelta(seconds=self.revert_window):
+        # a complete import, or one whose commit failed part-way (its workflow removes what it wrote;
+        # should that clean-up fail too, a revert removes the rest)
+        since = imp.completed if imp.status == ImportStatus.COMPLETE else (
+            imp.commit_started if imp.status == ImportStatus.ERROR else None)
+        if since is None:
+            raise Conflict(f"only a complete import, or one whose commit failed, can be reverted (status "
+                           f"{imp.status.value})", code="InvalidImportStatus", target="status")
+        if utcnow() - since > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
         if self.reverts is None:
             raise RuntimeError("no function is configured to run reverts")

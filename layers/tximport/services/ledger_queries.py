@@ -1,16 +1,50 @@
-"""Reading the ledger: an account's confirmed transactions, newest first."""
+"""Reading the ledger: an account's confirmed transactions, newest first, with their running balance.
+
+A running balance is anchored on the account's last confirmed statement (its closing balance and day,
+tximport.storage.statements) and moved by the per-day sums the ledger keeps (`BAL#` items,
+tximport.storage.ledger): the balance at the end of a day is the anchor plus the day sums after the
+anchor's day up to it (or minus those after it up to the anchor). Without a statement the anchor is
+zero before the account's first line. A page then costs the day items between the anchor and the
+page's first day and one read of that day's later lines, never a scan of the ledger.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
 from tximport.models import LedgerLine, Tenant
+from tximport.statements.models import StatementRecord
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import AccountsStore
+from tximport.storage.statements import StatementHistory
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    """The account's balance after its newest ledger line, and the statement it is anchored on."""
+
+    amount: Decimal
+    as_of: date | None
+    statement: StatementRecord | None
+
+
+@dataclass(slots=True)
+class LedgerPage:
+    lines: list[LedgerLine]
+    next_cursor: str | None
+    #: each line's balance after it (`include=balance`), in the order of `lines`
+    running: list[Decimal] | None = None
+    balance: AccountBalance | None = None
 
 
 class LedgerQueries:
-    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore) -> None:
+    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore,
+                 statements: StatementHistory | None = None) -> None:
         self.accounts = accounts
         self.ledger = ledger
+        self.statements = statements
 
     def page(self, tenant: Tenant, account_id: str, *, limit: int, cursor: str | None
              ) -> tuple[list[LedgerLine], str | None]:
@@ -18,3 +52,31 @@ class LedgerQueries:
         BankAccountNotFound for an account the tenant does not have)."""
         self.accounts.get(tenant, account_id)
         return self.ledger.list_page(tenant, account_id, limit=limit, cursor=cursor)
+
+    def page_with_balances(self, tenant: Tenant, account_id: str, *, limit: int, cursor: str | None) -> LedgerPage:
+        """`page`, with each line's running balance and the account's current balance."""
+        lines, nxt = self.page(tenant, account_id, limit=limit, cursor=cursor)
+        anchor = self.statements.last(tenant, account_id) if self.statements else None
+        last_day = next(iter(self.ledger.days(tenant, account_id, newest_first=True)), None)
+        if anchor is not None and (last_day is None or anchor.closing_date > last_day):
+            last_day = anchor.closing_date
+        current = self._end_of_day(tenant, account_id, last_day, anchor) if last_day else (
+            anchor.closing if anchor else Decimal(0))
+        running: list[Decimal] = []
+        if lines:
+            first = lines[0]
+            balance = self._end_of_day(tenant, account_id, first.date_posted, anchor) - self.ledger.sum_later_in_day(
+                tenant, account_id, first.date_posted, first.transaction_id)
+            for line in lines:
+                running.append(balance)
+                balance -= line.amount
+        return LedgerPage(lines, nxt, running, AccountBalance(current, last_day, anchor))
+
+    def _end_of_day(self, tenant: Tenant, account_id: str, day: date, anchor: StatementRecord | None) -> Decimal:
+        if anchor is None:
+            return sum((t for _, t in self.ledger.day_totals(tenant, account_id, None, day)), Decimal(0))
+        if day >= anchor.closing_date:
+            later = self.ledger.day_totals(tenant, account_id, anchor.closing_date, day)
+            return anchor.closing + sum((t for _, t in later), Decimal(0))
+        between = self.ledger.day_totals(tenant, account_id, day, anchor.closing_date)
+        return anchor.closing - sum((t for _, t in between), Decimal(0))

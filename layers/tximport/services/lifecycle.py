@@ -1,6 +1,11 @@
 """Status changes of an import, in one place: every change is saved with optimistic locking (the
 imports table's stream announces it, see services/events.py), and releasing an import's accounts
-resumes the oldest import queued behind it."""
+resumes the oldest import queued behind it.
+
+Answering the parked confirmation token is linearised on the import: the action that wins one
+conditional write takes the token (`take_token`), and only then sends it (`send_taken`). A concurrent
+action loses that write and changes nothing; a token that no longer waits (the confirmation window
+closed) puts the import back as it was, unless the workflow's expiry got there first."""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import logging
 from typing import Any
 
 from tximport.adapters.workflow import WorkflowEngine
-from tximport.models import ErrorDetail, Import, ImportStatus
+from tximport.errors import Conflict, Unavailable
+from tximport.models import ErrorDetail, Import, ImportStatus, TokenAction, TokenTaken
 from tximport.storage.repository import ImportsStore, LocksStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,50 @@ class Lifecycle:
         self.transition(imp, ImportStatus.ERROR)
         self.release(imp)
         return imp
+
+    # the parked confirmation token --------------------------------------------------------------
+    def take_token(self, imp: Import, action: TokenAction, status: ImportStatus, **changes: Any) -> Import:
+        """Take the import's parked token for `action` in the one conditional write that also saves
+        `status` and `changes` (Conflict for the loser of a race: nothing changed). Answers the import
+        as it was before, for `send_taken` to put back if the token no longer waits."""
+        token = imp.task_token
+        if token is None:
+            raise Conflict(f"import {imp.id} has no parked task token", code="InvalidImportStatus",
+                           target="status")
+        before = imp.model_copy(deep=True)
+        undo = before.model_dump(mode="json", include={"status", *changes})
+        imp.task_token = None
+        imp.token_taken = TokenTaken(action=action, token=token, undo=undo)
+        self.transition(imp, status, **changes)
+        return before
+
+    def send_taken(self, imp: Import, before: Import, output: dict[str, Any]) -> None:
+        """Send the token `imp` took (after its write won). When the token no longer waits, put `before`
+        back (conditional on the write we made, so an expiry that moved on meanwhile is kept) and answer
+        Conflict ConfirmationExpired. A failure to reach the engine leaves the token taken (a retried
+        confirm sends it again; otherwise the expiry ends the import) and answers Unavailable."""
+        taken = imp.token_taken
+        if taken is None:
+            raise RuntimeError(f"import {imp.id} has no taken token to send")
+        try:
+            sent = self.resume(taken.token, output)
+        except Exception as exc:
+            log.warning("sending the task token of %s failed: %s", imp.id, exc)
+            raise Unavailable("the workflow did not answer; call again") from exc
+        if sent:
+            return
+        before.version = imp.version
+        try:
+            self.imports.save(before)
+        except Conflict:
+            latest = self.imports.get(imp.tenant, imp.id)
+            handed_on = latest.token_taken
+            if (latest.status == imp.status and handed_on is not None and handed_on.action == taken.action
+                    and handed_on.at == taken.at):
+                return  # a retried attempt of the waiting step took our decision with its own token
+            log.info("import %s moved on while its token expired", imp.id)
+        raise Conflict("the import is no longer waiting for confirmation: the confirmation window closed",
+                       code="ConfirmationExpired", target="status")
 
     # accounts ------------------------------------------------------------------------------
     def account_ids(self, imp: Import) -> list[str]:

@@ -5,18 +5,19 @@ go on by itself), `done` (nothing to import: account discovery) or `failed` (sta
 
 One run over a file is a `_Run`: it gathers parsed lines into batches, resolves each line's bank
 account (`_Accounts`), stages each batch in one loop (sign, deterministic id, duplicate verdict, the
-chunk line written as JSON text) and keeps its counters per statement (`StatementTotals`, merged into
-the report's `_Tally`); the warnings policy (`report_warnings`) and the review-level decision
-(`next_step`) read the tally. The row-at-a-time path this replaced is kept in
+pending and reversal links (`_Links`), the chunk line written as JSON text), feeds each statement's
+lines and balances to the statement checks (`StatementCollector`: the one per-statement aggregate) and
+counts the report's `_Tally` once per batch; the warnings policy (`report_warnings`) and the review-level
+decision (`next_step`) read the tally. The row-at-a-time path this replaced is kept in
 tests/support/reference/row_processing.py as the oracle of the differential tests.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from hashlib import blake2b, sha256
 from json.encoder import encode_basestring_ascii
@@ -36,13 +37,16 @@ from tximport.models import (
     ReviewLevel,
     Severity,
     StagedRow,
-    StatementTotals,
     Summary,
+    Tenant,
     TransactionSign,
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerStore
+from tximport.services.statements import StatementService
+from tximport.statements.collect import StatementCollector
+from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
+from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_json, staging_prefix
 
@@ -53,6 +57,12 @@ REPLAY_DETECTED = "ReplayDetected"
 
 #: the workflow's next step after processing
 Outcome = Literal["review", "confirm", "done", "failed"]
+
+#: rows of the file a reversal may reverse, per account (besides the ledger's lines)
+_RECENT_ROWS = 2000
+#: how far back a reversal looks for the line it reverses
+_REVERSAL_WINDOW_DAYS = 60
+_MAX_EXPIRED_REPORTED = 50
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 _OCCURRENCE_WINDOW = 64
@@ -154,18 +164,16 @@ class _Tally:
     def lines(self) -> int:
         return self.credits.count + self.debits.count
 
-    def add_statement(self, totals: StatementTotals) -> None:
-        """Count a statement's staged lines in."""
-        self.credits.count += totals.credit_count
-        self.credits.total += totals.credit_sum
-        self.debits.count += totals.debit_count
-        self.debits.total += totals.debit_sum
-        for day in (totals.first_day, totals.last_day):
-            if day is not None:
-                if self.first_day is None or day < self.first_day:
-                    self.first_day = day
-                if self.last_day is None or day > self.last_day:
-                    self.last_day = day
+    def add_batch(self, credits: _Side, debits: _Side, first: date | None, last: date | None) -> None:
+        """Count a batch's staged lines in."""
+        self.credits.count += credits.count
+        self.credits.total += credits.total
+        self.debits.count += debits.count
+        self.debits.total += debits.total
+        if first is not None and (self.first_day is None or first < self.first_day):
+            self.first_day = first
+        if last is not None and (self.last_day is None or last > self.last_day):
+            self.last_day = last
 
     def summary(self, *, overlap: int, accounts: int) -> Summary:
         """`statement.summary` of the import report."""
@@ -239,17 +247,109 @@ def _verdict_tail(verdict: Verdict | None) -> str:
             f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
 
 
+class _Links:
+    """Links a run's rows to the ledger (tximport.statements.pending): a booked row to the open pending line
+    it replaces, a reversal to the line it reverses; what stays pending too long is expired."""
+
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, window_days: int) -> None:
+        self.ledger, self.tenant, self.window = ledger, tenant, window_days
+        self.pending: dict[str, list[LineKey]] = {}  # open pending lines per account, read once
+        self.recent: dict[str, deque[LineKey]] = {}  # the file's latest rows per account (reversals)
+        self.days: OrderedDict[tuple[str, date], list[LineKey]] = OrderedDict()  # ledger days read for reversals
+        self.booked_days: dict[str, set[date]] = {}
+        self.last_day: date | None = None
+
+    def _ledger_day(self, account_id: str, day: date) -> list[LineKey]:
+        """The ledger's lines of one day (read once per run; the latest days kept)."""
+        booked = self.booked_days.get(account_id)
+        if booked is None:  # the days the account has lines on, read once (only when a reversal comes)
+            booked = self.booked_days[account_id] = set(self.ledger.days(self.tenant, account_id))
+        if day not in booked:
+            return []
+        found = self.days.get((account_id, day))
+        if found is None:
+            found = [LineKey(x.transaction_id, x.date_posted, x.amount, x.description, x.bank_transaction_id)
+                     for x in self.ledger.day_lines(self.tenant, account_id, day)]
+            self.days[(account_id, day)] = found
+            if len(self.days) > _REVERSAL_WINDOW_DAYS * 4:
+                self.days.popitem(last=False)
+        return found
+
+    def open(self, account_id: str) -> list[LineKey]:
+        """The account's open pending lines not matched yet in this run (read once per account)."""
+        found = self.pending.get(account_id)
+        if found is None:
+            found = self.pending[account_id] = self.ledger.open_pending(self.tenant, account_id)
+        return found
+
+    def recent_rows(self, account_id: str) -> deque[LineKey]:
+        """The account's latest staged rows of this file (a reversal may reverse one of them)."""
+        found = self.recent.get(account_id)
+        if found is None:
+            found = self.recent[account_id] = deque(maxlen=_RECENT_ROWS)
+        return found
+
+    def replaced(self, key: LineKey, pool: list[LineKey]) -> str | None:
+        """The id of the open pending line (of `pool`, the account's) the booked line `key` replaces."""
+        match = match_pending(key, pool, self.window)
+        if match is None:
+            return None
+        pool.remove(match)
+        return match.transaction_id
+
+    def reversed(self, account_id: str, key: LineKey, recent: deque[LineKey]) -> str | None:
+        """The id of the line the reversal `key` reverses: one of the file's rows or the ledger's lines."""
+        earlier = list(recent)
+        for back in range(_REVERSAL_WINDOW_DAYS + 1):
+            earlier += self._ledger_day(account_id, key.day - timedelta(days=back))
+        found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
+        return found.transaction_id if found else None
+
+    def seen(self, last_day: date | None) -> None:
+        """The newest day a batch staged (what expiry is measured from)."""
+        if last_day is not None and (self.last_day is None or last_day > self.last_day):
+            self.last_day = last_day
+
+    def expired(self) -> list[ErrorDetail]:
+        """`PendingExpired` for each open pending line not booked within the window of the file's newest line."""
+        if self.last_day is None:
+            return []
+        found = [(account_id, p) for account_id, pool in self.pending.items()
+                 for p in expired(pool, self.last_day, self.window)]
+        return [ErrorDetail(severity=Severity.INFO, code="PendingExpired", target=p.transaction_id,
+                            message=f"the pending line {p.transaction_id} of bank account {account_id} "
+                                    f"({p.day.isoformat()}, {p.amount}) was not booked within {self.window} days")
+                for account_id, p in found[:_MAX_EXPIRED_REPORTED]]
+
+
+def _links_tail(pending: bool, reversal: bool, replaces: str | None, reversal_of: str | None) -> str:
+    """The statement-truth fields of a chunk line (only where set, as `encode_row` leaves them)."""
+    tail = ',"reversal":true' if reversal else ""
+    if pending:
+        tail += ',"pending":true'
+    tail += _opt_text("replacesPendingId", replaces)
+    return tail + _opt_text("reversalOf", reversal_of)
+
+
+#: a gathered event: a parsed line, or a rejected one (kept in the batch so errors stay in file order)
+_Gathered = base.ParsedLine | base.LineError
+#: a line of a batch with its account, and whether it is staged (False: outside productDates, counted only)
+_Kept = tuple[base.ParsedLine, ImportBankAccount, bool]
+
+
 class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
-    accounts the file names) and is tallied.
+    accounts the file names, the statements' lines and balances) and is tallied.
 
-    Parsed lines are gathered into batches of `BATCH_LINES` and each batch is staged in one loop: its
-    ids, duplicate verdicts and chunk lines (written as JSON text directly, handed to the chunk writer
-    as one block); the counters of the report are kept per statement (`StatementTotals`) and the
-    discovered accounts are counted per batch, so no model is built per line."""
+    Parsed (and rejected) lines are gathered into batches of `BATCH_LINES` and each batch is staged in one
+    loop: its ids, duplicate verdicts, pending and reversal links and chunk lines (written as JSON text
+    directly, handed to the chunk writer as one block); the report's counters are added once per batch and
+    the discovered accounts are counted per batch, so no model is built per line. A statement event
+    (account, balances) first stages the lines before it."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
-                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail]) -> None:
+                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
+                 statements: StatementCollector | None = None, links: _Links | None = None) -> None:
         self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
@@ -259,36 +359,40 @@ class _Run:
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
-        self.statements: list[StatementTotals] = []
-        self._statement_of: dict[tuple[str | None, str], StatementTotals] = {}
-        self._statement_refs: dict[str | None, int] = {}
-        self._events: dict[str | None, base.StatementAccount] = {}
-        #: parsed lines gathered for the next flush (the list is kept: callers may append to it)
-        self.batch: list[base.ParsedLine] = []
+        self.statements = statements
+        self.links = links
+        #: lines gathered for the next flush (the list is kept: callers may append to it)
+        self.batch: list[_Gathered] = []
         self._iso: dict[date, str] = {}
 
     def take(self, event: base.ParseEvent) -> None:
-        if isinstance(event, base.ParsedLine):
+        if isinstance(event, (base.ParsedLine, base.LineError)):
             self.batch.append(event)
             if len(self.batch) >= BATCH_LINES:
                 self.flush()
-        elif isinstance(event, base.LineError):
-            self.tally.rejected += 1
-            self.errors.write(ErrorDetail.model_construct(
-                severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
-                line_number=event.line_number, actual_value=event.actual_value))
+            return
+        self.flush()  # the lines before a statement event belong to what came before it
+        if isinstance(event, base.StatementBalances):
+            self._balances(event)
         else:
-            self.flush()  # the lines before a statement belong to what came before it
-            self._statement(event)
+            entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
+                account_identifier=event.account_ref, currency=event.currency))
+            account = None if self.discovery else self.accounts.of(event.account_ref)
+            entry.bank_account_id = account.id if account else None
 
-    def _statement(self, event: base.StatementAccount) -> None:
-        entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
-            account_identifier=event.account_ref, currency=event.currency))
-        account = None if self.discovery else self.accounts.of(event.account_ref)
-        entry.bank_account_id = account.id if account else None
-        # a new statement of this reference: its lines are totalled apart from the earlier ones
-        self._statement_refs[event.account_ref] = self._statement_refs.get(event.account_ref, 0) + 1
-        self._events[event.account_ref] = event
+    def _balances(self, event: base.StatementBalances) -> None:
+        if self.statements is None or self.discovery:
+            return
+        account = self.accounts.of(event.account_ref)
+        if account is not None:
+            self.statements.balances(event, account.id,
+                                     reversed_sign=account.transaction_sign == TransactionSign.REVERSED)
+
+    def _reject(self, event: base.LineError) -> None:
+        self.tally.rejected += 1
+        self.errors.write(ErrorDetail.model_construct(
+            severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
+            line_number=event.line_number, actual_value=event.actual_value))
 
     def flush(self) -> None:
         """Stage the gathered lines."""
@@ -298,13 +402,18 @@ class _Run:
         self.batch.clear()
         self._count_discovered(batch)
         if self.discovery:
+            for event in batch:
+                if type(event) is base.LineError:
+                    self._reject(event)
             return
         kept = self._kept(batch)
         if kept:
-            self.rows.write_block(self._stage(kept))
+            block = self._stage(kept)
+            if block:
+                self.rows.write_block(block)
 
-    def _count_discovered(self, batch: list[base.ParsedLine]) -> None:
-        counts = Counter(line.account_ref for line in batch)
+    def _count_discovered(self, batch: list[_Gathered]) -> None:
+        counts = Counter(line.account_ref for line in batch if type(line) is base.ParsedLine)
         for ref, count in counts.items():
             if ref is None:
                 continue
@@ -313,11 +422,16 @@ class _Run:
                 entry = self.discovered[ref] = DiscoveredAccount(account_identifier=ref)
             entry.transaction_count += count
 
-    def _kept(self, batch: list[base.ParsedLine]) -> list[tuple[base.ParsedLine, ImportBankAccount]]:
-        """The lines to stage with their accounts; the others counted by why they are left out."""
+    def _kept(self, batch: list[_Gathered]) -> list[_Kept]:
+        """The lines to stage with their accounts (and those outside productDates, which the statement
+        checks count); the others counted by why they are left out, rejected lines written in file order."""
         tally, product, include_pending, accounts = self.tally, self.product, self.include_pending, self.accounts
-        kept: list[tuple[base.ParsedLine, ImportBankAccount]] = []
+        kept: list[_Kept] = []
         for line in batch:
+            if type(line) is base.LineError:
+                self._reject(line)
+                continue
+            assert isinstance(line, base.ParsedLine)
             if line.pending and not include_pending:
                 tally.pending += 1
                 continue
@@ -327,27 +441,30 @@ class _Run:
                 continue
             if product is not None and not product.covers(line.date_posted):
                 tally.out_of_range += 1
+                kept.append((line, account, False))
                 continue
-            kept.append((line, account))
+            if not self._storable(line):
+                continue
+            kept.append((line, account, True))
         return kept
 
-    def _totals(self, ref: str | None, account: ImportBankAccount) -> StatementTotals:
-        key = (ref, account.id)
-        totals = self._statement_of.get(key)
-        ordinal = self._statement_refs.get(ref, 0)
-        if totals is None or totals.statement != ordinal:
-            event = self._events.get(ref)
-            statement = self.discovered.get(ref or "")  # the statement's currency, for lines naming none
-            totals = StatementTotals(statement=ordinal, account_ref=ref, bank_account_id=account.id,
-                                     currency=statement.currency if statement else None,
-                                     opening_balance=getattr(event, "opening_balance", None),
-                                     closing_balance=getattr(event, "closing_balance", None))
-            self._statement_of[key] = totals
-            self.statements.append(totals)
-        return totals
+    def _storable(self, line: base.ParsedLine) -> bool:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
+        never the commit: a commit that fails part-way would have to be undone."""
+        for name, value in (("amount", line.amount), ("balance", line.balance),
+                            ("originalAmount", line.original_amount)):
+            if value is not None and not storable(value):
+                self.tally.rejected += 1
+                self.errors.write(ErrorDetail.model_construct(
+                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
+                    actual_value=str(value)[:100],
+                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                            "(38 significant digits, 1E-130 to 1E+126)"))
+                return False
+        return True
 
-    def _stage(self, kept: list[tuple[base.ParsedLine, ImportBankAccount]]) -> list[str]:
-        """The chunk lines of a batch: sign, ids, verdicts and counters in one loop."""
+    def _stage(self, kept: list[_Kept]) -> list[str]:  # noqa: C901 - one loop over the batch, on purpose
+        """The chunk lines of a batch: sign, ids, verdicts, links, statement lines and counters in one loop."""
         out: list[str] = []
         isos = self._iso
         if len(isos) > _CACHE_LIMIT:
@@ -355,22 +472,37 @@ class _Run:
         check, ids, quiet = self.detector.check, self.ids.of, self.detector.quiet
         file_days = self.detector.file_days()
         currencies = self.tally.currencies
+        statement_line = self.statements.line if self.statements is not None else None
+        links = self.links
+        credits, debits = _Side(), _Side()
+        first: date | None = None
+        last: date | None = None
         duplicates = 0
         last_ref: str | None = None
         last_account: ImportBankAccount | None = None
-        totals = StatementTotals(statement=-1, account_ref=None, bank_account_id="")
-        head, account_id, reversed_sign, no_ledger = "", "", False, False
-        for line, account in kept:
+        head, account_id, reversed_sign, no_ledger, statement_currency = "", "", False, False, None
+        pool: list[LineKey] | None = None
+        recent: deque[LineKey] = deque()
+        for line, account, staged in kept:
             if account is not last_account or line.account_ref != last_ref:
                 last_ref, last_account, account_id = line.account_ref, account, account.id
-                totals = self._totals(line.account_ref, account)
+                entry = self.discovered.get(line.account_ref or "")  # the statement's currency
+                statement_currency = entry.currency if entry else None
                 head = f'"bankAccountId":{_json_text(account_id)}'
                 reversed_sign = account.transaction_sign == TransactionSign.REVERSED
                 no_ledger = quiet(account_id)
-            currency = line.currency or totals.currency
+                if links is not None:
+                    pool, recent = None, links.recent_rows(account_id)
+            currency = line.currency or statement_currency
             amount = -line.amount if reversed_sign else line.amount
-            description = line.description or ""
             day = line.date_posted
+            if not staged:  # outside productDates: only the statement checks count it
+                if statement_line is not None and not line.pending:
+                    statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
+                                   line_number=line.line_number, file_amount=line.amount, balance=line.balance,
+                                   duplicate=None)
+                continue
+            description = line.description or ""
             day_iso = isos.get(day)
             if day_iso is None:
                 day_iso = isos[day] = day.isoformat()
@@ -381,17 +513,45 @@ class _Run:
                 verdict = None
             else:
                 verdict = check(account_id, tx_id, day, amount, description, bank_id)
-                if verdict is not None:
-                    duplicates += 1
+            links_tail = ""
+            if links is not None:
+                key = LineKey(tx_id, day, amount, description, bank_id)
+                replaces = None
+                if not line.pending:
+                    if pool is None:  # read when the account's first booked row comes
+                        pool = links.open(account_id)
+                    replaces = links.replaced(key, pool) if pool else None
+                if replaces is not None and verdict is not None and verdict.duplicate_of == replaces:
+                    verdict = None  # not a duplicate: it books the pending line
+                reversal_of = links.reversed(account_id, key, recent) if line.reversal else None
+                recent.append(key)
+                if line.pending or line.reversal or replaces is not None:
+                    links_tail = _links_tail(line.pending, line.reversal, replaces, reversal_of)
+            if verdict is not None:
+                duplicates += 1
+            if statement_line is not None and not line.pending:  # a booked balance leaves pending lines out
+                statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
+                               line_number=line.line_number, file_amount=line.amount, balance=line.balance,
+                               duplicate=verdict is not None)
             if currency:
                 currencies.add(currency)
-            totals.add(amount, day)
+            side = credits if amount >= 0 else debits
+            side.count += 1
+            side.total += amount
+            if first is None or day < first:
+                first = day
+            if last is None or day > last:
+                last = day
             out.append(f'{{"transactionId":"{tx_id}",{head},"amount":"{plain_decimal(amount)}",'
                        f'"currency":{"null" if currency is None else _json_text(currency)},'
                        f'"datePosted":"{day_iso}","description":{_json_text(description)},'
                        f'"lineNumber":{line.line_number}'
-                       f'{"" if _optional(line) == _NO_OPTIONAL else _row_tail(line)}{_verdict_tail(verdict)}')
+                       f'{"" if _optional(line) == _NO_OPTIONAL else _row_tail(line)}{links_tail}'
+                       f'{_verdict_tail(verdict)}')
         self.tally.duplicates += duplicates
+        self.tally.add_batch(credits, debits, first, last)
+        if links is not None:
+            links.seen(last)
         return out
 
 
@@ -422,8 +582,10 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
-                 staging: Staging) -> None:
+                 staging: Staging, statements: StatementService | None = None, pending_window_days: int = 10) -> None:
         self.lifecycle = lifecycle
+        self.pending_window_days = pending_window_days
+        self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
         self.objects = objects
@@ -470,6 +632,8 @@ class ProcessingService:
             raise
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
+            # decisions belong to the generation they were made on: the old one's no longer apply
+            self.imports.delete_decisions(imp, generation=imp.generation - 1)
         return outcome
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
@@ -490,7 +654,10 @@ class ProcessingService:
         options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
                                     include_pending=imp.include_pending)
         detector = DuplicateDetector(self.ledger, imp.tenant)
-        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
+        collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
+        links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
+        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
+                   collector, links)
         take, batch, line = run.take, run.batch, base.ParsedLine
         for event in fmt.parser(source, options):
             if type(event) is line:  # the common event, gathered here without a call
@@ -502,18 +669,18 @@ class ProcessingService:
         run.flush()
         imp.staging_prefix = prefix
         imp.chunk_keys = run.rows.close()
-        # what each statement staged (lines, sums, days, reported balances), for the statement checks
-        self.staging.write_statements(prefix, run.statements)
         imp.error_chunk_keys = run.errors.close()
         tally = run.tally
-        for totals in run.statements:
-            tally.add_statement(totals)
         overlap = detector.overlap_count() if not run.discovery else 0
         imp.summary = tally.summary(overlap=overlap,
                                     accounts=len(run.discovered) if run.discovered else len(imp.bank_accounts))
         imp.discovered_accounts = list(run.discovered.values())
         imp.validation_details_count = tally.rejected
         warnings = report_warnings(tally, overlap)
+        if self.statements is not None and collector is not None:
+            warnings += self.statements.assess(imp, collector)
+        if links is not None:
+            warnings += links.expired()
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if run.discovery:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
@@ -526,6 +693,9 @@ class ProcessingService:
             return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
                               "see errordetails", target="File")
         outcome = next_step(imp.review_level, tally.rejected, warnings)
+        # the amend that took the last token is done with: the await step that follows parks a new one
+        # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
+        imp.token_taken = None
         if outcome == "confirm":
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
         else:

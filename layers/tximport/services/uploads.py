@@ -14,7 +14,7 @@ from tximport.adapters.workflow import StartRefused, WorkflowEngine
 from tximport.errors import Conflict, NotFound
 from tximport.models import ErrorDetail, ImportStatus, Tenant
 from tximport.services.lifecycle import Lifecycle
-from tximport.tasks import StartInput, TenantRef
+from tximport.tasks import StartInput, TenantRef, process_timeout
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ class UploadService:
             return "duplicate"
         payload = StartInput(import_id=imp.id, tenant_ref=TenantRef.of(tenant),
                              confirmation_timeout_seconds=self.confirmation_timeout,
-                             queue_timeout_seconds=self.queue_timeout).payload()
+                             queue_timeout_seconds=self.queue_timeout,
+                             process_timeout_seconds=process_timeout(size)).payload()
         try:
             execution_arn = self.workflow.start(imp.id, payload)
         except StartRefused:

@@ -7,14 +7,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from tximport.errors import TransientError as TransientError  # raised here; re-exported for callers
+
 #: BatchWriteItem takes at most 25 requests
 BATCH_SIZE = 25
 ATTEMPTS = 8
-
-
-class TransientError(Exception):
-    """Throughput was exceeded after retries: the caller retries the whole unit of work (writes are
-    idempotent, so a retry never double-writes)."""
 
 
 def batch_write(client: Any, table_name: str, requests: Sequence[dict[str, Any]]) -> None:

@@ -12,6 +12,13 @@ Lines committed from an import session add their own attributes (`type`, `transa
 `categoryId`, ..., see `_session_attributes`) and two kinds of index items in the account's partition
 (`INVOICEDAY#`, `VALIDATING#`: storage/keys.py), so that an invoice's sums and close read only the days
 and lines they need.
+
+Balances: a `BAL#<day>` item per account and day holds the sum and count of that day's lines. It is
+recomputed from the day's lines (never added to) after every write or removal that touches the day, so
+a retried chunk cannot count twice; the write is conditional on the version read before the lines, so
+two writers of one day (two chunks of a commit, a public post) cannot leave a stale sum: the loser reads
+again. A running balance then needs the day items between a statement's closing and the day asked for,
+never the lines of the whole ledger (services/ledger_queries.py).
 """
 
 from __future__ import annotations
@@ -19,16 +26,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from tximport.models import LedgerLine, LineMark, ReconciliationMark, Tenant, Transaction, iso
 from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus, TypeSums
+from tximport.statements.pending import LineKey
 from tximport.storage import keys
 from tximport.storage.batch import TransientError as TransientError  # what the workflow retries on
 from tximport.storage.batch import batch_write
@@ -39,6 +47,11 @@ _serializer = TypeSerializer()
 #: a decimal written plainly, with at most 38 significant digits (DynamoDB's precision)
 _PLAIN_NUMBER = re.compile(r"-?\d{1,38}(\.\d{1,38})?")
 _deserializer = TypeDeserializer()
+
+#: what a day's balance reads of its lines
+_AMOUNT_NAMES = {"#a": "amount", "#p": "pending"}
+#: how far before its booked line a replaced pending line is looked for when it is opened again
+_PENDING_LOOKBACK_DAYS = 62
 
 #: a ledger line named by where it is: (bank account id, day posted, transaction id)
 LineRef = tuple[str, date, str]
@@ -53,6 +66,18 @@ def _number(value: Decimal | int | None) -> dict[str, str] | None:
         return None
     serialized: dict[str, str] = _serializer.serialize(value)  # {"N": "..."}, checked as DynamoDB numbers
     return serialized
+
+
+def storable(value: Decimal) -> bool:
+    """Whether the ledger stores `value` exactly: a DynamoDB number has at most 38 significant digits and
+    a magnitude from 1E-130 to below 1E+126 (the check the item serializer makes on write)."""
+    if not value.is_finite() or (value != 0 and not -130 <= value.adjusted() <= 125):
+        return False  # DynamoDB refuses these (the serializer lets an exact subnormal like 1E-131 pass)
+    try:
+        DYNAMODB_CONTEXT.create_decimal(value)
+    except (ArithmeticError, ValueError):  # Inexact, Rounded, Overflow, Underflow, Clamped
+        return False
+    return True
 
 
 def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
@@ -74,6 +99,11 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "balance": _number(line.balance),
         "originalAmount": _number(line.original_amount),
         "originalCurrency": _text(line.original_currency),
+        "reversal": {"BOOL": True} if line.reversal else None,
+        "pending": {"BOOL": True} if line.pending else None,
+        "replacesPendingId": _text(line.replaces_pending_id),
+        "reversalOf": _text(line.reversal_of),
+        "replacedBy": _text(line.replaced_by),
         "importId": _text(line.import_id or None),
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
@@ -88,6 +118,9 @@ _STAGED_TEXT = ("currency", "valueDate", "bankTransactionId", "reference", "coun
                 "originalCurrency")
 #: its optional numbers (decimal strings in the chunk line; a DynamoDB number is its decimal text)
 _STAGED_NUMBERS = ("balance", "originalAmount")
+#: its statement-truth marks (written only where true) and links (only where set)
+_STAGED_FLAGS = ("reversal", "pending")
+_STAGED_LINKS = ("replacesPendingId", "reversalOf")
 
 
 def encode_staged(pk_prefix: str, record: Mapping[str, Any], import_id: str, committed: str) -> dict[str, Any]:
@@ -118,6 +151,24 @@ def encode_staged(pk_prefix: str, record: Mapping[str, Any], import_id: str, com
             item[name] = {"N": _number_text(value)}
     if record.get("lineNumber") is not None:
         item["lineNumber"] = {"N": str(int(record["lineNumber"]))}
+    for name in _STAGED_FLAGS:
+        if record.get(name):
+            item[name] = {"BOOL": True}
+    for name in _STAGED_LINKS:
+        value = record.get(name)
+        if value:
+            item[name] = {"S": value}
+    return item
+
+
+def _staged_pending_item(tenant: Tenant, record: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The open-pending index item of a staged pending line (the item `_pending_item` writes for its row)."""
+    item = {"pk": {"S": keys.ledger_account_pk(tenant, record["bankAccountId"])},
+            "sk": {"S": keys.ledger_pending_sk(record["transactionId"])},
+            "transactionId": {"S": record["transactionId"]}, "day": {"S": record["datePosted"]},
+            "amount": {"N": _number_text(record["amount"])}, "description": {"S": record.get("description") or ""}}
+    if record.get("bankTransactionId"):
+        item["bankTransactionId"] = {"S": record["bankTransactionId"]}
     return item
 
 
@@ -161,6 +212,18 @@ def _session_entry(item: dict[str, Any]) -> SessionLedgerEntry | None:
         recurring_type=item.get("recurringType"))
 
 
+def _pending_item(tenant: Tenant, line: Transaction) -> dict[str, dict[str, Any]]:
+    """The index item of an open pending line (what matching a booked line needs)."""
+    attributes = {
+        "pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+        "sk": {"S": keys.ledger_pending_sk(line.transaction_id)},
+        "transactionId": {"S": line.transaction_id}, "day": {"S": line.date_posted.isoformat()},
+        "amount": _number(line.amount), "description": {"S": line.description},
+        "bankTransactionId": _text(line.bank_transaction_id),
+    }
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
 def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
@@ -195,6 +258,23 @@ def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[st
 
 
 class LedgerStore(Protocol):
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        """The account's pending lines no booked line has replaced yet."""
+        ...
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        """Open again the pending line `booked` replaced (its import was reverted)."""
+        ...
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        """The sum of the account's lines per day, for days in (after, until] (None: open-ended), oldest first."""
+        ...
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        """The sum of the day's lines listed before `transaction_id` newest first (ids above it)."""
+        ...
+
     """What the services rely on (`LedgerRepository` on DynamoDB; an in-memory fake in tests/fakes)."""
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
@@ -285,55 +365,180 @@ class LedgerRepository:
 
     def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
                      committed: datetime) -> int:
-        """Put staged chunk lines as the ledger lines `import_id` confirmed (see `encode_staged`)."""
+        """Put staged chunk lines as the ledger lines `import_id` confirmed (see `encode_staged`): what
+        `write` does for their rows (index items before their lines, open-pending items, the pending lines
+        booked lines replace, the days' balances), without a model per line."""
         pk_prefix = keys.ledger_account_pk(tenant, "")
         stamp = iso(committed)
         requests: list[dict[str, Any]] = []
         days: set[tuple[str, str]] = set()
+        new_index: list[dict[str, dict[str, Any]]] = []
+        replacing: list[tuple[str, str, str]] = []
         written = 0
         for record in records:
-            item = encode_staged(pk_prefix, record, import_id, stamp)
-            requests.append({"PutRequest": {"Item": item}})
-            days.add((record["bankAccountId"], record["datePosted"]))
+            requests.append({"PutRequest": {"Item": encode_staged(pk_prefix, record, import_id, stamp)}})
+            account_id, day = record["bankAccountId"], record["datePosted"]
+            if (account_id, day) not in days:
+                days.add((account_id, day))
+                new_index.append({"pk": {"S": keys.ledger_account_pk(tenant, account_id)},
+                                  "sk": {"S": keys.ledger_day_sk(date.fromisoformat(day))}})
+            if record.get("pending"):
+                new_index.append(_staged_pending_item(tenant, record))
+            if record.get("replacesPendingId"):
+                replacing.append((account_id, record["replacesPendingId"], record["transactionId"]))
             written += 1
             if len(requests) == 25:
-                batch_write(self.bulk_client, self.table_name, requests)
-                requests = []
-        requests += [{"PutRequest": {"Item": {"pk": {"S": keys.ledger_account_pk(tenant, account_id)},
-                                              "sk": {"S": keys.ledger_day_sk(date.fromisoformat(day))}}}}
-                     for account_id, day in sorted(days)]
+                self._index_then_batch(new_index, requests, self.bulk_client)
+                requests, new_index = [], []
         if requests:
-            batch_write(self.bulk_client, self.table_name, requests)
+            self._index_then_batch(new_index, requests, self.bulk_client)
+        for account_id, pending_id, booked_id in replacing:
+            self._replace_pending(tenant, account_id, pending_id, booked_id)
+        self.refresh_totals(tenant, ((a, date.fromisoformat(d)) for a, d in days))
         return written
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
-        """Put ledger lines (idempotent: a line's key is its deterministic transaction id)."""
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id).
+
+        A line's index items (its day's, and a session line's INVOICEDAY#/VALIDATING# items) are written
+        before the line: each batch of 25 lines is preceded by the index items it adds, so a write that
+        stops part-way never leaves a line that listing the ledger cannot reach (an index item whose
+        lines never came lists an empty day)."""
         requests: list[dict[str, Any]] = []
-        days: set[tuple[str, date]] = set()
-        index: dict[str, dict[str, dict[str, str]]] = {}
+        indexed: set[str] = set()
+        new_index: list[dict[str, dict[str, str]]] = []
         written = 0
+        days: set[tuple[str, date]] = set()
+        replacing: list[LedgerLine] = []
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
             days.add((line.bank_account_id, line.date_posted))
-            if line.session is not None:
-                index.update((item["pk"]["S"] + item["sk"]["S"], item) for item in _index_items(tenant, line))
+            day_item = {"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+                        "sk": {"S": keys.ledger_day_sk(line.date_posted)}}
+            items = [day_item, *_index_items(tenant, line)] if line.session is not None else [day_item]
+            if line.pending and not line.replaced_by:
+                items.append(_pending_item(tenant, line))
+            if line.replaces_pending_id:
+                replacing.append(line)
+            for item in items:
+                if (name := item["pk"]["S"] + item["sk"]["S"]) not in indexed:
+                    indexed.add(name)
+                    new_index.append(item)
             written += 1
             if len(requests) == 25:
-                self._batch(requests)
-                requests = []
-        day_items = [{"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)}}
-                     for account_id, day in sorted(days)]
-        for item in [*day_items, *index.values()]:
-            requests.append({"PutRequest": {"Item": item}})
-            if len(requests) == 25:
-                self._batch(requests)
-                requests = []
+                self._index_then_batch(new_index, requests)
+                requests, new_index = [], []
         if requests:
-            self._batch(requests)
+            self._index_then_batch(new_index, requests)
+        for line in replacing:
+            self._replace_pending(tenant, line.bank_account_id, line.replaces_pending_id or "", line.transaction_id)
+        self.refresh_totals(tenant, days)
         return written
 
-    def _batch(self, requests: list[dict[str, Any]]) -> None:
-        batch_write(self.client, self.table_name, requests)  # TransientError: the workflow retries the chunk
+    def _index_then_batch(self, index: list[dict[str, dict[str, Any]]], requests: list[dict[str, Any]],
+                          client: Any = None) -> None:
+        # TransientError (throughput exceeded after retries): the workflow retries the chunk
+        client = client or self.client
+        if index:
+            batch_write(client, self.table_name, [{"PutRequest": {"Item": item}} for item in index])
+        batch_write(client, self.table_name, requests)
+
+    # pending lines (tximport.statements.pending) ----------------------------------------------------
+    def open_pending(self, tenant: Tenant, account_id: str) -> list[LineKey]:
+        """The account's pending lines no booked line has replaced yet."""
+        prefix = keys.LEDGER_PENDING_PREFIX
+        return [LineKey(i["transactionId"], date.fromisoformat(i["day"]), Decimal(i["amount"]),
+                        i.get("description", ""), i.get("bankTransactionId"))
+                for i in self._index(tenant, account_id, prefix, prefix + "~")]
+
+    def _replace_pending(self, tenant: Tenant, account_id: str, pending_id: str, booked_id: str) -> None:
+        """Mark the pending line `pending_id` the booked line `booked_id` replaces (`replacedBy`) and close
+        its index item; a retry finds the index item gone and does nothing."""
+        index_key = {"pk": keys.ledger_account_pk(tenant, account_id), "sk": keys.ledger_pending_sk(pending_id)}
+        item = self.table.get_item(Key=index_key, ConsistentRead=True).get("Item")
+        if item is None:
+            return
+        try:
+            self.table.update_item(
+                Key={"pk": keys.ledger_day_pk(tenant, account_id, item["day"]), "sk": keys.ledger_tx_sk(pending_id)},
+                UpdateExpression="SET replacedBy = :booked", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":booked": booked_id})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        self.table.delete_item(Key=index_key)
+
+    def restore_pending(self, tenant: Tenant, booked: Transaction) -> None:
+        """The booked line that replaced a pending line is gone (its import was reverted): the pending
+        line is open again."""
+        pending_id = booked.replaces_pending_id
+        if not pending_id:
+            return
+        account_id = booked.bank_account_id
+        oldest = booked.date_posted - timedelta(days=_PENDING_LOOKBACK_DAYS)
+        for day in self.days(tenant, account_id, newest_first=True, start_after=booked.date_posted + timedelta(days=2)):
+            if day < oldest:
+                return
+            try:
+                answer = self.table.update_item(
+                    Key={"pk": keys.ledger_day_pk(tenant, account_id, day), "sk": keys.ledger_tx_sk(pending_id)},
+                    UpdateExpression="REMOVE replacedBy", ConditionExpression="replacedBy = :booked",
+                    ExpressionAttributeValues={":booked": booked.transaction_id}, ReturnValues="ALL_NEW")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue
+            line = decode_line(answer["Attributes"])
+            item = _pending_item(tenant, line)
+            self.client.put_item(TableName=self.table_name, Item=item)
+            return
+
+    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]]) -> None:
+        """Recompute the `BAL#` item of each (account, day) from the day's lines."""
+        for account_id, day in sorted(set(days)):
+            self._refresh_total(tenant, account_id, day)
+
+    def _refresh_total(self, tenant: Tenant, account_id: str, day: date) -> None:
+        key = {"pk": keys.ledger_account_pk(tenant, account_id), "sk": keys.ledger_total_sk(day)}
+        for _ in range(20):
+            current = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+            version = int(current["version"]) if current else 0
+            total, count = Decimal(0), 0
+            for item in query_all(self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                                  ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)},
+                                  ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
+                if item.get("pending"):  # a booked balance leaves pending lines out
+                    continue
+                total += Decimal(item.get("amount", 0))
+                count += 1
+            condition = ({"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
+                         if current else {"ConditionExpression": "attribute_not_exists(pk)"})
+            try:
+                self.table.put_item(Item={**key, "day": day.isoformat(), "total": total, "count": count,
+                                          "version": version + 1}, **condition)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+        raise TransientError(f"the balance of {account_id} on {day} kept changing while it was recomputed")
+
+    def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
+                   ) -> list[tuple[date, Decimal]]:
+        """The sum of the account's lines per day, for days in (after, until], oldest first."""
+        low = keys.ledger_total_sk(after) + "~" if after else keys.LEDGER_TOTAL_PREFIX
+        high = keys.ledger_total_sk(until) if until else keys.LEDGER_TOTAL_PREFIX + "~"
+        if low > high:
+            return []
+        return [(date.fromisoformat(i["day"]), Decimal(i["total"])) for i in self._index(
+            tenant, account_id, low, high) if i.get("count")]
+
+    def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
+        """The sum of the day's lines whose ids sort above `transaction_id` (listed before it, newest first)."""
+        items = query_all(self.table, KeyConditionExpression="pk = :pk AND sk > :sk",
+                          ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day),
+                                                     ":sk": keys.ledger_tx_sk(transaction_id)},
+                          ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES)
+        return sum((Decimal(i.get("amount", 0)) for i in items if not i.get("pending")), Decimal(0))
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""
@@ -436,18 +641,21 @@ class LedgerRepository:
                 else:
                     removed += future.result()
 
+        touched: set[tuple[str, date]] = set()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
             try:
                 for line in lines:
                     if errors or (stop is not None and stop()):
                         complete = False
                         break
+                    touched.add((line.bank_account_id, line.date_posted))
                     if len(pending) >= workers * 4:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         collect(done)
                     pending.add(pool.submit(self._delete_one, tenant, line, import_id))
             finally:
                 collect(wait(pending).done)
+                self.refresh_totals(tenant, touched)  # the days' balances, also after a partial run
         if errors:
             # the lines already removed are counted in the error: a retry finds them gone and does not
             # count them again

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from tximport.errors import Conflict, NotFound
-from tximport.models import BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
+from tximport.models import IN_FLIGHT_STATUSES, BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 
@@ -58,19 +59,25 @@ class ImportsStore(Protocol):
         ...
 
     def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
-        """Set one staged line's decision."""
+        """Set one staged line's decision, in one write conditional on the import still awaiting
+        confirmation at `imp.generation`; Conflict otherwise (a confirm, amend, delete or expiry won)."""
         ...
 
     def decisions(self, imp: Import) -> dict[str, Decision]:
-        """Every decision set on the import's lines, by transaction id."""
+        """Every decision set on the lines of the import's current generation, by transaction id."""
         ...
 
-    def delete_decisions(self, imp: Import) -> None:
-        """Forget every decision set on the import's lines."""
+    def delete_decisions(self, imp: Import, generation: int | None = None) -> None:
+        """Forget the decisions of one generation of the import, or of every generation."""
         ...
 
     def replay_of(self, tenant: Tenant, account_id: str, digest: str) -> str | None:
         """The import that imported the file with this digest into the account, if any."""
+        ...
+
+    def in_flight(self, updated_before: datetime) -> Iterator[Import]:
+        """Every tenant's imports whose workflow is under way (queued to finalProcessing) and that have
+        not changed since `updated_before`."""
         ...
 
     def put_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str,
@@ -166,9 +173,14 @@ class ImportsRepository:
         item: dict[str, Any] = {
             "pk": keys.tenant_pk(imp.tenant), "sk": keys.import_sk(imp.id),
             "doc": imp.model_dump_json(), "status": imp.status.value, "version": imp.version,
+            # read by the conditions of writes that depend on the import (a decision)
+            "generation": imp.generation,
         }
         if imp.expires_at:
             item["expiresAt"] = imp.expires_at
+        if imp.status in IN_FLIGHT_STATUSES:
+            item[keys.IN_FLIGHT_SHARD] = keys.in_flight_shard(imp.id)
+            item[keys.IN_FLIGHT_UPDATED] = imp.updated.isoformat()
         return item
 
     def create(self, imp: Import) -> None:
@@ -216,23 +228,61 @@ class ImportsRepository:
         imports = [Import.model_validate_json(i["doc"]) for i in page.get("Items", [])]
         return imports, encode_cursor(page.get("LastEvaluatedKey"))
 
+    def in_flight(self, updated_before: datetime) -> Iterator[Import]:
+        """Reads the index shard by shard (keys only), then each import itself."""
+        for shard in range(keys.IN_FLIGHT_SHARDS):
+            kwargs: dict[str, Any] = {
+                "IndexName": keys.IN_FLIGHT_INDEX,
+                "KeyConditionExpression": Key(keys.IN_FLIGHT_SHARD).eq(f"S{shard}")
+                & Key(keys.IN_FLIGHT_UPDATED).lt(updated_before.isoformat()),
+            }
+            while True:
+                page = self.table.query(**kwargs)
+                for entry in page.get("Items", []):
+                    item = self.table.get_item(Key={"pk": entry["pk"], "sk": entry["sk"]},
+                                               ConsistentRead=True).get("Item")
+                    if item:
+                        yield self.from_item(item)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # per-line decisions -------------------------------------------------------------------------
     def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
-        self.table.put_item(Item={
-            "pk": keys.tenant_pk(imp.tenant), "sk": keys.decision_sk(imp.id, transaction_id),
-            "decision": decision, **({"expiresAt": imp.expires_at} if imp.expires_at else {}),
-        })
+        """One transaction: the decision, and a check that the import still awaits confirmation at the
+        generation the decision is for. DynamoDB serialises it with the import's own conditional writes,
+        so a decision lands before a confirm (which then commits it) or fails after it: never both."""
+        pk = keys.tenant_pk(imp.tenant)
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=[
+                {"ConditionCheck": {
+                    "TableName": self.table.name, "Key": {"pk": pk, "sk": keys.import_sk(imp.id)},
+                    "ConditionExpression": "#status = :awaiting AND #generation = :generation",
+                    "ExpressionAttributeNames": {"#status": "status", "#generation": "generation"},
+                    "ExpressionAttributeValues": {":awaiting": ImportStatus.AWAITING_CONFIRMATION.value,
+                                                  ":generation": imp.generation},
+                }},
+                {"Put": {"TableName": self.table.name, "Item": {
+                    "pk": pk, "sk": keys.decision_sk(imp.id, imp.generation, transaction_id),
+                    "decision": decision, **({"expiresAt": imp.expires_at} if imp.expires_at else {}),
+                }}},
+            ])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise Conflict(f"import {imp.id} no longer awaits confirmation of these lines",
+                               code="InvalidImportStatus", target="status") from exc
+            raise
 
     def decisions(self, imp: Import) -> dict[str, Decision]:
-        """Every per-line decision an import has (only lines whose decision was set)."""
+        """The per-line decisions of the import's current generation (only lines whose decision was set)."""
         out: dict[str, Decision] = {}
-        for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id)):
+        for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id, imp.generation)):
             out[item["sk"].rsplit("#", 1)[1]] = item["decision"]
         return out
 
-    def delete_decisions(self, imp: Import) -> None:
+    def delete_decisions(self, imp: Import, generation: int | None = None) -> None:
         with self.table.batch_writer() as batch:
-            for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id)):
+            for item in self._query_prefix(imp.tenant, keys.decision_sk(imp.id, generation)):
                 batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
     def _query_prefix(self, tenant: Tenant, prefix: str) -> Iterator[dict[str, Any]]:

@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from tximport.models import ErrorDetail, Severity, StagedRow, StatementTotals, Tenant
+from tximport.models import ErrorDetail, Severity, StagedRow, Tenant
 from tximport.storage.objects import ObjectStore
 from tximport.storage.transactions import transaction_fields
 
@@ -186,11 +186,20 @@ def encode_row(row: StagedRow) -> dict[str, Any]:
         "balance": _money(row.balance),
         "originalAmount": _money(row.original_amount),
         "originalCurrency": row.original_currency,
+        "reversal": row.reversal,
+        **_statement_links(row),
         "possibleDuplicate": row.possible_duplicate,
         "duplicateOf": row.duplicate_of,
         "duplicateReason": row.duplicate_reason,
         "defaultDecision": row.default_decision,
     }
+
+
+def _statement_links(row: StagedRow) -> dict[str, Any]:
+    """Pending and reversal links, only where set (most rows have none)."""
+    links = {"pending": row.pending or None, "replacesPendingId": row.replaces_pending_id,
+             "reversalOf": row.reversal_of}
+    return {name: value for name, value in links.items() if value is not None}
 
 
 def decode_row(line: dict[str, Any]) -> StagedRow:
@@ -275,35 +284,6 @@ class Staging:
         """A page of rejected lines (see `page_rows`)."""
         lines, nxt = page_rows(self.objects, chunk_keys, chunk=chunk, skip=skip, limit=limit)
         return [decode_error(line) for line in lines], nxt
-
-    def write_statements(self, prefix: str, statements: list[StatementTotals]) -> str:
-        """Store a run's per-statement totals beside its chunks (one small JSON document); answers its key."""
-        key = f"{prefix}statements.json"
-        body = [{"statement": t.statement, "accountRef": t.account_ref, "bankAccountId": t.bank_account_id,
-                 "currency": t.currency, "creditCount": t.credit_count, "creditSum": t.credit_sum,
-                 "debitCount": t.debit_count, "debitSum": t.debit_sum, "firstDay": _day(t.first_day),
-                 "lastDay": _day(t.last_day), "openingBalance": t.opening_balance,
-                 "closingBalance": t.closing_balance} for t in statements]
-        self.objects.put(key, _ENCODER.encode(body).encode(), content_type="application/json")
-        return key
-
-    def statements(self, prefix: str) -> list[StatementTotals]:
-        """The per-statement totals a run stored under `prefix` (`write_statements`)."""
-        with self.objects.open(f"{prefix}statements.json") as body:
-            records = json.loads(body.read())
-
-        def money(value: str | None) -> Decimal | None:
-            return None if value is None else Decimal(value)
-
-        def day(value: str | None) -> date | None:
-            return None if value is None else date.fromisoformat(value)
-
-        return [StatementTotals(
-            statement=r["statement"], account_ref=r["accountRef"], bank_account_id=r["bankAccountId"],
-            currency=r["currency"], credit_count=r["creditCount"], credit_sum=Decimal(r["creditSum"]),
-            debit_count=r["debitCount"], debit_sum=Decimal(r["debitSum"]), first_day=day(r["firstDay"]),
-            last_day=day(r["lastDay"]), opening_balance=money(r["openingBalance"]),
-            closing_balance=money(r["closingBalance"])) for r in records]
 
     def delete(self, prefix: str) -> int:
         """Remove every chunk under `prefix`; answers how many."""

@@ -34,4 +34,9 @@ def transaction_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "reference": item.get("reference"),
         "counterparty_name": item.get("counterpartyName"),
         "counterparty_account": item.get("counterpartyAccount"),
+        "reversal": bool(item.get("reversal")),
+        "pending": bool(item.get("pending")),
+        "replaces_pending_id": item.get("replacesPendingId"),
+        "reversal_of": item.get("reversalOf"),
+        "replaced_by": item.get("replacedBy"),
     }

@@ -1,5 +1,6 @@
-"""The row-at-a-time ProcessingService that the batch path replaced, kept unchanged as the oracle of the
-differential tests (the batch path must stage, judge and report exactly what this does).
+"""The row-at-a-time ProcessingService that the batch path replaced, kept as the oracle of the differential
+tests (the batch path must stage, judge, link and report exactly what this does), with the statement
+checks and the pending / reversal links it gained (issue 12).
 
 Parse and validate an uploaded file: stream it, stage rows in chunks, write the report.
 
@@ -14,9 +15,9 @@ the warnings policy (`report_warnings`) and the review-level decision (`next_ste
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -35,10 +36,14 @@ from tximport.models import (
     Severity,
     StagedRow,
     Summary,
+    Tenant,
     TransactionSign,
 )
 from tximport.services.lifecycle import Lifecycle
-from tximport.storage.ledger import LedgerStore
+from tximport.services.statements import StatementService
+from tximport.statements.collect import StatementCollector
+from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
+from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
 from tximport.storage.staging import Staging, TypedWriter, staging_prefix
 
@@ -49,6 +54,12 @@ REPLAY_DETECTED = "ReplayDetected"
 
 #: the workflow's next step after processing
 Outcome = Literal["review", "confirm", "done", "failed"]
+
+#: rows of the file a reversal may reverse, per account (besides the ledger's lines)
+_RECENT_ROWS = 2000
+#: how far back a reversal looks for the line it reverses
+_REVERSAL_WINDOW_DAYS = 60
+_MAX_EXPIRED_REPORTED = 50
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 _OCCURRENCE_WINDOW = 64
@@ -183,12 +194,81 @@ class _RowBuilder:
         )
 
 
+class _Links:
+    """Links a run's rows to the ledger (tximport.statements.pending): a booked row to the open pending line
+    it replaces, a reversal to the line it reverses; what stays pending too long is expired."""
+
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, window_days: int) -> None:
+        self.ledger, self.tenant, self.window = ledger, tenant, window_days
+        self.pending: dict[str, list[LineKey]] = {}  # open pending lines per account, read once
+        self.recent: dict[str, deque[LineKey]] = {}  # the file's latest rows per account (reversals)
+        self.days: OrderedDict[tuple[str, date], list[LineKey]] = OrderedDict()  # ledger days read for reversals
+        self.booked_days: dict[str, set[date]] = {}
+        self.last_day: date | None = None
+
+    def _ledger_day(self, account_id: str, day: date) -> list[LineKey]:
+        """The ledger's lines of one day (read once per run; the latest days kept)."""
+        booked = self.booked_days.get(account_id)
+        if booked is None:  # the days the account has lines on, read once (only when a reversal comes)
+            booked = self.booked_days[account_id] = set(self.ledger.days(self.tenant, account_id))
+        if day not in booked:
+            return []
+        found = self.days.get((account_id, day))
+        if found is None:
+            found = [LineKey(x.transaction_id, x.date_posted, x.amount, x.description, x.bank_transaction_id)
+                     for x in self.ledger.day_lines(self.tenant, account_id, day)]
+            self.days[(account_id, day)] = found
+            if len(self.days) > _REVERSAL_WINDOW_DAYS * 4:
+                self.days.popitem(last=False)
+        return found
+
+    def _open(self, account_id: str) -> list[LineKey]:
+        if account_id not in self.pending:
+            self.pending[account_id] = self.ledger.open_pending(self.tenant, account_id)
+        return self.pending[account_id]
+
+    def link(self, row: StagedRow) -> None:
+        """Set `replaces_pending_id` / `reversal_of` on `row` where a line fits."""
+        key = LineKey(row.transaction_id, row.date_posted, row.amount, row.description, row.bank_transaction_id)
+        if self.last_day is None or row.date_posted > self.last_day:
+            self.last_day = row.date_posted
+        if not row.pending:
+            pool = self._open(row.bank_account_id)
+            match = match_pending(key, pool, self.window) if pool else None
+            if match is not None:
+                pool.remove(match)
+                row.replaces_pending_id = match.transaction_id
+                if row.duplicate_of == match.transaction_id:  # not a duplicate: it books the pending line
+                    row.possible_duplicate, row.duplicate_of, row.duplicate_reason = False, None, None
+                    row.default_decision = "import"
+        recent = self.recent.setdefault(row.bank_account_id, deque(maxlen=_RECENT_ROWS))
+        if row.reversal:
+            earlier = list(recent)
+            for back in range(_REVERSAL_WINDOW_DAYS + 1):
+                earlier += self._ledger_day(row.bank_account_id, row.date_posted - timedelta(days=back))
+            found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
+            row.reversal_of = found.transaction_id if found else None
+        recent.append(key)
+
+    def expired(self) -> list[ErrorDetail]:
+        """`PendingExpired` for each open pending line not booked within the window of the file's newest line."""
+        if self.last_day is None:
+            return []
+        found = [(account_id, p) for account_id, pool in self.pending.items()
+                 for p in expired(pool, self.last_day, self.window)]
+        return [ErrorDetail(severity=Severity.INFO, code="PendingExpired", target=p.transaction_id,
+                            message=f"the pending line {p.transaction_id} of bank account {account_id} "
+                                    f"({p.day.isoformat()}, {p.amount}) was not booked within {self.window} days")
+                for account_id, p in found[:_MAX_EXPIRED_REPORTED]]
+
+
 class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
     accounts the file names) and is tallied."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
-                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail]) -> None:
+                 rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
+                 statements: StatementCollector | None = None, links: _Links | None = None) -> None:
         self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
@@ -197,6 +277,8 @@ class _Run:
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
+        self.statements = statements
+        self.links = links
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
@@ -206,6 +288,8 @@ class _Run:
             self.errors.write(ErrorDetail.model_construct(
                 severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
                 line_number=event.line_number, actual_value=event.actual_value))
+        elif isinstance(event, base.StatementBalances):
+            self._balances(event)
         else:
             entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
                 account_identifier=event.account_ref, currency=event.currency))
@@ -228,20 +312,60 @@ class _Run:
         if account is None:
             tally.ignored += 1
             return
-        if self.product is not None and not self.product.covers(line.date_posted):
-            tally.out_of_range += 1
-            return
         currency = line.currency
         if not currency:  # the statement's currency, where the line names none
             statement = self.discovered.get(line.account_ref or "")
             currency = statement.currency if statement else None
+        if self.product is not None and not self.product.covers(line.date_posted):
+            tally.out_of_range += 1
+            self._statement_line(line, account, currency, None)
+            return
+        if not self._storable(line):
+            return
         row = self.builder.build(line, account, currency)
+        if self.links is not None:
+            row.pending, row.reversal = line.pending, line.reversal
+            self.links.link(row)
+        self._statement_line(line, account, currency, row.possible_duplicate)
         if row.possible_duplicate:
             tally.duplicates += 1
         if currency:
             tally.currencies.add(currency)
         tally.add(row.amount, row.date_posted)
         self.rows.write(row)
+
+    def _storable(self, line: base.ParsedLine) -> bool:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
+        never the commit: a commit that fails part-way would have to be undone."""
+        for name, value in (("amount", line.amount), ("balance", line.balance),
+                            ("originalAmount", line.original_amount)):
+            if value is not None and not storable(value):
+                self.tally.rejected += 1
+                self.errors.write(ErrorDetail.model_construct(
+                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
+                    actual_value=str(value)[:100],
+                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                            "(38 significant digits, 1E-130 to 1E+126)"))
+                return False
+        return True
+
+
+    def _statement_line(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None,
+                        duplicate: bool | None) -> None:
+        if self.statements is None or line.pending:  # a booked balance leaves pending lines out
+            return
+        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+        self.statements.line(line.account_ref, account.id, amount=amount, day=line.date_posted, currency=currency,
+                             line_number=line.line_number, file_amount=line.amount, balance=line.balance,
+                             duplicate=duplicate)
+
+    def _balances(self, event: base.StatementBalances) -> None:
+        if self.statements is None or self.discovery:
+            return
+        account = self.accounts.of(event.account_ref)
+        if account is not None:
+            self.statements.balances(event, account.id,
+                                     reversed_sign=account.transaction_sign == TransactionSign.REVERSED)
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -271,8 +395,10 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
-                 staging: Staging) -> None:
+                 staging: Staging, statements: StatementService | None = None, pending_window_days: int = 10) -> None:
         self.lifecycle = lifecycle
+        self.pending_window_days = pending_window_days
+        self.statements = statements
         self.imports = lifecycle.imports
         self.ledger = ledger
         self.objects = objects
@@ -319,6 +445,8 @@ class ProcessingService:
             raise
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
+            # decisions belong to the generation they were made on: the old one's no longer apply
+            self.imports.delete_decisions(imp, generation=imp.generation - 1)
         return outcome
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
@@ -339,7 +467,10 @@ class ProcessingService:
         options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
                                     include_pending=imp.include_pending)
         detector = DuplicateDetector(self.ledger, imp.tenant)
-        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix))
+        collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
+        links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
+        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
+                   collector, links)
         for event in fmt.parser(source, options):
             run.take(event)
         imp.staging_prefix = prefix
@@ -352,6 +483,10 @@ class ProcessingService:
         imp.discovered_accounts = list(run.discovered.values())
         imp.validation_details_count = tally.rejected
         warnings = report_warnings(tally, overlap)
+        if self.statements is not None and collector is not None:
+            warnings += self.statements.assess(imp, collector)
+        if links is not None:
+            warnings += links.expired()
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if run.discovery:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
@@ -364,6 +499,9 @@ class ProcessingService:
             return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
                               "see errordetails", target="File")
         outcome = next_step(imp.review_level, tally.rejected, warnings)
+        # the amend that took the last token is done with: the await step that follows parks a new one
+        # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
+        imp.token_taken = None
         if outcome == "confirm":
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING)
         else:

@@ -17,6 +17,7 @@ from tximport.formats.base import (
     ParsedLine,
     ParseOptions,
     StatementAccount,
+    StatementBalances,
 )
 from tximport.formats.registry import FORMATS
 
@@ -45,8 +46,9 @@ def test_registry_entries() -> None:
 # --- the sample files -------------------------------------------------------------------------
 
 def test_sample_no_entries_is_an_empty_import() -> None:
-    assert parse_sample("oca-test-camt053-no-ntry.xml") == [
-        StatementAccount("NL77ABNA0574908765", "CHF", "ABNANL2A", 7)]
+    account, balances = parse_sample("oca-test-camt053-no-ntry.xml")
+    assert account == StatementAccount("NL77ABNA0574908765", "CHF", "ABNANL2A", 7)
+    assert isinstance(balances, StatementBalances) and balances.opening == balances.closing
 
 
 def test_sample_v02_with_a_batch_and_a_reversal() -> None:

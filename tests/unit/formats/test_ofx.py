@@ -146,8 +146,9 @@ def test_fail_nice_empty_balance_still_imports_the_transaction() -> None:
 @pytest.mark.parametrize("name", ["ofxparse-multiple_accounts.ofx", "ofxparse-multiple_accounts2.ofx"])
 def test_multiple_accounts_without_transactions(name: str) -> None:
     events = parse_sample(name)
-    assert [(a.account_ref, a.currency, a.bank_id) for a in events] == [
+    assert [(a.account_ref, a.currency, a.bank_id) for a in accounts(events)] == [
         ("9100", "USD", "123"), ("9200", "USD", "123")]
+    assert not lines(events)
 
 
 def test_v102_empty_tags() -> None:

@@ -13,7 +13,7 @@ from ofxtools.Parser import OFXTree
 
 from tests.support.samples import SAMPLES as ALL_SAMPLES
 from tests.unit.formats.structured_builders import Stmt, Txn, ofx_document
-from tximport.formats.base import BytesSource, FileSource, ParsedLine, ParseOptions, StatementAccount
+from tximport.formats.base import BytesSource, FileSource, ParsedLine, ParseOptions, StatementAccount, StatementBalances
 from tximport.formats.ofx import parse_ofx
 
 SAMPLES = ALL_SAMPLES / "ofx"
@@ -36,7 +36,10 @@ def oracle(path: Path) -> list[tuple]:
             # ofxtools converts to UTC; the date as the bank wrote it is what we keep
             rows.append((t.dtposted.astimezone(UTC).date(), t.trnamt, t.fitid, (t.name or "").strip(),
                          (t.memo or "").strip(), t.checknum))
-        out.append((stmt.account.acctid, stmt.curdef, rows))
+        ledger, available = stmt.ledgerbal, getattr(stmt, "availbal", None)
+        out.append((stmt.account.acctid, stmt.curdef, rows,
+                    (ledger.balamt if ledger is not None else None,
+                     available.balamt if available is not None else None)))
     return out
 
 
@@ -44,7 +47,11 @@ def ours(events: list) -> list[tuple]:
     out: list[tuple] = []
     for e in events:
         if isinstance(e, StatementAccount):
-            out.append((e.account_ref, e.currency, []))
+            out.append((e.account_ref, e.currency, [], (None, None)))
+        elif isinstance(e, StatementBalances):
+            assert out and out[-1][0] == e.account_ref
+            out[-1] = (*out[-1][:3], (e.closing.amount if e.closing else None,
+                                      e.available.amount if e.available else None))
         elif isinstance(e, ParsedLine):
             assert out and out[-1][0] == e.account_ref
             out[-1][2].append((e.date_posted, e.amount, e.bank_transaction_id, e.counterparty_name or "",
@@ -57,7 +64,7 @@ def ours(events: list) -> list[tuple]:
 def comparable(theirs: list[tuple]) -> list[tuple]:
     """ofxtools keeps NAME and MEMO apart: fold them the way our description does."""
     out = []
-    for account, currency, rows in theirs:
+    for account, currency, rows, balances in theirs:
         folded = []
         for posted, amount, fitid, name, memo, checknum in rows:
             if not memo or memo == name:
@@ -67,7 +74,7 @@ def comparable(theirs: list[tuple]) -> list[tuple]:
             else:
                 description = f"{name} - {memo}"
             folded.append((posted, amount, fitid, name, description, checknum))
-        out.append((account, currency, folded))
+        out.append((account, currency, folded, balances))
     return out
 
 

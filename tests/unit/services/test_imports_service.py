@@ -204,8 +204,13 @@ def test_amend_flips_the_sign_forgets_decisions_and_processes_again(world: World
     amended = world.get(imp.id)
     assert amended.status == ImportStatus.PROCESSING and amended.amend_count == 1
     assert amended.bank_accounts[0].transaction_sign == TransactionSign.REVERSED
-    assert c.imports.decisions(amended) == {}
+    assert amended.token_taken is not None and amended.token_taken.action == "amend"
     assert c.workflow_engine.outputs(token) == [{"action": "amend"}]
+    # the decisions were made on the old generation: processing again starts a new one without them
+    c.processing.process(amended)
+    reprocessed = world.get(imp.id)
+    assert reprocessed.generation == imp.generation + 1 and c.imports.decisions(reprocessed) == {}
+    assert c.imports.decision_items == {}
 
 
 def test_amend_names_an_account_outside_the_import(world: World, c: FakeContainer):

@@ -1,13 +1,15 @@
 """The batch path of processing against the row-at-a-time path it replaced (the oracle kept in
 tests/support/reference): on the same import, file and ledger both must stage the same rows (ids,
 amounts, verdicts, every field), the same rejected lines with their line numbers, the same summary,
-discovered accounts, report and outcome."""
+discovered accounts, report (the statement checks' reports too) and outcome; pending lines, the pending
+lines booked lines replace and the lines reversals reverse are linked the same."""
 
 from __future__ import annotations
 
 import copy
 import json
 import random
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,6 +20,7 @@ import pytest
 from tests.fakes.container import FakeContainer
 from tests.support.reference.row_processing import ProcessingService as RowProcessingService
 from tests.support.samples import SAMPLES
+from tests.support.statements import Entry, camt053
 from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
 from tximport.formats.base import DateStyle
@@ -35,10 +38,20 @@ class Outcome:
 def _result(c: FakeContainer, outcome: str, import_id: str) -> Outcome:
     imp = c.imports.get(TENANT, import_id)
     report = imp.model_dump(include={"status", "summary", "discovered_accounts", "error_details",
-                                     "validation_details_count", "error_context", "file_sha256", "generation"})
+                                     "validation_details_count", "error_context", "file_sha256", "generation",
+                                     "statements", "statement_count"})
     report["chunks"] = len(imp.chunk_keys)
     errors = c.staging.page_errors(imp.error_chunk_keys, chunk=0, skip=0, limit=10**9)[0]
     return Outcome(outcome, report, list(c.staging.all_rows(imp.chunk_keys)), errors)
+
+
+_LOCKS: dict[type, Any] = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
+def _copied(store: Any) -> Any:
+    """A deep copy of a fake store, with new locks of its own (a lock cannot be copied)."""
+    memo = {id(v): _LOCKS[type(v)]() for v in vars(store).values() if type(v) in _LOCKS}
+    return copy.deepcopy(store, memo)
 
 
 def _both(c: FakeContainer, imp: Import) -> tuple[Outcome, Outcome]:
@@ -46,10 +59,11 @@ def _both(c: FakeContainer, imp: Import) -> tuple[Outcome, Outcome]:
     other = FakeContainer()
     other.settings.chunk_rows = c.settings.chunk_rows
     for name in ("imports", "objects", "locks", "accounts"):
-        other.__dict__[name] = copy.deepcopy(getattr(c, name))
+        other.__dict__[name] = _copied(getattr(c, name))
     other.__dict__["ledger"] = c.ledger
     rows_path = RowProcessingService(lifecycle=other.lifecycle, ledger=other.ledger, objects=other.objects,
-                                     staging=other.staging)
+                                     staging=other.staging, statements=c.processing.statements,
+                                     pending_window_days=c.processing.pending_window_days)
     expected = _result(other, rows_path.process(other.imports.get(TENANT, imp.id)), imp.id)
     actual = _result(c, c.processing.process(c.imports.get(TENANT, imp.id)), imp.id)
     c.lifecycle.release(c.imports.get(TENANT, imp.id))  # the next import of the accounts goes ahead
@@ -167,20 +181,62 @@ def test_json_with_bank_ids_currencies_and_two_accounts_stages_the_same(c: FakeC
 
 
 def test_each_statement_is_totalled_apart_and_the_totals_add_up_to_the_summary(c: FakeContainer, world: World):
-    """Per-statement totals (lines, sums by sign, first/last day) beside the chunks: a multi-statement
-    MT940 file, checked against its staged rows grouped by statement."""
+    """Per-statement totals (the statement checks' reports: lines, sum, first/last day, balances) of a
+    multi-statement MT940 file, checked against its staged rows and the summary (and the row path's)."""
     content = (SAMPLES / "mt940" / "mt940-jejik-abnamro.sta").read_bytes()
     found = _compare(c, world, content, file_format="MT940#v1")
     identifiers = [d["account_identifier"] for d in found.imp["discovered_accounts"]]
     accounts = [world.account(identifier) for identifier in identifiers]
-    imp, outcome = world.processed(content, *accounts, file_format="MT940#v1", bypass_replay_validation=True)
-    assert outcome == "review" and imp.staging_prefix and imp.summary
-    statements = c.staging.statements(imp.staging_prefix)
-    rows = list(c.staging.all_rows(imp.chunk_keys))
-    assert len(statements) > 1 and sum(t.line_count for t in statements) == len(rows)
-    assert sum(t.credit_sum + t.debit_sum for t in statements) == sum(r.amount for r in rows)
-    assert sum(t.debit_count for t in statements) == imp.summary.transaction_debit_count
-    assert min(t.first_day for t in statements if t.first_day) == imp.summary.transaction_range_start_date
-    for totals in statements:
-        assert totals.first_day and totals.last_day and totals.first_day <= totals.last_day
-        assert totals.bank_account_id in accounts
+    listed = _compare(c, world, content, *accounts, file_format="MT940#v1", bypass_replay_validation=True)
+    statements = listed.imp["statements"]
+    rows = listed.rows
+    summary = listed.imp["summary"]
+    assert len(statements) > 1 and listed.imp["statement_count"] == len(statements)
+    assert sum(s["line_count"] for s in statements) == len(rows)
+    assert sum(s["line_sum"] for s in statements) == sum(r.amount for r in rows)
+    assert min(s["start_date"] for s in statements) <= summary["transaction_range_start_date"]
+    assert any(s["closing"] is not None for s in statements)
+    for report in statements:
+        assert report["bank_account_id"] in accounts
+
+
+def _pending_and_reversals(account: str) -> bytes:
+    """A camt.053 statement with pending entries, booked entries that replace pending lines of the ledger
+    (by reference, by amount and text), reversals of the file's and of the ledger's lines."""
+    day = date(2024, 3, 10)
+    entries = [
+        Entry(day, Decimal("-12.50"), "CARD COFFEE BAR", "P-NEW-1", status="PDNG"),
+        Entry(day, Decimal("-40.00"), "GROCER 123", "REF-PEND-1"),  # books the ledger's pending by reference
+        Entry(day, Decimal("-19.99"), "STREAMING SERVICE MONTHLY", "B-2"),  # by amount and text
+        Entry(day, Decimal("100.00"), "SALARY", "B-3"),
+        Entry(day + timedelta(days=1), Decimal("-100.00"), "SALARY", "B-3", reversal=True),  # the file's line
+        Entry(day + timedelta(days=1), Decimal("75.00"), "REFUND SHOP", "L-REV", reversal=True),  # a ledger line
+        Entry(day + timedelta(days=2), Decimal("-8.00"), "CARD KIOSK", "P-NEW-2", status="PDNG"),
+    ]
+    return camt053("DE89370400440532013000", "STMT-1", Decimal("1000.00"), entries, day=day + timedelta(days=2)
+                   ).encode()
+
+
+@pytest.mark.parametrize("include_pending", [True, False])
+def test_pending_lines_replaced_pending_and_reversals_link_the_same_by_both_paths(
+        c: FakeContainer, world: World, include_pending: bool):
+    account = world.account("DE89370400440532013000")
+    day = date(2024, 3, 10)
+    pending = [_ledger_line(account, day - timedelta(days=2), "-40.00", "GROCER", "PEND1", "REF-PEND-1"),
+               _ledger_line(account, day - timedelta(days=1), "-19.99", "STREAMING SERVICE", "PEND2"),
+               _ledger_line(account, day - timedelta(days=30), "-5.00", "OLD HOLD", "PEND3")]
+    for line in pending:
+        line.pending = True
+    c.ledger.write(TENANT, [*pending, _ledger_line(account, day - timedelta(days=3), "-75.00", "SHOP", "L-SHOP",
+                                                   "L-REV")])
+    found = _compare(c, world, _pending_and_reversals(account), account, file_format="CAMT053#v1",
+                     include_pending=include_pending)
+    by_ref = {r.bank_transaction_id: r for r in found.rows}
+    assert by_ref["REF-PEND-1"].replaces_pending_id == "PEND1"
+    assert by_ref["B-2"].replaces_pending_id == "PEND2"
+    reversals = [r for r in found.rows if r.reversal]
+    assert len(reversals) == 2 and all(r.reversal_of for r in reversals)
+    assert any(r.reversal_of == "L-SHOP" for r in reversals)
+    assert [r.pending for r in found.rows].count(True) == (2 if include_pending else 0)
+    assert any(d["code"] == "PendingExpired" for d in found.imp["error_details"])
+    assert found.imp["statements"] and found.imp["statements"][0]["line_count"] == 5

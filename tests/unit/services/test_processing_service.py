@@ -75,6 +75,24 @@ def test_rejected_lines_are_staged_apart_and_warned_about(c: FakeContainer, worl
     assert (rejected.code, rejected.line_number, rejected.actual_value) == ("InvalidAmount", 5, "twelve")
 
 
+def test_an_amount_the_ledger_cannot_store_rejects_its_line_not_the_commit(c: FakeContainer, world: World):
+    """Issue 13, item 5: a 40-digit amount was staged, then failed the commit part-way (DynamoDB numbers
+    hold 38 significant digits, magnitudes 1E-130 to 1E+126)."""
+    forty, tiny, widest = "1234567890123456789012345678901234567890", "0." + "0" * 130 + "1", "-" + "9" * 38
+    statement = CSV + f"2024-01-05,Forty digits,{forty}\n2024-01-06,Tiny,{tiny}\n2024-01-07,Wide,{widest}\n".encode()
+    imp, outcome = world.processed(statement)
+    assert outcome == "review" and imp.validation_details_count == 2
+    rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                 limit=10)[0]]
+    # the amount readers refuse them (naming the column); processing checks every number again
+    assert [(d.code, d.line_number, (d.target or "").lower()) for d in rejected] == [
+        ("InvalidAmount", 5, "amount"), ("InvalidAmount", 6, "amount")]
+    assert rejected[0].actual_value == forty
+    done = world.completed(statement, world.account("GB00OTHER1"))
+    assert done.status == ImportStatus.COMPLETE
+    assert len(c.ledger.all(world.tenant, done.bank_accounts[0].id)) == 4  # the file's three and the widest
+
+
 def test_a_file_of_rejected_lines_only_fails(world: World):
     imp, outcome = world.processed(b"Date,Description,Amount\n2024-01-05,Broken,twelve\n")
     assert outcome == "failed" and imp.status == ImportStatus.ERROR

@@ -10,7 +10,9 @@ import pytest
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, World
 from tximport.adapters.workflow import StartRefused
+from tximport.errors import Conflict
 from tximport.models import ImportStatus, LedgerLine, utcnow
+from tximport.tasks import process_timeout
 
 
 def _reverting(c: FakeContainer, world: World, content: bytes = CSV):
@@ -89,7 +91,16 @@ def test_an_upload_starts_the_import_execution_once(c: FakeContainer, world: Wor
     assert started.status == ImportStatus.PROCESSING and started.file_uploaded and started.file_size == 123
     assert started.execution_arn and c.workflow_engine.executions == {imp.id: {
         "importId": imp.id, "tenant": {"organisationId": "org-1", "companyId": "co-1"},
-        "confirmationTimeoutSeconds": 604800, "queueTimeoutSeconds": 1209600}}
+        "confirmationTimeoutSeconds": 604800, "queueTimeoutSeconds": 1209600, "processTimeoutSeconds": 60}}
+
+
+def test_the_process_step_gets_a_timeout_that_fits_the_file():
+    """A runaway parse of a small file ends in error in about a minute, not 15 (issue 13, items 4, 11)."""
+    assert process_timeout(123) == 60
+    assert process_timeout(1_000_000) == 62  # the 1 MB OFX that took 99 s on a quadratic reader
+    assert process_timeout(100_000_000) == 310
+    assert process_timeout(250_000_000) == 685  # a 250 MB file
+    assert process_timeout(400_000_000) == process_timeout(None) == 900  # the function's own limit
 
 
 def test_an_event_for_a_finished_execution_starts_nothing(c: FakeContainer, world: World):
@@ -112,3 +123,72 @@ def test_an_execution_that_cannot_start_fails_the_import(c: FakeContainer, world
         c.uploads.on_object_created(imp.s3_key, 1)
     failed = world.get(imp.id)
     assert failed.status == ImportStatus.ERROR and failed.error_details[0].code == "ProcessingError"
+
+
+# --- a commit that failed part-way (issue 13, item 5) -----------------------------------------------
+
+def _commit_fails_after_one_chunk(c: FakeContainer, world: World):
+    """Confirmed, its commit begun, the first of three chunks written, then the commit failed."""
+    c.settings.chunk_rows = 1
+    imp, _ = world.awaiting()
+    c.import_service.confirm(world.tenant, imp.id)
+    chunks = c.workflow.begin_commit(world.get(imp.id))
+    assert len(chunks) == 3
+    c.commit.commit_chunk(world.get(imp.id), chunks[0])
+    assert len(c.ledger.all(world.tenant, imp.bank_accounts[0].id)) == 1
+    return world.get(imp.id)
+
+
+def test_undoing_a_failed_commit_removes_what_it_wrote_then_the_failure_is_recorded(c: FakeContainer,
+                                                                                   world: World):
+    imp = _commit_fails_after_one_chunk(c, world)
+    account = imp.bank_accounts[0].id
+    other = LedgerLine(transaction_id="other-line", bank_account_id=account, amount=Decimal(1),
+                       date_posted=imp.summary.transaction_range_start_date,  # type: ignore[union-attr]
+                       import_id="another-import", committed=utcnow())
+    c.ledger.write(world.tenant, [other])
+
+    assert c.revert.undo_commit(world.tenant, imp.id) == 1
+    assert c.revert.undo_commit(world.tenant, imp.id) == 0  # a retried step removes nothing more
+    c.workflow.fail(world.get(imp.id), {"Error": "ChunkCommitFailed", "Cause": "boom"})
+
+    failed = world.get(imp.id)
+    assert failed.status == ImportStatus.ERROR and failed.error_details[0].code == "ProcessingError"
+    assert [d.code for d in failed.error_details].count("CommitUndone") == 1
+    assert failed.revert.status == "reverted" and not failed.holds_failed_commit
+    assert [line.transaction_id for line in c.ledger.all(world.tenant, account)] == ["other-line"]
+    assert c.locks.holder(world.tenant, account) is None
+    assert c.import_service.delete(world.tenant, imp.id).status == ImportStatus.DELETED
+
+
+def test_a_complete_import_keeps_its_lines_when_a_later_step_fails(c: FakeContainer, world: World):
+    imp = world.completed()
+    assert c.revert.undo_commit(world.tenant, imp.id) == 0
+    c.workflow.fail(world.get(imp.id), {"Error": "States.Timeout"})
+    assert world.get(imp.id).status == ImportStatus.COMPLETE
+    assert len(c.ledger.all(world.tenant, imp.bank_accounts[0].id)) == 3
+
+
+def test_lines_a_failed_undo_left_are_reverted_and_the_import_is_deleted_only_then(c: FakeContainer,
+                                                                                  world: World):
+    imp = _commit_fails_after_one_chunk(c, world)
+    c.workflow.fail(world.get(imp.id), {"Error": "ChunkCommitFailed"})  # the undo step failed too
+    failed = world.get(imp.id)
+    assert failed.holds_failed_commit
+
+    with pytest.raises(Conflict) as refused:
+        c.import_service.delete(world.tenant, imp.id)
+    assert refused.value.target == "revertStatus"
+    _, running = c.import_service.revert(world.tenant, imp.id)
+    assert running
+    done = c.revert.run(world.tenant, imp.id)
+    assert done.revert.status == "reverted" and done.revert.line_count == 1
+    assert c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
+    assert c.import_service.delete(world.tenant, imp.id).status == ImportStatus.DELETED
+
+
+def test_an_import_that_failed_before_its_commit_cannot_be_reverted(c: FakeContainer, world: World):
+    imp, _ = world.awaiting()
+    c.workflow.expire(world.get(imp.id))
+    with pytest.raises(Conflict):
+        c.import_service.revert(world.tenant, imp.id)

@@ -84,8 +84,8 @@ def test_await_parks_the_token_and_a_deleted_import_ends_the_wait(c: FakeContain
     c.workflow.await_confirmation(imp, token)
     waiting = world.get(imp.id)
     assert waiting.status == ImportStatus.AWAITING_CONFIRMATION and waiting.task_token == token
-    c.workflow.await_confirmation(world.get(imp.id), token)  # a retried step parks the same token again
-    assert world.get(imp.id).version == waiting.version + 1
+    c.workflow.await_confirmation(world.get(imp.id), token)  # a retried step: the same token stays parked
+    assert world.get(imp.id).version == waiting.version and world.get(imp.id).task_token == token
 
     gone = world.create(world.account("OTHER1"))
     gone.status = ImportStatus.DELETED
@@ -106,6 +106,9 @@ def test_expire_fails_only_an_import_still_awaiting_confirmation(c: FakeContaine
 
 def test_begin_commit_answers_the_chunks_and_complete_records_the_file(c: FakeContainer, world: World):
     imp, _ = world.awaiting()
+    with pytest.raises(Conflict):  # not confirmed yet
+        c.workflow.begin_commit(world.get(imp.id))
+    c.import_service.confirm(world.tenant, imp.id)
     assert c.workflow.begin_commit(world.get(imp.id)) == imp.chunk_keys
     c.workflow.complete(world.get(imp.id))
     done = world.get(imp.id)

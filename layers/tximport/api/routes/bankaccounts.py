@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -14,7 +14,7 @@ from tximport.api.envelope import envelope
 from tximport.api.idempotency import IdempotencyKey, answer_once
 from tximport.api.models import CreateBankAccountRequest, PathId
 from tximport.api.pages import pages
-from tximport.api.views import account_view, ledger_row
+from tximport.api.views import account_view, balance_view, ledger_row
 from tximport.runtime import container
 
 router = Router()
@@ -54,13 +54,31 @@ def get_account(account_id: PathId) -> Response[dict[str, Any]]:
 
 
 @router.get("/bankaccounts/<account_id>/transactions", summary="The ledger of an account",
-            tags=["Bank accounts"], description="Confirmed transactions, newest first, paginated.",
+            tags=["Bank accounts"],
+            description="Confirmed transactions, newest first, paginated. `?include=balance` adds each line's "
+                        "`runningBalance` (the account's balance after it) and `meta.balance`, the account's "
+                        "current balance anchored on its last confirmed statement.",
             responses=schemas.ok(schemas.LedgerEnvelope, "A page of the ledger", 200, None, 400, 401, 404, 429))
 def ledger(account_id: PathId, pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,  # noqa: N803
-           cursor: Annotated[str | None, Query()] = None) -> Response[dict[str, Any]]:
+           cursor: Annotated[str | None, Query()] = None,
+           include: Annotated[Literal["balance"] | None, Query()] = None) -> Response[dict[str, Any]]:
+    queries = container().ledger_queries
     tenant = tenant_of(router)
     cursors = pages(tenant, "ledger", account_id)
-    lines, nxt = container().ledger_queries.page(tenant, account_id, limit=pageSize, cursor=cursors.open(cursor))
+    opened = cursors.open(cursor)
+    if include == "balance":
+        page = queries.page_with_balances(tenant, account_id, limit=pageSize, cursor=opened)
+        lines, nxt = page.lines, page.next_cursor
+        rows = [{**ledger_row(line), "runningBalance": format(balance, "f")}
+                for line, balance in zip(lines, page.running or [], strict=True)]
+        meta: dict[str, Any] = {"count": len(lines)}
+        if page.balance:
+            meta["balance"] = balance_view(page.balance)
+    else:
+        lines, nxt = queries.page(tenant, account_id, limit=pageSize, cursor=opened)
+        rows, meta = [ledger_row(line) for line in lines], {"count": len(lines)}
     nxt = cursors.seal(nxt)
-    links = {"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}"} if nxt else {}
-    return envelope([ledger_row(line) for line in lines], links=links, meta={"count": len(lines)})
+    suffix = "&include=balance" if include else ""
+    links = ({"next": f"/bankaccounts/{account_id}/transactions?pageSize={pageSize}&cursor={nxt}{suffix}"}
+             if nxt else {})
+    return envelope(rows, links=links, meta=meta)

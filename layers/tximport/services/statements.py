@@ -1,0 +1,89 @@
+"""Statement checks of an import: what processing gathers per statement is checked against the rules
+(tximport.statements.rules) and the account's history, reported on the import (`statement.statements`
+of `?include=report`, warnings in `errorDetails`), and the history is kept: an import's statements
+are added when it completes and removed when it is reverted.
+"""
+
+from __future__ import annotations
+
+from tximport.models import ErrorDetail, Import, Severity, TransactionSign
+from tximport.statements.collect import StatementCollector
+from tximport.statements.models import StatementRecord, StatementReport
+from tximport.statements.rules import assess
+from tximport.storage.statements import StatementHistory
+
+#: statements an import document keeps (the ones with failed checks and each account's last come first)
+MAX_REPORTED_STATEMENTS = 100
+#: warnings listed in errorDetails per check code (the report lists every statement it keeps)
+MAX_WARNINGS_PER_CODE = 20
+
+
+class StatementService:
+    def __init__(self, history: StatementHistory) -> None:
+        self.history = history
+
+    def collector(self, imp: Import) -> StatementCollector:
+        """A collector for one run over the import's file, knowing each account's last confirmed statement."""
+        return StatementCollector({a.id: self.history.last(imp.tenant, a.id) for a in imp.bank_accounts})
+
+    def assess(self, imp: Import, collector: StatementCollector) -> list[ErrorDetail]:
+        """Check every statement the run saw; keep the reports on `imp`; answer the warnings."""
+        reversed_accounts = frozenset(a.id for a in imp.bank_accounts
+                                      if a.transaction_sign == TransactionSign.REVERSED)
+        identifiers = {a.id: a.account_identifier for a in imp.bank_accounts}
+        # each statement follows the account's statement before it in the file, else its last confirmed one
+        last = dict(collector.last)
+        reports = []
+        for totals in collector.finish(reversed_accounts=reversed_accounts):
+            report = assess(totals, last.get(totals.bank_account_id),
+                            account_identifier=identifiers.get(totals.bank_account_id))
+            reports.append(report)
+            record = report.record(imp.id)
+            if record is not None:
+                last[totals.bank_account_id] = record
+        imp.statements = _kept(reports)
+        imp.statement_count = len(reports)
+        return warnings(reports)
+
+    def confirmed(self, imp: Import) -> None:
+        """The import completed: its statements join the accounts' histories."""
+        self.history.put(imp.tenant, _records(imp))
+
+    def reverted(self, imp: Import) -> None:
+        """The import was reverted: its statements leave the histories (the previous closing is the last again)."""
+        self.history.remove(imp.tenant, _records(imp))
+
+
+def _records(imp: Import) -> list[StatementRecord]:
+    return [r for r in (s.record(imp.id) for s in imp.statements) if r is not None]
+
+
+def _kept(reports: list[StatementReport]) -> list[StatementReport]:
+    if len(reports) <= MAX_REPORTED_STATEMENTS:
+        return reports
+    last = {r.bank_account_id: r.index for r in reports}
+    first = [i for i, r in enumerate(reports) if r.checks or last[r.bank_account_id] == r.index]
+    rest = [i for i, r in enumerate(reports) if not (r.checks or last[r.bank_account_id] == r.index)]
+    keep = sorted((first + rest)[:MAX_REPORTED_STATEMENTS])
+    return [reports[i] for i in keep]
+
+
+def warnings(reports: list[StatementReport]) -> list[ErrorDetail]:
+    """One warning per failed check (at most MAX_WARNINGS_PER_CODE of a code, then one that counts the rest)."""
+    found: list[ErrorDetail] = []
+    counts: dict[str, int] = {}
+    for report in reports:
+        for check in report.checks:
+            n = counts[check.code] = counts.get(check.code, 0) + 1
+            if n <= MAX_WARNINGS_PER_CODE:
+                found.append(ErrorDetail(
+                    severity=Severity.WARNING, code=check.code, line_number=check.line_number,
+                    target=f"bankAccounts/{report.bank_account_id}/statements/{report.index}",
+                    message=f"statement {report.statement_id or report.index} of bank account "
+                            f"{report.bank_account_id}: {check.message}"))
+    for code, n in counts.items():
+        if n > MAX_WARNINGS_PER_CODE:
+            found.append(ErrorDetail(severity=Severity.WARNING, code=code,
+                                     message=f"{n - MAX_WARNINGS_PER_CODE} more statement(s) fail {code}; "
+                                             "see statement.statements of the report"))
+    return found

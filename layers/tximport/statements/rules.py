@@ -1,0 +1,166 @@
+"""The statement rules: arithmetic, running balance, continuity and overlap.
+
+* arithmetic: opening + sum(lines) = closing, compared in the currency's minor units
+  (`BalanceMismatch` with the expected closing, the computed one and the difference);
+* running balance: each line's stated balance = the previous line's balance + the line's amount; the
+  first line where that breaks is named (`BalanceMismatch` with its line number). Files list lines
+  oldest first or newest first: both readings are followed and the one that holds longest decides;
+* continuity: a statement's opening equals the account's last confirmed closing (`StatementGap`
+  with the days between the two statements and the amount missing). A statement without an opening
+  (OFX states only a closing) starts from closing - sum(lines);
+* overlap: a statement that starts before the last confirmed statement ends, with lines dated within
+  that period that are not duplicates of ledger lines (`StatementOverlap` with their days and count).
+  Such a statement is checked for overlap, not for a gap (its opening is an earlier balance). One that
+  starts on the day the last one ends (an intraday cut-off) is checked for a gap.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from tximport.formats.base import Balance, StatementBalances
+from tximport.statements.models import (
+    BALANCE_MISMATCH,
+    STATEMENT_GAP,
+    STATEMENT_OVERLAP,
+    RunningBreak,
+    StatementCheck,
+    StatementRecord,
+    StatementReport,
+    StatementTotals,
+)
+
+#: ISO 4217 currencies whose minor unit is not the hundredth (the rest have two decimals)
+_EXPONENTS = {
+    **dict.fromkeys(("BIF", "BYR", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+                     "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    "CLF": 4, "UYW": 4,
+}
+
+
+def exponent(currency: str | None) -> int:
+    """The minor units of `currency` (ISO 4217); two for an unknown or missing code."""
+    return _EXPONENTS.get((currency or "").upper(), 2)
+
+
+def to_minor(amount: Decimal, currency: str | None) -> Decimal:
+    """`amount` rounded to its currency's minor unit (what 'to the cent' compares)."""
+    return amount.quantize(Decimal(1).scaleb(-exponent(currency)))
+
+
+class RunningBalance:
+    """Follows a running-balance column line by line, in both directions, with constant memory."""
+
+    def __init__(self) -> None:
+        self._first: tuple[int, Decimal, Decimal] | None = None  # line, amount, balance
+        self._previous: tuple[int, Decimal, Decimal] | None = None
+        self._ascending: RunningBreak | None = None
+        self._descending: RunningBreak | None = None
+
+    def add(self, line_number: int, amount: Decimal, balance: Decimal | None) -> None:
+        """Take the next line of the file (a line without a balance ends nothing and checks nothing)."""
+        if balance is None:
+            return
+        previous = self._previous
+        self._previous = (line_number, amount, balance)
+        if previous is None:
+            self._first = self._previous
+            return
+        _, prev_amount, prev_balance = previous
+        if self._ascending is None and prev_balance + amount != balance:
+            self._ascending = RunningBreak(line_number, prev_balance + amount, balance)
+        if self._descending is None and balance + prev_amount != prev_balance:
+            # newest first: the line before this one moved the balance from this line's to its own
+            self._descending = RunningBreak(line_number, prev_balance - prev_amount, balance)
+
+    @property
+    def first_break(self) -> RunningBreak | None:
+        """None while one reading holds; else the break of the reading that held longest."""
+        up, down = self._ascending, self._descending
+        if up is None or down is None:
+            return None
+        return up if up.line_number >= down.line_number else down
+
+    def stated(self, account_ref: str | None, currency: str | None) -> StatementBalances | None:
+        """The opening and closing the column implies: before the oldest line, after the newest."""
+        first, last = self._first, self._previous
+        if first is None or last is None:
+            return None
+        if self._ascending is not None and self._descending is None:  # newest first
+            first, last = last, first
+        return StatementBalances(account_ref=account_ref, currency=currency,
+                                 opening=Balance(first[2] - first[1]), closing=Balance(last[2]))
+
+
+def _gap(report: StatementReport, opening: Decimal, last: StatementRecord, currency: str | None
+         ) -> StatementCheck | None:
+    missing = to_minor(opening - last.closing, currency)
+    if not missing:
+        return None
+    start = last.end_date + timedelta(days=1)
+    end = (report.start_date - timedelta(days=1)) if report.start_date else None
+    if report.opening_date is not None and (end is None or report.opening_date < end):
+        end = report.opening_date  # the day the opening balance is stated for (MT940: the previous closing day)
+    span = f" ({start.isoformat()} to {end.isoformat()})" if end and end >= start else ""
+    return StatementCheck(
+        code=STATEMENT_GAP, expected=last.closing, computed=opening, difference=missing,
+        start_date=start, end_date=end if end and end >= start else None, previous_import_id=last.import_id,
+        message=f"the statement opens at {opening} but the last confirmed statement closed at {last.closing} on "
+                f"{last.closing_date.isoformat()}: a statement{span} is missing, moving {missing}")
+
+
+def _overlap(totals: StatementTotals, last: StatementRecord) -> StatementCheck:
+    return StatementCheck(
+        code=STATEMENT_OVERLAP, start_date=totals.overlap_first_day, end_date=totals.overlap_last_day,
+        line_count=totals.overlap_new, previous_import_id=last.import_id,
+        message=f"{totals.overlap_new} line(s) fall within the period of the last confirmed statement "
+                f"(up to {last.end_date.isoformat()}) and are not duplicates of its lines")
+
+
+def assess(totals: StatementTotals, last: StatementRecord | None, *, account_identifier: str | None = None
+           ) -> StatementReport:
+    """The report of one statement: its figures and the checks that fail."""
+    b = totals.balances
+    currency = totals.currency or (b.currency if b else None)
+    opening = b.opening.amount if b and b.opening else None
+    closing = b.closing.amount if b and b.closing else None
+    report = StatementReport(
+        bank_account_id=totals.bank_account_id, account_identifier=account_identifier or totals.account_ref,
+        index=totals.index, statement_id=b.statement_id if b else None, sequence=b.sequence if b else None,
+        currency=currency, opening=opening, opening_date=b.opening.day if b and b.opening else None,
+        closing=closing, closing_date=b.closing.day if b and b.closing else None,
+        available=b.available.amount if b and b.available else None,
+        interim=bool(b and (b.opening_interim or b.closing_interim)),
+        computed_closing=opening + totals.total if opening is not None else None,
+        line_count=totals.count, line_sum=totals.total, start_date=totals.start, end_date=totals.end)
+    checks = report.checks
+    brk = totals.running_break
+    # a broken running-balance column is named at its line (the statement's sum would only repeat it)
+    if opening is not None and closing is not None and brk is None:
+        difference = to_minor(opening + totals.total - closing, currency)
+        if difference:
+            checks.append(StatementCheck(
+                code=BALANCE_MISMATCH, expected=closing, computed=opening + totals.total, difference=difference,
+                message=f"opening {opening} + lines {totals.total} = {opening + totals.total}, but the statement "
+                        f"closes at {closing} (difference {difference})"))
+    if brk is not None:
+        checks.append(StatementCheck(
+            code=BALANCE_MISMATCH, expected=brk.expected, computed=brk.stated, line_number=brk.line_number,
+            difference=to_minor(brk.stated - brk.expected, currency),
+            message=f"the running balance breaks at line {brk.line_number}: the line states {brk.stated}, "
+                    f"the line before and its amount give {brk.expected}"))
+    if last is None:
+        return report
+    if report.start_date is not None and report.start_date < last.end_date:
+        # starts within the earlier statement: its opening is not the earlier closing, by design
+        if totals.overlap_new:
+            checks.append(_overlap(totals, last))
+        return report
+    start_from = opening if opening is not None else (closing - totals.total if closing is not None else None)
+    if start_from is not None:
+        gap = _gap(report, start_from, last, currency)
+        if gap:
+            checks.append(gap)
+    return report

@@ -1,0 +1,85 @@
+"""Generated MT940 statements for the statement-truth flows: a month per statement, balances that add up
+unless a test says otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Line:
+    day: date
+    amount: Decimal
+    text: str
+    ref: str = "NONREF"
+    reversal: bool = False
+
+
+def _amount(value: Decimal) -> str:
+    return format(abs(value), ".2f").replace(".", ",")
+
+
+def _balance(tag: str, value: Decimal, day: date, currency: str) -> str:
+    return f":{tag}:{'C' if value >= 0 else 'D'}{day:%y%m%d}{currency}{_amount(value)}"
+
+
+def mt940(account: str, number: int, opening: Decimal, lines: list[Line], *, opened: date, closed: date,
+          closing: Decimal | None = None, currency: str = "EUR") -> str:
+    """One MT940 message; `closing` defaults to opening + the lines (give another to break the arithmetic)."""
+    end = opening + sum((x.amount for x in lines), Decimal(0)) if closing is None else closing
+    out = [f":20:STMT{number:04d}", f":25:{account}", f":28C:{number:05d}/1",
+           _balance("60F", opening, opened, currency)]
+    for x in lines:
+        mark = ("R" if x.reversal else "") + ("C" if (x.amount >= 0) != x.reversal else "D")
+        out.append(f":61:{x.day:%y%m%d}{x.day:%m%d}{mark}{_amount(x.amount)}NTRF{x.ref}//{x.ref}")
+        out.append(f":86:{x.text}")
+    out.append(_balance("62F", end, closed, currency))
+    return "\r\n".join(out) + "\r\n-\r\n"
+
+
+def month(account: str, number: int, year: int, month_: int, opening: Decimal, amounts: list[str], *,
+          closing: Decimal | None = None, first_day: int = 3) -> str:
+    """A month's statement with one line per amount, on days first_day, first_day + 1, ...; as banks
+    write them, the opening is dated the previous month's last day (the day of the previous closing)."""
+    lines = [Line(date(year, month_, first_day + i), Decimal(a), f"LINE {year}-{month_:02d} {i + 1}")
+             for i, a in enumerate(amounts)]
+    first = date(year, month_, 1)
+    closed = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return mt940(account, number, opening, lines, opened=first - timedelta(days=1), closed=closed, closing=closing)
+
+
+@dataclass(frozen=True)
+class Entry:
+    day: date
+    amount: Decimal
+    text: str
+    ref: str
+    status: str = "BOOK"
+    reversal: bool = False
+
+
+def camt053(iban: str, statement_id: str, opening: Decimal, entries: list[Entry], *, day: date,
+            currency: str = "EUR") -> str:
+    """A camt.053.001.02 statement; its closing is opening + the booked entries (pending ones left out)."""
+    booked = sum((e.amount for e in entries if e.status == "BOOK"), Decimal(0))
+
+    def bal(code: str, value: Decimal) -> str:
+        return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{currency}\">{abs(value):.2f}</Amt>"
+                f"<CdtDbtInd>{'CRDT' if value >= 0 else 'DBIT'}</CdtDbtInd><Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>")
+
+    def ntry(e: Entry) -> str:
+        reversal = "<RvslInd>true</RvslInd>" if e.reversal else ""
+        return (f"<Ntry><NtryRef>{e.ref}</NtryRef><Amt Ccy=\"{currency}\">{abs(e.amount):.2f}</Amt>"
+                f"<CdtDbtInd>{'CRDT' if e.amount >= 0 else 'DBIT'}</CdtDbtInd>{reversal}<Sts>{e.status}</Sts>"
+                f"<BookgDt><Dt>{e.day.isoformat()}</Dt></BookgDt><ValDt><Dt>{e.day.isoformat()}</Dt></ValDt>"
+                f"<AcctSvcrRef>{e.ref}</AcctSvcrRef><AddtlNtryInf>{e.text}</AddtlNtryInf></Ntry>")
+
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"><BkToCstmrStmt>"
+            f"<GrpHdr><MsgId>{statement_id}</MsgId><CreDtTm>{day.isoformat()}T20:00:00</CreDtTm></GrpHdr>"
+            f"<Stmt><Id>{statement_id}</Id><CreDtTm>{day.isoformat()}T20:00:00</CreDtTm>"
+            f"<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{currency}</Ccy></Acct>"
+            f"{bal('OPBD', opening)}{bal('CLBD', opening + booked)}{''.join(ntry(e) for e in entries)}"
+            "</Stmt></BkToCstmrStmt></Document>")

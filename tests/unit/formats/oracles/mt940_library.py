@@ -1,0 +1,241 @@
+"""The MT940 reader as it was before our own reader replaced it: the mt-940 library reads each message,
+we map its transactions to our events. Kept (unchanged but for this note) as the oracle the
+differential tests compare `tximport.formats.mt940` against.
+
+SWIFT MT940 statements and MT942 interim reports: format `MT940#v1` (multi-account).
+
+The file is cut into messages at each `:20:` line (the transaction reference that opens every
+statement) and each message is parsed on its own with the `mt-940` library, so memory holds one
+statement at a time. The library's processors do the bank-specific work: the February-30 date
+fix-up, the German structured `:86:` sub-fields (`?00` posting text, `?20`-`?29` purpose, `?31`
+IBAN, `?32`/`?33` name), comma decimals and the reversal marks (`RC` is money out, `RD` money in).
+
+Mapping of a `:61:` line and its `:86:` details to a `ParsedLine`:
+
+* entry (booking) date -> `date_posted`, value date -> `value_date` (the value date stands in when
+  the line carries no entry date),
+* the signed amount and the statement currency,
+* description: the structured purpose (`?20`-`?29` / `SVWZ+`), else the posting text, else the
+  `:86:` text itself (a SWIFT `/REMI/` field when the bank uses those codes), with wrapped lines
+  joined,
+* `bank_transaction_id`: the bank reference after `//` on the `:61:` line (NONREF counts as none),
+* `reference`: the end-to-end reference (`EREF+`), else the customer reference,
+* counterparty: `?32`/`?33` name and `?31` IBAN, or the `/NAME/` field.
+
+`:25:` (IBAN or legacy `bank code/account`) yields one `StatementAccount` per message. A message
+the library cannot read is parsed again transaction by transaction, so one broken `:61:` becomes a
+`LineError` (lineNumber of its `:61:` line) and the rest of the statement still imports. A file
+with no MT940 tag at all raises `FileError(InvalidSourceData)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any
+
+import mt940
+
+from tximport.formats.balances import mt940_balances
+from tximport.formats.base import (
+    INVALID_LINE,
+    INVALID_SOURCE_DATA,
+    FileError,
+    LineError,
+    ParsedLine,
+    ParseEvent,
+    ParseOptions,
+    Source,
+    StatementAccount,
+)
+
+#: every opt-in fix of the library: reversal signs, IBAN under its own key, BOM, long details ...
+_OPTIONS = mt940.Options.all()
+_START = re.compile(rb"^\s*(?:\{4:)?:20:")
+_ANY_TAG = re.compile(rb"^\s*(?:\{4:)?:\d\d[A-Z]?:", re.MULTILINE)
+_TAG_61 = re.compile(r"^:61:", re.MULTILINE)
+_ACCOUNT = re.compile(r"^:25:[ \t]*(.*?)\s*$", re.MULTILINE)
+_CURRENCY = re.compile(r"^:6[02][FM]:[CD]\d{6}([A-Z]{3})", re.MULTILINE)
+#: a `:61:` whose amount went to the next line (seen in Sparkasse exports): join it back
+_SPLIT_61 = re.compile(r"^(:61:\d{6}(?:\d{4})?R?[CD][A-Z]?)[ \t]*\r?\n(?=\d)", re.MULTILINE)
+_SWIFT_FIELD = re.compile(r"/(EREF|BENM|ORDP|NAME|REMI|ISDT|IBAN|BIC|CSID|MARF|RTRN|ADDR|PREF|PURP|"
+                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP)/")
+_IBAN_LIKE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
+_NO_REF = frozenset({"", "NONREF", "NOTPROVIDED"})
+#: a `:86:` line is at most 65 characters; banks wrap at 64 or 65, mid-word, so a line that long
+#: continues on the next one without a space
+_WRAP = 64
+_MAX_MESSAGE = 32 << 20
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
+    """(line number of the first line, text) for each message, read line by line."""
+    lines: list[bytes] = []
+    size = 0
+    start = 1
+    seen_tag = False
+    for number, line in enumerate(raw, start=1):
+        if _START.match(line) and lines:
+            if any(_ANY_TAG.match(x) for x in lines):
+                yield start, _decode(b"".join(lines))
+            lines, size, start = [], 0, number
+        if not lines:
+            start = number
+        lines.append(line)
+        size += len(line)
+        if not seen_tag and _ANY_TAG.match(line):
+            seen_tag = True
+        if size > _MAX_MESSAGE:
+            raise FileError(INVALID_SOURCE_DATA, f"the statement starting at line {start} is larger than "
+                            f"{_MAX_MESSAGE >> 20} MB", target="File")
+    if lines and any(_ANY_TAG.match(x) for x in lines):
+        yield start, _decode(b"".join(lines))
+    if not seen_tag:
+        raise FileError(INVALID_SOURCE_DATA, "the file holds no MT940/MT942 tag (such as :20: or :61:)",
+                        target="File")
+
+
+def _parse_text(text: str) -> mt940.models.Transactions:
+    transactions = mt940.models.Transactions(options=_OPTIONS)
+    transactions.parse(text)
+    return transactions
+
+
+def _join_details(text: str) -> str:
+    """`:86:` lines as one text: a full-width line continues the word on the next line."""
+    lines = text.split("\n")
+    out = lines[0]
+    for previous, line in zip(lines, lines[1:], strict=False):
+        out += line if len(previous) >= _WRAP else " " + line
+    return " ".join(out.split())
+
+
+def _swift_fields(text: str) -> dict[str, str]:
+    """`/CODE/value/CODE/value` details (Rabobank, ING SEPA ...) as a dict."""
+    parts = _SWIFT_FIELD.split(text)
+    fields: dict[str, str] = {}
+    for index in range(1, len(parts) - 1, 2):
+        value = parts[index + 1].strip("/ ").strip()
+        if value and parts[index] not in fields:
+            fields[parts[index]] = value
+    return fields
+
+
+def _clean_ref(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return None if value.upper() in _NO_REF else value
+
+
+def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
+             currency: str | None) -> ParseEvent:
+    amount = data.get("amount")
+    when = data.get("date")
+    if amount is None or not isinstance(when, date):
+        return LineError(line, INVALID_LINE, "the :61: line has no amount or date",
+                         actual_value=None, target=":61:")
+    value: Decimal = amount.amount
+    posted = data.get("guessed_entry_date") or data.get("entry_date") or when
+    details = data.get("transaction_details")
+    structured = data.get("purpose") or data.get("posting_text")
+    name = data.get("applicant_name")
+    counterparty_account = data.get("applicant_iban")
+    reference = _clean_ref(data.get("end_to_end_reference"))
+    description = " ".join(structured.split()) if isinstance(structured, str) else ""
+    if not description and isinstance(details, str):
+        description = _join_details(details)
+        if description.startswith("/"):
+            fields = _swift_fields(description)
+            if fields:
+                description = fields.get("REMI") or fields.get("NAME") or description
+                name = name or fields.get("NAME")
+                counterparty_account = counterparty_account or fields.get("IBAN")
+                reference = reference or _clean_ref(fields.get("EREF"))
+    if isinstance(name, str):
+        name = " ".join(name.split()) or None
+    extra = data.get("extra_details")
+    if not counterparty_account and isinstance(extra, str) and _IBAN_LIKE.match(extra.strip()):
+        counterparty_account = extra.strip()  # Rabobank puts the counterparty IBAN after the :61: line
+    return ParsedLine(
+        line_number=line,
+        date_posted=date(posted.year, posted.month, posted.day),
+        amount=value,
+        description=description,
+        account_ref=account_ref,
+        currency=getattr(amount, "currency", None) or currency,
+        value_date=date(when.year, when.month, when.day),
+        bank_transaction_id=_clean_ref(data.get("bank_reference")),
+        reference=reference or _clean_ref(data.get("customer_reference")),
+        counterparty_name=name,
+        counterparty_account=counterparty_account or None,
+        reversal=str(data.get("status") or "").startswith("R"),
+    )
+
+
+def _line_numbers(text: str, first_line: int) -> list[int]:
+    """The file line numbers of the `:61:` lines of a message, in order."""
+    numbers = []
+    line, pos = first_line, 0
+    for m in _TAG_61.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        numbers.append(line)
+    return numbers
+
+
+def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
+    numbers = _line_numbers(text, first_line)
+    text = _SPLIT_61.sub(r"\1", text)
+    m = _ACCOUNT.search(text)
+    account_ref = m.group(1) if m and m.group(1) else None
+    m = _CURRENCY.search(text)
+    currency = m.group(1) if m else None
+    if account_ref:
+        yield StatementAccount(account_ref=account_ref, currency=currency, line_number=first_line)
+    try:
+        parsed = _parse_text(text)
+        transactions = list(parsed)
+        ok = len(transactions) == len(numbers)
+    except Exception:  # noqa: BLE001 - the library raises plain exceptions on bad input
+        ok = False
+    if ok:
+        currency = currency or parsed.currency
+        for tx, line in zip(transactions, numbers, strict=True):
+            yield _to_line(tx.data, line, account_ref, currency)
+        return
+    # one transaction at a time: only the broken ones are rejected
+    starts = [m.start() for m in _TAG_61.finditer(text)]
+    for index, (pos, line) in enumerate(zip(starts, numbers, strict=True)):
+        chunk = text[pos:starts[index + 1]] if index + 1 < len(starts) else text[pos:]
+        first = chunk.split("\n", 1)[0].strip()
+        try:
+            one = list(_parse_text(chunk))
+        except Exception as exc:  # noqa: BLE001 - the library raises plain exceptions on bad input
+            yield LineError(line, INVALID_LINE, f"the :61: line cannot be read: {str(exc)[:200]}",
+                            actual_value=first[:200], target=":61:")
+            continue
+        if len(one) != 1:
+            yield LineError(line, INVALID_LINE, "the :61: line cannot be read", actual_value=first[:200],
+                            target=":61:")
+            continue
+        yield _to_line(one[0].data, line, account_ref, currency)
+
+
+def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
+    """Parse an MT940/MT942 file, one statement at a time."""
+    with source.open() as raw:
+        for first_line, text in _messages(raw):
+            yield from _message_events(first_line, text)
+            stated = mt940_balances(text, first_line)  # as the reader: after the message's lines
+            if stated is not None:
+                yield stated

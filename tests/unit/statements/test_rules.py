@@ -1,0 +1,132 @@
+"""The statement rules, pure: arithmetic, running balance, continuity, overlap."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from tximport.formats.base import Balance, StatementBalances
+from tximport.statements.collect import StatementCollector
+from tximport.statements.models import StatementRecord, StatementTotals
+from tximport.statements.rules import RunningBalance, assess, to_minor
+
+D = Decimal
+
+
+def _totals(opening: str | None, closing: str | None, amounts: list[str], *, start: date = date(2024, 2, 1),
+            end: date = date(2024, 2, 29), currency: str = "EUR") -> StatementTotals:
+    totals = StatementTotals(bank_account_id="A1", account_ref="NL01", index=1, currency=currency)
+    for n, amount in enumerate(amounts):
+        totals.add(D(amount), date(start.year, start.month, min(start.day + n, 28)))
+    totals.balances = StatementBalances(
+        account_ref="NL01", currency=currency, statement_id="S-2",
+        opening=Balance(D(opening), start) if opening is not None else None,
+        closing=Balance(D(closing), end) if closing is not None else None, period_start=start, period_end=end)
+    return totals
+
+
+def _record(closing: str, end: date, import_id: str = "IMP-1") -> StatementRecord:
+    return StatementRecord(bank_account_id="A1", import_id=import_id, index=1, closing=D(closing), closing_date=end,
+                           start_date=date(end.year, end.month, 1), end_date=end)
+
+
+def _codes(report) -> list[str]:
+    return [c.code for c in report.checks]
+
+
+def test_a_statement_that_adds_up_has_no_checks():
+    report = assess(_totals("100.00", "70.50", ["-50.00", "20.50"]), None)
+    assert report.checks == []
+    assert report.computed_closing == D("70.50")
+    assert (report.line_count, report.line_sum) == (2, D("-29.50"))
+
+
+def test_a_wrong_closing_is_a_balance_mismatch_with_expected_computed_and_difference():
+    report = assess(_totals("100.00", "70.00", ["-50.00", "20.50"]), None)
+    (check,) = report.checks
+    assert check.code == "BalanceMismatch"
+    assert (check.expected, check.computed, check.difference) == (D("70.00"), D("70.50"), D("0.50"))
+
+
+def test_the_check_is_to_the_currencys_minor_unit():
+    assert to_minor(D("1.005"), "EUR") == D("1.00")  # half-even
+    assert to_minor(D("1.0005"), "BHD") == D("1.000")
+    assert assess(_totals("100", "70", ["-30"], currency="JPY"), None).checks == []
+    (check,) = assess(_totals("100", "71", ["-30"], currency="JPY"), None).checks
+    assert check.difference == D("-1")
+
+
+def test_the_next_statement_opening_at_the_last_closing_continues():
+    last = _record("100.00", date(2024, 1, 31))
+    assert assess(_totals("100.00", "70.00", ["-30.00"]), last).checks == []
+
+
+def test_a_missing_statement_is_a_gap_with_its_days_and_amount():
+    last = _record("100.00", date(2023, 12, 31))
+    (check,) = assess(_totals("80.00", "50.00", ["-30.00"]), last).checks
+    assert check.code == "StatementGap"
+    assert (check.expected, check.computed, check.difference) == (D("100.00"), D("80.00"), D("-20.00"))
+    assert (check.start_date, check.end_date) == (date(2024, 1, 1), date(2024, 1, 31))
+    assert check.previous_import_id == "IMP-1"
+
+
+def test_a_statement_without_an_opening_starts_from_closing_minus_its_lines():
+    last = _record("100.00", date(2024, 1, 31))
+    assert assess(_totals(None, "70.00", ["-30.00"]), last).checks == []
+    (check,) = assess(_totals(None, "60.00", ["-30.00"]), last).checks
+    assert check.code == "StatementGap" and check.difference == D("-10.00")
+
+
+def test_an_overlap_beyond_duplicates_is_flagged_and_duplicates_alone_are_not():
+    last = _record("100.00", date(2024, 2, 15))
+    only_duplicates = _totals("40.00", "10.00", ["-30.00"])
+    only_duplicates.add_overlap(date(2024, 2, 3), duplicate=True)
+    assert assess(only_duplicates, last).checks == []
+    overlapping = _totals("40.00", "10.00", ["-30.00"])
+    overlapping.add_overlap(date(2024, 2, 3), duplicate=True)
+    overlapping.add_overlap(date(2024, 2, 5), duplicate=False)
+    (check,) = assess(overlapping, last).checks
+    assert check.code == "StatementOverlap"
+    assert (check.line_count, check.start_date, check.end_date) == (1, date(2024, 2, 5), date(2024, 2, 5))
+
+
+def test_running_balance_oldest_first_names_the_first_broken_line():
+    running = RunningBalance()
+    for line, amount, balance in [(2, "-10", "90"), (3, "5", "95"), (4, "-1", "93"), (5, "1", "94")]:
+        running.add(line, D(amount), D(balance))
+    brk = running.first_break
+    assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (4, D("94"), D("93"))
+
+
+def test_running_balance_newest_first_holds_and_states_opening_and_closing():
+    running = RunningBalance()
+    for line, amount, balance in [(2, "1", "94"), (3, "-1", "93"), (4, "5", "94"), (5, "-10", "89")]:
+        running.add(line, D(amount), D(balance))
+    assert running.first_break is None
+    stated = running.stated("X", "EUR")
+    assert stated is not None and stated.opening is not None and stated.closing is not None
+    assert (stated.opening.amount, stated.closing.amount) == (D("99"), D("94"))
+
+
+def test_collector_closes_statements_by_their_balances_and_flips_a_reversed_account():
+    collector = StatementCollector({"A1": None})
+    collector.line("R", "A1", amount=D("-5"), day=date(2024, 1, 2), currency="EUR", line_number=3,
+                   file_amount=D("5"), balance=None, duplicate=False)
+    collector.balances(StatementBalances("R", "EUR", opening=Balance(D("10")), closing=Balance(D("15"))), "A1",
+                       reversed_sign=True)
+    collector.line("R", "A1", amount=D("-1"), day=date(2024, 1, 3), currency="EUR", line_number=9,
+                   file_amount=D("1"), balance=None, duplicate=False)
+    (first, second) = collector.finish()
+    assert first.balances is not None and first.balances.closing == Balance(D("-15"))
+    assert assess(first, None).checks == []
+    assert (second.index, second.count, second.balances) == (2, 1, None)
+
+
+def test_lines_within_the_last_statement_are_counted_as_overlap():
+    last = _record("1", date(2024, 1, 31))
+    collector = StatementCollector({"A1": last})
+    for day, duplicate in [(date(2024, 1, 30), True), (date(2024, 1, 31), False), (date(2024, 2, 1), False)]:
+        collector.line(None, "A1", amount=D("1"), day=day, currency="EUR", line_number=1, file_amount=D("1"),
+                       balance=None, duplicate=duplicate)
+    (totals,) = collector.finish()
+    assert (totals.overlap_new, totals.overlap_duplicates) == (1, 1)
