@@ -213,7 +213,19 @@ def commit(rows: int, repeats: int) -> dict[str, Any]:
     from tximport.storage.staging import Staging, read_chunk
 
     class Table:
+        """The table resource's reads and writes of the days' balances (`LedgerRepository.refresh_totals`,
+        one get, query and put per account-day of the chunk), answered as on an empty day."""
+
         name = "ledger"
+
+        def get_item(self, **_: Any) -> dict[str, Any]:
+            return {}
+
+        def query(self, **_: Any) -> dict[str, Any]:
+            return {"Items": []}
+
+        def put_item(self, **_: Any) -> dict[str, Any]:
+            return {}
 
     class Decisions:
         def decisions(self, imp: Import) -> dict[str, str]:
