@@ -443,14 +443,17 @@ class _Run:
                 tally.out_of_range += 1
                 kept.append((line, account, False))
                 continue
-            if not self._storable(line):
+            balance, original = line.balance, line.original_amount
+            if not (storable(line.amount) and (balance is None or storable(balance))
+                    and (original is None or storable(original))):
+                self._reject_unstorable(line)
                 continue
             kept.append((line, account, True))
         return kept
 
-    def _storable(self, line: base.ParsedLine) -> bool:
-        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
-        never the commit: a commit that fails part-way would have to be undone."""
+    def _reject_unstorable(self, line: base.ParsedLine) -> None:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming the first
+        such number), never the commit: a commit that fails part-way would have to be undone."""
         for name, value in (("amount", line.amount), ("balance", line.balance),
                             ("originalAmount", line.original_amount)):
             if value is not None and not storable(value):
@@ -460,8 +463,7 @@ class _Run:
                     actual_value=str(value)[:100],
                     message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
                             "(38 significant digits, 1E-130 to 1E+126)"))
-                return False
-        return True
+                return
 
     def _stage(self, kept: list[_Kept]) -> list[str]:  # noqa: C901 - one loop over the batch, on purpose
         """The chunk lines of a batch: sign, ids, verdicts, links, statement lines and counters in one loop."""

@@ -240,3 +240,37 @@ def test_pending_lines_replaced_pending_and_reversals_link_the_same_by_both_path
     assert [r.pending for r in found.rows].count(True) == (2 if include_pending else 0)
     assert any(d["code"] == "PendingExpired" for d in found.imp["error_details"])
     assert found.imp["statements"] and found.imp["statements"][0]["line_count"] == 5
+
+
+def test_numbers_the_ledger_cannot_store_reject_their_lines_the_same_by_both_paths(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch):
+    """The processing check behind the readers' own (InvalidAmount naming the number): a reader that let a
+    balance or an original amount through, between rejected lines of the reader's, keeps file order."""
+    import dataclasses
+
+    from tests.support.reference import row_processing
+    from tximport.formats import registry
+    from tximport.services import processing
+
+    def widened(file_format: str) -> Any:
+        fmt = registry.get_format(file_format)
+
+        def parser(source: Any, options: Any) -> Any:
+            for event in fmt.parser(source, options):
+                number = getattr(event, "line_number", 0)
+                if type(event).__name__ == "ParsedLine" and number % 7 == 3:
+                    event = dataclasses.replace(event, balance=Decimal("1E+200"))
+                elif type(event).__name__ == "ParsedLine" and number % 11 == 4:
+                    event = dataclasses.replace(event, original_amount=Decimal("0." + "0" * 140 + "1"))
+                yield event
+
+        return dataclasses.replace(fmt, parser=parser)
+
+    monkeypatch.setattr(processing, "get_format", widened)
+    monkeypatch.setattr(row_processing, "get_format", widened)
+    content, _ = _statement(random.Random(3), 300)
+    found = _compare(c, world, content, world.account(), date_style=DateStyle.BIG_ENDIAN,
+                     bypass_replay_validation=True)
+    targets = [e.target for e in found.errors if e.code == "InvalidAmount"]
+    assert "balance" in targets and "originalAmount" in targets
+    assert [e.line_number for e in found.errors] == sorted(e.line_number for e in found.errors)
