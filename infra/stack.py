@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -115,7 +116,8 @@ class StackConfig:
 # What each function touches, read off the services it runs (tximport.container): a function absent
 # from a mapping gets nothing of that kind.
 
-#: which bucket prefixes each function reads, writes and deletes under
+#: which bucket prefixes each function reads, writes and deletes under ("versions": lists the versions
+#: of keys under it, nothing else)
 BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # presigns the upload PUT, pages staged rows for review, deletes both with the import
     # reconciliations: stages the entries (deleted again on a 409), pages the result chunks
@@ -125,6 +127,11 @@ BUCKET_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # streams the upload, writes chunks, drops the previous chunks when an amend re-runs it
     "process": {"read": (UPLOAD_PREFIX, STAGING_PREFIX), "put": (STAGING_PREFIX,),
                 "delete": (STAGING_PREFIX,)},
+    # lists an upload's versions: a later PUT over the reviewed file fails its import, or is removed
+    # once the import commits (tximport.services.pinning)
+    "on_upload": {"versions": (UPLOAD_PREFIX,), "delete": (UPLOAD_PREFIX,)},
+    # lists an upload's versions before the commit begins (FileChanged); reads no file
+    "workflow": {"versions": (UPLOAD_PREFIX,)},
     "commit": {"read": (STAGING_PREFIX,)},
     # a revert reads the import's staged chunks to know which ledger lines it wrote
     "revert": {"read": (STAGING_PREFIX,)},
@@ -209,6 +216,10 @@ def _grant_data_access(storage: Storage, fns: Mapping[str, lambda_.IFunction]) -
             storage.bucket.grant_put(fns[name], f"{prefix}*")
         for prefix in bucket_access.get("delete", ()):
             storage.bucket.grant_delete(fns[name], f"{prefix}*")
+        for prefix in bucket_access.get("versions", ()):
+            fns[name].add_to_role_policy(iam.PolicyStatement(
+                actions=["s3:ListBucketVersions"], resources=[storage.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{prefix}*"}}))
 
 
 def _environment(config: StackConfig, storage: Storage, state_machine_arns: Mapping[str, str]) -> dict[str, str]:
@@ -339,13 +350,14 @@ class TxImportStack(Stack):
             "put": {"s3:Abort*": "grant_put lets the writer abort its own multipart uploads, on one "
                     "bucket prefix only."},
             "delete": {"s3:DeleteObject*": "grant_delete, on one bucket prefix only."},
+            "versions": {},  # one action on the bucket, limited to the prefix by a condition
         }
         for name, access in BUCKET_ACCESS.items():
             findings: dict[str, str] = {}
             for mode, prefixes in access.items():
                 for action, reason in action_reasons[mode].items():
                     findings[f"AwsSolutions-IAM5[Action::{action}]"] = reason
-                for prefix in prefixes:
+                for prefix in prefixes if mode != "versions" else ():
                     findings[f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*]"] = (
                         f"Objects under {prefix} in the service's own bucket: keys are per tenant and "
                         "import, so the prefix is the narrowest ARN."

@@ -15,6 +15,8 @@ from infra.definitions import STAGING_PREFIX, TABLES, UPLOAD_PREFIX
 
 #: how long S3 server access logs are kept
 ACCESS_LOG_DAYS = 365
+#: how long a version stays once another replaced it or it was deleted (uploads are pinned by version)
+NONCURRENT_VERSION_DAYS = 1
 
 
 class Storage(Construct):
@@ -28,10 +30,14 @@ class Storage(Construct):
       import retention (12 months) plus a margin: DynamoDB TTL deletes the import item up to a few days
       late, and the chunks must never disappear before the import that pages them.
     - incomplete multipart uploads are aborted after a day.
+    - noncurrent versions go after a day, and delete markers once nothing is left behind them.
 
     Encryption is S3-managed (SSE-S3): presigned PUTs then need no KMS grant, and the access-log bucket
-    must be SSE-S3 anyway for S3 log delivery. Versioning stays off: staged chunks are rewritten when an
-    import is amended, and old versions would only keep statements longer than the lifecycle intends.
+    must be SSE-S3 anyway for S3 log delivery. Versioning is on: the presigned URL stays valid after the
+    upload, and each PUT over an import's key is a version of its own, so processing pins the version it
+    reads and a later upload is caught (tximport.services.pinning). The service deletes every version of
+    what it deletes; the noncurrent-version rule only sweeps what a deletion missed, so statements are
+    not kept longer than the lifecycle intends.
     """
 
     def __init__(
@@ -77,7 +83,7 @@ class Storage(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            versioned=False,
+            versioned=True,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="files/",
             # browsers PUT the statement file straight to a presigned URL: the signature, not the
@@ -105,6 +111,11 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                    expired_object_delete_marker=True,
                 ),
             ],
             removal_policy=removal_policy,

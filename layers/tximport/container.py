@@ -20,6 +20,7 @@ from tximport.services.events import EventBusPublisher, StatusEventPublisher
 from tximport.services.imports import ImportService
 from tximport.services.ledger_queries import LedgerQueries
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.pinning import UploadedFiles
 from tximport.services.processing import ProcessingService
 from tximport.services.public import PublicTransactionsService
 from tximport.services.reaper import ReaperService
@@ -214,7 +215,7 @@ class Container:
     @cached_property
     def processing(self) -> ProcessingService:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
-                                 staging=self.staging, statements=self.statements,
+                                 staging=self.staging, files=self.uploaded_files, statements=self.statements,
                                  pending_window_days=self.settings.pending_window_days)
 
     @cached_property
@@ -227,12 +228,16 @@ class Container:
         return StatementService(StatementHistory(self.statement_store))
 
     @cached_property
+    def uploaded_files(self) -> UploadedFiles:
+        return UploadedFiles(self.objects, self.lifecycle)
+
+    @cached_property
     def commit(self) -> CommitService:
         return CommitService(imports=self.imports, ledger=self.ledger, staging=self.staging)
 
     @cached_property
     def workflow(self) -> WorkflowService:
-        return WorkflowService(self.lifecycle, self.statements)
+        return WorkflowService(self.lifecycle, self.statements, files=self.uploaded_files)
 
     @cached_property
     def revert(self) -> RevertService:
@@ -259,7 +264,7 @@ class Container:
         s = self.settings
         if not s.state_machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not configured")
-        return UploadService(lifecycle=self.lifecycle, workflow=self.workflow_engine,
+        return UploadService(lifecycle=self.lifecycle, workflow=self.workflow_engine, files=self.uploaded_files,
                              confirmation_timeout=s.confirmation_timeout_seconds,
                              queue_timeout=s.confirmation_timeout_seconds * 2)
 

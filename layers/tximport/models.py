@@ -256,7 +256,9 @@ class Import(BaseModel):
     #: the action that took the last parked token (None while a token is parked)
     token_taken: TokenTaken | None = None
     file_sha256: str | None = None
-    #: the uploaded object's ETag when processing first read it: every later read must see the same bytes
+    #: the uploaded object's version and ETag, pinned when processing starts: every read is of that
+    #: version, and any other version of the key is a later upload (services/pinning.py)
+    file_version_id: str | None = None
     file_etag: str | None = None
     version: int = 0
 

@@ -298,7 +298,9 @@ def test_the_workflow_role_keeps_to_the_imports_table_and_task_tokens(synthesize
         "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}]
     assert len(tokens) == 1
     access.pop(tokens[0])
-    assert access == {}, "no ledger, no bucket, no invoke, no events (the stream publishes them)"
+    # the versions of an upload, listed before a commit begins (a later PUT fails it: FileChanged)
+    assert access.pop(json.dumps(get_att_arn(ids["bucket"]), sort_keys=True)) == {"s3:ListBucketVersions"}
+    assert access == {}, "no ledger, no file, no invoke, no events (the stream publishes them)"
 
 
 def test_ended_executions_of_the_import_machine_and_a_schedule_reach_the_reaper(synthesized, ids):
@@ -528,11 +530,18 @@ def test_bucket_access_is_by_prefix(synthesized, ids):
     assert resources_for(commit, "s3:PutObject") == []
     assert not allows(commit, "s3:GetObject", uploads)
 
-    on_upload = [a for st in function_statements(synthesized, "on_upload") for a in as_list(st["Action"])]
-    assert not [a for a in on_upload if a.startswith("s3:")], "on_upload moves statuses, never files"
-
-    workflow = [a for st in function_statements(synthesized, "workflow") for a in as_list(st["Action"])]
-    assert not [a for a in workflow if a.startswith("s3:")], "the workflow's steps move statuses, never files"
+    # a later PUT over an import's file: on_upload and the workflow list the key's versions (under the
+    # upload prefix only), on_upload removes a version committed imports never read; neither reads a file
+    list_uploads = {"StringLike": {"s3:prefix": "uploads/*"}}
+    for name in ("on_upload", "workflow"):
+        statements = [st for st in function_statements(synthesized, name)
+                      if any(a.startswith("s3:") for a in as_list(st["Action"]))]
+        listing = [st for st in statements if as_list(st["Action"]) == ["s3:ListBucketVersions"]]
+        assert [(st["Resource"], st["Condition"]) for st in listing] == [(get_att_arn(ids["bucket"]), list_uploads)]
+        assert resources_for(statements, "s3:GetObject") == [], f"{name} never reads a file"
+        assert resources_for(statements, "s3:PutObject") == [], f"{name} never writes a file"
+    assert allows(function_statements(synthesized, "on_upload"), "s3:DeleteObjectVersion", uploads)
+    assert resources_for(function_statements(synthesized, "workflow"), "s3:DeleteObjectVersion") == []
 
     revert = function_statements(synthesized, "revert")
     assert allows(revert, "s3:GetObject", staging), "a revert reads the staged chunks"
@@ -587,8 +596,18 @@ def test_bucket_lifecycle_expires_uploads_before_staged_chunks_and_outlives_rete
     retention_days = synthesized.app.node.try_get_context("retentionDays")
     assert by_prefix["uploads/"]["ExpirationInDays"] == 30
     assert by_prefix["staging/"]["ExpirationInDays"] > retention_days
-    assert by_prefix[None]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    by_id = {r["Id"]: r for r in rules}
+    assert by_id["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert all(r["Status"] == "Enabled" for r in rules)
+
+
+def test_bucket_keeps_versions_so_a_later_upload_is_caught_and_sweeps_old_ones(synthesized, ids):
+    props = synthesized.resources[ids["bucket"]]["Properties"]
+    # every PUT over an import's key is a version of its own: processing pins one (FileChanged)
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (sweep,) = [r for r in props["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in r]
+    assert sweep["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert sweep["ExpiredObjectDeleteMarker"] is True and "Prefix" not in sweep
 
 
 def test_bucket_accepts_browser_puts_to_presigned_urls(synthesized, ids):

@@ -65,6 +65,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="bucket")
+        s3.put_bucket_versioning(Bucket="bucket", VersioningConfiguration={"Status": "Enabled"})  # as deployed
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         resource = boto3.resource("dynamodb", region_name=REGION)
         tables = {}
@@ -122,6 +123,28 @@ def test_objects_are_stored_read_pinned_to_their_etag_and_deleted(objects):
     objects.delete("q/c.gz")  # twice: nothing happens
     assert objects.delete_prefix("") == 0
     assert "uploads/o/c/i" in objects.presign_put("uploads/o/c/i", 900)
+
+
+def test_each_upload_is_a_version_read_by_its_id_and_every_version_is_deleted(objects):
+    key = "uploads/o/c/i"
+    objects.put(key, b"first", content_type="text/csv")
+    objects.put(key, b"second!", content_type="text/csv")
+    objects.put(key + "2", b"a neighbour", content_type="text/csv")  # another key under the same prefix
+    newest, oldest = objects.versions(key)
+    assert (newest.size, oldest.size) == (7, 5) and newest.version_id != oldest.version_id
+    with objects.open(key, version_id=oldest.version_id, etag=oldest.etag) as stream:
+        assert stream.read() == b"first"
+    assert objects.delete_versions(key, keep=oldest.version_id) == 1
+    assert objects.versions(key) == [oldest]
+    with objects.open(key) as stream:
+        assert stream.read() == b"first"  # the kept version is the current one again
+    objects.delete(key)
+    assert objects.versions(key) == [] and objects.delete_versions(key) == 0
+    assert [v.size for v in objects.versions(key + "2")] == [11]
+    objects.put("staging/p/a.gz", b"one", content_type="text/plain")
+    objects.put("staging/p/a.gz", b"two", content_type="text/plain")
+    assert objects.delete_prefix("staging/p/") == 1
+    assert objects.versions("staging/p/a.gz") == []
 
 
 # --- accounts and imports ---------------------------------------------------------------------------

@@ -71,7 +71,8 @@ class Api:
         params = {"include": "report"} if report else None
         return self.ok("GET", f"/imports/{import_id}", params=params)["data"]
 
-    def wait(self, import_id: str, *statuses: str, timeout: float = 30.0) -> dict[str, Any]:
+    # a busy 2-core machine running twenty imports at once needs more than half a minute
+    def wait(self, import_id: str, *statuses: str, timeout: float = 120.0) -> dict[str, Any]:
         wanted = set(statuses) or TERMINAL
         return poll(lambda: (d := self.get_import(import_id)) and d["status"] in wanted and d,
                     timeout=timeout, what=f"import {import_id} to reach {sorted(wanted)}")

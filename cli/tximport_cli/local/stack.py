@@ -522,6 +522,8 @@ class LocalStack:
 
         c.secretsmanager.create_secret(Name=CURSOR_KEY_SECRET_NAME, SecretString=DEV_CURSOR_KEY)
         c.s3.create_bucket(Bucket=BUCKET_NAME)
+        # versioned as on AWS: each PUT over an import's key is a version of its own (FileChanged)
+        c.s3.put_bucket_versioning(Bucket=BUCKET_NAME, VersioningConfiguration={"Status": "Enabled"})
         c.s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": [{
             "AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT", "HEAD"],
             "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})

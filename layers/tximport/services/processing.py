@@ -24,11 +24,13 @@ from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 from typing import Any, Literal
 
+from tximport.errors import Conflict
 from tximport.formats import base
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
 from tximport.ids import normalized_amount, normalized_description, plain_decimal
 from tximport.models import (
+    FINAL_STATUSES,
     DiscoveredAccount,
     ErrorDetail,
     Import,
@@ -43,6 +45,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
 from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
@@ -52,7 +55,6 @@ from tximport.storage.staging import Staging, TypedWriter, staging_json, staging
 
 log = logging.getLogger(__name__)
 
-FILE_CHANGED = "FileChanged"
 REPLAY_DETECTED = "ReplayDetected"
 
 #: the workflow's next step after processing
@@ -584,7 +586,8 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
-                 staging: Staging, statements: StatementService | None = None, pending_window_days: int = 10) -> None:
+                 staging: Staging, files: UploadedFiles, statements: StatementService | None = None,
+                 pending_window_days: int = 10) -> None:
         self.lifecycle = lifecycle
         self.pending_window_days = pending_window_days
         self.statements = statements
@@ -592,28 +595,39 @@ class ProcessingService:
         self.ledger = ledger
         self.objects = objects
         self.staging = staging
+        self.files = files
 
     def process(self, imp: Import) -> Outcome:
         """Run the whole parse of `imp`; answers the next workflow step."""
         if imp.status == ImportStatus.DELETED:
             return "done"
-        fmt = get_format(imp.file_format)
-        head = self.objects.head(imp.s3_key)
-        if head.size == 0:
-            return self._fail(imp, base.EMPTY_FILE, "the uploaded file is empty")
-        if head.size > fmt.max_file_size:
-            return self._fail(imp, base.FILE_TOO_LARGE,
-                              f"the file has {head.size} bytes; {fmt.file_format} accepts at most {fmt.max_file_size}")
-        if imp.file_etag and head.etag != imp.file_etag:
-            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced after processing began; "
-                              "create a new import for the new file")
-        imp.file_etag = head.etag
-        source = ObjectSource(self.objects, imp.s3_key, head.size, head.etag)
         try:
+            return self._process(imp)
+        except Conflict:
+            # a later upload's event failed the import meanwhile (FileChanged): that is its outcome
+            if self.imports.get(imp.tenant, imp.id).status in FINAL_STATUSES:
+                return "failed"
+            raise
+
+    def _process(self, imp: Import) -> Outcome:
+        """Pin the uploaded file's version, check its size, read it."""
+        fmt = get_format(imp.file_format)
+        first_run = imp.file_version_id is None
+        pinned = self.files.pin(imp)
+        if pinned is None:
+            return self._fail(imp, FILE_CHANGED, FILE_CHANGED_MESSAGE)
+        if pinned.size == 0:
+            return self._fail(imp, base.EMPTY_FILE, "the uploaded file is empty")
+        if pinned.size > fmt.max_file_size:
+            return self._fail(imp, base.FILE_TOO_LARGE, f"the file has {pinned.size} bytes; {fmt.file_format} "
+                              f"accepts at most {fmt.max_file_size}")
+        try:
+            if first_run:  # the pin is on the import before a byte is read: a later upload is told apart
+                self.imports.save(imp)
+            source = ObjectSource(self.objects, imp.s3_key, pinned.size, pinned.etag, pinned.version_id)
             return self._read(imp, fmt, source)
         except ObjectChanged:
-            return self._fail(imp, FILE_CHANGED, "the uploaded file was replaced while it was being read; "
-                              "create a new import for the new file")
+            return self._fail(imp, FILE_CHANGED, FILE_CHANGED_MESSAGE)
 
     def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource) -> Outcome:
         if imp.bank_accounts and not imp.bypass_replay_validation:
@@ -629,7 +643,7 @@ class ProcessingService:
         except base.FileError as exc:
             self.staging.delete(prefix)
             return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
-        except ObjectChanged:
+        except (ObjectChanged, Conflict):
             self.staging.delete(prefix)
             raise
         if old_prefix and old_prefix != prefix:
@@ -684,6 +698,8 @@ class ProcessingService:
         if links is not None:
             warnings += links.expired()
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
+        if self.files.changed(imp):  # another upload landed while this one was read: nothing of it goes on
+            raise ObjectChanged(f"{imp.s3_key} has another version than the one processing read")
         if run.discovery:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
                                       ErrorDetail(severity=Severity.INFO, code="AccountDiscovery",

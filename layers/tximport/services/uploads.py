@@ -14,6 +14,7 @@ from tximport.adapters.workflow import StartRefused, WorkflowEngine
 from tximport.errors import Conflict, NotFound
 from tximport.models import ErrorDetail, ImportStatus, Tenant
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.pinning import LaterUpload, UploadedFiles
 from tximport.tasks import StartInput, TenantRef, process_timeout
 
 log = logging.getLogger(__name__)
@@ -22,18 +23,20 @@ _KEY = re.compile(r"^uploads/(?P<org>[^/]+)/(?P<company>[^/]+)/(?P<import_id>[^/
 
 
 class UploadService:
-    def __init__(self, *, lifecycle: Lifecycle, workflow: WorkflowEngine, confirmation_timeout: int,
-                 queue_timeout: int) -> None:
+    def __init__(self, *, lifecycle: Lifecycle, workflow: WorkflowEngine, files: UploadedFiles,
+                 confirmation_timeout: int, queue_timeout: int) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
         self.workflow = workflow
+        self.files = files
         self.confirmation_timeout = confirmation_timeout
         self.queue_timeout = queue_timeout
 
-    def on_object_created(self, raw_key: str, size: int | None) -> Literal["started", "duplicate", "ignored"]:
+    def on_object_created(self, raw_key: str, size: int | None) -> Literal["started", "ignored"] | LaterUpload:
         """Start the workflow for the import the object belongs to. S3 events arrive at least once and
         their keys URL-encoded (`uploads%2Forg...`, spaces as `+`): decode, and let the execution name
-        (the import id) make a repeated event start nothing new. Answers what happened."""
+        (the import id) make a repeated event start nothing new. An upload over a file whose import is
+        past awaitingFileUpload is caught (services/pinning.py). Answers what happened."""
         key = unquote_plus(raw_key)
         match = _KEY.match(key)
         if not match:
@@ -46,8 +49,9 @@ class UploadService:
             log.warning("no import for uploaded object %s", key)
             return "ignored"
         if imp.status != ImportStatus.AWAITING_FILE_UPLOAD:
-            log.info("import %s is %s: upload event ignored", imp.id, imp.status.value)
-            return "duplicate"
+            outcome = self.files.on_later_upload(imp)
+            log.info("import %s is %s: upload event %s", imp.id, imp.status.value, outcome)
+            return outcome
         payload = StartInput(import_id=imp.id, tenant_ref=TenantRef.of(tenant),
                              confirmation_timeout_seconds=self.confirmation_timeout,
                              queue_timeout_seconds=self.queue_timeout,

@@ -9,6 +9,7 @@ from typing import Any
 from tximport.errors import Conflict
 from tximport.models import FINAL_STATUSES, ErrorDetail, Import, ImportStatus, Severity, utcnow
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
 from tximport.tasks import step_error
 
@@ -16,10 +17,12 @@ log = logging.getLogger(__name__)
 
 
 class WorkflowService:
-    def __init__(self, lifecycle: Lifecycle, statements: StatementService | None = None) -> None:
+    def __init__(self, lifecycle: Lifecycle, statements: StatementService | None = None, *,
+                 files: UploadedFiles) -> None:
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
         self.statements = statements
+        self.files = files
 
     def claim(self, imp: Import, execution_arn: str | None) -> str:
         """Take the import's accounts: `process` when they are free, `wait` when queued, `stop` when the
@@ -83,6 +86,11 @@ class WorkflowService:
         that took the confirmation token, or by processing when the review level confirms by itself)."""
         if imp.status != ImportStatus.FINAL_PROCESSING:
             raise Conflict(f"import {imp.id} is {imp.status.value}, not confirmed", code="InvalidStatus")
+        if imp.commit_started is None and self.files.changed(imp):
+            # another file landed on the key since it was read: its lines are not what the ledger gets,
+            # and the reviewed ones no longer match the stored file. The step fails; RecordFailure keeps this
+            self.files.fail(imp)
+            raise Conflict(f"import {imp.id}: {FILE_CHANGED_MESSAGE}", code=FILE_CHANGED, target="File")
         if imp.commit_started is None:  # saved before any line is written (a retried step keeps the first)
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING, commit_started=utcnow())
         return imp.chunk_keys

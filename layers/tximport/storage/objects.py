@@ -1,5 +1,8 @@
-"""The bucket behind a small interface: uploaded files (a presigned PUT, their size and ETag, streamed
-reads pinned to that ETag) and staged chunks (put, read, delete by prefix).
+"""The bucket behind a small interface: uploaded files (a presigned PUT, their versions, streamed reads
+pinned to one version and its ETag) and staged chunks (put, read, delete by prefix).
+
+The bucket is versioned: every PUT over an upload key is a new version, so a second upload over an
+import's key can be told apart from the file its import reviewed (services/pinning.py).
 
 `S3Objects` is the S3 implementation the container injects; unit tests use an in-memory fake with the
 same behaviour (tests/fakes). `ObjectSource` reads one stored file as a `formats.base.Source`.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -19,6 +23,15 @@ from botocore.exceptions import ClientError
 class ObjectHead:
     size: int
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One stored version of an object. On a bucket without versioning the one version is "null"."""
+
+    version_id: str
+    etag: str
+    size: int
 
 
 class ObjectChanged(OSError):
@@ -37,8 +50,13 @@ class ObjectStore(Protocol):
         """The object's size and ETag."""
         ...
 
-    def open(self, key: str, *, etag: str | None = None) -> IO[bytes]:
-        """The object as a stream; with `etag`, ObjectChanged when it is no longer that version."""
+    def versions(self, key: str) -> list[ObjectVersion]:
+        """Every stored version of exactly `key` (delete markers left out), newest first."""
+        ...
+
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None) -> IO[bytes]:
+        """The object (with `version_id`, that version of it) as a stream; with `etag`, ObjectChanged
+        when it is no longer that version."""
         ...
 
     def put(self, key: str, body: bytes, *, content_type: str, content_encoding: str | None = None) -> None:
@@ -46,11 +64,15 @@ class ObjectStore(Protocol):
         ...
 
     def delete(self, key: str) -> None:
-        """Remove one object (nothing happens when it is not there)."""
+        """Remove one object, every version of it (nothing happens when it is not there)."""
+        ...
+
+    def delete_versions(self, key: str, *, keep: str | None = None) -> int:
+        """Remove every version (and delete marker) of exactly `key` but `keep`; answers how many."""
         ...
 
     def delete_prefix(self, prefix: str) -> int:
-        """Remove every object under `prefix`; answers how many."""
+        """Remove every object under `prefix`, every version of it; answers how many objects."""
         ...
 
 
@@ -90,10 +112,21 @@ class S3Objects:
         answer = self.client.head_object(Bucket=self.bucket, Key=key)
         return ObjectHead(size=int(answer["ContentLength"]), etag=str(answer.get("ETag", "")))
 
-    def open(self, key: str, *, etag: str | None = None) -> IO[bytes]:
-        # the presigned URL stays valid for a while after the upload: with the ETag pinned, a second upload
-        # over the same key makes the read fail (PreconditionFailed) instead of mixing two files
+    def versions(self, key: str) -> list[ObjectVersion]:
+        found: list[ObjectVersion] = []
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            found.extend(ObjectVersion(version_id=str(v.get("VersionId") or "null"), etag=str(v.get("ETag", "")),
+                                       size=int(v.get("Size", 0)))
+                         for v in page.get("Versions", []) if v["Key"] == key)
+        return found  # S3 lists a key's versions newest first
+
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None) -> IO[bytes]:
+        # the presigned URL stays valid for a while after the upload: with the version (and ETag) pinned,
+        # a second upload over the same key is never read as if it were the first
         extra = {"IfMatch": etag} if etag else {}
+        if version_id and version_id != "null":  # "null": the one version a bucket without versioning keeps
+            extra["VersionId"] = version_id
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         except ClientError as exc:
@@ -107,30 +140,44 @@ class S3Objects:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        self.delete_versions(key)
+
+    def delete_versions(self, key: str, *, keep: str | None = None) -> int:
+        return len(self._delete_every_version(key, lambda k, version: k == key and version != keep))
 
     def delete_prefix(self, prefix: str) -> int:
-        deleted = 0
-        paginator = self.client.get_paginator("list_objects_v2")
+        return len({k for k, _ in self._delete_every_version(prefix, lambda k, version: True)})
+
+    def _delete_every_version(self, prefix: str, doomed: Callable[[str, str], bool]) -> list[tuple[str, str]]:
+        """Delete the versions and delete markers under `prefix` that `doomed(key, version)` picks (on a
+        versioned bucket a plain delete would only hide them); answers the (key, version) deleted, delete
+        markers left out."""
+        deleted: list[tuple[str, str]] = []
+        paginator = self.client.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if objects:
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
-                deleted += len(objects)
+            versions = [(v["Key"], str(v.get("VersionId") or "null")) for v in page.get("Versions", [])]
+            markers = [(v["Key"], str(v.get("VersionId") or "null")) for v in page.get("DeleteMarkers", [])]
+            entries = [(k, version) for k, version in [*versions, *markers] if doomed(k, version)]
+            if entries:
+                self.client.delete_objects(Bucket=self.bucket, Delete={
+                    "Objects": [{"Key": k, "VersionId": version} for k, version in entries], "Quiet": True})
+                deleted.extend(entry for entry in versions if doomed(*entry))
         return deleted
 
 
 class ObjectSource:
-    """A `formats.base.Source` over one stored file, every read pinned to the ETag it had when first
-    seen (formats may open it more than once)."""
+    """A `formats.base.Source` over one stored file, every read pinned to the version (and ETag) it had
+    when first seen (formats may open it more than once)."""
 
-    def __init__(self, objects: ObjectStore, key: str, size: int | None = None, etag: str | None = None) -> None:
+    def __init__(self, objects: ObjectStore, key: str, size: int | None = None, etag: str | None = None,
+                 version_id: str | None = None) -> None:
         self.objects, self.key = objects, key
         self.size = size
         self.etag = etag
+        self.version_id = version_id
 
     def open(self) -> IO[bytes]:
-        return self.objects.open(self.key, etag=self.etag)
+        return self.objects.open(self.key, etag=self.etag, version_id=self.version_id)
 
     def sha256(self) -> str:
         """Digest of the whole object, streamed."""

@@ -134,10 +134,11 @@ def test_a_file_replaced_while_it_is_read_fails_file_changed(c: FakeContainer, w
     world.claim(imp.id)
     original = c.objects.open
 
-    def replaced(key: str, *, etag: str | None = None):
-        if etag is not None:
-            c.objects.upload(imp.s3_key, CSV + b"2024-02-01,More,1.00\n")
-        return original(key, etag=etag)
+    def replaced(key: str, **pinned: str | None):
+        # the second upload lands while the first is read: the read stays on the pinned version, and the
+        # new version is caught before anything staged goes on
+        c.objects.upload(imp.s3_key, CSV + b"2024-02-01,More,1.00\n")
+        return original(key, **pinned)
 
     c.objects.open = replaced  # type: ignore[method-assign]
     assert c.processing.process(world.get(imp.id)) == "failed"
