@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -68,6 +69,8 @@ _MAX_EXPIRED_REPORTED = 50
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 _OCCURRENCE_WINDOW = 64
+#: day changes a run keeps for the reduce of a split file (a file ordered by date has a few per day)
+_MAX_DAY_RUNS = 100_000
 
 
 class _Occurrences:
@@ -116,6 +119,9 @@ class _Ids:
         self._day: date | None = None
         self._counters: dict[bytes, int] = {}
         self._evicted = False
+        #: the days in the order the lines moved between them (what the reduce of a split file replays;
+        #: None once a file is too unordered to keep them)
+        self.day_runs: list[date] | None = []
 
     def of(self, account_id: str, day: date, day_iso: str, amount: Decimal, description: str,
            bank_id: str | None, line_number: int) -> str:
@@ -127,6 +133,11 @@ class _Ids:
         if day != self._day:  # consecutive lines of one day share its counters
             self._counters, self._evicted = self.occurrences.counters(day)
             self._day = day
+            runs = self.day_runs
+            if runs is not None:
+                runs.append(day)
+                if len(runs) > _MAX_DAY_RUNS:
+                    self.day_runs = None
         content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{key}"
         digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
         n = self._counters.get(digest, 0) + 1
@@ -366,6 +377,10 @@ class _Run:
         #: lines gathered for the next flush (the list is kept: callers may append to it)
         self.batch: list[_Gathered] = []
         self._iso: dict[date, str] = {}
+        #: per staged chunk (by index): the first and last day of its rows (the reduce of a split file
+        #: reads only the chunks holding a day two ranges share)
+        self.chunk_days: dict[int, tuple[date, date]] = {}
+        self._span: tuple[date, date] | None = None
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, (base.ParsedLine, base.LineError)):
@@ -412,7 +427,18 @@ class _Run:
         if kept:
             block = self._stage(kept)
             if block:
+                first_chunk = self.rows.chunks.filling
                 self.rows.write_block(block)
+                self._note_span(first_chunk, self.rows.chunks.last_written)
+
+    def _note_span(self, first_chunk: int, last_chunk: int) -> None:
+        """Widen the day spans of the chunks a batch went into."""
+        span = self._span
+        if span is None:
+            return
+        for index in range(first_chunk, last_chunk + 1):
+            known = self.chunk_days.get(index)
+            self.chunk_days[index] = span if known is None else (min(known[0], span[0]), max(known[1], span[1]))
 
     def _count_discovered(self, batch: list[_Gathered]) -> None:
         counts = Counter(line.account_ref for line in batch if type(line) is base.ParsedLine)
@@ -554,9 +580,24 @@ class _Run:
                        f'{_verdict_tail(verdict)}')
         self.tally.duplicates += duplicates
         self.tally.add_batch(credits, debits, first, last)
+        self._span = (first, last) if first is not None and last is not None else None
         if links is not None:
             links.seen(last)
         return out
+
+
+@dataclass(slots=True)
+class Pass:
+    """What a pass over the whole file leaves for the report: one run's, or a split file's ranges merged."""
+
+    chunk_keys: list[str]
+    error_chunk_keys: list[str]
+    tally: _Tally
+    discovered: dict[str, DiscoveredAccount]
+    discovery: bool
+    overlap: int
+    collector: StatementCollector | None
+    expired: list[ErrorDetail]
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -665,42 +706,60 @@ class ProcessingService:
         imp.file_sha256 = digest
         return None
 
-    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str) -> Outcome:
-        # the parser takes the mapping document (and checks it again: once per file)
-        options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
-                                    include_pending=imp.include_pending)
+    def parse_options(self, imp: Import) -> base.ParseOptions:
+        """What the parser takes from the import (it checks the mapping document again: once per file)."""
+        return base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
+                                 include_pending=imp.include_pending)
+
+    def new_run(self, imp: Import, fmt: base.FileFormat, prefix: str) -> _Run:
+        """A run over (a range of) the import's file, staging under `prefix`."""
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
         links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
-        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
-                   collector, links)
+        return _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
+                    collector, links)
+
+    @staticmethod
+    def feed(run: _Run, events: Iterator[base.ParseEvent]) -> None:
+        """Every event of a parse through `run` (lines gathered into batches here, without a call)."""
         take, batch, line = run.take, run.batch, base.ParsedLine
-        for event in fmt.parser(source, options):
-            if type(event) is line:  # the common event, gathered here without a call
+        for event in events:
+            if type(event) is line:  # the common event
                 batch.append(event)
                 if len(batch) >= BATCH_LINES:
                     run.flush()
             else:
                 take(event)
         run.flush()
+
+    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str) -> Outcome:
+        run = self.new_run(imp, fmt, prefix)
+        self.feed(run, fmt.parser(source, self.parse_options(imp)))
+        overlap = run.detector.overlap_count() if not run.discovery else 0
+        return self.finish(imp, prefix, Pass(
+            chunk_keys=run.rows.close(), error_chunk_keys=run.errors.close(), tally=run.tally,
+            discovered=run.discovered, discovery=run.discovery, overlap=overlap, collector=run.statements,
+            expired=run.links.expired() if run.links is not None else []))
+
+    def finish(self, imp: Import, prefix: str, done: Pass) -> Outcome:
+        """The report of a pass over the whole file (one run's, or a split file's merged ranges), and the
+        workflow's next step."""
         imp.staging_prefix = prefix
-        imp.chunk_keys = run.rows.close()
-        imp.error_chunk_keys = run.errors.close()
-        tally = run.tally
-        overlap = detector.overlap_count() if not run.discovery else 0
-        imp.summary = tally.summary(overlap=overlap,
-                                    accounts=len(run.discovered) if run.discovered else len(imp.bank_accounts))
-        imp.discovered_accounts = list(run.discovered.values())
+        imp.chunk_keys = done.chunk_keys
+        imp.error_chunk_keys = done.error_chunk_keys
+        tally = done.tally
+        imp.summary = tally.summary(overlap=done.overlap,
+                                    accounts=len(done.discovered) if done.discovered else len(imp.bank_accounts))
+        imp.discovered_accounts = list(done.discovered.values())
         imp.validation_details_count = tally.rejected
-        warnings = report_warnings(tally, overlap)
-        if self.statements is not None and collector is not None:
-            warnings += self.statements.assess(imp, collector)
-        if links is not None:
-            warnings += links.expired()
+        warnings = report_warnings(tally, done.overlap)
+        if self.statements is not None and done.collector is not None:
+            warnings += self.statements.assess(imp, done.collector)
+        warnings += done.expired
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if self.files.changed(imp):  # another upload landed while this one was read: nothing of it goes on
             raise ObjectChanged(f"{imp.s3_key} has another version than the one processing read")
-        if run.discovery:
+        if done.discovery:
             self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
                                       ErrorDetail(severity=Severity.INFO, code="AccountDiscovery",
                                                   message="no bank accounts were listed: the accounts the "

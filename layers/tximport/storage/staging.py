@@ -104,6 +104,16 @@ class ChunkWriter:
             if self._in_chunk >= self.chunk_rows:
                 self._flush()
 
+    @property
+    def filling(self) -> int:
+        """The index of the chunk the next record goes into."""
+        return len(self.keys)
+
+    @property
+    def last_written(self) -> int:
+        """The index of the chunk the last record went into."""
+        return len(self.keys) - (0 if self._in_chunk else 1)
+
     def _compress(self) -> None:
         if self._zip is None:
             self._zip = zlib.compressobj(_LEVEL, zlib.DEFLATED, 31)  # wbits 31: the gzip format
