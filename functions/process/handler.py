@@ -25,8 +25,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     c = container()
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     logger.append_keys(import_id=imp.id)
-    outcome = c.processing.process(imp)
-    if imp.summary:
+    if task.range_index is not None:  # one range of a split file (the workflow's Map)
+        c.split.process_range(imp, task.range_index)
+        logger.info("range processed", extra={"range": task.range_index})
+        return {"range": task.range_index}
+    outcome = c.split.reduce(imp) if task.reduce else c.processing.process(imp)
+    if imp.summary and outcome != "split":
         metrics.add_metric(name="LinesStaged", unit=MetricUnit.Count, value=imp.summary.transaction_details_count)
     logger.info("processed", extra={"outcome": outcome})
+    if outcome == "split":
+        return {"outcome": outcome, "ranges": c.processing.split_ranges(imp)}
     return {"outcome": outcome}

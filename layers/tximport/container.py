@@ -28,6 +28,7 @@ from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
 from tximport.services.sessions.bundle import SessionsUseCases
 from tximport.services.sessions.deps import Deps as SessionsDeps
+from tximport.services.split import SplitProcessing
 from tximport.services.statements import StatementService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
@@ -216,7 +217,13 @@ class Container:
     def processing(self) -> ProcessingService:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
                                  staging=self.staging, files=self.uploaded_files, statements=self.statements,
-                                 pending_window_days=self.settings.pending_window_days)
+                                 pending_window_days=self.settings.pending_window_days,
+                                 split_bytes=self.settings.split_bytes)
+
+    @cached_property
+    def split(self) -> SplitProcessing:
+        """The ranges and the reduce of a file processed in ranges."""
+        return SplitProcessing(self.processing)
 
     @cached_property
     def statement_store(self) -> Store:

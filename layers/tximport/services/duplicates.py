@@ -84,6 +84,8 @@ class DuplicateDetector:
         self._day_counts: dict[tuple[str, date], int] = {}
         self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
+        #: the (account, day) pairs that had lines with a bank id (the reduce of a split file checks them)
+        self.bank_id_days: set[tuple[str, date]] = set()
         # the days on which each account has ledger lines at all (one query per account): a day not in it
         # needs no read, so a new account, or a file beyond the ledger's range, costs no lookups
         self._ledger_days: dict[str, set[date]] = {}
@@ -139,6 +141,10 @@ class DuplicateDetector:
             total += self._day_counts[key]
         return total
 
+    def add_file_days(self, days: set[tuple[str, date]]) -> None:
+        """Count (account, day) pairs another run judged in too (the reduce of a split file)."""
+        self._file_days |= days
+
     def file_days(self) -> set[tuple[str, date]]:
         """The (account, day) pairs the judged lines cover (the reduce step of a split file merges them)."""
         return self._file_days
@@ -164,6 +170,7 @@ class DuplicateDetector:
         seen = self._file_bank_ids.get((account_id, day))
         if seen is None:
             seen = self._file_bank_ids[(account_id, day)] = {}
+            self.bank_id_days.add((account_id, day))
             if len(self._file_bank_ids) > self.CACHED_DAYS:
                 self._file_bank_ids.popitem(last=False)
         earlier = seen.get(bank_transaction_id)

@@ -1,7 +1,9 @@
 """Parse and validate an uploaded file: stream it, stage rows in chunks, write the report.
 
 Answers the workflow's next step: `review` (wait for confirmation), `confirm` (the review level lets it
-go on by itself), `done` (nothing to import: account discovery) or `failed` (status error).
+go on by itself), `done` (nothing to import: account discovery), `failed` (status error) or `split` (a
+file above the split size: its ranges are processed by the workflow's Map, then merged by the reduce,
+`tximport.services.split`).
 
 One run over a file is a `_Run`: it gathers parsed lines into batches, resolves each line's bank
 account (`_Accounts`), stages each batch in one loop (sign, deterministic id, duplicate verdict, the
@@ -14,6 +16,7 @@ tests/support/reference/row_processing.py as the oracle of the differential test
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
@@ -26,7 +29,7 @@ from operator import attrgetter
 from typing import Any, Literal
 
 from tximport.errors import Conflict
-from tximport.formats import base
+from tximport.formats import base, ranges
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
 from tximport.ids import normalized_amount, normalized_description, plain_decimal
@@ -52,6 +55,7 @@ from tximport.statements.collect import StatementCollector
 from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
 from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
+from tximport.storage.split import SplitDocuments, manifest_key
 from tximport.storage.staging import Staging, TypedWriter, staging_json, staging_prefix
 
 log = logging.getLogger(__name__)
@@ -59,7 +63,7 @@ log = logging.getLogger(__name__)
 REPLAY_DETECTED = "ReplayDetected"
 
 #: the workflow's next step after processing
-Outcome = Literal["review", "confirm", "done", "failed"]
+Outcome = Literal["review", "confirm", "done", "failed", "split"]
 
 #: rows of the file a reversal may reverse, per account (besides the ledger's lines)
 _RECENT_ROWS = 2000
@@ -147,6 +151,20 @@ class _Ids:
         else:
             basis = f"{account_id}\x1fC\x1f{content}\x1f{n * 1_000_000_000 + line_number if self._evicted else n}"
         return f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
+
+
+def line_id(account_id: str, day_iso: str, amount: Decimal, description: str, bank_id: str | None, occurrence: int,
+            line_number: int, evicted: bool) -> tuple[bytes, str]:
+    """A line's content digest (what the identical-line counters count) and its id, `occurrence` being its
+    count among the identical lines of its day (as `_Ids.of` computes them, for one line)."""
+    content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{normalized_description(description)}"
+    digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
+    if bank_id:
+        basis = f"{account_id}\x1fB\x1f{bank_id}"
+    else:
+        n = occurrence * 1_000_000_000 + line_number if evicted else occurrence
+        basis = f"{account_id}\x1fC\x1f{content}\x1f{n}"
+    return digest, f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
 
 
 @dataclass(slots=True)
@@ -271,6 +289,11 @@ class _Links:
         self.days: OrderedDict[tuple[str, date], list[LineKey]] = OrderedDict()  # ledger days read for reversals
         self.booked_days: dict[str, set[date]] = {}
         self.last_day: date | None = None
+        # what the reduce of a split file checks ranges against each other with: the pending lines
+        # replaced, the lines reversed, and the accounts whose reversals looked back past the range's start
+        self.replaced_ids: list[str] = []
+        self.reversed_ids: list[str] = []
+        self.short_lookback: set[str] = set()
 
     def _ledger_day(self, account_id: str, day: date) -> list[LineKey]:
         """The ledger's lines of one day (read once per run; the latest days kept)."""
@@ -308,15 +331,21 @@ class _Links:
         if match is None:
             return None
         pool.remove(match)
+        self.replaced_ids.append(match.transaction_id)
         return match.transaction_id
 
     def reversed(self, account_id: str, key: LineKey, recent: deque[LineKey]) -> str | None:
         """The id of the line the reversal `key` reverses: one of the file's rows or the ledger's lines."""
         earlier = list(recent)
+        if len(earlier) < _RECENT_ROWS:  # all of the account's rows of this run so far
+            self.short_lookback.add(account_id)
         for back in range(_REVERSAL_WINDOW_DAYS + 1):
             earlier += self._ledger_day(account_id, key.day - timedelta(days=back))
         found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
-        return found.transaction_id if found else None
+        if found is None:
+            return None
+        self.reversed_ids.append(found.transaction_id)
+        return found.transaction_id
 
     def seen(self, last_day: date | None) -> None:
         """The newest day a batch staged (what expiry is measured from)."""
@@ -628,8 +657,10 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
                  staging: Staging, files: UploadedFiles, statements: StatementService | None = None,
-                 pending_window_days: int = 10) -> None:
+                 pending_window_days: int = 10, split_bytes: int = 0) -> None:
         self.lifecycle = lifecycle
+        #: a file above this many bytes is processed in ranges (0: never)
+        self.split_bytes = split_bytes
         self.pending_window_days = pending_window_days
         self.statements = statements
         self.imports = lifecycle.imports
@@ -679,6 +710,18 @@ class ProcessingService:
         old_prefix = imp.staging_prefix
         imp.generation += 1
         prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+        if self.split_bytes:
+            try:
+                if self._begin_split(imp, fmt, source, prefix, old_prefix):
+                    return "split"
+            except base.FileError as exc:
+                self.staging.delete(prefix)
+                return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
+        return self.stage_whole(imp, fmt, source, prefix, old_prefix)
+
+    def stage_whole(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
+                    old_prefix: str | None) -> Outcome:
+        """Stage the whole file in one run under `prefix`; the generation before it goes."""
         try:
             outcome = self._stage(imp, fmt, source, prefix)
         except base.FileError as exc:
@@ -687,11 +730,33 @@ class ProcessingService:
         except (ObjectChanged, Conflict):
             self.staging.delete(prefix)
             raise
+        self.drop_generation(imp, old_prefix, prefix)
+        return outcome
+
+    def drop_generation(self, imp: Import, old_prefix: str | None, prefix: str) -> None:
+        """The staged rows and decisions of the generation before this one go."""
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
             # decisions belong to the generation they were made on: the old one's no longer apply
             self.imports.delete_decisions(imp, generation=imp.generation - 1)
-        return outcome
+
+    def _begin_split(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
+                     old_prefix: str | None) -> int:
+        """A file above the split size is cut into ranges (`tximport.formats.ranges`) listed in a manifest
+        beside the staged chunks; answers how many (0: the file is read whole)."""
+        plan = ranges.plan(fmt, source, self.parse_options(imp), self.split_bytes)
+        if len(plan.ranges) < 2:
+            return 0
+        doc = {"plan": plan.to_json(), "oldPrefix": old_prefix}
+        SplitDocuments(self.objects).put(manifest_key(prefix), json.dumps(doc).encode())
+        self.imports.save(imp)  # the new generation (and the pinned version) before any range reads
+        return len(plan.ranges)
+
+    def split_ranges(self, imp: Import) -> list[int]:
+        """The range indexes of the import's split file (what the workflow's Map iterates over)."""
+        prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+        doc = json.loads(SplitDocuments(self.objects).get(manifest_key(prefix)))
+        return list(range(len(doc["plan"]["ranges"])))
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
         """Fails the import when the same file was already imported into one of its accounts."""
