@@ -33,6 +33,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if imp.summary and outcome != "split":
         metrics.add_metric(name="LinesStaged", unit=MetricUnit.Count, value=imp.summary.transaction_details_count)
     logger.info("processed", extra={"outcome": outcome})
-    if outcome == "split":
-        return {"outcome": outcome, "ranges": c.processing.split_ranges(imp)}
-    return {"outcome": outcome}
+    # the workflow's Map iterates over the ranges (indexes only); empty unless the file is split
+    return {"outcome": outcome, "ranges": c.processing.split_ranges(imp) if outcome == "split" else []}

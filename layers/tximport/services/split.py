@@ -116,11 +116,13 @@ class SplitProcessing:
 
     def process_range(self, imp: Import, index: int) -> RangeResult:
         """Run range `index` of the import's split file; its result is stored for the reduce."""
+        result = RangeResult(index=index)
+        if imp.status in FINAL_STATUSES:  # deleted or failed meanwhile: the reduce ends it
+            return result
         prefix, plan, _ = self._plan(imp)
         fmt = get_format(imp.file_format)
         processing = self.processing
         run = processing.new_run(imp, fmt, range_prefix(prefix, index))
-        result = RangeResult(index=index)
         try:
             processing.feed(run, ranges.read_range(fmt, self._source(imp, plan), processing.parse_options(imp),
                                                    plan, index))
@@ -170,7 +172,8 @@ class SplitProcessing:
             merged = self._merge(imp, results)
         except _Fallback as why:
             log.info("import %s: the ranges are processed in one run (%s)", imp.id, why)
-            processing.staging.delete(prefix)
+            for index in range(len(plan.ranges)):  # the manifest and the results stay for a retry
+                processing.staging.delete(range_prefix(prefix, index))
             try:
                 return processing.stage_whole(imp, fmt, self._source(imp, plan), prefix, old_prefix)
             except ObjectChanged:
@@ -366,8 +369,10 @@ class _Seams:
                         dirty = True
                 if day in count:
                     _count(row, day, counted, banks)
-            if dirty:
-                self.documents.put_chunk(key, lines)
+            if dirty:  # beside the range's own chunk, so a reduce that runs again reads what the range wrote
+                merged_key = key.removesuffix(".jsonl.gz") + "-merged.jsonl.gz"
+                self.documents.put_chunk(merged_key, lines)
+                r.chunk_keys[index] = merged_key
         for day, digests in counted.items():
             self.counts.setdefault(day, Counter()).update(digests)
         for day_key, ids in banks.items():
