@@ -41,8 +41,13 @@ class _FileBackedObjects(InMemoryObjects):
             return ObjectHead(size=self.files[key].stat().st_size, etag='"bench"')
         return super().head(key)
 
-    def open(self, key: str, *, etag: str | None = None) -> IO[bytes]:
-        return self.files[key].open("rb") if key in self.files else super().open(key, etag=etag)
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None,
+             start: int = 0) -> IO[bytes]:
+        if key not in self.files:
+            return super().open(key, etag=etag, version_id=version_id, start=start)
+        stream = self.files[key].open("rb")
+        stream.seek(start)
+        return stream
 
 
 class _BenchContainer(FakeContainer):

@@ -289,7 +289,12 @@ class _Concat(io.RawIOBase):
 
 
 def _open_at(source: base.Source, start: int) -> IO[bytes]:
-    """`source` opened at byte `start` (seeking where the stream can, else reading past)."""
+    """`source` opened at byte `start` (a stored file's ranged read; else seeking where the stream can,
+    else reading past)."""
+    open_at = getattr(source, "open_at", None)
+    if start and open_at is not None:
+        opened: IO[bytes] = open_at(start)
+        return opened
     raw = source.open()
     if start:
         if raw.seekable():
