@@ -35,6 +35,12 @@ GERMAN_TARGET_S_AT_250MB = 30.0
 DUP_TARGET_S = 3.0
 COMMIT_TARGET_US = 90.0
 PROCESS_TARGET_RATIO = 3.0
+#: the split estimate: ranges of a 250 MB file, the wall-time target on AWS, and what a step costs besides
+#: its CPU (a Lambda invocation and a Step Functions transition, warm: tens of ms; cold starts of the range
+#: workers in parallel: ~1 s; taken together, generously)
+SPLIT_RANGES = 8
+SPLIT_TARGET_S = 30.0
+SPLIT_OVERHEAD_S = 3.0
 
 _WORDS = ["Kartenzahlung", "Lastschrift", "Gutschrift", "Dauerauftrag", "Überweisung", "Card payment", "Direct debit",
           "Salary", "Rent", "Coffee"]
@@ -110,7 +116,64 @@ def process(path: str) -> int:
     return done.summary.transaction_details_count
 
 
-RUNNERS: dict[str, Callable[[str], int]] = {"pipeline-parse": parse_only, "pipeline-process": process}
+def split(path: str) -> int:
+    """The same import processed in ranges, every step in this process one after the other (the fakes keep
+    the staged chunks as files beside `path`): the CPU seconds of the Process step (the split plan), of each
+    range and of the reduce go to `<path>.split.json` (a range and the reduce are separate Lambda
+    invocations on AWS; the Map runs the ranges at once)."""
+    import json
+    import tempfile
+
+    from tests.bench_processing import TENANT, _BenchContainer, _FileBackedObjects
+    from tximport.commands import CreateBankAccount, CreateImport, ImportAccount
+
+    staged = Path(tempfile.mkdtemp(prefix="staged-", dir=Path(path).parent))
+
+    class Stored(_FileBackedObjects):
+        """Staged chunks and the split's documents as files (the reduce reads some of them back)."""
+
+        def put(self, key: str, body: bytes, *, content_type: str, content_encoding: str | None = None) -> None:
+            target = staged / key.replace("/", "_")
+            target.write_bytes(body)
+            self.files[key] = target
+
+        def delete_prefix(self, prefix: str) -> int:
+            gone = [k for k in self.files if k.startswith(prefix)]
+            for key in gone:
+                self.files.pop(key).unlink()
+            return len(gone)
+
+    c = _BenchContainer()
+    c.__dict__["objects"] = Stored()
+    account = c.account_service.create(TENANT, CreateBankAccount(bank_id="b", country_code="DEU",
+                                                                 account_identifier="DE89370400440532013000"))
+    imp = c.import_service.create(TENANT, CreateImport(
+        file_format="Tabular3column#v1", date_style=_style(path), bypass_replay_validation=True,
+        bank_accounts=[ImportAccount(id=account.id)]))
+    c.objects.files[imp.s3_key] = Path(path)
+    c.workflow.claim(c.imports.get(TENANT, imp.id), None)
+    c.processing.split_bytes = -(-Path(path).stat().st_size // SPLIT_RANGES)
+    plan_cpu, outcome = _cpu(lambda: c.processing.process(c.imports.get(TENANT, imp.id)))
+    if outcome != "split":
+        raise RuntimeError(f"processing answered {outcome}, not split")
+    ranges = []
+    for index in c.processing.split_ranges(c.imports.get(TENANT, imp.id)):
+        ranges.append(_cpu(lambda i=index: c.split.process_range(c.imports.get(TENANT, imp.id), i))[0])
+    reduce_cpu, outcome = _cpu(lambda: c.split.reduce(c.imports.get(TENANT, imp.id)))
+    done = c.imports.get(TENANT, imp.id)
+    if outcome != "review" or done.summary is None:
+        raise RuntimeError(f"the reduce answered {outcome}: {done.error_details}")
+    merged = all("/r0" in key for key in done.chunk_keys)
+    Path(f"{path}.split.json").write_text(json.dumps({"plan": plan_cpu, "ranges": ranges, "reduce": reduce_cpu,
+                                                       "merged": merged}))
+    for file in staged.iterdir():
+        file.unlink()
+    staged.rmdir()
+    return done.summary.transaction_details_count
+
+
+RUNNERS: dict[str, Callable[[str], int]] = {"pipeline-parse": parse_only, "pipeline-process": process,
+                                            "pipeline-split": split}
 
 
 # --- the in-process rows ---------------------------------------------------------------------------
@@ -253,6 +316,30 @@ def commit(rows: int, repeats: int) -> dict[str, Any]:
     return {"ours": statistics.median(ours), "floor": statistics.median(floor), "rows": rows}
 
 
+def _split_row(mb: float, measure: Callable[[str, Path], Any], tmp: Path) -> Row:
+    """The ISO file of `mb` MB in `SPLIT_RANGES` ranges: each step's CPU, and the estimated wall time on AWS
+    (the Process step's plan, the slowest range, the reduce, the overhead), scaled to 250 MB when smaller."""
+    import json
+
+    path = tmp / f"iso-split-{mb:g}mb.csv"
+    write_statement(path, mb)
+    result = measure("pipeline-split", path)
+    steps = json.loads(Path(f"{path}.split.json").read_text())
+    path.unlink()
+    Path(f"{path}.split.json").unlink()
+    scale = 250 / mb
+    ranges = steps["ranges"]
+    estimate = (steps["plan"] + max(ranges) + steps["reduce"]) * scale + SPLIT_OVERHEAD_S
+    scaled = f", x{scale:g} to 250 MB" if scale != 1 else ""
+    return Row(f"ISO 3-column CSV, {mb:g} MB ({result.rows:,} rows) in {len(ranges)} ranges: upload -> "
+               f"awaitingConfirmation on AWS, estimated (plan {steps['plan']:.2f} + slowest range {max(ranges):.2f} "
+               f"+ reduce {steps['reduce']:.2f} CPU s{scaled}, + {SPLIT_OVERHEAD_S:g} s invocations; ranges "
+               f"{', '.join(f'{r:.2f}' for r in ranges)}; {'merged' if steps['merged'] else 'read again in one run'})",
+               f"{estimate:.1f} s wall (estimate)", f"all steps {result.seconds:.2f} CPU s (one worker doing all)",
+               f"{result.seconds * scale / estimate:.1f}x faster", f"{result.rss_mb:.0f} (all steps in one process)",
+               f"< {SPLIT_TARGET_S:g} s at 250 MB", estimate < SPLIT_TARGET_S and steps["merged"])
+
+
 @dataclass
 class Row:
     work: str
@@ -312,6 +399,8 @@ def run(mb: float, dup_rows: int, commit_rows: int, repeats: int,
                         f"{rss_by_size[small]:.0f} -> {rss_by_size[large]:.0f}", f"flat (within {FLAT_MB} MB)",
                         grows <= FLAT_MB))
         print(rows[-1].markdown(), flush=True)
+    rows.append(_split_row(mb, measure, tmp))
+    print(rows[-1].markdown(), flush=True)
     dup = duplicates(dup_rows, repeats)
     rows.append(Row(f"duplicate check, {dup_rows:,}-line file against a {dup_rows:,}-line ledger "
                     f"({dup['verdicts']:,} flagged, {dup['reads']:,} day reads for {dup['days']:,} days)",

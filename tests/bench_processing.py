@@ -24,7 +24,7 @@ from tximport.commands import CreateBankAccount, CreateImport, ImportAccount
 from tximport.formats.base import DateStyle, FileSource, ParseOptions
 from tximport.formats.registry import FORMATS
 from tximport.models import Tenant
-from tximport.storage.objects import ObjectHead
+from tximport.storage.objects import ObjectHead, ObjectVersion
 
 TENANT = Tenant(organisation_id="bench", company_id="bench")
 
@@ -40,6 +40,12 @@ class _FileBackedObjects(InMemoryObjects):
         if key in self.files:
             return ObjectHead(size=self.files[key].stat().st_size, etag='"bench"')
         return super().head(key)
+
+    def versions(self, key: str) -> list[ObjectVersion]:
+        """A file on disk is the key's one version (processing pins it)."""
+        if key in self.files:
+            return [ObjectVersion(version_id="bench", etag='"bench"', size=self.files[key].stat().st_size)]
+        return super().versions(key)
 
     def open(self, key: str, *, etag: str | None = None, version_id: str | None = None,
              start: int = 0) -> IO[bytes]:

@@ -341,8 +341,10 @@ class _Seams:
         return found
 
     def _range(self, r: RangeResult, fix: set[date], count: set[date]) -> int:
-        """Correct range `r`'s lines on the `fix` days, then count its lines on the `count` days."""
-        wanted = {day.isoformat() for day in fix | count}
+        """Correct range `r`'s lines on the `fix` days, then count its lines on the `count` days. Only the
+        chunks spanning those days are read, and in them only those days' lines are decoded (found by
+        their `datePosted`, the way the chunk lines write it)."""
+        needles = [f'"datePosted":"{day.isoformat()}"'.encode() for day in fix | count]
         lo, hi = min(fix | count), max(fix | count)
         local: dict[date, Counter[bytes]] = {}
         # the range's own counts join the carried ones once the whole range is corrected
@@ -353,25 +355,26 @@ class _Seams:
             if last < lo or first > hi:
                 continue
             key = r.chunk_keys[index]
-            lines = self.documents.chunk_lines(key)
-            dirty = False
-            for position, raw in enumerate(lines):
-                at = raw.find(b'"datePosted":"')
-                if at < 0 or raw[at + 14:at + 24].decode() not in wanted:
-                    continue
-                row = json.loads(raw)
+            data = self.documents.chunk(key)
+            pieces: list[bytes] = []
+            done = 0
+            for at in sorted(_found(data, needles)):
+                start = data.rfind(b"\n", 0, at) + 1
+                end = data.find(b"\n", at)
+                end = len(data) if end < 0 else end + 1
+                row = json.loads(data[start:end])
                 day = date.fromisoformat(row["datePosted"])
                 if day in fix:
                     change = self._fix(row, day, local)
                     if change is not None:
                         delta += change
-                        lines[position] = staging_json(row).encode() + b"\n"
-                        dirty = True
+                        pieces += [data[done:start], staging_json(row).encode() + b"\n"]
+                        done = end
                 if day in count:
                     _count(row, day, counted, banks)
-            if dirty:  # beside the range's own chunk, so a reduce that runs again reads what the range wrote
+            if pieces:  # beside the range's own chunk, so a reduce that runs again reads what the range wrote
                 merged_key = key.removesuffix(".jsonl.gz") + "-merged.jsonl.gz"
-                self.documents.put_chunk(merged_key, lines)
+                self.documents.put_chunk(merged_key, [*pieces, data[done:]])
                 r.chunk_keys[index] = merged_key
         for day, digests in counted.items():
             self.counts.setdefault(day, Counter()).update(digests)
@@ -433,6 +436,17 @@ def _count(row: dict[str, Any], day: date, counted: dict[date, Counter[bytes]],
     counted.setdefault(day, Counter())[digest] += 1
     if bank_id:
         banks.setdefault((account_id, day), {}).setdefault(bank_id, row["transactionId"])
+
+
+def _found(data: bytes, needles: list[bytes]) -> list[int]:
+    """Where each of `needles` occurs in `data`."""
+    found: list[int] = []
+    for needle in needles:
+        at = data.find(needle)
+        while at >= 0:
+            found.append(at)
+            at = data.find(needle, at + len(needle))
+    return found
 
 
 _VERDICT_FIELDS = ("possibleDuplicate", "duplicateOf", "duplicateReason", "defaultDecision")

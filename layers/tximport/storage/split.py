@@ -46,9 +46,10 @@ class SplitDocuments:
         self.objects.put(key, gzip.compress(b"".join(lines), 1), content_type="application/x-ndjson",
                          content_encoding="gzip")
 
-    def chunk_lines(self, key: str) -> list[bytes]:
+    def chunk(self, key: str) -> bytes:
+        """A staged chunk's JSON lines, decompressed."""
         with self.objects.open(key) as raw:
-            return gzip.decompress(raw.read()).splitlines(keepends=True)
+            return gzip.decompress(raw.read())
 
 
 __all__ = ["SplitDocuments", "manifest_key", "range_prefix", "result_key"]
