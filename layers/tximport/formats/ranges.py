@@ -165,6 +165,8 @@ def _csv_plan(fmt: base.FileFormat, source: base.Source, options: base.ParseOpti
     pinned = csv_decisions(source, options, mapping, expected)
     if pinned["dateStyle"] is not None:
         pinned["dateStyle"] = str(pinned["dateStyle"])
+    if pinned["encoding"].lower().replace("_", "-").startswith(("utf-16", "utf-32")):
+        return whole(size)  # a line end is not the byte 0x0a there: such a file is read whole
     first = _first_data_line(fmt, source, options)
     if first is None:
         return whole(size)

@@ -49,7 +49,7 @@ from tximport.services.processing import (
     _Tally,
     line_id,
 )
-from tximport.statements.collect import CollectorPart
+from tximport.statements.collect import CollectorPart, StatementCollector
 from tximport.storage.objects import ObjectChanged, ObjectSource
 from tximport.storage.split import SplitDocuments, manifest_key, range_prefix, result_key
 from tximport.storage.staging import staging_json, staging_prefix
@@ -279,7 +279,7 @@ class _Seams:
     """The days ranges share: identical-line counters and in-file bank ids carried across the boundary."""
 
     def __init__(self, split: SplitProcessing, imp: Import, results: list[RangeResult],
-                 collector: Any) -> None:
+                 collector: StatementCollector | None) -> None:
         self.split, self.imp, self.results = split, imp, results
         self.documents = split.documents
         self.detector = DuplicateDetector(split.processing.ledger, imp.tenant)

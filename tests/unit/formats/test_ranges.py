@@ -133,6 +133,12 @@ def test_small_files_and_other_formats_stay_whole() -> None:
     assert len(ranges.plan(get_format("QIF#v1"), BytesSource(qif), ParseOptions(), 10).ranges) == 1
 
 
+def test_a_utf16_csv_stays_whole() -> None:
+    data = _iso_csv().decode().encode("utf-16")
+    fmt = get_format("Tabular3column#v1")
+    assert len(ranges.plan(fmt, BytesSource(data), ParseOptions(), 1500).ranges) == 1
+
+
 def test_line_numbers_follow_the_file() -> None:
     data = _iso_csv()
     _, events = _split("Tabular3column#v1", data, 1500, ParseOptions())
