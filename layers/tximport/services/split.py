@@ -153,6 +153,8 @@ class SplitProcessing:
         ranges meet in a way the merge does not follow); answers the workflow's next step."""
         if imp.status == ImportStatus.DELETED:
             return "done"
+        if imp.status in FINAL_STATUSES:  # failed while the ranges ran (FileChanged): that is its outcome
+            return "failed"
         try:
             return self._reduce(imp)
         except Conflict:

@@ -188,3 +188,18 @@ def test_generated_unordered_statements(c: FakeContainer, world: World, seed: in
     for n, (day, description, amount) in enumerate(rng.sample(lines, 40)):
         c.ledger.write(TENANT, [_ledger_line(account, day, amount, description.upper(), f"tx-{n}")])
     _compare(c, world, content, rng.choice([900, 2500, 6000]), account, date_style=DateStyle.BIG_ENDIAN)
+
+
+def test_a_later_upload_while_the_ranges_run_fails_the_import(c: FakeContainer, world: World):
+    c.settings.split_bytes = 300
+    imp = world.create(world.account())
+    world.upload(imp, _iso_csv())
+    assert world.claim(imp.id) == "process"
+    assert c.processing.process(world.get(imp.id)) == "split"
+    c.split.process_range(world.get(imp.id), 0)
+    world.upload(world.get(imp.id), b"date,description,amount\n2024-01-01,Other,1.00\n")  # a second PUT
+    for index in c.processing.split_ranges(world.get(imp.id))[1:]:
+        c.split.process_range(world.get(imp.id), index)
+    assert c.split.reduce(world.get(imp.id)) == "failed"
+    done = world.get(imp.id)
+    assert done.status.value == "error" and done.error_details[0].code == "FileChanged"
