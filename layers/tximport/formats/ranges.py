@@ -167,7 +167,11 @@ def _csv_plan(fmt: base.FileFormat, source: base.Source, options: base.ParseOpti
         pinned["dateStyle"] = str(pinned["dateStyle"])
     if pinned["encoding"].lower().replace("_", "-").startswith(("utf-16", "utf-32")):
         return whole(size)  # a line end is not the byte 0x0a there: such a file is read whole
-    first = _first_data_line(fmt, source, options)
+    # read with the decisions just made (no second inference pass over the file)
+    read_options = base.ParseOptions(date_style=options.date_style, mapping=options.mapping,
+                                     include_pending=options.include_pending,
+                                     extra={**options.extra, PINNED: {**pinned, "last": True}})
+    first = _first_data_line(fmt, source, read_options)
     if first is None:
         return whole(size)
     quote = mapping.quote_char.encode(pinned["encoding"] if pinned["encoding"].startswith("utf") else "latin-1")
