@@ -23,11 +23,13 @@ TTL_ATTRIBUTE = "expiresAt"
 
 @dataclass(frozen=True)
 class IndexDef:
-    """A global secondary index (string keys, keys-only projection: readers fetch the item itself)."""
+    """A global secondary index (string keys). `projection`: KEYS_ONLY where readers fetch the item itself
+    (the reaper's in-flight sweep), ALL where the query answers from the index (byStatus pages)."""
 
     name: str
     partition_key: str
     sort_key: str
+    projection: str = "KEYS_ONLY"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class TableDef:
     #: a DynamoDB stream (NEW_AND_OLD_IMAGES) the events function reads: the status events of the
     #: table's items (tximport.services.events) are published from it
     stream: bool = False
+    #: global secondary indexes (CDK and the local stack both create them)
     indexes: tuple[IndexDef, ...] = ()
 
     def create_table_arguments(self, table_name: str) -> dict[str, Any]:
@@ -56,7 +59,7 @@ class TableDef:
             arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         if self.indexes:
             arguments["GlobalSecondaryIndexes"] = [{
-                "IndexName": i.name, "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "IndexName": i.name, "Projection": {"ProjectionType": i.projection},
                 "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
                               {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
             } for i in self.indexes]
@@ -69,7 +72,10 @@ IN_FLIGHT_INDEX = IndexDef(keys.IN_FLIGHT_INDEX, keys.IN_FLIGHT_SHARD, keys.IN_F
 
 TABLES: tuple[TableDef, ...] = (
     # imports, their error details and per-line decisions, bank accounts, account locks and queue
-    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True, indexes=(IN_FLIGHT_INDEX,)),
+    # byStatus: a sparse index of the import items by tenant and status (GET /imports?status=), newest first;
+    # the in-flight index: imports whose workflow is under way (the reaper's sweep)
+    TableDef("imports", "IMPORTS_TABLE_NAME", stream=True,
+             indexes=(IndexDef("byStatus", "statusKey", "sk", projection="ALL"), IN_FLIGHT_INDEX)),
     # confirmed transactions: pk = tenant + account + day, sk = transaction id; day index items
     TableDef("ledger", "LEDGER_TABLE_NAME"),
     # import sessions: workspaces, sessions, staged lines in blocks, their catalog (tximport.storage.sessions)
@@ -225,10 +231,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/imports/{id}/errordetails"),
     Route("GET", "/imports/{id}/reviewtransactions"),
     Route("PATCH", "/imports/{id}/reviewtransactions/{transactionId}"),
+    # the document's method is GET with a JSON body (an HTTP API passes it through); POST does the same
+    Route("GET", "/imports/{id}/amendtransactions"),
     Route("POST", "/imports/{id}/amendtransactions"),
     Route("POST", "/imports/{id}/revert"),
     Route("GET", "/imports/{id}/dryrun"),
     Route("POST", "/api/public/v1/transactions"),
+    Route("GET", "/transactions"),
+    Route("GET", "/settings"),
+    Route("PATCH", "/settings"),
     Route("POST", "/baas/api/v1/reconciliations"),
     Route("GET", "/baas/api/v1/reconciliations"),
     Route("GET", "/baas/api/v1/reconciliations/{id}"),

@@ -311,6 +311,7 @@ class TxImportStack(Stack):
                 definition, workflow.state_machines[definition.name], state_machine_arns[definition.name], fns
             )
 
+        self.storage = storage
         self._acknowledge_scoped_wildcards(storage.bucket.node.default_child, workflow.state_machines)
         self._acknowledge_table_indexes(storage)
         self.reaper = Reaper(self, "Reaper", function=fns["reaper"], state_machine=state_machine)
@@ -363,6 +364,17 @@ class TxImportStack(Stack):
                         "import, so the prefix is the narrowest ARN."
                     )
             acknowledge(self.functions[name].role, findings)
+
+        # grant_read/write on a table with indexes covers `<table>/index/*`: the table's own indexes only
+        for table_def in TABLES:
+            if not table_def.indexes:
+                continue
+            table_arn = f"<{self.get_logical_id(self.storage.tables[table_def.key].node.default_child)}.Arn>"
+            for fn in self.functions.values():
+                acknowledge(fn.role, {
+                    f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]": f"The {table_def.key} table's own "
+                    f"indexes ({', '.join(i.name for i in table_def.indexes)}), which grant_*_data covers with "
+                    "the table: no other table's."})
 
         for target, invokers in INVOKERS.items():
             target_fn = self.get_logical_id(self.functions[target].function.node.default_child)

@@ -188,7 +188,7 @@ class Client:
             if answer is None or answer.status_code != 200:
                 return None
             page = answer.json()
-            amounts += [Decimal(t["transactionAmount"]) for t in page["data"] if t["decision"] == "import"]
+            amounts += [Decimal(t["amount"]) for t in page["data"] if t["decision"] == "import"]
             nxt = (page.get("links") or {}).get("next")
             if not nxt:
                 return amounts
@@ -312,7 +312,7 @@ def _ledger(client: Client, account: str) -> list[Decimal]:
         if answer is None or answer.status_code != 200:
             raise SystemExit(f"cannot read the ledger of {account}")
         page = answer.json()
-        amounts += [Decimal(t["transactionAmount"]) for t in page["data"]]
+        amounts += [Decimal(t["amount"]) for t in page["data"]]
         nxt = (page.get("links") or {}).get("next")
         if not nxt:
             return amounts

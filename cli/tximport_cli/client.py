@@ -45,10 +45,10 @@ def resolve_token(api_url: str, token: str | None) -> str | None:
     if token:
         return token
     if urlparse(api_url).hostname in ("127.0.0.1", "localhost", "::1"):
-        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
+        from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS, DEMO_SCOPES
         from tximport_cli.local.tokens import dev_token
 
-        return dev_token(DEMO_ORGANISATION, DEMO_COMPANY, permissions=DEMO_PERMISSIONS)
+        return dev_token(DEMO_ORGANISATION, DEMO_COMPANY, permissions=DEMO_PERMISSIONS, scopes=DEMO_SCOPES)
     return None
 
 
@@ -196,6 +196,12 @@ class ApiClient:
 
     def review(self, import_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.paged(f"/imports/{quote(import_id)}/reviewtransactions", {"pageSize": 1000}, limit)
+
+    def name_accounts(self, import_id: str, accounts: list[dict[str, Any]]) -> None:
+        """Continue an account discovery: the import goes on for these accounts (ids, or identifiers with
+        their country), from the file already uploaded."""
+        self.request("POST", f"/imports/{quote(import_id)}/amendtransactions",
+                     json={"data": {"bankAccounts": accounts}})
 
     def confirm(self, import_id: str) -> None:
         self.request("POST", f"/imports/{quote(import_id)}/confirm")

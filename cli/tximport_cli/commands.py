@@ -77,6 +77,14 @@ def _add(subparsers: Any, name: str, fn: Callable[..., ExitCode], help_text: str
     return parser
 
 
+def _total(summary: dict[str, Any], side: str) -> str:
+    """A summary's credit or debit total as a decimal: one currency's, or each currency's."""
+    if summary.get(f"{side}Amount") is not None:
+        return _money(summary[f"{side}Amount"])
+    totals = summary.get("currencyTotals") or []
+    return ", ".join(f"{_money(t[f'{side}Amount'])} {t.get('currency') or ''}".strip() for t in totals) or "-"
+
+
 def _money(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -194,7 +202,10 @@ def register_import(subparsers: Any) -> None:
                              "to the tenant's accounts by identifier")
     parser.add_argument("--create-accounts", action="store_true",
                         help="with a multi-account file and no --account: create a placeholder bank account "
-                             "for each account in the file that has none yet")
+                             "for each account in the file that has none yet (IBANs and account numbers alike)")
+    parser.add_argument("--country", default=None, metavar="CODE",
+                        help="country of the accounts --create-accounts creates when the identifier is no IBAN "
+                             "(default: the country of the tenant's accounts)")
     parser.add_argument("--format", default="auto", metavar="auto|ID",
                         help="file format id (see `tximport formats`), or auto to detect it (default)")
     parser.add_argument("--date-style", default="auto", choices=sorted(DATE_STYLES),
@@ -235,19 +246,33 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     elif body["fileFormat"] == "CSV#mapped#v1" and detection and detection.get("suggestedMapping"):
         body["mapping"] = detection["suggestedMapping"]
 
+    discover = False
     if not accounts:
-        accounts = _accounts_for(args, api, out, path, body)
-        if not accounts:
-            return ExitCode.ERROR
-    body["bankAccounts"] = [{"id": a["id"]} for a in accounts]
+        discover = _multi_account(api, body)
+        if not discover:
+            accounts = _only_account(api, out)
+            if not accounts:
+                return ExitCode.ERROR
+    if accounts:
+        body["bankAccounts"] = [{"id": a["id"]} for a in accounts]
     created = api.create_import(body)
     import_id = created["data"]["id"]
-    out.line(f"import {import_id} created for {', '.join(a['id'] for a in accounts)} ({body['fileFormat']})")
+    named = ", ".join(a["id"] for a in accounts) if accounts else "the accounts the file holds"
+    out.line(f"import {import_id} created for {named} ({body['fileFormat']})")
     with out.bytes_progress(f"uploading {path.name}", path.stat().st_size) as advance:
         api.upload(created["links"]["uploadPath"], path, advance)
 
     result: dict[str, Any] = {"importId": import_id, "fileFormat": body["fileFormat"], "detection": detection}
-    imp = _follow(api, out, import_id, WAITING, args.timeout, "processing")
+    imp = _follow(api, out, import_id, WAITING, args.timeout, "processing" if accounts else "discovering accounts")
+    if discover and imp is not None and imp.get("status") == "awaitingConfirmation" and not imp.get("bankAccounts"):
+        # account discovery: name the accounts the file holds, and the import goes on from the same file
+        choices = _choose_accounts(args, api, out, imp)
+        if not choices:
+            api.delete(import_id)
+            return _finish(out, result, ExitCode.ERROR, f"no bank account to import into: import {import_id} "
+                           "deleted", imp)
+        api.name_accounts(import_id, choices)
+        imp = _after_naming(api, import_id, args.timeout)
     if imp is None:
         return _finish(out, result, ExitCode.TIMED_OUT, f"no answer within {args.timeout:.0f}s: "
                        f"follow it with `tximport show {import_id}`")
@@ -278,56 +303,72 @@ def _squeeze(identifier: str) -> str:
     return "".join(identifier.split()).upper()
 
 
-def _accounts_for(args: argparse.Namespace, api: ApiClient, out: Output, path: Path, body: dict[str, Any]
-                  ) -> list[dict[str, Any]]:
-    """The bank accounts to import into when --account is left out (empty after printing why not)."""
-    known = api.accounts()
+def _multi_account(api: ApiClient, body: dict[str, Any]) -> bool:
+    """Whether the import's format holds several accounts (then the accounts are discovered first)."""
     fmt = next((f for f in api.formats() if f["fileFormat"] == body["fileFormat"]), {})
-    if fmt.get("accountsSupported") != "multi":
-        if len(known) == 1:
-            out.line(f"importing into the only bank account, {known[0]['id']} ({known[0].get('accountIdentifier')})")
-            return known
-        have = f"{len(known)} bank accounts" if known else "no bank account"
-        out.error(f"pass --account ID: the tenant has {have}")
-        return []
-    # a multi-account file: ask the service which accounts the file holds (an import with no accounts
-    # reports them and imports nothing), then match them to the tenant's accounts
-    discovery = api.create_import({k: v for k, v in body.items() if k != "reviewLevel"})
-    discovery_id = discovery["data"]["id"]
-    with out.bytes_progress(f"reading the accounts in {path.name}", path.stat().st_size) as advance:
-        api.upload(discovery["links"]["uploadPath"], path, advance)
-    found = _follow(api, out, discovery_id, FINISHED, args.timeout, "discovering accounts")
-    if found is None or found.get("status") != "complete":
-        out.error(f"account discovery did not complete: `tximport show {discovery_id}`")
-        return []
-    api.delete(discovery_id)
+    return bool(fmt.get("accountsSupported") == "multi")
+
+
+def _only_account(api: ApiClient, out: Output) -> list[dict[str, Any]]:
+    """A single-account file without --account: the tenant's only bank account (empty after saying why not)."""
+    known = api.accounts()
+    if len(known) == 1:
+        out.line(f"importing into the only bank account, {known[0]['id']} ({known[0].get('accountIdentifier')})")
+        return known
+    have = f"{len(known)} bank accounts" if known else "no bank account"
+    out.error(f"pass --account ID: the tenant has {have}")
+    return []
+
+
+def _after_naming(api: ApiClient, import_id: str, timeout: float) -> dict[str, Any] | None:
+    """After naming the accounts the import processes the file again: wait until it is done with that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        imp = api.get_import(import_id)
+        if imp.get("status") in WAITING and imp.get("bankAccounts"):
+            return imp
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+def _country(identifier: str, known: list[dict[str, Any]], default: str | None) -> str:
+    """The country of an account the file names: an IBAN's own, else --country, else the tenant's accounts'."""
+    compact = _squeeze(identifier)
+    try:
+        from schwifty import IBAN
+
+        country = IBAN(compact).country
+        if country is not None:
+            return str(country.alpha_3)
+    except (ValueError, LookupError):
+        pass
+    return default or next((a["countryCode"] for a in known if a.get("countryCode")), "ZZZ")
+
+
+def _choose_accounts(args: argparse.Namespace, api: ApiClient, out: Output, imp: dict[str, Any]
+                     ) -> list[dict[str, Any]]:
+    """The bank accounts to name for the accounts a discovery found: the tenant's account with the same
+    identifier, else (with --create-accounts, IBAN or not) a new placeholder account the service creates."""
+    known = api.accounts()
     by_identifier = {_squeeze(a.get("accountIdentifier", "")): a for a in known}
-    chosen: list[dict[str, Any]] = []
-    missing: list[dict[str, Any]] = []
-    for entry in found.get("accountIdentifiers") or []:
-        match = by_identifier.get(_squeeze(entry["accountIdentifier"]))
-        (chosen if match else missing).append(match or entry)
-        if match:
-            out.line(f"file account {entry['accountIdentifier']}: bank account {match['id']}")
-    for entry in missing:
+    choices: list[dict[str, Any]] = []
+    for entry in imp.get("accountIdentifiers") or []:
         identifier = entry["accountIdentifier"]
-        if not args.create_accounts:
+        match = by_identifier.get(_squeeze(identifier))
+        if match:
+            out.line(f"file account {identifier}: bank account {match['id']}")
+            choices.append({"id": match["id"]})
+        elif args.create_accounts:
+            country = _country(identifier, known, args.country)
+            out.line(f"file account {identifier}: a new bank account ({country})")
+            choices.append({"accountIdentifier": identifier, "countryCode": country})
+        else:
             out.line(f"file account {identifier}: no bank account (its lines are left out)")
-            continue
-        country = identifier[:2].upper() if identifier[:2].isalpha() else None
-        if country is None:
-            out.line(f"file account {identifier}: not an IBAN, create it with `tximport accounts create`")
-            continue
-        bank = chosen[0].get("bankId", "imported") if chosen else "imported"  # one import, one bank
-        created = api.create_account({"bankId": bank, "countryCode": country, "accountIdentifier": identifier,
-                                      **({"currency": entry["currency"]} if entry.get("currency") else {})})
-        out.line(f"file account {identifier}: created bank account {created['id']}")
-        chosen.append(created)
-    if not chosen:
-        names = ", ".join(e["accountIdentifier"] for e in found.get("accountIdentifiers") or []) or "none"
+    if not choices:
+        names = ", ".join(e["accountIdentifier"] for e in imp.get("accountIdentifiers") or []) or "none"
         out.error(f"no bank account matches the accounts in the file ({names}): create them with "
                   "`tximport accounts create --identifier ...`, or rerun with --create-accounts")
-    return chosen
+    return choices
 
 
 def _confirmed(args: argparse.Namespace, out: Output, imp: dict[str, Any]) -> bool:
@@ -379,11 +420,13 @@ def _report(imp: dict[str, Any]) -> dict[str, Any]:
 def _print_report(out: Output, imp: dict[str, Any], problems: list[dict[str, Any]]) -> None:
     s = _report(imp)
     if s:
-        start, end = s.get("transactionRangeStartDate"), s.get("transactionRangeEndDate")
+        # the document's datetimes are a statement day's midnight UTC: the day is what a person reads
+        start, end = (str(v)[:10] if v else None for v in (s.get("transactionRangeStartDate"),
+                                                           s.get("transactionRangeEndDate")))
         out.pairs(f"Report for import {imp['id']}", [
             ("lines", s.get("transactionDetailsCount")),
-            ("credits", f"{s.get('transactionCreditCount')} totalling {_money(s.get('transactionCreditSum'))}"),
-            ("debits", f"{s.get('transactionDebitCount')} totalling {_money(s.get('transactionDebitSum'))}"),
+            ("credits", f"{s.get('transactionCreditCount')} totalling {_total(s, 'credit')}"),
+            ("debits", f"{s.get('transactionDebitCount')} totalling {_total(s, 'debit')}"),
             ("date range", f"{start} to {end}" if start else "-"),
             ("possible duplicates", s.get("transactionDateOverlapCount")),
             ("rejected lines", s.get("rejectedLineCount")),
@@ -450,7 +493,7 @@ def run_review(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
         return ExitCode.OK
     out.table(f"Transactions of import {args.import_id}",
               ["line", "date", "amount", "currency", "description", "duplicate", "decision"],
-              [(r.get("lineNumber"), r.get("datePosted"), r.get("transactionAmount"), r.get("currency"),
+              [(r.get("lineNumber"), r.get("postingDate"), r.get("amount"), r.get("currency"),
                 r.get("description"), r.get("duplicateReason") or ("yes" if r.get("possibleDuplicate") else ""),
                 r.get("decision")) for r in rows])
     return ExitCode.OK
@@ -505,7 +548,7 @@ def run_ledger(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
         return ExitCode.OK
     out.table(f"Ledger of {account['id']} ({account.get('accountIdentifier')})",
               ["date", "amount", "currency", "description", "import"],
-              [(r.get("datePosted"), r.get("transactionAmount"), r.get("currency"), r.get("description"),
+              [(r.get("postingDate"), r.get("amount"), r.get("currency"), r.get("description"),
                 r.get("importId")) for r in rows])
     return ExitCode.OK
 

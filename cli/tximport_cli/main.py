@@ -168,10 +168,10 @@ def _print_banner(stack: Any) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
-    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS
+    from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, DEMO_PERMISSIONS, DEMO_SCOPES
 
     token = stack.token_for(DEMO_ORGANISATION, DEMO_COMPANY, ttl_seconds=30 * 24 * 3600,
-                            permissions=DEMO_PERMISSIONS)
+                            permissions=DEMO_PERMISSIONS, scopes=DEMO_SCOPES)
     console = Console(soft_wrap=True, highlight=False)
     # plain lines first: scripts and tests read these
     console.print(f"tximport local: API {stack.base_url}", markup=False)
@@ -200,6 +200,9 @@ def _register_dev_token(subparsers: Any) -> None:
                              "(repeatable)")
     parser.add_argument("--role", action="append", default=[], metavar="ROLE",
                         help="add ROLE to the `roles` claim, e.g. admin (repeatable)")
+    parser.add_argument("--scope", action="append", default=[], metavar="SCOPE",
+                        help="add SCOPE to the `scope` claim (space-separated, as OAuth writes it), e.g. "
+                             "api:transactions:create, which POST /api/public/v1/transactions needs (repeatable)")
     parser.set_defaults(handler=_run_dev_token)
 
 
@@ -209,11 +212,13 @@ def _run_dev_token(args: argparse.Namespace) -> int:
     if args.ttl <= 0:
         print("tximport dev-token: --ttl must be positive", file=sys.stderr)
         return 2
-    if any(not value.strip() for value in [*args.permission, *args.role]):
-        print("tximport dev-token: --permission and --role need a non-empty value", file=sys.stderr)
+    if any(not value.strip() or " " in value.strip() for value in [*args.permission, *args.role, *args.scope]):
+        print("tximport dev-token: --permission, --role and --scope need a non-empty value without spaces",
+              file=sys.stderr)
         return 2
     print(dev_token(args.organisation, args.company, ttl_seconds=args.ttl,
-                    permissions=[p.strip() for p in args.permission], roles=[r.strip() for r in args.role]))
+                    permissions=[p.strip() for p in args.permission], roles=[r.strip() for r in args.role],
+                    scopes=[s.strip() for s in args.scope]))
     return 0
 
 

@@ -1,6 +1,12 @@
-"""The HTTP API: one explicit route per entry of `infra.definitions.ROUTES`, all integrated with the api
-function; a JWT authorizer on every route that requires authentication; access logs and throttling on
-the one stage."""
+"""The HTTP API: one explicit route per entry of `infra.definitions.ROUTES` and a `$default` route, all
+integrated with the api function; access logs and throttling on the one stage.
+
+No route has a gateway authorizer: an HTTP API's JWT authorizer answers a refusal as `{"message":
+"Unauthorized"}` and unknown routes as `{"message": "Not Found"}`, and neither can be reshaped (gateway
+responses are a REST API feature). So the api function verifies bearer tokens itself (issuer, audience,
+expiry, the issuer's signing keys: tximport.auth.JwksVerifier, as the authorizer would) and answers 401
+in the service's envelope, and the `$default` route brings unknown routes to the function, which answers
+404 RouteNotFound in the same envelope."""
 
 from __future__ import annotations
 
@@ -11,7 +17,6 @@ import jsii
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -31,9 +36,12 @@ ACCESS_LOG_FIELDS = {
     "protocol": "$context.protocol",
     "responseLength": "$context.responseLength",
     "integrationError": "$context.integrationErrorMessage",
-    "authorizerError": "$context.authorizer.error",
-    "sub": "$context.authorizer.claims.sub",
 }
+
+
+_APIG4_REASON = ("The api function verifies the bearer JWT itself (the issuer's signing keys, issuer, audience, "
+                 "expiry: tximport.auth.JwksVerifier) so that a refusal answers 401 in the service's envelope, "
+                 "which an HTTP API's JWT authorizer cannot; an unverified request reaches no tenant data.")
 
 
 def route_construct_id(route: Route) -> str:
@@ -67,12 +75,8 @@ class Api(Construct):
             # the stage is declared below, with access logs and throttling
             create_default_stage=False,
         )
-        self.authorizer = authorizers.HttpJwtAuthorizer(
-            "JwtAuthorizer",
-            jwt_issuer,
-            jwt_audience=list(jwt_audience),
-            identity_source=["$request.header.Authorization"],
-        )
+        # the function verifies tokens of this issuer and these audiences (its JWT_ISSUER / JWT_AUDIENCE)
+        self.jwt_issuer, self.jwt_audience = jwt_issuer, list(jwt_audience)
         integration = integrations.HttpLambdaIntegration("ApiFunction", handler)
         public = apigwv2.HttpNoneAuthorizer()
 
@@ -84,17 +88,18 @@ class Api(Construct):
                 http_api=self.http_api,
                 route_key=apigwv2.HttpRouteKey.with_(route.path, apigwv2.HttpMethod(route.method)),
                 integration=integration,
-                authorizer=self.authorizer if route.auth_required else public,
+                authorizer=public,
             )
-            if not route.auth_required:
-                acknowledge(
-                    self.routes[route],
-                    {
-                        "AwsSolutions-APIG4": "The file-format catalogue and its templates are public by "
-                        "design (the API we follow serves them without authentication); they expose no "
-                        "tenant data.",
-                    },
-                )
+            acknowledge(self.routes[route], {"AwsSolutions-APIG4": _APIG4_REASON if route.auth_required else (
+                "The file-format catalogue and its templates are public by design (the API we follow serves "
+                "them without authentication); they expose no tenant data.")})
+        # requests no route matches reach the function, which answers 404 RouteNotFound in the envelope
+        self.default_route = apigwv2.HttpRoute(
+            self, "DefaultRoute", http_api=self.http_api, route_key=apigwv2.HttpRouteKey.DEFAULT,
+            integration=integration, authorizer=public)
+        acknowledge(self.default_route, {"AwsSolutions-APIG4": "Only requests no route matches arrive here; the "
+                                         "function answers them 404 RouteNotFound and serves no tenant data "
+                                         "without a verified token."})
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy

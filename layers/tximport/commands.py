@@ -4,6 +4,8 @@ are in tximport/reconciliation/commands.py)."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +49,9 @@ class CreateImport(Command):
     bank_accounts: list[ImportAccount] = Field(default_factory=list)
     bank_id: str | None = None
     source: str | None = None
+    data_source: str | None = None
+    #: the calling application (its x-application header)
+    source_product: str | None = None
     api_type: Literal["single", "multi"] | None = None
     fuzzy_account_matching: bool = False
     bypass_replay_validation: bool = False
@@ -60,3 +65,49 @@ class FlipSigns(Command):
 
     bank_account_ids: list[str] = Field(min_length=1)
 
+
+
+class AccountChoice(Command):
+    """A bank account named to continue a discovery: by id, or by the identifier the file uses (with the
+    country, to create a placeholder account when the tenant has none with that identifier)."""
+
+    id: str | None = None
+    account_identifier: str | None = None
+    country_code: str | None = None
+    bank_identifier: str | None = None
+    transaction_sign: TransactionSign = TransactionSign.ORIGINAL
+
+
+class NameAccounts(Command):
+    """Continue an import created without bank accounts (account discovery): import into these."""
+
+    accounts: list[AccountChoice] = Field(min_length=1)
+
+
+#: what amendtransactions asks
+Amendment = FlipSigns | NameAccounts
+
+
+class PostedTransaction(Command):
+    """One transaction posted to the public endpoint, checked: a positive amount that fits its currency,
+    days as days."""
+
+    account_identifier: str
+    transaction_id: str | None = None
+    text: str | None = None
+    credit_debit: Literal["credit", "debit"] | None = None
+    amount: Decimal
+    currency: str
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    purchased_at: date | None = None
+    valuta_at: date
+    booked_at: date | None = None
+
+
+class UpdateSettings(Command):
+    """Change some of a tenant's settings (None leaves a setting as it is)."""
+
+    auto_create_accounts: bool | None = None
+    placeholder_bank_id: str | None = None
+    placeholder_country_code: str | None = None

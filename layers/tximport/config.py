@@ -48,6 +48,12 @@ class Settings(BaseModel):
     #: the Secrets Manager secret (ARN or name) whose value signs pagination cursors (read at cold start)
     cursor_key_secret: str | None = Field(default=None, alias="CURSOR_KEY_SECRET")
 
+    #: bearer tokens: the issuer (`iss`), the accepted audiences (comma-separated `aud`/`client_id`) and where
+    #: the issuer's signing keys are (default `<issuer>/.well-known/jwks.json`); the api function verifies
+    jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
+    jwt_audience: str | None = Field(default=None, alias="JWT_AUDIENCE")
+    jwks_url: str | None = Field(default=None, alias="JWKS_URL")
+
     model_config = ConfigDict(populate_by_name=True)
 
 
@@ -55,10 +61,10 @@ class Settings(BaseModel):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
     # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow;
-    # the import-sessions dialect lives in its own table and enriches large sessions through its state machine;
-    # cursors are signed with the deployment's key
-    "api": ("revert_function_name", "reconcile_state_machine_arn", "sessions_table", "enrichment_state_machine_arn",
-            "cursor_key_secret"),
+    # bearer tokens are verified against the issuer; the import-sessions dialect lives in its own table and
+    # enriches large sessions through its state machine; cursors are signed with the deployment's key
+    "api": ("revert_function_name", "reconcile_state_machine_arn", "jwt_issuer", "jwt_audience", "sessions_table",
+            "enrichment_state_machine_arn", "cursor_key_secret"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),
     "commit": (),

@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from tximport.adapters.secrets import Secrets, SecretsManagerSecrets
 from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
+from tximport.auth import JwksVerifier, TokenVerifier
 from tximport.config import ConfigError, Settings
 from tximport.reconciliation_parts import ReconciliationParts
 from tximport.services.accounts import AccountService
@@ -28,6 +29,7 @@ from tximport.services.revert import RevertService
 from tximport.services.review import ReviewService
 from tximport.services.sessions.bundle import SessionsUseCases
 from tximport.services.sessions.deps import Deps as SessionsDeps
+from tximport.services.settings import SettingsService
 from tximport.services.split import SplitProcessing
 from tximport.services.statements import StatementService
 from tximport.services.uploads import UploadService
@@ -46,6 +48,8 @@ from tximport.storage.repository import (
     ImportsStore,
     LocksRepository,
     LocksStore,
+    SettingsRepository,
+    SettingsStore,
 )
 from tximport.storage.sessions import CatalogRepository, EventSink, OutboxSink, SessionsRepository
 from tximport.storage.staging import Staging
@@ -117,6 +121,11 @@ class Container:
         return ImportsRepository(self.imports_table)
 
     @cached_property
+    def settings_store(self) -> SettingsStore:
+        """The tenants' settings."""
+        return SettingsRepository(self.imports_table)
+
+    @cached_property
     def locks(self) -> LocksStore:
         return LocksRepository(self.imports_table)
 
@@ -134,6 +143,15 @@ class Container:
     @cached_property
     def workflow_engine(self) -> WorkflowEngine:
         return StepFunctionsEngine(self.sfn, self.settings.state_machine_arn)
+
+    @cached_property
+    def token_verifier(self) -> TokenVerifier | None:
+        """Verifies bearer tokens against the issuer's keys (None when no issuer is configured)."""
+        s = self.settings
+        if not s.jwt_issuer:
+            return None
+        return JwksVerifier(issuer=s.jwt_issuer, audiences=[a.strip() for a in (s.jwt_audience or "").split(",")
+                                                            if a.strip()], jwks_url=s.jwks_url)
 
     @cached_property
     def reconcile_engine(self) -> WorkflowEngine:
@@ -196,7 +214,7 @@ class Container:
 
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
-        return LedgerQueries(accounts=self.accounts, ledger=self.ledger,
+        return LedgerQueries(accounts=self.accounts, ledger=self.ledger, imports=self.imports,
                              statements=StatementHistory(self.statement_store))
 
     @cached_property
@@ -211,7 +229,11 @@ class Container:
 
     @cached_property
     def public(self) -> PublicTransactionsService:
-        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger)
+        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger, settings=self.settings_store)
+
+    @cached_property
+    def settings_service(self) -> SettingsService:
+        return SettingsService(self.settings_store)
 
     @cached_property
     def processing(self) -> ProcessingService:

@@ -39,6 +39,11 @@ class Unauthorized(DomainError):
     code = "Unauthorized"
 
 
+class Forbidden(DomainError):
+    status_code = 403
+    code = "Forbidden"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "NotFound"
@@ -64,8 +69,3 @@ class Unavailable(DomainError):
 class TransientError(Exception):
     """A step may succeed if run again (throughput exceeded, a concurrent update of the import): the
     state machine retries the task that raised it (its Retry names `TransientError`)."""
-
-
-class Forbidden(DomainError):
-    status_code = 403
-    code = "Forbidden"

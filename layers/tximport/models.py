@@ -31,7 +31,7 @@ Decision = Literal["import", "skip"]
 #: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
 RevertStatus = Literal["reverting", "reverted", "revertFailed"]
 #: what took an import's parked confirmation task token (see `TokenTaken`)
-TokenAction = Literal["confirm", "amend", "delete", "expire", "fileChanged"]
+TokenAction = Literal["confirm", "amend", "accounts", "delete", "expire", "fileChanged"]
 
 
 def utcnow() -> datetime:
@@ -123,6 +123,17 @@ class BankAccount(BaseModel):
     created: datetime = Field(default_factory=utcnow)
 
 
+class TenantSettings(BaseModel):
+    """What a tenant decides for itself (`GET/PATCH /settings`)."""
+
+    #: an unknown accountIdentifier posted to the public transactions endpoint creates a placeholder bank
+    #: account for it (else that transaction is refused with BankAccountNotFound)
+    auto_create_accounts: bool = True
+    #: the bank and country of such placeholder accounts (an IBAN's own country wins)
+    placeholder_bank_id: str = "unknown"
+    placeholder_country_code: str = "ZZZ"
+
+
 class ImportBankAccount(BaseModel):
     """A bank account as named on an import, with its sign convention."""
 
@@ -131,6 +142,8 @@ class ImportBankAccount(BaseModel):
     country_code: str | None = None
     bank_identifier: str | None = None
     transaction_sign: TransactionSign = TransactionSign.ORIGINAL
+    #: the bank account's currency, when it has one: the currency of lines whose file names none
+    currency: str | None = None
 
 
 class ProductDates(BaseModel):
@@ -147,8 +160,19 @@ class ProductDates(BaseModel):
         return not ((start and day < start) or (end and day > end))
 
 
+class CurrencyTotal(BaseModel):
+    """The staged lines of one currency (None: the file, its statement and its account name none)."""
+
+    currency: str | None = None
+    credit_count: int = 0
+    credit_sum: Decimal = Decimal(0)
+    debit_count: int = 0
+    debit_sum: Decimal = Decimal(0)
+
+
 class Summary(BaseModel):
-    """`statement.summary` of the import report. Sums are Decimal in the account's currency."""
+    """`statement.summary` of the import report. Sums are Decimal; `totals` has them per currency (a
+    file may hold several), and the overall sums add every currency's (meaningful for one currency)."""
 
     account_details_count: int = 0
     transaction_details_count: int = 0
@@ -162,6 +186,18 @@ class Summary(BaseModel):
     rejected_line_count: int = 0
     ignored_line_count: int = 0
     currencies: list[str] = Field(default_factory=list)
+    totals: list[CurrencyTotal] = Field(default_factory=list)
+
+
+class ValidationDetail(BaseModel):
+    """One kind of problem among the rejected lines: every line rejected with this code at this target
+    (`validationDetails` of the import; each line is in errordetails)."""
+
+    code: str
+    target: str | None = None
+    message: str
+    count: int = 0
+    first_line_number: int | None = None
 
 
 class DiscoveredAccount(BaseModel):
@@ -171,6 +207,15 @@ class DiscoveredAccount(BaseModel):
     currency: str | None = None
     bank_account_id: str | None = None
     transaction_count: int = 0
+
+
+class PollMonitor(BaseModel):
+    """How often an import was polled (`statusMonitor`): counted beside the import's versioned document,
+    so a poll never changes the import itself."""
+
+    first_attempt: datetime | None = None
+    attempts: int = 0
+    last_attempt: datetime | None = None
 
 
 class RevertProgress(BaseModel):
@@ -213,6 +258,10 @@ class Import(BaseModel):
     bank_accounts: list[ImportBankAccount] = Field(default_factory=list)
     bank_id: str | None = None
     source: str | None = None
+    #: where the data came from, as the caller says (`dataSource`, e.g. AutoEntry)
+    data_source: str | None = None
+    #: the calling application (its `x-application` header when it created the import)
+    source_product: str | None = None
     api_type: Literal["single", "multi"] = "single"
     fuzzy_account_matching: bool = False
     bypass_replay_validation: bool = False
@@ -233,7 +282,10 @@ class Import(BaseModel):
     #: how many statements the file holds (`statements` keeps at most services.statements.MAX_REPORTED_STATEMENTS)
     statement_count: int = 0
     error_details: list[ErrorDetail] = Field(default_factory=list)
-    validation_details_count: int = 0
+    #: the kinds of problem among the rejected lines (at most MAX_VALIDATION_DETAILS)
+    validation_details: list[ValidationDetail] = Field(default_factory=list)
+    #: the file is an interim report (MT942, camt.052): balances and lines may still change
+    interim_report: bool = False
     staging_prefix: str | None = None
     chunk_keys: list[str] = Field(default_factory=list)
     #: staged chunks of rejected lines (errordetails pages through them)
@@ -267,6 +319,11 @@ class Import(BaseModel):
         return Tenant(organisation_id=self.organisation_id, company_id=self.company_id)
 
     @property
+    def validation_details_count(self) -> int:
+        """`validationDetailsCount`: the length of `validationDetails`."""
+        return len(self.validation_details)
+
+    @property
     def holds_failed_commit(self) -> bool:
         """In error after its commit began writing the ledger, and what it wrote was not removed (the
         workflow's clean-up failed too): only a revert removes those lines."""
@@ -279,6 +336,10 @@ class Import(BaseModel):
         if self.token_taken is None or not self.token_taken.undo:
             return self
         return Import.model_validate({**self.model_dump(mode="json"), **self.token_taken.undo})
+
+
+#: how many kinds of problem an import lists in validationDetails (the rest are counted in the last)
+MAX_VALIDATION_DETAILS = 100
 
 
 @dataclass(slots=True, kw_only=True)
@@ -303,7 +364,9 @@ class Transaction:
     reference: str | None = None
     counterparty_name: str | None = None
     counterparty_account: str | None = None
-    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`)
+    #: the day the purchase happened (the public endpoint's `purchasedAt`), beside posting and value days
+    purchase_date: date | None = None
+    #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`, MT940 `RC`/`RD`)
     reversal: bool = False
     # statement truth (tximport.statements.pending): a pending (not booked) line, the pending line a booked
     # one replaces, the line a reversal reverses, and on a pending line the booked line that replaced it

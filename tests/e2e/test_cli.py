@@ -57,6 +57,15 @@ def test_dev_token_adds_repeatable_permissions_and_roles(capsys, monkeypatch):
     assert main(["dev-token", "--organisation", "o", "--company", "c", "--role", " "]) == 2
 
 
+def test_dev_token_adds_repeatable_scopes_as_oauth_writes_them(capsys, monkeypatch):
+    monkeypatch.delenv("TXIMPORT_DEV_SECRET", raising=False)
+    assert main(["dev-token", "--organisation", "o", "--company", "c",
+                 "--scope", "api:transactions:create", "--scope", "other"]) == 0
+    claims = _verify(capsys.readouterr().out.strip(), DEV_SECRET)
+    assert claims["scope"] == "api:transactions:create other"
+    assert main(["dev-token", "--organisation", "o", "--company", "c", "--scope", "a b"]) == 2
+
+
 def test_dev_token_rejects_a_non_positive_ttl(capsys):
     assert main(["dev-token", "--organisation", "o", "--company", "c", "--ttl", "0"]) == 2
 

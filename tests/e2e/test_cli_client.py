@@ -63,10 +63,11 @@ def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     assert "uploading oca-test-camt053.xml: 11,415 of 11,415 bytes" in done.stdout
     assert "status: awaitingConfirmation" in done.stdout and "status: complete" in done.stdout
     assert "credits              1 totalling 1405.31" in done.stdout
+    assert "date range           2014-01-05 to 2014-01-05" in done.stdout  # the statement's days
     assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text, no escape codes
     ledger = cli.api.ledger(account_id)
     assert len(ledger) == 4
-    assert sum(Decimal(row["transactionAmount"]) for row in ledger) == Decimal("-12.99")
+    assert sum(Decimal(row["amount"]) for row in ledger) == Decimal("-12.99")
 
 
 def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
@@ -78,7 +79,7 @@ def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
     assert answer["fileFormat"] == "CSV#mapped#v1" and answer["status"] == "complete"
     assert answer["import"]["mapping"]["columns"]["debit"] == "Debit"
     assert answer["report"]["transactionDetailsCount"] == 4
-    amounts = sorted(row["transactionAmount"] for row in cli.api.ledger(account_id))
+    amounts = sorted(row["amount"] for row in cli.api.ledger(account_id))
     assert amounts == sorted(["20.00", "-13.50", "-33.50", "-1500.00"])
     ledger = cli("ledger", account_id, "--json")
     assert ledger.returncode == 0 and len(json.loads(ledger.stdout)) == 4
@@ -94,7 +95,7 @@ def test_without_yes_and_without_a_terminal_the_import_waits(cli: Cli, tmp_path:
     import_id = next(i["id"] for i in cli.api.ok("GET", "/imports")["data"])
     assert cli.api.get_import(import_id)["status"] == "awaitingConfirmation"
     review = cli("review", import_id, "--json")
-    assert [r["transactionAmount"] for r in json.loads(review.stdout)] == ["-3.50", "2500.00"]
+    assert [r["amount"] for r in json.loads(review.stdout)] == ["-3.50", "2500.00"]
     confirmed = cli("confirm", import_id)
     assert confirmed.returncode == ExitCode.OK, confirmed.stderr
     assert cli.api.get_import(import_id)["status"] == "complete"
@@ -181,3 +182,21 @@ def test_import_without_account_discovers_the_files_accounts_and_creates_them(cl
     # the discovery imports were deleted: the list shows the one real import as complete
     statuses = [i["status"] for i in cli.api.ok("GET", "/imports")["data"]]
     assert statuses.count("complete") == 1
+
+
+def test_create_accounts_creates_account_numbers_too_and_one_import_does_it_all(cli: Cli):
+    sample = str(SAMPLES / "mt940" / "mt940-jejik-ing.sta")
+    done = cli("import", sample, "--format", "MT940#v1", "--yes", "--create-accounts", "--country", "NLD")
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    created = cli.api.ok("GET", "/bankaccounts")["data"]
+    assert created and all(a["countryCode"] == "NLD" for a in created)  # not IBANs: account numbers
+    imports = cli.api.ok("GET", "/imports")["data"]
+    assert [i["status"] for i in imports] == ["complete"]  # discovery went on: no second upload, no second import
+
+
+def test_a_discovery_that_ends_in_error_prints_the_error_details_and_exits_2(cli: Cli, tmp_path: Path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"bankAccounts": [{"accountIdentifier": "X1", "transactions": [{"datePosted": "soon"}]}]}')
+    done = cli("import", str(broken), "--format", "JSON#v0", "--yes", "--create-accounts")
+    assert done.returncode == ExitCode.IMPORT_FAILED == 2, done.stdout + done.stderr
+    assert "ended in error" in done.stderr

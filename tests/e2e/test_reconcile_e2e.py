@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.conftest import ROOT, StackProcess
 from tests.support.client import Api
 from tximport_cli.exitcodes import ExitCode
-from tximport_cli.local.stack import DEMO_PERMISSIONS
+from tximport_cli.local.stack import DEMO_PERMISSIONS, DEMO_SCOPES
 from tximport_cli.local.tokens import dev_token
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,8 @@ def walkthrough_script() -> str:
 class Tenant:
     def __init__(self, stack: StackProcess) -> None:
         self.organisation, self.company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
-        self.token = dev_token(self.organisation, self.company, 3600, permissions=DEMO_PERMISSIONS)
+        self.token = dev_token(self.organisation, self.company, 3600, permissions=DEMO_PERMISSIONS,
+                               scopes=DEMO_SCOPES)
         self.api = Api(stack.base_url, self.token, self.organisation, self.company)
         self.identifier = uuid.uuid4().hex[:10]
         self.account = self.api.create_account(self.identifier, currency="GBP")
@@ -62,7 +63,7 @@ def test_the_readme_walkthrough_runs_as_written(real_stack: StackProcess):
     lines = out.strip().splitlines()
     assert "COMPLETED" in lines[-3], lines[-3:]  # after the manual match
     ledger = json.loads(lines[-2])["data"]
-    held = [row["reconciliation"]["matchStatus"] for row in ledger if "reconciliation" in row]
+    held = [row["reconciliation"]["matchStatus"] for row in ledger if row["reconciliation"]]
     assert sorted(held) == ["MANUAL", "MATCHED", "MATCHED"]
     assert "COMPLETED" in lines[-1]  # the events the local stack captured
 

@@ -113,7 +113,7 @@ def test_readme_walkthrough(stack, tmp_path):
 
     review = client.call("GET", f"/imports/{import_id}/reviewtransactions?pageSize=100")
     lines = review["data"]
-    assert sorted((Decimal(str(t["transactionAmount"])), t["description"]) for t in lines) == EXPECTED
+    assert sorted((Decimal(t["amount"]), t["description"]) for t in lines) == EXPECTED
     assert all(t["bankAccountId"] == account and t["possibleDuplicate"] is False for t in lines)
     assert review["meta"]["transactionCount"] == 3
 
@@ -122,7 +122,7 @@ def test_readme_walkthrough(stack, tmp_path):
     assert done["status"] == "complete", done
 
     ledger = client.call("GET", f"/bankaccounts/{account}/transactions")["data"]
-    mine = [(Decimal(str(t["transactionAmount"])), t["description"]) for t in ledger
+    mine = [(Decimal(t["amount"]), t["description"]) for t in ledger
             if t["description"] in {"Coffee", "Salary", "Rent"}]
     assert sorted(mine) == EXPECTED
 

@@ -8,7 +8,13 @@ from typing import Any
 from tests.fakes.events import FakeEventBridge
 from tests.fakes.objects import InMemoryObjects
 from tests.fakes.reconciliations import InMemoryReconciliations
-from tests.fakes.repositories import InMemoryAccounts, InMemoryImports, InMemoryLedger, InMemoryLocks
+from tests.fakes.repositories import (
+    InMemoryAccounts,
+    InMemoryImports,
+    InMemoryLedger,
+    InMemoryLocks,
+    InMemorySettings,
+)
 from tests.fakes.store import MemoryStore
 from tests.fakes.workflow import FakeInvoker, FakeWorkflow
 from tximport.config import Settings
@@ -50,6 +56,10 @@ class FakeContainer(Container):
     @cached_property
     def imports(self) -> InMemoryImports:
         return InMemoryImports()
+
+    @cached_property
+    def settings_store(self) -> InMemorySettings:
+        return InMemorySettings()
 
     @cached_property
     def locks(self) -> InMemoryLocks:

@@ -1,5 +1,5 @@
-"""The repositories in memory: `AccountsStore`, `ImportsStore`, `LocksStore` and `LedgerStore` (with the
-reconciliation marks on its lines).
+"""The repositories in memory: `AccountsStore`, `ImportsStore`, `LocksStore`, `SettingsStore` and `LedgerStore`
+(with the reconciliation marks on its lines).
 
 Documents go through JSON as they do in DynamoDB (a caller never shares an object with the store), an
 import is saved only over the version it was read at, list pages are read before they are filtered
@@ -26,7 +26,9 @@ from tximport.models import (
     ImportStatus,
     LedgerLine,
     LineMark,
+    PollMonitor,
     Tenant,
+    TenantSettings,
     Transaction,
     utcnow,
 )
@@ -49,9 +51,18 @@ def _page(ids: list[str], limit: int, cursor: str | None) -> tuple[list[str], st
     return page, encode_cursor({"after": page[-1]}) if len(ids) > limit else None
 
 
+def _desc(text: str) -> tuple[int, ...]:
+    """A sort key that orders strings from last to first."""
+    return tuple(-ord(ch) for ch in text) + (1,)
+
+
 class InMemoryAccounts:
     def __init__(self) -> None:
         self.docs: dict[tuple[str, str], str] = {}
+        self.identifiers: dict[tuple[str, str], str] = {}
+
+    def claim_identifier(self, tenant: Tenant, identifier: str, account_id: str) -> str:
+        return self.identifiers.setdefault((keys.tenant_pk(tenant), keys.identifier_sk(identifier)), account_id)
 
     def put(self, tenant: Tenant, account: BankAccount) -> None:
         key = (keys.tenant_pk(tenant), account.id)
@@ -79,9 +90,21 @@ class InMemoryImports:
         #: decisions by (tenant pk, import id, generation)
         self.decision_items: dict[tuple[str, str, int], dict[str, Decision]] = {}
         self.replays: dict[tuple[str, str, str], str] = {}
+        self.polls: dict[tuple[str, str], PollMonitor] = {}
         #: called with the import about to be written (save or put_decision), before the condition is checked
         self.before_write: Callable[[Import], None] | None = None
         self._lock = threading.RLock()
+
+    def poll(self, imp: Import) -> PollMonitor:
+        key = (keys.tenant_pk(imp.tenant), imp.id)
+        now = utcnow()
+        held = self.polls.get(key) or PollMonitor(first_attempt=now)
+        self.polls[key] = PollMonitor(first_attempt=held.first_attempt, attempts=held.attempts + 1, last_attempt=now)
+        return self.polls[key].model_copy()
+
+    def monitors(self, tenant: Tenant, import_ids: list[str]) -> dict[str, PollMonitor]:
+        pk = keys.tenant_pk(tenant)
+        return {i: self.polls[(pk, i)].model_copy() for i in import_ids if (pk, i) in self.polls}
 
     def _hook(self, imp: Import) -> None:
         hook = self.before_write
@@ -116,10 +139,12 @@ class InMemoryImports:
 
     def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
                   status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
+        # with a status, the byStatus index: only that status's imports are paged
         pk = keys.tenant_pk(tenant)
-        ids, nxt = _page(sorted((i for p, i in list(self.docs) if p == pk), reverse=True), limit, cursor)
-        imports = [self.get(tenant, i) for i in ids]
-        return [i for i in imports if status is None or i.status == status], nxt
+        ids = sorted((i for p, i in list(self.docs) if p == pk and (
+            status is None or Import.model_validate_json(self.docs[(p, i)]).status == status)), reverse=True)
+        page, nxt = _page(ids, limit, cursor)
+        return [self.get(tenant, i) for i in page], nxt
 
     def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
         self._hook(imp)
@@ -162,6 +187,18 @@ class InMemoryImports:
         with self._lock:
             if self.replays.get(key) == import_id:
                 del self.replays[key]
+
+
+class InMemorySettings:
+    def __init__(self) -> None:
+        self.docs: dict[str, str] = {}
+
+    def get(self, tenant: Tenant) -> TenantSettings:
+        doc = self.docs.get(keys.tenant_pk(tenant))
+        return TenantSettings.model_validate_json(doc) if doc else TenantSettings()
+
+    def put(self, tenant: Tenant, settings: TenantSettings) -> None:
+        self.docs[keys.tenant_pk(tenant)] = settings.model_dump_json()
 
 
 class InMemoryLocks:
@@ -216,7 +253,36 @@ class InMemoryLedger:
         self.lines: dict[tuple[str, str, date], dict[str, LedgerLine]] = {}
         self.fail_deletes_after: int | None = None
         self.reads = 0
+        self.references: dict[tuple[str, str, str], LineRef] = {}
         self._lock = threading.RLock()
+
+    def refs(self, tenant: Tenant, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LineRef]:
+        pk = keys.tenant_pk(tenant)
+        return {(a, b): self.references[(pk, a, b)] for a, b in wanted if (pk, a, b) in self.references}
+
+    def claim_ref(self, tenant: Tenant, account_id: str, bank_transaction_id: str, ref: LineRef
+                  ) -> tuple[LineRef, bool]:
+        key = (keys.tenant_pk(tenant), account_id, bank_transaction_id)
+        if key in self.references:
+            return self.references[key], False
+        self.references[key] = ref
+        return ref, True
+
+    def lines_at(self, tenant: Tenant, refs: Iterable[LineRef]) -> dict[tuple[str, str], LedgerLine]:
+        pk = keys.tenant_pk(tenant)
+        found = {}
+        for account_id, day, tx in refs:
+            line = self.lines.get((pk, account_id, day), {}).get(tx)
+            if line is not None:
+                found[(account_id, tx)] = copy.deepcopy(line)
+        return found
+
+    def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
+        self.write(tenant, [line])
+        if old[1] != line.date_posted:
+            self.lines.get((keys.tenant_pk(tenant), old[0], old[1]), {}).pop(old[2], None)
+        self.references[(keys.tenant_pk(tenant), line.bank_account_id, bank_transaction_id)] = (
+            line.bank_account_id, line.date_posted, line.transaction_id)
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
         written = 0
@@ -274,6 +340,23 @@ class InMemoryLedger:
         for ref in refs:
             day, tx = ref.split("|", 1)
             out.append(copy.deepcopy(self.lines[(keys.tenant_pk(tenant), account_id, date.fromisoformat(day))][tx]))
+        return out, nxt
+
+    def tenant_page(self, tenant: Tenant, account_ids: list[str], *, start: date | None = None,
+                    end: date | None = None, import_id: str | None = None, limit: int = 100,
+                    cursor: str | None = None) -> tuple[list[LedgerLine], str | None]:
+        pk = keys.tenant_pk(tenant)
+        found = sorted(((day, account, tx) for (p, account, day), lines in self.lines.items()
+                        if p == pk and account in account_ids and (start is None or day >= start)
+                        and (end is None or day <= end)
+                        for tx, line in lines.items() if import_id is None or line.import_id == import_id),
+                       key=lambda k: (-k[0].toordinal(), k[1], _desc(k[2])))
+        order = [f"{day.isoformat()}|{account}|{tx}" for day, account, tx in found]
+        page, nxt = _page(order, limit, cursor)
+        out = []
+        for ref in page:
+            day, account, tx = ref.split("|", 2)
+            out.append(copy.deepcopy(self.lines[(pk, account, date.fromisoformat(day))][tx]))
         return out, nxt
 
     def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None

@@ -3,6 +3,7 @@ each scenario runs against both (moto in-process, no server)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -48,6 +49,7 @@ from tximport.storage.ledger import LedgerRepository
 from tximport.storage.objects import ObjectChanged, S3Objects
 from tximport.storage.reconciliations import DynamoReconciliations
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+from tximport_cli.local.stack import create_table_arguments
 
 TENANT = Tenant(organisation_id="org", company_id="co")
 OTHER = Tenant(organisation_id="org", company_id="co2")
@@ -70,7 +72,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         resource = boto3.resource("dynamodb", region_name=REGION)
         tables = {}
         for table in TABLES:
-            dynamodb.create_table(**table.create_table_arguments(table.key))
+            dynamodb.create_table(**create_table_arguments(table, table.key))
             tables[table.key] = resource.Table(table.key)
         yield {"s3": s3, "dynamodb": dynamodb, "tables": tables,
                "sfn": boto3.client("stepfunctions", region_name=REGION)}
@@ -162,6 +164,12 @@ def test_accounts_are_per_tenant_and_paged(accounts):
     assert _all_pages(lambda cursor: accounts.list_page(TENANT, limit=2, cursor=cursor)) == made
 
 
+def test_an_identifier_is_claimed_once(accounts):
+    assert accounts.claim_identifier(TENANT, "gb33 bukb", "acc-1") == "acc-1"
+    assert accounts.claim_identifier(TENANT, "GB33BUKB", "acc-2") == "acc-1"  # spaces and case aside
+    assert accounts.claim_identifier(OTHER, "GB33BUKB", "acc-3") == "acc-3"
+
+
 def _import(status: ImportStatus = ImportStatus.AWAITING_FILE_UPLOAD) -> Import:
     import_id = str(uuid.uuid4())
     return Import(id=import_id, organisation_id=TENANT.organisation_id, company_id=TENANT.company_id,
@@ -192,6 +200,24 @@ def test_imports_list_newest_first_and_filter_by_status(imports):
     assert [i.id for i in _all_pages(lambda cursor: imports.list_page(TENANT, limit=2, cursor=cursor))] == newest_first
     errors = _all_pages(lambda cursor: imports.list_page(TENANT, limit=2, cursor=cursor, status=ImportStatus.ERROR))
     assert [i.id for i in errors] == [i.id for i in reversed(made) if i.status == ImportStatus.ERROR]
+    # pages are full: read from the status index, not filtered after the limit
+    first, cursor = imports.list_page(TENANT, limit=2, status=ImportStatus.COMPLETE)
+    assert len(first) == 2 and cursor
+    moved = imports.get(TENANT, made[1].id)  # a status change moves the import between the pages
+    moved.status = ImportStatus.DELETED
+    imports.save(moved)
+    assert [i.id for i in imports.list_page(TENANT, limit=5, status=ImportStatus.DELETED)[0]] == [made[1].id]
+
+
+def test_polls_are_counted_beside_the_import(imports):
+    imp = _import()
+    imports.create(imp)
+    first = imports.poll(imp)
+    second = imports.poll(imp)
+    assert (first.attempts, second.attempts) == (1, 2)
+    assert first.first_attempt == second.first_attempt and second.last_attempt >= first.last_attempt
+    assert imports.get(TENANT, imp.id).version == 0  # a poll is no change of the import
+    assert imports.monitors(TENANT, [imp.id, "never-polled"]) == {imp.id: second}
 
 
 def test_decisions_and_replay_digests(imports):
@@ -289,6 +315,39 @@ def test_staged_chunk_lines_are_written_as_the_lines_they_stage(ledger):
     got = ledger.day_lines(TENANT, "acc", date(2024, 2, 1)) + ledger.day_lines(TENANT, "acc", date(2024, 2, 2))
     assert sorted(got, key=lambda x: x.transaction_id) == sorted(expected, key=lambda x: x.transaction_id)
     assert date(2024, 2, 2) in list(ledger.days(TENANT, "acc"))
+
+
+def test_the_tenants_ledger_pages_across_accounts_newest_day_first(ledger):
+    lines = [_line(n, 1 + n % 4, account=f"acc-{n % 3}", import_id=f"imp-{n % 2}") for n in range(24)]
+    ledger.write(TENANT, lines)
+    accounts = ["acc-0", "acc-1", "acc-2"]
+    expected = sorted(lines, key=lambda line: (-line.date_posted.toordinal(), line.bank_account_id,
+                                               [-ord(ch) for ch in line.transaction_id]))
+    for size in (1, 5, 24, 100):
+        paged = _all_pages(lambda cursor, size=size: ledger.tenant_page(TENANT, accounts, limit=size, cursor=cursor))
+        assert [line.transaction_id for line in paged] == [line.transaction_id for line in expected], size
+    ranged = _all_pages(lambda cursor: ledger.tenant_page(TENANT, ["acc-1", "acc-2"], start=date(2024, 1, 2),
+                                                          end=date(2024, 1, 3), import_id="imp-1", limit=2,
+                                                          cursor=cursor))
+    assert [line.transaction_id for line in ranged] == [
+        line.transaction_id for line in expected if line.bank_account_id != "acc-0" and line.import_id == "imp-1"
+        and 2 <= line.date_posted.day <= 3]
+    assert ledger.tenant_page(OTHER, accounts, limit=10) == ([], None)
+
+
+def test_a_reference_is_claimed_once_and_follows_its_line(ledger):
+    line = _line(1, 5)
+    ref = ("acc", date(2024, 1, 5), line.transaction_id)
+    assert ledger.claim_ref(TENANT, "acc", "bank-1", ref) == (ref, True)
+    assert ledger.claim_ref(TENANT, "acc", "bank-1", ("acc", date(2024, 1, 6), "other")) == (ref, False)
+    ledger.write(TENANT, [line])
+    assert ledger.lines_at(TENANT, [ref]) == {("acc", line.transaction_id): line}
+    moved = dataclasses.replace(line, date_posted=date(2024, 1, 7))
+    ledger.replace(TENANT, ref, moved, "bank-1")
+    assert ledger.refs(TENANT, [("acc", "bank-1"), ("acc", "bank-2")]) == {
+        ("acc", "bank-1"): ("acc", date(2024, 1, 7), line.transaction_id)}
+    assert ledger.day_lines(TENANT, "acc", date(2024, 1, 5)) == []
+    assert ledger.day_lines(TENANT, "acc", date(2024, 1, 7)) == [moved]
 
 
 def test_the_ledger_pages_newest_first_without_gaps(ledger):

@@ -63,10 +63,18 @@ def test_every_operation_has_a_summary_a_documented_answer_and_error_examples():
                 assert answer["content"]["application/json"]["examples"], f"{where} {code}"
 
 
-def test_money_is_documented_as_a_decimal_string():
+def test_money_is_documented_as_the_documents_integers_with_the_exact_decimal_beside():
     schemas = openapi_document()["components"]["schemas"]
-    assert schemas["TransactionOut"]["properties"]["transactionAmount"]["type"] == "string"
-    assert schemas["SummaryOut"]["properties"]["transactionCreditSum"]["anyOf"][0]["type"] == "string"
+    for row in ("ReviewRowOut", "LedgerRowOut"):
+        properties = schemas[row]["properties"]
+        assert properties["transactionAmount"]["type"] == "integer"
+        assert properties["amount"]["type"] == "string" and properties["amount"]["pattern"]
+        assert properties["datePosted"]["format"] == "date-time"
+    summary = schemas["SummaryOut"]["properties"]
+    assert summary["transactionCreditSum"]["type"] == summary["transactionDebitSum"]["type"] == "integer"
+    assert summary["transactionRangeStartDate"]["anyOf"][0]["format"] == "date-time"
+    assert schemas["ImportOut"]["properties"]["created"]["format"] == "date-time"
+    assert "InsufficientScope" in json.dumps(openapi_document()["paths"]["/api/public/v1/transactions"])
 
 
 def _get(api_handler: Handler, path: str) -> dict:

@@ -1,8 +1,12 @@
-"""`POST /api/public/v1/transactions`: JSON transactions into the ledger, deduplicated."""
+"""`POST /api/public/v1/transactions`: JSON transactions into the ledger, deduplicated by accountIdentifier +
+transactionId whatever the dates, exactly the document's forms, behind the api:transactions:create scope."""
 
 from __future__ import annotations
 
 from tests.support.client import Api
+from tximport_cli.local.tokens import dev_token
+
+PATH = "/api/public/v1/transactions"
 
 
 def _tx(**overrides):
@@ -13,25 +17,87 @@ def _tx(**overrides):
 
 def test_new_then_existing_then_errors_counted(api: Api):
     account = api.create_account("GB33BUKB20201555555555")
-    body = {"transactions": [_tx(), _tx(transactionId="tx-2", creditDebit="credit", amount="10.00",
-                                        bookedAt="2024-03-02")]}
-    first = api.ok("POST", "/api/public/v1/transactions", json=body, expect=201)
+    body = {"transactions": [_tx(amount="3.5000"), _tx(transactionId="tx-2", creditDebit="credit", amount="10",
+                                        bookedAt="2024-03-02", purchasedAt="2024-02-29")]}
+    first = api.ok("POST", PATH, json=body, expect=201)
     assert (first["newTransactions"], first["existingTransactions"], first["errorTransactions"]) == (2, 0, 0)
-    again = api.ok("POST", "/api/public/v1/transactions", json={"transactions": [
-        _tx(), _tx(transactionId="tx-3", amount="-1"), _tx(transactionId="tx-4", accountIdentifier="unknown"),
-        _tx(transactionId="tx-5", valutaAt=None), _tx(transactionId="tx-6", currency="pounds")]}, expect=201)
-    assert (again["newTransactions"], again["existingTransactions"], again["errorTransactions"]) == (0, 1, 4)
+    again = api.ok("POST", PATH, json={"transactions": [
+        _tx(), _tx(transactionId="tx-3", amount="-1"), _tx(transactionId="tx-5", valutaAt=None),
+        _tx(transactionId="tx-6", currency="ABC"), _tx(transactionId="tx-7", amount="0"),
+        _tx(transactionId="tx-8", valutaAt="20240101")]}, expect=201)
+    assert (again["newTransactions"], again["existingTransactions"], again["errorTransactions"]) == (0, 1, 5)
     codes = {e["index"]: (e["code"], e["target"]) for e in again["errors"]}
-    assert codes[1] == ("InvalidAmount", "$.transactions[1].amount")
-    assert codes[2][0] == "BankAccountNotFound"
-    assert codes[3] == ("RequiredValueMissing", "$.transactions[3].valutaAt")
-    assert codes[4][0] == "InvalidCurrency"
+    assert codes == {1: ("InvalidAmount", "$.transactions[1].amount"),
+                     2: ("RequiredValueMissing", "$.transactions[2].valutaAt"),
+                     3: ("InvalidCurrency", "$.transactions[3].currency"),
+                     4: ("InvalidAmount", "$.transactions[4].amount"),
+                     5: ("InvalidDate", "$.transactions[5].valutaAt")}
     ledger = api.ledger(account)
-    assert sorted((r["datePosted"], r["transactionAmount"]) for r in ledger) == [
-        ("2024-03-01", "-3.50"), ("2024-03-02", "10.00")]
+    assert sorted((r["postingDate"], r["transactionAmount"], r["amount"], r["purchaseDate"]) for r in ledger) == [
+        ("2024-03-01", -350, "-3.50", None), ("2024-03-02", 1000, "10.00", "2024-02-29")]  # the currency's decimals
+    assert all(r["reference"] is None for r in ledger)  # purchasedAt is its own field
+
+
+def test_a_resend_with_corrected_dates_updates_the_line_never_a_second_row(api: Api):
+    account = api.create_account("GB33BUKB20201555555555")
+    api.ok("POST", PATH, json={"transactions": [_tx()]}, expect=201)
+    corrected = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-04")]}, expect=201)
+    booked = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-04", bookedAt="2024-03-05")]},
+                    expect=201)
+    assert (corrected["newTransactions"], corrected["existingTransactions"]) == (0, 1)
+    assert corrected["items"][0]["updatedFields"] == ["valueDate", "datePosted"]
+    assert booked["items"][0]["updatedFields"] == ["datePosted"]
+    (line,) = api.ledger(account)
+    assert (line["valueDate"], line["postingDate"]) == ("2024-03-04", "2024-03-05")
+    (found,) = api.ok("GET", "/transactions", params={"bankAccountId": account})["data"]
+    assert found["transactionId"] == line["transactionId"]
+
+
+def test_an_unknown_account_creates_a_placeholder_unless_the_tenant_turned_it_off(api: Api):
+    made = api.ok("POST", PATH, json={"transactions": [_tx(accountIdentifier="DE89370400440532013000")]},
+                  expect=201)
+    (item,) = made["items"]
+    assert item["accountCreated"] is True and item["result"] == "new"
+    assert made["createdAccounts"] == [{"accountIdentifier": "DE89370400440532013000",
+                                        "bankAccountId": item["bankAccountId"]}]
+    account = api.ok("GET", f"/bankaccounts/{item['bankAccountId']}")["data"]
+    assert (account["accountIdentifier"], account["countryCode"]) == ("DE89370400440532013000", "DEU")
+
+    settings = api.ok("PATCH", "/settings", json={"data": {"autoCreateAccounts": False}})["data"]
+    assert settings["autoCreateAccounts"] is False
+    refused = api.ok("POST", PATH, json={"transactions": [_tx(accountIdentifier="FR7630006000011234567890189")]},
+                     expect=201)
+    assert [(e["code"], e["target"]) for e in refused["errors"]] == [
+        ("BankAccountNotFound", "$.transactions[0].accountIdentifier")]
+
+
+def test_the_token_needs_the_scope(api: Api):
+    token = dev_token(api.organisation_id, api.company_id)  # no scope
+    answer = api.call("POST", PATH, json={"transactions": [_tx()]}, token=token)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "InsufficientScope"
 
 
 def test_request_limits(api: Api):
-    assert api.call("POST", "/api/public/v1/transactions", json={"transactions": []}).status_code == 400
+    assert api.call("POST", PATH, json={"transactions": []}).status_code == 400
     too_many = {"transactions": [_tx(transactionId=str(i)) for i in range(1001)]}
-    assert api.call("POST", "/api/public/v1/transactions", json=too_many).status_code == 400
+    assert api.call("POST", PATH, json=too_many).status_code == 400
+
+
+def test_without_the_scope_an_invalid_body_is_403_before_it_is_read(api: Api):
+    """The scope is checked before the body: an invalid, malformed or non-JSON body is no 400 for a token
+    that may not post at all, and nothing is written."""
+    token = dev_token(api.organisation_id, api.company_id)  # no scope
+    before = api.ok("GET", "/transactions")["data"]
+    for body, content_type in [(b'{"transactions": []}', "application/json"),
+                               (b'{"transactions": "all of them"}', "application/json"),
+                               (b'{"transactions": [', "application/json"), (b"[" * 5000, "application/json"),
+                               (b"amount=5", "application/x-www-form-urlencoded")]:
+        answer = api.session.post(f"{api.base_url}{PATH}", data=body, timeout=30,
+                                  headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+        assert answer.status_code == 403, (body[:40], answer.text[:300])
+        assert answer.json()["error"]["code"] == "InsufficientScope"
+        # with the scope the same body is refused for what it is
+        assert api.session.post(f"{api.base_url}{PATH}", data=body, timeout=30, headers={
+            "Authorization": f"Bearer {api.token}", "Content-Type": content_type}).status_code in (400, 415)
+    assert api.ok("GET", "/transactions")["data"] == before

@@ -193,9 +193,10 @@ def test_enrich_bind_commit_close(client: SessionsClient, stack: LocalStack):
     assert (first["committed"], first["validating"]) == (2, 2)
     assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 0
     ledger = client.core.ledger(account)  # type: ignore[attr-defined]
-    assert sorted((r["description"], r["transactionAmount"], r.get("type"), r.get("transactionStatus"))
-                  for r in ledger) == [("Netflix - Assinatura Mensal", "-49.9", "EXPENSE", "VALIDATING"),
-                                       ("UBER *TRIP", "-20", "EXPENSE", "VALIDATING")]
+    # transactionAmount in minor units, the exact decimal beside it with the currency's decimals
+    assert sorted((r["description"], r["transactionAmount"], r["amount"], r["type"], r["transactionStatus"])
+                  for r in ledger) == [("Netflix - Assinatura Mensal", -4990, "-49.90", "EXPENSE", "VALIDATING"),
+                                       ("UBER *TRIP", -2000, "-20.00", "EXPENSE", "VALIDATING")]
     events = client.session.get(f"{stack.base_url}/local/events", timeout=10,  # the caller tenant's events
                                 headers={"Authorization": f"Bearer {client.token}"}).json()["data"]
     assert any(e["detailType"] == "ImportSessionCommitted" and e["detail"]["sessionId"] == session["id"]

@@ -36,8 +36,9 @@ def test_twenty_concurrent_clients_each_complete_their_import_and_see_only_their
     for n, result in enumerate(results):
         assert result["imports"] == [result["import"]]
         assert result["accounts"] == [result["account"]]
-        assert sorted(Decimal(t["transactionAmount"]) for t in result["ledger"]) == \
-            [Decimal(f"-{n}.25"), Decimal(f"{1000 + n}.00")]
+        # the exact decimal as `amount`; transactionAmount is the same in minor units (the document's integer)
+        assert sorted((Decimal(t["amount"]), t["transactionAmount"]) for t in result["ledger"]) == \
+            [(Decimal(f"-{n}.25"), -(n * 100 + 25)), (Decimal(f"{1000 + n}.00"), (1000 + n) * 100)]
 
 
 def test_a_claim_that_loses_the_race_for_the_import_to_the_upload_runs_again(api: Api, monkeypatch):

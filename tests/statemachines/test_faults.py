@@ -72,7 +72,7 @@ def test_every_task_failing_once_is_retried_to_the_same_ledger(api: Api, stack, 
         done = api.wait(import_id, "complete", "error", timeout=120)
         assert done["status"] == "complete", (case, done["errorDetails"])
         ledger = api.ledger(accounts[import_id])
-        assert sorted(Decimal(r["transactionAmount"]) for r in ledger) == sorted(AMOUNTS), case
+        assert sorted(Decimal(r["amount"]) for r in ledger) == sorted(AMOUNTS), case
         assert len({r["transactionId"] for r in ledger}) == LINES, case
         poll(lambda i=import_id: _execution_status(stack, i) == "SUCCEEDED", timeout=60,  # type: ignore[misc]
              what=f"the execution of {case} to succeed")

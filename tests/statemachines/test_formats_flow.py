@@ -16,13 +16,26 @@ def _sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 
 
-def test_camt_without_accounts_discovers_and_imports_nothing(api: Api):
+def test_camt_without_accounts_discovers_them_and_goes_on_once_they_are_named(api: Api):
     imp = api.import_file(None, _sample("camt053/oca-test-camt053.xml"), file_format="CAMT053#v1",
-                          wait_for=("complete", "error"))
-    assert imp["status"] == "complete"
+                          wait_for=("awaitingConfirmation", "complete", "error"))
+    assert imp["status"] == "awaitingConfirmation"  # where the document tells clients to poll, never complete
     found = {a["accountIdentifier"]: a for a in imp["accountIdentifiers"]}
     assert "NL77ABNA0574908765" in found and found["NL77ABNA0574908765"]["transactionCount"] == 4
     assert "AccountDiscovery" in {d["code"] for d in imp["errorDetails"]}
+    assert api.call("POST", f"/imports/{imp['id']}/confirm").status_code == 409  # nothing to confirm yet
+
+    # name the account by its number: a placeholder account is created, the staged file processed again
+    api.ok("GET", f"/imports/{imp['id']}/amendtransactions", expect=204, json={"data": {"bankAccounts": [
+        {"accountIdentifier": "NL77ABNA0574908765", "countryCode": "NLD"}]}})
+    named = api.wait(imp["id"], "awaitingConfirmation", "error")
+    assert named["status"] == "awaitingConfirmation", named["errorDetails"]
+    (account,) = named["bankAccounts"]
+    assert account["accountIdentifier"] == "NL77ABNA0574908765" and account["id"]
+    assert named["statement"]["summary"]["transactionDetailsCount"] == 4
+    assert {r["bankAccountId"] for r in api.review(imp["id"])} == {account["id"]}
+    assert api.confirm_and_complete(imp["id"])["status"] == "complete"
+    assert len(api.ledger(account["id"])) == 4
 
 
 def test_camt_with_a_fuzzy_matched_account_imports_its_lines(api: Api):
@@ -33,7 +46,7 @@ def test_camt_with_a_fuzzy_matched_account_imports_its_lines(api: Api):
     assert imp["statement"]["summary"]["transactionDetailsCount"] == 4
     rows = api.review(imp["id"])
     assert all(r["bankAccountId"] == account for r in rows)
-    assert sum(Decimal(r["transactionAmount"]) for r in rows) == Decimal("-12.99")
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal("-12.99")
     api.confirm_and_complete(imp["id"])
     assert len(api.ledger(account)) == 4
 
@@ -46,12 +59,12 @@ def test_camt_lines_of_unlisted_accounts_are_ignored_and_counted(api: Api):
     assert {a["accountIdentifier"] for a in imp["accountIdentifiers"]} >= {"CH1111000000123456789"}
 
 
-def test_empty_camt_statement_is_a_valid_empty_import(api: Api):
+def test_a_camt_statement_without_entries_ends_in_error_never_a_silent_complete(api: Api):
     account = api.create_account("NL77ABNA0574908765")
     imp = api.import_file(account, _sample("camt053/oca-test-camt053-no-ntry.xml"), file_format="CAMT053#v1")
-    assert imp["status"] == "awaitingConfirmation"
+    assert imp["status"] == "error"
+    assert imp["errorDetails"][0]["code"] == "EmptyFile"
     assert imp["statement"]["summary"]["transactionDetailsCount"] == 0
-    assert api.confirm_and_complete(imp["id"])["status"] == "complete"
 
 
 def test_ofx_fitid_is_the_bank_transaction_id(api: Api):
@@ -59,7 +72,7 @@ def test_ofx_fitid_is_the_bank_transaction_id(api: Api):
     imp = api.import_file(account, _sample("ofx/oca-test_ofx.ofx"), file_format="XML#OFX#v1")
     rows = api.review(imp["id"])
     assert len(rows) == 4
-    assert sum(Decimal(r["transactionAmount"]) for r in rows) == Decimal("-360")
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal("-360")
     assert all(r["bankTransactionId"] for r in rows)
     # the same statement again (bypassing replay): every line is a certain duplicate by FITID
     api.confirm_and_complete(imp["id"])
@@ -91,8 +104,8 @@ def test_json_v0(api: Api):
     imp = api.import_file(account, body, file_format="JSON#v0")
     assert imp["status"] == "awaitingConfirmation", imp["errorDetails"]
     rows = api.review(imp["id"])
-    assert [r["transactionAmount"] for r in rows] == ["-12.50", "100.10"]
-    errors = [e for e in api.ok("GET", f"/imports/{imp['id']}/errordetails")["data"] if "lineNumber" in e]
+    assert [r["amount"] for r in rows] == ["-12.50", "100.10"]
+    errors = [e for e in api.ok("GET", f"/imports/{imp['id']}/errordetails")["data"] if e["lineNumber"] is not None]
     assert errors and errors[0]["target"].startswith("$.transactions[2]")
 
 

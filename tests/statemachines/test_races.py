@@ -101,9 +101,9 @@ def _amend_races_confirm(api: Api) -> str:
     plan = api.ok("GET", f"/imports/{import_id}/dryrun")["data"]
     ledger = api.ledger(account)
     assert len(ledger) == plan["add"]
-    assert sum(Decimal(r["transactionAmount"]) for r in ledger) == sum(Decimal(a["addSum"]) for a in plan["accounts"])
+    assert sum(Decimal(r["amount"]) for r in ledger) == sum(Decimal(a["addSum"]) for a in plan["accounts"])
     if amended:  # a new generation: the signs flipped, the old decisions no longer apply
-        assert len(ledger) == 20 and all(Decimal(r["transactionAmount"]) > 0 for r in ledger)
+        assert len(ledger) == 20 and all(Decimal(r["amount"]) > 0 for r in ledger)
         return "amend"
     assert not {r["description"] for r in ledger} & set(SKIPPED)
     assert len(ledger) == 20 - len(SKIPPED) - (outcomes[2] is None)

@@ -41,9 +41,11 @@ def test_real_camt_statement_balances_are_reported(api: Api):
     account = api.create_account("NL77ABNA0574908765")
     imp = api.import_file(account, (SAMPLES / "camt053/oca-test-camt053.xml").read_bytes(), file_format="CAMT053#v1")
     (statement,) = _statements(imp)
-    assert (statement["openingBalance"], statement["closingBalance"]) == ("15568.27", "15121.12")
+    assert (statement["openingBalanceAmount"], statement["closingBalanceAmount"]) == ("15568.27", "15121.12")
+    # money as the document writes it: integers of minor units, the exact decimal beside
+    assert (statement["openingBalance"], statement["closingBalance"]) == (1556827, 1512112)
     assert statement["bankAccountId"] == account and statement["lineCount"] == 4
-    assert D(statement["computedClosingBalance"]) == D("15568.27") + D(statement["lineSum"])
+    assert D(statement["computedClosingBalanceAmount"]) == D("15568.27") + D(statement["lineSumAmount"])
 
 
 def test_real_mt940_statements_add_up_and_the_next_statement_continues(api: Api):
@@ -51,9 +53,9 @@ def test_real_mt940_statements_add_up_and_the_next_statement_continues(api: Api)
     account = api.create_account(ref)
     imp = _import(api, account, (SAMPLES / "mt940/mt940-jejik-rabobank-iban.sta").read_text())
     first, second = _statements(imp)
-    assert (first["openingBalance"], first["closingBalance"], first["computedClosingBalance"]) == (
+    assert (first["openingBalanceAmount"], first["closingBalanceAmount"], first["computedClosingBalanceAmount"]) == (
         "1000.00", "965.00", "965.00")
-    assert (second["openingBalance"], second["closingBalance"]) == ("965.00", "930.00")
+    assert (second["openingBalanceAmount"], second["closingBalanceAmount"]) == ("965.00", "930.00")
     assert _checks(imp) == []
     api.confirm_and_complete(imp["id"])
     # the next statement opens where the confirmed one closed: nothing to flag
@@ -66,7 +68,7 @@ def test_a_real_mt940_statement_that_does_not_add_up_is_a_balance_mismatch(api: 
     imp = _import(api, account, (SAMPLES / "mt940/mt940-jejik-ing.sta").read_text())
     (check,) = _checks(imp)
     assert check["code"] == "BalanceMismatch"
-    assert (check["expected"], check["computed"], check["difference"]) == ("3.47", "-45.59", "-49.06")
+    assert (check["expectedAmount"], check["computedAmount"], check["differenceAmount"]) == ("3.47", "-45.59", "-49.06")
 
 
 def test_a_wrong_closing_balance_warns_and_waits_for_review_under_exception_review(api: Api):
@@ -76,7 +78,8 @@ def test_a_wrong_closing_balance_warns_and_waits_for_review_under_exception_revi
     assert imp["status"] == "awaitingConfirmation"
     assert "BalanceMismatch" in _codes(imp)
     (check,) = _checks(imp)
-    assert (check["expected"], check["computed"], check["difference"]) == ("80.00", "82.50", "2.50")
+    assert (check["expectedAmount"], check["computedAmount"], check["differenceAmount"]) == ("80.00", "82.50", "2.50")
+    assert (check["expected"], check["computed"], check["difference"]) == (8000, 8250, 250)
     (event,) = poll(lambda: _events(api, imp["id"], "BalanceMismatch"), what="the BalanceMismatch event")
     assert event["detail"]["bankAccountId"] == account and event["detail"]["difference"] == "2.50"
     # the same statement adding up goes on by itself
@@ -96,7 +99,7 @@ def test_a_missing_month_is_a_statement_gap_with_its_days_and_amount(api: Api):
     assert "StatementGap" in _codes(mar)
     (gap,) = _checks(mar)
     assert gap["code"] == "StatementGap"
-    assert (gap["expected"], gap["computed"], gap["difference"]) == ("70.00", "50.00", "-20.00")
+    assert (gap["expectedAmount"], gap["computedAmount"], gap["differenceAmount"]) == ("70.00", "50.00", "-20.00")
     assert (gap["startDate"], gap["endDate"]) == ("2024-02-01", "2024-02-29")
     assert gap["previousImportId"] == jan["id"]
     (event,) = poll(lambda: _events(api, mar["id"], "StatementGapDetected"), what="the gap event")
@@ -133,7 +136,7 @@ def test_reverting_an_import_restores_the_accounts_previous_closing(api: Api):
     # March after the revert: February is missing again, counted from January's closing
     mar = _import(api, account, month(ref, 3, 2024, 3, D("50.00"), ["5.00"]))
     (gap,) = _checks(mar)
-    assert gap["code"] == "StatementGap" and gap["expected"] == "70.00" and gap["previousImportId"] == jan["id"]
+    assert gap["code"] == "StatementGap" and gap["expectedAmount"] == "70.00" and gap["previousImportId"] == jan["id"]
 
 
 CSV_MAPPING = {"columns": {"date": "Date", "description": "Label", "amount": "Amount", "balance": "Balance"}}
@@ -144,7 +147,7 @@ def test_a_real_csv_balance_column_states_the_opening_and_closing(api: Api):
     imp = api.import_file(account, (SAMPLES / "csv/oca-balance.csv").read_bytes(), file_format="CSV#mapped#v1",
                           mapping=CSV_MAPPING, dateStyle="middleEndian")
     (statement,) = _statements(imp)
-    assert (statement["openingBalance"], statement["closingBalance"]) == ("10.00", "1510.00")
+    assert (statement["openingBalanceAmount"], statement["closingBalanceAmount"]) == ("10.00", "1510.00")
     assert statement["checks"] == []
 
 
@@ -158,7 +161,7 @@ def test_a_csv_running_balance_names_the_first_line_where_it_breaks(api: Api):
     assert imp["status"] == "awaitingConfirmation"
     (check,) = _checks(imp)
     assert check["code"] == "BalanceMismatch" and check["lineNumber"] == 4
-    assert (check["expected"], check["computed"]) == ("94.00", "93.00")
+    assert (check["expectedAmount"], check["computedAmount"]) == ("94.00", "93.00")
     (warning,) = [d for d in imp["errorDetails"] if d["code"] == "BalanceMismatch"]
     assert warning["lineNumber"] == 4 and warning["severity"] == "warning"
 
@@ -174,18 +177,21 @@ def test_the_ledger_shows_running_balances_anchored_on_the_last_statement(api: A
         "currency": "EUR", "valutaAt": "2024-02-02"}]}, expect=201)
     page = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance", "pageSize": 2})
     balance = page["meta"]["balance"]
-    assert (balance["amount"], balance["asOf"]) == ("75.00", "2024-02-02")
-    assert balance["lastStatement"]["closingBalance"] == "80.00"
+    assert (balance["balance"], balance["amount"], balance["currency"], balance["asOf"]) == (7500, "75.00", "EUR",
+                                                                                           "2024-02-02")
+    assert (balance["lastStatement"]["closingBalance"], balance["lastStatement"]["closingBalanceAmount"]) == (
+        8000, "80.00")
     assert balance["lastStatement"]["closingDate"] == "2024-01-31"
-    running = [(r["datePosted"], r["transactionAmount"], r["runningBalance"]) for r in page["data"]]
-    assert running == [("2024-02-02", "-5.00", "75.00"), ("2024-01-05", "-2.50", "80.00")]
+    running = [(r["postingDate"], r["amount"], r["runningBalanceAmount"], r["runningBalance"]) for r in page["data"]]
+    assert running == [("2024-02-02", "-5.00", "75.00", 7500), ("2024-01-05", "-2.50", "80.00", 8000)]
     # the next page goes on from where this one stopped
     cursor = page["links"]["next"].split("cursor=")[1].split("&")[0]
     rest = api.ok("GET", f"/bankaccounts/{account}/transactions",
                   params={"include": "balance", "pageSize": 2, "cursor": cursor})["data"]
-    assert [(r["transactionAmount"], r["runningBalance"]) for r in rest] == [("12.50", "82.50"), ("-30.00", "70.00")]
-    # without include=balance the ledger is as it was
-    assert "runningBalance" not in api.ledger(account)[0]
+    assert [(r["amount"], r["runningBalanceAmount"]) for r in rest] == [("12.50", "82.50"), ("-30.00", "70.00")]
+    # without include=balance there is no running balance (the fields are null)
+    first = api.ledger(account)[0]
+    assert first["runningBalance"] is None and first["runningBalanceAmount"] is None
 
 
 CAMT = "CAMT053#v1"
@@ -201,10 +207,10 @@ def test_a_pending_card_line_is_replaced_by_its_booked_line_and_never_doubles(ap
     imp = api.import_file(account, first.encode(), file_format=CAMT, includePending=True)
     assert _checks(imp) == [], "pending lines stay out of the booked balance"
     rows = api.review(imp["id"])
-    assert sorted((r["transactionAmount"], r.get("pending", False)) for r in rows) == [
+    assert sorted((r["amount"], r["pending"]) for r in rows) == [
         ("-12.00", False), ("-40.00", True), ("-9.99", True)]
     api.confirm_and_complete(imp["id"])
-    pending_id = next(r["transactionId"] for r in api.ledger(account) if r["transactionAmount"] == "-9.99")
+    pending_id = next(r["transactionId"] for r in api.ledger(account) if r["amount"] == "-9.99")
 
     # the bank books the coffee two days later under another reference, with a longer text
     second = camt053(iban, "S2", D("88.00"), [
@@ -234,7 +240,7 @@ def test_a_reversal_is_linked_to_the_line_it_reverses(api: Api):
         Line(date(2024, 1, 10), D("-30.00"), "DIRECT DEBIT GYM MEMBERSHIP", "DD-1"),
         Line(date(2024, 1, 11), D("-5.00"), "BAKERY", "POS-1")], opened=date(2023, 12, 31), closed=date(2024, 1, 31)))
     api.confirm_and_complete(jan["id"])
-    debit = next(r["transactionId"] for r in api.ledger(account) if r["transactionAmount"] == "-30.00")
+    debit = next(r["transactionId"] for r in api.ledger(account) if r["amount"] == "-30.00")
     feb = _import(api, account, mt940(ref, 2, D("65.00"), [
         Line(date(2024, 2, 2), D("30.00"), "RETURN DIRECT DEBIT GYM MEMBERSHIP", "DD-1R", reversal=True)],
         opened=date(2024, 1, 31), closed=date(2024, 2, 29)))
@@ -242,5 +248,5 @@ def test_a_reversal_is_linked_to_the_line_it_reverses(api: Api):
     (row,) = api.review(feb["id"])
     assert row["reversal"] is True and row["reversalOf"] == debit
     api.confirm_and_complete(feb["id"])
-    (line,) = [r for r in api.ledger(account) if r["transactionAmount"] == "30.00"]
+    (line,) = [r for r in api.ledger(account) if r["amount"] == "30.00"]
     assert line["reversalOf"] == debit

@@ -11,6 +11,7 @@ from infra.definitions import local_function_name
 from tests.support.client import Api
 from tximport_cli.local.lambdas import Handler
 from tximport_cli.local.stack import LocalStack
+from tximport_cli.local.tokens import dev_token
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,13 @@ def stack() -> Iterator[LocalStack]:
     local.stop()
 
 
+#: the scope tests' tokens carry (the public transactions endpoint needs it)
+SCOPES = ("api:transactions:create",)
+
+
 def new_api(stack: LocalStack) -> Api:
     org, company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
-    return Api(stack.base_url, stack.token_for(org, company), org, company)
+    return Api(stack.base_url, dev_token(org, company, scopes=SCOPES), org, company)
 
 
 @pytest.fixture()

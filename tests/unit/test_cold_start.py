@@ -13,6 +13,8 @@ from tximport import runtime
 from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, Settings, load_settings
 
 BASE = {"IMPORTS_TABLE_NAME": "i", "LEDGER_TABLE_NAME": "l", "BUCKET_NAME": "b"}
+#: what the api function needs besides the setting a case leaves out
+API = {"REVERT_FUNCTION_NAME": "r", "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "tximport"}
 
 
 def test_every_function_is_listed():
@@ -23,6 +25,7 @@ def test_every_function_is_listed():
 
 @pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
                                                    ("api", "RECONCILE_STATE_MACHINE_ARN"),
+                                                   ("api", "JWT_ISSUER"), ("api", "JWT_AUDIENCE"),
                                                    ("api", "CURSOR_KEY_SECRET"),
                                                    ("api", "SESSIONS_TABLE_NAME"),
                                                    ("api", "ENRICHMENT_STATE_MACHINE_ARN"),

@@ -1,9 +1,11 @@
 """A local stand-in for API Gateway (HTTP API, payload format 2.0) with its JWT authorizer.
 
 Each HTTP request becomes the proxy event API Gateway would send, the api handler runs in this process
-(the same function moto would run), and its answer becomes the HTTP response. Like the authorizer,
-the gateway rejects protected routes without a valid bearer token before the function runs, and
-hands the verified claims to the function in `requestContext.authorizer.jwt.claims`.
+(the same function moto would run), and its answer becomes the HTTP response. The gateway verifies the
+local HS256 dev tokens before the function runs and hands the verified claims to the function in
+`requestContext.authorizer.jwt.claims` (on AWS the function verifies the issuer's tokens itself and puts
+them in the same place); a refusal is the same 401 the function answers on AWS (MissingToken or
+InvalidToken in the envelope), and a request no route matches reaches the function as `$default`.
 """
 
 from __future__ import annotations
@@ -97,20 +99,19 @@ def routes_from_definitions(raw: Iterable[Any] | None) -> list[Route] | None:
     return routes
 
 
-def envelope_error(code: str, message: str) -> dict[str, Any]:
+def envelope_error(code: str, message: str, target: str | None = None) -> dict[str, Any]:
     """The core API's error envelope."""
-    return {"data": None, "links": None, "meta": {}, "error": {"code": code, "message": message}}
+    error = {"code": code, "message": message, **({"target": target} if target else {})}
+    return {"data": None, "links": None, "meta": {}, "error": error}
 
 
-#: paths of the reconciliation dialect, whose errors are {"code", "message", "statusCode", "details"}
-DIALECT_PREFIX = "/baas/api/v1/"
+def unauthorized(path: str, message: str, code: str = "Unauthorized") -> dict[str, Any]:
+    """The 401 in the dialect of the path: the one the api function answers on AWS, where it verifies
+    tokens itself (tximport.api.app._authenticate)."""
+    from tximport.api.app import refusal  # the api's own shapes (imported when first needed: it is large)
 
-
-def unauthorized(path: str, message: str) -> dict[str, Any]:
-    """The authorizer's 401 in the dialect of the path."""
-    if path.startswith(DIALECT_PREFIX):
-        return {"code": "UNAUTHORIZED", "message": message, "statusCode": 401, "details": {}}
-    return envelope_error("Unauthorized", message)
+    body: dict[str, Any] = json.loads(refusal(path, 401, code, message, "Authorization")["body"])
+    return body
 
 
 def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
@@ -284,8 +285,8 @@ class Gateway:
             if local is not None:
                 try:
                     claims = self.authorize(request.headers.get("authorization"))
-                except Unauthorized as exc:
-                    return self._write_json(request, 401, envelope_error("Unauthorized", exc.message))
+                except Unauthorized as exc:  # the same 401 as the api's routes
+                    return self._write_json(request, 401, unauthorized(path, exc.message, exc.code))
                 status, payload = local(claims)
                 return self._write_json(request, status, payload)
             if method == "OPTIONS":
@@ -295,16 +296,16 @@ class Gateway:
                     "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
                     "access-control-allow-headers": "authorization,content-type,idempotency-key",
                 }, b"")
-            resolved = self.resolve(method, path)
-            if resolved is None:
-                return self._write_json(request, 404, envelope_error("NotFound", f"no route {method} {path}"))
-            route_key, path_parameters, auth_required = resolved
+            # a request no route matches goes to the function through `$default`, as on AWS, and the
+            # function answers 404 RouteNotFound in the envelope
+            route_key, path_parameters, auth_required = self.resolve(method, path) or ("$default", None, False)
             claims = None
             if auth_required:
                 try:
                     claims = self.authorize(request.headers.get("authorization"))
                 except Unauthorized as exc:
-                    return self._write_json(request, 401, unauthorized(path, exc.message))
+                    # the same answer the api function gives on AWS, where it verifies tokens itself
+                    return self._write_json(request, 401, unauthorized(path, exc.message, exc.code))
             if self.invoke_api is None:
                 return self._write_json(request, 503, envelope_error(
                     "ServiceUnavailable", "the api handler (functions/api/handler.py) is not available"))

@@ -76,6 +76,8 @@ LOCAL_DOCS_ROUTES: tuple[definitions.Route, ...] = (definitions.Route("GET", "/d
 
 #: the permissions of the demo tenant's tokens (`make run`'s banner, the CLI's default local token)
 DEMO_PERMISSIONS = ("BAAS_RECONCILIATION_CREATE", "BAAS_RECONCILIATION_READ")
+#: the scopes of the demo tenant's tokens (the public transactions endpoint needs api:transactions:create)
+DEMO_SCOPES = ("api:transactions:create",)
 DEMO_ORGANISATION = "demo-org"
 DEMO_COMPANY = "demo-co"
 DEMO_WORKSPACE_NAME = "Demo workspace"
@@ -90,6 +92,11 @@ DEMO_BANK_ACCOUNT = {
 
 def table_name(key: str) -> str:
     return f"tximport-local-{key}"
+
+
+def create_table_arguments(table: definitions.TableDef, name: str | None = None) -> dict[str, Any]:
+    """CreateTable's arguments for a table of infra/definitions.py (keys, stream, indexes), as CDK makes it."""
+    return table.create_table_arguments(name or table_name(table.key))
 
 
 @dataclass
@@ -275,10 +282,11 @@ class LocalStack:
         return self._clients
 
     def token_for(self, organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600,
-                  permissions: Sequence[str] = (), roles: Sequence[str] = ()) -> str:
-        """A bearer token the stack's gateway accepts for a tenant (with `permissions` and `roles` claims
-        when given)."""
-        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions, roles=roles)
+                  permissions: Sequence[str] = (), roles: Sequence[str] = (), scopes: Sequence[str] = ()) -> str:
+        """A bearer token the stack's gateway accepts for a tenant (with `permissions`, `roles` and `scope`
+        claims when given)."""
+        return dev_token(organisation_id, company_id, ttl_seconds, permissions=permissions, roles=roles,
+                         scopes=scopes)
 
     def environment(self) -> dict[str, str]:
         """What the in-process handlers read (tximport.config.Settings) and what boto3 needs."""
@@ -492,7 +500,7 @@ class LocalStack:
     def _create_resources(self) -> None:
         c = self.clients
         for table in TABLES:
-            c.dynamodb.create_table(**table.create_table_arguments(table_name(table.key)))
+            c.dynamodb.create_table(**create_table_arguments(table))
             c.dynamodb.update_time_to_live(
                 TableName=table_name(table.key),
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute})

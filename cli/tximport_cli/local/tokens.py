@@ -31,6 +31,8 @@ DEV_AUDIENCE = "tximport"
 #: BAAS_RECONCILIATION_CREATE) and coarse roles (e.g. admin), each a list of strings
 PERMISSIONS_CLAIM = "permissions"
 ROLES_CLAIM = "roles"
+#: OAuth scopes, space-separated (e.g. api:transactions:create for the public transactions endpoint)
+SCOPE_CLAIM = "scope"
 
 
 def dev_secret() -> str:
@@ -40,8 +42,8 @@ def dev_secret() -> str:
 
 def issue_token(organisation_id: str, company_id: str, *, secret: str, issuer: str, audience: str,
                 ttl_seconds: int = 12 * 3600, permissions: Sequence[str] = (),
-                roles: Sequence[str] = ()) -> str:
-    """Sign an HS256 token for a tenant, with `permissions` and `roles` claims when given."""
+                roles: Sequence[str] = (), scopes: Sequence[str] = ()) -> str:
+    """Sign an HS256 token for a tenant, with `permissions`, `roles` and `scope` claims when given."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": f"{organisation_id}:{company_id}",
@@ -57,14 +59,17 @@ def issue_token(organisation_id: str, company_id: str, *, secret: str, issuer: s
         claims[PERMISSIONS_CLAIM] = list(dict.fromkeys(permissions))
     if roles:
         claims[ROLES_CLAIM] = list(dict.fromkeys(roles))
+    if scopes:
+        claims[SCOPE_CLAIM] = " ".join(dict.fromkeys(scopes))
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def dev_token(organisation_id: str, company_id: str, ttl_seconds: int = 12 * 3600, *,
-              permissions: Sequence[str] = (), roles: Sequence[str] = ()) -> str:
+              permissions: Sequence[str] = (), roles: Sequence[str] = (), scopes: Sequence[str] = ()) -> str:
     """A token the local stack accepts for a tenant."""
     return issue_token(organisation_id, company_id, secret=dev_secret(), issuer=DEV_ISSUER,
-                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds, permissions=permissions, roles=roles)
+                       audience=DEV_AUDIENCE, ttl_seconds=ttl_seconds, permissions=permissions, roles=roles,
+                       scopes=scopes)
 
 
 def verify_token(token: str, *, secret: str, issuer: str, audience: str) -> dict[str, Any]:

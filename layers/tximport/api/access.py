@@ -23,6 +23,15 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/openapi.json"),
 )
 
+#: the scope a token needs to post transactions to the public endpoint
+TRANSACTIONS_CREATE = "api:transactions:create"
+
+#: (method, path, scope): routes a token may use only when it carries the scope (else 403 InsufficientScope,
+#: answered before the body is read, as API Gateway's authorization scopes would)
+SCOPED_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/api/public/v1/transactions", TRANSACTIONS_CREATE),
+)
+
 _PARAMETER = re.compile(r"\{[^}]+\}")
 
 
@@ -37,3 +46,25 @@ _PUBLIC_SHAPES = frozenset(route_shape(method, path) for method, path in PUBLIC_
 def is_public(method: str, path: str) -> bool:
     """True when `method path` (a route template, either notation) needs no token."""
     return route_shape(method, path) in _PUBLIC_SHAPES
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    return re.compile("".join("[^/]+" if part.startswith("{") else re.escape(part)
+                              for part in re.split(r"(\{[^}]+\})", template) if part))
+
+
+_PUBLIC_PATHS = tuple((method, _regex(path)) for method, path in PUBLIC_ROUTES)
+
+
+def is_public_request(method: str, raw_path: str) -> bool:
+    """True when a request (`GET /fileformats/CSV%234col%23v1/template`) is for a route needing no token."""
+    return any(m == method.upper() and pattern.fullmatch(raw_path) for m, pattern in _PUBLIC_PATHS)
+
+
+_SCOPED_PATHS = tuple((method, _regex(path), scope) for method, path, scope in SCOPED_ROUTES)
+
+
+def scope_needed(method: str, raw_path: str) -> str | None:
+    """The scope a request's token must carry (SCOPED_ROUTES), or None when its route needs none."""
+    return next((scope for m, pattern, scope in _SCOPED_PATHS
+                 if m == method.upper() and pattern.fullmatch(raw_path)), None)

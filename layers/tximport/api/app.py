@@ -16,22 +16,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport import exactjson
 from tximport.api import sessions as session_routes
-from tximport.api.access import is_public
+from tximport.api.access import is_public, is_public_request, scope_needed
 from tximport.api.envelope import domain_error, error_response
 from tximport.api.limits import LARGEST_BODY_BYTES, MAX_BODY_BYTES, check_body
 from tximport.api.reconciliation_models import PREFIX as RECONCILIATIONS
 from tximport.api.reconciliation_views import error_answer
 from tximport.api.resolver import ThreadLocalHttpResolver
-from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations
+from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations, settings, transactions
 from tximport.api.sessions import catalog as sessions_catalog
 from tximport.api.sessions import enrichment as sessions_enrichment
 from tximport.api.sessions import http as sessions_http
 from tximport.api.sessions import sessions as sessions_sessions
 from tximport.api.sessions import staged as sessions_staged
 from tximport.api.sessions import workspaces as sessions_workspaces
-from tximport.auth import tenant_from_claims
+from tximport.auth import bearer_token, gateway_claims, tenant_from_claims, token_scopes
 from tximport.errors import DomainError, Unauthorized
 from tximport.reconciliation.errors import ReconciliationError
+from tximport.runtime import container
 
 logger = Logger(service="tximport")
 
@@ -42,6 +43,8 @@ app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
 app.include_router(public.router)
+app.include_router(settings.router)
+app.include_router(transactions.router)
 app.include_router(reconciliations.router)
 # the import-sessions dialect (errors in its own shape: see _sessions_path)
 for _router in (sessions_workspaces.router, sessions_sessions.router, sessions_staged.router,
@@ -57,9 +60,12 @@ until `awaitingConfirmation`; review (`/reviewtransactions`, `/errordetails`, `/
 poll until `complete`. `POST /fileformats/detect` tells the format of a file from its first bytes.
 
 Every answer is the envelope `{"data", "links", "meta", "error"}`; errors set `error` to
-`{"code", "message", "target"?, "details"?}` and `data` to null. Money amounts are decimal strings
-(`"-12.50"`), never JSON numbers. Every route except the file-format catalogue needs a bearer JWT
-carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`).
+`{"code", "message", "target"?, "details"?}` and `data` to null. Money the file-import document writes
+as an integer (`transactionAmount`, `transactionCreditSum`) is an integer of the currency's minor units
+(ISO 4217 exponent), with the exact decimal string beside it (`amount`, `creditAmount`); datetimes are
+ISO 8601 with milliseconds and Z. Every route except the file-format catalogue needs a bearer JWT
+carrying the `organisationId` and `companyId` claims (locally: `tximport dev-token`); the public
+transactions endpoint needs the scope `api:transactions:create`.
 
 Reconciliations (`/baas/api/v1/reconciliations`) follow their own document: JSON:API resources
 (`{"data": {"type", "id", "links", "attributes"}, "links"}`), amounts as JSON numbers, pages with
@@ -218,6 +224,20 @@ def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _unscoped(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A verified token without the scope its route needs (access.SCOPED_ROUTES) is a 403 before the body
+    is read: whatever it sends (an invalid body included), it may not use the route."""
+    context = event.get("requestContext") or {}
+    needed = scope_needed(str((context.get("http") or {}).get("method", "")), str(event.get("rawPath") or ""))
+    jwt_context = (context.get("authorizer") or {}).get("jwt") or {}
+    if needed is None or not jwt_context.get("claims"):
+        return None  # a route that needs no scope, or no token at all (the route answers 401)
+    if needed in token_scopes(jwt_context.get("claims"), jwt_context.get("scopes")):
+        return None
+    return _refusal(event, 403, "InsufficientScope", f"this route needs a token with the scope {needed}",
+                    "Authorization")
+
+
 def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
     """A JSON body that breaks a limit of api/limits.py is answered here, before anything parses it."""
     raw = event.get("body")
@@ -244,11 +264,16 @@ _DIALECT_CODES = {401: "UNAUTHORIZED", 415: "VALIDATION", 413: "VALIDATION", 400
 
 
 def _refusal(event: dict[str, Any], status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
-    """An answer made before the resolver runs, in the error shape of the route's dialect: the core
-    envelope, the import sessions' `{"error", "code", "field"}`, or the reconciliations' `{"code",
-    "message", "statusCode", "details"}` (our code in details.reason, the field in details.field)."""
+    """An answer made before the resolver runs, in the error shape of the route's dialect (refusal)."""
+    return refusal(str(event.get("rawPath") or ""), status, code, message, target)
+
+
+def refusal(path: str, status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
+    """A refusal of a request for `path` as a Lambda proxy result, in the error shape of the path's
+    dialect: the core envelope, the import sessions' `{"error", "code", "field"}`, or the
+    reconciliations' `{"code", "message", "statusCode", "details"}` (our code in details.reason, the
+    field in details.field). The local gateway answers its 401s with it too, as the function does on AWS."""
     body: dict[str, Any]
-    path = str(event.get("rawPath") or "")
     if session_routes.owns(path):
         return sessions_http.raw(status, message, code, target)
     if path.startswith(RECONCILIATIONS):
@@ -262,11 +287,40 @@ def _refusal(event: dict[str, Any], status: int, code: str, message: str, target
             "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}
 
 
+def _authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Verify the bearer token of a request for a protected route, as API Gateway's JWT authorizer would,
+    and hand its claims on where the authorizer puts them; a refusal is a 401 in the route's dialect.
+
+    Claims an authorizer already verified (the local gateway's) are kept. A request no explicit route
+    matched (routeKey `$default`) goes on to the resolver, which answers 404 RouteNotFound (or 401 from a
+    route reached that way without claims)."""
+    context = event.setdefault("requestContext", {})
+    method = str((context.get("http") or {}).get("method", ""))
+    if event.get("routeKey") == "$default" or is_public_request(method, str(event.get("rawPath", ""))):
+        return None
+    if ((context.get("authorizer") or {}).get("jwt") or {}).get("claims"):
+        return None
+    verifier = container().token_verifier
+    if verifier is None:
+        return None  # no issuer configured: routes find no claims and answer 401
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    try:
+        claims = verifier.verify(bearer_token(headers.get("authorization")))
+    except Unauthorized as exc:  # answered in the route's dialect
+        return _refusal(event, 401, exc.code, exc.message, "Authorization")
+    scope = claims.get("scope")
+    context["authorizer"] = {"jwt": {"claims": gateway_claims(claims),
+                                     "scopes": scope.split() if isinstance(scope, str) else None}}
+    return None
+
+
 def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway event. A 204 carries no body (the validator would print `null`). A body
     that is not JSON (415) or breaks a limit of api/limits.py is refused before anything parses it, and
-    a token that names no tenant before that (401)."""
-    refused = _unauthenticated(event) or _unsupported_media_type(event) or _over_limits(event)
+    a token that is not valid or names no tenant before that (401), as API Gateway's authorizer would, and
+    then a token without the scope its route needs (403)."""
+    refused = _authenticate(event) or _unauthenticated(event) or _unscoped(event) \
+        or _unsupported_media_type(event) or _over_limits(event)
     if refused is not None:
         return refused
     result = app.resolve(event, context)

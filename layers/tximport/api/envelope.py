@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from tximport.errors import DomainError
+
+BodyT = TypeVar("BodyT")
 
 
 def envelope(data: Any = None, *, links: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
@@ -16,6 +18,11 @@ def envelope(data: Any = None, *, links: dict[str, Any] | None = None, meta: dic
     body = {"data": data, "links": links, "meta": meta or {}, "error": None}
     # a plain dict: the resolver serialises it (Decimal as a string, never a float)
     return Response(status_code=status, content_type="application/json", body=body)
+
+
+def answer(body: BodyT, *, status: int = 200, headers: dict[str, str] | None = None) -> Response[BodyT]:
+    """A typed answer: the route's return annotation (`Response[<Envelope>]`) validates and writes it."""
+    return Response(status_code=status, content_type="application/json", body=body, headers=headers)
 
 
 def no_content() -> Response[None]:

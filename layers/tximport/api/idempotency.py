@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
@@ -27,20 +27,32 @@ IdempotencyKey = Annotated[str | None, Header(
     examples=["5f0c6a2e-3b7d-4e0a-9c41-8d2f7b6a1e93"])]
 
 
+#: the calling application, as the document's clients send it (the import's sourceProduct)
+XApplication = Annotated[str | None, Header(
+    alias="x-application", max_length=200,
+    description="Your application's identifier (the document's x-application header): kept as the "
+                "import's sourceProduct.", examples=["sage.integrate.myproduct"])]
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
 def answer_once(router: Any, route: str, key: str | None, body: BaseModel,
-                action: Callable[[], Response[dict[str, Any]]], *,
-                on_replay: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response[dict[str, Any]]:
+                action: Callable[[], Response[BodyT]], *,
+                on_replay: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response[BodyT]:
     """Answer `action()`; with an Idempotency-Key, at most once per tenant, route and key.
 
-    `action` answers a Response with a JSON-serialisable body; `on_replay` may refresh a stored answer
-    body before it is answered again (a presigned URL that has expired since).
+    `action` answers a Response with a typed body (stored as its JSON); `on_replay` may refresh a
+    stored answer body before it is answered again (a presigned URL that has expired since). The route's
+    return annotation validates a replayed body like a fresh one.
     """
     if key is None:
         return action()
 
     def run() -> dict[str, Any]:
         response = action()
-        return {"statusCode": response.status_code, "body": response.body}
+        stored = response.body.model_dump(mode="json", by_alias=True) if isinstance(response.body, BaseModel) \
+            else response.body
+        return {"statusCode": response.status_code, "body": stored}
 
     # the body as validated, dumped by its wire names: equal requests hash equal whatever the key order
     request_body = body.model_dump(mode="json", by_alias=True)
@@ -49,5 +61,5 @@ def answer_once(router: Any, route: str, key: str | None, body: BaseModel,
     answer = stored["body"]
     if replayed and on_replay is not None:
         answer = on_replay(answer)
-    return Response(status_code=stored["statusCode"], content_type="application/json", body=answer,
-                    headers={REPLAYED_HEADER: "true"} if replayed else None)
+    return Response(status_code=stored["statusCode"], content_type="application/json",
+                    body=answer, headers={REPLAYED_HEADER: "true"} if replayed else None)

@@ -5,16 +5,31 @@ models. Every request body is wrapped in `{"data": ...}` and every answer in
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from decimal import Context, Decimal
+from typing import Annotated, Any, Literal, overload
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from tximport import commands
+from tximport import commands, money
 from tximport.ids import SAFE_ID_PATTERN
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
 from tximport.models import ProductDates as DomainProductDates
+from tximport.services.public import MAX_TEXT_CHARS
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -114,12 +129,13 @@ class CreateImport(ApiModel):
             raise ValueError(f"a mapping has at most {MAX_MAPPING_BYTES} bytes of JSON")
         return mapping
 
-    def to_command(self) -> commands.CreateImport:
+    def to_command(self, *, source_product: str | None = None) -> commands.CreateImport:
         return commands.CreateImport(
             file_format=self.file_format, file_name=self.file_name, description=self.description,
             date_style=self.date_style, review_level=self.review_level,
             bank_accounts=[a.to_command() for a in self.bank_accounts], bank_id=self.bank_id, source=self.source,
-            api_type=self.api_type, fuzzy_account_matching=self.fuzzy_account_matching,
+            data_source=self.data_source, source_product=source_product, api_type=self.api_type,
+            fuzzy_account_matching=self.fuzzy_account_matching,
             bypass_replay_validation=self.bypass_replay_validation, mapping=self.mapping,
             include_pending=self.include_pending)
 
@@ -132,10 +148,46 @@ class FlipTransactions(ApiModel):
     bank_account_ids: list[KeyId] = Field(alias="bankAccountIds", min_length=1, max_length=100)
 
 
-class Amend(ApiModel):
-    flip_transactions: FlipTransactions = Field(alias="flipTransactions")
+class AccountChoice(ApiModel):
+    """A bank account by id, or by the identifier the file uses with its country (an existing account
+    with that identifier, else a new placeholder account)."""
 
-    def to_command(self) -> commands.FlipSigns:
+    id: KeyId | None = Field(default=None, examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
+    account_identifier: Identifier | None = Field(default=None, alias="accountIdentifier",
+                                                  examples=["NL77ABNA0574908765"])
+    country_code: CountryCode | None = Field(default=None, alias="countryCode", examples=["NLD"])
+    bank_identifier: Identifier | None = Field(default=None, alias="bankIdentifier")
+    transaction_sign: TransactionSign = Field(default=TransactionSign.ORIGINAL, alias="transactionSign")
+
+    @model_validator(mode="after")
+    def _named(self) -> AccountChoice:
+        if not self.id and not (self.account_identifier and self.country_code):
+            raise ValueError("name the bank account by id, or by accountIdentifier and countryCode")
+        return self
+
+    def to_command(self) -> commands.AccountChoice:
+        return commands.AccountChoice(id=self.id, account_identifier=self.account_identifier,
+                                      country_code=self.country_code, bank_identifier=self.bank_identifier,
+                                      transaction_sign=self.transaction_sign)
+
+
+class Amend(ApiModel):
+    """Either flip the signs of accounts, or name the accounts of an import created without any."""
+
+    flip_transactions: FlipTransactions | None = Field(default=None, alias="flipTransactions")
+    bank_accounts: list[AccountChoice] | None = Field(default=None, alias="bankAccounts", min_length=1,
+                                                      max_length=100)
+
+    @model_validator(mode="after")
+    def _one(self) -> Amend:
+        if (self.flip_transactions is None) == (self.bank_accounts is None):
+            raise ValueError("give either flipTransactions or bankAccounts")
+        return self
+
+    def to_command(self) -> commands.Amendment:
+        if self.bank_accounts is not None:
+            return commands.NameAccounts(accounts=[a.to_command() for a in self.bank_accounts])
+        assert self.flip_transactions is not None  # noqa: S101 - the validator above ensures it
         return commands.FlipSigns(bank_account_ids=self.flip_transactions.bank_account_ids)
 
 
@@ -163,3 +215,167 @@ class Detect(ApiModel):
 
 class DetectRequest(ApiModel):
     data: Detect
+
+
+# --- the public transactions endpoint -------------------------------------------------------------
+#: an amount as the public document writes it: digits, optionally a dot and more digits (ASCII only: no
+#: sign, exponent, grouping, underscore or other script's digits)
+_PLAIN_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_PLAIN_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: DynamoDB numbers hold 38 significant digits: more cannot be stored exactly
+MAX_SIGNIFICANT_DIGITS = 38
+
+
+def _plain_amount(value: Any, name: str) -> Decimal:
+    if not isinstance(value, str) or not _PLAIN_AMOUNT.fullmatch(value):
+        raise PydanticCustomError("InvalidAmount", f"{name} must be a positive decimal string such as \"12.50\"")
+    amount = Decimal(value)
+    if amount == 0:
+        raise PydanticCustomError("InvalidAmount", f"{name} must be positive")
+    if len(amount.normalize(_WIDE).as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+        raise PydanticCustomError("InvalidAmount", f"{name} has more than {MAX_SIGNIFICANT_DIGITS} significant "
+                                                   "digits: the ledger cannot store it exactly")
+    return amount
+
+
+_WIDE = Context(prec=80)
+
+
+def _currency(value: Any, name: str) -> str:
+    if not isinstance(value, str) or value not in _PUBLIC_CURRENCIES:
+        raise PydanticCustomError("InvalidCurrency", f"{name} must be one of the document's ISO 4217 codes")
+    return value
+
+
+_PUBLIC_CURRENCIES = frozenset(money.PUBLIC_CURRENCIES)
+
+
+class PublicTransactionIn(BaseModel):
+    """One transaction of the public document: amounts are positive decimal strings, days YYYY-MM-DD."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    account_identifier: str = Field(alias="accountIdentifier", min_length=1, max_length=128,
+                                    description="the account this transaction belongs to (an IBAN, a masked "
+                                                "card number ...)", examples=["GB33BUKB20201555555555"])
+    transaction_id: str | None = Field(default=None, alias="transactionId", min_length=1, max_length=256,
+                                       description="with accountIdentifier, what deduplicates", examples=["tx-1"])
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, examples=["Coffee"])
+    credit_debit: Literal["credit", "debit"] | None = Field(default=None, alias="creditDebit")
+    amount: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                                           "examples": ["3.50"]})] = Field(
+        description="positive decimal string, at most the currency's decimals")
+    currency: Annotated[str, WithJsonSchema({"type": "string", "enum": list(money.PUBLIC_CURRENCIES)})]
+    original_amount: Annotated[str | None, WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"})] \
+        = Field(default=None, alias="originalAmount")
+    original_currency: Annotated[str | None, WithJsonSchema(
+        {"type": "string", "enum": list(money.PUBLIC_CURRENCIES)})] = Field(default=None, alias="originalCurrency")
+    purchased_at: Annotated[str | None, WithJsonSchema({"type": "string", "format": "date"})] = Field(
+        default=None, alias="purchasedAt")
+    valuta_at: Annotated[str, WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-03-01"]})] \
+        = Field(alias="valutaAt")
+    booked_at: Annotated[str | None, WithJsonSchema({"type": "string", "format": "date"})] = Field(
+        default=None, alias="bookedAt")
+
+    @field_validator("amount", "original_amount", mode="before")
+    @classmethod
+    def _amount_form(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            _plain_amount(value, to_camel(info.field_name or "amount"))
+        return value
+
+    @field_validator("currency", "original_currency", mode="before")
+    @classmethod
+    def _currency_form(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            _currency(value, to_camel(info.field_name or "currency"))
+        return value
+
+    @field_validator("purchased_at", "valuta_at", "booked_at", mode="before")
+    @classmethod
+    def _day_form(cls, value: Any, info: ValidationInfo) -> Any:
+        name = to_camel(info.field_name or "valutaAt")
+        if value is not None and (not isinstance(value, str) or not _PLAIN_DAY.fullmatch(value)):
+            raise PydanticCustomError("InvalidDate", f"{name} must be a day written YYYY-MM-DD")
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise PydanticCustomError("InvalidDate", f"{name} is not a day of the calendar") from None
+        return value
+
+    @field_validator("account_identifier", "transaction_id", "text", mode="after")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise PydanticCustomError("InvalidValue", "the text holds a lone surrogate") from None
+        return value
+
+    def to_command(self) -> commands.PostedTransaction:
+        """The checked transaction (raises pydantic's ValidationError naming the field at fault)."""
+        amount = _plain_amount(self.amount, "amount")
+        currency = _currency(self.currency, "currency")
+        if not money.fits(amount, currency):
+            raise _invalid("amount", "InvalidAmount", f"amount has more decimals than {currency} allows "
+                                                      f"({money.exponent(currency)})", self.amount)
+        original = _plain_amount(self.original_amount, "originalAmount") if self.original_amount is not None \
+            else None
+        original_currency = _currency(self.original_currency, "originalCurrency") \
+            if self.original_currency is not None else None
+        if original is not None and original_currency and not money.fits(original, original_currency):
+            raise _invalid("originalAmount", "InvalidAmount",
+                           f"originalAmount has more decimals than {original_currency} allows", self.original_amount)
+        return commands.PostedTransaction(
+            account_identifier=self.account_identifier.strip(), transaction_id=self.transaction_id,
+            text=self.text, credit_debit=self.credit_debit, amount=amount, currency=currency,
+            original_amount=original, original_currency=original_currency,
+            purchased_at=_day(self.purchased_at, "purchasedAt"), valuta_at=_day(self.valuta_at, "valutaAt"),
+            booked_at=_day(self.booked_at, "bookedAt"))
+
+
+def _invalid(field: str, code: str, message: str, value: Any) -> ValidationError:
+    return ValidationError.from_exception_data("PublicTransaction", [InitErrorDetails(
+        type=PydanticCustomError(code, message), loc=(field,), input=value)])
+
+
+@overload
+def _day(value: str, name: str) -> date: ...
+@overload
+def _day(value: None, name: str) -> None: ...
+@overload
+def _day(value: str | None, name: str) -> date | None: ...
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        if not _PLAIN_DAY.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _invalid(name, "InvalidDate", f"{name} must be a day written YYYY-MM-DD", value) from None
+
+
+class UpdateSettings(ApiModel):
+    """The settings to change; the others stay as they are."""
+
+    auto_create_accounts: bool | None = Field(
+        default=None, alias="autoCreateAccounts",
+        description="an unknown accountIdentifier posted to /api/public/v1/transactions creates a placeholder "
+                    "bank account (true, the default) or is refused with BankAccountNotFound (false)")
+    placeholder_bank_id: Identifier | None = Field(default=None, alias="placeholderBankId",
+                                                   description="the bankId of such placeholder accounts")
+    placeholder_country_code: CountryCode | None = Field(
+        default=None, alias="placeholderCountryCode",
+        description="their countryCode when the identifier is no IBAN (an IBAN's own country wins)")
+
+    def to_command(self) -> commands.UpdateSettings:
+        return commands.UpdateSettings(auto_create_accounts=self.auto_create_accounts,
+                                       placeholder_bank_id=self.placeholder_bank_id,
+                                       placeholder_country_code=self.placeholder_country_code)
+
+
+class UpdateSettingsRequest(ApiModel):
+    data: UpdateSettings

@@ -1,77 +1,129 @@
-"""Response shapes of the HTTP API, for the OpenAPI document.
+"""Response shapes of the HTTP API: the one source of truth for what a route answers.
 
-Each route declares its answers with `responses=` (`ok(...)` for the success envelope and
-`errors(...)` for the error envelopes). The models describe the answers; the routes keep answering
-plain dicts validated as `dict[str, Any]`, so documenting an answer never changes it (money stays the
-decimal string the services write, never a float).
+Routes return `Response[<Envelope>]`; with the resolver's validation on, Powertools validates every
+answer against its model (an answer that drifts from its model is a 500 and a logged bug, never a
+silent change of contract) and serialises it by the wire names. The OpenAPI document
+(`docs/openapi.json`, `make openapi`) is generated from the same models.
+
+The file-import document's types are the contract: money it shows as integers (`transactionAmount`,
+`transactionCreditSum`) is an integer of the currency's minor units (ISO 4217: JPY 0, EUR 2, BHD 3),
+with the exact decimal string beside it under its own name (`amount`, `creditAmount`); datetimes it
+shows (`datePosted`, `created`, ...) are ISO 8601 with milliseconds and a Z. Every documented field is
+always present (null when unknown). What we add beside the document's fields is documented here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic.alias_generators import to_camel
 
-from tximport.models import ImportStatus
-
-Money = str  # a decimal string such as "-12.50": amounts are never JSON numbers
+from tximport.models import DateStyle, ImportStatus, ReviewLevel, TransactionSign, iso
 
 
-class Doc(BaseModel):
-    """Answers may carry more fields than documented; clients must ignore the ones they do not know."""
+class Wire(BaseModel):
+    """A shape on the wire: camelCase names, and nothing that is not declared (drift fails loudly)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel)
+
+
+def _midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00.000Z"
+
+
+#: a point in time: ISO 8601 with milliseconds and a Z (`2022-08-17T10:20:21.945Z`)
+Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str), WithJsonSchema(
+    {"type": "string", "format": "date-time", "examples": ["2022-08-17T10:20:21.945Z"]})]
+#: a statement day as the document writes it: a datetime at midnight UTC (`2004-10-11T00:00:00.000Z`)
+StatementDate = Annotated[date, PlainSerializer(_midnight, return_type=str), WithJsonSchema(
+    {"type": "string", "format": "date-time", "examples": ["2004-10-11T00:00:00.000Z"]})]
+#: a plain day (`2004-10-11`)
+Day = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "examples": ["2004-10-11"]})]
+#: money as an integer of the currency's minor units (ISO 4217 exponent): -5000 is -50.00 EUR, -5000 JPY
+MinorUnits = Annotated[int, WithJsonSchema(
+    {"type": "integer", "description": "integer of the currency's minor units (ISO 4217 exponent)",
+     "examples": [-5000]})]
+#: money as its exact decimal string, written with the currency's decimals (`"-50.00"`, `"1500"` JPY)
+DecimalText = Annotated[str, StringConstraints(pattern=r"^-?[0-9]+(\.[0-9]+)?$"), WithJsonSchema(
+    {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "examples": ["-50.00"]})]
+
+DataT = TypeVar("DataT")
+MetaT = TypeVar("MetaT", bound=BaseModel)
+
+
+class EmptyMeta(Wire):
+    """`meta` when there is nothing to say: `{}`."""
+
+
+class CountMeta(Wire):
+    count: int = Field(description="items in this page", examples=[2])
+
+
+class Envelope(Wire, Generic[DataT, MetaT]):
+    """`{"data", "links", "meta", "error": null}` around an answer."""
+
+    data: DataT = Field(description="the answer's payload")
+    links: dict[str, str] | None = Field(default=None, description="related URLs: self, next page, upload")
+    meta: MetaT = Field(description="counts and paging details")
+    error: None = Field(default=None, description="always null in a success answer")
 
 
 # --- errors ---------------------------------------------------------------------------------------
-class ErrorItem(Doc):
+class ErrorItem(Wire):
+    model_config = ConfigDict(extra="allow")  # a detail names what its error needs (e.g. maxBytes)
+
     target: str | None = Field(default=None, description="the field or value at fault", examples=["data.fileFormat"])
-    message: str = Field(examples=["Field required"])
-    code: str = Field(examples=["missing"])
+    message: str | None = Field(default=None, examples=["Field required"])
+    code: str | None = Field(default=None, examples=["missing"])
 
 
-class ErrorBody(Doc):
+class ErrorBody(Wire):
     code: str = Field(description="stable, machine-readable error code", examples=["ValidationError"])
     message: str = Field(description="what went wrong, for people", examples=["data.fileFormat: Field required"])
     target: str | None = Field(default=None, description="the field or value at fault",
                                examples=["data.fileFormat"])
-    details: list[ErrorItem] | dict[str, Any] | None = Field(default=None, description="more about the error")
+    details: list[ErrorItem] | None = Field(default=None, description="more about the error")
 
 
-class ErrorEnvelope(Doc):
+class ErrorEnvelope(Wire):
     """Every error answer: `data` and `links` are null and `error` says what happened."""
 
     data: None = None
     links: None = None
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: EmptyMeta = Field(default_factory=EmptyMeta)
     error: ErrorBody
+
+
+def _error_example(code: str, message: str, target: str | None = None, **extra: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, **({"target": target} if target else {}), **extra}
+    return {"data": None, "links": None, "meta": {}, "error": error}
 
 
 _ERROR_EXAMPLES: dict[int, tuple[str, dict[str, dict[str, Any]]]] = {
     400: ("Invalid request: the body, a parameter or the file's options are wrong", {
-        "validation": {"summary": "a field is missing or malformed", "value": {
-            "data": None, "links": None, "meta": {}, "error": {
-                "code": "ValidationError", "message": "data.fileFormat: Field required",
-                "target": "data.fileFormat",
-                "details": [{"target": "data.fileFormat", "message": "Field required", "code": "missing"}]}}},
+        "validation": {"summary": "a field is missing or malformed", "value": _error_example(
+            "ValidationError", "data.fileFormat: Field required", "data.fileFormat",
+            details=[{"target": "data.fileFormat", "message": "Field required", "code": "missing"}])},
     }),
-    401: ("Missing, expired or invalid bearer token", {
-        "unauthorized": {"summary": "no token", "value": {
-            "data": None, "links": None, "meta": {},
-            "error": {"code": "Unauthorized", "message": "missing bearer token"}}},
+    401: ("Missing, expired or invalid bearer token (answered in this envelope on AWS too: the api function "
+          "verifies the token)", {
+        "missingToken": {"summary": "no token", "value": _error_example(
+            "MissingToken", "missing Authorization header", "Authorization")},
     }),
-    404: ("No such resource for this tenant", {
-        "notFound": {"summary": "unknown id", "value": {
-            "data": None, "links": None, "meta": {},
-            "error": {"code": "ImportNotFound", "message": "import 0190f7a2 not found", "target": "importId"}}},
+    403: ("The token lacks the scope this route needs", {
+        "insufficientScope": {"summary": "scope missing", "value": _error_example(
+            "InsufficientScope", "this route needs the scope api:transactions:create", "Authorization")},
+    }),
+    404: ("No such resource for this tenant, or no such route", {
+        "notFound": {"summary": "unknown id", "value": _error_example(
+            "ImportNotFound", "import 0190f7a2 not found", "importId")},
     }),
     409: ("The resource is not in a state that allows this", {
-        "conflict": {"summary": "wrong status", "value": {
-            "data": None, "links": None, "meta": {},
-            "error": {"code": "InvalidImportStatus",
-                      "message": "the import is processing; this needs awaitingConfirmation",
-                      "target": "status"}}},
+        "conflict": {"summary": "wrong status", "value": _error_example(
+            "InvalidImportStatus", "the import is processing; this needs awaitingConfirmation", "status")},
     }),
     429: ("Too many requests: API Gateway throttles the caller; retry with backoff", {
         "throttled": {"summary": "throttled", "value": {"message": "Too Many Requests"}},
@@ -80,7 +132,7 @@ _ERROR_EXAMPLES: dict[int, tuple[str, dict[str, dict[str, Any]]]] = {
 
 
 def errors(*codes: int) -> dict[int, OpenAPIResponse]:
-    """The documented error answers of a route (400, 401, 404, 409, 429)."""
+    """The documented error answers of a route (400, 401, 403, 404, 409, 429)."""
     out: dict[int, OpenAPIResponse] = {}
     for code in codes:
         description, examples = _ERROR_EXAMPLES[code]
@@ -90,16 +142,14 @@ def errors(*codes: int) -> dict[int, OpenAPIResponse]:
 
 
 _IDEMPOTENCY_CONFLICTS: dict[str, dict[str, Any]] = {
-    "idempotencyKeyReused": {"summary": "the Idempotency-Key was used with another body", "value": {
-        "data": None, "links": None, "meta": {}, "error": {
-            "code": "IdempotencyKeyReused",
-            "message": "this Idempotency-Key was already used with a different request body",
-            "target": "Idempotency-Key"}}},
-    "idempotencyRequestInProgress": {"summary": "the first request with this key is still running", "value": {
-        "data": None, "links": None, "meta": {}, "error": {
-            "code": "IdempotencyRequestInProgress",
-            "message": "a request with this Idempotency-Key is still in progress; retry later",
-            "target": "Idempotency-Key"}}},
+    "idempotencyKeyReused": {"summary": "the Idempotency-Key was used with another body", "value": _error_example(
+        "IdempotencyKeyReused", "this Idempotency-Key was already used with a different request body",
+        "Idempotency-Key")},
+    "idempotencyRequestInProgress": {"summary": "the first request with this key is still running",
+                                     "value": _error_example(
+                                         "IdempotencyRequestInProgress",
+                                         "a request with this Idempotency-Key is still in progress; retry later",
+                                         "Idempotency-Key")},
 }
 
 
@@ -126,279 +176,450 @@ def ok(model: type[BaseModel] | None, description: str, status: int = 200,
     return {status: answer, **errors(*error_codes)}
 
 
-def envelope(name: str, data: Any, meta: type[BaseModel] | None = None, doc: str = "") -> type[BaseModel]:
-    """An envelope model `{"data", "links", "meta", "error": null}` around `data`."""
-    model = create_model(
-        name,
-        __base__=Doc,
-        __doc__=doc or f"The answer: `data` holds {name.removesuffix('Envelope')}.",
-        data=(data, Field(description="the answer's payload")),
-        links=(dict[str, str] | None, Field(default=None, description="related URLs: self, next page, upload")),
-        meta=(meta or dict[str, Any], Field(default_factory=dict, description="counts and paging details")),
-        error=(None, Field(default=None, description="always null in a success answer")),
-    )
-    return model
-
-
 # --- file formats ---------------------------------------------------------------------------------
-class FileFormatOut(Doc):
-    file_format: str = Field(alias="fileFormat", examples=["CAMT053#v1"])
+class FileFormatOut(Wire):
+    file_format: str = Field(examples=["CAMT053#v1"])
     description: str = Field(examples=["ISO 20022 camt.053 bank to customer statement"])
     variant: str = Field(examples=["camt.053"])
     version: int = Field(examples=[1])
-    max_file_size: int = Field(alias="maxFileSize", description="bytes", examples=[250000000])
-    file_extensions: list[str] = Field(alias="fileExtensions", examples=[["XML", "TXT"]])
-    accounts_supported: Literal["single", "multi"] = Field(alias="accountsSupported")
-    template_available: bool = Field(alias="templateAvailable")
-    options: dict[str, Any] | None = Field(default=None, description="JSON schema of the format's options")
+    max_file_size: int = Field(description="bytes", examples=[250000000])
+    file_extensions: list[str] = Field(examples=[["XML", "TXT"]])
+    accounts_supported: Literal["single", "multi"]
+    template_available: bool = Field(description="ours: GET /fileformats/{id}/template serves one")
+    options: dict[str, Any] | None = Field(default=None, description="ours: JSON schema of the format's options")
 
 
-class CsvColumnOut(Doc):
+class CsvColumnOut(Wire):
     index: int = Field(examples=[0])
     header: str | None = Field(examples=["Date"])
     role: str | None = Field(description="CSV#mapped#v1 column role, null when unused", examples=["date"])
 
 
-class CsvLayoutOut(Doc):
+class CsvLayoutOut(Wire):
     delimiter: str = Field(examples=[","])
-    has_header: bool = Field(alias="hasHeader")
-    header_row: int | None = Field(alias="headerRow", description="0-based row of the header")
+    has_header: bool
+    header_row: int | None = Field(description="0-based row of the header")
     columns: list[CsvColumnOut]
-    decimal_separator: Literal[".", ","] = Field(alias="decimalSeparator")
-    date_style: Literal["bigEndian", "littleEndian", "middleEndian"] | None = Field(
-        alias="dateStyle", description="null when the dates read both ways")
+    decimal_separator: Literal[".", ","]
+    date_style: DateStyle | None = Field(description="null when the dates read both ways")
 
 
-class CandidateOut(Doc):
-    file_format: str = Field(alias="fileFormat", examples=["CSV#mapped#v1"])
+class CandidateOut(Wire):
+    file_format: str = Field(examples=["CSV#mapped#v1"])
     confidence: float = Field(ge=0, le=1, examples=[0.82])
     reason: str = Field(examples=["CSV (6 columns, delimiter ',', header row)"])
 
 
-class DetectionOut(Doc):
-    file_format: str | None = Field(alias="fileFormat", description="null when not recognised or ambiguous",
-                                    examples=["CAMT053#v1"])
+class DetectionOut(Wire):
+    file_format: str | None = Field(description="null when not recognised or ambiguous", examples=["CAMT053#v1"])
     confidence: float = Field(ge=0, le=1, examples=[0.99])
     candidates: list[CandidateOut]
     csv: CsvLayoutOut | None = Field(default=None, description="the layout, for CSV files")
-    suggested_mapping: dict[str, Any] | None = Field(alias="suggestedMapping", default=None,
-                                                     description="usable as the CSV#mapped#v1 mapping")
+    suggested_mapping: dict[str, Any] | None = Field(default=None, description="usable as the CSV#mapped#v1 mapping")
     ambiguous: bool = Field(description="several formats fit: see candidates and reasons")
     reasons: list[str] = Field(examples=[["ISO 20022 namespace camt.053.001.02"]])
     encoding: str | None = Field(default=None, examples=["utf-8"])
 
 
-# --- bank accounts and ledger ---------------------------------------------------------------------
-class BankAccountOut(Doc):
+# --- bank accounts and transactions ---------------------------------------------------------------
+class BankAccountOut(Wire):
     id: str = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
-    bank_id: str = Field(alias="bankId", examples=["demo-bank"])
-    country_code: str = Field(alias="countryCode", examples=["GBR"])
-    account_identifier: str = Field(alias="accountIdentifier", examples=["GB33BUKB20201555555555"])
-    name: str | None = Field(default=None, examples=["Current account"])
-    currency: str | None = Field(default=None, examples=["GBP"])
-    created: str = Field(description="ISO 8601 timestamp", examples=["2024-03-01T10:00:00Z"])
+    bank_id: str = Field(examples=["demo-bank"])
+    country_code: str = Field(examples=["GBR"])
+    account_identifier: str = Field(examples=["GB33BUKB20201555555555"])
+    name: str | None = Field(examples=["Current account"])
+    currency: str | None = Field(examples=["GBP"])
+    created: Timestamp
 
 
-class ReconciliationMarkOut(Doc):
-    reconciliation_id: str = Field(alias="reconciliationId")
-    entry_id: str = Field(alias="entryId")
-    match_status: Literal["MATCHED", "MANUAL"] = Field(alias="matchStatus")
+class ReconciliationMarkOut(Wire):
+    reconciliation_id: str
+    entry_id: str
+    match_status: Literal["MATCHED", "MANUAL"]
 
 
-class TransactionOut(Doc):
-    transaction_id: str = Field(alias="transactionId")
-    bank_account_id: str = Field(alias="bankAccountId")
-    transaction_amount: Money = Field(alias="transactionAmount", description="signed decimal string",
-                                      examples=["-12.50"])
-    currency: str | None = Field(default=None, examples=["EUR"])
-    transaction_type: Literal["CREDIT", "DEBIT"] = Field(alias="transactionType")
-    date_posted: str = Field(alias="datePosted", examples=["2024-03-01"])
-    value_date: str | None = Field(default=None, alias="valueDate")
-    description: str = Field(examples=["Coffee"])
-    balance: Money | None = Field(default=None, examples=["1510.00"])
-    import_id: str | None = Field(default=None, alias="importId")
-    statement_id: str | None = Field(default=None, alias="statementId", description=(
-        "ledger lines: the id reconciliations know the line by (their `matchedStatementId`)"))
-    reconciliation: ReconciliationMarkOut | None = Field(default=None, description=(
-        "ledger lines: the reconciliation entry the line is matched to, if any"))
-    pending: bool | None = Field(default=None, description="a pending (not booked) line (`includePending`)")
-    replaces_pending_id: str | None = Field(default=None, alias="replacesPendingId", description=(
-        "a booked line: the pending line it replaces in the ledger"))
-    replaced_by: str | None = Field(default=None, alias="replacedBy", description=(
-        "a pending ledger line: the booked line that replaced it"))
-    reversal: bool | None = Field(default=None, description="the bank marks the line as a reversal")
-    reversal_of: str | None = Field(default=None, alias="reversalOf", description=(
-        "a reversal: the line it reverses, where it was found"))
-    running_balance: Money | None = Field(default=None, alias="runningBalance", description=(
-        "ledger lines with `?include=balance`: the account's balance after this line"), examples=["1510.00"])
+class TransactionOut(Wire):
+    """A transaction: the document's fields, then ours beside them."""
+
+    transaction_id: str
+    bank_account_id: str
+    transaction_amount: MinorUnits = Field(description="signed integer of the currency's minor units")
+    transaction_type: Literal["CREDIT", "DEBIT"]
+    date_posted: StatementDate = Field(description="the posting day, as a datetime at midnight UTC")
+    description: str = Field(examples=["Shoe purchase"])
+    # ours, beside the document's fields
+    amount: DecimalText = Field(description="ours: the exact signed amount with the currency's decimals")
+    currency: str | None = Field(examples=["EUR"])
+    posting_date: Day = Field(description="ours: datePosted as a plain day")
+    value_date: Day | None
+    purchase_date: Day | None = Field(description="ours: the day of the purchase (public endpoint's purchasedAt)")
+    balance: DecimalText | None = Field(description="ours: the balance after the line, where the bank gives it")
+    original_amount: DecimalText | None
+    original_currency: str | None
+    bank_transaction_id: str | None = Field(description="ours: the bank's id (FITID, AcctSvcrRef, transactionId)")
+    reference: str | None
+    counterparty_name: str | None
+    counterparty_account: str | None
+    reversal: bool = Field(description="ours: the bank marks the line as a reversal (camt RvslInd, MT940 RC/RD)")
+    reversal_of: str | None = Field(description="ours: a reversal: the line it reverses, where it was found")
+    pending: bool = Field(description="ours: a pending (not booked) line (`includePending`)")
+    replaces_pending_id: str | None = Field(description="ours: a booked line: the pending line it replaces")
+    replaced_by: str | None = Field(description="ours: a pending ledger line: the booked line that replaced it")
+
+
+class LastStatementOut(Wire):
+    """The account's last confirmed statement, which the balance is anchored on."""
+
+    closing_balance: MinorUnits = Field(description="the statement's closing balance, in minor units")
+    closing_balance_amount: DecimalText = Field(description="the same, as the exact decimal")
+    closing_date: Day
+    import_id: str
+    statement_id: str | None
+
+
+class AccountBalanceOut(Wire):
+    """The account's balance after its newest line (`?include=balance`)."""
+
+    balance: MinorUnits = Field(description="the balance after the account's newest line, in minor units")
+    amount: DecimalText = Field(description="the same, as the exact decimal", examples=["1510.00"])
+    currency: str | None = Field(examples=["EUR"])
+    as_of: Day | None = Field(description="the day of the newest line (or of the last statement's closing)")
+    last_statement: LastStatementOut | None
+
+
+class LedgerMeta(CountMeta):
+    balance: AccountBalanceOut | None = Field(default=None, description="with `?include=balance`, else null")
 
 
 class ReviewRowOut(TransactionOut):
-    line_number: int | None = Field(default=None, alias="lineNumber")
-    possible_duplicate: bool = Field(alias="possibleDuplicate")
-    duplicate_of: str | None = Field(default=None, alias="duplicateOf")
-    duplicate_reason: str | None = Field(default=None, alias="duplicateReason")
-    decision: Literal["import", "skip"]
+    possible_duplicate: bool
+    line_number: int | None = Field(description="ours: where the line is in the file")
+    duplicate_of: str | None = Field(description="ours: the ledger line this one may duplicate")
+    duplicate_reason: dict[str, Any] | None = Field(description="ours: why (score, day distance, certain)")
+    decision: Literal["import", "skip"] = Field(description="ours: what confirm does with the line")
 
 
-class CountMeta(Doc):
-    count: int = Field(description="items in this page", examples=[2])
+class LedgerRowOut(TransactionOut):
+    import_id: str | None = Field(description="the import that wrote the line (public-api for the public "
+                                              "endpoint); null for a line committed from an import session")
+    committed: Timestamp
+    statement_id: str = Field(description="the id reconciliations know the line by (their `matchedStatementId`)")
+    reconciliation: ReconciliationMarkOut | None = Field(
+        description="the reconciliation entry the line is matched to, if any")
+    running_balance: MinorUnits | None = Field(default=None, description=(
+        "with `?include=balance`: the account's balance after this line, in minor units (else null)"))
+    running_balance_amount: DecimalText | None = Field(default=None, description=(
+        "with `?include=balance`: the same, as the exact decimal"))
+    # where an import session filed the line (null for lines from imports and the public endpoint)
+    type: str | None = Field(default=None, description="the session's transaction type", examples=["EXPENSE"])
+    transaction_status: str | None = Field(default=None, description="VALIDATING, IGNORE, then PAID at close")
+    category_id: str | None = None
+    subcategory_id: str | None = None
+    tag_ids: list[str] | None = None
+    workspace_id: str | None = None
+    session_id: str | None = None
+    staged_transaction_id: str | None = None
+    billing_month: str | None = None
+    card_id: str | None = None
+    counterpart_account_id: str | None = None
+    recurring_id: str | None = None
+    recurring_type: str | None = None
 
 
 # --- imports --------------------------------------------------------------------------------------
-class SummaryOut(Doc):
-    account_details_count: int = Field(alias="accountDetailsCount")
-    transaction_details_count: int = Field(alias="transactionDetailsCount", examples=[3])
-    transaction_credit_count: int = Field(alias="transactionCreditCount", examples=[1])
-    transaction_credit_sum: Money | None = Field(default=None, alias="transactionCreditSum", examples=["2500.00"])
-    transaction_debit_count: int = Field(alias="transactionDebitCount", examples=[2])
-    transaction_debit_sum: Money | None = Field(default=None, alias="transactionDebitSum", examples=["-1203.50"])
-    transaction_range_start_date: str | None = Field(default=None, alias="transactionRangeStartDate")
-    transaction_range_end_date: str | None = Field(default=None, alias="transactionRangeEndDate")
-    transaction_date_overlap_count: int = Field(alias="transactionDateOverlapCount",
-                                                description="lines that look like ledger duplicates")
-    rejected_line_count: int = Field(alias="rejectedLineCount")
+class CurrencyTotalOut(Wire):
+    currency: str | None = Field(examples=["EUR"])
+    credit_count: int
+    credit_sum: MinorUnits
+    credit_amount: DecimalText
+    debit_count: int
+    debit_sum: MinorUnits
+    debit_amount: DecimalText
 
 
-class StatementCheckOut(Doc):
+class SummaryOut(Wire):
+    account_details_count: int = Field(examples=[1])
+    transaction_details_count: int = Field(examples=[5])
+    transaction_credit_count: int = Field(examples=[2])
+    transaction_credit_sum: MinorUnits = Field(description="sum of the credit lines' transactionAmount")
+    transaction_debit_count: int = Field(examples=[3])
+    transaction_debit_sum: MinorUnits = Field(description="sum of the debit lines' transactionAmount")
+    transaction_range_start_date: StatementDate | None
+    transaction_range_end_date: StatementDate | None
+    transaction_date_overlap_count: int = Field(description="ledger lines on the days this file covers")
+    # ours
+    credit_amount: DecimalText | None = Field(description="ours: the credit sum as a decimal; null when the "
+                                                          "lines are in several currencies (see currencyTotals)")
+    debit_amount: DecimalText | None = Field(description="ours: the debit sum as a decimal; null when the lines "
+                                                         "are in several currencies")
+    currency_totals: list[CurrencyTotalOut] = Field(description="ours: counts and sums per currency")
+    rejected_line_count: int
+    ignored_line_count: int
+    currencies: list[str]
+
+
+class StatementCheckOut(Wire):
+    """A failed statement check. Money as the document writes it: integers of the currency's minor
+    units, with the exact decimal beside (`<name>Amount`)."""
+
     code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap"]
     message: str
-    expected: Money | None = Field(default=None, description="the stated figure (closing, or the last closing)")
-    computed: Money | None = Field(default=None, description="the figure the lines (or this opening) give")
-    difference: Money | None = Field(default=None, description="computed - expected, in the currency's minor unit")
-    line_number: int | None = Field(default=None, alias="lineNumber", description="where a running balance breaks")
-    start_date: str | None = Field(default=None, alias="startDate", description="gap: the days no statement covers")
-    end_date: str | None = Field(default=None, alias="endDate")
-    line_count: int | None = Field(default=None, alias="lineCount",
-                                   description="overlap: lines that are not duplicates")
-    previous_import_id: str | None = Field(default=None, alias="previousImportId")
+    expected: MinorUnits | None = Field(description="the stated figure (closing, or the last closing)")
+    expected_amount: DecimalText | None
+    computed: MinorUnits | None = Field(description="the figure the lines (or this opening) give")
+    computed_amount: DecimalText | None
+    difference: MinorUnits | None = Field(description="computed - expected")
+    difference_amount: DecimalText | None
+    line_number: int | None = Field(description="where a running balance breaks")
+    start_date: Day | None = Field(description="gap: the days no statement covers; overlap: the lines' days")
+    end_date: Day | None
+    line_count: int | None = Field(description="overlap: lines that are not duplicates")
+    previous_import_id: str | None
 
 
-class StatementReportOut(Doc):
-    bank_account_id: str = Field(alias="bankAccountId")
-    account_identifier: str | None = Field(default=None, alias="accountIdentifier")
+class StatementReportOut(Wire):
+    """One statement of one account: its balances (minor units, the exact decimal beside), the lines'
+    figures and the checks that failed."""
+
+    bank_account_id: str
+    account_identifier: str | None
     index: int = Field(description="1-based position of the statement among the account's in the file")
-    statement_id: str | None = Field(default=None, alias="statementId")
-    sequence: str | None = None
-    currency: str | None = None
-    opening_balance: Money | None = Field(default=None, alias="openingBalance", examples=["100.00"])
-    opening_date: str | None = Field(default=None, alias="openingDate")
-    closing_balance: Money | None = Field(default=None, alias="closingBalance", examples=["70.50"])
-    closing_date: str | None = Field(default=None, alias="closingDate")
-    available_balance: Money | None = Field(default=None, alias="availableBalance")
-    computed_closing_balance: Money | None = Field(default=None, alias="computedClosingBalance")
-    line_count: int = Field(alias="lineCount")
-    line_sum: Money = Field(alias="lineSum")
-    start_date: str | None = Field(default=None, alias="startDate")
-    end_date: str | None = Field(default=None, alias="endDate")
+    statement_id: str | None
+    sequence: str | None
+    currency: str | None
+    opening_balance: MinorUnits | None
+    opening_balance_amount: DecimalText | None = Field(examples=["100.00"])
+    opening_date: Day | None
+    closing_balance: MinorUnits | None
+    closing_balance_amount: DecimalText | None = Field(examples=["70.50"])
+    closing_date: Day | None
+    available_balance: MinorUnits | None
+    available_balance_amount: DecimalText | None
+    computed_closing_balance: MinorUnits | None = Field(description="opening + lineSum")
+    computed_closing_balance_amount: DecimalText | None
+    line_count: int
+    line_sum: MinorUnits
+    line_sum_amount: DecimalText
+    start_date: Day | None
+    end_date: Day | None
     interim: bool
     checks: list[StatementCheckOut]
 
 
-class StatementOut(Doc):
+class StatementOut(Wire):
     id: str
     summary: SummaryOut
-    statements: list[StatementReportOut] = Field(default_factory=list, description=(
-        "per account and statement: balances, the lines' figures and the checks that fail"))
-    statement_count: int = Field(default=0, alias="statementCount")
+    statements: list[StatementReportOut] = Field(description=(
+        "ours: per account and statement (at most 100): balances, the lines' figures and the checks that fail"))
+    statement_count: int = Field(description="ours: every statement of the file (statements lists at most 100)")
 
 
-class ErrorDetailOut(Doc):
-    severity: Literal["error", "warning", "info"] = "error"
+class ErrorDetailOut(Wire):
+    severity: Literal["error", "warning", "info"]
     code: str = Field(examples=["InvalidAmount"])
     message: str = Field(examples=["not an amount: '12,3,4'"])
-    target: str | None = Field(default=None, examples=["amount"])
-    line_number: int | None = Field(default=None, alias="lineNumber", examples=[7])
-    actual_value: str | None = Field(default=None, alias="actualValue", examples=["12,3,4"])
+    target: str | None = Field(examples=["amount"])
+    line_number: int | None = Field(examples=[7])
+    actual_value: str | None = Field(examples=["12,3,4"])
 
 
-class ImportOut(Doc):
+class ValidationDetailOut(Wire):
+    """One kind of problem among the rejected lines (each line is in errordetails)."""
+
+    code: str = Field(examples=["InvalidDate"])
+    target: str | None = Field(examples=["Date"])
+    message: str = Field(description="the first such line's message")
+    count: int = Field(description="lines rejected with this code at this target")
+    first_line_number: int | None
+
+
+class StatusMonitorOut(Wire):
+    """How often the import was polled (GET /imports/{id}); counted beside the import, never a change of it."""
+
+    poll_first_attempt: Timestamp | None
+    poll_attempts: int
+    poll_last_attempt: Timestamp | None
+
+
+class ImportAccountOut(Wire):
+    id: str
+    account_identifier: str | None
+    country_code: str | None
+    bank_identifier: str | None
+    transaction_sign: TransactionSign
+    currency: str | None = Field(description="ours: the bank account's currency")
+
+
+class DiscoveredAccountOut(Wire):
+    account_identifier: str = Field(examples=["NL77ABNA0574908765"])
+    currency: str | None
+    bank_account_id: str | None = Field(description="the bank account it is imported into, once named")
+    transaction_count: int
+
+
+class ProductDatesOut(Wire):
+    transaction_start_date: Day | None
+    transaction_end_date: Day | None
+
+
+class ImportOut(Wire):
+    """An import: every documented field, always present (null when unknown), then ours."""
+
+    import_ref: str = Field(alias="_id", description="the import's id (as `id`)")
     id: str = Field(examples=["0190f7a2-5b1e-7c3d-9a4b-1234567890ab"])
-    status: ImportStatus = Field(examples=["awaitingConfirmation"])
-    file_format: str = Field(alias="fileFormat", examples=["CAMT053#v1"])
-    file_name: str | None = Field(default=None, alias="fileName")
-    review_level: str = Field(alias="reviewLevel", examples=["full"])
-    bank_accounts: list[dict[str, Any]] = Field(alias="bankAccounts")
-    error_details: list[ErrorDetailOut] = Field(alias="errorDetails", description="whole-file problems")
-    statement: StatementOut | None = Field(default=None, description="with ?include=report, once known")
-    created: str
-    updated: str
-    revert_status: Literal["reverting", "reverted", "revertFailed"] | None = Field(
-        default=None, alias="revertStatus", description="once a revert was asked for")
-    reverted: str | None = Field(default=None, description="when the revert finished")
-    reverted_line_count: int | None = Field(default=None, alias="revertedLineCount",
-                                            description="ledger lines the revert removed")
+    status: ImportStatus
+    organisation_id: str
+    company_id: str
+    file_format: str = Field(examples=["Tabular3column#v1"])
+    file_name: str | None
+    description: str | None
+    date_style: DateStyle | None
+    review_level: ReviewLevel
+    source: str | None
+    data_source: str | None
+    source_product: str | None = Field(description="the x-application header of the call that created it")
+    api_type: Literal["single", "multi"]
+    bank_id: str | None
+    bank_accounts: list[ImportAccountOut]
+    fuzzy_account_matching: bool
+    bypass_replay_validation: bool
+    s3_file_path: str
+    file_uploaded: bool
+    execution_arn: str | None
+    status_monitor: StatusMonitorOut
+    validation_details: list[ValidationDetailOut]
+    validation_details_count: int = Field(description="the length of validationDetails")
+    error_details: list[ErrorDetailOut] = Field(description="whole-file problems, warnings and notes")
+    account_identifiers: list[DiscoveredAccountOut] = Field(description="the accounts the file holds")
+    statement: StatementOut | None = Field(description="with ?include=report, once known; else null")
+    created: Timestamp
+    updated: Timestamp
+    # ours
+    interim_report: bool = Field(description="ours: the file is an interim report (MT942): lines may change")
+    amend_count: int
+    completed: Timestamp | None
+    revert_status: Literal["reverting", "reverted", "revertFailed"] | None
+    reverted: Timestamp | None = Field(description="when the revert finished")
+    reverted_line_count: int | None = Field(description="ledger lines the revert removed")
+    mapping: dict[str, Any] | None = Field(description="the CSV#mapped#v1 column mapping")
+    product_dates: ProductDatesOut | None
+    include_pending: bool
+    expires: Timestamp | None = Field(description="when the import expires (12 months after creation)")
 
 
-class CreatedImportOut(Doc):
+class CreatedImportOut(Wire):
     id: str
     status: Literal["awaitingFileUpload"]
-    import_response: ImportOut = Field(alias="importResponse")
+    import_response: ImportOut
 
 
-class ErrorDetailsMeta(Doc):
+class ErrorDetailsMeta(Wire):
     count: int
     total: int = Field(description="whole-file problems plus rejected lines")
 
 
-class ReviewMeta(Doc):
-    transaction_count: int = Field(alias="transactionCount")
-    credit_count: int = Field(alias="creditCount")
-    debit_count: int = Field(alias="debitCount")
-    date_overlap_count: int = Field(alias="dateOverlapCount")
-    page_count: int = Field(alias="pageCount")
+class ReviewMeta(Wire):
+    transaction_count: int
+    credit_count: int
+    debit_count: int
+    date_overlap_count: int
+    page_count: int = Field(description="ours: lines in this page")
+    interim_report: bool = Field(description="ours: the file is an interim report (MT942)")
 
 
-class PlanAccountOut(Doc):
-    bank_account_id: str = Field(alias="bankAccountId")
+class PlanAccountOut(Wire):
+    bank_account_id: str
     add: int
     skip: int
-    add_sum: Money = Field(alias="addSum", examples=["1296.50"])
-    skipped_transaction_ids: list[str] = Field(alias="skippedTransactionIds")
+    currency: str | None
+    add_sum: DecimalText = Field(examples=["1296.50"])
+    skipped_transaction_ids: list[str]
 
 
-class PlanOut(Doc):
-    import_id: str = Field(alias="importId")
-    status: str
+class PlanOut(Wire):
+    import_id: str
+    status: ImportStatus
     add: int
     skip: int
     accounts: list[PlanAccountOut]
 
 
-class PublicResultOut(Doc):
-    """Not enveloped: the counts of the public transactions endpoint."""
-
-    existing_transactions: int = Field(alias="existingTransactions", examples=[0])
-    new_transactions: int = Field(alias="newTransactions", examples=[1])
-    error_transactions: int = Field(alias="errorTransactions", examples=[0])
-    errors: list[dict[str, Any]]
-
-
-FileFormatsEnvelope = envelope("FileFormatsEnvelope", list[FileFormatOut])
-DetectionEnvelope = envelope("DetectionEnvelope", DetectionOut)
-BankAccountEnvelope = envelope("BankAccountEnvelope", BankAccountOut)
-BankAccountsEnvelope = envelope("BankAccountsEnvelope", list[BankAccountOut], CountMeta)
-class LastStatementOut(Doc):
-    closing_balance: Money = Field(alias="closingBalance")
-    closing_date: str = Field(alias="closingDate")
-    import_id: str = Field(alias="importId")
-    statement_id: str | None = Field(default=None, alias="statementId")
+# --- the public transactions endpoint -------------------------------------------------------------
+class PublicErrorOut(Wire):
+    index: int = Field(description="the transaction's position in the request")
+    code: str = Field(examples=["InvalidAmount"])
+    message: str
+    target: str = Field(examples=["$.transactions[0].amount"])
 
 
-class AccountBalanceOut(Doc):
-    amount: Money = Field(description="the balance after the account's newest line", examples=["1510.00"])
-    as_of: str | None = Field(default=None, alias="asOf")
-    last_statement: LastStatementOut | None = Field(default=None, alias="lastStatement")
+class PublicItemOut(Wire):
+    """What happened to one posted transaction (ours, beside the document's counts)."""
+
+    index: int
+    result: Literal["new", "existing", "error"]
+    bank_account_id: str | None
+    transaction_id: str | None = Field(description="the ledger line's id")
+    account_created: bool = Field(description="its accountIdentifier was unknown: a placeholder bank account "
+                                              "was created for it")
+    updated_fields: list[str] = Field(description="an existing transaction resent with other dates: the "
+                                                  "fields that were updated")
 
 
-class LedgerMeta(CountMeta):
-    balance: AccountBalanceOut | None = Field(default=None, description="with `?include=balance`")
+class CreatedAccountOut(Wire):
+    account_identifier: str
+    bank_account_id: str
 
 
-LedgerEnvelope = envelope("LedgerEnvelope", list[TransactionOut], LedgerMeta)
-CreatedImportEnvelope = envelope("CreatedImportEnvelope", CreatedImportOut)
-ImportEnvelope = envelope("ImportEnvelope", ImportOut)
-ImportsEnvelope = envelope("ImportsEnvelope", list[ImportOut], CountMeta)
-ErrorDetailsEnvelope = envelope("ErrorDetailsEnvelope", list[ErrorDetailOut], ErrorDetailsMeta)
-ReviewEnvelope = envelope("ReviewEnvelope", list[ReviewRowOut], ReviewMeta)
-PlanEnvelope = envelope("PlanEnvelope", PlanOut)
+class PublicResultOut(Wire):
+    """Not enveloped: the document's counts, then ours."""
+
+    existing_transactions: int = Field(examples=[0])
+    new_transactions: int = Field(examples=[1])
+    error_transactions: int = Field(examples=[0])
+    errors: list[PublicErrorOut]
+    items: list[PublicItemOut]
+    created_accounts: list[CreatedAccountOut]
+
+
+class FileFormatsEnvelope(Envelope[list[FileFormatOut], EmptyMeta]):
+    """The formats."""
+
+
+class DetectionEnvelope(Envelope[DetectionOut, EmptyMeta]):
+    """What a file is."""
+
+
+class BankAccountEnvelope(Envelope[BankAccountOut, EmptyMeta]):
+    """A bank account."""
+
+
+class BankAccountsEnvelope(Envelope[list[BankAccountOut], CountMeta]):
+    """A page of bank accounts."""
+
+
+class LedgerEnvelope(Envelope[list[LedgerRowOut], LedgerMeta]):
+    """A page of the ledger."""
+
+
+class CreatedImportEnvelope(Envelope[CreatedImportOut, EmptyMeta]):
+    """A new import and its upload URL."""
+
+
+class ImportEnvelope(Envelope[ImportOut, EmptyMeta]):
+    """An import."""
+
+
+class ImportsEnvelope(Envelope[list[ImportOut], CountMeta]):
+    """A page of imports."""
+
+
+class ErrorDetailsEnvelope(Envelope[list[ErrorDetailOut], ErrorDetailsMeta]):
+    """A page of problems."""
+
+
+class ReviewEnvelope(Envelope[list[ReviewRowOut], ReviewMeta]):
+    """A page of staged transactions."""
+
+
+class PlanEnvelope(Envelope[PlanOut, EmptyMeta]):
+    """What confirm would do."""

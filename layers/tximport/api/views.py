@@ -1,13 +1,24 @@
-"""How the API shows domain objects: field names of the reference API, money as decimal strings (never
-floats), timestamps as ISO 8601 with a Z, and absent values left out."""
+"""How the API shows domain objects: the typed wire models of `tximport.api.schemas`, built from the
+domain. Money the document shows as an integer is an integer of minor units with the exact decimal
+beside it; timestamps are ISO 8601 with milliseconds and a Z (the models' annotated types write them)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tximport.models import BankAccount, ErrorDetail, Import, LedgerLine, Summary, Transaction, iso
+from tximport import money
+from tximport.api import schemas
+from tximport.models import (
+    BankAccount,
+    ErrorDetail,
+    Import,
+    LedgerLine,
+    PollMonitor,
+    Summary,
+    Transaction,
+)
 from tximport.reconciliation.ids import statement_id
 from tximport.services.ledger_queries import AccountBalance
 from tximport.services.public import IngestResult
@@ -15,235 +26,230 @@ from tximport.services.review import DryRun, ReviewLine, ReviewPage
 from tximport.statements.models import StatementCheck, StatementReport
 
 
-def _money(value: Any) -> str | None:
-    return None if value is None else format(Decimal(str(value)), "f")
+def _text(value: Decimal | None, currency: str | None) -> str | None:
+    return None if value is None else money.money_text(value, currency)
 
 
-def _present(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def account_view(account: BankAccount) -> dict[str, Any]:
+def account_view(account: BankAccount) -> schemas.BankAccountOut:
     """A bank account as `/bankaccounts` shows it."""
-    return _present({
-        "id": account.id, "bankId": account.bank_id, "countryCode": account.country_code,
-        "accountIdentifier": account.account_identifier, "name": account.name, "currency": account.currency,
-        "created": iso(account.created),
-    })
+    return schemas.BankAccountOut(
+        id=account.id, bank_id=account.bank_id, country_code=account.country_code,
+        account_identifier=account.account_identifier, name=account.name, currency=account.currency,
+        created=account.created)
 
 
-def error_detail_view(detail: ErrorDetail) -> dict[str, Any]:
+def error_detail_view(detail: ErrorDetail) -> schemas.ErrorDetailOut:
     """A whole-file problem or a rejected line, as `errorDetails` and `/errordetails` show it."""
-    return _present({
-        "severity": detail.severity.value, "code": detail.code, "message": detail.message,
-        "target": detail.target, "lineNumber": detail.line_number, "actualValue": detail.actual_value,
-    })
+    return schemas.ErrorDetailOut(
+        severity=detail.severity.value, code=detail.code, message=detail.message, target=detail.target,
+        line_number=detail.line_number, actual_value=detail.actual_value)
 
 
-def _day(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def transaction_view(line: Transaction) -> dict[str, Any]:
-    """A staged row or a ledger line as the API shows a transaction (money as decimal strings)."""
-    return _present({
-        "transactionId": line.transaction_id,
-        "bankAccountId": line.bank_account_id,
-        "transactionAmount": _money(line.amount),
-        "transactionType": "CREDIT" if line.amount >= 0 else "DEBIT",
-        "datePosted": line.date_posted.isoformat(),
-        "balance": _money(line.balance),
-        "originalAmount": _money(line.original_amount),
+def _transaction_fields(line: Transaction) -> dict[str, object]:
+    """The fields every transaction shows (money in minor units and as exact decimals)."""
+    currency = line.currency
+    return {
+        "transaction_id": line.transaction_id,
+        "bank_account_id": line.bank_account_id,
+        "transaction_amount": money.minor_units(line.amount, currency),
+        "transaction_type": "CREDIT" if line.amount >= 0 else "DEBIT",
+        "date_posted": line.date_posted,
         "description": line.description,
-        "bankTransactionId": line.bank_transaction_id,
+        "amount": money.money_text(line.amount, currency),
+        "currency": currency,
+        "posting_date": line.date_posted,
+        "value_date": line.value_date,
+        "purchase_date": line.purchase_date,
+        "balance": _text(line.balance, currency),
+        "original_amount": _text(line.original_amount, line.original_currency),
+        "original_currency": line.original_currency,
+        "bank_transaction_id": line.bank_transaction_id,
         "reference": line.reference,
-        "counterpartyName": line.counterparty_name,
-        "counterpartyAccount": line.counterparty_account,
-        "originalCurrency": line.original_currency,
-        "currency": line.currency,
-        "valueDate": _day(line.value_date),
-        # statement truth: pending and reversal lines and their links (absent on ordinary lines)
-        "pending": line.pending or None,
-        "replacesPendingId": line.replaces_pending_id,
-        "replacedBy": line.replaced_by,
-        "reversal": line.reversal or None,
-        "reversalOf": line.reversal_of,
-    })
+        "counterparty_name": line.counterparty_name,
+        "counterparty_account": line.counterparty_account,
+        "reversal": line.reversal,
+        "reversal_of": line.reversal_of,
+        "pending": line.pending,
+        "replaces_pending_id": line.replaces_pending_id,
+        "replaced_by": line.replaced_by,
+    }
 
 
-def review_row(line: ReviewLine) -> dict[str, Any]:
+def review_row(line: ReviewLine) -> schemas.ReviewRowOut:
     """A staged row as `reviewtransactions` shows it, with its decision."""
     row = line.row
-    return {
-        **transaction_view(row),
-        **_present({"lineNumber": row.line_number, "duplicateOf": row.duplicate_of,
-                    "duplicateReason": row.duplicate_reason}),
-        "possibleDuplicate": row.possible_duplicate,
-        "decision": line.decision,
-    }
+    return schemas.ReviewRowOut.model_validate({
+        **_transaction_fields(row), "possible_duplicate": row.possible_duplicate, "line_number": row.line_number,
+        "duplicate_of": row.duplicate_of, "duplicate_reason": row.duplicate_reason, "decision": line.decision})
 
 
-def review_meta(page: ReviewPage) -> dict[str, int]:
+def review_meta(page: ReviewPage) -> schemas.ReviewMeta:
     """The counts beside a page of `reviewtransactions`."""
     s = page.imp.summary
-    return {
-        "transactionCount": s.transaction_details_count if s else 0,
-        "creditCount": s.transaction_credit_count if s else 0,
-        "debitCount": s.transaction_debit_count if s else 0,
-        "dateOverlapCount": s.transaction_date_overlap_count if s else 0,
-        "pageCount": len(page.lines),
-    }
+    return schemas.ReviewMeta(
+        transaction_count=s.transaction_details_count if s else 0,
+        credit_count=s.transaction_credit_count if s else 0,
+        debit_count=s.transaction_debit_count if s else 0,
+        date_overlap_count=s.transaction_date_overlap_count if s else 0,
+        page_count=len(page.lines), interim_report=page.imp.interim_report)
 
 
-def ledger_row(line: LedgerLine) -> dict[str, Any]:
-    """A ledger line as `GET /bankaccounts/{id}/transactions` shows it: with the statement id reconciliations
-    know it by (their `matchedStatementId`), and the reconciliation entry that holds it, when one does; a
-    line committed from an import session has no importId and shows what the session filed it under."""
+def ledger_row(line: LedgerLine, running: Decimal | None = None) -> schemas.LedgerRowOut:
+    """A ledger line as the ledger routes show it: with the statement id reconciliations know it by (their
+    `matchedStatementId`), and the reconciliation entry that holds it, when one does; a line committed from
+    an import session has no importId and shows what the session filed it under. `running`: the account's
+    balance after the line (`?include=balance`)."""
     mark = line.reconciliation
-    row = {**transaction_view(line), "importId": line.import_id, "committed": iso(line.committed),
-           "statementId": statement_id(line.transaction_id),
-           **_present({"reconciliation": {"reconciliationId": mark.reconciliation_id, "entryId": mark.entry_id,
-                                          "matchStatus": mark.match_status} if mark else None})}
     entry = line.session
-    if entry is None:
-        return row
-    del row["importId"]
-    return {**row, **_present({
-        "type": entry.type.value, "transactionStatus": entry.status.value, "categoryId": entry.category_id,
-        "subcategoryId": entry.subcategory_id, "tagIds": entry.tag_ids or None, "workspaceId": entry.workspace_id,
-        "sessionId": entry.session_id, "stagedTransactionId": entry.staged_transaction_id,
-        "billingMonth": entry.billing_month, "cardId": entry.card_id,
-        "counterpartAccountId": entry.counterpart_account_id, "recurringId": entry.recurring_id,
-        "recurringType": entry.recurring_type})}
+    filed: dict[str, Any] = {} if entry is None else {
+        "type": entry.type.value, "transaction_status": entry.status.value, "category_id": entry.category_id,
+        "subcategory_id": entry.subcategory_id, "tag_ids": entry.tag_ids or None,
+        "workspace_id": entry.workspace_id, "session_id": entry.session_id,
+        "staged_transaction_id": entry.staged_transaction_id, "billing_month": entry.billing_month,
+        "card_id": entry.card_id, "counterpart_account_id": entry.counterpart_account_id,
+        "recurring_id": entry.recurring_id, "recurring_type": entry.recurring_type}
+    balance: dict[str, Any] = {} if running is None else {
+        "running_balance": money.minor_units(running, line.currency),
+        "running_balance_amount": money.money_text(running, line.currency)}
+    return schemas.LedgerRowOut.model_validate({
+        **_transaction_fields(line), "import_id": line.import_id or None, "committed": line.committed,
+        "statement_id": statement_id(line.transaction_id),
+        "reconciliation": {"reconciliation_id": mark.reconciliation_id, "entry_id": mark.entry_id,
+                           "match_status": mark.match_status} if mark else None, **filed, **balance})
 
 
-def balance_view(balance: AccountBalance) -> dict[str, Any]:
-    """An account's current balance (`meta.balance` of the ledger with `?include=balance`)."""
+def balance_view(balance: AccountBalance, currency: str | None) -> schemas.AccountBalanceOut:
+    """An account's current balance (`meta.balance` of the ledger with `?include=balance`), in minor units
+    of the account's currency with the exact decimal beside."""
     anchor = balance.statement
-    return _present({
-        "amount": _money(balance.amount), "asOf": _day(balance.as_of),
-        "lastStatement": _present({"closingBalance": _money(anchor.closing), "closingDate": _day(anchor.closing_date),
-                                   "importId": anchor.import_id, "statementId": anchor.statement_id})
-        if anchor else None,
-    })
+    last = None if anchor is None else schemas.LastStatementOut(
+        closing_balance=money.minor_units(anchor.closing, anchor.currency or currency),
+        closing_balance_amount=money.money_text(anchor.closing, anchor.currency or currency),
+        closing_date=anchor.closing_date, import_id=anchor.import_id, statement_id=anchor.statement_id)
+    return schemas.AccountBalanceOut(
+        balance=money.minor_units(balance.amount, currency), amount=money.money_text(balance.amount, currency),
+        currency=currency, as_of=balance.as_of, last_statement=last)
 
 
-def dry_run_view(plan: DryRun) -> dict[str, Any]:
+def dry_run_view(plan: DryRun) -> schemas.PlanOut:
     """What confirm would do, as `/dryrun` shows it."""
-    return {
-        "importId": plan.imp.id, "status": plan.imp.status.value, "add": plan.add, "skip": plan.skip,
-        "accounts": [{"bankAccountId": a.bank_account_id, "add": a.add, "skip": a.skip,
-                      "addSum": format(a.add_sum, "f"), "skippedTransactionIds": a.skipped_transaction_ids}
-                     for a in plan.accounts],
-    }
+    return schemas.PlanOut(
+        import_id=plan.imp.id, status=plan.imp.status, add=plan.add, skip=plan.skip,
+        accounts=[schemas.PlanAccountOut(
+            bank_account_id=a.bank_account_id, add=a.add, skip=a.skip, currency=a.currency,
+            add_sum=money.money_text(a.add_sum, a.currency), skipped_transaction_ids=a.skipped_transaction_ids)
+            for a in plan.accounts])
 
 
-def ingest_view(result: IngestResult) -> dict[str, Any]:
-    """The counts `POST /api/public/v1/transactions` answers (not enveloped)."""
-    return {
-        "existingTransactions": result.existing,
-        "newTransactions": result.new,
-        "errorTransactions": len(result.errors),
-        "errors": [{"index": e.index, "code": e.code, "message": e.message, "target": e.target}
-                   for e in result.errors],
-    }
+def ingest_view(result: IngestResult) -> schemas.PublicResultOut:
+    """The counts `POST /api/public/v1/transactions` answers (not enveloped), and what happened to each."""
+    return schemas.PublicResultOut(
+        existing_transactions=result.existing, new_transactions=result.new,
+        error_transactions=len(result.errors),
+        errors=[schemas.PublicErrorOut(index=e.index, code=e.code, message=e.message, target=e.target)
+                for e in result.errors],
+        items=[schemas.PublicItemOut(
+            index=i.index, result=i.result, bank_account_id=i.bank_account_id, transaction_id=i.transaction_id,
+            account_created=i.account_created, updated_fields=list(i.updated_fields)) for i in result.items],
+        created_accounts=[schemas.CreatedAccountOut(account_identifier=identifier, bank_account_id=account_id)
+                          for identifier, account_id in result.created_accounts])
 
 
-def summary_view(s: Summary) -> dict[str, Any]:
-    """`statement.summary` of the import report."""
-    return {
-        "accountDetailsCount": s.account_details_count,
-        "transactionDetailsCount": s.transaction_details_count,
-        "transactionCreditCount": s.transaction_credit_count,
-        "transactionCreditSum": _money(s.transaction_credit_sum),
-        "transactionDebitCount": s.transaction_debit_count,
-        "transactionDebitSum": _money(s.transaction_debit_sum),
-        "transactionRangeStartDate": s.transaction_range_start_date.isoformat()
-        if s.transaction_range_start_date else None,
-        "transactionRangeEndDate": s.transaction_range_end_date.isoformat()
-        if s.transaction_range_end_date else None,
-        "transactionDateOverlapCount": s.transaction_date_overlap_count,
-        "rejectedLineCount": s.rejected_line_count,
-        "ignoredLineCount": s.ignored_line_count,
-        "currencies": s.currencies,
-    }
+def summary_view(s: Summary) -> schemas.SummaryOut:
+    """`statement.summary` of the import report: the integer sums add every line's minor units, so
+    they equal the sums of the review rows' transactionAmount; the decimals are per currency."""
+    totals = [schemas.CurrencyTotalOut(
+        currency=t.currency, credit_count=t.credit_count, credit_sum=money.minor_units(t.credit_sum, t.currency),
+        credit_amount=money.money_text(t.credit_sum, t.currency), debit_count=t.debit_count,
+        debit_sum=money.minor_units(t.debit_sum, t.currency), debit_amount=money.money_text(t.debit_sum, t.currency))
+        for t in s.totals]
+    single = totals[0] if len(totals) == 1 else None
+    return schemas.SummaryOut(
+        account_details_count=s.account_details_count,
+        transaction_details_count=s.transaction_details_count,
+        transaction_credit_count=s.transaction_credit_count,
+        transaction_credit_sum=sum(t.credit_sum for t in totals),
+        transaction_debit_count=s.transaction_debit_count,
+        transaction_debit_sum=sum(t.debit_sum for t in totals),
+        transaction_range_start_date=s.transaction_range_start_date,
+        transaction_range_end_date=s.transaction_range_end_date,
+        transaction_date_overlap_count=s.transaction_date_overlap_count,
+        credit_amount=single.credit_amount if single else (None if totals else "0.00"),
+        debit_amount=single.debit_amount if single else (None if totals else "0.00"),
+        currency_totals=totals, rejected_line_count=s.rejected_line_count, ignored_line_count=s.ignored_line_count,
+        currencies=s.currencies)
 
 
-def statement_check_view(check: StatementCheck) -> dict[str, Any]:
+def _figure(name: str, value: Decimal | None, currency: str | None) -> dict[str, Any]:
+    """A money figure of the statement report: `<name>` in minor units, `<name>_amount` the exact decimal."""
+    return {name: None if value is None else money.minor_units(value, currency),
+            f"{name}_amount": _text(value, currency)}
+
+
+def statement_check_view(check: StatementCheck, currency: str | None) -> schemas.StatementCheckOut:
     """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap)."""
-    return _present({
-        "code": check.code, "message": check.message, "expected": _money(check.expected),
-        "computed": _money(check.computed), "difference": _money(check.difference),
-        "lineNumber": check.line_number, "startDate": _day(check.start_date), "endDate": _day(check.end_date),
-        "lineCount": check.line_count, "previousImportId": check.previous_import_id,
-    })
+    return schemas.StatementCheckOut.model_validate({
+        "code": check.code, "message": check.message, **_figure("expected", check.expected, currency),
+        **_figure("computed", check.computed, currency), **_figure("difference", check.difference, currency),
+        "line_number": check.line_number, "start_date": check.start_date, "end_date": check.end_date,
+        "line_count": check.line_count, "previous_import_id": check.previous_import_id})
 
 
-def statement_view(report: StatementReport) -> dict[str, Any]:
+def statement_view(report: StatementReport) -> schemas.StatementReportOut:
     """One statement of one account in `statement.statements`: balances, the lines' figures, checks."""
-    return {**_present({
-        "bankAccountId": report.bank_account_id, "accountIdentifier": report.account_identifier,
-        "index": report.index, "statementId": report.statement_id, "sequence": report.sequence,
-        "currency": report.currency, "openingBalance": _money(report.opening),
-        "openingDate": _day(report.opening_date), "closingBalance": _money(report.closing),
-        "closingDate": _day(report.closing_date), "availableBalance": _money(report.available),
-        "computedClosingBalance": _money(report.computed_closing), "lineCount": report.line_count,
-        "lineSum": _money(report.line_sum), "startDate": _day(report.start_date), "endDate": _day(report.end_date),
-    }), "interim": report.interim, "checks": [statement_check_view(c) for c in report.checks]}
+    currency = report.currency
+    return schemas.StatementReportOut.model_validate({
+        "bank_account_id": report.bank_account_id, "account_identifier": report.account_identifier,
+        "index": report.index, "statement_id": report.statement_id, "sequence": report.sequence,
+        "currency": currency, **_figure("opening_balance", report.opening, currency),
+        "opening_date": report.opening_date, **_figure("closing_balance", report.closing, currency),
+        "closing_date": report.closing_date, **_figure("available_balance", report.available, currency),
+        **_figure("computed_closing_balance", report.computed_closing, currency), "line_count": report.line_count,
+        **_figure("line_sum", report.line_sum, currency), "start_date": report.start_date,
+        "end_date": report.end_date, "interim": report.interim,
+        "checks": [statement_check_view(c, currency) for c in report.checks]})
 
 
-def import_view(imp: Import, *, include_report: bool) -> dict[str, Any]:
-    """An import as the API shows it (field names of the reference API)."""
-    data: dict[str, Any] = {
-        "_id": imp.id,
-        "id": imp.id,
-        "status": imp.status.value,
-        "organisationId": imp.organisation_id,
-        "companyId": imp.company_id,
-        "fileFormat": imp.file_format,
-        "fileName": imp.file_name,
-        "description": imp.description,
-        "dateStyle": imp.date_style.value if imp.date_style else None,
-        "reviewLevel": imp.review_level.value,
-        "bankId": imp.bank_id,
-        "source": imp.source,
-        "apiType": imp.api_type,
-        "bankAccounts": [
-            _present({"id": a.id, "accountIdentifier": a.account_identifier, "countryCode": a.country_code,
-                      "bankIdentifier": a.bank_identifier, "transactionSign": a.transaction_sign.value})
-            for a in imp.bank_accounts
-        ],
-        "fuzzyAccountMatching": imp.fuzzy_account_matching,
-        "bypassReplayValidation": imp.bypass_replay_validation,
-        "s3FilePath": imp.s3_key,
-        "fileUploaded": imp.file_uploaded,
-        "executionArn": imp.execution_arn,
-        "validationDetails": [],
-        "validationDetailsCount": imp.validation_details_count,
-        "errorDetails": [error_detail_view(d) for d in imp.error_details],
-        "accountIdentifiers": [
-            _present({"accountIdentifier": d.account_identifier, "currency": d.currency,
-                      "bankAccountId": d.bank_account_id, "transactionCount": d.transaction_count})
-            for d in imp.discovered_accounts
-        ],
-        "amendCount": imp.amend_count,
-        "created": iso(imp.created),
-        "updated": iso(imp.updated),
-        "completed": iso(imp.completed) if imp.completed else None,
-        "reverted": iso(imp.reverted) if imp.reverted else None,
+def monitor_view(monitor: PollMonitor) -> schemas.StatusMonitorOut:
+    return schemas.StatusMonitorOut(poll_first_attempt=monitor.first_attempt, poll_attempts=monitor.attempts,
+                                    poll_last_attempt=monitor.last_attempt)
+
+
+def import_view(imp: Import, *, include_report: bool, monitor: PollMonitor | None = None) -> schemas.ImportOut:
+    """An import as the API shows it: every documented field, null when unknown."""
+    statement = (schemas.StatementOut(id=imp.id, summary=summary_view(imp.summary),
+                                      statements=[statement_view(r) for r in imp.statements],
+                                      statement_count=imp.statement_count)
+                 if include_report and imp.summary is not None else None)
+    product = imp.product_dates
+    return schemas.ImportOut(
+        import_ref=imp.id, id=imp.id, status=imp.status, organisation_id=imp.organisation_id,
+        company_id=imp.company_id, file_format=imp.file_format, file_name=imp.file_name,
+        description=imp.description, date_style=imp.date_style, review_level=imp.review_level, source=imp.source,
+        data_source=imp.data_source, source_product=imp.source_product, api_type=imp.api_type, bank_id=imp.bank_id,
+        bank_accounts=[schemas.ImportAccountOut(
+            id=a.id, account_identifier=a.account_identifier, country_code=a.country_code,
+            bank_identifier=a.bank_identifier, transaction_sign=a.transaction_sign, currency=a.currency)
+            for a in imp.bank_accounts],
+        fuzzy_account_matching=imp.fuzzy_account_matching, bypass_replay_validation=imp.bypass_replay_validation,
+        s3_file_path=imp.s3_key, file_uploaded=imp.file_uploaded, execution_arn=imp.execution_arn,
+        status_monitor=monitor_view(monitor or PollMonitor()),
+        validation_details=[schemas.ValidationDetailOut(
+            code=v.code, target=v.target, message=v.message, count=v.count, first_line_number=v.first_line_number)
+            for v in imp.validation_details],
+        validation_details_count=imp.validation_details_count,
+        error_details=[error_detail_view(d) for d in imp.error_details],
+        account_identifiers=[schemas.DiscoveredAccountOut(
+            account_identifier=d.account_identifier, currency=d.currency, bank_account_id=d.bank_account_id,
+            transaction_count=d.transaction_count) for d in imp.discovered_accounts],
+        statement=statement, created=imp.created, updated=imp.updated, interim_report=imp.interim_report,
+        amend_count=imp.amend_count, completed=imp.completed,
         # imports reverted before reverts ran asynchronously have `reverted` only
-        "revertStatus": imp.revert.status or ("reverted" if imp.reverted else None),
-        "revertedLineCount": imp.revert.line_count,
-        "mapping": imp.mapping.to_json() if imp.mapping else None,
-        "productDates": _present({"transactionStartDate": _day(imp.product_dates.transaction_start_date),
-                                  "transactionEndDate": _day(imp.product_dates.transaction_end_date)})
-        if imp.product_dates else None,
-        "includePending": imp.include_pending or None,
-        # the import expires (DynamoDB TTL) after the configured retention
-        "expires": iso(datetime.fromtimestamp(imp.expires_at, UTC)) if imp.expires_at else None,
-    }
-    if include_report and imp.summary is not None:
-        data["statement"] = {"id": imp.id, "summary": summary_view(imp.summary),
-                             "statements": [statement_view(r) for r in imp.statements],
-                             "statementCount": imp.statement_count}
-    return _present(data)
+        revert_status=imp.revert.status or ("reverted" if imp.reverted else None),
+        reverted=imp.reverted, reverted_line_count=imp.revert.line_count,
+        mapping=imp.mapping.to_json() if imp.mapping else None,
+        product_dates=schemas.ProductDatesOut(transaction_start_date=product.transaction_start_date,
+                                              transaction_end_date=product.transaction_end_date)
+        if product else None,
+        include_pending=imp.include_pending,
+        expires=datetime.fromtimestamp(imp.expires_at, UTC) if imp.expires_at else None)

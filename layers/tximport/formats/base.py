@@ -6,6 +6,7 @@ A parser reads a byte stream and yields events in file order:
   single-account formats may yield none),
 * `ParsedLine`: one transaction, with the account reference it belongs to,
 * `LineError`: a line that was rejected (it is reported, the rest of the file goes on),
+* `FileNote`: something about the file as a whole (an interim report, sections not imported),
 * `StatementBalances`: the balances a statement states (opening, closing, available), yielded after
   the statement's lines: it closes the statement, so the lines of its account since the previous
   `StatementBalances` of that account belong to it.
@@ -40,6 +41,8 @@ AMBIGUOUS_DATE_STYLE = "AmbiguousDateStyle"
 PROCESSING_ERROR = "ProcessingError"
 EMPTY_FILE = "EmptyFile"
 FILE_TOO_LARGE = "FileTooLarge"
+#: the file carries the bank's own error (an OFX STATUS of severity ERROR)
+BANK_REPORTED_ERROR = "BankReportedError"
 # Structural limits, checked while reading so that no input makes a reader slow or large.
 LINE_TOO_LONG = "LineTooLong"
 ELEMENT_TOO_LARGE = "ElementTooLarge"
@@ -96,6 +99,22 @@ class LineError:
     target: str | None = None
 
 
+# Documented notes a file can carry (FileNote codes).
+INTERIM_REPORT = "InterimReport"
+UNIMPORTED_SECTIONS = "UnimportedSections"
+
+
+@dataclass(slots=True)
+class FileNote:
+    """Something about the file as a whole that the import reports beside its lines (severity info or
+    warning): an interim report (MT942), sections the format carries that are not imported (OFX
+    investment statements, with their counts)."""
+
+    code: str
+    message: str
+    severity: str = "info"
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """A balance a statement states: signed amount (positive is in the account's favour), and its day."""
@@ -129,7 +148,7 @@ class StatementBalances:
     line_number: int | None = None
 
 
-ParseEvent = StatementAccount | ParsedLine | LineError | StatementBalances
+ParseEvent = StatementAccount | ParsedLine | LineError | FileNote | StatementBalances
 
 
 class FileError(Exception):

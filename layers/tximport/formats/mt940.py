@@ -42,10 +42,12 @@ from typing import IO, Any
 from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
     ELEMENT_TOO_LARGE,
+    INTERIM_REPORT,
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     LINE_TOO_LONG,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -280,12 +282,19 @@ def _account(text: str) -> str | None:
 _SMALL = 1 << 20
 
 
+#: what only an MT942 interim report carries: its floor limit (:34F:) and date/time indication (:13D:)
+_INTERIM = re.compile(r"(?m)^:(?:13D|34F):")
+
+
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     account_ref = _account(text)
     m = _CURRENCY.search(text)
     currency = m.group(1) if m else None
     if account_ref:
         yield StatementAccount(account_ref=account_ref, currency=currency, line_number=first_line)
+    if _INTERIM.search(text):
+        yield FileNote(INTERIM_REPORT, "the file is an MT942 interim report: its lines are not final and may "
+                       "still change or be reversed on the closing MT940 statement")
     message = Message()
     if len(text) <= _SMALL:
         numbers = _line_numbers(text, first_line)

@@ -25,7 +25,9 @@ Each statement (`STMTRS`, `CCSTMTRS`, `INVSTMTRS`) yields a `StatementAccount` (
 BANKID or BROKERID) before its lines. A statement whose account aggregate is missing yields its
 lines with `account_ref=None`. A `<STMTTRN>` without a usable `DTPOSTED` or `TRNAMT` is reported
 as a `LineError` (target `STMTTRN/DTPOSTED` or `STMTTRN/TRNAMT`, lineNumber of the `<STMTTRN>` tag);
-a file without an `<OFX>` element raises `FileError(InvalidSourceData)`.
+a file without an `<OFX>` element raises `FileError(InvalidSourceData)`. A `<STATUS>` (sign-on or
+statement) of severity ERROR raises `FileError(BankReportedError)` with the bank's code and message;
+investment statements are counted in a `FileNote(UnimportedSections)` (their bank lines are imported).
 
 Encodings: the OFX 1 header (`ENCODING:USASCII` + `CHARSET:1252`, `ENCODING:UTF-8`, ...) or the
 OFX 2 XML declaration (`<?xml ... encoding="..."?>`) decides; a byte-order mark wins over both.
@@ -45,13 +47,16 @@ from typing import IO
 
 from tximport.formats.balances import ofx_balances
 from tximport.formats.base import (
+    BANK_REPORTED_ERROR,
     ELEMENT_TOO_LARGE,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
+    UNIMPORTED_SECTIONS,
     UNSUPPORTED_ENCODING,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -309,6 +314,8 @@ class _Scanner:
         self.end_tag, self.start_tag = _Finder("</STMTTRN>"), _Finder("<STMTTRN>")
         self.list_end = _Finder("</BANKTRANLIST>")
         self.window = _RUN_WINDOW_MIN
+        self.status: dict[str, str] | None = None  # the open <STATUS> aggregate (sign-on or statement)
+        self.investments = _Investments()
 
     def events(self) -> Iterator[ParseEvent]:
         """Every event of the file, in order."""
@@ -319,6 +326,9 @@ class _Scanner:
             m = _TAG.search(buf, pos)
             if m is None or (m.end() == len(buf) and not reader.eof):
                 if reader.eof:
+                    note = self.investments.note()
+                    if note is not None:
+                        yield note
                     break
                 keep = m.start() if m else buf.rfind("<", pos)
                 if keep == -1 or len(buf) - keep > _MAX_TEXT:
@@ -352,6 +362,16 @@ class _Scanner:
 
     def tag(self, closing: str, name: str, text: str, at: int) -> Iterator[ParseEvent]:
         """What a tag other than `<STMTTRN>` says about the statement."""
+        if name == "STATUS":
+            if closing and self.status is not None:
+                _check_status(self.status, self.reader.line_of(at))
+            self.status = None if closing else {}
+            return
+        if self.status is not None and not closing and name in ("CODE", "SEVERITY", "MESSAGE"):
+            self.status[name] = _value(text)
+            return
+        if not closing:
+            self.investments.see(name)
         if closing:
             if name in _ACCOUNTS:
                 self.in_account = False
@@ -449,6 +469,45 @@ class _Scanner:
 
 def _scan(reader: _Reader) -> Iterator[ParseEvent]:
     return _Scanner(reader).events()
+
+
+def _check_status(status: dict[str, str], line: int) -> None:
+    """A `<STATUS>` whose severity is ERROR ends the import with the bank's code and message."""
+    if status.get("SEVERITY", "").upper() != "ERROR":
+        return
+    code, message = status.get("CODE", "?"), status.get("MESSAGE") or "no message"
+    raise FileError(BANK_REPORTED_ERROR, f"the bank reported an error in the file (OFX STATUS code {code}, line "
+                    f"{line}): {message}", target="STATUS", details={"bankCode": code, "bankMessage": message})
+
+
+#: investment transactions (children of INVTRANLIST other than INVBANKTRAN) and positions (of INVPOSLIST)
+_INVESTMENT_TRANSACTIONS = frozenset({
+    "BUYDEBT", "BUYMF", "BUYOPT", "BUYOTHER", "BUYSTOCK", "CLOSUREOPT", "INCOME", "INVEXPENSE", "JRNLFUND",
+    "JRNLSEC", "MARGININTEREST", "REINVEST", "RETOFCAP", "SELLDEBT", "SELLMF", "SELLOPT", "SELLOTHER",
+    "SELLSTOCK", "SPLIT", "TRANSFER"})
+_POSITIONS = frozenset({"POSDEBT", "POSMF", "POSOPT", "POSOTHER", "POSSTOCK"})
+
+
+class _Investments:
+    """Counts what an investment statement holds that is not imported (its bank lines are)."""
+
+    def __init__(self) -> None:
+        self.statements = self.transactions = self.positions = 0
+
+    def see(self, name: str) -> None:
+        if name == "INVSTMTRS":
+            self.statements += 1
+        elif name in _INVESTMENT_TRANSACTIONS:
+            self.transactions += 1
+        elif name in _POSITIONS:
+            self.positions += 1
+
+    def note(self) -> FileNote | None:
+        if not self.statements:
+            return None
+        return FileNote(UNIMPORTED_SECTIONS, f"{self.statements} investment statement(s) with {self.transactions} "
+                        f"investment transaction(s) and {self.positions} position(s) are not imported (only "
+                        "their bank transactions are)")
 
 
 def _run(region: str, line: int, account_ref: str | None, curdef: str | None) -> Iterator[ParseEvent]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tximport.commands import CreateBankAccount
+from tximport.formats.accounts import match_account
 from tximport.ids import new_id
 from tximport.models import BankAccount, Tenant
 from tximport.storage.repository import AccountsStore
@@ -27,3 +28,36 @@ class AccountService:
     def list_page(self, tenant: Tenant, *, limit: int, cursor: str | None) -> tuple[list[BankAccount], str | None]:
         """A page of the tenant's accounts and the cursor of the next one."""
         return self.accounts.list_page(tenant, limit=limit, cursor=cursor)
+
+    def all(self, tenant: Tenant) -> list[BankAccount]:
+        """Every account of the tenant."""
+        return all_accounts(self.accounts, tenant)
+
+    def find_or_create(self, tenant: Tenant, identifier: str, *, country_code: str, bank_id: str,
+                       currency: str | None = None, known: list[BankAccount] | None = None
+                       ) -> tuple[BankAccount, bool]:
+        """The tenant's account with this identifier (spaces and case aside), else a new placeholder
+        account for it; answers it and whether it was created. Two callers creating the same identifier
+        at once get the same account (the identifier is claimed with a conditional write)."""
+        accounts = self.all(tenant) if known is None else known
+        found = match_account(identifier, [(a.id, a.account_identifier) for a in accounts], False)
+        if found:
+            return next(a for a in accounts if a.id == found), False
+        account = BankAccount(id=new_id(), bank_id=bank_id, country_code=country_code,
+                              account_identifier=identifier.strip(), currency=currency)
+        holder = self.accounts.claim_identifier(tenant, identifier, account.id)
+        if holder != account.id:
+            return self.accounts.get(tenant, holder), False
+        self.accounts.put(tenant, account)
+        return account, True
+
+
+def all_accounts(accounts: AccountsStore, tenant: Tenant) -> list[BankAccount]:
+    """Every account of the tenant, read page by page."""
+    found: list[BankAccount] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = accounts.list_page(tenant, limit=1000, cursor=cursor)
+        found.extend(page)
+        if not cursor:
+            return found

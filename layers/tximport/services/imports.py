@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from tximport.adapters.workflow import AsyncInvoker
-from tximport.commands import CreateImport, FlipSigns
+from tximport.commands import AccountChoice, Amendment, CreateImport, FlipSigns, NameAccounts
 from tximport.errors import Conflict, NotFound, TooManyRequests, Unavailable, ValidationFailed
 from tximport.formats.base import FileError, FileFormat
 from tximport.formats.csv_mapped import CsvMapping
@@ -14,15 +14,19 @@ from tximport.formats.registry import get_format
 from tximport.ids import new_id
 from tximport.models import (
     DELETABLE_STATUSES,
+    BankAccount,
+    DiscoveredAccount,
     ErrorDetail,
     Import,
     ImportBankAccount,
     ImportStatus,
+    PollMonitor,
     Severity,
     Tenant,
     TransactionSign,
     utcnow,
 )
+from tximport.services.accounts import AccountService
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.workflow import expires_at
 from tximport.storage.objects import ObjectStore
@@ -31,6 +35,9 @@ from tximport.storage.staging import Staging, import_prefix
 from tximport.tasks import RevertTask, TenantRef
 
 MAX_AMENDS = 10
+#: the bank of a placeholder account created while naming a discovery's accounts, when neither the
+#: import nor the tenant's other accounts name one
+PLACEHOLDER_BANK_ID = "unknown"
 
 
 class ImportService:
@@ -60,6 +67,7 @@ class ImportService:
             file_format=fmt.file_format, file_name=command.file_name, description=command.description,
             date_style=command.date_style, review_level=command.review_level, bank_accounts=accounts,
             bank_id=command.bank_id or next(iter(regions), None), source=command.source,
+            data_source=command.data_source, source_product=command.source_product,
             api_type=command.api_type or ("multi" if fmt.accounts_supported == "multi" else "single"),
             fuzzy_account_matching=command.fuzzy_account_matching,
             bypass_replay_validation=command.bypass_replay_validation, mapping=mapping,
@@ -94,6 +102,7 @@ class ImportService:
                 country_code=given.country_code or known.country_code,
                 bank_identifier=given.bank_identifier,
                 transaction_sign=given.transaction_sign,
+                currency=known.currency,
             ))
         if len(regions) > 1:
             raise ValidationFailed("Bank accounts must be processed separately: they belong to different banks",
@@ -128,6 +137,15 @@ class ImportService:
     def get(self, tenant: Tenant, import_id: str) -> Import:
         """One of the tenant's imports (NotFound ImportNotFound otherwise)."""
         return self.imports.get(tenant, import_id)
+
+    def poll(self, tenant: Tenant, import_id: str) -> tuple[Import, PollMonitor]:
+        """A client polls the import: it is counted (statusMonitor) beside the import, which stays as it is."""
+        imp = self.imports.get(tenant, import_id)
+        return imp, self.imports.poll(imp)
+
+    def monitors(self, tenant: Tenant, import_ids: list[str]) -> dict[str, PollMonitor]:
+        """How often each of these imports was polled."""
+        return self.imports.monitors(tenant, import_ids) if import_ids else {}
 
     def list_page(self, tenant: Tenant, *, limit: int, cursor: str | None, status: ImportStatus | None
                   ) -> tuple[list[Import], str | None]:
@@ -186,6 +204,9 @@ class ImportService:
         if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token:
             raise Conflict(f"an import in status {imp.status.value} cannot be confirmed",
                            code="InvalidImportStatus", target="status")
+        if not imp.bank_accounts:
+            raise Conflict("the import has no bank accounts yet: name them (amendtransactions with bankAccounts) "
+                           "or delete the import", code="BankAccountsRequired", target="bankAccounts")
         try:
             before = self.lifecycle.take_token(imp, "confirm", ImportStatus.FINAL_PROCESSING)
         except Conflict:
@@ -203,14 +224,21 @@ class ImportService:
             except Exception as exc:
                 raise Unavailable("the workflow did not answer; confirm again") from exc
 
-    def amend(self, tenant: Tenant, import_id: str, command: FlipSigns) -> None:
-        """Flip the signs of the listed accounts and run processing again. One conditional write takes
-        the confirmation token (a concurrent confirm or delete that wins makes this a 409 that changed
-        nothing); the decisions made so far belong to the old generation and stop applying."""
+    def amend(self, tenant: Tenant, import_id: str, command: Amendment) -> None:
+        """Flip the signs of the listed accounts, or name the accounts of an import created without any,
+        and run processing again from the staged file. One conditional write takes the confirmation token
+        (a concurrent confirm or delete that wins makes this a 409 that changed nothing); the decisions
+        made so far belong to the old generation and stop applying."""
         imp = self.imports.get(tenant, import_id)
         if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token:
             raise Conflict(f"an import in status {imp.status.value} cannot be amended",
                            code="InvalidImportStatus", target="status")
+        if isinstance(command, NameAccounts):
+            self._name_accounts(tenant, imp, command)
+            return
+        self._flip(imp, command)
+
+    def _flip(self, imp: Import, command: FlipSigns) -> None:
         if imp.amend_count >= MAX_AMENDS:
             raise TooManyRequests(f"an import can be amended at most {MAX_AMENDS} times",
                                   code="AmendLimitReached", target="flipTransactions")
@@ -228,6 +256,54 @@ class ImportService:
                                            bank_accounts=[known[a.id] for a in imp.bank_accounts],
                                            amend_count=imp.amend_count + 1)
         self.lifecycle.send_taken(imp, before, {"action": "amend"})
+
+    def _name_accounts(self, tenant: Tenant, imp: Import, command: NameAccounts) -> None:
+        """Continue an account discovery: the named accounts (found or created) become the import's, and
+        the workflow claims them (or queues behind the import holding them) and processes the file again."""
+        if imp.bank_accounts:
+            raise Conflict("the import already has its bank accounts: naming them continues an import created "
+                           "without any (account discovery)", code="BankAccountsAlreadyNamed", target="bankAccounts")
+        service = AccountService(self.accounts)
+        known = service.all(tenant)
+        discovered = {"".join(d.account_identifier.split()).upper(): d for d in imp.discovered_accounts}
+        named: list[ImportBankAccount] = []
+        for index, choice in enumerate(command.accounts):
+            account = self._choose(tenant, service, known, choice, index, imp, discovered)
+            if any(a.id == account.id for a in named):
+                raise ValidationFailed("a bank account is named twice", code="BankAccountsInvalid",
+                                       target=f"bankAccounts[{index}]")
+            named.append(ImportBankAccount(
+                id=account.id, account_identifier=choice.account_identifier or account.account_identifier,
+                country_code=choice.country_code or account.country_code, bank_identifier=choice.bank_identifier,
+                transaction_sign=choice.transaction_sign, currency=account.currency))
+        regions = {a.bank_id for a in known if a.id in {n.id for n in named}}
+        if len(regions) > 1:
+            raise ValidationFailed("Bank accounts must be processed separately: they belong to different banks",
+                                   code="BankAccountsMustBeProcessedSeparately", target="bankAccounts",
+                                   details=[{"id": a.id} for a in named])
+        # the workflow claims the accounts first (one active import per account), then processes
+        before = self.lifecycle.take_token(imp, "accounts", ImportStatus.PROCESSING, bank_accounts=named,
+                                           bank_id=imp.bank_id or next(iter(regions), None))
+        self.lifecycle.send_taken(imp, before, {"action": "accounts"})
+
+    @staticmethod
+    def _choose(tenant: Tenant, service: AccountService, known: list[BankAccount], choice: AccountChoice,
+                index: int, imp: Import, discovered: dict[str, DiscoveredAccount]) -> BankAccount:
+        """The bank account a choice names: by id, or by identifier (found, else created)."""
+        if choice.id:
+            found = next((a for a in known if a.id == choice.id), None)
+            if found is None:
+                raise NotFound(f"bank account {choice.id} not found", code="BankAccountNotFound",
+                               target=f"bankAccounts[{index}].id")
+            return found
+        identifier, country = choice.account_identifier or "", choice.country_code or ""
+        entry = discovered.get("".join(identifier.split()).upper())
+        bank = imp.bank_id or next((a.bank_id for a in known), None) or PLACEHOLDER_BANK_ID
+        account, created = service.find_or_create(tenant, identifier, country_code=country, bank_id=bank,
+                                                  currency=entry.currency if entry else None, known=known)
+        if created:
+            known.append(account)
+        return account
 
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
         """Ask the workflow function to remove the ledger lines this import added (not lines others

@@ -1,8 +1,9 @@
 """Parse and validate an uploaded file: stream it, stage rows in chunks, write the report.
 
-Answers the workflow's next step: `review` (wait for confirmation), `confirm` (the review level lets it
-go on by itself), `done` (nothing to import: account discovery), `failed` (status error) or `split` (a
-file above the split size: its ranges are processed by the workflow's Map, then merged by the reduce,
+Answers the workflow's next step: `review` (wait for confirmation; also after account discovery, until
+the caller names the accounts), `confirm` (the review level lets it go on by itself), `done` (the import
+was deleted meanwhile), `failed` (status error: also a file with no importable line) or `split` (a file
+above the split size: its ranges are processed by the workflow's Map, then merged by the reduce,
 `tximport.services.split`).
 
 One run over a file is a `_Run`: it gathers parsed lines into batches, resolves each line's bank
@@ -28,6 +29,7 @@ from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 from typing import Any, Literal
 
+from tximport import money
 from tximport.errors import Conflict
 from tximport.formats import base, ranges
 from tximport.formats.accounts import match_account
@@ -35,6 +37,8 @@ from tximport.formats.registry import get_format
 from tximport.ids import normalized_amount, normalized_description, plain_decimal
 from tximport.models import (
     FINAL_STATUSES,
+    MAX_VALIDATION_DETAILS,
+    CurrencyTotal,
     DiscoveredAccount,
     ErrorDetail,
     Import,
@@ -46,6 +50,7 @@ from tximport.models import (
     Summary,
     Tenant,
     TransactionSign,
+    ValidationDetail,
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
@@ -181,40 +186,70 @@ class _Tally:
 
     credits: _Side = field(default_factory=_Side)
     debits: _Side = field(default_factory=_Side)
+    #: the credits and debits of each currency (None: no currency known)
+    by_currency: dict[str | None, tuple[_Side, _Side]] = field(default_factory=dict)
     first_day: date | None = None
     last_day: date | None = None
-    currencies: set[str] = field(default_factory=set)
     duplicates: int = 0
     # lines left out, by why
     rejected: int = 0
     ignored: int = 0
     pending: int = 0
     out_of_range: int = 0
+    #: the kinds of problem among the rejected lines, by (code, target)
+    problems: dict[tuple[str, str | None], ValidationDetail] = field(default_factory=dict)
 
     @property
     def lines(self) -> int:
         return self.credits.count + self.debits.count
 
-    def add_batch(self, credits: _Side, debits: _Side, first: date | None, last: date | None) -> None:
-        """Count a batch's staged lines in."""
-        self.credits.count += credits.count
-        self.credits.total += credits.total
-        self.debits.count += debits.count
-        self.debits.total += debits.total
+    @property
+    def currencies(self) -> set[str]:
+        return {c for c in self.by_currency if c}
+
+    def add_batch(self, by_currency: dict[str | None, tuple[_Side, _Side]], first: date | None,
+                  last: date | None) -> None:
+        """Count a batch's staged lines in (their credits and debits by currency, their first and last day)."""
+        for currency, (credits, debits) in by_currency.items():
+            sides = self.by_currency.get(currency)
+            if sides is None:
+                sides = self.by_currency[currency] = (_Side(), _Side())
+            for total, part in ((self.credits, credits), (sides[0], credits), (self.debits, debits),
+                                (sides[1], debits)):
+                total.count += part.count
+                total.total += part.total
         if first is not None and (self.first_day is None or first < self.first_day):
             self.first_day = first
         if last is not None and (self.last_day is None or last > self.last_day):
             self.last_day = last
 
+    def reject(self, error: base.LineError) -> None:
+        """Count a rejected line under its kind of problem (validationDetails)."""
+        self.rejected += 1
+        key = (error.code, error.target)
+        problem = self.problems.get(key)
+        if problem is None:
+            if len(self.problems) >= MAX_VALIDATION_DETAILS:
+                key = next(reversed(self.problems))  # the last kind counts the rest
+                problem = self.problems[key]
+            else:
+                problem = self.problems[key] = ValidationDetail(
+                    code=error.code, target=error.target, message=error.message,
+                    first_line_number=error.line_number)
+        problem.count += 1
+
     def summary(self, *, overlap: int, accounts: int) -> Summary:
         """`statement.summary` of the import report."""
+        totals = [CurrencyTotal(currency=c, credit_count=cr.count, credit_sum=cr.total, debit_count=db.count,
+                                debit_sum=db.total)
+                  for c, (cr, db) in sorted(self.by_currency.items(), key=lambda kv: kv[0] or "")]
         return Summary(
             account_details_count=accounts, transaction_details_count=self.lines,
             transaction_credit_count=self.credits.count, transaction_credit_sum=self.credits.total,
             transaction_debit_count=self.debits.count, transaction_debit_sum=self.debits.total,
             transaction_range_start_date=self.first_day, transaction_range_end_date=self.last_day,
             transaction_date_overlap_count=overlap, rejected_line_count=self.rejected,
-            ignored_line_count=self.ignored, currencies=sorted(self.currencies))
+            ignored_line_count=self.ignored, currencies=sorted(self.currencies), totals=totals)
 
 
 class _Accounts:
@@ -236,6 +271,8 @@ class _Accounts:
                 self._resolved[ref] = next((a for a in self._accounts if a.id == match), None)
         return self._resolved[ref]
 
+
+_UNKNOWN = object()
 
 #: parsed lines handled at once (the per-line work is a tight loop over a batch; memory stays one batch)
 BATCH_LINES = 4096
@@ -375,8 +412,9 @@ def _links_tail(pending: bool, reversal: bool, replaces: str | None, reversal_of
 
 #: a gathered event: a parsed line, or a rejected one (kept in the batch so errors stay in file order)
 _Gathered = base.ParsedLine | base.LineError
-#: a line of a batch with its account, and whether it is staged (False: outside productDates, counted only)
-_Kept = tuple[base.ParsedLine, ImportBankAccount, bool]
+#: a line of a batch with its account, whether it is staged (False: outside productDates, counted only), and
+#: its currency (the line's, else its statement's, else its account's)
+_Kept = tuple[base.ParsedLine, ImportBankAccount, bool, str | None]
 
 
 class _Run:
@@ -406,6 +444,9 @@ class _Run:
         #: lines gathered for the next flush (the list is kept: callers may append to it)
         self.batch: list[_Gathered] = []
         self._iso: dict[date, str] = {}
+        #: what the file says about itself, by code (the first note of each code)
+        self.notes: dict[str, base.FileNote] = {}
+        self._currencies: dict[tuple[str | None, str], str | None | object] = {}
         #: per staged chunk (by index): the first and last day of its rows (the reduce of a split file
         #: reads only the chunks holding a day two ranges share)
         self.chunk_days: dict[int, tuple[date, date]] = {}
@@ -418,7 +459,10 @@ class _Run:
                 self.flush()
             return
         self.flush()  # the lines before a statement event belong to what came before it
-        if isinstance(event, base.StatementBalances):
+        self._currencies.clear()  # an account event may name a statement's currency
+        if isinstance(event, base.FileNote):
+            self.notes.setdefault(event.code, event)
+        elif isinstance(event, base.StatementBalances):
             self._balances(event)
         else:
             entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
@@ -435,7 +479,7 @@ class _Run:
                                      reversed_sign=account.transaction_sign == TransactionSign.REVERSED)
 
     def _reject(self, event: base.LineError) -> None:
-        self.tally.rejected += 1
+        self.tally.reject(event)
         self.errors.write(ErrorDetail.model_construct(
             severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
             line_number=event.line_number, actual_value=event.actual_value))
@@ -496,17 +540,36 @@ class _Run:
             if account is None:
                 tally.ignored += 1
                 continue
+            currency = line.currency or self._currency(line.account_ref, account)
             if product is not None and not product.covers(line.date_posted):
                 tally.out_of_range += 1
-                kept.append((line, account, False))
+                kept.append((line, account, False, currency))
                 continue
             balance, original = line.balance, line.original_amount
             if not (storable(line.amount) and (balance is None or storable(balance))
                     and (original is None or storable(original))):
                 self._reject_unstorable(line)
                 continue
-            kept.append((line, account, True))
+            if not money.fits(line.amount, currency):
+                # integers of minor units are the contract: an amount finer than its currency is refused,
+                # never rounded
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
+                    f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
+                continue
+            kept.append((line, account, True, currency))
         return kept
+
+    def _currency(self, ref: str | None, account: ImportBankAccount) -> str | None:
+        """The currency of a line that names none: its statement's, else its account's (kept per reference
+        until the next statement event)."""
+        key = (ref, account.id)
+        found = self._currencies.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            entry = self.discovered.get(ref or "")
+            found = self._currencies[key] = (entry.currency if entry else None) or account.currency
+        return found  # type: ignore[return-value]
 
     def _reject_unstorable(self, line: base.ParsedLine) -> None:
         """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming the first
@@ -514,12 +577,10 @@ class _Run:
         for name, value in (("amount", line.amount), ("balance", line.balance),
                             ("originalAmount", line.original_amount)):
             if value is not None and not storable(value):
-                self.tally.rejected += 1
-                self.errors.write(ErrorDetail.model_construct(
-                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
-                    actual_value=str(value)[:100],
-                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
-                            "(38 significant digits, 1E-130 to 1E+126)"))
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
                 return
 
     def _stage(self, kept: list[_Kept]) -> list[str]:  # noqa: C901 - one loop over the batch, on purpose
@@ -530,29 +591,27 @@ class _Run:
             isos.clear()
         check, ids, quiet = self.detector.check, self.ids.of, self.detector.quiet
         file_days = self.detector.file_days()
-        currencies = self.tally.currencies
         statement_line = self.statements.line if self.statements is not None else None
         links = self.links
+        sides: dict[str | None, tuple[_Side, _Side]] = {}
+        side_currency: str | None | object = _UNKNOWN
         credits, debits = _Side(), _Side()
         first: date | None = None
         last: date | None = None
         duplicates = 0
         last_ref: str | None = None
         last_account: ImportBankAccount | None = None
-        head, account_id, reversed_sign, no_ledger, statement_currency = "", "", False, False, None
+        head, account_id, reversed_sign, no_ledger = "", "", False, False
         pool: list[LineKey] | None = None
         recent: deque[LineKey] = deque()
-        for line, account, staged in kept:
+        for line, account, staged, currency in kept:
             if account is not last_account or line.account_ref != last_ref:
                 last_ref, last_account, account_id = line.account_ref, account, account.id
-                entry = self.discovered.get(line.account_ref or "")  # the statement's currency
-                statement_currency = entry.currency if entry else None
                 head = f'"bankAccountId":{_json_text(account_id)}'
                 reversed_sign = account.transaction_sign == TransactionSign.REVERSED
                 no_ledger = quiet(account_id)
                 if links is not None:
                     pool, recent = None, links.recent_rows(account_id)
-            currency = line.currency or statement_currency
             amount = -line.amount if reversed_sign else line.amount
             day = line.date_posted
             if not staged:  # outside productDates: only the statement checks count it
@@ -592,8 +651,9 @@ class _Run:
                 statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
                                line_number=line.line_number, file_amount=line.amount, balance=line.balance,
                                duplicate=verdict is not None)
-            if currency:
-                currencies.add(currency)
+            if currency != side_currency:  # the batch's counters of this currency
+                side_currency = currency
+                credits, debits = sides.get(currency) or sides.setdefault(currency, (_Side(), _Side()))
             side = credits if amount >= 0 else debits
             side.count += 1
             side.total += amount
@@ -608,7 +668,7 @@ class _Run:
                        f'{"" if _optional(line) == _NO_OPTIONAL else _row_tail(line)}{links_tail}'
                        f'{_verdict_tail(verdict)}')
         self.tally.duplicates += duplicates
-        self.tally.add_batch(credits, debits, first, last)
+        self.tally.add_batch(sides, first, last)
         self._span = (first, last) if first is not None and last is not None else None
         if links is not None:
             links.seen(last)
@@ -627,6 +687,8 @@ class Pass:
     overlap: int
     collector: StatementCollector | None
     expired: list[ErrorDetail]
+    #: what the file says about itself (the first note of each code)
+    notes: dict[str, base.FileNote] = field(default_factory=dict)
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -804,7 +866,7 @@ class ProcessingService:
         return self.finish(imp, prefix, Pass(
             chunk_keys=run.rows.close(), error_chunk_keys=run.errors.close(), tally=run.tally,
             discovered=run.discovered, discovery=run.discovery, overlap=overlap, collector=run.statements,
-            expired=run.links.expired() if run.links is not None else []))
+            expired=run.links.expired() if run.links is not None else [], notes=run.notes))
 
     def finish(self, imp: Import, prefix: str, done: Pass) -> Outcome:
         """The report of a pass over the whole file (one run's, or a split file's merged ranges), and the
@@ -816,8 +878,11 @@ class ProcessingService:
         imp.summary = tally.summary(overlap=done.overlap,
                                     accounts=len(done.discovered) if done.discovered else len(imp.bank_accounts))
         imp.discovered_accounts = list(done.discovered.values())
-        imp.validation_details_count = tally.rejected
-        warnings = report_warnings(tally, done.overlap)
+        imp.validation_details = list(tally.problems.values())
+        imp.interim_report = base.INTERIM_REPORT in done.notes
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message)
+                 for n in done.notes.values()]
+        warnings = report_warnings(tally, done.overlap) + notes
         if self.statements is not None and done.collector is not None:
             warnings += self.statements.assess(imp, done.collector)
         warnings += done.expired
@@ -825,15 +890,10 @@ class ProcessingService:
         if self.files.changed(imp):  # another upload landed while this one was read: nothing of it goes on
             raise ObjectChanged(f"{imp.s3_key} has another version than the one processing read")
         if done.discovery:
-            self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
-                                      ErrorDetail(severity=Severity.INFO, code="AccountDiscovery",
-                                                  message="no bank accounts were listed: the accounts the "
-                                                          "file holds are reported and nothing is imported")])
-            self.lifecycle.release(imp)
-            return "done"
-        if tally.lines == 0 and tally.rejected:
-            return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
-                              "see errordetails", target="File")
+            return self._discovered(imp)
+        nothing = self._nothing_to_import(imp, tally, notes)
+        if nothing is not None:
+            return nothing
         outcome = next_step(imp.review_level, tally.rejected, warnings)
         # the amend that took the last token is done with: the await step that follows parks a new one
         # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
@@ -845,6 +905,38 @@ class ProcessingService:
             # sees awaitingConfirmation before a confirm can be accepted
             self.imports.save(imp)
         return outcome
+
+    def _discovered(self, imp: Import) -> Outcome:
+        """Account discovery (a multi-account file, no accounts named): the import waits in
+        awaitingConfirmation with the accounts the file holds in accountIdentifiers, until the caller
+        names the accounts to import into (amendtransactions with bankAccounts) or deletes it."""
+        if not imp.discovered_accounts:
+            return self._fail(imp, base.INVALID_SOURCE_DATA, "the file names no bank account to discover: "
+                              "create the import with the bank account in bankAccounts", target="File")
+        names = ", ".join(a.account_identifier for a in imp.discovered_accounts)
+        imp.error_details = [*imp.error_details, ErrorDetail(
+            severity=Severity.INFO, code="AccountDiscovery",
+            message=f"no bank accounts were named: the file holds {len(imp.discovered_accounts)} account(s) "
+                    f"({names}); name the ones to import (amendtransactions with bankAccounts) or delete "
+                    "the import")]
+        self.imports.save(imp)  # awaitingConfirmation once the await step has parked its token
+        return "review"
+
+    def _nothing_to_import(self, imp: Import, tally: _Tally, notes: list[ErrorDetail]) -> Outcome | None:
+        """A file without one importable line ends in error, saying why (never a silent complete)."""
+        if tally.lines:
+            return None
+        left_out = [(tally.ignored, "belong to bank accounts not named on the import"),
+                    (tally.pending, "are pending (not booked; includePending imports them)"),
+                    (tally.out_of_range, "fall outside productDates")]
+        reasons = [f"{count} {why}" for count, why in left_out if count]
+        if tally.rejected:
+            reasons.insert(0, f"{tally.rejected} were rejected (see errordetails)")
+        if reasons:
+            return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file can be imported: "
+                              + "; ".join(reasons), target="File")
+        more = "".join(f". {n.message}" for n in notes)
+        return self._fail(imp, base.EMPTY_FILE, f"the file holds no transactions to import{more}", target="File")
 
     def _fail(self, imp: Import, code: str, message: str, *, target: str | None = "File",
               extra: dict[str, Any] | None = None) -> Outcome:

@@ -1,20 +1,35 @@
 """`POST /api/public/v1/transactions`: up to 1,000 transactions posted as JSON go straight into the
-ledger, deduplicated by accountIdentifier + transactionId (a line without a transactionId is identified
-by its content and its occurrence in the request, like a file line)."""
+ledger.
+
+Deduplication is by accountIdentifier + transactionId, whatever the dates: the first line written for a
+pair claims a reference item (a conditional write) pointing at its ledger line; a resend finds it and
+counts as existing. A resend with other dates (a corrected valutaAt, an added bookedAt or purchasedAt)
+updates those fields of the stored line (and moves it to its new posting day), never a second row; the
+other fields keep their first values. A transaction without a transactionId is identified by its
+content and its occurrence in the request, like a file line.
+
+An accountIdentifier the tenant has no bank account for gets a placeholder bank account (a client of
+the public endpoint has no other way to make one), unless the tenant's `autoCreateAccounts` setting is
+off; the answer says so per transaction.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Literal
 
+from schwifty import IBAN
+
+from tximport.commands import PostedTransaction
 from tximport.formats.accounts import match_account
 from tximport.ids import transaction_id
-from tximport.models import LedgerLine, Tenant, utcnow
-from tximport.storage.ledger import LedgerStore
-from tximport.storage.repository import AccountsStore
+from tximport.models import BankAccount, LedgerLine, Tenant, utcnow
+from tximport.services.accounts import AccountService
+from tximport.storage.ledger import LedgerStore, LineRef
+from tximport.storage.repository import AccountsStore, SettingsStore
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
@@ -33,142 +48,187 @@ class RejectedTransaction:
 
 
 @dataclass(slots=True)
+class ItemOutcome:
+    """What happened to one posted transaction."""
+
+    index: int
+    result: Literal["new", "existing", "error"]
+    bank_account_id: str | None = None
+    transaction_id: str | None = None
+    account_created: bool = False
+    updated_fields: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
 class IngestResult:
     """What happened to the posted transactions."""
 
     existing: int = 0
     new: int = 0
     errors: list[RejectedTransaction] = field(default_factory=list)
+    items: list[ItemOutcome] = field(default_factory=list)
+    #: (accountIdentifier, bank account id) of each placeholder account created
+    created_accounts: list[tuple[str, str]] = field(default_factory=list)
 
 
-class _Invalid(Exception):
-    def __init__(self, code: str, message: str, target: str) -> None:
-        super().__init__(message)
-        self.code, self.message, self.target = code, message, target
-
-
-def _text(item: dict[str, Any], name: str, index: int, *, required: bool = False) -> str | None:
-    value = item.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise _Invalid("RequiredValueMissing", f"{name} is required", f"$.transactions[{index}].{name}")
-        return None
-    if not isinstance(value, str):
-        raise _Invalid("InvalidValue", f"{name} must be a string", f"$.transactions[{index}].{name}")
-    if len(value) > MAX_TEXT_CHARS:
-        raise _Invalid("InvalidValue", f"{name} has at most {MAX_TEXT_CHARS} characters",
-                       f"$.transactions[{index}].{name}")
-    return value.strip()
-
-
-def _amount(item: dict[str, Any], name: str, index: int, *, required: bool) -> Decimal | None:
-    raw = _text(item, name, index, required=required)
-    if raw is None:
-        return None
+def _country_of(identifier: str) -> str | None:
+    """The ISO 3166 alpha-3 country of an IBAN (None for any other identifier)."""
+    compact = "".join(identifier.split()).upper()
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise _Invalid("InvalidAmount", f"{name} is not a decimal number", f"$.transactions[{index}].{name}") from None
-    if not value.is_finite() or value < 0:
-        raise _Invalid("InvalidAmount", f"{name} must be a positive number", f"$.transactions[{index}].{name}")
-    return value
-
-
-def _date(item: dict[str, Any], name: str, index: int, *, required: bool = False) -> date | None:
-    raw = _text(item, name, index, required=required)
-    if raw is None:
+        country = IBAN(compact).country
+    except (ValueError, LookupError):
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise _Invalid("InvalidDate", f"{name} must be YYYY-MM-DD", f"$.transactions[{index}].{name}") from None
+    return str(country.alpha_3) if country is not None else None
 
 
-def _currency(item: dict[str, Any], name: str, index: int, *, required: bool) -> str | None:
-    raw = _text(item, name, index, required=required)
-    if raw is not None and (len(raw) != 3 or not raw.isalpha() or not raw.isupper()):
-        raise _Invalid("InvalidCurrency", f"{name} must be an ISO 4217 code", f"$.transactions[{index}].{name}")
-    return raw
+class _Accounts:
+    """The bank account of each accountIdentifier, matched once per identifier (fuzzy, as files are),
+    created when unknown and the tenant allows it."""
+
+    def __init__(self, service: AccountService, tenant: Tenant, *, create: bool, bank_id: str,
+                 country_code: str) -> None:
+        self.service, self.tenant = service, tenant
+        self.create, self.bank_id, self.country_code = create, bank_id, country_code
+        self.known: list[BankAccount] = service.all(tenant)
+        self.resolved: dict[str, tuple[str | None, bool]] = {}
+        self.created: list[tuple[str, str]] = []
+
+    def of(self, identifier: str) -> tuple[str | None, bool]:
+        """(bank account id or None, whether this request created it)."""
+        if identifier not in self.resolved:
+            found = match_account(identifier, [(a.id, a.account_identifier) for a in self.known], True)
+            created = False
+            if found is None and self.create:
+                account, created = self.service.find_or_create(
+                    self.tenant, identifier, country_code=_country_of(identifier) or self.country_code,
+                    bank_id=self.bank_id, known=self.known)
+                found = account.id
+                if created:
+                    self.known.append(account)
+                    self.created.append((identifier, account.id))
+            self.resolved[identifier] = (found, created)
+        return self.resolved[identifier]
 
 
 class PublicTransactionsService:
-    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore) -> None:
+    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore, settings: SettingsStore) -> None:
         self.accounts = accounts
         self.ledger = ledger
+        self.settings = settings
 
-    def _accounts(self, tenant: Tenant) -> list[tuple[str, str]]:
-        pairs: list[tuple[str, str]] = []
-        cursor: str | None = None
-        while True:
-            page, cursor = self.accounts.list_page(tenant, limit=1000, cursor=cursor)
-            pairs.extend((a.id, a.account_identifier) for a in page)
-            if not cursor:
-                return pairs
+    def ingest(self, tenant: Tenant, posted: list[tuple[int, PostedTransaction]],
+               rejected: list[RejectedTransaction]) -> IngestResult:
+        """Write the new transactions, count (and correct the dates of) the existing ones; `rejected` are
+        the ones the caller could not read, counted as errors."""
+        settings = self.settings.get(tenant)
+        accounts = _Accounts(AccountService(self.accounts), tenant, create=settings.auto_create_accounts,
+                             bank_id=settings.placeholder_bank_id, country_code=settings.placeholder_country_code)
+        result = IngestResult(errors=list(rejected))
+        outcomes = {r.index: ItemOutcome(r.index, "error") for r in rejected}
+        builder = _LineBuilder(committed=utcnow())
+        keyed: list[tuple[ItemOutcome, LedgerLine, str]] = []
+        plain: list[tuple[ItemOutcome, LedgerLine]] = []
+        for index, item in posted:
+            account_id, created = accounts.of(item.account_identifier)
+            if account_id is None:
+                result.errors.append(RejectedTransaction(
+                    index, "BankAccountNotFound", f"no bank account has the identifier {item.account_identifier!r} "
+                    "(the tenant's autoCreateAccounts setting is off)", f"$.transactions[{index}].accountIdentifier"))
+                outcomes[index] = ItemOutcome(index, "error")
+                continue
+            line = builder.line(item, account_id)
+            outcome = outcomes[index] = ItemOutcome(index, "new", account_id, line.transaction_id, created)
+            if item.transaction_id:
+                keyed.append((outcome, line, item.transaction_id))
+            else:
+                plain.append((outcome, line))
+        self._write_keyed(tenant, keyed)
+        self._write_plain(tenant, plain)
+        result.items = [outcomes[i] for i in sorted(outcomes)]
+        result.new = sum(1 for o in result.items if o.result == "new")
+        result.existing = sum(1 for o in result.items if o.result == "existing")
+        result.errors.sort(key=lambda e: e.index)
+        result.created_accounts = accounts.created
+        return result
 
-    def ingest(self, tenant: Tenant, items: list[Any]) -> IngestResult:
-        """Validate each transaction on its own, write the new ones, count the existing ones."""
-        reader = _Reader(self._accounts(tenant), committed=utcnow())
-        lines: list[LedgerLine] = []
-        errors: list[RejectedTransaction] = []
-        for index, item in enumerate(items):
-            try:
-                lines.append(reader.line(item, index))
-            except _Invalid as exc:
-                errors.append(RejectedTransaction(index, exc.code, exc.message, exc.target))
-        unique = {(line.bank_account_id, line.transaction_id): line for line in lines}
+    def _write_plain(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine]]) -> None:
+        """Lines without a transactionId: their content ids say whether they exist."""
         existing = self.ledger.existing(tenant, [(line.bank_account_id, line.date_posted, line.transaction_id)
-                                                 for line in unique.values()])
-        new_lines = [line for key, line in unique.items() if key not in existing]
-        self.ledger.write(tenant, new_lines)
-        return IngestResult(existing=len(lines) - len(new_lines), new=len(new_lines), errors=errors)
+                                                 for _, line in items])
+        new: dict[tuple[str, str], LedgerLine] = {}
+        for outcome, line in items:
+            key = (line.bank_account_id, line.transaction_id)
+            if key in existing or key in new:
+                outcome.result = "existing"
+            else:
+                new[key] = line
+        self.ledger.write(tenant, new.values())
+
+    def _write_keyed(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine, str]]) -> None:
+        """Lines with a transactionId: the first of a pair claims its reference; the others are existing
+        and correct the stored line's dates."""
+        known = self.ledger.refs(tenant, [(line.bank_account_id, bank_id) for _, line, bank_id in items])
+        fresh: list[LedgerLine] = []
+        for outcome, line, bank_id in items:
+            key = (line.bank_account_id, bank_id)
+            ref = known.get(key)
+            if ref is None:
+                ref, won = self.ledger.claim_ref(tenant, line.bank_account_id, bank_id,
+                                                 (line.bank_account_id, line.date_posted, line.transaction_id))
+                known[key] = ref
+                if won:
+                    fresh.append(line)
+                    continue
+            outcome.result = "existing"
+            outcome.transaction_id = ref[2]
+            self.ledger.write(tenant, fresh)  # a line claimed earlier in this request must be there to update
+            fresh = []
+            outcome.updated_fields = self._correct(tenant, ref, line, bank_id, known)
+        self.ledger.write(tenant, fresh)
+
+    def _correct(self, tenant: Tenant, ref: LineRef, line: LedgerLine, bank_id: str,
+                 known: dict[tuple[str, str], LineRef]) -> tuple[str, ...]:
+        """Update the stored line's dates from a resend; answers the fields that changed."""
+        stored = self.ledger.lines_at(tenant, [ref]).get((ref[0], ref[2]))
+        if stored is None:  # the reference was claimed but its line never written: write it now
+            line.transaction_id = ref[2]
+            self.ledger.replace(tenant, (ref[0], line.date_posted, ref[2]), line, bank_id)
+            known[(ref[0], bank_id)] = (ref[0], line.date_posted, ref[2])
+            return ()
+        posted = line.date_posted if line.date_posted != line.value_date or stored.date_posted == stored.value_date \
+            else stored.date_posted  # no bookedAt this time: a booking day given before stays
+        changes = {"valueDate": (stored.value_date, line.value_date), "datePosted": (stored.date_posted, posted),
+                   "purchaseDate": (stored.purchase_date, line.purchase_date or stored.purchase_date)}
+        changed = tuple(name for name, (old, new) in changes.items() if old != new)
+        if changed:
+            stored.value_date, stored.date_posted = line.value_date, posted
+            stored.purchase_date = line.purchase_date or stored.purchase_date
+            self.ledger.replace(tenant, ref, stored, bank_id)
+            known[(ref[0], bank_id)] = (ref[0], posted, ref[2])
+        return changed
 
 
-class _Reader:
-    """Reads posted transactions into ledger lines: accounts are matched once per identifier, and
-    identical lines are counted so that each gets its own id."""
+class _LineBuilder:
+    """Posted transactions as ledger lines; identical lines without a transactionId are counted so
+    that each gets its own id."""
 
-    def __init__(self, accounts: list[tuple[str, str]], *, committed: datetime) -> None:
-        self.accounts = accounts
+    def __init__(self, *, committed: datetime) -> None:
         self.committed = committed
-        self.resolved: dict[str, str | None] = {}
         self.occurrences: Counter[tuple[str, str, str, str]] = Counter()
 
-    def _account(self, item: dict[str, Any], index: int) -> str:
-        ref = _text(item, "accountIdentifier", index, required=True) or ""
-        if ref not in self.resolved:
-            self.resolved[ref] = match_account(ref, self.accounts, True)
-        account_id = self.resolved[ref]
-        if account_id is None:
-            raise _Invalid("BankAccountNotFound", f"no bank account has the identifier {ref!r}",
-                           f"$.transactions[{index}].accountIdentifier")
-        return account_id
-
-    def line(self, item: Any, index: int) -> LedgerLine:
-        """One posted transaction as its ledger line; _Invalid names what is wrong with it."""
-        if not isinstance(item, dict):
-            raise _Invalid("InvalidValue", "a transaction must be an object", f"$.transactions[{index}]")
-        account_id = self._account(item, index)
-        amount = _amount(item, "amount", index, required=True) or Decimal(0)
-        direction = _text(item, "creditDebit", index)
-        if direction not in (None, "credit", "debit"):
-            raise _Invalid("InvalidValue", "creditDebit must be credit or debit",
-                           f"$.transactions[{index}].creditDebit")
-        signed = -amount if direction == "debit" else amount
-        valuta = _date(item, "valutaAt", index, required=True)
-        booked = _date(item, "bookedAt", index)
-        purchased = _date(item, "purchasedAt", index)
-        posted: date = booked or valuta  # type: ignore[assignment]  # valutaAt is required
-        description = _text(item, "text", index) or ""
-        bank_id = _text(item, "transactionId", index)
-        occurrence_key = (account_id, posted.isoformat(), format(signed, "f"), description)
-        self.occurrences[occurrence_key] += 1
+    def line(self, item: PostedTransaction, account_id: str) -> LedgerLine:
+        signed: Decimal = -item.amount if item.credit_debit == "debit" else item.amount
+        posted: date = item.booked_at or item.valuta_at
+        description = item.text or ""
+        occurrence = 0
+        if not item.transaction_id:
+            key = (account_id, posted.isoformat(), format(signed, "f"), description)
+            self.occurrences[key] += 1
+            occurrence = self.occurrences[key]
         tx_id = transaction_id(account_id, date_posted=posted, amount=signed, description=description,
-                               bank_transaction_id=bank_id, occurrence=self.occurrences[occurrence_key])
+                               bank_transaction_id=item.transaction_id, occurrence=occurrence)
         return LedgerLine(
-            transaction_id=tx_id, bank_account_id=account_id, amount=signed,
-            currency=_currency(item, "currency", index, required=True), date_posted=posted, value_date=valuta,
-            description=description, bank_transaction_id=bank_id,
-            reference=purchased.isoformat() if purchased else None,
-            original_amount=_amount(item, "originalAmount", index, required=False),
-            original_currency=_currency(item, "originalCurrency", index, required=False),
-            import_id=SOURCE_ID, committed=self.committed)
+            transaction_id=tx_id, bank_account_id=account_id, amount=signed, currency=item.currency,
+            date_posted=posted, value_date=item.valuta_at, purchase_date=item.purchased_at, description=description,
+            bank_transaction_id=item.transaction_id, original_amount=item.original_amount,
+            original_currency=item.original_currency, import_id=SOURCE_ID, committed=self.committed)

@@ -38,6 +38,8 @@ class AccountPlan:
     """What confirm would do in one bank account."""
 
     bank_account_id: str
+    #: the currency of the account's lines (the first line's)
+    currency: str | None = None
     add: int = 0
     skip: int = 0
     add_sum: Decimal = Decimal(0)
@@ -107,7 +109,7 @@ class ReviewService:
         for row in self.staging.all_rows(imp.chunk_keys):
             plan = per_account.get(row.bank_account_id)
             if plan is None:
-                plan = per_account[row.bank_account_id] = AccountPlan(row.bank_account_id)
+                plan = per_account[row.bank_account_id] = AccountPlan(row.bank_account_id, row.currency)
             if decisions.get(row.transaction_id, row.default_decision) == "import":
                 plan.add += 1
                 plan.add_sum += row.amount
@@ -126,6 +128,6 @@ class ReviewService:
         rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
                                                  skip=int(state.get("s", 0)), limit=page_size)
         details.extend(rejected)
-        total = len(imp.error_details) + imp.validation_details_count
+        total = len(imp.error_details) + (imp.summary.rejected_line_count if imp.summary else 0)
         return ErrorDetailsPage(details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False}) if nxt else None,
                                 total)

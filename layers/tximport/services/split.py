@@ -37,7 +37,14 @@ from pydantic import TypeAdapter
 from tximport.errors import Conflict
 from tximport.formats import base, ranges
 from tximport.formats.registry import get_format
-from tximport.models import FINAL_STATUSES, DiscoveredAccount, Import, ImportStatus
+from tximport.models import (
+    FINAL_STATUSES,
+    MAX_VALIDATION_DETAILS,
+    DiscoveredAccount,
+    Import,
+    ImportStatus,
+    ValidationDetail,
+)
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE
 from tximport.services.processing import (
@@ -46,6 +53,7 @@ from tximport.services.processing import (
     Pass,
     ProcessingService,
     _Links,
+    _Side,
     _Tally,
     line_id,
 )
@@ -67,6 +75,29 @@ class RangeFailure:
 
 
 @dataclass(slots=True)
+class TallyPart:
+    """A range's `_Tally` as its result stores it (its dictionaries as lists, in their order)."""
+
+    #: (currency, credits, their sum, debits, their sum) per currency
+    sides: list[tuple[str | None, int, Decimal, int, Decimal]] = field(default_factory=list)
+    first_day: date | None = None
+    last_day: date | None = None
+    duplicates: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    pending: int = 0
+    out_of_range: int = 0
+    problems: list[ValidationDetail] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, tally: _Tally) -> TallyPart:
+        return cls(sides=[(c, cr.count, cr.total, db.count, db.total) for c, (cr, db) in tally.by_currency.items()],
+                   first_day=tally.first_day, last_day=tally.last_day, duplicates=tally.duplicates,
+                   rejected=tally.rejected, ignored=tally.ignored, pending=tally.pending,
+                   out_of_range=tally.out_of_range, problems=list(tally.problems.values()))
+
+
+@dataclass(slots=True)
 class RangeResult:
     """What one range's run found (the reduce's input; stored beside the range's chunks)."""
 
@@ -76,7 +107,8 @@ class RangeResult:
     error_chunk_keys: list[str] = field(default_factory=list)
     #: (chunk index, first day, last day) of each staged chunk
     chunk_days: list[tuple[int, date, date]] = field(default_factory=list)
-    tally: _Tally = field(default_factory=_Tally)
+    tally: TallyPart = field(default_factory=TallyPart)
+    notes: list[base.FileNote] = field(default_factory=list)
     discovered: list[DiscoveredAccount] = field(default_factory=list)
     #: (account, day) pairs judged; those that had lines with a bank id
     file_days: list[tuple[str, date]] = field(default_factory=list)
@@ -132,7 +164,8 @@ class SplitProcessing:
             result.failure = RangeFailure(FILE_CHANGED, FILE_CHANGED_MESSAGE, changed=True)
         result.chunk_keys, result.error_chunk_keys = run.rows.close(), run.errors.close()
         result.chunk_days = [(i, first, last) for i, (first, last) in sorted(run.chunk_days.items())]
-        result.tally = run.tally
+        result.tally = TallyPart.of(run.tally)
+        result.notes = list(run.notes.values())
         result.discovered = list(run.discovered.values())
         result.file_days = sorted(run.detector.file_days())
         result.bank_id_days = sorted(run.detector.bank_id_days)
@@ -214,8 +247,12 @@ class SplitProcessing:
             overlap = detector.overlap_count()
         if imp.bank_accounts:
             expired = self._expired(imp, results, tally.last_day)
+        notes: dict[str, base.FileNote] = {}
+        for r in results:
+            for note in r.notes:
+                notes.setdefault(note.code, note)
         return Pass(chunk_keys=chunk_keys, error_chunk_keys=error_keys, tally=tally, discovered=discovered,
-                    discovery=discovery, overlap=overlap, collector=collector, expired=expired)
+                    discovery=discovery, overlap=overlap, collector=collector, expired=expired, notes=notes)
 
     def _expired(self, imp: Import, results: list[RangeResult], last_day: date | None) -> list[Any]:
         """The pending lines no range booked, as one run reports them (accounts in the order their pools
@@ -232,16 +269,27 @@ class SplitProcessing:
 
 
 def _merged_tally(results: list[RangeResult]) -> _Tally:
+    """The ranges' counters added up; the kinds of rejected lines in the order one run meets them (a range
+    that counted more kinds than the report lists is read in one run)."""
     tally = _Tally()
     for r in results:
         t = r.tally
-        tally.add_batch(t.credits, t.debits, t.first_day, t.last_day)
-        tally.currencies |= t.currencies
+        tally.add_batch({c: (_Side(cc, ct), _Side(dc, dt)) for c, cc, ct, dc, dt in t.sides}, t.first_day, t.last_day)
         tally.duplicates += t.duplicates
         tally.rejected += t.rejected
         tally.ignored += t.ignored
         tally.pending += t.pending
         tally.out_of_range += t.out_of_range
+        if len(t.problems) >= MAX_VALIDATION_DETAILS:
+            raise _Fallback(f"range {r.index} counted the most kinds of rejected lines the report lists")
+        for problem in t.problems:
+            known = tally.problems.get((problem.code, problem.target))
+            if known is None and len(tally.problems) >= MAX_VALIDATION_DETAILS:
+                known = tally.problems[next(reversed(tally.problems))]  # the last kind counts the rest
+            if known is None:
+                tally.problems[(problem.code, problem.target)] = problem.model_copy()
+            else:
+                known.count += problem.count
     return tally
 
 

@@ -2,7 +2,11 @@
 
 imports table (pk = T#org#company):
   ACCOUNT#<accountId>                 bank account
-  IMPORT#<importId>                   import (ids are time-ordered: newest first by key)
+  IDENTIFIER#<IDENTIFIER>             the account created for an identifier (spaces out, upper case)
+  SETTINGS                            the tenant's settings
+  POLL#<importId>                     how often the import was polled (statusMonitor), beside the import
+  IMPORT#<importId>                   import (ids are time-ordered: newest first by key); its statusKey
+                                      (T#org#company#S#<status>) keys the sparse byStatus index (sk as range)
   DECISION#<importId>#g<generation>#<transactionId>  per-line decision overriding the default, for one
                                       processing run (an amend starts a new generation: old decisions no
                                       longer apply, and nothing has to delete them first)
@@ -22,6 +26,8 @@ imports table (pk = T#org#company):
 ledger table:
   pk = T#org#company#A#<accountId>#D#<yyyy-mm-dd>, sk = TX#<transactionId>   a confirmed transaction
   pk = T#org#company#A#<accountId>,                sk = DAY#<yyyy-mm-dd>      the account has lines that day
+  pk = T#org#company#A#<accountId>,                sk = REF#<transactionId>   a public transaction's line
+                                                     (the posted transactionId -> its day and ledger id)
   pk = T#org#company#A#<accountId>,                sk = BAL#<yyyy-mm-dd>      the sum and count of the day's lines
   pk = T#org#company#A#<accountId>,                sk = PENDING#<transactionId>  a pending line not booked yet
                                    (recomputed from the day's lines whenever lines of that day are written or removed)
@@ -45,6 +51,22 @@ def tenant_pk(tenant: Tenant) -> str:
 
 def account_sk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
+
+
+def identifier_sk(identifier: str) -> str:
+    return "IDENTIFIER#" + "".join(identifier.split()).upper()
+
+
+def poll_sk(import_id: str) -> str:
+    return f"POLL#{import_id}"
+
+
+SETTINGS_SK = "SETTINGS"
+
+
+def status_key(tenant: Tenant, status: str) -> str:
+    """The partition key of the imports table's byStatus index: one tenant's imports in one status."""
+    return f"{tenant_pk(tenant)}#S#{status}"
 
 
 def import_sk(import_id: str) -> str:
@@ -117,6 +139,10 @@ def ledger_pending_sk(transaction_id: str) -> str:
 def ledger_total_sk(day: date) -> str:
     """The sum of an account's lines on `day` (storage/ledger.py, LedgerRepository.refresh_totals)."""
     return f"{LEDGER_TOTAL_PREFIX}{day.isoformat()}"
+
+
+def ledger_ref_sk(bank_transaction_id: str) -> str:
+    return f"REF#{bank_transaction_id}"
 
 
 def ledger_day_sk(day: date) -> str:

@@ -23,6 +23,7 @@ never the lines of the whole ledger (services/ledger_queries.py).
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -99,6 +100,7 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "balance": _number(line.balance),
         "originalAmount": _number(line.original_amount),
         "originalCurrency": _text(line.original_currency),
+        "purchaseDate": _text(line.purchase_date.isoformat() if line.purchase_date else None),
         "reversal": {"BOOL": True} if line.reversal else None,
         "pending": {"BOOL": True} if line.pending else None,
         "replacesPendingId": _text(line.replaces_pending_id),
@@ -305,9 +307,36 @@ class LedgerStore(Protocol):
         """Which of the lines are in the ledger, as (bank account id, transaction id)."""
         ...
 
+    def tenant_page(self, tenant: Tenant, account_ids: list[str], *, start: date | None = None,
+                    end: date | None = None, import_id: str | None = None, limit: int = 100,
+                    cursor: str | None = None) -> tuple[list[LedgerLine], str | None]:
+        """Lines of several accounts, newest day first (then by account, then newest id), from `start` to
+        `end` (inclusive), only `import_id`'s when given; `limit` at a time. Reads the accounts' day
+        indexes and the day partitions in range only: never a scan."""
+        ...
+
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
                                    workers: int = 16, stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
         """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled)."""
+        ...
+
+    def refs(self, tenant: Tenant, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LineRef]:
+        """Where the lines of these (bank account id, bank transaction id) pairs are, for those written."""
+        ...
+
+    def claim_ref(self, tenant: Tenant, account_id: str, bank_transaction_id: str, ref: LineRef
+                  ) -> tuple[LineRef, bool]:
+        """Point the pair at `ref` unless it points somewhere already; answers where it points and whether
+        this call set it (a conditional write: of two concurrent callers one wins)."""
+        ...
+
+    def lines_at(self, tenant: Tenant, refs: Iterable[LineRef]) -> dict[tuple[str, str], LedgerLine]:
+        """The ledger lines at `refs`, by (bank account id, transaction id)."""
+        ...
+
+    def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
+        """Write `line` (its day indexed), remove the item at `old` when the line moved to another day, and
+        point the pair's reference at the line."""
         ...
 
     def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
@@ -343,6 +372,55 @@ class LedgerStore(Protocol):
         ...
 
 
+class _References:
+    """The public endpoint's references: (bank account, bank transaction id) -> the ledger line."""
+
+    table_name: str
+    client: Any
+
+    @staticmethod
+    def _ref_key(tenant: Tenant, account_id: str, bank_transaction_id: str) -> dict[str, dict[str, str]]:
+        return {"pk": {"S": keys.ledger_account_pk(tenant, account_id)},
+                "sk": {"S": keys.ledger_ref_sk(bank_transaction_id)}}
+
+    def refs(self, tenant: Tenant, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LineRef]:
+        pairs = list(dict.fromkeys(wanted))
+        found: dict[tuple[str, str], LineRef] = {}
+        by_sk = {(keys.ledger_account_pk(tenant, a), keys.ledger_ref_sk(b)): (a, b) for a, b in pairs}
+        for start in range(0, len(pairs), 100):
+            request: dict[str, Any] = {self.table_name: {"Keys": [self._ref_key(tenant, a, b)
+                                                                  for a, b in pairs[start:start + 100]]}}
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    account_id, bank_id = by_sk[(item["pk"]["S"], item["sk"]["S"])]
+                    found[(account_id, bank_id)] = (account_id, date.fromisoformat(item["day"]["S"]),
+                                                    item["transactionId"]["S"])
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def claim_ref(self, tenant: Tenant, account_id: str, bank_transaction_id: str, ref: LineRef
+                  ) -> tuple[LineRef, bool]:
+        key = self._ref_key(tenant, account_id, bank_transaction_id)
+        try:
+            self.client.put_item(TableName=self.table_name, Item={
+                **key, "day": {"S": ref[1].isoformat()}, "transactionId": {"S": ref[2]}},
+                ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            held = self.refs(tenant, [(account_id, bank_transaction_id)]).get((account_id, bank_transaction_id))
+            if held is None:  # removed meanwhile: claim again
+                return self.claim_ref(tenant, account_id, bank_transaction_id, ref)
+            return held, False
+        return ref, True
+
+    def _point(self, tenant: Tenant, account_id: str, bank_transaction_id: str, ref: LineRef) -> None:
+        self.client.put_item(TableName=self.table_name, Item={
+            **self._ref_key(tenant, account_id, bank_transaction_id), "day": {"S": ref[1].isoformat()},
+            "transactionId": {"S": ref[2]}})
+
+
 class PartialDelete(Exception):
     """A bulk delete stopped on an error after removing `removed` lines."""
 
@@ -352,7 +430,7 @@ class PartialDelete(Exception):
         self.cause = cause
 
 
-class LedgerRepository:
+class LedgerRepository(_References):
     """Reads with the table resource; bulk writes with the low-level client (3x less CPU per item), and the
     commit workers' staged writes with `bulk_client` where one is given (a client with botocore's parameter
     validation off: the items are built by `encode_staged`, and validation was ~40% of the CPU a line)."""
@@ -662,6 +740,88 @@ class LedgerRepository:
             raise PartialDelete(removed, errors[0]) from errors[0]
         return removed, complete
 
+    def lines_at(self, tenant: Tenant, refs: Iterable[LineRef]) -> dict[tuple[str, str], LedgerLine]:
+        wanted = list(dict.fromkeys(refs))
+        found: dict[tuple[str, str], LedgerLine] = {}
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {self.table.name: {"Keys": [
+                {"pk": keys.ledger_day_pk(tenant, a, d), "sk": keys.ledger_tx_sk(t)} for a, d, t in
+                wanted[start:start + 100]]}}
+            while request:
+                # the table resource's client reads plain values, as decode_line expects
+                answer = self.table.meta.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table.name, []):
+                    line = decode_line(item)
+                    found[(line.bank_account_id, line.transaction_id)] = line
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
+        self.write(tenant, [line])
+        if old[1] != line.date_posted:
+            self.client.delete_item(TableName=self.table_name, Key=self._key(tenant, old[0], old[1], old[2]))
+            self.refresh_totals(tenant, [(old[0], old[1])])  # the day the line left: its balance without it
+        self._point(tenant, line.bank_account_id, bank_transaction_id,
+                    (line.bank_account_id, line.date_posted, line.transaction_id))
+
+    def tenant_page(self, tenant: Tenant, account_ids: list[str], *, start: date | None = None,
+                    end: date | None = None, import_id: str | None = None, limit: int = 100,
+                    cursor: str | None = None) -> tuple[list[LedgerLine], str | None]:
+        state = decode_cursor(cursor) or {}
+        after_day = date.fromisoformat(state["d"]) if state.get("d") else None
+        after_account: str = state.get("a", "")
+        within: dict[str, Any] | None = state.get("k")
+        out: list[dict[str, Any]] = []
+        for day, account_id in _merge_days({a: self._days_between(
+                tenant, a, start, end, after_day, inclusive=after_day is not None and a > after_account)
+                for a in sorted(set(account_ids))}, first=(after_day, after_account) if within else None):
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": keys.ledger_day_pk(tenant, account_id, day)},
+                "ScanIndexForward": False,
+            }
+            if import_id is not None:
+                kwargs["FilterExpression"] = "importId = :import"
+                kwargs["ExpressionAttributeValues"][":import"] = import_id
+            if within is not None and (day, account_id) == (after_day, after_account):
+                kwargs["ExclusiveStartKey"] = within
+            while True:
+                kwargs["Limit"] = limit - len(out)
+                page = self.table.query(**kwargs)
+                out.extend(page.get("Items", []))
+                lek = page.get("LastEvaluatedKey")
+                if len(out) >= limit:
+                    more = {"d": day.isoformat(), "a": account_id, **({"k": lek} if lek else {})}
+                    return [decode_line(i) for i in out], encode_cursor(more)
+                if not lek:
+                    break
+                kwargs["ExclusiveStartKey"] = lek
+        return [decode_line(i) for i in out], None
+
+    def _days_between(self, tenant: Tenant, account_id: str, start: date | None, end: date | None,
+                      before: date | None, *, inclusive: bool) -> Iterator[date]:
+        """The account's days from `end` down to `start`, below `before` (or at it, when inclusive)."""
+        high = end
+        if before is not None and (high is None or before <= high):
+            high = before if inclusive else before - timedelta(days=1)
+        low_sk = keys.ledger_day_sk(start) if start else keys.LEDGER_DAY_PREFIX
+        high_sk = keys.ledger_day_sk(high) if high else keys.LEDGER_DAY_PREFIX + "~"
+        if low_sk > high_sk:
+            return
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": keys.ledger_account_pk(tenant, account_id), ":low": low_sk,
+                                          ":high": high_sk},
+            "ScanIndexForward": False,
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            for item in page.get("Items", []):
+                yield date.fromisoformat(item["sk"].removeprefix(keys.LEDGER_DAY_PREFIX))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # import-session lines: balances, invoices and statuses ------------------------------------------
     def _index(self, tenant: Tenant, account_id: str, low: str, high: str) -> Iterator[dict[str, Any]]:
         """The account's index items whose sort keys are in [low, high]."""
@@ -792,6 +952,25 @@ def _mark_of(value: Any) -> ReconciliationMark | None:
     if not value:
         return None
     return ReconciliationMark(value["reconciliationId"], value["entryId"], value["matchStatus"])
+
+
+def _merge_days(days: dict[str, Iterator[date]], *, first: tuple[date | None, str] | None
+                ) -> Iterator[tuple[date, str]]:
+    """(day, account) pairs of several accounts' newest-first days: newest day first, then by account.
+    `first` comes before everything (a page that stopped inside its day partition)."""
+    if first is not None and first[0] is not None:
+        yield first[0], first[1]
+    heap: list[tuple[int, str, Iterator[date]]] = []
+    for account_id, it in days.items():
+        day = next(it, None)
+        if day is not None:
+            heapq.heappush(heap, (-day.toordinal(), account_id, it))
+    while heap:
+        ordinal, account_id, it = heapq.heappop(heap)
+        yield date.fromordinal(-ordinal), account_id
+        day = next(it, None)
+        if day is not None:
+            heapq.heappush(heap, (-day.toordinal(), account_id, it))
 
 
 def _chain(first: list[date], rest: Iterator[date]) -> Iterator[date]:

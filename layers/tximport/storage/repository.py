@@ -16,7 +16,18 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from tximport.errors import Conflict, NotFound
-from tximport.models import IN_FLIGHT_STATUSES, BankAccount, Decision, Import, ImportStatus, Tenant, utcnow
+from tximport.models import (
+    IN_FLIGHT_STATUSES,
+    BankAccount,
+    Decision,
+    Import,
+    ImportStatus,
+    PollMonitor,
+    Tenant,
+    TenantSettings,
+    iso,
+    utcnow,
+)
 from tximport.storage import keys
 from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 
@@ -39,6 +50,11 @@ class AccountsStore(Protocol):
         """Up to `limit` accounts and the cursor of the next page (None at the end)."""
         ...
 
+    def claim_identifier(self, tenant: Tenant, identifier: str, account_id: str) -> str:
+        """Claim an account identifier (spaces and case aside) for `account_id` unless an account already
+        holds it; answers the account that holds it."""
+        ...
+
 
 class ImportsStore(Protocol):
     def create(self, imp: Import) -> None:
@@ -56,6 +72,14 @@ class ImportsStore(Protocol):
     def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
                   status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
         """Up to `limit` imports, newest first, and the cursor of the next page (None at the end)."""
+        ...
+
+    def poll(self, imp: Import) -> PollMonitor:
+        """Count one poll of the import (beside it: the import itself does not change)."""
+        ...
+
+    def monitors(self, tenant: Tenant, import_ids: list[str]) -> dict[str, PollMonitor]:
+        """The poll counts of these imports (imports never polled are left out)."""
         ...
 
     def put_decision(self, imp: Import, transaction_id: str, decision: Decision) -> None:
@@ -87,6 +111,16 @@ class ImportsStore(Protocol):
 
     def delete_replay(self, tenant: Tenant, account_id: str, digest: str, import_id: str) -> None:
         """Forget it, if it was `import_id` that imported it."""
+        ...
+
+
+class SettingsStore(Protocol):
+    def get(self, tenant: Tenant) -> TenantSettings:
+        """The tenant's settings (the defaults until it changes one)."""
+        ...
+
+    def put(self, tenant: Tenant, settings: TenantSettings) -> None:
+        """Store the tenant's settings."""
         ...
 
 
@@ -162,9 +196,30 @@ class AccountsRepository:
         accounts = [BankAccount.model_validate_json(i["doc"]) for i in page.get("Items", [])]
         return accounts, encode_cursor(page.get("LastEvaluatedKey"))
 
+    def claim_identifier(self, tenant: Tenant, identifier: str, account_id: str) -> str:
+        key = {"pk": keys.tenant_pk(tenant), "sk": keys.identifier_sk(identifier)}
+        try:
+            self.table.put_item(Item={**key, "accountId": account_id}, ConditionExpression=Attr("pk").not_exists())
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            item = self.table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+            return str(item.get("accountId", account_id))
+        return account_id
+
+
+#: the imports table's index of imports by tenant and status (sparse: only import items carry its key)
+STATUS_INDEX = "byStatus"
+STATUS_KEY = "statusKey"
+
 
 class ImportsRepository:
-    """Imports, with optimistic locking on `version` so concurrent updates never overwrite each other."""
+    """Imports, with optimistic locking on `version` so concurrent updates never overwrite each other.
+
+    Each import item also carries `statusKey` (tenant + status), the partition key of the sparse
+    `byStatus` index, so `GET /imports?status=` reads full pages of one status, newest first. Polls are
+    counted on a `POLL#` item beside the import (an atomic counter), never on the versioned document.
+    """
 
     def __init__(self, table: Any) -> None:
         self.table = table
@@ -173,6 +228,7 @@ class ImportsRepository:
         item: dict[str, Any] = {
             "pk": keys.tenant_pk(imp.tenant), "sk": keys.import_sk(imp.id),
             "doc": imp.model_dump_json(), "status": imp.status.value, "version": imp.version,
+            STATUS_KEY: keys.status_key(imp.tenant, imp.status.value),
             # read by the conditions of writes that depend on the import (a decision)
             "generation": imp.generation,
         }
@@ -213,20 +269,46 @@ class ImportsRepository:
         return imp
 
     def list_page(self, tenant: Tenant, *, limit: int = 50, cursor: str | None = None,
-             status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("IMPORT#"),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+                  status: ImportStatus | None = None) -> tuple[list[Import], str | None]:
+        kwargs: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit}
         if status:
-            kwargs["FilterExpression"] = Attr("status").eq(status.value)
+            kwargs["IndexName"] = STATUS_INDEX
+            kwargs["KeyConditionExpression"] = Key(STATUS_KEY).eq(keys.status_key(tenant, status.value))
+        else:
+            kwargs["KeyConditionExpression"] = Key("pk").eq(keys.tenant_pk(tenant)) & Key("sk").begins_with("IMPORT#")
         start = decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self.table.query(**kwargs)
         imports = [Import.model_validate_json(i["doc"]) for i in page.get("Items", [])]
         return imports, encode_cursor(page.get("LastEvaluatedKey"))
+
+    # polls ------------------------------------------------------------------------------------
+    def poll(self, imp: Import) -> PollMonitor:
+        now = iso(utcnow())
+        values: dict[str, Any] = {":one": 1, ":now": now}
+        update = ("ADD pollAttempts :one "
+                  "SET pollLastAttempt = :now, pollFirstAttempt = if_not_exists(pollFirstAttempt, :now)")
+        if imp.expires_at:
+            update += ", expiresAt = :expires"
+            values[":expires"] = imp.expires_at
+        answer = self.table.update_item(
+            Key={"pk": keys.tenant_pk(imp.tenant), "sk": keys.poll_sk(imp.id)}, UpdateExpression=update,
+            ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
+        return _monitor(answer["Attributes"])
+
+    def monitors(self, tenant: Tenant, import_ids: list[str]) -> dict[str, PollMonitor]:
+        found: dict[str, PollMonitor] = {}
+        for start in range(0, len(import_ids), 100):  # BatchGetItem reads at most 100 keys
+            request = {self.table.name: {"Keys": [{"pk": keys.tenant_pk(tenant), "sk": keys.poll_sk(i)}
+                                                  for i in import_ids[start:start + 100]]}}
+            while request:
+                # the table resource's client reads and writes plain values (not attribute values)
+                answer = self.table.meta.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table.name, []):
+                    found[str(item["sk"]).removeprefix("POLL#")] = _monitor(item)
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def in_flight(self, updated_before: datetime) -> Iterator[Import]:
         """Reads the index shard by shard (keys only), then each import itself."""
@@ -310,6 +392,29 @@ class ImportsRepository:
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
+
+
+def _monitor(item: Mapping[str, Any]) -> PollMonitor:
+    first, last = item.get("pollFirstAttempt"), item.get("pollLastAttempt")
+    return PollMonitor(first_attempt=datetime.fromisoformat(first) if first else None,
+                       attempts=int(item.get("pollAttempts") or 0),
+                       last_attempt=datetime.fromisoformat(last) if last else None)
+
+
+class SettingsRepository:
+    """A tenant's settings: one item in its partition."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, tenant: Tenant) -> TenantSettings:
+        item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.SETTINGS_SK},
+                                   ConsistentRead=True).get("Item")
+        return TenantSettings.model_validate_json(item["doc"]) if item else TenantSettings()
+
+    def put(self, tenant: Tenant, settings: TenantSettings) -> None:
+        self.table.put_item(Item={"pk": keys.tenant_pk(tenant), "sk": keys.SETTINGS_SK,
+                                  "doc": settings.model_dump_json()})
 
 
 class LocksRepository:

@@ -196,6 +196,7 @@ def encode_row(row: StagedRow) -> dict[str, Any]:
         "balance": _money(row.balance),
         "originalAmount": _money(row.original_amount),
         "originalCurrency": row.original_currency,
+        "purchaseDate": _day(row.purchase_date),
         "reversal": row.reversal,
         **_statement_links(row),
         "possibleDuplicate": row.possible_duplicate,

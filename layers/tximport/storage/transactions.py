@@ -17,6 +17,7 @@ def transaction_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     """The `tximport.models.Transaction` fields of a stored line (amounts may be numbers or decimal
     strings, dates ISO text)."""
     value_date = item.get("valueDate")
+    purchase_date = item.get("purchaseDate")
     line_number = item.get("lineNumber")
     return {
         "transaction_id": item["transactionId"],
@@ -34,6 +35,7 @@ def transaction_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "reference": item.get("reference"),
         "counterparty_name": item.get("counterpartyName"),
         "counterparty_account": item.get("counterpartyAccount"),
+        "purchase_date": date.fromisoformat(purchase_date) if purchase_date else None,
         "reversal": bool(item.get("reversal")),
         "pending": bool(item.get("pending")),
         "replaces_pending_id": item.get("replacesPendingId"),

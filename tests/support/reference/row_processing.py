@@ -4,8 +4,9 @@ checks and the pending / reversal links it gained (issue 12).
 
 Parse and validate an uploaded file: stream it, stage rows in chunks, write the report.
 
-Answers the workflow's next step: `review` (wait for confirmation), `confirm` (the review level lets it
-go on by itself), `done` (nothing to import: account discovery) or `failed` (status error).
+Answers the workflow's next step: `review` (wait for confirmation; also after account discovery, until
+the caller names the accounts), `confirm` (the review level lets it go on by itself), `done` (the import
+was deleted meanwhile) or `failed` (status error: also a file with no importable line).
 
 One run over a file is a `_Run`: it resolves each line's bank account (`_Accounts`), builds the staged
 row (`_RowBuilder`: sign, deterministic id, duplicate verdict), and tallies what it saw (`_Tally`);
@@ -22,11 +23,14 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from tests.support.reference.row_duplicates import DuplicateDetector
+from tximport import money
 from tximport.formats import base
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
 from tximport.ids import content_key, transaction_id
 from tximport.models import (
+    MAX_VALIDATION_DETAILS,
+    CurrencyTotal,
     DiscoveredAccount,
     ErrorDetail,
     Import,
@@ -38,6 +42,7 @@ from tximport.models import (
     Summary,
     Tenant,
     TransactionSign,
+    ValidationDetail,
 )
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.statements import StatementService
@@ -108,38 +113,67 @@ class _Tally:
 
     credits: _Side = field(default_factory=_Side)
     debits: _Side = field(default_factory=_Side)
+    #: the credits and debits of each currency (None: no currency known)
+    by_currency: dict[str | None, tuple[_Side, _Side]] = field(default_factory=dict)
     first_day: date | None = None
     last_day: date | None = None
-    currencies: set[str] = field(default_factory=set)
     duplicates: int = 0
     # lines left out, by why
     rejected: int = 0
     ignored: int = 0
     pending: int = 0
     out_of_range: int = 0
+    #: the kinds of problem among the rejected lines, by (code, target)
+    problems: dict[tuple[str, str | None], ValidationDetail] = field(default_factory=dict)
 
     @property
     def lines(self) -> int:
         return self.credits.count + self.debits.count
 
-    def add(self, amount: Decimal, posted: date) -> None:
-        side = self.credits if amount >= 0 else self.debits
-        side.count += 1
-        side.total += amount
+    @property
+    def currencies(self) -> set[str]:
+        return {c for c in self.by_currency if c}
+
+    def add(self, amount: Decimal, posted: date, currency: str | None) -> None:
+        sides = self.by_currency.get(currency)
+        if sides is None:
+            sides = self.by_currency[currency] = (_Side(), _Side())
+        credit = amount >= 0
+        for side in (self.credits, sides[0]) if credit else (self.debits, sides[1]):
+            side.count += 1
+            side.total += amount
         if self.first_day is None or posted < self.first_day:
             self.first_day = posted
         if self.last_day is None or posted > self.last_day:
             self.last_day = posted
 
+    def reject(self, error: base.LineError) -> None:
+        """Count a rejected line under its kind of problem (validationDetails)."""
+        self.rejected += 1
+        key = (error.code, error.target)
+        problem = self.problems.get(key)
+        if problem is None:
+            if len(self.problems) >= MAX_VALIDATION_DETAILS:
+                key = next(reversed(self.problems))  # the last kind counts the rest
+                problem = self.problems[key]
+            else:
+                problem = self.problems[key] = ValidationDetail(
+                    code=error.code, target=error.target, message=error.message,
+                    first_line_number=error.line_number)
+        problem.count += 1
+
     def summary(self, *, overlap: int, accounts: int) -> Summary:
         """`statement.summary` of the import report."""
+        totals = [CurrencyTotal(currency=c, credit_count=cr.count, credit_sum=cr.total, debit_count=db.count,
+                                debit_sum=db.total)
+                  for c, (cr, db) in sorted(self.by_currency.items(), key=lambda kv: kv[0] or "")]
         return Summary(
             account_details_count=accounts, transaction_details_count=self.lines,
             transaction_credit_count=self.credits.count, transaction_credit_sum=self.credits.total,
             transaction_debit_count=self.debits.count, transaction_debit_sum=self.debits.total,
             transaction_range_start_date=self.first_day, transaction_range_end_date=self.last_day,
             transaction_date_overlap_count=overlap, rejected_line_count=self.rejected,
-            ignored_line_count=self.ignored, currencies=sorted(self.currencies))
+            ignored_line_count=self.ignored, currencies=sorted(self.currencies), totals=totals)
 
 
 class _Accounts:
@@ -186,6 +220,7 @@ class _RowBuilder:
             reference=line.reference, counterparty_name=line.counterparty_name,
             counterparty_account=line.counterparty_account, balance=line.balance,
             original_amount=line.original_amount, original_currency=line.original_currency,
+            reversal=line.reversal,
             possible_duplicate=verdict is not None,
             duplicate_of=verdict.duplicate_of if verdict else None,
             duplicate_reason=({"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
@@ -279,15 +314,16 @@ class _Run:
         self.discovered: dict[str, DiscoveredAccount] = {}
         self.statements = statements
         self.links = links
+        #: what the file says about itself, by code (the first note of each code)
+        self.notes: dict[str, base.FileNote] = {}
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
             self._line(event)
         elif isinstance(event, base.LineError):
-            self.tally.rejected += 1
-            self.errors.write(ErrorDetail.model_construct(
-                severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
-                line_number=event.line_number, actual_value=event.actual_value))
+            self._reject(event)
+        elif isinstance(event, base.FileNote):
+            self.notes.setdefault(event.code, event)
         elif isinstance(event, base.StatementBalances):
             self._balances(event)
         else:
@@ -295,6 +331,12 @@ class _Run:
                 account_identifier=event.account_ref, currency=event.currency))
             account = None if self.discovery else self.accounts.of(event.account_ref)
             entry.bank_account_id = account.id if account else None
+
+    def _reject(self, event: base.LineError) -> None:
+        self.tally.reject(event)
+        self.errors.write(ErrorDetail.model_construct(
+            severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
+            line_number=event.line_number, actual_value=event.actual_value))
 
     def _line(self, line: base.ParsedLine) -> None:
         tally = self.tally
@@ -313,14 +355,22 @@ class _Run:
             tally.ignored += 1
             return
         currency = line.currency
-        if not currency:  # the statement's currency, where the line names none
+        if not currency:  # the statement's currency, else the account's, where the line names none
             statement = self.discovered.get(line.account_ref or "")
-            currency = statement.currency if statement else None
+            currency = (statement.currency if statement else None) or account.currency
         if self.product is not None and not self.product.covers(line.date_posted):
             tally.out_of_range += 1
             self._statement_line(line, account, currency, None)
             return
         if not self._storable(line):
+            return
+        if not money.fits(line.amount, currency):
+            # integers of minor units are the contract: an amount finer than its currency is refused,
+            # never rounded
+            self._reject(base.LineError(
+                line.line_number, base.INVALID_AMOUNT,
+                f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
+                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
             return
         row = self.builder.build(line, account, currency)
         if self.links is not None:
@@ -329,9 +379,7 @@ class _Run:
         self._statement_line(line, account, currency, row.possible_duplicate)
         if row.possible_duplicate:
             tally.duplicates += 1
-        if currency:
-            tally.currencies.add(currency)
-        tally.add(row.amount, row.date_posted)
+        tally.add(row.amount, row.date_posted, currency)
         self.rows.write(row)
 
     def _storable(self, line: base.ParsedLine) -> bool:
@@ -340,12 +388,10 @@ class _Run:
         for name, value in (("amount", line.amount), ("balance", line.balance),
                             ("originalAmount", line.original_amount)):
             if value is not None and not storable(value):
-                self.tally.rejected += 1
-                self.errors.write(ErrorDetail.model_construct(
-                    severity=Severity.ERROR, code=base.INVALID_AMOUNT, target=name, line_number=line.line_number,
-                    actual_value=str(value)[:100],
-                    message=f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
-                            "(38 significant digits, 1E-130 to 1E+126)"))
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
                 return False
         return True
 
@@ -481,23 +527,21 @@ class ProcessingService:
         imp.summary = tally.summary(overlap=overlap,
                                     accounts=len(run.discovered) if run.discovered else len(imp.bank_accounts))
         imp.discovered_accounts = list(run.discovered.values())
-        imp.validation_details_count = tally.rejected
-        warnings = report_warnings(tally, overlap)
+        imp.validation_details = list(tally.problems.values())
+        imp.interim_report = base.INTERIM_REPORT in run.notes
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message)
+                 for n in run.notes.values()]
+        warnings = report_warnings(tally, overlap) + notes
         if self.statements is not None and collector is not None:
             warnings += self.statements.assess(imp, collector)
         if links is not None:
             warnings += links.expired()
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if run.discovery:
-            self.lifecycle.transition(imp, ImportStatus.COMPLETE, error_details=[*imp.error_details,
-                                      ErrorDetail(severity=Severity.INFO, code="AccountDiscovery",
-                                                  message="no bank accounts were listed: the accounts the "
-                                                          "file holds are reported and nothing is imported")])
-            self.lifecycle.release(imp)
-            return "done"
-        if tally.lines == 0 and tally.rejected:
-            return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file could be imported; "
-                              "see errordetails", target="File")
+            return self._discovered(imp)
+        nothing = self._nothing_to_import(imp, tally, notes)
+        if nothing is not None:
+            return nothing
         outcome = next_step(imp.review_level, tally.rejected, warnings)
         # the amend that took the last token is done with: the await step that follows parks a new one
         # (and must not mistake that amend for a decision taken from one of its own earlier attempts)
@@ -509,6 +553,38 @@ class ProcessingService:
             # sees awaitingConfirmation before a confirm can be accepted
             self.imports.save(imp)
         return outcome
+
+    def _discovered(self, imp: Import) -> Outcome:
+        """Account discovery (a multi-account file, no accounts named): the import waits in
+        awaitingConfirmation with the accounts the file holds in accountIdentifiers, until the caller
+        names the accounts to import into (amendtransactions with bankAccounts) or deletes it."""
+        if not imp.discovered_accounts:
+            return self._fail(imp, base.INVALID_SOURCE_DATA, "the file names no bank account to discover: "
+                              "create the import with the bank account in bankAccounts", target="File")
+        names = ", ".join(a.account_identifier for a in imp.discovered_accounts)
+        imp.error_details = [*imp.error_details, ErrorDetail(
+            severity=Severity.INFO, code="AccountDiscovery",
+            message=f"no bank accounts were named: the file holds {len(imp.discovered_accounts)} account(s) "
+                    f"({names}); name the ones to import (amendtransactions with bankAccounts) or delete "
+                    "the import")]
+        self.imports.save(imp)  # awaitingConfirmation once the await step has parked its token
+        return "review"
+
+    def _nothing_to_import(self, imp: Import, tally: _Tally, notes: list[ErrorDetail]) -> Outcome | None:
+        """A file without one importable line ends in error, saying why (never a silent complete)."""
+        if tally.lines:
+            return None
+        left_out = [(tally.ignored, "belong to bank accounts not named on the import"),
+                    (tally.pending, "are pending (not booked; includePending imports them)"),
+                    (tally.out_of_range, "fall outside productDates")]
+        reasons = [f"{count} {why}" for count, why in left_out if count]
+        if tally.rejected:
+            reasons.insert(0, f"{tally.rejected} were rejected (see errordetails)")
+        if reasons:
+            return self._fail(imp, base.INVALID_SOURCE_DATA, "no line of the file can be imported: "
+                              + "; ".join(reasons), target="File")
+        more = "".join(f". {n.message}" for n in notes)
+        return self._fail(imp, base.EMPTY_FILE, f"the file holds no transactions to import{more}", target="File")
 
     def _fail(self, imp: Import, code: str, message: str, *, target: str | None = "File",
               extra: dict[str, Any] | None = None) -> Outcome:

@@ -198,8 +198,9 @@ def test_mt942_interim_report() -> None:
 :90C:0EUR0,
 -
 """
-    [account, row] = parse(data)
+    [account, note, row] = parse(data)
     assert account.account_ref == "DE89370400440532013000"
+    assert (note.code, note.severity) == ("InterimReport", "info")  # the import says interim report
     assert (row.amount, row.description, row.currency) == (Decimal("-5.00"), "Card payment", "EUR")
 
 

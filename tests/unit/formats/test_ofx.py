@@ -335,9 +335,11 @@ def test_investment_statement_bank_transactions() -> None:
             b"<ACCTID>INV1</INVACCTFROM><INVTRANLIST><INVBANKTRAN><STMTTRN><TRNTYPE>CREDIT"
             b"<DTPOSTED>20240102<TRNAMT>10.00<FITID>I1<NAME>Dividend</STMTTRN><SUBACCTFUND>CASH"
             b"</INVBANKTRAN></INVTRANLIST></INVSTMTRS></INVSTMTTRNRS></INVSTMTMSGSRSV1></OFX>")
-    account, row = parse(data)
+    account, row, note = parse(data)
     assert (account.account_ref, account.bank_id) == ("INV1", "broker.com")
     assert (row.account_ref, row.amount) == ("INV1", Decimal("10.00"))
+    # the investment statement itself is not imported: said so with its counts
+    assert note.code == "UnimportedSections" and "1 investment statement(s)" in note.message
 
 
 def test_a_transaction_without_end_tag_ends_at_the_end_of_its_list() -> None:

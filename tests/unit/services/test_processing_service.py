@@ -6,9 +6,12 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, World
-from tximport.commands import CreateImport, FlipSigns, ImportAccount
+from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAccount, NameAccounts
+from tximport.errors import Conflict
 from tximport.formats.base import DateStyle
 from tximport.models import ImportStatus, LedgerLine, ProductDates, ReviewLevel, Severity, utcnow
 from tximport.services.processing import _Tally, next_step, report_warnings
@@ -19,6 +22,11 @@ JSON_TWO_ACCOUNTS = json.dumps({"bankAccounts": [
         {"transactionId": "t2", "datePosted": "2024-02-01", "amount": "-950.00", "description": "Rent"}]},
     {"accountIdentifier": "GB33BUKB20201555555555", "currency": "GBP", "transactions": [
         {"transactionId": "t3", "datePosted": "2024-02-02", "amount": "-3.50", "description": "Coffee"}]},
+]}).encode()
+JSON_FINE_AMOUNTS = json.dumps({"bankAccounts": [
+    {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": [
+        {"transactionId": "f1", "datePosted": "2024-01-31", "amount": "10.2500", "description": "Fine"},
+        {"transactionId": "f2", "datePosted": "2024-02-01", "amount": "0.001", "description": "Too fine"}]},
 ]}).encode()
 
 
@@ -81,7 +89,8 @@ def test_an_amount_the_ledger_cannot_store_rejects_its_line_not_the_commit(c: Fa
     forty, tiny, widest = "1234567890123456789012345678901234567890", "0." + "0" * 130 + "1", "-" + "9" * 38
     statement = CSV + f"2024-01-05,Forty digits,{forty}\n2024-01-06,Tiny,{tiny}\n2024-01-07,Wide,{widest}\n".encode()
     imp, outcome = world.processed(statement)
-    assert outcome == "review" and imp.validation_details_count == 2
+    # validationDetails lists kinds of problem: both lines are one kind (InvalidAmount at the amount column)
+    assert outcome == "review" and sum(v.count for v in imp.validation_details) == 2
     rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
                                                                                  limit=10)[0]]
     # the amount readers refuse them (naming the column); processing checks every number again
@@ -201,16 +210,62 @@ def test_lines_outside_the_product_dates_are_left_out(c: FakeContainer, world: W
     assert _codes(done.error_details) == ["OutsideProductDates"]
 
 
-def test_a_multi_account_file_without_accounts_reports_them_and_imports_nothing(c: FakeContainer, world: World):
+def test_a_multi_account_file_without_accounts_reports_them_and_waits_for_them_to_be_named(
+        c: FakeContainer, world: World):
     imp = world.create(file_format="JSON#v0")
     world.upload(imp, JSON_TWO_ACCOUNTS)
     assert world.claim(imp.id) == "process"
-    assert c.processing.process(world.get(imp.id)) == "done"
+    assert c.processing.process(world.get(imp.id)) == "review"  # awaitingConfirmation, never complete
     found = world.get(imp.id)
-    assert found.status == ImportStatus.COMPLETE and _codes(found.error_details) == ["AccountDiscovery"]
+    assert found.status == ImportStatus.PROCESSING and _codes(found.error_details) == ["AccountDiscovery"]
     assert [(d.account_identifier, d.currency, d.transaction_count) for d in found.discovered_accounts] == [
         ("DE89370400440532013000", "EUR", 2), ("GB33BUKB20201555555555", "GBP", 1)]
     assert list(c.staging.all_rows(found.chunk_keys)) == []
+
+
+def test_naming_the_discovered_accounts_goes_on_from_the_staged_file(c: FakeContainer, world: World):
+    known = world.account("DE89370400440532013000")
+    imp = world.create(file_format="JSON#v0")
+    world.upload(imp, JSON_TWO_ACCOUNTS)
+    world.claim(imp.id)
+    c.processing.process(world.get(imp.id))
+    token = c.workflow_engine.park()
+    c.workflow.await_confirmation(world.get(imp.id), token)
+
+    c.import_service.amend(world.tenant, imp.id, NameAccounts(accounts=[
+        AccountChoice(id=known),
+        AccountChoice(account_identifier="GB33 BUKB 2020 1555 5555 55", country_code="GBR")]))
+
+    assert c.workflow_engine.outputs(token) == [{"action": "accounts"}]  # the workflow claims, then processes
+    named = world.get(imp.id)
+    assert named.status == ImportStatus.PROCESSING and named.task_token is None
+    created = named.bank_accounts[1]
+    assert created.id != known and c.accounts.get(world.tenant, created.id).currency == "GBP"
+    assert world.claim(imp.id) == "process"
+    assert c.processing.process(world.get(imp.id)) == "review"
+    rows = list(c.staging.all_rows(world.get(imp.id).chunk_keys))
+    assert sorted((r.bank_account_id, r.description) for r in rows) == sorted(
+        [(known, "Salary"), (known, "Rent"), (created.id, "Coffee")])
+    with pytest.raises(Conflict) as named_twice:  # only an import without accounts takes them
+        c.import_service.amend(world.tenant, imp.id, NameAccounts(accounts=[AccountChoice(id=known)]))
+    assert named_twice.value.code in ("BankAccountsAlreadyNamed", "InvalidImportStatus")
+
+
+def test_a_file_with_no_transaction_ends_in_error_never_complete(c: FakeContainer, world: World):
+    imp, outcome = world.processed(b"Date,Description,Amount\n")
+    assert outcome == "failed" and imp.status == ImportStatus.ERROR
+    assert [(d.code, d.severity.value) for d in imp.error_details][:1] == [("EmptyFile", "error")]
+
+
+def test_an_amount_finer_than_its_currency_is_rejected_not_rounded(c: FakeContainer, world: World):
+    imp, outcome = world.processed(JSON_FINE_AMOUNTS, world.account("DE89370400440532013000"),
+                                   file_format="JSON#v0")
+    assert outcome == "review"
+    rows = list(c.staging.all_rows(imp.chunk_keys))
+    assert [(r.description, r.amount) for r in rows] == [("Fine", Decimal("10.25"))]
+    assert imp.summary is not None and imp.summary.rejected_line_count == 1
+    assert [(v.code, v.count) for v in imp.validation_details] == [("InvalidAmount", 1)]
+    assert imp.validation_details_count == 1
 
 
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):

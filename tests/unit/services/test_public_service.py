@@ -1,51 +1,98 @@
-"""PublicTransactionsService on fakes: posted transactions straight into the ledger, deduplicated."""
+"""PublicTransactionsService on fakes: posted transactions straight into the ledger, deduplicated by
+accountIdentifier + transactionId whatever the dates, unknown accounts created unless the tenant said no."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import World
+from tximport.commands import PostedTransaction, UpdateSettings
+from tximport.services.public import RejectedTransaction
 
 
-def _tx(**extra: object) -> dict[str, object]:
-    return {"accountIdentifier": "GB33 BUKB 2020 1555 5555 55", "transactionId": "tx-1", "text": "Coffee",
-            "creditDebit": "debit", "amount": "3.50", "currency": "GBP", "valutaAt": "2024-03-01", **extra}
+def _tx(**extra: Any) -> PostedTransaction:
+    base: dict[str, Any] = {"account_identifier": "GB33 BUKB 2020 1555 5555 55", "transaction_id": "tx-1",
+                            "text": "Coffee", "credit_debit": "debit", "amount": Decimal("3.50"), "currency": "GBP",
+                            "valuta_at": date(2024, 3, 1)}
+    return PostedTransaction(**{**base, **extra})
+
+
+def _post(c: FakeContainer, world: World, *items: PostedTransaction, rejected: list[RejectedTransaction] | None = None):
+    return c.public.ingest(world.tenant, list(enumerate(items)), rejected or [])
 
 
 def test_new_transactions_are_written_and_existing_ones_counted(c: FakeContainer, world: World):
     account = world.account("GB33BUKB20201555555555")
 
-    first = c.public.ingest(world.tenant, [_tx(), _tx(transactionId="tx-2", creditDebit="credit", amount="10")])
-    again = c.public.ingest(world.tenant, [_tx(), _tx(transactionId="tx-3")])
+    first = _post(c, world, _tx(), _tx(transaction_id="tx-2", credit_debit="credit", amount=Decimal("10")))
+    again = _post(c, world, _tx(), _tx(transaction_id="tx-3"))
 
     assert (first.new, first.existing, first.errors) == (2, 0, [])
     assert (again.new, again.existing) == (1, 1)
+    assert [(i.result, i.bank_account_id) for i in again.items] == [("existing", account), ("new", account)]
     lines = c.ledger.all(world.tenant, account)
     assert sorted(line.amount for line in lines) == [Decimal("-3.50"), Decimal("-3.50"), Decimal("10")]
     assert {line.import_id for line in lines} == {"public-api"}
 
 
-def test_each_bad_transaction_is_rejected_on_its_own(c: FakeContainer, world: World):
+def test_a_resend_with_other_dates_is_existing_and_moves_the_line(c: FakeContainer, world: World):
+    account = world.account("GB33BUKB20201555555555")
+    _post(c, world, _tx(purchased_at=date(2024, 2, 28)))
+
+    corrected = _post(c, world, _tx(valuta_at=date(2024, 3, 2)))
+    booked = _post(c, world, _tx(valuta_at=date(2024, 3, 2), booked_at=date(2024, 3, 4)))
+    same = _post(c, world, _tx(valuta_at=date(2024, 3, 2)))
+
+    assert (corrected.new, corrected.existing) == (0, 1)
+    assert corrected.items[0].updated_fields == ("valueDate", "datePosted")
+    assert booked.items[0].updated_fields == ("datePosted",)
+    assert same.items[0].updated_fields == ()  # no bookedAt this time: the booking day stays
+    (line,) = c.ledger.all(world.tenant, account)  # one row, never a second or third
+    assert (line.value_date, line.date_posted, line.purchase_date) == (
+        date(2024, 3, 2), date(2024, 3, 4), date(2024, 2, 28))
+    assert line.reference is None  # purchasedAt is its own field
+
+
+def test_the_same_transaction_twice_in_one_request_is_one_row(c: FakeContainer, world: World):
+    account = world.account("GB33BUKB20201555555555")
+    result = _post(c, world, _tx(), _tx(valuta_at=date(2024, 3, 5)))
+    assert [(i.result, i.updated_fields) for i in result.items] == [
+        ("new", ()), ("existing", ("valueDate", "datePosted"))]
+    assert [line.date_posted for line in c.ledger.all(world.tenant, account)] == [date(2024, 3, 5)]
+
+
+def test_an_unknown_account_gets_a_placeholder_unless_the_tenant_says_no(c: FakeContainer, world: World):
+    result = _post(c, world, _tx(account_identifier="DE89 3704 0044 0532 0130 00"),
+                   _tx(account_identifier="DE89370400440532013000", transaction_id="tx-2"),
+                   _tx(account_identifier="card ****1234", transaction_id="tx-3"))
+    assert result.new == 3
+    assert [i.account_created for i in result.items] == [True, False, True]
+    (iban, _), (card, _) = result.created_accounts
+    assert (iban, card) == ("DE89 3704 0044 0532 0130 00", "card ****1234")
+    accounts = {a.account_identifier: a for a in c.account_service.all(world.tenant)}
+    assert accounts["DE89 3704 0044 0532 0130 00"].country_code == "DEU"  # the IBAN's country
+    assert accounts["card ****1234"].country_code == "ZZZ"  # the tenant's placeholder country
+
+    c.settings_service.update(world.tenant, UpdateSettings(auto_create_accounts=False))
+    refused = _post(c, world, _tx(account_identifier="FR7630006000011234567890189"))
+    assert [(e.code, e.target) for e in refused.errors] == [
+        ("BankAccountNotFound", "$.transactions[0].accountIdentifier")]
+
+
+def test_rejected_items_are_counted_in_their_place(c: FakeContainer, world: World):
     world.account("GB33BUKB20201555555555")
-
-    result = c.public.ingest(world.tenant, [
-        _tx(), "not an object", _tx(accountIdentifier="nowhere"), _tx(amount="-1"), _tx(valutaAt="yesterday"),
-        _tx(currency="pounds"), _tx(creditDebit="sideways")])
-
-    assert result.new == 1
-    assert [(e.index, e.code, e.target) for e in result.errors] == [
-        (1, "InvalidValue", "$.transactions[1]"),
-        (2, "BankAccountNotFound", "$.transactions[2].accountIdentifier"),
-        (3, "InvalidAmount", "$.transactions[3].amount"),
-        (4, "InvalidDate", "$.transactions[4].valutaAt"),
-        (5, "InvalidCurrency", "$.transactions[5].currency"),
-        (6, "InvalidValue", "$.transactions[6].creditDebit")]
+    bad = RejectedTransaction(0, "InvalidAmount", "amount must be positive", "$.transactions[0].amount")
+    result = c.public.ingest(world.tenant, [(1, _tx())], [bad])
+    assert (result.new, len(result.errors)) == (1, 1)
+    assert [(i.index, i.result) for i in result.items] == [(0, "error"), (1, "new")]
 
 
 def test_identical_lines_without_an_id_are_two_transactions(c: FakeContainer, world: World):
     account = world.account("GB33BUKB20201555555555")
-    same = _tx(transactionId=None)
-    assert c.public.ingest(world.tenant, [same, same]).new == 2
-    assert c.public.ingest(world.tenant, [same, same]).existing == 2
+    same = _tx(transaction_id=None)
+    assert _post(c, world, same, same).new == 2
+    assert _post(c, world, same, same).existing == 2
     assert len(c.ledger.all(world.tenant, account)) == 2

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from tximport.api import schemas
 from tximport.api.context import tenant_of
-from tximport.api.envelope import envelope
+from tximport.api.envelope import answer
 from tximport.api.models import DetectRequest
 from tximport.errors import NotFound, ValidationFailed
 from tximport.formats.detect import DETECT_SAMPLE_SIZE, detect
@@ -32,8 +32,9 @@ _DETECT_EXAMPLE = {"data": detect(b"Date,Description,Amount\n2024-01-02,Coffee,-
 @router.get("/fileformats", summary="List the file formats", tags=["File formats"],
             description="Every statement format the service imports, with its limits. No token needed.",
             responses=schemas.ok(schemas.FileFormatsEnvelope, "The formats", 200, _FORMATS_EXAMPLE, 429))
-def list_formats() -> Response[dict[str, Any]]:
-    return envelope([f.to_api() for f in FORMATS.values()])
+def list_formats() -> Response[schemas.FileFormatsEnvelope]:
+    return answer(schemas.FileFormatsEnvelope.model_validate(
+        {"data": [f.to_api() for f in FORMATS.values()], "meta": {}}))
 
 
 @router.get("/fileformats/<file_format>/template", summary="Download a template", tags=["File formats"],
@@ -61,7 +62,7 @@ def template(file_format: str) -> Response[str]:
                          "`ambiguous` is true, `fileFormat` is null and `reasons` say why.",
              responses=schemas.ok(schemas.DetectionEnvelope, "What the file is", 200, _DETECT_EXAMPLE,
                                   400, 401, 429))
-def detect_format(body: DetectRequest) -> Response[dict[str, Any]]:
+def detect_format(body: DetectRequest) -> Response[schemas.DetectionEnvelope]:
     tenant_of(router)  # detection is for signed-in callers, like every other non-catalogue route
     content = body.data.content
     sample = b""
@@ -75,4 +76,5 @@ def detect_format(body: DetectRequest) -> Response[dict[str, Any]]:
         raise ValidationFailed(f"content holds more than {DETECT_SAMPLE_SIZE} bytes once decoded: send only "
                                "the first bytes of the file", code="DetectSampleTooLarge", target="data.content",
                                details=[{"maxBytes": DETECT_SAMPLE_SIZE}])
-    return envelope(detect(sample, body.data.file_name).to_api())
+    return answer(schemas.DetectionEnvelope.model_validate(
+        {"data": detect(sample, body.data.file_name).to_api(), "meta": {}}))

@@ -1,0 +1,1 @@
+from tests.support.stack import api, stack  # noqa: F401  (fixtures)
