@@ -84,9 +84,10 @@ class RangePlan:
         delta = part.first_line - (self.head_lines + 1) if index else 0
         limit = self.head_lines
         for event in events:
-            number = getattr(event, "line_number", None)
-            if delta and number is not None and number > limit:
-                event.line_number = number + delta
+            if delta and not isinstance(event, base.FileNote):  # a note is about the file, not a line
+                number = event.line_number
+                if number is not None and number > limit:
+                    event.line_number = number + delta
             yield event
 
     def to_json(self) -> dict[str, Any]:
