@@ -38,8 +38,8 @@ class Outcome:
 def _result(c: FakeContainer, outcome: str, import_id: str) -> Outcome:
     imp = c.imports.get(TENANT, import_id)
     report = imp.model_dump(include={"status", "summary", "discovered_accounts", "error_details",
-                                     "validation_details_count", "error_context", "file_sha256", "generation",
-                                     "statements", "statement_count"})
+                                     "validation_details", "interim_report", "error_context", "file_sha256",
+                                     "generation", "statements", "statement_count"})
     report["chunks"] = len(imp.chunk_keys)
     errors = c.staging.page_errors(imp.error_chunk_keys, chunk=0, skip=0, limit=10**9)[0]
     return Outcome(outcome, report, list(c.staging.all_rows(imp.chunk_keys)), errors)

@@ -203,3 +203,23 @@ def test_a_later_upload_while_the_ranges_run_fails_the_import(c: FakeContainer, 
     assert c.split.reduce(world.get(imp.id)) == "failed"
     done = world.get(imp.id)
     assert done.status.value == "error" and done.error_details[0].code == "FileChanged"
+
+
+def test_currencies_and_rejected_kinds_across_ranges(c: FakeContainer, world: World):
+    """Per-currency totals, amounts finer than their currency (rejected), and the kinds of rejected lines
+    (validationDetails: counts and first line) add up across ranges as one run counts them."""
+    mapping = {"columns": {"date": "Date", "description": "Text", "amount": "Amount", "currency": "Ccy"}}
+    rows = ["Date,Text,Amount,Ccy"]
+    for i in range(90):
+        currency = ("EUR", "JPY", "BHD")[i % 3]
+        amount = {"EUR": "-1.25", "JPY": "300", "BHD": "2.125"}[currency]
+        if i % 17 == 5:
+            amount = "1.5" if currency == "JPY" else "0.0001"  # finer than the currency
+        if i % 23 == 7:
+            amount = "x"
+        rows.append(f"2024-06-{1 + i // 9:02d},Line {i},{amount},{currency}")
+    found, merged = _compare(c, world, ("\n".join(rows) + "\n").encode(), 350, world.account(),
+                             file_format="CSV#mapped#v1", mapping=mapping)
+    assert merged
+    assert {t["currency"] for t in found.imp["summary"]["totals"]} == {"EUR", "JPY", "BHD"}
+    assert len(found.imp["validation_details"]) >= 2
