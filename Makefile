@@ -16,7 +16,7 @@ help:
 	@echo "make test    run every test tier"
 	@echo "make lint    ruff and mypy (strict on layers/ and functions/)"
 	@echo "make synth   synthesize the CDK app into cdk.out (no Docker, no credentials)"
-	@echo "make bench   parser benchmarks against baselines"
+	@echo "make bench   parser, reconciliation and pipeline benchmarks against baselines"
 	@echo "make load    50 concurrent clients for 60 s against a local stack of its own: 5xx, stuck, totals, latency"
 	@echo "make openapi regenerate docs/openapi.json from the API code"
 

@@ -266,9 +266,15 @@ def _warm_up(kind: str) -> None:
 
 
 def _child(kind: str, path: str) -> None:
+    from tests import bench_pipeline
+
     _warm_up(kind)
+    runners = {**RUNNERS, **bench_pipeline.RUNNERS}
+    if kind in bench_pipeline.RUNNERS:
+        import tests.bench_processing  # noqa: F401  (the container and the fakes: imports are not work)
+        import tximport.services.processing  # noqa: F401
     cpu, wall = time.process_time(), time.perf_counter()
-    count = RUNNERS[kind](path) if kind in RUNNERS else _ours(kind, path)
+    count = runners[kind](path) if kind in runners else _ours(kind, path)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"rows": count, "cpu": cpu, "wall": wall, "rss_mb": rss_kb / 1024}))
@@ -409,8 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=float, default=250,
                         help="size of the large German export (its CPU target scales with it)")
     parser.add_argument("--only", nargs="*",
-                        help="format ids or words of the labels to run, and/or `reconciliation` (default: every "
-                             "format and the reconciliation section)")
+                        help="format ids or words of the labels to run, and/or `reconciliation`, `pipeline` "
+                             "(default: every format and every section)")
+    parser.add_argument("--mb", type=float, default=250,
+                        help="size in MB of the pipeline section's generated statements (also run at a tenth)")
+    parser.add_argument("--dup-rows", type=int, default=100_000,
+                        help="file lines and ledger lines of the pipeline section's duplicate check")
+    parser.add_argument("--commit-rows", type=int, default=20_000,
+                        help="lines of the staged chunk the pipeline section's commit row writes")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of ours and of the baseline (alternating, medians compared) where a ratio "
                              "or a time is a target")
@@ -451,6 +463,19 @@ def main(argv: list[str] | None = None) -> int:
         failures += missed
         reconcile_text = ("\n## Reconciliation matching\n\n" + (bench_reconcile.__doc__ or "").split("\n\n")[0]
                           + "\n\n" + "\n".join(rows) + "\n")
+    pipeline_text = ""
+    if not args.only or "pipeline" in args.only:
+        from tests import bench_pipeline
+
+        print("\nPipeline (tests/bench_pipeline.py):", flush=True)
+        with tempfile.TemporaryDirectory(prefix="tximport-pipeline-") as tmp:
+            lines, missed = bench_pipeline.run(args.mb, args.dup_rows, args.commit_rows, max(1, args.repeats),
+                                               measure, Path(tmp))
+        failures += missed
+        pipeline_text = ("\n## Pipeline: upload to awaitingConfirmation, duplicates, commit\n\n"
+                         + (bench_pipeline.__doc__ or "").split("\n\n")[0] + "\n\n"
+                         + f"`--mb {args.mb:g} --dup-rows {args.dup_rows} --commit-rows {args.commit_rows}`\n\n"
+                         + "\n".join(lines) + "\n")
     # other work on the machine inflates CPU seconds too (shared caches and cores): the load is shown
     machine = (f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, load "
                f"average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end")
@@ -459,13 +484,15 @@ def main(argv: list[str] | None = None) -> int:
             "(the largest of the runs). rows/s and MB/s are per CPU second of the parse (`time.process_time` in "
             "the child, imports excluded); wall seconds are shown beside. Where a ratio or a time is a target, "
             f"ours and the baseline ran {args.repeats} times each, alternating, and the table shows medians. "
-            "Ratios compare rows/s.\n\n" + report + "\n" + reconcile_text)
+            "Ratios compare rows/s.\n\n" + report + "\n" + reconcile_text + pipeline_text)
     if failures:
         text += "\nMissed targets:\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
     print()
     print(report)
     if reconcile_text:
         print(reconcile_text)
+    if pipeline_text:
+        print(pipeline_text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")

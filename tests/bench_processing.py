@@ -24,7 +24,7 @@ from tximport.commands import CreateBankAccount, CreateImport, ImportAccount
 from tximport.formats.base import DateStyle, FileSource, ParseOptions
 from tximport.formats.registry import FORMATS
 from tximport.models import Tenant
-from tximport.storage.objects import ObjectHead
+from tximport.storage.objects import ObjectHead, ObjectVersion
 
 TENANT = Tenant(organisation_id="bench", company_id="bench")
 
@@ -41,8 +41,19 @@ class _FileBackedObjects(InMemoryObjects):
             return ObjectHead(size=self.files[key].stat().st_size, etag='"bench"')
         return super().head(key)
 
-    def open(self, key: str, *, etag: str | None = None) -> IO[bytes]:
-        return self.files[key].open("rb") if key in self.files else super().open(key, etag=etag)
+    def versions(self, key: str) -> list[ObjectVersion]:
+        """A file on disk is the key's one version (processing pins it)."""
+        if key in self.files:
+            return [ObjectVersion(version_id="bench", etag='"bench"', size=self.files[key].stat().st_size)]
+        return super().versions(key)
+
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None,
+             start: int = 0) -> IO[bytes]:
+        if key not in self.files:
+            return super().open(key, etag=etag, version_id=version_id, start=start)
+        stream = self.files[key].open("rb")
+        stream.seek(start)
+        return stream
 
 
 class _BenchContainer(FakeContainer):

@@ -26,17 +26,26 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     c = container()
     imp = c.lifecycle.imports.get(task.tenant, task.import_id)
     logger.append_keys(import_id=imp.id)
+    if task.range_index is not None:  # one range of a split file (the workflow's Map)
+        c.split.process_range(imp, task.range_index)
+        logger.info("range processed", extra={"range": task.range_index})
+        return {"range": task.range_index}
     try:
-        # the parse stops in time to record why (ProcessingTimeout) before Lambda or the step's timeout ends it
-        outcome = c.processing.process(imp, remaining_seconds=context.get_remaining_time_in_millis() / 1000,
-                                       step_timeout_seconds=task.timeout_seconds)
+        if task.reduce:
+            outcome = c.split.reduce(imp)
+        else:
+            # the parse stops in time to record why (ProcessingTimeout) before Lambda or the step's timeout
+            # ends it
+            outcome = c.processing.process(imp, remaining_seconds=context.get_remaining_time_in_millis() / 1000,
+                                           step_timeout_seconds=task.timeout_seconds)
     except Conflict as exc:
         if exc.code != "ConcurrentUpdate":
             raise
         # another run of this step (one Step Functions timed out, which Lambda lets finish) saved first:
         # the step's Retry runs again on what that run left (see ProcessingService.process)
         raise TransientError(str(exc)) from exc
-    if imp.summary:
+    if imp.summary and outcome != "split":
         metrics.add_metric(name="LinesStaged", unit=MetricUnit.Count, value=imp.summary.transaction_details_count)
     logger.info("processed", extra={"outcome": outcome})
-    return {"outcome": outcome}
+    # the workflow's Map iterates over the ranges (indexes only); empty unless the file is split
+    return {"outcome": outcome, "ranges": c.processing.split_ranges(imp) if outcome == "split" else []}

@@ -41,6 +41,9 @@ class Settings(BaseModel):
     process_budget_seconds: float | None = Field(default=None, alias="PROCESS_BUDGET_SECONDS", gt=0)
     #: rows per staged chunk (one commit worker handles one chunk)
     chunk_rows: int = Field(default=50_000, alias="CHUNK_ROWS")
+    #: a file above this many bytes is processed in ranges of about this size by the workflow's Map
+    #: (CSV, MT940, CAMT.053; see tximport.services.split); 0 processes every file in one run
+    split_bytes: int = Field(default=64_000_000, alias="SPLIT_BYTES", ge=0)
     #: the reaper's sweep leaves alone in-flight imports that changed more recently than this
     reaper_quiet_seconds: int = Field(default=300, alias="REAPER_QUIET_SECONDS", ge=0)
     #: how long an Idempotency-Key answers the first answer again (records expire by DynamoDB TTL)

@@ -30,6 +30,7 @@ from tximport.services.review import ReviewService
 from tximport.services.sessions.bundle import SessionsUseCases
 from tximport.services.sessions.deps import Deps as SessionsDeps
 from tximport.services.settings import SettingsService
+from tximport.services.split import SplitProcessing
 from tximport.services.statements import StatementService
 from tximport.services.uploads import UploadService
 from tximport.services.workflow import WorkflowService
@@ -130,7 +131,14 @@ class Container:
 
     @cached_property
     def ledger(self) -> LedgerStore:
-        return LedgerRepository(self.ledger_table, self.dynamodb)
+        return LedgerRepository(self.ledger_table, self.dynamodb, self.dynamodb_bulk)
+
+    @cached_property
+    def dynamodb_bulk(self) -> Any:
+        """A DynamoDB client without botocore's parameter validation, for the ledger's bulk writes of
+        items the repository builds itself (storage.ledger.encode_staged)."""
+        session = self.session or boto3.session.Session()
+        return session.client("dynamodb", config=_CONFIG.merge(Config(parameter_validation=False)))
 
     @cached_property
     def workflow_engine(self) -> WorkflowEngine:
@@ -232,7 +240,13 @@ class Container:
         return ProcessingService(lifecycle=self.lifecycle, ledger=self.ledger, objects=self.objects,
                                  staging=self.staging, files=self.uploaded_files, statements=self.statements,
                                  pending_window_days=self.settings.pending_window_days,
-                                 budget_seconds=self.settings.process_budget_seconds)
+                                 budget_seconds=self.settings.process_budget_seconds,
+                                 split_bytes=self.settings.split_bytes)
+
+    @cached_property
+    def split(self) -> SplitProcessing:
+        """The ranges and the reduce of a file processed in ranges."""
+        return SplitProcessing(self.processing)
 
     @cached_property
     def statement_store(self) -> Store:

@@ -72,3 +72,26 @@ def content_key(bank_account_id: str, date_posted: date, amount: Decimal, descri
     text = f"{bank_account_id}\x1f{date_posted.isoformat()}\x1f{amount.normalize():f}\x1f" \
            f"{' '.join(description.split()).casefold()}"
     return hashlib.blake2b(text.encode(), digest_size=12).digest()
+
+
+def normalized_description(description: str) -> str:
+    """A description as ids compare it: whitespace runs as one space, case folded."""
+    return " ".join(description.split()).casefold()
+
+
+
+def plain_decimal(value: Decimal) -> str:
+    """`format(value, "f")`, the fast way: str() already writes it so unless it chose an exponent."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
+
+
+def normalized_amount(value: Decimal) -> str:
+    """`f"{value.normalize():f}"` (an amount as ids compare it: no trailing zeros), by string work on the
+    plain text where the value has the digits of an amount (normalize rounds to 28 digits beyond that)."""
+    text = plain_decimal(value)
+    if len(text) > 28:
+        return f"{value.normalize():f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

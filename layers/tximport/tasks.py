@@ -87,7 +87,12 @@ def process_timeout(size: int | None) -> int:
 
 
 class ProcessTask(ImportTask):
-    """Input of the process function: parse and stage the import's file."""
+    """Input of the process function: parse and stage the import's file. A file above the split size
+    answers `split` with its range indexes; then `range` runs one range (the workflow's Map) and `reduce`
+    merges them (tximport.services.split)."""
+
+    range_index: int | None = Field(default=None, alias="range", ge=0)
+    reduce: bool | None = None
 
     #: the Process step's timeout (the execution's processTimeoutSeconds): the parse stops before it
     timeout_seconds: int | None = Field(default=None, alias="timeoutSeconds", ge=1, le=PROCESS_MAX_SECONDS)

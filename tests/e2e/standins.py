@@ -101,7 +101,7 @@ def workflow(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _record("process", event)
-    return {"outcome": "confirm"}
+    return {"outcome": "confirm", "ranges": []}
 
 
 def commit(event: dict[str, Any], context: Any) -> dict[str, Any]:

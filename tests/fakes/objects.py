@@ -41,7 +41,8 @@ class InMemoryObjects:
         return [ObjectVersion(version_id=version, etag=self.etag_of(body), size=len(body))
                 for version, body in reversed(self.history.get(key, []))]
 
-    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None) -> IO[bytes]:
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None,
+             start: int = 0) -> IO[bytes]:
         self.reads.append(key)
         if version_id is None:
             body = self._body(key)
@@ -52,7 +53,7 @@ class InMemoryObjects:
             body = found[0]
         if etag is not None and etag != self.etag_of(body):
             raise ObjectChanged(f"{key} changed since it was first read")
-        return io.BytesIO(body)
+        return io.BytesIO(body[start:])
 
     def put(self, key: str, body: bytes, *, content_type: str, content_encoding: str | None = None) -> None:
         self.upload(key, body)

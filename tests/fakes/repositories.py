@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from tximport.errors import Conflict, NotFound
 from tximport.models import (
@@ -38,6 +39,7 @@ from tximport.storage import keys
 from tximport.storage.ledger import LineRef, LinesHeld, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import Waiter
+from tximport.storage.staging import decode_row
 
 
 def _page(ids: list[str], limit: int, cursor: str | None) -> tuple[list[str], str | None]:
@@ -296,6 +298,11 @@ class InMemoryLedger:
                 if replaced is not None and replaced.pending and not replaced.replaced_by:
                     replaced.replaced_by = line.transaction_id
         return written
+
+    def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
+                     committed: datetime) -> int:
+        return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
+                                   for r in records))
 
     def _find(self, tenant: Tenant, account_id: str, transaction_id: str) -> LedgerLine | None:
         pk = keys.tenant_pk(tenant)

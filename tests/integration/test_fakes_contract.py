@@ -136,6 +136,9 @@ def test_each_upload_is_a_version_read_by_its_id_and_every_version_is_deleted(ob
     assert (newest.size, oldest.size) == (7, 5) and newest.version_id != oldest.version_id
     with objects.open(key, version_id=oldest.version_id, etag=oldest.etag) as stream:
         assert stream.read() == b"first"
+    # a range of a split file reads from its start (a ranged GET), pinned alike
+    with objects.open(key, version_id=newest.version_id, etag=newest.etag, start=3) as stream:
+        assert stream.read() == b"ond!"
     assert objects.delete_versions(key, keep=oldest.version_id) == 1
     assert objects.versions(key) == [oldest]
     with objects.open(key) as stream:
@@ -295,6 +298,23 @@ def test_ledger_lines_are_written_idempotently_and_read_by_day(ledger):
     day_one = ledger.day_lines(TENANT, "acc", date(2024, 1, 1))
     assert day_one == sorted((line for line in lines if line.date_posted.day == 1), key=lambda x: x.transaction_id)
     assert ledger.day_lines(OTHER, "acc", date(2024, 1, 1)) == []
+
+
+def test_staged_chunk_lines_are_written_as_the_lines_they_stage(ledger):
+    from tximport.models import StagedRow
+    from tximport.storage.staging import encode_row
+
+    rows = [StagedRow(transaction_id=f"st-{n}", bank_account_id="acc", amount=Decimal(n) / 4 - 1, currency="EUR",
+                      date_posted=date(2024, 2, 1 + n % 2), description=f"staged {n}", line_number=n + 2,
+                      balance=Decimal("1.50") if n else None, reference="r" if n == 2 else None,
+                      pending=n == 1, reversal=n == 3, reversal_of="st-0" if n == 3 else None) for n in range(4)]
+    committed = utcnow().replace(microsecond=123000)
+    assert ledger.write_staged(TENANT, [encode_row(r) for r in rows], import_id="imp-7", committed=committed) == 4
+    assert [p.transaction_id for p in ledger.open_pending(TENANT, "acc")] == ["st-1"]
+    expected = [LedgerLine.confirmed(r, import_id="imp-7", committed=committed) for r in rows]
+    got = ledger.day_lines(TENANT, "acc", date(2024, 2, 1)) + ledger.day_lines(TENANT, "acc", date(2024, 2, 2))
+    assert sorted(got, key=lambda x: x.transaction_id) == sorted(expected, key=lambda x: x.transaction_id)
+    assert date(2024, 2, 2) in list(ledger.days(TENANT, "acc"))
 
 
 def test_the_tenants_ledger_pages_across_accounts_newest_day_first(ledger):

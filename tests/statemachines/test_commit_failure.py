@@ -4,13 +4,13 @@ part of a file; the import ends in error with its revert status reverted, and DE
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
 from tests.support.client import Api, poll
-from tximport.models import LedgerLine, Tenant
+from tximport.models import Tenant
 from tximport.runtime import container
 
 LINES = 60
@@ -25,22 +25,23 @@ def _execution_status(stack: Any, import_id: str) -> str:
 
 def test_a_commit_that_fails_part_way_leaves_no_line_of_the_file(api: Api, stack, monkeypatch: pytest.MonkeyPatch):
     ledger = container().ledger
-    write = ledger.write
+    write_staged = ledger.write_staged
 
-    def dies_after_50(tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
-        """Writes the first 50 lines of an import of this tenant, then fails as a storage error would."""
+    def dies_after_50(tenant: Tenant, records: Iterable[Mapping[str, Any]], **options: Any) -> int:
+        """Writes the first 50 staged lines of an import of this tenant (the commit workers' write), then
+        fails as a storage error would."""
         if tenant.organisation_id != api.organisation_id:
-            return write(tenant, lines)
-        taken: list[LedgerLine] = []
-        source: Iterator[LedgerLine] = iter(lines)
-        for line in source:
-            taken.append(line)
+            return write_staged(tenant, records, **options)
+        taken: list[Mapping[str, Any]] = []
+        source: Iterator[Mapping[str, Any]] = iter(records)
+        for record in source:
+            taken.append(record)
             if len(taken) == 50:
                 break
-        write(tenant, taken)
+        write_staged(tenant, taken, **options)
         raise RuntimeError("the ledger refused line 51")
 
-    monkeypatch.setattr(ledger, "write", dies_after_50)
+    monkeypatch.setattr(ledger, "write_staged", dies_after_50)
     account = api.create_account()
     imp = api.import_file(account, STATEMENT)
     assert imp["status"] == "awaitingConfirmation", imp

@@ -7,8 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from tests.support.client import Api
 from tests.support.samples import SAMPLES
+from tximport.services.processing import ProcessingService
+from tximport.services.split import SplitProcessing
 
 
 def _sample(name: str) -> bytes:
@@ -192,3 +196,38 @@ def test_mutated_bank_files_never_get_a_server_error_a_stuck_import_or_an_error_
         ended = list(pool.map(lambda case: _through_the_flow(api, *case[:4], case[5]), cases))
     assert set(ended) <= {"complete", "error", "awaitingConfirmation"}, ended
     assert len(ended) == len(MUTATED_SAMPLES) * MUTATIONS_PER_SAMPLE
+
+
+def _statement_csv(days: int = 10, per_day: int = 6) -> bytes:
+    rows = ["date,description,amount"]
+    for d in range(days):
+        for i in range(per_day):  # two identical coffees a day, some on the days the ranges share
+            rows.append(f"2024-05-{d + 1:02d},{'Coffee' if i < 2 else f'Payment {i}'},-{3 + i}.50")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_a_split_file_reaches_review_and_commits_the_one_run_ledger(api: Api, monkeypatch: pytest.MonkeyPatch):
+    """A file above the split size goes through the Map over its ranges and the reduce; the ledger it
+    commits holds exactly the ids one run gives (the same file again, read in one run, is all duplicates)."""
+    account = api.create_account()
+    content = _statement_csv()
+    monkeypatch.setattr(ProcessingService, "split_bytes", property(lambda self: 300, lambda self, value: None),
+                        raising=False)
+    ranges: list[int] = []
+    run_range = SplitProcessing.process_range
+    monkeypatch.setattr(SplitProcessing, "process_range",
+                        lambda self, imp, index: ranges.append(index) or run_range(self, imp, index))
+    imp = api.import_file(account, content, file_format="Tabular3column#v1")
+    assert imp["status"] == "awaitingConfirmation", imp["errorDetails"]
+    assert sorted(ranges) == list(range(len(ranges))) and len(ranges) >= 3  # the Map ran every range
+    assert imp["statement"]["summary"]["transactionDetailsCount"] == 60
+    rows = api.review(imp["id"])
+    assert [r["lineNumber"] for r in rows] == list(range(2, 62))
+    assert api.confirm_and_complete(imp["id"])["status"] == "complete"
+    ledger = api.ledger(account)
+    assert len({line["transactionId"] for line in ledger}) == 60
+    monkeypatch.setattr(ProcessingService, "split_bytes", property(lambda self: 0, lambda self, value: None),
+                        raising=False)
+    again = api.import_file(account, content, file_format="Tabular3column#v1", bypassReplayValidation=True)
+    reasons = [(r.get("duplicateReason") or {}).get("reason") for r in api.review(again["id"])]
+    assert reasons == ["alreadyImported"] * 60

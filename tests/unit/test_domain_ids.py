@@ -44,3 +44,14 @@ def test_occurrences_count_identical_lines_and_stay_unique_when_dates_come_back(
         occ.next(date.fromordinal(day.toordinal() + offset), b"k", 10 + offset)
     again = occ.next(day, b"k", 999)
     assert again not in (1, 2)
+
+
+def test_normalized_amount_is_normalize_written_plain():
+    from decimal import Decimal
+
+    from tximport.ids import normalized_amount
+
+    for text in ["0", "-0", "0.00", "-0.00", "100", "100.0", "1E+2", "-1E+2", "1E-7", "12.3400", "-1234.56",
+                 "0.10", "10", "-3.5", "1234567890123456789012345678.9", "99999999999999999999999999999.00"]:
+        value = Decimal(text)
+        assert normalized_amount(value) == f"{value.normalize():f}", text

@@ -74,7 +74,8 @@ def test_substitution_leaves_no_variable_and_carries_no_rows():
         payload = (state.get("Parameters") or {}).get("Payload") or {}
         if isinstance(payload, dict):
             assert set(payload) <= {"action", "importId.$", "tenant.$", "executionArn.$", "taskToken.$", "error.$",
-                                    "undoCommit", "timeoutSeconds.$"}
+                                    "undoCommit", "range.$", "reduce",
+                                    "timeoutSeconds.$"}
 
 
 def test_the_process_step_times_out_as_its_execution_input_says():

@@ -453,9 +453,15 @@ _Layout = Layout
 class _Reader:
     """One configured way of reading a file: opened once per pass."""
 
-    def __init__(self, source: Source, mapping: CsvMapping, expected_columns: int = 0) -> None:
+    def __init__(self, source: Source, mapping: CsvMapping, expected_columns: int = 0,
+                 pinned: dict[str, Any] | None = None) -> None:
         self.source = source
         self.mapping = mapping
+        #: whether the layout found a header row (known once `batches` has read the layout)
+        self.header_row: bool | None = None
+        if pinned is not None:  # one range of a split file: the whole file's decisions, not a sample's
+            self.encoding, self.delimiter = pinned["encoding"], pinned["delimiter"]
+            return
         sample = read_sample(source)
         complete = len(sample) < SAMPLE_SIZE
         self.encoding = detect_encoding(sample, complete=complete)
@@ -531,6 +537,7 @@ class _Reader:
             numbered = NumberedRows(csv.reader(feed.lines(), delimiter=self.delimiter,
                                                quotechar=self.mapping.quote_char), footer)
             layout, first_data = self.layout(iter(numbered))
+            self.header_row = first_data is None
             # a footer is told by blank rows, and a quoted empty cell is blank: then every cell is unquoted
             needed = None if footer else {i for role in (layout.indexes if roles is None else roles)
                                           for i in layout.indexes.get(role, ())}
@@ -681,8 +688,15 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
     """Parse a CSV file through `mapping`; yields ParsedLine/LineError (and StatementAccount when an
     account column is mapped). Raises FileError for the file as a whole (the inference pass runs
     when this is called)."""
-    reader = _Reader(source, mapping, expected_columns)
-    style, decimal, plain = _infer(reader, options)
+    pinned = options.extra.get(PINNED)
+    if pinned is not None:
+        mapping = pinned_mapping(mapping, pinned)
+        reader = _Reader(source, mapping, expected_columns, pinned)
+        style = DateStyle(pinned["dateStyle"]) if pinned["dateStyle"] else None
+        decimal, plain = pinned["decimal"], pinned["plain"]
+    else:
+        reader = _Reader(source, mapping, expected_columns)
+        style, decimal, plain = _infer(reader, options)
     # one iterable per block, flattened in C: no Python frame per event (the blocks guard themselves)
     return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain))
 
@@ -707,6 +721,34 @@ def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain:
         if mapped is exc:
             raise
         raise mapped from exc
+
+
+#: `ParseOptions.extra` key of the whole file's decisions a range of a split file is read with
+PINNED = "csvPinned"
+
+
+def pinned_mapping(mapping: CsvMapping, pinned: dict[str, Any]) -> CsvMapping:
+    """The mapping one range of a split file is read with: the header decided on the whole file, and
+    footer rows only at the end of the last range."""
+    update: dict[str, Any] = {}
+    if mapping.header is None and pinned.get("header") is not None:
+        update["header"] = pinned["header"]
+    if not pinned.get("last", True):
+        update["skip_footer_rows"] = 0
+    return mapping.model_copy(update=update) if update else mapping
+
+
+def csv_decisions(source: Source, options: ParseOptions, mapping: CsvMapping,
+                  expected_columns: int = 0) -> dict[str, Any]:
+    """What reading `source` decides for the whole file (encoding, delimiter, date style, decimal
+    separator, whether a header row leads): the ranges of a split file are read with these (`PINNED`),
+    so each range reads its lines exactly as the whole file's pass does."""
+    reader = _Reader(source, mapping, expected_columns)
+    style, decimal, plain = _infer(reader, options)
+    with reader.batches() as (batches, _layout):
+        next(batches, None)
+    return {"encoding": reader.encoding, "delimiter": reader.delimiter, "dateStyle": style, "decimal": decimal,
+            "plain": plain, "header": reader.header_row}
 
 
 @guarded
@@ -750,4 +792,7 @@ __all__ = [
     "parse_csv_mapped",
     "parse_with_mapping",
     "sniff_delimiter",
+    "PINNED",
+    "csv_decisions",
+    "pinned_mapping",
 ]

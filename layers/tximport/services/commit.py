@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from tximport.models import Import, LedgerLine, utcnow
+from tximport.models import Import, utcnow
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import ImportsStore
 from tximport.storage.staging import Staging
@@ -24,12 +25,12 @@ class CommitService:
         if chunk_key not in imp.chunk_keys:
             raise ValueError(f"{chunk_key} is not a staged chunk of import {imp.id}")
         decisions = self.imports.decisions(imp)
-        committed = utcnow()
 
-        def lines() -> Iterator[LedgerLine]:
-            for row in self.staging.rows(chunk_key):
-                if decisions.get(row.transaction_id, row.default_decision) != "import":
-                    continue
-                yield LedgerLine.confirmed(row, import_id=imp.id, committed=committed)
+        def chosen() -> Iterator[dict[str, Any]]:
+            # the chunk's lines as they are staged: no model per line on this path (see Staging.records)
+            for record in self.staging.records(chunk_key):
+                default = "skip" if record.get("defaultDecision") == "skip" else "import"
+                if decisions.get(record["transactionId"], default) == "import":
+                    yield record
 
-        return self.ledger.write(imp.tenant, lines())
+        return self.ledger.write_staged(imp.tenant, chosen(), import_id=imp.id, committed=utcnow())

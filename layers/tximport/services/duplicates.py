@@ -13,6 +13,13 @@ A staged line is compared with the account's ledger and with the file itself:
 
 Identical lines inside one file (two equal coffees on one day) are never flagged against each other:
 their occurrence index gives them different ids and both are imported.
+
+How it runs: the ledger is read one account-day at a time (only days that hold ledger lines, from the
+account's day index, and only days near the file's lines), and each day read is indexed once by
+transaction id, bank id and amount. A file line is then a few dict lookups on the days of its window
+(a join per day, not a scan of the day's lines); the fuzzy scorer runs only against ledger lines of the
+same amount. The verdicts are exactly the row-by-row scan's (tests/support/reference/row_duplicates.py
+is that scan, kept as the oracle of tests/unit/test_duplicates.py).
 """
 
 from __future__ import annotations
@@ -37,6 +44,27 @@ class Verdict:
     certain: bool
 
 
+class _DayIndex:
+    """The ledger lines of one account-day, indexed for the join (positions keep the ledger's order)."""
+
+    __slots__ = ("by_amount", "by_bank_id", "by_id", "count", "lines")
+
+    def __init__(self, lines: list[LedgerLine]) -> None:
+        self.lines = lines
+        self.count = len(lines)
+        self.by_id: dict[str, int] = {}
+        self.by_bank_id: dict[str, int] = {}
+        self.by_amount: dict[Decimal, list[int]] = {}
+        for position, line in enumerate(lines):
+            self.by_id.setdefault(line.transaction_id, position)
+            if line.bank_transaction_id:
+                self.by_bank_id.setdefault(line.bank_transaction_id, position)
+            self.by_amount.setdefault(line.amount, []).append(position)
+
+
+_EMPTY = _DayIndex([])
+
+
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
@@ -50,37 +78,59 @@ class DuplicateDetector:
         self.tenant = tenant
         self.window_days = window_days
         self.min_similarity = min_similarity
-        # memory stays bounded whatever the file size: ledger lines and the file's bank ids are kept
+        # memory stays bounded whatever the file size: ledger days and the file's bank ids are kept
         # for a window of recent days only (a day read again later is simply read again)
-        self._days: OrderedDict[tuple[str, date], list[LedgerLine]] = OrderedDict()
+        self._days: OrderedDict[tuple[str, date], _DayIndex] = OrderedDict()
         self._day_counts: dict[tuple[str, date], int] = {}
         self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
+        #: the (account, day) pairs that had lines with a bank id (the reduce of a split file checks them)
+        self.bank_id_days: set[tuple[str, date]] = set()
         # the days on which each account has ledger lines at all (one query per account): a day not in it
         # needs no read, so a new account, or a file beyond the ledger's range, costs no lookups
         self._ledger_days: dict[str, set[date]] = {}
+        # per (account, day) of the file: the window's days that hold ledger lines, as (offset, day)
+        self._windows: dict[tuple[str, date], list[tuple[int, date]]] = {}
 
-    def _has_lines(self, account_id: str, day: date) -> bool:
+    def _account_days(self, account_id: str) -> set[date]:
         days = self._ledger_days.get(account_id)
         if days is None:
             days = self._ledger_days[account_id] = set(self.ledger.days(self.tenant, account_id, newest_first=False))
-        return day in days
+        return days
 
-    def _day(self, account_id: str, day: date) -> list[LedgerLine]:
+    def _day(self, account_id: str, day: date) -> _DayIndex:
         key = (account_id, day)
-        if not self._has_lines(account_id, day):
+        if day not in self._account_days(account_id):
             self._day_counts[key] = 0
-            return []
-        lines = self._days.get(key)
-        if lines is not None:
+            return _EMPTY
+        index = self._days.get(key)
+        if index is not None:
             self._days.move_to_end(key)
-            return lines
-        lines = self.ledger.day_lines(self.tenant, account_id, day)
-        self._days[key] = lines
-        self._day_counts[key] = len(lines)
+            return index
+        index = _DayIndex(self.ledger.day_lines(self.tenant, account_id, day))
+        self._days[key] = index
+        self._day_counts[key] = index.count
         if len(self._days) > self.CACHED_DAYS:
             self._days.popitem(last=False)
-        return lines
+        return index
+
+    def _window(self, account_id: str, day: date) -> list[tuple[int, date]]:
+        """The days within `window_days` of `day` (in offset order) on which the account has ledger lines."""
+        key = (account_id, day)
+        found = self._windows.get(key)
+        if found is None:
+            if len(self._windows) > self.CACHED_DAYS:
+                self._windows.clear()
+            ledger_days = self._account_days(account_id)
+            found = self._windows[key] = [
+                (offset, near) for offset in range(-self.window_days, self.window_days + 1)
+                if (near := day + timedelta(days=offset)) in ledger_days]
+        return found
+
+    def quiet(self, account_id: str) -> bool:
+        """Whether the account has no ledger line at all: then only a line's bank id can make it a
+        duplicate (of an earlier line of the file), and a line without one needs no check."""
+        return not self._account_days(account_id)
 
     def overlap_count(self) -> int:
         """Existing ledger lines on the days the file covers (a warning in the report)."""
@@ -91,42 +141,82 @@ class DuplicateDetector:
             total += self._day_counts[key]
         return total
 
+    def add_file_days(self, days: set[tuple[str, date]]) -> None:
+        """Count (account, day) pairs another run judged in too (the reduce of a split file)."""
+        self._file_days |= days
+
+    def file_days(self) -> set[tuple[str, date]]:
+        """The (account, day) pairs the judged lines cover (the reduce step of a split file merges them)."""
+        return self._file_days
+
     def check(self, account_id: str, transaction_id: str, day: date, amount: Decimal, description: str,
               bank_transaction_id: str | None) -> Verdict | None:
         """Judge one staged line; None when it is new."""
         self._file_days.add((account_id, day))
         if bank_transaction_id:
-            seen = self._file_bank_ids.get((account_id, day))
-            if seen is None:
-                seen = self._file_bank_ids[(account_id, day)] = {}
-                if len(self._file_bank_ids) > self.CACHED_DAYS:
-                    self._file_bank_ids.popitem(last=False)
-            earlier = seen.get(bank_transaction_id)
+            earlier = self._seen_in_file(account_id, day, bank_transaction_id, transaction_id)
             if earlier is not None:
                 return Verdict(earlier, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "file"}, True)
+        window = self._window(account_id, day)
+        if not window:  # no ledger line within the window: nothing to compare with
+            return None
+        days = [(offset, self._day(account_id, near)) for offset, near in window]
+        return (self._certain(days, transaction_id, bank_transaction_id)
+                or self._similar(days, day, amount, description, bank_transaction_id))
+
+    def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str) -> str | None:
+        """The id of an earlier line of the file with the same bank id on the same day (and remembers this one)."""
+        seen = self._file_bank_ids.get((account_id, day))
+        if seen is None:
+            seen = self._file_bank_ids[(account_id, day)] = {}
+            self.bank_id_days.add((account_id, day))
+            if len(self._file_bank_ids) > self.CACHED_DAYS:
+                self._file_bank_ids.popitem(last=False)
+        earlier = seen.get(bank_transaction_id)
+        if earlier is None:
             seen[bank_transaction_id] = transaction_id
-        same_day = self._day(account_id, day)
-        for line in same_day:
-            if line.transaction_id == transaction_id:
-                return Verdict(line.transaction_id, "alreadyImported", {"in": "ledger"}, True)
-            if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
-                return Verdict(line.transaction_id, "sameBankTransactionId",
+        return earlier
+
+    @staticmethod
+    def _certain(days: list[tuple[int, _DayIndex]], transaction_id: str,
+                 bank_transaction_id: str | None) -> Verdict | None:
+        """The same id on the same day, or the same bank id within the window (the first in the ledger's
+        order, as a scan of the days from the earliest would find it)."""
+        for offset, index in days:
+            if offset != 0:
+                continue
+            by_id = index.by_id.get(transaction_id)
+            by_bank = index.by_bank_id.get(bank_transaction_id) if bank_transaction_id else None
+            if by_id is not None and (by_bank is None or by_id <= by_bank):
+                return Verdict(index.lines[by_id].transaction_id, "alreadyImported", {"in": "ledger"}, True)
+            if by_bank is not None:
+                return Verdict(index.lines[by_bank].transaction_id, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "ledger"}, True)
-        best: tuple[float, LedgerLine] | None = None
-        for offset in range(-self.window_days, self.window_days + 1):
-            for line in self._day(account_id, day + timedelta(days=offset)):
-                if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
+        if bank_transaction_id:
+            for offset, index in days:
+                position = index.by_bank_id.get(bank_transaction_id)
+                if position is not None:
                     # booked a day or two after it was pending, under the same bank id
-                    return Verdict(line.transaction_id, "sameBankTransactionId",
+                    return Verdict(index.lines[position].transaction_id, "sameBankTransactionId",
                                    {"bankTransactionId": bank_transaction_id, "in": "ledger",
                                     "daysApart": abs(offset)}, True)
-                if line.amount != amount:
-                    continue
+        return None
+
+    def _similar(self, days: list[tuple[int, _DayIndex]], day: date, amount: Decimal, description: str,
+                 bank_transaction_id: str | None) -> Verdict | None:
+        """The most similar ledger line of the same amount within the window (the first of equal scores)."""
+        best: tuple[float, LedgerLine] | None = None
+        folded: str | None = None
+        for _offset, index in days:
+            for position in index.by_amount.get(amount, ()):
+                line = index.lines[position]
                 if bank_transaction_id and line.bank_transaction_id and \
                         line.bank_transaction_id != bank_transaction_id:
                     continue  # both carry bank ids and they differ: different transactions
-                score = fuzz.token_set_ratio(description.casefold(), line.description.casefold())
+                if folded is None:
+                    folded = description.casefold()
+                score = fuzz.token_set_ratio(folded, line.description.casefold())
                 if score >= self.min_similarity and (best is None or score > best[0]):
                     best = (score, line)
         if best is None:

@@ -2,31 +2,41 @@
 
 Answers the workflow's next step: `review` (wait for confirmation; also after account discovery, until
 the caller names the accounts), `confirm` (the review level lets it go on by itself), `done` (the import
-was deleted meanwhile) or `failed` (status error: also a file with no importable line).
+was deleted meanwhile), `failed` (status error: also a file with no importable line) or `split` (a file
+above the split size: its ranges are processed by the workflow's Map, then merged by the reduce,
+`tximport.services.split`).
 
-One run over a file is a `_Run`: it resolves each line's bank account (`_Accounts`), builds the staged
-row (`_RowBuilder`: sign, deterministic id, duplicate verdict), and tallies what it saw (`_Tally`);
-the warnings policy (`report_warnings`) and the review-level decision (`next_step`) read the tally.
+One run over a file is a `_Run`: it gathers parsed lines into batches, resolves each line's bank
+account (`_Accounts`), stages each batch in one loop (sign, deterministic id, duplicate verdict, the
+pending and reversal links (`_Links`), the chunk line written as JSON text), feeds each statement's
+lines and balances to the statement checks (`StatementCollector`: the one per-statement aggregate) and
+counts the report's `_Tally` once per batch; the warnings policy (`report_warnings`) and the review-level
+decision (`next_step`) read the tally. The row-at-a-time path this replaced is kept in
+tests/support/reference/row_processing.py as the oracle of the differential tests.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from hashlib import blake2b, sha256
+from json.encoder import encode_basestring_ascii
+from operator import attrgetter
 from typing import Any, Literal
 
 from tximport import money
 from tximport.errors import Conflict
-from tximport.formats import base
+from tximport.formats import base, ranges
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
-from tximport.ids import content_key, transaction_id
+from tximport.ids import normalized_amount, normalized_description, plain_decimal
 from tximport.models import (
     FINAL_STATUSES,
     MAX_VALIDATION_DETAILS,
@@ -44,7 +54,7 @@ from tximport.models import (
     TransactionSign,
     ValidationDetail,
 )
-from tximport.services.duplicates import DuplicateDetector
+from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
@@ -52,7 +62,8 @@ from tximport.statements.collect import StatementCollector
 from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
 from tximport.storage.ledger import LedgerStore, storable
 from tximport.storage.objects import ObjectChanged, ObjectSource, ObjectStore
-from tximport.storage.staging import Staging, TypedWriter, staging_prefix
+from tximport.storage.split import SplitDocuments, manifest_key
+from tximport.storage.staging import Staging, TypedWriter, staging_json, staging_prefix
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +76,7 @@ _RESERVE_SHARE = 0.1
 _RESERVE_MAX_SECONDS = 30.0
 
 #: the workflow's next step after processing
-Outcome = Literal["review", "confirm", "done", "failed"]
+Outcome = Literal["review", "confirm", "done", "failed", "split"]
 
 #: rows of the file a reversal may reverse, per account (besides the ledger's lines)
 _RECENT_ROWS = 2000
@@ -75,6 +86,8 @@ _MAX_EXPIRED_REPORTED = 50
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 _OCCURRENCE_WINDOW = 64
+#: day changes a run keeps for the reduce of a split file (a file ordered by date has a few per day)
+_MAX_DAY_RUNS = 100_000
 
 
 class _Occurrences:
@@ -89,7 +102,9 @@ class _Occurrences:
         self._by_date: OrderedDict[date, dict[bytes, int]] = OrderedDict()
         self._evicted: set[date] = set()
 
-    def next(self, day: date, key: bytes, line_number: int) -> int:
+    def counters(self, day: date) -> tuple[dict[bytes, int], bool]:
+        """The counters of `day` (the most recent date from now on), and whether the day came back after
+        its counters were dropped (then the line number is mixed into the occurrence)."""
         counters = self._by_date.get(day)
         if counters is None:
             counters = {}
@@ -99,11 +114,74 @@ class _Occurrences:
                 self._evicted.add(old)
         else:
             self._by_date.move_to_end(day)
+        return counters, day in self._evicted
+
+
+    def next(self, day: date, key: bytes, line_number: int) -> int:
+        """The occurrence index of a line with content `key` on `day` (its line number mixed in where the
+        day came back)."""
+        counters, evicted = self.counters(day)
         n = counters.get(key, 0) + 1
         counters[key] = n
-        if day in self._evicted:
-            return n * 1_000_000_000 + line_number
-        return n
+        return n * 1_000_000_000 + line_number if evicted else n
+
+
+class _Ids:
+    """The deterministic ids of a run's lines (`tximport.ids.transaction_id`, with the occurrence index
+    counted by `content_key`), computed from parts normalized once per line and cached across lines."""
+
+    def __init__(self) -> None:
+        self.occurrences = _Occurrences()
+        self._descriptions: dict[str, str] = {}
+        self._day: date | None = None
+        self._counters: dict[bytes, int] = {}
+        self._evicted = False
+        #: the days in the order the lines moved between them (what the reduce of a split file replays;
+        #: None once a file is too unordered to keep them)
+        self.day_runs: list[date] | None = []
+
+    def of(self, account_id: str, day: date, day_iso: str, amount: Decimal, description: str,
+           bank_id: str | None, line_number: int, pending: bool = False) -> str:
+        key = self._descriptions.get(description)
+        if key is None:
+            if len(self._descriptions) > _CACHE_LIMIT:
+                self._descriptions.clear()
+            key = self._descriptions[description] = normalized_description(description)
+        if day != self._day:  # consecutive lines of one day share its counters
+            self._counters, self._evicted = self.occurrences.counters(day)
+            self._day = day
+            runs = self.day_runs
+            if runs is not None:
+                runs.append(day)
+                if len(runs) > _MAX_DAY_RUNS:
+                    self.day_runs = None
+        content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{key}"
+        digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
+        n = self._counters.get(digest, 0) + 1
+        self._counters[digest] = n
+        if bank_id:
+            basis = f"{account_id}\x1fB\x1f{bank_id}"
+        else:
+            basis = f"{account_id}\x1fC\x1f{content}\x1f{n * 1_000_000_000 + line_number if self._evicted else n}"
+        if pending:  # a pending line has an id of its own (tximport.ids.transaction_id)
+            basis += "\x1fP"
+        return f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
+
+
+def line_id(account_id: str, day_iso: str, amount: Decimal, description: str, bank_id: str | None, occurrence: int,
+            line_number: int, evicted: bool, pending: bool = False) -> tuple[bytes, str]:
+    """A line's content digest (what the identical-line counters count) and its id, `occurrence` being its
+    count among the identical lines of its day (as `_Ids.of` computes them, for one line)."""
+    content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{normalized_description(description)}"
+    digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
+    if bank_id:
+        basis = f"{account_id}\x1fB\x1f{bank_id}"
+    else:
+        n = occurrence * 1_000_000_000 + line_number if evicted else occurrence
+        basis = f"{account_id}\x1fC\x1f{content}\x1f{n}"
+    if pending:
+        basis += "\x1fP"
+    return digest, f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
 
 
 @dataclass(slots=True)
@@ -116,7 +194,7 @@ class _Side:
 
 @dataclass(slots=True)
 class _Tally:
-    """What a run saw, as plain counters (updated once per line, so no validated model here)."""
+    """What a run saw, as plain counters (updated once per batch, so no validated model here)."""
 
     credits: _Side = field(default_factory=_Side)
     debits: _Side = field(default_factory=_Side)
@@ -141,18 +219,21 @@ class _Tally:
     def currencies(self) -> set[str]:
         return {c for c in self.by_currency if c}
 
-    def add(self, amount: Decimal, posted: date, currency: str | None) -> None:
-        sides = self.by_currency.get(currency)
-        if sides is None:
-            sides = self.by_currency[currency] = (_Side(), _Side())
-        credit = amount >= 0
-        for side in (self.credits, sides[0]) if credit else (self.debits, sides[1]):
-            side.count += 1
-            side.total += amount
-        if self.first_day is None or posted < self.first_day:
-            self.first_day = posted
-        if self.last_day is None or posted > self.last_day:
-            self.last_day = posted
+    def add_batch(self, by_currency: dict[str | None, tuple[_Side, _Side]], first: date | None,
+                  last: date | None) -> None:
+        """Count a batch's staged lines in (their credits and debits by currency, their first and last day)."""
+        for currency, (credits, debits) in by_currency.items():
+            sides = self.by_currency.get(currency)
+            if sides is None:
+                sides = self.by_currency[currency] = (_Side(), _Side())
+            for total, part in ((self.credits, credits), (sides[0], credits), (self.debits, debits),
+                                (sides[1], debits)):
+                total.count += part.count
+                total.total += part.total
+        if first is not None and (self.first_day is None or first < self.first_day):
+            self.first_day = first
+        if last is not None and (self.last_day is None or last > self.last_day):
+            self.last_day = last
 
     def reject(self, error: base.LineError) -> None:
         """Count a rejected line under its kind of problem (validationDetails)."""
@@ -203,38 +284,47 @@ class _Accounts:
         return self._resolved[ref]
 
 
-class _RowBuilder:
-    """A parsed line of an account as its staged row: the account's sign convention, the line's
-    deterministic id, and what the duplicate check says about it."""
+_UNKNOWN = object()
 
-    def __init__(self, detector: DuplicateDetector) -> None:
-        self.detector = detector
-        self.occurrences = _Occurrences()
+#: parsed lines handled at once (the per-line work is a tight loop over a batch; memory stays one batch)
+BATCH_LINES = 4096
+#: distinct values kept by the small caches of the batch loop (days' ISO text, amounts' normalized text)
+_CACHE_LIMIT = 50_000
 
-    def build(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None) -> StagedRow:
-        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
-        description = line.description or ""
-        day = line.date_posted
-        occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),
-                                           line.line_number)
-        tx_id = transaction_id(account.id, date_posted=day, amount=amount, description=description,
-                               bank_transaction_id=line.bank_transaction_id, occurrence=occurrence,
-                               pending=line.pending)
-        verdict = self.detector.check(account.id, tx_id, day, amount, description, line.bank_transaction_id)
-        return StagedRow(
-            transaction_id=tx_id, bank_account_id=account.id, amount=amount, currency=currency,
-            date_posted=day, value_date=line.value_date, description=description,
-            line_number=line.line_number, bank_transaction_id=line.bank_transaction_id,
-            reference=line.reference, counterparty_name=line.counterparty_name,
-            counterparty_account=line.counterparty_account, balance=line.balance,
-            original_amount=line.original_amount, original_currency=line.original_currency,
-            reversal=line.reversal,
-            possible_duplicate=verdict is not None,
-            duplicate_of=verdict.duplicate_of if verdict else None,
-            duplicate_reason=({"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
-                              if verdict else None),
-            default_decision="skip" if verdict and verdict.certain else "import",
-        )
+_json_text = encode_basestring_ascii  # a JSON string literal, escaped as json.dumps escapes it
+
+
+def _opt_text(name: str, value: str | None) -> str:
+    return "" if value is None else f',"{name}":{_json_text(value)}'
+
+
+_optional = attrgetter("value_date", "bank_transaction_id", "reference", "counterparty_name",
+                       "counterparty_account", "balance", "original_amount", "original_currency")
+_NO_OPTIONAL = (None,) * 8
+
+
+def _row_tail(line: base.ParsedLine) -> str:
+    """The optional fields of a staged row's chunk line (absent values are left out)."""
+    tail = ""
+    if line.value_date is not None:
+        tail += f',"valueDate":"{line.value_date.isoformat()}"'
+    tail += _opt_text("bankTransactionId", line.bank_transaction_id)
+    tail += _opt_text("reference", line.reference)
+    tail += _opt_text("counterpartyName", line.counterparty_name)
+    tail += _opt_text("counterpartyAccount", line.counterparty_account)
+    if line.balance is not None:
+        tail += f',"balance":"{plain_decimal(line.balance)}"'
+    if line.original_amount is not None:
+        tail += f',"originalAmount":"{plain_decimal(line.original_amount)}"'
+    return tail + _opt_text("originalCurrency", line.original_currency)
+
+
+def _verdict_tail(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return ',"possibleDuplicate":false,"defaultDecision":"import"}'
+    reason = {"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
+    return (f',"possibleDuplicate":true,"duplicateOf":{_json_text(verdict.duplicate_of)},'
+            f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
 
 
 class _Links:
@@ -248,6 +338,11 @@ class _Links:
         self.days: OrderedDict[tuple[str, date], list[LineKey]] = OrderedDict()  # ledger days read for reversals
         self.booked_days: dict[str, set[date]] = {}
         self.last_day: date | None = None
+        # what the reduce of a split file checks ranges against each other with: the pending lines
+        # replaced, the lines reversed, and the accounts whose reversals looked back past the range's start
+        self.replaced_ids: list[str] = []
+        self.reversed_ids: list[str] = []
+        self.short_lookback: set[str] = set()
 
     def _ledger_day(self, account_id: str, day: date) -> list[LineKey]:
         """The ledger's lines of one day (read once per run; the latest days kept)."""
@@ -265,33 +360,46 @@ class _Links:
                 self.days.popitem(last=False)
         return found
 
-    def _open(self, account_id: str) -> list[LineKey]:
-        if account_id not in self.pending:
-            self.pending[account_id] = self.ledger.open_pending(self.tenant, account_id)
-        return self.pending[account_id]
+    def open(self, account_id: str) -> list[LineKey]:
+        """The account's open pending lines not matched yet in this run (read once per account)."""
+        found = self.pending.get(account_id)
+        if found is None:
+            found = self.pending[account_id] = self.ledger.open_pending(self.tenant, account_id)
+        return found
 
-    def link(self, row: StagedRow) -> None:
-        """Set `replaces_pending_id` / `reversal_of` on `row` where a line fits."""
-        key = LineKey(row.transaction_id, row.date_posted, row.amount, row.description, row.bank_transaction_id)
-        if self.last_day is None or row.date_posted > self.last_day:
-            self.last_day = row.date_posted
-        if not row.pending:
-            pool = self._open(row.bank_account_id)
-            match = match_pending(key, pool, self.window) if pool else None
-            if match is not None:
-                pool.remove(match)
-                row.replaces_pending_id = match.transaction_id
-                if row.duplicate_of == match.transaction_id:  # not a duplicate: it books the pending line
-                    row.possible_duplicate, row.duplicate_of, row.duplicate_reason = False, None, None
-                    row.default_decision = "import"
-        recent = self.recent.setdefault(row.bank_account_id, deque(maxlen=_RECENT_ROWS))
-        if row.reversal:
-            earlier = list(recent)
-            for back in range(_REVERSAL_WINDOW_DAYS + 1):
-                earlier += self._ledger_day(row.bank_account_id, row.date_posted - timedelta(days=back))
-            found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
-            row.reversal_of = found.transaction_id if found else None
-        recent.append(key)
+    def recent_rows(self, account_id: str) -> deque[LineKey]:
+        """The account's latest staged rows of this file (a reversal may reverse one of them)."""
+        found = self.recent.get(account_id)
+        if found is None:
+            found = self.recent[account_id] = deque(maxlen=_RECENT_ROWS)
+        return found
+
+    def replaced(self, key: LineKey, pool: list[LineKey]) -> str | None:
+        """The id of the open pending line (of `pool`, the account's) the booked line `key` replaces."""
+        match = match_pending(key, pool, self.window)
+        if match is None:
+            return None
+        pool.remove(match)
+        self.replaced_ids.append(match.transaction_id)
+        return match.transaction_id
+
+    def reversed(self, account_id: str, key: LineKey, recent: deque[LineKey]) -> str | None:
+        """The id of the line the reversal `key` reverses: one of the file's rows or the ledger's lines."""
+        earlier = list(recent)
+        if len(earlier) < _RECENT_ROWS:  # all of the account's rows of this run so far
+            self.short_lookback.add(account_id)
+        for back in range(_REVERSAL_WINDOW_DAYS + 1):
+            earlier += self._ledger_day(account_id, key.day - timedelta(days=back))
+        found = reversed_line(key, earlier, _REVERSAL_WINDOW_DAYS)
+        if found is None:
+            return None
+        self.reversed_ids.append(found.transaction_id)
+        return found.transaction_id
+
+    def seen(self, last_day: date | None) -> None:
+        """The newest day a batch staged (what expiry is measured from)."""
+        if last_day is not None and (self.last_day is None or last_day > self.last_day):
+            self.last_day = last_day
 
     def expired(self) -> list[ErrorDetail]:
         """`PendingExpired` for each open pending line not booked within the window of the file's newest line."""
@@ -335,9 +443,31 @@ def parse_budget(*, remaining_seconds: float | None = None, step_timeout_seconds
     return budget
 
 
+def _links_tail(pending: bool, reversal: bool, replaces: str | None, reversal_of: str | None) -> str:
+    """The statement-truth fields of a chunk line (only where set, as `encode_row` leaves them)."""
+    tail = ',"reversal":true' if reversal else ""
+    if pending:
+        tail += ',"pending":true'
+    tail += _opt_text("replacesPendingId", replaces)
+    return tail + _opt_text("reversalOf", reversal_of)
+
+
+#: a gathered event: a parsed line, or a rejected one (kept in the batch so errors stay in file order)
+_Gathered = base.ParsedLine | base.LineError
+#: a line of a batch with its account, whether it is staged (False: outside productDates, counted only), and
+#: its currency (the line's, else its statement's, else its account's)
+_Kept = tuple[base.ParsedLine, ImportBankAccount, bool, str | None]
+
+
 class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
-    accounts the file names) and is tallied."""
+    accounts the file names, the statements' lines and balances) and is tallied.
+
+    Parsed (and rejected) lines are gathered into batches of `BATCH_LINES` and each batch is staged in one
+    loop: its ids, duplicate verdicts, pending and reversal links and chunk lines (written as JSON text
+    directly, handed to the chunk writer as one block); the report's counters are added once per batch and
+    the discovered accounts are counted per batch, so no model is built per line. A statement event
+    (account, balances) first stages the lines before it."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
                  rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
@@ -346,24 +476,33 @@ class _Run:
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
-        self.builder = _RowBuilder(detector)
+        self.detector = detector
+        self.ids = _Ids()
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
         self.statements = statements
         self.links = links
+        #: lines gathered for the next flush (the list is kept: callers may append to it)
+        self.batch: list[_Gathered] = []
+        self._iso: dict[date, str] = {}
         #: what the file says about itself, by code (the first note of each code)
         self.notes: dict[str, base.FileNote] = {}
-        #: the number of the last line an event named (where a parse that runs out of time stopped)
-        self.line_reached = 0
+        self._currencies: dict[tuple[str | None, str], str | None | object] = {}
+        #: per staged chunk (by index): the first and last day of its rows (the reduce of a split file
+        #: reads only the chunks holding a day two ranges share)
+        self.chunk_days: dict[int, tuple[date, date]] = {}
+        self._span: tuple[date, date] | None = None
 
     def take(self, event: base.ParseEvent) -> None:
-        self.line_reached = getattr(event, "line_number", None) or self.line_reached
-        if isinstance(event, base.ParsedLine):
-            self._line(event)
-        elif isinstance(event, base.LineError):
-            self._reject(event)
-        elif isinstance(event, base.FileNote):
+        if isinstance(event, (base.ParsedLine, base.LineError)):
+            self.batch.append(event)
+            if len(self.batch) >= BATCH_LINES:
+                self.flush()
+            return
+        self.flush()  # the lines before a statement event belong to what came before it
+        self._currencies.clear()  # an account event may name a statement's currency
+        if isinstance(event, base.FileNote):
             self.notes.setdefault(event.code, event)
         elif isinstance(event, base.StatementBalances):
             self._balances(event)
@@ -373,79 +512,6 @@ class _Run:
             account = None if self.discovery else self.accounts.of(event.account_ref)
             entry.bank_account_id = account.id if account else None
 
-    def _reject(self, event: base.LineError) -> None:
-        self.tally.reject(event)
-        self.errors.write(ErrorDetail.model_construct(
-            severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
-            line_number=event.line_number, actual_value=event.actual_value))
-
-    def _line(self, line: base.ParsedLine) -> None:
-        tally = self.tally
-        if line.account_ref is not None:
-            entry = self.discovered.get(line.account_ref)
-            if entry is None:
-                entry = self.discovered[line.account_ref] = DiscoveredAccount(account_identifier=line.account_ref)
-            entry.transaction_count += 1
-        if self.discovery:
-            return
-        if line.pending and not self.include_pending:
-            tally.pending += 1
-            return
-        account = self.accounts.of(line.account_ref)
-        if account is None:
-            tally.ignored += 1
-            return
-        currency = line.currency
-        if not currency:  # the statement's currency, else the account's, where the line names none
-            statement = self.discovered.get(line.account_ref or "")
-            currency = (statement.currency if statement else None) or account.currency
-        if self.product is not None and not self.product.covers(line.date_posted):
-            tally.out_of_range += 1
-            self._statement_line(line, account, currency, None)
-            return
-        if not self._storable(line):
-            return
-        if not money.fits(line.amount, currency):
-            # integers of minor units are the contract: an amount finer than its currency is refused,
-            # never rounded
-            self._reject(base.LineError(
-                line.line_number, base.INVALID_AMOUNT,
-                f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
-                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
-            return
-        row = self.builder.build(line, account, currency)
-        if self.links is not None:
-            row.pending, row.reversal = line.pending, line.reversal
-            self.links.link(row)
-        self._statement_line(line, account, currency, row.possible_duplicate)
-        if row.possible_duplicate:
-            tally.duplicates += 1
-        tally.add(row.amount, row.date_posted, currency)
-        self.rows.write(row)
-
-    def _storable(self, line: base.ParsedLine) -> bool:
-        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
-        never the commit: a commit that fails part-way would have to be undone."""
-        for name, value in (("amount", line.amount), ("balance", line.balance),
-                            ("originalAmount", line.original_amount)):
-            if value is not None and not storable(value):
-                self._reject(base.LineError(
-                    line.line_number, base.INVALID_AMOUNT,
-                    f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
-                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
-                return False
-        return True
-
-
-    def _statement_line(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None,
-                        duplicate: bool | None) -> None:
-        if self.statements is None or line.pending:  # a booked balance leaves pending lines out
-            return
-        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
-        self.statements.line(line.account_ref, account.id, amount=amount, day=line.date_posted, currency=currency,
-                             line_number=line.line_number, file_amount=line.amount, balance=line.balance,
-                             duplicate=duplicate)
-
     def _balances(self, event: base.StatementBalances) -> None:
         if self.statements is None or self.discovery:
             return
@@ -453,6 +519,218 @@ class _Run:
         if account is not None:
             self.statements.balances(event, account.id,
                                      reversed_sign=account.transaction_sign == TransactionSign.REVERSED)
+
+    def _reject(self, event: base.LineError) -> None:
+        self.tally.reject(event)
+        self.errors.write(ErrorDetail.model_construct(
+            severity=Severity.ERROR, code=event.code, message=event.message, target=event.target,
+            line_number=event.line_number, actual_value=event.actual_value))
+
+    def flush(self) -> None:
+        """Stage the gathered lines."""
+        if not self.batch:
+            return
+        batch = self.batch[:]
+        self.batch.clear()
+        self._count_discovered(batch)
+        if self.discovery:
+            for event in batch:
+                if type(event) is base.LineError:
+                    self._reject(event)
+            return
+        kept = self._kept(batch)
+        if kept:
+            block = self._stage(kept)
+            if block:
+                first_chunk = self.rows.chunks.filling
+                self.rows.write_block(block)
+                self._note_span(first_chunk, self.rows.chunks.last_written)
+
+    def _note_span(self, first_chunk: int, last_chunk: int) -> None:
+        """Widen the day spans of the chunks a batch went into."""
+        span = self._span
+        if span is None:
+            return
+        for index in range(first_chunk, last_chunk + 1):
+            known = self.chunk_days.get(index)
+            self.chunk_days[index] = span if known is None else (min(known[0], span[0]), max(known[1], span[1]))
+
+    def _count_discovered(self, batch: list[_Gathered]) -> None:
+        counts = Counter(line.account_ref for line in batch if type(line) is base.ParsedLine)
+        for ref, count in counts.items():
+            if ref is None:
+                continue
+            entry = self.discovered.get(ref)
+            if entry is None:
+                entry = self.discovered[ref] = DiscoveredAccount(account_identifier=ref)
+            entry.transaction_count += count
+
+    def _kept(self, batch: list[_Gathered]) -> list[_Kept]:
+        """The lines to stage with their accounts (and those outside productDates, which the statement
+        checks count); the others counted by why they are left out, rejected lines written in file order."""
+        tally, product, include_pending, accounts = self.tally, self.product, self.include_pending, self.accounts
+        kept: list[_Kept] = []
+        for line in batch:
+            if type(line) is base.LineError:
+                self._reject(line)
+                continue
+            assert isinstance(line, base.ParsedLine)
+            if line.pending and not include_pending:
+                tally.pending += 1
+                continue
+            account = accounts.of(line.account_ref)
+            if account is None:
+                tally.ignored += 1
+                continue
+            currency = line.currency or self._currency(line.account_ref, account)
+            if product is not None and not product.covers(line.date_posted):
+                tally.out_of_range += 1
+                kept.append((line, account, False, currency))
+                continue
+            balance, original = line.balance, line.original_amount
+            if not (storable(line.amount) and (balance is None or storable(balance))
+                    and (original is None or storable(original))):
+                self._reject_unstorable(line)
+                continue
+            if not money.fits(line.amount, currency):
+                # integers of minor units are the contract: an amount finer than its currency is refused,
+                # never rounded
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
+                    f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
+                continue
+            kept.append((line, account, True, currency))
+        return kept
+
+    def _currency(self, ref: str | None, account: ImportBankAccount) -> str | None:
+        """The currency of a line that names none: its statement's, else its account's (kept per reference
+        until the next statement event)."""
+        key = (ref, account.id)
+        found = self._currencies.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            entry = self.discovered.get(ref or "")
+            found = self._currencies[key] = (entry.currency if entry else None) or account.currency
+        return found  # type: ignore[return-value]
+
+    def _reject_unstorable(self, line: base.ParsedLine) -> None:
+        """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming the first
+        such number), never the commit: a commit that fails part-way would have to be undone."""
+        for name, value in (("amount", line.amount), ("balance", line.balance),
+                            ("originalAmount", line.original_amount)):
+            if value is not None and not storable(value):
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
+                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
+                return
+
+    def _stage(self, kept: list[_Kept]) -> list[str]:  # noqa: C901 - one loop over the batch, on purpose
+        """The chunk lines of a batch: sign, ids, verdicts, links, statement lines and counters in one loop."""
+        out: list[str] = []
+        isos = self._iso
+        if len(isos) > _CACHE_LIMIT:
+            isos.clear()
+        check, ids, quiet = self.detector.check, self.ids.of, self.detector.quiet
+        file_days = self.detector.file_days()
+        statement_line = self.statements.line if self.statements is not None else None
+        links = self.links
+        sides: dict[str | None, tuple[_Side, _Side]] = {}
+        side_currency: str | None | object = _UNKNOWN
+        credits, debits = _Side(), _Side()
+        first: date | None = None
+        last: date | None = None
+        duplicates = 0
+        last_ref: str | None = None
+        last_account: ImportBankAccount | None = None
+        head, account_id, reversed_sign, no_ledger = "", "", False, False
+        pool: list[LineKey] | None = None
+        recent: deque[LineKey] = deque()
+        for line, account, staged, currency in kept:
+            if account is not last_account or line.account_ref != last_ref:
+                last_ref, last_account, account_id = line.account_ref, account, account.id
+                head = f'"bankAccountId":{_json_text(account_id)}'
+                reversed_sign = account.transaction_sign == TransactionSign.REVERSED
+                no_ledger = quiet(account_id)
+                if links is not None:
+                    pool, recent = None, links.recent_rows(account_id)
+            amount = -line.amount if reversed_sign else line.amount
+            day = line.date_posted
+            if not staged:  # outside productDates: only the statement checks count it
+                if statement_line is not None and not line.pending:
+                    statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
+                                   line_number=line.line_number, file_amount=line.amount, balance=line.balance,
+                                   duplicate=None)
+                continue
+            description = line.description or ""
+            day_iso = isos.get(day)
+            if day_iso is None:
+                day_iso = isos[day] = day.isoformat()
+            bank_id = line.bank_transaction_id
+            tx_id = ids(account_id, day, day_iso, amount, description, bank_id, line.line_number, line.pending)
+            if no_ledger and not bank_id:  # nothing to compare with (check would answer None)
+                file_days.add((account_id, day))
+                verdict = None
+            else:
+                verdict = check(account_id, tx_id, day, amount, description, bank_id)
+            links_tail = ""
+            if links is not None:
+                key = LineKey(tx_id, day, amount, description, bank_id)
+                replaces = None
+                if not line.pending:
+                    if pool is None:  # read when the account's first booked row comes
+                        pool = links.open(account_id)
+                    replaces = links.replaced(key, pool) if pool else None
+                if replaces is not None and verdict is not None and verdict.duplicate_of == replaces:
+                    verdict = None  # not a duplicate: it books the pending line
+                reversal_of = links.reversed(account_id, key, recent) if line.reversal else None
+                recent.append(key)
+                if line.pending or line.reversal or replaces is not None:
+                    links_tail = _links_tail(line.pending, line.reversal, replaces, reversal_of)
+            if verdict is not None:
+                duplicates += 1
+            if statement_line is not None and not line.pending:  # a booked balance leaves pending lines out
+                statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
+                               line_number=line.line_number, file_amount=line.amount, balance=line.balance,
+                               duplicate=verdict is not None)
+            if currency != side_currency:  # the batch's counters of this currency
+                side_currency = currency
+                credits, debits = sides.get(currency) or sides.setdefault(currency, (_Side(), _Side()))
+            side = credits if amount >= 0 else debits
+            side.count += 1
+            side.total += amount
+            if first is None or day < first:
+                first = day
+            if last is None or day > last:
+                last = day
+            out.append(f'{{"transactionId":"{tx_id}",{head},"amount":"{plain_decimal(amount)}",'
+                       f'"currency":{"null" if currency is None else _json_text(currency)},'
+                       f'"datePosted":"{day_iso}","description":{_json_text(description)},'
+                       f'"lineNumber":{line.line_number}'
+                       f'{"" if _optional(line) == _NO_OPTIONAL else _row_tail(line)}{links_tail}'
+                       f'{_verdict_tail(verdict)}')
+        self.tally.duplicates += duplicates
+        self.tally.add_batch(sides, first, last)
+        self._span = (first, last) if first is not None and last is not None else None
+        if links is not None:
+            links.seen(last)
+        return out
+
+
+@dataclass(slots=True)
+class Pass:
+    """What a pass over the whole file leaves for the report: one run's, or a split file's ranges merged."""
+
+    chunk_keys: list[str]
+    error_chunk_keys: list[str]
+    tally: _Tally
+    discovered: dict[str, DiscoveredAccount]
+    discovery: bool
+    overlap: int
+    collector: StatementCollector | None
+    expired: list[ErrorDetail]
+    #: what the file says about itself (the first note of each code)
+    notes: dict[str, base.FileNote] = field(default_factory=dict)
 
 
 def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
@@ -483,10 +761,13 @@ def next_step(review_level: ReviewLevel, rejected: int, warnings: list[ErrorDeta
 class ProcessingService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, objects: ObjectStore,
                  staging: Staging, files: UploadedFiles, statements: StatementService | None = None,
-                 pending_window_days: int = 10, budget_seconds: float | None = None) -> None:
+                 pending_window_days: int = 10, budget_seconds: float | None = None,
+                 split_bytes: int = 0) -> None:
         self.lifecycle = lifecycle
         #: the configured parse budget (PROCESS_BUDGET_SECONDS), besides the run's own time limits
         self.budget_seconds = budget_seconds
+        #: a file above this many bytes is processed in ranges (0: never)
+        self.split_bytes = split_bytes
         self.pending_window_days = pending_window_days
         self.statements = statements
         self.imports = lifecycle.imports
@@ -547,7 +828,22 @@ class ProcessingService:
         # a re-run (amend) starts a new generation; the old staged rows go
         old_prefix = imp.staging_prefix
         imp.generation += 1
+        if self.split_bytes:
+            # the ranges and the reduce find a split file's manifest by its generation (a second run of
+            # this generation loses the import's conditional save before any range reads)
+            prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+            try:
+                if self._begin_split(imp, fmt, source, prefix, old_prefix):
+                    return "split"
+            except base.FileError as exc:
+                self.staging.delete(prefix)
+                return self._fail(imp, exc.code, exc.message, target=exc.target, extra=exc.details)
         prefix = staging_prefix(imp.tenant, imp.id, imp.generation, run=uuid.uuid4().hex[:12])
+        return self.stage_whole(imp, fmt, source, prefix, old_prefix, deadline)
+
+    def stage_whole(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
+                    old_prefix: str | None, deadline: Deadline | None = None) -> Outcome:
+        """Stage the whole file in one run under `prefix`; the generation before it goes."""
         try:
             outcome = self._stage(imp, fmt, source, prefix, deadline)
         except base.FileError as exc:
@@ -556,11 +852,33 @@ class ProcessingService:
         except (ObjectChanged, Conflict):
             self.staging.delete(prefix)
             raise
+        self.drop_generation(imp, old_prefix, prefix)
+        return outcome
+
+    def drop_generation(self, imp: Import, old_prefix: str | None, prefix: str) -> None:
+        """The staged rows and decisions of the generation before this one go."""
         if old_prefix and old_prefix != prefix:
             self.staging.delete(old_prefix)
             # decisions belong to the generation they were made on: the old one's no longer apply
             self.imports.delete_decisions(imp, generation=imp.generation - 1)
-        return outcome
+
+    def _begin_split(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
+                     old_prefix: str | None) -> int:
+        """A file above the split size is cut into ranges (`tximport.formats.ranges`) listed in a manifest
+        beside the staged chunks; answers how many (0: the file is read whole)."""
+        plan = ranges.plan(fmt, source, self.parse_options(imp), self.split_bytes)
+        if len(plan.ranges) < 2:
+            return 0
+        doc = {"plan": plan.to_json(), "oldPrefix": old_prefix}
+        SplitDocuments(self.objects).put(manifest_key(prefix), json.dumps(doc).encode())
+        self.imports.save(imp)  # the new generation (and the pinned version) before any range reads
+        return len(plan.ranges)
+
+    def split_ranges(self, imp: Import) -> list[int]:
+        """The range indexes of the import's split file (what the workflow's Map iterates over)."""
+        prefix = staging_prefix(imp.tenant, imp.id, imp.generation)
+        doc = json.loads(SplitDocuments(self.objects).get(manifest_key(prefix)))
+        return list(range(len(doc["plan"]["ranges"])))
 
     def _replay(self, imp: Import, source: ObjectSource) -> Outcome | None:
         """Fails the import when the same file was already imported into one of its accounts."""
@@ -575,43 +893,73 @@ class ProcessingService:
         imp.file_sha256 = digest
         return None
 
-    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
-               deadline: Deadline | None) -> Outcome:
-        # the parser takes the mapping document (and checks it again: once per file)
-        options = base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
-                                    include_pending=imp.include_pending)
+    def parse_options(self, imp: Import) -> base.ParseOptions:
+        """What the parser takes from the import (it checks the mapping document again: once per file)."""
+        return base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
+                                 include_pending=imp.include_pending)
+
+    def new_run(self, imp: Import, fmt: base.FileFormat, prefix: str) -> _Run:
+        """A run over (a range of) the import's file, staging under `prefix`."""
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
         links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
-        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
-                   collector, links)
-        for event in fmt.parser(source, options):
-            run.take(event)
-            if deadline is not None and deadline.passed():
-                raise base.FileError(
-                    PROCESSING_TIMEOUT, f"processing did not finish in the time it has; it stopped at line "
-                    f"{run.line_reached}: split the file into smaller ones", details={"lineNumber": run.line_reached})
+        return _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
+                    collector, links)
+
+    @staticmethod
+    def feed(run: _Run, events: Iterator[base.ParseEvent], deadline: Deadline | None = None) -> None:
+        """Every event of a parse through `run` (lines gathered into batches here, without a call); past
+        `deadline` the parse stops (ProcessingTimeout, naming the line reached)."""
+        take, batch, line = run.take, run.batch, base.ParsedLine
+        passed = deadline.passed if deadline is not None else None
+        reached = 0
+        for event in events:
+            if type(event) is line:  # the common event
+                batch.append(event)
+                if len(batch) >= BATCH_LINES:
+                    run.flush()
+            else:
+                take(event)
+            if passed is not None:
+                reached = getattr(event, "line_number", None) or reached
+                if passed():
+                    raise base.FileError(
+                        PROCESSING_TIMEOUT, f"processing did not finish in the time it has; it stopped at line "
+                        f"{reached}: split the file into smaller ones", details={"lineNumber": reached})
+        run.flush()
+
+    def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
+               deadline: Deadline | None = None) -> Outcome:
+        run = self.new_run(imp, fmt, prefix)
+        self.feed(run, fmt.parser(source, self.parse_options(imp)), deadline)
+        overlap = run.detector.overlap_count() if not run.discovery else 0
+        return self.finish(imp, prefix, Pass(
+            chunk_keys=run.rows.close(), error_chunk_keys=run.errors.close(), tally=run.tally,
+            discovered=run.discovered, discovery=run.discovery, overlap=overlap, collector=run.statements,
+            expired=run.links.expired() if run.links is not None else [], notes=run.notes))
+
+    def finish(self, imp: Import, prefix: str, done: Pass) -> Outcome:
+        """The report of a pass over the whole file (one run's, or a split file's merged ranges), and the
+        workflow's next step."""
         imp.staging_prefix = prefix
-        imp.chunk_keys = run.rows.close()
-        imp.error_chunk_keys = run.errors.close()
-        tally = run.tally
-        overlap = detector.overlap_count() if not run.discovery else 0
-        imp.summary = tally.summary(overlap=overlap,
-                                    accounts=len(run.discovered) if run.discovered else len(imp.bank_accounts))
-        imp.discovered_accounts = list(run.discovered.values())
+        imp.chunk_keys = done.chunk_keys
+        imp.error_chunk_keys = done.error_chunk_keys
+        tally = done.tally
+        imp.summary = tally.summary(overlap=done.overlap,
+                                    accounts=len(done.discovered) if done.discovered else len(imp.bank_accounts))
+        imp.discovered_accounts = list(done.discovered.values())
         imp.validation_details = list(tally.problems.values())
-        imp.interim_report = base.INTERIM_REPORT in run.notes
+        imp.interim_report = base.INTERIM_REPORT in done.notes
         notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message)
-                 for n in run.notes.values()]
-        warnings = report_warnings(tally, overlap) + notes
-        if self.statements is not None and collector is not None:
-            warnings += self.statements.assess(imp, collector)
-        if links is not None:
-            warnings += links.expired()
+                 for n in done.notes.values()]
+        warnings = report_warnings(tally, done.overlap) + notes
+        if self.statements is not None and done.collector is not None:
+            warnings += self.statements.assess(imp, done.collector)
+        warnings += done.expired
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
         if self.files.changed(imp):  # another upload landed while this one was read: nothing of it goes on
             raise ObjectChanged(f"{imp.s3_key} has another version than the one processing read")
-        if run.discovery:
+        if done.discovery:
             return self._discovered(imp)
         nothing = self._nothing_to_import(imp, tally, notes)
         if nothing is not None:

@@ -7,13 +7,13 @@ a daily MT940 export for a year is 365 of them).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from tximport.formats.base import Balance, StatementBalances
 from tximport.statements.models import StatementRecord, StatementTotals
-from tximport.statements.rules import RunningBalance
+from tximport.statements.rules import RunningBalance, RunningState
 
 
 class _Open:
@@ -33,6 +33,7 @@ class StatementCollector:
         self._open: dict[str | None, _Open] = {}
         self._count: dict[str, int] = {}
         self.closed: list[StatementTotals] = []
+        self._closed_running: list[RunningState] = []  # the closed statements' running balances
 
     def _statement(self, ref: str | None, account_id: str, currency: str | None) -> _Open:
         found = self._open.get(ref)
@@ -60,6 +61,50 @@ class StatementCollector:
         current = self._statement(event.account_ref, account_id, event.currency)
         self._close(event.account_ref, current, event, reversed_sign)
 
+    def part(self) -> CollectorPart:
+        """What this collector gathered over one range of a split file, its open statements left open."""
+        return CollectorPart(closed=list(self.closed), closed_running=list(self._closed_running),
+                             open=[OpenStatement(ref, o.totals, o.running.state()) for ref, o in self._open.items()])
+
+    def absorb(self, part: CollectorPart) -> None:
+        """Continue with what a later range gathered (`part`), exactly as if its lines and balances had come
+        here: a statement still open continues in the range's first statement of its account reference,
+        and the range's statements are numbered on from this one's."""
+        merged = self._numbered(part)
+        for totals, running in zip(part.closed, part.closed_running, strict=True):
+            earlier = merged.get(id(totals))
+            if earlier is not None:
+                self._open.pop(totals.account_ref, None)
+                _combine(earlier, totals, running)
+                totals.running_break = earlier.running.first_break
+            self.closed.append(totals)
+        for statement in part.open:
+            earlier = merged.get(id(statement.totals))
+            if earlier is not None:
+                _combine(earlier, statement.totals, statement.running)
+                earlier.totals = statement.totals
+                self._open[statement.ref] = earlier
+            else:
+                current = self._open[statement.ref] = _Open(statement.totals)
+                current.running = RunningBalance.resumed(statement.running)
+
+    def _numbered(self, part: CollectorPart) -> dict[int, _Open]:
+        """Number the part's statements on from this collector's (per account, in the order they were
+        opened); answers the open statement each continuing one continues (by the part's totals' id)."""
+        statements = [(t.bank_account_id, t.index, t) for t in part.closed]
+        statements += [(s.totals.bank_account_id, s.totals.index, s.totals) for s in part.open]
+        merged: dict[int, _Open] = {}
+        seen: set[str | None] = set()
+        for account_id, _, totals in sorted(statements, key=lambda x: (x[0], x[1])):
+            earlier = self._open.get(totals.account_ref) if totals.account_ref not in seen else None
+            seen.add(totals.account_ref)
+            if earlier is not None and earlier.totals.bank_account_id == account_id:
+                merged[id(totals)] = earlier
+                totals.index = earlier.totals.index
+            else:
+                totals.index = self._count[account_id] = self._count.get(account_id, 0) + 1
+        return merged
+
     def finish(self, *, reversed_accounts: frozenset[str] = frozenset()) -> list[StatementTotals]:
         """Every statement, in the order they closed (statements without stated balances last)."""
         for ref, current in list(self._open.items()):
@@ -80,6 +125,48 @@ class StatementCollector:
             totals.currency = totals.currency or event.currency
         if event is not None or totals.count:
             self.closed.append(totals)
+            self._closed_running.append(running.state())
+
+
+def _combine(earlier: _Open, later: StatementTotals, running: RunningState) -> None:
+    """`later` (a range's part of a statement) becomes the whole statement: `earlier`'s lines first."""
+    first = earlier.totals
+    later.count += first.count
+    later.total = first.total + later.total
+    later.first_day = _least(first.first_day, later.first_day)
+    later.last_day = _most(first.last_day, later.last_day)
+    later.currency = first.currency or later.currency
+    later.overlap_new += first.overlap_new
+    later.overlap_duplicates += first.overlap_duplicates
+    later.overlap_first_day = _least(first.overlap_first_day, later.overlap_first_day)
+    later.overlap_last_day = _most(first.overlap_last_day, later.overlap_last_day)
+    earlier.running.then(running)
+
+
+def _least(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _most(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass(slots=True)
+class OpenStatement:
+    """A statement a range left open: its account reference, totals and running balance."""
+
+    ref: str | None
+    totals: StatementTotals
+    running: RunningState
+
+
+@dataclass(slots=True)
+class CollectorPart:
+    """What a collector gathered over one range of a split file (see `StatementCollector.part`)."""
+
+    closed: list[StatementTotals]
+    closed_running: list[RunningState]
+    open: list[OpenStatement]
 
 
 def _flip(balance: Balance | None) -> Balance | None:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -50,6 +51,16 @@ def to_minor(amount: Decimal, currency: str | None) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-exponent(currency)))
 
 
+@dataclass(slots=True)
+class RunningState:
+    """A `RunningBalance`'s state: its first and last line (line, amount, balance) and the breaks found."""
+
+    first: tuple[int, Decimal, Decimal] | None
+    previous: tuple[int, Decimal, Decimal] | None
+    ascending: RunningBreak | None
+    descending: RunningBreak | None
+
+
 class RunningBalance:
     """Follows a running-balance column line by line, in both directions, with constant memory."""
 
@@ -74,6 +85,34 @@ class RunningBalance:
         if self._descending is None and balance + prev_amount != prev_balance:
             # newest first: the line before this one moved the balance from this line's to its own
             self._descending = RunningBreak(line_number, prev_balance - prev_amount, balance)
+
+    def state(self) -> RunningState:
+        """What the balance has followed so far (a range of a split file hands it to the reduce)."""
+        return RunningState(self._first, self._previous, self._ascending, self._descending)
+
+    @classmethod
+    def resumed(cls, state: RunningState) -> RunningBalance:
+        """A running balance that has followed what `state` says."""
+        found = cls()
+        found._first, found._previous = state.first, state.previous
+        found._ascending, found._descending = state.ascending, state.descending
+        return found
+
+    def then(self, later: RunningState) -> None:
+        """Follow the lines `later` followed after this one's (the next range of a split file): exactly as
+        if they had been added here one by one."""
+        if later.first is None:
+            return
+        if self._previous is None:
+            self._first, self._previous = later.first, later.previous
+            self._ascending, self._descending = later.ascending, later.descending
+            return
+        # the first line of the later part checks against the last of this one; the later part's own
+        # breaks count only where this one has none
+        self.add(*later.first)
+        self._ascending = self._ascending or later.ascending
+        self._descending = self._descending or later.descending
+        self._previous = later.previous
 
     @property
     def first_break(self) -> RunningBreak | None:

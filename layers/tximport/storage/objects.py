@@ -54,9 +54,10 @@ class ObjectStore(Protocol):
         """Every stored version of exactly `key` (delete markers left out), newest first."""
         ...
 
-    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None) -> IO[bytes]:
-        """The object (with `version_id`, that version of it) as a stream; with `etag`, ObjectChanged
-        when it is no longer that version."""
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None,
+             start: int = 0) -> IO[bytes]:
+        """The object (with `version_id`, that version of it) as a stream, from byte `start` on; with
+        `etag`, ObjectChanged when it is no longer that version."""
         ...
 
     def put(self, key: str, body: bytes, *, content_type: str, content_encoding: str | None = None) -> None:
@@ -121,12 +122,15 @@ class S3Objects:
                          for v in page.get("Versions", []) if v["Key"] == key)
         return found  # S3 lists a key's versions newest first
 
-    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None) -> IO[bytes]:
+    def open(self, key: str, *, etag: str | None = None, version_id: str | None = None,
+             start: int = 0) -> IO[bytes]:
         # the presigned URL stays valid for a while after the upload: with the version (and ETag) pinned,
         # a second upload over the same key is never read as if it were the first
         extra = {"IfMatch": etag} if etag else {}
         if version_id and version_id != "null":  # "null": the one version a bucket without versioning keeps
             extra["VersionId"] = version_id
+        if start:  # a range of a split file: a ranged GET, not a read past the bytes before it
+            extra["Range"] = f"bytes={start}-"
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         except ClientError as exc:
@@ -178,6 +182,10 @@ class ObjectSource:
 
     def open(self) -> IO[bytes]:
         return self.objects.open(self.key, etag=self.etag, version_id=self.version_id)
+
+    def open_at(self, start: int) -> IO[bytes]:
+        """The file from byte `start` on (one range of a split file)."""
+        return self.objects.open(self.key, etag=self.etag, version_id=self.version_id, start=start)
 
     def sha256(self) -> str:
         """Digest of the whole object, streamed."""

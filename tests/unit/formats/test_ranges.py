@@ -1,0 +1,149 @@
+"""A split file's ranges read exactly as the whole file: every range's events, concatenated in range order,
+equal one reading of the whole file (lines, errors with their line numbers, accounts, balances)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.support.samples import SAMPLES
+from tximport.formats import ranges
+from tximport.formats.base import BytesSource, ParsedLine, ParseEvent, ParseOptions
+from tximport.formats.registry import get_format
+
+
+def _whole(file_format: str, data: bytes, options: ParseOptions) -> list[ParseEvent]:
+    return list(get_format(file_format).parser(BytesSource(data), options))
+
+
+def _split(file_format: str, data: bytes, range_bytes: int, options: ParseOptions
+           ) -> tuple[ranges.RangePlan, list[ParseEvent]]:
+    fmt = get_format(file_format)
+    plan = ranges.plan(fmt, BytesSource(data), options, range_bytes)
+    plan = ranges.RangePlan.from_json(plan.to_json())  # as the manifest stores it
+    events: list[ParseEvent] = []
+    for index in range(len(plan.ranges)):
+        events += ranges.read_range(fmt, BytesSource(data), options, plan, index)
+    return plan, events
+
+
+def _same(file_format: str, data: bytes, range_bytes: int, *, min_ranges: int = 3, **options: Any
+          ) -> ranges.RangePlan:
+    opts = ParseOptions(**options)
+    whole = _whole(file_format, data, opts)
+    plan, split = _split(file_format, data, range_bytes, opts)
+    assert len(plan.ranges) >= min_ranges
+    assert [r.start for r in plan.ranges[1:]] == [r.end for r in plan.ranges[:-1]]
+    assert split == whole
+    return plan
+
+
+def _iso_csv(lines: int = 300) -> bytes:
+    rows = ["date,description,amount"]
+    for i in range(lines):
+        day = f"2024-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}"
+        rows.append(f"{day},Coffee {i % 7},-{i % 50}.{i % 100:02d}")
+    rows[120] = '2024-05-02,"Two-line\ndescription, quoted",-1.00'  # a newline inside a quoted cell
+    rows[121] = rows[122]  # identical lines across a cut
+    if lines > 200:
+        rows[200] = "2024-07-40,Not a date,-1.00"  # an error line in a later range
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_iso_csv_ranges_read_as_the_whole_file() -> None:
+    data = _iso_csv()
+    plan = _same("Tabular3column#v1", data, 1500)
+    assert plan.head_lines == 1
+
+
+@pytest.mark.parametrize("range_bytes", range(700, 1400, 37))
+def test_a_cut_never_falls_inside_a_quoted_cell(range_bytes: int) -> None:
+    _same("Tabular3column#v1", _iso_csv(150), range_bytes, min_ranges=2)
+
+
+def _german_csv(lines: int = 400) -> bytes:
+    # the first lines fit both day orders; only a later line (13.x) tells the style: pinned for every range
+    rows = ["Buchungstag;Verwendungszweck;Betrag"]
+    for i in range(lines):
+        day, month = (1 + i % 12, 1 + i // 12 % 12) if i < lines - 50 else (13 + i % 15, 1 + i % 12)
+        rows.append(f"{day:02d}.{month:02d}.2024;Miete {i % 5};-1.{i % 1000:03d},{i % 100:02d}")
+    rows[250] = "31.02.2024;Kein Tag;-1,00"
+    return ("\r\n".join(rows) + "\r\n").encode("cp1252")
+
+
+def test_german_csv_ranges_read_with_the_whole_files_decisions() -> None:
+    data = _german_csv()
+    plan = _same("Tabular3column#v1", data, 2000, min_ranges=4)
+    assert plan.pinned is not None
+    assert plan.pinned["dateStyle"] == "littleEndian"
+    assert plan.pinned["decimal"] == ","
+
+
+def test_mapped_csv_keeps_the_preamble_and_the_footer_rows() -> None:
+    rows = ["Bank export", "Account;DE00", "Datum;Text;Betrag;Währung"]
+    rows += [f"{1 + i % 28:02d}.03.2024;Zahlung {i};{i},50;EUR" for i in range(200)]
+    rows += ["", "Saldo;;999,00;EUR"]
+    data = ("\n".join(rows) + "\n").encode()
+    mapping = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "currency": "Währung"},
+               "skipFooterRows": 2}
+    _same("CSV#mapped#v1", data, 1200, mapping=mapping)
+
+
+def _mt940_statements(count: int) -> bytes:
+    sample = (SAMPLES / "mt940" / "mt940-jejik-abnamro.sta").read_bytes()
+    return sample * count
+
+
+def test_mt940_is_cut_between_statements() -> None:
+    data = _mt940_statements(12)
+    plan = _same("MT940#v1", data, len(data) // 5)
+    for part in plan.ranges[1:]:
+        assert re.match(rb"[ \t]*(\{4:)?\r?\n?:20:|ABN", data[part.start:part.start + 40]) or b":20:" in \
+            data[part.start:part.start + 80]
+
+
+def test_mt940_sample_with_many_messages() -> None:
+    data = (SAMPLES / "mt940" / "mt940-betterplace-sepa_mt9401.sta").read_bytes()
+    _same("MT940#v1", data, len(data) // 6)
+
+
+def _camt_statements(count: int) -> bytes:
+    text = (SAMPLES / "camt053" / "oca-test-camt053.xml").read_text()
+    start, end = text.index("<Stmt>"), text.rindex("</Stmt>") + len("</Stmt>")
+    statement = text[start:end]
+    many = "\n        ".join(statement.replace("1234Test/1", f"1234Test/{n}") for n in range(count))
+    return (text[:start] + many + text[end:]).encode()
+
+
+def test_camt_is_cut_between_statements() -> None:
+    data = _camt_statements(9)
+    plan = _same("CAMT053#v1", data, len(data) // 4)
+    for part in plan.ranges[1:]:
+        assert data[part.start:part.start + 6] == b"<Stmt>"
+    assert plan.tail_start is not None and data[plan.tail_start:].strip().startswith(b"</BkToCstmrStmt>")
+
+
+def test_small_files_and_other_formats_stay_whole() -> None:
+    data = _iso_csv()
+    fmt = get_format("Tabular3column#v1")
+    assert len(ranges.plan(fmt, BytesSource(data), ParseOptions(), len(data)).ranges) == 1
+    qif = (SAMPLES / "qif" / "oca-test_qif.qif").read_bytes()
+    assert len(ranges.plan(get_format("QIF#v1"), BytesSource(qif), ParseOptions(), 10).ranges) == 1
+
+
+def test_a_utf16_csv_stays_whole() -> None:
+    data = _iso_csv().decode().encode("utf-16")
+    fmt = get_format("Tabular3column#v1")
+    assert len(ranges.plan(fmt, BytesSource(data), ParseOptions(), 1500).ranges) == 1
+
+
+def test_line_numbers_follow_the_file() -> None:
+    data = _iso_csv()
+    _, events = _split("Tabular3column#v1", data, 1500, ParseOptions())
+    numbers = [e.line_number for e in events if isinstance(e, ParsedLine)]
+    assert numbers == sorted(numbers) and numbers[0] == 2
+    text_lines = data.decode().split("\n")
+    last = next(e for e in reversed(events) if isinstance(e, ParsedLine))
+    assert text_lines[last.line_number - 1].startswith(last.date_posted.isoformat())

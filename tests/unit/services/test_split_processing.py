@@ -1,0 +1,225 @@
+"""A file processed in ranges (the workflow's Map, then the reduce) against the same file processed in one
+run: on the same import, file and ledger both must stage the same rows (ids, verdicts, every field), the
+same rejected lines with their line numbers, the same summary, discovered accounts, statement checks and
+outcome. The ranges are tiny here (a few hundred bytes) so every boundary case comes up in milliseconds:
+identical lines and duplicates on a day two ranges share, an error line in a later range, statements
+that run across a boundary (CSV) or are cut between (MT940, CAMT)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.fakes.container import FakeContainer
+from tests.support.samples import SAMPLES
+from tests.unit.formats.test_ranges import _camt_statements, _german_csv, _mt940_statements
+from tests.unit.services.test_processing_differential import Outcome, _copied, _ledger_line, _result, _statement
+from tests.unit.services.world import TENANT, World
+from tximport.formats.base import DateStyle
+from tximport.models import Import, LedgerLine, utcnow
+
+
+def _split_run(c: FakeContainer, import_id: str) -> str:
+    """Process as the workflow does for a split file: process (answers split), each range, the reduce."""
+    outcome = c.processing.process(c.imports.get(TENANT, import_id))
+    assert outcome == "split"
+    for index in c.processing.split_ranges(c.imports.get(TENANT, import_id)):
+        c.split.process_range(c.imports.get(TENANT, import_id), index)
+    return c.split.reduce(c.imports.get(TENANT, import_id))
+
+
+def _both(c: FakeContainer, imp: Import, range_bytes: int) -> tuple[Outcome, Outcome, bool]:
+    """The split run on `c`, one run on a copy of the stores (one ledger); and whether the reduce merged
+    the ranges (their chunks kept) rather than reading the file in one run."""
+    one = FakeContainer()
+    one.settings.chunk_rows = c.settings.chunk_rows
+    one.settings.split_bytes = 0
+    for name in ("imports", "objects", "locks", "accounts"):
+        one.__dict__[name] = _copied(getattr(c, name))
+    one.__dict__["ledger"] = c.ledger
+    expected = _result(one, one.processing.process(one.imports.get(TENANT, imp.id)), imp.id)
+    c.settings.split_bytes = range_bytes
+    actual = _result(c, _split_run(c, imp.id), imp.id)
+    merged = all("/r0" in key for key in c.imports.get(TENANT, imp.id).chunk_keys)
+    c.lifecycle.release(c.imports.get(TENANT, imp.id))
+    return actual, expected, merged
+
+
+def _compare(c: FakeContainer, world: World, content: bytes, range_bytes: int, *account_ids: str,
+             **extra: Any) -> tuple[Outcome, bool]:
+    imp = world.create(*account_ids, bypass_replay_validation=True, **extra)
+    world.upload(imp, content)
+    assert world.claim(imp.id) == "process"
+    actual, expected, merged = _both(c, imp, range_bytes)
+    assert actual.outcome == expected.outcome
+    actual.imp.pop("chunks")
+    expected.imp.pop("chunks")
+    assert actual.imp == expected.imp
+    assert len(actual.rows) == len(expected.rows)
+    for mine, theirs in zip(actual.rows, expected.rows, strict=True):
+        assert mine == theirs
+    assert actual.errors == expected.errors
+    return actual, merged
+
+
+def _iso_csv(days: int = 12, per_day: int = 9) -> bytes:
+    rows = ["date,description,amount"]
+    for d in range(days):
+        day = (date(2024, 3, 1) + timedelta(days=d)).isoformat()
+        for i in range(per_day):
+            rows.append(f"{day},{'Coffee' if i % 3 else 'Card payment ' + str(i)},-{3 + i % 2}.50")
+    rows[40] = "2024-03-05,Broken,-x"  # an error line in a later range
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _ledger_copies(c: FakeContainer, account: str, rows: list[Any], every: int) -> None:
+    """Some of the file's lines already in the ledger (by the one-run ids: the merge must find them)."""
+    for row in rows[::every]:
+        c.ledger.write(TENANT, [LedgerLine.confirmed(row, import_id="earlier", committed=utcnow())])
+
+
+@pytest.mark.parametrize("range_bytes", [150, 333, 700])
+def test_iso_csv_with_identical_lines_across_boundaries(c: FakeContainer, world: World, range_bytes: int):
+    account = world.account()
+    found, merged = _compare(c, world, _iso_csv(), range_bytes, account)
+    assert merged  # the shared days were joined, not read again in one run
+    assert found.imp["summary"]["transaction_details_count"] == 107
+    assert [e.line_number for e in found.errors] == [41]
+    # again against a ledger holding some of them: the verdicts of the later ranges' lines follow the ids
+    _ledger_copies(c, account, found.rows, 4)
+    found, merged = _compare(c, world, _iso_csv(), range_bytes, account)
+    assert merged
+    assert found.imp["summary"]["transaction_date_overlap_count"] > 0
+    already = [r for r in found.rows if (r.duplicate_reason or {}).get("reason") == "alreadyImported"]
+    assert len(already) == len(found.rows[::4])
+
+
+def _german_csv_ordered(days: int = 40, per_day: int = 6) -> bytes:
+    rows = ["Buchungstag;Verwendungszweck;Betrag"]
+    for d in range(days):
+        day = date(2024, 1, 1) + timedelta(days=d)
+        for i in range(per_day):
+            rows.append(f"{day:%d.%m.%Y};Miete {i % 2};-1.{d:03d},{50 * (i % 2):02d}")
+    rows[100] = "31.02.2024;Kein Tag;-1,00"
+    return ("\r\n".join(rows) + "\r\n").encode("cp1252")
+
+
+def test_german_csv(c: FakeContainer, world: World):
+    account = world.account()
+    _, merged = _compare(c, world, _german_csv_ordered(), 900, account)
+    assert merged
+    # a file whose days run back and forth beyond the counters' window is read again in one run
+    _, merged = _compare(c, world, _german_csv(), 2000, account)
+    assert not merged
+
+
+def test_similar_ledger_lines_on_a_shared_day(c: FakeContainer, world: World):
+    account = world.account()
+    day = date(2024, 3, 4)
+    c.ledger.write(TENANT, [_ledger_line(account, day, "-3.50", "COFFEE", "tx-a"),
+                            _ledger_line(account, day, "-4.50", "Coffee shop", "tx-b")])
+    found, merged = _compare(c, world, _iso_csv(), 150, account)
+    assert merged
+    assert any(r.duplicate_of in ("tx-a", "tx-b") for r in found.rows)
+
+
+def test_bank_ids_repeated_across_a_boundary(c: FakeContainer, world: World):
+    mapping = {"columns": {"date": "Date", "description": "Text", "amount": "Amount",
+                           "bankTransactionId": "Ref"}}
+    rows = ["Date,Text,Amount,Ref"]
+    for i in range(60):
+        rows.append(f"2024-03-{1 + i // 20:02d},Payment {i % 4},-{i % 5}.00,REF{i % 13}")
+    found, merged = _compare(c, world, ("\n".join(rows) + "\n").encode(), 300, world.account(),
+                             file_format="CSV#mapped#v1", mapping=mapping)
+    assert merged
+    assert any((r.duplicate_reason or {}).get("in") == "file" for r in found.rows)
+
+
+def test_running_balance_across_boundaries(c: FakeContainer, world: World):
+    mapping = {"columns": {"date": "Date", "description": "Text", "amount": "Amount", "balance": "Balance"}}
+    rows, balance = ["Date,Text,Amount,Balance"], Decimal("100.00")
+    for i in range(80):
+        amount = Decimal(i % 7 - 3)
+        balance += amount if i != 57 else amount + 1  # a break in a later range
+        rows.append(f"2024-04-{1 + i // 10:02d},Line {i},{amount},{balance}")
+    found, merged = _compare(c, world, ("\n".join(rows) + "\n").encode(), 400, world.account(),
+                             file_format="CSV#mapped#v1", mapping=mapping)
+    assert merged
+    assert found.imp["statements"]
+
+
+def test_mt940_with_several_statements(c: FakeContainer, world: World):
+    data = _mt940_statements(10)
+    found, _ = _compare(c, world, data, len(data) // 5, file_format="MT940#v1")  # discovery
+    accounts = [world.account(d["account_identifier"]) for d in found.imp["discovered_accounts"]]
+    _, merged = _compare(c, world, data, len(data) // 5, *accounts, file_format="MT940#v1")
+    assert merged
+
+
+def test_mt940_sample_with_many_messages(c: FakeContainer, world: World):
+    data = (SAMPLES / "mt940" / "mt940-betterplace-sepa_mt9401.sta").read_bytes()
+    found, _ = _compare(c, world, data, len(data) // 6, file_format="MT940#v1")
+    accounts = [world.account(d["account_identifier"]) for d in found.imp["discovered_accounts"]]
+    _compare(c, world, data, len(data) // 6, *accounts, file_format="MT940#v1")
+
+
+def test_camt_with_several_statements(c: FakeContainer, world: World):
+    data = _camt_statements(8)
+    found, _ = _compare(c, world, data, len(data) // 4, file_format="CAMT053#v1")
+    accounts = [world.account(d["account_identifier"]) for d in found.imp["discovered_accounts"]]
+    # the statements repeat the sample's reversal: one in a later range may reverse an earlier range's
+    # line, so the reduce reads the file in one run
+    _, merged = _compare(c, world, data, len(data) // 4, *accounts, file_format="CAMT053#v1")
+    assert not merged
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_unordered_statements(c: FakeContainer, world: World, seed: int):
+    """Days out of order beyond the counters' window, zero amounts, rejected lines: merged or read again in
+    one run, the result is the one run's."""
+    rng = random.Random(seed)
+    c.settings.chunk_rows = 97
+    content, lines = _statement(rng, 700)
+    account = world.account()
+    for n, (day, description, amount) in enumerate(rng.sample(lines, 40)):
+        c.ledger.write(TENANT, [_ledger_line(account, day, amount, description.upper(), f"tx-{n}")])
+    _compare(c, world, content, rng.choice([900, 2500, 6000]), account, date_style=DateStyle.BIG_ENDIAN)
+
+
+def test_a_later_upload_while_the_ranges_run_fails_the_import(c: FakeContainer, world: World):
+    c.settings.split_bytes = 300
+    imp = world.create(world.account())
+    world.upload(imp, _iso_csv())
+    assert world.claim(imp.id) == "process"
+    assert c.processing.process(world.get(imp.id)) == "split"
+    c.split.process_range(world.get(imp.id), 0)
+    world.upload(world.get(imp.id), b"date,description,amount\n2024-01-01,Other,1.00\n")  # a second PUT
+    for index in c.processing.split_ranges(world.get(imp.id))[1:]:
+        c.split.process_range(world.get(imp.id), index)
+    assert c.split.reduce(world.get(imp.id)) == "failed"
+    done = world.get(imp.id)
+    assert done.status.value == "error" and done.error_details[0].code == "FileChanged"
+
+
+def test_currencies_and_rejected_kinds_across_ranges(c: FakeContainer, world: World):
+    """Per-currency totals, amounts finer than their currency (rejected), and the kinds of rejected lines
+    (validationDetails: counts and first line) add up across ranges as one run counts them."""
+    mapping = {"columns": {"date": "Date", "description": "Text", "amount": "Amount", "currency": "Ccy"}}
+    rows = ["Date,Text,Amount,Ccy"]
+    for i in range(90):
+        currency = ("EUR", "JPY", "BHD")[i % 3]
+        amount = {"EUR": "-1.25", "JPY": "300", "BHD": "2.125"}[currency]
+        if i % 17 == 5:
+            amount = "1.5" if currency == "JPY" else "0.0001"  # finer than the currency
+        if i % 23 == 7:
+            amount = "x"
+        rows.append(f"2024-06-{1 + i // 9:02d},Line {i},{amount},{currency}")
+    found, merged = _compare(c, world, ("\n".join(rows) + "\n").encode(), 350, world.account(),
+                             file_format="CSV#mapped#v1", mapping=mapping)
+    assert merged
+    assert {t["currency"] for t in found.imp["summary"]["totals"]} == {"EUR", "JPY", "BHD"}
+    assert len(found.imp["validation_details"]) >= 2
