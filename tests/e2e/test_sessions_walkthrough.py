@@ -38,5 +38,5 @@ def test_readme_session_walkthrough_runs_as_written(real_stack: StackProcess, tm
     assert '"suggested_bindings":1' in out and "confirm: 200" in out
     assert "'context_value': 2438.85" in out and "'status': 'OK'" in out
     assert '"message":"3 transações efetivadas"' in out
-    assert "2024-03-05 -49.90 EXPENSE VALIDATING Netflix - Assinatura Mensal" in out
+    assert "2023-12-05 -49.90 EXPENSE VALIDATING Netflix - Assinatura Mensal" in out
     assert '"code":"AdminRequired"' in out and '"paid":3' in out
