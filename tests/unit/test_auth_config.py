@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tximport.auth import tenant_from_claims
+from tximport.auth import bearer_token, tenant_from_claims
 from tximport.config import ConfigError, load_settings
 from tximport.errors import Unauthorized
-from tximport_cli.local.tokens import bearer_token, issue_token, verify_token
+from tximport_cli.local.tokens import issue_token, verify_token
 
 KW = {"secret": "s3cret", "issuer": "iss", "audience": "aud"}
 

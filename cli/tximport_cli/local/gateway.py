@@ -25,8 +25,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tximport.api.access import PUBLIC_ROUTES
+from tximport.auth import bearer_token, gateway_claims
 from tximport.errors import Unauthorized
-from tximport_cli.local.tokens import bearer_token, verify_token
+from tximport_cli.local.tokens import verify_token
 
 log = logging.getLogger("tximport_cli.local.gateway")
 
@@ -114,19 +115,6 @@ def unauthorized(path: str, message: str, code: str = "Unauthorized") -> dict[st
     return body
 
 
-def _claims_as_api_gateway(claims: dict[str, Any]) -> dict[str, str]:
-    """HTTP API's JWT authorizer hands every claim to the function as a string (lists as `[a b]`)."""
-    out: dict[str, str] = {}
-    for key, value in claims.items():
-        if isinstance(value, list | tuple):
-            out[key] = "[" + " ".join(str(v) for v in value) + "]"
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = str(value)
-    return out
-
-
 class Gateway:
     """The HTTP server. `extra_routes` maps `(method, path)` to local-only endpoints (no function); they
     need a valid token like every protected route, and get its claims."""
@@ -179,7 +167,7 @@ class Gateway:
         """Verify the bearer token as the JWT authorizer would; answer the claims or raise Unauthorized."""
         claims = verify_token(bearer_token(authorization), secret=self.secret, issuer=self.issuer,
                               audience=self.audience)
-        return _claims_as_api_gateway(claims)
+        return gateway_claims(claims)
 
     def build_event(self, *, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
                     source_ip: str, route_key: str, path_parameters: dict[str, str] | None,

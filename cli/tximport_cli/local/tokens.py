@@ -80,13 +80,3 @@ def verify_token(token: str, *, secret: str, issuer: str, audience: str) -> dict
                           options={"require": ["exp", "iss", "aud"]})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}", code="InvalidToken") from exc
-
-
-def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header, or Unauthorized."""
-    if not authorization:
-        raise Unauthorized("missing Authorization header", code="MissingToken")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization must be 'Bearer <token>'", code="InvalidToken")
-    return token.strip()
