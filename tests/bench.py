@@ -426,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of ours and of the baseline (alternating, medians compared) where a ratio "
                              "or a time is a target")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "bench.md"), help="markdown report ('' for none)")
+    parser.add_argument("--out", default=None,
+                        help="markdown report ('' for none; default docs/bench.md for a whole run, none with --only, "
+                             "so a partial run never replaces the whole report)")
     parser.add_argument("--reconcile-entries", type=int, default=100_000,
                         help="entries (and about as many ledger lines) for the reconciliation section")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
@@ -493,9 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         print(reconcile_text)
     if pipeline_text:
         print(pipeline_text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
+    out = args.out if args.out is not None else ("" if args.only else str(ROOT / "docs" / "bench.md"))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
     if failures:
         print("\nMissed targets:\n" + "\n".join(failures), file=sys.stderr)
         return 1
