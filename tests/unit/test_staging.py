@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.fakes.objects import InMemoryObjects as FakeS3
 from tximport.errors import ValidationFailed
 from tximport.storage.pagination import decode_cursor, encode_cursor
+from tximport.storage.split import SplitDocuments, merged_key
 from tximport.storage.staging import ChunkWriter, page_rows, read_chunk
 
 
@@ -22,10 +24,26 @@ def _write(s3: FakeS3, n: int, chunk_rows: int) -> list[str]:
 def test_rows_are_chunked_and_read_back_exactly():
     s3 = FakeS3()
     keys = _write(s3, 25, 10)
-    assert keys == ["p/rows-00001.jsonl.gz", "p/rows-00002.jsonl.gz", "p/rows-00003.jsonl.gz"]
+    assert keys == ["p/rows-00001.jsonl.zst", "p/rows-00002.jsonl.zst", "p/rows-00003.jsonl.zst"]
+    assert s3.objects["p/rows-00001.jsonl.zst"][:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
     rows = [r for k in keys for r in read_chunk(s3, k)]
     assert [r["i"] for r in rows] == list(range(25))
     assert rows[3]["amount"] == "3.30"  # Decimal kept exact, as text
+
+
+def test_a_gzip_chunk_written_before_zstd_is_still_read():
+    """An import staged before chunks were zstd (keys ending .jsonl.gz) is reviewed and merged alike."""
+    s3 = FakeS3()
+    s3.put("p/rows-00001.jsonl.gz", gzip.compress(b'{"i":0}\n{"i":1}\n'), content_type="application/x-ndjson",
+           content_encoding="gzip")
+    assert [r["i"] for r in read_chunk(s3, "p/rows-00001.jsonl.gz")] == [0, 1]
+    assert page_rows(s3, ["p/rows-00001.jsonl.gz"], chunk=0, skip=1, limit=5) == ([{"i": 1}], None)
+    documents = SplitDocuments(s3)
+    assert documents.chunk("p/rows-00001.jsonl.gz") == b'{"i":0}\n{"i":1}\n'
+    merged = merged_key("p/rows-00001.jsonl.gz")
+    assert merged == "p/rows-00001-merged.jsonl.zst"
+    documents.put_chunk(merged, [b'{"i":2}\n'])
+    assert [r["i"] for r in read_chunk(s3, merged)] == [2]
 
 
 def test_pages_cross_chunk_boundaries_without_gaps():

@@ -59,7 +59,7 @@ from tximport.services.processing import (
 )
 from tximport.statements.collect import CollectorPart, StatementCollector
 from tximport.storage.objects import ObjectChanged, ObjectSource
-from tximport.storage.split import SplitDocuments, manifest_key, range_prefix, result_key
+from tximport.storage.split import SplitDocuments, manifest_key, merged_key, range_prefix, result_key
 from tximport.storage.staging import staging_json, staging_prefix
 
 log = logging.getLogger(__name__)
@@ -423,9 +423,9 @@ class _Seams:
                 if day in count:
                     _count(row, day, counted, banks)
             if pieces:  # beside the range's own chunk, so a reduce that runs again reads what the range wrote
-                merged_key = key.removesuffix(".jsonl.gz") + "-merged.jsonl.gz"
-                self.documents.put_chunk(merged_key, [*pieces, data[done:]])
-                r.chunk_keys[index] = merged_key
+                merged = merged_key(key)
+                self.documents.put_chunk(merged, [*pieces, data[done:]])
+                r.chunk_keys[index] = merged
         for day, digests in counted.items():
             self.counts.setdefault(day, Counter()).update(digests)
         for day_key, ids in banks.items():

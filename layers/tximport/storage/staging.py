@@ -1,30 +1,33 @@
-"""Staged rows and rejected lines, kept in the bucket as gzip-compressed JSON-lines chunks.
+"""Staged rows and rejected lines, kept in the bucket as compressed JSON-lines chunks (zstd).
 
 DynamoDB is the wall for large files (see DESIGN.md), so parsed rows are not written one item per
 row: they are written in chunks of `chunk_rows` under the import's staging prefix, reviewed page by
 page from there, and committed to the ledger one chunk per worker.
 
-  staging/<org>/<company>/<importId>/g<generation>/rows-00001.jsonl.gz
-  staging/<org>/<company>/<importId>/g<generation>/errors-00001.jsonl.gz
+  staging/<org>/<company>/<importId>/g<generation>/rows-00001.jsonl.zst
+  staging/<org>/<company>/<importId>/g<generation>/errors-00001.jsonl.zst
 
 A staged row is one JSON object per line, by the API's field names (`transactionId`, `amount` as a
 decimal string, `datePosted` as an ISO date, ...; absent values are null or left out); a rejected line
 likewise (`severity`, `code`, `message`, `lineNumber`, `actualValue`, `target`). `Staging` maps them to
 and from `StagedRow` and `ErrorDetail`; every reader (review pages, commit workers, revert) goes through
 it. Processing writes its lines as JSON text a batch at a time (`ChunkWriter.write_block`), compressed
-with zlib at a low level: staging is on the path of every file, and level 1 costs a fraction of level 5
-for chunks some 20% larger.
+with zstd at level 1: staging is on the path of every file, and zstd 1 compresses JSON lines about four
+times faster than zlib 1 (0.5 against 2.2 us a staged row, measured here) into chunks some 25% smaller.
+Chunks written before that (`.jsonl.gz`, gzip) are still read: the reader goes by the key's suffix.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
+
+import zstandard
 
 from tximport.models import ErrorDetail, Severity, StagedRow, Tenant
 from tximport.storage.objects import ObjectStore
@@ -32,7 +35,7 @@ from tximport.storage.transactions import transaction_fields
 
 T = TypeVar("T")
 
-#: encoded lines handed to gzip at once (one call per line costs more than the compression)
+#: encoded lines handed to the compressor at once (one call per line costs more than the compression)
 _BATCH = 1024
 
 
@@ -55,8 +58,31 @@ def _default(value: Any) -> str:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_default)
-#: zlib level of staged chunks (see the module's docstring)
+#: zstd level of staged chunks (see the module's docstring)
 _LEVEL = 1
+_ZSTD = zstandard.ZstdCompressor(level=_LEVEL)
+#: the suffix of a staged chunk's key (and of a chunk written before zstd: gzip)
+CHUNK_SUFFIX = ".jsonl.zst"
+GZIP_SUFFIX = ".jsonl.gz"
+
+
+def compress_chunk(data: bytes) -> bytes:
+    """A whole chunk compressed the way `ChunkWriter` writes it."""
+    return _ZSTD.compress(data)
+
+
+def decompress_chunk(key: str, data: bytes) -> bytes:
+    """A chunk's JSON lines, by its key's suffix (zstd, or gzip for a chunk written before zstd)."""
+    if key.endswith(GZIP_SUFFIX):
+        return gzip.decompress(data)
+    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+
+
+def _line_stream(key: str, body: IO[bytes]) -> IO[bytes]:
+    """`body` (a chunk as stored) decompressed, read by lines."""
+    if key.endswith(GZIP_SUFFIX):
+        return gzip.GzipFile(fileobj=body, mode="rb")
+    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(body))  # type: ignore[arg-type]
 
 
 def staging_json(value: Any) -> str:
@@ -74,7 +100,7 @@ class ChunkWriter:
         self.keys: list[str] = []
         self.count = 0
         self._parts: list[bytes] = []
-        self._zip: Any = None  # a zlib compressor writing the gzip format
+        self._zip: Any = None  # a zstd compressor (one frame per chunk)
         self._lines: list[str] = []
         self._in_chunk = 0
 
@@ -118,7 +144,7 @@ class ChunkWriter:
 
     def _compress(self) -> None:
         if self._zip is None:
-            self._zip = zlib.compressobj(_LEVEL, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+            self._zip = _ZSTD.compressobj()
         self._lines.append("")
         self._parts.append(self._zip.compress("\n".join(self._lines).encode()))
         self._lines = []
@@ -129,8 +155,8 @@ class ChunkWriter:
         if self._zip is None:
             return
         self._parts.append(self._zip.flush())
-        key = f"{self.prefix}{self.kind}-{len(self.keys) + 1:05d}.jsonl.gz"
-        self.objects.put(key, b"".join(self._parts), content_type="application/x-ndjson", content_encoding="gzip")
+        key = f"{self.prefix}{self.kind}-{len(self.keys) + 1:05d}{CHUNK_SUFFIX}"
+        self.objects.put(key, b"".join(self._parts), content_type="application/x-ndjson", content_encoding="zstd")
         self.keys.append(key)
         self._zip, self._parts, self._in_chunk = None, [], 0
 
@@ -148,7 +174,7 @@ def read_chunk(objects: ObjectStore, key: str) -> Iterator[dict[str, Any]]:
 
 def read_lines(objects: ObjectStore, key: str) -> Iterator[bytes]:
     """The records of one chunk as their JSON lines, streamed (for a pydantic model to parse)."""
-    with objects.open(key) as body, gzip.GzipFile(fileobj=body, mode="rb") as stream:
+    with objects.open(key) as body, _line_stream(key, body) as stream:
         for line in stream:
             if line.strip():
                 yield line

@@ -33,7 +33,7 @@ def test_lines_certain_to_be_duplicates_are_skipped_by_default(c: FakeContainer,
 def test_a_chunk_of_another_import_is_refused(c: FakeContainer, world: World):
     imp, _ = world.awaiting()
     with pytest.raises(ValueError, match="not a staged chunk"):
-        c.commit.commit_chunk(imp, "staging/elsewhere/rows-00001.jsonl.gz")
+        c.commit.commit_chunk(imp, "staging/elsewhere/rows-00001.jsonl.zst")
 
 
 def test_a_staged_write_sends_exactly_the_items_a_write_of_the_rows_sends():
