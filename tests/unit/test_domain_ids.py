@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from tximport.ids import new_id, transaction_id
-from tximport.services.processing import _Occurrences
+from tximport.ids import new_id, plain_decimal, transaction_id
+from tximport.services.line_ids import LineIds, amount_texts, line_id
 
 
 def test_import_ids_are_uuids_that_sort_by_creation():
@@ -34,16 +34,36 @@ def test_bank_id_identifies_a_line_on_its_own():
     assert a == b
 
 
-def test_occurrences_count_identical_lines_and_stay_unique_when_dates_come_back():
-    occ = _Occurrences()
+def _ids(ids: LineIds, day: date, descriptions: list[str], first_line: int) -> list[str]:
+    n = len(descriptions)
+    amounts = [Decimal("-1.50")] * n
+    return ids.many("acc", [day] * n, [day.isoformat()] * n, amount_texts(amounts, list(map(str, amounts))),
+                    descriptions, [None] * n, list(range(first_line, first_line + n)), [False] * n)
+
+
+def test_identical_lines_get_ids_of_their_own_and_stay_unique_when_dates_come_back():
+    ids = LineIds()
     day = date(2024, 1, 1)
-    assert [occ.next(day, b"k", n) for n in (1, 2)] == [1, 2]
-    assert occ.next(day, b"other", 3) == 1
-    # walk far past the window, then come back to the first day: ids must still differ
+    first = _ids(ids, day, ["Coffee", "Coffee", "Tea"], 1)
+    assert len(set(first)) == 3 and all(i.startswith("2024-01-01-") for i in first)
+    # the same as `transaction_id` with the occurrence counted (whitespace and case do not count)
+    assert first[1] == transaction_id("acc", date_posted=day, amount=Decimal("-1.5"), description="  COFFEE ",
+                                      bank_transaction_id=None,
+                                      occurrence=2)
+    assert first[1] == line_id("acc", "2024-01-01", Decimal("-1.50"), "coffee", None, 2, 2, False)[1]
+    # walk far past the counters' window, then come back to the first day: ids must still differ
     for offset in range(2, 200):
-        occ.next(date.fromordinal(day.toordinal() + offset), b"k", 10 + offset)
-    again = occ.next(day, b"k", 999)
-    assert again not in (1, 2)
+        _ids(ids, date.fromordinal(day.toordinal() + offset), ["Coffee"], 10 + offset)
+    again = _ids(ids, day, ["Coffee", "Coffee"], 999)
+    assert len(set(again) | set(first)) == 5
+
+
+def test_amount_texts_are_normalize_written_plain():
+    values = [Decimal(t) for t in ["0", "-0", "0.00", "-0.00", "100", "100.0", "1E+2", "-1E+2", "1E-7", "12.3400",
+                                   "-1234.56", "0.10", "10", "-3.5"]]
+    assert amount_texts(values, [plain_decimal(v) for v in values]) == [f"{v.normalize():f}" for v in values]
+    long = [Decimal("1234567890123456789012345678.9"), Decimal("99999999999999999999999999999.00")]
+    assert amount_texts(long, [plain_decimal(v) for v in long]) == [f"{v.normalize():f}" for v in long]
 
 
 def test_normalized_amount_is_normalize_written_plain():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from hashlib import blake2b, sha256
+from itertools import islice
 from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 from typing import Any, Literal
@@ -36,7 +37,7 @@ from tximport.errors import Conflict
 from tximport.formats import base, ranges
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
-from tximport.ids import normalized_amount, normalized_description, plain_decimal
+from tximport.ids import plain_decimal
 from tximport.models import (
     FINAL_STATUSES,
     MAX_VALIDATION_DETAILS,
@@ -56,6 +57,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.line_ids import LineIds, amount_texts
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
@@ -83,106 +85,6 @@ _RECENT_ROWS = 2000
 #: how far back a reversal looks for the line it reverses
 _REVERSAL_WINDOW_DAYS = 60
 _MAX_EXPIRED_REPORTED = 50
-
-#: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
-_OCCURRENCE_WINDOW = 64
-#: day changes a run keeps for the reduce of a split file (a file ordered by date has a few per day)
-_MAX_DAY_RUNS = 100_000
-
-
-class _Occurrences:
-    """Counts identical lines so their ids differ, with memory bounded by a window of recent dates.
-
-    Statement files list lines in date order (ascending or descending), so a date's counter is no
-    longer needed once the file has moved on. A date that comes back after its counter was dropped
-    gets the line number mixed into the occurrence, which keeps ids unique (and still deterministic
-    for the same file)."""
-
-    def __init__(self) -> None:
-        self._by_date: OrderedDict[date, dict[bytes, int]] = OrderedDict()
-        self._evicted: set[date] = set()
-
-    def counters(self, day: date) -> tuple[dict[bytes, int], bool]:
-        """The counters of `day` (the most recent date from now on), and whether the day came back after
-        its counters were dropped (then the line number is mixed into the occurrence)."""
-        counters = self._by_date.get(day)
-        if counters is None:
-            counters = {}
-            self._by_date[day] = counters
-            if len(self._by_date) > _OCCURRENCE_WINDOW:
-                old, _ = self._by_date.popitem(last=False)
-                self._evicted.add(old)
-        else:
-            self._by_date.move_to_end(day)
-        return counters, day in self._evicted
-
-
-    def next(self, day: date, key: bytes, line_number: int) -> int:
-        """The occurrence index of a line with content `key` on `day` (its line number mixed in where the
-        day came back)."""
-        counters, evicted = self.counters(day)
-        n = counters.get(key, 0) + 1
-        counters[key] = n
-        return n * 1_000_000_000 + line_number if evicted else n
-
-
-class _Ids:
-    """The deterministic ids of a run's lines (`tximport.ids.transaction_id`, with the occurrence index
-    counted by `content_key`), computed from parts normalized once per line and cached across lines."""
-
-    def __init__(self) -> None:
-        self.occurrences = _Occurrences()
-        self._descriptions: dict[str, str] = {}
-        self._day: date | None = None
-        self._counters: dict[bytes, int] = {}
-        self._evicted = False
-        #: the days in the order the lines moved between them (what the reduce of a split file replays;
-        #: None once a file is too unordered to keep them)
-        self.day_runs: list[date] | None = []
-
-    def of(self, account_id: str, day: date, day_iso: str, amount: Decimal, description: str,
-           bank_id: str | None, line_number: int, pending: bool = False) -> str:
-        key = self._descriptions.get(description)
-        if key is None:
-            if len(self._descriptions) > _CACHE_LIMIT:
-                self._descriptions.clear()
-            key = self._descriptions[description] = normalized_description(description)
-        if day != self._day:  # consecutive lines of one day share its counters
-            self._counters, self._evicted = self.occurrences.counters(day)
-            self._day = day
-            runs = self.day_runs
-            if runs is not None:
-                runs.append(day)
-                if len(runs) > _MAX_DAY_RUNS:
-                    self.day_runs = None
-        content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{key}"
-        digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
-        n = self._counters.get(digest, 0) + 1
-        self._counters[digest] = n
-        if bank_id:
-            basis = f"{account_id}\x1fB\x1f{bank_id}"
-        else:
-            basis = f"{account_id}\x1fC\x1f{content}\x1f{n * 1_000_000_000 + line_number if self._evicted else n}"
-        if pending:  # a pending line has an id of its own (tximport.ids.transaction_id)
-            basis += "\x1fP"
-        return f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
-
-
-def line_id(account_id: str, day_iso: str, amount: Decimal, description: str, bank_id: str | None, occurrence: int,
-            line_number: int, evicted: bool, pending: bool = False) -> tuple[bytes, str]:
-    """A line's content digest (what the identical-line counters count) and its id, `occurrence` being its
-    count among the identical lines of its day (as `_Ids.of` computes them, for one line)."""
-    content = f"{day_iso}\x1f{normalized_amount(amount)}\x1f{normalized_description(description)}"
-    digest = blake2b(f"{account_id}\x1f{content}".encode(), digest_size=12).digest()
-    if bank_id:
-        basis = f"{account_id}\x1fB\x1f{bank_id}"
-    else:
-        n = occurrence * 1_000_000_000 + line_number if evicted else occurrence
-        basis = f"{account_id}\x1fC\x1f{content}\x1f{n}"
-    if pending:
-        basis += "\x1fP"
-    return digest, f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
-
 
 @dataclass(slots=True)
 class _Side:
@@ -288,6 +190,12 @@ _UNKNOWN = object()
 
 #: parsed lines handled at once (the per-line work is a tight loop over a batch; memory stays one batch)
 BATCH_LINES = 4096
+#: parse events taken from the reader at once (the deadline is checked after each such run of events)
+_FEED_EVENTS = 512
+
+
+def _event_line(event: base.ParseEvent) -> int | None:
+    return getattr(event, "line_number", None)
 #: distinct values kept by the small caches of the batch loop (days' ISO text, amounts' normalized text)
 _CACHE_LIMIT = 50_000
 
@@ -327,6 +235,10 @@ def _verdict_tail(verdict: Verdict | None) -> str:
             f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
 
 
+#: a row of the file a later reversal may reverse: LineKey's fields (id, day, amount, description, bank id)
+_RecentRow = tuple[str, date, Decimal, str, str | None]
+
+
 class _Links:
     """Links a run's rows to the ledger (tximport.statements.pending): a booked row to the open pending line
     it replaces, a reversal to the line it reverses; what stays pending too long is expired."""
@@ -334,7 +246,8 @@ class _Links:
     def __init__(self, ledger: LedgerStore, tenant: Tenant, window_days: int) -> None:
         self.ledger, self.tenant, self.window = ledger, tenant, window_days
         self.pending: dict[str, list[LineKey]] = {}  # open pending lines per account, read once
-        self.recent: dict[str, deque[LineKey]] = {}  # the file's latest rows per account (reversals)
+        #: the file's latest rows per account (reversals), as LineKey's fields
+        self.recent: dict[str, deque[_RecentRow]] = {}
         self.days: OrderedDict[tuple[str, date], list[LineKey]] = OrderedDict()  # ledger days read for reversals
         self.booked_days: dict[str, set[date]] = {}
         self.last_day: date | None = None
@@ -367,7 +280,7 @@ class _Links:
             found = self.pending[account_id] = self.ledger.open_pending(self.tenant, account_id)
         return found
 
-    def recent_rows(self, account_id: str) -> deque[LineKey]:
+    def recent_rows(self, account_id: str) -> deque[_RecentRow]:
         """The account's latest staged rows of this file (a reversal may reverse one of them)."""
         found = self.recent.get(account_id)
         if found is None:
@@ -383,10 +296,11 @@ class _Links:
         self.replaced_ids.append(match.transaction_id)
         return match.transaction_id
 
-    def reversed(self, account_id: str, key: LineKey, recent: deque[LineKey]) -> str | None:
+    def reversed(self, account_id: str, key: LineKey, recent: deque[_RecentRow]) -> str | None:
         """The id of the line the reversal `key` reverses: one of the file's rows or the ledger's lines."""
-        earlier = list(recent)
-        if len(earlier) < _RECENT_ROWS:  # all of the account's rows of this run so far
+        target = -key.amount  # only a row of the opposite amount can be reversed by it (`reversed_line`)
+        earlier = [LineKey(*row) for row in recent if row[2] == target]
+        if len(recent) < _RECENT_ROWS:  # all of the account's rows of this run so far
             self.short_lookback.add(account_id)
         for back in range(_REVERSAL_WINDOW_DAYS + 1):
             earlier += self._ledger_day(account_id, key.day - timedelta(days=back))
@@ -454,9 +368,189 @@ def _links_tail(pending: bool, reversal: bool, replaces: str | None, reversal_of
 
 #: a gathered event: a parsed line, or a rejected one (kept in the batch so errors stay in file order)
 _Gathered = base.ParsedLine | base.LineError
-#: a line of a batch with its account, whether it is staged (False: outside productDates, counted only), and
-#: its currency (the line's, else its statement's, else its account's)
-_Kept = tuple[base.ParsedLine, ImportBankAccount, bool, str | None]
+
+_REF = attrgetter("account_ref")
+_PENDING = attrgetter("pending")
+_REVERSAL = attrgetter("reversal")
+_CURRENCY = attrgetter("currency")
+_DAY = attrgetter("date_posted")
+_AMOUNT = attrgetter("amount")
+_BALANCE = attrgetter("balance")
+_ORIGINAL = attrgetter("original_amount")
+_LINE_NUMBER = attrgetter("line_number")
+_DESCRIPTION = attrgetter("description")
+_BANK_ID = attrgetter("bank_transaction_id")
+#: the quantum of each currency exponent (an amount written with exactly its currency's decimals has it)
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 7)}
+
+
+def _unplain(places: int) -> re.Pattern[str]:
+    """A character that is no digit, point or minus sign, or a decimal beyond `places`, in decimal texts."""
+    return re.compile(rf"[^0-9.\-\n]|\.[0-9]{{{places + 1}}}")
+
+
+#: per currency exponent: what a decimal text that needs a check of its own has
+_UNPLAIN = {places: _unplain(places) for places in range(0, 7)}
+
+
+def plain_money(values: list[Decimal | None], currency: str | None) -> list[str] | None:
+    """The decimal texts of the values present, where every one has at most the currency's decimals and is
+    small enough for the ledger (38 significant digits): then each fits its currency and is storable, with no
+    check of its own. None says only that the values need checking one by one."""
+    if values.count(None) == len(values):
+        return []
+    present: list[Decimal] = [v for v in values if v is not None]
+    places = money.exponent(currency)
+    unplain = _UNPLAIN.get(places)
+    texts = list(map(str, present))
+    if unplain is None or unplain.search("\n".join(texts)):
+        return None
+    if present:
+        limit = Decimal(10) ** (38 - places)
+        if not -limit < min(present) or not max(present) < limit:
+            return None
+    return texts
+
+
+def _money_columns(lines: list[base.ParsedLine]) -> Iterator[list[Decimal | None]]:
+    """A batch's amounts, then its balances and original amounts."""
+    yield list(map(_AMOUNT, lines))
+    yield list(map(_BALANCE, lines))
+    yield list(map(_ORIGINAL, lines))
+
+
+@dataclass(slots=True)
+class _Staged:
+    """The staged lines of a segment with their currencies."""
+
+    lines: list[base.ParsedLine]
+    currencies: list[str | None]
+    #: the lines' amounts as the file signs them, as decimal texts (None: not known yet)
+    texts: list[str] | None = None
+
+
+@dataclass(slots=True)
+class _Segment:
+    """Consecutive kept lines of a batch with one account reference and account, each with its currency
+    (the line's, else its statement's, else its account's) and whether it is staged (`staged` None: all;
+    False: outside productDates, only the statement checks count it)."""
+
+    ref: str | None
+    account: ImportBankAccount
+    lines: list[base.ParsedLine]
+    currencies: list[str | None]
+    staged: list[bool] | None
+    #: the lines' amounts as decimal texts, where known already (all lines staged)
+    texts: list[str] | None = None
+
+    def add(self, line: base.ParsedLine, currency: str | None, staged: bool) -> None:
+        self.lines.append(line)
+        self.currencies.append(currency)
+        assert self.staged is not None
+        self.staged.append(staged)
+
+    def staged_lines(self) -> _Staged:
+        if self.staged is None or False not in self.staged:
+            return _Staged(self.lines, self.currencies, self.texts)
+        pairs = [(line, c) for line, c, staged in zip(self.lines, self.currencies, self.staged, strict=True) if staged]
+        return _Staged([p[0] for p in pairs], [p[1] for p in pairs])
+
+
+@dataclass(slots=True)
+class _Columns:
+    """The columns of a segment's staged lines (amounts signed as the ledger keeps them)."""
+
+    days: list[date]
+    isos: list[str]
+    amounts: list[Decimal]
+    #: the amounts' plain decimal texts (`plain_decimal`)
+    texts: list[str]
+    descriptions: list[str]
+    bank_ids: list[str | None]
+    line_numbers: list[int]
+    pendings: list[bool]
+
+    @classmethod
+    def of(cls, staged: _Staged, reversed_sign: bool, isos: dict[date, str]) -> _Columns:
+        lines = staged.lines
+        days = list(map(_DAY, lines))
+        if len(isos) > _CACHE_LIMIT:
+            isos.clear()
+        day_isos = list(map(isos.get, days))
+        if None in day_isos:
+            isos.update((day, day.isoformat()) for day in set(days) if day not in isos)
+            day_isos = list(map(isos.get, days))
+        amounts = list(map(_AMOUNT, lines))
+        if reversed_sign:
+            amounts = [-a for a in amounts]
+        texts = staged.texts if staged.texts is not None and not reversed_sign else list(map(str, amounts))
+        if staged.texts is None and "E" in "".join(texts):  # str() chose an exponent for some
+            texts = [plain_decimal(a) for a in amounts]
+        descriptions = list(map(_DESCRIPTION, lines))
+        if None in descriptions:
+            descriptions = [d or "" for d in descriptions]
+        return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
+                   list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)))
+
+
+@dataclass(slots=True)
+class _BatchCounts:
+    """A batch's counters (added to the run's tally once per batch)."""
+
+    sides: dict[str | None, tuple[_Side, _Side]] = field(default_factory=dict)
+    first: date | None = None
+    last: date | None = None
+    duplicates: int = 0
+
+    def count(self, currencies: list[str | None], cols: _Columns, verdicts: list[Verdict | None]) -> None:
+        self.duplicates += len(verdicts) - verdicts.count(None)
+        first, last = min(cols.days), max(cols.days)
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        if currencies.count(currencies[0]) == len(currencies):
+            self._add(currencies[0], cols.amounts)
+            return
+        by_currency: dict[str | None, list[Decimal]] = {}
+        for currency, amount in zip(currencies, cols.amounts, strict=True):
+            by_currency.setdefault(currency, []).append(amount)
+        for currency, amounts in by_currency.items():
+            self._add(currency, amounts)
+
+    def _add(self, currency: str | None, amounts: list[Decimal]) -> None:
+        sides = self.sides.get(currency)
+        if sides is None:
+            sides = self.sides[currency] = (_Side(), _Side())
+        credits = [a for a in amounts if a >= 0]
+        debits = [a for a in amounts if a < 0] if len(credits) < len(amounts) else []
+        for side, part in zip(sides, (credits, debits), strict=True):
+            side.count += len(part)
+            side.total = sum(part, side.total)
+
+
+_PLAIN_TAIL = _verdict_tail(None)
+
+
+def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
+                links: list[str] | None) -> list[str]:
+    """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out)."""
+    head = f'"bankAccountId":{_json_text(account_id)}'
+    currencies = staged.currencies
+    if currencies.count(currencies[0]) == len(currencies):
+        currency_texts = ["null" if currencies[0] is None else _json_text(currencies[0])] * len(currencies)
+    else:
+        currency_texts = ["null" if c is None else _json_text(c) for c in currencies]
+    optional = list(map(_optional, staged.lines))
+    plain = optional.count(_NO_OPTIONAL) == len(optional)
+    if plain and links is None and verdicts.count(None) == len(verdicts):
+        tails = [_PLAIN_TAIL] * len(ids)
+    else:
+        tails = [("" if o == _NO_OPTIONAL else _row_tail(line)) + (links[i] if links is not None else "")
+                 + _verdict_tail(verdicts[i])
+                 for i, (o, line) in enumerate(zip(optional, staged.lines, strict=True))]
+    return [f'{{"transactionId":"{tx_id}",{head},"amount":"{text}","currency":{currency},"datePosted":"{iso}",'
+            f'"description":{_json_text(description)},"lineNumber":{line_number}{tail}'
+            for tx_id, text, currency, iso, description, line_number, tail in zip(
+                ids, cols.texts, currency_texts, cols.isos, cols.descriptions, cols.line_numbers, tails, strict=True)]
 
 
 class _Run:
@@ -477,7 +571,7 @@ class _Run:
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
         self.detector = detector
-        self.ids = _Ids()
+        self.ids = LineIds()
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
         self.discovered: dict[str, DiscoveredAccount] = {}
@@ -485,6 +579,8 @@ class _Run:
         self.links = links
         #: lines gathered for the next flush (the list is kept: callers may append to it)
         self.batch: list[_Gathered] = []
+        #: whether the batch holds a rejected line (then it goes line by line)
+        self._rejected_in_batch = False
         self._iso: dict[date, str] = {}
         #: what the file says about itself, by code (the first note of each code)
         self.notes: dict[str, base.FileNote] = {}
@@ -497,6 +593,8 @@ class _Run:
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, (base.ParsedLine, base.LineError)):
             self.batch.append(event)
+            if type(event) is base.LineError:
+                self._rejected_in_batch = True
             if len(self.batch) >= BATCH_LINES:
                 self.flush()
             return
@@ -534,6 +632,7 @@ class _Run:
         self.batch.clear()
         self._count_discovered(batch)
         if self.discovery:
+            self._rejected_in_batch = False
             for event in batch:
                 if type(event) is base.LineError:
                     self._reject(event)
@@ -565,11 +664,17 @@ class _Run:
                 entry = self.discovered[ref] = DiscoveredAccount(account_identifier=ref)
             entry.transaction_count += count
 
-    def _kept(self, batch: list[_Gathered]) -> list[_Kept]:
-        """The lines to stage with their accounts (and those outside productDates, which the statement
+    def _kept(self, batch: list[_Gathered]) -> list[_Segment]:
+        """The lines to stage, as segments of one account (with those outside productDates, which the statement
         checks count); the others counted by why they are left out, rejected lines written in file order."""
+        if not self._rejected_in_batch:
+            whole = self._whole(batch)  # type: ignore[arg-type]
+            if whole is not None:
+                return [whole]
+        self._rejected_in_batch = False
         tally, product, include_pending, accounts = self.tally, self.product, self.include_pending, self.accounts
-        kept: list[_Kept] = []
+        segments: list[_Segment] = []
+        current: _Segment | None = None
         for line in batch:
             if type(line) is base.LineError:
                 self._reject(line)
@@ -583,25 +688,66 @@ class _Run:
                 tally.ignored += 1
                 continue
             currency = line.currency or self._currency(line.account_ref, account)
-            if product is not None and not product.covers(line.date_posted):
+            staged = product is None or product.covers(line.date_posted)
+            if not staged:
                 tally.out_of_range += 1
-                kept.append((line, account, False, currency))
+            elif not self._money_fits(line, currency):
                 continue
-            balance, original = line.balance, line.original_amount
-            if not (storable(line.amount) and (balance is None or storable(balance))
-                    and (original is None or storable(original))):
-                self._reject_unstorable(line)
-                continue
-            if not money.fits(line.amount, currency):
-                # integers of minor units are the contract: an amount finer than its currency is refused,
-                # never rounded
-                self._reject(base.LineError(
-                    line.line_number, base.INVALID_AMOUNT,
-                    f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
-                    f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
-                continue
-            kept.append((line, account, True, currency))
-        return kept
+            if current is None or current.account is not account or current.ref != line.account_ref:
+                current = _Segment(line.account_ref, account, [], [], [])
+                segments.append(current)
+            current.add(line, currency, staged)
+        return segments
+
+    def _whole(self, lines: list[base.ParsedLine]) -> _Segment | None:
+        """The whole batch as one segment, where checks over its columns show no line needs one of its own:
+        one account reference, known and listed; no pending line left out; one currency; every day within
+        productDates; every amount, balance and original amount written to its currency's decimals and
+        storable (None: the batch goes line by line)."""
+        ref = lines[0].account_ref
+        n = len(lines)
+        if list(map(_REF, lines)).count(ref) != n:
+            return None
+        if not self.include_pending and True in map(_PENDING, lines):
+            return None
+        account = self.accounts.of(ref)
+        if account is None:
+            return None
+        currencies = list(map(_CURRENCY, lines))
+        if currencies.count(None) == n:
+            currency = self._currency(ref, account)
+        elif currencies.count(currencies[0]) == n:
+            currency = currencies[0]
+        else:
+            return None
+        product = self.product
+        if product is not None:
+            days = list(map(_DAY, lines))
+            if not (product.covers(min(days)) and product.covers(max(days))):
+                return None
+        columns = _money_columns(lines)
+        texts = plain_money(next(columns), currency)
+        if texts is None or not all(plain_money(column, currency) is not None for column in columns):
+            return None
+        return _Segment(ref, account, lines, [currency] * n, None, texts)
+
+    def _money_fits(self, line: base.ParsedLine, currency: str | None) -> bool:
+        """Whether the line's numbers are stored exactly and its amount is a whole number of its currency's
+        minor units; else the line is rejected (InvalidAmount)."""
+        balance, original = line.balance, line.original_amount
+        if not (storable(line.amount) and (balance is None or storable(balance))
+                and (original is None or storable(original))):
+            self._reject_unstorable(line)
+            return False
+        if not money.fits(line.amount, currency):
+            # integers of minor units are the contract: an amount finer than its currency is refused,
+            # never rounded
+            self._reject(base.LineError(
+                line.line_number, base.INVALID_AMOUNT,
+                f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
+                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
+            return False
+        return True
 
     def _currency(self, ref: str | None, account: ImportBankAccount) -> str | None:
         """The currency of a line that names none: its statement's, else its account's (kept per reference
@@ -625,96 +771,99 @@ class _Run:
                     "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
                 return
 
-    def _stage(self, kept: list[_Kept]) -> list[str]:  # noqa: C901 - one loop over the batch, on purpose
-        """The chunk lines of a batch: sign, ids, verdicts, links, statement lines and counters in one loop."""
+    def _stage(self, segments: list[_Segment]) -> list[str]:
+        """The chunk lines of a batch, a segment (one account's consecutive lines) at a time, column by column:
+        ids, verdicts, links, statement lines, counters, then the JSON text."""
         out: list[str] = []
-        isos = self._iso
-        if len(isos) > _CACHE_LIMIT:
-            isos.clear()
-        check, ids, quiet = self.detector.check, self.ids.of, self.detector.quiet
-        file_days = self.detector.file_days()
-        statement_line = self.statements.line if self.statements is not None else None
-        links = self.links
-        sides: dict[str | None, tuple[_Side, _Side]] = {}
-        side_currency: str | None | object = _UNKNOWN
-        credits, debits = _Side(), _Side()
-        first: date | None = None
-        last: date | None = None
-        duplicates = 0
-        last_ref: str | None = None
-        last_account: ImportBankAccount | None = None
-        head, account_id, reversed_sign, no_ledger = "", "", False, False
-        pool: list[LineKey] | None = None
-        recent: deque[LineKey] = deque()
-        for line, account, staged, currency in kept:
-            if account is not last_account or line.account_ref != last_ref:
-                last_ref, last_account, account_id = line.account_ref, account, account.id
-                head = f'"bankAccountId":{_json_text(account_id)}'
-                reversed_sign = account.transaction_sign == TransactionSign.REVERSED
-                no_ledger = quiet(account_id)
-                if links is not None:
-                    pool, recent = None, links.recent_rows(account_id)
-            amount = -line.amount if reversed_sign else line.amount
-            day = line.date_posted
-            if not staged:  # outside productDates: only the statement checks count it
-                if statement_line is not None and not line.pending:
-                    statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
-                                   line_number=line.line_number, file_amount=line.amount, balance=line.balance,
-                                   duplicate=None)
-                continue
-            description = line.description or ""
-            day_iso = isos.get(day)
-            if day_iso is None:
-                day_iso = isos[day] = day.isoformat()
-            bank_id = line.bank_transaction_id
-            tx_id = ids(account_id, day, day_iso, amount, description, bank_id, line.line_number, line.pending)
-            if no_ledger and not bank_id:  # nothing to compare with (check would answer None)
-                file_days.add((account_id, day))
-                verdict = None
-            else:
-                verdict = check(account_id, tx_id, day, amount, description, bank_id)
-            links_tail = ""
-            if links is not None:
-                key = LineKey(tx_id, day, amount, description, bank_id)
-                replaces = None
-                if not line.pending:
-                    if pool is None:  # read when the account's first booked row comes
-                        pool = links.open(account_id)
-                    replaces = links.replaced(key, pool) if pool else None
-                if replaces is not None and verdict is not None and verdict.duplicate_of == replaces:
-                    verdict = None  # not a duplicate: it books the pending line
-                reversal_of = links.reversed(account_id, key, recent) if line.reversal else None
-                recent.append(key)
-                if line.pending or line.reversal or replaces is not None:
-                    links_tail = _links_tail(line.pending, line.reversal, replaces, reversal_of)
-            if verdict is not None:
-                duplicates += 1
-            if statement_line is not None and not line.pending:  # a booked balance leaves pending lines out
-                statement_line(line.account_ref, account_id, amount=amount, day=day, currency=currency,
-                               line_number=line.line_number, file_amount=line.amount, balance=line.balance,
-                               duplicate=verdict is not None)
-            if currency != side_currency:  # the batch's counters of this currency
-                side_currency = currency
-                credits, debits = sides.get(currency) or sides.setdefault(currency, (_Side(), _Side()))
-            side = credits if amount >= 0 else debits
-            side.count += 1
-            side.total += amount
-            if first is None or day < first:
-                first = day
-            if last is None or day > last:
-                last = day
-            out.append(f'{{"transactionId":"{tx_id}",{head},"amount":"{plain_decimal(amount)}",'
-                       f'"currency":{"null" if currency is None else _json_text(currency)},'
-                       f'"datePosted":"{day_iso}","description":{_json_text(description)},'
-                       f'"lineNumber":{line.line_number}'
-                       f'{"" if _optional(line) == _NO_OPTIONAL else _row_tail(line)}{links_tail}'
-                       f'{_verdict_tail(verdict)}')
-        self.tally.duplicates += duplicates
-        self.tally.add_batch(sides, first, last)
-        self._span = (first, last) if first is not None and last is not None else None
-        if links is not None:
-            links.seen(last)
+        batch = _BatchCounts()
+        for segment in segments:
+            self._stage_segment(segment, out, batch)
+        self.tally.duplicates += batch.duplicates
+        self.tally.add_batch(batch.sides, batch.first, batch.last)
+        self._span = (batch.first, batch.last) if batch.first is not None and batch.last is not None else None
+        if self.links is not None:
+            self.links.seen(batch.last)
         return out
+
+    def _stage_segment(self, segment: _Segment, out: list[str], batch: _BatchCounts) -> None:
+        account = segment.account
+        reversed_sign = account.transaction_sign == TransactionSign.REVERSED
+        if self.statements is not None:
+            self._statement_lines(segment, reversed_sign)
+        staged = segment.staged_lines()
+        if not staged.lines:
+            return
+        cols = _Columns.of(staged, reversed_sign, self._iso)
+        ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts),
+                            cols.descriptions, cols.bank_ids, cols.line_numbers, cols.pendings)
+        verdicts = self._verdicts(account.id, ids, cols)
+        tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None
+        if self.statements is not None:
+            self._statement_verdicts(segment, staged, verdicts)
+        batch.count(staged.currencies, cols, verdicts)
+        out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
+
+    def _verdicts(self, account_id: str, ids: list[str], cols: _Columns) -> list[Verdict | None]:
+        """The duplicate verdict of each staged line (None: new)."""
+        detector = self.detector
+        if detector.quiet(account_id) and not any(cols.bank_ids):  # nothing to compare with
+            detector.file_days().update((account_id, day) for day in set(cols.days))
+            return [None] * len(ids)
+        check = detector.check
+        return [check(account_id, tx_id, day, amount, description, bank_id) for tx_id, day, amount, description, bank_id
+                in zip(ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)]
+
+    def _links(self, account_id: str, ids: list[str], cols: _Columns, lines: list[base.ParsedLine],
+               verdicts: list[Verdict | None]) -> list[str] | None:
+        """Pending and reversal links of the staged lines (their chunk lines' tails; None: no line has one). A
+        booked line that replaces a pending line is not its duplicate (its verdict goes)."""
+        links = self.links
+        assert links is not None
+        recent = links.recent_rows(account_id)
+        pool = links.open(account_id) if False in cols.pendings else None
+        if not pool and True not in cols.pendings and not any(map(_REVERSAL, lines)):
+            keep = -_RECENT_ROWS
+            recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
+                              cols.bank_ids[keep:], strict=True))
+            return None
+        tails: list[str] = []
+        for i, (line, tx_id, day, amount, description, bank_id) in enumerate(zip(
+                lines, ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)):
+            key = LineKey(tx_id, day, amount, description, bank_id)
+            replaces = links.replaced(key, pool) if pool and not line.pending else None
+            verdict = verdicts[i]
+            if replaces is not None and verdict is not None and verdict.duplicate_of == replaces:
+                verdicts[i] = None  # not a duplicate: it books the pending line
+            reversal_of = links.reversed(account_id, key, recent) if line.reversal else None
+            recent.append((tx_id, day, amount, description, bank_id))
+            linked = line.pending or line.reversal or replaces is not None
+            tails.append(_links_tail(line.pending, line.reversal, replaces, reversal_of) if linked else "")
+        return tails
+
+    def _statement_lines(self, segment: _Segment, reversed_sign: bool) -> None:
+        """The segment's booked lines go to the statement checks (a booked balance leaves pending lines out)."""
+        collector = self.statements
+        assert collector is not None
+        lines = segment.lines
+        booked = [line for line in lines if not line.pending] if True in map(_PENDING, lines) else lines
+        if not booked:
+            return
+        file_amounts = list(map(_AMOUNT, booked))
+        amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
+        currency = next((c for c in segment.currencies if c is not None), None)
+        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=list(map(_DAY, booked)),
+                        currency=currency, line_numbers=list(map(_LINE_NUMBER, booked)), file_amounts=file_amounts,
+                        balances=list(map(_BALANCE, booked)))
+
+    def _statement_verdicts(self, segment: _Segment, staged: _Staged, verdicts: list[Verdict | None]) -> None:
+        """The verdicts of the segment's staged booked lines, for the statement checks' overlap counts."""
+        collector = self.statements
+        assert collector is not None
+        if not collector.counts_overlap(segment.account.id):
+            return
+        pairs = [(line.date_posted, verdict is not None) for line, verdict in zip(staged.lines, verdicts, strict=True)
+                 if not line.pending]
+        collector.verdicts(segment.ref, segment.account.id, pairs)
 
 
 @dataclass(slots=True)
@@ -910,18 +1059,19 @@ class ProcessingService:
     def feed(run: _Run, events: Iterator[base.ParseEvent], deadline: Deadline | None = None) -> None:
         """Every event of a parse through `run` (lines gathered into batches here, without a call); past
         `deadline` the parse stops (ProcessingTimeout, naming the line reached)."""
-        take, batch, line = run.take, run.batch, base.ParsedLine
+        take, batch, only_lines = run.take, run.batch, {base.ParsedLine}
         passed = deadline.passed if deadline is not None else None
         reached = 0
-        for event in events:
-            if type(event) is line:  # the common event
-                batch.append(event)
+        while chunk := list(islice(events, _FEED_EVENTS)):
+            if set(map(type, chunk)) == only_lines:  # the common chunk
+                batch += chunk  # type: ignore[arg-type]
                 if len(batch) >= BATCH_LINES:
                     run.flush()
             else:
-                take(event)
+                for event in chunk:
+                    take(event)
             if passed is not None:
-                reached = getattr(event, "line_number", None) or reached
+                reached = next((n for n in map(_event_line, reversed(chunk)) if n), reached)
                 if passed():
                     raise base.FileError(
                         PROCESSING_TIMEOUT, f"processing did not finish in the time it has; it stopped at line "

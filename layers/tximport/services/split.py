@@ -46,16 +46,15 @@ from tximport.models import (
     ValidationDetail,
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
+from tximport.services.line_ids import OCCURRENCE_WINDOW, line_id
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE
 from tximport.services.processing import (
-    _OCCURRENCE_WINDOW,
     Outcome,
     Pass,
     ProcessingService,
     _Links,
     _Side,
     _Tally,
-    line_id,
 )
 from tximport.statements.collect import CollectorPart, StatementCollector
 from tximport.storage.objects import ObjectChanged, ObjectSource
@@ -337,7 +336,7 @@ class _Seams:
         self.days = [{day for _, day in r.file_days} for r in results]
         self.changed_ids: set[str] = set()
         #: per shared day: the content digests counted so far; per (account, day): bank id -> first id
-        self.counts: dict[date, Counter[bytes]] = {}
+        self.counts: dict[date, Counter[str]] = {}
         self.bank_first: dict[tuple[str, date], dict[str, str]] = {}
 
     def join(self) -> int:
@@ -383,7 +382,7 @@ class _Seams:
                     window.move_to_end(day)
                 else:
                     window[day] = None
-                    if len(window) > _OCCURRENCE_WINDOW:
+                    if len(window) > OCCURRENCE_WINDOW:
                         old, _ = window.popitem(last=False)
                         evicted.add(old)
             known = known and r.day_runs is not None
@@ -396,9 +395,9 @@ class _Seams:
         their `datePosted`, the way the chunk lines write it)."""
         needles = [f'"datePosted":"{day.isoformat()}"'.encode() for day in fix | count]
         lo, hi = min(fix | count), max(fix | count)
-        local: dict[date, Counter[bytes]] = {}
+        local: dict[date, Counter[str]] = {}
         # the range's own counts join the carried ones once the whole range is corrected
-        counted: dict[date, Counter[bytes]] = {}
+        counted: dict[date, Counter[str]] = {}
         banks: dict[tuple[str, date], dict[str, str]] = {}
         delta = 0
         for index, first, last in r.chunk_days:
@@ -434,7 +433,7 @@ class _Seams:
                 known.setdefault(bank_id, tx_id)
         return delta
 
-    def _fix(self, row: dict[str, Any], day: date, local: dict[date, Counter[bytes]]) -> int | None:
+    def _fix(self, row: dict[str, Any], day: date, local: dict[date, Counter[str]]) -> int | None:
         """The row as one run stages it (None: unchanged; else the change in duplicates)."""
         account_id, amount = row["bankAccountId"], Decimal(row["amount"])
         description, bank_id = row["description"], row.get("bankTransactionId")
@@ -479,7 +478,7 @@ class _Seams:
 
 
 
-def _count(row: dict[str, Any], day: date, counted: dict[date, Counter[bytes]],
+def _count(row: dict[str, Any], day: date, counted: dict[date, Counter[str]],
            banks: dict[tuple[str, date], dict[str, str]]) -> None:
     """Count a (corrected) row of a shared day for the ranges after it."""
     account_id, bank_id = row["bankAccountId"], row.get("bankTransactionId")

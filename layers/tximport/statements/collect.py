@@ -47,14 +47,45 @@ class StatementCollector:
              line_number: int, file_amount: Decimal, balance: Decimal | None, duplicate: bool | None) -> None:
         """One booked line of a listed account (`amount` signed as the ledger keeps it; `file_amount` and
         `balance` as the file writes them). `duplicate` None: the line is not staged (outside productDates)."""
+        self.lines(ref, account_id, amounts=[amount], days=[day], currency=currency, line_numbers=[line_number],
+                   file_amounts=[file_amount], balances=[balance])
+        if duplicate is not None:
+            self.verdicts(ref, account_id, [(day, duplicate)])
+
+    def lines(self, ref: str | None, account_id: str, *, amounts: list[Decimal], days: list[date],
+              currency: str | None, line_numbers: list[int], file_amounts: list[Decimal],
+              balances: list[Decimal | None]) -> None:
+        """Consecutive booked lines of one account reference, as columns in file order (what `line` takes one
+        at a time; `currency` the first they name)."""
         current = self._statement(ref, account_id, currency)
         totals = current.totals
-        totals.add(amount, day)
+        totals.count += len(amounts)
+        totals.total = sum(amounts, totals.total)
+        first, last = min(days), max(days)
+        if totals.first_day is None or first < totals.first_day:
+            totals.first_day = first
+        if totals.last_day is None or last > totals.last_day:
+            totals.last_day = last
         totals.currency = totals.currency or currency
-        current.running.add(line_number, file_amount, balance)
+        if balances.count(None) != len(balances):
+            add = current.running.add
+            for line_number, file_amount, balance in zip(line_numbers, file_amounts, balances, strict=True):
+                add(line_number, file_amount, balance)
+
+    def counts_overlap(self, account_id: str) -> bool:
+        """Whether the account's lines need their verdicts (`verdicts`): it has a confirmed statement."""
+        return self.last.get(account_id) is not None
+
+    def verdicts(self, ref: str | None, account_id: str, verdicts: list[tuple[date, bool]]) -> None:
+        """Whether each of the staged lines just taken (`lines`) is a possible duplicate, by day: the lines
+        dated within the account's last confirmed statement count as its overlap."""
         last = self.last.get(account_id)
-        if duplicate is not None and last is not None and day <= last.end_date:
-            totals.add_overlap(day, duplicate)
+        if last is None or not verdicts:
+            return
+        totals = self._open[ref].totals
+        for day, duplicate in verdicts:
+            if day <= last.end_date:
+                totals.add_overlap(day, duplicate)
 
     def balances(self, event: StatementBalances, account_id: str, *, reversed_sign: bool) -> None:
         """The balances that close the open statement of `event.account_ref`."""

@@ -81,8 +81,8 @@ def decompress_chunk(key: str, data: bytes) -> bytes:
 def _line_stream(key: str, body: IO[bytes]) -> IO[bytes]:
     """`body` (a chunk as stored) decompressed, read by lines."""
     if key.endswith(GZIP_SUFFIX):
-        return gzip.GzipFile(fileobj=body, mode="rb")
-    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(body))  # type: ignore[arg-type]
+        return gzip.GzipFile(fileobj=body, mode="rb")  # type: ignore[return-value]
+    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(body))
 
 
 def staging_json(value: Any) -> str:

@@ -302,7 +302,8 @@ def test_the_warnings_policy_and_the_review_decision():
 
 
 class _Ticks:
-    """A clock that moves one second each time it is read: the parse's row loop reads it once per event."""
+    """A clock that moves one second each time it is read: the parse's row loop reads it once per run of
+    events it takes from the reader (`_FEED_EVENTS`)."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -314,22 +315,22 @@ class _Ticks:
 
 def test_a_parse_past_its_budget_ends_in_error_naming_the_line_reached_and_frees_the_account(
         c: FakeContainer, world: World):
-    # Given an import of 100 lines queued behind on its account, and a parse budget of 10 ticks
+    # Given an import of 3,000 lines queued behind on its account, and a parse budget of 3 ticks
     account = world.account()
-    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(100))
+    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(3000))
     imp = world.create(account)
     world.upload(imp, b"Date,Description,Amount\n" + lines)
     world.claim(imp.id)
     queued, token = world.queued(account)
     # When the parse runs out of its time
-    c.processing.budget_seconds = 10
+    c.processing.budget_seconds = 3
     outcome = c.processing.process(world.get(imp.id), clock=_Ticks())
     # Then the import is in error, saying where it stopped; nothing is staged and the queue moves on
     failed = world.get(imp.id)
     assert outcome == "failed" and failed.status == ImportStatus.ERROR
     detail = failed.error_details[0]
     assert detail.code == "ProcessingTimeout" and detail.target == "File"
-    assert detail.line_number is not None and 2 <= detail.line_number < 100
+    assert detail.line_number is not None and 2 <= detail.line_number < 3000
     assert f"line {detail.line_number}" in detail.message
     assert c.objects.keys(f"staging/org-1/co-1/{imp.id}/") == []
     assert c.workflow_engine.outputs(token) == [{"action": "claim"}]

@@ -1,0 +1,159 @@
+"""The deterministic ids of a run's staged lines, a batch of columns at a time.
+
+A line's id is `tximport.ids.transaction_id`: its day, then the sha256 of its account and bank id, or of
+its account, day, amount (no trailing zeros), description (whitespace runs as one space, case folded) and
+its occurrence among the identical lines of its day. The occurrence counters are kept for a window of
+recent days (`Occurrences`); the text both the counters and the id hash read (`content`) is built once a
+line, and the hashes of a batch are taken in one pass (`LineIds.many`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from hashlib import sha256
+
+from tximport.ids import normalized_amount, normalized_description
+
+#: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
+OCCURRENCE_WINDOW = 64
+#: day changes a run keeps for the reduce of a split file (a file ordered by date has a few per day)
+MAX_DAY_RUNS = 100_000
+#: an amount text longer than this is normalized by Decimal (normalize rounds to 28 digits beyond it)
+_PLAIN_DIGITS = 28
+
+
+class Occurrences:
+    """Counts identical lines so their ids differ, with memory bounded by a window of recent dates.
+
+    Statement files list lines in date order (ascending or descending), so a date's counter is no
+    longer needed once the file has moved on. A date that comes back after its counter was dropped
+    gets the line number mixed into the occurrence, which keeps ids unique (and still deterministic
+    for the same file)."""
+
+    def __init__(self) -> None:
+        self._by_date: OrderedDict[date, dict[str, int]] = OrderedDict()
+        self._evicted: set[date] = set()
+
+    def counters(self, day: date) -> tuple[dict[str, int], bool]:
+        """The counters of `day` (the most recent date from now on), and whether the day came back after
+        its counters were dropped (then the line number is mixed into the occurrence)."""
+        counters = self._by_date.get(day)
+        if counters is None:
+            counters = {}
+            self._by_date[day] = counters
+            if len(self._by_date) > OCCURRENCE_WINDOW:
+                old, _ = self._by_date.popitem(last=False)
+                self._evicted.add(old)
+        else:
+            self._by_date.move_to_end(day)
+        return counters, day in self._evicted
+
+
+def content(account_id: str, day_iso: str, amount_text: str, description_key: str) -> str:
+    """What identical lines share: the text the occurrence counters count and a content id hashes."""
+    return f"{account_id}\x1fC\x1f{day_iso}\x1f{amount_text}\x1f{description_key}"
+
+
+def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str]) -> list[str]:
+    """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`)."""
+    if max(map(len, texts), default=0) > _PLAIN_DIGITS:
+        return [normalized_amount(a) for a in amounts]
+    return [t.rstrip("0").rstrip(".") if "." in t else t for t in texts]
+
+
+def _hexes(bases: list[str]) -> list[str]:
+    return [h.hexdigest()[:32] for h in map(sha256, map(str.encode, bases))]
+
+
+def _keys(descriptions: Sequence[str]) -> list[str]:
+    """The descriptions as ids compare them (`normalized_description`), all at once: joined by NUL (which is no
+    whitespace), their whitespace runs made one space, the space beside a separator dropped, case folded."""
+    joined = "\x00".join(descriptions)
+    if not descriptions or joined.count("\x00") != len(descriptions) - 1:  # a NUL of their own
+        return [" ".join(d.split()).casefold() for d in descriptions]
+    folded = " ".join(joined.split()).replace(" \x00", "\x00").replace("\x00 ", "\x00").casefold()
+    return folded.split("\x00")
+
+
+class LineIds:
+    """The ids of a run's lines, counted in file order."""
+
+    def __init__(self) -> None:
+        self.occurrences = Occurrences()
+        self._day: date | None = None
+        self._counters: dict[str, int] = {}
+        self._evicted = False
+        #: the days in the order the lines moved between them (what the reduce of a split file replays;
+        #: None once a file is too unordered to keep them)
+        self.day_runs: list[date] | None = []
+
+    def _enter(self, day: date) -> None:
+        """Consecutive lines of one day share its counters."""
+        self._counters, self._evicted = self.occurrences.counters(day)
+        self._day = day
+        runs = self.day_runs
+        if runs is not None:
+            runs.append(day)
+            if len(runs) > MAX_DAY_RUNS:
+                self.day_runs = None
+
+    def many(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
+             descriptions: Sequence[str], bank_ids: Sequence[str | None], line_numbers: Sequence[int],
+             pendings: Sequence[bool]) -> list[str]:
+        """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them)."""
+        texts = [f"{account_id}\x1fC\x1f{iso}\x1f{amount}\x1f{key}"
+                 for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
+        occurrences = self._count(days, texts, line_numbers)
+        bases = [f"{text}\x1f{n}" for text, n in zip(texts, occurrences, strict=True)]
+        if any(bank_ids):  # a bank id identifies its line on its own
+            bases = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else basis
+                     for basis, bank_id in zip(bases, bank_ids, strict=True)]
+        if True in pendings:  # a pending line has an id of its own (tximport.ids.transaction_id)
+            bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
+        return [f"{iso}-{h}" for iso, h in zip(day_isos, _hexes(bases), strict=True)]
+
+    def _count(self, days: Sequence[date], texts: list[str], line_numbers: Sequence[int]) -> list[int]:
+        """Each line's occurrence among the identical lines of its day so far (with its line number mixed in
+        where the day came back after its counters were dropped), a run of one day at a time."""
+        found: list[int] = []
+        start, total = 0, len(days)
+        while start < total:
+            day = days[start]
+            end = start + 1
+            while end < total and days[end] == day:
+                end += 1
+            if day != self._day:
+                self._enter(day)
+            found += self._count_run(texts[start:end], line_numbers[start:end])
+            start = end
+        return found
+
+    def _count_run(self, texts: list[str], line_numbers: Sequence[int]) -> list[int]:
+        counters = self._counters
+        if not self._evicted and len(set(texts)) == len(texts):  # no two alike: one pass over the counters
+            found = [counters.get(text, 0) + 1 for text in texts]
+            counters.update(zip(texts, found, strict=True))
+            return found
+        found = []
+        for text, line_number in zip(texts, line_numbers, strict=True):
+            n = counters.get(text, 0) + 1
+            counters[text] = n
+            found.append(n * 1_000_000_000 + line_number if self._evicted else n)
+        return found
+
+
+def line_id(account_id: str, day_iso: str, amount: Decimal, description: str, bank_id: str | None, occurrence: int,
+            line_number: int, evicted: bool, pending: bool = False) -> tuple[str, str]:
+    """A line's content (what the identical-line counters count) and its id, `occurrence` being its count
+    among the identical lines of its day (as `LineIds.many` computes them, for one line)."""
+    text = content(account_id, day_iso, normalized_amount(amount), normalized_description(description))
+    if bank_id:
+        basis = f"{account_id}\x1fB\x1f{bank_id}"
+    else:
+        basis = f"{text}\x1f{occurrence * 1_000_000_000 + line_number if evicted else occurrence}"
+    if pending:
+        basis += "\x1fP"
+    return text, f"{day_iso}-{sha256(basis.encode()).hexdigest()[:32]}"
