@@ -228,8 +228,10 @@ def _row_tail(line: base.ParsedLine) -> str:
 
 
 def _verdict_tail(verdict: Verdict | None) -> str:
+    """A chunk line's verdict fields (a new line leaves them out: `decode_row` reads their absence as
+    `possibleDuplicate` false, `defaultDecision` import)."""
     if verdict is None:
-        return ',"possibleDuplicate":false,"defaultDecision":"import"}'
+        return "}"
     reason = {"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
     return (f',"possibleDuplicate":true,"duplicateOf":{_json_text(verdict.duplicate_of)},'
             f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
@@ -384,31 +386,26 @@ _BANK_ID = attrgetter("bank_transaction_id")
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 7)}
 
 
-def _unplain(places: int) -> re.Pattern[str]:
-    """A character that is no digit, point or minus sign, or a decimal beyond `places`, in decimal texts."""
-    return re.compile(rf"[^0-9.\-\n]|\.[0-9]{{{places + 1}}}")
-
-
-#: per currency exponent: what a decimal text that needs a check of its own has
-_UNPLAIN = {places: _unplain(places) for places in range(0, 7)}
+#: per currency exponent: a decimal beyond it, in decimal texts
+_EXTRA_DECIMAL = {places: re.compile(rf"\.[0-9]{{{places + 1}}}") for places in range(0, 7)}
+#: a decimal text this long or shorter has fewer than 38 significant digits (the ledger's limit)
+_SHORT_TEXT = 30
 
 
 def plain_money(values: list[Decimal | None], currency: str | None) -> list[str] | None:
-    """The decimal texts of the values present, where every one has at most the currency's decimals and is
-    small enough for the ledger (38 significant digits): then each fits its currency and is storable, with no
-    check of its own. None says only that the values need checking one by one."""
-    if values.count(None) == len(values):
-        return []
-    present: list[Decimal] = [v for v in values if v is not None]
-    places = money.exponent(currency)
-    unplain = _UNPLAIN.get(places)
-    texts = list(map(str, present))
-    if unplain is None or unplain.search("\n".join(texts)):
+    """The decimal texts of the values present, where every one is written plainly (no exponent, finite), has
+    at most the currency's decimals and fewer than 30 characters: then each fits its currency and is storable,
+    with no check of its own. None says only that the values need checking one by one."""
+    if None in values:
+        if values.count(None) == len(values):
+            return []
+        values = [v for v in values if v is not None]
+    texts = list(map(str, values))
+    extra = _EXTRA_DECIMAL.get(money.exponent(currency))
+    joined = "\n".join(texts)
+    if (extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined)
+            or max(map(len, texts)) > _SHORT_TEXT):
         return None
-    if present:
-        limit = Decimal(10) ** (38 - places)
-        if not -limit < min(present) or not max(present) < limit:
-            return None
     return texts
 
 
@@ -533,24 +530,23 @@ _PLAIN_TAIL = _verdict_tail(None)
 def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
                 links: list[str] | None) -> list[str]:
     """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out)."""
-    head = f'"bankAccountId":{_json_text(account_id)}'
+    account = f'","bankAccountId":{_json_text(account_id)},"amount":"'
     currencies = staged.currencies
-    if currencies.count(currencies[0]) == len(currencies):
-        currency_texts = ["null" if currencies[0] is None else _json_text(currencies[0])] * len(currencies)
-    else:
-        currency_texts = ["null" if c is None else _json_text(c) for c in currencies]
+    texts, isos, descriptions, numbers = cols.texts, cols.isos, cols.descriptions, cols.line_numbers
     optional = list(map(_optional, staged.lines))
-    plain = optional.count(_NO_OPTIONAL) == len(optional)
-    if plain and links is None and verdicts.count(None) == len(verdicts):
-        tails = [_PLAIN_TAIL] * len(ids)
-    else:
-        tails = [("" if o == _NO_OPTIONAL else _row_tail(line)) + (links[i] if links is not None else "")
-                 + _verdict_tail(verdicts[i])
-                 for i, (o, line) in enumerate(zip(optional, staged.lines, strict=True))]
-    return [f'{{"transactionId":"{tx_id}",{head},"amount":"{text}","currency":{currency},"datePosted":"{iso}",'
-            f'"description":{_json_text(description)},"lineNumber":{line_number}{tail}'
-            for tx_id, text, currency, iso, description, line_number, tail in zip(
-                ids, cols.texts, currency_texts, cols.isos, cols.descriptions, cols.line_numbers, tails, strict=True)]
+    plain = optional.count(_NO_OPTIONAL) == len(optional) and links is None and verdicts.count(None) == len(verdicts)
+    if plain and currencies.count(currencies[0]) == len(currencies):  # the common segment: one loop, no tails
+        currency = f'","currency":{"null" if currencies[0] is None else _json_text(currencies[0])},"datePosted":"'
+        return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
+                f'"lineNumber":{number}}}'
+                for tx_id, text, iso, description, number in zip(ids, texts, isos, descriptions, numbers, strict=True)]
+    currency_texts = [f'","currency":{"null" if c is None else _json_text(c)},"datePosted":"' for c in currencies]
+    tails = [("" if o == _NO_OPTIONAL else _row_tail(line)) + (links[i] if links is not None else "")
+             + _verdict_tail(verdicts[i]) for i, (o, line) in enumerate(zip(optional, staged.lines, strict=True))]
+    return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
+            f'"lineNumber":{number}{tail}'
+            for tx_id, text, currency, iso, description, number, tail in zip(
+                ids, texts, currency_texts, isos, descriptions, numbers, tails, strict=True)]
 
 
 class _Run:
@@ -655,7 +651,10 @@ class _Run:
             self.chunk_days[index] = span if known is None else (min(known[0], span[0]), max(known[1], span[1]))
 
     def _count_discovered(self, batch: list[_Gathered]) -> None:
-        counts = Counter(line.account_ref for line in batch if type(line) is base.ParsedLine)
+        if self._rejected_in_batch:
+            counts = Counter(line.account_ref for line in batch if type(line) is base.ParsedLine)
+        else:
+            counts = Counter(map(_REF, batch))
         for ref, count in counts.items():
             if ref is None:
                 continue

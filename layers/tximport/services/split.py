@@ -504,15 +504,16 @@ _VERDICT_FIELDS = ("possibleDuplicate", "duplicateOf", "duplicateReason", "defau
 
 
 def _verdict_fields(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(row.get(name) for name in _VERDICT_FIELDS)
+    """A chunk line's verdict (absent fields read as a new line's: `decode_row`)."""
+    return (bool(row.get("possibleDuplicate")), row.get("duplicateOf"), row.get("duplicateReason"),
+            row.get("defaultDecision") or "import")
 
 
 def _with_verdict(row: dict[str, Any], verdict: Verdict | None) -> dict[str, Any]:
-    """`row` with the verdict fields one run writes (last, in its order)."""
+    """`row` with the verdict fields one run writes (last, in its order; none for a new line)."""
     for name in _VERDICT_FIELDS:
         row.pop(name, None)
     if verdict is None:
-        row.update(possibleDuplicate=False, defaultDecision="import")
         return row
     row.update(possibleDuplicate=True, duplicateOf=verdict.duplicate_of,
                duplicateReason={"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence},
