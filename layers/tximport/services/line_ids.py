@@ -64,8 +64,9 @@ def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str]) -> list[str]:
     return [t.rstrip("0").rstrip(".") if "." in t else t for t in texts]
 
 
-def _hexes(bases: list[str]) -> list[str]:
-    return [h.hexdigest()[:32] for h in map(sha256, map(str.encode, bases))]
+def _ids(day_isos: Sequence[str], bases: list[str]) -> list[str]:
+    """`<day>-<the first 32 hex digits of the sha256 of the basis>` of each line."""
+    return [f"{iso}-{h.hexdigest()[:32]}" for iso, h in zip(day_isos, map(sha256, map(str.encode, bases)), strict=True)]
 
 
 def _keys(descriptions: Sequence[str]) -> list[str]:
@@ -113,7 +114,7 @@ class LineIds:
                      for basis, bank_id in zip(bases, bank_ids, strict=True)]
         if True in pendings:  # a pending line has an id of its own (tximport.ids.transaction_id)
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
-        return [f"{iso}-{h}" for iso, h in zip(day_isos, _hexes(bases), strict=True)]
+        return _ids(day_isos, bases)
 
     def _count(self, days: Sequence[date], texts: list[str], line_numbers: Sequence[int]) -> list[int]:
         """Each line's occurrence among the identical lines of its day so far (with its line number mixed in
