@@ -37,6 +37,7 @@ from tximport.errors import Conflict
 from tximport.formats import base, ranges
 from tximport.formats.accounts import match_account
 from tximport.formats.registry import get_format
+from tximport.gcpause import collector_paused
 from tximport.ids import plain_decimal
 from tximport.models import (
     FINAL_STATUSES,
@@ -1058,6 +1059,12 @@ class ProcessingService:
     def feed(run: _Run, events: Iterator[base.ParseEvent], deadline: Deadline | None = None) -> None:
         """Every event of a parse through `run` (lines gathered into batches here, without a call); past
         `deadline` the parse stops (ProcessingTimeout, naming the line reached)."""
+        with collector_paused():
+            ProcessingService._feed(run, events, deadline)
+
+    @staticmethod
+    def _feed(run: _Run, events: Iterator[base.ParseEvent], deadline: Deadline | None) -> None:
+        """`feed`, the collector paused."""
         take, batch, only_lines = run.take, run.batch, {base.ParsedLine}
         passed = deadline.passed if deadline is not None else None
         reached = 0
