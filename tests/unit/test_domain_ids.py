@@ -6,8 +6,11 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from tximport.ids import new_id, plain_decimal, transaction_id
-from tximport.services.line_ids import LineIds, amount_texts, line_id
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tximport.ids import new_id, normalized_description, plain_decimal, transaction_id
+from tximport.services.line_ids import OTHER_SPACES, LineIds, _keys, amount_texts, line_id
 
 
 def test_import_ids_are_uuids_that_sort_by_creation():
@@ -75,3 +78,14 @@ def test_normalized_amount_is_normalize_written_plain():
                  "0.10", "10", "-3.5", "1234567890123456789012345678.9", "99999999999999999999999999999.00"]:
         value = Decimal(text)
         assert normalized_amount(value) == f"{value.normalize():f}", text
+
+
+def test_whitespace_the_ids_ignore_is_what_str_split_splits_at():
+    assert set(OTHER_SPACES) == {chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != " "}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(["a", "B", " ", "\t", "\xa0", "ß", "\x00", "\u2028", "İ", "Σ",
+                                                   "\u3000", "ﬁ", "Ü", "1"]), max_size=8), max_size=6))
+def test_descriptions_normalized_together_as_one_by_one(descriptions: list[str]):
+    assert _keys(descriptions) == [normalized_description(d) for d in descriptions]

@@ -69,14 +69,31 @@ def _ids(day_isos: Sequence[str], bases: list[str]) -> list[str]:
     return [f"{iso}-{h.hexdigest()[:32]}" for iso, h in zip(day_isos, map(sha256, map(str.encode, bases)), strict=True)]
 
 
+#: what str.split() splits at besides the space (str.isspace), ASCII first
+_ASCII_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+OTHER_SPACES = (_ASCII_SPACES + "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+                + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def _spaced(joined: str, ascii_only: bool) -> bool:
+    """Whether NUL-joined descriptions need their whitespace normalized: a run of spaces, a space at either end
+    of one, or whitespace other than the space."""
+    spaces = _ASCII_SPACES if ascii_only else OTHER_SPACES
+    return ("  " in joined or " \x00" in joined or "\x00 " in joined or joined.startswith(" ")
+            or joined.endswith(" ") or any(space in joined for space in spaces))
+
+
 def _keys(descriptions: Sequence[str]) -> list[str]:
     """The descriptions as ids compare them (`normalized_description`), all at once: joined by NUL (which is no
-    whitespace), their whitespace runs made one space, the space beside a separator dropped, case folded."""
+    whitespace), their whitespace runs made one space and the space beside a separator dropped (where any
+    needs it), case folded (lower-cased, the same for ASCII)."""
     joined = "\x00".join(descriptions)
     if not descriptions or joined.count("\x00") != len(descriptions) - 1:  # a NUL of their own
         return [" ".join(d.split()).casefold() for d in descriptions]
-    folded = " ".join(joined.split()).replace(" \x00", "\x00").replace("\x00 ", "\x00").casefold()
-    return folded.split("\x00")
+    ascii_only = joined.isascii()
+    if _spaced(joined, ascii_only):
+        joined = " ".join(joined.split()).replace(" \x00", "\x00").replace("\x00 ", "\x00")
+    return (joined.lower() if ascii_only else joined.casefold()).split("\x00")
 
 
 class LineIds:
