@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
+from itertools import groupby
 
 from tximport.ids import normalized_amount, normalized_description
 
@@ -137,12 +138,9 @@ class LineIds:
         """Each line's occurrence among the identical lines of its day so far (with its line number mixed in
         where the day came back after its counters were dropped), a run of one day at a time."""
         found: list[int] = []
-        start, total = 0, len(days)
-        while start < total:
-            day = days[start]
-            end = start + 1
-            while end < total and days[end] == day:
-                end += 1
+        start = 0
+        for day, run in groupby(days):
+            end = start + len(list(run))
             if day != self._day:
                 self._enter(day)
             found += self._count_run(texts[start:end], line_numbers[start:end])

@@ -789,12 +789,13 @@ class _Run:
     def _stage_segment(self, segment: _Segment, out: list[str], batch: _BatchCounts) -> None:
         account = segment.account
         reversed_sign = account.transaction_sign == TransactionSign.REVERSED
-        if self.statements is not None:
-            self._statement_lines(segment, reversed_sign)
         staged = segment.staged_lines()
-        if not staged.lines:
+        cols = _Columns.of(staged, reversed_sign, self._iso) if staged.lines else None
+        if self.statements is not None:
+            whole = cols is not None and len(staged.lines) == len(segment.lines) and True not in cols.pendings
+            self._statement_lines(segment, reversed_sign, cols if whole else None)
+        if cols is None:
             return
-        cols = _Columns.of(staged, reversed_sign, self._iso)
         ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts),
                             cols.descriptions, cols.bank_ids, cols.line_numbers, cols.pendings)
         verdicts = self._verdicts(account.id, ids, cols)
@@ -841,20 +842,25 @@ class _Run:
             tails.append(_links_tail(line.pending, line.reversal, replaces, reversal_of) if linked else "")
         return tails
 
-    def _statement_lines(self, segment: _Segment, reversed_sign: bool) -> None:
-        """The segment's booked lines go to the statement checks (a booked balance leaves pending lines out)."""
+    def _statement_lines(self, segment: _Segment, reversed_sign: bool, cols: _Columns | None) -> None:
+        """The segment's booked lines go to the statement checks (a booked balance leaves pending lines out);
+        `cols`: the columns of all of them, where every line is staged and booked."""
         collector = self.statements
         assert collector is not None
         lines = segment.lines
         booked = [line for line in lines if not line.pending] if True in map(_PENDING, lines) else lines
         if not booked:
             return
-        file_amounts = list(map(_AMOUNT, booked))
-        amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
+        if cols is not None:
+            amounts, days, numbers = cols.amounts, cols.days, cols.line_numbers
+            file_amounts = list(map(_AMOUNT, booked)) if reversed_sign else amounts
+        else:
+            file_amounts = list(map(_AMOUNT, booked))
+            amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
+            days, numbers = list(map(_DAY, booked)), list(map(_LINE_NUMBER, booked))
         currency = next((c for c in segment.currencies if c is not None), None)
-        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=list(map(_DAY, booked)),
-                        currency=currency, line_numbers=list(map(_LINE_NUMBER, booked)), file_amounts=file_amounts,
-                        balances=list(map(_BALANCE, booked)))
+        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currency=currency,
+                        line_numbers=numbers, file_amounts=file_amounts, balances=list(map(_BALANCE, booked)))
 
     def _statement_verdicts(self, segment: _Segment, staged: _Staged, verdicts: list[Verdict | None]) -> None:
         """The verdicts of the segment's staged booked lines, for the statement checks' overlap counts."""
