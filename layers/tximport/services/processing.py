@@ -6,13 +6,17 @@ was deleted meanwhile), `failed` (status error: also a file with no importable l
 above the split size: its ranges are processed by the workflow's Map, then merged by the reduce,
 `tximport.services.split`).
 
-One run over a file is a `_Run`: it gathers parsed lines into batches, resolves each line's bank
-account (`_Accounts`), stages each batch in one loop (sign, deterministic id, duplicate verdict, the
-pending and reversal links (`_Links`), the chunk line written as JSON text), feeds each statement's
-lines and balances to the statement checks (`StatementCollector`: the one per-statement aggregate) and
-counts the report's `_Tally` once per batch; the warnings policy (`report_warnings`) and the review-level
-decision (`next_step`) read the tally. The row-at-a-time path this replaced is kept in
-tests/support/reference/row_processing.py as the oracle of the differential tests.
+One run over a file is a `_Run`: it takes the parse events a few hundred at a time (the cyclic garbage
+collector paused, `tximport.gcpause`), gathers parsed lines into batches and stages each batch a column at
+a time. Checks over a batch's columns (one account reference, one currency, every amount written to its
+currency's decimals, every day within productDates) usually show that no line needs a check of its own;
+otherwise the batch goes line by line into segments (consecutive lines of one account, `_Accounts`). A
+segment's columns then give the signs, the deterministic ids (`tximport.services.line_ids`, hashed in one
+pass), the duplicate verdicts, the pending and reversal links (`_Links`, only where a line has one), the
+statement checks' lines (`StatementCollector`: the one per-statement aggregate), the report's counters
+(`_Tally`, once per batch) and the chunk lines, written as JSON text. The warnings policy
+(`report_warnings`) and the review-level decision (`next_step`) read the tally. The row-at-a-time path this
+replaced is kept in tests/support/reference/row_processing.py as the oracle of the differential tests.
 """
 
 from __future__ import annotations
@@ -555,11 +559,11 @@ class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
     accounts the file names, the statements' lines and balances) and is tallied.
 
-    Parsed (and rejected) lines are gathered into batches of `BATCH_LINES` and each batch is staged in one
-    loop: its ids, duplicate verdicts, pending and reversal links and chunk lines (written as JSON text
-    directly, handed to the chunk writer as one block); the report's counters are added once per batch and
-    the discovered accounts are counted per batch, so no model is built per line. A statement event
-    (account, balances) first stages the lines before it."""
+    Parsed (and rejected) lines are gathered into batches of `BATCH_LINES`; each batch is staged a segment
+    and a column at a time (see the module's docstring), its chunk lines handed to the chunk writer as one
+    block; the report's counters are added once per batch and the discovered accounts are counted per
+    batch, so no model is built per line. A statement event (account, balances) first stages the lines
+    before it."""
 
     def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
                  rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
