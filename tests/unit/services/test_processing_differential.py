@@ -25,6 +25,7 @@ from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
 from tximport.formats.base import DateStyle
 from tximport.models import ErrorDetail, Import, LedgerLine, ProductDates, StagedRow, TransactionSign, utcnow
+from tximport.services import processing
 
 
 @dataclass
@@ -157,6 +158,50 @@ def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, wor
     actual, expected = _both(c, imp)
     assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
         expected.outcome, expected.imp, expected.rows, expected.errors)
+
+
+def _clean_statement(rng: random.Random, lines: int) -> bytes:
+    """A CSV ordered by day: most batches take the column checks' way, identical lines and amounts of one or
+    two decimals included; the `-0.001` of line 5,001 (rejected) sends its batch line by line."""
+    words = ["Coffee", "coffee  shop", "Rent", "Überweisung Miete", "  Salary ", "AMAZON MKTPLACE", "Zinsen"]
+    amounts = ["-3.50", "-3.5", "0.00", "2500", "-20.00", "0.01", "-1200.10"]
+    out = ["Date,Description,Amount"]
+    for i in range(lines):
+        amount = "-0.001" if i == 4999 else rng.choice(amounts)
+        out.append(f"{date(2024, 1, 1) + timedelta(days=i // 40)},{rng.choice(words)},{amount}")
+    return ("\n".join(out) + "\n").encode()
+
+
+def test_clean_files_batched_by_columns_stage_the_same_as_line_by_line(c: FakeContainer, world: World,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    whole: list[bool] = []
+    by_columns = processing._Run._whole
+    monkeypatch.setattr(processing._Run, "_whole", lambda run, lines: _noted(whole, by_columns(run, lines)))
+    c.settings.chunk_rows = 1000
+    content = _clean_statement(random.Random(1), 9_000)  # three batches, the second with a line to reject
+    account = world.account()
+    common = {"date_style": DateStyle.BIG_ENDIAN, "bypass_replay_validation": True}
+    first = _compare(c, world, content, account, **common)
+    assert len(first.rows) == 9_000 - 1 and [e.line_number for e in first.errors] == [5001]
+    assert whole[:3] == [True, False, True]  # the batch with the rejected line went line by line
+    c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::7]])
+    _compare(c, world, content, account, **common)
+    card = world.account("DE89370400440532013000")
+    imp = c.import_service.create(TENANT, CreateImport(
+        file_format="Tabular3column#v1", date_style=DateStyle.BIG_ENDIAN, bank_accounts=[ImportAccount(
+            id=card, transaction_sign=TransactionSign.REVERSED,
+            product_dates=ProductDates(transaction_start_date=date(2024, 1, 1)))]))
+    world.upload(imp, content)
+    assert world.claim(imp.id) == "process"
+    actual, expected = _both(c, imp)
+    assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
+        expected.outcome, expected.imp, expected.rows, expected.errors)
+    assert [r.amount for r in actual.rows[:50]] == [-r.amount for r in first.rows[:50]]
+
+
+def _noted(seen: list[bool], segment: Any) -> Any:
+    seen.append(segment is not None)
+    return segment
 
 
 def test_json_with_bank_ids_currencies_and_two_accounts_stages_the_same(c: FakeContainer, world: World):
