@@ -148,16 +148,22 @@ def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, wor
     # the first import's own lines in the ledger: certain duplicates by id
     c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::5]])
     _compare(c, world, content, account, **common)
-    reversed_account = world.account("DE89370400440532013000")
+    _compare_card(c, world, content, date(2024, 1, 20))
+
+
+def _compare_card(c: FakeContainer, world: World, content: bytes, start: date) -> Outcome:
+    """The CSV into a card account (signs reversed) from `start` (productDates) by both paths."""
+    card = world.account("DE89370400440532013000")
     imp = c.import_service.create(TENANT, CreateImport(
         file_format="Tabular3column#v1", date_style=DateStyle.BIG_ENDIAN, bank_accounts=[ImportAccount(
-            id=reversed_account, transaction_sign=TransactionSign.REVERSED,
-            product_dates=ProductDates(transaction_start_date=date(2024, 1, 20)))]))
+            id=card, transaction_sign=TransactionSign.REVERSED, product_dates=ProductDates(
+                transaction_start_date=start))]))
     world.upload(imp, content)
     assert world.claim(imp.id) == "process"
     actual, expected = _both(c, imp)
     assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
         expected.outcome, expected.imp, expected.rows, expected.errors)
+    return actual
 
 
 def _clean_statement(rng: random.Random, lines: int) -> bytes:
@@ -186,16 +192,7 @@ def test_clean_files_batched_by_columns_stage_the_same_as_line_by_line(c: FakeCo
     assert whole[:3] == [True, False, True]  # the batch with the rejected line went line by line
     c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::7]])
     _compare(c, world, content, account, **common)
-    card = world.account("DE89370400440532013000")
-    imp = c.import_service.create(TENANT, CreateImport(
-        file_format="Tabular3column#v1", date_style=DateStyle.BIG_ENDIAN, bank_accounts=[ImportAccount(
-            id=card, transaction_sign=TransactionSign.REVERSED,
-            product_dates=ProductDates(transaction_start_date=date(2024, 1, 1)))]))
-    world.upload(imp, content)
-    assert world.claim(imp.id) == "process"
-    actual, expected = _both(c, imp)
-    assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
-        expected.outcome, expected.imp, expected.rows, expected.errors)
+    actual = _compare_card(c, world, content, date(2024, 1, 1))
     assert [r.amount for r in actual.rows[:50]] == [-r.amount for r in first.rows[:50]]
 
 
