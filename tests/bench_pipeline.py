@@ -64,7 +64,7 @@ def _lines(target_bytes: int, german: bool) -> Any:
             line = f"{day:%d.%m.%Y};{description};{amount}\n"
         else:
             line = f"{day.isoformat()},{description},{Decimal(cents) / 100}\n"
-        written += len(line)
+        written += len(line.encode())  # bytes: 250 MB is the formats' limit
         yield line
 
 
