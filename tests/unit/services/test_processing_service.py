@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import date
 from decimal import Decimal
@@ -53,6 +54,19 @@ def test_a_file_is_staged_in_chunks_with_its_report(c: FakeContainer, world: Wor
     assert (s.transaction_credit_sum, s.transaction_debit_sum) == (Decimal("2500.00"), Decimal("-1203.50"))
     assert (s.transaction_range_start_date, s.transaction_range_end_date) == (date(2024, 1, 2), date(2024, 1, 4))
     assert imp.file_sha256 and imp.file_etag and imp.error_details == []
+
+
+def test_reading_a_file_with_the_collector_paused_leaves_no_cyclic_garbage(c: FakeContainer, world: World):
+    """Processing pauses the cyclic collector (tximport.gcpause): that is only safe while a file's lines,
+    rejected ones included, form no reference cycles, whatever the file's size."""
+    lines = [f"2024-01-{n % 28 + 1:02d},Line {n},-{n % 97}.{n % 100:02d}" if n % 3 else f"2024-13-01,Bad {n},x{n}"
+             for n in range(6000)]
+    content = b"Date,Description,Amount\n" + "\n".join(lines).encode() + b"\n"
+    world.processed(content)  # once, so what a first use builds is built
+    gc.collect()
+    imp, outcome = world.processed(content)
+    assert outcome == "review" and imp.summary is not None and imp.summary.rejected_line_count == 2000
+    assert gc.isenabled() and gc.collect() < 100  # not thousands: nothing per line
 
 
 def test_the_same_file_twice_gets_the_same_ids_and_identical_lines_stay_two(c: FakeContainer, world: World):
