@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from decimal import Decimal
 
 import pytest
@@ -66,3 +67,25 @@ def test_cursor_round_trip_and_garbage():
     with pytest.raises(ValidationFailed) as err:
         decode_cursor("!!!not-base64")
     assert err.value.code == "InvalidCursor"
+
+
+def test_chunks_written_by_threads_at_once_read_back_whole():
+    """Functions of the local stack run as threads of one process: each chunk writer compresses with a
+    compressor of its own (a zstd compressor shared between threads garbles frames, or crashes)."""
+    s3 = FakeS3()
+    written: dict[int, list[str]] = {}
+
+    def write(worker: int) -> None:
+        writer = ChunkWriter(s3, f"w{worker}/", "rows", 700)
+        for i in range(3000):
+            writer.write({"worker": worker, "i": i, "text": f"line {i} of {worker} " * (i % 7)})
+        written[worker] = writer.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for worker, keys in written.items():
+        rows = [r for key in keys for r in read_chunk(s3, key)]
+        assert [(r["worker"], r["i"]) for r in rows] == [(worker, i) for i in range(3000)]

@@ -60,7 +60,6 @@ def _default(value: Any) -> str:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_default)
 #: zstd level of staged chunks (see the module's docstring)
 _LEVEL = 1
-_ZSTD = zstandard.ZstdCompressor(level=_LEVEL)
 #: the suffix of a staged chunk's key (and of a chunk written before zstd: gzip)
 CHUNK_SUFFIX = ".jsonl.zst"
 GZIP_SUFFIX = ".jsonl.gz"
@@ -68,7 +67,7 @@ GZIP_SUFFIX = ".jsonl.gz"
 
 def compress_chunk(data: bytes) -> bytes:
     """A whole chunk compressed the way `ChunkWriter` writes it."""
-    return _ZSTD.compress(data)
+    return zstandard.ZstdCompressor(level=_LEVEL).compress(data)
 
 
 def decompress_chunk(key: str, data: bytes) -> bytes:
@@ -144,7 +143,9 @@ class ChunkWriter:
 
     def _compress(self) -> None:
         if self._zip is None:
-            self._zip = _ZSTD.compressobj()
+            # a compressor of its own: one is not safe to share between threads (the local stack runs several
+            # functions in one process), and its compressobj works in the compressor's context
+            self._zip = zstandard.ZstdCompressor(level=_LEVEL).compressobj()
         self._lines.append("")
         self._parts.append(self._zip.compress("\n".join(self._lines).encode()))
         self._lines = []
