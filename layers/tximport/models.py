@@ -183,6 +183,8 @@ class Summary(BaseModel):
     transaction_range_start_date: date | None = None
     transaction_range_end_date: date | None = None
     transaction_date_overlap_count: int = 0
+    #: lines marked possibleDuplicate (the ledger may hold them already)
+    possible_duplicate_count: int = 0
     rejected_line_count: int = 0
     ignored_line_count: int = 0
     currencies: list[str] = Field(default_factory=list)

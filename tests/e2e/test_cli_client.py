@@ -62,8 +62,8 @@ def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     assert "detected CAMT053#v1" in done.stdout
     assert "uploading oca-test-camt053.xml: 11,415 of 11,415 bytes" in done.stdout
     assert "status: awaitingConfirmation" in done.stdout and "status: complete" in done.stdout
-    assert "credits              1 totalling 1405.31" in done.stdout
-    assert "date range           2014-01-05 to 2014-01-05" in done.stdout  # the statement's days
+    assert "credits                     1 totalling 1405.31" in done.stdout
+    assert "date range                  2014-01-05 to 2014-01-05" in done.stdout  # the statement's days
     assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text, no escape codes
     ledger = cli.api.ledger(account_id)
     assert len(ledger) == 4
@@ -101,6 +101,20 @@ def test_without_yes_and_without_a_terminal_the_import_waits(cli: Cli, tmp_path:
     assert cli.api.get_import(import_id)["status"] == "complete"
     shown = cli("show", import_id, "--json")
     assert json.loads(shown.stdout)["import"]["status"] == "complete"
+
+
+def test_the_report_counts_possible_duplicates_apart_from_the_ledger_lines_on_the_files_days(cli: Cli, tmp_path: Path):
+    account_id = _account(cli, "DUP-" + uuid.uuid4().hex[:6])
+    first = tmp_path / "first.csv"
+    first.write_text("date,description,amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Salary,2500.00\n")
+    assert cli("import", str(first), "--account", account_id, "--yes").returncode == ExitCode.OK
+    # a later statement repeats the coffee and covers the salary's day with a new line
+    second = tmp_path / "second.csv"
+    second.write_text("date,description,amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Bread,-2.00\n")
+    done = cli("import", str(second), "--account", account_id)
+    assert done.returncode == ExitCode.NOT_CONFIRMED, done.stdout + done.stderr
+    assert "possible duplicates         1\n" in done.stdout  # the coffee
+    assert "ledger lines on these days  2\n" in done.stdout  # the coffee and the salary
 
 
 def test_ambiguous_csv_stops_and_lists_the_candidates(cli: Cli, tmp_path: Path):

@@ -46,6 +46,8 @@ def test_reimported_overlapping_statement_imports_only_new_days(api: Api):
     assert rows["Salary"]["possibleDuplicate"] and rows["Salary"]["decision"] == "skip"
     assert rows["Salary"]["duplicateReason"]["reason"] == "alreadyImported"
     assert rows["Groceries"]["decision"] == "import" and not rows["Groceries"]["possibleDuplicate"]
+    flagged = sum(r["possibleDuplicate"] for r in rows.values())
+    assert second["statement"]["summary"]["possibleDuplicateCount"] == flagged == 2
     plan = api.ok("GET", f"/imports/{second['id']}/dryrun")["data"]
     assert (plan["add"], plan["skip"]) == (1, 2)
     api.confirm_and_complete(second["id"])

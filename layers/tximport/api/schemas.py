@@ -356,6 +356,8 @@ class SummaryOut(Wire):
     debit_amount: DecimalText | None = Field(description="ours: the debit sum as a decimal; null when the lines "
                                                          "are in several currencies")
     currency_totals: list[CurrencyTotalOut] = Field(description="ours: counts and sums per currency")
+    possible_duplicate_count: int = Field(description="ours: lines marked possibleDuplicate (the ledger may "
+                                                      "hold them already)")
     rejected_line_count: int
     ignored_line_count: int
     currencies: list[str]

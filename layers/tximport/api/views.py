@@ -177,7 +177,8 @@ def summary_view(s: Summary) -> schemas.SummaryOut:
         transaction_date_overlap_count=s.transaction_date_overlap_count,
         credit_amount=single.credit_amount if single else (None if totals else "0.00"),
         debit_amount=single.debit_amount if single else (None if totals else "0.00"),
-        currency_totals=totals, rejected_line_count=s.rejected_line_count, ignored_line_count=s.ignored_line_count,
+        currency_totals=totals, possible_duplicate_count=s.possible_duplicate_count,
+        rejected_line_count=s.rejected_line_count, ignored_line_count=s.ignored_line_count,
         currencies=s.currencies)
 
 

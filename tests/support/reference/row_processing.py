@@ -172,8 +172,9 @@ class _Tally:
             transaction_credit_count=self.credits.count, transaction_credit_sum=self.credits.total,
             transaction_debit_count=self.debits.count, transaction_debit_sum=self.debits.total,
             transaction_range_start_date=self.first_day, transaction_range_end_date=self.last_day,
-            transaction_date_overlap_count=overlap, rejected_line_count=self.rejected,
-            ignored_line_count=self.ignored, currencies=sorted(self.currencies), totals=totals)
+            transaction_date_overlap_count=overlap, possible_duplicate_count=self.duplicates,
+            rejected_line_count=self.rejected, ignored_line_count=self.ignored, currencies=sorted(self.currencies),
+            totals=totals)
 
 
 class _Accounts:

@@ -188,6 +188,7 @@ def test_ledger_duplicates_are_flagged_with_their_evidence(c: FakeContainer, wor
     assert rows[0].duplicate_reason == {"reason": "alreadyImported", "certain": True, "in": "ledger"}
     assert _codes(imp.error_details) == ["TransactionDateOverlap", "PossibleDuplicates"]
     assert imp.summary is not None and imp.summary.transaction_date_overlap_count == 3
+    assert imp.summary.possible_duplicate_count == len(rows) == 3
 
 
 def test_a_similar_ledger_line_is_a_possible_duplicate_only(c: FakeContainer, world: World):
