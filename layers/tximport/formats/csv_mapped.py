@@ -211,7 +211,7 @@ _COLUMN_PROBLEMS = "column_problems"
 class IndicatorValues(BaseModel):
     """The values of an indicator column that mean credit and debit (matched case-insensitively)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     credit: tuple[StrictStr, ...] = DEFAULT_CREDIT_VALUES
     debit: tuple[StrictStr, ...] = DEFAULT_DEBIT_VALUES

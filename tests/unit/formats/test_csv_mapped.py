@@ -226,3 +226,11 @@ def test_status_values_must_be_lists_of_strings() -> None:
     with pytest.raises(FileError) as caught:
         CsvMapping.from_json({**CARD_MAPPING, "statusValues": {"held": ["x"]}})
     assert "'statusValues' must be an object with 'pending' and 'booked' lists" in caught.value.message
+
+
+def test_indicator_values_take_only_credit_and_debit() -> None:
+    # a misspelt key would otherwise leave the defaults in force and sign every line by them
+    with pytest.raises(FileError) as caught:
+        CsvMapping.from_json({**CARD_MAPPING, "indicatorValues": {"credits": ["H"], "debit": ["S"]}})
+    assert caught.value.code == INVALID_MAPPING
+    assert "'indicatorValues' must be an object with 'credit' and 'debit' lists" in caught.value.message
