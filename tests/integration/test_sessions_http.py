@@ -88,6 +88,7 @@ def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
     first = client.create_session(card_id=card, billing_month="2024-03")
     assert first["description"] == "Visa Gold | 2024-03"
     assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
+    assert client.error("GET", f"/cards/{card}/invoices/2024-13", 400)["field"] == "billing_month"
     committed = client.stage(first["id"], [
         {"transaction_date": "2024-03-05", "description": "Loja A", "amount": 500.00,
          "data": {"category_id": category}},

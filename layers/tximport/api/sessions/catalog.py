@@ -7,7 +7,7 @@ from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel
 
 from tximport.api.sessions.context import WorkspaceHeader, scope_of
@@ -38,7 +38,7 @@ from tximport.api.sessions.models import (
 from tximport.api.sessions.views import invoice_view, model_view
 from tximport.errors import NotFound, ValidationFailed
 from tximport.runtime import container
-from tximport.sessions.models import RecurringType
+from tximport.sessions.models import MONTH_PATTERN, RecurringType
 
 router = Router()
 
@@ -96,7 +96,8 @@ def list_invoices(card_id: str, workspace: WorkspaceHeader = None) -> Response[s
 
 @router.get("/cards/<card_id>/invoices/<billing_month>", summary="Get a card's invoice", tags=["Cards"],
             responses=answers(InvoiceOut, 200, 404))
-def get_invoice(card_id: str, billing_month: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def get_invoice(card_id: str, billing_month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")],
+                workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(invoice_view(container().sessions.catalog.invoice(scope_of(router, workspace), card_id,
                                                                      billing_month)))
 
