@@ -169,6 +169,11 @@ def run_upload(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitC
         return ExitCode.OK
     out.line(f"{answer['message']} ({answer.get('file_format')}; possible duplicates: "
              f"{answer.get('possible_duplicates', 0)})", style="bold green")
+    left_out = [f"{answer[k]} {label}" for k, label in (("pending_skipped", "pending entries"),
+                                                       ("other_account_lines", "lines of other accounts"))
+                if answer.get(k)]
+    if left_out:
+        out.line(f"left out: {', '.join(left_out)}")
     rejected = answer.get("rejected") or []
     if rejected:
         out.table(f"Rejected lines ({len(rejected)})", ["line", "code", "field", "message"],

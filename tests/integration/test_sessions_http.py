@@ -114,6 +114,9 @@ def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClien
            b"07/03/2024,Padaria,-12.30\n")
     answer = client.upload(session["id"], "extrato.csv", csv)
     assert answer.status_code == 200 and answer.json()["message"] == "3 linhas processadas", answer.text
+    assert {k: answer.json()[k] for k in ("processed", "possible_duplicates", "pending_skipped",
+                                         "other_account_lines", "rejected")} == {
+        "processed": 3, "possible_duplicates": 0, "pending_skipped": 0, "other_account_lines": 0, "rejected": []}
     lines = client.ok("GET", f"/import-sessions/{session['id']}/staged-transactions")
     assert [(ln["type"], ln["amount"], ln["transaction_date"]) for ln in lines] == [
         ("EXPENSE", D("-49.90"), "2024-03-05"), ("INCOME", D("2500.00"), "2024-03-06"),

@@ -3,6 +3,7 @@ runs, then the store, the ledger and the events say what the documents say."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -299,6 +300,21 @@ def test_upload_reads_the_documented_csv_and_marks_ledger_duplicates(w: World):
     with pytest.raises(ValidationFailed) as empty:
         UploadService(w.deps).upload(w.scope, session.id, b"   ", "x.csv")
     assert empty.value.code == "EmptyFile"
+
+
+def test_upload_counts_the_pending_entries_and_other_accounts_lines_it_leaves_out(w: World):
+    _, session = account_session(w)  # account 12345-6
+    statement = json.dumps({"bankAccounts": [
+        {"accountIdentifier": "12345-6", "currency": "BRL", "transactions": [
+            {"datePosted": "2024-03-05", "amount": "-49.90", "description": "NETFLIX.COM"},
+            {"datePosted": "2024-03-06", "amount": "-10.00", "description": "Padaria", "pending": True},
+            {"datePosted": "2024-03-07", "amount": "2500.00", "description": "Salario"}]},
+        {"accountIdentifier": "99999-9", "currency": "BRL", "transactions": [
+            {"datePosted": "2024-03-05", "amount": "-1.00", "description": "Other"}]}]}).encode()
+    result = UploadService(w.deps).upload(w.scope, session.id, statement, "statement.json", "JSON#v0")
+    assert (result.processed, result.pending_skipped, result.other_account_lines) == (2, 1, 1)
+    lines = list(w.deps.repo.lines(w.tenant, w.deps.session(w.scope, session.id)))
+    assert sorted(ln.description for ln in lines) == ["NETFLIX.COM", "Salario"]
 
 
 def test_session_edits_and_deletes(w: World):

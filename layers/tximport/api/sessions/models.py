@@ -271,6 +271,24 @@ class MessageOut(Out):
     message: str = Field(examples=["3 linhas processadas"])
 
 
+class RejectedLineOut(Out):
+    line_number: int | None = Field(examples=[7])
+    code: str = Field(examples=["InvalidDate"])
+    message: str
+    field: str | None = Field(examples=["Date"])
+
+
+class UploadOut(MessageOut):
+    """The document's `message`, then ours: what was staged, what was left out and why."""
+
+    processed: int = Field(description="lines staged")
+    file_format: str = Field(examples=["Tabular3column#v1"])
+    possible_duplicates: int = Field(description="staged lines that look like ledger lines")
+    rejected: list[RejectedLineOut] = Field(description="lines that could not be read, with why")
+    pending_skipped: int = Field(description="pending (not booked) entries of the file, not staged")
+    other_account_lines: int = Field(description="lines of the file's other accounts, not staged")
+
+
 class WorkspaceOut(Out):
     id: str
     name: str

@@ -23,8 +23,10 @@ from tximport.api.sessions.models import (
     ImportSessionOut,
     ImportSessionResponse,
     MessageOut,
+    RejectedLineOut,
     StagedTransactionList,
     UpdateImportSessionRequest,
+    UploadOut,
 )
 from tximport.api.sessions.uploads import read_upload
 from tximport.api.sessions.views import (
@@ -126,8 +128,10 @@ def delete_session(session_id: str, workspace: WorkspaceHeader = None) -> Respon
                          "QIF, JSON) are read by the same parsers; optional fields `file_format` (a format id) and "
                          "`date_style` (bigEndian, littleEndian, middleEndian; ambiguous dates default to D/M/Y). "
                          "Lines get their type by the sign rule and are marked when they look like ledger lines "
-                         "(`data.possible_duplicate`). Answers `{\"message\": \"N linhas processadas\"}`.",
-             responses=answers(MessageOut, 200, 404, 409, 413), openapi_extensions={"requestBody": {
+                         "(`data.possible_duplicate`). Answers `{\"message\": \"N linhas processadas\"}` and, beside "
+                         "it, what was staged and what was left out (unreadable lines, pending entries, other "
+                         "accounts' lines).",
+             responses=answers(UploadOut, 200, 404, 409, 413), openapi_extensions={"requestBody": {
                  "required": True, "content": {"multipart/form-data": {"schema": {
                      "type": "object", "required": ["file"], "properties": {
                          "file": {"type": "string", "format": "binary", "description": "the statement file"},
@@ -138,8 +142,10 @@ def upload(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
     form = read_upload(router.current_event)
     result = container().sessions.upload.upload(scope, session_id, form.content, form.file_name, form.file_format,
                                                 form.date_style)
-    return respond({"message": result.message, "processed": result.processed, "file_format": result.file_format,
-                    "possible_duplicates": result.possible_duplicates, "rejected": result.rejected})
+    return respond(UploadOut(
+        message=result.message, processed=result.processed, file_format=result.file_format,
+        possible_duplicates=result.possible_duplicates, rejected=[RejectedLineOut(**r) for r in result.rejected],
+        pending_skipped=result.pending_skipped, other_account_lines=result.other_account_lines).model_dump())
 
 
 @router.post("/import-sessions/<session_id>/staged-transactions", summary="Create staged transactions", tags=TAGS,

@@ -27,10 +27,24 @@ class UploadResult:
     file_format: str
     rejected: list[dict[str, Any]] = field(default_factory=list)
     possible_duplicates: int = 0
+    #: pending (not booked) entries, left out as the file importer leaves them out
+    pending_skipped: int = 0
+    #: lines of a multi-account file's other accounts
+    other_account_lines: int = 0
 
     @property
     def message(self) -> str:
         return f"{self.processed} linhas processadas"
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """A file's booked lines, the account references they name, its rejected lines and pending entries."""
+
+    lines: list[base.ParsedLine] = field(default_factory=list)
+    refs: set[str] = field(default_factory=set)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
 
 
 def _format_of(content: bytes, file_name: str | None, requested: str | None) -> tuple[str, base.ParseOptions]:
@@ -71,16 +85,17 @@ class UploadService:
             identifier = self.d.account(scope, session.context_id, "account_id").account_identifier
         try:
             try:
-                lines, rejected, refs = self._parse(fmt_id, content, options)
+                parsed = self._parse(fmt_id, content, options)
             except base.FileError as exc:
                 if exc.code != base.AMBIGUOUS_DATE_STYLE or date_style is not None:
                     raise
                 # the document's file (`data,descricao,valor`) is Brazilian: day/month/year unless told
                 options.date_style = DateStyle.LITTLE_ENDIAN
-                lines, rejected, refs = self._parse(fmt_id, content, options)
+                parsed = self._parse(fmt_id, content, options)
         except base.FileError as exc:
             raise ValidationFailed(exc.message, code=exc.code, target="file") from None
-        lines = self._lines_of_account(lines, refs, identifier)
+        lines = self._lines_of_account(parsed.lines, parsed.refs, identifier)
+        rejected = parsed.rejected
         inputs = [StagedInput(amount=ln.amount, transaction_date=ln.date_posted, description=ln.description or "",
                               data=_data_of(ln), line_number=ln.line_number) for ln in lines]
         if not inputs:
@@ -88,25 +103,25 @@ class UploadService:
                                    details=rejected[:20])
         staged = self.staged.add(scope, session.id, inputs)
         duplicates = sum(1 for s in staged if s.data.get("possible_duplicate"))
-        return UploadResult(len(staged), fmt_id, rejected, duplicates)
+        return UploadResult(len(staged), fmt_id, rejected, duplicates, pending_skipped=parsed.pending,
+                            other_account_lines=len(parsed.lines) - len(lines))
 
     @staticmethod
-    def _parse(fmt_id: str, content: bytes, options: base.ParseOptions
-               ) -> tuple[list[base.ParsedLine], list[dict[str, Any]], set[str]]:
-        lines: list[base.ParsedLine] = []
-        rejected: list[dict[str, Any]] = []
-        refs: set[str] = set()
+    def _parse(fmt_id: str, content: bytes, options: base.ParseOptions) -> _Parsed:
+        parsed = _Parsed()
         for event in FORMATS[fmt_id].parser(base.BytesSource(content), options):
             if isinstance(event, base.LineError):
-                rejected.append({"line_number": event.line_number, "code": event.code, "message": event.message,
-                                 "field": event.target})
-            elif isinstance(event, base.ParsedLine) and not event.pending:
-                lines.append(event)
-                refs.add(event.account_ref or "")
-                if len(lines) > MAX_LINES_PER_SESSION:
+                parsed.rejected.append({"line_number": event.line_number, "code": event.code,
+                                        "message": event.message, "field": event.target})
+            elif isinstance(event, base.ParsedLine) and event.pending:
+                parsed.pending += 1
+            elif isinstance(event, base.ParsedLine):
+                parsed.lines.append(event)
+                parsed.refs.add(event.account_ref or "")
+                if len(parsed.lines) > MAX_LINES_PER_SESSION:
                     raise ValidationFailed(f"the file holds more than {MAX_LINES_PER_SESSION} lines",
                                            code="TooManyLines", target="file")
-        return lines, rejected, refs
+        return parsed
 
     @staticmethod
     def _lines_of_account(lines: list[base.ParsedLine], refs: set[str], identifier: str | None
