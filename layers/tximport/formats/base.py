@@ -97,6 +97,8 @@ class LineError:
     message: str
     actual_value: str | None = None
     target: str | None = None
+    #: the line is a pending entry (an unreadable one is left out like a readable one unless includePending)
+    pending: bool = False
 
 
 # Documented notes a file can carry (FileNote codes).

@@ -809,7 +809,8 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
 
 
 def _pending(block: str, line: int, account_ref: str | None, curdef: str | None) -> ParseEvent:
-    """A `<STMTTRNP>` (its tags in `block`): a line with `pending=True`, or the LineError that rejects it."""
+    """A `<STMTTRNP>` (its tags in `block`): a line with `pending=True`, or the LineError that rejects it (also
+    marked pending: the import leaves it out, counted, unless includePending)."""
     renamed = "<DTPOSTED>" not in block
     if renamed:
         block = block.replace("<DTTRAN>", "<DTPOSTED>", 1)
@@ -820,6 +821,6 @@ def _pending(block: str, line: int, account_ref: str | None, curdef: str | None)
         event.message = event.message.replace("DTPOSTED", "DTTRAN")
     elif isinstance(event, LineError):
         event.target = (event.target or "").replace("STMTTRN/", "STMTTRNP/")
-    elif isinstance(event, ParsedLine):
+    if isinstance(event, (LineError, ParsedLine)):
         event.pending = True
     return event

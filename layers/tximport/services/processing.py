@@ -683,7 +683,10 @@ class _Run:
         current: _Segment | None = None
         for line in batch:
             if type(line) is base.LineError:
-                self._reject(line)
+                if line.pending and not include_pending:  # left out unread, as a readable one would be
+                    tally.pending += 1
+                else:
+                    self._reject(line)
                 continue
             assert isinstance(line, base.ParsedLine)
             if line.pending and not include_pending:

@@ -322,6 +322,8 @@ class _Run:
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
             self._line(event)
+        elif isinstance(event, base.LineError) and event.pending and not self.include_pending and not self.discovery:
+            self.tally.pending += 1
         elif isinstance(event, base.LineError):
             self._reject(event)
         elif isinstance(event, base.FileNote):

@@ -98,6 +98,24 @@ def test_without_include_pending_ofx_pending_lines_are_skipped_and_counted(world
     assert [line.row.amount for line in page.lines] == [D("-5.00")]
 
 
+def test_an_unreadable_pending_entry_is_left_out_like_the_others_unless_pending_lines_are_imported(world: World):
+    account = world.account(CARD)
+    text = ofx(CARD, [Card(date(2024, 3, 1), D("-5.00"), "BAKERY", "B1")], [
+        Card(date(2024, 3, 2), D("-9.99"), "COFFEE BAR"), Card(date(2024, 3, 3), D("-40.00"), "HOTEL")],
+        closing=D("-5.00"), day=date(2024, 3, 3)).replace("<DTTRAN>20240303120000</DTTRAN>", "<DTTRAN>soon</DTTRAN>")
+    imp, _ = world.awaiting(text.encode(), account, file_format=OFX)
+    assert [d.code for d in imp.error_details if d.severity == "error"] == []
+    (note,) = [d for d in imp.error_details if d.code == "PendingEntriesSkipped"]
+    assert note.message.startswith("2 pending") and imp.summary and imp.summary.rejected_line_count == 0
+    # imported with its pending lines (into another account), it is a rejected line with the tag at fault
+    imp, _ = world.awaiting(text.encode(), world.account(CARD), file_format=OFX, include_pending=True,
+                            bypass_replay_validation=True)
+    assert imp.summary and imp.summary.rejected_line_count == 1
+    page = world.c.review_service.error_details(world.tenant, imp.id, page_size=10, cursor=None)
+    assert [(d.code, d.target, d.line_number) for d in page.details if d.severity == "error"] == [
+        ("InvalidDate", "STMTTRNP/DTTRAN", 9)]
+
+
 def test_a_csv_card_pre_authorisation_becomes_booked_without_a_duplicate(c: FakeContainer, world: World):
     account = world.account()
     # the bank keeps the card line's id from pre-authorisation to booking, day, amount and text alike

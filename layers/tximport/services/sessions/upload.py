@@ -110,7 +110,9 @@ class UploadService:
     def _parse(fmt_id: str, content: bytes, options: base.ParseOptions) -> _Parsed:
         parsed = _Parsed()
         for event in FORMATS[fmt_id].parser(base.BytesSource(content), options):
-            if isinstance(event, base.LineError):
+            if isinstance(event, base.LineError) and event.pending:
+                parsed.pending += 1  # a session stages booked lines only: an unreadable pending entry too
+            elif isinstance(event, base.LineError):
                 parsed.rejected.append({"line_number": event.line_number, "code": event.code,
                                         "message": event.message, "field": event.target})
             elif isinstance(event, base.ParsedLine) and event.pending:
