@@ -317,6 +317,35 @@ def test_upload_counts_the_pending_entries_and_other_accounts_lines_it_leaves_ou
     assert sorted(ln.description for ln in lines) == ["NETFLIX.COM", "Salario"]
 
 
+def test_amounts_finer_than_the_accounts_currency_are_refused_never_rounded_into_the_ledger(w: World):
+    account = w.account(currency="BRL")
+    session = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-03"))
+    with pytest.raises(ValidationFailed) as finer:
+        stage(w, session.id, (2, "-1.00", "ok", {}), (3, "-1.001", "finer", {}))
+    assert (finer.value.code, finer.value.target) == ("InvalidAmount", "[1].amount")
+    assert "BRL" in finer.value.message and w.deps.session(w.scope, session.id).total == 0  # nothing staged
+    (line,) = stage(w, session.id, (2, "-1.50", "ok", {}))
+    with pytest.raises(ValidationFailed) as changed:
+        StagedService(w.deps).update(w.scope, line.id, StagedChanges(amount=D("-0.0001")))
+    assert (changed.value.code, changed.value.target) == ("InvalidAmount", "amount")
+    # an upload rejects such a line and stages the others
+    csv = b"data,descricao,valor\n05/03/2024,A,-1.00\n06/03/2024,B,-1.005\n"
+    result = UploadService(w.deps).upload(w.scope, session.id, csv, "extrato.csv")
+    assert result.processed == 1
+    assert [(r["line_number"], r["code"], r["field"]) for r in result.rejected] == [(3, "InvalidAmount", "amount")]
+
+
+def test_a_yen_account_session_commits_whole_yen_in_its_currency(w: World):
+    account = w.account(currency="JPY")
+    session = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-03"))
+    with pytest.raises(ValidationFailed):
+        stage(w, session.id, (2, "-1500.5", "half a yen", {}))
+    stage(w, session.id, (2, "-1500", "Ramen", {"data": {"ignore": True}}))  # ready as it is
+    assert CommitService(w.deps).commit(w.scope, session.id).committed == 1
+    (line,) = w.lines(account.id)
+    assert (line.amount, line.currency) == (D("-1500"), "JPY")  # 1500 minor units, not 150000
+
+
 def test_session_edits_and_deletes(w: World):
     account, session = account_session(w)
     service = SessionService(w.deps)

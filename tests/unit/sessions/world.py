@@ -28,10 +28,11 @@ class World:
         self.scope = Scope(self.tenant, workspace.id, user_id="user-1")
         self.admin = Scope(self.tenant, workspace.id, user_id="admin-1", roles=frozenset({"admin"}))
 
-    def account(self, name: str = "Conta Corrente", identifier: str = "12345-6") -> BankAccount:
+    def account(self, name: str = "Conta Corrente", identifier: str = "12345-6", currency: str | None = None
+                ) -> BankAccount:
         """One of our bank accounts (`/bankaccounts`)."""
         return self.c.account_service.create(self.tenant, CreateBankAccount(
-            bank_id="b", country_code="BRA", account_identifier=identifier, name=name))
+            bank_id="b", country_code="BRA", account_identifier=identifier, name=name, currency=currency))
 
     def ledger_line(self, account_id: str, day: str, amount: str, description: str = "x",
                     session: SessionLedgerEntry | None = None) -> LedgerLine:

@@ -10,7 +10,7 @@ from typing import Any
 from tximport.errors import Conflict, Forbidden
 from tximport.models import LedgerLine, iso, utcnow
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.deps import Deps
+from tximport.services.sessions.deps import Deps, line_currency
 from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.balances import month_bounds
 from tximport.sessions.binding import DATA_FIELD
@@ -43,9 +43,11 @@ def _text(data: dict[str, Any], name: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def ledger_lines(session: ImportSession, line: StagedTransaction, committed: datetime) -> list[LedgerLine]:
+def ledger_lines(session: ImportSession, line: StagedTransaction, committed: datetime,
+                 currency: str | None = None) -> list[LedgerLine]:
     """The ledger line of a staged line, and the mirror line a transfer (in the other account) or a card
-    payment (in the card's ledger, for its invoice) also makes."""
+    payment (in the card's ledger, for its invoice) also makes; `currency`: the session's (its account's),
+    where the line names none."""
     data = line.data
     status = TransactionStatus.IGNORE if data.get("ignore") is True else TransactionStatus.VALIDATING
     recurring = next(((f, str(data[f])) for f in DATA_FIELD.values() if data.get(f)), (None, None))
@@ -65,7 +67,7 @@ def ledger_lines(session: ImportSession, line: StagedTransaction, committed: dat
     own = LedgerLine(
         transaction_id=ledger_transaction_id(session.id, line.id, line.transaction_date.isoformat()),
         bank_account_id=session.context_id, amount=ledger_amount(session.type, line.type, line.amount, data),
-        date_posted=line.transaction_date, description=line.description, currency=_text(data, "currency"),
+        date_posted=line.transaction_date, description=line.description, currency=line_currency(data, currency),
         line_number=line.line_number, bank_transaction_id=_text(data, "bank_transaction_id"),
         counterparty_name=_text(data, "counterparty_name"), import_id="", committed=committed, session=entry)
     mirror_account = counterpart if line.type == T.TRANSFER else (card_id if line.type == T.CARD_PAYMENT else None)
@@ -137,7 +139,8 @@ class CommitService:
 
     def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
                       committed: datetime, counts: dict[str, int], owner: str) -> list[str]:
-        rows = [row for line in lines for row in ledger_lines(session, line, committed)]
+        currency = self.d.currency(scope, session)
+        rows = [row for line in lines for row in ledger_lines(session, line, committed, currency)]
         self.d.ledger.write(scope.tenant, rows)
         self._learn(scope, lines)
         self.d.repo.delete_lines(scope.tenant, session, lines, owner=owner)

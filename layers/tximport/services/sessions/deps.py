@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
+from tximport import money
 from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound, ValidationFailed
 from tximport.models import BankAccount
 from tximport.sessions.ids import parse_staged_id
-from tximport.sessions.models import ImportSession, Scope, StagedTransaction
+from tximport.sessions.models import ImportSession, Scope, SessionType, StagedTransaction
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import AccountsStore
 from tximport.storage.sessions import CatalogRepository, EventSink, SessionsRepository
@@ -46,9 +49,37 @@ class Deps:
                            target="id")
         return session, line
 
+    def currency(self, scope: Scope, session: ImportSession) -> str | None:
+        """The currency of a session's lines that name none: its account's (a card has none: 2 decimals)."""
+        if session.type != SessionType.ACCOUNT:
+            return None
+        return self.account(scope, session.context_id, "account_id").currency
+
     def account(self, scope: Scope, account_id: str, target: str) -> BankAccount:
         try:
             return self.accounts.get(scope.tenant, account_id)
         except NotFound:
             raise ValidationFailed(f"bank account {account_id} not found", code="UnknownAccount",
                                    target=target) from None
+
+
+def line_currency(data: dict[str, Any], default: str | None) -> str | None:
+    """A staged line's currency: the one its data names (a line read from a file), else `default`."""
+    named = data.get("currency")
+    return named if isinstance(named, str) and named else default
+
+
+def amount_problem(amount: Decimal, currency: str | None) -> str | None:
+    """Why the ledger cannot keep `amount` in whole minor units of `currency` (None: it can). Integers of
+    minor units are the contract: an amount finer than its currency is refused, never rounded."""
+    if money.fits(amount, currency):
+        return None
+    return (f"{amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
+            f"({money.exponent(currency)})")
+
+
+def check_amount(amount: Decimal, currency: str | None, target: str) -> None:
+    """Raises ValidationFailed InvalidAmount where `amount_problem` finds one."""
+    problem = amount_problem(amount, currency)
+    if problem:
+        raise ValidationFailed(problem, code="InvalidAmount", target=target)

@@ -10,7 +10,7 @@ from tximport.ids import transaction_id
 from tximport.models import utcnow
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps
+from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps, check_amount, line_currency
 from tximport.services.sessions.sessions import check_types, enrichment_running
 from tximport.sessions.commands import StagedChanges, StagedInput
 from tximport.sessions.ids import staged_id
@@ -47,6 +47,9 @@ class StagedService:
         if session.total + len(inputs) > MAX_LINES_PER_SESSION:
             raise ValidationFailed(f"a session holds at most {MAX_LINES_PER_SESSION} staged lines "
                                    f"({session.total} already)", code="SessionFull", target="transactions")
+        currency = self.d.currency(scope, session)
+        for i, inp in enumerate(inputs):
+            check_amount(inp.amount, line_currency(inp.data, currency), f"[{i}].amount")
         kinds = [inp.type or type_by_sign(session.type, inp.amount) for inp in inputs]
         check_types(session, kinds)
         prepared = [self._prepare_data(scope, inp.data, f"[{i}].data") if inp.data else {}
@@ -96,6 +99,7 @@ class StagedService:
                            code="LineProcessing", target="status")
         new = line.model_copy(deep=True)
         if changes.amount is not None:
+            check_amount(changes.amount, line_currency(new.data, self.d.currency(scope, session)), "amount")
             new.amount = changes.amount
         if changes.transaction_date is not None:
             new.transaction_date = changes.transaction_date

@@ -12,7 +12,7 @@ from tximport.formats.accounts import match_account
 from tximport.formats.detect import detect
 from tximport.formats.registry import FORMATS
 from tximport.models import DateStyle
-from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps
+from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps, amount_problem
 from tximport.services.sessions.staged import StagedService
 from tximport.sessions.commands import StagedInput
 from tximport.sessions.models import Scope, SessionType
@@ -80,9 +80,8 @@ class UploadService:
         fmt_id, options = _format_of(content, file_name, file_format)
         if date_style is not None:
             options.date_style = date_style
-        identifier = None
-        if session.type == SessionType.ACCOUNT:
-            identifier = self.d.account(scope, session.context_id, "account_id").account_identifier
+        account = self.d.account(scope, session.context_id, "account_id") if session.type == SessionType.ACCOUNT \
+            else None
         try:
             try:
                 parsed = self._parse(fmt_id, content, options)
@@ -94,8 +93,10 @@ class UploadService:
                 parsed = self._parse(fmt_id, content, options)
         except base.FileError as exc:
             raise ValidationFailed(exc.message, code=exc.code, target="file") from None
-        lines = self._lines_of_account(parsed.lines, parsed.refs, identifier)
+        lines = self._lines_of_account(parsed.lines, parsed.refs, account.account_identifier if account else None)
         rejected = parsed.rejected
+        lines = _fitting(lines, account.currency if account else None, rejected)
+        rejected.sort(key=lambda r: r["line_number"] or 0)
         inputs = [StagedInput(amount=ln.amount, transaction_date=ln.date_posted, description=ln.description or "",
                               data=_data_of(ln), line_number=ln.line_number) for ln in lines]
         if not inputs:
@@ -144,3 +145,18 @@ def _data_of(line: base.ParsedLine) -> dict[str, Any]:
             "counterparty_account": line.counterparty_account, "reference": line.reference,
             "currency": line.currency}
     return {k: v for k, v in data.items() if v}
+
+
+def _fitting(lines: list[base.ParsedLine], currency: str | None, rejected: list[dict[str, Any]]
+             ) -> list[base.ParsedLine]:
+    """The lines whose amounts are whole minor units of their currency (the line's, else the account's); the
+    others go to `rejected` (InvalidAmount), as the file importer rejects them."""
+    kept: list[base.ParsedLine] = []
+    for line in lines:
+        problem = amount_problem(line.amount, line.currency or currency)
+        if problem is None:
+            kept.append(line)
+        else:
+            rejected.append({"line_number": line.line_number, "code": "InvalidAmount", "message": problem,
+                             "field": "amount"})
+    return kept
