@@ -188,6 +188,7 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "data.attributes.entries.1.amount"),
     (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "data.attributes.entries.0.description"),
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "data.attributes.source"),
+    (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
 ])
 def test_create_errors_in_the_dialects_shape(client: Client, mutate, status, code, field):

@@ -8,6 +8,7 @@ import logging
 from datetime import date
 from decimal import Decimal
 
+from tximport import money
 from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound
 from tximport.ids import new_id
@@ -55,6 +56,15 @@ def check_entries(request: NewReconciliation) -> None:
                           f"entries[{e.index}].transactionDate")
 
 
+def check_amounts(request: NewReconciliation, currency: str | None) -> None:
+    """Every entry's amount is a whole number of the account currency's minor units (as ledger lines are)."""
+    for e in request.entries:
+        if not money.fits(e.amount, currency):
+            raise Invalid(f"entries[{e.index}].amount {e.amount} has more decimals than "
+                          f"{currency or 'an amount of unknown currency'} allows ({money.exponent(currency)})",
+                          f"entries[{e.index}].amount")
+
+
 class CreateReconciliation:
     def __init__(self, *, accounts: AccountsStore, store: ReconciliationsStore, results: ResultChunkStore,
                  executions: WorkflowEngine) -> None:
@@ -69,6 +79,7 @@ class CreateReconciliation:
             account = self.accounts.get(tenant, request.account_id)
         except NotFound:
             raise Missing(f"bank account {request.account_id} not found", details={"field": "accountId"}) from None
+        check_amounts(request, account.currency)
         for e in request.entries:
             e.currency = account.currency
         rec_id = new_id()
