@@ -239,8 +239,20 @@ def test_manual_match_unmatch_and_rerun(client: Client):
     path = f"{BASE}/{rec}/entries/{entries['ERP-PAG-11111']['id']}"
     change = {"data": {"type": "reconciliation-entries",
                        "attributes": {"matchStatus": "MANUAL", "matchedStatementId": tarifa["statementId"]}}}
+    # by hand too, a match is of the entry's direction and on the statement side of the period
+    client.ledger(identifier, ("2024-01-25", "42.90", "ESTORNO TARIFA", "B-8"),
+                  ("2024-03-15", "-42.90", "TARIFA MARCO", "B-9"))
+    ledger = {r["description"]: r for r in client.api.ledger(account)}
+    # a credit (by its statement id); a line booked in March (by its transaction id: its statement id is not
+    # among the period's)
+    for wrong in (ledger["ESTORNO TARIFA"]["statementId"], ledger["TARIFA MARCO"]["transactionId"]):
+        refused = client.call("PATCH", path, json={"data": {"type": "reconciliation-entries", "attributes": {
+            "matchStatus": "MANUAL", "matchedStatementId": wrong}}})
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["code"], refused.json()["details"]["field"]) == ("UNPROCESSABLE", "matchedStatementId")
     manual = client.ok("PATCH", path, json=change).json()["data"]["attributes"]
     assert manual["matchStatus"] == "MANUAL" and manual["matchedStatementId"] == tarifa["statementId"]
+    assert 0 <= manual["match"]["score"] <= 1
     assert manual["match"]["rule"] == "MANUAL" and manual["match"]["amountDelta"] == -2957.10
     # the line is held now: another entry cannot take it
     other = f"{BASE}/{rec}/entries/{entries['ERP-PAG-12345']['id']}"

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from tximport.adapters.workflow import WorkflowEngine
 from tximport.models import LineMark, ReconciliationMark, Tenant, utcnow
 from tximport.reconciliation.engine import score_pair
-from tximport.reconciliation.errors import Clash, Invalid, Missing
+from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
 from tximport.reconciliation.ids import digest_of, entry_id, entry_index, is_uuid, ledger_day
 from tximport.reconciliation.models import (
     MAX_OVERRIDES,
@@ -36,6 +36,21 @@ from tximport.services.reconciliations.statement import find, find_digest
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.reconciliation_results import ResultChunkStore
 from tximport.storage.reconciliations import ReconciliationsStore
+
+
+def _check_pair(rec: Reconciliation, current: EntryRecord, line: StatementLine) -> None:
+    """A line matched by hand is one the reconciliation could match: of the entry's direction, and on the statement
+    side (booked in the period widened by the date window); else 422 naming matchedStatementId."""
+    entry = current.entry()
+    if line.direction != entry.direction:
+        raise Unprocessable(f"ledger line {line.transaction_id} is a {line.direction.value} and the entry a "
+                            f"{entry.direction.value}", details={"field": "matchedStatementId"})
+    window = timedelta(days=rec.options.date_window_days)
+    first, last = rec.period_start - window, rec.period_end + window
+    if not first <= line.booking_date <= last:
+        raise Unprocessable(f"ledger line {line.transaction_id} was booked on {line.booking_date}, outside the period "
+                            f"widened by the date window ({first} to {last})",
+                            details={"field": "matchedStatementId"})
 
 
 class ManualDecisions:
@@ -74,10 +89,11 @@ class ManualDecisions:
                         f"{mark.reconciliation_id}", details={"field": "matchedStatementId", "entryId": holder})
         if current.status == MatchStatus.MANUAL and current.line == line.transaction_id:
             return current
+        _check_pair(rec, current, line)
         score, parts = score_pair(current.entry(), line, rec.options)
         record = current.model_copy(update={
             "status": MatchStatus.MANUAL, "rule": Rule.MANUAL, "line": line.transaction_id,
-            "line_day": line.booking_date.isoformat(), "score": round(score, 4),
+            "line_day": line.booking_date.isoformat(), "score": round(min(1.0, max(0.0, score)), 4),
             "parts": {k: round(v, 4) for k, v in parts.items()},
             "amount_delta": from_cents(to_cents(line.amount) - to_cents(current.amount)),
             "date_delta": (line.booking_date - current.transaction_date).days, "ambiguous": False,
