@@ -101,3 +101,13 @@ def test_without_the_scope_an_invalid_body_is_403_before_it_is_read(api: Api):
         assert api.session.post(f"{api.base_url}{PATH}", data=body, timeout=30, headers={
             "Authorization": f"Bearer {api.token}", "Content-Type": content_type}).status_code in (400, 415)
     assert api.ok("GET", "/transactions")["data"] == before
+
+
+def test_a_transaction_in_another_currency_than_its_account_is_refused_and_the_rest_written(api: Api):
+    account = api.create_account("GB33BUKB20201555555555", currency="GBP")
+    answer = api.ok("POST", PATH, json={"transactions": [
+        _tx(), _tx(transactionId="tx-2", currency="USD", amount="5.00")]}, expect=201)
+    assert [i["result"] for i in answer["items"]] == ["new", "error"]
+    assert [(e["code"], e["target"]) for e in answer["errors"]] == [
+        ("CurrencyMismatch", "$.transactions[1].currency")]
+    assert [r["amount"] for r in api.ledger(account)] == ["-3.50"]  # the balance never adds dollars to pounds

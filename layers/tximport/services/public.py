@@ -93,6 +93,10 @@ class _Accounts:
         self.resolved: dict[str, tuple[str | None, bool]] = {}
         self.created: list[tuple[str, str]] = []
 
+    def currency(self, account_id: str) -> str | None:
+        """The currency of a known (or just created) bank account, None when it names none."""
+        return next((a.currency for a in self.known if a.id == account_id), None)
+
     def of(self, identifier: str) -> tuple[str | None, bool]:
         """(bank account id or None, whether this request created it)."""
         if identifier not in self.resolved:
@@ -108,6 +112,21 @@ class _Accounts:
                     self.created.append((identifier, account.id))
             self.resolved[identifier] = (found, created)
         return self.resolved[identifier]
+
+
+def _refusal(index: int, item: PostedTransaction, account_id: str | None, accounts: _Accounts
+             ) -> RejectedTransaction | None:
+    """Why a readable transaction cannot be written: no bank account, or one in another currency."""
+    if account_id is None:
+        return RejectedTransaction(
+            index, "BankAccountNotFound", f"no bank account has the identifier {item.account_identifier!r} "
+            "(the tenant's autoCreateAccounts setting is off)", f"$.transactions[{index}].accountIdentifier")
+    expected = accounts.currency(account_id)
+    if expected and item.currency and item.currency.upper() != expected.upper():
+        return RejectedTransaction(
+            index, "CurrencyMismatch", f"the transaction is in {item.currency} and its bank account in {expected} "
+            "(a foreign amount goes in originalAmount/originalCurrency)", f"$.transactions[{index}].currency")
+    return None
 
 
 class PublicTransactionsService:
@@ -130,12 +149,12 @@ class PublicTransactionsService:
         plain: list[tuple[ItemOutcome, LedgerLine]] = []
         for index, item in posted:
             account_id, created = accounts.of(item.account_identifier)
-            if account_id is None:
-                result.errors.append(RejectedTransaction(
-                    index, "BankAccountNotFound", f"no bank account has the identifier {item.account_identifier!r} "
-                    "(the tenant's autoCreateAccounts setting is off)", f"$.transactions[{index}].accountIdentifier"))
+            refused = _refusal(index, item, account_id, accounts)
+            if refused is not None:
+                result.errors.append(refused)
                 outcomes[index] = ItemOutcome(index, "error")
                 continue
+            assert account_id is not None
             line = builder.line(item, account_id)
             outcome = outcomes[index] = ItemOutcome(index, "new", account_id, line.transaction_id, created)
             if item.transaction_id:
