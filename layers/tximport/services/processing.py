@@ -110,6 +110,8 @@ class _Tally:
     first_day: date | None = None
     last_day: date | None = None
     duplicates: int = 0
+    #: staged lines in another currency than their bank account's
+    foreign: int = 0
     # lines left out, by why
     rejected: int = 0
     ignored: int = 0
@@ -531,6 +533,12 @@ class _BatchCounts:
             side.total = sum(part, side.total)
 
 
+def _foreign(currencies: list[str | None], expected: str) -> int:
+    """How many of `currencies` name another currency than `expected` (a bank account's)."""
+    expected = expected.upper()
+    return sum(1 for c in currencies if c and c.upper() != expected)
+
+
 _PLAIN_TAIL = _verdict_tail(None)
 
 
@@ -804,6 +812,9 @@ class _Run:
             self._statement_lines(segment, reversed_sign, cols if whole else None)
         if cols is None:
             return
+        expected = account.currency
+        if expected and staged.currencies.count(expected) != len(staged.currencies):
+            self.tally.foreign += _foreign(staged.currencies, expected)
         ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts),
                             cols.descriptions, cols.bank_ids, cols.line_numbers, cols.pendings)
         verdicts = self._verdicts(account.id, ids, cols)
@@ -904,6 +915,8 @@ def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
         (Severity.WARNING, "TransactionDateOverlap", overlap,
          "{} transaction(s) already in the ledger on the days this file covers"),
         (Severity.WARNING, "PossibleDuplicates", tally.duplicates, "{} line(s) may already be in the ledger"),
+        (Severity.WARNING, "CurrencyMismatch", tally.foreign,
+         "{} line(s) are in another currency than their bank account's"),
         (Severity.INFO, "UnlistedAccountLines", tally.ignored,
          "{} line(s) belong to accounts not listed on the import and were ignored"),
         (Severity.INFO, "PendingEntriesSkipped", tally.pending, "{} pending (not booked) entr(y/ies) skipped"),

@@ -86,6 +86,7 @@ class TallyPart:
     ignored: int = 0
     pending: int = 0
     out_of_range: int = 0
+    foreign: int = 0
     problems: list[ValidationDetail] = field(default_factory=list)
 
     @classmethod
@@ -93,7 +94,7 @@ class TallyPart:
         return cls(sides=[(c, cr.count, cr.total, db.count, db.total) for c, (cr, db) in tally.by_currency.items()],
                    first_day=tally.first_day, last_day=tally.last_day, duplicates=tally.duplicates,
                    rejected=tally.rejected, ignored=tally.ignored, pending=tally.pending,
-                   out_of_range=tally.out_of_range, problems=list(tally.problems.values()))
+                   out_of_range=tally.out_of_range, foreign=tally.foreign, problems=list(tally.problems.values()))
 
 
 @dataclass(slots=True)
@@ -279,6 +280,7 @@ def _merged_tally(results: list[RangeResult]) -> _Tally:
         tally.ignored += t.ignored
         tally.pending += t.pending
         tally.out_of_range += t.out_of_range
+        tally.foreign += t.foreign
         if len(t.problems) >= MAX_VALIDATION_DETAILS:
             raise _Fallback(f"range {r.index} counted the most kinds of rejected lines the report lists")
         for problem in t.problems:

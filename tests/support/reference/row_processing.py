@@ -118,6 +118,7 @@ class _Tally:
     first_day: date | None = None
     last_day: date | None = None
     duplicates: int = 0
+    foreign: int = 0
     # lines left out, by why
     rejected: int = 0
     ignored: int = 0
@@ -383,6 +384,8 @@ class _Run:
         self._statement_line(line, account, currency, row.possible_duplicate)
         if row.possible_duplicate:
             tally.duplicates += 1
+        if account.currency and currency and currency.upper() != account.currency.upper():
+            tally.foreign += 1
         tally.add(row.amount, row.date_posted, currency)
         self.rows.write(row)
 
@@ -425,6 +428,8 @@ def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
         (Severity.WARNING, "TransactionDateOverlap", overlap,
          "{} transaction(s) already in the ledger on the days this file covers"),
         (Severity.WARNING, "PossibleDuplicates", tally.duplicates, "{} line(s) may already be in the ledger"),
+        (Severity.WARNING, "CurrencyMismatch", tally.foreign,
+         "{} line(s) are in another currency than their bank account's"),
         (Severity.INFO, "UnlistedAccountLines", tally.ignored,
          "{} line(s) belong to accounts not listed on the import and were ignored"),
         (Severity.INFO, "PendingEntriesSkipped", tally.pending, "{} pending (not booked) entr(y/ies) skipped"),

@@ -295,6 +295,17 @@ def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, wo
     assert [d.bank_account_id for d in imp.discovered_accounts] == [account, None]
 
 
+def test_lines_in_another_currency_than_their_account_are_staged_with_a_warning(c: FakeContainer, world: World):
+    euros = world.account("DE89370400440532013000", currency="EUR")
+    pounds = world.account("GB33BUKB20201555555555", currency="USD")  # the file says GBP
+    imp, outcome = world.processed(JSON_TWO_ACCOUNTS, euros, pounds, file_format="JSON#v0",
+                                   review_level=ReviewLevel.EXCEPTION)
+    assert outcome == "review"  # a warning stops an exceptionReview import for review
+    (warning,) = [d for d in imp.error_details if d.code == "CurrencyMismatch"]
+    assert warning.severity == Severity.WARNING and warning.message.startswith("1 line(s)")
+    assert [(r.description, r.currency) for r in c.staging.all_rows(imp.chunk_keys)][-1] == ("Coffee", "GBP")
+
+
 def test_a_deleted_import_is_not_processed(c: FakeContainer, world: World):
     imp = world.create(world.account())
     imp.status = ImportStatus.DELETED

@@ -20,9 +20,10 @@ class World:
     c: FakeContainer
     tenant: Tenant
 
-    def account(self, identifier: str = "GB33BUKB20201555555555", bank_id: str = "demo-bank") -> str:
+    def account(self, identifier: str = "GB33BUKB20201555555555", bank_id: str = "demo-bank",
+                currency: str | None = None) -> str:
         return self.c.account_service.create(self.tenant, CreateBankAccount(
-            bank_id=bank_id, country_code="GBR", account_identifier=identifier)).id
+            bank_id=bank_id, country_code="GBR", account_identifier=identifier, currency=currency)).id
 
     def create(self, *account_ids: str, file_format: str = "Tabular3column#v1", **extra: Any) -> Import:
         command = CreateImport(file_format=file_format, bank_accounts=[ImportAccount(id=a) for a in account_ids],
