@@ -216,6 +216,12 @@ def test_overlap_conflicts_permissions_and_tokens(client: Client, stack):
     assert refused.status_code == 403 and refused.json() == {
         "code": "FORBIDDEN", "message": "Permission denied: BAAS_RECONCILIATION_CREATE required", "statusCode": 403,
         "details": {"permission": "BAAS_RECONCILIATION_CREATE"}}
+    # before its body is even read: an invalid body or none gets the same 403
+    assert reader.call("POST", BASE, json={"data": {}}).json() == refused.json()
+    raw = reader.api.session.post(f"{reader.api.base_url}{BASE}", data="{bad", timeout=10, headers={
+        "Authorization": f"Bearer {reader.api.token}", "Content-Type": "application/json"})
+    assert raw.status_code == 403 and raw.json() == refused.json()
+    assert reader.call("PATCH", f"{BASE}/{first}/entries/x", json={}).json()["code"] == "FORBIDDEN"
     nobody = Client(stack, permissions=())
     assert nobody.call("GET", BASE).json()["message"] == "Permission denied: BAAS_RECONCILIATION_READ required"
     anonymous = client.api.session.get(f"{client.api.base_url}{BASE}", timeout=10)

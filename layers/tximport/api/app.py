@@ -238,6 +238,20 @@ def _unscoped(event: dict[str, Any]) -> dict[str, Any] | None:
                     "Authorization")
 
 
+def _unpermitted(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A verified token without the reconciliation permission its route needs is a 403 before the body is
+    validated (routes/reconciliations.refused_permission)."""
+    context = event.get("requestContext") or {}
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims")
+    if not claims or not str(event.get("rawPath") or "").startswith(RECONCILIATIONS):
+        return None
+    refused = reconciliations.refused_permission(str((context.get("http") or {}).get("method", "")), claims)
+    if refused is None:
+        return None
+    return {"statusCode": refused.status_code, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(refused.body(), separators=(",", ":")), "isBase64Encoded": False}
+
+
 def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
     """A JSON body that breaks a limit of api/limits.py is answered here, before anything parses it."""
     raw = event.get("body")
@@ -319,7 +333,7 @@ def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     that is not JSON (415) or breaks a limit of api/limits.py is refused before anything parses it, and
     a token that is not valid or names no tenant before that (401), as API Gateway's authorizer would, and
     then a token without the scope its route needs (403)."""
-    refused = _authenticate(event) or _unauthenticated(event) or _unscoped(event) \
+    refused = _authenticate(event) or _unauthenticated(event) or _unscoped(event) or _unpermitted(event) \
         or _unsupported_media_type(event) or _over_limits(event)
     if refused is not None:
         return refused

@@ -97,6 +97,15 @@ def _permissions(claims: dict[str, Any]) -> set[str]:
     return set()
 
 
+def refused_permission(method: str, claims: dict[str, Any]) -> Forbidden | None:
+    """The 403 of a verified token without the permission a reconciliation route needs (READ for GET, CREATE for
+    the rest), told before the body is read: whatever the body, the caller may not use the route."""
+    needed = READ if method.upper() in ("GET", "HEAD") else CREATE
+    if needed in _permissions(claims):
+        return None
+    return Forbidden(f"Permission denied: {needed} required", details={"permission": needed})
+
+
 def _caller(permission: str) -> Tenant:
     """The tenant of a caller holding `permission` (401 without a valid token, 403 without the permission)."""
     try:
