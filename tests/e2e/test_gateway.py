@@ -158,10 +158,17 @@ def test_twenty_clients_are_served_at_once(standin_stack):
 
 def test_a_body_over_api_gateways_limit_is_a_413(standin_stack, http):
     token = standin_stack.token_for("o", "c")
-    response = http.post(f"{standin_stack.base_url}/imports", data=b"x" * (10 * 1024 * 1024 + 1),
+    too_large = b"x" * (10 * 1024 * 1024 + 1)
+    response = http.post(f"{standin_stack.base_url}/imports", data=too_large,
                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    assert response.status_code == 413
-    assert response.json()["error"]["code"] == "RequestTooLarge"
+    assert response.status_code == 413 and response.json()["error"]["code"] == "RequestTooLarge"
+    # in the error shape of each dialect
+    response = http.post(f"{standin_stack.base_url}/baas/api/v1/reconciliations", data=too_large,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["statusCode"] == 413
+    response = http.post(f"{standin_stack.base_url}/import-sessions/x/upload", data=too_large,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["code"] == "RequestTooLarge"
 
 
 def test_no_content_answer_sends_no_body_and_keeps_the_connection_usable(standin_stack, http):

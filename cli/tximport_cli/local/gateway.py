@@ -109,9 +109,14 @@ def envelope_error(code: str, message: str, target: str | None = None) -> dict[s
 def unauthorized(path: str, message: str, code: str = "Unauthorized") -> dict[str, Any]:
     """The 401 in the dialect of the path: the one the api function answers on AWS, where it verifies
     tokens itself (tximport.api.app._authenticate)."""
+    return in_dialect(path, 401, code, message, "Authorization")
+
+
+def in_dialect(path: str, status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
+    """An error answered by the gateway itself, in the error shape of the path's dialect (the api's own)."""
     from tximport.api.app import refusal  # the api's own shapes (imported when first needed: it is large)
 
-    body: dict[str, Any] = json.loads(refusal(path, 401, code, message, "Authorization")["body"])
+    body: dict[str, Any] = json.loads(refusal(path, status, code, message, target)["body"])
     return body
 
 
@@ -264,10 +269,10 @@ class Gateway:
     def _dispatch(self, request: BaseHTTPRequestHandler) -> int:
         method = request.command.upper()
         body = self._read_body(request)
-        if body is None:
-            return self._write_json(request, 413, envelope_error(
-                "RequestTooLarge", f"request bodies are at most {MAX_BODY_BYTES} bytes"))
         path = urlsplit(request.path).path or "/"
+        if body is None:
+            return self._write_json(request, 413, in_dialect(
+                path, 413, "RequestTooLarge", f"request bodies are at most {MAX_BODY_BYTES} bytes", "body"))
         try:
             local = self.extra_routes.get((method, path))
             if local is not None:
