@@ -147,6 +147,9 @@ def test_staged_routes_read_update_delete(client: SessionsClient):
                         json_body={"data": {"tags": ["casa"], "ignore": True}, "amount": -80.16})
     assert updated["status"] == "READY" and updated["data"]["tag_ids"] and updated["amount"] == D("-80.16")
     assert client.ok("GET", "/tags")[0]["name"] == "casa"
+    timestamp = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                             json_body=[{"transaction_date": 0, "description": "x", "amount": -1}])
+    assert timestamp["field"] == "[0].transaction_date", timestamp
     finer = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                          json_body=[{"transaction_date": "2024-04-04", "description": "x", "amount": -1.001}])
     assert (finer["code"], finer["field"]) == ("InvalidAmount", "[0].amount")

@@ -185,6 +185,7 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(entries=[]), 422, "UNPROCESSABLE", "entries"),
     (lambda a: a.update(entries=[a["entries"][0]] * 20_001), 422, "UNPROCESSABLE", "data.attributes.entries"),
     (lambda a: a.update(periodStart="2024-13-01"), 400, "VALIDATION", "data.attributes.periodStart"),
+    (lambda a: a.update(periodStart=0), 400, "VALIDATION", "data.attributes.periodStart"),  # not a Unix time
     (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "data.attributes.entries.1.amount"),
     (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "data.attributes.entries.0.description"),
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "data.attributes.source"),

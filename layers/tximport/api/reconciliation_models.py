@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from tximport.reconciliation.models import (
     MAX_ENTRIES,
@@ -23,7 +23,16 @@ from tximport.reconciliation.models import (
 PREFIX = "/baas/api/v1/reconciliations"
 #: dates the dialect takes (a bound keeps date arithmetic, such as a window around a period, in range)
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
-Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+
+
+def _written_date(value: Any) -> Any:
+    """A date comes as text (`2024-01-31`); a number is no date (pydantic would read it as a Unix time)."""
+    if isinstance(value, int | float | Decimal):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_written_date), Field(ge=EARLIEST, le=LATEST)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 

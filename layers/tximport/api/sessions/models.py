@@ -55,6 +55,8 @@ def _amount(value: Any) -> Any:
 
 
 def _date(value: Any) -> Any:
+    if isinstance(value, int | float | Decimal):  # pydantic would read a number as a Unix time
+        raise ValueError("a date is written YYYY-MM-DD (or as an ISO 8601 datetime)")
     if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
