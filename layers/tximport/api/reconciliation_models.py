@@ -32,7 +32,7 @@ def _written_date(value: Any) -> Any:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_written_date), Field(ge=EARLIEST, le=LATEST)]
+Day = Annotated[date, Field(ge=EARLIEST, le=LATEST), BeforeValidator(_written_date)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 
