@@ -183,12 +183,12 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(periodEnd="2023-12-31"), 422, "UNPROCESSABLE", "periodEnd"),
     (lambda a: a.update(periodEnd="2024-03-31"), 422, "UNPROCESSABLE", "periodEnd"),
     (lambda a: a.update(entries=[]), 422, "UNPROCESSABLE", "entries"),
-    (lambda a: a.update(entries=[a["entries"][0]] * 20_001), 422, "UNPROCESSABLE", "data.attributes.entries"),
-    (lambda a: a.update(periodStart="2024-13-01"), 400, "VALIDATION", "data.attributes.periodStart"),
-    (lambda a: a.update(periodStart=0), 400, "VALIDATION", "data.attributes.periodStart"),  # not a Unix time
-    (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "data.attributes.entries.1.amount"),
-    (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "data.attributes.entries.0.description"),
-    (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "data.attributes.source"),
+    (lambda a: a.update(entries=[a["entries"][0]] * 20_001), 422, "UNPROCESSABLE", "entries"),
+    (lambda a: a.update(periodStart="2024-13-01"), 400, "VALIDATION", "periodStart"),
+    (lambda a: a.update(periodStart=0), 400, "VALIDATION", "periodStart"),  # not a Unix time
+    (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "entries[1].amount"),
+    (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "entries[0].description"),
+    (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
     (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
 ])
@@ -304,3 +304,11 @@ def test_a_failing_match_ends_failed_with_its_reason_and_blocks_nothing(client: 
     monkeypatch.undo()
     again = client.create(account)  # the FAILED one holds no day of the period
     assert client.wait(again["data"]["id"])["attributes"]["status"] in {"COMPLETED", "PARTIALLY_MATCHED"}
+
+
+def test_a_body_that_is_not_json_or_not_a_document_is_named_by_where_it_fails(client: Client):
+    raw = client.api.session.post(f"{client.api.base_url}{BASE}", data="{bad", timeout=10, headers={
+        "Authorization": f"Bearer {client.api.token}", "Content-Type": "application/json"})
+    assert (raw.status_code, raw.json()["details"]["field"]) == (400, "body")
+    missing = client.call("POST", BASE, json={"data": {}})
+    assert (missing.status_code, missing.json()["details"]["field"]) == (400, "data.type")

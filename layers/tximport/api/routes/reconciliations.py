@@ -57,7 +57,7 @@ PageSize = Annotated[int, Query(alias="page[size]", ge=1, le=100, description="1
 
 _ERRORS = {
     400: ("VALIDATION: a field is missing or malformed (details.field names it)", "VALIDATION",
-          "data.attributes.periodStart: Input should be a valid date", {"field": "data.attributes.periodStart"}),
+          "periodStart: Input should be a valid date", {"field": "periodStart"}),
     401: ("UNAUTHORIZED: no valid bearer token", "UNAUTHORIZED", "invalid token", {}),
     403: ("FORBIDDEN: the token lacks the permission", "FORBIDDEN",
           f"Permission denied: {CREATE} required", {"permission": CREATE}),
@@ -191,8 +191,7 @@ def change_entry(reconciliation_id: PathId, entry: PathId, body: EntryChangeRequ
     manual = container().reconciliations.manual
     if a.match_status == "MANUAL":
         if not a.matched_statement_id:
-            raise Invalid("matchedStatementId is required to match by hand",
-                          "data.attributes.matchedStatementId")
+            raise Invalid("matchedStatementId is required to match by hand", "matchedStatementId")
         record = manual.match(tenant, reconciliation_id, entry, a.matched_statement_id)
     else:
         record = manual.unmatch(tenant, reconciliation_id, entry)
@@ -209,18 +208,32 @@ def rerun(reconciliation_id: PathId) -> Response[Any]:
     return answer(reconciliation_document(rec), 202)
 
 
+def field_name(loc: tuple[Any, ...] | list[Any], error_type: str = "") -> str:
+    """A field as the dialect names it: an attribute by its path from `data.attributes` with indexes in
+    brackets (`entries[1].amount`, as the checks after validation name them), anything else by its path from
+    the document (`data.type`); a body that is not JSON is `body`."""
+    if error_type == "json_invalid":
+        return "body"
+    parts = [p for p in loc if p not in ("body", "query", "path")]
+    if parts[:2] == ["data", "attributes"] and len(parts) > 2:
+        parts = parts[2:]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
 def invalid_request(exc: RequestValidationError) -> Response[Any]:
     """A request the models refused: 400 VALIDATION naming the field, or 422 for too many entries."""
     errors = exc.errors()
     first = errors[0] if errors else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-    field = ".".join(loc) or "body"
-    if first.get("type") == "too_long" and loc[-1:] == ["entries"]:
+    field = field_name(first.get("loc", ()), str(first.get("type", "")))
+    if first.get("type") == "too_long" and field == "entries":
         return answer(Unprocessable(f"too many entries: at most {first.get('ctx', {}).get('max_length')} per "
                                     "request", details={"field": field}).body(), 422)
     message = f"{field}: {first.get('msg', 'invalid')}"
     body = Invalid(message, field, problems=[
-        {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")) or "body",
-         "message": e.get("msg", "invalid"), "type": e.get("type", "invalid")} for e in errors[:20]]).body()
+        {"field": field_name(e.get("loc", ()), str(e.get("type", ""))), "message": e.get("msg", "invalid"),
+         "type": e.get("type", "invalid")} for e in errors[:20]]).body()
     return answer(body, 400)
 
