@@ -312,3 +312,10 @@ def test_a_body_that_is_not_json_or_not_a_document_is_named_by_where_it_fails(cl
     assert (raw.status_code, raw.json()["details"]["field"]) == (400, "body")
     missing = client.call("POST", BASE, json={"data": {}})
     assert (missing.status_code, missing.json()["details"]["field"]) == (400, "data.type")
+
+
+def test_a_route_the_dialect_has_not_is_its_404(client: Client):
+    for method, path in (("DELETE", f"{BASE}/{uuid.uuid4()}"), ("PUT", BASE)):
+        answer = client.call(method, path, json={})
+        assert answer.status_code == 404, answer.text
+        assert (answer.json()["code"], answer.json()["statusCode"]) == ("NOT_FOUND", 404)

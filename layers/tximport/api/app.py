@@ -194,6 +194,10 @@ def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
 def _not_found(_: Exception) -> Response[str]:
     if _sessions_path():
         return sessions_http.error(404, "no such route", "RouteNotFound")
+    path = app.current_event.path
+    if path.startswith(RECONCILIATIONS):
+        refused = refusal(path, 404, "RouteNotFound", "no such route", None)
+        return Response(status_code=404, content_type="application/json", body=refused["body"])
     return error_response(404, "RouteNotFound", "no such route")
 
 
@@ -274,7 +278,8 @@ def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 #: how the reconciliation dialect names a status it refuses with (its documented codes, and its 401)
-_DIALECT_CODES = {401: "UNAUTHORIZED", 415: "VALIDATION", 413: "VALIDATION", 400: "VALIDATION"}
+_DIALECT_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 415: "VALIDATION", 413: "VALIDATION",
+                  400: "VALIDATION"}
 
 
 def _refusal(event: dict[str, Any], status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
