@@ -199,6 +199,8 @@ def test_enrich_bind_commit_close(client: SessionsClient, stack: LocalStack):
     assert client.error("POST", f"/import-sessions/{session['id']}/bind", 404, json_body={
         "staged_transaction_id": cafe["id"], "recurring_transaction_id": str(uuid.uuid4())})["code"] == \
         "RecurringNotFound"
+    empty = client.error("POST", f"/import-sessions/{session['id']}/bind", 400, json_body={})
+    assert empty["field"] == "recurring_transaction_id", empty  # named as sent, not by our model's name
     first = client.ok("POST", f"/import-sessions/{session['id']}/commit")
     assert (first["committed"], first["validating"]) == (2, 2)
     assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 0

@@ -5,6 +5,7 @@ the document's shape with a machine-readable code and the field at fault beside 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,11 +37,17 @@ def from_domain(exc: DomainError) -> Response[str]:
     return error(exc.status_code, exc.message, exc.code, exc.target, exc.details or None)
 
 
+#: what pydantic puts in a location for the member of a union it tried (`BindRequest`, `list[BindRequest]`)
+_UNION_MEMBER = re.compile(r"^(?:[A-Z][A-Za-z0-9]*|[a-z-]+\[.*\])$")
+
+
 def _field(loc: tuple[Any, ...]) -> str:
-    """`("body", 0, "amount")` -> `[0].amount`; `("header", "x-workspace-id")` -> `X-Workspace-ID`."""
+    """`("body", 0, "amount")` -> `[0].amount`; `("header", "x-workspace-id")` -> `X-Workspace-ID`; the union
+    member a body was tried as is left out (`("body", "BindRequest", "staged_id")` -> `staged_id`)."""
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
+    parts = [p for p in parts if not (isinstance(p, str) and _UNION_MEMBER.match(p))]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
