@@ -121,6 +121,11 @@ def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClien
     assert [(ln["type"], ln["amount"], ln["transaction_date"]) for ln in lines] == [
         ("EXPENSE", D("-49.90"), "2024-03-05"), ("INCOME", D("2500.00"), "2024-03-06"),
         ("EXPENSE", D("-12.30"), "2024-03-07")]
+    again = client.upload(session["id"], "extrato.csv", csv)  # the same file twice: staged, and marked
+    assert again.json()["possible_duplicates"] == 3, again.text
+    marked = client.ok("GET", f"/import-sessions/{session['id']}/staged-transactions")[3:]
+    assert [ln["data"]["possible_duplicate"]["duplicate_of"] for ln in marked] == [ln["id"] for ln in lines]
+    assert {ln["data"]["possible_duplicate"]["reason"] for ln in marked} == {"alreadyStaged"}
     ofx = client.upload(session["id"], "statement.ofx", (SAMPLES / "ofx" / "oca-test_ofx.ofx").read_bytes())
     assert ofx.status_code == 200 and ofx.json()["file_format"] == "XML#OFX#v1", ofx.text
     assert ofx.json()["message"].endswith("linhas processadas")
@@ -130,6 +135,9 @@ def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClien
     assert camt.status_code == 200 and camt.json()["file_format"] == "CAMT053#v1", camt.text
     assert client.upload(session["id"], "empty.csv", b"").status_code == 400
     no_file = client.call("POST", f"/import-sessions/{session['id']}/upload", files={"other": ("x", b"1")})
+    two = client.call("POST", f"/import-sessions/{session['id']}/upload",
+                      files=[("file", ("a.csv", csv)), ("file", ("b.csv", csv))])
+    assert two.status_code == 400 and two.json()["code"] == "OneFileOnly", two.text
     assert no_file.status_code == 400 and no_file.json()["code"] == "FileRequired"
     garbage = client.upload(session["id"], "x.bin", b"\x00\x01 not a statement \xff" * 10)
     assert garbage.status_code == 400 and garbage.json()["field"] == "file"

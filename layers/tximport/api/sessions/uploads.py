@@ -44,6 +44,7 @@ def read_upload(event: Any) -> UploadForm:
         raise ValidationFailed("the body could not be decoded", target="file") from None
     files: dict[str, tuple[bytes, str | None]] = {}
     fields: dict[str, str] = {}
+    repeated: list[str] = []
 
     def on_field(field: Any) -> None:
         name = (field.field_name or b"").decode("utf-8", "replace")
@@ -51,6 +52,8 @@ def read_upload(event: Any) -> UploadForm:
 
     def on_file(file: Any) -> None:
         name = (file.field_name or b"").decode("utf-8", "replace")
+        if name in files:
+            repeated.append(name)
         handle = file.file_object
         handle.seek(0)
         files[name] = (handle.read(), (file.file_name or b"").decode("utf-8", "replace") or None)
@@ -67,6 +70,9 @@ def read_upload(event: Any) -> UploadForm:
                                target="file") from None
     if "file" not in files:
         raise ValidationFailed("the form has no `file` field", code="FileRequired", target="file")
+    if "file" in repeated:  # one upload stages one file: a second one would be left out unseen
+        raise ValidationFailed("the form has more than one `file` field; upload one file at a time",
+                               code="OneFileOnly", target="file")
     content, file_name = files["file"]
     if len(content) > MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"the file is larger than {MAX_UPLOAD_BYTES} bytes", target="file")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from tximport.errors import Conflict, ValidationFailed
-from tximport.ids import transaction_id
+from tximport.ids import normalized_description, transaction_id
 from tximport.models import utcnow
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
@@ -65,9 +67,11 @@ class StagedService:
 
     def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
                          kinds: list[StagedTransactionType], data: list[dict[str, Any]]) -> None:
-        """The other way round of file imports: a staged line like a ledger line is marked, not dropped."""
+        """The other way round of file imports: a staged line like a ledger line, or like a line the session
+        holds already (the same file uploaded twice), is marked, not dropped."""
         detector = DuplicateDetector(self.d.ledger, scope.tenant)
         occurrences: Counter[tuple[str, str, str]] = Counter()
+        held = self._held(scope, session)
         for inp, kind, extra in zip(inputs, kinds, data, strict=True):
             amount = ledger_amount(session.type, kind, inp.amount, extra)
             key = (inp.transaction_date.isoformat(), format(amount, "f"), inp.description)
@@ -81,6 +85,19 @@ class StagedService:
             if verdict is not None:
                 extra["possible_duplicate"] = {"duplicate_of": verdict.duplicate_of, "reason": verdict.reason,
                                                "certain": verdict.certain}
+                continue
+            twins = held.get(_same_line(inp.transaction_date, inp.amount, inp.description))
+            if twins:
+                extra["possible_duplicate"] = {"duplicate_of": twins.pop(0), "reason": "alreadyStaged",
+                                               "certain": True}
+
+    def _held(self, scope: Scope, session: ImportSession) -> dict[tuple[date, Decimal, str], list[str]]:
+        """The ids of the lines the session holds, by day, amount and description (each matches one new line)."""
+        held: dict[tuple[date, Decimal, str], list[str]] = {}
+        if session.total:
+            for line in self.d.repo.lines(scope.tenant, session):
+                held.setdefault(_same_line(line.transaction_date, line.amount, line.description), []).append(line.id)
+        return held
 
     def page(self, scope: Scope, session_id: str, *, limit: int, cursor: int = 0
              ) -> tuple[list[StagedTransaction], int | None]:
@@ -136,3 +153,8 @@ class StagedService:
         finally:
             self.d.repo.unlock(scope.tenant, session, owner)
         return len(lines)
+
+
+def _same_line(day: date, amount: Decimal, description: str | None) -> tuple[date, Decimal, str]:
+    """What two staged lines share when one repeats the other (amounts compare by value: 1.50 is 1.5)."""
+    return day, amount, normalized_description(description or "")
