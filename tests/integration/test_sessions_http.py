@@ -134,6 +134,9 @@ def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClien
     camt = client.upload(other["id"], "camt.xml", (SAMPLES / "camt053" / "oca-test-camt053.xml").read_bytes())
     assert camt.status_code == 200 and camt.json()["file_format"] == "CAMT053#v1", camt.text
     assert client.upload(session["id"], "empty.csv", b"").status_code == 400
+    no_entries = client.upload(other["id"], "camt.xml",
+                               (SAMPLES / "camt053" / "oca-test-camt053-no-ntry.xml").read_bytes())
+    assert (no_entries.status_code, no_entries.json()["code"]) == (400, "EmptyFile"), no_entries.text
     no_file = client.call("POST", f"/import-sessions/{session['id']}/upload", files={"other": ("x", b"1")})
     two = client.call("POST", f"/import-sessions/{session['id']}/upload",
                       files=[("file", ("a.csv", csv)), ("file", ("b.csv", csv))])

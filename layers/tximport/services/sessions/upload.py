@@ -99,6 +99,8 @@ class UploadService:
         rejected.sort(key=lambda r: r["line_number"] or 0)
         inputs = [StagedInput(amount=ln.amount, transaction_date=ln.date_posted, description=ln.description or "",
                               data=_data_of(ln), line_number=ln.line_number) for ln in lines]
+        if not inputs and not (parsed.lines or rejected or parsed.pending):
+            raise ValidationFailed("the file holds no transaction", code="EmptyFile", target="file")
         if not inputs:
             raise ValidationFailed("no line of the file could be staged", code="InvalidSourceData", target="file",
                                    details=rejected[:20])
