@@ -314,6 +314,12 @@ def test_a_body_that_is_not_json_or_not_a_document_is_named_by_where_it_fails(cl
     assert (missing.status_code, missing.json()["details"]["field"]) == (400, "data.type")
 
 
+def test_the_matching_options_are_answered_as_numbers(client: Client):
+    account, _ = client.account()
+    options = client.create(account)["data"]["attributes"]["matchingOptions"]
+    assert options["amountTolerance"] == 0.05 and options["dateWindowDays"] == 5  # numbers, as the others
+
+
 def test_a_route_the_dialect_has_not_is_its_404(client: Client):
     for method, path in (("DELETE", f"{BASE}/{uuid.uuid4()}"), ("PUT", BASE)):
         answer = client.call(method, path, json={})

@@ -60,7 +60,7 @@ def reconciliation_resource(rec: Reconciliation) -> dict[str, Any]:
         # our extensions, beside the documented attributes
         "manualEntries": c.manual_entries, "ambiguousEntries": c.ambiguous_entries,
         "suggestedEntries": c.suggested_entries, "currency": rec.currency,
-        "matchingOptions": rec.options.model_dump(by_alias=True, mode="json"),
+        "matchingOptions": rec.options.model_dump(by_alias=True),  # amountTolerance: an exact number
     }}
 
 
