@@ -91,7 +91,8 @@ class LedgerQueries:
                 tenant, account_id, first.date_posted, first.transaction_id)
             for line in lines:
                 running.append(balance)
-                balance -= line.amount
+                if not line.pending:  # a pending line never counts: the balance before it is the one after it
+                    balance -= line.amount
         return LedgerPage(lines, nxt, running, self._current(tenant, account_id, anchor))
 
     def _current(self, tenant: Tenant, account_id: str, anchor: StatementRecord | None) -> AccountBalance:

@@ -60,6 +60,10 @@ def test_an_ofx_pending_card_line_is_replaced_by_its_booked_line_and_a_hold_neve
     _finish(world, imp)
     pending_id = next(x.transaction_id for x in _ledger(c, world, account) if x.amount == D("-9.99"))
     assert _balance(c, world, account) == D("-5.00")
+    page = c.ledger_queries.page_with_balances(world.tenant, account, limit=50, cursor=None)
+    # newest first: the two pending lines of 03-02 leave the balance as the bakery line left it
+    assert [(x.pending, r) for x, r in zip(page.lines, page.running, strict=True)] == [
+        (True, D("-5.00")), (True, D("-5.00")), (False, D("-5.00"))]
 
     # booked two days later, with a FITID now and a longer text; the hotel hold is still pending
     second = ofx(CARD, [Card(date(2024, 3, 4), D("-9.99"), "COFFEE BAR BERLIN", "B2")],
