@@ -111,3 +111,14 @@ def test_a_transaction_in_another_currency_than_its_account_is_refused_and_the_r
     assert [(e["code"], e["target"]) for e in answer["errors"]] == [
         ("CurrencyMismatch", "$.transactions[1].currency")]
     assert [r["amount"] for r in api.ledger(account)] == ["-3.50"]  # the balance never adds dollars to pounds
+
+
+def test_a_placeholder_account_takes_the_currency_of_the_transaction_that_made_it(api: Api):
+    made = api.ok("POST", PATH, json={"transactions": [
+        _tx(accountIdentifier="DE02120300000000202051", currency="EUR"),
+        _tx(accountIdentifier="DE02120300000000202051", transactionId="tx-2", currency="JPY", amount="100")]},
+        expect=201)
+    assert [i["result"] for i in made["items"]] == ["new", "error"]
+    assert [e["code"] for e in made["errors"]] == ["CurrencyMismatch"]
+    account = api.ok("GET", f"/bankaccounts/{made['items'][0]['bankAccountId']}")["data"]
+    assert account["currency"] == "EUR"

@@ -97,15 +97,16 @@ class _Accounts:
         """The currency of a known (or just created) bank account, None when it names none."""
         return next((a.currency for a in self.known if a.id == account_id), None)
 
-    def of(self, identifier: str) -> tuple[str | None, bool]:
-        """(bank account id or None, whether this request created it)."""
+    def of(self, identifier: str, currency: str | None) -> tuple[str | None, bool]:
+        """(bank account id or None, whether this request created it: in `currency`, the one of the transaction
+        that names it first)."""
         if identifier not in self.resolved:
             found = match_account(identifier, [(a.id, a.account_identifier) for a in self.known], True)
             created = False
             if found is None and self.create:
                 account, created = self.service.find_or_create(
                     self.tenant, identifier, country_code=_country_of(identifier) or self.country_code,
-                    bank_id=self.bank_id, known=self.known)
+                    bank_id=self.bank_id, currency=currency.upper() if currency else None, known=self.known)
                 found = account.id
                 if created:
                     self.known.append(account)
@@ -148,7 +149,7 @@ class PublicTransactionsService:
         keyed: list[tuple[ItemOutcome, LedgerLine, str]] = []
         plain: list[tuple[ItemOutcome, LedgerLine]] = []
         for index, item in posted:
-            account_id, created = accounts.of(item.account_identifier)
+            account_id, created = accounts.of(item.account_identifier, item.currency)
             refused = _refusal(index, item, account_id, accounts)
             if refused is not None:
                 result.errors.append(refused)
