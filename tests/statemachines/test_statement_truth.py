@@ -104,6 +104,8 @@ def test_a_missing_month_is_a_statement_gap_with_its_days_and_amount(api: Api):
     assert gap["previousImportId"] == jan["id"]
     (event,) = poll(lambda: _events(api, mar["id"], "StatementGapDetected"), what="the gap event")
     assert event["detail"]["difference"] == "-20.00"
+    assert (event["detail"]["previousImportId"], event["detail"]["startDate"]) == (jan["id"], "2024-02-01")
+    assert "lineNumber" in event["detail"] and event["detail"]["lineCount"] is None  # every field, null if none
 
 
 def test_a_statement_overlapping_beyond_its_duplicates_is_flagged(api: Api):

@@ -154,9 +154,10 @@ def statement_check_events(change: StreamChange) -> list[Event]:
                 "lineNumber": check.line_number,
                 "startDate": check.start_date.isoformat() if check.start_date else None,
                 "endDate": check.end_date.isoformat() if check.end_date else None,
+                "lineCount": check.line_count, "previousImportId": check.previous_import_id,
                 "time": iso(new.updated),
             }
-            events.append(Event(detail_type, {k: v for k, v in detail.items() if v is not None}, time=new.updated))
+            events.append(Event(detail_type, detail, time=new.updated))  # every field, null when unknown
     return events
 
 
