@@ -32,21 +32,28 @@ ERROR_ROWS_SHOWN = 20
 
 
 # --- shared options -----------------------------------------------------------------------------------
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("connection and output")
-    group.add_argument("--api-url", default=None, metavar="URL",
+def add_connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--api-url, --token and --json, taken before the command (`top`: the program's parser, with the
+    defaults) or after it (a command's: given there, they win; left out, the ones before the command stay)."""
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--api-url", default=None if top else argparse.SUPPRESS, metavar="URL",
                        help=f"the API (default: ${API_URL_ENV} or {DEFAULT_API_URL}, the local stack)")
-    group.add_argument("--token", default=None,
+    group.add_argument("--token", default=None if top else argparse.SUPPRESS,
                        help=f"bearer token (default: ${TOKEN_ENV}; for the local default URL a dev token for "
                             "the demo tenant demo-org/demo-co)")
-    group.add_argument("--json", action="store_true", help="print one JSON document (machine-readable)")
+    group.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
+                       help="print one JSON document (machine-readable)")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    add_connection_options(common, top=False)
     return common
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
-    url = (args.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
-    return ApiClient(url, resolve_token(url, args.token))
+    url = (getattr(args, "api_url", None) or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
+    return ApiClient(url, resolve_token(url, getattr(args, "token", None)))
 
 
 def _run(fn: Callable[[argparse.Namespace, Any, Output], ExitCode],
@@ -263,7 +270,9 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
         api.upload(created["links"]["uploadPath"], path, advance)
 
     result: dict[str, Any] = {"importId": import_id, "fileFormat": body["fileFormat"], "detection": detection}
-    imp = _follow(api, out, import_id, WAITING, args.timeout, "processing" if accounts else "discovering accounts")
+    imp = _follow(api, out, import_id, WAITING, args.timeout, "processing" if accounts else "discovering accounts",
+                  # uploaded: processing starts once the service has seen the upload
+                  frozenset({"awaitingFileUpload"}) if accounts else frozenset())
     if discover and imp is not None and imp.get("status") == "awaitingConfirmation" and not imp.get("bankAccounts"):
         # account discovery: name the accounts the file holds, and the import goes on from the same file
         choices = _choose_accounts(args, api, out, imp)
@@ -398,14 +407,17 @@ def _finish(out: Output, result: dict[str, Any], code: ExitCode, message: str,
     return code
 
 
-def _follow(api: ApiClient, out: Output, import_id: str, until: set[str], timeout: float, first: str
-            ) -> dict[str, Any] | None:
-    """Poll the import until its status is in `until`; None on timeout. Shows a spinner and each change."""
+def _follow(api: ApiClient, out: Output, import_id: str, until: set[str], timeout: float, first: str,
+            behind: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """Poll the import until its status is in `until`; None on timeout. Shows a spinner and each change; a
+    status in `behind` (one the import had before what `first` says, not seen by the service yet) shows as
+    `first`, so the status never seems to go back."""
     deadline = time.monotonic() + timeout
     with out.status(f"status: {first}") as update:
         while True:
             imp = api.get_import(import_id)
-            update(f"status: {imp.get('status')}")
+            status = imp.get("status")
+            update(f"status: {first if status in behind else status}")
             if imp.get("status") in until:
                 return imp
             if time.monotonic() >= deadline:

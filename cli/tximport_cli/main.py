@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tximport_cli.commands import CLIENT_COMMANDS
+from tximport_cli.commands import CLIENT_COMMANDS, add_connection_options
 from tximport_cli.exitcodes import ExitCode, describe
 from tximport_cli.reconcile import register as _register_reconcile
 from tximport_cli.sessions import register_session
@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog=f"{describe()}\n\nThe API is $TXIMPORT_API_URL (default http://127.0.0.1:3000, the local "
                             "stack of `make run`),\nthe token $TXIMPORT_TOKEN (for the local default a dev token "
                             "for demo-org/demo-co).")
+    add_connection_options(parser, top=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for register in COMMANDS:
         register(subparsers)

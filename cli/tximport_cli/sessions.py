@@ -80,8 +80,8 @@ class SessionsApi(ApiClient):
 
 
 def _client(args: argparse.Namespace, admin: bool = False) -> SessionsApi:
-    url = (args.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
-    token = args.token or os.environ.get(TOKEN_ENV)
+    url = (getattr(args, "api_url", None) or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
+    token = getattr(args, "token", None) or os.environ.get(TOKEN_ENV)
     if token is None and admin and urlparse(url).hostname in ("127.0.0.1", "localhost", "::1"):
         from tximport_cli.local.stack import DEMO_COMPANY, DEMO_ORGANISATION, dev_token
 

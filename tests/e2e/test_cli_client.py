@@ -92,6 +92,7 @@ def test_without_yes_and_without_a_terminal_the_import_waits(cli: Cli, tmp_path:
     done = cli("import", str(statement), "--account", account_id)
     assert done.returncode == ExitCode.NOT_CONFIRMED, done.stdout + done.stderr
     assert "detected Tabular3column#v1" in done.stdout
+    assert "status: awaitingFileUpload" not in done.stdout  # uploaded: the status never seems to go back
     import_id = next(i["id"] for i in cli.api.ok("GET", "/imports")["data"])
     assert cli.api.get_import(import_id)["status"] == "awaitingConfirmation"
     review = cli("review", import_id, "--json")
@@ -156,6 +157,11 @@ def test_unreachable_api_says_to_start_the_stack(cli: Cli):
     done = cli("formats", env={"TXIMPORT_API_URL": "http://127.0.0.1:9"})
     assert done.returncode == ExitCode.UNREACHABLE
     assert "is `make run` running?" in done.stderr
+    # the connection options before the command, or after it (which wins)
+    before = cli("--api-url", "http://127.0.0.1:9", "formats")
+    assert before.returncode == ExitCode.UNREACHABLE and "127.0.0.1:9 " in before.stderr
+    after = cli("--api-url", "http://127.0.0.1:9", "formats", "--api-url", "http://127.0.0.1:8")
+    assert after.returncode == ExitCode.UNREACHABLE and "127.0.0.1:8 " in after.stderr
 
 
 def test_plain_output_when_no_color_is_set_and_help_lists_exit_codes(cli: Cli):
