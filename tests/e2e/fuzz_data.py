@@ -101,3 +101,8 @@ def _report(done: subprocess.CompletedProcess[str]) -> str:
     failures = done.stdout.find("=== FAILURES ===")
     head = done.stdout[failures:failures + 6000] if failures >= 0 else ""
     return head + "\n...\n" + done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def seeded_config(stack: StackProcess, folder: Path, organisation: str, company: str) -> Path:
+    """A tenant seeded on `stack` and the schemathesis config aiming at it, written in `folder`."""
+    return write_config(folder / "schemathesis.toml", seed(stack.base_url, organisation, company))

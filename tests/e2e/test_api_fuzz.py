@@ -14,15 +14,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import StackProcess
-from tests.e2e.fuzz_data import fuzz, seed, write_config
+from tests.e2e.fuzz_data import fuzz, seeded_config
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def config(real_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    seeded = seed(real_stack.base_url, "fuzz-org", "fuzz-co")
-    return write_config(tmp_path_factory.mktemp("fuzz") / "schemathesis.toml", seeded)
+    return seeded_config(real_stack, tmp_path_factory.mktemp("fuzz"), "fuzz-org", "fuzz-co")
 
 
 # the document has 85 operations: 8 examples each take minutes on a busy 2-core machine, more than the
