@@ -427,6 +427,9 @@ class LedgerLine(Transaction):
     committed: datetime
     reconciliation: ReconciliationMark | None = None
     session: SessionLedgerEntry | None = None
+    #: a line of the public endpoint whose booking day came from bookedAt (not from valutaAt): a resend
+    #: without bookedAt keeps it
+    booked_at_given: bool = False
 
     @classmethod
     def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:

@@ -122,3 +122,12 @@ def test_a_placeholder_account_takes_the_currency_of_the_transaction_that_made_i
     assert [e["code"] for e in made["errors"]] == ["CurrencyMismatch"]
     account = api.ok("GET", f"/bankaccounts/{made['items'][0]['bankAccountId']}")["data"]
     assert account["currency"] == "EUR"
+
+
+def test_a_booking_day_given_once_stays_even_when_it_was_the_value_day(api: Api):
+    account = api.create_account("GB33BUKB20201555555555")
+    api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-01", bookedAt="2024-03-01")]}, expect=201)
+    resent = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-05")]}, expect=201)
+    assert resent["items"][0]["updatedFields"] == ["valueDate"]
+    (line,) = api.ledger(account)
+    assert (line["valueDate"], line["postingDate"]) == ("2024-03-05", "2024-03-01")

@@ -215,13 +215,16 @@ class PublicTransactionsService:
             self.ledger.replace(tenant, (ref[0], line.date_posted, ref[2]), line, bank_id)
             known[(ref[0], bank_id)] = (ref[0], line.date_posted, ref[2])
             return ()
-        posted = line.date_posted if line.date_posted != line.value_date or stored.date_posted == stored.value_date \
-            else stored.date_posted  # no bookedAt this time: a booking day given before stays
+        # a booking day given before (bookedAt; a line stored before the flag: a day other than its value day)
+        # stays when this resend gives none
+        given_before = stored.booked_at_given or stored.date_posted != stored.value_date
+        posted = line.date_posted if line.booked_at_given or not given_before else stored.date_posted
         changes = {"valueDate": (stored.value_date, line.value_date), "datePosted": (stored.date_posted, posted),
                    "purchaseDate": (stored.purchase_date, line.purchase_date or stored.purchase_date)}
         changed = tuple(name for name, (old, new) in changes.items() if old != new)
         if changed:
             stored.value_date, stored.date_posted = line.value_date, posted
+            stored.booked_at_given = line.booked_at_given or given_before
             stored.purchase_date = line.purchase_date or stored.purchase_date
             self.ledger.replace(tenant, ref, stored, bank_id)
             known[(ref[0], bank_id)] = (ref[0], posted, ref[2])
@@ -251,4 +254,5 @@ class _LineBuilder:
             transaction_id=tx_id, bank_account_id=account_id, amount=signed, currency=item.currency,
             date_posted=posted, value_date=item.valuta_at, purchase_date=item.purchased_at, description=description,
             bank_transaction_id=item.transaction_id, original_amount=item.original_amount,
-            original_currency=item.original_currency, import_id=SOURCE_ID, committed=self.committed)
+            original_currency=item.original_currency, import_id=SOURCE_ID, committed=self.committed,
+            booked_at_given=item.booked_at is not None)

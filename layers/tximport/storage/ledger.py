@@ -109,6 +109,7 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "importId": _text(line.import_id or None),
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
+        "bookedAtGiven": {"BOOL": True} if line.booked_at_given else None,
         "reconciliation": _mark_value(line.reconciliation) if line.reconciliation else None,
         **(_session_attributes(line.session) if line.session else {}),
     }
@@ -230,7 +231,8 @@ def decode_line(item: dict[str, Any]) -> LedgerLine:
     """A line from its ledger item (as the table resource reads it: numbers are Decimal)."""
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
                       committed=datetime.fromisoformat(item["committed"]),
-                      reconciliation=_mark_of(item.get("reconciliation")), session=_session_entry(item))
+                      reconciliation=_mark_of(item.get("reconciliation")), session=_session_entry(item),
+                      booked_at_given=bool(item.get("bookedAtGiven")))
 
 
 def invoice_month(line: LedgerLine) -> str | None:
