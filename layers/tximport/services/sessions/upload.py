@@ -93,9 +93,9 @@ class UploadService:
                 parsed = self._parse(fmt_id, content, options)
         except base.FileError as exc:
             raise ValidationFailed(exc.message, code=exc.code, target="file") from None
-        lines = self._lines_of_account(parsed.lines, parsed.refs, account.account_identifier if account else None)
+        mine = self._lines_of_account(parsed.lines, parsed.refs, account.account_identifier if account else None)
         rejected = parsed.rejected
-        lines = _fitting(lines, account.currency if account else None, rejected)
+        lines = _fitting(mine, account.currency if account else None, rejected)
         rejected.sort(key=lambda r: r["line_number"] or 0)
         inputs = [StagedInput(amount=ln.amount, transaction_date=ln.date_posted, description=ln.description or "",
                               data=_data_of(ln), line_number=ln.line_number) for ln in lines]
@@ -107,7 +107,7 @@ class UploadService:
         staged = self.staged.add(scope, session.id, inputs)
         duplicates = sum(1 for s in staged if s.data.get("possible_duplicate"))
         return UploadResult(len(staged), fmt_id, rejected, duplicates, pending_skipped=parsed.pending,
-                            other_account_lines=len(parsed.lines) - len(lines))
+                            other_account_lines=len(parsed.lines) - len(mine))
 
     @staticmethod
     def _parse(fmt_id: str, content: bytes, options: base.ParseOptions) -> _Parsed:
