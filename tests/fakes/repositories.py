@@ -36,7 +36,7 @@ from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import TransactionStatus, TypeSums
 from tximport.statements.pending import LineKey
 from tximport.storage import keys
-from tximport.storage.ledger import LineRef, LinesHeld, PartialDelete, invoice_month, validating_period
+from tximport.storage.ledger import LineChanged, LineRef, LinesHeld, PartialDelete, invoice_month, validating_period
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import Waiter
 from tximport.storage.staging import decode_row
@@ -280,11 +280,16 @@ class InMemoryLedger:
         return found
 
     def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
-        self.write(tenant, [line])
-        if old[1] != line.date_posted:
-            self.lines.get((keys.tenant_pk(tenant), old[0], old[1]), {}).pop(old[2], None)
-        self.references[(keys.tenant_pk(tenant), line.bank_account_id, bank_transaction_id)] = (
-            line.bank_account_id, line.date_posted, line.transaction_id)
+        with self._lock:
+            stored = self.lines.get((keys.tenant_pk(tenant), old[0], old[1]), {}).get(old[2])
+            moved = old[1] != line.date_posted
+            if stored is None or stored.reconciliation != line.reconciliation or (moved and line.reconciliation):
+                raise LineChanged(f"line {line.transaction_id} changed while it was replaced")
+            self.write(tenant, [line])
+            if moved:
+                self.lines[(keys.tenant_pk(tenant), old[0], old[1])].pop(old[2], None)
+            self.references[(keys.tenant_pk(tenant), line.bank_account_id, bank_transaction_id)] = (
+                line.bank_account_id, line.date_posted, line.transaction_id)
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
         written = 0

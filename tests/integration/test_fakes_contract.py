@@ -45,7 +45,7 @@ from tximport.reconciliation.models import (
 from tximport.reconciliation.records import EntryRecord
 from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus
 from tximport.storage.kv import ConditionFailed, Delete, DynamoStore, Put, Update
-from tximport.storage.ledger import LedgerRepository, LinesHeld
+from tximport.storage.ledger import LedgerRepository, LineChanged, LinesHeld
 from tximport.storage.objects import ObjectChanged, S3Objects
 from tximport.storage.reconciliations import DynamoReconciliations
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
@@ -348,6 +348,30 @@ def test_a_reference_is_claimed_once_and_follows_its_line(ledger):
         ("acc", "bank-1"): ("acc", date(2024, 1, 7), line.transaction_id)}
     assert ledger.day_lines(TENANT, "acc", date(2024, 1, 5)) == []
     assert ledger.day_lines(TENANT, "acc", date(2024, 1, 7)) == [moved]
+
+
+def test_a_replace_keeps_a_reconciliation_mark_and_never_moves_a_held_line(ledger):
+    """A resend's correction writes the line only as it was read: a mark set meanwhile, or a held line moving to
+    another day, is LineChanged and nothing changes."""
+    line = _line(1, 5)
+    ref = ("acc", date(2024, 1, 5), line.transaction_id)
+    ledger.claim_ref(TENANT, "acc", "bank-1", ref)
+    ledger.write(TENANT, [line])
+    read = ledger.lines_at(TENANT, [ref])[("acc", line.transaction_id)]
+    ledger.mark(TENANT, [LineMark("acc", "2024-01-05", line.transaction_id, "rec-1", "e-0", "MATCHED")])
+    with pytest.raises(LineChanged):  # marked after it was read: neither moved nor rewritten without its mark
+        ledger.replace(TENANT, ref, dataclasses.replace(read, date_posted=date(2024, 1, 7)), "bank-1")
+    with pytest.raises(LineChanged):
+        ledger.replace(TENANT, ref, dataclasses.replace(read, value_date=date(2024, 1, 4)), "bank-1")
+    held = ledger.lines_at(TENANT, [ref])[("acc", line.transaction_id)]
+    assert held.reconciliation == ReconciliationMark("rec-1", "e-0", "MATCHED") and held.value_date is None
+    with pytest.raises(LineChanged):  # read with its mark, it still keeps its day
+        ledger.replace(TENANT, ref, dataclasses.replace(held, date_posted=date(2024, 1, 7)), "bank-1")
+    ledger.replace(TENANT, ref, dataclasses.replace(held, value_date=date(2024, 1, 4)), "bank-1")
+    (kept,) = ledger.day_lines(TENANT, "acc", date(2024, 1, 5))
+    assert (kept.value_date, kept.reconciliation) == (date(2024, 1, 4), held.reconciliation)
+    assert ledger.day_lines(TENANT, "acc", date(2024, 1, 7)) == []
+    assert ledger.refs(TENANT, [("acc", "bank-1")]) == {("acc", "bank-1"): ref}
 
 
 def test_the_ledger_pages_newest_first_without_gaps(ledger):

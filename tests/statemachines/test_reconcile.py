@@ -325,3 +325,31 @@ def test_a_route_the_dialect_has_not_is_its_404(client: Client):
         answer = client.call(method, path, json={})
         assert answer.status_code == 404, answer.text
         assert (answer.json()["code"], answer.json()["statusCode"]) == ("NOT_FOUND", 404)
+
+
+def test_a_resend_never_moves_a_reconciled_line_off_its_day(client: Client):
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    rec = client.create(account)["data"]["id"]
+    client.wait(rec)
+    pix = next(r for r in client.api.ledger(account) if r["description"] == "PIX RECEBIDO CLIENTE ABC")
+    assert pix["reconciliation"]["reconciliationId"] == rec
+    resend = {"accountIdentifier": identifier, "transactionId": "B-2", "text": "PIX RECEBIDO CLIENTE ABC",
+              "creditDebit": "credit", "amount": "15000.00", "currency": "BRL", "valutaAt": "2024-04-25"}
+    # When a resend of the matched line books it in April
+    refused = client.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": [resend]}).json()
+    # Then the transaction is refused, and the line keeps its day and its mark
+    assert (refused["existingTransactions"], refused["errorTransactions"]) == (0, 1)
+    (error,) = refused["errors"]
+    assert (error["code"], error["target"]) == ("TransactionReconciled", "$.transactions[0].valutaAt")
+    assert rec in error["message"] and refused["items"][0]["result"] == "error"
+    kept = next(r for r in client.api.ledger(account) if r["transactionId"] == pix["transactionId"])
+    assert (kept["postingDate"], kept["reconciliation"]) == (pix["postingDate"], pix["reconciliation"])
+    # and once its entry is unmatched, the same resend moves it
+    entry = pix["reconciliation"]["entryId"]
+    client.ok("PATCH", f"{BASE}/{rec}/entries/{entry}", json={"data": {
+        "type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}})
+    moved = client.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": [resend]}).json()
+    assert moved["items"][0]["updatedFields"] == ["valueDate", "datePosted"]
+    line = next(r for r in client.api.ledger(account) if r["transactionId"] == pix["transactionId"])
+    assert (line["postingDate"], line["reconciliation"]) == ("2024-04-25", None)

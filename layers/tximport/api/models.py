@@ -261,7 +261,9 @@ class PublicTransactionIn(BaseModel):
     transaction_id: str | None = Field(default=None, alias="transactionId", min_length=1, max_length=256,
                                        description="with accountIdentifier, what deduplicates", examples=["tx-1"])
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, examples=["Coffee"])
-    credit_debit: Literal["credit", "debit"] | None = Field(default=None, alias="creditDebit")
+    credit_debit: Literal["credit", "debit"] | None = Field(
+        default=None, alias="creditDebit", description="the direction of the positive amount: debit is money out; "
+                                                       "left out, the transaction is a credit")
     amount: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$",
                                            "examples": ["3.50"]})] = Field(
         description="positive decimal string, at most the currency's decimals")

@@ -28,13 +28,15 @@ from tximport.formats.accounts import match_account
 from tximport.ids import transaction_id
 from tximport.models import BankAccount, LedgerLine, Tenant, utcnow
 from tximport.services.accounts import AccountService
-from tximport.storage.ledger import LedgerStore, LineRef
+from tximport.storage.ledger import LedgerStore, LineChanged, LineRef
 from tximport.storage.repository import AccountsStore, SettingsStore
 
 SOURCE_ID = "public-api"
 MAX_TRANSACTIONS = 1000
 #: the longest text value of a transaction: a ledger line holds several, and a DynamoDB item at most 400 KB
 MAX_TEXT_CHARS = 1000
+#: reads of a stored line a resend's correction makes while the line changes under it
+_CORRECTION_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,7 @@ class PublicTransactionsService:
                 keyed.append((outcome, line, item.transaction_id))
             else:
                 plain.append((outcome, line))
-        self._write_keyed(tenant, keyed)
+        self._write_keyed(tenant, keyed, result.errors)
         self._write_plain(tenant, plain)
         result.items = [outcomes[i] for i in sorted(outcomes)]
         result.new = sum(1 for o in result.items if o.result == "new")
@@ -184,9 +186,10 @@ class PublicTransactionsService:
                 new[key] = line
         self.ledger.write(tenant, new.values())
 
-    def _write_keyed(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine, str]]) -> None:
+    def _write_keyed(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine, str]],
+                     errors: list[RejectedTransaction]) -> None:
         """Lines with a transactionId: the first of a pair claims its reference; the others are existing
-        and correct the stored line's dates."""
+        and correct the stored line's dates (a refused correction is an error of its own)."""
         known = self.ledger.refs(tenant, [(line.bank_account_id, bank_id) for _, line, bank_id in items])
         fresh: list[LedgerLine] = []
         for outcome, line, bank_id in items:
@@ -203,15 +206,35 @@ class PublicTransactionsService:
             outcome.transaction_id = ref[2]
             self.ledger.write(tenant, fresh)  # a line claimed earlier in this request must be there to update
             fresh = []
-            outcome.updated_fields = self._correct(tenant, ref, line, bank_id, known)
+            corrected = self._correct_retried(tenant, outcome.index, line, bank_id, known)
+            if isinstance(corrected, RejectedTransaction):
+                outcome.result = "error"
+                errors.append(corrected)
+            else:
+                outcome.updated_fields = corrected
         self.ledger.write(tenant, fresh)
 
-    def _correct(self, tenant: Tenant, ref: LineRef, line: LedgerLine, bank_id: str,
-                 known: dict[tuple[str, str], LineRef]) -> tuple[str, ...]:
-        """Update the stored line's dates from a resend; answers the fields that changed."""
+    def _correct_retried(self, tenant: Tenant, index: int, line: LedgerLine, bank_id: str,
+                         known: dict[tuple[str, str], LineRef]) -> tuple[str, ...] | RejectedTransaction:
+        """`_correct`, read again while the stored line changes under it (a reconciliation marks it, another
+        resend moves it)."""
+        key = (line.bank_account_id, bank_id)
+        for _ in range(_CORRECTION_ATTEMPTS):
+            try:
+                return self._correct(tenant, index, known[key], line, bank_id, known)
+            except LineChanged:
+                known.update(self.ledger.refs(tenant, [key]))
+        return RejectedTransaction(index, "TransactionBusy", "the stored transaction kept changing while its dates "
+                                   "were corrected: send it again", f"$.transactions[{index}].transactionId")
+
+    def _correct(self, tenant: Tenant, index: int, ref: LineRef, line: LedgerLine, bank_id: str,
+                 known: dict[tuple[str, str], LineRef]) -> tuple[str, ...] | RejectedTransaction:
+        """Update the stored line's dates from a resend; answers the fields that changed, or why the line cannot
+        move (a reconciliation entry holds it: its booking day is what was reconciled)."""
         stored = self.ledger.lines_at(tenant, [ref]).get((ref[0], ref[2]))
         if stored is None:  # the reference was claimed but its line never written: write it now
             line.transaction_id = ref[2]
+            self.ledger.write(tenant, [line])
             self.ledger.replace(tenant, (ref[0], line.date_posted, ref[2]), line, bank_id)
             known[(ref[0], bank_id)] = (ref[0], line.date_posted, ref[2])
             return ()
@@ -219,6 +242,13 @@ class PublicTransactionsService:
         # stays when this resend gives none
         given_before = stored.booked_at_given or stored.date_posted != stored.value_date
         posted = line.date_posted if line.booked_at_given or not given_before else stored.date_posted
+        if stored.reconciliation is not None and posted != stored.date_posted:
+            mark = stored.reconciliation
+            return RejectedTransaction(
+                index, "TransactionReconciled", f"the transaction is matched by reconciliation "
+                f"{mark.reconciliation_id} (entry {mark.entry_id}) on {stored.date_posted.isoformat()}: its booking "
+                "day stays until that entry is unmatched", f"$.transactions[{index}]."
+                f"{'bookedAt' if line.booked_at_given else 'valutaAt'}")
         changes = {"valueDate": (stored.value_date, line.value_date), "datePosted": (stored.date_posted, posted),
                    "purchaseDate": (stored.purchase_date, line.purchase_date or stored.purchase_date)}
         changed = tuple(name for name, (old, new) in changes.items() if old != new)

@@ -340,8 +340,10 @@ class LedgerStore(Protocol):
         ...
 
     def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
-        """Write `line` (its day indexed), remove the item at `old` when the line moved to another day, and
-        point the pair's reference at the line."""
+        """Write `line` as it was read and changed (its day indexed), remove the item at `old` when the line
+        moved to another day (one transaction), and point the pair's reference at the line. Only while the
+        stored line still has the reconciliation mark `line` has; a line a reconciliation entry holds never
+        moves: else `LineChanged`, and nothing is written."""
         ...
 
     def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
@@ -433,6 +435,11 @@ class PartialDelete(Exception):
         super().__init__(f"{type(cause).__name__}: {cause} (after removing {removed} line(s))")
         self.removed = removed
         self.cause = cause
+
+
+class LineChanged(Exception):
+    """A line was not replaced: its reconciliation mark is no longer the one read, or it is held and would
+    move to another day."""
 
 
 class LinesHeld(Exception):
@@ -780,10 +787,31 @@ class LedgerRepository(_References):
         return found
 
     def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
-        self.write(tenant, [line])
-        if old[1] != line.date_posted:
-            self.client.delete_item(TableName=self.table_name, Key=self._key(tenant, old[0], old[1], old[2]))
-            self.refresh_totals(tenant, [(old[0], old[1])])  # the day the line left: its balance without it
+        moved = old[1] != line.date_posted
+        if moved and line.reconciliation is not None:
+            raise LineChanged(f"line {line.transaction_id} is held by reconciliation "
+                              f"{line.reconciliation.reconciliation_id} and keeps its day")
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": encode_line(tenant, line)}
+        if line.reconciliation is None:
+            put["ConditionExpression"] = "attribute_exists(pk) AND attribute_not_exists(reconciliation)"
+        else:
+            put["ConditionExpression"] = "reconciliation.entryId = :e"
+            put["ExpressionAttributeValues"] = {":e": {"S": line.reconciliation.entry_id}}
+        try:
+            if moved:  # the new day indexed first, then the line moved in one transaction
+                self._index_then_batch([{"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+                                         "sk": {"S": keys.ledger_day_sk(line.date_posted)}}], [])
+                leave = {"TableName": self.table_name, "Key": self._key(tenant, old[0], old[1], old[2]),
+                         "ConditionExpression": put.pop("ConditionExpression")}
+                self.client.transact_write_items(TransactItems=[{"Put": put}, {"Delete": leave}])
+            else:
+                self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("ConditionalCheckFailedException",
+                                                                  "TransactionCanceledException"):
+                raise
+            raise LineChanged(f"line {line.transaction_id} changed while it was replaced") from None
+        self.refresh_totals(tenant, {(old[0], old[1]), (line.bank_account_id, line.date_posted)})
         self._point(tenant, line.bank_account_id, bank_transaction_id,
                     (line.bank_account_id, line.date_posted, line.transaction_id))
 
