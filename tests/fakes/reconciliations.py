@@ -32,7 +32,8 @@ class InMemoryReconciliations:
         for day in _period(rec):
             holder = self.days.get((pk, rec.account_id, day))
             if holder:
-                raise Clash(f"reconciliation {holder} already covers {day} this period on account {rec.account_id}",
+                raise Clash(f"reconciliation {holder} already covers {day}, a day of this period, on account "
+                            f"{rec.account_id}",
                             details={"field": "periodStart", "conflictingReconciliationId": holder})
         for day in _period(rec):
             self.days[(pk, rec.account_id, day)] = rec.id

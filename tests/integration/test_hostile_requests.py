@@ -287,32 +287,46 @@ def test_a_token_naming_an_unsafe_tenant_is_401(world: World, claim: str):
 
 
 # --- bodies no parser should see --------------------------------------------------------------------
-def _bodies() -> list[tuple[str, bytes, str, str]]:
-    """(name, body, code, target) of the issue's hostile bodies."""
+def _bodies() -> list[tuple[str, bytes, str, str, str]]:
+    """(name, body, code, target, and the target as the reconciliation dialect names it) of the issue's hostile
+    bodies."""
     big = "9" * 4400
     return [
-        ("an integer of 4,400 digits", b'{"data": {"name": ' + big.encode() + b"}}", "NumberTooLong", "data.name"),
+        ("an integer of 4,400 digits", b'{"data": {"name": ' + big.encode() + b"}}", "NumberTooLong", "data.name",
+         "data.name"),
         ("amount 4,400 digits", b'{"transactions": [{"amount": ' + big.encode() + b"}]}", "NumberTooLong",
-         "transactions.0.amount"),
-        ("arrays 50,000 deep", b"[" * 50_000 + b"]" * 50_000, "NestingTooDeep", ".".join(["0"] * 32)),
+         "transactions.0.amount", "transactions[0].amount"),
+        ("arrays 50,000 deep", b"[" * 50_000 + b"]" * 50_000, "NestingTooDeep", ".".join(["0"] * 32), "[0]" * 32),
         ("objects 50,000 deep", b'{"data":' * 50_000 + b"1" + b"}" * 50_000, "NestingTooDeep",
-         ".".join(["data"] * 32)),
+         ".".join(["data"] * 32), ".".join(["data"] * 32)),
         ("a 200,000-character source", json.dumps({"data": {"source": "s" * 200_000}}).encode(), "StringTooLong",
-         "data.source"),
-        ("a lone surrogate", b'{"transactions": [{"text": "caf\\ud800"}]}', "InvalidString", "transactions.0.text"),
-        ("amount 1e309", b'{"transactions": [{"amount": 1e309}]}', "NumberOutOfRange", "transactions.0.amount"),
-        ("amount 1e-400", b'{"transactions": [{"amount": 1e-400}]}', "NumberOutOfRange", "transactions.0.amount"),
-        ("2 MB of small strings", json.dumps({"data": ["x" * 100] * 20_000}).encode(), "RequestTooLarge", "body"),
+         "data.source", "data.source"),
+        ("a lone surrogate", b'{"transactions": [{"text": "caf\\ud800"}]}', "InvalidString", "transactions.0.text",
+         "transactions[0].text"),
+        ("amount 1e309", b'{"transactions": [{"amount": 1e309}]}', "NumberOutOfRange", "transactions.0.amount",
+         "transactions[0].amount"),
+        ("amount 1e-400", b'{"transactions": [{"amount": 1e-400}]}', "NumberOutOfRange", "transactions.0.amount",
+         "transactions[0].amount"),
+        ("an entry's long description", json.dumps({"data": {"attributes": {"entries": [
+            {"description": "d" * 100_001}]}}}).encode(), "StringTooLong", "data.attributes.entries.0.description",
+         "entries[0].description"),
+        ("2 MB of small strings", json.dumps({"data": ["x" * 100] * 20_000}).encode(), "RequestTooLarge", "body",
+         "body"),
     ]
 
 
 @pytest.mark.parametrize("op", [op for op, _ in OPERATIONS], ids=lambda op: f"{op.method} {op.path}")
 def test_every_route_refuses_a_hostile_body_before_parsing_it(world: World, op: Operation):
-    for name, body, code, target in _bodies():
-        if code == "RequestTooLarge" and op.path.startswith(RECONCILIATIONS):
-            body = json.dumps({"data": ["x" * 100] * 61_000}).encode()  # its limit is 6 MB
+    for name, body, code, target, dialect_target in _bodies():
+        if op.path.startswith(RECONCILIATIONS):
+            target = dialect_target
+            if code == "RequestTooLarge":
+                body = json.dumps({"data": ["x" * 100] * 61_000}).encode()  # its limit is 6 MB
         answer = _call(world, op, data=body)
         _assert_refused(answer, name, status=413 if code == "RequestTooLarge" else 400, code=code, target=target)
+    if op.has_body and not op.path.endswith("/upload"):  # (an upload is multipart) a body that is not JSON
+        # names the body, never the character where it breaks off
+        _assert_refused(_call(world, op, data=b'{"data": {"x": '), "not JSON", target="body")
     # and nothing changed
     assert world.owner.get_import(world.ids["import_id"])["status"] == "awaitingConfirmation"
 

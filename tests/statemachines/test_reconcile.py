@@ -191,6 +191,7 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
     (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
+    (lambda a: a["entries"][0].update(description="y" * 100_001), 400, "VALIDATION", "entries[0].description"),
 ])
 def test_create_errors_in_the_dialects_shape(client: Client, mutate, status, code, field):
     account, _ = client.account()
@@ -353,3 +354,20 @@ def test_a_resend_never_moves_a_reconciled_line_off_its_day(client: Client):
     assert moved["items"][0]["updatedFields"] == ["valueDate", "datePosted"]
     line = next(r for r in client.api.ledger(account) if r["transactionId"] == pix["transactionId"])
     assert (line["postingDate"], line["reconciliation"]) == ("2024-04-25", None)
+
+
+def test_entry_amounts_keep_the_currencys_decimals_and_path_ids_are_named_as_the_dialect_does(client: Client):
+    account, _ = client.account()  # BRL: 2 decimals
+    body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
+    body["data"]["attributes"]["entries"] = [{**body["data"]["attributes"]["entries"][0], "amount": 100.0000},
+                                             {**body["data"]["attributes"]["entries"][1], "amount": 7.5}]
+    created = client.ok("POST", BASE, 201, json=body)
+    assert '"totalAmount":107.50' in created.text
+    rec = created.json()["data"]["id"]
+    client.wait(rec)
+    listed = client.entries(rec).get("data")
+    assert sorted(e["attributes"]["amount"] for e in listed) == [7.50, 100.00]
+    raw = client.ok("GET", f"{BASE}/{rec}/entries").text
+    assert '"amount":100.00' in raw and '"amount":7.50' in raw
+    bad = client.call("GET", f"{BASE}/{'x' * 200}")
+    assert (bad.status_code, bad.json()["details"]["field"]) == (400, "id"), bad.text

@@ -174,6 +174,11 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
         return sessions_http.from_validation(errors)
     details = []
     for err in errors:
+        if err.get("type") == "json_invalid":  # its loc is the character where parsing stopped, no field
+            at = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
+            details.append({"target": "body", "code": "json_invalid", "message": "the request body is not valid JSON"
+                            + (f" (it breaks off at character {at})" if at is not None else "")})
+            continue
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         details.append({"target": ".".join(loc) or "body", "message": err.get("msg", "invalid"),
                         "code": err.get("type", "invalid")})
@@ -273,8 +278,10 @@ def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
     violation = check_body(text, len(data), largest)
     if violation is None:
         return None
-    return _refusal(event, violation.status, violation.code, f"{violation.target}: {violation.message}",
-                    violation.target)
+    target = violation.target
+    if violation.path and str(event.get("rawPath") or "").startswith(RECONCILIATIONS):
+        target = reconciliations.field_name(violation.path)
+    return _refusal(event, violation.status, violation.code, f"{target}: {violation.message}", target)
 
 
 #: how the reconciliation dialect names a status it refuses with (its documented codes, and its 401)

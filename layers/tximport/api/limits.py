@@ -56,6 +56,8 @@ class Violation:
     code: str
     message: str
     target: str
+    #: the field's path in the document (keys and indexes), for a dialect that names fields its own way
+    path: tuple[str | int, ...] = ()
 
 
 def check_body(text: str, size: int, max_bytes: int = MAX_BODY_BYTES) -> Violation | None:
@@ -86,7 +88,7 @@ def _walk(text: str) -> Violation | None:
             frames.append("object" if token == "{" else "array")
             if len(frames) > MAX_DEPTH:
                 return Violation(400, "NestingTooDeep", f"arrays and objects nest at most {MAX_DEPTH} deep",
-                                 _render(path))
+                                 _render(path), tuple(path))
             path.append(0)
             expect_key = token == "{"
         elif kind == "close":
@@ -105,7 +107,7 @@ def _walk(text: str) -> Violation | None:
         elif kind in ("s", "n"):
             problem = _string_problem(token) if kind == "s" else _number_problem(token)
             if problem is not None:
-                return Violation(400, problem[0], problem[1], _render(path))
+                return Violation(400, problem[0], problem[1], _render(path), tuple(path))
     return None
 
 

@@ -24,6 +24,7 @@ Pure Python (numpy for the assignment), deterministic, and independent of input 
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -337,7 +338,8 @@ class _Run:
                 self._settle(i, p, Rule.SCORED, score, parts, "best-scoring line of the global assignment")
                 result.runner_up = runner_up
             else:
-                result.reason = f"best score {score:.2f} is below autoMatchScore {self.options.auto_match_score:g}"
+                threshold = self.options.auto_match_score
+                result.reason = f"best score {_below(score, threshold)} is below autoMatchScore {threshold:g}"
                 result.suggestions = self._suggestions(i, None)
         for result in self.results:
             if result.status == MatchStatus.UNMATCHED and not result.reason:
@@ -418,3 +420,13 @@ def is_candidate(entry: Entry, line: StatementLine, options: MatchingOptions) ->
         return False
     return (abs(to_cents(line.amount) - to_cents(entry.amount)) <= options.tolerance_cents
             and abs((line.booking_date - entry.transaction_date).days) <= options.date_window_days)
+
+
+def _below(score: float, threshold: float) -> str:
+    """`score` (under `threshold`) with two decimals, or as many more (up to six) as it takes to write it under
+    `threshold`; cut, not rounded, at six."""
+    for places in range(2, 7):
+        text = f"{score:.{places}f}"
+        if float(text) < threshold:
+            return text
+    return f"{math.floor(score * 1_000_000) / 1_000_000:.6f}"

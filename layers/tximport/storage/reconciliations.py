@@ -108,9 +108,9 @@ class DynamoReconciliations:
                 raise
             held = [days[i - 1] for i in failed if i >= 1]
             holder = self._holder(rec.tenant, rec.account_id, held[0]) if held else None
-            raise Clash(f"reconciliation {holder} already covers {held[0] if held else 'part of'} this period on "
-                        f"account {rec.account_id}", details={"field": "periodStart",
-                                                              "conflictingReconciliationId": holder}) from None
+            covered = f"{held[0]}, a day of this period," if held else "part of this period"
+            raise Clash(f"reconciliation {holder} already covers {covered} on account {rec.account_id}",
+                        details={"field": "periodStart", "conflictingReconciliationId": holder}) from None
 
     def _holder(self, tenant: Tenant, account_id: str, day: str) -> str | None:
         key = {"pk": keys.tenant_pk(tenant), "sk": keys.reconciliation_day_sk(account_id, day)}

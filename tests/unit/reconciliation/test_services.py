@@ -279,3 +279,30 @@ def test_a_workflow_that_starts_at_once_finds_its_run_on_create_and_on_rerun(wor
     assert seen == ["match", "match"]
     world.settle(rec.id)
     assert world.queries.get(TENANT, rec.id).status == ReconciliationStatus.PARTIALLY_MATCHED
+
+
+def test_a_manual_decision_keeps_the_suggested_count_as_a_run_counts_it(world: World):
+    world.add_lines(*doc_lines())
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    _, records, _ = world.queries.entries_page(TENANT, rec.id, None, 1, 20)
+    suggested = next(r for r in records if r.status == MatchStatus.UNMATCHED)
+    assert suggested.suggestions and world.queries.get(TENANT, rec.id).counts.suggested_entries == 1
+    assert suggested.reason == "best score 0.65 is below autoMatchScore 0.72"
+    # matched by hand to its suggestion: no entry is left with one
+    world.manual.match(TENANT, rec.id, entry_id(rec.id, suggested.index), suggested.suggestions[0].line)
+    assert world.queries.get(TENANT, rec.id).counts.suggested_entries == 0
+    # unmatched again, it lists its suggestions again (as a run would count it)
+    world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, suggested.index))
+    _, again, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    counted = sum(1 for r in again if r.suggestions)
+    assert world.queries.get(TENANT, rec.id).counts.suggested_entries == counted
+    # an automatic match taken away counts only if it kept suggestions
+    world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 0))
+    _, unmatched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    assert world.queries.get(TENANT, rec.id).counts.suggested_entries == sum(1 for r in unmatched if r.suggestions)
+
+
+def test_a_score_just_under_the_threshold_is_written_under_it():
+    from tximport.reconciliation.engine import _below
+    assert (_below(0.717105, 0.72), _below(0.5, 0.72), _below(0.7199996, 0.72)) == ("0.717", "0.50", "0.719999")

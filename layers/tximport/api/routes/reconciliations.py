@@ -65,8 +65,8 @@ _ERRORS = {
           "reconciliation 0190f7a2-0000-7000-8000-000000000000 not found", {"field": "id"}),
     409: ("CONFLICT: a reconciliation already covers part of the period on the account, a ledger line is "
           "matched elsewhere, or the reconciliation is still PROCESSING", "CONFLICT",
-          "reconciliation 0190f7a2-0000-7000-8000-000000000001 already covers 2024-01-15 this period on account "
-          "550e8400-e29b-41d4-a716-446655440100", {"field": "periodStart"}),
+          "reconciliation 0190f7a2-0000-7000-8000-000000000001 already covers 2024-01-15, a day of this period, "
+          "on account 550e8400-e29b-41d4-a716-446655440100", {"field": "periodStart"}),
     422: ("UNPROCESSABLE: period over 90 days, end before start, no entries, or too many entries",
           "UNPROCESSABLE", "the period covers 91 days; at most 90 are allowed", {"field": "periodEnd"}),
 }
@@ -208,12 +208,18 @@ def rerun(reconciliation_id: PathId) -> Response[Any]:
     return answer(reconciliation_document(rec), 202)
 
 
+#: the path parameters as the dialect's answers name them (a reconciliation `id`, as its 404 does)
+_PATH_NAMES = {"reconciliation_id": "id", "entry": "entryId"}
+
+
 def field_name(loc: tuple[Any, ...] | list[Any], error_type: str = "") -> str:
     """A field as the dialect names it: an attribute by its path from `data.attributes` with indexes in
     brackets (`entries[1].amount`, as the checks after validation name them), anything else by its path from
     the document (`data.type`); a body that is not JSON is `body`."""
     if error_type == "json_invalid":
         return "body"
+    if len(loc) == 2 and loc[0] == "path":  # a path parameter, by the document's name for it
+        return _PATH_NAMES.get(str(loc[1]), str(loc[1]))
     parts = [p for p in loc if p not in ("body", "query", "path")]
     if parts[:2] == ["data", "attributes"] and len(parts) > 2:
         parts = parts[2:]

@@ -55,8 +55,8 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
-    details = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid"),
-                "code": e.get("type", "invalid")} for e in errors]
+    details = [{"field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
+                "message": e.get("msg", "invalid"), "code": e.get("type", "invalid")} for e in errors]
     first = details[0] if details else {"field": "body", "message": "invalid request"}
     return error(400, f"{first['field']}: {first['message']}", "ValidationError", first["field"], details)
 

@@ -57,12 +57,15 @@ def check_entries(request: NewReconciliation) -> None:
 
 
 def check_amounts(request: NewReconciliation, currency: str | None) -> None:
-    """Every entry's amount is a whole number of the account currency's minor units (as ledger lines are)."""
+    """Every entry's amount is a whole number of the account currency's minor units (as ledger lines are); each
+    is kept with exactly the currency's decimals (`100.0000` EUR is `100.00`, as `7.5` is `7.50`)."""
+    quantum = Decimal(1).scaleb(-money.exponent(currency))
     for e in request.entries:
         if not money.fits(e.amount, currency):
             raise Invalid(f"entries[{e.index}].amount {e.amount} has more decimals than "
                           f"{currency or 'an amount of unknown currency'} allows ({money.exponent(currency)})",
                           f"entries[{e.index}].amount")
+        e.amount = e.amount.quantize(quantum)
 
 
 class CreateReconciliation:

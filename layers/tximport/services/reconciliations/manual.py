@@ -131,6 +131,7 @@ class ManualDecisions:
                        base_status=base, at=utcnow())
         add(rec.counts, current.status, current.amount, -1)
         add(rec.counts, record.status, record.amount, +1)
+        rec.counts.suggested_entries += _suggested(record) - _suggested(current)
         rec.overrides += 0 if override else 1
         # the status follows the counts: every entry matched (automatically or by hand) is COMPLETED
         rec.status = ReconciliationStatus.COMPLETED if rec.counts.unmatched_entries == 0 \
@@ -147,19 +148,21 @@ class ManualDecisions:
         """The ledger line named by its transaction id or its statement UUID, and the mark it carries."""
         if not statement:
             raise Invalid("matchedStatementId is required", "matchedStatementId")
+        window = timedelta(days=rec.options.date_window_days)
+        first, last = rec.period_start - window, rec.period_end + window
         if ledger_day(statement):
             found = find(self.ledger, rec.tenant, rec.account_id, statement)
+            where = f"ledger line {statement} not found on account {rec.account_id}"
         else:
             digest = digest_of(statement)
             if digest is None:
                 raise Invalid("matchedStatementId must be a statement UUID or a ledger transactionId",
                               "matchedStatementId")
-            window = timedelta(days=rec.options.date_window_days)
-            days = _days(rec.period_start - window, rec.period_end + window)
-            found = find_digest(self.ledger, rec.tenant, rec.account_id, digest, days)
+            found = find_digest(self.ledger, rec.tenant, rec.account_id, digest, _days(first, last))
+            where = (f"statement line {statement} not found among the lines of account {rec.account_id} booked in "
+                     f"the period widened by the date window ({first} to {last})")
         if found is None:
-            raise Missing(f"statement line {statement} not found on account {rec.account_id}",
-                          details={"field": "matchedStatementId"})
+            raise Missing(where, details={"field": "matchedStatementId"})
         return statement_line(found), found.reconciliation
 
     def _holder_live(self, rec: Reconciliation, mark: ReconciliationMark) -> bool:
@@ -168,6 +171,11 @@ class ManualDecisions:
             return True
         other = self.store.get(rec.tenant, mark.reconciliation_id)
         return other is not None and other.status != ReconciliationStatus.FAILED
+
+
+def _suggested(record: EntryRecord) -> int:
+    """1 when `record` counts among the suggested entries (unmatched, with suggestions), as a run counts them."""
+    return int(record.status == MatchStatus.UNMATCHED and bool(record.suggestions))
 
 
 def _days(start: date, end: date) -> list[date]:
