@@ -24,14 +24,16 @@ def test_new_then_existing_then_errors_counted(api: Api):
     again = api.ok("POST", PATH, json={"transactions": [
         _tx(), _tx(transactionId="tx-3", amount="-1"), _tx(transactionId="tx-5", valutaAt=None),
         _tx(transactionId="tx-6", currency="ABC"), _tx(transactionId="tx-7", amount="0"),
-        _tx(transactionId="tx-8", valutaAt="20240101")]}, expect=201)
-    assert (again["newTransactions"], again["existingTransactions"], again["errorTransactions"]) == (0, 1, 5)
+        _tx(transactionId="tx-8", valutaAt="20240101"), _tx(transactionId="tx-9", valutaAt="9999-12-31")]},
+        expect=201)
+    assert (again["newTransactions"], again["existingTransactions"], again["errorTransactions"]) == (0, 1, 6)
     codes = {e["index"]: (e["code"], e["target"]) for e in again["errors"]}
     assert codes == {1: ("InvalidAmount", "$.transactions[1].amount"),
                      2: ("RequiredValueMissing", "$.transactions[2].valutaAt"),
                      3: ("InvalidCurrency", "$.transactions[3].currency"),
                      4: ("InvalidAmount", "$.transactions[4].amount"),
-                     5: ("InvalidDate", "$.transactions[5].valutaAt")}
+                     5: ("InvalidDate", "$.transactions[5].valutaAt"),
+                     6: ("InvalidDate", "$.transactions[6].valutaAt")}
     ledger = api.ledger(account)
     assert sorted((r["postingDate"], r["transactionAmount"], r["amount"], r["purchaseDate"]) for r in ledger) == [
         ("2024-03-01", -350, "-3.50", None), ("2024-03-02", 1000, "10.00", "2024-02-29")]  # the currency's decimals

@@ -164,6 +164,12 @@ def test_staged_routes_read_update_delete(client: SessionsClient):
     finer = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                          json_body=[{"transaction_date": "2024-04-04", "description": "x", "amount": -1.001}])
     assert (finer["code"], finer["field"]) == ("InvalidAmount", "[0].amount")
+    for far in ("9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z"):  # a day no ledger books: a 400, never a 500
+        refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                               json_body=[{"transaction_date": far, "description": "x", "amount": -1}])
+        assert refused["field"] == "[0].transaction_date", refused
+    assert client.error("PUT", f"/staged-transactions/{line['id']}", 400,
+                        json_body={"transaction_date": "9999-12-31"})["field"] == "transaction_date"
     bad = client.error("PUT", f"/staged-transactions/{line['id']}", 400, json_body={"type": "CARD_EXPENSE"})
     assert bad["code"] == "TypeNotAllowed"
     assert client.error("PUT", f"/staged-transactions/{line['id']}", 400,

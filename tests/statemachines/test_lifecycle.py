@@ -155,6 +155,26 @@ def test_delete_while_awaiting_confirmation(api: Api, stack):
     assert nxt["status"] == "awaitingConfirmation"
 
 
+def test_a_deleted_import_with_rejected_lines_still_lists_its_problems(api: Api):
+    account = api.create_account()
+    imp = api.import_file(account, b"Date,Description,Amount\n2025-12-01,ok,-1.00\n2025-13-01,bad,-1.00\n")
+    assert imp["status"] == "awaitingConfirmation"
+    assert [d["code"] for d in api.ok("GET", f"/imports/{imp['id']}/errordetails")["data"]].count("InvalidDate") == 1
+    api.ok("DELETE", f"/imports/{imp['id']}", expect=204)
+    # the rejected lines went with the staged rows; the import's own problems remain, never a 500
+    listed = api.ok("GET", f"/imports/{imp['id']}/errordetails")
+    assert "Deleted" in [d["code"] for d in listed["data"]] and "InvalidDate" not in [d["code"] for d in listed["data"]]
+    assert listed["meta"]["total"] == len(listed["data"])
+
+
+def test_a_line_booked_on_a_day_no_ledger_keeps_is_rejected_with_its_line(api: Api):
+    account = api.create_account()
+    imp = api.import_file(account, b"Date,Description,Amount\n2025-12-01,ok,-1.00\n9999-12-31,far,-1.00\n")
+    assert imp["status"] == "awaitingConfirmation" and len(api.review(imp["id"])) == 1
+    (rejected,) = [d for d in api.ok("GET", f"/imports/{imp['id']}/errordetails")["data"] if d["code"] == "InvalidDate"]
+    assert (rejected["lineNumber"], rejected["actualValue"]) == (3, "9999-12-31")
+
+
 def test_delete_is_refused_while_processing_states(api: Api):
     account = api.create_account()
     import_id, _ = api.create_import(account)

@@ -128,3 +128,12 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             flagged += verdict is not None
         assert flagged > 100
         assert ours.overlap_count() == oracle.overlap_count()
+
+
+def test_the_calendars_last_and_first_days_are_judged_without_an_overflow():
+    ledger = FakeLedger({"9999-12-30": [{"transactionId": "L1", "amount": "5", "description": "x"}],
+                         "0001-01-02": [{"transactionId": "L2", "amount": "5", "description": "x"}]})
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    late = det.check("a", "T1", date(9999, 12, 31), Decimal(5), "x", None)
+    early = det.check("a", "T2", date(1, 1, 1), Decimal(5), "x", None)
+    assert (late.duplicate_of, early.duplicate_of) == ("L1", "L2")  # type: ignore[union-attr]

@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tximport import commands, money
+from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.ids import SAFE_ID_PATTERN
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
 from tximport.models import ProductDates as DomainProductDates
@@ -301,9 +302,11 @@ class PublicTransactionIn(BaseModel):
             raise PydanticCustomError("InvalidDate", f"{name} must be a day written YYYY-MM-DD")
         if value is not None:
             try:
-                date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 raise PydanticCustomError("InvalidDate", f"{name} is not a day of the calendar") from None
+            if not bookable(day):
+                raise PydanticCustomError("InvalidDate", f"{name} lies outside {EARLIEST_DAY} to {LATEST_DAY}")
         return value
 
     @field_validator("account_identifier", "transaction_id", "text", mode="after")

@@ -23,6 +23,17 @@ from typing import Any
 
 from tximport.formats.base import AMBIGUOUS_DATE_STYLE, DateStyle, FileError
 
+#: the days a transaction may be booked on: what a ledger keeps (and what date arithmetic around a day, a
+#: duplicate window or a statement gap, can always reach)
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+def bookable(day: date) -> bool:
+    """Whether `day` lies between EARLIEST_DAY and LATEST_DAY."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
 _NUMERIC = re.compile(r"\s*(\d{1,4})\s*[-/.' ]\s*(\d{1,2})\s*[-/.' ]\s*(\d{1,4})(?:[T\s].*)?\s*")
 _COMPACT = re.compile(r"\s*(\d{4})(\d{2})(\d{2})(?:[T\s].*)?\s*")
 _DAY_NAME_YEAR = re.compile(r"\s*(\d{1,2})\.?[-\s/]*([^\W\d_]{3,})\.?[-,\s/]*(\d{4}|\d{2})(?:[T\s].*)?\s*")

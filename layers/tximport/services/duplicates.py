@@ -65,6 +65,18 @@ class _DayIndex:
 _EMPTY = _DayIndex([])
 
 
+def _near(day: date, window_days: int) -> list[tuple[int, date]]:
+    """The days within `window_days` of `day` with their offsets (those the calendar has: 9999-12-31 has no
+    day after it)."""
+    found: list[tuple[int, date]] = []
+    for offset in range(-window_days, window_days + 1):
+        try:
+            found.append((offset, day + timedelta(days=offset)))
+        except OverflowError:
+            continue
+    return found
+
+
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
@@ -122,9 +134,8 @@ class DuplicateDetector:
             if len(self._windows) > self.CACHED_DAYS:
                 self._windows.clear()
             ledger_days = self._account_days(account_id)
-            found = self._windows[key] = [
-                (offset, near) for offset in range(-self.window_days, self.window_days + 1)
-                if (near := day + timedelta(days=offset)) in ledger_days]
+            found = self._windows[key] = [(offset, near) for offset, near in _near(day, self.window_days)
+                                          if near in ledger_days]
         return found
 
     def quiet(self, account_id: str) -> bool:

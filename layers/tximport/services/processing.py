@@ -40,6 +40,7 @@ from tximport import money
 from tximport.errors import Conflict
 from tximport.formats import base, ranges
 from tximport.formats.accounts import match_account
+from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.registry import get_format
 from tximport.gcpause import collector_paused
 from tximport.ids import plain_decimal
@@ -700,6 +701,11 @@ class _Run:
             if line.pending and not include_pending:
                 tally.pending += 1
                 continue
+            if not bookable(line.date_posted):
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_DATE, f"{line.date_posted} is not a day a transaction is booked "
+                    f"on ({EARLIEST_DAY} to {LATEST_DAY})", actual_value=line.date_posted.isoformat(), target="date"))
+                continue
             account = accounts.of(line.account_ref)
             if account is None:
                 tally.ignored += 1
@@ -737,11 +743,13 @@ class _Run:
             currency = currencies[0]
         else:
             return None
+        days = list(map(_DAY, lines))
+        first, last = min(days), max(days)
+        if not (bookable(first) and bookable(last)):
+            return None
         product = self.product
-        if product is not None:
-            days = list(map(_DAY, lines))
-            if not (product.covers(min(days)) and product.covers(max(days))):
-                return None
+        if product is not None and not (product.covers(first) and product.covers(last)):
+            return None
         columns = _money_columns(lines)
         texts = plain_money(next(columns), currency)
         if texts is None or not all(plain_money(column, currency) is not None for column in columns):

@@ -121,10 +121,13 @@ class ReviewService:
 
     def error_details(self, tenant: Tenant, import_id: str, *, page_size: int, cursor: str | None
                       ) -> ErrorDetailsPage:
-        """Whole-file problems first, then every rejected line, paged."""
+        """Whole-file problems first, then every rejected line, paged (a deleted import's rejected lines went
+        with its staged rows: its whole-file problems remain)."""
         imp = self.imports.get(tenant, import_id)
         state = decode_cursor(cursor) or {"c": 0, "s": 0, "f": True}
         details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
+        if imp.status == ImportStatus.DELETED:
+            return ErrorDetailsPage(details, None, len(imp.error_details))
         rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
                                                  skip=int(state.get("s", 0)), limit=page_size)
         details.extend(rejected)

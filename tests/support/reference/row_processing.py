@@ -26,6 +26,7 @@ from tests.support.reference.row_duplicates import DuplicateDetector
 from tximport import money
 from tximport.formats import base
 from tximport.formats.accounts import match_account
+from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.registry import get_format
 from tximport.ids import content_key, transaction_id
 from tximport.models import (
@@ -354,6 +355,11 @@ class _Run:
             return
         if line.pending and not self.include_pending:
             tally.pending += 1
+            return
+        if not bookable(line.date_posted):
+            self._reject(base.LineError(
+                line.line_number, base.INVALID_DATE, f"{line.date_posted} is not a day a transaction is booked "
+                f"on ({EARLIEST_DAY} to {LATEST_DAY})", actual_value=line.date_posted.isoformat(), target="date"))
             return
         account = self.accounts.of(line.account_ref)
         if account is None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.sessions.models import (
     MONTH_PATTERN,
     BindingSource,
@@ -54,6 +56,12 @@ def _amount(value: Any) -> Any:
     return value
 
 
+def _bookable(value: date) -> date:
+    if not bookable(value):
+        raise ValueError(f"a date lies between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
 def _date(value: Any) -> Any:
     if isinstance(value, int | float | Decimal):  # pydantic would read a number as a Unix time
         raise ValueError("a date is written YYYY-MM-DD (or as an ISO 8601 datetime)")
@@ -66,8 +74,8 @@ def _date(value: Any) -> Any:
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({"type": "number", "examples": [49.9]})]
-Day = Annotated[date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date",
-                                                               "examples": ["2024-03-15"]})]
+Day = Annotated[date, BeforeValidator(_date), AfterValidator(_bookable),
+                WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-03-15"]})]
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), WithJsonSchema(
     {"type": "string", "pattern": MONTH_PATTERN, "examples": ["2024-03"]})]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]

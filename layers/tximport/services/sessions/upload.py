@@ -9,6 +9,7 @@ from typing import Any
 from tximport.errors import ValidationFailed
 from tximport.formats import base
 from tximport.formats.accounts import match_account
+from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.detect import detect
 from tximport.formats.registry import FORMATS
 from tximport.models import DateStyle
@@ -151,10 +152,15 @@ def _data_of(line: base.ParsedLine) -> dict[str, Any]:
 
 def _fitting(lines: list[base.ParsedLine], currency: str | None, rejected: list[dict[str, Any]]
              ) -> list[base.ParsedLine]:
-    """The lines whose amounts are whole minor units of their currency (the line's, else the account's); the
-    others go to `rejected` (InvalidAmount), as the file importer rejects them."""
+    """The lines booked on a day a ledger keeps, whose amounts are whole minor units of their currency (the
+    line's, else the account's); the others go to `rejected` (InvalidDate, InvalidAmount), as the file importer
+    rejects them."""
     kept: list[base.ParsedLine] = []
     for line in lines:
+        if not bookable(line.date_posted):
+            rejected.append({"line_number": line.line_number, "code": "InvalidDate", "field": "date",
+                             "message": f"{line.date_posted} lies outside {EARLIEST_DAY} to {LATEST_DAY}"})
+            continue
         problem = amount_problem(line.amount, line.currency or currency)
         if problem is None:
             kept.append(line)
