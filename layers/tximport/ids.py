@@ -47,7 +47,8 @@ def new_id() -> str:
 
 
 def transaction_id(bank_account_id: str, *, date_posted: date, amount: Decimal, description: str,
-                   bank_transaction_id: str | None, occurrence: int, pending: bool = False) -> str:
+                   bank_transaction_id: str | None, occurrence: int, pending: bool = False,
+                   bank_occurrence: int = 1) -> str:
     """The id of a statement line in an account: the same line always gets the same id.
 
     A bank-assigned id (FITID, AcctSvcrRef) identifies the line on its own. Without one the line is
@@ -55,9 +56,11 @@ def transaction_id(bank_account_id: str, *, date_posted: date, amount: Decimal, 
     equal coffees on one day stay two transactions, and re-importing the statement names them again.
     A pending line has an id of its own: the booked line that replaces it often keeps its bank id, day,
     amount and text, and must not be taken for it (it is written beside it, linked).
+    A bank id that comes again on the same day of a file (a bank that reuses one: `bank_occurrence` 2 and on)
+    has that occurrence in its basis, so each such line stays a line of its own.
     """
     if bank_transaction_id:
-        basis = f"{bank_account_id}\x1fB\x1f{bank_transaction_id}"
+        basis = f"{bank_account_id}\x1fB\x1f{bank_transaction_id}{bank_suffix(bank_occurrence)}"
     else:
         basis = (f"{bank_account_id}\x1fC\x1f{date_posted.isoformat()}\x1f{amount.normalize():f}"
                  f"\x1f{' '.join(description.split()).casefold()}\x1f{occurrence}")
@@ -65,6 +68,12 @@ def transaction_id(bank_account_id: str, *, date_posted: date, amount: Decimal, 
         basis += "\x1fP"
     digest = hashlib.sha256(basis.encode()).hexdigest()[:32]
     return f"{date_posted.isoformat()}-{digest}"
+
+
+def bank_suffix(bank_occurrence: int) -> str:
+    """What a bank id's basis gets for its occurrence on its day: nothing the first time (its id stays the one the
+    bank id alone gives), else the occurrence."""
+    return "" if bank_occurrence == 1 else f"\x1f{bank_occurrence}"
 
 
 def content_key(bank_account_id: str, date_posted: date, amount: Decimal, description: str) -> bytes:

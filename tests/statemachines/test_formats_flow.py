@@ -84,6 +84,38 @@ def test_ofx_fitid_is_the_bank_transaction_id(api: Api):
     assert all(r["decision"] == "skip" and r["possibleDuplicate"] for r in api.review(again["id"]))
 
 
+def _ofx(*lines: tuple[str, str, str]) -> bytes:
+    """An OFX 2 statement of account 123456 with (FITID, amount, name) lines, all on 2024-06-02."""
+    body = "".join(f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240602<TRNAMT>{amount}<FITID>{fitid}<NAME>{name}</STMTTRN>"
+                   for fitid, amount, name in lines)
+    return ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR"
+            "<BANKACCTFROM><BANKID>1<ACCTID>123456<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST>"
+            f"<DTSTART>20240601<DTEND>20240630{body}</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>"
+            ).encode()
+
+
+def test_a_reused_or_placeholder_bank_id_never_folds_lines_into_one(api: Api):
+    account = api.create_account("123456")
+    content = _ofx(("X", "-5.00", "BOULANGERIE"), ("X", "-60.00", "PHARMACIE"), ("0", "-7.00", "KIOSK"),
+                   ("0", "-8.00", "KIOSK 2"), ("NOTPROVIDED", "-9.00", "BAR"), ("Y", "-2.00", "BUS"),
+                   ("Y", "-2.00", "BUS"))
+    imp = api.import_file(account, content, file_format="XML#OFX#v1")
+    rows = api.review(imp["id"])
+    # every line has an id of its own; a placeholder is no bank id; another amount under a reused id is no
+    # duplicate, the same amount under the same id is a certain one
+    assert len({r["transactionId"] for r in rows}) == 7
+    assert [(r["bankTransactionId"], r["decision"]) for r in rows] == [
+        ("X", "import"), ("X", "import"), (None, "import"), (None, "import"), (None, "import"), ("Y", "import"),
+        ("Y", "skip")]
+    # imported by the reviewer too, the repeated line lands: the ledger is what was reviewed
+    skipped = rows[-1]["transactionId"]
+    api.ok("PATCH", f"/imports/{imp['id']}/reviewtransactions/{skipped}", json={"data": {"decision": "import"}},
+           expect=204)
+    api.confirm_and_complete(imp["id"])
+    assert sorted(r["amount"] for r in api.ledger(account)) == sorted(
+        ["-5.00", "-60.00", "-7.00", "-8.00", "-9.00", "-2.00", "-2.00"])
+
+
 def test_mt940_statement(api: Api):
     account = api.create_account("0001234567")
     imp = api.import_file(account, _sample("mt940/mt940-jejik-ing.sta"), file_format="MT940#v1")

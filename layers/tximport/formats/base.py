@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 from typing import IO, Any, Protocol
 
 
@@ -86,6 +87,28 @@ class ParsedLine:
     pending: bool = False
     #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`, MT940 `RC`/`RD`)
     reversal: bool = False
+
+
+#: what banks write where they have no reference (camt `NOTPROVIDED`, MT940 `NONREF`, an OFX FITID of `0`):
+#: no bank id at all, or every such line of a day would be taken for one transaction
+PLACEHOLDER_BANK_IDS = frozenset({"NOTPROVIDED", "NOT PROVIDED", "NONREF", "NONE", "NULL", "N/A", "NA", "-", "UNKNOWN"})
+
+
+def is_placeholder_id(value: str) -> bool:
+    """Whether a bank reference says only that there is none (`PLACEHOLDER_BANK_IDS`, blank, or all zeros)."""
+    text = value.strip().upper()
+    return not text.strip("0") or text in PLACEHOLDER_BANK_IDS
+
+
+def clear_placeholder_ids(lines: list[ParsedLine]) -> None:
+    """Lines whose bank id is a placeholder get none (`is_placeholder_id`); each distinct id is looked at once."""
+    found = set(map(attrgetter("bank_transaction_id"), lines))
+    found.discard(None)
+    if not any(is_placeholder_id(value) for value in found if value is not None):
+        return
+    for line in lines:
+        if line.bank_transaction_id is not None and is_placeholder_id(line.bank_transaction_id):
+            line.bank_transaction_id = None
 
 
 @dataclass(slots=True)

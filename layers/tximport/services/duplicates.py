@@ -3,8 +3,9 @@
 A staged line is compared with the account's ledger and with the file itself:
 
 * same bank transaction id (FITID, AcctSvcrRef, a supplied transactionId) as a ledger line within
-  `window_days`, or as an earlier line of the file on the same day -> duplicate
-  (`reason: sameBankTransactionId`);
+  `window_days`, or as an earlier line of the file on the same day with the same amount -> duplicate
+  (`reason: sameBankTransactionId`; a bank that reuses an id for lines of other amounts gets no verdict, and
+  each such line an id of its own);
 * the same transaction id as a ledger line (same content, same occurrence) -> duplicate
   (`reason: alreadyImported`);
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
@@ -94,7 +95,7 @@ class DuplicateDetector:
         # for a window of recent days only (a day read again later is simply read again)
         self._days: OrderedDict[tuple[str, date], _DayIndex] = OrderedDict()
         self._day_counts: dict[tuple[str, date], int] = {}
-        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
+        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, tuple[str, Decimal]]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
         #: the (account, day) pairs that had lines with a bank id (the reduce of a split file checks them)
         self.bank_id_days: set[tuple[str, date]] = set()
@@ -165,7 +166,7 @@ class DuplicateDetector:
         """Judge one staged line; None when it is new."""
         self._file_days.add((account_id, day))
         if bank_transaction_id:
-            earlier = self._seen_in_file(account_id, day, bank_transaction_id, transaction_id)
+            earlier = self._seen_in_file(account_id, day, bank_transaction_id, transaction_id, amount)
             if earlier is not None:
                 return Verdict(earlier, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "file"}, True)
@@ -176,8 +177,11 @@ class DuplicateDetector:
         return (self._certain(days, transaction_id, bank_transaction_id)
                 or self._similar(days, day, amount, description, bank_transaction_id))
 
-    def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str) -> str | None:
-        """The id of an earlier line of the file with the same bank id on the same day (and remembers this one)."""
+    def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str,
+                      amount: Decimal) -> str | None:
+        """The id of an earlier line of the file with the same bank id and amount on the same day (and remembers
+        the first line of each bank id). A line of another amount under the same bank id is no duplicate: the
+        bank reuses its ids (the line has an id of its own, `tximport.ids.transaction_id`)."""
         seen = self._file_bank_ids.get((account_id, day))
         if seen is None:
             seen = self._file_bank_ids[(account_id, day)] = {}
@@ -186,8 +190,9 @@ class DuplicateDetector:
                 self._file_bank_ids.popitem(last=False)
         earlier = seen.get(bank_transaction_id)
         if earlier is None:
-            seen[bank_transaction_id] = transaction_id
-        return earlier
+            seen[bank_transaction_id] = (transaction_id, amount)
+            return None
+        return earlier[0] if earlier[1] == amount else None
 
     @staticmethod
     def _certain(days: list[tuple[int, _DayIndex]], transaction_id: str,

@@ -1,6 +1,7 @@
 """The deterministic ids of a run's staged lines, a batch of columns at a time.
 
-A line's id is `tximport.ids.transaction_id`: its day, then the sha256 of its account and bank id, or of
+A line's id is `tximport.ids.transaction_id`: its day, then the sha256 of its account and bank id (and the bank
+id's occurrence on its day, where a bank reuses one), or of
 its account, day, amount (no trailing zeros), description (whitespace runs as one space, case folded) and
 its occurrence among the identical lines of its day. The occurrence counters are kept for a window of
 recent days (`Occurrences`); the text both the counters and the id hash read (`content`) is built once a
@@ -16,7 +17,7 @@ from decimal import Decimal
 from hashlib import sha256
 from itertools import groupby
 
-from tximport.ids import normalized_amount, normalized_description
+from tximport.ids import bank_suffix, normalized_amount, normalized_description
 
 #: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
 OCCURRENCE_WINDOW = 64
@@ -125,26 +126,45 @@ class LineIds:
         """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them)."""
         texts = [f"{account_id}\x1fC\x1f{iso}\x1f{amount}\x1f{key}"
                  for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
-        occurrences = self._count(days, texts, line_numbers)
+        banks = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else None for bank_id in bank_ids] \
+            if any(bank_ids) else None
+        occurrences, bank_occurrences = self._count(days, texts, line_numbers, banks)
         bases = [f"{text}\x1f{n}" for text, n in zip(texts, occurrences, strict=True)]
-        if any(bank_ids):  # a bank id identifies its line on its own
-            bases = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else basis
-                     for basis, bank_id in zip(bases, bank_ids, strict=True)]
+        if banks is not None:  # a bank id identifies its line on its own (with its occurrence, where it repeats)
+            bases = [bank + bank_suffix(n) if bank else basis
+                     for basis, bank, n in zip(bases, banks, bank_occurrences, strict=True)]
         if True in pendings:  # a pending line has an id of its own (tximport.ids.transaction_id)
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
         return _ids(day_isos, bases)
 
-    def _count(self, days: Sequence[date], texts: list[str], line_numbers: Sequence[int]) -> list[int]:
-        """Each line's occurrence among the identical lines of its day so far (with its line number mixed in
-        where the day came back after its counters were dropped), a run of one day at a time."""
+    def _count(self, days: Sequence[date], texts: list[str], line_numbers: Sequence[int],
+               banks: list[str | None] | None) -> tuple[list[int], list[int]]:
+        """Each line's occurrence among the identical lines of its day so far, and among the lines of its day with
+        its bank id (1 without one), with its line number mixed in where the day came back after its counters
+        were dropped; a run of one day at a time."""
         found: list[int] = []
+        bank_found: list[int] = []
         start = 0
         for day, run in groupby(days):
             end = start + len(list(run))
             if day != self._day:
                 self._enter(day)
             found += self._count_run(texts[start:end], line_numbers[start:end])
+            if banks is not None:
+                bank_found += self._count_banks(banks[start:end], line_numbers[start:end])
             start = end
+        return found, bank_found
+
+    def _count_banks(self, banks: list[str | None], line_numbers: Sequence[int]) -> list[int]:
+        counters, evicted = self._counters, self._evicted
+        found = []
+        for bank, line_number in zip(banks, line_numbers, strict=True):
+            if bank is None:
+                found.append(1)
+                continue
+            n = counters.get(bank, 0) + 1
+            counters[bank] = n
+            found.append(n * 1_000_000_000 + line_number if evicted else n)
         return found
 
     def _count_run(self, texts: list[str], line_numbers: Sequence[int]) -> list[int]:

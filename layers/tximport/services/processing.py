@@ -642,6 +642,8 @@ class _Run:
             return
         batch = self.batch[:]
         self.batch.clear()
+        base.clear_placeholder_ids(batch if not self._rejected_in_batch else  # type: ignore[arg-type]
+                                   [line for line in batch if type(line) is base.ParsedLine])
         self._count_discovered(batch)
         if self.discovery:
             self._rejected_in_batch = False

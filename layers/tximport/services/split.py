@@ -10,8 +10,8 @@ reduce (`reduce`) merges them in file order:
   a statement cut by a range boundary goes on in the next range, running balance included);
 * the days two ranges share: the identical-line counters go on across the boundary, so a line of the
   later range whose content an earlier range already counted on that day gets the id one run gives it
-  (its occurrence counted on), and its duplicate verdict again for that id; a line with a bank id an
-  earlier range had on that day is its duplicate (`sameBankTransactionId` in the file). Only the chunks
+  (its occurrence counted on), and its duplicate verdict again for that id (a bank id an earlier range had on
+  that day falls back to one run: its occurrence and verdict depend on that line). Only the chunks
   whose rows span such a day are read and written again;
 * the overlap with the ledger (the union of the days judged), and the pending lines left open.
 
@@ -439,6 +439,9 @@ class _Seams:
         """The row as one run stages it (None: unchanged; else the change in duplicates)."""
         account_id, amount = row["bankAccountId"], Decimal(row["amount"])
         description, bank_id = row["description"], row.get("bankTransactionId")
+        if bank_id and bank_id in self.bank_first.get((account_id, day), {}):
+            # its occurrence on the day, its id and its verdict follow the earlier range's line: one run gives them
+            raise _Fallback("a bank id an earlier range had on a shared day")
         digest, _ = line_id(account_id, row["datePosted"], amount, description, bank_id, 0, 0, False)
         counter = local.setdefault(day, Counter())
         counter[digest] += 1
@@ -454,12 +457,7 @@ class _Seams:
             _, new_id = line_id(account_id, row["datePosted"], amount, description, None, n + carried,
                                 row["lineNumber"], False, pending)
         verdict: Verdict | None | bool = False  # False: the range's own verdict stands
-        if bank_id:
-            earlier = self.bank_first.get((account_id, day), {}).get(bank_id)
-            if earlier is not None:
-                verdict = Verdict(earlier, "sameBankTransactionId", {"bankTransactionId": bank_id, "in": "file"},
-                                  True)
-        elif new_id != row["transactionId"]:
+        if not bank_id and new_id != row["transactionId"]:
             verdict = self.detector.check(account_id, new_id, day, amount, description, None)
         if new_id == row["transactionId"] and verdict is False:
             return None

@@ -57,7 +57,7 @@ class DuplicateDetector:
         # for a window of recent days only (a day read again later is simply read again)
         self._days: OrderedDict[tuple[str, date], list[LedgerLine]] = OrderedDict()
         self._day_counts: dict[tuple[str, date], int] = {}
-        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, str]] = OrderedDict()
+        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, tuple[str, Decimal]]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
         # the days on which each account has ledger lines at all (one query per account): a day not in it
         # needs no read, so a new account, or a file beyond the ledger's range, costs no lookups
@@ -105,10 +105,11 @@ class DuplicateDetector:
                 if len(self._file_bank_ids) > self.CACHED_DAYS:
                     self._file_bank_ids.popitem(last=False)
             earlier = seen.get(bank_transaction_id)
-            if earlier is not None:
-                return Verdict(earlier, "sameBankTransactionId",
+            if earlier is None:
+                seen[bank_transaction_id] = (transaction_id, amount)
+            elif earlier[1] == amount:  # another amount under the same bank id: the bank reuses its ids
+                return Verdict(earlier[0], "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "file"}, True)
-            seen[bank_transaction_id] = transaction_id
         same_day = self._day(account_id, day)
         for line in same_day:
             if line.transaction_id == transaction_id:

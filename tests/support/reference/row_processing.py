@@ -213,9 +213,11 @@ class _RowBuilder:
         day = line.date_posted
         occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),
                                            line.line_number)
+        bank_id = line.bank_transaction_id
+        bank_occurrence = self.occurrences.next(day, b"B\x1f" + bank_id.encode(), line.line_number) if bank_id else 1
         tx_id = transaction_id(account.id, date_posted=day, amount=amount, description=description,
-                               bank_transaction_id=line.bank_transaction_id, occurrence=occurrence,
-                               pending=line.pending)
+                               bank_transaction_id=bank_id, occurrence=occurrence, pending=line.pending,
+                               bank_occurrence=bank_occurrence)
         verdict = self.detector.check(account.id, tx_id, day, amount, description, line.bank_transaction_id)
         return StagedRow(
             transaction_id=tx_id, bank_account_id=account.id, amount=amount, currency=currency,
@@ -346,6 +348,8 @@ class _Run:
 
     def _line(self, line: base.ParsedLine) -> None:
         tally = self.tally
+        if line.bank_transaction_id is not None and base.is_placeholder_id(line.bank_transaction_id):
+            line.bank_transaction_id = None
         if line.account_ref is not None:
             entry = self.discovered.get(line.account_ref)
             if entry is None:

@@ -127,6 +127,7 @@ class UploadService:
                 if len(parsed.lines) > MAX_LINES_PER_SESSION:
                     raise ValidationFailed(f"the file holds more than {MAX_LINES_PER_SESSION} lines",
                                            code="TooManyLines", target="file")
+        base.clear_placeholder_ids(parsed.lines)
         return parsed
 
     @staticmethod
