@@ -295,3 +295,25 @@ def test_catalog_routes(client: SessionsClient):
         "POST", "/tags", 201, json_body={"name": "x"}) else None
     client.ok("DELETE", f"/cards/{card}", 204)
     assert client.error("GET", f"/cards/{card}", 404)["code"] == "CardNotFound"
+
+
+def test_a_session_never_mixes_currencies_in_an_account(client: SessionsClient):
+    account = client.bank_account(currency="GBP")
+    yen = client.bank_account(name="Yen", currency="JPY")
+    session = client.create_session(account_id=account, billing_month="2024-04")
+    path = f"/import-sessions/{session['id']}/staged-transactions"
+    line = {"transaction_date": "2024-04-02", "description": "Shop", "amount": -10}
+    for data, code, field in (({"currency": "JPY"}, "CurrencyMismatch", "[0].data.currency"),
+                              ({"currency": "ZZZ"}, "InvalidCurrency", "[0].data.currency"),
+                              ({"destination_account_id": yen}, "CurrencyMismatch", "[0].data.destination_account_id"),
+                              ({"destination_account_id": account}, "InvalidValue", "[0].data.destination_account_id")):
+        refused = client.error("POST", path, 400, json_body=[{**line, "type": "TRANSFER", "data": data}])
+        assert (refused["code"], refused["field"]) == (code, field), refused
+    (staged,) = client.stage(session["id"], [{**line, "data": {"currency": "gbp"}}])
+    changed = client.error("PUT", f"/staged-transactions/{staged['id']}", 400, json_body={"data": {"currency": "USD"}})
+    assert (changed["code"], changed["field"]) == ("CurrencyMismatch", "data.currency")
+    # an upload leaves out the lines of another currency, naming them
+    csv = b"Date,Description,Amount,Currency\n2024-04-03,Tea,-1.20,GBP\n2024-04-04,Sushi,-1500,JPY\n"
+    uploaded = client.upload(session["id"], "mixed.csv", csv)
+    assert uploaded.status_code == 200 and uploaded.json()["processed"] == 1, uploaded.text
+    assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(3, "CurrencyMismatch")]

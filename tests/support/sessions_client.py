@@ -54,9 +54,10 @@ class SessionsClient:
         self.workspace_id = self.ok("POST", "/workspaces", 201, json_body={"name": name})["id"]
         return self.workspace_id
 
-    def bank_account(self, name: str = "Conta Corrente", identifier: str | None = None) -> str:
+    def bank_account(self, name: str = "Conta Corrente", identifier: str | None = None,
+                     currency: str | None = None) -> str:
         body = {"data": {"bankId": "b", "countryCode": "BRA", "accountIdentifier": identifier or uuid.uuid4().hex[:10],
-                         "name": name}}
+                         "name": name, **({"currency": currency} if currency else {})}}
         return self.ok("POST", "/bankaccounts", 201, json_body=body)["data"]["id"]
 
     def category(self, name: str, kind: str = "EXPENSE") -> str:

@@ -78,6 +78,19 @@ def amount_problem(amount: Decimal, currency: str | None) -> str | None:
             f"({money.exponent(currency)})")
 
 
+def check_currency(data: dict[str, Any], account_currency: str | None, target: str) -> None:
+    """A currency a line's data names is an ISO 4217 code, and its account's where the account has one
+    (InvalidCurrency, CurrencyMismatch): a session never mixes amounts of two currencies in one account."""
+    named = data.get("currency")
+    if named is None:
+        return
+    if not isinstance(named, str) or named.upper() not in money.EXPONENTS:
+        raise ValidationFailed(f"{named!r} is not an ISO 4217 currency code", code="InvalidCurrency", target=target)
+    if account_currency and named.upper() != account_currency.upper():
+        raise ValidationFailed(f"the line is in {named} and its bank account keeps {account_currency}",
+                               code="CurrencyMismatch", target=target)
+
+
 def check_amount(amount: Decimal, currency: str | None, target: str) -> None:
     """Raises ValidationFailed InvalidAmount where `amount_problem` finds one."""
     problem = amount_problem(amount, currency)

@@ -12,13 +12,20 @@ from tximport.ids import normalized_description, transaction_id
 from tximport.models import utcnow
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps, check_amount, line_currency
+from tximport.services.sessions.deps import (
+    MAX_LINES_PER_SESSION,
+    Deps,
+    check_amount,
+    check_currency,
+    line_currency,
+)
 from tximport.services.sessions.sessions import check_types, enrichment_running
 from tximport.sessions.commands import StagedChanges, StagedInput
 from tximport.sessions.ids import staged_id
 from tximport.sessions.models import (
     ImportSession,
     Scope,
+    SessionType,
     StagedTransaction,
     StagedTransactionType,
 )
@@ -42,6 +49,22 @@ class StagedService:
         self.catalog.check_refs(scope, data, prefix=f"{target}.")
         return data
 
+    def _check_transfer(self, scope: Scope, session: ImportSession, data: dict[str, Any], currency: str | None,
+                        target: str) -> None:
+        """A transfer goes to (or comes from) another account of the same currency: its mirror line is the same
+        amount there."""
+        for name in ("destination_account_id", "source_account_id"):
+            other = data.get(name)
+            if not isinstance(other, str) or not other:
+                continue
+            if session.type == SessionType.ACCOUNT and other == session.context_id:
+                raise ValidationFailed("a transfer goes to or comes from another account than the session's",
+                                       code="InvalidValue", target=f"{target}.{name}")
+            theirs = self.d.account(scope, other, f"{target}.{name}").currency
+            if currency and theirs and currency.upper() != theirs.upper():
+                raise ValidationFailed(f"account {other} keeps {theirs} and this line is in {currency}",
+                                       code="CurrencyMismatch", target=f"{target}.{name}")
+
     def add(self, scope: Scope, session_id: str, inputs: list[StagedInput]) -> list[StagedTransaction]:
         """Stage lines: the type follows the sign rule when left out; each line is marked when it looks
         like a line already in the ledger (`data.possible_duplicate`)."""
@@ -51,7 +74,9 @@ class StagedService:
                                    f"({session.total} already)", code="SessionFull", target="transactions")
         currency = self.d.currency(scope, session)
         for i, inp in enumerate(inputs):
+            check_currency(inp.data, currency, f"[{i}].data.currency")
             check_amount(inp.amount, line_currency(inp.data, currency), f"[{i}].amount")
+            self._check_transfer(scope, session, inp.data, currency, f"[{i}].data")
         kinds = [inp.type or type_by_sign(session.type, inp.amount) for inp in inputs]
         check_types(session, kinds)
         prepared = [self._prepare_data(scope, inp.data, f"[{i}].data") if inp.data else {}
@@ -115,8 +140,16 @@ class StagedService:
             raise Conflict("the line is being enriched; retry when its status is no longer PROCESSING",
                            code="LineProcessing", target="status")
         new = line.model_copy(deep=True)
+        currency = self.d.currency(scope, session)
+        if changes.data is not None:
+            merged = {**new.data, **changes.data}
+            new.data = {k: v for k, v in merged.items() if v is not None}
+            check_currency(new.data, currency, "data.currency")
+            self._check_transfer(scope, session, new.data, currency, "data")
+        if changes.amount is not None or changes.data is not None:
+            check_amount(changes.amount if changes.amount is not None else new.amount,
+                         line_currency(new.data, currency), "amount")
         if changes.amount is not None:
-            check_amount(changes.amount, line_currency(new.data, self.d.currency(scope, session)), "amount")
             new.amount = changes.amount
         if changes.transaction_date is not None:
             new.transaction_date = changes.transaction_date
@@ -125,8 +158,7 @@ class StagedService:
         if changes.type is not None:
             new.type = changes.type
         if changes.data is not None:
-            merged = {**new.data, **changes.data}
-            new.data = self._prepare_data(scope, {k: v for k, v in merged.items() if v is not None}, "data")
+            new.data = self._prepare_data(scope, new.data, "data")
         if new.type not in allowed_types(session.type):
             raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
                                    code="TypeNotAllowed", target="type")

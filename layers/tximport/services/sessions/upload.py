@@ -153,14 +153,18 @@ def _data_of(line: base.ParsedLine) -> dict[str, Any]:
 
 def _fitting(lines: list[base.ParsedLine], currency: str | None, rejected: list[dict[str, Any]]
              ) -> list[base.ParsedLine]:
-    """The lines booked on a day a ledger keeps, whose amounts are whole minor units of their currency (the
-    line's, else the account's); the others go to `rejected` (InvalidDate, InvalidAmount), as the file importer
-    rejects them."""
+    """The lines booked on a day a ledger keeps, in the account's currency (where both name one), whose amounts are
+    whole minor units of their currency (the line's, else the account's); the others go to `rejected`
+    (InvalidDate, CurrencyMismatch, InvalidAmount)."""
     kept: list[base.ParsedLine] = []
     for line in lines:
         if not bookable(line.date_posted):
             rejected.append({"line_number": line.line_number, "code": "InvalidDate", "field": "date",
                              "message": f"{line.date_posted} lies outside {EARLIEST_DAY} to {LATEST_DAY}"})
+            continue
+        if line.currency and currency and line.currency.upper() != currency.upper():
+            rejected.append({"line_number": line.line_number, "code": "CurrencyMismatch", "field": "currency",
+                             "message": f"the line is in {line.currency} and its bank account keeps {currency}"})
             continue
         problem = amount_problem(line.amount, line.currency or currency)
         if problem is None:
