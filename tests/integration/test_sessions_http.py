@@ -317,3 +317,22 @@ def test_a_session_never_mixes_currencies_in_an_account(client: SessionsClient):
     uploaded = client.upload(session["id"], "mixed.csv", csv)
     assert uploaded.status_code == 200 and uploaded.json()["processed"] == 1, uploaded.text
     assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(3, "CurrencyMismatch")]
+
+
+def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: SessionsClient):
+    card, category = client.card(), client.category("Compras")
+    first = client.create_session(card_id=card, billing_month="2024-05")
+    second = client.create_session(card_id=card, billing_month="2024-05")
+    line = {"transaction_date": "2024-05-05", "description": "Loja", "amount": 55.55, "data": {"category_id": category}}
+    client.stage(first["id"], [line])
+    (waiting,) = client.stage(second["id"], [line])
+    client.ok("POST", f"/import-sessions/{first['id']}/commit")
+    assert client.ok("POST", f"/import-sessions/{first['id']}/close", admin=True)["invoice_status"] == "PAID"
+    # Then the other session of the card and month can neither stage, change nor commit into the paid invoice
+    for method, path, body in (("POST", f"/import-sessions/{second['id']}/staged-transactions", [line]),
+                               ("PUT", f"/staged-transactions/{waiting['id']}", {"description": "x"}),
+                               ("POST", f"/import-sessions/{second['id']}/commit", None)):
+        refused = client.error(method, path, 400, json_body=body) if body is not None else \
+            client.error(method, path, 400)
+        assert (refused["code"], refused["field"]) == ("InvoiceNotOpen", "billing_month"), refused
+    assert client.ok("GET", f"/cards/{card}/invoices/2024-05")["status"] == "PAID"

@@ -114,6 +114,7 @@ class CommitService:
         ledger line is written, so a second call writes nothing twice."""
         session = self.d.session(scope, session_id)
         self._idle(session)
+        self.d.check_invoice_open(scope, session)
         owner = self.d.repo.lock(scope.tenant, session)
         committed = utcnow()
         counts = {"committed": 0, "validating": 0, "ignored": 0}

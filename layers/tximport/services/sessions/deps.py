@@ -13,7 +13,7 @@ from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound, ValidationFailed
 from tximport.models import BankAccount
 from tximport.sessions.ids import parse_staged_id
-from tximport.sessions.models import ImportSession, Scope, SessionType, StagedTransaction
+from tximport.sessions.models import ImportSession, Invoice, InvoiceStatus, Scope, SessionType, StagedTransaction
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import AccountsStore
 from tximport.storage.sessions import CatalogRepository, EventSink, SessionsRepository
@@ -48,6 +48,17 @@ class Deps:
             raise NotFound(f"staged transaction {staged_id} not found", code="StagedTransactionNotFound",
                            target="id")
         return session, line
+
+    def check_invoice_open(self, scope: Scope, session: ImportSession) -> None:
+        """A card session adds to its month's invoice only while that invoice is OPEN (closing another session of
+        the card and month pays it): else 400 InvoiceNotOpen, and nothing is staged or committed."""
+        if session.type != SessionType.CARD or not session.billing_month:
+            return
+        invoice = self.catalog.get(scope.tenant, scope.workspace_id, Invoice, session.context_id,
+                                   session.billing_month)
+        if invoice is not None and invoice.status != InvoiceStatus.OPEN:
+            raise ValidationFailed(f"the invoice of {session.billing_month} is {invoice.status.value}, not OPEN: "
+                                   "its lines are settled", code="InvoiceNotOpen", target="billing_month")
 
     def currency(self, scope: Scope, session: ImportSession) -> str | None:
         """The currency of a session's lines that name none: its account's (a card has none: 2 decimals)."""

@@ -69,6 +69,7 @@ class StagedService:
         """Stage lines: the type follows the sign rule when left out; each line is marked when it looks
         like a line already in the ledger (`data.possible_duplicate`)."""
         session = self.d.session(scope, session_id)
+        self.d.check_invoice_open(scope, session)
         if session.total + len(inputs) > MAX_LINES_PER_SESSION:
             raise ValidationFailed(f"a session holds at most {MAX_LINES_PER_SESSION} staged lines "
                                    f"({session.total} already)", code="SessionFull", target="transactions")
@@ -139,6 +140,7 @@ class StagedService:
         if line.processing_enrichment:
             raise Conflict("the line is being enriched; retry when its status is no longer PROCESSING",
                            code="LineProcessing", target="status")
+        self.d.check_invoice_open(scope, session)
         new = line.model_copy(deep=True)
         currency = self.d.currency(scope, session)
         if changes.data is not None:
