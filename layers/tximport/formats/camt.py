@@ -17,10 +17,12 @@ Mapping (paths relative to the entry, `Ntry`):
   the ISO 20022 usage rule the indicator of a reversal entry already states the direction of the
   reversal itself (a reversed
   debit is reported as CRDT, money in; a reversed credit as DBIT, money out).
-* batches: when an entry carries several `NtryDtls/TxDtls` and each has its own amount
-  (`TxDtls/Amt`, or `TxDtls/AmtDtls/TxAmt/Amt` in older versions), the entry is split into one line
-  per `TxDtls`, signed by the `TxDtls/CdtDbtInd` when present. If any of them lacks an amount the
-  entry stays one line (no amount is invented).
+* batches: when an entry carries several `NtryDtls/TxDtls` and each has its own amount in the entry's
+  currency (`TxDtls/Amt`, or `TxDtls/AmtDtls/TxAmt/Amt` in older versions or where `Amt` is the
+  instructed foreign amount), the entry is split into one line per `TxDtls`, signed by the
+  `TxDtls/CdtDbtInd` when present, provided they add up to the entry's `Amt`. If any of them lacks
+  such an amount, or they do not add up (charges not itemised), the entry stays one line: what the bank
+  booked (no amount is invented or lost).
 * `BookgDt` (`Dt` or `DtTm`) -> `date_posted` (falls back to `ValDt`), `ValDt` -> `value_date`.
 * `AcctSvcrRef` of the entry (else of the TxDtls, else `NtryRef`) -> `bank_transaction_id`; lines
   split from one entry get `<id>/<n>` (n = 1-based position of the TxDtls) so each stays unique,
@@ -484,7 +486,7 @@ def entry_events(line: int, fields: EntryFields, account: StatementAccount | Non
     account_ref = account.account_ref if account else None
     currency = amt[1] or (account.currency if account else None)
     common = (line, posted, value_date, currency, account_ref, entry_info, pending, reversal)
-    split = _split(txs, indicator) if len(txs) > 1 else []
+    split = _split(txs, indicator, amount, amt[1]) if len(txs) > 1 else []
     if split:
         base = entry_ref or ntry_ref
         events: list[ParseEvent] = []
@@ -527,19 +529,34 @@ def _iso_date_cached(text: str) -> date:
     return found
 
 
-def _split(txs: list[_Fields], indicator: str) -> list[tuple[int, Decimal, str]]:
-    """A batch entry's lines, one per TxDtls, when each has its own amount; else none."""
+def _split(txs: list[_Fields], indicator: str, amount: Decimal, currency: str | None
+           ) -> list[tuple[int, Decimal, str]]:
+    """A batch entry's lines, one per TxDtls, when each has its own amount in the entry's currency and together
+    they make the entry's amount; else none (the entry is one line: what the bank booked, never more or less)."""
     split: list[tuple[int, Decimal, str]] = []
+    total = Decimal(0)
     for index, tx in enumerate(txs):
-        text = _get(tx, "Amt", "AmtDtls/TxAmt/Amt")
+        text = _in_currency(tx, currency)
         if text is None:
             return []
         try:
             tx_amount = _amount_text(text)
         except ValueError:
             return []
-        split.append((index, tx_amount, _get(tx, "CdtDbtInd") or indicator))
-    return split
+        tx_indicator = _get(tx, "CdtDbtInd") or indicator
+        split.append((index, tx_amount, tx_indicator))
+        total += tx_amount if tx_indicator == indicator else -tx_amount
+    return split if total == amount else []
+
+
+def _in_currency(tx: _Fields, currency: str | None) -> str | None:
+    """A TxDtls's amount in the entry's currency: `Amt`, else `AmtDtls/TxAmt/Amt` (an `Amt` in another currency
+    is what was instructed, not what was booked)."""
+    for path in ("Amt", "AmtDtls/TxAmt/Amt"):
+        found = tx.get(path)
+        if found is not None and found[0] and (not found[1] or not currency or found[1] == currency):
+            return found[0]
+    return None
 
 
 #: the counterparty's paths: debtor for money in, creditor for money out

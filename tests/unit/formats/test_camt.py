@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.samples import SAMPLES as ALL_SAMPLES
 from tests.unit.formats.helpers import errors, lines
-from tximport.formats import camt
+from tximport.formats import camt, camt_fast
 from tximport.formats.base import (
     BytesSource,
     FileError,
@@ -136,6 +136,31 @@ def test_batch_split_with_older_amount_details() -> None:
     rows = lines(parse(doc(entry(indicator="DBIT", details=details))))
     assert [(r.amount, r.description, r.bank_transaction_id, r.reference) for r in rows] == [
         (Decimal("-3.00"), "part 3", "REF1/1", "E3"), (Decimal("-7.00"), "part 7", "REF1/2", "E7")]
+
+
+def test_batch_details_in_another_currency_split_by_their_booked_amounts() -> None:
+    details = "".join(
+        f'<TxDtls><Amt Ccy="USD">100.00</Amt><AmtDtls><InstdAmt><Amt Ccy="USD">100.00</Amt></InstdAmt>'
+        f'<TxAmt><Amt Ccy="EUR">92.00</Amt></TxAmt></AmtDtls><RmtInf><Ustrd>part {n}</Ustrd></RmtInf></TxDtls>'
+        for n in (1, 2))
+    amount = '<Amt Ccy="EUR">184.00</Amt>'
+    for text_reader in (True, False):
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(camt_fast, "ENABLED", text_reader)
+            rows = lines(parse(doc(entry(amount=amount, indicator="DBIT", details=details))))
+        assert [(r.amount, r.currency, r.original_amount, r.original_currency) for r in rows] == [
+            (Decimal("-92.00"), "EUR", Decimal("-100.00"), "USD")] * 2
+
+
+@pytest.mark.parametrize("parts", [("10.00", "20.00"), ("30.00", "20.00")])
+def test_batch_details_that_do_not_make_the_booked_amount_stay_one_line(parts: tuple[str, str]) -> None:
+    details = "".join(f'<TxDtls><Amt Ccy="EUR">{part}</Amt><RmtInf><Ustrd>part {n}</Ustrd></RmtInf></TxDtls>'
+                      for n, part in enumerate(parts))
+    for text_reader in (True, False):
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(camt_fast, "ENABLED", text_reader)
+            [row] = lines(parse(doc(entry(amount='<Amt Ccy="EUR">40.00</Amt>', details=details))))
+        assert (row.amount, row.bank_transaction_id) == (Decimal("40.00"), "REF1")
 
 
 def test_batch_without_amounts_stays_one_line() -> None:
