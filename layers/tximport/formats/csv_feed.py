@@ -8,9 +8,9 @@ hold delimiters or line breaks and run on into the next block). Both passes of t
 then parsing) read the same batches.
 
 Limits, checked before any row is built: a line (or a record that quoted line breaks spread over
-several lines) longer than `MAX_LINE` characters is `FileError` `LineTooLong`; a field longer than
-csv's field limit (131,072 characters) is refused by `csv.reader` itself. Memory is bounded by the
-block size and these limits, whatever the file's size.
+several lines) longer than `MAX_LINE` characters is `FileError` `LineTooLong`, with its line number. csv's
+own field limit is raised to that (from 131,072 characters), so a field is never refused by `csv.reader`
+before the line is. Memory is bounded by the block size and these limits, whatever the file's size.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from tximport.formats.encoding import errors_for
 BLOCK_SIZE = 64 * 1024
 #: the longest line (or record spread over lines by quoted line breaks) a file may hold
 MAX_LINE = 1 << 20
+# a field as long as a line may be (csv's default, 131,072, would refuse a long field of a line we read)
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE + 1))
 
 Numbered = tuple[int, Row]
 
@@ -282,10 +284,11 @@ class TextFeed:
         self._line += lines
         self._uncounted = ""
 
-    def _too_long(self, what: str = "line") -> FileError:
-        return FileError(LINE_TOO_LONG, f"The {what} at line {self.line} is longer than {MAX_LINE:,} characters; "
-                         "the file is not a statement this service reads.", target=f"line {self.line}",
-                         details={"lineNumber": self.line, "limit": MAX_LINE})
+    def _too_long(self, what: str = "line", at: int | None = None) -> FileError:
+        line = self.line if at is None else at
+        return FileError(LINE_TOO_LONG, f"The {what} at line {line} is longer than {MAX_LINE:,} characters; "
+                         "the file is not a statement this service reads.", target=f"line {line}",
+                         details={"lineNumber": line, "limit": MAX_LINE})
 
     def block(self) -> tuple[int, Any] | None:
         """The next whole lines (the last line of the file may lack its break; bytes in the bytes
@@ -338,7 +341,12 @@ class TextFeed:
         previous = 0
         while previous < count:
             self._record = 0
-            row = next(reader, None)
+            try:
+                row = next(reader, None)
+            except csv.Error as exc:
+                if "field limit" not in str(exc):
+                    raise
+                raise self._too_long(at=first_line + previous) from None  # a field beyond the limit: its line
             if row is None:
                 break
             yield first_line + previous, row

@@ -314,6 +314,18 @@ def test_a_line_without_end_is_a_file_error(monkeypatch: pytest.MonkeyPatch) -> 
     assert _run(parse_tabular_3col, quoted)[0] == LINE_TOO_LONG
 
 
+def test_a_long_field_is_read_and_a_line_beyond_the_limit_names_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    head = b"date,description,amount\n2024-01-01,a,1.00\n"
+    for field in (b"y" * 200_000, b'"' + b"y" * 200_000 + b'"'):  # beyond csv's own default limit (131,072)
+        fast, generic = both(head + b"2024-01-02," + field + b",-2.00\n", monkeypatch)
+        assert fast == generic
+        assert [len(e.description) for e in fast if isinstance(e, ParsedLine)] == [1, 200_000]
+    for field in (b"y" * (csv_feed.MAX_LINE + 10), b'"' + b"y" * (csv_feed.MAX_LINE + 10) + b'"'):
+        fast, generic = both(head + b"2024-01-02," + field + b",-2.00\n2024-01-03,b,1.00\n", monkeypatch)
+        assert fast == generic
+        assert fast[0] == LINE_TOO_LONG and "line 3" in fast[1]
+
+
 def test_memory_is_bounded_by_the_block() -> None:
     """A long file is read a block at a time: the reader holds at most a block or two of the file."""
     def chunks() -> Iterator[bytes]:
