@@ -96,6 +96,14 @@ def test_replay_is_refused_unless_bypassed(api: Api):
     assert all(r["decision"] == "skip" for r in api.review(bypass["id"]))
 
 
+def test_a_file_first_imported_with_the_bypass_is_a_replay_later(api: Api):
+    account = api.create_account()
+    first = _import(api, account, MARCH, bypassReplayValidation=True)
+    api.confirm_and_complete(first["id"])
+    again = _import(api, account, MARCH)
+    assert again["status"] == "error" and again["errorDetails"][0]["code"] == "ReplayDetected"
+
+
 def test_amend_flips_signs_at_most_ten_times(api: Api):
     account = api.create_account()
     imp = _import(api, account, b"2024-03-02,Salary,2500.00\n")

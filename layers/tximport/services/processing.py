@@ -1008,7 +1008,10 @@ class ProcessingService:
             return self._fail(imp, FILE_CHANGED, FILE_CHANGED_MESSAGE)
 
     def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, deadline: Deadline | None) -> Outcome:
-        if imp.bank_accounts and not imp.bypass_replay_validation:
+        if imp.bank_accounts and imp.bypass_replay_validation:
+            # not checked, but remembered once complete: a later import of the file without the bypass is a replay
+            imp.file_sha256 = source.sha256()
+        elif imp.bank_accounts:
             replayed = self._replay(imp, source)
             if replayed:
                 return replayed
