@@ -489,8 +489,8 @@ class _Reader:
                     header = row
                     break
             else:
-                raise FileError(
-                    INVALID_SOURCE_DATA,
+                raise FileError(  # the mapping does not fit the file
+                    INVALID_MAPPING,
                     f"No header row with the mapped columns {sorted(set(names))} was found in the first "
                     f"{HEADER_SEARCH_ROWS} rows (delimiter {self.delimiter!r}).",
                     target="mapping",

@@ -9,7 +9,6 @@ from tximport.formats.base import (
     AMBIGUOUS_DATE_STYLE,
     INVALID_AMOUNT,
     INVALID_DATE,
-    INVALID_SOURCE_DATA,
     FileError,
     StatementAccount,
 )
@@ -142,7 +141,7 @@ def test_ambiguous_dates_raise_file_error_and_date_style_resolves() -> None:
 def test_header_not_found_and_bad_mappings_are_file_errors() -> None:
     with pytest.raises(FileError) as info:
         run(parse_csv_mapped, b"a,b\n1,2\n", mapping={"columns": {"date": "Date", "amount": "Amount"}})
-    assert info.value.code == INVALID_SOURCE_DATA
+    assert info.value.code == INVALID_MAPPING  # the mapping does not fit the file
     for mapping in (None, {}, {"columns": {"amount": 1}}, {"columns": {"date": 0}},
                     {"columns": {"date": 0, "amount": 1, "credit": 2, "debit": 3}},
                     {"columns": {"date": 0, "credit": 2}}, {"columns": {"date": -1, "amount": 1}},
