@@ -45,6 +45,8 @@ class MemoryStore:
             return False
         if action.unlocked_for is not None and not self._unlocked(item, action.unlocked_for):
             return False
+        if any((item or {}).get(name, 0) > limit for name, limit in action.at_most.items()):
+            return False
         return action.locked_by is None or (item or {}).get(LOCK_OWNER) == action.locked_by
 
     def _apply(self, action: Action) -> dict[str, Any] | None:

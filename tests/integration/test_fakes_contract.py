@@ -589,6 +589,11 @@ def test_the_store_honours_its_conditions_and_pages_by_sort_key(store):
     assert failed.value.indexes == [1] and store.get(("p", "A#2")) is None
     store.transact([Put({"pk": "p", "sk": "A#2"}), Update(("p", "A#1"), add={"total": 1}, locked_by="me")])
     assert store.get(("p", "A#1"))["total"] == 3
+    with pytest.raises(ConditionFailed):  # a counter past its limit
+        store.transact([Put({"pk": "p", "sk": "A#3"}), Update(("p", "A#1"), add={"total": 1}, at_most={"total": 2})])
+    assert store.get(("p", "A#3")) is None
+    store.write(Update(("p", "A#1"), add={"total": 1, "fresh": 1}, at_most={"total": 3, "fresh": 0}))
+    assert store.get(("p", "A#1"))["total"] == 4
     store.put_many([{"pk": "p", "sk": f"B#{n}", "n": n} for n in range(5)])
     page, last = store.query("p", prefix="B#", limit=2)
     assert [i["n"] for i in page] == [0, 1] and last == "B#1"

@@ -75,7 +75,6 @@ from pydantic_core import PydanticCustomError
 from tximport.formats import fast_csv
 from tximport.formats.base import (
     EMPTY_FILE,
-    INVALID_SOURCE_DATA,
     DateStyle,
     FileError,
     ParseEvent,

@@ -65,6 +65,8 @@ class Update:
     locked_by: str | None = None
     #: False: create the item when it is missing (an upsert); True: the item must exist
     must_exist: bool = True
+    #: counters that must not exceed these values before the update (a missing counter is 0)
+    at_most: dict[str, int] = field(default_factory=dict)
 
 
 Action = Put | Delete | Update
@@ -176,6 +178,8 @@ def _request(table: str, action: Action) -> tuple[str, dict[str, Any]]:
         conditions.append(e.lock(action.unlocked_for))
     if action.locked_by is not None:
         conditions.append(f"{e.name(LOCK_OWNER)} = {e.value(action.locked_by)}")
+    for name, limit in action.at_most.items():
+        conditions.append(f"(attribute_not_exists({e.name(name)}) OR {e.name(name)} <= {e.value(limit)})")
     return "Update", e.apply({"TableName": table, "Key": _key(action.key), "UpdateExpression": " ".join(parts)},
                              conditions)
 

@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from tximport import exactjson
-from tximport.errors import Conflict, NotFound
+from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import Tenant
 from tximport.sessions.models import (
@@ -233,8 +233,11 @@ class SessionsRepository:
         return Update(self._session_key(tenant, session), add={**delta, "line_writes": 1},
                       locked_by=owner, unlocked_for=None if owner else NOBODY)
 
-    def add_lines(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction]) -> None:
-        """Create lines (their seq already allocated) with their counters, 99 per transaction."""
+    def add_lines(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction],
+                  max_total: int | None = None) -> None:
+        """Create lines (their seq already allocated) with their counters, 99 per transaction; with `max_total`,
+        each transaction holds only while the session stays within that many lines (concurrent adds too):
+        SessionFull otherwise."""
         for start in range(0, len(lines), LINES_PER_TRANSACTION):
             chunk = lines[start:start + LINES_PER_TRANSACTION]
             delta: dict[str, Decimal | int] = {}
@@ -243,10 +246,17 @@ class SessionsRepository:
                     delta[key] = delta.get(key, 0) + value
             actions: list[Any] = [Put(self._line_item(tenant, ln, session.workspace_id), if_absent=True)
                                   for ln in chunk]
+            counters = self._counters(tenant, session, delta, owner=None)
+            if max_total is not None:
+                counters.at_most["total"] = max_total - len(chunk)
             try:
-                self.store.transact([*actions, self._counters(tenant, session, delta, owner=None)],
-                                    token=f"add-{session.id}-{chunk[0].seq}"[:36])
+                self.store.transact([*actions, counters], token=f"add-{session.id}-{chunk[0].seq}"[:36])
             except ConditionFailed:
+                current = self.store.get(self._session_key(tenant, session)) or {}
+                if max_total is not None and _int(current.get("total")) + len(chunk) > max_total:
+                    raise ValidationFailed(f"a session holds at most {max_total} staged lines "
+                                           f"({_int(current.get('total'))} already)", code="SessionFull",
+                                           target="transactions") from None
                 raise Conflict(f"import session {session.id} is busy (commit, close or delete in progress)",
                                code="SessionBusy", target="id") from None
 

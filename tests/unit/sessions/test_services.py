@@ -376,3 +376,23 @@ def test_session_events_leave_through_the_outbox_and_its_stream_translator():
     (event,) = default_translators().translate(change)
     assert event.detail_type == "ImportSessionCommitted"
     assert event.detail["transactionIds"] == ["t1"] and event.detail["eventId"] == "e1"
+
+
+def test_concurrent_adds_never_pass_the_session_cap(w: World, monkeypatch: pytest.MonkeyPatch):
+    import tximport.services.sessions.staged as staged_module
+
+    monkeypatch.setattr(staged_module, "MAX_LINES_PER_SESSION", 5)
+    _, session = account_session(w)
+    stage(w, session.id, *[(1, "-1.00", f"line {n}", {}) for n in range(3)])
+    stale = w.deps.session(w.scope, session.id)  # what four concurrent calls all read: 3 lines
+    monkeypatch.setattr(w.deps, "session", lambda scope, session_id: stale.model_copy(deep=True))
+    outcomes = []
+    for n in range(4):  # each passes the check on what it read; the store's condition decides
+        try:
+            stage(w, session.id, (2, "-2.00", f"more {n}", {}))
+            outcomes.append("added")
+        except ValidationFailed as exc:
+            outcomes.append(exc.code)
+    assert outcomes == ["added", "added", "SessionFull", "SessionFull"]
+    monkeypatch.undo()
+    assert w.deps.session(w.scope, session.id).total == 5

@@ -88,7 +88,7 @@ class StagedService:
             id=staged_id(session.number, first + i), session_id=session.id, seq=first + i, type=kinds[i],
             transaction_date=inp.transaction_date, amount=inp.amount, description=inp.description or "",
             data=prepared[i], line_number=inp.line_number)) for i, inp in enumerate(inputs)]
-        self.d.repo.add_lines(scope.tenant, session, lines)
+        self.d.repo.add_lines(scope.tenant, session, lines, max_total=MAX_LINES_PER_SESSION)
         return lines
 
     def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
