@@ -49,6 +49,22 @@ def test_suggested_mapping_reads_the_sample_it_was_made_from() -> None:
                                                       Decimal("-1500.00")]
 
 
+def test_a_dutch_export_signs_by_its_af_bij_column() -> None:
+    data = (b'"Datum";"Naam / Omschrijving";"Rekening";"Tegenrekening";"Code";"Af Bij";"Bedrag (EUR)";"Mutatiesoort";'
+            b'"Mededelingen"\n"20241201";"Albert Heijn 1234";"NL91INGB0001234567";"";"BA";"Af";"12,34";'
+            b'"Betaalautomaat";"Pasvolgnr:001"\n"20241202";"Werkgever BV";"NL91INGB0001234567";"NL20RABO0300065264";'
+            b'"GT";"Bij";"2.100,00";"Overschrijving";"Salaris november"\n')
+    found = detect(data, "ing.csv")
+    columns = found.suggested_mapping["columns"]
+    assert (columns["indicator"], columns["amount"], columns["counterpartyAccount"]) == (
+        "Af Bij", "Bedrag (EUR)", "Tegenrekening")
+    assert "Rekening" not in json.dumps(columns["description"]).replace("Tegenrekening", "")  # the own account
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.amount, line.description.split(" ")[0]) for line in lines(events)] == [
+        (Decimal("-12.34"), "Albert"), (Decimal("2100.00"), "Werkgever")]
+
+
 def test_preamble_footer_and_comma_decimals_are_found_but_day_month_order_is_left_open() -> None:
     data = (SAMPLES / "csv" / "oca-meta_data_separated_credit_debit.csv").read_bytes()
     found = detect(data)

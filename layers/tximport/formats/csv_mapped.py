@@ -111,8 +111,8 @@ _TEXT_ROLES = TEXT_ROLES
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_ROWS = 100
 INFERENCE_SAMPLE_ROWS = 1000
-DEFAULT_CREDIT_VALUES = ("C", "CR", "CRDT", "CREDIT", "H", "HABEN", "+")
-DEFAULT_DEBIT_VALUES = ("D", "DR", "DBIT", "DEBIT", "S", "SOLL", "-")
+DEFAULT_CREDIT_VALUES = ("C", "CR", "CRDT", "CREDIT", "H", "HABEN", "+", "BIJ")
+DEFAULT_DEBIT_VALUES = ("D", "DR", "DBIT", "DEBIT", "S", "SOLL", "-", "AF")
 #: values of a status column that mark a pending line (card pre-authorisations, reservations, holds)
 DEFAULT_PENDING_VALUES = (
     "Pending", "PDNG", "Authorised", "Authorized", "Authorisation", "Authorization", "Pre-authorisation",

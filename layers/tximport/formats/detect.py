@@ -51,7 +51,7 @@ _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("originalCurrency", ("original currency", "foreign currency")),
     ("valueDate", ("value date", "valuta", "valutadatum", "wertstellung", "date de valeur", "valuedate")),
     ("indicator", ("d/c", "dc", "c/d", "cr/dr", "dr/cr", "debit/credit", "credit/debit", "soll/haben",
-                   "s/h", "sign", "debitcredit", "creditdebit")),
+                   "s/h", "sign", "debitcredit", "creditdebit", "af bij", "af/bij", "bij/af", "af-bij")),
     ("balance", ("balance", "saldo", "solde", "running balance", "kontostand")),
     ("credit", ("credit", "credits", "haben", "paid in", "money in", "deposit", "deposits", "crédit",
                 "credit amount", "einnahme", "gutschrift")),
@@ -62,14 +62,14 @@ _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("date", ("date", "datum", "buchungstag", "booking date", "transaction date", "posting date", "posted",
               "date posted", "buchungsdatum", "date opération", "fecha", "trans date")),
     ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
-                             "kontonummer", "gegenkonto", "payee account")),
+                             "kontonummer", "gegenkonto", "payee account", "tegenrekening")),
     ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
                           "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger")),
     ("bankTransactionId", ("transaction id", "operation number", "id", "transaction number", "fitid")),
     ("reference", ("reference", "ref", "referenz", "kundenreferenz")),
     ("description", ("description", "label", "memo", "details", "detail", "text", "narrative",
                      "verwendungszweck", "buchungstext", "libellé", "libelle", "particulars",
-                     "transaction details", "concepto", "omschrijving")),
+                     "transaction details", "concepto", "omschrijving", "naam / omschrijving", "mededelingen")),
 )
 
 
