@@ -256,12 +256,13 @@ def test_a_reconciliation_id_that_is_no_id_is_refused_in_the_dialects_shape(worl
     """Reconciliation and entry ids are key-safe path ids: anything else is 400 VALIDATION naming the path
     parameter, before any lookup (the body is a valid one, so the id is the only fault)."""
     body = json.dumps({"data": {"type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}})
+    dialect = {"reconciliation_id": "id", "entry": "entryId"}  # as the dialect's 404s name them
     for name in {"reconciliation_id", "entry"} & set(op.path_params()):
         for bad in BAD_IDS:
             answer = _call(world, op, url=world.url(op, **{name: bad}), data=body.encode() if op.has_body else None)
             if bad == "a%2Fb" and answer.status_code == 404:  # another path: no route has it
                 continue
-            refused = _assert_refused(answer, f"{name}={bad}", code="VALIDATION", target=name)
+            refused = _assert_refused(answer, f"{name}={bad}", code="VALIDATION", target=dialect[name])
             assert refused["statusCode"] == 400
 
 
