@@ -336,3 +336,35 @@ def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: Session
             client.error(method, path, 400)
         assert (refused["code"], refused["field"]) == ("InvoiceNotOpen", "billing_month"), refused
     assert client.ok("GET", f"/cards/{card}/invoices/2024-05")["status"] == "PAID"
+
+
+def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient):
+    account, category = client.bank_account(), client.category("Streaming")
+    netflix = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Netflix", "amount": 49.90, "account_id": account, "category_id": category,
+        "frequency": "MONTHLY", "start_date": "2024-01-31"})
+    session = client.create_session(account_id=account, billing_month="2024-02")
+    client.stage(session["id"], [
+        {"transaction_date": "2024-03-01", "description": "NETFLIX.COM", "amount": -49.90,
+         "data": {"category_id": category, "recurring_expense_id": netflix["id"]}},
+        {"transaction_date": "2024-04-02", "description": "NETFLIX.COM", "amount": -49.90,
+         "data": {"ignore": True, "recurring_expense_id": netflix["id"]}}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    # Then the item falls due on the 31st, or the month's last day, each slot paid, ignored or pending
+    slots = client.ok("GET", f"/recurring/{netflix['id']}/projection", params={"month": "2024-04"})
+    assert [(s["date"], s["status"], s["amount"]) for s in slots] == [
+        ("2024-01-31", "PENDING", D("49.90")), ("2024-02-29", "PAID", D("49.90")), ("2024-03-31", "IGNORE", D("49.90")),
+        ("2024-04-30", "PENDING", D("49.90"))]
+    assert slots[1]["transaction_id"] and slots[0]["transaction_id"] is None and slots[1]["type"] == "expense"
+    pending = client.ok("GET", "/recurring/pending", params={"account_id": account})
+    dates = [p["reference_date"] for p in pending]
+    assert "2024-01-31" in dates and "2024-04-30" in dates and "2024-02-29" not in dates and "2024-03-31" not in dates
+    assert {(p["recurring_id"], p["recurring_status"], p["amount"]) for p in pending} == {
+        (netflix["id"], "Active", D("49.90"))}
+    february = client.ok("GET", "/recurring/summary", params={"month": "2024-02"})
+    assert february == {"paid_current_month": D("49.90"), "pending_until_month_end": D("0"),
+                        "projected_current_month": D("49.90")}
+    january = client.ok("GET", "/recurring/summary", params={"month": "2024-01"})
+    assert (january["pending_until_month_end"], january["paid_current_month"]) == (D("49.90"), D("0"))
+    assert client.error("GET", "/recurring/summary", 400, params={"month": "2024-13"})["field"] == "month"
+    assert client.error("GET", f"/recurring/{uuid.uuid4()}/projection", 404)["code"] == "RecurringNotFound"

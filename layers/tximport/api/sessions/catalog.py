@@ -22,9 +22,12 @@ from tximport.api.sessions.models import (
     CategoryRequest,
     InvoiceList,
     InvoiceOut,
+    PendingList,
+    ProjectionList,
     RecurringInput,
     RecurringList,
     RecurringOut,
+    RecurringSummaryOut,
     RuleList,
     RuleOut,
     RuleRequest,
@@ -38,6 +41,7 @@ from tximport.api.sessions.models import (
 from tximport.api.sessions.views import invoice_view, model_view
 from tximport.errors import NotFound, ValidationFailed
 from tximport.runtime import container
+from tximport.services.sessions.recurring import Slot
 from tximport.sessions.models import MONTH_PATTERN, RecurringType
 
 router = Router()
@@ -181,6 +185,53 @@ def list_recurring(account_id: Annotated[str | None, Query(max_length=64)] = Non
     items = container().sessions.catalog.list_recurring(scope, kind=kind, account_id=account_id, card_id=card_id,
                                                         is_active=is_active)
     return respond([model_view(i) for i in items])
+
+
+def _slot_view(slot: Slot) -> dict[str, Any]:
+    return {"amount": slot.amount, "date": slot.day.isoformat(), "status": slot.status,
+            "transaction_id": slot.transaction_id, "type": slot.item.type.value}
+
+
+def _pending_view(slot: Slot, tags: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    item = slot.item
+    return {"account_id": item.account_id or item.source_account_id, "amount": slot.amount, "card_id": item.card_id,
+            "category_id": item.category_id, "description": item.description,
+            "include_in_summary": item.include_in_summary, "recurring_id": item.id,
+            "recurring_status": "Active" if item.is_active else "Inactive", "reference_date": slot.day.isoformat(),
+            "sub_category_id": item.sub_category_id, "tags": [tags[t] for t in item.tag_ids if t in tags],
+            "type": item.type.value}
+
+
+@router.get("/recurring/pending", summary="List pending recurring transactions", tags=["Recurring"],
+            description="The slots of the active recurring items (of one account or card) that no committed line "
+                        "has paid, up to the end of this month.", responses=answers(PendingList, 200))
+def pending_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
+                      card_id: Annotated[str | None, Query(max_length=64)] = None,
+                      workspace: WorkspaceHeader = None) -> Response[str]:
+    scope = scope_of(router, workspace)
+    slots = container().sessions.recurring.pending(scope, account_id, card_id)
+    tags = {t["id"]: t for t in (model_view(tag) for tag in container().sessions.catalog.list_all(scope, "tag"))} \
+        if any(slot.item.tag_ids for slot in slots) else {}
+    return respond([_pending_view(slot, tags) for slot in slots])
+
+
+@router.get("/recurring/summary", summary="Recurring summary", tags=["Recurring"],
+            description="A month's projected, paid and pending amounts over the active recurring items counted in "
+                        "summaries (include_in_summary).", responses=answers(RecurringSummaryOut, 200))
+def recurring_summary(month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")],
+                      workspace: WorkspaceHeader = None) -> Response[str]:
+    projected, paid, pending = container().sessions.recurring.summary(scope_of(router, workspace), month)
+    return respond({"paid_current_month": paid, "pending_until_month_end": pending,
+                    "projected_current_month": projected})
+
+
+@router.get("/recurring/<item_id>/projection", summary="Get projection for a recurring item", tags=["Recurring"],
+            description="The item's slots with their status: every paid or ignored one, and the pending ones up to "
+                        "the end of `month` (this month by default).", responses=answers(ProjectionList, 200, 404))
+def recurring_projection(item_id: str, month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+                         workspace: WorkspaceHeader = None) -> Response[str]:
+    slots = container().sessions.recurring.projection(scope_of(router, workspace), item_id, month)
+    return respond([_slot_view(slot) for slot in slots])
 
 
 @router.get("/recurring/<item_id>", summary="Get a recurring transaction", tags=["Recurring"],

@@ -475,6 +475,49 @@ class RecurringList(RootModel[list[RecurringOut]]):
     pass
 
 
+class ProjectionSlotOut(Out):
+    """A day a recurring item falls due (entity.ProjectionSlot)."""
+
+    amount: Amount = Field(description="what paid it; the item's amount while PENDING")
+    date: str = Field(examples=["2024-03-05"])
+    status: str = Field(description="PAID, IGNORE or PENDING")
+    transaction_id: str | None = Field(description="the ledger line that paid it")
+    type: RecurringType
+
+
+class ProjectionList(RootModel[list[ProjectionSlotOut]]):
+    pass
+
+
+class PendingSlotOut(Out):
+    """A slot no line has paid yet (entity.PendingSlot)."""
+
+    account_id: str | None
+    amount: Amount
+    card_id: str | None
+    category_id: str | None
+    description: str
+    include_in_summary: bool
+    recurring_id: str
+    recurring_status: str = Field(description="Active or Inactive")
+    reference_date: str = Field(examples=["2024-03-05"])
+    sub_category_id: str | None
+    tags: list[dict[str, Any]]
+    type: RecurringType
+
+
+class PendingList(RootModel[list[PendingSlotOut]]):
+    pass
+
+
+class RecurringSummaryOut(Out):
+    """A month's recurring amounts (entity.RecurringSummary)."""
+
+    paid_current_month: Amount
+    pending_until_month_end: Amount
+    projected_current_month: Amount
+
+
 class RuleOut(Out):
     id: str
     name: str

@@ -9,6 +9,7 @@ from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.commit import CommitService
 from tximport.services.sessions.deps import Deps
 from tximport.services.sessions.enrich import EnrichService
+from tximport.services.sessions.recurring import RecurringSlots
 from tximport.services.sessions.sessions import SessionService
 from tximport.services.sessions.staged import StagedService
 from tximport.services.sessions.upload import UploadService
@@ -26,6 +27,10 @@ class SessionsUseCases:
     @cached_property
     def catalog(self) -> CatalogService:
         return CatalogService(self.deps)
+
+    @cached_property
+    def recurring(self) -> RecurringSlots:
+        return RecurringSlots(self.deps)
 
     @cached_property
     def sessions(self) -> SessionService:

@@ -1,0 +1,162 @@
+"""A recurring item's slots: the days it falls due, each paid, ignored or pending (`GET /recurring/{id}/projection`,
+`GET /recurring/pending`, `GET /recurring/summary`).
+
+An item falls due on its start date (else the day it was created) and every period of its frequency after it
+(a monthly item on the 31st falls on the last day of shorter months), up to its end date. A slot is paid by the
+ledger lines committed from import sessions bound to the item (`SessionLedgerEntry.recurring_id`) booked from
+its day up to the next slot's (a line before the first slot pays the first); it is IGNORE when each of them was
+committed ignored, PAID otherwise, and PENDING while no line pays it. Only the item's own ledger is read (its
+account's, a transfer's source account's, a card item's card's), a day range at a time.
+"""
+
+from __future__ import annotations
+
+import calendar
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tximport.errors import ValidationFailed
+from tximport.models import LedgerLine
+from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.deps import Deps
+from tximport.sessions.models import Frequency, RecurringItem, RecurringType, Scope, TransactionStatus
+
+#: the most slots one item is followed for (a daily item over three years; older slots are left out)
+MAX_SLOTS = 1100
+#: a payment may come this many days before the first slot and still pay it
+EARLY_DAYS = 31
+
+_DAYS = {Frequency.DAILY: 1, Frequency.WEEKLY: 7, Frequency.BIWEEKLY: 14}
+_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.YEARLY: 12}
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One day an item falls due, and what paid it."""
+
+    item: RecurringItem
+    day: date
+    status: str  # PAID, IGNORE, PENDING
+    amount: Decimal
+    transaction_id: str | None = None
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first and last day of a `YYYY-MM` month (400 naming `month` otherwise)."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise ValidationFailed("month is written YYYY-MM", target="month") from None
+    if len(month) != 7 or not 1900 <= year <= 2999:
+        raise ValidationFailed("month is written YYYY-MM (1900 to 2999)", target="month")
+    return first, first.replace(day=calendar.monthrange(year, number)[1])
+
+
+def _add_months(day: date, months: int, anchor: int) -> date:
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(anchor, calendar.monthrange(year, month + 1)[1]))
+
+
+def _due(item: RecurringItem) -> Iterator[date]:
+    """The days `item` falls due, from its start to its end date (or the calendar's end)."""
+    start = item.start_date or item.created_at.date()
+    step = 0
+    while True:
+        try:
+            if item.frequency in _DAYS:
+                day = start + timedelta(days=_DAYS[item.frequency] * step)
+            else:
+                day = _add_months(start, _MONTHS.get(item.frequency, 1) * step, start.day)
+        except (OverflowError, ValueError):
+            return
+        if item.end_date and day > item.end_date:
+            return
+        yield day
+        step += 1
+
+
+def due_days(item: RecurringItem, until: date) -> tuple[list[date], date | None]:
+    """The days `item` falls due up to `until` (the last MAX_SLOTS of them), and the next one after."""
+    days: deque[date] = deque(maxlen=MAX_SLOTS)
+    for day in _due(item):
+        if day > until:
+            return list(days), day
+        days.append(day)
+    return list(days), None
+
+
+def _ledger_of(item: RecurringItem) -> str | None:
+    """The ledger a line paying `item` is committed to."""
+    if item.type == RecurringType.CARD_TRANSACTION:
+        return item.card_id
+    if item.type == RecurringType.TRANSFER:
+        return item.source_account_id or item.account_id
+    return item.account_id
+
+
+class RecurringSlots:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        self.catalog = CatalogService(deps)
+
+    def slots(self, scope: Scope, item: RecurringItem, until: date) -> list[Slot]:
+        """Every slot of `item` up to `until`, with what paid it."""
+        days, after = due_days(item, until)
+        if not days:
+            return []
+        ledger = _ledger_of(item)
+        paying: list[list[LedgerLine]] = [[] for _ in days]
+        # the last slot is paid by a line up to the day before the next one falls due
+        horizon = max(until, after - timedelta(days=1)) if after else until
+        if ledger:
+            for line in self.d.ledger.lines_between(scope.tenant, ledger, days[0] - timedelta(days=EARLY_DAYS),
+                                                    horizon):
+                if line.session is not None and line.session.recurring_id == item.id and not line.pending:
+                    paying[max(0, bisect_right(days, line.date_posted) - 1)].append(line)
+        return [self._slot(item, day, lines) for day, lines in zip(days, paying, strict=True)]
+
+    @staticmethod
+    def _slot(item: RecurringItem, day: date, lines: list[LedgerLine]) -> Slot:
+        if not lines:
+            return Slot(item, day, "PENDING", item.amount)
+        ignored = all(line.session is not None and line.session.status == TransactionStatus.IGNORE for line in lines)
+        return Slot(item, day, "IGNORE" if ignored else "PAID", abs(sum((line.amount for line in lines),
+                                                                         Decimal(0))), lines[0].transaction_id)
+
+    def projection(self, scope: Scope, item_id: str, month: str | None) -> list[Slot]:
+        """The item's slots: every resolved one, and the pending ones up to the end of `month` (this month)."""
+        item = self.catalog.get_recurring(scope, item_id)
+        _, last = month_bounds(month or self._this_month())
+        return self.slots(scope, item, last)
+
+    def pending(self, scope: Scope, account_id: str | None, card_id: str | None) -> list[Slot]:
+        """The pending slots of the active items (of one account or card) up to the end of this month."""
+        _, last = month_bounds(self._this_month())
+        items = self.catalog.list_recurring(scope, account_id=account_id, card_id=card_id, is_active=True)
+        return [slot for item in items for slot in self.slots(scope, item, last) if slot.status == "PENDING"]
+
+    def summary(self, scope: Scope, month: str) -> tuple[Decimal, Decimal, Decimal]:
+        """(projected, paid, pending) amounts of `month` over the active items counted in summaries."""
+        first, last = month_bounds(month)
+        projected = paid = pending = Decimal(0)
+        for item in self.catalog.list_recurring(scope, is_active=True):
+            if not item.include_in_summary:
+                continue
+            for slot in self.slots(scope, item, last):
+                if slot.day < first:
+                    continue
+                projected += item.amount
+                if slot.status == "PAID":
+                    paid += slot.amount
+                elif slot.status == "PENDING":
+                    pending += slot.amount
+        return projected, paid, pending
+
+    def _this_month(self) -> str:
+        return self.d.today().strftime("%Y-%m")
