@@ -131,3 +131,24 @@ def test_every_account_type_counts_as_the_guide_says():
                     investment_deposit=D(32), investment_withdrawal=D(64), card_expense=D(1000))
     assert account_balance(sums) == D(1 - 2 - 4 + 8 - 16 - 32 + 64)
     assert month_bounds("2024-02") == (date(2024, 2, 1), date(2024, 2, 29))
+
+
+def test_a_recurring_item_falls_due_by_its_frequency_within_its_dates():
+    from datetime import date as day
+    from decimal import Decimal as Dec
+
+    from tximport.services.sessions.recurring import due_days, month_bounds
+    from tximport.sessions.models import Frequency, RecurringItem, RecurringType
+
+    def item(frequency: Frequency, start: day, end: day | None = None) -> RecurringItem:
+        return RecurringItem(id="r", workspace_id="w", type=RecurringType.EXPENSE, description="x", amount=Dec(1),
+                             frequency=frequency, start_date=start, end_date=end)
+
+    assert due_days(item(Frequency.MONTHLY, day(2024, 1, 31)), day(2024, 4, 30)) == (
+        [day(2024, 1, 31), day(2024, 2, 29), day(2024, 3, 31), day(2024, 4, 30)], day(2024, 5, 31))
+    assert due_days(item(Frequency.QUARTERLY, day(2023, 11, 30), day(2024, 6, 1)), day(2024, 12, 31)) == (
+        [day(2023, 11, 30), day(2024, 2, 29), day(2024, 5, 30)], None)
+    assert due_days(item(Frequency.BIWEEKLY, day(2024, 1, 1)), day(2024, 1, 31))[0] == [
+        day(2024, 1, 1), day(2024, 1, 15), day(2024, 1, 29)]
+    assert len(due_days(item(Frequency.DAILY, day(2000, 1, 1)), day(2024, 1, 1))[0]) == 1100  # the latest kept
+    assert month_bounds("2024-02") == (day(2024, 2, 1), day(2024, 2, 29))
