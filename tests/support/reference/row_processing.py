@@ -492,7 +492,9 @@ class ProcessingService:
                               "create a new import for the new file")
 
     def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource) -> Outcome:
-        if imp.bank_accounts and not imp.bypass_replay_validation:
+        if imp.bank_accounts and imp.bypass_replay_validation:
+            imp.file_sha256 = source.sha256()  # remembered once complete, though not checked
+        elif imp.bank_accounts:
             replayed = self._replay(imp, source)
             if replayed:
                 return replayed
