@@ -283,7 +283,9 @@ class InMemoryLedger:
         with self._lock:
             stored = self.lines.get((keys.tenant_pk(tenant), old[0], old[1]), {}).get(old[2])
             moved = old[1] != line.date_posted
-            if stored is None or stored.reconciliation != line.reconciliation or (moved and line.reconciliation):
+            pointed = self.references.get((keys.tenant_pk(tenant), line.bank_account_id, bank_transaction_id))
+            if stored is None or stored.reconciliation != line.reconciliation or (moved and line.reconciliation) \
+                    or (moved and pointed is not None and pointed[1] != old[1]):
                 raise LineChanged(f"line {line.transaction_id} changed while it was replaced")
             self.write(tenant, [line])
             if moved:

@@ -348,6 +348,10 @@ def test_a_reference_is_claimed_once_and_follows_its_line(ledger):
         ("acc", "bank-1"): ("acc", date(2024, 1, 7), line.transaction_id)}
     assert ledger.day_lines(TENANT, "acc", date(2024, 1, 5)) == []
     assert ledger.day_lines(TENANT, "acc", date(2024, 1, 7)) == [moved]
+    with pytest.raises(LineChanged):  # a second move from where the line was: it went meanwhile
+        ledger.replace(TENANT, ref, dataclasses.replace(line, date_posted=date(2024, 1, 9)), "bank-1")
+    assert ledger.day_lines(TENANT, "acc", date(2024, 1, 9)) == []
+    assert ledger.refs(TENANT, [("acc", "bank-1")])[("acc", "bank-1")][1] == date(2024, 1, 7)
 
 
 def test_a_replace_keeps_a_reconciliation_mark_and_never_moves_a_held_line(ledger):

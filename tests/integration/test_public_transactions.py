@@ -133,3 +133,22 @@ def test_a_booking_day_given_once_stays_even_when_it_was_the_value_day(api: Api)
     assert resent["items"][0]["updatedFields"] == ["valueDate"]
     (line,) = api.ledger(account)
     assert (line["valueDate"], line["postingDate"]) == ("2024-03-05", "2024-03-01")
+
+
+def test_concurrent_posts_and_resends_of_one_transaction_leave_one_row(api: Api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = api.create_account("GB33BUKB20201555555555")
+
+    def post(tx_id: str, day: str) -> int:
+        return api.call("POST", PATH, json={"transactions": [_tx(transactionId=tx_id, valutaAt=day)]}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        # first posts racing, each with another day; then resends racing to other days
+        assert set(pool.map(post, ["race-1"] * 4, [f"2024-09-0{n}" for n in (1, 3, 5, 7)])) == {201}
+        assert set(pool.map(post, ["race-1"] * 8, [f"2024-10-{n:02d}" for n in range(1, 9)])) == {201}
+    rows = [r for r in api.ledger(account) if r["description"] == "Coffee"]
+    assert len(rows) == 1, rows
+    # and a resend after them moves that one row
+    post("race-1", "2024-11-30")
+    assert [r["postingDate"] for r in api.ledger(account)] == ["2024-11-30"]

@@ -15,8 +15,9 @@ off; the answer says so per transaction.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -36,7 +37,9 @@ MAX_TRANSACTIONS = 1000
 #: the longest text value of a transaction: a ledger line holds several, and a DynamoDB item at most 400 KB
 MAX_TEXT_CHARS = 1000
 #: reads of a stored line a resend's correction makes while the line changes under it
-_CORRECTION_ATTEMPTS = 5
+_CORRECTION_ATTEMPTS = 6
+#: the first pause before reading a changed line again (doubling: 1.6 s in all)
+_RETRY_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,24 +222,28 @@ class PublicTransactionsService:
         """`_correct`, read again while the stored line changes under it (a reconciliation marks it, another
         resend moves it)."""
         key = (line.bank_account_id, bank_id)
-        for _ in range(_CORRECTION_ATTEMPTS):
+        for attempt in range(_CORRECTION_ATTEMPTS):
             try:
-                return self._correct(tenant, index, known[key], line, bank_id, known)
+                return self._correct(tenant, index, known[key], line, bank_id, known,
+                                     last=attempt == _CORRECTION_ATTEMPTS - 1)
             except LineChanged:
+                if attempt < _CORRECTION_ATTEMPTS - 1:
+                    time.sleep(_RETRY_SECONDS * 2 ** attempt)
                 known.update(self.ledger.refs(tenant, [key]))
         return RejectedTransaction(index, "TransactionBusy", "the stored transaction kept changing while its dates "
                                    "were corrected: send it again", f"$.transactions[{index}].transactionId")
 
     def _correct(self, tenant: Tenant, index: int, ref: LineRef, line: LedgerLine, bank_id: str,
-                 known: dict[tuple[str, str], LineRef]) -> tuple[str, ...] | RejectedTransaction:
+                 known: dict[tuple[str, str], LineRef], *, last: bool = False
+                 ) -> tuple[str, ...] | RejectedTransaction:
         """Update the stored line's dates from a resend; answers the fields that changed, or why the line cannot
         move (a reconciliation entry holds it: its booking day is what was reconciled)."""
         stored = self.ledger.lines_at(tenant, [ref]).get((ref[0], ref[2]))
-        if stored is None:  # the reference was claimed but its line never written: write it now
-            line.transaction_id = ref[2]
-            self.ledger.write(tenant, [line])
-            self.ledger.replace(tenant, (ref[0], line.date_posted, ref[2]), line, bank_id)
-            known[(ref[0], bank_id)] = (ref[0], line.date_posted, ref[2])
+        if stored is None:
+            if not last:  # the claim's own request has not written its line yet, or another resend moved it
+                raise LineChanged(f"no line at {ref}")
+            # the reference was claimed but its line never written: write it where the reference points
+            self.ledger.write(tenant, [replace(line, transaction_id=ref[2], date_posted=ref[1])])
             return ()
         # a booking day given before (bookedAt; a line stored before the flag: a day other than its value day)
         # stays when this resend gives none

@@ -340,10 +340,10 @@ class LedgerStore(Protocol):
         ...
 
     def replace(self, tenant: Tenant, old: LineRef, line: LedgerLine, bank_transaction_id: str) -> None:
-        """Write `line` as it was read and changed (its day indexed), remove the item at `old` when the line
-        moved to another day (one transaction), and point the pair's reference at the line. Only while the
-        stored line still has the reconciliation mark `line` has; a line a reconciliation entry holds never
-        moves: else `LineChanged`, and nothing is written."""
+        """Write `line` as it was read and changed (its day indexed); when it moved to another day, remove the
+        item at `old` and point the pair's reference at the line, in one transaction. Only while the stored line
+        is still at `old` with the reconciliation mark `line` has (and the reference still points there); a line
+        a reconciliation entry holds never moves: else `LineChanged`, and nothing is written."""
         ...
 
     def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
@@ -798,12 +798,17 @@ class LedgerRepository(_References):
             put["ConditionExpression"] = "reconciliation.entryId = :e"
             put["ExpressionAttributeValues"] = {":e": {"S": line.reconciliation.entry_id}}
         try:
-            if moved:  # the new day indexed first, then the line moved in one transaction
+            if moved:  # the new day indexed first, then the line and its reference moved in one transaction
                 self._index_then_batch([{"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
                                          "sk": {"S": keys.ledger_day_sk(line.date_posted)}}], [])
                 leave = {"TableName": self.table_name, "Key": self._key(tenant, old[0], old[1], old[2]),
                          "ConditionExpression": put.pop("ConditionExpression")}
-                self.client.transact_write_items(TransactItems=[{"Put": put}, {"Delete": leave}])
+                point = {"TableName": self.table_name, "Item": {
+                    **self._ref_key(tenant, line.bank_account_id, bank_transaction_id),
+                    "day": {"S": line.date_posted.isoformat()}, "transactionId": {"S": line.transaction_id}},
+                    "ConditionExpression": "#day = :old", "ExpressionAttributeNames": {"#day": "day"},
+                    "ExpressionAttributeValues": {":old": {"S": old[1].isoformat()}}}
+                self.client.transact_write_items(TransactItems=[{"Put": put}, {"Delete": leave}, {"Put": point}])
             else:
                 self.client.put_item(**put)
         except ClientError as exc:
@@ -812,8 +817,6 @@ class LedgerRepository(_References):
                 raise
             raise LineChanged(f"line {line.transaction_id} changed while it was replaced") from None
         self.refresh_totals(tenant, {(old[0], old[1]), (line.bank_account_id, line.date_posted)})
-        self._point(tenant, line.bank_account_id, bank_transaction_id,
-                    (line.bank_account_id, line.date_posted, line.transaction_id))
 
     def tenant_page(self, tenant: Tenant, account_ids: list[str], *, start: date | None = None,
                     end: date | None = None, import_id: str | None = None, limit: int = 100,
