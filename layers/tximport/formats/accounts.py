@@ -88,5 +88,20 @@ def match_account(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool) -
     wanted = _forms(file_ref)
     if not wanted:
         return None
-    found = [bank_id for bank_id, identifier in accounts if identifier and wanted & _forms(identifier)]
+    # two valid IBANs that differ are two accounts, whatever account number they share (another bank's)
+    mine = _valid_iban(file_ref)
+    found = [bank_id for bank_id, identifier in accounts if identifier and wanted & _forms(identifier)
+             and not (mine and _valid_iban(identifier))]
     return _single(found)
+
+
+def _valid_iban(identifier: str) -> bool:
+    """Whether `identifier` is a valid IBAN (its check digits and its country's layout)."""
+    alnum = _NOT_ALNUM.sub("", identifier.upper())
+    if not _IBAN_SHAPE.match(alnum):
+        return False
+    try:
+        IBAN(alnum)
+    except (ValueError, TypeError):
+        return False
+    return True

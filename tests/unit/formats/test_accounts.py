@@ -40,6 +40,12 @@ def test_iban_matches_its_domestic_account_number() -> None:
     assert match_account("370400440532013000", ACCOUNTS, True) == "ba-de"
 
 
+def test_an_iban_of_another_bank_with_the_same_account_number_is_another_account() -> None:
+    assert match_account("DE48500105170532013000", ACCOUNTS, True) is None  # another bank code, a valid IBAN
+    assert match_account("NL22RABO0574908765", [("abna", "NL77ABNA0574908765")], True) is None
+    assert match_account("0532013000", ACCOUNTS, True) == "ba-de"  # a bare account number still matches
+
+
 def test_domestic_identifier_matches_an_iban_in_the_file() -> None:
     accounts = [("a", "0532013000"), ("b", "999999999")]
     assert match_account("DE89370400440532013000", accounts, True) == "a"
