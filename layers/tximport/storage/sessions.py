@@ -22,6 +22,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -237,7 +238,17 @@ class SessionsRepository:
                   max_total: int | None = None) -> None:
         """Create lines (their seq already allocated) with their counters, 99 per transaction; with `max_total`,
         each transaction holds only while the session stays within that many lines (concurrent adds too):
-        SessionFull otherwise."""
+        SessionFull otherwise. A refused add leaves nothing: the lines its earlier transactions wrote go again."""
+        written: list[StagedTransaction] = []
+        try:
+            self._add_chunks(tenant, session, lines, max_total, written)
+        except (ValidationFailed, Conflict):
+            with suppress(Conflict):  # (a commit or close holding the session: its own check refuses them)
+                self.delete_lines(tenant, session, written)
+            raise
+
+    def _add_chunks(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction],
+                    max_total: int | None, written: list[StagedTransaction]) -> None:
         for start in range(0, len(lines), LINES_PER_TRANSACTION):
             chunk = lines[start:start + LINES_PER_TRANSACTION]
             delta: dict[str, Decimal | int] = {}
@@ -259,6 +270,7 @@ class SessionsRepository:
                                            target="transactions") from None
                 raise Conflict(f"import session {session.id} is busy (commit, close or delete in progress)",
                                code="SessionBusy", target="id") from None
+            written += chunk
 
     def get_line(self, tenant: Tenant, session: ImportSession, seq: int) -> StagedTransaction | None:
         item = self.store.get(self._line_key(tenant, session, seq))

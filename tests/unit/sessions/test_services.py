@@ -396,3 +396,22 @@ def test_concurrent_adds_never_pass_the_session_cap(w: World, monkeypatch: pytes
     assert outcomes == ["added", "added", "SessionFull", "SessionFull"]
     monkeypatch.undo()
     assert w.deps.session(w.scope, session.id).total == 5
+
+
+def test_an_add_refused_part_way_leaves_no_line(w: World, monkeypatch: pytest.MonkeyPatch):
+    import tximport.services.sessions.staged as staged_module
+    import tximport.storage.sessions as storage_module
+
+    monkeypatch.setattr(staged_module, "MAX_LINES_PER_SESSION", 5)
+    monkeypatch.setattr(storage_module, "LINES_PER_TRANSACTION", 2)
+    _, session = account_session(w)
+    stage(w, session.id, *[(1, "-1.00", f"line {n}", {}) for n in range(3)])
+    stale = w.deps.session(w.scope, session.id)
+    stage(w, session.id, (2, "-2.00", "another", {}))  # a concurrent add takes a place
+    monkeypatch.setattr(w.deps, "session", lambda scope, session_id: stale.model_copy(deep=True))
+    with pytest.raises(ValidationFailed) as refused:  # its first two lines fit, its third does not
+        stage(w, session.id, *[(3, "-3.00", f"late {n}", {}) for n in range(3)])
+    assert refused.value.code == "SessionFull"
+    monkeypatch.undo()
+    fresh = w.deps.session(w.scope, session.id)
+    assert fresh.total == 4 and len(list(w.deps.repo.lines(w.tenant, fresh))) == 4  # nothing of it stayed
