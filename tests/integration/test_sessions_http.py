@@ -348,7 +348,9 @@ def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient
         {"transaction_date": "2024-03-01", "description": "NETFLIX.COM", "amount": -49.90,
          "data": {"category_id": category, "recurring_expense_id": netflix["id"]}},
         {"transaction_date": "2024-04-02", "description": "NETFLIX.COM", "amount": -49.90,
-         "data": {"ignore": True, "recurring_expense_id": netflix["id"]}}])
+         "data": {"ignore": True, "recurring_expense_id": netflix["id"]}},
+        {"transaction_date": "2024-05-28", "description": "NETFLIX.COM", "amount": -49.90,  # early for May's
+         "data": {"category_id": category, "recurring_expense_id": netflix["id"]}}])
     client.ok("POST", f"/import-sessions/{session['id']}/commit")
     # Then the item falls due on the 31st, or the month's last day, each slot paid, ignored or pending
     slots = client.ok("GET", f"/recurring/{netflix['id']}/projection", params={"month": "2024-04"})
@@ -356,6 +358,8 @@ def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient
         ("2024-01-31", "PENDING", D("49.90")), ("2024-02-29", "PAID", D("49.90")), ("2024-03-31", "IGNORE", D("49.90")),
         ("2024-04-30", "PENDING", D("49.90"))]
     assert slots[1]["transaction_id"] and slots[0]["transaction_id"] is None and slots[1]["type"] == "expense"
+    may = client.ok("GET", f"/recurring/{netflix['id']}/projection", params={"month": "2024-05"})
+    assert [(s["date"], s["status"]) for s in may][-2:] == [("2024-04-30", "PENDING"), ("2024-05-31", "PAID")]
     pending = client.ok("GET", "/recurring/pending", params={"account_id": account})
     dates = [p["reference_date"] for p in pending]
     assert "2024-01-31" in dates and "2024-04-30" in dates and "2024-02-29" not in dates and "2024-03-31" not in dates

@@ -3,17 +3,16 @@
 
 An item falls due on its start date (else the day it was created) and every period of its frequency after it
 (a monthly item on the 31st falls on the last day of shorter months), up to its end date. A slot is paid by the
-ledger lines committed from import sessions bound to the item (`SessionLedgerEntry.recurring_id`) booked from
-its day up to the next slot's (a line before the first slot pays the first); it is IGNORE when each of them was
-committed ignored, PAID otherwise, and PENDING while no line pays it. Only the item's own ledger is read (its
-account's, a transfer's source account's, a card item's card's), a day range at a time.
+ledger lines committed from import sessions bound to the item (`SessionLedgerEntry.recurring_id`) whose day is
+nearer to it than to any other slot's (a line a few days early pays the slot it is early for); it is IGNORE when
+each of them was committed ignored, PAID otherwise, and PENDING while no line pays it. Only the item's own
+ledger is read (its account's, a transfer's source account's, a card item's card's), a day range at a time.
 """
 
 from __future__ import annotations
 
 import calendar
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,7 +24,8 @@ from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
 from tximport.sessions.models import Frequency, RecurringItem, RecurringType, Scope, TransactionStatus
 
-#: the most slots one item is followed for (a daily item over three years; older slots are left out)
+#: the most pending slots listed for one item (a daily item over three years; older pending slots are left out,
+#: paid and ignored ones never)
 MAX_SLOTS = 1100
 #: a payment may come this many days before the first slot and still pay it
 EARLY_DAYS = 31
@@ -82,13 +82,24 @@ def _due(item: RecurringItem) -> Iterator[date]:
 
 
 def due_days(item: RecurringItem, until: date) -> tuple[list[date], date | None]:
-    """The days `item` falls due up to `until` (the last MAX_SLOTS of them), and the next one after."""
-    days: deque[date] = deque(maxlen=MAX_SLOTS)
+    """The days `item` falls due up to `until`, and the next one after."""
+    days: list[date] = []
     for day in _due(item):
         if day > until:
-            return list(days), day
+            return days, day
         days.append(day)
-    return list(days), None
+    return days, None
+
+
+def _nearest(days: list[date], day: date) -> int:
+    """The index of the slot day nearest to `day` (the later of two as near: a payment a day or two early pays
+    the slot it is early for)."""
+    at = bisect_right(days, day)
+    if at == 0:
+        return 0
+    if at == len(days):
+        return at - 1
+    return at if (days[at] - day) <= (day - days[at - 1]) else at - 1
 
 
 def _ledger_of(item: RecurringItem) -> str | None:
@@ -111,15 +122,20 @@ class RecurringSlots:
         if not days:
             return []
         ledger = _ledger_of(item)
-        paying: list[list[LedgerLine]] = [[] for _ in days]
-        # the last slot is paid by a line up to the day before the next one falls due
+        # each bound line pays the slot nearest to its day; the next slot after `until` takes its own
+        marks = [*days, after] if after else days
+        paying: list[list[LedgerLine]] = [[] for _ in marks]
         horizon = max(until, after - timedelta(days=1)) if after else until
         if ledger:
             for line in self.d.ledger.lines_between(scope.tenant, ledger, days[0] - timedelta(days=EARLY_DAYS),
                                                     horizon):
                 if line.session is not None and line.session.recurring_id == item.id and not line.pending:
-                    paying[max(0, bisect_right(days, line.date_posted) - 1)].append(line)
-        return [self._slot(item, day, lines) for day, lines in zip(days, paying, strict=True)]
+                    paying[_nearest(marks, line.date_posted)].append(line)
+        slots = [self._slot(item, day, lines) for day, lines in zip(days, paying, strict=False)]
+        # every resolved slot, and the latest MAX_SLOTS pending ones
+        pending = [i for i, slot in enumerate(slots) if slot.status == "PENDING"]
+        dropped = set(pending[:-MAX_SLOTS]) if len(pending) > MAX_SLOTS else set()
+        return [slot for i, slot in enumerate(slots) if i not in dropped]
 
     @staticmethod
     def _slot(item: RecurringItem, day: date, lines: list[LedgerLine]) -> Slot:
