@@ -12,7 +12,7 @@ from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.deps import Deps
-from tximport.sessions.binding import LOOKUP_ORDER
+from tximport.sessions.binding import DATA_FIELD, LOOKUP_ORDER
 from tximport.sessions.enrichment import compile_pattern
 from tximport.sessions.learning import normalise
 from tximport.sessions.models import (
@@ -155,6 +155,12 @@ class CatalogService:
         for name in ("destination_account_id", "source_account_id"):
             if data.get(name):
                 self.d.account(scope, str(data[name]), f"{prefix}{name}")
+        for kind, name in DATA_FIELD.items():  # a recurring item of the field's own kind, in this workspace
+            if data.get(name):
+                item = self.find_recurring(scope, str(data[name]))
+                if item is None or item.type != kind:
+                    raise ValidationFailed(f"no recurring {kind.value.replace('_', ' ')} {data[name]} in this "
+                                           "workspace", code="UnknownReference", target=f"{prefix}{name}")
 
     def tags_by_name(self, scope: Scope, names: Iterable[Any], target: str) -> list[str]:
         """Tag ids for names, creating the tags that do not exist yet (user guide: "Criar novas tags
