@@ -164,7 +164,7 @@ def test_staged_routes_read_update_delete(client: SessionsClient):
     finer = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                          json_body=[{"transaction_date": "2024-04-04", "description": "x", "amount": -1.001}])
     assert (finer["code"], finer["field"]) == ("InvalidAmount", "[0].amount")
-    for far in ("9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z"):  # a day no ledger books: a 400, never a 500
+    for far in ("9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z", "0", "1767225600"):  # never a 500 nor Unix time
         refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                                json_body=[{"transaction_date": far, "description": "x", "amount": -1}])
         assert refused["field"] == "[0].transaction_date", refused
@@ -310,6 +310,7 @@ def test_a_session_never_mixes_currencies_in_an_account(client: SessionsClient):
         refused = client.error("POST", path, 400, json_body=[{**line, "type": "TRANSFER", "data": data}])
         assert (refused["code"], refused["field"]) == (code, field), refused
     (staged,) = client.stage(session["id"], [{**line, "data": {"currency": "gbp"}}])
+    assert staged["data"]["currency"] == "GBP"  # as the ledger writes codes
     changed = client.error("PUT", f"/staged-transactions/{staged['id']}", 400, json_body={"data": {"currency": "USD"}})
     assert (changed["code"], changed["field"]) == ("CurrencyMismatch", "data.currency")
     # an upload leaves out the lines of another currency, naming them

@@ -63,7 +63,8 @@ def _bookable(value: date) -> date:
 
 
 def _date(value: Any) -> Any:
-    if isinstance(value, int | float | Decimal):  # pydantic would read a number as a Unix time
+    # pydantic would read a number, or a string of digits, as a Unix time
+    if isinstance(value, int | float | Decimal) or (isinstance(value, str) and value.strip().lstrip("+-").isdigit()):
         raise ValueError("a date is written YYYY-MM-DD (or as an ISO 8601 datetime)")
     if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
         try:

@@ -97,6 +97,7 @@ def check_currency(data: dict[str, Any], account_currency: str | None, target: s
         return
     if not isinstance(named, str) or named.upper() not in money.EXPONENTS:
         raise ValidationFailed(f"{named!r} is not an ISO 4217 currency code", code="InvalidCurrency", target=target)
+    data["currency"] = named = named.upper()  # as the ledger writes codes
     if account_currency and named.upper() != account_currency.upper():
         raise ValidationFailed(f"the line is in {named} and its bank account keeps {account_currency}",
                                code="CurrencyMismatch", target=target)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tximport import money
 from tximport.errors import ValidationFailed
 from tximport.formats import base
 from tximport.formats.accounts import match_account
@@ -161,6 +162,10 @@ def _fitting(lines: list[base.ParsedLine], currency: str | None, rejected: list[
         if not bookable(line.date_posted):
             rejected.append({"line_number": line.line_number, "code": "InvalidDate", "field": "date",
                              "message": f"{line.date_posted} lies outside {EARLIEST_DAY} to {LATEST_DAY}"})
+            continue
+        if line.currency and line.currency.upper() not in money.EXPONENTS:
+            rejected.append({"line_number": line.line_number, "code": "InvalidCurrency", "field": "currency",
+                             "message": f"{line.currency!r} is not an ISO 4217 currency code"})
             continue
         if line.currency and currency and line.currency.upper() != currency.upper():
             rejected.append({"line_number": line.line_number, "code": "CurrencyMismatch", "field": "currency",
