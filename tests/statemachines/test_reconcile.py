@@ -371,3 +371,25 @@ def test_entry_amounts_keep_the_currencys_decimals_and_path_ids_are_named_as_the
     assert '"amount":100.00' in raw and '"amount":7.50' in raw
     bad = client.call("GET", f"{BASE}/{'x' * 200}")
     assert (bad.status_code, bad.json()["details"]["field"]) == (400, "id"), bad.text
+
+
+def test_a_line_a_resend_moved_within_the_period_is_matched_by_hand(client: Client):
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    rec = client.create(account)["data"]["id"]
+    client.wait(rec)
+    ted = next(r for r in client.api.ledger(account) if r["description"] == "TED ENVIADA ERP-PAG-12345")
+    path = f"{BASE}/{rec}/entries/{ted['reconciliation']['entryId']}"
+    unmatch = {"data": {"type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}}
+    client.ok("PATCH", path, json=unmatch)
+    client.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": [{
+        "accountIdentifier": identifier, "transactionId": "B-1", "text": "TED ENVIADA ERP-PAG-12345",
+        "creditDebit": "debit", "amount": "5000.00", "currency": "BRL", "valutaAt": "2024-01-11"}]})
+    # its id still names the day it was first posted on; by either name it is found where it is booked now
+    for name in (ted["statementId"], ted["transactionId"]):
+        manual = client.ok("PATCH", path, json={"data": {"type": "reconciliation-entries", "attributes": {
+            "matchStatus": "MANUAL", "matchedStatementId": name}}}).json()["data"]["attributes"]
+        assert manual["matchStatus"] == "MANUAL" and manual["matchedTransactionId"] == ted["transactionId"]
+        held = next(r for r in client.api.ledger(account) if r["transactionId"] == ted["transactionId"])
+        assert (held["postingDate"], held["reconciliation"]["matchStatus"]) == ("2024-01-11", "MANUAL")
+        client.ok("PATCH", path, json=unmatch)

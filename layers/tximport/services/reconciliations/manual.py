@@ -32,7 +32,7 @@ from tximport.reconciliation.records import EntryRecord, is_matched
 from tximport.services.reconciliations.create import start_run
 from tximport.services.reconciliations.matching import add
 from tximport.services.reconciliations.pages import record_at
-from tximport.services.reconciliations.statement import find, find_digest
+from tximport.services.reconciliations.statement import booked_between, find, find_digest
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.reconciliation_results import ResultChunkStore
 from tximport.storage.reconciliations import ReconciliationsStore
@@ -150,8 +150,9 @@ class ManualDecisions:
             raise Invalid("matchedStatementId is required", "matchedStatementId")
         window = timedelta(days=rec.options.date_window_days)
         first, last = rec.period_start - window, rec.period_end + window
-        if ledger_day(statement):
-            found = find(self.ledger, rec.tenant, rec.account_id, statement)
+        if ledger_day(statement):  # where its id says, else (a line a resend moved) within the widened period
+            found = find(self.ledger, rec.tenant, rec.account_id, statement) or booked_between(
+                self.ledger, rec.tenant, rec.account_id, [first, last], lambda tx_id: tx_id == statement)
             where = f"ledger line {statement} not found on account {rec.account_id}"
         else:
             digest = digest_of(statement)

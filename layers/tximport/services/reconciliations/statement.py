@@ -3,7 +3,7 @@ and committed sessions alike: whatever the ledger holds), read through the ledge
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from tximport.models import LedgerLine, Tenant
@@ -22,6 +22,20 @@ def find(ledger: LedgerStore, tenant: Tenant, account_id: str, transaction_id: s
 
 def find_digest(ledger: LedgerStore, tenant: Tenant, account_id: str, digest: str, days: Iterable[date]
                 ) -> LedgerLine | None:
-    """The line whose id is `<day>-<digest>` on one of `days` (a statement UUID names the digest only)."""
-    found = ledger.get_lines(tenant, [(account_id, day, f"{day.isoformat()}-{digest}") for day in days])
-    return found[0] if found else None
+    """The line whose id is `<day>-<digest>` on one of `days` (a statement UUID names the digest only); else the
+    line of that digest booked on one of them under the id of another day (a public transaction a resend moved
+    keeps the id of the day it was first posted on)."""
+    wanted = list(days)
+    found = ledger.get_lines(tenant, [(account_id, day, f"{day.isoformat()}-{digest}") for day in wanted])
+    if found:
+        return found[0]
+    return booked_between(ledger, tenant, account_id, wanted, lambda tx_id: tx_id[11:] == digest)
+
+
+def booked_between(ledger: LedgerStore, tenant: Tenant, account_id: str, days: list[date],
+                   wanted: Callable[[str], bool]) -> LedgerLine | None:
+    """The first line booked on one of `days` (consecutive) whose transaction id is `wanted`."""
+    if not days:
+        return None
+    return next((line for line in ledger.lines_between(tenant, account_id, min(days), max(days))
+                 if wanted(line.transaction_id)), None)
