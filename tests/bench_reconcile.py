@@ -33,7 +33,7 @@ def _naive_run() -> type:
         """Every entry against every line: direction, currency, amount and date checked pair by pair."""
 
         def _candidates(self) -> None:
-            tolerance, window = self.options.tolerance_cents, self.options.date_window_days
+            tolerance, window = self.options.tolerance_units, self.options.date_window_days
             floor = self.options.suggest_score
             for e in self.e_sides:
                 if self.results[e.pos].status != engine.MatchStatus.UNMATCHED:

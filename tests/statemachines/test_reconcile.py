@@ -393,3 +393,28 @@ def test_a_line_a_resend_moved_within_the_period_is_matched_by_hand(client: Clie
         held = next(r for r in client.api.ledger(account) if r["transactionId"] == ted["transactionId"])
         assert (held["postingDate"], held["reconciliation"]["matchStatus"]) == ("2024-01-11", "MANUAL")
         client.ok("PATCH", path, json=unmatch)
+
+
+def test_three_decimal_amounts_are_compared_exactly_and_yen_has_no_decimals(client: Client):
+    identifier = uuid.uuid4().hex[:10]
+    bhd = client.api.create_account(identifier, currency="BHD")
+    client.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": [
+        {"accountIdentifier": identifier, "transactionId": f"BT-{n}", "text": text, "creditDebit": "debit",
+         "amount": amount, "currency": "BHD", "valutaAt": "2024-12-03"}
+        for n, (amount, text) in enumerate((("0.125", "water bill"), ("7.004", "power bill")))]})
+    body = {"data": {"type": "reconciliations", "attributes": {
+        "accountId": bhd, "periodStart": "2024-12-01", "periodEnd": "2024-12-31", "source": "API_IMPORT",
+        "matchingOptions": {"amountTolerance": 0}, "entries": [
+            {"type": "DEBIT", "amount": 0.124, "description": "water bill", "transactionDate": "2024-12-03"},
+            {"type": "DEBIT", "amount": 7.004, "description": "power bill", "transactionDate": "2024-12-03"}]}}}
+    rec = client.ok("POST", BASE, 201, json=body).json()["data"]["id"]
+    done = client.wait(rec)["attributes"]
+    assert (done["matchedEntries"], done["unmatchedEntries"]) == (1, 1)  # 0.124 is not 0.125
+    raw = client.ok("GET", f"{BASE}/{rec}").text
+    assert '"totalAmount":7.128' in raw and '"matchedAmount":7.004' in raw
+    yen_identifier = uuid.uuid4().hex[:10]
+    yen = client.api.create_account(yen_identifier, currency="JPY")
+    body["data"]["attributes"].update(accountId=yen, entries=[
+        {"type": "DEBIT", "amount": 1500.00, "description": "x", "transactionDate": "2024-12-03"}])
+    created = client.ok("POST", BASE, 201, json=body).text
+    assert '"totalAmount":1500,' in created

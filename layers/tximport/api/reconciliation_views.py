@@ -11,25 +11,25 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from tximport import exactjson
+from tximport import exactjson, money
 from tximport.api.reconciliation_models import PREFIX
 from tximport.reconciliation.errors import ReconciliationError
 from tximport.reconciliation.ids import entry_id, statement_id
 from tximport.reconciliation.models import Reconciliation
 from tximport.reconciliation.records import EntryRecord
 
-TWO = Decimal("0.01")
 
-
-def number(value: Decimal) -> Decimal:
-    """An amount with at least two decimals (more when it has them: currencies with 3 decimals)."""
-    exponent = value.as_tuple().exponent
-    return value.quantize(TWO) if isinstance(exponent, int) and exponent > -2 else value
+def in_currency(value: Decimal | None, currency: str | None) -> Decimal | None:
+    """An amount with its currency's decimals (`1500` JPY, `23000.00` BRL, `0.125` BHD; two for no currency):
+    amounts are whole minor units, so nothing is rounded."""
+    if value is None:
+        return None
+    return value.quantize(Decimal(1).scaleb(-money.exponent(currency)))
 
 
 def dumps(body: Any) -> str:
-    """JSON with every Decimal written as an exact number, with two decimals at least."""
-    return exactjson.dumps(body, number=number)
+    """JSON with every Decimal written as an exact number (amounts are given their currency's decimals first)."""
+    return exactjson.dumps(body)
 
 
 def answer(body: Any, status: int = 200) -> Response[str]:
@@ -53,8 +53,10 @@ def reconciliation_resource(rec: Reconciliation) -> dict[str, Any]:
     return {"type": "reconciliations", "id": rec.id, "links": {"self": self_link(rec.id)}, "attributes": {
         "accountId": rec.account_id, "status": rec.status.value, "periodStart": rec.period_start.isoformat(),
         "periodEnd": rec.period_end.isoformat(), "totalEntries": c.total_entries, "matchedEntries": c.matched_entries,
-        "unmatchedEntries": c.unmatched_entries, "totalAmount": c.total_amount, "matchedAmount": c.matched_amount,
-        "unmatchedAmount": c.unmatched_amount, "source": rec.source.value, "failureReason": rec.failure_reason,
+        "unmatchedEntries": c.unmatched_entries, "totalAmount": in_currency(c.total_amount, rec.currency),
+        "matchedAmount": in_currency(c.matched_amount, rec.currency),
+        "unmatchedAmount": in_currency(c.unmatched_amount, rec.currency), "source": rec.source.value,
+        "failureReason": rec.failure_reason,
         "completedAt": timestamp(rec.completed), "createdAt": timestamp(rec.created),
         "updatedAt": timestamp(rec.updated),
         # our extensions, beside the documented attributes
@@ -72,20 +74,21 @@ def entry_resource(rec_id: str, r: EntryRecord) -> dict[str, Any]:
     match = None
     if r.line:
         match = {"rule": r.rule.value if r.rule else None, "score": r.score, "parts": r.parts,
-                 "amountDelta": r.amount_delta, "dateDeltaDays": r.date_delta}
+                 "amountDelta": in_currency(r.amount_delta, r.currency), "dateDeltaDays": r.date_delta}
     runner_up = None
     if r.runner_up:
         runner_up = {"matchedStatementId": statement_id(r.runner_up.line), "transactionId": r.runner_up.line,
                      "score": r.runner_up.score, "regret": r.runner_up.regret, "reason": r.runner_up.reason}
     return {"type": "reconciliation-entries", "id": entry_id(rec_id, r.index), "attributes": {
-        "type": r.type.value, "amount": r.amount, "description": r.description,
+        "type": r.type.value, "amount": in_currency(r.amount, r.currency), "description": r.description,
         "transactionDate": r.transaction_date.isoformat(), "matchStatus": r.status.value,
         "matchedStatementId": statement_id(r.line) if r.line else None, "externalRef": r.external_ref,
         # our extensions: the explanation
         "matchedTransactionId": r.line, "match": match, "runnerUp": runner_up, "ambiguous": r.ambiguous,
         "reason": r.reason,
         "suggestions": [{"matchedStatementId": statement_id(s.line), "transactionId": s.line, "score": s.score,
-                         "parts": s.parts, "amountDelta": s.amount_delta, "dateDeltaDays": s.date_delta}
+                         "parts": s.parts, "amountDelta": in_currency(s.amount_delta, r.currency),
+                         "dateDeltaDays": s.date_delta}
                         for s in r.suggestions],
     }}
 

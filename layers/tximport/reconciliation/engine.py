@@ -7,7 +7,7 @@ Pure Python (numpy for the assignment), deterministic, and independent of input 
    and currency and within the amount tolerance, and no other entry carrying the same reference: matched
    by rule EXACT_REFERENCE.
 2. **Candidates.** For the other entries, lines in the same direction whose amount is within the
-   tolerance (lines are bucketed by direction and cents: the tolerance is a range of bucket keys) and
+   tolerance (lines are bucketed by direction and units: the tolerance is a range of bucket keys) and
    whose booking date is within the window (each bucket is sorted by date: a bisection). Never all pairs.
 3. **Score** in [0, 1]: amount difference, date distance, text similarity (rapidfuzz token-set ratio),
    reference tokens, counterparty (see `models.WEIGHTS`). Candidates under `suggestScore` are dropped.
@@ -38,6 +38,7 @@ from rapidfuzz.utils import default_process
 
 from tximport.reconciliation.assignment import assign, components
 from tximport.reconciliation.models import (
+    UNIT_PLACES,
     WEIGHTS,
     Candidate,
     Entry,
@@ -47,8 +48,8 @@ from tximport.reconciliation.models import (
     Rule,
     RunnerUp,
     StatementLine,
-    from_cents,
-    to_cents,
+    from_units,
+    to_units,
 )
 
 PART_NAMES = ("amount", "date", "text", "reference", "counterparty")
@@ -88,7 +89,7 @@ class _Side:
 
     pos: int
     direction: str
-    cents: int
+    units: int
     day: int
     currency: str | None
     text: str
@@ -96,21 +97,21 @@ class _Side:
     counterparty: str
 
 
-_HUNDRED = Decimal(100)
+_SCALE = Decimal(10) ** UNIT_PLACES
 
 
-def _cents(amount: Decimal) -> int:
-    """`to_cents`, with the common case (at most two decimals) first."""
-    scaled = amount * _HUNDRED
-    cents = int(scaled)
-    return cents if cents == scaled else to_cents(amount)
+def _units(amount: Decimal) -> int:
+    """`to_units`, with the common case (at most four decimals) first."""
+    scaled = amount * _SCALE
+    units = int(scaled)
+    return units if units == scaled else to_units(amount)
 
 
 def _entry_side(pos: int, e: Entry) -> _Side:
     refs = reference_tokens(e.description)
     if e.external_ref and len(normalise_ref(e.external_ref)) >= 3:
         refs.add(normalise_ref(e.external_ref))
-    return _Side(pos, e.direction, _cents(e.amount), e.transaction_date.toordinal(), e.currency,
+    return _Side(pos, e.direction, _units(e.amount), e.transaction_date.toordinal(), e.currency,
                  default_process(e.description or ""), frozenset(refs), "")
 
 
@@ -123,29 +124,29 @@ def _line_side(pos: int, line: StatementLine) -> _Side:
                 refs.add(ref)
     description, counterparty = line.description or "", line.counterparty or ""
     text = f"{description} {counterparty}" if description and counterparty else description or counterparty
-    return _Side(pos, line.direction, _cents(line.amount), line.booking_date.toordinal(), line.currency,
+    return _Side(pos, line.direction, _units(line.amount), line.booking_date.toordinal(), line.currency,
                  default_process(text), frozenset(refs), default_process(line.counterparty or ""))
 
 
 def _entry_key(e: Entry, side: _Side) -> tuple[object, ...]:
-    # the amount itself after its cents: 1.004 and 1.00 are distinct entries in one bucket
-    return (side.day, side.direction, side.cents, e.amount, e.description, e.external_ref or "", e.currency or "",
+    # the amount itself after its units: 1.004 and 1.00 are distinct entries in one bucket
+    return (side.day, side.direction, side.units, e.amount, e.description, e.external_ref or "", e.currency or "",
             e.index)
 
 
 def _line_key(line: StatementLine, side: _Side) -> tuple[object, ...]:
-    return (side.day, side.direction, side.cents, line.transaction_id)
+    return (side.day, side.direction, side.units, line.transaction_id)
 
 
 class _Scorer:
     """Scores one entry against one line: the weighted parts, with the parts that cannot be judged left out."""
 
     def __init__(self, options: MatchingOptions) -> None:
-        self.tolerance = max(options.tolerance_cents, 1)
+        self.tolerance = max(options.tolerance_units, 1)
         self.window = options.date_window_days + 1
 
     def parts(self, e: _Side, line: _Side) -> tuple[float | None, ...]:
-        diff = abs(line.cents - e.cents)
+        diff = abs(line.units - e.units)
         amount = 1.0 if diff == 0 else max(0.0, 1.0 - 0.5 * diff / self.tolerance)
         distance = abs(line.day - e.day) / self.window
         date = 1.0 - distance * distance
@@ -178,26 +179,26 @@ class _Scorer:
 
 
 class _LineIndex:
-    """Lines bucketed by direction and cents; each bucket sorted by booking date."""
+    """Lines bucketed by direction and units; each bucket sorted by booking date."""
 
     def __init__(self, lines: list[_Side]) -> None:
         buckets: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
         for side in lines:  # lines arrive in canonical order: by date first
-            days, positions = buckets.setdefault((side.direction, side.cents), ([], []))
+            days, positions = buckets.setdefault((side.direction, side.units), ([], []))
             days.append(side.day)
             positions.append(side.pos)
         self.buckets = buckets
         keys: dict[str, list[int]] = defaultdict(list)
-        for direction, cents in buckets:
-            keys[direction].append(cents)
-        self.cents = {d: sorted(v) for d, v in keys.items()}
+        for direction, units in buckets:
+            keys[direction].append(units)
+        self.units = {d: sorted(v) for d, v in keys.items()}
 
-    def around(self, direction: str, cents: int, tolerance: int, day: int, window: int) -> Iterable[int]:
-        """Positions of lines within `tolerance` cents and `window` days."""
-        keys = self.cents.get(direction)
+    def around(self, direction: str, units: int, tolerance: int, day: int, window: int) -> Iterable[int]:
+        """Positions of lines within `tolerance` units and `window` days."""
+        keys = self.units.get(direction)
         if not keys:
             return
-        for k in range(bisect_left(keys, cents - tolerance), bisect_right(keys, cents + tolerance)):
+        for k in range(bisect_left(keys, units - tolerance), bisect_right(keys, units + tolerance)):
             days, positions = self.buckets[(direction, keys[k])]
             for j in range(bisect_left(days, day - window), bisect_right(days, day + window)):
                 yield positions[j]
@@ -257,13 +258,13 @@ class _Run:
             for token in side.refs:
                 if token in counts:
                     line_by_ref[token].add(side.pos)
-        tolerance = self.options.tolerance_cents
+        tolerance = self.options.tolerance_units
         for i, ref in enumerate(refs):
             if len(ref) < 3 or counts[ref] != 1 or len(line_by_ref.get(ref, ())) != 1:
                 continue
             (p,) = line_by_ref[ref]
             e, line = self.e_sides[i], self.l_sides[p]
-            if self.line_used[p] or e.direction != line.direction or abs(e.cents - line.cents) > tolerance:
+            if self.line_used[p] or e.direction != line.direction or abs(e.units - line.units) > tolerance:
                 continue
             if e.currency and line.currency and e.currency != line.currency:
                 continue
@@ -273,13 +274,13 @@ class _Run:
     # 2 + 3. candidates and scores -------------------------------------------------------------------
     def _candidates(self) -> None:
         index = _LineIndex([s for s in self.l_sides if not self.line_used[s.pos]])
-        tolerance, window = self.options.tolerance_cents, self.options.date_window_days
+        tolerance, window = self.options.tolerance_units, self.options.date_window_days
         floor = self.options.suggest_score
         for e in self.e_sides:
             if self.results[e.pos].status != MatchStatus.UNMATCHED:
                 continue
             found: dict[int, tuple[float, tuple[float | None, ...]]] = {}
-            for p in index.around(e.direction, e.cents, tolerance, e.day, window):
+            for p in index.around(e.direction, e.units, tolerance, e.day, window):
                 line = self.l_sides[p]
                 if e.currency and line.currency and e.currency != line.currency:
                     continue
@@ -383,7 +384,7 @@ class _Run:
     def _candidate(self, i: int, p: int, score: float, parts: tuple[float | None, ...]) -> Candidate:
         e, line = self.e_sides[i], self.l_sides[p]
         return Candidate(line=self.lines[p].transaction_id, score=score, parts=_named(parts),
-                         amount_delta=from_cents(line.cents - e.cents), date_delta=line.day - e.day)
+                         amount_delta=from_units(line.units - e.units), date_delta=line.day - e.day)
 
     def _settle(self, i: int, p: int, rule: Rule, score: float, parts: tuple[float | None, ...],
                 reason: str) -> None:
@@ -391,7 +392,7 @@ class _Run:
         result = self.results[i]
         result.status, result.rule, result.line = MatchStatus.MATCHED, rule, self.lines[p].transaction_id
         result.score, result.parts, result.reason = score, _named(parts), reason
-        result.amount_delta, result.date_delta = from_cents(line.cents - e.cents), line.day - e.day
+        result.amount_delta, result.date_delta = from_units(line.units - e.units), line.day - e.day
         result.suggestions = []
         self.line_used[p] = True
 
@@ -418,7 +419,7 @@ def is_candidate(entry: Entry, line: StatementLine, options: MatchingOptions) ->
         return False
     if entry.currency and line.currency and entry.currency != line.currency:
         return False
-    return (abs(to_cents(line.amount) - to_cents(entry.amount)) <= options.tolerance_cents
+    return (abs(to_units(line.amount) - to_units(entry.amount)) <= options.tolerance_units
             and abs((line.booking_date - entry.transaction_date).days) <= options.date_window_days)
 
 

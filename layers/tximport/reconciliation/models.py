@@ -1,8 +1,8 @@
 """Domain models of reconciliations: what a client expects (entries), what the bank booked (statement
 lines from the ledger), how the two are matched (options, results) and the reconciliation itself.
 
-Money is Decimal at the edges; the engine compares amounts in integer cents (`to_cents`), which is exact
-for every amount with at most two decimals and rounds half-even beyond.
+Money is Decimal at the edges; the engine compares amounts in integer ten-thousandths (`to_units`), which is
+exact for every amount of every currency (JPY 0, EUR 2, BHD 3, CLF 4 decimals) and rounds half-even beyond.
 """
 
 from __future__ import annotations
@@ -61,13 +61,18 @@ class Rule(StrEnum):
     MANUAL = "MANUAL"
 
 
-def to_cents(amount: Decimal) -> int:
-    """An amount in integer hundredths (half-even beyond two decimals)."""
-    return int(amount.scaleb(2).to_integral_value(rounding=ROUND_HALF_EVEN))
+#: the decimals of the engine's integer unit: every currency's minor unit is a whole number of it (ISO 4217 has
+#: none finer than four decimals), so amounts of 0, 2 and 3 decimals compare exactly
+UNIT_PLACES = 4
 
 
-def from_cents(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
+def to_units(amount: Decimal) -> int:
+    """An amount in integer ten-thousandths (half-even beyond four decimals)."""
+    return int(amount.scaleb(UNIT_PLACES).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def from_units(units: int) -> Decimal:
+    return Decimal(units).scaleb(-UNIT_PLACES)
 
 
 class MatchingOptions(BaseModel):
@@ -101,8 +106,8 @@ class MatchingOptions(BaseModel):
         return self
 
     @property
-    def tolerance_cents(self) -> int:
-        return to_cents(self.amount_tolerance)
+    def tolerance_units(self) -> int:
+        return to_units(self.amount_tolerance)
 
 
 #: the weights of the score's parts (they add up to 1)

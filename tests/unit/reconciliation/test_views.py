@@ -8,17 +8,18 @@ from decimal import Decimal
 
 import pytest
 
-from tximport.api.reconciliation_views import dumps, page_of
+from tximport.api.reconciliation_views import dumps, in_currency, page_of
 from tximport.api.routes.reconciliations import _permissions
 from tximport.reconciliation.ids import entry_id, entry_index, is_uuid, ledger_day, statement_id
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (Decimal("23000"), "23000.00"), (Decimal("23000.0"), "23000.00"), (Decimal("0"), "0.00"),
-    (Decimal("1.234"), "1.234"), (Decimal("-42.9"), "-42.90"), (Decimal("12345678901.23"), "12345678901.23"),
+@pytest.mark.parametrize(("value", "currency", "text"), [
+    (Decimal("23000"), "BRL", "23000.00"), (Decimal("23000.0"), None, "23000.00"), (Decimal("0"), "EUR", "0.00"),
+    (Decimal("1.234"), "BHD", "1.234"), (Decimal("-42.9"), "EUR", "-42.90"), (Decimal("1500.00"), "JPY", "1500"),
+    (Decimal("12345678901.23"), "EUR", "12345678901.23"), (Decimal("100.0000"), "EUR", "100.00"),
 ])
-def test_amounts_are_exact_json_numbers_with_two_decimals_at_least(value, text):
-    body = dumps({"totalAmount": value, "text": "23000.00"})
+def test_amounts_are_exact_json_numbers_with_their_currencys_decimals(value, currency, text):
+    body = dumps({"totalAmount": in_currency(value, currency), "text": "23000.00"})
     assert body == f'{{"totalAmount":{text},"text":"23000.00"}}'
     assert json.loads(body, parse_float=Decimal)["totalAmount"] == value
 

@@ -24,9 +24,9 @@ from tximport.reconciliation.models import (
     ReconciliationStatus,
     Rule,
     StatementLine,
-    from_cents,
+    from_units,
     statement_line,
-    to_cents,
+    to_units,
 )
 from tximport.reconciliation.records import EntryRecord, is_matched
 from tximport.services.reconciliations.create import start_run
@@ -95,7 +95,7 @@ class ManualDecisions:
             "status": MatchStatus.MANUAL, "rule": Rule.MANUAL, "line": line.transaction_id,
             "line_day": line.booking_date.isoformat(), "score": round(min(1.0, max(0.0, score)), 4),
             "parts": {k: round(v, 4) for k, v in parts.items()},
-            "amount_delta": from_cents(to_cents(line.amount) - to_cents(current.amount)),
+            "amount_delta": from_units(to_units(line.amount) - to_units(current.amount)),
             "date_delta": (line.booking_date - current.transaction_date).days, "ambiguous": False,
             "reason": "matched by hand", "manual": True})
         stale_owner = mark.reconciliation_id if mark and holder else None
