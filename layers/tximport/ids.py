@@ -70,6 +70,14 @@ def transaction_id(bank_account_id: str, *, date_posted: date, amount: Decimal, 
     return f"{date_posted.isoformat()}-{digest}"
 
 
+def reissued_id(transaction_id: str, amount: Decimal) -> str:
+    """The id of a line whose bank id gave it the id of a ledger line of another amount (a bank that reuses its
+    ids across statements): the same day, and a digest of that id and the line's amount, so the same line
+    imported again gets it again."""
+    basis = f"{transaction_id}\x1fA\x1f{normalized_amount(amount)}"
+    return f"{transaction_id[:10]}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
+
+
 def bank_suffix(bank_occurrence: int) -> str:
     """What a bank id's basis gets for its occurrence on its day: nothing the first time (its id stays the one the
     bank id alone gives), else the occurrence."""

@@ -116,6 +116,23 @@ def test_a_reused_or_placeholder_bank_id_never_folds_lines_into_one(api: Api):
         ["-5.00", "-60.00", "-7.00", "-8.00", "-9.00", "-2.00", "-2.00"])
 
 
+def test_a_bank_id_reused_by_a_later_statement_never_overwrites_a_ledger_line(api: Api):
+    account = api.create_account("123456")
+    first = api.import_file(account, _ofx(("X", "-5.00", "BAKERY")), file_format="XML#OFX#v1")
+    api.confirm_and_complete(first["id"])
+    later = api.import_file(account, _ofx(("X", "-60.00", "PHARMACY"), ("X", "-5.00", "BAKERY")),
+                            file_format="XML#OFX#v1")
+    pharmacy, bakery = api.review(later["id"])
+    (stored,) = api.ledger(account)
+    # the other amount under the bank id gets an id of its own, flagged as a possible duplicate only; the same
+    # line again is the ledger's line
+    assert pharmacy["transactionId"] != stored["transactionId"] and pharmacy["decision"] == "import"
+    assert pharmacy["duplicateReason"]["amountsDiffer"] is True
+    assert (bakery["duplicateOf"], bakery["decision"]) == (stored["transactionId"], "skip")
+    api.confirm_and_complete(later["id"])
+    assert sorted(r["amount"] for r in api.ledger(account)) == ["-5.00", "-60.00"]
+
+
 def test_mt940_statement(api: Api):
     account = api.create_account("0001234567")
     imp = api.import_file(account, _sample("mt940/mt940-jejik-ing.sta"), file_format="MT940#v1")

@@ -34,11 +34,18 @@ def test_same_bank_id_in_file_and_ledger_is_a_certain_duplicate():
     ledger = FakeLedger({"2024-01-02": [{"transactionId": "L1", "bankTransactionId": "F1", "amount": "5",
                                          "description": "x"}]})
     det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
-    v = det.check("a", "T1", date(2024, 1, 2), Decimal(9), "other", "F1")
+    v = det.check("a", "T1", date(2024, 1, 2), Decimal(5), "other", "F1")
     assert v and v.certain and v.reason == "sameBankTransactionId" and v.duplicate_of == "L1"
+    # another amount under the bank id: possibly the same transaction, possibly a bank reusing its ids
+    other = det.check("a", "T1b", date(2024, 1, 2), Decimal(9), "other", "F1")
+    assert other and not other.certain and other.evidence["amountsDiffer"] is True
     assert det.check("a", "T2", date(2024, 1, 3), Decimal(1), "y", "F9") is None
     again = det.check("a", "T3", date(2024, 1, 3), Decimal(1), "y", "F9")
-    assert again and again.evidence["in"] == "file"
+    assert again and again.evidence["in"] == "file" and again.duplicate_of == "T2"
+    assert det.check("a", "T4", date(2024, 1, 3), Decimal(2), "y", "F9") is None  # another amount: its own line
+    assert det.check("a", "T5", date(2024, 1, 3), Decimal(2), "y", "F9").duplicate_of == "T4"  # type: ignore[union-attr]
+    assert det.collides("a", "L1", date(2024, 1, 2), Decimal(9)) and not det.collides("a", "L1", date(2024, 1, 2),
+                                                                                       Decimal(5))
 
 
 def test_similar_line_within_window_is_possible_not_certain():
@@ -137,3 +144,11 @@ def test_the_calendars_last_and_first_days_are_judged_without_an_overflow():
     late = det.check("a", "T1", date(9999, 12, 31), Decimal(5), "x", None)
     early = det.check("a", "T2", date(1, 1, 1), Decimal(5), "x", None)
     assert (late.duplicate_of, early.duplicate_of) == ("L1", "L2")  # type: ignore[union-attr]
+
+
+def test_placeholder_bank_ids_and_their_batch_lines_are_no_bank_ids():
+    from tximport.formats.base import is_placeholder_id
+
+    assert all(map(is_placeholder_id, ["NOTPROVIDED", " nonref ", "0", "000000", "N/A", "NOTPROVIDED/1",
+                                       "000000/12", "NONE/2"]))
+    assert not any(map(is_placeholder_id, ["REF1", "REF1/2", "0/A", "X"]))

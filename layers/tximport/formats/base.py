@@ -95,8 +95,12 @@ PLACEHOLDER_BANK_IDS = frozenset({"NOTPROVIDED", "NOT PROVIDED", "NONREF", "NONE
 
 
 def is_placeholder_id(value: str) -> bool:
-    """Whether a bank reference says only that there is none (`PLACEHOLDER_BANK_IDS`, blank, or all zeros)."""
+    """Whether a bank reference says only that there is none (`PLACEHOLDER_BANK_IDS`, blank, or all zeros; also
+    as the reference of a batch entry's line, `NOTPROVIDED/2`)."""
     text = value.strip().upper()
+    head, slash, tail = text.rpartition("/")
+    if slash and tail.isdigit():  # a batch entry's line (camt: `<reference>/<n>`)
+        text = head.strip()
     return not text.strip("0") or text in PLACEHOLDER_BANK_IDS
 
 

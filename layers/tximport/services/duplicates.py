@@ -2,10 +2,11 @@
 
 A staged line is compared with the account's ledger and with the file itself:
 
-* same bank transaction id (FITID, AcctSvcrRef, a supplied transactionId) as a ledger line within
-  `window_days`, or as an earlier line of the file on the same day with the same amount -> duplicate
-  (`reason: sameBankTransactionId`; a bank that reuses an id for lines of other amounts gets no verdict, and
-  each such line an id of its own);
+* same bank transaction id (FITID, AcctSvcrRef, a supplied transactionId) and amount as a ledger line within
+  `window_days`, or as an earlier line of the file on the same day -> duplicate (`reason:
+  sameBankTransactionId`); a ledger line of another amount under the bank id makes it a possible duplicate
+  (`amountsDiffer`), a line of the file of another amount nothing: a bank that reuses its ids gets each line an
+  id of its own (in the file its occurrence; against the ledger `tximport.ids.reissued_id`, `collides`);
 * the same transaction id as a ledger line (same content, same occurrence) -> duplicate
   (`reason: alreadyImported`);
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
@@ -78,6 +79,16 @@ def _near(day: date, window_days: int) -> list[tuple[int, date]]:
     return found
 
 
+def _same_bank_id(line: LedgerLine, bank_transaction_id: str, amount: Decimal, days_apart: int | None) -> Verdict:
+    """A ledger line under the same bank id: certain with the same amount, else possible (`amountsDiffer`)."""
+    evidence: dict[str, Any] = {"bankTransactionId": bank_transaction_id, "in": "ledger"}
+    if days_apart is not None:
+        evidence["daysApart"] = days_apart
+    if line.amount != amount:
+        evidence["amountsDiffer"] = True
+    return Verdict(line.transaction_id, "sameBankTransactionId", evidence, line.amount == amount)
+
+
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
@@ -95,7 +106,7 @@ class DuplicateDetector:
         # for a window of recent days only (a day read again later is simply read again)
         self._days: OrderedDict[tuple[str, date], _DayIndex] = OrderedDict()
         self._day_counts: dict[tuple[str, date], int] = {}
-        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, tuple[str, Decimal]]] = OrderedDict()
+        self._file_bank_ids: OrderedDict[tuple[str, date], dict[tuple[str, Decimal], str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
         #: the (account, day) pairs that had lines with a bank id (the reduce of a split file checks them)
         self.bank_id_days: set[tuple[str, date]] = set()
@@ -161,6 +172,15 @@ class DuplicateDetector:
         """The (account, day) pairs the judged lines cover (the reduce step of a split file merges them)."""
         return self._file_days
 
+    def collides(self, account_id: str, transaction_id: str, day: date, amount: Decimal) -> bool:
+        """Whether the ledger holds a line of this id on this day with another amount: a bank id reused across
+        statements gave the line an id that is not its own (it takes `tximport.ids.reissued_id`)."""
+        if day not in self._account_days(account_id):
+            return False
+        index = self._day(account_id, day)
+        position = index.by_id.get(transaction_id)
+        return position is not None and index.lines[position].amount != amount
+
     def check(self, account_id: str, transaction_id: str, day: date, amount: Decimal, description: str,
               bank_transaction_id: str | None) -> Verdict | None:
         """Judge one staged line; None when it is new."""
@@ -174,31 +194,32 @@ class DuplicateDetector:
         if not window:  # no ledger line within the window: nothing to compare with
             return None
         days = [(offset, self._day(account_id, near)) for offset, near in window]
-        return (self._certain(days, transaction_id, bank_transaction_id)
+        return (self._certain(days, transaction_id, bank_transaction_id, amount)
                 or self._similar(days, day, amount, description, bank_transaction_id))
 
     def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str,
                       amount: Decimal) -> str | None:
         """The id of an earlier line of the file with the same bank id and amount on the same day (and remembers
-        the first line of each bank id). A line of another amount under the same bank id is no duplicate: the
-        bank reuses its ids (the line has an id of its own, `tximport.ids.transaction_id`)."""
+        the first line of each bank id and amount). A line of another amount under the same bank id is no
+        duplicate: the bank reuses its ids (the line has an id of its own, `tximport.ids.transaction_id`)."""
         seen = self._file_bank_ids.get((account_id, day))
         if seen is None:
             seen = self._file_bank_ids[(account_id, day)] = {}
             self.bank_id_days.add((account_id, day))
             if len(self._file_bank_ids) > self.CACHED_DAYS:
                 self._file_bank_ids.popitem(last=False)
-        earlier = seen.get(bank_transaction_id)
+        key = (bank_transaction_id, amount)
+        earlier = seen.get(key)
         if earlier is None:
-            seen[bank_transaction_id] = (transaction_id, amount)
-            return None
-        return earlier[0] if earlier[1] == amount else None
+            seen[key] = transaction_id
+        return earlier
 
     @staticmethod
-    def _certain(days: list[tuple[int, _DayIndex]], transaction_id: str,
-                 bank_transaction_id: str | None) -> Verdict | None:
+    def _certain(days: list[tuple[int, _DayIndex]], transaction_id: str, bank_transaction_id: str | None,
+                 amount: Decimal) -> Verdict | None:
         """The same id on the same day, or the same bank id within the window (the first in the ledger's
-        order, as a scan of the days from the earliest would find it)."""
+        order, as a scan of the days from the earliest would find it): certain with the same amount; a line of
+        another amount under the bank id only may be one (a bank that reuses its ids)."""
         for offset, index in days:
             if offset != 0:
                 continue
@@ -207,16 +228,13 @@ class DuplicateDetector:
             if by_id is not None and (by_bank is None or by_id <= by_bank):
                 return Verdict(index.lines[by_id].transaction_id, "alreadyImported", {"in": "ledger"}, True)
             if by_bank is not None:
-                return Verdict(index.lines[by_bank].transaction_id, "sameBankTransactionId",
-                               {"bankTransactionId": bank_transaction_id, "in": "ledger"}, True)
+                return _same_bank_id(index.lines[by_bank], bank_transaction_id or "", amount, None)
         if bank_transaction_id:
             for offset, index in days:
                 position = index.by_bank_id.get(bank_transaction_id)
                 if position is not None:
                     # booked a day or two after it was pending, under the same bank id
-                    return Verdict(index.lines[position].transaction_id, "sameBankTransactionId",
-                                   {"bankTransactionId": bank_transaction_id, "in": "ledger",
-                                    "daysApart": abs(offset)}, True)
+                    return _same_bank_id(index.lines[position], bank_transaction_id, amount, abs(offset))
         return None
 
     def _similar(self, days: list[tuple[int, _DayIndex]], day: date, amount: Decimal, description: str,

@@ -43,7 +43,7 @@ from tximport.formats.accounts import match_account
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.registry import get_format
 from tximport.gcpause import collector_paused
-from tximport.ids import plain_decimal
+from tximport.ids import plain_decimal, reissued_id
 from tximport.models import (
     FINAL_STATUSES,
     MAX_VALIDATION_DETAILS,
@@ -835,11 +835,18 @@ class _Run:
         out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
 
     def _verdicts(self, account_id: str, ids: list[str], cols: _Columns) -> list[Verdict | None]:
-        """The duplicate verdict of each staged line (None: new)."""
+        """The duplicate verdict of each staged line (None: new); a line whose id a ledger line of another amount
+        has gets its own first (`ids` changes)."""
         detector = self.detector
         if detector.quiet(account_id) and not any(cols.bank_ids):  # nothing to compare with
             detector.file_days().update((account_id, day) for day in set(cols.days))
             return [None] * len(ids)
+        if any(cols.bank_ids):  # a bank id that gave a line the id of a ledger line of another amount: its own id
+            collides = detector.collides
+            for i, (tx_id, day, amount, bank_id) in enumerate(zip(ids, cols.days, cols.amounts, cols.bank_ids,
+                                                                 strict=True)):
+                if bank_id and collides(account_id, tx_id, day, amount):
+                    ids[i] = reissued_id(tx_id, amount)
         check = detector.check
         return [check(account_id, tx_id, day, amount, description, bank_id) for tx_id, day, amount, description, bank_id
                 in zip(ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)]

@@ -40,6 +40,15 @@ class Verdict:
     certain: bool
 
 
+def _same_bank_id(line: LedgerLine, bank_transaction_id: str, amount: Decimal, days_apart: int | None) -> Verdict:
+    evidence: dict[str, Any] = {"bankTransactionId": bank_transaction_id, "in": "ledger"}
+    if days_apart is not None:
+        evidence["daysApart"] = days_apart
+    if line.amount != amount:
+        evidence["amountsDiffer"] = True
+    return Verdict(line.transaction_id, "sameBankTransactionId", evidence, line.amount == amount)
+
+
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
@@ -57,7 +66,7 @@ class DuplicateDetector:
         # for a window of recent days only (a day read again later is simply read again)
         self._days: OrderedDict[tuple[str, date], list[LedgerLine]] = OrderedDict()
         self._day_counts: dict[tuple[str, date], int] = {}
-        self._file_bank_ids: OrderedDict[tuple[str, date], dict[str, tuple[str, Decimal]]] = OrderedDict()
+        self._file_bank_ids: OrderedDict[tuple[str, date], dict[tuple[str, Decimal], str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
         # the days on which each account has ledger lines at all (one query per account): a day not in it
         # needs no read, so a new account, or a file beyond the ledger's range, costs no lookups
@@ -94,6 +103,11 @@ class DuplicateDetector:
             total += self._day_counts[key]
         return total
 
+    def collides(self, account_id: str, transaction_id: str, day: date, amount: Decimal) -> bool:
+        """Whether the ledger holds a line of this id on this day with another amount."""
+        return any(line.transaction_id == transaction_id and line.amount != amount
+                   for line in self._day(account_id, day))
+
     def check(self, account_id: str, transaction_id: str, day: date, amount: Decimal, description: str,
               bank_transaction_id: str | None) -> Verdict | None:
         """Judge one staged line; None when it is new."""
@@ -104,27 +118,24 @@ class DuplicateDetector:
                 seen = self._file_bank_ids[(account_id, day)] = {}
                 if len(self._file_bank_ids) > self.CACHED_DAYS:
                     self._file_bank_ids.popitem(last=False)
-            earlier = seen.get(bank_transaction_id)
+            earlier = seen.get((bank_transaction_id, amount))  # another amount: the bank reuses its ids
             if earlier is None:
-                seen[bank_transaction_id] = (transaction_id, amount)
-            elif earlier[1] == amount:  # another amount under the same bank id: the bank reuses its ids
-                return Verdict(earlier[0], "sameBankTransactionId",
+                seen[(bank_transaction_id, amount)] = transaction_id
+            else:
+                return Verdict(earlier, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "file"}, True)
         same_day = self._day(account_id, day)
         for line in same_day:
             if line.transaction_id == transaction_id:
                 return Verdict(line.transaction_id, "alreadyImported", {"in": "ledger"}, True)
             if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
-                return Verdict(line.transaction_id, "sameBankTransactionId",
-                               {"bankTransactionId": bank_transaction_id, "in": "ledger"}, True)
+                return _same_bank_id(line, bank_transaction_id, amount, None)
         best: tuple[float, LedgerLine] | None = None
         for offset in range(-self.window_days, self.window_days + 1):
             for line in self._day(account_id, day + timedelta(days=offset)):
                 if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
                     # booked a day or two after it was pending, under the same bank id
-                    return Verdict(line.transaction_id, "sameBankTransactionId",
-                                   {"bankTransactionId": bank_transaction_id, "in": "ledger",
-                                    "daysApart": abs(offset)}, True)
+                    return _same_bank_id(line, bank_transaction_id, amount, abs(offset))
                 if line.amount != amount:
                     continue
                 if bank_transaction_id and line.bank_transaction_id and \

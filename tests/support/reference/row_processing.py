@@ -28,7 +28,7 @@ from tximport.formats import base
 from tximport.formats.accounts import match_account
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.registry import get_format
-from tximport.ids import content_key, transaction_id
+from tximport.ids import content_key, reissued_id, transaction_id
 from tximport.models import (
     MAX_VALIDATION_DETAILS,
     CurrencyTotal,
@@ -218,6 +218,8 @@ class _RowBuilder:
         tx_id = transaction_id(account.id, date_posted=day, amount=amount, description=description,
                                bank_transaction_id=bank_id, occurrence=occurrence, pending=line.pending,
                                bank_occurrence=bank_occurrence)
+        if bank_id and self.detector.collides(account.id, tx_id, day, amount):
+            tx_id = reissued_id(tx_id, amount)
         verdict = self.detector.check(account.id, tx_id, day, amount, description, line.bank_transaction_id)
         return StagedRow(
             transaction_id=tx_id, bank_account_id=account.id, amount=amount, currency=currency,
