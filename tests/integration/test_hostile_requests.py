@@ -311,6 +311,7 @@ def _bodies() -> list[tuple[str, bytes, str, str, str]]:
         ("an entry's long description", json.dumps({"data": {"attributes": {"entries": [
             {"description": "d" * 100_001}]}}}).encode(), "StringTooLong", "data.attributes.entries.0.description",
          "entries[0].description"),
+        ("a 300-character key", json.dumps({"data": {"k" * 300: 1}}).encode(), "StringTooLong", "data", "data"),
         ("2 MB of small strings", json.dumps({"data": ["x" * 100] * 20_000}).encode(), "RequestTooLarge", "body",
          "body"),
     ]

@@ -60,6 +60,12 @@ class Violation:
     path: tuple[str | int, ...] = ()
 
 
+#: the longest object key (every field name of every document is far shorter)
+MAX_KEY_CHARS = 256
+#: a string longer than a key may be, followed by a colon: a key to look at
+_LONG_KEY = re.compile(r'"(?:[^"\\]|\\.){' + str(MAX_KEY_CHARS + 1) + r',}"\s*:')
+
+
 def check_body(text: str, size: int, max_bytes: int = MAX_BODY_BYTES) -> Violation | None:
     """None when the JSON text `text` (of `size` bytes) keeps every limit, else the first it breaks.
     `max_bytes` is the route's body limit (MAX_BODY_BYTES but for the few that take more)."""
@@ -71,7 +77,8 @@ def check_body(text: str, size: int, max_bytes: int = MAX_BODY_BYTES) -> Violati
     depth = max(accumulate(_STEP[c] for c in _BRACKETS.sub("", bare)), default=0)
     suspicious = (longest > MAX_STRING_CHARS or depth > MAX_DEPTH
                   or any(len(n) > MAX_NUMBER_CHARS or "e" in n or "E" in n for n in _NUMBER.findall(bare))
-                  or _SURROGATE_ESCAPE.search(text) is not None)
+                  or _SURROGATE_ESCAPE.search(text) is not None
+                  or (longest > MAX_KEY_CHARS and _LONG_KEY.search(text) is not None))
     found = _walk(text) if suspicious else None
     # a body too large only by a long string names that string; otherwise it is just too large
     return found or (too_large if size > max_bytes else None)
@@ -103,6 +110,9 @@ def _walk(text: str) -> Violation | None:
         elif kind == "colon":
             expect_key = False
         elif kind == "s" and expect_key and frames and frames[-1] == "object":
+            if len(token) - 2 > MAX_KEY_CHARS:  # a key is a name: never echoed back at any length
+                return Violation(400, "StringTooLong", f"an object key has at most {MAX_KEY_CHARS} characters",
+                                 _render(path[:-1]) if len(path) > 1 else "body", tuple(path[:-1]))
             path[-1] = _decoded(token) or token[1:-1]
         elif kind in ("s", "n"):
             problem = _string_problem(token) if kind == "s" else _number_problem(token)
