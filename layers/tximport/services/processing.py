@@ -1214,7 +1214,7 @@ class ProcessingService:
 
     def _fail(self, imp: Import, code: str, message: str, *, target: str | None = "File",
               extra: dict[str, Any] | None = None) -> Outcome:
-        line = (extra or {}).get("lineNumber")
+        line = (extra or {}).get("lineNumber", (extra or {}).get("line"))  # (MT940 and QIF name it `line`)
         detail = ErrorDetail(code=code, message=message, target=target,
                              line_number=line if isinstance(line, int) and line > 0 else None)
         if extra:
