@@ -328,13 +328,20 @@ def test_a_route_the_dialect_has_not_is_its_404(client: Client):
         assert (answer.json()["code"], answer.json()["statusCode"]) == ("NOT_FOUND", 404)
 
 
-def test_a_resend_never_moves_a_reconciled_line_off_its_day(client: Client):
+def _reconciled_doc_line(client: Client, description: str) -> tuple[str, str, str, dict[str, Any]]:
+    """(account, identifier, reconciliation, ledger row) of the document's example, matched, and its line of
+    `description`."""
     account, identifier = client.account()
     _doc_ledger(client, identifier)
     rec = client.create(account)["data"]["id"]
     client.wait(rec)
-    pix = next(r for r in client.api.ledger(account) if r["description"] == "PIX RECEBIDO CLIENTE ABC")
-    assert pix["reconciliation"]["reconciliationId"] == rec
+    line = next(r for r in client.api.ledger(account) if r["description"] == description)
+    assert line["reconciliation"]["reconciliationId"] == rec
+    return account, identifier, rec, line
+
+
+def test_a_resend_never_moves_a_reconciled_line_off_its_day(client: Client):
+    account, identifier, rec, pix = _reconciled_doc_line(client, "PIX RECEBIDO CLIENTE ABC")
     resend = {"accountIdentifier": identifier, "transactionId": "B-2", "text": "PIX RECEBIDO CLIENTE ABC",
               "creditDebit": "credit", "amount": "15000.00", "currency": "BRL", "valutaAt": "2024-04-25"}
     # When a resend of the matched line books it in April
@@ -374,11 +381,7 @@ def test_entry_amounts_keep_the_currencys_decimals_and_path_ids_are_named_as_the
 
 
 def test_a_line_a_resend_moved_within_the_period_is_matched_by_hand(client: Client):
-    account, identifier = client.account()
-    _doc_ledger(client, identifier)
-    rec = client.create(account)["data"]["id"]
-    client.wait(rec)
-    ted = next(r for r in client.api.ledger(account) if r["description"] == "TED ENVIADA ERP-PAG-12345")
+    account, identifier, rec, ted = _reconciled_doc_line(client, "TED ENVIADA ERP-PAG-12345")
     path = f"{BASE}/{rec}/entries/{ted['reconciliation']['entryId']}"
     unmatch = {"data": {"type": "reconciliation-entries", "attributes": {"matchStatus": "UNMATCHED"}}}
     client.ok("PATCH", path, json=unmatch)
