@@ -332,10 +332,11 @@ def _authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     try:
         claims = verifier.verify(bearer_token(headers.get("authorization")))
+        as_strings = gateway_claims(claims)
     except Unauthorized as exc:  # answered in the route's dialect
         return _refusal(event, 401, exc.code, exc.message, "Authorization")
     scope = claims.get("scope")
-    context["authorizer"] = {"jwt": {"claims": gateway_claims(claims),
+    context["authorizer"] = {"jwt": {"claims": as_strings,
                                      "scopes": scope.split() if isinstance(scope, str) else None}}
     return None
 
