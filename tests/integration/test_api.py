@@ -160,3 +160,14 @@ def test_json_media_types_are_read_whatever_their_case(api: Api, content_type: s
 def test_unknown_http_methods_are_404_not_5xx(api: Api):
     answer = api.session.request("TRACE", f"{api.base_url}/imports", timeout=10)
     assert answer.status_code == 404
+
+
+def test_a_second_bank_account_with_an_identifier_already_taken_is_409(api: Api):
+    first = api.create_account("DE89370400440532013000")
+    body = {"data": {"bankId": "another-bank", "countryCode": "DEU", "accountIdentifier": "de89 3704 0044 0532 0130 00",
+                     "currency": "EUR"}}
+    again = api.call("POST", "/bankaccounts", json=body)
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert (error["code"], error["target"]) == ("BankAccountExists", "accountIdentifier") and first in error["message"]
+    assert [a["id"] for a in api.ok("GET", "/bankaccounts")["data"]] == [first]
