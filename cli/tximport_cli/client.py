@@ -178,7 +178,7 @@ class ApiClient:
                        "Create one with `tximport accounts create`.")
 
     def ledger(self, account_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return self.paged(f"/bankaccounts/{quote(account_id)}/transactions", {"pageSize": 1000}, limit)
+        return self.paged(f"/bankaccounts/{quote(account_id, safe='')}/transactions", {"pageSize": 1000}, limit)
 
     def imports(self, limit: int | None = None, status: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"pageSize": 200}
@@ -190,26 +190,29 @@ class ApiClient:
         return self.request("POST", "/imports", json={"data": body})
 
     def get_import(self, import_id: str, report: bool = True) -> dict[str, Any]:
-        return self.request("GET", f"/imports/{quote(import_id)}",
+        return self.request("GET", f"/imports/{quote(import_id, safe='')}",
                             params={"include": "report"} if report else None)["data"]
 
     def error_details(self, import_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return self.paged(f"/imports/{quote(import_id)}/errordetails", {"pageSize": 1000}, limit)
+        return self.paged(f"/imports/{quote(import_id, safe='')}/errordetails", {"pageSize": 1000}, limit)
 
     def review(self, import_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return self.paged(f"/imports/{quote(import_id)}/reviewtransactions", {"pageSize": 1000}, limit)
+        return self.paged(f"/imports/{quote(import_id, safe='')}/reviewtransactions", {"pageSize": 1000}, limit)
 
     def name_accounts(self, import_id: str, accounts: list[dict[str, Any]]) -> None:
         """Continue an account discovery: the import goes on for these accounts (ids, or identifiers with
         their country), from the file already uploaded."""
-        self.request("POST", f"/imports/{quote(import_id)}/amendtransactions",
+        self.request("POST", f"/imports/{quote(import_id, safe='')}/amendtransactions",
                      json={"data": {"bankAccounts": accounts}})
 
     def confirm(self, import_id: str) -> None:
-        self.request("POST", f"/imports/{quote(import_id)}/confirm")
+        self.request("POST", f"/imports/{quote(import_id, safe='')}/confirm")
 
     def delete(self, import_id: str) -> None:
-        self.request("DELETE", f"/imports/{quote(import_id)}")
+        self.request("DELETE", f"/imports/{quote(import_id, safe='')}")
+
+    def revert(self, import_id: str) -> None:
+        self.request("POST", f"/imports/{quote(import_id, safe='')}/revert")
 
     def upload(self, url: str, path: Path, on_chunk: Callable[[int], None]) -> None:
         """PUT the file to the presigned URL, streamed in chunks."""

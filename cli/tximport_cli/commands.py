@@ -190,6 +190,8 @@ def run_detect(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
 
 
 def _existing_file(path: Path) -> Path:
+    if path.is_dir():
+        raise ApiError(f"{path}: a directory, not a file")
     if not path.is_file():
         raise ApiError(f"{path}: no such file")
     return path
@@ -272,7 +274,7 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     result: dict[str, Any] = {"importId": import_id, "fileFormat": body["fileFormat"], "detection": detection}
     imp = _follow(api, out, import_id, WAITING, args.timeout, "processing" if accounts else "discovering accounts",
                   # uploaded: processing starts once the service has seen the upload
-                  frozenset({"awaitingFileUpload"}) if accounts else frozenset())
+                  frozenset({"awaitingFileUpload"}))
     if discover and imp is not None and imp.get("status") == "awaitingConfirmation" and not imp.get("bankAccounts"):
         # account discovery: name the accounts the file holds, and the import goes on from the same file
         choices = _choose_accounts(args, api, out, imp)
@@ -292,7 +294,9 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
         _print_report(out, imp, problems)
     status = imp.get("status")
     if status == "error":
-        return _finish(out, result, ExitCode.IMPORT_FAILED, f"import {import_id} ended in error", imp)
+        hint = ": the file names no bank account; pass --account ID|IBAN (see `tximport accounts`)" \
+            if discover and not imp.get("bankAccounts") and not imp.get("accountIdentifiers") else ""
+        return _finish(out, result, ExitCode.IMPORT_FAILED, f"import {import_id} ended in error{hint}", imp)
     if status == "awaitingConfirmation":
         if not _confirmed(args, out, imp):
             return _finish(out, result, ExitCode.NOT_CONFIRMED,
@@ -408,17 +412,17 @@ def _finish(out: Output, result: dict[str, Any], code: ExitCode, message: str,
 
 
 def _follow(api: ApiClient, out: Output, import_id: str, until: set[str], timeout: float, first: str,
-            behind: frozenset[str] = frozenset()) -> dict[str, Any] | None:
-    """Poll the import until its status is in `until`; None on timeout. Shows a spinner and each change; a
-    status in `behind` (one the import had before what `first` says, not seen by the service yet) shows as
-    `first`, so the status never seems to go back."""
+            behind: frozenset[str] = frozenset(), field: str = "status") -> dict[str, Any] | None:
+    """Poll the import until its status (or `field`) is in `until`; None on timeout. Shows a spinner and each
+    change; a status in `behind` (one the import had before what `first` says, not seen by the service yet)
+    shows as `first`, so the status never seems to go back."""
     deadline = time.monotonic() + timeout
-    with out.status(f"status: {first}") as update:
+    with out.status(f"{field}: {first}") as update:
         while True:
             imp = api.get_import(import_id)
-            status = imp.get("status")
-            update(f"status: {first if status in behind else status}")
-            if imp.get("status") in until:
+            status = imp.get(field)
+            update(f"{field}: {first if status in behind else status}")
+            if status in until:
                 return imp
             if time.monotonic() >= deadline:
                 return None
@@ -547,6 +551,34 @@ def run_delete(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     return ExitCode.OK
 
 
+def register_revert(subparsers: Any) -> None:
+    parser = _add(subparsers, "revert", run_revert, "revert a complete import: remove the lines it wrote",
+                  "Asks for the revert (POST /imports/ID/revert) and follows revertStatus until reverted or "
+                  "revertFailed (lines a reconciliation matched are never removed: the reason is printed).")
+    parser.add_argument("import_id", metavar="ID")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for the revert to end")
+
+
+def run_revert(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCode:
+    api.revert(args.import_id)
+    result: dict[str, Any] = {"importId": args.import_id}
+    if args.no_wait:
+        return _finish(out, result, ExitCode.OK, f"revert of import {args.import_id} started")
+    imp = _follow(api, out, args.import_id, {"reverted", "revertFailed"}, args.timeout, "reverting",
+                  field="revertStatus")
+    if imp is None:
+        return _finish(out, result, ExitCode.TIMED_OUT, f"not reverted within {args.timeout:.0f}s: follow it with "
+                       f"`tximport show {args.import_id}`")
+    if imp.get("revertStatus") == "reverted":
+        return _finish(out, result, ExitCode.OK, f"import {args.import_id} reverted: "
+                       f"{imp.get('revertedLineCount') or 0} line(s) removed", imp)
+    reasons = "; ".join(f"{d.get('code')}: {d.get('message')}" for d in imp.get("errorDetails") or []
+                        if d.get("severity") == "error") or "see `tximport show`"
+    return _finish(out, result, ExitCode.IMPORT_FAILED, f"revert of import {args.import_id} failed ({reasons}); "
+                   f"`tximport revert {args.import_id}` again continues it", imp)
+
+
 def register_ledger(subparsers: Any) -> None:
     parser = _add(subparsers, "ledger", run_ledger, "list an account's confirmed transactions, newest first")
     parser.add_argument("account", metavar="ACCOUNT", help="bank account id or account identifier")
@@ -594,5 +626,5 @@ def run_openapi(args: argparse.Namespace) -> int:
 
 CLIENT_COMMANDS: list[Callable[[Any], None]] = [
     register_formats, register_accounts, register_import, register_detect, register_list, register_show,
-    register_review, register_confirm, register_delete, register_ledger, register_openapi,
+    register_review, register_confirm, register_delete, register_revert, register_ledger, register_openapi,
 ]

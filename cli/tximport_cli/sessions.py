@@ -162,7 +162,7 @@ def run_upload(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitC
         raise ApiError(f"{path}: no such file")
     fields = {k: v for k, v in (("file_format", args.format), ("date_style", args.date_style)) if v}
     with path.open("rb") as handle:
-        answer = api.call("POST", f"/import-sessions/{quote(args.session_id)}/upload",
+        answer = api.call("POST", f"/import-sessions/{quote(args.session_id, safe='')}/upload",
                           files={"file": (path.name, handle)}, data=fields)
     if out.json:
         out.emit(answer)
@@ -182,7 +182,7 @@ def run_upload(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitC
 
 
 def run_show(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitCode:
-    session = api.call("GET", f"/import-sessions/{quote(args.session_id)}", params={"page_size": args.lines})
+    session = api.call("GET", f"/import-sessions/{quote(args.session_id, safe='')}", params={"page_size": args.lines})
     if out.json:
         out.emit(session)
         return ExitCode.OK
@@ -198,12 +198,13 @@ def run_show(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitCod
 
 
 def run_enrich(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitCode:
-    answer = api.call("POST", f"/import-sessions/{quote(args.session_id)}/enrich")
+    answer = api.call("POST", f"/import-sessions/{quote(args.session_id, safe='')}/enrich")
     if answer.get("mode") == "async" and not args.no_wait:
         deadline = time.monotonic() + args.timeout
         with out.status("enrichment: PROCESSING") as update:
             while True:
-                session = api.call("GET", f"/import-sessions/{quote(args.session_id)}", params={"page_size": 1})
+                session = api.call("GET", f"/import-sessions/{quote(args.session_id, safe='')}",
+                                   params={"page_size": 1})
                 state = (session.get("enrichment") or {}).get("status", "PROCESSING")
                 update(f"enrichment: {state}")
                 if state != "PROCESSING":
@@ -226,7 +227,7 @@ def run_enrich(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitC
 
 
 def run_commit(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitCode:
-    answer = api.call("POST", f"/import-sessions/{quote(args.session_id)}/commit")
+    answer = api.call("POST", f"/import-sessions/{quote(args.session_id, safe='')}/commit")
     if out.json:
         out.emit(answer)
     else:
@@ -245,7 +246,7 @@ def run_close(args: argparse.Namespace, api: SessionsApi, out: Output) -> ExitCo
         if not Confirm.ask(f"Close session {args.session_id} (VALIDATING -> PAID, the session is removed)?",
                            console=out.err, default=False):
             return ExitCode.NOT_CONFIRMED
-    answer = api.call("POST", f"/import-sessions/{quote(args.session_id)}/close")
+    answer = api.call("POST", f"/import-sessions/{quote(args.session_id, safe='')}/close")
     if out.json:
         out.emit(answer)
     else:

@@ -220,3 +220,26 @@ def test_a_discovery_that_ends_in_error_prints_the_error_details_and_exits_2(cli
     done = cli("import", str(broken), "--format", "JSON#v0", "--yes", "--create-accounts")
     assert done.returncode == ExitCode.IMPORT_FAILED == 2, done.stdout + done.stderr
     assert "ended in error" in done.stderr
+
+
+def test_revert_removes_the_imports_lines_and_says_how_many(cli: Cli):
+    account_id = _account(cli, "NL77ABNA0574908765")
+    done = cli("import", str(SAMPLES / "camt053" / "oca-test-camt053.xml"), "--format", "CAMT053#v1",
+               "--account", "NL77ABNA0574908765", "--yes", "--json")
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    import_id = json.loads(done.stdout)["importId"]
+    assert len(cli.api.ledger(account_id)) == 4
+    reverted = cli("revert", import_id)
+    assert reverted.returncode == ExitCode.OK, reverted.stdout + reverted.stderr
+    assert f"import {import_id} reverted: 4 line(s) removed" in reverted.stdout
+    assert cli.api.ledger(account_id) == []
+    missing = cli("revert", "../../etc")  # an id is one path segment, whatever it holds
+    assert missing.returncode == ExitCode.ERROR and "path.import_id" in missing.stderr, missing.stderr
+
+
+def test_a_file_naming_no_account_says_to_pass_the_account_and_a_directory_is_no_file(cli: Cli):
+    done = cli("import", str(SAMPLES / "qif" / "oca-test_qif.qif"), "--format", "QIF#v1", "--yes")
+    assert done.returncode == ExitCode.IMPORT_FAILED, done.stdout + done.stderr
+    assert "the file names no bank account; pass --account ID|IBAN" in done.stderr
+    folder = cli("import", str(SAMPLES / "qif"), "--yes")
+    assert folder.returncode == ExitCode.ERROR and "a directory, not a file" in folder.stderr
