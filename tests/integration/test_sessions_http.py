@@ -320,6 +320,49 @@ def test_a_session_never_mixes_currencies_in_an_account(client: SessionsClient):
     assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(3, "CurrencyMismatch")]
 
 
+def test_a_recurring_item_keeps_its_accounts_currency_on_create_and_update(client: SessionsClient):
+    euro, yen = client.bank_account(currency="EUR"), client.bank_account(name="Yen", currency="JPY")
+    savings, card = client.bank_account(name="Savings", currency="EUR"), client.card()
+    start = {"description": "Rent", "start_date": "2024-01-05"}
+    kinds = {"income": {"type": "income", "account_id": euro}, "expense": {"type": "expense", "account_id": euro},
+             "transfer": {"type": "transfer", "source_account_id": euro, "destination_account_id": savings},
+             "card": {"type": "card_transaction", "card_id": card}}
+    # Given an amount finer than the currency allows, or a currency that is not one, of every kind
+    for name, kind in kinds.items():
+        for extra, code, field in (({"amount": 10.001}, "InvalidAmount", "amount"),
+                                   ({"amount": 10, "currency": "ZZZ"}, "InvalidCurrency", "currency")):
+            refused = client.error("POST", "/recurring", 400, json_body={**start, **kind, **extra})
+            assert (refused["code"], refused["field"]) == (code, field), (name, refused)
+    assert client.error("POST", "/recurring", 400, json_body={
+        **start, "type": "expense", "account_id": yen, "amount": 1.5})["code"] == "InvalidAmount"
+    assert client.error("POST", "/recurring", 400, json_body={
+        **start, "type": "expense", "account_id": euro, "amount": 1, "currency": "JPY"})["code"] == "CurrencyMismatch"
+    for other, code in ((yen, "CurrencyMismatch"), (euro, "InvalidValue")):
+        refused = client.error("POST", "/recurring", 400, json_body={
+            **start, **kinds["transfer"], "destination_account_id": other, "amount": 1})
+        assert (refused["code"], refused["field"]) == (code, "destination_account_id"), refused
+    # When the items are made right, then changed
+    for name, kind in kinds.items():
+        item = client.ok("POST", "/recurring", 201, json_body={**start, **kind, "amount": 10.5})
+        assert item["currency"] == (None if name == "card" else "EUR"), item
+        refused = client.error("PATCH", f"/recurring/{item['id']}", 400, json_body={"amount": 10.005})
+        assert (refused["code"], refused["field"]) == ("InvalidAmount", "amount"), (name, refused)
+        refused = client.error("PATCH", f"/recurring/{item['id']}", 400, json_body={"currency": "EURO"})
+        assert (refused["code"], refused["field"]) == ("InvalidCurrency", "currency"), (name, refused)
+        assert client.ok("GET", f"/recurring/{item['id']}")["amount"] == D("10.5")
+    # Then moving an item to an account of another currency checks the amount against that currency
+    (expense,) = client.ok("GET", "/recurring", params={"type": "expense"})
+    refused = client.error("PATCH", f"/recurring/{expense['id']}", 400, json_body={"account_id": yen})
+    assert (refused["code"], refused["field"]) == ("InvalidAmount", "amount"), refused
+    moved = client.ok("PATCH", f"/recurring/{expense['id']}", json_body={"account_id": yen, "amount": 11})
+    assert (moved["currency"], moved["amount"]) == ("JPY", D(11))
+    card_item = client.ok("POST", "/recurring", 201, json_body={**start, **kinds["card"], "amount": 700,
+                                                               "currency": "jpy"})
+    assert card_item["currency"] == "JPY"
+    assert client.error("PATCH", f"/recurring/{card_item['id']}", 400, json_body={"amount": 0.5})["code"] == \
+        "InvalidAmount"
+
+
 def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: SessionsClient):
     card, category = client.card(), client.category("Compras")
     first = client.create_session(card_id=card, billing_month="2024-05")

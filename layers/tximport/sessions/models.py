@@ -295,6 +295,8 @@ class RecurringItem(Model):
     card_id: str | None = None
     source_account_id: str | None = None
     destination_account_id: str | None = None
+    #: the ISO 4217 code of `amount`: its account's (a transfer's source account's); a card item's as it names it
+    currency: str | None = None
     category_id: str | None = None
     sub_category_id: str | None = None
     tag_ids: list[str] = Field(default_factory=list)

@@ -229,6 +229,9 @@ class RecurringInput(In):
     description: Text | None = None
     source_account_id: Id | None = None
     destination_account_id: Id | None = None
+    currency: Annotated[str, StringConstraints(max_length=16)] | None = Field(
+        default=None, description="ISO 4217 code of amount (beside the document's fields): the account's when "
+                                  "left out, and it must be the account's (a card item may name any)")
     start_date: Day | None = None
     end_date: Day | None = None
     frequency: Frequency | None = None
