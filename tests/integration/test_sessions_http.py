@@ -363,6 +363,40 @@ def test_a_recurring_item_keeps_its_accounts_currency_on_create_and_update(clien
         "InvalidAmount"
 
 
+def test_the_recurring_summary_keeps_each_currency_apart_beside_the_documents_numbers(client: SessionsClient):
+    euro, pounds, card = client.bank_account(currency="EUR"), client.bank_account(currency="GBP"), client.card()
+    category = client.category("Casa")
+    monthly = {"frequency": "MONTHLY", "start_date": "2024-06-10", "category_id": category}
+    rent = client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "expense", "description": "Rent", "amount": 800.25, "account_id": euro})
+    client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "expense", "description": "Gym", "amount": 30.10, "account_id": pounds})
+    client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "income", "description": "Pay", "amount": 2000, "account_id": pounds})
+    client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "card_transaction", "description": "Game", "amount": 1500, "card_id": card,
+        "currency": "JPY"})
+    client.ok("POST", "/recurring", 201, json_body={  # not counted in summaries
+        **monthly, "type": "expense", "description": "Hidden", "amount": 5, "account_id": euro,
+        "include_in_summary": False})
+    session = client.create_session(account_id=euro, billing_month="2024-06")
+    client.stage(session["id"], [{"transaction_date": "2024-06-10", "description": "RENT", "amount": -800.25,
+                                  "data": {"category_id": category, "recurring_expense_id": rent["id"]}}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    # When the month's summary is read
+    june = client.ok("GET", "/recurring/summary", params={"month": "2024-06"})
+    # Then the document's three numbers are still there, and each currency's figures beside them
+    assert june["by_currency"] == [
+        {"currency": "EUR", "paid_current_month": D("800.25"), "pending_until_month_end": D("0"),
+         "projected_current_month": D("800.25")},
+        {"currency": "GBP", "paid_current_month": D("0"), "pending_until_month_end": D("2030.10"),
+         "projected_current_month": D("2030.10")},
+        {"currency": "JPY", "paid_current_month": D("0"), "pending_until_month_end": D("1500"),
+         "projected_current_month": D("1500")}]
+    for name in ("paid_current_month", "pending_until_month_end", "projected_current_month"):
+        assert june[name] == sum((c[name] for c in june["by_currency"]), D(0)), name
+
+
 def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: SessionsClient):
     card, category = client.card(), client.category("Compras")
     first = client.create_session(card_id=card, billing_month="2024-05")
@@ -418,8 +452,9 @@ def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient
     assert {(p["recurring_id"], p["recurring_status"], p["amount"]) for p in pending} == {
         (netflix["id"], "Active", D("49.90"))}
     february = client.ok("GET", "/recurring/summary", params={"month": "2024-02"})
-    assert february == {"paid_current_month": D("49.90"), "pending_until_month_end": D("0"),
-                        "projected_current_month": D("49.90")}
+    figures = {"paid_current_month": D("49.90"), "pending_until_month_end": D("0"),
+               "projected_current_month": D("49.90")}
+    assert february == {**figures, "by_currency": [{"currency": None, **figures}]}  # the account names none
     january = client.ok("GET", "/recurring/summary", params={"month": "2024-01"})
     assert (january["pending_until_month_end"], january["paid_current_month"]) == (D("49.90"), D("0"))
     assert client.error("GET", "/recurring/summary", 400, params={"month": "2024-13"})["field"] == "month"

@@ -514,12 +514,24 @@ class PendingList(RootModel[list[PendingSlotOut]]):
     pass
 
 
-class RecurringSummaryOut(Out):
-    """A month's recurring amounts (entity.RecurringSummary)."""
+class CurrencySummaryOut(Out):
+    """A month's recurring amounts of the items in one currency."""
 
+    currency: str | None = Field(description="ISO 4217; null for items whose currency is not known (a card "
+                                             "item that names none)")
     paid_current_month: Amount
     pending_until_month_end: Amount
     projected_current_month: Amount
+
+
+class RecurringSummaryOut(Out):
+    """A month's recurring amounts (entity.RecurringSummary), and the same per currency."""
+
+    paid_current_month: Amount = Field(description="every currency added, as the document has one number")
+    pending_until_month_end: Amount = Field(description="every currency added, as the document has one number")
+    projected_current_month: Amount = Field(description="every currency added, as the document has one number")
+    by_currency: list[CurrencySummaryOut] = Field(description="ours, beside the document's fields: the three "
+                                                              "amounts per currency, by currency code")
 
 
 class RuleOut(Out):
