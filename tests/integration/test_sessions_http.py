@@ -416,6 +416,37 @@ def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: Session
     assert client.ok("GET", f"/cards/{card}/invoices/2024-05")["status"] == "PAID"
 
 
+def test_a_session_left_behind_by_a_paid_invoice_is_closed_or_deleted_and_writes_nothing(client: SessionsClient):
+    card, category = client.card(), client.category("Compras")
+    paying, late, other = (client.create_session(card_id=card, billing_month="2024-07") for _ in range(3))
+    line = {"transaction_date": "2024-07-05", "description": "Loja", "amount": 20, "data": {"category_id": category}}
+    client.stage(paying["id"], [line])
+    client.stage(late["id"], [line, {**line, "amount": 7}])
+    client.stage(other["id"], [{**line, "amount": 3}])
+    client.ok("POST", f"/import-sessions/{paying['id']}/commit")
+    assert client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)["invoice_status"] == "PAID"
+    # Given a session whose invoice another session paid: commit is refused and says the way out
+    refused = client.error("POST", f"/import-sessions/{late['id']}/commit", 400)
+    assert refused["code"] == "InvoiceNotOpen" and "close or delete this session" in refused["error"], refused
+    # When it is closed, then its lines are discarded and nothing is written
+    closed = client.ok("POST", f"/import-sessions/{late['id']}/close", admin=True)
+    assert (closed["paid"], closed["discarded_staged"], closed["discarded_ready"], closed["invoice_status"],
+            closed["invoice_settled_elsewhere"]) == (0, 2, 2, "PAID", True), closed
+    assert client.error("GET", f"/import-sessions/{late['id']}", 404)["code"] == "SessionNotFound"
+    # the invoice holds the paying session's line only (a session of the month reads its committed sum)
+    assert client.ok("GET", f"/import-sessions/{other['id']}")["initial_balance"] == D(20)
+    # And the other one is deleted without the admin role
+    client.ok("DELETE", f"/import-sessions/{other['id']}", 204)
+    assert client.error("GET", f"/import-sessions/{other['id']}", 404)["code"] == "SessionNotFound"
+    invoice = client.ok("GET", f"/cards/{card}/invoices/2024-07")
+    assert invoice["status"] == "PAID"
+    # an account session with uncommitted lines is still refused: there, commit is the way
+    account = client.create_session(account_id=client.bank_account(), billing_month="2024-07")
+    client.stage(account["id"], [{**line, "amount": -5}])
+    assert client.error("POST", f"/import-sessions/{account['id']}/close", 409, admin=True)["code"] == \
+        "UncommittedLines"
+
+
 def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient):
     account, category = client.bank_account(), client.category("Streaming")
     netflix = client.ok("POST", "/recurring", 201, json_body={

@@ -246,6 +246,8 @@ class Invoice(Model):
     card_id: str
     billing_month: str
     status: InvoiceStatus = InvoiceStatus.OPEN
+    #: the session whose close paid it (a retried close of that session finishes its own close)
+    paid_by_session_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = 0

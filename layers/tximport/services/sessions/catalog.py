@@ -291,8 +291,10 @@ class CatalogService:
                                    code="InvoiceNotOpen", target="billing_month")
         return found
 
-    def set_invoice_status(self, scope: Scope, card_id: str, billing_month: str, status: InvoiceStatus) -> Invoice:
+    def set_invoice_status(self, scope: Scope, card_id: str, billing_month: str, status: InvoiceStatus, *,
+                           paid_by: str | None = None) -> Invoice:
         invoice = self.invoice(scope, card_id, billing_month)
         invoice.status, invoice.updated_at = status, utcnow()
+        invoice.paid_by_session_id = paid_by if status == InvoiceStatus.PAID else None
         self.d.catalog.put(scope.tenant, scope.workspace_id, invoice)
         return invoice

@@ -97,6 +97,9 @@ class CloseResult:
     paid: int
     discarded_staged: int
     invoice_status: InvoiceStatus | None
+    #: READY lines dropped uncommitted: another session's close settled the invoice they were for
+    discarded_ready: int = 0
+    invoice_settled_elsewhere: bool = False
 
 
 class CommitService:
@@ -168,23 +171,20 @@ class CommitService:
         """Reconcile and end the session. Account: every VALIDATING line of the account dated up to the
         end of the billing month becomes PAID (what the reconciled statement covers). Card: the
         invoice's VALIDATING lines become PAID and the invoice PAID. The session and its staged lines
-        go. READY lines not yet committed make it refuse (409): commit first."""
+        go. READY lines not yet committed make it refuse (409): commit first. A card session whose invoice
+        another session's close settled can never commit: closing it discards its lines and writes nothing
+        (neither the invoice nor the ledger)."""
         if not scope.is_admin:
             raise Forbidden("closing a session needs the admin role", code="AdminRequired", target="roles")
         session = self.d.session(scope, session_id)
         self._idle(session)
-        if session.ready:
+        settled = self.d.settled_invoice(scope, session)
+        if session.ready and settled is None:
             raise Conflict(f"{session.ready} READY line(s) are not committed: commit the session first",
                            code="UncommittedLines", target="id")
         owner = self.d.repo.lock(scope.tenant, session)
         try:
-            if session.type == SessionType.CARD:
-                paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, session.billing_month,
-                                               session.billing_month)
-                self.catalog.set_invoice_status(scope, session.context_id, session.billing_month, InvoiceStatus.PAID)
-            else:
-                paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, "",
-                                               month_bounds(session.billing_month)[1].isoformat())
+            paid = 0 if settled is not None else self._reconcile(scope, session)
             discarded = session.total
             self.d.repo.delete_session(scope.tenant, session)
         except BaseException:
@@ -194,4 +194,18 @@ class CommitService:
             "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
             "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
             "billingMonth": session.billing_month, "paid": paid, "time": iso(utcnow())})
+        if settled is not None:
+            return CloseResult(0, discarded, settled.status, discarded_ready=session.ready,
+                               invoice_settled_elsewhere=True)
         return CloseResult(paid, discarded, InvoiceStatus.PAID if session.type == SessionType.CARD else None)
+
+    def _reconcile(self, scope: Scope, session: ImportSession) -> int:
+        """VALIDATING -> PAID for what the session reconciles (a card's invoice also PAID); answers how many."""
+        if session.type == SessionType.CARD:
+            paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, session.billing_month,
+                                           session.billing_month)
+            self.catalog.set_invoice_status(scope, session.context_id, session.billing_month, InvoiceStatus.PAID,
+                                            paid_by=session.id)
+            return paid
+        return self.d.ledger.mark_paid(scope.tenant, session.context_id, "",
+                                       month_bounds(session.billing_month)[1].isoformat())
