@@ -27,6 +27,7 @@ from tximport.sessions.models import (
     Subcategory,
     Tag,
 )
+from tximport.storage.kv import ConditionFailed
 from tximport.storage.sessions import catalog_key
 
 M = TypeVar("M", bound=BaseModel)
@@ -293,8 +294,21 @@ class CatalogService:
 
     def set_invoice_status(self, scope: Scope, card_id: str, billing_month: str, status: InvoiceStatus, *,
                            paid_by: str | None = None) -> Invoice:
-        invoice = self.invoice(scope, card_id, billing_month)
+        """Change the invoice's status, on the version read: 409 InvoiceBusy while a commit into it runs,
+        409 ConcurrentUpdate when another change came first (nothing changes either way)."""
+        invoice = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, card_id, billing_month)
+        if invoice is None:
+            raise NotFound(f"no invoice of card {card_id} for {billing_month}", code="InvoiceNotFound",
+                           target="billing_month")
         invoice.status, invoice.updated_at = status, utcnow()
         invoice.paid_by_session_id = paid_by if status == InvoiceStatus.PAID else None
-        self.d.catalog.put(scope.tenant, scope.workspace_id, invoice)
+        try:
+            self.d.catalog.set_invoice(scope.tenant, scope.workspace_id, invoice)
+        except ConditionFailed:
+            fresh = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, card_id, billing_month)
+            if fresh is not None and fresh.version == invoice.version:
+                raise Conflict(f"a commit into the invoice of {billing_month} is running; retry when it ends",
+                               code="InvoiceBusy", target="billing_month") from None
+            raise Conflict(f"the invoice of {billing_month} was changed concurrently; read it again",
+                           code="ConcurrentUpdate", target="billing_month") from None
         return invoice
