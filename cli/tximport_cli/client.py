@@ -172,8 +172,10 @@ class ApiClient:
         if len(found) == 1:
             return found[0]
         known = ", ".join(f"{a['id']} ({a.get('accountIdentifier')})" for a in accounts) or "none"
-        reason = "several accounts have that identifier" if found else "no account has that id or identifier"
-        raise ApiError(f"account {ref!r}: {reason}; accounts: {known}. Create one with `tximport accounts create`.")
+        if found:
+            raise ApiError(f"account {ref!r}: several accounts have that identifier; name one by its id: {known}.")
+        raise ApiError(f"account {ref!r}: no account has that id or identifier; accounts: {known}. "
+                       "Create one with `tximport accounts create`.")
 
     def ledger(self, account_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.paged(f"/bankaccounts/{quote(account_id)}/transactions", {"pageSize": 1000}, limit)

@@ -104,7 +104,12 @@ def bearer_token(authorization: str | None) -> str:
 
 def gateway_claims(claims: dict[str, Any]) -> dict[str, str]:
     """Claims as API Gateway's JWT authorizer hands them to a function: every value a string (lists as
-    `[a b]`), so verified claims read the same whoever verified them."""
+    `[a b]`), so verified claims read the same whoever verified them. A tenant claim that is not a JSON string
+    (null, a number, a boolean) is refused (InvalidToken): written as text, every such token would share one
+    tenant (`None`, `123`) with the others and with a tenant of that name."""
+    for name in (ORGANISATION_CLAIM, COMPANY_CLAIM):
+        if name in claims and not isinstance(claims[name], str):
+            raise Unauthorized(f"{name} must be a string", code="InvalidToken")
     out: dict[str, str] = {}
     for key, value in claims.items():
         if isinstance(value, list | tuple):

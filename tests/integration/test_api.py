@@ -142,6 +142,32 @@ def test_bodies_that_are_not_json_get_a_4xx(api: Api, content_type, body, status
     assert answer.json()["error"]["code"] == code
 
 
+@pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/JSON; charset=UTF-8",
+                                          "application/vnd.api+json", "application/problem+json"])
+def test_json_media_types_are_read_whatever_their_case(api: Api, content_type: str):
+    """Media types are case-insensitive and `+json` types are JSON: the body is read as any JSON body."""
+    body = {"data": {"bankId": "b", "countryCode": "DEU", "accountIdentifier": f"MT-{content_type}",
+                     "currency": "EUR"}}
+    created = api.session.post(f"{api.base_url}/bankaccounts", data=json.dumps(body), timeout=10,
+                               headers={"Authorization": f"Bearer {api.token}", "Content-Type": content_type})
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["accountIdentifier"] == f"MT-{content_type}"
+    invalid = api.session.post(f"{api.base_url}/bankaccounts", data=b'{"data": {}}', timeout=10,
+                               headers={"Authorization": f"Bearer {api.token}", "Content-Type": content_type})
+    assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "ValidationError", invalid.text
+
+
 def test_unknown_http_methods_are_404_not_5xx(api: Api):
     answer = api.session.request("TRACE", f"{api.base_url}/imports", timeout=10)
     assert answer.status_code == 404
+
+
+def test_a_second_bank_account_with_an_identifier_already_taken_is_409(api: Api):
+    first = api.create_account("DE89370400440532013000")
+    body = {"data": {"bankId": "another-bank", "countryCode": "DEU", "accountIdentifier": "de89 3704 0044 0532 0130 00",
+                     "currency": "EUR"}}
+    again = api.call("POST", "/bankaccounts", json=body)
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert (error["code"], error["target"]) == ("BankAccountExists", "accountIdentifier") and first in error["message"]
+    assert [a["id"] for a in api.ok("GET", "/bankaccounts")["data"]] == [first]

@@ -152,3 +152,26 @@ def test_concurrent_posts_and_resends_of_one_transaction_leave_one_row(api: Api)
     # and a resend after them moves that one row
     post("race-1", "2024-11-30")
     assert [r["postingDate"] for r in api.ledger(account)] == ["2024-11-30"]
+
+
+def test_blank_ids_are_refused_and_placeholder_ids_are_no_id(api: Api):
+    """A blank accountIdentifier or transactionId would merge what it names (every blank identifier one account,
+    every blank id one line): refused. A placeholder id (`NOTPROVIDED`, all zeros) is no id, as in bank files: each
+    such transaction is booked, told apart by its content."""
+    account = api.create_account("GB33BUKB20201555555555")
+    blank = api.ok("POST", PATH, json={"transactions": [
+        _tx(transactionId=" "), _tx(accountIdentifier=" \t"), _tx(accountIdentifier="\u00a0")]}, expect=201)
+    assert blank["errorTransactions"] == 3
+    assert [(e["code"], e["target"]) for e in blank["errors"]] == [
+        ("InvalidValue", "$.transactions[0].transactionId"), ("InvalidValue", "$.transactions[1].accountIdentifier"),
+        ("InvalidValue", "$.transactions[2].accountIdentifier")]
+    first = api.ok("POST", PATH, json={"transactions": [
+        _tx(transactionId="NOTPROVIDED", text="Lunch", amount="12.00"),
+        _tx(transactionId="000000", text="Bakery", amount="4.00")]}, expect=201)
+    second = api.ok("POST", PATH, json={"transactions": [
+        _tx(transactionId="NOTPROVIDED", text="Dinner", amount="40.00"),
+        _tx(transactionId="NOTPROVIDED", text="Lunch", amount="12.00")]}, expect=201)  # a resend of Lunch
+    assert (first["newTransactions"], second["newTransactions"], second["existingTransactions"]) == (2, 1, 1)
+    assert sorted((r["description"], r["amount"]) for r in api.ledger(account)) == [
+        ("Bakery", "-4.00"), ("Dinner", "-40.00"), ("Lunch", "-12.00")]
+    assert [a["accountIdentifier"] for a in api.ok("GET", "/bankaccounts")["data"]] == ["GB33BUKB20201555555555"]

@@ -27,10 +27,15 @@ SIGNATURES = ("valid", "another key", "unknown kid", "shared secret", "unsigned"
 EXPIRIES = {"valid": NOW + 600, "expired": NOW - 5, "missing": None}
 AUDIENCES = {"valid": "tximport", "another api": "another-api", "missing": None}
 ISSUERS = {"valid": ISSUER, "another issuer": "https://elsewhere.example.com/"}
-TENANTS: dict[str, dict[str, str]] = {
+TENANTS: dict[str, dict[str, Any]] = {
     "valid": {"organisationId": "o", "companyId": "c"}, "no company": {"organisationId": "o"},
     "no organisation": {"companyId": "c"}, "no tenant": {}, "unsafe tenant": {"organisationId": "..", "companyId": "c"},
+    # not JSON strings: written as text they would name one shared tenant ("None", "123", "true")
+    "null organisation": {"organisationId": None, "companyId": "c"},
+    "numeric company": {"organisationId": "o", "companyId": 123},
+    "boolean organisation": {"organisationId": True, "companyId": "c"},
 }
+_TENANT_CLAIMS = ("organisationId", "companyId")
 
 
 def _sign(signature: str, claims: dict[str, Any]) -> str:
@@ -54,7 +59,8 @@ def bad_tokens() -> Iterator[tuple[str, str]]:
             continue
         claims = {"iss": ISSUERS[issuer], "aud": AUDIENCES[audience], "exp": EXPIRIES[expiry], "iat": NOW,
                   **TENANTS[tenant]}
-        yield ", ".join(wrong), _sign(signature, {k: v for k, v in claims.items() if v is not None})
+        yield ", ".join(wrong), _sign(signature, {k: v for k, v in claims.items()
+                                                  if v is not None or k in _TENANT_CLAIMS})
 
 
 TOKENS = list(bad_tokens())
@@ -106,8 +112,8 @@ def verifying(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_matrix_is_the_product_of_every_way_a_token_is_wrong():
-    assert len(TOKENS) == len(SIGNATURES) * len(EXPIRIES) * len(AUDIENCES) * len(ISSUERS) * len(TENANTS) - 1 == 449
-    assert len(SINGLE) == 4 + 13
+    assert len(TOKENS) == len(SIGNATURES) * len(EXPIRIES) * len(AUDIENCES) * len(ISSUERS) * len(TENANTS) - 1 == 719
+    assert len(SINGLE) == 4 + 16
     assert len(PROTECTED) >= 40 and set(DIALECTS) <= set(PROTECTED)
 
 

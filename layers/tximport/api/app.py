@@ -220,6 +220,20 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
                     "Content-Type")
 
 
+def _plain_json_content_type(event: dict[str, Any]) -> None:
+    """A JSON body's media type as the resolver's validation reads it: media types are case-insensitive
+    (`Application/JSON`) and `application/<x>+json` is JSON too (RFC 9110 8.3.1, RFC 6839), but the
+    resolver takes only a lower-case `application/json`."""
+    headers = event.get("headers") or {}
+    for name, value in list(headers.items()):
+        if str(name).lower() != "content-type":
+            continue
+        media_type, _, parameters = str(value).partition(";")
+        media_type = media_type.strip().lower()
+        if media_type == "application/json" or media_type.endswith("+json"):
+            headers[name] = "application/json" + (f";{parameters}" if parameters else "")
+
+
 def _unauthenticated(event: dict[str, Any]) -> dict[str, Any] | None:
     """A token the authorizer verified but that names no tenant we could key data by (no or unsafe
     organisationId/companyId claims) is a 401 before anything else, a malformed body included."""
@@ -332,10 +346,11 @@ def _authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     try:
         claims = verifier.verify(bearer_token(headers.get("authorization")))
+        as_strings = gateway_claims(claims)
     except Unauthorized as exc:  # answered in the route's dialect
         return _refusal(event, 401, exc.code, exc.message, "Authorization")
     scope = claims.get("scope")
-    context["authorizer"] = {"jwt": {"claims": gateway_claims(claims),
+    context["authorizer"] = {"jwt": {"claims": as_strings,
                                      "scopes": scope.split() if isinstance(scope, str) else None}}
     return None
 
@@ -349,6 +364,7 @@ def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         or _unsupported_media_type(event) or _over_limits(event)
     if refused is not None:
         return refused
+    _plain_json_content_type(event)
     result = app.resolve(event, context)
     if result.get("statusCode") == 204:
         result["body"] = ""

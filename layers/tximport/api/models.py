@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tximport import commands, money
+from tximport.formats.base import is_placeholder_id
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.ids import SAFE_ID_PATTERN
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
@@ -319,6 +320,14 @@ class PublicTransactionIn(BaseModel):
                 raise PydanticCustomError("InvalidValue", "the text holds a lone surrogate") from None
         return value
 
+    @field_validator("account_identifier", "transaction_id", mode="after")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        # blank, an identifier would name one account for every blank one, an id one line for every blank one
+        if value is not None and not value.strip():
+            raise PydanticCustomError("InvalidValue", "the value is blank (only whitespace)")
+        return value
+
     def to_command(self) -> commands.PostedTransaction:
         """The checked transaction (raises pydantic's ValidationError naming the field at fault)."""
         amount = _plain_amount(self.amount, "amount")
@@ -334,11 +343,17 @@ class PublicTransactionIn(BaseModel):
             raise _invalid("originalAmount", "InvalidAmount",
                            f"originalAmount has more decimals than {original_currency} allows", self.original_amount)
         return commands.PostedTransaction(
-            account_identifier=self.account_identifier.strip(), transaction_id=self.transaction_id,
+            account_identifier=self.account_identifier.strip(), transaction_id=_own_id(self.transaction_id),
             text=self.text, credit_debit=self.credit_debit, amount=amount, currency=currency,
             original_amount=original, original_currency=original_currency,
             purchased_at=_day(self.purchased_at, "purchasedAt"), valuta_at=_day(self.valuta_at, "valutaAt"),
             booked_at=_day(self.booked_at, "bookedAt"))
+
+
+def _own_id(transaction_id: str | None) -> str | None:
+    """A transactionId that only says there is none (`NOTPROVIDED`, `N/A`, all zeros: the placeholders a bank
+    file's ids are read with) is no id: such transactions are told apart by their content, as without one."""
+    return None if transaction_id is None or is_placeholder_id(transaction_id) else transaction_id
 
 
 def _invalid(field: str, code: str, message: str, value: Any) -> ValidationError:

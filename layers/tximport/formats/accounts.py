@@ -55,6 +55,12 @@ def _forms(identifier: str) -> set[str]:
     return {form for form in forms if len(form) >= _MIN_FORM}
 
 
+def same_identifier(identifier: str, accounts: list[tuple[str, str]]) -> list[str]:
+    """The ids of the accounts whose identifier is `identifier`, spaces and case aside."""
+    key = _exact_key(identifier)
+    return [account_id for account_id, known in accounts if known and _exact_key(known) == key]
+
+
 def _single(found: list[str]) -> str | None:
     unique = list(dict.fromkeys(found))
     return unique[0] if len(unique) == 1 else None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tximport.commands import CreateBankAccount
-from tximport.formats.accounts import match_account
+from tximport.errors import Conflict
+from tximport.formats.accounts import same_identifier
 from tximport.ids import new_id
 from tximport.models import BankAccount, Tenant
 from tximport.storage.repository import AccountsStore
@@ -14,10 +15,19 @@ class AccountService:
         self.accounts = accounts
 
     def create(self, tenant: Tenant, command: CreateBankAccount) -> BankAccount:
-        """Create a placeholder bank account."""
+        """Create a placeholder bank account; an identifier (spaces and case aside) another of the tenant's accounts
+        has is Conflict BankAccountExists: files and posted transactions name their account by it, so two accounts
+        with one identifier could not be told apart. Two creates of one identifier at once: one wins (the identifier
+        is claimed with a conditional write)."""
+        existing = same_identifier(command.account_identifier, [(a.id, a.account_identifier) for a in self.all(tenant)])
         account = BankAccount(id=new_id(), bank_id=command.bank_id, country_code=command.country_code,
                               account_identifier=command.account_identifier, name=command.name,
                               currency=command.currency)
+        holder = existing[0] if existing else self.accounts.claim_identifier(tenant, command.account_identifier,
+                                                                             account.id)
+        if holder != account.id:
+            raise Conflict(f"bank account {holder} has the identifier {command.account_identifier!r} already",
+                           code="BankAccountExists", target="accountIdentifier")
         self.accounts.put(tenant, account)
         return account
 
@@ -40,9 +50,12 @@ class AccountService:
         account for it; answers it and whether it was created. Two callers creating the same identifier
         at once get the same account (the identifier is claimed with a conditional write)."""
         accounts = self.all(tenant) if known is None else known
-        found = match_account(identifier, [(a.id, a.account_identifier) for a in accounts], False)
+        found = same_identifier(identifier, [(a.id, a.account_identifier) for a in accounts])
+        if len(set(found)) > 1:  # never a third: which of them is meant cannot be told
+            raise Conflict(f"bank accounts {', '.join(sorted(set(found)))} all have the identifier {identifier!r}",
+                           code="AmbiguousBankAccount", target="accountIdentifier")
         if found:
-            return next(a for a in accounts if a.id == found), False
+            return next(a for a in accounts if a.id == found[0]), False
         account = BankAccount(id=new_id(), bank_id=bank_id, country_code=country_code,
                               account_identifier=identifier.strip(), currency=currency)
         holder = self.accounts.claim_identifier(tenant, identifier, account.id)

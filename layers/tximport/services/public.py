@@ -25,7 +25,7 @@ from typing import Literal
 from schwifty import IBAN
 
 from tximport.commands import PostedTransaction
-from tximport.formats.accounts import match_account
+from tximport.formats.accounts import match_account, same_identifier
 from tximport.ids import transaction_id
 from tximport.models import BankAccount, LedgerLine, Tenant, utcnow
 from tximport.services.accounts import AccountService
@@ -97,6 +97,8 @@ class _Accounts:
         self.known: list[BankAccount] = service.all(tenant)
         self.resolved: dict[str, tuple[str | None, bool]] = {}
         self.created: list[tuple[str, str]] = []
+        #: identifiers that several of the tenant's accounts have
+        self.ambiguous: set[str] = set()
 
     def currency(self, account_id: str) -> str | None:
         """The currency of a known (or just created) bank account, None when it names none."""
@@ -106,9 +108,12 @@ class _Accounts:
         """(bank account id or None, whether this request created it: in `currency`, the one of the transaction
         that names it first)."""
         if identifier not in self.resolved:
-            found = match_account(identifier, [(a.id, a.account_identifier) for a in self.known], True)
+            pairs = [(a.id, a.account_identifier) for a in self.known]
+            found = match_account(identifier, pairs, True)
             created = False
-            if found is None and self.create:
+            if found is None and len(set(same_identifier(identifier, pairs))) > 1:
+                self.ambiguous.add(identifier)  # never a new one beside them: which is meant cannot be told
+            elif found is None and self.create:
                 account, created = self.service.find_or_create(
                     self.tenant, identifier, country_code=_country_of(identifier) or self.country_code,
                     bank_id=self.bank_id, currency=currency.upper() if currency else None, known=self.known)
@@ -123,6 +128,10 @@ class _Accounts:
 def _refusal(index: int, item: PostedTransaction, account_id: str | None, accounts: _Accounts
              ) -> RejectedTransaction | None:
     """Why a readable transaction cannot be written: no bank account, or one in another currency."""
+    if account_id is None and item.account_identifier in accounts.ambiguous:
+        return RejectedTransaction(
+            index, "AmbiguousBankAccount", f"several bank accounts have the identifier {item.account_identifier!r}",
+            f"$.transactions[{index}].accountIdentifier")
     if account_id is None:
         return RejectedTransaction(
             index, "BankAccountNotFound", f"no bank account has the identifier {item.account_identifier!r} "

@@ -11,7 +11,8 @@ from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, OTHER, World
 from tximport.api.views import balance_view
 from tximport.commands import CreateBankAccount
-from tximport.errors import NotFound
+from tximport.errors import Conflict, NotFound
+from tximport.models import BankAccount
 
 
 def test_accounts_are_created_read_and_listed_per_tenant(c: FakeContainer, world: World):
@@ -78,3 +79,21 @@ def test_an_account_with_nothing_booked_has_no_balance_yet_and_says_so(c: FakeCo
     c.import_service.revert(world.tenant, imp.id)
     c.revert.run(world.tenant, imp.id)
     assert current().amount is None and current().as_of is None
+
+
+def test_an_identifier_another_account_has_is_a_conflict_and_an_ambiguous_one_never_gets_a_third(
+        c: FakeContainer, world: World):
+    first = world.account("GB33BUKB20201555555555")
+    for same in ("GB33BUKB20201555555555", "gb33 bukb 2020 1555 5555 55"):
+        with pytest.raises(Conflict) as err:
+            world.account(same, bank_id="another-bank")
+        assert (err.value.code, err.value.target) == ("BankAccountExists", "accountIdentifier")
+        assert first in err.value.message
+    assert [a.id for a in c.account_service.all(world.tenant)] == [first]
+    # two accounts with one identifier from before the check: files and posts cannot tell which is meant
+    twin = BankAccount(id="twin", bank_id="b", country_code="GBR", account_identifier="GB33 BUKB 2020 1555 5555 55")
+    c.accounts.put(world.tenant, twin)
+    with pytest.raises(Conflict) as err:
+        c.account_service.find_or_create(world.tenant, "GB33BUKB20201555555555", country_code="GBR", bank_id="b")
+    assert err.value.code == "AmbiguousBankAccount"
+    assert len(c.account_service.all(world.tenant)) == 2

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.fakes.container import FakeContainer
 from tests.support.statements import Card, ofx
-from tests.unit.services.world import World
+from tests.unit.services.world import OTHER, World
 from tximport.models import Import, LedgerLine
 
 D = Decimal
@@ -111,11 +111,11 @@ def test_an_unreadable_pending_entry_is_left_out_like_the_others_unless_pending_
     assert [d.code for d in imp.error_details if d.severity == "error"] == []
     (note,) = [d for d in imp.error_details if d.code == "PendingEntriesSkipped"]
     assert note.message.startswith("2 pending") and imp.summary and imp.summary.rejected_line_count == 0
-    # imported with its pending lines (into another account), it is a rejected line with the tag at fault
-    imp, _ = world.awaiting(text.encode(), world.account(CARD), file_format=OFX, include_pending=True,
-                            bypass_replay_validation=True)
+    # imported with its pending lines (by another tenant), it is a rejected line with the tag at fault
+    other = World(world.c, OTHER)
+    imp, _ = other.awaiting(text.encode(), other.account(CARD), file_format=OFX, include_pending=True)
     assert imp.summary and imp.summary.rejected_line_count == 1
-    page = world.c.review_service.error_details(world.tenant, imp.id, page_size=10, cursor=None)
+    page = world.c.review_service.error_details(OTHER, imp.id, page_size=10, cursor=None)
     assert [(d.code, d.target, d.line_number) for d in page.details if d.severity == "error"] == [
         ("InvalidDate", "STMTTRNP/DTTRAN", 9)]
 

@@ -10,6 +10,7 @@ from typing import Any
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import World
 from tximport.commands import PostedTransaction, UpdateSettings
+from tximport.models import BankAccount
 from tximport.services.public import RejectedTransaction
 
 
@@ -96,3 +97,16 @@ def test_identical_lines_without_an_id_are_two_transactions(c: FakeContainer, wo
     assert _post(c, world, same, same).new == 2
     assert _post(c, world, same, same).existing == 2
     assert len(c.ledger.all(world.tenant, account)) == 2
+
+
+def test_an_identifier_several_accounts_have_is_refused_and_never_gets_a_new_account(c: FakeContainer, world: World):
+    first = world.account("GB33BUKB20201555555555")
+    c.accounts.put(world.tenant, BankAccount(id="twin", bank_id="b", country_code="GBR",
+                                             account_identifier="GB33BUKB20201555555555"))
+    result = _post(c, world, _tx(), _tx(transaction_id="tx-2"))
+    assert (result.new, result.existing) == (0, 0)
+    assert [(e.code, e.target) for e in result.errors] == [
+        ("AmbiguousBankAccount", "$.transactions[0].accountIdentifier"),
+        ("AmbiguousBankAccount", "$.transactions[1].accountIdentifier")]
+    assert sorted(a.id for a in c.account_service.all(world.tenant)) == sorted([first, "twin"])
+    assert c.ledger.all(world.tenant, first) == [] and c.ledger.all(world.tenant, "twin") == []

@@ -15,13 +15,21 @@ OTHER = Tenant(organisation_id="org-2", company_id="co-2")
 CSV = b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Salary,2500.00\n2024-01-04,Rent,-1200.00\n"
 
 
+DEFAULT_IDENTIFIER = "GB33BUKB20201555555555"
+
+
 @dataclass
 class World:
     c: FakeContainer
     tenant: Tenant
+    #: accounts made without an identifier of their own so far (an identifier names one account of a tenant)
+    unnamed: int = 0
 
-    def account(self, identifier: str = "GB33BUKB20201555555555", bank_id: str = "demo-bank",
-                currency: str | None = None) -> str:
+    def account(self, identifier: str | None = None, bank_id: str = "demo-bank", currency: str | None = None) -> str:
+        """A new bank account: with `identifier`, else the default one the first time and a numbered one after."""
+        if identifier is None:
+            identifier = DEFAULT_IDENTIFIER if not self.unnamed else f"{DEFAULT_IDENTIFIER}-{self.unnamed}"
+            self.unnamed += 1
         return self.c.account_service.create(self.tenant, CreateBankAccount(
             bank_id=bank_id, country_code="GBR", account_identifier=identifier, currency=currency)).id
 
