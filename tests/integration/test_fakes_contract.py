@@ -43,12 +43,19 @@ from tximport.reconciliation.models import (
     Source,
 )
 from tximport.reconciliation.records import EntryRecord
-from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus
+from tximport.sessions.models import (
+    Invoice,
+    InvoiceStatus,
+    SessionLedgerEntry,
+    StagedTransactionType,
+    TransactionStatus,
+)
 from tximport.storage.kv import ConditionFailed, Delete, DynamoStore, Put, Update
 from tximport.storage.ledger import LedgerRepository, LineChanged, LinesHeld
 from tximport.storage.objects import ObjectChanged, S3Objects
 from tximport.storage.reconciliations import DynamoReconciliations
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
+from tximport.storage.sessions import CatalogRepository
 from tximport_cli.local.stack import create_table_arguments
 
 TENANT = Tenant(organisation_id="org", company_id="co")
@@ -611,6 +618,31 @@ def test_the_store_honours_its_conditions_and_pages_by_sort_key(store):
     with pytest.raises(ConditionFailed):
         store.write(Delete(("p", "B#0"), if_exists=True))
     assert store.query("p", prefix="B#")[0] == []
+
+
+def test_an_invoice_changes_on_its_version_and_a_commit_holds_it_against_a_close(store):
+    catalog = CatalogRepository(store)
+    catalog.put(TENANT, "ws", Invoice(card_id="card", billing_month="2024-03"), create=True)  # no version yet
+    read = catalog.get_invoice(TENANT, "ws", "card", "2024-03")
+    assert read is not None and read.version == 0
+    # Given a commit holds it, a close cannot pay it, and another commit cannot hold it
+    catalog.hold_invoice(TENANT, "ws", read, "commit-1")
+    catalog.hold_invoice(TENANT, "ws", read, "commit-1")  # renewed
+    paying = read.model_copy(update={"status": InvoiceStatus.PAID})
+    with pytest.raises(ConditionFailed):
+        catalog.set_invoice(TENANT, "ws", paying)
+    with pytest.raises(ConditionFailed):
+        catalog.hold_invoice(TENANT, "ws", read, "commit-2")
+    # When it is released, the close pays it, and a commit that read it OPEN can no longer hold it
+    catalog.release_invoice(TENANT, "ws", read, "commit-1")
+    catalog.set_invoice(TENANT, "ws", paying)
+    assert paying.version == 1
+    with pytest.raises(ConditionFailed):
+        catalog.hold_invoice(TENANT, "ws", read, "commit-2")
+    with pytest.raises(ConditionFailed):  # a second close on the old version
+        catalog.set_invoice(TENANT, "ws", read.model_copy(update={"status": InvoiceStatus.CLOSED}))
+    fresh = catalog.get_invoice(TENANT, "ws", "card", "2024-03")
+    assert fresh is not None and (fresh.status, fresh.version) == (InvoiceStatus.PAID, 1)
 
 
 def _session_line(n: int, day: int, account: str, status: TransactionStatus, **entry: Any) -> LedgerLine:

@@ -320,6 +320,83 @@ def test_a_session_never_mixes_currencies_in_an_account(client: SessionsClient):
     assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(3, "CurrencyMismatch")]
 
 
+def test_a_recurring_item_keeps_its_accounts_currency_on_create_and_update(client: SessionsClient):
+    euro, yen = client.bank_account(currency="EUR"), client.bank_account(name="Yen", currency="JPY")
+    savings, card = client.bank_account(name="Savings", currency="EUR"), client.card()
+    start = {"description": "Rent", "start_date": "2024-01-05"}
+    kinds = {"income": {"type": "income", "account_id": euro}, "expense": {"type": "expense", "account_id": euro},
+             "transfer": {"type": "transfer", "source_account_id": euro, "destination_account_id": savings},
+             "card": {"type": "card_transaction", "card_id": card}}
+    # Given an amount finer than the currency allows, or a currency that is not one, of every kind
+    for name, kind in kinds.items():
+        for extra, code, field in (({"amount": 10.001}, "InvalidAmount", "amount"),
+                                   ({"amount": 10, "currency": "ZZZ"}, "InvalidCurrency", "currency")):
+            refused = client.error("POST", "/recurring", 400, json_body={**start, **kind, **extra})
+            assert (refused["code"], refused["field"]) == (code, field), (name, refused)
+    assert client.error("POST", "/recurring", 400, json_body={
+        **start, "type": "expense", "account_id": yen, "amount": 1.5})["code"] == "InvalidAmount"
+    assert client.error("POST", "/recurring", 400, json_body={
+        **start, "type": "expense", "account_id": euro, "amount": 1, "currency": "JPY"})["code"] == "CurrencyMismatch"
+    for other, code in ((yen, "CurrencyMismatch"), (euro, "InvalidValue")):
+        refused = client.error("POST", "/recurring", 400, json_body={
+            **start, **kinds["transfer"], "destination_account_id": other, "amount": 1})
+        assert (refused["code"], refused["field"]) == (code, "destination_account_id"), refused
+    # When the items are made right, then changed
+    for name, kind in kinds.items():
+        item = client.ok("POST", "/recurring", 201, json_body={**start, **kind, "amount": 10.5})
+        assert item["currency"] == (None if name == "card" else "EUR"), item
+        refused = client.error("PATCH", f"/recurring/{item['id']}", 400, json_body={"amount": 10.005})
+        assert (refused["code"], refused["field"]) == ("InvalidAmount", "amount"), (name, refused)
+        refused = client.error("PATCH", f"/recurring/{item['id']}", 400, json_body={"currency": "EURO"})
+        assert (refused["code"], refused["field"]) == ("InvalidCurrency", "currency"), (name, refused)
+        assert client.ok("GET", f"/recurring/{item['id']}")["amount"] == D("10.5")
+    # Then moving an item to an account of another currency checks the amount against that currency
+    (expense,) = client.ok("GET", "/recurring", params={"type": "expense"})
+    refused = client.error("PATCH", f"/recurring/{expense['id']}", 400, json_body={"account_id": yen})
+    assert (refused["code"], refused["field"]) == ("InvalidAmount", "amount"), refused
+    moved = client.ok("PATCH", f"/recurring/{expense['id']}", json_body={"account_id": yen, "amount": 11})
+    assert (moved["currency"], moved["amount"]) == ("JPY", D(11))
+    card_item = client.ok("POST", "/recurring", 201, json_body={**start, **kinds["card"], "amount": 700,
+                                                               "currency": "jpy"})
+    assert card_item["currency"] == "JPY"
+    assert client.error("PATCH", f"/recurring/{card_item['id']}", 400, json_body={"amount": 0.5})["code"] == \
+        "InvalidAmount"
+
+
+def test_the_recurring_summary_keeps_each_currency_apart_beside_the_documents_numbers(client: SessionsClient):
+    euro, pounds, card = client.bank_account(currency="EUR"), client.bank_account(currency="GBP"), client.card()
+    category = client.category("Casa")
+    monthly = {"frequency": "MONTHLY", "start_date": "2024-06-10", "category_id": category}
+    rent = client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "expense", "description": "Rent", "amount": 800.25, "account_id": euro})
+    client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "expense", "description": "Gym", "amount": 30.10, "account_id": pounds})
+    client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "income", "description": "Pay", "amount": 2000, "account_id": pounds})
+    client.ok("POST", "/recurring", 201, json_body={
+        **monthly, "type": "card_transaction", "description": "Game", "amount": 1500, "card_id": card,
+        "currency": "JPY"})
+    client.ok("POST", "/recurring", 201, json_body={  # not counted in summaries
+        **monthly, "type": "expense", "description": "Hidden", "amount": 5, "account_id": euro,
+        "include_in_summary": False})
+    session = client.create_session(account_id=euro, billing_month="2024-06")
+    client.stage(session["id"], [{"transaction_date": "2024-06-10", "description": "RENT", "amount": -800.25,
+                                  "data": {"category_id": category, "recurring_expense_id": rent["id"]}}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    # When the month's summary is read
+    june = client.ok("GET", "/recurring/summary", params={"month": "2024-06"})
+    # Then the document's three numbers are still there, and each currency's figures beside them
+    assert june["by_currency"] == [
+        {"currency": "EUR", "paid_current_month": D("800.25"), "pending_until_month_end": D("0"),
+         "projected_current_month": D("800.25")},
+        {"currency": "GBP", "paid_current_month": D("0"), "pending_until_month_end": D("2030.10"),
+         "projected_current_month": D("2030.10")},
+        {"currency": "JPY", "paid_current_month": D("0"), "pending_until_month_end": D("1500"),
+         "projected_current_month": D("1500")}]
+    for name in ("paid_current_month", "pending_until_month_end", "projected_current_month"):
+        assert june[name] == sum((c[name] for c in june["by_currency"]), D(0)), name
+
+
 def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: SessionsClient):
     card, category = client.card(), client.category("Compras")
     first = client.create_session(card_id=card, billing_month="2024-05")
@@ -337,6 +414,37 @@ def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: Session
             client.error(method, path, 400)
         assert (refused["code"], refused["field"]) == ("InvoiceNotOpen", "billing_month"), refused
     assert client.ok("GET", f"/cards/{card}/invoices/2024-05")["status"] == "PAID"
+
+
+def test_a_session_left_behind_by_a_paid_invoice_is_closed_or_deleted_and_writes_nothing(client: SessionsClient):
+    card, category = client.card(), client.category("Compras")
+    paying, late, other = (client.create_session(card_id=card, billing_month="2024-07") for _ in range(3))
+    line = {"transaction_date": "2024-07-05", "description": "Loja", "amount": 20, "data": {"category_id": category}}
+    client.stage(paying["id"], [line])
+    client.stage(late["id"], [line, {**line, "amount": 7}])
+    client.stage(other["id"], [{**line, "amount": 3}])
+    client.ok("POST", f"/import-sessions/{paying['id']}/commit")
+    assert client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)["invoice_status"] == "PAID"
+    # Given a session whose invoice another session paid: commit is refused and says the way out
+    refused = client.error("POST", f"/import-sessions/{late['id']}/commit", 400)
+    assert refused["code"] == "InvoiceNotOpen" and "close or delete this session" in refused["error"], refused
+    # When it is closed, then its lines are discarded and nothing is written
+    closed = client.ok("POST", f"/import-sessions/{late['id']}/close", admin=True)
+    assert (closed["paid"], closed["discarded_staged"], closed["discarded_ready"], closed["invoice_status"],
+            closed["invoice_settled_elsewhere"]) == (0, 2, 2, "PAID", True), closed
+    assert client.error("GET", f"/import-sessions/{late['id']}", 404)["code"] == "SessionNotFound"
+    # the invoice holds the paying session's line only (a session of the month reads its committed sum)
+    assert client.ok("GET", f"/import-sessions/{other['id']}")["initial_balance"] == D(20)
+    # And the other one is deleted without the admin role
+    client.ok("DELETE", f"/import-sessions/{other['id']}", 204)
+    assert client.error("GET", f"/import-sessions/{other['id']}", 404)["code"] == "SessionNotFound"
+    invoice = client.ok("GET", f"/cards/{card}/invoices/2024-07")
+    assert invoice["status"] == "PAID"
+    # an account session with uncommitted lines is still refused: there, commit is the way
+    account = client.create_session(account_id=client.bank_account(), billing_month="2024-07")
+    client.stage(account["id"], [{**line, "amount": -5}])
+    assert client.error("POST", f"/import-sessions/{account['id']}/close", 409, admin=True)["code"] == \
+        "UncommittedLines"
 
 
 def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient):
@@ -375,8 +483,9 @@ def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient
     assert {(p["recurring_id"], p["recurring_status"], p["amount"]) for p in pending} == {
         (netflix["id"], "Active", D("49.90"))}
     february = client.ok("GET", "/recurring/summary", params={"month": "2024-02"})
-    assert february == {"paid_current_month": D("49.90"), "pending_until_month_end": D("0"),
-                        "projected_current_month": D("49.90")}
+    figures = {"paid_current_month": D("49.90"), "pending_until_month_end": D("0"),
+               "projected_current_month": D("49.90")}
+    assert february == {**figures, "by_currency": [{"currency": None, **figures}]}  # the account names none
     january = client.ok("GET", "/recurring/summary", params={"month": "2024-01"})
     assert (january["pending_until_month_end"], january["paid_current_month"]) == (D("49.90"), D("0"))
     assert client.error("GET", "/recurring/summary", 400, params={"month": "2024-13"})["field"] == "month"

@@ -246,6 +246,8 @@ class Invoice(Model):
     card_id: str
     billing_month: str
     status: InvoiceStatus = InvoiceStatus.OPEN
+    #: the session whose close paid it (a retried close of that session finishes its own close)
+    paid_by_session_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = 0
@@ -295,6 +297,8 @@ class RecurringItem(Model):
     card_id: str | None = None
     source_account_id: str | None = None
     destination_account_id: str | None = None
+    #: the ISO 4217 code of `amount`: its account's (a transfer's source account's); a card item's as it names it
+    currency: str | None = None
     category_id: str | None = None
     sub_category_id: str | None = None
     tag_ids: list[str] = Field(default_factory=list)

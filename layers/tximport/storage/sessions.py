@@ -88,6 +88,11 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
+def _at_version(version: int) -> dict[str, Any]:
+    """The condition "the item is still at `version`", where an item without one is at 0 (versions only grow)."""
+    return {"at_most": {"version": 0}} if version == 0 else {"if_version": version}
+
+
 class SessionsRepository:
     """Workspaces, sessions, staged lines and bindings on a Store."""
 
@@ -473,6 +478,42 @@ class CatalogRepository:
         """Map a name to `tag_id` whatever it mapped to (its tag was deleted)."""
         self.store.write(Put({"pk": workspace_pk(tenant, workspace_id), "sk": f"{TAG_NAME_PREFIX}{name}",
                               "target": tag_id}))
+
+    # invoices: every change of state is conditional on the version read; a commit holds the invoice -----
+    @staticmethod
+    def _invoice_key(tenant: Tenant, workspace_id: str, invoice: Invoice) -> tuple[str, str]:
+        return workspace_pk(tenant, workspace_id), _catalog_sk(Invoice, invoice.card_id, invoice.billing_month)
+
+    def get_invoice(self, tenant: Tenant, workspace_id: str, card_id: str, billing_month: str) -> Invoice | None:
+        """The invoice with the version its item holds (0 for an item written before invoices had one)."""
+        item = self.store.get((workspace_pk(tenant, workspace_id), _catalog_sk(Invoice, card_id, billing_month)))
+        if not item:
+            return None
+        invoice = load(Invoice, item["doc"])
+        invoice.version = _int(item.get("version"))
+        return invoice
+
+    def hold_invoice(self, tenant: Tenant, workspace_id: str, invoice: Invoice, owner: str, *,
+                     seconds: int = 300) -> None:
+        """Hold the invoice for a commit (a lease renewed by calling again) while it is still as read at
+        `invoice.version` and no other commit holds it: a close cannot pay it meanwhile (`set_invoice`), and a
+        commit cannot start into an invoice a close changed. Raises ConditionFailed otherwise."""
+        self.store.write(Update(self._invoice_key(tenant, workspace_id, invoice),
+                                set={LOCK_OWNER: owner, LOCK_UNTIL: int(time.time()) + seconds},
+                                unlocked_for=owner, **_at_version(invoice.version)))
+
+    def release_invoice(self, tenant: Tenant, workspace_id: str, invoice: Invoice, owner: str) -> None:
+        with contextlib.suppress(ConditionFailed):  # the lease expired and another holds it: nothing of ours
+            self.store.write(Update(self._invoice_key(tenant, workspace_id, invoice), remove=(LOCK_OWNER, LOCK_UNTIL),
+                                    locked_by=owner))
+
+    def set_invoice(self, tenant: Tenant, workspace_id: str, invoice: Invoice) -> None:
+        """Write the invoice's new state if its item is still at `invoice.version` and no commit holds it
+        (raises ConditionFailed, and nothing changes); `invoice.version` moves on."""
+        doc = invoice.model_copy(update={"version": invoice.version + 1})
+        self.store.write(Update(self._invoice_key(tenant, workspace_id, invoice), set={"doc": dump(doc)},
+                                add={"version": 1}, unlocked_for=NOBODY, **_at_version(invoice.version)))
+        invoice.version += 1
 
     def learn(self, tenant: Tenant, workspace_id: str, example: LearningExample) -> None:
         """Upsert a learning example: the latest filing wins, the count grows."""

@@ -41,7 +41,7 @@ from tximport.api.sessions.models import (
 from tximport.api.sessions.views import invoice_view, model_view
 from tximport.errors import NotFound, ValidationFailed
 from tximport.runtime import container
-from tximport.services.sessions.recurring import Slot
+from tximport.services.sessions.recurring import Figures, Slot
 from tximport.sessions.models import MONTH_PATTERN, RecurringType
 
 router = Router()
@@ -217,12 +217,20 @@ def pending_recurring(account_id: Annotated[str | None, Query(max_length=64)] = 
 
 @router.get("/recurring/summary", summary="Recurring summary", tags=["Recurring"],
             description="A month's projected, paid and pending amounts over the active recurring items counted in "
-                        "summaries (include_in_summary).", responses=answers(RecurringSummaryOut, 200))
+                        "summaries (include_in_summary): the document's three numbers add every item, whatever "
+                        "its currency; by_currency (ours) has the same three per currency.",
+            responses=answers(RecurringSummaryOut, 200))
 def recurring_summary(month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")],
                       workspace: WorkspaceHeader = None) -> Response[str]:
-    projected, paid, pending = container().sessions.recurring.summary(scope_of(router, workspace), month)
-    return respond({"paid_current_month": paid, "pending_until_month_end": pending,
-                    "projected_current_month": projected})
+    summary = container().sessions.recurring.summary(scope_of(router, workspace), month)
+    return respond({**_figures_view(summary.total), "by_currency": [
+        {"currency": currency, **_figures_view(figures)}
+        for currency, figures in sorted(summary.by_currency.items(), key=lambda pair: pair[0] or "~")]})
+
+
+def _figures_view(figures: Figures) -> dict[str, Any]:
+    return {"paid_current_month": figures.paid, "pending_until_month_end": figures.pending,
+            "projected_current_month": figures.projected}
 
 
 @router.get("/recurring/<item_id>/projection", summary="Get projection for a recurring item", tags=["Recurring"],

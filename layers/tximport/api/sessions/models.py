@@ -229,6 +229,9 @@ class RecurringInput(In):
     description: Text | None = None
     source_account_id: Id | None = None
     destination_account_id: Id | None = None
+    currency: Annotated[str, StringConstraints(max_length=16)] | None = Field(
+        default=None, description="ISO 4217 code of amount (beside the document's fields): the account's when "
+                                  "left out, and it must be the account's (a card item may name any)")
     start_date: Day | None = None
     end_date: Day | None = None
     frequency: Frequency | None = None
@@ -511,12 +514,24 @@ class PendingList(RootModel[list[PendingSlotOut]]):
     pass
 
 
-class RecurringSummaryOut(Out):
-    """A month's recurring amounts (entity.RecurringSummary)."""
+class CurrencySummaryOut(Out):
+    """A month's recurring amounts of the items in one currency."""
 
+    currency: str | None = Field(description="ISO 4217; null for items whose currency is not known (a card "
+                                             "item that names none)")
     paid_current_month: Amount
     pending_until_month_end: Amount
     projected_current_month: Amount
+
+
+class RecurringSummaryOut(Out):
+    """A month's recurring amounts (entity.RecurringSummary), and the same per currency."""
+
+    paid_current_month: Amount = Field(description="every currency added, as the document has one number")
+    pending_until_month_end: Amount = Field(description="every currency added, as the document has one number")
+    projected_current_month: Amount = Field(description="every currency added, as the document has one number")
+    by_currency: list[CurrencySummaryOut] = Field(description="ours, beside the document's fields: the three "
+                                                              "amounts per currency, by currency code")
 
 
 class RuleOut(Out):

@@ -255,7 +255,9 @@ def commit(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
              description="Admin role only (the token's `roles` claim holds `admin`; 403 otherwise). VALIDATING -> PAID "
                          "for the account's lines dated up to the end of the billing month (card: the invoice's "
                          "lines, and the invoice -> PAID); the session and its staged lines are removed. READY lines "
-                         "not committed yet answer 409 UncommittedLines.",
+                         "not committed yet answer 409 UncommittedLines, except in a card session whose invoice "
+                         "another session's close paid: they can never be committed, so close discards them and "
+                         "writes nothing (`invoice_settled_elsewhere: true`, `discarded_ready`).",
              responses=answers(MessageOut, 200, 404, 409))
 def close(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(close_view(container().sessions.commit.close(scope_of(router, workspace), session_id)))

@@ -119,7 +119,8 @@ def commit_view(result: CommitResult) -> dict[str, Any]:
 def close_view(result: CloseResult) -> dict[str, Any]:
     """`POST .../close`: the document's message, with what close did beside it."""
     return {"message": "Sessão encerrada", "paid": result.paid, "discarded_staged": result.discarded_staged,
-            "invoice_status": result.invoice_status.value if result.invoice_status else None}
+            "invoice_status": result.invoice_status.value if result.invoice_status else None,
+            "discarded_ready": result.discarded_ready, "invoice_settled_elsewhere": result.invoice_settled_elsewhere}
 
 
 def enrich_view(result: EnrichResult) -> dict[str, Any]:

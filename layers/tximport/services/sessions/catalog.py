@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
-from tximport.services.sessions.deps import Deps
+from tximport.services.sessions.deps import Deps, check_amount, check_currency
 from tximport.sessions.binding import DATA_FIELD, LOOKUP_ORDER
 from tximport.sessions.enrichment import compile_pattern
 from tximport.sessions.learning import normalise
@@ -27,6 +27,7 @@ from tximport.sessions.models import (
     Subcategory,
     Tag,
 )
+from tximport.storage.kv import ConditionFailed
 from tximport.storage.sessions import catalog_key
 
 M = TypeVar("M", bound=BaseModel)
@@ -213,6 +214,8 @@ class CatalogService:
         if "type" in fields and fields["type"] is not None and RecurringType(fields["type"]) != current.type:
             raise ValidationFailed("the type of a recurring transaction cannot change", code="TypeImmutable",
                                    target="type")
+        if "currency" not in fields and fields.keys() & {"account_id", "source_account_id"}:
+            fields = {**fields, "currency": None}  # another account: its currency, not the old one's
         item = _validated(RecurringItem, {**current.model_dump(), **fields, "id": item_id,
                                           "workspace_id": scope.workspace_id, "updated_at": utcnow()})
         self._check_recurring(scope, item)
@@ -237,10 +240,31 @@ class CatalogService:
         if item.end_date and item.start_date and item.end_date < item.start_date:
             raise ValidationFailed("end_date is before start_date", target="end_date")
         self.check_refs(scope, {"category_id": item.category_id, "subcategory_id": item.sub_category_id,
-                                "tag_ids": item.tag_ids, "source_account_id": item.source_account_id,
-                                "destination_account_id": item.destination_account_id}, prefix="")
-        if item.account_id:
-            self.d.account(scope, item.account_id, "account_id")
+                                "tag_ids": item.tag_ids}, prefix="")
+        self._check_money(scope, item)
+
+    def _check_money(self, scope: Scope, item: RecurringItem) -> None:
+        """The item's accounts exist, its currency is its account's (a transfer's two accounts keep one currency)
+        and its amount fits that currency, as for a staged line (InvalidCurrency, CurrencyMismatch, InvalidAmount);
+        sets `item.currency` to the account's when the item names none."""
+        source = item.source_account_id or item.account_id
+        account_currency = None
+        if source and item.type != RecurringType.CARD_TRANSACTION:
+            account_currency = self.d.account(scope, source, "source_account_id" if item.source_account_id
+                                              else "account_id").currency
+        if item.type == RecurringType.TRANSFER and item.destination_account_id:
+            if item.destination_account_id == source:
+                raise ValidationFailed("a transfer goes to another account than its source", code="InvalidValue",
+                                       target="destination_account_id")
+            theirs = self.d.account(scope, item.destination_account_id, "destination_account_id").currency
+            if account_currency and theirs and account_currency.upper() != theirs.upper():
+                raise ValidationFailed(f"account {item.destination_account_id} keeps {theirs} and the transfer's "
+                                       f"source keeps {account_currency}", code="CurrencyMismatch",
+                                       target="destination_account_id")
+        named: dict[str, Any] = {} if item.currency is None else {"currency": item.currency}
+        check_currency(named, account_currency, "currency")
+        item.currency = named.get("currency") or account_currency
+        check_amount(item.amount, item.currency, "amount")
 
     # invoices -----------------------------------------------------------------------------------
     def invoices(self, scope: Scope, card_id: str) -> list[Invoice]:
@@ -268,8 +292,23 @@ class CatalogService:
                                    code="InvoiceNotOpen", target="billing_month")
         return found
 
-    def set_invoice_status(self, scope: Scope, card_id: str, billing_month: str, status: InvoiceStatus) -> Invoice:
-        invoice = self.invoice(scope, card_id, billing_month)
+    def set_invoice_status(self, scope: Scope, card_id: str, billing_month: str, status: InvoiceStatus, *,
+                           paid_by: str | None = None) -> Invoice:
+        """Change the invoice's status, on the version read: 409 InvoiceBusy while a commit into it runs,
+        409 ConcurrentUpdate when another change came first (nothing changes either way)."""
+        invoice = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, card_id, billing_month)
+        if invoice is None:
+            raise NotFound(f"no invoice of card {card_id} for {billing_month}", code="InvoiceNotFound",
+                           target="billing_month")
         invoice.status, invoice.updated_at = status, utcnow()
-        self.d.catalog.put(scope.tenant, scope.workspace_id, invoice)
+        invoice.paid_by_session_id = paid_by if status == InvoiceStatus.PAID else None
+        try:
+            self.d.catalog.set_invoice(scope.tenant, scope.workspace_id, invoice)
+        except ConditionFailed:
+            fresh = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, card_id, billing_month)
+            if fresh is not None and fresh.version == invoice.version:
+                raise Conflict(f"a commit into the invoice of {billing_month} is running; retry when it ends",
+                               code="InvoiceBusy", target="billing_month") from None
+            raise Conflict(f"the invoice of {billing_month} was changed concurrently; read it again",
+                           code="ConcurrentUpdate", target="billing_month") from None
         return invoice

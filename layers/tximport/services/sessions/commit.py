@@ -19,6 +19,7 @@ from tximport.sessions.ids import ledger_transaction_id
 from tximport.sessions.learning import normalise
 from tximport.sessions.models import (
     ImportSession,
+    Invoice,
     InvoiceStatus,
     LearningExample,
     Scope,
@@ -30,6 +31,7 @@ from tximport.sessions.models import (
     TransactionStatus,
 )
 from tximport.sessions.rules import ledger_amount, transfer_outgoing
+from tximport.storage.kv import ConditionFailed
 
 #: lines written to the ledger, then removed from the session, per step
 CHUNK = 500
@@ -97,6 +99,9 @@ class CloseResult:
     paid: int
     discarded_staged: int
     invoice_status: InvoiceStatus | None
+    #: READY lines dropped uncommitted: another session's close settled the invoice they were for
+    discarded_ready: int = 0
+    invoice_settled_elsewhere: bool = False
 
 
 class CommitService:
@@ -114,7 +119,7 @@ class CommitService:
         ledger line is written, so a second call writes nothing twice."""
         session = self.d.session(scope, session_id)
         self._idle(session)
-        self.d.check_invoice_open(scope, session)
+        invoice = self.d.check_invoice_open(scope, session)
         owner = self.d.repo.lock(scope.tenant, session)
         committed = utcnow()
         counts = {"committed": 0, "validating": 0, "ignored": 0}
@@ -125,11 +130,15 @@ class CommitService:
                 if line.status == StagedTransactionStatus.READY:
                     batch.append(line)
                 if len(batch) == CHUNK:
+                    self._hold(scope, invoice, owner)
                     ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
                     batch = []
             if batch:
+                self._hold(scope, invoice, owner)
                 ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
         finally:
+            if invoice is not None:
+                self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, invoice, owner)
             self.d.repo.unlock(scope.tenant, session, owner)
         for start in range(0, len(ids), IDS_PER_EVENT):
             self.d.events.publish("ImportSessionCommitted", {
@@ -137,6 +146,25 @@ class CommitService:
                 "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
                 "transactionIds": ids[start:start + IDS_PER_EVENT], "time": iso(committed)})
         return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
+
+    def _hold(self, scope: Scope, invoice: Invoice | None, owner: str) -> None:
+        """Before each chunk goes to a card's ledger: hold (or renew the hold on) its invoice, conditional on
+        the invoice's version still being the one read OPEN, so a close racing this commit either waits for
+        it (409 InvoiceBusy) or wins and this commit stops here with 409 InvoiceNotOpen, its next chunk unwritten
+        (the first time: nothing written at all)."""
+        if invoice is None:
+            return
+        try:
+            self.d.catalog.hold_invoice(scope.tenant, scope.workspace_id, invoice, owner)
+        except ConditionFailed:
+            fresh = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, invoice.card_id,
+                                               invoice.billing_month)
+            if fresh is None or fresh.status != InvoiceStatus.OPEN:
+                raise Conflict(f"the invoice of {invoice.billing_month} was paid by another session's close: "
+                               "this commit stopped (close or delete this session to discard its lines)",
+                               code="InvoiceNotOpen", target="billing_month") from None
+            raise Conflict(f"another commit into the invoice of {invoice.billing_month} is running; retry when it "
+                           "ends", code="InvoiceBusy", target="billing_month") from None
 
     def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
                       committed: datetime, counts: dict[str, int], owner: str) -> list[str]:
@@ -168,23 +196,20 @@ class CommitService:
         """Reconcile and end the session. Account: every VALIDATING line of the account dated up to the
         end of the billing month becomes PAID (what the reconciled statement covers). Card: the
         invoice's VALIDATING lines become PAID and the invoice PAID. The session and its staged lines
-        go. READY lines not yet committed make it refuse (409): commit first."""
+        go. READY lines not yet committed make it refuse (409): commit first. A card session whose invoice
+        another session's close settled can never commit: closing it discards its lines and writes nothing
+        (neither the invoice nor the ledger)."""
         if not scope.is_admin:
             raise Forbidden("closing a session needs the admin role", code="AdminRequired", target="roles")
         session = self.d.session(scope, session_id)
         self._idle(session)
-        if session.ready:
+        settled = self.d.settled_invoice(scope, session)
+        if session.ready and settled is None:
             raise Conflict(f"{session.ready} READY line(s) are not committed: commit the session first",
                            code="UncommittedLines", target="id")
         owner = self.d.repo.lock(scope.tenant, session)
         try:
-            if session.type == SessionType.CARD:
-                paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, session.billing_month,
-                                               session.billing_month)
-                self.catalog.set_invoice_status(scope, session.context_id, session.billing_month, InvoiceStatus.PAID)
-            else:
-                paid = self.d.ledger.mark_paid(scope.tenant, session.context_id, "",
-                                               month_bounds(session.billing_month)[1].isoformat())
+            paid = 0 if settled is not None else self._reconcile(scope, session)
             discarded = session.total
             self.d.repo.delete_session(scope.tenant, session)
         except BaseException:
@@ -194,4 +219,21 @@ class CommitService:
             "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
             "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
             "billingMonth": session.billing_month, "paid": paid, "time": iso(utcnow())})
+        if settled is not None:
+            return CloseResult(0, discarded, settled.status, discarded_ready=session.ready,
+                               invoice_settled_elsewhere=True)
         return CloseResult(paid, discarded, InvoiceStatus.PAID if session.type == SessionType.CARD else None)
+
+    def _reconcile(self, scope: Scope, session: ImportSession) -> int:
+        """VALIDATING -> PAID for what the session reconciles (a card's invoice also PAID); answers how many."""
+        if session.type == SessionType.CARD:
+            # the invoice first, on its version (409 while a commit into it runs: nothing changed yet); a
+            # retried close of the session that paid it goes on to mark its lines
+            invoice = self.catalog.invoice(scope, session.context_id, session.billing_month)
+            if invoice.paid_by_session_id != session.id:
+                self.catalog.set_invoice_status(scope, session.context_id, session.billing_month,
+                                                InvoiceStatus.PAID, paid_by=session.id)
+            return self.d.ledger.mark_paid(scope.tenant, session.context_id, session.billing_month,
+                                           session.billing_month)
+        return self.d.ledger.mark_paid(scope.tenant, session.context_id, "",
+                                       month_bounds(session.billing_month)[1].isoformat())

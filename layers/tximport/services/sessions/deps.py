@@ -49,16 +49,29 @@ class Deps:
                            target="id")
         return session, line
 
-    def check_invoice_open(self, scope: Scope, session: ImportSession) -> None:
+    def check_invoice_open(self, scope: Scope, session: ImportSession) -> Invoice | None:
         """A card session adds to its month's invoice only while that invoice is OPEN (closing another session of
-        the card and month pays it): else 400 InvoiceNotOpen, and nothing is staged or committed."""
+        the card and month pays it): else 400 InvoiceNotOpen, and nothing is staged or committed. Answers the
+        invoice as read (with its version), None outside a card session."""
         if session.type != SessionType.CARD or not session.billing_month:
-            return
-        invoice = self.catalog.get(scope.tenant, scope.workspace_id, Invoice, session.context_id,
-                                   session.billing_month)
+            return None
+        invoice = self.catalog.get_invoice(scope.tenant, scope.workspace_id, session.context_id,
+                                           session.billing_month)
         if invoice is not None and invoice.status != InvoiceStatus.OPEN:
             raise ValidationFailed(f"the invoice of {session.billing_month} is {invoice.status.value}, not OPEN: "
-                                   "its lines are settled", code="InvoiceNotOpen", target="billing_month")
+                                   "its lines are settled (close or delete this session to discard its lines)",
+                                   code="InvoiceNotOpen", target="billing_month")
+        return invoice
+
+    def settled_invoice(self, scope: Scope, session: ImportSession) -> Invoice | None:
+        """The invoice of a card session when another session's close has settled it (not OPEN), else None."""
+        if session.type != SessionType.CARD or not session.billing_month:
+            return None
+        invoice = self.catalog.get(scope.tenant, scope.workspace_id, Invoice, session.context_id,
+                                   session.billing_month)
+        if invoice is None or invoice.status == InvoiceStatus.OPEN or invoice.paid_by_session_id == session.id:
+            return None
+        return invoice
 
     def currency(self, scope: Scope, session: ImportSession) -> str | None:
         """The currency of a session's lines that name none: its account's (a card has none: 2 decimals)."""

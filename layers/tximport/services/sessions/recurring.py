@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tximport.errors import ValidationFailed
+from tximport.errors import NotFound, ValidationFailed
 from tximport.models import LedgerLine
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
@@ -43,6 +43,32 @@ class Slot:
     status: str  # PAID, IGNORE, PENDING
     amount: Decimal
     transaction_id: str | None = None
+
+
+@dataclass(slots=True)
+class Figures:
+    """A month's amounts: the items' amounts of its slots (projected), what paid them (paid), and the items'
+    amounts of the slots nothing paid yet (pending; an IGNORE slot is neither paid nor pending)."""
+
+    projected: Decimal = Decimal(0)
+    paid: Decimal = Decimal(0)
+    pending: Decimal = Decimal(0)
+
+    def add(self, slot: Slot) -> None:
+        self.projected += slot.item.amount
+        if slot.status == "PAID":
+            self.paid += slot.amount
+        elif slot.status == "PENDING":
+            self.pending += slot.amount
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """`GET /recurring/summary`: every item's figures added (the document's one number), and per currency
+    (None: items whose currency is not known, e.g. a card's that names none)."""
+
+    total: Figures
+    by_currency: dict[str | None, Figures]
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -157,22 +183,34 @@ class RecurringSlots:
         items = self.catalog.list_recurring(scope, account_id=account_id, card_id=card_id, is_active=True)
         return [slot for item in items for slot in self.slots(scope, item, last) if slot.status == "PENDING"]
 
-    def summary(self, scope: Scope, month: str) -> tuple[Decimal, Decimal, Decimal]:
-        """(projected, paid, pending) amounts of `month` over the active items counted in summaries."""
+    def summary(self, scope: Scope, month: str) -> Summary:
+        """The projected, paid and pending amounts of `month` over the active items counted in summaries
+        (`include_in_summary`), in all and per currency."""
         first, last = month_bounds(month)
-        projected = paid = pending = Decimal(0)
+        total = Figures()
+        by_currency: dict[str | None, Figures] = {}
+        currencies: dict[str, str | None] = {}
         for item in self.catalog.list_recurring(scope, is_active=True):
             if not item.include_in_summary:
                 continue
+            currency = self._currency(scope, item, currencies)
             for slot in self.slots(scope, item, last):
-                if slot.day < first:
-                    continue
-                projected += item.amount
-                if slot.status == "PAID":
-                    paid += slot.amount
-                elif slot.status == "PENDING":
-                    pending += slot.amount
-        return projected, paid, pending
+                if slot.day >= first:
+                    total.add(slot)
+                    by_currency.setdefault(currency, Figures()).add(slot)
+        return Summary(total, by_currency)
+
+    def _currency(self, scope: Scope, item: RecurringItem, known: dict[str, str | None]) -> str | None:
+        """The item's currency; an item stored before items kept one: its account's (read once per account)."""
+        account_id = item.source_account_id or item.account_id
+        if item.currency or item.type == RecurringType.CARD_TRANSACTION or not account_id:
+            return item.currency
+        if account_id not in known:
+            try:
+                known[account_id] = self.d.accounts.get(scope.tenant, account_id).currency
+            except NotFound:
+                known[account_id] = None
+        return known[account_id]
 
     def _this_month(self) -> str:
         return self.d.today().strftime("%Y-%m")
