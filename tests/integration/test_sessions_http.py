@@ -341,6 +341,9 @@ def test_a_recurring_item_keeps_its_accounts_currency_on_create_and_update(clien
         refused = client.error("POST", "/recurring", 400, json_body={
             **start, **kinds["transfer"], "destination_account_id": other, "amount": 1})
         assert (refused["code"], refused["field"]) == (code, "destination_account_id"), refused
+    unknown = client.error("POST", "/recurring", 400, json_body={
+        **start, **kinds["expense"], "amount": 1, "sub_category_id": "missing"})
+    assert (unknown["code"], unknown["field"]) == ("UnknownReference", "sub_category_id"), unknown  # the request's name
     # When the items are made right, then changed
     for name, kind in kinds.items():
         item = client.ok("POST", "/recurring", 201, json_body={**start, **kind, "amount": 10.5})

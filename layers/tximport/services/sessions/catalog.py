@@ -135,14 +135,16 @@ class CatalogService:
 
     def check_refs(self, scope: Scope, data: dict[str, Any], *, prefix: str = "data.") -> None:
         """Every id `data` names must exist in the workspace (a subcategory under its category)."""
-        category_id, subcategory_id = data.get("category_id"), data.get("subcategory_id")
+        # a staged line's data names it subcategory_id, a recurring item sub_category_id (the document's names)
+        sub_field = "sub_category_id" if "sub_category_id" in data else "subcategory_id"
+        category_id, subcategory_id = data.get("category_id"), data.get(sub_field)
         if category_id:
             self.get_ref(scope, "category", str(category_id), f"{prefix}category_id")
         if subcategory_id:
-            sub = self.get_ref(scope, "subcategory", str(subcategory_id), f"{prefix}subcategory_id")
+            sub = self.get_ref(scope, "subcategory", str(subcategory_id), f"{prefix}{sub_field}")
             if category_id and sub.category_id != category_id:
                 raise ValidationFailed("the subcategory belongs to another category", code="SubcategoryMismatch",
-                                       target=f"{prefix}subcategory_id")
+                                       target=f"{prefix}{sub_field}")
         tag_ids = data.get("tag_ids") or []
         if not isinstance(tag_ids, list) or not all(isinstance(t, str) for t in tag_ids):
             raise ValidationFailed("tag_ids must be a list of ids", target=f"{prefix}tag_ids")
@@ -239,7 +241,7 @@ class CatalogService:
             raise ValidationFailed(f"a recurring {item.type.value} needs account_id", target="account_id")
         if item.end_date and item.start_date and item.end_date < item.start_date:
             raise ValidationFailed("end_date is before start_date", target="end_date")
-        self.check_refs(scope, {"category_id": item.category_id, "subcategory_id": item.sub_category_id,
+        self.check_refs(scope, {"category_id": item.category_id, "sub_category_id": item.sub_category_id,
                                 "tag_ids": item.tag_ids}, prefix="")
         self._check_money(scope, item)
 
