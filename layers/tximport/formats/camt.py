@@ -68,7 +68,7 @@ from tximport.formats.base import (
     StatementAccount,
     StatementBalances,
 )
-from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, negated
+from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, negated, plain_decimal
 
 _NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)$")
 #: message kind -> (document element, statement element)
@@ -123,10 +123,13 @@ def _iso_date(text: str) -> date:
 
 
 def _amount_text(text: str | None) -> Decimal:
-    """A camt amount: unsigned (the indicator gives the sign), decimal point."""
+    """A camt amount: unsigned (the indicator gives the sign), decimal point, no exponent (xs:decimal; `Decimal`
+    alone would read `1E2` as 100)."""
     text = (text or "").strip()
     if not text:
         raise ValueError("empty amount")
+    if not plain_decimal(text):
+        raise ValueError(f"not an amount: {text!r} (an ISO 20022 amount is a plain decimal such as 100.00)")
     try:
         value = Decimal(text)
     except InvalidOperation:

@@ -43,6 +43,7 @@ from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
     ELEMENT_TOO_LARGE,
     INTERIM_REPORT,
+    INVALID_AMOUNT,
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     LINE_TOO_LONG,
@@ -55,7 +56,15 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.mt940_message import JOINED, Entry, Message, Unreadable, iter_entries, value_of
+from tximport.formats.mt940_message import (
+    JOINED,
+    Entry,
+    Message,
+    Unreadable,
+    UnreadableAmount,
+    iter_entries,
+    value_of,
+)
 
 # --- cutting the file into messages --------------------------------------------------------------
 
@@ -332,6 +341,10 @@ def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: s
         first = chunk.split("\n", 1)[0].strip()
         try:
             one = list(iter_entries(chunk, Message()))
+        except UnreadableAmount as exc:
+            yield LineError(line, INVALID_AMOUNT, f"the :61: amount cannot be read: {str(exc)[:200]}",
+                            actual_value=first[:200], target=":61:")
+            continue
         except Unreadable as exc:
             yield LineError(line, INVALID_LINE, f"the :61: line cannot be read: {str(exc)[:200]}",
                             actual_value=first[:200], target=":61:")

@@ -13,7 +13,8 @@ Mapping of a `<STMTTRN>` to a `ParsedLine`:
 * `DTPOSTED` -> `date_posted` (the date as written, in the bank's own time zone: the first eight
   digits; converting to UTC would move late-evening bookings to the next day),
 * `DTUSER` -> `value_date` (the date the user initiated the transaction, when the bank gives it),
-* `TRNAMT` -> `amount` (signed; comma decimals found in the wild are accepted),
+* `TRNAMT` -> `amount` (signed; comma decimals found in the wild are accepted, an exponent such as `1e3` is
+  not: OFX amounts are plain decimals),
 * `FITID` -> `bank_transaction_id` (optional here: a few banks leave it empty),
 * `NAME` (or `PAYEE/NAME`) and `MEMO` -> `description`: the name, then the memo when it says more
   (a memo that merely repeats or extends the name replaces it),
@@ -72,7 +73,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable
+from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, plain_decimal
 
 FORMAT_ID = "XML#OFX#v1"
 
@@ -194,7 +195,10 @@ def _ofx_date(text: str) -> date:
 
 
 def _ofx_amount(text: str) -> Decimal:
-    """A signed OFX amount. Comma decimals (`-12,50`) and a stray `+` are accepted."""
+    """A signed OFX amount. Comma decimals (`-12,50`) and a stray `+` are accepted; an exponent (`1e3`) is not:
+    OFX amounts are plain decimals."""
+    if not plain_decimal(text):
+        raise ValueError(f"not an amount: {text!r}")
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -584,7 +588,8 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
     same line breaks (a bank's export, as a rule), read column by column without a Python call per
     field; None when the run is not so uniform, or holds anything `_transaction` would read
     differently (character references, a date not seen yet that is not plain, an amount `Decimal`
-    refuses, a `TRNTYPE` HOLD): `_each` then reads it transaction by transaction, with the same result.
+    refuses or one with an exponent, a `TRNTYPE` HOLD): `_each` then reads it transaction by transaction, with
+    the same result.
     """
     if "&" in region:
         return None
@@ -651,6 +656,8 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
     posted = list(map(_DATES.get, keys))
     if None in posted:
         return None  # the cache was cleared while it filled
+    if not plain_decimal("".join(columns["TRNAMT"])):
+        return None  # `1e3`: `_transaction` rejects it
     try:
         amounts = list(map(Decimal, columns["TRNAMT"]))
     except InvalidOperation:
@@ -752,8 +759,9 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
         try:
             text = get("TRNAMT") or ""
             amount = Decimal(text)  # surrounding whitespace is fine
-            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS or len(text) > MAX_SIGNIFICANT_DIGITS:
-                amount = None  # (a long one may be more than the ledger stores: `_required` says)
+            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS or len(text) > MAX_SIGNIFICANT_DIGITS \
+                    or "e" in text or "E" in text or "_" in text:
+                amount = None  # (a long one may be more than the ledger stores, `1e3` is none: `_required` says)
         except (InvalidOperation, TypeError):
             amount = None
     if amount is None:

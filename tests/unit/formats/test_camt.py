@@ -186,6 +186,10 @@ def test_entry_without_amount_is_a_line_error() -> None:
 @pytest.mark.parametrize(("amount", "indicator", "code", "target"), [
     ('<Amt Ccy="EUR">ten</Amt>', "CRDT", "InvalidAmount", "Amt"),
     ('<Amt Ccy="EUR">-5</Amt>', "CRDT", "InvalidAmount", "Amt"),
+    # xs:decimal has no exponent (Decimal alone reads `1E2` as 100)
+    ('<Amt Ccy="EUR">1E2</Amt>', "CRDT", "InvalidAmount", "Amt"),
+    ('<Amt Ccy="EUR">1.5e-1</Amt>', "DBIT", "InvalidAmount", "Amt"),
+    ('<Amt Ccy="EUR">1_000</Amt>', "CRDT", "InvalidAmount", "Amt"),
     ('<Amt Ccy="EUR">5</Amt>', "", "RequiredValueMissing", "CdtDbtInd"),
     ('<Amt Ccy="EUR">5</Amt>', "CREDIT", "InvalidAmount", "CdtDbtInd"),
 ])

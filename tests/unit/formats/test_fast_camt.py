@@ -114,7 +114,7 @@ ODD_ENTRIES = [
            .replace("</TxDtls></NtryDtls>", "<Amt Ccy='EUR'>6.00</Amt></TxDtls></NtryDtls>"),
     entry(amount="1" * 40),
     entry(amount="1.00000000000000000000000000000000001", indicator="DBIT"),
-    entry(amount="x"), entry(indicator="XX"), entry().replace("2024-01-02", "2024-13-02"),
+    entry(amount="x"), entry(amount="1E2"), entry(indicator="XX"), entry().replace("2024-01-02", "2024-13-02"),
     entry().replace("<Ntry>", "<Ntry><Ntry><Amt Ccy='EUR'>9</Amt></Ntry>"),
     "<Ntry/>\n",
     "<Other><Ntry><Amt Ccy='EUR'>5</Amt></Ntry></Other>\n",

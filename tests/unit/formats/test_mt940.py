@@ -159,6 +159,24 @@ def test_hand_made_statement() -> None:
     assert (two.amount, two.description, two.reference, two.currency) == (Decimal("1000"), "Salary", "E2E1", "EUR")
 
 
+@pytest.mark.parametrize(("written", "shown"), [
+    ("D1E1NTRF", "1E1"), ("D1,25e1NTRF", "1,25e1"), ("D125E-1//B1", "125E-1")])
+def test_an_amount_with_an_exponent_is_rejected_not_read_as_its_digits(written: str, shown: str) -> None:
+    """SWIFT amounts are digits and a decimal comma: the pattern would read `1E1NTRF` as 1 of type `E1NT`."""
+    data = STATEMENT.replace("D12,50NTRFNONREF//B1", written + ("NONREF//B1" if "//" not in written else ""))
+    events = parse(data)
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == ("InvalidAmount", 5, ":61:")
+    assert shown in error.message
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+def test_a_customer_reference_after_an_amount_without_a_type_is_no_exponent() -> None:
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", "D12,50E2E1//B1"))
+    assert not errors(events)
+    assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+
+
 def test_a_broken_line_is_rejected_alone() -> None:
     data = STATEMENT.replace(":61:2401020102D12,50NTRFNONREF//B1", ":61:24XX0102D12,50NTRFNONREF//B1")
     events = parse(data)

@@ -281,7 +281,8 @@ def test_invalid_amount_is_a_line_error() -> None:
     assert len(lines(events)) == 2
 
 
-@pytest.mark.parametrize("amount", [b"1E999999", b"NaN", b"Infinity", b"1,2,3", b""])
+@pytest.mark.parametrize("amount", [b"1E999999", b"NaN", b"Infinity", b"1,2,3", b"", b"1e3", b"-1.5E2", b"1,5e2",
+                                    b"1_000"])
 def test_unusable_amounts(amount: bytes) -> None:
     data = OFX2_TWO_ACCOUNTS.replace(b"<TRNAMT>-42.00</TRNAMT>", b"<TRNAMT>" + amount + b"</TRNAMT>")
     [error] = errors(parse(data))

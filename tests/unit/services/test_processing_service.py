@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes.container import FakeContainer
+from tests.support.statements import Card, Entry, camt053, ofx
 from tests.unit.services.world import CSV, World
 from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAccount, NameAccounts
 from tximport.errors import Conflict
@@ -282,6 +283,32 @@ def test_an_amount_finer_than_its_currency_is_rejected_not_rounded(c: FakeContai
     assert imp.summary is not None and imp.summary.rejected_line_count == 1
     assert [(v.code, v.count) for v in imp.validation_details] == [("InvalidAmount", 1)]
     assert imp.validation_details_count == 1
+
+
+IBAN = "DE89370400440532013000"
+CAMT_EXPONENT = camt053(IBAN, "S1", Decimal("0"), [
+    Entry(date(2024, 1, 2), Decimal("5.00"), "Plain", "R1"), Entry(date(2024, 1, 3), Decimal("7.00"), "Exponent", "R2"),
+], day=date(2024, 1, 3)).replace(">7.00</Amt>", ">1E2</Amt>").encode()
+OFX_EXPONENT = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
+                          Card(date(2024, 1, 3), Decimal("-7.00"), "Exponent", "F2")], [], closing=Decimal("-12"),
+                   day=date(2024, 1, 3)).replace("<TRNAMT>-7.00", "<TRNAMT>1e3").encode()
+
+
+@pytest.mark.parametrize(("file_format", "content", "target", "written"), [
+    ("CAMT053#v1", CAMT_EXPONENT, "/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]/Amt", "1E2"),
+    ("XML#OFX#v1", OFX_EXPONENT, "STMTTRN/TRNAMT", "1e3"),
+])
+def test_an_amount_with_an_exponent_is_a_rejected_line_never_staged_as_its_value(
+        c: FakeContainer, world: World, file_format: str, content: bytes, target: str, written: str):
+    """ISO 20022 amounts are xs:decimal and OFX amounts plain decimals: `1E2` is no amount (it was staged as 100)."""
+    imp, outcome = world.processed(content, world.account(IBAN), file_format=file_format)
+    assert outcome == "review"
+    staged = [(r.description, abs(r.amount)) for r in c.staging.all_rows(imp.chunk_keys)]
+    assert staged == [("Plain", Decimal("5.00"))]
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                 limit=10)[0]]
+    assert (rejected.code, rejected.target, rejected.actual_value) == ("InvalidAmount", target, written)
+    assert "RejectedLines" in _codes(imp.error_details)  # (camt: its balances miss the line too)
 
 
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
