@@ -74,7 +74,8 @@ class RangePlan:
             return options
         pinned = {**self.pinned, "last": index == len(self.ranges) - 1}
         return base.ParseOptions(date_style=options.date_style, mapping=options.mapping,
-                                 include_pending=options.include_pending, extra={**options.extra, PINNED: pinned})
+                                 include_pending=options.include_pending, extra={**options.extra, PINNED: pinned},
+                                 places=options.places)  # (what the range's parser says goes to the caller)
 
     def shift(self, events: Iterator[base.ParseEvent], index: int) -> Iterator[base.ParseEvent]:
         """The events of range `index` read behind the head, numbered as the whole file numbers them."""

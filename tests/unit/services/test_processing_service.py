@@ -311,6 +311,47 @@ def test_an_amount_with_an_exponent_is_a_rejected_line_never_staged_as_its_value
     assert "RejectedLines" in _codes(imp.error_details)  # (camt: its balances miss the line too)
 
 
+def _json(*accounts: list[str], single: bool = False) -> bytes:
+    """A JSON#v0 document of EUR accounts with these amounts."""
+    listed = [{"accountIdentifier": f"DE0{n}", "currency": "EUR", "transactions": [
+        {"datePosted": f"2024-01-{i + 2:02d}", "amount": amount, "description": f"T{i}"}
+        for i, amount in enumerate(amounts)]} for n, amounts in enumerate(accounts)]
+    doc = {"currency": "EUR", "transactions": listed[0]["transactions"]} if single else {"bankAccounts": listed}
+    return json.dumps(doc).encode()
+
+
+MT940_FINE = ":20:S1\n:25:DE89370400440532013000\n:28C:1\n:60F:C240101EUR0,\n:61:2401020102C5,00NTRFNONREF\n:86:a\n" \
+             ":61:2401030103D1,005NTRFNONREF\n:86:b\n:62F:C240103EUR3,995\n-\n"
+
+
+@pytest.mark.parametrize(("file_format", "content", "identifier", "target"), [
+    ("Tabular3column#v1", b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Fine,-1.005\n", None,
+     "Amount"),
+    ("Tabular3column#v1", b"2024-01-02,Coffee,-3.50\n2024-01-03,Fine,-1.005\n", None, "amount"),  # no header
+    ("CSV#4col#v1", b"Datum,Text,Haben,Soll\n2024-01-02,Coffee,,3.50\n2024-01-03,Fine,,1.005\n", None, "Haben/Soll"),
+    ("XML#OFX#v1", OFX_EXPONENT.replace(b"<TRNAMT>1e3", b"<TRNAMT>-1.005"), IBAN, "STMTTRN/TRNAMT"),
+    ("CAMT053#v1", CAMT_EXPONENT.replace(b">1E2</Amt>", b">1.005</Amt>"), IBAN,
+     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]/Amt"),
+    ("MT940#v1", MT940_FINE.encode(), IBAN, ":61:"),
+    ("QIF#v1", b"!Type:Bank\nD2024-01-02\nT-3.50\nPCoffee\n^\nD2024-01-03\nU-1.005\nPFine\n^\n", None, "U"),
+    ("QIF#v1", b"!Type:Bank\nD2024-01-02\nT-3.50\nPCoffee\n^\nD2024-01-03\nT-1.005\nPFine\n^\n", None, "T"),
+    ("JSON#v0", _json(["-3.50", "-3.50", "-3.50"], ["-2.00", "4.00", "-1.005"]), "DE01",
+     "$.bankAccounts[1].transactions[2].amount"),
+    ("JSON#v0", _json(["-1.005", "-3.50"], single=True), None, "$.transactions[0].amount"),
+    ("JSON#v0", _json([], ["-3.50", "-1.005"]), "DE01", "$.bankAccounts[1].transactions[1].amount"),
+])
+def test_an_amount_finer_than_its_currency_names_its_place_as_the_formats_other_errors_do(
+        c: FakeContainer, world: World, file_format: str, content: bytes, identifier: str | None, target: str):
+    account = world.account(identifier, currency="EUR") if identifier else world.account(currency="EUR")
+    imp, outcome = world.processed(content, account, file_format=file_format, date_style=DateStyle.BIG_ENDIAN)
+    assert outcome == "review", imp.error_details
+    rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                               limit=10)[0]]
+    assert [(d.code, d.target, (d.actual_value or "").lstrip("-")) for d in rejected] == [
+        ("InvalidAmount", target, "1.005")]
+    assert [(v.code, v.target) for v in imp.validation_details] == [("InvalidAmount", target)]
+
+
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
     account = world.account("DE89370400440532013000")
     imp, outcome = world.processed(JSON_TWO_ACCOUNTS, account, file_format="JSON#v0")
