@@ -136,17 +136,20 @@ class LineError:
 # Documented notes a file can carry (FileNote codes).
 INTERIM_REPORT = "InterimReport"
 UNIMPORTED_SECTIONS = "UnimportedSections"
+#: (warning) the file ends inside a statement: it looks cut short, and what came after the cut is missing
+FILE_TRUNCATED = "FileTruncated"
 
 
 @dataclass(slots=True)
 class FileNote:
     """Something about the file as a whole that the import reports beside its lines (severity info or
     warning): an interim report (MT942), sections the format carries that are not imported (OFX
-    investment statements, with their counts)."""
+    investment statements, with their counts), a file that looks cut short (at `line_number`, its end)."""
 
     code: str
     message: str
     severity: str = "info"
+    line_number: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1163,7 +1163,7 @@ class ProcessingService:
         imp.discovered_accounts = list(done.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in done.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message)
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number)
                  for n in done.notes.values()]
         warnings = report_warnings(tally, done.overlap) + notes
         if self.statements is not None and done.collector is not None:

@@ -13,6 +13,7 @@ from tximport.formats import mt940
 from tximport.formats.base import (
     BytesSource,
     FileError,
+    FileNote,
     FileSource,
     ParseOptions,
     StatementAccount,
@@ -227,3 +228,53 @@ def test_not_mt940_is_a_file_error(data: bytes) -> None:
     with pytest.raises(FileError) as info:
         parse(data)
     assert info.value.code == "InvalidSourceData"
+
+
+# --- files cut short ---------------------------------------------------------------------------------
+
+def truncations(data: bytes | str) -> list[tuple[str, str, int | None]]:
+    return [(e.code, e.severity, e.line_number) for e in parse(data) if isinstance(e, FileNote)]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
+def test_no_sample_is_taken_for_a_cut_file(name: str) -> None:
+    """Among them a file of opening balances only (`amount_formats`), one without any balance or end line
+    (`sparkassen`) and one whose statements end with their closing balance and no `-` (`rabobank`)."""
+    assert not [e for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "FileTruncated"]
+
+
+@pytest.mark.parametrize(("cut_at", "last_line"), [
+    (":62F:", 8),  # before the closing balance
+    ("NTRFE2E1//B2", 7),  # inside the last :61:
+    (":86:Salary", 7),
+])
+def test_a_statement_cut_short_warns_at_the_files_last_line(cut_at: str, last_line: int) -> None:
+    cut = STATEMENT[:STATEMENT.index(cut_at)]
+    assert truncations(cut) == [("FileTruncated", "warning", last_line)]
+    assert lines(parse(cut))  # the lines before the cut are read as ever
+
+
+def test_a_later_statement_cut_before_its_balances_warns_where_earlier_ones_are_whole() -> None:
+    second = STATEMENT.replace(":20:REF1", ":20:REF2")
+    assert truncations(STATEMENT + second[:second.index(":60F:")]) == [("FileTruncated", "warning", 13)]
+    assert truncations(STATEMENT.replace("\n-\n", "\n") + second[:second.index(":60F:")]) == [
+        ("FileTruncated", "warning", 12)]  # (the statements before were closed, not ended)
+
+
+@pytest.mark.parametrize("whole", [
+    STATEMENT,
+    STATEMENT.replace("\n-\n", "\n"),  # no end line, but the closing balance
+    STATEMENT.replace(":62F:C240103EUR1087,50\n", ""),  # no closing balance, but the end line
+    ":60F:C240101EUR100,00\n:60F:C240101EUR5,\n",  # balances only, no statement
+    STATEMENT.replace(":60F:C240101EUR100,00\n", "").replace(":62F:C240103EUR1087,50\n-\n", ""),  # no balance
+])
+def test_a_whole_file_without_every_mark_is_no_cut_file(whole: str) -> None:
+    assert truncations(whole) == []
+
+
+def test_a_swift_text_block_never_closed_is_a_cut_file() -> None:
+    envelope = "{1:F01ABNANL2AXXXX0000000000}{2:O940ABNANL2AXXXXN}{4:\n"
+    framed = envelope + STATEMENT.replace("\n-\n", "\n-}\n")
+    assert truncations(framed + framed) == []
+    assert truncations(framed + framed[:-4]) == [("FileTruncated", "warning", 21)]  # (its closing balance read)
+    assert truncations(framed + envelope) == [("FileTruncated", "warning", 12)]

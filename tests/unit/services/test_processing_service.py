@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes.container import FakeContainer
-from tests.support.statements import Card, Entry, camt053, ofx
+from tests.support.statements import Card, Entry, Line, camt053, mt940, ofx
 from tests.unit.services.world import CSV, World
 from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAccount, NameAccounts
 from tximport.errors import Conflict
@@ -350,6 +350,38 @@ def test_an_amount_finer_than_its_currency_names_its_place_as_the_formats_other_
     assert [(d.code, d.target, (d.actual_value or "").lstrip("-")) for d in rejected] == [
         ("InvalidAmount", target, "1.005")]
     assert [(v.code, v.target) for v in imp.validation_details] == [("InvalidAmount", target)]
+
+
+MT940_WHOLE = mt940(IBAN, 1, Decimal("100.00"),
+                    [Line(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}") for d in (2, 3, 4)],
+                    opened=date(2024, 1, 1), closed=date(2024, 1, 31))
+OFX_WHOLE = ofx(IBAN, [Card(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}", f"F{d}") for d in (2, 3, 4)], [],
+                closing=Decimal("-10.50"), day=date(2024, 1, 31))
+
+
+@pytest.mark.parametrize(("file_format", "whole", "cut_before"), [
+    ("MT940#v1", MT940_WHOLE, ":62F:"),  # before the closing balance
+    ("MT940#v1", MT940_WHOLE, ":86:Shop 4"),  # inside the last transaction
+    ("XML#OFX#v1", OFX_WHOLE, "<STMTTRN><TRNTYPE>POS</TRNTYPE><DTPOSTED>20240104"),  # mid-list
+    ("XML#OFX#v1", OFX_WHOLE, "</OFX>"),
+])
+def test_a_file_cut_short_stops_an_exception_review_import_for_review(
+        c: FakeContainer, world: World, file_format: str, whole: str, cut_before: str):
+    """A file that ends inside its statement is staged with a FileTruncated warning naming its last line, so an
+    exceptionReview import waits for a person; the whole file goes on by itself."""
+    account = world.account(IBAN)
+    imp, outcome = world.processed(whole.encode(), account, file_format=file_format,
+                                   review_level=ReviewLevel.EXCEPTION, bypass_replay_validation=True)
+    assert outcome == "confirm", imp.error_details
+    c.lifecycle.release(world.get(imp.id))
+    cut = whole[:whole.index(cut_before)]
+    imp, outcome = world.processed(cut.encode(), account, file_format=file_format,
+                                   review_level=ReviewLevel.EXCEPTION)
+    assert outcome == "review"
+    [warning] = [d for d in imp.error_details if d.code == "FileTruncated"]
+    assert (warning.severity, warning.line_number) == (Severity.WARNING, cut.rstrip().count("\n") + 1)
+    assert "cut short" in warning.message
+    assert list(c.staging.all_rows(imp.chunk_keys))  # what came before the cut is staged for the review
 
 
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
