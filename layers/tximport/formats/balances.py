@@ -23,8 +23,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tximport.formats.base import Balance, StatementBalances
+from tximport.formats.values import plain_decimal
 
-_MT_BALANCE = re.compile(r"^:(6[02][FM]|64):[ \t]*([CD])(\d{6})([A-Z]{3})([0-9]+(?:,[0-9]*)?)", re.MULTILINE)
+#: a balance whose amount has an exponent (`1E2`) does not match: it is left out, as any balance that does not read
+_MT_BALANCE = re.compile(r"^:(6[02][FM]|64):[ \t]*([CD])(\d{6})([A-Z]{3})([0-9]+(?:,[0-9]*)?)(?![0-9,]*[Ee][+-]?[0-9])",
+                         re.MULTILINE)
 _MT_REF = re.compile(r"^:20:[ \t]*(.*?)\s*$", re.MULTILINE)
 _MT_ACCOUNT = re.compile(r"^:25:[ \t]*(.*?)\s*$", re.MULTILINE)
 _MT_SEQ = re.compile(r"^:28C?:[ \t]*(.*?)\s*$", re.MULTILINE)
@@ -77,8 +80,11 @@ def _camt_balance(bal: Any, find: Any) -> tuple[str, Balance, str | None] | None
     amount_el = bal.find(find.path("Amt"))
     if not code or amount_el is None or not (amount_el.text or "").strip():
         return None
+    text = amount_el.text.strip()
+    if not plain_decimal(text):
+        return None  # `1E2` is no camt amount: left out, as any other unreadable balance
     try:
-        value = Decimal(amount_el.text.strip())
+        value = Decimal(text)
     except InvalidOperation:
         return None
     if find(bal, "CdtDbtInd") == "DBIT":

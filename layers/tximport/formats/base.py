@@ -18,6 +18,7 @@ needs two passes (date-style inference reads the date column first).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -87,6 +88,10 @@ class ParsedLine:
     pending: bool = False
     #: the bank marks the line as the reversal of an earlier booking (camt `RvslInd`, MT940 `RC`/`RD`)
     reversal: bool = False
+    #: where the file states this line's amount, named as the format's line errors name places (camt: an XPath),
+    #: for formats whose every line has a place of its own; None: the file's (`AmountPlaces`) or the format's
+    #: (`FileFormat.amount_target`). Not part of the line's value: equality leaves it out.
+    amount_target: str | None = field(default=None, compare=False)
 
 
 #: what banks write where they have no reference (camt `NOTPROVIDED`, MT940 `NONREF`, an OFX FITID of `0`):
@@ -131,17 +136,20 @@ class LineError:
 # Documented notes a file can carry (FileNote codes).
 INTERIM_REPORT = "InterimReport"
 UNIMPORTED_SECTIONS = "UnimportedSections"
+#: (warning) the file ends inside a statement: it looks cut short, and what came after the cut is missing
+FILE_TRUNCATED = "FileTruncated"
 
 
 @dataclass(slots=True)
 class FileNote:
     """Something about the file as a whole that the import reports beside its lines (severity info or
     warning): an interim report (MT942), sections the format carries that are not imported (OFX
-    investment statements, with their counts)."""
+    investment statements, with their counts), a file that looks cut short (at `line_number`, its end)."""
 
     code: str
     message: str
     severity: str = "info"
+    line_number: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +201,40 @@ class FileError(Exception):
 
 
 @dataclass(slots=True)
+class AmountPlaces:
+    """Where the lines of a file state their amounts, named as the format's line errors name places: the target
+    of a check made after parsing (an amount finer than its currency). The parser fills it as it reads, once per
+    file or per array, never per line (a CSV file's amount column header; each JSON transactions array, from
+    its first line on); a line that names its own place (`ParsedLine.amount_target`) keeps it."""
+
+    #: the place of every line's amount (a CSV column header)
+    every_line: str | None = None
+    #: JSON: the first line number of each transactions array read, in file order, and the array's JSONPath
+    firsts: list[int] = field(default_factory=list)
+    arrays: list[str] = field(default_factory=list)
+
+    def array(self, first_line: int, path: str) -> None:
+        """The lines from `first_line` on are the elements of the array at `path` (until the next array)."""
+        if self.firsts and self.firsts[-1] == first_line:  # an empty array before: it holds no line
+            self.arrays[-1] = path
+        else:
+            self.firsts.append(first_line)
+            self.arrays.append(path)
+
+    def of(self, line: ParsedLine) -> str | None:
+        """The place of the line's amount; None where neither the line nor the file names it."""
+        if line.amount_target is not None:
+            return line.amount_target
+        if self.firsts:
+            at = bisect_right(self.firsts, line.line_number) - 1
+            if at >= 0:
+                return f"{self.arrays[at]}[{line.line_number - self.firsts[at]}].amount"
+        return self.every_line
+
+
+@dataclass(slots=True)
 class ParseOptions:
-    """What the import says about its file."""
+    """What the import says about its file (and, in `places`, what the parser says back about it)."""
 
     date_style: DateStyle | None = None
     #: column mapping for mapped CSV formats (see the CSV format's documentation)
@@ -202,6 +242,8 @@ class ParseOptions:
     #: include pending (not booked) entries where a format marks them
     include_pending: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: filled by the parser as it reads: where the file's lines state their amounts
+    places: AmountPlaces = field(default_factory=AmountPlaces)
 
 
 class Source(Protocol):
@@ -269,6 +311,9 @@ class FileFormat:
     options_schema: dict[str, Any] | None = None
     #: formats read through a mapping check it when the import is created (raises FileError)
     validate_mapping: Callable[[Any], Any] | None = None
+    #: where a line's amount is, as the format's line errors name it, where neither the line nor its file names
+    #: it (`ParsedLine.amount_target`, `AmountPlaces`): the target of a rejection made after parsing
+    amount_target: str = "amount"
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {

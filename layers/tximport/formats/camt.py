@@ -68,7 +68,7 @@ from tximport.formats.base import (
     StatementAccount,
     StatementBalances,
 )
-from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, negated
+from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, negated, plain_decimal
 
 _NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)$")
 #: message kind -> (document element, statement element)
@@ -123,10 +123,13 @@ def _iso_date(text: str) -> date:
 
 
 def _amount_text(text: str | None) -> Decimal:
-    """A camt amount: unsigned (the indicator gives the sign), decimal point."""
+    """A camt amount: unsigned (the indicator gives the sign), decimal point, no exponent (xs:decimal; `Decimal`
+    alone would read `1E2` as 100)."""
     text = (text or "").strip()
     if not text:
         raise ValueError("empty amount")
+    if not plain_decimal(text):
+        raise ValueError(f"not an amount: {text!r} (an ISO 20022 amount is a plain decimal such as 100.00)")
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -490,14 +493,16 @@ def entry_events(line: int, fields: EntryFields, account: StatementAccount | Non
     if split:
         base = entry_ref or ntry_ref
         events: list[ParseEvent] = []
-        for index, tx_amount, tx_indicator in split:
+        for index, tx_amount, tx_indicator, where in split:
             own = base or _get(txs[index], "Refs/AcctSvcrRef")
             events.append(_line(txs[index], ustrd[index], tx_amount if tx_indicator == "CRDT" else negated(tx_amount),
-                                f"{own}/{index + 1}" if own else None, *common))
+                                f"{own}/{index + 1}" if own else None, *common,
+                                amount_target=f"{xpath}/NtryDtls/TxDtls[{index + 1}]/{where}"))
         return events
     tx = txs[0] if txs else {}
     bank_id = entry_ref or _get(tx, "Refs/AcctSvcrRef") or ntry_ref
-    return [_line(tx, ustrd[0] if ustrd else [], amount if indicator == "CRDT" else negated(amount), bank_id, *common)]
+    return [_line(tx, ustrd[0] if ustrd else [], amount if indicator == "CRDT" else negated(amount), bank_id, *common,
+                  amount_target=f"{xpath}/Amt")]
 
 
 _DATES: dict[str, date] = {}
@@ -530,32 +535,34 @@ def _iso_date_cached(text: str) -> date:
 
 
 def _split(txs: list[_Fields], indicator: str, amount: Decimal, currency: str | None
-           ) -> list[tuple[int, Decimal, str]]:
+           ) -> list[tuple[int, Decimal, str, str]]:
     """A batch entry's lines, one per TxDtls, when each has its own amount in the entry's currency and together
-    they make the entry's amount; else none (the entry is one line: what the bank booked, never more or less)."""
-    split: list[tuple[int, Decimal, str]] = []
+    they make the entry's amount; else none (the entry is one line: what the bank booked, never more or less).
+    Each with the path of its amount in its TxDtls."""
+    split: list[tuple[int, Decimal, str, str]] = []
     total = Decimal(0)
     for index, tx in enumerate(txs):
-        text = _in_currency(tx, currency)
-        if text is None:
+        found = _in_currency(tx, currency)
+        if found is None:
             return []
+        where, text = found
         try:
             tx_amount = _amount_text(text)
         except ValueError:
             return []
         tx_indicator = _get(tx, "CdtDbtInd") or indicator
-        split.append((index, tx_amount, tx_indicator))
+        split.append((index, tx_amount, tx_indicator, where))
         total += tx_amount if tx_indicator == indicator else -tx_amount
     return split if total == amount else []
 
 
-def _in_currency(tx: _Fields, currency: str | None) -> str | None:
-    """A TxDtls's amount in the entry's currency: `Amt`, else `AmtDtls/TxAmt/Amt` (an `Amt` in another currency
-    is what was instructed, not what was booked)."""
+def _in_currency(tx: _Fields, currency: str | None) -> tuple[str, str] | None:
+    """A TxDtls's amount in the entry's currency, with its path: `Amt`, else `AmtDtls/TxAmt/Amt` (an `Amt` in
+    another currency is what was instructed, not what was booked)."""
     for path in ("Amt", "AmtDtls/TxAmt/Amt"):
         found = tx.get(path)
         if found is not None and found[0] and (not found[1] or not currency or found[1] == currency):
-            return found[0]
+            return path, found[0]
     return None
 
 
@@ -565,7 +572,7 @@ _PARTY = {True: ("RltdPties/Dbtr/Nm", "RltdPties/DbtrAcct/Id"), False: ("RltdPti
 
 def _line(tx: _Fields, ustrd: list[str], amount: Decimal, bank_id: str | None, line: int, posted: date,
           value_date: date | None, currency: str | None, account_ref: str | None, entry_info: str | None,
-          pending: bool, reversal: bool = False) -> ParsedLine:
+          pending: bool, reversal: bool = False, *, amount_target: str) -> ParsedLine:
     reference = description = name = counterparty_account = None
     original_amount = original_currency = None
     if tx:
@@ -589,7 +596,7 @@ def _line(tx: _Fields, ustrd: list[str], amount: Decimal, bank_id: str | None, l
     # positional, in ParsedLine's field order (a measurable share of the time per entry)
     return ParsedLine(line, posted, amount, description or entry_info or name or "", account_ref, currency,
                       value_date, bank_id, reference, name, counterparty_account, None, original_amount,
-                      original_currency, pending, reversal)
+                      original_currency, pending, reversal, amount_target)
 
 
 parse_camt053 = make_parser("053")

@@ -75,6 +75,7 @@ from pydantic_core import PydanticCustomError
 from tximport.formats import fast_csv
 from tximport.formats.base import (
     EMPTY_FILE,
+    AmountPlaces,
     DateStyle,
     FileError,
     ParseEvent,
@@ -697,17 +698,19 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
         reader = _Reader(source, mapping, expected_columns)
         style, decimal, plain = _infer(reader, options)
     # one iterable per block, flattened in C: no Python frame per event (the blocks guard themselves)
-    return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain))
+    return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain, options.places))
 
 
-def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool
+def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool, places: AmountPlaces
                   ) -> Iterator[Iterable[ParseEvent]]:
     """The events of each block: the column reader's (built as they are taken, from values all read
-    and checked before: nothing left to fail), else the row reader's (guarded as they are read)."""
+    and checked before: nothing left to fail), else the row reader's (guarded as they are read). `places`
+    learns the amount column's name (as the line errors give it)."""
     try:
         with reader.batches() as (batches, layout):
             rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                              make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
+            places.every_line = rows.amount_t
             columns = ColumnReader(rows, decimal, reader.encoding, plain)
             for batch in batches:
                 if isinstance(batch, Columns):

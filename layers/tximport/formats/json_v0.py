@@ -57,6 +57,7 @@ from tximport.formats.base import (
     INVALID_SOURCE_DATA,
     NESTING_TOO_DEEP,
     REQUIRED_VALUE_MISSING,
+    AmountPlaces,
     FileError,
     LineError,
     ParsedLine,
@@ -520,8 +521,11 @@ class _Reader:
     account's accountIdentifier and currency for files that write them after the transactions (it
     reads every value, so a JSON error anywhere ends it, but it is silent about the shape)."""
 
-    def __init__(self, text: _Text, source: Source, encoding: str, headers_only: bool = False) -> None:
+    def __init__(self, text: _Text, source: Source, encoding: str, headers_only: bool = False,
+                 places: AmountPlaces | None = None) -> None:
         self.text = text
+        #: told where each transactions array starts (the amount's place of each line follows from it)
+        self.places = places if places is not None else AmountPlaces()
         self.source = source
         self.encoding = encoding
         self.headers_only = headers_only
@@ -637,6 +641,9 @@ class _Reader:
         """The elements of a transactions array, a block at a time where they decode as one."""
         text = self.text
         text.expect("[", "'['")
+        if not self.headers_only:
+            self.places.array(self.number + 1, f"$.bankAccounts[{self.account_index}].transactions" if multi
+                              else "$.transactions")
         if text.peek() == "]":
             text.pos += 1
             return
@@ -763,5 +770,5 @@ def parse_json_v0(source: Source, options: ParseOptions) -> Iterator[ParseEvent]
         raise FileError(EMPTY_FILE, "The file is empty.")
     encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_SIZE)
     with open_text(source, encoding) as stream:
-        for events in _Reader(_Text(stream), source, encoding).document():
+        for events in _Reader(_Text(stream), source, encoding, places=options.places).document():
             yield from events

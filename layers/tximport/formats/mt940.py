@@ -26,8 +26,10 @@ that cannot be read as a whole (a tag that does not match its SWIFT pattern, an 
 amount) is read again transaction by transaction, so one broken `:61:` becomes a `LineError`
 (lineNumber of its `:61:` line) and the rest of the statement still imports. A file with no MT940
 tag at all raises `FileError(InvalidSourceData)`; a line longer than 1 MiB `FileError(LineTooLong)`
-and a statement larger than 32 MiB `FileError(ElementTooLarge)`. Every step is linear in the size of
-its input: strings that a statement repeats (`:86:` after `:86:`) are collected and joined once.
+and a statement larger than 32 MiB `FileError(ElementTooLarge)`. A file that ends inside a statement (see
+`_FileEnd`) gets a warning `FileNote(FileTruncated)` naming its last line, so the import stops for review.
+Every step is linear in the size of its input: strings that a statement repeats (`:86:` after `:86:`) are
+collected and joined once.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ from typing import IO, Any
 from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
     ELEMENT_TOO_LARGE,
+    FILE_TRUNCATED,
     INTERIM_REPORT,
+    INVALID_AMOUNT,
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     LINE_TOO_LONG,
@@ -55,7 +59,15 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.mt940_message import JOINED, Entry, Message, Unreadable, iter_entries, value_of
+from tximport.formats.mt940_message import (
+    JOINED,
+    Entry,
+    Message,
+    Unreadable,
+    UnreadableAmount,
+    iter_entries,
+    value_of,
+)
 
 # --- cutting the file into messages --------------------------------------------------------------
 
@@ -332,6 +344,10 @@ def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: s
         first = chunk.split("\n", 1)[0].strip()
         try:
             one = list(iter_entries(chunk, Message()))
+        except UnreadableAmount as exc:
+            yield LineError(line, INVALID_AMOUNT, f"the :61: amount cannot be read: {str(exc)[:200]}",
+                            actual_value=first[:200], target=":61:")
+            continue
         except Unreadable as exc:
             yield LineError(line, INVALID_LINE, f"the :61: line cannot be read: {str(exc)[:200]}",
                             actual_value=first[:200], target=":61:")
@@ -345,9 +361,67 @@ def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: s
 
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Parse an MT940/MT942 file, one statement at a time."""
+    end = _FileEnd()
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
             stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
             if stated is not None:
                 yield stated
+            end.see(first_line, text)
+    cut = end.cut()
+    if cut is not None:
+        yield cut
+
+
+# --- whether the file is whole -----------------------------------------------------------------------
+
+_FIRST_20 = re.compile(r"[ \t\r\f\v]*(?:\{4:)?:20:")
+_OPENING = re.compile(r"^:60[FM]:", re.MULTILINE)
+#: a closing balance whole up to its amount's first digit
+_CLOSING = re.compile(r"^:62[FM]:[ \t]*[CD]\d{6}[A-Z]{3}\d", re.MULTILINE)
+#: the line that ends a message: `-` alone, or `-}` (the end of the SWIFT text block)
+_ENDED = re.compile(r"^-(?:\}|[ \t\r]*$)", re.MULTILINE)
+
+
+class _FileEnd:
+    """Whether the file ends inside a statement (FileTruncated), from each message's marks. A statement
+    need not state its closing balance for the file to be whole (real files end without one, or hold
+    balances only); the file is cut where its end breaks a frame it opened: a SWIFT text block (`{4:`)
+    never closed (`-}`), or a last statement (opened by its `:20:`) with neither its closing balance
+    (`:62F:`/`:62M:`) nor its end line (`-`) although it has its opening balance or the statements
+    before it were closed or ended."""
+
+    def __init__(self) -> None:
+        self.framed = False  # a SWIFT text block is open
+        self.closed_before = self.ended_before = False
+        #: the last message's first and last line, and whether it has its `:20:`, opening and closing balance, end
+        self.last: tuple[int, int, bool, bool, bool, bool] | None = None
+
+    def see(self, first_line: int, text: str) -> None:
+        """The next message, at `first_line` (messages hold the envelope lines before the next `:20:`)."""
+        if self.last is not None:
+            self.closed_before |= self.last[4]
+            self.ended_before |= self.last[5]
+        opened, closed = text.rfind("{4:"), text.rfind("-}")
+        if opened != closed:
+            self.framed = opened > closed
+        self.last = (first_line, first_line + text.rstrip().count("\n"), _FIRST_20.match(text) is not None,
+                     _OPENING.search(text) is not None, _CLOSING.search(text) is not None,
+                     _ENDED.search(text) is not None)
+
+    def cut(self) -> FileNote | None:
+        """The warning for a file that looks cut short (lineNumber: its last line); None for a whole one."""
+        if self.last is None:
+            return None
+        _first, last_line, reference, opening, closing, ended = self.last
+        if self.framed:
+            why = "its last SWIFT text block ({4:) is never closed (-})"
+        elif reference and not closing and not ended and (opening or self.closed_before or self.ended_before):
+            why = "its last statement has neither its closing balance (:62F:) nor its end line (-)"
+        else:
+            return None
+        # (no line number in the message: a range of a split file is renumbered by the note's lineNumber alone)
+        return FileNote(FILE_TRUNCATED, f"the file ends inside a statement: {why}. It looks cut short: transactions "
+                        "after the cut are missing; check the file before confirming", severity="warning",
+                        line_number=last_line)

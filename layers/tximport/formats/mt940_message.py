@@ -116,6 +116,11 @@ class Unreadable(ValueError):
     """A tag of the message does not read (the library would raise)."""
 
 
+class UnreadableAmount(Unreadable):
+    """A `:61:` amount written with an exponent (`1E2`): SWIFT amounts are digits and a decimal comma, so the
+    library's pattern would read `1` and take `E2..` for the transaction type; refused instead."""
+
+
 class Balance:
     """A balance tag (`:60F:`, `:62F:`, `:64:` ...) or a floor limit (`:34F:`)."""
 
@@ -338,6 +343,10 @@ _AMOUNT, _ID, _CUSTOMER = _S["amount"] - 1, _S["id"] - 1, _S["customer_reference
 _BANK, _EXTRA = _S["bank_reference"] - 1, _S["extra_details"] - 1
 
 
+#: what follows a `:61:` amount written with an exponent (`1E2`, `1,5e-3`), before its transaction type (`NTRF`),
+#: its bank reference or the end (a customer reference such as `E2E1` after an amount without a type is no exponent)
+_EXPONENT = re.compile(r"[Ee][+-]?[0-9]+(?=[NFSnfs][A-Za-z0-9 ]{3}|//|\s*$)")
+
 _DEBIT = frozenset({"D", "d", "RC", "Rc", "rC", "rc"})
 
 
@@ -373,6 +382,9 @@ def _statement(message: Message, value: str, last: Entry | None) -> Entry:
         if dates is None:
             dates = _dates(*g[:5])
             _remember(g[:5], dates)
+    exponent = _EXPONENT.match(value, m.end(3 if m.re is _STATEMENT_FAST else _AMOUNT + 1))
+    if exponent is not None:
+        raise UnreadableAmount(f"not an amount: {text + exponent.group()!r} (SWIFT amounts have no exponent)")
     try:
         amount = Decimal(text.replace(",", ".") if "," in text else text)
     except InvalidOperation:

@@ -13,7 +13,8 @@ Mapping of a `<STMTTRN>` to a `ParsedLine`:
 * `DTPOSTED` -> `date_posted` (the date as written, in the bank's own time zone: the first eight
   digits; converting to UTC would move late-evening bookings to the next day),
 * `DTUSER` -> `value_date` (the date the user initiated the transaction, when the bank gives it),
-* `TRNAMT` -> `amount` (signed; comma decimals found in the wild are accepted),
+* `TRNAMT` -> `amount` (signed; comma decimals found in the wild are accepted, an exponent such as `1e3` is
+  not: OFX amounts are plain decimals),
 * `FITID` -> `bank_transaction_id` (optional here: a few banks leave it empty),
 * `NAME` (or `PAYEE/NAME`) and `MEMO` -> `description`: the name, then the memo when it says more
   (a memo that merely repeats or extends the name replaces it),
@@ -36,6 +37,8 @@ as a `LineError` (target `STMTTRN/DTPOSTED` or `STMTTRN/TRNAMT`, lineNumber of t
 a file without an `<OFX>` element raises `FileError(InvalidSourceData)`. A `<STATUS>` (sign-on or
 statement) of severity ERROR raises `FileError(BankReportedError)` with the bank's code and message;
 investment statements are counted in a `FileNote(UnimportedSections)` (their bank lines are imported).
+A file that ends before its `</OFX>` (cut short, say mid-transaction) gets a warning `FileNote(FileTruncated)`
+naming its last line, so the import stops for review.
 
 Encodings: the OFX 1 header (`ENCODING:USASCII` + `CHARSET:1252`, `ENCODING:UTF-8`, ...) or the
 OFX 2 XML declaration (`<?xml ... encoding="..."?>`) decides; a byte-order mark wins over both.
@@ -57,6 +60,7 @@ from tximport.formats.balances import ofx_balances
 from tximport.formats.base import (
     BANK_REPORTED_ERROR,
     ELEMENT_TOO_LARGE,
+    FILE_TRUNCATED,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_SOURCE_DATA,
@@ -72,7 +76,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable
+from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, plain_decimal
 
 FORMAT_ID = "XML#OFX#v1"
 
@@ -194,7 +198,10 @@ def _ofx_date(text: str) -> date:
 
 
 def _ofx_amount(text: str) -> Decimal:
-    """A signed OFX amount. Comma decimals (`-12,50`) and a stray `+` are accepted."""
+    """A signed OFX amount. Comma decimals (`-12,50`) and a stray `+` are accepted; an exponent (`1e3`) is not:
+    OFX amounts are plain decimals."""
+    if not plain_decimal(text):
+        raise ValueError(f"not an amount: {text!r}")
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -228,6 +235,8 @@ class _Reader:
         self.line_pos = 0  # a position in buf whose line number is known
         self.line_no = 1
         self._pending = head
+        #: line breaks after the last text read (blank lines at the file's end)
+        self.trailing_breaks = 0
 
     def line_of(self, pos: int) -> int:
         """The 1-based line number of buffer position `pos` (positions must not go backwards)."""
@@ -257,7 +266,20 @@ class _Reader:
                 continue
             break
         self.buf = _clean(text)
+        self._note_trailing(self.buf)
         return 0
+
+    def _note_trailing(self, text: str) -> None:
+        """Counts the line breaks after the last text (the kept tail is empty or starts with a `<`: a buffer of
+        blanks only is new text, after the blanks counted before)."""
+        end = len(text)
+        while end and text[end - 1].isspace():
+            end -= 1
+        self.trailing_breaks = text.count("\n", end) + (self.trailing_breaks if not end else 0)
+
+    def last_line(self) -> int:
+        """At the end of the file: the number of its last line that holds more than blanks."""
+        return self.line_of(len(self.buf)) - self.trailing_breaks
 
 
 def parse_ofx(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
@@ -327,6 +349,7 @@ class _Scanner:
         self.status: dict[str, str] | None = None  # the open <STATUS> aggregate (sign-on or statement)
         self.investments = _Investments()
         self.held: list[str] | None = None  # the tags of the open <STMTTRNP> (a pending transaction)
+        self.whole = False  # the document's end tag (</OFX>) was read
         self.held_line = 0
         self.held_size = 0
 
@@ -342,6 +365,8 @@ class _Scanner:
                     note = self.investments.note()
                     if note is not None:
                         yield note
+                    if not self.whole:
+                        yield self.cut()
                     break
                 keep = m.start() if m else buf.rfind("<", pos)
                 if keep == -1 or len(buf) - keep > _MAX_TEXT:
@@ -364,6 +389,16 @@ class _Scanner:
             pos = m.end()
             yield from self.tag(closing, name, m.group(3), m.start())
 
+    def cut(self) -> FileNote:
+        """The warning for a file that ends before its `</OFX>` (cut short: what came after the cut is missing);
+        lineNumber: its last line."""
+        line = self.reader.last_line()
+        inside = (f" inside the statement at line {self.stmt_line} (<{self.stmt}> is never closed)"
+                  if self.stmt is not None else "")
+        return FileNote(FILE_TRUNCATED, f"the file ends at line {line}{inside} without closing its OFX document "
+                        "(</OFX>). It looks cut short: transactions after the cut are missing; check the file before "
+                        "confirming", severity="warning", line_number=line)
+
     def announce(self) -> Iterator[ParseEvent]:
         self.announced = True
         acct = self.acct
@@ -375,6 +410,8 @@ class _Scanner:
 
     def tag(self, closing: str, name: str, text: str, at: int) -> Iterator[ParseEvent]:
         """What a tag other than `<STMTTRN>` says about the statement."""
+        if name == "OFX" and closing:
+            self.whole = True
         if self.held is not None:
             if name not in _PENDING_ENDS:
                 self.hold(closing, name, text, at)
@@ -584,7 +621,8 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
     same line breaks (a bank's export, as a rule), read column by column without a Python call per
     field; None when the run is not so uniform, or holds anything `_transaction` would read
     differently (character references, a date not seen yet that is not plain, an amount `Decimal`
-    refuses, a `TRNTYPE` HOLD): `_each` then reads it transaction by transaction, with the same result.
+    refuses or one with an exponent, a `TRNTYPE` HOLD): `_each` then reads it transaction by transaction, with
+    the same result.
     """
     if "&" in region:
         return None
@@ -651,6 +689,8 @@ def _uniform_run(region: str, line: int, account_ref: str | None, curdef: str | 
     posted = list(map(_DATES.get, keys))
     if None in posted:
         return None  # the cache was cleared while it filled
+    if not plain_decimal("".join(columns["TRNAMT"])):
+        return None  # `1e3`: `_transaction` rejects it
     try:
         amounts = list(map(Decimal, columns["TRNAMT"]))
     except InvalidOperation:
@@ -752,8 +792,9 @@ def _transaction(block: str, line: int, account_ref: str | None, curdef: str | N
         try:
             text = get("TRNAMT") or ""
             amount = Decimal(text)  # surrounding whitespace is fine
-            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS or len(text) > MAX_SIGNIFICANT_DIGITS:
-                amount = None  # (a long one may be more than the ledger stores: `_required` says)
+            if not amount.is_finite() or amount.adjusted() > _MAX_DIGITS or len(text) > MAX_SIGNIFICANT_DIGITS \
+                    or "e" in text or "E" in text or "_" in text:
+                amount = None  # (a long one may be more than the ledger stores, `1e3` is none: `_required` says)
         except (InvalidOperation, TypeError):
             amount = None
     if amount is None:

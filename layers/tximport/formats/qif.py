@@ -430,7 +430,8 @@ class _Lines:
             number = nfc(number)
         return ParsedLine(line, posted, amount,  # type: ignore[arg-type]
                           f"{payee} {memo}" if payee and memo else payee or memo, self.account,
-                          bank_transaction_id=number or None, counterparty_name=payee or None)
+                          bank_transaction_id=number or None, counterparty_name=payee or None,
+                          amount_target=None if amount_code == "T" else amount_code)  # (`T`: the format's)
 
     def record(self, line: int, fields: dict[str, str]) -> ParseEvent:
         code = "T" if fields.get("T") else "U"

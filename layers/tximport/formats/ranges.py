@@ -74,17 +74,23 @@ class RangePlan:
             return options
         pinned = {**self.pinned, "last": index == len(self.ranges) - 1}
         return base.ParseOptions(date_style=options.date_style, mapping=options.mapping,
-                                 include_pending=options.include_pending, extra={**options.extra, PINNED: pinned})
+                                 include_pending=options.include_pending, extra={**options.extra, PINNED: pinned},
+                                 places=options.places)  # (what the range's parser says goes to the caller)
 
     def shift(self, events: Iterator[base.ParseEvent], index: int) -> Iterator[base.ParseEvent]:
-        """The events of range `index` read behind the head, numbered as the whole file numbers them."""
+        """The events of range `index` read behind the head, numbered as the whole file numbers them. Only
+        the last range holds the file's end: an earlier one's end says nothing of whether the file is cut
+        (its FileTruncated note is dropped)."""
         part = self.ranges[index]
         # a later range's first line is line head_lines + 1 of what the parser reads (the first range
         # holds the head itself)
         delta = part.first_line - (self.head_lines + 1) if index else 0
         limit = self.head_lines
+        last = index == len(self.ranges) - 1
         for event in events:
-            if delta and not isinstance(event, base.FileNote):  # a note is about the file, not a line
+            if type(event) is base.FileNote and event.code == base.FILE_TRUNCATED and not last:
+                continue
+            if delta:  # (most notes are about the file, with no line)
                 number = event.line_number
                 if number is not None and number > limit:
                     event.line_number = number + delta

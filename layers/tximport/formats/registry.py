@@ -52,6 +52,7 @@ FORMATS: dict[str, FileFormat] = {
             file_extensions=("QIF",),
             accounts_supported="multi",
             parser=qif.parse_qif,
+            amount_target="T",
             template=qif.TEMPLATE,
         ),
         FileFormat(
@@ -73,6 +74,7 @@ FORMATS: dict[str, FileFormat] = {
             file_extensions=("OFX", "QFX"),
             accounts_supported="multi",
             parser=ofx.parse_ofx,
+            amount_target="STMTTRN/TRNAMT",
         ),
         FileFormat(
             file_format="CAMT053#v1",
@@ -109,6 +111,7 @@ FORMATS: dict[str, FileFormat] = {
             file_extensions=("STA", "MT940", "TXT", "940"),
             accounts_supported="multi",
             parser=mt940.parse_mt940,
+            amount_target=":61:",
         ),
     )
 }

@@ -44,6 +44,7 @@ __all__ = [
     "parse_amount",
     "parse_amount_column",
     "parse_date",
+    "plain_decimal",
 ]
 
 #: DynamoDB numbers: at most 38 significant digits ...
@@ -62,6 +63,13 @@ _CR_DR = re.compile(r"(?<![A-Za-z])(CR|DR)\.?$", re.IGNORECASE)
 _GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'’")
 _DOT_CORE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+")
 _COMMA_CORE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?|\d+(?:,\d*)?|,\d+")
+
+
+def plain_decimal(text: str) -> bool:
+    """Whether `text`, which `Decimal` reads, is written as a plain decimal: no exponent (`1E2`, `1e-3`) and no
+    underscores (`1_000`), which `Decimal` accepts and no statement format means (ISO 20022 and SWIFT amounts,
+    OFX `TRNAMT`). A cheap check: callers make it beside their `Decimal` call."""
+    return "e" not in text and "E" not in text and "_" not in text
 
 
 def check_storable(amount: Decimal, text: str | None = None) -> Decimal:

@@ -575,13 +575,16 @@ class _Run:
     batch, so no model is built per line. A statement event (account, balances) first stages the lines
     before it."""
 
-    def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
+    def __init__(self, imp: Import, fmt: base.FileFormat, options: base.ParseOptions, detector: DuplicateDetector,
                  rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
                  statements: StatementCollector | None = None, links: _Links | None = None) -> None:
         self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
+        self.amount_target = fmt.amount_target
+        #: what the parse is given (a run's parse takes these), and where it says the file's amounts are
+        self.options = options
         self.detector = detector
         self.ids = LineIds()
         self.rows, self.errors = rows, errors
@@ -772,7 +775,8 @@ class _Run:
             self._reject(base.LineError(
                 line.line_number, base.INVALID_AMOUNT,
                 f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
-                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
+                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"),
+                target=self._amount_place(line)))
             return False
         return True
 
@@ -795,8 +799,13 @@ class _Run:
                 self._reject(base.LineError(
                     line.line_number, base.INVALID_AMOUNT,
                     f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
-                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
+                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100],
+                    target=self._amount_place(line) if name == "amount" else name))
                 return
+
+    def _amount_place(self, line: base.ParsedLine) -> str:
+        """Where the file states the line's amount, as the format's own line errors name it."""
+        return self.options.places.of(line) or self.amount_target
 
     def _stage(self, segments: list[_Segment]) -> list[str]:
         """The chunk lines of a batch, a segment (one account's consecutive lines) at a time, column by column:
@@ -1100,8 +1109,8 @@ class ProcessingService:
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
         links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
-        return _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
-                    collector, links)
+        return _Run(imp, fmt, self.parse_options(imp), detector, self.staging.row_writer(prefix),
+                    self.staging.error_writer(prefix), collector, links)
 
     @staticmethod
     def feed(run: _Run, events: Iterator[base.ParseEvent], deadline: Deadline | None = None) -> None:
@@ -1135,7 +1144,7 @@ class ProcessingService:
     def _stage(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, prefix: str,
                deadline: Deadline | None = None) -> Outcome:
         run = self.new_run(imp, fmt, prefix)
-        self.feed(run, fmt.parser(source, self.parse_options(imp)), deadline)
+        self.feed(run, fmt.parser(source, run.options), deadline)
         overlap = run.detector.overlap_count() if not run.discovery else 0
         return self.finish(imp, prefix, Pass(
             chunk_keys=run.rows.close(), error_chunk_keys=run.errors.close(), tally=run.tally,
@@ -1154,7 +1163,7 @@ class ProcessingService:
         imp.discovered_accounts = list(done.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in done.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message)
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number)
                  for n in done.notes.values()]
         warnings = report_warnings(tally, done.overlap) + notes
         if self.statements is not None and done.collector is not None:

@@ -156,8 +156,7 @@ class SplitProcessing:
         processing = self.processing
         run = processing.new_run(imp, fmt, range_prefix(prefix, index))
         try:
-            processing.feed(run, ranges.read_range(fmt, self._source(imp, plan), processing.parse_options(imp),
-                                                   plan, index))
+            processing.feed(run, ranges.read_range(fmt, self._source(imp, plan), run.options, plan, index))
         except base.FileError as exc:
             result.failure = RangeFailure(exc.code, exc.message)
         except ObjectChanged:

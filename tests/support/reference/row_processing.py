@@ -309,13 +309,15 @@ class _Run:
     """One pass over a file: every parse event goes to its place (staged rows, rejected lines, the
     accounts the file names) and is tallied."""
 
-    def __init__(self, imp: Import, fmt: base.FileFormat, detector: DuplicateDetector,
+    def __init__(self, imp: Import, fmt: base.FileFormat, places: base.AmountPlaces, detector: DuplicateDetector,
                  rows: TypedWriter[StagedRow], errors: TypedWriter[ErrorDetail],
                  statements: StatementCollector | None = None, links: _Links | None = None) -> None:
         self.discovery = fmt.accounts_supported == "multi" and not imp.bank_accounts
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
+        #: where the parse says its lines' amounts are, else where the format says
+        self.places, self.amount_place = places, fmt.amount_target
         self.builder = _RowBuilder(detector)
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
@@ -387,7 +389,8 @@ class _Run:
             self._reject(base.LineError(
                 line.line_number, base.INVALID_AMOUNT,
                 f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
-                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"), target="amount"))
+                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"),
+                target=self._amount_place(line)))
             return
         row = self.builder.build(line, account, currency)
         if self.links is not None:
@@ -410,9 +413,15 @@ class _Run:
                 self._reject(base.LineError(
                     line.line_number, base.INVALID_AMOUNT,
                     f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
-                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=name))
+                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100],
+                    target=self._amount_place(line) if name == "amount" else name))
                 return False
         return True
+
+    def _amount_place(self, line: base.ParsedLine) -> str:
+        """The place the parse names for the line's amount, else its format's."""
+        named = self.places.of(line)
+        return self.amount_place if named is None else named
 
 
     def _statement_line(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None,
@@ -538,8 +547,8 @@ class ProcessingService:
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
         links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
-        run = _Run(imp, fmt, detector, self.staging.row_writer(prefix), self.staging.error_writer(prefix),
-                   collector, links)
+        run = _Run(imp, fmt, options.places, detector, self.staging.row_writer(prefix),
+                   self.staging.error_writer(prefix), collector, links)
         for event in fmt.parser(source, options):
             run.take(event)
         imp.staging_prefix = prefix
@@ -552,7 +561,7 @@ class ProcessingService:
         imp.discovered_accounts = list(run.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in run.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message)
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number)
                  for n in run.notes.values()]
         warnings = report_warnings(tally, overlap) + notes
         if self.statements is not None and collector is not None:

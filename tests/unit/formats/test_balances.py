@@ -93,3 +93,31 @@ def test_ofx_each_statement_of_a_multi_account_file_states_its_own():
     stated = _balances(_events("XML#OFX#v1", "ofx/ofxparse-multiple_accounts2.ofx"))
     assert [(s.account_ref, s.closing.amount if s.closing else None) for s in stated] == [
         ("9100", D("111")), ("9200", D("222"))]
+
+
+def test_a_balance_amount_with_an_exponent_is_left_out_as_any_balance_that_does_not_read():
+    """`Decimal` reads `1E2` as 100: no camt, MT940 or OFX balance is written so (they are plain decimals), and
+    a balance that does not read is left out (the statement states none), never taken for another amount."""
+    camt = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>P2</Id>
+<Acct><Id><IBAN>DE02100100100006820101</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1E2</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<Dt><Dt>2024-03-01</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">115.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<Dt><Dt>2024-03-01</Dt></Dt></Bal>
+<Ntry><Amt Ccy="EUR">15.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>
+</Stmt></BkToCstmrStmt></Document>"""
+    (stated,) = _balances(list(FORMATS["CAMT053#v1"].parser(BytesSource(camt.encode()), ParseOptions())))
+    assert stated.opening is None and stated.closing == Balance(D("115.00"), date(2024, 3, 1))
+
+    text = mt940("NL01X", 7, D("100.00"), [Line(date(2024, 1, 2), D("7.50"), "IN")], opened=date(2024, 1, 1),
+                 closed=date(2024, 1, 31)).replace("EUR100,00", "EUR1E2")
+    (stated,) = _balances(list(FORMATS["MT940#v1"].parser(BytesSource(text.encode()), ParseOptions())))
+    assert stated.opening is None and stated.closing == Balance(D("107.50"), date(2024, 1, 31))
+
+    ofx = (SAMPLES / "ofx/ofxparse-checking.ofx").read_bytes()
+    assert b"<BALAMT>100.99" in ofx
+    events = list(FORMATS["XML#OFX#v1"].parser(BytesSource(ofx.replace(b"<BALAMT>100.99", b"<BALAMT>1.0099E2")),
+                                               ParseOptions()))
+    (stated,) = _balances(events)
+    assert stated.closing is None and stated.available == Balance(D("75.99"), date(2013, 5, 25))

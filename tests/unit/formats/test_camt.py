@@ -186,6 +186,10 @@ def test_entry_without_amount_is_a_line_error() -> None:
 @pytest.mark.parametrize(("amount", "indicator", "code", "target"), [
     ('<Amt Ccy="EUR">ten</Amt>', "CRDT", "InvalidAmount", "Amt"),
     ('<Amt Ccy="EUR">-5</Amt>', "CRDT", "InvalidAmount", "Amt"),
+    # xs:decimal has no exponent (Decimal alone reads `1E2` as 100)
+    ('<Amt Ccy="EUR">1E2</Amt>', "CRDT", "InvalidAmount", "Amt"),
+    ('<Amt Ccy="EUR">1.5e-1</Amt>', "DBIT", "InvalidAmount", "Amt"),
+    ('<Amt Ccy="EUR">1_000</Amt>', "CRDT", "InvalidAmount", "Amt"),
     ('<Amt Ccy="EUR">5</Amt>', "", "RequiredValueMissing", "CdtDbtInd"),
     ('<Amt Ccy="EUR">5</Amt>', "CREDIT", "InvalidAmount", "CdtDbtInd"),
 ])
@@ -256,3 +260,15 @@ def test_truncated_file_is_a_file_error_after_the_lines_it_read() -> None:
         events.extend(camt.parse_camt053(BytesSource(cut), ParseOptions()))
     assert info.value.code == "InvalidSourceData"
     assert len(lines(events)) == 2
+
+
+def test_each_line_names_the_place_of_its_amount_as_an_xpath() -> None:
+    """The target a check after parsing gives (an amount finer than its currency): the entry's `Amt`, or for a
+    line split from a batch entry the `Amt` (or `AmtDtls/TxAmt/Amt`) of its TxDtls."""
+    batch = ('<TxDtls><Amt Ccy="EUR">3.335</Amt></TxDtls>'
+             '<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">6.665</Amt></TxAmt></AmtDtls></TxDtls>')
+    events = parse(doc(entry() + entry(details=batch)))
+    base = "/Document/BkToCstmrStmt/Stmt[1]"
+    assert [(r.amount, r.amount_target) for r in lines(events)] == [
+        (Decimal("10.00"), f"{base}/Ntry[1]/Amt"), (Decimal("3.335"), f"{base}/Ntry[2]/NtryDtls/TxDtls[1]/Amt"),
+        (Decimal("6.665"), f"{base}/Ntry[2]/NtryDtls/TxDtls[2]/AmtDtls/TxAmt/Amt")]

@@ -86,6 +86,7 @@ def test_uniform_runs_are_read_by_columns(runs: list[bool], monkeypatch: pytest.
     "<STMTTRN>\n<TRNAMT>2\n<DTPOSTED>20240105\n<NAME>other order\n</STMTTRN>\n",
     "<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20240105\n<TRNAMT>2\n<NAME>a>b\n</STMTTRN>\n",
     "<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20240105\n<TRNAMT>\n<NAME>no amount\n</STMTTRN>\n",
+    "<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20240105\n<TRNAMT>1e3\n<NAME>exponent\n</STMTTRN>\n",
 ])
 @pytest.mark.parametrize("where", [0, 3, 9])
 def test_odd_transactions_give_the_same_events(odd: str, where: int, monkeypatch: pytest.MonkeyPatch) -> None:

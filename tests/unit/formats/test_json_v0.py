@@ -13,7 +13,9 @@ from tximport.formats.base import (
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
+    BytesSource,
     FileError,
+    ParseOptions,
     StatementAccount,
 )
 from tximport.formats.json_v0 import parse_json_v0
@@ -124,3 +126,38 @@ def test_json_template_parses() -> None:
     events = run(fmt.parser, fmt.template[2].encode())
     assert not errors(events) and total(events) == Decimal("1550.00")
     assert fmt.to_api()["accountsSupported"] == "multi"
+
+
+def test_the_places_of_the_amounts_are_the_json_paths_the_errors_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ParseOptions.places` names each line's amount as a LineError of it would (a check after parsing, such as an
+    amount finer than its currency, gives it as its target): for lines the column reader made and for those read
+    one by one, across accounts, an empty array and rejected transactions."""
+    from tximport.formats import json_v0
+
+    made: list[bool] = []
+    columns = json_v0._Reader.columns
+
+    def spy(self: object, *args: object) -> object:
+        result = columns(self, *args)  # type: ignore[arg-type]
+        made.append(result is not None)
+        return result
+
+    monkeypatch.setattr(json_v0._Reader, "columns", spy)
+    many = [{"datePosted": f"2024-01-{i % 28 + 1:02d}", "amount": f"-{i}.25", "description": f"Line {i}"}
+            for i in range(3000)]
+    odd = [*many[:5], {"datePosted": "2024-01-01", "amount": "1", "pending": True}, {"amount": "x"}, *many[:5]]
+    doc = {"bankAccounts": [{"accountIdentifier": "A", "transactions": many},
+                            {"accountIdentifier": "B", "transactions": []},
+                            {"accountIdentifier": "C", "transactions": odd}]}
+    options = ParseOptions()
+    events = list(parse_json_v0(BytesSource(json.dumps(doc).encode()), options))
+    assert True in made  # (the column reader made some of the lines)
+    expected = [f"$.bankAccounts[0].transactions[{i}].amount" for i in range(3000)] + [
+        f"$.bankAccounts[2].transactions[{i}].amount" for i in range(12) if i != 6]
+    assert [options.places.of(line) for line in lines(events)] == expected
+    assert [e.target for e in errors(events)] == ["$.bankAccounts[2].transactions[6].datePosted"]
+
+    options = ParseOptions()
+    single = {"currency": "EUR", "transactions": many[:3]}
+    assert [options.places.of(line) for line in lines(list(parse_json_v0(
+        BytesSource(json.dumps(single).encode()), options)))] == [f"$.transactions[{i}].amount" for i in range(3)]

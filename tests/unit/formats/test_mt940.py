@@ -13,6 +13,7 @@ from tximport.formats import mt940
 from tximport.formats.base import (
     BytesSource,
     FileError,
+    FileNote,
     FileSource,
     ParseOptions,
     StatementAccount,
@@ -159,6 +160,24 @@ def test_hand_made_statement() -> None:
     assert (two.amount, two.description, two.reference, two.currency) == (Decimal("1000"), "Salary", "E2E1", "EUR")
 
 
+@pytest.mark.parametrize(("written", "shown"), [
+    ("D1E1NTRF", "1E1"), ("D1,25e1NTRF", "1,25e1"), ("D125E-1//B1", "125E-1")])
+def test_an_amount_with_an_exponent_is_rejected_not_read_as_its_digits(written: str, shown: str) -> None:
+    """SWIFT amounts are digits and a decimal comma: the pattern would read `1E1NTRF` as 1 of type `E1NT`."""
+    data = STATEMENT.replace("D12,50NTRFNONREF//B1", written + ("NONREF//B1" if "//" not in written else ""))
+    events = parse(data)
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == ("InvalidAmount", 5, ":61:")
+    assert shown in error.message
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+def test_a_customer_reference_after_an_amount_without_a_type_is_no_exponent() -> None:
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", "D12,50E2E1//B1"))
+    assert not errors(events)
+    assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+
+
 def test_a_broken_line_is_rejected_alone() -> None:
     data = STATEMENT.replace(":61:2401020102D12,50NTRFNONREF//B1", ":61:24XX0102D12,50NTRFNONREF//B1")
     events = parse(data)
@@ -209,3 +228,53 @@ def test_not_mt940_is_a_file_error(data: bytes) -> None:
     with pytest.raises(FileError) as info:
         parse(data)
     assert info.value.code == "InvalidSourceData"
+
+
+# --- files cut short ---------------------------------------------------------------------------------
+
+def truncations(data: bytes | str) -> list[tuple[str, str, int | None]]:
+    return [(e.code, e.severity, e.line_number) for e in parse(data) if isinstance(e, FileNote)]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
+def test_no_sample_is_taken_for_a_cut_file(name: str) -> None:
+    """Among them a file of opening balances only (`amount_formats`), one without any balance or end line
+    (`sparkassen`) and one whose statements end with their closing balance and no `-` (`rabobank`)."""
+    assert not [e for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "FileTruncated"]
+
+
+@pytest.mark.parametrize(("cut_at", "last_line"), [
+    (":62F:", 8),  # before the closing balance
+    ("NTRFE2E1//B2", 7),  # inside the last :61:
+    (":86:Salary", 7),
+])
+def test_a_statement_cut_short_warns_at_the_files_last_line(cut_at: str, last_line: int) -> None:
+    cut = STATEMENT[:STATEMENT.index(cut_at)]
+    assert truncations(cut) == [("FileTruncated", "warning", last_line)]
+    assert lines(parse(cut))  # the lines before the cut are read as ever
+
+
+def test_a_later_statement_cut_before_its_balances_warns_where_earlier_ones_are_whole() -> None:
+    second = STATEMENT.replace(":20:REF1", ":20:REF2")
+    assert truncations(STATEMENT + second[:second.index(":60F:")]) == [("FileTruncated", "warning", 13)]
+    assert truncations(STATEMENT.replace("\n-\n", "\n") + second[:second.index(":60F:")]) == [
+        ("FileTruncated", "warning", 12)]  # (the statements before were closed, not ended)
+
+
+@pytest.mark.parametrize("whole", [
+    STATEMENT,
+    STATEMENT.replace("\n-\n", "\n"),  # no end line, but the closing balance
+    STATEMENT.replace(":62F:C240103EUR1087,50\n", ""),  # no closing balance, but the end line
+    ":60F:C240101EUR100,00\n:60F:C240101EUR5,\n",  # balances only, no statement
+    STATEMENT.replace(":60F:C240101EUR100,00\n", "").replace(":62F:C240103EUR1087,50\n-\n", ""),  # no balance
+])
+def test_a_whole_file_without_every_mark_is_no_cut_file(whole: str) -> None:
+    assert truncations(whole) == []
+
+
+def test_a_swift_text_block_never_closed_is_a_cut_file() -> None:
+    envelope = "{1:F01ABNANL2AXXXX0000000000}{2:O940ABNANL2AXXXXN}{4:\n"
+    framed = envelope + STATEMENT.replace("\n-\n", "\n-}\n")
+    assert truncations(framed + framed) == []
+    assert truncations(framed + framed[:-4]) == [("FileTruncated", "warning", 21)]  # (its closing balance read)
+    assert truncations(framed + envelope) == [("FileTruncated", "warning", 12)]

@@ -295,3 +295,14 @@ def test_generated_amounts_keep_their_sign_and_scale() -> None:
                                                b":61:2401010101d,5NTRF\n"), ParseOptions()))
     assert [str(e.amount) for e in events[1:]] == ["-1.50", "2", "-0.5"]
     assert [e.amount for e in events[1:]] == [Decimal("-1.5"), Decimal(2), Decimal("-0.5")]
+
+
+def test_an_amount_with_an_exponent_is_where_we_part_from_the_library() -> None:
+    """The library's pattern reads `:61:...C1E2NTRF` as 1 of transaction type `E2NT`; SWIFT amounts are digits and a
+    decimal comma, so ours rejects the line (InvalidAmount) rather than book 1 where the file meant 100."""
+    data = b":20:X\n:25:DE89370400440532013000\n:28C:1\n:60F:C240101EUR0,\n:61:2401020102C1E2NTRFNONREF\n:86:x\n-\n"
+    theirs, _ = outcome(oracle_parse, data)
+    [line] = [e for e in theirs if not isinstance(e, tuple) and hasattr(e, "amount")]
+    assert line.amount == Decimal("1")
+    mine, _ = outcome(ours.parse_mt940, data)
+    assert [e for e in mine if isinstance(e, tuple)] == [(5, "InvalidAmount", ":61:2401020102C1E2NTRFNONREF", ":61:")]

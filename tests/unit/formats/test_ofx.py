@@ -13,6 +13,7 @@ from tximport.formats import ofx
 from tximport.formats.base import (
     BytesSource,
     FileError,
+    FileNote,
     FileSource,
     ParsedLine,
     ParseOptions,
@@ -281,7 +282,8 @@ def test_invalid_amount_is_a_line_error() -> None:
     assert len(lines(events)) == 2
 
 
-@pytest.mark.parametrize("amount", [b"1E999999", b"NaN", b"Infinity", b"1,2,3", b""])
+@pytest.mark.parametrize("amount", [b"1E999999", b"NaN", b"Infinity", b"1,2,3", b"", b"1e3", b"-1.5E2", b"1,5e2",
+                                    b"1_000"])
 def test_unusable_amounts(amount: bytes) -> None:
     data = OFX2_TWO_ACCOUNTS.replace(b"<TRNAMT>-42.00</TRNAMT>", b"<TRNAMT>" + amount + b"</TRNAMT>")
     [error] = errors(parse(data))
@@ -453,3 +455,39 @@ def test_a_pending_transaction_that_never_ends_is_too_large(monkeypatch: pytest.
     with pytest.raises(FileError) as caught:
         parse(data)
     assert caught.value.code == "ElementTooLarge" and caught.value.target == "STMTTRNP"
+
+
+# --- files cut short ---------------------------------------------------------------------------------
+
+def truncations(events: list) -> list[tuple[str, str, int | None]]:
+    return [(e.code, e.severity, e.line_number) for e in events if isinstance(e, FileNote)]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.ofx")))
+def test_no_sample_is_taken_for_a_cut_file(name: str) -> None:
+    assert not [e for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "FileTruncated"]
+
+
+@pytest.mark.parametrize(("cut_at", "rows"), [
+    (b"<TRNAMT>-42.00", 2),  # the last transaction cut before its amount: rejected, the others kept
+    (b"00</TRNAMT><FITID>C1", 3),  # ... inside its amount (`-42.` is read: the warning says why to look)
+    (b"</STMTTRN>\n      </BANKTRANLIST>\n    </CCSTMTRS>", 3),  # the last </STMTTRN>
+    (b"</CCSTMTRS>", 3),
+    (b"</OFX>", 3),  # every aggregate but the document closed
+    (b"<CREDITCARDMSGSRSV1>", 2),  # between two statements
+])
+def test_a_file_cut_short_warns_at_its_last_line(cut_at: bytes, rows: int) -> None:
+    cut = OFX2_TWO_ACCOUNTS[:OFX2_TWO_ACCOUNTS.rindex(cut_at) + (4 if cut_at.startswith(b"00<") else 0)]
+    events = parse(cut)
+    assert truncations(events) == [("FileTruncated", "warning", cut.rstrip().count(b"\n") + 1)]
+    assert len(lines(events)) == rows
+    assert truncations(parse(OFX2_TWO_ACCOUNTS[:OFX2_TWO_ACCOUNTS.rindex(b"</OFX>")])) == [
+        ("FileTruncated", "warning", 24)]  # (its </CCSTMTTRNRS></CREDITCARDMSGSRSV1> line)
+
+
+def test_an_ofx_1_sgml_file_cut_short_warns_too() -> None:
+    data = (SAMPLES / "ofxparse-checking.ofx").read_bytes()
+    cut = data[:data.rindex(b"</STMTTRN>")]
+    [(code, severity, line)] = truncations(parse(cut))
+    assert (code, severity, line) == ("FileTruncated", "warning", cut.rstrip().count(b"\n") + 1)
+    assert truncations(parse(data + b"\n\n")) == []

@@ -13,7 +13,15 @@ from ofxtools.Parser import OFXTree
 
 from tests.support.samples import SAMPLES as ALL_SAMPLES
 from tests.unit.formats.structured_builders import Stmt, Txn, ofx_document
-from tximport.formats.base import BytesSource, FileSource, ParsedLine, ParseOptions, StatementAccount, StatementBalances
+from tximport.formats.base import (
+    BytesSource,
+    FileSource,
+    LineError,
+    ParsedLine,
+    ParseOptions,
+    StatementAccount,
+    StatementBalances,
+)
 from tximport.formats.ofx import parse_ofx
 
 SAMPLES = ALL_SAMPLES / "ofx"
@@ -114,3 +122,17 @@ def test_generated_document_round_trips_its_rows() -> None:
     expected = [t for s in sorted(stmts, key=lambda s: s.card) for t in s.txns]
     assert [(r.date_posted, r.amount, r.bank_transaction_id) for r in rows] == [
         (t.posted, t.amount, t.fitid) for t in expected]
+
+
+def test_an_amount_with_an_exponent_is_where_we_part_from_ofxtools(tmp_path: Path) -> None:
+    """ofxtools hands TRNAMT to `Decimal`, which reads `1e3` as 1000; OFX amounts are plain decimals, so ours
+    rejects the transaction (InvalidAmount) and keeps the others."""
+    stmt = Stmt(account="1000", currency="USD", txns=[Txn(date(2024, 1, 2), Decimal("-5.00"), "F1", "Shop"),
+                                                     Txn(date(2024, 1, 3), Decimal("7.00"), "F2", "Exponent")])
+    path = tmp_path / "exponent.ofx"
+    path.write_text(ofx_document([stmt], xml=True).replace("<TRNAMT>7.00<", "<TRNAMT>1e3<"), encoding="utf-8")
+    [(_, _, rows, _)] = oracle(path)
+    assert [row[1] for row in rows] == [Decimal("-5.00"), Decimal("1E+3")]
+    events = list(parse_ofx(FileSource(str(path)), ParseOptions()))
+    assert [e.amount for e in events if isinstance(e, ParsedLine)] == [Decimal("-5.00")]
+    assert [(e.code, e.actual_value) for e in events if isinstance(e, LineError)] == [("InvalidAmount", "1e3")]

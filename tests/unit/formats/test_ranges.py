@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.samples import SAMPLES
 from tximport.formats import ranges
-from tximport.formats.base import BytesSource, ParsedLine, ParseEvent, ParseOptions
+from tximport.formats.base import BytesSource, FileNote, ParsedLine, ParseEvent, ParseOptions
 from tximport.formats.registry import get_format
 
 
@@ -147,3 +147,21 @@ def test_line_numbers_follow_the_file() -> None:
     text_lines = data.decode().split("\n")
     last = next(e for e in reversed(events) if isinstance(e, ParsedLine))
     assert text_lines[last.line_number - 1].startswith(last.date_posted.isoformat())
+
+
+def test_a_cut_file_read_in_ranges_warns_once_at_its_end_as_read_whole() -> None:
+    """Only the last range holds the file's end: its FileTruncated note (line numbered as the whole file numbers
+    it) is the whole reading's; the earlier ranges end between statements (and an envelope's `{4:` opened for
+    the next statement, read by the next range, is no cut)."""
+    data = _mt940_statements(12)
+    cut = data[:data.rfind(b":62")]
+    plan = _same("MT940#v1", cut, len(cut) // 5)
+    assert len(plan.ranges) >= 3
+    [note] = [e for e in _whole("MT940#v1", cut, ParseOptions()) if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number) == ("FileTruncated", "warning", cut.count(b"\n"))
+    envelope = b"{1:F01ABNANL2AXXXX0000000000}{2:O940ABNANL2AXXXXN}{4:\n"
+    framed = b"".join(envelope + message.replace(b"\n-", b"\n-}") for message in
+                      [b":20:S%d\n:25:DE1\n:28C:%d\n:60F:C240101EUR0,\n:61:2401020102C5,00NTRFNONREF\n:86:a\n"
+                       b":62F:C240102EUR5,00\n-\n" % (n, n) for n in range(40)])
+    _same("MT940#v1", framed, len(framed) // 4)
+    assert not [e for e in _whole("MT940#v1", framed, ParseOptions()) if isinstance(e, FileNote)]

@@ -222,6 +222,31 @@ def test_json_with_bank_ids_currencies_and_two_accounts_stages_the_same(c: FakeC
     _compare(c, world, content, second, file_format="JSON#v0")  # one account listed, the other ignored
 
 
+def test_amounts_finer_than_their_currency_are_rejected_at_the_same_places_by_both_paths(c: FakeContainer,
+                                                                                        world: World):
+    """Both paths name the place of a too fine amount as the format does (a JSONPath per line, the CSV column)."""
+    rng = random.Random(11)
+
+    def transactions() -> list[dict[str, Any]]:
+        return [{"datePosted": f"2024-03-{rng.randrange(1, 9):02d}", "description": "x",
+                 "amount": rng.choice(["-3.50", "12.00", "-1.005", "0.001"])} for _ in range(200)]
+
+    content = json.dumps({"bankAccounts": [
+        {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": transactions()},
+        {"accountIdentifier": "GB33BUKB20201555555555", "currency": "JPY", "transactions": transactions()},
+    ]}).encode()
+    found = _compare(c, world, content, world.account("DE89370400440532013000"),
+                     world.account("GB33BUKB20201555555555"), file_format="JSON#v0")
+    assert {(e.target or "").split(".")[1] for e in found.errors} == {"bankAccounts[0]", "bankAccounts[1]"}
+    assert all(e.code == "InvalidAmount" and (e.target or "").endswith("].amount") for e in found.errors)
+    csv = ("Datum;Text;Betrag\n" + "".join(f"2024-03-0{i % 9 + 1};x;{rng.choice(['-3,50', '1,005'])}\n"
+                                           for i in range(300))).encode()
+    found = _compare(c, world, csv, world.account(), file_format="CSV#mapped#v1",
+                     mapping={"columns": {"date": "Datum", "description": "Text", "amount": "Betrag"},
+                              "delimiter": ";", "decimalSeparator": ","})
+    assert found.errors and {e.target for e in found.errors} == {"Betrag"}
+
+
 def test_each_statement_is_totalled_apart_and_the_totals_add_up_to_the_summary(c: FakeContainer, world: World):
     """Per-statement totals (the statement checks' reports: lines, sum, first/last day, balances) of a
     multi-statement MT940 file, checked against its staged rows and the summary (and the row path's)."""

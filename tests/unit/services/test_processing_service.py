@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes.container import FakeContainer
+from tests.support.statements import Card, Entry, Line, camt053, mt940, ofx
 from tests.unit.services.world import CSV, World
 from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAccount, NameAccounts
 from tximport.errors import Conflict
@@ -282,6 +283,105 @@ def test_an_amount_finer_than_its_currency_is_rejected_not_rounded(c: FakeContai
     assert imp.summary is not None and imp.summary.rejected_line_count == 1
     assert [(v.code, v.count) for v in imp.validation_details] == [("InvalidAmount", 1)]
     assert imp.validation_details_count == 1
+
+
+IBAN = "DE89370400440532013000"
+CAMT_EXPONENT = camt053(IBAN, "S1", Decimal("0"), [
+    Entry(date(2024, 1, 2), Decimal("5.00"), "Plain", "R1"), Entry(date(2024, 1, 3), Decimal("7.00"), "Exponent", "R2"),
+], day=date(2024, 1, 3)).replace(">7.00</Amt>", ">1E2</Amt>").encode()
+OFX_EXPONENT = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
+                          Card(date(2024, 1, 3), Decimal("-7.00"), "Exponent", "F2")], [], closing=Decimal("-12"),
+                   day=date(2024, 1, 3)).replace("<TRNAMT>-7.00", "<TRNAMT>1e3").encode()
+
+
+@pytest.mark.parametrize(("file_format", "content", "target", "written"), [
+    ("CAMT053#v1", CAMT_EXPONENT, "/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]/Amt", "1E2"),
+    ("XML#OFX#v1", OFX_EXPONENT, "STMTTRN/TRNAMT", "1e3"),
+])
+def test_an_amount_with_an_exponent_is_a_rejected_line_never_staged_as_its_value(
+        c: FakeContainer, world: World, file_format: str, content: bytes, target: str, written: str):
+    """ISO 20022 amounts are xs:decimal and OFX amounts plain decimals: `1E2` is no amount (it was staged as 100)."""
+    imp, outcome = world.processed(content, world.account(IBAN), file_format=file_format)
+    assert outcome == "review"
+    staged = [(r.description, abs(r.amount)) for r in c.staging.all_rows(imp.chunk_keys)]
+    assert staged == [("Plain", Decimal("5.00"))]
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                 limit=10)[0]]
+    assert (rejected.code, rejected.target, rejected.actual_value) == ("InvalidAmount", target, written)
+    assert "RejectedLines" in _codes(imp.error_details)  # (camt: its balances miss the line too)
+
+
+def _json(*accounts: list[str], single: bool = False) -> bytes:
+    """A JSON#v0 document of EUR accounts with these amounts."""
+    listed = [{"accountIdentifier": f"DE0{n}", "currency": "EUR", "transactions": [
+        {"datePosted": f"2024-01-{i + 2:02d}", "amount": amount, "description": f"T{i}"}
+        for i, amount in enumerate(amounts)]} for n, amounts in enumerate(accounts)]
+    doc = {"currency": "EUR", "transactions": listed[0]["transactions"]} if single else {"bankAccounts": listed}
+    return json.dumps(doc).encode()
+
+
+MT940_FINE = ":20:S1\n:25:DE89370400440532013000\n:28C:1\n:60F:C240101EUR0,\n:61:2401020102C5,00NTRFNONREF\n:86:a\n" \
+             ":61:2401030103D1,005NTRFNONREF\n:86:b\n:62F:C240103EUR3,995\n-\n"
+
+
+@pytest.mark.parametrize(("file_format", "content", "identifier", "target"), [
+    ("Tabular3column#v1", b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n2024-01-03,Fine,-1.005\n", None,
+     "Amount"),
+    ("Tabular3column#v1", b"2024-01-02,Coffee,-3.50\n2024-01-03,Fine,-1.005\n", None, "amount"),  # no header
+    ("CSV#4col#v1", b"Datum,Text,Haben,Soll\n2024-01-02,Coffee,,3.50\n2024-01-03,Fine,,1.005\n", None, "Haben/Soll"),
+    ("XML#OFX#v1", OFX_EXPONENT.replace(b"<TRNAMT>1e3", b"<TRNAMT>-1.005"), IBAN, "STMTTRN/TRNAMT"),
+    ("CAMT053#v1", CAMT_EXPONENT.replace(b">1E2</Amt>", b">1.005</Amt>"), IBAN,
+     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]/Amt"),
+    ("MT940#v1", MT940_FINE.encode(), IBAN, ":61:"),
+    ("QIF#v1", b"!Type:Bank\nD2024-01-02\nT-3.50\nPCoffee\n^\nD2024-01-03\nU-1.005\nPFine\n^\n", None, "U"),
+    ("QIF#v1", b"!Type:Bank\nD2024-01-02\nT-3.50\nPCoffee\n^\nD2024-01-03\nT-1.005\nPFine\n^\n", None, "T"),
+    ("JSON#v0", _json(["-3.50", "-3.50", "-3.50"], ["-2.00", "4.00", "-1.005"]), "DE01",
+     "$.bankAccounts[1].transactions[2].amount"),
+    ("JSON#v0", _json(["-1.005", "-3.50"], single=True), None, "$.transactions[0].amount"),
+    ("JSON#v0", _json([], ["-3.50", "-1.005"]), "DE01", "$.bankAccounts[1].transactions[1].amount"),
+])
+def test_an_amount_finer_than_its_currency_names_its_place_as_the_formats_other_errors_do(
+        c: FakeContainer, world: World, file_format: str, content: bytes, identifier: str | None, target: str):
+    account = world.account(identifier, currency="EUR") if identifier else world.account(currency="EUR")
+    imp, outcome = world.processed(content, account, file_format=file_format, date_style=DateStyle.BIG_ENDIAN)
+    assert outcome == "review", imp.error_details
+    rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                               limit=10)[0]]
+    assert [(d.code, d.target, (d.actual_value or "").lstrip("-")) for d in rejected] == [
+        ("InvalidAmount", target, "1.005")]
+    assert [(v.code, v.target) for v in imp.validation_details] == [("InvalidAmount", target)]
+
+
+MT940_WHOLE = mt940(IBAN, 1, Decimal("100.00"),
+                    [Line(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}") for d in (2, 3, 4)],
+                    opened=date(2024, 1, 1), closed=date(2024, 1, 31))
+OFX_WHOLE = ofx(IBAN, [Card(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}", f"F{d}") for d in (2, 3, 4)], [],
+                closing=Decimal("-10.50"), day=date(2024, 1, 31))
+
+
+@pytest.mark.parametrize(("file_format", "whole", "cut_before"), [
+    ("MT940#v1", MT940_WHOLE, ":62F:"),  # before the closing balance
+    ("MT940#v1", MT940_WHOLE, ":86:Shop 4"),  # inside the last transaction
+    ("XML#OFX#v1", OFX_WHOLE, "<STMTTRN><TRNTYPE>POS</TRNTYPE><DTPOSTED>20240104"),  # mid-list
+    ("XML#OFX#v1", OFX_WHOLE, "</OFX>"),
+])
+def test_a_file_cut_short_stops_an_exception_review_import_for_review(
+        c: FakeContainer, world: World, file_format: str, whole: str, cut_before: str):
+    """A file that ends inside its statement is staged with a FileTruncated warning naming its last line, so an
+    exceptionReview import waits for a person; the whole file goes on by itself."""
+    account = world.account(IBAN)
+    imp, outcome = world.processed(whole.encode(), account, file_format=file_format,
+                                   review_level=ReviewLevel.EXCEPTION, bypass_replay_validation=True)
+    assert outcome == "confirm", imp.error_details
+    c.lifecycle.release(world.get(imp.id))
+    cut = whole[:whole.index(cut_before)]
+    imp, outcome = world.processed(cut.encode(), account, file_format=file_format,
+                                   review_level=ReviewLevel.EXCEPTION)
+    assert outcome == "review"
+    [warning] = [d for d in imp.error_details if d.code == "FileTruncated"]
+    assert (warning.severity, warning.line_number) == (Severity.WARNING, cut.rstrip().count("\n") + 1)
+    assert "cut short" in warning.message
+    assert list(c.staging.all_rows(imp.chunk_keys))  # what came before the cut is staged for the review
 
 
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):

@@ -230,9 +230,13 @@ def test_currencies_and_rejected_kinds_across_ranges(c: FakeContainer, world: Wo
             amount = "1.5" if currency == "JPY" else "0.0001"  # finer than the currency
         if i % 23 == 7:
             amount = "x"
-        rows.append(f"2024-06-{1 + i // 9:02d},Line {i},{amount},{currency}")
+        day = "2024-06-31" if i % 29 == 11 else f"2024-06-{1 + i // 9:02d}"
+        rows.append(f"{day},Line {i},{amount},{currency}")
     found, merged = _compare(c, world, ("\n".join(rows) + "\n").encode(), 350, world.account(),
                              file_format="CSV#mapped#v1", mapping=mapping)
     assert merged
     assert {t["currency"] for t in found.imp["summary"]["totals"]} == {"EUR", "JPY", "BHD"}
-    assert len(found.imp["validation_details"]) >= 2
+    # a kind is a code at a place: amounts that do not read and amounts finer than their currency are one kind,
+    # InvalidAmount at the Amount column (both name it so), the bad dates another
+    assert sorted((v["code"], v["target"]) for v in found.imp["validation_details"]) == [
+        ("InvalidAmount", "Amount"), ("InvalidDate", "Date")]
