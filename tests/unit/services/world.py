@@ -22,14 +22,18 @@ DEFAULT_IDENTIFIER = "GB33BUKB20201555555555"
 class World:
     c: FakeContainer
     tenant: Tenant
-    #: accounts made without an identifier of their own so far (an identifier names one account of a tenant)
+    #: the number of the last numbered identifier given to an account made without one (an identifier names one
+    #: account of a tenant)
     unnamed: int = 0
 
     def account(self, identifier: str | None = None, bank_id: str = "demo-bank", currency: str | None = None) -> str:
-        """A new bank account: with `identifier`, else the default one the first time and a numbered one after."""
+        """A new bank account: with `identifier`, else the default one while no account has it, then numbered ones."""
         if identifier is None:
-            identifier = DEFAULT_IDENTIFIER if not self.unnamed else f"{DEFAULT_IDENTIFIER}-{self.unnamed}"
-            self.unnamed += 1
+            taken = {a.account_identifier for a in self.c.account_service.all(self.tenant)}
+            identifier = DEFAULT_IDENTIFIER
+            while identifier in taken:
+                self.unnamed += 1
+                identifier = f"{DEFAULT_IDENTIFIER}-{self.unnamed}"
         return self.c.account_service.create(self.tenant, CreateBankAccount(
             bank_id=bank_id, country_code="GBR", account_identifier=identifier, currency=currency)).id
 
