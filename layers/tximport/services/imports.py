@@ -305,6 +305,17 @@ class ImportService:
             known.append(account)
         return account
 
+    def _no_other_import_holds(self, imp: Import) -> None:
+        """A revert waits for the import holding one of its accounts (processing or awaiting confirmation): that
+        import's review compared its lines with the ledger as it is, lines this revert would remove among them (a
+        line shown as already imported would then be in no ledger line). 409 BankAccountBusy, nothing changed."""
+        for account_id in self.lifecycle.account_ids(imp):
+            holder = self.lifecycle.locks.holder(imp.tenant, account_id)
+            if holder is not None and holder != imp.id:
+                raise Conflict(f"import {holder} holds bank account {account_id} (it is processed or awaits "
+                               "confirmation against the ledger as it is): confirm or delete it, then revert",
+                               code="BankAccountBusy", target="bankAccounts")
+
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
         """Ask the workflow function to remove the ledger lines this import added (not lines others
         added). Answers the import and whether the revert is still under way (False once reverted).
@@ -323,6 +334,7 @@ class ImportService:
                            f"{imp.status.value})", code="InvalidImportStatus", target="status")
         if utcnow() - since > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
+        self._no_other_import_holds(imp)
         if self.reverts is None:
             raise RuntimeError("no function is configured to run reverts")
         imp.revert.status = "reverting"

@@ -269,3 +269,20 @@ def test_a_reverted_import_answers_done(world: World, c: FakeContainer):
     c.revert.run(world.tenant, imp.id)
     reverted, running = c.import_service.revert(world.tenant, imp.id)
     assert not running and reverted.revert.status == "reverted"
+
+
+def test_a_revert_waits_while_another_import_holds_the_account_against_the_ledger_as_it_is(
+        world: World, c: FakeContainer):
+    """The later import's review compared its lines with the ledger the revert would change (a line shown as
+    already imported would be in no ledger line after it): 409 until that import is confirmed or deleted."""
+    account = world.account()
+    first = world.completed(CSV, account)
+    later, _ = world.awaiting(CSV + b"2024-01-05,Books,-20.00\n", account, bypass_replay_validation=True)
+    with pytest.raises(Conflict) as busy:
+        c.import_service.revert(world.tenant, first.id)
+    assert (busy.value.code, busy.value.target) == ("BankAccountBusy", "bankAccounts")
+    assert later.id in busy.value.message
+    assert world.get(first.id).revert.status is None and len(c.ledger.all(world.tenant, account)) == 3
+    c.import_service.delete(world.tenant, later.id)
+    _, running = c.import_service.revert(world.tenant, first.id)
+    assert running and world.get(first.id).revert.status == "reverting"
