@@ -65,6 +65,30 @@ def test_a_dutch_export_signs_by_its_af_bij_column() -> None:
         (Decimal("-12.34"), "Albert"), (Decimal("2100.00"), "Werkgever")]
 
 
+def test_a_sparkasse_export_marks_its_pending_lines_by_its_info_column() -> None:
+    """Sparkasse's CSV-CAMT export says `Umsatz gebucht` or `Umsatz vorgemerkt` in its `Info` column: the suggested
+    mapping reads it as the lines' status, so a pending card payment is a pending line, not a booked one."""
+    header = ('"Auftragskonto";"Buchungstag";"Valutadatum";"Buchungstext";"Verwendungszweck";"Glaeubiger ID";'
+              '"Mandatsreferenz";"Kundenreferenz (End-to-End)";"Sammlerreferenz";"Lastschrift Ursprungsbetrag";'
+              '"Auslagenersatz Ruecklastschrift";"Beguenstigter/Zahlungspflichtiger";"Kontonummer/IBAN";'
+              '"BIC (SWIFT-Code)";"Betrag";"Waehrung";"Info"\r\n')
+    rows = [("02.01.24", "LOHN GEHALT", "Gehalt Januar", "ACME GmbH", "2.500,00", "Umsatz gebucht"),
+            ("03.01.24", "KARTENZAHLUNG", "Supermarkt", "Markt", "-23,45", "Umsatz gebucht"),
+            ("04.01.24", "KARTENZAHLUNG", "Tankstelle", "Tanke", "-50,00", "Umsatz vorgemerkt")]
+    body = "".join(f'"DE89370400440532013000";"{day}";"{day}";"{kind}";"{text}";"";"";"";"";"";"";"{name}";'
+                   f'"DE02120300000000202051";"BYLADEM1001";"{amount}";"EUR";"{info}"\r\n'
+                   for day, kind, text, name, amount, info in rows)
+    data = (header + body).encode("cp1252")
+    found = detect(data, "sparkasse.csv")
+    columns = found.suggested_mapping["columns"]
+    assert (columns["status"], columns["counterpartyAccount"]) == ("Info", "Kontonummer/IBAN")
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping, date_style="littleEndian",
+                 include_pending=True)
+    assert not errors(events)
+    assert [(line.amount, line.pending) for line in lines(events)] == [
+        (Decimal("2500.00"), False), (Decimal("-23.45"), False), (Decimal("-50.00"), True)]
+
+
 def test_preamble_footer_and_comma_decimals_are_found_but_day_month_order_is_left_open() -> None:
     data = (SAMPLES / "csv" / "oca-meta_data_separated_credit_debit.csv").read_bytes()
     found = detect(data)

@@ -118,9 +118,10 @@ DEFAULT_DEBIT_VALUES = ("D", "DR", "DBIT", "DEBIT", "S", "SOLL", "-", "AF")
 DEFAULT_PENDING_VALUES = (
     "Pending", "PDNG", "Authorised", "Authorized", "Authorisation", "Authorization", "Pre-authorisation",
     "Pre-authorization", "Preauthorisation", "Preauthorization", "Pre-auth", "Preauth", "Reserved",
-    "Reservation", "Hold", "On hold", "Vorgemerkt", "Vormerkung", "Nicht gebucht", "En attente")
+    "Reservation", "Hold", "On hold", "Vorgemerkt", "Vormerkung", "Umsatz vorgemerkt", "Nicht gebucht", "En attente")
 #: values of a status column that mark a booked line (an empty cell is booked too)
-DEFAULT_BOOKED_VALUES = ("Booked", "BOOK", "Posted", "Cleared", "Settled", "Completed", "Gebucht", "Comptabilisé")
+DEFAULT_BOOKED_VALUES = ("Booked", "BOOK", "Posted", "Cleared", "Settled", "Completed", "Gebucht", "Umsatz gebucht",
+                         "Comptabilisé")
 
 _COLUMN_REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]}
 

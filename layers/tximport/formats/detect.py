@@ -21,11 +21,13 @@ import csv
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tximport.formats.base import DateStyle, FileError
-from tximport.formats.csv_mapped import DELIMITERS, CsvMapping
+from tximport.formats.csv_mapped import DEFAULT_BOOKED_VALUES, DEFAULT_PENDING_VALUES, DELIMITERS, CsvMapping
+from tximport.formats.csv_rows import status_key
 from tximport.formats.dates import DateStyleVote, looks_like_date
 from tximport.formats.encoding import decode_sample, detect_encoding
 from tximport.formats.values import amount_evidence, infer_decimal_separator
@@ -62,7 +64,7 @@ _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("date", ("date", "datum", "buchungstag", "booking date", "transaction date", "posting date", "posted",
               "date posted", "buchungsdatum", "date opération", "fecha", "trans date")),
     ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
-                             "kontonummer", "gegenkonto", "payee account", "tegenrekening")),
+                             "kontonummer", "kontonummer/iban", "gegenkonto", "payee account", "tegenrekening")),
     ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
                           "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger")),
     ("bankTransactionId", ("transaction id", "operation number", "id", "transaction number", "fitid")),
@@ -419,6 +421,22 @@ def _header_role(name: str) -> str | None:
     return None
 
 
+_PENDING_KEYS = frozenset(status_key(v) for v in DEFAULT_PENDING_VALUES)
+_STATUS_KEYS = _PENDING_KEYS | {status_key(v) for v in DEFAULT_BOOKED_VALUES}
+
+
+def _status_column(header: list[str], column: Callable[[int], list[str]], roles: dict[str, tuple[int, ...]]
+                   ) -> int | None:
+    """A column no role took whose every value is a booked or pending value (Sparkasse's `Info`: `Umsatz
+    gebucht`, `Umsatz vorgemerkt`), one of them at least pending: its lines' status."""
+    taken = {i for indexes in roles.values() for i in indexes}
+    for i in range(len(header)):
+        values = {status_key(v) for v in column(i) if v} if i not in taken else set()
+        if values and values <= _STATUS_KEYS and values & _PENDING_KEYS:
+            return i
+    return None
+
+
 def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_index: int
            ) -> tuple[dict[str, tuple[int, ...]], list[str], bool]:
     """The role of each column: from the header words, else from the values."""
@@ -447,6 +465,10 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             roles.setdefault("amount", roles.pop(lone))
         if "indicator" in roles and "amount" not in roles:
             roles.pop("indicator")
+        status = _status_column(header, column, roles)
+        if status is not None:
+            roles["status"] = (status,)
+            reasons.append(f"the column {header[status]!r} says which lines are booked and which pending")
     if "amount" in roles or ("credit" in roles and "debit" in roles):
         if "description" not in roles:
             texts = [i for i in range(width) if i not in numeric and all(i not in v for v in roles.values())]

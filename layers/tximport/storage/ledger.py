@@ -24,6 +24,7 @@ never the lines of the whole ledger (services/ledger_queries.py).
 from __future__ import annotations
 
 import heapq
+import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -594,8 +595,12 @@ class LedgerRepository(_References):
             return
 
     def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]]) -> None:
-        """Recompute the `BAL#` item of each (account, day) from the day's lines."""
-        for account_id, day in sorted(set(days)):
+        """Recompute the `BAL#` item of each (account, day) from the day's lines. The days in order, from a day
+        picked at random: commit workers whose chunks share many days (a file not ordered by date) would
+        otherwise recompute the same day at the same moment, one after another, each losing to the others."""
+        ordered = sorted(set(days))
+        start = random.randrange(len(ordered)) if ordered else 0
+        for account_id, day in ordered[start:] + ordered[:start]:
             self._refresh_total(tenant, account_id, day)
 
     def _refresh_total(self, tenant: Tenant, account_id: str, day: date) -> None:
