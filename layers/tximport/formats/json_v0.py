@@ -327,6 +327,10 @@ class _Text:
         self.buf = ""
         self.pos = 0
         self.offset = 0
+        #: the line breaks of the text before `buf`, and where its last line starts (where an error is, as an
+        #: editor shows it)
+        self.breaks = 0
+        self.line_start = 0
         self.eof = False
         self.scan = json.scanner.make_scanner(  # type: ignore[attr-defined]
             json.JSONDecoder(parse_float=_real, parse_int=_int, parse_constant=_constant))
@@ -341,6 +345,10 @@ class _Text:
             return False
         rest = self.buf[self.pos:]
         chunk = self.stream.read(max(_CHUNK, len(rest)))
+        self.breaks += self.buf.count("\n", 0, self.pos)
+        last = self.buf.rfind("\n", 0, self.pos)
+        if last >= 0:
+            self.line_start = self.offset + last + 1
         self.offset += self.pos
         self.buf, self.pos = rest + chunk, 0
         if not chunk:
@@ -349,8 +357,11 @@ class _Text:
 
     def error(self, message: str, code: str = INVALID_SOURCE_DATA) -> FileError:
         at = self.offset + self.pos
-        return FileError(code, f"The file is not valid JSON: {message} (character {at + 1}).",
-                         details={"offset": at})
+        line = self.breaks + self.buf.count("\n", 0, self.pos) + 1
+        last = self.buf.rfind("\n", 0, self.pos)
+        column = at - (self.offset + last + 1 if last >= 0 else self.line_start) + 1
+        return FileError(code, f"The file is not valid JSON: {message} (line {line}, column {column}; character "
+                         f"{at + 1}).", details={"offset": at, "lineNumber": line, "column": column})
 
     def peek(self) -> str:
         """The next character after whitespace ('' at the end)."""

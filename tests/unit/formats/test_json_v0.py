@@ -161,3 +161,17 @@ def test_the_places_of_the_amounts_are_the_json_paths_the_errors_name(monkeypatc
     single = {"currency": "EUR", "transactions": many[:3]}
     assert [options.places.of(line) for line in lines(list(parse_json_v0(
         BytesSource(json.dumps(single).encode()), options)))] == [f"$.transactions[{i}].amount" for i in range(3)]
+
+
+@pytest.mark.parametrize("before", [0, 5000])
+def test_a_syntax_error_names_its_line_and_column_as_an_editor_shows_them(before: int) -> None:
+    """Past the first block read too (5,000 transactions before it), the line and column are the text's."""
+    good = "".join(f'\n    {{"datePosted": "2024-01-01", "amount": "-{n}.00", "description": "Coffee {n}"}},'
+                   for n in range(before))
+    doc = ('{\n  "bankAccounts": [{"accountIdentifier": "X",\n   "transactions": [' + good
+           + '\n    {"datePosted": "2024-01-02" "amount": "1.00"}]}]}')
+    with pytest.raises(FileError) as info:
+        run(parse_json_v0, doc.encode())
+    line, column = before + 4, len('    {"datePosted": "2024-01-02" ') + 1
+    assert info.value.code == INVALID_SOURCE_DATA and f"(line {line}, column {column};" in info.value.message
+    assert (info.value.details["lineNumber"], info.value.details["column"]) == (line, column)
