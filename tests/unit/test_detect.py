@@ -89,6 +89,22 @@ def test_a_sparkasse_export_marks_its_pending_lines_by_its_info_column() -> None
         (Decimal("2500.00"), False), (Decimal("-23.45"), False), (Decimal("-50.00"), True)]
 
 
+def test_a_delimiter_after_every_rows_last_value_keeps_the_header() -> None:
+    """Chase ends every data row with a comma, so the rows have one cell more than the header."""
+    data = (b"Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n"
+            b'DEBIT,01/02/2024,"STARBUCKS STORE 123 SEATTLE WA",-5.75,DEBIT_CARD,1994.25,,\n'
+            b'CREDIT,01/15/2024,"ACME CORP PAYROLL PPD ID: 123",2500.00,ACH_CREDIT,4494.25,,\n'
+            b'DEBIT,01/31/2024,"RENT PAYMENT",-1200.00,ACH_DEBIT,3294.25,,\n')
+    found = detect(data, "chase.csv")
+    assert (found.file_format, found.ambiguous, found.csv.has_header) == ("CSV#mapped#v1", False, True)
+    columns = found.suggested_mapping["columns"]
+    assert (columns["date"], columns["amount"], columns["balance"]) == ("Posting Date", "Amount", "Balance")
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount) for line in lines(events)] == [
+        ("2024-01-02", Decimal("-5.75")), ("2024-01-15", Decimal("2500.00")), ("2024-01-31", Decimal("-1200.00"))]
+
+
 def test_preamble_footer_and_comma_decimals_are_found_but_day_month_order_is_left_open() -> None:
     data = (SAMPLES / "csv" / "oca-meta_data_separated_credit_debit.csv").read_bytes()
     found = detect(data)

@@ -341,17 +341,21 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
 
     rows, width = table.rows, table.width
     first_data = table.data[0]
+    # a delimiter after every data row's last value (Chase): the header has one cell less
+    trailing = all(not rows[i][-1].strip() for i in table.data)
     header_row = None
     for i in range(first_data - 1, -1, -1):
         row = rows[i]
         if _blank(row):
             continue
         named = [c for c in row if c.strip()]
-        if len(row) == width and len(named) >= max(2, width // 2) and not any(
-                _is_date(c) or _is_number(c) for c in named):
+        if (len(row) == width or (trailing and len(row) == width - 1)) and len(named) >= max(2, width // 2) \
+                and not any(_is_date(c) or _is_number(c) for c in named):
             header_row = i
         break
     header = [c.strip() for c in rows[header_row]] if header_row is not None else None
+    if header is not None and len(header) < width:
+        header.append("")
     data_rows = [rows[i] for i in table.data]
     footer = 0
     if complete:
