@@ -3,6 +3,8 @@ transactionId whatever the dates, exactly the document's forms, behind the api:t
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.support.client import Api
 from tximport_cli.local.tokens import dev_token
 
@@ -175,3 +177,21 @@ def test_blank_ids_are_refused_and_placeholder_ids_are_no_id(api: Api):
     assert sorted((r["description"], r["amount"]) for r in api.ledger(account)) == [
         ("Bakery", "-4.00"), ("Dinner", "-40.00"), ("Lunch", "-12.00")]
     assert [a["accountIdentifier"] for a in api.ok("GET", "/bankaccounts")["data"]] == ["GB33BUKB20201555555555"]
+
+
+def test_an_amount_of_38_digits_is_stored_and_summed_exactly(api: Api):
+    """The ledger stores 38 significant digits exactly: a debit of that many keeps them, and the balance and running
+    balances that take it in are exact too (28-digit arithmetic rounded the sign taken and every sum)."""
+    account = api.create_account("JP-38-DIGITS", currency="JPY")
+    big = "11111111111111111111111111111111111111"
+    posted = api.ok("POST", PATH, json={"transactions": [
+        _tx(accountIdentifier="JP-38-DIGITS", transactionId="big", amount=big, currency="JPY", valutaAt="2025-06-10"),
+        _tx(accountIdentifier="JP-38-DIGITS", transactionId="small", amount="7", currency="JPY", valutaAt="2025-06-11",
+            creditDebit="credit")]}, expect=201)
+    assert posted["newTransactions"] == 2
+    answer = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})
+    amounts = sorted(r["amount"] for r in answer["data"])
+    assert amounts == [f"-{big}", "7"]
+    assert Decimal(answer["meta"]["balance"]["amount"]) == -Decimal(big) + 7, answer["meta"]
+    assert sorted(Decimal(str(r["runningBalance"])) for r in answer["data"]) == [
+        -Decimal(big), -Decimal(big) + 7], answer["data"]
