@@ -107,6 +107,25 @@ def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
     assert wrong["code"] == "TypeNotAllowed" and wrong["field"] == "[0].type"
 
 
+def test_the_same_file_uploaded_three_times_at_once_is_marked_as_when_sent_one_after_the_other(
+        client: SessionsClient):
+    """Adds take turns on a session: the copies of a file uploaded at once (a client retrying an upload that
+    timed out) are marked alreadyStaged, so a reviewer sees them; none is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = client.bank_account(identifier="654321")
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    csv = b"data,descricao,valor\n" + b"".join(f"{d:02d}/03/2024,Compra {d},-{d}.50\n".encode() for d in range(1, 29))
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: client.upload(session["id"], "extrato.csv", csv), range(3)))
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    assert sorted(a.json()["possible_duplicates"] for a in answers) == [0, 28, 28]
+    lines = client.ok("GET", f"/import-sessions/{session['id']}/staged-transactions", params={"page_size": 200})
+    marked = [ln for ln in lines if (ln.get("data") or {}).get("possible_duplicate")]
+    assert (len(lines), len(marked)) == (84, 56)
+    assert {ln["data"]["possible_duplicate"]["reason"] for ln in marked} == {"alreadyStaged"}
+
+
 def test_upload_the_documented_csv_and_any_importer_format(client: SessionsClient):
     account = client.bank_account(identifier="123456")
     session = client.create_session(account_id=account, billing_month="2024-03")

@@ -240,20 +240,21 @@ class SessionsRepository:
                       locked_by=owner, unlocked_for=None if owner else NOBODY)
 
     def add_lines(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction],
-                  max_total: int | None = None) -> None:
+                  max_total: int | None = None, *, owner: str | None = None) -> None:
         """Create lines (their seq already allocated) with their counters, 99 per transaction; with `max_total`,
         each transaction holds only while the session stays within that many lines (concurrent adds too):
-        SessionFull otherwise. A refused add leaves nothing: the lines its earlier transactions wrote go again."""
+        SessionFull otherwise. A refused add leaves nothing: the lines its earlier transactions wrote go again.
+        `owner`: the lease the caller holds on the session (else the session must be free)."""
         written: list[StagedTransaction] = []
         try:
-            self._add_chunks(tenant, session, lines, max_total, written)
+            self._add_chunks(tenant, session, lines, max_total, written, owner)
         except (ValidationFailed, Conflict):
             with suppress(Conflict):  # (a commit or close holding the session: its own check refuses them)
-                self.delete_lines(tenant, session, written)
+                self.delete_lines(tenant, session, written, owner=owner)
             raise
 
     def _add_chunks(self, tenant: Tenant, session: ImportSession, lines: Sequence[StagedTransaction],
-                    max_total: int | None, written: list[StagedTransaction]) -> None:
+                    max_total: int | None, written: list[StagedTransaction], owner: str | None) -> None:
         for start in range(0, len(lines), LINES_PER_TRANSACTION):
             chunk = lines[start:start + LINES_PER_TRANSACTION]
             delta: dict[str, Decimal | int] = {}
@@ -262,7 +263,7 @@ class SessionsRepository:
                     delta[key] = delta.get(key, 0) + value
             actions: list[Any] = [Put(self._line_item(tenant, ln, session.workspace_id), if_absent=True)
                                   for ln in chunk]
-            counters = self._counters(tenant, session, delta, owner=None)
+            counters = self._counters(tenant, session, delta, owner=owner)
             if max_total is not None:
                 counters.at_most["total"] = max_total - len(chunk)
             try:

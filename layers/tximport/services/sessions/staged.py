@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -30,6 +31,11 @@ from tximport.sessions.models import (
     StagedTransactionType,
 )
 from tximport.sessions.rules import allowed_types, ledger_amount, type_by_sign, with_status
+
+#: how long an add may hold the session (an add of 25,000 lines takes seconds; a crashed one frees it after this)
+_ADD_LEASE_SECONDS = 120
+#: how long an add waits for another add to end
+_ADD_WAIT_SECONDS = 10.0
 
 
 class StagedService:
@@ -82,14 +88,36 @@ class StagedService:
         check_types(session, kinds)
         prepared = [self._prepare_data(scope, inp.data, f"[{i}].data") if inp.data else {}
                     for i, inp in enumerate(inputs)]
-        self._mark_duplicates(scope, session, inputs, kinds, prepared)
-        first = self.d.repo.allocate(scope.tenant, session, len(inputs))
-        lines = [with_status(StagedTransaction(
-            id=staged_id(session.number, first + i), session_id=session.id, seq=first + i, type=kinds[i],
-            transaction_date=inp.transaction_date, amount=inp.amount, description=inp.description or "",
-            data=prepared[i], line_number=inp.line_number)) for i, inp in enumerate(inputs)]
-        self.d.repo.add_lines(scope.tenant, session, lines, max_total=MAX_LINES_PER_SESSION)
+        # one add at a time (a lease on the session: 409 SessionBusy for another add, a commit or a close), so the
+        # lines of an add that runs beside another (the same file uploaded twice at once) are marked as repeating
+        # the other's, as they are one after the other
+        owner = self._lease(scope, session)
+        try:
+            session = self.d.session(scope, session_id)  # with what the adds before this one staged
+            self._mark_duplicates(scope, session, inputs, kinds, prepared)
+            first = self.d.repo.allocate(scope.tenant, session, len(inputs))
+            lines = [with_status(StagedTransaction(
+                id=staged_id(session.number, first + i), session_id=session.id, seq=first + i, type=kinds[i],
+                transaction_date=inp.transaction_date, amount=inp.amount, description=inp.description or "",
+                data=prepared[i], line_number=inp.line_number)) for i, inp in enumerate(inputs)]
+            self.d.repo.add_lines(scope.tenant, session, lines, max_total=MAX_LINES_PER_SESSION, owner=owner)
+        finally:
+            self.d.repo.unlock(scope.tenant, session, owner)
         return lines
+
+    def _lease(self, scope: Scope, session: ImportSession) -> str:
+        """The session for this add: an add beside it is waited for (a few seconds); a commit, close or longer add
+        still holding it then is 409 SessionBusy."""
+        pause = 0.05
+        deadline = time.monotonic() + _ADD_WAIT_SECONDS
+        while True:
+            try:
+                return self.d.repo.lock(scope.tenant, session, seconds=_ADD_LEASE_SECONDS)
+            except Conflict:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
 
     def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
                          kinds: list[StagedTransactionType], data: list[dict[str, Any]]) -> None:
