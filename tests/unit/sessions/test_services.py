@@ -200,6 +200,24 @@ def test_bind_copies_the_recurring_item_and_suggestions_can_be_confirmed_or_reje
         BindService(w.deps).reject(w.scope, session.id, suggestion.id)
 
 
+def test_a_line_binds_only_to_an_item_of_its_own_account_and_currency(w: World):
+    """An item of another account (or currency) would be paid by a line that is not its payment."""
+    account, session = account_session(w)
+    other = w.account(identifier="99999-9")
+    catalog = CatalogService(w.deps)
+    theirs = catalog.create_recurring(w.scope, {"type": "expense", "description": "Phone", "amount": "10.00",
+                                                "account_id": other.id, "start_date": "2024-01-06"})
+    (line,) = stage(w, session.id, (6, "-10.00", "PHONE", {}))
+    with pytest.raises(ValidationFailed) as mismatch:
+        BindService(w.deps).bind(w.scope, session.id, [BindRequest(line.id, theirs.id)])
+    assert (mismatch.value.code, mismatch.value.target) == ("RecurringContextMismatch", "[0].recurring_transaction_id")
+    assert "recurring_expense_id" not in StagedService(w.deps).get(w.scope, line.id).data
+    ours = catalog.create_recurring(w.scope, {"type": "expense", "description": "Phone", "amount": "10.00",
+                                              "account_id": account.id, "start_date": "2024-01-06"})
+    assert BindService(w.deps).bind(w.scope, session.id, [BindRequest(line.id, ours.id)])[0].data[
+        "recurring_expense_id"] == ours.id
+
+
 def test_enrichment_rules_then_learning_then_commit_teaches_the_next_session(w: World):
     account, session = account_session(w)
     catalog = CatalogService(w.deps)

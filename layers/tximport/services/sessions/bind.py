@@ -17,6 +17,7 @@ from tximport.sessions.models import (
     RecurringBinding,
     RecurringItem,
     Scope,
+    SessionType,
     StagedTransaction,
 )
 from tximport.sessions.rules import with_status
@@ -46,10 +47,25 @@ class BindService:
             raise ValidationFailed(f"a recurring {item.type.value} does not bind in a "
                                    f"{session.type.value.lower()} session", code="RecurringContextMismatch",
                                    target=f"{where}.recurring_transaction_id")
+        self._same_money(scope, session, item, f"{where}.recurring_transaction_id")
         if line.processing_enrichment:
             raise Conflict("the line is being enriched; retry when it is no longer PROCESSING",
                            code="LineProcessing", target=f"{where}.staged_transaction_id")
         return line, item
+
+    def _same_money(self, scope: Scope, session: ImportSession, item: RecurringItem, target: str) -> None:
+        """A line pays only an item of its own account or card (a transfer: its source or destination) and
+        currency: else 400 RecurringContextMismatch or CurrencyMismatch, and no slot of another account is paid."""
+        named = [item.card_id] if session.type == SessionType.CARD else [
+            item.account_id, item.source_account_id, item.destination_account_id]
+        own = {context for context in named if context}
+        if own and session.context_id not in own:
+            raise ValidationFailed(f"recurring item {item.id} belongs to {', '.join(sorted(own))}, not to this "
+                                   f"session's {session.context_id}", code="RecurringContextMismatch", target=target)
+        currency = self.d.currency(scope, session)
+        if item.currency and currency and item.currency.upper() != currency.upper():
+            raise ValidationFailed(f"recurring item {item.id} is in {item.currency} and this session's lines in "
+                                   f"{currency}", code="CurrencyMismatch", target=target)
 
     def _apply(self, scope: Scope, session: ImportSession, line: StagedTransaction, item: RecurringItem
                ) -> StagedTransaction:
