@@ -146,6 +146,7 @@ class RevertService:
         imp = self.imports.get(tenant, import_id)
         if imp.status != ImportStatus.FINAL_PROCESSING:
             return 0
+        self._record(tenant, import_id, self._undoing)
         removed = 0
         for chunk_key in imp.chunk_keys:
             try:
@@ -156,21 +157,36 @@ class RevertService:
             removed += done
         for index in range(len(imp.chunk_keys)):
             self._reopen_pending(imp, index)
-        self._undone(tenant, import_id, removed)
+        self._record(tenant, import_id, lambda imp: self._undone(imp, removed))
         return removed
 
-    def _undone(self, tenant: Tenant, import_id: str, removed: int) -> None:
-        """Record on the import (still finalProcessing: the failure is recorded next) that its lines are
-        gone: revert status reverted, and a note in its details. A retried undo records it once."""
+    @staticmethod
+    def _undoing(imp: Import) -> None:
+        """While the lines go: a note saying why (a client polling the import sees the commit failed before the
+        failure is recorded, and why its lines are leaving the ledger). The revert status stays as it is: an undo
+        that fails leaves the rest to a revert, which a `reverting` status would take for one under way."""
+        imp.error_details = [*(d for d in imp.error_details if d.code != "CommitFailed"), ErrorDetail(
+            severity=Severity.INFO, code="CommitFailed",
+            message="the commit failed part-way: the ledger lines it had written are being removed; the import "
+                    "then ends in error")]
+
+    @staticmethod
+    def _undone(imp: Import, removed: int) -> None:
+        """Its lines are gone: revert status reverted, and a note in its details."""
+        imp.revert.status = "reverted"
+        imp.revert.line_count = removed
+        imp.error_details = [*(d for d in imp.error_details if d.code not in ("CommitUndone", "CommitFailed")),
+                             ErrorDetail(severity=Severity.INFO, code="CommitUndone", message=f"the commit failed "
+                                         f"part-way: the {removed} ledger line(s) it had written were removed")]
+
+    def _record(self, tenant: Tenant, import_id: str, change: Callable[[Import], None]) -> None:
+        """Save `change` on the import while it is still finalProcessing (the failure is recorded next); a retried
+        undo records it once."""
         for _ in range(5):
             imp = self.imports.get(tenant, import_id)
             if imp.status != ImportStatus.FINAL_PROCESSING:
                 return
-            imp.revert.status = "reverted"
-            imp.revert.line_count = removed
-            imp.error_details = [*(d for d in imp.error_details if d.code != "CommitUndone"), ErrorDetail(
-                severity=Severity.INFO, code="CommitUndone",
-                message=f"the commit failed part-way: the {removed} ledger line(s) it had written were removed")]
+            change(imp)
             try:
                 self.imports.save(imp)
                 return

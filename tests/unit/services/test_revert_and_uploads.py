@@ -148,13 +148,23 @@ def test_undoing_a_failed_commit_removes_what_it_wrote_then_the_failure_is_recor
                        import_id="another-import", committed=utcnow())
     c.ledger.write(world.tenant, [other])
 
+    seen = []
+    deleting = c.ledger.delete_many_if_from_import
+
+    def watched(*args, **kwargs):  # what a client polling the import sees while its lines go
+        seen.append([d.code for d in world.get(imp.id).error_details])
+        return deleting(*args, **kwargs)
+
+    c.ledger.delete_many_if_from_import = watched  # type: ignore[method-assign]
     assert c.revert.undo_commit(world.tenant, imp.id) == 1
+    assert seen and all("CommitFailed" in codes for codes in seen)
     assert c.revert.undo_commit(world.tenant, imp.id) == 0  # a retried step removes nothing more
     c.workflow.fail(world.get(imp.id), {"Error": "ChunkCommitFailed", "Cause": "boom"})
 
     failed = world.get(imp.id)
     assert failed.status == ImportStatus.ERROR and failed.error_details[0].code == "ProcessingError"
     assert [d.code for d in failed.error_details].count("CommitUndone") == 1
+    assert "CommitFailed" not in [d.code for d in failed.error_details]  # the note while undoing gave way
     assert failed.revert.status == "reverted" and not failed.holds_failed_commit
     assert [line.transaction_id for line in c.ledger.all(world.tenant, account)] == ["other-line"]
     assert c.locks.holder(world.tenant, account) is None
