@@ -516,11 +516,17 @@ def run_review(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     return ExitCode.OK
 
 
-def register_confirm(subparsers: Any) -> None:
-    parser = _add(subparsers, "confirm", run_confirm, "confirm an import and follow it to complete")
+def _add_followed(subparsers: Any, name: str, fn: Callable[..., ExitCode], help_text: str, until: str,
+                  description: str = "") -> None:
+    """A command on one import that asks for something and follows the import until `until` (or --timeout)."""
+    parser = _add(subparsers, name, fn, help_text, description)
     parser.add_argument("import_id", metavar="ID")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
-    parser.add_argument("--no-wait", action="store_true", help="do not wait for complete")
+    parser.add_argument("--no-wait", action="store_true", help=f"do not wait for {until}")
+
+
+def register_confirm(subparsers: Any) -> None:
+    _add_followed(subparsers, "confirm", run_confirm, "confirm an import and follow it to complete", "complete")
 
 
 def run_confirm(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCode:
@@ -552,12 +558,9 @@ def run_delete(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
 
 
 def register_revert(subparsers: Any) -> None:
-    parser = _add(subparsers, "revert", run_revert, "revert a complete import: remove the lines it wrote",
-                  "Asks for the revert (POST /imports/ID/revert) and follows revertStatus until reverted or "
-                  "revertFailed (lines a reconciliation matched are never removed: the reason is printed).")
-    parser.add_argument("import_id", metavar="ID")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
-    parser.add_argument("--no-wait", action="store_true", help="do not wait for the revert to end")
+    _add_followed(subparsers, "revert", run_revert, "revert a complete import: remove the lines it wrote",
+                  "the revert to end", "Asks for the revert (POST /imports/ID/revert) and follows revertStatus until "
+                  "reverted or revertFailed (lines a reconciliation matched are never removed: the reason is printed).")
 
 
 def run_revert(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCode:
