@@ -25,9 +25,11 @@ class AccountService:
                               currency=command.currency)
         holder = existing[0] if existing else self.accounts.claim_identifier(tenant, command.account_identifier,
                                                                              account.id)
-        if holder != account.id:
+        if holder != account.id:  # its id in the details too: a client retrying a create reads it there
             raise Conflict(f"bank account {holder} has the identifier {command.account_identifier!r} already",
-                           code="BankAccountExists", target="accountIdentifier")
+                           code="BankAccountExists", target="accountIdentifier",
+                           details=[{"target": "accountIdentifier", "code": "BankAccountExists",
+                                     "bankAccountId": holder}])
         self.accounts.put(tenant, account)
         return account
 
