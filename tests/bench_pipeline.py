@@ -277,8 +277,8 @@ def commit(rows: int, repeats: int) -> dict[str, Any]:
     from tximport.storage.staging import Staging, read_chunk
 
     class Table:
-        """The table resource's reads and writes of the days' balances (`LedgerRepository.refresh_totals`,
-        one get, query and put per account-day of the chunk), answered as on an empty day."""
+        """The table resource: its name (a chunk's write leaves the days' balances to the RefreshBalances
+        step), and the reads of the pending lines a booked line replaces, answered as on an empty day."""
 
         name = "ledger"
 

@@ -104,6 +104,17 @@ class CommitTask(ImportTask):
     chunk_key: str = Field(alias="chunkKey")
 
 
+class BalancesTask(ImportTask):
+    """Input of the commit function once every chunk is written (the RefreshBalances step): recompute the
+    balances of the import's days."""
+
+    refresh_balances: Literal[True] = Field(alias="refreshBalances")
+
+
+#: what the commit function takes
+CommitStep = TypeAdapter(CommitTask | BalancesTask)
+
+
 class ClaimTask(ImportTask):
     """Take the import's accounts, or queue behind the import that holds them."""
 

@@ -256,6 +256,8 @@ class InMemoryLedger:
         self.before_delete: Callable[[Transaction], None] | None = None
         self.reads = 0
         self.references: dict[tuple[str, str, str], LineRef] = {}
+        #: the (account, day)s whose balances were recomputed, in order
+        self.refreshed: list[tuple[str, date]] = []
         self._lock = threading.RLock()
 
     def refs(self, tenant: Tenant, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LineRef]:
@@ -310,6 +312,10 @@ class InMemoryLedger:
                      committed: datetime) -> int:
         return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
                                    for r in records))
+
+    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]], *, workers: int = 1) -> None:
+        """Counted only: the fake sums a day's lines when its balance is read (`day_totals`)."""
+        self.refreshed.extend(sorted(set(days)))
 
     def _find(self, tenant: Tenant, account_id: str, transaction_id: str) -> LedgerLine | None:
         pk = keys.tenant_pk(tenant)

@@ -324,6 +324,25 @@ def test_staged_chunk_lines_are_written_as_the_lines_they_stage(ledger):
     assert date(2024, 2, 2) in list(ledger.days(TENANT, "acc"))
 
 
+def test_the_balances_of_staged_lines_are_the_days_sums_once_their_days_are_recomputed(ledger):
+    from tximport.models import StagedRow
+    from tximport.storage.staging import encode_row
+
+    rows = [StagedRow(transaction_id=f"sb-{n}", bank_account_id=f"acc-{n % 2}", amount=Decimal(n * 37 - 400) / 100,
+                      currency="EUR", date_posted=date(2024, 3, 1 + n % 7), description=f"staged {n}",
+                      line_number=n + 2, pending=n % 5 == 4) for n in range(40)]
+    staged = [encode_row(r) for r in rows]
+    ledger.write_staged(TENANT, staged[:25], import_id="imp-8", committed=utcnow())
+    ledger.write_staged(TENANT, staged[15:], import_id="imp-8", committed=utcnow())  # a retried chunk overlaps
+    ledger.refresh_totals(TENANT, {(r.bank_account_id, r.date_posted) for r in rows}, workers=4)
+    ledger.refresh_totals(TENANT, [(r.bank_account_id, r.date_posted) for r in rows[:9]], workers=4)  # a retry
+    for account in ("acc-0", "acc-1"):
+        booked = [r for r in rows if r.bank_account_id == account and not r.pending]
+        expected = sorted({(r.date_posted, sum((x.amount for x in booked if x.date_posted == r.date_posted),
+                                               Decimal(0))) for r in booked})
+        assert ledger.day_totals(TENANT, account, None, None) == expected
+
+
 def test_the_tenants_ledger_pages_across_accounts_newest_day_first(ledger):
     lines = [_line(n, 1 + n % 4, account=f"acc-{n % 3}", import_id=f"imp-{n % 2}") for n in range(24)]
     ledger.write(TENANT, lines)

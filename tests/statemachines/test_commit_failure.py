@@ -58,3 +58,28 @@ def test_a_commit_that_fails_part_way_leaves_no_line_of_the_file(api: Api, stack
     monkeypatch.undo()
     api.ok("DELETE", f"/imports/{imp['id']}", expect=204)
     assert api.get_import(imp["id"])["status"] == "deleted"
+
+
+def test_balances_that_cannot_be_recomputed_undo_the_commit(api: Api, stack, monkeypatch: pytest.MonkeyPatch):
+    """Every chunk was written, then the RefreshBalances step fails for good: the lines leave the ledger
+    (a ledger with lines its balances leave out is never left behind) and the import ends in error."""
+    commit = container().commit
+    refresh = commit.refresh_balances
+
+    def fails(imp: Any) -> int:
+        if imp.organisation_id != api.organisation_id:
+            return refresh(imp)
+        raise RuntimeError("the ledger refused the balances")
+
+    monkeypatch.setattr(commit, "refresh_balances", fails)
+    account = api.create_account()
+    imp = api.import_file(account, STATEMENT)
+    assert imp["status"] == "awaitingConfirmation", imp
+
+    failed = api.confirm_and_complete(imp["id"])
+
+    assert failed["status"] == "error", failed
+    assert "CommitUndone" in [d["code"] for d in failed["errorDetails"]], failed["errorDetails"]
+    assert api.ledger(account) == []
+    balance = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})["meta"]["balance"]
+    assert balance["amount"] is None, balance

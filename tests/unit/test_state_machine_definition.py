@@ -74,7 +74,7 @@ def test_substitution_leaves_no_variable_and_carries_no_rows():
         payload = (state.get("Parameters") or {}).get("Payload") or {}
         if isinstance(payload, dict):
             assert set(payload) <= {"action", "importId.$", "tenant.$", "executionArn.$", "taskToken.$", "error.$",
-                                    "undoCommit", "range.$", "reduce",
+                                    "undoCommit", "refreshBalances", "range.$", "reduce",
                                     "timeoutSeconds.$"}
 
 

@@ -1,8 +1,10 @@
-"""Commit one staged chunk into the ledger (one Map worker per chunk)."""
+"""Commit one staged chunk into the ledger (one Map worker per chunk), then the days' balances of the
+whole import, once (the workflow's RefreshBalances step, after the Map)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from tximport.models import Import, utcnow
@@ -10,12 +12,17 @@ from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import ImportsStore
 from tximport.storage.staging import Staging
 
+#: days whose balances are recomputed at once (each by its own thread: the ledger's client is thread-safe)
+BALANCE_WORKERS = 16
+
 
 class CommitService:
-    def __init__(self, *, imports: ImportsStore, ledger: LedgerStore, staging: Staging) -> None:
+    def __init__(self, *, imports: ImportsStore, ledger: LedgerStore, staging: Staging,
+                 balance_workers: int = BALANCE_WORKERS) -> None:
         self.imports = imports
         self.ledger = ledger
         self.staging = staging
+        self.balance_workers = balance_workers
 
     def commit_chunk(self, imp: Import, chunk_key: str) -> int:
         """Write the chunk's lines marked `import` into the ledger; answers how many.
@@ -34,3 +41,17 @@ class CommitService:
                     yield record
 
         return self.ledger.write_staged(imp.tenant, chosen(), import_id=imp.id, committed=utcnow())
+
+    def refresh_balances(self, imp: Import) -> int:
+        """Recompute the balance of every (account, day) the import's staged lines fall on, once each, after
+        every chunk is written; answers how many days. Idempotent: a day's balance is recomputed from its
+        lines. The days of lines the review skipped are recomputed too (their balance is unchanged)."""
+        days: set[tuple[str, date]] = set()
+        seen: set[tuple[str, str]] = set()
+        for chunk_key in imp.chunk_keys:
+            for record in self.staging.records(chunk_key):
+                if (place := (record["bankAccountId"], record["datePosted"])) not in seen:
+                    seen.add(place)
+                    days.add((place[0], date.fromisoformat(place[1])))
+        self.ledger.refresh_totals(imp.tenant, days, workers=self.balance_workers)
+        return len(days)

@@ -16,15 +16,17 @@ and lines they need.
 Balances: a `BAL#<day>` item per account and day holds the sum and count of that day's lines. It is
 recomputed from the day's lines (never added to) after every write or removal that touches the day, so
 a retried chunk cannot count twice; the write is conditional on the version read before the lines, so
-two writers of one day (two chunks of a commit, a public post) cannot leave a stale sum: the loser reads
-again. A running balance then needs the day items between a statement's closing and the day asked for,
-never the lines of the whole ledger (services/ledger_queries.py).
+two writers of one day (a commit, a public post) cannot leave a stale sum: the loser reads again. The
+commit workers of an import write lines only, and its days are recomputed once after the last chunk
+(`refresh_totals` with workers, from the workflow's RefreshBalances step): chunks of a file not ordered
+by date share most of their days, and recomputing each day in every chunk, at the same moments, made
+the work grow with the chunks times the days. A running balance then needs the day items between a
+statement's closing and the day asked for, never the lines of the whole ledger (services/ledger_queries.py).
 """
 
 from __future__ import annotations
 
 import heapq
-import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -289,7 +291,12 @@ class LedgerStore(Protocol):
     def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
                      committed: datetime) -> int:
         """Put staged chunk lines (storage/staging.py) as the ledger lines `import_id` confirmed: the same
-        items as `write` of their rows (the commit workers' path); answers how many."""
+        items as `write` of their rows (the commit workers' path); answers how many. The days' balances
+        are left to `refresh_totals`, once the import's every chunk is written."""
+        ...
+
+    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]], *, workers: int = 1) -> None:
+        """Recompute the balance of each (account, day) from its lines, `workers` days at a time."""
         ...
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
@@ -468,7 +475,8 @@ class LedgerRepository(_References):
                      committed: datetime) -> int:
         """Put staged chunk lines as the ledger lines `import_id` confirmed (see `encode_staged`): what
         `write` does for their rows (index items before their lines, open-pending items, the pending lines
-        booked lines replace, the days' balances), without a model per line."""
+        booked lines replace), without a model per line. The days' balances are not recomputed here: the
+        workflow does it once for the whole import (`refresh_totals`)."""
         pk_prefix = keys.ledger_account_pk(tenant, "")
         stamp = iso(committed)
         requests: list[dict[str, Any]] = []
@@ -495,7 +503,6 @@ class LedgerRepository(_References):
             self._index_then_batch(new_index, requests, self.bulk_client)
         for account_id, pending_id, booked_id in replacing:
             self._replace_pending(tenant, account_id, pending_id, booked_id)
-        self.refresh_totals(tenant, ((a, date.fromisoformat(d)) for a, d in days))
         return written
 
     def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
@@ -594,33 +601,44 @@ class LedgerRepository(_References):
             self.client.put_item(TableName=self.table_name, Item=item)
             return
 
-    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]]) -> None:
-        """Recompute the `BAL#` item of each (account, day) from the day's lines. The days in order, from a day
-        picked at random: commit workers whose chunks share many days (a file not ordered by date) would
-        otherwise recompute the same day at the same moment, one after another, each losing to the others."""
+    def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]], *, workers: int = 1) -> None:
+        """Recompute the `BAL#` item of each (account, day) from the day's lines, `workers` days at a time (each
+        day by one thread, with the low-level client: it is thread-safe, the table resource is not). A day
+        that kept changing while it was recomputed raises `TransientError` once the others are done."""
         ordered = sorted(set(days))
-        start = random.randrange(len(ordered)) if ordered else 0
-        for account_id, day in ordered[start:] + ordered[:start]:
-            self._refresh_total(tenant, account_id, day)
+        if workers <= 1 or len(ordered) <= 1:
+            for account_id, day in ordered:
+                self._refresh_total(tenant, account_id, day)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="balances") as pool:
+            futures = [pool.submit(self._refresh_total, tenant, account_id, day) for account_id, day in ordered]
+            errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:
+            raise errors[0]
 
     def _refresh_total(self, tenant: Tenant, account_id: str, day: date) -> None:
-        key = {"pk": keys.ledger_account_pk(tenant, account_id), "sk": keys.ledger_total_sk(day)}
+        key = {"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_total_sk(day)}}
+        pages = self.client.get_paginator("query")
         for _ in range(20):
-            current = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
-            version = int(current["version"]) if current else 0
+            current = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            version = int(current["version"]["N"]) if current else 0
             total, count = Decimal(0), 0
-            for item in query_all(self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
-                                  ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day)},
-                                  ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
-                if item.get("pending"):  # a booked balance leaves pending lines out
-                    continue
-                total += Decimal(item.get("amount", 0))
-                count += 1
-            condition = ({"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
+            for page in pages.paginate(
+                    TableName=self.table_name, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                    ExpressionAttributeValues={":pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}},
+                    ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
+                for item in page["Items"]:
+                    if item.get("pending", {}).get("BOOL"):  # a booked balance leaves pending lines out
+                        continue
+                    total += Decimal(item["amount"]["N"]) if "amount" in item else 0
+                    count += 1
+            condition = ({"ConditionExpression": "version = :v",
+                          "ExpressionAttributeValues": {":v": {"N": str(version)}}}
                          if current else {"ConditionExpression": "attribute_not_exists(pk)"})
             try:
-                self.table.put_item(Item={**key, "day": day.isoformat(), "total": total, "count": count,
-                                          "version": version + 1}, **condition)
+                self.client.put_item(TableName=self.table_name, Item={
+                    **key, "day": {"S": day.isoformat()}, "total": {"N": _number_text(total)},
+                    "count": {"N": str(count)}, "version": {"N": str(version + 1)}}, **condition)
                 return
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
@@ -766,7 +784,7 @@ class LedgerRepository(_References):
                     pending.add(pool.submit(self._delete_one, tenant, line, import_id, released))
             finally:
                 collect(wait(pending).done)
-                self.refresh_totals(tenant, touched)  # the days' balances, also after a partial run
+                self.refresh_totals(tenant, touched, workers=workers)  # also after a partial run
         if errors:
             # the lines already removed are counted in the error: a retry finds them gone and does not
             # count them again

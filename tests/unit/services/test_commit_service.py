@@ -67,7 +67,7 @@ def test_a_staged_write_sends_exactly_the_items_a_write_of_the_rows_sends():
         def _replace_pending(self, tenant: Tenant, account_id: str, pending_id: str, booked_id: str) -> None:
             self.calls.append(("replace", account_id, pending_id, booked_id))
 
-        def refresh_totals(self, tenant: Tenant, days) -> None:
+        def refresh_totals(self, tenant: Tenant, days, *, workers: int = 1) -> None:
             self.calls.append(("totals", sorted(set(days))))
 
     tenant = Tenant(organisation_id="o", company_id="c")
@@ -92,4 +92,22 @@ def test_a_staged_write_sends_exactly_the_items_a_write_of_the_rows_sends():
     # one day index item per account-day and an open-pending item per pending line, each before its line
     assert new.items == old.items and len(old.items) == 60 + 4 + 7
     assert any("pending" in i for i in new.items) and any("reversalOf" in i for i in new.items)
-    assert staging.calls == written.calls and len(staging.calls) == 5 + 1
+    # the same pending lines marked replaced; the days' balances are left to the import's RefreshBalances
+    replaced = [call for call in written.calls if call[0] == "replace"]
+    assert staging.calls == replaced and len(replaced) == 5
+    assert written.calls[-1] == ("totals", sorted({(r.bank_account_id, r.date_posted) for r in rows}))
+
+
+def test_the_balances_of_every_day_of_the_import_are_recomputed_once_after_its_chunks(c: FakeContainer, world: World):
+    c.settings.chunk_rows = 1  # Rent, Salary and Coffee in a chunk each, on three days
+    imp, _ = world.awaiting(CSV)
+    coffee = next(r for r in c.staging.all_rows(imp.chunk_keys) if r.description == "Coffee")
+    c.review_service.set_decision(world.tenant, imp.id, coffee.transaction_id, "skip")
+    for key in imp.chunk_keys:
+        c.commit.commit_chunk(imp, key)
+    assert c.ledger.refreshed == []  # a chunk writes lines only
+
+    days = c.commit.refresh_balances(imp)
+
+    staged = sorted({(r.bank_account_id, r.date_posted) for r in c.staging.all_rows(imp.chunk_keys)})
+    assert days == len(staged) == 3 and c.ledger.refreshed == staged

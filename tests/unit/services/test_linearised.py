@@ -41,6 +41,7 @@ def _commit(world: World, import_id: str) -> None:
     """What the state machine does after a confirm: begin, commit each chunk, complete."""
     for chunk in world.c.workflow.begin_commit(world.get(import_id)):
         world.c.commit.commit_chunk(world.get(import_id), chunk)
+    world.c.commit.refresh_balances(world.get(import_id))
     world.c.workflow.complete(world.get(import_id))
 
 

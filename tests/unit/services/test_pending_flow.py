@@ -33,6 +33,7 @@ def _finish(world: World, imp: Import) -> Import:
     world.c.import_service.confirm(world.tenant, imp.id)
     for chunk in world.c.workflow.begin_commit(world.get(imp.id)):
         world.c.commit.commit_chunk(world.get(imp.id), chunk)
+    world.c.commit.refresh_balances(world.get(imp.id))
     world.c.workflow.complete(world.get(imp.id))
     return world.get(imp.id)
 

@@ -86,5 +86,6 @@ class World:
         chunks = self.c.workflow.begin_commit(self.get(imp.id))
         for chunk in chunks:
             self.c.commit.commit_chunk(self.get(imp.id), chunk)
+        self.c.commit.refresh_balances(self.get(imp.id))
         self.c.workflow.complete(self.get(imp.id))
         return self.get(imp.id)
