@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from typing import Any
 
+import pytest
 import requests
 
 from tests.support.client import Api, poll
+from tximport.runtime import container
 
 MARCH = (b"date,description,amount\n"
          b"2024-03-01,Coffee,-3.50\n"
@@ -230,3 +233,33 @@ def test_status_events_are_published_in_order(api: Api, stack):
                 ("processing", "awaitingConfirmation"), ("awaitingConfirmation", "finalProcessing"),
                 ("finalProcessing", "complete")]
     assert poll(lambda: transitions() == expected and expected, what="events") == expected
+
+
+def test_an_import_uploaded_while_a_revert_runs_queues_and_is_reviewed_against_the_ledger_after_it(
+        api: Api, monkeypatch: pytest.MonkeyPatch):
+    """The revert holds the account: the later import's review is not made against lines that are leaving
+    the ledger (it would show them as already imported, and they would then be in no ledger line)."""
+    account = api.create_account()
+    first = _import(api, account, MARCH)
+    api.confirm_and_complete(first["id"])
+    c = container()
+    delete, go_on = c.ledger.delete_many_if_from_import, threading.Event()
+
+    def held_back(tenant: Any, rows: Any, import_id: str, **kwargs: Any) -> Any:
+        if import_id == first["id"]:
+            assert go_on.wait(60), "the test never let the revert go on"
+        return delete(tenant, rows, import_id, **kwargs)
+
+    monkeypatch.setattr(c.ledger, "delete_many_if_from_import", held_back)
+    api.ok("POST", f"/imports/{first['id']}/revert", expect=202)
+    later_id, upload_path = api.create_import(account)
+    api.upload(upload_path, OVERLAP)
+    assert api.wait(later_id, "queued", "awaitingConfirmation", "error")["status"] == "queued"
+
+    go_on.set()
+
+    assert api.wait(later_id, "awaitingConfirmation", "error")["status"] == "awaitingConfirmation"
+    assert api.get_import(first["id"])["revertStatus"] == "reverted"
+    rows = api.review(later_id)
+    assert [(r["description"], r["possibleDuplicate"]) for r in rows] == [
+        ("Salary", False), ("Rent", False), ("Groceries", False)]

@@ -305,16 +305,21 @@ class ImportService:
             known.append(account)
         return account
 
-    def _no_other_import_holds(self, imp: Import) -> None:
-        """A revert waits for the import holding one of its accounts (processing or awaiting confirmation): that
-        import's review compared its lines with the ledger as it is, lines this revert would remove among them (a
-        line shown as already imported would then be in no ledger line). 409 BankAccountBusy, nothing changed."""
+    def _hold_accounts(self, imp: Import) -> None:
+        """A revert holds the import's accounts until it ends, as an import does while it is processed: an
+        import of one of them queues behind it. While another import holds one (processing, or awaiting
+        confirmation with a review made against the ledger the revert would change: a line shown as
+        already imported would then be in no ledger line), 409 BankAccountBusy and nothing changes."""
+        if self.lifecycle.acquire(imp):
+            return
         for account_id in self.lifecycle.account_ids(imp):
             holder = self.lifecycle.locks.holder(imp.tenant, account_id)
             if holder is not None and holder != imp.id:
                 raise Conflict(f"import {holder} holds bank account {account_id} (it is processed or awaits "
                                "confirmation against the ledger as it is): confirm or delete it, then revert",
                                code="BankAccountBusy", target="bankAccounts")
+        raise Conflict("a bank account of the import changed hands while the revert took it: revert again",
+                       code="BankAccountBusy", target="bankAccounts")
 
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
         """Ask the workflow function to remove the ledger lines this import added (not lines others
@@ -334,16 +339,17 @@ class ImportService:
                            f"{imp.status.value})", code="InvalidImportStatus", target="status")
         if utcnow() - since > timedelta(seconds=self.revert_window):
             raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
-        self._no_other_import_holds(imp)
         if self.reverts is None:
             raise RuntimeError("no function is configured to run reverts")
+        self._hold_accounts(imp)
         imp.revert.status = "reverting"
         try:
             self.imports.save(imp)
         except Conflict:
             latest = self.imports.get(tenant, import_id)
             if latest.revert.status in ("reverting", "reverted"):
-                return latest, latest.revert.status == "reverting"  # a concurrent revert won
+                return latest, latest.revert.status == "reverting"  # a concurrent revert won (and holds)
+            self.lifecycle.release(latest)
             raise
         view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
         try:
@@ -354,5 +360,6 @@ class ImportService:
                 severity=Severity.ERROR, code="RevertFailed",
                 message="the revert could not be started; revert again")]
             self.imports.save(imp)
+            self.lifecycle.release(imp)
             raise
         return view, True

@@ -56,7 +56,8 @@ class ReaperService:
             except NotFound:
                 return False
             if imp.status not in IN_FLIGHT_STATUSES:
-                self.lifecycle.release(imp)  # final: it holds nothing (a crash may have left a lock)
+                if imp.revert.status != "reverting":  # a revert under way holds the accounts
+                    self.lifecycle.release(imp)  # final: it holds nothing (a crash may have left a lock)
                 return False
             left_in = imp.status.value
             message = f"the import's workflow ended ({status}) without finishing it"

@@ -6,6 +6,10 @@ removes nothing more. Progress (lines removed, chunks done) is saved after each 
 stops (out of time, an error, Lambda's own retry of an asynchronous invocation) is continued by the
 next one.
 
+The revert holds the import's bank accounts from the request (services/imports.py) to its end, reverted
+or revertFailed: an import of one of them queues behind it, so no review is made against lines that are
+about to leave the ledger.
+
 Ledger lines a reconciliation matched are never removed behind its back: before the first delete every
 line of the import is read, and if a live reconciliation (any status but FAILED) holds one, nothing is
 removed and the revert ends revertFailed with `ReconciledLines` naming the reconciliations (unmatch their
@@ -218,6 +222,7 @@ class RevertService:
             for account in imp.bank_accounts:
                 self.imports.delete_replay(imp.tenant, account.id, imp.file_sha256, imp.id)
         self.imports.save(imp)  # the table's stream announces it (newStatus "reverted")
+        self.lifecycle.release(imp)  # the imports queued behind the revert go on
         return imp
 
     def _failed(self, tenant: Tenant, import_id: str, detail: ErrorDetail) -> Import:
@@ -229,9 +234,11 @@ class RevertService:
             imp.revert.status = "revertFailed"
             imp.error_details = [*imp.error_details, detail]
             try:
-                return self.imports.save(imp)
+                saved = self.imports.save(imp)
             except Conflict:
                 continue
+            self.lifecycle.release(saved)  # a new revert takes the accounts again
+            return saved
         raise Conflict(f"import {import_id} kept changing while its revert failure was recorded",
                        code="ConcurrentUpdate")
 

@@ -286,3 +286,44 @@ def test_a_revert_waits_while_another_import_holds_the_account_against_the_ledge
     c.import_service.delete(world.tenant, later.id)
     _, running = c.import_service.revert(world.tenant, first.id)
     assert running and world.get(first.id).revert.status == "reverting"
+
+
+def test_an_import_of_the_account_queues_behind_a_revert_until_it_ends(world: World, c: FakeContainer):
+    """A revert holds its accounts until it ends: an import uploaded meanwhile is not reviewed against lines
+    that are about to leave the ledger; it queues, and goes on once the revert is done."""
+    account = world.account()
+    first = world.completed(CSV, account)
+    c.import_service.revert(world.tenant, first.id)  # reverting: the revert function has not run yet
+    later, token = world.queued(account)
+    assert world.get(later.id).status == ImportStatus.QUEUED
+
+    c.revert.run(world.tenant, first.id)
+
+    assert world.get(first.id).revert.status == "reverted" and c.ledger.all(world.tenant, account) == []
+    assert (token, {"action": "claim"}) in c.workflow_engine.resumed
+    assert world.claim(later.id) == "process"
+
+
+def test_a_failed_revert_gives_the_accounts_back(world: World, c: FakeContainer):
+    account = world.account()
+    first = world.completed(CSV, account)
+    c.import_service.revert(world.tenant, first.id)
+    later, token = world.queued(account)
+    c.ledger.fail_deletes_after = 1  # a throttled table
+
+    assert c.revert.run(world.tenant, first.id).revert.status == "revertFailed"
+
+    assert (token, {"action": "claim"}) in c.workflow_engine.resumed
+    assert world.claim(later.id) == "process"
+    with pytest.raises(Conflict) as busy:  # now the later import holds the account
+        c.import_service.revert(world.tenant, first.id)
+    assert busy.value.code == "BankAccountBusy" and later.id in busy.value.message
+
+
+def test_a_revert_that_cannot_be_started_gives_the_accounts_back(world: World, c: FakeContainer):
+    account = world.account()
+    imp = world.completed(CSV, account)
+    c.reverts.fail = True
+    with pytest.raises(ConnectionError):
+        c.import_service.revert(world.tenant, imp.id)
+    assert c.lifecycle.locks.holder(world.tenant, account) is None

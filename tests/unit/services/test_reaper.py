@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.fakes.container import FakeContainer
-from tests.unit.services.world import World
+from tests.unit.services.world import CSV, World
 from tximport.models import ImportStatus, utcnow
 from tximport.tasks import ExecutionStatusChange
 
@@ -38,6 +38,14 @@ def test_a_final_import_is_left_as_it_is_but_holds_no_account(c: FakeContainer, 
     assert c.reaper.execution_ended(world.tenant, imp.id, "FAILED", "States.Runtime") is False
     assert world.get(imp.id).status == ImportStatus.COMPLETE and world.get(imp.id).version == imp.version
     assert c.locks.holder(world.tenant, account) is None
+
+
+def test_a_late_event_of_a_complete_import_leaves_its_revert_holding_the_account(c: FakeContainer, world: World):
+    account = world.account()
+    imp = world.completed(CSV, account)
+    c.import_service.revert(world.tenant, imp.id)
+    assert c.reaper.execution_ended(world.tenant, imp.id, "SUCCEEDED") is False
+    assert c.lifecycle.locks.holder(world.tenant, account) == imp.id
 
 
 def test_a_running_execution_is_no_reason(c: FakeContainer, world: World):
