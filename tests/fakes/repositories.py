@@ -313,6 +313,19 @@ class InMemoryLedger:
         return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
                                    for r in records))
 
+    def write_claimed(self, tenant: Tenant, claimed: Iterable[tuple[LedgerLine, str]]) -> set[str]:
+        written: set[str] = set()
+        for line, bank_id in claimed:
+            with self._lock:
+                pointed = self.references.get((keys.tenant_pk(tenant), line.bank_account_id, bank_id))
+                day = self.lines.get((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
+                here = (line.bank_account_id, line.date_posted, line.transaction_id)
+                if pointed != here or line.transaction_id in day:
+                    continue
+                self.write(tenant, [line])
+            written.add(line.transaction_id)
+        return written
+
     def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]], *, workers: int = 1) -> None:
         """Counted only: the fake sums a day's lines when its balance is read (`day_totals`)."""
         self.refreshed.extend(sorted(set(days)))

@@ -380,6 +380,25 @@ def test_a_reference_is_claimed_once_and_follows_its_line(ledger):
     assert ledger.refs(TENANT, [("acc", "bank-1")])[("acc", "bank-1")][1] == date(2024, 1, 7)
 
 
+def test_a_claimed_line_is_written_only_where_its_reference_still_points_and_only_once(ledger):
+    """The claim's first write can come after a resend placed the line and moved it (the resend found no line
+    and wrote it where the reference pointed): the late write must not bring it back on its first day."""
+    lines = [_line(n, 5) for n in (1, 2, 3)]
+    for n, line in enumerate(lines, 1):
+        ledger.claim_ref(TENANT, "acc", f"bank-{n}", ("acc", line.date_posted, line.transaction_id))
+    assert ledger.write_claimed(TENANT, [(lines[0], "bank-1")]) == {lines[0].transaction_id}
+    ledger.replace(TENANT, ("acc", date(2024, 1, 5), lines[0].transaction_id),
+                   dataclasses.replace(lines[0], date_posted=date(2024, 1, 7)), "bank-1")  # a resend moved it
+    # the late first write of line 1 (already placed and moved) and of line 3 (where bank-2's claim points:
+    # not its reference), beside line 2's own
+    assert ledger.write_claimed(TENANT, [(lines[0], "bank-1"), (lines[1], "bank-2"), (lines[2], "bank-2")]) == {
+        lines[1].transaction_id}
+    assert ledger.write_claimed(TENANT, [(lines[1], "bank-2")]) == set()  # there already
+    assert ledger.day_lines(TENANT, "acc", date(2024, 1, 5)) == [lines[1]]
+    assert [x.transaction_id for x in ledger.day_lines(TENANT, "acc", date(2024, 1, 7))] == [lines[0].transaction_id]
+    assert [d for d, _ in ledger.day_totals(TENANT, "acc", None, None)] == [date(2024, 1, 5), date(2024, 1, 7)]
+
+
 def test_a_replace_keeps_a_reconciliation_mark_and_never_moves_a_held_line(ledger):
     """A resend's correction writes the line only as it was read: a mark set meanwhile, or a held line moving to
     another day, is LineChanged and nothing changes."""

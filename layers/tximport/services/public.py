@@ -203,7 +203,7 @@ class PublicTransactionsService:
         """Lines with a transactionId: the first of a pair claims its reference; the others are existing
         and correct the stored line's dates (a refused correction is an error of its own)."""
         known = self.ledger.refs(tenant, [(line.bank_account_id, bank_id) for _, line, bank_id in items])
-        fresh: list[LedgerLine] = []
+        fresh: list[tuple[LedgerLine, str]] = []
         for outcome, line, bank_id in items:
             key = (line.bank_account_id, bank_id)
             ref = known.get(key)
@@ -212,11 +212,13 @@ class PublicTransactionsService:
                                                  (line.bank_account_id, line.date_posted, line.transaction_id))
                 known[key] = ref
                 if won:
-                    fresh.append(line)
+                    fresh.append((line, bank_id))
                     continue
             outcome.result = "existing"
             outcome.transaction_id = ref[2]
-            self.ledger.write(tenant, fresh)  # a line claimed earlier in this request must be there to update
+            # a line claimed earlier in this request must be there to update (written only where its reference
+            # still points: a concurrent resend may have placed and moved it already)
+            self.ledger.write_claimed(tenant, fresh)
             fresh = []
             corrected = self._correct_retried(tenant, outcome.index, line, bank_id, known)
             if isinstance(corrected, RejectedTransaction):
@@ -224,7 +226,7 @@ class PublicTransactionsService:
                 errors.append(corrected)
             else:
                 outcome.updated_fields = corrected
-        self.ledger.write(tenant, fresh)
+        self.ledger.write_claimed(tenant, fresh)
 
     def _correct_retried(self, tenant: Tenant, index: int, line: LedgerLine, bank_id: str,
                          known: dict[tuple[str, str], LineRef]) -> tuple[str, ...] | RejectedTransaction:
@@ -251,9 +253,13 @@ class PublicTransactionsService:
         if stored is None:
             if not last:  # the claim's own request has not written its line yet, or another resend moved it
                 raise LineChanged(f"no line at {ref}")
-            # the reference was claimed but its line never written: write it where the reference points
-            self.ledger.write(tenant, [replace(line, transaction_id=ref[2], date_posted=ref[1])])
-            return ()
+            # the reference was claimed but its line never written: write it where the reference points, while
+            # it still does (the claim's own request may write it, and a resend move it, meanwhile)
+            if self.ledger.write_claimed(tenant, [(replace(line, transaction_id=ref[2], date_posted=ref[1]), bank_id)]):
+                return ()
+            stored = self.ledger.lines_at(tenant, [ref]).get((ref[0], ref[2]))  # placed meanwhile: correct it
+            if stored is None:
+                raise LineChanged(f"the line at {ref} was moved meanwhile")
         # a booking day given before (bookedAt; a line stored before the flag: a day other than its value day)
         # stays when this resend gives none
         given_before = stored.booked_at_given or stored.date_posted != stored.value_date

@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tximport.errors import TransientError as TransientError  # raised here; re-exported for callers
 
 #: BatchWriteItem takes at most 25 requests
@@ -27,3 +29,19 @@ def batch_write(client: Any, table_name: str, requests: Sequence[dict[str, Any]]
             time.sleep(min(2.0, 0.05 * 2**attempt))
         else:
             raise TransientError("DynamoDB kept items unprocessed; the chunk will be retried")
+
+
+def failed_actions(exc: ClientError) -> list[int] | None:
+    """Indexes of the transaction's actions whose condition failed, or None for another error."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") != "TransactionCanceledException":
+        return None
+    reasons = exc.response.get("CancellationReasons") or []
+    failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+    if failed:
+        return failed
+    # some clients only carry the reasons in the message: "[None, ConditionalCheckFailed, ...]"
+    message = error.get("Message", "")
+    inside = message[message.find("[") + 1:message.rfind("]")].split(",") if "[" in message else []
+    failed = [i for i, part in enumerate(inside) if "ConditionalCheckFailed" in part]
+    return failed or None

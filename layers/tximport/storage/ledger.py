@@ -43,7 +43,7 @@ from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, 
 from tximport.statements.pending import LineKey
 from tximport.storage import keys
 from tximport.storage.batch import TransientError as TransientError  # what the workflow retries on
-from tximport.storage.batch import batch_write
+from tximport.storage.batch import batch_write, failed_actions
 from tximport.storage.pagination import decode_cursor, encode_cursor, query_all
 from tximport.storage.transactions import transaction_fields
 
@@ -252,6 +252,36 @@ def validating_period(line: LedgerLine) -> str | None:
     return invoice_month(line) or line.date_posted.isoformat()
 
 
+def _transaction_groups(lines: list[tuple[LedgerLine, str]]) -> Iterator[list[tuple[LedgerLine, str]]]:
+    """Lines and their bank ids in groups of at most 50 that name no line nor reference twice (a transaction takes
+    100 actions, one each)."""
+    group: list[tuple[LedgerLine, str]] = []
+    named: set[tuple[str, ...]] = set()
+    for line, bank_id in lines:
+        names = {(line.bank_account_id, line.date_posted.isoformat(), line.transaction_id),
+                 (line.bank_account_id, bank_id)}
+        if len(group) == 50 or names & named:
+            yield group
+            group, named = [], set()
+        group.append((line, bank_id))
+        named |= names
+    if group:
+        yield group
+
+
+def _line_index_items(tenant: Tenant, line: LedgerLine) -> list[dict[str, dict[str, Any]]]:
+    """The index items a line needs before it is written: its day's, a session line's INVOICEDAY#/VALIDATING#
+    items, and an open-pending item for a pending line no booked line replaced."""
+    day_item = {"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
+                "sk": {"S": keys.ledger_day_sk(line.date_posted)}}
+    items: list[dict[str, dict[str, Any]]] = [day_item]
+    if line.session is not None:
+        items += _index_items(tenant, line)
+    if line.pending and not line.replaced_by:
+        items.append(_pending_item(tenant, line))
+    return items
+
+
 def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[str, str]]]:
     """The INVOICEDAY# and VALIDATING# index items of a session line (none for other lines)."""
     account_pk = {"S": keys.ledger_account_pk(tenant, line.bank_account_id)}
@@ -297,6 +327,12 @@ class LedgerStore(Protocol):
 
     def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]], *, workers: int = 1) -> None:
         """Recompute the balance of each (account, day) from its lines, `workers` days at a time."""
+        ...
+
+    def write_claimed(self, tenant: Tenant, claimed: Iterable[tuple[LedgerLine, str]]) -> set[str]:
+        """Put lines whose references (`claim_ref`, by their bank transaction ids) point at them, each only while its
+        reference still does and no line is there yet: a resend may have moved the line meanwhile, and it must
+        not come back on its first day. Answers the transaction ids written."""
         ...
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
@@ -521,14 +557,9 @@ class LedgerRepository(_References):
         for line in lines:
             requests.append({"PutRequest": {"Item": encode_line(tenant, line)}})
             days.add((line.bank_account_id, line.date_posted))
-            day_item = {"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
-                        "sk": {"S": keys.ledger_day_sk(line.date_posted)}}
-            items = [day_item, *_index_items(tenant, line)] if line.session is not None else [day_item]
-            if line.pending and not line.replaced_by:
-                items.append(_pending_item(tenant, line))
             if line.replaces_pending_id:
                 replacing.append(line)
-            for item in items:
+            for item in _line_index_items(tenant, line):
                 if (name := item["pk"]["S"] + item["sk"]["S"]) not in indexed:
                     indexed.add(name)
                     new_index.append(item)
@@ -542,6 +573,46 @@ class LedgerRepository(_References):
             self._replace_pending(tenant, line.bank_account_id, line.replaces_pending_id or "", line.transaction_id)
         self.refresh_totals(tenant, days)
         return written
+
+    def write_claimed(self, tenant: Tenant, claimed: Iterable[tuple[LedgerLine, str]]) -> set[str]:
+        """Put each line with a check that its reference still points at it, up to 50 lines (100 actions) per
+        transaction; a transaction a line's condition cancels is sent again without that line. The index
+        items go first, as in `write`."""
+        lines = list(claimed)
+        index = list({item["pk"]["S"] + item["sk"]["S"]: item
+                      for line, _ in lines for item in _line_index_items(tenant, line)}.values())
+        if index:
+            batch_write(self.client, self.table_name, [{"PutRequest": {"Item": item}} for item in index])
+        written: list[LedgerLine] = []
+        for group in _transaction_groups(lines):
+            while group:
+                actions = [action for line, bank_id in group for action in self._claimed_put(tenant, line, bank_id)]
+                try:
+                    self.client.transact_write_items(TransactItems=actions)
+                except ClientError as exc:
+                    failed = failed_actions(exc)
+                    if not failed:
+                        raise
+                    dropped = {index // 2 for index in failed}
+                    group = [pair for n, pair in enumerate(group) if n not in dropped]
+                    continue
+                written += [line for line, _ in group]
+                break
+        for line in written:
+            if line.replaces_pending_id:
+                self._replace_pending(tenant, line.bank_account_id, line.replaces_pending_id, line.transaction_id)
+        self.refresh_totals(tenant, {(line.bank_account_id, line.date_posted) for line in written})
+        return {line.transaction_id for line in written}
+
+    def _claimed_put(self, tenant: Tenant, line: LedgerLine, bank_id: str) -> list[dict[str, Any]]:
+        """A line's put, if no line is there yet, and the check that its reference points at it."""
+        return [{"Put": {"TableName": self.table_name, "Item": encode_line(tenant, line),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"ConditionCheck": {
+                    "TableName": self.table_name, "Key": self._ref_key(tenant, line.bank_account_id, bank_id),
+                    "ConditionExpression": "#day = :day AND transactionId = :id", "ExpressionAttributeNames": {
+                        "#day": "day"}, "ExpressionAttributeValues": {
+                        ":day": {"S": line.date_posted.isoformat()}, ":id": {"S": line.transaction_id}}}}]
 
     def _index_then_batch(self, index: list[dict[str, dict[str, Any]]], requests: list[dict[str, Any]],
                           client: Any = None) -> None:

@@ -22,6 +22,7 @@ from tximport.reconciliation.errors import Clash
 from tximport.reconciliation.models import Override, Reconciliation
 from tximport.reconciliation.records import EntryRecord
 from tximport.storage import keys
+from tximport.storage.batch import failed_actions
 from tximport.storage.ledger import LedgerRepository
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
@@ -103,7 +104,7 @@ class DynamoReconciliations:
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
-            failed = _failed_actions(exc)
+            failed = failed_actions(exc)
             if failed is None:
                 raise
             held = [days[i - 1] for i in failed if i >= 1]
@@ -210,7 +211,7 @@ class DynamoReconciliations:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             rec.version -= 1
-            failed = _failed_actions(exc)
+            failed = failed_actions(exc)
             if failed is None:
                 raise
             what = {0: "the reconciliation was changed concurrently; read it again",
@@ -222,17 +223,3 @@ class DynamoReconciliations:
         return rec
 
 
-def _failed_actions(exc: ClientError) -> list[int] | None:
-    """Indexes of the transaction's actions whose condition failed, or None for another error."""
-    error = exc.response.get("Error", {})
-    if error.get("Code") != "TransactionCanceledException":
-        return None
-    reasons = exc.response.get("CancellationReasons") or []
-    failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
-    if failed:
-        return failed
-    # some clients only carry the reasons in the message: "[None, ConditionalCheckFailed, ...]"
-    message = error.get("Message", "")
-    inside = message[message.find("[") + 1:message.rfind("]")].split(",") if "[" in message else []
-    failed = [i for i, part in enumerate(inside) if "ConditionalCheckFailed" in part]
-    return failed or None
