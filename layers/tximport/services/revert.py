@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, ImportStatus, Severity, Tenant, utcnow
@@ -156,13 +157,21 @@ class RevertService:
             try:
                 done, _ = self.ledger.delete_many_if_from_import(tenant, self.staging.rows(chunk_key), imp.id,
                                                                  workers=self.workers)
-            except PartialDelete as exc:
+            except PartialDelete as exc:  # counted for the retry, which finds these lines gone
+                self._record(tenant, import_id, partial(self._count, removed=exc.removed))
                 raise exc.cause from exc
             removed += done
+            if done:
+                self._record(tenant, import_id, partial(self._count, removed=done))
         for index in range(len(imp.chunk_keys)):
             self._reopen_pending(imp, index)
-        self._record(tenant, import_id, lambda imp: self._undone(imp, removed))
+        self._record(tenant, import_id, self._undone)
         return removed
+
+    @staticmethod
+    def _count(imp: Import, removed: int) -> None:
+        """Lines an undo removed, counted across its runs (a retried undo finds the earlier runs' lines gone)."""
+        imp.revert.line_count = (imp.revert.line_count or 0) + removed
 
     @staticmethod
     def _undoing(imp: Import) -> None:
@@ -175,10 +184,10 @@ class RevertService:
                     "then ends in error")]
 
     @staticmethod
-    def _undone(imp: Import, removed: int) -> None:
-        """Its lines are gone: revert status reverted, and a note in its details."""
+    def _undone(imp: Import) -> None:
+        """Its lines are gone: revert status reverted, and a note in its details with how many went in all."""
         imp.revert.status = "reverted"
-        imp.revert.line_count = removed
+        removed = imp.revert.line_count = imp.revert.line_count or 0
         imp.error_details = [*(d for d in imp.error_details if d.code not in ("CommitUndone", "CommitFailed")),
                              ErrorDetail(severity=Severity.INFO, code="CommitUndone", message=f"the commit failed "
                                          f"part-way: the {removed} ledger line(s) it had written were removed")]

@@ -285,3 +285,24 @@ def test_a_line_matched_while_the_revert_runs_is_kept_and_the_revert_stops_on_it
     c.import_service.revert(world.tenant, imp.id)
     done = c.revert.run(world.tenant, imp.id)
     assert done.revert.status == "reverted" and done.revert.line_count == 3
+
+
+def test_an_undo_retried_after_failing_part_way_counts_every_line_it_removed(c: FakeContainer, world: World):
+    c.settings.chunk_rows = 2
+    imp, _ = world.awaiting()
+    c.import_service.confirm(world.tenant, imp.id)
+    chunks = c.workflow.begin_commit(world.get(imp.id))
+    for chunk in chunks:
+        c.commit.commit_chunk(world.get(imp.id), chunk)
+    c.ledger.fail_deletes_after = 1  # the first chunk's second delete fails (a throttled table)
+    with pytest.raises(ConnectionError):
+        c.revert.undo_commit(world.tenant, imp.id)
+    assert len(c.ledger.all(world.tenant, imp.bank_accounts[0].id)) == 2
+    c.ledger.fail_deletes_after = None
+
+    assert c.revert.undo_commit(world.tenant, imp.id) == 2  # the workflow's retry
+
+    undone = world.get(imp.id)
+    assert undone.revert.line_count == 3 and c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
+    (note,) = [d for d in undone.error_details if d.code == "CommitUndone"]
+    assert "the 3 ledger line(s)" in note.message
