@@ -186,6 +186,18 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(entries=[a["entries"][0]] * 20_001), 422, "UNPROCESSABLE", "entries"),
     (lambda a: a.update(periodStart="2024-13-01"), 400, "VALIDATION", "periodStart"),
     (lambda a: a.update(periodStart=0), 400, "VALIDATION", "periodStart"),  # not a Unix time
+    # 003 types the period and the entries' days as dates: a datetime is no date, even at midnight
+    (lambda a: a.update(periodStart="2024-01-01T00:00:00Z"), 400, "VALIDATION", "periodStart"),
+    (lambda a: a.update(periodEnd="2024-01-31 00:00"), 400, "VALIDATION", "periodEnd"),
+    (lambda a: a["entries"][2].update(transactionDate="2024-01-15T00:00:00"), 400, "VALIDATION",
+     "entries[2].transactionDate"),
+    # ... and amounts as numbers: text that reads as one is no number
+    (lambda a: a["entries"][1].update(amount="1500"), 400, "VALIDATION", "entries[1].amount"),
+    (lambda a: a.update(matchingOptions={"amountTolerance": "0.1"}), 400, "VALIDATION",
+     "matchingOptions.amountTolerance"),
+    (lambda a: a.update(matchingOptions={"dateWindowDays": "3"}), 400, "VALIDATION", "matchingOptions.dateWindowDays"),
+    (lambda a: a.update(matchingOptions={"autoMatchScore": True}), 400, "VALIDATION",
+     "matchingOptions.autoMatchScore"),
     (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "entries[1].amount"),
     (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "entries[0].description"),
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
