@@ -212,7 +212,8 @@ class EntryAttributes(_Out):
         "our extension: the best alternative and what taking it would cost (regret, in score)"))
     ambiguous: bool = Field(description="our extension: a tie or near tie kept this entry UNMATCHED")
     reason: str | None = Field(description="our extension: the outcome in words")
-    suggestions: list[dict[str, Any]] = Field(description="our extension: candidates below the auto threshold")
+    suggestions: list[dict[str, Any]] = Field(description=(
+        "our extension: candidates below the auto threshold; after an unmatch by hand, the line it freed"))
 
 
 class EntryResource(_Out):
