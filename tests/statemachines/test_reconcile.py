@@ -177,6 +177,13 @@ def test_list_get_filters_and_pages(client: Client):
     assert every["meta"]["totalPages"] == 2 and len(every["data"]) == 2
     assert client.entries(first, "?page[size]=2&page[number]=2")["data"][0]["attributes"]["externalRef"] == \
         "ERP-PAG-11111"
+    # a page past the end is empty, and its way back leads to the last page that has entries (not to page 4999)
+    beyond = client.entries(first, "?page[size]=2&page[number]=5000")
+    assert beyond["data"] == [] and beyond["meta"]["currentPage"] == 5000 and beyond["meta"]["totalPages"] == 2
+    assert beyond["meta"]["hasNextPage"] is False and beyond["links"]["next"] is None
+    assert beyond["meta"]["hasPreviousPage"] is True
+    assert beyond["links"]["prev"] == beyond["links"]["last"] == f"{BASE}/{first}/entries?page[number]=2&page[size]=2"
+    assert client.ok("GET", beyond["links"]["prev"]).json()["data"][0]["attributes"]["externalRef"] == "ERP-PAG-11111"
 
 
 @pytest.mark.parametrize(("mutate", "status", "code", "field"), [
