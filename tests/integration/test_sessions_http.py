@@ -44,6 +44,28 @@ def test_workspace_header_is_required_and_checked(client: SessionsClient, stack:
     assert client.ok("GET", "/import-sessions") == []
 
 
+def test_a_foreign_workspace_is_refused_before_the_body_is_validated(client: SessionsClient, stack: LocalStack):
+    """Access comes before validation: a caller sending another tenant's workspace learns nothing of a route's
+    schema, whatever the body (a valid one was already 403)."""
+    card = client.ok("POST", "/cards", 201, json_body={"name": "Visa", "closing_date": 25, "due_date": 5})["id"]
+    stranger = SessionsClient(stack.base_url, stack.token_for("other-org", "other-co"), "")
+    stranger.workspace_id = client.workspace_id
+    for method, path, body in [("PUT", f"/cards/{card}", {"description": 1}),
+                               ("POST", "/import-sessions", {"billing_month": "2024-13"}),
+                               ("POST", "/import-sessions", [1, 2]),
+                               ("POST", "/categories", {})]:
+        refused = stranger.error(method, path, 403, json_body=body)
+        assert (refused["code"], refused["field"]) == ("WorkspaceForbidden", "X-Workspace-ID"), (path, refused)
+    garbled = stranger.error("POST", "/import-sessions", 403, data=b"{bad",
+                             headers={"Content-Type": "application/json"})
+    assert garbled["code"] == "WorkspaceForbidden"
+    # without the header the caller is told to send it, before the body too; its own workspace validates as ever
+    missing = client.error("POST", "/import-sessions", 400, workspace="", json_body={"billing_month": "2024-13"})
+    assert (missing["code"], missing["field"]) == ("WorkspaceRequired", "X-Workspace-ID")
+    assert client.error("POST", "/import-sessions", 400, json_body={"billing_month": "2024-13"})["code"] == \
+        "ValidationError"
+
+
 def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
     account = client.bank_account()
     for body, field in [({"billing_month": "2024-03"}, "account_id"),
