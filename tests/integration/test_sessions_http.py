@@ -326,6 +326,13 @@ def test_catalog_routes(client: SessionsClient):
         "start_date": "2024-01-10"})
     assert client.ok("GET", "/recurring-card-transactions", params={"card_id": card})[0]["id"] == monthly["id"]
     assert client.ok("GET", f"/recurring-card-transactions/{monthly['id']}")["amount"] == D("21.90")
+    # the card the listing is by must be one of the workspace's, as a card a body names must (400, as the
+    # document's answers for the route go): a card of another workspace or tenant is not an empty list
+    other = SessionsClient(client.base_url, client.token, "")
+    other.new_workspace("Outra")
+    for card_id in (other.card(), str(uuid.uuid4())):
+        unknown = client.error("GET", "/recurring-card-transactions", 400, params={"card_id": card_id})
+        assert (unknown["code"], unknown["field"]) == ("UnknownReference", "card_id"), unknown
     assert client.ok("PATCH", f"/recurring/{monthly['id']}", json_body={"amount": 22.90})["amount"] == D("22.90")
     assert client.ok("GET", "/recurring", params={"type": "card_transaction"})[0]["id"] == monthly["id"]
     assert client.error("POST", "/recurring", 400, json_body={"type": "expense", "description": "x", "amount": 1,
