@@ -383,8 +383,10 @@ def test_a_recurring_item_keeps_its_accounts_currency_on_create_and_update(clien
             assert (refused["code"], refused["field"]) == (code, field), (name, refused)
     assert client.error("POST", "/recurring", 400, json_body={
         **start, "type": "expense", "account_id": yen, "amount": 1.5})["code"] == "InvalidAmount"
-    assert client.error("POST", "/recurring", 400, json_body={
-        **start, "type": "expense", "account_id": euro, "amount": 1, "currency": "JPY"})["code"] == "CurrencyMismatch"
+    mismatch = client.error("POST", "/recurring", 400, json_body={
+        **start, "type": "expense", "account_id": euro, "amount": 1, "currency": "JPY"})
+    assert (mismatch["code"], mismatch["field"]) == ("CurrencyMismatch", "currency")
+    assert "the recurring transaction is in JPY" in mismatch["error"], mismatch  # an item, not a line
     for other, code in ((yen, "CurrencyMismatch"), (euro, "InvalidValue")):
         refused = client.error("POST", "/recurring", 400, json_body={
             **start, **kinds["transfer"], "destination_account_id": other, "amount": 1})
