@@ -88,6 +88,18 @@ def test_request_limits(api: Api):
     assert api.call("POST", PATH, json=too_many).status_code == 400
 
 
+def test_an_unknown_top_level_field_is_refused_as_an_unknown_field_inside_a_transaction_is(api: Api):
+    """001's body is `{"transactions": [...]}`: a field beside it (a misspelt or misplaced one) is refused,
+    naming it, and nothing is written."""
+    before = api.ok("GET", "/transactions")["data"]
+    for extra in ({"x": 1}, {"transaction": [_tx()]}, {"accountIdentifier": "GB33BUKB20201555555555"}):
+        answer = api.call("POST", PATH, json={"transactions": [_tx(transactionId="top-level")], **extra})
+        assert answer.status_code == 400, answer.text[:300]
+        error = answer.json()["error"]
+        assert (error["code"], error["target"]) == ("ValidationError", next(iter(extra))), error
+    assert api.ok("GET", "/transactions")["data"] == before
+
+
 def test_without_the_scope_an_invalid_body_is_403_before_it_is_read(api: Api):
     """The scope is checked before the body: an invalid, malformed or non-JSON body is no 400 for a token
     that may not post at all, and nothing is written."""

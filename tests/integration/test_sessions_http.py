@@ -44,6 +44,28 @@ def test_workspace_header_is_required_and_checked(client: SessionsClient, stack:
     assert client.ok("GET", "/import-sessions") == []
 
 
+def test_a_foreign_workspace_is_refused_before_the_body_is_validated(client: SessionsClient, stack: LocalStack):
+    """Access comes before validation: a caller sending another tenant's workspace learns nothing of a route's
+    schema, whatever the body (a valid one was already 403)."""
+    card = client.ok("POST", "/cards", 201, json_body={"name": "Visa", "closing_date": 25, "due_date": 5})["id"]
+    stranger = SessionsClient(stack.base_url, stack.token_for("other-org", "other-co"), "")
+    stranger.workspace_id = client.workspace_id
+    for method, path, body in [("PUT", f"/cards/{card}", {"description": 1}),
+                               ("POST", "/import-sessions", {"billing_month": "2024-13"}),
+                               ("POST", "/import-sessions", [1, 2]),
+                               ("POST", "/categories", {})]:
+        refused = stranger.error(method, path, 403, json_body=body)
+        assert (refused["code"], refused["field"]) == ("WorkspaceForbidden", "X-Workspace-ID"), (path, refused)
+    garbled = stranger.error("POST", "/import-sessions", 403, data=b"{bad",
+                             headers={"Content-Type": "application/json"})
+    assert garbled["code"] == "WorkspaceForbidden"
+    # without the header the caller is told to send it, before the body too; its own workspace validates as ever
+    missing = client.error("POST", "/import-sessions", 400, workspace="", json_body={"billing_month": "2024-13"})
+    assert (missing["code"], missing["field"]) == ("WorkspaceRequired", "X-Workspace-ID")
+    assert client.error("POST", "/import-sessions", 400, json_body={"billing_month": "2024-13"})["code"] == \
+        "ValidationError"
+
+
 def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
     account = client.bank_account()
     for body, field in [({"billing_month": "2024-03"}, "account_id"),
@@ -304,6 +326,13 @@ def test_catalog_routes(client: SessionsClient):
         "start_date": "2024-01-10"})
     assert client.ok("GET", "/recurring-card-transactions", params={"card_id": card})[0]["id"] == monthly["id"]
     assert client.ok("GET", f"/recurring-card-transactions/{monthly['id']}")["amount"] == D("21.90")
+    # the card the listing is by must be one of the workspace's, as a card a body names must (400, as the
+    # document's answers for the route go): a card of another workspace or tenant is not an empty list
+    other = SessionsClient(client.base_url, client.token, "")
+    other.new_workspace("Outra")
+    for card_id in (other.card(), str(uuid.uuid4())):
+        unknown = client.error("GET", "/recurring-card-transactions", 400, params={"card_id": card_id})
+        assert (unknown["code"], unknown["field"]) == ("UnknownReference", "card_id"), unknown
     assert client.ok("PATCH", f"/recurring/{monthly['id']}", json_body={"amount": 22.90})["amount"] == D("22.90")
     assert client.ok("GET", "/recurring", params={"type": "card_transaction"})[0]["id"] == monthly["id"]
     assert client.error("POST", "/recurring", 400, json_body={"type": "expense", "description": "x", "amount": 1,
@@ -354,8 +383,10 @@ def test_a_recurring_item_keeps_its_accounts_currency_on_create_and_update(clien
             assert (refused["code"], refused["field"]) == (code, field), (name, refused)
     assert client.error("POST", "/recurring", 400, json_body={
         **start, "type": "expense", "account_id": yen, "amount": 1.5})["code"] == "InvalidAmount"
-    assert client.error("POST", "/recurring", 400, json_body={
-        **start, "type": "expense", "account_id": euro, "amount": 1, "currency": "JPY"})["code"] == "CurrencyMismatch"
+    mismatch = client.error("POST", "/recurring", 400, json_body={
+        **start, "type": "expense", "account_id": euro, "amount": 1, "currency": "JPY"})
+    assert (mismatch["code"], mismatch["field"]) == ("CurrencyMismatch", "currency")
+    assert "the recurring transaction is in JPY" in mismatch["error"], mismatch  # an item, not a line
     for other, code in ((yen, "CurrencyMismatch"), (euro, "InvalidValue")):
         refused = client.error("POST", "/recurring", 400, json_body={
             **start, **kinds["transfer"], "destination_account_id": other, "amount": 1})

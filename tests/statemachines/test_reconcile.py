@@ -177,6 +177,13 @@ def test_list_get_filters_and_pages(client: Client):
     assert every["meta"]["totalPages"] == 2 and len(every["data"]) == 2
     assert client.entries(first, "?page[size]=2&page[number]=2")["data"][0]["attributes"]["externalRef"] == \
         "ERP-PAG-11111"
+    # a page past the end is empty, and its way back leads to the last page that has entries (not to page 4999)
+    beyond = client.entries(first, "?page[size]=2&page[number]=5000")
+    assert beyond["data"] == [] and beyond["meta"]["currentPage"] == 5000 and beyond["meta"]["totalPages"] == 2
+    assert beyond["meta"]["hasNextPage"] is False and beyond["links"]["next"] is None
+    assert beyond["meta"]["hasPreviousPage"] is True
+    assert beyond["links"]["prev"] == beyond["links"]["last"] == f"{BASE}/{first}/entries?page[number]=2&page[size]=2"
+    assert client.ok("GET", beyond["links"]["prev"]).json()["data"][0]["attributes"]["externalRef"] == "ERP-PAG-11111"
 
 
 @pytest.mark.parametrize(("mutate", "status", "code", "field"), [
@@ -186,6 +193,18 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(entries=[a["entries"][0]] * 20_001), 422, "UNPROCESSABLE", "entries"),
     (lambda a: a.update(periodStart="2024-13-01"), 400, "VALIDATION", "periodStart"),
     (lambda a: a.update(periodStart=0), 400, "VALIDATION", "periodStart"),  # not a Unix time
+    # 003 types the period and the entries' days as dates: a datetime is no date, even at midnight
+    (lambda a: a.update(periodStart="2024-01-01T00:00:00Z"), 400, "VALIDATION", "periodStart"),
+    (lambda a: a.update(periodEnd="2024-01-31 00:00"), 400, "VALIDATION", "periodEnd"),
+    (lambda a: a["entries"][2].update(transactionDate="2024-01-15T00:00:00"), 400, "VALIDATION",
+     "entries[2].transactionDate"),
+    # ... and amounts as numbers: text that reads as one is no number
+    (lambda a: a["entries"][1].update(amount="1500"), 400, "VALIDATION", "entries[1].amount"),
+    (lambda a: a.update(matchingOptions={"amountTolerance": "0.1"}), 400, "VALIDATION",
+     "matchingOptions.amountTolerance"),
+    (lambda a: a.update(matchingOptions={"dateWindowDays": "3"}), 400, "VALIDATION", "matchingOptions.dateWindowDays"),
+    (lambda a: a.update(matchingOptions={"autoMatchScore": True}), 400, "VALIDATION",
+     "matchingOptions.autoMatchScore"),
     (lambda a: a["entries"][1].update(amount="abc"), 400, "VALIDATION", "entries[1].amount"),
     (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "entries[0].description"),
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),

@@ -24,6 +24,7 @@ from tximport.api.reconciliation_views import error_answer
 from tximport.api.resolver import ThreadLocalHttpResolver
 from tximport.api.routes import bankaccounts, fileformats, imports, public, reconciliations, settings, transactions
 from tximport.api.sessions import catalog as sessions_catalog
+from tximport.api.sessions import context as sessions_context
 from tximport.api.sessions import enrichment as sessions_enrichment
 from tximport.api.sessions import http as sessions_http
 from tximport.api.sessions import sessions as sessions_sessions
@@ -171,7 +172,9 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
         logger.error("response validation failed", extra={"errors": errors})
         return error_response(500, "InternalError", "the service produced an invalid response")
     if _sessions_path():
-        return sessions_http.from_validation(errors)
+        # access before validation: the header's workspace is checked before the body's faults are told
+        refused = sessions_context.access_refusal(app)
+        return sessions_http.from_domain(refused) if refused else sessions_http.from_validation(errors)
     details = []
     for err in errors:
         if err.get("type") == "json_invalid":  # its loc is the character where parsing stopped, no field
@@ -191,7 +194,9 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
 def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     # API Gateway hands non-UTF-8 bodies over base64-encoded; JSON must be UTF-8 text
     if _sessions_path():
-        return sessions_http.error(400, "the request body is not UTF-8 encoded JSON", "ValidationError", "body")
+        refused = sessions_context.access_refusal(app)
+        return sessions_http.from_domain(refused) if refused else \
+            sessions_http.error(400, "the request body is not UTF-8 encoded JSON", "ValidationError", "body")
     return error_response(400, "ValidationError", "the request body is not UTF-8 encoded JSON", target="body")
 
 

@@ -6,11 +6,12 @@ re-validating them (validation would turn the numbers into floats or strings).""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from tximport.reconciliation.models import (
     MAX_ENTRIES,
@@ -25,10 +26,22 @@ PREFIX = "/baas/api/v1/reconciliations"
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
+_WRITTEN_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _written_date(value: Any) -> Any:
-    """A date comes as text (`2024-01-31`); a number is no date (pydantic would read it as a Unix time)."""
-    if isinstance(value, int | float | Decimal):
+    """A date comes as text (`2024-01-31`), as 003 types it: a number is no date (pydantic would read it as a
+    Unix time), nor is a datetime (pydantic would take one at midnight, `2024-01-31T00:00:00Z`, as its day)."""
+    if isinstance(value, int | float | Decimal) or (isinstance(value, str) and not _WRITTEN_DAY.fullmatch(value)):
         raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    """A number comes as a JSON number, as 003 types it: text that reads as one (`"1500"`) or a boolean is
+    refused, where pydantic's lax mode would take it."""
+    if isinstance(value, str | bool):
+        raise ValueError("a number is written as a JSON number (not text, not true/false)")
     return value
 
 
@@ -45,12 +58,28 @@ class EntryIn(_In):
     """One expected entry."""
 
     type: Direction = Field(description="CREDIT or DEBIT")
-    amount: Decimal = Field(gt=0, lt=Decimal("1e13"), decimal_places=4, examples=[5000.00],
-                            description="the entry's amount, positive (its direction is `type`)")
+    amount: Annotated[Decimal, BeforeValidator(_json_number)] = Field(
+        gt=0, lt=Decimal("1e13"), decimal_places=4, examples=[5000.00],
+        description="the entry's amount, positive (its direction is `type`)")
     description: Text = Field(examples=["Pagamento NF 12345"])
     transaction_date: Day = Field(alias="transactionDate", examples=["2024-01-10"],
                                    description="within the period")
     external_ref: Ref | None = Field(default=None, alias="externalRef", examples=["ERP-PAG-12345"])
+
+
+class MatchingOptionsIn(MatchingOptions):
+    """Tolerances, windows and thresholds of one reconciliation (`matchingOptions`, all optional), each a JSON
+    number.
+
+    Scores run from 0 to 1: the weighted sum of the parts (amount, date, text, reference, counterparty);
+    a part that cannot be judged (no counterparty on the line) is left out and the weights of the others
+    are scaled up.
+    """
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        return _json_number(value)
 
 
 class CreateAttributes(_In):
@@ -62,7 +91,7 @@ class CreateAttributes(_In):
     source: Literal["FILE_UPLOAD", "API_IMPORT"] = Field(examples=["API_IMPORT"])
     entries: list[EntryIn] = Field(max_length=MAX_ENTRIES, description=(
         f"1 to {MAX_ENTRIES:,} entries (more answer 422; the request body is also capped at 6 MB by Lambda)"))
-    matching_options: MatchingOptions | None = Field(default=None, alias="matchingOptions", description=(
+    matching_options: MatchingOptionsIn | None = Field(default=None, alias="matchingOptions", description=(
         "our extension: tolerances, windows and thresholds of this reconciliation (defaults apply to what is "
         "left out)"))
 
@@ -183,7 +212,8 @@ class EntryAttributes(_Out):
         "our extension: the best alternative and what taking it would cost (regret, in score)"))
     ambiguous: bool = Field(description="our extension: a tie or near tie kept this entry UNMATCHED")
     reason: str | None = Field(description="our extension: the outcome in words")
-    suggestions: list[dict[str, Any]] = Field(description="our extension: candidates below the auto threshold")
+    suggestions: list[dict[str, Any]] = Field(description=(
+        "our extension: candidates below the auto threshold; after an unmatch by hand, the line it freed"))
 
 
 class EntryResource(_Out):

@@ -95,7 +95,8 @@ def entry_resource(rec_id: str, r: EntryRecord) -> dict[str, Any]:
 
 def page_of(data: list[dict[str, Any]], total: int, number: int, size: int, path: str,
             query: dict[str, str]) -> dict[str, Any]:
-    """A JSON:API page: data, meta (as the document shows it, plus the has-pages flags) and links."""
+    """A JSON:API page: data, meta (as the document shows it, plus the has-pages flags) and links. A page past
+    the end is empty, and its `prev` is the last page (the previous page that has data)."""
     pages = max(1, math.ceil(total / size))
 
     def link(n: int) -> str:
@@ -105,5 +106,6 @@ def page_of(data: list[dict[str, Any]], total: int, number: int, size: int, path
     return {"data": data,
             "meta": {"totalItems": total, "totalPages": pages, "currentPage": number, "itemsPerPage": size,
                      "hasNextPage": number < pages, "hasPreviousPage": number > 1},
-            "links": {"self": link(number), "first": link(1), "prev": link(number - 1) if number > 1 else None,
+            "links": {"self": link(number), "first": link(1),
+                      "prev": link(min(number - 1, pages)) if number > 1 else None,
                       "next": link(number + 1) if number < pages else None, "last": link(pages)}}

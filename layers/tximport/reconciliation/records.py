@@ -71,9 +71,16 @@ class EntryRecord(_Record):
                      currency=self.currency)
 
     def unmatched(self, reason: str) -> EntryRecord:
-        """This entry with its match taken away (the explanation of the run kept as suggestions)."""
+        """This entry with its match taken away: the line it had is free again, so it leads the entry's
+        suggestions (scored as it was), before those it kept; the run's runner-up explained an alternative to
+        that match and goes."""
+        freed = [SuggestionRecord(line=self.line, day=self.line_day or "", score=self.score or 0.0,
+                                  parts=self.parts or {}, amount_delta=self.amount_delta or Decimal(0),
+                                  date_delta=self.date_delta or 0)] if self.line else []
+        kept = [s for s in self.suggestions if s.line != self.line]
         return self.model_copy(update={"status": MatchStatus.UNMATCHED, "rule": None, "line": None,
-                                       "line_day": None, "reason": reason, "manual": True})
+                                       "line_day": None, "reason": reason, "manual": True, "runner_up": None,
+                                       "ambiguous": False, "suggestions": freed + kept})
 
 
 def pending(entry: Entry) -> EntryRecord:

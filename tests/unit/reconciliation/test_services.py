@@ -306,3 +306,25 @@ def test_a_manual_decision_keeps_the_suggested_count_as_a_run_counts_it(world: W
 def test_a_score_just_under_the_threshold_is_written_under_it():
     from tximport.reconciliation.engine import _below
     assert (_below(0.717105, 0.72), _below(0.5, 0.72), _below(0.7199996, 0.72)) == ("0.717", "0.50", "0.719999")
+
+
+def test_an_entry_unmatched_by_hand_offers_its_freed_line_and_drops_the_old_runner_up(world: World):
+    # two entries want one line: entry 0 takes it, and entry 1 is its runner-up
+    line = StatementLine("2024-01-10-" + "e" * 32, Direction.DEBIT, Decimal("100.00"), date(2024, 1, 10),
+                         "ALUGUEL JANEIRO", "BRL")
+    world.add_lines(line)
+    rec = world.create(TENANT, request([
+        Entry(0, Direction.DEBIT, Decimal("100.00"), "Aluguel janeiro", date(2024, 1, 10)),
+        Entry(1, Direction.DEBIT, Decimal("100.00"), "Condominio", date(2024, 1, 14))]))
+    world.settle(rec.id)
+    _, before, _ = world.queries.entries_page(TENANT, rec.id, None, 1, 20)
+    assert before[0].status == MatchStatus.MATCHED and before[0].runner_up is not None
+    suggested = world.queries.get(TENANT, rec.id).counts.suggested_entries
+    world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 0))
+    _, after, _ = world.queries.entries_page(TENANT, rec.id, None, 1, 20)
+    # the entry is UNMATCHED: no alternative to a match it no longer has, and the line it had is free again,
+    # so it is what the entry may be matched to by hand
+    assert after[0].status == MatchStatus.UNMATCHED and after[0].runner_up is None and not after[0].ambiguous
+    assert [(s.line, s.day, s.score, s.amount_delta, s.date_delta) for s in after[0].suggestions] == [
+        (line.transaction_id, "2024-01-10", before[0].score, Decimal("0.00"), 0)]
+    assert world.queries.get(TENANT, rec.id).counts.suggested_entries == suggested + 1

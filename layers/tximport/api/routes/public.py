@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from tximport import commands
 from tximport.api import schemas
@@ -28,7 +28,10 @@ _ITEM_SCHEMA.pop("title", None)
 
 
 class PublicTransactions(BaseModel):
-    """1 to 1,000 transactions; each is checked on its own (a bad one is counted, not fatal)."""
+    """1 to 1,000 transactions; each is checked on its own (a bad one is counted, not fatal). Nothing else
+    goes beside them: a field 001 does not have is refused, as one inside a transaction is."""
+
+    model_config = ConfigDict(extra="forbid")
 
     transactions: list[Annotated[Any, WithJsonSchema(_ITEM_SCHEMA)]] = Field(
         min_length=1, max_length=MAX_TRANSACTIONS,

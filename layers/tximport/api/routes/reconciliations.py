@@ -135,7 +135,8 @@ def create(body: CreateReconciliationRequest) -> Response[Any]:
                for i, e in enumerate(a.entries)]
     rec = container().reconciliations.create(tenant, NewReconciliation(
         account_id=a.account_id, period_start=a.period_start, period_end=a.period_end, source=Source(a.source),
-        entries=entries, options=a.matching_options or MatchingOptions()))
+        entries=entries, options=MatchingOptions.model_validate(a.matching_options.model_dump()) if a.matching_options
+        else MatchingOptions()))
     return answer(reconciliation_document(rec), 201)
 
 

@@ -268,9 +268,10 @@ def delete_recurring(item_id: str, workspace: WorkspaceHeader = None) -> Respons
 def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=64)],
                         is_active: Annotated[bool | None, Query()] = None,
                         workspace: WorkspaceHeader = None) -> Response[str]:
-    items = container().sessions.catalog.list_recurring(scope_of(router, workspace),
-                                                        kind=RecurringType.CARD_TRANSACTION, card_id=card_id,
-                                                        is_active=is_active)
+    scope, catalog = scope_of(router, workspace), container().sessions.catalog
+    # the card the listing is by is one of the workspace's (400 UnknownReference, as for a card a body names)
+    catalog.get_ref(scope, "card", card_id, "card_id")
+    items = catalog.list_recurring(scope, kind=RecurringType.CARD_TRANSACTION, card_id=card_id, is_active=is_active)
     return respond([model_view(i) for i in items])
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from tximport.api.context import tenant_of
+from tximport.errors import DomainError
 from tximport.runtime import container
 from tximport.sessions.models import Scope
 
@@ -50,3 +51,22 @@ def scope_of(router: Any, workspace_id: str | None) -> Scope:
     claims = _claims(router)
     user = str(claims.get("sub") or ANONYMOUS_USER)
     return container().sessions.workspaces.scope(tenant, workspace_id, user, roles_of(claims))
+
+
+#: the dialect's routes that take no workspace (a workspace is made and listed with them)
+_WITHOUT_WORKSPACE = "/workspaces"
+
+
+def access_refusal(router: Any) -> DomainError | None:
+    """What a route of the dialect that takes X-Workspace-ID owes a caller before it tells what is wrong with
+    the body: 401 without a tenant, 400 WorkspaceRequired without the header, 403 WorkspaceForbidden for a
+    workspace that is not the tenant's (so a caller without access learns nothing of the route's schema)."""
+    path = str(router.current_event.path or "")
+    if path == _WITHOUT_WORKSPACE or path.startswith(_WITHOUT_WORKSPACE + "/"):
+        return None
+    headers = {str(k).lower(): v for k, v in (router.current_event.headers or {}).items()}
+    try:
+        scope_of(router, headers.get("x-workspace-id"))
+    except DomainError as exc:
+        return exc
+    return None

@@ -264,7 +264,7 @@ class CatalogService:
                                        f"source keeps {account_currency}", code="CurrencyMismatch",
                                        target="destination_account_id")
         named: dict[str, Any] = {} if item.currency is None else {"currency": item.currency}
-        check_currency(named, account_currency, "currency")
+        check_currency(named, account_currency, "currency", "the recurring transaction")
         item.currency = named.get("currency") or account_currency
         check_amount(item.amount, item.currency, "amount")
 

@@ -102,9 +102,10 @@ def amount_problem(amount: Decimal, currency: str | None) -> str | None:
             f"({money.exponent(currency)})")
 
 
-def check_currency(data: dict[str, Any], account_currency: str | None, target: str) -> None:
-    """A currency a line's data names is an ISO 4217 code, and its account's where the account has one
-    (InvalidCurrency, CurrencyMismatch): a session never mixes amounts of two currencies in one account."""
+def check_currency(data: dict[str, Any], account_currency: str | None, target: str, what: str = "the line") -> None:
+    """A currency a line's data (or `what` else names it) is an ISO 4217 code, and its account's where the
+    account has one (InvalidCurrency, CurrencyMismatch): a session never mixes amounts of two currencies in one
+    account."""
     named = data.get("currency")
     if named is None:
         return
@@ -112,7 +113,7 @@ def check_currency(data: dict[str, Any], account_currency: str | None, target: s
         raise ValidationFailed(f"{named!r} is not an ISO 4217 currency code", code="InvalidCurrency", target=target)
     data["currency"] = named = named.upper()  # as the ledger writes codes
     if account_currency and named.upper() != account_currency.upper():
-        raise ValidationFailed(f"the line is in {named} and its bank account keeps {account_currency}",
+        raise ValidationFailed(f"{what} is in {named} and its bank account keeps {account_currency}",
                                code="CurrencyMismatch", target=target)
 
 
