@@ -130,3 +130,34 @@ def test_local_events_need_a_token_and_show_the_callers_tenant_only(stack: Local
     assert theirs in ids(second) and mine not in ids(second)
     assert all(e["detail"]["organisationId"] == first.organisation_id
                for e in first.ok("GET", "/local/events")["data"])
+
+
+def test_a_client_that_hangs_up_before_its_answer_is_logged_as_gone_not_as_a_failure(
+        stack: LocalStack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture):
+    import logging
+    import socket
+    import struct
+
+    caplog.set_level(logging.INFO, logger="tximport_cli.local.gateway")
+    gateway = stack._gateway
+    answer, hung_up = gateway.invoke_api, threading.Event()
+
+    def slow(event: dict[str, Any]) -> Any:
+        result = answer(event)
+        if event.get("rawPath") == "/fileformats":
+            hung_up.wait(10)  # the client is gone before the answer is written
+            time.sleep(0.2)
+            result = {**result, "body": "x" * 4_000_000}  # large enough that the write meets the reset
+        return result
+
+    monkeypatch.setattr(gateway, "invoke_api", slow)
+    host, port = urlsplit(stack.base_url).hostname, urlsplit(stack.base_url).port
+    with socket.create_connection((host, port), timeout=10) as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        client.sendall(b"GET /fileformats HTTP/1.1\r\nHost: local\r\n\r\n")
+        time.sleep(0.2)
+    hung_up.set()
+    poll(lambda: any(" /fileformats 499 " in r.getMessage() for r in caplog.records), timeout=10,
+         what="the request logged as 499")
+    assert not any("gateway failed" in r.getMessage() for r in caplog.records)
+    assert requests.get(f"{stack.base_url}/fileformats", timeout=10).status_code in (200, 401)  # still serving

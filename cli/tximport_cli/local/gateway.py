@@ -38,6 +38,8 @@ _TEXT_TYPES = ("json", "text/", "xml", "x-www-form-urlencoded", "javascript", "y
 
 #: API Gateway (HTTP API) refuses request bodies over 10 MB with a 413 before any function runs
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: the status logged for a request whose client closed the connection before its answer (no answer is sent)
+CLIENT_CLOSED = 499
 
 #: a local-only endpoint: given the verified claims of the caller, answers (status, JSON payload)
 LocalEndpoint = Callable[[dict[str, str]], tuple[int, Any]]
@@ -308,6 +310,11 @@ class Gateway:
                                      path_parameters=path_parameters, claims=claims)
             result = self.invoke_api(event)
             return self._write_result(request, result)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client closed the connection before its answer was written (it timed out, or was stopped):
+            # nothing is left to answer, and nothing failed on our side (logged as nginx's 499)
+            request.close_connection = True
+            return CLIENT_CLOSED
         except Exception:  # the api handler answers its own errors; reaching here is a bug worth a log
             log.exception("gateway failed on %s %s", method, request.path)
             return self._write_json(request, 500, envelope_error("InternalServerError", "internal error"))
