@@ -406,12 +406,15 @@ class InMemoryLedger:
 
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
                                    workers: int = 16, stop: Callable[[], bool] | None = None,
-                                   released: frozenset[str] = frozenset()) -> tuple[int, bool]:
+                                   released: frozenset[str] = frozenset(),
+                                   touched: set[tuple[str, date]] | None = None) -> tuple[int, bool]:
         removed = 0
         holders: dict[str, int] = {}
         for line in lines:
             if stop is not None and stop():
                 return removed, False
+            if touched is not None:
+                touched.add((line.bank_account_id, line.date_posted))
             if self.fail_deletes_after is not None and removed >= self.fail_deletes_after:
                 raise PartialDelete(removed, ConnectionError("the table stopped answering"))
             if self.before_delete is not None:

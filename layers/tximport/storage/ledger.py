@@ -363,10 +363,13 @@ class LedgerStore(Protocol):
 
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
                                    workers: int = 16, stop: Callable[[], bool] | None = None,
-                                   released: frozenset[str] = frozenset()) -> tuple[int, bool]:
+                                   released: frozenset[str] = frozenset(),
+                                   touched: set[tuple[str, date]] | None = None) -> tuple[int, bool]:
         """Remove the lines `import_id` wrote; answers (lines removed, whether every line was handled). A
         line a reconciliation entry holds (its mark names a reconciliation not in `released`) is kept:
-        `LinesHeld` is raised once the other lines are handled, naming the reconciliations."""
+        `LinesHeld` is raised once the other lines are handled, naming the reconciliations. The balances of
+        the days handled are recomputed, unless `touched` is given: then those days go into it, for the caller
+        to recompute once (`refresh_totals`) after all its deletes."""
         ...
 
     def refs(self, tenant: Tenant, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LineRef]:
@@ -817,7 +820,8 @@ class LedgerRepository(_References):
 
     def delete_many_if_from_import(self, tenant: Tenant, lines: Iterable[Transaction], import_id: str, *,
                                    workers: int = 16, stop: Callable[[], bool] | None = None,
-                                   released: frozenset[str] = frozenset()) -> tuple[int, bool]:
+                                   released: frozenset[str] = frozenset(),
+                                   touched: set[tuple[str, date]] | None = None) -> tuple[int, bool]:
         """Remove the ledger lines of `lines` that this import wrote and no live reconciliation entry holds,
         `workers` conditional deletes at a time (the low-level client is thread-safe, the table resource
         is not). Answers (lines removed, whether every line was handled); when `stop()` turns true no new
@@ -841,21 +845,22 @@ class LedgerRepository(_References):
                 else:
                     removed += outcome
 
-        touched: set[tuple[str, date]] = set()
+        days: set[tuple[str, date]] = set() if touched is None else touched
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revert") as pool:
             try:
                 for line in lines:
                     if errors or (stop is not None and stop()):
                         complete = False
                         break
-                    touched.add((line.bank_account_id, line.date_posted))
+                    days.add((line.bank_account_id, line.date_posted))
                     if len(pending) >= workers * 4:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         collect(done)
                     pending.add(pool.submit(self._delete_one, tenant, line, import_id, released))
             finally:
                 collect(wait(pending).done)
-                self.refresh_totals(tenant, touched, workers=workers)  # also after a partial run
+                if touched is None:  # the days' balances, also after a partial run (else the caller's)
+                    self.refresh_totals(tenant, days, workers=workers)
         if errors:
             # the lines already removed are counted in the error: a retry finds them gone and does not
             # count them again

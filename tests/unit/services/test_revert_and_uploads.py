@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -57,6 +58,45 @@ def test_a_revert_out_of_time_fails_and_the_next_one_continues(c: FakeContainer,
 
     assert done.revert.status == "reverted" and done.revert.line_count == 3
     assert c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
+    # where it stands now, not where an earlier run stopped
+    assert [d.code for d in done.error_details if d.code.startswith("Revert")] == ["Reverted"]
+
+
+def test_a_revert_recomputes_each_day_once_before_its_outcome_and_a_continued_run_the_earlier_days_too(
+        c: FakeContainer, world: World):
+    c.settings.chunk_rows = 1  # Coffee, Salary and Rent in a chunk each, on three days
+    imp = _reverting(c, world)
+    account = imp.bank_accounts[0].id
+    days = [(account, d) for d in sorted({x.date_posted for x in c.ledger.all(world.tenant, account)})]
+    calls = itertools.count()
+    c.ledger.refreshed.clear()
+
+    stopped = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 2 else 0)
+
+    assert stopped.revert.chunks_done == 2 and c.ledger.refreshed == days[:2]  # once each, after the deletes
+    c.ledger.refreshed.clear()
+    c.import_service.revert(world.tenant, imp.id)
+    assert c.revert.run(world.tenant, imp.id).revert.status == "reverted"
+    assert c.ledger.refreshed == days  # the earlier run's days again (it may have stopped before), and the last
+
+
+def test_a_revert_reads_no_ledger_line_when_no_live_reconciliation_is_near_its_lines(c: FakeContainer,
+                                                                                   world: World):
+    from tximport.reconciliation.models import Reconciliation, ReconciliationStatus, Source
+
+    imp = _reverting(c, world)
+    account = imp.bank_accounts[0].id
+    last = max(x.date_posted for x in c.ledger.all(world.tenant, account))
+    c.reconciliation_store.create(Reconciliation(  # a month after the import's lines, beyond its 5-day window
+        id="rec-later", organisation_id=world.tenant.organisation_id, company_id=world.tenant.company_id,
+        account_id=account, period_start=last + timedelta(days=6), period_end=last + timedelta(days=36),
+        source=Source.API_IMPORT, status=ReconciliationStatus.COMPLETED, entries_key="k/rec-later"))
+    read: list[object] = []
+    get_lines = c.ledger.get_lines
+    c.ledger.get_lines = lambda tenant, refs: read.append(refs) or get_lines(tenant, refs)  # type: ignore[method-assign]
+
+    assert c.revert.run(world.tenant, imp.id).revert.status == "reverted"
+    assert read == []
 
 
 def test_a_revert_that_fails_midway_keeps_an_exact_count(c: FakeContainer, world: World):
