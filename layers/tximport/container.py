@@ -215,7 +215,7 @@ class Container:
     @cached_property
     def ledger_queries(self) -> LedgerQueries:
         return LedgerQueries(accounts=self.accounts, ledger=self.ledger, imports=self.imports,
-                             statements=StatementHistory(self.statement_store))
+                             statements=StatementHistory(self.statement_store), locks=self.locks)
 
     @cached_property
     def idempotency_store(self) -> TenantIdempotencyLayer:

@@ -129,7 +129,8 @@ def balance_view(balance: AccountBalance, currency: str | None) -> schemas.Accou
     return schemas.AccountBalanceOut(
         balance=None if balance.amount is None else money.minor_units(balance.amount, currency),
         amount=None if balance.amount is None else money.money_text(balance.amount, currency),
-        currency=currency, as_of=balance.as_of, last_statement=last)
+        currency=currency, as_of=balance.as_of, last_statement=last,
+        provisional=balance.changing_import_id is not None, changing_import_id=balance.changing_import_id)
 
 
 def dry_run_view(plan: DryRun) -> schemas.PlanOut:

@@ -11,17 +11,17 @@ page's first day and one read of that day's later lines, never a scan of the led
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from tximport.errors import ValidationFailed
-from tximport.models import LedgerLine, Tenant
+from tximport.errors import NotFound, ValidationFailed
+from tximport.models import ImportStatus, LedgerLine, Tenant
 from tximport.services.accounts import all_accounts
 from tximport.services.public import SOURCE_ID
 from tximport.statements.models import StatementRecord
 from tximport.storage.ledger import LedgerStore
-from tximport.storage.repository import AccountsStore, ImportsStore
+from tximport.storage.repository import AccountsStore, ImportsStore, LocksStore
 from tximport.storage.statements import StatementHistory
 
 
@@ -33,6 +33,9 @@ class AccountBalance:
     amount: Decimal | None
     as_of: date | None
     statement: StatementRecord | None
+    #: the import whose lines are being written to the account's ledger or removed from it right now: the day
+    #: sums follow its lines as they are recomputed, so the figures are provisional until it ends
+    changing_import_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -46,11 +49,12 @@ class LedgerPage:
 
 class LedgerQueries:
     def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore, imports: ImportsStore,
-                 statements: StatementHistory | None = None) -> None:
+                 statements: StatementHistory | None = None, locks: LocksStore | None = None) -> None:
         self.accounts = accounts
         self.ledger = ledger
         self.imports = imports
         self.statements = statements
+        self.locks = locks
 
     def page(self, tenant: Tenant, account_id: str, *, limit: int, cursor: str | None
              ) -> tuple[list[LedgerLine], str | None]:
@@ -83,6 +87,7 @@ class LedgerQueries:
     def page_with_balances(self, tenant: Tenant, account_id: str, *, limit: int, cursor: str | None) -> LedgerPage:
         """`page`, with each line's running balance and the account's current balance."""
         lines, nxt = self.page(tenant, account_id, limit=limit, cursor=cursor)
+        changing = self._changing(tenant, account_id)  # asked before and after the sums are read
         anchor = self.statements.last(tenant, account_id) if self.statements else None
         running: list[Decimal] = []
         if lines:
@@ -93,7 +98,22 @@ class LedgerQueries:
                 running.append(balance)
                 if not line.pending:  # a pending line never counts: the balance before it is the one after it
                     balance -= line.amount
-        return LedgerPage(lines, nxt, running, self._current(tenant, account_id, anchor))
+        current = self._current(tenant, account_id, anchor)
+        changing = self._changing(tenant, account_id) or changing
+        return LedgerPage(lines, nxt, running, replace(current, changing_import_id=changing))
+
+    def _changing(self, tenant: Tenant, account_id: str) -> str | None:
+        """The import holding the account while its commit writes lines (or its failed commit removes them), or
+        while its revert removes them; None otherwise (an import being processed or reviewed changes nothing)."""
+        holder = self.locks.holder(tenant, account_id) if self.locks is not None else None
+        if holder is None:
+            return None
+        try:
+            imp = self.imports.get(tenant, holder)
+        except NotFound:
+            return None
+        changing = imp.status == ImportStatus.FINAL_PROCESSING or imp.revert.status == "reverting"
+        return imp.id if changing else None
 
     def _current(self, tenant: Tenant, account_id: str, anchor: StatementRecord | None) -> AccountBalance:
         """The balance after the newest booked line (or the anchor's closing, when later): the day sums after

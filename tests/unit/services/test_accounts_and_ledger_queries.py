@@ -63,7 +63,8 @@ def test_an_account_with_nothing_booked_has_no_balance_yet_and_says_so(c: FakeCo
     empty = current()
     assert (empty.amount, empty.as_of, empty.statement) == (None, None, None)
     shown = balance_view(empty, "EUR").model_dump(by_alias=True)
-    assert shown == {"balance": None, "amount": None, "currency": "EUR", "asOf": None, "lastStatement": None}
+    assert shown == {"balance": None, "amount": None, "currency": "EUR", "asOf": None, "lastStatement": None,
+                     "provisional": False, "changingImportId": None}
 
     # pending lines only: still nothing booked
     world.completed(b'{"transactions": [{"datePosted": "2024-01-05", "amount": "-9.99", "description": "Card",'
@@ -97,3 +98,29 @@ def test_an_identifier_another_account_has_is_a_conflict_and_an_ambiguous_one_ne
         c.account_service.find_or_create(world.tenant, "GB33BUKB20201555555555", country_code="GBR", bank_id="b")
     assert err.value.code == "AmbiguousBankAccount"
     assert len(c.account_service.all(world.tenant)) == 2
+
+
+def test_the_balance_is_provisional_while_an_import_writes_or_removes_the_accounts_lines(c: FakeContainer,
+                                                                                        world: World):
+    account = world.account()
+
+    def changing() -> str | None:
+        page = c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None)
+        assert page.balance is not None
+        return page.balance.changing_import_id
+
+    imp, _ = world.awaiting(CSV, account)
+    assert changing() is None  # processed and reviewed: the ledger is as it was
+    c.import_service.confirm(world.tenant, imp.id)
+    chunks = c.workflow.begin_commit(world.get(imp.id))
+    c.commit.commit_chunk(world.get(imp.id), chunks[0])
+    assert changing() == imp.id
+    assert balance_view(c.ledger_queries.page_with_balances(world.tenant, account, limit=1, cursor=None).balance,
+                        "EUR").provisional is True  # type: ignore[arg-type]
+    c.commit.refresh_balances(world.get(imp.id))
+    c.workflow.complete(world.get(imp.id))
+    assert changing() is None
+    c.import_service.revert(world.tenant, imp.id)
+    assert changing() == imp.id
+    c.revert.run(world.tenant, imp.id)
+    assert changing() is None
