@@ -23,6 +23,18 @@ def _execution_status(stack: Any, import_id: str) -> str:
     return str(stack.clients.stepfunctions.describe_execution(executionArn=arn)["status"])
 
 
+def _a_commit_that_is_undone(api: Api) -> tuple[str, dict[str, Any]]:
+    """The statement imported into a new account and confirmed, its commit failing: the account, and the import
+    ended in error with its lines undone."""
+    account = api.create_account()
+    imp = api.import_file(account, STATEMENT)
+    assert imp["status"] == "awaitingConfirmation", imp
+    failed = api.confirm_and_complete(imp["id"])
+    assert failed["status"] == "error", failed
+    assert "CommitUndone" in [d["code"] for d in failed["errorDetails"]], failed["errorDetails"]
+    return account, failed
+
+
 def test_a_commit_that_fails_part_way_leaves_no_line_of_the_file(api: Api, stack, monkeypatch: pytest.MonkeyPatch):
     ledger = container().ledger
     write_staged = ledger.write_staged
@@ -42,15 +54,9 @@ def test_a_commit_that_fails_part_way_leaves_no_line_of_the_file(api: Api, stack
         raise RuntimeError("the ledger refused line 51")
 
     monkeypatch.setattr(ledger, "write_staged", dies_after_50)
-    account = api.create_account()
-    imp = api.import_file(account, STATEMENT)
-    assert imp["status"] == "awaitingConfirmation", imp
 
-    failed = api.confirm_and_complete(imp["id"])
+    account, imp = _a_commit_that_is_undone(api)
 
-    assert failed["status"] == "error", failed
-    codes = [d["code"] for d in failed["errorDetails"]]
-    assert "CommitUndone" in codes, failed["errorDetails"]
     assert api.ledger(account) == []  # nothing listed ...
     tenant = Tenant(organisation_id=api.organisation_id, company_id=api.company_id)
     assert not any(ledger.day_lines(tenant, account, day) for day in ledger.days(tenant, account))  # ... or stored
@@ -72,14 +78,9 @@ def test_balances_that_cannot_be_recomputed_undo_the_commit(api: Api, stack, mon
         raise RuntimeError("the ledger refused the balances")
 
     monkeypatch.setattr(commit, "refresh_balances", fails)
-    account = api.create_account()
-    imp = api.import_file(account, STATEMENT)
-    assert imp["status"] == "awaitingConfirmation", imp
 
-    failed = api.confirm_and_complete(imp["id"])
+    account, _ = _a_commit_that_is_undone(api)
 
-    assert failed["status"] == "error", failed
-    assert "CommitUndone" in [d["code"] for d in failed["errorDetails"]], failed["errorDetails"]
     assert api.ledger(account) == []
     balance = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})["meta"]["balance"]
     assert balance["amount"] is None, balance
