@@ -56,9 +56,11 @@ def test_presigned_put_with_curl_fires_on_upload_and_runs_the_workflow(standin_s
     events = poll(finished, timeout=30, what="the workflow's completion event")
     assert events[0]["detailType"] == "import.complete", events
     assert events[0]["eventBusName"] == standin_stack.info["eventBusName"]
-    # the Map state ran one commit per staged chunk key the workflow answered
-    chunks = sorted(e["chunkKey"] for e in calls("commit") if e.get("importId") == import_id)
-    assert chunks == ["staging/c1", "staging/c2"]
+    # the Map state ran one commit per staged chunk key the workflow answered, then RefreshBalances once
+    commits = [e for e in calls("commit") if e.get("importId") == import_id]
+    assert sorted(e["chunkKey"] for e in commits if "chunkKey" in e) == ["staging/c1", "staging/c2"]
+    assert [e for e in commits if "chunkKey" not in e] == [
+        {"importId": import_id, "tenant": commits[0]["tenant"], "refreshBalances": True}]
     assert "event tximport.standin import.complete" in standin_stack.output()
 
 
