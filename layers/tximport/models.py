@@ -332,6 +332,14 @@ class Import(BaseModel):
         return (self.status == ImportStatus.ERROR and self.commit_started is not None
                 and self.revert.status != "reverted")
 
+    @property
+    def revert_unfinished(self) -> bool:
+        """A revert runs, or stopped after removing some of the import's lines (revertFailed): until a revert
+        finishes it, the import holds its accounts (an import reviewed against the ledger meanwhile would take
+        lines the revert is still to remove for lines already imported)."""
+        return self.revert.status == "reverting" or (
+            self.revert.status == "revertFailed" and (self.revert.line_count or 0) > 0)
+
     def without_taken_token(self) -> Import:
         """This import with the changes of the action that took its token undone (the token stays taken:
         it is dead), or itself when no action took one."""

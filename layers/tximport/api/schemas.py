@@ -290,7 +290,8 @@ class AccountBalanceOut(Wire):
     last_statement: LastStatementOut | None
     provisional: bool = Field(default=False, description=(
         "true while an import's lines are being written to the account's ledger (its commit) or removed from it "
-        "(its revert, or the undo of a failed commit): the day sums follow its lines as they are recomputed, so "
+        "(its revert, also one stopped part-way, or the undo of a failed commit): the day sums follow its lines "
+        "as they are recomputed, so "
         "these figures and the lines' runningBalance are final only once it ends"))
     changing_import_id: str | None = Field(default=None, description="the import doing so (null when not provisional)")
 

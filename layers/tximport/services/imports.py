@@ -164,6 +164,9 @@ class ImportService:
         if imp.revert.status == "reverting":
             raise Conflict("the import is being reverted; delete it once the revert has finished",
                            code="InvalidImportStatus", target="revertStatus")
+        if imp.revert_unfinished:  # deleting would lose what says which of its lines are still in the ledger
+            raise Conflict("the import's revert stopped part-way: revert again to finish it, then delete it",
+                           code="InvalidImportStatus", target="revertStatus")
         if imp.holds_failed_commit:  # deleting would lose what says which ledger lines it wrote
             raise Conflict("the import's failed commit left ledger lines: revert it, then delete it",
                            code="InvalidImportStatus", target="revertStatus")

@@ -104,7 +104,8 @@ class LedgerQueries:
 
     def _changing(self, tenant: Tenant, account_id: str) -> str | None:
         """The import holding the account while its commit writes lines (or its failed commit removes them), or
-        while its revert removes them; None otherwise (an import being processed or reviewed changes nothing)."""
+        while its revert removes them (or has stopped part-way); None otherwise (an import being processed or
+        reviewed changes nothing)."""
         holder = self.locks.holder(tenant, account_id) if self.locks is not None else None
         if holder is None:
             return None
@@ -112,7 +113,7 @@ class LedgerQueries:
             imp = self.imports.get(tenant, holder)
         except NotFound:
             return None
-        changing = imp.status == ImportStatus.FINAL_PROCESSING or imp.revert.status == "reverting"
+        changing = imp.status == ImportStatus.FINAL_PROCESSING or imp.revert_unfinished
         return imp.id if changing else None
 
     def _current(self, tenant: Tenant, account_id: str, anchor: StatementRecord | None) -> AccountBalance:

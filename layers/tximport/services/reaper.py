@@ -56,7 +56,7 @@ class ReaperService:
             except NotFound:
                 return False
             if imp.status not in IN_FLIGHT_STATUSES:
-                if imp.revert.status != "reverting":  # a revert under way holds the accounts
+                if not imp.revert_unfinished:  # a revert under way, or stopped part-way, holds the accounts
                     self.lifecycle.release(imp)  # final: it holds nothing (a crash may have left a lock)
                 return False
             left_in = imp.status.value

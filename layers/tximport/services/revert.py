@@ -6,9 +6,10 @@ removes nothing more. Progress (lines removed, chunks done) is saved after each 
 stops (out of time, an error, Lambda's own retry of an asynchronous invocation) is continued by the
 next one.
 
-The revert holds the import's bank accounts from the request (services/imports.py) to its end, reverted
-or revertFailed: an import of one of them queues behind it, so no review is made against lines that are
-about to leave the ledger.
+The revert holds the import's bank accounts from the request (services/imports.py) until it is reverted,
+or stopped before removing any line: an import of one of them queues behind it, so no review is made
+against lines that are about to leave the ledger. A revert that stopped part-way (revertFailed after
+removing lines) keeps holding them until a new revert finishes it.
 
 Ledger lines a reconciliation matched are never removed behind its back: before the first delete every
 line of the import is read, and if a live reconciliation (any status but FAILED) holds one, nothing is
@@ -298,7 +299,8 @@ class RevertService:
                 saved = self.imports.save(imp)
             except Conflict:
                 continue
-            self.lifecycle.release(saved)  # a new revert takes the accounts again
+            if not saved.revert_unfinished:  # it removed nothing: a new revert takes the accounts again
+                self.lifecycle.release(saved)
             return saved
         raise Conflict(f"import {import_id} kept changing while its revert failure was recorded",
                        code="ConcurrentUpdate")

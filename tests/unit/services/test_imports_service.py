@@ -304,20 +304,42 @@ def test_an_import_of_the_account_queues_behind_a_revert_until_it_ends(world: Wo
     assert world.claim(later.id) == "process"
 
 
-def test_a_failed_revert_gives_the_accounts_back(world: World, c: FakeContainer):
+def test_a_revert_that_stopped_part_way_keeps_the_accounts_until_a_revert_finishes_it(world: World,
+                                                                                        c: FakeContainer):
+    """Some of its lines are gone, some not: an import reviewed now would take those still to go for lines already
+    imported. It stays queued, and the import cannot be deleted (its staged lines say which lines remain)."""
     account = world.account()
     first = world.completed(CSV, account)
     c.import_service.revert(world.tenant, first.id)
     later, token = world.queued(account)
-    c.ledger.fail_deletes_after = 1  # a throttled table
+    c.ledger.fail_deletes_after = 1  # a throttled table: one line removed, then the revert stops
+
+    stopped = c.revert.run(world.tenant, first.id)
+
+    assert (stopped.revert.status, stopped.revert.line_count) == ("revertFailed", 1)
+    assert c.lifecycle.locks.holder(world.tenant, account) == first.id and world.claim(later.id) == "wait"
+    with pytest.raises(Conflict) as kept:
+        c.import_service.delete(world.tenant, first.id)
+    assert (kept.value.code, kept.value.target) == ("InvalidImportStatus", "revertStatus")
+    c.ledger.fail_deletes_after = None
+    c.import_service.revert(world.tenant, first.id)
+    assert c.revert.run(world.tenant, first.id).revert.status == "reverted"
+    assert (token, {"action": "claim"}) in c.workflow_engine.resumed
+    assert world.claim(later.id) == "process"
+
+
+def test_a_revert_stopped_before_removing_a_line_gives_the_accounts_back(world: World, c: FakeContainer):
+    account = world.account()
+    first = world.completed(CSV, account)
+    c.import_service.revert(world.tenant, first.id)
+    c.ledger.fail_deletes_after = 0  # the first delete fails
 
     assert c.revert.run(world.tenant, first.id).revert.status == "revertFailed"
 
-    assert (token, {"action": "claim"}) in c.workflow_engine.resumed
-    assert world.claim(later.id) == "process"
-    with pytest.raises(Conflict) as busy:  # now the later import holds the account
-        c.import_service.revert(world.tenant, first.id)
-    assert busy.value.code == "BankAccountBusy" and later.id in busy.value.message
+    assert c.lifecycle.locks.holder(world.tenant, account) is None
+    # the next import takes the account at once (processed() claims it), and is reviewed
+    _, outcome = world.processed(CSV + b"2024-01-05,Books,-20.00\n", account, bypass_replay_validation=True)
+    assert outcome == "review"
 
 
 def test_a_revert_that_cannot_be_started_gives_the_accounts_back(world: World, c: FakeContainer):
