@@ -27,7 +27,7 @@ from tximport.models import (
     utcnow,
 )
 from tximport.services.accounts import AccountService
-from tximport.services.lifecycle import Lifecycle
+from tximport.services.lifecycle import Lifecycle, held_by, revert_holder
 from tximport.services.workflow import expires_at
 from tximport.storage.objects import ObjectStore
 from tximport.storage.repository import AccountsStore
@@ -309,18 +309,21 @@ class ImportService:
         return account
 
     def _hold_accounts(self, imp: Import) -> None:
-        """A revert holds the import's accounts until it ends, as an import does while it is processed: an
+        """A revert holds the import's accounts until it is done, as an import does while it is processed: an
         import of one of them queues behind it. While another import holds one (processing, or awaiting
         confirmation with a review made against the ledger the revert would change: a line shown as
         already imported would then be in no ledger line), 409 BankAccountBusy and nothing changes."""
-        if self.lifecycle.acquire(imp):
+        if self.lifecycle.acquire(imp, revert=True):
             return
         for account_id in self.lifecycle.account_ids(imp):
             holder = self.lifecycle.locks.holder(imp.tenant, account_id)
-            if holder is not None and holder != imp.id:
-                raise Conflict(f"import {holder} holds bank account {account_id} (it is processed or awaits "
-                               "confirmation against the ledger as it is): confirm or delete it, then revert",
-                               code="BankAccountBusy", target="bankAccounts")
+            if holder is None or holder == revert_holder(imp.id):
+                continue
+            other, reverting = held_by(holder)
+            raise Conflict(f"{'the revert of ' if reverting else ''}import {other} holds bank account {account_id} "
+                           "(it is processed, awaits confirmation against the ledger as it is, or is reverted): "
+                           "wait for it, or confirm or delete it, then revert", code="BankAccountBusy",
+                           target="bankAccounts")
         raise Conflict("a bank account of the import changed hands while the revert took it: revert again",
                        code="BankAccountBusy", target="bankAccounts")
 
@@ -352,7 +355,7 @@ class ImportService:
             latest = self.imports.get(tenant, import_id)
             if latest.revert.status in ("reverting", "reverted"):
                 return latest, latest.revert.status == "reverting"  # a concurrent revert won (and holds)
-            self.lifecycle.release(latest)
+            self.lifecycle.release(latest, revert=True)
             raise
         view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
         try:
@@ -363,6 +366,6 @@ class ImportService:
                 severity=Severity.ERROR, code="RevertFailed",
                 message="the revert could not be started; revert again")]
             self.imports.save(imp)
-            self.lifecycle.release(imp)
+            self.lifecycle.release(imp, revert=True)
             raise
         return view, True

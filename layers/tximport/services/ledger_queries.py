@@ -18,6 +18,7 @@ from decimal import Decimal
 from tximport.errors import NotFound, ValidationFailed
 from tximport.models import ImportStatus, LedgerLine, Tenant
 from tximport.services.accounts import all_accounts
+from tximport.services.lifecycle import held_by
 from tximport.services.public import SOURCE_ID
 from tximport.statements.models import StatementRecord
 from tximport.storage.ledger import LedgerStore
@@ -109,11 +110,12 @@ class LedgerQueries:
         holder = self.locks.holder(tenant, account_id) if self.locks is not None else None
         if holder is None:
             return None
+        import_id, reverting = held_by(holder)
         try:
-            imp = self.imports.get(tenant, holder)
+            imp = self.imports.get(tenant, import_id)
         except NotFound:
             return None
-        changing = imp.status == ImportStatus.FINAL_PROCESSING or imp.revert_unfinished
+        changing = imp.revert_unfinished if reverting else imp.status == ImportStatus.FINAL_PROCESSING
         return imp.id if changing else None
 
     def _current(self, tenant: Tenant, account_id: str, anchor: StatementRecord | None) -> AccountBalance:

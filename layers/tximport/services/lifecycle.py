@@ -20,6 +20,22 @@ from tximport.storage.repository import ImportsStore, LocksStore
 log = logging.getLogger(__name__)
 
 
+#: how a revert names itself as an accounts' holder: apart from its import, so that what releases an ended
+#: import's accounts (the reaper, a late clean-up) never releases a revert's hold
+REVERT_HOLDER_PREFIX = "revert#"
+
+
+def revert_holder(import_id: str) -> str:
+    return f"{REVERT_HOLDER_PREFIX}{import_id}"
+
+
+def held_by(holder: str) -> tuple[str, bool]:
+    """The import a holder names, and whether it is that import's revert."""
+    if holder.startswith(REVERT_HOLDER_PREFIX):
+        return holder[len(REVERT_HOLDER_PREFIX):], True
+    return holder, False
+
+
 class Lifecycle:
     """Moves imports between statuses and manages their account locks."""
 
@@ -95,22 +111,28 @@ class Lifecycle:
     def account_ids(self, imp: Import) -> list[str]:
         return sorted({a.id for a in imp.bank_accounts})
 
-    def acquire(self, imp: Import) -> bool:
-        """Take every account of the import, or none (all or nothing, in a fixed order)."""
+    def acquire(self, imp: Import, *, revert: bool = False) -> bool:
+        """Take every account of the import, or none (all or nothing, in a fixed order); with `revert`, for the
+        import's revert (its own holder name: what releases the import's accounts leaves a revert's alone)."""
+        owner = revert_holder(imp.id) if revert else imp.id
         taken: list[str] = []
         for account_id in self.account_ids(imp):
-            if not self.locks.acquire(imp.tenant, account_id, imp.id):
+            if not self.locks.acquire(imp.tenant, account_id, owner):
                 for done in taken:
-                    self.locks.release(imp.tenant, done, imp.id)
+                    self.locks.release(imp.tenant, done, owner)
                 return False
             taken.append(account_id)
         return True
 
-    def release(self, imp: Import) -> None:
-        """Give back the import's accounts and wake the oldest import waiting for each of them."""
+    def release(self, imp: Import, *, revert: bool = False) -> None:
+        """Give back the import's accounts (with `revert`, its revert's) and wake the oldest import waiting for
+        each of them."""
         for account_id in self.account_ids(imp):
-            self.locks.remove_import(imp.tenant, account_id, imp.id)
-            self.locks.release(imp.tenant, account_id, imp.id)
+            if revert:
+                self.locks.release(imp.tenant, account_id, revert_holder(imp.id))
+            else:
+                self.locks.remove_import(imp.tenant, account_id, imp.id)
+                self.locks.release(imp.tenant, account_id, imp.id)
         for account_id in self.account_ids(imp):
             self.resume_next(imp, account_id)
 

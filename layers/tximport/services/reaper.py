@@ -56,8 +56,8 @@ class ReaperService:
             except NotFound:
                 return False
             if imp.status not in IN_FLIGHT_STATUSES:
-                if not imp.revert_unfinished:  # a revert under way, or stopped part-way, holds the accounts
-                    self.lifecycle.release(imp)  # final: it holds nothing (a crash may have left a lock)
+                self.lifecycle.release(imp)  # final: it holds nothing (a crash may have left a lock; a revert
+                # holds the accounts under a holder name of its own, left alone)
                 return False
             left_in = imp.status.value
             message = f"the import's workflow ended ({status}) without finishing it"

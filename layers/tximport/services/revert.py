@@ -284,7 +284,7 @@ class RevertService:
             for account in imp.bank_accounts:
                 self.imports.delete_replay(imp.tenant, account.id, imp.file_sha256, imp.id)
         self.imports.save(imp)  # the table's stream announces it (newStatus "reverted")
-        self.lifecycle.release(imp)  # the imports queued behind the revert go on
+        self.lifecycle.release(imp, revert=True)  # the imports queued behind the revert go on
         return imp
 
     def _failed(self, tenant: Tenant, import_id: str, detail: ErrorDetail) -> Import:
@@ -300,7 +300,7 @@ class RevertService:
             except Conflict:
                 continue
             if not saved.revert_unfinished:  # it removed nothing: a new revert takes the accounts again
-                self.lifecycle.release(saved)
+                self.lifecycle.release(saved, revert=True)
             return saved
         raise Conflict(f"import {import_id} kept changing while its revert failure was recorded",
                        code="ConcurrentUpdate")
