@@ -354,7 +354,8 @@ class InMemoryLedger:
     def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
              start_after: date | None = None) -> Iterator[date]:
         pk = keys.tenant_pk(tenant)
-        days = sorted((d for p, a, d in self.lines if p == pk and a == account_id), reverse=newest_first)
+        days = sorted((d for (p, a, d), found in self.lines.items() if p == pk and a == account_id and found),
+                      reverse=newest_first)
         if start_after is not None:
             days = [d for d in days if (d < start_after if newest_first else d > start_after)]
         return iter(days)

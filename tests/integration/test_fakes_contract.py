@@ -4,6 +4,7 @@ each scenario runs against both (moto in-process, no server)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -378,6 +379,22 @@ def test_a_reference_is_claimed_once_and_follows_its_line(ledger):
         ledger.replace(TENANT, ref, dataclasses.replace(line, date_posted=date(2024, 1, 9)), "bank-1")
     assert ledger.day_lines(TENANT, "acc", date(2024, 1, 9)) == []
     assert ledger.refs(TENANT, [("acc", "bank-1")])[("acc", "bank-1")][1] == date(2024, 1, 7)
+
+
+def test_a_day_whose_lines_all_went_is_no_longer_listed(ledger, monkeypatch):
+    """After a revert empties days, listing the ledger newest first walks only days with lines (on DynamoDB a day
+    indexed in the last minute keeps its index item: its writer may still be writing the lines)."""
+    import tximport.storage.ledger as module
+
+    lines = [_line(n, 1 + n % 3) for n in range(1, 10)]  # days 1..3
+    hour_ago = time.time() - 3600
+    monkeypatch.setattr(module.time, "time", lambda: hour_ago)
+    ledger.write(TENANT, lines)
+    monkeypatch.undo()
+    ledger.delete_many_if_from_import(TENANT, [x for x in lines if x.date_posted.day == 2], "imp-1", workers=2)
+    assert list(ledger.days(TENANT, "acc")) == [date(2024, 1, 3), date(2024, 1, 1)]
+    ledger.write(TENANT, [x for x in lines if x.date_posted.day == 2][:1])  # a day written again is listed again
+    assert list(ledger.days(TENANT, "acc")) == [date(2024, 1, 3), date(2024, 1, 2), date(2024, 1, 1)]
 
 
 def test_a_claimed_line_is_written_only_where_its_reference_still_points_and_only_once(ledger):

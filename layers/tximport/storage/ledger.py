@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime, timedelta
@@ -54,6 +55,9 @@ _deserializer = TypeDeserializer()
 
 #: what a day's balance reads of its lines
 _AMOUNT_NAMES = {"#a": "amount", "#p": "pending"}
+#: how long after putting a day's `DAY#` item a writer may still be writing its lines (the item is kept that long
+#: even when the day is read empty)
+_DAY_WRITE_SECONDS = 60
 #: how far before its booked line a replaced pending line is looked for when it is opened again
 _PENDING_LOOKBACK_DAYS = 62
 
@@ -269,12 +273,17 @@ def _transaction_groups(lines: list[tuple[LedgerLine, str]]) -> Iterator[list[tu
         yield group
 
 
+def _day_index_item(tenant: Tenant, account_id: str, day: date) -> dict[str, dict[str, str]]:
+    """The `DAY#` item of an account's day, stamped with when it was written (`at`, epoch seconds): a day whose
+    lines are all gone loses it again (`_drop_empty_day`), unless a writer put it lately (its lines may follow)."""
+    return {"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_day_sk(day)},
+            "at": {"N": str(int(time.time()))}}
+
+
 def _line_index_items(tenant: Tenant, line: LedgerLine) -> list[dict[str, dict[str, Any]]]:
     """The index items a line needs before it is written: its day's, a session line's INVOICEDAY#/VALIDATING#
     items, and an open-pending item for a pending line no booked line replaced."""
-    day_item = {"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
-                "sk": {"S": keys.ledger_day_sk(line.date_posted)}}
-    items: list[dict[str, dict[str, Any]]] = [day_item]
+    items: list[dict[str, dict[str, Any]]] = [_day_index_item(tenant, line.bank_account_id, line.date_posted)]
     if line.session is not None:
         items += _index_items(tenant, line)
     if line.pending and not line.replaced_by:
@@ -528,8 +537,7 @@ class LedgerRepository(_References):
             account_id, day = record["bankAccountId"], record["datePosted"]
             if (account_id, day) not in days:
                 days.add((account_id, day))
-                new_index.append({"pk": {"S": keys.ledger_account_pk(tenant, account_id)},
-                                  "sk": {"S": keys.ledger_day_sk(date.fromisoformat(day))}})
+                new_index.append(_day_index_item(tenant, account_id, date.fromisoformat(day)))
             if record.get("pending"):
                 new_index.append(_staged_pending_item(tenant, record))
             if record.get("replacesPendingId"):
@@ -694,13 +702,15 @@ class LedgerRepository(_References):
         key = {"pk": {"S": keys.ledger_account_pk(tenant, account_id)}, "sk": {"S": keys.ledger_total_sk(day)}}
         pages = self.client.get_paginator("query")
         for _ in range(20):
+            started = int(time.time())
             current = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
             version = int(current["version"]["N"]) if current else 0
-            total, count = Decimal(0), 0
+            total, count, lines = Decimal(0), 0, 0
             for page in pages.paginate(
                     TableName=self.table_name, KeyConditionExpression="pk = :pk", ConsistentRead=True,
                     ExpressionAttributeValues={":pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}},
                     ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
+                lines += len(page["Items"])
                 for item in page["Items"]:
                     if item.get("pending", {}).get("BOOL"):  # a booked balance leaves pending lines out
                         continue
@@ -713,11 +723,28 @@ class LedgerRepository(_References):
                 self.client.put_item(TableName=self.table_name, Item={
                     **key, "day": {"S": day.isoformat()}, "total": {"N": _number_text(total)},
                     "count": {"N": str(count)}, "version": {"N": str(version + 1)}}, **condition)
+                if not lines:
+                    self._drop_empty_day(tenant, account_id, day, started)
                 return
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
         raise TransientError(f"the balance of {account_id} on {day} kept changing while it was recomputed")
+
+    def _drop_empty_day(self, tenant: Tenant, account_id: str, day: date, read_at: int) -> None:
+        """A day read without a line loses its `DAY#` item, so that listing the ledger (newest day first) does not
+        walk the days a revert emptied. A writer puts the item before its lines: one put since a minute before
+        the read may still be writing them, and keeps it (a later put brings it back in any case)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name, Key={"pk": {"S": keys.ledger_account_pk(tenant, account_id)},
+                                                "sk": {"S": keys.ledger_day_sk(day)}},
+                ConditionExpression="attribute_not_exists(#at) OR #at < :cutoff",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":cutoff": {"N": str(read_at - _DAY_WRITE_SECONDS)}})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
                    ) -> list[tuple[date, Decimal]]:
@@ -898,8 +925,7 @@ class LedgerRepository(_References):
             put["ExpressionAttributeValues"] = {":e": {"S": line.reconciliation.entry_id}}
         try:
             if moved:  # the new day indexed first, then the line and its reference moved in one transaction
-                self._index_then_batch([{"pk": {"S": keys.ledger_account_pk(tenant, line.bank_account_id)},
-                                         "sk": {"S": keys.ledger_day_sk(line.date_posted)}}], [])
+                self._index_then_batch([_day_index_item(tenant, line.bank_account_id, line.date_posted)], [])
                 leave = {"TableName": self.table_name, "Key": self._key(tenant, old[0], old[1], old[2]),
                          "ConditionExpression": put.pop("ConditionExpression")}
                 point = {"TableName": self.table_name, "Item": {
