@@ -67,7 +67,7 @@ class StatementCollector:
         if totals.last_day is None or last > totals.last_day:
             totals.last_day = last
         totals.currency = totals.currency or currency
-        if any(b is not None for b in balances):  # (`is`: comparing a Decimal with None by `==` costs more)
+        if balances.count(None) != len(balances):  # (counted by identity first: None is None)
             add = current.running.add
             for line_number, file_amount, balance in zip(line_numbers, file_amounts, balances, strict=True):
                 add(line_number, file_amount, balance)
