@@ -100,9 +100,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     # quick bookkeeping steps only: 50 s stays below the 60 s TimeoutSeconds of the steps that invoke it,
     # so Lambda's own timeout (an error the step's Retry and Catch see) ends a stuck call first
     FunctionDef("workflow", "Status changes, account locks and task tokens for the workflow", 50, 512),
-    # a large import's ledger lines are removed chunk by chunk; a run out of time saves its progress and
-    # the next revert continues (invoked asynchronously by the api, never by a state machine)
-    # also the import workflow's UndoCommit step: a commit that failed part-way loses what it wrote
+    # the revert workflow's runs: a large import's ledger lines are removed chunk by chunk; a run out of time
+    # saves its progress and the workflow runs it again; also the import workflow's UndoCommit step (a commit
+    # that failed part-way loses what it wrote)
     FunctionDef("revert", "Revert a complete import: remove the ledger lines it wrote", 900, 512),
     # reads the streamed tables and puts one event per status change on the bus (at least once)
     FunctionDef("events", "Publish status events from the imports table's stream", 60, 256),
@@ -174,6 +174,13 @@ STATE_MACHINES: tuple[StateMachineDef, ...] = (
         arn_env_var="RECONCILE_STATE_MACHINE_ARN",
         description="match one run of a reconciliation's entries against the account's ledger lines",
     ),
+    StateMachineDef(
+        "revert",
+        STATE_MACHINES_DIR / "revert.asl.json",
+        {"RevertFunctionArn": "revert"},
+        arn_env_var="REVERT_STATE_MACHINE_ARN",
+        description="revert a complete import: remove the ledger lines it wrote, run after run until none is left",
+    ),
 )
 
 
@@ -191,6 +198,8 @@ IMPORT_STATE_MACHINE = state_machine("import")
 ENRICHMENT_STATE_MACHINE = state_machine("session-enrichment")
 #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
 RECONCILE_STATE_MACHINE = state_machine("reconcile")
+#: the revert workflow (statemachines/revert.asl.json)
+REVERT_STATE_MACHINE = state_machine("revert")
 
 #: the bucket's prefix for uploaded files and for staged chunks
 UPLOAD_PREFIX = "uploads/"

@@ -165,14 +165,6 @@ TABLE_ACCESS: Mapping[str, Mapping[str, str]] = {
     "reconcile": {"imports": "write", "ledger": "write"},
 }
 
-#: who may invoke which function directly (besides the state machines their definitions name)
-INVOKERS: Mapping[str, tuple[str, ...]] = {
-    "revert": ("api",),  # POST /imports/{id}/revert starts it asynchronously
-}
-
-#: the setting that tells an invoker the name of the function it invokes
-FUNCTION_NAME_SETTINGS: Mapping[str, str] = {"revert": "REVERT_FUNCTION_NAME"}
-
 #: what each function may do with each state machine (keyed by its name in STATE_MACHINES):
 #: "start" executions, "observe" them (describe, stop), "respond" to their task tokens
 STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -188,14 +180,15 @@ STATE_MACHINE_ACCESS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "reconcile": {
         "start": ("api",),  # POST a reconciliation, or re-run one
     },
+    # POST /imports/{id}/revert starts the revert of an import, and asks whether an earlier one still runs
+    "revert": {"start": ("api",), "observe": ("api",)},
 }
 
 
 def _check_access_maps() -> None:
     """Every function named in an access map exists, and TABLE_ACCESS names every function."""
     names = {f.name for f in FUNCTIONS}
-    granted = {*BUCKET_ACCESS, *TABLE_ACCESS, *INVOKERS, *FUNCTION_NAME_SETTINGS}
-    granted |= {invoker for invokers in INVOKERS.values() for invoker in invokers}
+    granted = {*BUCKET_ACCESS, *TABLE_ACCESS}
     granted |= {fn for access in STATE_MACHINE_ACCESS.values() for fns in access.values() for fn in fns}
     if not granted <= names or set(TABLE_ACCESS) != names:
         raise ValueError("the access maps name a function missing from FUNCTIONS, or miss one of them")
@@ -306,12 +299,6 @@ class TxImportStack(Stack):
         self.alarms = DeadLetterAlarms(self, "Alarms")
         self.alarms.watch("EventsGivenUp", self.status_events.dead_letters,
                           "Status events were given up on (a stream batch the events function could not publish)")
-        # direct invocations
-        for target, invokers in INVOKERS.items():
-            for name in invokers:
-                fns[target].grant_invoke(fns[name])
-                fns[name].add_environment(FUNCTION_NAME_SETTINGS[target], fns[target].function_name)
-
         # workflow control
         for definition in STATE_MACHINES:
             self._grant_state_machine_access(
@@ -383,16 +370,6 @@ class TxImportStack(Stack):
                     f"indexes ({', '.join(i.name for i in table_def.indexes)}), which grant_*_data covers with "
                     "the table: no other table's."})
 
-        for target, invokers in INVOKERS.items():
-            target_fn = self.get_logical_id(self.functions[target].function.node.default_child)
-            for name in invokers:
-                acknowledge(
-                    self.functions[name].role,
-                    {
-                        f"AwsSolutions-IAM5[Resource::<{target_fn}.Arn>:*]": "grant_invoke's versions and "
-                        f"aliases of the {target} function only, which the {name} function invokes directly.",
-                    },
-                )
         for machine_name, access in STATE_MACHINE_ACCESS.items():
             sm_ref = f'{{"Ref":"{self.get_logical_id(state_machines[machine_name].node.default_child)}"}}'
             execution_arn = (

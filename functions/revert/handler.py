@@ -1,5 +1,6 @@
-"""Revert a complete import: remove the ledger lines it wrote (invoked asynchronously by the API); or
-undo a commit that failed part-way (the import workflow's UndoCommit step, synchronously)."""
+"""The revert workflow's steps (statemachines/revert.asl.json): a run that removes an import's ledger lines from
+where its revert stands (run again while it answers `more`), and the record of a run that failed past its
+retries; and the import workflow's UndoCommit step (a commit that failed part-way loses what it wrote)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tximport.runtime import cold_start, container
-from tximport.tasks import RevertTask
+from tximport.tasks import RevertFailTask, RevertRunResult, RevertRunTask, RevertStep
 
 logger = Logger(service="tximport")
 tracer = Tracer(service="tximport")
@@ -19,14 +20,22 @@ cold_start("revert")  # a missing setting fails here, when Lambda loads the func
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = RevertTask.model_validate(event)
+    task = RevertStep.validate_python(event)
     logger.append_keys(import_id=task.import_id)
-    if task.undo_commit:  # raises on failure: the workflow retries the step
-        removed = container().revert.undo_commit(task.tenant, task.import_id)
-        logger.info("undid a failed commit", extra={"removed": removed})
-        return {"removed": removed}
-    # the service stops with time to spare, saves its progress and records revertFailed; a new
-    # POST /revert continues from there
-    imp = container().revert.run(task.tenant, task.import_id, remaining_ms=context.get_remaining_time_in_millis)
-    logger.info("revert ran", extra={"revert_status": imp.revert.status})
-    return {"revertStatus": imp.revert.status}
+    service = container().revert
+    if isinstance(task, RevertFailTask):
+        imp = service.fail(task.tenant, task.import_id, task.error)
+        logger.warning("revert run failed", extra={"revert_status": imp.revert.status, "error": task.error})
+        return {"revertStatus": imp.revert.status}
+    if isinstance(task, RevertRunTask):
+        # the run stops with time to spare and saves its progress: the workflow runs it again while it answers
+        # `more`; a failure is recorded on the import as revertFailed (a new POST /revert continues)
+        run = service.run(task.tenant, task.import_id, remaining_ms=context.get_remaining_time_in_millis,
+                          refreshed_through=task.refreshed_through)
+        logger.info("revert ran", extra={"revert_status": run.imp.revert.status, "more": run.more,
+                                         "lines_removed": run.imp.revert.line_count})
+        return RevertRunResult(revert_status=run.imp.revert.status, more=run.more,
+                               refreshed_through=run.refreshed_through).model_dump(by_alias=True)
+    removed = service.undo_commit(task.tenant, task.import_id)  # raises on failure: the workflow retries the step
+    logger.info("undid a failed commit", extra={"removed": removed})
+    return {"removed": removed}

@@ -23,8 +23,11 @@ class Settings(BaseModel):
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
     #: the reconciliation matching workflow (statemachines/reconcile.asl.json)
     reconcile_state_machine_arn: str | None = Field(default=None, alias="RECONCILE_STATE_MACHINE_ARN")
-    #: the revert function, which the API invokes asynchronously to revert an import
-    revert_function_name: str | None = Field(default=None, alias="REVERT_FUNCTION_NAME")
+    #: the revert workflow (statemachines/revert.asl.json)
+    revert_state_machine_arn: str | None = Field(default=None, alias="REVERT_STATE_MACHINE_ARN")
+    #: the most staged chunks one run of the revert workflow handles before the next run goes on (0: as many as
+    #: the run's time allows)
+    revert_chunks_per_run: int = Field(default=0, alias="REVERT_CHUNKS_PER_RUN", ge=0)
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     #: how long a presigned upload URL is valid
     upload_url_ttl_seconds: int = Field(default=900, alias="UPLOAD_URL_TTL_SECONDS")
@@ -63,10 +66,10 @@ class Settings(BaseModel):
 #: what each function needs besides the settings every function needs (the tables and the bucket):
 #: a function whose setting is missing fails at cold start, naming it, instead of at first use
 REQUIRED_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    # a revert runs in the revert function, invoked asynchronously; a reconciliation's matching in its workflow;
+    # a revert and a reconciliation's matching run in their workflows;
     # bearer tokens are verified against the issuer; the import-sessions dialect lives in its own table and
     # enriches large sessions through its state machine; cursors are signed with the deployment's key
-    "api": ("revert_function_name", "reconcile_state_machine_arn", "jwt_issuer", "jwt_audience", "sessions_table",
+    "api": ("revert_state_machine_arn", "reconcile_state_machine_arn", "jwt_issuer", "jwt_audience", "sessions_table",
             "enrichment_state_machine_arn", "cursor_key_secret"),
     "on_upload": ("state_machine_arn",),  # an upload starts the import's execution
     "process": (),

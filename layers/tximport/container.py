@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 from tximport.adapters.secrets import Secrets, SecretsManagerSecrets
-from tximport.adapters.workflow import AsyncInvoker, LambdaInvoker, StepFunctionsEngine, WorkflowEngine
+from tximport.adapters.workflow import StepFunctionsEngine, WorkflowEngine
 from tximport.auth import JwksVerifier, TokenVerifier
 from tximport.config import ConfigError, Settings
 from tximport.reconciliation_parts import ReconciliationParts
@@ -84,10 +84,6 @@ class Container:
     @cached_property
     def dynamodb(self) -> Any:
         return self._client("dynamodb")
-
-    @cached_property
-    def lambda_client(self) -> Any:
-        return self._client("lambda")
 
     @cached_property
     def events_client(self) -> Any:
@@ -167,10 +163,10 @@ class Container:
                                      LedgerRepository(self.ledger_table, self.dynamodb))
 
     @cached_property
-    def reverts(self) -> AsyncInvoker | None:
-        """The revert function, invoked asynchronously by the API."""
-        name = self.settings.revert_function_name
-        return LambdaInvoker(self.lambda_client, name) if name else None
+    def reverts(self) -> WorkflowEngine | None:
+        """The revert workflow (statemachines/revert.asl.json), started by the API."""
+        arn = self.settings.revert_state_machine_arn
+        return StepFunctionsEngine(self.sfn, arn, setting="REVERT_STATE_MACHINE_ARN") if arn else None
 
     @cached_property
     def secrets(self) -> Secrets:
@@ -272,7 +268,8 @@ class Container:
     @cached_property
     def revert(self) -> RevertService:
         return RevertService(lifecycle=self.lifecycle, ledger=self.ledger, staging=self.staging,
-                             statements=self.statements, reconciliations=self.reconciliation_store)
+                             statements=self.statements, reconciliations=self.reconciliation_store,
+                             chunks_per_run=self.settings.revert_chunks_per_run or None)
 
     @cached_property
     def reaper(self) -> ReaperService:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the sessions package builds on these models: no import at r
 
 #: what happens to a staged line on confirm
 Decision = Literal["import", "skip"]
-#: where an asynchronous revert stands: reverting -> reverted, or revertFailed (a new revert continues)
+#: where a revert (its workflow) stands: reverting -> reverted, or revertFailed (a new revert continues)
 RevertStatus = Literal["reverting", "reverted", "revertFailed"]
 #: what took an import's parked confirmation task token (see `TokenTaken`)
 TokenAction = Literal["confirm", "amend", "accounts", "delete", "expire", "fileChanged"]
@@ -228,6 +228,8 @@ class RevertProgress(BaseModel):
     line_count: int | None = None
     #: staged chunks fully handled, in order
     chunks_done: int = 0
+    #: the name of the revert workflow's execution that runs it (statemachines/revert.asl.json)
+    execution: str | None = None
 
 
 class TokenTaken(BaseModel):

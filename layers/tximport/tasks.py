@@ -1,4 +1,4 @@
-"""The payloads the state machine (and the API's asynchronous revert) hand the functions: ids and keys
+"""The payloads the state machines hand the functions: ids and keys
 only, never rows. One model per workflow action, each with exactly its fields; `WorkflowTask` is their
 union, told apart by `action`. The process, commit and revert functions each take their own model; the
 sessions function takes the steps of the import sessions' enrichment (`EnrichmentStep`)."""
@@ -162,11 +162,45 @@ class FailTask(ImportTask):
 
 
 class RevertTask(ImportTask):
-    """Input of the revert function: remove the ledger lines a complete import wrote (invoked
-    asynchronously by the API), or, with `undoCommit`, those a commit that failed part-way wrote (the
-    import workflow's UndoCommit step, before it records the failure)."""
+    """The import workflow's UndoCommit step (`undoCommit`): remove the ledger lines a commit that failed
+    part-way wrote, before the workflow records the failure."""
 
     undo_commit: bool | None = Field(default=None, alias="undoCommit")
+
+
+class RevertRunTask(ImportTask):
+    """One run of the revert workflow (statemachines/revert.asl.json): remove the import's ledger lines from
+    where its revert stands, as far as the run's time allows. The workflow runs the step again while the run
+    answers `more`."""
+
+    action: Literal["run"] = "run"
+    #: the staged chunks whose days an earlier run of this execution recomputed already (a run recomputes the
+    #: days of the chunks after these, up to where it stops)
+    refreshed_through: int = Field(default=0, alias="refreshedThrough", ge=0)
+
+
+class RevertFailTask(ImportTask):
+    """A run of the revert workflow failed past its retries: record revertFailed (the state machine's error
+    object: Error and Cause)."""
+
+    action: Literal["fail"] = "fail"
+    error: dict[str, Any] | None = None
+
+
+class RevertRunResult(BaseModel):
+    """What a run of the revert workflow answers: whether the workflow runs it again, and from which chunk
+    the next run recomputes days."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    revert_status: str | None = Field(alias="revertStatus")
+    more: bool
+    refreshed_through: int = Field(alias="refreshedThrough")
+
+
+#: what the revert function takes: a step of the revert workflow (by `action`), or the import workflow's
+#: UndoCommit (no action)
+RevertStep = TypeAdapter(Annotated[RevertRunTask | RevertFailTask, Field(discriminator="action")] | RevertTask)
 
 
 class ImportRef(BaseModel):

@@ -16,7 +16,7 @@ from tests.fakes.repositories import (
     InMemorySettings,
 )
 from tests.fakes.store import MemoryStore
-from tests.fakes.workflow import FakeInvoker, FakeWorkflow
+from tests.fakes.workflow import FakeWorkflow
 from tximport.config import Settings
 from tximport.container import Container
 from tximport.storage.sessions import OutboxSink, outbox_event
@@ -34,7 +34,8 @@ class FakeContainer(Container):
                                   state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:import",
                                   reconcile_state_machine_arn="arn:aws:states:us-east-1:123456789012:"
                                                               "stateMachine:reconcile",
-                                  revert_function_name="revert", event_bus_name="tximport", sessions_table="sessions",
+                                  event_bus_name="tximport", sessions_table="sessions",
+                                  revert_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:revert",
                                   enrichment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:"
                                                                "enrichment", **settings))
 
@@ -82,8 +83,8 @@ class FakeContainer(Container):
         return InMemoryReconciliations(self.ledger)
 
     @cached_property
-    def reverts(self) -> FakeInvoker:
-        return FakeInvoker()
+    def reverts(self) -> FakeWorkflow:
+        return FakeWorkflow("revert")
 
     @cached_property
     def sessions_store(self) -> MemoryStore:

@@ -1,4 +1,4 @@
-"""The workflow engine and the asynchronous invoker in memory."""
+"""The workflow engine in memory."""
 
 from __future__ import annotations
 
@@ -77,16 +77,3 @@ class FakeWorkflow:
 
     def outputs(self, token: str) -> list[dict[str, Any]]:
         return [output for resumed, output in self.resumed if resumed == token]
-
-
-class FakeInvoker:
-    """`tximport.adapters.workflow.AsyncInvoker` that records what it was asked to run."""
-
-    def __init__(self) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        self.fail = False
-
-    def invoke(self, payload: dict[str, Any]) -> None:
-        if self.fail:
-            raise ConnectionError("the function could not be invoked")
-        self.payloads.append(payload)

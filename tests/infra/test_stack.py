@@ -201,18 +201,16 @@ def test_state_machine_may_invoke_exactly_the_functions_of_its_definition(synthe
     assert "*" not in invocable
 
 
-def test_only_the_api_may_invoke_the_revert_function_and_knows_its_name(synthesized, ids):
-    revert = ids["fn:revert"]
-    invocable = resources_for(function_statements(synthesized, "api"), "lambda:InvokeFunction")
-    expected = [get_att_arn(revert), prefixed_arn(revert, ":*")]
-    assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, expected))
+def test_no_function_invokes_another_and_the_api_starts_reverts_through_their_workflow(synthesized, ids):
+    for f in FUNCTIONS:  # the revert function runs in its workflow only (and in the import's UndoCommit)
+        assert resources_for(function_statements(synthesized, f.name), "lambda:InvokeFunction") == [], f.name
     env = synthesized.resources[ids["fn:api"]]["Properties"]["Environment"]["Variables"]
-    assert env["REVERT_FUNCTION_NAME"] == {"Ref": revert}
-    assert "WORKFLOW_FUNCTION_NAME" not in env
-    for f in FUNCTIONS:
-        if f.name != "api":
-            assert resources_for(function_statements(synthesized, f.name), "lambda:InvokeFunction") == [], f.name
-    # nothing else (no service principal, no other account) may invoke it either
+    assert "REVERT_FUNCTION_NAME" not in env and "REVERT_STATE_MACHINE_ARN" in env
+    starts = resources_for(function_statements(synthesized, "api"), "states:StartExecution")
+    revert_machine = synthesized.logical_id(synthesized.stack.workflow.state_machines["revert"])
+    assert {"Ref": revert_machine} in starts, starts
+    # nothing else (no service principal, no other account) may invoke the revert function either
+    revert = ids["fn:revert"]
     permissions = synthesized.of_type("AWS::Lambda::Permission").values()
     assert not [p for p in permissions if p["Properties"]["FunctionName"] in (get_att_arn(revert), {"Ref": revert})]
 
@@ -349,9 +347,13 @@ def test_functions_drive_the_workflow_with_the_right_state_machine_permissions(s
     assert [n for n, st in statements.items() if sm_ref in resources_for(st, "states:StartExecution")] == \
         ["on_upload"]
 
+    # the api observes this machine's runs (DELETE stops one) and the revert machine's (a revert asks whether
+    # its earlier run still goes on)
     described = resources_for(statements["api"], "states:DescribeExecution")
-    assert described == resources_for(statements["api"], "states:StopExecution") and len(described) == 1
-    assert sm_ref in described[0]["Fn::Join"][1][-2]["Fn::Select"][1]["Fn::Split"], "this machine's runs"
+    assert described == resources_for(statements["api"], "states:StopExecution") and len(described) == 2
+    machines = [d["Fn::Join"][1][-2]["Fn::Select"][1]["Fn::Split"][1] for d in described]
+    revert_ref = {"Ref": synthesized.logical_id(synthesized.stack.workflow.state_machines["revert"])}
+    assert sorted(map(json.dumps, machines)) == sorted(map(json.dumps, [sm_ref, revert_ref])), "these machines' runs"
 
     # releasing an account resumes the next queued import's task token: every function that can
     # release (or confirm, amend, delete) may answer tokens of this state machine, and commit may not

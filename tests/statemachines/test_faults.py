@@ -111,12 +111,42 @@ def _once(key: str, fired: set[str], lock: threading.Lock) -> bool:
         return True
 
 
+def _revert_settled(api: Api, import_id: str) -> dict[str, Any] | None:
+    data = api.get_import(import_id, report=False)
+    return data if data.get("revertStatus") in ("reverted", "revertFailed") else None
+
+
+def test_a_revert_of_many_runs_finishes_in_one_request(api: Api, stack, monkeypatch: pytest.MonkeyPatch):
+    """Each run of the revert workflow may handle one chunk here (as a run out of time hands on): one POST
+    /revert still ends reverted, its workflow having run the step once a chunk, and the ledger holds what it
+    held before the import, with the account's balance of that alone."""
+    c = container()
+    monkeypatch.setattr(c.staging, "chunk_rows", CHUNK_ROWS)
+    account, import_id = _complete_on_an_account_with_a_line(api)
+    monkeypatch.setattr(c.revert, "chunks_per_run", 1)
+
+    api.ok("POST", f"/imports/{import_id}/revert", expect=202)
+    done = poll(lambda: _revert_settled(api, import_id), timeout=120, what="the revert")
+
+    assert done["revertStatus"] == "reverted" and done["revertedLineCount"] == LINES, done
+    assert [r["amount"] for r in api.ledger(account)] == ["-1.00"]
+    sfn = stack.clients.stepfunctions
+    (execution,) = [e["executionArn"] for e in sfn.list_executions(stateMachineArn=stack.state_machine_arns["revert"])[
+        "executions"] if e["name"].startswith(f"{import_id}-revert-")]
+    poll(lambda: sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED",
+         timeout=60, what="the revert's execution to succeed")
+    history = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    runs = [e for e in history if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] ==
+            "RevertRun"]
+    assert len(runs) == 3  # five lines in three chunks of two at most: a run each
+
+
 def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the_import(
         api: Api, monkeypatch: pytest.MonkeyPatch):
-    """The revert function, invoked asynchronously, fails once in turn: before it ran, after it ran (its
-    answer lost), between its last ledger delete and the status write (a crash: Lambda's retry of the
-    asynchronous invocation finishes it), and in its second chunk's delete (recorded revertFailed: the
-    client's next POST /revert continues). Each time the ledger ends as it was before the import."""
+    """A run of the revert workflow fails once in turn: before it ran, after it ran (its answer lost),
+    between its last ledger delete and the status write (a crash: the step's Retry runs it again and
+    finishes it), and in its second chunk's delete (recorded revertFailed: the client's next POST /revert
+    continues). Each time the ledger ends as it was before the import."""
     c = container()
     monkeypatch.setattr(c.staging, "chunk_rows", CHUNK_ROWS)
     cases = ["before", "after", "crash before the status write", "second chunk fails"]
@@ -148,16 +178,14 @@ def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the
     for _, import_id in imports.values():
         api.ok("POST", f"/imports/{import_id}/revert", expect=202)
 
-    def settled(import_id: str) -> dict[str, Any] | None:
-        data = api.get_import(import_id, report=False)
-        return data if data.get("revertStatus") in ("reverted", "revertFailed") else None
-
     for case, (account, import_id) in imports.items():
-        done = poll(lambda i=import_id: settled(i), timeout=60, what=f"the revert of {case}")  # type: ignore[misc]
+        done = poll(lambda i=import_id: _revert_settled(api, i), timeout=60,  # type: ignore[misc]
+                    what=f"the revert of {case}")
         if case == "second chunk fails":  # recorded, and the next revert continues where it stopped
             assert done["revertStatus"] == "revertFailed", done
             api.ok("POST", f"/imports/{import_id}/revert", expect=202)
-            done = poll(lambda i=import_id: settled(i), timeout=60, what="the second revert")  # type: ignore[misc]
+            done = poll(lambda i=import_id: _revert_settled(api, i), timeout=60,  # type: ignore[misc]
+                        what="the second revert")
         assert done["revertStatus"] == "reverted", (case, done)
         ledger = api.ledger(account)
         assert [r["amount"] for r in ledger] == ["-1.00"], (case, ledger)  # the line it had before, alone

@@ -14,7 +14,7 @@ from tximport.config import REQUIRED_BY_FUNCTION, ConfigError, Settings, load_se
 
 BASE = {"IMPORTS_TABLE_NAME": "i", "LEDGER_TABLE_NAME": "l", "BUCKET_NAME": "b"}
 #: what the api function needs besides the setting a case leaves out
-API = {"REVERT_FUNCTION_NAME": "r", "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "tximport"}
+API = {"REVERT_STATE_MACHINE_ARN": "r", "JWT_ISSUER": "https://issuer.example.com/", "JWT_AUDIENCE": "tximport"}
 
 
 def test_every_function_is_listed():
@@ -23,7 +23,7 @@ def test_every_function_is_listed():
     assert set(REQUIRED_BY_FUNCTION) == {f.name for f in FUNCTIONS}
 
 
-@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_FUNCTION_NAME"),
+@pytest.mark.parametrize(("function", "setting"), [("api", "REVERT_STATE_MACHINE_ARN"),
                                                    ("api", "RECONCILE_STATE_MACHINE_ARN"),
                                                    ("api", "JWT_ISSUER"), ("api", "JWT_AUDIENCE"),
                                                    ("api", "CURSOR_KEY_SECRET"),

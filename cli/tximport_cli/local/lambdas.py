@@ -7,10 +7,6 @@ that one method sends each invocation to `functions/<name>/handler.py:handler` b
 handler that raises answers `errored=True` with `{"errorType", "errorMessage"}`, so the state
 machine's Retry and Catch see the same error names they would see on AWS.
 
-An asynchronous invocation through Lambda's Invoke API (InvocationType Event: the api starting a revert)
-is answered at once and run in a thread of its own, tried again twice when it fails, as Lambda's event
-queue does (`run_async`; moto would run it inside the caller's request, once).
-
 S3 invokes a bucket's notification function asynchronously: the PUT is answered once the object is
 stored, whatever the function then does. moto invokes it inside the PUT, so an upload would wait for
 the on_upload function (and for its place in the function's pool); `async_s3_notifications` hands each
@@ -167,27 +163,6 @@ def async_s3_notifications() -> Iterator[None]:
         notifications._invoke_awslambda = original
 
 
-#: Lambda retries an asynchronous invocation (InvocationType Event) whose function fails twice, about a
-#: minute and then two after the failure; locally half a second and then a second, so a test watches the
-#: retry run
-ASYNC_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
-
-
-def run_async(invoke: Callable[[Any], tuple[str, bool, str]], event: Any, name: str) -> None:
-    """Run an asynchronous invocation in a thread of its own, as Lambda's event queue does: the caller has
-    its 202 at once, and a failed run is tried again after each of `ASYNC_RETRY_DELAYS`."""
-
-    def attempts() -> None:
-        for delay in (0.0, *ASYNC_RETRY_DELAYS):
-            time.sleep(delay)
-            _, errored, _ = invoke(event)
-            if not errored:
-                return
-        log.warning("%s: an asynchronous invocation failed after its retries", name)
-
-    threading.Thread(target=attempts, name=f"async-{name}", daemon=True).start()
-
-
 @contextlib.contextmanager
 def route_lambdas(handlers: dict[str, Handler] | None = None, *,
                   missing_ok: bool = False) -> Iterator[dict[str, Handler]]:
@@ -207,20 +182,8 @@ def route_lambdas(handlers: dict[str, Handler] | None = None, *,
                                "errorMessage": f"no local handler for {self.function_name}"}), True, ""
         return invoke_handler(handler, self.function_name, event)
 
-    original_invoke = LambdaFunction.invoke
-
-    def _invoke_public(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
-        """Lambda's Invoke API: an asynchronous invocation (the api's revert) answers at once and runs,
-        with Lambda's retries, in a thread of its own; every other runs as moto runs it."""
-        if (request_headers.get("X-Amz-Invocation-Type") or request_headers.get("x-amz-invocation-type")) != "Event":
-            return original_invoke(self, body, request_headers, response_headers)
-        run_async(lambda event: _invoke(self, event), json.loads(body) if body else {}, self.function_name)
-        return ""
-
     LambdaFunction._invoke_lambda = _invoke  # type: ignore[method-assign]
-    LambdaFunction.invoke = _invoke_public  # type: ignore[method-assign]
     try:
         yield table
     finally:
         LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
-        LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]

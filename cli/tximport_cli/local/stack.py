@@ -303,8 +303,6 @@ class LocalStack:
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
             **{sm.arn_env_var: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:"
                                  f"{local_state_machine_name(sm.name)}" for sm in STATE_MACHINES},
-            # the api invokes it asynchronously to revert an import (moto runs the invocation in-process)
-            "REVERT_FUNCTION_NAME": local_function_name("revert"),
             "CURSOR_KEY_SECRET": CURSOR_KEY_SECRET_NAME,
             "JWT_SECRET": dev_secret(),
             "JWT_ISSUER": DEV_ISSUER,

@@ -1,9 +1,8 @@
 """The workflow engine behind small interfaces: starting an execution (an import's, or one run of a
-reconciliation's matching) and answering parked task tokens (Step Functions), and running a function
-asynchronously (Lambda, for the revert).
+reconciliation's matching, an import's revert) and answering parked task tokens (Step Functions).
 
-`StepFunctionsEngine` and `LambdaInvoker` are the boto3 implementations the container injects; unit
-tests use in-memory fakes with the same behaviour (tests/fakes).
+`StepFunctionsEngine` is the boto3 implementation the container injects; unit tests use an in-memory fake
+with the same behaviour (tests/fakes).
 """
 
 from __future__ import annotations
@@ -38,12 +37,6 @@ class WorkflowEngine(Protocol):
     def status(self, name: str) -> str | None:
         """The status of the execution named `name` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED),
         or None when there is none."""
-        ...
-
-
-class AsyncInvoker(Protocol):
-    def invoke(self, payload: dict[str, Any]) -> None:
-        """Run the function on `payload` asynchronously (no answer is awaited)."""
         ...
 
 
@@ -92,15 +85,3 @@ class StepFunctionsEngine:
             if _code(exc) == "ExecutionDoesNotExist":
                 return None
             raise
-
-
-class LambdaInvoker:
-    """`AsyncInvoker` on one Lambda function (a boto3 `lambda` client, InvocationType Event)."""
-
-    def __init__(self, client: Any, function_name: str) -> None:
-        self.client = client
-        self.function_name = function_name
-
-    def invoke(self, payload: dict[str, Any]) -> None:
-        self.client.invoke(FunctionName=self.function_name, InvocationType="Event",
-                           Payload=json.dumps(payload).encode())

@@ -247,7 +247,7 @@ def import_view(imp: Import, *, include_report: bool, monitor: PollMonitor | Non
             transaction_count=d.transaction_count) for d in imp.discovered_accounts],
         statement=statement, created=imp.created, updated=imp.updated, interim_report=imp.interim_report,
         amend_count=imp.amend_count, completed=imp.completed,
-        # imports reverted before reverts ran asynchronously have `reverted` only
+        # imports reverted before reverts had a status of their own have `reverted` only
         revert_status=imp.revert.status or ("reverted" if imp.reverted else None),
         reverted=imp.reverted, reverted_line_count=imp.revert.line_count,
         mapping=imp.mapping.to_json() if imp.mapping else None,

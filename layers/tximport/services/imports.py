@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tximport.adapters.workflow import AsyncInvoker
+from tximport.adapters.workflow import WorkflowEngine
 from tximport.commands import AccountChoice, Amendment, CreateImport, FlipSigns, NameAccounts
 from tximport.errors import Conflict, NotFound, TooManyRequests, Unavailable, ValidationFailed
 from tximport.formats.base import FileError, FileFormat
@@ -32,7 +32,7 @@ from tximport.services.workflow import expires_at
 from tximport.storage.objects import ObjectStore
 from tximport.storage.repository import AccountsStore
 from tximport.storage.staging import Staging, import_prefix
-from tximport.tasks import RevertTask, TenantRef
+from tximport.tasks import RevertRunTask, TenantRef
 
 MAX_AMENDS = 10
 #: the bank of a placeholder account created while naming a discovery's accounts, when neither the
@@ -43,7 +43,7 @@ PLACEHOLDER_BANK_ID = "unknown"
 class ImportService:
     def __init__(self, *, accounts: AccountsStore, lifecycle: Lifecycle, objects: ObjectStore,
                  staging: Staging, upload_ttl: int, retention_days: int, revert_window: int,
-                 reverts: AsyncInvoker | None = None) -> None:
+                 reverts: WorkflowEngine | None = None) -> None:
         self.accounts = accounts
         self.lifecycle = lifecycle
         self.imports = lifecycle.imports
@@ -52,7 +52,7 @@ class ImportService:
         self.upload_ttl = upload_ttl
         self.retention_days = retention_days
         self.revert_window = revert_window
-        #: reverts run in another function, invoked asynchronously
+        #: reverts run in their own workflow (statemachines/revert.asl.json)
         self.reverts = reverts
 
     def create(self, tenant: Tenant, command: CreateImport) -> Import:
@@ -328,27 +328,22 @@ class ImportService:
                        code="BankAccountBusy", target="bankAccounts")
 
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
-        """Ask the workflow function to remove the ledger lines this import added (not lines others
-        added). Answers the import and whether the revert is still under way (False once reverted).
-        Idempotent: while reverting nothing new starts; a failed revert is started again and continues."""
+        """Start the revert workflow, which removes the ledger lines this import added (not lines others added),
+        run after run until none is left. Answers the import and whether the revert is still under way (False
+        once reverted). Idempotent: while its workflow runs nothing new starts; a failed revert, or one whose
+        workflow ended without recording an outcome, is started again and continues."""
         imp = self.imports.get(tenant, import_id)
         if imp.reverted or imp.revert.status == "reverted":
             return imp, False
-        if imp.revert.status == "reverting":
+        if imp.revert.status == "reverting" and self._revert_running(imp):
             return imp, True
-        # a complete import, or one whose commit failed part-way (its workflow removes what it wrote;
-        # should that clean-up fail too, a revert removes the rest)
-        since = imp.completed if imp.status == ImportStatus.COMPLETE else (
-            imp.commit_started if imp.status == ImportStatus.ERROR else None)
-        if since is None:
-            raise Conflict(f"only a complete import, or one whose commit failed, can be reverted (status "
-                           f"{imp.status.value})", code="InvalidImportStatus", target="status")
-        if utcnow() - since > timedelta(seconds=self.revert_window):
-            raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
+        if imp.revert.status != "reverting":
+            self._may_revert(imp)
         if self.reverts is None:
-            raise RuntimeError("no function is configured to run reverts")
+            raise RuntimeError("no workflow is configured to run reverts")
         self._hold_accounts(imp)
         imp.revert.status = "reverting"
+        imp.revert.execution = f"{imp.id}-revert-{new_id()[-12:]}"
         try:
             self.imports.save(imp)
         except Conflict:
@@ -357,15 +352,35 @@ class ImportService:
                 return latest, latest.revert.status == "reverting"  # a concurrent revert won (and holds)
             self.lifecycle.release(latest, revert=True)
             raise
-        view = imp.model_copy(deep=True)  # as it was asked: the invocation may finish before we answer
+        view = imp.model_copy(deep=True)  # as it was asked: the workflow may finish before we answer
         try:
-            self.reverts.invoke(RevertTask(import_id=imp.id, tenant_ref=TenantRef.of(tenant)).payload())
+            self.reverts.start(imp.revert.execution, RevertRunTask(
+                import_id=imp.id, tenant_ref=TenantRef.of(tenant)).model_dump(by_alias=True, exclude={"action"}))
         except Exception:
             imp.revert.status = "revertFailed"
             imp.error_details = [*imp.error_details, ErrorDetail(
                 severity=Severity.ERROR, code="RevertFailed",
                 message="the revert could not be started; revert again")]
             self.imports.save(imp)
-            self.lifecycle.release(imp, revert=True)
+            if not imp.revert_unfinished:
+                self.lifecycle.release(imp, revert=True)
             raise
         return view, True
+
+    def _may_revert(self, imp: Import) -> None:
+        """A complete import within the revert window, or one whose commit failed part-way (its workflow removes
+        what it wrote; should that clean-up fail too, a revert removes the rest); else 409."""
+        since = imp.completed if imp.status == ImportStatus.COMPLETE else (
+            imp.commit_started if imp.status == ImportStatus.ERROR else None)
+        if since is None:
+            raise Conflict(f"only a complete import, or one whose commit failed, can be reverted (status "
+                           f"{imp.status.value})", code="InvalidImportStatus", target="status")
+        if utcnow() - since > timedelta(seconds=self.revert_window):
+            raise Conflict("the revert window of this import has passed", code="RevertWindowPassed")
+
+    def _revert_running(self, imp: Import) -> bool:
+        """Whether the import's revert workflow still runs (one that ended without recording an outcome, e.g.
+        its failure record failed too, leaves the import reverting: a new call starts it again)."""
+        if self.reverts is None or imp.revert.execution is None:
+            return True  # a revert started before reverts had a workflow: its own run records the outcome
+        return self.reverts.status(imp.revert.execution) == "RUNNING"

@@ -1,10 +1,12 @@
-"""Reverting a complete import, run by the revert function (the API only asks for it).
+"""Reverting a complete import: the runs of the revert workflow (statemachines/revert.asl.json), which the API
+starts.
 
 The ledger lines an import wrote are removed chunk by chunk, with bounded parallelism, by a delete
 conditional on the line's importId: a line another import wrote is never touched, and running again
 removes nothing more. Progress (lines removed, chunks done) is saved after each chunk, so a run that
-stops (out of time, an error, Lambda's own retry of an asynchronous invocation) is continued by the
-next one.
+stops is continued by the next one: a run out of time hands on (`RevertRun.more`) and the workflow runs
+the step again, until no line is left; a run retried after a crash, or a new revert after a failure,
+continues the same way. One POST /revert finishes a revert of any size.
 
 The revert holds the import's bank accounts from the request (services/imports.py) until it is reverted,
 or stopped before removing any line: an import of one of them queues behind it, so no review is made
@@ -22,8 +24,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
+from typing import Any
 
 from tximport.errors import Conflict
 from tximport.models import ErrorDetail, Import, ImportStatus, Severity, Tenant, utcnow
@@ -41,10 +45,38 @@ log = logging.getLogger(__name__)
 REFRESH_MS_PER_DAY = 100
 
 
+@dataclass(frozen=True, slots=True)
+class RevertRun:
+    """What a run of the revert workflow leaves: the import, whether another run goes on (`more`), and the chunks
+    whose days are recomputed (the next run recomputes the days of those after them)."""
+
+    imp: Import
+    more: bool
+    refreshed_through: int
+
+
+@dataclass(slots=True)
+class _Budget:
+    """When a run stops: out of time (the time it keeps for the days it touched counted), or at the chunk it
+    may not start (`stop_at`: the run's cap of chunks)."""
+
+    remaining_ms: Callable[[], int] | None
+    margin_ms: int
+    touched: set[tuple[str, date]]
+    stop_at: int | None
+
+    def out_of_time(self) -> bool:
+        reserve = self.margin_ms + REFRESH_MS_PER_DAY * len(self.touched)
+        return self.remaining_ms is not None and self.remaining_ms() < reserve
+
+    def capped(self, index: int) -> bool:
+        return self.stop_at is not None and index >= self.stop_at
+
+
 class RevertService:
     def __init__(self, *, lifecycle: Lifecycle, ledger: LedgerStore, staging: Staging,
                  workers: int = 16, margin_seconds: float = 10.0, statements: StatementService | None = None,
-                 reconciliations: ReconciliationsStore | None = None) -> None:
+                 reconciliations: ReconciliationsStore | None = None, chunks_per_run: int | None = None) -> None:
         self.lifecycle = lifecycle
         #: whose marks on the import's lines hold them (None: every mark holds its line)
         self.reconciliations = reconciliations
@@ -54,44 +86,54 @@ class RevertService:
         self.staging = staging
         self.workers = workers
         self.margin_ms = int(margin_seconds * 1000)
+        #: the most staged chunks a run of the revert workflow handles before the next run takes over (None: as
+        #: many as its time allows)
+        self.chunks_per_run = chunks_per_run
 
-    def run(self, tenant: Tenant, import_id: str, *, remaining_ms: Callable[[], int] | None = None) -> Import:
-        """Remove the ledger lines this import wrote and mark it reverted; on failure, or when the
-        invocation runs out of time, mark it revertFailed (a new revert continues from there).
-        Safe to run twice: a reverted import, or one whose revert nobody asked for, is left as it is.
-        The balances of the days whose lines went are recomputed once, before the outcome is recorded (time
-        is kept for them: `REFRESH_MS_PER_DAY` for each day touched so far)."""
+    def run(self, tenant: Tenant, import_id: str, *, remaining_ms: Callable[[], int] | None = None,
+            refreshed_through: int = 0) -> RevertRun:
+        """One run of the revert workflow: remove the ledger lines this import wrote from where its revert stands,
+        and mark it reverted once none is left. A run that runs out of time (or has handled `chunks_per_run`
+        chunks) after removing lines saves its progress and answers `more`: the workflow runs it again, and the
+        import stays reverting. A failure, or a run that could remove nothing, marks it revertFailed (a new
+        revert continues from there). Safe to run twice: a reverted import, or one whose revert nobody asked
+        for, is left as it is.
+        The balances of the days whose lines went are recomputed once, before the run answers (time is kept for
+        them: `REFRESH_MS_PER_DAY` for each day touched so far); the days of the chunks from `refreshed_through`
+        on, as an earlier run of the same workflow recomputed those before it."""
         imp = self.imports.get(tenant, import_id)
         if imp.revert.status != "reverting":
-            return imp
+            return RevertRun(imp, more=False, refreshed_through=refreshed_through)
         try:
             # saving first makes this run the owner: a concurrent run of the same request fails its
             # next save (optimistic lock) and stops
             self.imports.save(imp)
         except Conflict:
-            return self.imports.get(tenant, import_id)
+            return RevertRun(self.imports.get(tenant, import_id), more=False, refreshed_through=refreshed_through)
         # a run that continues an earlier one recomputes that run's days too (it may have stopped before)
-        touched = self._days_of(imp, range(imp.revert.chunks_done))
-
-        def out_of_time() -> bool:
-            reserve = self.margin_ms + REFRESH_MS_PER_DAY * len(touched)
-            return remaining_ms is not None and remaining_ms() < reserve
-
-        outcome = self._remove(imp, touched, out_of_time)
+        touched = self._days_of(imp, range(min(refreshed_through, imp.revert.chunks_done), imp.revert.chunks_done))
+        budget = _Budget(remaining_ms, self.margin_ms, touched, imp.revert.chunks_done + self.chunks_per_run
+                         if self.chunks_per_run else None)
+        outcome = self._remove(imp, touched, budget)
         try:
             self.ledger.refresh_totals(tenant, touched, workers=self.workers)
         except Exception as exc:
             log.exception("the balances after the revert of %s were not recomputed", import_id)
-            return self._failed(tenant, import_id, ErrorDetail(
+            return RevertRun(self._failed(tenant, import_id, ErrorDetail(
                 severity=Severity.ERROR, code="RevertFailed", message=f"the balances of the days whose lines "
-                f"were removed were not recomputed ({type(exc).__name__}); revert again to continue"[:1000]))
-        return outcome()
+                f"were removed were not recomputed ({type(exc).__name__}); revert again to continue"[:1000])),
+                more=False, refreshed_through=refreshed_through)
+        if outcome is None:
+            return RevertRun(imp, more=True, refreshed_through=imp.revert.chunks_done)
+        return RevertRun(outcome(), more=False, refreshed_through=imp.revert.chunks_done)
 
-    def _remove(self, imp: Import, touched: set[tuple[str, date]], out_of_time: Callable[[], bool]
-                ) -> Callable[[], Import]:
+    def _remove(self, imp: Import, touched: set[tuple[str, date]], budget: _Budget
+                ) -> Callable[[], Import] | None:
         """Remove the import's lines chunk by chunk from where the revert stands, saving progress after each;
-        the days of the lines handled go into `touched`. Answers what records the outcome."""
+        the days of the lines handled go into `touched`. Answers what records the outcome, or None when the run
+        stopped with lines left after removing some (the workflow runs it again)."""
         tenant, import_id = imp.tenant, imp.id
+        before = (imp.revert.chunks_done, imp.revert.line_count or 0)
         try:
             if imp.revert.chunks_done == 0 and not imp.revert.line_count:  # nothing removed yet
                 held = self._live(tenant, self._holders(imp))
@@ -99,8 +141,11 @@ class RevertService:
                     return partial(self._failed, tenant, import_id, reconciled_lines(held, removed=0))
             released: frozenset[str] = frozenset()
             for index in range(imp.revert.chunks_done, len(imp.chunk_keys)):
+                if budget.capped(index):
+                    return None
                 try:
-                    removed, complete, released = self._delete_chunk(imp, index, released, out_of_time, touched)
+                    removed, complete, released = self._delete_chunk(imp, index, released, budget.out_of_time,
+                                                                     touched)
                 except PartialDelete as exc:
                     self._progress(imp, exc.removed, index)
                     raise exc.cause from exc
@@ -111,6 +156,8 @@ class RevertService:
                 self._reopen_pending(imp, index)
                 self._progress(imp, removed, index + 1 if complete else index)
                 if not complete:
+                    if (imp.revert.chunks_done, imp.revert.line_count or 0) != before:
+                        return None  # the next run goes on from here
                     return partial(self._failed, tenant, import_id, ErrorDetail(
                         severity=Severity.ERROR, code="RevertIncomplete",
                         message=f"the revert ran out of time after removing {imp.revert.line_count} ledger "
@@ -124,6 +171,15 @@ class RevertService:
                 severity=Severity.ERROR, code="RevertFailed",
                 message=f"the revert failed ({type(exc).__name__}: {exc}); revert again to continue"[:1000]))
         return partial(self._finish, imp)
+
+    def fail(self, tenant: Tenant, import_id: str, error: dict[str, Any] | None) -> Import:
+        """A run of the revert workflow failed past its retries (`error`: the state machine's Error and Cause):
+        revertFailed, and a new revert continues from where the runs stopped."""
+        error = error or {}
+        what = str(error.get("Error") or "an error")
+        return self._failed(tenant, import_id, ErrorDetail(
+            severity=Severity.ERROR, code="RevertFailed",
+            message=f"the revert failed ({what}); revert again to continue"[:1000]))
 
     def _days_of(self, imp: Import, chunks: range) -> set[tuple[str, date]]:
         """The (account, day)s of the import's staged lines in these chunks."""

@@ -9,6 +9,7 @@ import pytest
 
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, OTHER, World
+from tximport.adapters.workflow import StartRefused
 from tximport.commands import CreateImport, FlipSigns, ImportAccount
 from tximport.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from tximport.models import ImportStatus, ProductDates, ReviewLevel, TransactionSign, utcnow
@@ -232,14 +233,30 @@ def test_the_eleventh_amend_is_refused(world: World, c: FakeContainer):
 
 # --- revert request ---------------------------------------------------------------------------------
 
-def test_revert_marks_the_import_and_invokes_the_revert_once(world: World, c: FakeContainer):
+def test_revert_marks_the_import_and_starts_its_workflow_once(world: World, c: FakeContainer):
     imp = world.completed()
 
     asked, running = c.import_service.revert(world.tenant, imp.id)
     again, still = c.import_service.revert(world.tenant, imp.id)
 
     assert running and still and asked.revert.status == again.revert.status == "reverting"
-    assert c.reverts.payloads == [{"importId": imp.id, "tenant": {"organisationId": "org-1", "companyId": "co-1"}}]
+    assert list(c.reverts.executions.values()) == [
+        {"importId": imp.id, "tenant": {"organisationId": "org-1", "companyId": "co-1"}, "refreshedThrough": 0}]
+    assert list(c.reverts.executions) == [world.get(imp.id).revert.execution]
+
+
+def test_a_revert_whose_workflow_ended_without_an_outcome_is_started_again(world: World, c: FakeContainer):
+    imp = world.completed()
+    c.import_service.revert(world.tenant, imp.id)
+    first = world.get(imp.id).revert.execution
+    assert first is not None
+    c.reverts.end(first, "FAILED")  # e.g. its failure record failed too: the import is left reverting
+
+    _, running = c.import_service.revert(world.tenant, imp.id)
+
+    second = world.get(imp.id).revert.execution
+    assert running and second not in (None, first) and c.reverts.status(second or "") == "RUNNING"
+    assert c.revert.run(world.tenant, imp.id).imp.revert.status == "reverted"
 
 
 def test_only_a_complete_import_within_the_window_is_reverted(world: World, c: FakeContainer):
@@ -257,8 +274,8 @@ def test_only_a_complete_import_within_the_window_is_reverted(world: World, c: F
 
 def test_a_revert_that_cannot_be_started_is_marked_failed(world: World, c: FakeContainer):
     imp = world.completed()
-    c.reverts.fail = True
-    with pytest.raises(ConnectionError):
+    c.reverts.refuse_starts = True
+    with pytest.raises(StartRefused):
         c.import_service.revert(world.tenant, imp.id)
     failed = world.get(imp.id)
     assert failed.revert.status == "revertFailed" and failed.error_details[-1].code == "RevertFailed"
@@ -315,7 +332,7 @@ def test_a_revert_that_stopped_part_way_keeps_the_accounts_until_a_revert_finish
     later, token = world.queued(account)
     c.ledger.fail_deletes_after = 1  # a throttled table: one line removed, then the revert stops
 
-    stopped = c.revert.run(world.tenant, first.id)
+    stopped = c.revert.run(world.tenant, first.id).imp
 
     assert (stopped.revert.status, stopped.revert.line_count) == ("revertFailed", 1)
     assert c.lifecycle.locks.holder(world.tenant, account) == revert_holder(first.id)
@@ -325,7 +342,7 @@ def test_a_revert_that_stopped_part_way_keeps_the_accounts_until_a_revert_finish
     assert (kept.value.code, kept.value.target) == ("InvalidImportStatus", "revertStatus")
     c.ledger.fail_deletes_after = None
     c.import_service.revert(world.tenant, first.id)
-    assert c.revert.run(world.tenant, first.id).revert.status == "reverted"
+    assert c.revert.run(world.tenant, first.id).imp.revert.status == "reverted"
     assert (token, {"action": "claim"}) in c.workflow_engine.resumed
     assert world.claim(later.id) == "process"
 
@@ -336,7 +353,7 @@ def test_a_revert_stopped_before_removing_a_line_gives_the_accounts_back(world: 
     c.import_service.revert(world.tenant, first.id)
     c.ledger.fail_deletes_after = 0  # the first delete fails
 
-    assert c.revert.run(world.tenant, first.id).revert.status == "revertFailed"
+    assert c.revert.run(world.tenant, first.id).imp.revert.status == "revertFailed"
 
     assert c.lifecycle.locks.holder(world.tenant, account) is None
     # the next import takes the account at once (processed() claims it), and is reviewed
@@ -347,7 +364,7 @@ def test_a_revert_stopped_before_removing_a_line_gives_the_accounts_back(world: 
 def test_a_revert_that_cannot_be_started_gives_the_accounts_back(world: World, c: FakeContainer):
     account = world.account()
     imp = world.completed(CSV, account)
-    c.reverts.fail = True
-    with pytest.raises(ConnectionError):
+    c.reverts.refuse_starts = True
+    with pytest.raises(StartRefused):
         c.import_service.revert(world.tenant, imp.id)
     assert c.lifecycle.locks.holder(world.tenant, account) is None

@@ -32,37 +32,71 @@ def test_a_revert_removes_only_the_lines_this_import_wrote(c: FakeContainer, wor
                        import_id="another-import", committed=utcnow())
     c.ledger.write(world.tenant, [other])
 
-    done = c.revert.run(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id).imp
 
     assert done.revert.status == "reverted" and done.revert.line_count == 3 and done.reverted is not None
     assert done.error_details[-1].code == "Reverted"
     assert [line.transaction_id for line in c.ledger.all(world.tenant, account)] == ["other-line"]
     assert c.imports.replay_of(world.tenant, account, imp.file_sha256 or "") is None
-    again = c.revert.run(world.tenant, imp.id)  # Lambda retries asynchronous invocations
+    again = c.revert.run(world.tenant, imp.id).imp  # a run retried after its answer was lost
     assert again.revert.line_count == 3 and again.version == done.version
 
 
-def test_a_revert_out_of_time_fails_and_the_next_one_continues(c: FakeContainer, world: World):
+def test_a_run_out_of_time_hands_on_to_the_next_run_which_finishes_the_revert(c: FakeContainer, world: World):
     c.settings.chunk_rows = 1
     imp = _reverting(c, world)
     calls = itertools.count()
 
     stopped = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 2 else 0)
 
-    assert stopped.revert.status == "revertFailed" and stopped.error_details[-1].code == "RevertIncomplete"
-    assert stopped.revert.line_count == 2 and stopped.revert.chunks_done == 2
-    assert c.revert.run(world.tenant, imp.id).revert.status == "revertFailed"  # nobody asked again
+    assert stopped.more and stopped.refreshed_through == 2
+    assert stopped.imp.revert.status == "reverting" and stopped.imp.revert.line_count == 2
+    assert c.imports.get(world.tenant, imp.id).revert.chunks_done == 2
+    assert not [d for d in stopped.imp.error_details if d.code == "RevertIncomplete"]
 
+    done = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000, refreshed_through=2)
+
+    assert not done.more and done.imp.revert.status == "reverted" and done.imp.revert.line_count == 3
+    assert c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
+    assert [d.code for d in done.imp.error_details if d.code.startswith("Revert")] == ["Reverted"]
+
+
+def test_a_run_that_can_remove_nothing_in_its_time_fails_and_a_new_revert_continues(c: FakeContainer, world: World):
+    c.settings.chunk_rows = 1
+    imp = _reverting(c, world)
+    calls = itertools.count()
+    c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 2 else 0)
+
+    stuck = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 0, refreshed_through=2)
+
+    assert not stuck.more and stuck.imp.revert.status == "revertFailed"
+    assert stuck.imp.error_details[-1].code == "RevertIncomplete" and stuck.imp.revert.line_count == 2
+    assert c.revert.run(world.tenant, imp.id).imp.revert.status == "revertFailed"  # nobody asked again
     c.import_service.revert(world.tenant, imp.id)
     done = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000)
-
-    assert done.revert.status == "reverted" and done.revert.line_count == 3
-    assert c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
+    assert done.imp.revert.status == "reverted" and done.imp.revert.line_count == 3
     # where it stands now, not where an earlier run stopped
-    assert [d.code for d in done.error_details if d.code.startswith("Revert")] == ["Reverted"]
+    assert [d.code for d in done.imp.error_details if d.code.startswith("Revert")] == ["Reverted"]
 
 
-def test_a_revert_recomputes_each_day_once_before_its_outcome_and_a_continued_run_the_earlier_days_too(
+def test_a_run_handles_at_most_its_share_of_chunks_and_the_runs_remove_every_line_once(c: FakeContainer,
+                                                                                      world: World):
+    c.settings.chunk_rows = 1
+    imp = _reverting(c, world)
+    c.revert.chunks_per_run = 1
+    runs, through = [], 0
+    while True:
+        run = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000, refreshed_through=through)
+        runs.append((run.more, run.imp.revert.line_count))
+        through = run.refreshed_through
+        if not run.more:
+            break
+
+    assert runs == [(True, 1), (True, 2), (False, 3)]
+    assert c.imports.get(world.tenant, imp.id).revert.status == "reverted"
+
+
+def test_a_revert_recomputes_each_day_once_and_a_new_revert_the_days_of_the_runs_before_it_too(
         c: FakeContainer, world: World):
     c.settings.chunk_rows = 1  # Coffee, Salary and Rent in a chunk each, on three days
     imp = _reverting(c, world)
@@ -71,13 +105,21 @@ def test_a_revert_recomputes_each_day_once_before_its_outcome_and_a_continued_ru
     calls = itertools.count()
     c.ledger.refreshed.clear()
 
-    stopped = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 2 else 0)
+    stopped = c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 1 else 0)
 
-    assert stopped.revert.chunks_done == 2 and c.ledger.refreshed == days[:2]  # once each, after the deletes
+    assert stopped.more and c.ledger.refreshed == days[:1]  # once each, after the deletes
+    c.ledger.refreshed.clear()
+    calls = itertools.count()
+    c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 60_000 if next(calls) < 1 else 0,
+                 refreshed_through=stopped.refreshed_through)
+    assert c.ledger.refreshed == days[1:2]  # the next run of the workflow: its own days only
+    c.ledger.refreshed.clear()
+    assert c.revert.run(world.tenant, imp.id, remaining_ms=lambda: 0, refreshed_through=2).imp.revert.status \
+        == "revertFailed"
     c.ledger.refreshed.clear()
     c.import_service.revert(world.tenant, imp.id)
-    assert c.revert.run(world.tenant, imp.id).revert.status == "reverted"
-    assert c.ledger.refreshed == days  # the earlier run's days again (it may have stopped before), and the last
+    assert c.revert.run(world.tenant, imp.id).imp.revert.status == "reverted"
+    assert c.ledger.refreshed == days  # a new revert: the earlier runs' days again (one may have stopped before)
 
 
 def test_a_revert_reads_no_ledger_line_when_no_live_reconciliation_is_near_its_lines(c: FakeContainer,
@@ -95,7 +137,7 @@ def test_a_revert_reads_no_ledger_line_when_no_live_reconciliation_is_near_its_l
     get_lines = c.ledger.get_lines
     c.ledger.get_lines = lambda tenant, refs: read.append(refs) or get_lines(tenant, refs)  # type: ignore[method-assign]
 
-    assert c.revert.run(world.tenant, imp.id).revert.status == "reverted"
+    assert c.revert.run(world.tenant, imp.id).imp.revert.status == "reverted"
     assert read == []
 
 
@@ -103,18 +145,18 @@ def test_a_revert_that_fails_midway_keeps_an_exact_count(c: FakeContainer, world
     imp = _reverting(c, world)
     c.ledger.fail_deletes_after = 2
 
-    failed = c.revert.run(world.tenant, imp.id)
+    failed = c.revert.run(world.tenant, imp.id).imp
 
     assert failed.revert.status == "revertFailed" and failed.revert.line_count == 2
     assert "ConnectionError" in failed.error_details[-1].message
     c.ledger.fail_deletes_after = None
     c.import_service.revert(world.tenant, imp.id)
-    assert c.revert.run(world.tenant, imp.id).revert.line_count == 3
+    assert c.revert.run(world.tenant, imp.id).imp.revert.line_count == 3
 
 
 def test_a_run_nobody_asked_for_does_nothing(c: FakeContainer, world: World):
     imp = world.completed()
-    assert c.revert.run(world.tenant, imp.id).revert.status is None
+    assert c.revert.run(world.tenant, imp.id).imp.revert.status is None
     assert len(c.ledger.all(world.tenant, imp.bank_accounts[0].id)) == 3
 
 
@@ -231,7 +273,7 @@ def test_lines_a_failed_undo_left_are_reverted_and_the_import_is_deleted_only_th
     assert refused.value.target == "revertStatus"
     _, running = c.import_service.revert(world.tenant, imp.id)
     assert running
-    done = c.revert.run(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id).imp
     assert done.revert.status == "reverted" and done.revert.line_count == 1
     assert c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
     assert c.import_service.delete(world.tenant, imp.id).status == ImportStatus.DELETED
@@ -275,7 +317,7 @@ def test_a_revert_of_reconciled_lines_removes_nothing_and_names_the_reconciliati
     account = imp.bank_accounts[0].id
     _held_by(c, world, imp, "rec-1", "COMPLETED", 0, 2)
 
-    stopped = c.revert.run(world.tenant, imp.id)
+    stopped = c.revert.run(world.tenant, imp.id).imp
 
     assert stopped.revert.status == "revertFailed" and stopped.reverted is None
     detail = stopped.error_details[-1]
@@ -286,7 +328,7 @@ def test_a_revert_of_reconciled_lines_removes_nothing_and_names_the_reconciliati
     # the user unmatches the entries, asks again: the revert goes through
     c.ledger.unmark(world.tenant, _marks(c, world, imp, "rec-1", 0, 2))
     c.import_service.revert(world.tenant, imp.id)
-    done = c.revert.run(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id).imp
     assert done.revert.status == "reverted" and done.revert.line_count == 3
     assert c.ledger.all(world.tenant, account) == []
 
@@ -295,7 +337,7 @@ def test_a_failed_reconciliation_holds_nothing_back(c: FakeContainer, world: Wor
     imp = _reverting(c, world)
     _held_by(c, world, imp, "rec-failed", "FAILED", 1)
 
-    done = c.revert.run(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id).imp
 
     assert done.revert.status == "reverted" and done.revert.line_count == 3
 
@@ -315,7 +357,7 @@ def test_a_line_matched_while_the_revert_runs_is_kept_and_the_revert_stops_on_it
             _held_by(c, world, imp, "rec-late", "PARTIALLY_MATCHED", 2)
 
     c.ledger.before_delete = match_the_last_line_once
-    stopped = c.revert.run(world.tenant, imp.id)
+    stopped = c.revert.run(world.tenant, imp.id).imp
 
     assert stopped.revert.status == "revertFailed" and stopped.error_details[-1].code == "ReconciledLines"
     assert stopped.error_details[-1].actual_value == "rec-late" and stopped.revert.line_count == 2
@@ -323,7 +365,7 @@ def test_a_line_matched_while_the_revert_runs_is_kept_and_the_revert_stops_on_it
             ] == ["rec-late"]
     c.ledger.unmark(world.tenant, _marks(c, world, imp, "rec-late", 0))
     c.import_service.revert(world.tenant, imp.id)
-    done = c.revert.run(world.tenant, imp.id)
+    done = c.revert.run(world.tenant, imp.id).imp
     assert done.revert.status == "reverted" and done.revert.line_count == 3
 
 
