@@ -442,7 +442,11 @@ class InMemoryLedger:
         return ledger_sums(self.lines_between(tenant, account_id, start, end))
 
     def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
-        return ledger_sums(line for line in self.all(tenant, card_id) if invoice_month(line) == billing_month)
+        return ledger_sums(self.invoice_lines(tenant, card_id, billing_month))
+
+    def invoice_lines(self, tenant: Tenant, card_id: str, billing_month: str) -> list[LedgerLine]:
+        return sorted((line for line in self.all(tenant, card_id) if invoice_month(line) == billing_month),
+                      key=lambda line: line.date_posted)
 
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
         changed = 0

@@ -119,6 +119,20 @@ def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
         {"transaction_date": "2024-03-15", "description": "Estorno", "amount": -50.00}])
     assert [ln["type"] for ln in committed] == ["CARD_EXPENSE", "CARD_EXPENSE", "CARD_CHARGEBACK"]
     assert client.ok("POST", f"/import-sessions/{first['id']}/commit")["committed"] == 3
+    # the invoice holds what was committed: its card expenses and chargebacks (entity.Invoice)
+    invoice = client.ok("GET", f"/cards/{card}/invoices/2024-03")
+    assert [(e["description"], e["amount"], e["transaction_date"], e["category_id"], e["transaction_status"])
+            for e in invoice["card_expenses"]] == [("Loja A", D(500), "2024-03-05", category, "VALIDATING"),
+                                                    ("Loja B", D(200), "2024-03-10", category, "VALIDATING")]
+    assert [(c["description"], c["amount"]) for c in invoice["card_chargebacks"]] == [("Estorno", D(50))]
+    assert invoice["card_payments"] == [] and {e["card_id"] for e in invoice["card_expenses"]} == {card}
+    account = client.bank_account()
+    paying = client.create_session(account_id=account, billing_month="2024-04")
+    client.stage(paying["id"], [{"transaction_date": "2024-04-05", "description": "Fatura", "amount": -650,
+                                 "type": "CARD_PAYMENT", "data": {"card_id": card, "billing_month": "2024-03"}}])
+    client.ok("POST", f"/import-sessions/{paying['id']}/commit")
+    (payment,) = client.ok("GET", f"/cards/{card}/invoices/2024-03")["card_payments"]
+    assert (payment["account_id"], payment["amount"], payment["transaction_date"]) == (account, D(650), "2024-04-05")
     second = client.create_session(card_id=card, billing_month="2024-03")
     client.stage(second["id"], [{"transaction_date": "2024-03-18", "description": "Loja C", "amount": 150.00},
                                 {"transaction_date": "2024-03-22", "description": "Loja D", "amount": 80.00}])
@@ -448,6 +462,37 @@ def test_the_recurring_summary_keeps_each_currency_apart_beside_the_documents_nu
          "projected_current_month": D("1500")}]
     for name in ("paid_current_month", "pending_until_month_end", "projected_current_month"):
         assert june[name] == sum((c[name] for c in june["by_currency"]), D(0)), name
+
+
+def test_listing_recurring_items_tells_how_each_stands_in_the_month_asked(client: SessionsClient):
+    account, category = client.bank_account(currency="EUR"), client.category("Casa")
+    tag = client.ok("POST", "/tags", 201, json_body={"name": "fixed"})
+    rent = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Rent", "amount": 800.25, "account_id": account, "frequency": "MONTHLY",
+        "start_date": "2024-06-10", "category_id": category, "tag_ids": [tag["id"]]})
+    later = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Insurance", "amount": 40, "account_id": account, "frequency": "YEARLY",
+        "start_date": "2024-09-01", "category_id": category})
+    session = client.create_session(account_id=account, billing_month="2024-07")
+    client.stage(session["id"], [{"transaction_date": "2024-07-09", "description": "RENT JULY", "amount": -800.25,
+                                  "data": {"category_id": category, "recurring_expense_id": rent["id"]}}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+
+    def standing(month: str) -> dict[str, tuple[object, ...]]:
+        items = client.ok("GET", "/recurring", params={"account_id": account, "month": month})
+        return {i["description"]: (i["has_transaction_in_month"], i["payment_status"], i["pending_amount"])
+                for i in items}
+
+    # July's rent was paid by the committed line; June's and August's are not; the insurance is not due yet
+    assert standing("2024-07") == {"Rent": (True, "PAID", D("0")), "Insurance": (False, "NOT_DUE", D("0"))}
+    assert standing("2024-06") == {"Rent": (False, "PENDING", D("800.25")), "Insurance": (False, "NOT_DUE", D("0"))}
+    assert standing("2024-09")["Insurance"] == (False, "PENDING", D("40"))
+    one = client.ok("GET", f"/recurring/{rent['id']}", params={"month": "2024-07"})
+    assert (one["payment_status"], one["has_transaction_in_month"]) == ("PAID", True)
+    assert one["tags"] == [{"tag_id": tag["id"], "tag": tag, "recurring_expense_id": rent["id"]}]
+    assert client.ok("GET", f"/recurring/{later['id']}")["tags"] == []
+    for wrong in ("2024-13", "2024-7", "july"):
+        assert client.error("GET", "/recurring", 400, params={"month": wrong})["field"] == "month", wrong
 
 
 def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: SessionsClient):

@@ -429,6 +429,10 @@ class LedgerStore(Protocol):
         """Per-type sums of the lines a card's invoice for `billing_month` holds."""
         ...
 
+    def invoice_lines(self, tenant: Tenant, card_id: str, billing_month: str) -> list[LedgerLine]:
+        """The lines a card's invoice for `billing_month` holds, oldest day first."""
+        ...
+
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
         """VALIDATING -> PAID for the account's lines whose period (`validating_period`) is in
         [low, high]; answers how many changed."""
@@ -1025,13 +1029,15 @@ class LedgerRepository(_References):
         return ledger_sums(self.lines_between(tenant, account_id, start, end))
 
     def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
-        """Per-type sums of the lines a card's invoice for `billing_month` holds (the INVOICEDAY# index
-        names their days)."""
+        """Per-type sums of the lines a card's invoice for `billing_month` holds."""
+        return ledger_sums(self.invoice_lines(tenant, card_id, billing_month))
+
+    def invoice_lines(self, tenant: Tenant, card_id: str, billing_month: str) -> list[LedgerLine]:
+        """The lines a card's invoice for `billing_month` holds (the INVOICEDAY# index names their days)."""
         prefix = f"{keys.LEDGER_INVOICE_DAY_PREFIX}{billing_month}#"
         days = sorted({date.fromisoformat(i["sk"].removeprefix(prefix))
                        for i in self._index(tenant, card_id, prefix, prefix + "~")})
-        return ledger_sums(line for line in self._lines_on(tenant, card_id, days)
-                           if invoice_month(line) == billing_month)
+        return [line for line in self._lines_on(tenant, card_id, days) if invoice_month(line) == billing_month]
 
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
         """VALIDATING -> PAID for the lines whose period is in [low, high] (days or billing months);

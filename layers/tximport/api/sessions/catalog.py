@@ -41,8 +41,8 @@ from tximport.api.sessions.models import (
 from tximport.api.sessions.views import invoice_view, model_view
 from tximport.errors import NotFound, ValidationFailed
 from tximport.runtime import container
-from tximport.services.sessions.recurring import Figures, Slot
-from tximport.sessions.models import MONTH_PATTERN, RecurringType
+from tximport.services.sessions.recurring import Figures, Slot, Standing
+from tximport.sessions.models import MONTH_PATTERN, RecurringItem, RecurringType, Scope
 
 router = Router()
 
@@ -102,8 +102,9 @@ def list_invoices(card_id: str, workspace: WorkspaceHeader = None) -> Response[s
             responses=answers(InvoiceOut, 200, 404))
 def get_invoice(card_id: str, billing_month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")],
                 workspace: WorkspaceHeader = None) -> Response[str]:
-    return respond(invoice_view(container().sessions.catalog.invoice(scope_of(router, workspace), card_id,
-                                                                     billing_month)))
+    scope, catalog = scope_of(router, workspace), container().sessions.catalog
+    invoice = catalog.invoice(scope, card_id, billing_month)
+    return respond(invoice_view(invoice, catalog.invoice_lines(scope, invoice)))
 
 
 @router.post("/categories/<category_id>/subcategories", summary="Create a subcategory", tags=["Categories"],
@@ -167,13 +168,41 @@ def create_recurring(body: RecurringInput, workspace: WorkspaceHeader = None) ->
     return respond(model_view(item), 201)
 
 
+#: the association entity of an item's tags, by the item's type (entity.RecurringExpenseTag and its siblings)
+_TAG_OWNER = {RecurringType.EXPENSE: "recurring_expense_id", RecurringType.INCOME: "recurring_income_id",
+              RecurringType.CARD_TRANSACTION: "recurring_card_transaction_id"}
+MonthQuery = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Reference month YYYY-MM (defaults to "
+                                         "the current month): has_transaction_in_month, payment_status and "
+                                         "pending_amount are of this month")]
+
+
+def _recurring_views(scope: Scope, items: list[RecurringItem], month: str | None) -> list[dict[str, Any]]:
+    """The items as stored, with how each stands in `month` and its tags (entity.RecurringExpense)."""
+    standings = container().sessions.recurring.standings(scope, items, month)
+    tags = {t["id"]: t for t in (model_view(tag) for tag in container().sessions.catalog.list_all(scope, "tag"))} \
+        if any(item.tag_ids for item in items) else {}
+    return [{**model_view(item), **_standing_view(standings[item.id]), "tags": [
+        {"tag_id": tag_id, "tag": tags[tag_id], **({_TAG_OWNER[item.type]: item.id} if item.type in _TAG_OWNER
+                                                   else {})}
+        for tag_id in item.tag_ids if tag_id in tags]} for item in items]
+
+
+def _standing_view(standing: Standing) -> dict[str, Any]:
+    return {"has_transaction_in_month": standing.has_transaction, "payment_status": standing.payment_status,
+            "pending_amount": standing.pending_amount}
+
+
 @router.get("/recurring", summary="List recurring transactions", tags=["Recurring"],
+            description="The items, each with how it stands in `month` (this month by default): "
+                        "has_transaction_in_month (a committed line paid or ignored one of its slots of the month), "
+                        "payment_status (PAID, PENDING, IGNORE, or NOT_DUE when no slot falls in the month) and "
+                        "pending_amount (its unpaid slots of the month), and its tags.",
             responses=answers(RecurringList, 200))
 def list_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
                    card_id: Annotated[str | None, Query(max_length=64)] = None,
                    type: Annotated[str | None, Query(max_length=32, description="income, expense, transfer, "  # noqa: A002
                                                                                 "card_transaction")] = None,
-                   is_active: Annotated[bool | None, Query()] = None,
+                   is_active: Annotated[bool | None, Query()] = None, month: MonthQuery = None,
                    workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     kind = None
@@ -184,7 +213,7 @@ def list_recurring(account_id: Annotated[str | None, Query(max_length=64)] = Non
             raise ValidationFailed("type is income, expense, transfer or card_transaction", target="type") from None
     items = container().sessions.catalog.list_recurring(scope, kind=kind, account_id=account_id, card_id=card_id,
                                                         is_active=is_active)
-    return respond([model_view(i) for i in items])
+    return respond(_recurring_views(scope, items, month))
 
 
 def _slot_view(slot: Slot) -> dict[str, Any]:
@@ -244,8 +273,9 @@ def recurring_projection(item_id: str, month: Annotated[str | None, Query(patter
 
 @router.get("/recurring/<item_id>", summary="Get a recurring transaction", tags=["Recurring"],
             responses=answers(RecurringOut, 200, 404))
-def get_recurring(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    return respond(model_view(container().sessions.catalog.get_recurring(scope_of(router, workspace), item_id)))
+def get_recurring(item_id: str, month: MonthQuery = None, workspace: WorkspaceHeader = None) -> Response[str]:
+    scope = scope_of(router, workspace)
+    return respond(_recurring_views(scope, [container().sessions.catalog.get_recurring(scope, item_id)], month)[0])
 
 
 @router.patch("/recurring/<item_id>", summary="Update a recurring transaction", tags=["Recurring"],
@@ -266,19 +296,20 @@ def delete_recurring(item_id: str, workspace: WorkspaceHeader = None) -> Respons
 @router.get("/recurring-card-transactions", summary="List recurring card transactions", tags=["Recurring"],
             responses=answers(RecurringList, 200))
 def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=64)],
-                        is_active: Annotated[bool | None, Query()] = None,
+                        is_active: Annotated[bool | None, Query()] = None, month: MonthQuery = None,
                         workspace: WorkspaceHeader = None) -> Response[str]:
     scope, catalog = scope_of(router, workspace), container().sessions.catalog
     # the card the listing is by is one of the workspace's (400 UnknownReference, as for a card a body names)
     catalog.get_ref(scope, "card", card_id, "card_id")
     items = catalog.list_recurring(scope, kind=RecurringType.CARD_TRANSACTION, card_id=card_id, is_active=is_active)
-    return respond([model_view(i) for i in items])
+    return respond(_recurring_views(scope, items, month))
 
 
 @router.get("/recurring-card-transactions/<item_id>", summary="Get a recurring card transaction", tags=["Recurring"],
             responses=answers(RecurringOut, 200, 404))
-def get_recurring_card(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
-    item = container().sessions.catalog.get_recurring(scope_of(router, workspace), item_id)
+def get_recurring_card(item_id: str, month: MonthQuery = None, workspace: WorkspaceHeader = None) -> Response[str]:
+    scope = scope_of(router, workspace)
+    item = container().sessions.catalog.get_recurring(scope, item_id)
     if item.type != RecurringType.CARD_TRANSACTION:
         raise NotFound(f"recurring card transaction {item_id} not found", code="RecurringNotFound", target="id")
-    return respond(model_view(item))
+    return respond(_recurring_views(scope, [item], month)[0])

@@ -430,6 +430,13 @@ class InvoiceOut(Out):
     card_id: str
     billing_month: str
     status: InvoiceStatus
+    card_expenses: list[dict[str, Any]] | None = Field(
+        default=None, description="(GET one invoice) its card expenses: entity.CardExpense, amount a magnitude")
+    card_chargebacks: list[dict[str, Any]] | None = Field(
+        default=None, description="(GET one invoice) its chargebacks: entity.CardChargeback")
+    card_payments: list[dict[str, Any]] | None = Field(
+        default=None, description="(GET one invoice) the payments that paid it: entity.CardPayment (account_id: "
+        "the account that paid)")
 
 
 class InvoiceList(RootModel[list[InvoiceOut]]):
@@ -473,6 +480,12 @@ class RecurringOut(Out):
     amount: Amount
     frequency: Frequency
     is_active: bool
+    has_transaction_in_month: bool | None = Field(
+        default=None, description="(the GET routes) a committed line paid or ignored one of its slots of `month`")
+    payment_status: str | None = Field(default=None, description="(the GET routes) PAID, PENDING, IGNORE, or "
+                                       "NOT_DUE when none of its slots falls in `month`")
+    pending_amount: Amount | None = Field(default=None, description="(the GET routes) its unpaid slots of `month`")
+    tags: list[dict[str, Any]] | None = Field(default=None, description="(the GET routes) its tags: tag_id, tag")
 
 
 class RecurringList(RootModel[list[RecurringOut]]):

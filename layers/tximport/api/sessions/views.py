@@ -7,11 +7,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tximport.models import iso
+from tximport.models import LedgerLine, iso
 from tximport.services.sessions.commit import CloseResult, CommitResult
 from tximport.services.sessions.enrich import EnrichedItem, EnrichResult
 from tximport.services.sessions.sessions import SessionDetail
-from tximport.sessions.models import ImportSession, Invoice, RecurringBinding, StagedTransaction, Workspace
+from tximport.sessions.models import (
+    ImportSession,
+    Invoice,
+    RecurringBinding,
+    StagedTransaction,
+    StagedTransactionType,
+    Workspace,
+)
 
 
 def _drop_none(out: dict[str, Any]) -> dict[str, Any]:
@@ -86,9 +93,43 @@ def model_view(model: BaseModel) -> dict[str, Any]:
     return out
 
 
-def invoice_view(invoice: Invoice) -> dict[str, Any]:
-    return {"card_id": invoice.card_id, "billing_month": invoice.billing_month, "status": invoice.status.value,
-            "created_at": iso(invoice.created_at), "updated_at": iso(invoice.updated_at)}
+def invoice_view(invoice: Invoice, lines: list[LedgerLine] | None = None) -> dict[str, Any]:
+    """entity.Invoice; with `lines` (the ledger lines it holds), its card_expenses, card_chargebacks and
+    card_payments, each amount as a magnitude (what was spent, given back or paid)."""
+    out = {"card_id": invoice.card_id, "billing_month": invoice.billing_month, "status": invoice.status.value,
+           "created_at": iso(invoice.created_at), "updated_at": iso(invoice.updated_at)}
+    if lines is None:
+        return out
+    held: dict[str, list[dict[str, Any]]] = {"card_expenses": [], "card_chargebacks": [], "card_payments": []}
+    for line in lines:
+        kind = _INVOICE_ARRAYS.get(line.session.type) if line.session is not None else None
+        if kind is not None:
+            held[kind].append(_invoice_line_view(invoice, line, kind))
+    return out | held
+
+
+#: which array of entity.Invoice holds a line of each type
+_INVOICE_ARRAYS = {StagedTransactionType.CARD_EXPENSE: "card_expenses",
+                   StagedTransactionType.CARD_CHARGEBACK: "card_chargebacks",
+                   StagedTransactionType.CARD_PAYMENT: "card_payments"}
+
+
+def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str) -> dict[str, Any]:
+    """entity.CardExpense, entity.CardChargeback or entity.CardPayment: a ledger line of the card's invoice."""
+    entry = line.session
+    assert entry is not None
+    out: dict[str, Any] = {
+        "id": line.transaction_id, "amount": abs(line.amount), "billing_month": invoice.billing_month,
+        "card_id": invoice.card_id, "transaction_date": line.date_posted.isoformat(),
+        "transaction_status": entry.status.value, "created_at": iso(line.committed), "updated_at": iso(line.committed)}
+    if kind == "card_payments":
+        return out | {"account_id": entry.counterpart_account_id}
+    out["description"] = line.description
+    if kind == "card_expenses":
+        out |= {"category_id": entry.category_id, "sub_category_id": entry.subcategory_id,
+                "recurring_card_transaction_id": entry.recurring_id,
+                "tags": [{"tag_id": tag_id, "card_expense_id": line.transaction_id} for tag_id in entry.tag_ids]}
+    return out
 
 
 def enriched_view(item: EnrichedItem) -> dict[str, Any]:

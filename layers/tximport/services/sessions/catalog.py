@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
-from tximport.models import utcnow
+from tximport.models import LedgerLine, utcnow
 from tximport.services.sessions.deps import Deps, check_amount, check_currency
 from tximport.sessions.binding import DATA_FIELD, LOOKUP_ORDER
 from tximport.sessions.enrichment import compile_pattern
@@ -279,6 +279,12 @@ class CatalogService:
             raise NotFound(f"no invoice of card {card_id} for {billing_month}", code="InvoiceNotFound",
                            target="billing_month")
         return found
+
+    def invoice_lines(self, scope: Scope, invoice: Invoice) -> list[LedgerLine]:
+        """The card's ledger lines the invoice holds, committed from this workspace's sessions: card expenses and
+        chargebacks, and the mirror lines of the card payments that paid it."""
+        return [line for line in self.d.ledger.invoice_lines(scope.tenant, invoice.card_id, invoice.billing_month)
+                if line.session is not None and line.session.workspace_id == scope.workspace_id]
 
     def open_invoice(self, scope: Scope, card_id: str, billing_month: str) -> Invoice:
         """The card's invoice for the month, created OPEN when missing; 400 when it is in another status."""

@@ -1,5 +1,5 @@
 """A recurring item's slots: the days it falls due, each paid, ignored or pending (`GET /recurring/{id}/projection`,
-`GET /recurring/pending`, `GET /recurring/summary`).
+`GET /recurring/pending`, `GET /recurring/summary`, and how each item stands in a month on `GET /recurring`).
 
 An item falls due on its start date (else the day it was created) and every period of its frequency after it
 (a monthly item on the 31st falls on the last day of shorter months), up to its end date. A slot is paid by the
@@ -69,6 +69,31 @@ class Summary:
 
     total: Figures
     by_currency: dict[str | None, Figures]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """How an item stands in a month (entity.RecurringExpense's `has_transaction_in_month`, `payment_status`,
+    `pending_amount`): whether a committed line paid (or ignored) one of its slots of the month; PAID when each
+    slot of the month is paid (IGNORE when each was ignored), PENDING while one is not, NOT_DUE when none falls in
+    the month; and what its unpaid slots of the month amount to."""
+
+    has_transaction: bool
+    payment_status: str
+    pending_amount: Decimal
+
+
+def standing_of(slots: list[Slot], first: date) -> Standing:
+    """The standing in the month from `first` of an item whose `slots` run to the month's end."""
+    in_month = [slot for slot in slots if slot.day >= first]
+    pending = [slot for slot in in_month if slot.status == "PENDING"]
+    if not in_month:
+        status = "NOT_DUE"
+    elif pending:
+        status = "PENDING"
+    else:
+        status = "IGNORE" if all(slot.status == "IGNORE" for slot in in_month) else "PAID"
+    return Standing(len(pending) < len(in_month), status, sum((slot.amount for slot in pending), Decimal(0)))
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -176,6 +201,11 @@ class RecurringSlots:
         item = self.catalog.get_recurring(scope, item_id)
         _, last = month_bounds(month or self._this_month())
         return self.slots(scope, item, last)
+
+    def standings(self, scope: Scope, items: list[RecurringItem], month: str | None) -> dict[str, Standing]:
+        """How each item stands in `month` (this month by default), by item id."""
+        first, last = month_bounds(month or self._this_month())
+        return {item.id: standing_of(self.slots(scope, item, last), first) for item in items}
 
     def pending(self, scope: Scope, account_id: str | None, card_id: str | None) -> list[Slot]:
         """The pending slots of the active items (of one account or card) up to the end of this month."""
