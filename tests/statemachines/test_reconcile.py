@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -256,11 +257,12 @@ def test_overlap_conflicts_permissions_and_tokens(client: Client, stack):
     assert bad_filter.status_code == 400 and bad_filter.json()["details"]["field"] == "filter[matchStatus]"
 
 
-def test_manual_match_unmatch_and_rerun(client: Client):
+def test_manual_match_unmatch_and_rerun(client: Client, monkeypatch: pytest.MonkeyPatch):
     account, identifier = client.account()
     _doc_ledger(client, identifier)
     rec = client.create(account)["data"]["id"]
-    client.wait(rec)
+    matched = client.wait(rec)["attributes"]
+    assert matched["status"] == "PARTIALLY_MATCHED" and matched["completedAt"]
     entries = {e["attributes"]["externalRef"]: e for e in client.entries(rec)["data"]}
     tarifa = next(r for r in client.api.ledger(account) if r["description"] == "TARIFA PACOTE")
     path = f"{BASE}/{rec}/entries/{entries['ERP-PAG-11111']['id']}"
@@ -277,6 +279,9 @@ def test_manual_match_unmatch_and_rerun(client: Client):
             "matchStatus": "MANUAL", "matchedStatementId": wrong}}})
         assert refused.status_code == 422, refused.text
         assert (refused.json()["code"], refused.json()["details"]["field"]) == ("UNPROCESSABLE", "matchedStatementId")
+    # the manual decisions' clock, in-process (a time no run of this test reaches, so completedAt tells them apart)
+    decided = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    monkeypatch.setattr("tximport.services.reconciliations.manual.utcnow", lambda: decided)
     manual = client.ok("PATCH", path, json=change).json()["data"]["attributes"]
     assert manual["matchStatus"] == "MANUAL" and manual["matchedStatementId"] == tarifa["statementId"]
     assert 0 <= manual["match"]["score"] <= 1
@@ -288,6 +293,8 @@ def test_manual_match_unmatch_and_rerun(client: Client):
     got = client.ok("GET", f"{BASE}/{rec}").json()["data"]["attributes"]
     assert (got["status"], got["matchedEntries"], got["unmatchedEntries"], got["manualEntries"]) == \
         ("COMPLETED", 3, 0, 1)
+    # completedAt: when the manual match completed it (the run before only matched part of it)
+    assert got["completedAt"] == "2031-05-06T07:08:09Z" != matched["completedAt"]
     assert [e["attributes"]["externalRef"] for e in client.entries(rec, "?filter[matchStatus]=MANUAL")["data"]] == \
         ["ERP-PAG-11111"]
     # unmatch an automatic match: UNMATCHED, and its line is free again
@@ -296,6 +303,8 @@ def test_manual_match_unmatch_and_rerun(client: Client):
     freed = next(r for r in client.api.ledger(account) if r["description"] == "TED ENVIADA ERP-PAG-12345")
     assert freed["reconciliation"] is None  # present and null: a documented field is never omitted
     assert client.entries(rec, "?filter[matchStatus]=UNMATCHED")["meta"]["totalItems"] == 1
+    reopened = client.ok("GET", f"{BASE}/{rec}").json()["data"]["attributes"]
+    assert (reopened["status"], reopened["completedAt"]) == ("PARTIALLY_MATCHED", got["completedAt"])
     # a re-run after a new ledger line: manual decisions stay, the new line is used
     client.ledger(identifier, ("2024-01-30", "-5000.00", "PAGAMENTO NF 12345", ""))
     rerun = client.ok("POST", f"{BASE}/{rec}/rerun", 202).json()["data"]["attributes"]

@@ -134,8 +134,13 @@ class ManualDecisions:
         rec.counts.suggested_entries += _suggested(record) - _suggested(current)
         rec.overrides += 0 if override else 1
         # the status follows the counts: every entry matched (automatically or by hand) is COMPLETED
+        was = rec.status
         rec.status = ReconciliationStatus.COMPLETED if rec.counts.unmatched_entries == 0 \
             else ReconciliationStatus.PARTIALLY_MATCHED
+        if rec.status == ReconciliationStatus.COMPLETED and was != rec.status:
+            # completedAt is when it was last concluded: this decision completes it (an unmatch that takes it back
+            # to PARTIALLY_MATCHED leaves the time as it is, as a matching run ending PARTIALLY_MATCHED sets it)
+            rec.completed = utcnow()
         self.store.apply_manual(rec, new, record, mark=mark, unmark=unmark)
         return record
 
