@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +33,17 @@ POLL_SECONDS = 0.5
 LINES_SHOWN = 50
 
 
+def json_text(body: Any) -> str:
+    """JSON text with each Decimal written as its exact number text: the dialect's amounts are JSON numbers (number
+    text in quotes is refused), and a float would not keep every digit."""
+    mark = uuid.uuid4().hex  # no text of the body can hold it: Decimals are written as marked strings, then unquoted
+
+    def default(item: Any) -> Any:
+        return f"{mark}{format(item, 'f')}" if isinstance(item, Decimal) else str(item)
+
+    return re.sub(f'"{mark}(-?[0-9]+(?:\\.[0-9]+)?)"', r"\1", json.dumps(body, default=default))
+
+
 class SessionsApi(ApiClient):
     """The API client for the sessions dialect: its error shape and the X-Workspace-ID header."""
 
@@ -46,7 +59,7 @@ class SessionsApi(ApiClient):
             headers["X-Workspace-ID"] = self.workspace_id
         if body is not None:
             headers["Content-Type"] = "application/json"
-            data = json.dumps(body, default=str)  # type: ignore[assignment]
+            data = json_text(body)  # type: ignore[assignment]
         try:
             response = self.session.request(method, f"{self.base_url}{path}", params=params, headers=headers,
                                             data=data, files=files, timeout=max(self.timeout, 120))

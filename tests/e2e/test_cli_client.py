@@ -243,3 +243,12 @@ def test_a_file_naming_no_account_says_to_pass_the_account_and_a_directory_is_no
     assert "the file names no bank account; pass --account ID|IBAN" in done.stderr
     folder = cli("import", str(SAMPLES / "qif"), "--yes")
     assert folder.returncode == ExitCode.ERROR and "a directory, not a file" in folder.stderr
+
+
+def test_session_create_sends_its_target_value_as_a_json_number(cli: Cli):
+    """The dialect takes `target_value` as the JSON number document 000 types it (number text is a 400)."""
+    cli.api.ok("POST", "/workspaces", expect=201, json={"name": "Casa"})
+    account = _account(cli, f"NL{uuid.uuid4().int % 10**10:010d}")
+    done = cli("session", "create", "--account", account, "--month", "2024-03", "--target", "2438.85", "--json")
+    assert done.returncode == 0, done.stderr
+    assert Decimal(str(json.loads(done.stdout)["target_value"])) == Decimal("2438.85")

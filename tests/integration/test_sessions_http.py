@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.client import Api
 from tests.support.samples import SAMPLES
-from tests.support.sessions_client import SessionsClient
+from tests.support.sessions_client import SessionsClient, tenant_client
 from tximport.services.sessions import enrich as enrich_module
 from tximport_cli.local.stack import LocalStack
 
@@ -19,11 +18,7 @@ D = Decimal
 
 @pytest.fixture()
 def client(stack: LocalStack) -> SessionsClient:
-    org, company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
-    c = SessionsClient(stack.base_url, stack.token_for(org, company), stack.token_for(org, company, roles=["admin"]))
-    c.new_workspace()
-    c.core = Api(stack.base_url, c.token, org, company)  # type: ignore[attr-defined]
-    return c
+    return tenant_client(stack)
 
 
 def file_import(c: SessionsClient, account_id: str, rows: list[tuple[str, str, str]]) -> None:
@@ -34,10 +29,15 @@ def file_import(c: SessionsClient, account_id: str, rows: list[tuple[str, str, s
     assert c.core.confirm_and_complete(imp["id"])["status"] == "complete"  # type: ignore[attr-defined]
 
 
-def test_workspace_header_is_required_and_checked(client: SessionsClient, stack: LocalStack):
+def test_workspace_header_is_checked_and_required_only_among_several(client: SessionsClient, stack: LocalStack):
     assert [w["id"] for w in client.ok("GET", "/workspaces", workspace="")] == [client.workspace_id]
+    assert client.ok("GET", "/import-sessions", workspace="") == []  # the tenant's only workspace
+    first = client.workspace_id
+    client.new_workspace("Empresa")
     missing = client.error("GET", "/import-sessions", 400, workspace="")
     assert (missing["code"], missing["field"]) == ("WorkspaceRequired", "X-Workspace-ID")
+    assert "2 workspaces" in missing["error"]
+    client.workspace_id = first
     stranger = SessionsClient(stack.base_url, stack.token_for("other-org", "other-co"), "")
     stranger.workspace_id = client.workspace_id
     assert stranger.error("GET", "/import-sessions", 403)["code"] == "WorkspaceForbidden"
@@ -59,7 +59,11 @@ def test_a_foreign_workspace_is_refused_before_the_body_is_validated(client: Ses
     garbled = stranger.error("POST", "/import-sessions", 403, data=b"{bad",
                              headers={"Content-Type": "application/json"})
     assert garbled["code"] == "WorkspaceForbidden"
-    # without the header the caller is told to send it, before the body too; its own workspace validates as ever
+    # without the header a caller of several workspaces is told to send it, before the body too; its own workspace
+    # validates as ever
+    first = client.workspace_id
+    client.new_workspace("Empresa")
+    client.workspace_id = first
     missing = client.error("POST", "/import-sessions", 400, workspace="", json_body={"billing_month": "2024-13"})
     assert (missing["code"], missing["field"]) == ("WorkspaceRequired", "X-Workspace-ID")
     assert client.error("POST", "/import-sessions", 400, json_body={"billing_month": "2024-13"})["code"] == \

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from tests.support import conformance
-from tests.support.client import poll
+from tests.support.client import Api, poll
 
 
 @dataclass
@@ -85,3 +85,12 @@ class SessionsClient:
             return found if found.get("enrichment", {}).get("status") not in ("PROCESSING", None) else None
 
         return poll(done, timeout=timeout, interval=0.3, what=f"session {session_id} to finish enriching")
+
+
+def tenant_client(stack: Any) -> SessionsClient:
+    """A fresh tenant with one workspace (`core`: its client of the file-import routes)."""
+    org, company = f"org-{uuid.uuid4().hex[:8]}", f"co-{uuid.uuid4().hex[:8]}"
+    c = SessionsClient(stack.base_url, stack.token_for(org, company), stack.token_for(org, company, roles=["admin"]))
+    c.new_workspace()
+    c.core = Api(stack.base_url, c.token, org, company)  # type: ignore[attr-defined]
+    return c

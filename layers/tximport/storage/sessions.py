@@ -159,13 +159,13 @@ class SessionsRepository:
         items = query_all(self.store, workspace_pk(tenant, workspace_id), prefix="SESSION#")
         return sorted((self._session(i) for i in items), key=lambda s: s.created_at, reverse=True)
 
-    def save_session(self, tenant: Tenant, session: ImportSession) -> ImportSession:
+    def save_session(self, tenant: Tenant, session: ImportSession, *, owner: str | None = None) -> ImportSession:
         """Write the session's own fields if nobody changed them since it was read (counters are
-        untouched: line writes add to them concurrently)."""
+        untouched: line writes add to them concurrently). `owner`: the lease the caller holds on it."""
         doc = session.model_copy(update={"version": session.version + 1})
         try:
             self.store.write(Update(self._session_key(tenant, session), set={"doc": dump(doc)},
-                                    add={"version": 1}, if_version=session.version, unlocked_for=NOBODY))
+                                    add={"version": 1}, if_version=session.version, unlocked_for=owner or NOBODY))
         except ConditionFailed:
             raise Conflict(f"import session {session.id} was changed concurrently (or is busy); read it again",
                            code="ConcurrentUpdate", target="id") from None
@@ -283,18 +283,25 @@ class SessionsRepository:
         return self._line(item) if item else None
 
     def replace_line(self, tenant: Tenant, session: ImportSession, old: StagedTransaction,
-                     new: StagedTransaction, *, owner: str | None = None) -> StagedTransaction:
+                     new: StagedTransaction, *, owner: str | None = None,
+                     session_version: int | None = None) -> StagedTransaction:
         """Write `new` over `old` if `old` is still what is stored; counters follow in the same
-        transaction. Conflict when the line or the session changed (or the session is busy)."""
+        transaction. Conflict when the line or the session changed (or the session is busy); with
+        `session_version`, also when the session's own fields changed since (a move to another account)."""
         new.version = old.version + 1
+        counters = self._counters(tenant, session, counter_delta(old, new), owner=owner)
+        counters.if_version = session_version
         try:
             self.store.transact([Put(self._line_item(tenant, new, session.workspace_id), if_version=old.version),
-                                 self._counters(tenant, session, counter_delta(old, new), owner=owner)])
+                                 counters])
         except ConditionFailed as exc:
             new.version = old.version
             busy = 1 in exc.indexes
+            if busy and session_version is not None:
+                current = self.store.get(self._session_key(tenant, session)) or {}
+                busy = _int(current.get("version")) == session_version
             raise Conflict("the import session is busy (commit, close or delete in progress)" if busy else
-                           f"staged transaction {old.id} was changed concurrently; read it again",
+                           f"staged transaction {old.id} or its session was changed concurrently; read it again",
                            code="SessionBusy" if busy else "ConcurrentUpdate", target="id") from None
         return new
 

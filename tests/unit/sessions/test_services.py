@@ -18,7 +18,7 @@ from tximport.services.sessions.enrich import SYNC_LIMIT, EnrichService
 from tximport.services.sessions.sessions import SessionService
 from tximport.services.sessions.staged import StagedService
 from tximport.services.sessions.upload import UploadService
-from tximport.services.sessions.workspaces import WorkspaceService
+from tximport.services.sessions.workspaces import Owned, WorkspaceService
 from tximport.sessions.commands import BindRequest, SessionChanges, SessionInput, StagedChanges, StagedInput
 from tximport.sessions.models import (
     CategoryType,
@@ -55,11 +55,19 @@ def stage(w: World, session_id: str, *rows) -> list:
         StagedInput(amount=D(a), transaction_date=date(2024, 3, d), description=desc, **kw) for d, a, desc, kw in rows])
 
 
-def test_workspace_header_is_required_and_must_be_the_tenants(w: World):
+def test_a_workspace_header_must_be_the_tenants_and_is_needed_only_among_several(w: World):
     service = WorkspaceService(w.deps.repo)
+    assert service.scope(w.tenant, None, "u", frozenset()).workspace_id == w.scope.workspace_id  # the only one
+    _, session = account_session(w)
+    service.create(w.tenant, "Empresa")
     with pytest.raises(ValidationFailed) as missing:
         service.scope(w.tenant, None, "u", frozenset())
-    assert missing.value.target == "X-Workspace-ID"
+    assert (missing.value.code, missing.value.target) == ("WorkspaceRequired", "X-Workspace-ID")
+    # a route naming a session by id is in the workspace owning it
+    assert service.scope(w.tenant, None, "u", frozenset(), Owned("session", session.id)).workspace_id == \
+        w.scope.workspace_id
+    with pytest.raises(NotFound):
+        service.scope(w.tenant, None, "u", frozenset(), Owned("session", "nope"))
     with pytest.raises(Forbidden):
         service.scope(w.tenant, "someone-elses", "u", frozenset())
     other = WorkspaceService(w.deps.repo).create(w.tenant.model_copy(update={"company_id": "other"}), "x")

@@ -56,6 +56,13 @@ def _amount(value: Any) -> Any:
     return value
 
 
+def _number(value: Any) -> Any:
+    # a field the document types `number` takes a JSON number only: number text ("10.5") is refused, not read
+    if isinstance(value, str):
+        raise ValueError("a number is sent as a JSON number, not as text")
+    return _amount(value)
+
+
 def _bookable(value: date) -> date:
     if not bookable(value):
         raise ValueError(f"a date lies between {EARLIEST_DAY} and {LATEST_DAY}")
@@ -75,6 +82,8 @@ def _date(value: Any) -> Any:
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({"type": "number", "examples": [49.9]})]
+#: an amount the client must send as a JSON number (the exact number text is read as a Decimal)
+Number = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "number", "examples": [2700.0]})]
 Day = Annotated[date, BeforeValidator(_date), AfterValidator(_bookable),
                 WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-03-15"]})]
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), WithJsonSchema(
@@ -122,7 +131,7 @@ class CreateImportSessionRequest(In):
     account_id: Id | None = Field(default=None, description="one of our bank accounts (`/bankaccounts`)")
     card_id: Id | None = Field(default=None, description="a card of the workspace (`/cards`)")
     billing_month: Month | None = Field(default=None, description="YYYY-MM (required)")
-    target_value: Amount | None = Field(default=None, description="default 0; a card session: the card payments "
+    target_value: Number | None = Field(default=None, description="default 0; a card session: the card payments "
                                                                   "of the invoice")
     description: Text | None = Field(default=None, description="default `{account or card name} | {billing_month}`")
 
@@ -132,7 +141,7 @@ class UpdateImportSessionRequest(In):
     billing_month: Month | None = None
     card_id: Id | None = None
     description: Text | None = None
-    target_value: Amount | None = None
+    target_value: Number | None = None
 
 
 class CreateStagedTransactionRequest(DataIn):

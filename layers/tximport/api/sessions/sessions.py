@@ -105,7 +105,10 @@ def get_session(session_id: str, page_size: PageSize = 100, cursor: Cursor = Non
 
 @router.put("/import-sessions/<session_id>", summary="Update an import session", tags=TAGS,
             description="description, billing_month, target_value, account_id or card_id. Moving a session with "
-                        "lines between an account and a card is refused (409 SessionHasLines).",
+                        "lines between an account and a card is refused (409 SessionHasLines), and so is a move to "
+                        "another account or card where a staged line would not be accepted, or to an account of "
+                        "another currency (409 SessionHasLines naming the first line in `details`). A generated "
+                        "description follows the move.",
             responses=answers(ImportSessionOut, 200, 404, 409))
 def update_session(session_id: str, body: UpdateImportSessionRequest, workspace: WorkspaceHeader = None
                    ) -> Response[str]:

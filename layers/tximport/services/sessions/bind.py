@@ -7,6 +7,7 @@ from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.checks import check_recurring_fits
 from tximport.services.sessions.deps import Deps
 from tximport.sessions.binding import apply_binding, fits_context
 from tximport.sessions.commands import BindRequest
@@ -17,7 +18,6 @@ from tximport.sessions.models import (
     RecurringBinding,
     RecurringItem,
     Scope,
-    SessionType,
     StagedTransaction,
 )
 from tximport.sessions.rules import with_status
@@ -47,32 +47,19 @@ class BindService:
             raise ValidationFailed(f"a recurring {item.type.value} does not bind in a "
                                    f"{session.type.value.lower()} session", code="RecurringContextMismatch",
                                    target=f"{where}.recurring_transaction_id")
-        self._same_money(scope, session, item, f"{where}.recurring_transaction_id")
+        check_recurring_fits(self.d, scope, session, item, self.d.currency(scope, session),
+                             f"{where}.recurring_transaction_id")
         if line.processing_enrichment:
             raise Conflict("the line is being enriched; retry when it is no longer PROCESSING",
                            code="LineProcessing", target=f"{where}.staged_transaction_id")
         return line, item
-
-    def _same_money(self, scope: Scope, session: ImportSession, item: RecurringItem, target: str) -> None:
-        """A line pays only an item of its own account or card (a transfer: its source or destination) and
-        currency: else 400 RecurringContextMismatch or CurrencyMismatch, and no slot of another account is paid."""
-        named = [item.card_id] if session.type == SessionType.CARD else [
-            item.account_id, item.source_account_id, item.destination_account_id]
-        own = {context for context in named if context}
-        if own and session.context_id not in own:
-            raise ValidationFailed(f"recurring item {item.id} belongs to {', '.join(sorted(own))}, not to this "
-                                   f"session's {session.context_id}", code="RecurringContextMismatch", target=target)
-        currency = self.d.currency(scope, session)
-        if item.currency and currency and item.currency.upper() != currency.upper():
-            raise ValidationFailed(f"recurring item {item.id} is in {item.currency} and this session's lines in "
-                                   f"{currency}", code="CurrencyMismatch", target=target)
 
     def _apply(self, scope: Scope, session: ImportSession, line: StagedTransaction, item: RecurringItem
                ) -> StagedTransaction:
         new = line.model_copy(deep=True)
         apply_binding(new, item, session.account_id)
         new.updated_at = utcnow()
-        return self.d.repo.replace_line(scope.tenant, session, line, with_status(new))
+        return self.d.repo.replace_line(scope.tenant, session, line, with_status(new), session_version=session.version)
 
     def bind(self, scope: Scope, session_id: str, requests: list[BindRequest]) -> list[StagedTransaction]:
         """Every request is checked before any line changes; then each line takes its recurring item."""

@@ -13,6 +13,7 @@ from tximport.ids import normalized_description, transaction_id
 from tximport.models import utcnow
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.checks import check_line, check_transfer
 from tximport.services.sessions.deps import (
     MAX_LINES_PER_SESSION,
     Deps,
@@ -20,13 +21,12 @@ from tximport.services.sessions.deps import (
     check_currency,
     line_currency,
 )
-from tximport.services.sessions.sessions import check_types, enrichment_running
+from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.commands import StagedChanges, StagedInput
 from tximport.sessions.ids import staged_id
 from tximport.sessions.models import (
     ImportSession,
     Scope,
-    SessionType,
     StagedTransaction,
     StagedTransactionType,
 )
@@ -55,22 +55,6 @@ class StagedService:
         self.catalog.check_refs(scope, data, prefix=f"{target}.")
         return data
 
-    def _check_transfer(self, scope: Scope, session: ImportSession, data: dict[str, Any], currency: str | None,
-                        target: str) -> None:
-        """A transfer goes to (or comes from) another account of the same currency: its mirror line is the same
-        amount there."""
-        for name in ("destination_account_id", "source_account_id"):
-            other = data.get(name)
-            if not isinstance(other, str) or not other:
-                continue
-            if session.type == SessionType.ACCOUNT and other == session.context_id:
-                raise ValidationFailed("a transfer goes to or comes from another account than the session's",
-                                       code="InvalidValue", target=f"{target}.{name}")
-            theirs = self.d.account(scope, other, f"{target}.{name}").currency
-            if currency and theirs and currency.upper() != theirs.upper():
-                raise ValidationFailed(f"account {other} keeps {theirs} and this line is in {currency}",
-                                       code="CurrencyMismatch", target=f"{target}.{name}")
-
     def add(self, scope: Scope, session_id: str, inputs: list[StagedInput]) -> list[StagedTransaction]:
         """Stage lines: the type follows the sign rule when left out; each line is marked when it looks
         like a line already in the ledger (`data.possible_duplicate`)."""
@@ -79,13 +63,7 @@ class StagedService:
         if session.total + len(inputs) > MAX_LINES_PER_SESSION:
             raise ValidationFailed(f"a session holds at most {MAX_LINES_PER_SESSION} staged lines "
                                    f"({session.total} already)", code="SessionFull", target="transactions")
-        currency = self.d.currency(scope, session)
-        for i, inp in enumerate(inputs):
-            check_currency(inp.data, currency, f"[{i}].data.currency")
-            check_amount(inp.amount, line_currency(inp.data, currency), f"[{i}].amount")
-            self._check_transfer(scope, session, inp.data, currency, f"[{i}].data")
-        kinds = [inp.type or type_by_sign(session.type, inp.amount) for inp in inputs]
-        check_types(session, kinds)
+        kinds = self._checked(scope, session, inputs)
         prepared = [self._prepare_data(scope, inp.data, f"[{i}].data") if inp.data else {}
                     for i, inp in enumerate(inputs)]
         # one add at a time (a lease on the session: 409 SessionBusy for another add, a commit or a close), so the
@@ -93,7 +71,12 @@ class StagedService:
         # the other's, as they are one after the other
         owner = self._lease(scope, session)
         try:
-            session = self.d.session(scope, session_id)  # with what the adds before this one staged
+            fresh = self.d.session(scope, session_id)  # with what the adds before this one staged
+            if (fresh.account_id, fresh.card_id) != (session.account_id, session.card_id):
+                # moved meanwhile (a move checks the lines it holds, not these): checked where they now go
+                self.d.check_invoice_open(scope, fresh)
+                kinds = self._checked(scope, fresh, inputs)
+            session = fresh
             self._mark_duplicates(scope, session, inputs, kinds, prepared)
             first = self.d.repo.allocate(scope.tenant, session, len(inputs))
             lines = [with_status(StagedTransaction(
@@ -104,6 +87,16 @@ class StagedService:
         finally:
             self.d.repo.unlock(scope.tenant, session, owner)
         return lines
+
+    def _checked(self, scope: Scope, session: ImportSession, inputs: list[StagedInput]
+                 ) -> list[StagedTransactionType]:
+        """Each line checked against the session's context (400 naming `[i].<field>`); answers their types
+        (the sign rule's where left out)."""
+        currency = self.d.currency(scope, session)
+        kinds = [inp.type or type_by_sign(session.type, inp.amount) for inp in inputs]
+        for i, (inp, kind) in enumerate(zip(inputs, kinds, strict=True)):
+            check_line(self.d, scope, session, currency, inp.amount, inp.data, kind, f"[{i}]")
+        return kinds
 
     def _lease(self, scope: Scope, session: ImportSession) -> str:
         """The session for this add: an add beside it is waited for (a few seconds); a commit, close or longer add
@@ -175,7 +168,7 @@ class StagedService:
             merged = {**new.data, **changes.data}
             new.data = {k: v for k, v in merged.items() if v is not None}
             check_currency(new.data, currency, "data.currency")
-            self._check_transfer(scope, session, new.data, currency, "data")
+            check_transfer(self.d, scope, session, new.data, currency, "data")
         if changes.amount is not None or changes.data is not None:
             check_amount(changes.amount if changes.amount is not None else new.amount,
                          line_currency(new.data, currency), "amount")
@@ -193,7 +186,9 @@ class StagedService:
             raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
                                    code="TypeNotAllowed", target="type")
         new.updated_at = utcnow()
-        return self.d.repo.replace_line(scope.tenant, session, line, with_status(new))
+        # on the session's version as read: a move to another account meanwhile (checked against the lines as they
+        # were) makes this a 409, not a line checked against the account it left
+        return self.d.repo.replace_line(scope.tenant, session, line, with_status(new), session_version=session.version)
 
     def delete(self, scope: Scope, line_id: str) -> None:
         session, line = self.d.locate(scope, line_id)

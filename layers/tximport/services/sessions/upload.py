@@ -52,6 +52,9 @@ class _Parsed:
 def _format_of(content: bytes, file_name: str | None, requested: str | None) -> tuple[str, base.ParseOptions]:
     found = detect(content[:64 * 1024], file_name, complete=len(content) <= 64 * 1024)
     file_format = requested or found.file_format
+    if not file_format and _header_only(content):
+        raise ValidationFailed("the file holds no transaction (a header line and no rows)", code="EmptyFile",
+                               target="file")
     if not file_format:
         reasons = "; ".join(found.reasons) or "no format fits"
         raise ValidationFailed(f"the file's format could not be told ({reasons}); send the form field "
@@ -62,6 +65,20 @@ def _format_of(content: bytes, file_name: str | None, requested: str | None) -> 
     date_style = found.csv.date_style if found.csv else None
     mapping = found.suggested_mapping if file_format == "CSV#mapped#v1" else None
     return file_format, base.ParseOptions(date_style=date_style, mapping=mapping)
+
+
+#: what separates the cells of a CSV header line
+_DELIMITERS = ",;\t|"
+
+
+def _header_only(content: bytes) -> bool:
+    """Whether the file is one line of column names and nothing else (a CSV with its header and no rows, as
+    the document's `data,descricao,valor`): cells and no digit in any, so no row of data."""
+    lines = [ln for ln in content.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines() if ln.strip()]
+    if len(lines) != 1:
+        return False
+    line = lines[0]
+    return any(d in line for d in _DELIMITERS) and not any(c.isdigit() for c in line)
 
 
 class UploadService:
@@ -134,14 +151,20 @@ class UploadService:
     @staticmethod
     def _lines_of_account(lines: list[base.ParsedLine], refs: set[str], identifier: str | None
                           ) -> list[base.ParsedLine]:
-        """A file of one account feeds the session whole; of several, only the session account's lines."""
+        """A file that names no account (a CSV, a QIF without one) feeds the session whole; a file that names its
+        account or accounts gives it only the lines of the account matching the session's (by identifier, as
+        a file import matches them: 400 AccountNotInFile when none does). A card session (a card has no account
+        identifier) takes a file of one account whole, and no file of several."""
         named = {r for r in refs if r}
-        if len(named) <= 1:
+        if not named or (identifier is None and len(named) == 1):
             return lines
         match = match_account(identifier, [(r, r) for r in named], True) if identifier else None
         if match is None:
-            raise ValidationFailed(f"the file holds {len(named)} accounts ({', '.join(sorted(named))}) and none is "
-                                   "the session's account", code="AccountNotInFile", target="file")
+            mine = identifier or "a card"
+            told = f"the file is the statement of account {next(iter(named))}, not of the session's ({mine})" \
+                if len(named) == 1 else \
+                f"the file holds {len(named)} accounts ({', '.join(sorted(named))}) and none is the session's ({mine})"
+            raise ValidationFailed(told, code="AccountNotInFile", target="file")
         return [ln for ln in lines if ln.account_ref == match]
 
 
