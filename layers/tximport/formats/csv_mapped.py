@@ -458,6 +458,8 @@ class _Reader:
                  pinned: dict[str, Any] | None = None) -> None:
         self.source = source
         self.mapping = mapping
+        #: the columns a fixed layout has (0 for a mapping): its rows are at least and at most this wide
+        self.expected_columns = expected_columns
         #: whether the layout found a header row (known once `batches` has read the layout)
         self.header_row: bool | None = None
         if pinned is not None:  # one range of a split file: the whole file's decisions, not a sample's
@@ -510,7 +512,9 @@ class _Reader:
         return self._resolve(header), first_data
 
     def _resolve(self, header: Row | None) -> Layout:
-        """Each role's column indexes (names looked up in the header) and the names errors show."""
+        """Each role's column indexes (names looked up in the header), the names errors show, and how
+        wide a row may be: the header's width (or the fixed layout's columns, or the furthest mapped
+        column, when wider); with neither a header nor a fixed layout, any width."""
         positions = {_key(cell): i for i, cell in reversed(list(enumerate(header or [])))}
         indexes: dict[str, tuple[int, ...]] = {}
         targets: dict[str, str] = {}
@@ -522,7 +526,11 @@ class _Reader:
                 for i in found
             ]
             targets[role] = "/".join(shown)
-        return Layout(indexes, targets)
+        width = 0
+        if header is not None or self.expected_columns:
+            furthest = max(i for found in indexes.values() for i in found) + 1
+            width = max(len(header or ()), self.expected_columns, furthest)
+        return Layout(indexes, targets, width, "the header" if header is not None else "the format")
 
     @contextmanager
     def batches(self, roles: Iterable[str] | None = None) -> Iterator[tuple[Iterator[Batch], Layout]]:

@@ -6,7 +6,9 @@ is tested against: whatever a block of rows gives there, it gives here row by ro
 What a row becomes (the mapping's roles are resolved to column indexes first, see `Layout`):
 
 * a row with fewer cells than the mapped date and amount columns need is an `InvalidLine` (a blank
-  one is skipped silently);
+  one is skipped silently); so is a row with a value past the header's width (the fixed layouts'
+  columns when there is no header; see `RowReader.too_wide`): empty cells past it are a trailing
+  delimiter and read;
 * the date: plain ISO first where the file's style allows it, then the style-aware parser; a
   missing date is `RequiredValueMissing` (or the row is skipped when the whole row is blank), a bad
   one `InvalidDate`;
@@ -23,6 +25,7 @@ What a row becomes (the mapping's roles are resolved to column indexes first, se
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -76,10 +79,13 @@ def blank(row: Row) -> bool:
 
 @dataclass(slots=True)
 class Layout:
-    """Where each role is in the rows, and the names to report in errors."""
+    """Where each role is in the rows, the names to report in errors, and how many cells a row may
+    hold (`width`, 0: any) with what sets it (`width_of`: "the header" or "the format")."""
 
     indexes: dict[str, tuple[int, ...]]
     targets: dict[str, str]
+    width: int = 0
+    width_of: str = "the header"
 
 
 class RowReader:
@@ -100,6 +106,9 @@ class RowReader:
         else:
             self.mode, self.amount_i, self.debit_i = SIGNED, idx["amount"][0], -1
         self.required = max(self.date_i, self.amount_i, self.debit_i) + 1
+        #: cells a row may hold; past them only empty ones (a trailing delimiter)
+        self.width = layout.width or sys.maxsize
+        self.width_of = layout.width_of
         self.date_t = targets["date"]
         self.amount_t = (targets["credit"] + "/" + targets["debit"] if self.mode == CREDIT_DEBIT
                          else targets["amount"])
@@ -131,6 +140,11 @@ class RowReader:
                     yield LineError(line_number, INVALID_LINE, f"Expected at least {required} columns, found {n}.",
                                     actual_value=delimiter.join(row)[:500], target=f"line {line_number}")
                 continue
+            if n > self.width:
+                wide = self.too_wide(line_number, row)
+                if wide is not None:
+                    yield wide
+                    continue
             posted = self.posted(line_number, row)
             if type(posted) is not date:
                 if posted is not None:
@@ -148,6 +162,23 @@ class RowReader:
                 yield line
 
     # -- the parts of a row ------------------------------------------------------------------------
+
+    def too_wide(self, line_number: int, row: Row) -> LineError | None:
+        """The error of a row with more cells than the header (or the format) has, unless the cells past
+        it are empty (a trailing delimiter). A value holding the delimiter unquoted (`-1,234.50` in a
+        comma file) reads as more cells: its parts would be booked as other columns. In a credit/debit
+        layout the row is rejected too when both credit and debit are filled: a credit `2,500.00` so
+        written reads as credit 2 and debit 500.00 and leaves the cell past them empty."""
+        width = self.width
+        both = ""
+        if blank(row[width:]):
+            if not (self.mode == CREDIT_DEBIT and row[self.amount_i].strip() and row[self.debit_i].strip()):
+                return None
+            both = ", the cells past it empty but both credit and debit filled"
+        return LineError(line_number, INVALID_LINE,
+                         f"Expected at most {width} columns ({self.width_of} has {width}), found {len(row)}{both}: "
+                         "a value holding the delimiter must be quoted.",
+                         actual_value=self.delimiter.join(row)[:500], target=f"line {line_number}")
 
     def read_date(self, text: str) -> date:
         """A date cell as this file writes its dates. Raises ValueError."""

@@ -15,7 +15,8 @@ The column reader only produces events when they are exactly those the row reade
   long as csv's field limit, and every quote in a cell that is wholly quoted (`"text"`, doubled
   quotes inside allowed), so that no quoted delimiter or line break can hide;
 * `ColumnReader.events` gives up (None) at the first value the row reader would reject or read in a
-  way the column code does not (a bad date or amount, a short row, an unknown indicator ...).
+  way the column code does not (a bad date or amount, a short row, a row wider than the header with
+  something past it, an unknown indicator ...).
 
 Either way the block then goes to the row reader, so the result never depends on which path ran;
 tests compare both on the same files with `ENABLED` off.
@@ -77,7 +78,7 @@ class ColumnReader:
         collector again and again (it costs more than building them)."""
         rows, columns = self.rows, batch.columns
         width = len(columns)
-        if width < rows.required:
+        if width < rows.required or width > rows.width and not self._past_width_empty(batch):
             return None
         dates = self._dates_of(columns[rows.date_i], self._dates, rows.read_date)
         amounts = self._amounts(columns) if dates is not None else None
@@ -91,6 +92,24 @@ class ColumnReader:
         if currencies is None:
             return map(ParsedLine, numbers, dates, amounts, descriptions)
         return map(ParsedLine, numbers, dates, amounts, descriptions, repeat(None), currencies)
+
+    def _past_width_empty(self, batch: Columns) -> bool:
+        """Whether a block wider than the header holds nothing past it (a trailing delimiter), so that
+        no row of it is too wide (see `RowReader.too_wide`): a column at a time, in C. A credit/debit
+        block so read must not fill both on one row (that row goes to the row reader)."""
+        rows, columns = self.rows, batch.columns
+        for j in range(rows.width, len(columns)):
+            column = columns[j]
+            joined = column[0][:0].join(column)  # (text, or the bytes of a bytes view)
+            quote = batch.quoted.get(j)
+            if quote is not None:  # every cell wholly quoted, no quote inside (see `split_block`)
+                joined = joined.replace(quote, joined[:0])
+            if joined.strip():  # (bytes strip ASCII white space only: the row reader decides the rest)
+                return False
+        if rows.mode == CREDIT_DEBIT:
+            pairs = zip(columns[rows.amount_i], columns[rows.debit_i], strict=True)
+            return not any(credit.strip() and debit_cell.strip() for credit, debit_cell in pairs)
+        return True
 
     @staticmethod
     def _dates_of(column: list[str], cache: dict[str, date], read: Callable[[str], date]) -> list[date] | None:

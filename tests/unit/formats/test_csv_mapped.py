@@ -9,6 +9,7 @@ from tximport.formats.base import (
     AMBIGUOUS_DATE_STYLE,
     INVALID_AMOUNT,
     INVALID_DATE,
+    INVALID_LINE,
     FileError,
     StatementAccount,
 )
@@ -95,6 +96,23 @@ def test_amount_with_indicator_and_custom_values() -> None:
     assert [line.amount for line in lines(events)] == [Decimal("-12.00"), Decimal("5.00"), Decimal("-2.00")]
     [bad] = errors(events)
     assert (bad.line_number, bad.code, bad.target, bad.actual_value) == (4, INVALID_AMOUNT, "Dir", "X")
+
+
+def test_a_row_wider_than_its_header_is_rejected_and_empty_cells_past_it_are_read() -> None:
+    data = (b"Date,Description,Amount\n2024-01-02,Coffee,-3.50\n2024-01-04,Rent,-1,234.50\n"
+            b"2024-01-05,Lunch,-9.00,\n")
+    events = run(parse_csv_mapped, data, mapping={
+        "columns": {"date": "Date", "description": "Description", "amount": "Amount"}})
+    [error] = errors(events)
+    assert (error.line_number, error.code, error.actual_value, error.target) == (
+        3, INVALID_LINE, "2024-01-04,Rent,-1,234.50", "line 3")
+    assert "at most 3 columns (the header has 3), found 4" in error.message
+    assert [(line.line_number, line.amount) for line in lines(events)] == [(2, Decimal("-3.50")),
+                                                                            (4, Decimal("-9.00"))]
+    # columns by index with no header: nothing says how wide a row is, every cell past the mapped ones is read
+    data = b"2024-01-02,Coffee,-3.50,REF1,kept\n"
+    assert lines(run(parse_csv_mapped, data, mapping={"columns": {"date": 0, "description": 1, "amount": 2},
+                                                      "header": False}))[0].amount == Decimal("-3.50")
 
 
 def test_columns_by_index_skip_rows_and_no_header() -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tximport.formats import csv_feed, fast_csv
 from tximport.formats.base import (
     INVALID_AMOUNT,
+    INVALID_LINE,
     LINE_TOO_LONG,
     BytesSource,
     FileError,
@@ -170,6 +171,8 @@ def _mapped_file(draw: Any) -> tuple[bytes, dict[str, Any]]:
             good[draw(st.integers(0, len(good) - 1))] = draw(_CELL)
         if draw(st.integers(0, 15)) == 0:
             good = good[: draw(st.integers(0, len(good)))]
+        if draw(st.integers(0, 15)) == 0:  # wider than the header: empty cells past it, or a value
+            good = good + draw(st.lists(st.sampled_from(["", "", " ", "x"]), min_size=1, max_size=2))
         rows.append(good)
     out = io.StringIO()
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
@@ -224,6 +227,8 @@ def _line(draw: Any) -> str:
 def _files(draw: Any) -> bytes:
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     rows = draw(st.lists(_line(), max_size=40))
+    if draw(st.booleans()):  # a delimiter closing every line (an empty cell past the header), or more
+        rows = [row + draw(st.sampled_from([",", ",", ",", ",,", ", ", ',""', ",x"])) for row in rows]
     if draw(st.booleans()):
         rows.insert(0, "date,description,amount")
     text = newline.join(rows) + (newline if draw(st.booleans()) else "")
@@ -286,6 +291,38 @@ def test_accounts_are_announced_once_whichever_path_reads_them(monkeypatch: pyte
     fast, generic = both(data, monkeypatch, parse_csv_mapped, mapping=mapping)
     assert fast == generic
     assert [e.account_ref for e in fast if isinstance(e, StatementAccount)] == ["ACC0", "ACC1", "ACC2"]
+
+
+def test_rows_wider_than_the_header_are_rejected_whichever_path_reads_them(blocks: list[bool],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unquoted `-1,234.50` in a comma file is a cell more: the row is rejected, never booked as -1; a
+    delimiter closing every line (an empty cell past the header) is read by columns as before."""
+    rows = [f"2024-02-{i % 28 + 1:02d},Shop {i},-{i}.50," for i in range(120)]
+    trailing = ("Date,Description,Amount\n" + "\n".join(rows) + "\n").encode()
+    fast, generic = both(trailing, monkeypatch)
+    assert fast == generic and not [e for e in fast if isinstance(e, LineError)]
+    assert len(fast) == 120 and blocks.count(False) <= 1 and blocks.count(True) > 50
+    quoted = trailing.replace(b",\n", b',""\n').replace(b"Shop", b'"Shop').replace(b",-", b'",-')
+    blocks.clear()
+    fast, generic = both(quoted, monkeypatch)
+    assert fast == generic and len(fast) == 120 and not [e for e in fast if isinstance(e, LineError)]
+    assert blocks.count(False) <= 1 and blocks.count(True) > 50
+    rows[70] = "2024-02-10,Rent,-1,234.50"
+    rows[71] = "2024-02-11,Salary,2,500.00"
+    wide = ("Date,Description,Amount\n" + "\n".join(rows) + "\n").encode("cp1252")
+    blocks.clear()
+    fast, generic = both(wide, monkeypatch)
+    assert fast == generic and False in blocks and blocks[-1]
+    assert [(e.line_number, e.code, e.actual_value, e.target) for e in fast if isinstance(e, LineError)] == [
+        (72, INVALID_LINE, "2024-02-10,Rent,-1,234.50", "line 72"),
+        (73, INVALID_LINE, "2024-02-11,Salary,2,500.00", "line 73")]
+    assert "at most 3 columns" in fast[71].message and "found 4" in fast[71].message
+    assert len([e for e in fast if isinstance(e, ParsedLine)]) == 118
+    four = "".join(f"2024-02-{i % 28 + 1:02d},Shop {i},,{i}.50,\n" for i in range(60))
+    shifted = ("Date,Description,Credit,Debit\n" + four + "2024-02-12,Salary,2,500.00,\n" + four).encode()
+    fast, generic = both(shifted, monkeypatch, parse_csv_4col)
+    assert fast == generic
+    assert [(e.line_number, e.code) for e in fast if isinstance(e, LineError)] == [(62, INVALID_LINE)]
 
 
 def test_amounts_the_ledger_cannot_store_are_rejected_lines(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,6 +83,36 @@ def test_line_errors_carry_line_number_code_value_and_column() -> None:
         (2, "ok"), (9, "quoted\nover two lines"), (11, "after")]
 
 
+@pytest.mark.parametrize(("parser", "header", "row", "width"), [
+    (parse_tabular_3col, "Date,Description,Amount\n", "2024-01-04,Rent,-1,234.50", 3),
+    (parse_tabular_3col, "", "2024-01-05,Salary,2,500.00", 3),  # no header: the format's three columns
+    (parse_tabular_3col, "Date,Description,Amount\n", "02.01.2024,Coffee,-3,50", 3),
+    (parse_csv_4col, "Date,Description,Credit,Debit\n", "2024-01-03,Rent,,1,200.00", 4),
+    # a credit `2,500.00` unquoted reads as credit 2 and debit 500.00, the cell past them empty
+    (parse_csv_4col, "Date,Description,Credit,Debit\n", "2024-01-02,Salary,2,500.00,", 4),
+])
+def test_a_row_wider_than_the_header_is_rejected_never_booked_as_its_parts(parser, header: str, row: str,
+                                                                          width: int) -> None:
+    good = "2024-01-01,Coffee,,3.50" if width == 4 else "2024-01-01,Coffee,-3.50"
+    events = run(parser, f"{header}{good}\n{row}\n".encode(), date_style=DateStyle.LITTLE_ENDIAN)
+    [error] = errors(events)
+    number = 2 + bool(header)
+    assert (error.line_number, error.code, error.actual_value, error.target) == (
+        number, INVALID_LINE, row, f"line {number}")
+    assert f"at most {width} columns" in error.message and f"found {len(row.split(','))}" in error.message
+    assert [line.line_number for line in lines(events)] == [number - 1]
+
+
+def test_empty_cells_past_the_header_are_a_trailing_delimiter_and_read() -> None:
+    data = b"Date,Description,Amount\n2024-01-02,Coffee,-3.50,\n2024-01-03,Salary,2500.00, ,\n"
+    events = run(parse_tabular_3col, data)
+    assert not errors(events) and total(events) == Decimal("2496.50")
+    data = b"Date,Description,Credit,Debit\n2024-01-02,Salary,2500.00,,\n2024-01-03,Rent,,1200.00,\n"
+    events = run(parse_csv_4col, data)
+    assert not errors(events) and [line.amount for line in lines(events)] == [Decimal("2500.00"),
+                                                                            Decimal("-1200.00")]
+
+
 def test_dates_need_a_style_when_ambiguous() -> None:
     data = b"01/02/2024,a,1.00\n03/04/2024,b,2.00\n"
     with pytest.raises(FileError) as info:

@@ -99,6 +99,31 @@ def test_rejected_lines_are_staged_apart_and_warned_about(c: FakeContainer, worl
     assert (rejected.code, rejected.line_number, rejected.actual_value) == ("InvalidAmount", 5, "twelve")
 
 
+@pytest.mark.parametrize(("file_format", "content", "mapping"), [
+    ("Tabular3column#v1", CSV + b"2024-01-05,Rent,-1,234.50\n2024-01-06,Lunch,-9.00,\n", None),
+    ("CSV#mapped#v1", CSV + b"2024-01-05,Rent,-1,234.50\n2024-01-06,Lunch,-9.00,\n",
+     {"columns": {"date": "Date", "description": "Description", "amount": "Amount"}}),
+    ("CSV#4col#v1", b"Date,Description,Credit,Debit\n2024-01-02,Coffee,,3.50\n2024-01-03,Salary,2500.00,\n"
+     b"2024-01-04,Rent,,1200.00\n2024-01-05,Salary,2,500.00,\n2024-01-06,Lunch,,9.00,\n", None),
+])
+def test_a_row_wider_than_the_header_is_rejected_and_never_reaches_the_ledger(
+        c: FakeContainer, world: World, file_format: str, content: bytes, mapping: dict | None):
+    """An unquoted thousands separator (`-1,234.50` in a comma file) was booked as -1.00, and a 4-column
+    credit `2,500.00` as a debit of 498.00; an empty cell past the header (a trailing delimiter) is read."""
+    imp, outcome = world.processed(content, file_format=file_format, mapping=mapping,
+                                   date_style=DateStyle.BIG_ENDIAN)
+    assert outcome == "review"
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                   limit=10)[0]]
+    assert (rejected.code, rejected.line_number, rejected.target) == ("InvalidLine", 5, "line 5")
+    assert rejected.actual_value == content.splitlines()[4].decode()
+    done = world.completed(content, world.account("GB00WIDE" + file_format[:3]), file_format=file_format,
+                           mapping=mapping, date_style=DateStyle.BIG_ENDIAN)
+    booked = sorted((line.description, line.amount) for line in c.ledger.all(world.tenant, done.bank_accounts[0].id))
+    assert booked == [("Coffee", Decimal("-3.50")), ("Lunch", Decimal("-9.00")), ("Rent", Decimal("-1200.00")),
+                      ("Salary", Decimal("2500.00"))]
+
+
 def test_an_amount_the_ledger_cannot_store_rejects_its_line_not_the_commit(c: FakeContainer, world: World):
     """Issue 13, item 5: a 40-digit amount was staged, then failed the commit part-way (DynamoDB numbers
     hold 38 significant digits, magnitudes 1E-130 to 1E+126)."""
