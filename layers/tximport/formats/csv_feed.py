@@ -356,11 +356,13 @@ class TextFeed:
 class NumberedRows:
     """`csv.reader` rows with the physical line each starts on. With `footer` > 0 blank rows are
     dropped and the last `footer` rows are held back (`held`): they are the file's footer unless
-    more rows follow."""
+    more rows follow. The first `skip` rows (the preamble `skipRows` names) are given as they are,
+    blank ones too: a preamble row is counted whether or not a footer is held back."""
 
-    def __init__(self, reader: Any, footer: int) -> None:
+    def __init__(self, reader: Any, footer: int, skip: int = 0) -> None:
         self._reader = reader
         self.footer = footer
+        self.skip = skip
         self.held: deque[Numbered] = deque()
 
     def __iter__(self) -> Iterator[Numbered]:
@@ -371,6 +373,9 @@ class NumberedRows:
                 yield previous + 1, row
                 previous = reader.line_num
             return
+        for row in islice(reader, self.skip):
+            yield previous + 1, row
+            previous = reader.line_num
         held = self.held
         for row in reader:
             if not blank(row):

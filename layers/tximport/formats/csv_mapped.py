@@ -38,7 +38,8 @@ Reading rules, each decided once per file and never per line:
 * encoding: see `tximport.formats.encoding` (BOM, UTF-8, UTF-16, cp1252/ISO-8859-1 ...);
 * delimiter: `delimiter` if given, else sniffed among `,` `;` tab `|` from a leading sample (the
   delimiter under which a row holds all mapped header names wins; else the most regular one);
-* header row: when any column is mapped by name, the first row (after `skipRows`, within the first
+* header row: when any column is mapped by name, the first row (after `skipRows`, which counts every
+  row, blank ones too, whether or not `skipFooterRows` is set; within the first
   100 rows) that holds every mapped name is the header and the rows above it are a preamble; with
   indexes only, `header` says whether the first row is a header (`"auto"`: it is when its date cell
   holds no digit);
@@ -153,7 +154,7 @@ MAPPING_SCHEMA: dict[str, Any] = {
         "header": {"description": "Whether the first row is a header when columns are given by index.",
                    "oneOf": [{"type": "boolean"}, {"const": "auto"}], "default": "auto"},
         "skipRows": {"type": "integer", "minimum": 0, "default": 0,
-                     "description": "Rows to skip before the header (or the first line)."},
+                     "description": "Rows to skip before the header (or the first line), blank ones counted."},
         "skipFooterRows": {"type": "integer", "minimum": 0, "maximum": 100, "default": 0,
                            "description": "Rows to ignore at the end of the file (totals, balances)."},
         "delimiter": {"enum": [None, ",", ";", "\t", "|"], "default": None,
@@ -544,7 +545,7 @@ class _Reader:
             feed = TextFeed(raw, self.encoding, bytes_view=roles is not None and not footer
                             and self.delimiter.isascii() and self.mapping.quote_char.isascii())
             numbered = NumberedRows(csv.reader(feed.lines(), delimiter=self.delimiter,
-                                               quotechar=self.mapping.quote_char), footer)
+                                               quotechar=self.mapping.quote_char), footer, self.mapping.skip_rows)
             layout, first_data = self.layout(iter(numbered))
             self.header_row = first_data is None
             # a footer is told by blank rows, and a quoted empty cell is blank: then every cell is unquoted

@@ -115,6 +115,25 @@ def test_a_row_wider_than_its_header_is_rejected_and_empty_cells_past_it_are_rea
                                                       "header": False}))[0].amount == Decimal("-3.50")
 
 
+PREAMBLE = (b"Bank code : 1001,Agency : 1,,\n,,,\nDate,Description,Amount\n2024-01-02,Coffee,-3.50\n"
+            b"2024-01-03,Salary,2500.00\nClosing balance,,2496.50\n")
+
+
+@pytest.mark.parametrize("skips", [{"skipRows": 2}, {"skipFooterRows": 1}, {"skipRows": 2, "skipFooterRows": 1},
+                                   {"skipRows": 1, "skipFooterRows": 1}, {"skipRows": 1}])
+def test_skip_rows_counts_every_preamble_row_with_or_without_footer_rows(skips: dict[str, int]) -> None:
+    """`skipRows` counts the blank `,,,` row of a preamble whether or not `skipFooterRows` is set."""
+    mapping = {"columns": {"date": "Date", "description": "Description", "amount": "Amount"}, **skips}
+    events = run(parse_csv_mapped, PREAMBLE, mapping=mapping)
+    assert [(line.line_number, line.amount) for line in lines(events)] == [(4, Decimal("-3.50")),
+                                                                           (5, Decimal("2500.00"))]
+    footer = [(e.line_number, e.code) for e in errors(events)]
+    assert footer == ([] if skips.get("skipFooterRows") else [(6, INVALID_DATE)])
+    with pytest.raises(FileError) as info:  # skipping the header itself is skipping the header, either way
+        run(parse_csv_mapped, PREAMBLE, mapping={**mapping, "skipRows": 3})
+    assert info.value.code == INVALID_MAPPING
+
+
 def test_columns_by_index_skip_rows_and_no_header() -> None:
     data = b"exported 2024\n2024-01-01\tx\t1.5\tREF1\n2024-01-02\ty\t-2\tREF2\n"
     parsed = lines(run(parse_csv_mapped, data, mapping={

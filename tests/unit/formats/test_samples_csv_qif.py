@@ -103,6 +103,16 @@ def test_meta_data_sample_fields() -> None:
         "UNIQUE OP 1", "LABEL 1 DETAILS 1", "EUR")
 
 
+def test_meta_data_sample_reads_the_same_with_its_preamble_skipped() -> None:
+    # its four preamble rows include an empty `,,,,,` one: skipRows counts it with skipFooterRows set too
+    mapping = {**CSV_CASES["oca-meta_data_separated_credit_debit.csv"][0], "skipRows": 4}
+    events = run(parse_csv_mapped, FileSource(str(SAMPLES / "csv" / "oca-meta_data_separated_credit_debit.csv")),
+                 mapping=mapping)
+    assert not errors(events)
+    assert [(line.line_number, str(line.amount)) for line in lines(events)] == [
+        (6, "-50.00"), (7, "-100.00"), (8, "-80.68"), (9, "1300.00")]
+
+
 def test_meta_data_sample_dates_are_ambiguous_without_a_style() -> None:
     # 01/04/20 and 02/04/20 read as April or January/February: the import must say which.
     mapping = dict(CSV_CASES["oca-meta_data_separated_credit_debit.csv"][0])

@@ -124,6 +124,19 @@ def test_a_row_wider_than_the_header_is_rejected_and_never_reaches_the_ledger(
                       ("Salary", Decimal("2500.00"))]
 
 
+def test_a_preamble_and_a_footer_skipped_together_read_as_each_alone(c: FakeContainer, world: World):
+    """`skipRows` counted the preamble's blank `,,,` row only while no `skipFooterRows` was set: both
+    together ended the import InvalidMapping (no header found)."""
+    content = (b"Bank code : 1001,Agency : 1,,\n,,,\n" + CSV + b"Closing balance,,1296.50\n")
+    columns = {"date": "Date", "description": "Description", "amount": "Amount"}
+    imp, outcome = world.processed(content, file_format="CSV#mapped#v1", date_style=DateStyle.BIG_ENDIAN,
+                                   mapping={"columns": columns, "skipRows": 2, "skipFooterRows": 1})
+    assert outcome == "review", imp.error_details
+    assert imp.validation_details_count == 0
+    assert [(r.line_number, r.amount) for r in c.staging.all_rows(imp.chunk_keys)] == [
+        (4, Decimal("-3.50")), (5, Decimal("2500.00")), (6, Decimal("-1200.00"))]
+
+
 def test_an_amount_the_ledger_cannot_store_rejects_its_line_not_the_commit(c: FakeContainer, world: World):
     """Issue 13, item 5: a 40-digit amount was staged, then failed the commit part-way (DynamoDB numbers
     hold 38 significant digits, magnitudes 1E-130 to 1E+126)."""
