@@ -230,9 +230,10 @@ def _row_tail(line: base.ParsedLine) -> str:
     tail += _opt_text("counterpartyName", line.counterparty_name)
     tail += _opt_text("counterpartyAccount", line.counterparty_account)
     if line.balance is not None:
-        tail += f',"balance":"{plain_decimal(line.balance)}"'
-    if line.original_amount is not None:
-        tail += f',"originalAmount":"{plain_decimal(line.original_amount)}"'
+        tail += f',"balance":"{plain_decimal(line.balance if line.balance else abs(line.balance))}"'
+    if line.original_amount is not None:  # (a zero unsigned, as amounts are: `_unsigned_zeros`)
+        original = line.original_amount
+        tail += f',"originalAmount":"{plain_decimal(original if original else abs(original))}"'
     return tail + _opt_text("originalCurrency", line.original_currency)
 
 
@@ -463,6 +464,17 @@ class _Segment:
         return _Staged([p[0] for p in pairs], [p[1] for p in pairs])
 
 
+#: a decimal text of a zero with a sign (`-0.00`, `-0`, `+0` never reaches here: Decimal writes no plus)
+_SIGNED_ZERO = re.compile(r"^-0*(?:\.0*)?$", re.MULTILINE)
+
+
+def _unsigned_zeros(amounts: list[Decimal], texts: list[str]) -> tuple[list[Decimal], list[str]]:
+    """The amounts and their texts with every zero unsigned (`-0.00` as a file may write it is `0.00`, with
+    its decimals): a zero is no debit, and the staged row, the ledger and the ids write it one way."""
+    unsigned = [a.copy_abs() if not a and a.is_signed() else a for a in amounts]
+    return unsigned, [t[1:] if t[:1] == "-" and not a else t for a, t in zip(unsigned, texts, strict=True)]
+
+
 @dataclass(slots=True)
 class _Columns:
     """The columns of a segment's staged lines (amounts signed as the ledger keeps them)."""
@@ -491,8 +503,12 @@ class _Columns:
         if reversed_sign:
             amounts = [-a for a in amounts]
         texts = staged.texts if staged.texts is not None and not reversed_sign else list(map(str, amounts))
-        if staged.texts is None and "E" in "".join(texts):  # str() chose an exponent for some
+        joined = "\n".join(texts)
+        if staged.texts is None and "E" in joined:  # str() chose an exponent for some
             texts = [plain_decimal(a) for a in amounts]
+            joined = "\n".join(texts)
+        if _SIGNED_ZERO.search(joined):
+            amounts, texts = _unsigned_zeros(amounts, texts)
         descriptions = list(map(_DESCRIPTION, lines))
         if None in descriptions:
             descriptions = [d or "" for d in descriptions]

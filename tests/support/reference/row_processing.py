@@ -209,6 +209,8 @@ class _RowBuilder:
 
     def build(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None) -> StagedRow:
         amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+        if not amount:
+            amount = abs(amount)  # a zero is unsigned (`-0.00` as a file may write it is `0.00`)
         description = line.description or ""
         day = line.date_posted
         occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),

@@ -332,6 +332,33 @@ OFX_EXPONENT = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"
                    day=date(2024, 1, 3)).replace("<TRNAMT>-7.00", "<TRNAMT>1e3").encode()
 
 
+OFX_ZERO = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
+                      Card(date(2024, 1, 3), Decimal("-7.00"), "NegZero", "F2")], [], closing=Decimal("-5"),
+               day=date(2024, 1, 3)).replace("<TRNAMT>-7.00", "<TRNAMT>-0.00").encode()
+JSON_ZERO = json.dumps({"bankAccounts": [{"accountIdentifier": IBAN, "currency": "EUR", "transactions": [
+    {"transactionId": "z1", "datePosted": "2024-01-02", "amount": "-5.00", "description": "Plain"},
+    {"transactionId": "z2", "datePosted": "2024-01-03", "amount": "-0.00", "description": "NegZero"}]}]}).encode()
+
+
+@pytest.mark.parametrize(("file_format", "content", "extra"), [
+    ("Tabular3column#v1", b"Date,Description,Amount\n2024-01-02,Plain,-5.00\n2024-01-03,NegZero,-0.00\n", {}),
+    ("CSV#4col#v1", b"Date,Description,Credit,Debit\n2024-01-02,Plain,,5.00\n2024-01-03,NegZero,-0.00,\n", {}),
+    ("XML#OFX#v1", OFX_ZERO, {}),
+    ("JSON#v0", JSON_ZERO, {}),
+    ("CSV#mapped#v1", b"Date;Text;Amount;Balance\n2024-01-02;Plain;-5,00;-0,00\n2024-01-03;NegZero;-0,00;-0,00\n",
+     {"mapping": {"columns": {"date": "Date", "description": "Text", "amount": "Amount", "balance": "Balance"}}}),
+])
+def test_a_zero_amount_is_staged_and_booked_without_a_sign(c: FakeContainer, world: World, file_format: str,
+                                                           content: bytes, extra: dict):
+    """`-0.00` as a file writes it was staged and booked as "-0.00": a zero is written `0.00`, with its decimals."""
+    done = world.completed(content, world.account(IBAN), file_format=file_format, date_style=DateStyle.BIG_ENDIAN,
+                           **extra)
+    [zero] = [r for r in c.staging.all_rows(done.chunk_keys) if r.description == "NegZero"]
+    assert str(zero.amount) == "0.00" and (zero.balance is None or str(zero.balance) == "0.00")
+    booked = {line.description: str(line.amount) for line in c.ledger.all(world.tenant, done.bank_accounts[0].id)}
+    assert booked == {"Plain": "-5.00", "NegZero": "0.00"}
+
+
 @pytest.mark.parametrize(("file_format", "content", "target", "written"), [
     ("CAMT053#v1", CAMT_EXPONENT, "/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]/Amt", "1E2"),
     ("XML#OFX#v1", OFX_EXPONENT, "STMTTRN/TRNAMT", "1e3"),
