@@ -138,6 +138,9 @@ INTERIM_REPORT = "InterimReport"
 UNIMPORTED_SECTIONS = "UnimportedSections"
 #: (warning) the file ends inside a statement: it looks cut short, and what came after the cut is missing
 FILE_TRUNCATED = "FileTruncated"
+#: a date the file states does not exist (an MT940 value date February 30): the line is kept on the
+#: nearest day the reader takes for it, and the note names the line and the text as written
+DATE_CORRECTED = "DateCorrected"
 
 
 @dataclass(slots=True)
@@ -150,6 +153,8 @@ class FileNote:
     message: str
     severity: str = "info"
     line_number: int | None = None
+    #: the text the note is about, as the file writes it (a date that does not exist)
+    actual_value: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ collected and joined once.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -43,6 +44,7 @@ from typing import IO, Any
 
 from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
+    DATE_CORRECTED,
     ELEMENT_TOO_LARGE,
     FILE_TRUNCATED,
     INTERIM_REPORT,
@@ -298,6 +300,30 @@ _SMALL = 1 << 20
 _INTERIM = re.compile(r"(?m)^:(?:13D|34F):")
 
 
+#: a `:61:` whose value date is February 29, 30 or 31, and its entry date (MMDD) when it has one
+_FEBRUARY_61 = re.compile(r"\n:61:(\d{2})02(29|3[01])(\d{4})?")  # (a literal head: searched fast)
+
+
+def _corrected_date(text: str, first_line: int) -> FileNote | None:
+    """A note for the first `:61:` of the message whose value date does not exist (February 30): the
+    reader keeps its line on the month's last day, as the mt-940 library does, and says so. The booking
+    day is the entry date where the line states one (info), else that corrected day too (warning)."""
+    for m in _FEBRUARY_61.finditer(text):
+        year, day = int(m.group(1)), int(m.group(2))
+        last = calendar.monthrange(2000 + year, 2)[1]
+        if day <= last:
+            continue
+        line = first_line + text.count("\n", 0, m.start() + 1)
+        written = m.group()[5:11]
+        kept = f"20{m.group(1)}-02-{last}"
+        booked = (f"its booking day is its entry date ({m.group(3)})" if m.group(3)
+                  else "it states no entry date, so it is booked on that day")
+        return FileNote(DATE_CORRECTED, f"the :61: at line {line} states the value date {written}, which does not "
+                        f"exist: its value date is taken as {kept} (the month's last day) and {booked}",
+                        "info" if m.group(3) else "warning", line, written)
+    return None
+
+
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     account_ref = _account(text)
     m = _CURRENCY.search(text)
@@ -365,6 +391,10 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
+            if ":61:" in text:
+                note = _corrected_date("\n" + text, first_line - 1)
+                if note is not None:
+                    yield note
             stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
             if stated is not None:
                 yield stated

@@ -1179,8 +1179,8 @@ class ProcessingService:
         imp.discovered_accounts = list(done.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in done.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number)
-                 for n in done.notes.values()]
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number,
+                             actual_value=n.actual_value) for n in done.notes.values()]
         warnings = report_warnings(tally, done.overlap) + notes
         if self.statements is not None and done.collector is not None:
             warnings += self.statements.assess(imp, done.collector)

@@ -563,8 +563,8 @@ class ProcessingService:
         imp.discovered_accounts = list(run.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in run.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number)
-                 for n in run.notes.values()]
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number,
+                             actual_value=n.actual_value) for n in run.notes.values()]
         warnings = report_warnings(tally, overlap) + notes
         if self.statements is not None and collector is not None:
             warnings += self.statements.assess(imp, collector)

@@ -69,7 +69,7 @@ def test_sample_counts_and_totals(name: str, count: int, total: Decimal, stateme
     for e in events:
         if isinstance(e, StatementAccount):
             current = e.account_ref
-        else:
+        elif not isinstance(e, FileNote):
             assert e.account_ref == current
 
 
@@ -111,10 +111,31 @@ def test_rabobank_swift_codes() -> None:
     assert rows[1].counterparty_name == "JOHN DOE"
 
 
-def test_february_30_is_fixed_by_the_library() -> None:
-    [row] = lines(parse_sample("mt940-self-provided-february_30.sta"))
+def test_february_30_is_fixed_by_the_library_and_said_so() -> None:
+    events = parse_sample("mt940-self-provided-february_30.sta")
+    [row] = lines(events)
     assert (row.value_date, row.date_posted) == (date(2016, 2, 29), date(2016, 3, 1))
     assert row.description == "Pauschalen"
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number, note.actual_value) == ("DateCorrected", "info", 6, "160230")
+    assert "line 6" in note.message and "160230" in note.message and "2016-02-29" in note.message
+
+
+@pytest.mark.parametrize(("value", "corrected", "severity"), [
+    ("2302290301", "230229", "info"),  # 2023 is no leap year
+    ("240231", "240231", "warning"),  # no entry date: the corrected day is the booking day too
+    ("240229", None, None),  # a leap day
+    ("240228", None, None),
+])
+def test_a_value_date_past_februarys_end_is_noted_with_its_line(value: str, corrected: str | None,
+                                                                severity: str | None) -> None:
+    text = (":20:REF\r\n:25:NL91ABNA0417164300\r\n:28C:1/1\r\n:60F:C230101EUR100,00\r\n"
+            ":61:2301050105D1,00NTRFNONREF\r\n:86:first\r\n"
+            f":61:{value}D2,00NTRFNONREF\r\n:86:second\r\n:62F:C230301EUR97,00\r\n-\r\n")
+    events = parse(text)
+    assert len(lines(events)) == 2 and not errors(events)
+    notes = [(n.line_number, n.actual_value, n.severity) for n in events if isinstance(n, FileNote)]
+    assert notes == ([] if corrected is None else [(7, corrected, severity)])
 
 
 def test_malformed_details_still_import() -> None:

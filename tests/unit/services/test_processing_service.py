@@ -449,6 +449,19 @@ def test_a_file_cut_short_stops_an_exception_review_import_for_review(
     assert list(c.staging.all_rows(imp.chunk_keys))  # what came before the cut is staged for the review
 
 
+def test_a_value_date_that_does_not_exist_is_booked_with_a_note_naming_its_line(c: FakeContainer, world: World):
+    """MT940 `:61:1602300301`: February 30 was moved to the 29th without a word; the report says so now."""
+    statement = (":20:STARTUMSE\n:25:12345678/1020304050\n:28C:00000/001\n:60F:C160229EUR1200,00\n"
+                 ":61:1602300301DR6,00N024NONREF\n:86:805?00ENTGELTABSCHLUSS?20Pauschalen\n:62F:C160301EUR1194,00\n-\n")
+    imp, outcome = world.processed(statement.encode(), world.account("12345678/1020304050"), file_format="MT940#v1")
+    assert outcome == "review", imp.error_details
+    [note] = [d for d in imp.error_details if d.code == "DateCorrected"]
+    assert (note.severity, note.line_number, note.actual_value) == (Severity.INFO, 5, "160230")
+    assert "2016-02-29" in note.message
+    [row] = c.staging.all_rows(imp.chunk_keys)
+    assert (row.date_posted, row.value_date, row.amount) == (date(2016, 3, 1), date(2016, 2, 29), Decimal("-6.00"))
+
+
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
     account = world.account("DE89370400440532013000")
     imp, outcome = world.processed(JSON_TWO_ACCOUNTS, account, file_format="JSON#v0")
