@@ -32,7 +32,10 @@ booked list) is pending too.
 
 Each statement (`STMTRS`, `CCSTMTRS`, `INVSTMTRS`) yields a `StatementAccount` (ACCTID, CURDEF,
 BANKID or BROKERID) before its lines. A statement whose account aggregate is missing yields its
-lines with `account_ref=None`. A `<STMTTRN>` without a usable `DTPOSTED` or `TRNAMT` is reported
+lines with `account_ref=None` when it is the file's only statement (the import's account takes them); in a
+file of several statements its lines are rejected `RequiredValueMissing` (target `STMTRS/BANKACCTFROM`,
+`CCSTMTRS/CCACCTFROM`), never given another statement's account, and its balances are left out (the file
+is counted once more, only for such a statement). A `<STMTTRN>` without a usable `DTPOSTED` or `TRNAMT` is reported
 as a `LineError` (target `STMTTRN/DTPOSTED` or `STMTTRN/TRNAMT`, lineNumber of the `<STMTTRN>` tag);
 a file without an `<OFX>` element raises `FileError(InvalidSourceData)`. A `<STATUS>` (sign-on or
 statement) of severity ERROR raises `FileError(BankReportedError)` with the bank's code and message;
@@ -295,7 +298,30 @@ def parse_ofx(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
         if not found:
             raise FileError(INVALID_SOURCE_DATA, "the file is not OFX: no <OFX> element near its start",
                             target="File")
-        yield from _scan(_Reader(raw, codec, head))
+        yield from _Scanner(_Reader(raw, codec, head), lambda: _statement_count(source, codec)).events()
+
+
+#: a statement's start tag (what `_statement_count` counts)
+_STATEMENT_OPEN = re.compile(r"<(?:STMTRS|CCSTMTRS|INVSTMTRS)\s*>")
+
+
+def _statement_count(source: Source, codec: str, enough: int = 2) -> int:
+    """How many statements the file holds, counting up to `enough` (a pass of its own over the file, read
+    as the scanner reads it: comments blanked out)."""
+    count = 0
+    with source.open() as raw:
+        reader = _Reader(raw, codec, b"")
+        pos = reader.refill(0)
+        while True:
+            buf = reader.buf
+            for m in _STATEMENT_OPEN.finditer(buf, pos):
+                count, pos = count + 1, m.end()
+                if count >= enough:
+                    return count
+            if reader.eof:
+                return count
+            cut = buf.rfind("<", pos)  # a tag the chunk's end may cut is read again with the next chunk
+            pos = reader.refill(cut if cut >= 0 else len(buf))
 
 
 class _Finder:
@@ -332,8 +358,14 @@ class _Scanner:
     """The statements and transactions of an OFX text, tag by tag, with runs of transactions read at
     once (`_run`)."""
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: _Reader, count_statements: Callable[[], int] = lambda: 1) -> None:
         self.reader = reader
+        #: how many statements the file holds (at least; asked only for a statement that names no account)
+        self.count_statements = count_statements
+        self.statements_seen = 0
+        self.several: bool | None = None
+        #: the open statement names no account while the file holds others: its lines are rejected
+        self.orphan = False
         self.stmt: str | None = None  # the open statement aggregate
         self.in_account = False
         self.acct: dict[str, str] = {}
@@ -382,7 +414,7 @@ class _Scanner:
                 event, pos, closed = found
                 if self.stmt is not None and not self.announced:
                     yield from self.announce()
-                yield event
+                yield self.unowned(event) if self.orphan else event
                 if closed:
                     pos = yield from self.runs(pos)
                 continue
@@ -407,6 +439,24 @@ class _Scanner:
             yield StatementAccount(account_ref=self.account_ref, currency=self.curdef,
                                    bank_id=acct.get("BANKID") or acct.get("BROKERID") or None,
                                    line_number=self.stmt_line)
+        elif self.stmt is not None:
+            # A statement without its account: alone in the file, its lines are the import's account's; beside
+            # others, nothing tells whose they are (never another statement's account)
+            if self.several is None:
+                self.several = self.statements_seen > 1 or self.count_statements() > 1
+            self.orphan = self.several
+
+    def unowned(self, event: ParseEvent) -> ParseEvent:
+        """A line of a statement that names no account in a file of several statements: rejected
+        `RequiredValueMissing` at the statement's account aggregate (a line already rejected stays so)."""
+        if type(event) is not ParsedLine:
+            return event
+        stmt = self.stmt or "STMTRS"
+        aggregate = {"CCSTMTRS": "CCACCTFROM", "INVSTMTRS": "INVACCTFROM"}.get(stmt, "BANKACCTFROM")
+        return LineError(event.line_number, REQUIRED_VALUE_MISSING,
+                         f"the statement at line {self.stmt_line} (<{stmt}>) names no account (no <{aggregate}>) and "
+                         "the file holds other statements: its lines belong to no account of the import",
+                         actual_value="", target=f"{stmt}/{aggregate}", pending=event.pending)
 
     def tag(self, closing: str, name: str, text: str, at: int) -> Iterator[ParseEvent]:
         """What a tag other than `<STMTTRN>` says about the statement."""
@@ -443,12 +493,14 @@ class _Scanner:
                     yield from self.announce()
                 stated = ofx_balances(self.account_ref, self.curdef, self.balances, self.stmt_line, _ofx_date,
                                       _ofx_amount)
-                if stated is not None:
+                if stated is not None and not self.orphan:  # (an unowned statement's balances are no account's)
                     yield stated
-                self.stmt = None
+                self.stmt, self.orphan = None, False
             return
         if name in _STATEMENTS:
             self.stmt, self.in_account, self.acct, self.curdef, self.announced = name, False, {}, None, False
+            self.statements_seen += 1
+            self.orphan = False
             self.stmt_line = self.reader.line_of(at)
             self.account_ref, self.balance_of, self.balances = None, None, {}
         elif self.stmt is None:
@@ -485,7 +537,8 @@ class _Scanner:
         block, self.held = "".join(self.held), None
         if self.stmt is not None and not self.announced:
             yield from self.announce()
-        yield _pending(block, self.held_line, self.account_ref, self.curdef)
+        event = _pending(block, self.held_line, self.account_ref, self.curdef)
+        yield self.unowned(event) if self.orphan else event
 
     def transaction(self, m: re.Match[str]) -> tuple[ParseEvent, int, bool] | None:
         """The transaction that starts at `m`, where the scan goes on, and whether it had its end tag;
@@ -543,7 +596,8 @@ class _Scanner:
                 self.window = max(_RUN_WINDOW_MIN, self.window // 4)
                 continue
             self.window = min(self.window * 2, _RUN_WINDOW_MAX)
-            yield from _run(region, reader.line_of(start), self.account_ref, self.curdef)
+            events = _run(region, reader.line_of(start), self.account_ref, self.curdef)
+            yield from map(self.unowned, events) if self.orphan else events
             pos = last + 10
 
 

@@ -18,6 +18,7 @@ from tximport.formats.base import (
     ParsedLine,
     ParseOptions,
     StatementAccount,
+    StatementBalances,
 )
 from tximport.formats.registry import FORMATS
 
@@ -67,16 +68,57 @@ def test_oca_iban_variant() -> None:
     assert rows[-1].description == "China Scuba"
 
 
-def test_oca_wrong_file_rejects_only_the_broken_transaction() -> None:
-    # The account aggregate and the date, amount and FITID of the second transaction are
-    # commented out.
+def test_oca_wrong_file_gives_no_line_of_its_accountless_statement_to_the_card() -> None:
+    # The checking statement's account aggregate (and CURDEF), and the date, amount and FITID of its
+    # second transaction, are commented out; the file's other statement is a card's, with no lines.
     events = parse_sample("oca-test_ofx_wrong.ofx")
-    rows = lines(events)
-    assert [r.amount for r in rows] == [Decimal("-80"), Decimal("-100"), Decimal("-90")]
-    assert {r.account_ref for r in rows} == {None}
-    [error] = errors(events)
-    assert (error.code, error.target, error.line_number) == ("RequiredValueMissing", "STMTTRN/DTPOSTED", 42)
+    assert lines(events) == []
+    assert [(e.line_number, e.code, e.target) for e in errors(events)] == [
+        (31, "RequiredValueMissing", "STMTRS/BANKACCTFROM"), (42, "RequiredValueMissing", "STMTTRN/DTPOSTED"),
+        (53, "RequiredValueMissing", "STMTRS/BANKACCTFROM"), (64, "RequiredValueMissing", "STMTRS/BANKACCTFROM")]
+    assert "line 21" in errors(events)[0].message
     assert [a.account_ref for a in accounts(events)] == ["123412341234"]
+    # the checking statement's closing balance (2156.56) is no statement of the card's
+    assert [(b.account_ref, b.closing.amount if b.closing else None)
+            for b in events if isinstance(b, StatementBalances)] == [("123412341234", Decimal("-562.00"))]
+
+
+def _statement(kind: str, account: str | None, fitid: str, amount: str, pending: bool = False) -> str:
+    aggregate = "CCACCTFROM" if kind == "CCSTMTRS" else "BANKACCTFROM"
+    acct = "" if account is None else f"<{aggregate}><BANKID>1</BANKID><ACCTID>{account}</ACCTID></{aggregate}>"
+    held = ("<BANKTRANLISTP><STMTTRNP><TRNTYPE>POS</TRNTYPE><DTTRAN>20240104</DTTRAN><TRNAMT>-1.00</TRNAMT>"
+            "<NAME>Held</NAME></STMTTRNP></BANKTRANLISTP>") if pending else ""
+    return (f"<{kind}><CURDEF>EUR</CURDEF>{acct}<BANKTRANLIST><STMTTRN><TRNTYPE>DEBIT</TRNTYPE>"
+            f"<DTPOSTED>20240102</DTPOSTED><TRNAMT>{amount}</TRNAMT><FITID>{fitid}</FITID><NAME>{fitid}</NAME>"
+            f"</STMTTRN></BANKTRANLIST>{held}<LEDGERBAL><BALAMT>{amount}</BALAMT><DTASOF>20240103</DTASOF></LEDGERBAL>"
+            f"</{kind}>\n")
+
+
+def _file(*statements: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<OFX>\n' + "".join(statements) + "</OFX>\n").encode()
+
+
+@pytest.mark.parametrize("chunk", [5, 1 << 20])
+def test_a_statement_without_account_is_the_imports_alone_and_no_ones_beside_others(
+        monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(ofx, "_CHUNK", chunk)
+    alone = parse(_file(_statement("STMTRS", None, "A1", "-777.00")))
+    assert [(r.bank_transaction_id, r.account_ref) for r in lines(alone)] == [("A1", None)]  # the import's account
+    assert [b.account_ref for b in alone if isinstance(b, StatementBalances)] == [None]
+    for statements in ([_statement("STMTRS", None, "A1", "-777.00", pending=True),
+                        _statement("CCSTMTRS", "4111222233334444", "C1", "-5.00")],
+                       [_statement("CCSTMTRS", "4111222233334444", "C1", "-5.00"),
+                        _statement("STMTRS", None, "A1", "-777.00", pending=True)]):
+        events = parse(_file(*statements))
+        assert [(r.bank_transaction_id, r.account_ref) for r in lines(events)] == [("C1", "4111222233334444")]
+        assert [(e.code, e.target, e.pending) for e in errors(events)] == [
+            ("RequiredValueMissing", "STMTRS/BANKACCTFROM", False), ("RequiredValueMissing", "STMTRS/BANKACCTFROM",
+                                                                     True)]
+        assert [b.account_ref for b in events if isinstance(b, StatementBalances)] == ["4111222233334444"]
+    # a statement commented out is none
+    hidden = parse(_file(_statement("STMTRS", None, "A1", "-777.00"),
+                         "<!-- " + _statement("CCSTMTRS", "4111222233334444", "C1", "-5.00") + " -->"))
+    assert [(r.bank_transaction_id, r.account_ref) for r in lines(hidden)] == [("A1", None)]
 
 
 def test_anz_credit_card_sgml_leaves_in_an_xml_file() -> None:

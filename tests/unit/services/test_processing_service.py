@@ -278,6 +278,44 @@ def test_a_multi_account_file_without_accounts_reports_them_and_waits_for_them_t
     assert list(c.staging.all_rows(found.chunk_keys)) == []
 
 
+def _ofx_statement(kind: str, account: str | None, fitid: str, amount: str, closing: str) -> str:
+    aggregate = "CCACCTFROM" if kind == "CCSTMTRS" else "BANKACCTFROM"
+    acct = "" if account is None else f"<{aggregate}><ACCTID>{account}</ACCTID></{aggregate}>"
+    return (f"<{kind}><CURDEF>EUR</CURDEF>{acct}<BANKTRANLIST><STMTTRN><TRNTYPE>DEBIT</TRNTYPE>"
+            f"<DTPOSTED>20240102</DTPOSTED><TRNAMT>{amount}</TRNAMT><FITID>{fitid}</FITID><NAME>{fitid}</NAME>"
+            f"</STMTTRN></BANKTRANLIST><LEDGERBAL><BALAMT>{closing}</BALAMT><DTASOF>20240103</DTASOF></LEDGERBAL>"
+            f"</{kind}>\n")
+
+
+CARD = "4111222233334444"
+OFX_ACCOUNTLESS = ('<?xml version="1.0" encoding="UTF-8"?>\n<OFX>\n'
+                   + _ofx_statement("STMTRS", None, "Someone elses rent", "-777.00", "2156.56")
+                   + _ofx_statement("CCSTMTRS", CARD, "Card", "-5.00", "-562.00") + "</OFX>\n").encode()
+
+
+def test_an_ofx_statement_without_account_lends_no_line_to_another_statements_account(
+        c: FakeContainer, world: World):
+    """The lines (and balances) of a statement naming no account were booked into the file's card account,
+    with a false StatementGap; beside other statements they are rejected, alone they are the import's."""
+    imp = world.create(file_format="XML#OFX#v1")
+    world.upload(imp, OFX_ACCOUNTLESS)
+    assert world.claim(imp.id) == "process" and c.processing.process(world.get(imp.id)) == "review"
+    found = world.get(imp.id)
+    assert [(d.account_identifier, d.transaction_count) for d in found.discovered_accounts] == [(CARD, 1)]
+    imp, outcome = world.processed(OFX_ACCOUNTLESS, world.account(CARD), file_format="XML#OFX#v1")
+    assert outcome == "review"
+    assert [(r.description, r.amount) for r in c.staging.all_rows(imp.chunk_keys)] == [("Card", Decimal("-5.00"))]
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                   limit=10)[0]]
+    assert (rejected.code, rejected.target, rejected.line_number) == ("RequiredValueMissing",
+                                                                      "STMTRS/BANKACCTFROM", 3)
+    assert "StatementGap" not in _codes(imp.error_details)
+    assert [(s.account_identifier, s.closing, s.line_count) for s in imp.statements] == [(CARD, Decimal("-562.00"), 1)]
+    alone = OFX_ACCOUNTLESS.split(b"<CCSTMTRS>")[0] + b"</OFX>\n"
+    imp, outcome = world.processed(alone, world.account("DE89370400440532013000"), file_format="XML#OFX#v1")
+    assert outcome == "review" and [r.amount for r in c.staging.all_rows(imp.chunk_keys)] == [Decimal("-777.00")]
+
+
 def test_naming_the_discovered_accounts_goes_on_from_the_staged_file(c: FakeContainer, world: World):
     known = world.account("DE89370400440532013000")
     imp = world.create(file_format="JSON#v0")
