@@ -507,7 +507,7 @@ class _Columns:
         if staged.texts is None and "E" in joined:  # str() chose an exponent for some
             texts = [plain_decimal(a) for a in amounts]
             joined = "\n".join(texts)
-        if _SIGNED_ZERO.search(joined):
+        if "-0" in joined and _SIGNED_ZERO.search(joined):  # (a text starting -0 is rare: one scan first)
             amounts, texts = _unsigned_zeros(amounts, texts)
         descriptions = list(map(_DESCRIPTION, lines))
         if None in descriptions:
