@@ -78,6 +78,20 @@ def reissued_id(transaction_id: str, amount: Decimal) -> str:
     return f"{transaction_id[:10]}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
 
 
+def apart_id(transaction_id: str, import_id: str) -> str:
+    """The ledger id of a staged line the review imported although a ledger line already had its id (`alreadyImported`:
+    a line of another import): the same day, and a digest of that id and the import, so the line already there is
+    never overwritten, and a retried commit (or the revert) finds the same item again."""
+    basis = f"{transaction_id}\x1fI\x1f{import_id}"
+    return f"{transaction_id[:10]}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
+
+
+def kept_apart(transaction_id: str, duplicate_of: str | None) -> bool:
+    """Whether a staged line's verdict says its own id is a ledger line's already (then, imported, it takes
+    `apart_id`)."""
+    return duplicate_of == transaction_id
+
+
 def bank_suffix(bank_occurrence: int) -> str:
     """What a bank id's basis gets for its occurrence on its day: nothing the first time (its id stays the one the
     bank id alone gives), else the occurrence."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from tximport.ids import apart_id, kept_apart
 from tximport.models import Import, utcnow
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import ImportsStore
@@ -27,7 +28,9 @@ class CommitService:
     def commit_chunk(self, imp: Import, chunk_key: str) -> int:
         """Write the chunk's lines marked `import` into the ledger; answers how many.
 
-        Idempotent: each line's key is its deterministic id, so a retried chunk rewrites the same items.
+        Idempotent: each line's key is its deterministic id, so a retried chunk rewrites the same items. A line
+        whose id a ledger line already has (`alreadyImported`) and that the review imported all the same is
+        written under an id of its own (`apart_id`): a confirmed line is never overwritten.
         """
         if chunk_key not in imp.chunk_keys:
             raise ValueError(f"{chunk_key} is not a staged chunk of import {imp.id}")
@@ -37,8 +40,12 @@ class CommitService:
             # the chunk's lines as they are staged: no model per line on this path (see Staging.records)
             for record in self.staging.records(chunk_key):
                 default = "skip" if record.get("defaultDecision") == "skip" else "import"
-                if decisions.get(record["transactionId"], default) == "import":
-                    yield record
+                tx_id = record["transactionId"]
+                if decisions.get(tx_id, default) != "import":
+                    continue
+                if kept_apart(tx_id, record.get("duplicateOf")):  # imported beside the ledger line of its id
+                    record = {**record, "transactionId": apart_id(tx_id, imp.id)}
+                yield record
 
         return self.ledger.write_staged(imp.tenant, chosen(), import_id=imp.id, committed=utcnow())
 

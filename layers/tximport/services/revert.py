@@ -195,8 +195,8 @@ class RevertService:
         while True:
             try:
                 done, complete = self.ledger.delete_many_if_from_import(
-                    imp.tenant, self.staging.rows(imp.chunk_keys[index]), imp.id, workers=self.workers, stop=stop,
-                    released=released, touched=touched)
+                    imp.tenant, self.staging.written_rows(imp.chunk_keys[index], imp.id), imp.id,
+                    workers=self.workers, stop=stop, released=released, touched=touched)
                 return removed + done, complete, released
             except PartialDelete as exc:
                 raise PartialDelete(removed + exc.removed, exc.cause) from exc.cause
@@ -216,7 +216,8 @@ class RevertService:
             return {}
         found: dict[str, int] = {}
         for chunk_key in imp.chunk_keys:
-            refs = [(r.bank_account_id, r.date_posted, r.transaction_id) for r in self.staging.rows(chunk_key)
+            refs = [(r.bank_account_id, r.date_posted, r.transaction_id)
+                    for r in self.staging.written_rows(chunk_key, imp.id)
                     if near is None or any(account == r.bank_account_id and first <= r.date_posted <= last
                                            for account, first, last in near)]
             for line in self.ledger.get_lines(imp.tenant, refs) if refs else []:
@@ -262,8 +263,9 @@ class RevertService:
         try:
             for chunk_key in imp.chunk_keys:
                 try:
-                    done, _ = self.ledger.delete_many_if_from_import(tenant, self.staging.rows(chunk_key), imp.id,
-                                                                     workers=self.workers, touched=touched)
+                    rows = self.staging.written_rows(chunk_key, imp.id)
+                    done, _ = self.ledger.delete_many_if_from_import(tenant, rows, imp.id, workers=self.workers,
+                                                                     touched=touched)
                 except PartialDelete as exc:  # counted for the retry, which finds these lines gone
                     self._record(tenant, import_id, partial(self._count, removed=exc.removed))
                     raise exc.cause from exc

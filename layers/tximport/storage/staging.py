@@ -23,12 +23,14 @@ import gzip
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import IO, Any, Generic, TypeVar
 
 import zstandard
 
+from tximport.ids import apart_id, kept_apart
 from tximport.models import ErrorDetail, Severity, StagedRow, Tenant
 from tximport.storage.objects import ObjectStore
 from tximport.storage.transactions import transaction_fields
@@ -307,6 +309,16 @@ class Staging:
         """The staged rows of one chunk, streamed."""
         for line in read_chunk(self.objects, chunk_key):
             yield decode_row(line)
+
+    def written_rows(self, chunk_key: str, import_id: str) -> Iterator[StagedRow]:
+        """The staged rows of one chunk by the ids the commit of `import_id` writes them under: a row whose id a
+        ledger line already had (`alreadyImported`) by its own (`apart_id`), and by its staged id too (what a
+        commit wrote before such lines were kept apart); for the revert, whose deletes are conditional on the
+        import, so a line of another import is never removed."""
+        for row in self.rows(chunk_key):
+            if kept_apart(row.transaction_id, row.duplicate_of):
+                yield replace(row, transaction_id=apart_id(row.transaction_id, import_id))
+            yield row
 
     def all_rows(self, chunk_keys: list[str]) -> Iterator[StagedRow]:
         """Every staged row of the chunks, in order, streamed."""

@@ -388,3 +388,34 @@ def test_an_undo_retried_after_failing_part_way_counts_every_line_it_removed(c: 
     assert undone.revert.line_count == 3 and c.ledger.all(world.tenant, imp.bank_accounts[0].id) == []
     (note,) = [d for d in undone.error_details if d.code == "CommitUndone"]
     assert "the 3 ledger line(s)" in note.message
+
+
+def test_a_line_the_review_imports_beside_its_twin_in_the_ledger_keeps_the_twin_and_its_revert_only_its_own(
+        c: FakeContainer, world: World):
+    """A line whose id a ledger line of another import has (alreadyImported, skipped by default) that the reviewer
+    imports all the same is written beside it, never over it; reverting either import removes its own line only."""
+    account = world.account()
+    first = world.completed(CSV, account)
+    second, _ = world.awaiting(CSV + b"2024-01-05,Books,-20.00\n", account, bypass_replay_validation=True)
+    twins = [r for r in c.staging.all_rows(second.chunk_keys) if r.possible_duplicate]
+    assert [r.duplicate_of for r in twins] == [r.transaction_id for r in twins] and len(twins) == 3
+    c.review_service.set_decision(world.tenant, second.id, twins[0].transaction_id, "import")  # the Coffee line
+    c.import_service.confirm(world.tenant, second.id)
+    for chunk in c.workflow.begin_commit(world.get(second.id)):
+        c.commit.commit_chunk(world.get(second.id), chunk)
+    c.commit.refresh_balances(world.get(second.id))
+    c.workflow.complete(world.get(second.id))
+
+    def ledger() -> list[tuple[str, str, str]]:
+        return sorted((x.description or "", str(x.amount), x.import_id) for x in c.ledger.all(world.tenant, account))
+
+    assert ledger() == sorted([("Coffee", "-3.50", first.id), ("Salary", "2500.00", first.id),
+                               ("Rent", "-1200.00", first.id), ("Coffee", "-3.50", second.id),
+                               ("Books", "-20.00", second.id)])
+    c.import_service.revert(world.tenant, second.id)
+    assert c.revert.run(world.tenant, second.id).imp.revert.line_count == 2
+    assert ledger() == sorted([("Coffee", "-3.50", first.id), ("Salary", "2500.00", first.id),
+                               ("Rent", "-1200.00", first.id)])
+    c.import_service.revert(world.tenant, first.id)
+    assert c.revert.run(world.tenant, first.id).imp.revert.line_count == 3
+    assert ledger() == []
