@@ -21,7 +21,8 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success (an import reached complete)",
     ExitCode.ERROR: "usage error, or the API refused the request (4xx/5xx: error code, message and target "
                     "are printed)",
-    ExitCode.IMPORT_FAILED: "the import ended in status error (its error details are printed)",
+    ExitCode.IMPORT_FAILED: "the import ended in status error, or its revert in revertFailed (its error details are "
+                            "printed)",
     ExitCode.NOT_CONFIRMED: "the import awaits confirmation: declined at the prompt, or no terminal to ask "
                             "and no --yes",
     ExitCode.TIMED_OUT: "the import (or reconciliation) did not reach the awaited status within --timeout",

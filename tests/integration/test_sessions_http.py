@@ -111,13 +111,14 @@ def test_user_guide_account_example(client: SessionsClient):
 def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
     """initial_balance = 500 + 200 - 50 = 650.00; context_value = 650 + 150 + 80 = 880.00."""
     card, category = client.card(), client.category("Compras")
+    tag = client.ok("POST", "/tags", 201, json_body={"name": "loja"})
     first = client.create_session(card_id=card, billing_month="2024-03")
     assert first["description"] == "Visa Gold | 2024-03"
     assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
     assert client.error("GET", f"/cards/{card}/invoices/2024-13", 400)["field"] == "billing_month"
     committed = client.stage(first["id"], [
         {"transaction_date": "2024-03-05", "description": "Loja A", "amount": 500.00,
-         "data": {"category_id": category}},
+         "data": {"category_id": category, "tag_ids": [tag["id"]]}},
         {"transaction_date": "2024-03-10", "description": "Loja B", "amount": 200.00,
          "data": {"category_id": category}},
         {"transaction_date": "2024-03-15", "description": "Estorno", "amount": -50.00}])
@@ -129,6 +130,8 @@ def test_user_guide_card_example_and_sign_rule(client: SessionsClient):
             for e in invoice["card_expenses"]] == [("Loja A", D(500), "2024-03-05", category, "VALIDATING"),
                                                     ("Loja B", D(200), "2024-03-10", category, "VALIDATING")]
     assert [(c["description"], c["amount"]) for c in invoice["card_chargebacks"]] == [("Estorno", D(50))]
+    assert invoice["card_expenses"][0]["tags"] == [
+        {"tag_id": tag["id"], "tag": tag, "card_expense_id": invoice["card_expenses"][0]["id"]}]
     assert invoice["card_payments"] == [] and {e["card_id"] for e in invoice["card_expenses"]} == {card}
     account = client.bank_account()
     paying = client.create_session(account_id=account, billing_month="2024-04")
@@ -497,6 +500,10 @@ def test_listing_recurring_items_tells_how_each_stands_in_the_month_asked(client
     assert client.ok("GET", f"/recurring/{later['id']}")["tags"] == []
     for wrong in ("2024-13", "2024-7", "july"):
         assert client.error("GET", "/recurring", 400, params={"month": wrong})["field"] == "month", wrong
+    # an inactive item waits for nothing (as /recurring/pending and the summary leave it out); what paid it stays
+    client.ok("PATCH", f"/recurring/{rent['id']}", json_body={"is_active": False})
+    assert standing("2024-06")["Rent"] == (False, "NOT_DUE", D("0"))
+    assert standing("2024-07")["Rent"] == (True, "PAID", D("0"))
 
 
 def test_a_paid_invoice_takes_no_more_lines_from_another_session(client: SessionsClient):

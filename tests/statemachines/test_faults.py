@@ -142,7 +142,7 @@ def test_a_revert_of_many_runs_finishes_in_one_request(api: Api, stack, monkeypa
 
 
 def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the_import(
-        api: Api, monkeypatch: pytest.MonkeyPatch):
+        api: Api, stack: Any, monkeypatch: pytest.MonkeyPatch):
     """A run of the revert workflow fails once in turn: before it ran, after it ran (its answer lost),
     between its last ledger delete and the status write (a crash: the step's Retry runs it again and
     finishes it), and in its second chunk's delete (recorded revertFailed: the client's next POST /revert
@@ -183,6 +183,12 @@ def test_a_revert_failing_or_crashing_once_still_leaves_the_ledger_as_before_the
                     what=f"the revert of {case}")
         if case == "second chunk fails":  # recorded, and the next revert continues where it stopped
             assert done["revertStatus"] == "revertFailed", done
+            sfn = stack.clients.stepfunctions
+            (execution,) = [e["executionArn"] for e in sfn.list_executions(
+                stateMachineArn=stack.state_machine_arns["revert"])["executions"]
+                if e["name"].startswith(f"{import_id}-revert-")]
+            poll(lambda arn=execution, client=sfn: client.describe_execution(  # type: ignore[misc]
+                executionArn=arn)["status"] == "FAILED", timeout=30, what="the failed revert's execution to fail")
             api.ok("POST", f"/imports/{import_id}/revert", expect=202)
             done = poll(lambda i=import_id: _revert_settled(api, i), timeout=60,  # type: ignore[misc]
                         what="the second revert")

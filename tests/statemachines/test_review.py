@@ -200,6 +200,8 @@ def test_revert_removes_only_this_imports_lines(api: Api):
     started = api.call("POST", f"/imports/{second['id']}/revert")
     assert started.status_code == 202, started.text
     assert started.json()["data"]["revertStatus"] == "reverting"
+    assert started.json()["data"]["revertedLineCount"] == 0  # counted from the request (null: never reverted)
+    assert api.ok("GET", f"/imports/{first['id']}")["data"]["revertedLineCount"] is None
     reverted = poll(lambda: (lambda d: d if d.get("revertStatus") == "reverted" else None)(
         api.ok("GET", f"/imports/{second['id']}")["data"]), what="revertStatus reverted")
     assert reverted["reverted"] and reverted["revertedLineCount"] == 1

@@ -249,7 +249,10 @@ def import_view(imp: Import, *, include_report: bool, monitor: PollMonitor | Non
         amend_count=imp.amend_count, completed=imp.completed,
         # imports reverted before reverts had a status of their own have `reverted` only
         revert_status=imp.revert.status or ("reverted" if imp.reverted else None),
-        reverted=imp.reverted, reverted_line_count=imp.revert.line_count,
+        reverted=imp.reverted,
+        # 0 from the moment a revert is asked (null: never reverted)
+        reverted_line_count=imp.revert.line_count if imp.revert.line_count is not None or imp.revert.status is None
+        else 0,
         mapping=imp.mapping.to_json() if imp.mapping else None,
         product_dates=schemas.ProductDatesOut(transaction_start_date=product.transaction_start_date,
                                               transaction_end_date=product.transaction_end_date)

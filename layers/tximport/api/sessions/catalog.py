@@ -104,7 +104,9 @@ def get_invoice(card_id: str, billing_month: Annotated[str, Path(pattern=MONTH_P
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope, catalog = scope_of(router, workspace), container().sessions.catalog
     invoice = catalog.invoice(scope, card_id, billing_month)
-    return respond(invoice_view(invoice, catalog.invoice_lines(scope, invoice)))
+    lines = catalog.invoice_lines(scope, invoice)
+    return respond(invoice_view(invoice, lines, _tags_by_id(scope) if any(
+        line.session is not None and line.session.tag_ids for line in lines) else None))
 
 
 @router.post("/categories/<category_id>/subcategories", summary="Create a subcategory", tags=["Categories"],
@@ -179,12 +181,16 @@ MonthQuery = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Ref
 def _recurring_views(scope: Scope, items: list[RecurringItem], month: str | None) -> list[dict[str, Any]]:
     """The items as stored, with how each stands in `month` and its tags (entity.RecurringExpense)."""
     standings = container().sessions.recurring.standings(scope, items, month)
-    tags = {t["id"]: t for t in (model_view(tag) for tag in container().sessions.catalog.list_all(scope, "tag"))} \
-        if any(item.tag_ids for item in items) else {}
+    tags = _tags_by_id(scope) if any(item.tag_ids for item in items) else {}
     return [{**model_view(item), **_standing_view(standings[item.id]), "tags": [
         {"tag_id": tag_id, "tag": tags[tag_id], **({_TAG_OWNER[item.type]: item.id} if item.type in _TAG_OWNER
                                                    else {})}
         for tag_id in item.tag_ids if tag_id in tags]} for item in items]
+
+
+def _tags_by_id(scope: Scope) -> dict[str, dict[str, Any]]:
+    """The workspace's tags as the API shows them, by id."""
+    return {t["id"]: t for t in (model_view(tag) for tag in container().sessions.catalog.list_all(scope, "tag"))}
 
 
 def _standing_view(standing: Standing) -> dict[str, Any]:
@@ -239,8 +245,7 @@ def pending_recurring(account_id: Annotated[str | None, Query(max_length=64)] = 
                       workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     slots = container().sessions.recurring.pending(scope, account_id, card_id)
-    tags = {t["id"]: t for t in (model_view(tag) for tag in container().sessions.catalog.list_all(scope, "tag"))} \
-        if any(slot.item.tag_ids for slot in slots) else {}
+    tags = _tags_by_id(scope) if any(slot.item.tag_ids for slot in slots) else {}
     return respond([_pending_view(slot, tags) for slot in slots])
 
 

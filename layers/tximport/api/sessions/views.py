@@ -93,9 +93,11 @@ def model_view(model: BaseModel) -> dict[str, Any]:
     return out
 
 
-def invoice_view(invoice: Invoice, lines: list[LedgerLine] | None = None) -> dict[str, Any]:
+def invoice_view(invoice: Invoice, lines: list[LedgerLine] | None = None,
+                 tags: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """entity.Invoice; with `lines` (the ledger lines it holds), its card_expenses, card_chargebacks and
-    card_payments, each amount as a magnitude (what was spent, given back or paid)."""
+    card_payments, each amount as a magnitude (what was spent, given back or paid); `tags`: the workspace's tags
+    by id (a card expense's tags name them)."""
     out = {"card_id": invoice.card_id, "billing_month": invoice.billing_month, "status": invoice.status.value,
            "created_at": iso(invoice.created_at), "updated_at": iso(invoice.updated_at)}
     if lines is None:
@@ -104,7 +106,7 @@ def invoice_view(invoice: Invoice, lines: list[LedgerLine] | None = None) -> dic
     for line in lines:
         kind = _INVOICE_ARRAYS.get(line.session.type) if line.session is not None else None
         if kind is not None:
-            held[kind].append(_invoice_line_view(invoice, line, kind))
+            held[kind].append(_invoice_line_view(invoice, line, kind, tags or {}))
     return out | held
 
 
@@ -114,7 +116,8 @@ _INVOICE_ARRAYS = {StagedTransactionType.CARD_EXPENSE: "card_expenses",
                    StagedTransactionType.CARD_PAYMENT: "card_payments"}
 
 
-def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str) -> dict[str, Any]:
+def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str, tags: dict[str, dict[str, Any]]
+                       ) -> dict[str, Any]:
     """entity.CardExpense, entity.CardChargeback or entity.CardPayment: a ledger line of the card's invoice."""
     entry = line.session
     assert entry is not None
@@ -128,7 +131,8 @@ def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str) -> dict[st
     if kind == "card_expenses":
         out |= {"category_id": entry.category_id, "sub_category_id": entry.subcategory_id,
                 "recurring_card_transaction_id": entry.recurring_id,
-                "tags": [{"tag_id": tag_id, "card_expense_id": line.transaction_id} for tag_id in entry.tag_ids]}
+                "tags": [{"tag_id": tag_id, "tag": tags.get(tag_id), "card_expense_id": line.transaction_id}
+                         for tag_id in entry.tag_ids]}
     return out
 
 

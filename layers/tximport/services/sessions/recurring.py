@@ -83,9 +83,11 @@ class Standing:
     pending_amount: Decimal
 
 
-def standing_of(slots: list[Slot], first: date) -> Standing:
-    """The standing in the month from `first` of an item whose `slots` run to the month's end."""
-    in_month = [slot for slot in slots if slot.day >= first]
+def standing_of(slots: list[Slot], first: date, *, active: bool = True) -> Standing:
+    """The standing in the month from `first` of an item whose `slots` run to the month's end. An inactive item
+    waits for nothing (as `GET /recurring/pending` and the summary leave it out): only the slots a line paid or
+    ignored count."""
+    in_month = [slot for slot in slots if slot.day >= first and (active or slot.status != "PENDING")]
     pending = [slot for slot in in_month if slot.status == "PENDING"]
     if not in_month:
         status = "NOT_DUE"
@@ -205,7 +207,7 @@ class RecurringSlots:
     def standings(self, scope: Scope, items: list[RecurringItem], month: str | None) -> dict[str, Standing]:
         """How each item stands in `month` (this month by default), by item id."""
         first, last = month_bounds(month or self._this_month())
-        return {item.id: standing_of(self.slots(scope, item, last), first) for item in items}
+        return {item.id: standing_of(self.slots(scope, item, last), first, active=item.is_active) for item in items}
 
     def pending(self, scope: Scope, account_id: str | None, card_id: str | None) -> list[Slot]:
         """The pending slots of the active items (of one account or card) up to the end of this month."""
