@@ -12,10 +12,8 @@ from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.checks import check_line, check_recurring_fits
 from tximport.services.sessions.deps import Deps
 from tximport.sessions.balances import Balances, day_before, month_bounds, session_balances
-from tximport.sessions.binding import DATA_FIELD
 from tximport.sessions.commands import SessionChanges, SessionInput
 from tximport.sessions.models import (
     MONTH_PATTERN,
@@ -53,6 +51,11 @@ def enrichment_running(session: ImportSession) -> bool:
         return False
     started = datetime.fromisoformat(str(running.get("started_at")))
     return datetime.now(UTC) - started < ENRICHMENT_STALE
+
+
+def where_of(session: ImportSession) -> str:
+    """The field that names the session's context."""
+    return "account_id" if session.account_id else "card_id"
 
 
 class SessionService:
@@ -119,11 +122,10 @@ class SessionService:
                              self.d.repo.bindings(scope.tenant, session))
 
     def update(self, scope: Scope, session_id: str, changes: SessionChanges) -> ImportSession:
-        """Change description, billing_month, target_value, account_id or card_id. A session with lines
-        keeps its kind of context (their types belong to it); giving one context drops the other. A move
-        to another account or card checks every staged line there as staging it there would (409
-        SessionHasLines naming the first that does not fit, and nothing changes), and a generated
-        description follows the move."""
+        """Change description, billing_month, target_value, account_id or card_id; giving one context drops the
+        other. A session with staged lines keeps its account or card (409 SessionHasLines, and nothing changes):
+        its lines were checked, taken from their file and marked as possible duplicates against that context,
+        so they go to no other. A generated description follows a move (or a new month)."""
         session = self.d.session(scope, session_id)
         given = changes.model_fields_set
         account_id = changes.account_id if "account_id" in given else session.account_id
@@ -138,9 +140,11 @@ class SessionService:
                                                                      session.billing_month):
             return self._save(scope, session, changes)
         self._context(scope, SessionInput(moved.account_id, moved.card_id, moved.billing_month))
-        if moved.type != session.type and session.total:
-            raise Conflict("the session has staged lines of its context: remove them before moving it "
-                           f"to a {moved.type.value.lower()} context", code="SessionHasLines", target="card_id")
+        if moved.context_id != session.context_id and session.total:
+            raise Conflict(f"the session has {session.total} staged line(s), checked, taken from their file and "
+                           f"marked as possible duplicates against {session.type.value.lower()} "
+                           f"{session.context_id}: remove them before moving it (or stage them in a session of "
+                           f"{moved.context_id})", code="SessionHasLines", target=where_of(moved))
         if enrichment_running(session):
             raise Conflict("an enrichment of this session is running", code="EnrichmentRunning", target="id")
         if "description" not in given and session.description == self._generated(scope, session):
@@ -150,8 +154,9 @@ class SessionService:
         # the context the session is leaving)
         owner = self.d.repo.lock(scope.tenant, session)
         try:
-            if session.context_id != moved.context_id:
-                self.lines_fit(scope, session, moved)
+            if session.context_id != moved.context_id and next(self.d.repo.lines(scope.tenant, session), None):
+                raise Conflict("a line was staged while the session was being moved: remove it before moving "
+                               "the session", code="SessionHasLines", target=where_of(moved))
             return self._save(scope, moved, changes, owner=owner)
         finally:
             self.d.repo.unlock(scope.tenant, session, owner)
@@ -163,38 +168,6 @@ class SessionService:
                                          session.billing_month)
         except (ValidationFailed, NotFound):
             return None
-
-    def lines_fit(self, scope: Scope, session: ImportSession, moved: ImportSession) -> None:
-        """Every staged line of `session` as staging it in `moved` (another account or card) would check it, and
-        the lines' amounts in the currency `moved` keeps: else 409 SessionHasLines naming the first line that
-        does not fit (its id, and beside it the 400 staging it there answers)."""
-        new = self.d.currency(scope, moved)
-        try:
-            old = self.d.currency(scope, session)
-        except ValidationFailed:
-            old = None  # the account it leaves is gone: its lines are checked as they are
-        for line in self.d.repo.lines(scope.tenant, session):
-            try:
-                if old and new and old.upper() != new.upper():
-                    raise ValidationFailed(f"its amount is in {old} and account {moved.account_id} keeps {new}",
-                                           code="CurrencyMismatch", target="amount")
-                check_line(self.d, scope, moved, new, line.amount, dict(line.data), line.type, "")
-                self._binding_fits(scope, moved, new, line)
-            except ValidationFailed as exc:
-                where = "account_id" if moved.account_id else "card_id"
-                raise Conflict(f"staged transaction {line.id} does not fit {where} {moved.context_id}: "
-                               f"{exc.message} (change or remove it before moving the session)",
-                               code="SessionHasLines", target=where,
-                               details=[{"staged_transaction_id": line.id, "line_number": line.line_number,
-                                         "code": exc.code, "field": exc.target, "message": exc.message}]) from None
-
-    def _binding_fits(self, scope: Scope, moved: ImportSession, currency: str | None, line: StagedTransaction) -> None:
-        """A bound line pays its recurring item from the session's account or card: the item must be of it."""
-        for name in DATA_FIELD.values():
-            item_id = line.data.get(name)
-            item = self.catalog.find_recurring(scope, str(item_id)) if item_id else None
-            if item is not None:
-                check_recurring_fits(self.d, scope, moved, item, currency, f"data.{name}")
 
     def _save(self, scope: Scope, session: ImportSession, changes: SessionChanges, *, owner: str | None = None
               ) -> ImportSession:
