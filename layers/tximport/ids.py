@@ -86,10 +86,10 @@ def apart_id(transaction_id: str, import_id: str) -> str:
     return f"{transaction_id[:10]}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
 
 
-def kept_apart(transaction_id: str, duplicate_of: str | None) -> bool:
-    """Whether a staged line's verdict says its own id is a ledger line's already (then, imported, it takes
-    `apart_id`)."""
-    return duplicate_of == transaction_id
+def kept_apart(possible_duplicate: bool, default_decision: str | None) -> bool:
+    """Whether a staged line is a certain duplicate (the same line, or the same bank id, already imported: skipped
+    by default), whose own id may be a ledger line's already (then, imported, it takes `apart_id`)."""
+    return bool(possible_duplicate) and default_decision == "skip"
 
 
 def bank_suffix(bank_occurrence: int) -> str:

@@ -514,8 +514,9 @@ class _Reader:
 
     def _resolve(self, header: Row | None) -> Layout:
         """Each role's column indexes (names looked up in the header), the names errors show, and how
-        wide a row may be: the header's width (or the fixed layout's columns, or the furthest mapped
-        column, when wider); with neither a header nor a fixed layout, any width."""
+        wide a row may be: the header's width without its trailing empty cells (a header ending in a
+        delimiter names no column there), or the fixed layout's columns, or the furthest mapped column,
+        when wider; with neither a header nor a fixed layout, any width."""
         positions = {_key(cell): i for i, cell in reversed(list(enumerate(header or [])))}
         indexes: dict[str, tuple[int, ...]] = {}
         targets: dict[str, str] = {}
@@ -530,7 +531,10 @@ class _Reader:
         width = 0
         if header is not None or self.expected_columns:
             furthest = max(i for found in indexes.values() for i in found) + 1
-            width = max(len(header or ()), self.expected_columns, furthest)
+            named = len(header or ())
+            while named and header is not None and not header[named - 1].strip():
+                named -= 1
+            width = max(named, self.expected_columns, furthest)
         return Layout(indexes, targets, width, "the header" if header is not None else "the format")
 
     @contextmanager

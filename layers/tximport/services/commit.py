@@ -29,8 +29,8 @@ class CommitService:
         """Write the chunk's lines marked `import` into the ledger; answers how many.
 
         Idempotent: each line's key is its deterministic id, so a retried chunk rewrites the same items. A line
-        whose id a ledger line already has (`alreadyImported`) and that the review imported all the same is
-        written under an id of its own (`apart_id`): a confirmed line is never overwritten.
+        that is a certain duplicate (its id may be a ledger line's already) and that the review imported all the
+        same is written under an id of its own (`apart_id`): a confirmed line is never overwritten.
         """
         if chunk_key not in imp.chunk_keys:
             raise ValueError(f"{chunk_key} is not a staged chunk of import {imp.id}")
@@ -43,7 +43,8 @@ class CommitService:
                 tx_id = record["transactionId"]
                 if decisions.get(tx_id, default) != "import":
                     continue
-                if kept_apart(tx_id, record.get("duplicateOf")):  # imported beside the ledger line of its id
+                if kept_apart(record.get("possibleDuplicate", False), record.get("defaultDecision")):
+                    # a certain duplicate imported all the same: beside the ledger line of its id, never over it
                     record = {**record, "transactionId": apart_id(tx_id, imp.id)}
                 yield record
 

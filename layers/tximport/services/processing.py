@@ -186,8 +186,10 @@ class _Accounts:
 
     def of(self, ref: str | None) -> ImportBankAccount | None:
         if ref not in self._resolved:
-            if self._single or ref is None:
+            if self._single or (ref is None and len(self._accounts) == 1):
                 self._resolved[ref] = self._accounts[0] if self._accounts else None
+            elif ref is None:  # a statement naming no account, and several named: none is its own
+                self._resolved[ref] = None
             else:
                 pairs = [(a.id, a.account_identifier or "") for a in self._accounts]
                 match = match_account(ref, pairs, self._fuzzy)
@@ -729,7 +731,13 @@ class _Run:
                 continue
             account = accounts.of(line.account_ref)
             if account is None:
-                tally.ignored += 1
+                if line.account_ref is None:  # its statement names no account, and the import several
+                    self._reject(base.LineError(
+                        line.line_number, base.REQUIRED_VALUE_MISSING, "the line's statement names no account "
+                        "and the import names several: import it with the one account it belongs to",
+                        target="account"))
+                else:
+                    tally.ignored += 1
                 continue
             currency = line.currency or self._currency(line.account_ref, account)
             staged = product is None or product.covers(line.date_posted)

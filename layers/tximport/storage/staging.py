@@ -311,12 +311,11 @@ class Staging:
             yield decode_row(line)
 
     def written_rows(self, chunk_key: str, import_id: str) -> Iterator[StagedRow]:
-        """The staged rows of one chunk by the ids the commit of `import_id` writes them under: a row whose id a
-        ledger line already had (`alreadyImported`) by its own (`apart_id`), and by its staged id too (what a
-        commit wrote before such lines were kept apart); for the revert, whose deletes are conditional on the
-        import, so a line of another import is never removed."""
+        """The staged rows of one chunk by the ids the commit of `import_id` writes them under: a certain duplicate
+        by its own (`apart_id`), and by its staged id too (what a commit wrote before such lines were kept apart);
+        for the revert, whose deletes are conditional on the import, so a line of another import is never removed."""
         for row in self.rows(chunk_key):
-            if kept_apart(row.transaction_id, row.duplicate_of):
+            if kept_apart(row.possible_duplicate, row.default_decision):
                 yield replace(row, transaction_id=apart_id(row.transaction_id, import_id))
             yield row
 

@@ -90,6 +90,8 @@ def test_line_errors_carry_line_number_code_value_and_column() -> None:
     (parse_csv_4col, "Date,Description,Credit,Debit\n", "2024-01-03,Rent,,1,200.00", 4),
     # a credit `2,500.00` unquoted reads as credit 2 and debit 500.00, the cell past them empty
     (parse_csv_4col, "Date,Description,Credit,Debit\n", "2024-01-02,Salary,2,500.00,", 4),
+    # a header ending in a delimiter names no column there: the width is still its named cells'
+    (parse_tabular_3col, "Date,Description,Amount,\n", "2024-01-04,Rent,-1,234.50", 3),
 ])
 def test_a_row_wider_than_the_header_is_rejected_never_booked_as_its_parts(parser, header: str, row: str,
                                                                           width: int) -> None:

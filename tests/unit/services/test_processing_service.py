@@ -314,6 +314,13 @@ def test_an_ofx_statement_without_account_lends_no_line_to_another_statements_ac
     alone = OFX_ACCOUNTLESS.split(b"<CCSTMTRS>")[0] + b"</OFX>\n"
     imp, outcome = world.processed(alone, world.account("DE89370400440532013000"), file_format="XML#OFX#v1")
     assert outcome == "review" and [r.amount for r in c.staging.all_rows(imp.chunk_keys)] == [Decimal("-777.00")]
+    # alone in its file, but the import names two accounts: it is neither's (never the first one's)
+    first, second = world.account("GB33BUKB20201555555555"), world.account("NL91ABNA0417164300")
+    imp, outcome = world.processed(alone, first, second, file_format="XML#OFX#v1", bypass_replay_validation=True)
+    assert list(c.staging.all_rows(imp.chunk_keys)) == []
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                   limit=10)[0]]
+    assert (rejected.code, rejected.target) == ("RequiredValueMissing", "account"), rejected
 
 
 def test_naming_the_discovered_accounts_goes_on_from_the_staged_file(c: FakeContainer, world: World):

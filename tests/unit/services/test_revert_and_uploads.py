@@ -419,3 +419,34 @@ def test_a_line_the_review_imports_beside_its_twin_in_the_ledger_keeps_the_twin_
     c.import_service.revert(world.tenant, first.id)
     assert c.revert.run(world.tenant, first.id).imp.revert.line_count == 3
     assert ledger() == []
+
+
+def test_a_duplicate_by_bank_id_imported_again_and_again_never_overwrites_the_first_line(c: FakeContainer,
+                                                                                          world: World):
+    """Three imports of the same line with a bank id, the later two imported all the same: three ledger lines, each
+    import's own; reverting the last removes its line only."""
+    account = world.account()
+    content = b"Date,Description,Amount,Ref\n2024-01-02,Coffee,-3.50,FIT-1\n"
+    mapping = {"columns": {"date": "Date", "description": "Description", "amount": "Amount",
+                           "bankTransactionId": "Ref"}}
+    imports = [world.completed(content, account, file_format="CSV#mapped#v1", mapping=mapping,
+                               bypass_replay_validation=True)]
+    for _ in range(2):
+        imp, _ = world.awaiting(content, account, file_format="CSV#mapped#v1", mapping=mapping,
+                                bypass_replay_validation=True)
+        (row,) = c.staging.all_rows(imp.chunk_keys)
+        assert row.possible_duplicate and row.default_decision == "skip"
+        c.review_service.set_decision(world.tenant, imp.id, row.transaction_id, "import")
+        c.import_service.confirm(world.tenant, imp.id)
+        for chunk in c.workflow.begin_commit(world.get(imp.id)):
+            c.commit.commit_chunk(world.get(imp.id), chunk)
+        c.workflow.complete(world.get(imp.id))
+        imports.append(world.get(imp.id))
+
+    def owners() -> list[str]:
+        return sorted(x.import_id for x in c.ledger.all(world.tenant, account))
+
+    assert owners() == sorted(i.id for i in imports)
+    c.import_service.revert(world.tenant, imports[2].id)
+    assert c.revert.run(world.tenant, imports[2].id).imp.revert.line_count == 1
+    assert owners() == sorted(i.id for i in imports[:2])
