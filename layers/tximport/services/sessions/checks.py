@@ -1,6 +1,5 @@
 """What a staged line must satisfy against its session's context (account or card), whoever puts it there: a
-POST or an upload staging it, and a session moved to another account or card with the line in it (the move
-checks every line again, as staging it there would)."""
+POST or an upload staging it, a PUT changing it, a bind (a session with lines never moves to another context)."""
 
 from __future__ import annotations
 

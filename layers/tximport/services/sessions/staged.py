@@ -73,9 +73,9 @@ class StagedService:
         try:
             fresh = self.d.session(scope, session_id)  # with what the adds before this one staged
             if (fresh.account_id, fresh.card_id) != (session.account_id, session.card_id):
-                # moved meanwhile (a move checks the lines it holds, not these): checked where they now go
-                self.d.check_invoice_open(scope, fresh)
-                kinds = self._checked(scope, fresh, inputs)
+                # moved meanwhile: these lines were checked (and taken from their file) against the context it left
+                raise Conflict("the session moved to another account or card while these lines were being staged: "
+                               "stage them again", code="ConcurrentUpdate", target="id")
             session = fresh
             self._mark_duplicates(scope, session, inputs, kinds, prepared)
             first = self.d.repo.allocate(scope.tenant, session, len(inputs))
