@@ -4,9 +4,8 @@ A line's id is `tximport.ids.transaction_id`: its day, then the sha256 of its ac
 id's occurrence on its day, where a bank reuses one), or of
 its account, day, amount (no trailing zeros), description (whitespace runs as one space, case folded) and
 its occurrence among the identical lines of its day. The occurrence counters are kept for a window of
-recent days (`Occurrences`), keyed by the line's account, amount text and description key (the columns a
-batch already has, so no text is built to count a line); the basis a content id hashes (`content`, then the
-occurrence) is written once a line, in the same pass that hashes it (`LineIds.many`).
+recent days (`Occurrences`); the text both the counters and the id hash read (`content`) is built once a
+line, and the hashes of a batch are taken in one pass (`LineIds.many`).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
-from itertools import groupby, repeat
+from itertools import groupby
 
 from tximport.ids import bank_suffix, normalized_amount, normalized_description
 
@@ -24,11 +23,6 @@ from tximport.ids import bank_suffix, normalized_amount, normalized_description
 OCCURRENCE_WINDOW = 64
 #: day changes a run keeps for the reduce of a split file (a file ordered by date has a few per day)
 MAX_DAY_RUNS = 100_000
-#: what the identical-line counters of a day count: an account's line content (account, amount, description key),
-#: or an account's bank id (its text)
-CounterKey = tuple[str, str, str] | str
-#: the separator of the fields of an id's basis
-_SEP = "\x1f"
 #: an amount text longer than this is normalized by Decimal (normalize rounds to 28 digits beyond it)
 _PLAIN_DIGITS = 28
 
@@ -42,10 +36,10 @@ class Occurrences:
     for the same file)."""
 
     def __init__(self) -> None:
-        self._by_date: OrderedDict[date, dict[CounterKey, int]] = OrderedDict()
+        self._by_date: OrderedDict[date, dict[str, int]] = OrderedDict()
         self._evicted: set[date] = set()
 
-    def counters(self, day: date) -> tuple[dict[CounterKey, int], bool]:
+    def counters(self, day: date) -> tuple[dict[str, int], bool]:
         """The counters of `day` (the most recent date from now on), and whether the day came back after
         its counters were dropped (then the line number is mixed into the occurrence)."""
         counters = self._by_date.get(day)
@@ -110,7 +104,7 @@ class LineIds:
     def __init__(self) -> None:
         self.occurrences = Occurrences()
         self._day: date | None = None
-        self._counters: dict[CounterKey, int] = {}
+        self._counters: dict[str, int] = {}
         self._evicted = False
         #: the days in the order the lines moved between them (what the reduce of a split file replays;
         #: None once a file is too unordered to keep them)
@@ -130,17 +124,12 @@ class LineIds:
              descriptions: Sequence[str], bank_ids: Sequence[str | None], line_numbers: Sequence[int],
              pendings: Sequence[bool]) -> list[str]:
         """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them)."""
-        keys = _keys(descriptions)
-        contents = list(zip(repeat(account_id), amounts, keys))  # what identical lines share (on their day)
+        texts = [f"{account_id}\x1fC\x1f{iso}\x1f{amount}\x1f{key}"
+                 for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
         banks = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else None for bank_id in bank_ids] \
             if any(bank_ids) else None
-        occurrences, bank_occurrences = self._count(days, contents, line_numbers, banks)
-        prefix, sep = f"{account_id}\x1fC\x1f", _SEP
-        if banks is None and True not in pendings:  # the common batch: the ids straight from the columns
-            return [f"{iso}-{sha256(f'{prefix}{iso}{sep}{amount}{sep}{key}{sep}{n}'.encode()).hexdigest()[:32]}"
-                    for iso, amount, key, n in zip(day_isos, amounts, keys, occurrences, strict=True)]
-        bases = [f"{prefix}{iso}{sep}{amount}{sep}{key}{sep}{n}"
-                 for iso, amount, key, n in zip(day_isos, amounts, keys, occurrences, strict=True)]
+        occurrences, bank_occurrences = self._count(days, texts, line_numbers, banks)
+        bases = [f"{text}\x1f{n}" for text, n in zip(texts, occurrences, strict=True)]
         if banks is not None:  # a bank id identifies its line on its own (with its occurrence, where it repeats)
             bases = [bank + bank_suffix(n) if bank else basis
                      for basis, bank, n in zip(bases, banks, bank_occurrences, strict=True)]
@@ -148,7 +137,7 @@ class LineIds:
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
         return _ids(day_isos, bases)
 
-    def _count(self, days: Sequence[date], texts: list[tuple[str, str, str]], line_numbers: Sequence[int],
+    def _count(self, days: Sequence[date], texts: list[str], line_numbers: Sequence[int],
                banks: list[str | None] | None) -> tuple[list[int], list[int]]:
         """Each line's occurrence among the identical lines of its day so far, and among the lines of its day with
         its bank id (1 without one), with its line number mixed in where the day came back after its counters
@@ -178,7 +167,7 @@ class LineIds:
             found.append(n * 1_000_000_000 + line_number if evicted else n)
         return found
 
-    def _count_run(self, texts: list[tuple[str, str, str]], line_numbers: Sequence[int]) -> list[int]:
+    def _count_run(self, texts: list[str], line_numbers: Sequence[int]) -> list[int]:
         counters = self._counters
         if not self._evicted and len(set(texts)) == len(texts):  # no two alike: one pass over the counters
             found = [counters.get(text, 0) + 1 for text in texts]
