@@ -167,3 +167,11 @@ def test_among_several_workspaces_an_id_names_its_own(client: SessionsClient):
     # the header names the workspace as ever: the other workspace does not hold this session
     assert client.error("GET", f"/import-sessions/{session['id']}", 404, workspace=second)["code"] == \
         "SessionNotFound"
+
+
+def test_a_workspace_id_is_read_whatever_its_case(client: SessionsClient):
+    """A UUID's case is no part of it: the header written upper-case names the same workspace."""
+    session = client.create_session(account_id=client.bank_account(), billing_month="2024-05")
+    upper = client.workspace_id.upper()
+    assert client.ok("GET", f"/import-sessions/{session['id']}", workspace=upper)["id"] == session["id"]
+    assert [s["id"] for s in client.ok("GET", "/import-sessions", workspace=upper)] == [session["id"]]

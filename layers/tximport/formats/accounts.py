@@ -11,6 +11,8 @@ account an account reference belongs to:
    * an IBAN matches the domestic account inside it (its BBAN, the account code with or without
      leading zeros, bank code + account code), in either direction, parsed with schwifty;
    * a legacy `bank code/account` pair matches its account part;
+   * a domestic number followed by its currency (`0123456789EUR`, as some banks write MT940 `:25:`)
+     matches the number;
    * a masked reference (`****1234`, `XXXX1234`, `1234 **** **** 5678`) matches the account whose
      number starts and ends with the visible digits.
 
@@ -24,11 +26,15 @@ import re
 
 from schwifty import IBAN
 
+from tximport.money import EXPONENTS
+
 _IBAN_SHAPE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _MASKED = re.compile(r"^(?P<head>\d*)[\s-]*[*Xx\u2022#]{2,}[\s*Xx\u2022#-]*(?P<tail>\d{3,})$")
 #: shorter derived forms are too likely to collide (a bank code, a branch number)
 _MIN_FORM = 5
+#: a domestic account number followed by an ISO 4217 code
+_WITH_CURRENCY = re.compile(r"^(?P<number>\d{5,})(?P<currency>[A-Z]{3})$")
 
 
 def _exact_key(identifier: str) -> str:
@@ -52,6 +58,10 @@ def _forms(identifier: str) -> set[str]:
         # a legacy `bank code/account` pair, as MT940 `:25:` often writes it
         account = _NOT_ALNUM.sub("", upper.rsplit("/", 1)[1])
         forms.update({account, account.lstrip("0")})
+    for form in list(forms):
+        number = _WITH_CURRENCY.match(form)
+        if number and number.group("currency") in EXPONENTS:
+            forms.update({number.group("number"), number.group("number").lstrip("0")})
     return {form for form in forms if len(form) >= _MIN_FORM}
 
 

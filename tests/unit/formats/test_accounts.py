@@ -95,3 +95,12 @@ def test_invalid_iban_checksum_still_matches_its_account() -> None:
 
 def test_empty_identifiers_are_skipped() -> None:
     assert match_account("12345678", [("a", ""), ("b", "12345678")], True) == "b"
+
+
+def test_a_domestic_number_followed_by_its_currency_is_the_number_when_fuzzy() -> None:
+    """Some banks write MT940 `:25:` as the account number and its currency (`0123456789EUR`)."""
+    accounts = [("plain", "0123456789"), ("other", "9876543210")]
+    assert match_account("0123456789EUR", accounts, True) == "plain"
+    assert match_account("123456789EUR", accounts, True) == "plain"
+    assert match_account("0123456789EUR", accounts, False) is None
+    assert match_account("0123456789XYZ", accounts, True) is None  # no currency: another reference

@@ -45,10 +45,11 @@ class WorkspaceService:
         """The caller's scope: the header's workspace (403 when it is not the tenant's); without the header, the
         tenant's only workspace, else the one owning `owned` (404 when none does), else 400 WorkspaceRequired."""
         if workspace_id and workspace_id.strip():
-            if self.repo.get_workspace(tenant, workspace_id.strip()) is None:
+            named = workspace_id.strip().lower()  # a UUID, as we write them (lower case): its case is no part of it
+            if self.repo.get_workspace(tenant, named) is None:
                 raise Forbidden("the workspace is not one of your tenant's", code="WorkspaceForbidden",
                                 target="X-Workspace-ID")
-            return Scope(tenant=tenant, workspace_id=workspace_id.strip(), user_id=user_id, roles=roles)
+            return Scope(tenant=tenant, workspace_id=named, user_id=user_id, roles=roles)
         return Scope(tenant=tenant, workspace_id=self._default(tenant, owned), user_id=user_id, roles=roles)
 
     def _default(self, tenant: Tenant, owned: Owned | None) -> str:
