@@ -106,6 +106,23 @@ def test_a_statement_of_another_account_stages_nothing(client: SessionsClient):
         assert taken.json()["other_account_lines"] == 0
 
 
+def _mt940(account: str) -> bytes:
+    return (":20:STMT\r\n:25:" + account + "\r\n:28C:1/1\r\n:60F:C240301EUR100,00\r\n"
+            ":61:2403050305D12,50NTRFNONREF\r\n:86:BAKERY\r\n:62F:C240305EUR87,50\r\n-\r\n").encode()
+
+
+def test_a_statement_of_the_same_number_at_another_bank_stages_nothing(client: SessionsClient):
+    """MT940 `:25:` writes `bank code/account`: a session of account 1020304050 at bank 87654321 takes no statement
+    of account 1020304050 at bank 12345678 (400 AccountNotInFile), and takes its own bank's."""
+    session = client.create_session(account_id=client.bank_account(identifier="87654321/1020304050", currency="EUR"),
+                                    billing_month="2024-03")
+    refused = client.upload(session["id"], "other.sta", _mt940("12345678/1020304050"))
+    assert (refused.status_code, refused.json()["code"]) == (400, "AccountNotInFile"), refused.text
+    assert client.get_session(session["id"])["stats"]["total"] == 0
+    taken = client.upload(session["id"], "mine.sta", _mt940("87654321/1020304050"))
+    assert (taken.status_code, taken.json()["processed"]) == (200, 1), taken.text
+
+
 def test_a_header_only_csv_is_an_empty_file(client: SessionsClient):
     session = client.create_session(account_id=client.bank_account(), billing_month="2024-03")
     for content in (b"data,descricao,valor\n", b"data,descricao,valor\r\n\r\n", b""):

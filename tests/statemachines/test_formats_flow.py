@@ -86,12 +86,12 @@ def test_ofx_fitid_is_the_bank_transaction_id(api: Api):
     assert all(r["decision"] == "skip" and r["possibleDuplicate"] for r in api.review(again["id"]))
 
 
-def _ofx(*lines: tuple[str, str, str]) -> bytes:
+def _ofx(*lines: tuple[str, str, str], bank: str = "1", account: str = "123456") -> bytes:
     """An OFX 2 statement of account 123456 with (FITID, amount, name) lines, all on 2024-06-02."""
     body = "".join(f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240602<TRNAMT>{amount}<FITID>{fitid}<NAME>{name}</STMTTRN>"
                    for fitid, amount, name in lines)
     return ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR"
-            "<BANKACCTFROM><BANKID>1<ACCTID>123456<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST>"
+            f"<BANKACCTFROM><BANKID>{bank}<ACCTID>{account}<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST>"
             f"<DTSTART>20240601<DTEND>20240630{body}</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>"
             ).encode()
 
@@ -116,6 +116,22 @@ def test_a_reused_or_placeholder_bank_id_never_folds_lines_into_one(api: Api):
     api.confirm_and_complete(imp["id"])
     assert sorted(r["amount"] for r in api.ledger(account)) == sorted(
         ["-5.00", "-60.00", "-7.00", "-8.00", "-9.00", "-2.00", "-2.00"])
+
+
+def test_a_statement_of_another_bank_is_not_the_account_sharing_its_number(api: Api):
+    """OFX names the bank beside the account (BANKID 30001): an account of bank 99999 with the same account number
+    (FR76 99999 00001 12345678901 52) is another account, even when matching fuzzily; the account of bank 30001
+    is the statement's."""
+    content = _ofx(("A", "-5.00", "BAKERY"), bank="30001", account="12345678901")
+    other_bank = api.create_account("FR7699999000011234567890152")
+    spare = api.create_account("DE89370400440532013000")
+    imp = api.import_file([other_bank, spare], content, file_format="XML#OFX#v1", fuzzyAccountMatching=True)
+    assert imp["status"] == "error"
+    assert [a["bankAccountId"] for a in imp["accountIdentifiers"]] == [None]
+    assert "UnlistedAccountLines" in {e["code"] for e in imp["errorDetails"]}
+    mine = api.create_account("FR7630001000011234567890149")
+    imp = api.import_file([mine, spare], content, file_format="XML#OFX#v1", fuzzyAccountMatching=True)
+    assert [r["bankAccountId"] for r in api.review(imp["id"])] == [mine]
 
 
 def test_a_bank_id_reused_by_a_later_statement_never_overwrites_a_ledger_line(api: Api):

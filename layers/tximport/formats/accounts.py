@@ -14,7 +14,12 @@ account an account reference belongs to:
    * a domestic number followed by its currency (`0123456789EUR`, as some banks write MT940 `:25:`)
      matches the number;
    * a masked reference (`****1234`, `XXXX1234`, `1234 **** **** 5678`) matches the account whose
-     number starts and ends with the visible digits.
+     number starts and ends with the visible digits;
+   * but two references that both name their bank, and name different banks, are two accounts
+     whatever number they share: the bank code of an IBAN, the `bank code/` of a legacy pair, or the
+     bank the file names beside the account (OFX `BANKID`, a camt servicer BIC), compared as bank
+     codes (digits without leading zeros) or as BICs (the institution and country of the BIC against
+     the IBAN's).
 
 A rule only answers when exactly one account fits: an ambiguous reference matches nothing, so
 the caller asks the user instead of guessing.
@@ -23,6 +28,7 @@ the caller asks the user instead of guessing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from schwifty import IBAN
 
@@ -35,6 +41,8 @@ _MASKED = re.compile(r"^(?P<head>\d*)[\s-]*[*Xx\u2022#]{2,}[\s*Xx\u2022#-]*(?P<t
 _MIN_FORM = 5
 #: a domestic account number followed by an ISO 4217 code
 _WITH_CURRENCY = re.compile(r"^(?P<number>\d{5,})(?P<currency>[A-Z]{3})$")
+#: a BIC: institution, country, location and an optional branch
+_BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
 
 
 def _exact_key(identifier: str) -> str:
@@ -76,11 +84,13 @@ def _single(found: list[str]) -> str | None:
     return unique[0] if len(unique) == 1 else None
 
 
-def match_account(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool) -> str | None:
+def match_account(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, bank: str | None = None
+                  ) -> str | None:
     """The bank account id whose identifier names the same account as `file_ref`, or None.
 
-    `accounts` holds (bank_account_id, account_identifier) pairs. None when nothing matches or
-    when more than one account matches the same rule.
+    `accounts` holds (bank_account_id, account_identifier) pairs; `bank` is the bank the file names beside
+    the reference, if any (OFX `BANKID`, a camt servicer BIC). None when nothing matches or when more than
+    one account matches the same rule.
     """
     if not file_ref or not file_ref.strip():
         return None
@@ -106,9 +116,73 @@ def match_account(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool) -
         return None
     # two valid IBANs that differ are two accounts, whatever account number they share (another bank's)
     mine = _valid_iban(file_ref)
+    banks = _banks(file_ref, bank)
     found = [bank_id for bank_id, identifier in accounts if identifier and wanted & _forms(identifier)
-             and not (mine and _valid_iban(identifier))]
+             and not (mine and _valid_iban(identifier)) and not _other_bank(banks, _banks(identifier, None))]
     return _single(found)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bank:
+    """A bank as a reference names it: a bank code (digits without leading zeros, or an IBAN's letters), a
+    BIC's institution and country, or both when an IBAN's BIC is known."""
+
+    code: str | None = None
+    bic: str | None = None
+
+
+def _banks(identifier: str, named: str | None) -> list[_Bank]:
+    """The banks a reference names: its IBAN's bank, its legacy `bank code/` part, the bank named beside it."""
+    found: list[_Bank] = []
+    alnum = _NOT_ALNUM.sub("", identifier.upper())
+    if _IBAN_SHAPE.match(alnum):
+        found.extend(_iban_bank(alnum))
+    elif "/" in identifier:
+        found.extend(_bank_named(identifier.rsplit("/", 1)[0]))
+    if named:
+        found.extend(_bank_named(named))
+    return found
+
+
+def _iban_bank(alnum: str) -> list[_Bank]:
+    try:
+        iban = IBAN(alnum, allow_invalid=True)
+        code = _code(str(iban.bank_code))
+    except (ValueError, TypeError):
+        return []
+    try:
+        bic = iban.bic
+    except (ValueError, TypeError, LookupError):
+        bic = None
+    return [_Bank(code=code, bic=str(bic)[:6] if bic else None)] if code or bic else []
+
+
+def _bank_named(text: str) -> list[_Bank]:
+    alnum = _NOT_ALNUM.sub("", text.upper())
+    if _BIC.match(alnum):
+        return [_Bank(bic=alnum[:6])]
+    code = _code(alnum)
+    return [_Bank(code=code)] if code and code.isdigit() else []
+
+
+def _code(text: str) -> str | None:
+    code = _NOT_ALNUM.sub("", text.upper())
+    return (code.lstrip("0") or "0") if code.isdigit() else (code or None)
+
+
+def _other_bank(these: list[_Bank], those: list[_Bank]) -> bool:
+    """Whether two references name banks, comparable, that differ."""
+    return any(_differ(one, other) or _differ(other, one) for one in these for other in those)
+
+
+def _differ(one: _Bank, other: _Bank) -> bool:
+    """A bank code against a bank code of its kind, a BIC against a BIC, a BIC's institution against an IBAN's
+    letters (`ABNA`); anything else is not comparable."""
+    if one.code and other.code and one.code.isdigit() == other.code.isdigit():
+        return one.code != other.code
+    if one.bic and other.bic:
+        return one.bic != other.bic
+    return bool(one.bic and other.code and other.code.isalpha() and one.bic[:4] != other.code)
 
 
 def _valid_iban(identifier: str) -> bool:

@@ -187,6 +187,12 @@ class _Accounts:
         self._single = fmt.accounts_supported == "single"
         self._fuzzy = imp.fuzzy_account_matching
         self._resolved: dict[str | None, ImportBankAccount | None] = {}
+        self._banks: dict[str, str] = {}
+
+    def named(self, event: base.StatementAccount) -> None:
+        """Learns the bank a statement names beside its account (OFX BANKID, a camt servicer BIC)."""
+        if event.bank_id and event.account_ref not in self._resolved:
+            self._banks[event.account_ref] = event.bank_id
 
     def of(self, ref: str | None) -> ImportBankAccount | None:
         if ref not in self._resolved:
@@ -194,7 +200,7 @@ class _Accounts:
                 self._resolved[ref] = self._accounts[0] if self._accounts else None
             else:
                 pairs = [(a.id, a.account_identifier or "") for a in self._accounts]
-                match = match_account(ref, pairs, self._fuzzy)
+                match = match_account(ref, pairs, self._fuzzy, self._banks.get(ref))
                 self._resolved[ref] = next((a for a in self._accounts if a.id == match), None)
         return self._resolved[ref]
 
@@ -343,6 +349,7 @@ class _Run:
         else:
             entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
                 account_identifier=event.account_ref, currency=event.currency))
+            self.accounts.named(event)
             account = None if self.discovery else self.accounts.of(event.account_ref)
             entry.bank_account_id = account.id if account else None
 

@@ -104,3 +104,28 @@ def test_a_domestic_number_followed_by_its_currency_is_the_number_when_fuzzy() -
     assert match_account("123456789EUR", accounts, True) == "plain"
     assert match_account("0123456789EUR", accounts, False) is None
     assert match_account("0123456789XYZ", accounts, True) is None  # no currency: another reference
+
+
+def test_a_legacy_pair_of_another_bank_is_another_account() -> None:
+    """`bank code/account` (MT940 `:25:`): the same account number at another bank is not the account."""
+    accounts = [("mine", "87654321/1020304050")]
+    assert match_account("12345678/1020304050", accounts, True) is None
+    assert match_account("87654321/1020304050", accounts, True) == "mine"
+    assert match_account("087654321/1020304050", accounts, True) == "mine"  # the bank code's leading zeros aside
+    assert match_account("1020304050", accounts, True) == "mine"  # a reference naming no bank still matches
+    assert match_account("50010517/0532013000", ACCOUNTS, True) is None  # another bank code than the IBAN's
+    assert match_account("37040044/0532013000", ACCOUNTS, True) == "ba-de"
+
+
+def test_the_bank_a_file_names_beside_the_account_counts() -> None:
+    """OFX `BANKID`, a camt servicer BIC: compared with the bank code or the BIC of the account's IBAN."""
+    french = [("fr", "FR7630001000011234567890149")]
+    assert match_account("12345678901", french, True, "99999") is None
+    assert match_account("12345678901", french, True, "30001") == "fr"
+    assert match_account("12345678901", french, True) == "fr"
+    assert match_account("0417164300", [("nl", "NL91ABNA0417164300")], True, "RABONL2U") is None
+    assert match_account("0417164300", [("nl", "NL91ABNA0417164300")], True, "ABNANL2AXXX") == "nl"
+    assert match_account("0532013000", ACCOUNTS, True, "COBADEFFXXX") == "ba-de"  # the IBAN's BIC, by its bank code
+    assert match_account("0532013000", ACCOUNTS, True, "DEUTDEFF") is None
+    assert match_account("0532013000", ACCOUNTS, True, "ROUTING") == "ba-de"  # nothing to compare: no verdict
+    assert match_account("12345678", ACCOUNTS, True, "30001") == "ba-domestic"  # the account names no bank

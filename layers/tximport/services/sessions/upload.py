@@ -39,12 +39,23 @@ class UploadResult:
         return f"{self.processed} linhas processadas"
 
 
+def _session_account(identifier: str, named: set[str], banks: dict[str, str]) -> str | None:
+    """The file's reference naming the session's account: the one written as its identifier, else the one
+    only that matches it fuzzily (the bank a statement names beside its account counting)."""
+    exact = match_account(identifier, [(r, r) for r in named], False)
+    if exact is not None:
+        return exact
+    found = [r for r in named if match_account(r, [(r, identifier)], True, banks.get(r))]
+    return found[0] if len(found) == 1 else None
+
+
 @dataclass(slots=True)
 class _Parsed:
     """A file's booked lines, the account references they name, its rejected lines and pending entries."""
 
     lines: list[base.ParsedLine] = field(default_factory=list)
     refs: set[str] = field(default_factory=set)
+    banks: dict[str, str] = field(default_factory=dict)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     pending: int = 0
 
@@ -112,7 +123,7 @@ class UploadService:
                 parsed = self._parse(fmt_id, content, options)
         except base.FileError as exc:
             raise ValidationFailed(exc.message, code=exc.code, target="file") from None
-        mine = self._lines_of_account(parsed.lines, parsed.refs, account.account_identifier if account else None)
+        mine = self._lines_of_account(parsed, account.account_identifier if account else None)
         rejected = parsed.rejected
         lines = _fitting(mine, account.currency if account else None, rejected)
         rejected.sort(key=lambda r: r["line_number"] or 0)
@@ -139,6 +150,8 @@ class UploadService:
                                         "message": event.message, "field": event.target})
             elif isinstance(event, base.ParsedLine) and event.pending:
                 parsed.pending += 1
+            elif isinstance(event, base.StatementAccount) and event.bank_id:
+                parsed.banks.setdefault(event.account_ref, event.bank_id)
             elif isinstance(event, base.ParsedLine):
                 parsed.lines.append(event)
                 parsed.refs.add(event.account_ref or "")
@@ -149,16 +162,15 @@ class UploadService:
         return parsed
 
     @staticmethod
-    def _lines_of_account(lines: list[base.ParsedLine], refs: set[str], identifier: str | None
-                          ) -> list[base.ParsedLine]:
+    def _lines_of_account(parsed: _Parsed, identifier: str | None) -> list[base.ParsedLine]:
         """A file that names no account (a CSV, a QIF without one) feeds the session whole; a file that names its
         account or accounts gives it only the lines of the account matching the session's (by identifier, as
         a file import matches them: 400 AccountNotInFile when none does). A card session (a card has no account
         identifier) takes a file of one account whole, and no file of several."""
-        named = {r for r in refs if r}
+        lines, named = parsed.lines, {r for r in parsed.refs if r}
         if not named or (identifier is None and len(named) == 1):
             return lines
-        match = match_account(identifier, [(r, r) for r in named], True) if identifier else None
+        match = _session_account(identifier, named, parsed.banks) if identifier else None
         if match is None:
             mine = identifier or "a card"
             told = f"the file is the statement of account {next(iter(named))}, not of the session's ({mine})" \
