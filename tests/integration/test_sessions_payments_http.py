@@ -1,0 +1,73 @@
+"""The import-sessions dialect over HTTP on the local stack, on payments: a card payment is one record with one
+status whichever route shows it (the account's ledger, the invoice's card_payments)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.support.sessions_client import SessionsClient, tenant_client
+from tximport_cli.local.stack import LocalStack
+
+D = Decimal
+
+
+@pytest.fixture()
+def client(stack: LocalStack) -> SessionsClient:
+    return tenant_client(stack)
+
+
+def card_with_invoice(c: SessionsClient, month: str, amount: float) -> tuple[str, dict[str, Any]]:
+    """A card whose invoice of `month` holds one committed expense of `amount`, and the card session (open)."""
+    card, category = c.card(), c.category("Compras")
+    session = c.create_session(card_id=card, billing_month=month)
+    c.stage(session["id"], [{"transaction_date": f"{month}-05", "description": "Loja", "amount": amount,
+                             "data": {"category_id": category}}])
+    c.ok("POST", f"/import-sessions/{session['id']}/commit")
+    return card, session
+
+
+def pay(c: SessionsClient, account: str, card: str, month: str, amounts: list[float], day: str
+        ) -> dict[str, Any]:
+    """An account session of `day`'s month committing card payments of `amounts` into the invoice of `month`."""
+    session = c.create_session(account_id=account, billing_month=day[:7])
+    c.stage(session["id"], [{"transaction_date": day, "description": f"Fatura {i}", "amount": -amount,
+                             "type": "CARD_PAYMENT", "data": {"card_id": card, "billing_month": month}}
+                            for i, amount in enumerate(amounts)])
+    c.ok("POST", f"/import-sessions/{session['id']}/commit")
+    return session
+
+
+def statuses(c: SessionsClient, account: str, card: str, month: str) -> tuple[set[str], set[str]]:
+    """The payment's status as the account's ledger shows it, and as the invoice's card_payments do."""
+    ledger = {r["transactionStatus"] for r in c.core.ledger(account) if r["type"] == "CARD_PAYMENT"}  # type: ignore[attr-defined]
+    invoice = {p["transaction_status"] for p in c.ok("GET", f"/cards/{card}/invoices/{month}")["card_payments"]}
+    return ledger, invoice
+
+
+def test_a_card_payment_has_one_status_and_the_account_close_settles_it(client: SessionsClient):
+    """The user guide's account close turns the account's transactions PAID (card payments are the account's: its
+    balance subtracts them); the card close turns the card's expenses and chargebacks PAID and the invoice."""
+    account = client.bank_account()
+    card, card_session = card_with_invoice(client, "2024-03", 70.00)
+    paying = pay(client, account, card, "2024-03", [70.00], "2024-04-05")
+    assert statuses(client, account, card, "2024-03") == ({"VALIDATING"}, {"VALIDATING"})
+    # Closing the card session pays the invoice and its expense, not the account's payment
+    assert client.ok("POST", f"/import-sessions/{card_session['id']}/close", admin=True)["paid"] == 1
+    invoice = client.ok("GET", f"/cards/{card}/invoices/2024-03")
+    assert invoice["status"] == "PAID" and invoice["card_expenses"][0]["transaction_status"] == "PAID"
+    assert statuses(client, account, card, "2024-03") == ({"VALIDATING"}, {"VALIDATING"})
+    # Closing the account session settles the payment: both views read PAID; the close counts the line once
+    assert client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)["paid"] == 1
+    assert statuses(client, account, card, "2024-03") == ({"PAID"}, {"PAID"})
+
+
+def test_the_account_close_first_settles_the_payment_in_both_views(client: SessionsClient):
+    account = client.bank_account()
+    card, _ = card_with_invoice(client, "2024-03", 70.00)
+    paying = pay(client, account, card, "2024-03", [70.00], "2024-04-05")
+    client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)
+    assert statuses(client, account, card, "2024-03") == ({"PAID"}, {"PAID"})
+    assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
