@@ -1,5 +1,6 @@
 """The import-sessions dialect over HTTP on the local stack, on payments: a card payment is one record with one
-status whichever route shows it (the account's ledger, the invoice's card_payments)."""
+status whichever route shows it (the account's ledger, the invoice's card_payments), and a paid invoice takes no
+payment."""
 
 from __future__ import annotations
 
@@ -71,3 +72,34 @@ def test_the_account_close_first_settles_the_payment_in_both_views(client: Sessi
     client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)
     assert statuses(client, account, card, "2024-03") == ({"PAID"}, {"PAID"})
     assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
+
+
+def test_a_paid_invoice_takes_no_card_payment(client: SessionsClient):
+    """'A paid invoice never takes lines': staging, changing or committing a payment into it is refused, naming the
+    invoice's month; a payment into an OPEN (or not yet made) invoice is taken as before."""
+    account = client.bank_account()
+    card, card_session = card_with_invoice(client, "2024-02", 10.00)
+    session = client.create_session(account_id=account, billing_month="2024-02")
+    (line,) = client.stage(session["id"], [{"transaction_date": "2024-02-20", "description": "Fatura", "amount": -10,
+                                            "type": "CARD_PAYMENT", "data": {"card_id": card}}])
+    client.ok("POST", f"/import-sessions/{card_session['id']}/close", admin=True)
+    # the invoice was paid after the line was staged: the commit refuses and writes nothing
+    refused = client.error("POST", f"/import-sessions/{session['id']}/commit", 400)
+    assert (refused["code"], refused["field"]) == ("InvoicePaid", "data.billing_month"), refused
+    assert line["id"] in refused["error"] and "2024-02" in refused["error"]
+    assert client.core.ledger(account) == []  # type: ignore[attr-defined]
+    assert client.ok("GET", f"/cards/{card}/invoices/2024-02")["card_payments"] == []
+    # staging or changing a payment into it is refused too
+    payment = {"transaction_date": "2024-02-21", "description": "Fatura", "amount": -10, "type": "CARD_PAYMENT",
+               "data": {"card_id": card, "billing_month": "2024-02"}}
+    refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400, json_body=[payment])
+    assert (refused["code"], refused["field"]) == ("InvoicePaid", "[0].data.billing_month"), refused
+    other = client.stage(session["id"], [{**payment, "type": "EXPENSE", "data": {"ignore": True}}])[0]
+    refused = client.error("PUT", f"/staged-transactions/{other['id']}", 400,
+                           json_body={"type": "CARD_PAYMENT", "data": {"card_id": card}})
+    assert (refused["code"], refused["field"]) == ("InvoicePaid", "data.billing_month"), refused
+    # moved to the next month's invoice (not made yet), the payment is taken: that invoice's session targets it
+    client.ok("PUT", f"/staged-transactions/{line['id']}", json_body={"data": {"billing_month": "2024-03"}})
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 2
+    assert client.create_session(card_id=card, billing_month="2024-03")["target_value"] == D(10)
+    assert [p["amount"] for p in client.ok("GET", f"/cards/{card}/invoices/2024-03")["card_payments"]] == [D(10)]
