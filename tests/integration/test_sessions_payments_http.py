@@ -1,6 +1,6 @@
 """The import-sessions dialect over HTTP on the local stack, on payments: a card payment is one record with one
-status whichever route shows it (the account's ledger, the invoice's card_payments), and a paid invoice takes no
-payment."""
+status whichever route shows it (the account's ledger, the invoice's card_payments), a paid invoice takes no
+payment, and the payment that pays an invoice off is its final one."""
 
 from __future__ import annotations
 
@@ -103,3 +103,19 @@ def test_a_paid_invoice_takes_no_card_payment(client: SessionsClient):
     assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 2
     assert client.create_session(card_id=card, billing_month="2024-03")["target_value"] == D(10)
     assert [p["amount"] for p in client.ok("GET", f"/cards/{card}/invoices/2024-03")["card_payments"]] == [D(10)]
+
+
+def test_the_payment_that_pays_the_invoice_off_is_its_final_one(client: SessionsClient):
+    account = client.bank_account()
+    card, _ = card_with_invoice(client, "2024-03", 100.00)
+    pay(client, account, card, "2024-03", [30.00], "2024-04-02")
+
+    def finals() -> list[tuple[Decimal, bool]]:
+        payments = client.ok("GET", f"/cards/{card}/invoices/2024-03")["card_payments"]
+        return [(p["amount"], p["is_final_payment"]) for p in payments]
+
+    assert finals() == [(D(30), False)]
+    pay(client, account, card, "2024-03", [70.00], "2024-04-10")
+    assert finals() == [(D(30), False), (D(70), True)]
+    pay(client, account, card, "2024-03", [5.00], "2024-04-12")  # paid more than was owed: not the final one
+    assert finals() == [(D(30), False), (D(70), True), (D(5), False)]

@@ -445,7 +445,9 @@ class InvoiceOut(Out):
         default=None, description="(GET one invoice) its chargebacks: entity.CardChargeback")
     card_payments: list[dict[str, Any]] | None = Field(
         default=None, description="(GET one invoice) the payments that paid it: entity.CardPayment (account_id: "
-        "the account that paid)")
+        "the account that paid; transaction_status: the payment's, which the paying account's close settles; "
+        "is_final_payment: true for the one, by day, whose running sum first reaches the invoice's card expenses "
+        "minus chargebacks)")
 
 
 class InvoiceList(RootModel[list[InvoiceOut]]):
