@@ -1,6 +1,7 @@
 """The import-sessions dialect over HTTP on the local stack, on payments: a card payment is one record with one
 status whichever route shows it (the account's ledger, the invoice's card_payments), a paid invoice takes no
-payment, and the payment that pays an invoice off is its final one."""
+payment, the payment that pays an invoice off is its final one, and a recurring slot paid in part still waits for
+the rest."""
 
 from __future__ import annotations
 
@@ -119,3 +120,32 @@ def test_the_payment_that_pays_the_invoice_off_is_its_final_one(client: Sessions
     assert finals() == [(D(30), False), (D(70), True)]
     pay(client, account, card, "2024-03", [5.00], "2024-04-12")  # paid more than was owed: not the final one
     assert finals() == [(D(30), False), (D(70), True), (D(5), False)]
+
+
+def test_a_slot_paid_in_part_waits_for_the_rest(client: SessionsClient):
+    """A monthly 100.00 expense bound to a committed -60.00 line: 40.00 still to pay, the slot PENDING; the rest
+    paid later that month makes it PAID."""
+    account, category = client.bank_account(), client.category("Casa")
+    item = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Escola", "amount": 100, "account_id": account, "frequency": "MONTHLY",
+        "start_date": "2024-04-10", "category_id": category})
+    session = client.create_session(account_id=account, billing_month="2024-04")
+    bound = {"description": "ESCOLA", "data": {"category_id": category, "recurring_expense_id": item["id"]}}
+    client.stage(session["id"], [{**bound, "transaction_date": "2024-04-10", "amount": -60}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+
+    def standing() -> tuple[Any, ...]:
+        one = client.ok("GET", f"/recurring/{item['id']}", params={"month": "2024-04"})
+        return one["has_transaction_in_month"], one["payment_status"], one["pending_amount"]
+
+    assert standing() == (True, "PENDING", D("40"))
+    (slot,) = client.ok("GET", f"/recurring/{item['id']}/projection", params={"month": "2024-04"})
+    assert (slot["status"], slot["amount"]) == ("PENDING", D("40"))
+    summary = client.ok("GET", "/recurring/summary", params={"month": "2024-04"})
+    assert (summary["projected_current_month"], summary["paid_current_month"],
+            summary["pending_until_month_end"]) == (D(100), D(60), D(40))
+    waiting = client.ok("GET", "/recurring/pending", params={"account_id": account})
+    assert (waiting[0]["reference_date"], waiting[0]["amount"]) == ("2024-04-10", D(40))
+    client.stage(session["id"], [{**bound, "transaction_date": "2024-04-12", "amount": -40}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    assert standing() == (True, "PAID", D("0"))
