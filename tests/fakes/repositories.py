@@ -36,7 +36,15 @@ from tximport.sessions.balances import ledger_sums
 from tximport.sessions.models import TransactionStatus, TypeSums
 from tximport.statements.pending import LineKey
 from tximport.storage import keys
-from tximport.storage.ledger import LineChanged, LineRef, LinesHeld, PartialDelete, invoice_month, validating_period
+from tximport.storage.ledger import (
+    LineChanged,
+    LineRef,
+    LinesHeld,
+    PartialDelete,
+    invoice_month,
+    settled_by,
+    validating_period,
+)
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import Waiter
 from tximport.storage.staging import decode_row
@@ -450,14 +458,15 @@ class InMemoryLedger:
 
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
         changed = 0
-        for (pk, account, _), day in self.lines.items():
-            if pk != keys.tenant_pk(tenant) or account != account_id:
+        for (pk, _, _), day in self.lines.items():
+            if pk != keys.tenant_pk(tenant):
                 continue
             for line in day.values():
                 period = validating_period(line)
-                if line.session is not None and period is not None and low <= period <= high:
+                if (line.session is not None and period is not None and settled_by(line) == account_id
+                        and low <= period <= high):
                     line.session.status = TransactionStatus.PAID
-                    changed += 1
+                    changed += line.bank_account_id == account_id
         return changed
 
     def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:

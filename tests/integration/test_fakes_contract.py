@@ -732,6 +732,24 @@ def test_session_lines_sum_by_type_and_invoice_and_close_pays_only_validating_li
     assert read.session.tag_ids == ["t"] and read.import_id == "" and read.session.staged_transaction_id == "st-3"
 
 
+def test_a_card_payments_mirror_is_settled_by_the_paying_accounts_close_not_the_cards(ledger):
+    v, paid = TransactionStatus.VALIDATING, TransactionStatus.PAID
+    payment = {"type": StagedTransactionType.CARD_PAYMENT, "billing_month": "2024-03", "card_id": "card"}
+    ledger.write(TENANT, [_session_line(1, 9, "acc", v, **payment),
+                          _session_line(2, 9, "card", v, counterpart_account_id="acc", **payment),
+                          _session_line(3, 5, "card", v, type=StagedTransactionType.CARD_EXPENSE,
+                                        billing_month="2024-03", card_id="card")])
+
+    def status() -> dict[str, TransactionStatus]:
+        return {line.transaction_id: line.session.status for account, day in (("acc", 9), ("card", 9), ("card", 5))
+                for line in ledger.day_lines(TENANT, account, date(2024, 3, day))}
+
+    assert ledger.mark_paid(TENANT, "card", "2024-03", "2024-03") == 1  # the card's expense only
+    assert status() == {"s-1": v, "s-2": v, "s-3": paid}
+    assert ledger.mark_paid(TENANT, "acc", "", "2024-03-31") == 1  # the payment, its mirror with it
+    assert status() == {"s-1": paid, "s-2": paid, "s-3": paid}
+
+
 def test_day_totals_are_recomputed_so_a_retried_write_and_a_removal_count_once(ledger):
     lines = [_line(n, 1 + n % 3) for n in range(1, 10)]  # amounts n/4 on days 1..3
     ledger.write(TENANT, lines)

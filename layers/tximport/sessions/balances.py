@@ -11,7 +11,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tximport.models import LedgerLine
-from tximport.sessions.models import ImportSession, SessionStatus, SessionType, StagedTransactionType, TypeSums
+from tximport.sessions.models import (
+    ImportSession,
+    SessionStatus,
+    SessionType,
+    StagedTransactionType,
+    TransactionStatus,
+    TypeSums,
+)
 from tximport.sessions.rules import type_sums
 
 
@@ -39,6 +46,26 @@ def ledger_sums(lines: Iterable[LedgerLine]) -> TypeSums:
             kind = StagedTransactionType.INCOME if line.amount >= 0 else StagedTransactionType.EXPENSE
         total = total.plus(type_sums(kind, line.amount, {}))
     return total
+
+
+def final_payment(lines: list[LedgerLine]) -> str | None:
+    """The ledger id of an invoice's final payment (entity.CardPayment's `is_final_payment`): among the card
+    payments the invoice's `lines` hold, by day (then id), the one whose running sum first reaches what the
+    invoice amounts to (the guide's card expenses - chargebacks, a card session's initial_balance). A payment
+    committed IGNORE pays nothing. None while the payments fall short, or when the invoice amounts to nothing."""
+    owed = invoice_value(ledger_sums(lines))
+    if owed <= 0:
+        return None
+    payments = sorted((line for line in lines if line.session is not None
+                       and line.session.type == StagedTransactionType.CARD_PAYMENT
+                       and line.session.status != TransactionStatus.IGNORE),
+                      key=lambda line: (line.date_posted, line.transaction_id))
+    paid = Decimal(0)
+    for line in payments:
+        paid += abs(line.amount)
+        if paid >= owed:
+            return line.transaction_id
+    return None
 
 
 def month_bounds(billing_month: str) -> tuple[date, date]:

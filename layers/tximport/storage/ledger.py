@@ -248,12 +248,25 @@ def invoice_month(line: LedgerLine) -> str | None:
     return entry.billing_month if entry and entry.card_id == line.bank_account_id else None
 
 
+def settled_by(line: LedgerLine) -> str:
+    """The account or card whose session's close turns the line PAID: its own, except a card payment's mirror in
+    the card's ledger, which is the account's payment (the user guide's account close settles the account's
+    transactions, card payments among them; a card close its card expenses and chargebacks), so it turns PAID
+    with the account's line: one payment, one status."""
+    entry = line.session
+    if (entry is not None and entry.type == StagedTransactionType.CARD_PAYMENT and invoice_month(line)
+            and entry.counterpart_account_id):
+        return entry.counterpart_account_id
+    return line.bank_account_id
+
+
 def validating_period(line: LedgerLine) -> str | None:
-    """Where close finds a VALIDATING line: its invoice's month in a card's partition, else its day
-    (None for a line that is not VALIDATING)."""
+    """Where close finds a VALIDATING line in the index of `settled_by(line)`: its invoice's month for a card's
+    own line, else its day (None for a line that is not VALIDATING)."""
     if line.session is None or line.session.status != TransactionStatus.VALIDATING:
         return None
-    return invoice_month(line) or line.date_posted.isoformat()
+    own = settled_by(line) == line.bank_account_id
+    return (invoice_month(line) if own else None) or line.date_posted.isoformat()
 
 
 def _transaction_groups(lines: list[tuple[LedgerLine, str]]) -> Iterator[list[tuple[LedgerLine, str]]]:
@@ -298,9 +311,14 @@ def _index_items(tenant: Tenant, line: LedgerLine) -> Iterator[dict[str, dict[st
     if month:
         yield {"pk": account_pk, "sk": {"S": keys.ledger_invoice_day_sk(month, line.date_posted)}}
     period = validating_period(line)
-    if period:
+    settler = settled_by(line)
+    if period and settler == line.bank_account_id:
         yield {"pk": account_pk, "sk": {"S": keys.ledger_validating_sk(period, line.transaction_id)},
                "day": {"S": line.date_posted.isoformat()}}
+    elif period:  # in the settling account's index, naming the ledger the line is in
+        yield {"pk": {"S": keys.ledger_account_pk(tenant, settler)},
+               "sk": {"S": keys.ledger_validating_sk(period, line.transaction_id)},
+               "day": {"S": line.date_posted.isoformat()}, "account": {"S": line.bank_account_id}}
 
 
 class LedgerStore(Protocol):
@@ -434,8 +452,9 @@ class LedgerStore(Protocol):
         ...
 
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
-        """VALIDATING -> PAID for the account's lines whose period (`validating_period`) is in
-        [low, high]; answers how many changed."""
+        """VALIDATING -> PAID for the lines the account settles (`settled_by`: its own, and the card's mirror
+        lines of its card payments) whose period (`validating_period`) is in [low, high]; answers how many
+        changed."""
         ...
 
 
@@ -1040,20 +1059,22 @@ class LedgerRepository(_References):
         return [line for line in self._lines_on(tenant, card_id, days) if invoice_month(line) == billing_month]
 
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
-        """VALIDATING -> PAID for the lines whose period is in [low, high] (days or billing months);
-        answers how many changed. Each change is conditional on the line still being VALIDATING."""
+        """VALIDATING -> PAID for the lines the account settles whose period is in [low, high] (days or billing
+        months); answers how many of its own lines changed (a card payment's mirror turns PAID with its payment
+        and is not counted again). Each change is conditional on the line still being VALIDATING."""
         changed = 0
         prefix = keys.LEDGER_VALIDATING_PREFIX
         for entry in list(self._index(tenant, account_id, f"{prefix}{low}", f"{prefix}{high}~")):
             tx_id = entry["sk"].rsplit("#", 1)[1]
             try:
                 self.table.update_item(
-                    Key={"pk": keys.ledger_day_pk(tenant, account_id, entry["day"]), "sk": keys.ledger_tx_sk(tx_id)},
+                    Key={"pk": keys.ledger_day_pk(tenant, entry.get("account", account_id), entry["day"]),
+                         "sk": keys.ledger_tx_sk(tx_id)},
                     UpdateExpression="SET transactionStatus = :paid",
                     ConditionExpression="transactionStatus = :validating",
                     ExpressionAttributeValues={":paid": TransactionStatus.PAID.value,
                                                ":validating": TransactionStatus.VALIDATING.value})
-                changed += 1
+                changed += "account" not in entry
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise

@@ -151,3 +151,48 @@ def race(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     for thread in threads:
         thread.join(10)
     return outcomes
+
+
+def paying_session(w: World, card_id: str) -> ImportSession:
+    """An account session holding a READY card payment of 10.00 into the card's invoice of MONTH."""
+    account = w.account()
+    session = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, MONTH))
+    StagedService(w.deps).add(w.scope, session.id, [StagedInput(
+        transaction_date=date(2024, 3, 20), description="Fatura", amount=D(-10), type="CARD_PAYMENT",  # type: ignore[arg-type]
+        data={"card_id": card_id})])
+    return session
+
+
+def test_a_close_that_pays_the_invoice_first_stops_an_account_commit_paying_into_it(
+        w: World, monkeypatch: pytest.MonkeyPatch):
+    card_id, closing, _ = two_sessions(w)
+    paying = paying_session(w, card_id)
+    # Given the account commit has read the invoice OPEN, when the card close pays it before the commit holds it
+    before(w, "hold_invoice", w.deps.catalog, lambda: CommitService(w.deps).close(w.admin, closing.id), monkeypatch)
+    with pytest.raises(Conflict) as lost:
+        CommitService(w.deps).commit(w.scope, paying.id)
+    # Then the commit loses with 409 and the paid invoice takes no payment
+    assert (lost.value.status_code, lost.value.code) == (409, "InvoiceNotOpen")
+    assert w.ledger.invoice_sums(w.tenant, card_id, MONTH).card_payment == 0
+    assert w.deps.session(w.scope, paying.id).ready == 1
+    # and committing again is the 400 naming the line and the field that says which invoice it pays
+    with pytest.raises(ValidationFailed) as refused:
+        CommitService(w.deps).commit(w.scope, paying.id)
+    assert (refused.value.code, refused.value.target) == ("InvoicePaid", "data.billing_month")
+
+
+def test_a_close_during_an_account_commit_paying_into_the_invoice_loses(w: World, monkeypatch: pytest.MonkeyPatch):
+    card_id, closing, _ = two_sessions(w)
+    paying = paying_session(w, card_id)
+    refused: list[Conflict] = []
+
+    def close() -> None:
+        with pytest.raises(Conflict) as lost:
+            CommitService(w.deps).close(w.admin, closing.id)
+        refused.append(lost.value)
+
+    before(w, "write", w.deps.ledger, close, monkeypatch)
+    assert CommitService(w.deps).commit(w.scope, paying.id).committed == 1
+    assert (refused[0].status_code, refused[0].code) == (409, "InvoiceBusy")
+    assert CatalogService(w.deps).invoice(w.scope, card_id, MONTH).status == InvoiceStatus.OPEN
+    assert w.ledger.invoice_sums(w.tenant, card_id, MONTH).card_payment == D(10)

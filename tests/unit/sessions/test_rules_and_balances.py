@@ -7,14 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from tximport.sessions.balances import account_balance, invoice_value, month_bounds, session_balances
+from tximport.models import LedgerLine, utcnow
+from tximport.sessions.balances import account_balance, final_payment, invoice_value, month_bounds, session_balances
 from tximport.sessions.models import (
     ImportSession,
+    SessionLedgerEntry,
     SessionStatus,
     SessionType,
     StagedTransaction,
     StagedTransactionStatus,
     StagedTransactionType,
+    TransactionStatus,
     TypeSums,
 )
 from tximport.sessions.rules import (
@@ -152,3 +155,23 @@ def test_a_recurring_item_falls_due_by_its_frequency_within_its_dates():
         day(2024, 1, 1), day(2024, 1, 15), day(2024, 1, 29)]
     assert len(due_days(item(Frequency.DAILY, day(2000, 1, 1)), day(2000, 12, 31))[0]) == 366
     assert month_bounds("2024-02") == (day(2024, 2, 1), day(2024, 2, 29))
+
+
+def card_line(n: int, day: int, kind: T, amount: str, status: TransactionStatus = TransactionStatus.VALIDATING
+              ) -> LedgerLine:
+    """A line of a card's invoice as its ledger keeps it (expenses -, chargebacks and payments +)."""
+    return LedgerLine(transaction_id=f"t-{n}", bank_account_id="card", amount=D(amount), date_posted=date(2024, 4, day),
+                      description="x", import_id="", committed=utcnow(), session=SessionLedgerEntry(
+                          type=kind, status=status, workspace_id="w", session_id="s", staged_transaction_id=f"st-{n}",
+                          billing_month="2024-03", card_id="card"))
+
+
+def test_the_final_payment_is_the_one_whose_running_sum_first_reaches_the_invoice():
+    bought = [card_line(1, 1, T.CARD_EXPENSE, "-120.00"), card_line(2, 2, T.CARD_CHARGEBACK, "20.00")]
+    ignored = card_line(3, 3, T.CARD_PAYMENT, "100.00", TransactionStatus.IGNORE)
+    # listed out of day order: the day decides
+    payments = [card_line(6, 9, T.CARD_PAYMENT, "5.00"), card_line(5, 8, T.CARD_PAYMENT, "70.00"),
+                card_line(4, 4, T.CARD_PAYMENT, "30.00")]
+    assert final_payment([*bought, ignored, payments[2]]) is None  # 30.00 of 100.00: an ignored payment pays nothing
+    assert final_payment([*bought, ignored, *payments]) == "t-5"
+    assert final_payment(payments) is None  # an invoice of nothing has no final payment

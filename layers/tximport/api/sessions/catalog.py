@@ -200,9 +200,10 @@ def _standing_view(standing: Standing) -> dict[str, Any]:
 
 @router.get("/recurring", summary="List recurring transactions", tags=["Recurring"],
             description="The items, each with how it stands in `month` (this month by default): "
-                        "has_transaction_in_month (a committed line paid or ignored one of its slots of the month), "
-                        "payment_status (PAID, PENDING, IGNORE, or NOT_DUE when no slot falls in the month) and "
-                        "pending_amount (its unpaid slots of the month), and its tags.",
+                        "has_transaction_in_month (a committed line paid, in full or in part, or ignored one of its "
+                        "slots of the month), payment_status (PAID, PENDING while a slot is not paid in full, "
+                        "IGNORE, or NOT_DUE when no slot falls in the month) and pending_amount (what is still to "
+                        "pay of its slots of the month), and its tags.",
             responses=answers(RecurringList, 200))
 def list_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
                    card_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -238,8 +239,9 @@ def _pending_view(slot: Slot, tags: dict[str, dict[str, Any]]) -> dict[str, Any]
 
 
 @router.get("/recurring/pending", summary="List pending recurring transactions", tags=["Recurring"],
-            description="The slots of the active recurring items (of one account or card) that no committed line "
-                        "has paid, up to the end of this month.", responses=answers(PendingList, 200))
+            description="The slots of the active recurring items (of one account or card) that committed lines "
+                        "have not paid in full, up to the end of this month (amount: what is still to pay).",
+            responses=answers(PendingList, 200))
 def pending_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
                       card_id: Annotated[str | None, Query(max_length=64)] = None,
                       workspace: WorkspaceHeader = None) -> Response[str]:

@@ -445,7 +445,9 @@ class InvoiceOut(Out):
         default=None, description="(GET one invoice) its chargebacks: entity.CardChargeback")
     card_payments: list[dict[str, Any]] | None = Field(
         default=None, description="(GET one invoice) the payments that paid it: entity.CardPayment (account_id: "
-        "the account that paid)")
+        "the account that paid; transaction_status: the payment's, which the paying account's close settles; "
+        "is_final_payment: true for the one, by day, whose running sum first reaches the invoice's card expenses "
+        "minus chargebacks)")
 
 
 class InvoiceList(RootModel[list[InvoiceOut]]):
@@ -491,9 +493,11 @@ class RecurringOut(Out):
     is_active: bool
     has_transaction_in_month: bool | None = Field(
         default=None, description="(the GET routes) a committed line paid or ignored one of its slots of `month`")
-    payment_status: str | None = Field(default=None, description="(the GET routes) PAID, PENDING, IGNORE, or "
+    payment_status: str | None = Field(default=None, description="(the GET routes) PAID, PENDING (a slot not paid "
+                                       "in full), IGNORE, or "
                                        "NOT_DUE when none of its slots falls in `month`")
-    pending_amount: Amount | None = Field(default=None, description="(the GET routes) its unpaid slots of `month`")
+    pending_amount: Amount | None = Field(default=None, description="(the GET routes) what is still to pay of its "
+                                         "slots of `month` (a slot paid in part: the rest)")
     tags: list[dict[str, Any]] | None = Field(default=None, description="(the GET routes) its tags: tag_id, tag")
 
 
@@ -504,10 +508,11 @@ class RecurringList(RootModel[list[RecurringOut]]):
 class ProjectionSlotOut(Out):
     """A day a recurring item falls due (entity.ProjectionSlot)."""
 
-    amount: Amount = Field(description="what paid it; the item's amount while PENDING")
+    amount: Amount = Field(description="what paid it; while PENDING, what is still to pay (the item's amount, less "
+                           "what paid part of it)")
     date: str = Field(examples=["2024-03-05"])
     status: str = Field(description="PAID, IGNORE or PENDING")
-    transaction_id: str | None = Field(description="the ledger line that paid it")
+    transaction_id: str | None = Field(description="the ledger line that paid it (or part of it)")
     type: RecurringType
 
 
@@ -516,7 +521,7 @@ class ProjectionList(RootModel[list[ProjectionSlotOut]]):
 
 
 class PendingSlotOut(Out):
-    """A slot no line has paid yet (entity.PendingSlot)."""
+    """A slot no line has paid in full yet (entity.PendingSlot; amount: what is still to pay)."""
 
     account_id: str | None
     amount: Amount

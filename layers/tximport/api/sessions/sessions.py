@@ -248,17 +248,19 @@ def reject_binding(session_id: str, binding_id: str, workspace: WorkspaceHeader 
 @router.post("/import-sessions/<session_id>/commit", summary="Commit the READY staged transactions", tags=TAGS,
              description="Every READY line goes to the ledger (`GET /bankaccounts/{id}/transactions`) as a typed "
                          "transaction with status VALIDATING, or IGNORE when `data.ignore` is true, and leaves the "
-                         "session. Idempotent: committing again writes nothing twice.",
-             responses=answers(MessageOut, 200, 404, 409))
+                         "session. Idempotent: committing again writes nothing twice. A card payment into a PAID "
+                         "invoice is 400 InvoicePaid (field data.billing_month) and nothing is written.",
+             responses=answers(MessageOut, 200, 400, 404, 409))
 def commit(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(commit_view(container().sessions.commit.commit(scope_of(router, workspace), session_id)))
 
 
 @router.post("/import-sessions/<session_id>/close", summary="Close the session (reconcile)", tags=TAGS,
              description="Admin role only (the token's `roles` claim holds `admin`; 403 otherwise). VALIDATING -> PAID "
-                         "for the account's lines dated up to the end of the billing month (card: the invoice's "
-                         "lines, and the invoice -> PAID); the session and its staged lines are removed. READY lines "
-                         "not committed yet answer 409 UncommittedLines, except in a card session whose invoice "
+                         "for the account's lines dated up to the end of the billing month, its card payments with "
+                         "their entries in the invoices they paid (card: the invoice's card expenses and "
+                         "chargebacks, and the invoice -> PAID); the session and its staged lines are removed. READY "
+                         "lines not committed yet answer 409 UncommittedLines, except in a card session whose invoice "
                          "another session's close paid: they can never be committed, so close discards them and "
                          "writes nothing (`invoice_settled_elsewhere: true`, `discarded_ready`).",
              responses=answers(MessageOut, 200, 404, 409))

@@ -11,6 +11,7 @@ from tximport.models import LedgerLine, iso
 from tximport.services.sessions.commit import CloseResult, CommitResult
 from tximport.services.sessions.enrich import EnrichedItem, EnrichResult
 from tximport.services.sessions.sessions import SessionDetail
+from tximport.sessions.balances import final_payment
 from tximport.sessions.models import (
     ImportSession,
     Invoice,
@@ -96,17 +97,19 @@ def model_view(model: BaseModel) -> dict[str, Any]:
 def invoice_view(invoice: Invoice, lines: list[LedgerLine] | None = None,
                  tags: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """entity.Invoice; with `lines` (the ledger lines it holds), its card_expenses, card_chargebacks and
-    card_payments, each amount as a magnitude (what was spent, given back or paid); `tags`: the workspace's tags
+    card_payments, each amount as a magnitude (what was spent, given back or paid), a payment's
+    `is_final_payment` true for the one that paid the invoice off (`final_payment`); `tags`: the workspace's tags
     by id (a card expense's tags name them)."""
     out = {"card_id": invoice.card_id, "billing_month": invoice.billing_month, "status": invoice.status.value,
            "created_at": iso(invoice.created_at), "updated_at": iso(invoice.updated_at)}
     if lines is None:
         return out
     held: dict[str, list[dict[str, Any]]] = {"card_expenses": [], "card_chargebacks": [], "card_payments": []}
+    final = final_payment(lines)
     for line in lines:
         kind = _INVOICE_ARRAYS.get(line.session.type) if line.session is not None else None
         if kind is not None:
-            held[kind].append(_invoice_line_view(invoice, line, kind, tags or {}))
+            held[kind].append(_invoice_line_view(invoice, line, kind, tags or {}, final))
     return out | held
 
 
@@ -116,8 +119,8 @@ _INVOICE_ARRAYS = {StagedTransactionType.CARD_EXPENSE: "card_expenses",
                    StagedTransactionType.CARD_PAYMENT: "card_payments"}
 
 
-def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str, tags: dict[str, dict[str, Any]]
-                       ) -> dict[str, Any]:
+def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str, tags: dict[str, dict[str, Any]],
+                       final: str | None) -> dict[str, Any]:
     """entity.CardExpense, entity.CardChargeback or entity.CardPayment: a ledger line of the card's invoice."""
     entry = line.session
     assert entry is not None
@@ -126,7 +129,7 @@ def _invoice_line_view(invoice: Invoice, line: LedgerLine, kind: str, tags: dict
         "card_id": invoice.card_id, "transaction_date": line.date_posted.isoformat(),
         "transaction_status": entry.status.value, "created_at": iso(line.committed), "updated_at": iso(line.committed)}
     if kind == "card_payments":
-        return out | {"account_id": entry.counterpart_account_id}
+        return out | {"account_id": entry.counterpart_account_id, "is_final_payment": line.transaction_id == final}
     out["description"] = line.description
     if kind == "card_expenses":
         out |= {"category_id": entry.category_id, "sub_category_id": entry.subcategory_id,

@@ -8,7 +8,15 @@ from typing import Any
 
 from tximport.errors import ValidationFailed
 from tximport.services.sessions.deps import Deps, check_amount, check_currency, line_currency
-from tximport.sessions.models import ImportSession, RecurringItem, Scope, SessionType, StagedTransactionType
+from tximport.sessions.models import (
+    ImportSession,
+    Invoice,
+    InvoiceStatus,
+    RecurringItem,
+    Scope,
+    SessionType,
+    StagedTransactionType,
+)
 from tximport.sessions.rules import allowed_types
 
 
@@ -60,12 +68,44 @@ def check_recurring_fits(deps: Deps, scope: Scope, session: ImportSession, item:
                                f"{currency}", code="CurrencyMismatch", target=target)
 
 
+def payment_invoice(session: ImportSession, kind: StagedTransactionType | None, data: dict[str, Any]
+                    ) -> tuple[str, str] | None:
+    """The invoice (card, billing month) a card payment goes into: its `data.card_id`'s invoice of its
+    `data.billing_month`, the session's month when it names none (None for another line, or a payment naming no
+    card yet)."""
+    card, month = data.get("card_id"), data.get("billing_month")
+    if kind != StagedTransactionType.CARD_PAYMENT or not isinstance(card, str) or not card:
+        return None
+    return card, month if isinstance(month, str) and month else session.billing_month
+
+
+def check_card_payment(deps: Deps, scope: Scope, session: ImportSession, data: dict[str, Any],
+                       kind: StagedTransactionType | None, target: str) -> None:
+    """A paid invoice never takes lines, card payments included: a payment into a PAID invoice is a 400
+    InvoicePaid naming `<target>.billing_month` (where the payment says which invoice it pays). An OPEN or
+    CLOSED invoice (closed for purchases, waiting for its payment), or one not made yet, takes it."""
+    key = payment_invoice(session, kind, data)
+    if key is not None:
+        refuse_paid(deps.catalog.get_invoice(scope.tenant, scope.workspace_id, *key), key, target)
+
+
+def refuse_paid(invoice: Invoice | None, key: tuple[str, str], target: str, line_id: str | None = None) -> None:
+    """400 InvoicePaid when the invoice `key` (card, month) a card payment goes into is PAID."""
+    if invoice is not None and invoice.status == InvoiceStatus.PAID:
+        line = f"staged transaction {line_id}: " if line_id else ""
+        raise ValidationFailed(f"{line}the invoice of card {key[0]} for {key[1]} is PAID and takes no more payments: "
+                               "name the invoice it pays in data.billing_month (the session's month when left out)",
+                               code="InvoicePaid", target=f"{target}.billing_month")
+
+
 def check_line(deps: Deps, scope: Scope, session: ImportSession, currency: str | None, amount: Decimal,
                data: dict[str, Any], kind: StagedTransactionType | None, prefix: str) -> None:
     """One line against its session (`currency`: its account's): the currency it names, its amount's decimals,
-    its transfer's other account and its type. Raises the 400 a POST of the line answers, naming the field under
-    `prefix` (`[0]` in a POST). `data`'s currency code is written upper case, as the ledger writes codes."""
+    its transfer's other account, its type and its card payment's invoice. Raises the 400 a POST of the line
+    answers, naming the field under `prefix` (`[0]` in a POST). `data`'s currency code is written upper case, as
+    the ledger writes codes."""
     check_currency(data, currency, _at(prefix, "data.currency"))
     check_amount(amount, line_currency(data, currency), _at(prefix, "amount"))
     check_transfer(deps, scope, session, data, currency, _at(prefix, "data"))
     check_types(session, [kind], prefix)
+    check_card_payment(deps, scope, session, data, kind, _at(prefix, "data"))

@@ -10,6 +10,7 @@ from typing import Any
 from tximport.errors import Conflict, Forbidden
 from tximport.models import LedgerLine, iso, utcnow
 from tximport.services.sessions.catalog import CatalogService
+from tximport.services.sessions.checks import payment_invoice, refuse_paid
 from tximport.services.sessions.deps import Deps, line_currency
 from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.balances import month_bounds
@@ -120,6 +121,7 @@ class CommitService:
         session = self.d.session(scope, session_id)
         self._idle(session)
         invoice = self.d.check_invoice_open(scope, session)
+        invoices = [invoice] if invoice is not None else self._payment_invoices(scope, session)
         owner = self.d.repo.lock(scope.tenant, session)
         committed = utcnow()
         counts = {"committed": 0, "validating": 0, "ignored": 0}
@@ -130,15 +132,15 @@ class CommitService:
                 if line.status == StagedTransactionStatus.READY:
                     batch.append(line)
                 if len(batch) == CHUNK:
-                    self._hold(scope, invoice, owner)
+                    self._hold(scope, session, invoices, owner)
                     ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
                     batch = []
             if batch:
-                self._hold(scope, invoice, owner)
+                self._hold(scope, session, invoices, owner)
                 ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
         finally:
-            if invoice is not None:
-                self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, invoice, owner)
+            for held in invoices:
+                self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, held, owner)
             self.d.repo.unlock(scope.tenant, session, owner)
         for start in range(0, len(ids), IDS_PER_EVENT):
             self.d.events.publish("ImportSessionCommitted", {
@@ -147,24 +149,41 @@ class CommitService:
                 "transactionIds": ids[start:start + IDS_PER_EVENT], "time": iso(committed)})
         return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
 
-    def _hold(self, scope: Scope, invoice: Invoice | None, owner: str) -> None:
-        """Before each chunk goes to a card's ledger: hold (or renew the hold on) its invoice, conditional on
-        the invoice's version still being the one read OPEN, so a close racing this commit either waits for
-        it (409 InvoiceBusy) or wins and this commit stops here with 409 InvoiceNotOpen, its next chunk unwritten
-        (the first time: nothing written at all)."""
-        if invoice is None:
-            return
-        try:
-            self.d.catalog.hold_invoice(scope.tenant, scope.workspace_id, invoice, owner)
-        except ConditionFailed:
-            fresh = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, invoice.card_id,
-                                               invoice.billing_month)
-            if fresh is None or fresh.status != InvoiceStatus.OPEN:
-                raise Conflict(f"the invoice of {invoice.billing_month} was paid by another session's close: "
-                               "this commit stopped (close or delete this session to discard its lines)",
-                               code="InvoiceNotOpen", target="billing_month") from None
-            raise Conflict(f"another commit into the invoice of {invoice.billing_month} is running; retry when it "
-                           "ends", code="InvoiceBusy", target="billing_month") from None
+    def _payment_invoices(self, scope: Scope, session: ImportSession) -> list[Invoice]:
+        """The invoices an account session's READY card payments go into, as read: none PAID (else 400
+        InvoicePaid naming the line, and nothing is written); the commit holds them as a card session's commit
+        holds its own, so a close cannot pay one while a payment goes into it."""
+        if session.type != SessionType.ACCOUNT or not session.sums.card_payment:
+            return []
+        found: dict[tuple[str, str], Invoice | None] = {}
+        for line in self.d.repo.lines(scope.tenant, session):
+            key = payment_invoice(session, line.type, line.data)
+            if key is None or line.status != StagedTransactionStatus.READY:
+                continue
+            if key not in found:
+                found[key] = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, *key)
+            refuse_paid(found[key], key, "data", line.id)
+        return [invoice for invoice in found.values() if invoice is not None]
+
+    def _hold(self, scope: Scope, session: ImportSession, invoices: list[Invoice], owner: str) -> None:
+        """Before each chunk goes to a card's ledger (a card session's lines, an account session's card payments):
+        hold (or renew the hold on) each invoice they go into, conditional on its version still being the one
+        read, so a close racing this commit either waits for it (409 InvoiceBusy) or wins and this commit stops
+        here with 409 InvoiceNotOpen, its next chunk unwritten (the first time: nothing written at all)."""
+        for invoice in invoices:
+            try:
+                self.d.catalog.hold_invoice(scope.tenant, scope.workspace_id, invoice, owner)
+            except ConditionFailed:
+                fresh = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, invoice.card_id,
+                                                   invoice.billing_month)
+                if fresh is None or fresh.status != InvoiceStatus.OPEN:
+                    way_out = ("close or delete this session to discard its lines" if session.type == SessionType.CARD
+                               else "move its card payments to another invoice, in data.billing_month")
+                    raise Conflict(f"the invoice of {invoice.billing_month} was paid by another session's close: "
+                                   f"this commit stopped ({way_out})", code="InvoiceNotOpen",
+                                   target="billing_month") from None
+                raise Conflict(f"another commit into the invoice of {invoice.billing_month} is running; retry when "
+                               "it ends", code="InvoiceBusy", target="billing_month") from None
 
     def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
                       committed: datetime, counts: dict[str, int], owner: str) -> list[str]:

@@ -5,7 +5,8 @@ An item falls due on its start date (else the day it was created) and every peri
 (a monthly item on the 31st falls on the last day of shorter months), up to its end date. A slot is paid by the
 ledger lines committed from import sessions bound to the item (`SessionLedgerEntry.recurring_id`) whose day is
 nearer to it than to any other slot's (a line a few days early pays the slot it is early for); it is IGNORE when
-each of them was committed ignored, PAID otherwise, and PENDING while no line pays it. Only the item's own
+each of them was committed ignored, PAID once what they paid reaches the item's amount, and PENDING while no line
+pays it or they paid only part of it (what is left is still to pay). Only the item's own
 ledger is read (its account's, a transfer's source account's, a card item's card's), a day range at a time.
 """
 
@@ -41,14 +42,17 @@ class Slot:
     item: RecurringItem
     day: date
     status: str  # PAID, IGNORE, PENDING
+    #: what paid it (PAID), what its ignored lines amount to (IGNORE), what is still to pay (PENDING)
     amount: Decimal
     transaction_id: str | None = None
+    #: what the lines not committed ignored paid of it (part of it while PENDING)
+    paid: Decimal = Decimal(0)
 
 
 @dataclass(slots=True)
 class Figures:
-    """A month's amounts: the items' amounts of its slots (projected), what paid them (paid), and the items'
-    amounts of the slots nothing paid yet (pending; an IGNORE slot is neither paid nor pending)."""
+    """A month's amounts: the items' amounts of its slots (projected), what paid them (paid, part of a slot
+    included), and what is still to pay of them (pending; an IGNORE slot is neither paid nor pending)."""
 
     projected: Decimal = Decimal(0)
     paid: Decimal = Decimal(0)
@@ -56,9 +60,9 @@ class Figures:
 
     def add(self, slot: Slot) -> None:
         self.projected += slot.item.amount
-        if slot.status == "PAID":
-            self.paid += slot.amount
-        elif slot.status == "PENDING":
+        if slot.status != "IGNORE":
+            self.paid += slot.paid
+        if slot.status == "PENDING":
             self.pending += slot.amount
 
 
@@ -74,9 +78,9 @@ class Summary:
 @dataclass(frozen=True, slots=True)
 class Standing:
     """How an item stands in a month (entity.RecurringExpense's `has_transaction_in_month`, `payment_status`,
-    `pending_amount`): whether a committed line paid (or ignored) one of its slots of the month; PAID when each
-    slot of the month is paid (IGNORE when each was ignored), PENDING while one is not, NOT_DUE when none falls in
-    the month; and what its unpaid slots of the month amount to."""
+    `pending_amount`): whether a committed line paid (all or part of) or ignored one of its slots of the month; PAID
+    when each slot of the month is paid in full (IGNORE when each was ignored), PENDING while one is not, NOT_DUE
+    when none falls in the month; and what is still to pay of its slots of the month."""
 
     has_transaction: bool
     payment_status: str
@@ -95,7 +99,8 @@ def standing_of(slots: list[Slot], first: date, *, active: bool = True) -> Stand
         status = "PENDING"
     else:
         status = "IGNORE" if all(slot.status == "IGNORE" for slot in in_month) else "PAID"
-    return Standing(len(pending) < len(in_month), status, sum((slot.amount for slot in pending), Decimal(0)))
+    paid_into = any(slot.transaction_id is not None for slot in in_month)
+    return Standing(paid_into, status, sum((slot.amount for slot in pending), Decimal(0)))
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -192,11 +197,18 @@ class RecurringSlots:
 
     @staticmethod
     def _slot(item: RecurringItem, day: date, lines: list[LedgerLine]) -> Slot:
+        """A slot and the lines bound to it: PAID once the lines not committed ignored reach the item's amount,
+        PENDING with the rest to pay while they do not (or none is bound), IGNORE when each was ignored."""
         if not lines:
             return Slot(item, day, "PENDING", item.amount)
-        ignored = all(line.session is not None and line.session.status == TransactionStatus.IGNORE for line in lines)
-        return Slot(item, day, "IGNORE" if ignored else "PAID", abs(sum((line.amount for line in lines),
-                                                                         Decimal(0))), lines[0].transaction_id)
+        paying = [line for line in lines if line.session is None or line.session.status != TransactionStatus.IGNORE]
+        if not paying:
+            return Slot(item, day, "IGNORE", abs(sum((line.amount for line in lines), Decimal(0))),
+                        lines[0].transaction_id)
+        paid, due = abs(sum((line.amount for line in paying), Decimal(0))), abs(item.amount)
+        if paid < due:
+            return Slot(item, day, "PENDING", due - paid, paying[0].transaction_id, paid)
+        return Slot(item, day, "PAID", paid, paying[0].transaction_id, paid)
 
     def projection(self, scope: Scope, item_id: str, month: str | None) -> list[Slot]:
         """The item's slots: every resolved one, and the pending ones up to the end of `month` (this month)."""

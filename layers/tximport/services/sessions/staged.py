@@ -13,7 +13,7 @@ from tximport.ids import normalized_description, transaction_id
 from tximport.models import utcnow
 from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.checks import check_line, check_transfer
+from tximport.services.sessions.checks import check_card_payment, check_line, check_transfer
 from tximport.services.sessions.deps import (
     MAX_LINES_PER_SESSION,
     Deps,
@@ -185,6 +185,7 @@ class StagedService:
         if new.type not in allowed_types(session.type):
             raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
                                    code="TypeNotAllowed", target="type")
+        check_card_payment(self.d, scope, session, new.data, new.type, "data")
         new.updated_at = utcnow()
         # on the session's version as read: a move to another account meanwhile (checked against the lines as they
         # were) makes this a 409, not a line checked against the account it left

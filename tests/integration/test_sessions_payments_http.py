@@ -1,0 +1,151 @@
+"""The import-sessions dialect over HTTP on the local stack, on payments: a card payment is one record with one
+status whichever route shows it (the account's ledger, the invoice's card_payments), a paid invoice takes no
+payment, the payment that pays an invoice off is its final one, and a recurring slot paid in part still waits for
+the rest."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.support.sessions_client import SessionsClient, tenant_client
+from tximport_cli.local.stack import LocalStack
+
+D = Decimal
+
+
+@pytest.fixture()
+def client(stack: LocalStack) -> SessionsClient:
+    return tenant_client(stack)
+
+
+def card_with_invoice(c: SessionsClient, month: str, amount: float) -> tuple[str, dict[str, Any]]:
+    """A card whose invoice of `month` holds one committed expense of `amount`, and the card session (open)."""
+    card, category = c.card(), c.category("Compras")
+    session = c.create_session(card_id=card, billing_month=month)
+    c.stage(session["id"], [{"transaction_date": f"{month}-05", "description": "Loja", "amount": amount,
+                             "data": {"category_id": category}}])
+    c.ok("POST", f"/import-sessions/{session['id']}/commit")
+    return card, session
+
+
+def pay(c: SessionsClient, account: str, card: str, month: str, amounts: list[float], day: str
+        ) -> dict[str, Any]:
+    """An account session of `day`'s month committing card payments of `amounts` into the invoice of `month`."""
+    session = c.create_session(account_id=account, billing_month=day[:7])
+    c.stage(session["id"], [{"transaction_date": day, "description": f"Fatura {i}", "amount": -amount,
+                             "type": "CARD_PAYMENT", "data": {"card_id": card, "billing_month": month}}
+                            for i, amount in enumerate(amounts)])
+    c.ok("POST", f"/import-sessions/{session['id']}/commit")
+    return session
+
+
+def statuses(c: SessionsClient, account: str, card: str, month: str) -> tuple[set[str], set[str]]:
+    """The payment's status as the account's ledger shows it, and as the invoice's card_payments do."""
+    ledger = {r["transactionStatus"] for r in c.core.ledger(account) if r["type"] == "CARD_PAYMENT"}  # type: ignore[attr-defined]
+    invoice = {p["transaction_status"] for p in c.ok("GET", f"/cards/{card}/invoices/{month}")["card_payments"]}
+    return ledger, invoice
+
+
+def test_a_card_payment_has_one_status_and_the_account_close_settles_it(client: SessionsClient):
+    """The user guide's account close turns the account's transactions PAID (card payments are the account's: its
+    balance subtracts them); the card close turns the card's expenses and chargebacks PAID and the invoice."""
+    account = client.bank_account()
+    card, card_session = card_with_invoice(client, "2024-03", 70.00)
+    paying = pay(client, account, card, "2024-03", [70.00], "2024-04-05")
+    assert statuses(client, account, card, "2024-03") == ({"VALIDATING"}, {"VALIDATING"})
+    # Closing the card session pays the invoice and its expense, not the account's payment
+    assert client.ok("POST", f"/import-sessions/{card_session['id']}/close", admin=True)["paid"] == 1
+    invoice = client.ok("GET", f"/cards/{card}/invoices/2024-03")
+    assert invoice["status"] == "PAID" and invoice["card_expenses"][0]["transaction_status"] == "PAID"
+    assert statuses(client, account, card, "2024-03") == ({"VALIDATING"}, {"VALIDATING"})
+    # Closing the account session settles the payment: both views read PAID; the close counts the line once
+    assert client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)["paid"] == 1
+    assert statuses(client, account, card, "2024-03") == ({"PAID"}, {"PAID"})
+
+
+def test_the_account_close_first_settles_the_payment_in_both_views(client: SessionsClient):
+    account = client.bank_account()
+    card, _ = card_with_invoice(client, "2024-03", 70.00)
+    paying = pay(client, account, card, "2024-03", [70.00], "2024-04-05")
+    client.ok("POST", f"/import-sessions/{paying['id']}/close", admin=True)
+    assert statuses(client, account, card, "2024-03") == ({"PAID"}, {"PAID"})
+    assert client.ok("GET", f"/cards/{card}/invoices/2024-03")["status"] == "OPEN"
+
+
+def test_a_paid_invoice_takes_no_card_payment(client: SessionsClient):
+    """'A paid invoice never takes lines': staging, changing or committing a payment into it is refused, naming the
+    invoice's month; a payment into an OPEN (or not yet made) invoice is taken as before."""
+    account = client.bank_account()
+    card, card_session = card_with_invoice(client, "2024-02", 10.00)
+    session = client.create_session(account_id=account, billing_month="2024-02")
+    (line,) = client.stage(session["id"], [{"transaction_date": "2024-02-20", "description": "Fatura", "amount": -10,
+                                            "type": "CARD_PAYMENT", "data": {"card_id": card}}])
+    client.ok("POST", f"/import-sessions/{card_session['id']}/close", admin=True)
+    # the invoice was paid after the line was staged: the commit refuses and writes nothing
+    refused = client.error("POST", f"/import-sessions/{session['id']}/commit", 400)
+    assert (refused["code"], refused["field"]) == ("InvoicePaid", "data.billing_month"), refused
+    assert line["id"] in refused["error"] and "2024-02" in refused["error"]
+    assert client.core.ledger(account) == []  # type: ignore[attr-defined]
+    assert client.ok("GET", f"/cards/{card}/invoices/2024-02")["card_payments"] == []
+    # staging or changing a payment into it is refused too
+    payment = {"transaction_date": "2024-02-21", "description": "Fatura", "amount": -10, "type": "CARD_PAYMENT",
+               "data": {"card_id": card, "billing_month": "2024-02"}}
+    refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400, json_body=[payment])
+    assert (refused["code"], refused["field"]) == ("InvoicePaid", "[0].data.billing_month"), refused
+    other = client.stage(session["id"], [{**payment, "type": "EXPENSE", "data": {"ignore": True}}])[0]
+    refused = client.error("PUT", f"/staged-transactions/{other['id']}", 400,
+                           json_body={"type": "CARD_PAYMENT", "data": {"card_id": card}})
+    assert (refused["code"], refused["field"]) == ("InvoicePaid", "data.billing_month"), refused
+    # moved to the next month's invoice (not made yet), the payment is taken: that invoice's session targets it
+    client.ok("PUT", f"/staged-transactions/{line['id']}", json_body={"data": {"billing_month": "2024-03"}})
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 2
+    assert client.create_session(card_id=card, billing_month="2024-03")["target_value"] == D(10)
+    assert [p["amount"] for p in client.ok("GET", f"/cards/{card}/invoices/2024-03")["card_payments"]] == [D(10)]
+
+
+def test_the_payment_that_pays_the_invoice_off_is_its_final_one(client: SessionsClient):
+    account = client.bank_account()
+    card, _ = card_with_invoice(client, "2024-03", 100.00)
+    pay(client, account, card, "2024-03", [30.00], "2024-04-02")
+
+    def finals() -> list[tuple[Decimal, bool]]:
+        payments = client.ok("GET", f"/cards/{card}/invoices/2024-03")["card_payments"]
+        return [(p["amount"], p["is_final_payment"]) for p in payments]
+
+    assert finals() == [(D(30), False)]
+    pay(client, account, card, "2024-03", [70.00], "2024-04-10")
+    assert finals() == [(D(30), False), (D(70), True)]
+    pay(client, account, card, "2024-03", [5.00], "2024-04-12")  # paid more than was owed: not the final one
+    assert finals() == [(D(30), False), (D(70), True), (D(5), False)]
+
+
+def test_a_slot_paid_in_part_waits_for_the_rest(client: SessionsClient):
+    """A monthly 100.00 expense bound to a committed -60.00 line: 40.00 still to pay, the slot PENDING; the rest
+    paid later that month makes it PAID."""
+    account, category = client.bank_account(), client.category("Casa")
+    item = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Escola", "amount": 100, "account_id": account, "frequency": "MONTHLY",
+        "start_date": "2024-04-10", "category_id": category})
+    session = client.create_session(account_id=account, billing_month="2024-04")
+    bound = {"description": "ESCOLA", "data": {"category_id": category, "recurring_expense_id": item["id"]}}
+    client.stage(session["id"], [{**bound, "transaction_date": "2024-04-10", "amount": -60}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+
+    def standing() -> tuple[Any, ...]:
+        one = client.ok("GET", f"/recurring/{item['id']}", params={"month": "2024-04"})
+        return one["has_transaction_in_month"], one["payment_status"], one["pending_amount"]
+
+    assert standing() == (True, "PENDING", D("40"))
+    (slot,) = client.ok("GET", f"/recurring/{item['id']}/projection", params={"month": "2024-04"})
+    assert (slot["status"], slot["amount"]) == ("PENDING", D("40"))
+    summary = client.ok("GET", "/recurring/summary", params={"month": "2024-04"})
+    assert (summary["projected_current_month"], summary["paid_current_month"],
+            summary["pending_until_month_end"]) == (D(100), D(60), D(40))
+    waiting = client.ok("GET", "/recurring/pending", params={"account_id": account})
+    assert (waiting[0]["reference_date"], waiting[0]["amount"]) == ("2024-04-10", D(40))
+    client.stage(session["id"], [{**bound, "transaction_date": "2024-04-12", "amount": -40}])
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    assert standing() == (True, "PAID", D("0"))
