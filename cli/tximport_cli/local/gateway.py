@@ -244,6 +244,9 @@ class Gateway:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "tximport-local"
+            # an answer is written as its head, then its body: with Nagle's algorithm the body waits for the
+            # client's delayed ACK of the head (40 ms on Linux), on every request of a kept-alive connection
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
                 pass  # one line per request is logged by _serve, with timing
