@@ -209,6 +209,10 @@ def register_import(subparsers: Any) -> None:
                              "Left out: the tenant's only account for a single-account format; for a "
                              "multi-account file the accounts the file holds are discovered first and matched "
                              "to the tenant's accounts by identifier")
+    parser.add_argument("--fuzzy", action="store_true",
+                        help="match the file's accounts to bank accounts fuzzily (fuzzyAccountMatching: an IBAN "
+                             "and the domestic number inside it, punctuation, masked card numbers; never two "
+                             "banks), on the service and when naming the discovered accounts")
     parser.add_argument("--create-accounts", action="store_true",
                         help="with a multi-account file and no --account: create a placeholder bank account "
                              "for each account in the file that has none yet (IBANs and account numbers alike)")
@@ -232,6 +236,8 @@ def run_import(args: argparse.Namespace, api: ApiClient, out: Output) -> ExitCod
     path = _existing_file(args.file)
     accounts = [api.resolve_account(ref) for ref in args.account or []]
     body: dict[str, Any] = {"fileName": path.name, "reviewLevel": REVIEW_LEVELS[args.review]}
+    if args.fuzzy:
+        body["fuzzyAccountMatching"] = True
     detection = None
     if args.format == "auto":
         detection = api.detect(path)
@@ -367,7 +373,7 @@ def _choose_accounts(args: argparse.Namespace, api: ApiClient, out: Output, imp:
     choices: list[dict[str, Any]] = []
     for entry in imp.get("accountIdentifiers") or []:
         identifier = entry["accountIdentifier"]
-        match = by_identifier.get(_squeeze(identifier))
+        match = by_identifier.get(_squeeze(identifier)) or (_fuzzy_match(identifier, known) if args.fuzzy else None)
         if match:
             out.line(f"file account {identifier}: bank account {match['id']}")
             choices.append({"id": match["id"]})
@@ -382,6 +388,14 @@ def _choose_accounts(args: argparse.Namespace, api: ApiClient, out: Output, imp:
         out.error(f"no bank account matches the accounts in the file ({names}): create them with "
                   "`tximport accounts create --identifier ...`, or rerun with --create-accounts")
     return choices
+
+
+def _fuzzy_match(identifier: str, known: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The one bank account the service's fuzzy rules match `identifier` to (None: none, or several)."""
+    from tximport.formats.accounts import match_account
+
+    found = match_account(identifier, [(a["id"], a.get("accountIdentifier") or "") for a in known], True)
+    return next((a for a in known if a["id"] == found), None)
 
 
 def _confirmed(args: argparse.Namespace, out: Output, imp: dict[str, Any]) -> bool:

@@ -70,6 +70,26 @@ def test_import_camt_with_auto_format_and_yes_lands_in_the_ledger(cli: Cli):
     assert sum(Decimal(row["amount"]) for row in ledger) == Decimal("-12.99")
 
 
+def test_fuzzy_matches_a_files_domestic_account_to_its_iban_account(cli: Cli, real_stack: StackProcess):
+    """The sample OFX names BANKID 30001 and ACCTID 12345678901; the tenant's account is the IBAN holding them.
+    Exact matching finds no account for it; --fuzzy does, on the service and when naming discovered accounts."""
+    sample = str(SAMPLES / "ofx" / "oca-test_ofx_iban.ofx")
+    account_id = _account(cli, "FR7630001007941234567890185")
+    refused = cli("import", sample, "--yes")
+    assert refused.returncode != ExitCode.OK and "no bank account matches" in refused.stderr, refused.stderr
+    named = cli("import", sample, "--yes", "--account", account_id)
+    assert named.returncode != ExitCode.OK, named.stdout
+    done = cli("import", sample, "--yes", "--fuzzy", "--account", account_id)
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    assert len(cli.api.ledger(account_id)) > 0
+    other = Cli(real_stack)  # another tenant: discovery, then the discovered account named by the fuzzy rules
+    account_id = _account(other, "FR7630001007941234567890185")
+    done = other("import", sample, "--yes", "--fuzzy")
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    assert f"file account 12345678901: bank account {account_id}" in done.stdout
+    assert len(other.api.ledger(account_id)) > 0
+
+
 def test_csv_import_uses_the_suggested_mapping_and_json_output_parses(cli: Cli):
     account_id = _account(cli, "CSV-" + uuid.uuid4().hex[:6])
     done = cli("import", str(SAMPLES / "csv" / "oca-debit_credit_amount.csv"), "--account", account_id, "--yes",

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.samples import SAMPLES
 from tests.support.sessions_client import SessionsClient, tenant_client
+from tests.support.statements import two_banks_ofx
 from tximport_cli.local.stack import LocalStack
 
 D = Decimal
@@ -121,6 +122,19 @@ def test_a_statement_of_the_same_number_at_another_bank_stages_nothing(client: S
     assert client.get_session(session["id"])["stats"]["total"] == 0
     taken = client.upload(session["id"], "mine.sta", _mt940("87654321/1020304050"))
     assert (taken.status_code, taken.json()["processed"]) == (200, 1), taken.text
+
+
+def test_a_file_of_one_number_at_two_banks_gives_each_session_its_banks_statement(client: SessionsClient):
+    """OFX statements of account 12345678901 at banks 30001 and 99999: each account's session stages its own."""
+    for iban, name, amount in (("FR7630001000011234567890149", "CAFE", "-12.50"),
+                               ("FR7699999000011234567890152", "KIOSK", "-9.99")):
+        session = client.create_session(account_id=client.bank_account(identifier=iban, currency="EUR"),
+                                        billing_month="2024-01")
+        taken = client.upload(session["id"], "two.ofx", two_banks_ofx())
+        assert taken.status_code == 200, taken.text
+        assert (taken.json()["processed"], taken.json()["other_account_lines"]) == (1, 1)
+        staged = client.get_session(session["id"])["staged_transactions"]
+        assert [(line["description"], line["amount"]) for line in staged] == [(name, D(amount))]
 
 
 def test_a_header_only_csv_is_an_empty_file(client: SessionsClient):

@@ -149,3 +149,17 @@ def test_a_slot_paid_in_part_waits_for_the_rest(client: SessionsClient):
     client.stage(session["id"], [{**bound, "transaction_date": "2024-04-12", "amount": -40}])
     client.ok("POST", f"/import-sessions/{session['id']}/commit")
     assert standing() == (True, "PAID", D("0"))
+
+
+def test_a_payment_committed_ignored_is_no_part_of_a_card_sessions_default_target(client: SessionsClient):
+    """The card context's default target is what the card payments paid into the invoice; one committed IGNORE
+    paid nothing (as for is_final_payment)."""
+    account, card = client.bank_account(), client.card()
+    session = client.create_session(account_id=account, billing_month="2024-06")
+    payment: dict[str, Any] = {"transaction_date": "2024-06-05", "type": "CARD_PAYMENT",
+                               "data": {"card_id": card, "billing_month": "2024-05"}}
+    client.stage(session["id"], [{**payment, "description": "Fatura", "amount": -105},
+                                 {**payment, "description": "Estorno", "amount": -60,
+                                  "data": {**payment["data"], "ignore": True}}])
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 2
+    assert client.create_session(card_id=card, billing_month="2024-05")["target_value"] == D(105)

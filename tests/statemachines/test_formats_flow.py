@@ -12,6 +12,7 @@ import pytest
 from tests.support.client import Api
 from tests.support.samples import SAMPLES
 from tests.support.stack import new_api
+from tests.support.statements import two_banks_ofx
 from tximport.services.processing import ProcessingService
 from tximport.services.split import SplitProcessing
 from tximport_cli.local.stack import LocalStack
@@ -132,6 +133,51 @@ def test_a_statement_of_another_bank_is_not_the_account_sharing_its_number(api: 
     mine = api.create_account("FR7630001000011234567890149")
     imp = api.import_file([mine, spare], content, file_format="XML#OFX#v1", fuzzyAccountMatching=True)
     assert [r["bankAccountId"] for r in api.review(imp["id"])] == [mine]
+
+
+def _camt_of_0532013000(*statements: tuple[str | None, str, str]) -> bytes:
+    """camt.053 statements of domestic account 0532013000, each (servicer BIC or None, amount debited, text)."""
+    def stmt(number: int, bic: str | None, amount: str, text: str) -> str:
+        servicer = f"<Svcr><FinInstnId><BIC>{bic}</BIC></FinInstnId></Svcr>" if bic else ""
+        return (f"<Stmt><Id>S{number}</Id><CreDtTm>2024-01-31T10:00:00</CreDtTm><Acct><Id><Othr><Id>0532013000</Id>"
+                f"</Othr></Id><Ccy>EUR</Ccy>{servicer}</Acct>"
+                f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2024-01-0'
+                f"{number}</Dt></BookgDt><AcctSvcrRef>R{number}</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>"
+                f"{text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt>")
+    return ('<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
+            "<BkToCstmrStmt><GrpHdr><MsgId>M1</MsgId><CreDtTm>2024-01-31T10:00:00</CreDtTm></GrpHdr>"
+            + "".join(stmt(i, *statement) for i, statement in enumerate(statements, 1))
+            + "</BkToCstmrStmt></Document>").encode()
+
+
+@pytest.mark.parametrize(("content", "file_format", "first", "second"), [
+    (two_banks_ofx(), "XML#OFX#v1", "FR7630001000011234567890149", "FR7699999000011234567890152"),
+    (_camt_of_0532013000(("COBADEFFXXX", "15.00", "STROM"), ("INGDDEFFXXX", "3.30", "KIOSK")), "CAMT053#v1",
+     "DE89370400440532013000", "DE48500105170532013000")])
+def test_one_account_number_at_two_banks_in_one_file_is_two_accounts(api: Api, content: bytes, file_format: str,
+                                                                    first: str, second: str):
+    """Each statement's lines go to the account of its bank, never all to the first statement's account."""
+    first_id, second_id = api.create_account(first), api.create_account(second)
+    imp = api.import_file([first_id, second_id], content, file_format=file_format, fuzzyAccountMatching=True)
+    assert imp["status"] == "awaitingConfirmation", imp.get("errorDetails")
+    assert sorted((a["bankAccountId"], a["transactionCount"]) for a in imp["accountIdentifiers"]) == sorted(
+        [(first_id, 1), (second_id, 1)])
+    api.confirm_and_complete(imp["id"])
+    assert [r["amount"] for r in api.ledger(first_id)] == ["-12.50" if file_format.startswith("XML") else "-15.00"]
+    assert [r["amount"] for r in api.ledger(second_id)] == ["-9.99" if file_format.startswith("XML") else "-3.30"]
+
+
+def test_a_statement_that_may_be_either_of_two_named_accounts_says_so(api: Api):
+    """A statement naming account 0532013000 and no bank, with two accounts of that number at two banks named:
+    its lines are left out, and the import says the statement may be either account (never that no account of
+    it was named)."""
+    first, second = api.create_account("DE89370400440532013000"), api.create_account("DE48500105170532013000")
+    imp = api.import_file([first, second], _camt_of_0532013000((None, "15.00", "STROM")), file_format="CAMT053#v1",
+                          fuzzyAccountMatching=True)
+    assert imp["status"] == "error"
+    (note,) = [e for e in imp["errorDetails"] if e["code"] == "AmbiguousAccount"]
+    assert (note["severity"], note["actualValue"]) == ("warning", "0532013000")
+    assert first in note["message"] and second in note["message"]
 
 
 def test_a_bank_id_reused_by_a_later_statement_never_overwrites_a_ledger_line(api: Api):

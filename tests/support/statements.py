@@ -114,3 +114,16 @@ def ofx(account: str, booked: list[Card], pending: list[Card], *, closing: Decim
             + "".join(trn("STMTTRNP", "DTTRAN", c) for c in pending)
             + f"</BANKTRANLISTP>\n<LEDGERBAL><BALAMT>{closing:.2f}</BALAMT><DTASOF>{day:%Y%m%d}</DTASOF></LEDGERBAL>"
             "</CCSTMTRS></CCSTMTTRNRS></CREDITCARDMSGSRSV1></OFX>\n")
+
+
+def two_banks_ofx() -> bytes:
+    """An OFX file of two statements of account number 12345678901: at bank 30001 (a -12.50 line on 2024-01-05)
+    and at bank 99999 (a -9.99 line on 2024-01-07), in EUR."""
+    def stmt(bank: str, day: str, amount: str, fitid: str, name: str) -> str:
+        return (f"<STMTTRNRS><TRNUID>{fitid}<STATUS><CODE>0<SEVERITY>INFO</STATUS><STMTRS><CURDEF>EUR<BANKACCTFROM>"
+                f"<BANKID>{bank}<ACCTID>12345678901<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST><DTSTART>20240101"
+                f"<DTEND>20240131<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>{day}<TRNAMT>{amount}<FITID>{fitid}<NAME>{name}"
+                "</STMTTRN></BANKTRANLIST></STMTRS></STMTTRNRS>")
+    return ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1>"
+            + stmt("30001", "20240105", "-12.50", "A", "CAFE") + stmt("99999", "20240107", "-9.99", "B", "KIOSK")
+            + "</BANKMSGSRSV1></OFX>").encode()

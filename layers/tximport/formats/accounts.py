@@ -92,34 +92,33 @@ def match_account(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, b
     the reference, if any (OFX `BANKID`, a camt servicer BIC). None when nothing matches or when more than
     one account matches the same rule.
     """
+    return _single(candidates(file_ref, accounts, fuzzy, bank))
+
+
+def candidates(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, bank: str | None = None) -> list[str]:
+    """The ids of the accounts the first rule that finds any (`match_account`) says `file_ref` may name."""
     if not file_ref or not file_ref.strip():
-        return None
+        return []
     key = _exact_key(file_ref)
     exact = [bank_id for bank_id, identifier in accounts if identifier and _exact_key(identifier) == key]
-    if exact:
-        return _single(exact)
-    if not fuzzy:
-        return None
+    if exact or not fuzzy:
+        return list(dict.fromkeys(exact))
     masked = _MASKED.match(file_ref.strip())
     if masked:
         head, tail = masked.group("head"), masked.group("tail")
-        found = []
-        for bank_id, identifier in accounts:
-            if not identifier:
-                continue
-            if any(form.startswith(head) and form.endswith(tail) for form in _forms(identifier) | {
-                    _NOT_ALNUM.sub("", identifier.upper())}):
-                found.append(bank_id)
-        return _single(found)
+        found = [bank_id for bank_id, identifier in accounts if identifier and any(
+            form.startswith(head) and form.endswith(tail)
+            for form in _forms(identifier) | {_NOT_ALNUM.sub("", identifier.upper())})]
+        return list(dict.fromkeys(found))
     wanted = _forms(file_ref)
     if not wanted:
-        return None
+        return []
     # two valid IBANs that differ are two accounts, whatever account number they share (another bank's)
     mine = _valid_iban(file_ref)
     banks = _banks(file_ref, bank)
     found = [bank_id for bank_id, identifier in accounts if identifier and wanted & _forms(identifier)
              and not (mine and _valid_iban(identifier)) and not _other_bank(banks, _banks(identifier, None))]
-    return _single(found)
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,30 @@ class StatementAccount:
     line_number: int | None = None
 
 
+class AccountNames:
+    """The account references of one file: an account number a statement names under one bank and another
+    statement under another bank (OFX `BANKID`, a camt servicer BIC) is two accounts, so the later one is
+    referred to as `bank/number` (the form a legacy MT940 `:25:` writes); an account met first keeps its number."""
+
+    def __init__(self) -> None:
+        self._banks: dict[str, str | None] = {}
+
+    def ref(self, number: str, bank: str | None) -> str:
+        first = self._banks.setdefault(number, bank)
+        if bank and first and _bank_key(bank) != _bank_key(first):
+            return f"{bank.strip()}/{number}"
+        return number
+
+    def named(self, account: StatementAccount | None) -> StatementAccount | None:
+        if account is not None:
+            account.account_ref = self.ref(account.account_ref, account.bank_id)
+        return account
+
+
+def _bank_key(bank: str) -> str:
+    return "".join(bank.split()).upper()
+
+
 @dataclass(slots=True)
 class ParsedLine:
     """One transaction read from a file. `amount` is signed: positive is money in."""

@@ -59,6 +59,7 @@ from tximport.formats.base import (
     INVALID_DATE,
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
+    AccountNames,
     FileError,
     LineError,
     ParsedLine,
@@ -196,8 +197,14 @@ def _parse(source: Source, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[P
 
 
 def _read_text(source: Source, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[ParseEvent]:
+    names = AccountNames()
+
+    def statement_account(stmt: Any, q: _Paths, first_currency: str | None, line: int | None
+                          ) -> StatementAccount | None:
+        return names.named(_statement_account(stmt, q, first_currency, line))
+
     hooks = camt_fast.Hooks(kind, doc_tag, stmt_tag, frozenset(_BY_DOC), document_paths, check_message,
-                            _read_entry, entry_events, _statement_account, _balances)
+                            _read_entry, entry_events, statement_account, _balances)
     with source.open() as raw:
         head = _check_prolog(raw)
         if not head.strip():
@@ -252,6 +259,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
     announced = False
     account: StatementAccount | None = None
     stated: StatementBalances | None = None
+    names = AccountNames()
     for event, el in events:
         tag = el.tag
         local = tag[tag.index("}") + 1:] if tag[0] == "{" else tag
@@ -283,7 +291,8 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
             if not announced:
                 announced = True
                 amt = fields[0].get("Amt")
-                account = _statement_account(stmt_el, q, amt[1] if amt else None, stmt_el.sourceline)
+                account = names.named(_statement_account(stmt_el, q, amt[1] if amt else None,
+                                                         stmt_el.sourceline))
                 if account is not None:
                     yield account
                 # the balances come before the entries, which are dropped as they are read
@@ -296,7 +305,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 del stmt_el[0]
         elif el is stmt_el:
             if not announced:
-                account = _statement_account(stmt_el, q, None, stmt_el.sourceline)
+                account = names.named(_statement_account(stmt_el, q, None, stmt_el.sourceline))
                 if account is not None:
                     yield account
                 stated = _balances(stmt_el, q, account)

@@ -70,6 +70,7 @@ from tximport.formats.base import (
     REQUIRED_VALUE_MISSING,
     UNIMPORTED_SECTIONS,
     UNSUPPORTED_ENCODING,
+    AccountNames,
     FileError,
     FileNote,
     LineError,
@@ -373,6 +374,8 @@ class _Scanner:
         self.stmt_line: int | None = None
         self.announced = False
         self.account_ref: str | None = None
+        #: the file's account references (one account number under two banks is two accounts)
+        self.names = AccountNames()
         self.balance_of: str | None = None  # the open LEDGERBAL or AVAILBAL aggregate
         self.balances: dict[str, str] = {}  # its leaves, and the list's DTSTART/DTEND (formats/balances.py)
         self.end_tag, self.start_tag = _Finder("</STMTTRN>"), _Finder("<STMTTRN>")
@@ -434,10 +437,10 @@ class _Scanner:
     def announce(self) -> Iterator[ParseEvent]:
         self.announced = True
         acct = self.acct
-        self.account_ref = acct.get("ACCTID") or None
+        number, bank = acct.get("ACCTID") or None, acct.get("BANKID") or acct.get("BROKERID") or None
+        self.account_ref = self.names.ref(number, bank) if number else None
         if self.account_ref:
-            yield StatementAccount(account_ref=self.account_ref, currency=self.curdef,
-                                   bank_id=acct.get("BANKID") or acct.get("BROKERID") or None,
+            yield StatementAccount(account_ref=self.account_ref, currency=self.curdef, bank_id=bank,
                                    line_number=self.stmt_line)
         elif self.stmt is not None:
             # A statement without its account: alone in the file, its lines are the import's account's; beside

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from tximport import money
 from tximport.errors import Conflict
 from tximport.formats import base, ranges
-from tximport.formats.accounts import match_account
+from tximport.formats.accounts import candidates
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.registry import get_format
 from tximport.gcpause import collector_paused
@@ -184,6 +184,8 @@ class _Accounts:
         self._fuzzy = imp.fuzzy_account_matching
         self._resolved: dict[str | None, ImportBankAccount | None] = {}
         self._banks: dict[str, str] = {}
+        #: the references that name more than one of the import's accounts, with those accounts' ids
+        self.ambiguous: dict[str, list[str]] = {}
 
     def named(self, event: base.StatementAccount) -> None:
         """Learns the bank a statement names beside its account (OFX BANKID, a camt servicer BIC)."""
@@ -198,9 +200,22 @@ class _Accounts:
                 self._resolved[ref] = None
             else:
                 pairs = [(a.id, a.account_identifier or "") for a in self._accounts]
-                match = match_account(ref, pairs, self._fuzzy, self._banks.get(ref))
-                self._resolved[ref] = next((a for a in self._accounts if a.id == match), None)
+                found = candidates(ref, pairs, self._fuzzy, self._banks.get(ref))
+                if len(found) > 1:
+                    self.ambiguous[ref] = found
+                self._resolved[ref] = next((a for a in self._accounts if [a.id] == found), None)
         return self._resolved[ref]
+
+
+#: a statement whose account reference names several of the import's accounts (its lines are left out)
+AMBIGUOUS_ACCOUNT = "AmbiguousAccount"
+
+
+def ambiguous_note(event: base.StatementAccount, ids: list[str]) -> base.FileNote:
+    return base.FileNote(AMBIGUOUS_ACCOUNT, f"the statement of account {event.account_ref} may be any of {len(ids)} "
+                         f"bank accounts named on the import ({', '.join(ids)}): its lines were left out; import it "
+                         "with the one account it belongs to", severity="warning", line_number=event.line_number,
+                         actual_value=event.account_ref)
 
 
 _UNKNOWN = object()
@@ -649,6 +664,9 @@ class _Run:
             self.accounts.named(event)
             account = None if self.discovery else self.accounts.of(event.account_ref)
             entry.bank_account_id = account.id if account else None
+            ambiguous = self.accounts.ambiguous.get(event.account_ref)
+            if ambiguous:
+                self.notes.setdefault(AMBIGUOUS_ACCOUNT, ambiguous_note(event, ambiguous))
 
     def _balances(self, event: base.StatementBalances) -> None:
         if self.statements is None or self.discovery:

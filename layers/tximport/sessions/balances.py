@@ -48,6 +48,18 @@ def ledger_sums(lines: Iterable[LedgerLine]) -> TypeSums:
     return total
 
 
+def paying_payments(lines: Iterable[LedgerLine]) -> list[LedgerLine]:
+    """The card payments among `lines` that pay (a payment committed IGNORE pays nothing)."""
+    return [line for line in lines if line.session is not None
+            and line.session.type == StagedTransactionType.CARD_PAYMENT
+            and line.session.status != TransactionStatus.IGNORE]
+
+
+def invoice_paid(lines: Iterable[LedgerLine]) -> Decimal:
+    """What the card payments among an invoice's `lines` paid into it (a card session's default target)."""
+    return sum((abs(line.amount) for line in paying_payments(lines)), Decimal(0))
+
+
 def final_payment(lines: list[LedgerLine]) -> str | None:
     """The ledger id of an invoice's final payment (entity.CardPayment's `is_final_payment`): among the card
     payments the invoice's `lines` hold, by day (then id), the one whose running sum first reaches what the
@@ -56,10 +68,7 @@ def final_payment(lines: list[LedgerLine]) -> str | None:
     owed = invoice_value(ledger_sums(lines))
     if owed <= 0:
         return None
-    payments = sorted((line for line in lines if line.session is not None
-                       and line.session.type == StagedTransactionType.CARD_PAYMENT
-                       and line.session.status != TransactionStatus.IGNORE),
-                      key=lambda line: (line.date_posted, line.transaction_id))
+    payments = sorted(paying_payments(lines), key=lambda line: (line.date_posted, line.transaction_id))
     paid = Decimal(0)
     for line in payments:
         paid += abs(line.amount)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from tests.support.reference.row_duplicates import DuplicateDetector
 from tximport import money
 from tximport.formats import base
-from tximport.formats.accounts import match_account
+from tximport.formats.accounts import candidates
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.registry import get_format
 from tximport.ids import content_key, reissued_id, transaction_id
@@ -46,6 +46,7 @@ from tximport.models import (
     ValidationDetail,
 )
 from tximport.services.lifecycle import Lifecycle
+from tximport.services.processing import AMBIGUOUS_ACCOUNT, ambiguous_note
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
 from tximport.statements.pending import LineKey, expired, match_pending, reversed_line
@@ -188,6 +189,8 @@ class _Accounts:
         self._fuzzy = imp.fuzzy_account_matching
         self._resolved: dict[str | None, ImportBankAccount | None] = {}
         self._banks: dict[str, str] = {}
+        #: the references that name more than one of the import's accounts, with those accounts' ids
+        self.ambiguous: dict[str, list[str]] = {}
 
     def named(self, event: base.StatementAccount) -> None:
         """Learns the bank a statement names beside its account (OFX BANKID, a camt servicer BIC)."""
@@ -200,8 +203,10 @@ class _Accounts:
                 self._resolved[ref] = self._accounts[0] if self._accounts else None
             else:
                 pairs = [(a.id, a.account_identifier or "") for a in self._accounts]
-                match = match_account(ref, pairs, self._fuzzy, self._banks.get(ref))
-                self._resolved[ref] = next((a for a in self._accounts if a.id == match), None)
+                found = candidates(ref, pairs, self._fuzzy, self._banks.get(ref))
+                if len(found) > 1:
+                    self.ambiguous[ref] = found
+                self._resolved[ref] = next((a for a in self._accounts if [a.id] == found), None)
         return self._resolved[ref]
 
 
@@ -352,6 +357,9 @@ class _Run:
             self.accounts.named(event)
             account = None if self.discovery else self.accounts.of(event.account_ref)
             entry.bank_account_id = account.id if account else None
+            ambiguous = self.accounts.ambiguous.get(event.account_ref)
+            if ambiguous:
+                self.notes.setdefault(AMBIGUOUS_ACCOUNT, ambiguous_note(event, ambiguous))
 
     def _reject(self, event: base.LineError) -> None:
         self.tally.reject(event)

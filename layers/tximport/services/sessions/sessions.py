@@ -13,7 +13,7 @@ from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
-from tximport.sessions.balances import Balances, day_before, month_bounds, session_balances
+from tximport.sessions.balances import Balances, day_before, invoice_paid, month_bounds, session_balances
 from tximport.sessions.commands import SessionChanges, SessionInput
 from tximport.sessions.models import (
     MONTH_PATTERN,
@@ -82,9 +82,9 @@ class SessionService:
         if inp.account_id:
             return name, Decimal(0)
         self.catalog.open_invoice(scope, str(inp.card_id), inp.billing_month)
-        # the card payments made to this invoice (user guide: the card context's default target)
-        paid = self.d.ledger.invoice_sums(scope.tenant, str(inp.card_id), inp.billing_month).card_payment
-        return name, paid
+        # the card payments made to this invoice (user guide: the card context's default target), an ignored one
+        # paying nothing
+        return name, invoice_paid(self.d.ledger.invoice_lines(scope.tenant, str(inp.card_id), inp.billing_month))
 
     def create(self, scope: Scope, inp: SessionInput) -> ImportSession:
         name, default_target = self._context(scope, inp)

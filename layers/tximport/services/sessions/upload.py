@@ -173,9 +173,10 @@ class UploadService:
         match = _session_account(identifier, named, parsed.banks) if identifier else None
         if match is None:
             mine = identifier or "a card"
-            told = f"the file is the statement of account {next(iter(named))}, not of the session's ({mine})" \
+            refs = sorted(f"{r} (bank {parsed.banks[r]})" if r in parsed.banks else r for r in named)
+            told = f"the file is the statement of account {refs[0]}, not of the session's ({mine})" \
                 if len(named) == 1 else \
-                f"the file holds {len(named)} accounts ({', '.join(sorted(named))}) and none is the session's ({mine})"
+                f"the file holds {len(named)} accounts ({', '.join(refs)}) and none is the session's ({mine})"
             raise ValidationFailed(told, code="AccountNotInFile", target="file")
         return [ln for ln in lines if ln.account_ref == match]
 
