@@ -88,14 +88,20 @@ def test_a_close_that_pays_the_invoice_first_stops_the_commit_before_it_writes(w
     assert invoice_expenses(w, card_id) == D(10)
 
 
+def losing_close(w: World, session_id: str, refused: list[Conflict]) -> Callable[[], None]:
+    """A close of `session_id` that must lose with a Conflict, kept in `refused`."""
+    def close() -> None:
+        with pytest.raises(Conflict) as lost:
+            CommitService(w.deps).close(w.admin, session_id)
+        refused.append(lost.value)
+
+    return close
+
+
 def test_a_close_during_the_commits_write_loses_and_changes_nothing(w: World, monkeypatch: pytest.MonkeyPatch):
     card_id, closing, committing = two_sessions(w)
     refused: list[Conflict] = []
-
-    def close() -> None:
-        with pytest.raises(Conflict) as lost:
-            CommitService(w.deps).close(w.admin, closing.id)
-        refused.append(lost.value)
+    close = losing_close(w, closing.id, refused)
 
     # Given the commit holds the invoice, when the close runs while its lines are being written
     before(w, "write", w.deps.ledger, close, monkeypatch)
@@ -185,11 +191,7 @@ def test_a_close_during_an_account_commit_paying_into_the_invoice_loses(w: World
     card_id, closing, _ = two_sessions(w)
     paying = paying_session(w, card_id)
     refused: list[Conflict] = []
-
-    def close() -> None:
-        with pytest.raises(Conflict) as lost:
-            CommitService(w.deps).close(w.admin, closing.id)
-        refused.append(lost.value)
+    close = losing_close(w, closing.id, refused)
 
     before(w, "write", w.deps.ledger, close, monkeypatch)
     assert CommitService(w.deps).commit(w.scope, paying.id).committed == 1
