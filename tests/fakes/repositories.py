@@ -334,6 +334,17 @@ class InMemoryLedger:
             written.add(line.transaction_id)
         return written
 
+    def write_new(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> set[str]:
+        written: set[str] = set()
+        for line in lines:
+            with self._lock:
+                day = self.lines.get((keys.tenant_pk(tenant), line.bank_account_id, line.date_posted), {})
+                if line.transaction_id in day:
+                    continue
+                self.write(tenant, [line])
+            written.add(line.transaction_id)
+        return written
+
     def refresh_totals(self, tenant: Tenant, days: Iterable[tuple[str, date]], *, workers: int = 1) -> None:
         """Counted only: the fake sums a day's lines when its balance is read (`day_totals`)."""
         self.refreshed.extend(sorted(set(days)))

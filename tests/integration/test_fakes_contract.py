@@ -362,6 +362,15 @@ def test_the_tenants_ledger_pages_across_accounts_newest_day_first(ledger):
     assert ledger.tenant_page(OTHER, accounts, limit=10) == ([], None)
 
 
+def test_a_new_line_is_written_once_and_never_over_one_there(ledger):
+    first, second = _line(1, 5), _line(2, 5)
+    assert ledger.write_new(TENANT, [first]) == {first.transaction_id}
+    changed = dataclasses.replace(first, description="written over")
+    assert ledger.write_new(TENANT, [changed, second]) == {second.transaction_id}
+    assert sorted(ledger.day_lines(TENANT, "acc", date(2024, 1, 5)), key=lambda x: x.transaction_id) == sorted(
+        [first, second], key=lambda x: x.transaction_id)
+
+
 def test_a_reference_is_claimed_once_and_follows_its_line(ledger):
     line = _line(1, 5)
     ref = ("acc", date(2024, 1, 5), line.transaction_id)

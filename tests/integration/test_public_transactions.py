@@ -4,6 +4,7 @@ transactionId whatever the dates, exactly the document's forms, behind the api:t
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from tests.support.client import Api
 from tximport_cli.local.tokens import dev_token
@@ -166,6 +167,27 @@ def test_concurrent_posts_and_resends_of_one_transaction_leave_one_row(api: Api)
     # and a resend after them moves that one row
     post("race-1", "2024-11-30")
     assert [r["postingDate"] for r in api.ledger(account)] == ["2024-11-30"]
+
+
+def test_concurrent_posts_of_one_transaction_without_an_id_answer_new_once(api: Api):
+    """Six requests post the same transaction (no transactionId) at once: one line, and one answer says `new`
+    (001: newTransactions counts the transactions newly created), the others `existing`."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = api.create_account("GB33BUKB20201555555555")
+    start = threading.Barrier(6)
+
+    def post(_: int) -> dict[str, Any]:
+        start.wait()
+        return api.ok("POST", PATH, json={"transactions": [_tx(transactionId="keyed", text="Keyed"),
+                                                            _tx(text="Racing", amount="2.00")]}, expect=201)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(post, range(6)))
+    results = sorted(item["result"] for answer in answers for item in answer["items"])
+    assert results == ["existing"] * 10 + ["new"] * 2, results
+    assert sorted(r["description"] for r in api.ledger(account)) == ["Keyed", "Racing"]
 
 
 def test_blank_ids_are_refused_and_placeholder_ids_are_no_id(api: Api):

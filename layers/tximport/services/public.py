@@ -186,7 +186,8 @@ class PublicTransactionsService:
         return result
 
     def _write_plain(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine]]) -> None:
-        """Lines without a transactionId: their content ids say whether they exist."""
+        """Lines without a transactionId: their content ids say whether they exist; each is written only where no
+        line is yet, so of concurrent requests posting one line, one answers `new`."""
         existing = self.ledger.existing(tenant, [(line.bank_account_id, line.date_posted, line.transaction_id)
                                                  for _, line in items])
         new: dict[tuple[str, str], LedgerLine] = {}
@@ -196,7 +197,10 @@ class PublicTransactionsService:
                 outcome.result = "existing"
             else:
                 new[key] = line
-        self.ledger.write(tenant, new.values())
+        written = self.ledger.write_new(tenant, new.values())
+        for outcome, line in items:
+            if outcome.result == "new" and line.transaction_id not in written:
+                outcome.result = "existing"  # another request wrote it meanwhile
 
     def _write_keyed(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine, str]],
                      errors: list[RejectedTransaction]) -> None:

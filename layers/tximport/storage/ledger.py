@@ -269,14 +269,15 @@ def validating_period(line: LedgerLine) -> str | None:
     return (invoice_month(line) if own else None) or line.date_posted.isoformat()
 
 
-def _transaction_groups(lines: list[tuple[LedgerLine, str]]) -> Iterator[list[tuple[LedgerLine, str]]]:
-    """Lines and their bank ids in groups of at most 50 that name no line nor reference twice (a transaction takes
-    100 actions, one each)."""
-    group: list[tuple[LedgerLine, str]] = []
+def _transaction_groups(lines: list[tuple[LedgerLine, str | None]]) -> Iterator[list[tuple[LedgerLine, str | None]]]:
+    """Lines and their bank ids (None: a line put without its reference) in groups of at most 50 that name no line
+    nor reference twice (a transaction takes 100 actions, one each)."""
+    group: list[tuple[LedgerLine, str | None]] = []
     named: set[tuple[str, ...]] = set()
     for line, bank_id in lines:
-        names = {(line.bank_account_id, line.date_posted.isoformat(), line.transaction_id),
-                 (line.bank_account_id, bank_id)}
+        names: set[tuple[str, ...]] = {(line.bank_account_id, line.date_posted.isoformat(), line.transaction_id)}
+        if bank_id is not None:
+            names.add((line.bank_account_id, bank_id))
         if len(group) == 50 or names & named:
             yield group
             group, named = [], set()
@@ -360,6 +361,11 @@ class LedgerStore(Protocol):
         """Put lines whose references (`claim_ref`, by their bank transaction ids) point at them, each only while its
         reference still does and no line is there yet: a resend may have moved the line meanwhile, and it must
         not come back on its first day. Answers the transaction ids written."""
+        ...
+
+    def write_new(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> set[str]:
+        """Put lines only where no line is yet (a conditional write each: of two concurrent writers of one line,
+        one writes it); answers the transaction ids written."""
         ...
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
@@ -612,7 +618,15 @@ class LedgerRepository(_References):
         """Put each line with a check that its reference still points at it, up to 50 lines (100 actions) per
         transaction; a transaction a line's condition cancels is sent again without that line. The index
         items go first, as in `write`."""
-        lines = list(claimed)
+        return self._put_if(tenant, list(claimed))
+
+    def write_new(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> set[str]:
+        """Put each line only where no line is yet (of two concurrent writers of one line, one writes it), in
+        transactions as `write_claimed`; answers the transaction ids written."""
+        return self._put_if(tenant, [(line, None) for line in lines])
+
+    def _put_if(self, tenant: Tenant, lines: list[tuple[LedgerLine, str | None]]) -> set[str]:
+        """Conditional puts (`_conditional_put`), index items first; answers the transaction ids written."""
         index = list({item["pk"]["S"] + item["sk"]["S"]: item
                       for line, _ in lines for item in _line_index_items(tenant, line)}.values())
         if index:
@@ -620,14 +634,15 @@ class LedgerRepository(_References):
         written: list[LedgerLine] = []
         for group in _transaction_groups(lines):
             while group:
-                actions = [action for line, bank_id in group for action in self._claimed_put(tenant, line, bank_id)]
+                per_line = [self._conditional_put(tenant, line, bank_id) for line, bank_id in group]
+                owner = [n for n, actions in enumerate(per_line) for _ in actions]
                 try:
-                    self.client.transact_write_items(TransactItems=actions)
+                    self.client.transact_write_items(TransactItems=[a for actions in per_line for a in actions])
                 except ClientError as exc:
                     failed = failed_actions(exc)
                     if not failed:
                         raise
-                    dropped = {index // 2 for index in failed}
+                    dropped = {owner[index] for index in failed}
                     group = [pair for n, pair in enumerate(group) if n not in dropped]
                     continue
                 written += [line for line, _ in group]
@@ -638,11 +653,13 @@ class LedgerRepository(_References):
         self.refresh_totals(tenant, {(line.bank_account_id, line.date_posted) for line in written})
         return {line.transaction_id for line in written}
 
-    def _claimed_put(self, tenant: Tenant, line: LedgerLine, bank_id: str) -> list[dict[str, Any]]:
-        """A line's put, if no line is there yet, and the check that its reference points at it."""
-        return [{"Put": {"TableName": self.table_name, "Item": encode_line(tenant, line),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"ConditionCheck": {
+    def _conditional_put(self, tenant: Tenant, line: LedgerLine, bank_id: str | None) -> list[dict[str, Any]]:
+        """A line's put, if no line is there yet, and (with its bank id) the check that its reference points at it."""
+        put = {"Put": {"TableName": self.table_name, "Item": encode_line(tenant, line),
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        if bank_id is None:
+            return [put]
+        return [put, {"ConditionCheck": {
                     "TableName": self.table_name, "Key": self._ref_key(tenant, line.bank_account_id, bank_id),
                     "ConditionExpression": "#day = :day AND transactionId = :id", "ExpressionAttributeNames": {
                         "#day": "day"}, "ExpressionAttributeValues": {

@@ -110,3 +110,25 @@ def test_an_identifier_several_accounts_have_is_refused_and_never_gets_a_new_acc
         ("AmbiguousBankAccount", "$.transactions[1].accountIdentifier")]
     assert sorted(a.id for a in c.account_service.all(world.tenant)) == sorted([first, "twin"])
     assert c.ledger.all(world.tenant, first) == [] and c.ledger.all(world.tenant, "twin") == []
+
+
+def test_a_request_that_finds_its_line_written_meanwhile_answers_existing(c: FakeContainer, world: World,
+                                                                          monkeypatch: Any):
+    """Two requests post one transaction without an id: the second writes it between the first's read and write.
+    The first answers `existing` (001: newTransactions counts what it newly created) and the ledger holds one line."""
+    account = world.account("GB33BUKB20201555555555")
+    plain = _tx(transaction_id=None, text="Racing")
+    read = c.ledger.existing
+    raced: list[Any] = []
+
+    def existing_then_a_concurrent_post(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
+        monkeypatch.setattr(c.ledger, "existing", read)
+        raced.append(_post(c, world, plain))  # the other request, all of it, after this one's read
+        return found
+
+    monkeypatch.setattr(c.ledger, "existing", existing_then_a_concurrent_post)
+    first = _post(c, world, plain)
+    assert (raced[0].new, raced[0].existing) == (1, 0)
+    assert (first.new, first.existing, [i.result for i in first.items]) == (0, 1, ["existing"])
+    assert [line.description for line in c.ledger.all(world.tenant, account)] == ["Racing"]
