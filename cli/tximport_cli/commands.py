@@ -373,7 +373,8 @@ def _choose_accounts(args: argparse.Namespace, api: ApiClient, out: Output, imp:
     choices: list[dict[str, Any]] = []
     for entry in imp.get("accountIdentifiers") or []:
         identifier = entry["accountIdentifier"]
-        match = by_identifier.get(_squeeze(identifier)) or (_fuzzy_match(identifier, known) if args.fuzzy else None)
+        match = by_identifier.get(_squeeze(identifier)) or (
+            _fuzzy_match(identifier, entry.get("bank"), known) if args.fuzzy else None)
         if match:
             out.line(f"file account {identifier}: bank account {match['id']}")
             choices.append({"id": match["id"]})
@@ -390,11 +391,12 @@ def _choose_accounts(args: argparse.Namespace, api: ApiClient, out: Output, imp:
     return choices
 
 
-def _fuzzy_match(identifier: str, known: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The one bank account the service's fuzzy rules match `identifier` to (None: none, or several)."""
+def _fuzzy_match(identifier: str, bank: str | None, known: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The one bank account the service's fuzzy rules match `identifier` (of `bank`, if the file names it) to
+    (None: none, or several)."""
     from tximport.formats.accounts import match_account
 
-    found = match_account(identifier, [(a["id"], a.get("accountIdentifier") or "") for a in known], True)
+    found = match_account(identifier, [(a["id"], a.get("accountIdentifier") or "") for a in known], True, bank)
     return next((a for a in known if a["id"] == found), None)
 
 

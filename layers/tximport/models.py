@@ -209,6 +209,8 @@ class DiscoveredAccount(BaseModel):
     currency: str | None = None
     bank_account_id: str | None = None
     transaction_count: int = 0
+    #: the bank the file names beside the account (OFX BANKID, a camt servicer BIC), if any
+    bank: str | None = None
 
 
 class PollMonitor(BaseModel):

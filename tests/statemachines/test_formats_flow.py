@@ -167,6 +167,22 @@ def test_one_account_number_at_two_banks_in_one_file_is_two_accounts(api: Api, c
     assert [r["amount"] for r in api.ledger(second_id)] == ["-9.99" if file_format.startswith("XML") else "-3.30"]
 
 
+@pytest.mark.parametrize("banks", [("30001", None), (None, "30001")])
+def test_a_statement_naming_no_bank_beside_one_that_does_is_left_out_never_merged(api: Api,
+                                                                                 banks: tuple[str | None, ...]):
+    """Two OFX statements of number 12345678901, one at bank 30001, one naming no bank, with the accounts of that
+    number at banks 30001 and 99999 named: the first statement's lines go to bank 30001's account, the other's
+    are left out (either account may be its own), whichever comes first."""
+    mine, other = api.create_account("FR7630001000011234567890149"), api.create_account("FR7699999000011234567890152")
+    imp = api.import_file([mine, other], two_banks_ofx(banks), file_format="XML#OFX#v1", fuzzyAccountMatching=True)
+    assert imp["status"] == "awaitingConfirmation", imp.get("errorDetails")
+    banked = "-12.50" if banks[0] else "-9.99"
+    assert [r["amount"] for r in api.review(imp["id"])] == [banked]
+    assert "AmbiguousAccount" in {e["code"] for e in imp["errorDetails"]}
+    api.confirm_and_complete(imp["id"])
+    assert ([r["amount"] for r in api.ledger(mine)], api.ledger(other)) == ([banked], [])
+
+
 def test_a_statement_that_may_be_either_of_two_named_accounts_says_so(api: Api):
     """A statement naming account 0532013000 and no bank, with two accounts of that number at two banks named:
     its lines are left out, and the import says the statement may be either account (never that no account of

@@ -116,14 +116,15 @@ def ofx(account: str, booked: list[Card], pending: list[Card], *, closing: Decim
             "</CCSTMTRS></CCSTMTTRNRS></CREDITCARDMSGSRSV1></OFX>\n")
 
 
-def two_banks_ofx() -> bytes:
-    """An OFX file of two statements of account number 12345678901: at bank 30001 (a -12.50 line on 2024-01-05)
-    and at bank 99999 (a -9.99 line on 2024-01-07), in EUR."""
-    def stmt(bank: str, day: str, amount: str, fitid: str, name: str) -> str:
+def two_banks_ofx(banks: tuple[str | None, str | None] = ("30001", "99999")) -> bytes:
+    """An OFX file of two statements of account number 12345678901: at `banks[0]` (a -12.50 CAFE line on
+    2024-01-05) and at `banks[1]` (a -9.99 KIOSK line on 2024-01-07), in EUR; a bank None: no BANKID."""
+    def stmt(bank: str | None, day: str, amount: str, fitid: str, name: str) -> str:
+        bank_id = f"<BANKID>{bank}" if bank else ""
         return (f"<STMTTRNRS><TRNUID>{fitid}<STATUS><CODE>0<SEVERITY>INFO</STATUS><STMTRS><CURDEF>EUR<BANKACCTFROM>"
-                f"<BANKID>{bank}<ACCTID>12345678901<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST><DTSTART>20240101"
+                f"{bank_id}<ACCTID>12345678901<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST><DTSTART>20240101"
                 f"<DTEND>20240131<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>{day}<TRNAMT>{amount}<FITID>{fitid}<NAME>{name}"
                 "</STMTTRN></BANKTRANLIST></STMTRS></STMTTRNRS>")
     return ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1>"
-            + stmt("30001", "20240105", "-12.50", "A", "CAFE") + stmt("99999", "20240107", "-9.99", "B", "KIOSK")
+            + stmt(banks[0], "20240105", "-12.50", "A", "CAFE") + stmt(banks[1], "20240107", "-9.99", "B", "KIOSK")
             + "</BANKMSGSRSV1></OFX>").encode()

@@ -466,6 +466,8 @@ class DiscoveredAccountOut(Wire):
     currency: str | None
     bank_account_id: str | None = Field(description="the bank account it is imported into, once named")
     transaction_count: int
+    bank: str | None = Field(default=None, description="the bank the file names beside the account (OFX BANKID, a "
+                             "camt servicer BIC), if any")
 
 
 class ProductDatesOut(Wire):

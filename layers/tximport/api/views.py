@@ -244,7 +244,7 @@ def import_view(imp: Import, *, include_report: bool, monitor: PollMonitor | Non
         error_details=[error_detail_view(d) for d in imp.error_details],
         account_identifiers=[schemas.DiscoveredAccountOut(
             account_identifier=d.account_identifier, currency=d.currency, bank_account_id=d.bank_account_id,
-            transaction_count=d.transaction_count) for d in imp.discovered_accounts],
+            transaction_count=d.transaction_count, bank=d.bank) for d in imp.discovered_accounts],
         statement=statement, created=imp.created, updated=imp.updated, interim_report=imp.interim_report,
         amend_count=imp.amend_count, completed=imp.completed,
         # imports reverted before reverts had a status of their own have `reverted` only

@@ -18,8 +18,8 @@ account an account reference belongs to:
    * but two references that both name their bank, and name different banks, are two accounts
      whatever number they share: the bank code of an IBAN, the `bank code/` of a legacy pair, or the
      bank the file names beside the account (OFX `BANKID`, a camt servicer BIC), compared as bank
-     codes (digits without leading zeros) or as BICs (the institution and country of the BIC against
-     the IBAN's).
+     codes (digits without leading zeros) or as BICs (the institution, the BIC's first four letters,
+     against the IBAN's: `TRIODOSBANK/...` is Triodos, whatever its letters after `TRIO` say).
 
 A rule only answers when exactly one account fits: an ambiguous reference matches nothing, so
 the caller asks the user instead of guessing.
@@ -124,7 +124,7 @@ def candidates(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, bank
 @dataclass(frozen=True, slots=True)
 class _Bank:
     """A bank as a reference names it: a bank code (digits without leading zeros, or an IBAN's letters), a
-    BIC's institution and country, or both when an IBAN's BIC is known."""
+    BIC's institution (its first four letters), or both when an IBAN's BIC is known."""
 
     code: str | None = None
     bic: str | None = None
@@ -153,13 +153,13 @@ def _iban_bank(alnum: str) -> list[_Bank]:
         bic = iban.bic
     except (ValueError, TypeError, LookupError):
         bic = None
-    return [_Bank(code=code, bic=str(bic)[:6] if bic else None)] if code or bic else []
+    return [_Bank(code=code, bic=str(bic)[:4] if bic else None)] if code or bic else []
 
 
 def _bank_named(text: str) -> list[_Bank]:
     alnum = _NOT_ALNUM.sub("", text.upper())
     if _BIC.match(alnum):
-        return [_Bank(bic=alnum[:6])]
+        return [_Bank(bic=alnum[:4])]
     code = _code(alnum)
     return [_Bank(code=code)] if code and code.isdigit() else []
 
@@ -181,7 +181,7 @@ def _differ(one: _Bank, other: _Bank) -> bool:
         return one.code != other.code
     if one.bic and other.bic:
         return one.bic != other.bic
-    return bool(one.bic and other.code and other.code.isalpha() and one.bic[:4] != other.code)
+    return bool(one.bic and other.code and other.code.isalpha() and one.bic != other.code)
 
 
 def _valid_iban(identifier: str) -> bool:

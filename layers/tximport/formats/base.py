@@ -18,6 +18,7 @@ needs two passes (date-style inference reads the date column first).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,18 +69,19 @@ class StatementAccount:
 
 
 class AccountNames:
-    """The account references of one file: an account number a statement names under one bank and another
-    statement under another bank (OFX `BANKID`, a camt servicer BIC) is two accounts, so the later one is
-    referred to as `bank/number` (the form a legacy MT940 `:25:` writes); an account met first keeps its number."""
+    """The account references of one file: an account number that statements name under different banks (OFX
+    `BANKID`, a camt servicer BIC; a statement naming no bank is another one again) is as many accounts. The first
+    statement of a number keeps the number; a later one under another bank is `BANK/NUMBER` (the form a legacy
+    MT940 `:25:` writes), and one naming no bank beside a statement that names one is `/NUMBER` (no bank)."""
 
     def __init__(self) -> None:
         self._banks: dict[str, str | None] = {}
 
     def ref(self, number: str, bank: str | None) -> str:
         first = self._banks.setdefault(number, bank)
-        if bank and first and _bank_key(bank) != _bank_key(first):
-            return f"{bank.strip()}/{number}"
-        return number
+        if bank_key(bank) == bank_key(first):
+            return number
+        return f"{bank.strip()}/{number}" if bank else f"/{number}"
 
     def named(self, account: StatementAccount | None) -> StatementAccount | None:
         if account is not None:
@@ -87,8 +89,16 @@ class AccountNames:
         return account
 
 
-def _bank_key(bank: str) -> str:
-    return "".join(bank.split()).upper()
+#: a BIC: its institution (the bank), country, location and branch
+_BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
+
+
+def bank_key(bank: str | None) -> str:
+    """A bank as a statement names it, compared: without spaces and case; a BIC by its institution (`COBADEFFXXX`
+    and `COBADEFF` are one bank)."""
+    key = "".join((bank or "").split()).upper()
+    return key[:4] if _BIC.match(key) else key
+
 
 
 @dataclass(slots=True)

@@ -202,7 +202,7 @@ class _Accounts:
                 pairs = [(a.id, a.account_identifier or "") for a in self._accounts]
                 found = candidates(ref, pairs, self._fuzzy, self._banks.get(ref))
                 if len(found) > 1:
-                    self.ambiguous[ref] = found
+                    self.ambiguous[ref] = [f"{a.id} ({a.account_identifier})" for a in self._accounts if a.id in found]
                 self._resolved[ref] = next((a for a in self._accounts if [a.id] == found), None)
         return self._resolved[ref]
 
@@ -211,11 +211,11 @@ class _Accounts:
 AMBIGUOUS_ACCOUNT = "AmbiguousAccount"
 
 
-def ambiguous_note(event: base.StatementAccount, ids: list[str]) -> base.FileNote:
-    return base.FileNote(AMBIGUOUS_ACCOUNT, f"the statement of account {event.account_ref} may be any of {len(ids)} "
-                         f"bank accounts named on the import ({', '.join(ids)}): its lines were left out; import it "
-                         "with the one account it belongs to", severity="warning", line_number=event.line_number,
-                         actual_value=event.account_ref)
+def ambiguous_note(event: base.StatementAccount, accounts: list[str]) -> base.FileNote:
+    return base.FileNote(AMBIGUOUS_ACCOUNT, f"the statement of account {event.account_ref} may be any of "
+                         f"{len(accounts)} bank accounts named on the import ({', '.join(accounts)}): its lines were "
+                         "left out; import it with the one account it belongs to", severity="warning",
+                         line_number=event.line_number, actual_value=event.account_ref)
 
 
 _UNKNOWN = object()
@@ -660,7 +660,7 @@ class _Run:
             self._balances(event)
         else:
             entry = self.discovered.setdefault(event.account_ref, DiscoveredAccount(
-                account_identifier=event.account_ref, currency=event.currency))
+                account_identifier=event.account_ref, currency=event.currency, bank=event.bank_id))
             self.accounts.named(event)
             account = None if self.discovery else self.accounts.of(event.account_ref)
             entry.bank_account_id = account.id if account else None
@@ -993,7 +993,7 @@ def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
         (Severity.WARNING, "CurrencyMismatch", tally.foreign,
          "{} line(s) are in another currency than their bank account's"),
         (Severity.INFO, "UnlistedAccountLines", tally.ignored,
-         "{} line(s) belong to accounts not listed on the import and were ignored"),
+         "{} line(s) belong to no single account listed on the import and were ignored"),
         (Severity.INFO, "PendingEntriesSkipped", tally.pending, "{} pending (not booked) entr(y/ies) skipped"),
         (Severity.INFO, "OutsideProductDates", tally.out_of_range, "{} line(s) outside productDates left out"),
     ]
@@ -1258,7 +1258,7 @@ class ProcessingService:
         """A file without one importable line ends in error, saying why (never a silent complete)."""
         if tally.lines:
             return None
-        left_out = [(tally.ignored, "belong to bank accounts not named on the import"),
+        left_out = [(tally.ignored, "belong to no single bank account named on the import"),
                     (tally.pending, "are pending (not booked; includePending imports them)"),
                     (tally.out_of_range, "fall outside productDates")]
         reasons = [f"{count} {why}" for count, why in left_out if count]

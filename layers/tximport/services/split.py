@@ -305,6 +305,8 @@ def _merged_discovered(results: list[RangeResult]) -> dict[str, DiscoveredAccoun
                 continue
             if entry.currency != known.currency:
                 raise _Fallback(f"account {entry.account_identifier} has another currency in range {r.index}")
+            if base.bank_key(entry.bank) != base.bank_key(known.bank):  # one number, two banks: a run tells them apart
+                raise _Fallback(f"account {entry.account_identifier} has another bank in range {r.index}")
             known.transaction_count += entry.transaction_count
             known.bank_account_id = known.bank_account_id or entry.bank_account_id
     return merged

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tximport.formats.accounts import match_account
+from tximport.formats.base import AccountNames
 
 ACCOUNTS = [
     ("ba-iban", "NL77ABNA0574908765"),
@@ -129,3 +130,23 @@ def test_the_bank_a_file_names_beside_the_account_counts() -> None:
     assert match_account("0532013000", ACCOUNTS, True, "DEUTDEFF") is None
     assert match_account("0532013000", ACCOUNTS, True, "ROUTING") == "ba-de"  # nothing to compare: no verdict
     assert match_account("12345678", ACCOUNTS, True, "30001") == "ba-domestic"  # the account names no bank
+
+
+def test_a_bank_name_written_where_a_bank_code_goes_is_compared_by_its_institution() -> None:
+    """Triodos writes MT940 `:25:TRIODOSBANK/0390123456`: its first four letters are the IBAN's bank (TRIO)."""
+    assert match_account("TRIODOSBANK/0390123456", [("t", "NL49TRIO0390123456")], True) == "t"
+    assert match_account("0390123456", [("t", "NL49TRIO0390123456")], True, "TRIONL2UXXX") == "t"
+
+
+def test_one_number_under_several_banks_in_one_file_is_as_many_accounts() -> None:
+    names = AccountNames()
+    assert names.ref("12345678901", "30001") == "12345678901"
+    assert names.ref("12345678901", " 30001") == "12345678901"  # the same bank again: the same account
+    assert names.ref("12345678901", "99999") == "99999/12345678901"
+    assert names.ref("12345678901", None) == "/12345678901"  # naming no bank: another one again
+    assert names.ref("0532013000", "COBADEFFXXX") == "0532013000"
+    assert names.ref("0532013000", "COBADEFF") == "0532013000"  # a BIC with and without its branch
+    bankless_first = AccountNames()
+    assert bankless_first.ref("1020304050", None) == "1020304050"
+    assert bankless_first.ref("1020304050", None) == "1020304050"
+    assert bankless_first.ref("1020304050", "INGDDEFFXXX") == "INGDDEFFXXX/1020304050"

@@ -240,3 +240,30 @@ def test_currencies_and_rejected_kinds_across_ranges(c: FakeContainer, world: Wo
     # InvalidAmount at the Amount column (both name it so), the bad dates another
     assert sorted((v["code"], v["target"]) for v in found.imp["validation_details"]) == [
         ("InvalidAmount", "Amount"), ("InvalidDate", "Date")]
+
+
+def _camt_one_number_two_banks(count: int) -> bytes:
+    """camt.053 statements of domestic account 0532013000, serviced by two banks (their BICs) two by two after the
+    first: a range of two statements may start with either."""
+    banks = ["INGDDEFFXXX" if n % 4 in (1, 2) else "COBADEFFXXX" for n in range(count)]
+    statements = "".join(
+        f"<Stmt><Id>S{n}</Id><CreDtTm>2024-01-31T10:00:00</CreDtTm><Acct><Id><Othr><Id>0532013000</Id></Othr></Id>"
+        f"<Ccy>EUR</Ccy><Svcr><FinInstnId><BIC>{banks[n]}</BIC></FinInstnId></Svcr>"
+        f'</Acct><Ntry><Amt Ccy="EUR">{n + 1}.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>'
+        f"2024-01-{n + 1:02d}</Dt></BookgDt><AcctSvcrRef>R{n}</AcctSvcrRef></Ntry></Stmt>\n" for n in range(count))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
+            "<BkToCstmrStmt><GrpHdr><MsgId>M1</MsgId><CreDtTm>2024-01-31T10:00:00</CreDtTm></GrpHdr>\n"
+            + statements + "</BkToCstmrStmt></Document>\n").encode()
+
+
+def test_one_number_at_two_banks_cut_into_ranges_is_read_in_one_run(c: FakeContainer, world: World):
+    """Each range names the account number under the bank it meets first: the reduce finds two banks for one
+    name and reads the file in one run, which tells the two accounts apart."""
+    data = _camt_one_number_two_banks(8)
+    found, _ = _compare(c, world, data, len(data) // 4, file_format="CAMT053#v1")  # discovery
+    assert [(d["account_identifier"], d["bank"]) for d in found.imp["discovered_accounts"]] == [
+        ("0532013000", "COBADEFFXXX"), ("INGDDEFFXXX/0532013000", "INGDDEFFXXX")]
+    accounts = [world.account("DE89370400440532013000"), world.account("DE48500105170532013000")]
+    _, merged = _compare(c, world, data, len(data) // 4, *accounts, file_format="CAMT053#v1",
+                         fuzzy_account_matching=True)
+    assert not merged
