@@ -18,8 +18,9 @@ account an account reference belongs to:
    * but two references that both name their bank, and name different banks, are two accounts
      whatever number they share: the bank code of an IBAN, the `bank code/` of a legacy pair, or the
      bank the file names beside the account (OFX `BANKID`, a camt servicer BIC), compared as bank
-     codes (digits without leading zeros) or as BICs (the institution, the BIC's first four letters,
-     against the IBAN's: `TRIODOSBANK/...` is Triodos, whatever its letters after `TRIO` say).
+     codes (digits without leading zeros) or as BICs without their branch (`COBADEFF` is `COBADEFFXXX`,
+     `COBADEHH` another bank), a BIC only where schwifty's registry knows it (`TRIODOSBANK/`, a bank's
+     name, is no BIC and compares with nothing).
 
 A rule only answers when exactly one account fits: an ambiguous reference matches nothing, so
 the caller asks the user instead of guessing.
@@ -30,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from schwifty import IBAN
+from schwifty import BIC, IBAN
 
 from tximport.money import EXPONENTS
 
@@ -124,7 +125,7 @@ def candidates(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, bank
 @dataclass(frozen=True, slots=True)
 class _Bank:
     """A bank as a reference names it: a bank code (digits without leading zeros, or an IBAN's letters), a
-    BIC's institution (its first four letters), or both when an IBAN's BIC is known."""
+    BIC without its branch, or both when an IBAN's BIC is known."""
 
     code: str | None = None
     bic: str | None = None
@@ -153,13 +154,13 @@ def _iban_bank(alnum: str) -> list[_Bank]:
         bic = iban.bic
     except (ValueError, TypeError, LookupError):
         bic = None
-    return [_Bank(code=code, bic=str(bic)[:4] if bic else None)] if code or bic else []
+    return [_Bank(code=code, bic=str(bic)[:8] if bic else None)] if code or bic else []
 
 
 def _bank_named(text: str) -> list[_Bank]:
     alnum = _NOT_ALNUM.sub("", text.upper())
     if _BIC.match(alnum):
-        return [_Bank(bic=alnum[:4])]
+        return [_Bank(bic=alnum[:8])] if _known_bic(alnum) else []
     code = _code(alnum)
     return [_Bank(code=code)] if code and code.isdigit() else []
 
@@ -181,7 +182,16 @@ def _differ(one: _Bank, other: _Bank) -> bool:
         return one.code != other.code
     if one.bic and other.bic:
         return one.bic != other.bic
-    return bool(one.bic and other.code and other.code.isalpha() and one.bic != other.code)
+    return bool(one.bic and other.code and other.code.isalpha() and one.bic[:4] != other.code)
+
+
+def _known_bic(text: str) -> bool:
+    """Whether `text` is the BIC of a bank schwifty's registry knows (a bank's name written where a bank code
+    goes, `TRIODOSBANK`, `COMMERZBANK`, has a BIC's shape too: it names no comparable bank)."""
+    try:
+        return bool(BIC(text).bank_names)
+    except (ValueError, TypeError):
+        return False
 
 
 def _valid_iban(identifier: str) -> bool:

@@ -94,10 +94,10 @@ _BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
 
 
 def bank_key(bank: str | None) -> str:
-    """A bank as a statement names it, compared: without spaces and case; a BIC by its institution (`COBADEFFXXX`
-    and `COBADEFF` are one bank)."""
+    """A bank as a statement names it, compared: without spaces and case; a BIC without its branch (`COBADEFFXXX`
+    and `COBADEFF` are one bank, `COBADEHH` another)."""
     key = "".join((bank or "").split()).upper()
-    return key[:4] if _BIC.match(key) else key
+    return key[:8] if _BIC.match(key) else key
 
 
 

@@ -138,6 +138,19 @@ def test_a_bank_name_written_where_a_bank_code_goes_is_compared_by_its_instituti
     assert match_account("0390123456", [("t", "NL49TRIO0390123456")], True, "TRIONL2UXXX") == "t"
 
 
+def test_a_bic_names_its_bank_and_location_not_only_its_institution() -> None:
+    """Commerzbank Frankfurt (COBADEFF, the IBAN's BIC) and Commerzbank Hamburg (COBADEHH) number their accounts
+    apart; the branch aside (XXX), a BIC is the IBAN's bank or not. A bank's name where a code goes is no BIC."""
+    frankfurt = [("a", "DE89370400440532013000")]
+    assert match_account("0532013000", frankfurt, True, "COBADEHHXXX") is None
+    assert match_account("0532013000", frankfurt, True, "COBAGB2X") is None
+    assert match_account("0532013000", frankfurt, True, "COBADEFF") == "a"
+    assert match_account("COMMERZBANK/0532013000", frankfurt, True) == "a"
+    names = AccountNames()
+    assert names.ref("0532013000", "COBADEFFXXX") == "0532013000"
+    assert names.ref("0532013000", "COBADEHHXXX") == "COBADEHHXXX/0532013000"
+
+
 def test_one_number_under_several_banks_in_one_file_is_as_many_accounts() -> None:
     names = AccountNames()
     assert names.ref("12345678901", "30001") == "12345678901"
