@@ -137,6 +137,20 @@ def test_a_file_of_one_number_at_two_banks_gives_each_session_its_banks_statemen
         assert [(line["description"], line["amount"]) for line in staged] == [(name, D(amount))]
 
 
+@pytest.mark.parametrize("banks", [("30001", None), (None, "30001")])
+def test_of_a_statement_naming_the_accounts_bank_and_one_naming_none_the_first_is_the_sessions(
+        client: SessionsClient, banks: tuple[str | None, str | None]):
+    """An OFX of two statements of number 12345678901, one at bank 30001, one naming no bank: the session of the
+    bank-30001 account stages the first's line whatever the order (the other is left as another account's)."""
+    session = client.create_session(account_id=client.bank_account(identifier="FR7630001000011234567890149",
+                                                                    currency="EUR"), billing_month="2024-01")
+    taken = client.upload(session["id"], "two.ofx", two_banks_ofx(banks))
+    assert taken.status_code == 200, taken.text
+    assert (taken.json()["processed"], taken.json()["other_account_lines"]) == (1, 1)
+    staged = client.get_session(session["id"])["staged_transactions"]
+    assert [line["description"] for line in staged] == ["CAFE" if banks[0] else "KIOSK"]
+
+
 def test_a_header_only_csv_is_an_empty_file(client: SessionsClient):
     session = client.create_session(account_id=client.bank_account(), billing_month="2024-03")
     for content in (b"data,descricao,valor\n", b"data,descricao,valor\r\n\r\n", b""):

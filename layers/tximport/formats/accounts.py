@@ -122,6 +122,11 @@ def candidates(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, bank
     return list(dict.fromkeys(found))
 
 
+def names_bank(file_ref: str, bank: str | None = None) -> bool:
+    """Whether a reference (with the bank the file names beside it) names a bank the matching compares."""
+    return bool(_banks(file_ref, bank))
+
+
 @dataclass(frozen=True, slots=True)
 class _Bank:
     """A bank as a reference names it: a bank code (digits without leading zeros, or an IBAN's letters), a

@@ -9,7 +9,7 @@ from typing import Any
 from tximport import money
 from tximport.errors import ValidationFailed
 from tximport.formats import base
-from tximport.formats.accounts import match_account
+from tximport.formats.accounts import match_account, names_bank
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.detect import detect
 from tximport.formats.registry import FORMATS
@@ -41,11 +41,14 @@ class UploadResult:
 
 def _session_account(identifier: str, named: set[str], banks: dict[str, str]) -> str | None:
     """The file's reference naming the session's account: the one written as its identifier, else the one
-    only that matches it fuzzily (the bank a statement names beside its account counting)."""
+    only that matches it fuzzily (the bank a statement names beside its account counting: of a statement naming
+    the account's bank and one of the same number naming none, the first is the account's)."""
     exact = match_account(identifier, [(r, r) for r in named], False)
     if exact is not None:
         return exact
     found = [r for r in named if match_account(r, [(r, identifier)], True, banks.get(r))]
+    if len(found) > 1:
+        found = [r for r in found if names_bank(r, banks.get(r))]
     return found[0] if len(found) == 1 else None
 
 
