@@ -27,6 +27,17 @@ def is_safe_id(value: str) -> bool:
     return _SAFE_ID.fullmatch(value) is not None
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def canonical_id(value: str | None) -> str | None:
+    """An id as we store it: a UUID in lower case (RFC 9562: its hex digits are case insensitive on input, and
+    clients such as .NET or SQL Server write them in upper case); any other id as it is."""
+    if value is not None and _UUID.match(value):
+        return value.lower()
+    return value
+
+
 def new_id() -> str:
     """A UUID (version 7 layout) whose first 48 bits are the creation time in milliseconds, so that
     ids sort by creation time and `GET /imports` can list newest first straight from the key. Ids made

@@ -172,3 +172,5 @@ def test_a_second_bank_account_with_an_identifier_already_taken_is_409(api: Api)
     assert (error["code"], error["target"]) == ("BankAccountExists", "accountIdentifier") and first in error["message"]
     assert error["details"] == [{"target": "accountIdentifier", "code": "BankAccountExists", "bankAccountId": first}]
     assert [a["id"] for a in api.ok("GET", "/bankaccounts")["data"]] == [first]
+    # a client that writes UUIDs in upper case names the same account
+    assert api.ok("GET", f"/bankaccounts/{first.upper()}")["data"]["id"] == first

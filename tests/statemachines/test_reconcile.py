@@ -449,3 +449,32 @@ def test_three_decimal_amounts_are_compared_exactly_and_yen_has_no_decimals(clie
         {"type": "DEBIT", "amount": 1500.00, "description": "x", "transactionDate": "2024-12-03"}])
     created = client.ok("POST", BASE, 201, json=body).text
     assert '"totalAmount":1500,' in created
+
+
+#: a UUID as RFC 9562 defines it, as strict validators check it (a version 1 to 8, the RFC variant)
+_RFC_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+
+def test_ids_written_in_upper_case_name_the_same_resources_and_statement_ids_are_rfc_uuids(client: Client):
+    import re
+
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    # a client that writes UUIDs in upper case (.NET, SQL Server) creates, lists, reads and matches as any other
+    rec = client.create(account.upper())["data"]["id"]
+    settled = client.wait(rec.upper())
+    assert settled["id"] == rec and settled["attributes"]["accountId"] == account
+    listed = client.ok("GET", f"{BASE}?filter[accountId]={account.upper()}").json()
+    assert [r["id"] for r in listed["data"]] == [rec]
+    entries = client.entries(rec.upper())["data"]
+    statements = [e["attributes"]["matchedStatementId"] for e in entries if e["attributes"]["matchedStatementId"]]
+    ledger_ids = [line["statementId"] for line in client.api.ledger(account)]
+    assert len(statements) == 2 and set(statements) <= set(ledger_ids)
+    assert all(re.match(_RFC_UUID, s) for s in statements + ledger_ids), (statements, ledger_ids)
+    unmatched = next(e for e in entries if e["attributes"]["matchStatus"] == "UNMATCHED")
+    tarifa = next(r for r in client.api.ledger(account) if r["description"] == "TARIFA PACOTE")
+    manual = client.ok("PATCH", f"{BASE}/{rec.upper()}/entries/{unmatched['id'].upper()}", json={"data": {
+        "type": "reconciliation-entries",
+        "attributes": {"matchStatus": "MANUAL", "matchedStatementId": tarifa["statementId"].upper()}}}).json()
+    assert manual["data"]["id"] == unmatched["id"]
+    assert manual["data"]["attributes"]["matchedStatementId"] == tarifa["statementId"]

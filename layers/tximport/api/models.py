@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, overload
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,7 +29,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from tximport import commands, money
 from tximport.formats.base import is_placeholder_id
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
-from tximport.ids import SAFE_ID_PATTERN
+from tximport.ids import SAFE_ID_PATTERN, canonical_id
 from tximport.models import DateStyle, ReviewLevel, TransactionSign
 from tximport.models import ProductDates as DomainProductDates
 from tximport.services.public import MAX_TEXT_CHARS
@@ -36,11 +37,15 @@ from tximport.services.public import MAX_TEXT_CHARS
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+#: a UUID of ours in lower case, whatever case a client writes it in (`tximport.ids.canonical_id`)
+Canonical = AfterValidator(canonical_id)
 #: an id of ours that becomes part of stored keys: letters, digits, `.`, `_`, `-` (tximport.ids)
-KeyId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
-#: an id in a path (`/imports/{import_id}`): the same alphabet; anything else is a 400 before any lookup
-PathId = Annotated[str, Path(pattern=SAFE_ID_PATTERN, description="1 to 128 letters, digits, `.`, `_` or `-`, "
-                                                                  "starting with a letter or digit")]
+KeyId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN), Canonical]
+_PATH_ID = "1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+#: an id in a path (`/imports/{import_id}`): the same alphabet; anything else is a 400 before any lookup (its
+#: schema spelled out: a validator after `Path` hides the pattern from the generated one)
+PathId = Annotated[str, Path(pattern=SAFE_ID_PATTERN, description=_PATH_ID), Canonical,
+                   WithJsonSchema({"description": _PATH_ID, "pattern": SAFE_ID_PATTERN, "type": "string"})]
 #: a short label (a source, a bank's identifier)
 Label = Annotated[str, StringConstraints(max_length=255)]
 #: the largest column mapping, as JSON (the schema in GET /fileformats; it is stored with the import)

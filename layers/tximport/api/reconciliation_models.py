@@ -11,8 +11,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
+from tximport.ids import canonical_id
 from tximport.reconciliation.models import (
     MAX_ENTRIES,
     Direction,
@@ -48,6 +49,8 @@ def _json_number(value: Any) -> Any:
 Day = Annotated[date, Field(ge=EARLIEST, le=LATEST), BeforeValidator(_written_date)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+#: an id of ours (an account, a statement line): a UUID in lower case, whatever case a client writes it in
+IdRef = Annotated[Ref, AfterValidator(canonical_id)]
 
 
 class _In(BaseModel):
@@ -83,7 +86,7 @@ class MatchingOptionsIn(MatchingOptions):
 
 
 class CreateAttributes(_In):
-    account_id: Ref = Field(alias="accountId", examples=["550e8400-e29b-41d4-a716-446655440100"],
+    account_id: IdRef = Field(alias="accountId", examples=["550e8400-e29b-41d4-a716-446655440100"],
                             description="one of the tenant's bank accounts (`/bankaccounts`)")
     period_start: Day = Field(alias="periodStart", examples=["2024-01-01"])
     period_end: Day = Field(alias="periodEnd", examples=["2024-01-31"],
@@ -108,7 +111,7 @@ class CreateReconciliationRequest(_In):
 class EntryChangeAttributes(_In):
     match_status: Literal["MANUAL", "UNMATCHED"] = Field(alias="matchStatus", description=(
         "MANUAL matches the entry to `matchedStatementId` by hand; UNMATCHED takes its match away"))
-    matched_statement_id: Ref | None = Field(default=None, alias="matchedStatementId", description=(
+    matched_statement_id: IdRef | None = Field(default=None, alias="matchedStatementId", description=(
         "the ledger line: its statement UUID (as answers show it) or its ledger transactionId"))
 
 

@@ -3,8 +3,10 @@
 An entry id is the reconciliation's UUID with its low 32 bits replaced by the entry's index: unique within
 the service, a valid UUID (version and variant bits sit higher), and resolvable to the entry without a
 lookup. A statement id is the UUID the document shows for a ledger line: the 128-bit digest inside our
-ledger transaction ids (`2024-01-10-<32 hex>`) written as a UUID, so it can be resolved back by trying
-the digest on the days of a reconciliation's window; other ids map through uuid5.
+ledger transaction ids (`2024-01-10-<32 hex>`) written as an RFC 9562 version 8 UUID (its version and variant
+bits set, the other 122 bits the digest's), resolved back by looking for the line whose id gives it among the
+lines of a reconciliation's window; other ids map through uuid5. (Statement ids were the bare digest before:
+such a UUID is still resolved, by the digest.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from datetime import date
 _LOW = (1 << 32) - 1
 _LEDGER_ID = re.compile(r"^(\d{4}-\d{2}-\d{2})-([0-9a-f]{32})$")
 _NAMESPACE = uuid.UUID("6f1c2d4e-8a5b-4c3d-9e7f-0a1b2c3d4e5f")
+#: the version (8: custom) and variant (RFC 9562) bits of a statement UUID, and where they sit
+_VERSION_8 = (0x8 << 76) | (0b10 << 62)
+_VERSION_BITS = (0xF << 76) | (0b11 << 62)
 
 
 def is_uuid(value: str) -> bool:
@@ -46,7 +51,7 @@ def statement_id(transaction_id: str) -> str:
     """The UUID a ledger line is known by in reconciliation answers (`matchedStatementId`)."""
     found = _LEDGER_ID.match(transaction_id)
     if found:
-        return str(uuid.UUID(hex=found.group(2)))
+        return str(uuid.UUID(int=int(found.group(2), 16) & ~_VERSION_BITS | _VERSION_8))
     return str(uuid.uuid5(_NAMESPACE, transaction_id))
 
 

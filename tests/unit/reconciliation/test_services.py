@@ -3,6 +3,7 @@ overrides, manual match and unmatch, re-run, failure."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -170,6 +171,23 @@ def test_pages_read_only_the_chunks_they_touch_and_agree_with_a_full_listing(wor
     for number in range(1, 10):
         every += [r.index for r in world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, number, 100)[1]]
     assert every == [i for i in range(2500) if i % 3 == 0]
+
+
+def test_a_manual_match_finds_the_line_by_its_statement_uuid_in_any_case_and_by_the_bare_digest(world: World):
+    entries, lines = _many(30)
+    spares = [StatementLine(f"2024-01-0{day}-{digit * 32}", Direction.DEBIT, Decimal("9.99"), date(2024, 1, day), "X",
+                            "BRL") for day, digit in ((5, "f"), (6, "e"), (7, "d"))]
+    world.add_lines(*lines, *spares)
+    rec = world.create(TENANT, request(entries))
+    world.settle(rec.id)
+    named = [statement_id(spares[0].transaction_id),
+             statement_id(spares[1].transaction_id).upper(),
+             str(uuid.UUID(hex="d" * 32))]  # a statement UUID as answers wrote it before it had a version
+    for index, (statement, spare) in enumerate(zip(named, spares, strict=True)):
+        manual = world.manual.match(TENANT, rec.id, entry_id(rec.id, index * 3), statement)
+        assert (manual.status, manual.line) == (MatchStatus.MANUAL, spare.transaction_id)
+    with pytest.raises(Missing):  # a UUID no line of the window gives
+        world.manual.match(TENANT, rec.id, entry_id(rec.id, 9), str(uuid.UUID(hex="c" * 32)))
 
 
 def test_manual_match_and_unmatch_stay_consistent_with_pages_and_counts(world: World):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -50,13 +51,22 @@ def test_pages_link_to_their_neighbours_and_keep_the_filters():
     assert empty["meta"]["totalPages"] == 1 and empty["links"]["prev"] is None and empty["links"]["next"] is None
 
 
+#: the bits of a statement UUID that are its version and variant, not the digest's
+_WRITTEN_BITS = (0xF << 76) | (0b11 << 62)
+
+
 def test_entry_ids_carry_their_index_and_statement_ids_their_ledger_digest():
     rec = "01a22af8-6c1e-7b3d-9a4b-1234567890ab"
     assert is_uuid(entry_id(rec, 41)) and entry_index(rec, entry_id(rec, 41)) == 41
     assert entry_index("01a22af8-6c1e-7b3d-9a4b-000000000000", entry_id(rec, 41)) is None
     assert entry_index(rec, "garbage") is None and not is_uuid("x" * 2000)
     tx = "2024-01-10-" + "ab" * 16
-    assert statement_id(tx) == "abababab-abab-abab-abab-abababababab" and ledger_day(tx) == date(2024, 1, 10)
+    # the digest's bits but its version (8) and variant (RFC 9562): a UUID strict validators accept
+    assert statement_id(tx) == "abababab-abab-8bab-abab-abababababab" and ledger_day(tx) == date(2024, 1, 10)
+    for digest in ("0" * 32, "f" * 32, "04308141575770eb28fa8cac6cf46da3"):
+        written = uuid.UUID(statement_id(f"2024-01-10-{digest}"))
+        assert (written.version, written.variant) == (8, uuid.RFC_4122)
+        assert written.int & ~_WRITTEN_BITS == int(digest, 16) & ~_WRITTEN_BITS
     assert is_uuid(statement_id("public-api-line")) and ledger_day("public-api-line") is None
 
 

@@ -32,7 +32,7 @@ from tximport.reconciliation.records import EntryRecord, is_matched
 from tximport.services.reconciliations.create import start_run
 from tximport.services.reconciliations.matching import add
 from tximport.services.reconciliations.pages import record_at
-from tximport.services.reconciliations.statement import booked_between, find, find_digest
+from tximport.services.reconciliations.statement import booked_between, find, find_statement
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.reconciliation_results import ResultChunkStore
 from tximport.storage.reconciliations import ReconciliationsStore
@@ -160,11 +160,10 @@ class ManualDecisions:
                 self.ledger, rec.tenant, rec.account_id, [first, last], lambda tx_id: tx_id == statement)
             where = f"ledger line {statement} not found on account {rec.account_id}"
         else:
-            digest = digest_of(statement)
-            if digest is None:
+            if digest_of(statement) is None:
                 raise Invalid("matchedStatementId must be a statement UUID or a ledger transactionId",
                               "matchedStatementId")
-            found = find_digest(self.ledger, rec.tenant, rec.account_id, digest, _days(first, last))
+            found = find_statement(self.ledger, rec.tenant, rec.account_id, statement, _days(first, last))
             where = (f"statement line {statement} not found among the lines of account {rec.account_id} booked in "
                      f"the period widened by the date window ({first} to {last})")
         if found is None:

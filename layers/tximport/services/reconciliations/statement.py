@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from tximport.models import LedgerLine, Tenant
-from tximport.reconciliation.ids import ledger_day
+from tximport.reconciliation.ids import digest_of, ledger_day, statement_id
 from tximport.storage.ledger import LedgerStore
 
 
@@ -20,16 +20,21 @@ def find(ledger: LedgerStore, tenant: Tenant, account_id: str, transaction_id: s
     return found[0] if found else None
 
 
-def find_digest(ledger: LedgerStore, tenant: Tenant, account_id: str, digest: str, days: Iterable[date]
-                ) -> LedgerLine | None:
-    """The line whose id is `<day>-<digest>` on one of `days` (a statement UUID names the digest only); else the
-    line of that digest booked on one of them under the id of another day (a public transaction a resend moved
-    keeps the id of the day it was first posted on)."""
-    wanted = list(days)
+def find_statement(ledger: LedgerStore, tenant: Tenant, account_id: str, statement: str, days: Iterable[date]
+                   ) -> LedgerLine | None:
+    """The line booked on one of `days` that the statement UUID names (`statement_id`): first the line whose id
+    is `<day>-<the UUID's digits>` (the UUIDs written before they had a version), else the line among those
+    booked on `days` whose id gives the UUID, or whose id holds its digits under another day (a public
+    transaction a resend moved keeps the id of the day it was first posted on)."""
+    wanted, digest = list(days), digest_of(statement)
+    if digest is None:
+        return None
     found = ledger.get_lines(tenant, [(account_id, day, f"{day.isoformat()}-{digest}") for day in wanted])
     if found:
         return found[0]
-    return booked_between(ledger, tenant, account_id, wanted, lambda tx_id: tx_id[11:] == digest)
+    canonical = statement.lower()
+    return booked_between(ledger, tenant, account_id, wanted,
+                          lambda tx_id: tx_id[11:] == digest or statement_id(tx_id) == canonical)
 
 
 def booked_between(ledger: LedgerStore, tenant: Tenant, account_id: str, days: list[date],
