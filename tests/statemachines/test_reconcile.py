@@ -478,3 +478,23 @@ def test_ids_written_in_upper_case_name_the_same_resources_and_statement_ids_are
         "attributes": {"matchStatus": "MANUAL", "matchedStatementId": tarifa["statementId"].upper()}}}).json()
     assert manual["data"]["id"] == unmatched["id"]
     assert manual["data"]["attributes"]["matchedStatementId"] == tarifa["statementId"]
+
+
+def test_an_entry_whose_line_an_earlier_period_took_is_told_which_reconciliation_holds_it(client: Client):
+    account, identifier = client.account()
+    client.ledger(identifier, ("2024-05-02", "2000.00", "Salary", "S-1"))
+
+    def month(start: str, end: str, day: str) -> dict:
+        return {"data": {"type": "reconciliations", "attributes": {
+            "accountId": account, "periodStart": start, "periodEnd": end, "source": "API_IMPORT",
+            "entries": [{"type": "CREDIT", "amount": 2000.00, "description": "Salary", "transactionDate": day}]}}}
+
+    # April's entry of the 30th takes the line booked on 2 May (within the date window)
+    april = client.create(account, month("2024-04-01", "2024-04-30", "2024-04-30"))["data"]["id"]
+    assert client.wait(april)["attributes"]["matchedEntries"] == 1
+    may = client.create(account, month("2024-05-01", "2024-05-31", "2024-05-02"))["data"]["id"]
+    assert client.wait(may)["attributes"]["unmatchedEntries"] == 1
+    line = client.api.ledger(account)[0]
+    reason = client.entries(may)["data"][0]["attributes"]["reason"]
+    assert reason == f"the line that fits it ({line['statementId']}, booked 2024-05-02) is matched by " \
+                     f"reconciliation {april}", reason

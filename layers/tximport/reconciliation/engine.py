@@ -204,6 +204,10 @@ class _LineIndex:
                 yield positions[j]
 
 
+#: the reason of an entry no line fits
+NO_LINE = "no line within the amount tolerance and the date window"
+
+
 def match(entries: Sequence[Entry], lines: Sequence[StatementLine], options: MatchingOptions) -> list[EntryResult]:
     """Match `entries` against `lines`; answers one result per entry, in the order of `entries`."""
     return _Run(entries, lines, options).run()
@@ -344,7 +348,7 @@ class _Run:
                 result.suggestions = self._suggestions(i, None)
         for result in self.results:
             if result.status == MatchStatus.UNMATCHED and not result.reason:
-                result.reason = "no line within the amount tolerance and the date window"
+                result.reason = NO_LINE
 
     def _runner_up(self, i: int, p: int, assignment: dict[int, int], owner: dict[int, int]) -> RunnerUp | None:
         score = self.by_entry[i][p][0]

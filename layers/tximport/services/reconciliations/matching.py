@@ -15,10 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from tximport.models import LineMark, Tenant, utcnow
-from tximport.reconciliation.engine import match
-from tximport.reconciliation.ids import entry_id
+from tximport.reconciliation.engine import NO_LINE, match
+from tximport.reconciliation.ids import entry_id, statement_id
 from tximport.reconciliation.models import (
     Counts,
+    Entry,
+    EntryResult,
     MatchStatus,
     Override,
     Reconciliation,
@@ -71,6 +73,7 @@ class MatchingRun:
         lines, held, stale_owners = self._statement(rec, overrides)
         free = [r.entry() for r in records if r.index not in overrides]
         results = match(free, [line for line in lines.values() if line.transaction_id not in held], rec.options)
+        _name_holders(rec, free, results, lines, held)
         fresh = {r.index: r for r in records}
         for entry, result in zip(free, results, strict=True):
             fresh[entry.index] = record_of(entry, result, lines)
@@ -100,13 +103,13 @@ class MatchingRun:
                 "unmatched": rec.counts.unmatched_entries}
 
     def _statement(self, rec: Reconciliation, overrides: dict[int, tuple[Override, EntryRecord]]
-                   ) -> tuple[dict[str, StatementLine], set[str], dict[str, str]]:
-        """The lines of the period widened by the date window, and those the engine may not take: held by a
-        manual decision of this reconciliation or by an entry of another live reconciliation; and the lines
-        still marked by a FAILED one (their marks may be replaced)."""
+                   ) -> tuple[dict[str, StatementLine], dict[str, str], dict[str, str]]:
+        """The lines of the period widened by the date window, and those the engine may not take with the
+        reconciliation holding them: this one (a manual decision) or another live one; and the lines still
+        marked by a FAILED one (their marks may be replaced)."""
         window = timedelta(days=rec.options.date_window_days)
         lines: dict[str, StatementLine] = {}
-        held = {o.line for o, _ in overrides.values() if o.line}
+        held = {o.line: rec.id for o, _ in overrides.values() if o.line}
         others: dict[str, bool] = {}
         stale: dict[str, str] = {}
         for ledger_line in self.ledger.lines_between(rec.tenant, rec.account_id, rec.period_start - window,
@@ -115,7 +118,7 @@ class MatchingRun:
             owner = ledger_line.reconciliation.reconciliation_id if ledger_line.reconciliation else None
             if owner and owner != rec.id:
                 if self._live(rec.tenant, owner, others):
-                    held.add(line.transaction_id)
+                    held[line.transaction_id] = owner
                 else:
                     stale[line.transaction_id] = owner
         return lines, held, stale
@@ -187,3 +190,20 @@ def add(counts: Counts, status: MatchStatus, amount: Decimal, sign: int) -> None
     counts.matched_amount += sign * amount
     if status == MatchStatus.MANUAL:
         counts.manual_entries += sign
+
+
+def _name_holders(rec: Reconciliation, free: list[Entry], results: list[EntryResult],
+                  lines: dict[str, StatementLine], held: dict[str, str]) -> None:
+    """An entry no free line fits, that a line another reconciliation holds would fit (a line booked in this period
+    that an earlier period's date window took, say): its reason names that line and the reconciliation holding
+    it, rather than saying there is no such line."""
+    taken = [lines[tx] for tx, owner in held.items() if owner != rec.id]
+    alone = [(entry, result) for entry, result in zip(free, results, strict=True)
+             if result.status == MatchStatus.UNMATCHED and result.reason == NO_LINE]
+    if not taken or not alone:
+        return
+    for (_, result), other in zip(alone, match([e for e, _ in alone], taken, rec.options), strict=True):
+        line = other.line or next((s.line for s in other.suggestions), None)
+        if line:
+            result.reason = (f"the line that fits it ({statement_id(line)}, booked {lines[line].booking_date}) is "
+                             f"matched by reconciliation {held[line]}")
