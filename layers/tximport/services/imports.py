@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,9 @@ from tximport.storage.staging import Staging, import_prefix
 from tximport.tasks import RevertRunTask, TenantRef
 
 MAX_AMENDS = 10
+#: how long a revert asked right after the import's completion waits for the import to give its accounts back
+#: (the completion step writes the status, then releases them)
+_RELEASE_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 #: the bank of a placeholder account created while naming a discovery's accounts, when neither the
 #: import nor the tenant's other accounts name one
 PLACEHOLDER_BANK_ID = "unknown"
@@ -313,19 +317,27 @@ class ImportService:
         import of one of them queues behind it. While another import holds one (processing, or awaiting
         confirmation with a review made against the ledger the revert would change: a line shown as
         already imported would then be in no ledger line), 409 BankAccountBusy and nothing changes."""
-        if self.lifecycle.acquire(imp, revert=True):
-            return
+        for pause in (*_RELEASE_PAUSES, None):
+            if self.lifecycle.acquire(imp, revert=True):
+                return
+            self._busy_elsewhere(imp)
+            if pause is not None:  # the import's own completion is giving its accounts back (milliseconds)
+                time.sleep(pause)
+        raise Conflict("the import is still giving its bank accounts back after its completion: revert again",
+                       code="BankAccountBusy", target="bankAccounts")
+
+    def _busy_elsewhere(self, imp: Import) -> None:
+        """409 BankAccountBusy naming the import (or revert) that holds one of the import's accounts, if another
+        than the import itself (which holds them from its processing until its completion gives them back)."""
         for account_id in self.lifecycle.account_ids(imp):
             holder = self.lifecycle.locks.holder(imp.tenant, account_id)
-            if holder is None or holder == revert_holder(imp.id):
+            if holder in (None, imp.id, revert_holder(imp.id)):
                 continue
             other, reverting = held_by(holder)
             raise Conflict(f"{'the revert of ' if reverting else ''}import {other} holds bank account {account_id} "
                            "(it is processed, awaits confirmation against the ledger as it is, or is reverted): "
                            "wait for it, or confirm or delete it, then revert", code="BankAccountBusy",
                            target="bankAccounts")
-        raise Conflict("a bank account of the import changed hands while the revert took it: revert again",
-                       code="BankAccountBusy", target="bankAccounts")
 
     def revert(self, tenant: Tenant, import_id: str) -> tuple[Import, bool]:
         """Start the revert workflow, which removes the ledger lines this import added (not lines others added),

@@ -368,3 +368,36 @@ def test_a_revert_that_cannot_be_started_gives_the_accounts_back(world: World, c
     with pytest.raises(StartRefused):
         c.import_service.revert(world.tenant, imp.id)
     assert c.lifecycle.locks.holder(world.tenant, account) is None
+
+
+def test_a_revert_asked_while_the_completion_gives_the_accounts_back_waits_for_it(
+        world: World, c: FakeContainer, monkeypatch: pytest.MonkeyPatch):
+    """The completion step writes status complete, then releases the accounts: a client reverting as soon as it
+    reads complete finds the import still holding them. The revert waits for that release (it was 409)."""
+    account = world.account()
+    imp = world.completed(CSV, account)
+    assert c.locks.acquire(world.tenant, account, imp.id)  # the completion has not given the account back yet
+    pauses: list[float] = []
+
+    def completion_releases(seconds: float) -> None:
+        pauses.append(seconds)
+        c.locks.release(world.tenant, account, imp.id)
+
+    monkeypatch.setattr("tximport.services.imports.time.sleep", completion_releases)
+    _, running = c.import_service.revert(world.tenant, imp.id)
+    assert running and pauses == [0.05] and world.get(imp.id).revert.status == "reverting"
+    assert c.locks.holder(world.tenant, account) == revert_holder(imp.id)
+
+
+def test_a_revert_waits_for_the_imports_own_release_a_bounded_time(
+        world: World, c: FakeContainer, monkeypatch: pytest.MonkeyPatch):
+    account = world.account()
+    imp = world.completed(CSV, account)
+    assert c.locks.acquire(world.tenant, account, imp.id)  # a completion that does not give it back
+    pauses: list[float] = []
+    monkeypatch.setattr("tximport.services.imports.time.sleep", pauses.append)
+    with pytest.raises(Conflict) as busy:
+        c.import_service.revert(world.tenant, imp.id)
+    assert (busy.value.code, busy.value.target) == ("BankAccountBusy", "bankAccounts")
+    assert "giving its bank accounts back" in busy.value.message and sum(pauses) < 2
+    assert world.get(imp.id).revert.status is None and c.locks.holder(world.tenant, account) == imp.id
