@@ -31,10 +31,12 @@ install: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/tximport local
 
+# two workers, a file at a time, in the order tests/conftest.py gives (the longest tiers first: xdist's own
+# reordering, by the number of tests in a file, left the longest single-test files for the end)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

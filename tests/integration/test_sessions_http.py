@@ -599,3 +599,38 @@ def test_a_recurring_items_slots_paid_ignored_and_pending(client: SessionsClient
     assert (january["pending_until_month_end"], january["paid_current_month"]) == (D("49.90"), D("0"))
     assert client.error("GET", "/recurring/summary", 400, params={"month": "2024-13"})["field"] == "month"
     assert client.error("GET", f"/recurring/{uuid.uuid4()}/projection", 404)["code"] == "RecurringNotFound"
+
+
+def test_copies_of_a_line_sent_again_wait_for_the_clients_decision_and_are_never_booked_twice(
+        client: SessionsClient):
+    """A POST retried (five at once) or a file uploaded twice stages certain copies: they are marked and PENDING
+    (enrichment or a category does not make them READY) until the client decides with `data.ignore`: false books
+    one as a line of its own, true commits it IGNORE; a commit leaves the undecided ones staged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = client.bank_account()
+    rent = client.category("Aluguel")
+    session = client.create_session(account_id=account, billing_month="2024-06")
+    body = [{"transaction_date": "2024-06-03", "description": "Aluguel", "amount": -1500.00, "type": "EXPENSE",
+             "data": {"category_id": rent}}]
+    with ThreadPoolExecutor(5) as pool:
+        posted = list(pool.map(lambda _: client.stage(session["id"], body)[0], range(5)))
+    copies = [line for line in posted if line["data"].get("possible_duplicate")]
+    assert len(copies) == 4 and {line["status"] for line in copies} == {"PENDING"}
+    assert next(line for line in posted if line not in copies)["status"] == "READY"
+    # one copy is a second rent payment after all (booked), one is ignored, two are left undecided
+    booked = client.ok("PUT", f"/staged-transactions/{copies[0]['id']}", json_body={"data": {"ignore": False}})
+    ignored = client.ok("PUT", f"/staged-transactions/{copies[1]['id']}", json_body={"data": {"ignore": True}})
+    assert booked["status"] == ignored["status"] == "READY"
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    ledger = client.core.ledger(account)
+    assert sorted(line["transactionStatus"] for line in ledger) == ["IGNORE", "VALIDATING", "VALIDATING"], ledger
+    left = client.ok("GET", f"/import-sessions/{session['id']}/staged-transactions")
+    assert sorted(line["id"] for line in left) == sorted(line["id"] for line in copies[2:])
+    # the same file uploaded twice: its second copy waits too
+    csv = b"data,descricao,valor\n05/06/2024,NETFLIX.COM,-49.90\n06/06/2024,Salario,2500.00\n"
+    other = client.create_session(account_id=client.bank_account(), billing_month="2024-06")
+    client.upload(other["id"], "extrato.csv", csv)
+    assert client.upload(other["id"], "extrato.csv", csv).json()["possible_duplicates"] == 2
+    second = client.ok("GET", f"/import-sessions/{other['id']}/staged-transactions")[2:]
+    assert {line["status"] for line in second} == {"PENDING"}

@@ -59,12 +59,17 @@ def transfer_outgoing(amount: Decimal, data: dict[str, Any]) -> bool:
 def missing_fields(line_type: StagedTransactionType, amount: Decimal, description: str,
                    data: dict[str, Any]) -> list[str]:
     """What a line still lacks to be READY (empty when it is complete). An ignored line (`data.ignore`)
-    needs only its date, amount and description: it is committed with status IGNORE."""
+    needs only its date, amount and description: it is committed with status IGNORE. A certain copy (of a
+    ledger line, or of a line the session holds: a POST retried, a file uploaded twice) needs the client's
+    decision, `data.ignore` false (a line of its own: booked) or true (committed IGNORE), or its removal."""
     missing: list[str] = []
     if not description.strip():
         missing.append("description")
     if amount == 0:
         missing.append("amount")
+    duplicate = data.get("possible_duplicate")
+    if isinstance(duplicate, dict) and duplicate.get("certain") is True and "ignore" not in data:
+        missing.append("data.ignore")
     if data.get("ignore") is True:
         return missing
     for name in REQUIRED_DATA[line_type]:

@@ -130,13 +130,11 @@ class StagedService:
             verdict = detector.check(session.context_id, tx_id, inp.transaction_date, amount, inp.description,
                                      bank_id if isinstance(bank_id, str) else None)
             if verdict is not None:
-                extra["possible_duplicate"] = {"duplicate_of": verdict.duplicate_of, "reason": verdict.reason,
-                                               "certain": verdict.certain}
+                _mark(extra, verdict.duplicate_of, verdict.reason, verdict.certain)
                 continue
             twins = held.get(_same_line(inp.transaction_date, inp.amount, inp.description))
             if twins:
-                extra["possible_duplicate"] = {"duplicate_of": twins.pop(0), "reason": "alreadyStaged",
-                                               "certain": True}
+                _mark(extra, twins.pop(0), "alreadyStaged", True)
 
     def _held(self, scope: Scope, session: ImportSession) -> dict[tuple[date, Decimal, str], list[str]]:
         """The ids of the lines the session holds, by day, amount and description (each matches one new line)."""
@@ -216,3 +214,8 @@ class StagedService:
 def _same_line(day: date, amount: Decimal, description: str | None) -> tuple[date, Decimal, str]:
     """What two staged lines share when one repeats the other (amounts compare by value: 1.50 is 1.5)."""
     return day, amount, normalized_description(description or "")
+
+
+def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
+    """A line marked as a possible duplicate (a certain one waits for the client's `data.ignore`: `rules`)."""
+    data["possible_duplicate"] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}
