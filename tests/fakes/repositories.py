@@ -303,7 +303,7 @@ class InMemoryLedger:
             self.references[(keys.tenant_pk(tenant), line.bank_account_id, bank_transaction_id)] = (
                 line.bank_account_id, line.date_posted, line.transaction_id)
 
-    def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
+    def write(self, tenant: Tenant, lines: Iterable[LedgerLine], *, refresh: bool = True) -> int:
         written = 0
         for line in lines:
             with self._lock:
@@ -314,12 +314,14 @@ class InMemoryLedger:
                 replaced = self._find(tenant, line.bank_account_id, line.replaces_pending_id)
                 if replaced is not None and replaced.pending and not replaced.replaced_by:
                     replaced.replaced_by = line.transaction_id
+            if refresh:
+                self.refreshed.append((line.bank_account_id, line.date_posted))
         return written
 
     def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
                      committed: datetime) -> int:
         return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
-                                   for r in records))
+                                   for r in records), refresh=False)
 
     def write_claimed(self, tenant: Tenant, claimed: Iterable[tuple[LedgerLine, str]]) -> set[str]:
         written: set[str] = set()
@@ -456,9 +458,6 @@ class InMemoryLedger:
     def lines_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> Iterator[LedgerLine]:
         return iter([line for line in self.all(tenant, account_id)
                      if (start is None or start <= line.date_posted) and line.date_posted <= end])
-
-    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
-        return ledger_sums(self.lines_between(tenant, account_id, start, end))
 
     def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
         return ledger_sums(self.invoice_lines(tenant, card_id, billing_month))

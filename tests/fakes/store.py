@@ -18,6 +18,8 @@ class MemoryStore:
         self.items: dict[Key, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.writes = 0
+        #: get and get_many calls (a request's checks read each item once: `RememberingStore`)
+        self.reads = 0
 
     # --- conditions -------------------------------------------------------------------------------
     @staticmethod
@@ -70,11 +72,13 @@ class MemoryStore:
     # --- the Store --------------------------------------------------------------------------------
     def get(self, key: Key) -> dict[str, Any] | None:
         with self.lock:
+            self.reads += 1
             item = self.items.get(key)
             return copy.deepcopy(item) if item is not None else None
 
     def get_many(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
         with self.lock:
+            self.reads += 1
             return [copy.deepcopy(self.items[k]) for k in dict.fromkeys(keys) if k in self.items]
 
     def write(self, action: Action) -> dict[str, Any] | None:

@@ -634,3 +634,22 @@ def test_copies_of_a_line_sent_again_wait_for_the_clients_decision_and_are_never
     assert client.upload(other["id"], "extrato.csv", csv).json()["possible_duplicates"] == 2
     second = client.ok("GET", f"/import-sessions/{other['id']}/staged-transactions")[2:]
     assert {line["status"] for line in second} == {"PENDING"}
+
+
+def test_a_commit_of_several_chunks_leaves_every_balance_right(client: SessionsClient):
+    """A commit writes its chunks, then recomputes each day's balance once: the ledger's balance, the next
+    month's session and the account's own (a pending line left out of both) agree with what was staged."""
+    account = client.bank_account()
+    file_import(client, account, [("2024-02-10", "Deposit", "5000.00")])
+    category = client.category("Mercado")
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    lines = [{"transaction_date": f"2024-03-{1 + n % 4:02d}", "description": f"Compra {n}", "amount": -(1 + n % 7),
+              "data": {"category_id": category}} for n in range(1100)]
+    client.stage(session["id"], lines)
+    staged = sum(D(ln["amount"]) for ln in lines)
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 1100
+    ledger = client.ok("GET", f"/bankaccounts/{account}/transactions?include=balance&pageSize=1",
+                       workspace="")
+    assert D(str(ledger["meta"]["balance"]["amount"])) == D("5000.00") + staged, ledger["meta"]
+    april = client.create_session(account_id=account, billing_month="2024-04")
+    assert client.get_session(april["id"])["initial_balance"] == D("5000.00") + staged

@@ -98,20 +98,14 @@ class Balances:
     status: SessionStatus
 
 
-def session_balances(session: ImportSession, *, before: TypeSums, month: TypeSums) -> Balances:
-    """Account: initial = ledger before the billing month; context = initial + the month's ledger lines
-    (up to today) + staged. Card: initial = the invoice's committed expenses - chargebacks (`before`;
-    `month` is unused); context = initial + staged. status OK when every line is READY and
-    target_value == context_value (not blocking: an indicator)."""
+def session_balances(session: ImportSession, *, initial: Decimal, month: Decimal) -> Balances:
+    """Account: initial = the ledger's balance before the billing month; context = initial + the month's
+    ledger lines (up to today) + staged. Card: initial = the invoice's committed expenses - chargebacks
+    (`month` is 0); context = initial + staged. status OK when every line is READY and target_value ==
+    context_value (not blocking: an indicator)."""
     staged = session.sums
-    if session.type == SessionType.CARD:
-        initial = invoice_value(before)
-        current = invoice_value(staged)
-        context = initial + current
-    else:
-        initial = account_balance(before)
-        current = account_balance(staged)
-        context = initial + account_balance(month) + current
+    current = invoice_value(staged) if session.type == SessionType.CARD else account_balance(staged)
+    context = initial + month + current
     ok = session.total == session.ready and session.target_value == context
     return Balances(initial, context, current, session.ready, session.total,
                     SessionStatus.OK if ok else SessionStatus.PENDING)

@@ -101,6 +101,50 @@ def query_all(store: Store, pk: str, *, prefix: str | None = None, after: str | 
         after = last
 
 
+class RememberingStore:
+    """A Store that reads each key once while it lives (one request: checking thousands of staged lines reads
+    the same category, invoice or recurring item again and again). A key read missing stays missing; any
+    write goes through and forgets every read, so a request still reads what it wrote itself."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._read: dict[Key, dict[str, Any] | None] = {}
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        if key not in self._read:
+            self._read[key] = self.store.get(key)
+        return self._read[key]
+
+    def get_many(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
+        missing = [key for key in dict.fromkeys(keys) if key not in self._read]
+        if missing:
+            found = {(item["pk"], item["sk"]): item for item in self.store.get_many(missing)}
+            self._read.update({key: found.get(key) for key in missing})
+        return [item for key in dict.fromkeys(keys) if (item := self._read[key]) is not None]
+
+    def write(self, action: Action) -> dict[str, Any] | None:
+        self._read.clear()
+        return self.store.write(action)
+
+    def transact(self, actions: Sequence[Action], token: str | None = None) -> None:
+        self._read.clear()
+        self.store.transact(actions, token)
+
+    def put_many(self, items: Sequence[dict[str, Any]]) -> None:
+        self._read.clear()
+        self.store.put_many(items)
+
+    def delete_many(self, keys: Sequence[Key]) -> None:
+        self._read.clear()
+        self.store.delete_many(keys)
+
+    def query(self, pk: str, *, prefix: str | None = None, after: str | None = None, until: str | None = None,
+              limit: int | None = None, reverse: bool = False, fields: Sequence[str] | None = None
+              ) -> tuple[list[dict[str, Any]], str | None]:
+        return self.store.query(pk, prefix=prefix, after=after, until=until, limit=limit, reverse=reverse,
+                                fields=fields)
+
+
 # --- DynamoDB -------------------------------------------------------------------------------------
 def _ser(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in item.items()}

@@ -342,8 +342,10 @@ class LedgerStore(Protocol):
 
     """What the services rely on (`LedgerRepository` on DynamoDB; an in-memory fake in tests/fakes)."""
 
-    def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
-        """Put ledger lines (idempotent: a line's key is its deterministic transaction id); answers how many."""
+    def write(self, tenant: Tenant, lines: Iterable[LedgerLine], *, refresh: bool = True) -> int:
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id); answers how many.
+        `refresh=False` leaves the days' balances to the caller's `refresh_totals` (a writer of many batches
+        recomputes each day once, at the end)."""
         ...
 
     def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
@@ -442,11 +444,6 @@ class LedgerStore(Protocol):
     def lines_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> Iterator[LedgerLine]:
         """Every line of an account booked from `start` (None: the beginning) to `end` inclusive, oldest day
         first: the day index of the period, then one query per day with lines (never the whole ledger)."""
-        ...
-
-    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
-        """Per-type sums of an account's lines dated from `start` (None: the beginning) to `end` inclusive:
-        the one place balances read the ledger (a later change may keep per-day balances)."""
         ...
 
     def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
@@ -581,8 +578,9 @@ class LedgerRepository(_References):
             self._replace_pending(tenant, account_id, pending_id, booked_id)
         return written
 
-    def write(self, tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
-        """Put ledger lines (idempotent: a line's key is its deterministic transaction id).
+    def write(self, tenant: Tenant, lines: Iterable[LedgerLine], *, refresh: bool = True) -> int:
+        """Put ledger lines (idempotent: a line's key is its deterministic transaction id); with `refresh`, the
+        balances of their days are recomputed.
 
         A line's index items (its day's, and a session line's INVOICEDAY#/VALIDATING# items) are written
         before the line: each batch of 25 lines is preceded by the index items it adds, so a write that
@@ -611,7 +609,8 @@ class LedgerRepository(_References):
             self._index_then_batch(new_index, requests)
         for line in replacing:
             self._replace_pending(tenant, line.bank_account_id, line.replaces_pending_id or "", line.transaction_id)
-        self.refresh_totals(tenant, days)
+        if refresh:
+            self.refresh_totals(tenant, days)
         return written
 
     def write_claimed(self, tenant: Tenant, claimed: Iterable[tuple[LedgerLine, str]]) -> set[str]:
@@ -1059,10 +1058,6 @@ class LedgerRepository(_References):
         days = [date.fromisoformat(i["sk"].removeprefix(keys.LEDGER_DAY_PREFIX))
                 for i in self._index(tenant, account_id, low, keys.ledger_day_sk(end))]
         return self._lines_on(tenant, account_id, days)
-
-    def sum_between(self, tenant: Tenant, account_id: str, start: date | None, end: date) -> TypeSums:
-        """Per-type sums of an account's lines dated from `start` (None: the beginning) to `end` inclusive."""
-        return ledger_sums(self.lines_between(tenant, account_id, start, end))
 
     def invoice_sums(self, tenant: Tenant, card_id: str, billing_month: str) -> TypeSums:
         """Per-type sums of the lines a card's invoice for `billing_month` holds."""

@@ -523,10 +523,13 @@ class CatalogRepository:
                                 add={"version": 1}, unlocked_for=NOBODY, **_at_version(invoice.version)))
         invoice.version += 1
 
-    def learn(self, tenant: Tenant, workspace_id: str, example: LearningExample) -> None:
-        """Upsert a learning example: the latest filing wins, the count grows."""
-        key = (workspace_pk(tenant, workspace_id), _catalog_sk(LearningExample, example.key))
-        self.store.write(Update(key, set={"doc": dump(example)}, add={"count": 1}, must_exist=False))
+    def learn(self, tenant: Tenant, workspace_id: str, examples: Sequence[LearningExample]) -> None:
+        """Put learning examples, 25 to a request: the latest filing of a description wins (of two with one key,
+        the later in `examples`)."""
+        pk = workspace_pk(tenant, workspace_id)
+        latest = {example.key: example for example in examples}
+        self.store.put_many([{"pk": pk, "sk": _catalog_sk(LearningExample, key), "doc": dump(example)}
+                             for key, example in latest.items()])
 
 
 #: how long an outbox item stays after it was written (DynamoDB TTL removes it; its event left at once)

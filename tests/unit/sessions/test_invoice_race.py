@@ -121,9 +121,9 @@ def test_racing_threads_never_leave_lines_validating_in_a_paid_invoice(w: World,
     original = w.deps.ledger.write
     gate = threading.Event()
 
-    def slow_write(tenant: Tenant, lines: Iterable[LedgerLine]) -> int:
+    def slow_write(tenant: Tenant, lines: Iterable[LedgerLine], *, refresh: bool = True) -> int:
         gate.wait(0.002)
-        return original(tenant, lines)
+        return original(tenant, lines, refresh=refresh)
 
     monkeypatch.setattr(w.deps.ledger, "write", slow_write)
     for number in range(1, 13):

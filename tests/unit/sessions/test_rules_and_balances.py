@@ -107,13 +107,13 @@ def test_user_guide_account_example():
         staged = line(T.EXPENSE, amount, category_id="c")
         staged.status = computed_status(staged)
         apply_counters(s, counter_delta(None, staged))
-    result = session_balances(s, before=before, month=month)
+    result = session_balances(s, initial=account_balance(before), month=account_balance(month))
     assert result.initial_balance == D("1150.00")
     assert result.context_value == D("2700.00")
     assert result.current_total == D("-150.00")
     assert (result.ready, result.total, result.status) == (2, 2, SessionStatus.OK)
     s.target_value = D("2699.99")
-    assert session_balances(s, before=before, month=month).status == SessionStatus.PENDING
+    assert session_balances(s, initial=D("1150.00"), month=D("1700.00")).status == SessionStatus.PENDING
 
 
 def test_user_guide_card_example():
@@ -124,7 +124,7 @@ def test_user_guide_card_example():
         staged = line(type_by_sign(SessionType.CARD, D(amount)), amount, category_id="c")
         staged.status = computed_status(staged)
         apply_counters(s, counter_delta(None, staged))
-    result = session_balances(s, before=before, month=TypeSums(income=D(999)))
+    result = session_balances(s, initial=invoice_value(before), month=D(0))
     assert (result.initial_balance, result.context_value) == (D("650.00"), D("880.00"))
     assert invoice_value(before) == D(650)
 

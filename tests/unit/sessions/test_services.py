@@ -23,6 +23,7 @@ from tximport.sessions.commands import BindRequest, SessionChanges, SessionInput
 from tximport.sessions.models import (
     CategoryType,
     InvoiceStatus,
+    LearningExample,
     SessionLedgerEntry,
     SessionStatus,
     StagedTransactionStatus,
@@ -182,6 +183,20 @@ def test_user_guide_balances_on_the_ledger(w: World):
     assert [ln.description for ln in detail.lines] == ["a", "b"]
 
 
+def test_balances_leave_pending_lines_out_as_the_ledgers_balance_does(w: World):
+    """A card authorisation still pending and the line that books it are one movement: the session counts the
+    booked line only (it counted both), before the month and in it."""
+    account, session = account_session(w)
+    for day in ("2024-02-10", "2024-03-04"):
+        pending = w.ledger_line(account.id, day, "-40.00")
+        pending.pending = True
+        w.ledger.write(w.tenant, [pending])
+        w.ledger_line(account.id, day, "-40.00")
+    w.ledger_line(account.id, "2024-01-02", "100.00")
+    b = SessionService(w.deps).get(w.scope, session.id).balances
+    assert (b.initial_balance, b.context_value, b.current_total) == (D("60.00"), D("20.00"), D(0))
+
+
 def test_bind_copies_the_recurring_item_and_suggestions_can_be_confirmed_or_rejected(w: World):
     account, session = account_session(w)
     catalog = CatalogService(w.deps)
@@ -275,6 +290,41 @@ def test_commit_writes_each_ready_line_once_with_its_status_and_close_pays_them(
     assert status_of()[ignored.id] == TransactionStatus.IGNORE
     with pytest.raises(NotFound):
         w.deps.session(w.scope, session.id)
+
+
+def test_staging_many_lines_reads_what_they_name_once(w: World):
+    """5,000 lines naming one category, subcategory and tag read them once each (a read per line and name made
+    a POST of 5,000 lines take 25 s); a name met first in a later line is still created and checked."""
+    _, session = account_session(w)
+    catalog = CatalogService(w.deps)
+    category = catalog.create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    sub = catalog.create(w.scope, "subcategory", {"name": "s", "category_id": category.id})
+    store = w.deps.catalog.store
+    before = store.reads
+    data = {"category_id": category.id, "subcategory_id": sub.id, "tags": ["casa"]}
+    last = (2, "-2", "y", {"data": {**data, "tags": ["Casa", "obra"]}})
+    lines = stage(w, session.id, *[(1, "-1", "x", {"data": data})] * 4999, last)
+    assert store.reads - before < 30
+    assert lines[0].data["tag_ids"] == lines[1].data["tag_ids"] and len(lines[-1].data["tag_ids"]) == 2
+    assert {ln.status for ln in lines} == {StagedTransactionStatus.READY}
+    with pytest.raises(ValidationFailed) as unknown:
+        stage(w, session.id, (1, "-1", "x", {"data": data}), (1, "-1", "x", {"data": {"category_id": "nope"}}))
+    assert unknown.value.target == "[1].data.category_id"
+
+
+def test_a_commit_of_several_chunks_recomputes_each_day_once_and_learns_in_one_batch(w: World):
+    account, session = account_session(w)
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    names = [f"loja {a}{b}" for a in "abcdefghijklmnopqrstuvwxyz" for b in "abcdefghijklmnopqrstuvwxyz"][:600]
+    stage(w, session.id, *[(1 + n % 3, "-1", names[n % 600], {"data": {"category_id": category.id}})
+                           for n in range(1200)])
+    w.ledger.refreshed.clear()
+    assert CommitService(w.deps).commit(w.scope, session.id).committed == 1200
+    assert w.ledger.refreshed == [(account.id, date(2024, 3, d)) for d in (1, 2, 3)]  # once each, after 3 chunks
+    learned = w.deps.catalog.list_of(w.tenant, w.scope.workspace_id, LearningExample)
+    assert len(learned) == 600 and {e.category_id for e in learned} == {category.id}
+    detail = SessionService(w.deps).get(w.scope, session.id)
+    assert (detail.balances.context_value, detail.balances.total) == (D(-1200), 0)
 
 
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):

@@ -4,7 +4,7 @@ close a session (admin only): VALIDATING -> PAID, the card invoice -> PAID, the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tximport.errors import Conflict, Forbidden
@@ -36,6 +36,8 @@ from tximport.storage.kv import ConditionFailed
 
 #: lines written to the ledger, then removed from the session, per step
 CHUNK = 500
+#: the days whose balances a commit recomputes at once (each by a thread of its own)
+REFRESH_WORKERS = 8
 #: ids per ledger event (events stay far below EventBridge's 256 KB)
 IDS_PER_EVENT = 200
 T = StagedTransactionType
@@ -125,29 +127,46 @@ class CommitService:
         owner = self.d.repo.lock(scope.tenant, session)
         committed = utcnow()
         counts = {"committed": 0, "validating": 0, "ignored": 0}
-        ids: list[str] = []
+        days: set[tuple[str, date]] = set()
         try:
-            batch: list[StagedTransaction] = []
-            for line in self.d.repo.lines(scope.tenant, session):
-                if line.status == StagedTransactionStatus.READY:
-                    batch.append(line)
-                if len(batch) == CHUNK:
-                    self._hold(scope, session, invoices, owner)
-                    ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
-                    batch = []
-            if batch:
-                self._hold(scope, session, invoices, owner)
-                ids += self._commit_chunk(scope, session, batch, committed, counts, owner)
+            ids = self._write_ready(scope, session, invoices, owner, committed, counts, days)
         finally:
-            for held in invoices:
-                self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, held, owner)
-            self.d.repo.unlock(scope.tenant, session, owner)
+            try:
+                # the days' balances once, for every chunk written (chunks share their days: recomputing them
+                # after each chunk read a day's lines ten times in a commit of 5,000)
+                self.d.ledger.refresh_totals(scope.tenant, days, workers=REFRESH_WORKERS)
+            finally:
+                for held in invoices:
+                    self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, held, owner)
+                self.d.repo.unlock(scope.tenant, session, owner)
+        self._announce(scope, session, ids, committed)
+        return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
+
+    def _write_ready(self, scope: Scope, session: ImportSession, invoices: list[Invoice], owner: str,
+                     committed: datetime, counts: dict[str, int], days: set[tuple[str, date]]) -> list[str]:
+        """The READY lines to the ledger, CHUNK at a time, each chunk under a renewed hold of the invoices;
+        answers the ledger ids written."""
+        ids: list[str] = []
+        batch: list[StagedTransaction] = []
+        for line in self.d.repo.lines(scope.tenant, session):
+            if line.status == StagedTransactionStatus.READY:
+                batch.append(line)
+            if len(batch) == CHUNK:
+                self._hold(scope, session, invoices, owner)
+                ids += self._commit_chunk(scope, session, batch, committed, counts, owner, days)
+                batch = []
+        if batch:
+            self._hold(scope, session, invoices, owner)
+            ids += self._commit_chunk(scope, session, batch, committed, counts, owner, days)
+        return ids
+
+    def _announce(self, scope: Scope, session: ImportSession, ids: list[str], committed: datetime) -> None:
+        """ImportSessionCommitted, IDS_PER_EVENT ledger ids an event."""
         for start in range(0, len(ids), IDS_PER_EVENT):
             self.d.events.publish("ImportSessionCommitted", {
                 "organisationId": scope.tenant.organisation_id, "companyId": scope.tenant.company_id,
                 "workspaceId": session.workspace_id, "sessionId": session.id, "accountId": session.context_id,
                 "transactionIds": ids[start:start + IDS_PER_EVENT], "time": iso(committed)})
-        return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
 
     def _payment_invoices(self, scope: Scope, session: ImportSession) -> list[Invoice]:
         """The invoices an account session's READY card payments go into, as read: none PAID (else 400
@@ -186,10 +205,14 @@ class CommitService:
                                "it ends", code="InvoiceBusy", target="billing_month") from None
 
     def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
-                      committed: datetime, counts: dict[str, int], owner: str) -> list[str]:
+                      committed: datetime, counts: dict[str, int], owner: str, days: set[tuple[str, date]]
+                      ) -> list[str]:
+        """Write one chunk's lines (their days added to `days`, whose balances the commit refreshes at the end),
+        learn from them and remove them from the session."""
         currency = self.d.currency(scope, session)
         rows = [row for line in lines for row in ledger_lines(session, line, committed, currency)]
-        self.d.ledger.write(scope.tenant, rows)
+        days.update((row.bank_account_id, row.date_posted) for row in rows)
+        self.d.ledger.write(scope.tenant, rows, refresh=False)
         self._learn(scope, lines)
         self.d.repo.delete_lines(scope.tenant, session, lines, owner=owner)
         for line in lines:
@@ -199,17 +222,19 @@ class CommitService:
 
     def _learn(self, scope: Scope, lines: list[StagedTransaction]) -> None:
         """What later enrichment learns from: each committed description and where it was filed."""
+        examples: list[LearningExample] = []
         for line in lines:
             kind = category_type_of(line.type)
             category = line.data.get("category_id")
             text = line.data.get("original_description") or line.description
             if kind is None or not category or not normalise(str(text)) or line.data.get("ignore") is True:
                 continue
-            key = f"{kind.value}#{normalise(str(text))[:200]}"
-            example = LearningExample(key=key, description=str(text), category_type=kind, category_id=str(category),
-                                      subcategory_id=line.data.get("subcategory_id"),
-                                      tag_ids=list(line.data.get("tag_ids") or []))
-            self.d.catalog.learn(scope.tenant, scope.workspace_id, example)
+            examples.append(LearningExample(
+                key=f"{kind.value}#{normalise(str(text))[:200]}", description=str(text), category_type=kind,
+                category_id=str(category), subcategory_id=line.data.get("subcategory_id"),
+                tag_ids=list(line.data.get("tag_ids") or [])))
+        if examples:
+            self.d.catalog.learn(scope.tenant, scope.workspace_id, examples)
 
     def close(self, scope: Scope, session_id: str) -> CloseResult:
         """Reconcile and end the session. Account: every VALIDATING line of the account dated up to the

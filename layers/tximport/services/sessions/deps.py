@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,15 +11,47 @@ from typing import Any
 from tximport import money
 from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound, ValidationFailed
-from tximport.models import BankAccount
+from tximport.models import BankAccount, Tenant
 from tximport.sessions.ids import parse_staged_id
 from tximport.sessions.models import ImportSession, Invoice, InvoiceStatus, Scope, SessionType, StagedTransaction
+from tximport.storage.kv import RememberingStore
 from tximport.storage.ledger import LedgerStore
 from tximport.storage.repository import AccountsStore
 from tximport.storage.sessions import CatalogRepository, EventSink, SessionsRepository
 
 #: the most staged lines a session holds (and an upload adds)
 MAX_LINES_PER_SESSION = 25_000
+
+
+class RememberingAccounts:
+    """Bank accounts read once each (the accounts of one request's transfers); writes go through."""
+
+    def __init__(self, accounts: AccountsStore) -> None:
+        self.accounts = accounts
+        self._read: dict[str, BankAccount | NotFound] = {}
+
+    def get(self, tenant: Tenant, account_id: str) -> BankAccount:
+        if account_id not in self._read:
+            try:
+                self._read[account_id] = self.accounts.get(tenant, account_id)
+            except NotFound as missing:
+                self._read[account_id] = missing
+        found = self._read[account_id]
+        if isinstance(found, NotFound):
+            raise found
+        return found
+
+    def put(self, tenant: Tenant, account: BankAccount) -> None:
+        self._read.clear()
+        self.accounts.put(tenant, account)
+
+    def list_page(self, tenant: Tenant, *, limit: int = 100, cursor: str | None = None
+                  ) -> tuple[list[BankAccount], str | None]:
+        return self.accounts.list_page(tenant, limit=limit, cursor=cursor)
+
+    def claim_identifier(self, tenant: Tenant, identifier: str, account_id: str) -> str:
+        self._read.clear()
+        return self.accounts.claim_identifier(tenant, identifier, account_id)
 
 
 @dataclass
@@ -35,6 +67,12 @@ class Deps:
     #: the enrichment state machine (large sessions enrich asynchronously)
     enrichment: WorkflowEngine
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
+
+    def remembering(self) -> Deps:
+        """A copy for one request whose catalog and bank-account reads are each made once (checking 5,000 staged
+        lines read their category, account or invoice 5,000 times); what it writes goes through."""
+        return replace(self, catalog=CatalogRepository(RememberingStore(self.catalog.store)),
+                       accounts=RememberingAccounts(self.accounts))
 
     def session(self, scope: Scope, session_id: str) -> ImportSession:
         return self.repo.get_session(scope.tenant, scope.workspace_id, session_id)

@@ -13,7 +13,14 @@ from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.deps import Deps
-from tximport.sessions.balances import Balances, day_before, invoice_paid, month_bounds, session_balances
+from tximport.sessions.balances import (
+    Balances,
+    day_before,
+    invoice_paid,
+    invoice_value,
+    month_bounds,
+    session_balances,
+)
 from tximport.sessions.commands import SessionChanges, SessionInput
 from tximport.sessions.models import (
     MONTH_PATTERN,
@@ -22,7 +29,6 @@ from tximport.sessions.models import (
     Scope,
     SessionType,
     StagedTransaction,
-    TypeSums,
 )
 
 MONTH = re.compile(MONTH_PATTERN)
@@ -101,16 +107,17 @@ class SessionService:
         return self.d.repo.list_sessions(scope.tenant, scope.workspace_id)
 
     def balances(self, scope: Scope, session: ImportSession) -> Balances:
-        first, last = month_bounds(session.billing_month)
+        """An account's balances come from the ledger's day totals (one `BAL#` item a day, as the ledger's own
+        balance: pending lines left out), never from its lines; a card's from the lines its invoice holds."""
         if session.type == SessionType.CARD:
-            before = self.d.ledger.invoice_sums(scope.tenant, session.context_id, session.billing_month)
-            month = TypeSums()
-        else:
-            before = self.d.ledger.sum_between(scope.tenant, session.context_id, None, day_before(first))
-            until = min(last, self.d.today())
-            month = self.d.ledger.sum_between(scope.tenant, session.context_id, first, until) \
-                if until >= first else TypeSums()
-        return session_balances(session, before=before, month=month)
+            invoice = self.d.ledger.invoice_sums(scope.tenant, session.context_id, session.billing_month)
+            return session_balances(session, initial=invoice_value(invoice), month=Decimal(0))
+        first, last = month_bounds(session.billing_month)
+        before, until = day_before(first), min(last, self.d.today())
+        totals = self.d.ledger.day_totals(scope.tenant, session.context_id, None, max(before, until))
+        initial = sum((total for day, total in totals if day <= before), Decimal(0))
+        month = sum((total for day, total in totals if before < day <= until), Decimal(0))
+        return session_balances(session, initial=initial, month=month)
 
     def get(self, scope: Scope, session_id: str, *, page_size: int = 100, cursor: int = 0) -> SessionDetail:
         """One session with its balances, stats, one page of lines and its bindings."""

@@ -43,16 +43,21 @@ class StagedService:
         self.d = deps
         self.catalog = CatalogService(deps)
 
-    def _prepare_data(self, scope: Scope, data: dict[str, Any], target: str) -> dict[str, Any]:
-        """Tag names become tag ids (creating tags); every reference must exist."""
+    def _prepare_data(self, scope: Scope, data: dict[str, Any], target: str, *,
+                      catalog: CatalogService | None = None, tag_ids: dict[str, str] | None = None) -> dict[str, Any]:
+        """Tag names become tag ids (creating tags; `tag_ids` keeps the ids of the names met, for the next line);
+        every reference must exist (read through `catalog` when given)."""
+        catalog = catalog or self.catalog
+        known = {} if tag_ids is None else tag_ids
         data = dict(data)
         names = data.pop("tags", None)
         if names is not None:
             if not isinstance(names, list):
                 raise ValidationFailed("tags must be a list of names", target=f"{target}.tags")
-            ids = self.catalog.tags_by_name(scope, names, f"{target}.tags")
-            data["tag_ids"] = sorted({*data.get("tag_ids", []), *ids})
-        self.catalog.check_refs(scope, data, prefix=f"{target}.")
+            if not all(isinstance(name, str) and name in known for name in names):
+                known.update(zip(names, catalog.tags_by_name(scope, names, f"{target}.tags"), strict=True))
+            data["tag_ids"] = sorted({*data.get("tag_ids", []), *(known[name] for name in names)})
+        catalog.check_refs(scope, data, prefix=f"{target}.")
         return data
 
     def add(self, scope: Scope, session_id: str, inputs: list[StagedInput]) -> list[StagedTransaction]:
@@ -63,9 +68,7 @@ class StagedService:
         if session.total + len(inputs) > MAX_LINES_PER_SESSION:
             raise ValidationFailed(f"a session holds at most {MAX_LINES_PER_SESSION} staged lines "
                                    f"({session.total} already)", code="SessionFull", target="transactions")
-        kinds = self._checked(scope, session, inputs)
-        prepared = [self._prepare_data(scope, inp.data, f"[{i}].data") if inp.data else {}
-                    for i, inp in enumerate(inputs)]
+        kinds, prepared = self._checked(scope, session, inputs)
         # one add at a time (a lease on the session: 409 SessionBusy for another add, a commit or a close), so the
         # lines of an add that runs beside another (the same file uploaded twice at once) are marked as repeating
         # the other's, as they are one after the other
@@ -89,14 +92,19 @@ class StagedService:
         return lines
 
     def _checked(self, scope: Scope, session: ImportSession, inputs: list[StagedInput]
-                 ) -> list[StagedTransactionType]:
+                 ) -> tuple[list[StagedTransactionType], list[dict[str, Any]]]:
         """Each line checked against the session's context (400 naming `[i].<field>`); answers their types
-        (the sign rule's where left out)."""
-        currency = self.d.currency(scope, session)
+        (the sign rule's where left out) and their data (tag names become ids). What the lines name is read once
+        for them all (`Deps.remembering`)."""
+        reads = self.d.remembering()
+        catalog, tag_ids = CatalogService(reads), dict[str, str]()
+        currency = reads.currency(scope, session)
         kinds = [inp.type or type_by_sign(session.type, inp.amount) for inp in inputs]
         for i, (inp, kind) in enumerate(zip(inputs, kinds, strict=True)):
-            check_line(self.d, scope, session, currency, inp.amount, inp.data, kind, f"[{i}]")
-        return kinds
+            check_line(reads, scope, session, currency, inp.amount, inp.data, kind, f"[{i}]")
+        prepared = [self._prepare_data(scope, inp.data, f"[{i}].data", catalog=catalog, tag_ids=tag_ids)
+                    if inp.data else {} for i, inp in enumerate(inputs)]
+        return kinds, prepared
 
     def _lease(self, scope: Scope, session: ImportSession) -> str:
         """The session for this add: an add beside it is waited for (a few seconds); a commit, close or longer add
