@@ -653,3 +653,44 @@ def test_a_commit_of_several_chunks_leaves_every_balance_right(client: SessionsC
     assert D(str(ledger["meta"]["balance"]["amount"])) == D("5000.00") + staged, ledger["meta"]
     april = client.create_session(account_id=account, billing_month="2024-04")
     assert client.get_session(april["id"])["initial_balance"] == D("5000.00") + staged
+
+
+def test_ids_in_upper_case_name_the_same_resources(client: SessionsClient):
+    """UUIDs are case-insensitive (RFC 9562) and .NET or SQL Server clients write them in upper case: every
+    session route takes them in paths, queries, bodies and `data`, and answers (and stores) them in lower case."""
+    up = str.upper
+    account, savings = client.bank_account(), client.bank_account("Poupanca")
+    category, card = client.category("Mercado"), client.card()
+    sub = client.ok("POST", f"/categories/{up(category)}/subcategories", 201, json_body={"name": "Feira"})
+    assert sub["category_id"] == category
+    tag = client.ok("POST", "/tags", 201, json_body={"name": "casa"})["id"]
+    session = client.create_session(account_id=up(account), billing_month="2024-03")
+    assert session["account_id"] == account
+    line, transfer, payment = client.stage(up(session["id"]), [
+        {"transaction_date": "2024-03-05", "description": "Feira", "amount": -30,
+         "data": {"category_id": up(category), "subcategory_id": up(sub["id"]), "tag_ids": [up(tag)]}},
+        {"transaction_date": "2024-03-06", "description": "Poupar", "amount": -100, "type": "TRANSFER",
+         "data": {"destination_account_id": up(savings)}},
+        {"transaction_date": "2024-03-07", "description": "Fatura", "amount": -50, "type": "CARD_PAYMENT",
+         "data": {"card_id": up(card)}}])
+    assert (line["data"]["category_id"], line["data"]["tag_ids"], line["status"]) == (category, [tag], "READY")
+    assert transfer["data"]["destination_account_id"] == savings and payment["data"]["card_id"] == card
+    assert client.ok("GET", f"/staged-transactions/{up(line['id'])}")["id"] == line["id"]
+    changed = client.ok("PUT", f"/staged-transactions/{up(line['id'])}", json_body={"description": "Feira livre"})
+    assert changed["description"] == "Feira livre"
+    assert client.get_session(up(session["id"]))["id"] == session["id"]
+    assert len(client.ok("GET", f"/import-sessions/{up(session['id'])}/staged-transactions")) == 3
+    item = client.ok("POST", "/recurring", 201, json_body={
+        "type": "expense", "description": "Netflix", "amount": 49.9, "account_id": up(account),
+        "category_id": up(category), "start_date": "2024-01-06"})
+    assert item["account_id"] == account and client.ok("GET", f"/recurring/{up(item['id'])}")["id"] == item["id"]
+    assert [i["id"] for i in client.ok("GET", f"/recurring?account_id={up(account)}")] == [item["id"]]
+    assert client.ok("GET", f"/recurring-card-transactions?card_id={up(card)}") == []
+    assert client.ok("GET", f"/cards/{up(card)}")["id"] == card
+    committed = client.ok("POST", f"/import-sessions/{up(session['id'])}/commit")
+    assert committed["committed"] == 3
+    client.workspace_id, workspace = "", client.workspace_id
+    client.new_workspace("Outra")
+    client.workspace_id = ""  # two workspaces, no header: the session's own, found by its id in upper case
+    assert client.get_session(up(session["id"]))["id"] == session["id"]
+    client.workspace_id = workspace

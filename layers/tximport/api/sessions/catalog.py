@@ -14,12 +14,14 @@ from tximport.api.sessions.context import WorkspaceHeader, scope_of
 from tximport.api.sessions.docs import answers
 from tximport.api.sessions.http import no_content, respond
 from tximport.api.sessions.models import (
+    Canonical,
     CardList,
     CardOut,
     CardRequest,
     CategoryList,
     CategoryOut,
     CategoryRequest,
+    IdQuery,
     InvoiceList,
     InvoiceOut,
     PendingList,
@@ -28,6 +30,7 @@ from tximport.api.sessions.models import (
     RecurringList,
     RecurringOut,
     RecurringSummaryOut,
+    RouteId,
     RuleList,
     RuleOut,
     RuleRequest,
@@ -61,15 +64,15 @@ def _crud(path: str, kind: str, label: str, request: type[BaseModel], out: type[
         items = container().sessions.catalog.list_all(scope_of(router, workspace), kind)
         return respond([model_view(i) for i in items])
 
-    def get_one(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    def get_one(item_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
         return respond(model_view(container().sessions.catalog.get(scope_of(router, workspace), kind, item_id)))
 
-    def update(item_id: str, body: request, workspace: WorkspaceHeader = None) -> Response[str]:  # type: ignore[valid-type]
+    def update(item_id: RouteId, body: request, workspace: WorkspaceHeader = None) -> Response[str]:  # type: ignore[valid-type]
         item = container().sessions.catalog.update(scope_of(router, workspace), kind, item_id,
                                                    cast(BaseModel, body).model_dump(exclude_unset=True))
         return respond(model_view(item))
 
-    def delete(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+    def delete(item_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
         container().sessions.catalog.delete(scope_of(router, workspace), kind, item_id)
         return no_content()
 
@@ -93,14 +96,14 @@ _crud("/enrichment-rules", "rule", "enrichment rule", RuleRequest, RuleOut, Rule
 @router.get("/cards/<card_id>/invoices", summary="List a card's invoices", tags=["Cards"],
             description="Invoices are opened by card sessions and paid by their close.",
             responses=answers(InvoiceList, 200, 404))
-def list_invoices(card_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def list_invoices(card_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond([invoice_view(i) for i in container().sessions.catalog.invoices(scope_of(router, workspace),
                                                                                    card_id)])
 
 
 @router.get("/cards/<card_id>/invoices/<billing_month>", summary="Get a card's invoice", tags=["Cards"],
             responses=answers(InvoiceOut, 200, 404))
-def get_invoice(card_id: str, billing_month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")],
+def get_invoice(card_id: RouteId, billing_month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")],
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope, catalog = scope_of(router, workspace), container().sessions.catalog
     invoice = catalog.invoice(scope, card_id, billing_month)
@@ -111,7 +114,7 @@ def get_invoice(card_id: str, billing_month: Annotated[str, Path(pattern=MONTH_P
 
 @router.post("/categories/<category_id>/subcategories", summary="Create a subcategory", tags=["Categories"],
              responses=answers(SubcategoryOut, 201, 404))
-def create_subcategory(category_id: str, body: SubcategoryRequest, workspace: WorkspaceHeader = None
+def create_subcategory(category_id: RouteId, body: SubcategoryRequest, workspace: WorkspaceHeader = None
                        ) -> Response[str]:
     scope = scope_of(router, workspace)
     container().sessions.catalog.get(scope, "category", category_id)
@@ -122,7 +125,7 @@ def create_subcategory(category_id: str, body: SubcategoryRequest, workspace: Wo
 
 @router.get("/categories/<category_id>/subcategories", summary="List a category's subcategories",
             tags=["Categories"], responses=answers(SubcategoryList, 200, 404))
-def list_subcategories(category_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def list_subcategories(category_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     container().sessions.catalog.get(scope, "category", category_id)
     return respond([model_view(s) for s in container().sessions.catalog.list_all(scope, "subcategory")
@@ -131,13 +134,13 @@ def list_subcategories(category_id: str, workspace: WorkspaceHeader = None) -> R
 
 @router.get("/subcategories/<item_id>", summary="Get a subcategory", tags=["Categories"],
             responses=answers(SubcategoryOut, 200, 404))
-def get_subcategory(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def get_subcategory(item_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(model_view(container().sessions.catalog.get(scope_of(router, workspace), "subcategory", item_id)))
 
 
 @router.put("/subcategories/<item_id>", summary="Update a subcategory", tags=["Categories"],
             responses=answers(SubcategoryOut, 200, 404))
-def update_subcategory(item_id: str, body: SubcategoryRequest, workspace: WorkspaceHeader = None) -> Response[str]:
+def update_subcategory(item_id: RouteId, body: SubcategoryRequest, workspace: WorkspaceHeader = None) -> Response[str]:
     item = container().sessions.catalog.update(scope_of(router, workspace), "subcategory", item_id,
                                                body.model_dump(exclude_unset=True))
     return respond(model_view(item))
@@ -145,7 +148,7 @@ def update_subcategory(item_id: str, body: SubcategoryRequest, workspace: Worksp
 
 @router.delete("/subcategories/<item_id>", summary="Delete a subcategory", tags=["Categories"],
                responses=answers(None, 204, 404, description="Deleted"))
-def delete_subcategory(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def delete_subcategory(item_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     container().sessions.catalog.delete(scope_of(router, workspace), "subcategory", item_id)
     return no_content()
 
@@ -205,8 +208,8 @@ def _standing_view(standing: Standing) -> dict[str, Any]:
                         "IGNORE, or NOT_DUE when no slot falls in the month) and pending_amount (what is still to "
                         "pay of its slots of the month), and its tags.",
             responses=answers(RecurringList, 200))
-def list_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
-                   card_id: Annotated[str | None, Query(max_length=64)] = None,
+def list_recurring(account_id: IdQuery = None,
+                   card_id: IdQuery = None,
                    type: Annotated[str | None, Query(max_length=32, description="income, expense, transfer, "  # noqa: A002
                                                                                 "card_transaction")] = None,
                    is_active: Annotated[bool | None, Query()] = None, month: MonthQuery = None,
@@ -242,8 +245,8 @@ def _pending_view(slot: Slot, tags: dict[str, dict[str, Any]]) -> dict[str, Any]
             description="The slots of the active recurring items (of one account or card) that committed lines "
                         "have not paid in full, up to the end of this month (amount: what is still to pay).",
             responses=answers(PendingList, 200))
-def pending_recurring(account_id: Annotated[str | None, Query(max_length=64)] = None,
-                      card_id: Annotated[str | None, Query(max_length=64)] = None,
+def pending_recurring(account_id: IdQuery = None,
+                      card_id: IdQuery = None,
                       workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     slots = container().sessions.recurring.pending(scope, account_id, card_id)
@@ -272,7 +275,7 @@ def _figures_view(figures: Figures) -> dict[str, Any]:
 @router.get("/recurring/<item_id>/projection", summary="Get projection for a recurring item", tags=["Recurring"],
             description="The item's slots with their status: every paid or ignored one, and the pending ones up to "
                         "the end of `month` (this month by default).", responses=answers(ProjectionList, 200, 404))
-def recurring_projection(item_id: str, month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+def recurring_projection(item_id: RouteId, month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
                          workspace: WorkspaceHeader = None) -> Response[str]:
     slots = container().sessions.recurring.projection(scope_of(router, workspace), item_id, month)
     return respond([_slot_view(slot) for slot in slots])
@@ -280,14 +283,14 @@ def recurring_projection(item_id: str, month: Annotated[str | None, Query(patter
 
 @router.get("/recurring/<item_id>", summary="Get a recurring transaction", tags=["Recurring"],
             responses=answers(RecurringOut, 200, 404))
-def get_recurring(item_id: str, month: MonthQuery = None, workspace: WorkspaceHeader = None) -> Response[str]:
+def get_recurring(item_id: RouteId, month: MonthQuery = None, workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     return respond(_recurring_views(scope, [container().sessions.catalog.get_recurring(scope, item_id)], month)[0])
 
 
 @router.patch("/recurring/<item_id>", summary="Update a recurring transaction", tags=["Recurring"],
               responses=answers(RecurringOut, 200, 404))
-def patch_recurring(item_id: str, body: RecurringInput, workspace: WorkspaceHeader = None) -> Response[str]:
+def patch_recurring(item_id: RouteId, body: RecurringInput, workspace: WorkspaceHeader = None) -> Response[str]:
     item = container().sessions.catalog.update_recurring(scope_of(router, workspace), item_id,
                                                          _recurring_fields(body, creating=False))
     return respond(model_view(item))
@@ -295,14 +298,14 @@ def patch_recurring(item_id: str, body: RecurringInput, workspace: WorkspaceHead
 
 @router.delete("/recurring/<item_id>", summary="Delete a recurring transaction", tags=["Recurring"],
                responses=answers(None, 204, 404, description="Deleted"))
-def delete_recurring(item_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def delete_recurring(item_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     container().sessions.catalog.delete_recurring(scope_of(router, workspace), item_id)
     return no_content()
 
 
 @router.get("/recurring-card-transactions", summary="List recurring card transactions", tags=["Recurring"],
             responses=answers(RecurringList, 200))
-def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=64)],
+def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=64), Canonical],
                         is_active: Annotated[bool | None, Query()] = None, month: MonthQuery = None,
                         workspace: WorkspaceHeader = None) -> Response[str]:
     scope, catalog = scope_of(router, workspace), container().sessions.catalog
@@ -314,7 +317,7 @@ def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=6
 
 @router.get("/recurring-card-transactions/<item_id>", summary="Get a recurring card transaction", tags=["Recurring"],
             responses=answers(RecurringOut, 200, 404))
-def get_recurring_card(item_id: str, month: MonthQuery = None, workspace: WorkspaceHeader = None) -> Response[str]:
+def get_recurring_card(item_id: RouteId, month: MonthQuery = None, workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     item = container().sessions.catalog.get_recurring(scope, item_id)
     if item.type != RecurringType.CARD_TRANSACTION:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from tximport.api.context import tenant_of
 from tximport.errors import DomainError
+from tximport.ids import canonical_id
 from tximport.runtime import container
 from tximport.services.sessions.workspaces import Owned, OwnedKind
 from tximport.sessions.models import Scope
@@ -58,7 +59,7 @@ def owned_by_path(path: str) -> Owned | None:
     for kind, pattern in _OWNED:
         found = pattern.match(path)
         if found:
-            return Owned(kind, found.group(1))  # the id as the route gets it
+            return Owned(kind, canonical_id(found.group(1)) or "")  # the id as the route gets it
     return None
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,6 +23,8 @@ from pydantic import (
 )
 
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
+from tximport.ids import canonical_id
+from tximport.sessions.binding import DATA_FIELD
 from tximport.sessions.models import (
     MONTH_PATTERN,
     BindingSource,
@@ -88,7 +91,13 @@ Day = Annotated[date, BeforeValidator(_date), AfterValidator(_bookable),
                 WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-03-15"]})]
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), WithJsonSchema(
     {"type": "string", "pattern": MONTH_PATTERN, "examples": ["2024-03"]})]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+#: a UUID of ours in lower case, whatever case a client writes it in (`tximport.ids.canonical_id`)
+Canonical = AfterValidator(canonical_id)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), Canonical]
+#: an id in a path (`/import-sessions/{session_id}`), a UUID in either case
+RouteId = Annotated[str, Path(description="an id (a UUID in either case)"), Canonical]
+#: an id in a query (`?card_id=`), a UUID in either case
+IdQuery = Annotated[str | None, Query(max_length=64), Canonical]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(max_length=500)]
 
@@ -117,7 +126,22 @@ class DataIn(In):
             raise ValueError(f"data nests deeper than {MAX_DATA_DEPTH} levels")
         if len(json.dumps(value, default=str)) > MAX_DATA_BYTES:
             raise ValueError(f"data is larger than {MAX_DATA_BYTES} bytes")
-        return value
+        return _canonical_refs(value)
+
+
+#: the `data` fields naming something of ours (a UUID in either case names it)
+DATA_REFS = ("category_id", "subcategory_id", "sub_category_id", "card_id", "destination_account_id",
+             "source_account_id", *DATA_FIELD.values())
+
+
+def _canonical_refs(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the ids it names in lower case (`DATA_REFS`, `tag_ids`); the rest as sent."""
+    out = {name: canonical_id(value) if name in DATA_REFS and isinstance(value, str) else value
+           for name, value in data.items()}
+    tag_ids = out.get("tag_ids")
+    if isinstance(tag_ids, list):
+        out["tag_ids"] = [canonical_id(t) if isinstance(t, str) else t for t in tag_ids]
+    return out
 
 
 # --- requests -------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tximport.api.sessions.models import (
     ImportSessionResponse,
     MessageOut,
     RejectedLineOut,
+    RouteId,
     StagedTransactionList,
     UpdateImportSessionRequest,
     UploadOut,
@@ -92,7 +93,7 @@ def list_sessions(workspace: WorkspaceHeader = None) -> Response[str]:
                         "next page) and the recurring bindings. Never reads all the lines: the counters are kept "
                         "with every write.",
             responses=answers(ImportSessionResponse, 200, 404))
-def get_session(session_id: str, page_size: PageSize = 100, cursor: Cursor = None,
+def get_session(session_id: RouteId, page_size: PageSize = 100, cursor: Cursor = None,
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     cursors = _pages(scope, "import-session", session_id)
@@ -110,7 +111,7 @@ def get_session(session_id: str, page_size: PageSize = 100, cursor: Cursor = Non
                         "another currency (409 SessionHasLines naming the first line in `details`). A generated "
                         "description follows the move.",
             responses=answers(ImportSessionOut, 200, 404, 409))
-def update_session(session_id: str, body: UpdateImportSessionRequest, workspace: WorkspaceHeader = None
+def update_session(session_id: RouteId, body: UpdateImportSessionRequest, workspace: WorkspaceHeader = None
                    ) -> Response[str]:
     scope = scope_of(router, workspace)
     changes = SessionChanges(**body.model_dump(exclude_unset=True))
@@ -120,7 +121,7 @@ def update_session(session_id: str, body: UpdateImportSessionRequest, workspace:
 @router.delete("/import-sessions/<session_id>", summary="Delete an import session", tags=TAGS,
                description="The session and all its staged transactions.",
                responses=answers(None, 204, 404, 409, description="Deleted"))
-def delete_session(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def delete_session(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     container().sessions.sessions.delete(scope_of(router, workspace), session_id)
     return no_content()
 
@@ -140,7 +141,7 @@ def delete_session(session_id: str, workspace: WorkspaceHeader = None) -> Respon
                          "file": {"type": "string", "format": "binary", "description": "the statement file"},
                          "file_format": {"type": "string", "examples": ["Tabular3column#v1"]},
                          "date_style": {"type": "string", "enum": ["bigEndian", "littleEndian", "middleEndian"]}}}}}}})
-def upload(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def upload(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     form = read_upload(router.current_event)
     result = container().sessions.upload.upload(scope, session_id, form.content, form.file_name, form.file_format,
@@ -156,7 +157,7 @@ def upload(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
                          "CARD_EXPENSE, - CARD_CHARGEBACK. `data.tags` (names) creates the tags that do not exist. "
                          "The status is computed (READY when the type has what it needs, else PENDING).",
              responses=answers(StagedTransactionList, 201, 404, 409))
-def create_staged(session_id: str, body: Annotated[CreateStagedTransactionsRequest, Body()],
+def create_staged(session_id: RouteId, body: Annotated[CreateStagedTransactionsRequest, Body()],
                   workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     inputs = [StagedInput(amount=t.amount, transaction_date=t.transaction_date, description=t.description,
@@ -169,7 +170,7 @@ def create_staged(session_id: str, body: Annotated[CreateStagedTransactionsReque
             description="In order, up to `limit` (default and at most 5,000); when more follow, the headers "
                         "`X-Next-Cursor` and `Link: <...>; rel=\"next\"` name the next page.",
             responses=answers(StagedTransactionList, 200, 404))
-def list_staged(session_id: str, limit: Annotated[int, Query(ge=1, le=5000)] = 5000, cursor: Cursor = None,
+def list_staged(session_id: RouteId, limit: Annotated[int, Query(ge=1, le=5000)] = 5000, cursor: Cursor = None,
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     cursors = _pages(scope, "staged-transactions", session_id)
@@ -184,7 +185,7 @@ def list_staged(session_id: str, limit: Annotated[int, Query(ge=1, le=5000)] = 5
 
 @router.delete("/import-sessions/<session_id>/staged-transactions", summary="Delete all staged transactions",
                tags=TAGS, responses=answers(None, 204, 404, 409, description="Deleted"))
-def delete_staged(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def delete_staged(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     container().sessions.staged.delete_all(scope_of(router, workspace), session_id)
     return no_content()
 
@@ -196,7 +197,7 @@ def delete_staged(session_id: str, workspace: WorkspaceHeader = None) -> Respons
                          "200 lines within the call (`mode: sync`); more through the enrichment workflow (`mode: "
                          "async`: the lines are PROCESSING until it ends; poll the session).",
              responses=answers(MessageOut, 200, 404, 409))
-def enrich(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def enrich(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(enrich_view(container().sessions.enrich.enrich(scope_of(router, workspace), session_id)))
 
 
@@ -206,7 +207,7 @@ def enrich(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
                                     "card transactions, in that order; the line takes its type, description, "
                                     "category, subcategory, tags and `data.recurring_<kind>_id`.",
              responses=answers(MessageOut, 200, 404, 409))
-def bind(session_id: str, body: Annotated[BindRecurringRequest | list[BindRecurringRequest], Body()],
+def bind(session_id: RouteId, body: Annotated[BindRecurringRequest | list[BindRecurringRequest], Body()],
          workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     items = body if isinstance(body, list) else [body]
@@ -222,7 +223,7 @@ def bind(session_id: str, body: Annotated[BindRecurringRequest | list[BindRecurr
 @router.get("/import-sessions/<session_id>/recurring-bindings", summary="List the session's recurring bindings",
             tags=TAGS, description="Suggested (PENDING) and confirmed bindings (our extension).",
             responses=answers(BindingList, 200, 404))
-def list_bindings(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def list_bindings(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     bindings = container().sessions.bind.bindings(scope_of(router, workspace), session_id)
     return respond([binding_view(b) for b in bindings])
 
@@ -231,7 +232,7 @@ def list_bindings(session_id: str, workspace: WorkspaceHeader = None) -> Respons
              summary="Confirm a recurring binding", tags=TAGS,
              description="Applies the suggested binding to its staged transaction (as bind does).",
              responses=answers(BindingOut, 200, 404, 409))
-def confirm_binding(session_id: str, binding_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def confirm_binding(session_id: RouteId, binding_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     binding, line = container().sessions.bind.confirm(scope_of(router, workspace), session_id, binding_id)
     return respond({**binding_view(binding), "staged_transaction": staged_view(line)})
 
@@ -240,7 +241,7 @@ def confirm_binding(session_id: str, binding_id: str, workspace: WorkspaceHeader
                summary="Delete (reject) a recurring binding", tags=TAGS,
                description="Removes a PENDING binding without binding the staged transaction; a confirmed one "
                            "answers 409.", responses=answers(BindingOut, 200, 404, 409))
-def reject_binding(session_id: str, binding_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def reject_binding(session_id: RouteId, binding_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     binding = container().sessions.bind.reject(scope_of(router, workspace), session_id, binding_id)
     return respond({"message": "binding deleted", **binding_view(binding)})
 
@@ -251,7 +252,7 @@ def reject_binding(session_id: str, binding_id: str, workspace: WorkspaceHeader 
                          "session. Idempotent: committing again writes nothing twice. A card payment into a PAID "
                          "invoice is 400 InvoicePaid (field data.billing_month) and nothing is written.",
              responses=answers(MessageOut, 200, 400, 404, 409))
-def commit(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def commit(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(commit_view(container().sessions.commit.commit(scope_of(router, workspace), session_id)))
 
 
@@ -264,5 +265,5 @@ def commit(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
                          "another session's close paid: they can never be committed, so close discards them and "
                          "writes nothing (`invoice_settled_elsewhere: true`, `discarded_ready`).",
              responses=answers(MessageOut, 200, 404, 409))
-def close(session_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def close(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(close_view(container().sessions.commit.close(scope_of(router, workspace), session_id)))

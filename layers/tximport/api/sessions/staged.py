@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from tximport.api.sessions.context import WorkspaceHeader, scope_of
 from tximport.api.sessions.docs import answers
 from tximport.api.sessions.http import no_content, respond
-from tximport.api.sessions.models import StagedTransactionOut, UpdateStagedTransactionRequest
+from tximport.api.sessions.models import RouteId, StagedTransactionOut, UpdateStagedTransactionRequest
 from tximport.api.sessions.views import staged_view
 from tximport.runtime import container
 from tximport.sessions.commands import StagedChanges
@@ -19,7 +19,7 @@ TAGS = ["Staged transactions"]
 
 @router.get("/staged-transactions/<staged_id>", summary="Get a staged transaction", tags=TAGS,
             responses=answers(StagedTransactionOut, 200, 404))
-def get_staged(staged_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def get_staged(staged_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     return respond(staged_view(container().sessions.staged.get(scope_of(router, workspace), staged_id)))
 
 
@@ -28,7 +28,7 @@ def get_staged(staged_id: str, workspace: WorkspaceHeader = None) -> Response[st
                         "key); `data.tags` (names) creates missing tags. `status` is ignored: it is computed "
                         "(READY when every required field is set, else PENDING). 409 while the line is PROCESSING.",
             responses=answers(StagedTransactionOut, 200, 404, 409))
-def update_staged(staged_id: str, body: UpdateStagedTransactionRequest, workspace: WorkspaceHeader = None
+def update_staged(staged_id: RouteId, body: UpdateStagedTransactionRequest, workspace: WorkspaceHeader = None
                   ) -> Response[str]:
     scope = scope_of(router, workspace)
     changes = StagedChanges(amount=body.amount, transaction_date=body.transaction_date, description=body.description,
@@ -38,6 +38,6 @@ def update_staged(staged_id: str, body: UpdateStagedTransactionRequest, workspac
 
 @router.delete("/staged-transactions/<staged_id>", summary="Delete a staged transaction", tags=TAGS,
                responses=answers(None, 204, 404, 409, description="Deleted"))
-def delete_staged(staged_id: str, workspace: WorkspaceHeader = None) -> Response[str]:
+def delete_staged(staged_id: RouteId, workspace: WorkspaceHeader = None) -> Response[str]:
     container().sessions.staged.delete(scope_of(router, workspace), staged_id)
     return no_content()
