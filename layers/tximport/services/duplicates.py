@@ -150,6 +150,15 @@ class DuplicateDetector:
                                           if near in ledger_days]
         return found
 
+    def lines_near(self, account_id: str, day: date, amount: Decimal) -> list[LedgerLine]:
+        """The account's ledger lines of `amount` within the window of `day`, nearest day first."""
+        window = sorted(self._window(account_id, day), key=lambda pair: (abs(pair[0]), pair[0]))
+        found: list[LedgerLine] = []
+        for _, near in window:
+            index = self._day(account_id, near)
+            found += [index.lines[position] for position in index.by_amount.get(amount, [])]
+        return found
+
     def quiet(self, account_id: str) -> bool:
         """Whether the account has no ledger line at all: then only a line's bank id can make it a
         duplicate (of an earlier line of the file), and a line without one needs no check."""

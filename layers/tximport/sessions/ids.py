@@ -12,6 +12,8 @@ import hashlib
 import os
 import uuid
 
+from tximport.models import LedgerLine
+
 _NUMBER_BITS = 48
 _SEQ_BITS = 32
 _VERSION = 8
@@ -44,3 +46,11 @@ def ledger_transaction_id(session_id: str, staged: str, transaction_date: str, m
     its own. Same shape as file-import ids: `<date>-<32 hex>`."""
     basis = f"session\x1f{session_id}\x1f{staged}\x1f{'mirror' if mirror else 'line'}"
     return f"{transaction_date}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
+
+
+def is_mirror(line: LedgerLine) -> bool:
+    """Whether a ledger line is the mirror a transfer or card payment of another account's session wrote here (the
+    line the other account's statement shows as its own is that session's line; this one is its reflection)."""
+    entry = line.session
+    return entry is not None and line.transaction_id == ledger_transaction_id(
+        entry.session_id, entry.staged_transaction_id, line.date_posted.isoformat(), True)

@@ -327,6 +327,29 @@ def test_a_commit_of_several_chunks_recomputes_each_day_once_and_learns_in_one_b
     assert (detail.balances.context_value, detail.balances.total) == (D(-1200), 0)
 
 
+def test_the_other_accounts_statement_line_of_a_committed_transfer_is_held_as_its_mirror(w: World):
+    """A2's session books a transfer of 100.00 to A3 (its mirror +100.00 lands in A3's ledger); A3's own statement
+    shows the money under its own description: staged in A3, it is a certain copy of the mirror, PENDING until the
+    client decides (it was READY-able and booked the 100.00 twice). One mirror answers one line."""
+    a2, sent = account_session(w)
+    a3 = w.account("Poupanca", "999")
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.INCOME})
+    stage(w, sent.id, (10, "-100.00", "TED para Poupanca", {"type": T.TRANSFER,
+                                                            "data": {"destination_account_id": a3.id}}))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    (mirror,) = w.lines(a3.id)
+    received = SessionService(w.deps).create(w.scope, SessionInput(a3.id, None, "2024-03"))
+    own, other, outgoing = stage(w, received.id, (11, "100.00", "TED RECEBIDA CONTA SINAIS",
+                                                  {"data": {"category_id": category.id}}),
+                                 (11, "100.00", "Pix de Maria", {"data": {"category_id": category.id}}),
+                                 (11, "-100.00", "TARIFA", {"data": {"category_id": category.id}}))
+    assert own.data["possible_duplicate"] == {"duplicate_of": mirror.transaction_id, "reason": "transferMirror",
+                                              "certain": True, "counterpart_account_id": a2.id}
+    assert own.status == StagedTransactionStatus.PENDING
+    assert "possible_duplicate" not in other.data and other.status == StagedTransactionStatus.READY
+    assert "possible_duplicate" not in outgoing.data  # another sign: not the mirror's money
+
+
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
     card, session = card_session(w)
     stage(w, session.id, (1, "-50", "estorno", {}))

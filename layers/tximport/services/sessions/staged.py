@@ -23,7 +23,7 @@ from tximport.services.sessions.deps import (
 )
 from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.commands import StagedChanges, StagedInput
-from tximport.sessions.ids import staged_id
+from tximport.sessions.ids import is_mirror, staged_id
 from tximport.sessions.models import (
     ImportSession,
     Scope,
@@ -123,10 +123,13 @@ class StagedService:
     def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
                          kinds: list[StagedTransactionType], data: list[dict[str, Any]]) -> None:
         """The other way round of file imports: a staged line like a ledger line, or like a line the session
-        holds already (the same file uploaded twice), is marked, not dropped."""
+        holds already (the same file uploaded twice), is marked, not dropped. So is a line of the amount of a
+        mirror line within the window: another account's session booked that transfer (or card payment) here
+        already, and this account's statement shows the same money under its own description."""
         detector = DuplicateDetector(self.d.ledger, scope.tenant)
         occurrences: Counter[tuple[str, str, str]] = Counter()
         held = self._held(scope, session)
+        mirrored: set[str] = set()  # each mirror line answers one staged line
         for inp, kind, extra in zip(inputs, kinds, data, strict=True):
             amount = ledger_amount(session.type, kind, inp.amount, extra)
             key = (inp.transaction_date.isoformat(), format(amount, "f"), inp.description)
@@ -143,6 +146,13 @@ class StagedService:
             twins = held.get(_same_line(inp.transaction_date, inp.amount, inp.description))
             if twins:
                 _mark(extra, twins.pop(0), "alreadyStaged", True)
+                continue
+            mirror = next((line for line in detector.lines_near(session.context_id, inp.transaction_date, amount)
+                           if is_mirror(line) and line.transaction_id not in mirrored), None)
+            if mirror is not None and mirror.session is not None:
+                mirrored.add(mirror.transaction_id)
+                _mark(extra, mirror.transaction_id, MIRROR_REASONS.get(mirror.session.type, "mirrorLine"), True)
+                extra["possible_duplicate"]["counterpart_account_id"] = mirror.session.counterpart_account_id
 
     def _held(self, scope: Scope, session: ImportSession) -> dict[tuple[date, Decimal, str], list[str]]:
         """The ids of the lines the session holds, by day, amount and description (each matches one new line)."""
@@ -222,6 +232,11 @@ class StagedService:
 def _same_line(day: date, amount: Decimal, description: str | None) -> tuple[date, Decimal, str]:
     """What two staged lines share when one repeats the other (amounts compare by value: 1.50 is 1.5)."""
     return day, amount, normalized_description(description or "")
+
+
+#: the reason a line answering a mirror line is marked with, by the mirror's type
+MIRROR_REASONS = {StagedTransactionType.TRANSFER: "transferMirror",
+                  StagedTransactionType.CARD_PAYMENT: "cardPaymentMirror"}
 
 
 def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
