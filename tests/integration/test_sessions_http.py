@@ -694,3 +694,38 @@ def test_ids_in_upper_case_name_the_same_resources(client: SessionsClient):
     client.workspace_id = ""  # two workspaces, no header: the session's own, found by its id in upper case
     assert client.get_session(up(session["id"]))["id"] == session["id"]
     client.workspace_id = workspace
+
+
+def test_amounts_that_move_no_money_or_break_a_limit_are_named_where_they_are(client: SessionsClient):
+    """A zero amount is refused (it stayed PENDING for good, unexplained); a file's zero line is rejected, the
+    others staged; a recurring amount is a magnitude above zero; a number beyond the parser's range is named
+    as the dialect names fields (`[1].amount`)."""
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    line = {"transaction_date": "2024-03-05", "description": "Feira", "amount": -30}
+    for zero in (0, "-0.00"):
+        refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                               json_body=[line, {**line, "amount": zero}])
+        assert (refused["code"], refused["field"]) == ("ZeroAmount", "[1].amount"), refused
+    (staged,) = client.stage(session["id"], [line])
+    assert client.error("PUT", f"/staged-transactions/{staged['id']}", 400,
+                        json_body={"amount": 0})["code"] == "ZeroAmount"
+    uploaded = client.upload(session["id"], "extrato.csv",
+                             b"data,descricao,valor\n06/03/2024,Tarifa isenta,0.00\n07/03/2024,Padaria,-11.25\n")
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["processed"] == 1
+    assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(2, "ZeroAmount")]
+    category = client.category("Streaming")
+    recurring = {"type": "expense", "description": "Netflix", "account_id": account, "category_id": category,
+                 "start_date": "2024-01-06"}
+    for amount, code in ((-5, "InvalidAmount"), (0, "ZeroAmount")):
+        refused = client.error("POST", "/recurring", 400, json_body={**recurring, "amount": amount})
+        assert (refused["code"], refused["field"]) == (code, "amount"), refused
+    item = client.ok("POST", "/recurring", 201, json_body={**recurring, "amount": 49.9})
+    assert client.error("PATCH", f"/recurring/{item['id']}", 400, json_body={"amount": -5})["code"] == "InvalidAmount"
+    beyond = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                          data=b'[{"transaction_date": "2024-03-05", "description": "x", "amount": 1},'
+                               b' {"transaction_date": "2024-03-05", "description": "x", "amount": 1e309}]',
+                          headers={"Content-Type": "application/json"})
+    assert (beyond["code"], beyond["field"]) == ("NumberOutOfRange", "[1].amount"), beyond
+    assert beyond["error"].startswith("[1].amount: 1e309 is out of range")

@@ -297,9 +297,11 @@ def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
     violation = check_body(text, len(data), largest)
     if violation is None:
         return None
-    target = violation.target
-    if violation.path and str(event.get("rawPath") or "").startswith(RECONCILIATIONS):
+    target, path = violation.target, str(event.get("rawPath") or "")
+    if violation.path and path.startswith(RECONCILIATIONS):
         target = reconciliations.field_name(violation.path)
+    elif violation.path and session_routes.owns(path):
+        target = sessions_http.field_name(violation.path)  # `[0].amount`, as its validation errors name it
     return _refusal(event, violation.status, violation.code, f"{target}: {violation.message}", target)
 
 

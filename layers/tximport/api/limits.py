@@ -151,8 +151,8 @@ def _number_problem(token: str) -> tuple[str, str] | None:
     except InvalidOperation:
         return None  # not a JSON number: the parser will say so
     if value != 0 and not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
-        return "NumberOutOfRange", f"a number is zero or its magnitude lies between 1e-{MAX_EXPONENT} and " \
-                                   f"1e{MAX_EXPONENT}"
+        return "NumberOutOfRange", f"{token} is out of range: a number other than zero has a magnitude from " \
+                                   f"1e-{MAX_EXPONENT} to 1e{MAX_EXPONENT}"
     return None
 
 

@@ -41,7 +41,7 @@ def from_domain(exc: DomainError) -> Response[str]:
 _UNION_MEMBER = re.compile(r"^(?:[A-Z][A-Za-z0-9]*|[a-z-]+\[.*\])$")
 
 
-def _field(loc: tuple[Any, ...]) -> str:
+def field_name(loc: tuple[Any, ...]) -> str:
     """`("body", 0, "amount")` -> `[0].amount`; `("header", "x-workspace-id")` -> `X-Workspace-ID`; the union
     member a body was tried as is left out (`("body", "BindRequest", "staged_id")` -> `staged_id`)."""
     parts = list(loc)
@@ -55,7 +55,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
-    details = [{"field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
+    details = [{"field": "body" if e.get("type") == "json_invalid" else field_name(tuple(e.get("loc", ()))),
                 "message": e.get("msg", "invalid"), "code": e.get("type", "invalid")} for e in errors]
     first = details[0] if details else {"field": "body", "message": "invalid request"}
     return error(400, f"{first['field']}: {first['message']}", "ValidationError", first["field"], details)

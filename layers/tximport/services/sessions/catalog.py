@@ -267,6 +267,9 @@ class CatalogService:
         check_currency(named, account_currency, "currency", "the recurring transaction")
         item.currency = named.get("currency") or account_currency
         check_amount(item.amount, item.currency, "amount")
+        if item.amount < 0:
+            raise ValidationFailed("a recurring amount is a magnitude above zero (the type gives its direction)",
+                                   code="InvalidAmount", target="amount")
 
     # invoices -----------------------------------------------------------------------------------
     def invoices(self, scope: Scope, card_id: str) -> list[Invoice]:

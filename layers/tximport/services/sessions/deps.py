@@ -133,7 +133,10 @@ def line_currency(data: dict[str, Any], default: str | None) -> str | None:
 
 def amount_problem(amount: Decimal, currency: str | None) -> str | None:
     """Why the ledger cannot keep `amount` in whole minor units of `currency` (None: it can). Integers of
-    minor units are the contract: an amount finer than its currency is refused, never rounded."""
+    minor units are the contract: an amount finer than its currency is refused, never rounded. Zero moves no
+    money (`amount_code`: ZeroAmount)."""
+    if amount == 0:
+        return "an amount of zero moves no money"
     if money.fits(amount, currency):
         return None
     return (f"{amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
@@ -155,8 +158,13 @@ def check_currency(data: dict[str, Any], account_currency: str | None, target: s
                                code="CurrencyMismatch", target=target)
 
 
+def amount_code(amount: Decimal) -> str:
+    """The code of what `amount_problem` finds: ZeroAmount, else InvalidAmount."""
+    return "ZeroAmount" if amount == 0 else "InvalidAmount"
+
+
 def check_amount(amount: Decimal, currency: str | None, target: str) -> None:
-    """Raises ValidationFailed InvalidAmount where `amount_problem` finds one."""
+    """Raises ValidationFailed ZeroAmount or InvalidAmount where `amount_problem` finds a problem."""
     problem = amount_problem(amount, currency)
     if problem:
-        raise ValidationFailed(problem, code="InvalidAmount", target=target)
+        raise ValidationFailed(problem, code=amount_code(amount), target=target)

@@ -14,7 +14,7 @@ from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.formats.detect import detect
 from tximport.formats.registry import FORMATS
 from tximport.models import DateStyle
-from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps, amount_problem
+from tximport.services.sessions.deps import MAX_LINES_PER_SESSION, Deps, amount_code, amount_problem
 from tximport.services.sessions.staged import StagedService
 from tximport.sessions.commands import StagedInput
 from tximport.sessions.models import Scope, SessionType
@@ -214,6 +214,6 @@ def _fitting(lines: list[base.ParsedLine], currency: str | None, rejected: list[
         if problem is None:
             kept.append(line)
         else:
-            rejected.append({"line_number": line.line_number, "code": "InvalidAmount", "message": problem,
+            rejected.append({"line_number": line.line_number, "code": amount_code(line.amount), "message": problem,
                              "field": "amount"})
     return kept
