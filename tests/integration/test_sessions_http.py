@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.samples import SAMPLES
 from tests.support.sessions_client import SessionsClient, tenant_client
+from tximport.api.sessions import views as views_module
 from tximport.services.sessions import enrich as enrich_module
 from tximport_cli.local.stack import LocalStack
 
@@ -729,3 +730,32 @@ def test_amounts_that_move_no_money_or_break_a_limit_are_named_where_they_are(cl
                           headers={"Content-Type": "application/json"})
     assert (beyond["code"], beyond["field"]) == ("NumberOutOfRange", "[1].amount"), beyond
     assert beyond["error"].startswith("[1].amount: 1e309 is out of range")
+
+
+def test_lines_are_answered_whole_up_to_what_one_answer_holds(client: SessionsClient,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    """GET lists every line of a session of 150 (it listed 100, the rest behind a cursor the documents do not
+    know); lines whose `data` would pass what a Lambda answer holds are answered in pages instead (here the
+    budget is made small), and the pages together hold every line once."""
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    client.stage(session["id"], [{"transaction_date": "2024-03-05", "description": f"Compra {n}", "amount": -1,
+                                  "data": {"note": "x" * 900}} for n in range(150)])
+    whole = client.get_session(session["id"])
+    assert (len(whole["transactions"]), len(whole["staged_transactions"]), whole["next_cursor"]) == (150, 150, None)
+    monkeypatch.setattr(views_module, "PAGE_BYTES", 40_000)
+    first = client.get_session(session["id"])
+    assert 10 < len(first["transactions"]) < 30 and first["next_cursor"], len(first["transactions"])
+    seen, cursor = [ln["description"] for ln in first["transactions"]], first["next_cursor"]
+    while cursor:
+        page = client.get_session(session["id"], cursor=cursor)
+        seen += [ln["description"] for ln in page["transactions"]]
+        cursor = page["next_cursor"]
+    assert seen == [f"Compra {n}" for n in range(150)]
+    listed, path = [], f"/import-sessions/{session['id']}/staged-transactions"
+    while path:
+        answer = client.call("GET", path)
+        assert answer.status_code == 200 and len(answer.json()) < 60
+        listed += [ln["description"] for ln in answer.json()]
+        path = answer.headers.get("Link", "").partition("<")[2].partition(">")[0]
+    assert listed == seen

@@ -36,6 +36,7 @@ from tximport.api.sessions.views import (
     commit_view,
     detail_view,
     enrich_view,
+    fitting,
     session_view,
     staged_view,
 )
@@ -46,7 +47,8 @@ from tximport.sessions.models import Scope
 
 router = Router()
 TAGS = ["Import sessions"]
-PageSize = Annotated[int, Query(ge=1, le=1000, description="lines per page (default 100)")]
+PageSize = Annotated[int, Query(ge=1, le=1000, description="lines per page (default 1,000: every line of all but "
+                                                           "the largest sessions)")]
 # no max_length: the signer refuses anything longer than a cursor of ours as InvalidCursor, as elsewhere
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page (opaque, signed)")]
 
@@ -88,12 +90,13 @@ def list_sessions(workspace: WorkspaceHeader = None) -> Response[str]:
 
 @router.get("/import-sessions/<session_id>", summary="Get an import session with its balances", tags=TAGS,
             description="initial_balance, context_value and current_total by the user guide's formulas, stats "
-                        "{ready, total}, status OK when every line is READY and target_value == context_value, a "
-                        "page of the lines in `transactions` (and `staged_transactions`; `next_cursor` names the "
-                        "next page) and the recurring bindings. Never reads all the lines: the counters are kept "
-                        "with every write.",
+                        "{ready, total}, status OK when every line is READY and target_value == context_value, the "
+                        "lines in `transactions` (and `staged_transactions`): all of them up to `page_size` (1,000 "
+                        "by default) and 2 MB of JSON; `next_cursor` names the next page when more follow (null "
+                        "otherwise), and the recurring bindings. The balances never read the lines: the counters "
+                        "are kept with every write.",
             responses=answers(ImportSessionResponse, 200, 404))
-def get_session(session_id: RouteId, page_size: PageSize = 100, cursor: Cursor = None,
+def get_session(session_id: RouteId, page_size: PageSize = 1000, cursor: Cursor = None,
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     cursors = _pages(scope, "import-session", session_id)
@@ -167,20 +170,24 @@ def create_staged(session_id: RouteId, body: Annotated[CreateStagedTransactionsR
 
 
 @router.get("/import-sessions/<session_id>/staged-transactions", summary="List staged transactions", tags=TAGS,
-            description="In order, up to `limit` (default and at most 5,000); when more follow, the headers "
-                        "`X-Next-Cursor` and `Link: <...>; rel=\"next\"` name the next page.",
+            description="In order, up to `limit` (default and at most 5,000) and 4 MB of JSON (a Lambda answer holds "
+                        "6 MB); when more follow, the headers `X-Next-Cursor` and `Link: <...>; rel=\"next\"` name "
+                        "the next page.",
             responses=answers(StagedTransactionList, 200, 404))
 def list_staged(session_id: RouteId, limit: Annotated[int, Query(ge=1, le=5000)] = 5000, cursor: Cursor = None,
                 workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     cursors = _pages(scope, "staged-transactions", session_id)
     lines, nxt = container().sessions.staged.page(scope, session_id, limit=limit, cursor=_cursor(cursors, cursor))
+    views = fitting([staged_view(ln) for ln in lines])
+    if len(views) < len(lines):  # the page would not fit in one answer: the rest on the next
+        nxt = lines[len(views)].seq
     headers = None
     sealed = cursors.seal(None if nxt is None else str(nxt))
     if sealed is not None:
         link = f"/import-sessions/{session_id}/staged-transactions?limit={limit}&cursor={sealed}"
         headers = {"X-Next-Cursor": sealed, "Link": f'<{link}>; rel="next"'}
-    return respond([staged_view(ln) for ln in lines], headers=headers)
+    return respond(views, headers=headers)
 
 
 @router.delete("/import-sessions/<session_id>/staged-transactions", summary="Delete all staged transactions",

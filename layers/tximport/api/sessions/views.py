@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tximport import exactjson
 from tximport.models import LedgerLine, iso
 from tximport.services.sessions.commit import CloseResult, CommitResult
 from tximport.services.sessions.enrich import EnrichedItem, EnrichResult
@@ -66,15 +67,35 @@ def binding_view(binding: RecurringBinding) -> dict[str, Any]:
     }
 
 
+#: what the lines of one answer may weigh in JSON: Lambda answers 6 MB at most, and a line's `data` alone may hold
+#: 16 KB (5,000 such lines would be 80 MB)
+PAGE_BYTES = 4_000_000
+
+
+def fitting(views: list[dict[str, Any]], budget: int | None = None) -> list[dict[str, Any]]:
+    """The first of `views` that fit in `budget` bytes of JSON (PAGE_BYTES; at least one: a line is far below
+    it)."""
+    budget = PAGE_BYTES if budget is None else budget
+    used = 0
+    for count, view in enumerate(views):
+        used += len(exactjson.dumps(view).encode()) + 1
+        if used > budget and count:
+            return views[:count]
+    return views
+
+
 def detail_view(detail: SessionDetail) -> dict[str, Any]:
+    """GET one session; its page of lines (in `transactions` and again in `staged_transactions`) ends early where
+    the two would pass PAGE_BYTES, `next_cursor` then naming the first line left out."""
     b = detail.balances
-    lines = [staged_view(ln) for ln in detail.lines]
+    lines = fitting([staged_view(ln) for ln in detail.lines], PAGE_BYTES // 2)
+    next_seq = detail.lines[len(lines)].seq if len(lines) < len(detail.lines) else detail.next_cursor
     return {
         **session_view(detail.session), "initial_balance": b.initial_balance, "context_value": b.context_value,
         "current_total": b.current_total, "stats": {**session_view(detail.session)["stats"], "ready": b.ready,
                                                     "total": b.total},
         "status": b.status.value, "transactions": lines, "staged_transactions": lines,
-        "next_cursor": str(detail.next_cursor) if detail.next_cursor is not None else None,
+        "next_cursor": str(next_seq) if next_seq is not None else None,
         "recurring_transaction_bindings": [binding_view(x) for x in detail.bindings],
     }
 

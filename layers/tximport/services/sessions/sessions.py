@@ -119,7 +119,7 @@ class SessionService:
         month = sum((total for day, total in totals if before < day <= until), Decimal(0))
         return session_balances(session, initial=initial, month=month)
 
-    def get(self, scope: Scope, session_id: str, *, page_size: int = 100, cursor: int = 0) -> SessionDetail:
+    def get(self, scope: Scope, session_id: str, *, page_size: int = 1000, cursor: int = 0) -> SessionDetail:
         """One session with its balances, stats, one page of lines and its bindings."""
         session = self.d.session(scope, session_id)
         if session.enrichment and not enrichment_running(session):
