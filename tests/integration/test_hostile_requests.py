@@ -324,6 +324,8 @@ def test_every_route_refuses_a_hostile_body_before_parsing_it(world: World, op: 
             target = dialect_target
             if code == "RequestTooLarge":
                 body = json.dumps({"data": ["x" * 100] * 61_000}).encode()  # its limit is 6 MB
+        elif session_routes.owns(op.path):
+            target = _session_field(target)
         answer = _call(world, op, data=body)
         _assert_refused(answer, name, status=413 if code == "RequestTooLarge" else 400, code=code, target=target)
     if op.has_body and not op.path.endswith("/upload"):  # (an upload is multipart) a body that is not JSON
@@ -331,6 +333,27 @@ def test_every_route_refuses_a_hostile_body_before_parsing_it(world: World, op: 
         _assert_refused(_call(world, op, data=b'{"data": {"x": '), "not JSON", target="body")
     # and nothing changed
     assert world.owner.get_import(world.ids["import_id"])["status"] == "awaitingConfirmation"
+
+
+def _session_field(target: str) -> str:
+    """A field as the session dialect names it: `transactions.0.amount` -> `transactions[0].amount`."""
+    text = ""
+    for part in target.split("."):
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text
+
+
+@pytest.mark.parametrize("op", [op for op, _ in OPERATIONS if op.has_body and not op.path.endswith("/upload")],
+                         ids=lambda op: f"{op.method} {op.path}")
+def test_a_body_declared_as_a_form_is_refused_in_the_routes_dialect(world: World, op: Operation):
+    """`curl -d` declares a form: the core answers 415; the session and reconciliation dialects, whose documents
+    know 400 for a refused request, answer 400 (003: code VALIDATION) with the reason UnsupportedMediaType."""
+    answer = _call(world, op, data=b'{"data": {}}', headers={"Content-Type": "application/x-www-form-urlencoded"})
+    dialect = session_routes.owns(op.path) or op.path.startswith(RECONCILIATIONS)
+    body = _assert_refused(answer, op.path, status=400 if dialect else 415, code="UnsupportedMediaType",
+                           target="Content-Type")
+    if op.path.startswith(RECONCILIATIONS):
+        assert body["code"] == "VALIDATION"
 
 
 @pytest.mark.parametrize(("path", "body", "target"), [

@@ -81,7 +81,7 @@ def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
                         ({"account_id": "nope", "billing_month": "2024-03"}, "account_id")]:
         assert client.error("POST", "/import-sessions", 400, json_body=body)["field"] == field, body
     assert client.error("GET", f"/import-sessions/{uuid.uuid4()}", 404)["code"] == "SessionNotFound"
-    refused = client.error("POST", "/import-sessions", 415, data=b"x", headers={"Content-Type": "text/plain"})
+    refused = client.error("POST", "/import-sessions", 400, data=b"x", headers={"Content-Type": "text/plain"})
     assert refused["code"] == "UnsupportedMediaType"
 
 

@@ -212,7 +212,8 @@ def _not_found(_: Exception) -> Response[str]:
 
 
 def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
-    """Bodies are JSON: another declared content type is a 415 (not a parser crash further in)."""
+    """Bodies are JSON: another declared content type is a 415 (not a parser crash further in); on the session and
+    reconciliation routes a 400 with code UnsupportedMediaType (003: VALIDATION, reason UnsupportedMediaType)."""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if not event.get("body") or not content_type or content_type == "application/json" \
@@ -221,8 +222,10 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     path = str(event.get("rawPath") or "")
     if session_routes.owns(path) and content_type == "multipart/form-data" and path.endswith("/upload"):
         return None
-    return _refusal(event, 415, "UnsupportedMediaType", f"request bodies are application/json, not {content_type}",
-                    "Content-Type")
+    # the dialects' documents know 400 for a request they refuse (003: code VALIDATION), not 415
+    status = 400 if session_routes.owns(path) or path.startswith(RECONCILIATIONS) else 415
+    return _refusal(event, status, "UnsupportedMediaType",
+                    f"request bodies are application/json, not {content_type}", "Content-Type")
 
 
 def _plain_json_content_type(event: dict[str, Any]) -> None:
