@@ -31,7 +31,8 @@ class ReconciliationParts:
 
     @cached_property
     def queries(self) -> ReconciliationQueries:
-        return ReconciliationQueries(store=self.c.reconciliation_store, results=self.c.reconciliation_results)
+        c = self.c
+        return ReconciliationQueries(store=c.reconciliation_store, results=c.reconciliation_results, ledger=c.ledger)
 
     @cached_property
     def manual(self) -> ManualDecisions:

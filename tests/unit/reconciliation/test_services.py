@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.reconciliation.conftest import TENANT, World, doc_entries, doc_lines, request
+from tests.unit.reconciliation.conftest import ACCOUNT, TENANT, World, doc_entries, doc_lines, request
 from tximport.models import ReconciliationMark
 from tximport.reconciliation.commands import ListFilter
 from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
@@ -23,6 +23,7 @@ from tximport.reconciliation.models import (
     StatementLine,
 )
 from tximport.services.reconciliations.create import CHUNK_SIZE
+from tximport.storage import keys
 
 ALL_STATUSES = (MatchStatus.MATCHED, MatchStatus.UNMATCHED, MatchStatus.MANUAL)
 
@@ -319,6 +320,21 @@ def test_a_manual_decision_keeps_the_suggested_count_as_a_run_counts_it(world: W
     world.manual.unmatch(TENANT, rec.id, entry_id(rec.id, 0))
     _, unmatched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
     assert world.queries.get(TENANT, rec.id).counts.suggested_entries == sum(1 for r in unmatched if r.suggestions)
+
+
+def test_a_suggestion_whose_ledger_line_is_gone_is_not_listed(world: World):
+    """A revert removed the suggested line after the run: the entry lists only the suggestions still in the ledger
+    (a manual match to the gone one answered 404)."""
+    world.add_lines(*doc_lines())
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    _, records, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    suggested = next(r for r in records if r.suggestions)
+    gone = suggested.suggestions[0]
+    del world.c.ledger.lines[(keys.tenant_pk(TENANT), ACCOUNT, date.fromisoformat(gone.day))][gone.line]
+    _, after, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    again = next(r for r in after if r.index == suggested.index)
+    assert [s.line for s in again.suggestions] == [s.line for s in suggested.suggestions[1:]]
 
 
 def test_a_score_just_under_the_threshold_is_written_under_it():
