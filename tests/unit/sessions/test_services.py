@@ -149,6 +149,21 @@ def test_staged_lines_follow_the_sign_rule_and_counters_follow_the_lines(w: Worl
     assert (fresh.total, fresh.pending, fresh.sums.income, fresh.sums.expense) == (2, 2, D(100), D(30))
 
 
+def test_a_target_value_has_at_most_its_currencys_decimals(w: World):
+    account = w.account(currency="BRL")
+    service = SessionService(w.deps)
+    with pytest.raises(ValidationFailed) as finer:
+        service.create(w.scope, SessionInput(account.id, None, "2024-03", target_value=D("1.234")))
+    assert (finer.value.code, finer.value.target) == ("InvalidAmount", "target_value")
+    session = service.create(w.scope, SessionInput(account.id, None, "2024-03", target_value=D("1.23")))
+    with pytest.raises(ValidationFailed):
+        service.update(w.scope, session.id, SessionChanges(target_value=D("10.005")))
+    assert service.update(w.scope, session.id, SessionChanges(target_value=D("10.50"))).target_value == D("10.50")
+    yen = w.account("Conta JPY", "777", currency="JPY")
+    with pytest.raises(ValidationFailed):
+        service.create(w.scope, SessionInput(yen.id, None, "2024-03", target_value=D("100.5")))
+
+
 def test_update_makes_a_line_ready_and_creates_tags_by_name(w: World):  # a sent status: tests/integration
     _, session = account_session(w)
     category = CatalogService(w.deps).create(w.scope, "category", {"name": "Mercado", "type": CategoryType.EXPENSE})

@@ -12,7 +12,7 @@ from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.deps import Deps
+from tximport.services.sessions.deps import Deps, amount_problem
 from tximport.sessions.balances import (
     Balances,
     day_before,
@@ -94,6 +94,8 @@ class SessionService:
 
     def create(self, scope: Scope, inp: SessionInput) -> ImportSession:
         name, default_target = self._context(scope, inp)
+        if inp.target_value is not None:
+            self._check_target(scope, inp.target_value, inp.account_id)
         number = self.d.repo.next_session_number(scope.tenant, scope.workspace_id)
         session = ImportSession(
             id=new_id(), workspace_id=scope.workspace_id, user_id=scope.user_id, number=number,
@@ -181,9 +183,18 @@ class SessionService:
         if changes.description is not None:
             session.description = changes.description
         if changes.target_value is not None:
+            self._check_target(scope, changes.target_value, session.account_id)
             session.target_value = changes.target_value
         session.updated_at = utcnow()
         return self.d.repo.save_session(scope.tenant, session, owner=owner)
+
+    def _check_target(self, scope: Scope, target: Decimal, account_id: str | None) -> None:
+        """A target_value is compared with sums of the session's lines: it has at most their currency's decimals
+        (the account's; a card's lines have 2), else 400 InvalidAmount naming target_value."""
+        currency = self.d.account(scope, account_id, "account_id").currency if account_id else None
+        problem = amount_problem(target, currency) if target else None
+        if problem:
+            raise ValidationFailed(problem, code="InvalidAmount", target="target_value")
 
     def delete(self, scope: Scope, session_id: str) -> None:
         session = self.d.session(scope, session_id)
