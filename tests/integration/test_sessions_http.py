@@ -759,3 +759,14 @@ def test_lines_are_answered_whole_up_to_what_one_answer_holds(client: SessionsCl
         listed += [ln["description"] for ln in answer.json()]
         path = answer.headers.get("Link", "").partition("<")[2].partition(">")[0]
     assert listed == seen
+
+
+def test_a_bind_missing_a_field_names_it_whatever_the_bodys_shape(client: SessionsClient):
+    """bind takes an object or a list of them: a list whose item lacks a field names `[0].<field>` (it named
+    `body`, "should be a valid dictionary", the other shape's complaint)."""
+    session = client.create_session(account_id=client.bank_account(), billing_month="2024-03")
+    path = f"/import-sessions/{session['id']}/bind"
+    listed = client.error("POST", path, 400, json_body=[{"staged_transaction_id": "x"}])
+    assert listed["field"] == "[0].recurring_transaction_id", listed
+    single = client.error("POST", path, 400, json_body={"staged_transaction_id": "x"})
+    assert single["field"] == "recurring_transaction_id", single

@@ -54,10 +54,17 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
+#: the errors of a body read as the other member of a union of shapes
+_SHAPE_ERRORS = frozenset({"dict_type", "list_type", "model_type", "model_attributes_type"})
+
+
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
     details = [{"field": "body" if e.get("type") == "json_invalid" else field_name(tuple(e.get("loc", ()))),
                 "message": e.get("msg", "invalid"), "code": e.get("type", "invalid")} for e in errors]
-    first = details[0] if details else {"field": "body", "message": "invalid request"}
+    # a body of either shape (an object or a list of them, e.g. bind's): the error of the shape the client sent
+    # says what is wrong; the other shape's "should be a valid dictionary / list" does not
+    shaped = [d for d in details if d["code"] not in _SHAPE_ERRORS]
+    first = (shaped or details or [{"field": "body", "message": "invalid request"}])[0]
     return error(400, f"{first['field']}: {first['message']}", "ValidationError", first["field"], details)
 
 
