@@ -377,6 +377,22 @@ def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World)
     assert w.ledger.invoice_sums(w.tenant, card.id, "2024-03").card_chargeback == D(50)
 
 
+def test_a_call_losing_the_race_to_start_an_enrichment_is_told_it_runs(w: World, monkeypatch: pytest.MonkeyPatch):
+    """Two calls read the session before either started the run: the second one's write loses (the version
+    moved) and it answers EnrichmentRunning, as a later call does (it was ConcurrentUpdate)."""
+    _, session = account_session(w)
+    stage(w, session.id, *[(1 + i % 28, "-1", f"line {i}", {}) for i in range(SYNC_LIMIT + 1)])
+    stale = w.deps.session(w.scope, session.id)
+    service = EnrichService(w.deps)
+    assert service.enrich(w.scope, session.id).mode == "async"
+    reads = iter([stale])
+    real = w.deps.session
+    monkeypatch.setattr(w.deps, "session", lambda scope, sid: next(reads, None) or real(scope, sid))
+    with pytest.raises(Conflict) as lost:
+        service.enrich(w.scope, session.id)
+    assert lost.value.code == "EnrichmentRunning"
+
+
 def test_large_enrichment_goes_through_the_state_machine_and_never_sticks(w: World):
     _, session = account_session(w)
     stage(w, session.id, *[(1 + i % 28, "-1", f"line {i}", {}) for i in range(SYNC_LIMIT + 1)])

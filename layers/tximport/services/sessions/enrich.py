@@ -80,8 +80,7 @@ class EnrichService:
         once (the lines turn PROCESSING, then READY or PENDING)."""
         session = self.d.session(scope, session_id)
         if enrichment_running(session):
-            raise Conflict("an enrichment of this session is already running", code="EnrichmentRunning",
-                           target="id")
+            raise _already_running()
         if session.pending + session.processing <= SYNC_LIMIT:
             self.reset_processing(scope, session)
             counts = self.enrich_lines(scope, session, 0, None, only_processing=False)
@@ -90,7 +89,12 @@ class EnrichService:
                                 suggested_bindings=self.suggest_bindings(scope, session))
         run_id = new_id()
         session.enrichment = {"run_id": run_id, "started_at": iso(utcnow())}
-        self.d.repo.save_session(scope.tenant, session)  # 409 when another call changed it meanwhile
+        try:
+            self.d.repo.save_session(scope.tenant, session)  # 409 when another call changed it meanwhile
+        except Conflict:
+            if enrichment_running(self.d.session(scope, session_id)):  # another call started the run first
+                raise _already_running() from None
+            raise
         payload = EnrichmentInput(tenant_ref=TenantRef.of(scope.tenant), workspace_id=scope.workspace_id,
                                   session_id=session.id, run_id=run_id).payload()
         try:
@@ -219,3 +223,7 @@ class EnrichService:
         names |= {("subcategory", key[0]): c.name for key, c in self.d.catalog.get_many(
             scope.tenant, scope.workspace_id, Subcategory, subcategories).items()}
         return names
+
+
+def _already_running() -> Conflict:
+    return Conflict("an enrichment of this session is already running", code="EnrichmentRunning", target="id")
