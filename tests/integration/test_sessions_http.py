@@ -770,3 +770,14 @@ def test_a_bind_missing_a_field_names_it_whatever_the_bodys_shape(client: Sessio
     assert listed["field"] == "[0].recurring_transaction_id", listed
     single = client.error("POST", path, 400, json_body={"staged_transaction_id": "x"})
     assert single["field"] == "recurring_transaction_id", single
+
+
+def test_a_session_sent_back_as_read_updates_what_changed(client: SessionsClient):
+    """PUT with the session as GET answers it (a client editing one field of what it read): the read-only fields
+    are ignored, the changed one applies; a misspelt field is still a 400 naming it."""
+    session = client.create_session(account_id=client.bank_account(), billing_month="2024-03")
+    read = client.get_session(session["id"])
+    updated = client.ok("PUT", f"/import-sessions/{session['id']}", json_body={**read, "target_value": 12.5})
+    assert updated["target_value"] == D("12.5") and updated["account_id"] == session["account_id"]
+    typo = client.error("PUT", f"/import-sessions/{session['id']}", 400, json_body={"targetValue": 1})
+    assert typo["field"] == "targetValue"

@@ -161,11 +161,31 @@ class CreateImportSessionRequest(In):
 
 
 class UpdateImportSessionRequest(In):
+    """The fields sent change; the others of a session as GET answers it may be sent back as read: they are
+    ignored (a typo is still a 400 naming it)."""
+
     account_id: Id | None = None
     billing_month: Month | None = None
     card_id: Id | None = None
     description: Text | None = None
     target_value: Number | None = None
+    id: str | None = Field(default=None, description="ignored")
+    workspace_id: str | None = Field(default=None, description="ignored")
+    user_id: str | None = Field(default=None, description="ignored")
+    name: str | None = Field(default=None, description="ignored (it repeats description)")
+    type: str | None = Field(default=None, description="ignored (the context gives it)")
+    created_at: str | None = Field(default=None, description="ignored")
+    updated_at: str | None = Field(default=None, description="ignored")
+    stats: dict[str, Any] | None = Field(default=None, description="ignored")
+    enrichment: dict[str, Any] | None = Field(default=None, description="ignored")
+    initial_balance: Any = Field(default=None, description="ignored")
+    context_value: Any = Field(default=None, description="ignored")
+    current_total: Any = Field(default=None, description="ignored")
+    status: str | None = Field(default=None, description="ignored")
+    transactions: list[Any] | None = Field(default=None, description="ignored")
+    staged_transactions: list[Any] | None = Field(default=None, description="ignored")
+    next_cursor: str | None = Field(default=None, description="ignored")
+    recurring_transaction_bindings: list[Any] | None = Field(default=None, description="ignored")
 
 
 class CreateStagedTransactionRequest(DataIn):

@@ -117,7 +117,7 @@ def get_session(session_id: RouteId, page_size: PageSize = 1000, cursor: Cursor 
 def update_session(session_id: RouteId, body: UpdateImportSessionRequest, workspace: WorkspaceHeader = None
                    ) -> Response[str]:
     scope = scope_of(router, workspace)
-    changes = SessionChanges(**body.model_dump(exclude_unset=True))
+    changes = SessionChanges(**body.model_dump(exclude_unset=True, include=set(SessionChanges.model_fields)))
     return respond(session_view(container().sessions.sessions.update(scope, session_id, changes)))
 
 
