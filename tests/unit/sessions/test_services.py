@@ -365,6 +365,29 @@ def test_the_other_accounts_statement_line_of_a_committed_transfer_is_held_as_it
     assert "possible_duplicate" not in outgoing.data  # another sign: not the mirror's money
 
 
+def test_a_statement_staged_again_after_its_commit_is_held_back_line_for_line(w: World):
+    """A session's ledger lines have ids of their own, so the file import's id check cannot find them: a line of
+    the same day, amount and description as one an earlier session committed is a certain copy (it was a mere
+    look-alike, READY, and booked again); two coffees committed answer two, a third is only alike."""
+    account, first = account_session(w)
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    filed = {"data": {"category_id": category.id}}
+    stage(w, first.id, (5, "-3.50", "CAFE DO PONTO", filed), (5, "-3.50", "CAFE DO PONTO", filed),
+          (6, "-80.00", "MERCADO", filed))
+    CommitService(w.deps).commit(w.scope, first.id)
+    committed = {ln.description: ln.transaction_id for ln in w.lines(account.id)}
+    again = SessionService(w.deps).create(w.scope, SessionInput(account.id, None, "2024-03"))
+    lines = stage(w, again.id, (5, "-3.50", "Cafe do Ponto", filed), (5, "-3.50", "CAFE DO PONTO", filed),
+                  (5, "-3.50", "CAFE DO PONTO", filed), (6, "-80.00", "MERCADO", filed))
+    marks = [ln.data.get("possible_duplicate") for ln in lines]
+    assert [(m["reason"], m["certain"]) for m in marks] == [
+        ("alreadyCommitted", True), ("alreadyCommitted", True), ("similarLedgerLine", False),
+        ("alreadyCommitted", True)]
+    assert marks[3]["duplicate_of"] == committed["MERCADO"]
+    assert [ln.status for ln in lines] == [StagedTransactionStatus.PENDING] * 2 + [StagedTransactionStatus.READY] + [
+        StagedTransactionStatus.PENDING]
+
+
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
     card, session = card_session(w)
     stage(w, session.id, (1, "-50", "estorno", {}))

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from tximport.errors import Conflict, ValidationFailed
-from tximport.ids import normalized_description, transaction_id
 from tximport.models import utcnow
-from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.checks import check_card_payment, check_line, check_transfer
+from tximport.services.sessions.copies import CopyFinder, Held, same_line
 from tximport.services.sessions.deps import (
     MAX_LINES_PER_SESSION,
     Deps,
@@ -23,7 +19,7 @@ from tximport.services.sessions.deps import (
 )
 from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.commands import StagedChanges, StagedInput
-from tximport.sessions.ids import is_mirror, staged_id
+from tximport.sessions.ids import staged_id
 from tximport.sessions.models import (
     ImportSession,
     Scope,
@@ -122,44 +118,19 @@ class StagedService:
 
     def _mark_duplicates(self, scope: Scope, session: ImportSession, inputs: list[StagedInput],
                          kinds: list[StagedTransactionType], data: list[dict[str, Any]]) -> None:
-        """The other way round of file imports: a staged line like a ledger line, or like a line the session
-        holds already (the same file uploaded twice), is marked, not dropped. So is a line of the amount of a
-        mirror line within the window: another account's session booked that transfer (or card payment) here
-        already, and this account's statement shows the same money under its own description."""
-        detector = DuplicateDetector(self.d.ledger, scope.tenant)
-        occurrences: Counter[tuple[str, str, str]] = Counter()
-        held = self._held(scope, session)
-        mirrored: set[str] = set()  # each mirror line answers one staged line
+        """Each line that repeats a ledger line, a line the session holds or a mirror line is marked
+        (`copies.CopyFinder`), not dropped."""
+        finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, self._held(scope, session))
         for inp, kind, extra in zip(inputs, kinds, data, strict=True):
-            amount = ledger_amount(session.type, kind, inp.amount, extra)
-            key = (inp.transaction_date.isoformat(), format(amount, "f"), inp.description)
-            occurrences[key] += 1
-            bank_id = extra.get("bank_transaction_id")
-            tx_id = transaction_id(session.context_id, date_posted=inp.transaction_date, amount=amount,
-                                   description=inp.description, bank_transaction_id=bank_id if isinstance(
-                                       bank_id, str) else None, occurrence=occurrences[key])
-            verdict = detector.check(session.context_id, tx_id, inp.transaction_date, amount, inp.description,
-                                     bank_id if isinstance(bank_id, str) else None)
-            if verdict is not None:
-                _mark(extra, verdict.duplicate_of, verdict.reason, verdict.certain)
-                continue
-            twins = held.get(_same_line(inp.transaction_date, inp.amount, inp.description))
-            if twins:
-                _mark(extra, twins.pop(0), "alreadyStaged", True)
-                continue
-            mirror = next((line for line in detector.lines_near(session.context_id, inp.transaction_date, amount)
-                           if is_mirror(line) and line.transaction_id not in mirrored), None)
-            if mirror is not None and mirror.session is not None:
-                mirrored.add(mirror.transaction_id)
-                _mark(extra, mirror.transaction_id, MIRROR_REASONS.get(mirror.session.type, "mirrorLine"), True)
-                extra["possible_duplicate"]["counterpart_account_id"] = mirror.session.counterpart_account_id
+            finder.mark(inp.transaction_date, ledger_amount(session.type, kind, inp.amount, extra), inp.amount,
+                        inp.description, extra)
 
-    def _held(self, scope: Scope, session: ImportSession) -> dict[tuple[date, Decimal, str], list[str]]:
+    def _held(self, scope: Scope, session: ImportSession) -> Held:
         """The ids of the lines the session holds, by day, amount and description (each matches one new line)."""
-        held: dict[tuple[date, Decimal, str], list[str]] = {}
+        held: Held = {}
         if session.total:
             for line in self.d.repo.lines(scope.tenant, session):
-                held.setdefault(_same_line(line.transaction_date, line.amount, line.description), []).append(line.id)
+                held.setdefault(same_line(line.transaction_date, line.amount, line.description), []).append(line.id)
         return held
 
     def page(self, scope: Scope, session_id: str, *, limit: int, cursor: int = 0
@@ -227,18 +198,3 @@ class StagedService:
         finally:
             self.d.repo.unlock(scope.tenant, session, owner)
         return len(lines)
-
-
-def _same_line(day: date, amount: Decimal, description: str | None) -> tuple[date, Decimal, str]:
-    """What two staged lines share when one repeats the other (amounts compare by value: 1.50 is 1.5)."""
-    return day, amount, normalized_description(description or "")
-
-
-#: the reason a line answering a mirror line is marked with, by the mirror's type
-MIRROR_REASONS = {StagedTransactionType.TRANSFER: "transferMirror",
-                  StagedTransactionType.CARD_PAYMENT: "cardPaymentMirror"}
-
-
-def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
-    """A line marked as a possible duplicate (a certain one waits for the client's `data.ignore`: `rules`)."""
-    data["possible_duplicate"] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}

@@ -1,0 +1,93 @@
+"""What a line being staged may repeat: a ledger line (the file import's duplicate check, run the other way
+round), a line the session holds already, a line an earlier session committed from the same statement, or the
+mirror another account's session wrote here. The staged line is marked (`data.possible_duplicate`), never
+dropped; a certain copy waits for the client's `data.ignore` (sessions/rules.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from tximport.ids import normalized_description, transaction_id
+from tximport.models import LedgerLine, Tenant
+from tximport.services.duplicates import DuplicateDetector
+from tximport.sessions.ids import is_mirror
+from tximport.sessions.models import StagedTransactionType
+from tximport.storage.ledger import LedgerStore
+
+#: the reason a line answering a mirror line is marked with, by the mirror's type
+MIRROR_REASONS = {StagedTransactionType.TRANSFER: "transferMirror",
+                  StagedTransactionType.CARD_PAYMENT: "cardPaymentMirror"}
+
+Held = dict[tuple[date, Decimal, str], list[str]]
+
+
+def same_line(day: date, amount: Decimal, description: str | None) -> tuple[date, Decimal, str]:
+    """What two lines share when one repeats the other (amounts compare by value: 1.50 is 1.5)."""
+    return day, amount, normalized_description(description or "")
+
+
+class CopyFinder:
+    """Marks the lines of one add, in their order, against the ledger of `account_id` and the lines `held` (by
+    `same_line` of their staged amount: each answers one new line)."""
+
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, account_id: str, held: Held) -> None:
+        self.detector = DuplicateDetector(ledger, tenant)
+        self.account_id = account_id
+        self.held = held
+        #: lines of this add by `same_line` (committed copies), and by their exact text (the file import's ids)
+        self.occurrences: Counter[tuple[date, Decimal, str]] = Counter()
+        self.exact: Counter[tuple[date, Decimal, str]] = Counter()
+        self.answered: set[str] = set()  # the mirror lines a line of this add took
+
+    def mark(self, day: date, amount: Decimal, staged_amount: Decimal, description: str, data: dict[str, Any]
+             ) -> None:
+        """Mark `data` when the line (`amount` as the ledger would hold it) repeats something."""
+        key = same_line(day, amount, description)
+        self.occurrences[key] += 1
+        exact = (day, amount, description)
+        self.exact[exact] += 1
+        bank_id = data.get("bank_transaction_id") if isinstance(data.get("bank_transaction_id"), str) else None
+        tx_id = transaction_id(self.account_id, date_posted=day, amount=amount, description=description,
+                               bank_transaction_id=bank_id, occurrence=self.exact[exact])
+        verdict = self.detector.check(self.account_id, tx_id, day, amount, description, bank_id)
+        # certain copies first (each held back until the client decides), then a look-alike
+        if verdict is not None and verdict.certain:
+            _mark(data, verdict.duplicate_of, verdict.reason, True)
+        elif (committed := self._committed_copy(day, amount, key)) is not None:
+            _mark(data, committed.transaction_id, "alreadyCommitted", True)
+        elif twins := self.held.get(same_line(day, staged_amount, description)):
+            _mark(data, twins.pop(0), "alreadyStaged", True)
+        elif not self._mark_mirror(day, amount, data) and verdict is not None:
+            _mark(data, verdict.duplicate_of, verdict.reason, False)
+
+    def _mark_mirror(self, day: date, amount: Decimal, data: dict[str, Any]) -> bool:
+        """A mirror line of the amount within the window, not answered yet: another account's session booked
+        this money here already, and this account's statement shows it under its own description. Answers
+        whether it marked `data`."""
+        mirror = next((line for line in self.detector.lines_near(self.account_id, day, amount)
+                       if is_mirror(line) and line.transaction_id not in self.answered), None)
+        if mirror is None or mirror.session is None:
+            return False
+        self.answered.add(mirror.transaction_id)
+        _mark(data, mirror.transaction_id, MIRROR_REASONS.get(mirror.session.type, "mirrorLine"), True)
+        data["possible_duplicate"]["counterpart_account_id"] = mirror.session.counterpart_account_id
+        return True
+
+    def _committed_copy(self, day: date, amount: Decimal, key: tuple[date, Decimal, str]) -> LedgerLine | None:
+        """The n-th line an earlier session committed on the day with this amount and description, for the n-th
+        such line of this add (two coffees booked and two in the statement again: both copies; a third is new).
+        A session's ledger line has an id of its own (its session and staged line), so the file import's id check
+        cannot find it."""
+        copies = [line for line in self.detector.lines_near(self.account_id, day, amount)
+                  if line.date_posted == day and line.session is not None and not is_mirror(line)
+                  and same_line(line.date_posted, line.amount, line.description) == key]
+        wanted = self.occurrences[key]
+        return copies[wanted - 1] if wanted <= len(copies) else None
+
+
+def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
+    """A line marked as a possible duplicate (a certain one waits for the client's `data.ignore`: `rules`)."""
+    data["possible_duplicate"] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}
