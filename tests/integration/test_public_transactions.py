@@ -145,7 +145,9 @@ def test_a_booking_day_given_once_stays_even_when_it_was_the_value_day(api: Api)
     account = api.create_account("GB33BUKB20201555555555")
     api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-01", bookedAt="2024-03-01")]}, expect=201)
     resent = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-05")]}, expect=201)
-    assert resent["items"][0]["updatedFields"] == ["valueDate"]
+    assert resent["items"][0]["updatedFields"] == ["valueDate"] and resent["items"][0]["keptFields"] == []
+    other = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-05", amount="99.00")]}, expect=201)
+    assert (other["existingTransactions"], other["items"][0]["keptFields"]) == (1, ["amount"])
     (line,) = api.ledger(account)
     assert (line["valueDate"], line["postingDate"]) == ("2024-03-05", "2024-03-01")
 

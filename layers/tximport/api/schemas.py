@@ -576,6 +576,9 @@ class PublicItemOut(Wire):
                                               "was created for it")
     updated_fields: list[str] = Field(description="an existing transaction resent with other dates: the "
                                                   "fields that were updated")
+    kept_fields: list[str] = Field(default_factory=list, description=(
+        "an existing transaction resent with another amount, creditDebit, currency or text: those fields, whose "
+        "stored values stay (the transactionId names the transaction first sent)"))
 
 
 class CreatedAccountOut(Wire):

@@ -152,7 +152,8 @@ def ingest_view(result: IngestResult) -> schemas.PublicResultOut:
                 for e in result.errors],
         items=[schemas.PublicItemOut(
             index=i.index, result=i.result, bank_account_id=i.bank_account_id, transaction_id=i.transaction_id,
-            account_created=i.account_created, updated_fields=list(i.updated_fields)) for i in result.items],
+            account_created=i.account_created, updated_fields=list(i.updated_fields),
+            kept_fields=list(i.kept_fields)) for i in result.items],
         created_accounts=[schemas.CreatedAccountOut(account_identifier=identifier, bank_account_id=account_id)
                           for identifier, account_id in result.created_accounts])
 

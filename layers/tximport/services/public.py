@@ -62,6 +62,8 @@ class ItemOutcome:
     transaction_id: str | None = None
     account_created: bool = False
     updated_fields: tuple[str, ...] = ()
+    #: an existing transaction resent with other values for these fields: the stored values stay
+    kept_fields: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -229,11 +231,11 @@ class PublicTransactionsService:
                 outcome.result = "error"
                 errors.append(corrected)
             else:
-                outcome.updated_fields = corrected
+                outcome.updated_fields, outcome.kept_fields = corrected
         self.ledger.write_claimed(tenant, fresh)
 
     def _correct_retried(self, tenant: Tenant, index: int, line: LedgerLine, bank_id: str,
-                         known: dict[tuple[str, str], LineRef]) -> tuple[str, ...] | RejectedTransaction:
+                         known: dict[tuple[str, str], LineRef]) -> Correction | RejectedTransaction:
         """`_correct`, read again while the stored line changes under it (a reconciliation marks it, another
         resend moves it)."""
         key = (line.bank_account_id, bank_id)
@@ -250,9 +252,10 @@ class PublicTransactionsService:
 
     def _correct(self, tenant: Tenant, index: int, ref: LineRef, line: LedgerLine, bank_id: str,
                  known: dict[tuple[str, str], LineRef], *, last: bool = False
-                 ) -> tuple[str, ...] | RejectedTransaction:
-        """Update the stored line's dates from a resend; answers the fields that changed, or why the line cannot
-        move (a reconciliation entry holds it: its booking day is what was reconciled)."""
+                 ) -> Correction | RejectedTransaction:
+        """Update the stored line's dates from a resend; answers the fields that changed and those the resend
+        gave other values that stay as stored (its amount, text, currency: the id names the first sent), or why
+        the line cannot move (a reconciliation entry holds it: its booking day is what was reconciled)."""
         stored = self.ledger.lines_at(tenant, [ref]).get((ref[0], ref[2]))
         if stored is None:
             if not last:  # the claim's own request has not written its line yet, or another resend moved it
@@ -260,7 +263,7 @@ class PublicTransactionsService:
             # the reference was claimed but its line never written: write it where the reference points, while
             # it still does (the claim's own request may write it, and a resend move it, meanwhile)
             if self.ledger.write_claimed(tenant, [(replace(line, transaction_id=ref[2], date_posted=ref[1]), bank_id)]):
-                return ()
+                return (), ()
             stored = self.ledger.lines_at(tenant, [ref]).get((ref[0], ref[2]))  # placed meanwhile: correct it
             if stored is None:
                 raise LineChanged(f"the line at {ref} was moved meanwhile")
@@ -284,7 +287,25 @@ class PublicTransactionsService:
             stored.purchase_date = line.purchase_date or stored.purchase_date
             self.ledger.replace(tenant, ref, stored, bank_id)
             known[(ref[0], bank_id)] = (ref[0], posted, ref[2])
-        return changed
+        return changed, _kept(stored, line)
+
+
+#: what correcting a resent transaction did: the fields updated, and those kept as stored
+Correction = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def _kept(stored: LedgerLine, resent: LedgerLine) -> tuple[str, ...]:
+    """The fields (the document's names) a resend gives other values that are not updated."""
+    kept = []
+    if stored.amount != resent.amount:
+        kept.append("amount")
+        if (stored.amount < 0) != (resent.amount < 0):
+            kept.append("creditDebit")
+    if (stored.currency or "").upper() != (resent.currency or "").upper():
+        kept.append("currency")
+    if stored.description != resent.description:
+        kept.append("text")
+    return tuple(kept)
 
 
 class _LineBuilder:

@@ -57,6 +57,19 @@ def test_a_resend_with_other_dates_is_existing_and_moves_the_line(c: FakeContain
     assert line.reference is None  # purchasedAt is its own field
 
 
+def test_a_resend_with_another_amount_or_text_says_what_it_kept(c: FakeContainer, world: World):
+    """The transactionId names the transaction first sent: a resend with another amount, sign or text stays
+    `existing` and keeps the stored values, and says which it kept (it said nothing)."""
+    account = world.account("GB33BUKB20201555555555")
+    _post(c, world, _tx())
+    resent = _post(c, world, _tx(credit_debit="credit", amount=Decimal("99.00"), text="Coffee shop"))
+    same = _post(c, world, _tx())
+    assert (resent.existing, resent.items[0].kept_fields) == (1, ("amount", "creditDebit", "text"))
+    assert same.items[0].kept_fields == ()
+    (line,) = c.ledger.all(world.tenant, account)
+    assert line.amount == Decimal("-3.50")
+
+
 def test_the_same_transaction_twice_in_one_request_is_one_row(c: FakeContainer, world: World):
     account = world.account("GB33BUKB20201555555555")
     result = _post(c, world, _tx(), _tx(valuta_at=date(2024, 3, 5)))
