@@ -39,6 +39,23 @@ def test_unknown_routes_answer_404_in_the_envelope_with_or_without_a_token(api: 
                                  "error": {"code": "RouteNotFound", "message": "no such route"}}
 
 
+def test_a_path_answered_with_other_methods_is_405_naming_them_in_each_dialect(api: Api):
+    """A route's path with a method it does not take is 405 with `Allow` (it was 404 RouteNotFound), in the
+    dialect's own error shape; a path no route has stays 404."""
+    cases = [("PATCH", "/imports/x", "GET, DELETE"), ("PATCH", "/import-sessions/x", "DELETE, GET, PUT"),
+             ("PUT", "/baas/api/v1/reconciliations", "GET, POST")]
+    for method, path, allowed in cases:
+        answer = api.call(method, path)
+        reconciliations = path.startswith("/baas/")  # its document's codes know no 405: NOT_FOUND
+        assert answer.status_code == (404 if reconciliations else 405), (path, answer.text)
+        assert sorted(answer.headers["Allow"].split(", ")) == sorted(allowed.split(", ")), path
+        body = answer.json()
+        code = (body["details"]["reason"] if reconciliations else body["code"] if isinstance(body["error"], str)
+                else body["error"]["code"])
+        assert code == "MethodNotAllowed", body
+    assert api.call("PATCH", "/nowhere/at/all").status_code == 404
+
+
 def test_a_poll_is_counted_but_never_changes_the_import(api: Api):
     import_id, _ = api.create_import(api.create_account())
     first = api.get_import(import_id)

@@ -200,15 +200,30 @@ def _undecodable_body(_: UnicodeDecodeError) -> Response[str]:
     return error_response(400, "ValidationError", "the request body is not UTF-8 encoded JSON", target="body")
 
 
+def _methods_of(path: str) -> list[str]:
+    """The methods the routes of `path` answer (none: no route has the path)."""
+    routes = app._static_routes + app._dynamic_routes  # noqa: SLF001 - where the resolver keeps its routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
 @app.not_found
 def _not_found(_: Exception) -> Response[str]:
+    """404 RouteNotFound; 405 MethodNotAllowed (with `Allow`) for a path that routes answer with other methods
+    (the reconciliation dialect: 404 NOT_FOUND, reason MethodNotAllowed, with `Allow`)."""
+    path, method = app.current_event.path, app.current_event.http_method.upper()
+    allowed = [m for m in _methods_of(path) if m != method]
+    status, code = (405, "MethodNotAllowed") if allowed else (404, "RouteNotFound")
+    message = f"{path} answers {', '.join(allowed)}, not {method}" if allowed else "no such route"
     if _sessions_path():
-        return sessions_http.error(404, "no such route", "RouteNotFound")
-    path = app.current_event.path
-    if path.startswith(RECONCILIATIONS):
-        refused = refusal(path, 404, "RouteNotFound", "no such route", None)
-        return Response(status_code=404, content_type="application/json", body=refused["body"])
-    return error_response(404, "RouteNotFound", "no such route")
+        answer = sessions_http.error(status, message, code)
+    elif path.startswith(RECONCILIATIONS):  # its document's codes know no 405: NOT_FOUND, reason MethodNotAllowed
+        answer = Response(status_code=404, content_type="application/json",
+                          body=refusal(path, 404, code, message, None)["body"])
+    else:
+        answer = error_response(status, code, message)
+    if allowed:
+        answer.headers["Allow"] = ", ".join(allowed)
+    return answer
 
 
 def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
