@@ -372,6 +372,10 @@ class InMemoryLedger:
         found = self.lines.get((keys.tenant_pk(tenant), account_id, day), {})
         return [copy.deepcopy(found[i]) for i in sorted(found)]
 
+    def days_lines(self, tenant: Tenant, account_id: str, days: Iterable[date], *, workers: int = 16
+                   ) -> dict[date, list[LedgerLine]]:
+        return {day: self.day_lines(tenant, account_id, day) for day in sorted(set(days))}
+
     def days(self, tenant: Tenant, account_id: str, *, newest_first: bool = True,
              start_after: date | None = None) -> Iterator[date]:
         pk = keys.tenant_pk(tenant)

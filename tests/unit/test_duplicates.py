@@ -21,10 +21,16 @@ class FakeLedger:
     def __init__(self, items: dict[str, list[dict]]) -> None:
         self.items = items
         self.reads: list[str] = []
+        self.batches: list[int] = []
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         self.reads.append(day.isoformat())
         return [_line(account_id, day, item) for item in self.items.get(day.isoformat(), [])]
+
+    def days_lines(self, tenant: Tenant, account_id: str, days: list[date], *, workers: int = 16
+                   ) -> dict[date, list[LedgerLine]]:
+        self.batches.append(len(days))
+        return {day: self.day_lines(tenant, account_id, day) for day in days}
 
     def days(self, tenant: Tenant, account_id: str, newest_first: bool = True) -> list[date]:
         return sorted((date.fromisoformat(day) for day in self.items), reverse=newest_first)
@@ -152,3 +158,26 @@ def test_placeholder_bank_ids_and_their_batch_lines_are_no_bank_ids():
     assert all(map(is_placeholder_id, ["NOTPROVIDED", " nonref ", "0", "000000", "N/A", "NOTPROVIDED/1",
                                        "000000/12", "NONE/2"]))
     assert not any(map(is_placeholder_id, ["REF1", "REF1/2", "0/A", "X"]))
+
+
+def test_a_file_out_of_date_order_reads_each_ledger_day_once_in_parallel_batches():
+    """4,000 lines in random day order over 546 days of a ledger of 15 lines a day: each day is read once, in
+    batches read at once (it read them one by one, and again and again as a cache of 400 days turned over)."""
+    import random
+
+    start = date(2023, 1, 1)
+    rng = random.Random(7)
+    items = {(start + timedelta(days=d)).isoformat(): [{"transactionId": f"L{d}-{k}", "amount": str(k + 1),
+                                                       "description": f"shop {k}"} for k in range(15)]
+             for d in range(546)}
+    ledger = FakeLedger(items)
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    days = [start + timedelta(days=rng.randrange(546)) for _ in range(4000)]
+    det.prefetch("a", days)
+    for n, day in enumerate(days):
+        det.check("a", f"T{n}", day, Decimal(3), "shop 2", None)
+    assert sorted(ledger.reads) == sorted(items) and max(ledger.batches) == det.PREFETCH_BATCH
+    dense = FakeLedger({day: rows * 400 for day, rows in items.items()})  # 6,000 lines a day: read as needed
+    det = DuplicateDetector(dense, TENANT)  # type: ignore[arg-type]
+    det.prefetch("a", days)
+    assert len(dense.reads) == det.PREFETCH_BATCH  # one batch, then the lines read their days as they need them

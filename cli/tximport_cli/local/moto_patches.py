@@ -11,12 +11,21 @@ on failure), which makes each transaction cost the size of the whole table: an i
 This version checks every action's condition first, writes nothing when one fails (the same
 TransactionCanceledException, with the same reasons), and otherwise applies the actions, keeping a
 copy of just the items it touches in case an action is malformed.
+
+moto answers every DynamoDB request through its generic serializer, which walks the operation's output
+shape attribute by attribute: 2 ms an item, so a query answering the 4,000 lines a file import reads to
+check duplicates took 8 s, and a file of 4,000 lines onto an account of 4,000 ran past the Process
+function's timeout. What moto's DynamoDB handler returns for the item operations is already the wire
+format (DynamoDB's JSON protocol: typed attribute values, binary as base64), so `fast_responses` writes it
+with `json.dumps`, 6 times faster; errors and every other operation keep moto's serializer.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,3 +143,40 @@ def fast_transactions() -> Iterator[None]:
         yield
     finally:
         DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
+
+
+#: the operations whose answers are items in DynamoDB's JSON wire format as moto's handler returns them
+_ITEM_OPERATIONS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem",
+                              "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
+_original_serialized: Any = None
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")  # a B or BS value, as DynamoDB writes binary
+    raise TypeError(f"{type(value).__name__} is not part of DynamoDB's wire format")
+
+
+def _serialized(self: Any, action_result: Any) -> Any:
+    result = action_result.result
+    if isinstance(result, Exception) or self._get_action() not in _ITEM_OPERATIONS:
+        return _original_serialized(self, action_result)
+    try:
+        body = json.dumps(result, default=_wire, separators=(",", ":"))
+    except TypeError:  # something only moto's serializer knows how to write
+        return _original_serialized(self, action_result)
+    return 200, {**self.response_headers, "Content-Type": "application/x-amz-json-1.0"}, body
+
+
+@contextlib.contextmanager
+def fast_responses() -> Iterator[None]:
+    """Install the item operations' JSON answers above on moto's DynamoDB handler for the duration."""
+    global _original_serialized
+    from moto.dynamodb.responses import DynamoHandler
+
+    _original_serialized = DynamoHandler.serialized
+    DynamoHandler.serialized = _serialized  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.serialized = _original_serialized  # type: ignore[method-assign]

@@ -49,7 +49,7 @@ from tximport_cli.local.executions import ExecutionSignals
 from tximport_cli.local.front import MotoFront
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, async_s3_notifications, call_handler, route_lambdas
-from tximport_cli.local.moto_patches import fast_queries, fast_transactions
+from tximport_cli.local.moto_patches import fast_queries, fast_responses, fast_transactions
 from tximport_cli.local.streams import StreamDelivery
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
@@ -390,9 +390,11 @@ class LocalStack:
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.front.install()
-        # moto's own copy whole tables per transaction and scan them per query (see moto_patches)
+        # moto's own copy whole tables per transaction, scan them per query and write their answers attribute by
+        # attribute (see moto_patches)
         self._exit.enter_context(fast_transactions())
         self._exit.enter_context(fast_queries())
+        self._exit.enter_context(fast_responses())
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.requested_moto_port, verbose=False)
         self._moto.start()
         self.moto_port = int(self._moto.get_host_and_port()[1])

@@ -27,6 +27,7 @@ is that scan, kept as the oracle of tests/unit/test_duplicates.py).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -95,6 +96,11 @@ class DuplicateDetector:
     #: ledger days kept in memory (statements run in date order, so recent days serve them; an unordered
     #: file only re-reads days that hold ledger lines, see `_ledger_days`)
     CACHED_DAYS = 400
+    #: ledger lines kept in memory beyond CACHED_DAYS days (a file not in date order over a ledger of a few lines a
+    #: day keeps every day it needs, each read once, rather than reading days again and again)
+    CACHED_LINES = 50_000
+    #: ledger days read at once by `prefetch`
+    PREFETCH_BATCH = 32
 
     def __init__(self, ledger: LedgerStore, tenant: Tenant, *, window_days: int = 3,
                  min_similarity: float = 85.0) -> None:
@@ -105,6 +111,7 @@ class DuplicateDetector:
         # memory stays bounded whatever the file size: ledger days and the file's bank ids are kept
         # for a window of recent days only (a day read again later is simply read again)
         self._days: OrderedDict[tuple[str, date], _DayIndex] = OrderedDict()
+        self._cached_lines = 0
         self._day_counts: dict[tuple[str, date], int] = {}
         self._file_bank_ids: OrderedDict[tuple[str, date], dict[tuple[str, Decimal], str]] = OrderedDict()
         self._file_days: set[tuple[str, date]] = set()
@@ -131,12 +138,29 @@ class DuplicateDetector:
         if index is not None:
             self._days.move_to_end(key)
             return index
-        index = _DayIndex(self.ledger.day_lines(self.tenant, account_id, day))
-        self._days[key] = index
+        return self._remember(account_id, day, self.ledger.day_lines(self.tenant, account_id, day))
+
+    def _remember(self, account_id: str, day: date, lines: list[LedgerLine]) -> _DayIndex:
+        key = (account_id, day)
+        index = self._days[key] = _DayIndex(lines)
         self._day_counts[key] = index.count
-        if len(self._days) > self.CACHED_DAYS:
-            self._days.popitem(last=False)
+        self._cached_lines += index.count
+        while len(self._days) > self.CACHED_DAYS and self._cached_lines > self.CACHED_LINES:
+            self._cached_lines -= self._days.popitem(last=False)[1].count
         return index
+
+    def prefetch(self, account_id: str, days: Iterable[date]) -> None:
+        """Read the ledger days the windows of `days` need and the cache does not hold, PREFETCH_BATCH at once in
+        parallel, in the order `days` needs them, while the cache has room for them (the others are read as they
+        come): checking a file's lines one by one read those days one query after another."""
+        wanted = list(dict.fromkeys(near for day in days for _, near in self._window(account_id, day)
+                                    if (account_id, near) not in self._days))
+        for start in range(0, len(wanted), self.PREFETCH_BATCH):
+            if self._cached_lines >= self.CACHED_LINES // 2:  # a dense ledger: the rest as the lines need them
+                return
+            batch = wanted[start:start + self.PREFETCH_BATCH]
+            for day, lines in self.ledger.days_lines(self.tenant, account_id, batch).items():
+                self._remember(account_id, day, lines)
 
     def _window(self, account_id: str, day: date) -> list[tuple[int, date]]:
         """The days within `window_days` of `day` (in offset order) on which the account has ledger lines."""

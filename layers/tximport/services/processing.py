@@ -905,6 +905,7 @@ class _Run:
                                                                  strict=True)):
                 if bank_id and collides(account_id, tx_id, day, amount):
                     ids[i] = reissued_id(tx_id, amount)
+        detector.prefetch(account_id, cols.days)
         check = detector.check
         return [check(account_id, tx_id, day, amount, description, bank_id) for tx_id, day, amount, description, bank_id
                 in zip(ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)]

@@ -115,8 +115,11 @@ class WorkflowService:
             self.lifecycle.release(imp)
             return
         message, code = step_error(error, code="ProcessingError", message="processing failed")
+        if code == "States.Timeout":  # the step's Cause says nothing a client can act on
+            message = ("a step did not finish within its time limit (the file, or the ledger days its duplicate "
+                       "check reads, took longer than allowed): send the file again, or in parts")
         if code in ("States.Timeout", "States.TaskFailed", "States.Runtime"):
-            code = "ProcessingError"
+            code = "ProcessingError" if code != "States.Timeout" else "Timeout"
         self.lifecycle.fail(imp, [ErrorDetail(severity=Severity.ERROR, code="ProcessingError",
                                               message=f"{message} ({code})"[:1000], target="File")])
 

@@ -132,6 +132,13 @@ def test_fail_records_the_cause_the_state_machine_caught(c: FakeContainer, world
     assert len(world.get(imp.id).error_details) == len(failed.error_details)
 
 
+def test_a_step_timing_out_says_so_and_what_to_do(c: FakeContainer, world: World):
+    imp, _ = world.awaiting()
+    c.workflow.fail(world.get(imp.id), {"Error": "States.Timeout", "Cause": ""})
+    (detail,) = [d for d in world.get(imp.id).error_details if d.severity == "error"]
+    assert detail.code == "ProcessingError" and detail.message.endswith("send the file again, or in parts (Timeout)")
+
+
 def test_fail_never_overrides_a_deleted_import(c: FakeContainer, world: World):
     imp = world.create(world.account())
     imp.status = ImportStatus.DELETED
