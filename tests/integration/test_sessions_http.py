@@ -712,10 +712,18 @@ def test_amounts_that_move_no_money_or_break_a_limit_are_named_where_they_are(cl
     assert client.error("PUT", f"/staged-transactions/{staged['id']}", 400,
                         json_body={"amount": 0})["code"] == "ZeroAmount"
     uploaded = client.upload(session["id"], "extrato.csv",
-                             b"data,descricao,valor\n06/03/2024,Tarifa isenta,0.00\n07/03/2024,Padaria,-11.25\n")
+                             b"data,descricao,valor\n06/03/2024,Tarifa isenta,0.00\n07/03/2024,Padaria,-11.25\n"
+                             b"08/03/2024,HUGE,99999999999999999999.00\n")
     assert uploaded.status_code == 200, uploaded.text
-    assert uploaded.json()["processed"] == 1
-    assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(2, "ZeroAmount")]
+    assert uploaded.json()["processed"] == 1  # a file's line is held to what a POST takes (below 10^12)
+    assert [(r["line_number"], r["code"]) for r in uploaded.json()["rejected"]] == [(2, "ZeroAmount"),
+                                                                                   (4, "InvalidAmount")]
+    for field in ("amount", "transaction_date", "description", "type"):  # null cannot remove what a line has
+        refused = client.error("PUT", f"/staged-transactions/{staged['id']}", 400, json_body={field: None})
+        assert refused["field"] == field, refused
+    refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                           json_body=[{**line, "line_number": 10**20}])
+    assert refused["field"] == "[0].line_number"
     category = client.category("Streaming")
     recurring = {"type": "expense", "description": "Netflix", "account_id": account, "category_id": category,
                  "start_date": "2024-01-06"}

@@ -388,6 +388,28 @@ def test_a_statement_staged_again_after_its_commit_is_held_back_line_for_line(w:
         StagedTransactionStatus.PENDING]
 
 
+def test_the_copy_mark_is_the_servers_and_follows_the_lines_changes(w: World):
+    """A client cannot lift a certain mark by sending `possible_duplicate: null` (the line went READY and booked
+    the money twice) nor bring its own mark; a line whose amount changes is judged again."""
+    _, sent = account_session(w)
+    b = w.account("Poupanca", "999")
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.INCOME})
+    stage(w, sent.id, (10, "-250.00", "TED", {"type": T.TRANSFER, "data": {"destination_account_id": b.id}}))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    session = SessionService(w.deps).create(w.scope, SessionInput(b.id, None, "2024-03"))
+    fake = {"possible_duplicate": {"duplicate_of": "x", "reason": "mine", "certain": False}}
+    copy, plain = stage(w, session.id, (10, "250.00", "TED RECEBIDA", {"data": {"category_id": category.id, **fake}}),
+                        (20, "7.00", "JUROS", {"data": {"category_id": category.id, **fake}}))
+    assert copy.data["possible_duplicate"]["reason"] == "transferMirror" and "possible_duplicate" not in plain.data
+    service = StagedService(w.deps)
+    kept = service.update(w.scope, copy.id, StagedChanges(data={"possible_duplicate": None}))
+    assert kept.data["possible_duplicate"]["certain"] and kept.status == StagedTransactionStatus.PENDING
+    moved = service.update(w.scope, copy.id, StagedChanges(amount=D("999.00")))
+    assert "possible_duplicate" not in moved.data and moved.status == StagedTransactionStatus.READY
+    back = service.update(w.scope, copy.id, StagedChanges(amount=D("250.00")))
+    assert back.data["possible_duplicate"]["reason"] == "transferMirror"
+
+
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
     card, session = card_session(w)
     stage(w, session.id, (1, "-50", "estorno", {}))

@@ -24,6 +24,7 @@ from pydantic import (
 
 from tximport.formats.dates import EARLIEST_DAY, LATEST_DAY, bookable
 from tximport.ids import canonical_id
+from tximport.services.sessions.deps import MAX_AMOUNT
 from tximport.sessions.binding import DATA_FIELD
 from tximport.sessions.models import (
     MONTH_PATTERN,
@@ -39,7 +40,6 @@ from tximport.sessions.models import (
     StagedTransactionType,
 )
 
-MAX_AMOUNT = Decimal("1000000000000")
 MAX_DATA_BYTES = 16 * 1024
 MAX_DATA_DEPTH = 6
 
@@ -198,7 +198,7 @@ class CreateStagedTransactionRequest(DataIn):
     type: StagedTransactionType | None = Field(default=None, description="left out: account + INCOME, - EXPENSE; "
                                                                          "card + CARD_EXPENSE, - CARD_CHARGEBACK")
     data: dict[str, Any] | None = Field(default=None, examples=[{"category_id": "...", "tags": ["casa"]}])
-    line_number: int | None = Field(default=None, ge=0)
+    line_number: int | None = Field(default=None, ge=0, le=2**31 - 1)
     status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
     id: str | None = Field(default=None, description="ignored")
     session_id: str | None = Field(default=None, description="ignored")
@@ -227,6 +227,14 @@ class UpdateStagedTransactionRequest(DataIn):
     created_at: str | None = Field(default=None, description="ignored")
     updated_at: str | None = Field(default=None, description="ignored")
     line_number: int | None = Field(default=None, description="ignored")
+
+    @field_validator("amount", "transaction_date", "description", "type")
+    @classmethod
+    def _kept(cls, value: Any) -> Any:
+        # sent as null: a line always has these (leave a field out to keep it)
+        if value is None:
+            raise ValueError("a staged line always has this field: leave it out to keep it, null cannot remove it")
+        return value
 
 
 class BindRecurringRequest(In):

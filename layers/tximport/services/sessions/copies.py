@@ -17,6 +17,8 @@ from tximport.sessions.ids import is_mirror
 from tximport.sessions.models import StagedTransactionType
 from tximport.storage.ledger import LedgerStore
 
+#: the data key of the copy mark (the server's alone: what a client sends for it is ignored)
+MARK = "possible_duplicate"
 #: the reason a line answering a mirror line is marked with, by the mirror's type
 MIRROR_REASONS = {StagedTransactionType.TRANSFER: "transferMirror",
                   StagedTransactionType.CARD_PAYMENT: "cardPaymentMirror"}
@@ -73,7 +75,7 @@ class CopyFinder:
             return False
         self.answered.add(mirror.transaction_id)
         _mark(data, mirror.transaction_id, MIRROR_REASONS.get(mirror.session.type, "mirrorLine"), True)
-        data["possible_duplicate"]["counterpart_account_id"] = mirror.session.counterpart_account_id
+        data[MARK]["counterpart_account_id"] = mirror.session.counterpart_account_id
         return True
 
     def _committed_copy(self, day: date, amount: Decimal, key: tuple[date, Decimal, str]) -> LedgerLine | None:
@@ -90,4 +92,4 @@ class CopyFinder:
 
 def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
     """A line marked as a possible duplicate (a certain one waits for the client's `data.ignore`: `rules`)."""
-    data["possible_duplicate"] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}
+    data[MARK] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}

@@ -131,12 +131,18 @@ def line_currency(data: dict[str, Any], default: str | None) -> str | None:
     return named if isinstance(named, str) and named else default
 
 
+#: the largest magnitude a session amount may have (a POST's model refuses it too; a file's line is rejected)
+MAX_AMOUNT = Decimal("1000000000000")
+
+
 def amount_problem(amount: Decimal, currency: str | None) -> str | None:
     """Why the ledger cannot keep `amount` in whole minor units of `currency` (None: it can). Integers of
     minor units are the contract: an amount finer than its currency is refused, never rounded. Zero moves no
     money (`amount_code`: ZeroAmount)."""
     if amount == 0:
         return "an amount of zero moves no money"
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        return "an amount is a finite number below 10^12"
     if money.fits(amount, currency):
         return None
     return (f"{amount} has more decimals than {currency or 'an amount of unknown currency'} allows "

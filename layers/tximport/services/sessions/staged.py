@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tximport.errors import Conflict, ValidationFailed
+from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.checks import check_card_payment, check_line, check_transfer
-from tximport.services.sessions.copies import CopyFinder, Held, same_line
+from tximport.services.sessions.copies import MARK, CopyFinder, Held, same_line
 from tximport.services.sessions.deps import (
     MAX_LINES_PER_SESSION,
     Deps,
@@ -76,6 +76,8 @@ class StagedService:
                 raise Conflict("the session moved to another account or card while these lines were being staged: "
                                "stage them again", code="ConcurrentUpdate", target="id")
             session = fresh
+            for data in prepared:  # the copy mark is the server's
+                data.pop(MARK, None)
             self._mark_duplicates(scope, session, inputs, kinds, prepared)
             first = self.d.repo.allocate(scope.tenant, session, len(inputs))
             lines = [with_status(StagedTransaction(
@@ -151,8 +153,8 @@ class StagedService:
         self.d.check_invoice_open(scope, session)
         new = line.model_copy(deep=True)
         currency = self.d.currency(scope, session)
-        if changes.data is not None:
-            merged = {**new.data, **changes.data}
+        if changes.data is not None:  # the copy mark is the server's: what a client sends for it is ignored
+            merged = {**new.data, **{k: v for k, v in changes.data.items() if k != MARK}}
             new.data = {k: v for k, v in merged.items() if v is not None}
             check_currency(new.data, currency, "data.currency")
             check_transfer(self.d, scope, session, new.data, currency, "data")
@@ -173,10 +175,27 @@ class StagedService:
             raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
                                    code="TypeNotAllowed", target="type")
         check_card_payment(self.d, scope, session, new.data, new.type, "data")
+        if _key_fields(new) != _key_fields(line):
+            self._mark_again(scope, session, new)
         new.updated_at = utcnow()
         # on the session's version as read: a move to another account meanwhile (checked against the lines as they
         # were) makes this a 409, not a line checked against the account it left
         return self.d.repo.replace_line(scope.tenant, session, line, with_status(new), session_version=session.version)
+
+    def _mark_again(self, scope: Scope, session: ImportSession, line: StagedTransaction) -> None:
+        """The copy mark of a line whose day, amount, description or type changed, judged again (a mark that no
+        longer holds goes; the line it repeated in the session, if any, still counts)."""
+        old = line.data.pop(MARK, None)
+        held: Held = {}
+        if isinstance(old, dict) and old.get("reason") == "alreadyStaged":
+            try:
+                twin = self.d.locate(scope, str(old.get("duplicate_of")))[1]
+                held[same_line(twin.transaction_date, twin.amount, twin.description)] = [twin.id]
+            except NotFound:
+                pass
+        CopyFinder(self.d.ledger, scope.tenant, session.context_id, held).mark(
+            line.transaction_date, ledger_amount(session.type, line.type, line.amount, line.data), line.amount,
+            line.description, line.data)
 
     def delete(self, scope: Scope, line_id: str) -> None:
         session, line = self.d.locate(scope, line_id)
@@ -198,3 +217,8 @@ class StagedService:
         finally:
             self.d.repo.unlock(scope.tenant, session, owner)
         return len(lines)
+
+
+def _key_fields(line: StagedTransaction) -> tuple[object, ...]:
+    """What the copy checks compare."""
+    return line.transaction_date, line.amount, line.description, line.type
