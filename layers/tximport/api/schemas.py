@@ -331,6 +331,9 @@ class LedgerRowOut(TransactionOut):
     billing_month: str | None = None
     card_id: str | None = None
     counterpart_account_id: str | None = None
+    counterpart_transaction_id: str | None = Field(default=None, description=(
+        "a transfer or card payment whose other account already held a line of the same money when it was "
+        "committed (that account's statement imported first): that line; no mirror line was written there"))
     recurring_id: str | None = None
     recurring_type: str | None = None
 

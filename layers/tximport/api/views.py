@@ -107,6 +107,7 @@ def ledger_row(line: LedgerLine, running: Decimal | None = None) -> schemas.Ledg
         "workspace_id": entry.workspace_id, "session_id": entry.session_id,
         "staged_transaction_id": entry.staged_transaction_id, "billing_month": entry.billing_month,
         "card_id": entry.card_id, "counterpart_account_id": entry.counterpart_account_id,
+        "counterpart_transaction_id": entry.counterpart_transaction_id,
         "recurring_id": entry.recurring_id, "recurring_type": entry.recurring_type}
     balance: dict[str, Any] = {} if running is None else {
         "running_balance": money.minor_units(running, line.currency),

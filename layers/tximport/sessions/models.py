@@ -126,6 +126,9 @@ class SessionLedgerEntry:
     card_id: str | None = None
     #: the other account of a transfer (or the account that paid a card)
     counterpart_account_id: str | None = None
+    #: the line of the other account that already showed this money when the line was committed (its statement
+    #: imported first): no mirror line was written there
+    counterpart_transaction_id: str | None = None
     recurring_id: str | None = None
     #: which `data.recurring_*_id` field named the recurring item
     recurring_type: str | None = None

@@ -204,6 +204,7 @@ def _session_attributes(entry: SessionLedgerEntry) -> dict[str, dict[str, Any] |
         "billingMonth": _text(entry.billing_month),
         "cardId": _text(entry.card_id),
         "counterpartAccountId": _text(entry.counterpart_account_id),
+        "counterpartTransactionId": _text(entry.counterpart_transaction_id),
         "recurringId": _text(entry.recurring_id),
         "recurringType": _text(entry.recurring_type),
     }
@@ -218,7 +219,8 @@ def _session_entry(item: dict[str, Any]) -> SessionLedgerEntry | None:
         staged_transaction_id=item["stagedTransactionId"], category_id=item.get("categoryId"),
         subcategory_id=item.get("subcategoryId"), tag_ids=list(item.get("tagIds") or []),
         billing_month=item.get("billingMonth"), card_id=item.get("cardId"),
-        counterpart_account_id=item.get("counterpartAccountId"), recurring_id=item.get("recurringId"),
+        counterpart_account_id=item.get("counterpartAccountId"),
+        counterpart_transaction_id=item.get("counterpartTransactionId"), recurring_id=item.get("recurringId"),
         recurring_type=item.get("recurringType"))
 
 

@@ -410,6 +410,36 @@ def test_the_copy_mark_is_the_servers_and_follows_the_lines_changes(w: World):
     assert back.data["possible_duplicate"]["reason"] == "transferMirror"
 
 
+def test_a_transfer_is_counted_once_whichever_account_commits_first(w: World):
+    """(a) C's statement line staged READY, then A books the transfer to C (its mirror lands in C): C's commit judges
+    the line again and holds it back as the mirror's copy. (b) C commits its statement line first, then A books
+    a transfer of that money to C: no mirror is written, A's line names C's (both counted the money twice)."""
+    a, sent = account_session(w)
+    c = w.account("Poupanca", "999")
+    income = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.INCOME})
+    received = SessionService(w.deps).create(w.scope, SessionInput(c.id, None, "2024-03"))
+    (early,) = stage(w, received.id, (10, "400.00", "PIX RECEBIDO A", {"data": {"category_id": income.id}}))
+    assert early.status == StagedTransactionStatus.READY
+    transfer = {"type": T.TRANSFER, "data": {"destination_account_id": c.id}}
+    stage(w, sent.id, (9, "-400.00", "PIX para C", transfer))
+    assert CommitService(w.deps).commit(w.scope, sent.id).linked == 0
+    held = CommitService(w.deps).commit(w.scope, received.id)
+    assert (held.committed, held.held_back) == (0, 1)
+    line = StagedService(w.deps).get(w.scope, early.id)
+    assert line.status == StagedTransactionStatus.PENDING and line.data["possible_duplicate"]["reason"] == \
+        "transferMirror"
+    assert [ln.amount for ln in w.lines(c.id)] == [D("400.00")]
+    # (b) C's own line first
+    stage(w, received.id, (20, "123.45", "PIX RECEBIDO A", {"data": {"category_id": income.id}}))
+    assert CommitService(w.deps).commit(w.scope, received.id).committed == 1
+    (c_line,) = [ln for ln in w.lines(c.id) if ln.amount == D("123.45")]
+    stage(w, sent.id, (19, "-123.45", "PIX para C", transfer))
+    assert CommitService(w.deps).commit(w.scope, sent.id).linked == 1
+    assert sorted(ln.amount for ln in w.lines(c.id)) == [D("123.45"), D("400.00")]
+    (a_line,) = [ln for ln in w.lines(a.id) if ln.amount == D("-123.45")]
+    assert a_line.session is not None and a_line.session.counterpart_transaction_id == c_line.transaction_id
+
+
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
     card, session = card_session(w)
     stage(w, session.id, (1, "-50", "estorno", {}))

@@ -182,7 +182,8 @@ def enriched_view(item: EnrichedItem) -> dict[str, Any]:
 def commit_view(result: CommitResult) -> dict[str, Any]:
     """`POST .../commit`: the document's message, with the counts beside it."""
     return {"message": f"{result.committed} transações efetivadas", "committed": result.committed,
-            "validating": result.validating, "ignored": result.ignored}
+            "validating": result.validating, "ignored": result.ignored, "held_back": result.held_back,
+            "linked": result.linked}
 
 
 def close_view(result: CloseResult) -> dict[str, Any]:

@@ -9,14 +9,16 @@ from typing import Any
 
 from tximport.errors import Conflict, Forbidden
 from tximport.models import LedgerLine, iso, utcnow
+from tximport.services.duplicates import DuplicateDetector
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.checks import payment_invoice, refuse_paid
+from tximport.services.sessions.copies import MARK, CopyFinder, answering_line
 from tximport.services.sessions.deps import Deps, line_currency
 from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.balances import month_bounds
 from tximport.sessions.binding import DATA_FIELD
 from tximport.sessions.enrichment import category_type_of
-from tximport.sessions.ids import ledger_transaction_id
+from tximport.sessions.ids import is_mirror, ledger_transaction_id
 from tximport.sessions.learning import normalise
 from tximport.sessions.models import (
     ImportSession,
@@ -31,7 +33,7 @@ from tximport.sessions.models import (
     StagedTransactionType,
     TransactionStatus,
 )
-from tximport.sessions.rules import ledger_amount, transfer_outgoing
+from tximport.sessions.rules import ledger_amount, transfer_outgoing, with_status
 from tximport.storage.kv import ConditionFailed
 
 #: lines written to the ledger, then removed from the session, per step
@@ -93,6 +95,10 @@ class CommitResult:
     validating: int
     ignored: int
     transaction_ids: list[str]
+    #: READY lines found to be certain copies when committed (PENDING now, left staged)
+    held_back: int = 0
+    #: transfers and card payments whose other account already showed the money (no mirror written)
+    linked: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,7 @@ class CommitService:
         invoices = [invoice] if invoice is not None else self._payment_invoices(scope, session)
         owner = self.d.repo.lock(scope.tenant, session)
         committed = utcnow()
-        counts = {"committed": 0, "validating": 0, "ignored": 0}
+        counts = {"committed": 0, "validating": 0, "ignored": 0, "held_back": 0, "linked": 0}
         days: set[tuple[str, date]] = set()
         try:
             ids = self._write_ready(scope, session, invoices, owner, committed, counts, days)
@@ -140,7 +146,8 @@ class CommitService:
                     self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, held, owner)
                 self.d.repo.unlock(scope.tenant, session, owner)
         self._announce(scope, session, ids, committed)
-        return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids)
+        return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids,
+                            held_back=counts["held_back"], linked=counts["linked"])
 
     def _write_ready(self, scope: Scope, session: ImportSession, invoices: list[Invoice], owner: str,
                      committed: datetime, counts: dict[str, int], days: set[tuple[str, date]]) -> list[str]:
@@ -209,8 +216,10 @@ class CommitService:
                       ) -> list[str]:
         """Write one chunk's lines (their days added to `days`, whose balances the commit refreshes at the end),
         learn from them and remove them from the session."""
+        lines = self._judged_again(scope, session, lines, owner, counts)
         currency = self.d.currency(scope, session)
-        rows = [row for line in lines for row in ledger_lines(session, line, committed, currency)]
+        rows = self._mirrors_answered(scope, [row for line in lines
+                                              for row in ledger_lines(session, line, committed, currency)], counts)
         days.update((row.bank_account_id, row.date_posted) for row in rows)
         self.d.ledger.write(scope.tenant, rows, refresh=False)
         self._learn(scope, lines)
@@ -219,6 +228,48 @@ class CommitService:
             counts["committed"] += 1
             counts["ignored" if line.data.get("ignore") is True else "validating"] += 1
         return [r.transaction_id for r in rows]
+
+    def _judged_again(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction], owner: str,
+                      counts: dict[str, int]) -> list[StagedTransaction]:
+        """The READY lines the client has not decided on (no `data.ignore`), judged again against the ledger as it
+        is now: a transfer another account's session booked since they were staged (its mirror), or the same
+        statement committed since by another session, makes a line a certain copy; it is marked, PENDING and left
+        staged (booked, it counted the money twice). Answers the lines to write."""
+        finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
+        keep: list[StagedTransaction] = []
+        for line in lines:
+            data = {name: value for name, value in line.data.items() if name != MARK}
+            if "ignore" not in line.data:
+                finder.mark(line.transaction_date, ledger_amount(session.type, line.type, line.amount, line.data),
+                            line.amount, line.description, data)
+            mark = data.get(MARK)
+            if isinstance(mark, dict) and mark.get("certain") is True:
+                held = with_status(line.model_copy(update={"data": data}))
+                self.d.repo.replace_line(scope.tenant, session, line, held, owner=owner)
+                counts["held_back"] += 1
+            else:
+                keep.append(line)
+        return keep
+
+    def _mirrors_answered(self, scope: Scope, rows: list[LedgerLine], counts: dict[str, int]) -> list[LedgerLine]:
+        """The rows to write, without the mirror lines whose money the other account's ledger shows already (its
+        own statement imported first: the mirror counted it twice); the line of such a mirror names the line
+        that answers it instead (`counterpart_transaction_id`). `ledger_lines` puts a mirror after its line."""
+        out: list[LedgerLine] = []
+        detectors: dict[str, DuplicateDetector] = {}
+        taken: set[str] = set()
+        for row in rows:
+            detector = detectors.setdefault(row.bank_account_id, DuplicateDetector(self.d.ledger, scope.tenant))
+            answer = answering_line(detector, row, taken) if is_mirror(row) else None
+            if answer is None:
+                out.append(row)
+                continue
+            taken.add(answer.transaction_id)
+            own = out[-1]
+            if own.session is not None:
+                out[-1] = replace(own, session=replace(own.session, counterpart_transaction_id=answer.transaction_id))
+            counts["linked"] += 1
+        return out
 
     def _learn(self, scope: Scope, lines: list[StagedTransaction]) -> None:
         """What later enrichment learns from: each committed description and where it was filed."""

@@ -35,10 +35,13 @@ class CopyFinder:
     """Marks the lines of one add, in their order, against the ledger of `account_id` and the lines `held` (by
     `same_line` of their staged amount: each answers one new line)."""
 
-    def __init__(self, ledger: LedgerStore, tenant: Tenant, account_id: str, held: Held) -> None:
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, account_id: str, held: Held, *,
+                 own_session: str | None = None) -> None:
         self.detector = DuplicateDetector(ledger, tenant)
         self.account_id = account_id
         self.held = held
+        #: a session whose own ledger lines are no copies (a commit judging its next chunk after the first)
+        self.own_session = own_session
         #: lines of this add by `same_line` (committed copies), and by their exact text (the file import's ids)
         self.occurrences: Counter[tuple[date, Decimal, str]] = Counter()
         self.exact: Counter[tuple[date, Decimal, str]] = Counter()
@@ -85,6 +88,7 @@ class CopyFinder:
         cannot find it."""
         copies = [line for line in self.detector.lines_near(self.account_id, day, amount)
                   if line.date_posted == day and line.session is not None and not is_mirror(line)
+                  and line.session.session_id != self.own_session
                   and same_line(line.date_posted, line.amount, line.description) == key]
         wanted = self.occurrences[key]
         return copies[wanted - 1] if wanted <= len(copies) else None
@@ -93,3 +97,10 @@ class CopyFinder:
 def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
     """A line marked as a possible duplicate (a certain one waits for the client's `data.ignore`: `rules`)."""
     data[MARK] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}
+
+
+def answering_line(detector: DuplicateDetector, mirror: LedgerLine, taken: set[str]) -> LedgerLine | None:
+    """The line of the mirror's account that already shows the mirror's money (its amount within the window, not a
+    mirror, not in `taken`): that account's statement was imported first."""
+    return next((line for line in detector.lines_near(mirror.bank_account_id, mirror.date_posted, mirror.amount)
+                 if not is_mirror(line) and line.transaction_id not in taken), None)
