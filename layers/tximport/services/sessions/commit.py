@@ -155,16 +155,20 @@ class CommitService:
         answers the ledger ids written."""
         ids: list[str] = []
         batch: list[StagedTransaction] = []
+        # one for the commit: its ledger days read once (the commit's own lines are no copies)
+        finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
         for line in self.d.repo.lines(scope.tenant, session):
             if line.status == StagedTransactionStatus.READY:
                 batch.append(line)
             if len(batch) == CHUNK:
                 self._hold(scope, session, invoices, owner)
-                ids += self._commit_chunk(scope, session, batch, committed, counts, owner, days)
+                ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts,
+                                                                             finder), committed, counts, owner, days)
                 batch = []
         if batch:
             self._hold(scope, session, invoices, owner)
-            ids += self._commit_chunk(scope, session, batch, committed, counts, owner, days)
+            ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts, finder),
+                                      committed, counts, owner, days)
         return ids
 
     def _announce(self, scope: Scope, session: ImportSession, ids: list[str], committed: datetime) -> None:
@@ -216,7 +220,6 @@ class CommitService:
                       ) -> list[str]:
         """Write one chunk's lines (their days added to `days`, whose balances the commit refreshes at the end),
         learn from them and remove them from the session."""
-        lines = self._judged_again(scope, session, lines, owner, counts)
         currency = self.d.currency(scope, session)
         rows = self._mirrors_answered(scope, [row for line in lines
                                               for row in ledger_lines(session, line, committed, currency)], counts)
@@ -230,12 +233,11 @@ class CommitService:
         return [r.transaction_id for r in rows]
 
     def _judged_again(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction], owner: str,
-                      counts: dict[str, int]) -> list[StagedTransaction]:
+                      counts: dict[str, int], finder: CopyFinder) -> list[StagedTransaction]:
         """The READY lines the client has not decided on (no `data.ignore`), judged again against the ledger as it
         is now: a transfer another account's session booked since they were staged (its mirror), or the same
         statement committed since by another session, makes a line a certain copy; it is marked, PENDING and left
         staged (booked, it counted the money twice). Answers the lines to write."""
-        finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
         keep: list[StagedTransaction] = []
         for line in lines:
             data = {name: value for name, value in line.data.items() if name != MARK}
@@ -259,8 +261,11 @@ class CommitService:
         detectors: dict[str, DuplicateDetector] = {}
         taken: set[str] = set()
         for row in rows:
-            detector = detectors.setdefault(row.bank_account_id, DuplicateDetector(self.d.ledger, scope.tenant))
-            answer = answering_line(detector, row, taken) if is_mirror(row) else None
+            answer = None
+            if is_mirror(row):
+                if row.bank_account_id not in detectors:
+                    detectors[row.bank_account_id] = DuplicateDetector(self.d.ledger, scope.tenant)
+                answer = answering_line(detectors[row.bank_account_id], row, taken)
             if answer is None:
                 out.append(row)
                 continue
