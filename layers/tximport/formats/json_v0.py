@@ -305,6 +305,10 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CUT_MARGIN = 16
 
 
+#: what may follow a number in a JSON text only as a malformed part of it
+_NUMBER_GOES_ON = frozenset("eE.+-0123456789")
+
+
 def _no_surrogates(value: Any) -> Any:
     """A string with each lone surrogate (a `\\ud800` escape without its pair) as `?`, as our earlier
     reader gave them (they cannot be stored as UTF-8); dicts have their string values cleaned."""
@@ -402,6 +406,9 @@ class _Text:
                 continue  # a number (or literal) may go on in the next block
             if end - pos > MAX_ELEMENT:
                 raise self.error(f"a value larger than {MAX_ELEMENT >> 20} MiB", ELEMENT_TOO_LARGE)
+            if end < len(buf) and buf[end] in _NUMBER_GOES_ON and not isinstance(value, str | dict | list):
+                self.pos = end  # `0E`, `1.`, `1e+`: the scanner stops before a number's broken part
+                raise self.error("a malformed number")
             self.pos = end
             if _SURROGATE_ESCAPE.search(buf, pos, end):
                 value = _no_surrogates(value)
