@@ -157,9 +157,10 @@ def test_json_media_types_are_read_whatever_their_case(api: Api, content_type: s
     assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "ValidationError", invalid.text
 
 
-def test_unknown_http_methods_are_404_not_5xx(api: Api):
+def test_unknown_http_methods_are_405_not_5xx(api: Api):
     answer = api.session.request("TRACE", f"{api.base_url}/imports", timeout=10)
-    assert answer.status_code == 404
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, POST"
+    assert api.session.request("TRACE", f"{api.base_url}/nowhere", timeout=10).status_code == 404
 
 
 def test_a_second_bank_account_with_an_identifier_already_taken_is_409(api: Api):

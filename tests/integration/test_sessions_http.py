@@ -300,8 +300,11 @@ def test_enrich_bind_commit_close(client: SessionsClient, stack: LocalStack):
     assert client.error("GET", f"/import-sessions/{session['id']}", 404)["code"] == "SessionNotFound"
     # the committed lines take part in later duplicate checks, both ways
     again = client.create_session(account_id=account, billing_month="2024-03")
-    twin = client.stage(again["id"], [{"transaction_date": "2024-03-02", "description": "UBER *TRIP", "amount": -20}])
-    assert twin[0]["data"]["possible_duplicate"]["reason"] == "similarLedgerLine"
+    twin, alike = client.stage(again["id"], [
+        {"transaction_date": "2024-03-02", "description": "UBER *TRIP", "amount": -20},
+        {"transaction_date": "2024-03-03", "description": "UBER TRIP", "amount": -20}])
+    assert (twin["data"]["possible_duplicate"]["reason"], twin["status"]) == ("alreadyCommitted", "PENDING")
+    assert alike["data"]["possible_duplicate"]["reason"] == "similarLedgerLine"
     imp = client.core.import_file(account, b"Date,Description,Amount\n2024-03-03,UBER TRIP,-20\n")  # type: ignore
     rows = client.core.review(imp["id"])  # type: ignore[attr-defined]
     assert rows[0]["possibleDuplicate"] is True
