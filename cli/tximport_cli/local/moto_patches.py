@@ -29,7 +29,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-_original: Any = None
+#: the routines replaced, by name, while their replacements are installed (`_replaced`)
+_originals: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def _replaced(owner: Any, name: str, replacement: Any) -> Iterator[None]:
+    """`owner.name` replaced for the duration (the replacement finds the original in `_originals[name]`)."""
+    _originals[name] = original = getattr(owner, name)
+    setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -106,49 +118,31 @@ class _Partition:
         return sorted(partition.values(), key=lambda item: item.range_key)
 
 
-_original_query: Any = None
-
-
 def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     # moto's backend passes index_name as the 8th positional argument of Table.query
     index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
     if index_name or hash_key is None or not self.range_key_attr:
-        return _original_query(self, hash_key, *args, **kwargs)
-    return _original_query(_Partition(self, hash_key), hash_key, *args, **kwargs)
+        return _originals["query"](self, hash_key, *args, **kwargs)
+    return _originals["query"](_Partition(self, hash_key), hash_key, *args, **kwargs)
 
 
-@contextlib.contextmanager
-def fast_queries() -> Iterator[None]:
+def fast_queries() -> contextlib.AbstractContextManager[None]:
     """Install the partition-only query above on moto's DynamoDB tables for the duration."""
-    global _original_query
     from moto.dynamodb.models.table import Table
 
-    _original_query = Table.query
-    Table.query = _query  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        Table.query = _original_query  # type: ignore[method-assign]
+    return _replaced(Table, "query", _query)
 
 
-@contextlib.contextmanager
-def fast_transactions() -> Iterator[None]:
+def fast_transactions() -> contextlib.AbstractContextManager[None]:
     """Install the transaction above on moto's DynamoDB backend for the duration."""
-    global _original
     from moto.dynamodb.models import DynamoDBBackend
 
-    _original = DynamoDBBackend.transact_write_items
-    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
+    return _replaced(DynamoDBBackend, "transact_write_items", _transact_write_items)
 
 
 #: the operations whose answers are items in DynamoDB's JSON wire format as moto's handler returns them
 _ITEM_OPERATIONS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem",
                               "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
-_original_serialized: Any = None
 
 
 def _wire(value: Any) -> Any:
@@ -160,23 +154,16 @@ def _wire(value: Any) -> Any:
 def _serialized(self: Any, action_result: Any) -> Any:
     result = action_result.result
     if isinstance(result, Exception) or self._get_action() not in _ITEM_OPERATIONS:
-        return _original_serialized(self, action_result)
+        return _originals["serialized"](self, action_result)
     try:
         body = json.dumps(result, default=_wire, separators=(",", ":"))
     except TypeError:  # something only moto's serializer knows how to write
-        return _original_serialized(self, action_result)
+        return _originals["serialized"](self, action_result)
     return 200, {**self.response_headers, "Content-Type": "application/x-amz-json-1.0"}, body
 
 
-@contextlib.contextmanager
-def fast_responses() -> Iterator[None]:
+def fast_responses() -> contextlib.AbstractContextManager[None]:
     """Install the item operations' JSON answers above on moto's DynamoDB handler for the duration."""
-    global _original_serialized
     from moto.dynamodb.responses import DynamoHandler
 
-    _original_serialized = DynamoHandler.serialized
-    DynamoHandler.serialized = _serialized  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.serialized = _original_serialized  # type: ignore[method-assign]
+    return _replaced(DynamoHandler, "serialized", _serialized)
