@@ -440,6 +440,31 @@ def test_a_transfer_is_counted_once_whichever_account_commits_first(w: World):
     assert a_line.session is not None and a_line.session.counterpart_transaction_id == c_line.transaction_id
 
 
+def test_a_mirror_answering_a_line_left_staged_holds_back_no_other_line_at_commit(w: World):
+    """Two transfers of 250.00 to Y, three lines of 250.00 in Y's statement: two are the mirrors' copies (left
+    PENDING), the third is Y's own money and is booked (the commit took a mirror the first copy answers and held
+    the third back too); alike for lines repeating committed ones."""
+    _, sent = account_session(w)
+    y = w.account("Poupanca", "999")
+    income = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.INCOME})
+    transfer = {"type": T.TRANSFER, "data": {"destination_account_id": y.id}}
+    stage(w, sent.id, (2, "-250.00", "PIX 1", transfer), (2, "-250.00", "PIX 2", transfer))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    received = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-03"))
+    filed = {"data": {"category_id": income.id}}
+    lines = stage(w, received.id, *[(3, "250.00", f"FROM X {n}", filed) for n in (1, 2, 3)])
+    assert [ln.status for ln in lines].count(StagedTransactionStatus.READY) == 1
+    result = CommitService(w.deps).commit(w.scope, received.id)
+    assert (result.committed, result.held_back) == (1, 0)
+    coffees = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-03"))
+    stage(w, coffees.id, (5, "-3.50", "CAFE", filed), (5, "-3.50", "CAFE", filed))
+    CommitService(w.deps).commit(w.scope, coffees.id)
+    again = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-03"))
+    three = stage(w, again.id, *[(5, "-3.50", "CAFE", filed)] * 3)
+    assert [ln.status for ln in three].count(StagedTransactionStatus.READY) == 1
+    assert CommitService(w.deps).commit(w.scope, again.id).committed == 1
+
+
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
     card, session = card_session(w)
     stage(w, session.id, (1, "-50", "estorno", {}))

@@ -155,9 +155,9 @@ class CommitService:
         answers the ledger ids written."""
         ids: list[str] = []
         batch: list[StagedTransaction] = []
-        # one for the commit: its ledger days read once (the commit's own lines are no copies)
-        finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
-        for line in self.d.repo.lines(scope.tenant, session):
+        lines = list(self.d.repo.lines(scope.tenant, session))  # (a session holds at most 25,000)
+        finder = self._finder(scope, session, lines)
+        for line in lines:
             if line.status == StagedTransactionStatus.READY:
                 batch.append(line)
             if len(batch) == CHUNK:
@@ -170,6 +170,16 @@ class CommitService:
             ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts, finder),
                                       committed, counts, owner, days)
         return ids
+
+    def _finder(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction]) -> CopyFinder:
+        """The commit's copy finder: its ledger days read once (the commit's own lines are no copies), and what the
+        lines left staged as certain copies answer already answers no READY line."""
+        finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
+        for line in lines:
+            if line.status != StagedTransactionStatus.READY:
+                finder.answered_by(line.transaction_date, ledger_amount(session.type, line.type, line.amount,
+                                                                        line.data), line.description, line.data)
+        return finder
 
     def _announce(self, scope: Scope, session: ImportSession, ids: list[str], committed: datetime) -> None:
         """ImportSessionCommitted, IDS_PER_EVENT ledger ids an event."""

@@ -68,6 +68,17 @@ class CopyFinder:
         elif not self._mark_mirror(day, amount, data) and verdict is not None:
             _mark(data, verdict.duplicate_of, verdict.reason, False)
 
+    def answered_by(self, day: date, amount: Decimal, description: str, data: dict[str, Any]) -> None:
+        """Count a line a certain mark already holds back: the mirror or committed line it repeats answers no other
+        line (a commit judging its READY lines again, beside the PENDING copies the session keeps)."""
+        mark = data.get(MARK)
+        if not isinstance(mark, dict) or mark.get("certain") is not True:
+            return
+        if mark.get("reason") in MIRROR_REASONS.values():
+            self.answered.add(str(mark.get("duplicate_of")))
+        elif mark.get("reason") == "alreadyCommitted":
+            self.occurrences[same_line(day, amount, description)] += 1
+
     def _mark_mirror(self, day: date, amount: Decimal, data: dict[str, Any]) -> bool:
         """A mirror line of the amount within the window, not answered yet: another account's session booked
         this money here already, and this account's statement shows it under its own description. Answers
