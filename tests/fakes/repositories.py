@@ -416,15 +416,15 @@ class InMemoryLedger:
     def day_totals(self, tenant: Tenant, account_id: str, after: date | None, until: date | None
                    ) -> list[tuple[date, Decimal]]:
         pk = keys.tenant_pk(tenant)
-        return [(d, sum((x.amount for x in lines.values() if not x.pending), Decimal(0)))
+        return [(d, sum((x.amount for x in lines.values() if _counted(x)), Decimal(0)))
                 for (p, a, d), lines in sorted(self.lines.items(), key=lambda kv: kv[0][2])
-                if p == pk and a == account_id and any(not x.pending for x in lines.values())
+                if p == pk and a == account_id and any(_counted(x) for x in lines.values())
                 and (after is None or d > after)
                 and (until is None or d <= until)]
 
     def sum_later_in_day(self, tenant: Tenant, account_id: str, day: date, transaction_id: str) -> Decimal:
         found = self.lines.get((keys.tenant_pk(tenant), account_id, day), {})
-        return sum((x.amount for tx, x in found.items() if tx > transaction_id and not x.pending), Decimal(0))
+        return sum((x.amount for tx, x in found.items() if tx > transaction_id and _counted(x)), Decimal(0))
 
     def existing(self, tenant: Tenant, refs: Iterable[LineRef]) -> set[tuple[str, str]]:
         pk = keys.tenant_pk(tenant)
@@ -523,3 +523,8 @@ class InMemoryLedger:
         """Every line of an account (oldest day first), for assertions."""
         return [line for day in self.days(tenant, account_id, newest_first=False)
                 for line in self.day_lines(tenant, account_id, day)]
+
+
+def _counted(line: LedgerLine) -> bool:
+    """Whether a line counts in a balance: not pending, not committed IGNORE (as the ledger's `BAL#` items)."""
+    return not line.pending and not (line.session is not None and line.session.status == TransactionStatus.IGNORE)

@@ -37,9 +37,12 @@ def invoice_value(s: TypeSums) -> Decimal:
 def ledger_sums(lines: Iterable[LedgerLine]) -> TypeSums:
     """Per-type sums of ledger lines. A session line has its `type`; a file-import line has none and
     counts by its sign: + as an income, - as an expense (its signed amount adds to the balance as is).
-    A line's signed ledger amount gives a transfer's direction (- leaves the account, + arrives)."""
+    A line's signed ledger amount gives a transfer's direction (- leaves the account, + arrives). A line committed
+    IGNORE counts in no sum (as in the ledger's balances)."""
     total = TypeSums()
     for line in lines:
+        if line.session is not None and line.session.status == TransactionStatus.IGNORE:
+            continue
         if line.session is not None:
             kind = line.session.type
         else:

@@ -54,7 +54,9 @@ _PLAIN_NUMBER = re.compile(r"-?\d{1,38}(\.\d{1,38})?")
 _deserializer = TypeDeserializer()
 
 #: what a day's balance reads of its lines
-_AMOUNT_NAMES = {"#a": "amount", "#p": "pending"}
+_AMOUNT_NAMES = {"#a": "amount", "#p": "pending", "#s": "transactionStatus"}
+#: a session line committed IGNORE (`data.ignore`: a copy the client settled) counts in no balance
+_IGNORED = TransactionStatus.IGNORE.value
 #: how long after putting a day's `DAY#` item a writer may still be writing its lines (the item is kept that long
 #: even when the day is read empty)
 _DAY_WRITE_SECONDS = 60
@@ -755,11 +757,11 @@ class LedgerRepository(_References):
             for page in pages.paginate(
                     TableName=self.table_name, KeyConditionExpression="pk = :pk", ConsistentRead=True,
                     ExpressionAttributeValues={":pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}},
-                    ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES):
+                    ProjectionExpression="#a, #p, #s", ExpressionAttributeNames=_AMOUNT_NAMES):
                 lines += len(page["Items"])
                 for item in page["Items"]:
-                    if item.get("pending", {}).get("BOOL"):  # a booked balance leaves pending lines out
-                        continue
+                    if item.get("pending", {}).get("BOOL") or item.get("transactionStatus", {}).get("S") == _IGNORED:
+                        continue  # a booked balance leaves pending and ignored lines out
                     total += Decimal(item["amount"]["N"]) if "amount" in item else 0
                     count += 1
             condition = ({"ConditionExpression": "version = :v",
@@ -807,8 +809,9 @@ class LedgerRepository(_References):
         items = query_all(self.table, KeyConditionExpression="pk = :pk AND sk > :sk",
                           ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day),
                                                      ":sk": keys.ledger_tx_sk(transaction_id)},
-                          ProjectionExpression="#a, #p", ExpressionAttributeNames=_AMOUNT_NAMES)
-        return sum((Decimal(i.get("amount", 0)) for i in items if not i.get("pending")), Decimal(0))
+                          ProjectionExpression="#a, #p, #s", ExpressionAttributeNames=_AMOUNT_NAMES)
+        return sum((Decimal(i.get("amount", 0)) for i in items
+                    if not i.get("pending") and i.get("transactionStatus") != _IGNORED), Decimal(0))
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""

@@ -465,6 +465,23 @@ def test_a_mirror_answering_a_line_left_staged_holds_back_no_other_line_at_commi
     assert CommitService(w.deps).commit(w.scope, again.id).committed == 1
 
 
+def test_a_copy_settled_with_ignore_counts_in_no_balance(w: World):
+    """A certain copy of a transfer's mirror committed IGNORE (`data.ignore: true`, the decision the mark asks
+    for) stays in the ledger as a record but counts in no balance (it counted the 500.00 twice)."""
+    _, sent = account_session(w)
+    y = w.account("Poupanca", "999")
+    stage(w, sent.id, (2, "-500.00", "PIX", {"type": T.TRANSFER, "data": {"destination_account_id": y.id}}))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    received = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-03"))
+    (copy,) = stage(w, received.id, (3, "500.00", "PIX RECEBIDO", {}))
+    StagedService(w.deps).update(w.scope, copy.id, StagedChanges(data={"ignore": True}))
+    assert CommitService(w.deps).commit(w.scope, received.id).ignored == 1
+    assert sorted(ln.amount for ln in w.lines(y.id)) == [D("500.00"), D("500.00")]
+    assert sum(total for _, total in w.ledger.day_totals(w.tenant, y.id, None, None)) == D("500.00")
+    april = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-04"))
+    assert SessionService(w.deps).get(w.scope, april.id).balances.initial_balance == D("500.00")
+
+
 def test_close_refuses_uncommitted_ready_lines_and_pays_a_card_invoice(w: World):
     card, session = card_session(w)
     stage(w, session.id, (1, "-50", "estorno", {}))
