@@ -50,9 +50,10 @@ def test_a_path_answered_with_other_methods_is_405_naming_them_in_each_dialect(a
         assert answer.status_code == (404 if reconciliations else 405), (path, answer.text)
         assert sorted(answer.headers["Allow"].split(", ")) == sorted(allowed.split(", ")), path
         body = answer.json()
-        code = (body["details"]["reason"] if reconciliations else body["code"] if isinstance(body["error"], str)
-                else body["error"]["code"])
-        assert code == "MethodNotAllowed", body
+        code, field = ((body["details"]["reason"], body["details"]["field"]) if reconciliations else
+                       (body["code"], body["field"]) if isinstance(body["error"], str) else
+                       (body["error"]["code"], body["error"]["target"]))
+        assert (code, field) == ("MethodNotAllowed", "method"), body
     assert api.call("PATCH", "/nowhere/at/all").status_code == 404
 
 

@@ -214,13 +214,14 @@ def _not_found(_: Exception) -> Response[str]:
     allowed = [m for m in _methods_of(path) if m != method]
     status, code = (405, "MethodNotAllowed") if allowed else (404, "RouteNotFound")
     message = f"{path} answers {', '.join(allowed)}, not {method}" if allowed else "no such route"
+    at_fault = "method" if allowed else None  # the request's method is what is wrong
     if _sessions_path():
-        answer = sessions_http.error(status, message, code)
+        answer = sessions_http.error(status, message, code, at_fault)
     elif path.startswith(RECONCILIATIONS):  # its document's codes know no 405: NOT_FOUND, reason MethodNotAllowed
         answer = Response(status_code=404, content_type="application/json",
-                          body=refusal(path, 404, code, message, None)["body"])
+                          body=refusal(path, 404, code, message, at_fault)["body"])
     else:
-        answer = error_response(status, code, message)
+        answer = error_response(status, code, message, target=at_fault)
     if allowed:
         answer.headers["Allow"] = ", ".join(allowed)
     return answer
