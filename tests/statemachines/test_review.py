@@ -39,6 +39,32 @@ def test_two_coffees_are_two_transactions(api: Api):
     assert len([r for r in api.ledger(account) if r["description"] == "Coffee"]) == 2
 
 
+def _shuffled_statement(seed: int, lines: list[str]) -> bytes:
+    import random
+    shuffled = list(lines)
+    random.Random(seed).shuffle(shuffled)
+    return ("date,description,amount\n" + "\n".join(shuffled) + "\n").encode()
+
+
+def test_a_statement_not_in_date_order_imported_again_in_another_order_is_found_line_for_line(api: Api):
+    """A file of 300 lines over 200 days (two coffees on some) in random order, then the same lines in another
+    order: every line of the second is the first's (alreadyImported, skip), identical lines included; the days
+    coming back out of order no longer give lines ids of their file positions."""
+    from datetime import date, timedelta
+    lines = []
+    for n in range(300):
+        day = (date(2024, 1, 1) + timedelta(days=n % 200)).isoformat()
+        lines.append(f"{day},Coffee,-3.50" if n >= 200 else f"{day},Shop {n % 7},-{n % 50 + 1}.25")
+    account = api.create_account()
+    api.confirm_and_complete(_import(api, account, _shuffled_statement(1, lines))["id"])
+    assert len(api.ledger(account)) == 300
+    again = _import(api, account, _shuffled_statement(2, lines))
+    rows = api.review(again["id"])
+    assert len(rows) == 300
+    assert {(r["duplicateReason"] or {}).get("reason") for r in rows} == {"alreadyImported"}
+    assert {r["decision"] for r in rows} == {"skip"}
+
+
 def test_reimported_overlapping_statement_imports_only_new_days(api: Api):
     account = api.create_account()
     api.confirm_and_complete(_import(api, account, MARCH)["id"])

@@ -3,8 +3,9 @@
 A line's id is `tximport.ids.transaction_id`: its day, then the sha256 of its account and bank id (and the bank
 id's occurrence on its day, where a bank reuses one), or of
 its account, day, amount (no trailing zeros), description (whitespace runs as one space, case folded) and
-its occurrence among the identical lines of its day. The occurrence counters are kept for a window of
-recent days (`Occurrences`); the text both the counters and the id hash read (`content`) is built once a
+its occurrence among the identical lines of its day. The occurrence counters are kept for the days met most
+recently, up to `ENTRY_WINDOW` counters (`Occurrences`): a file not in date order gets the ids it would in
+date order as long as its lines fit; the text both the counters and the id hash read (`content`) is built once a
 line, and the hashes of a batch are taken in one pass (`LineIds.many`).
 """
 
@@ -16,11 +17,13 @@ from datetime import date
 from decimal import Decimal
 from hashlib import sha256
 from itertools import groupby
+from typing import Any
 
 from tximport.ids import bank_suffix, normalized_amount, normalized_description
 
-#: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
-OCCURRENCE_WINDOW = 64
+#: identical-line counters kept, over the days kept (the oldest days are dropped beyond it): a file of up to this
+#: many lines counts its identical lines exactly in whatever order its dates come
+ENTRY_WINDOW = 100_000
 #: day changes a run keeps for the reduce of a split file (a file ordered by date has a few per day)
 MAX_DAY_RUNS = 100_000
 #: an amount text longer than this is normalized by Decimal (normalize rounds to 28 digits beyond it)
@@ -28,29 +31,43 @@ _PLAIN_DIGITS = 28
 
 
 class Occurrences:
-    """Counts identical lines so their ids differ, with memory bounded by a window of recent dates.
+    """Counts identical lines so their ids differ, with memory bounded by `ENTRY_WINDOW` counters.
 
-    Statement files list lines in date order (ascending or descending), so a date's counter is no
-    longer needed once the file has moved on. A date that comes back after its counter was dropped
-    gets the line number mixed into the occurrence, which keeps ids unique (and still deterministic
-    for the same file)."""
+    The days are kept most recent first; when the counters of the days kept grow beyond the window, the
+    least recently met days are dropped (never the day being counted). A date that comes back after its
+    counters were dropped gets the line number mixed into the occurrence, which keeps ids unique (and still
+    deterministic for the same file). The counters of a day grow while it is counted; they are added up when
+    the file moves to another day, and the window is checked then."""
 
     def __init__(self) -> None:
         self._by_date: OrderedDict[date, dict[str, int]] = OrderedDict()
         self._evicted: set[date] = set()
+        self._current: dict[str, int] = {}
+        self._current_size = 0
+        #: the counters of the days kept
+        self.entries = 0
+
+    def settle(self) -> int:
+        """Add the counters the day being counted gained since it was entered (or last settled); answers them."""
+        grown = len(self._current) - self._current_size
+        self.entries += grown
+        self._current_size = len(self._current)
+        return grown
 
     def counters(self, day: date) -> tuple[dict[str, int], bool]:
         """The counters of `day` (the most recent date from now on), and whether the day came back after
         its counters were dropped (then the line number is mixed into the occurrence)."""
+        self.settle()
         counters = self._by_date.get(day)
         if counters is None:
-            counters = {}
-            self._by_date[day] = counters
-            if len(self._by_date) > OCCURRENCE_WINDOW:
-                old, _ = self._by_date.popitem(last=False)
-                self._evicted.add(old)
+            counters = self._by_date[day] = {}
         else:
             self._by_date.move_to_end(day)
+        while self.entries > ENTRY_WINDOW and len(self._by_date) > 1:
+            old, dropped = self._by_date.popitem(last=False)
+            self.entries -= len(dropped)
+            self._evicted.add(old)
+        self._current, self._current_size = counters, len(counters)
         return counters, day in self._evicted
 
 
@@ -106,19 +123,32 @@ class LineIds:
         self._day: date | None = None
         self._counters: dict[str, int] = {}
         self._evicted = False
-        #: the days in the order the lines moved between them (what the reduce of a split file replays;
-        #: None once a file is too unordered to keep them)
-        self.day_runs: list[date] | None = []
+        #: the days in the order the lines moved between them, each with the counters its run added (what the
+        #: reduce of a split file replays; None once a file is too unordered to keep them)
+        self._runs: list[list[Any]] | None = []
 
     def _enter(self, day: date) -> None:
         """Consecutive lines of one day share its counters."""
+        grown = self.occurrences.settle()
         self._counters, self._evicted = self.occurrences.counters(day)
         self._day = day
-        runs = self.day_runs
+        runs = self._runs
         if runs is not None:
-            runs.append(day)
+            if runs:
+                runs[-1][1] += grown
+            runs.append([day, 0])
             if len(runs) > MAX_DAY_RUNS:
-                self.day_runs = None
+                self._runs = None
+
+    def day_runs(self) -> list[tuple[date, int]] | None:
+        """The days in the order the lines moved between them, each with the counters its run added to the
+        window (None: more than MAX_DAY_RUNS)."""
+        grown = self.occurrences.settle()
+        if self._runs is None:
+            return None
+        if self._runs:
+            self._runs[-1][1] += grown
+        return [(day, entries) for day, entries in self._runs]
 
     def many(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
              descriptions: Sequence[str], bank_ids: Sequence[str | None], line_numbers: Sequence[int],

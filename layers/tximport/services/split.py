@@ -46,7 +46,8 @@ from tximport.models import (
     ValidationDetail,
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
-from tximport.services.line_ids import OCCURRENCE_WINDOW, line_id
+from tximport.services import line_ids
+from tximport.services.line_ids import line_id
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE
 from tximport.services.processing import (
     Outcome,
@@ -113,8 +114,9 @@ class RangeResult:
     #: (account, day) pairs judged; those that had lines with a bank id
     file_days: list[tuple[str, date]] = field(default_factory=list)
     bank_id_days: list[tuple[str, date]] = field(default_factory=list)
-    #: the days in the order the run moved between them (None: too many to keep)
-    day_runs: list[date] | None = None
+    #: the days in the order the run moved between them, with the identical-line counters each run added (None:
+    #: too many to keep)
+    day_runs: list[tuple[date, int]] | None = None
     statements: CollectorPart | None = None
     pool_accounts: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -168,7 +170,7 @@ class SplitProcessing:
         result.discovered = list(run.discovered.values())
         result.file_days = sorted(run.detector.file_days())
         result.bank_id_days = sorted(run.detector.bank_id_days)
-        result.day_runs = run.ids.day_runs
+        result.day_runs = run.ids.day_runs()
         result.statements = run.statements.part() if run.statements is not None else None
         links = run.links
         if links is not None:
@@ -363,9 +365,16 @@ class _Seams:
         return delta
 
     def _shared(self) -> list[set[date]]:
-        """Per range, the days an earlier range touched too; checks that each such day is still within the
-        identical-line counters' window when the range comes to it (replaying one run's window)."""
-        window: OrderedDict[date, None] = OrderedDict()
+        """Per range, the days an earlier range touched too; checks, replaying one run's identical-line counters
+        (`line_ids.Occurrences`) over the ranges' day runs, that each such day still has its counters when the
+        range comes to it, and that no day of such a range comes back after its counters were dropped.
+
+        The replay counts what each range's own run added to a day: on a day two ranges share, more than one run
+        adds (the later range counts again what the earlier counted). It drops days no later than one run does,
+        so a day it keeps, one run keeps. A range without shared days meets its own days as one run does (the
+        days of earlier ranges are older, dropped first)."""
+        window: OrderedDict[date, int] = OrderedDict()
+        entries = 0
         evicted: set[date] = set()
         before: set[date] = set()
         known = True
@@ -375,19 +384,19 @@ class _Seams:
             found.append(shared)
             if shared and (not known or r.day_runs is None):
                 raise _Fallback("a range too unordered to replay the counters' window")
-            first_seen: set[date] = set()
-            for day in r.day_runs or ():
-                if day in shared and day not in first_seen:
-                    first_seen.add(day)
-                    if day in evicted:
-                        raise _Fallback(f"{day} left the counters' window before range {k} came back to it")
+            for day, added in r.day_runs or ():
                 if day in window:
                     window.move_to_end(day)
                 else:
-                    window[day] = None
-                    if len(window) > OCCURRENCE_WINDOW:
-                        old, _ = window.popitem(last=False)
-                        evicted.add(old)
+                    if shared and day in evicted:
+                        raise _Fallback(f"{day} left the counters' window before range {k} came back to it")
+                    window[day] = 0
+                while entries > line_ids.ENTRY_WINDOW and len(window) > 1:
+                    old, dropped = window.popitem(last=False)
+                    entries -= dropped
+                    evicted.add(old)
+                window[day] += added
+                entries += added
             known = known and r.day_runs is not None
             before |= self.days[k]
         return found

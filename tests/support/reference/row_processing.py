@@ -68,32 +68,43 @@ _RECENT_ROWS = 2000
 _REVERSAL_WINDOW_DAYS = 60
 _MAX_EXPIRED_REPORTED = 50
 
-#: how many distinct recent dates keep their identical-line counters (files are mostly date ordered)
-_OCCURRENCE_WINDOW = 64
+#: identical-line counters kept over the days kept (the least recently met days are dropped beyond it)
+ENTRY_WINDOW = 100_000
 
 
 class _Occurrences:
-    """Counts identical lines so their ids differ, with memory bounded by a window of recent dates.
+    """Counts identical lines so their ids differ, with memory bounded by ENTRY_WINDOW counters.
 
-    Statement files list lines in date order (ascending or descending), so a date's counter is no
-    longer needed once the file has moved on. A date that comes back after its counter was dropped
-    gets the line number mixed into the occurrence, which keeps ids unique (and still deterministic
-    for the same file)."""
+    Line by line: when a line's day is not the previous line's, the counters the previous day gained are added
+    up, the day becomes the most recent, and the least recently met days are dropped while the counters kept
+    (the day entered with what it had) exceed the window (never the day entered). A date that comes back after
+    its counters were dropped gets the line number mixed into the occurrence, which keeps ids unique (and still
+    deterministic for the same file)."""
 
     def __init__(self) -> None:
         self._by_date: OrderedDict[date, dict[bytes, int]] = OrderedDict()
         self._evicted: set[date] = set()
+        self._day: date | None = None
+        self._size = 0
+        self._entries = 0
+
+    def _enter(self, day: date) -> None:
+        if self._day is not None:  # the counters the day just left gained
+            self._entries += len(self._by_date[self._day]) - self._size
+        if day in self._by_date:
+            self._by_date.move_to_end(day)
+        else:
+            self._by_date[day] = {}
+        while self._entries > ENTRY_WINDOW and len(self._by_date) > 1:
+            old, dropped = self._by_date.popitem(last=False)
+            self._entries -= len(dropped)
+            self._evicted.add(old)
+        self._day, self._size = day, len(self._by_date[day])
 
     def next(self, day: date, key: bytes, line_number: int) -> int:
-        counters = self._by_date.get(day)
-        if counters is None:
-            counters = {}
-            self._by_date[day] = counters
-            if len(self._by_date) > _OCCURRENCE_WINDOW:
-                old, _ = self._by_date.popitem(last=False)
-                self._evicted.add(old)
-        else:
-            self._by_date.move_to_end(day)
+        if day != self._day:
+            self._enter(day)
+        counters = self._by_date[day]
         n = counters.get(key, 0) + 1
         counters[key] = n
         if day in self._evicted:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.container import FakeContainer
+from tests.support.reference import row_processing
 from tests.support.reference.row_processing import ProcessingService as RowProcessingService
 from tests.support.samples import SAMPLES
 from tests.support.statements import Entry, camt053
@@ -25,7 +26,17 @@ from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
 from tximport.formats.base import DateStyle
 from tximport.models import ErrorDetail, Import, LedgerLine, ProductDates, StagedRow, TransactionSign, utcnow
-from tximport.services import processing
+from tximport.services import line_ids, processing
+
+
+@pytest.fixture(params=[None, 40], ids=["entries", "few-entries"])
+def entry_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The identical-line counters' window as it is, and small enough that unordered days leave it and come
+    back (both paths with the same window)."""
+    window = request.param or line_ids.ENTRY_WINDOW
+    monkeypatch.setattr(line_ids, "ENTRY_WINDOW", window)
+    monkeypatch.setattr(row_processing, "ENTRY_WINDOW", window)
+    return int(window)
 
 
 @dataclass
@@ -132,7 +143,8 @@ def _statement(rng: random.Random, lines: int) -> tuple[bytes, list[tuple[date, 
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, world: World, seed: int):
+def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, world: World, seed: int,
+                                                          entry_window: int):
     rng = random.Random(seed)
     c.settings.chunk_rows = 97  # chunk boundaries inside the batches
     content, lines = _statement(rng, 900)
@@ -317,7 +329,7 @@ def test_numbers_the_ledger_cannot_store_reject_their_lines_the_same_by_both_pat
 
     from tests.support.reference import row_processing
     from tximport.formats import registry
-    from tximport.services import processing
+    from tximport.services import line_ids, processing
 
     def widened(file_format: str) -> Any:
         fmt = registry.get_format(file_format)

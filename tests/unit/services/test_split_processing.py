@@ -17,10 +17,18 @@ import pytest
 from tests.fakes.container import FakeContainer
 from tests.support.samples import SAMPLES
 from tests.unit.formats.test_ranges import _camt_statements, _german_csv, _mt940_statements
-from tests.unit.services.test_processing_differential import Outcome, _copied, _ledger_line, _result, _statement
+from tests.unit.services.test_processing_differential import (
+    Outcome,
+    _copied,
+    _ledger_line,
+    _result,
+    _statement,
+    entry_window,  # noqa: F401 (a fixture)
+)
 from tests.unit.services.world import TENANT, World
 from tximport.formats.base import DateStyle
 from tximport.models import Import, LedgerLine, utcnow
+from tximport.services.line_ids import line_id
 
 
 def _split_run(c: FakeContainer, import_id: str) -> str:
@@ -108,13 +116,14 @@ def _german_csv_ordered(days: int = 40, per_day: int = 6) -> bytes:
     return ("\r\n".join(rows) + "\r\n").encode("cp1252")
 
 
-def test_german_csv(c: FakeContainer, world: World):
+def test_german_csv(c: FakeContainer, world: World, entry_window: int):
     account = world.account()
     _, merged = _compare(c, world, _german_csv_ordered(), 900, account)
     assert merged
-    # a file whose days run back and forth beyond the counters' window is read again in one run
+    # a file whose days run back and forth is merged while its counters stay in the window; beyond it (a day
+    # of a range with shared days comes back after its counters were dropped), it is read again in one run
     _, merged = _compare(c, world, _german_csv(), 2000, account)
-    assert not merged
+    assert merged == (entry_window > 1000)
 
 
 def test_similar_ledger_lines_on_a_shared_day(c: FakeContainer, world: World):
@@ -191,7 +200,7 @@ def test_camt_with_several_statements(c: FakeContainer, world: World):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_generated_unordered_statements(c: FakeContainer, world: World, seed: int):
+def test_generated_unordered_statements(c: FakeContainer, world: World, seed: int, entry_window: int):
     """Days out of order beyond the counters' window, zero amounts, rejected lines: merged or read again in
     one run, the result is the one run's."""
     rng = random.Random(seed)
@@ -267,3 +276,38 @@ def test_one_number_at_two_banks_cut_into_ranges_is_read_in_one_run(c: FakeConta
     _, merged = _compare(c, world, data, len(data) // 4, *accounts, file_format="CAMT053#v1",
                          fuzzy_account_matching=True)
     assert not merged
+
+
+def _months_back_and_forth(months: int = 4, days: int = 12) -> bytes:
+    """Each month's days twice over (1..12, then 1..12 again), three lines a day, two of them identical: a month
+    holds 72 lines, a day comes back after eleven others."""
+    rows = ["date,description,amount"]
+    for month in range(1, months + 1):
+        for _ in range(2):
+            for d in range(1, days + 1):
+                day = date(2024, month, d).isoformat()
+                rows += [f"{day},Coffee,-3.50", f"{day},Coffee,-3.50", f"{day},Rent {d},-{d}.00"]
+    return ("\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.parametrize("window", [20, 1000])
+def test_days_that_leave_the_counters_window_inside_their_range_are_merged(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch, window: int):
+    """Ranges that share no day meet their days as one run does, whatever the window drops and takes back:
+    merged, the same as one run (ids with the line number mixed in where a day came back, with the small
+    window)."""
+    from tests.support.reference import row_processing
+    from tximport.services import line_ids
+    monkeypatch.setattr(line_ids, "ENTRY_WINDOW", window)
+    monkeypatch.setattr(row_processing, "ENTRY_WINDOW", window)
+    content = _months_back_and_forth()
+    account = world.account()
+    found, merged = _compare(c, world, content, len(content) // 4 + 1, account)
+    assert merged
+    ids = [r.transaction_id for r in found.rows]
+    assert len(ids) == len(set(ids)) == 288
+    # counted as in file order without a day dropped: every line with the big window, the first pass alone with the
+    # small one (the second pass of each month comes back to days the window dropped)
+    counted = {line_id(account, r.date_posted.isoformat(), r.amount, r.description, None, n, 0, False)[1]
+               for r in found.rows for n in (1, 2, 3, 4)}
+    assert sum(i in counted for i in ids) == (288 if window == 1000 else 144)
