@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from tests.support.mirrors import committed_line, mirror_line
 from tximport.models import LedgerLine, Tenant, utcnow
 from tximport.services.duplicates import DuplicateDetector
 
@@ -12,6 +13,12 @@ TENANT = Tenant(organisation_id="o", company_id="c")
 
 
 def _line(account_id: str, day: date, item: dict) -> LedgerLine:
+    if "mirrorOf" in item:  # a transfer's (or card payment's) mirror another account's session wrote here
+        return mirror_line(account_id, day, item["amount"], counterpart=item["mirrorOf"], staged=item["transactionId"],
+                           card_payment=item.get("card", False), description=item.get("description", ""))
+    if item.get("session"):  # a line this account's session committed
+        return committed_line(account_id, day, item["amount"], item.get("description", ""),
+                              staged=item["transactionId"])
     return LedgerLine(transaction_id=item["transactionId"], bank_account_id=account_id, amount=Decimal(item["amount"]),
                       date_posted=day, description=item.get("description", ""),
                       bank_transaction_id=item.get("bankTransactionId"), import_id="earlier", committed=utcnow())
@@ -127,10 +134,11 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
         day = date(2024, 1, 1 + rng.randrange(0, 20)).isoformat()
         items.setdefault(day, []).append({
             "transactionId": f"L{n:03d}", "amount": rng.choice(amounts), "description": rng.choice(words),
-            **({"bankTransactionId": f"F{rng.randrange(0, 60)}"} if rng.random() < 0.4 else {})})
+            **({"bankTransactionId": f"F{rng.randrange(0, 60)}"} if rng.random() < 0.4 else {}),
+            **rng.choice([{}] * 6 + [{"mirrorOf": "other", "card": rng.random() < 0.5}, {"session": True}])})
     for account in ("a", "b"):
         ours, oracle = DuplicateDetector(FakeLedger(items), TENANT), RowScan(FakeLedger(items), TENANT)
-        flagged = 0
+        flagged = mirrored = committed = 0
         for n in range(600):
             day = date(2024, 1, 1) + timedelta(days=rng.randrange(-5, 26))
             tx = f"L{rng.randrange(0, 330):03d}" if rng.random() < 0.3 else f"T{n}"
@@ -139,7 +147,9 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             verdict, expected = ours.check(*args), oracle.check(*args)
             assert (verdict and vars_of(verdict)) == (expected and vars_of(expected))
             flagged += verdict is not None
-        assert flagged > 100
+            mirrored += verdict is not None and verdict.reason in ("transferMirror", "cardPaymentMirror")
+            committed += verdict is not None and verdict.reason == "alreadyCommitted"
+        assert flagged > 100 and mirrored > 10 and committed > 10
         assert ours.overlap_count() == oracle.overlap_count()
 
 
@@ -181,3 +191,47 @@ def test_a_file_out_of_date_order_reads_each_ledger_day_once_in_parallel_batches
     det = DuplicateDetector(dense, TENANT)  # type: ignore[arg-type]
     det.prefetch("a", days)
     assert len(dense.reads) == det.PREFETCH_BATCH  # one batch, then the lines read their days as they need them
+
+
+def test_a_line_answering_a_mirror_is_a_certain_duplicate_and_each_mirror_answers_one_line():
+    """A transfer another account's session booked here (its mirror, +100 on Jan 2) and a card payment's (-50 on
+    Jan 5): this account's statement shows them under its own words. The nearest mirror first; a mirror answers one
+    line (the second +100 is new); another sign or amount is none; a line the ledger holds by id stays
+    alreadyImported."""
+    ledger = FakeLedger({"2024-01-02": [{"transactionId": "S1", "amount": "100", "description": "Transfer",
+                                         "mirrorOf": "A"},
+                                        {"transactionId": "L1", "amount": "7", "description": "kept"}],
+                         "2024-01-05": [{"transactionId": "S2", "amount": "-50", "description": "Card",
+                                         "mirrorOf": "A", "card": True}]})
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    first = det.check("b", "T1", date(2024, 1, 3), Decimal(100), "SEPA CREDIT JOHN", None)
+    assert first is not None and first.certain and first.reason == "transferMirror"
+    assert first.evidence == {"in": "ledger", "counterpartAccountId": "A", "amount": "100", "daysApart": 1,
+                              "ledgerDescription": "Transfer"}
+    assert det.check("b", "T2", date(2024, 1, 3), Decimal(100), "SEPA CREDIT JOHN 2", None) is None
+    assert det.check("b", "T3", date(2024, 1, 3), Decimal(-100), "DEBIT", None) is None
+    assert det.check("b", "L1", date(2024, 1, 2), Decimal(7), "kept", None).reason == "alreadyImported"  # type: ignore[union-attr]
+    card = det.check("b", "T5", date(2024, 1, 8), Decimal(-50), "CARD BILL", None)
+    assert card is not None and card.reason == "cardPaymentMirror" and card.evidence["daysApart"] == 3
+    assert list(det.taken) == [first.duplicate_of, card.duplicate_of]
+
+
+def test_a_statement_a_session_committed_is_held_back_line_for_line_when_it_comes_as_a_file():
+    """Two coffees and a rent a session committed on Jan 2 (ids of their own): the file's two coffees of that day
+    are copies (alreadyCommitted, certain), a third coffee or one of another day only looks like them."""
+    ledger = FakeLedger({"2024-01-02": [{"transactionId": f"S{n}", "amount": amount, "description": text,
+                                         "session": True}
+                                        for n, (amount, text) in enumerate([("-3.5", "Coffee  Shop"),
+                                                                            ("-3.5", "Coffee  Shop"),
+                                                                            ("-900", "Rent")])]})
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    found = [det.check("b", f"T{n}", date(2024, 1, 2), Decimal("-3.50"), "coffee shop", None) for n in range(3)]
+    assert [v and (v.reason, v.certain) for v in found[:2]] == [("alreadyCommitted", True)] * 2
+    # a third coffee, and a coffee of the next day: only look-alikes
+    later = det.check("b", "T4", date(2024, 1, 3), Decimal("-3.50"), "coffee shop", None)
+    assert [(v.reason, v.certain) for v in (found[2], later) if v] == [("similarLedgerLine", False)] * 2
+    rent = det.check("b", "T5", date(2024, 1, 2), Decimal(-900), "RENT", None)
+    assert rent is not None and rent.reason == "alreadyCommitted"
+    # import sessions weigh mirrors themselves, after their own copies
+    quiet = DuplicateDetector(ledger, TENANT, session_lines=False)  # type: ignore[arg-type]
+    assert quiet.check("b", "T1", date(2024, 1, 3), Decimal(100), "SEPA CREDIT JOHN", None) is None

@@ -9,6 +9,16 @@ A staged line is compared with the account's ledger and with the file itself:
   id of its own (in the file its occurrence; against the ledger `tximport.ids.reissued_id`, `collides`);
 * the same transaction id as a ledger line (same content, same occurrence) -> duplicate
   (`reason: alreadyImported`);
+* otherwise a line an import session committed on the same day, of the same amount and description (as ids
+  compare them) -> duplicate (`reason: alreadyCommitted`): the statement a session staged comes as a file; a
+  session's line has an id of its own, so the id check cannot see it;
+* otherwise a mirror line of the same amount within `window_days`: the line another account's import session
+  wrote here for a transfer or card payment to this account, which this account's statement shows under its
+  own description -> duplicate (`reason: transferMirror` or `cardPaymentMirror`, the other account as
+  `counterpartAccountId`; the nearest day first, then the earlier, in the ledger's order).
+
+A session's line (committed or mirror) answers one line of the run: the first that takes it, in file order (two
+coffees a session committed and two in the file: both copies, a third is new).
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
   token-set ratio >= `min_similarity`) as a ledger line -> possible duplicate
   (`reason: similarLedgerLine`, with the score and the day difference as evidence).
@@ -35,7 +45,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from tximport.ids import normalized_description
 from tximport.models import LedgerLine, Tenant
+from tximport.sessions.ids import COMMITTED_REASON, is_mirror, mirror_reason
 from tximport.storage.ledger import LedgerStore
 
 
@@ -50,7 +62,7 @@ class Verdict:
 class _DayIndex:
     """The ledger lines of one account-day, indexed for the join (positions keep the ledger's order)."""
 
-    __slots__ = ("by_amount", "by_bank_id", "by_id", "count", "lines")
+    __slots__ = ("by_amount", "by_bank_id", "by_id", "committed", "count", "lines", "mirrors")
 
     def __init__(self, lines: list[LedgerLine]) -> None:
         self.lines = lines
@@ -58,11 +70,21 @@ class _DayIndex:
         self.by_id: dict[str, int] = {}
         self.by_bank_id: dict[str, int] = {}
         self.by_amount: dict[Decimal, list[int]] = {}
+        #: the lines import sessions committed by amount: the mirror lines (`tximport.sessions.ids.is_mirror`), the
+        #: others by their description as ids compare them
+        self.mirrors: dict[Decimal, list[LedgerLine]] = {}
+        self.committed: dict[tuple[Decimal, str], list[LedgerLine]] = {}
         for position, line in enumerate(lines):
             self.by_id.setdefault(line.transaction_id, position)
             if line.bank_transaction_id:
                 self.by_bank_id.setdefault(line.bank_transaction_id, position)
             self.by_amount.setdefault(line.amount, []).append(position)
+            if line.session is None:
+                continue
+            if is_mirror(line):
+                self.mirrors.setdefault(line.amount, []).append(line)
+            else:
+                self.committed.setdefault((line.amount, normalized_description(line.description)), []).append(line)
 
 
 _EMPTY = _DayIndex([])
@@ -90,6 +112,16 @@ def _same_bank_id(line: LedgerLine, bank_transaction_id: str, amount: Decimal, d
     return Verdict(line.transaction_id, "sameBankTransactionId", evidence, line.amount == amount)
 
 
+def _bank_ids_agree(line: LedgerLine, bank_transaction_id: str | None) -> bool:
+    """Whether a ledger line may be the line's copy as far as bank ids go: not both given and different."""
+    return not (bank_transaction_id and line.bank_transaction_id and line.bank_transaction_id != bank_transaction_id)
+
+
+def _nearest(pair: tuple[int, _DayIndex]) -> tuple[int, int]:
+    """Days by their distance, the earlier of two as near first."""
+    return abs(pair[0]), pair[0]
+
+
 class DuplicateDetector:
     """Loads the ledger day by day (only days near the file's lines) and judges each staged line."""
 
@@ -103,11 +135,17 @@ class DuplicateDetector:
     PREFETCH_BATCH = 32
 
     def __init__(self, ledger: LedgerStore, tenant: Tenant, *, window_days: int = 3,
-                 min_similarity: float = 85.0) -> None:
+                 min_similarity: float = 85.0, session_lines: bool = True) -> None:
         self.ledger = ledger
         self.tenant = tenant
         self.window_days = window_days
         self.min_similarity = min_similarity
+        #: whether the lines import sessions committed make duplicates (import sessions weigh them themselves,
+        #: after their own staged copies)
+        self.session_lines = session_lines
+        #: the session lines the run's lines took, in the order they took them (the reduce of a split file checks
+        #: that no two ranges took one)
+        self.taken: dict[str, None] = {}
         # memory stays bounded whatever the file size: ledger days and the file's bank ids are kept
         # for a window of recent days only (a day read again later is simply read again)
         self._days: OrderedDict[tuple[str, date], _DayIndex] = OrderedDict()
@@ -228,6 +266,7 @@ class DuplicateDetector:
             return None
         days = [(offset, self._day(account_id, near)) for offset, near in window]
         return (self._certain(days, transaction_id, bank_transaction_id, amount)
+                or (self._session_line(days, amount, description, bank_transaction_id) if self.session_lines else None)
                 or self._similar(days, day, amount, description, bank_transaction_id))
 
     def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str,
@@ -268,6 +307,35 @@ class DuplicateDetector:
                 if position is not None:
                     # booked a day or two after it was pending, under the same bank id
                     return _same_bank_id(index.lines[position], bank_transaction_id, amount, abs(offset))
+        return None
+
+    def _session_line(self, days: list[tuple[int, _DayIndex]], amount: Decimal, description: str,
+                      bank_transaction_id: str | None) -> Verdict | None:
+        """The session line the line repeats, which it takes: a line committed on its day with its amount and
+        description, else a mirror of its amount (`_mirror`). None of the run's lines took it before."""
+        committed = next((index.committed.get((amount, normalized_description(description)))
+                          for offset, index in days if offset == 0 and index.committed), None)
+        for line in committed or ():
+            if line.transaction_id not in self.taken and _bank_ids_agree(line, bank_transaction_id):
+                self.taken[line.transaction_id] = None
+                return Verdict(line.transaction_id, COMMITTED_REASON, {"in": "ledger"}, True)
+        return self._mirror(days, amount, bank_transaction_id)
+
+    def _mirror(self, days: list[tuple[int, _DayIndex]], amount: Decimal, bank_transaction_id: str | None
+                ) -> Verdict | None:
+        """The first mirror line of the amount within the window no line of the run took yet (the nearest day
+        first, then the earlier; in the ledger's order), which the line takes."""
+        if not any(amount in index.mirrors for _, index in days):
+            return None
+        for offset, index in sorted(days, key=_nearest):
+            for line in index.mirrors.get(amount, ()):
+                if line.transaction_id in self.taken or not _bank_ids_agree(line, bank_transaction_id):
+                    continue
+                self.taken[line.transaction_id] = None
+                counterpart = line.session.counterpart_account_id if line.session is not None else None
+                return Verdict(line.transaction_id, mirror_reason(line),
+                               {"in": "ledger", "counterpartAccountId": counterpart, "amount": format(amount, "f"),
+                                "daysApart": abs(offset), "ledgerDescription": line.description}, True)
         return None
 
     def _similar(self, days: list[tuple[int, _DayIndex]], day: date, amount: Decimal, description: str,

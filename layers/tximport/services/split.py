@@ -45,8 +45,8 @@ from tximport.models import (
     ImportStatus,
     ValidationDetail,
 )
-from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services import line_ids
+from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.line_ids import line_id
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE
 from tximport.services.processing import (
@@ -57,6 +57,7 @@ from tximport.services.processing import (
     _Side,
     _Tally,
 )
+from tximport.sessions.ids import SESSION_REASONS
 from tximport.statements.collect import CollectorPart, StatementCollector
 from tximport.storage.objects import ObjectChanged, ObjectSource
 from tximport.storage.split import SplitDocuments, manifest_key, merged_key, range_prefix, result_key
@@ -122,6 +123,8 @@ class RangeResult:
     replaced: list[str] = field(default_factory=list)
     reversed_ids: list[str] = field(default_factory=list)
     short_lookback: list[str] = field(default_factory=list)
+    #: the session lines (committed, mirrors) the range's lines took (`DuplicateDetector.taken`)
+    taken: list[str] = field(default_factory=list)
 
 
 _RESULT = TypeAdapter(RangeResult)
@@ -171,6 +174,7 @@ class SplitProcessing:
         result.file_days = sorted(run.detector.file_days())
         result.bank_id_days = sorted(run.detector.bank_id_days)
         result.day_runs = run.ids.day_runs()
+        result.taken = list(run.detector.taken)
         result.statements = run.statements.part() if run.statements is not None else None
         links = run.links
         if links is not None:
@@ -316,14 +320,20 @@ def _merged_discovered(results: list[RangeResult]) -> dict[str, DiscoveredAccoun
 
 def _check_links(results: list[RangeResult]) -> None:
     """Pending and reversal links hold across ranges: no pending line booked by two ranges, no reversal that
-    looked back past its range's start for an account an earlier range has lines of."""
+    looked back past its range's start for an account an earlier range has lines of, no session line two ranges
+    took (each range's lines take them in one run's order; taken by an earlier range, one run gives the later
+    line the next one, or none)."""
     booked: set[str] = set()
     accounts: set[str] = set()
+    taken: set[str] = set()
     for r in results:
         replaced = set(r.replaced)
         if replaced & booked:
             raise _Fallback(f"range {r.index} books a pending line an earlier range booked")
         booked |= replaced
+        if taken & set(r.taken):
+            raise _Fallback(f"range {r.index} took a session's line an earlier range took")
+        taken |= set(r.taken)
         if accounts & set(r.short_lookback):
             raise _Fallback(f"a reversal in range {r.index} may reverse a line of an earlier range")
         accounts |= {account for account, _ in r.file_days}
@@ -469,6 +479,9 @@ class _Seams:
         verdict: Verdict | None | bool = False  # False: the range's own verdict stands
         if not bank_id and new_id != row["transactionId"]:
             verdict = self.detector.check(account_id, new_id, day, amount, description, None)
+            if (row.get("duplicateReason") or {}).get("reason") in SESSION_REASONS or (
+                    isinstance(verdict, Verdict) and verdict.reason in SESSION_REASONS):
+                raise _Fallback("a session's line a line whose id the merge changed takes or leaves")
         if new_id == row["transactionId"] and verdict is False:
             return None
         before = bool(row.get("possibleDuplicate"))

@@ -13,6 +13,11 @@ import os
 import uuid
 
 from tximport.models import LedgerLine
+from tximport.sessions.models import StagedTransactionType
+
+#: the reason a line answering a mirror line is marked with, by the mirror's type
+MIRROR_REASONS = {StagedTransactionType.TRANSFER: "transferMirror",
+                  StagedTransactionType.CARD_PAYMENT: "cardPaymentMirror"}
 
 _NUMBER_BITS = 48
 _SEQ_BITS = 32
@@ -54,3 +59,16 @@ def is_mirror(line: LedgerLine) -> bool:
     entry = line.session
     return entry is not None and line.transaction_id == ledger_transaction_id(
         entry.session_id, entry.staged_transaction_id, line.date_posted.isoformat(), True)
+
+
+#: every reason `mirror_reason` gives
+MIRROR_REASON_NAMES = frozenset({*MIRROR_REASONS.values(), "mirrorLine"})
+#: the reason a line repeating a line a session committed (not a mirror) is marked with
+COMMITTED_REASON = "alreadyCommitted"
+#: the reasons of a copy of a session's line (a file import's duplicate check takes each such line once)
+SESSION_REASONS = MIRROR_REASON_NAMES | {COMMITTED_REASON}
+
+
+def mirror_reason(line: LedgerLine) -> str:
+    """Why a line answering the mirror line `line` repeats it: `transferMirror`, `cardPaymentMirror`."""
+    return MIRROR_REASONS.get(line.session.type, "mirrorLine") if line.session is not None else "mirrorLine"

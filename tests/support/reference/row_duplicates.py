@@ -10,6 +10,11 @@ A staged line is compared with the account's ledger and with the file itself:
   (`reason: sameBankTransactionId`);
 * the same transaction id as a ledger line (same content, same occurrence) -> duplicate
   (`reason: alreadyImported`);
+* otherwise a line a session committed (not a mirror) on the same day with the same amount and description (as ids
+  compare them), not taken by an earlier line of the run -> duplicate (`reason: alreadyCommitted`);
+* otherwise a mirror line (another account's session wrote it here for a transfer or card payment) of the same
+  amount within `window_days` that no earlier line of the run took -> duplicate (`reason: transferMirror` or
+  `cardPaymentMirror`), the nearest day first, then the earlier, in the ledger's order;
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
   token-set ratio >= `min_similarity`) as a ledger line -> possible duplicate
   (`reason: similarLedgerLine`, with the score and the day difference as evidence).
@@ -29,6 +34,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from tximport.models import LedgerLine, Tenant
+from tximport.sessions.ids import is_mirror, mirror_reason
 from tximport.storage.ledger import LedgerStore
 
 
@@ -71,6 +77,7 @@ class DuplicateDetector:
         # the days on which each account has ledger lines at all (one query per account): a day not in it
         # needs no read, so a new account, or a file beyond the ledger's range, costs no lookups
         self._ledger_days: dict[str, set[date]] = {}
+        self._taken: set[str] = set()
 
     def _has_lines(self, account_id: str, day: date) -> bool:
         days = self._ledger_days.get(account_id)
@@ -144,6 +151,10 @@ class DuplicateDetector:
                 score = fuzz.token_set_ratio(description.casefold(), line.description.casefold())
                 if score >= self.min_similarity and (best is None or score > best[0]):
                     best = (score, line)
+        session_line = (self._committed(account_id, day, amount, description, bank_transaction_id)
+                        or self._mirror(account_id, day, amount, bank_transaction_id))
+        if session_line is not None:
+            return session_line
         if best is None:
             return None
         score, line = best
@@ -151,3 +162,31 @@ class DuplicateDetector:
                        {"in": "ledger", "similarity": round(score, 1), "amount": format(amount, "f"),
                         "daysApart": abs((line.date_posted - day).days), "ledgerDescription": line.description},
                        False)
+
+    def _committed(self, account_id: str, day: date, amount: Decimal, description: str,
+                   bank_transaction_id: str | None) -> Verdict | None:
+        for line in self._day(account_id, day):
+            if line.session is None or is_mirror(line) or line.amount != amount or line.transaction_id in self._taken:
+                continue
+            if " ".join(line.description.split()).casefold() != " ".join(description.split()).casefold():
+                continue
+            if bank_transaction_id and line.bank_transaction_id and line.bank_transaction_id != bank_transaction_id:
+                continue
+            self._taken.add(line.transaction_id)
+            return Verdict(line.transaction_id, "alreadyCommitted", {"in": "ledger"}, True)
+        return None
+
+    def _mirror(self, account_id: str, day: date, amount: Decimal, bank_transaction_id: str | None) -> Verdict | None:
+        for offset in sorted(range(-self.window_days, self.window_days + 1), key=lambda o: (abs(o), o)):
+            for line in self._day(account_id, day + timedelta(days=offset)):
+                if line.amount != amount or not is_mirror(line) or line.transaction_id in self._taken:
+                    continue
+                if bank_transaction_id and line.bank_transaction_id and \
+                        line.bank_transaction_id != bank_transaction_id:
+                    continue
+                self._taken.add(line.transaction_id)
+                counterpart = line.session.counterpart_account_id if line.session is not None else None
+                return Verdict(line.transaction_id, mirror_reason(line),
+                               {"in": "ledger", "counterpartAccountId": counterpart, "amount": format(amount, "f"),
+                                "daysApart": abs(offset), "ledgerDescription": line.description}, True)
+        return None

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.container import FakeContainer
+from tests.support.mirrors import committed_line, mirror_line
 from tests.support.reference import row_processing
 from tests.support.reference.row_processing import ProcessingService as RowProcessingService
 from tests.support.samples import SAMPLES
@@ -26,17 +27,7 @@ from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
 from tximport.formats.base import DateStyle
 from tximport.models import ErrorDetail, Import, LedgerLine, ProductDates, StagedRow, TransactionSign, utcnow
-from tximport.services import line_ids, processing
-
-
-@pytest.fixture(params=[None, 40], ids=["entries", "few-entries"])
-def entry_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The identical-line counters' window as it is, and small enough that unordered days leave it and come
-    back (both paths with the same window)."""
-    window = request.param or line_ids.ENTRY_WINDOW
-    monkeypatch.setattr(line_ids, "ENTRY_WINDOW", window)
-    monkeypatch.setattr(row_processing, "ENTRY_WINDOW", window)
-    return int(window)
+from tximport.services import processing
 
 
 @dataclass
@@ -153,10 +144,17 @@ def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, wor
     for n, (day, description, amount) in enumerate(rng.sample(lines, 60)):
         ledger.append(_ledger_line(account, day + timedelta(days=rng.randrange(-3, 4)), amount,
                                    description.upper(), f"L{n}"))
+    for n, (day, _, amount) in enumerate(rng.sample(lines, 40)):  # transfers other accounts' sessions booked here
+        ledger.append(mirror_line(account, day + timedelta(days=rng.randrange(-4, 5)), amount, staged=f"M{n}",
+                                  card_payment=n % 3 == 0))
+    for n, (day, description, amount) in enumerate(rng.sample(lines, 40)):  # a session committed them
+        ledger.append(committed_line(account, day, amount, description.upper(), staged=f"S{n}"))
     c.ledger.write(TENANT, ledger)
     common = {"date_style": DateStyle.BIG_ENDIAN, "bypass_replay_validation": True}
     first = _compare(c, world, content, account, **common)
     assert any(r.possible_duplicate for r in first.rows) and first.errors
+    reasons = {(r.duplicate_reason or {}).get("reason") for r in first.rows}
+    assert {"transferMirror", "alreadyCommitted"} <= reasons
     # the first import's own lines in the ledger: certain duplicates by id
     c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::5]])
     _compare(c, world, content, account, **common)
@@ -327,9 +325,7 @@ def test_numbers_the_ledger_cannot_store_reject_their_lines_the_same_by_both_pat
     balance or an original amount through, between rejected lines of the reader's, keeps file order."""
     import dataclasses
 
-    from tests.support.reference import row_processing
     from tximport.formats import registry
-    from tximport.services import line_ids, processing
 
     def widened(file_format: str) -> Any:
         fmt = registry.get_format(file_format)

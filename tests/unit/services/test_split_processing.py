@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.container import FakeContainer
+from tests.support.mirrors import committed_line, mirror_line
 from tests.support.samples import SAMPLES
 from tests.unit.formats.test_ranges import _camt_statements, _german_csv, _mt940_statements
 from tests.unit.services.test_processing_differential import (
@@ -23,7 +24,6 @@ from tests.unit.services.test_processing_differential import (
     _ledger_line,
     _result,
     _statement,
-    entry_window,  # noqa: F401 (a fixture)
 )
 from tests.unit.services.world import TENANT, World
 from tximport.formats.base import DateStyle
@@ -209,7 +209,12 @@ def test_generated_unordered_statements(c: FakeContainer, world: World, seed: in
     account = world.account()
     for n, (day, description, amount) in enumerate(rng.sample(lines, 40)):
         c.ledger.write(TENANT, [_ledger_line(account, day, amount, description.upper(), f"tx-{n}")])
-    _compare(c, world, content, rng.choice([900, 2500, 6000]), account, date_style=DateStyle.BIG_ENDIAN)
+    for n, (day, description, amount) in enumerate(rng.sample(lines, 30)):  # sessions' lines: mirrors, committed
+        c.ledger.write(TENANT, [mirror_line(account, day + timedelta(days=rng.randrange(-2, 3)), amount,
+                                            staged=f"M{n}"),
+                                committed_line(account, day, amount, description, staged=f"S{n}")])
+    found, _ = _compare(c, world, content, rng.choice([900, 2500, 6000]), account, date_style=DateStyle.BIG_ENDIAN)
+    assert {"transferMirror", "alreadyCommitted"} <= {(r.duplicate_reason or {}).get("reason") for r in found.rows}
 
 
 def test_a_later_upload_while_the_ranges_run_fails_the_import(c: FakeContainer, world: World):
@@ -311,3 +316,25 @@ def test_days_that_leave_the_counters_window_inside_their_range_are_merged(
     counted = {line_id(account, r.date_posted.isoformat(), r.amount, r.description, None, n, 0, False)[1]
                for r in found.rows for n in (1, 2, 3, 4)}
     assert sum(i in counted for i in ids) == (288 if window == 1000 else 144)
+
+
+def test_a_mirror_line_two_ranges_would_take_is_taken_once_as_in_one_run(c: FakeContainer, world: World):
+    """A transfer another account's session booked here near the day two ranges meet at, and lines of its money
+    on each side: each range alone gives it to its first line within 3 days; one run to the file's first (May
+    7). The reduce reads
+    the file in one run then; a mirror only one range reaches is merged."""
+    rows = ["date,description,amount"]
+    for d in range(1, 21):
+        rows += [f"2024-05-{d:02d},Credit {d},100.00", f"2024-05-{d:02d},Shop {d},-{d}.25"]
+    content = ("\n".join(rows) + "\n").encode()
+    account = world.account()
+    c.ledger.write(TENANT, [mirror_line(account, date(2024, 5, 10), "100.00", staged="M1")])
+    found, merged = _compare(c, world, content, len(content) // 2, account)
+    assert not merged
+    taken = [r for r in found.rows if (r.duplicate_reason or {}).get("reason") == "transferMirror"]
+    assert [r.description for r in taken] == ["Credit 7"]
+    other = world.account()
+    c.ledger.write(TENANT, [mirror_line(other, date(2024, 5, 2), "-2.25", staged="M2")])
+    found, merged = _compare(c, world, content, len(content) // 2, other)
+    assert merged
+    assert [r.description for r in found.rows if r.possible_duplicate] == ["Shop 2"]

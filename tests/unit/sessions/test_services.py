@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.unit.services.world import World as Files
 from tests.unit.sessions.world import World
 from tximport.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tximport.services.sessions.bind import BindService
@@ -363,6 +364,68 @@ def test_the_other_accounts_statement_line_of_a_committed_transfer_is_held_as_it
     assert own.status == StagedTransactionStatus.PENDING
     assert "possible_duplicate" not in other.data and other.status == StagedTransactionStatus.READY
     assert "possible_duplicate" not in outgoing.data  # another sign: not the mirror's money
+
+
+def test_a_file_import_of_the_other_accounts_statement_skips_the_line_a_transfers_mirror_answers(w: World):
+    """A2's session books a transfer of 100.00 to A3 (its mirror +100.00 in A3's ledger); A3's statement then comes
+    as a file import (document 002): its credit line of that money is a certain duplicate of the mirror
+    (transferMirror, the other account named, decision skip), so a confirm with the defaults leaves the money
+    counted once; one mirror answers one line, another sign none. The same statement again: the same verdicts."""
+    a2, sent = account_session(w)
+    a3 = w.account("Poupanca", "999")
+    stage(w, sent.id, (10, "-100.00", "TED para Poupanca", {"type": T.TRANSFER,
+                                                            "data": {"destination_account_id": a3.id}}))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    (mirror,) = w.lines(a3.id)
+    files = Files(w.c, w.tenant)
+    statement = (b"Date,Description,Amount\n2024-03-11,TED RECEBIDA CONTA SINAIS,100.00\n"
+                 b"2024-03-11,Pix de Maria,100.00\n2024-03-12,TARIFA,-100.00\n")
+    for again in (False, True):
+        imp, _token = files.awaiting(statement, a3.id, bypass_replay_validation=True)
+        own, other, outgoing = w.c.staging.all_rows(imp.chunk_keys)
+        assert (own.duplicate_of, own.default_decision) == (mirror.transaction_id, "skip")
+        assert own.duplicate_reason == {"reason": "transferMirror", "certain": True, "in": "ledger",
+                                        "counterpartAccountId": a2.id, "amount": "100.00", "daysApart": 1,
+                                        "ledgerDescription": mirror.description}
+        # the other lines: new, then (imported) already imported
+        assert [(r.duplicate_reason or {}).get("reason") for r in (other, outgoing)] == (
+            ["alreadyImported"] * 2 if again else [None, None])
+        assert imp.summary.possible_duplicate_count == (3 if again else 1)  # type: ignore[union-attr]
+        _confirmed(w, imp.id)
+    assert sorted((line.description, line.amount) for line in w.lines(a3.id)) == sorted([
+        (mirror.description, D(100)), ("Pix de Maria", D(100)), ("TARIFA", D(-100))])
+
+
+def _confirmed(w: World, import_id: str) -> None:
+    """A file import confirmed with its default decisions and committed, as its state machine goes on."""
+    files = Files(w.c, w.tenant)
+    w.c.import_service.confirm(w.tenant, import_id)
+    for chunk in w.c.workflow.begin_commit(files.get(import_id)):
+        w.c.commit.commit_chunk(files.get(import_id), chunk)
+    w.c.commit.refresh_balances(files.get(import_id))
+    w.c.workflow.complete(files.get(import_id))
+
+
+def test_a_statement_a_session_committed_coming_as_a_file_import_is_held_back_line_for_line(w: World):
+    """The lines a session committed have ids of their own, so a file import of the same statement found them only
+    as look-alikes (decision import: counted twice). Each is a certain copy now (alreadyCommitted, skip), two
+    identical lines each answering one; a third identical line of the file is only a look-alike."""
+    account, session = account_session(w)
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    kw = {"data": {"category_id": category.id}}
+    stage(w, session.id, (5, "-4.50", "Padaria  Pão", kw), (5, "-4.50", "Padaria  Pão", kw), (6, "-80.00", "Luz", kw))
+    CommitService(w.deps).commit(w.scope, session.id)
+    committed = [line.transaction_id for line in w.lines(account.id)]
+    statement = ("Date,Description,Amount\n2024-03-05,PADARIA PÃO,-4.50\n2024-03-05,Padaria Pão,-4.50\n"
+                 "2024-03-05,Padaria Pão,-4.50\n2024-03-06,Luz,-80.00\n").encode()
+    imp, _token = Files(w.c, w.tenant).awaiting(statement, account.id)
+    rows = list(w.c.staging.all_rows(imp.chunk_keys))
+    assert [((r.duplicate_reason or {}).get("reason"), r.default_decision) for r in rows] == [
+        ("alreadyCommitted", "skip"), ("alreadyCommitted", "skip"), ("similarLedgerLine", "import"),
+        ("alreadyCommitted", "skip")]
+    assert {rows[0].duplicate_of, rows[1].duplicate_of, rows[3].duplicate_of} == set(committed)
+    _confirmed(w, imp.id)
+    assert len(w.lines(account.id)) == 4  # the three committed and the third bread
 
 
 def test_a_statement_staged_again_after_its_commit_is_held_back_line_for_line(w: World):

@@ -13,15 +13,11 @@ from typing import Any
 from tximport.ids import normalized_description, transaction_id
 from tximport.models import LedgerLine, Tenant
 from tximport.services.duplicates import DuplicateDetector
-from tximport.sessions.ids import is_mirror
-from tximport.sessions.models import StagedTransactionType
+from tximport.sessions.ids import COMMITTED_REASON, MIRROR_REASONS, is_mirror, mirror_reason
 from tximport.storage.ledger import LedgerStore
 
 #: the data key of the copy mark (the server's alone: what a client sends for it is ignored)
 MARK = "possible_duplicate"
-#: the reason a line answering a mirror line is marked with, by the mirror's type
-MIRROR_REASONS = {StagedTransactionType.TRANSFER: "transferMirror",
-                  StagedTransactionType.CARD_PAYMENT: "cardPaymentMirror"}
 
 Held = dict[tuple[date, Decimal, str], list[str]]
 
@@ -37,7 +33,8 @@ class CopyFinder:
 
     def __init__(self, ledger: LedgerStore, tenant: Tenant, account_id: str, held: Held, *,
                  own_session: str | None = None) -> None:
-        self.detector = DuplicateDetector(ledger, tenant)
+        # committed and mirror lines come after the session's own copies here (`_committed_copy`, `_mark_mirror`)
+        self.detector = DuplicateDetector(ledger, tenant, session_lines=False)
         self.account_id = account_id
         self.held = held
         #: a session whose own ledger lines are no copies (a commit judging its next chunk after the first)
@@ -62,7 +59,7 @@ class CopyFinder:
         if verdict is not None and verdict.certain:
             _mark(data, verdict.duplicate_of, verdict.reason, True)
         elif (committed := self._committed_copy(day, amount, key)) is not None:
-            _mark(data, committed.transaction_id, "alreadyCommitted", True)
+            _mark(data, committed.transaction_id, COMMITTED_REASON, True)
         elif twins := self.held.get(same_line(day, staged_amount, description)):
             _mark(data, twins.pop(0), "alreadyStaged", True)
         elif not self._mark_mirror(day, amount, data) and verdict is not None:
@@ -76,7 +73,7 @@ class CopyFinder:
             return
         if mark.get("reason") in MIRROR_REASONS.values():
             self.answered.add(str(mark.get("duplicate_of")))
-        elif mark.get("reason") == "alreadyCommitted":
+        elif mark.get("reason") == COMMITTED_REASON:
             self.occurrences[same_line(day, amount, description)] += 1
 
     def _mark_mirror(self, day: date, amount: Decimal, data: dict[str, Any]) -> bool:
@@ -88,7 +85,7 @@ class CopyFinder:
         if mirror is None or mirror.session is None:
             return False
         self.answered.add(mirror.transaction_id)
-        _mark(data, mirror.transaction_id, MIRROR_REASONS.get(mirror.session.type, "mirrorLine"), True)
+        _mark(data, mirror.transaction_id, mirror_reason(mirror), True)
         data[MARK]["counterpart_account_id"] = mirror.session.counterpart_account_id
         return True
 
