@@ -124,10 +124,13 @@ def ledger_amount(kind: SessionType, line_type: StagedTransactionType, amount: D
 
 
 def counters_of(line: StagedTransaction | None) -> dict[str, Decimal | int]:
-    """The contribution of one line to its session's counters (nothing for None)."""
+    """The contribution of one line to its session's counters (nothing for None): its status, and its amount under
+    its type unless it is to be ignored (`data.ignore: true`)."""
     if line is None:
         return {}
     out: dict[str, Decimal | int] = {"total": 1, line.status.value.lower(): 1}
+    if line.data.get("ignore") is True:  # a copy the client settled: committed IGNORE, it counts in no sum
+        return out
     sums = type_sums(line.type, line.amount, line.data)
     for name in TypeSums.model_fields:
         value = getattr(sums, name)

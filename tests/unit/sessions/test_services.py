@@ -530,13 +530,21 @@ def test_a_mirror_answering_a_line_left_staged_holds_back_no_other_line_at_commi
 
 def test_a_copy_settled_with_ignore_counts_in_no_balance(w: World):
     """A certain copy of a transfer's mirror committed IGNORE (`data.ignore: true`, the decision the mark asks
-    for) stays in the ledger as a record but counts in no balance (it counted the 500.00 twice)."""
+    for) stays in the ledger as a record but counts in no balance (it counted the 500.00 twice); staged, it
+    counts in no session sum from the moment it is to be ignored."""
     _, sent = account_session(w)
     y = w.account("Poupanca", "999")
     stage(w, sent.id, (2, "-500.00", "PIX", {"type": T.TRANSFER, "data": {"destination_account_id": y.id}}))
     CommitService(w.deps).commit(w.scope, sent.id)
     received = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-03"))
     (copy,) = stage(w, received.id, (3, "500.00", "PIX RECEBIDO", {}))
+    before = SessionService(w.deps).get(w.scope, received.id).balances
+    StagedService(w.deps).update(w.scope, copy.id, StagedChanges(data={"ignore": True}))
+    settled = SessionService(w.deps).get(w.scope, received.id).balances
+    # staged, the settled copy already counts no more (500.00 came in once: the mirror)
+    assert (before.current_total, settled.current_total, settled.context_value) == (D(500), 0, D(500))
+    StagedService(w.deps).update(w.scope, copy.id, StagedChanges(data={"ignore": False}))
+    assert SessionService(w.deps).get(w.scope, received.id).balances.current_total == D(500)
     StagedService(w.deps).update(w.scope, copy.id, StagedChanges(data={"ignore": True}))
     assert CommitService(w.deps).commit(w.scope, received.id).ignored == 1
     assert sorted(ln.amount for ln in w.lines(y.id)) == [D("500.00"), D("500.00")]
