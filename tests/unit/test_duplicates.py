@@ -197,7 +197,7 @@ def test_a_line_answering_a_mirror_is_a_certain_duplicate_and_each_mirror_answer
     """A transfer another account's session booked here (its mirror, +100 on Jan 2) and a card payment's (-50 on
     Jan 5): this account's statement shows them under its own words. The nearest mirror first; a mirror answers one
     line (the second +100 is new); another sign or amount is none; a line the ledger holds by id stays
-    alreadyImported."""
+    alreadyImported. A mirror reaches 5 days."""
     ledger = FakeLedger({"2024-01-02": [{"transactionId": "S1", "amount": "100", "description": "Transfer",
                                          "mirrorOf": "A"},
                                         {"transactionId": "L1", "amount": "7", "description": "kept"}],
@@ -214,6 +214,13 @@ def test_a_line_answering_a_mirror_is_a_certain_duplicate_and_each_mirror_answer
     card = det.check("b", "T5", date(2024, 1, 8), Decimal(-50), "CARD BILL", None)
     assert card is not None and card.reason == "cardPaymentMirror" and card.evidence["daysApart"] == 3
     assert list(det.taken) == [first.duplicate_of, card.duplicate_of]
+    # the money of a transfer arrives within 5 days (a weekend and a holiday), not 6
+    ledger.items["2024-01-20"] = [{"transactionId": "S3", "amount": "200", "description": "T", "mirrorOf": "A"},
+                                  {"transactionId": "S4", "amount": "300", "description": "T", "mirrorOf": "A"}]
+    late = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    arrived = late.check("b", "T6", date(2024, 1, 25), Decimal(200), "TRANSFER IN", None)
+    assert arrived is not None and arrived.reason == "transferMirror" and arrived.evidence["daysApart"] == 5
+    assert late.check("b", "T7", date(2024, 1, 26), Decimal(300), "TRANSFER IN", None) is None
 
 
 def test_a_statement_a_session_committed_is_held_back_line_for_line_when_it_comes_as_a_file():

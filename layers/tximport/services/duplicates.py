@@ -12,7 +12,7 @@ A staged line is compared with the account's ledger and with the file itself:
 * otherwise a line an import session committed on the same day, of the same amount and description (as ids
   compare them) -> duplicate (`reason: alreadyCommitted`): the statement a session staged comes as a file; a
   session's line has an id of its own, so the id check cannot see it;
-* otherwise a mirror line of the same amount within `window_days`: the line another account's import session
+* otherwise a mirror line of the same amount within `MIRROR_DAYS`: the line another account's import session
   wrote here for a transfer or card payment to this account, which this account's statement shows under its
   own description -> duplicate (`reason: transferMirror` or `cardPaymentMirror`, the other account as
   `counterpartAccountId`; the nearest day first, then the earlier, in the ledger's order).
@@ -133,6 +133,9 @@ class DuplicateDetector:
     CACHED_LINES = 50_000
     #: ledger days read at once by `prefetch`
     PREFETCH_BATCH = 32
+    #: how far a transfer's money may arrive from the day the other account's session booked it (a mirror line):
+    #: a transfer between banks on a Friday before a holiday Monday arrives on Tuesday
+    MIRROR_DAYS = 5
 
     def __init__(self, ledger: LedgerStore, tenant: Tenant, *, window_days: int = 3,
                  min_similarity: float = 85.0, session_lines: bool = True) -> None:
@@ -143,6 +146,8 @@ class DuplicateDetector:
         #: whether the lines import sessions committed make duplicates (import sessions weigh them themselves,
         #: after their own staged copies)
         self.session_lines = session_lines
+        #: the days a line's window reaches (a mirror line's are the widest)
+        self.reach = max(window_days, self.MIRROR_DAYS)
         #: the session lines the run's lines took, in the order they took them (the reduce of a split file checks
         #: that no two ranges took one)
         self.taken: dict[str, None] = {}
@@ -201,22 +206,26 @@ class DuplicateDetector:
                 self._remember(account_id, day, lines)
 
     def _window(self, account_id: str, day: date) -> list[tuple[int, date]]:
-        """The days within `window_days` of `day` (in offset order) on which the account has ledger lines."""
+        """The days within `reach` of `day` (in offset order) on which the account has ledger lines."""
         key = (account_id, day)
         found = self._windows.get(key)
         if found is None:
             if len(self._windows) > self.CACHED_DAYS:
                 self._windows.clear()
             ledger_days = self._account_days(account_id)
-            found = self._windows[key] = [(offset, near) for offset, near in _near(day, self.window_days)
+            found = self._windows[key] = [(offset, near) for offset, near in _near(day, self.reach)
                                           if near in ledger_days]
         return found
 
-    def lines_near(self, account_id: str, day: date, amount: Decimal) -> list[LedgerLine]:
-        """The account's ledger lines of `amount` within the window of `day`, nearest day first."""
+    def lines_near(self, account_id: str, day: date, amount: Decimal, reach: int | None = None) -> list[LedgerLine]:
+        """The account's ledger lines of `amount` within `reach` days of `day` (the window's, unless given), nearest
+        day first."""
+        days = self.window_days if reach is None else min(reach, self.reach)
         window = sorted(self._window(account_id, day), key=lambda pair: (abs(pair[0]), pair[0]))
         found: list[LedgerLine] = []
-        for _, near in window:
+        for offset, near in window:
+            if abs(offset) > days:
+                continue
             index = self._day(account_id, near)
             found += [index.lines[position] for position in index.by_amount.get(amount, [])]
         return found
@@ -262,11 +271,16 @@ class DuplicateDetector:
                 return Verdict(earlier, "sameBankTransactionId",
                                {"bankTransactionId": bank_transaction_id, "in": "file"}, True)
         window = self._window(account_id, day)
-        if not window:  # no ledger line within the window: nothing to compare with
+        if not window:  # no ledger line within reach: nothing to compare with
             return None
-        days = [(offset, self._day(account_id, near)) for offset, near in window]
+        within = self.window_days
+        if not self.session_lines:
+            window = [(offset, near) for offset, near in window if -within <= offset <= within]
+        wide = [(offset, self._day(account_id, near)) for offset, near in window]
+        days = [pair for pair in wide if -within <= pair[0] <= within] if self.reach > within else wide
         return (self._certain(days, transaction_id, bank_transaction_id, amount)
-                or (self._session_line(days, amount, description, bank_transaction_id) if self.session_lines else None)
+                or (self._session_line(days, wide, amount, description, bank_transaction_id)
+                    if self.session_lines else None)
                 or self._similar(days, day, amount, description, bank_transaction_id))
 
     def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str,
@@ -309,21 +323,22 @@ class DuplicateDetector:
                     return _same_bank_id(index.lines[position], bank_transaction_id, amount, abs(offset))
         return None
 
-    def _session_line(self, days: list[tuple[int, _DayIndex]], amount: Decimal, description: str,
-                      bank_transaction_id: str | None) -> Verdict | None:
+    def _session_line(self, days: list[tuple[int, _DayIndex]], wide: list[tuple[int, _DayIndex]], amount: Decimal,
+                      description: str, bank_transaction_id: str | None) -> Verdict | None:
         """The session line the line repeats, which it takes: a line committed on its day with its amount and
-        description, else a mirror of its amount (`_mirror`). None of the run's lines took it before."""
+        description, else a mirror of its amount within MIRROR_DAYS (`_mirror`, over the `wide` days). None of the
+        run's lines took it before."""
         committed = next((index.committed.get((amount, normalized_description(description)))
                           for offset, index in days if offset == 0 and index.committed), None)
         for line in committed or ():
             if line.transaction_id not in self.taken and _bank_ids_agree(line, bank_transaction_id):
                 self.taken[line.transaction_id] = None
                 return Verdict(line.transaction_id, COMMITTED_REASON, {"in": "ledger"}, True)
-        return self._mirror(days, amount, bank_transaction_id)
+        return self._mirror(wide, amount, bank_transaction_id)
 
     def _mirror(self, days: list[tuple[int, _DayIndex]], amount: Decimal, bank_transaction_id: str | None
                 ) -> Verdict | None:
-        """The first mirror line of the amount within the window no line of the run took yet (the nearest day
+        """The first mirror line of the amount within MIRROR_DAYS no line of the run took yet (the nearest day
         first, then the earlier; in the ledger's order), which the line takes."""
         if not any(amount in index.mirrors for _, index in days):
             return None

@@ -13,7 +13,7 @@ A staged line is compared with the account's ledger and with the file itself:
 * otherwise a line a session committed (not a mirror) on the same day with the same amount and description (as ids
   compare them), not taken by an earlier line of the run -> duplicate (`reason: alreadyCommitted`);
 * otherwise a mirror line (another account's session wrote it here for a transfer or card payment) of the same
-  amount within `window_days` that no earlier line of the run took -> duplicate (`reason: transferMirror` or
+  amount within MIRROR_DAYS that no earlier line of the run took -> duplicate (`reason: transferMirror` or
   `cardPaymentMirror`), the nearest day first, then the earlier, in the ledger's order;
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
   token-set ratio >= `min_similarity`) as a ledger line -> possible duplicate
@@ -36,6 +36,9 @@ from rapidfuzz import fuzz
 from tximport.models import LedgerLine, Tenant
 from tximport.sessions.ids import is_mirror, mirror_reason
 from tximport.storage.ledger import LedgerStore
+
+#: how far a mirror line may lie from the line answering it
+MIRROR_DAYS = 5
 
 
 @dataclass(slots=True)
@@ -177,8 +180,12 @@ class DuplicateDetector:
         return None
 
     def _mirror(self, account_id: str, day: date, amount: Decimal, bank_transaction_id: str | None) -> Verdict | None:
-        for offset in sorted(range(-self.window_days, self.window_days + 1), key=lambda o: (abs(o), o)):
-            for line in self._day(account_id, day + timedelta(days=offset)):
+        for offset in sorted(range(-MIRROR_DAYS, MIRROR_DAYS + 1), key=lambda o: (abs(o), o)):
+            try:
+                near = day + timedelta(days=offset)
+            except OverflowError:
+                continue
+            for line in self._day(account_id, near):
                 if line.amount != amount or not is_mirror(line) or line.transaction_id in self._taken:
                     continue
                 if bank_transaction_id and line.bank_transaction_id and \

@@ -320,8 +320,8 @@ def test_days_that_leave_the_counters_window_inside_their_range_are_merged(
 
 def test_a_mirror_line_two_ranges_would_take_is_taken_once_as_in_one_run(c: FakeContainer, world: World):
     """A transfer another account's session booked here near the day two ranges meet at, and lines of its money
-    on each side: each range alone gives it to its first line within 3 days; one run to the file's first (May
-    7). The reduce reads
+    on each side: each range alone gives it to its first line within 5 days; one run to the file's first (May
+    5). The reduce reads
     the file in one run then; a mirror only one range reaches is merged."""
     rows = ["date,description,amount"]
     for d in range(1, 21):
@@ -332,7 +332,7 @@ def test_a_mirror_line_two_ranges_would_take_is_taken_once_as_in_one_run(c: Fake
     found, merged = _compare(c, world, content, len(content) // 2, account)
     assert not merged
     taken = [r for r in found.rows if (r.duplicate_reason or {}).get("reason") == "transferMirror"]
-    assert [r.description for r in taken] == ["Credit 7"]
+    assert [r.description for r in taken] == ["Credit 5"]
     other = world.account()
     c.ledger.write(TENANT, [mirror_line(other, date(2024, 5, 2), "-2.25", staged="M2")])
     found, merged = _compare(c, world, content, len(content) // 2, other)

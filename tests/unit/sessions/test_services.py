@@ -366,6 +366,20 @@ def test_the_other_accounts_statement_line_of_a_committed_transfer_is_held_as_it
     assert "possible_duplicate" not in outgoing.data  # another sign: not the mirror's money
 
 
+def test_a_transfer_arriving_four_days_later_is_still_its_mirrors_copy(w: World):
+    """Sent on a Friday before a holiday, a transfer's money reaches the other bank four days later: the line of
+    the other account's statement is still the mirror's certain copy (up to 5 days apart, not 6)."""
+    _, sent = account_session(w)
+    a3 = w.account("Poupanca", "999")
+    stage(w, sent.id, (8, "-250.00", "TED", {"type": T.TRANSFER, "data": {"destination_account_id": a3.id}}),
+          (8, "-90.00", "TED", {"type": T.TRANSFER, "data": {"destination_account_id": a3.id}}))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    received = SessionService(w.deps).create(w.scope, SessionInput(a3.id, None, "2024-03"))
+    late, too_late = stage(w, received.id, (12, "250.00", "TED RECEBIDA", {}), (14, "90.00", "TED RECEBIDA", {}))
+    assert late.data["possible_duplicate"]["reason"] == "transferMirror"
+    assert "possible_duplicate" not in too_late.data
+
+
 def test_a_file_import_of_the_other_accounts_statement_skips_the_line_a_transfers_mirror_answers(w: World):
     """A2's session books a transfer of 100.00 to A3 (its mirror +100.00 in A3's ledger); A3's statement then comes
     as a file import (document 002): its credit line of that money is a certain duplicate of the mirror

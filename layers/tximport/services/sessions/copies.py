@@ -77,10 +77,11 @@ class CopyFinder:
             self.occurrences[same_line(day, amount, description)] += 1
 
     def _mark_mirror(self, day: date, amount: Decimal, data: dict[str, Any]) -> bool:
-        """A mirror line of the amount within the window, not answered yet: another account's session booked
+        """A mirror line of the amount within MIRROR_DAYS, not answered yet: another account's session booked
         this money here already, and this account's statement shows it under its own description. Answers
         whether it marked `data`."""
-        mirror = next((line for line in self.detector.lines_near(self.account_id, day, amount)
+        mirror = next((line for line in self.detector.lines_near(self.account_id, day, amount,
+                                                                  DuplicateDetector.MIRROR_DAYS)
                        if is_mirror(line) and line.transaction_id not in self.answered), None)
         if mirror is None or mirror.session is None:
             return False
@@ -108,7 +109,8 @@ def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -
 
 
 def answering_line(detector: DuplicateDetector, mirror: LedgerLine, taken: set[str]) -> LedgerLine | None:
-    """The line of the mirror's account that already shows the mirror's money (its amount within the window, not a
+    """The line of the mirror's account that already shows the mirror's money (its amount within MIRROR_DAYS, not a
     mirror, not in `taken`): that account's statement was imported first."""
-    return next((line for line in detector.lines_near(mirror.bank_account_id, mirror.date_posted, mirror.amount)
+    return next((line for line in detector.lines_near(mirror.bank_account_id, mirror.date_posted, mirror.amount,
+                                                      DuplicateDetector.MIRROR_DAYS)
                  if not is_mirror(line) and line.transaction_id not in taken), None)
