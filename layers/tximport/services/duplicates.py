@@ -15,13 +15,13 @@ A staged line is compared with the account's ledger and with the file itself:
 * otherwise a mirror line of the same amount within `MIRROR_DAYS`: the line another account's import session
   wrote here for a transfer or card payment to this account, which this account's statement shows under its
   own description -> duplicate (`reason: transferMirror` or `cardPaymentMirror`, the other account as
-  `counterpartAccountId`; the nearest day first, then the earlier, in the ledger's order).
-
-A session's line (committed or mirror) answers one line of the run: the first that takes it, in file order (two
-coffees a session committed and two in the file: both copies, a third is new).
+  `counterpartAccountId`; the nearest day first, then the earlier, in the ledger's order);
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
   token-set ratio >= `min_similarity`) as a ledger line -> possible duplicate
   (`reason: similarLedgerLine`, with the score and the day difference as evidence).
+
+A session's line (committed or mirror) answers one line of the run: the first that takes it, in file order (two
+coffees a session committed and two in the file: both copies, a third only looks like them).
 
 Identical lines inside one file (two equal coffees on one day) are never flagged against each other:
 their occurrence index gives them different ids and both are imported.
