@@ -21,7 +21,7 @@ from tximport.services.accounts import all_accounts
 from tximport.services.lifecycle import held_by
 from tximport.services.public import SOURCE_ID
 from tximport.statements.models import StatementRecord
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, counts_in_balance
 from tximport.storage.repository import AccountsStore, ImportsStore, LocksStore
 from tximport.storage.statements import StatementHistory
 
@@ -97,7 +97,7 @@ class LedgerQueries:
                 tenant, account_id, first.date_posted, first.transaction_id)
             for line in lines:
                 running.append(balance)
-                if not line.pending:  # a pending line never counts: the balance before it is the one after it
+                if counts_in_balance(line):  # else the balance before it is the one after it
                     balance -= line.amount
         current = self._current(tenant, account_id, anchor)
         changing = self._changing(tenant, account_id) or changing

@@ -246,6 +246,12 @@ def decode_line(item: dict[str, Any]) -> LedgerLine:
                       booked_at_given=bool(item.get("bookedAtGiven")))
 
 
+def counts_in_balance(line: LedgerLine) -> bool:
+    """Whether a ledger line moves the account's balance (as the day balances count it): a pending line never
+    does, nor a line an import session committed IGNORE (a copy the client settled, kept as a record)."""
+    return not line.pending and (line.session is None or line.session.status != TransactionStatus.IGNORE)
+
+
 def invoice_month(line: LedgerLine) -> str | None:
     """The card invoice a line of a card's own partition belongs to (None for any other line)."""
     entry = line.session

@@ -563,6 +563,10 @@ def test_a_copy_settled_with_ignore_counts_in_no_balance(w: World):
     assert CommitService(w.deps).commit(w.scope, received.id).ignored == 1
     assert sorted(ln.amount for ln in w.lines(y.id)) == [D("500.00"), D("500.00")]
     assert sum(total for _, total in w.ledger.day_totals(w.tenant, y.id, None, None)) == D("500.00")
+    # newest first: the settled copy (the balance after it is the one before it), then the mirror
+    page = w.c.ledger_queries.page_with_balances(w.tenant, y.id, limit=10, cursor=None)
+    assert [(line.description, running) for line, running in zip(page.lines, page.running or [], strict=True)] == [
+        ("PIX RECEBIDO", D(500)), ("PIX", D(500))]
     april = SessionService(w.deps).create(w.scope, SessionInput(y.id, None, "2024-04"))
     assert SessionService(w.deps).get(w.scope, april.id).balances.initial_balance == D("500.00")
 
