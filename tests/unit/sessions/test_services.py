@@ -542,6 +542,25 @@ def test_a_mirror_answering_a_line_left_staged_holds_back_no_other_line_at_commi
     assert CommitService(w.deps).commit(w.scope, again.id).committed == 1
 
 
+def test_a_copy_the_client_settled_with_ignore_still_answers_its_ledger_line_at_commit(w: World):
+    """One coffee in the ledger (a file import), two in the statement staged: the first is its certain copy, the
+    second a look-alike, READY. The client settles the first with data.ignore; at commit the second is judged
+    again and is not a copy of the ledger coffee the first already answers: both written, -3.50 twice in the
+    bank's statement and once more as a record (it held the second back as alreadyImported)."""
+    account, session = account_session(w)
+    files = Files(w.c, w.tenant)
+    imp, _token = files.awaiting(b"Date,Description,Amount\n2024-03-05,CAFE,-3.50\n", account.id)
+    _confirmed(w, imp.id)
+    category = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.EXPENSE})
+    first, second = stage(w, session.id, *[(5, "-3.50", "CAFE", {"data": {"category_id": category.id}})] * 2)
+    assert first.data["possible_duplicate"]["reason"] == "alreadyImported"
+    assert second.status == StagedTransactionStatus.READY
+    StagedService(w.deps).update(w.scope, first.id, StagedChanges(data={"ignore": True}))
+    result = CommitService(w.deps).commit(w.scope, session.id)
+    assert (result.committed, result.ignored, result.held_back) == (2, 1, 0)
+    assert sum(total for _, total in w.ledger.day_totals(w.tenant, account.id, None, None)) == D("-7.00")
+
+
 def test_a_copy_settled_with_ignore_counts_in_no_balance(w: World):
     """A certain copy of a transfer's mirror committed IGNORE (`data.ignore: true`, the decision the mark asks
     for) stays in the ledger as a record but counts in no balance (it counted the 500.00 twice); staged, it

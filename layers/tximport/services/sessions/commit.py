@@ -172,13 +172,14 @@ class CommitService:
         return ids
 
     def _finder(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction]) -> CopyFinder:
-        """The commit's copy finder: its ledger days read once (the commit's own lines are no copies), and what the
-        lines left staged as certain copies answer already answers no READY line."""
+        """The commit's copy finder: its ledger days read once (the commit's own lines are no copies), and the lines
+        it does not judge again counted first (those left staged, those the client decided with `data.ignore`): the
+        ledger copies and mirrors they answer answer no READY line."""
         finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
         for line in lines:
-            if line.status != StagedTransactionStatus.READY:
-                finder.answered_by(line.transaction_date, ledger_amount(session.type, line.type, line.amount,
-                                                                        line.data), line.description, line.data)
+            if line.status != StagedTransactionStatus.READY or "ignore" in line.data:
+                finder.counted(line.transaction_date, ledger_amount(session.type, line.type, line.amount, line.data),
+                               line.description, line.data)
         return finder
 
     def _announce(self, scope: Scope, session: ImportSession, ids: list[str], committed: datetime) -> None:

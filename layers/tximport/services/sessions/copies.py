@@ -65,16 +65,15 @@ class CopyFinder:
         elif not self._mark_mirror(day, amount, data) and verdict is not None:
             _mark(data, verdict.duplicate_of, verdict.reason, False)
 
-    def answered_by(self, day: date, amount: Decimal, description: str, data: dict[str, Any]) -> None:
-        """Count a line a certain mark already holds back: the mirror or committed line it repeats answers no other
-        line (a commit judging its READY lines again, beside the PENDING copies the session keeps)."""
+    def counted(self, day: date, amount: Decimal, description: str, data: dict[str, Any]) -> None:
+        """Count a line of the session a commit does not judge again (left staged, or decided by the client with
+        `data.ignore`): it takes its place among the identical lines (the next such line repeats the next ledger
+        copy, if any), and the mirror its certain mark names answers no other line."""
+        self.occurrences[same_line(day, amount, description)] += 1
+        self.exact[(day, amount, description)] += 1
         mark = data.get(MARK)
-        if not isinstance(mark, dict) or mark.get("certain") is not True:
-            return
-        if mark.get("reason") in MIRROR_REASONS.values():
+        if isinstance(mark, dict) and mark.get("certain") is True and mark.get("reason") in MIRROR_REASONS.values():
             self.answered.add(str(mark.get("duplicate_of")))
-        elif mark.get("reason") == COMMITTED_REASON:
-            self.occurrences[same_line(day, amount, description)] += 1
 
     def _mark_mirror(self, day: date, amount: Decimal, data: dict[str, Any]) -> bool:
         """A mirror line of the amount within MIRROR_DAYS, not answered yet: another account's session booked
