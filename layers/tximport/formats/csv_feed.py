@@ -354,16 +354,18 @@ class TextFeed:
 
 
 class NumberedRows:
-    """`csv.reader` rows with the physical line each starts on. With `footer` > 0 blank rows are
-    dropped and the last `footer` rows are held back (`held`): they are the file's footer unless
-    more rows follow. The first `skip` rows (the preamble `skipRows` names) are given as they are,
-    blank ones too: a preamble row is counted whether or not a footer is held back."""
+    """`csv.reader` rows with the physical line each starts on. With `footer` > 0 the last `footer` rows are held
+    back (`held`): they are the file's footer unless more rows follow. Footer rows are counted as a reader sees
+    them, blank ones too, except the blank rows that end the file (`trailing`: a blank row counts once a row
+    follows it); a blank row is dropped. The first `skip` rows (the preamble `skipRows` names) are given as they
+    are, blank ones too: a preamble row is counted whether or not a footer is held back."""
 
     def __init__(self, reader: Any, footer: int, skip: int = 0) -> None:
         self._reader = reader
         self.footer = footer
         self.skip = skip
         self.held: deque[Numbered] = deque()
+        self.trailing: list[Numbered] = []
 
     def __iter__(self) -> Iterator[Numbered]:
         reader = self._reader
@@ -376,49 +378,63 @@ class NumberedRows:
         for row in islice(reader, self.skip):
             yield previous + 1, row
             previous = reader.line_num
-        held = self.held
+        held, trailing = self.held, self.trailing
         for row in reader:
-            if not blank(row):
-                held.append((previous + 1, row))
-                if len(held) > self.footer:
-                    yield held.popleft()
+            trailing.append((previous + 1, row))
             previous = reader.line_num
+            if blank(row):
+                continue
+            held.extend(trailing)
+            trailing.clear()
+            while len(held) > self.footer:
+                first = held.popleft()
+                if not blank(first[1]):
+                    yield first
 
 
 class FooterHold:
-    """Holds back the last `footer` non-blank rows of a stream of batches (they are never delivered),
-    dropping blank rows outside plain blocks as `NumberedRows` does."""
+    """Holds back the last `footer` rows of a stream of batches (they are never delivered), counted as
+    `NumberedRows` counts them (blank rows inside, not those that end the file), and drops blank rows outside
+    plain blocks as it does."""
 
-    def __init__(self, footer: int, held: list[Numbered]) -> None:
+    def __init__(self, footer: int, held: Iterable[Numbered], trailing: Iterable[Numbered] = ()) -> None:
         self.footer = footer
-        self.held = held
+        self.held = list(held)
+        self.trailing = list(trailing)
 
     def push(self, batch: Batch) -> Iterator[Batch]:
         """The part of what was held and of `batch` that is known not to be the footer."""
         if isinstance(batch, Columns):
             tail = self._tail_start(batch)
             if tail is not None:
-                if self.held:
-                    yield Rows(self.held)
-                if tail:
-                    yield batch.head(tail)
-                self.held = [row for row in batch.rows(tail) if not blank(row[1])]
+                start, end = tail
+                before = [row for row in self.held if not blank(row[1])]
+                if before:
+                    yield Rows(before)
+                if start:
+                    yield batch.head(start)
+                self.held, self.trailing = batch.rows(start, end), batch.rows(end)
                 return
-            fresh = [row for row in batch.rows() if not blank(row[1])]
+            fresh = batch.rows()
         else:
-            fresh = [row for row in batch.rows if not blank(row[1])]
-        combined = self.held + fresh
-        cut = len(combined) - self.footer
+            fresh = list(batch.rows)
+        held, trailing = self.held, self.trailing
+        for row in fresh:
+            trailing.append(row)
+            if not blank(row[1]):
+                held += trailing
+                trailing.clear()
+        cut = len(held) - self.footer
         if cut > 0:
-            yield Rows(combined[:cut])
-            combined = combined[cut:]
-        self.held = combined
+            known = [row for row in held[:cut] if not blank(row[1])]
+            if known:
+                yield Rows(known)
+            del held[:cut]
 
-    def _tail_start(self, batch: Columns) -> int | None:
-        """Where the batch's own last `footer` non-blank rows begin; None when it has fewer."""
-        columns, found, i = batch.columns, 0, batch.count
-        while i > 0 and found < self.footer:
-            i -= 1
-            if not blank([column[i] for column in columns]):
-                found += 1
-        return i if found == self.footer else None
+    def _tail_start(self, batch: Columns) -> tuple[int, int] | None:
+        """Where the batch's own last `footer` rows begin and its trailing blank rows begin (the footer's rows are
+        those between); None when it has fewer rows than `footer` before its trailing blank ones."""
+        columns, end = batch.columns, batch.count
+        while end > 0 and blank([column[end - 1] for column in columns]):
+            end -= 1
+        return (end - self.footer, end) if end >= self.footer and end > 0 else None

@@ -156,7 +156,8 @@ MAPPING_SCHEMA: dict[str, Any] = {
         "skipRows": {"type": "integer", "minimum": 0, "default": 0,
                      "description": "Rows to skip before the header (or the first line), blank ones counted."},
         "skipFooterRows": {"type": "integer", "minimum": 0, "maximum": 100, "default": 0,
-                           "description": "Rows to ignore at the end of the file (totals, balances)."},
+                           "description": "Rows to ignore at the end of the file (totals, balances), blank ones "
+                                          "counted, except the blank rows that end the file."},
         "delimiter": {"enum": [None, ",", ";", "\t", "|"], "default": None,
                       "description": "Field delimiter; sniffed when null."},
         "quoteChar": {"type": "string", "minLength": 1, "maxLength": 1, "default": "\""},
@@ -555,16 +556,16 @@ class _Reader:
             # a footer is told by blank rows, and a quoted empty cell is blank: then every cell is unquoted
             needed = None if footer else {i for role in (layout.indexes if roles is None else roles)
                                           for i in layout.indexes.get(role, ())}
-            yield self._batches(feed, first_data, list(numbered.held), needed), layout
+            yield self._batches(feed, first_data, numbered, needed), layout
         finally:
             raw.close()
 
-    def _batches(self, feed: TextFeed, first_data: tuple[int, Row] | None, held: list[tuple[int, Row]],
+    def _batches(self, feed: TextFeed, first_data: tuple[int, Row] | None, numbered: NumberedRows,
                  needed: set[int] | None) -> Iterator[Batch]:
         if first_data is not None:
             yield Rows([first_data])  # read to tell there is no header; never the footer
         footer = self.mapping.skip_footer_rows
-        hold = FooterHold(footer, held) if footer else None
+        hold = FooterHold(footer, numbered.held, numbered.trailing) if footer else None
         delimiter, quote = self.delimiter, self.mapping.quote_char
         split_delimiter: str | bytes = delimiter.encode("ascii") if feed.view else delimiter
         split_quote: str | bytes = quote.encode("ascii") if feed.view else quote  # (the bytes view splits bytes)

@@ -270,3 +270,22 @@ def test_indicator_values_take_only_credit_and_debit() -> None:
         CsvMapping.from_json({**CARD_MAPPING, "indicatorValues": {"credits": ["H"], "debit": ["S"]}})
     assert caught.value.code == INVALID_MAPPING
     assert "'indicatorValues' must be an object with 'credit' and 'debit' lists" in caught.value.message
+
+
+@pytest.mark.parametrize("rows", [2, 3000])
+@pytest.mark.parametrize("gap", [b"\n", b",,\n", b"  ,\t,\n"])
+@pytest.mark.parametrize("end", [b"", b"\n\n", b",,\n\n"])
+def test_skip_footer_rows_counts_the_blank_rows_of_a_footer_not_those_ending_the_file(rows: int, gap: bytes,
+                                                                                     end: bytes) -> None:
+    """`skipFooterRows: 2` over a blank row (or a row of empty cells) and a closing balance skips those two rows,
+    as a reader counts them (it skipped the closing balance and the file's last transaction, silently); blank rows
+    ending the file are no footer rows. Whether the rows come in plain blocks or line by line."""
+    body = b"".join(b"2024-05-%02d,Line %d,-1.00\n" % (1 + n % 28, n) for n in range(rows - 1))
+    data = b"Date,Description,Amount\n" + body + b"2024-05-04,Fuel,-60.00\n" + gap + b"Closing balance,,1193.20\n"
+    mapping = {"columns": {"date": "Date", "description": "Description", "amount": "Amount"}, "skipFooterRows": 2}
+    events = run(parse_csv_mapped, data + end, mapping=mapping)
+    found = lines(events)
+    assert len(found) == rows and (found[-1].description, found[-1].line_number) == ("Fuel", rows + 1)
+    assert not errors(events)
+    one = run(parse_csv_mapped, data + end, mapping={**mapping, "skipFooterRows": 1})
+    assert len(lines(one)) == rows and not errors(one)  # the blank row between is a blank row, no line
