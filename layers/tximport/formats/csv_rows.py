@@ -72,6 +72,14 @@ def status_key(text: str) -> str:
     return " ".join(_WORDS.findall(nfc(text).casefold()))
 
 
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+
+
+def _one_line(text: str) -> str:
+    """`text` with each run of line breaks (and the blanks beside it) made one space."""
+    return _LINE_BREAKS.sub(" ", text) if "\n" in text or "\r" in text else text
+
+
 def blank(row: Row) -> bool:
     """Whether every cell of the row is empty or white space."""
     return all(not cell or cell.isspace() for cell in row)
@@ -249,14 +257,15 @@ class RowReader:
         return amount
 
     def description(self, row: Row, n: int) -> str:
-        """The description: one column, or the non-empty mapped columns joined; NFC."""
+        """The description: one column, or the non-empty mapped columns joined; NFC; the line breaks of a quoted
+        cell written over several lines made one space each (with the white space around them)."""
         single = self.single_desc
         if single is not None:
-            description = row[single].strip() if single < n else ""
+            description = _one_line(row[single].strip()) if single < n else ""
             return description if description.isascii() else normalize("NFC", description)
         if self.desc_cols:
             return nfc(self.mapping.description_separator.join(
-                part for part in (row[i].strip() for i in self.desc_cols if i < n) if part))
+                part for part in (_one_line(row[i].strip()) for i in self.desc_cols if i < n) if part))
         return ""
 
     def currency(self, line: ParsedLine, row: Row, n: int) -> None:
