@@ -31,7 +31,8 @@ Mapping (paths relative to the entry, `Ntry`):
 * description: `RmtInf/Ustrd` joined, else `RmtInf/Strd/CdtrRefInf/Ref`, else `AddtlTxInf`, else
   `AddtlNtryInf`, else the counterparty's name.
 * counterparty: `RltdPties/Dbtr` for money in, `RltdPties/Cdtr` for money out (`Nm`, or `Pty/Nm`
-  from version .08 on), with `DbtrAcct`/`CdtrAcct` `Id/IBAN` or `Id/Othr/Id`.
+  from version .08 on), with `DbtrAcct`/`CdtrAcct` `Id/IBAN` or `Id/Othr/Id`; a reversal's, those of the
+  transaction it reverses (the creditor of a reversed debit), else the other party where only it is given.
 * `AmtDtls/InstdAmt/Amt` in another currency -> `original_amount` / `original_currency`.
 * `Sts` (plain text up to .02/.06, `Sts/Cd` later): `BOOK` lines are ordinary; `PDNG` (pending)
   and `INFO` (information only) entries are yielded with `pending=True`. The parser does not drop
@@ -579,6 +580,20 @@ def _in_currency(tx: _Fields, currency: str | None) -> tuple[str, str] | None:
 _PARTY = {True: ("RltdPties/Dbtr/Nm", "RltdPties/DbtrAcct/Id"), False: ("RltdPties/Cdtr/Nm", "RltdPties/CdtrAcct/Id")}
 
 
+def _party(tx: _Fields, money_in: bool, reversal: bool) -> tuple[str | None, str | None]:
+    """The counterparty's name and account: the debtor's for money in, the creditor's for money out. A reversal
+    keeps the parties of the transaction it reverses (a reversed debit names its creditor), as ISO 20022 has it;
+    a bank that named the other party of a reversal is read too, when the expected one is missing."""
+    if not reversal:
+        name_path, account_path = _PARTY[money_in]
+        return _get(tx, name_path), _get(tx, account_path)
+    (name_path, account_path), (other_name, other_account) = _PARTY[not money_in], _PARTY[money_in]
+    name = _get(tx, name_path)
+    if name is None and _get(tx, account_path) is None:
+        return _get(tx, other_name), _get(tx, other_account)
+    return name, _get(tx, account_path)
+
+
 def _line(tx: _Fields, ustrd: list[str], amount: Decimal, bank_id: str | None, line: int, posted: date,
           value_date: date | None, currency: str | None, account_ref: str | None, entry_info: str | None,
           pending: bool, reversal: bool = False, *, amount_target: str) -> ParsedLine:
@@ -589,9 +604,7 @@ def _line(tx: _Fields, ustrd: list[str], amount: Decimal, bank_id: str | None, l
         creditor_ref = _get(tx, "RmtInf/Strd/CdtrRefInf/Ref")
         reference = e2e if e2e and e2e != "NOTPROVIDED" else creditor_ref
         description = " ".join(ustrd) or creditor_ref or _get(tx, "AddtlTxInf")
-        name_path, account_path = _PARTY[amount >= 0]
-        name = _get(tx, name_path)
-        counterparty_account = _get(tx, account_path)
+        name, counterparty_account = _party(tx, amount >= 0, reversal)
         instructed = tx.get("AmtDtls/InstdAmt/Amt")
         if instructed is not None and instructed[0] and instructed[1] and instructed[1] != currency:
             try:

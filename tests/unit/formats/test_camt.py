@@ -272,3 +272,28 @@ def test_each_line_names_the_place_of_its_amount_as_an_xpath() -> None:
     assert [(r.amount, r.amount_target) for r in lines(events)] == [
         (Decimal("10.00"), f"{base}/Ntry[1]/Amt"), (Decimal("3.335"), f"{base}/Ntry[2]/NtryDtls/TxDtls[1]/Amt"),
         (Decimal("6.665"), f"{base}/Ntry[2]/NtryDtls/TxDtls[2]/AmtDtls/TxAmt/Amt")]
+
+
+def _reversal(parties: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.04">'
+            "<BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr><Stmt><Id>S</Id><Acct><Id><IBAN>CH9300762011623852957"
+            "</IBAN></Id></Acct>"
+            '<Ntry><Amt Ccy="CHF">250.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2024-01-30</Dt>'
+            "</BookgDt><AcctSvcrRef>R1</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Cdtr><Nm>Swisscom AG</Nm></Cdtr>"
+            "<CdtrAcct><Id><IBAN>CH5604835012345678009</IBAN></Id></CdtrAcct></RltdPties></TxDtls></NtryDtls></Ntry>"
+            '<Ntry><Amt Ccy="CHF">250.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><RvslInd>true</RvslInd><Sts>BOOK</Sts>'
+            "<BookgDt><Dt>2024-01-31</Dt></BookgDt><AcctSvcrRef>R2</AcctSvcrRef><NtryDtls><TxDtls><RltdPties>"
+            f"{parties}</RltdPties></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>").encode()
+
+
+@pytest.mark.parametrize("parties", [
+    "<Cdtr><Nm>Swisscom AG</Nm></Cdtr><CdtrAcct><Id><IBAN>CH5604835012345678009</IBAN></Id></CdtrAcct>",
+    "<Dbtr><Nm>Swisscom AG</Nm></Dbtr><DbtrAcct><Id><IBAN>CH5604835012345678009</IBAN></Id></DbtrAcct>"])
+def test_a_reversal_keeps_the_counterparty_of_the_transaction_it_reverses(parties: str) -> None:
+    """A reversed debit (CRDT, RvslInd) names its creditor as the debit did (ISO 20022 keeps the parties): the
+    counterparty is Swisscom, not nobody; a bank that named it as the debtor is read too. Both readers alike."""
+    for parser in (camt.parse_camt053, FORMATS["CAMT053#v1"].parser):
+        debit, reversal = lines(parse(_reversal(parties), parser))
+        assert reversal.reversal and reversal.amount == Decimal("250.00")
+        assert [(ln.counterparty_name, ln.counterparty_account) for ln in (debit, reversal)] == [
+            ("Swisscom AG", "CH5604835012345678009")] * 2

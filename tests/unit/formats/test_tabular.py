@@ -80,7 +80,7 @@ def test_line_errors_carry_line_number_code_value_and_column() -> None:
         (7, INVALID_LINE, "line 7", "only one cell"),
     ]
     assert [(line.line_number, line.description) for line in lines(events)] == [
-        (2, "ok"), (9, "quoted\nover two lines"), (11, "after")]
+        (2, "ok"), (9, "quoted over two lines"), (11, "after")]
 
 
 @pytest.mark.parametrize(("parser", "header", "row", "width"), [
