@@ -294,8 +294,8 @@ def test_skip_footer_rows_counts_the_blank_rows_of_a_footer_not_those_ending_the
 def test_a_description_quoted_over_several_lines_reads_as_one_line() -> None:
     """A bank export's libellé quoted over three lines (CRLF): one line of text, its line breaks made spaces;
     the line's number is the one it starts on."""
-    data = (b"Date;Libelle;Montant\r\n05/03/2024;\"PRLV SEPA EDF\r\nEDF clients particuliers \r\n  Ref: 123\";-45,10\r\n"
-            b"06/03/2024;CB CARREFOUR;-12,00\r\n")
+    data = (b"Date;Libelle;Montant\r\n05/03/2024;\"PRLV SEPA EDF\r\nEDF clients particuliers \r\n"
+            b"  Ref: 123\";-45,10\r\n06/03/2024;CB CARREFOUR;-12,00\r\n")
     parsed = lines(run(parse_csv_mapped, data, mapping={
         "columns": {"date": "Date", "description": "Libelle", "amount": "Montant"}, "dateStyle": "littleEndian"}))
     assert [(line.line_number, line.description) for line in parsed] == [
