@@ -246,10 +246,15 @@ def decode_line(item: dict[str, Any]) -> LedgerLine:
                       booked_at_given=bool(item.get("bookedAtGiven")))
 
 
+def ignored(line: LedgerLine) -> bool:
+    """Whether an import session committed the line IGNORE: a copy the client settled, kept as a record only."""
+    return line.session is not None and line.session.status == TransactionStatus.IGNORE
+
+
 def counts_in_balance(line: LedgerLine) -> bool:
     """Whether a ledger line moves the account's balance (as the day balances count it): a pending line never
-    does, nor a line an import session committed IGNORE (a copy the client settled, kept as a record)."""
-    return not line.pending and (line.session is None or line.session.status != TransactionStatus.IGNORE)
+    does, nor a line committed IGNORE (`ignored`)."""
+    return not line.pending and not ignored(line)
 
 
 def invoice_month(line: LedgerLine) -> str | None:

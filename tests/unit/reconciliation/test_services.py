@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.reconciliation.conftest import ACCOUNT, TENANT, World, doc_entries, doc_lines, request
+from tests.unit.reconciliation.conftest import ACCOUNT, TENANT, World, doc_entries, doc_lines, ledger_line, request
 from tximport.models import ReconciliationMark
 from tximport.reconciliation.commands import ListFilter
 from tximport.reconciliation.errors import Clash, Invalid, Missing, Unprocessable
@@ -362,3 +362,24 @@ def test_an_entry_unmatched_by_hand_offers_its_freed_line_and_drops_the_old_runn
     assert [(s.line, s.day, s.score, s.amount_delta, s.date_delta) for s in after[0].suggestions] == [
         (line.transaction_id, "2024-01-10", before[0].score, Decimal("0.00"), 0)]
     assert world.queries.get(TENANT, rec.id).counts.suggested_entries == suggested + 1
+
+
+def test_a_line_committed_ignore_is_no_bank_line_to_match(world: World):
+    """An import session's settled copy (committed IGNORE) of the document's 15,000.00 credit lies beside it in
+    the ledger as a record: the entry matches the bank's line, not ambiguously between the two, and the record
+    is never marked."""
+    from dataclasses import replace as replaced
+
+    from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus
+
+    world.add_lines(*doc_lines())
+    credit = ledger_line(doc_lines()[1])
+    record = replaced(credit, transaction_id="2024-01-13-" + "d" * 32, session=SessionLedgerEntry(
+        type=StagedTransactionType.INCOME, status=TransactionStatus.IGNORE, workspace_id="w", session_id="s",
+        staged_transaction_id="x"), import_id="")
+    world.c.ledger.write(TENANT, [record])
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    _, matched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.MATCHED, 1, 20)
+    assert [r.line for r in matched] == [doc_lines()[0].transaction_id, doc_lines()[1].transaction_id]
+    assert world.mark(record.transaction_id) is None

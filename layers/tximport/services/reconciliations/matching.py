@@ -31,7 +31,7 @@ from tximport.reconciliation.models import (
 from tximport.reconciliation.records import EntryRecord, record_of
 from tximport.services.reconciliations.create import CHUNK_SIZE, fail
 from tximport.services.reconciliations.pages import all_records
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, ignored
 from tximport.storage.reconciliation_results import ResultChunkStore, run_prefix
 from tximport.storage.reconciliations import ReconciliationsStore
 from tximport.tasks import step_error
@@ -104,9 +104,9 @@ class MatchingRun:
 
     def _statement(self, rec: Reconciliation, overrides: dict[int, tuple[Override, EntryRecord]]
                    ) -> tuple[dict[str, StatementLine], dict[str, str], dict[str, str]]:
-        """The lines of the period widened by the date window, and those the engine may not take with the
-        reconciliation holding them: this one (a manual decision) or another live one; and the lines still
-        marked by a FAILED one (their marks may be replaced)."""
+        """The lines of the period widened by the date window (not those committed IGNORE), and those the engine
+        may not take with the reconciliation holding them: this one (a manual decision) or another live one; and
+        the lines still marked by a FAILED one (their marks may be replaced)."""
         window = timedelta(days=rec.options.date_window_days)
         lines: dict[str, StatementLine] = {}
         held = {o.line: rec.id for o, _ in overrides.values() if o.line}
@@ -114,6 +114,8 @@ class MatchingRun:
         stale: dict[str, str] = {}
         for ledger_line in self.ledger.lines_between(rec.tenant, rec.account_id, rec.period_start - window,
                                                      rec.period_end + window):
+            if ignored(ledger_line):  # a record of a settled copy, no movement of the bank's
+                continue
             line = lines[ledger_line.transaction_id] = statement_line(ledger_line)
             owner = ledger_line.reconciliation.reconciliation_id if ledger_line.reconciliation else None
             if owner and owner != rec.id:
