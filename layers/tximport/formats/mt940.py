@@ -180,7 +180,9 @@ _CURRENCY = re.compile(r"^:6[02][FM]:[CD]\d{6}([A-Z]{3})", re.MULTILINE)
 #: is reported (the library reads the amount on the next line alike)
 _SPLIT_61 = re.compile(r"(\n:61:\d{6}(?:\d{4})?R?[CD][A-Z]?)[ \t]*\r?\n(?=\d)")
 _SWIFT_FIELD = re.compile(r"/(EREF|BENM|ORDP|NAME|REMI|ISDT|IBAN|BIC|CSID|MARF|RTRN|ADDR|PREF|PURP|"
-                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP)/")
+                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP|CNTP)/")
+#: the kind of remittance text before it in `/REMI/` (ING's `USTD//text`, `STRD/CUR/reference`)
+_REMI_KIND = re.compile(r"^(?:USTD|STRD(?:/[A-Z]{2,4})?)/+")
 _IBAN_LIKE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
 _NO_REF = frozenset({"", "NONREF", "NOTPROVIDED"})
 #: a `:86:` line is at most 65 characters; banks wrap at 64 or 65, mid-word, so a line that long
@@ -189,11 +191,12 @@ _WRAP = 64
 
 
 def _join_details(text: str) -> str:
-    """`:86:` lines as one text: a full-width line continues the word on the next line."""
+    """`:86:` lines as one text: a full-width line continues the word on the next line (the first line's width
+    counts its `:86:` tag)."""
     lines = text.split("\n")
     out = [lines[0]]
-    for previous, line in zip(lines, lines[1:], strict=False):
-        if len(previous) < _WRAP:
+    for n, (previous, line) in enumerate(zip(lines, lines[1:], strict=False)):
+        if len(previous) + (4 if n == 0 else 0) < _WRAP:
             out.append(" ")
         out.append(line)
     return " ".join("".join(out).split())
@@ -208,6 +211,15 @@ def _swift_fields(text: str) -> dict[str, str]:
         if value and parts[index] not in fields:
             fields[parts[index]] = value
     return fields
+
+
+def _counterparty(fields: dict[str, str]) -> tuple[str | None, str | None]:
+    """The counterparty's account and name: `/IBAN/` and `/NAME/` (Rabobank), or ING's `/CNTP/account/BIC/name/city`."""
+    account, name = fields.get("IBAN"), fields.get("NAME")
+    parts = fields.get("CNTP", "").split("/")
+    if len(parts) > 2:
+        account, name = account or parts[0].strip() or None, name or parts[2].strip() or None
+    return account, name
 
 
 def _clean_ref(value: Any) -> str | None:
@@ -237,9 +249,11 @@ def _to_line(entry: Entry, line: int, account_ref: str | None, currency: str | N
             if description.startswith("/"):
                 fields = _swift_fields(description)
                 if fields:
-                    description = fields.get("REMI") or fields.get("NAME") or description
-                    name = name or fields.get("NAME")
-                    counterparty_account = counterparty_account or fields.get("IBAN")
+                    party = _counterparty(fields)
+                    remittance = _REMI_KIND.sub("", fields.get("REMI", "")).strip("/ ") or None
+                    description = remittance or party[1] or description
+                    name = name or party[1]
+                    counterparty_account = counterparty_account or party[0]
                     reference = reference or _clean_ref(fields.get("EREF"))
     if name is not None and isinstance(name, str):
         name = " ".join(name.split()) or None

@@ -299,3 +299,35 @@ def test_a_swift_text_block_never_closed_is_a_cut_file() -> None:
     assert truncations(framed + framed) == []
     assert truncations(framed + framed[:-4]) == [("FileTruncated", "warning", 21)]  # (its closing balance read)
     assert truncations(framed + envelope) == [("FileTruncated", "warning", 12)]
+
+
+ING_NL = """:20:P140220000000001
+:25:NL69INGB0123456789EUR
+:28C:00000
+:60F:C240226EUR662,23
+:61:2402270227C1,56NTRFEREF//00000000001005
+/TRCD/00100/
+:86:/EREF/EV12341REP1231456T1234//CNTP/NL32INGB0000012345/INGBNL2
+A/ING BANK NV INZAKE WEB///REMI/USTD//EV10001REP1000000T1000/
+:61:2402290229D1000,00NDDTEREF//00000000001007
+/TRCD/01016/
+:86:/EREF/SEPA-DD-2024-0229//MARF/MNDT-0001//CSID/NL98ZZZ999999990000
+//CNTP/NL86INGB0002445588/INGBNL2A/Belastingdienst///REMI/USTD//Aan
+slag 2023 termijn 2/
+:61:2402290229C1500,00NTRFNONREF
+:86:/EREF/INV-2024-001//CNTP/NL91ABNA0417164300/ABNANL2A/Klant BV///REMI/STRD/CUR/RF18539007547034/
+:62F:C240229EUR1163,79
+-
+"""
+
+
+def test_ing_netherlands_structured_details_give_counterparty_reference_and_text() -> None:
+    """ING NL's `:86:` (`/EREF/...//CNTP/account/BIC/name/city//REMI/USTD//text/`, wrapped at 65 characters with
+    the tag): the counterparty's name and account from CNTP, the end-to-end reference, and the remittance text
+    without its kind (it read CNTP into the reference and kept `USTD//` in every description)."""
+    found = [(ln.description, ln.reference, ln.counterparty_name, ln.counterparty_account)
+             for ln in lines(parse(ING_NL))]
+    assert found == [
+        ("EV10001REP1000000T1000", "EV12341REP1231456T1234", "ING BANK NV INZAKE WEB", "NL32INGB0000012345"),
+        ("Aanslag 2023 termijn 2", "SEPA-DD-2024-0229", "Belastingdienst", "NL86INGB0002445588"),
+        ("RF18539007547034", "INV-2024-001", "Klant BV", "NL91ABNA0417164300")]
