@@ -323,7 +323,8 @@ class Container:
     def sessions_deps(self) -> SessionsDeps:
         store = self.sessions_store
         return SessionsDeps(repo=SessionsRepository(store), catalog=CatalogRepository(store), ledger=self.ledger,
-                            accounts=self.accounts, events=self.session_events, enrichment=self.enrichment_engine)
+                            accounts=self.accounts, events=self.session_events, enrichment=self.enrichment_engine,
+                            writers=self.lifecycle)
 
     @cached_property
     def sessions(self) -> SessionsUseCases:

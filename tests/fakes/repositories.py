@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -212,15 +213,21 @@ class InMemorySettings:
 class InMemoryLocks:
     def __init__(self) -> None:
         self.holders: dict[tuple[str, str], str] = {}
+        #: the end of a lease (epoch seconds), per held account
+        self.leases: dict[tuple[str, str], int] = {}
         self.queue: dict[tuple[str, str], Waiter] = {}
         self._lock = threading.RLock()
 
-    def acquire(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
+    def acquire(self, tenant: Tenant, account_id: str, import_id: str, *, until: int | None = None) -> bool:
         key = (keys.tenant_pk(tenant), account_id)
         with self._lock:
-            if self.holders.get(key, import_id) != import_id:
+            if self.holder(tenant, account_id) not in (None, import_id):
                 return False
             self.holders[key] = import_id
+            if until is None:
+                self.leases.pop(key, None)
+            else:
+                self.leases[key] = until
             return True
 
     def release(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
@@ -229,10 +236,14 @@ class InMemoryLocks:
             if self.holders.get(key) != import_id:
                 return False
             del self.holders[key]
+            self.leases.pop(key, None)
             return True
 
     def holder(self, tenant: Tenant, account_id: str) -> str | None:
-        return self.holders.get((keys.tenant_pk(tenant), account_id))
+        key = (keys.tenant_pk(tenant), account_id)
+        if key in self.leases and self.leases[key] < int(time.time()):
+            return None  # a lease that ran out
+        return self.holders.get(key)
 
     def enqueue(self, tenant: Tenant, account_id: str, created: str, import_id: str, token: str) -> None:
         sk = f"{keys.queue_prefix(account_id)}{created}#{import_id}"

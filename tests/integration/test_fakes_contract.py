@@ -287,6 +287,18 @@ def test_locks_are_reentrant_and_the_queue_is_oldest_first(locks):
     assert locks.waiting(TENANT, "acc") == [] and len(locks.waiting(TENANT, "acc2")) == 1
 
 
+def test_a_lease_holds_until_it_runs_out_and_is_renewed_by_its_holder(locks):
+    import time
+    now = int(time.time())
+    assert locks.acquire(TENANT, "acc-l", "session#s1", until=now + 60)
+    assert not locks.acquire(TENANT, "acc-l", "imp-1") and locks.holder(TENANT, "acc-l") == "session#s1"
+    assert locks.acquire(TENANT, "acc-l", "session#s1", until=now - 5)  # renewed, here into the past
+    assert locks.holder(TENANT, "acc-l") is None  # ran out: free
+    assert locks.acquire(TENANT, "acc-l", "imp-1") and locks.holder(TENANT, "acc-l") == "imp-1"
+    assert not locks.acquire(TENANT, "acc-l", "session#s1", until=now + 60)  # an import's hold has no lease
+    assert not locks.release(TENANT, "acc-l", "session#s1") and locks.release(TENANT, "acc-l", "imp-1")
+
+
 # --- the ledger -------------------------------------------------------------------------------------
 
 def _line(n: int, day: int, import_id: str = "imp-1", account: str = "acc") -> LedgerLine:

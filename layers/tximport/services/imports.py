@@ -28,7 +28,7 @@ from tximport.models import (
     utcnow,
 )
 from tximport.services.accounts import AccountService
-from tximport.services.lifecycle import Lifecycle, held_by, revert_holder
+from tximport.services.lifecycle import SESSION_HOLDER_PREFIX, Lifecycle, describe_holder, held_by, revert_holder
 from tximport.services.workflow import expires_at
 from tximport.storage.objects import ObjectStore
 from tximport.storage.repository import AccountsStore
@@ -333,6 +333,9 @@ class ImportService:
             holder = self.lifecycle.locks.holder(imp.tenant, account_id)
             if holder in (None, imp.id, revert_holder(imp.id)):
                 continue
+            if holder.startswith(SESSION_HOLDER_PREFIX):
+                raise Conflict(f"{describe_holder(holder)} is writing to bank account {account_id}: revert again "
+                               "once it ends", code="BankAccountBusy", target="bankAccounts")
             other, reverting = held_by(holder)
             raise Conflict(f"{'the revert of ' if reverting else ''}import {other} holds bank account {account_id} "
                            "(it is processed, awaits confirmation against the ledger as it is, or is reverted): "

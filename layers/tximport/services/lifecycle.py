@@ -10,11 +10,12 @@ closed) puts the import back as it was, unless the workflow's expiry got there f
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import Conflict, Unavailable
-from tximport.models import ErrorDetail, Import, ImportStatus, TokenAction, TokenTaken
+from tximport.models import ErrorDetail, Import, ImportStatus, Tenant, TokenAction, TokenTaken
 from tximport.storage.repository import ImportsStore, LocksStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,23 @@ def held_by(holder: str) -> tuple[str, bool]:
     if holder.startswith(REVERT_HOLDER_PREFIX):
         return holder[len(REVERT_HOLDER_PREFIX):], True
     return holder, False
+
+
+#: how an import session's commit names itself as the holder of the accounts it writes (a lease: `hold`)
+SESSION_HOLDER_PREFIX = "session#"
+
+
+def session_holder(session_id: str) -> str:
+    return f"{SESSION_HOLDER_PREFIX}{session_id}"
+
+
+def describe_holder(holder: str) -> str:
+    """Who holds an account, in words: an import (processed, awaiting confirmation or committed), its revert,
+    or an import session's commit."""
+    if holder.startswith(SESSION_HOLDER_PREFIX):
+        return f"the commit of import session {holder[len(SESSION_HOLDER_PREFIX):]}"
+    import_id, reverting = held_by(holder)
+    return f"the revert of import {import_id}" if reverting else f"import {import_id}"
 
 
 class Lifecycle:
@@ -134,14 +152,36 @@ class Lifecycle:
                 self.locks.remove_import(imp.tenant, account_id, imp.id)
                 self.locks.release(imp.tenant, account_id, imp.id)
         for account_id in self.account_ids(imp):
-            self.resume_next(imp, account_id)
+            self.resume_next(imp.tenant, account_id)
 
-    def resume_next(self, imp: Import, account_id: str) -> None:
+    def hold(self, tenant: Tenant, account_ids: Iterable[str], holder: str, until: int) -> str | None:
+        """Take every account for a writer that is no import (an import session's commit) until `until` (epoch
+        seconds; taking them again renews the lease), all or none in a fixed order, so that no import is
+        processed, reviewed or committed against them meanwhile (one arriving queues behind the hold). Answers
+        None, or who holds the first account it could not take."""
+        taken: list[str] = []
+        for account_id in sorted(set(account_ids)):
+            if not self.locks.acquire(tenant, account_id, holder, until=until):
+                for done in taken:
+                    self.locks.release(tenant, done, holder)
+                return self.locks.holder(tenant, account_id) or "another writer"
+            taken.append(account_id)
+        return None
+
+    def free(self, tenant: Tenant, account_ids: Iterable[str], holder: str) -> None:
+        """Give back the accounts `hold` took, and wake the oldest import waiting for each."""
+        accounts = sorted(set(account_ids))
+        for account_id in accounts:
+            self.locks.release(tenant, account_id, holder)
+        for account_id in accounts:
+            self.resume_next(tenant, account_id)
+
+    def resume_next(self, tenant: Tenant, account_id: str) -> None:
         """Resume the oldest waiter of an account whose lock is free (it retries its claim)."""
-        if self.locks.holder(imp.tenant, account_id) is not None:
+        if self.locks.holder(tenant, account_id) is not None:
             return
-        for waiter in self.locks.waiting(imp.tenant, account_id):
-            if not self.locks.dequeue(imp.tenant, account_id, waiter.sk):
+        for waiter in self.locks.waiting(tenant, account_id):
+            if not self.locks.dequeue(tenant, account_id, waiter.sk):
                 continue  # somebody else resumed it
             if self.resume(waiter.task_token, {"action": "claim"}):
                 return

@@ -46,7 +46,7 @@ class WorkflowService:
             self.lifecycle.locks.enqueue(imp.tenant, account_id, created, imp.id, token)
         for account_id in self.lifecycle.account_ids(imp):
             if self.lifecycle.locks.holder(imp.tenant, account_id) is None:
-                self.lifecycle.resume_next(imp, account_id)
+                self.lifecycle.resume_next(imp.tenant, account_id)
 
     def await_confirmation(self, imp: Import, token: str) -> None:
         """Park the confirmation task token on the import (status awaitingConfirmation). An import that

@@ -7,6 +7,7 @@ these classes by a contract test on moto.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,8 +135,9 @@ class Waiter:
 
 
 class LocksStore(Protocol):
-    def acquire(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
-        """Take the account for `import_id` (re-entrant); False when another import holds it."""
+    def acquire(self, tenant: Tenant, account_id: str, import_id: str, *, until: int | None = None) -> bool:
+        """Take the account for `import_id` (re-entrant); False when another holds it. With `until` (epoch
+        seconds) the hold is a lease: past it, another may take the account."""
         ...
 
     def release(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
@@ -424,13 +426,18 @@ class LocksRepository:
     def __init__(self, table: Any) -> None:
         self.table = table
 
-    def acquire(self, tenant: Tenant, account_id: str, import_id: str) -> bool:
-        """Take the account for `import_id` (re-entrant); False when another import holds it."""
+    def acquire(self, tenant: Tenant, account_id: str, import_id: str, *, until: int | None = None) -> bool:
+        """Take the account for `import_id` (re-entrant); False when another holds it. With `until` (epoch
+        seconds) the hold is a lease: past it, another may take the account."""
+        item: dict[str, Any] = {"pk": keys.tenant_pk(tenant), "sk": keys.lock_sk(account_id), "importId": import_id,
+                                "acquired": utcnow().isoformat()}
+        if until is not None:
+            item["leaseUntil"] = until
         try:
             self.table.put_item(
-                Item={"pk": keys.tenant_pk(tenant), "sk": keys.lock_sk(account_id), "importId": import_id,
-                      "acquired": utcnow().isoformat()},
-                ConditionExpression=Attr("pk").not_exists() | Attr("importId").eq(import_id),
+                Item=item,
+                ConditionExpression=Attr("pk").not_exists() | Attr("importId").eq(import_id)
+                | Attr("leaseUntil").lt(int(time.time())),
             )
         except ClientError as exc:
             if _conditional_failed(exc):
@@ -452,7 +459,9 @@ class LocksRepository:
     def holder(self, tenant: Tenant, account_id: str) -> str | None:
         item = self.table.get_item(Key={"pk": keys.tenant_pk(tenant), "sk": keys.lock_sk(account_id)},
                                    ConsistentRead=True).get("Item")
-        return item["importId"] if item else None
+        if item is None or ("leaseUntil" in item and int(item["leaseUntil"]) < int(time.time())):
+            return None  # free, or a lease its holder never gave back (a crash) that ran out
+        return str(item["importId"])
 
     def enqueue(self, tenant: Tenant, account_id: str, created: str, import_id: str, token: str) -> None:
         self.table.put_item(Item={

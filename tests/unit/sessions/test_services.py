@@ -4,6 +4,7 @@ runs, then the store, the ledger and the events say what the documents say."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ import pytest
 from tests.unit.services.world import World as Files
 from tests.unit.sessions.world import World
 from tximport.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tximport.services.lifecycle import session_holder
 from tximport.services.sessions.bind import BindService
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.commit import CommitService
@@ -408,6 +410,46 @@ def test_a_file_import_of_the_other_accounts_statement_skips_the_line_a_transfer
         _confirmed(w, imp.id)
     assert sorted((line.description, line.amount) for line in w.lines(a3.id)) == sorted([
         (mirror.description, D(100)), ("Pix de Maria", D(100)), ("TARIFA", D(-100))])
+
+
+def test_a_commit_writing_to_an_account_an_import_holds_is_refused_until_the_import_ends(w: World):
+    """D's statement is under review as a file import (it holds D) when C's session commits a transfer to D: the
+    commit answers 409 AccountBusy and writes nothing (its mirror would not be in what D's reviewer confirms: the
+    money twice). Once D's import is complete, the commit links the transfer to D's bank line."""
+    c_account, sent = account_session(w)
+    d_account = w.account("Poupanca", "999")
+    stage(w, sent.id, (2, "-300.00", "TED", {"type": T.TRANSFER, "data": {"destination_account_id": d_account.id}}))
+    imp, _token = Files(w.c, w.tenant).awaiting(b"Date,Description,Amount\n2024-03-03,FROM C,300.00\n",
+                                                d_account.id)
+    with pytest.raises(Conflict) as busy:
+        CommitService(w.deps).commit(w.scope, sent.id)
+    assert busy.value.code == "AccountBusy" and imp.id in busy.value.message
+    assert w.lines(c_account.id) == [] and w.lines(d_account.id) == []
+    _confirmed(w, imp.id)
+    result = CommitService(w.deps).commit(w.scope, sent.id)
+    assert (result.committed, result.linked) == (1, 1)
+    assert [line.amount for line in w.lines(d_account.id)] == [D(300)]
+
+
+def test_an_import_arriving_while_a_commit_holds_its_account_queues_and_is_woken_after(w: World):
+    """A commit holds the accounts it writes as an import does: an import of one of them claimed meanwhile waits
+    (queued), and the commit's end wakes it; a lease that ran out (a commit that died) holds nothing."""
+    account = w.account()
+    files = Files(w.c, w.tenant)
+    holder = session_holder("s-1")
+    assert w.c.lifecycle.hold(w.tenant, [account.id], holder, int(time.time()) + 60) is None
+    imp = files.create(account.id)
+    files.upload(imp, b"Date,Description,Amount\n2024-03-03,X,1.00\n")
+    assert files.claim(imp.id) == "wait"
+    token = w.c.workflow_engine.park()
+    w.c.workflow.enqueue(files.get(imp.id), token)
+    assert w.c.lifecycle.hold(w.tenant, [account.id], session_holder("s-2"), int(time.time()) + 60) == holder
+    w.c.lifecycle.free(w.tenant, [account.id], holder)
+    assert w.c.workflow_engine.outputs(token) == [{"action": "claim"}]
+    assert files.claim(imp.id) == "process"
+    other = w.account("Outra", "777")
+    assert w.c.lifecycle.hold(w.tenant, [other.id], holder, int(time.time()) - 1) is None  # ran out at once
+    assert w.c.locks.holder(w.tenant, other.id) is None
 
 
 def _confirmed(w: World, import_id: str) -> None:

@@ -3,6 +3,7 @@ close a session (admin only): VALIDATING -> PAID, the card invoice -> PAID, the 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from tximport.errors import Conflict, Forbidden
 from tximport.models import LedgerLine, iso, utcnow
 from tximport.services.duplicates import DuplicateDetector
+from tximport.services.lifecycle import describe_holder, session_holder
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.checks import payment_invoice, refuse_paid
 from tximport.services.sessions.copies import MARK, CopyFinder, answering_line
@@ -42,12 +44,32 @@ CHUNK = 500
 REFRESH_WORKERS = 8
 #: ids per ledger event (events stay far below EventBridge's 256 KB)
 IDS_PER_EVENT = 200
+#: how long a commit holds the accounts it writes without renewing (each chunk renews): past it, a commit that
+#: died holding them holds them no more
+ACCOUNT_LEASE_SECONDS = 900
 T = StagedTransactionType
 
 
 def _text(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     return None if value in (None, "") else str(value)
+
+
+def _counterpart(line: StagedTransaction) -> str | None:
+    """A transfer's other account: where it goes, or where it comes from."""
+    return _text(line.data, "destination_account_id" if transfer_outgoing(line.amount, line.data)
+                 else "source_account_id")
+
+
+def _card(session: ImportSession, line: StagedTransaction) -> str | None:
+    return session.card_id if session.type == SessionType.CARD else _text(line.data, "card_id")
+
+
+def mirror_account_of(session: ImportSession, line: StagedTransaction) -> str | None:
+    """The account (or card) a line's mirror goes to: a transfer's other account, a card payment's card."""
+    if line.type == T.TRANSFER:
+        return _counterpart(line)
+    return _card(session, line) if line.type == T.CARD_PAYMENT else None
 
 
 def ledger_lines(session: ImportSession, line: StagedTransaction, committed: datetime,
@@ -58,11 +80,8 @@ def ledger_lines(session: ImportSession, line: StagedTransaction, committed: dat
     data = line.data
     status = TransactionStatus.IGNORE if data.get("ignore") is True else TransactionStatus.VALIDATING
     recurring = next(((f, str(data[f])) for f in DATA_FIELD.values() if data.get(f)), (None, None))
-    counterpart = None
-    if line.type == T.TRANSFER:
-        counterpart = _text(data, "destination_account_id" if transfer_outgoing(line.amount, data) else
-                            "source_account_id")
-    card_id = session.card_id if session.type == SessionType.CARD else _text(data, "card_id")
+    counterpart = _counterpart(line) if line.type == T.TRANSFER else None
+    card_id = _card(session, line)
     billing = session.billing_month if session.type == SessionType.CARD else (
         _text(data, "billing_month") or session.billing_month if line.type == T.CARD_PAYMENT else None)
     entry = SessionLedgerEntry(
@@ -77,7 +96,7 @@ def ledger_lines(session: ImportSession, line: StagedTransaction, committed: dat
         date_posted=line.transaction_date, description=line.description, currency=line_currency(data, currency),
         line_number=line.line_number, bank_transaction_id=_text(data, "bank_transaction_id"),
         counterparty_name=_text(data, "counterparty_name"), import_id="", committed=committed, session=entry)
-    mirror_account = counterpart if line.type == T.TRANSFER else (card_id if line.type == T.CARD_PAYMENT else None)
+    mirror_account = mirror_account_of(session, line)
     if not mirror_account:
         return [own]
     mirror = replace(own, transaction_id=ledger_transaction_id(session.id, line.id, own.date_posted.isoformat(),
@@ -134,8 +153,10 @@ class CommitService:
         committed = utcnow()
         counts = {"committed": 0, "validating": 0, "ignored": 0, "held_back": 0, "linked": 0}
         days: set[tuple[str, date]] = set()
+        lines = list(self.d.repo.lines(scope.tenant, session))  # (a session holds at most 25,000)
+        accounts = self._accounts_written(session, lines)
         try:
-            ids = self._write_ready(scope, session, invoices, owner, committed, counts, days)
+            ids = self._write_ready(scope, session, lines, invoices, accounts, owner, committed, counts, days)
         finally:
             try:
                 # the days' balances once, for every chunk written (chunks share their days: recomputing them
@@ -144,32 +165,62 @@ class CommitService:
             finally:
                 for held in invoices:
                     self.d.catalog.release_invoice(scope.tenant, scope.workspace_id, held, owner)
+                if self.d.writers is not None:
+                    self.d.writers.free(scope.tenant, accounts, session_holder(session.id))
                 self.d.repo.unlock(scope.tenant, session, owner)
         self._announce(scope, session, ids, committed)
         return CommitResult(counts["committed"], counts["validating"], counts["ignored"], ids,
                             held_back=counts["held_back"], linked=counts["linked"])
 
-    def _write_ready(self, scope: Scope, session: ImportSession, invoices: list[Invoice], owner: str,
-                     committed: datetime, counts: dict[str, int], days: set[tuple[str, date]]) -> list[str]:
-        """The READY lines to the ledger, CHUNK at a time, each chunk under a renewed hold of the invoices;
-        answers the ledger ids written."""
+    def _write_ready(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
+                     invoices: list[Invoice], accounts: set[str], owner: str, committed: datetime,
+                     counts: dict[str, int], days: set[tuple[str, date]]) -> list[str]:
+        """The READY lines to the ledger, CHUNK at a time, each chunk under a renewed hold of the invoices and of
+        the accounts it writes; answers the ledger ids written."""
         ids: list[str] = []
         batch: list[StagedTransaction] = []
-        lines = list(self.d.repo.lines(scope.tenant, session))  # (a session holds at most 25,000)
+        self._hold_accounts(scope, session, accounts)  # before the lines are judged against the ledger again
         finder = self._finder(scope, session, lines)
         for line in lines:
             if line.status == StagedTransactionStatus.READY:
                 batch.append(line)
             if len(batch) == CHUNK:
                 self._hold(scope, session, invoices, owner)
+                self._hold_accounts(scope, session, accounts)
                 ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts,
                                                                              finder), committed, counts, owner, days)
                 batch = []
         if batch:
             self._hold(scope, session, invoices, owner)
+            self._hold_accounts(scope, session, accounts)
             ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts, finder),
                                       committed, counts, owner, days)
         return ids
+
+    @staticmethod
+    def _accounts_written(session: ImportSession, lines: list[StagedTransaction]) -> set[str]:
+        """The accounts (and cards) a commit of the READY lines writes to: the session's own, and those their
+        mirrors go to."""
+        found = {session.context_id}
+        for line in lines:
+            if line.status == StagedTransactionStatus.READY and (other := mirror_account_of(session, line)):
+                found.add(other)
+        return found
+
+    def _hold_accounts(self, scope: Scope, session: ImportSession, accounts: set[str]) -> None:
+        """Hold (or renew the lease on) every account the commit writes, as an import holds its accounts: while a
+        file import of one of them is processed, reviewed or committed, this commit judged against a ledger that
+        import is about to change (and the import was reviewed without this commit's lines), so it answers 409
+        AccountBusy and writes nothing more; an import arriving meanwhile queues behind the hold, and so does
+        another session's commit into one of them (409)."""
+        if self.d.writers is None:
+            return
+        until = int(time.time()) + ACCOUNT_LEASE_SECONDS
+        holder = self.d.writers.hold(scope.tenant, accounts, session_holder(session.id), until)
+        if holder is not None:
+            raise Conflict(f"{describe_holder(holder)} holds bank account(s) this commit writes to (it is processed, "
+                           "awaits confirmation or is committed, against the ledger as it is): commit again once it "
+                           "has completed or was deleted", code="AccountBusy", target="account_id")
 
     def _finder(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction]) -> CopyFinder:
         """The commit's copy finder: its ledger days read once (the commit's own lines are no copies), and the lines

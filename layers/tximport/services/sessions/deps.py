@@ -12,6 +12,7 @@ from tximport import money
 from tximport.adapters.workflow import WorkflowEngine
 from tximport.errors import NotFound, ValidationFailed
 from tximport.models import BankAccount, Tenant
+from tximport.services.lifecycle import Lifecycle
 from tximport.sessions.ids import parse_staged_id
 from tximport.sessions.models import ImportSession, Invoice, InvoiceStatus, Scope, SessionType, StagedTransaction
 from tximport.storage.kv import RememberingStore
@@ -66,6 +67,8 @@ class Deps:
     events: EventSink
     #: the enrichment state machine (large sessions enrich asynchronously)
     enrichment: WorkflowEngine
+    #: the bank accounts' holds file imports take (a commit holds the accounts it writes alike)
+    writers: Lifecycle | None = None
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
 
     def remembering(self) -> Deps:
