@@ -378,3 +378,15 @@ def mutated(draw: st.DrawFn) -> bytes:
 @given(documents=st.lists(mutated(), min_size=40, max_size=40))
 def test_mutated_documents_do_not_stop_the_process(documents: list[bytes]) -> None:
     run_in_child(documents)
+
+
+def test_a_long_bad_amount_is_shown_elided_in_its_message_as_the_oracle_shows_it() -> None:
+    """An amount whose text is long once written out (astral characters, escaped): the message shows it elided in
+    the middle, its actual value whole (a property test found the oracle showing it whole)."""
+    amount = "00000\x1f\U000101fe\U00018cd6\U0001df1f\U0002ebe1\U0002ebe1"
+    data = json.dumps({"bankAccounts": [{"accountIdentifier": "A", "transactions": [
+        {"transactionId": "T", "datePosted": "2024-01-01", "amount": amount, "description": "x"}]}]}).encode()
+    events, code = outcome(parse_json_v0, data)
+    (error,) = [e for e in events if type(e).__name__ == "LineError"]
+    assert code is None and error.actual_value == amount and "..." in error.message
+    assert (events, code) == outcome(oracle_parse, data)

@@ -211,6 +211,13 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _shown(value: Any) -> str:
+    """A value in a message: its repr, elided in the middle beyond 60 characters (as a line error's message is
+    kept short whatever the value)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:28] + "..." + text[-28:]
+
+
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("a boolean is not an amount")
@@ -220,11 +227,11 @@ def _decimal(value: Any) -> Decimal:
         try:
             amount = Decimal(value.strip())
         except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
-            raise ValueError(f"not an amount: {value!r}") from None
+            raise ValueError(f"not an amount: {_shown(value)}") from None
     else:
-        raise ValueError(f"not an amount (expected a string like \"-12.50\" or a number): {value!r}")
+        raise ValueError(f"not an amount (expected a string like \"-12.50\" or a number): {_shown(value)}")
     if not amount.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
+        raise ValueError(f"not an amount: {_shown(value)}")
     if amount.as_tuple().exponent > 0:  # type: ignore[operator]
         amount = amount.quantize(Decimal(1))  # `1e2` is 100, not 1E+2
     return amount
@@ -232,7 +239,7 @@ def _decimal(value: Any) -> Decimal:
 
 def _date(value: Any) -> date:
     if not isinstance(value, str) or not _DATE.fullmatch(value.strip()):
-        raise ValueError(f"not a date in YYYY-MM-DD form: {value!r}")
+        raise ValueError(f"not a date in YYYY-MM-DD form: {_shown(value)}")
     return date.fromisoformat(value.strip()[:10])
 
 

@@ -61,7 +61,7 @@ _CURRENCY = re.compile(r"^:6[02][FM]:[CD]\d{6}([A-Z]{3})", re.MULTILINE)
 #: a `:61:` whose amount went to the next line (seen in Sparkasse exports): join it back
 _SPLIT_61 = re.compile(r"^(:61:\d{6}(?:\d{4})?R?[CD][A-Z]?)[ \t]*\r?\n(?=\d)", re.MULTILINE)
 _SWIFT_FIELD = re.compile(r"/(EREF|BENM|ORDP|NAME|REMI|ISDT|IBAN|BIC|CSID|MARF|RTRN|ADDR|PREF|PURP|"
-                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP)/")
+                          r"ULTC|ULTD|TRCD|BUSP|CDTRREF|CDTRREFTP|CD|SVCL|RTYP|CNTP)/")
 _IBAN_LIKE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
 _NO_REF = frozenset({"", "NONREF", "NOTPROVIDED"})
 #: a `:86:` line is at most 65 characters; banks wrap at 64 or 65, mid-word, so a line that long
@@ -111,11 +111,13 @@ def _parse_text(text: str) -> mt940.models.Transactions:
 
 
 def _join_details(text: str) -> str:
-    """`:86:` lines as one text: a full-width line continues the word on the next line."""
+    """`:86:` lines as one text: a full-width line continues the word on the next line (the first line is as wide
+    as its text and the `:86:` tag before it)."""
     lines = text.split("\n")
     out = lines[0]
-    for previous, line in zip(lines, lines[1:], strict=False):
-        out += line if len(previous) >= _WRAP else " " + line
+    widths = [len(":86:" + lines[0])] + [len(line) for line in lines[1:]]
+    for width, line in zip(widths, lines[1:], strict=False):
+        out += line if width >= _WRAP else " " + line
     return " ".join(out.split())
 
 
@@ -157,9 +159,13 @@ def _to_line(data: dict[str, Any], line: int, account_ref: str | None,
         if description.startswith("/"):
             fields = _swift_fields(description)
             if fields:
-                description = fields.get("REMI") or fields.get("NAME") or description
-                name = name or fields.get("NAME")
-                counterparty_account = counterparty_account or fields.get("IBAN")
+                cntp = fields.get("CNTP", "").split("/")  # ING: account/BIC/name/city
+                party_name = fields.get("NAME") or (cntp[2].strip() or None if len(cntp) > 2 else None)
+                party_account = fields.get("IBAN") or (cntp[0].strip() or None if len(cntp) > 2 else None)
+                remittance = re.sub(r"^(?:USTD|STRD(?:/[A-Z]{2,4})?)/+", "", fields.get("REMI", "")).strip("/ ")
+                description = remittance or party_name or description
+                name = name or party_name
+                counterparty_account = counterparty_account or party_account
                 reference = reference or _clean_ref(fields.get("EREF"))
     if isinstance(name, str):
         name = " ".join(name.split()) or None
