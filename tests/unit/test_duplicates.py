@@ -135,10 +135,11 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
         items.setdefault(day, []).append({
             "transactionId": f"L{n:03d}", "amount": rng.choice(amounts), "description": rng.choice(words),
             **({"bankTransactionId": f"F{rng.randrange(0, 60)}"} if rng.random() < 0.4 else {}),
-            **rng.choice([{}] * 6 + [{"mirrorOf": "other", "card": rng.random() < 0.5}, {"session": True}])})
+            **rng.choice([{}] * 6 + [{"mirrorOf": "other", "card": rng.random() < 0.5}, {"session": True},
+                                     {"session": True, "description": f"typed by hand {n}"}])})
     for account in ("a", "b"):
         ours, oracle = DuplicateDetector(FakeLedger(items), TENANT), RowScan(FakeLedger(items), TENANT)
-        flagged = mirrored = committed = 0
+        flagged = mirrored = committed = same_day = 0
         for n in range(600):
             day = date(2024, 1, 1) + timedelta(days=rng.randrange(-5, 26))
             tx = f"L{rng.randrange(0, 330):03d}" if rng.random() < 0.3 else f"T{n}"
@@ -149,7 +150,8 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             flagged += verdict is not None
             mirrored += verdict is not None and verdict.reason in ("transferMirror", "cardPaymentMirror")
             committed += verdict is not None and verdict.reason == "alreadyCommitted"
-        assert flagged > 100 and mirrored > 10 and committed > 10
+            same_day += verdict is not None and verdict.reason == "sameDayCommittedLine"
+        assert flagged > 100 and mirrored > 10 and committed > 10 and same_day > 0
         assert ours.overlap_count() == oracle.overlap_count()
 
 
@@ -239,6 +241,13 @@ def test_a_statement_a_session_committed_is_held_back_line_for_line_when_it_come
     assert [(v.reason, v.certain) for v in (found[2], later) if v] == [("similarLedgerLine", False)] * 2
     rent = det.check("b", "T5", date(2024, 1, 2), Decimal(-900), "RENT", None)
     assert rent is not None and rent.reason == "alreadyCommitted"
+    # the session's line under the text its client gave it: the bank's own words are only possibly the same line
+    ledger.items["2024-01-04"] = [{"transactionId": "S9", "amount": "-100", "description": "TRANSFER TO B",
+                                   "session": True}]
+    other = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    sepa = other.check("b", "T6", date(2024, 1, 4), Decimal(-100), "SEPA OUT B", None)
+    assert sepa is not None and (sepa.reason, sepa.certain) == ("sameDayCommittedLine", False)
+    assert other.check("b", "T7", date(2024, 1, 5), Decimal(-100), "SEPA OUT B", None) is None  # another day
     # import sessions weigh mirrors themselves, after their own copies
     quiet = DuplicateDetector(ledger, TENANT, session_lines=False)  # type: ignore[arg-type]
     assert quiet.check("b", "T1", date(2024, 1, 3), Decimal(100), "SEPA CREDIT JOHN", None) is None

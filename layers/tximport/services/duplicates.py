@@ -18,7 +18,10 @@ A staged line is compared with the account's ledger and with the file itself:
   `counterpartAccountId`; the nearest day first, then the earlier, in the ledger's order);
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
   token-set ratio >= `min_similarity`) as a ledger line -> possible duplicate
-  (`reason: similarLedgerLine`, with the score and the day difference as evidence).
+  (`reason: similarLedgerLine`, with the score and the day difference as evidence);
+* otherwise a line an import session of the account committed on the same day with the same amount, whatever
+  its text (a session's line carries the text its client gave it, e.g. "TRANSFER TO B" for the bank's "SEPA OUT
+  B") -> possible duplicate (`reason: sameDayCommittedLine`).
 
 A session's line (committed or mirror) answers one line of the run: the first that takes it, in file order (two
 coffees a session committed and two in the file: both copies, a third only looks like them).
@@ -62,7 +65,7 @@ class Verdict:
 class _DayIndex:
     """The ledger lines of one account-day, indexed for the join (positions keep the ledger's order)."""
 
-    __slots__ = ("by_amount", "by_bank_id", "by_id", "committed", "count", "lines", "mirrors")
+    __slots__ = ("by_amount", "by_bank_id", "by_id", "committed", "committed_amounts", "count", "lines", "mirrors")
 
     def __init__(self, lines: list[LedgerLine]) -> None:
         self.lines = lines
@@ -74,6 +77,7 @@ class _DayIndex:
         #: others by their description as ids compare them
         self.mirrors: dict[Decimal, list[LedgerLine]] = {}
         self.committed: dict[tuple[Decimal, str], list[LedgerLine]] = {}
+        self.committed_amounts: dict[Decimal, list[LedgerLine]] = {}
         for position, line in enumerate(lines):
             self.by_id.setdefault(line.transaction_id, position)
             if line.bank_transaction_id:
@@ -85,6 +89,7 @@ class _DayIndex:
                 self.mirrors.setdefault(line.amount, []).append(line)
             else:
                 self.committed.setdefault((line.amount, normalized_description(line.description)), []).append(line)
+                self.committed_amounts.setdefault(line.amount, []).append(line)
 
 
 _EMPTY = _DayIndex([])
@@ -281,7 +286,8 @@ class DuplicateDetector:
         return (self._certain(days, transaction_id, bank_transaction_id, amount)
                 or (self._session_line(days, wide, amount, description, bank_transaction_id)
                     if self.session_lines else None)
-                or self._similar(days, day, amount, description, bank_transaction_id))
+                or self._similar(days, day, amount, description, bank_transaction_id)
+                or (self._same_day_committed(days, amount, bank_transaction_id) if self.session_lines else None))
 
     def _seen_in_file(self, account_id: str, day: date, bank_transaction_id: str, transaction_id: str,
                       amount: Decimal) -> str | None:
@@ -351,6 +357,18 @@ class DuplicateDetector:
                 return Verdict(line.transaction_id, mirror_reason(line),
                                {"in": "ledger", "counterpartAccountId": counterpart, "amount": format(amount, "f"),
                                 "daysApart": abs(offset), "ledgerDescription": line.description}, True)
+        return None
+
+    def _same_day_committed(self, days: list[tuple[int, _DayIndex]], amount: Decimal,
+                            bank_transaction_id: str | None) -> Verdict | None:
+        """The first line a session committed on the line's day with its amount (any text), no line of the run
+        took: a possible duplicate (it is not taken: the reviewer decides)."""
+        for offset, index in days:
+            for line in index.committed_amounts.get(amount, ()) if offset == 0 else ():
+                if line.transaction_id not in self.taken and _bank_ids_agree(line, bank_transaction_id):
+                    return Verdict(line.transaction_id, "sameDayCommittedLine",
+                                   {"in": "ledger", "amount": format(amount, "f"), "daysApart": 0,
+                                    "ledgerDescription": line.description}, False)
         return None
 
     def _similar(self, days: list[tuple[int, _DayIndex]], day: date, amount: Decimal, description: str,

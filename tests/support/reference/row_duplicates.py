@@ -15,6 +15,8 @@ A staged line is compared with the account's ledger and with the file itself:
 * otherwise a mirror line (another account's session wrote it here for a transfer or card payment) of the same
   amount within MIRROR_DAYS that no earlier line of the run took -> duplicate (`reason: transferMirror` or
   `cardPaymentMirror`), the nearest day first, then the earlier, in the ledger's order;
+* otherwise (after the similar rule below) a line a session committed on the same day with the same amount, any
+  text, not taken -> possible duplicate (`reason: sameDayCommittedLine`);
 * otherwise the same amount, a date within `window_days` and a similar description (rapidfuzz
   token-set ratio >= `min_similarity`) as a ledger line -> possible duplicate
   (`reason: similarLedgerLine`, with the score and the day difference as evidence).
@@ -159,12 +161,24 @@ class DuplicateDetector:
         if session_line is not None:
             return session_line
         if best is None:
-            return None
+            return self._same_day_committed(account_id, day, amount, bank_transaction_id)
         score, line = best
         return Verdict(line.transaction_id, "similarLedgerLine",
                        {"in": "ledger", "similarity": round(score, 1), "amount": format(amount, "f"),
                         "daysApart": abs((line.date_posted - day).days), "ledgerDescription": line.description},
                        False)
+
+    def _same_day_committed(self, account_id: str, day: date, amount: Decimal, bank_transaction_id: str | None
+                            ) -> Verdict | None:
+        for line in self._day(account_id, day):
+            if line.session is None or is_mirror(line) or line.amount != amount or line.transaction_id in self._taken:
+                continue
+            if bank_transaction_id and line.bank_transaction_id and line.bank_transaction_id != bank_transaction_id:
+                continue
+            return Verdict(line.transaction_id, "sameDayCommittedLine",
+                           {"in": "ledger", "amount": format(amount, "f"), "daysApart": 0,
+                            "ledgerDescription": line.description}, False)
+        return None
 
     def _committed(self, account_id: str, day: date, amount: Decimal, description: str,
                    bank_transaction_id: str | None) -> Verdict | None:

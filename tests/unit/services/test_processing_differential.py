@@ -148,13 +148,14 @@ def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, wor
         ledger.append(mirror_line(account, day + timedelta(days=rng.randrange(-4, 5)), amount, staged=f"M{n}",
                                   card_payment=n % 3 == 0))
     for n, (day, description, amount) in enumerate(rng.sample(lines, 40)):  # a session committed them
-        ledger.append(committed_line(account, day, amount, description.upper(), staged=f"S{n}"))
+        ledger.append(committed_line(account, day, amount, description.upper() if n % 4 else f"typed {n}",
+                                     staged=f"S{n}"))
     c.ledger.write(TENANT, ledger)
     common = {"date_style": DateStyle.BIG_ENDIAN, "bypass_replay_validation": True}
     first = _compare(c, world, content, account, **common)
     assert any(r.possible_duplicate for r in first.rows) and first.errors
     reasons = {(r.duplicate_reason or {}).get("reason") for r in first.rows}
-    assert {"transferMirror", "alreadyCommitted"} <= reasons
+    assert {"transferMirror", "alreadyCommitted", "sameDayCommittedLine"} <= reasons
     # the first import's own lines in the ledger: certain duplicates by id
     c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::5]])
     _compare(c, world, content, account, **common)
