@@ -89,8 +89,9 @@ def _country_of(identifier: str) -> str | None:
 
 
 class _Accounts:
-    """The bank account of each accountIdentifier, matched once per identifier (fuzzy, as files are),
-    created when unknown and the tenant allows it."""
+    """The bank account of each accountIdentifier, matched once per identifier, exactly (spaces and case aside:
+    the document makes the identifier the account's key, and a masked card number `****5678` is no current account
+    `12345678`), created when unknown and the tenant allows it."""
 
     def __init__(self, service: AccountService, tenant: Tenant, *, create: bool, bank_id: str,
                  country_code: str) -> None:
@@ -111,7 +112,7 @@ class _Accounts:
         that names it first)."""
         if identifier not in self.resolved:
             pairs = [(a.id, a.account_identifier) for a in self.known]
-            found = match_account(identifier, pairs, True)
+            found = match_account(identifier, pairs, False)
             created = False
             if found is None and len(set(same_identifier(identifier, pairs))) > 1:
                 self.ambiguous.add(identifier)  # never a new one beside them: which is meant cannot be told

@@ -145,3 +145,16 @@ def test_a_request_that_finds_its_line_written_meanwhile_answers_existing(c: Fak
     assert (raced[0].new, raced[0].existing) == (1, 0)
     assert (first.new, first.existing, [i.result for i in first.items]) == (0, 1, ["existing"])
     assert [line.description for line in c.ledger.all(world.tenant, account)] == ["Racing"]
+
+
+def test_an_identifier_names_its_account_exactly_spaces_and_case_aside(c: FakeContainer, world: World):
+    """The identifier is the account's key (document 001): a masked card number or an altered number is another
+    account, never the current account it resembles (`****5678` went to `12345678`, silently); spaces and case
+    do not count."""
+    current = world.account("12345678")
+    iban = world.account("GB33BUKB20201555555555")
+    result = _post(c, world, *[_tx(account_identifier=ident, transaction_id=f"tx-{n}") for n, ident in enumerate(
+        ["****5678", "xx12345678", "012345678", "1234 5678", "gb33 bukb 2020 1555 5555 55"])])
+    assert [(i.bank_account_id in (current, iban), i.account_created) for i in result.items] == [
+        (False, True), (False, True), (False, True), (True, False), (True, False)]
+    assert [i.bank_account_id for i in result.items[3:]] == [current, iban]
