@@ -170,6 +170,10 @@ def test_list_get_filters_and_pages(client: Client):
     assert [r["id"] for r in page2["data"]] == [first] and page2["links"]["prev"]
     only_feb = client.ok("GET", f"{BASE}?filter[periodStart]=2024-02-01").json()
     assert [r["id"] for r in only_feb["data"]] == [second]
+    # a filter's date is written as the body's are: a datetime is refused, not read as its local day
+    for written in ("2024-02-01T00:00:00%2B14:00", "2024-02-01T23:00:00-05:00", "20240201"):
+        refused = client.call("GET", f"{BASE}?filter[periodStart]={written}")
+        assert refused.status_code == 400 and refused.json()["code"] == "VALIDATION", refused.text
     status = client.ok("GET", f"{BASE}?filter[status]=PARTIALLY_MATCHED&filter[periodEnd]=2024-01-31").json()
     assert [r["id"] for r in status["data"]] == [first]
     one = client.ok("GET", f"{BASE}/{first}").json()

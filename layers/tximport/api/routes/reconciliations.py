@@ -6,7 +6,6 @@ extensions (manual match/unmatch, re-run), BAAS_RECONCILIATION_READ for the GETs
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -21,6 +20,7 @@ from tximport.api.models import Canonical, PathId
 from tximport.api.reconciliation_models import (
     PREFIX,
     CreateReconciliationRequest,
+    Day,
     EntryChangeRequest,
     EntryDocument,
     EntryList,
@@ -148,8 +148,8 @@ def list_reconciliations(
         page_number: PageNumber = 1, page_size: PageSize = 20,
         account_id: Annotated[str | None, Query(alias="filter[accountId]", max_length=128), Canonical] = None,
         status: Annotated[ReconciliationStatus | None, Query(alias="filter[status]")] = None,
-        period_start: Annotated[date | None, Query(alias="filter[periodStart]")] = None,
-        period_end: Annotated[date | None, Query(alias="filter[periodEnd]")] = None) -> Response[Any]:
+        period_start: Annotated[Day | None, Query(alias="filter[periodStart]")] = None,
+        period_end: Annotated[Day | None, Query(alias="filter[periodEnd]")] = None) -> Response[Any]:
     tenant = _caller(READ)
     where = ListFilter(account_id=account_id, status=status, period_start=period_start, period_end=period_end)
     found, total = container().reconciliations.queries.list_page(tenant, where, page_number, page_size)
