@@ -241,6 +241,7 @@ class _Run:
         # candidate edges per entry and per line: (other side's position, score, parts)
         self.by_entry: dict[int, dict[int, tuple[float, tuple[float | None, ...]]]] = {}
         self.by_line: dict[int, dict[int, float]] = defaultdict(dict)
+        self._index: _LineIndex | None = None
 
     def run(self) -> list[EntryResult]:
         self._exact_references()
@@ -277,7 +278,7 @@ class _Run:
 
     # 2 + 3. candidates and scores -------------------------------------------------------------------
     def _candidates(self) -> None:
-        index = _LineIndex([s for s in self.l_sides if not self.line_used[s.pos]])
+        index = self._index = _LineIndex([s for s in self.l_sides if not self.line_used[s.pos]])
         tolerance, window = self.options.tolerance_units, self.options.date_window_days
         floor = self.options.suggest_score
         for e in self.e_sides:
@@ -346,9 +347,19 @@ class _Run:
                 threshold = self.options.auto_match_score
                 result.reason = f"best score {_below(score, threshold)} is below autoMatchScore {threshold:g}"
                 result.suggestions = self._suggestions(i, None)
-        for result in self.results:
+        for pos, result in enumerate(self.results):
             if result.status == MatchStatus.UNMATCHED and not result.reason:
-                result.reason = NO_LINE
+                result.reason = NO_LINE + self._other_direction(self.e_sides[pos])
+
+    def _other_direction(self, e: _Side) -> str:
+        """What the reason of an entry no line fits adds when a line of the other direction would fit its amount
+        and day (an entry typed CREDIT for money out, say)."""
+        other = "DEBIT" if e.direction == "CREDIT" else "CREDIT"
+        index = self._index
+        if index is None or not any(index.around(other, e.units, self.options.tolerance_units, e.day,
+                                                 self.options.date_window_days)):
+            return ""
+        return f" (a {other.lower()} line has that amount: check the entry's type)"
 
     def _runner_up(self, i: int, p: int, assignment: dict[int, int], owner: dict[int, int]) -> RunnerUp | None:
         score = self.by_entry[i][p][0]

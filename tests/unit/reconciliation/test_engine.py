@@ -200,3 +200,14 @@ def test_generated_set_precision_and_recall():
     assert precision >= 0.99, precision
     assert recall >= 0.9, recall
     assert matched > 2500
+
+
+def test_an_entry_of_the_wrong_type_is_told_a_line_of_the_other_direction_has_its_amount():
+    """A CREDIT entry of 33.33 where the ledger has a 33.33 debit that day: unmatched (directions never mix), and
+    the reason says so instead of claiming no line has the amount; an entry no line of either direction fits keeps
+    the plain reason."""
+    results = by_index(match([entry(0, "33.33", 15, "Estorno", direction=C), entry(1, "44.44", 15)],
+                             [line("L1", "33.33", 15, "ESTORNO", D)], OPTIONS))
+    assert results[0].status == MatchStatus.UNMATCHED
+    assert results[0].reason == engine.NO_LINE + " (a debit line has that amount: check the entry's type)"
+    assert results[1].reason == engine.NO_LINE
