@@ -356,8 +356,9 @@ class _Run:
         and day (an entry typed CREDIT for money out, say)."""
         other = "DEBIT" if e.direction == "CREDIT" else "CREDIT"
         index = self._index
-        if index is None or not any(index.around(other, e.units, self.options.tolerance_units, e.day,
-                                                 self.options.date_window_days)):
+        found = None if index is None else next(iter(index.around(
+            other, e.units, self.options.tolerance_units, e.day, self.options.date_window_days)), None)
+        if found is None:  # (a position: 0 is one)
             return ""
         return f" (a {other.lower()} line has that amount: check the entry's type)"
 
