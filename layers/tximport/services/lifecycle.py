@@ -154,17 +154,17 @@ class Lifecycle:
         for account_id in self.account_ids(imp):
             self.resume_next(imp.tenant, account_id)
 
-    def hold(self, tenant: Tenant, account_ids: Iterable[str], holder: str, until: int) -> str | None:
+    def hold(self, tenant: Tenant, account_ids: Iterable[str], holder: str, until: int) -> tuple[str, str] | None:
         """Take every account for a writer that is no import (an import session's commit) until `until` (epoch
         seconds; taking them again renews the lease), all or none in a fixed order, so that no import is
         processed, reviewed or committed against them meanwhile (one arriving queues behind the hold). Answers
-        None, or who holds the first account it could not take."""
+        None, or the first account it could not take and who holds it."""
         taken: list[str] = []
         for account_id in sorted(set(account_ids)):
             if not self.locks.acquire(tenant, account_id, holder, until=until):
                 for done in taken:
                     self.locks.release(tenant, done, holder)
-                return self.locks.holder(tenant, account_id) or "another writer"
+                return account_id, self.locks.holder(tenant, account_id) or "another writer"
             taken.append(account_id)
         return None
 

@@ -423,7 +423,8 @@ def test_a_commit_writing_to_an_account_an_import_holds_is_refused_until_the_imp
                                                 d_account.id)
     with pytest.raises(Conflict) as busy:
         CommitService(w.deps).commit(w.scope, sent.id)
-    assert busy.value.code == "AccountBusy" and imp.id in busy.value.message
+    assert busy.value.code == "AccountBusy" and imp.id in busy.value.message and d_account.id in busy.value.message
+    assert busy.value.target == "data.destination_account_id"  # the field naming the busy account
     assert w.lines(c_account.id) == [] and w.lines(d_account.id) == []
     _confirmed(w, imp.id)
     result = CommitService(w.deps).commit(w.scope, sent.id)
@@ -443,13 +444,38 @@ def test_an_import_arriving_while_a_commit_holds_its_account_queues_and_is_woken
     assert files.claim(imp.id) == "wait"
     token = w.c.workflow_engine.park()
     w.c.workflow.enqueue(files.get(imp.id), token)
-    assert w.c.lifecycle.hold(w.tenant, [account.id], session_holder("s-2"), int(time.time()) + 60) == holder
+    assert w.c.lifecycle.hold(w.tenant, [account.id], session_holder("s-2"), int(time.time()) + 60) == (
+        account.id, holder)
     w.c.lifecycle.free(w.tenant, [account.id], holder)
     assert w.c.workflow_engine.outputs(token) == [{"action": "claim"}]
     assert files.claim(imp.id) == "process"
     other = w.account("Outra", "777")
     assert w.c.lifecycle.hold(w.tenant, [other.id], holder, int(time.time()) - 1) is None  # ran out at once
     assert w.c.locks.holder(w.tenant, other.id) is None
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"ignore": "true"}, "[0].data.ignore"), ({"ignore": 1}, "[0].data.ignore"), ({"ignore": None}, "[0].data.ignore"),
+    ({"type": "CARD_PAYMENT", "billing_month": "2024-4"}, "[0].data.billing_month"),
+    ({"type": "CARD_PAYMENT", "billing_month": "abril"}, "[0].data.billing_month"),
+    ({"type": "CARD_PAYMENT", "billing_month": "2024-04-15"}, "[0].data.billing_month")])
+def test_data_that_decides_what_a_commit_writes_has_its_shape(w: World, data: dict, field: str):
+    """`data.ignore` is a JSON boolean (`"true"` booked the copy it set aside) and `data.billing_month` a month
+    YYYY-MM (a payment into `"2024-4"` left the account and reached no invoice): else 400 naming the field, in a
+    POST and a PUT alike, and nothing is staged or changed."""
+    _, session = account_session(w)
+    card, _ = card_session(w)
+    kind = data.pop("type", None)
+    extra = {"type": T(kind), "data": {"card_id": card.id, **data}} if kind else {"data": data}
+    with pytest.raises(ValidationFailed) as refused:
+        stage(w, session.id, (2, "-5.00", "PGTO", extra))
+    assert (refused.value.code, refused.value.target) == ("ValidationError", field)
+    (line,) = stage(w, session.id, (2, "-5.00", "PGTO", {"type": T(kind), "data": {"card_id": card.id}} if kind
+                                    else {}))
+    if data.get("ignore", 0) is not None:  # (a PUT's null removes the key)
+        with pytest.raises(ValidationFailed) as changed:
+            StagedService(w.deps).update(w.scope, line.id, StagedChanges(data=data))
+        assert changed.value.target == field.removeprefix("[0].")
 
 
 def _confirmed(w: World, import_id: str) -> None:

@@ -3,12 +3,14 @@ POST or an upload staging it, a PUT changing it, a bind (a session with lines ne
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from tximport.errors import ValidationFailed
 from tximport.services.sessions.deps import Deps, check_amount, check_currency, line_currency
 from tximport.sessions.models import (
+    MONTH_PATTERN,
     ImportSession,
     Invoice,
     InvoiceStatus,
@@ -18,6 +20,8 @@ from tximport.sessions.models import (
     StagedTransactionType,
 )
 from tximport.sessions.rules import allowed_types
+
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def _at(prefix: str, name: str) -> str:
@@ -98,12 +102,28 @@ def refuse_paid(invoice: Invoice | None, key: tuple[str, str], target: str, line
                                code="InvoicePaid", target=f"{target}.billing_month")
 
 
+def check_data(data: dict[str, Any], prefix: str) -> None:
+    """The `data` fields whose value decides what a commit writes have their shape: `ignore` a JSON boolean (a
+    `"true"` booked the copy it meant to set aside), `billing_month` a month `YYYY-MM` (a payment into `"2024-4"`
+    left the account and reached no invoice). 400 ValidationError naming `<prefix>.ignore` or
+    `<prefix>.billing_month`."""
+    if "ignore" in data and not isinstance(data["ignore"], bool):
+        raise ValidationFailed("data.ignore is true (set the line aside: committed IGNORE) or false (a line of its "
+                               f"own), as a JSON boolean, not {data['ignore']!r}", code="ValidationError",
+                               target=_at(prefix, "ignore"))
+    month = data.get("billing_month")
+    if month is not None and not (isinstance(month, str) and _MONTH.fullmatch(month)):
+        raise ValidationFailed(f"data.billing_month is the invoice's month, written YYYY-MM, not {month!r}",
+                               code="ValidationError", target=_at(prefix, "billing_month"))
+
+
 def check_line(deps: Deps, scope: Scope, session: ImportSession, currency: str | None, amount: Decimal,
                data: dict[str, Any], kind: StagedTransactionType | None, prefix: str) -> None:
     """One line against its session (`currency`: its account's): the currency it names, its amount's decimals,
     its transfer's other account, its type and its card payment's invoice. Raises the 400 a POST of the line
     answers, naming the field under `prefix` (`[0]` in a POST). `data`'s currency code is written upper case, as
     the ledger writes codes."""
+    check_data(data, _at(prefix, "data"))
     check_currency(data, currency, _at(prefix, "data.currency"))
     check_amount(amount, line_currency(data, currency), _at(prefix, "amount"))
     check_transfer(deps, scope, session, data, currency, _at(prefix, "data"))

@@ -179,20 +179,20 @@ class CommitService:
         the accounts it writes; answers the ledger ids written."""
         ids: list[str] = []
         batch: list[StagedTransaction] = []
-        self._hold_accounts(scope, session, accounts)  # before the lines are judged against the ledger again
+        self._hold_accounts(scope, session, accounts, lines)  # before the lines are judged against the ledger again
         finder = self._finder(scope, session, lines)
         for line in lines:
             if line.status == StagedTransactionStatus.READY:
                 batch.append(line)
             if len(batch) == CHUNK:
                 self._hold(scope, session, invoices, owner)
-                self._hold_accounts(scope, session, accounts)
+                self._hold_accounts(scope, session, accounts, lines)
                 ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts,
                                                                              finder), committed, counts, owner, days)
                 batch = []
         if batch:
             self._hold(scope, session, invoices, owner)
-            self._hold_accounts(scope, session, accounts)
+            self._hold_accounts(scope, session, accounts, lines)
             ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts, finder),
                                       committed, counts, owner, days)
         return ids
@@ -207,7 +207,8 @@ class CommitService:
                 found.add(other)
         return found
 
-    def _hold_accounts(self, scope: Scope, session: ImportSession, accounts: set[str]) -> None:
+    def _hold_accounts(self, scope: Scope, session: ImportSession, accounts: set[str],
+                       lines: list[StagedTransaction]) -> None:
         """Hold (or renew the lease on) every account the commit writes, as an import holds its accounts: while a
         file import of one of them is processed, reviewed or committed, this commit judged against a ledger that
         import is about to change (and the import was reviewed without this commit's lines), so it answers 409
@@ -216,11 +217,27 @@ class CommitService:
         if self.d.writers is None:
             return
         until = int(time.time()) + ACCOUNT_LEASE_SECONDS
-        holder = self.d.writers.hold(scope.tenant, accounts, session_holder(session.id), until)
-        if holder is not None:
-            raise Conflict(f"{describe_holder(holder)} holds bank account(s) this commit writes to (it is processed, "
-                           "awaits confirmation or is committed, against the ledger as it is): commit again once it "
-                           "has completed or was deleted", code="AccountBusy", target="account_id")
+        busy = self.d.writers.hold(scope.tenant, accounts, session_holder(session.id), until)
+        if busy is not None:
+            account_id, holder = busy
+            raise Conflict(f"{describe_holder(holder)} holds bank account {account_id}, which this commit writes to "
+                           "(it is processed, awaits confirmation or is committed, against the ledger as it is): "
+                           "commit again once it has completed or was deleted", code="AccountBusy",
+                           target=self._naming(session, lines, account_id))
+
+    @staticmethod
+    def _naming(session: ImportSession, lines: list[StagedTransaction], account_id: str) -> str:
+        """The field that names a busy account: the session's own `account_id` (or `card_id`), else the data field
+        of the first READY line whose mirror goes there."""
+        if account_id == session.context_id:
+            return "card_id" if session.type == SessionType.CARD else "account_id"
+        for line in lines:
+            if line.status == StagedTransactionStatus.READY and mirror_account_of(session, line) == account_id:
+                if line.type == T.CARD_PAYMENT:
+                    return "data.card_id"
+                return "data.destination_account_id" if transfer_outgoing(line.amount, line.data) \
+                    else "data.source_account_id"
+        return "account_id"
 
     def _finder(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction]) -> CopyFinder:
         """The commit's copy finder: its ledger days read once (the commit's own lines are no copies), and the lines

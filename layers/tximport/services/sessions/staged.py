@@ -8,7 +8,7 @@ from typing import Any
 from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.checks import check_card_payment, check_line, check_transfer
+from tximport.services.sessions.checks import check_card_payment, check_data, check_line, check_transfer
 from tximport.services.sessions.copies import MARK, CopyFinder, Held, same_line
 from tximport.services.sessions.deps import (
     MAX_LINES_PER_SESSION,
@@ -156,6 +156,7 @@ class StagedService:
         if changes.data is not None:  # the copy mark is the server's: what a client sends for it is ignored
             merged = {**new.data, **{k: v for k, v in changes.data.items() if k != MARK}}
             new.data = {k: v for k, v in merged.items() if v is not None}
+            check_data(new.data, "data")
             check_currency(new.data, currency, "data.currency")
             check_transfer(self.d, scope, session, new.data, currency, "data")
         if changes.amount is not None or changes.data is not None:
