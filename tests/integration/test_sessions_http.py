@@ -707,10 +707,14 @@ def test_amounts_that_move_no_money_or_break_a_limit_are_named_where_they_are(cl
     account = client.bank_account()
     session = client.create_session(account_id=account, billing_month="2024-03")
     line = {"transaction_date": "2024-03-05", "description": "Feira", "amount": -30}
-    for zero in (0, "-0.00"):
+    for zero in (0, -0.0):
         refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                                json_body=[line, {**line, "amount": zero}])
         assert (refused["code"], refused["field"]) == ("ZeroAmount", "[1].amount"), refused
+    # an amount is a JSON number, as the document types it (and as target_value is): text is refused, named
+    refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                           json_body=[line, {**line, "amount": "-30.00"}])
+    assert (refused["code"], refused["field"]) == ("ValidationError", "[1].amount"), refused
     (staged,) = client.stage(session["id"], [line])
     assert client.error("PUT", f"/staged-transactions/{staged['id']}", 400,
                         json_body={"amount": 0})["code"] == "ZeroAmount"

@@ -192,7 +192,7 @@ class CreateStagedTransactionRequest(DataIn):
     """v1.createStagedTransactionRequest. `type` may be left out: the sign rule decides. `status` and
     the other fields of a staged transaction may be sent back as read: they are ignored."""
 
-    amount: Amount
+    amount: Number
     transaction_date: Day
     description: Text = ""
     type: StagedTransactionType | None = Field(default=None, description="left out: account + INCOME, - EXPENSE; "
@@ -215,7 +215,7 @@ class UpdateStagedTransactionRequest(DataIn):
     """v1.updateStagedTransactionRequest: the fields sent change (data keys merge; a null value removes
     the key); `status` is ignored (it is computed)."""
 
-    amount: Amount | None = None
+    amount: Number | None = None
     data: dict[str, Any] | None = None
     description: Text | None = None
     status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
@@ -284,7 +284,7 @@ class RecurringInput(In):
     type: RecurringType | None = Field(default=None, description="income, expense, transfer, card_transaction")
     account_id: Id | None = None
     card_id: Id | None = None
-    amount: Amount | None = None
+    amount: Number | None = None
     category_id: Id | None = None
     sub_category_id: Id | None = None
     description: Text | None = None
