@@ -87,6 +87,8 @@ def _date(value: Any) -> Any:
 Amount = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({"type": "number", "examples": [49.9]})]
 #: an amount the client must send as a JSON number (the exact number text is read as a Decimal)
 Number = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "number", "examples": [2700.0]})]
+#: a line's amount as a client sends it: a JSON number
+AmountIn = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "number", "examples": [49.9]})]
 Day = Annotated[date, BeforeValidator(_date), AfterValidator(_bookable),
                 WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-03-15"]})]
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), WithJsonSchema(
@@ -192,7 +194,7 @@ class CreateStagedTransactionRequest(DataIn):
     """v1.createStagedTransactionRequest. `type` may be left out: the sign rule decides. `status` and
     the other fields of a staged transaction may be sent back as read: they are ignored."""
 
-    amount: Number
+    amount: AmountIn
     transaction_date: Day
     description: Text = ""
     type: StagedTransactionType | None = Field(default=None, description="left out: account + INCOME, - EXPENSE; "
@@ -215,7 +217,7 @@ class UpdateStagedTransactionRequest(DataIn):
     """v1.updateStagedTransactionRequest: the fields sent change (data keys merge; a null value removes
     the key); `status` is ignored (it is computed)."""
 
-    amount: Number | None = None
+    amount: AmountIn | None = None
     data: dict[str, Any] | None = None
     description: Text | None = None
     status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
@@ -284,7 +286,7 @@ class RecurringInput(In):
     type: RecurringType | None = Field(default=None, description="income, expense, transfer, card_transaction")
     account_id: Id | None = None
     card_id: Id | None = None
-    amount: Number | None = None
+    amount: AmountIn | None = None
     category_id: Id | None = None
     sub_category_id: Id | None = None
     description: Text | None = None
