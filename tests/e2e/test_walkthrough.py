@@ -148,3 +148,22 @@ def test_printed_walkthrough_runs_in_a_shell(stack, tmp_path):
     import_id = done.stdout.strip().rsplit("IMPORT=", 1)[1]
     assert client.status(import_id)["status"] == "complete"
     assert time.monotonic() - started < 180
+
+
+def test_the_readmes_walkthrough_runs_in_a_shell_as_written(stack, tmp_path):
+    """The README's copy of the walkthrough, its exports filled in and pasted whole into bash, drives an import to
+    complete (it had no waits: the review and confirm came while the import was processing)."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("ready to paste:\n\n```sh\n", 1)[1].split("```", 1)[0]
+    client = Client(stack, "e2e-org-readme", "e2e-co-readme")
+    account = _new_account(client, "22220001")
+    token = stack.token_for("e2e-org-readme", "e2e-co-readme")
+    lines = [f"export API={stack.base_url}" if ln.startswith("export API=") else
+             f"export TOKEN={token}" if ln.startswith("export TOKEN=") else
+             f"export ACCOUNT={account}" if ln.startswith("export ACCOUNT=") else ln for ln in block.splitlines()]
+    script = "set -euo pipefail\n" + "\n".join(lines) + '\necho "IMPORT=$IMPORT"\n'
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "upload: 200" in done.stdout and "confirm: 204" in done.stdout
+    assert client.status(done.stdout.strip().rsplit("IMPORT=", 1)[1])["status"] == "complete"
