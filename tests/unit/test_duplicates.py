@@ -15,10 +15,11 @@ TENANT = Tenant(organisation_id="o", company_id="c")
 def _line(account_id: str, day: date, item: dict) -> LedgerLine:
     if "mirrorOf" in item:  # a transfer's (or card payment's) mirror another account's session wrote here
         return mirror_line(account_id, day, item["amount"], counterpart=item["mirrorOf"], staged=item["transactionId"],
-                           card_payment=item.get("card", False), description=item.get("description", ""))
+                           card_payment=item.get("card", False), description=item.get("description", ""),
+                           ignored=item.get("ignored", False))
     if item.get("session"):  # a line this account's session committed
         return committed_line(account_id, day, item["amount"], item.get("description", ""),
-                              staged=item["transactionId"])
+                              staged=item["transactionId"], ignored=item.get("ignored", False))
     return LedgerLine(transaction_id=item["transactionId"], bank_account_id=account_id, amount=Decimal(item["amount"]),
                       date_posted=day, description=item.get("description", ""),
                       bank_transaction_id=item.get("bankTransactionId"), import_id="earlier", committed=utcnow())
@@ -136,7 +137,8 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             "transactionId": f"L{n:03d}", "amount": rng.choice(amounts), "description": rng.choice(words),
             **({"bankTransactionId": f"F{rng.randrange(0, 60)}"} if rng.random() < 0.4 else {}),
             **rng.choice([{}] * 6 + [{"mirrorOf": "other", "card": rng.random() < 0.5}, {"session": True},
-                                     {"session": True, "description": f"typed by hand {n}"}])})
+                                     {"session": True, "description": f"typed by hand {n}"},
+                                     {"session": True, "ignored": True}, {"mirrorOf": "other", "ignored": True}])})
     for account in ("a", "b"):
         ours, oracle = DuplicateDetector(FakeLedger(items), TENANT), RowScan(FakeLedger(items), TENANT)
         flagged = mirrored = committed = same_day = 0
@@ -151,7 +153,7 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             mirrored += verdict is not None and verdict.reason in ("transferMirror", "cardPaymentMirror")
             committed += verdict is not None and verdict.reason == "alreadyCommitted"
             same_day += verdict is not None and verdict.reason == "sameDayCommittedLine"
-        assert flagged > 100 and mirrored > 10 and committed > 10 and same_day > 0
+        assert flagged > 100 and mirrored > 10 and committed > 5 and same_day > 0
         assert ours.overlap_count() == oracle.overlap_count()
 
 

@@ -24,7 +24,8 @@ A staged line is compared with the account's ledger and with the file itself:
   B") -> possible duplicate (`reason: sameDayCommittedLine`).
 
 A session's line (committed or mirror) answers one line of the run: the first that takes it, in file order (two
-coffees a session committed and two in the file: both copies, a third only looks like them).
+coffees a session committed and two in the file: both copies, a third only looks like them). A line committed
+IGNORE (a settled copy, kept as a record: it counts in no balance) answers none: what it copied answers.
 
 Identical lines inside one file (two equal coffees on one day) are never flagged against each other:
 their occurrence index gives them different ids and both are imported.
@@ -51,7 +52,7 @@ from rapidfuzz import fuzz
 from tximport.ids import normalized_description
 from tximport.models import LedgerLine, Tenant
 from tximport.sessions.ids import COMMITTED_REASON, is_mirror, mirror_reason
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, ignored
 
 
 @dataclass(slots=True)
@@ -83,7 +84,7 @@ class _DayIndex:
             if line.bank_transaction_id:
                 self.by_bank_id.setdefault(line.bank_transaction_id, position)
             self.by_amount.setdefault(line.amount, []).append(position)
-            if line.session is None:
+            if line.session is None or ignored(line):  # a record of a settled copy answers no line
                 continue
             if is_mirror(line):
                 self.mirrors.setdefault(line.amount, []).append(line)

@@ -37,6 +37,7 @@ from rapidfuzz import fuzz
 
 from tximport.models import LedgerLine, Tenant
 from tximport.sessions.ids import is_mirror, mirror_reason
+from tximport.sessions.models import TransactionStatus
 from tximport.storage.ledger import LedgerStore
 
 #: how far a mirror line may lie from the line answering it
@@ -173,6 +174,8 @@ class DuplicateDetector:
         for line in self._day(account_id, day):
             if line.session is None or is_mirror(line) or line.amount != amount or line.transaction_id in self._taken:
                 continue
+            if line.session.status == TransactionStatus.IGNORE:
+                continue
             if bank_transaction_id and line.bank_transaction_id and line.bank_transaction_id != bank_transaction_id:
                 continue
             return Verdict(line.transaction_id, "sameDayCommittedLine",
@@ -184,6 +187,8 @@ class DuplicateDetector:
                    bank_transaction_id: str | None) -> Verdict | None:
         for line in self._day(account_id, day):
             if line.session is None or is_mirror(line) or line.amount != amount or line.transaction_id in self._taken:
+                continue
+            if line.session.status == TransactionStatus.IGNORE:
                 continue
             if " ".join(line.description.split()).casefold() != " ".join(description.split()).casefold():
                 continue
@@ -201,6 +206,8 @@ class DuplicateDetector:
                 continue
             for line in self._day(account_id, near):
                 if line.amount != amount or not is_mirror(line) or line.transaction_id in self._taken:
+                    continue
+                if line.session is not None and line.session.status == TransactionStatus.IGNORE:
                     continue
                 if bank_transaction_id and line.bank_transaction_id and \
                         line.bank_transaction_id != bank_transaction_id:

@@ -478,6 +478,32 @@ def test_data_that_decides_what_a_commit_writes_has_its_shape(w: World, data: di
         assert changed.value.target == field.removeprefix("[0].")
 
 
+def test_a_copy_settled_with_ignore_answers_no_file_line_its_mirror_does(w: World):
+    """D's transfer of 50.00 to E (its mirror in E); E's session settles the bank's line of it with data.ignore
+    (committed IGNORE, a record). E's statement then comes as a file: its line of that money takes the mirror
+    (transferMirror), not the IGNORE record, so the mirror is not left to swallow an unrelated 50.00 credit four
+    days later (it was skipped as the transfer's copy: 50.00 lost). An ignored transfer's IGNORE mirror answers no
+    line either."""
+    _, sent = account_session(w)
+    e = w.account("Poupanca", "999")
+    stage(w, sent.id, (3, "-50.00", "TO E", {"type": T.TRANSFER, "data": {"destination_account_id": e.id}}),
+          (20, "-30.00", "TO E ignored", {"type": T.TRANSFER, "data": {"destination_account_id": e.id,
+                                                                        "ignore": True}}))
+    CommitService(w.deps).commit(w.scope, sent.id)
+    received = SessionService(w.deps).create(w.scope, SessionInput(e.id, None, "2024-03"))
+    (copy,) = stage(w, received.id, (4, "50.00", "SEPA IN D", {}))
+    StagedService(w.deps).update(w.scope, copy.id, StagedChanges(data={"ignore": True}))
+    assert CommitService(w.deps).commit(w.scope, received.id).ignored == 1
+    statement = (b"Date,Description,Amount\n2024-03-04,SEPA IN D,50.00\n2024-03-07,BONUS FROM EMPLOYER,50.00\n"
+                 b"2024-03-21,SEPA IN D,30.00\n")
+    imp, _token = Files(w.c, w.tenant).awaiting(statement, e.id)
+    rows = list(w.c.staging.all_rows(imp.chunk_keys))
+    assert [((r.duplicate_reason or {}).get("reason"), r.default_decision) for r in rows] == [
+        ("transferMirror", "skip"), (None, "import"), (None, "import")]
+    _confirmed(w, imp.id)
+    assert sum(total for _, total in w.ledger.day_totals(w.tenant, e.id, None, None)) == D("130.00")
+
+
 def _confirmed(w: World, import_id: str) -> None:
     """A file import confirmed with its default decisions and committed, as its state machine goes on."""
     files = Files(w.c, w.tenant)

@@ -14,7 +14,7 @@ from tximport.ids import normalized_description, transaction_id
 from tximport.models import LedgerLine, Tenant
 from tximport.services.duplicates import DuplicateDetector
 from tximport.sessions.ids import COMMITTED_REASON, MIRROR_REASONS, is_mirror, mirror_reason
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, ignored
 
 #: the data key of the copy mark (the server's alone: what a client sends for it is ignored)
 MARK = "possible_duplicate"
@@ -81,7 +81,7 @@ class CopyFinder:
         whether it marked `data`."""
         mirror = next((line for line in self.detector.lines_near(self.account_id, day, amount,
                                                                   DuplicateDetector.MIRROR_DAYS)
-                       if is_mirror(line) and line.transaction_id not in self.answered), None)
+                       if is_mirror(line) and not ignored(line) and line.transaction_id not in self.answered), None)
         if mirror is None or mirror.session is None:
             return False
         self.answered.add(mirror.transaction_id)
@@ -95,7 +95,7 @@ class CopyFinder:
         A session's ledger line has an id of its own (its session and staged line), so the file import's id check
         cannot find it."""
         copies = [line for line in self.detector.lines_near(self.account_id, day, amount)
-                  if line.date_posted == day and line.session is not None and not is_mirror(line)
+                  if line.date_posted == day and line.session is not None and not is_mirror(line) and not ignored(line)
                   and line.session.session_id != self.own_session
                   and same_line(line.date_posted, line.amount, line.description) == key]
         wanted = self.occurrences[key]
@@ -112,4 +112,4 @@ def answering_line(detector: DuplicateDetector, mirror: LedgerLine, taken: set[s
     mirror, not in `taken`): that account's statement was imported first."""
     return next((line for line in detector.lines_near(mirror.bank_account_id, mirror.date_posted, mirror.amount,
                                                       DuplicateDetector.MIRROR_DAYS)
-                 if not is_mirror(line) and line.transaction_id not in taken), None)
+                 if not is_mirror(line) and not ignored(line) and line.transaction_id not in taken), None)
