@@ -5,7 +5,8 @@ number with or without the bank code, a masked card number. `match_account` find
 account an account reference belongs to:
 
 1. exact: identifiers are compared without spaces and case (`NL77 ABNA 0574 9087 65` is the IBAN
-   `NL77ABNA0574908765`);
+   `NL77ABNA0574908765`), and a valid IBAN followed by an ISO 4217 code (`NL20INGB0001234567EUR`, as ING writes
+   MT940 `:25:`) is that IBAN (the reference as a whole being no valid IBAN);
 2. fuzzy (when asked for), in addition:
    * punctuation is ignored: dashes, dots, slashes (`123-456-78` is `12345678`);
    * an IBAN matches the domestic account inside it (its BBAN, the account code with or without
@@ -100,8 +101,8 @@ def candidates(file_ref: str, accounts: list[tuple[str, str]], fuzzy: bool, bank
     """The ids of the accounts the first rule that finds any (`match_account`) says `file_ref` may name."""
     if not file_ref or not file_ref.strip():
         return []
-    key = _exact_key(file_ref)
-    exact = [bank_id for bank_id, identifier in accounts if identifier and _exact_key(identifier) == key]
+    keys = {_exact_key(file_ref)} | _iban_before_currency(file_ref)
+    exact = [bank_id for bank_id, identifier in accounts if identifier and _exact_key(identifier) in keys]
     if exact or not fuzzy:
         return list(dict.fromkeys(exact))
     masked = _MASKED.match(file_ref.strip())
@@ -197,6 +198,15 @@ def _known_bic(text: str) -> bool:
         return bool(BIC(text).bank_names)
     except (ValueError, TypeError):
         return False
+
+
+def _iban_before_currency(file_ref: str) -> set[str]:
+    """The IBAN a reference writes with its currency after it (`NL20INGB0001234567EUR`), as a key; none when the
+    reference is a valid IBAN itself, or what comes before the code is none."""
+    key = _exact_key(file_ref)
+    if len(key) < 18 or key[-3:] not in EXPONENTS or not key[-3:].isalpha() or _valid_iban(key):
+        return set()
+    return {key[:-3]} if _valid_iban(key[:-3]) else set()
 
 
 def _valid_iban(identifier: str) -> bool:

@@ -163,3 +163,13 @@ def test_one_number_under_several_banks_in_one_file_is_as_many_accounts() -> Non
     assert bankless_first.ref("1020304050", None) == "1020304050"
     assert bankless_first.ref("1020304050", None) == "1020304050"
     assert bankless_first.ref("1020304050", "INGDDEFFXXX") == "INGDDEFFXXX/1020304050"
+
+
+@pytest.mark.parametrize("fuzzy", [False, True])
+def test_an_iban_followed_by_its_currency_is_that_iban(fuzzy: bool) -> None:
+    """ING writes MT940 `:25:` as the IBAN and the currency (`NL77ABNA0574908765EUR`): that IBAN's account
+    without fuzzy matching; a code that is no currency, or an IBAN whose check digits fail, is nothing."""
+    assert match_account("NL77ABNA0574908765EUR", ACCOUNTS, fuzzy) == "ba-iban"
+    assert match_account("DE89 3704 0044 0532 0130 00 EUR", ACCOUNTS, fuzzy) == "ba-de"
+    assert match_account("NL77ABNA0574908765XYZ", ACCOUNTS, False) is None
+    assert match_account("NL78ABNA0574908765EUR", ACCOUNTS, False) is None
