@@ -3,6 +3,7 @@ POST or an upload staging it, a PUT changing it, a bind (a session with lines ne
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -109,12 +110,17 @@ def check_data(data: dict[str, Any], prefix: str) -> None:
     `<prefix>.billing_month`."""
     if "ignore" in data and not isinstance(data["ignore"], bool):
         raise ValidationFailed("data.ignore is true (set the line aside: committed IGNORE) or false (a line of its "
-                               f"own), as a JSON boolean, not {data['ignore']!r}", code="ValidationError",
+                               f"own), as a JSON boolean, not {_json(data['ignore'])}", code="ValidationError",
                                target=_at(prefix, "ignore"))
     month = data.get("billing_month")
     if month is not None and not (isinstance(month, str) and _MONTH.fullmatch(month)):
-        raise ValidationFailed(f"data.billing_month is the invoice's month, written YYYY-MM, not {month!r}",
+        raise ValidationFailed(f"data.billing_month is the invoice's month, written YYYY-MM, not {_json(month)}",
                                code="ValidationError", target=_at(prefix, "billing_month"))
+
+
+def _json(value: Any) -> str:
+    """A value as the client wrote it in JSON (`null`, `"true"`, `1`)."""
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def check_line(deps: Deps, scope: Scope, session: ImportSession, currency: str | None, amount: Decimal,
