@@ -21,6 +21,7 @@ help:
 	@echo "make openapi regenerate docs/openapi.json from the API code"
 
 $(STAMP): pyproject.toml
+	@echo "installing the dependencies into $(VENV) (the first time takes a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -182,6 +182,9 @@ def _print_banner(stack: Any) -> None:
     console.print(f"token (30 days): {token}", markup=False)
     console.print(Panel.fit("Try it: paste into a shell", style="bold"))
     console.print(walkthrough(stack.base_url, token, stack.demo_bank_account_id), markup=False)
+    if not stack.base_url.endswith(":3000"):  # the CLI's default is port 3000
+        console.print(f"The CLI (.venv/bin/tximport) on this port: export TXIMPORT_API_URL={stack.base_url}",
+                      markup=False)
     console.print("Ctrl-C stops the stack.", markup=False)
     sys.stdout.flush()
 
