@@ -104,6 +104,8 @@ def test_tximport_local_starts_on_port_from_env_serves_and_stops_on_sigint(tmp_p
             response = requests.get(f"{base}/fileformats", timeout=10)
             assert response.status_code == 200
             assert "curl -s -T statement.csv" in log.read_text()  # the walkthrough was printed
+            # on another port than the CLI's default, the banner says how to point the CLI at it
+            assert f"export TXIMPORT_API_URL=http://127.0.0.1:{port}" in log.read_text()
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=30) == 0
         finally:
