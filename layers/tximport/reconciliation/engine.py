@@ -379,8 +379,9 @@ class _Run:
             else:
                 t = gain(other, p2)
                 regret = score + t - s2 - gain(other, p)
+                fits = "as well" if regret <= TIE else "better"  # a tie is no better fit
                 reason = (f"line {self.lines[p2].transaction_id} scores {s2:.2f} but fits entry "
-                          f"{self.entries[other].index} better")
+                          f"{self.entries[other].index} {fits}")
             best = _better(best, RunnerUp(self.lines[p2].transaction_id, s2, round(regret, 6), reason))
         for i2, s3 in self.by_line[p].items():
             if i2 == i:

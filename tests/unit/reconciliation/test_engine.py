@@ -211,3 +211,14 @@ def test_an_entry_of_the_wrong_type_is_told_a_line_of_the_other_direction_has_it
     assert results[0].status == MatchStatus.UNMATCHED
     assert results[0].reason == engine.NO_LINE + " (a debit line has that amount: check the entry's type)"
     assert results[1].reason == engine.NO_LINE
+
+
+def test_identical_entries_on_identical_lines_are_explained_as_a_tie():
+    """Two identical entries against two identical lines: both ambiguous (the tie rule), and the reason says the
+    other line fits the other entry as well, not better (it claimed a better fit with regret 0)."""
+    entries = [entry(0, "100.00", 3, "Card shop A"), entry(1, "100.00", 3, "Card shop A")]
+    lines = [line("L1", "100.00", 3, "CARD SHOP A"), line("L2", "100.00", 3, "CARD SHOP A")]
+    results = by_index(match(entries, lines, OPTIONS))
+    assert all(r.status == MatchStatus.UNMATCHED and r.ambiguous for r in results.values())
+    reasons = [r.reason for r in results.values()]
+    assert not any("better" in reason for reason in reasons) and any("as well" in reason for reason in reasons), reasons
