@@ -118,6 +118,7 @@ def test_handler_crash_is_a_json_500(standin_stack, http):
     assert response.status_code == 500
     body = response.json()
     assert body["data"] is None and body["error"]["code"] == "InternalServerError"
+    assert "RuntimeError" in body["error"]["message"]  # locally, where to look
     assert "gateway failed on GET /standin/boom" in standin_stack.output()
 
 

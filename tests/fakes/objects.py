@@ -7,7 +7,7 @@ import io
 import itertools
 from typing import IO
 
-from tximport.storage.objects import ObjectChanged, ObjectHead, ObjectVersion
+from tximport.storage.objects import ObjectChanged, ObjectHead, ObjectMissing, ObjectVersion
 
 
 class InMemoryObjects:
@@ -49,7 +49,7 @@ class InMemoryObjects:
         else:
             found = [b for v, b in self.history.get(key, []) if v == version_id]
             if not found:
-                raise FileNotFoundError(f"{key} has no version {version_id}")
+                raise ObjectMissing(f"{key} has no version {version_id}")
             body = found[0]
         if etag is not None and etag != self.etag_of(body):
             raise ObjectChanged(f"{key} changed since it was first read")
@@ -85,4 +85,4 @@ class InMemoryObjects:
         try:
             return self.objects[key]
         except KeyError:
-            raise FileNotFoundError(key) from None
+            raise ObjectMissing(key) from None

@@ -53,7 +53,7 @@ from tximport.sessions.models import (
 )
 from tximport.storage.kv import ConditionFailed, Delete, DynamoStore, Put, Update
 from tximport.storage.ledger import LedgerRepository, LineChanged, LinesHeld
-from tximport.storage.objects import ObjectChanged, S3Objects
+from tximport.storage.objects import ObjectChanged, ObjectMissing, S3Objects
 from tximport.storage.reconciliations import DynamoReconciliations
 from tximport.storage.repository import AccountsRepository, ImportsRepository, LocksRepository
 from tximport.storage.sessions import CatalogRepository
@@ -129,6 +129,8 @@ def test_objects_are_stored_read_pinned_to_their_etag_and_deleted(objects):
     with pytest.raises(ObjectChanged):
         objects.open("p/a.gz", etag=head.etag).read()
     assert objects.delete_prefix("p/") == 2
+    with pytest.raises(ObjectMissing):  # removed meanwhile (an earlier generation's chunk)
+        objects.open("p/b.gz").read()
     objects.delete("q/c.gz")
     objects.delete("q/c.gz")  # twice: nothing happens
     assert objects.delete_prefix("") == 0
@@ -152,6 +154,8 @@ def test_each_upload_is_a_version_read_by_its_id_and_every_version_is_deleted(ob
     with objects.open(key) as stream:
         assert stream.read() == b"first"  # the kept version is the current one again
     objects.delete(key)
+    with pytest.raises(ObjectMissing):
+        objects.open(key, version_id=oldest.version_id).read()
     assert objects.versions(key) == [] and objects.delete_versions(key) == 0
     assert [v.size for v in objects.versions(key + "2")] == [11]
     objects.put("staging/p/a.gz", b"one", content_type="text/plain")

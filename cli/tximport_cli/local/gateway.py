@@ -318,9 +318,11 @@ class Gateway:
             # nothing is left to answer, and nothing failed on our side (logged as nginx's 499)
             request.close_connection = True
             return CLIENT_CLOSED
-        except Exception:  # the api handler answers its own errors; reaching here is a bug worth a log
+        except Exception as exc:  # the api handler answers its own errors; reaching here is a bug worth a log
             log.exception("gateway failed on %s %s", method, request.path)
-            return self._write_json(request, 500, envelope_error("InternalServerError", "internal error"))
+            # on AWS a failed invocation is API Gateway's bare 500; locally the error's type says where to look
+            return self._write_json(request, 500, envelope_error(
+                "InternalServerError", f"internal error ({type(exc).__name__}; the local stack's log has its trace)"))
 
     @staticmethod
     def _read_body(request: BaseHTTPRequestHandler) -> bytes | None:

@@ -1045,6 +1045,12 @@ class ProcessingService:
             return "failed"
         if imp.status == ImportStatus.FINAL_PROCESSING:
             return "confirm"
+        # ...and an import it staged is reviewed as staged: processing it again would start a generation
+        # that drops the chunks a reader is paging through and the decisions already made
+        if imp.status == ImportStatus.AWAITING_CONFIRMATION:
+            return "review"
+        if imp.status == ImportStatus.COMPLETE:
+            return "done"
         try:
             return self._process(imp, deadline)
         except Conflict:

@@ -3,14 +3,19 @@ line, a dry run of the confirm, and the problems found in the file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from tximport.errors import Conflict, NotFound
 from tximport.models import Decision, ErrorDetail, Import, ImportStatus, StagedRow, Tenant
+from tximport.storage.objects import ObjectMissing
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.repository import ImportsStore
 from tximport.storage.staging import Staging
+
+T = TypeVar("T")
 
 #: how many skipped transaction ids a dry run lists per account
 MAX_SKIPPED_IDS = 1000
@@ -80,30 +85,56 @@ class ReviewService:
                            code="InvalidImportStatus", target="status")
         return imp
 
+    def _staged(self, read_import: Callable[[], Import], read: Callable[[Import], T]) -> T:
+        """`read` the import's staged chunks. An amend processed meanwhile (or a delete) removes the chunks
+        of the generation the import was read at: it is read again, and answers as it is now (a 409 when
+        it no longer has rows to review), never a missing chunk."""
+        imp = read_import()
+        try:
+            return read(imp)
+        except ObjectMissing:
+            again = read_import()
+            if (again.generation, again.chunk_keys, again.error_chunk_keys) == (
+                    imp.generation, imp.chunk_keys, imp.error_chunk_keys):
+                raise  # the import still points to it: lost, not replaced
+            return read(again)
+
     def review(self, tenant: Tenant, import_id: str, *, page_size: int, cursor: str | None) -> ReviewPage:
         """A page of staged rows with their decisions."""
-        imp = self._reviewable(tenant, import_id)
         state = decode_cursor(cursor) or {"c": 0, "s": 0}
-        rows, nxt = self.staging.page_rows(imp.chunk_keys, chunk=int(state.get("c", 0)),
-                                           skip=int(state.get("s", 0)), limit=page_size)
-        decisions = self.imports.decisions(imp) if rows else {}
-        lines = [ReviewLine(row, decisions.get(row.transaction_id) or row.default_decision) for row in rows]
-        return ReviewPage(imp, lines, encode_cursor({"c": nxt[0], "s": nxt[1]}) if nxt else None)
 
-    def set_decision(self, tenant: Tenant, import_id: str, transaction_id: str, decision: Decision) -> None:
-        """Import or skip one staged line (only while the import awaits confirmation)."""
+        def page(imp: Import) -> ReviewPage:
+            rows, nxt = self.staging.page_rows(imp.chunk_keys, chunk=int(state.get("c", 0)),
+                                               skip=int(state.get("s", 0)), limit=page_size)
+            decisions = self.imports.decisions(imp) if rows else {}
+            lines = [ReviewLine(row, decisions.get(row.transaction_id) or row.default_decision) for row in rows]
+            return ReviewPage(imp, lines, encode_cursor({"c": nxt[0], "s": nxt[1]}) if nxt else None)
+
+        return self._staged(lambda: self._reviewable(tenant, import_id), page)
+
+    def _decidable(self, tenant: Tenant, import_id: str) -> Import:
         imp = self.imports.get(tenant, import_id)
         if imp.status != ImportStatus.AWAITING_CONFIRMATION:
             raise Conflict("decisions can be changed only while awaiting confirmation",
                            code="InvalidImportStatus", target="status")
-        if not any(row.transaction_id == transaction_id for row in self.staging.all_rows(imp.chunk_keys)):
-            raise NotFound(f"transaction {transaction_id} is not staged in this import",
-                           code="TransactionNotFound", target="transactionId")
+        return imp
+
+    def set_decision(self, tenant: Tenant, import_id: str, transaction_id: str, decision: Decision) -> None:
+        """Import or skip one staged line (only while the import awaits confirmation)."""
+        def staged(imp: Import) -> Import:
+            if not any(row.transaction_id == transaction_id for row in self.staging.all_rows(imp.chunk_keys)):
+                raise NotFound(f"transaction {transaction_id} is not staged in this import",
+                               code="TransactionNotFound", target="transactionId")
+            return imp
+
+        imp = self._staged(lambda: self._decidable(tenant, import_id), staged)
         self.imports.put_decision(imp, transaction_id, decision)
 
     def dry_run(self, tenant: Tenant, import_id: str) -> DryRun:
         """What confirm would do: adds and skips, per account, with counts."""
-        imp = self._reviewable(tenant, import_id)
+        return self._staged(lambda: self._reviewable(tenant, import_id), self._plan)
+
+    def _plan(self, imp: Import) -> DryRun:
         decisions = self.imports.decisions(imp)
         per_account: dict[str, AccountPlan] = {}
         for row in self.staging.all_rows(imp.chunk_keys):
@@ -123,14 +154,17 @@ class ReviewService:
                       ) -> ErrorDetailsPage:
         """Whole-file problems first, then every rejected line, paged (a deleted import's rejected lines went
         with its staged rows: its whole-file problems remain)."""
-        imp = self.imports.get(tenant, import_id)
         state = decode_cursor(cursor) or {"c": 0, "s": 0, "f": True}
-        details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
-        if imp.status == ImportStatus.DELETED:
-            return ErrorDetailsPage(details, None, len(imp.error_details))
-        rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
-                                                 skip=int(state.get("s", 0)), limit=page_size)
-        details.extend(rejected)
-        total = len(imp.error_details) + (imp.summary.rejected_line_count if imp.summary else 0)
-        return ErrorDetailsPage(details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False}) if nxt else None,
-                                total)
+
+        def page(imp: Import) -> ErrorDetailsPage:
+            details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
+            if imp.status == ImportStatus.DELETED:
+                return ErrorDetailsPage(details, None, len(imp.error_details))
+            rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
+                                                     skip=int(state.get("s", 0)), limit=page_size)
+            details.extend(rejected)
+            total = len(imp.error_details) + (imp.summary.rejected_line_count if imp.summary else 0)
+            return ErrorDetailsPage(
+                details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False}) if nxt else None, total)
+
+        return self._staged(lambda: self.imports.get(tenant, import_id), page)

@@ -39,6 +39,11 @@ class ObjectChanged(OSError):
     store failed the read, not the file, so parsers let it through (formats.encoding.guarded)."""
 
 
+class ObjectMissing(FileNotFoundError):
+    """The object (or the version asked for) is not in the bucket: removed meanwhile, as the chunks of an
+    import's earlier generation are once it is processed again."""
+
+
 class ObjectStore(Protocol):
     """The operations the services need from the bucket."""
 
@@ -134,8 +139,11 @@ class S3Objects:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "412"):
                 raise ObjectChanged(f"{key} changed since it was first read") from exc
+            if code in ("NoSuchKey", "NoSuchVersion", "404"):
+                raise ObjectMissing(f"{key} is not in the bucket") from exc
             raise
         return io.BufferedReader(_RawBody(body), buffer_size=1 << 20)
 

@@ -616,6 +616,21 @@ def test_a_run_after_another_run_of_the_step_decided_keeps_that_outcome(c: FakeC
     assert after.generation == before.generation and after.chunk_keys == before.chunk_keys
 
 
+def test_a_run_after_another_run_staged_the_file_leaves_the_review_as_it_is(c: FakeContainer, world: World):
+    """The retry of a Process run that saved (and then timed out, or lost a later write) finds the import
+    awaiting confirmation: it answers review, and the staged rows and the decisions made on them stay."""
+    imp, _ = world.awaiting(CSV)
+    staged = world.get(imp.id)
+    line = next(c.staging.all_rows(staged.chunk_keys))
+    c.review_service.set_decision(imp.tenant, imp.id, line.transaction_id, "skip")
+    assert c.processing.process(world.get(imp.id)) == "review"
+    after = world.get(imp.id)
+    assert (after.generation, after.chunk_keys, after.status) == (
+        staged.generation, staged.chunk_keys, ImportStatus.AWAITING_CONFIRMATION)
+    assert all(c.objects.keys(key) for key in after.chunk_keys)
+    assert c.imports.decisions(after) == {line.transaction_id: "skip"}
+
+
 def test_two_runs_of_one_generation_stage_apart_so_the_loser_never_removes_the_winners_chunks(
         c: FakeContainer, world: World):
     """A Process run Step Functions timed out goes on beside its retry: both read the import at the same
