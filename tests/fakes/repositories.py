@@ -494,6 +494,9 @@ class InMemoryLedger:
                     changed += line.bank_account_id == account_id
         return changed
 
+    def retype(self, tenant: Tenant, before: LedgerLine, after: LedgerLine) -> None:
+        self.write(tenant, [after], refresh=False)
+
     def get_lines(self, tenant: Tenant, refs: Iterable[LineRef]) -> list[LedgerLine]:
         pk = keys.tenant_pk(tenant)
         found = (self.lines.get((pk, account_id, day), {}).get(tx) for account_id, day, tx in refs)

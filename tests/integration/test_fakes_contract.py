@@ -7,6 +7,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -774,6 +775,26 @@ def test_a_card_payments_mirror_is_settled_by_the_paying_accounts_close_not_the_
     assert status() == {"s-1": v, "s-2": v, "s-3": paid}
     assert ledger.mark_paid(TENANT, "acc", "", "2024-03-31") == 1  # the payment, its mirror with it
     assert status() == {"s-1": paid, "s-2": paid, "s-3": paid}
+
+
+def test_a_card_line_retyped_as_a_payments_mirror_is_settled_by_the_paying_account(ledger):
+    """The card's own line of a payment, committed first as a chargeback (the card's close settled it), retyped as
+    the payment's mirror: the card's close no longer settles it, the paying account's close does."""
+    v, paid = TransactionStatus.VALIDATING, TransactionStatus.PAID
+    chargeback = _session_line(1, 9, "card", v, type=StagedTransactionType.CARD_CHARGEBACK, billing_month="2024-03",
+                               card_id="card")
+    ledger.write(TENANT, [chargeback, _session_line(2, 9, "card", v, type=StagedTransactionType.CARD_EXPENSE,
+                                                    billing_month="2024-03", card_id="card")])
+    assert chargeback.session is not None
+    paying = replace(chargeback, session=replace(chargeback.session, type=StagedTransactionType.CARD_PAYMENT,
+                                                 counterpart_account_id="acc"))
+    ledger.retype(TENANT, chargeback, paying)
+    assert ledger.day_lines(TENANT, "card", date(2024, 3, 9))[0] == paying
+    assert [line.transaction_id for line in ledger.invoice_lines(TENANT, "card", "2024-03")] == ["s-1", "s-2"]
+    assert ledger.mark_paid(TENANT, "card", "2024-03", "2024-03") == 1  # the expense only
+    assert [line.session.status for line in ledger.day_lines(TENANT, "card", date(2024, 3, 9))] == [v, paid]
+    assert ledger.mark_paid(TENANT, "acc", "", "2024-03-31") == 0  # the mirror: none of the account's own
+    assert [line.session.status for line in ledger.day_lines(TENANT, "card", date(2024, 3, 9))] == [paid, paid]
 
 
 def test_day_totals_are_recomputed_so_a_retried_write_and_a_removal_count_once(ledger):

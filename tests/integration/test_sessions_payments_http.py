@@ -163,3 +163,51 @@ def test_a_payment_committed_ignored_is_no_part_of_a_card_sessions_default_targe
                                   "data": {**payment["data"], "ignore": True}}])
     assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 2
     assert client.create_session(card_id=card, billing_month="2024-05")["target_value"] == D(105)
+
+
+def _invoice_of(client: SessionsClient, card: str, month: str) -> tuple[Any, ...]:
+    """An invoice as its reader sees it, the ids aside: its payments (amount, paying account, status, final),
+    expenses and chargebacks."""
+    invoice = client.ok("GET", f"/cards/{card}/invoices/{month}")
+    return ([(p["amount"], p["account_id"], p["transaction_status"], p["is_final_payment"])
+             for p in invoice["card_payments"]],
+            [e["amount"] for e in invoice["card_expenses"]], [c["amount"] for c in invoice["card_chargebacks"]])
+
+
+@pytest.mark.parametrize("card_first", [False, True])
+def test_a_card_payment_lands_on_the_invoice_alike_whichever_statement_is_committed_first(
+        client: SessionsClient, card_first: bool):
+    """The card's statement shows the payment as a line of its own (-500.00, which the sign rule types
+    CARD_CHARGEBACK). Committed after the account's payment, it is held back as the payment's copy; committed
+    before, the payment takes it as its mirror and it becomes the payment: one invoice either way, the payment in
+    card_payments (naming the account), its status the account's (the card close leaves it, the account's close
+    pays it)."""
+    account, card, category = client.bank_account(), client.card(), client.category("Compras")
+    card_session = client.create_session(card_id=card, billing_month="2024-10")
+    account_session = client.create_session(account_id=account, billing_month="2024-10")
+
+    def card_statement() -> None:
+        client.stage(card_session["id"], [
+            {"transaction_date": "2024-10-03", "description": "Loja", "amount": 120, "data": {"category_id": category}},
+            {"transaction_date": "2024-10-09", "description": "PAGAMENTO RECEBIDO", "amount": -500}])
+        client.ok("POST", f"/import-sessions/{card_session['id']}/commit")
+
+    def payment() -> dict[str, Any]:
+        client.stage(account_session["id"], [{"transaction_date": "2024-10-08", "description": "Fatura cartao",
+                                              "amount": -500, "type": "CARD_PAYMENT",
+                                              "data": {"card_id": card, "billing_month": "2024-10"}}])
+        return client.ok("POST", f"/import-sessions/{account_session['id']}/commit")
+
+    if card_first:
+        card_statement()
+        assert payment()["linked"] == 1
+    else:
+        assert payment()["linked"] == 0
+        card_statement()
+    assert _invoice_of(client, card, "2024-10") == ([(D(500), account, "VALIDATING", True)], [D(120)], [])
+    assert client.ok("GET", f"/import-sessions/{card_session['id']}")["initial_balance"] == D(120)
+    # the card's close pays its expense, not the account's payment; the account's close pays that
+    client.ok("POST", f"/import-sessions/{card_session['id']}/close", admin=True)
+    assert _invoice_of(client, card, "2024-10") == ([(D(500), account, "VALIDATING", True)], [D(120)], [])
+    client.ok("POST", f"/import-sessions/{account_session['id']}/close", admin=True)
+    assert _invoice_of(client, card, "2024-10") == ([(D(500), account, "PAID", True)], [D(120)], [])

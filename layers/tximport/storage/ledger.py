@@ -480,6 +480,12 @@ class LedgerStore(Protocol):
         changed."""
         ...
 
+    def retype(self, tenant: Tenant, before: LedgerLine, after: LedgerLine) -> None:
+        """Put `after` over `before`, the same line with its session entry changed (its day and amount kept), so
+        that it is found as `after` is: in the index of the account that now settles it, and no longer in the
+        one that settled `before`."""
+        ...
+
 
 class _References:
     """The public endpoint's references: (bank account, bank transaction id) -> the ledger line."""
@@ -1109,6 +1115,16 @@ class LedgerRepository(_References):
         days = sorted({date.fromisoformat(i["sk"].removeprefix(prefix))
                        for i in self._index(tenant, card_id, prefix, prefix + "~")})
         return [line for line in self._lines_on(tenant, card_id, days) if invoice_month(line) == billing_month]
+
+    def retype(self, tenant: Tenant, before: LedgerLine, after: LedgerLine) -> None:
+        self.write(tenant, [after], refresh=False)  # its index items first, then the line
+        # a VALIDATING# item names one line (an INVOICEDAY# item a day other lines share: a stale one lists
+        # nothing, as `invoice_lines` keeps the lines of its month)
+        kept = {(i["pk"]["S"], i["sk"]["S"]) for i in _index_items(tenant, after)}
+        for item in _index_items(tenant, before):
+            key = (item["pk"]["S"], item["sk"]["S"])
+            if key not in kept and key[1].startswith(keys.LEDGER_VALIDATING_PREFIX):
+                self.table.delete_item(Key={"pk": key[0], "sk": key[1]})
 
     def mark_paid(self, tenant: Tenant, account_id: str, low: str, high: str) -> int:
         """VALIDATING -> PAID for the lines the account settles whose period is in [low, high] (days or billing

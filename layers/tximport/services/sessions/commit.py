@@ -14,7 +14,7 @@ from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import describe_holder, session_holder
 from tximport.services.sessions.catalog import CatalogService
 from tximport.services.sessions.checks import payment_invoice, refuse_paid
-from tximport.services.sessions.copies import MARK, CopyFinder, answering_line
+from tximport.services.sessions.copies import MARK, CopyFinder, answering_line, as_payment
 from tximport.services.sessions.deps import Deps, line_currency
 from tximport.services.sessions.sessions import enrichment_running
 from tximport.sessions.balances import month_bounds
@@ -349,6 +349,8 @@ class CommitService:
                 out.append(row)
                 continue
             taken.add(answer.transaction_id)
+            if (paying := as_payment(answer, row)) is not None:  # the card's line of it, typed a chargeback
+                self.d.ledger.retype(scope.tenant, answer, paying)
             own = out[-1]
             if own.session is not None:
                 out[-1] = replace(own, session=replace(own.session, counterpart_transaction_id=answer.transaction_id))

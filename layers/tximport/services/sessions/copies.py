@@ -6,6 +6,7 @@ dropped; a certain copy waits for the client's `data.ignore` (sessions/rules.py)
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,8 @@ from tximport.ids import normalized_description, transaction_id
 from tximport.models import LedgerLine, Tenant
 from tximport.services.duplicates import DuplicateDetector
 from tximport.sessions.ids import COMMITTED_REASON, MIRROR_REASONS, is_mirror, mirror_reason
-from tximport.storage.ledger import LedgerStore, ignored
+from tximport.sessions.models import StagedTransactionType, TransactionStatus
+from tximport.storage.ledger import LedgerStore, ignored, invoice_month
 
 #: the data key of the copy mark (the server's alone: what a client sends for it is ignored)
 MARK = "possible_duplicate"
@@ -105,6 +107,21 @@ class CopyFinder:
 def _mark(data: dict[str, Any], duplicate_of: str, reason: str, certain: bool) -> None:
     """A line marked as a possible duplicate (a certain one waits for the client's `data.ignore`: `rules`)."""
     data[MARK] = {"duplicate_of": duplicate_of, "reason": reason, "certain": certain}
+
+
+def as_payment(line: LedgerLine, mirror: LedgerLine) -> LedgerLine | None:
+    """The card's own line of a card payment, committed before the payment by the card's session (which typed it
+    CARD_CHARGEBACK, by the sign rule), as the payment's mirror would have been: the same line (its session, its
+    status), typed and filed as the payment (CARD_PAYMENT, the paying account, the invoice it pays), so that the
+    invoice shows the payment whichever statement came first. None for any other answering line: another type, a
+    line settled already, a line of another invoice (which this commit does not hold)."""
+    entry, paying = line.session, mirror.session
+    if (entry is None or paying is None or paying.type != StagedTransactionType.CARD_PAYMENT
+            or entry.type != StagedTransactionType.CARD_CHARGEBACK or entry.status != TransactionStatus.VALIDATING
+            or invoice_month(line) is None or invoice_month(line) != paying.billing_month):
+        return None
+    return replace(line, session=replace(paying, workspace_id=entry.workspace_id, session_id=entry.session_id,
+                                         staged_transaction_id=entry.staged_transaction_id, status=entry.status))
 
 
 def answering_line(detector: DuplicateDetector, mirror: LedgerLine, taken: set[str]) -> LedgerLine | None:
