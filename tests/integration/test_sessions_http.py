@@ -227,6 +227,12 @@ def test_staged_routes_read_update_delete(client: SessionsClient):
     finer = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                          json_body=[{"transaction_date": "2024-04-04", "description": "x", "amount": -1.001}])
     assert (finer["code"], finer["field"]) == ("InvalidAmount", "[0].amount")
+    # a float's artefact is refused by the same rule, with the same code (not by a limit of its own)
+    artefact = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
+                            json_body=[{"transaction_date": "2024-04-04", "description": "x",
+                                        "amount": -1.1400000000000001}])
+    assert (artefact["code"], artefact["field"]) == ("InvalidAmount", "[0].amount"), artefact
+    assert "allows (2)" in artefact["error"], artefact
     for far in ("9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z", "0", "1767225600"):  # never a 500 nor Unix time
         refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400,
                                json_body=[{"transaction_date": far, "description": "x", "amount": -1}])

@@ -44,7 +44,13 @@ MAX_DATA_BYTES = 16 * 1024
 MAX_DATA_DEPTH = 6
 
 
-def _amount(value: Any) -> Any:
+#: decimal places a money field the service checks against its currency is read with: a float's artefact
+#: (`-1.1400000000000001`, 16 places) is then refused by the currency's rule (InvalidAmount, "more decimals than
+#: GBP allows (2)"), as `-1.001` is; other amounts keep at most 6
+SENT_PLACES = 20
+
+
+def _amount(value: Any, places: int = 6) -> Any:
     if isinstance(value, bool):
         raise ValueError("an amount is a number")
     if isinstance(value, float | int | str):
@@ -54,8 +60,8 @@ def _amount(value: Any) -> Any:
             raise ValueError("not a decimal number") from None
     if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= MAX_AMOUNT):
         raise ValueError("an amount is a finite number below 10^12")
-    if isinstance(value, Decimal) and value.as_tuple().exponent < -6:  # type: ignore[operator]  # finite: an int
-        raise ValueError("an amount has at most 6 decimal places")
+    if isinstance(value, Decimal) and value.as_tuple().exponent < -places:  # type: ignore[operator]  # finite
+        raise ValueError(f"an amount has at most {places} decimal places")
     return value
 
 
@@ -63,7 +69,7 @@ def _number(value: Any) -> Any:
     # a field the document types `number` takes a JSON number only: number text ("10.5") is refused, not read
     if isinstance(value, str):
         raise ValueError("a number is sent as a JSON number, not as text")
-    return _amount(value)
+    return _amount(value, SENT_PLACES)
 
 
 def _bookable(value: date) -> date:
