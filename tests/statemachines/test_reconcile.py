@@ -214,6 +214,7 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "entries[0].description"),
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
     (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
+    (lambda a: a["entries"][1].update(amount=1e39), 400, "VALIDATION", "entries[1].amount"),
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
     (lambda a: a["entries"][0].update(description="y" * 100_001), 400, "VALIDATION", "entries[0].description"),
 ])
@@ -502,3 +503,22 @@ def test_an_entry_whose_line_an_earlier_period_took_is_told_which_reconciliation
     reason = client.entries(may)["data"][0]["attributes"]["reason"]
     assert reason == f"the line that fits it ({line['statementId']}, booked 2024-05-02) is matched by " \
                      f"reconciliation {april}", reason
+
+
+def test_an_amount_the_ledger_holds_can_be_reconciled_however_large(client: Client):
+    """The public endpoint books any amount the ledger holds exactly (38 significant digits): an entry of it is
+    taken, matched and answered exactly."""
+    account, identifier = client.account()
+    big = "12345678901234567.89"
+    client.ledger(identifier, ("2024-01-10", f"-{big}", "TED ENVIADA ERP-PAG-12345", "B-1"))
+    body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
+    body["data"]["attributes"]["entries"] = [{**body["data"]["attributes"]["entries"][0], "amount": "<big>"}]
+    text = json.dumps(body).replace('"<big>"', big)  # the number as written, never through a float
+    api = client.api
+    created = api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
+        "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+    assert created.status_code == 201, created.text[:500]
+    rec = created.json()["data"]["id"]
+    assert client.wait(rec)["attributes"]["status"] == "COMPLETED"
+    raw = client.ok("GET", f"{BASE}/{rec}/entries").text
+    assert f'"amount":{big}' in raw and '"MATCHED"' in raw, raw[:1000]

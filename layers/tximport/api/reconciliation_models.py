@@ -62,8 +62,9 @@ class EntryIn(_In):
 
     type: Direction = Field(description="CREDIT or DEBIT")
     amount: Annotated[Decimal, BeforeValidator(_json_number)] = Field(
-        gt=0, lt=Decimal("1e13"), decimal_places=4, examples=[5000.00],
-        description="the entry's amount, positive (its direction is `type`)")
+        gt=0, max_digits=38, decimal_places=4, examples=[5000.00],
+        description="the entry's amount, positive (its direction is `type`); any amount the ledger holds (at most "
+                    "38 significant digits), as the public transactions endpoint takes it")
     description: Text = Field(examples=["Pagamento NF 12345"])
     transaction_date: Day = Field(alias="transactionDate", examples=["2024-01-10"],
                                    description="within the period")
