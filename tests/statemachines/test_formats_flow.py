@@ -264,6 +264,18 @@ def test_ambiguous_dates_end_in_error_with_candidates(api: Api):
     assert "littleEndian" in imp["errorDetails"][0]["message"]
 
 
+def test_a_german_export_of_days_up_to_the_twelfth_reads_day_first(api: Api):
+    """Every date of 1 to 12 November reads both ways, but a dotted date is written day first: the import
+    reads them so, and needs no dateStyle."""
+    account = api.create_account()
+    import_id, upload = api.create_import(account, dateStyle=None)
+    api.upload(upload, b"Buchungstag;Verwendungszweck;Betrag\n03.11.2024;Miete;-1.200,00\n"
+                       b"12.11.2024;Gehalt;2.500,00\n")
+    imp = api.wait(import_id, "awaitingConfirmation", "error")
+    assert imp["status"] == "awaitingConfirmation", imp.get("errorDetails")
+    assert sorted(row["datePosted"][:10] for row in api.review(import_id)) == ["2024-11-03", "2024-11-12"]
+
+
 # --- mutated files through the whole flow ----------------------------------------------------------
 #: (sample, file format, the account's identifier in the file, what else the import says)
 MUTATED_SAMPLES: list[tuple[str, str, str | None, dict[str, Any]]] = [

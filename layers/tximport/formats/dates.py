@@ -6,7 +6,8 @@ Accepted forms:
   `31-Dec-2024`, `31 Dec 2024`, `31. Dezember 2024`, `Dec 31, 2024`, `2024-Dec-31`;
 * numeric day/month forms whose order is the file's date style: `31.12.2024`, `31/12/24`,
   `12/31/2024`, `1/31'24` (QIF) -- littleEndian (D-M-Y) or middleEndian (M-D-Y); bigEndian (Y-M-D)
-  also reads two-digit years first (`24/12/31`). Two-digit years are 1970-2069.
+  also reads two-digit years first (`24/12/31`). Two-digit years are 1970-2069. A dotted date with its
+  year last (`01.02.2024`) is day first unless the column shows otherwise: it is never ambiguous alone.
 
 The style is a property of the file, never of one line: `DateStyleVote` collects every value of the
 date column(s) and `decide()` returns the one style the column allows, or raises `FileError`
@@ -268,6 +269,11 @@ def _is_iso(text: str) -> bool:
     return len(text) == 10 and text[4] == "-" and text[7] == "-"
 
 
+def _dotted(text: str) -> bool:
+    """Whether a numeric date separates its parts by dots only."""
+    return "." in text and "/" not in text and "-" not in text
+
+
 def _kind(text: str) -> int:
     m = _NUMERIC.fullmatch(text)
     if m is None:
@@ -283,7 +289,10 @@ def _kind(text: str) -> int:
     little = _valid(year, b, a)
     middle = _valid(year, a, b)
     if little and middle:
-        return _AMBIGUOUS if a != b else _SAME
+        # a dotted date with its year last is written day first (`01.02.2024`, the German, Dutch, Nordic and
+        # Eastern European form; month-first writers use slashes): it asks for no style of its own, and a
+        # column of them reads day first unless another of its values reads only month first
+        return _AMBIGUOUS if a != b and not _dotted(text) else _SAME
     if little:
         return _LITTLE
     if middle:

@@ -145,6 +145,23 @@ def test_date_style_vote_ambiguous_column_raises() -> None:
     assert "ambiguous" in info.value.message and "Datum" in info.value.message
 
 
+def test_dotted_dates_read_day_first_unless_the_column_reads_only_month_first() -> None:
+    """A German export of 1 to 12 November: every date reads both ways, but dots with the year last are day first;
+    a dotted value that reads only month first still decides, and slashes stay ambiguous."""
+    for values, style in ((["01.11.2024", "02.11.2024", "12.11.2024"], L), (["01.11.24", "05.11.24"], L),
+                          (["01.02.2024", "05.13.2024"], M), (["13.02.2024", "01.02.2024"], L)):
+        vote, column = DateStyleVote(), DateStyleVote()
+        for value in values:
+            vote.add(value)
+        column.add_column(values)
+        assert vote.decide() == column.decide() == style, values
+    for values in (["01/11/2024", "02/11/2024"], ["01.02.2024", "01/02/2024"]):
+        vote = DateStyleVote()
+        vote.add_column(values)
+        with pytest.raises(FileError):
+            vote.decide()
+
+
 def test_date_style_vote_iso_or_same_day_month_needs_no_decision() -> None:
     vote = DateStyleVote()
     vote.add("2024-01-02")
