@@ -442,6 +442,9 @@ class LedgerLine(Transaction):
     #: a line of the public endpoint whose booking day came from bookedAt (not from valutaAt): a resend
     #: without bookedAt keeps it
     booked_at_given: bool = False
+    #: the line of another account's session whose transfer or card payment this line is (its statement's line,
+    #: committed first: that commit wrote no mirror here and linked to this line instead); a line answers one
+    linked_by: str | None = None
 
     @classmethod
     def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:

@@ -494,6 +494,14 @@ class InMemoryLedger:
                     changed += line.bank_account_id == account_id
         return changed
 
+    def link(self, tenant: Tenant, line: LedgerLine, by: str) -> bool:
+        with self._lock:
+            stored = self._find(tenant, line.bank_account_id, line.transaction_id)
+            if stored is None or stored.linked_by not in (None, by):
+                return False
+            stored.linked_by = by
+            return True
+
     def retype(self, tenant: Tenant, before: LedgerLine, after: LedgerLine) -> None:
         self.write(tenant, [after], refresh=False)
 

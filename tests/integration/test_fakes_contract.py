@@ -797,6 +797,15 @@ def test_a_card_line_retyped_as_a_payments_mirror_is_settled_by_the_paying_accou
     assert [line.session.status for line in ledger.day_lines(TENANT, "card", date(2024, 3, 9))] == [paid, paid]
 
 
+def test_a_line_is_linked_to_one_other_line_only(ledger):
+    line = _session_line(1, 9, "acc", TransactionStatus.VALIDATING)
+    ledger.write(TENANT, [line])
+    assert ledger.link(TENANT, line, "own-1") and ledger.link(TENANT, line, "own-1")  # a retried commit: its own
+    assert not ledger.link(TENANT, line, "own-2")
+    assert ledger.day_lines(TENANT, "acc", date(2024, 3, 9))[0].linked_by == "own-1"
+    assert not ledger.link(TENANT, _session_line(2, 9, "acc", TransactionStatus.VALIDATING), "own-1")  # not there
+
+
 def test_day_totals_are_recomputed_so_a_retried_write_and_a_removal_count_once(ledger):
     lines = [_line(n, 1 + n % 3) for n in range(1, 10)]  # amounts n/4 on days 1..3
     ledger.write(TENANT, lines)

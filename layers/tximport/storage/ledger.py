@@ -119,6 +119,7 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "lineNumber": _number(line.line_number),
         "committed": {"S": iso(line.committed)},
         "bookedAtGiven": {"BOOL": True} if line.booked_at_given else None,
+        "linkedBy": _text(line.linked_by),
         "reconciliation": _mark_value(line.reconciliation) if line.reconciliation else None,
         **(_session_attributes(line.session) if line.session else {}),
     }
@@ -243,7 +244,7 @@ def decode_line(item: dict[str, Any]) -> LedgerLine:
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
                       committed=datetime.fromisoformat(item["committed"]),
                       reconciliation=_mark_of(item.get("reconciliation")), session=_session_entry(item),
-                      booked_at_given=bool(item.get("bookedAtGiven")))
+                      booked_at_given=bool(item.get("bookedAtGiven")), linked_by=item.get("linkedBy"))
 
 
 def ignored(line: LedgerLine) -> bool:
@@ -478,6 +479,11 @@ class LedgerStore(Protocol):
         """VALIDATING -> PAID for the lines the account settles (`settled_by`: its own, and the card's mirror
         lines of its card payments) whose period (`validating_period`) is in [low, high]; answers how many
         changed."""
+        ...
+
+    def link(self, tenant: Tenant, line: LedgerLine, by: str) -> bool:
+        """Mark `line` as the mirror the line `by` of another account's session did not write (`linked_by`), unless
+        another line took it first; answers whether it is `by`'s (also when it already was)."""
         ...
 
     def retype(self, tenant: Tenant, before: LedgerLine, after: LedgerLine) -> None:
@@ -1115,6 +1121,20 @@ class LedgerRepository(_References):
         days = sorted({date.fromisoformat(i["sk"].removeprefix(prefix))
                        for i in self._index(tenant, card_id, prefix, prefix + "~")})
         return [line for line in self._lines_on(tenant, card_id, days) if invoice_month(line) == billing_month]
+
+    def link(self, tenant: Tenant, line: LedgerLine, by: str) -> bool:
+        try:
+            self.table.update_item(
+                Key={"pk": keys.ledger_day_pk(tenant, line.bank_account_id, line.date_posted.isoformat()),
+                     "sk": keys.ledger_tx_sk(line.transaction_id)},
+                UpdateExpression="SET linkedBy = :by",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(linkedBy) OR linkedBy = :by)",
+                ExpressionAttributeValues={":by": by})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def retype(self, tenant: Tenant, before: LedgerLine, after: LedgerLine) -> None:
         self.write(tenant, [after], refresh=False)  # its index items first, then the line

@@ -864,3 +864,52 @@ def test_an_add_refused_part_way_leaves_no_line(w: World, monkeypatch: pytest.Mo
     monkeypatch.undo()
     fresh = w.deps.session(w.scope, session.id)
     assert fresh.total == 4 and len(list(w.deps.repo.lines(w.tenant, fresh))) == 4  # nothing of it stayed
+
+
+def test_a_card_payment_committed_ignored_takes_no_card_line(w: World):
+    """The card's statement line is committed first (a chargeback by the sign rule); a payment the client committed
+    IGNORE counts nowhere, so it neither takes that line (nor retypes it) nor is linked: its IGNORE mirror is
+    written, as when it comes first."""
+    account, paying = account_session(w)
+    card, card_sessions = card_session(w, "2024-03")
+    stage(w, card_sessions.id, (9, "-500.00", "PAGAMENTO RECEBIDO", {}))
+    assert CommitService(w.deps).commit(w.scope, card_sessions.id).committed == 1
+    stage(w, paying.id, (8, "-500.00", "Fatura", {"type": T.CARD_PAYMENT,
+                                                 "data": {"card_id": card.id, "ignore": True}}))
+    assert CommitService(w.deps).commit(w.scope, paying.id).linked == 0
+    kinds = sorted((line.session.type.value, line.session.status.value) for line in w.lines(card.id)
+                   if line.session is not None)
+    assert kinds == [("CARD_CHARGEBACK", "VALIDATING"), ("CARD_PAYMENT", "IGNORE")]
+
+
+def test_a_line_answers_one_transfer_or_card_payment_committed_apart(w: World):
+    """B's statement shows one +100.00 and the card's one -500.00; A and then C each commit a transfer of 100.00 to B,
+    and two accounts each a payment of 500.00 to the card, in commits of their own: the first links to the line,
+    the second writes its mirror (the money arrived twice; linking both would count it once)."""
+    a, from_a = account_session(w)
+    c = w.account("Outra", "777")
+    from_c = SessionService(w.deps).create(w.scope, SessionInput(c.id, None, "2024-03"))
+    b = w.account("Poupanca", "999")
+    income = CatalogService(w.deps).create(w.scope, "category", {"name": "c", "type": CategoryType.INCOME})
+    received = SessionService(w.deps).create(w.scope, SessionInput(b.id, None, "2024-03"))
+    stage(w, received.id, (10, "100.00", "PIX RECEBIDO", {"data": {"category_id": income.id}}))
+    assert CommitService(w.deps).commit(w.scope, received.id).committed == 1
+    transfer = {"type": T.TRANSFER, "data": {"destination_account_id": b.id}}
+    for session in (from_a, from_c):
+        stage(w, session.id, (10, "-100.00", "PIX para B", transfer))
+    assert [CommitService(w.deps).commit(w.scope, s.id).linked for s in (from_a, from_c)] == [1, 0]
+    assert sorted(line.amount for line in w.lines(b.id)) == [D(100), D(100)]
+    (b_line,) = [line for line in w.lines(b.id) if line.linked_by]
+    (a_line,) = w.lines(a.id)
+    assert a_line.session is not None and a_line.session.counterpart_transaction_id == b_line.transaction_id
+    assert b_line.linked_by == a_line.transaction_id
+    # the card: its statement's payment line first, then two payments committed apart
+    card, card_sessions = card_session(w, "2024-03")
+    stage(w, card_sessions.id, (9, "-500.00", "PAGAMENTO RECEBIDO", {}))
+    CommitService(w.deps).commit(w.scope, card_sessions.id)
+    payment = {"type": T.CARD_PAYMENT, "data": {"card_id": card.id}}
+    for session in (from_a, from_c):
+        stage(w, session.id, (8, "-500.00", "Fatura", payment))
+    assert [CommitService(w.deps).commit(w.scope, s.id).linked for s in (from_a, from_c)] == [1, 0]
+    kinds = [(line.session.type.value, abs(line.amount)) for line in w.lines(card.id) if line.session]
+    assert kinds == [("CARD_PAYMENT", D(500))] * 2  # the statement's line (retyped), and the second's mirror

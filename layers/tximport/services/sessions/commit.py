@@ -341,17 +341,21 @@ class CommitService:
         taken: set[str] = set()
         for row in rows:
             answer = None
-            if is_mirror(row):
+            # a line committed IGNORE counts nowhere: its mirror (IGNORE too) proves nothing, and takes no line
+            if is_mirror(row) and (row.session is None or row.session.status != TransactionStatus.IGNORE):
                 if row.bank_account_id not in detectors:
                     detectors[row.bank_account_id] = DuplicateDetector(self.d.ledger, scope.tenant)
-                answer = answering_line(detectors[row.bank_account_id], row, taken)
-            if answer is None:
+                answer = answering_line(detectors[row.bank_account_id], row, taken, out[-1].transaction_id)
+            # the line answers this mirror only (a later commit's mirror of that money is written: a line is linked
+            # once); a commit that took it first since it was read leaves this mirror to be written
+            if answer is None or not self.d.ledger.link(scope.tenant, answer, out[-1].transaction_id):
                 out.append(row)
                 continue
             taken.add(answer.transaction_id)
+            own = out[-1]
+            answer = replace(answer, linked_by=own.transaction_id)
             if (paying := as_payment(answer, row)) is not None:  # the card's line of it, typed a chargeback
                 self.d.ledger.retype(scope.tenant, answer, paying)
-            own = out[-1]
             if own.session is not None:
                 out[-1] = replace(own, session=replace(own.session, counterpart_transaction_id=answer.transaction_id))
             counts["linked"] += 1

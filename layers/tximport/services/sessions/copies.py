@@ -121,12 +121,16 @@ def as_payment(line: LedgerLine, mirror: LedgerLine) -> LedgerLine | None:
             or invoice_month(line) is None or invoice_month(line) != paying.billing_month):
         return None
     return replace(line, session=replace(paying, workspace_id=entry.workspace_id, session_id=entry.session_id,
-                                         staged_transaction_id=entry.staged_transaction_id, status=entry.status))
+                                         staged_transaction_id=entry.staged_transaction_id, status=entry.status,
+                                         counterpart_transaction_id=line.linked_by))
 
 
-def answering_line(detector: DuplicateDetector, mirror: LedgerLine, taken: set[str]) -> LedgerLine | None:
+def answering_line(detector: DuplicateDetector, mirror: LedgerLine, taken: set[str], own_id: str
+                   ) -> LedgerLine | None:
     """The line of the mirror's account that already shows the mirror's money (its amount within MIRROR_DAYS, not a
-    mirror, not in `taken`): that account's statement was imported first."""
+    mirror, not in `taken`, not linked to another line than `own_id`, the mirror's own line): that account's
+    statement was imported first."""
     return next((line for line in detector.lines_near(mirror.bank_account_id, mirror.date_posted, mirror.amount,
                                                       DuplicateDetector.MIRROR_DAYS)
-                 if not is_mirror(line) and not ignored(line) and line.transaction_id not in taken), None)
+                 if not is_mirror(line) and not ignored(line) and line.transaction_id not in taken
+                 and line.linked_by in (None, own_id)), None)
