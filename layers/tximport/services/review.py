@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from tximport.errors import Conflict, NotFound
+from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.models import Decision, ErrorDetail, Import, ImportStatus, StagedRow, Tenant
 from tximport.storage.objects import ObjectMissing
 from tximport.storage.pagination import decode_cursor, encode_cursor
@@ -73,6 +73,14 @@ class ErrorDetailsPage:
     total: int
 
 
+def _same_generation(state: dict[str, Any], imp: Import) -> None:
+    """A page's cursor walks the rows of the generation it was issued for: after an amend (a new generation, other
+    rows and ids) it is refused, and the client starts again from the first page."""
+    if "g" in state and state["g"] != imp.generation:
+        raise ValidationFailed("this cursor belongs to the rows the import had before it was amended: read the "
+                               "review again from its first page", code="InvalidCursor", target="cursor")
+
+
 class ReviewService:
     def __init__(self, *, imports: ImportsStore, staging: Staging) -> None:
         self.imports = imports
@@ -104,11 +112,13 @@ class ReviewService:
         state = decode_cursor(cursor) or {"c": 0, "s": 0}
 
         def page(imp: Import) -> ReviewPage:
+            _same_generation(state, imp)
             rows, nxt = self.staging.page_rows(imp.chunk_keys, chunk=int(state.get("c", 0)),
                                                skip=int(state.get("s", 0)), limit=page_size)
             decisions = self.imports.decisions(imp) if rows else {}
             lines = [ReviewLine(row, decisions.get(row.transaction_id) or row.default_decision) for row in rows]
-            return ReviewPage(imp, lines, encode_cursor({"c": nxt[0], "s": nxt[1]}) if nxt else None)
+            return ReviewPage(imp, lines, encode_cursor({"c": nxt[0], "s": nxt[1], "g": imp.generation})
+                              if nxt else None)
 
         return self._staged(lambda: self._reviewable(tenant, import_id), page)
 
@@ -157,6 +167,7 @@ class ReviewService:
         state = decode_cursor(cursor) or {"c": 0, "s": 0, "f": True}
 
         def page(imp: Import) -> ErrorDetailsPage:
+            _same_generation(state, imp)
             details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
             if imp.status == ImportStatus.DELETED:
                 return ErrorDetailsPage(details, None, len(imp.error_details))
@@ -165,6 +176,7 @@ class ReviewService:
             details.extend(rejected)
             total = len(imp.error_details) + (imp.summary.rejected_line_count if imp.summary else 0)
             return ErrorDetailsPage(
-                details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False}) if nxt else None, total)
+                details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False, "g": imp.generation}) if nxt else None,
+                total)
 
         return self._staged(lambda: self.imports.get(tenant, import_id), page)

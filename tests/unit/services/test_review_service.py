@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, World
 from tximport.commands import FlipSigns
-from tximport.errors import Conflict, NotFound
+from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.storage.objects import ObjectMissing
 
 
@@ -135,3 +135,22 @@ def test_a_chunk_lost_under_the_import_it_belongs_to_is_not_hidden(c: FakeContai
     c.staging.delete(imp.staging_prefix)
     with pytest.raises(ObjectMissing):
         c.review_service.dry_run(world.tenant, imp.id)
+
+
+def test_a_cursor_of_the_review_before_an_amend_is_refused_after_it(c: FakeContainer, world: World):
+    """A client paging across an amend would show rows of two generations (debits, then credits) as one review:
+    the cursor names its generation, and after the amend it is 400 InvalidCursor (start again)."""
+    c.settings.chunk_rows = 2
+    imp, _ = world.awaiting()
+    first = c.review_service.review(world.tenant, imp.id, page_size=2, cursor=None)
+    assert first.next_cursor is not None
+    c.import_service.amend(world.tenant, imp.id, FlipSigns(bank_account_ids=[imp.bank_accounts[0].id]))
+    assert c.processing.process(world.get(imp.id)) == "review"
+    c.workflow.await_confirmation(world.get(imp.id), c.workflow_engine.park())
+    for read in (lambda: c.review_service.review(world.tenant, imp.id, page_size=2, cursor=first.next_cursor),
+                 lambda: c.review_service.error_details(world.tenant, imp.id, page_size=2, cursor=first.next_cursor)):
+        with pytest.raises(ValidationFailed) as err:
+            read()
+        assert (err.value.code, err.value.target) == ("InvalidCursor", "cursor")
+    again = c.review_service.review(world.tenant, imp.id, page_size=2, cursor=None)
+    assert c.review_service.review(world.tenant, imp.id, page_size=2, cursor=again.next_cursor).lines
