@@ -81,6 +81,16 @@ def test_malformed_json_body_is_a_400(api: Api):
     assert answer.json()["error"]["code"] == "ValidationError"
 
 
+def test_a_malformed_body_is_refused_by_a_route_that_reads_none_and_changes_nothing(api: Api):
+    account = api.create_account()
+    imp = api.import_file(account, b"date,description,amount\n2024-01-02,Coffee,-3.50\n")
+    answer = api.session.post(f"{api.base_url}/imports/{imp['id']}/confirm", data=b"{garbage", timeout=10,
+                              headers={"Authorization": f"Bearer {api.token}", "content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert (answer.json()["error"]["code"], answer.json()["error"]["target"]) == ("ValidationError", "body")
+    assert api.ok("GET", f"/imports/{imp['id']}")["data"]["status"] == "awaitingConfirmation"
+
+
 def test_upload_url_is_tenant_scoped_and_re_signed_while_awaiting(api: Api):
     account = api.create_account()
     import_id, first = api.create_import(account)

@@ -60,6 +60,14 @@ def test_a_foreign_workspace_is_refused_before_the_body_is_validated(client: Ses
     garbled = stranger.error("POST", "/import-sessions", 403, data=b"{bad",
                              headers={"Content-Type": "application/json"})
     assert garbled["code"] == "WorkspaceForbidden"
+    # a route that reads no body refuses a broken one too, after the same access check: the commit writes nothing
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    path = f"/import-sessions/{session['id']}/commit"
+    assert stranger.error("POST", path, 403, data=b"{bad", headers={"Content-Type": "application/json"})["code"] \
+        == "WorkspaceForbidden"
+    broken = client.error("POST", path, 400, data=b"{bad", headers={"Content-Type": "application/json"})
+    assert (broken["code"], broken["field"]) == ("ValidationError", "body"), broken
     # without the header a caller of several workspaces is told to send it, before the body too; its own workspace
     # validates as ever
     first = client.workspace_id

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -40,6 +41,26 @@ logger = Logger(service="tximport")
 # request state per thread: the local gateway resolves requests concurrently, as API Gateway invokes;
 # JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
 app = ThreadLocalHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads)
+
+
+def _bodiless_json(resolver: Any, next_middleware: NextMiddleware) -> Response[Any]:
+    """A route that reads no body (`POST .../confirm`) still refuses one that is no JSON, as the routes that read
+    one do (400 ValidationError, target body, in the route's dialect, after its access checks): a broken request
+    never changes anything."""
+    route = resolver.context.get("_route")
+    event = resolver.current_event
+    content_type = str((event.headers or {}).get("content-type", "")).strip().lower()
+    if route is not None and not route.dependant.body_params and event.body \
+            and (not content_type or content_type.startswith("application/json")):
+        try:
+            json.loads(event.decoded_body)
+        except json.JSONDecodeError as exc:
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos),
+                                           "msg": "JSON decode error", "input": {}}]) from exc
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[_bodiless_json])
 app.include_router(fileformats.router)
 app.include_router(bankaccounts.router)
 app.include_router(imports.router)
