@@ -91,6 +91,17 @@ def test_a_malformed_body_is_refused_by_a_route_that_reads_none_and_changes_noth
     assert api.ok("GET", f"/imports/{imp['id']}")["data"]["status"] == "awaitingConfirmation"
 
 
+@pytest.mark.parametrize("field, value", [("bypassReplayValidation", "yes"), ("bypassReplayValidation", "false"),
+                                          ("fuzzyAccountMatching", 1), ("includePending", "y")])
+def test_a_boolean_is_a_json_boolean(api: Api, field: str, value: object):
+    """A word or a number is no boolean: `"false"` would otherwise switch on what it meant to keep off."""
+    account = api.create_account()
+    answer = api.call("POST", "/imports", json={"data": {
+        "fileFormat": "Tabular3column#v1", "fileName": "s.csv", "bankAccounts": [{"id": account}], field: value}})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["target"] == f"data.{field}"
+
+
 def test_upload_url_is_tenant_scoped_and_re_signed_while_awaiting(api: Api):
     account = api.create_account()
     import_id, first = api.create_import(account)

@@ -810,3 +810,10 @@ def test_a_session_sent_back_as_read_updates_what_changed(client: SessionsClient
     assert updated["target_value"] == D("12.5") and updated["account_id"] == session["account_id"]
     typo = client.error("PUT", f"/import-sessions/{session['id']}", 400, json_body={"targetValue": 1})
     assert typo["field"] == "targetValue"
+
+
+def test_a_flag_is_a_json_boolean(client: SessionsClient):
+    for path, body in (("/categories", {"name": "Casa", "type": "EXPENSE", "is_active": "true"}),
+                       ("/tags", {"name": "casa", "is_active": 1})):
+        refused = client.error("POST", path, 400, json_body=body)
+        assert refused["field"] == "is_active", refused

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -122,10 +123,10 @@ class CreateImport(ApiModel):
     source: Label | None = None
     api_type: Literal["single", "multi"] | None = Field(default=None, alias="apiType")
     data_source: Label | None = Field(default=None, alias="dataSource")
-    fuzzy_account_matching: bool = Field(default=False, alias="fuzzyAccountMatching")
-    bypass_replay_validation: bool = Field(default=False, alias="bypassReplayValidation")
+    fuzzy_account_matching: StrictBool = Field(default=False, alias="fuzzyAccountMatching")
+    bypass_replay_validation: StrictBool = Field(default=False, alias="bypassReplayValidation")
     mapping: dict[str, Any] | None = Field(default=None, description="column mapping for CSV#mapped#v1")
-    include_pending: bool = Field(default=False, alias="includePending",
+    include_pending: StrictBool = Field(default=False, alias="includePending",
                                   description="import pending (not booked) entries where a format marks them")
 
     @field_validator("mapping")
@@ -386,7 +387,7 @@ def _day(value: str | None, name: str) -> date | None:
 class UpdateSettings(ApiModel):
     """The settings to change; the others stay as they are."""
 
-    auto_create_accounts: bool | None = Field(
+    auto_create_accounts: StrictBool | None = Field(
         default=None, alias="autoCreateAccounts",
         description="an unknown accountIdentifier posted to /api/public/v1/transactions creates a placeholder "
                     "bank account (true, the default) or is refused with BankAccountNotFound (false)")

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     RootModel,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -264,7 +265,7 @@ class CardRequest(In):
     closing_date: int | None = Field(default=None, ge=1, le=31)
     due_date: int | None = Field(default=None, ge=1, le=31)
     credit_limit: Amount | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class CategoryRequest(In):
@@ -272,18 +273,18 @@ class CategoryRequest(In):
     type: CategoryType
     color: Annotated[str, StringConstraints(max_length=32)] | None = None
     icon: Annotated[str, StringConstraints(max_length=64)] | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class SubcategoryRequest(In):
     name: Name
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class TagRequest(In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
     color: Annotated[str, StringConstraints(max_length=32)] | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class RecurringInput(In):
@@ -304,8 +305,8 @@ class RecurringInput(In):
     start_date: Day | None = None
     end_date: Day | None = None
     frequency: Frequency | None = None
-    include_in_summary: bool | None = None
-    is_active: bool | None = None
+    include_in_summary: StrictBool | None = None
+    is_active: StrictBool | None = None
     tag_ids: list[Id] | None = Field(default=None, max_length=50)
 
     @field_validator("type", mode="before")
@@ -335,7 +336,7 @@ class RuleRequest(In):
     tag_ids: list[Id] = Field(default_factory=list, max_length=50)
     set_description: Text | None = None
     set_type: StagedTransactionType | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 # --- responses (documentation: the routes answer their own JSON) -----------------------------------
