@@ -231,3 +231,25 @@ def test_an_amount_of_38_digits_is_stored_and_summed_exactly(api: Api):
     assert Decimal(answer["meta"]["balance"]["amount"]) == -Decimal(big) + 7, answer["meta"]
     assert sorted(Decimal(str(r["runningBalance"])) for r in answer["data"]) == [
         -Decimal(big), -Decimal(big) + 7], answer["data"]
+
+
+def test_a_transaction_a_file_import_wrote_with_that_id_is_existing_and_stays_the_imports(api: Api):
+    """An OFX line whose FITID is the posted transactionId, on the same day, is the same ledger line: the post
+    answers existing (nothing was created), and a resend changes none of its fields (the import owns it: its revert
+    removes it)."""
+    account = api.create_account("GB33BUKB20201555555555")
+    ofx = (b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\n"
+           b"COMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>"
+           b"<CURDEF>GBP<BANKACCTFROM><BANKID>BUKB<ACCTID>GB33BUKB20201555555555<ACCTTYPE>CHECKING</BANKACCTFROM>"
+           b"<BANKTRANLIST><DTSTART>20240301<DTEND>20240331<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240301"
+           b"<TRNAMT>-3.50<FITID>tx-1<NAME>Coffee</STMTTRN></BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n")
+    imp = api.import_file(account, ofx, file_format="XML#OFX#v1")
+    api.ok("POST", f"/imports/{imp['id']}/confirm", expect=204)
+    assert api.wait(imp["id"], "complete", "error")["status"] == "complete"
+    (line,) = api.ledger(account)
+    posted = api.ok("POST", PATH, json={"transactions": [_tx()]}, expect=201)
+    assert (posted["newTransactions"], posted["existingTransactions"]) == (0, 1), posted
+    assert posted["items"][0]["transactionId"] == line["transactionId"]
+    resent = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-04", amount="99")]}, expect=201)
+    assert resent["items"][0]["updatedFields"] == [] and "valueDate" in resent["items"][0]["keptFields"], resent
+    assert api.ledger(account) == [line]

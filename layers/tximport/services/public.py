@@ -210,7 +210,7 @@ class PublicTransactionsService:
         """Lines with a transactionId: the first of a pair claims its reference; the others are existing
         and correct the stored line's dates (a refused correction is an error of its own)."""
         known = self.ledger.refs(tenant, [(line.bank_account_id, bank_id) for _, line, bank_id in items])
-        fresh: list[tuple[LedgerLine, str]] = []
+        fresh: list[tuple[ItemOutcome, LedgerLine, str]] = []
         for outcome, line, bank_id in items:
             key = (line.bank_account_id, bank_id)
             ref = known.get(key)
@@ -219,13 +219,13 @@ class PublicTransactionsService:
                                                  (line.bank_account_id, line.date_posted, line.transaction_id))
                 known[key] = ref
                 if won:
-                    fresh.append((line, bank_id))
+                    fresh.append((outcome, line, bank_id))
                     continue
             outcome.result = "existing"
             outcome.transaction_id = ref[2]
             # a line claimed earlier in this request must be there to update (written only where its reference
             # still points: a concurrent resend may have placed and moved it already)
-            self.ledger.write_claimed(tenant, fresh)
+            self._write_fresh(tenant, fresh)
             fresh = []
             corrected = self._correct_retried(tenant, outcome.index, line, bank_id, known)
             if isinstance(corrected, RejectedTransaction):
@@ -233,7 +233,15 @@ class PublicTransactionsService:
                 errors.append(corrected)
             else:
                 outcome.updated_fields, outcome.kept_fields = corrected
-        self.ledger.write_claimed(tenant, fresh)
+        self._write_fresh(tenant, fresh)
+
+    def _write_fresh(self, tenant: Tenant, fresh: list[tuple[ItemOutcome, LedgerLine, str]]) -> None:
+        """Write the lines whose references this request claimed. One that finds a line at its id already (a file
+        import wrote the bank's line with this transactionId on that day) is `existing`: nothing was created."""
+        written = self.ledger.write_claimed(tenant, [(line, bank_id) for _, line, bank_id in fresh])
+        for outcome, line, _ in fresh:
+            if line.transaction_id not in written:
+                outcome.result = "existing"
 
     def _correct_retried(self, tenant: Tenant, index: int, line: LedgerLine, bank_id: str,
                          known: dict[tuple[str, str], LineRef]) -> Correction | RejectedTransaction:
@@ -272,6 +280,13 @@ class PublicTransactionsService:
         # stays when this resend gives none
         given_before = stored.booked_at_given or stored.date_posted != stored.value_date
         posted = line.date_posted if line.booked_at_given or not given_before else stored.date_posted
+        changes = {"valueDate": (stored.value_date, line.value_date), "datePosted": (stored.date_posted, posted),
+                   "purchaseDate": (stored.purchase_date, line.purchase_date or stored.purchase_date)}
+        changed = tuple(name for name, (old, new) in changes.items() if old != new)
+        if stored.import_id != SOURCE_ID:
+            # the bank's line of a file import (or a session's): its import owns it (its revert removes it), and a
+            # resend here changes none of its fields
+            return (), _kept(stored, line) + changed
         if stored.reconciliation is not None and posted != stored.date_posted:
             mark = stored.reconciliation
             return RejectedTransaction(
@@ -279,9 +294,6 @@ class PublicTransactionsService:
                 f"{mark.reconciliation_id} (entry {mark.entry_id}) on {stored.date_posted.isoformat()}: its booking "
                 "day stays until that entry is unmatched", f"$.transactions[{index}]."
                 f"{'bookedAt' if line.booked_at_given else 'valutaAt'}")
-        changes = {"valueDate": (stored.value_date, line.value_date), "datePosted": (stored.date_posted, posted),
-                   "purchaseDate": (stored.purchase_date, line.purchase_date or stored.purchase_date)}
-        changed = tuple(name for name, (old, new) in changes.items() if old != new)
         if changed:
             stored.value_date, stored.date_posted = line.value_date, posted
             stored.booked_at_given = line.booked_at_given or given_before
