@@ -211,3 +211,15 @@ def test_a_card_payment_lands_on_the_invoice_alike_whichever_statement_is_commit
     assert _invoice_of(client, card, "2024-10") == ([(D(500), account, "VALIDATING", True)], [D(120)], [])
     client.ok("POST", f"/import-sessions/{account_session['id']}/close", admin=True)
     assert _invoice_of(client, card, "2024-10") == ([(D(500), account, "PAID", True)], [D(120)], [])
+
+
+def test_a_payment_into_an_invoice_not_made_yet_makes_it(client: SessionsClient):
+    """The card's session of that month comes later (or never): the invoice is made OPEN by the payment's commit and
+    shows it; the card's session then opens on it."""
+    account, card = client.bank_account(), client.card()
+    pay(client, account, card, "2024-05", [80.00], "2024-06-03")
+    invoice = client.ok("GET", f"/cards/{card}/invoices/2024-05")
+    assert invoice["status"] == "OPEN"
+    assert [(p["amount"], p["account_id"]) for p in invoice["card_payments"]] == [(D(80), account)]
+    assert [i["billing_month"] for i in client.ok("GET", f"/cards/{card}/invoices")] == ["2024-05"]
+    assert client.create_session(card_id=card, billing_month="2024-05")["target_value"] == D(80)

@@ -3,6 +3,7 @@ close a session (admin only): VALIDATING -> PAID, the card invoice -> PAID, the 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -272,7 +273,19 @@ class CommitService:
             if key not in found:
                 found[key] = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, *key)
             refuse_paid(found[key], key, "data", line.id)
-        return [invoice for invoice in found.values() if invoice is not None]
+        # an invoice not made yet takes the payment: it is made (OPEN), so it shows the payment and a close of the
+        # card's session finds it
+        return [invoice or self._made(scope, *key) for key, invoice in found.items()]
+
+    def _made(self, scope: Scope, card_id: str, billing_month: str) -> Invoice:
+        with contextlib.suppress(Conflict):  # made meanwhile (a card session of that month): the one made
+            self.d.catalog.put(scope.tenant, scope.workspace_id, Invoice(card_id=card_id, billing_month=billing_month),
+                               create=True)
+        made = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, card_id, billing_month)
+        if made is None:
+            raise Conflict(f"the invoice of {billing_month} was removed while it was made", code="ConcurrentUpdate",
+                           target="billing_month")
+        return made
 
     def _hold(self, scope: Scope, session: ImportSession, invoices: list[Invoice], owner: str) -> None:
         """Before each chunk goes to a card's ledger (a card session's lines, an account session's card payments):
