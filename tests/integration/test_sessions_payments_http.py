@@ -223,3 +223,34 @@ def test_a_payment_into_an_invoice_not_made_yet_makes_it(client: SessionsClient)
     assert [(p["amount"], p["account_id"]) for p in invoice["card_payments"]] == [(D(80), account)]
     assert [i["billing_month"] for i in client.ok("GET", f"/cards/{card}/invoices")] == ["2024-05"]
     assert client.create_session(card_id=card, billing_month="2024-05")["target_value"] == D(80)
+
+
+@pytest.mark.parametrize("card_first", [False, True])
+def test_a_payment_of_last_months_invoice_lands_on_it_whichever_statement_comes_first(
+        client: SessionsClient, card_first: bool):
+    """October's card statement shows the payment of September's invoice (made on October 8th): in either order the
+    payment is on September's invoice, and October's shows its expense only."""
+    account, card, category = client.bank_account(), client.card(), client.category("Compras")
+    september = client.create_session(card_id=card, billing_month="2024-09")
+    client.stage(september["id"], [{"transaction_date": "2024-09-12", "description": "Mercado", "amount": 500,
+                                     "data": {"category_id": category}}])
+    client.ok("POST", f"/import-sessions/{september['id']}/commit")
+    october = client.create_session(card_id=card, billing_month="2024-10")
+    paying = client.create_session(account_id=account, billing_month="2024-10")
+
+    def card_statement() -> None:
+        client.stage(october["id"], [
+            {"transaction_date": "2024-10-03", "description": "Loja", "amount": 120, "data": {"category_id": category}},
+            {"transaction_date": "2024-10-09", "description": "PAGAMENTO RECEBIDO", "amount": -500}])
+        client.ok("POST", f"/import-sessions/{october['id']}/commit")
+
+    def payment() -> None:
+        client.stage(paying["id"], [{"transaction_date": "2024-10-08", "description": "Fatura setembro",
+                                     "amount": -500, "type": "CARD_PAYMENT",
+                                     "data": {"card_id": card, "billing_month": "2024-09"}}])
+        client.ok("POST", f"/import-sessions/{paying['id']}/commit")
+
+    for step in ((card_statement, payment) if card_first else (payment, card_statement)):
+        step()
+    assert _invoice_of(client, card, "2024-09") == ([(D(500), account, "VALIDATING", True)], [D(500)], [])
+    assert _invoice_of(client, card, "2024-10") == ([], [D(120)], [])

@@ -38,6 +38,7 @@ from tximport.sessions.models import (
 )
 from tximport.sessions.rules import ledger_amount, transfer_outgoing, with_status
 from tximport.storage.kv import ConditionFailed
+from tximport.storage.ledger import invoice_month
 
 #: lines written to the ledger, then removed from the session, per step
 CHUNK = 500
@@ -105,6 +106,14 @@ def ledger_lines(session: ImportSession, line: StagedTransaction, committed: dat
                      bank_account_id=mirror_account, amount=-own.amount, line_number=None, bank_transaction_id=None,
                      session=replace(entry, counterpart_account_id=session.context_id))
     return [own, mirror]
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """The invoices a commit holds (it may take more as it goes), and the owner it holds them as."""
+
+    invoices: list[Invoice]
+    owner: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +198,14 @@ class CommitService:
                 self._hold(scope, session, invoices, owner)
                 self._hold_accounts(scope, session, accounts, lines)
                 ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts,
-                                                                             finder), committed, counts, owner, days)
+                                                                             finder), committed, counts, owner, days,
+                                          invoices)
                 batch = []
         if batch:
             self._hold(scope, session, invoices, owner)
             self._hold_accounts(scope, session, accounts, lines)
             ids += self._commit_chunk(scope, session, self._judged_again(scope, session, batch, owner, counts, finder),
-                                      committed, counts, owner, days)
+                                      committed, counts, owner, days, invoices)
         return ids
 
     @staticmethod
@@ -308,13 +318,14 @@ class CommitService:
                                "it ends", code="InvoiceBusy", target="billing_month") from None
 
     def _commit_chunk(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction],
-                      committed: datetime, counts: dict[str, int], owner: str, days: set[tuple[str, date]]
-                      ) -> list[str]:
+                      committed: datetime, counts: dict[str, int], owner: str, days: set[tuple[str, date]],
+                      invoices: list[Invoice]) -> list[str]:
         """Write one chunk's lines (their days added to `days`, whose balances the commit refreshes at the end),
         learn from them and remove them from the session."""
         currency = self.d.currency(scope, session)
         rows = self._mirrors_answered(scope, [row for line in lines
-                                              for row in ledger_lines(session, line, committed, currency)], counts)
+                                              for row in ledger_lines(session, line, committed, currency)], counts,
+                                      _Held(invoices, owner))
         days.update((row.bank_account_id, row.date_posted) for row in rows)
         self.d.ledger.write(scope.tenant, rows, refresh=False)
         self._learn(scope, lines)
@@ -345,7 +356,8 @@ class CommitService:
                 keep.append(line)
         return keep
 
-    def _mirrors_answered(self, scope: Scope, rows: list[LedgerLine], counts: dict[str, int]) -> list[LedgerLine]:
+    def _mirrors_answered(self, scope: Scope, rows: list[LedgerLine], counts: dict[str, int], held: _Held
+                          ) -> list[LedgerLine]:
         """The rows to write, without the mirror lines whose money the other account's ledger shows already (its
         own statement imported first: the mirror counted it twice); the line of such a mirror names the line
         that answers it instead (`counterpart_transaction_id`). `ledger_lines` puts a mirror after its line."""
@@ -367,12 +379,32 @@ class CommitService:
             taken.add(answer.transaction_id)
             own = out[-1]
             answer = replace(answer, linked_by=own.transaction_id)
-            if (paying := as_payment(answer, row)) is not None:  # the card's line of it, typed a chargeback
+            paying = as_payment(answer, row)  # the card's line of it, typed a chargeback
+            if paying is not None and self._movable(scope, answer, held):
                 self.d.ledger.retype(scope.tenant, answer, paying)
             if own.session is not None:
                 out[-1] = replace(own, session=replace(own.session, counterpart_transaction_id=answer.transaction_id))
             counts["linked"] += 1
         return out
+
+    def _movable(self, scope: Scope, line: LedgerLine, held: _Held) -> bool:
+        """Whether this commit holds the invoice the card's `line` is on (taking it now when it is not the one the
+        payment pays, which it holds already): retyped as the payment, the line leaves that invoice for the one the
+        payment names. An invoice another commit or a close holds, or one no longer OPEN, keeps its line."""
+        month = invoice_month(line)
+        if month is None:
+            return False
+        if any(i.card_id == line.bank_account_id and i.billing_month == month for i in held.invoices):
+            return True
+        invoice = self.d.catalog.get_invoice(scope.tenant, scope.workspace_id, line.bank_account_id, month)
+        if invoice is None or invoice.status != InvoiceStatus.OPEN:
+            return False
+        try:
+            self.d.catalog.hold_invoice(scope.tenant, scope.workspace_id, invoice, held.owner)
+        except ConditionFailed:
+            return False
+        held.invoices.append(invoice)  # renewed with the others per chunk, released at the end
+        return True
 
     def _learn(self, scope: Scope, lines: list[StagedTransaction]) -> None:
         """What later enrichment learns from: each committed description and where it was filed."""

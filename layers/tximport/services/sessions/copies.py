@@ -113,12 +113,12 @@ def as_payment(line: LedgerLine, mirror: LedgerLine) -> LedgerLine | None:
     """The card's own line of a card payment, committed before the payment by the card's session (which typed it
     CARD_CHARGEBACK, by the sign rule), as the payment's mirror would have been: the same line (its session, its
     status), typed and filed as the payment (CARD_PAYMENT, the paying account, the invoice it pays), so that the
-    invoice shows the payment whichever statement came first. None for any other answering line: another type, a
-    line settled already, a line of another invoice (which this commit does not hold)."""
+    invoice shows the payment whichever statement came first. None for any other answering line: another type, or a
+    line settled already (its invoice closed with it)."""
     entry, paying = line.session, mirror.session
     if (entry is None or paying is None or paying.type != StagedTransactionType.CARD_PAYMENT
             or entry.type != StagedTransactionType.CARD_CHARGEBACK or entry.status != TransactionStatus.VALIDATING
-            or invoice_month(line) is None or invoice_month(line) != paying.billing_month):
+            or invoice_month(line) is None):
         return None
     return replace(line, session=replace(paying, workspace_id=entry.workspace_id, session_id=entry.session_id,
                                          staged_transaction_id=entry.staged_transaction_id, status=entry.status,
