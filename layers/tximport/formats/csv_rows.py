@@ -238,6 +238,10 @@ class RowReader:
             return credit  # type: ignore[return-value]
         if credit is None:
             return debit(debit_amount)
+        if credit and debit_amount:  # two movements on one line, or a broken row: netting them would be a guess
+            return LineError(line_number, INVALID_AMOUNT, f"Both a credit ({credit_text.strip()}) and a debit "
+                             f"({debit_text.strip()}) are given: a line moves money one way (the other column is "
+                             "empty or zero).", actual_value=text, target=self.amount_t)
         return credit_minus_debit(credit, debit_amount)
 
     def indicated(self, line_number: int, row: Row, amount: Decimal) -> Decimal | LineError:

@@ -177,6 +177,8 @@ class ColumnReader:
                     amounts.append(credit)
                 elif credit is None:
                     amounts.append(debit(debit_amount))
+                elif credit and debit_amount:
+                    return None  # both given: a line error (the row reader says which)
                 else:
                     amounts.append(credit_minus_debit(credit, debit_amount))
         except ValueError:

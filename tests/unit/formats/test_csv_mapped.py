@@ -82,10 +82,14 @@ def test_decimal_separator_given_wins_over_inference() -> None:
 
 
 def test_debit_and_credit_columns() -> None:
-    data = b"Date,Text,Debit,Credit\n2024-01-01,in,,100.00\n2024-01-02,out,25.00,\n2024-01-03,both,5.00,7.00\n"
+    data = (b"Date,Text,Debit,Credit\n2024-01-01,in,,100.00\n2024-01-02,out,25.00,\n2024-01-03,both,5.00,7.00\n"
+            b"2024-01-04,zero,0.00,7.00\n")
     events = run(parse_csv_mapped, data, mapping={
         "columns": {"date": "Date", "description": "Text", "debit": "Debit", "credit": "Credit"}})
-    assert [line.amount for line in lines(events)] == [Decimal("100.00"), Decimal("-25.00"), Decimal("2.00")]
+    assert [line.amount for line in lines(events)] == [Decimal("100.00"), Decimal("-25.00"), Decimal("7.00")]
+    # both given: two movements on one line, or a broken row; netting them (2.00) would be a guess
+    [both] = errors(events)
+    assert (both.line_number, both.code) == (4, INVALID_AMOUNT) and "5.00" in both.message
 
 
 def test_amount_with_indicator_and_custom_values() -> None:

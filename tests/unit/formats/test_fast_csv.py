@@ -334,10 +334,11 @@ def test_amounts_the_ledger_cannot_store_are_rejected_lines(monkeypatch: pytest.
     assert (error.line_number, error.code, error.target, error.actual_value) == (10, INVALID_AMOUNT, "amount",
                                                                                  "1" * 40)
     assert "38" in error.message
-    debit = b"date,description,credit,debit\n2024-01-01,a," + b"9" * 38 + b",-" + b"1" * 38 + b"\n"
+    debit = b"date,description,credit,debit\n2024-01-01,a,0," + b"9" * 38 + b"\n2024-01-02,b,3.00,4.00\n"
     fast, generic = both(debit, monkeypatch, parse_csv_4col)
     assert fast == generic
-    assert [str(e.amount) for e in fast if isinstance(e, ParsedLine)] == ["8" * 38]  # exact, not rounded to 28
+    assert [str(e.amount) for e in fast if isinstance(e, ParsedLine)] == ["-" + "9" * 38]  # exact, not rounded
+    assert [(e.line_number, e.code) for e in fast if isinstance(e, LineError)] == [(3, INVALID_AMOUNT)]  # both
 
 
 def test_a_line_without_end_is_a_file_error(monkeypatch: pytest.MonkeyPatch) -> None:
