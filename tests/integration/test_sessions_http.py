@@ -817,3 +817,17 @@ def test_a_flag_is_a_json_boolean(client: SessionsClient):
                        ("/tags", {"name": "casa", "is_active": 1})):
         refused = client.error("POST", path, 400, json_body=body)
         assert refused["field"] == "is_active", refused
+
+
+def test_numbers_are_json_numbers_and_a_rules_bounds_can_match(client: SessionsClient):
+    category = client.category("Casa")
+    rule = {"name": "r", "category_id": category}
+    for body, field in (({**rule, "amount_min": "10"}, "amount_min"),
+                        ({**rule, "amount_min": 50, "amount_max": 10}, "amount_max")):
+        refused = client.error("POST", "/enrichment-rules", 400, json_body=body)
+        assert refused["field"] == field, refused
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400, json_body=[
+        {"transaction_date": "2024-03-02", "description": "x", "amount": -1, "line_number": "3"}])
+    assert refused["field"] == "[0].line_number", refused

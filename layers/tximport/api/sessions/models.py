@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     RootModel,
     StrictBool,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -207,7 +208,7 @@ class CreateStagedTransactionRequest(DataIn):
     type: StagedTransactionType | None = Field(default=None, description="left out: account + INCOME, - EXPENSE; "
                                                                          "card + CARD_EXPENSE, - CARD_CHARGEBACK")
     data: dict[str, Any] | None = Field(default=None, examples=[{"category_id": "...", "tags": ["casa"]}])
-    line_number: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    line_number: StrictInt | None = Field(default=None, ge=0, le=2**31 - 1)
     status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
     id: str | None = Field(default=None, description="ignored")
     session_id: str | None = Field(default=None, description="ignored")
@@ -328,8 +329,8 @@ class RuleRequest(In):
     priority: int = Field(default=100, ge=0, le=1_000_000)
     description_contains: Text | None = None
     description_regex: Annotated[str, StringConstraints(max_length=200)] | None = None
-    amount_min: Amount | None = Field(default=None, description="compared with the amount's magnitude")
-    amount_max: Amount | None = None
+    amount_min: Number | None = Field(default=None, description="compared with the amount's magnitude")
+    amount_max: Number | None = Field(default=None, description="at least amount_min")
     counterparty: Text | None = Field(default=None, description="contained in data.counterparty_name")
     category_id: Id | None = None
     subcategory_id: Id | None = None

@@ -113,6 +113,9 @@ class CatalogService:
         if all(c is None or c == "" for c in conditions):
             raise ValidationFailed("a rule needs at least one condition", code="RuleWithoutCondition",
                                    target="description_contains")
+        if rule.amount_min is not None and rule.amount_max is not None and rule.amount_min > rule.amount_max:
+            raise ValidationFailed(f"amount_max ({rule.amount_max}) is below amount_min ({rule.amount_min}): the rule "
+                                   "would match no amount", code="ValidationError", target="amount_max")
         actions = (rule.category_id, rule.subcategory_id, rule.tag_ids, rule.set_description, rule.set_type)
         if not any(actions):
             raise ValidationFailed("a rule needs at least one thing to set", code="RuleWithoutAction",
