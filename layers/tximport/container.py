@@ -225,7 +225,8 @@ class Container:
 
     @cached_property
     def public(self) -> PublicTransactionsService:
-        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger, settings=self.settings_store)
+        return PublicTransactionsService(accounts=self.accounts, ledger=self.ledger, settings=self.settings_store,
+                                         reviews=self.import_service)
 
     @cached_property
     def settings_service(self) -> SettingsService:

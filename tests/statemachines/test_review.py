@@ -291,3 +291,37 @@ def test_an_import_uploaded_while_a_revert_runs_queues_and_is_reviewed_against_t
     rows = api.review(later_id)
     assert [(r["description"], r["possibleDuplicate"]) for r in rows] == [
         ("Salary", False), ("Rent", False), ("Groceries", False)]
+
+
+def test_public_transactions_written_under_a_review_send_the_import_back_to_review(api: Api):
+    """The bank's feed posts a transaction (001) while the statement holding it awaits confirmation: the review was
+    made without it, so the import is processed again and its review shows the line the feed wrote, as in the
+    other order; the decisions made before no longer apply, and a note says why."""
+    account = api.create_account("GB33BUKB20201555555555")
+    imp = _import(api, account, OVERLAP)
+    before = {r["description"]: r for r in api.review(imp["id"])}
+    assert not before["Groceries"]["possibleDuplicate"]
+    api.ok("PATCH", f"/imports/{imp['id']}/reviewtransactions/{before['Rent']['transactionId']}",
+           json={"data": {"decision": "skip"}}, expect=204)
+    posted = api.ok("POST", "/api/public/v1/transactions", expect=201, json={"transactions": [{
+        "accountIdentifier": "GB33BUKB20201555555555", "transactionId": "FEED-1", "text": "Groceries",
+        "creditDebit": "debit", "amount": "42.10", "currency": "GBP", "valutaAt": "2024-03-04"}]})
+    assert posted["newTransactions"] == 1
+
+    def reviewed_again() -> dict | None:
+        current = api.get_import(imp["id"])
+        return current if current["status"] == "awaitingConfirmation" and any(
+            d["code"] == "ReviewedAgain" for d in current["errorDetails"]) else None
+
+    again = poll(reviewed_again, timeout=60, interval=0.2, what="the import reviewed again")
+    assert "public transactions" in next(d for d in again["errorDetails"] if d["code"] == "ReviewedAgain")["message"]
+    rows = {r["description"]: r for r in api.review(imp["id"])}
+    assert rows["Groceries"]["possibleDuplicate"] and rows["Rent"]["decision"] == "import"
+    api.confirm_and_complete(imp["id"])
+    assert len(api.ledger(account)) == 4  # the reviewer imported the possible duplicate: two Groceries lines
+    # a transaction of a day the statement does not reach leaves a review as it is
+    imp = _import(api, account, MARCH, bypassReplayValidation=True)
+    api.ok("POST", "/api/public/v1/transactions", expect=201, json={"transactions": [{
+        "accountIdentifier": "GB33BUKB20201555555555", "transactionId": "FEED-2", "text": "Lunch",
+        "creditDebit": "debit", "amount": "9.00", "currency": "GBP", "valutaAt": "2024-05-20"}]})
+    assert api.get_import(imp["id"])["status"] == "awaitingConfirmation"

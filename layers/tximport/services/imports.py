@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from tximport.adapters.workflow import WorkflowEngine
@@ -28,7 +28,9 @@ from tximport.models import (
     utcnow,
 )
 from tximport.services.accounts import AccountService
+from tximport.services.duplicates import DuplicateDetector
 from tximport.services.lifecycle import SESSION_HOLDER_PREFIX, Lifecycle, describe_holder, held_by, revert_holder
+from tximport.services.processing import REVIEWED_AGAIN
 from tximport.services.workflow import expires_at
 from tximport.storage.objects import ObjectStore
 from tximport.storage.repository import AccountsStore
@@ -42,6 +44,15 @@ _RELEASE_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 #: the bank of a placeholder account created while naming a discovery's accounts, when neither the
 #: import nor the tenant's other accounts name one
 PLACEHOLDER_BANK_ID = "unknown"
+
+
+def _within_reach(imp: Import, day: date) -> bool:
+    """Whether a ledger line of `day` is one the import's duplicate check compares its lines with."""
+    summary = imp.summary
+    if summary is None or summary.transaction_range_start_date is None or summary.transaction_range_end_date is None:
+        return True
+    reach = timedelta(days=DuplicateDetector.MIRROR_DAYS)
+    return summary.transaction_range_start_date - reach <= day <= summary.transaction_range_end_date + reach
 
 
 class ImportService:
@@ -263,6 +274,41 @@ class ImportService:
                                            bank_accounts=[known[a.id] for a in imp.bank_accounts],
                                            amend_count=imp.amend_count + 1)
         self.lifecycle.send_taken(imp, before, {"action": "amend"})
+
+    def review_again(self, tenant: Tenant, days: set[tuple[str, date]], why: str) -> list[str]:
+        """The ledger of these (account, day)s changed under an import awaiting confirmation of the account (public
+        transactions were written): where a day is within the reach of its duplicate check (its file's days, and
+        MIRROR_DAYS around them), its review, made against the ledger as it was, no longer says what confirm would
+        add, so the import is processed again (as an amend that flips nothing: a new generation, whose duplicates
+        are found against the ledger as it is now; the decisions made before no longer apply). An import a
+        confirm, amend or delete took meanwhile is left to that. Answers the ids of the imports sent back."""
+        sent: list[str] = []
+        by_account: dict[str, list[date]] = {}
+        for account_id, day in days:
+            by_account.setdefault(account_id, []).append(day)
+        for account_id in sorted(by_account):
+            holder = self.lifecycle.locks.holder(tenant, account_id)
+            if holder is None or holder.startswith(SESSION_HOLDER_PREFIX) or held_by(holder)[1]:
+                continue
+            try:
+                imp = self.imports.get(tenant, held_by(holder)[0])
+            except NotFound:
+                continue
+            if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token \
+                    or not any(_within_reach(imp, day) for day in by_account[account_id]):
+                continue
+            note = ErrorDetail(severity=Severity.INFO, code=REVIEWED_AGAIN, target="bankAccounts",
+                               message=f"processed again: {why} into bank account {account_id} after the review "
+                                       "was made; the decisions made before no longer apply",
+                               actual_value=account_id)
+            try:
+                before = self.lifecycle.take_token(imp, "amend", ImportStatus.PROCESSING,
+                                                   error_details=[*imp.error_details, note])
+                self.lifecycle.send_taken(imp, before, {"action": "amend"})
+            except (Conflict, Unavailable):
+                continue  # a confirm, amend or delete took it, or the window closed: theirs is the outcome
+            sent.append(imp.id)
+        return sent
 
     def _name_accounts(self, tenant: Tenant, imp: Import, command: NameAccounts) -> None:
         """Continue an account discovery: the named accounts (found or created) become the import's, and

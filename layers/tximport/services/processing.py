@@ -85,6 +85,9 @@ _RESERVE_MAX_SECONDS = 30.0
 
 #: the workflow's next step after processing
 Outcome = Literal["review", "confirm", "done", "failed", "split"]
+#: the note of an import processed again because its accounts' ledger changed under its review (ImportService.
+#: review_again): it stays across the runs, saying why the review changed
+REVIEWED_AGAIN = "ReviewedAgain"
 
 #: rows of the file a reversal may reverse, per account (besides the ledger's lines)
 _RECENT_ROWS = 2000
@@ -1225,7 +1228,8 @@ class ProcessingService:
         if self.statements is not None and done.collector is not None:
             warnings += self.statements.assess(imp, done.collector)
         warnings += done.expired
-        imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR] + warnings
+        imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR or d.code == REVIEWED_AGAIN
+                             ] + warnings
         if self.files.changed(imp):  # another upload landed while this one was read: nothing of it goes on
             raise ObjectChanged(f"{imp.s3_key} has another version than the one processing read")
         if done.discovery:

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from schwifty import IBAN
 
@@ -76,6 +76,8 @@ class IngestResult:
     items: list[ItemOutcome] = field(default_factory=list)
     #: (accountIdentifier, bank account id) of each placeholder account created
     created_accounts: list[tuple[str, str]] = field(default_factory=list)
+    #: the file imports awaiting confirmation of these accounts, processed again (their review missed these lines)
+    reviewed_again: list[str] = field(default_factory=list)
 
 
 def _country_of(identifier: str) -> str | None:
@@ -147,11 +149,19 @@ def _refusal(index: int, item: PostedTransaction, account_id: str | None, accoun
     return None
 
 
+class Reviews(Protocol):
+    """The file imports under review: one whose accounts' ledger changed is reviewed again."""
+
+    def review_again(self, tenant: Tenant, days: set[tuple[str, date]], why: str) -> list[str]: ...
+
+
 class PublicTransactionsService:
-    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore, settings: SettingsStore) -> None:
+    def __init__(self, *, accounts: AccountsStore, ledger: LedgerStore, settings: SettingsStore,
+                 reviews: Reviews | None = None) -> None:
         self.accounts = accounts
         self.ledger = ledger
         self.settings = settings
+        self.reviews = reviews
 
     def ingest(self, tenant: Tenant, posted: list[tuple[int, PostedTransaction]],
                rejected: list[RejectedTransaction]) -> IngestResult:
@@ -186,6 +196,13 @@ class PublicTransactionsService:
         result.existing = sum(1 for o in result.items if o.result == "existing")
         result.errors.sort(key=lambda e: e.index)
         result.created_accounts = accounts.created
+        lines = {line.transaction_id: line for _, line, _ in keyed} | {line.transaction_id: line for _, line in plain}
+        changed = {(o.bank_account_id, lines[o.transaction_id].date_posted) for o in result.items
+                   if o.bank_account_id and o.transaction_id in lines and (o.result == "new" or o.updated_fields)}
+        if changed and self.reviews is not None:
+            # a file import of one of them awaiting confirmation was reviewed without these lines: it is processed
+            # again, so its review shows what they duplicate (confirmed as it was, the money would be there twice)
+            result.reviewed_again = self.reviews.review_again(tenant, changed, "public transactions were written")
         return result
 
     def _write_plain(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine]]) -> None:
