@@ -383,3 +383,7 @@ def test_a_line_committed_ignore_is_no_bank_line_to_match(world: World):
     _, matched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.MATCHED, 1, 20)
     assert [r.line for r in matched] == [doc_lines()[0].transaction_id, doc_lines()[1].transaction_id]
     assert world.mark(record.transaction_id) is None
+    # ... nor matched by hand
+    with pytest.raises(Unprocessable) as refused:
+        world.manual.match(TENANT, rec.id, entry_id(rec.id, 1), record.transaction_id)
+    assert "IGNORE" in str(refused.value) and world.mark(record.transaction_id) is None

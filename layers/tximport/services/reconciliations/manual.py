@@ -33,7 +33,7 @@ from tximport.services.reconciliations.create import start_run
 from tximport.services.reconciliations.matching import add
 from tximport.services.reconciliations.pages import record_at
 from tximport.services.reconciliations.statement import booked_between, find, find_statement
-from tximport.storage.ledger import LedgerStore
+from tximport.storage.ledger import LedgerStore, ignored
 from tximport.storage.reconciliation_results import ResultChunkStore
 from tximport.storage.reconciliations import ReconciliationsStore
 
@@ -168,6 +168,10 @@ class ManualDecisions:
                      f"the period widened by the date window ({first} to {last})")
         if found is None:
             raise Missing(where, details={"field": "matchedStatementId"})
+        if ignored(found):  # as the matching leaves it out: a settled copy kept as a record, no bank line
+            raise Unprocessable(f"ledger line {found.transaction_id} was committed IGNORE by an import session: it "
+                                "counts in no balance, and no entry matches it",
+                                details={"field": "matchedStatementId"})
         return statement_line(found), found.reconciliation
 
     def _holder_live(self, rec: Reconciliation, mark: ReconciliationMark) -> bool:
