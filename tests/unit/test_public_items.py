@@ -51,6 +51,12 @@ def test_only_the_documents_forms_are_accepted(field: str, value: object, code: 
     assert [(r.index, r.code, r.target) for r in rejected] == [(0, code, f"$.transactions[0].{field}")]
 
 
+def test_a_foreign_amount_needs_its_currency():
+    posted, rejected = _read([_tx(originalAmount="10.00")])
+    assert posted == []
+    assert [(r.code, r.target) for r in rejected] == [("RequiredValueMissing", "$.transactions[0].originalCurrency")]
+
+
 def test_the_documents_forms_are_read_exactly():
     posted, rejected = _read([
         _tx(amount="1234.5", currency="BHD", originalAmount="1500", originalCurrency="JPY",

@@ -345,6 +345,9 @@ class PublicTransactionIn(BaseModel):
             else None
         original_currency = _currency(self.original_currency, "originalCurrency") \
             if self.original_currency is not None else None
+        if original is not None and original_currency is None:  # a foreign amount says nothing without its currency
+            raise _invalid("originalCurrency", "RequiredValueMissing",
+                           "originalCurrency is required with originalAmount", self.original_currency)
         if original is not None and original_currency and not money.fits(original, original_currency):
             raise _invalid("originalAmount", "InvalidAmount",
                            f"originalAmount has more decimals than {original_currency} allows", self.original_amount)

@@ -43,7 +43,7 @@ class PublicTransactions(BaseModel):
 _FIELD_CODES = {"amount": "InvalidAmount", "originalAmount": "InvalidAmount", "currency": "InvalidCurrency",
                 "originalCurrency": "InvalidCurrency", "valutaAt": "InvalidDate", "bookedAt": "InvalidDate",
                 "purchasedAt": "InvalidDate"}
-_OUR_CODES = frozenset({"InvalidAmount", "InvalidCurrency", "InvalidDate", "InvalidValue"})
+_OUR_CODES = frozenset({"InvalidAmount", "InvalidCurrency", "InvalidDate", "InvalidValue", "RequiredValueMissing"})
 
 
 def _rejection(index: int, exc: ValidationError) -> RejectedTransaction:
