@@ -42,3 +42,20 @@ def loads(text: str | bytes) -> Any:
     """Parse JSON text; numbers with a fraction or exponent become Decimal, integers int. Malformed
     text raises the standard library's JSONDecodeError (what the API's resolver answers 400 for)."""
     return json.loads(text, parse_float=Decimal)
+
+
+def loads_request(text: str | bytes) -> Any:
+    """`loads` for a request's body, which names each member of an object once: `{"amount": 1, "amount": 2}` says
+    two things, and taking the last would act on what the client may not have meant (JSONDecodeError naming it)."""
+    return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_members)
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise json.JSONDecodeError(f"the member {name!r} is given twice in one object", "", 0)
+            seen.add(name)
+    return members

@@ -81,6 +81,18 @@ def test_malformed_json_body_is_a_400(api: Api):
     assert answer.json()["error"]["code"] == "ValidationError"
 
 
+def test_a_member_given_twice_is_refused(api: Api):
+    """`reviewLevel` twice says two things: taking the last would act on what the client may not have meant."""
+    account = api.create_account()
+    body = ('{"data":{"fileFormat":"Tabular3column#v1","fileName":"s.csv","reviewLevel":"fullReview",'
+            '"reviewLevel":"minimalReview","bankAccounts":[{"id":"' + account + '"}]}}')
+    answer = api.session.post(f"{api.base_url}/imports", data=body, timeout=10,
+                              headers={"Authorization": f"Bearer {api.token}", "content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["target"]) == ("ValidationError", "body") and "reviewLevel" in error["message"]
+
+
 def test_a_malformed_body_is_refused_by_a_route_that_reads_none_and_changes_nothing(api: Api):
     account = api.create_account()
     imp = api.import_file(account, b"date,description,amount\n2024-01-02,Coffee,-3.50\n")

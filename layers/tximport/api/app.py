@@ -40,7 +40,7 @@ logger = Logger(service="tximport")
 
 # request state per thread: the local gateway resolves requests concurrently, as API Gateway invokes;
 # JSON bodies with exact decimals: a number such as 49.90 is read as Decimal, never through float
-app = ThreadLocalHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads)
+app = ThreadLocalHttpResolver(enable_validation=True, json_body_deserializer=exactjson.loads_request)
 
 
 def _bodiless_json(resolver: Any, next_middleware: NextMiddleware) -> Response[Any]:
@@ -200,8 +200,10 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
     for err in errors:
         if err.get("type") == "json_invalid":  # its loc is the character where parsing stopped, no field
             at = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
+            said = str((err.get("ctx") or {}).get("error", ""))
             details.append({"target": "body", "code": "json_invalid", "message": "the request body is not valid JSON"
-                            + (f" (it breaks off at character {at})" if at is not None else "")})
+                            + (f": {said}" if "given twice" in said else
+                               f" (it breaks off at character {at})" if at is not None else "")})
             continue
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         details.append({"target": ".".join(loc) or "body", "message": err.get("msg", "invalid"),
