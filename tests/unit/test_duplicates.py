@@ -22,7 +22,8 @@ def _line(account_id: str, day: date, item: dict) -> LedgerLine:
                               staged=item["transactionId"], ignored=item.get("ignored", False))
     return LedgerLine(transaction_id=item["transactionId"], bank_account_id=account_id, amount=Decimal(item["amount"]),
                       date_posted=day, description=item.get("description", ""),
-                      bank_transaction_id=item.get("bankTransactionId"), import_id="earlier", committed=utcnow())
+                      bank_transaction_id=item.get("bankTransactionId"),
+                      import_id="public-api" if item.get("posted") else "earlier", committed=utcnow())
 
 
 class FakeLedger:
@@ -137,11 +138,11 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             "transactionId": f"L{n:03d}", "amount": rng.choice(amounts), "description": rng.choice(words),
             **({"bankTransactionId": f"F{rng.randrange(0, 60)}"} if rng.random() < 0.4 else {}),
             **rng.choice([{}] * 6 + [{"mirrorOf": "other", "card": rng.random() < 0.5}, {"session": True},
-                                     {"session": True, "description": f"typed by hand {n}"},
+                                     {"posted": True}, {"session": True, "description": f"typed by hand {n}"},
                                      {"session": True, "ignored": True}, {"mirrorOf": "other", "ignored": True}])})
     for account in ("a", "b"):
         ours, oracle = DuplicateDetector(FakeLedger(items), TENANT), RowScan(FakeLedger(items), TENANT)
-        flagged = mirrored = committed = same_day = 0
+        flagged = mirrored = committed = same_day = posted = 0
         for n in range(600):
             day = date(2024, 1, 1) + timedelta(days=rng.randrange(-5, 26))
             tx = f"L{rng.randrange(0, 330):03d}" if rng.random() < 0.3 else f"T{n}"
@@ -153,8 +154,27 @@ def test_the_per_day_join_judges_exactly_as_the_row_scan():
             mirrored += verdict is not None and verdict.reason in ("transferMirror", "cardPaymentMirror")
             committed += verdict is not None and verdict.reason == "alreadyCommitted"
             same_day += verdict is not None and verdict.reason == "sameDayCommittedLine"
-        assert flagged > 100 and mirrored > 10 and committed > 5 and same_day > 0
+            posted += verdict is not None and verdict.reason == "alreadyPosted"
+        assert flagged > 100 and mirrored > 10 and committed > 5 and same_day > 0 and posted > 0
         assert ours.overlap_count() == oracle.overlap_count()
+
+
+def test_a_line_a_feed_posted_is_the_statements_line_one_for_one():
+    """The public endpoint wrote the bank's feed: two coffees and a rent of Jan 2, under ids of their own. The file's
+    two coffees of that day are their copies (alreadyPosted, certain); a third only looks like them; a line of
+    another bank id is no copy."""
+    ledger = FakeLedger({"2024-01-02": [{"transactionId": f"P{n}", "amount": amount, "description": text,
+                                         "bankTransactionId": f"FEED-{n}", "posted": True}
+                                        for n, (amount, text) in enumerate([("-3.5", "Coffee Shop"),
+                                                                            ("-3.5", "Coffee Shop"),
+                                                                            ("-900", "Rent")])]})
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    found = [det.check("b", f"T{n}", date(2024, 1, 2), Decimal("-3.50"), "COFFEE SHOP", None) for n in range(3)]
+    assert [v and (v.reason, v.certain) for v in found] == [("alreadyPosted", True)] * 2 + [
+        ("similarLedgerLine", False)]
+    assert det.check("b", "T5", date(2024, 1, 2), Decimal(-900), "Rent", "OFX-77") is None  # both bank ids, differing
+    rent = det.check("b", "T6", date(2024, 1, 2), Decimal(-900), "RENT", None)
+    assert rent is not None and (rent.reason, rent.duplicate_of) == ("alreadyPosted", "P2")
 
 
 def test_the_calendars_last_and_first_days_are_judged_without_an_overflow():

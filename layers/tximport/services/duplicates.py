@@ -11,7 +11,8 @@ A staged line is compared with the account's ledger and with the file itself:
   (`reason: alreadyImported`);
 * otherwise a line an import session committed on the same day, of the same amount and description (as ids
   compare them) -> duplicate (`reason: alreadyCommitted`): the statement a session staged comes as a file; a
-  session's line has an id of its own, so the id check cannot see it;
+  session's line has an id of its own, so the id check cannot see it; likewise a line the public endpoint wrote
+  (a feed's, under its transactionId) -> duplicate (`reason: alreadyPosted`);
 * otherwise a mirror line of the same amount within `MIRROR_DAYS`: the line another account's import session
   wrote here for a transfer or card payment to this account, which this account's statement shows under its
   own description -> duplicate (`reason: transferMirror` or `cardPaymentMirror`, the other account as
@@ -54,6 +55,12 @@ from tximport.models import LedgerLine, Tenant
 from tximport.sessions.ids import COMMITTED_REASON, is_mirror, mirror_reason
 from tximport.storage.ledger import LedgerStore, ignored
 
+#: the import id of the lines the public endpoint (001) writes (`tximport.services.public.SOURCE_ID`)
+PUBLIC_SOURCE_ID = "public-api"
+#: a line the public endpoint wrote on the line's day with its amount and text (a feed's copy of the statement's line;
+#: it has an id of its own, from its transactionId, so the ids cannot find it): certain, one for one
+POSTED_REASON = "alreadyPosted"
+
 
 @dataclass(slots=True)
 class Verdict:
@@ -84,6 +91,9 @@ class _DayIndex:
             if line.bank_transaction_id:
                 self.by_bank_id.setdefault(line.bank_transaction_id, position)
             self.by_amount.setdefault(line.amount, []).append(position)
+            if line.session is None and line.import_id == PUBLIC_SOURCE_ID:  # the public endpoint's (a feed's) line
+                self.committed.setdefault((line.amount, normalized_description(line.description)), []).append(line)
+                continue
             if line.session is None or ignored(line):  # a record of a settled copy answers no line
                 continue
             if is_mirror(line):
@@ -340,7 +350,8 @@ class DuplicateDetector:
         for line in committed or ():
             if line.transaction_id not in self.taken and _bank_ids_agree(line, bank_transaction_id):
                 self.taken[line.transaction_id] = None
-                return Verdict(line.transaction_id, COMMITTED_REASON, {"in": "ledger"}, True)
+                return Verdict(line.transaction_id, COMMITTED_REASON if line.session is not None else POSTED_REASON,
+                               {"in": "ledger"}, True)
         return self._mirror(wide, amount, bank_transaction_id)
 
     def _mirror(self, days: list[tuple[int, _DayIndex]], amount: Decimal, bank_transaction_id: str | None

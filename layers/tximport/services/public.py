@@ -29,10 +29,11 @@ from tximport.formats.accounts import match_account, same_identifier
 from tximport.ids import transaction_id
 from tximport.models import BankAccount, LedgerLine, Tenant, utcnow
 from tximport.services.accounts import AccountService
+from tximport.services.duplicates import PUBLIC_SOURCE_ID
 from tximport.storage.ledger import LedgerStore, LineChanged, LineRef
 from tximport.storage.repository import AccountsStore, SettingsStore
 
-SOURCE_ID = "public-api"
+SOURCE_ID = PUBLIC_SOURCE_ID
 MAX_TRANSACTIONS = 1000
 #: the longest text value of a transaction: a ledger line holds several, and a DynamoDB item at most 400 KB
 MAX_TEXT_CHARS = 1000

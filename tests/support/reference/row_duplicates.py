@@ -11,7 +11,8 @@ A staged line is compared with the account's ledger and with the file itself:
 * the same transaction id as a ledger line (same content, same occurrence) -> duplicate
   (`reason: alreadyImported`);
 * otherwise a line a session committed (not a mirror) on the same day with the same amount and description (as ids
-  compare them), not taken by an earlier line of the run -> duplicate (`reason: alreadyCommitted`);
+  compare them), not taken by an earlier line of the run -> duplicate (`reason: alreadyCommitted`); a line the
+  public endpoint wrote, likewise (`reason: alreadyPosted`);
 * otherwise a mirror line (another account's session wrote it here for a transfer or card payment) of the same
   amount within MIRROR_DAYS that no earlier line of the run took -> duplicate (`reason: transferMirror` or
   `cardPaymentMirror`), the nearest day first, then the earlier, in the ledger's order;
@@ -186,16 +187,19 @@ class DuplicateDetector:
     def _committed(self, account_id: str, day: date, amount: Decimal, description: str,
                    bank_transaction_id: str | None) -> Verdict | None:
         for line in self._day(account_id, day):
-            if line.session is None or is_mirror(line) or line.amount != amount or line.transaction_id in self._taken:
+            posted = line.session is None and line.import_id == "public-api"  # a feed's line: one of its own too
+            if (line.session is None and not posted) or is_mirror(line) or line.amount != amount \
+                    or line.transaction_id in self._taken:
                 continue
-            if line.session.status == TransactionStatus.IGNORE:
+            if line.session is not None and line.session.status == TransactionStatus.IGNORE:
                 continue
             if " ".join(line.description.split()).casefold() != " ".join(description.split()).casefold():
                 continue
             if bank_transaction_id and line.bank_transaction_id and line.bank_transaction_id != bank_transaction_id:
                 continue
             self._taken.add(line.transaction_id)
-            return Verdict(line.transaction_id, "alreadyCommitted", {"in": "ledger"}, True)
+            return Verdict(line.transaction_id, "alreadyPosted" if posted else "alreadyCommitted", {"in": "ledger"},
+                           True)
         return None
 
     def _mirror(self, account_id: str, day: date, amount: Decimal, bank_transaction_id: str | None) -> Verdict | None:
