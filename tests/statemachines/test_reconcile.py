@@ -214,7 +214,7 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a["entries"][0].pop("description"), 400, "VALIDATION", "entries[0].description"),
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
     (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
-    (lambda a: a["entries"][1].update(amount=1e39), 400, "VALIDATION", "entries[1].amount"),
+    (lambda a: a["entries"][1].update(amount=int("1" * 39)), 400, "VALIDATION", "entries[1].amount"),
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
     (lambda a: a["entries"][0].update(description="y" * 100_001), 400, "VALIDATION", "entries[0].description"),
 ])
@@ -509,7 +509,7 @@ def test_an_amount_the_ledger_holds_can_be_reconciled_however_large(client: Clie
     """The public endpoint books any amount the ledger holds exactly (38 significant digits): an entry of it is
     taken, matched and answered exactly."""
     account, identifier = client.account()
-    big = "12345678901234567.89"
+    big = "123456789012345678901234567890123456.78"  # 38 digits, 36 of them whole
     client.ledger(identifier, ("2024-01-10", f"-{big}", "TED ENVIADA ERP-PAG-12345", "B-1"))
     body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
     body["data"]["attributes"]["entries"] = [{**body["data"]["attributes"]["entries"][0], "amount": "<big>"}]

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
+from tximport.formats.values import check_storable
 from tximport.ids import canonical_id
 from tximport.reconciliation.models import (
     MAX_ENTRIES,
@@ -61,8 +62,8 @@ class EntryIn(_In):
     """One expected entry."""
 
     type: Direction = Field(description="CREDIT or DEBIT")
-    amount: Annotated[Decimal, BeforeValidator(_json_number)] = Field(
-        gt=0, max_digits=38, decimal_places=4, examples=[5000.00],
+    amount: Annotated[Decimal, BeforeValidator(_json_number), AfterValidator(check_storable)] = Field(
+        gt=0, decimal_places=4, examples=[5000.00],
         description="the entry's amount, positive (its direction is `type`); any amount the ledger holds (at most "
                     "38 significant digits), as the public transactions endpoint takes it")
     description: Text = Field(examples=["Pagamento NF 12345"])
