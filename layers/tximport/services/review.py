@@ -162,21 +162,29 @@ class ReviewService:
 
     def error_details(self, tenant: Tenant, import_id: str, *, page_size: int, cursor: str | None
                       ) -> ErrorDetailsPage:
-        """Whole-file problems first, then every rejected line, paged (a deleted import's rejected lines went
-        with its staged rows: its whole-file problems remain)."""
-        state = decode_cursor(cursor) or {"c": 0, "s": 0, "f": True}
+        """Whole-file problems first, then every rejected line, `page_size` of them a page (a deleted import's
+        rejected lines went with its staged rows: its whole-file problems remain)."""
+        state = decode_cursor(cursor) or {"c": 0, "s": 0}
 
         def page(imp: Import) -> ErrorDetailsPage:
             _same_generation(state, imp)
-            details: list[ErrorDetail] = list(imp.error_details) if state.get("f", True) else []
-            if imp.status == ImportStatus.DELETED:
-                return ErrorDetailsPage(details, None, len(imp.error_details))
+            lines_left = imp.status != ImportStatus.DELETED and bool(imp.error_chunk_keys)
+            total = len(imp.error_details) + (imp.summary.rejected_line_count if imp.summary and lines_left else 0)
+            # the whole-file problems shown so far (a cursor of before they were counted says all or none)
+            shown = int(state.get("d", 0 if state.get("f", True) else len(imp.error_details)))
+            details = list(imp.error_details[shown:shown + page_size])
+            shown += len(details)
+            if shown < len(imp.error_details) or len(details) == page_size:
+                more = shown < len(imp.error_details) or lines_left
+                return ErrorDetailsPage(details, encode_cursor({"c": 0, "s": 0, "d": shown, "g": imp.generation})
+                                        if more else None, total)
+            if not lines_left:
+                return ErrorDetailsPage(details, None, total)
             rejected, nxt = self.staging.page_errors(imp.error_chunk_keys, chunk=int(state.get("c", 0)),
-                                                     skip=int(state.get("s", 0)), limit=page_size)
+                                                     skip=int(state.get("s", 0)), limit=page_size - len(details))
             details.extend(rejected)
-            total = len(imp.error_details) + (imp.summary.rejected_line_count if imp.summary else 0)
             return ErrorDetailsPage(
-                details, encode_cursor({"c": nxt[0], "s": nxt[1], "f": False, "g": imp.generation}) if nxt else None,
+                details, encode_cursor({"c": nxt[0], "s": nxt[1], "d": shown, "g": imp.generation}) if nxt else None,
                 total)
 
         return self._staged(lambda: self.imports.get(tenant, import_id), page)

@@ -67,9 +67,19 @@ def test_error_details_list_file_problems_then_every_rejected_line(c: FakeContai
     first = c.review_service.error_details(world.tenant, imp.id, page_size=3, cursor=None)
     rest = c.review_service.error_details(world.tenant, imp.id, page_size=3, cursor=first.next_cursor)
 
-    assert [d.code for d in first.details] == ["RejectedLines", "InvalidAmount", "InvalidAmount", "InvalidAmount"]
-    assert [d.line_number for d in rest.details] == [8, 9] and rest.next_cursor is None
+    assert [d.code for d in first.details] == ["RejectedLines", "InvalidAmount", "InvalidAmount"]  # 3 a page
+    assert [d.line_number for d in rest.details] == [7, 8, 9] and rest.next_cursor is None
     assert first.total == rest.total == 6
+    # a page of one at a time: the whole-file problem, then each line
+    seen, cursor = [], None
+    while True:
+        one = c.review_service.error_details(world.tenant, imp.id, page_size=1, cursor=cursor)
+        assert len(one.details) == 1
+        seen.append(one.details[0].line_number)
+        cursor = one.next_cursor
+        if cursor is None:
+            break
+    assert seen == [None, 5, 6, 7, 8, 9]
 
 
 class _ReadBeforeTheAmend:
