@@ -831,3 +831,10 @@ def test_numbers_are_json_numbers_and_a_rules_bounds_can_match(client: SessionsC
     refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400, json_body=[
         {"transaction_date": "2024-03-02", "description": "x", "amount": -1, "line_number": "3"}])
     assert refused["field"] == "[0].line_number", refused
+
+
+def test_a_flag_in_a_query_is_true_or_false(client: SessionsClient):
+    assert client.ok("GET", "/recurring", params={"is_active": "true"}) == []
+    for word in ("yes", "1", "True "):
+        refused = client.error("GET", "/recurring", 400, params={"is_active": word})
+        assert refused["field"] == "is_active", refused

@@ -3,7 +3,7 @@ subcategories, tags, recurring transactions (`/recurring`, `/recurring-card-tran
 enrichment rules (`/enrichment-rules`, our extension), all scoped by workspace."""
 
 # no `from __future__ import annotations`: the route factory below hands Powertools real types
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -176,6 +176,14 @@ def create_recurring(body: RecurringInput, workspace: WorkspaceHeader = None) ->
 #: the association entity of an item's tags, by the item's type (entity.RecurringExpenseTag and its siblings)
 _TAG_OWNER = {RecurringType.EXPENSE: "recurring_expense_id", RecurringType.INCOME: "recurring_income_id",
               RecurringType.CARD_TRANSACTION: "recurring_card_transaction_id"}
+#: a flag in a query string: `true` or `false`, nothing else (a `yes` or `1` is a 400, as in a body)
+FlagQuery = Annotated[Literal["true", "false"] | None, Query(description="true or false")]
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None else value == "true"
+
+
 MonthQuery = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Reference month YYYY-MM (defaults to "
                                          "the current month): has_transaction_in_month, payment_status and "
                                          "pending_amount are of this month")]
@@ -212,7 +220,7 @@ def list_recurring(account_id: IdQuery = None,
                    card_id: IdQuery = None,
                    type: Annotated[str | None, Query(max_length=32, description="income, expense, transfer, "  # noqa: A002
                                                                                 "card_transaction")] = None,
-                   is_active: Annotated[bool | None, Query()] = None, month: MonthQuery = None,
+                   is_active: FlagQuery = None, month: MonthQuery = None,
                    workspace: WorkspaceHeader = None) -> Response[str]:
     scope = scope_of(router, workspace)
     kind = None
@@ -222,7 +230,7 @@ def list_recurring(account_id: IdQuery = None,
         except ValueError:
             raise ValidationFailed("type is income, expense, transfer or card_transaction", target="type") from None
     items = container().sessions.catalog.list_recurring(scope, kind=kind, account_id=account_id, card_id=card_id,
-                                                        is_active=is_active)
+                                                        is_active=_flag(is_active))
     return respond(_recurring_views(scope, items, month))
 
 
@@ -306,12 +314,13 @@ def delete_recurring(item_id: RouteId, workspace: WorkspaceHeader = None) -> Res
 @router.get("/recurring-card-transactions", summary="List recurring card transactions", tags=["Recurring"],
             responses=answers(RecurringList, 200))
 def list_recurring_card(card_id: Annotated[str, Query(min_length=1, max_length=64), Canonical],
-                        is_active: Annotated[bool | None, Query()] = None, month: MonthQuery = None,
+                        is_active: FlagQuery = None, month: MonthQuery = None,
                         workspace: WorkspaceHeader = None) -> Response[str]:
     scope, catalog = scope_of(router, workspace), container().sessions.catalog
     # the card the listing is by is one of the workspace's (400 UnknownReference, as for a card a body names)
     catalog.get_ref(scope, "card", card_id, "card_id")
-    items = catalog.list_recurring(scope, kind=RecurringType.CARD_TRANSACTION, card_id=card_id, is_active=is_active)
+    items = catalog.list_recurring(scope, kind=RecurringType.CARD_TRANSACTION, card_id=card_id,
+                                   is_active=_flag(is_active))
     return respond(_recurring_views(scope, items, month))
 
 
