@@ -231,10 +231,11 @@ class CommitService:
         busy = self.d.writers.hold(scope.tenant, accounts, session_holder(session.id), until)
         if busy is not None:
             account_id, holder = busy
-            raise Conflict(f"{describe_holder(holder)} holds bank account {account_id}, which this commit writes to "
+            field = self._naming(session, lines, account_id)
+            kind = "card" if field.endswith("card_id") else "bank account"
+            raise Conflict(f"{describe_holder(holder)} holds {kind} {account_id}, which this commit writes to "
                            "(it is processed, awaits confirmation or is committed, against the ledger as it is): "
-                           "commit again once it has completed or was deleted", code="AccountBusy",
-                           target=self._naming(session, lines, account_id))
+                           "commit again once it has completed or was deleted", code="AccountBusy", target=field)
 
     @staticmethod
     def _naming(session: ImportSession, lines: list[StagedTransaction], account_id: str) -> str:
