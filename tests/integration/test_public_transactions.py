@@ -253,3 +253,15 @@ def test_a_transaction_a_file_import_wrote_with_that_id_is_existing_and_stays_th
     resent = api.ok("POST", PATH, json={"transactions": [_tx(valutaAt="2024-03-04", amount="99")]}, expect=201)
     assert resent["items"][0]["updatedFields"] == [] and "valueDate" in resent["items"][0]["keptFields"], resent
     assert api.ledger(account) == [line]
+
+
+def test_an_amount_written_with_more_digits_than_it_has_significant_ones_is_stored(api: Api):
+    """`1` and 38 zeros has one significant digit, `...678.00` 38: the ledger holds both (DynamoDB counts the
+    significant digits), so they are booked, never a 500."""
+    account = api.create_account("GB33BUKB20201555555555")
+    posted = api.ok("POST", PATH, expect=201, json={"transactions": [
+        _tx(transactionId="big-1", amount="1" + "0" * 38),
+        _tx(transactionId="big-2", amount="123456789012345678901234567890123456.00", valutaAt="2024-03-02")]})
+    assert posted["newTransactions"] == 2, posted
+    amounts = sorted(Decimal(r["amount"]) for r in api.ledger(account))
+    assert amounts == [Decimal("-1E+38"), Decimal("-123456789012345678901234567890123456")]

@@ -177,6 +177,21 @@ def test_a_line_a_feed_posted_is_the_statements_line_one_for_one():
     assert rent is not None and (rent.reason, rent.duplicate_of) == ("alreadyPosted", "P2")
 
 
+def test_a_feed_line_without_an_id_answers_one_file_line():
+    """The feed posted one lunch without a transactionId: its id is the file's first lunch's (the same content), so
+    that line is alreadyImported, and the feed's line answers no second lunch of the file (which is imported)."""
+    from tests.support.reference.row_duplicates import DuplicateDetector as RowScan
+    from tximport.ids import transaction_id
+
+    day = date(2024, 1, 2)
+    first = transaction_id("b", date_posted=day, amount=Decimal("-9.00"), description="Lunch", bank_transaction_id=None,
+                           occurrence=1)
+    items = {"2024-01-02": [{"transactionId": first, "amount": "-9.00", "description": "Lunch", "posted": True}]}
+    for det in (DuplicateDetector(FakeLedger(items), TENANT), RowScan(FakeLedger(items), TENANT)):  # type: ignore[arg-type]
+        found = [det.check("b", tx, day, Decimal("-9.00"), "Lunch", None) for tx in (first, "second")]
+        assert [v and (v.reason, v.certain) for v in found] == [("alreadyImported", True), ("similarLedgerLine", False)]
+
+
 def test_the_calendars_last_and_first_days_are_judged_without_an_overflow():
     ledger = FakeLedger({"9999-12-30": [{"transactionId": "L1", "amount": "5", "description": "x"}],
                          "0001-01-02": [{"transactionId": "L2", "amount": "5", "description": "x"}]})

@@ -73,7 +73,8 @@ class Verdict:
 class _DayIndex:
     """The ledger lines of one account-day, indexed for the join (positions keep the ledger's order)."""
 
-    __slots__ = ("by_amount", "by_bank_id", "by_id", "committed", "committed_amounts", "count", "lines", "mirrors")
+    __slots__ = ("by_amount", "by_bank_id", "by_id", "committed", "committed_amounts", "count", "lines", "mirrors",
+                 "posted")
 
     def __init__(self, lines: list[LedgerLine]) -> None:
         self.lines = lines
@@ -86,6 +87,8 @@ class _DayIndex:
         self.mirrors: dict[Decimal, list[LedgerLine]] = {}
         self.committed: dict[tuple[Decimal, str], list[LedgerLine]] = {}
         self.committed_amounts: dict[Decimal, list[LedgerLine]] = {}
+        #: the ids of the public endpoint's lines (each answers one line of a file, by id or by content)
+        self.posted: set[str] = set()
         for position, line in enumerate(lines):
             self.by_id.setdefault(line.transaction_id, position)
             if line.bank_transaction_id:
@@ -93,6 +96,7 @@ class _DayIndex:
             self.by_amount.setdefault(line.amount, []).append(position)
             if line.session is None and line.import_id == PUBLIC_SOURCE_ID:  # the public endpoint's (a feed's) line
                 self.committed.setdefault((line.amount, normalized_description(line.description)), []).append(line)
+                self.posted.add(line.transaction_id)
                 continue
             if line.session is None or ignored(line):  # a record of a settled copy answers no line
                 continue
@@ -294,8 +298,13 @@ class DuplicateDetector:
             window = [(offset, near) for offset, near in window if -within <= offset <= within]
         wide = [(offset, self._day(account_id, near)) for offset, near in window]
         days = [pair for pair in wide if -within <= pair[0] <= within] if self.reach > within else wide
-        return (self._certain(days, transaction_id, bank_transaction_id, amount)
-                or (self._session_line(days, wide, amount, description, bank_transaction_id)
+        certain = self._certain(days, transaction_id, bank_transaction_id, amount)
+        if certain is not None:
+            if any(certain.duplicate_of in index.posted for _, index in days):  # a feed's line it is: it answers
+                # no other line (by content, as alreadyPosted)
+                self.taken[certain.duplicate_of] = None
+            return certain
+        return ((self._session_line(days, wide, amount, description, bank_transaction_id)
                     if self.session_lines else None)
                 or self._similar(days, day, amount, description, bank_transaction_id)
                 or (self._same_day_committed(days, amount, bank_transaction_id) if self.session_lines else None))

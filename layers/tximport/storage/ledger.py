@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
@@ -74,8 +74,17 @@ def _text(value: str | None) -> dict[str, str] | None:
 def _number(value: Decimal | int | None) -> dict[str, str] | None:
     if value is None:
         return None
+    if isinstance(value, Decimal) and len(value.as_tuple().digits) > _DYNAMODB_DIGITS:
+        # written with more digits than it has significant ones (`1` and 38 zeros, `...678.0`): DynamoDB counts the
+        # significant ones, the serializer every digit written; the same value without its trailing zeros
+        value = value.normalize(_WIDE)
     serialized: dict[str, str] = _serializer.serialize(value)  # {"N": "..."}, checked as DynamoDB numbers
     return serialized
+
+
+#: digits a DynamoDB number holds; a context wide enough to drop trailing zeros without rounding
+_DYNAMODB_DIGITS = 38
+_WIDE = Context(prec=1000)
 
 
 def storable(value: Decimal) -> bool:
@@ -190,7 +199,8 @@ def _number_text(value: Any) -> str:
     writes), else through the serializer's checks."""
     if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
         return value
-    serialized: dict[str, str] = _serializer.serialize(Decimal(str(value)))
+    serialized = _number(Decimal(str(value)))
+    assert serialized is not None
     return serialized["N"]
 
 

@@ -141,14 +141,17 @@ class DuplicateDetector:
         same_day = self._day(account_id, day)
         for line in same_day:
             if line.transaction_id == transaction_id:
+                self._posted_taken(line)  # a feed's line it is answers no other line
                 return Verdict(line.transaction_id, "alreadyImported", {"in": "ledger"}, True)
             if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
+                self._posted_taken(line)
                 return _same_bank_id(line, bank_transaction_id, amount, None)
         best: tuple[float, LedgerLine] | None = None
         for offset in range(-self.window_days, self.window_days + 1):
             for line in self._day(account_id, day + timedelta(days=offset)):
                 if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
                     # booked a day or two after it was pending, under the same bank id
+                    self._posted_taken(line)
                     return _same_bank_id(line, bank_transaction_id, amount, abs(offset))
                 if line.amount != amount:
                     continue
@@ -169,6 +172,10 @@ class DuplicateDetector:
                        {"in": "ledger", "similarity": round(score, 1), "amount": format(amount, "f"),
                         "daysApart": abs((line.date_posted - day).days), "ledgerDescription": line.description},
                        False)
+
+    def _posted_taken(self, line: LedgerLine) -> None:
+        if line.session is None and line.import_id == "public-api":
+            self._taken.add(line.transaction_id)
 
     def _same_day_committed(self, account_id: str, day: date, amount: Decimal, bank_transaction_id: str | None
                             ) -> Verdict | None:
