@@ -91,6 +91,12 @@ def test_a_member_given_twice_is_refused(api: Api):
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert (error["code"], error["target"]) == ("ValidationError", "body") and "reviewLevel" in error["message"]
+    # a route that reads no body refuses it all the same, and changes nothing
+    imp = api.import_file(account, b"date,description,amount\n2024-01-02,Coffee,-3.50\n")
+    twice = api.session.post(f"{api.base_url}/imports/{imp['id']}/confirm", data='{"a":1,"a":2}', timeout=10,
+                             headers={"Authorization": f"Bearer {api.token}", "content-type": "application/json"})
+    assert twice.status_code == 400 and "'a'" in twice.json()["error"]["message"], twice.text
+    assert api.ok("GET", f"/imports/{imp['id']}")["data"]["status"] == "awaitingConfirmation"
 
 
 def test_a_malformed_body_is_refused_by_a_route_that_reads_none_and_changes_nothing(api: Api):

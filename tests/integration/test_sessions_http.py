@@ -68,6 +68,9 @@ def test_a_foreign_workspace_is_refused_before_the_body_is_validated(client: Ses
         == "WorkspaceForbidden"
     broken = client.error("POST", path, 400, data=b"{bad", headers={"Content-Type": "application/json"})
     assert (broken["code"], broken["field"]) == ("ValidationError", "body"), broken
+    twice = client.error("POST", "/import-sessions", 400, data=b'{"billing_month":"2024-03","billing_month":"2024-04"}',
+                         headers={"Content-Type": "application/json"})
+    assert twice["field"] == "body" and "billing_month" in twice["error"], twice
     # without the header a caller of several workspaces is told to send it, before the body too; its own workspace
     # validates as ever
     first = client.workspace_id

@@ -53,10 +53,10 @@ def _bodiless_json(resolver: Any, next_middleware: NextMiddleware) -> Response[A
     if route is not None and not route.dependant.body_params and event.body \
             and (not content_type or content_type.startswith("application/json")):
         try:
-            json.loads(event.decoded_body)
+            exactjson.loads_request(event.decoded_body)  # a member given twice too
         except json.JSONDecodeError as exc:
-            raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos),
-                                           "msg": "JSON decode error", "input": {}}]) from exc
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
+                                           "input": {}, "ctx": {"error": exc.msg}}]) from exc
     return next_middleware(resolver)
 
 

@@ -77,8 +77,8 @@ def _same_generation(state: dict[str, Any], imp: Import) -> None:
     """A page's cursor walks the rows of the generation it was issued for: after an amend (a new generation, other
     rows and ids) it is refused, and the client starts again from the first page."""
     if "g" in state and state["g"] != imp.generation:
-        raise ValidationFailed("this cursor belongs to the rows the import had before it was amended: read the "
-                               "review again from its first page", code="InvalidCursor", target="cursor")
+        raise ValidationFailed("this cursor belongs to what the import showed before it was amended: read again "
+                               "from the first page", code="InvalidCursor", target="cursor")
 
 
 class ReviewService:

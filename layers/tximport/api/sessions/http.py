@@ -58,9 +58,15 @@ def field_name(loc: tuple[Any, ...]) -> str:
 _SHAPE_ERRORS = frozenset({"dict_type", "list_type", "model_type", "model_attributes_type"})
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """A validation error's message; a body that names a member twice says which (`tximport.exactjson`)."""
+    said = str((error.get("ctx") or {}).get("error", ""))
+    return said if "given twice" in said else str(error.get("msg", "invalid"))
+
+
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
     details = [{"field": "body" if e.get("type") == "json_invalid" else field_name(tuple(e.get("loc", ()))),
-                "message": e.get("msg", "invalid"), "code": e.get("type", "invalid")} for e in errors]
+                "message": _message(e), "code": e.get("type", "invalid")} for e in errors]
     # a body of either shape (an object or a list of them, e.g. bind's): the error of the shape the client sent
     # says what is wrong; the other shape's "should be a valid dictionary / list" does not
     shaped = [d for d in details if d["code"] not in _SHAPE_ERRORS]
