@@ -139,7 +139,7 @@ IMPORT_JSON=$(curl -s -X POST "$API/imports" -H "$AUTH" -H 'Content-Type: applic
 export IMPORT=$(printf '%s' "$IMPORT_JSON" | {py.format(expr='d["data"]["id"]')})
 export UPLOAD=$(printf '%s' "$IMPORT_JSON" | {py.format(expr='d["links"]["uploadPath"]')})
 
-# 3. upload a small statement with the presigned URL
+# 3. upload a small statement with the presigned URL (valid 15 minutes)
 cat > statement.csv <<'CSV'
 Date,Description,Amount
 2024-01-02,Coffee,-3.50
@@ -153,11 +153,12 @@ until s=$(curl -s "$API/imports/$IMPORT?include=report" -H "$AUTH" | {status}); 
   echo "$s"; [ "$s" = awaitingConfirmation ] || [ "$s" = error ]; do sleep 1; done
 curl -s "$API/imports/$IMPORT/reviewtransactions?pageSize=100" -H "$AUTH"; echo
 
-# 5. confirm, poll until complete, read the ledger
+# 5. confirm (204; a second confirm does nothing), poll until complete, read the ledger
 curl -s -X POST "$API/imports/$IMPORT/confirm" -H "$AUTH" -o /dev/null -w 'confirm: %{{http_code}}\\n'
 until s=$(curl -s "$API/imports/$IMPORT" -H "$AUTH" | {status}); \\
   echo "$s"; [ "$s" = complete ] || [ "$s" = error ]; do sleep 1; done
-curl -s "$API/bankaccounts/$ACCOUNT/transactions" -H "$AUTH"; echo
+curl -s "$API/bankaccounts/$ACCOUNT/transactions" -H "$AUTH"; echo     # the ledger, newest first
+curl -s "$API/transactions?importId=$IMPORT" -H "$AUTH"; echo           # the tenant's ledger, filtered
 
 # events the workflow published (local only)
 curl -s "$API/local/events" -H "$AUTH"; echo

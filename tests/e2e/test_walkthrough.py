@@ -167,3 +167,16 @@ def test_the_readmes_walkthrough_runs_in_a_shell_as_written(stack, tmp_path):
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert "upload: 200" in done.stdout and "confirm: 204" in done.stdout
     assert client.status(done.stdout.strip().rsplit("IMPORT=", 1)[1])["status"] == "complete"
+
+
+def test_the_readmes_walkthrough_is_the_printed_one():
+    """The README says its copy is the one `make run` prints: line for line, the exports' values aside."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("ready to paste:\n\n```sh\n", 1)[1].split("```", 1)[0]
+
+    def shape(text: str) -> list[str]:
+        return [line.split("=", 1)[0] if line.startswith("export ") and line.split("=", 1)[0] in (
+            "export API", "export TOKEN", "export ACCOUNT") else line for line in text.strip().splitlines()]
+
+    assert shape(block) == shape(walkthrough("http://127.0.0.1:3000", "token", "account"))
