@@ -165,6 +165,23 @@ def test_a_payment_committed_ignored_is_no_part_of_a_card_sessions_default_targe
     assert client.create_session(card_id=card, billing_month="2024-05")["target_value"] == D(105)
 
 
+def _october_statement(client: SessionsClient, session_id: str, category: str) -> None:
+    """The card's October statement, committed: an expense of 120.00, and the payment received as a line of its own
+    (-500.00 on October 9th, which the sign rule types CARD_CHARGEBACK)."""
+    client.stage(session_id, [
+        {"transaction_date": "2024-10-03", "description": "Loja", "amount": 120, "data": {"category_id": category}},
+        {"transaction_date": "2024-10-09", "description": "PAGAMENTO RECEBIDO", "amount": -500}])
+    client.ok("POST", f"/import-sessions/{session_id}/commit")
+
+
+def _pays(client: SessionsClient, session_id: str, card: str, month: str) -> dict[str, Any]:
+    """The account's payment of 500.00 on October 8th into the card's invoice of `month`, committed."""
+    client.stage(session_id, [{"transaction_date": "2024-10-08", "description": f"Fatura {month}", "amount": -500,
+                               "type": "CARD_PAYMENT", "data": {"card_id": card, "billing_month": month}}])
+    answer: dict[str, Any] = client.ok("POST", f"/import-sessions/{session_id}/commit")
+    return answer
+
+
 def _invoice_of(client: SessionsClient, card: str, month: str) -> tuple[Any, ...]:
     """An invoice as its reader sees it, the ids aside: its payments (amount, paying account, status, final),
     expenses and chargebacks."""
@@ -186,24 +203,12 @@ def test_a_card_payment_lands_on_the_invoice_alike_whichever_statement_is_commit
     card_session = client.create_session(card_id=card, billing_month="2024-10")
     account_session = client.create_session(account_id=account, billing_month="2024-10")
 
-    def card_statement() -> None:
-        client.stage(card_session["id"], [
-            {"transaction_date": "2024-10-03", "description": "Loja", "amount": 120, "data": {"category_id": category}},
-            {"transaction_date": "2024-10-09", "description": "PAGAMENTO RECEBIDO", "amount": -500}])
-        client.ok("POST", f"/import-sessions/{card_session['id']}/commit")
-
-    def payment() -> dict[str, Any]:
-        client.stage(account_session["id"], [{"transaction_date": "2024-10-08", "description": "Fatura cartao",
-                                              "amount": -500, "type": "CARD_PAYMENT",
-                                              "data": {"card_id": card, "billing_month": "2024-10"}}])
-        return client.ok("POST", f"/import-sessions/{account_session['id']}/commit")
-
     if card_first:
-        card_statement()
-        assert payment()["linked"] == 1
+        _october_statement(client, card_session["id"], category)
+        assert _pays(client, account_session["id"], card, "2024-10")["linked"] == 1
     else:
-        assert payment()["linked"] == 0
-        card_statement()
+        assert _pays(client, account_session["id"], card, "2024-10")["linked"] == 0
+        _october_statement(client, card_session["id"], category)
     assert _invoice_of(client, card, "2024-10") == ([(D(500), account, "VALIDATING", True)], [D(120)], [])
     assert client.ok("GET", f"/import-sessions/{card_session['id']}")["initial_balance"] == D(120)
     # the card's close pays its expense, not the account's payment; the account's close pays that
@@ -238,19 +243,9 @@ def test_a_payment_of_last_months_invoice_lands_on_it_whichever_statement_comes_
     october = client.create_session(card_id=card, billing_month="2024-10")
     paying = client.create_session(account_id=account, billing_month="2024-10")
 
-    def card_statement() -> None:
-        client.stage(october["id"], [
-            {"transaction_date": "2024-10-03", "description": "Loja", "amount": 120, "data": {"category_id": category}},
-            {"transaction_date": "2024-10-09", "description": "PAGAMENTO RECEBIDO", "amount": -500}])
-        client.ok("POST", f"/import-sessions/{october['id']}/commit")
-
-    def payment() -> None:
-        client.stage(paying["id"], [{"transaction_date": "2024-10-08", "description": "Fatura setembro",
-                                     "amount": -500, "type": "CARD_PAYMENT",
-                                     "data": {"card_id": card, "billing_month": "2024-09"}}])
-        client.ok("POST", f"/import-sessions/{paying['id']}/commit")
-
-    for step in ((card_statement, payment) if card_first else (payment, card_statement)):
+    steps = (lambda: _october_statement(client, october["id"], category),
+             lambda: _pays(client, paying["id"], card, "2024-09"))
+    for step in (steps if card_first else steps[::-1]):
         step()
     assert _invoice_of(client, card, "2024-09") == ([(D(500), account, "VALIDATING", True)], [D(500)], [])
     assert _invoice_of(client, card, "2024-10") == ([], [D(120)], [])
