@@ -140,7 +140,7 @@ class InMemoryImports:
         with self._lock:
             stored = self.docs.get(key)
             if stored is None or Import.model_validate_json(stored).version != imp.version:
-                raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate")
+                raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate", target="id")
             imp.version += 1
             imp.updated = utcnow()
             self.docs[key] = imp.model_dump_json()

@@ -198,7 +198,7 @@ def test_an_import_is_saved_only_over_the_version_it_was_read_at(imports):
     second.status = ImportStatus.ERROR
     with pytest.raises(Conflict) as err:
         imports.save(second)
-    assert err.value.code == "ConcurrentUpdate" and second.version == 0
+    assert (err.value.code, err.value.target) == ("ConcurrentUpdate", "id") and second.version == 0
     assert imports.get(TENANT, imp.id).status == ImportStatus.PROCESSING
     with pytest.raises(NotFound):
         imports.get(OTHER, imp.id)

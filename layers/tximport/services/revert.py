@@ -317,7 +317,7 @@ class RevertService:
             except Conflict:
                 continue
         raise Conflict(f"import {import_id} kept changing while its undone commit was recorded",
-                       code="ConcurrentUpdate")
+                       code="ConcurrentUpdate", target="id")
 
     def _reopen_pending(self, imp: Import, index: int) -> None:
         """The pending lines this chunk's booked lines replaced are open again (idempotent: conditional on the link)."""
@@ -361,7 +361,7 @@ class RevertService:
                 self.lifecycle.release(saved, revert=True)
             return saved
         raise Conflict(f"import {import_id} kept changing while its revert failure was recorded",
-                       code="ConcurrentUpdate")
+                       code="ConcurrentUpdate", target="id")
 
 
 #: what an earlier run of a revert said when it stopped: the next outcome says where the revert stands now

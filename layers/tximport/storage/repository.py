@@ -266,7 +266,8 @@ class ImportsRepository:
         except ClientError as exc:
             imp.version = expected
             if _conditional_failed(exc):
-                raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate") from exc
+                raise Conflict(f"import {imp.id} was changed concurrently", code="ConcurrentUpdate",
+                               target="id") from exc
             raise
         return imp
 
