@@ -806,6 +806,14 @@ def test_a_line_is_linked_to_one_other_line_only(ledger):
     assert not ledger.link(TENANT, _session_line(2, 9, "acc", TransactionStatus.VALIDATING), "own-1")  # not there
 
 
+def test_a_days_balance_beyond_a_dynamodb_number_is_kept_exactly(ledger):
+    """10^37 and a cent on one day: each line is a DynamoDB number, their sum (40 significant digits) is not; the
+    day's balance is kept as its exact text and read back as the number it is."""
+    big, cent = _line(1, 2), _line(2, 2)
+    ledger.write(TENANT, [replace(big, amount=Decimal("1E+37")), replace(cent, amount=Decimal("0.01"))])
+    assert ledger.day_totals(TENANT, "acc", None, None) == [(date(2024, 1, 2), Decimal("1E+37") + Decimal("0.01"))]
+
+
 def test_day_totals_are_recomputed_so_a_retried_write_and_a_removal_count_once(ledger):
     lines = [_line(n, 1 + n % 3) for n in range(1, 10)]  # amounts n/4 on days 1..3
     ledger.write(TENANT, lines)

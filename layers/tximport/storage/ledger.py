@@ -87,6 +87,14 @@ _DYNAMODB_DIGITS = 38
 _WIDE = Context(prec=1000)
 
 
+def _total_value(total: Decimal) -> dict[str, str]:
+    """A day's balance as its item keeps it: a number, or its exact text when it has more significant digits than a
+    DynamoDB number holds (amounts of 10^36 and cents on one day); `day_totals` reads either."""
+    if storable(total):
+        return {"N": _number_text(total)}
+    return {"S": format(total, "f")}
+
+
 def storable(value: Decimal) -> bool:
     """Whether the ledger stores `value` exactly: a DynamoDB number has at most 38 significant digits and
     a magnitude from 1E-130 to below 1E+126 (the check the item serializer makes on write)."""
@@ -802,7 +810,7 @@ class LedgerRepository(_References):
                          if current else {"ConditionExpression": "attribute_not_exists(pk)"})
             try:
                 self.client.put_item(TableName=self.table_name, Item={
-                    **key, "day": {"S": day.isoformat()}, "total": {"N": _number_text(total)},
+                    **key, "day": {"S": day.isoformat()}, "total": _total_value(total),
                     "count": {"N": str(count)}, "version": {"N": str(version + 1)}}, **condition)
                 if not lines:
                     self._drop_empty_day(tenant, account_id, day, started)
