@@ -10,6 +10,8 @@ A parser reads a byte stream and yields events in file order:
 * `StatementBalances`: the balances a statement states (opening, closing, available), yielded after
   the statement's lines: it closes the statement, so the lines of its account since the previous
   `StatementBalances` of that account belong to it.
+* `LineBlock`: consecutive lines handed over as columns (a CSV block of plain values), only to a caller that
+  asks for them (`ParseOptions.blocks`); `LineBlock.lines()` gives the `ParsedLine`s it stands for.
 
 A file that cannot be read as a whole raises `FileError` with a documented code. Parsers must stream:
 memory may not grow with the file size. `Source.open()` may be called more than once when a format
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from itertools import repeat
 from operator import attrgetter
 from typing import IO, Any, Protocol
 
@@ -224,7 +227,40 @@ class StatementBalances:
     line_number: int | None = None
 
 
-ParseEvent = StatementAccount | ParsedLine | LineError | FileNote | StatementBalances
+@dataclass(slots=True)
+class LineBlock:
+    """Consecutive lines of one statement as columns: each has a line number, a day, an amount, a description
+    and perhaps a currency, and every other field of `ParsedLine` is absent (no account reference, bank id,
+    balance, pending or reversal mark). A reader of plain blocks hands these over where the caller asks for
+    columns (`ParseOptions.blocks`), so that no object is built per line."""
+
+    line_numbers: range | list[int]
+    days: list[date]
+    amounts: list[Decimal]
+    descriptions: list[str]
+    #: each line's currency (None: no line names one)
+    currencies: list[str | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+    def lines(self) -> list[ParsedLine]:
+        """The lines the block stands for."""
+        if self.currencies is None:
+            return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions))
+        return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions, repeat(None),
+                        self.currencies))
+
+    def shifted(self, limit: int, delta: int) -> None:
+        """Its line numbers above `limit` moved by `delta` (a range of a split file numbered as the file)."""
+        numbers = self.line_numbers
+        if numbers and numbers[0] > limit and isinstance(numbers, range):
+            self.line_numbers = range(numbers.start + delta, numbers.stop + delta)
+        else:
+            self.line_numbers = [n + delta if n > limit else n for n in numbers]
+
+
+ParseEvent = StatementAccount | ParsedLine | LineError | FileNote | StatementBalances | LineBlock
 
 
 class FileError(Exception):
@@ -283,6 +319,8 @@ class ParseOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     #: filled by the parser as it reads: where the file's lines state their amounts
     places: AmountPlaces = field(default_factory=AmountPlaces)
+    #: the caller takes `LineBlock`s: a reader of plain blocks hands their lines over as columns
+    blocks: bool = False
 
 
 class Source(Protocol):
@@ -353,6 +391,8 @@ class FileFormat:
     #: where a line's amount is, as the format's line errors name it, where neither the line nor its file names
     #: it (`ParsedLine.amount_target`, `AmountPlaces`): the target of a rejection made after parsing
     amount_target: str = "amount"
+    #: the parser hands lines over as `LineBlock`s where the caller asks for them (`ParseOptions.blocks`)
+    hands_blocks: bool = False
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {

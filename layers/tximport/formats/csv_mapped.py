@@ -713,20 +713,22 @@ def parse_with_mapping(source: Source, options: ParseOptions, mapping: CsvMappin
         reader = _Reader(source, mapping, expected_columns)
         style, decimal, plain = _infer(reader, options)
     # one iterable per block, flattened in C: no Python frame per event (the blocks guard themselves)
-    return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain, options.places))
+    return GuardedChain.from_iterable(_block_events(reader, style, decimal, plain, options.places,
+                                                    options.blocks))
 
 
-def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool, places: AmountPlaces
-                  ) -> Iterator[Iterable[ParseEvent]]:
+def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain: bool, places: AmountPlaces,
+                  blocks: bool = False) -> Iterator[Iterable[ParseEvent]]:
     """The events of each block: the column reader's (built as they are taken, from values all read
-    and checked before: nothing left to fail), else the row reader's (guarded as they are read). `places`
-    learns the amount column's name (as the line errors give it)."""
+    and checked before: nothing left to fail; a `LineBlock` where `blocks` asks for one), else the row
+    reader's (guarded as they are read). `places` learns the amount column's name (as the line errors give
+    it)."""
     try:
         with reader.batches() as (batches, layout):
             rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                              make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
             places.every_line = rows.amount_t
-            columns = ColumnReader(rows, decimal, reader.encoding, plain)
+            columns = ColumnReader(rows, decimal, reader.encoding, plain, blocks)
             for batch in batches:
                 if isinstance(batch, Columns):
                     events = columns.events(batch)

@@ -32,7 +32,7 @@ from itertools import repeat
 from typing import Any
 from unicodedata import is_normalized, normalize
 
-from tximport.formats.base import ParsedLine, ParseEvent, StatementAccount
+from tximport.formats.base import LineBlock, ParsedLine, ParseEvent, StatementAccount
 from tximport.formats.csv_feed import Columns
 from tximport.formats.csv_rows import CREDIT_DEBIT, INDICATOR, SIGNED, RowReader
 from tximport.formats.encoding import nfc
@@ -59,9 +59,11 @@ def _nfc_all(values: list[str]) -> list[str]:
 class ColumnReader:
     """Builds the events of plain blocks for one file, exactly as its `RowReader` would."""
 
-    def __init__(self, rows: RowReader, decimal_separator: str, encoding: str = "", plain_amounts: bool = False
-                 ) -> None:
+    def __init__(self, rows: RowReader, decimal_separator: str, encoding: str = "", plain_amounts: bool = False,
+                 blocks: bool = False) -> None:
         self.rows = rows
+        #: the caller takes a block's lines as columns (`LineBlock`) where they have no extra column
+        self.blocks = blocks
         self.decimal = decimal_separator
         #: every amount cell of the blocks read by columns is a plain amount (the inference pass saw them all)
         self.plain = plain_amounts
@@ -89,6 +91,8 @@ class ColumnReader:
         currencies = self._currencies(columns, width)
         if rows.has_extras:
             return self._with_extras(columns, width, numbers, dates, amounts, descriptions, currencies)
+        if self.blocks:
+            return (LineBlock(numbers, dates, amounts, descriptions, currencies),)
         if currencies is None:
             return map(ParsedLine, numbers, dates, amounts, descriptions)
         return map(ParsedLine, numbers, dates, amounts, descriptions, repeat(None), currencies)

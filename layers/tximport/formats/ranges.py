@@ -75,7 +75,8 @@ class RangePlan:
         pinned = {**self.pinned, "last": index == len(self.ranges) - 1}
         return base.ParseOptions(date_style=options.date_style, mapping=options.mapping,
                                  include_pending=options.include_pending, extra={**options.extra, PINNED: pinned},
-                                 places=options.places)  # (what the range's parser says goes to the caller)
+                                 places=options.places,  # (what the range's parser says goes to the caller)
+                                 blocks=options.blocks)
 
     def shift(self, events: Iterator[base.ParseEvent], index: int) -> Iterator[base.ParseEvent]:
         """The events of range `index` read behind the head, numbered as the whole file numbers them. Only
@@ -90,7 +91,10 @@ class RangePlan:
         for event in events:
             if type(event) is base.FileNote and event.code == base.FILE_TRUNCATED and not last:
                 continue
-            if delta:  # (most notes are about the file, with no line)
+            if isinstance(event, base.LineBlock):
+                if delta:
+                    event.shifted(limit, delta)
+            elif delta:  # (most notes are about the file, with no line)
                 number = event.line_number
                 if number is not None and number > limit:
                     event.line_number = number + delta

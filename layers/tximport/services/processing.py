@@ -27,7 +27,7 @@ import re
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -227,9 +227,14 @@ _UNKNOWN = object()
 BATCH_LINES = 4096
 #: parse events taken from the reader at once (the deadline is checked after each such run of events)
 _FEED_EVENTS = 512
+#: parse events taken at once from a parser that hands over `LineBlock`s, after lines (a block holds a
+#: thousand lines or so: a block is taken alone, and a few events at a time keep the lines in memory bounded)
+_FEED_BLOCKS = 8
 
 
 def _event_line(event: base.ParseEvent) -> int | None:
+    if isinstance(event, base.LineBlock):
+        return event.line_numbers[-1] if event.line_numbers else None
     return getattr(event, "line_number", None)
 #: distinct values kept by the small caches of the batch loop (days' ISO text, amounts' normalized text)
 _CACHE_LIMIT = 50_000
@@ -453,11 +458,39 @@ def _money_columns(lines: list[base.ParsedLine]) -> Iterator[list[Decimal]]:
     yield _present(list(map(_ORIGINAL, lines)))
 
 
+class _BlockLines(Sequence[base.ParsedLine]):
+    """The lines of a `LineBlock`, built only where a check needs them one by one (the block's columns serve
+    the rest: `_Columns.of`)."""
+
+    __slots__ = ("block", "_lines")
+
+    def __init__(self, block: base.LineBlock) -> None:
+        self.block = block
+        self._lines: list[base.ParsedLine] | None = None
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[base.ParsedLine]:
+        return iter(self._all())
+
+    def _all(self) -> list[base.ParsedLine]:
+        if self._lines is None:
+            self._lines = self.block.lines()
+        return self._lines
+
+
+_Lines = list[base.ParsedLine] | _BlockLines
+
+
 @dataclass(slots=True)
 class _Staged:
     """The staged lines of a segment with their currencies."""
 
-    lines: list[base.ParsedLine]
+    lines: _Lines
     currencies: list[str | None]
     #: the lines' amounts as the file signs them, as decimal texts (None: not known yet)
     texts: list[str] | None = None
@@ -471,13 +504,14 @@ class _Segment:
 
     ref: str | None
     account: ImportBankAccount
-    lines: list[base.ParsedLine]
+    lines: _Lines
     currencies: list[str | None]
     staged: list[bool] | None
     #: the lines' amounts as decimal texts, where known already (all lines staged)
     texts: list[str] | None = None
 
     def add(self, line: base.ParsedLine, currency: str | None, staged: bool) -> None:
+        assert isinstance(self.lines, list)
         self.lines.append(line)
         self.currencies.append(currency)
         assert self.staged is not None
@@ -514,18 +548,21 @@ class _Columns:
     bank_ids: list[str | None]
     line_numbers: list[int]
     pendings: list[bool]
+    #: every line is a block's: none has an optional field, a pending or a reversal mark
+    plain: bool = False
 
     @classmethod
     def of(cls, staged: _Staged, reversed_sign: bool, isos: dict[date, str]) -> _Columns:
         lines = staged.lines
-        days = list(map(_DAY, lines))
+        block = lines.block if type(lines) is _BlockLines else None
+        days = block.days if block is not None else list(map(_DAY, lines))
         if len(isos) > _CACHE_LIMIT:
             isos.clear()
         day_isos = list(map(isos.get, days))
         if None in day_isos:
             isos.update((day, day.isoformat()) for day in set(days) if day not in isos)
             day_isos = list(map(isos.get, days))
-        amounts = list(map(_AMOUNT, lines))
+        amounts = block.amounts if block is not None else list(map(_AMOUNT, lines))
         if reversed_sign:
             amounts = [-a for a in amounts]
         texts = staged.texts if staged.texts is not None and not reversed_sign else list(map(str, amounts))
@@ -535,9 +572,13 @@ class _Columns:
             joined = "\n".join(texts)
         if "-0" in joined and _SIGNED_ZERO.search(joined):  # (a text starting -0 is rare: one scan first)
             amounts, texts = _unsigned_zeros(amounts, texts)
-        descriptions = list(map(_DESCRIPTION, lines))
+        descriptions = block.descriptions if block is not None else list(map(_DESCRIPTION, lines))
         if None in descriptions:
             descriptions = [d or "" for d in descriptions]
+        if block is not None:
+            n = len(days)
+            return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
+                       [None] * n, list(block.line_numbers), [False] * n, plain=True)
         return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
                    list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)))
 
@@ -591,7 +632,7 @@ def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged
     account = f'","bankAccountId":{_json_text(account_id)},"amount":"'
     currencies = staged.currencies
     texts, isos, descriptions, numbers = cols.texts, cols.isos, cols.descriptions, cols.line_numbers
-    optional = list(map(_optional, staged.lines))
+    optional = [_NO_OPTIONAL] * len(ids) if cols.plain else list(map(_optional, staged.lines))
     plain = optional.count(_NO_OPTIONAL) == len(optional) and links is None and verdicts.count(None) == len(verdicts)
     if plain and currencies.count(currencies[0]) == len(currencies):  # the common segment: one loop, no tails
         currency = f'","currency":{"null" if currencies[0] is None else _json_text(currencies[0])},"datePosted":"'
@@ -648,6 +689,9 @@ class _Run:
         self._span: tuple[date, date] | None = None
 
     def take(self, event: base.ParseEvent) -> None:
+        if isinstance(event, base.LineBlock):
+            self.take_block(event)
+            return
         if isinstance(event, (base.ParsedLine, base.LineError)):
             self.batch.append(event)
             if type(event) is base.LineError:
@@ -670,6 +714,44 @@ class _Run:
             ambiguous = self.accounts.ambiguous.get(event.account_ref)
             if ambiguous:
                 self.notes.setdefault(AMBIGUOUS_ACCOUNT, ambiguous_note(event, ambiguous))
+
+    def take_block(self, block: base.LineBlock) -> None:
+        """A block of lines handed over as columns: staged from them where the checks over its columns show no
+        line needs one of its own (`_block_segment`), else as the lines it stands for."""
+        if self.batch:
+            self.flush()
+        segment = self._block_segment(block)
+        if segment is None:
+            self.batch += block.lines()
+            self.flush()
+            return
+        self._write(self._stage([segment]))
+
+    def _block_segment(self, block: base.LineBlock) -> _Segment | None:
+        """The block as one segment, as `_whole` decides for lines (a block's lines name no account reference,
+        bank id, balance, pending or reversal mark; None: the block goes line by line)."""
+        if self.discovery or not block:
+            return None
+        account = self.accounts.of(None)
+        if account is None:
+            return None
+        n = len(block)
+        currencies = block.currencies
+        if currencies is None or currencies.count(None) == n:
+            currency = self._currency(None, account)
+        elif currencies.count(currencies[0]) == n:
+            currency = currencies[0]
+        else:
+            return None
+        first, last = min(block.days), max(block.days)
+        product = self.product
+        if not (bookable(first) and bookable(last)) or (
+                product is not None and not (product.covers(first) and product.covers(last))):
+            return None
+        texts = plain_money(block.amounts, currency)
+        if texts is None:
+            return None
+        return _Segment(None, account, _BlockLines(block), [currency] * n, None, texts)
 
     def _balances(self, event: base.StatementBalances) -> None:
         if self.statements is None or self.discovery:
@@ -702,11 +784,14 @@ class _Run:
             return
         kept = self._kept(batch)
         if kept:
-            block = self._stage(kept)
-            if block:
-                first_chunk = self.rows.chunks.filling
-                self.rows.write_block(block)
-                self._note_span(first_chunk, self.rows.chunks.last_written)
+            self._write(self._stage(kept))
+
+    def _write(self, block: list[str]) -> None:
+        """The chunk lines of a batch to the staged chunks."""
+        if block:
+            first_chunk = self.rows.chunks.filling
+            self.rows.write_block(block)
+            self._note_span(first_chunk, self.rows.chunks.last_written)
 
     def _note_span(self, first_chunk: int, last_chunk: int) -> None:
         """Widen the day spans of the chunks a batch went into."""
@@ -891,7 +976,7 @@ class _Run:
         verdicts = self._verdicts(account.id, ids, cols)
         tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None
         if self.statements is not None:
-            self._statement_verdicts(segment, staged, verdicts)
+            self._statement_verdicts(segment, cols, verdicts)
         batch.count(staged.currencies, cols, verdicts)
         out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
 
@@ -913,7 +998,7 @@ class _Run:
         return [check(account_id, tx_id, day, amount, description, bank_id) for tx_id, day, amount, description, bank_id
                 in zip(ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)]
 
-    def _links(self, account_id: str, ids: list[str], cols: _Columns, lines: list[base.ParsedLine],
+    def _links(self, account_id: str, ids: list[str], cols: _Columns, lines: _Lines,
                verdicts: list[Verdict | None]) -> list[str] | None:
         """Pending and reversal links of the staged lines (their chunk lines' tails; None: no line has one). A
         booked line that replaces a pending line is not its duplicate (its verdict goes)."""
@@ -921,7 +1006,7 @@ class _Run:
         assert links is not None
         recent = links.recent_rows(account_id)
         pool = links.open(account_id) if False in cols.pendings else None
-        if not pool and True not in cols.pendings and not any(map(_REVERSAL, lines)):
+        if not pool and True not in cols.pendings and (cols.plain or not any(map(_REVERSAL, lines))):
             keep = -_RECENT_ROWS
             recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
                               cols.bank_ids[keep:], strict=True))
@@ -946,28 +1031,39 @@ class _Run:
         collector = self.statements
         assert collector is not None
         lines = segment.lines
-        booked = [line for line in lines if not line.pending] if True in map(_PENDING, lines) else lines
+        block = lines.block if type(lines) is _BlockLines else None
+        booked: _Lines
+        balances: list[Decimal | None]
+        if block is not None:  # (a block's lines are all booked, with no balance)
+            booked, balances = lines, [None] * len(lines)
+        else:
+            booked = [line for line in lines if not line.pending] if True in map(_PENDING, lines) else lines
+            balances = list(map(_BALANCE, booked))
         if not booked:
             return
         if cols is not None:
             amounts, days, numbers = cols.amounts, cols.days, cols.line_numbers
-            file_amounts = list(map(_AMOUNT, booked)) if reversed_sign else amounts
+            if reversed_sign:
+                file_amounts = block.amounts if block is not None else list(map(_AMOUNT, booked))
+            else:
+                file_amounts = amounts
         else:
             file_amounts = list(map(_AMOUNT, booked))
             amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
             days, numbers = list(map(_DAY, booked)), list(map(_LINE_NUMBER, booked))
         currency = next((c for c in segment.currencies if c is not None), None)
         collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currency=currency,
-                        line_numbers=numbers, file_amounts=file_amounts, balances=list(map(_BALANCE, booked)))
+                        line_numbers=numbers, file_amounts=file_amounts, balances=balances)
 
-    def _statement_verdicts(self, segment: _Segment, staged: _Staged, verdicts: list[Verdict | None]) -> None:
-        """The verdicts of the segment's staged booked lines, for the statement checks' overlap counts."""
+    def _statement_verdicts(self, segment: _Segment, cols: _Columns, verdicts: list[Verdict | None]) -> None:
+        """The verdicts of the segment's staged booked lines (`cols`: their columns), for the statement checks'
+        overlap counts."""
         collector = self.statements
         assert collector is not None
         if not collector.counts_overlap(segment.account.id):
             return
-        pairs = [(line.date_posted, verdict is not None) for line, verdict in zip(staged.lines, verdicts, strict=True)
-                 if not line.pending]
+        pairs = [(day, verdict is not None) for day, verdict, pending in zip(cols.days, verdicts, cols.pendings,
+                                                                            strict=True) if not pending]
         collector.verdicts(segment.ref, segment.account.id, pairs)
 
 
@@ -1158,17 +1254,18 @@ class ProcessingService:
         imp.file_sha256 = digest
         return None
 
-    def parse_options(self, imp: Import) -> base.ParseOptions:
-        """What the parser takes from the import (it checks the mapping document again: once per file)."""
+    def parse_options(self, imp: Import, fmt: base.FileFormat | None = None) -> base.ParseOptions:
+        """What the parser takes from the import (it checks the mapping document again: once per file); `fmt`
+        given, its lines as columns where the format hands them over so."""
         return base.ParseOptions(date_style=imp.date_style, mapping=imp.mapping.to_json() if imp.mapping else None,
-                                 include_pending=imp.include_pending)
+                                 include_pending=imp.include_pending, blocks=fmt is not None and fmt.hands_blocks)
 
     def new_run(self, imp: Import, fmt: base.FileFormat, prefix: str) -> _Run:
         """A run over (a range of) the import's file, staging under `prefix`."""
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
         links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
-        return _Run(imp, fmt, self.parse_options(imp), detector, self.staging.row_writer(prefix),
+        return _Run(imp, fmt, self.parse_options(imp, fmt), detector, self.staging.row_writer(prefix),
                     self.staging.error_writer(prefix), collector, links)
 
     @staticmethod
@@ -1181,17 +1278,25 @@ class ProcessingService:
     @staticmethod
     def _feed(run: _Run, events: Iterator[base.ParseEvent], deadline: Deadline | None) -> None:
         """`feed`, the collector paused."""
-        take, batch, only_lines = run.take, run.batch, {base.ParsedLine}
+        take, batch, only_lines, only_blocks = run.take, run.batch, {base.ParsedLine}, {base.LineBlock}
         passed = deadline.passed if deadline is not None else None
         reached = 0
-        while chunk := list(islice(events, _FEED_EVENTS)):
-            if set(map(type, chunk)) == only_lines:  # the common chunk
+        blocks = run.options.blocks
+        size = 1 if blocks else _FEED_EVENTS
+        while chunk := list(islice(events, size)):
+            kinds = set(map(type, chunk))
+            if kinds == only_lines:  # the common chunk
                 batch += chunk  # type: ignore[arg-type]
                 if len(batch) >= BATCH_LINES:
                     run.flush()
+            elif kinds == only_blocks:  # a reader's columns
+                for block in chunk:
+                    run.take_block(block)  # type: ignore[arg-type]
             else:
                 for event in chunk:
                     take(event)
+            if blocks:  # a block at a time (the deadline checked after each), lines a few at a time
+                size = 1 if base.LineBlock in kinds else _FEED_BLOCKS
             if passed is not None:
                 reached = next((n for n in map(_event_line, reversed(chunk)) if n), reached)
                 if passed():

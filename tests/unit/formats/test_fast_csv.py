@@ -22,6 +22,7 @@ from tximport.formats.base import (
     LINE_TOO_LONG,
     BytesSource,
     FileError,
+    LineBlock,
     LineError,
     ParsedLine,
     ParseOptions,
@@ -453,3 +454,33 @@ def test_a_block_read_as_columns_is_what_csv_reads(text: str, needed: set[int] |
     expected = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
     assert [list(cells) for _, cells in batch.rows()] == expected
     assert batch.count == csv_feed.line_breaks(text) + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def flattened(events: list[Any]) -> list[Any]:
+    """The events with each `LineBlock` as the lines it stands for."""
+    return [line for event in events for line in (event.lines() if isinstance(event, LineBlock) else [event])]
+
+
+_CURRENCY_MAPPING = {"columns": {"date": 0, "description": 1, "amount": 2, "currency": 3}}
+
+
+@pytest.mark.parametrize(("data", "parser", "options"), [
+    (("Buchungstag;Verwendungszweck;Betrag\n" + GERMAN).encode("cp1252"), parse_tabular_3col, {}),
+    ("".join(f"2024-02-{i % 28 + 1:02d},Shop {i},{i}.50,{'EUR' if i % 3 else 'usd'}\n" for i in range(200)).encode(),
+     parse_csv_mapped, {"mapping": _CURRENCY_MAPPING}),
+    (b"date,description,amount\n" + b"2024-01-01,a,1.00\n2024-01-02,b,-2\n" * 200
+     + b"\n2024-01-03,c,3\n2024-13-01,d,4\n" + b"2024-01-04,e,1.5\n" * 200, parse_tabular_3col, {}),
+    (("\r\n".join(f"2024-02-{i % 28 + 1:02d},Shop {i}," + (f"{i}.50," if i % 2 else f",{i}") for i in range(120))
+      + "\r\n").encode(), parse_csv_4col, {}),
+])
+@pytest.mark.parametrize("block", [32, 64, 4096])
+def test_blocks_handed_over_as_columns_stand_for_the_lines_the_reader_gives(
+        data: bytes, parser: Any, options: dict[str, Any], block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", block)
+    lines = _run(parser, data, **options)
+    handed = _run(parser, data, blocks=True, **options)
+    assert isinstance(lines, list) and isinstance(handed, list)
+    assert flattened(handed) == lines
+    assert not any(isinstance(e, LineBlock) for e in lines)
+    found = [e for e in handed if isinstance(e, LineBlock)]
+    assert found and all(len(b) == len(b.line_numbers) == len(b.amounts) for b in found)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.support.samples import SAMPLES
-from tximport.formats import ranges
-from tximport.formats.base import BytesSource, FileNote, ParsedLine, ParseEvent, ParseOptions
+from tximport.formats import csv_feed, ranges
+from tximport.formats.base import BytesSource, FileNote, LineBlock, ParsedLine, ParseEvent, ParseOptions
 from tximport.formats.registry import get_format
 
 
@@ -165,3 +165,22 @@ def test_a_cut_file_read_in_ranges_warns_once_at_its_end_as_read_whole() -> None
                        b":62F:C240102EUR5,00\n-\n" % (n, n) for n in range(40)])
     _same("MT940#v1", framed, len(framed) // 4)
     assert not [e for e in _whole("MT940#v1", framed, ParseOptions()) if isinstance(e, FileNote)]
+
+
+@pytest.mark.parametrize(("file_format", "data", "range_bytes", "mapping"), [
+    ("Tabular3column#v1", _iso_csv(2000), 9000, None),
+    ("Tabular3column#v1", _german_csv(2000), 9000, None),
+    ("CSV#mapped#v1", ("Bank export\nDatum;Text;Betrag;Währung\n" + "".join(
+        f"{1 + i % 28:02d}.03.2024;Zahlung {i};{i},50;EUR\n" for i in range(2000)) + "\nSaldo;;9,00;EUR\n").encode(),
+     9000, {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "currency": "Währung"},
+            "skipRows": 1, "skipFooterRows": 2}),
+])
+def test_ranges_handing_over_blocks_stand_for_the_whole_files_lines(
+        file_format: str, data: bytes, range_bytes: int, mapping: dict[str, Any] | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 2048)  # blocks within each range, numbered as the file
+    whole = _whole(file_format, data, ParseOptions(mapping=mapping))
+    plan, split = _split(file_format, data, range_bytes, ParseOptions(mapping=mapping, blocks=True))
+    assert len(plan.ranges) >= 3
+    assert any(isinstance(e, LineBlock) for e in split)
+    assert [line for e in split for line in (e.lines() if isinstance(e, LineBlock) else [e])] == whole

@@ -14,8 +14,10 @@ from tests.support.statements import Card, Entry, Line, camt053, mt940, ofx
 from tests.unit.services.world import CSV, World
 from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAccount, NameAccounts
 from tximport.errors import Conflict
-from tximport.formats.base import DateStyle
+from tximport.formats import csv_feed
+from tximport.formats.base import DateStyle, LineBlock
 from tximport.models import ImportStatus, LedgerLine, ProductDates, ReviewLevel, Severity, utcnow
+from tximport.services import processing
 from tximport.services.processing import _Tally, next_step, parse_budget, report_warnings
 
 JSON_TWO_ACCOUNTS = json.dumps({"bankAccounts": [
@@ -552,7 +554,7 @@ def test_the_warnings_policy_and_the_review_decision():
 
 class _Ticks:
     """A clock that moves one second each time it is read: the parse's row loop reads it once per run of
-    events it takes from the reader (`_FEED_EVENTS`)."""
+    events it takes from the reader (`_FEED_EVENTS`, or one block of a CSV reader's columns)."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -564,9 +566,10 @@ class _Ticks:
 
 def test_a_parse_past_its_budget_ends_in_error_naming_the_line_reached_and_frees_the_account(
         c: FakeContainer, world: World):
-    # Given an import of 3,000 lines queued behind on its account, and a parse budget of 3 ticks
+    # Given an import of 12,000 lines (several blocks of the CSV reader) queued behind on its account, and a
+    # parse budget of 3 ticks
     account = world.account()
-    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(3000))
+    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(12_000))
     imp = world.create(account)
     world.upload(imp, b"Date,Description,Amount\n" + lines)
     world.claim(imp.id)
@@ -579,7 +582,7 @@ def test_a_parse_past_its_budget_ends_in_error_naming_the_line_reached_and_frees
     assert outcome == "failed" and failed.status == ImportStatus.ERROR
     detail = failed.error_details[0]
     assert detail.code == "ProcessingTimeout" and detail.target == "File"
-    assert detail.line_number is not None and 2 <= detail.line_number < 3000
+    assert detail.line_number is not None and 2 <= detail.line_number < 12_000
     assert f"line {detail.line_number}" in detail.message
     assert c.objects.keys(f"staging/org-1/co-1/{imp.id}/") == []
     assert c.workflow_engine.outputs(token) == [{"action": "claim"}]
@@ -646,3 +649,33 @@ def test_two_runs_of_one_generation_stage_apart_so_the_loser_never_removes_the_w
         c.processing.process(late)
     assert world.get(imp.id).staging_prefix == saved.staging_prefix
     assert all(c.objects.keys(key) for key in saved.chunk_keys)
+
+
+def test_a_csv_handed_over_in_blocks_is_staged_a_block_at_a_time(c: FakeContainer, world: World,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    # Given a CSV of many blocks (the reader hands each over as columns)
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 1024)
+    lines = b"".join(f"2024-01-{n % 28 + 1:02d},Line {n},-{n}.00\n".encode() for n in range(3000))
+    account = world.account()
+    imp = world.create(account)
+    world.upload(imp, b"Date,Description,Amount\n" + lines)
+    world.claim(imp.id)
+    ahead: list[int] = []
+    feed = processing.ProcessingService.feed
+
+    def watched(run, events, deadline=None):
+        def pulled():
+            taken = 0
+            for event in events:
+                if isinstance(event, LineBlock):
+                    ahead.append(taken - run.rows.chunks.count)  # lines taken but not staged yet
+                    taken += len(event)
+                yield event
+        feed(run, pulled(), deadline)
+
+    monkeypatch.setattr(processing.ProcessingService, "feed", staticmethod(watched))
+    # When it is processed
+    assert c.processing.process(world.get(imp.id)) == "review"
+    # Then every block was staged before the next was read: the lines in memory are one block's
+    assert len(ahead) > 50 and set(ahead) == {0}
+    assert world.get(imp.id).summary.transaction_details_count == 3000
