@@ -8,7 +8,9 @@ above the split size: its ranges are processed by the workflow's Map, then merge
 
 One run over a file is a `_Run`: it takes the parse events a few hundred at a time (the cyclic garbage
 collector paused, `tximport.gcpause`), gathers parsed lines into batches and stages each batch a column at
-a time. Checks over a batch's columns (one account reference, one currency, every amount written to its
+a time. A CSV reader hands its plain blocks over as columns (`base.LineBlock`, one at a time): such a block is
+staged from its columns, with no `ParsedLine` built or read per line, unless a check over them refuses it (then
+it goes as the lines it stands for). Checks over a batch's columns (one account reference, one currency, every amount written to its
 currency's decimals, every day within productDates) usually show that no line needs a check of its own;
 otherwise the batch goes line by line into segments (consecutive lines of one account, `_Accounts`). A
 segment's columns then give the signs, the deterministic ids (`tximport.services.line_ids`, hashed in one
