@@ -364,6 +364,29 @@ def test_an_entry_unmatched_by_hand_offers_its_freed_line_and_drops_the_old_runn
     assert world.queries.get(TENANT, rec.id).counts.suggested_entries == suggested + 1
 
 
+def test_an_entry_only_a_line_committed_ignore_would_fit_is_told_so(world: World):
+    """The bank's 15,000.00 credit is not in the ledger, only an import session's settled copy of it (committed
+    IGNORE): the entry stays UNMATCHED, and its reason names that line rather than saying no line fits."""
+    from dataclasses import replace as replaced
+
+    from tximport.reconciliation.ids import statement_id
+    from tximport.sessions.models import SessionLedgerEntry, StagedTransactionType, TransactionStatus
+
+    world.add_lines(doc_lines()[0])
+    record = replaced(ledger_line(doc_lines()[1]), transaction_id="2024-01-13-" + "d" * 32,
+                      session=SessionLedgerEntry(type=StagedTransactionType.INCOME, status=TransactionStatus.IGNORE,
+                                                 workspace_id="w", session_id="s", staged_transaction_id="x"),
+                      import_id="")
+    world.c.ledger.write(TENANT, [record])
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    _, unmatched, _ = world.queries.entries_page(TENANT, rec.id, MatchStatus.UNMATCHED, 1, 20)
+    reasons = [r.reason or "" for r in unmatched]
+    told = [reason for reason in reasons if statement_id(record.transaction_id) in reason]
+    assert len(told) == 1 and "committed IGNORE" in told[0] and "2024-01-13" in told[0]
+    assert world.mark(record.transaction_id) is None
+
+
 def test_a_line_committed_ignore_is_no_bank_line_to_match(world: World):
     """An import session's settled copy (committed IGNORE) of the document's 15,000.00 credit lies beside it in
     the ledger as a record: the entry matches the bank's line, not ambiguously between the two, and the record

@@ -10,6 +10,7 @@ the counts and the final status (COMPLETED when every entry is matched, else PAR
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -70,10 +71,13 @@ class MatchingRun:
         previous = rec.results
         records = list(all_records(previous, self.results.chunk))
         overrides = self.store.overrides(rec)
-        lines, held, stale_owners = self._statement(rec, overrides)
+        lines, held, stale_owners, ignored_lines = self._statement(rec, overrides)
         free = [r.entry() for r in records if r.index not in overrides]
         results = match(free, [line for line in lines.values() if line.transaction_id not in held], rec.options)
         _name_holders(rec, free, results, lines, held)
+        _name_fits(rec, free, results, ignored_lines, lambda line: (
+            f"the line that fits it ({statement_id(line)}, booked {ignored_lines[line].booking_date}) was committed "
+            "IGNORE by an import session: it records a settled copy, no movement of the bank's, and is never matched"))
         fresh = {r.index: r for r in records}
         for entry, result in zip(free, results, strict=True):
             fresh[entry.index] = record_of(entry, result, lines)
@@ -103,18 +107,21 @@ class MatchingRun:
                 "unmatched": rec.counts.unmatched_entries}
 
     def _statement(self, rec: Reconciliation, overrides: dict[int, tuple[Override, EntryRecord]]
-                   ) -> tuple[dict[str, StatementLine], dict[str, str], dict[str, str]]:
+                   ) -> tuple[dict[str, StatementLine], dict[str, str], dict[str, str], dict[str, StatementLine]]:
         """The lines of the period widened by the date window (not those committed IGNORE), and those the engine
-        may not take with the reconciliation holding them: this one (a manual decision) or another live one; and
-        the lines still marked by a FAILED one (their marks may be replaced)."""
+        may not take with the reconciliation holding them: this one (a manual decision) or another live one; the
+        lines still marked by a FAILED one (their marks may be replaced); and those committed IGNORE (never
+        matched: an entry they alone would fit is told so)."""
         window = timedelta(days=rec.options.date_window_days)
         lines: dict[str, StatementLine] = {}
         held = {o.line: rec.id for o, _ in overrides.values() if o.line}
         others: dict[str, bool] = {}
         stale: dict[str, str] = {}
+        ignored_lines: dict[str, StatementLine] = {}
         for ledger_line in self.ledger.lines_between(rec.tenant, rec.account_id, rec.period_start - window,
                                                      rec.period_end + window):
             if ignored(ledger_line):  # a record of a settled copy, no movement of the bank's
+                ignored_lines[ledger_line.transaction_id] = statement_line(ledger_line)
                 continue
             line = lines[ledger_line.transaction_id] = statement_line(ledger_line)
             owner = ledger_line.reconciliation.reconciliation_id if ledger_line.reconciliation else None
@@ -123,7 +130,7 @@ class MatchingRun:
                     held[line.transaction_id] = owner
                 else:
                     stale[line.transaction_id] = owner
-        return lines, held, stale
+        return lines, held, stale, ignored_lines
 
     def _live(self, tenant: Tenant, reconciliation_id: str, seen: dict[str, bool]) -> bool:
         if reconciliation_id not in seen:
@@ -199,13 +206,22 @@ def _name_holders(rec: Reconciliation, free: list[Entry], results: list[EntryRes
     """An entry no free line fits, that a line another reconciliation holds would fit (a line booked in this period
     that an earlier period's date window took, say): its reason names that line and the reconciliation holding
     it, rather than saying there is no such line."""
-    taken = [lines[tx] for tx, owner in held.items() if owner != rec.id]
+    taken = {tx: lines[tx] for tx, owner in held.items() if owner != rec.id}
+    _name_fits(rec, free, results, taken, lambda line: (
+        f"the line that fits it ({statement_id(line)}, booked {lines[line].booking_date}) is matched by "
+        f"reconciliation {held[line]}"))
+
+
+def _name_fits(rec: Reconciliation, free: list[Entry], results: list[EntryResult], candidates: dict[str, StatementLine],
+               why: Callable[[str], str]) -> None:
+    """An entry no free line fits, that one of `candidates` (lines the engine may not take) would fit: its reason
+    is `why` of that line, rather than that there is no such line."""
     alone = [(entry, result) for entry, result in zip(free, results, strict=True)
-             if result.status == MatchStatus.UNMATCHED and result.reason == NO_LINE]
-    if not taken or not alone:
+             if result.status == MatchStatus.UNMATCHED and (result.reason or "").startswith(NO_LINE)]
+    if not candidates or not alone:
         return
-    for (_, result), other in zip(alone, match([e for e, _ in alone], taken, rec.options), strict=True):
+    found = match([e for e, _ in alone], list(candidates.values()), rec.options)
+    for (_, result), other in zip(alone, found, strict=True):
         line = other.line or next((s.line for s in other.suggestions), None)
         if line:
-            result.reason = (f"the line that fits it ({statement_id(line)}, booked {lines[line].booking_date}) is "
-                             f"matched by reconciliation {held[line]}")
+            result.reason = why(line)
