@@ -172,7 +172,7 @@ def test_a_line_booked_on_a_day_no_ledger_keeps_is_rejected_with_its_line(api: A
     imp = api.import_file(account, b"Date,Description,Amount\n2025-12-01,ok,-1.00\n9999-12-31,far,-1.00\n")
     assert imp["status"] == "awaitingConfirmation" and len(api.review(imp["id"])) == 1
     (rejected,) = [d for d in api.ok("GET", f"/imports/{imp['id']}/errordetails")["data"] if d["code"] == "InvalidDate"]
-    assert (rejected["lineNumber"], rejected["actualValue"]) == (3, "9999-12-31")
+    assert (rejected["lineNumber"], rejected["actualValue"], rejected["target"]) == (3, "9999-12-31", "Date")
 
 
 def test_delete_is_refused_while_processing_states(api: Api):

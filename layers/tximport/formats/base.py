@@ -284,6 +284,8 @@ class AmountPlaces:
 
     #: the place of every line's amount (a CSV column header)
     every_line: str | None = None
+    #: the place of every line's day (a CSV column header)
+    date_every_line: str | None = None
     #: JSON: the first line number of each transactions array read, in file order, and the array's JSONPath
     firsts: list[int] = field(default_factory=list)
     arrays: list[str] = field(default_factory=list)
@@ -300,11 +302,27 @@ class AmountPlaces:
         """The place of the line's amount; None where neither the line nor the file names it."""
         if line.amount_target is not None:
             return line.amount_target
+        return self._in_array(line, "amount") or self.every_line
+
+    def date_of(self, line: ParsedLine) -> str | None:
+        """The place of the line's day, as the format's date errors name it; None where the file does not say
+        (camt: the entry's `BookgDt`, from the place of its amount)."""
+        if line.amount_target is not None:
+            entry = _CAMT_ENTRY.match(line.amount_target)
+            return f"{entry.group(1)}/BookgDt" if entry else None
+        return self._in_array(line, "datePosted") or self.date_every_line
+
+    def _in_array(self, line: ParsedLine, key: str) -> str | None:
+        """JSON: the line's member `key`, as a JSONPath into its transactions array."""
         if self.firsts:
             at = bisect_right(self.firsts, line.line_number) - 1
             if at >= 0:
-                return f"{self.arrays[at]}[{line.line_number - self.firsts[at]}].amount"
-        return self.every_line
+                return f"{self.arrays[at]}[{line.line_number - self.firsts[at]}].{key}"
+        return None
+
+
+#: a camt entry's XPath, from that of a place within it
+_CAMT_ENTRY = re.compile(r"^(.*?/Ntry\[\d+\])/")
 
 
 @dataclass(slots=True)
@@ -391,6 +409,8 @@ class FileFormat:
     #: where a line's amount is, as the format's line errors name it, where neither the line nor its file names
     #: it (`ParsedLine.amount_target`, `AmountPlaces`): the target of a rejection made after parsing
     amount_target: str = "amount"
+    #: where a line's day is, as the format's date errors name it, where neither the line nor its file names it
+    date_target: str = "date"
     #: the parser hands lines over as `LineBlock`s where the caller asks for them (`ParseOptions.blocks`)
     hands_blocks: bool = False
 

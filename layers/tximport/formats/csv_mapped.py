@@ -727,7 +727,7 @@ def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain:
         with reader.batches() as (batches, layout):
             rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                              make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
-            places.every_line = rows.amount_t
+            places.every_line, places.date_every_line = rows.amount_t, rows.date_t
             columns = ColumnReader(rows, decimal, reader.encoding, plain, blocks)
             for batch in batches:
                 if isinstance(batch, Columns):

@@ -56,6 +56,7 @@ FORMATS: dict[str, FileFormat] = {
             accounts_supported="multi",
             parser=qif.parse_qif,
             amount_target="T",
+            date_target="D",
             template=qif.TEMPLATE,
         ),
         FileFormat(
@@ -78,6 +79,7 @@ FORMATS: dict[str, FileFormat] = {
             accounts_supported="multi",
             parser=ofx.parse_ofx,
             amount_target="STMTTRN/TRNAMT",
+            date_target="STMTTRN/DTPOSTED",
         ),
         FileFormat(
             file_format="CAMT053#v1",
@@ -115,6 +117,7 @@ FORMATS: dict[str, FileFormat] = {
             accounts_supported="multi",
             parser=mt940.parse_mt940,
             amount_target=":61:",
+            date_target=":61:",
         ),
     )
 }

@@ -667,7 +667,7 @@ class _Run:
         self.include_pending = imp.include_pending
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
-        self.amount_target = fmt.amount_target
+        self.amount_target, self.date_target = fmt.amount_target, fmt.date_target
         #: what the parse is given (a run's parse takes these), and where it says the file's amounts are
         self.options = options
         self.detector = detector
@@ -842,7 +842,8 @@ class _Run:
             if not bookable(line.date_posted):
                 self._reject(base.LineError(
                     line.line_number, base.INVALID_DATE, f"{line.date_posted} is not a day a transaction is booked "
-                    f"on ({EARLIEST_DAY} to {LATEST_DAY})", actual_value=line.date_posted.isoformat(), target="date"))
+                    f"on ({EARLIEST_DAY} to {LATEST_DAY})", actual_value=line.date_posted.isoformat(),
+                    target=self.options.places.date_of(line) or self.date_target))
                 continue
             account = accounts.of(line.account_ref)
             if account is None:

@@ -341,7 +341,7 @@ class _Run:
         self.product = imp.product_dates
         self.accounts = _Accounts(imp, fmt)
         #: where the parse says its lines' amounts are, else where the format says
-        self.places, self.amount_place = places, fmt.amount_target
+        self.places, self.amount_place, self.date_place = places, fmt.amount_target, fmt.date_target
         self.builder = _RowBuilder(detector)
         self.rows, self.errors = rows, errors
         self.tally = _Tally()
@@ -395,7 +395,8 @@ class _Run:
         if not bookable(line.date_posted):
             self._reject(base.LineError(
                 line.line_number, base.INVALID_DATE, f"{line.date_posted} is not a day a transaction is booked "
-                f"on ({EARLIEST_DAY} to {LATEST_DAY})", actual_value=line.date_posted.isoformat(), target="date"))
+                f"on ({EARLIEST_DAY} to {LATEST_DAY})", actual_value=line.date_posted.isoformat(),
+                    target=self.places.date_of(line) or self.date_place))
             return
         account = self.accounts.of(line.account_ref)
         if account is None:

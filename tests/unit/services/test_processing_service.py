@@ -423,6 +423,37 @@ def test_an_amount_with_an_exponent_is_a_rejected_line_never_staged_as_its_value
     assert "RejectedLines" in _codes(imp.error_details)  # (camt: its balances miss the line too)
 
 
+CAMT_FAR = camt053(IBAN, "S1", Decimal("0"), [
+    Entry(date(2024, 1, 2), Decimal("5.00"), "Plain", "R1"), Entry(date(2024, 1, 3), Decimal("7.00"), "Far", "R2"),
+], day=date(2024, 1, 3)).replace("<Dt>2024-01-03</Dt></BookgDt>", "<Dt>1899-12-31</Dt></BookgDt>").encode()
+OFX_FAR = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
+                     Card(date(2024, 1, 3), Decimal("-7.00"), "Far", "F2")], [], closing=Decimal("-12"),
+              day=date(2024, 1, 3)).replace("<DTPOSTED>20240103", "<DTPOSTED>18991231").encode()
+JSON_FAR = json.dumps({"bankAccounts": [{"accountIdentifier": IBAN, "currency": "EUR", "transactions": [
+    {"datePosted": "2024-01-02", "amount": "-5.00", "description": "Plain"},
+    {"datePosted": "1899-12-31", "amount": "-7.00", "description": "Far"}]}]}).encode()
+
+
+@pytest.mark.parametrize(("file_format", "content", "target", "extra"), [
+    ("Tabular3column#v1", b"Datum,Text,Betrag\n2024-01-02,Plain,-5.00\n1899-12-31,Far,-7.00\n", "Datum", {}),
+    ("CSV#mapped#v1", b"Tag;Text;Betrag\n02.01.2024;Plain;-5,00\n31.12.1899;Far;-7,00\n", "Tag",
+     {"mapping": {"columns": {"date": "Tag", "description": "Text", "amount": "Betrag"}}}),
+    ("XML#OFX#v1", OFX_FAR, "STMTTRN/DTPOSTED", {}),
+    ("CAMT053#v1", CAMT_FAR, "/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]/BookgDt", {}),
+    ("JSON#v0", JSON_FAR, "$.bankAccounts[0].transactions[1].datePosted", {}),
+])
+def test_a_day_no_ledger_keeps_is_rejected_naming_its_place_as_the_formats_date_errors_do(
+        c: FakeContainer, world: World, file_format: str, content: bytes, target: str, extra: dict):
+    """A day before 1900 is read, then rejected after parsing: its target names the place as the format's own date
+    errors name it (the CSV column's header, the OFX element, the camt entry's BookgDt, the JSON member)."""
+    imp, outcome = world.processed(content, world.account(IBAN), file_format=file_format, **extra)
+    assert outcome == "review"
+    assert [r.description for r in c.staging.all_rows(imp.chunk_keys)] == ["Plain"]
+    [rejected] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                                 limit=10)[0]]
+    assert (rejected.code, rejected.target, rejected.actual_value) == ("InvalidDate", target, "1899-12-31")
+
+
 def _json(*accounts: list[str], single: bool = False) -> bytes:
     """A JSON#v0 document of EUR accounts with these amounts."""
     listed = [{"accountIdentifier": f"DE0{n}", "currency": "EUR", "transactions": [
