@@ -98,8 +98,9 @@ def _spaced(joined: str, ascii_only: bool) -> bool:
     """Whether NUL-joined descriptions need their whitespace normalized: a run of spaces, a space at either end
     of one, or whitespace other than the space."""
     spaces = _ASCII_SPACES if ascii_only else OTHER_SPACES
-    return ("  " in joined or " \x00" in joined or "\x00 " in joined or joined.startswith(" ")
-            or joined.endswith(" ") or any(space in joined for space in spaces))
+    spaced = joined.replace("\x00", " ")  # (a space beside a separator is then a run: one search for all three)
+    return ("  " in spaced or spaced.startswith(" ") or spaced.endswith(" ")
+            or any(space in joined for space in spaces))
 
 
 def _keys(descriptions: Sequence[str]) -> list[str]:

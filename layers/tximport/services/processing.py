@@ -679,6 +679,8 @@ class _Run:
         self.links = links
         #: lines gathered for the next flush (the list is kept: callers may append to it)
         self.batch: list[_Gathered] = []
+        #: blocks gathered for the next flush (never beside gathered lines)
+        self._block: base.LineBlock | None = None
         #: whether the batch holds a rejected line (then it goes line by line)
         self._rejected_in_batch = False
         self._iso: dict[date, str] = {}
@@ -695,6 +697,8 @@ class _Run:
             self.take_block(event)
             return
         if isinstance(event, (base.ParsedLine, base.LineError)):
+            if self._block is not None:
+                self.flush_block()
             self.batch.append(event)
             if type(event) is base.LineError:
                 self._rejected_in_batch = True
@@ -718,10 +722,27 @@ class _Run:
                 self.notes.setdefault(AMBIGUOUS_ACCOUNT, ambiguous_note(event, ambiguous))
 
     def take_block(self, block: base.LineBlock) -> None:
-        """A block of lines handed over as columns: staged from them where the checks over its columns show no
-        line needs one of its own (`_block_segment`), else as the lines it stands for."""
+        """A block of lines handed over as columns, gathered with the blocks before it up to `BATCH_LINES` lines
+        (`flush_block` stages them)."""
         if self.batch:
             self.flush()
+        gathered = self._block
+        if gathered is not None and not gathered.joins(block):
+            self.flush_block()
+            gathered = None
+        if gathered is None:
+            self._block = gathered = block
+        else:
+            gathered.extend(block)
+        if len(gathered) >= BATCH_LINES:
+            self.flush_block()
+
+    def flush_block(self) -> None:
+        """Stage the gathered blocks: from their columns where the checks over them show no line needs one of its
+        own (`_block_segment`), else as the lines they stand for."""
+        block, self._block = self._block, None
+        if block is None:
+            return
         segment = self._block_segment(block)
         if segment is None:
             self.batch += block.lines()
@@ -770,7 +791,8 @@ class _Run:
             line_number=event.line_number, actual_value=event.actual_value))
 
     def flush(self) -> None:
-        """Stage the gathered lines."""
+        """Stage the gathered lines (and blocks)."""
+        self.flush_block()
         if not self.batch:
             return
         batch = self.batch[:]
@@ -1289,6 +1311,7 @@ class ProcessingService:
         while chunk := list(islice(events, size)):
             kinds = set(map(type, chunk))
             if kinds == only_lines:  # the common chunk
+                run.flush_block()
                 batch += chunk  # type: ignore[arg-type]
                 if len(batch) >= BATCH_LINES:
                     run.flush()
