@@ -8,9 +8,9 @@ above the split size: its ranges are processed by the workflow's Map, then merge
 
 One run over a file is a `_Run`: it takes the parse events a few hundred at a time (the cyclic garbage
 collector paused, `tximport.gcpause`), gathers parsed lines into batches and stages each batch a column at
-a time. A CSV reader hands its plain blocks over as columns (`base.LineBlock`, one at a time): such a block is
-staged from its columns, with no `ParsedLine` built or read per line, unless a check over them refuses it (then
-it goes as the lines it stands for). Checks over a batch's columns (one account reference, one currency, every
+a time. A CSV reader hands its plain blocks over as columns (`base.LineBlock`), gathered up to a batch: they are
+staged from their columns, with no `ParsedLine` built or read per line, unless a check over them refuses them
+(then they go as the lines they stand for). Checks over a batch's columns (one account reference, one currency, every
 amount written to its currency's decimals, every day within productDates) usually show that no line needs a check
 of its own; otherwise the batch goes line by line into segments (consecutive lines of one account,
 `_Accounts`). A segment's columns then give the signs, the deterministic ids (`tximport.services.line_ids`,
@@ -758,23 +758,31 @@ class _Run:
         account = self.accounts.of(None)
         if account is None:
             return None
-        n = len(block)
-        currencies = block.currencies
-        if currencies is None or currencies.count(None) == n:
-            currency = self._currency(None, account)
-        elif currencies.count(currencies[0]) == n:
-            currency = currencies[0]
-        else:
-            return None
-        first, last = min(block.days), max(block.days)
-        product = self.product
-        if not (bookable(first) and bookable(last)) or (
-                product is not None and not (product.covers(first) and product.covers(last))):
+        one, currency = self._one_currency(None, account, block.currencies or [None])
+        if not one or not self._all_bookable(block.days):
             return None
         texts = plain_money(block.amounts, currency)
         if texts is None:
             return None
-        return _Segment(None, account, _BlockLines(block), [currency] * n, None, texts)
+        return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, texts)
+
+    def _one_currency(self, ref: str | None, account: ImportBankAccount, currencies: list[str | None]
+                      ) -> tuple[bool, str | None]:
+        """Whether lines that name `currencies` have one currency, and which (none named: their statement's or
+        account's)."""
+        n = len(currencies)
+        if currencies.count(None) == n:
+            return True, self._currency(ref, account)
+        if currencies.count(currencies[0]) == n:
+            return True, currencies[0]
+        return False, None
+
+    def _all_bookable(self, days: list[date]) -> bool:
+        """Whether every one of `days` is booked by a ledger and lies within productDates."""
+        first, last = min(days), max(days)
+        product = self.product
+        return bookable(first) and bookable(last) and (
+            product is None or (product.covers(first) and product.covers(last)))
 
     def _balances(self, event: base.StatementBalances) -> None:
         if self.statements is None or self.discovery:
@@ -903,19 +911,8 @@ class _Run:
         account = self.accounts.of(ref)
         if account is None:
             return None
-        currencies = list(map(_CURRENCY, lines))
-        if currencies.count(None) == n:
-            currency = self._currency(ref, account)
-        elif currencies.count(currencies[0]) == n:
-            currency = currencies[0]
-        else:
-            return None
-        days = list(map(_DAY, lines))
-        first, last = min(days), max(days)
-        if not (bookable(first) and bookable(last)):
-            return None
-        product = self.product
-        if product is not None and not (product.covers(first) and product.covers(last)):
+        one, currency = self._one_currency(ref, account, list(map(_CURRENCY, lines)))
+        if not one or not self._all_bookable(list(map(_DAY, lines))):
             return None
         columns = _money_columns(lines)
         texts = plain_money(next(columns), currency)
