@@ -251,19 +251,6 @@ class LineBlock:
         return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions, repeat(None),
                         self.currencies))
 
-    def joins(self, other: LineBlock) -> bool:
-        """Whether `other` can be added to this block (both name currencies, or neither)."""
-        return (self.currencies is None) == (other.currencies is None)
-
-    def extend(self, other: LineBlock) -> None:
-        """The lines of `other` (which `joins` it) added after this block's."""
-        self.line_numbers = [*self.line_numbers, *other.line_numbers]
-        self.days += other.days
-        self.amounts += other.amounts
-        self.descriptions += other.descriptions
-        if self.currencies is not None and other.currencies is not None:
-            self.currencies += other.currencies
-
     def shifted(self, limit: int, delta: int) -> None:
         """Its line numbers above `limit` moved by `delta` (a range of a split file numbered as the file)."""
         numbers = self.line_numbers

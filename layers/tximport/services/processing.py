@@ -8,9 +8,9 @@ above the split size: its ranges are processed by the workflow's Map, then merge
 
 One run over a file is a `_Run`: it takes the parse events a few hundred at a time (the cyclic garbage
 collector paused, `tximport.gcpause`), gathers parsed lines into batches and stages each batch a column at
-a time. A CSV reader hands its plain blocks over as columns (`base.LineBlock`), gathered up to a batch: they are
-staged from their columns, with no `ParsedLine` built or read per line, unless a check over them refuses them
-(then they go as the lines they stand for). Checks over a batch's columns (one account reference, one currency, every
+a time. A CSV reader hands its plain blocks over as columns (`base.LineBlock`, one at a time): such a block is
+staged from its columns, with no `ParsedLine` built or read per line, unless a check over them refuses it (then
+it goes as the lines it stands for). Checks over a batch's columns (one account reference, one currency, every
 amount written to its currency's decimals, every day within productDates) usually show that no line needs a check
 of its own; otherwise the batch goes line by line into segments (consecutive lines of one account,
 `_Accounts`). A segment's columns then give the signs, the deterministic ids (`tximport.services.line_ids`,
@@ -679,8 +679,6 @@ class _Run:
         self.links = links
         #: lines gathered for the next flush (the list is kept: callers may append to it)
         self.batch: list[_Gathered] = []
-        #: blocks gathered for the next flush (never beside gathered lines)
-        self._block: base.LineBlock | None = None
         #: whether the batch holds a rejected line (then it goes line by line)
         self._rejected_in_batch = False
         self._iso: dict[date, str] = {}
@@ -697,8 +695,6 @@ class _Run:
             self.take_block(event)
             return
         if isinstance(event, (base.ParsedLine, base.LineError)):
-            if self._block is not None:
-                self.flush_block()
             self.batch.append(event)
             if type(event) is base.LineError:
                 self._rejected_in_batch = True
@@ -722,27 +718,10 @@ class _Run:
                 self.notes.setdefault(AMBIGUOUS_ACCOUNT, ambiguous_note(event, ambiguous))
 
     def take_block(self, block: base.LineBlock) -> None:
-        """A block of lines handed over as columns, gathered with the blocks before it up to `BATCH_LINES` lines
-        (`flush_block` stages them)."""
+        """A block of lines handed over as columns: staged from them where the checks over its columns show no
+        line needs one of its own (`_block_segment`), else as the lines it stands for."""
         if self.batch:
             self.flush()
-        gathered = self._block
-        if gathered is not None and not gathered.joins(block):
-            self.flush_block()
-            gathered = None
-        if gathered is None:
-            self._block = gathered = block
-        else:
-            gathered.extend(block)
-        if len(gathered) >= BATCH_LINES:
-            self.flush_block()
-
-    def flush_block(self) -> None:
-        """Stage the gathered blocks: from their columns where the checks over them show no line needs one of its
-        own (`_block_segment`), else as the lines they stand for."""
-        block, self._block = self._block, None
-        if block is None:
-            return
         segment = self._block_segment(block)
         if segment is None:
             self.batch += block.lines()
@@ -799,8 +778,7 @@ class _Run:
             line_number=event.line_number, actual_value=event.actual_value))
 
     def flush(self) -> None:
-        """Stage the gathered lines (and blocks)."""
-        self.flush_block()
+        """Stage the gathered lines."""
         if not self.batch:
             return
         batch = self.batch[:]
@@ -1308,7 +1286,6 @@ class ProcessingService:
         while chunk := list(islice(events, size)):
             kinds = set(map(type, chunk))
             if kinds == only_lines:  # the common chunk
-                run.flush_block()
                 batch += chunk  # type: ignore[arg-type]
                 if len(batch) >= BATCH_LINES:
                     run.flush()
