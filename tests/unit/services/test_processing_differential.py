@@ -23,6 +23,7 @@ from tests.support.reference import row_processing
 from tests.support.reference.row_processing import ProcessingService as RowProcessingService
 from tests.support.samples import SAMPLES
 from tests.support.statements import Entry, camt053
+from tests.unit.formats.test_samples_csv_qif import CSV_CASES
 from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
 from tximport.formats.base import DateStyle
@@ -112,6 +113,33 @@ def test_every_sample_file_stages_the_same_by_both_paths(c: FakeContainer, world
     for row in found.rows:
         c.ledger.write(TENANT, [LedgerLine.confirmed(row, import_id="x", committed=utcnow())])
     _compare(c, world, content, *accounts, **extra)
+
+
+@pytest.mark.parametrize("name", sorted(CSV_CASES))
+@pytest.mark.parametrize("card", [False, True])
+def test_every_csv_sample_stages_the_same_by_both_paths(c: FakeContainer, world: World, name: str, card: bool):
+    """The real CSV exports (with their mappings), whichever way the reader hands their blocks over (columns or
+    lines), into an account and into a card account (signs reversed), then again against the first import's
+    lines in the ledger."""
+    content = (SAMPLES / "csv" / name).read_bytes()
+    account = world.account()
+    sign = TransactionSign.REVERSED if card else TransactionSign.ORIGINAL
+
+    def compare() -> Outcome:
+        imp = c.import_service.create(TENANT, CreateImport(
+            file_format="CSV#mapped#v1", mapping=CSV_CASES[name][0], bypass_replay_validation=True,
+            bank_accounts=[ImportAccount(id=account, transaction_sign=sign)]))
+        world.upload(imp, content)
+        assert world.claim(imp.id) == "process"
+        actual, expected = _both(c, imp)
+        assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
+            expected.outcome, expected.imp, expected.rows, expected.errors)
+        return actual
+
+    first = compare()
+    assert first.rows
+    c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows])
+    assert all(r.possible_duplicate for r in compare().rows)
 
 
 def _statement(rng: random.Random, lines: int) -> tuple[bytes, list[tuple[date, str, str]]]:
