@@ -146,6 +146,14 @@ def is_placeholder_id(value: str) -> bool:
     return not text.strip("0") or text in PLACEHOLDER_BANK_IDS
 
 
+def placeholders_cleared(ids: list[str | None]) -> list[str | None]:
+    """A column of bank ids with each placeholder (`is_placeholder_id`) made None; each distinct id looked at once."""
+    found = set(ids)
+    found.discard(None)
+    placeholders = {value for value in found if value is not None and is_placeholder_id(value)}
+    return [None if value in placeholders else value for value in ids] if placeholders else ids
+
+
 def clear_placeholder_ids(lines: list[ParsedLine]) -> None:
     """Lines whose bank id is a placeholder get none (`is_placeholder_id`); each distinct id is looked at once."""
     found = set(map(attrgetter("bank_transaction_id"), lines))
@@ -229,10 +237,10 @@ class StatementBalances:
 
 @dataclass(slots=True)
 class LineBlock:
-    """Consecutive lines of one statement as columns: each has a line number, a day, an amount, a description
-    and perhaps a currency, and every other field of `ParsedLine` is absent (no account reference, bank id,
-    balance, pending or reversal mark). A reader of plain blocks hands these over where the caller asks for
-    columns (`ParseOptions.blocks`), so that no object is built per line."""
+    """Consecutive lines of one statement as columns: each has a line number, a day, an amount, a description,
+    perhaps a currency, and the optional fields the file has a column for (a column None: no line has the field).
+    No line of a block names an account reference, is pending or is a reversal. A reader of plain blocks hands
+    these over where the caller asks for columns (`ParseOptions.blocks`), so that no object is built per line."""
 
     line_numbers: range | list[int]
     days: list[date]
@@ -240,16 +248,37 @@ class LineBlock:
     descriptions: list[str]
     #: each line's currency (None: no line names one)
     currencies: list[str | None] | None = None
+    value_dates: list[date | None] | None = None
+    bank_ids: list[str | None] | None = None
+    references: list[str | None] | None = None
+    counterparty_names: list[str | None] | None = None
+    counterparty_accounts: list[str | None] | None = None
+    balances: list[Decimal | None] | None = None
+    original_amounts: list[Decimal | None] | None = None
+    original_currencies: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.days)
 
+    @property
+    def optional(self) -> bool:
+        """Whether the block has a column of the lines' optional fields (beyond the currency)."""
+        return any(column is not None for column in (
+            self.value_dates, self.bank_ids, self.references, self.counterparty_names, self.counterparty_accounts,
+            self.balances, self.original_amounts, self.original_currencies))
+
     def lines(self) -> list[ParsedLine]:
         """The lines the block stands for."""
-        if self.currencies is None:
-            return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions))
-        return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions, repeat(None),
-                        self.currencies))
+        if not self.optional:
+            if self.currencies is None:
+                return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions))
+            return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions, repeat(None),
+                            self.currencies))
+        none = repeat(None)
+        return list(map(ParsedLine, self.line_numbers, self.days, self.amounts, self.descriptions, none,
+                        self.currencies or none, self.value_dates or none, self.bank_ids or none,
+                        self.references or none, self.counterparty_names or none, self.counterparty_accounts or none,
+                        self.balances or none, self.original_amounts or none, self.original_currencies or none))
 
     def shifted(self, limit: int, delta: int) -> None:
         """Its line numbers above `limit` moved by `delta` (a range of a split file numbered as the file)."""

@@ -56,6 +56,11 @@ def _nfc_all(values: list[str]) -> list[str]:
     return normalize("NFC", joined).split("\n")
 
 
+def _column(values: Sequence[Any], none: Sequence[Any]) -> list[Any] | None:
+    """A block's column of an optional field: None where the file has no column for it (`none`)."""
+    return None if values is none else list(values)
+
+
 class ColumnReader:
     """Builds the events of plain blocks for one file, exactly as its `RowReader` would."""
 
@@ -251,7 +256,7 @@ class ColumnReader:
                     balances = values
                 else:
                     originals = values
-        texts_by_attr: dict[str, Sequence[str | None]] = {}
+        texts_by_attr: dict[str, list[str | None]] = {}
         for attr, i in rows.texts:
             if i < width:
                 texts_by_attr[attr] = [nfc(text) or None for text in map(str.strip, columns[i])]
@@ -259,6 +264,7 @@ class ColumnReader:
         if original_currencies is not none:
             original_currencies = [text.upper() if text else None for text in original_currencies]
         pending: Iterable[bool] = repeat(False)
+        statuses: list[bool | None] = []
         if 0 <= rows.status_i < width:
             statuses = list(map(rows.pending, columns[rows.status_i]))
             if None in statuses:
@@ -268,6 +274,11 @@ class ColumnReader:
         if 0 <= rows.account_i < width:
             accounts = [nfc(text.strip()) or None for text in columns[rows.account_i]]
         get = texts_by_attr.get
+        if self.blocks and accounts is none and True not in statuses:  # (no account column, no pending line)
+            return (LineBlock(numbers, dates, amounts, descriptions, currencies, _column(value_dates, none),
+                              get("bank_transaction_id"), get("reference"), get("counterparty_name"),
+                              get("counterparty_account"), _column(balances, none), _column(originals, none),
+                              _column(original_currencies, none)),)
         lines = map(ParsedLine, numbers, dates, amounts, descriptions, accounts, currencies or none, value_dates,
                     get("bank_transaction_id", none), get("reference", none), get("counterparty_name", none),
                     get("counterparty_account", none), balances, originals, original_currencies, pending)

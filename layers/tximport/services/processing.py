@@ -270,6 +270,34 @@ def _row_tail(line: base.ParsedLine) -> str:
     return tail + _opt_text("originalCurrency", line.original_currency)
 
 
+def _row_tails(cols: _Columns, staged: _Staged) -> list[str] | None:
+    """The optional fields of each staged row's chunk line (`_row_tail`); None where no line has one."""
+    if cols.block is not None:
+        return _block_tails(cols.block)
+    optional = list(map(_optional, staged.lines))
+    if optional.count(_NO_OPTIONAL) == len(optional):
+        return None
+    return ["" if o == _NO_OPTIONAL else _row_tail(line) for o, line in zip(optional, staged.lines, strict=True)]
+
+
+def _block_tails(block: base.LineBlock) -> list[str] | None:
+    """`_row_tail` of every line of a block, a column at a time; None where it has no optional column."""
+    parts: list[list[str]] = []
+    if block.value_dates is not None:
+        parts.append(["" if d is None else f',"valueDate":"{d.isoformat()}"' for d in block.value_dates])
+    for name, texts in (("bankTransactionId", block.bank_ids), ("reference", block.references),
+                        ("counterpartyName", block.counterparty_names),
+                        ("counterpartyAccount", block.counterparty_accounts)):
+        if texts is not None:
+            parts.append([_opt_text(name, text) for text in texts])
+    for name, numbers in (("balance", block.balances), ("originalAmount", block.original_amounts)):
+        if numbers is not None:  # (a zero unsigned, as amounts are: `_unsigned_zeros`)
+            parts.append(["" if v is None else f',"{name}":"{plain_decimal(v if v else abs(v))}"' for v in numbers])
+    if block.original_currencies is not None:
+        parts.append([_opt_text("originalCurrency", text) for text in block.original_currencies])
+    return list(map("".join, zip(*parts, strict=True))) if parts else None
+
+
 def _verdict_tail(verdict: Verdict | None) -> str:
     """A chunk line's verdict fields (a new line leaves them out: `decode_row` reads their absence as
     `possibleDuplicate` false, `defaultDecision` import)."""
@@ -550,8 +578,8 @@ class _Columns:
     bank_ids: list[str | None]
     line_numbers: list[int]
     pendings: list[bool]
-    #: every line is a block's: none has an optional field, a pending or a reversal mark
-    plain: bool = False
+    #: the block the lines are (none of them pending or a reversal), where they are a block's
+    block: base.LineBlock | None = None
 
     @classmethod
     def of(cls, staged: _Staged, reversed_sign: bool, isos: dict[date, str]) -> _Columns:
@@ -580,7 +608,7 @@ class _Columns:
         if block is not None:
             n = len(days)
             return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                       [None] * n, list(block.line_numbers), [False] * n, plain=True)
+                       block.bank_ids or [None] * n, list(block.line_numbers), [False] * n, block)
         return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
                    list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)))
 
@@ -634,16 +662,16 @@ def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged
     account = f'","bankAccountId":{_json_text(account_id)},"amount":"'
     currencies = staged.currencies
     texts, isos, descriptions, numbers = cols.texts, cols.isos, cols.descriptions, cols.line_numbers
-    optional = [_NO_OPTIONAL] * len(ids) if cols.plain else list(map(_optional, staged.lines))
-    plain = optional.count(_NO_OPTIONAL) == len(optional) and links is None and verdicts.count(None) == len(verdicts)
+    row_tails = _row_tails(cols, staged)
+    plain = row_tails is None and links is None and verdicts.count(None) == len(verdicts)
     if plain and currencies.count(currencies[0]) == len(currencies):  # the common segment: one loop, no tails
         currency = f'","currency":{"null" if currencies[0] is None else _json_text(currencies[0])},"datePosted":"'
         return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
                 f'"lineNumber":{number}}}'
                 for tx_id, text, iso, description, number in zip(ids, texts, isos, descriptions, numbers, strict=True)]
     currency_texts = [f'","currency":{"null" if c is None else _json_text(c)},"datePosted":"' for c in currencies]
-    tails = [("" if o == _NO_OPTIONAL else _row_tail(line)) + (links[i] if links is not None else "")
-             + _verdict_tail(verdicts[i]) for i, (o, line) in enumerate(zip(optional, staged.lines, strict=True))]
+    tails = [(row_tails[i] if row_tails is not None else "") + (links[i] if links is not None else "")
+             + _verdict_tail(verdict) for i, verdict in enumerate(verdicts)]
     return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
             f'"lineNumber":{number}{tail}'
             for tx_id, text, currency, iso, description, number, tail in zip(
@@ -722,6 +750,8 @@ class _Run:
         line needs one of its own (`_block_segment`), else as the lines it stands for."""
         if self.batch:
             self.flush()
+        if block.bank_ids is not None:
+            block.bank_ids = base.placeholders_cleared(block.bank_ids)
         segment = self._block_segment(block)
         if segment is None:
             self.batch += block.lines()
@@ -730,8 +760,8 @@ class _Run:
         self._write(self._stage([segment]))
 
     def _block_segment(self, block: base.LineBlock) -> _Segment | None:
-        """The block as one segment, as `_whole` decides for lines (a block's lines name no account reference,
-        bank id, balance, pending or reversal mark; None: the block goes line by line)."""
+        """The block as one segment, as `_whole` decides for lines (a block's lines name no account reference and
+        none is pending or a reversal; None: the block goes line by line)."""
         if self.discovery or not block:
             return None
         account = self.accounts.of(None)
@@ -741,7 +771,8 @@ class _Run:
         if not one or not self._all_bookable(block.days):
             return None
         texts = plain_money(block.amounts, currency)
-        if texts is None:
+        if texts is None or not all(plain_money(_present(column), currency) is not None
+                                    for column in (block.balances, block.original_amounts) if column is not None):
             return None
         return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, texts)
 
@@ -1006,7 +1037,7 @@ class _Run:
         assert links is not None
         recent = links.recent_rows(account_id)
         pool = links.open(account_id) if False in cols.pendings else None
-        if not pool and True not in cols.pendings and (cols.plain or not any(map(_REVERSAL, lines))):
+        if not pool and True not in cols.pendings and (cols.block is not None or not any(map(_REVERSAL, lines))):
             keep = -_RECENT_ROWS
             recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
                               cols.bank_ids[keep:], strict=True))
@@ -1034,8 +1065,8 @@ class _Run:
         block = lines.block if type(lines) is _BlockLines else None
         booked: _Lines
         balances: list[Decimal | None]
-        if block is not None:  # (a block's lines are all booked, with no balance)
-            booked, balances = lines, [None] * len(lines)
+        if block is not None:  # (a block's lines are all booked)
+            booked, balances = lines, block.balances or [None] * len(lines)
         else:
             booked = [line for line in lines if not line.pending] if True in map(_PENDING, lines) else lines
             balances = list(map(_BALANCE, booked))

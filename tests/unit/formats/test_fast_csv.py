@@ -484,3 +484,33 @@ def test_blocks_handed_over_as_columns_stand_for_the_lines_the_reader_gives(
     assert not any(isinstance(e, LineBlock) for e in lines)
     found = [e for e in handed if isinstance(e, LineBlock)]
     assert found and all(len(b) == len(b.line_numbers) == len(b.amounts) for b in found)
+
+
+@settings(max_examples=80, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=_mapped_file(), block=st.sampled_from([16, 64, 4096]))
+def test_mapped_blocks_handed_over_as_columns_stand_for_the_lines(case: tuple[bytes, dict[str, Any]], block: int,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With their optional columns (value dates, bank ids, counterparties, balances, original amounts), a status
+    column and an account column, whatever the cells."""
+    data, mapping = case
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", block)
+    lines = _run(parse_csv_mapped, data, mapping=mapping)
+    handed = _run(parse_csv_mapped, data, mapping=mapping, blocks=True)
+    assert flattened(handed) == lines if isinstance(handed, list) else handed == lines
+
+
+def test_blocks_with_optional_columns_are_handed_over_as_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 1024)
+    rows = ["Datum;Valuta;Text;Betrag;Ref;Saldo;Orig;OrigWhg"] + [
+        f"{i % 28 + 1:02d}.01.2024;{i % 28 + 1:02d}.01.2024;Text {i};-{i},50;{'R' + str(i) if i % 3 else ''};"
+        f"1.000,00;{'-' + str(i) if i % 2 else ''};{'USD' if i % 2 else ''}" for i in range(300)]
+    mapping = {"columns": {"date": "Datum", "valueDate": "Valuta", "description": "Text", "amount": "Betrag",
+                           "bankTransactionId": "Ref", "balance": "Saldo", "originalAmount": "Orig",
+                           "originalCurrency": "OrigWhg"}}
+    data = ("\n".join(rows) + "\n").encode()
+    lines = _run(parse_csv_mapped, data, mapping=mapping)
+    handed = _run(parse_csv_mapped, data, mapping=mapping, blocks=True)
+    assert isinstance(lines, list) and isinstance(handed, list) and flattened(handed) == lines
+    found = [e for e in handed if isinstance(e, LineBlock)]
+    assert found and all(b.optional and b.bank_ids and b.balances for b in found)

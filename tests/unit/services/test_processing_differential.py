@@ -26,6 +26,7 @@ from tests.support.statements import Entry, camt053
 from tests.unit.formats.test_samples_csv_qif import CSV_CASES
 from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
+from tximport.formats import csv_feed
 from tximport.formats.base import DateStyle
 from tximport.models import ErrorDetail, Import, LedgerLine, ProductDates, StagedRow, TransactionSign, utcnow
 from tximport.services import processing
@@ -140,6 +141,64 @@ def test_every_csv_sample_stages_the_same_by_both_paths(c: FakeContainer, world:
     assert first.rows
     c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows])
     assert all(r.possible_duplicate for r in compare().rows)
+
+
+def _export_with_optional_columns(rng: random.Random, lines: int) -> bytes:
+    """A bank export with value dates, bank ids (placeholders and a few repeated), references, counterparties,
+    balances and original amounts; now and then an amount finer than the currency or a balance beyond what the
+    ledger stores (those batches go line by line)."""
+    out = ["Buchung;Valuta;Text;Betrag;Ref;Kunde;Saldo;Fremd;FremdWhg;Status"]
+    balance = Decimal("1000.00")
+    for i in range(lines):
+        day = date(2024, 1, 1) + timedelta(days=i // 25)
+        amount = Decimal(rng.randrange(-50_000, 30_000)) / 100
+        balance += amount
+        ref = rng.choice(["", "NONREF", f"R{i}", f"R{i}", f"R{i // 2}"])
+        foreign = f"{amount * 2}" if i % 7 == 0 else ""
+        written = "1.005" if i == 1500 else f"{amount}"
+        saldo = "9" * 40 if i == 2600 else f"{balance}"
+        out.append(f"{day};{day + timedelta(days=i % 3)};Zahlung {rng.randrange(40)};{written};{ref};"
+                   f"{rng.choice(['', 'ACME GmbH', 'Müller'])};{saldo};{foreign};{'USD' if foreign else ''};"
+                   f"{'gebucht' if i % 11 else 'Gebucht'}")
+    return ("\n".join(out) + "\n").encode()
+
+
+EXPORT_MAPPING = {"columns": {"date": "Buchung", "valueDate": "Valuta", "description": "Text", "amount": "Betrag",
+                              "bankTransactionId": "Ref", "counterpartyName": "Kunde", "balance": "Saldo",
+                              "originalAmount": "Fremd", "originalCurrency": "FremdWhg", "status": "Status"},
+                  "statusValues": {"pending": ["vorgemerkt"], "booked": ["gebucht", "Gebucht"]},
+                  "decimalSeparator": ".", "dateStyle": "bigEndian"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exports_with_optional_columns_stage_the_same_by_both_paths(c: FakeContainer, world: World, seed: int,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    """The reader hands such blocks over as columns too: staged rows (their optional fields), verdicts by bank
+    id, rejected lines and the statement checks' balances as the row oracle has them; into a card account too."""
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 8192)
+    handed: list[bool] = []
+    by_block = processing._Run._block_segment
+    monkeypatch.setattr(processing._Run, "_block_segment", lambda run, block: _noted(handed, by_block(run, block)))
+    c.settings.chunk_rows = 500
+    content = _export_with_optional_columns(random.Random(seed), 3000)
+    account = world.account()
+    extra = {"file_format": "CSV#mapped#v1", "mapping": EXPORT_MAPPING, "bypass_replay_validation": True}
+    first = _compare(c, world, content, account, **extra)
+    assert handed.count(True) > 10 and handed.count(False) == 1  # columns; the block with 1.005 line by line
+    assert any(r.bank_transaction_id for r in first.rows) and any(r.balance is not None for r in first.rows)
+    assert {e.line_number for e in first.errors} >= {1502, 2602}
+    c.ledger.write(TENANT, [LedgerLine.confirmed(r, import_id="x", committed=utcnow()) for r in first.rows[::3]])
+    again = _compare(c, world, content, account, **extra)
+    assert sum(r.possible_duplicate for r in again.rows) >= len(first.rows) // 3
+    card = world.account("DE89370400440532013000")
+    imp = c.import_service.create(TENANT, CreateImport(
+        file_format="CSV#mapped#v1", mapping=EXPORT_MAPPING, bypass_replay_validation=True,
+        bank_accounts=[ImportAccount(id=card, transaction_sign=TransactionSign.REVERSED)]))
+    world.upload(imp, content)
+    assert world.claim(imp.id) == "process"
+    actual, expected = _both(c, imp)
+    assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
+        expected.outcome, expected.imp, expected.rows, expected.errors)
 
 
 def _statement(rng: random.Random, lines: int) -> tuple[bytes, list[tuple[date, str, str]]]:
