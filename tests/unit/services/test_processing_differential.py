@@ -127,15 +127,9 @@ def test_every_csv_sample_stages_the_same_by_both_paths(c: FakeContainer, world:
     sign = TransactionSign.REVERSED if card else TransactionSign.ORIGINAL
 
     def compare() -> Outcome:
-        imp = c.import_service.create(TENANT, CreateImport(
+        return _compare_command(c, world, content, CreateImport(
             file_format="CSV#mapped#v1", mapping=CSV_CASES[name][0], bypass_replay_validation=True,
             bank_accounts=[ImportAccount(id=account, transaction_sign=sign)]))
-        world.upload(imp, content)
-        assert world.claim(imp.id) == "process"
-        actual, expected = _both(c, imp)
-        assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
-            expected.outcome, expected.imp, expected.rows, expected.errors)
-        return actual
 
     first = compare()
     assert first.rows
@@ -191,14 +185,9 @@ def test_exports_with_optional_columns_stage_the_same_by_both_paths(c: FakeConta
     again = _compare(c, world, content, account, **extra)
     assert sum(r.possible_duplicate for r in again.rows) >= len(first.rows) // 3
     card = world.account("DE89370400440532013000")
-    imp = c.import_service.create(TENANT, CreateImport(
+    _compare_command(c, world, content, CreateImport(
         file_format="CSV#mapped#v1", mapping=EXPORT_MAPPING, bypass_replay_validation=True,
         bank_accounts=[ImportAccount(id=card, transaction_sign=TransactionSign.REVERSED)]))
-    world.upload(imp, content)
-    assert world.claim(imp.id) == "process"
-    actual, expected = _both(c, imp)
-    assert (actual.outcome, actual.imp, actual.rows, actual.errors) == (
-        expected.outcome, expected.imp, expected.rows, expected.errors)
 
 
 def _statement(rng: random.Random, lines: int) -> tuple[bytes, list[tuple[date, str, str]]]:
@@ -252,10 +241,15 @@ def test_generated_statements_stage_the_same_by_both_paths(c: FakeContainer, wor
 def _compare_card(c: FakeContainer, world: World, content: bytes, start: date) -> Outcome:
     """The CSV into a card account (signs reversed) from `start` (productDates) by both paths."""
     card = world.account("DE89370400440532013000")
-    imp = c.import_service.create(TENANT, CreateImport(
+    return _compare_command(c, world, content, CreateImport(
         file_format="Tabular3column#v1", date_style=DateStyle.BIG_ENDIAN, bank_accounts=[ImportAccount(
             id=card, transaction_sign=TransactionSign.REVERSED, product_dates=ProductDates(
                 transaction_start_date=start))]))
+
+
+def _compare_command(c: FakeContainer, world: World, content: bytes, command: CreateImport) -> Outcome:
+    """The import `command` creates, of `content`, by both paths."""
+    imp = c.import_service.create(TENANT, command)
     world.upload(imp, content)
     assert world.claim(imp.id) == "process"
     actual, expected = _both(c, imp)

@@ -371,12 +371,22 @@ def test_an_amount_finer_than_its_currency_is_rejected_not_rounded(c: FakeContai
 
 
 IBAN = "DE89370400440532013000"
-CAMT_EXPONENT = camt053(IBAN, "S1", Decimal("0"), [
-    Entry(date(2024, 1, 2), Decimal("5.00"), "Plain", "R1"), Entry(date(2024, 1, 3), Decimal("7.00"), "Exponent", "R2"),
-], day=date(2024, 1, 3)).replace(">7.00</Amt>", ">1E2</Amt>").encode()
-OFX_EXPONENT = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
-                          Card(date(2024, 1, 3), Decimal("-7.00"), "Exponent", "F2")], [], closing=Decimal("-12"),
-                   day=date(2024, 1, 3)).replace("<TRNAMT>-7.00", "<TRNAMT>1e3").encode()
+def _camt_two(text: str, written: str, instead: str) -> bytes:
+    """A camt statement of a plain line and a line `text` whose `written` is replaced by `instead`."""
+    return camt053(IBAN, "S1", Decimal("0"), [
+        Entry(date(2024, 1, 2), Decimal("5.00"), "Plain", "R1"), Entry(date(2024, 1, 3), Decimal("7.00"), text, "R2"),
+    ], day=date(2024, 1, 3)).replace(written, instead).encode()
+
+
+def _ofx_two(text: str, written: str, instead: str) -> bytes:
+    """An OFX statement of a plain line and a line `text` whose `written` is replaced by `instead`."""
+    return ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
+                      Card(date(2024, 1, 3), Decimal("-7.00"), text, "F2")], [], closing=Decimal("-12"),
+               day=date(2024, 1, 3)).replace(written, instead).encode()
+
+
+CAMT_EXPONENT = _camt_two("Exponent", ">7.00</Amt>", ">1E2</Amt>")
+OFX_EXPONENT = _ofx_two("Exponent", "<TRNAMT>-7.00", "<TRNAMT>1e3")
 
 
 OFX_ZERO = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
@@ -423,12 +433,8 @@ def test_an_amount_with_an_exponent_is_a_rejected_line_never_staged_as_its_value
     assert "RejectedLines" in _codes(imp.error_details)  # (camt: its balances miss the line too)
 
 
-CAMT_FAR = camt053(IBAN, "S1", Decimal("0"), [
-    Entry(date(2024, 1, 2), Decimal("5.00"), "Plain", "R1"), Entry(date(2024, 1, 3), Decimal("7.00"), "Far", "R2"),
-], day=date(2024, 1, 3)).replace("<Dt>2024-01-03</Dt></BookgDt>", "<Dt>1899-12-31</Dt></BookgDt>").encode()
-OFX_FAR = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1"),
-                     Card(date(2024, 1, 3), Decimal("-7.00"), "Far", "F2")], [], closing=Decimal("-12"),
-              day=date(2024, 1, 3)).replace("<DTPOSTED>20240103", "<DTPOSTED>18991231").encode()
+CAMT_FAR = _camt_two("Far", "<Dt>2024-01-03</Dt></BookgDt>", "<Dt>1899-12-31</Dt></BookgDt>")
+OFX_FAR = _ofx_two("Far", "<DTPOSTED>20240103", "<DTPOSTED>18991231")
 JSON_FAR = json.dumps({"bankAccounts": [{"accountIdentifier": IBAN, "currency": "EUR", "transactions": [
     {"datePosted": "2024-01-02", "amount": "-5.00", "description": "Plain"},
     {"datePosted": "1899-12-31", "amount": "-7.00", "description": "Far"}]}]}).encode()
