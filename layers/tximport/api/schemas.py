@@ -367,8 +367,11 @@ class SummaryOut(Wire):
     currency_totals: list[CurrencyTotalOut] = Field(description="ours: counts and sums per currency")
     possible_duplicate_count: int = Field(description="ours: lines marked possibleDuplicate (the ledger may "
                                                       "hold them already)")
-    rejected_line_count: int
-    ignored_line_count: int
+    rejected_line_count: int = Field(description="ours: lines rejected (their errors in GET /errordetails)")
+    ignored_line_count: int = Field(description="ours: lines of accounts the import does not name "
+                                                "(UnlistedAccountLines); lines outside productDates and pending "
+                                                "lines left out are counted in their notes (OutsideProductDates, "
+                                                "PendingEntriesSkipped), not here")
     currencies: list[str]
 
 
