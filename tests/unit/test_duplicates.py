@@ -63,6 +63,24 @@ def test_same_bank_id_in_file_and_ledger_is_a_certain_duplicate():
                                                                                        Decimal(5))
 
 
+def test_a_line_whose_id_the_ledger_holds_is_that_line_whatever_line_of_its_bank_id_comes_first():
+    """A bank id reused on one day (-800.00 and 250.00 under X1): the statement imported again finds each line
+    by its own id, never the other line of the bank id first (which left it uncertain, and its confirm overwrote
+    the ledger's line)."""
+    ledger = FakeLedger({"2024-02-01": [
+        {"transactionId": "L250", "bankTransactionId": "X1", "amount": "250.00", "description": "Gutschrift"},
+        {"transactionId": "L800", "bankTransactionId": "X1", "amount": "-800.00", "description": "Miete"}]})
+    det = DuplicateDetector(ledger, TENANT)  # type: ignore[arg-type]
+    day = date(2024, 2, 1)
+    rent = det.check("a", "L800", day, Decimal("-800.00"), "Miete", "X1")
+    credit = det.check("a", "L250", day, Decimal("250.00"), "Gutschrift", "X1")
+    assert rent and (rent.duplicate_of, rent.reason, rent.certain) == ("L800", "alreadyImported", True)
+    assert credit and (credit.duplicate_of, credit.reason, credit.certain) == ("L250", "alreadyImported", True)
+    # a third line under the bank id, of its own amount and id: possibly one of them, never certain
+    third = det.check("a", "L3", day, Decimal("-1.00"), "Kaffee", "X1")
+    assert third and not third.certain and third.evidence["amountsDiffer"] is True
+
+
 def test_similar_line_within_window_is_possible_not_certain():
     ledger = FakeLedger({"2024-01-01": [{"transactionId": "L1", "amount": "-20.00",
                                          "description": "AMAZON MKTPLACE"}]})

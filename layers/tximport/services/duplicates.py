@@ -329,15 +329,16 @@ class DuplicateDetector:
     @staticmethod
     def _certain(days: list[tuple[int, _DayIndex]], transaction_id: str, bank_transaction_id: str | None,
                  amount: Decimal) -> Verdict | None:
-        """The same id on the same day, or the same bank id within the window (the first in the ledger's
-        order, as a scan of the days from the earliest would find it): certain with the same amount; a line of
-        another amount under the bank id only may be one (a bank that reuses its ids)."""
+        """The same id on the same day (the line itself: a line of that id and another amount gave this one an id
+        of its own, `collides`), else the same bank id within the window (the first in the ledger's order, as a
+        scan of the days from the earliest would find it): certain with the same amount; a line of another amount
+        under the bank id only may be one (a bank that reuses its ids)."""
         for offset, index in days:
             if offset != 0:
                 continue
             by_id = index.by_id.get(transaction_id)
             by_bank = index.by_bank_id.get(bank_transaction_id) if bank_transaction_id else None
-            if by_id is not None and (by_bank is None or by_id <= by_bank):
+            if by_id is not None:
                 return Verdict(index.lines[by_id].transaction_id, "alreadyImported", {"in": "ledger"}, True)
             if by_bank is not None:
                 return _same_bank_id(index.lines[by_bank], bank_transaction_id or "", amount, None)

@@ -143,6 +143,7 @@ class DuplicateDetector:
             if line.transaction_id == transaction_id:
                 self._posted_taken(line)  # a feed's line it is answers no other line
                 return Verdict(line.transaction_id, "alreadyImported", {"in": "ledger"}, True)
+        for line in same_day:
             if bank_transaction_id and line.bank_transaction_id == bank_transaction_id:
                 self._posted_taken(line)
                 return _same_bank_id(line, bank_transaction_id, amount, None)

@@ -716,3 +716,22 @@ def test_a_csv_handed_over_in_blocks_is_staged_a_block_at_a_time(c: FakeContaine
     # Then every block was staged before the next was read: the lines in memory are one block's
     assert len(ahead) > 50 and set(ahead) == {0}
     assert world.get(imp.id).summary.transaction_details_count == 3000
+
+
+def test_a_statement_reusing_a_bank_id_on_a_day_imported_again_finds_each_line_as_itself(c: FakeContainer,
+                                                                                          world: World):
+    """A bank that reuses X1 for two lines of one day: the file imported again (bypassing the replay check) finds
+    every line as the ledger's line of its own id, so confirming it writes nothing and the first import keeps all
+    its lines."""
+    content = ("Datum;Text;Betrag;Id\n01.02.2024;Miete Februar;-800,00;X1\n01.02.2024;Gutschrift Müller;250,00;X1\n"
+               "01.02.2024;Kaffee;-3,50;X2\n02.02.2024;Bäckerei;-4,20;X1\n").encode()
+    mapping = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "bankTransactionId": "Id"}}
+    account = world.account()
+    first = world.completed(content, account, file_format="CSV#mapped#v1", mapping=mapping)
+    again, outcome = world.processed(content, account, file_format="CSV#mapped#v1", mapping=mapping,
+                                     bypass_replay_validation=True)
+    assert outcome == "review"
+    rows = list(c.staging.all_rows(again.chunk_keys))
+    assert [(r.duplicate_reason or {}).get("reason") for r in rows] == ["alreadyImported"] * 4
+    assert all(r.default_decision == "skip" and r.duplicate_of == r.transaction_id for r in rows)
+    assert {line.import_id for line in c.ledger.all(world.tenant, account)} == {first.id}
