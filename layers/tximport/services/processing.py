@@ -198,8 +198,10 @@ class _Accounts:
             self._banks[event.account_ref] = event.bank_id
 
     def of(self, ref: str | None) -> ImportBankAccount | None:
+        """The import's account `ref` names (a single-account format's lines are its one account's, unless a line
+        names another account in an account column: those are another account's lines, left out)."""
         if ref not in self._resolved:
-            if self._single or (ref is None and len(self._accounts) == 1):
+            if (self._single and ref is None) or (ref is None and len(self._accounts) == 1):
                 self._resolved[ref] = self._accounts[0] if self._accounts else None
             elif ref is None:  # a statement naming no account, and several named: none is its own
                 self._resolved[ref] = None

@@ -210,7 +210,7 @@ class _Accounts:
 
     def of(self, ref: str | None) -> ImportBankAccount | None:
         if ref not in self._resolved:
-            if self._single or ref is None:
+            if ref is None:  # (a single-account format's line naming another account is that account's)
                 self._resolved[ref] = self._accounts[0] if self._accounts else None
             else:
                 pairs = [(a.id, a.account_identifier or "") for a in self._accounts]

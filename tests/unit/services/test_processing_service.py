@@ -735,3 +735,20 @@ def test_a_statement_reusing_a_bank_id_on_a_day_imported_again_finds_each_line_a
     assert [(r.duplicate_reason or {}).get("reason") for r in rows] == ["alreadyImported"] * 4
     assert all(r.default_decision == "skip" and r.duplicate_of == r.transaction_id for r in rows)
     assert {line.import_id for line in c.ledger.all(world.tenant, account)} == {first.id}
+
+
+def test_a_csv_account_column_naming_other_accounts_leaves_their_lines_out(c: FakeContainer, world: World):
+    """An import of a CSV with an account column names one account: the lines of the other accounts the file
+    holds (one the tenant has, one unknown) are left out and counted (UnlistedAccountLines), never booked into
+    the named account; a reference matches spaces and case aside."""
+    content = (b"Datum;Konto;Text;Betrag\n01.03.2024;NL91ABNA0417164300;Miete;-800,00\n"
+               b"01.03.2024;NL20INGB0001234567;Gehalt;2500,00\n02.03.2024;nl91 abna 0417 1643 00;Kaffee;-3,50\n"
+               b"02.03.2024;XX00UNKNOWN;Fremd;-1,00\n")
+    mapping = {"columns": {"date": "Datum", "account": "Konto", "description": "Text", "amount": "Betrag"}}
+    mine, other = world.account("NL91ABNA0417164300"), world.account("NL20INGB0001234567")
+    done = world.completed(content, mine, file_format="CSV#mapped#v1", mapping=mapping)
+    assert [r.description for r in c.staging.all_rows(done.chunk_keys)] == ["Miete", "Kaffee"]
+    assert done.summary is not None and done.summary.ignored_line_count == 2
+    assert "UnlistedAccountLines" in _codes(done.error_details)
+    assert sorted(line.description for line in c.ledger.all(world.tenant, mine)) == ["Kaffee", "Miete"]
+    assert c.ledger.all(world.tenant, other) == []
