@@ -60,17 +60,21 @@ class StatementCollector:
         current = self._statement(ref, account_id, currency)
         totals = current.totals
         totals.count += len(amounts)
-        totals.total = sum(amounts, totals.total)
+        moved = sum(amounts, Decimal(0))
+        totals.total += moved
         first, last = min(days), max(days)
         if totals.first_day is None or first < totals.first_day:
             totals.first_day = first
         if totals.last_day is None or last > totals.last_day:
             totals.last_day = last
         totals.currency = totals.currency or currency
-        if balances.count(None) != len(balances):  # (counted by identity first: None is None)
-            add = current.running.add
-            for line_number, file_amount, balance in zip(line_numbers, file_amounts, balances, strict=True):
-                add(line_number, file_amount, balance)
+        current.running.dated(days[0], days[-1])
+        if balances.count(None) == len(balances):  # (counted by identity first: None is None)
+            current.running.moved(moved if file_amounts is amounts else sum(file_amounts, Decimal(0)))
+            return
+        add = current.running.add
+        for line_number, file_amount, balance in zip(line_numbers, file_amounts, balances, strict=True):
+            add(line_number, file_amount, balance)
 
     def counts_overlap(self, account_id: str) -> bool:
         """Whether the account's lines need their verdicts (`verdicts`): it has a confirmed statement."""
@@ -148,7 +152,7 @@ class StatementCollector:
         running = current.running
         totals.running_break = running.first_break
         if event is None:  # a balance column states them line by line
-            event = running.stated(ref, totals.currency)
+            event = running.stated(ref, totals.currency, oldest=totals.first_day, newest=totals.last_day)
         if event is not None and reversed_sign:
             event = _flipped(event)
         totals.balances = event

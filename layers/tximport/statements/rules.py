@@ -2,9 +2,10 @@
 
 * arithmetic: opening + sum(lines) = closing, compared in the currency's minor units
   (`BalanceMismatch` with the expected closing, the computed one and the difference);
-* running balance: each line's stated balance = the previous line's balance + the line's amount; the
-  first line where that breaks is named (`BalanceMismatch` with its line number). Files list lines
-  oldest first or newest first: both readings are followed and the one that holds longest decides;
+* running balance: each line's stated balance = the previous line's balance + the line's amount (and the
+  amounts of the lines between them that state none); the first line where that breaks is named
+  (`BalanceMismatch` with its line number). Files list lines oldest first or newest first: both readings
+  are followed and the one that holds longest decides;
 * continuity: a statement's opening equals the account's last confirmed closing (`StatementGap`
   with the days between the two statements and the amount missing). A statement without an opening
   (OFX states only a closing) starts from closing - sum(lines);
@@ -17,7 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from tximport.formats.base import Balance, StatementBalances
@@ -53,42 +54,70 @@ def to_minor(amount: Decimal, currency: str | None) -> Decimal:
 
 @dataclass(slots=True)
 class RunningState:
-    """A `RunningBalance`'s state: its first and last line (line, amount, balance) and the breaks found."""
+    """A `RunningBalance`'s state: its first and last line with a balance (line, amount, balance), the amounts
+    of the lines without one before the first (`lead`) and after the last (`between`), and the breaks found."""
 
     first: tuple[int, Decimal, Decimal] | None
     previous: tuple[int, Decimal, Decimal] | None
     ascending: RunningBreak | None
     descending: RunningBreak | None
+    lead: Decimal = Decimal(0)
+    between: Decimal = Decimal(0)
+    #: the days of the first and the last line taken, in file order
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 class RunningBalance:
-    """Follows a running-balance column line by line, in both directions, with constant memory."""
+    """Follows a running-balance column line by line, in both directions, with constant memory.
+
+    A line without a stated balance still moves money: its amount is carried to the next line that states
+    one (and, before the first or after the last such line, into the opening or the closing)."""
 
     def __init__(self) -> None:
         self._first: tuple[int, Decimal, Decimal] | None = None  # line, amount, balance
         self._previous: tuple[int, Decimal, Decimal] | None = None
         self._ascending: RunningBreak | None = None
         self._descending: RunningBreak | None = None
+        self._lead = Decimal(0)  # the lines without a balance before the first line with one
+        self._between = Decimal(0)  # ... since the last line with one
+        self._first_day: date | None = None  # the first and the last line's days, in file order
+        self._last_day: date | None = None
 
     def add(self, line_number: int, amount: Decimal, balance: Decimal | None) -> None:
-        """Take the next line of the file (a line without a balance ends nothing and checks nothing)."""
+        """Take the next line of the file."""
         if balance is None:
+            self.moved(amount)
             return
-        previous = self._previous
-        self._previous = (line_number, amount, balance)
+        previous, between = self._previous, self._between
+        self._previous, self._between = (line_number, amount, balance), Decimal(0)
         if previous is None:
             self._first = self._previous
             return
         _, prev_amount, prev_balance = previous
-        if self._ascending is None and prev_balance + amount != balance:
-            self._ascending = RunningBreak(line_number, prev_balance + amount, balance)
-        if self._descending is None and balance + prev_amount != prev_balance:
-            # newest first: the line before this one moved the balance from this line's to its own
-            self._descending = RunningBreak(line_number, prev_balance - prev_amount, balance)
+        if self._ascending is None and prev_balance + between + amount != balance:
+            self._ascending = RunningBreak(line_number, prev_balance + between + amount, balance)
+        if self._descending is None and balance + between + prev_amount != prev_balance:
+            # newest first: the lines before this one moved the balance from this line's to the one stated before
+            self._descending = RunningBreak(line_number, prev_balance - prev_amount - between, balance)
+
+    def moved(self, amount: Decimal) -> None:
+        """Take the next lines of the file, none of which states a balance: `amount` is their sum."""
+        if self._previous is None:
+            self._lead += amount
+        else:
+            self._between += amount
+
+    def dated(self, first: date, last: date) -> None:
+        """The days of the first and the last of the lines just taken (in file order)."""
+        if self._first_day is None:
+            self._first_day = first
+        self._last_day = last
 
     def state(self) -> RunningState:
         """What the balance has followed so far (a range of a split file hands it to the reduce)."""
-        return RunningState(self._first, self._previous, self._ascending, self._descending)
+        return RunningState(self._first, self._previous, self._ascending, self._descending, self._lead,
+                            self._between, self._first_day, self._last_day)
 
     @classmethod
     def resumed(cls, state: RunningState) -> RunningBalance:
@@ -96,23 +125,29 @@ class RunningBalance:
         found = cls()
         found._first, found._previous = state.first, state.previous
         found._ascending, found._descending = state.ascending, state.descending
+        found._lead, found._between = state.lead, state.between
+        found._first_day, found._last_day = state.first_day, state.last_day
         return found
 
     def then(self, later: RunningState) -> None:
         """Follow the lines `later` followed after this one's (the next range of a split file): exactly as
         if they had been added here one by one."""
+        self.moved(later.lead)
+        if later.first_day is not None and later.last_day is not None:
+            self.dated(later.first_day, later.last_day)
         if later.first is None:
             return
         if self._previous is None:
             self._first, self._previous = later.first, later.previous
             self._ascending, self._descending = later.ascending, later.descending
+            self._between = later.between
             return
         # the first line of the later part checks against the last of this one; the later part's own
         # breaks count only where this one has none
         self.add(*later.first)
         self._ascending = self._ascending or later.ascending
         self._descending = self._descending or later.descending
-        self._previous = later.previous
+        self._previous, self._between = later.previous, later.between
 
     @property
     def first_break(self) -> RunningBreak | None:
@@ -122,15 +157,30 @@ class RunningBalance:
             return None
         return up if up.line_number >= down.line_number else down
 
-    def stated(self, account_ref: str | None, currency: str | None) -> StatementBalances | None:
-        """The opening and closing the column implies: before the oldest line, after the newest."""
+    def _newest_first(self) -> bool:
+        """Whether the file lists the lines newest first: the reading that holds (or holds longest) says so;
+        where both hold (a single stated balance), the lines' days do."""
+        up, down = self._ascending, self._descending
+        if up is None and down is None:
+            first, last = self._first_day, self._last_day
+            return first is not None and last is not None and first > last
+        if up is None or down is None:
+            return down is None
+        return up.line_number < down.line_number
+
+    def stated(self, account_ref: str | None, currency: str | None, *, oldest: date | None = None,
+               newest: date | None = None) -> StatementBalances | None:
+        """The opening and closing the column implies: before the oldest line, after the newest (the lines
+        without a balance before and after the stated ones counted in), dated `oldest` and `newest`."""
         first, last = self._first, self._previous
         if first is None or last is None:
             return None
-        if self._ascending is not None and self._descending is None:  # newest first
-            first, last = last, first
+        if self._newest_first():
+            opening, closing = last[2] - last[1] - self._between, first[2] + self._lead
+        else:
+            opening, closing = first[2] - first[1] - self._lead, last[2] + self._between
         return StatementBalances(account_ref=account_ref, currency=currency,
-                                 opening=Balance(first[2] - first[1]), closing=Balance(last[2]))
+                                 opening=Balance(opening, oldest), closing=Balance(closing, newest))
 
 
 def _gap(report: StatementReport, opening: Decimal, last: StatementRecord, currency: str | None

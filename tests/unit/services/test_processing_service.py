@@ -752,3 +752,27 @@ def test_a_csv_account_column_naming_other_accounts_leaves_their_lines_out(c: Fa
     assert "UnlistedAccountLines" in _codes(done.error_details)
     assert sorted(line.description for line in c.ledger.all(world.tenant, mine)) == ["Kaffee", "Miete"]
     assert c.ledger.all(world.tenant, other) == []
+
+
+BALANCE_MAPPING = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "balance": "Saldo"},
+                   "delimiter": ";", "decimalSeparator": ","}
+
+
+@pytest.mark.parametrize("rows", [
+    ["02.01.2024;A;-10,00;", "03.01.2024;B;-5,00;85,00", "04.01.2024;C;20,00;105,00"],
+    ["02.01.2024;A;-10,00;90,00", "03.01.2024;B;-5,00;", "04.01.2024;C;20,00;105,00"],
+    ["02.01.2024;A;-10,00;90,00", "03.01.2024;B;-5,00;85,00", "04.01.2024;C;20,00;"],
+    ["04.01.2024;C;20,00;", "03.01.2024;B;-5,00;85,00", "02.01.2024;A;-10,00;"],
+])
+def test_a_line_with_an_empty_balance_cell_still_moves_the_running_balance(c: FakeContainer, world: World,
+                                                                          rows: list[str]):
+    """A booked line whose balance cell is empty moved money all the same: the statement opens at 100.00 and
+    closes at 105.00 with no check failing (it was a false BalanceMismatch and a wrong opening), dated by its
+    oldest and newest line (they were null)."""
+    content = ("Datum;Text;Betrag;Saldo\n" + "\n".join(rows) + "\n").encode()
+    imp, outcome = world.processed(content, world.account(IBAN), file_format="CSV#mapped#v1",
+                                   mapping=BALANCE_MAPPING, date_style=DateStyle.LITTLE_ENDIAN)
+    assert outcome == "review"
+    [statement] = imp.statements
+    assert (statement.opening, statement.closing, statement.checks) == (Decimal("100.00"), Decimal("105.00"), [])
+    assert (statement.opening_date, statement.closing_date) == (date(2024, 1, 2), date(2024, 1, 4))

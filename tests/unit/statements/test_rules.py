@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 from tximport.formats.base import Balance, StatementBalances
@@ -106,6 +107,81 @@ def test_running_balance_newest_first_holds_and_states_opening_and_closing():
     stated = running.stated("X", "EUR")
     assert stated is not None and stated.opening is not None and stated.closing is not None
     assert (stated.opening.amount, stated.closing.amount) == (D("99"), D("94"))
+
+
+def _followed(lines: list[tuple[int, str, str | None]]) -> RunningBalance:
+    """The lines taken one by one, each dated by its line number (days descend where line numbers do)."""
+    running = RunningBalance()
+    for line, amount, balance in lines:
+        day = date(2024, 1, 1) + timedelta(days=line)
+        running.dated(day, day)
+        running.add(line, D(amount), D(balance) if balance is not None else None)
+    return running
+
+
+def _opening_closing(running: RunningBalance) -> tuple[Decimal, Decimal]:
+    stated = running.stated("X", "EUR")
+    assert stated is not None and stated.opening is not None and stated.closing is not None
+    return stated.opening.amount, stated.closing.amount
+
+
+def test_a_line_without_a_balance_still_moves_money_oldest_first():
+    """Empty balance cells: the lines still move the balance, before the first stated one, between two, after
+    the last (opening 100, closing 107; the column holds)."""
+    running = _followed([(2, "-10", None), (3, "-5", "85"), (4, "-3", None), (5, "20", "102"), (6, "5", None)])
+    assert running.first_break is None
+    assert _opening_closing(running) == (D("100"), D("107"))
+
+
+def test_a_line_without_a_balance_still_moves_money_newest_first():
+    running = _followed([(2, "5", None), (3, "20", "102"), (4, "-3", None), (5, "-5", "85"), (6, "-10", None)])
+    assert running.first_break is None
+    assert _opening_closing(running) == (D("100"), D("107"))
+
+
+def test_with_one_stated_balance_the_days_say_which_line_is_the_newest():
+    oldest_first = [(2, "-10", None), (3, "-5", "85"), (4, "20", None)]
+    assert _opening_closing(_followed(oldest_first)) == (D("100"), D("105"))
+    newest_first = [(4, "20", None), (3, "-5", "85"), (2, "-10", None)]  # (dated by line number: days descend)
+    assert _opening_closing(_followed(newest_first)) == (D("100"), D("105"))
+
+
+def test_a_break_after_lines_without_a_balance_is_named_at_its_line():
+    running = _followed([(2, "-10", "90"), (3, "-5", None), (4, "-1", None), (5, "20", "105"), (6, "1", "106")])
+    brk = running.first_break
+    assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (5, D("104"), D("105"))
+
+
+def test_a_running_balance_resumed_across_any_cut_follows_as_one():
+    """A split file hands each range's running balance to the next: cut anywhere (between lines without a
+    balance too), the result is the one of the lines taken in one run."""
+    rng = random.Random(7)
+    for _ in range(200):
+        balance, lines = D("50"), []
+        for n in range(rng.randint(0, 9)):
+            amount = D(rng.randint(-9, 9))
+            balance += amount + (1 if rng.random() < 0.05 else 0)
+            lines.append((n + 2, str(amount), str(balance) if rng.random() < 0.6 else None))
+        if rng.random() < 0.5:
+            lines.reverse()
+        whole = _followed(lines)
+        for cut in range(len(lines) + 1):
+            first, later = _followed(lines[:cut]), _followed(lines[cut:])
+            joined = RunningBalance.resumed(first.state())
+            joined.then(later.state())
+            assert (joined.first_break, joined.stated("X", "EUR")) == (whole.first_break, whole.stated("X", "EUR"))
+
+
+def test_collector_carries_a_block_without_balances_into_the_running_balance():
+    collector = StatementCollector({"A1": None})
+    day = date(2024, 1, 2)
+    collector.lines("R", "A1", amounts=[D("-10"), D("-5")], days=[day, day], currency="EUR", line_numbers=[2, 3],
+                    file_amounts=[D("-10"), D("-5")], balances=[None, None])
+    collector.lines("R", "A1", amounts=[D("-3"), D("20")], days=[day, day], currency="EUR", line_numbers=[4, 5],
+                    file_amounts=[D("-3"), D("20")], balances=[D("82"), None])
+    (totals,) = collector.finish()
+    report = assess(totals, None)
+    assert report.checks == [] and (report.opening, report.closing) == (D("100"), D("102"))
 
 
 def test_collector_closes_statements_by_their_balances_and_flips_a_reversed_account():
