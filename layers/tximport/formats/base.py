@@ -315,6 +315,9 @@ class AmountPlaces:
     every_line: str | None = None
     #: the place of every line's day (a CSV column header)
     date_every_line: str | None = None
+    #: the place of every line's balance and original amount (CSV column headers)
+    balance_every_line: str | None = None
+    original_every_line: str | None = None
     #: JSON: the first line number of each transactions array read, in file order, and the array's JSONPath
     firsts: list[int] = field(default_factory=list)
     arrays: list[str] = field(default_factory=list)
@@ -340,6 +343,19 @@ class AmountPlaces:
             entry = _CAMT_ENTRY.match(line.amount_target)
             return f"{entry.group(1)}/BookgDt" if entry else None
         return self._in_array(line, "datePosted") or self.date_every_line
+
+    def balance_of(self, line: ParsedLine) -> str:
+        """The place of the line's balance, as the format's line errors name it (else `balance`)."""
+        return self._in_array(line, "balance") or self.balance_every_line or "balance"
+
+    def original_of(self, line: ParsedLine) -> str:
+        """The place of the line's original amount, as the format's line errors name it (camt: the entry's
+        instructed amount; else `originalAmount`)."""
+        if line.amount_target is not None:
+            entry = _CAMT_ENTRY.match(line.amount_target)
+            if entry:
+                return f"{entry.group(1)}/NtryDtls/TxDtls/AmtDtls/InstdAmt/Amt"
+        return self._in_array(line, "originalAmount") or self.original_every_line or "originalAmount"
 
     def _in_array(self, line: ParsedLine, key: str) -> str | None:
         """JSON: the line's member `key`, as a JSONPath into its transactions array."""

@@ -728,6 +728,8 @@ def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain:
             rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                              make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
             places.every_line, places.date_every_line = rows.amount_t, rows.date_t
+            places.balance_every_line = layout.targets.get("balance")
+            places.original_every_line = layout.targets.get("originalAmount")
             columns = ColumnReader(rows, decimal, reader.encoding, plain, blocks)
             for batch in batches:
                 if isinstance(batch, Columns):

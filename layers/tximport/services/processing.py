@@ -452,6 +452,7 @@ _DAY = attrgetter("date_posted")
 _AMOUNT = attrgetter("amount")
 _BALANCE = attrgetter("balance")
 _ORIGINAL = attrgetter("original_amount")
+_ORIGINAL_CURRENCY = attrgetter("original_currency")
 _LINE_NUMBER = attrgetter("line_number")
 _DESCRIPTION = attrgetter("description")
 _BANK_ID = attrgetter("bank_transaction_id")
@@ -465,12 +466,12 @@ _EXTRA_DECIMAL = {places: re.compile(rf"\.[0-9]{{{places + 1}}}") for places in 
 _SHORT_TEXT = 30
 
 
-def plain_money(values: list[Decimal], currency: str | None) -> list[str] | None:
+def plain_money(values: list[Decimal], currency: str | None, places: int | None = None) -> list[str] | None:
     """The decimal texts of `values`, where every one is written plainly (no exponent, finite), has at most the
-    currency's decimals and fewer than 30 characters: then each fits its currency and is storable, with no
-    check of its own. None says only that the values need checking one by one."""
+    currency's decimals (or `places`) and fewer than 30 characters: then each fits its currency and is
+    storable, with no check of its own. None says only that the values need checking one by one."""
     texts = list(map(str, values))
-    extra = _EXTRA_DECIMAL.get(money.exponent(currency))
+    extra = _EXTRA_DECIMAL.get(money.exponent(currency) if places is None else places)
     joined = "\n".join(texts)
     if (extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined)
             or max(map(len, texts), default=0) > _SHORT_TEXT):
@@ -483,11 +484,20 @@ def _present(values: list[Decimal | None]) -> list[Decimal]:
     return [v for v in values if v is not None]
 
 
-def _money_columns(lines: list[base.ParsedLine]) -> Iterator[list[Decimal]]:
-    """A batch's amounts, then its balances and original amounts (those present)."""
-    yield list(map(_AMOUNT, lines))
-    yield _present(list(map(_BALANCE, lines)))
-    yield _present(list(map(_ORIGINAL, lines)))
+def plain_extras(balances: list[Decimal | None] | None, originals: list[Decimal | None] | None,
+                 original_currencies: list[str | None] | None, currency: str | None) -> bool:
+    """Whether the balances (in `currency`) and the original amounts (each in its own currency, else in
+    `currency`) present are all plain (`plain_money`): else the lines need checking one by one."""
+    if balances is not None and plain_money(_present(balances), currency) is None:
+        return False
+    if originals is None:
+        return True
+    present = _present(originals)
+    if not present:
+        return True
+    named = set(original_currencies) if original_currencies is not None else {None}
+    places = min(money.exponent(c or currency) for c in named)  # (the fewest decimals any of them allows)
+    return plain_money(present, currency, places) is not None
 
 
 class _BlockLines(Sequence[base.ParsedLine]):
@@ -773,8 +783,8 @@ class _Run:
         if not one or not self._all_bookable(block.days):
             return None
         texts = plain_money(block.amounts, currency)
-        if texts is None or not all(plain_money(_present(column), currency) is not None
-                                    for column in (block.balances, block.original_amounts) if column is not None):
+        if texts is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
+                                             currency):
             return None
         return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, texts)
 
@@ -925,29 +935,33 @@ class _Run:
         one, currency = self._one_currency(ref, account, list(map(_CURRENCY, lines)))
         if not one or not self._all_bookable(list(map(_DAY, lines))):
             return None
-        columns = _money_columns(lines)
-        texts = plain_money(next(columns), currency)
-        if texts is None or not all(plain_money(column, currency) is not None for column in columns):
+        texts = plain_money(list(map(_AMOUNT, lines)), currency)
+        if texts is None or not plain_extras(list(map(_BALANCE, lines)), list(map(_ORIGINAL, lines)),
+                                             list(map(_ORIGINAL_CURRENCY, lines)), currency):
             return None
         return _Segment(ref, account, lines, [currency] * n, None, texts)
 
     def _money_fits(self, line: base.ParsedLine, currency: str | None) -> bool:
-        """Whether the line's numbers are stored exactly and its amount is a whole number of its currency's
-        minor units; else the line is rejected (InvalidAmount)."""
+        """Whether the line's numbers are stored exactly and each is a whole number of its currency's minor
+        units (the amount and the balance the line's currency's, the original amount its own); else the line is
+        rejected (InvalidAmount, naming the first that is not)."""
         balance, original = line.balance, line.original_amount
         if not (storable(line.amount) and (balance is None or storable(balance))
                 and (original is None or storable(original))):
             self._reject_unstorable(line)
             return False
-        if not money.fits(line.amount, currency):
-            # integers of minor units are the contract: an amount finer than its currency is refused,
-            # never rounded
-            self._reject(base.LineError(
-                line.line_number, base.INVALID_AMOUNT,
-                f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
-                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"),
-                target=self._amount_place(line)))
-            return False
+        places = self.options.places
+        # integers of minor units are the contract: a number finer than its currency is refused, never rounded
+        for value, of, name, target in (
+                (line.amount, currency, "", self._amount_place),
+                (balance, currency, "the balance ", places.balance_of),
+                (original, line.original_currency or currency, "the original amount ", places.original_of)):
+            if value is not None and not money.fits(value, of):
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"{name}{format(value, 'f')} has more decimals than {of or 'an amount of unknown currency'} "
+                    f"allows ({money.exponent(of)})", actual_value=format(value, "f"), target=target(line)))
+                return False
         return True
 
     def _currency(self, ref: str | None, account: ImportBankAccount) -> str | None:
@@ -963,14 +977,15 @@ class _Run:
     def _reject_unstorable(self, line: base.ParsedLine) -> None:
         """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming the first
         such number), never the commit: a commit that fails part-way would have to be undone."""
-        for name, value in (("amount", line.amount), ("balance", line.balance),
-                            ("originalAmount", line.original_amount)):
+        places = self.options.places
+        for name, value, place in (("amount", line.amount, self._amount_place),
+                                   ("balance", line.balance, places.balance_of),
+                                   ("originalAmount", line.original_amount, places.original_of)):
             if value is not None and not storable(value):
                 self._reject(base.LineError(
                     line.line_number, base.INVALID_AMOUNT,
                     f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
-                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100],
-                    target=self._amount_place(line) if name == "amount" else name))
+                    "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100], target=place(line)))
                 return
 
     def _amount_place(self, line: base.ParsedLine) -> str:

@@ -412,14 +412,7 @@ class _Run:
             return
         if not self._storable(line):
             return
-        if not money.fits(line.amount, currency):
-            # integers of minor units are the contract: an amount finer than its currency is refused,
-            # never rounded
-            self._reject(base.LineError(
-                line.line_number, base.INVALID_AMOUNT,
-                f"{line.amount} has more decimals than {currency or 'an amount of unknown currency'} allows "
-                f"({money.exponent(currency)})", actual_value=format(line.amount, "f"),
-                target=self._amount_place(line)))
+        if not self._fits(line, currency):
             return
         row = self.builder.build(line, account, currency)
         if self.links is not None:
@@ -433,6 +426,24 @@ class _Run:
         tally.add(row.amount, row.date_posted, currency)
         self.rows.write(row)
 
+    def _fits(self, line: base.ParsedLine, currency: str | None) -> bool:
+        """Integers of minor units are the contract: a number finer than its currency is refused, never rounded
+        (the amount and the balance in the line's currency, the original amount in its own)."""
+        checks = [(line.amount, currency, "", self._amount_place(line))]
+        if line.balance is not None:
+            checks.append((line.balance, currency, "the balance ", self.places.balance_of(line)))
+        if line.original_amount is not None:
+            checks.append((line.original_amount, line.original_currency or currency, "the original amount ",
+                           self.places.original_of(line)))
+        for value, of, name, target in checks:
+            if not money.fits(value, of):
+                self._reject(base.LineError(
+                    line.line_number, base.INVALID_AMOUNT,
+                    f"{name}{format(value, 'f')} has more decimals than {of or 'an amount of unknown currency'} "
+                    f"allows ({money.exponent(of)})", actual_value=format(value, "f"), target=target))
+                return False
+        return True
+
     def _storable(self, line: base.ParsedLine) -> bool:
         """A number the ledger cannot store exactly rejects its line here (InvalidAmount, naming it),
         never the commit: a commit that fails part-way would have to be undone."""
@@ -443,7 +454,8 @@ class _Run:
                     line.line_number, base.INVALID_AMOUNT,
                     f"the {name} has more digits or a larger magnitude than the ledger stores exactly "
                     "(38 significant digits, 1E-130 to 1E+126)", actual_value=str(value)[:100],
-                    target=self._amount_place(line) if name == "amount" else name))
+                    target=self._amount_place(line) if name == "amount" else
+                    self.places.balance_of(line) if name == "balance" else self.places.original_of(line)))
                 return False
         return True
 

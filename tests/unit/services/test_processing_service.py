@@ -776,3 +776,36 @@ def test_a_line_with_an_empty_balance_cell_still_moves_the_running_balance(c: Fa
     [statement] = imp.statements
     assert (statement.opening, statement.closing, statement.checks) == (Decimal("100.00"), Decimal("105.00"), [])
     assert (statement.opening_date, statement.closing_date) == (date(2024, 1, 2), date(2024, 1, 4))
+
+
+FINE_MAPPING = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "balance": "Saldo",
+                            "originalAmount": "Fremdbetrag", "originalCurrency": "Whg"},
+                "delimiter": ";", "decimalSeparator": ","}
+FINE_CSV = ("Datum;Text;Betrag;Saldo;Fremdbetrag;Whg\n02.01.2024;Plain;-5,00;95,00;-4;USD\n"
+            "03.01.2024;Fine;-10,00;85,005;;\n04.01.2024;Yen;-1,00;84,00;-123,5;JPY\n"
+            "05.01.2024;Dinar;-1,00;83,00;-1,0005;BHD\n").encode()
+FINE_JSON = json.dumps({"bankAccounts": [{"accountIdentifier": IBAN, "currency": "EUR", "transactions": [
+    {"datePosted": "2024-01-02", "amount": "-5.00", "description": "Plain", "balance": "95.00"},
+    {"datePosted": "2024-01-03", "amount": "-10.00", "description": "Fine", "balance": "85.005"},
+    {"datePosted": "2024-01-04", "amount": "-1.00", "description": "Yen", "originalAmount": "-123.5",
+     "originalCurrency": "JPY"}]}]}).encode()
+
+
+@pytest.mark.parametrize(("file_format", "content", "extra", "expected"), [
+    ("CSV#mapped#v1", FINE_CSV, {"mapping": FINE_MAPPING, "date_style": DateStyle.LITTLE_ENDIAN},
+     [(3, "Saldo", "85.005"), (4, "Fremdbetrag", "-123.5"), (5, "Fremdbetrag", "-1.0005")]),
+    ("JSON#v0", FINE_JSON, {}, [(2, "$.bankAccounts[0].transactions[1].balance", "85.005"),
+                                (3, "$.bankAccounts[0].transactions[2].originalAmount", "-123.5")]),
+])
+def test_a_balance_or_original_amount_finer_than_its_currency_rejects_its_line(
+        c: FakeContainer, world: World, file_format: str, content: bytes, extra: dict, expected: list):
+    """A balance is written to its line's currency's decimals and an original amount to its own currency's (an
+    integer of minor units is the contract): a finer one rejects its line (InvalidAmount at its place); it was
+    staged, and the report's integer then disagreed with its decimal."""
+    imp, outcome = world.processed(content, world.account(IBAN), file_format=file_format, **extra)
+    assert outcome == "review"
+    assert [r.description for r in c.staging.all_rows(imp.chunk_keys)] == ["Plain"]
+    rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                               limit=10)[0]]
+    assert [(d.line_number, d.target, d.actual_value) for d in rejected if d.line_number is not None] == expected
+    assert {d.code for d in rejected} == {"InvalidAmount"}
