@@ -255,8 +255,17 @@ _optional = attrgetter("value_date", "bank_transaction_id", "reference", "counte
 _NO_OPTIONAL = (None,) * 8
 
 
-def _row_tail(line: base.ParsedLine) -> str:
-    """The optional fields of a staged row's chunk line (absent values are left out)."""
+def _money_text(name: str, value: Decimal, flip: bool) -> str:
+    """A money field of a chunk line (a zero unsigned, as amounts are: `_unsigned_zeros`; `flip`: a card
+    account's, turned with its amounts)."""
+    if flip:
+        value = -value
+    return f',"{name}":"{plain_decimal(value if value else abs(value))}"'
+
+
+def _row_tail(line: base.ParsedLine, flip: bool) -> str:
+    """The optional fields of a staged row's chunk line (absent values are left out; `flip`: the balance and
+    original amount of a card account, turned with its amounts)."""
     tail = ""
     if line.value_date is not None:
         tail += f',"valueDate":"{line.value_date.isoformat()}"'
@@ -265,24 +274,25 @@ def _row_tail(line: base.ParsedLine) -> str:
     tail += _opt_text("counterpartyName", line.counterparty_name)
     tail += _opt_text("counterpartyAccount", line.counterparty_account)
     if line.balance is not None:
-        tail += f',"balance":"{plain_decimal(line.balance if line.balance else abs(line.balance))}"'
-    if line.original_amount is not None:  # (a zero unsigned, as amounts are: `_unsigned_zeros`)
-        original = line.original_amount
-        tail += f',"originalAmount":"{plain_decimal(original if original else abs(original))}"'
+        tail += _money_text("balance", line.balance, flip)
+    if line.original_amount is not None:
+        tail += _money_text("originalAmount", line.original_amount, flip)
     return tail + _opt_text("originalCurrency", line.original_currency)
 
 
 def _row_tails(cols: _Columns, staged: _Staged) -> list[str] | None:
     """The optional fields of each staged row's chunk line (`_row_tail`); None where no line has one."""
     if cols.block is not None:
-        return _block_tails(cols.block)
+        return _block_tails(cols.block, cols.reversed)
     optional = list(map(_optional, staged.lines))
     if optional.count(_NO_OPTIONAL) == len(optional):
         return None
-    return ["" if o == _NO_OPTIONAL else _row_tail(line) for o, line in zip(optional, staged.lines, strict=True)]
+    flip = cols.reversed
+    return ["" if o == _NO_OPTIONAL else _row_tail(line, flip)
+            for o, line in zip(optional, staged.lines, strict=True)]
 
 
-def _block_tails(block: base.LineBlock) -> list[str] | None:
+def _block_tails(block: base.LineBlock, flip: bool) -> list[str] | None:
     """`_row_tail` of every line of a block, a column at a time; None where it has no optional column."""
     parts: list[list[str]] = []
     if block.value_dates is not None:
@@ -293,8 +303,8 @@ def _block_tails(block: base.LineBlock) -> list[str] | None:
         if texts is not None:
             parts.append([_opt_text(name, text) for text in texts])
     for name, numbers in (("balance", block.balances), ("originalAmount", block.original_amounts)):
-        if numbers is not None:  # (a zero unsigned, as amounts are: `_unsigned_zeros`)
-            parts.append(["" if v is None else f',"{name}":"{plain_decimal(v if v else abs(v))}"' for v in numbers])
+        if numbers is not None:
+            parts.append(["" if v is None else _money_text(name, v, flip) for v in numbers])
     if block.original_currencies is not None:
         parts.append([_opt_text("originalCurrency", text) for text in block.original_currencies])
     return list(map("".join, zip(*parts, strict=True))) if parts else None
@@ -592,6 +602,8 @@ class _Columns:
     pendings: list[bool]
     #: the block the lines are (none of them pending or a reversal), where they are a block's
     block: base.LineBlock | None = None
+    #: the account reverses the file's signs (a card account): its balances and original amounts turn too
+    reversed: bool = False
 
     @classmethod
     def of(cls, staged: _Staged, reversed_sign: bool, isos: dict[date, str]) -> _Columns:
@@ -620,9 +632,10 @@ class _Columns:
         if block is not None:
             n = len(days)
             return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                       block.bank_ids or [None] * n, list(block.line_numbers), [False] * n, block)
+                       block.bank_ids or [None] * n, list(block.line_numbers), [False] * n, block, reversed_sign)
         return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                   list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)))
+                   list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)),
+                   None, reversed_sign)
 
 
 @dataclass(slots=True)

@@ -230,9 +230,15 @@ class _RowBuilder:
         self.occurrences = _Occurrences()
 
     def build(self, line: base.ParsedLine, account: ImportBankAccount, currency: str | None) -> StagedRow:
-        amount = -line.amount if account.transaction_sign == TransactionSign.REVERSED else line.amount
+        flip = account.transaction_sign == TransactionSign.REVERSED
+        amount = -line.amount if flip else line.amount
         if not amount:
             amount = abs(amount)  # a zero is unsigned (`-0.00` as a file may write it is `0.00`)
+        # a card account's balance and original amount turn with its amounts
+        balance, original = line.balance, line.original_amount
+        if flip:
+            balance = -balance if balance is not None else None
+            original = -original if original is not None else None
         description = line.description or ""
         day = line.date_posted
         occurrence = self.occurrences.next(day, content_key(account.id, day, amount, description),
@@ -250,8 +256,8 @@ class _RowBuilder:
             date_posted=day, value_date=line.value_date, description=description,
             line_number=line.line_number, bank_transaction_id=line.bank_transaction_id,
             reference=line.reference, counterparty_name=line.counterparty_name,
-            counterparty_account=line.counterparty_account, balance=line.balance,
-            original_amount=line.original_amount, original_currency=line.original_currency,
+            counterparty_account=line.counterparty_account, balance=balance,
+            original_amount=original, original_currency=line.original_currency,
             reversal=line.reversal,
             possible_duplicate=verdict is not None,
             duplicate_of=verdict.duplicate_of if verdict else None,

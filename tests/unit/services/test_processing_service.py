@@ -16,7 +16,15 @@ from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAcco
 from tximport.errors import Conflict
 from tximport.formats import csv_feed
 from tximport.formats.base import DateStyle, LineBlock
-from tximport.models import ImportStatus, LedgerLine, ProductDates, ReviewLevel, Severity, utcnow
+from tximport.models import (
+    ImportStatus,
+    LedgerLine,
+    ProductDates,
+    ReviewLevel,
+    Severity,
+    TransactionSign,
+    utcnow,
+)
 from tximport.services import processing
 from tximport.services.processing import _Tally, next_step, parse_budget, report_warnings
 
@@ -781,9 +789,9 @@ def test_a_line_with_an_empty_balance_cell_still_moves_the_running_balance(c: Fa
 FINE_MAPPING = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "balance": "Saldo",
                             "originalAmount": "Fremdbetrag", "originalCurrency": "Whg"},
                 "delimiter": ";", "decimalSeparator": ","}
-FINE_CSV = ("Datum;Text;Betrag;Saldo;Fremdbetrag;Whg\n02.01.2024;Plain;-5,00;95,00;-4;USD\n"
-            "03.01.2024;Fine;-10,00;85,005;;\n04.01.2024;Yen;-1,00;84,00;-123,5;JPY\n"
-            "05.01.2024;Dinar;-1,00;83,00;-1,0005;BHD\n").encode()
+FINE_CSV = (b"Datum;Text;Betrag;Saldo;Fremdbetrag;Whg\n02.01.2024;Plain;-5,00;95,00;-4;USD\n"
+            b"03.01.2024;Fine;-10,00;85,005;;\n04.01.2024;Yen;-1,00;84,00;-123,5;JPY\n"
+            b"05.01.2024;Dinar;-1,00;83,00;-1,0005;BHD\n")
 FINE_JSON = json.dumps({"bankAccounts": [{"accountIdentifier": IBAN, "currency": "EUR", "transactions": [
     {"datePosted": "2024-01-02", "amount": "-5.00", "description": "Plain", "balance": "95.00"},
     {"datePosted": "2024-01-03", "amount": "-10.00", "description": "Fine", "balance": "85.005"},
@@ -809,3 +817,34 @@ def test_a_balance_or_original_amount_finer_than_its_currency_rejects_its_line(
                                                                                limit=10)[0]]
     assert [(d.line_number, d.target, d.actual_value) for d in rejected if d.line_number is not None] == expected
     assert {d.code for d in rejected} == {"InvalidAmount"}
+
+
+CARD_MAPPING = {"columns": {"date": "Datum", "description": "Text", "amount": "Betrag", "balance": "Saldo",
+                            "originalAmount": "Fremdbetrag", "originalCurrency": "Whg"},
+                "delimiter": ";", "decimalSeparator": ","}
+CARD_CSV = (b"Datum;Text;Betrag;Saldo;Fremdbetrag;Whg\n02.01.2024;Shop;10,00;10,00;11,00;CHF\n"
+            b"03.01.2024;Refund;-4,00;6,00;;\n04.01.2024;Fee;0,00;6,00;-0,00;USD\n")
+
+
+@pytest.mark.parametrize("block_size", [None, 64])
+def test_a_card_accounts_balances_and_original_amounts_turn_with_its_amounts(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch, block_size: int | None):
+    """A card account (transactionSign reversed) turns every amount; each row's balance and original amount turn
+    with it, so they agree with the row's amount and its statement (they kept the file's sign). By rows and by
+    blocks of columns."""
+    if block_size is not None:
+        monkeypatch.setattr(csv_feed, "BLOCK_SIZE", block_size)
+    card = world.account(IBAN)
+    imp = c.import_service.create(world.tenant, CreateImport(
+        file_format="CSV#mapped#v1", mapping=CARD_MAPPING, date_style=DateStyle.LITTLE_ENDIAN,
+        bank_accounts=[ImportAccount(id=card, transaction_sign=TransactionSign.REVERSED)]))
+    world.upload(imp, CARD_CSV)
+    assert world.claim(imp.id) == "process"
+    assert c.processing.process(world.get(imp.id)) == "review"
+    rows = [(str(r.amount), str(r.balance), None if r.original_amount is None else str(r.original_amount),
+             r.original_currency)
+            for r in c.staging.all_rows(world.get(imp.id).chunk_keys)]
+    assert rows == [("-10.00", "-10.00", "-11.00", "CHF"), ("4.00", "-6.00", None, None),
+                    ("0.00", "-6.00", "0.00", "USD")]
+    [statement] = world.get(imp.id).statements
+    assert (statement.opening, statement.closing, statement.checks) == (Decimal("0.00"), Decimal("-6.00"), [])
