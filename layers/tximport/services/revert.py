@@ -23,7 +23,7 @@ an entry that matches a line while the revert runs keeps its line, and the rever
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
@@ -135,8 +135,9 @@ class RevertService:
         tenant, import_id = imp.tenant, imp.id
         before = (imp.revert.chunks_done, imp.revert.line_count or 0)
         try:
+            decisions = self.imports.decisions(imp)  # what the commit wrote is what they chose
             if imp.revert.chunks_done == 0 and not imp.revert.line_count:  # nothing removed yet
-                held = self._live(tenant, self._holders(imp))
+                held = self._live(tenant, self._holders(imp, decisions))
                 if held:
                     return partial(self._failed, tenant, import_id, reconciled_lines(held, removed=0))
             released: frozenset[str] = frozenset()
@@ -145,7 +146,7 @@ class RevertService:
                     return None
                 try:
                     removed, complete, released = self._delete_chunk(imp, index, released, budget.out_of_time,
-                                                                     touched)
+                                                                     touched, decisions)
                 except PartialDelete as exc:
                     self._progress(imp, exc.removed, index)
                     raise exc.cause from exc
@@ -187,15 +188,17 @@ class RevertService:
                 for row in self.staging.rows(imp.chunk_keys[index])}
 
     def _delete_chunk(self, imp: Import, index: int, released: frozenset[str], stop: Callable[[], bool],
-                      touched: set[tuple[str, date]]) -> tuple[int, bool, frozenset[str]]:
-        """Remove one chunk's lines; a line held by a FAILED reconciliation's mark is removed too (the
-        reconciliation holds nothing any more). Answers (removed, complete, the reconciliations released);
-        raises `LinesHeld` naming the live holders, the lines removed before it counted."""
+                      touched: set[tuple[str, date]], decisions: Mapping[str, str]
+                      ) -> tuple[int, bool, frozenset[str]]:
+        """Remove one chunk's lines (those the commit wrote, as `decisions` chose them); a line held by a FAILED
+        reconciliation's mark is removed too (the reconciliation holds nothing any more). Answers (removed,
+        complete, the reconciliations released); raises `LinesHeld` naming the live holders, the lines removed
+        before it counted."""
         removed = 0
         while True:
             try:
                 done, complete = self.ledger.delete_many_if_from_import(
-                    imp.tenant, self.staging.written_rows(imp.chunk_keys[index], imp.id), imp.id,
+                    imp.tenant, self.staging.written_rows(imp.chunk_keys[index], imp.id, decisions), imp.id,
                     workers=self.workers, stop=stop, released=released, touched=touched)
                 return removed + done, complete, released
             except PartialDelete as exc:
@@ -207,7 +210,7 @@ class RevertService:
                     raise LinesHeld(removed, live) from None
                 released |= frozenset(exc.holders)
 
-    def _holders(self, imp: Import) -> dict[str, int]:
+    def _holders(self, imp: Import, decisions: Mapping[str, str]) -> dict[str, int]:
         """How many of the import's ledger lines each reconciliation holds. Only lines a live reconciliation of
         their account could hold are read (booked in its period widened by its date window, where any line it
         matches is): none when no such reconciliation is near the import's lines."""
@@ -217,7 +220,7 @@ class RevertService:
         found: dict[str, int] = {}
         for chunk_key in imp.chunk_keys:
             refs = [(r.bank_account_id, r.date_posted, r.transaction_id)
-                    for r in self.staging.written_rows(chunk_key, imp.id)
+                    for r in self.staging.written_rows(chunk_key, imp.id, decisions)
                     if near is None or any(account == r.bank_account_id and first <= r.date_posted <= last
                                            for account, first, last in near)]
             for line in self.ledger.get_lines(imp.tenant, refs) if refs else []:
@@ -260,10 +263,11 @@ class RevertService:
         self._record(tenant, import_id, self._undoing)
         removed = 0
         touched: set[tuple[str, date]] = set()  # the days' balances, once, after every chunk (also after a failure)
+        decisions = self.imports.decisions(imp)
         try:
             for chunk_key in imp.chunk_keys:
                 try:
-                    rows = self.staging.written_rows(chunk_key, imp.id)
+                    rows = self.staging.written_rows(chunk_key, imp.id, decisions)
                     done, _ = self.ledger.delete_many_if_from_import(tenant, rows, imp.id, workers=self.workers,
                                                                      touched=touched)
                 except PartialDelete as exc:  # counted for the retry, which finds these lines gone

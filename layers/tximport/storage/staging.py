@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -310,11 +310,15 @@ class Staging:
         for line in read_chunk(self.objects, chunk_key):
             yield decode_row(line)
 
-    def written_rows(self, chunk_key: str, import_id: str) -> Iterator[StagedRow]:
-        """The staged rows of one chunk by the ids the commit of `import_id` writes them under: a certain duplicate
-        by its own (`apart_id`), and by its staged id too (what a commit wrote before such lines were kept apart);
-        for the revert, whose deletes are conditional on the import, so a line of another import is never removed."""
+    def written_rows(self, chunk_key: str, import_id: str, decisions: Mapping[str, str]) -> Iterator[StagedRow]:
+        """The staged rows of one chunk the commit of `import_id` wrote, as the commit chose them (`decisions`: the
+        review's, else each row's default), by the ids it wrote them under: a certain duplicate by its own
+        (`apart_id`), and by its staged id too (what a commit wrote before such lines were kept apart). For the
+        revert, whose deletes are conditional on the import, so a line of another import is never removed; a line
+        the review skipped was never written, and is not tried."""
         for row in self.rows(chunk_key):
+            if decisions.get(row.transaction_id, row.default_decision) != "import":
+                continue
             if kept_apart(row.possible_duplicate, row.default_decision):
                 yield replace(row, transaction_id=apart_id(row.transaction_id, import_id))
             yield row

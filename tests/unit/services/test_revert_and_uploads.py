@@ -450,3 +450,25 @@ def test_a_duplicate_by_bank_id_imported_again_and_again_never_overwrites_the_fi
     c.import_service.revert(world.tenant, imports[2].id)
     assert c.revert.run(world.tenant, imports[2].id).imp.revert.line_count == 1
     assert owners() == sorted(i.id for i in imports[:2])
+
+
+def test_a_revert_tries_only_the_lines_the_commit_wrote(c: FakeContainer, world: World):
+    """The lines the review skipped (certain duplicates by default, a new line by the reviewer) were never written:
+    the revert tries no delete for them (it tried two per certain duplicate, and held the account meanwhile), and
+    removes the one line the import wrote."""
+    account = world.account()
+    first = world.completed(CSV, account)
+    again, _ = world.awaiting(CSV + b"2024-01-05,Books,-20.00\n2024-01-06,Lamp,-35.00\n", account,
+                              bypass_replay_validation=True)
+    lamp = next(r for r in c.staging.all_rows(again.chunk_keys) if r.description == "Lamp")
+    c.review_service.set_decision(world.tenant, again.id, lamp.transaction_id, "skip")
+    c.import_service.confirm(world.tenant, again.id)
+    for chunk in c.workflow.begin_commit(world.get(again.id)):
+        c.commit.commit_chunk(world.get(again.id), chunk)
+    c.workflow.complete(world.get(again.id))
+    tried: list[str] = []
+    c.ledger.before_delete = lambda line: tried.append(line.description or "")
+    c.import_service.revert(world.tenant, again.id)
+    assert c.revert.run(world.tenant, again.id).imp.revert.line_count == 1
+    assert tried == ["Books"]
+    assert sorted(x.import_id for x in c.ledger.all(world.tenant, account)) == [first.id] * 3
