@@ -7,6 +7,7 @@ DynamoDB and S3 item mapping lives in `tximport.storage`. Money is Decimal, date
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -200,6 +201,16 @@ class ValidationDetail(BaseModel):
     message: str
     count: int = 0
     first_line_number: int | None = None
+
+
+#: a target that names a whole line (a CSV line with the wrong number of columns): "line 17"
+_WHOLE_LINE = re.compile(r"line [0-9]+")
+
+
+def problem_target(target: str | None) -> str | None:
+    """The target a kind of problem is counted under (`ValidationDetail`): a rejected line's own, except that a
+    target naming the whole line (`line 17`) is no place of its own: such lines are one kind, with no target."""
+    return None if target is not None and _WHOLE_LINE.fullmatch(target) else target
 
 
 class DiscoveredAccount(BaseModel):

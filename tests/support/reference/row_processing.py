@@ -44,6 +44,7 @@ from tximport.models import (
     Tenant,
     TransactionSign,
     ValidationDetail,
+    problem_target,
 )
 from tximport.services.lifecycle import Lifecycle
 from tximport.services.processing import AMBIGUOUS_ACCOUNT, ambiguous_note
@@ -164,7 +165,8 @@ class _Tally:
     def reject(self, error: base.LineError) -> None:
         """Count a rejected line under its kind of problem (validationDetails)."""
         self.rejected += 1
-        key = (error.code, error.target)
+        target = problem_target(error.target)
+        key = (error.code, target)
         problem = self.problems.get(key)
         if problem is None:
             if len(self.problems) >= MAX_VALIDATION_DETAILS:
@@ -172,8 +174,7 @@ class _Tally:
                 problem = self.problems[key]
             else:
                 problem = self.problems[key] = ValidationDetail(
-                    code=error.code, target=error.target, message=error.message,
-                    first_line_number=error.line_number)
+                    code=error.code, target=target, message=error.message, first_line_number=error.line_number)
         problem.count += 1
 
     def summary(self, *, overlap: int, accounts: int) -> Summary:

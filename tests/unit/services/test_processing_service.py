@@ -848,3 +848,20 @@ def test_a_card_accounts_balances_and_original_amounts_turn_with_its_amounts(
                     ("0.00", "-6.00", "0.00", "USD")]
     [statement] = world.get(imp.id).statements
     assert (statement.opening, statement.closing, statement.checks) == (Decimal("0.00"), Decimal("-6.00"), [])
+
+
+def test_lines_with_the_wrong_number_of_columns_are_one_kind_of_problem(c: FakeContainer, world: World):
+    """validationDetails lists kinds of problem: 150 lines of too few or too many columns are one kind (their
+    targets named each line, so they made 100 kinds and crowded the bad amounts out); every line stays in
+    errordetails with its own target."""
+    rows = ["Date,Description,Amount", "2024-01-02,Plain,-5.00"]
+    rows += [f"2024-01-03,Short {i}" if i % 2 else f"2024-01-03,Wide {i},-1.00,x" for i in range(150)]
+    rows += ["2024-01-04,Bad,abc", "2024-01-05,Also bad,1.2.3"]
+    imp, outcome = world.processed(("\n".join(rows) + "\n").encode())
+    assert outcome == "review"
+    kinds = [(d.code, d.target, d.count, d.first_line_number) for d in imp.validation_details]
+    assert kinds == [("InvalidLine", None, 150, 3), ("InvalidAmount", "Amount", 2, 153)]
+    assert imp.summary is not None and imp.summary.rejected_line_count == 152
+    rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
+                                                                               limit=1000)[0]]
+    assert rejected[0].target == "line 3" and len(rejected) == 152
