@@ -865,3 +865,21 @@ def test_lines_with_the_wrong_number_of_columns_are_one_kind_of_problem(c: FakeC
     rejected = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0,
                                                                                limit=1000)[0]]
     assert rejected[0].target == "line 3" and len(rejected) == 152
+
+
+@pytest.mark.parametrize("block_size", [None, 256])
+def test_blank_and_delimiter_only_lines_are_no_lines_and_the_rest_keep_their_numbers(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch, block_size: int | None):
+    """As README says: a blank line, or one of only delimiters and blanks, is neither staged nor rejected nor
+    counted, and the lines after it keep their own numbers (by rows and by blocks of columns)."""
+    if block_size is not None:
+        monkeypatch.setattr(csv_feed, "BLOCK_SIZE", block_size)
+    rows = ["Date,Description,Amount"] + [f"2024-01-{1 + i % 28:02d},Line {i},-1.00" for i in range(60)]
+    for at, filler in ((10, ",,"), (30, "  ,  , "), (50, "")):
+        rows.insert(at, filler)
+    imp, outcome = world.processed(("\n".join(rows) + "\n").encode())
+    assert outcome == "review"
+    staged = {r.description: r.line_number for r in c.staging.all_rows(imp.chunk_keys)}
+    assert len(staged) == 60 and imp.summary is not None and imp.summary.rejected_line_count == 0
+    assert (staged["Line 8"], staged["Line 9"], staged["Line 59"]) == (10, 12, 64)
+    assert imp.validation_details == [] and imp.summary.ignored_line_count == 0
