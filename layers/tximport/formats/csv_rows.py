@@ -64,12 +64,13 @@ SIGNED, INDICATOR, CREDIT_DEBIT = 0, 1, 2
 Row = Sequence[str]
 
 
-_WORDS = re.compile(r"\w+")
+_LETTERS_AND_DIGITS = re.compile(r"[^\W_]+")
 
 
 def status_key(text: str) -> str:
-    """A status value as it is compared: case-folded, its words joined by one space (`Pre-Auth.` is `pre auth`)."""
-    return " ".join(_WORDS.findall(nfc(text).casefold()))
+    """A status value as it is compared: case-folded, its letters and digits alone (punctuation and spacing
+    ignored: `Pre-Auth.`, `PRE_AUTH` and `Preauth` are `preauth`, `On hold` and `Onhold` are `onhold`)."""
+    return "".join(_LETTERS_AND_DIGITS.findall(nfc(text).casefold()))
 
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
@@ -131,6 +132,7 @@ class RowReader:
         self.has_extras = (self.value_date_i >= 0 or self.balance_i >= 0 or self.original_i >= 0
                            or self.account_i >= 0 or self.status_i >= 0 or bool(self.texts))
         self.pending_values, self.booked_values = mapping.pending_values, mapping.booked_values
+        self.status_values = mapping.status_values  # (as written, for the message)
         self._statuses: dict[str, bool | None] = {}
         self.accounts_seen: set[str] = set()
         # (the mapping computes these on each access)
@@ -316,7 +318,7 @@ class RowReader:
 
     def status_error(self, line_number: int, text: str) -> LineError:
         """A status cell that is neither a pending nor a booked value rejects its line, naming the values."""
-        pending, booked = ", ".join(sorted(self.pending_values)), ", ".join(sorted(self.booked_values))
+        pending, booked = ", ".join(self.status_values.pending), ", ".join(self.status_values.booked)
         return LineError(line_number, INVALID_LINE, f"The status {text.strip()!r} is neither a pending value "
                          f"({pending}) nor a booked value ({booked}); see statusValues.",
                          actual_value=text, target=self.targets["status"])

@@ -246,7 +246,18 @@ def test_a_status_column_marks_pending_card_lines_by_the_default_values() -> Non
         (2, False), (3, True), (4, True), (5, False), (6, True)]
     (error,) = errors(events)
     assert (error.line_number, error.code, error.target, error.actual_value) == (7, "InvalidLine", "Status", "Declined")
-    assert "pre authorisation" in error.message and "gebucht" in error.message
+    assert "Pre-authorisation" in error.message and "Gebucht" in error.message  # (the values as written)
+
+
+@pytest.mark.parametrize(("written", "pending"), [
+    ("Onhold", True), ("ON-HOLD", True), ("PRE_AUTH", True), ("P.D.N.G.", True), ("nichtgebucht", True),
+    ("Umsatzvorgemerkt", True), ("G E B U C H T", False), ("Booked.", False), ("  Booked  ", False)])
+def test_status_values_ignore_case_punctuation_and_spacing(written: str, pending: bool) -> None:
+    """README: case, punctuation and spacing are ignored (punctuation counted as a space before, so `Onhold`
+    and `PRE_AUTH` were rejected)."""
+    content = ("Datum;Text;Betrag;Status\n01.03.2024;Karte;-3,50;" + written + "\n").encode()
+    events = run(parse_csv_mapped, content, mapping=CARD_MAPPING)
+    assert not errors(events) and [line.pending for line in lines(events)] == [pending]
 
 
 def test_status_values_are_configurable_and_replace_the_defaults() -> None:
