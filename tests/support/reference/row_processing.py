@@ -496,7 +496,9 @@ def report_warnings(tally: _Tally, overlap: int) -> list[ErrorDetail]:
         (Severity.WARNING, "RejectedLines", tally.rejected, "{} line(s) were rejected; see errordetails"),
         (Severity.WARNING, "TransactionDateOverlap", overlap,
          "{} transaction(s) already in the ledger on the days this file covers"),
-        (Severity.WARNING, "PossibleDuplicates", tally.duplicates, "{} line(s) may already be in the ledger"),
+        (Severity.WARNING, "PossibleDuplicates", tally.duplicates,
+         "{} line(s) may be duplicates, of ledger lines or of lines before them in this file (see each line's "
+         "duplicateReason)"),
         (Severity.WARNING, "CurrencyMismatch", tally.foreign,
          "{} line(s) are in another currency than their bank account's"),
         (Severity.INFO, "UnlistedAccountLines", tally.ignored,
