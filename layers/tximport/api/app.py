@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -205,12 +206,22 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
                             + (f": {said}" if "given twice" in said else
                                f" (it breaks off at character {at})" if at is not None else "")})
             continue
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
-        details.append({"target": ".".join(loc) or "body", "message": err.get("msg", "invalid"),
+        details.append({"target": _target(err.get("loc", ())), "message": err.get("msg", "invalid"),
                         "code": err.get("type", "invalid")})
     first = details[0] if details else {"target": "body", "message": "invalid request"}
     return error_response(400, "ValidationError", f"{first['target']}: {first['message']}",
                           target=first["target"], details=details)
+
+
+def _target(loc: Sequence[int | str]) -> str:
+    """A validation error's place as the other errors name places: members by dots, array items by their index
+    in brackets (`data.bankAccounts[0].productDates`); `body` for the body as a whole."""
+    target = ""
+    for part in loc:
+        if part == "body":
+            continue
+        target += f"[{part}]" if isinstance(part, int) else f".{part}" if target else str(part)
+    return target or "body"
 
 
 @app.exception_handler(UnicodeDecodeError)
