@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from tximport import money
 from tximport.formats.base import Balance, StatementBalances
 from tximport.statements.models import StatementRecord, StatementTotals
 from tximport.statements.rules import RunningBalance, RunningState
@@ -153,11 +154,12 @@ class StatementCollector:
         totals.running_break = running.first_break
         if event is None:  # a balance column states them line by line
             event = running.stated(ref, totals.currency, oldest=totals.first_day, newest=totals.last_day)
+        if event is not None:
+            totals.currency = totals.currency or event.currency
+            event = _fitting(event, totals.currency)
         if event is not None and reversed_sign:
             event = _flipped(event)
         totals.balances = event
-        if event is not None:
-            totals.currency = totals.currency or event.currency
         if event is not None or totals.count:
             self.closed.append(totals)
             self._closed_running.append(running.state())
@@ -202,6 +204,18 @@ class CollectorPart:
     closed: list[StatementTotals]
     closed_running: list[RunningState]
     open: list[OpenStatement]
+
+
+def _fitting(event: StatementBalances, currency: str | None) -> StatementBalances:
+    """`event` without the balances finer than `currency` (`100.005` EUR): left out, as a balance that does not
+    read, since the report gives each as an integer of minor units that must be exact."""
+    def fits(balance: Balance | None) -> Balance | None:
+        return balance if balance is None or money.fits(balance.amount, currency) else None
+
+    opening, closing, available = fits(event.opening), fits(event.closing), fits(event.available)
+    if (opening, closing, available) == (event.opening, event.closing, event.available):
+        return event
+    return replace(event, opening=opening, closing=closing, available=available)
 
 
 def _flip(balance: Balance | None) -> Balance | None:

@@ -206,3 +206,17 @@ def test_lines_within_the_last_statement_are_counted_as_overlap():
                        balance=None, duplicate=duplicate)
     (totals,) = collector.finish()
     assert (totals.overlap_new, totals.overlap_duplicates) == (1, 1)
+
+
+def test_a_stated_balance_finer_than_its_currency_is_left_out():
+    """Its integer of minor units would not be exact (`closingBalance: 8500` beside `"85.005"`): left out, as a
+    balance that does not read."""
+    collector = StatementCollector({"A1": None})
+    collector.line("R", "A1", amount=D("-5"), day=date(2024, 1, 2), currency="EUR", line_number=3,
+                   file_amount=D("-5"), balance=None, duplicate=False)
+    collector.balances(StatementBalances("R", "EUR", opening=Balance(D("90.005")), closing=Balance(D("85.00")),
+                                         available=Balance(D("1.5"))), "A1", reversed_sign=False)
+    (totals,) = collector.finish()
+    assert totals.balances is not None
+    assert (totals.balances.opening, totals.balances.closing, totals.balances.available) == (
+        None, Balance(D("85.00")), Balance(D("1.5")))
