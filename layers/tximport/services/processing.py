@@ -950,8 +950,11 @@ class _Run:
         if not one or not self._all_bookable(list(map(_DAY, lines))):
             return None
         texts = plain_money(list(map(_AMOUNT, lines)), currency)
-        if texts is None or not plain_extras(list(map(_BALANCE, lines)), list(map(_ORIGINAL, lines)),
-                                             list(map(_ORIGINAL_CURRENCY, lines)), currency):
+        if texts is None:
+            return None
+        originals = list(map(_ORIGINAL, lines))
+        named = list(map(_ORIGINAL_CURRENCY, lines)) if originals.count(None) != n else None
+        if not plain_extras(list(map(_BALANCE, lines)), originals, named, currency):
             return None
         return _Segment(ref, account, lines, [currency] * n, None, texts)
 
