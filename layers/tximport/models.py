@@ -205,12 +205,20 @@ class ValidationDetail(BaseModel):
 
 #: a target that names a whole line (a CSV line with the wrong number of columns): "line 17"
 _WHOLE_LINE = re.compile(r"line [0-9]+")
+#: the index of one line in a target: a JSON transaction (`transactions[5]`), a camt entry (`Ntry[5]`)
+_JSON_LINE = re.compile(r"(?<=\.transactions)\[[0-9]+\]")
+_CAMT_LINE = re.compile(r"(?<=/Ntry)\[[0-9]+\]")
 
 
 def problem_target(target: str | None) -> str | None:
-    """The target a kind of problem is counted under (`ValidationDetail`): a rejected line's own, except that a
-    target naming the whole line (`line 17`) is no place of its own: such lines are one kind, with no target."""
-    return None if target is not None and _WHOLE_LINE.fullmatch(target) else target
+    """The target a kind of problem is counted under (`ValidationDetail`): a rejected line's own, with the index
+    that names its line made every line's (`$.bankAccounts[0].transactions[*].balance`, `.../Stmt[1]/Ntry/Amt`);
+    a target naming the whole line (`line 17`) is no place of its own: such lines are one kind, with no target."""
+    if target is None or _WHOLE_LINE.fullmatch(target):
+        return None
+    if "[" not in target:
+        return target
+    return _JSON_LINE.sub("[*]", target) if target.startswith("$") else _CAMT_LINE.sub("", target)
 
 
 class DiscoveredAccount(BaseModel):

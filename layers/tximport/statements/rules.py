@@ -94,12 +94,13 @@ class RunningBalance:
         if previous is None:
             self._first = self._previous
             return
-        _, prev_amount, prev_balance = previous
+        prev_line, prev_amount, prev_balance = previous
         if self._ascending is None and prev_balance + between + amount != balance:
             self._ascending = RunningBreak(line_number, prev_balance + between + amount, balance)
-        if self._descending is None and balance + between + prev_amount != prev_balance:
-            # newest first: the lines before this one moved the balance from this line's to the one stated before
-            self._descending = RunningBreak(line_number, prev_balance - prev_amount - between, balance)
+        if balance + between + prev_amount != prev_balance:
+            # newest first: the lines before this one moved the balance from this line's to the one stated before.
+            # Read from the oldest line, the first break is the last one met here, at the newer line of the pair
+            self._descending = RunningBreak(prev_line, balance + between + prev_amount, prev_balance)
 
     def moved(self, amount: Decimal) -> None:
         """Take the next lines of the file, none of which states a balance: `amount` is their sum."""
@@ -146,27 +147,30 @@ class RunningBalance:
         # breaks count only where this one has none
         self.add(*later.first)
         self._ascending = self._ascending or later.ascending
-        self._descending = self._descending or later.descending
+        self._descending = later.descending or self._descending
         self._previous, self._between = later.previous, later.between
 
     @property
     def first_break(self) -> RunningBreak | None:
-        """None while one reading holds; else the break of the reading that held longest."""
+        """None while one reading holds; else the break of the reading that held longest (`_newest_first`)."""
         up, down = self._ascending, self._descending
         if up is None or down is None:
             return None
-        return up if up.line_number >= down.line_number else down
+        return down if self._newest_first() else up
 
     def _newest_first(self) -> bool:
-        """Whether the file lists the lines newest first: the reading that holds (or holds longest) says so;
-        where both hold (a single stated balance), the lines' days do."""
+        """Whether the file lists the lines newest first: the reading that holds, or the one that held longest
+        (oldest first from the file's first line on, newest first from its last line back); where both hold (a
+        single stated balance) or held as long, the lines' days do."""
         up, down = self._ascending, self._descending
-        if up is None and down is None:
-            first, last = self._first_day, self._last_day
-            return first is not None and last is not None and first > last
-        if up is None or down is None:
+        if up is not None and down is not None and self._first is not None and self._previous is not None:
+            held_up, held_down = up.line_number - self._first[0], self._previous[0] - down.line_number
+            if held_up != held_down:
+                return held_down > held_up
+        elif up is not None or down is not None:
             return down is None
-        return up.line_number < down.line_number
+        first, last = self._first_day, self._last_day
+        return first is not None and last is not None and first > last
 
     def stated(self, account_ref: str | None, currency: str | None, *, oldest: date | None = None,
                newest: date | None = None) -> StatementBalances | None:

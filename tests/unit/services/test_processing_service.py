@@ -883,3 +883,19 @@ def test_blank_and_delimiter_only_lines_are_no_lines_and_the_rest_keep_their_num
     assert len(staged) == 60 and imp.summary is not None and imp.summary.rejected_line_count == 0
     assert (staged["Line 8"], staged["Line 9"], staged["Line 59"]) == (10, 12, 64)
     assert imp.validation_details == [] and imp.summary.ignored_line_count == 0
+
+
+def test_json_lines_rejected_at_the_same_member_are_one_kind_of_problem(c: FakeContainer, world: World):
+    """A JSON target names its line's index (`transactions[7].balance`): the kind is the member of every line
+    (`transactions[*].balance`), so 150 bad balances are one kind and a bad day stays in sight."""
+    transactions = [{"datePosted": "2024-01-02", "amount": "-1.00", "description": f"T{i}", "balance": "1.001"}
+                    for i in range(150)]
+    transactions += [{"datePosted": "2024-02-31", "amount": "-1.00", "description": "Day"},
+                     {"datePosted": "2024-01-03", "amount": "-2.00", "description": "Good"}]
+    content = json.dumps({"bankAccounts": [{"accountIdentifier": IBAN, "currency": "EUR",
+                                            "transactions": transactions}]}).encode()
+    imp, outcome = world.processed(content, world.account(IBAN), file_format="JSON#v0")
+    assert outcome == "review"
+    kinds = [(d.code, d.target, d.count) for d in imp.validation_details]
+    assert kinds == [("InvalidAmount", "$.bankAccounts[0].transactions[*].balance", 150),
+                     ("InvalidDate", "$.bankAccounts[0].transactions[*].datePosted", 1)]

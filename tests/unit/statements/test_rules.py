@@ -109,11 +109,12 @@ def test_running_balance_newest_first_holds_and_states_opening_and_closing():
     assert (stated.opening.amount, stated.closing.amount) == (D("99"), D("94"))
 
 
-def _followed(lines: list[tuple[int, str, str | None]]) -> RunningBalance:
-    """The lines taken one by one, each dated by its line number (days descend where line numbers do)."""
+def _followed(lines: list[tuple[int, str, str | None]], *, newest_first: bool = False) -> RunningBalance:
+    """The lines taken one by one, each dated by its line number (days descend where line numbers do), or newest
+    first by their place in the file."""
     running = RunningBalance()
-    for line, amount, balance in lines:
-        day = date(2024, 1, 1) + timedelta(days=line)
+    for at, (line, amount, balance) in enumerate(lines):
+        day = date(2024, 1, 1) + timedelta(days=len(lines) - at if newest_first else line)
         running.dated(day, day)
         running.add(line, D(amount), D(balance) if balance is not None else None)
     return running
@@ -220,3 +221,24 @@ def test_a_stated_balance_finer_than_its_currency_is_left_out():
     assert totals.balances is not None
     assert (totals.balances.opening, totals.balances.closing, totals.balances.available) == (
         None, Balance(D("85.00")), Balance(D("1.5")))
+
+
+def test_newest_first_a_wrong_balance_on_the_newest_line_is_named_there_and_the_ends_hold():
+    """Newest first, the newest line's balance 0.01 off: both readings break at once, the newest-first one holds
+    from the oldest line up to it, so it decides: opening 1000.00, closing as stated, the break at that line (the
+    oldest-first reading decided, giving a wrong opening and closing, and named the line after it)."""
+    running = _followed([(2, "-10.00", "979.99"), (3, "5.00", "990.00"), (4, "-20.00", "985.00"),
+                         (5, "5.00", "1005.00")], newest_first=True)
+    brk = running.first_break
+    assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (2, D("980.00"), D("979.99"))
+    assert _opening_closing(running) == (D("1000.00"), D("979.99"))
+
+
+def test_a_wrong_balance_on_the_oldest_line_is_named_at_the_line_after_it_in_either_order():
+    oldest_first = _followed([(2, "5.00", "1005.01"), (3, "-20.00", "985.00"), (4, "5.00", "990.00")])
+    newest_first = _followed([(2, "5.00", "990.00"), (3, "-20.00", "985.00"), (4, "5.00", "1005.01")],
+                             newest_first=True)
+    for running, line in ((oldest_first, 3), (newest_first, 3)):
+        brk = running.first_break
+        assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (line, D("985.01"), D("985.00"))
+        assert _opening_closing(running) == (D("1000.01"), D("990.00"))
