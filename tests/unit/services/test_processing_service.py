@@ -23,6 +23,7 @@ from tximport.models import (
     ReviewLevel,
     Severity,
     TransactionSign,
+    problem_target,
     utcnow,
 )
 from tximport.services import processing
@@ -506,7 +507,7 @@ def test_an_amount_finer_than_its_currency_names_its_place_as_the_formats_other_
                                                                                limit=10)[0]]
     assert [(d.code, d.target, (d.actual_value or "").lstrip("-")) for d in rejected] == [
         ("InvalidAmount", target, "1.005")]
-    assert [(v.code, v.target) for v in imp.validation_details] == [("InvalidAmount", target)]
+    assert [(v.code, v.target) for v in imp.validation_details] == [("InvalidAmount", problem_target(target))]
 
 
 MT940_WHOLE = mt940(IBAN, 1, Decimal("100.00"),
@@ -899,3 +900,12 @@ def test_json_lines_rejected_at_the_same_member_are_one_kind_of_problem(c: FakeC
     kinds = [(d.code, d.target, d.count) for d in imp.validation_details]
     assert kinds == [("InvalidAmount", "$.bankAccounts[0].transactions[*].balance", 150),
                      ("InvalidDate", "$.bankAccounts[0].transactions[*].datePosted", 1)]
+
+
+@pytest.mark.parametrize(("target", "kind"), [
+    ("line 17", None), ("Betrag", "Betrag"), ("STMTTRN/TRNAMT", "STMTTRN/TRNAMT"), (None, None),
+    ("$.bankAccounts[1].transactions[12].balance", "$.bankAccounts[1].transactions[*].balance"),
+    ("/Document/BkToCstmrStmt/Stmt[2]/Ntry[22]/Amt", "/Document/BkToCstmrStmt/Stmt[2]/Ntry/Amt"),
+])
+def test_a_kind_of_problem_names_the_place_of_every_line(target: str | None, kind: str | None):
+    assert problem_target(target) == kind
