@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from unicodedata import normalize
+from unicodedata import combining, normalize
 
 from tximport.formats.base import (
     INVALID_AMOUNT,
@@ -68,9 +68,12 @@ _LETTERS_AND_DIGITS = re.compile(r"[^\W_]+")
 
 
 def status_key(text: str) -> str:
-    """A status value as it is compared: case-folded, its letters and digits alone (punctuation and spacing
-    ignored: `Pre-Auth.`, `PRE_AUTH` and `Preauth` are `preauth`, `On hold` and `Onhold` are `onhold`)."""
-    return "".join(_LETTERS_AND_DIGITS.findall(nfc(text).casefold()))
+    """A status value as it is compared: case-folded, its letters and digits alone, without their accents
+    (punctuation and spacing ignored: `Pre-Auth.`, `PRE_AUTH` and `Preauth` are `preauth`, `On hold` and
+    `Onhold` are `onhold`, `Comptabilisé` is `comptabilise`)."""
+    if not text.isascii():
+        text = "".join(c for c in normalize("NFKD", text) if not combining(c))
+    return "".join(_LETTERS_AND_DIGITS.findall(text.casefold()))
 
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")

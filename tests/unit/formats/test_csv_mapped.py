@@ -251,10 +251,11 @@ def test_a_status_column_marks_pending_card_lines_by_the_default_values() -> Non
 
 @pytest.mark.parametrize(("written", "pending"), [
     ("Onhold", True), ("ON-HOLD", True), ("PRE_AUTH", True), ("P.D.N.G.", True), ("nichtgebucht", True),
-    ("Umsatzvorgemerkt", True), ("G E B U C H T", False), ("Booked.", False), ("  Booked  ", False)])
+    ("Umsatzvorgemerkt", True), ("G E B U C H T", False), ("Booked.", False), ("  Booked  ", False),
+    ("comptabilise", False), ("COMPTABILISÉ", False), ("Comptabilise\u0301", False)])
 def test_status_values_ignore_case_punctuation_and_spacing(written: str, pending: bool) -> None:
-    """README: case, punctuation and spacing are ignored (punctuation counted as a space before, so `Onhold`
-    and `PRE_AUTH` were rejected)."""
+    """README: case, accents, punctuation and spacing are ignored (punctuation counted as a space before, so
+    `Onhold` and `PRE_AUTH` were rejected)."""
     content = ("Datum;Text;Betrag;Status\n01.03.2024;Karte;-3,50;" + written + "\n").encode()
     events = run(parse_csv_mapped, content, mapping=CARD_MAPPING)
     assert not errors(events) and [line.pending for line in lines(events)] == [pending]
