@@ -96,11 +96,11 @@ class RunningBalance:
             return
         prev_line, prev_amount, prev_balance = previous
         if self._ascending is None and prev_balance + between + amount != balance:
-            self._ascending = RunningBreak(line_number, prev_balance + between + amount, balance)
+            self._ascending = RunningBreak(line_number, prev_balance + between + amount, balance, prev_line)
         if balance + between + prev_amount != prev_balance:
             # newest first: the lines before this one moved the balance from this line's to the one stated before.
             # Read from the oldest line, the first break is the last one met here, at the newer line of the pair
-            self._descending = RunningBreak(prev_line, balance + between + prev_amount, prev_balance)
+            self._descending = RunningBreak(prev_line, balance + between + prev_amount, prev_balance, line_number)
 
     def moved(self, amount: Decimal) -> None:
         """Take the next lines of the file, none of which states a balance: `amount` is their sum."""
@@ -159,18 +159,19 @@ class RunningBalance:
         return down if self._newest_first() else up
 
     def _newest_first(self) -> bool:
-        """Whether the file lists the lines newest first: the reading that holds, or the one that held longest
-        (oldest first from the file's first line on, newest first from its last line back); where both hold (a
-        single stated balance) or held as long, the lines' days do."""
-        up, down = self._ascending, self._descending
-        if up is not None and down is not None and self._first is not None and self._previous is not None:
-            held_up, held_down = up.line_number - self._first[0], self._previous[0] - down.line_number
-            if held_up != held_down:
-                return held_down > held_up
-        elif up is not None or down is not None:
-            return down is None
+        """Whether the file lists the lines newest first: its days say so where its first and last line's days
+        differ (a wrong balance cannot turn the file then); on one day, the reading that holds, or the one that
+        held longest (oldest first from the file's first line up to the pair that breaks, newest first from its
+        last line back to it); oldest first where neither says."""
         first, last = self._first_day, self._last_day
-        return first is not None and last is not None and first > last
+        if first is not None and last is not None and first != last:
+            return first > last
+        up, down = self._ascending, self._descending
+        if up is None or down is None:
+            return up is not None
+        if self._first is None or self._previous is None:
+            return False
+        return self._previous[0] - down.before > up.before - self._first[0]
 
     def stated(self, account_ref: str | None, currency: str | None, *, oldest: date | None = None,
                newest: date | None = None) -> StatementBalances | None:

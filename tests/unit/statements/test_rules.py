@@ -135,7 +135,8 @@ def test_a_line_without_a_balance_still_moves_money_oldest_first():
 
 
 def test_a_line_without_a_balance_still_moves_money_newest_first():
-    running = _followed([(2, "5", None), (3, "20", "102"), (4, "-3", None), (5, "-5", "85"), (6, "-10", None)])
+    running = _followed([(2, "5", None), (3, "20", "102"), (4, "-3", None), (5, "-5", "85"), (6, "-10", None)],
+                        newest_first=True)
     assert running.first_break is None
     assert _opening_closing(running) == (D("100"), D("107"))
 
@@ -242,3 +243,30 @@ def test_a_wrong_balance_on_the_oldest_line_is_named_at_the_line_after_it_in_eit
         brk = running.first_break
         assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (line, D("985.01"), D("985.00"))
         assert _opening_closing(running) == (D("1000.01"), D("990.00"))
+
+
+def test_a_wrong_balance_beside_an_empty_cell_does_not_turn_the_file():
+    """Oldest first, line 3's balance 0.01 off and a later cell empty: the newest-first reading broke at every pair
+    and seemed to hold longest across the empty cell; the days say oldest first (qa38b)."""
+    running = _followed([(2, "10.00", "110.00"), (3, "-5.00", "104.99"), (4, "-1.00", "104.00"), (5, "2.00", None),
+                         (6, "3.00", "109.00")])
+    brk = running.first_break
+    assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (3, D("105.00"), D("104.99"))
+    assert _opening_closing(running) == (D("100.00"), D("109.00"))
+    newest = _followed([(2, "-74.93", "1112.11"), (3, "-28.90", None), (4, "98.70", None),
+                        (5, "-362.41", "1117.24"), (6, "-132.02", "1479.66"), (7, "377.11", "1611.67")],
+                       newest_first=True)
+    brk = newest.first_break
+    assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (6, D("1479.65"), D("1479.66"))
+    assert _opening_closing(newest) == (D("1234.56"), D("1112.11"))
+
+
+def test_on_one_day_the_reading_that_held_longest_decides():
+    running = RunningBalance()
+    for line, amount, balance in [(2, "-10.00", "979.99"), (3, "5.00", "990.00"), (4, "-20.00", "985.00"),
+                                  (5, "5.00", "1005.00")]:
+        running.dated(date(2024, 3, 1), date(2024, 3, 1))
+        running.add(line, D(amount), D(balance))
+    brk = running.first_break
+    assert brk is not None and brk.line_number == 2
+    assert _opening_closing(running) == (D("1000.00"), D("979.99"))
