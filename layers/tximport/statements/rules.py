@@ -159,17 +159,17 @@ class RunningBalance:
         return down if self._newest_first() else up
 
     def _newest_first(self) -> bool:
-        """Whether the file lists the lines newest first: its days say so where its first and last line's days
-        differ (a wrong balance cannot turn the file then); on one day, the reading that holds, or the one that
-        held longest (oldest first from the file's first line up to the pair that breaks, newest first from its
-        last line back to it); oldest first where neither says."""
+        """Whether the file lists the lines newest first: the reading that holds where only one does; else its
+        days where its first and last line's days differ (a wrong balance cannot turn the file then); else the
+        reading that held longest (oldest first from the file's first line up to the pair that breaks, newest
+        first from its last line back to it); oldest first where nothing says."""
+        up, down = self._ascending, self._descending
+        if (up is None) != (down is None):
+            return up is not None
         first, last = self._first_day, self._last_day
         if first is not None and last is not None and first != last:
             return first > last
-        up, down = self._ascending, self._descending
-        if up is None or down is None:
-            return up is not None
-        if self._first is None or self._previous is None:
+        if up is None or down is None or self._first is None or self._previous is None:
             return False
         return self._previous[0] - down.before > up.before - self._first[0]
 

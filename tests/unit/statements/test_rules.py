@@ -270,3 +270,11 @@ def test_on_one_day_the_reading_that_held_longest_decides():
     brk = running.first_break
     assert brk is not None and brk.line_number == 2
     assert _opening_closing(running) == (D("1000.00"), D("979.99"))
+
+
+def test_a_reading_that_holds_throughout_decides_whatever_the_days():
+    """Days that run against a column that holds throughout in one reading (a bank's own order within its days):
+    the reading that holds decides, and no break is reported."""
+    running = _followed([(2, "1", "94"), (3, "-1", "93"), (4, "5", "94"), (5, "-10", "89")])  # days ascend
+    assert running.first_break is None
+    assert _opening_closing(running) == (D("99"), D("94"))
