@@ -18,6 +18,12 @@ check duplicates took 8 s, and a file of 4,000 lines onto an account of 4,000 ra
 function's timeout. What moto's DynamoDB handler returns for the item operations is already the wire
 format (DynamoDB's JSON protocol: typed attribute values, binary as base64), so `fast_responses` writes it
 with `json.dumps`, 6 times faster; errors and every other operation keep moto's serializer.
+
+moto keeps every instance of its models in a class-wide list (`instances_tracked`, for its dashboard and
+resets), and its DynamoDB reads deep-copy every item they answer, so each read added its items to that list
+for good: a ledger page of an account with 3,631 days of history kept about 5 MB, and a local stack polled for
+hours was killed by the kernel at 22 GB. `untracked_items` makes DynamoDB items plain objects again: a copy
+lives as long as the answer that holds it, and the tables hold theirs.
 """
 
 from __future__ import annotations
@@ -124,6 +130,22 @@ def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     if index_name or hash_key is None or not self.range_key_attr:
         return _originals["query"](self, hash_key, *args, **kwargs)
     return _originals["query"](_Partition(self, hash_key), hash_key, *args, **kwargs)
+
+
+def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+@contextlib.contextmanager
+def untracked_items() -> Iterator[None]:
+    """DynamoDB items are not added to moto's list of model instances for the duration."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    Item.__new__ = _untracked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del Item.__new__  # (moto's own, inherited, applies again)
 
 
 def fast_queries() -> contextlib.AbstractContextManager[None]:

@@ -49,7 +49,7 @@ from tximport_cli.local.executions import ExecutionSignals
 from tximport_cli.local.front import MotoFront
 from tximport_cli.local.gateway import Gateway, Route, routes_from_definitions
 from tximport_cli.local.lambdas import Handler, async_s3_notifications, call_handler, route_lambdas
-from tximport_cli.local.moto_patches import fast_queries, fast_responses, fast_transactions
+from tximport_cli.local.moto_patches import fast_queries, fast_responses, fast_transactions, untracked_items
 from tximport_cli.local.streams import StreamDelivery
 from tximport_cli.local.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_secret, dev_token
 
@@ -395,6 +395,7 @@ class LocalStack:
         self._exit.enter_context(fast_transactions())
         self._exit.enter_context(fast_queries())
         self._exit.enter_context(fast_responses())
+        self._exit.enter_context(untracked_items())  # (moto would keep every item each read copies)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.requested_moto_port, verbose=False)
         self._moto.start()
         self.moto_port = int(self._moto.get_host_and_port()[1])
