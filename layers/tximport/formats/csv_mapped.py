@@ -181,7 +181,7 @@ MAPPING_SCHEMA: dict[str, Any] = {
                 "pending": {"type": "array", "items": {"type": "string"}},
                 "booked": {"type": "array", "items": {"type": "string"}},
             },
-            "description": "Values of the status column (case, punctuation and spacing ignored); a list "
+            "description": "Values of the status column (case, accents, punctuation and spacing ignored); a list "
                            "given replaces its default. Defaults: pending " + "/".join(DEFAULT_PENDING_VALUES)
                            + "; booked " + "/".join(DEFAULT_BOOKED_VALUES) + " (and an empty cell).",
         },
