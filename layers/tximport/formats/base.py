@@ -458,6 +458,8 @@ class FileFormat:
     date_target: str = "date"
     #: the parser hands lines over as `LineBlock`s where the caller asks for them (`ParseOptions.blocks`)
     hands_blocks: bool = False
+    #: the format marks reversals (`ParsedLine.reversal`: camt `RvslInd`, MT940 `RC`/`RD`)
+    reversals: bool = False
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {

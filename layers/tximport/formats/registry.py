@@ -83,6 +83,7 @@ FORMATS: dict[str, FileFormat] = {
         ),
         FileFormat(
             file_format="CAMT053#v1",
+            reversals=True,
             description="ISO 20022 camt.053 bank to customer statement (versions .001.02 to .001.13)",
             variant="camt.053",
             version=1,
@@ -92,6 +93,7 @@ FORMATS: dict[str, FileFormat] = {
         ),
         FileFormat(
             file_format="CAMT052#v1",
+            reversals=True,
             description="ISO 20022 camt.052 bank to customer account report (intraday)",
             variant="camt.052",
             version=1,
@@ -101,6 +103,7 @@ FORMATS: dict[str, FileFormat] = {
         ),
         FileFormat(
             file_format="CAMT054#v1",
+            reversals=True,
             description="ISO 20022 camt.054 bank to customer debit/credit notification",
             variant="camt.054",
             version=1,
@@ -110,6 +113,7 @@ FORMATS: dict[str, FileFormat] = {
         ),
         FileFormat(
             file_format="MT940#v1",
+            reversals=True,
             description="SWIFT MT940 statements and MT942 interim reports",
             variant="MT940",
             version=1,

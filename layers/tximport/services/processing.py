@@ -329,8 +329,10 @@ class _Links:
     """Links a run's rows to the ledger (tximport.statements.pending): a booked row to the open pending line
     it replaces, a reversal to the line it reverses; what stays pending too long is expired."""
 
-    def __init__(self, ledger: LedgerStore, tenant: Tenant, window_days: int) -> None:
+    def __init__(self, ledger: LedgerStore, tenant: Tenant, window_days: int, *, reversals: bool = True) -> None:
         self.ledger, self.tenant, self.window = ledger, tenant, window_days
+        #: the file's format marks reversals: the file's latest rows are kept for them
+        self.reversals = reversals
         self.pending: dict[str, list[LineKey]] = {}  # open pending lines per account, read once
         #: the file's latest rows per account (reversals), as LineKey's fields
         self.recent: dict[str, deque[_RecentRow]] = {}
@@ -1072,9 +1074,10 @@ class _Run:
         recent = links.recent_rows(account_id)
         pool = links.open(account_id) if False in cols.pendings else None
         if not pool and True not in cols.pendings and (cols.block is not None or not any(map(_REVERSAL, lines))):
-            keep = -_RECENT_ROWS
-            recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
-                              cols.bank_ids[keep:], strict=True))
+            if links.reversals:  # (a later line of the file may reverse one of these)
+                keep = -_RECENT_ROWS
+                recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
+                                  cols.bank_ids[keep:], strict=True))
             return None
         tails: list[str] = []
         for i, (line, tx_id, day, amount, description, bank_id) in enumerate(zip(
@@ -1331,7 +1334,8 @@ class ProcessingService:
         """A run over (a range of) the import's file, staging under `prefix`."""
         detector = DuplicateDetector(self.ledger, imp.tenant)
         collector = self.statements.collector(imp) if self.statements and imp.bank_accounts else None
-        links = _Links(self.ledger, imp.tenant, self.pending_window_days) if imp.bank_accounts else None
+        links = _Links(self.ledger, imp.tenant, self.pending_window_days, reversals=fmt.reversals) \
+            if imp.bank_accounts else None
         return _Run(imp, fmt, self.parse_options(imp, fmt), detector, self.staging.row_writer(prefix),
                     self.staging.error_writer(prefix), collector, links)
 
