@@ -30,8 +30,6 @@ class RunningBreak:
     line_number: int
     expected: Decimal
     stated: Decimal
-    #: the other line of the pair that breaks: the one before it in time (whose balance it should follow)
-    before: int = 0
 
 
 @dataclass(slots=True)

@@ -66,6 +66,9 @@ class RunningState:
     #: the days of the first and the last line taken, in file order
     first_day: date | None = None
     last_day: date | None = None
+    #: the pairs of consecutive stated balances that follow, read oldest first and newest first
+    up_holds: int = 0
+    down_holds: int = 0
 
 
 class RunningBalance:
@@ -83,6 +86,7 @@ class RunningBalance:
         self._between = Decimal(0)  # ... since the last line with one
         self._first_day: date | None = None  # the first and the last line's days, in file order
         self._last_day: date | None = None
+        self._up_holds = self._down_holds = 0  # the pairs that follow in each reading
 
     def add(self, line_number: int, amount: Decimal, balance: Decimal | None) -> None:
         """Take the next line of the file."""
@@ -95,12 +99,16 @@ class RunningBalance:
             self._first = self._previous
             return
         prev_line, prev_amount, prev_balance = previous
-        if self._ascending is None and prev_balance + between + amount != balance:
-            self._ascending = RunningBreak(line_number, prev_balance + between + amount, balance, prev_line)
-        if balance + between + prev_amount != prev_balance:
+        if prev_balance + between + amount == balance:
+            self._up_holds += 1
+        elif self._ascending is None:
+            self._ascending = RunningBreak(line_number, prev_balance + between + amount, balance)
+        if balance + between + prev_amount == prev_balance:
+            self._down_holds += 1
+        else:
             # newest first: the lines before this one moved the balance from this line's to the one stated before.
             # Read from the oldest line, the first break is the last one met here, at the newer line of the pair
-            self._descending = RunningBreak(prev_line, balance + between + prev_amount, prev_balance, line_number)
+            self._descending = RunningBreak(prev_line, balance + between + prev_amount, prev_balance)
 
     def moved(self, amount: Decimal) -> None:
         """Take the next lines of the file, none of which states a balance: `amount` is their sum."""
@@ -118,7 +126,7 @@ class RunningBalance:
     def state(self) -> RunningState:
         """What the balance has followed so far (a range of a split file hands it to the reduce)."""
         return RunningState(self._first, self._previous, self._ascending, self._descending, self._lead,
-                            self._between, self._first_day, self._last_day)
+                            self._between, self._first_day, self._last_day, self._up_holds, self._down_holds)
 
     @classmethod
     def resumed(cls, state: RunningState) -> RunningBalance:
@@ -128,6 +136,7 @@ class RunningBalance:
         found._ascending, found._descending = state.ascending, state.descending
         found._lead, found._between = state.lead, state.between
         found._first_day, found._last_day = state.first_day, state.last_day
+        found._up_holds, found._down_holds = state.up_holds, state.down_holds
         return found
 
     def then(self, later: RunningState) -> None:
@@ -138,6 +147,8 @@ class RunningBalance:
             self.dated(later.first_day, later.last_day)
         if later.first is None:
             return
+        self._up_holds += later.up_holds
+        self._down_holds += later.down_holds
         if self._previous is None:
             self._first, self._previous = later.first, later.previous
             self._ascending, self._descending = later.ascending, later.descending
@@ -161,17 +172,14 @@ class RunningBalance:
     def _newest_first(self) -> bool:
         """Whether the file lists the lines newest first: the reading that holds where only one does; else its
         days where its first and last line's days differ (a wrong balance cannot turn the file then); else the
-        reading that held longest (oldest first from the file's first line up to the pair that breaks, newest
-        first from its last line back to it); oldest first where nothing says."""
+        reading in which more of its consecutive stated balances follow; oldest first where nothing says."""
         up, down = self._ascending, self._descending
         if (up is None) != (down is None):
             return up is not None
         first, last = self._first_day, self._last_day
         if first is not None and last is not None and first != last:
             return first > last
-        if up is None or down is None or self._first is None or self._previous is None:
-            return False
-        return self._previous[0] - down.before > up.before - self._first[0]
+        return self._down_holds > self._up_holds
 
     def stated(self, account_ref: str | None, currency: str | None, *, oldest: date | None = None,
                newest: date | None = None) -> StatementBalances | None:

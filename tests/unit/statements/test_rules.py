@@ -278,3 +278,16 @@ def test_a_reading_that_holds_throughout_decides_whatever_the_days():
     running = _followed([(2, "1", "94"), (3, "-1", "93"), (4, "5", "94"), (5, "-10", "89")])  # days ascend
     assert running.first_break is None
     assert _opening_closing(running) == (D("99"), D("94"))
+
+
+def test_on_one_day_a_wrong_oldest_balance_does_not_turn_a_newest_first_file():
+    """All on one day, newest first, the oldest line's balance off: newest first, two of the three pairs follow,
+    oldest first none; that reading decides (both broke at once, and the file was read oldest first; qa38c)."""
+    running = RunningBalance()
+    for line, amount, balance in [(2, "2.00", "106.00"), (3, "-1.00", "104.00"), (4, "-5.00", "105.00"),
+                                  (5, "10.00", "111.00")]:
+        running.dated(date(2024, 3, 5), date(2024, 3, 5))
+        running.add(line, D(amount), D(balance))
+    brk = running.first_break
+    assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (4, D("106.00"), D("105.00"))
+    assert _opening_closing(running) == (D("101.00"), D("106.00"))
