@@ -170,7 +170,9 @@ def test_reads_leave_no_copy_of_the_items_they_answer_behind(api: Api):
     import gc
 
     from moto.dynamodb.models.dynamo_type import Item
+    from moto.s3.models import FakeKey
 
+    keys_tracked = len(FakeKey.instances_tracked)  # (S3 objects overwritten or deleted were kept too)
     account = api.create_account()
     rows = "".join(f"2024-01-{day:02d},Line {day},-1.00\n" for day in range(1, 29))
     imp = api.import_file(account, ("Date,Description,Amount\n" + rows).encode())
@@ -184,3 +186,4 @@ def test_reads_leave_no_copy_of_the_items_they_answer_behind(api: Api):
     gc.collect()
     assert sum(1 for o in gc.get_objects() if type(o) is Item) <= alive + 5
     assert len(Item.instances_tracked) == tracked
+    assert len(FakeKey.instances_tracked) == keys_tracked

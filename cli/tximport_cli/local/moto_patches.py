@@ -23,7 +23,9 @@ moto keeps every instance of its models in a class-wide list (`instances_tracked
 resets), and its DynamoDB reads deep-copy every item they answer, so each read added its items to that list
 for good: a ledger page of an account with 3,631 days of history kept about 5 MB, and a local stack polled for
 hours was killed by the kernel at 22 GB. `untracked_items` makes DynamoDB items plain objects again: a copy
-lives as long as the answer that holds it, and the tables hold theirs.
+lives as long as the answer that holds it, and the tables hold theirs. S3 objects likewise: an object
+overwritten or deleted stayed in that list with its buffer (about 20 per file import, beside the 2 the bucket
+keeps); untracked, it goes when nothing holds it, its buffer closed as it goes.
 """
 
 from __future__ import annotations
@@ -136,16 +138,23 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
     return object.__new__(cls)
 
 
+def _disposed(key: Any) -> None:
+    key.dispose()  # (moto's own warns of a key it did not dispose of itself: it counted on its list)
+
+
 @contextlib.contextmanager
 def untracked_items() -> Iterator[None]:
-    """DynamoDB items are not added to moto's list of model instances for the duration."""
+    """DynamoDB items and S3 objects are not added to moto's lists of model instances for the duration."""
     from moto.dynamodb.models.dynamo_type import Item
+    from moto.s3.models import FakeKey
 
     Item.__new__ = _untracked  # type: ignore[method-assign]
+    FakeKey.__new__ = _untracked  # type: ignore[method-assign]
     try:
-        yield
+        with _replaced(FakeKey, "__del__", _disposed):
+            yield
     finally:
-        del Item.__new__  # (moto's own, inherited, applies again)
+        del Item.__new__, FakeKey.__new__  # (moto's own, inherited, applies again)
 
 
 def fast_queries() -> contextlib.AbstractContextManager[None]:
