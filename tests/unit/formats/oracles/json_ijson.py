@@ -28,6 +28,7 @@ not one of the two shapes, raises FileError InvalidSourceData.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections.abc import Iterator
@@ -150,7 +151,7 @@ class _Utf8Adapter(io.RawIOBase):
 def _events(source: Source, encoding: str) -> Iterator[tuple[str, str, Any]]:
     """ijson parse events over the whole document; JSON errors become FileError."""
     try:
-        if encoding in ("utf-8", "utf-8-sig"):
+        if encoding in ("utf-8", "utf-8-sig") and _strict_utf8(source):
             with source.open() as raw:
                 head = raw.read(3)
                 if head != b"\xef\xbb\xbf":
@@ -161,6 +162,20 @@ def _events(source: Source, encoding: str) -> Iterator[tuple[str, str, Any]]:
                 yield from ijson.parse(io.BufferedReader(_Utf8Adapter(text)), use_float=False)
     except ijson.JSONError as exc:
         raise FileError(INVALID_SOURCE_DATA, f"The file is not valid JSON: {exc}") from exc
+
+
+def _strict_utf8(source: Source) -> bool:
+    """Whether the whole file is UTF-8: else a stray byte is read as cp1252, as the encoding module reads it
+    (ijson would refuse the raw bytes), through the text path."""
+    with source.open() as raw:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := raw.read(1 << 16):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 class _Prefixed(io.RawIOBase):
