@@ -6,7 +6,9 @@ the mt-940 library (5.1.1, with every fix of its `Options.all()`) reads it, fast
 `transaction_details`, `posting_text`, `purpose`, `applicant_name`, `applicant_iban`,
 `end_to_end_reference`) and fills the message's balances and currency as it goes; it raises
 `Unreadable` wherever the library raises (a tag that does not match its pattern, a date or an amount
-that does not exist). The library itself is the oracle of the differential tests
+that does not exist), and where a `:61:` amount is written with an exponent or is not followed by its
+transaction type (SWIFT's mandatory `NTRF`, `N426` ...: the library reads on, and a damaged amount such as
+`14x,48` would read as 14). The library itself is the oracle of the differential tests
 (tests/unit/formats/test_mt940_oracle.py), which also check that the patterns below stay its own.
 
 What makes it fast: a message is cleaned and cut into tags with a few C-level string operations;
@@ -119,6 +121,10 @@ class Unreadable(ValueError):
 class UnreadableAmount(Unreadable):
     """A `:61:` amount written with an exponent (`1E2`): SWIFT amounts are digits and a decimal comma, so the
     library's pattern would read `1` and take `E2..` for the transaction type; refused instead."""
+
+
+class UntypedLine(Unreadable):
+    """A `:61:` whose amount is not followed by its transaction type (see `_typed`)."""
 
 
 class Balance:
@@ -237,17 +243,16 @@ def iter_entries(text: str, message: Message) -> Iterator[Entry]:
     no later tag can change it; `message` gets the balances and currency as they are read.
 
     Raises Unreadable where the library raises: a tag that does not match its pattern, a date or an
-    amount that does not exist.
+    amount that does not exist; and where we part from it: a `:61:` amount with an exponent or not followed
+    by a transaction type (`untyped`).
     """
     last: Entry | None = None
     for full, raw in _tags(clean(text)):
         value = raw.strip()
         if full == "61":
-            entry = _statement(message, value, last)
-            if entry is not last:
-                if last is not None:
-                    yield last
-                last = entry
+            if last is not None:
+                yield last
+            last = _statement(message, value)
         elif full == "86":
             if last is not None:
                 _details(last, value)
@@ -256,11 +261,9 @@ def iter_entries(text: str, message: Message) -> Iterator[Entry]:
             if kind == "balance":
                 message.add_balance(key, _balance(value))
             elif kind == "statement":
-                entry = _statement(message, value, last)
-                if entry is not last:
-                    if last is not None:
-                        yield last
-                    last = entry
+                if last is not None:
+                    yield last
+                last = _statement(message, value)
             elif kind == "details":
                 if last is not None:
                     _details(last, value)
@@ -348,6 +351,9 @@ _BANK, _EXTRA = _S["bank_reference"] - 1, _S["extra_details"] - 1
 _EXPONENT = re.compile(r"[Ee][+-]?[0-9]+(?=[NFSnfs][A-Za-z0-9 ]{3}|//|\s*$)")
 
 _DEBIT = frozenset({"D", "d", "RC", "Rc", "rC", "rc"})
+#: the first letter of SWIFT's transaction type identification code (1!a3!c after the amount: `NTRF`, `N426`,
+#: `FCHK`, `S103`)
+_TYPE_MARKS = frozenset("NFSnfs")
 
 
 #: the common `:61:`: one line of printable ASCII, digits for the entry date, no space before the
@@ -358,8 +364,8 @@ _STATEMENT_FAST = re.compile(
     r"(?://([ -~]{0,23})([ -~]*)|([ -.0-~]*))\Z", re.IGNORECASE | re.ASCII)
 
 
-def _statement(message: Message, value: str, last: Entry | None) -> Entry:
-    """A `:61:` line: a new entry, or (after an entry without a type code) `last` with its fields."""
+def _statement(message: Message, value: str) -> Entry:
+    """A `:61:` line: a new entry (a line without a transaction type does not read: see `untyped`)."""
     m = _STATEMENT_FAST.match(value)
     if m is not None:
         when, status, text, kind, customer, bank, extra, rest = m.groups()
@@ -382,13 +388,16 @@ def _statement(message: Message, value: str, last: Entry | None) -> Entry:
         if dates is None:
             dates = _dates(*g[:5])
             _remember(g[:5], dates)
-    exponent = _EXPONENT.match(value, m.end(3 if m.re is _STATEMENT_FAST else _AMOUNT + 1))
+    end = m.end(3 if m.re is _STATEMENT_FAST else _AMOUNT + 1)
+    exponent = _EXPONENT.match(value, end)
     if exponent is not None:
         raise UnreadableAmount(f"not an amount: {text + exponent.group()!r} (SWIFT amounts have no exponent)")
     try:
         amount = Decimal(text.replace(",", ".") if "," in text else text)
     except InvalidOperation:
         raise Unreadable(f"not an amount: {text!r}") from None
+    if not kind or kind[0] not in _TYPE_MARKS:
+        raise untyped(text, value[end:])
     entry: Entry = {
         "amount": -amount if status in _DEBIT else amount,
         "currency": message.currency,
@@ -402,10 +411,21 @@ def _statement(message: Message, value: str, last: Entry | None) -> Entry:
         entry["entry_date"] = dates[1]
     if status[:1] == "R":  # RC / RD: the reversal of an earlier booking
         entry["reversal"] = True
-    if last is not None and not last["id"]:
-        last.update(entry)  # the library fills a transaction without a type code with the next :61:
-        return last
     return entry
+
+
+def untyped(amount: str, after: str) -> Unreadable:
+    """Why a `:61:` whose amount is not followed by a transaction type (N, F or S and three letters or digits,
+    mandatory in SWIFT) does not read. The library reads whatever follows as the customer reference, so a damaged
+    amount (`D14x,48N426`) would book 14.00 for 141.48: where the amount seems to go on (a decimal sign within
+    the four characters that follow, or digits after a space or a sign), the amount is unreadable; else the line
+    lacks its type."""
+    head = after.split("//", 1)[0].split("\n", 1)[0][:4]  # (what the library would read as id or customer ref)
+    if "," in head or "." in head or (head[:1] and not head[0].isalpha() and any(c.isdigit() for c in head)):
+        return UnreadableAmount(f"not an amount: {amount!r} is followed by {after[:12]!r}, not by a transaction "
+                                "type such as NTRF (the amount may be damaged)")
+    return UntypedLine(f"the amount {amount!r} is followed by {after[:12]!r}, not by a transaction type "
+                       "(N, F or S and three letters or digits, such as NTRF)")
 
 
 #: the date fields of a `:61:` (as one string, or the library pattern's five groups) -> (value date,

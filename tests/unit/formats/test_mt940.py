@@ -193,8 +193,30 @@ def test_an_amount_with_an_exponent_is_rejected_not_read_as_its_digits(written: 
     assert [r.amount for r in lines(events)] == [Decimal("1000")]
 
 
-def test_a_customer_reference_after_an_amount_without_a_type_is_no_exponent() -> None:
+def test_a_customer_reference_after_an_amount_without_a_type_is_no_exponent_but_the_line_lacks_its_type() -> None:
     events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", "D12,50E2E1//B1"))
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == ("InvalidLine", 5, ":61:")
+    assert "not by a transaction type" in error.message and "1E2" not in error.message
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+@pytest.mark.parametrize(("written", "read_as"), [
+    ("D14x,48N426NONREF", "14"), ("D1x4,48NTRF", "1"), ("D14.48NTRF", "14"), ("D14,4 8NTRF", "14,4")])
+def test_a_damaged_amount_is_rejected_not_read_as_its_first_digits(written: str, read_as: str) -> None:
+    """The library reads `D14x,48N426NONREF` as 14 with the customer reference `x,48N426NONREF`: SWIFT puts the
+    transaction type (N, F or S and three letters or digits) right after the amount, so what stands there instead
+    means the amount is damaged, and the line is rejected where it would have booked 14.00 for 141.48."""
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == ("InvalidAmount", 5, ":61:")
+    assert f"{read_as!r} is followed by" in error.message
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+@pytest.mark.parametrize("written", ["D12,50NONREF", "D12,50FCHK", "D12,50S103", "D12,50ntrf", "D12,50N 12"])
+def test_a_transaction_type_of_n_f_or_s_reads(written: str) -> None:
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
     assert not errors(events)
     assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from tests.support.samples import SAMPLES
 from tests.unit.formats.oracles.mt940_library import parse_mt940 as oracle_parse
+from tests.unit.formats.oracles.mt940_library import parse_text
 from tximport.formats import mt940 as ours
 from tximport.formats import mt940_message
 from tximport.formats.base import BytesSource, FileError, FileNote, FileSource, LineError, ParseOptions
@@ -87,9 +88,8 @@ BALANCES = ("opening_balance", "final_opening_balance", "intermediate_opening_ba
 
 
 def library_message(text: str) -> tuple[list[dict], dict, str | None] | None:
-    transactions = library.models.Transactions(options=library.Options.all())
     try:
-        transactions.parse(text)
+        transactions = parse_text(text)  # the library with Options.all(), and our one rule beside it
     except Exception:  # noqa: BLE001 - the library raises what its tags raise
         return None
     entries = []
@@ -297,12 +297,26 @@ def test_generated_amounts_keep_their_sign_and_scale() -> None:
     assert [e.amount for e in events[1:]] == [Decimal("-1.5"), Decimal(2), Decimal("-0.5")]
 
 
+def test_a_damaged_amount_is_where_we_part_from_the_library() -> None:
+    """The library reads `:61:...D14x,48N426NONREF` as 14 with the customer reference `x,48N426NONREF`; ours rejects
+    the line (InvalidAmount): SWIFT puts the transaction type right after the amount."""
+    data = (b":20:X\n:25:DE89370400440532013000\n:28C:1\n:60F:C240101EUR0,\n:61:2401020102D14x,48N426NONREF\n"
+            b":86:x\n-\n")
+    transactions = library.models.Transactions(options=library.Options.all())
+    [line] = transactions.parse(data.decode())
+    assert (line.data["amount"].amount, line.data["id"]) == (Decimal("-14"), None)
+    mine, _ = outcome(ours.parse_mt940, data)
+    written = ":61:2401020102D14x,48N426NONREF"
+    assert [e for e in mine if isinstance(e, tuple)] == [(5, "InvalidAmount", written, ":61:")]
+    assert outcome(oracle_parse, data) == (mine, None)  # the oracle applies the same rule
+
+
 def test_an_amount_with_an_exponent_is_where_we_part_from_the_library() -> None:
     """The library's pattern reads `:61:...C1E2NTRF` as 1 of transaction type `E2NT`; SWIFT amounts are digits and a
     decimal comma, so ours rejects the line (InvalidAmount) rather than book 1 where the file meant 100."""
     data = b":20:X\n:25:DE89370400440532013000\n:28C:1\n:60F:C240101EUR0,\n:61:2401020102C1E2NTRFNONREF\n:86:x\n-\n"
-    theirs, _ = outcome(oracle_parse, data)
-    [line] = [e for e in theirs if not isinstance(e, tuple) and hasattr(e, "amount")]
-    assert line.amount == Decimal("1")
+    transactions = library.models.Transactions(options=library.Options.all())
+    [line] = transactions.parse(data.decode())
+    assert (line.data["amount"].amount, line.data["id"]) == (Decimal("1"), "E2NT")
     mine, _ = outcome(ours.parse_mt940, data)
     assert [e for e in mine if isinstance(e, tuple)] == [(5, "InvalidAmount", ":61:2401020102C1E2NTRFNONREF", ":61:")]

@@ -1,6 +1,7 @@
 """The MT940 reader as it was before our own reader replaced it: the mt-940 library reads each message,
 we map its transactions to our events. Kept (unchanged but for this note) as the oracle the
-differential tests compare `tximport.formats.mt940` against.
+differential tests compare `tximport.formats.mt940` against, with one rule beside the library's: a `:61:`
+whose amount is not followed by its transaction type is refused (`_typed`), as our reader refuses it.
 
 SWIFT MT940 statements and MT942 interim reports: format `MT940#v1` (multi-account).
 
@@ -40,6 +41,7 @@ import mt940
 
 from tximport.formats.balances import mt940_balances
 from tximport.formats.base import (
+    INVALID_AMOUNT,
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     FileError,
@@ -104,8 +106,36 @@ def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
                         target="File")
 
 
-def _parse_text(text: str) -> mt940.models.Transactions:
+_STATEMENT = re.compile(mt940.tags.Statement.pattern, re.IGNORECASE | re.VERBOSE | re.UNICODE)
+
+
+class _Untyped(ValueError):
+    """A `:61:` without its transaction type, which our reader refuses where the library reads on."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _typed(result: dict[str, Any]) -> None:
+    """The rule by which we part from the library: a `:61:` amount is followed by its transaction type (N, F
+    or S first); where it is not, the line is refused, its amount (`InvalidAmount`) where a decimal sign follows it
+    closely, else the line (`InvalidLine`)."""
+    kind = result.get("id")
+    if kind and kind[0] in "NFSnfs":
+        return
+    after = result.get("customer_reference") or ""
+    head = after[:4] if kind is None else (kind + after)[:4]
+    amount = "," in head or "." in head or (head[:1] and not head[0].isalpha() and any(c.isdigit() for c in head))
+    raise _Untyped(INVALID_AMOUNT if amount else INVALID_LINE)
+
+
+def parse_text(text: str) -> mt940.models.Transactions:
+    """The library's reading of a message, refused (`_Untyped`) where a `:61:` has no transaction type."""
     transactions = mt940.models.Transactions(options=_OPTIONS)
+    transactions.processors = {**transactions.processors,
+                               "post_statement": [*transactions.processors.get("post_statement", []),
+                                                  lambda _t, _tag, _d, result: (_typed(result), result)[1]]}
     transactions.parse(text)
     return transactions
 
@@ -209,7 +239,7 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     if account_ref:
         yield StatementAccount(account_ref=account_ref, currency=currency, line_number=first_line)
     try:
-        parsed = _parse_text(text)
+        parsed = parse_text(text)
         transactions = list(parsed)
         ok = len(transactions) == len(numbers)
     except Exception:  # noqa: BLE001 - the library raises plain exceptions on bad input
@@ -225,7 +255,11 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
         chunk = text[pos:starts[index + 1]] if index + 1 < len(starts) else text[pos:]
         first = chunk.split("\n", 1)[0].strip()
         try:
-            one = list(_parse_text(chunk))
+            one = list(parse_text(chunk))
+        except _Untyped as exc:
+            yield LineError(line, exc.code, "the :61: line has no transaction type", actual_value=first[:200],
+                            target=":61:")
+            continue
         except Exception as exc:  # noqa: BLE001 - the library raises plain exceptions on bad input
             yield LineError(line, INVALID_LINE, f"the :61: line cannot be read: {str(exc)[:200]}",
                             actual_value=first[:200], target=":61:")
