@@ -23,7 +23,9 @@ The file is read twice (first the date style and decimal separator, then the lin
 is read on its own; but once a record has been read, the records that follow with the same fields in
 the same order (the usual case: an export writes every record alike) are matched a block at a time by
 a pattern made for that order, which gives the same fields. A line longer than 1 MiB is a FileError
-`LineTooLong`, a record of more than 65,536 lines (no `^` to end it) `ElementTooLarge`.
+`LineTooLong`, a record of more than 65,536 lines (no `^` to end it) `ElementTooLarge`. A file whose last bank
+record has no `^` is read with that record, and gets a warning `FileNote(FileTruncated)` naming its last line: it
+looks cut short (its last field may be cut too), so the import stops for review.
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ from typing import Any
 from tximport.formats.base import (
     ELEMENT_TOO_LARGE,
     EMPTY_FILE,
+    FILE_TRUNCATED,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_SOURCE_DATA,
     LINE_TOO_LONG,
     REQUIRED_VALUE_MISSING,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -80,6 +84,7 @@ _RECORD = 0  # (_RECORD, line number, fields): a bank record read line by line
 _RUN = 1  # (_RUN, line number of the first, _Run): bank records of one shape
 _ACCOUNT = 2  # (_ACCOUNT, name, line number)
 _SKIPPED = 3  # (_SKIPPED, header, line number, records skipped)
+_CUT = 4  # (_CUT, line number of the record, last line of the file): the file ends inside a bank record
 
 
 def _section(header: str) -> str:
@@ -200,8 +205,12 @@ class _Scanner:
             carry = chunk[cut:]
             yield self._block(block)
         out = self._block(carry) if carry else []
-        if self.record is not None:
+        record = self.record
+        if record is not None:
+            cut = self.section == "bank"
             self._end_record(out, terminated=False)  # no `^` after the last record
+            if cut:
+                out.append((_CUT, record.line_number, self.line - 1))
         if self.skipped_header is not None:
             out.append((_SKIPPED, *self.skipped_header, self.skipped))
         yield out
@@ -495,6 +504,14 @@ class _Lines:
                         map(_NONE_IF_EMPTY, payees, payees)))
 
 
+def _cut(record: int, last: int) -> FileNote:
+    """The warning for a file whose last record has no `^`: it looks cut short (a field of that record may be
+    cut too, and records after the cut are missing); lineNumber: the file's last line."""
+    return FileNote(FILE_TRUNCATED, f"the file ends at line {last} inside the record that starts at line {record} "
+                    "(no '^' ends it). It looks cut short: that record may be incomplete and records after the cut "
+                    "are missing; check the file before confirming", severity="warning", line_number=last)
+
+
 @guarded
 def parse_qif(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """`QIF#v1`: the transactions of a QIF file's bank, card and cash sections."""
@@ -513,6 +530,8 @@ def parse_qif(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
             elif kind == _ACCOUNT:
                 lines.account = item[1]
                 yield StatementAccount(item[1], line_number=item[2])
+            elif kind == _CUT:
+                yield _cut(item[1], item[2])
             else:
                 _, header, line_number, count = item
                 yield LineError(line_number, UNSUPPORTED_SECTION,

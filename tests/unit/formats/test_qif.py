@@ -13,6 +13,7 @@ from tximport.formats.base import (
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
     FileError,
+    FileNote,
     StatementAccount,
 )
 from tximport.formats.qif import UNSUPPORTED_SECTION, parse_qif, qif_date_text
@@ -69,8 +70,21 @@ def test_qif_date_style_is_inferred_for_the_whole_file_or_given() -> None:
 
 def test_qif_last_record_without_caret_and_crlf() -> None:
     data = b"!Type:Cash\r\nD2024-05-06\r\nT-1,000.00\r\nPShop"
-    [line] = lines(run(parse_qif, data))
+    events = run(parse_qif, data)
+    [line] = lines(events)
     assert (line.date_posted, line.amount, line.description) == (date(2024, 5, 6), Decimal("-1000.00"), "Shop")
+    # a file that ends inside a record looks cut short (the payee may be cut too): a warning at its last line
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number) == ("FileTruncated", "warning", 4)
+    assert "inside the record that starts at line 2" in note.message
+
+
+@pytest.mark.parametrize("ending", [b"^\n", b"^", b"^\n\n\n", b"^\n!Type:Cat\nNFood\n",
+                                    b"^\n!Type:Invst\nD1/1'24\nNBuy\n"])
+def test_a_qif_file_that_ends_after_its_records_has_no_cut_warning(ending: bytes) -> None:
+    events = run(parse_qif, b"!Type:Bank\nD01/22/2024\nT-3.50\nPShop\n" + ending)
+    assert [e for e in events if isinstance(e, FileNote)] == []
+    assert len(lines(events)) == 1
 
 
 @pytest.mark.parametrize(("text", "expected"), [("1/31'24", "1/31/2024"), ("1/ 5' 4", "1/5/2004"),

@@ -517,8 +517,13 @@ OFX_WHOLE = ofx(IBAN, [Card(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}", 
                 closing=Decimal("-10.50"), day=date(2024, 1, 31))
 
 
+QIF_WHOLE = "!Type:Bank\n" + "".join(f"D01/2{d}/2024\nT-{d}.50\nPShop {d}\nMCard payment\n^\n" for d in (2, 3, 4))
+
+
 @pytest.mark.parametrize(("file_format", "whole", "cut_before"), [
     ("MT940#v1", MT940_WHOLE, ":62F:"),  # before the closing balance
+    ("QIF#v1", QIF_WHOLE, "hop 4"),  # inside the last record's payee
+    ("QIF#v1", QIF_WHOLE, "^\n", ),  # (the first record's `^`: the rest of the file is gone)
     ("MT940#v1", MT940_WHOLE, ":86:Shop 4"),  # inside the last transaction
     ("XML#OFX#v1", OFX_WHOLE, "<STMTTRN><TRNTYPE>POS</TRNTYPE><DTPOSTED>20240104"),  # mid-list
     ("XML#OFX#v1", OFX_WHOLE, "</OFX>"),

@@ -1,6 +1,6 @@
 """The QIF reader as it was before the block reader replaced it (line by line, the same two passes).
-Kept (unchanged but for this note) as the oracle the differential tests compare
-`tximport.formats.qif` against.
+Kept as the oracle the differential tests compare `tximport.formats.qif` against, unchanged but for this note
+and one warning both give: a file whose last bank record has no `^` looks cut short (FileTruncated).
 
 `QIF#v1`: Quicken Interchange Format, bank-like sections.
 
@@ -32,11 +32,13 @@ from typing import Any
 
 from tximport.formats.base import (
     EMPTY_FILE,
+    FILE_TRUNCATED,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_SOURCE_DATA,
     REQUIRED_VALUE_MISSING,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -71,7 +73,7 @@ class _Record:
 class _Item:
     """What the reader meets: a section header, or a record within the current section."""
 
-    kind: str  # "header" | "record"
+    kind: str  # "header" | "record" | "cut" (the file ends inside `record`, at line_number)
     line_number: int
     text: str = ""
     record: _Record | None = None
@@ -104,6 +106,7 @@ def _items(source: Source, encoding: str) -> Iterator[_Item]:
             record.fields.setdefault(code, value)
         if record is not None:
             yield _Item("record", record.line_number, "unterminated", record=record)  # no final `^`
+            yield _Item("cut", number, record=record)
 
 
 def _section(header: str) -> str:
@@ -161,6 +164,10 @@ def _bank_records(source: Source, encoding: str) -> Iterator[tuple[str, Any]]:
             continue
         record = item.record
         assert record is not None
+        if item.kind == "cut":
+            if section == "bank":
+                yield "cut", (record.line_number, item.line_number)
+            continue
         if section == "bank":
             seen_qif = seen_qif or item.text != "unterminated"
             yield "record", record
@@ -213,6 +220,12 @@ def parse_qif(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
         if kind == "account":
             account = value[0]
             yield StatementAccount(account, line_number=value[1])
+            continue
+        if kind == "cut":
+            yield FileNote(FILE_TRUNCATED, f"the file ends at line {value[1]} inside the record that starts at line "
+                           f"{value[0]} (no '^' ends it). It looks cut short: that record may be incomplete and "
+                           "records after the cut are missing; check the file before confirming", severity="warning",
+                           line_number=value[1])
             continue
         if kind == "skipped":
             header, line_number, count = value
