@@ -279,3 +279,18 @@ def test_a_csv_card_pre_authorisation_is_booked_under_its_own_id_and_linked(api:
     assert ledger[booked["transactionId"]]["replacesPendingId"] == row["transactionId"]
     balance = api.ok("GET", f"/bankaccounts/{account}/transactions", params={"include": "balance"})["meta"]
     assert balance["balance"]["amount"] == "-61.20", "counted once: the booked line"
+
+
+def test_a_real_statement_written_twice_in_one_file_is_named_as_repeated(api: Api):
+    """The first statement of a real ABN AMRO file written twice: 16 lines staged with only a StatementGap that
+    blamed a 'last confirmed statement' (this very import); now the repeat is named, and nothing else."""
+    text = (SAMPLES / "mt940/mt940-jejik-abnamro.sta").read_text()
+    first = text[:text.index("\n-", text.index(":62F:")) + 3]
+    account = api.create_account(first.split(":25:")[1].split()[0])
+    imp = _import(api, account, first + first)
+    one, two = _statements(imp)
+    # (the sample's own balances do not add up: both copies say so)
+    assert [c["code"] for c in one["checks"]] == ["BalanceMismatch"]
+    assert [c["code"] for c in two["checks"]] == ["BalanceMismatch", "StatementRepeated"]
+    assert (two["checks"][1]["repeatsStatement"], two["checks"][1]["lineCount"]) == (1, one["lineCount"])
+    assert "StatementGap" not in _codes(imp) and "StatementRepeated" in _codes(imp)

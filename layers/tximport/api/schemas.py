@@ -379,7 +379,7 @@ class StatementCheckOut(Wire):
     """A failed statement check. Money as the document writes it: integers of the currency's minor
     units, with the exact decimal beside (`<name>Amount`)."""
 
-    code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap"]
+    code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap", "StatementRepeated"]
     message: str
     expected: MinorUnits | None = Field(description="the stated figure (closing, or the last closing)")
     expected_amount: DecimalText | None
@@ -390,8 +390,12 @@ class StatementCheckOut(Wire):
     line_number: int | None = Field(description="where a running balance breaks")
     start_date: Day | None = Field(description="gap: the days no statement covers; overlap: the lines' days")
     end_date: Day | None
-    line_count: int | None = Field(description="overlap: lines that are not duplicates")
-    previous_import_id: str | None
+    line_count: int | None = Field(description="overlap: lines that are not duplicates; repeated: the statement's "
+                                               "lines")
+    previous_import_id: str | None = Field(description="gap, overlap: the import of the statement before (this "
+                                                       "import's own id where that statement is in the same file)")
+    repeats_statement: int | None = Field(default=None, description="repeated: the index of the earlier statement "
+                                                                    "of this file that this one repeats")
 
 
 class StatementReportOut(Wire):

@@ -192,12 +192,13 @@ def _figure(name: str, value: Decimal | None, currency: str | None) -> dict[str,
 
 
 def statement_check_view(check: StatementCheck, currency: str | None) -> schemas.StatementCheckOut:
-    """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap)."""
+    """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap, StatementRepeated)."""
     return schemas.StatementCheckOut.model_validate({
         "code": check.code, "message": check.message, **_figure("expected", check.expected, currency),
         **_figure("computed", check.computed, currency), **_figure("difference", check.difference, currency),
         "line_number": check.line_number, "start_date": check.start_date, "end_date": check.end_date,
-        "line_count": check.line_count, "previous_import_id": check.previous_import_id})
+        "line_count": check.line_count, "previous_import_id": check.previous_import_id,
+        "repeats_statement": check.repeats_statement})
 
 
 def statement_view(report: StatementReport) -> schemas.StatementReportOut:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tximport.models import ErrorDetail, Import, Severity, TransactionSign
 from tximport.statements.collect import StatementCollector
 from tximport.statements.models import StatementRecord, StatementReport
-from tximport.statements.rules import assess
+from tximport.statements.rules import assess, repeated
 from tximport.storage.statements import StatementHistory
 
 #: statements an import document keeps (the ones with failed checks and each account's last come first)
@@ -33,14 +33,28 @@ class StatementService:
         identifiers = {a.id: a.account_identifier for a in imp.bank_accounts}
         # each statement follows the account's statement before it in the file, else its last confirmed one
         last = dict(collector.last)
+        in_file: set[str] = set()  # accounts whose `last` is a statement of this file
+        seen: dict[tuple[object, ...], StatementReport] = {}
         reports = []
         for totals in collector.finish(reversed_accounts=reversed_accounts):
-            report = assess(totals, last.get(totals.bank_account_id),
-                            account_identifier=identifiers.get(totals.bank_account_id))
+            account = totals.bank_account_id
+            identifier = identifiers.get(account)
+            report = assess(totals, None, account_identifier=identifier)
+            identity = report.identity()
+            earlier = seen.get(identity) if identity is not None else None
+            if earlier is not None:  # the file holds this statement twice: it follows nothing new
+                report.checks.append(repeated(report, earlier))
+                reports.append(report)
+                continue
+            if identity is not None:
+                seen[identity] = report
+            if last.get(account) is not None:
+                report = assess(totals, last[account], account_identifier=identifier, in_file=account in in_file)
             reports.append(report)
             record = report.record(imp.id)
             if record is not None:
-                last[totals.bank_account_id] = record
+                last[account] = record
+                in_file.add(account)
         imp.statements = _kept(reports)
         imp.statement_count = len(reports)
         return warnings(reports)

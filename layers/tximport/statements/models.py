@@ -21,6 +21,7 @@ from tximport.formats.base import StatementBalances
 BALANCE_MISMATCH = "BalanceMismatch"
 STATEMENT_GAP = "StatementGap"
 STATEMENT_OVERLAP = "StatementOverlap"
+STATEMENT_REPEATED = "StatementRepeated"
 
 
 @dataclass(slots=True)
@@ -119,6 +120,8 @@ class StatementCheck(BaseModel):
     line_count: int | None = None
     #: StatementGap / StatementOverlap: the earlier statement's import
     previous_import_id: str | None = None
+    #: StatementRepeated: the index of the earlier statement of the same file this one repeats
+    repeats_statement: int | None = None
 
 
 class StatementReport(BaseModel):
@@ -143,6 +146,16 @@ class StatementReport(BaseModel):
     start_date: date | None = None
     end_date: date | None = None
     checks: list[StatementCheck] = Field(default_factory=list)
+
+    def identity(self) -> tuple[object, ...] | None:
+        """What makes two statements of one file the same statement written twice: the account, the statement's
+        id and sequence, its balances, and its lines' count, sum and days (None: too little to tell, a
+        statement without lines, or without an id and without balances)."""
+        if not self.line_count or (self.statement_id is None and self.sequence is None
+                                   and (self.opening is None or self.closing is None)):
+            return None
+        return (self.bank_account_id, self.statement_id, self.sequence, self.opening, self.opening_date,
+                self.closing, self.closing_date, self.line_count, self.line_sum, self.start_date, self.end_date)
 
     def record(self, import_id: str) -> StatementRecord | None:
         """The history entry this statement leaves once confirmed (none without a closing to start from)."""

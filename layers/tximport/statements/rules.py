@@ -11,6 +11,8 @@
   (OFX states only a closing) starts from closing - sum(lines);
 * overlap: a statement that starts before the last confirmed statement ends, with lines dated within
   that period that are not duplicates of ledger lines (`StatementOverlap` with their days and count).
+* repetition: a statement the file holds twice (the same id, balances and lines: `StatementRepeated`), which is
+  then not checked for continuity.
   Such a statement is checked for overlap, not for a gap (its opening is an earlier balance). One that
   starts on the day the last one ends (an intraday cut-off) is checked for a gap.
 """
@@ -26,6 +28,7 @@ from tximport.statements.models import (
     BALANCE_MISMATCH,
     STATEMENT_GAP,
     STATEMENT_OVERLAP,
+    STATEMENT_REPEATED,
     RunningBreak,
     StatementCheck,
     StatementRecord,
@@ -196,7 +199,12 @@ class RunningBalance:
                                  opening=Balance(opening, oldest), closing=Balance(closing, newest))
 
 
-def _gap(report: StatementReport, opening: Decimal, last: StatementRecord, currency: str | None
+def _earlier(last: StatementRecord, in_file: bool) -> str:
+    """How a check names the statement before: the file's own, or the account's last confirmed one."""
+    return "the statement before it in this file" if in_file else "the last confirmed statement"
+
+
+def _gap(report: StatementReport, opening: Decimal, last: StatementRecord, currency: str | None, in_file: bool
          ) -> StatementCheck | None:
     missing = to_minor(opening - last.closing, currency)
     if not missing:
@@ -209,21 +217,33 @@ def _gap(report: StatementReport, opening: Decimal, last: StatementRecord, curre
     return StatementCheck(
         code=STATEMENT_GAP, expected=last.closing, computed=opening, difference=missing,
         start_date=start, end_date=end if end and end >= start else None, previous_import_id=last.import_id,
-        message=f"the statement opens at {opening} but the last confirmed statement closed at {last.closing} on "
+        message=f"the statement opens at {opening} but {_earlier(last, in_file)} closed at {last.closing} on "
                 f"{last.closing_date.isoformat()}: a statement{span} is missing, moving {missing}")
 
 
-def _overlap(totals: StatementTotals, last: StatementRecord) -> StatementCheck:
+def _overlap(totals: StatementTotals, last: StatementRecord, in_file: bool) -> StatementCheck:
     return StatementCheck(
         code=STATEMENT_OVERLAP, start_date=totals.overlap_first_day, end_date=totals.overlap_last_day,
         line_count=totals.overlap_new, previous_import_id=last.import_id,
-        message=f"{totals.overlap_new} line(s) fall within the period of the last confirmed statement "
+        message=f"{totals.overlap_new} line(s) fall within the period of {_earlier(last, in_file)} "
                 f"(up to {last.end_date.isoformat()}) and are not duplicates of its lines")
 
 
-def assess(totals: StatementTotals, last: StatementRecord | None, *, account_identifier: str | None = None
-           ) -> StatementReport:
-    """The report of one statement: its figures and the checks that fail."""
+def repeated(report: StatementReport, earlier: StatementReport) -> StatementCheck:
+    """The check of a statement that repeats an earlier statement of the same file (`StatementReport.identity`):
+    its lines are in the file twice, and would be imported twice."""
+    return StatementCheck(
+        code=STATEMENT_REPEATED, line_count=report.line_count, start_date=report.start_date,
+        end_date=report.end_date, repeats_statement=earlier.index,
+        message=f"the statement repeats statement {earlier.index} of this file (the same statement id, balances "
+                f"and {report.line_count} line(s) summing to {report.line_sum}): its lines are in the file twice "
+                "and would be imported twice; skip them in the review unless the bank booked them twice")
+
+
+def assess(totals: StatementTotals, last: StatementRecord | None, *, account_identifier: str | None = None,
+           in_file: bool = False) -> StatementReport:
+    """The report of one statement: its figures and the checks that fail (`in_file`: `last` is the statement
+    before it in the same file, not the account's last confirmed one)."""
     b = totals.balances
     currency = totals.currency or (b.currency if b else None)
     opening = b.opening.amount if b and b.opening else None
@@ -258,11 +278,11 @@ def assess(totals: StatementTotals, last: StatementRecord | None, *, account_ide
     if report.start_date is not None and report.start_date < last.end_date:
         # starts within the earlier statement: its opening is not the earlier closing, by design
         if totals.overlap_new:
-            checks.append(_overlap(totals, last))
+            checks.append(_overlap(totals, last, in_file))
         return report
     start_from = opening if opening is not None else (closing - totals.total if closing is not None else None)
     if start_from is not None:
-        gap = _gap(report, start_from, last, currency)
+        gap = _gap(report, start_from, last, currency, in_file)
         if gap:
             checks.append(gap)
     return report

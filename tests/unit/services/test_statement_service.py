@@ -50,3 +50,42 @@ def test_a_retried_commit_chunk_counts_once_in_the_day_balances(c: FakeContainer
     page = c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None)
     assert page.balance is not None and page.balance.amount == D("75.00")
     assert page.running == [D("75.00"), D("70.00")]
+
+
+def test_a_statement_the_file_holds_twice_is_named_as_repeated_not_as_a_gap(c: FakeContainer, world: World):
+    """A file with the same statement written twice (the same :20:/:28C:, balances and lines) staged every line
+    twice with only a StatementGap against itself; the repeat is named, and checked for nothing else."""
+    account = world.account(REF)
+    jan = month(REF, 1, 2024, 1, D("100.00"), ["-30.00", "-5.00"])
+    imp, outcome = world.processed((jan + jan).encode(), account, file_format="MT940#v1",
+                                   review_level="exceptionReview")
+    assert outcome == "review"
+    first, second = imp.statements
+    assert first.checks == []
+    (check,) = second.checks
+    assert (check.code, check.repeats_statement, check.line_count) == ("StatementRepeated", 1, 2)
+    (warning,) = [d for d in imp.error_details if d.code.startswith("Statement")]
+    assert (warning.code, warning.severity) == ("StatementRepeated", "warning")
+    assert "repeats statement 1 of this file" in warning.message and "imported twice" in warning.message
+
+
+def test_a_statement_that_differs_from_one_of_the_same_id_is_no_repeat(c: FakeContainer, world: World):
+    account = world.account(REF)
+    jan = month(REF, 1, 2024, 1, D("100.00"), ["-30.00", "-5.00"])
+    corrected = month(REF, 1, 2024, 1, D("100.00"), ["-30.00", "-6.00"])
+    imp, _ = world.processed((jan + corrected).encode(), account, file_format="MT940#v1")
+    assert "StatementRepeated" not in [check.code for s in imp.statements for check in s.checks]
+
+
+def test_a_gap_between_two_statements_of_one_file_names_the_one_before_it(c: FakeContainer, world: World):
+    """The gap's message named 'the last confirmed statement', and its previousImportId this very import."""
+    account = world.account(REF)
+    text = month(REF, 1, 2024, 1, D("100.00"), ["-30.00"]) + month(REF, 2, 2024, 2, D("60.00"), ["1.00"])
+    imp = _mt940(world, account, text)
+    (warning,) = [d for d in imp.error_details if d.code == "StatementGap"]
+    assert "the statement before it in this file closed at 70.00" in warning.message
+    assert "confirmed" not in warning.message
+    later, _ = world.processed(month(REF, 3, 2024, 3, D("50.00"), ["1.00"]).encode(), account,
+                               file_format="MT940#v1")
+    (gap,) = [d for d in later.error_details if d.code == "StatementGap"]
+    assert "the last confirmed statement closed at 61.00" in gap.message
