@@ -841,3 +841,28 @@ def test_a_flag_in_a_query_is_true_or_false(client: SessionsClient):
     for word in ("yes", "1", "True "):
         refused = client.error("GET", "/recurring", 400, params={"is_active": word})
         assert refused["field"] == "is_active", refused
+
+
+def test_an_array_sent_where_a_route_takes_one_object_is_a_body_error_and_changes_nothing(client: SessionsClient):
+    """qa39a F6: the array's first item was read as the body (`POST /import-sessions` answered InvalidBillingMonth,
+    and `PUT /import-sessions/{id}` changed the session)."""
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    (line,) = client.stage(session["id"], [{"transaction_date": "2024-03-02", "description": "Cafe", "amount": -5}])
+    for method, path, body in [("POST", "/import-sessions", [{"account_id": account}]),
+                               ("PUT", f"/import-sessions/{session['id']}", [{"description": "changed"}]),
+                               ("PUT", f"/staged-transactions/{line['id']}", [{"description": "changed"}]),
+                               ("POST", "/categories", [{"name": "Food", "type": "EXPENSE"}]),
+                               ("POST", "/import-sessions", "text"), ("POST", "/import-sessions", 5)]:
+        refused = client.error(method, path, 400, json_body=body)
+        assert (refused["code"], refused["field"]) == ("ValidationError", "body"), (path, body, refused)
+    assert client.get_session(session["id"])["description"] == session["description"]
+    assert client.ok("GET", f"/staged-transactions/{line['id']}")["description"] == "Cafe"
+    assert client.ok("GET", "/categories") == [] and len(client.ok("GET", "/import-sessions")) == 1
+    # an object (or a number) where an array is taken, and either shape where bind takes both, as before
+    staged = f"/import-sessions/{session['id']}/staged-transactions"
+    for body in ({"transaction_date": "2024-03-02", "amount": -5}, 5):
+        assert client.error("POST", staged, 400, json_body=body)["field"] == "body"
+    bind = f"/import-sessions/{session['id']}/bind"
+    assert client.error("POST", bind, 400, json_body=[{"staged_transaction_id": line["id"]}])["field"] == \
+        "[0].recurring_transaction_id"
