@@ -843,6 +843,31 @@ def test_a_flag_in_a_query_is_true_or_false(client: SessionsClient):
         assert refused["field"] == "is_active", refused
 
 
+def test_a_line_whose_sign_contradicts_its_type_is_refused_and_the_ledger_books_what_was_staged(
+        client: SessionsClient):
+    """qa39a F1: `EXPENSE +5` and `INCOME -7` were staged as sent (201) and booked with their type's sign (-5.00,
+    +7.00). The user guide's sign rule (account + INCOME, - EXPENSE) refuses them, all or nothing, on POST and PUT."""
+    account = client.bank_account()
+    food = client.category("Food")
+    session = client.create_session(account_id=account, billing_month="2024-07")
+    path = f"/import-sessions/{session['id']}/staged-transactions"
+    filed = {"category_id": food}
+    lines = [{"transaction_date": "2024-07-01", "description": "Fine", "amount": -1.10, "type": "EXPENSE",
+              "data": filed},
+             {"transaction_date": "2024-07-02", "description": "Expense typed positive", "amount": 5,
+              "type": "EXPENSE", "data": filed}]
+    refused = client.error("POST", path, 400, json_body=lines)
+    assert (refused["code"], refused["field"]) == ("SignMismatch", "[1].amount"), refused
+    assert client.ok("GET", path) == []
+    (line,) = client.stage(session["id"], lines[:1])
+    put = f"/staged-transactions/{line['id']}"
+    assert (client.error("PUT", put, 400, json_body={"amount": 1.10})["field"],
+            client.error("PUT", put, 400, json_body={"type": "INCOME"})["field"]) == ("amount", "type")
+    assert client.ok("GET", put)["amount"] == D("-1.10")
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    assert [row["amount"] for row in client.core.ledger(account)] == ["-1.10"]  # type: ignore[attr-defined]
+
+
 def test_an_array_sent_where_a_route_takes_one_object_is_a_body_error_and_changes_nothing(client: SessionsClient):
     """qa39a F6: the array's first item was read as the body (`POST /import-sessions` answered InvalidBillingMonth,
     and `PUT /import-sessions/{id}` changed the session)."""

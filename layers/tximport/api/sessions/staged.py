@@ -26,7 +26,8 @@ def get_staged(staged_id: RouteId, workspace: WorkspaceHeader = None) -> Respons
 @router.put("/staged-transactions/<staged_id>", summary="Update a staged transaction", tags=TAGS,
             description="The fields sent change; `data` keys merge into the line's data (a null value removes the "
                         "key); `data.tags` (names) creates missing tags. `status` is ignored: it is computed "
-                        "(READY when every required field is set, else PENDING). 409 while the line is PROCESSING.",
+                        "(READY when every required field is set, else PENDING). An amount or type whose sign "
+                        "contradicts the sign rule is 400 SignMismatch. 409 while the line is PROCESSING.",
             responses=answers(StagedTransactionOut, 200, 404, 409))
 def update_staged(staged_id: RouteId, body: UpdateStagedTransactionRequest, workspace: WorkspaceHeader = None
                   ) -> Response[str]:
