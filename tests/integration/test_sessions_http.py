@@ -114,7 +114,7 @@ def test_user_guide_account_example(client: SessionsClient):
     assert detail["stats"]["ready"] == 0 and detail["stats"]["total"] == 2 and detail["status"] == "PENDING"
     for line in lines:
         client.ok("PUT", f"/staged-transactions/{line['id']}", json_body={"data": {"category_id": category},
-                                                                           "status": "PENDING"})
+                                                                           "status": "READY"})
     detail = client.get_session(session["id"])
     assert (detail["stats"]["ready"], detail["stats"]["total"], detail["status"]) == (2, 2, "OK")
     assert detail["current_total"] == D("-150.00") and len(detail["transactions"]) == 2
@@ -866,6 +866,42 @@ def test_a_line_whose_sign_contradicts_its_type_is_refused_and_the_ledger_books_
     assert client.ok("GET", put)["amount"] == D("-1.10")
     client.ok("POST", f"/import-sessions/{session['id']}/commit")
     assert [row["amount"] for row in client.core.ledger(account)] == ["-1.10"]  # type: ignore[attr-defined]
+
+
+def test_the_status_a_client_sets_is_done_and_ready_books_a_copy_it_overrides(client: SessionsClient):
+    """qa39a F2 and F3: `{"status": "READY"}` was answered 200 and ignored, so a line commit held back as a certain
+    copy (two identical coffees in two sessions) could never be booked."""
+    account = client.bank_account()
+    food = client.category("Food")
+    coffee = {"transaction_date": "2024-04-02", "description": "Coffee Shop", "amount": -3.5, "type": "EXPENSE",
+              "data": {"category_id": food}}
+    first = client.create_session(account_id=account, billing_month="2024-04")
+    second = client.create_session(account_id=account, billing_month="2024-04")
+    client.stage(first["id"], [coffee])
+    (line,) = client.stage(second["id"], [coffee])
+    client.ok("POST", f"/import-sessions/{first['id']}/commit")
+    assert client.ok("POST", f"/import-sessions/{second['id']}/commit")["held_back"] == 1
+    put = f"/staged-transactions/{line['id']}"
+    assert client.ok("GET", put)["data"]["possible_duplicate"]["reason"] == "alreadyCommitted"
+    ready = client.ok("PUT", put, json_body={"status": "READY"})
+    assert ready["status"] == "READY" and ready["data"]["possible_duplicate"]["overridden"] is True
+    assert client.ok("POST", f"/import-sessions/{second['id']}/commit")["committed"] == 1
+    assert [row["amount"] for row in client.core.ledger(account)] == ["-3.50", "-3.50"]  # type: ignore[attr-defined]
+    # READY on a line lacking what READY needs names status and why; PENDING holds a line back from commit
+    session = client.create_session(account_id=account, billing_month="2024-05")
+    bare, filed = client.stage(session["id"], [
+        {"transaction_date": "2024-05-02", "description": "No category", "amount": -2},
+        {"transaction_date": "2024-05-03", "description": "Filed", "amount": -4, "data": {"category_id": food}}])
+    lacking = client.error("PUT", f"/staged-transactions/{bare['id']}", 400, json_body={"status": "READY"})
+    assert (lacking["code"], lacking["field"], lacking["details"][0]["field"]) == (
+        "MissingFields", "status", "data.category_id"), lacking
+    enriching = client.error("PUT", f"/staged-transactions/{bare['id']}", 400, json_body={"status": "PROCESSING"})
+    assert (enriching["code"], enriching["field"]) == ("StatusNotSettable", "status")
+    held = client.ok("PUT", f"/staged-transactions/{filed['id']}", json_body={"status": "PENDING"})
+    assert (held["status"], held["on_hold"]) == ("PENDING", True)
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 0
+    assert client.ok("PUT", f"/staged-transactions/{filed['id']}", json_body={"status": "READY"})["status"] == "READY"
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 1
 
 
 def test_an_array_sent_where_a_route_takes_one_object_is_a_body_error_and_changes_nothing(client: SessionsClient):
