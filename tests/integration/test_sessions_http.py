@@ -843,29 +843,24 @@ def test_a_flag_in_a_query_is_true_or_false(client: SessionsClient):
         assert refused["field"] == "is_active", refused
 
 
-def test_a_line_whose_sign_contradicts_its_type_is_refused_and_the_ledger_books_what_was_staged(
-        client: SessionsClient):
-    """qa39a F1: `EXPENSE +5` and `INCOME -7` were staged as sent (201) and booked with their type's sign (-5.00,
-    +7.00). The user guide's sign rule (account + INCOME, - EXPENSE) refuses them, all or nothing, on POST and PUT."""
+def test_a_type_decides_the_direction_of_its_amount_written_signed_or_as_a_magnitude(client: SessionsClient):
+    """The user guide writes amounts both ways: signed ("Regra de sinais": EXPENSE negative) and as magnitudes (its
+    bind example's EXPENSE of 49.90, its context_value table's `EXPENSE: - amount`). Both are taken, and the ledger
+    books each line with its type's sign."""
     account = client.bank_account()
-    food = client.category("Food")
+    food, salary = client.category("Food"), client.category("Salary", kind="INCOME")
     session = client.create_session(account_id=account, billing_month="2024-07")
-    path = f"/import-sessions/{session['id']}/staged-transactions"
-    filed = {"category_id": food}
-    lines = [{"transaction_date": "2024-07-01", "description": "Fine", "amount": -1.10, "type": "EXPENSE",
-              "data": filed},
-             {"transaction_date": "2024-07-02", "description": "Expense typed positive", "amount": 5,
-              "type": "EXPENSE", "data": filed}]
-    refused = client.error("POST", path, 400, json_body=lines)
-    assert (refused["code"], refused["field"]) == ("SignMismatch", "[1].amount"), refused
-    assert client.ok("GET", path) == []
-    (line,) = client.stage(session["id"], lines[:1])
-    put = f"/staged-transactions/{line['id']}"
-    assert (client.error("PUT", put, 400, json_body={"amount": 1.10})["field"],
-            client.error("PUT", put, 400, json_body={"type": "INCOME"})["field"]) == ("amount", "type")
-    assert client.ok("GET", put)["amount"] == D("-1.10")
+    lines = [{"transaction_date": "2024-07-01", "description": "Signed expense", "amount": -5, "type": "EXPENSE",
+              "data": {"category_id": food}},
+             {"transaction_date": "2024-07-02", "description": "Magnitude expense", "amount": 5, "type": "EXPENSE",
+              "data": {"category_id": food}},
+             {"transaction_date": "2024-07-03", "description": "Income", "amount": 7, "type": "INCOME",
+              "data": {"category_id": salary}}]
+    staged = client.stage(session["id"], lines)
+    assert [line["amount"] for line in staged] == [D(-5), D(5), D(7)]  # as sent
     client.ok("POST", f"/import-sessions/{session['id']}/commit")
-    assert [row["amount"] for row in client.core.ledger(account)] == ["-1.10"]  # type: ignore[attr-defined]
+    assert sorted(row["amount"] for row in client.core.ledger(account)) == [  # type: ignore[attr-defined]
+        "-5.00", "-5.00", "7.00"]
 
 
 def test_the_status_a_client_sets_is_done_and_ready_books_a_copy_it_overrides(client: SessionsClient):

@@ -27,7 +27,6 @@ from tximport.sessions.models import (
     StagedTransaction,
     StagedTransactionType,
 )
-from tximport.sessions.rules import sign_contradicts
 
 #: the lookup order of the user guide (recurring_incomes, _expenses, _transfers, _card_transactions)
 LOOKUP_ORDER = (RecurringType.INCOME, RecurringType.EXPENSE, RecurringType.TRANSFER,
@@ -135,8 +134,7 @@ def score(item: RecurringItem, line: StagedTransaction, due: date | None) -> Can
 def suggest(items: Iterable[RecurringItem], lines: Sequence[StagedTransaction], kind: SessionType,
             billing_month: str, context_id: str) -> list[Candidate]:
     """At most one suggestion per recurring item and per line: the best-scoring pairs first. Lines
-    already bound are left alone, and so is a line whose sign the item's type contradicts (confirmed, the
-    bind would be refused)."""
+    already bound are left alone."""
     allowed = CARD_TYPES if kind == SessionType.CARD else ACCOUNT_TYPES
     free = [ln for ln in lines if not any(ln.data.get(f) for f in DATA_FIELD.values()) and ln.type in allowed]
     candidates: list[Candidate] = []
@@ -151,8 +149,7 @@ def suggest(items: Iterable[RecurringItem], lines: Sequence[StagedTransaction], 
         due = expected_day(item, billing_month)
         if due is None:
             continue
-        candidates += [c for c in (score(item, ln, due) for ln in free
-                                   if not sign_contradicts(TYPE_OF[item.type], ln.amount)) if c is not None]
+        candidates += [c for c in (score(item, ln, due) for ln in free) if c is not None]
     chosen: list[Candidate] = []
     used_items: set[str] = set()
     used_lines: set[str] = set()

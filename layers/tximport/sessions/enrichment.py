@@ -25,7 +25,7 @@ from tximport.sessions.models import (
     StagedTransaction,
     StagedTransactionType,
 )
-from tximport.sessions.rules import allowed_types, sign_contradicts
+from tximport.sessions.rules import allowed_types
 
 APPLY_ABOVE = 0.85
 REVIEW_FROM = 0.60
@@ -158,9 +158,8 @@ class Enricher:
         counterparty = line.data.get("counterparty_name") or line.data.get("counterparty")
         suggestion = self.by_rule(line.description, line.amount, counterparty if isinstance(counterparty, str)
                                   else None)
-        if suggestion and suggestion.type and (suggestion.type not in allowed_types(kind)
-                                               or sign_contradicts(suggestion.type, line.amount)):
-            suggestion.type = None  # a rule may not move a line out of its session's context, nor against its sign
+        if suggestion and suggestion.type and suggestion.type not in allowed_types(kind):
+            suggestion.type = None  # a rule may not move a line out of its session's context
         line_type = suggestion.type if suggestion and suggestion.type else line.type
         if suggestion is None:
             suggestion = self.by_learning(line.description, category_type_of(line_type))

@@ -46,19 +46,6 @@ def type_by_sign(kind: SessionType, amount: Decimal) -> StagedTransactionType:
     return T.INCOME if amount >= 0 else T.EXPENSE
 
 
-#: the sign a type's amount has (user guide, "Regra de sinais": account + INCOME, - EXPENSE; card + CARD_EXPENSE,
-#: - CARD_CHARGEBACK; its tables of types say the same). The guide gives no sign for the other types: a transfer's
-#: sign gives its direction, a card payment and the investment types count by their magnitude
-SIGN: dict[StagedTransactionType, int] = {T.INCOME: 1, T.EXPENSE: -1, T.CARD_EXPENSE: 1, T.CARD_CHARGEBACK: -1}
-
-
-def sign_contradicts(line_type: StagedTransactionType, amount: Decimal) -> bool:
-    """Whether `amount`'s sign is the other one than the sign rule gives `line_type` (an EXPENSE of +5 was booked
-    -5.00 while the staged line said +5). A type without a sign, or a zero amount, contradicts nothing."""
-    sign = SIGN.get(line_type)
-    return sign is not None and amount != 0 and (amount > 0) != (sign > 0)
-
-
 def transfer_outgoing(amount: Decimal, data: dict[str, Any]) -> bool:
     """A transfer leaves the session's account when its amount is negative, or when it names a
     destination and no source."""

@@ -157,11 +157,8 @@ def upload(session_id: RouteId, workspace: WorkspaceHeader = None) -> Response[s
 
 @router.post("/import-sessions/<session_id>/staged-transactions", summary="Create staged transactions", tags=TAGS,
              description="An array of 1 to 5,000 lines. `type` may be left out: account + INCOME, - EXPENSE; card + "
-                         "CARD_EXPENSE, - CARD_CHARGEBACK. A type sent agrees with that sign rule (EXPENSE with a "
-                         "positive amount is 400 SignMismatch naming `[i].amount`; TRANSFER, CARD_PAYMENT and the "
-                         "investment types take either sign). `data.tags` (names) creates the tags that do not exist. "
-                         "The status is computed (READY when the type has what it needs, else PENDING). All or "
-                         "nothing: a line refused stages none.",
+                         "CARD_EXPENSE, - CARD_CHARGEBACK. `data.tags` (names) creates the tags that do not exist. "
+                         "The status is computed (READY when the type has what it needs, else PENDING).",
              responses=answers(StagedTransactionList, 201, 404, 409))
 def create_staged(session_id: RouteId, body: Annotated[CreateStagedTransactionsRequest, Body()],
                   workspace: WorkspaceHeader = None) -> Response[str]:

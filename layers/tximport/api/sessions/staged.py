@@ -30,8 +30,8 @@ def get_staged(staged_id: RouteId, workspace: WorkspaceHeader = None) -> Respons
                         "lacks), lifts a hold and overrides a copy mark (`data.possible_duplicate.overridden: true`: "
                         "the commit books the line); PENDING holds the line back from commit (`on_hold: true`) until "
                         "READY is set; PROCESSING is enrichment's (400 StatusNotSettable). Left out, the status is "
-                        "computed (READY when every required field is set, else PENDING). An amount or type whose "
-                        "sign contradicts the sign rule is 400 SignMismatch. 409 while the line is PROCESSING.",
+                        "computed (READY when every required field is set, else PENDING). 409 while the line is "
+                        "PROCESSING.",
             responses=answers(StagedTransactionOut, 200, 404, 409))
 def update_staged(staged_id: RouteId, body: UpdateStagedTransactionRequest, workspace: WorkspaceHeader = None
                   ) -> Response[str]:

@@ -7,9 +7,9 @@ from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.checks import check_recurring_fits, check_sign
+from tximport.services.sessions.checks import check_recurring_fits
 from tximport.services.sessions.deps import Deps
-from tximport.sessions.binding import TYPE_OF, apply_binding, fits_context
+from tximport.sessions.binding import apply_binding, fits_context
 from tximport.sessions.commands import BindRequest
 from tximport.sessions.models import (
     BindingSource,
@@ -49,8 +49,6 @@ class BindService:
                                    target=f"{where}.recurring_transaction_id")
         check_recurring_fits(self.d, scope, session, item, self.d.currency(scope, session),
                              f"{where}.recurring_transaction_id")
-        # the line takes the item's type: an expense bound to money in was an EXPENSE of +49.90, booked -49.90
-        check_sign(TYPE_OF[item.type], line.amount, f"{where}.recurring_transaction_id")
         if line.processing_enrichment:
             raise Conflict("the line is being enriched; retry when it is no longer PROCESSING",
                            code="LineProcessing", target=f"{where}.staged_transaction_id")

@@ -11,7 +11,6 @@ from typing import Any
 from tximport.errors import ValidationFailed
 from tximport.services.sessions.deps import Deps, check_amount, check_currency, line_currency
 from tximport.sessions.models import (
-    CARD_TYPES,
     MONTH_PATTERN,
     ImportSession,
     Invoice,
@@ -21,7 +20,7 @@ from tximport.sessions.models import (
     SessionType,
     StagedTransactionType,
 )
-from tximport.sessions.rules import SIGN, allowed_types, sign_contradicts, type_by_sign
+from tximport.sessions.rules import allowed_types
 
 _MONTH = re.compile(MONTH_PATTERN)
 
@@ -40,19 +39,6 @@ def check_types(session: ImportSession, types: list[Any], prefix: str | None = N
             raise ValidationFailed(f"{kind} is not a type of a {session.type.value.lower()} session "
                                    f"({', '.join(sorted(allowed))})", code="TypeNotAllowed",
                                    target=_at(f"[{index}]" if prefix is None else prefix, "type"))
-
-
-def check_sign(kind: StagedTransactionType | None, amount: Decimal, target: str) -> None:
-    """The user guide's sign rule: a line typed INCOME or CARD_EXPENSE is positive, one typed EXPENSE or
-    CARD_CHARGEBACK negative; a contradiction is a 400 SignMismatch naming `target` (it was staged as sent and
-    booked with the type's sign: +5 staged, -5.00 in the ledger)."""
-    if kind is None or not sign_contradicts(kind, amount):
-        return
-    context = SessionType.CARD if kind in CARD_TYPES else SessionType.ACCOUNT
-    wanted = "positive" if SIGN[kind] > 0 else "negative"
-    raise ValidationFailed(f"{kind.value} is {wanted} by the sign rule and the amount is {amount}: send the amount "
-                           f"with that sign, or the type its sign gives ({type_by_sign(context, amount).value}; "
-                           "a type left out is the sign's)", code="SignMismatch", target=target)
 
 
 def check_transfer(deps: Deps, scope: Scope, session: ImportSession, data: dict[str, Any], currency: str | None,
@@ -140,13 +126,12 @@ def _json(value: Any) -> str:
 def check_line(deps: Deps, scope: Scope, session: ImportSession, currency: str | None, amount: Decimal,
                data: dict[str, Any], kind: StagedTransactionType | None, prefix: str) -> None:
     """One line against its session (`currency`: its account's): the currency it names, its amount's decimals,
-    its transfer's other account, its type, its sign (the sign rule) and its card payment's invoice. Raises the
-    400 a POST of the line answers, naming the field under `prefix` (`[0]` in a POST). `data`'s currency code is
-    written upper case, as the ledger writes codes."""
+    its transfer's other account, its type and its card payment's invoice. Raises the 400 a POST of the line
+    answers, naming the field under `prefix` (`[0]` in a POST). `data`'s currency code is written upper case, as
+    the ledger writes codes."""
     check_data(data, _at(prefix, "data"))
     check_currency(data, currency, _at(prefix, "data.currency"))
     check_amount(amount, line_currency(data, currency), _at(prefix, "amount"))
     check_transfer(deps, scope, session, data, currency, _at(prefix, "data"))
     check_types(session, [kind], prefix)
-    check_sign(kind, amount, _at(prefix, "amount"))
     check_card_payment(deps, scope, session, data, kind, _at(prefix, "data"))

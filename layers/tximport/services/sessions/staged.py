@@ -8,13 +8,7 @@ from typing import Any
 from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.models import utcnow
 from tximport.services.sessions.catalog import CatalogService
-from tximport.services.sessions.checks import (
-    check_card_payment,
-    check_data,
-    check_line,
-    check_sign,
-    check_transfer,
-)
+from tximport.services.sessions.checks import check_card_payment, check_data, check_line, check_transfer
 from tximport.services.sessions.copies import MARK, CopyFinder, Held, same_line
 from tximport.services.sessions.deps import (
     MAX_LINES_PER_SESSION,
@@ -185,8 +179,6 @@ class StagedService:
         if new.type not in allowed_types(session.type):
             raise ValidationFailed(f"{new.type} is not a type of a {session.type.value.lower()} session",
                                    code="TypeNotAllowed", target="type")
-        if changes.amount is not None or changes.type is not None:  # (a line staged before the rule keeps its sign)
-            check_sign(new.type, new.amount, "amount" if changes.amount is not None else "type")
         check_card_payment(self.d, scope, session, new.data, new.type, "data")
         if _key_fields(new) != _key_fields(line):
             self._mark_again(scope, session, new)
