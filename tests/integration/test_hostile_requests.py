@@ -356,6 +356,42 @@ def test_a_body_declared_as_a_form_is_refused_in_the_routes_dialect(world: World
         assert body["code"] == "VALIDATION"
 
 
+def _body_shapes(op: Operation) -> set[str]:
+    """The JSON types a route's body may have (`object`, `array`), from its OpenAPI document."""
+    doc = openapi_document()
+    schema = doc["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+    shapes = set()
+    for member in schema.get("anyOf", [schema]):
+        if "$ref" in member:
+            member = doc["components"]["schemas"][member["$ref"].rsplit("/", 1)[1]]
+        shapes.add(member.get("type", "object"))
+    return shapes
+
+
+@pytest.mark.parametrize("op", [op for op, _ in OPERATIONS if op.has_body and not op.path.endswith("/upload")],
+                         ids=lambda op: f"{op.method} {op.path}")
+def test_a_body_of_another_shape_than_the_routes_is_refused_naming_the_body(world: World, op: Operation):
+    """qa39a F6: an array sent where a route takes one object was read as the array's first item (`POST
+    /import-sessions` answered InvalidBillingMonth, `PUT /import-sessions/{id}` changed the session). An array where
+    an object is taken, an object where an array is, a JSON string or number: 400 naming the body, in the route's
+    dialect, and nothing changed."""
+    shapes = _body_shapes(op)
+    sent: list[Any] = ["text", 5]
+    if shapes == {"object"}:
+        sent.append([{}])
+    if shapes == {"array"}:
+        sent.append({})
+    session = world.url(Operation("GET", "/import-sessions/{session_id}", (("session_id", "path"),), False))
+    before = world.owner.session.get(session, timeout=30, headers={
+        "Authorization": f"Bearer {world.owner.token}", "X-Workspace-ID": world.workspace}).json()
+    for body in sent:
+        _assert_refused(_call(world, op, data=json.dumps(body).encode()), f"{op.path} {body!r}", target="body")
+    after = world.owner.session.get(session, timeout=30, headers={
+        "Authorization": f"Bearer {world.owner.token}", "X-Workspace-ID": world.workspace}).json()
+    assert after == before
+    assert world.owner.get_import(world.ids["import_id"])["status"] == "awaitingConfirmation"
+
+
 @pytest.mark.parametrize(("path", "body", "target"), [
     ("/imports", {"data": {"fileFormat": "Tabular3column#v1", "source": "s" * 10_000_000}}, "data.source"),
     ("/api/public/v1/transactions", {"transactions": [{"text": "t" * 10_000_000}]}, "transactions.0.text"),

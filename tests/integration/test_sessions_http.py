@@ -114,7 +114,7 @@ def test_user_guide_account_example(client: SessionsClient):
     assert detail["stats"]["ready"] == 0 and detail["stats"]["total"] == 2 and detail["status"] == "PENDING"
     for line in lines:
         client.ok("PUT", f"/staged-transactions/{line['id']}", json_body={"data": {"category_id": category},
-                                                                           "status": "PENDING"})
+                                                                           "status": "READY"})
     detail = client.get_session(session["id"])
     assert (detail["stats"]["ready"], detail["stats"]["total"], detail["status"]) == (2, 2, "OK")
     assert detail["current_total"] == D("-150.00") and len(detail["transactions"]) == 2
@@ -841,3 +841,84 @@ def test_a_flag_in_a_query_is_true_or_false(client: SessionsClient):
     for word in ("yes", "1", "True "):
         refused = client.error("GET", "/recurring", 400, params={"is_active": word})
         assert refused["field"] == "is_active", refused
+
+
+def test_a_type_decides_the_direction_of_its_amount_written_signed_or_as_a_magnitude(client: SessionsClient):
+    """The user guide writes amounts both ways: signed ("Regra de sinais": EXPENSE negative) and as magnitudes (its
+    bind example's EXPENSE of 49.90, its context_value table's `EXPENSE: - amount`). Both are taken, and the ledger
+    books each line with its type's sign."""
+    account = client.bank_account()
+    food, salary = client.category("Food"), client.category("Salary", kind="INCOME")
+    session = client.create_session(account_id=account, billing_month="2024-07")
+    lines = [{"transaction_date": "2024-07-01", "description": "Signed expense", "amount": -5, "type": "EXPENSE",
+              "data": {"category_id": food}},
+             {"transaction_date": "2024-07-02", "description": "Magnitude expense", "amount": 5, "type": "EXPENSE",
+              "data": {"category_id": food}},
+             {"transaction_date": "2024-07-03", "description": "Income", "amount": 7, "type": "INCOME",
+              "data": {"category_id": salary}}]
+    staged = client.stage(session["id"], lines)
+    assert [line["amount"] for line in staged] == [D(-5), D(5), D(7)]  # as sent
+    client.ok("POST", f"/import-sessions/{session['id']}/commit")
+    assert sorted(row["amount"] for row in client.core.ledger(account)) == [  # type: ignore[attr-defined]
+        "-5.00", "-5.00", "7.00"]
+
+
+def test_the_status_a_client_sets_is_done_and_ready_books_a_copy_it_overrides(client: SessionsClient):
+    """qa39a F2 and F3: `{"status": "READY"}` was answered 200 and ignored, so a line commit held back as a certain
+    copy (two identical coffees in two sessions) could never be booked."""
+    account = client.bank_account()
+    food = client.category("Food")
+    coffee = {"transaction_date": "2024-04-02", "description": "Coffee Shop", "amount": -3.5, "type": "EXPENSE",
+              "data": {"category_id": food}}
+    first = client.create_session(account_id=account, billing_month="2024-04")
+    second = client.create_session(account_id=account, billing_month="2024-04")
+    client.stage(first["id"], [coffee])
+    (line,) = client.stage(second["id"], [coffee])
+    client.ok("POST", f"/import-sessions/{first['id']}/commit")
+    assert client.ok("POST", f"/import-sessions/{second['id']}/commit")["held_back"] == 1
+    put = f"/staged-transactions/{line['id']}"
+    assert client.ok("GET", put)["data"]["possible_duplicate"]["reason"] == "alreadyCommitted"
+    ready = client.ok("PUT", put, json_body={"status": "READY"})
+    assert ready["status"] == "READY" and ready["data"]["possible_duplicate"]["overridden"] is True
+    assert client.ok("POST", f"/import-sessions/{second['id']}/commit")["committed"] == 1
+    assert [row["amount"] for row in client.core.ledger(account)] == ["-3.50", "-3.50"]  # type: ignore[attr-defined]
+    # READY on a line lacking what READY needs names status and why; PENDING holds a line back from commit
+    session = client.create_session(account_id=account, billing_month="2024-05")
+    bare, filed = client.stage(session["id"], [
+        {"transaction_date": "2024-05-02", "description": "No category", "amount": -2},
+        {"transaction_date": "2024-05-03", "description": "Filed", "amount": -4, "data": {"category_id": food}}])
+    lacking = client.error("PUT", f"/staged-transactions/{bare['id']}", 400, json_body={"status": "READY"})
+    assert (lacking["code"], lacking["field"], lacking["details"][0]["field"]) == (
+        "MissingFields", "status", "data.category_id"), lacking
+    enriching = client.error("PUT", f"/staged-transactions/{bare['id']}", 400, json_body={"status": "PROCESSING"})
+    assert (enriching["code"], enriching["field"]) == ("StatusNotSettable", "status")
+    held = client.ok("PUT", f"/staged-transactions/{filed['id']}", json_body={"status": "PENDING"})
+    assert (held["status"], held["on_hold"]) == ("PENDING", True)
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 0
+    assert client.ok("PUT", f"/staged-transactions/{filed['id']}", json_body={"status": "READY"})["status"] == "READY"
+    assert client.ok("POST", f"/import-sessions/{session['id']}/commit")["committed"] == 1
+
+
+def test_an_array_sent_where_a_route_takes_one_object_is_a_body_error_and_changes_nothing(client: SessionsClient):
+    """qa39a F6: the array's first item was read as the body (`POST /import-sessions` answered InvalidBillingMonth,
+    and `PUT /import-sessions/{id}` changed the session)."""
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    (line,) = client.stage(session["id"], [{"transaction_date": "2024-03-02", "description": "Cafe", "amount": -5}])
+    for method, path, body in [("POST", "/import-sessions", [{"account_id": account}]),
+                               ("PUT", f"/import-sessions/{session['id']}", [{"description": "changed"}]),
+                               ("PUT", f"/staged-transactions/{line['id']}", [{"description": "changed"}]),
+                               ("POST", "/categories", [{"name": "Food", "type": "EXPENSE"}]),
+                               ("POST", "/import-sessions", "text"), ("POST", "/import-sessions", 5)]:
+        refused = client.error(method, path, 400, json_body=body)
+        assert (refused["code"], refused["field"]) == ("ValidationError", "body"), (path, body, refused)
+    assert client.get_session(session["id"])["description"] == session["description"]
+    assert client.ok("GET", f"/staged-transactions/{line['id']}")["description"] == "Cafe"
+    assert client.ok("GET", "/categories") == [] and len(client.ok("GET", "/import-sessions")) == 1
+    # an object (or a number) where an array is taken, and either shape where bind takes both, as before
+    staged = f"/import-sessions/{session['id']}/staged-transactions"
+    for body in ({"transaction_date": "2024-03-02", "amount": -5}, 5):
+        assert client.error("POST", staged, 400, json_body=body)["field"] == "body"
+    bind = f"/import-sessions/{session['id']}/bind"
+    assert client.error("POST", bind, 400, json_body=[{"staged_transaction_id": line["id"]}])["field"] == \
+        "[0].recurring_transaction_id"

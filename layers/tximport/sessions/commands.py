@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tximport.sessions.models import StagedTransactionType
+from tximport.sessions.models import StagedTransactionStatus, StagedTransactionType
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,8 @@ class StagedInput:
 
 class StagedChanges(BaseModel):
     """What an update of a staged line changes (None: unchanged). `data` merges into the line's data,
-    a null value removing its key. There is no status: it is computed."""
+    a null value removing its key. `status` is what the client decides: READY (the line must have what READY
+    needs; a copy mark is overridden) or PENDING (held back from commit until READY is set)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,6 +60,7 @@ class StagedChanges(BaseModel):
     description: str | None = None
     type: StagedTransactionType | None = None
     data: dict[str, Any] | None = None
+    status: StagedTransactionStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,8 @@ class StagedTransaction(Model):
     data: dict[str, Any] = Field(default_factory=dict)
     line_number: int | None = None
     processing_enrichment: bool = False
+    #: the client set PENDING (PUT `status`): the line stays PENDING, held back from commit, until it sets READY
+    on_hold: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = 0

@@ -61,14 +61,14 @@ def missing_fields(line_type: StagedTransactionType, amount: Decimal, descriptio
     """What a line still lacks to be READY (empty when it is complete). An ignored line (`data.ignore`)
     needs only its date, amount and description: it is committed with status IGNORE. A certain copy (of a
     ledger line, or of a line the session holds: a POST retried, a file uploaded twice) needs the client's
-    decision, `data.ignore` false (a line of its own: booked) or true (committed IGNORE), or its removal."""
+    decision (`copy_decided`), or its removal."""
     missing: list[str] = []
     if not description.strip():
         missing.append("description")
     if amount == 0:
         missing.append("amount")
     duplicate = data.get("possible_duplicate")
-    if isinstance(duplicate, dict) and duplicate.get("certain") is True and "ignore" not in data:
+    if isinstance(duplicate, dict) and duplicate.get("certain") is True and not copy_decided(data):
         missing.append("data.ignore")
     if data.get("ignore") is True:
         return missing
@@ -82,17 +82,26 @@ def missing_fields(line_type: StagedTransactionType, amount: Decimal, descriptio
     return missing
 
 
+def copy_decided(data: dict[str, Any]) -> bool:
+    """Whether the client decided what a line marked as a copy (`data.possible_duplicate`) is: `data.ignore`
+    (false: a line of its own, booked; true: committed IGNORE), or READY set on the line (PUT `status`), which
+    records `possible_duplicate.overridden: true`. A commit judges a decided line no more."""
+    mark = data.get("possible_duplicate")
+    return "ignore" in data or (isinstance(mark, dict) and mark.get("overridden") is True)
+
+
 def computed_status(line: StagedTransaction) -> StagedTransactionStatus:
-    """PROCESSING while enrichment runs, READY when every required field is set, else PENDING."""
+    """PROCESSING while enrichment runs; PENDING while the client holds the line (`on_hold`: it set PENDING);
+    READY when every required field is set, else PENDING."""
     if line.processing_enrichment:
         return StagedTransactionStatus.PROCESSING
-    if missing_fields(line.type, line.amount, line.description, line.data):
+    if line.on_hold or missing_fields(line.type, line.amount, line.description, line.data):
         return StagedTransactionStatus.PENDING
     return StagedTransactionStatus.READY
 
 
 def with_status(line: StagedTransaction) -> StagedTransaction:
-    """The line with its status computed (a client never sets it)."""
+    """The line with its status computed (what a client sets goes through `on_hold` and the copy mark)."""
     line.status = computed_status(line)
     return line
 

@@ -223,12 +223,16 @@ class CreateStagedTransactionsRequest(RootModel[list[CreateStagedTransactionRequ
 
 class UpdateStagedTransactionRequest(DataIn):
     """v1.updateStagedTransactionRequest: the fields sent change (data keys merge; a null value removes
-    the key); `status` is ignored (it is computed)."""
+    the key); `status` is the client's decision (READY or PENDING)."""
 
     amount: AmountIn | None = None
     data: dict[str, Any] | None = None
     description: Text | None = None
-    status: StagedTransactionStatus | None = Field(default=None, description="ignored: the status is computed")
+    status: StagedTransactionStatus | None = Field(default=None, description=(
+        "READY: the line is READY when it has what READY needs (else 400 MissingFields), a hold is lifted and a "
+        "copy mark overridden (`data.possible_duplicate.overridden: true`: commit books the line); PENDING: held "
+        "back from commit (`on_hold`) until READY is set; PROCESSING is set by enrichment only (400 "
+        "StatusNotSettable). Left out: computed."))
     transaction_date: Day | None = None
     type: StagedTransactionType | None = None
     id: str | None = Field(default=None, description="ignored")
@@ -385,7 +389,7 @@ class WorkspaceList(RootModel[list[WorkspaceOut]]):
 
 
 class StagedTransactionOut(Out):
-    """entity.StagedTransaction (plus line_number and seq)."""
+    """entity.StagedTransaction (plus line_number and on_hold)."""
 
     id: str
     session_id: str
@@ -396,6 +400,7 @@ class StagedTransactionOut(Out):
     description: str
     data: dict[str, Any]
     processing_enrichment: bool
+    on_hold: bool = Field(description="(ours) the client set PENDING: held back from commit until it sets READY")
     line_number: int | None = None
     created_at: str
     updated_at: str

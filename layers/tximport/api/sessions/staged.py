@@ -1,4 +1,4 @@
-"""`/staged-transactions/{id}`: read, update (the status is computed: a sent status is ignored), delete."""
+"""`/staged-transactions/{id}`: read, update (the fields sent, the status a client sets included), delete."""
 
 from __future__ import annotations
 
@@ -25,14 +25,19 @@ def get_staged(staged_id: RouteId, workspace: WorkspaceHeader = None) -> Respons
 
 @router.put("/staged-transactions/<staged_id>", summary="Update a staged transaction", tags=TAGS,
             description="The fields sent change; `data` keys merge into the line's data (a null value removes the "
-                        "key); `data.tags` (names) creates missing tags. `status` is ignored: it is computed "
-                        "(READY when every required field is set, else PENDING). 409 while the line is PROCESSING.",
+                        "key); `data.tags` (names) creates missing tags. `status`: READY makes the line READY when it "
+                        "has what READY needs (else 400 MissingFields naming `status`, `details` the fields it "
+                        "lacks), lifts a hold and overrides a copy mark (`data.possible_duplicate.overridden: true`: "
+                        "the commit books the line); PENDING holds the line back from commit (`on_hold: true`) until "
+                        "READY is set; PROCESSING is enrichment's (400 StatusNotSettable). Left out, the status is "
+                        "computed (READY when every required field is set, else PENDING). 409 while the line is "
+                        "PROCESSING.",
             responses=answers(StagedTransactionOut, 200, 404, 409))
 def update_staged(staged_id: RouteId, body: UpdateStagedTransactionRequest, workspace: WorkspaceHeader = None
                   ) -> Response[str]:
     scope = scope_of(router, workspace)
     changes = StagedChanges(amount=body.amount, transaction_date=body.transaction_date, description=body.description,
-                            type=body.type, data=body.data)
+                            type=body.type, data=body.data, status=body.status)
     return respond(staged_view(container().sessions.staged.update(scope, staged_id, changes)))
 
 

@@ -34,7 +34,8 @@ def staged_view(line: StagedTransaction) -> dict[str, Any]:
         "id": line.id, "session_id": line.session_id, "type": line.type.value, "status": line.status.value,
         "transaction_date": line.transaction_date.isoformat(), "amount": line.amount,
         "description": line.description, "data": line.data, "processing_enrichment": line.processing_enrichment,
-        "line_number": line.line_number, "created_at": iso(line.created_at), "updated_at": iso(line.updated_at),
+        "on_hold": line.on_hold, "line_number": line.line_number, "created_at": iso(line.created_at),
+        "updated_at": iso(line.updated_at),
     }
 
 

@@ -36,7 +36,7 @@ from tximport.sessions.models import (
     StagedTransactionType,
     TransactionStatus,
 )
-from tximport.sessions.rules import ledger_amount, transfer_outgoing, with_status
+from tximport.sessions.rules import copy_decided, ledger_amount, transfer_outgoing, with_status
 from tximport.storage.kv import ConditionFailed
 from tximport.storage.ledger import invoice_month
 
@@ -253,11 +253,11 @@ class CommitService:
 
     def _finder(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction]) -> CopyFinder:
         """The commit's copy finder: its ledger days read once (the commit's own lines are no copies), and the lines
-        it does not judge again counted first (those left staged, those the client decided with `data.ignore`): the
+        it does not judge again counted first (those left staged, those the client decided on: `copy_decided`): the
         ledger copies and mirrors they answer answer no READY line."""
         finder = CopyFinder(self.d.ledger, scope.tenant, session.context_id, {}, own_session=session.id)
         for line in lines:
-            if line.status != StagedTransactionStatus.READY or "ignore" in line.data:
+            if line.status != StagedTransactionStatus.READY or copy_decided(line.data):
                 finder.counted(line.transaction_date, ledger_amount(session.type, line.type, line.amount, line.data),
                                line.description, line.data)
         return finder
@@ -338,14 +338,15 @@ class CommitService:
 
     def _judged_again(self, scope: Scope, session: ImportSession, lines: list[StagedTransaction], owner: str,
                       counts: dict[str, int], finder: CopyFinder) -> list[StagedTransaction]:
-        """The READY lines the client has not decided on (no `data.ignore`), judged again against the ledger as it
-        is now: a transfer another account's session booked since they were staged (its mirror), or the same
-        statement committed since by another session, makes a line a certain copy; it is marked, PENDING and left
-        staged (booked, it counted the money twice). Answers the lines to write."""
+        """The READY lines the client has not decided on (`copy_decided`: `data.ignore`, or READY set over a copy
+        mark), judged again against the ledger as it is now: a transfer another account's session booked since they
+        were staged (its mirror), or the same statement committed since by another session, makes a line a certain
+        copy; it is marked, PENDING and left staged (booked, it counted the money twice). Answers the lines to
+        write."""
         keep: list[StagedTransaction] = []
         for line in lines:
             data = {name: value for name, value in line.data.items() if name != MARK}
-            if "ignore" not in line.data:
+            if not copy_decided(line.data):
                 finder.mark(line.transaction_date, ledger_amount(session.type, line.type, line.amount, line.data),
                             line.amount, line.description, data)
             mark = data.get(MARK)

@@ -24,9 +24,10 @@ from tximport.sessions.models import (
     ImportSession,
     Scope,
     StagedTransaction,
+    StagedTransactionStatus,
     StagedTransactionType,
 )
-from tximport.sessions.rules import allowed_types, ledger_amount, type_by_sign, with_status
+from tximport.sessions.rules import allowed_types, ledger_amount, missing_fields, type_by_sign, with_status
 
 #: how long an add may hold the session (an add of 25,000 lines takes seconds; a crashed one frees it after this)
 _ADD_LEASE_SECONDS = 120
@@ -145,11 +146,14 @@ class StagedService:
 
     def update(self, scope: Scope, line_id: str, changes: StagedChanges) -> StagedTransaction:
         """Change what the client sent (data keys merge; a null value removes a key); the status is
-        computed again."""
+        computed again, with what the client set (`_set_status`). One conditional write: all or nothing."""
         session, line = self.d.locate(scope, line_id)
         if line.processing_enrichment:
             raise Conflict("the line is being enriched; retry when its status is no longer PROCESSING",
                            code="LineProcessing", target="status")
+        if changes.status == StagedTransactionStatus.PROCESSING:
+            raise ValidationFailed("PROCESSING is the status of a line being enriched, set by POST .../enrich; a "
+                                   "client sets READY or PENDING", code="StatusNotSettable", target="status")
         self.d.check_invoice_open(scope, session)
         new = line.model_copy(deep=True)
         currency = self.d.currency(scope, session)
@@ -178,6 +182,8 @@ class StagedService:
         check_card_payment(self.d, scope, session, new.data, new.type, "data")
         if _key_fields(new) != _key_fields(line):
             self._mark_again(scope, session, new)
+        if changes.status is not None:
+            _set_status(new, changes.status)
         new.updated_at = utcnow()
         # on the session's version as read: a move to another account meanwhile (checked against the lines as they
         # were) makes this a 409, not a line checked against the account it left
@@ -218,6 +224,24 @@ class StagedService:
         finally:
             self.d.repo.unlock(scope.tenant, session, owner)
         return len(lines)
+
+
+def _set_status(line: StagedTransaction, status: StagedTransactionStatus) -> None:
+    """The status a client sets (the document lists it among a PUT's fields). PENDING holds the line back from
+    commit whatever it has (`on_hold`). READY lifts the hold, and is the client's decision on a copy mark: the mark
+    stays, recording `overridden: true`, and the commit books the line and judges it no more (two identical
+    coffees are two coffees); a line lacking what READY needs is a 400 MissingFields naming `status`."""
+    if status == StagedTransactionStatus.PENDING:
+        line.on_hold = True
+        return
+    line.on_hold = False
+    mark = line.data.get(MARK)
+    if isinstance(mark, dict):
+        line.data[MARK] = {**mark, "overridden": True}
+    missing = missing_fields(line.type, line.amount, line.description, line.data)
+    if missing:
+        raise ValidationFailed(f"the line cannot be READY: it lacks {', '.join(missing)}", code="MissingFields",
+                               target="status", details=[{"field": name, "code": "missing"} for name in missing])
 
 
 def _key_fields(line: StagedTransaction) -> tuple[object, ...]:
