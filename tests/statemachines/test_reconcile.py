@@ -351,7 +351,71 @@ def test_a_body_that_is_not_json_or_not_a_document_is_named_by_where_it_fails(cl
 def test_the_matching_options_are_answered_as_numbers(client: Client):
     account, _ = client.account()
     options = client.create(account)["data"]["attributes"]["matchingOptions"]
-    assert options["amountTolerance"] == 0.05 and options["dateWindowDays"] == 5  # numbers, as the others
+    assert options["amountTolerance"] == 0 and options["dateWindowDays"] == 5  # numbers, as the others
+
+
+def _account_with_line(client: Client, currency: str, amount: str, credit_debit: str, text: str, day: str) -> str:
+    """A new account in `currency` whose ledger holds one line (the public endpoint)."""
+    identifier = uuid.uuid4().hex[:10]
+    account = client.api.create_account(identifier, currency=currency)
+    client.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": [{
+        "accountIdentifier": identifier, "transactionId": "N-1", "text": text, "creditDebit": credit_debit,
+        "amount": amount, "currency": currency, "valutaAt": day}]})
+    return account
+
+
+def _one_entry(account: str, kind: str, amount: str, text: str, day: str, options: dict | None = None) -> str:
+    """A reconciliation of `day`'s month with one entry, its amount written as a JSON number exactly as given."""
+    attributes = {"accountId": account, "periodStart": day[:8] + "01", "periodEnd": day[:8] + "28",
+                  "source": "API_IMPORT", "entries": [{"type": kind, "amount": "<amount>", "description": text,
+                                                       "transactionDate": day}]}
+    if options is not None:
+        attributes["matchingOptions"] = options
+    return json.dumps({"data": {"type": "reconciliations", "attributes": attributes}}).replace('"<amount>"', amount)
+
+
+def _post(client: Client, text: str) -> dict:
+    api = client.api
+    created = api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
+        "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+    assert created.status_code == 201, created.text[:500]
+    return created.json()["data"]
+
+
+@pytest.mark.parametrize(("currency", "line", "side", "entry", "kind", "delta"), [
+    ("KWD", "100.345", "credit", "100.300", "CREDIT", "0.045"),  # qa39b F3: MATCHED, and the reconciliation COMPLETED
+    ("EUR", "99.99", "debit", "100.00", "DEBIT", "-0.01"),  # qa39b F3: MATCHED a -99.99 line
+])
+def test_a_near_amount_is_suggested_not_matched_unless_the_client_sets_a_tolerance(
+        client: Client, currency, line, side, entry, kind, delta):
+    # Given a ledger line that differs from the entry by a little, and no matchingOptions
+    account = _account_with_line(client, currency, line, side, "Wire ACME", "2024-07-05")
+    rec = _post(client, _one_entry(account, kind, entry, "Wire ACME", "2024-07-05"))
+    # When matching has run
+    done = client.wait(rec["id"])["attributes"]
+    # Then nothing is matched: the bank does not agree with the books, and the answer says so
+    assert (done["status"], done["matchedEntries"], done["unmatchedEntries"], done["suggestedEntries"]) == (
+        "PARTIALLY_MATCHED", 0, 1, 1)
+    raw = client.ok("GET", f"{BASE}/{rec['id']}").text
+    assert f'"matchedAmount":{Decimal(0).quantize(Decimal(entry))}' in raw and f'"unmatchedAmount":{entry}' in raw
+    listed = client.entries(rec["id"])
+    attributes = listed["data"][0]["attributes"]
+    assert (attributes["matchStatus"], attributes["matchedStatementId"], attributes["match"]) == ("UNMATCHED", None,
+                                                                                                   None)
+    # and the line is suggested with the difference, written with the currency's decimals
+    (suggestion,) = attributes["suggestions"]
+    assert suggestion["matchedStatementId"] == client.api.ledger(account)[0]["statementId"]
+    assert f'"amountDelta":{delta}' in client.ok("GET", f"{BASE}/{rec['id']}/entries").text
+    # When a client asks for a tolerance of 0.05 (another account, the same line)
+    tolerant = _account_with_line(client, currency, line, side, "Wire ACME", "2024-07-05")
+    rec = _post(client, _one_entry(tolerant, kind, entry, "Wire ACME", "2024-07-05", {"amountTolerance": 0.05}))
+    assert rec["attributes"]["matchingOptions"]["amountTolerance"] == 0.05
+    # Then the entry matches, and its match shows the difference
+    done = client.wait(rec["id"])["attributes"]
+    assert (done["status"], done["matchedEntries"], done["unmatchedEntries"]) == ("COMPLETED", 1, 0)
+    attributes = client.entries(rec["id"])["data"][0]["attributes"]
+    assert attributes["matchStatus"] == "MATCHED" and attributes["match"]["rule"] == "SCORED"
+    assert f'"amountDelta":{delta}' in client.ok("GET", f"{BASE}/{rec['id']}/entries").text
 
 
 def test_a_route_the_dialect_has_not_is_its_404(client: Client):
