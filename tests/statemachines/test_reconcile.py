@@ -215,6 +215,9 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
     (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
     (lambda a: a["entries"][1].update(amount=int("1" * 39)), 400, "VALIDATION", "entries[1].amount"),
+    # qa39b F8: an entry of 10^30 EUR was accepted and blocked its period; 15 digits before the point at most
+    (lambda a: a["entries"][1].update(amount=10**30), 400, "VALIDATION", "entries[1].amount"),
+    (lambda a: a["entries"][2].update(amount=10**15), 400, "VALIDATION", "entries[2].amount"),
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
     (lambda a: a["entries"][0].update(description="y" * 100_001), 400, "VALIDATION", "entries[0].description"),
 ])
@@ -569,20 +572,44 @@ def test_an_entry_whose_line_an_earlier_period_took_is_told_which_reconciliation
                      f"reconciliation {april}", reason
 
 
-def test_an_amount_the_ledger_holds_can_be_reconciled_however_large(client: Client):
-    """The public endpoint books any amount the ledger holds exactly (38 significant digits): an entry of it is
-    taken, matched and answered exactly."""
+def test_an_amount_of_up_to_15_digits_before_the_point_is_reconciled_exactly_and_a_larger_one_is_refused(
+        client: Client):
+    """The largest amount a bank statement holds is taken, matched and answered exactly; one past it is a 400 naming
+    the entry's amount (qa39b F8: an entry of 10^30 EUR was accepted, and its reconciliation blocked the period)."""
     account, identifier = client.account()
-    big = "123456789012345678901234567890123456.78"  # 38 digits, 36 of them whole
+    big = "999999999999999.99"  # 15 digits before the point
     client.ledger(identifier, ("2024-01-10", f"-{big}", "TED ENVIADA ERP-PAG-12345", "B-1"))
     body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
     body["data"]["attributes"]["entries"] = [{**body["data"]["attributes"]["entries"][0], "amount": "<big>"}]
-    text = json.dumps(body).replace('"<big>"', big)  # the number as written, never through a float
     api = client.api
-    created = api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
-        "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+
+    def post(amount: str):
+        text = json.dumps(body).replace('"<big>"', amount)  # the number as written, never through a float
+        return api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
+            "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+
+    for too_big in ("1000000000000000000000000000000", "1000000000000000", "1000000000000000.00", "1e15"):
+        refused = post(too_big)
+        assert refused.status_code == 400, (too_big, refused.text[:500])
+        assert (refused.json()["code"], refused.json()["details"]["field"]) == ("VALIDATION", "entries[0].amount")
+    assert client.ok("GET", f"{BASE}?filter[accountId]={account}").json()["data"] == []  # nothing was created
+    created = post(big)
     assert created.status_code == 201, created.text[:500]
     rec = created.json()["data"]["id"]
     assert client.wait(rec)["attributes"]["status"] == "COMPLETED"
     raw = client.ok("GET", f"{BASE}/{rec}/entries").text
     assert f'"amount":{big}' in raw and '"MATCHED"' in raw, raw[:1000]
+
+
+@pytest.mark.parametrize("value", ["not-a-uuid", "12345678", "550e8400e29b41d4a716446655440100",
+                                   "550e8400-e29b-41d4-a716-44665544010", "550e8400-e29b-41d4-a716-4466554401000"])
+def test_an_account_filter_that_is_no_uuid_is_a_400_naming_it(client: Client, value: str):
+    """003 types filter[accountId] as a UUID: anything else is refused as a bad filter[status] is, not answered with
+    an empty page that reads as an account without reconciliations (qa39b F8)."""
+    refused = client.call("GET", f"{BASE}?filter[accountId]={value}")
+    assert refused.status_code == 400, refused.text[:300]
+    error = refused.json()
+    assert (error["code"], error["statusCode"], error["details"]["field"]) == ("VALIDATION", 400, "filter[accountId]")
+    assert error["message"].startswith("filter[accountId]: ")
+    # a UUID of no account of the tenant is no error: it has no reconciliations
+    assert client.ok("GET", f"{BASE}?filter[accountId]={str(uuid.uuid4()).upper()}").json()["data"] == []

@@ -23,6 +23,11 @@ MAX_ENTRIES = 20_000
 MAX_PERIOD_DAYS = 90
 #: manual matches and unmatches kept per reconciliation (each is one small item)
 MAX_OVERRIDES = 10_000
+#: the most integer digits an entry's amount may have (it is below 10^15): what a bank statement can hold. An
+#: MT940 amount is at most 15 characters with its decimal comma; no real movement comes near a quadrillion in
+#: any currency, so a larger amount is a mistake (a misplaced decimal point, an id in the amount column)
+MAX_AMOUNT_DIGITS = 15
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 
 
 class Direction(StrEnum):

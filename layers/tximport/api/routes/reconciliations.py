@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tximport.api.context import claims_of, tenant_of
-from tximport.api.models import Canonical, PathId
+from tximport.api.models import PathId
 from tximport.api.reconciliation_models import (
     PREFIX,
     CreateReconciliationRequest,
@@ -27,6 +27,7 @@ from tximport.api.reconciliation_models import (
     ErrorOut,
     ReconciliationDocument,
     ReconciliationList,
+    UuidFilter,
 )
 from tximport.api.reconciliation_views import (
     answer,
@@ -146,7 +147,8 @@ def create(body: CreateReconciliationRequest) -> Response[Any]:
             responses=_responses(200, ReconciliationList, "A page of reconciliations", 400))
 def list_reconciliations(
         page_number: PageNumber = 1, page_size: PageSize = 20,
-        account_id: Annotated[str | None, Query(alias="filter[accountId]", max_length=128), Canonical] = None,
+        account_id: Annotated[UuidFilter | None, Query(alias="filter[accountId]", max_length=128,
+                                                       description="a bank account's UUID")] = None,
         status: Annotated[ReconciliationStatus | None, Query(alias="filter[status]")] = None,
         period_start: Annotated[Day | None, Query(alias="filter[periodStart]")] = None,
         period_end: Annotated[Day | None, Query(alias="filter[periodEnd]")] = None) -> Response[Any]:
