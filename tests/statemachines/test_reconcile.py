@@ -422,7 +422,7 @@ def test_a_near_amount_is_suggested_not_matched_unless_the_client_sets_a_toleran
 
 
 def test_a_route_the_dialect_has_not_is_its_404(client: Client):
-    for method, path in (("DELETE", f"{BASE}/{uuid.uuid4()}"), ("PUT", BASE)):
+    for method, path in (("PUT", f"{BASE}/{uuid.uuid4()}"), ("PUT", BASE), ("DELETE", BASE)):
         answer = client.call(method, path, json={})
         assert answer.status_code == 404, answer.text
         assert (answer.json()["code"], answer.json()["statusCode"]) == ("NOT_FOUND", 404)
@@ -613,3 +613,37 @@ def test_an_account_filter_that_is_no_uuid_is_a_400_naming_it(client: Client, va
     assert error["message"].startswith("filter[accountId]: ")
     # a UUID of no account of the tenant is no error: it has no reconciliations
     assert client.ok("GET", f"{BASE}?filter[accountId]={str(uuid.uuid4()).upper()}").json()["data"] == []
+
+
+def test_a_withdrawn_reconciliation_releases_its_lines_and_its_period_is_reconciled_again(client: Client, stack):
+    """qa39b F8: a reconciliation could not be withdrawn, so a mistaken one blocked its period for good. DELETE (our
+    extension) releases every line it holds and its days."""
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    rec = client.create(account)["data"]["id"]
+    client.wait(rec)
+    unmatched = client.entries(rec, "?filter[matchStatus]=UNMATCHED")["data"][0]["id"]
+    tarifa = next(r for r in client.api.ledger(account) if r["description"] == "TARIFA PACOTE")
+    client.ok("PATCH", f"{BASE}/{rec}/entries/{unmatched}", json={"data": {"type": "reconciliation-entries",
+              "attributes": {"matchStatus": "MANUAL", "matchedStatementId": tarifa["statementId"]}}})
+    assert all(line["reconciliation"]["reconciliationId"] == rec for line in client.api.ledger(account))
+    # Given callers that may not withdraw it: a reader (403 before anything is read) and another tenant (404)
+    reader = Client(stack, permissions=("BAAS_RECONCILIATION_READ",))
+    refused = reader.call("DELETE", f"{BASE}/{rec}")
+    assert refused.status_code == 403 and refused.json()["details"] == {"permission": "BAAS_RECONCILIATION_CREATE"}
+    stranger = Client(stack).call("DELETE", f"{BASE}/{rec}")
+    assert stranger.status_code == 404 and stranger.json()["code"] == "NOT_FOUND"
+    assert client.ok("GET", f"{BASE}/{rec}").json()["data"]["attributes"]["status"] == "COMPLETED"
+    # When its owner withdraws it
+    withdrawn = client.call("DELETE", f"{BASE}/{rec.upper()}")
+    # Then it answers 204 without a body, the reconciliation is gone and every line it held is free
+    assert (withdrawn.status_code, withdrawn.content) == (204, b"")
+    assert client.call("GET", f"{BASE}/{rec}").status_code == 404
+    assert client.call("DELETE", f"{BASE}/{rec}").status_code == 404
+    assert client.ok("GET", f"{BASE}?filter[accountId]={account}").json()["data"] == []
+    assert [line["reconciliation"] for line in client.api.ledger(account)] == [None, None, None]
+    # and the period is reconciled again: 201, and the lines matched anew by the new reconciliation
+    again = client.create(account)["data"]["id"]
+    assert client.wait(again)["attributes"]["matchedEntries"] == 2
+    held = {line["reconciliation"]["reconciliationId"] for line in client.api.ledger(account) if line["reconciliation"]}
+    assert held == {again}

@@ -265,6 +265,8 @@ class Reconciliation(BaseModel):
     updated: datetime = Field(default_factory=utcnow)
     completed: datetime | None = None
     version: int = 0
+    #: a DELETE has begun (services/reconciliations/withdraw.py): no change but the DELETE that finishes it
+    withdrawing: bool = False
 
     @property
     def tenant(self) -> Tenant:
