@@ -252,6 +252,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/baas/api/v1/reconciliations"),
     Route("GET", "/baas/api/v1/reconciliations"),
     Route("GET", "/baas/api/v1/reconciliations/{id}"),
+    Route("DELETE", "/baas/api/v1/reconciliations/{id}"),
     Route("GET", "/baas/api/v1/reconciliations/{id}/entries"),
     Route("PATCH", "/baas/api/v1/reconciliations/{id}/entries/{entryId}"),
     Route("POST", "/baas/api/v1/reconciliations/{id}/rerun"),

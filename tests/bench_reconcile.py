@@ -33,6 +33,7 @@ def _naive_run() -> type:
         """Every entry against every line: direction, currency, amount and date checked pair by pair."""
 
         def _candidates(self) -> None:
+            self._index = engine._LineIndex([s for s in self.l_sides if not self.line_used[s.pos]])  # for step 7
             tolerance, window = self.options.tolerance_units, self.options.date_window_days
             floor = self.options.suggest_score
             for e in self.e_sides:
@@ -42,15 +43,12 @@ def _naive_run() -> type:
                 for line in self.l_sides:
                     if self.line_used[line.pos] or line.direction != e.direction:
                         continue
-                    if abs(line.cents - e.cents) > tolerance or abs(line.day - e.day) > window:
+                    if abs(line.units - e.units) > tolerance or abs(line.day - e.day) > window:
                         continue
-                    if e.currency and line.currency and e.currency != line.currency:
-                        continue
-                    parts = self.scorer.parts(e, line)
-                    score = engine._Scorer.total(parts)
-                    if score >= floor:
-                        found[line.pos] = (score, parts)
-                        self.by_line[line.pos][e.pos] = score
+                    scored = self._scored(e, line.pos, floor)
+                    if scored is not None:
+                        found[line.pos] = scored
+                        self.by_line[line.pos][e.pos] = scored[0]
                 if found:
                     self.by_entry[e.pos] = found
 

@@ -12,6 +12,7 @@ from tximport.services.reconciliations.create import CreateReconciliation
 from tximport.services.reconciliations.manual import ManualDecisions
 from tximport.services.reconciliations.matching import MatchingRun
 from tximport.services.reconciliations.queries import ReconciliationQueries
+from tximport.services.reconciliations.withdraw import Withdrawal
 
 if TYPE_CHECKING:
     from tximport.container import Container
@@ -44,3 +45,8 @@ class ReconciliationParts:
     def matching(self) -> MatchingRun:
         c = self.c
         return MatchingRun(store=c.reconciliation_store, results=c.reconciliation_results, ledger=c.ledger)
+
+    @cached_property
+    def withdraw(self) -> Withdrawal:
+        c = self.c
+        return Withdrawal(store=c.reconciliation_store, results=c.reconciliation_results, ledger=c.ledger)

@@ -66,6 +66,13 @@ class InMemoryReconciliations:
             if self.days.get((pk, rec.account_id, day)) == rec.id:
                 del self.days[(pk, rec.account_id, day)]
 
+    def delete(self, rec: Reconciliation) -> None:
+        self._check_version(rec)
+        pk = keys.tenant_pk(rec.tenant)
+        for key in [k for k in self.decisions if k[:2] == (pk, rec.id)]:
+            del self.decisions[key]
+        del self.docs[(pk, rec.id)]
+
     def overrides(self, rec: Reconciliation) -> dict[int, tuple[Override, EntryRecord]]:
         pk = keys.tenant_pk(rec.tenant)
         return {i: self._parse(v) for (p, r, i), v in sorted(self.decisions.items()) if (p, r) == (pk, rec.id)}

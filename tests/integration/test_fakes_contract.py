@@ -636,6 +636,28 @@ def test_a_manual_change_and_its_ledger_marks_are_one_transaction(reconciliation
     assert list(store.overrides(rec)) == [0, 1]
 
 
+def test_a_reconciliation_is_deleted_with_its_overrides_only_if_unchanged(reconciliations):
+    store, _ = reconciliations
+    rec, other = _reconciliation(1, 10), _reconciliation(11, 20)
+    store.create(rec)
+    store.create(other)
+    record = EntryRecord(index=0, type=Direction.DEBIT, amount=Decimal("1.00"), description="x",
+                         transaction_date=date(2024, 1, 2))
+    override = Override(index=0, status=MatchStatus.UNMATCHED, base_status=MatchStatus.MATCHED)
+    store.put_overrides(rec, [(override, record)])
+    store.put_overrides(other, [(override, record)])
+    stale = store.get(TENANT, rec.id)
+    store.save(store.get(TENANT, rec.id))
+    with pytest.raises(Clash):  # changed since read: nothing goes
+        store.delete(stale)
+    assert store.get(TENANT, rec.id) is not None and list(store.overrides(rec)) == [0]
+    store.delete(store.get(TENANT, rec.id))
+    assert store.get(TENANT, rec.id) is None and store.overrides(rec) == {}
+    assert store.get(TENANT, other.id) is not None and list(store.overrides(other)) == [0]  # another is untouched
+    with pytest.raises(Clash):  # gone
+        store.delete(rec)
+
+
 # --- the workflow engine ----------------------------------------------------------------------------
 
 _MACHINE = '{"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 5, "End": true}}}'

@@ -215,6 +215,9 @@ def test_list_get_filters_and_pages(client: Client):
     (lambda a: a.update(source="AUTOMATIC"), 400, "VALIDATION", "source"),
     (lambda a: a["entries"][1].update(amount=10.0001), 400, "VALIDATION", "entries[1].amount"),  # BRL: 2 decimals
     (lambda a: a["entries"][1].update(amount=int("1" * 39)), 400, "VALIDATION", "entries[1].amount"),
+    # qa39b F8: an entry of 10^30 EUR was accepted and blocked its period; 15 digits before the point at most
+    (lambda a: a["entries"][1].update(amount=10**30), 400, "VALIDATION", "entries[1].amount"),
+    (lambda a: a["entries"][2].update(amount=10**15), 400, "VALIDATION", "entries[2].amount"),
     (lambda a: a.update(accountId="no-such-account"), 404, "NOT_FOUND", "accountId"),
     (lambda a: a["entries"][0].update(description="y" * 100_001), 400, "VALIDATION", "entries[0].description"),
 ])
@@ -351,11 +354,75 @@ def test_a_body_that_is_not_json_or_not_a_document_is_named_by_where_it_fails(cl
 def test_the_matching_options_are_answered_as_numbers(client: Client):
     account, _ = client.account()
     options = client.create(account)["data"]["attributes"]["matchingOptions"]
-    assert options["amountTolerance"] == 0.05 and options["dateWindowDays"] == 5  # numbers, as the others
+    assert options["amountTolerance"] == 0 and options["dateWindowDays"] == 5  # numbers, as the others
+
+
+def _account_with_line(client: Client, currency: str, amount: str, credit_debit: str, text: str, day: str) -> str:
+    """A new account in `currency` whose ledger holds one line (the public endpoint)."""
+    identifier = uuid.uuid4().hex[:10]
+    account = client.api.create_account(identifier, currency=currency)
+    client.ok("POST", "/api/public/v1/transactions", 201, json={"transactions": [{
+        "accountIdentifier": identifier, "transactionId": "N-1", "text": text, "creditDebit": credit_debit,
+        "amount": amount, "currency": currency, "valutaAt": day}]})
+    return account
+
+
+def _one_entry(account: str, kind: str, amount: str, text: str, day: str, options: dict | None = None) -> str:
+    """A reconciliation of `day`'s month with one entry, its amount written as a JSON number exactly as given."""
+    attributes = {"accountId": account, "periodStart": day[:8] + "01", "periodEnd": day[:8] + "28",
+                  "source": "API_IMPORT", "entries": [{"type": kind, "amount": "<amount>", "description": text,
+                                                       "transactionDate": day}]}
+    if options is not None:
+        attributes["matchingOptions"] = options
+    return json.dumps({"data": {"type": "reconciliations", "attributes": attributes}}).replace('"<amount>"', amount)
+
+
+def _post(client: Client, text: str) -> dict:
+    api = client.api
+    created = api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
+        "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+    assert created.status_code == 201, created.text[:500]
+    return created.json()["data"]
+
+
+@pytest.mark.parametrize(("currency", "line", "side", "entry", "kind", "delta"), [
+    ("KWD", "100.345", "credit", "100.300", "CREDIT", "0.045"),  # qa39b F3: MATCHED, and the reconciliation COMPLETED
+    ("EUR", "99.99", "debit", "100.00", "DEBIT", "-0.01"),  # qa39b F3: MATCHED a -99.99 line
+])
+def test_a_near_amount_is_suggested_not_matched_unless_the_client_sets_a_tolerance(
+        client: Client, currency, line, side, entry, kind, delta):
+    # Given a ledger line that differs from the entry by a little, and no matchingOptions
+    account = _account_with_line(client, currency, line, side, "Wire ACME", "2024-07-05")
+    rec = _post(client, _one_entry(account, kind, entry, "Wire ACME", "2024-07-05"))
+    # When matching has run
+    done = client.wait(rec["id"])["attributes"]
+    # Then nothing is matched: the bank does not agree with the books, and the answer says so
+    assert (done["status"], done["matchedEntries"], done["unmatchedEntries"], done["suggestedEntries"]) == (
+        "PARTIALLY_MATCHED", 0, 1, 1)
+    raw = client.ok("GET", f"{BASE}/{rec['id']}").text
+    assert f'"matchedAmount":{Decimal(0).quantize(Decimal(entry))}' in raw and f'"unmatchedAmount":{entry}' in raw
+    listed = client.entries(rec["id"])
+    attributes = listed["data"][0]["attributes"]
+    assert (attributes["matchStatus"], attributes["matchedStatementId"], attributes["match"]) == ("UNMATCHED", None,
+                                                                                                   None)
+    # and the line is suggested with the difference, written with the currency's decimals
+    (suggestion,) = attributes["suggestions"]
+    assert suggestion["matchedStatementId"] == client.api.ledger(account)[0]["statementId"]
+    assert f'"amountDelta":{delta}' in client.ok("GET", f"{BASE}/{rec['id']}/entries").text
+    # When a client asks for a tolerance of 0.05 (another account, the same line)
+    tolerant = _account_with_line(client, currency, line, side, "Wire ACME", "2024-07-05")
+    rec = _post(client, _one_entry(tolerant, kind, entry, "Wire ACME", "2024-07-05", {"amountTolerance": 0.05}))
+    assert rec["attributes"]["matchingOptions"]["amountTolerance"] == 0.05
+    # Then the entry matches, and its match shows the difference
+    done = client.wait(rec["id"])["attributes"]
+    assert (done["status"], done["matchedEntries"], done["unmatchedEntries"]) == ("COMPLETED", 1, 0)
+    attributes = client.entries(rec["id"])["data"][0]["attributes"]
+    assert attributes["matchStatus"] == "MATCHED" and attributes["match"]["rule"] == "SCORED"
+    assert f'"amountDelta":{delta}' in client.ok("GET", f"{BASE}/{rec['id']}/entries").text
 
 
 def test_a_route_the_dialect_has_not_is_its_404(client: Client):
-    for method, path in (("DELETE", f"{BASE}/{uuid.uuid4()}"), ("PUT", BASE)):
+    for method, path in (("PUT", f"{BASE}/{uuid.uuid4()}"), ("PUT", BASE), ("DELETE", BASE)):
         answer = client.call(method, path, json={})
         assert answer.status_code == 404, answer.text
         assert (answer.json()["code"], answer.json()["statusCode"]) == ("NOT_FOUND", 404)
@@ -505,20 +572,78 @@ def test_an_entry_whose_line_an_earlier_period_took_is_told_which_reconciliation
                      f"reconciliation {april}", reason
 
 
-def test_an_amount_the_ledger_holds_can_be_reconciled_however_large(client: Client):
-    """The public endpoint books any amount the ledger holds exactly (38 significant digits): an entry of it is
-    taken, matched and answered exactly."""
+def test_an_amount_of_up_to_15_digits_before_the_point_is_reconciled_exactly_and_a_larger_one_is_refused(
+        client: Client):
+    """The largest amount a bank statement holds is taken, matched and answered exactly; one past it is a 400 naming
+    the entry's amount (qa39b F8: an entry of 10^30 EUR was accepted, and its reconciliation blocked the period)."""
     account, identifier = client.account()
-    big = "123456789012345678901234567890123456.78"  # 38 digits, 36 of them whole
+    big = "999999999999999.99"  # 15 digits before the point
     client.ledger(identifier, ("2024-01-10", f"-{big}", "TED ENVIADA ERP-PAG-12345", "B-1"))
     body = json.loads(json.dumps(DOC_BODY).replace("<account>", account))
     body["data"]["attributes"]["entries"] = [{**body["data"]["attributes"]["entries"][0], "amount": "<big>"}]
-    text = json.dumps(body).replace('"<big>"', big)  # the number as written, never through a float
     api = client.api
-    created = api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
-        "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+
+    def post(amount: str):
+        text = json.dumps(body).replace('"<big>"', amount)  # the number as written, never through a float
+        return api.session.post(f"{api.base_url}{BASE}", data=text, timeout=30, headers={
+            "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+
+    for too_big in ("1000000000000000000000000000000", "1000000000000000", "1000000000000000.00", "1e15"):
+        refused = post(too_big)
+        assert refused.status_code == 400, (too_big, refused.text[:500])
+        assert (refused.json()["code"], refused.json()["details"]["field"]) == ("VALIDATION", "entries[0].amount")
+    assert client.ok("GET", f"{BASE}?filter[accountId]={account}").json()["data"] == []  # nothing was created
+    created = post(big)
     assert created.status_code == 201, created.text[:500]
     rec = created.json()["data"]["id"]
     assert client.wait(rec)["attributes"]["status"] == "COMPLETED"
     raw = client.ok("GET", f"{BASE}/{rec}/entries").text
     assert f'"amount":{big}' in raw and '"MATCHED"' in raw, raw[:1000]
+
+
+@pytest.mark.parametrize("value", ["not-a-uuid", "12345678", "550e8400e29b41d4a716446655440100",
+                                   "550e8400-e29b-41d4-a716-44665544010", "550e8400-e29b-41d4-a716-4466554401000"])
+def test_an_account_filter_that_is_no_uuid_is_a_400_naming_it(client: Client, value: str):
+    """003 types filter[accountId] as a UUID: anything else is refused as a bad filter[status] is, not answered with
+    an empty page that reads as an account without reconciliations (qa39b F8)."""
+    refused = client.call("GET", f"{BASE}?filter[accountId]={value}")
+    assert refused.status_code == 400, refused.text[:300]
+    error = refused.json()
+    assert (error["code"], error["statusCode"], error["details"]["field"]) == ("VALIDATION", 400, "filter[accountId]")
+    assert error["message"].startswith("filter[accountId]: ")
+    # a UUID of no account of the tenant is no error: it has no reconciliations
+    assert client.ok("GET", f"{BASE}?filter[accountId]={str(uuid.uuid4()).upper()}").json()["data"] == []
+
+
+def test_a_withdrawn_reconciliation_releases_its_lines_and_its_period_is_reconciled_again(client: Client, stack):
+    """qa39b F8: a reconciliation could not be withdrawn, so a mistaken one blocked its period for good. DELETE (our
+    extension) releases every line it holds and its days."""
+    account, identifier = client.account()
+    _doc_ledger(client, identifier)
+    rec = client.create(account)["data"]["id"]
+    client.wait(rec)
+    unmatched = client.entries(rec, "?filter[matchStatus]=UNMATCHED")["data"][0]["id"]
+    tarifa = next(r for r in client.api.ledger(account) if r["description"] == "TARIFA PACOTE")
+    client.ok("PATCH", f"{BASE}/{rec}/entries/{unmatched}", json={"data": {"type": "reconciliation-entries",
+              "attributes": {"matchStatus": "MANUAL", "matchedStatementId": tarifa["statementId"]}}})
+    assert all(line["reconciliation"]["reconciliationId"] == rec for line in client.api.ledger(account))
+    # Given callers that may not withdraw it: a reader (403 before anything is read) and another tenant (404)
+    reader = Client(stack, permissions=("BAAS_RECONCILIATION_READ",))
+    refused = reader.call("DELETE", f"{BASE}/{rec}")
+    assert refused.status_code == 403 and refused.json()["details"] == {"permission": "BAAS_RECONCILIATION_CREATE"}
+    stranger = Client(stack).call("DELETE", f"{BASE}/{rec}")
+    assert stranger.status_code == 404 and stranger.json()["code"] == "NOT_FOUND"
+    assert client.ok("GET", f"{BASE}/{rec}").json()["data"]["attributes"]["status"] == "COMPLETED"
+    # When its owner withdraws it
+    withdrawn = client.call("DELETE", f"{BASE}/{rec.upper()}")
+    # Then it answers 204 without a body, the reconciliation is gone and every line it held is free
+    assert (withdrawn.status_code, withdrawn.content) == (204, b"")
+    assert client.call("GET", f"{BASE}/{rec}").status_code == 404
+    assert client.call("DELETE", f"{BASE}/{rec}").status_code == 404
+    assert client.ok("GET", f"{BASE}?filter[accountId]={account}").json()["data"] == []
+    assert [line["reconciliation"] for line in client.api.ledger(account)] == [None, None, None]
+    # and the period is reconciled again: 201, and the lines matched anew by the new reconciliation
+    again = client.create(account)["data"]["id"]
+    assert client.wait(again)["attributes"]["matchedEntries"] == 2
+    held = {line["reconciliation"]["reconciliationId"] for line in client.api.ledger(account) if line["reconciliation"]}
+    assert held == {again}

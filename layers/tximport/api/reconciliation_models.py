@@ -11,11 +11,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from tximport.formats.values import check_storable
 from tximport.ids import canonical_id
+from tximport.reconciliation.ids import is_uuid
 from tximport.reconciliation.models import (
+    MAX_AMOUNT,
+    MAX_AMOUNT_DIGITS,
     MAX_ENTRIES,
     Direction,
     MatchingOptions,
@@ -47,7 +59,18 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def _uuid(value: str) -> str:
+    """A UUID as 003 types `filter[accountId]`: 8-4-4-4-12 hexadecimal digits, in either case (kept in lower case,
+    as ids are stored); anything else is refused rather than matching nothing (an empty page would read as an
+    account without reconciliations)."""
+    if not is_uuid(value):
+        raise ValueError("a UUID is written as 8-4-4-4-12 hexadecimal digits")
+    return value.lower()
+
+
 Day = Annotated[date, Field(ge=EARLIEST, le=LATEST), BeforeValidator(_written_date)]
+#: a UUID in a query filter (`filter[accountId]`)
+UuidFilter = Annotated[str, AfterValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 #: an id of ours (an account, a statement line): a UUID in lower case, whatever case a client writes it in
@@ -63,9 +86,10 @@ class EntryIn(_In):
 
     type: Direction = Field(description="CREDIT or DEBIT")
     amount: Annotated[Decimal, BeforeValidator(_json_number), AfterValidator(check_storable)] = Field(
-        gt=0, decimal_places=4, examples=[5000.00],
-        description="the entry's amount, positive (its direction is `type`); any amount the ledger holds (at most "
-                    "38 significant digits), as the public transactions endpoint takes it")
+        gt=0, lt=MAX_AMOUNT, decimal_places=4, examples=[5000.00],
+        description=f"the entry's amount, positive (its direction is `type`), with at most {MAX_AMOUNT_DIGITS} digits "
+                    "before the decimal point (what a bank statement holds) and no more decimals than the account's "
+                    "currency has")
     description: Text = Field(examples=["Pagamento NF 12345"])
     transaction_date: Day = Field(alias="transactionDate", examples=["2024-01-10"],
                                    description="within the period")

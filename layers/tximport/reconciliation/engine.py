@@ -9,6 +9,7 @@ Pure Python (numpy for the assignment), deterministic, and independent of input 
 2. **Candidates.** For the other entries, lines in the same direction whose amount is within the
    tolerance (lines are bucketed by direction and units: the tolerance is a range of bucket keys) and
    whose booking date is within the window (each bucket is sorted by date: a bisection). Never all pairs.
+   The tolerance is `amountTolerance`: 0 unless the client set it, so only the exact amount is a candidate.
 3. **Score** in [0, 1]: amount difference, date distance, text similarity (rapidfuzz token-set ratio),
    reference tokens, counterparty (see `models.WEIGHTS`). Candidates under `suggestScore` are dropped.
 4. **Global one-to-one assignment** maximising the summed score, per connected component of the
@@ -20,6 +21,10 @@ Pure Python (numpy for the assignment), deterministic, and independent of input 
    amounts on the same day with nothing else to tell them apart lose nothing: always ambiguous.
 6. **Thresholds.** Score >= `autoMatchScore`: MATCHED. Otherwise UNMATCHED, with the candidates at or
    above `suggestScore` listed as suggestions.
+7. **Near amounts.** An entry left UNMATCHED also looks (in the same buckets) at the free lines beyond the
+   tolerance but within its near range (`models.near_units`: 1% of its amount, at least 5 and at most 100
+   minor units of the currency): a bank fee deducted or a rounding makes them worth a look, so they are
+   suggested with their `amountDelta`, but they never take part in the assignment and are never matched.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from tximport.reconciliation.models import (
     RunnerUp,
     StatementLine,
     from_units,
+    near_units,
     to_units,
 )
 
@@ -95,6 +101,7 @@ class _Side:
     text: str
     refs: frozenset[str]
     counterparty: str
+    near: int = 0  # an entry's near range in units (`models.near_units`)
 
 
 _SCALE = Decimal(10) ** UNIT_PLACES
@@ -111,8 +118,9 @@ def _entry_side(pos: int, e: Entry) -> _Side:
     refs = reference_tokens(e.description)
     if e.external_ref and len(normalise_ref(e.external_ref)) >= 3:
         refs.add(normalise_ref(e.external_ref))
-    return _Side(pos, e.direction, _units(e.amount), e.transaction_date.toordinal(), e.currency,
-                 default_process(e.description or ""), frozenset(refs), "")
+    units = _units(e.amount)
+    return _Side(pos, e.direction, units, e.transaction_date.toordinal(), e.currency,
+                 default_process(e.description or ""), frozenset(refs), "", near_units(units, e.currency))
 
 
 def _line_side(pos: int, line: StatementLine) -> _Side:
@@ -142,12 +150,15 @@ class _Scorer:
     """Scores one entry against one line: the weighted parts, with the parts that cannot be judged left out."""
 
     def __init__(self, options: MatchingOptions) -> None:
-        self.tolerance = max(options.tolerance_units, 1)
+        self.tolerance = options.tolerance_units
         self.window = options.date_window_days + 1
 
     def parts(self, e: _Side, line: _Side) -> tuple[float | None, ...]:
+        # the amount part is 1 when equal, 0.5 at the tolerance (without one, at the edge of the entry's near
+        # range) and 0 from twice that
         diff = abs(line.units - e.units)
-        amount = 1.0 if diff == 0 else max(0.0, 1.0 - 0.5 * diff / self.tolerance)
+        scale = self.tolerance or max(e.near, 1)
+        amount = 1.0 if diff == 0 else max(0.0, 1.0 - 0.5 * diff / scale)
         distance = abs(line.day - e.day) / self.window
         date = 1.0 - distance * distance
         text = fuzz.token_set_ratio(e.text, line.text, processor=None) / 100.0 if e.text and line.text else None
@@ -206,6 +217,8 @@ class _LineIndex:
 
 #: the reason of an entry no line fits
 NO_LINE = "no line within the amount tolerance and the date window"
+#: what that reason adds when lines of a near amount are suggested (never matched: outside the tolerance)
+NEAR_LINES = "; lines of a near amount are suggested"
 
 
 def match(entries: Sequence[Entry], lines: Sequence[StatementLine], options: MatchingOptions) -> list[EntryResult]:
@@ -241,6 +254,8 @@ class _Run:
         # candidate edges per entry and per line: (other side's position, score, parts)
         self.by_entry: dict[int, dict[int, tuple[float, tuple[float | None, ...]]]] = {}
         self.by_line: dict[int, dict[int, float]] = defaultdict(dict)
+        # lines of a near amount, beyond the tolerance, per unmatched entry: suggestions only (step 7)
+        self.near: dict[int, dict[int, tuple[float, tuple[float | None, ...]]]] = {}
         self._index: _LineIndex | None = None
 
     def run(self) -> list[EntryResult]:
@@ -286,16 +301,22 @@ class _Run:
                 continue
             found: dict[int, tuple[float, tuple[float | None, ...]]] = {}
             for p in index.around(e.direction, e.units, tolerance, e.day, window):
-                line = self.l_sides[p]
-                if e.currency and line.currency and e.currency != line.currency:
-                    continue
-                parts = self.scorer.parts(e, line)
-                score = _Scorer.total(parts)
-                if score >= floor:
-                    found[p] = (score, parts)
-                    self.by_line[p][e.pos] = score
+                scored = self._scored(e, p, floor)
+                if scored is not None:
+                    found[p] = scored
+                    self.by_line[p][e.pos] = scored[0]
             if found:
                 self.by_entry[e.pos] = found
+
+    def _scored(self, e: _Side, p: int, floor: float) -> tuple[float, tuple[float | None, ...]] | None:
+        """The score and parts of line `p` for entry `e`, or None when its currency differs or it scores under
+        `floor` (the direction, amount and date are the caller's)."""
+        line = self.l_sides[p]
+        if e.currency and line.currency and e.currency != line.currency:
+            return None
+        parts = self.scorer.parts(e, line)
+        score = _Scorer.total(parts)
+        return (score, parts) if score >= floor else None
 
     # 4. global assignment ---------------------------------------------------------------------------
     def _assign(self) -> dict[int, int]:
@@ -330,7 +351,6 @@ class _Run:
             result = self.results[i]
             if p is None:
                 result.reason = "every candidate is taken by a better-fitting entry"
-                result.suggestions = self._suggestions(i, None)
                 continue
             score, parts = found[p]
             runner_up = self._runner_up(i, p, assignment, owner)
@@ -339,17 +359,39 @@ class _Run:
                 result.ambiguous = True
                 result.reason = (f"ambiguous: {runner_up.reason} (within {self.options.ambiguity_margin:g} of the "
                                  "chosen line)")
-                result.suggestions = self._suggestions(i, None)
             elif score >= self.options.auto_match_score:
                 self._settle(i, p, Rule.SCORED, score, parts, "best-scoring line of the global assignment")
                 result.runner_up = runner_up
             else:
                 threshold = self.options.auto_match_score
                 result.reason = f"best score {_below(score, threshold)} is below autoMatchScore {threshold:g}"
-                result.suggestions = self._suggestions(i, None)
+        # every matched line is known now: an unmatched entry gets its suggestions, near amounts among them
         for pos, result in enumerate(self.results):
-            if result.status == MatchStatus.UNMATCHED and not result.reason:
-                result.reason = NO_LINE + self._other_direction(self.e_sides[pos])
+            if result.status != MatchStatus.UNMATCHED:
+                continue
+            near = self._near(pos)
+            if near:
+                self.near[pos] = near
+            result.suggestions = self._suggestions(pos)
+            if not result.reason:
+                result.reason = NO_LINE + self._other_direction(self.e_sides[pos]) + (NEAR_LINES if near else "")
+
+    # 7. near amounts -------------------------------------------------------------------------------
+    def _near(self, i: int) -> dict[int, tuple[float, tuple[float | None, ...]]]:
+        """The free lines beyond the tolerance but within entry `i`'s near range and the date window that score
+        at least `suggestScore` (suggestions only; the same buckets, never all pairs)."""
+        e, index, tolerance = self.e_sides[i], self._index, self.options.tolerance_units
+        if index is None or e.near <= tolerance:
+            return {}
+        found: dict[int, tuple[float, tuple[float | None, ...]]] = {}
+        for p in index.around(e.direction, e.units, e.near, e.day, self.options.date_window_days):
+            # the lines within the tolerance were scored as candidates already
+            if self.line_used[p] or abs(self.l_sides[p].units - e.units) <= tolerance:
+                continue
+            scored = self._scored(e, p, self.options.suggest_score)
+            if scored is not None:
+                found[p] = scored
+        return found
 
     def _other_direction(self, e: _Side) -> str:
         """What the reason of an entry no line fits adds when a line of the other direction would fit its amount
@@ -392,11 +434,11 @@ class _Run:
             best = _better(best, RunnerUp(self.lines[p].transaction_id, s3, round(regret, 6), reason))
         return best
 
-    def _suggestions(self, i: int, exclude: int | None) -> list[Candidate]:
-        found = sorted(self.by_entry.get(i, {}).items(),
+    def _suggestions(self, i: int) -> list[Candidate]:
+        """The entry's best candidates (those within the tolerance and those of a near amount), best first."""
+        found = sorted([*self.by_entry.get(i, {}).items(), *self.near.get(i, {}).items()],
                        key=lambda kv: (-kv[1][0], self.lines[kv[0]].transaction_id))
-        return [self._candidate(i, p, score, parts) for p, (score, parts) in found
-                if p != exclude][: self.options.max_suggestions]
+        return [self._candidate(i, p, score, parts) for p, (score, parts) in found][: self.options.max_suggestions]
 
     def _candidate(self, i: int, p: int, score: float, parts: tuple[float | None, ...]) -> Candidate:
         e, line = self.e_sides[i], self.l_sides[p]

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tximport import money
 from tximport.models import LedgerLine, Tenant, utcnow
 
 #: at most this many entries in one POST (the Lambda request payload is 6 MB, API Gateway's body 10 MB)
@@ -22,6 +23,11 @@ MAX_ENTRIES = 20_000
 MAX_PERIOD_DAYS = 90
 #: manual matches and unmatches kept per reconciliation (each is one small item)
 MAX_OVERRIDES = 10_000
+#: the most integer digits an entry's amount may have (it is below 10^15): what a bank statement can hold. An
+#: MT940 amount is at most 15 characters with its decimal comma; no real movement comes near a quadrillion in
+#: any currency, so a larger amount is a mistake (a misplaced decimal point, an id in the amount column)
+MAX_AMOUNT_DIGITS = 15
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 
 
 class Direction(StrEnum):
@@ -75,6 +81,24 @@ def from_units(units: int) -> Decimal:
     return Decimal(units).scaleb(-UNIT_PLACES)
 
 
+#: the near range of an entry (`near_units`): lines whose amount differs by no more than it may be suggested for
+#: an unmatched entry, never matched unless within `amountTolerance`. It is 1% of the entry's amount, but at
+#: least 5 and at most 100 of the currency's minor units: rounding is a few minor units whatever the amount
+#: (EUR 0.05, KWD 0.005, JPY 5), a small fee or charge deducted a little more (EUR 1.00, KWD 0.100, JPY 100 at
+#: most), and a tiny amount is never near one many times its size (BHD 0.050 and 0.001 are not near)
+NEAR_PERCENT = 1
+NEAR_MINOR_UNITS_MIN = 5
+NEAR_MINOR_UNITS_MAX = 100
+
+
+def near_units(units: int, currency: str | None) -> int:
+    """The near range of an entry of `units` (its amount in ten-thousandths) in `currency`, in ten-thousandths:
+    NEAR_PERCENT of the amount (rounded down) bounded by NEAR_MINOR_UNITS_MIN and NEAR_MINOR_UNITS_MAX minor units
+    of the currency (ISO 4217: EUR 0.01, KWD 0.001, JPY 1; two decimals for an unknown one)."""
+    minor: int = 10 ** max(0, UNIT_PLACES - money.exponent(currency))
+    return min(NEAR_MINOR_UNITS_MAX * minor, max(NEAR_MINOR_UNITS_MIN * minor, abs(units) * NEAR_PERCENT // 100))
+
+
 class MatchingOptions(BaseModel):
     """Tolerances, windows and thresholds of one reconciliation (`matchingOptions`, all optional).
 
@@ -85,8 +109,11 @@ class MatchingOptions(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
-    amount_tolerance: Decimal = Field(default=Decimal("0.05"), alias="amountTolerance", ge=0, le=1000,
-                                      description="largest absolute amount difference of a candidate")
+    amount_tolerance: Decimal = Field(
+        default=Decimal("0"), alias="amountTolerance", ge=0, le=1000,
+        description="largest absolute amount difference (in the account's currency) an automatic match may have; "
+                    "0, the default, matches only the exact amount. Lines of a near amount are suggested for an "
+                    "unmatched entry whatever this is, never matched beyond it")
     date_window_days: int = Field(default=5, alias="dateWindowDays", ge=0, le=31,
                                   description="largest distance in days between the entry's date and the "
                                               "line's booking date")
@@ -238,6 +265,8 @@ class Reconciliation(BaseModel):
     updated: datetime = Field(default_factory=utcnow)
     completed: datetime | None = None
     version: int = 0
+    #: a DELETE has begun (services/reconciliations/withdraw.py): no change but the DELETE that finishes it
+    withdrawing: bool = False
 
     @property
     def tenant(self) -> Tenant:

@@ -57,6 +57,11 @@ class ReconciliationsStore(Protocol):
         """Give the period's days back (a FAILED reconciliation blocks nothing)."""
         ...
 
+    def delete(self, rec: Reconciliation) -> None:
+        """Remove the reconciliation if it is unchanged since read (version), then its overrides; raises `Clash`
+        (and removes nothing) otherwise, or when it is gone. Its day claims are released apart (`release_days`)."""
+        ...
+
     def overrides(self, rec: Reconciliation) -> dict[int, tuple[Override, EntryRecord]]:
         """Every manual decision of a reconciliation, by entry index."""
         ...
@@ -175,6 +180,22 @@ class DynamoReconciliations:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
+
+    def delete(self, rec: Reconciliation) -> None:
+        pk = keys.tenant_pk(rec.tenant)
+        try:
+            self.table.delete_item(Key={"pk": pk, "sk": keys.reconciliation_sk(rec.id)},
+                                   ConditionExpression="version = :v", ExpressionAttributeValues={":v": rec.version})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise Clash(f"reconciliation {rec.id} was changed concurrently; read it again",
+                            details={"field": "version"}) from None
+            raise
+        # then its overrides (up to MAX_OVERRIDES: no transaction takes them with it); nothing reads the overrides
+        # of a reconciliation that is gone, should this stop part-way
+        with self.table.batch_writer() as batch:
+            for item in self._query(rec.tenant, keys.reconciliation_override_sk(rec.id)):
+                batch.delete_item(Key={"pk": pk, "sk": item["sk"]})
 
     # overrides -------------------------------------------------------------------------------------
     @staticmethod

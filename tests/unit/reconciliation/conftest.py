@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from tximport.services.reconciliations.create import CreateReconciliation
 from tximport.services.reconciliations.manual import ManualDecisions
 from tximport.services.reconciliations.matching import MatchingRun
 from tximport.services.reconciliations.queries import ReconciliationQueries
+
+if TYPE_CHECKING:
+    from tximport.services.reconciliations.withdraw import Withdrawal
 
 TENANT = Tenant(organisation_id="org", company_id="co")
 ACCOUNT = "acc-1"
@@ -50,6 +54,10 @@ class World:
     @property
     def manual(self) -> ManualDecisions:
         return self.c.reconciliations.manual
+
+    @property
+    def withdraw(self) -> Withdrawal:
+        return self.c.reconciliations.withdraw
 
     @property
     def started(self) -> list[tuple[str, int]]:

@@ -1,5 +1,6 @@
 """Properties of the matching engine on generated sets (hypothesis): the order of the input never changes
-the matches, matches are one to one, and an automatic match is never ambiguous."""
+the matches or the suggestions, matches are one to one and within the tolerance (suggestions within the near
+range), and an automatic match is never ambiguous."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.support.reconciliation_data import generate
 from tximport.reconciliation.engine import is_candidate, match, score_pair
-from tximport.reconciliation.models import MatchingOptions, MatchStatus, Rule
+from tximport.reconciliation.models import MatchingOptions, MatchStatus, Rule, from_units, near_units, to_units
 
 PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -44,7 +45,8 @@ def _content(e) -> tuple:
 
 def _outcome(entries, results) -> list[tuple]:
     by_index = {e.index: e for e in entries}
-    return sorted((_content(by_index[r.index]), r.status.value, r.line or "", r.ambiguous) for r in results)
+    return sorted((_content(by_index[r.index]), r.status.value, r.line or "", r.ambiguous,
+                   tuple(s.line for s in r.suggestions)) for r in results)
 
 
 @PROPERTY
@@ -76,6 +78,10 @@ def test_matches_are_one_to_one_and_within_tolerances(data, opts):
                 assert is_candidate(e, line, opts)
         else:
             assert r.line is None and r.rule is None
+            # a suggestion is within the tolerance or the entry's near range, never further
+            e = data.entries[r.index]
+            reach = max(opts.amount_tolerance, from_units(near_units(to_units(e.amount), e.currency)))
+            assert all(abs(s.amount_delta) <= reach for s in r.suggestions), r
 
 
 @PROPERTY

@@ -410,3 +410,134 @@ def test_a_line_committed_ignore_is_no_bank_line_to_match(world: World):
     with pytest.raises(Unprocessable) as refused:
         world.manual.match(TENANT, rec.id, entry_id(rec.id, 1), record.transaction_id)
     assert "IGNORE" in str(refused.value) and world.mark(record.transaction_id) is None
+
+
+# --- withdrawal (DELETE, qa39b F8) ---------------------------------------------------------------------------
+
+def _settled_doc_reconciliation(world: World) -> tuple[str, list[StatementLine]]:
+    """The document's example matched (entries 0 and 1 automatically), and entry 2 matched by hand to the fee line:
+    three ledger lines held."""
+    lines = doc_lines()
+    world.add_lines(*lines)
+    rec = world.create(TENANT, request())
+    world.settle(rec.id)
+    world.manual.match(TENANT, rec.id, entry_id(rec.id, 2), lines[2].transaction_id)
+    assert all(world.mark(line.transaction_id) for line in lines)
+    return rec.id, lines
+
+
+def test_a_withdrawal_releases_every_line_and_the_period_which_is_reconciled_again(world: World):
+    rec_id, lines = _settled_doc_reconciliation(world)
+    # When it is withdrawn
+    world.withdraw(TENANT, rec_id)
+    # Then it is gone, with its manual decision and its staged entries and results, and every line it held is free
+    with pytest.raises(Missing):
+        world.queries.get(TENANT, rec_id)
+    assert [world.mark(line.transaction_id) for line in lines] == [None, None, None]
+    assert world.c.reconciliation_store.decisions == {}
+    assert not world.c.objects.keys(f"reconciliations/{TENANT.key}/{rec_id}/")
+    with pytest.raises(Missing):  # a second DELETE finds nothing
+        world.withdraw(TENANT, rec_id)
+    # and the period is reconciled again, the lines matched anew
+    again = world.create(TENANT, request())
+    world.settle(again.id)
+    assert world.queries.get(TENANT, again.id).counts.matched_entries == 2
+    assert world.mark(lines[0].transaction_id) == ReconciliationMark(again.id, entry_id(again.id, 0), "MATCHED")
+
+
+def test_a_withdrawal_is_tenant_scoped_waits_for_matching_and_takes_a_failed_one(world: World):
+    from tximport.models import Tenant
+
+    rec = world.create(TENANT, request())
+    with pytest.raises(Missing):  # another tenant's id is not found, and nothing of it changes
+        world.withdraw(Tenant(organisation_id="other", company_id="co"), rec.id)
+    with pytest.raises(Clash) as running:  # a run may still write marks
+        world.withdraw(TENANT, rec.id)
+    assert running.value.details == {"field": "status", "status": "PROCESSING"}
+    world.run.fail(TENANT, rec.id, {"Error": "States.Timeout"})
+    world.withdraw(TENANT, rec.id)  # a FAILED one blocks nothing, and goes too
+    assert world.c.reconciliation_store.list_all(TENANT) == []
+
+
+def test_a_change_that_lands_first_makes_the_withdrawal_a_409_and_releases_nothing(world: World, monkeypatch):
+    rec_id, lines = _settled_doc_reconciliation(world)
+    store = world.c.reconciliation_store
+    read = store.get
+
+    def read_then_unmatched_meanwhile(tenant, reconciliation_id):
+        found = read(tenant, reconciliation_id)
+        monkeypatch.setattr(store, "get", read)
+        world.manual.unmatch(TENANT, rec_id, entry_id(rec_id, 0))  # saved between the DELETE's read and write
+        return found
+
+    monkeypatch.setattr(store, "get", read_then_unmatched_meanwhile)
+    with pytest.raises(Clash) as lost:
+        world.withdraw(TENANT, rec_id)
+    assert lost.value.details == {"field": "version"}
+    # nothing was released: the reconciliation, its period and its other lines are as the unmatch left them
+    assert not world.queries.get(TENANT, rec_id).withdrawing
+    assert [world.mark(line.transaction_id) is not None for line in lines] == [False, True, True]
+    with pytest.raises(Clash):
+        world.create(TENANT, request())
+    world.withdraw(TENANT, rec_id)  # read again, it goes
+    assert [world.mark(line.transaction_id) for line in lines] == [None, None, None]
+
+
+def test_a_manual_match_or_a_rerun_the_withdrawal_overtakes_is_a_409_and_changes_nothing(world: World, monkeypatch):
+    rec_id, lines = _settled_doc_reconciliation(world)
+    world.manual.unmatch(TENANT, rec_id, entry_id(rec_id, 2))
+    line = world.manual._line
+
+    def found_then_withdrawn(rec, statement):
+        found = line(rec, statement)
+        world.withdraw(TENANT, rec.id)  # lands between the manual match's read and its transaction
+        return found
+
+    monkeypatch.setattr(world.manual, "_line", found_then_withdrawn)
+    with pytest.raises(Clash):
+        world.manual.match(TENANT, rec_id, entry_id(rec_id, 2), lines[2].transaction_id)
+    assert [world.mark(x.transaction_id) for x in lines] == [None, None, None]
+    assert world.c.reconciliation_store.decisions == {}
+    # a re-run the withdrawal overtakes starts no run
+    rec_id = world.create(TENANT, request()).id
+    world.settle(rec_id)
+    settled = world.manual._settled
+
+    def read_then_withdrawn(tenant, reconciliation_id):
+        found = settled(tenant, reconciliation_id)
+        world.withdraw(TENANT, reconciliation_id)
+        return found
+
+    monkeypatch.setattr(world.manual, "_settled", read_then_withdrawn)
+    started = len(world.started)
+    with pytest.raises(Clash):
+        world.manual.rerun(TENANT, rec_id)
+    assert len(world.started) == started and world.c.reconciliation_store.list_all(TENANT) == []
+    assert [world.mark(x.transaction_id) for x in lines] == [None, None, None]
+
+
+def test_an_interrupted_withdrawal_holds_everything_takes_no_change_and_is_finished_by_calling_again(
+        world: World, monkeypatch):
+    rec_id, lines = _settled_doc_reconciliation(world)
+    ledger = world.c.ledger
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("ledger unreachable")
+
+    monkeypatch.setattr(ledger, "unmark", unreachable)
+    with pytest.raises(ConnectionError):
+        world.withdraw(TENANT, rec_id)
+    monkeypatch.undo()
+    # the reconciliation still holds its lines and its period, and takes no change but the DELETE
+    assert world.queries.get(TENANT, rec_id).withdrawing
+    assert all(world.mark(line.transaction_id) for line in lines)
+    for change in (lambda: world.manual.unmatch(TENANT, rec_id, entry_id(rec_id, 0)),
+                   lambda: world.manual.match(TENANT, rec_id, entry_id(rec_id, 0), lines[0].transaction_id),
+                   lambda: world.manual.rerun(TENANT, rec_id)):
+        with pytest.raises(Clash, match="withdrawn"):
+            change()
+    with pytest.raises(Clash):
+        world.create(TENANT, request())
+    world.withdraw(TENANT, rec_id)
+    assert [world.mark(line.transaction_id) for line in lines] == [None, None, None]
+    assert world.create(TENANT, request()).status == ReconciliationStatus.PROCESSING

@@ -1,7 +1,7 @@
 """`/baas/api/v1/reconciliations`: the reconciliation dialect (JSON:API style, its own error shape).
 
 Permissions come from the token's `permissions` claim: BAAS_RECONCILIATION_CREATE for POST and the write
-extensions (manual match/unmatch, re-run), BAAS_RECONCILIATION_READ for the GETs.
+extensions (manual match/unmatch, re-run, DELETE), BAAS_RECONCILIATION_READ for the GETs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tximport.api.context import claims_of, tenant_of
-from tximport.api.models import Canonical, PathId
+from tximport.api.models import PathId
 from tximport.api.reconciliation_models import (
     PREFIX,
     CreateReconciliationRequest,
@@ -27,6 +27,7 @@ from tximport.api.reconciliation_models import (
     ErrorOut,
     ReconciliationDocument,
     ReconciliationList,
+    UuidFilter,
 )
 from tximport.api.reconciliation_views import (
     answer,
@@ -72,10 +73,12 @@ _ERRORS = {
 }
 
 
-def _responses(ok_status: int, model: type[BaseModel], description: str, *codes: int) -> dict[int, OpenAPIResponse]:
-    """The route's answer and its errors in the dialect's shape, each with an example (OpenAPI)."""
-    out: dict[int, OpenAPIResponse] = {ok_status: {"description": description,
-                                                   "content": {"application/json": {"model": model}}}}
+def _responses(ok_status: int, model: type[BaseModel] | None, description: str, *codes: int
+               ) -> dict[int, OpenAPIResponse]:
+    """The route's answer (`model` None: no body) and its errors in the dialect's shape, each with an example
+    (OpenAPI)."""
+    out: dict[int, OpenAPIResponse] = {ok_status: {"description": description} if model is None else {
+        "description": description, "content": {"application/json": {"model": model}}}}
     for code in (*codes, 401, 403, 429):
         if code == 429:
             out[429] = {"description": "Too many requests: API Gateway throttles the caller", "content": {
@@ -146,7 +149,8 @@ def create(body: CreateReconciliationRequest) -> Response[Any]:
             responses=_responses(200, ReconciliationList, "A page of reconciliations", 400))
 def list_reconciliations(
         page_number: PageNumber = 1, page_size: PageSize = 20,
-        account_id: Annotated[str | None, Query(alias="filter[accountId]", max_length=128), Canonical] = None,
+        account_id: Annotated[UuidFilter | None, Query(alias="filter[accountId]", max_length=128,
+                                                       description="a bank account's UUID")] = None,
         status: Annotated[ReconciliationStatus | None, Query(alias="filter[status]")] = None,
         period_start: Annotated[Day | None, Query(alias="filter[periodStart]")] = None,
         period_end: Annotated[Day | None, Query(alias="filter[periodEnd]")] = None) -> Response[Any]:
@@ -163,6 +167,19 @@ def list_reconciliations(
 def get_reconciliation(reconciliation_id: PathId) -> Response[Any]:
     rec = container().reconciliations.queries.get(_caller(READ), reconciliation_id)
     return answer(reconciliation_document(rec))
+
+
+@router.delete(f"{PREFIX}/<reconciliation_id>", summary="Withdraw a reconciliation", tags=TAGS,
+               description="Our extension (003 documents no DELETE). Releases every ledger line the reconciliation "
+                           "holds and gives its period's days back, so that the period can be reconciled again; "
+                           "answers 204 without a body. 409 while it is PENDING or PROCESSING (withdraw it once "
+                           "matching has ended), or when a manual change or a re-run of it landed first (read it "
+                           "again). A withdrawal that was interrupted is finished by calling again; meanwhile the "
+                           f"reconciliation takes no other change. Needs {CREATE}.",
+               responses=_responses(204, None, "Withdrawn (no body)", 400, 404, 409))
+def withdraw(reconciliation_id: PathId) -> Response[Any]:
+    container().reconciliations.withdraw(_caller(CREATE), reconciliation_id)
+    return Response(status_code=204, content_type="application/json", body=None)
 
 
 @router.get(f"{PREFIX}/<reconciliation_id>/entries", summary="List a reconciliation's entries", tags=TAGS,

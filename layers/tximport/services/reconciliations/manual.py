@@ -63,6 +63,9 @@ class ManualDecisions:
         rec = self.store.get(tenant, reconciliation_id) if is_uuid(reconciliation_id) else None
         if rec is None:
             raise Missing(f"reconciliation {reconciliation_id} not found", details={"field": "id"})
+        if rec.withdrawing:
+            raise Clash("the reconciliation is being withdrawn: only a DELETE, which finishes it, is taken",
+                        details={"field": "id"})
         if rec.status not in SETTLED:
             raise Clash(f"the reconciliation is {rec.status.value}: manual changes and re-runs need COMPLETED "
                         "or PARTIALLY_MATCHED", details={"field": "status", "status": rec.status.value})

@@ -221,7 +221,9 @@ def _name_fits(rec: Reconciliation, free: list[Entry], results: list[EntryResult
     if not candidates or not alone:
         return
     found = match([e for e, _ in alone], list(candidates.values()), rec.options)
+    tolerance = rec.options.amount_tolerance
     for (_, result), other in zip(alone, found, strict=True):
-        line = other.line or next((s.line for s in other.suggestions), None)
+        # a line that fits is one within the tolerance (a suggestion of a near amount would not have been matched)
+        line = other.line or next((s.line for s in other.suggestions if abs(s.amount_delta) <= tolerance), None)
         if line:
             result.reason = why(line)
