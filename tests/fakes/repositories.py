@@ -167,6 +167,10 @@ class InMemoryImports:
                                code="InvalidImportStatus", target="status")
             self.decision_items.setdefault((pk, imp.id, imp.generation), {})[transaction_id] = decision
 
+    def preset_decisions(self, imp: Import, decisions: dict[str, Decision]) -> None:
+        with self._lock:
+            self.decision_items.setdefault((keys.tenant_pk(imp.tenant), imp.id, imp.generation), {}).update(decisions)
+
     def decisions(self, imp: Import) -> dict[str, Decision]:
         with self._lock:
             return dict(self.decision_items.get((keys.tenant_pk(imp.tenant), imp.id, imp.generation), {}))

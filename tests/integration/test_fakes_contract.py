@@ -260,6 +260,20 @@ def test_decisions_and_replay_digests(imports):
     assert imports.replay_of(TENANT, "acc", "digest") is None
 
 
+def test_processing_presets_decisions_of_its_generation_before_review(imports):
+    imp = _import(ImportStatus.PROCESSING)
+    imp.generation = 2
+    imports.create(imp)
+    imports.preset_decisions(imp, {"tx-1": "skip", "tx-2": "skip"})
+    assert imports.decisions(imp) == {"tx-1": "skip", "tx-2": "skip"}
+    assert imports.decisions(imp.model_copy(update={"generation": 3})) == {}
+    ready = imports.get(TENANT, imp.id)
+    ready.status = ImportStatus.AWAITING_CONFIRMATION
+    imports.save(ready)
+    imports.put_decision(ready, "tx-1", "import")  # the review may change what processing preset
+    assert imports.decisions(ready) == {"tx-1": "import", "tx-2": "skip"}
+
+
 def test_a_decision_lands_only_while_its_generation_awaits_confirmation(imports):
     imp = _import(ImportStatus.AWAITING_CONFIRMATION)
     imp.generation = 3

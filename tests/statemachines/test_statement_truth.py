@@ -294,3 +294,9 @@ def test_a_real_statement_written_twice_in_one_file_is_named_as_repeated(api: Ap
     assert [c["code"] for c in two["checks"]] == ["BalanceMismatch", "StatementRepeated"]
     assert (two["checks"][1]["repeatsStatement"], two["checks"][1]["lineCount"]) == (1, one["lineCount"])
     assert "StatementGap" not in _codes(imp) and "StatementRepeated" in _codes(imp)
+    # the repeat's lines start as skip, the review says so, and confirmed as is the statement is written once
+    assert two["firstLineNumber"] > one["lastLineNumber"] >= one["firstLineNumber"]
+    decisions = [r["decision"] for r in api.review(imp["id"])]
+    assert decisions == ["import"] * one["lineCount"] + ["skip"] * one["lineCount"]
+    api.confirm_and_complete(imp["id"])
+    assert len(api.ledger(account)) == one["lineCount"]

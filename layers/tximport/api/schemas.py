@@ -423,6 +423,8 @@ class StatementReportOut(Wire):
     line_sum_amount: DecimalText
     start_date: Day | None
     end_date: Day | None
+    first_line_number: int | None = Field(default=None, description="ours: the file line of its first booked line")
+    last_line_number: int | None = Field(default=None, description="ours: the file line of its last booked line")
     interim: bool
     checks: list[StatementCheckOut]
 

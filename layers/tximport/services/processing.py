@@ -50,6 +50,7 @@ from tximport.models import (
     FINAL_STATUSES,
     MAX_VALIDATION_DETAILS,
     CurrencyTotal,
+    Decision,
     DiscoveredAccount,
     ErrorDetail,
     Import,
@@ -1403,6 +1404,7 @@ class ProcessingService:
         warnings = report_warnings(tally, done.overlap) + notes
         if self.statements is not None and done.collector is not None:
             warnings += self.statements.assess(imp, done.collector)
+            self._skip_repeated(imp)
         warnings += done.expired
         imp.error_details = [d for d in imp.error_details if d.severity == Severity.ERROR or d.code == REVIEWED_AGAIN
                              ] + warnings
@@ -1424,6 +1426,18 @@ class ProcessingService:
             # sees awaitingConfirmation before a confirm can be accepted
             self.imports.save(imp)
         return outcome
+
+    def _skip_repeated(self, imp: Import) -> None:
+        """The lines of a statement the file holds twice start as `skip` (a decision the review shows and can
+        change): confirmed as they are, the statement's lines are written once."""
+        spans = StatementService.repeated_lines(imp)
+        if not spans:
+            return
+        skipped: dict[str, Decision] = {
+            row.transaction_id: "skip" for row in self.staging.all_rows(imp.chunk_keys)
+            if row.line_number is not None and any(
+                account == row.bank_account_id and first <= row.line_number <= last for account, first, last in spans)}
+        self.imports.preset_decisions(imp, skipped)
 
     def _discovered(self, imp: Import) -> Outcome:
         """Account discovery (a multi-account file, no accounts named): the import waits in

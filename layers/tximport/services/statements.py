@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tximport.models import ErrorDetail, Import, Severity, TransactionSign
 from tximport.statements.collect import StatementCollector
-from tximport.statements.models import StatementRecord, StatementReport
+from tximport.statements.models import STATEMENT_REPEATED, StatementRecord, StatementReport
 from tximport.statements.rules import assess, repeated
 from tximport.storage.statements import StatementHistory
 
@@ -58,6 +58,14 @@ class StatementService:
         imp.statements = _kept(reports)
         imp.statement_count = len(reports)
         return warnings(reports)
+
+    @staticmethod
+    def repeated_lines(imp: Import) -> list[tuple[str, int, int]]:
+        """(bank account id, first line, last line) of each statement the file holds twice, its repeat's lines:
+        they start as `skip` (see `ProcessingService`)."""
+        return [(s.bank_account_id, s.first_line, s.last_line) for s in imp.statements
+                if s.first_line is not None and s.last_line is not None
+                and any(c.code == STATEMENT_REPEATED for c in s.checks)]
 
     def confirmed(self, imp: Import) -> None:
         """The import completed: its statements join the accounts' histories."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from tximport import money
 from tximport.formats.base import Balance, StatementBalances
@@ -63,6 +64,8 @@ class StatementCollector:
         totals.count += len(amounts)
         moved = sum(amounts, Decimal(0))
         totals.total += moved
+        totals.first_line = _least(totals.first_line, min(line_numbers))
+        totals.last_line = _most(totals.last_line, max(line_numbers))
         first, last = min(days), max(days)
         if totals.first_day is None or first < totals.first_day:
             totals.first_day = first
@@ -172,6 +175,8 @@ def _combine(earlier: _Open, later: StatementTotals, running: RunningState) -> N
     later.total = first.total + later.total
     later.first_day = _least(first.first_day, later.first_day)
     later.last_day = _most(first.last_day, later.last_day)
+    later.first_line = _least(first.first_line, later.first_line)
+    later.last_line = _most(first.last_line, later.last_line)
     later.currency = first.currency or later.currency
     later.overlap_new += first.overlap_new
     later.overlap_duplicates += first.overlap_duplicates
@@ -180,11 +185,14 @@ def _combine(earlier: _Open, later: StatementTotals, running: RunningState) -> N
     earlier.running.then(running)
 
 
-def _least(a: date | None, b: date | None) -> date | None:
+_Ordered = TypeVar("_Ordered", date, int)
+
+
+def _least(a: _Ordered | None, b: _Ordered | None) -> _Ordered | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _most(a: date | None, b: date | None) -> date | None:
+def _most(a: _Ordered | None, b: _Ordered | None) -> _Ordered | None:
     return b if a is None else a if b is None else max(a, b)
 
 

@@ -46,6 +46,9 @@ class StatementTotals:
     total: Decimal = Decimal(0)
     first_day: date | None = None
     last_day: date | None = None
+    #: the file lines of its first and last booked line
+    first_line: int | None = None
+    last_line: int | None = None
     balances: StatementBalances | None = None
     #: the first break of a running-balance column, if any
     running_break: RunningBreak | None = None
@@ -145,6 +148,9 @@ class StatementReport(BaseModel):
     line_sum: Decimal = Decimal(0)
     start_date: date | None = None
     end_date: date | None = None
+    #: the file lines of its first and last booked line
+    first_line: int | None = None
+    last_line: int | None = None
     checks: list[StatementCheck] = Field(default_factory=list)
 
     def identity(self) -> tuple[object, ...] | None:

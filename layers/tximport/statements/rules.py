@@ -236,8 +236,8 @@ def repeated(report: StatementReport, earlier: StatementReport) -> StatementChec
         code=STATEMENT_REPEATED, line_count=report.line_count, start_date=report.start_date,
         end_date=report.end_date, repeats_statement=earlier.index,
         message=f"the statement repeats statement {earlier.index} of this file (the same statement id, balances "
-                f"and {report.line_count} line(s) summing to {report.line_sum}): its lines are in the file twice "
-                "and would be imported twice; skip them in the review unless the bank booked them twice")
+                f"and {report.line_count} line(s) summing to {report.line_sum}): its lines are in the file twice, "
+                "so they are skipped (decision skip; import them in the review if the bank booked them twice)")
 
 
 def assess(totals: StatementTotals, last: StatementRecord | None, *, account_identifier: str | None = None,
@@ -256,7 +256,8 @@ def assess(totals: StatementTotals, last: StatementRecord | None, *, account_ide
         available=b.available.amount if b and b.available else None,
         interim=bool(b and (b.opening_interim or b.closing_interim)),
         computed_closing=opening + totals.total if opening is not None else None,
-        line_count=totals.count, line_sum=totals.total, start_date=totals.start, end_date=totals.end)
+        line_count=totals.count, line_sum=totals.total, start_date=totals.start, end_date=totals.end,
+        first_line=totals.first_line, last_line=totals.last_line)
     checks = report.checks
     brk = totals.running_break
     # a broken running-balance column is named at its line (the statement's sum would only repeat it)

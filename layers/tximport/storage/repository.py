@@ -88,6 +88,11 @@ class ImportsStore(Protocol):
         confirmation at `imp.generation`; Conflict otherwise (a confirm, amend, delete or expiry won)."""
         ...
 
+    def preset_decisions(self, imp: Import, decisions: dict[str, Decision]) -> None:
+        """Decisions processing sets on lines of the import's current generation before any review (the lines of a
+        statement the file holds twice): written while processing holds the import, with no condition."""
+        ...
+
     def decisions(self, imp: Import) -> dict[str, Decision]:
         """Every decision set on the lines of the import's current generation, by transaction id."""
         ...
@@ -357,6 +362,14 @@ class ImportsRepository:
                 raise Conflict(f"import {imp.id} no longer awaits confirmation of these lines",
                                code="InvalidImportStatus", target="status") from exc
             raise
+
+    def preset_decisions(self, imp: Import, decisions: dict[str, Decision]) -> None:
+        pk = keys.tenant_pk(imp.tenant)
+        expires = {"expiresAt": imp.expires_at} if imp.expires_at else {}
+        with self.table.batch_writer() as batch:
+            for transaction_id, decision in decisions.items():
+                batch.put_item(Item={"pk": pk, "sk": keys.decision_sk(imp.id, imp.generation, transaction_id),
+                                     "decision": decision, **expires})
 
     def decisions(self, imp: Import) -> dict[str, Decision]:
         """The per-line decisions of the import's current generation (only lines whose decision was set)."""

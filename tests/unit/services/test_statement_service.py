@@ -66,7 +66,20 @@ def test_a_statement_the_file_holds_twice_is_named_as_repeated_not_as_a_gap(c: F
     assert (check.code, check.repeats_statement, check.line_count) == ("StatementRepeated", 1, 2)
     (warning,) = [d for d in imp.error_details if d.code.startswith("Statement")]
     assert (warning.code, warning.severity) == ("StatementRepeated", "warning")
-    assert "repeats statement 1 of this file" in warning.message and "imported twice" in warning.message
+    assert "repeats statement 1 of this file" in warning.message and "skipped" in warning.message
+    # the repeat's lines start as skip: confirmed as they are, the statement is written once
+    rows = list(c.staging.all_rows(imp.chunk_keys))
+    decisions = c.imports.decisions(imp)
+    assert [decisions.get(r.transaction_id, r.default_decision) for r in rows] == ["import"] * 2 + ["skip"] * 2
+    assert (second.first_line, second.last_line) == (rows[2].line_number, rows[3].line_number)
+
+
+def test_a_statement_the_file_holds_twice_is_written_once(c: FakeContainer, world: World):
+    account = world.account(REF)
+    jan = month(REF, 1, 2024, 1, D("100.00"), ["-30.00", "-5.00"])
+    _mt940(world, account, jan + jan)
+    page = c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None)
+    assert page.running == [D("65.00"), D("70.00")]
 
 
 def test_a_statement_that_differs_from_one_of_the_same_id_is_no_repeat(c: FakeContainer, world: World):
