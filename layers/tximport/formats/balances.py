@@ -25,9 +25,10 @@ from typing import Any
 from tximport.formats.base import Balance, StatementBalances
 from tximport.formats.values import plain_decimal
 
-#: a balance whose amount has an exponent (`1E2`) does not match: it is left out, as any balance that does not read
-_MT_BALANCE = re.compile(r"^:(6[02][FM]|64):[ \t]*([CD])(\d{6})([A-Z]{3})([0-9]+(?:,[0-9]*)?)(?![0-9,]*[Ee][+-]?[0-9])",
-                         re.MULTILINE)
+#: a balance whose amount is no SWIFT amount (digits, a decimal comma, its decimals, and nothing after them: `1E2`,
+#: `3236,2x`, `96500`) does not match: it is left out, as any balance that does not read
+_MT_BALANCE = re.compile(r"^:(6[02][FM]|64):[ \t]*([CD])(\d{6})([A-Z]{3})([0-9]+,[0-9]*)[ \t\r]*$", re.MULTILINE)
+_MT_BALANCE_TAG = re.compile(r"^:(?:6[02][FM]|64):[^\n]*", re.MULTILINE)
 _MT_REF = re.compile(r"^:20:[ \t]*(.*?)\s*$", re.MULTILINE)
 _MT_ACCOUNT = re.compile(r"^:25:[ \t]*(.*?)\s*$", re.MULTILINE)
 _MT_SEQ = re.compile(r"^:28C?:[ \t]*(.*?)\s*$", re.MULTILINE)
@@ -39,6 +40,15 @@ def _yymmdd(text: str) -> date | None:
         return date(2000 + year if year < 80 else 1900 + year, int(text[2:4]), int(text[4:6]))
     except ValueError:
         return None
+
+
+def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str] | None:
+    """The file line and text of the first balance tag of an MT940 message (starting at `line_number`) that does
+    not read (see `_MT_BALANCE`), if any."""
+    for m in _MT_BALANCE_TAG.finditer(text):
+        if _MT_BALANCE.match(m.group()) is None:
+            return line_number + text.count("\n", 0, m.start()), m.group().strip()
+    return None
 
 
 def mt940_balances(text: str, line_number: int) -> StatementBalances | None:

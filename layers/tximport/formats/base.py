@@ -186,6 +186,9 @@ FILE_TRUNCATED = "FileTruncated"
 #: a date the file states does not exist (an MT940 value date February 30): the line is kept on the
 #: nearest day the reader takes for it, and the note names the line and the text as written
 DATE_CORRECTED = "DateCorrected"
+#: (warning) a balance the file states does not read (an MT940 `:60F:` amount `3236,2x`): it is left out of the
+#: statement checks, and the note names its line and text
+BALANCE_UNREADABLE = "BalanceUnreadable"
 
 
 @dataclass(slots=True)

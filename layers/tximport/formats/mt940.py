@@ -42,8 +42,9 @@ from itertools import accumulate, repeat
 from operator import add, methodcaller
 from typing import IO, Any
 
-from tximport.formats.balances import mt940_balances
+from tximport.formats.balances import mt940_balances, mt940_unread_balance
 from tximport.formats.base import (
+    BALANCE_UNREADABLE,
     DATE_CORRECTED,
     ELEMENT_TOO_LARGE,
     FILE_TRUNCATED,
@@ -338,6 +339,15 @@ def _corrected_date(text: str, first_line: int) -> FileNote | None:
     return None
 
 
+def _unread_balance(line: int, written: str) -> FileNote:
+    """A warning for a balance tag whose amount does not read (`3236,2x`, `96500`): it is left out of the
+    statement checks, which would otherwise compare the lines with a number the bank never stated."""
+    tag = written[:written.index(":", 1) + 1]
+    return FileNote(BALANCE_UNREADABLE, f"the {tag} at line {line} states no balance that reads ({written[:60]!r}: a "
+                    "SWIFT balance is a mark, a date, a currency and an amount of digits, a decimal comma and its "
+                    "decimals): it is left out of the statement checks", "warning", line, written[:200])
+
+
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     account_ref = _account(text)
     m = _CURRENCY.search(text)
@@ -412,6 +422,9 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
             stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
             if stated is not None:
                 yield stated
+            unread = mt940_unread_balance(text, first_line)
+            if unread is not None:
+                yield _unread_balance(*unread)
             end.see(first_line, text)
     cut = end.cut()
     if cut is not None:

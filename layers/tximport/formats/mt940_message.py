@@ -365,16 +365,14 @@ _STATEMENT_FAST = re.compile(
 
 
 def _statement(message: Message, value: str) -> Entry:
-    """A `:61:` line: a new entry (a line without a transaction type does not read: see `untyped`)."""
+    """A `:61:` line: a new entry. Read in the library's order (the amount, then the dates), then what we ask
+    beyond it: a SWIFT amount (digits, a decimal comma) followed by its transaction type (see `untyped`)."""
     m = _STATEMENT_FAST.match(value)
     if m is not None:
         when, status, text, kind, customer, bank, extra, rest = m.groups()
         if bank is None:
             extra = rest
-        dates = _DATES.get(when)
-        if dates is None:
-            dates = _dates(when[:2], when[2:4], when[4:6], when[6:8] or None, when[8:10] or None)
-            _remember(when, dates)
+        key: Any = when
     else:
         if value.find("\n", _STATEMENT_HEAD) >= 0:
             raise Unreadable(f"not a statement line: {value[:80]!r}")
@@ -384,10 +382,7 @@ def _statement(message: Message, value: str) -> Entry:
         g = m.groups()
         status, text, kind, customer, bank, extra = (g[_STATUS], g[_AMOUNT], g[_ID], g[_CUSTOMER], g[_BANK],
                                                      g[_EXTRA])
-        dates = _DATES.get(g[:5])
-        if dates is None:
-            dates = _dates(*g[:5])
-            _remember(g[:5], dates)
+        key = g[:5]
     end = m.end(3 if m.re is _STATEMENT_FAST else _AMOUNT + 1)
     exponent = _EXPONENT.match(value, end)
     if exponent is not None:
@@ -395,7 +390,15 @@ def _statement(message: Message, value: str) -> Entry:
     try:
         amount = Decimal(text.replace(",", ".") if "," in text else text)
     except InvalidOperation:
-        raise Unreadable(f"not an amount: {text!r}") from None
+        raise UnreadableAmount(f"not an amount: {text!r}") from None
+    dates = _DATES.get(key)
+    if dates is None:
+        dates = _dates(key[:2], key[2:4], key[4:6], key[6:8] or None, key[8:10] or None) if type(key) is str \
+            else _dates(*key)
+        _remember(key, dates)
+    if "," not in text or text[0] == ",":
+        raise UnreadableAmount(f"not an amount: {text!r} (a SWIFT amount is digits, a decimal comma and its "
+                               "decimals: the comma or the whole part is missing)")
     if not kind or kind[0] not in _TYPE_MARKS:
         raise untyped(text, value[end:])
     entry: Entry = {
@@ -414,14 +417,29 @@ def _statement(message: Message, value: str) -> Entry:
     return entry
 
 
+#: a transaction type soon after a `:61:` amount, behind what stands between them
+_LATE_TYPE = re.compile(r"[^NFSnfs/\n]{1,3}[NFSnfs][A-Za-z0-9]{3}")
+
+
+def looks_damaged(after: str) -> bool:
+    """Whether what follows a `:61:` amount (with no transaction type right after it) looks like the rest of a
+    damaged amount: a decimal sign within its first four characters (`x,48`), a digit before a type that follows
+    within four (`x8N426`), or digits after a space or a sign (` 8NTRF`)."""
+    head = after.split("//", 1)[0].split("\n", 1)[0]  # (what the library would read as id or customer ref)
+    late = _LATE_TYPE.match(head)
+    if late is not None and any(c.isdigit() or c in ",." for c in head[:late.end() - 4]):
+        return True
+    head = head[:4]
+    return "," in head or "." in head or bool(head[:1] and not head[0].isalpha() and any(c.isdigit() for c in head))
+
+
 def untyped(amount: str, after: str) -> Unreadable:
     """Why a `:61:` whose amount is not followed by a transaction type (N, F or S and three letters or digits,
     mandatory in SWIFT) does not read. The library reads whatever follows as the customer reference, so a damaged
     amount (`D14x,48N426`) would book 14.00 for 141.48: where the amount seems to go on (a decimal sign within
     the four characters that follow, or digits after a space or a sign), the amount is unreadable; else the line
     lacks its type."""
-    head = after.split("//", 1)[0].split("\n", 1)[0][:4]  # (what the library would read as id or customer ref)
-    if "," in head or "." in head or (head[:1] and not head[0].isalpha() and any(c.isdigit() for c in head)):
+    if looks_damaged(after):
         return UnreadableAmount(f"not an amount: {amount!r} is followed by {after[:12]!r}, not by a transaction "
                                 "type such as NTRF (the amount may be damaged)")
     return UntypedLine(f"the amount {amount!r} is followed by {after[:12]!r}, not by a transaction type "

@@ -213,12 +213,17 @@ def _gap(report: StatementReport, opening: Decimal, last: StatementRecord, curre
     end = (report.start_date - timedelta(days=1)) if report.start_date else None
     if report.opening_date is not None and (end is None or report.opening_date < end):
         end = report.opening_date  # the day the opening balance is stated for (MT940: the previous closing day)
-    span = f" ({start.isoformat()} to {end.isoformat()})" if end and end >= start else ""
+    days = end is not None and end >= start
+    # (no day between the two statements: they do not join, but no day is uncovered)
+    between = end is not None and not days
+    span = f" ({start.isoformat()} to {end.isoformat()})" if days and end else ""
+    what = (f"they do not join although no day lies between them, {missing} apart" if between
+            else f"a statement{span} is missing, moving {missing}")
     return StatementCheck(
         code=STATEMENT_GAP, expected=last.closing, computed=opening, difference=missing,
-        start_date=start, end_date=end if end and end >= start else None, previous_import_id=last.import_id,
+        start_date=None if between else start, end_date=end if days else None, previous_import_id=last.import_id,
         message=f"the statement opens at {opening} but {_earlier(last, in_file)} closed at {last.closing} on "
-                f"{last.closing_date.isoformat()}: a statement{span} is missing, moving {missing}")
+                f"{last.closing_date.isoformat()}: {what}")
 
 
 def _overlap(totals: StatementTotals, last: StatementRecord, in_file: bool) -> StatementCheck:

@@ -17,6 +17,7 @@ from tximport.formats.base import (
     FileSource,
     ParseOptions,
     StatementAccount,
+    StatementBalances,
 )
 from tximport.formats.registry import FORMATS
 
@@ -210,7 +211,19 @@ def test_a_damaged_amount_is_rejected_not_read_as_its_first_digits(written: str,
     events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
     [error] = errors(events)
     assert (error.code, error.line_number, error.target) == ("InvalidAmount", 5, ":61:")
-    assert f"{read_as!r} is followed by" in error.message
+    assert f"{read_as!r}" in error.message
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+@pytest.mark.parametrize(("written", "read_as"), [
+    ("D1250NTRF", "1250"), ("D,50NTRF", ",50"), ("D,NTRF", ","), ("D12,,50NTRF", "12,,50"), ("D12,4x8N426", "12,4")])
+def test_an_amount_without_its_comma_or_whole_part_or_with_junk_in_it_is_rejected(written: str, read_as: str) -> None:
+    """SWIFT amounts are digits, a decimal comma and its decimals: `D1250NTRF` (the comma lost) read 1250.00 where
+    the bank wrote 12,50, and `D,50` read 0.50; a doubled comma, or a letter before the decimals end, damaged too."""
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == ("InvalidAmount", 5, ":61:")
+    assert f"{read_as!r}" in error.message
     assert [r.amount for r in lines(events)] == [Decimal("1000")]
 
 
@@ -353,3 +366,26 @@ def test_ing_netherlands_structured_details_give_counterparty_reference_and_text
         ("EV10001REP1000000T1000", "EV12341REP1231456T1234", "ING BANK NV INZAKE WEB", "NL32INGB0000012345"),
         ("Aanslag 2023 termijn 2", "SEPA-DD-2024-0229", "Belastingdienst", "NL86INGB0002445588"),
         ("RF18539007547034", "INV-2024-001", "Klant BV", "NL91ABNA0417164300")]
+
+
+@pytest.mark.parametrize(("written", "tag"), [(":60F:C240101EUR100,0x", ":60F:"), (":62F:C240103EUR108750", ":62F:"),
+                                              (":62F:C240103EUR1E3", ":62F:"), (":60F:C240101EUR,50", ":60F:")])
+def test_a_balance_that_does_not_read_is_left_out_with_a_warning_at_its_line(written: str, tag: str) -> None:
+    """`:60F:C110522EUR3236,2x` read as 3236.20 and `:62F:...96500` (its comma lost) as 96500.00, the statement
+    checked against numbers the bank never stated; now such a balance is left out, and a warning names it."""
+    original = ":60F:C240101EUR100,00" if tag == ":60F:" else ":62F:C240103EUR1087,50"
+    events = parse(STATEMENT.replace(original, written))
+    [stated] = [e for e in events if isinstance(e, StatementBalances)]
+    other = stated.closing if tag == ":60F:" else stated.opening
+    assert (stated.opening if tag == ":60F:" else stated.closing) is None and other is not None
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    line = STATEMENT.splitlines().index(original) + 1
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        "BalanceUnreadable", "warning", line, written)
+    assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+
+
+def test_balances_that_read_give_no_warning() -> None:
+    assert not [e for e in parse(STATEMENT.replace("EUR100,00", "EUR100,")) if isinstance(e, FileNote)]
+    for name in sorted(p.name for p in SAMPLES.glob("*.sta")):
+        assert not [e.message for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "BalanceUnreadable"]

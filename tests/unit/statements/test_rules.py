@@ -71,6 +71,16 @@ def test_a_missing_statement_is_a_gap_with_its_days_and_amount():
     assert check.previous_import_id == "IMP-1"
 
 
+def test_statements_that_do_not_join_with_no_day_between_them_name_no_days():
+    """The next day's statement opening at another amount: no day is uncovered, so the gap names none (it named
+    the day after the last statement as its first, and no last)."""
+    last = _record("100.00", date(2024, 1, 31))
+    (check,) = assess(_totals("80.00", "50.00", ["-30.00"]), last).checks
+    assert (check.code, check.difference) == ("StatementGap", D("-20.00"))
+    assert (check.start_date, check.end_date) == (None, None)
+    assert "no day lies between them, -20.00 apart" in check.message
+
+
 def test_a_statement_without_an_opening_starts_from_closing_minus_its_lines():
     last = _record("100.00", date(2024, 1, 31))
     assert assess(_totals(None, "70.00", ["-30.00"]), last).checks == []

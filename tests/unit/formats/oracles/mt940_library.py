@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 import mt940
@@ -52,6 +52,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
+from tximport.formats.mt940_message import looks_damaged
 
 #: every opt-in fix of the library: reversal signs, IBAN under its own key, BOM, long details ...
 _OPTIONS = mt940.Options.all()
@@ -117,25 +118,48 @@ class _Untyped(ValueError):
         self.code = code
 
 
-def _typed(result: dict[str, Any]) -> None:
-    """The rule by which we part from the library: a `:61:` amount is followed by its transaction type (N, F
-    or S first); where it is not, the line is refused, its amount (`InvalidAmount`) where a decimal sign follows it
-    closely, else the line (`InvalidLine`)."""
+def _written(transactions: Any, tag_dict: dict[str, Any]) -> dict[str, Any]:
+    """(A pre-processor) keeps the `:61:` amount as written: the library replaces it with its Amount."""
+    transactions.tximport_amount = tag_dict.get("amount")
+    return tag_dict
+
+
+def _typed(amount: str, result: dict[str, Any]) -> None:
+    """The rules by which we part from the library, after it has read the line: a `:61:` amount has a decimal comma
+    and a whole part (`InvalidAmount`), and is followed by its transaction type (N, F or S first); where it is not,
+    the line is refused, its amount (`InvalidAmount`) where what follows looks like the rest of a damaged amount
+    (`mt940_message.looks_damaged`), else the line (`InvalidLine`)."""
+    if "," not in amount or amount.startswith(","):
+        raise _Untyped(INVALID_AMOUNT)
     kind = result.get("id")
     if kind and kind[0] in "NFSnfs":
         return
-    after = result.get("customer_reference") or ""
-    head = after[:4] if kind is None else (kind + after)[:4]
-    amount = "," in head or "." in head or (head[:1] and not head[0].isalpha() and any(c.isdigit() for c in head))
-    raise _Untyped(INVALID_AMOUNT if amount else INVALID_LINE)
+    after = (kind or "") + (result.get("customer_reference") or "")
+    raise _Untyped(INVALID_AMOUNT if looks_damaged(after) else INVALID_LINE)
+
+
+def _amount_unreadable(first: str) -> bool:
+    """Whether the `:61:` line `first` (the chunk's first line) matches the library's pattern with an amount that is
+    no decimal: the library raises there (before the line's dates), and we reject the amount."""
+    m = _STATEMENT.match(first[4:].strip()) if first.startswith(":61:") else None
+    if m is None:
+        return False
+    try:
+        Decimal(m.group("amount").replace(",", "."))
+    except InvalidOperation:
+        return True
+    return False
 
 
 def parse_text(text: str) -> mt940.models.Transactions:
     """The library's reading of a message, refused (`_Untyped`) where a `:61:` has no transaction type."""
     transactions = mt940.models.Transactions(options=_OPTIONS)
-    transactions.processors = {**transactions.processors,
-                               "post_statement": [*transactions.processors.get("post_statement", []),
-                                                  lambda _t, _tag, _d, result: (_typed(result), result)[1]]}
+    processors = transactions.processors
+    transactions.processors = {
+        **processors,
+        "pre_statement": [*processors.get("pre_statement", []), lambda t, _tag, d: _written(t, d)],
+        "post_statement": [*processors.get("post_statement", []),
+                           lambda t, _tag, _d, result: (_typed(t.tximport_amount or "", result), result)[1]]}
     transactions.parse(text)
     return transactions
 
@@ -259,6 +283,10 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
         except _Untyped as exc:
             yield LineError(line, exc.code, "the :61: line has no transaction type", actual_value=first[:200],
                             target=":61:")
+            continue
+        except InvalidOperation:
+            code = INVALID_AMOUNT if _amount_unreadable(first) else INVALID_LINE
+            yield LineError(line, code, "the :61: amount cannot be read", actual_value=first[:200], target=":61:")
             continue
         except Exception as exc:  # noqa: BLE001 - the library raises plain exceptions on bad input
             yield LineError(line, INVALID_LINE, f"the :61: line cannot be read: {str(exc)[:200]}",
