@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -60,6 +61,16 @@ def status_change_event(execution: Any, *, region: str, account: str) -> dict[st
     }
 
 
+def _forget_finished_threads() -> None:
+    """moto lists every worker thread its interpreter starts (`TMP_THREADS`, which nothing reads) and never lets go of
+    one (about 19 threads a file import, with their locks and events). Finished ones leave the list."""
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    for thread in [t for t in TMP_THREADS if not t.is_alive()]:
+        with contextlib.suppress(ValueError):  # (another execution's end took it first)
+            TMP_THREADS.remove(thread)
+
+
 class ExecutionSignals:
     """Installs and removes both behaviours (one per process, like moto's state)."""
 
@@ -90,6 +101,7 @@ class ExecutionSignals:
 
         def ended(comm: Any) -> None:
             terminated(comm)
+            _forget_finished_threads()
             try:
                 signals.on_end(status_change_event(comm.execution, region=signals.region, account=signals.account))
             except Exception:  # the execution has ended either way; the sweep catches what this missed

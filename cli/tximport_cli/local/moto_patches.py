@@ -142,19 +142,31 @@ def _disposed(key: Any) -> None:
     key.dispose()  # (moto's own warns of a key it did not dispose of itself: it counted on its list)
 
 
+def _per_request_models() -> list[type]:
+    """moto's models made anew by requests, which nothing reads through its lists of instances: DynamoDB items and
+    stream records, S3 objects and their ACLs (each PUT gives an object an ACL of its own, with its grants)."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+    from moto.s3.models import FakeAcl, FakeGrant, FakeGrantee, FakeKey
+
+    return [Item, StreamRecord, FakeKey, FakeAcl, FakeGrant, FakeGrantee]
+
+
 @contextlib.contextmanager
 def untracked_items() -> Iterator[None]:
-    """DynamoDB items and S3 objects are not added to moto's lists of model instances for the duration."""
-    from moto.dynamodb.models.dynamo_type import Item
+    """The models moto makes per request (`_per_request_models`) are not added to its lists of model instances for
+    the duration: each list kept every instance for good (about 150 a small file import)."""
     from moto.s3.models import FakeKey
 
-    Item.__new__ = _untracked  # type: ignore[method-assign]
-    FakeKey.__new__ = _untracked  # type: ignore[method-assign]
+    models = _per_request_models()
+    for model in models:
+        model.__new__ = _untracked  # type: ignore[method-assign]
     try:
         with _replaced(FakeKey, "__del__", _disposed):
             yield
     finally:
-        del Item.__new__, FakeKey.__new__  # (moto's own, inherited, applies again)
+        for model in models:
+            del model.__new__  # (moto's own, inherited, applies again)
 
 
 def fast_queries() -> contextlib.AbstractContextManager[None]:
