@@ -62,6 +62,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
+from tximport.formats.encoding import SAMPLE_SIZE, detect_encoding, read_sample, text_stream
 from tximport.formats.mt940_message import (
     JOINED,
     Entry,
@@ -141,7 +142,7 @@ def _starts(block: bytes) -> Iterator[int]:
             yield line
 
 
-def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
+def _messages(raw: IO[bytes] | _Recoded) -> Iterator[tuple[int, str]]:
     """(line number of the first line, text) for each message, read in blocks of whole lines."""
     splitter = _Splitter()
     carry: list[bytes] = []  # the line under way (a chunk holds less than a line's limit)
@@ -409,10 +410,34 @@ def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: s
         yield _to_line(one[0], line, account_ref, currency)
 
 
+class _Recoded:
+    """A file in UTF-16, or with lines ended by CR alone, read as the UTF-8 bytes with LF line ends the reader
+    splits (the text decoded once, in blocks)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8")
+
+
+def _byte_stream(raw: IO[bytes], sample: bytes) -> IO[bytes] | _Recoded:
+    """The file as the reader takes it: its own bytes (UTF-8 or a single-byte code page, LF or CRLF), else
+    recoded (`_Recoded`); an encoding nothing reads is a FileError UnsupportedEncoding, as in the other formats."""
+    utf16 = sample.startswith((b"\xff\xfe", b"\xfe\xff")) or sample[:200].count(0) > len(sample[:200]) // 4
+    if not utf16 and (b"\n" in sample or b"\r" not in sample):
+        return raw
+    encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_SIZE)
+    return _Recoded(text_stream(raw, encoding, newline=None))
+
+
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
-    """Parse an MT940/MT942 file, one statement at a time."""
+    """Parse an MT940/MT942 file, one statement at a time (a UTF-16 file, or one whose lines end in CR alone,
+    recoded as it is read)."""
     end = _FileEnd()
-    with source.open() as raw:
+    sample = read_sample(source)
+    with source.open() as opened:
+        raw = _byte_stream(opened, sample)
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
             if ":61:" in text:

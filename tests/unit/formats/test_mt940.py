@@ -389,3 +389,14 @@ def test_balances_that_read_give_no_warning() -> None:
     assert not [e for e in parse(STATEMENT.replace("EUR100,00", "EUR100,")) if isinstance(e, FileNote)]
     for name in sorted(p.name for p in SAMPLES.glob("*.sta")):
         assert not [e.message for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "BalanceUnreadable"]
+
+
+@pytest.mark.parametrize("recode", [
+    lambda text: text.encode("utf-16"), lambda text: text.encode("utf-16-le"), lambda text: text.encode("utf-16-be"),
+    lambda text: text.replace("\n", "\r").encode(), lambda text: text.replace("\n", "\r\n").encode("utf-16")],
+    ids=["utf-16 with BOM", "utf-16-le", "utf-16-be", "CR line ends", "utf-16 CRLF"])
+def test_a_statement_in_utf_16_or_with_cr_line_ends_reads_as_in_utf_8(recode) -> None:
+    """Such a file was an error 'the file holds no MT940/MT942 tag', where README says every reader detects UTF-16."""
+    text = (SAMPLES / "mt940-jejik-rabobank-iban.sta").read_bytes().decode("utf-8").replace("\r\n", "\n")
+    assert parse(recode(text)) == parse(text.encode())
+    assert len(lines(parse(recode(text)))) > 0
