@@ -525,14 +525,16 @@ def _entry_dates(line: int, entry: _Fields, xpath: str) -> tuple[date, date | No
     if booked is None and valued is None:
         return LineError(line, REQUIRED_VALUE_MISSING, "the entry has neither a booking nor a value date",
                          target=f"{xpath}/BookgDt")
-    try:
-        posted = _DATES.get(booked or valued or "") or _iso_date_cached(booked or valued or "")
-        value_date = (_DATES.get(valued) or _iso_date_cached(valued)) if valued else None
-    except ValueError:
-        bad = booked if booked else valued
-        return LineError(line, INVALID_DATE, f"{bad!r} is not a date", actual_value=bad,
-                         target=f"{xpath}/{'BookgDt' if booked else 'ValDt'}")
-    return posted, value_date
+    read: dict[str, date] = {}
+    for name, text in (("BookgDt", booked), ("ValDt", valued)):
+        if text is None:
+            continue
+        try:
+            read[name] = _DATES.get(text) or _iso_date_cached(text)
+        except ValueError:  # (the date that does not read is named, with its text)
+            return LineError(line, INVALID_DATE, f"{text!r} is not a date", actual_value=text,
+                             target=f"{xpath}/{name}")
+    return read.get("BookgDt") or read["ValDt"], read.get("ValDt")
 
 
 def _iso_date_cached(text: str) -> date:

@@ -204,6 +204,17 @@ def test_bad_date() -> None:
     assert (error.code, error.actual_value) == ("InvalidDate", "2024-13-01T10:00:00")
 
 
+@pytest.mark.parametrize(("damaged", "written", "target"), [
+    ("2024-03-01T10:00:00", "2024-13-01T10:00:00", "BookgDt"), ("2024-03-02", "2024-02-30", "ValDt"),
+    ("2024-03-02", "2024-03-32", "ValDt")])
+def test_a_date_that_does_not_read_is_named_where_it_stands(damaged: str, written: str, target: str) -> None:
+    """A value date that does not exist was reported as the booking date, quoting the booking date's own text."""
+    [error] = errors(parse(doc(entry()).replace(damaged, written)))
+    assert (error.code, error.actual_value, error.target) == (
+        "InvalidDate", written, f"/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/{target}")
+    assert written in error.message
+
+
 def test_several_statements_and_currency_from_the_balance() -> None:
     one = doc(entry())
     second = ("<Stmt><Id>S2</Id><Acct><Id><Othr><Id>ACC-2</Id></Othr></Id></Acct><Bal><Amt Ccy=\"USD\">1"
