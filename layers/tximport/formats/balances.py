@@ -51,13 +51,33 @@ def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str] | None:
     return None
 
 
+#: how a balance tag is written (counted with str.count: a message whose tags all read is not scanned again)
+_MT_BALANCE_TAGS = (":60F:", ":60M:", ":62F:", ":62M:", ":64:")
+
+
+def mt940_statement_balances(text: str, line_number: int) -> tuple[StatementBalances | None, tuple[int, str] | None]:
+    """The balances of one MT940/MT942 message (`mt940_balances`), and the first balance tag that does not read
+    (`mt940_unread_balance`), looked for only where the message writes more balance tags than read."""
+    stated, read = _mt940_balances(text, line_number)
+    if sum(map(text.count, _MT_BALANCE_TAGS)) <= read:
+        return stated, None
+    return stated, mt940_unread_balance(text, line_number)
+
+
 def mt940_balances(text: str, line_number: int) -> StatementBalances | None:
     """The balances of one MT940/MT942 message (None when it states none); `:25:` names the account."""
+    return _mt940_balances(text, line_number)[0]
+
+
+def _mt940_balances(text: str, line_number: int) -> tuple[StatementBalances | None, int]:
+    """`mt940_balances`, and how many balance tags read."""
     account = _MT_ACCOUNT.search(text)
     account_ref = account.group(1) or None if account else None
     currency: str | None = None
     found: dict[str, tuple[Balance, str]] = {}
+    read = 0
     for m in _MT_BALANCE.finditer(text):
+        read += 1
         tag, sign, day, ccy, amount = m.groups()
         value = Decimal(amount.replace(",", ".").rstrip(".") or "0")
         kind = "opening" if tag.startswith("60") else "closing" if tag.startswith("62") else "available"
@@ -65,7 +85,7 @@ def mt940_balances(text: str, line_number: int) -> StatementBalances | None:
             found[kind] = (Balance(-value if sign == "D" else value, _yymmdd(day)), tag)
         currency = currency or ccy
     if not found:
-        return None
+        return None, read
     ref = _MT_REF.search(text)
     seq = _MT_SEQ.search(text)
     opening, closing = found.get("opening"), found.get("closing")
@@ -75,7 +95,7 @@ def mt940_balances(text: str, line_number: int) -> StatementBalances | None:
         opening=opening[0] if opening else None, closing=closing[0] if closing else None,
         available=found["available"][0] if "available" in found else None,
         opening_interim=bool(opening and opening[1].endswith("M")),
-        closing_interim=bool(closing and closing[1].endswith("M")), line_number=line_number)
+        closing_interim=bool(closing and closing[1].endswith("M")), line_number=line_number), read
 
 
 def _camt_date(text: str | None) -> date | None:

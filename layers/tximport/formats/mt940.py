@@ -42,7 +42,7 @@ from itertools import accumulate, repeat
 from operator import add, methodcaller
 from typing import IO, Any
 
-from tximport.formats.balances import mt940_balances, mt940_unread_balance
+from tximport.formats.balances import mt940_statement_balances
 from tximport.formats.base import (
     BALANCE_UNREADABLE,
     DATE_CORRECTED,
@@ -444,10 +444,9 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
                 note = _corrected_date("\n" + text, first_line - 1)
                 if note is not None:
                     yield note
-            stated = mt940_balances(text, first_line)  # after the lines: it closes the statement
-            if stated is not None:
+            stated, unread = mt940_statement_balances(text, first_line)
+            if stated is not None:  # after the lines: it closes the statement
                 yield stated
-            unread = mt940_unread_balance(text, first_line)
             if unread is not None:
                 yield _unread_balance(*unread)
             end.see(first_line, text)
