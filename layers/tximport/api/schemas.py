@@ -379,7 +379,7 @@ class StatementCheckOut(Wire):
     """A failed statement check. Money as the document writes it: integers of the currency's minor
     units, with the exact decimal beside (`<name>Amount`)."""
 
-    code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap", "StatementRepeated"]
+    code: Literal["BalanceMismatch", "StatementGap", "StatementOverlap", "StatementRepeated", "DateOutsideStatement"]
     message: str
     expected: MinorUnits | None = Field(description="the stated figure (closing, or the last closing)")
     expected_amount: DecimalText | None
@@ -387,8 +387,10 @@ class StatementCheckOut(Wire):
     computed_amount: DecimalText | None
     difference: MinorUnits | None = Field(description="computed - expected")
     difference_amount: DecimalText | None
-    line_number: int | None = Field(description="where a running balance breaks")
-    start_date: Day | None = Field(description="gap: the days no statement covers; overlap: the lines' days")
+    line_number: int | None = Field(description="where a running balance breaks; the line dated outside the "
+                                                "statement")
+    start_date: Day | None = Field(description="gap: the days no statement covers; overlap: the lines' days; "
+                                               "date outside: the statement's period as the file states it")
     end_date: Day | None
     line_count: int | None = Field(description="overlap: lines that are not duplicates; repeated: the statement's "
                                                "lines")

@@ -192,7 +192,8 @@ def _figure(name: str, value: Decimal | None, currency: str | None) -> dict[str,
 
 
 def statement_check_view(check: StatementCheck, currency: str | None) -> schemas.StatementCheckOut:
-    """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap, StatementRepeated)."""
+    """A failed statement check (BalanceMismatch, StatementGap, StatementOverlap, StatementRepeated,
+    DateOutsideStatement)."""
     return schemas.StatementCheckOut.model_validate({
         "code": check.code, "message": check.message, **_figure("expected", check.expected, currency),
         **_figure("computed", check.computed, currency), **_figure("difference", check.difference, currency),

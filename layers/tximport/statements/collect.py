@@ -68,9 +68,9 @@ class StatementCollector:
         totals.last_line = _most(totals.last_line, max(line_numbers))
         first, last = min(days), max(days)
         if totals.first_day is None or first < totals.first_day:
-            totals.first_day = first
+            totals.first_day, totals.first_day_line = first, line_numbers[days.index(first)]
         if totals.last_day is None or last > totals.last_day:
-            totals.last_day = last
+            totals.last_day, totals.last_day_line = last, line_numbers[days.index(last)]
         totals.currency = totals.currency or currency
         current.running.dated(days[0], days[-1])
         if balances.count(None) == len(balances):  # (counted by identity first: None is None)
@@ -173,8 +173,10 @@ def _combine(earlier: _Open, later: StatementTotals, running: RunningState) -> N
     first = earlier.totals
     later.count += first.count
     later.total = first.total + later.total
-    later.first_day = _least(first.first_day, later.first_day)
-    later.last_day = _most(first.last_day, later.last_day)
+    if first.first_day is not None and (later.first_day is None or first.first_day <= later.first_day):
+        later.first_day, later.first_day_line = first.first_day, first.first_day_line
+    if first.last_day is not None and (later.last_day is None or first.last_day >= later.last_day):
+        later.last_day, later.last_day_line = first.last_day, first.last_day_line
     later.first_line = _least(first.first_line, later.first_line)
     later.last_line = _most(first.last_line, later.last_line)
     later.currency = first.currency or later.currency

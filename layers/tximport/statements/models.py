@@ -22,6 +22,7 @@ BALANCE_MISMATCH = "BalanceMismatch"
 STATEMENT_GAP = "StatementGap"
 STATEMENT_OVERLAP = "StatementOverlap"
 STATEMENT_REPEATED = "StatementRepeated"
+DATE_OUTSIDE_STATEMENT = "DateOutsideStatement"
 
 
 @dataclass(slots=True)
@@ -49,6 +50,9 @@ class StatementTotals:
     #: the file lines of its first and last booked line
     first_line: int | None = None
     last_line: int | None = None
+    #: the file lines of the earliest and the latest dated line (the first of each in file order)
+    first_day_line: int | None = None
+    last_day_line: int | None = None
     balances: StatementBalances | None = None
     #: the first break of a running-balance column, if any
     running_break: RunningBreak | None = None
@@ -58,14 +62,14 @@ class StatementTotals:
     overlap_first_day: date | None = None
     overlap_last_day: date | None = None
 
-    def add(self, amount: Decimal, day: date) -> None:
+    def add(self, amount: Decimal, day: date, line_number: int | None = None) -> None:
         """Count one staged line."""
         self.count += 1
         self.total += amount
         if self.first_day is None or day < self.first_day:
-            self.first_day = day
+            self.first_day, self.first_day_line = day, line_number
         if self.last_day is None or day > self.last_day:
-            self.last_day = day
+            self.last_day, self.last_day_line = day, line_number
 
     def add_overlap(self, day: date, duplicate: bool) -> None:
         """Count one line dated within an earlier statement's period."""

@@ -26,6 +26,7 @@ from decimal import Decimal
 from tximport.formats.base import Balance, StatementBalances
 from tximport.statements.models import (
     BALANCE_MISMATCH,
+    DATE_OUTSIDE_STATEMENT,
     STATEMENT_GAP,
     STATEMENT_OVERLAP,
     STATEMENT_REPEATED,
@@ -234,6 +235,42 @@ def _overlap(totals: StatementTotals, last: StatementRecord, in_file: bool) -> S
                 f"(up to {last.end_date.isoformat()}) and are not duplicates of its lines")
 
 
+#: how far a line may be dated outside its statement's period before it is named (`DateOutsideStatement`): a value
+#: date standing in for the booking day may fall on the days around it (a weekend, a holiday); a day and month
+#: written the wrong way round move a date by 29 days or more
+OUTSIDE_DAYS = 7
+
+
+def _outside(totals: StatementTotals) -> list[StatementCheck]:
+    """A `DateOutsideStatement` check for the earliest line dated before the period the file states for the
+    statement (camt `FrToDt`, OFX `DTSTART`), and one for the latest dated after it (its end, else the closing
+    balance's day: MT940 `:62F:`), each more than OUTSIDE_DAYS away. An MT940 opening's day is not taken for
+    the start: some banks write the day the file was made there."""
+    b = totals.balances
+    if b is None or totals.first_day is None or totals.last_day is None:
+        return []
+    start = b.period_start
+    end = b.period_end or (b.closing.day if b.closing else None)
+    slack = timedelta(days=OUTSIDE_DAYS)
+    found = []
+    if start is not None and totals.first_day < start - slack:
+        found.append(_dated_outside(totals.first_day, totals.first_day_line, start, end, "before the statement's "
+                                    f"start ({start.isoformat()})", (start - totals.first_day).days))
+    if end is not None and totals.last_day > end + slack:
+        found.append(_dated_outside(totals.last_day, totals.last_day_line, start, end, "after the statement's "
+                                    f"end ({end.isoformat()})", (totals.last_day - end).days))
+    return found
+
+
+def _dated_outside(day: date, line: int | None, start: date | None, end: date | None, where: str, days: int
+                   ) -> StatementCheck:
+    at = f"line {line}" if line is not None else "a line"
+    return StatementCheck(
+        code=DATE_OUTSIDE_STATEMENT, line_number=line, start_date=start, end_date=end,
+        message=f"{at} is dated {day.isoformat()}, {days} days {where} as the file states it: check the line's "
+                "date (its day and month the wrong way round?)")
+
+
 def repeated(report: StatementReport, earlier: StatementReport) -> StatementCheck:
     """The check of a statement that repeats an earlier statement of the same file (`StatementReport.identity`):
     its lines are in the file twice, and would be imported twice."""
@@ -279,6 +316,7 @@ def assess(totals: StatementTotals, last: StatementRecord | None, *, account_ide
             difference=to_minor(brk.stated - brk.expected, currency),
             message=f"the running balance breaks at line {brk.line_number}: the line states {brk.stated}, "
                     f"the line before and its amount give {brk.expected}"))
+    checks.extend(_outside(totals))
     if last is None:
         return report
     if report.start_date is not None and report.start_date < last.end_date:

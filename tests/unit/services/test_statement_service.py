@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.fakes.container import FakeContainer
+from tests.support.samples import SAMPLES
 from tests.support.statements import month
 from tests.unit.services.world import World
 
@@ -102,3 +103,40 @@ def test_a_gap_between_two_statements_of_one_file_names_the_one_before_it(c: Fak
                                file_format="MT940#v1")
     (gap,) = [d for d in later.error_details if d.code == "StatementGap"]
     assert "the last confirmed statement closed at 61.00" in gap.message
+
+
+def _swapped_rabobank() -> bytes:
+    """The Rabobank sample with line 10's day and month swapped: `:61:130102D...` (statement 1, 2013-01-01 to
+    2013-01-08) written `:61:130201D...`."""
+    content = (SAMPLES / "mt940" / "mt940-jejik-rabobank-iban.sta").read_bytes()
+    assert content.count(b":61:130102D") == 1
+    return content.replace(b":61:130102D", b":61:130201D")
+
+
+def test_a_line_dated_after_its_statement_is_named_at_its_line(c: FakeContainer, world: World):
+    """It was staged and booked on 2013-02-01 with no word, after its statement's :62F: of 2013-01-08 and after the
+    next statement's end, which left the ledger's balance 10.00 off the bank's (qa41a F2)."""
+    account = world.account("NL71RABO0123456789")
+    imp, outcome = world.processed(_swapped_rabobank(), account, file_format="MT940#v1", bypass_replay_validation=True)
+    assert outcome == "review"
+    (warning,) = [d for d in imp.error_details if d.code == "DateOutsideStatement"]
+    assert (warning.severity, warning.line_number) == ("warning", 10)
+    assert "line 10 is dated 2013-02-01, 24 days after the statement's end (2013-01-08)" in warning.message
+    first, second = imp.statements
+    assert [c.code for c in first.checks] == ["DateOutsideStatement"] and second.checks == []
+    fresh = World(FakeContainer(), world.tenant)
+    untouched, _ = fresh.processed((SAMPLES / "mt940" / "mt940-jejik-rabobank-iban.sta").read_bytes(),
+                                   fresh.account("NL71RABO0123456789"), file_format="MT940#v1",
+                                   bypass_replay_validation=True)
+    assert [d.code for d in untouched.error_details if d.code == "DateOutsideStatement"] == []
+
+
+def test_a_camt_entry_booked_outside_its_statements_period_is_named(c: FakeContainer, world: World):
+    content = (SAMPLES / "camt053" / "oca-test-camt053.xml").read_bytes()
+    at = content.index(b"2014-01-05", content.index(b"<BookgDt>"))
+    line = content.count(b"\n", 0, at) + 1
+    imp, _ = world.processed(content[:at] + b"2014-05-01" + content[at + 10:], world.account("NL77ABNA0574908765"),
+                             file_format="CAMT053#v1", bypass_replay_validation=True)
+    (warning,) = [d for d in imp.error_details if d.code == "DateOutsideStatement"]
+    assert "116 days after the statement's end (2014-01-05)" in warning.message
+    assert warning.line_number is not None and warning.line_number <= line

@@ -6,6 +6,8 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from tximport.formats.base import Balance, StatementBalances
 from tximport.statements.collect import StatementCollector
 from tximport.statements.models import StatementRecord, StatementTotals
@@ -301,3 +303,69 @@ def test_on_one_day_a_wrong_oldest_balance_does_not_turn_a_newest_first_file():
     brk = running.first_break
     assert brk is not None and (brk.line_number, brk.expected, brk.stated) == (4, D("106.00"), D("105.00"))
     assert _opening_closing(running) == (D("101.00"), D("106.00"))
+
+
+def _dated(days: list[date], *, period: tuple[date | None, date | None] = (None, None), closing_day: date | None,
+           parts: int = 1) -> StatementTotals:
+    """A statement of one line a day (lines 10, 11, ...), collected in `parts` ranges as a split file is."""
+    collectors = [StatementCollector({"A1": None}) for _ in range(parts)]
+    size = -(-len(days) // parts)
+    for n, day in enumerate(days):
+        collectors[n // size].line("R", "A1", amount=D("1"), day=day, currency="EUR", line_number=10 + n,
+                                   file_amount=D("1"), balance=None, duplicate=False)
+    collectors[-1].balances(StatementBalances(
+        "R", "EUR", opening=Balance(D("0"), date(2031, 1, 1)), closing=Balance(D(len(days)), closing_day),
+        period_start=period[0], period_end=period[1]), "A1", reversed_sign=False)
+    first = collectors[0]
+    for later in collectors[1:]:
+        first.absorb(later.part())
+    (totals,) = first.finish()
+    return totals
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_a_line_dated_well_after_the_closing_day_is_named_at_its_line(parts: int):
+    """A day and month written the wrong way round (2013-02-01 for 2013-01-02) in an MT940 statement closing on
+    2013-01-08: the first line with the latest day is named, however the file was split."""
+    days = [date(2013, 1, 2), date(2013, 2, 1), date(2013, 1, 5), date(2013, 2, 1), date(2013, 1, 8)]
+    (check,) = assess(_dated(days, closing_day=date(2013, 1, 8), parts=parts), None).checks
+    assert (check.code, check.line_number, check.start_date, check.end_date) == (
+        "DateOutsideStatement", 11, None, date(2013, 1, 8))
+    assert "line 11 is dated 2013-02-01, 24 days after the statement's end (2013-01-08)" in check.message
+
+
+@pytest.mark.parametrize("parts", [1, 2])
+def test_a_line_dated_well_before_the_stated_period_is_named_at_its_line(parts: int):
+    days = [date(2014, 1, 5), date(2014, 1, 6), date(2013, 5, 1), date(2013, 5, 1)]
+    period = (date(2014, 1, 5), date(2014, 1, 31))
+    (check,) = assess(_dated(days, period=period, closing_day=date(2014, 1, 31), parts=parts), None).checks
+    assert (check.code, check.line_number, check.start_date, check.end_date) == (
+        "DateOutsideStatement", 12, *period)
+    assert "dated 2013-05-01, 249 days before the statement's start (2014-01-05)" in check.message
+
+
+def test_both_ends_outside_are_each_named():
+    days = [date(2014, 3, 1), date(2014, 1, 20), date(2013, 12, 1)]
+    period = (date(2014, 1, 1), date(2014, 1, 31))
+    checks = assess(_dated(days, period=period, closing_day=None), None).checks
+    assert [(c.code, c.line_number) for c in checks] == [("DateOutsideStatement", 12), ("DateOutsideStatement", 10)]
+
+
+def test_value_dates_a_few_days_outside_and_an_opening_dated_later_are_not_named():
+    """A value date standing in for the booking day may fall a week around the period; an MT940 opening's day is
+    not the period's start (PostFinance writes the file's day there: 2031-01-01 in `_dated`)."""
+    days = [date(2024, 1, 1), date(2024, 2, 7)]
+    assert assess(_dated(days, period=(date(2024, 1, 8), date(2024, 1, 31)), closing_day=None), None).checks == []
+    assert assess(_dated(days, closing_day=date(2024, 1, 31)), None).checks == []
+    assert assess(_dated([date(2024, 2, 8)], closing_day=date(2024, 1, 31)), None).checks[0].line_number == 10
+
+
+def test_a_statement_without_a_stated_end_or_balances_is_not_checked_for_dates():
+    days = [date(2024, 1, 1), date(2025, 2, 7)]
+    assert assess(_dated(days, closing_day=None), None).checks == []
+    collector = StatementCollector({"A1": None})
+    for n, day in enumerate(days):
+        collector.line("R", "A1", amount=D("1"), day=day, currency="EUR", line_number=n, file_amount=D("1"),
+                       balance=None, duplicate=False)
+    (totals,) = collector.finish()
+    assert assess(totals, None).checks == []
