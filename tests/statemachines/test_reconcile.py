@@ -647,3 +647,11 @@ def test_a_withdrawn_reconciliation_releases_its_lines_and_its_period_is_reconci
     assert client.wait(again)["attributes"]["matchedEntries"] == 2
     held = {line["reconciliation"]["reconciliationId"] for line in client.api.ledger(account) if line["reconciliation"]}
     assert held == {again}
+    # and the withdrawal was published, from the imports table's stream, with the status it had
+    def withdrawal() -> list[dict] | None:
+        found = [e["detail"] for e in stack.events.snapshot() if e["detailType"] == "ReconciliationWithdrawn"
+                 and e["detail"]["reconciliationId"] == rec]
+        return found or None
+
+    (event,) = poll(withdrawal, timeout=30, what="the withdrawal's event")
+    assert (event["status"], event["accountId"], bool(event["eventId"])) == ("COMPLETED", account, True)

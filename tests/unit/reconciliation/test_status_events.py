@@ -31,7 +31,16 @@ def test_a_new_reconciliation_and_each_status_change_are_announced():
     assert failed[0].detail["failureReason"] == "boom"
     assert reconciliation_status_events(_change(_item(ReconciliationStatus.PROCESSING),
                                                 _item(ReconciliationStatus.PROCESSING))) == []
-    assert reconciliation_status_events(_change(_item(ReconciliationStatus.COMPLETED), None)) == []
+
+
+def test_a_withdrawal_is_announced_with_the_status_it_had():
+    """A DELETE removed the reconciliation and published nothing: its consumers never learnt it was gone."""
+    (event,) = reconciliation_status_events(_change(_item(ReconciliationStatus.COMPLETED), None))
+    assert event.detail_type == "ReconciliationWithdrawn" and event.time is not None
+    assert {k: event.detail[k] for k in ("reconciliationId", "accountId", "status", "periodStart", "periodEnd")} == {
+        "reconciliationId": "r1", "accountId": "a", "status": "COMPLETED", "periodStart": "2024-01-01",
+        "periodEnd": "2024-01-31"}
+    assert reconciliation_status_events(_change({"pk": "T#o#c", "sk": "RECON#r1"}, None)) == []
 
 
 def test_the_registry_routes_reconciliation_items_only():
