@@ -6,11 +6,16 @@ Kept apart from the readers so each reader only calls one function at the end of
   closing, `CLAV` the available balance; `ITBD` (interim booked, statements cut in pages) is the
   opening when it comes first and the closing after that, marked interim. The amount's sign comes from
   `CdtDbtInd` (DBIT is an overdraft). `Id`, `ElctrncSeqNb` (else `LglSeqNb`) and `FrToDt` name the
-  statement and its period.
+  statement and its period. A balance of those types whose `Amt` is no camt amount (the entries' rule) or is finer
+  than its currency is left out in its place, with a `BalanceUnreadable` warning at its line.
 * MT940: `:60F:` (`:60M:` interim) opening, `:62F:` (`:62M:` interim) closing, `:64:` available;
   `:20:` and `:28C:` name the statement. `D` marks a debit balance.
 * OFX: `LEDGERBAL` is the closing (OFX states no opening), `AVAILBAL` the available balance,
-  `BANKTRANLIST/DTSTART`-`DTEND` the period.
+  `BANKTRANLIST/DTSTART`-`DTEND` the period. A `BALAMT` that does not read as a `TRNAMT` does, or is finer than
+  `CURDEF`, is left out with a `BalanceUnreadable` warning at its line.
+* camt and OFX: a balance's or the period's day that does not exist (`2014-02-30`) is left unknown with a
+  `StatementDateUnreadable` warning at its line; the balance keeps its amount (the checks compare amounts; the
+  statement is dated by its other days and its lines, as where a balance states no day).
 * A CSV balance column states a balance per line: the statement rules derive the opening and closing
   from it (tximport.statements.rules.RunningBalance).
 """
@@ -18,12 +23,14 @@ Kept apart from the readers so each reader only calls one function at the end of
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
-from tximport.formats.base import Balance, StatementBalances
-from tximport.formats.values import plain_decimal
+from tximport import money
+from tximport.formats.base import BALANCE_UNREADABLE, STATEMENT_DATE_UNREADABLE, Balance, FileNote, StatementBalances
 
 #: a balance whose amount is no SWIFT amount (digits, a decimal comma, its decimals, and nothing after them: `1E2`,
 #: `3236,2x`, `96500`) does not match: it is left out, as any balance that does not read
@@ -105,22 +112,77 @@ def _camt_date(text: str | None) -> date | None:
         return None
 
 
-def _camt_balance(bal: Any, find: Any) -> tuple[str, Balance, str | None] | None:
+#: the camt balance types the statement checks read; a balance of another type is left alone, read or not
+_CAMT_CHECKED = frozenset({"OPBD", "PRCD", "CLBD", "ITBD", "CLAV"})
+#: the place of a checked balance that does not read: it keeps its place (an ITBD that does not read is still the
+#: statement's first, the opening) and is left out
+_UNREAD = Balance(Decimal(0))
+
+
+class _CamtNotes:
+    """The notes on one camt statement's balances and period, at the file's lines (the statement's element may be
+    parsed from a fragment of the file: `shift` turns the element's lines into the file's)."""
+
+    def __init__(self, stmt: Any, stmt_line: int) -> None:
+        self.shift = stmt_line - (stmt.sourceline or stmt_line)
+        self.notes: list[FileNote] = []
+
+    def amount(self, el: Any, code: str, currency: str | None) -> None:
+        line, text = el.sourceline + self.shift, el.text.strip()
+        self.notes.append(FileNote(
+            BALANCE_UNREADABLE, f"the {code} balance at line {line} states no amount that reads ({text[:60]!r}: a camt "
+            f"amount is a plain decimal, unsigned, with no more decimals than {currency or 'its currency'} has): it is "
+            "left out of the statement checks", "warning", line, text[:200]))
+
+    def day(self, el: Any, what: str, *, balance: bool) -> date | None:
+        """The day of the `Dt`/`DtTm` element `el` (None where there is none; one that does not read is noted)."""
+        if el is None or not (el.text or "").strip():
+            return None
+        text = el.text.strip()
+        day = _camt_date(text)
+        if day is None:
+            self.notes.append(_unread_day(el.sourceline + self.shift, what, text, balance))
+        return day
+
+
+def _unread_day(line: int, what: str, text: str, balance: bool) -> FileNote:
+    """A warning for a balance's or a period's day that does not read (`2014-02-30`, `20130532`): the balance keeps
+    its amount; the statement is dated by its other days and its lines."""
+    kept = "the balance keeps its amount with no day, and " if balance else ""
+    return FileNote(STATEMENT_DATE_UNREADABLE, f"the {what} at line {line} states no day that reads ({text[:60]!r}): "
+                    f"{kept}the statement checks date the statement by its other days and its lines", "warning", line,
+                    text[:200])
+
+
+def _camt_balance(bal: Any, find: Any, currency: str | None, read_amount: Callable[[str], Decimal],
+                  notes: _CamtNotes) -> tuple[str, Balance, str | None] | None:
+    """A `Bal`'s type, balance and currency; `_UNREAD` (noted) for a checked type whose amount does not read as a
+    camt amount (`read_amount`, the entries' rule) in its currency; None for a balance without type or amount, or
+    of another type whose amount does not read."""
     code = find(bal, "Tp/CdOrPrtry/Cd") or find(bal, "Tp/CdOrPrtry/Prtry")
     amount_el = bal.find(find.path("Amt"))
     if not code or amount_el is None or not (amount_el.text or "").strip():
         return None
-    text = amount_el.text.strip()
-    if not plain_decimal(text):
-        return None  # `1E2` is no camt amount: left out, as any other unreadable balance
+    ccy = amount_el.get("Ccy")
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
+        value = read_amount(amount_el.text.strip())  # (`1E2` and `-5` are no camt amounts)
+    except ValueError:
+        value = None
+    checked = code in _CAMT_CHECKED
+    if value is None or (checked and not money.fits(value, ccy or currency)):
+        if not checked:
+            return None
+        notes.amount(amount_el, code, ccy or currency)
+        return code, _UNREAD, ccy
     if find(bal, "CdtDbtInd") == "DBIT":
         value = -value
-    day = _camt_date(find(bal, "Dt/Dt") or find(bal, "Dt/DtTm"))
-    return code, Balance(value, day), amount_el.get("Ccy")
+    if not checked:
+        return code, Balance(value, _camt_date(find(bal, "Dt/Dt") or find(bal, "Dt/DtTm"))), ccy
+    for part in ("Dt", "DtTm"):  # (the day, else the date and time)
+        day_el = bal.find(find.path(f"Dt/{part}"))
+        if day_el is not None and (day_el.text or "").strip():
+            return code, Balance(value, notes.day(day_el, f"Dt/{part} of the {code} balance", balance=True)), ccy
+    return code, Balance(value, None), ccy
 
 
 class CamtFinder:
@@ -136,20 +198,25 @@ class CamtFinder:
         return found.text.strip() or None
 
 
-def camt_balances(stmt: Any, path: Any, account_ref: str | None, currency: str | None, line_number: int | None
-                  ) -> StatementBalances | None:
-    """The balances of one camt statement element (read before its entries are dropped); `line_number`
-    is the statement's (the element may be parsed from a fragment of the file)."""
+def camt_balances(stmt: Any, path: Any, account_ref: str | None, currency: str | None, line_number: int | None, *,
+                  stmt_line: int, read_amount: Callable[[str], Decimal]) -> tuple[StatementBalances | None,
+                                                                                  list[FileNote]]:
+    """The balances of one camt statement element (read before its entries are dropped), and the notes on those
+    that do not read (`BalanceUnreadable`, `StatementDateUnreadable`, in the file's order); `line_number` is the
+    statement's, `stmt_line` the file line of the element's start tag (it may be parsed from a fragment of the
+    file), `read_amount` reads a camt amount (ValueError where it does not)."""
     find = CamtFinder(path)
+    notes = _CamtNotes(stmt, stmt_line)
     result = StatementBalances(account_ref=account_ref, currency=currency, line_number=line_number)
     seen = False
     for bal in stmt.iterfind(path("Bal")):
-        read = _camt_balance(bal, find)
+        read = _camt_balance(bal, find, currency, read_amount, notes)
         if read is None:
             continue
         code, balance, ccy = read
-        seen = True
-        result.currency = result.currency or ccy
+        if balance is not _UNREAD:
+            seen = True
+            result.currency = result.currency or ccy
         if code == "OPBD" or (code == "PRCD" and (result.opening is None or result.opening_interim)):
             result.opening, result.opening_interim = balance, False
         elif code == "CLBD":
@@ -162,42 +229,57 @@ def camt_balances(stmt: Any, path: Any, account_ref: str | None, currency: str |
         elif code == "CLAV":
             result.available = balance
     if not seen:
-        return None
+        return None, notes.notes
+    result.opening = None if result.opening is _UNREAD else result.opening
+    result.closing = None if result.closing is _UNREAD else result.closing
+    result.available = None if result.available is _UNREAD else result.available
     result.statement_id = find(stmt, "Id")
     result.sequence = find(stmt, "ElctrncSeqNb") or find(stmt, "LglSeqNb")
-    result.period_start = _camt_date(find(stmt, "FrToDt/FrDtTm"))
-    result.period_end = _camt_date(find(stmt, "FrToDt/ToDtTm"))
-    return result
+    result.period_start = notes.day(stmt.find(path("FrToDt/FrDtTm")), "FrToDt/FrDtTm", balance=False)
+    result.period_end = notes.day(stmt.find(path("FrToDt/ToDtTm")), "FrToDt/ToDtTm", balance=False)
+    notes.notes.sort(key=attrgetter("line_number"))
+    return result, notes.notes
 
 
-def ofx_balances(account_ref: str | None, currency: str | None, found: dict[str, str], line_number: int | None,
-                 read_date: Any, read_amount: Any) -> StatementBalances | None:
-    """The balances of one OFX statement, from the leaves its reader kept (`LEDGERBAL.BALAMT` ...)."""
+def ofx_balances(account_ref: str | None, currency: str | None, found: dict[str, tuple[str, int]],
+                 line_number: int | None, read_date: Callable[[str], date], read_amount: Callable[[str], Decimal]
+                 ) -> tuple[StatementBalances | None, list[FileNote]]:
+    """The balances of one OFX statement, from the leaves its reader kept (`LEDGERBAL.BALAMT` ..., each with its
+    text and file line), and the notes on those that do not read (`BalanceUnreadable`, `StatementDateUnreadable`,
+    in the file's order). A `BALAMT` reads as a `TRNAMT` does (`read_amount`), with no more decimals than `CURDEF`
+    has; a day as a `DTPOSTED` does (`read_date`)."""
+    notes: list[FileNote] = []
 
-    def balance(kind: str) -> Balance | None:
-        amount = found.get(f"{kind}.BALAMT")
-        if not amount:
+    def day(key: str, what: str, *, balance: bool) -> date | None:
+        text, line = found.get(key, ("", 0))
+        if not text:
             return None
         try:
-            value = read_amount(amount)
+            return read_date(text)
         except (ValueError, ArithmeticError):
+            notes.append(_unread_day(line, what, text, balance))
             return None
-        return Balance(value, _ofx_day(found.get(f"{kind}.DTASOF"), read_date))
 
-    closing, available = balance("LEDGERBAL"), balance("AVAILBAL")
-    if closing is None and available is None:
-        return None
-    return StatementBalances(
+    def stated(kind: str) -> Balance | None:
+        text, line = found.get(f"{kind}.BALAMT", ("", 0))
+        if not text:
+            return None
+        try:
+            value: Decimal | None = read_amount(text)
+        except (ValueError, ArithmeticError):
+            value = None
+        if value is None or not money.fits(value, currency):
+            notes.append(FileNote(
+                BALANCE_UNREADABLE, f"the {kind} at line {line} states no amount that reads ({text[:60]!r}: an OFX "
+                f"amount is a decimal number with no more decimals than {currency or 'its currency'} has): it is left "
+                "out of the statement checks", "warning", line, text[:200]))
+            return None
+        return Balance(value, day(f"{kind}.DTASOF", f"DTASOF of the {kind}", balance=True))
+
+    closing, available = stated("LEDGERBAL"), stated("AVAILBAL")
+    balances = None if closing is None and available is None else StatementBalances(
         account_ref=account_ref, currency=currency, closing=closing, available=available,
-        period_start=_ofx_day(found.get("DTSTART"), read_date), period_end=_ofx_day(found.get("DTEND"), read_date),
+        period_start=day("DTSTART", "DTSTART", balance=False), period_end=day("DTEND", "DTEND", balance=False),
         line_number=line_number)
-
-
-def _ofx_day(text: str | None, read_date: Any) -> date | None:
-    if not text:
-        return None
-    try:
-        day: date = read_date(text)
-    except (ValueError, ArithmeticError):
-        return None
-    return day
+    notes.sort(key=attrgetter("line_number"))
+    return balances, notes

@@ -189,6 +189,9 @@ DATE_CORRECTED = "DateCorrected"
 #: (warning) a balance the file states does not read (an MT940 `:60F:` amount `3236,2x`): it is left out of the
 #: statement checks, and the note names its line and text
 BALANCE_UNREADABLE = "BalanceUnreadable"
+#: (warning) a day a statement states for a balance or its period does not exist (a camt `Bal/Dt` `2014-02-30`, an
+#: OFX `DTEND` `20130532`): the balance keeps its amount, the day is left unknown, and the note names its line and text
+STATEMENT_DATE_UNREADABLE = "StatementDateUnreadable"
 
 
 @dataclass(slots=True)

@@ -68,7 +68,6 @@ from tximport.formats.base import (
     ParseOptions,
     Source,
     StatementAccount,
-    StatementBalances,
 )
 from tximport.formats.values import MAX_SIGNIFICANT_DIGITS, check_storable, negated, plain_decimal
 
@@ -259,7 +258,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
     stmt_el: Any = None
     announced = False
     account: StatementAccount | None = None
-    stated: StatementBalances | None = None
+    stated: list[ParseEvent] = []
     names = AccountNames()
     for event, el in events:
         tag = el.tag
@@ -297,7 +296,7 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 if account is not None:
                     yield account
                 # the balances come before the entries, which are dropped as they are read
-                stated = _balances(stmt_el, q, account)
+                stated = _balances(stmt_el, q, account, stmt_el.sourceline)
             yield from entry_events(el.sourceline, fields, account,
                                     f"/Document/{doc_tag}/{stmt_tag}[{stmt_index}]/Ntry[{ntry_index}]")
             # drop what was read: the entry and everything before it in this statement
@@ -309,10 +308,9 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
                 account = names.named(_statement_account(stmt_el, q, None, stmt_el.sourceline))
                 if account is not None:
                     yield account
-                stated = _balances(stmt_el, q, account)
-            if stated is not None:
-                yield stated
-            stmt_el, stated = None, None
+                stated = _balances(stmt_el, q, account, stmt_el.sourceline)
+            yield from stated
+            stmt_el, stated = None, []
             el.clear()
             parent = el.getparent()
             if parent is not None:
@@ -324,11 +322,12 @@ def _walk(events: Any, kind: str, doc_tag: str, stmt_tag: str) -> Iterator[Parse
         raise FileError(INVALID_SOURCE_DATA, f"the document holds no <{doc_tag}> message", target="Document")
 
 
-def _balances(stmt: Any, q: _Paths, account: StatementAccount | None) -> StatementBalances | None:
-    """The statement's `Bal` elements (tximport.formats.balances), both readers' hook."""
-    if account is None:
-        return camt_balances(stmt, q, None, None, None)
-    return camt_balances(stmt, q, account.account_ref, account.currency, account.line_number)
+def _balances(stmt: Any, q: _Paths, account: StatementAccount | None, line: int) -> list[ParseEvent]:
+    """The statement's `Bal` elements (tximport.formats.balances) and the notes on those that do not read, both
+    readers' hook (`line`: the file line of the statement's start tag)."""
+    ref, currency, number = (account.account_ref, account.currency, account.line_number) if account else (None,) * 3
+    stated, notes = camt_balances(stmt, q, ref, currency, number, stmt_line=line, read_amount=_amount_text)
+    return [stated, *notes] if stated is not None else list(notes)
 
 
 def _statement_account(stmt: Any, q: _Paths, first_currency: str | None, line: int | None

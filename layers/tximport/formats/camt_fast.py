@@ -329,8 +329,9 @@ class Hooks:
     read_entry: Callable[[Any, int], Any]
     entry_events: Callable[[int, Any, StatementAccount | None, str], Iterable[ParseEvent]]
     statement_account: Callable[[Any, Any, str | None, int | None], StatementAccount | None]
-    #: the statement's balances, read from the same header element (yielded after its entries)
-    statement_balances: Callable[[Any, Any, StatementAccount | None], ParseEvent | None] | None = None
+    #: the statement's balances and the notes on them, read from the same header element (yielded after its
+    #: entries; the last argument is the file line of the statement's start tag)
+    statement_balances: Callable[[Any, Any, StatementAccount | None, int], list[ParseEvent]] | None = None
 
 
 class _Statement:
@@ -343,7 +344,7 @@ class _Statement:
         self.entries = 0
         self.announced = False
         self.account: StatementAccount | None = None
-        self.balances: ParseEvent | None = None
+        self.balances: list[ParseEvent] = []
 
 
 class Reader:
@@ -490,9 +491,8 @@ class Reader:
                 account = self.hooks.statement_account(element, self.paths, None, stmt.line)
                 if account is not None:
                     yield account
-                stmt.balances = balances(element, self.paths, account) if balances else None
-            if stmt.balances is not None:
-                yield stmt.balances
+                stmt.balances = balances(element, self.paths, account, stmt.line) if balances else []
+            yield from stmt.balances
             self.stmt = None
 
     # -- statements and entries ----------------------------------------------------------------------
@@ -555,7 +555,7 @@ class Reader:
             if stmt.account is not None:
                 events.append(stmt.account)
             if hooks.statement_balances is not None:  # the balances come before the entries
-                stmt.balances = hooks.statement_balances(element, self.paths, stmt.account)
+                stmt.balances = hooks.statement_balances(element, self.paths, stmt.account, stmt.line)
         events.extend(hooks.entry_events(line, fields, stmt.account, f"/Document/{hooks.doc_tag}/{hooks.stmt_tag}"
                                          f"[{self.stmt_index}]/Ntry[{stmt.entries}]"))
         self.pos = end

@@ -377,7 +377,8 @@ class _Scanner:
         #: the file's account references (one account number under two banks is two accounts)
         self.names = AccountNames()
         self.balance_of: str | None = None  # the open LEDGERBAL or AVAILBAL aggregate
-        self.balances: dict[str, str] = {}  # its leaves, and the list's DTSTART/DTEND (formats/balances.py)
+        #: its leaves, and the list's DTSTART/DTEND, each with its line (formats/balances.py)
+        self.balances: dict[str, tuple[str, int]] = {}
         self.end_tag, self.start_tag = _Finder("</STMTTRN>"), _Finder("<STMTTRN>")
         self.list_end = _Finder("</BANKTRANLIST>")
         self.window = _RUN_WINDOW_MIN
@@ -494,10 +495,12 @@ class _Scanner:
             elif name in _STATEMENTS and name == self.stmt:
                 if not self.announced:
                     yield from self.announce()
-                stated = ofx_balances(self.account_ref, self.curdef, self.balances, self.stmt_line, _ofx_date,
-                                      _ofx_amount)
-                if stated is not None and not self.orphan:  # (an unowned statement's balances are no account's)
-                    yield stated
+                stated, notes = ofx_balances(self.account_ref, self.curdef, self.balances, self.stmt_line, _ofx_date,
+                                             _ofx_amount)
+                if not self.orphan:  # (an unowned statement's balances are no account's)
+                    if stated is not None:
+                        yield stated
+                    yield from notes
                 self.stmt, self.orphan = None, False
             return
         if name in _STATEMENTS:
@@ -515,9 +518,9 @@ class _Scanner:
         elif name in _BALANCES:
             self.balance_of = name
         elif self.balance_of is not None and name in ("BALAMT", "DTASOF"):
-            self.balances[f"{self.balance_of}.{name}"] = _value(text)
+            self.balances[f"{self.balance_of}.{name}"] = (_value(text), self.reader.line_of(at))
         elif name in ("DTSTART", "DTEND"):
-            self.balances[name] = _value(text)
+            self.balances[name] = (_value(text), self.reader.line_of(at))
         elif name == "CURDEF":
             self.curdef = _value(text) or None
         elif name in ("BANKTRANLIST", "INVTRANLIST") and not self.announced:

@@ -19,6 +19,7 @@ from tximport.formats.base import (
     NESTING_TOO_DEEP,
     BytesSource,
     FileError,
+    FileNote,
     LineError,
     ParsedLine,
     ParseOptions,
@@ -163,6 +164,44 @@ def test_odd_entries_read_the_same(odd: str, where: int, monkeypatch: pytest.Mon
 def test_documents_read_the_same(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     fast, slow = both(data, monkeypatch)
     assert fast == slow
+
+
+def _bal(code: str, amount: str, day: str = "2024-01-01") -> str:
+    return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>\n<Amt Ccy='EUR'>{amount}</Amt>"
+            f"<CdtDbtInd>CRDT</CdtDbtInd>\n<Dt><Dt>{day}</Dt></Dt></Bal>\n")
+
+
+ACCOUNT = "<Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>\n"
+UNREAD_BALANCES = [
+    _bal("OPBD", "10..00") + _bal("CLBD", "20.005"),
+    _bal("OPBD", "10.00", "2024-02-30") + _bal("CLBD", "1E2") + _bal("CLAV", "-3.00", "2024-13-01"),
+    _bal("OPBD", "10.00").replace("<Amt ", "<Amt\n  ") + _bal("CLBD", "2x0.00").replace("<Amt ", "<Amt\n\n  "),
+    _bal("ITBD", "1O.00") + _bal("ITBD", "20.00", "2024-01-32"),
+    _bal("CLBD", "5.00").replace("<Dt>2024-01-01</Dt></Dt>", "<DtTm>2024-02-30T10:00:00</DtTm></Dt>"),
+    "<FrToDt><FrDtTm>2024-01-32T00:00:00</FrDtTm>\n<ToDtTm>2024-02-30T00:00:00</ToDtTm></FrToDt>\n"
+    + _bal("OPBD", "10.00"),
+]
+
+
+@pytest.mark.parametrize("balances", UNREAD_BALANCES)
+@pytest.mark.parametrize("entries", [1, 0])
+@pytest.mark.parametrize("crlf", [False, True])
+def test_balances_that_do_not_read_are_noted_alike(balances: str, entries: int, crlf: bool,
+                                                   monkeypatch: pytest.MonkeyPatch, texts: list[str]) -> None:
+    """Both readers leave out a balance that does not read and name its line (the text reader reads the
+    statement's head from a fragment of the file), in a later statement and one without entries too."""
+    monkeypatch.setattr(camt_fast, "CHUNK", 256)
+    first = "<Stmt><Id>S1</Id>\n" + ACCOUNT + _bal("OPBD", "1.00") + entry() + "</Stmt>\n"
+    data = document(entry() * entries, statement=first + "<Stmt\n><Id>S2</Id>\n" + ACCOUNT + balances)
+    if crlf:
+        data = data.replace(b"\n", b"\r\n")
+    fast, slow = both(data, monkeypatch)
+    assert fast == slow and texts == ["text"]
+    assert isinstance(fast, list)
+    notes = [e for e in fast if isinstance(e, FileNote)]
+    assert notes and all(n.severity == "warning" and n.line_number and n.line_number > 10 for n in notes)
+    text = data.decode().replace("\r\n", "\n").splitlines()
+    assert all(n.actual_value in text[n.line_number - 1] for n in notes)
 
 
 def test_a_document_the_text_reader_leaves_part_way_is_finished_by_lxml(monkeypatch: pytest.MonkeyPatch,

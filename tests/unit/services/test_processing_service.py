@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes.container import FakeContainer
+from tests.support.samples import SAMPLES
 from tests.support.statements import Card, Entry, Line, camt053, mt940, ofx
 from tests.unit.services.world import CSV, World
 from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAccount, NameAccounts
@@ -558,6 +559,32 @@ def test_a_value_date_that_does_not_exist_is_booked_with_a_note_naming_its_line(
     assert "2016-02-29" in note.message
     [row] = c.staging.all_rows(imp.chunk_keys)
     assert (row.date_posted, row.value_date, row.amount) == (date(2016, 3, 1), date(2016, 2, 29), Decimal("-6.00"))
+
+
+CAMT_SAMPLE = (SAMPLES / "camt053/oca-test-camt053.xml").read_bytes()
+OFX_CLOSING = ofx(IBAN, [Card(date(2024, 1, 2), Decimal("-5.00"), "Plain", "F1")], [], closing=Decimal("-5"),
+                  day=date(2024, 1, 3)).encode()
+
+
+@pytest.mark.parametrize(("file_format", "account", "content", "written", "instead", "code"), [
+    ("CAMT053#v1", "NL77ABNA0574908765", CAMT_SAMPLE, "15568.27", "15568..27", "BalanceUnreadable"),
+    ("CAMT053#v1", "NL77ABNA0574908765", CAMT_SAMPLE, "2014-01-05</Dt>", "2014-02-30", "StatementDateUnreadable"),
+    ("XML#OFX#v1", IBAN, OFX_CLOSING, "-5.00</BALAMT>", "-5.005", "BalanceUnreadable"),
+    ("XML#OFX#v1", IBAN, OFX_CLOSING, "20240103</DTEND>", "20240230", "StatementDateUnreadable"),
+])
+def test_a_statement_balance_or_day_that_does_not_read_is_a_warning_naming_its_line(
+        c: FakeContainer, world: World, file_format: str, account: str, content: bytes, written: str,
+        instead: str, code: str):
+    """A camt OPBD `15568..27` was left out with no word, and took the file's only warning (BalanceMismatch) with
+    it; a day that does not exist was dropped silently. Now each is a warning at its line; a day's balance keeps its
+    amount, so the sample's BalanceMismatch still shows."""
+    line = content[:content.index(written.encode())].count(b"\n") + 1
+    damaged = content.replace(written.encode(), written.replace(written.split("<")[0], instead).encode(), 1)
+    imp, outcome = world.processed(damaged, world.account(account), file_format=file_format)
+    assert outcome == "review", imp.error_details
+    [note] = [d for d in imp.error_details if d.code == code]
+    assert (note.severity, note.line_number, note.actual_value) == (Severity.WARNING, line, instead)
+    assert ("BalanceMismatch" in _codes(imp.error_details)) == (code != "BalanceUnreadable" and content is CAMT_SAMPLE)
 
 
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
