@@ -8,7 +8,8 @@ Kept apart from the readers so each reader only calls one function at the end of
   `CdtDbtInd` (DBIT is an overdraft). `Id`, `ElctrncSeqNb` (else `LglSeqNb`) and `FrToDt` name the
   statement and its period.
 * MT940: `:60F:` (`:60M:` interim) opening, `:62F:` (`:62M:` interim) closing, `:64:` available;
-  `:20:` and `:28C:` name the statement. `D` marks a debit balance.
+  `:20:` and `:28C:` name the statement. `D` marks a debit balance. A tag that does not read (no SWIFT amount,
+  a date that does not exist, an amount finer than its currency) is left out, and named (`mt940_unread_balance`).
 * OFX: `LEDGERBAL` is the closing (OFX states no opening), `AVAILBAL` the available balance,
   `BANKTRANLIST/DTSTART`-`DTEND` the period.
 * A CSV balance column states a balance per line: the statement rules derive the opening and closing
@@ -22,11 +23,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tximport import money
 from tximport.formats.base import Balance, StatementBalances
 from tximport.formats.values import plain_decimal
 
 #: a balance whose amount is no SWIFT amount (digits, a decimal comma, its decimals, and nothing after them: `1E2`,
-#: `3236,2x`, `96500`) does not match: it is left out, as any balance that does not read
+#: `3236,2x`, `96500`) does not match: it is left out, as any balance that does not read (also one that matches
+#: but does not read, see `_mt_balance`)
 _MT_BALANCE = re.compile(r"^:(6[02][FM]|64):[ \t]*([CD])(\d{6})([A-Z]{3})([0-9]+,[0-9]*)[ \t\r]*$", re.MULTILINE)
 _MT_BALANCE_TAG = re.compile(r"^:(?:6[02][FM]|64):[^\n]*", re.MULTILINE)
 _MT_REF = re.compile(r"^:20:[ \t]*(.*?)\s*$", re.MULTILINE)
@@ -42,12 +45,34 @@ def _yymmdd(text: str) -> date | None:
         return None
 
 
-def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str] | None:
-    """The file line and text of the first balance tag of an MT940 message (starting at `line_number`) that does
-    not read (see `_MT_BALANCE`), if any."""
+#: why a balance tag that does not match `_MT_BALANCE` does not read
+_NO_SWIFT_BALANCE = ("a SWIFT balance is a mark, a date, a currency and an amount of digits, a decimal comma and its "
+                     "decimals")
+
+
+def _mt_balance(m: re.Match[str]) -> Balance | str:
+    """The balance a tag matched by `_MT_BALANCE` states, or why it does not read: its date does not exist
+    (`131308`, `130230`), or its amount is finer than its currency (`965,005` EUR: `money.fits`, which the statement
+    checks apply, counted on the text: the decimals written, less trailing zeros, against `money.exponent`)."""
+    _tag, sign, day, ccy, amount = m.groups()
+    when = _yymmdd(day)
+    if when is None:
+        return f"its date {day} does not exist"
+    decimals = len(amount.rstrip("0")) - amount.index(",") - 1
+    if decimals > 0 and decimals > money.exponent(ccy):
+        return f"its amount has more decimals than {ccy} has ({money.exponent(ccy)})"
+    value = Decimal(amount.replace(",", ".").rstrip(".") or "0")
+    return Balance(-value if sign == "D" else value, when)
+
+
+def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str, str] | None:
+    """The file line, text and why it does not read of the first balance tag of an MT940 message (starting at
+    `line_number`) that does not read (see `_MT_BALANCE`, `_mt_balance`), if any."""
     for m in _MT_BALANCE_TAG.finditer(text):
-        if _MT_BALANCE.match(m.group()) is None:
-            return line_number + text.count("\n", 0, m.start()), m.group().strip()
+        found = _MT_BALANCE.match(m.group())
+        why = _NO_SWIFT_BALANCE if found is None else _mt_balance(found)
+        if isinstance(why, str):
+            return line_number + text.count("\n", 0, m.start()), m.group().strip(), why
     return None
 
 
@@ -55,7 +80,8 @@ def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str] | None:
 _MT_BALANCE_TAGS = (":60F:", ":60M:", ":62F:", ":62M:", ":64:")
 
 
-def mt940_statement_balances(text: str, line_number: int) -> tuple[StatementBalances | None, tuple[int, str] | None]:
+def mt940_statement_balances(text: str, line_number: int
+                             ) -> tuple[StatementBalances | None, tuple[int, str, str] | None]:
     """The balances of one MT940/MT942 message (`mt940_balances`), and the first balance tag that does not read
     (`mt940_unread_balance`), looked for only where the message writes more balance tags than read."""
     stated, read = _mt940_balances(text, line_number)
@@ -77,12 +103,14 @@ def _mt940_balances(text: str, line_number: int) -> tuple[StatementBalances | No
     found: dict[str, tuple[Balance, str]] = {}
     read = 0
     for m in _MT_BALANCE.finditer(text):
+        balance = _mt_balance(m)
+        if isinstance(balance, str):
+            continue  # left out (`mt940_unread_balance` says why)
         read += 1
-        tag, sign, day, ccy, amount = m.groups()
-        value = Decimal(amount.replace(",", ".").rstrip(".") or "0")
+        tag, ccy = m.group(1), m.group(4)
         kind = "opening" if tag.startswith("60") else "closing" if tag.startswith("62") else "available"
         if kind not in found or kind == "closing":  # the last closing of a message is its closing
-            found[kind] = (Balance(-value if sign == "D" else value, _yymmdd(day)), tag)
+            found[kind] = (balance, tag)
         currency = currency or ccy
     if not found:
         return None, read

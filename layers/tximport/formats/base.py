@@ -186,8 +186,9 @@ FILE_TRUNCATED = "FileTruncated"
 #: a date the file states does not exist (an MT940 value date February 30): the line is kept on the
 #: nearest day the reader takes for it, and the note names the line and the text as written
 DATE_CORRECTED = "DateCorrected"
-#: (warning) a balance the file states does not read (an MT940 `:60F:` amount `3236,2x`): it is left out of the
-#: statement checks, and the note names its line and text
+#: (warning) a balance the file states does not read (an MT940 `:60F:` amount `3236,2x`, a date `131308` that does
+#: not exist, an amount finer than its currency `965,005` EUR): it is left out of the statement checks, and the
+#: note names its line and text
 BALANCE_UNREADABLE = "BalanceUnreadable"
 
 

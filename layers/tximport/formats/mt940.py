@@ -28,6 +28,9 @@ amount) is read again transaction by transaction, so one broken `:61:` becomes a
 tag at all raises `FileError(InvalidSourceData)`; a line longer than 1 MiB `FileError(LineTooLong)`
 and a statement larger than 32 MiB `FileError(ElementTooLarge)`. A file that ends inside a statement (see
 `_FileEnd`) gets a warning `FileNote(FileTruncated)` naming its last line, so the import stops for review.
+A balance tag that does not read (`balances.mt940_unread_balance`) is left out of the statement checks with a
+warning `FileNote(BalanceUnreadable)` at its line, and rejects no `:61:` (a `:61:` read on its own is read without
+the balance tags after it).
 Every step is linear in the size of its input: strings that a statement repeats (`:86:` after `:86:`) are
 collected and joined once.
 """
@@ -340,13 +343,13 @@ def _corrected_date(text: str, first_line: int) -> FileNote | None:
     return None
 
 
-def _unread_balance(line: int, written: str) -> FileNote:
-    """A warning for a balance tag whose amount does not read (`3236,2x`, `96500`): it is left out of the
-    statement checks, which would otherwise compare the lines with a number the bank never stated."""
-    tag = written[:written.index(":", 1) + 1]
-    return FileNote(BALANCE_UNREADABLE, f"the {tag} at line {line} states no balance that reads ({written[:60]!r}: a "
-                    "SWIFT balance is a mark, a date, a currency and an amount of digits, a decimal comma and its "
-                    "decimals): it is left out of the statement checks", "warning", line, written[:200])
+def _unread_balance(line: int, written: str, why: str) -> FileNote:
+    """A warning for a balance tag that does not read (an amount `3236,2x` or `96500`, a date `131308`, an amount
+    `965,005` finer than EUR): it is left out of the statement checks, which would otherwise compare the lines with
+    a number the bank never stated."""
+    tag = written[:written.index(":", 1) + 1]  # (the line is the note's lineNumber alone: a range renumbers that)
+    return FileNote(BALANCE_UNREADABLE, f"the {tag} {written[:60]!r} states no balance that reads ({why}): it is "
+                    "left out of the statement checks", "warning", line, written[:200])
 
 
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
@@ -393,8 +396,8 @@ def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: s
     for index, (pos, line) in enumerate(zip(starts, numbers, strict=True)):
         chunk = text[pos:starts[index + 1]] if index + 1 < len(starts) else text[pos:]
         first = chunk.split("\n", 1)[0].strip()
-        try:
-            one = list(iter_entries(chunk, Message()))
+        try:  # (a balance tag after the line is the statement's: left out, so one that does not read rejects no line)
+            one = list(iter_entries(chunk, Message(), balances=False))
         except UnreadableAmount as exc:
             yield LineError(line, INVALID_AMOUNT, f"the :61: amount cannot be read: {str(exc)[:200]}",
                             actual_value=first[:200], target=":61:")

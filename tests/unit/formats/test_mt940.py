@@ -368,8 +368,13 @@ def test_ing_netherlands_structured_details_give_counterparty_reference_and_text
         ("RF18539007547034", "INV-2024-001", "Klant BV", "NL91ABNA0417164300")]
 
 
-@pytest.mark.parametrize(("written", "tag"), [(":60F:C240101EUR100,0x", ":60F:"), (":62F:C240103EUR108750", ":62F:"),
-                                              (":62F:C240103EUR1E3", ":62F:"), (":60F:C240101EUR,50", ":60F:")])
+@pytest.mark.parametrize(("written", "tag"), [
+    (":60F:C240101EUR100,0x", ":60F:"), (":62F:C240103EUR108750", ":62F:"), (":62F:C240103EUR1E3", ":62F:"),
+    (":60F:C240101EUR,50", ":60F:"),
+    # finer than its currency, on a day that does not exist, with no mark or a second comma: the last three made
+    # the :61: before the :62F: a rejected line, the first two were read as written without a word
+    (":62F:C240103EUR1087,505", ":62F:"), (":60F:C240101EUR100,001", ":60F:"), (":62F:C241303EUR1087,50", ":62F:"),
+    (":62F:X240103EUR1087,50", ":62F:"), (":62F:C240103EUR1,087,50", ":62F:")])
 def test_a_balance_that_does_not_read_is_left_out_with_a_warning_at_its_line(written: str, tag: str) -> None:
     """`:60F:C110522EUR3236,2x` read as 3236.20 and `:62F:...96500` (its comma lost) as 96500.00, the statement
     checked against numbers the bank never stated; now such a balance is left out, and a warning names it."""
@@ -387,6 +392,9 @@ def test_a_balance_that_does_not_read_is_left_out_with_a_warning_at_its_line(wri
 
 def test_balances_that_read_give_no_warning() -> None:
     assert not [e for e in parse(STATEMENT.replace("EUR100,00", "EUR100,")) if isinstance(e, FileNote)]
+    kuwaiti = parse(STATEMENT.replace("EUR", "KWD").replace("1087,50", "1087,505"))  # (three decimals)
+    assert not [e for e in kuwaiti if isinstance(e, FileNote)]
+    assert [e.closing.amount for e in kuwaiti if isinstance(e, StatementBalances)] == [Decimal("1087.505")]
     for name in sorted(p.name for p in SAMPLES.glob("*.sta")):
         assert not [e.message for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "BalanceUnreadable"]
 
@@ -400,3 +408,61 @@ def test_a_statement_in_utf_16_or_with_cr_line_ends_reads_as_in_utf_8(recode) ->
     text = (SAMPLES / "mt940-jejik-rabobank-iban.sta").read_bytes().decode("utf-8").replace("\r\n", "\n")
     assert parse(recode(text)) == parse(text.encode())
     assert len(lines(parse(recode(text)))) > 0
+
+
+# --- balances that do not read (qa41a F4, F5) -------------------------------------------
+
+RABOBANK = "mt940-jejik-rabobank-iban.sta"
+
+
+def rabobank() -> str:
+    return (SAMPLES / RABOBANK).read_text()
+
+
+@pytest.mark.parametrize(("original", "written"), [
+    (":62F:C130108EUR000000000965,00", ":62F:C130108EUR000000000965,005"),  # finer than the currency
+    (":60F:C130101EUR000000001000,00", ":60F:C130101EUR000000001000,005"),
+    (":62F:C130115EUR000000000930,00", ":62F:C130115EUR000000000930,005"),
+    (":62F:C130108EUR000000000965,00", ":62F:C131308EUR000000000965,00"),  # a date that does not exist
+    (":62F:C130108EUR000000000965,00", ":62F:C130132EUR000000000965,00"),
+    (":62F:C130108EUR000000000965,00", ":62F:C130230EUR000000000965,00"),
+    (":60F:C130101EUR000000001000,00", ":60F:C130132EUR000000001000,00"),
+    (":60F:C130101EUR000000001000,00", ":60F:C131301EUR000000001000,00"),
+    (":60F:C130101EUR000000001000,00", ":60F:C130230EUR000000001000,00"),
+])
+def test_a_balance_finer_than_its_currency_or_on_a_day_that_does_not_exist_is_left_out_at_its_line(
+        original: str, written: str) -> None:
+    """Such a balance was read with no word (`965,005` EUR; `:60F:` on `130132` with no day), or its impossible
+    date rejected the intact `:61:` line before it (InvalidLine 'not a date: 13-13-08' at line 10)."""
+    text = rabobank()
+    whole = parse(text)
+    events = parse(text.replace(original, written, 1))
+    line = text.splitlines().index(original) + 1
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        "BalanceUnreadable", "warning", line, written)
+    assert written in note.message
+    assert not errors(events)
+    assert lines(events) == lines(whole)  # every :61: line staged as from the untouched file
+    expected = [e for e in whole if isinstance(e, StatementBalances)]
+    which = expected[0 if line < expected[1].line_number else 1]
+    if original.startswith(":60F:"):
+        which.opening = None
+    else:
+        which.closing = None
+    assert [e for e in events if isinstance(e, StatementBalances)] == expected
+
+
+def test_an_available_balance_on_a_day_that_does_not_exist_is_left_out_at_its_line() -> None:
+    text = STATEMENT.replace("\n-\n", "\n:64:C240132EUR1087,50\n-\n")
+    events = parse(text)
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.line_number, note.actual_value) == ("BalanceUnreadable", 10, ":64:C240132EUR1087,50")
+    assert not errors(events) and [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+    [stated] = [e for e in events if isinstance(e, StatementBalances)]
+    assert stated.available is None and stated.closing is not None
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
+def test_no_sample_is_warned_about_its_balances(name: str) -> None:
+    assert not [e for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "BalanceUnreadable"]
