@@ -190,6 +190,10 @@ DATE_CORRECTED = "DateCorrected"
 #: not exist, an amount finer than its currency `965,005` EUR): it is left out of the statement checks, and the
 #: note names its line and text
 BALANCE_UNREADABLE = "BalanceUnreadable"
+#: (warning) a statement states its closing balance but no opening, or its opening but no closing (an MT940
+#: statement without its mandatory `:60F:` or `:62F:`): its checks run without it; the note names the statement's
+#: first line and text
+BALANCE_MISSING = "BalanceMissing"
 
 
 @dataclass(slots=True)
@@ -372,6 +376,11 @@ class AmountPlaces:
 
 #: a camt entry's XPath, from that of a place within it
 _CAMT_ENTRY = re.compile(r"^(.*?/Ntry\[\d+\])/")
+
+
+#: `ParseOptions.extra` key: the source is a range of a split file that more of the file follows (its end is not
+#: the file's end: see `tximport.formats.ranges`)
+RANGE_FOLLOWED = "rangeFollowed"
 
 
 @dataclass(slots=True)

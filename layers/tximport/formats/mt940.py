@@ -30,7 +30,8 @@ and a statement larger than 32 MiB `FileError(ElementTooLarge)`. A file that end
 `_FileEnd`) gets a warning `FileNote(FileTruncated)` naming its last line, so the import stops for review.
 A balance tag that does not read (`balances.mt940_unread_balance`) is left out of the statement checks with a
 warning `FileNote(BalanceUnreadable)` at its line, and rejects no `:61:` (a `:61:` read on its own is read without
-the balance tags after it).
+the balance tags after it); a statement that states its opening but no closing balance, or its closing but no
+opening, gets a warning `FileNote(BalanceMissing)` at its `:20:` line (`_missing_balance`).
 Every step is linear in the size of its input: strings that a statement repeats (`:86:` after `:86:`) are
 collected and joined once.
 """
@@ -47,6 +48,7 @@ from typing import IO, Any
 
 from tximport.formats.balances import mt940_statement_balances
 from tximport.formats.base import (
+    BALANCE_MISSING,
     BALANCE_UNREADABLE,
     DATE_CORRECTED,
     ELEMENT_TOO_LARGE,
@@ -56,6 +58,7 @@ from tximport.formats.base import (
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     LINE_TOO_LONG,
+    RANGE_FOLLOWED,
     FileError,
     FileNote,
     LineError,
@@ -352,6 +355,27 @@ def _unread_balance(line: int, written: str, why: str) -> FileNote:
                     "left out of the statement checks", "warning", line, written[:200])
 
 
+#: a closing balance tag, whether it reads or not (`_OPENING`, below, finds an opening one)
+_CLOSING_TAG = re.compile(r"^:62[FM]:", re.MULTILINE)
+
+
+def _missing_balance(first_line: int, text: str) -> tuple[FileNote, bool] | None:
+    """A warning for a statement (a message opened by its `:20:`) that writes its closing balance tag but no
+    opening (`:60F:`/`:60M:`), or its opening but no closing (`:62F:`/`:62M:`), both mandatory in an MT940
+    statement: its checks run without it; with whether it is the closing that is missing. None for a statement
+    with both or neither (a file of lines only), and for an MT942 interim report, which states neither."""
+    if _FIRST_20.match(text) is None or _INTERIM.search(text):
+        return None
+    opening, closing = _OPENING.search(text) is not None, _CLOSING_TAG.search(text) is not None
+    if opening == closing:
+        return None
+    which, tags = ("closing", ":62F:/:62M:") if opening else ("opening", ":60F:/:60M:")
+    first = text.split("\n", 1)[0].strip()  # (its line is the note's lineNumber alone: a range renumbers that)
+    return FileNote(BALANCE_MISSING, f"the statement {first[:60]!r} states no {which} balance ({tags}, mandatory in "
+                    "an MT940 statement): its statement checks run without it", "warning", first_line,
+                    first[:200]), opening
+
+
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     account_ref = _account(text)
     m = _CURRENCY.search(text)
@@ -436,12 +460,20 @@ def _byte_stream(raw: IO[bytes], sample: bytes) -> IO[bytes] | _Recoded:
 
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Parse an MT940/MT942 file, one statement at a time (a UTF-16 file, or one whose lines end in CR alone,
-    recoded as it is read)."""
+    recoded as it is read).
+
+    A statement without its closing balance (`_missing_balance`) is warned about once the next one begins: the
+    file's last is, if the file is no cut one, which FileTruncated says (a range of a split file that more of the
+    file follows, `RANGE_FOLLOWED`, ends with no last statement)."""
     end = _FileEnd()
     sample = read_sample(source)
+    unclosed: FileNote | None = None
     with source.open() as opened:
         raw = _byte_stream(opened, sample)
         for first_line, text in _messages(raw):
+            if unclosed is not None:
+                yield unclosed
+                unclosed = None
             yield from _message_events(first_line, text)
             if ":61:" in text:
                 note = _corrected_date("\n" + text, first_line - 1)
@@ -452,8 +484,16 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
                 yield stated
             if unread is not None:
                 yield _unread_balance(*unread)
+            if unread is not None or (stated is not None and (stated.opening is None or stated.closing is None)):
+                missing = _missing_balance(first_line, text)  # (one with both balances, or no balance tag, has none)
+                if missing is not None and missing[1]:
+                    unclosed = missing[0]
+                elif missing is not None:
+                    yield missing[0]
             end.see(first_line, text)
     cut = end.cut()
+    if unclosed is not None and (cut is None or options.extra.get(RANGE_FOLLOWED)):
+        yield unclosed
     if cut is not None:
         yield cut
 

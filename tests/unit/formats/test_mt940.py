@@ -289,7 +289,8 @@ def test_not_mt940_is_a_file_error(data: bytes) -> None:
 # --- files cut short ---------------------------------------------------------------------------------
 
 def truncations(data: bytes | str) -> list[tuple[str, str, int | None]]:
-    return [(e.code, e.severity, e.line_number) for e in parse(data) if isinstance(e, FileNote)]
+    return [(e.code, e.severity, e.line_number) for e in parse(data)
+            if isinstance(e, FileNote) and e.code == "FileTruncated"]  # (a missing balance is BalanceMissing's)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
@@ -410,7 +411,7 @@ def test_a_statement_in_utf_16_or_with_cr_line_ends_reads_as_in_utf_8(recode) ->
     assert len(lines(parse(recode(text)))) > 0
 
 
-# --- balances that do not read (qa41a F4, F5) -------------------------------------------
+# --- balances that do not read or are missing (qa41a F4, F5) -------------------------------------------
 
 RABOBANK = "mt940-jejik-rabobank-iban.sta"
 
@@ -463,6 +464,54 @@ def test_an_available_balance_on_a_day_that_does_not_exist_is_left_out_at_its_li
     assert stated.available is None and stated.closing is not None
 
 
+def missing(events: list) -> list[tuple[str, str, int | None, str | None]]:
+    return [(e.code, e.severity, e.line_number, e.actual_value) for e in events
+            if isinstance(e, FileNote) and e.code in ("BalanceMissing", "FileTruncated")]
+
+
+@pytest.mark.parametrize(("removed", "expected"), [
+    (":62F:C130108EUR000000000965,00\n", [("BalanceMissing", "warning", 2, ":20:940S130101")]),
+    (":60F:C130101EUR000000001000,00\n", [("BalanceMissing", "warning", 2, ":20:940S130101")]),
+    (":60F:C130108EUR000000000965,00\n", [("BalanceMissing", "warning", 14, ":20:940S130101")]),
+    # the last statement's closing: the file looks cut there (the statements end with no `-` line)
+    (":62F:C130115EUR000000000930,00\n", [("FileTruncated", "warning", 24, None)]),
+])
+def test_a_statement_without_its_opening_or_closing_balance_is_warned_about_at_its_first_line(
+        removed: str, expected: list) -> None:
+    """A `:60F:` or `:62F:` removed from a statement mid-file went unnoticed: its checks silently did less."""
+    text = rabobank()
+    events = parse(text.replace(removed, "", 1))
+    assert missing(events) == expected
+    assert not errors(events) and len(lines(events)) == 4
+    if expected[0][0] == "BalanceMissing":
+        [note] = [e for e in events if isinstance(e, FileNote)]
+        which = "opening" if removed.startswith(":60") else "closing"
+        assert f"states no {which} balance" in note.message
+
+
+def test_the_last_statement_ended_without_its_closing_balance_is_warned_about_as_the_others() -> None:
+    second = STATEMENT.replace(":20:REF1", ":20:REF2").replace(":62F:C240103EUR1087,50\n", "")
+    assert missing(parse(STATEMENT + second)) == [("BalanceMissing", "warning", 11, ":20:REF2")]
+    first = STATEMENT.replace(":60F:C240101EUR100,00\n", "")
+    assert missing(parse(first + STATEMENT.replace(":20:REF1", ":20:REF2"))) == [
+        ("BalanceMissing", "warning", 1, ":20:REF1")]
+
+
+@pytest.mark.parametrize("text", [
+    STATEMENT,
+    STATEMENT.replace(":60F:C240101EUR100,00\n", "").replace(":62F:C240103EUR1087,50\n", ""),  # lines only
+    ":61:2401020102D12,50NTRFNONREF\n:60F:C240101EUR1,00\n",  # no statement (no :20:)
+    # MT942 interim reports state no :60F:/:62F: (their :13D: and :34F: tell them)
+    ":20:R1\n:25:DE89370400440532013000\n:28C:1\n:34F:EURD0,\n:13D:2401031200+0100\n"
+    ":61:2401020102D12,50NTRFNONREF\n:86:x\n:90D:1EUR12,50\n-\n",
+    ":20:R1\n:25:DE89370400440532013000\n:28C:1\n:34F:EUR0,\n:13D:2401031200+0100\n:60M:C240101EUR100,00\n"
+    ":61:2401020102D12,50NTRFNONREF\n-\n",
+])
+def test_a_statement_with_both_balances_or_neither_and_an_interim_report_get_no_balance_warning(text: str) -> None:
+    assert missing(parse(text + text)) == []
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
 def test_no_sample_is_warned_about_its_balances(name: str) -> None:
-    assert not [e for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "BalanceUnreadable"]
+    assert not [e for e in parse_sample(name) if isinstance(e, FileNote)
+                and e.code in ("BalanceMissing", "BalanceUnreadable")]
