@@ -9,7 +9,8 @@ Kept apart from the readers so each reader only calls one function at the end of
   statement and its period. A balance of those types whose `Amt` is no camt amount (the entries' rule) or is finer
   than its currency is left out in its place, with a `BalanceUnreadable` warning at its line.
 * MT940: `:60F:` (`:60M:` interim) opening, `:62F:` (`:62M:` interim) closing, `:64:` available;
-  `:20:` and `:28C:` name the statement. `D` marks a debit balance.
+  `:20:` and `:28C:` name the statement. `D` marks a debit balance. A tag that does not read (no SWIFT amount,
+  a date that does not exist, an amount finer than its currency) is left out, and named (`mt940_unread_balance`).
 * OFX: `LEDGERBAL` is the closing (OFX states no opening), `AVAILBAL` the available balance,
   `BANKTRANLIST/DTSTART`-`DTEND` the period. A `BALAMT` that does not read as a `TRNAMT` does, or is finer than
   `CURDEF`, is left out with a `BalanceUnreadable` warning at its line.
@@ -30,10 +31,17 @@ from operator import attrgetter
 from typing import Any
 
 from tximport import money
-from tximport.formats.base import BALANCE_UNREADABLE, STATEMENT_DATE_UNREADABLE, Balance, FileNote, StatementBalances
+from tximport.formats.base import (
+    BALANCE_UNREADABLE,
+    STATEMENT_DATE_UNREADABLE,
+    Balance,
+    FileNote,
+    StatementBalances,
+)
 
 #: a balance whose amount is no SWIFT amount (digits, a decimal comma, its decimals, and nothing after them: `1E2`,
-#: `3236,2x`, `96500`) does not match: it is left out, as any balance that does not read
+#: `3236,2x`, `96500`) does not match: it is left out, as any balance that does not read (also one that matches
+#: but does not read, see `_mt_balance`)
 _MT_BALANCE = re.compile(r"^:(6[02][FM]|64):[ \t]*([CD])(\d{6})([A-Z]{3})([0-9]+,[0-9]*)[ \t\r]*$", re.MULTILINE)
 _MT_BALANCE_TAG = re.compile(r"^:(?:6[02][FM]|64):[^\n]*", re.MULTILINE)
 _MT_REF = re.compile(r"^:20:[ \t]*(.*?)\s*$", re.MULTILINE)
@@ -49,12 +57,33 @@ def _yymmdd(text: str) -> date | None:
         return None
 
 
-def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str] | None:
-    """The file line and text of the first balance tag of an MT940 message (starting at `line_number`) that does
-    not read (see `_MT_BALANCE`), if any."""
+#: why a balance tag that does not match `_MT_BALANCE` does not read
+_NO_SWIFT_BALANCE = ("a SWIFT balance is a mark, a date, a currency and an amount of digits, a decimal comma and its "
+                     "decimals")
+
+
+def _mt_balance(m: re.Match[str]) -> Balance | str:
+    """The balance a tag matched by `_MT_BALANCE` states, or why it does not read: its amount is finer than its
+    currency (`965,005` EUR: `money.fits`, which the statement checks apply, counted on the text: the decimals
+    written, less trailing zeros, against `money.exponent`). A date that does not exist (`131308`, `130230`) leaves
+    the balance without a day (`mt940_statement_balances` names it)."""
+    _tag, sign, day, ccy, amount = m.groups()
+    when = _yymmdd(day)
+    decimals = len(amount.rstrip("0")) - amount.index(",") - 1
+    if decimals > 0 and decimals > money.exponent(ccy):
+        return f"its amount has more decimals than {ccy} has ({money.exponent(ccy)})"
+    value = Decimal(amount.replace(",", ".").rstrip(".") or "0")
+    return Balance(-value if sign == "D" else value, when)
+
+
+def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str, str] | None:
+    """The file line, text and why it does not read of the first balance tag of an MT940 message (starting at
+    `line_number`) that does not read (see `_MT_BALANCE`, `_mt_balance`), if any."""
     for m in _MT_BALANCE_TAG.finditer(text):
-        if _MT_BALANCE.match(m.group()) is None:
-            return line_number + text.count("\n", 0, m.start()), m.group().strip()
+        found = _MT_BALANCE.match(m.group())
+        why = _NO_SWIFT_BALANCE if found is None else _mt_balance(found)
+        if isinstance(why, str):
+            return line_number + text.count("\n", 0, m.start()), m.group().strip(), why
     return None
 
 
@@ -62,13 +91,37 @@ def mt940_unread_balance(text: str, line_number: int) -> tuple[int, str] | None:
 _MT_BALANCE_TAGS = (":60F:", ":60M:", ":62F:", ":62M:", ":64:")
 
 
-def mt940_statement_balances(text: str, line_number: int) -> tuple[StatementBalances | None, tuple[int, str] | None]:
-    """The balances of one MT940/MT942 message (`mt940_balances`), and the first balance tag that does not read
-    (`mt940_unread_balance`), looked for only where the message writes more balance tags than read."""
+def mt940_statement_balances(text: str, line_number: int) -> tuple[StatementBalances | None, list[FileNote]]:
+    """The balances of one MT940/MT942 message (`mt940_balances`), and the notes on its balance tags: the first
+    that does not read (`BalanceUnreadable`, `mt940_unread_balance`, looked for only where the message writes more
+    balance tags than read), and the first read whose date does not exist (`StatementDateUnreadable`)."""
     stated, read = _mt940_balances(text, line_number)
-    if sum(map(text.count, _MT_BALANCE_TAGS)) <= read:
-        return stated, None
-    return stated, mt940_unread_balance(text, line_number)
+    notes = []
+    if stated is not None and None in (b.day for b in (stated.opening, stated.closing, stated.available) if b):
+        notes.append(_mt940_undated(text, line_number))
+    if sum(map(text.count, _MT_BALANCE_TAGS)) > read:
+        unread = mt940_unread_balance(text, line_number)
+        if unread is not None:
+            notes.append(_mt940_unread(*unread))
+    return stated, sorted(notes, key=attrgetter("line_number"))
+
+
+def _mt940_unread(line: int, written: str, why: str) -> FileNote:
+    """A warning for a balance tag that does not read (an amount `3236,2x` or `96500`, an amount `965,005` finer than
+    EUR): it is left out of the statement checks, which would otherwise compare the lines with a number the bank
+    never stated."""
+    tag = written[:written.index(":", 1) + 1]  # (the line is the note's lineNumber alone: a range renumbers that)
+    return FileNote(BALANCE_UNREADABLE, f"the {tag} {written[:60]!r} states no balance that reads ({why}): it is "
+                    "left out of the statement checks", "warning", line, written[:200])
+
+
+def _mt940_undated(text: str, line_number: int) -> FileNote:
+    """The note on the first balance tag of a message that reads but whose date does not exist (`:62F:C131308...`)."""
+    m = next(m for m in _MT_BALANCE.finditer(text) if _yymmdd(m.group(3)) is None)
+    written = m.group().strip()
+    tag = written[:written.index(":", 1) + 1]
+    return _unread_day(line_number + text.count("\n", 0, m.start()), f"date {m.group(3)} of the {tag}", written,
+                       True)
 
 
 def mt940_balances(text: str, line_number: int) -> StatementBalances | None:
@@ -84,12 +137,14 @@ def _mt940_balances(text: str, line_number: int) -> tuple[StatementBalances | No
     found: dict[str, tuple[Balance, str]] = {}
     read = 0
     for m in _MT_BALANCE.finditer(text):
+        balance = _mt_balance(m)
+        if isinstance(balance, str):
+            continue  # left out (`mt940_unread_balance` says why)
         read += 1
-        tag, sign, day, ccy, amount = m.groups()
-        value = Decimal(amount.replace(",", ".").rstrip(".") or "0")
+        tag, ccy = m.group(1), m.group(4)
         kind = "opening" if tag.startswith("60") else "closing" if tag.startswith("62") else "available"
         if kind not in found or kind == "closing":  # the last closing of a message is its closing
-            found[kind] = (Balance(-value if sign == "D" else value, _yymmdd(day)), tag)
+            found[kind] = (balance, tag)
         currency = currency or ccy
     if not found:
         return None, read
@@ -130,7 +185,7 @@ class _CamtNotes:
     def amount(self, el: Any, code: str, currency: str | None) -> None:
         line, text = el.sourceline + self.shift, el.text.strip()
         self.notes.append(FileNote(
-            BALANCE_UNREADABLE, f"the {code} balance at line {line} states no amount that reads ({text[:60]!r}: a camt "
+            BALANCE_UNREADABLE, f"the {code} balance states no amount that reads ({text[:60]!r}: a camt "
             f"amount is a plain decimal, unsigned, with no more decimals than {currency or 'its currency'} has): it is "
             "left out of the statement checks", "warning", line, text[:200]))
 
@@ -149,7 +204,7 @@ def _unread_day(line: int, what: str, text: str, balance: bool) -> FileNote:
     """A warning for a balance's or a period's day that does not read (`2014-02-30`, `20130532`): the balance keeps
     its amount; the statement is dated by its other days and its lines."""
     kept = "the balance keeps its amount with no day, and " if balance else ""
-    return FileNote(STATEMENT_DATE_UNREADABLE, f"the {what} at line {line} states no day that reads ({text[:60]!r}): "
+    return FileNote(STATEMENT_DATE_UNREADABLE, f"the {what} states no day that reads ({text[:60]!r}): "
                     f"{kept}the statement checks date the statement by its other days and its lines", "warning", line,
                     text[:200])
 
@@ -270,7 +325,7 @@ def ofx_balances(account_ref: str | None, currency: str | None, found: dict[str,
             value = None
         if value is None or not money.fits(value, currency):
             notes.append(FileNote(
-                BALANCE_UNREADABLE, f"the {kind} at line {line} states no amount that reads ({text[:60]!r}: an OFX "
+                BALANCE_UNREADABLE, f"the {kind} states no amount that reads ({text[:60]!r}: an OFX "
                 f"amount is a decimal number with no more decimals than {currency or 'its currency'} has): it is left "
                 "out of the statement checks", "warning", line, text[:200]))
             return None

@@ -186,12 +186,17 @@ FILE_TRUNCATED = "FileTruncated"
 #: a date the file states does not exist (an MT940 value date February 30): the line is kept on the
 #: nearest day the reader takes for it, and the note names the line and the text as written
 DATE_CORRECTED = "DateCorrected"
-#: (warning) a balance the file states does not read (an MT940 `:60F:` amount `3236,2x`): it is left out of the
-#: statement checks, and the note names its line and text
+#: (warning) a balance the file states does not read (an MT940 `:60F:` amount `3236,2x`, a date `131308` that does
+#: not exist, an amount finer than its currency `965,005` EUR): it is left out of the statement checks, and the
+#: note names its line and text
 BALANCE_UNREADABLE = "BalanceUnreadable"
 #: (warning) a day a statement states for a balance or its period does not exist (a camt `Bal/Dt` `2014-02-30`, an
 #: OFX `DTEND` `20130532`): the balance keeps its amount, the day is left unknown, and the note names its line and text
 STATEMENT_DATE_UNREADABLE = "StatementDateUnreadable"
+#: (warning) a statement states its closing balance but no opening, or its opening but no closing (an MT940
+#: statement without its mandatory `:60F:` or `:62F:`): its checks run without it; the note names the statement's
+#: first line and text
+BALANCE_MISSING = "BalanceMissing"
 
 
 @dataclass(slots=True)
@@ -374,6 +379,11 @@ class AmountPlaces:
 
 #: a camt entry's XPath, from that of a place within it
 _CAMT_ENTRY = re.compile(r"^(.*?/Ntry\[\d+\])/")
+
+
+#: `ParseOptions.extra` key: the source is a range of a split file that more of the file follows (its end is not
+#: the file's end: see `tximport.formats.ranges`)
+RANGE_FOLLOWED = "rangeFollowed"
 
 
 @dataclass(slots=True)

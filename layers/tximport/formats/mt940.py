@@ -28,6 +28,12 @@ amount) is read again transaction by transaction, so one broken `:61:` becomes a
 tag at all raises `FileError(InvalidSourceData)`; a line longer than 1 MiB `FileError(LineTooLong)`
 and a statement larger than 32 MiB `FileError(ElementTooLarge)`. A file that ends inside a statement (see
 `_FileEnd`) gets a warning `FileNote(FileTruncated)` naming its last line, so the import stops for review.
+A balance tag that does not read (`balances.mt940_unread_balance`) is left out of the statement checks with a
+warning `FileNote(BalanceUnreadable)` at its line, and rejects no `:61:` (a `:61:` read on its own is read without
+the balance tags after it); one whose date does not exist (`:62F:C131308...`) keeps its amount, without a day, with
+a warning `FileNote(StatementDateUnreadable)` at its line; a statement that states its opening but no closing
+balance, or its closing but no opening, gets a warning `FileNote(BalanceMissing)`
+at its `:20:` line (`_missing_balance`).
 Every step is linear in the size of its input: strings that a statement repeats (`:86:` after `:86:`) are
 collected and joined once.
 """
@@ -44,7 +50,7 @@ from typing import IO, Any
 
 from tximport.formats.balances import mt940_statement_balances
 from tximport.formats.base import (
-    BALANCE_UNREADABLE,
+    BALANCE_MISSING,
     DATE_CORRECTED,
     ELEMENT_TOO_LARGE,
     FILE_TRUNCATED,
@@ -53,6 +59,7 @@ from tximport.formats.base import (
     INVALID_LINE,
     INVALID_SOURCE_DATA,
     LINE_TOO_LONG,
+    RANGE_FOLLOWED,
     FileError,
     FileNote,
     LineError,
@@ -334,19 +341,31 @@ def _corrected_date(text: str, first_line: int) -> FileNote | None:
         kept = f"20{m.group(1)}-02-{last}"
         booked = (f"its booking day is its entry date ({m.group(3)})" if m.group(3)
                   else "it states no entry date, so it is booked on that day")
-        return FileNote(DATE_CORRECTED, f"the :61: at line {line} states the value date {written}, which does not "
+        return FileNote(DATE_CORRECTED, f"the :61: states the value date {written}, which does not "
                         f"exist: its value date is taken as {kept} (the month's last day) and {booked}",
                         "info" if m.group(3) else "warning", line, written)
     return None
 
 
-def _unread_balance(line: int, written: str) -> FileNote:
-    """A warning for a balance tag whose amount does not read (`3236,2x`, `96500`): it is left out of the
-    statement checks, which would otherwise compare the lines with a number the bank never stated."""
-    tag = written[:written.index(":", 1) + 1]
-    return FileNote(BALANCE_UNREADABLE, f"the {tag} at line {line} states no balance that reads ({written[:60]!r}: a "
-                    "SWIFT balance is a mark, a date, a currency and an amount of digits, a decimal comma and its "
-                    "decimals): it is left out of the statement checks", "warning", line, written[:200])
+#: a closing balance tag, whether it reads or not (`_OPENING`, below, finds an opening one)
+_CLOSING_TAG = re.compile(r"^:62[FM]:", re.MULTILINE)
+
+
+def _missing_balance(first_line: int, text: str) -> tuple[FileNote, bool] | None:
+    """A warning for a statement (a message opened by its `:20:`) that writes its closing balance tag but no
+    opening (`:60F:`/`:60M:`), or its opening but no closing (`:62F:`/`:62M:`), both mandatory in an MT940
+    statement: its checks run without it; with whether it is the closing that is missing. None for a statement
+    with both or neither (a file of lines only), and for an MT942 interim report, which states neither."""
+    if _FIRST_20.match(text) is None or _INTERIM.search(text):
+        return None
+    opening, closing = _OPENING.search(text) is not None, _CLOSING_TAG.search(text) is not None
+    if opening == closing:
+        return None
+    which, tags = ("closing", ":62F:/:62M:") if opening else ("opening", ":60F:/:60M:")
+    first = text.split("\n", 1)[0].strip()  # (its line is the note's lineNumber alone: a range renumbers that)
+    return FileNote(BALANCE_MISSING, f"the statement {first[:60]!r} states no {which} balance ({tags}, mandatory in "
+                    "an MT940 statement): its statement checks run without it", "warning", first_line,
+                    first[:200]), opening
 
 
 def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
@@ -393,8 +412,8 @@ def _one_by_one(text: str, first_line: int, account_ref: str | None, currency: s
     for index, (pos, line) in enumerate(zip(starts, numbers, strict=True)):
         chunk = text[pos:starts[index + 1]] if index + 1 < len(starts) else text[pos:]
         first = chunk.split("\n", 1)[0].strip()
-        try:
-            one = list(iter_entries(chunk, Message()))
+        try:  # (a balance tag after the line is the statement's: left out, so one that does not read rejects no line)
+            one = list(iter_entries(chunk, Message(), balances=False))
         except UnreadableAmount as exc:
             yield LineError(line, INVALID_AMOUNT, f"the :61: amount cannot be read: {str(exc)[:200]}",
                             actual_value=first[:200], target=":61:")
@@ -433,24 +452,39 @@ def _byte_stream(raw: IO[bytes], sample: bytes) -> IO[bytes] | _Recoded:
 
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Parse an MT940/MT942 file, one statement at a time (a UTF-16 file, or one whose lines end in CR alone,
-    recoded as it is read)."""
+    recoded as it is read).
+
+    A statement without its closing balance (`_missing_balance`) is warned about once the next one begins: the
+    file's last is, if the file is no cut one, which FileTruncated says (a range of a split file that more of the
+    file follows, `RANGE_FOLLOWED`, ends with no last statement)."""
     end = _FileEnd()
     sample = read_sample(source)
+    unclosed: FileNote | None = None
     with source.open() as opened:
         raw = _byte_stream(opened, sample)
         for first_line, text in _messages(raw):
+            if unclosed is not None:
+                yield unclosed
+                unclosed = None
             yield from _message_events(first_line, text)
             if ":61:" in text:
                 note = _corrected_date("\n" + text, first_line - 1)
                 if note is not None:
                     yield note
-            stated, unread = mt940_statement_balances(text, first_line)
+            stated, notes = mt940_statement_balances(text, first_line)
             if stated is not None:  # after the lines: it closes the statement
                 yield stated
-            if unread is not None:
-                yield _unread_balance(*unread)
+            yield from notes
+            if notes or (stated is not None and (stated.opening is None or stated.closing is None)):
+                missing = _missing_balance(first_line, text)  # (one with both balances, or no balance tag, has none)
+                if missing is not None and missing[1]:
+                    unclosed = missing[0]
+                elif missing is not None:
+                    yield missing[0]
             end.see(first_line, text)
     cut = end.cut()
+    if unclosed is not None and (cut is None or options.extra.get(RANGE_FOLLOWED)):
+        yield unclosed
     if cut is not None:
         yield cut
 

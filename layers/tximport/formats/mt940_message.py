@@ -238,9 +238,12 @@ def _tags(data: str) -> Iterator[tuple[str, str]]:
         start = end
 
 
-def iter_entries(text: str, message: Message) -> Iterator[Entry]:
+def iter_entries(text: str, message: Message, *, balances: bool = True) -> Iterator[Entry]:
     """Every transaction of an MT940 message (or part of one), as the mt-940 library reads it, each once
-    no later tag can change it; `message` gets the balances and currency as they are read.
+    no later tag can change it; `message` gets the balances and currency as they are read. Without
+    `balances`, the balance tags (`:60F:`, `:62F:`, `:64:` ...) are skipped unread (each up to the next tag, as
+    the library delimits it): a `:61:` read on its own is read so, since the balances after it are the
+    statement's, not the line's.
 
     Raises Unreadable where the library raises: a tag that does not match its pattern, a date or an
     amount that does not exist; and where we part from it: a `:61:` amount with an exponent or not followed
@@ -259,7 +262,8 @@ def iter_entries(text: str, message: Message) -> Iterator[Entry]:
         else:
             kind, key = _KINDS.get(full) or _KINDS[full[:2]]
             if kind == "balance":
-                message.add_balance(key, _balance(value))
+                if balances:
+                    message.add_balance(key, _balance(value))
             elif kind == "statement":
                 if last is not None:
                     yield last

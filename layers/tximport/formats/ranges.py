@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from tximport.formats import base, mt940
@@ -69,10 +69,12 @@ class RangePlan:
     pinned: dict[str, Any] | None = field(default=None, hash=False)
 
     def options(self, options: base.ParseOptions, index: int) -> base.ParseOptions:
-        """The parse options of range `index` (the whole file's decisions pinned)."""
+        """The parse options of range `index` (the whole file's decisions pinned; a range before the last one is
+        marked `RANGE_FOLLOWED`: its end is not the file's)."""
+        last = index == len(self.ranges) - 1
         if self.pinned is None:
-            return options
-        pinned = {**self.pinned, "last": index == len(self.ranges) - 1}
+            return options if last else replace(options, extra={**options.extra, base.RANGE_FOLLOWED: True})
+        pinned = {**self.pinned, "last": last}
         return base.ParseOptions(date_style=options.date_style, mapping=options.mapping,
                                  include_pending=options.include_pending, extra={**options.extra, PINNED: pinned},
                                  places=options.places,  # (what the range's parser says goes to the caller)

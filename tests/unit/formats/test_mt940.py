@@ -11,6 +11,7 @@ from tests.support.samples import SAMPLES as ALL_SAMPLES
 from tests.unit.formats.helpers import accounts, errors, lines
 from tximport.formats import mt940
 from tximport.formats.base import (
+    Balance,
     BytesSource,
     FileError,
     FileNote,
@@ -119,7 +120,7 @@ def test_february_30_is_fixed_by_the_library_and_said_so() -> None:
     assert row.description == "Pauschalen"
     [note] = [e for e in events if isinstance(e, FileNote)]
     assert (note.code, note.severity, note.line_number, note.actual_value) == ("DateCorrected", "info", 6, "160230")
-    assert "line 6" in note.message and "160230" in note.message and "2016-02-29" in note.message
+    assert "160230" in note.message and "2016-02-29" in note.message
 
 
 @pytest.mark.parametrize(("value", "corrected", "severity"), [
@@ -289,7 +290,8 @@ def test_not_mt940_is_a_file_error(data: bytes) -> None:
 # --- files cut short ---------------------------------------------------------------------------------
 
 def truncations(data: bytes | str) -> list[tuple[str, str, int | None]]:
-    return [(e.code, e.severity, e.line_number) for e in parse(data) if isinstance(e, FileNote)]
+    return [(e.code, e.severity, e.line_number) for e in parse(data)
+            if isinstance(e, FileNote) and e.code == "FileTruncated"]  # (a missing balance is BalanceMissing's)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
@@ -368,8 +370,13 @@ def test_ing_netherlands_structured_details_give_counterparty_reference_and_text
         ("RF18539007547034", "INV-2024-001", "Klant BV", "NL91ABNA0417164300")]
 
 
-@pytest.mark.parametrize(("written", "tag"), [(":60F:C240101EUR100,0x", ":60F:"), (":62F:C240103EUR108750", ":62F:"),
-                                              (":62F:C240103EUR1E3", ":62F:"), (":60F:C240101EUR,50", ":60F:")])
+@pytest.mark.parametrize(("written", "tag"), [
+    (":60F:C240101EUR100,0x", ":60F:"), (":62F:C240103EUR108750", ":62F:"), (":62F:C240103EUR1E3", ":62F:"),
+    (":60F:C240101EUR,50", ":60F:"),
+    # finer than its currency, with no mark or a second comma: the last two made the :61: before the :62F: a
+    # rejected line, the first two were read as written without a word (a day that does not exist: below)
+    (":62F:C240103EUR1087,505", ":62F:"), (":60F:C240101EUR100,001", ":60F:"),
+    (":62F:X240103EUR1087,50", ":62F:"), (":62F:C240103EUR1,087,50", ":62F:")])
 def test_a_balance_that_does_not_read_is_left_out_with_a_warning_at_its_line(written: str, tag: str) -> None:
     """`:60F:C110522EUR3236,2x` read as 3236.20 and `:62F:...96500` (its comma lost) as 96500.00, the statement
     checked against numbers the bank never stated; now such a balance is left out, and a warning names it."""
@@ -387,6 +394,9 @@ def test_a_balance_that_does_not_read_is_left_out_with_a_warning_at_its_line(wri
 
 def test_balances_that_read_give_no_warning() -> None:
     assert not [e for e in parse(STATEMENT.replace("EUR100,00", "EUR100,")) if isinstance(e, FileNote)]
+    kuwaiti = parse(STATEMENT.replace("EUR", "KWD").replace("1087,50", "1087,505"))  # (three decimals)
+    assert not [e for e in kuwaiti if isinstance(e, FileNote)]
+    assert [e.closing.amount for e in kuwaiti if isinstance(e, StatementBalances)] == [Decimal("1087.505")]
     for name in sorted(p.name for p in SAMPLES.glob("*.sta")):
         assert not [e.message for e in parse_sample(name) if isinstance(e, FileNote) and e.code == "BalanceUnreadable"]
 
@@ -400,3 +410,134 @@ def test_a_statement_in_utf_16_or_with_cr_line_ends_reads_as_in_utf_8(recode) ->
     text = (SAMPLES / "mt940-jejik-rabobank-iban.sta").read_bytes().decode("utf-8").replace("\r\n", "\n")
     assert parse(recode(text)) == parse(text.encode())
     assert len(lines(parse(recode(text)))) > 0
+
+
+# --- balances that do not read or are missing (qa41a F4, F5) -------------------------------------------
+
+RABOBANK = "mt940-jejik-rabobank-iban.sta"
+
+
+def rabobank() -> str:
+    return (SAMPLES / RABOBANK).read_text()
+
+
+@pytest.mark.parametrize(("original", "written"), [
+    (":62F:C130108EUR000000000965,00", ":62F:C130108EUR000000000965,005"),  # finer than the currency
+    (":60F:C130101EUR000000001000,00", ":60F:C130101EUR000000001000,005"),
+    (":62F:C130115EUR000000000930,00", ":62F:C130115EUR000000000930,005"),
+])
+def test_a_balance_finer_than_its_currency_is_left_out_at_its_line(original: str, written: str) -> None:
+    """Such a balance was read with no word (`965,005` EUR)."""
+    text = rabobank()
+    whole = parse(text)
+    events = parse(text.replace(original, written, 1))
+    line = text.splitlines().index(original) + 1
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        "BalanceUnreadable", "warning", line, written)
+    assert written in note.message
+    assert not errors(events)
+    assert lines(events) == lines(whole)  # every :61: line staged as from the untouched file
+    expected = [e for e in whole if isinstance(e, StatementBalances)]
+    which = expected[0 if line < expected[1].line_number else 1]
+    if original.startswith(":60F:"):
+        which.opening = None
+    else:
+        which.closing = None
+    assert [e for e in events if isinstance(e, StatementBalances)] == expected
+
+
+@pytest.mark.parametrize(("original", "written"), [
+    (":62F:C130108EUR000000000965,00", ":62F:C131308EUR000000000965,00"),
+    (":62F:C130108EUR000000000965,00", ":62F:C130132EUR000000000965,00"),
+    (":62F:C130108EUR000000000965,00", ":62F:C130230EUR000000000965,00"),
+    (":60F:C130101EUR000000001000,00", ":60F:C130132EUR000000001000,00"),
+    (":60F:C130101EUR000000001000,00", ":60F:C131301EUR000000001000,00"),
+    (":60F:C130101EUR000000001000,00", ":60F:C130230EUR000000001000,00"),
+])
+def test_a_balance_on_a_day_that_does_not_exist_keeps_its_amount_without_a_day_and_is_named(
+        original: str, written: str) -> None:
+    """Its impossible date rejected the intact `:61:` line before it (InvalidLine 'not a date: 13-13-08' at line 10),
+    or (`:60F:` on `130132`) was taken for no day with no word. As in camt and OFX, the balance keeps its amount, so
+    the statement is still checked and kept in the account's history."""
+    text = rabobank()
+    whole = parse(text)
+    events = parse(text.replace(original, written, 1))
+    line = text.splitlines().index(original) + 1
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        "StatementDateUnreadable", "warning", line, written)
+    assert f"date {written[6:12]} of the {written[:5]}" in note.message
+    assert not errors(events)
+    assert lines(events) == lines(whole)  # every :61: line staged as from the untouched file
+    expected = [e for e in whole if isinstance(e, StatementBalances)]
+    which = expected[0 if line < expected[1].line_number else 1]
+    if original.startswith(":60F:"):
+        which.opening = Balance(which.opening.amount, None)  # type: ignore[union-attr]
+    else:
+        which.closing = Balance(which.closing.amount, None)  # type: ignore[union-attr]
+    assert [e for e in events if isinstance(e, StatementBalances)] == expected
+
+
+def test_an_available_balance_on_a_day_that_does_not_exist_keeps_its_amount() -> None:
+    text = STATEMENT.replace("\n-\n", "\n:64:C240132EUR1087,50\n-\n")
+    events = parse(text)
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.line_number, note.actual_value) == ("StatementDateUnreadable", 10,
+                                                                ":64:C240132EUR1087,50")
+    assert not errors(events) and [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+    [stated] = [e for e in events if isinstance(e, StatementBalances)]
+    assert stated.available == Balance(Decimal("1087.50"), None) and stated.closing is not None
+
+
+def missing(events: list) -> list[tuple[str, str, int | None, str | None]]:
+    return [(e.code, e.severity, e.line_number, e.actual_value) for e in events
+            if isinstance(e, FileNote) and e.code in ("BalanceMissing", "FileTruncated")]
+
+
+@pytest.mark.parametrize(("removed", "expected"), [
+    (":62F:C130108EUR000000000965,00\n", [("BalanceMissing", "warning", 2, ":20:940S130101")]),
+    (":60F:C130101EUR000000001000,00\n", [("BalanceMissing", "warning", 2, ":20:940S130101")]),
+    (":60F:C130108EUR000000000965,00\n", [("BalanceMissing", "warning", 14, ":20:940S130101")]),
+    # the last statement's closing: the file looks cut there (the statements end with no `-` line)
+    (":62F:C130115EUR000000000930,00\n", [("FileTruncated", "warning", 24, None)]),
+])
+def test_a_statement_without_its_opening_or_closing_balance_is_warned_about_at_its_first_line(
+        removed: str, expected: list) -> None:
+    """A `:60F:` or `:62F:` removed from a statement mid-file went unnoticed: its checks silently did less."""
+    text = rabobank()
+    events = parse(text.replace(removed, "", 1))
+    assert missing(events) == expected
+    assert not errors(events) and len(lines(events)) == 4
+    if expected[0][0] == "BalanceMissing":
+        [note] = [e for e in events if isinstance(e, FileNote)]
+        which = "opening" if removed.startswith(":60") else "closing"
+        assert f"states no {which} balance" in note.message
+
+
+def test_the_last_statement_ended_without_its_closing_balance_is_warned_about_as_the_others() -> None:
+    second = STATEMENT.replace(":20:REF1", ":20:REF2").replace(":62F:C240103EUR1087,50\n", "")
+    assert missing(parse(STATEMENT + second)) == [("BalanceMissing", "warning", 11, ":20:REF2")]
+    first = STATEMENT.replace(":60F:C240101EUR100,00\n", "")
+    assert missing(parse(first + STATEMENT.replace(":20:REF1", ":20:REF2"))) == [
+        ("BalanceMissing", "warning", 1, ":20:REF1")]
+
+
+@pytest.mark.parametrize("text", [
+    STATEMENT,
+    STATEMENT.replace(":60F:C240101EUR100,00\n", "").replace(":62F:C240103EUR1087,50\n", ""),  # lines only
+    ":61:2401020102D12,50NTRFNONREF\n:60F:C240101EUR1,00\n",  # no statement (no :20:)
+    # MT942 interim reports state no :60F:/:62F: (their :13D: and :34F: tell them)
+    ":20:R1\n:25:DE89370400440532013000\n:28C:1\n:34F:EURD0,\n:13D:2401031200+0100\n"
+    ":61:2401020102D12,50NTRFNONREF\n:86:x\n:90D:1EUR12,50\n-\n",
+    ":20:R1\n:25:DE89370400440532013000\n:28C:1\n:34F:EUR0,\n:13D:2401031200+0100\n:60M:C240101EUR100,00\n"
+    ":61:2401020102D12,50NTRFNONREF\n-\n",
+])
+def test_a_statement_with_both_balances_or_neither_and_an_interim_report_get_no_balance_warning(text: str) -> None:
+    assert missing(parse(text + text)) == []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.sta")))
+def test_no_sample_is_warned_about_its_balances(name: str) -> None:
+    assert not [e for e in parse_sample(name) if isinstance(e, FileNote)
+                and e.code in ("BalanceMissing", "BalanceUnreadable")]

@@ -107,7 +107,8 @@ def only_contract_outcomes(parser, data: bytes) -> list | None:
         for event in parser(BytesSource(data), ParseOptions()):
             assert isinstance(event, StatementAccount | ParsedLine | LineError | StatementBalances | FileNote)
             assert not isinstance(event, FileNote) or event.code in {
-                "FileTruncated", "InterimReport", "UnimportedSections", "BalanceUnreadable", "StatementDateUnreadable"}
+                "FileTruncated", "InterimReport", "UnimportedSections", "BalanceUnreadable", "StatementDateUnreadable",
+                "BalanceMissing"}
             events.append(event)
     except FileError as exc:
         assert exc.code in {"InvalidSourceData", "UnsupportedEncoding", "EmptyFile", "ElementTooLarge",

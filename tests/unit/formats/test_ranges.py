@@ -167,6 +167,18 @@ def test_a_cut_file_read_in_ranges_warns_once_at_its_end_as_read_whole() -> None
     assert not [e for e in _whole("MT940#v1", framed, ParseOptions()) if isinstance(e, FileNote)]
 
 
+def test_statements_without_their_closing_balance_read_in_ranges_warn_as_read_whole() -> None:
+    """A statement without its closing balance (and no `-` line after it) is warned about once the next one begins
+    (BalanceMissing; the file's last one is FileTruncated's): a range that ends with one is followed by more of
+    the file, so it warns there too."""
+    statement = (b":20:S%d\n:25:NL71RABO0123456789\n:28C:%d\n:60F:C240101EUR0,\n:61:2401020102C5,00NTRFNONREF\n"
+                 b":86:a\n")
+    data = b"".join(statement % (n, n) for n in range(40)) + b":62F:C240102EUR5,00\n"
+    _same("MT940#v1", data, len(data) // 4)
+    notes = [e for e in _whole("MT940#v1", data, ParseOptions()) if isinstance(e, FileNote)]
+    assert [(e.code, e.line_number) for e in notes] == [("BalanceMissing", 1 + 6 * n) for n in range(39)]
+
+
 @pytest.mark.parametrize(("file_format", "data", "range_bytes", "mapping"), [
     ("Tabular3column#v1", _iso_csv(2000), 9000, None),
     ("Tabular3column#v1", _german_csv(2000), 9000, None),

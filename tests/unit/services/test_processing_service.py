@@ -587,6 +587,29 @@ def test_a_statement_balance_or_day_that_does_not_read_is_a_warning_naming_its_l
     assert ("BalanceMismatch" in _codes(imp.error_details)) == (code != "BalanceUnreadable" and content is CAMT_SAMPLE)
 
 
+def test_mt940_balances_that_do_not_read_or_are_missing_are_warned_about_and_every_line_is_staged(
+        c: FakeContainer, world: World):
+    """qa41a F5: a `:62F:` dated 131308 rejected the intact `:61:` line before it (InvalidLine 'not a date: 13-13-08'
+    at the `:61:`'s line); a closing finer than EUR, and a statement without its `:60F:`, went on without a word."""
+    shops = [Line(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}") for d in (2, 3)]
+    first = mt940(IBAN, 1, Decimal("100.00"), shops, opened=date(2024, 1, 1), closed=date(2024, 1, 31)).replace(
+        ":62F:C240131", ":62F:C241331")
+    second = mt940(IBAN, 2, Decimal("94.00"), [Line(date(2024, 2, 2), Decimal("-1.00"), "Shop")],
+                   opened=date(2024, 1, 31), closed=date(2024, 2, 29)).replace(":60F:C240131EUR94,00\r\n", "")
+    third = mt940(IBAN, 3, Decimal("93.00"), [Line(date(2024, 3, 2), Decimal("-1.00"), "Shop")],
+                  opened=date(2024, 2, 29), closed=date(2024, 3, 31)).replace("EUR92,00", "EUR92,005")
+    imp, outcome = world.processed((first + second + third).encode(), world.account(IBAN), file_format="MT940#v1",
+                                   review_level=ReviewLevel.EXCEPTION)
+    assert outcome == "review"
+    notes = {d.code: (d.severity, d.line_number, d.actual_value) for d in imp.error_details}
+    assert notes["StatementDateUnreadable"] == (Severity.WARNING, 9, ":62F:C241331EUR94,00")
+    assert notes["BalanceUnreadable"][1:] == (24, ":62F:C240331EUR92,005")
+    assert notes["BalanceMissing"] == (Severity.WARNING, 11, ":20:STMT0002")
+    assert "RejectedLines" not in notes and "InvalidLine" not in notes
+    assert [r.amount for r in c.staging.all_rows(imp.chunk_keys)] == [Decimal("-2.50"), Decimal("-3.50"),
+                                                                      Decimal("-1.00"), Decimal("-1.00")]
+
+
 def test_lines_of_unlisted_accounts_are_ignored_and_counted(c: FakeContainer, world: World):
     account = world.account("DE89370400440532013000")
     imp, outcome = world.processed(JSON_TWO_ACCOUNTS, account, file_format="JSON#v0")

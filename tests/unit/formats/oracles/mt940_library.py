@@ -1,7 +1,9 @@
 """The MT940 reader as it was before our own reader replaced it: the mt-940 library reads each message,
-we map its transactions to our events. Kept (unchanged but for this note) as the oracle the
-differential tests compare `tximport.formats.mt940` against, with one rule beside the library's: a `:61:`
-whose amount is not followed by its transaction type is refused (`_typed`), as our reader refuses it.
+we map its transactions to our events. Kept (unchanged but for this note and the rules it names) as the oracle the
+differential tests compare `tximport.formats.mt940` against, with two rules beside the library's: a `:61:`
+whose amount is not followed by its transaction type is refused (`_typed`), as our reader refuses it; and a `:61:`
+read on its own (in a message the library cannot read as a whole) is read without the balance tags after it
+(`_LeftOut`), so a balance that does not read (`:62F:C131308...`, a date that does not exist) rejects no line.
 
 SWIFT MT940 statements and MT942 interim reports: format `MT940#v1` (multi-account).
 
@@ -151,9 +153,27 @@ def _amount_unreadable(first: str) -> bool:
     return False
 
 
-def parse_text(text: str) -> mt940.models.Transactions:
-    """The library's reading of a message, refused (`_Untyped`) where a `:61:` has no transaction type."""
-    transactions = mt940.models.Transactions(options=_OPTIONS)
+class _LeftOut(mt940.tags.Tag):
+    """A balance tag read as doing nothing: its text (up to the next tag, as the library delimits it) is left out."""
+
+    id = "left out"
+    pattern = ""
+
+    def parse(self, transactions: Any, value: str) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, transactions: Any, value: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+#: the library's balance tags (`:60F:`, `:62F:`, `:64:` ..., by the keys it finds them by), each left out
+_NO_BALANCES = {key: _LeftOut() for key, tag in mt940.tags.TAG_BY_ID.items() if isinstance(tag, mt940.tags.BalanceBase)}
+
+
+def parse_text(text: str, *, balances: bool = True) -> mt940.models.Transactions:
+    """The library's reading of a message, refused (`_Untyped`) where a `:61:` has no transaction type; without
+    `balances`, its balance tags are left out unread (`_LeftOut`)."""
+    transactions = mt940.models.Transactions(options=_OPTIONS, tags=None if balances else _NO_BALANCES)
     processors = transactions.processors
     transactions.processors = {
         **processors,
@@ -278,8 +298,9 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
     for index, (pos, line) in enumerate(zip(starts, numbers, strict=True)):
         chunk = text[pos:starts[index + 1]] if index + 1 < len(starts) else text[pos:]
         first = chunk.split("\n", 1)[0].strip()
-        try:
-            one = list(parse_text(chunk))
+        try:  # (the balance tags after the line are the statement's, and left out: one that does not read rejects
+            # no line)
+            one = list(parse_text(chunk, balances=False))
         except _Untyped as exc:
             yield LineError(line, exc.code, "the :61: line has no transaction type", actual_value=first[:200],
                             target=":61:")
