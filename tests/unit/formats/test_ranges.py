@@ -10,7 +10,15 @@ import pytest
 
 from tests.support.samples import SAMPLES
 from tximport.formats import csv_feed, ranges
-from tximport.formats.base import BytesSource, FileNote, LineBlock, ParsedLine, ParseEvent, ParseOptions
+from tximport.formats.base import (
+    BytesSource,
+    FileNote,
+    LineBlock,
+    LineError,
+    ParsedLine,
+    ParseEvent,
+    ParseOptions,
+)
 from tximport.formats.registry import get_format
 
 
@@ -165,6 +173,17 @@ def test_a_cut_file_read_in_ranges_warns_once_at_its_end_as_read_whole() -> None
                        b":62F:C240102EUR5,00\n-\n" % (n, n) for n in range(40)])
     _same("MT940#v1", framed, len(framed) // 4)
     assert not [e for e in _whole("MT940#v1", framed, ParseOptions()) if isinstance(e, FileNote)]
+
+
+def test_a_short_or_wide_row_in_a_later_range_names_its_line_as_read_whole() -> None:
+    """A CSV row that is no line is rejected naming its line in `target` (`line 1502`), not the range's own
+    count (`line 272`)."""
+    rows = [f"2024-01-{1 + i % 28:02d},Shop {i},-{i}.50" for i in range(2000)]
+    rows[1500], rows[1700] = "2024-01-02,short", "2024-01-03,wide,1.00,2.00"
+    data = ("date,description,amount\n" + "\n".join(rows) + "\n").encode()
+    _same("Tabular3column#v1", data, len(data) // 4)
+    assert [(e.line_number, e.target) for e in _whole("Tabular3column#v1", data, ParseOptions())
+            if isinstance(e, LineError)] == [(1502, "line 1502"), (1702, "line 1702")]
 
 
 @pytest.mark.parametrize(("file_format", "data", "range_bytes", "mapping"), [
