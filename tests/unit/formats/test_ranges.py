@@ -186,6 +186,25 @@ def test_a_short_or_wide_row_in_a_later_range_names_its_line_as_read_whole() -> 
             if isinstance(e, LineError)] == [(1502, "line 1502"), (1702, "line 1702")]
 
 
+@pytest.mark.parametrize(("cut", "rejected"), [(b'"-1999.5', True), (b'"1999.0', True), (b'"-1999.50"', False)])
+def test_a_csv_file_cut_in_its_last_line_reads_in_ranges_as_whole(cut: bytes, rejected: bool) -> None:
+    """Only the last range holds the file's end: the last line's rejection and the FileTruncated note are the
+    whole reading's, and no earlier range (each ending at a line end) says its end is cut."""
+    days = [f"2024-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}" for i in range(2000)]
+    rows = "".join(f'{day},"Shop {i}","-{i}.50","{i}.00"\n' for i, day in enumerate(days))
+    data = ("date,text,amount,balance\n" + rows).encode()
+    data = data[:data.rindex(cut) + len(cut)]
+    mapping = {"columns": {"date": "date", "description": "text", "amount": "amount", "balance": "balance"}}
+    _same("CSV#mapped#v1", data, len(data) // 4, mapping=mapping)
+    whole = _whole("CSV#mapped#v1", data, ParseOptions(mapping=mapping))
+    assert [(e.code, e.line_number) for e in whole if isinstance(e, FileNote | LineError)] == (
+        [("InvalidLine", 2001)] if rejected else []) + [("FileTruncated", 2001)]
+    three = "".join(f'{day},Shop {i},"-{i}.50"\n' for i, day in enumerate(days)).encode()[:-4]  # in the amount
+    _same("Tabular3column#v1", three, len(three) // 4)
+    assert [(e.code, e.line_number) for e in _whole("Tabular3column#v1", three, ParseOptions())
+            if isinstance(e, FileNote | LineError)] == [("InvalidLine", 2000), ("FileTruncated", 2000)]
+
+
 @pytest.mark.parametrize(("file_format", "data", "range_bytes", "mapping"), [
     ("Tabular3column#v1", _iso_csv(2000), 9000, None),
     ("Tabular3column#v1", _german_csv(2000), 9000, None),
