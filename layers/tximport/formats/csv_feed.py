@@ -7,6 +7,10 @@ either a block read as columns (`Columns`: every line one row, split by `fast_cs
 hold delimiters or line breaks and run on into the next block). Both passes of the engine (inference,
 then parsing) read the same batches.
 
+The file's end: the feed notes the file's last record (`LastRecord`) where the end may have cut it, when it
+ends inside a quoted cell (a quote opened and never closed: `csv.reader` would read the cell to the end of the
+file without a word) or without a line end; `csv_mapped` decides what becomes of it (see `CutShort`).
+
 Limits, checked before any row is built: a line (or a record that quoted line breaks spread over
 several lines) longer than `MAX_LINE` characters is `FileError` `LineTooLong`, with its line number. csv's
 own field limit is raised to that (from 131,072 characters), so a field is never refused by `csv.reader`
@@ -18,13 +22,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import IO, Any
 
-from tximport.formats.base import LINE_TOO_LONG, FileError
+from tximport.formats.base import LINE_TOO_LONG, FileError, ParseEvent
 from tximport.formats.csv_rows import Row, blank
 from tximport.formats.encoding import errors_for
 
@@ -80,7 +85,31 @@ class Columns:
         return Columns(self.first_line, [column[:stop] for column in self.columns], dict(self.quoted), self.decode)
 
 
-Batch = Rows | Columns
+@dataclass(slots=True)
+class LastRecord:
+    """The file's last record, when it ends inside a quoted cell (`open_quote`) or without a line end: the line it
+    starts on, its cells as `csv.reader` reads them and its text as the file writes it."""
+
+    line_number: int
+    row: Row
+    text: str
+    open_quote: bool
+
+    @property
+    def last_line(self) -> int:
+        """The file's last line that holds more than blanks (the record's text ends the file)."""
+        return self.line_number + line_breaks(self.text.rstrip())
+
+
+@dataclass(slots=True)
+class CutShort:
+    """The events of a file whose end cut its last record short (a FileTruncated note, and the line's error
+    when the record is rejected): no row is read from it."""
+
+    events: tuple[ParseEvent, ...]
+
+
+Batch = Rows | Columns | CutShort
 
 
 AnyStr = str | bytes
@@ -124,10 +153,53 @@ def line_breaks(text: AnyStr) -> int:
     return breaks
 
 
+def ends_line(block: AnyStr) -> bool:
+    """Whether the text ends with a line break."""
+    nl, cr, _, _ = _syms(block)
+    return block.endswith((nl, cr))
+
+
 def lines_in(block: AnyStr) -> int:
     """How many lines a block holds (the file's last line may lack its break)."""
     nl, cr, _, _ = _syms(block)
     return line_breaks(block) + (0 if block.endswith((nl, cr)) else 1)
+
+
+_BREAK = re.compile(r"[\r\n]")
+
+
+def last_record(text: str, delimiter: str, quote: str) -> tuple[int, bool]:
+    """Where the last record of `text` (which starts where a record starts) begins, and whether the text ends
+    inside a quoted cell, as `csv.reader` reads it: a cell that starts with the quote runs to its closing quote
+    (a doubled quote is a quote inside it; delimiters and line breaks are text there); any other quote is text.
+    After a line break outside quotes, a record starts (at the text's end when the text ends with one)."""
+    pos = start = 0
+    n = len(text)
+    delimiter_at = break_at = -1  # the next delimiter and line break at or after `pos` (n: none)
+    while pos < n:
+        if text.startswith(quote, pos):  # a quoted cell: to its closing quote
+            pos += 1
+            while True:
+                close = text.find(quote, pos)
+                if close < 0:
+                    return start, True
+                pos = close + 1
+                if not text.startswith(quote, pos):
+                    break
+                pos += 1  # (a doubled quote)
+        if delimiter_at < pos:
+            delimiter_at = text.find(delimiter, pos)
+            delimiter_at = n if delimiter_at < 0 else delimiter_at
+        if break_at < pos:
+            found = _BREAK.search(text, pos)
+            break_at = n if found is None else found.start()
+        if delimiter_at < break_at:
+            pos = delimiter_at + 1
+        elif break_at < n:
+            pos = start = break_at + (2 if text.startswith("\r\n", break_at) else 1)
+        else:
+            break
+    return start, False
 
 
 def split_block(block: AnyStr, first_line: int, delimiter: AnyStr, quote_char: AnyStr,
@@ -225,7 +297,7 @@ class TextFeed:
     cell that is ASCII is the same text. `exact()` decodes a block (for cells that are not ASCII);
     lines are always given as text."""
 
-    def __init__(self, raw: IO[bytes], encoding: str, bytes_view: bool = False) -> None:
+    def __init__(self, raw: IO[bytes], encoding: str, bytes_view: bool = False, watch_end: bool = True) -> None:
         self._raw = raw
         name = codecs.lookup(encoding).name
         self.view = bytes_view and name in _ASCII_COMPATIBLE
@@ -241,6 +313,29 @@ class TextFeed:
         self._uncounted: Any = ""  # the last block, until its lines are counted (see `counted`)
         #: characters of the current record read through `lines()` (see `rows()`)
         self._record = 0
+        #: whether the stream's end is the file's (else a range of it, which ends where a record ends)
+        self.watch_end = watch_end
+        #: the lines `lines()` gave since `rows()` last began a block (the file's first lines before that)
+        self.given: list[str] = []
+        #: the cells of the last row `rows()` gave (0: none yet, or a blank line)
+        self.width = 0
+        #: the file's last record, when `rows()` left it to the caller (see `LastRecord`)
+        self.end: LastRecord | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the whole stream has been read."""
+        return self._eof and self._pos >= len(self._buf)
+
+    def last_of_given(self, delimiter: str, quote_char: str) -> LastRecord | None:
+        """The file's last record, when it is among the lines given so far (from the file's first line) and the
+        file's end may have cut it (see `LastRecord`)."""
+        text = "".join(self.given)
+        start, open_quote = last_record(text, delimiter, quote_char)
+        if start >= len(text):
+            return None
+        row = next(csv.reader(io.StringIO(text[start:], newline=""), delimiter=delimiter, quotechar=quote_char), [])
+        return LastRecord(1 + line_breaks(text[:start]), row, text[start:], open_quote)
 
     def exact(self, text: AnyStr) -> str:
         """The text of what the feed gave (decoded when it reads a bytes view)."""
@@ -330,15 +425,21 @@ class TextFeed:
             self._record += len(line)
             if self._record > MAX_LINE:
                 raise self._too_long("record")
-            yield self.exact(line)
+            text = self.exact(line)
+            self.given.append(text)
+            yield text
 
     def rows(self, first_line: int, block: AnyStr, delimiter: str, quote_char: str) -> Iterator[Numbered]:
         """The block read by `csv.reader`, with the line each row starts on. A quoted field still open
-        at the end of the block reads on into the lines after it."""
+        at the end of the block reads on into the lines after it. The file's last record, when the file's
+        end may have cut it (see `LastRecord`), is not given but left in `end`."""
         count = lines_in(block)
-        reader = csv.reader(chain(io.StringIO(self.exact(block), newline=""), self.lines()), delimiter=delimiter,
+        text = self.exact(block)
+        reader = csv.reader(chain(io.StringIO(text, newline=""), self.lines()), delimiter=delimiter,
                             quotechar=quote_char)
+        self.given = []
         previous = 0
+        last: Row | None = None  # the row before
         while previous < count:
             self._record = 0
             try:
@@ -349,8 +450,19 @@ class TextFeed:
                 raise self._too_long(at=first_line + previous) from None  # a field beyond the limit: its line
             if row is None:
                 break
+            line_num = reader.line_num
+            if line_num >= count and self.watch_end and self.ended:  # the file's last record
+                record = "".join(io.StringIO(text, newline="").readlines()[previous:] + self.given)
+                start, open_quote = last_record(record, delimiter, quote_char)
+                if start < len(record):
+                    if last is not None:
+                        self.width = len(last)
+                    self.end = LastRecord(first_line + previous, row, record, open_quote)
+                    return
             yield first_line + previous, row
-            previous = reader.line_num
+            last, previous = row, line_num
+        if last is not None:
+            self.width = len(last)
 
 
 class NumberedRows:
@@ -402,7 +514,7 @@ class FooterHold:
         self.held = list(held)
         self.trailing = list(trailing)
 
-    def push(self, batch: Batch) -> Iterator[Batch]:
+    def push(self, batch: Rows | Columns) -> Iterator[Batch]:
         """The part of what was held and of `batch` that is known not to be the footer."""
         if isinstance(batch, Columns):
             tail = self._tail_start(batch)

@@ -51,6 +51,11 @@ Reading rules, each decided once per file and never per line:
 Inference reads the file once before parsing (a cheap first pass over the mapped columns). It stops
 after the first 1,000 data rows when those already settle it (every date ISO or with a month name,
 and every telling amount agreeing); otherwise it reads every row.
+
+The file's end: a file that ends inside a quoted cell, or whose last line has no line end and fewer cells than
+the header and the line before it, looks cut short (`FileTruncated`; see `csv_rows.cut_short`, which also says
+when that line is rejected). Both passes see it alike, whichever reader (columns or rows) takes the last block; a
+record so rejected does not vote in inference. A range of a split file before the last one does not look at its end.
 """
 
 from __future__ import annotations
@@ -79,12 +84,25 @@ from tximport.formats.base import (
     AmountPlaces,
     DateStyle,
     FileError,
+    FileNote,
+    LineError,
     ParseEvent,
     ParseOptions,
     Source,
 )
-from tximport.formats.csv_feed import Batch, Columns, FooterHold, NumberedRows, Rows, TextFeed, split_block
-from tximport.formats.csv_rows import TEXT_ROLES, Layout, Row, RowReader, status_key
+from tximport.formats.csv_feed import (
+    Batch,
+    Columns,
+    CutShort,
+    FooterHold,
+    LastRecord,
+    NumberedRows,
+    Rows,
+    TextFeed,
+    ends_line,
+    split_block,
+)
+from tximport.formats.csv_rows import TEXT_ROLES, Layout, Row, RowReader, cut_short, status_key
 from tximport.formats.dates import DateStyleVote, looks_like_date, make_date_parser
 from tximport.formats.encoding import (
     SAMPLE_SIZE,
@@ -451,6 +469,8 @@ def sniff_delimiter(sample: str, names: list[str], expected_columns: int = 0, da
 
 
 _Layout = Layout
+#: what the file's end says of its last record (see `cut_short`): the warning, and the line's error if rejected
+Cut = tuple[FileNote, LineError | None]
 
 
 class _Reader:
@@ -464,6 +484,8 @@ class _Reader:
         self.expected_columns = expected_columns
         #: whether the layout found a header row (known once `batches` has read the layout)
         self.header_row: bool | None = None
+        #: whether the file's end is read (not so for a range of a split file before its last one)
+        self.whole_end = pinned is None or pinned.get("last", True)
         if pinned is not None:  # one range of a split file: the whole file's decisions, not a sample's
             self.encoding, self.delimiter = pinned["encoding"], pinned["delimiter"]
             return
@@ -548,7 +570,8 @@ class _Reader:
         try:
             footer = self.mapping.skip_footer_rows
             feed = TextFeed(raw, self.encoding, bytes_view=roles is not None and not footer
-                            and self.delimiter.isascii() and self.mapping.quote_char.isascii())
+                            and self.delimiter.isascii() and self.mapping.quote_char.isascii(),
+                            watch_end=self.whole_end)
             numbered = NumberedRows(csv.reader(feed.lines(), delimiter=self.delimiter,
                                                quotechar=self.mapping.quote_char), footer, self.mapping.skip_rows)
             layout, first_data = self.layout(iter(numbered))
@@ -556,17 +579,25 @@ class _Reader:
             # a footer is told by blank rows, and a quoted empty cell is blank: then every cell is unquoted
             needed = None if footer else {i for role in (layout.indexes if roles is None else roles)
                                           for i in layout.indexes.get(role, ())}
-            yield self._batches(feed, first_data, numbered, needed), layout
+            yield self._batches(feed, first_data, numbered, needed, layout), layout
         finally:
             raw.close()
 
     def _batches(self, feed: TextFeed, first_data: tuple[int, Row] | None, numbered: NumberedRows,
-                 needed: set[int] | None) -> Iterator[Batch]:
-        if first_data is not None:
-            yield Rows([first_data])  # read to tell there is no header; never the footer
+                 needed: set[int] | None, layout: Layout) -> Iterator[Batch]:
         footer = self.mapping.skip_footer_rows
         hold = FooterHold(footer, numbered.held, numbered.trailing) if footer else None
         delimiter, quote = self.delimiter, self.mapping.quote_char
+        # the file may have ended while its head was read (its last record the first data row, or a footer row)
+        head_end = (feed.last_of_given(delimiter, quote)
+                    if feed.watch_end and feed.ended and (first_data is not None or hold is not None) else None)
+        feed.given = []
+        if first_data is not None:
+            if head_end is not None and head_end.line_number == first_data[0]:
+                yield from self._last(head_end, cut_short(head_end, layout, 0, quote), hold)
+                return
+            feed.width = len(first_data[1])
+            yield Rows([first_data])  # read to tell there is no header; never the footer
         split_delimiter: str | bytes = delimiter.encode("ascii") if feed.view else delimiter
         split_quote: str | bytes = quote.encode("ascii") if feed.view else quote  # (the bytes view splits bytes)
         while (item := feed.block()) is not None:
@@ -576,12 +607,46 @@ class _Reader:
                 feed.counted(columns.count)
                 if feed.view:
                     self._exact_cells(feed, columns, needed)
-            batch: Batch = columns if columns is not None else Rows(feed.rows(first, block, delimiter, quote))
+                last = self._unended(feed, first, block, columns, layout)
+                if last is not None:
+                    yield from self._last(*last, hold)
+                    return
+                feed.width = len(columns.columns)
+            batch = columns if columns is not None else Rows(feed.rows(first, block, delimiter, quote))
             if hold is None:
                 yield batch
             else:
                 yield from hold.push(batch)
+        if feed.end is not None:
+            yield from self._last(feed.end, cut_short(feed.end, layout, feed.width, quote), hold)
+        elif head_end is not None:
+            yield from self._last(head_end, cut_short(head_end, layout, 0, quote), hold, held=True)
 
+    def _unended(self, feed: TextFeed, first: int, block: str | bytes, columns: Columns, layout: Layout
+                 ) -> tuple[LastRecord, Cut] | None:
+        """A block read as columns that is the file's last line without its line end, when it looks cut (see
+        `cut_short`): the record and the cut. (The feed gives such a line as a block of its own.)"""
+        if columns.count != 1 or not feed.watch_end or ends_line(block):
+            return None
+        end = LastRecord(first, columns.rows()[0][1], feed.exact(block), open_quote=False)
+        cut = cut_short(end, layout, feed.width, self.mapping.quote_char)
+        return None if cut is None else (end, cut)
+
+    @staticmethod
+    def _last(end: LastRecord, cut: Cut | None, hold: FooterHold | None,
+              held: bool = False) -> Iterator[Batch]:
+        """The file's last record, which its end may have cut (`cut`: see `cut_short`): its row unless it is
+        rejected, and the warning. Where footer rows are held back, it is one of them (`held` already): never read
+        as a line."""
+        row = Rows([(end.line_number, end.row)])
+        if hold is not None:
+            if not held:
+                yield from hold.push(row)
+        elif cut is None or cut[1] is None:
+            yield row
+        if cut is not None:
+            note, error = cut
+            yield CutShort((error, note) if error is not None and hold is None else (note,))
 
     @staticmethod
     def _exact_cells(feed: TextFeed, batch: Columns, needed: set[int] | None) -> None:
@@ -616,7 +681,9 @@ class _Votes:
 
     def batch(self, batch: Batch) -> bool:
         """Count a batch's values; True when the first `INFERENCE_SAMPLE_ROWS` rows settle it, so that
-        the rest of the file need not be read."""
+        the rest of the file need not be read. (A record the file's end cut short does not count.)"""
+        if isinstance(batch, CutShort):
+            return False
         if self.count >= INFERENCE_SAMPLE_ROWS and isinstance(batch, Columns):
             self.columns(batch.columns)
             return False
@@ -735,8 +802,10 @@ def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain:
                 if isinstance(batch, Columns):
                     events = columns.events(batch)
                     yield events if events is not None else guard(rows.events(batch.rows()))
-                else:
+                elif isinstance(batch, Rows):
                     yield guard(rows.events(batch.rows))
+                else:
+                    yield batch.events
     except Exception as exc:
         mapped = file_error_for(exc)
         if mapped is exc:

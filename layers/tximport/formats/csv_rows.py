@@ -20,6 +20,11 @@ What a row becomes (the mapping's roles are resolved to column indexes first, se
   the text roles, the account (a `StatementAccount` the first time an account is seen), the status
   (pending or booked, by the mapping's `statusValues`). A bad value date, balance or original
   amount, or a status that is neither, rejects the line.
+
+A file whose end looks to have cut its last record (see `cut_short`) gets a warning `FileTruncated`: a record
+that ends inside a quoted cell is rejected `InvalidLine`; one without a line end and with fewer cells than the
+header (and than the row before it) is rejected too when the cut may have changed a value the line is read with,
+else read with the cells it has.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ from typing import TYPE_CHECKING
 from unicodedata import combining, normalize
 
 from tximport.formats.base import (
+    FILE_TRUNCATED,
     INVALID_AMOUNT,
     INVALID_DATE,
     INVALID_LINE,
     REQUIRED_VALUE_MISSING,
+    FileNote,
     LineError,
     ParsedLine,
     ParseEvent,
@@ -47,6 +54,7 @@ from tximport.formats.encoding import nfc
 from tximport.formats.values import credit_minus_debit, debit
 
 if TYPE_CHECKING:
+    from tximport.formats.csv_feed import LastRecord
     from tximport.formats.csv_mapped import CsvMapping
 
 #: optional text roles and the ParsedLine attribute each fills
@@ -349,6 +357,57 @@ class RowReader:
                 except ValueError as exc:
                     return LineError(line_number, INVALID_AMOUNT, str(exc), actual_value=row[i], target=targets[role])
         return None
+
+
+#: the roles a line is read with besides its texts: a cut may have shortened such a cell's value
+VALUE_ROLES = ("date", "valueDate", "amount", "credit", "debit", "indicator", "balance", "originalAmount", "currency",
+               "account", "status")
+#: the roles a line cannot be read without: an empty cell of them is read otherwise than a missing one (a missing
+#: one rejects the line; an empty credit, debit or indicator is no movement or no sign)
+REQUIRED_ROLES = ("date", "amount", "credit", "debit", "indicator")
+
+
+def cut_short(end: LastRecord, layout: Layout, previous: int, quote: str) -> tuple[FileNote, LineError | None] | None:
+    """What the file's end says of its last record: the warning `FileTruncated` (lineNumber the file's last line)
+    and, when the record is rejected, its `InvalidLine`; None when nothing says the file is cut.
+
+    The file is cut when it ends inside a quoted cell (`csv.reader` would read the cell to the end of the file):
+    the record is rejected. It is cut too when the record has no line end and fewer cells than the layout's width
+    (without one, than the row before it) and than the row before it (`previous` cells, 0: none): many exports
+    omit the last line break, but a line shorter than its header and its neighbour is what a cut leaves. The
+    record is rejected then when the cut may have changed a value it is read with: its last cell, not closed by
+    its quote, holds a value of `VALUE_ROLES` (`1,533` for `1,533.50`), or is an empty cell of `REQUIRED_ROLES`
+    (the cut came before the value); otherwise it is read with the cells it has (an optional value whose cell is
+    missing or empty is left out, as on any line)."""
+    line, row, n = end.line_number, end.row, len(end.row)
+    text = end.text.rstrip("\r\n")
+    if end.open_quote:
+        note = ("the file ends inside a quoted value that is never closed: the line that opens it is not imported (nor "
+                "the lines after it, read into that value). It looks cut short, or holds a stray quote")
+        after = " (the lines after it are read into that value)" if "\n" in text or "\r" in text else ""
+        rejected: str | None = (f"The file ends inside this line: a quote opened in it is never closed{after}, so the "
+                                "line looks cut short.")
+    else:
+        wanted = layout.width or previous
+        if n >= wanted or (previous and n >= previous) or blank(row):
+            return None
+        of = layout.width_of if layout.width else "the line before it"
+        shape = f"has no line end and {n} columns where {of} has {wanted}"
+        note = (f"the file ends inside its last line, which {shape}. It looks cut short: that line is incomplete and "
+                "lines after the cut are missing")
+        rejected = None
+        last = n - 1
+        roles = REQUIRED_ROLES if not row[last].strip() else VALUE_ROLES
+        cut = [role for role in roles if last in layout.indexes.get(role, ())]
+        if cut and not text.endswith(quote):
+            rejected = (f"The file ends inside this line: it {shape}, and its last value ({layout.targets[cut[0]]}) "
+                        "may be cut, so the line looks cut short.")
+    # (no line number in the messages: a range of a split file is renumbered by the events' lineNumber alone)
+    warning = FileNote(FILE_TRUNCATED, f"{note}; check the file before confirming", severity="warning",
+                       line_number=end.last_line)
+    error = None if rejected is None else LineError(line, INVALID_LINE, rejected, actual_value=text[:500],
+                                                    target=f"line {line}")
+    return warning, error
 
 
 def rows_of(first_line: int, columns: Sequence[Sequence[str]]) -> Iterator[tuple[int, tuple[str, ...]]]:

@@ -81,7 +81,8 @@ class RangePlan:
                                  blocks=options.blocks)
 
     def shift(self, events: Iterator[base.ParseEvent], index: int) -> Iterator[base.ParseEvent]:
-        """The events of range `index` read behind the head, numbered as the whole file numbers them. Only
+        """The events of range `index` read behind the head, numbered as the whole file numbers them (a line
+        error's `target` too where it is the line, `line 12`). Only
         the last range holds the file's end: an earlier one's end says nothing of whether the file is cut
         (its FileTruncated note is dropped)."""
         part = self.ranges[index]
@@ -100,6 +101,8 @@ class RangePlan:
                 number = event.line_number
                 if number is not None and number > limit:
                     event.line_number = number + delta
+                    if type(event) is base.LineError and event.target == f"line {number}":
+                        event.target = f"line {number + delta}"  # (a CSV row that is no line names its line)
             yield event
 
     def to_json(self) -> dict[str, Any]:

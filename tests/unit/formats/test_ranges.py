@@ -10,7 +10,15 @@ import pytest
 
 from tests.support.samples import SAMPLES
 from tximport.formats import csv_feed, ranges
-from tximport.formats.base import BytesSource, FileNote, LineBlock, ParsedLine, ParseEvent, ParseOptions
+from tximport.formats.base import (
+    BytesSource,
+    FileNote,
+    LineBlock,
+    LineError,
+    ParsedLine,
+    ParseEvent,
+    ParseOptions,
+)
 from tximport.formats.registry import get_format
 
 
@@ -177,6 +185,36 @@ def test_statements_without_their_closing_balance_read_in_ranges_warn_as_read_wh
     _same("MT940#v1", data, len(data) // 4)
     notes = [e for e in _whole("MT940#v1", data, ParseOptions()) if isinstance(e, FileNote)]
     assert [(e.code, e.line_number) for e in notes] == [("BalanceMissing", 1 + 6 * n) for n in range(39)]
+
+
+def test_a_short_or_wide_row_in_a_later_range_names_its_line_as_read_whole() -> None:
+    """A CSV row that is no line is rejected naming its line in `target` (`line 1502`), not the range's own
+    count (`line 272`)."""
+    rows = [f"2024-01-{1 + i % 28:02d},Shop {i},-{i}.50" for i in range(2000)]
+    rows[1500], rows[1700] = "2024-01-02,short", "2024-01-03,wide,1.00,2.00"
+    data = ("date,description,amount\n" + "\n".join(rows) + "\n").encode()
+    _same("Tabular3column#v1", data, len(data) // 4)
+    assert [(e.line_number, e.target) for e in _whole("Tabular3column#v1", data, ParseOptions())
+            if isinstance(e, LineError)] == [(1502, "line 1502"), (1702, "line 1702")]
+
+
+@pytest.mark.parametrize(("cut", "rejected"), [(b'"-1999.5', True), (b'"1999.0', True), (b'"-1999.50"', False)])
+def test_a_csv_file_cut_in_its_last_line_reads_in_ranges_as_whole(cut: bytes, rejected: bool) -> None:
+    """Only the last range holds the file's end: the last line's rejection and the FileTruncated note are the
+    whole reading's, and no earlier range (each ending at a line end) says its end is cut."""
+    days = [f"2024-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}" for i in range(2000)]
+    rows = "".join(f'{day},"Shop {i}","-{i}.50","{i}.00"\n' for i, day in enumerate(days))
+    data = ("date,text,amount,balance\n" + rows).encode()
+    data = data[:data.rindex(cut) + len(cut)]
+    mapping = {"columns": {"date": "date", "description": "text", "amount": "amount", "balance": "balance"}}
+    _same("CSV#mapped#v1", data, len(data) // 4, mapping=mapping)
+    whole = _whole("CSV#mapped#v1", data, ParseOptions(mapping=mapping))
+    assert [(e.code, e.line_number) for e in whole if isinstance(e, FileNote | LineError)] == (
+        [("InvalidLine", 2001)] if rejected else []) + [("FileTruncated", 2001)]
+    three = "".join(f'{day},Shop {i},"-{i}.50"\n' for i, day in enumerate(days)).encode()[:-4]  # in the amount
+    _same("Tabular3column#v1", three, len(three) // 4)
+    assert [(e.code, e.line_number) for e in _whole("Tabular3column#v1", three, ParseOptions())
+            if isinstance(e, FileNote | LineError)] == [("InvalidLine", 2000), ("FileTruncated", 2000)]
 
 
 @pytest.mark.parametrize(("file_format", "data", "range_bytes", "mapping"), [

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tximport.formats.base import AMBIGUOUS_DATE_STYLE, INVALID_DATE, FileError, FileSource
+from tximport.formats.base import AMBIGUOUS_DATE_STYLE, INVALID_DATE, FileError, FileNote, FileSource
 from tximport.formats.csv_mapped import parse_csv_mapped
 from tximport.formats.qif import parse_qif
 from tximport.models import DateStyle
@@ -70,10 +70,20 @@ def test_csv_sample(name: str) -> None:
     mapping, count, expected_total, amounts = CSV_CASES[name]
     events = run(parse_csv_mapped, FileSource(str(SAMPLES / "csv" / name)), mapping=mapping)
     assert not errors(events)
+    assert not [e for e in events if isinstance(e, FileNote)]
     parsed = lines(events)
     assert len(parsed) == count
     assert total(events) == Decimal(expected_total)
     assert [str(line.amount) for line in parsed] == amounts
+
+
+@pytest.mark.parametrize("name", sorted(CSV_CASES))
+def test_csv_sample_without_its_last_line_break_reads_the_same(name: str) -> None:
+    """Many exports omit the last line break: a last line with all its cells is no cut (no FileTruncated)."""
+    mapping = CSV_CASES[name][0]
+    data = (SAMPLES / "csv" / name).read_bytes()
+    assert data.endswith(b"\n")
+    assert run(parse_csv_mapped, data.rstrip(b"\r\n"), mapping=mapping) == run(parse_csv_mapped, data, mapping=mapping)
 
 
 def _parse(name: str) -> list:

@@ -519,6 +519,8 @@ OFX_WHOLE = ofx(IBAN, [Card(date(2024, 1, d), Decimal(f"-{d}.50"), f"Shop {d}", 
 
 
 QIF_WHOLE = "!Type:Bank\n" + "".join(f"D01/2{d}/2024\nT-{d}.50\nPShop {d}\nMCard payment\n^\n" for d in (2, 3, 4))
+CSV_WHOLE = ('Date,Description,Amount\n2024-01-02,Coffee,"-3.50"\n2024-01-03,Salary,"2,500.00"\n'
+             '2024-01-04,Rent,"-1,200.00"\n')
 
 
 @pytest.mark.parametrize(("file_format", "whole", "cut_before"), [
@@ -528,6 +530,7 @@ QIF_WHOLE = "!Type:Bank\n" + "".join(f"D01/2{d}/2024\nT-{d}.50\nPShop {d}\nMCard
     ("MT940#v1", MT940_WHOLE, ":86:Shop 4"),  # inside the last transaction
     ("XML#OFX#v1", OFX_WHOLE, "<STMTTRN><TRNTYPE>POS</TRNTYPE><DTPOSTED>20240104"),  # mid-list
     ("XML#OFX#v1", OFX_WHOLE, "</OFX>"),
+    ("Tabular3column#v1", CSV_WHOLE, '200.00"'),  # inside the last line's quoted amount ("-1,": rejected)
 ])
 def test_a_file_cut_short_stops_an_exception_review_import_for_review(
         c: FakeContainer, world: World, file_format: str, whole: str, cut_before: str):
@@ -546,6 +549,33 @@ def test_a_file_cut_short_stops_an_exception_review_import_for_review(
     assert (warning.severity, warning.line_number) == (Severity.WARNING, cut.rstrip().count("\n") + 1)
     assert "cut short" in warning.message
     assert list(c.staging.all_rows(imp.chunk_keys))  # what came before the cut is staged for the review
+
+
+OCA_BALANCE_CSV = ('"Date","Label","Amount","Balance","Partner Name","Bank Account"\n'
+               '"12/15/2018","Your best supplier","-33.50","-23.50","John Doe","123456789"\n'
+               '"12/15/2018","Your payment","1,533.50","1,510.00","Azure Interior",""\n')  # (oca-balance.csv)
+OCA_BALANCE_MAPPING = {"columns": {"date": "Date", "description": "Label", "amount": "Amount", "balance": "Balance"},
+                   "delimiter": ",", "decimalSeparator": ".", "dateStyle": "middleEndian"}
+
+
+@pytest.mark.parametrize(("cut_before", "staged", "rejected"), [
+    ('.50","1,510.00"', [(2, Decimal("-33.50"))], (3, '"12/15/2018","Your payment","1,533')),  # qa41a F1, byte 173
+    ('3.50","-23.50"', [], (2, '"12/15/2018","Your best supplier","-3')),  # byte 101, in the only line
+])
+def test_a_csv_cut_inside_an_amount_rejects_its_line_and_warns(c: FakeContainer, world: World, cut_before: str,
+                                                               staged: list, rejected: tuple):
+    """qa41a F1: the cut line was staged with its cut amount (1533.00 for 1533.50, -3.00 for -33.50) and booked,
+    `errorDetails` empty. Now it is rejected and the import warns FileTruncated at the file's last line."""
+    cut = OCA_BALANCE_CSV[:OCA_BALANCE_CSV.index(cut_before)]
+    imp, outcome = world.processed(cut.encode(), world.account(), file_format="CSV#mapped#v1",
+                                   mapping=OCA_BALANCE_MAPPING)
+    assert outcome == ("review" if staged else "failed")  # (no line left to import: InvalidSourceData)
+    [warning] = [d for d in imp.error_details if d.code == "FileTruncated"]
+    assert (warning.severity, warning.line_number) == (Severity.WARNING, rejected[0])
+    assert [(r.line_number, r.amount) for r in c.staging.all_rows(imp.chunk_keys)] == staged
+    [error] = [d for key in imp.error_chunk_keys for d in c.staging.page_errors([key], chunk=0, skip=0, limit=10)[0]]
+    assert (error.code, error.line_number, error.actual_value) == ("InvalidLine", *rejected)
+    assert "never closed" in error.message
 
 
 def test_a_value_date_that_does_not_exist_is_booked_with_a_note_naming_its_line(c: FakeContainer, world: World):
