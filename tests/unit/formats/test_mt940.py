@@ -425,57 +425,34 @@ def rabobank() -> str:
     (":62F:C130108EUR000000000965,00", ":62F:C130108EUR000000000965,005"),  # finer than the currency
     (":60F:C130101EUR000000001000,00", ":60F:C130101EUR000000001000,005"),
     (":62F:C130115EUR000000000930,00", ":62F:C130115EUR000000000930,005"),
-])
-def test_a_balance_finer_than_its_currency_is_left_out_at_its_line(original: str, written: str) -> None:
-    """Such a balance was read with no word (`965,005` EUR)."""
-    text = rabobank()
-    whole = parse(text)
-    events = parse(text.replace(original, written, 1))
-    line = text.splitlines().index(original) + 1
-    [note] = [e for e in events if isinstance(e, FileNote)]
-    assert (note.code, note.severity, note.line_number, note.actual_value) == (
-        "BalanceUnreadable", "warning", line, written)
-    assert written in note.message
-    assert not errors(events)
-    assert lines(events) == lines(whole)  # every :61: line staged as from the untouched file
-    expected = [e for e in whole if isinstance(e, StatementBalances)]
-    which = expected[0 if line < expected[1].line_number else 1]
-    if original.startswith(":60F:"):
-        which.opening = None
-    else:
-        which.closing = None
-    assert [e for e in events if isinstance(e, StatementBalances)] == expected
-
-
-@pytest.mark.parametrize(("original", "written"), [
-    (":62F:C130108EUR000000000965,00", ":62F:C131308EUR000000000965,00"),
+    (":62F:C130108EUR000000000965,00", ":62F:C131308EUR000000000965,00"),  # on a day that does not exist
     (":62F:C130108EUR000000000965,00", ":62F:C130132EUR000000000965,00"),
     (":62F:C130108EUR000000000965,00", ":62F:C130230EUR000000000965,00"),
     (":60F:C130101EUR000000001000,00", ":60F:C130132EUR000000001000,00"),
     (":60F:C130101EUR000000001000,00", ":60F:C131301EUR000000001000,00"),
     (":60F:C130101EUR000000001000,00", ":60F:C130230EUR000000001000,00"),
 ])
-def test_a_balance_on_a_day_that_does_not_exist_keeps_its_amount_without_a_day_and_is_named(
+def test_a_balance_finer_than_its_currency_or_on_a_day_that_does_not_exist_is_named_at_its_line(
         original: str, written: str) -> None:
-    """Its impossible date rejected the intact `:61:` line before it (InvalidLine 'not a date: 13-13-08' at line 10),
-    or (`:60F:` on `130132`) was taken for no day with no word. As in camt and OFX, the balance keeps its amount, so
-    the statement is still checked and kept in the account's history."""
+    """Such a balance was read with no word (`965,005` EUR; `:60F:` on `130132` with no day), or its impossible
+    date rejected the intact `:61:` line before it (InvalidLine 'not a date: 13-13-08' at line 10). One finer than
+    its currency is left out (BalanceUnreadable); one on a day that does not exist keeps its amount without a day
+    (StatementDateUnreadable), as in camt and OFX, so the statement is still checked and kept in the history."""
     text = rabobank()
     whole = parse(text)
     events = parse(text.replace(original, written, 1))
     line = text.splitlines().index(original) + 1
+    finer = written.endswith(",005")
     [note] = [e for e in events if isinstance(e, FileNote)]
     assert (note.code, note.severity, note.line_number, note.actual_value) == (
-        "StatementDateUnreadable", "warning", line, written)
-    assert f"date {written[6:12]} of the {written[:5]}" in note.message
+        "BalanceUnreadable" if finer else "StatementDateUnreadable", "warning", line, written)
+    assert (written if finer else f"date {written[6:12]} of the {written[:5]}") in note.message
     assert not errors(events)
     assert lines(events) == lines(whole)  # every :61: line staged as from the untouched file
     expected = [e for e in whole if isinstance(e, StatementBalances)]
     which = expected[0 if line < expected[1].line_number else 1]
-    if original.startswith(":60F:"):
-        which.opening = Balance(which.opening.amount, None)  # type: ignore[union-attr]
-    else:
-        which.closing = Balance(which.closing.amount, None)  # type: ignore[union-attr]
+    side = "opening" if original.startswith(":60F:") else "closing"
+    setattr(which, side, None if finer else Balance(getattr(which, side).amount, None))
     assert [e for e in events if isinstance(e, StatementBalances)] == expected
 
 
