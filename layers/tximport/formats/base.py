@@ -211,6 +211,17 @@ class FileNote:
     line_number: int | None = None
     #: the text the note is about, as the file writes it (a date that does not exist)
     actual_value: str | None = None
+    #: how many more notes of its code the file gave after this one (an import reports the first, and counts these)
+    repeats: int = 0
+
+    def absorb(self, later: FileNote) -> None:
+        """Count `later`, a note of the same code after this one (and the notes it counted)."""
+        self.repeats += 1 + later.repeats
+
+    @property
+    def counted_message(self) -> str:
+        """The message, with the notes of its code after it counted."""
+        return f"{self.message} ({self.repeats} more in the file)" if self.repeats else self.message
 
 
 @dataclass(frozen=True, slots=True)

@@ -761,7 +761,9 @@ class _Run:
         self.flush()  # the lines before a statement event belong to what came before it
         self._currencies.clear()  # an account event may name a statement's currency
         if isinstance(event, base.FileNote):
-            self.notes.setdefault(event.code, event)
+            first = self.notes.setdefault(event.code, event)
+            if first is not event:
+                first.absorb(event)
         elif isinstance(event, base.StatementBalances):
             self._balances(event)
         else:
@@ -1399,8 +1401,8 @@ class ProcessingService:
         imp.discovered_accounts = list(done.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in done.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number,
-                             actual_value=n.actual_value) for n in done.notes.values()]
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.counted_message,
+                             line_number=n.line_number, actual_value=n.actual_value) for n in done.notes.values()]
         warnings = report_warnings(tally, done.overlap) + notes
         if self.statements is not None and done.collector is not None:
             warnings += self.statements.assess(imp, done.collector)

@@ -255,7 +255,9 @@ class SplitProcessing:
         notes: dict[str, base.FileNote] = {}
         for r in results:
             for note in r.notes:
-                notes.setdefault(note.code, note)
+                first = notes.setdefault(note.code, note)
+                if first is not note:
+                    first.absorb(note)
         return Pass(chunk_keys=chunk_keys, error_chunk_keys=error_keys, tally=tally, discovered=discovered,
                     discovery=discovery, overlap=overlap, collector=collector, expired=expired, notes=notes)
 

@@ -16,7 +16,7 @@ the warnings policy (`report_warnings`) and the review-level decision (`next_ste
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -357,6 +357,7 @@ class _Run:
         self.links = links
         #: what the file says about itself, by code (the first note of each code)
         self.notes: dict[str, base.FileNote] = {}
+        self.note_counts: Counter[str] = Counter()  # every note of each code, the first included
 
     def take(self, event: base.ParseEvent) -> None:
         if isinstance(event, base.ParsedLine):
@@ -367,6 +368,7 @@ class _Run:
             self._reject(event)
         elif isinstance(event, base.FileNote):
             self.notes.setdefault(event.code, event)
+            self.note_counts[event.code] += 1
         elif isinstance(event, base.StatementBalances):
             self._balances(event)
         else:
@@ -611,8 +613,9 @@ class ProcessingService:
         imp.discovered_accounts = list(run.discovered.values())
         imp.validation_details = list(tally.problems.values())
         imp.interim_report = base.INTERIM_REPORT in run.notes
-        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, message=n.message, line_number=n.line_number,
-                             actual_value=n.actual_value) for n in run.notes.values()]
+        more = {code: f" ({n - 1} more in the file)" if n > 1 else "" for code, n in run.note_counts.items()}
+        notes = [ErrorDetail(severity=Severity(n.severity), code=n.code, line_number=n.line_number,
+                             message=n.message + more[n.code], actual_value=n.actual_value) for n in run.notes.values()]
         warnings = report_warnings(tally, overlap) + notes
         if self.statements is not None and collector is not None:
             warnings += self.statements.assess(imp, collector)

@@ -338,3 +338,13 @@ def test_a_mirror_line_two_ranges_would_take_is_taken_once_as_in_one_run(c: Fake
     found, merged = _compare(c, world, content, len(content) // 2, other)
     assert merged
     assert [r.description for r in found.rows if r.possible_duplicate] == ["Shop 2"]
+
+
+def test_notes_of_one_code_across_ranges_are_counted_as_in_one_run(c: FakeContainer, world: World):
+    """Every statement's `:62F:` finer than EUR: the import names the first and counts the others, split or not."""
+    data = _mt940_statements(10).replace(b":62F:C110523EUR876,84", b":62F:C110523EUR876,845")
+    assert data.count(b"876,845") == 10
+    found, merged = _compare(c, world, data, len(data) // 5, file_format="MT940#v1")
+    assert merged
+    (note,) = [e for e in found.imp["error_details"] if e["code"] == "BalanceUnreadable"]
+    assert note["message"].endswith("(9 more in the file)")
