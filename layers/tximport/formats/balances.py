@@ -189,6 +189,14 @@ class _CamtNotes:
             f"amount is a plain decimal, unsigned, with no more decimals than {currency or 'its currency'} has): it is "
             "left out of the statement checks", "warning", line, text[:200]))
 
+    def indicator(self, bal: Any, el: Any, code: str) -> None:
+        """A balance whose `CdtDbtInd` is missing or neither CRDT nor DBIT: its sign is unknown."""
+        text = (el.text or "").strip() if el is not None else ""
+        line = (el if el is not None else bal).sourceline + self.shift
+        self.notes.append(FileNote(
+            BALANCE_UNREADABLE, f"the {code} balance states no sign that reads (CdtDbtInd {text[:60]!r}: CRDT or DBIT "
+            "is required): it is left out of the statement checks", "warning", line, text[:200] or None))
+
     def day(self, el: Any, what: str, *, balance: bool) -> date | None:
         """The day of the `Dt`/`DtTm` element `el` (None where there is none; one that does not read is noted)."""
         if el is None or not (el.text or "").strip():
@@ -212,8 +220,8 @@ def _unread_day(line: int, what: str, text: str, balance: bool) -> FileNote:
 def _camt_balance(bal: Any, find: Any, currency: str | None, read_amount: Callable[[str], Decimal],
                   notes: _CamtNotes) -> tuple[str, Balance, str | None] | None:
     """A `Bal`'s type, balance and currency; `_UNREAD` (noted) for a checked type whose amount does not read as a
-    camt amount (`read_amount`, the entries' rule) in its currency; None for a balance without type or amount, or
-    of another type whose amount does not read."""
+    camt amount (`read_amount`, the entries' rule) in its currency, or whose `CdtDbtInd` is not CRDT or DBIT (as an
+    entry's); None for a balance without type or amount, or of another type whose amount does not read."""
     code = find(bal, "Tp/CdOrPrtry/Cd") or find(bal, "Tp/CdOrPrtry/Prtry")
     amount_el = bal.find(find.path("Amt"))
     if not code or amount_el is None or not (amount_el.text or "").strip():
@@ -229,7 +237,11 @@ def _camt_balance(bal: Any, find: Any, currency: str | None, read_amount: Callab
             return None
         notes.amount(amount_el, code, ccy or currency)
         return code, _UNREAD, ccy
-    if find(bal, "CdtDbtInd") == "DBIT":
+    indicator = find(bal, "CdtDbtInd")
+    if checked and indicator not in ("CRDT", "DBIT"):
+        notes.indicator(bal, bal.find(find.path("CdtDbtInd")), code)
+        return code, _UNREAD, ccy
+    if indicator == "DBIT":
         value = -value
     if not checked:
         return code, Balance(value, _camt_date(find(bal, "Dt/Dt") or find(bal, "Dt/DtTm"))), ccy

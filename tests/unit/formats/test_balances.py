@@ -293,3 +293,20 @@ def test_no_camt_or_ofx_sample_gets_a_balance_or_statement_day_warning(camt_read
     for path in sorted(SAMPLES.glob("ofx/*.ofx")):
         assert not [n for n in _notes(_events("XML#OFX#v1", f"ofx/{path.name}"))
                     if n.code in ("BalanceUnreadable", "StatementDateUnreadable")], path.name
+
+
+@pytest.mark.parametrize(("written", "line", "actual"), [
+    ("<CdtDbtInd>DBT</CdtDbtInd>", 33, "DBT"), ("<CdtDbtInd></CdtDbtInd>", 33, None), ("", 26, None)])
+def test_a_camt_balance_without_a_sign_that_reads_is_left_out_with_a_warning(camt_reader: str, written: str,
+                                                                             line: int, actual: str | None) -> None:
+    """A missing or unknown `CdtDbtInd` (mandatory, as on an entry) was read as a credit, without a word: an overdraft
+    so written would check the lines against the wrong sign."""
+    lines = CAMT.splitlines()
+    assert lines[32].strip() == "<CdtDbtInd>CRDT</CdtDbtInd>" and lines[25].strip() == "<Bal>"
+    events = _camt("\n".join(lines[:32] + [written] + lines[33:]))
+    (stated,) = _balances(events)
+    assert stated.opening is None and stated.closing == Balance(D("15121.12"), date(2014, 1, 5))
+    (note,) = _notes(events)
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        "BalanceUnreadable", "warning", line, actual)
+    assert "the OPBD balance states no sign that reads" in note.message
