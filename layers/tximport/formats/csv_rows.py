@@ -379,35 +379,48 @@ def cut_short(end: LastRecord, layout: Layout, previous: int, quote: str) -> tup
     its quote, holds a value of `VALUE_ROLES` (`1,533` for `1,533.50`), or is an empty cell of `REQUIRED_ROLES`
     (the cut came before the value); otherwise it is read with the cells it has (an optional value whose cell is
     missing or empty is left out, as on any line)."""
-    line, row, n = end.line_number, end.row, len(end.row)
     text = end.text.rstrip("\r\n")
-    if end.open_quote:
-        note = ("the file ends inside a quoted value that is never closed: the line that opens it is not imported (nor "
-                "the lines after it, read into that value). It looks cut short, or holds a stray quote")
-        after = " (the lines after it are read into that value)" if "\n" in text or "\r" in text else ""
-        rejected: str | None = (f"The file ends inside this line: a quote opened in it is never closed{after}, so the "
-                                "line looks cut short.")
-    else:
-        wanted = layout.width or previous
-        if n >= wanted or (previous and n >= previous) or blank(row):
-            return None
-        of = layout.width_of if layout.width else "the line before it"
-        shape = f"has no line end and {n} columns where {of} has {wanted}"
-        note = (f"the file ends inside its last line, which {shape}. It looks cut short: that line is incomplete and "
-                "lines after the cut are missing")
-        rejected = None
-        last = n - 1
-        roles = REQUIRED_ROLES if not row[last].strip() else VALUE_ROLES
-        cut = [role for role in roles if last in layout.indexes.get(role, ())]
-        if cut and not text.endswith(quote):
-            rejected = (f"The file ends inside this line: it {shape}, and its last value ({layout.targets[cut[0]]}) "
-                        "may be cut, so the line looks cut short.")
+    found = _open_quote(text) if end.open_quote else _short_line(end, layout, previous, quote, text)
+    if found is None:
+        return None
+    note, rejected = found
     # (no line number in the messages: a range of a split file is renumbered by the events' lineNumber alone)
     warning = FileNote(FILE_TRUNCATED, f"{note}; check the file before confirming", severity="warning",
                        line_number=end.last_line)
+    line = end.line_number
     error = None if rejected is None else LineError(line, INVALID_LINE, rejected, actual_value=text[:500],
                                                     target=f"line {line}")
     return warning, error
+
+
+def _open_quote(text: str) -> tuple[str, str]:
+    """The note and the rejection of a record the file ends inside a quoted cell of."""
+    note = ("the file ends inside a quoted value that is never closed: the line that opens it is not imported (nor "
+            "the lines after it, read into that value). It looks cut short, or holds a stray quote")
+    after = " (the lines after it are read into that value)" if "\n" in text or "\r" in text else ""
+    return note, (f"The file ends inside this line: a quote opened in it is never closed{after}, so the line looks "
+                  "cut short.")
+
+
+def _short_line(end: LastRecord, layout: Layout, previous: int, quote: str, text: str
+                ) -> tuple[str, str | None] | None:
+    """The note and the rejection (None: the line is read with the cells it has) of a last record without a line
+    end and shorter than its header and the row before it; None for any other."""
+    row, n = end.row, len(end.row)
+    wanted = layout.width or previous
+    if n >= wanted or (previous and n >= previous) or blank(row):
+        return None
+    of = layout.width_of if layout.width else "the line before it"
+    shape = f"has no line end and {n} columns where {of} has {wanted}"
+    note = (f"the file ends inside its last line, which {shape}. It looks cut short: that line is incomplete and "
+            "lines after the cut are missing")
+    last = n - 1
+    roles = REQUIRED_ROLES if not row[last].strip() else VALUE_ROLES
+    cut = [role for role in roles if last in layout.indexes.get(role, ())]
+    if not cut or text.endswith(quote):
+        return note, None
+    return note, (f"The file ends inside this line: it {shape}, and its last value ({layout.targets[cut[0]]}) may "
+                  "be cut, so the line looks cut short.")
 
 
 def rows_of(first_line: int, columns: Sequence[Sequence[str]]) -> Iterator[tuple[int, tuple[str, ...]]]:
