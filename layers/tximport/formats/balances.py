@@ -131,8 +131,7 @@ def mt940_balances(text: str, line_number: int) -> StatementBalances | None:
 
 def _mt940_balances(text: str, line_number: int) -> tuple[StatementBalances | None, int]:
     """`mt940_balances`, and how many balance tags read."""
-    account = _MT_ACCOUNT.search(text)
-    account_ref = account.group(1) or None if account else None
+    account_ref = _account_ref(text)
     currency: str | None = None
     found: dict[str, tuple[Balance, str]] = {}
     read = 0
@@ -148,6 +147,22 @@ def _mt940_balances(text: str, line_number: int) -> tuple[StatementBalances | No
         currency = currency or ccy
     if not found:
         return None, read
+    return _mt940_statement(text, line_number, account_ref, currency, found), read
+
+
+def mt940_unbalanced(text: str, line_number: int) -> StatementBalances:
+    """A statement message with lines and no balance tag that reads: it closes its statement all the same, stated
+    with no balance, so its lines are not taken into the next statement's."""
+    return _mt940_statement(text, line_number, _account_ref(text), None, {})
+
+
+def _account_ref(text: str) -> str | None:
+    account = _MT_ACCOUNT.search(text)
+    return account.group(1) or None if account else None
+
+
+def _mt940_statement(text: str, line_number: int, account_ref: str | None, currency: str | None,
+                     found: dict[str, tuple[Balance, str]]) -> StatementBalances:
     ref = _MT_REF.search(text)
     seq = _MT_SEQ.search(text)
     opening, closing = found.get("opening"), found.get("closing")
@@ -157,7 +172,7 @@ def _mt940_balances(text: str, line_number: int) -> tuple[StatementBalances | No
         opening=opening[0] if opening else None, closing=closing[0] if closing else None,
         available=found["available"][0] if "available" in found else None,
         opening_interim=bool(opening and opening[1].endswith("M")),
-        closing_interim=bool(closing and closing[1].endswith("M")), line_number=line_number), read
+        closing_interim=bool(closing and closing[1].endswith("M")), line_number=line_number)
 
 
 def _camt_date(text: str | None) -> date | None:

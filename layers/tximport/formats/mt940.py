@@ -48,7 +48,7 @@ from itertools import accumulate, repeat
 from operator import add, methodcaller
 from typing import IO, Any
 
-from tximport.formats.balances import mt940_statement_balances
+from tximport.formats.balances import mt940_statement_balances, mt940_unbalanced
 from tximport.formats.base import (
     BALANCE_MISSING,
     DATE_CORRECTED,
@@ -472,6 +472,8 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
                 if note is not None:
                     yield note
             stated, notes = mt940_statement_balances(text, first_line)
+            if stated is None and ":61:" in text and _FIRST_20.match(text) and not _INTERIM.search(text):
+                stated = mt940_unbalanced(text, first_line)  # (its lines are not the next statement's)
             if stated is not None:  # after the lines: it closes the statement
                 yield stated
             yield from notes

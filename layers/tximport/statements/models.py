@@ -84,9 +84,13 @@ class StatementTotals:
 
     @property
     def start(self) -> date | None:
-        """The first day the statement covers: its stated period, else its first line."""
+        """The first day the statement covers: its stated period, else its first line (no later than its end: a
+        line dated after the closing balance's day, `DateOutsideStatement`, moves no start past the end)."""
         stated = self.balances.period_start if self.balances else None
-        return stated or self.first_day
+        if stated is not None or self.first_day is None:
+            return stated
+        end = self.end
+        return self.first_day if end is None or self.first_day <= end else end
 
     @property
     def end(self) -> date | None:

@@ -293,8 +293,8 @@ def test_a_long_statement_reads_as_with_the_library() -> None:
 def test_generated_amounts_keep_their_sign_and_scale() -> None:
     events = list(ours.parse_mt940(BytesSource(b":20:X\n:25:A\n:61:2401010101RC1,50NTRF\n:61:2401010101RD2,NTRF\n"
                                                b":61:2401010101d0,5NTRF\n"), ParseOptions()))
-    assert [str(e.amount) for e in events[1:]] == ["-1.50", "2", "-0.5"]
-    assert [e.amount for e in events[1:]] == [Decimal("-1.5"), Decimal(2), Decimal("-0.5")]
+    assert [str(e.amount) for e in events[1:4]] == ["-1.50", "2", "-0.5"]
+    assert [e.amount for e in events[1:4]] == [Decimal("-1.5"), Decimal(2), Decimal("-0.5")]
 
 
 def test_a_damaged_amount_is_where_we_part_from_the_library() -> None:

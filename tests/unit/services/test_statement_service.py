@@ -3,6 +3,7 @@ revert gives the account its previous closing back, retried steps add nothing tw
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from tests.fakes.container import FakeContainer
@@ -140,3 +141,29 @@ def test_a_camt_entry_booked_outside_its_statements_period_is_named(c: FakeConta
     (warning,) = [d for d in imp.error_details if d.code == "DateOutsideStatement"]
     assert "116 days after the statement's end (2014-01-05)" in warning.message
     assert warning.line_number is not None and warning.line_number <= line
+
+
+def test_a_statement_whose_lines_all_fall_after_its_end_starts_no_later_than_it_ends(c: FakeContainer, world: World):
+    """qa42a L2: with its lines dated after its :62F:, the statement was reported from 2013-01-20 to 2013-01-08."""
+    content = (SAMPLES / "mt940" / "mt940-jejik-rabobank-iban.sta").read_bytes()
+    content = content.replace(b":61:130101D", b":61:130120D").replace(b":61:130102D", b":61:130301D")
+    imp, _ = world.processed(content, world.account("NL71RABO0123456789"), file_format="MT940#v1",
+                             bypass_replay_validation=True)
+    first = imp.statements[0]
+    assert (first.start_date, first.end_date) == (date(2013, 1, 8), date(2013, 1, 8))
+    assert [(ch.code, ch.line_number) for ch in first.checks] == [("DateOutsideStatement", 10)]
+
+
+def test_a_statement_that_lost_both_balances_is_reported_apart_from_the_next(c: FakeContainer, world: World):
+    """qa42a L3: an MT940 statement without :60F: and :62F: mid-file was taken into the next one, whose
+    BalanceMismatch then blamed a statement whose own figures agree. It closes as a statement of its own, with no
+    balance, and the next one is checked on its own figures."""
+    text = (SAMPLES / "mt940" / "mt940-jejik-rabobank-iban.sta").read_text()
+    second = text.index(":20:", text.index(":20:") + 1)
+    damaged = text[:second].replace(":60F:C130101EUR000000001000,00\n", "").replace(
+        ":62F:C130108EUR000000000965,00\n", "") + text[second:]
+    imp, _ = world.processed(damaged.encode(), world.account("NL71RABO0123456789"), file_format="MT940#v1",
+                             bypass_replay_validation=True)
+    first, then = imp.statements
+    assert (first.line_count, first.opening, first.closing, first.checks) == (2, None, None, [])
+    assert (then.line_count, [ch.code for ch in then.checks]) == (2, [])

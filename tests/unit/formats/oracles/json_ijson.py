@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -162,6 +163,21 @@ def _events(source: Source, encoding: str) -> Iterator[tuple[str, str, Any]]:
                 yield from ijson.parse(io.BufferedReader(_Utf8Adapter(text)), use_float=False)
     except ijson.JSONError as exc:
         raise FileError(INVALID_SOURCE_DATA, f"The file is not valid JSON: {exc}") from exc
+    if not _ends_its_object(source, encoding):
+        # (ijson reads a lone `"` after the document, a string never closed, without a word)
+        raise FileError(INVALID_SOURCE_DATA, "The file is not valid JSON: text after the document")
+
+
+def _ends_its_object(source: Source, encoding: str) -> bool:
+    """Whether the document read whole (an object, ijson found no error) is the end of the file, but for JSON's
+    whitespace: where `json` says the object ends (the files of the tests are small)."""
+    with open_text(source, encoding) as text:
+        whole = text.read().lstrip(" \t\r\n\ufeff")
+    try:
+        end = json.JSONDecoder().raw_decode(whole)[1]
+    except ValueError:
+        return True  # (what ijson read and json does not, the differential tests compare as ijson reads it)
+    return not whole[end:].strip(" \t\r\n")
 
 
 def _strict_utf8(source: Source) -> bool:

@@ -41,7 +41,7 @@ from typing import IO, Any
 
 import mt940
 
-from tximport.formats.balances import mt940_balances
+from tximport.formats.balances import mt940_balances, mt940_unbalanced
 from tximport.formats.base import (
     INVALID_AMOUNT,
     INVALID_LINE,
@@ -320,11 +320,19 @@ def _message_events(first_line: int, text: str) -> Iterator[ParseEvent]:
         yield _to_line(one[0].data, line, account_ref, currency)
 
 
+#: a statement message (its `:20:` first) and an MT942 interim report (`:13D:` or `:34F:`): README "Error codes",
+#: `BalanceMissing`
+_UNBALANCED = re.compile(r"[ \t\r\f\v]*(?:\{4:)?:20:")
+_MT942 = re.compile(r"(?m)^:(?:13D|34F):")
+
+
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Parse an MT940/MT942 file, one statement at a time."""
     with source.open() as raw:
         for first_line, text in _messages(raw):
             yield from _message_events(first_line, text)
             stated = mt940_balances(text, first_line)  # as the reader: after the message's lines
+            if stated is None and _UNBALANCED.match(text) and ":61:" in text and not _MT942.search(text):
+                stated = mt940_unbalanced(text, first_line)  # a statement without balances closes all the same
             if stated is not None:
                 yield stated
