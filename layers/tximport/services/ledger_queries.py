@@ -125,7 +125,7 @@ class LedgerQueries:
         totals = self.ledger.day_totals(tenant, account_id, anchor.closing_date if anchor else None, None)
         if anchor is None and not totals:
             return AccountBalance(None, None, None)
-        start = anchor.closing if anchor else Decimal(0)
+        start = anchor.anchor if anchor else Decimal(0)
         as_of = totals[-1][0] if totals else anchor.closing_date if anchor else None
         return AccountBalance(start + sum((t for _, t in totals), Decimal(0)), as_of, anchor)
 
@@ -134,6 +134,6 @@ class LedgerQueries:
             return sum((t for _, t in self.ledger.day_totals(tenant, account_id, None, day)), Decimal(0))
         if day >= anchor.closing_date:
             later = self.ledger.day_totals(tenant, account_id, anchor.closing_date, day)
-            return anchor.closing + sum((t for _, t in later), Decimal(0))
+            return anchor.anchor + sum((t for _, t in later), Decimal(0))
         between = self.ledger.day_totals(tenant, account_id, day, anchor.closing_date)
-        return anchor.closing - sum((t for _, t in between), Decimal(0))
+        return anchor.anchor - sum((t for _, t in between), Decimal(0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from itertools import groupby
 from typing import TypeVar
 
 from tximport import money
@@ -72,6 +73,7 @@ class StatementCollector:
         if totals.last_day is None or last > totals.last_day:
             totals.last_day, totals.last_day_line = last, line_numbers[days.index(last)]
         totals.currency = totals.currency or currency
+        _add_day_sums(totals.day_sums, days, amounts)
         current.running.dated(days[0], days[-1])
         if balances.count(None) == len(balances):  # (counted by identity first: None is None)
             current.running.moved(moved if file_amounts is amounts else sum(file_amounts, Decimal(0)))
@@ -163,6 +165,10 @@ class StatementCollector:
         if event is not None and reversed_sign:
             event = _flipped(event)
         totals.balances = event
+        closing_day = event.closing.day if event is not None and event.closing is not None else None
+        if closing_day is not None and totals.last_day is not None and totals.last_day > closing_day:
+            totals.after_closing = sum((v for d, v in totals.day_sums.items() if d > closing_day), Decimal(0))
+        totals.day_sums = {}
         if event is not None or totals.count:
             self.closed.append(totals)
             self._closed_running.append(running.state())
@@ -180,11 +186,38 @@ def _combine(earlier: _Open, later: StatementTotals, running: RunningState) -> N
     later.first_line = _least(first.first_line, later.first_line)
     later.last_line = _most(first.last_line, later.last_line)
     later.currency = first.currency or later.currency
+    later.day_sums = _merged_sums(first.day_sums, later.day_sums)
     later.overlap_new += first.overlap_new
     later.overlap_duplicates += first.overlap_duplicates
     later.overlap_first_day = _least(first.overlap_first_day, later.overlap_first_day)
     later.overlap_last_day = _most(first.overlap_last_day, later.overlap_last_day)
     earlier.running.then(running)
+
+
+#: the days before a statement's latest whose line sums it keeps (its lines dated after its closing balance's day
+#: are its latest: forward value days, a few weeks at most)
+RECENT_DAYS = 92
+
+
+def _add_day_sums(sums: dict[date, Decimal], days: list[date], amounts: list[Decimal]) -> None:
+    """Add the lines' amounts to their days' sums, a run of one day at a time (files list their lines by day);
+    the days long before the latest are dropped."""
+    start = 0
+    for day, run in groupby(days):
+        end = start + len(list(run))
+        sums[day] = sums.get(day, Decimal(0)) + sum(amounts[start:end], Decimal(0))
+        start = end
+    if len(sums) > RECENT_DAYS:
+        newest = max(sums)
+        for day in [d for d in sums if (newest - d).days > RECENT_DAYS]:
+            del sums[day]
+
+
+def _merged_sums(first: dict[date, Decimal], later: dict[date, Decimal]) -> dict[date, Decimal]:
+    merged = dict(first)
+    for day, total in later.items():
+        merged[day] = merged.get(day, Decimal(0)) + total
+    return merged
 
 
 _Ordered = TypeVar("_Ordered", date, int)

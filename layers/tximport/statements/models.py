@@ -9,7 +9,7 @@ pydantic models; the totals are plain counters updated once per line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -56,6 +56,11 @@ class StatementTotals:
     balances: StatementBalances | None = None
     #: the first break of a running-balance column, if any
     running_break: RunningBreak | None = None
+    #: the sums of its lines by day, for the days near its latest (`collect.RECENT_DAYS`): what its closing
+    #: balance's day leaves after it (`after_closing`), once known
+    day_sums: dict[date, Decimal] = field(default_factory=dict)
+    #: the sum of its lines dated after its closing balance's day, which that closing already holds
+    after_closing: Decimal = Decimal(0)
     #: lines dated within an earlier confirmed statement's period: not duplicates / duplicates
     overlap_new: int = 0
     overlap_duplicates: int = 0
@@ -113,6 +118,14 @@ class StatementRecord(BaseModel):
     closing_date: date
     start_date: date | None = None
     end_date: date
+    #: the sum of its lines dated after `closing_date` (forward-dated value days the closing already holds): the
+    #: ledger, which sums lines by their day, balances `closing - after_closing` at the end of `closing_date`
+    after_closing: Decimal = Decimal(0)
+
+    @property
+    def anchor(self) -> Decimal:
+        """The account's balance at the end of `closing_date`, its lines summed by their day."""
+        return self.closing - self.after_closing
 
 
 class StatementCheck(BaseModel):
@@ -159,6 +172,8 @@ class StatementReport(BaseModel):
     #: the file lines of its first and last booked line
     first_line: int | None = None
     last_line: int | None = None
+    #: the sum of its lines dated after its closing balance's day (StatementRecord.after_closing)
+    after_closing: Decimal = Decimal(0)
     checks: list[StatementCheck] = Field(default_factory=list)
 
     def identity(self) -> tuple[object, ...] | None:
@@ -179,4 +194,5 @@ class StatementReport(BaseModel):
         return StatementRecord(
             bank_account_id=self.bank_account_id, import_id=import_id, index=self.index,
             statement_id=self.statement_id, currency=self.currency, opening=self.opening, closing=closing,
-            closing_date=self.closing_date or self.end_date, start_date=self.start_date, end_date=self.end_date)
+            closing_date=self.closing_date or self.end_date, start_date=self.start_date, end_date=self.end_date,
+            after_closing=self.after_closing if self.closing_date else Decimal(0))

@@ -299,7 +299,7 @@ def assess(totals: StatementTotals, last: StatementRecord | None, *, account_ide
         interim=bool(b and (b.opening_interim or b.closing_interim)),
         computed_closing=opening + totals.total if opening is not None else None,
         line_count=totals.count, line_sum=totals.total, start_date=totals.start, end_date=totals.end,
-        first_line=totals.first_line, last_line=totals.last_line)
+        first_line=totals.first_line, last_line=totals.last_line, after_closing=totals.after_closing)
     checks = report.checks
     brk = totals.running_break
     # a broken running-balance column is named at its line (the statement's sum would only repeat it)

@@ -167,3 +167,35 @@ def test_a_statement_that_lost_both_balances_is_reported_apart_from_the_next(c: 
     first, then = imp.statements
     assert (first.line_count, first.opening, first.closing, first.checks) == (2, None, None, [])
     assert (then.line_count, [ch.code for ch in then.checks]) == (2, [])
+
+
+FORWARD_DATED = """:20:STMT1
+:25:{ref}
+:28C:1
+:60F:C240101EUR100,00
+:61:240102D10,00NTRFNONREF
+:86:Rent
+:61:240112C5,00NMSCNONREF
+:86:Refund, value dated ten days on
+:62F:C240102EUR95,00
+-
+"""
+
+
+def test_lines_of_a_statement_dated_after_its_closing_day_count_once_in_the_balance(c: FakeContainer, world: World):
+    """qa42b F1: a real MT940 whose closing (dated the 17th) already holds four lines value dated up to the 27th. The
+    balance was anchored on the closing and its day, and the day sums after that day added those lines again: the
+    account showed 109,471.64 where the bank's closing is 84,437.04."""
+    account = world.account(REF)
+    imp = _mt940(world, account, FORWARD_DATED.format(ref=REF))
+    (report,) = imp.statements
+    assert (report.closing, report.after_closing) == (D("95.00"), D("5.00"))
+    page = c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None)
+    assert page.balance is not None and (page.balance.amount, page.balance.as_of) == (D("95.00"), date(2024, 1, 12))
+    assert page.running == [D("95.00"), D("90.00")]
+    # and the next statement, opening at that closing, follows on
+    feb = month(REF, 2, 2024, 2, D("95.00"), ["-20.00"])
+    nxt = _mt940(world, account, feb)
+    assert [s.checks for s in nxt.statements] == [[]]
+    assert c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None).balance.amount == D(
+        "75.00")  # type: ignore[union-attr]
