@@ -65,6 +65,28 @@ def test_a_dutch_export_signs_by_its_af_bij_column() -> None:
         (Decimal("-12.34"), "Albert"), (Decimal("2100.00"), "Werkgever")]
 
 
+MINT = (b'"Date","Description","Original Description","Amount","Transaction Type","Category","Account Name","Labels",'
+        b'"Notes"\n"8/02/2016","Amazon","AMAZON MKTPLACE PMTS AMZN.COM/BILL WA","29.99","debit","Shopping","1234","",""\n'
+        b'"6/02/2016","Autopay Rautopay Auto","AUTOPAY 000000000000000RAUTOPAY AUTO-PMT","123.45","credit",'
+        b'"Credit Card Payment","1234","",""\n')
+
+
+def test_an_unsigned_amount_is_signed_by_a_column_of_debit_and_credit_words() -> None:
+    """qa42b F2: a Mint export's `Transaction Type` (debit/credit) beside its unsigned `Amount` was left out of the
+    suggested mapping, so the Amazon debit of 29.99 was staged as a credit, without a word."""
+    found = detect(MINT, "mint.csv")
+    assert found.suggested_mapping["columns"]["indicator"] == "Transaction Type"
+    assert any("'Transaction Type' says which amounts are credits" in reason for reason in found.reasons)
+    events = run(parse_csv_mapped, MINT, mapping={**found.suggested_mapping, "dateStyle": "middleEndian"})
+    assert [line.amount for line in lines(events)] == [Decimal("-29.99"), Decimal("123.45")]
+    debits_only = MINT.replace(b'"credit"', b'"debit"')
+    assert detect(debits_only).suggested_mapping["columns"]["indicator"] == "Transaction Type"  # a word says it
+    # one-letter marks only where both kinds occur; and no signed amount column takes an indicator
+    assert "indicator" not in detect(MINT.replace(b'"debit"', b'"D"').replace(b'"credit"', b'"D"')
+                                     ).suggested_mapping["columns"]
+    assert "indicator" not in detect(MINT.replace(b'"29.99"', b'"-29.99"')).suggested_mapping["columns"]
+
+
 def test_a_sparkasse_export_marks_its_pending_lines_by_its_info_column() -> None:
     """Sparkasse's CSV-CAMT export says `Umsatz gebucht` or `Umsatz vorgemerkt` in its `Info` column: the suggested
     mapping reads it as the lines' status, so a pending card payment is a pending line, not a booked one."""

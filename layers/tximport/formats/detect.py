@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tximport.formats.base import DateStyle, FileError
-from tximport.formats.csv_mapped import DEFAULT_BOOKED_VALUES, DEFAULT_PENDING_VALUES, DELIMITERS, CsvMapping
+from tximport.formats.csv_mapped import (
+    DEFAULT_BOOKED_VALUES,
+    DEFAULT_CREDIT_VALUES,
+    DEFAULT_DEBIT_VALUES,
+    DEFAULT_PENDING_VALUES,
+    DELIMITERS,
+    CsvMapping,
+)
 from tximport.formats.csv_rows import status_key
 from tximport.formats.dates import DateStyleVote, looks_like_date
 from tximport.formats.encoding import decode_sample, detect_encoding
@@ -441,6 +448,27 @@ def _status_column(header: list[str], column: Callable[[int], list[str]], roles:
     return None
 
 
+_CREDITS, _DEBITS = frozenset(DEFAULT_CREDIT_VALUES), frozenset(DEFAULT_DEBIT_VALUES)
+
+
+def _indicator_column(header: list[str], column: Callable[[int], list[str]], roles: dict[str, tuple[int, ...]]
+                      ) -> int | None:
+    """A column no role took whose every value is a credit or debit mark of `indicatorValues`' defaults (Mint's
+    `Transaction Type`: `debit`, `credit`), beside an amount column with no negative value: without it every
+    debit would read as a credit. Words (`debit`, `Soll`) say it alone; one-letter marks (`D`, `S`, `-`) only
+    where both kinds occur."""
+    if any(v.startswith("-") for i in roles.get("amount", ()) for v in column(i)):
+        return None
+    taken = {i for indexes in roles.values() for i in indexes}
+    for i in range(len(header)):
+        values = {v.upper() for v in column(i) if v} if i not in taken else set()
+        if not values or not values <= _CREDITS | _DEBITS:
+            continue
+        if (values & _CREDITS and values & _DEBITS) or all(len(v) > 2 for v in values):
+            return i
+    return None
+
+
 def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_index: int
            ) -> tuple[dict[str, tuple[int, ...]], list[str], bool]:
     """The role of each column: from the header words, else from the values."""
@@ -469,6 +497,11 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             roles.setdefault("amount", roles.pop(lone))
         if "indicator" in roles and "amount" not in roles:
             roles.pop("indicator")
+        indicator = _indicator_column(header, column, roles) if "amount" in roles and "indicator" not in roles \
+            else None
+        if indicator is not None:
+            roles["indicator"] = (indicator,)
+            reasons.append(f"the column {header[indicator]!r} says which amounts are credits and which debits")
         status = _status_column(header, column, roles)
         if status is not None:
             roles["status"] = (status,)
