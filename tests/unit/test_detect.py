@@ -66,7 +66,8 @@ def test_a_dutch_export_signs_by_its_af_bij_column() -> None:
 
 
 MINT = (b'"Date","Description","Original Description","Amount","Transaction Type","Category","Account Name","Labels",'
-        b'"Notes"\n"8/02/2016","Amazon","AMAZON MKTPLACE PMTS AMZN.COM/BILL WA","29.99","debit","Shopping","1234","",""\n'
+        b'"Notes"\n"8/02/2016","Amazon","AMAZON MKTPLACE PMTS AMZN.COM/BILL WA","29.99","debit","Shopping","1234",'
+        b'"",""\n'
         b'"6/02/2016","Autopay Rautopay Auto","AUTOPAY 000000000000000RAUTOPAY AUTO-PMT","123.45","credit",'
         b'"Credit Card Payment","1234","",""\n')
 
