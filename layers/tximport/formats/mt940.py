@@ -495,8 +495,9 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
 
 _FIRST_20 = re.compile(r"[ \t\r\f\v]*(?:\{4:)?:20:")
 _OPENING = re.compile(r"^:60[FM]:", re.MULTILINE)
-#: a closing balance whole up to its amount's first digit
-_CLOSING = re.compile(r"^:62[FM]:[ \t]*[CD]\d{6}[A-Z]{3}\d", re.MULTILINE)
+#: a closing balance whole up to its amount's first digit, or written on to its decimal comma (one that does not read,
+#: its currency left out, is `BalanceUnreadable`'s, not a cut)
+_CLOSING = re.compile(r"^:62[FM]:(?:[ \t]*[CD]\d{6}[A-Z]{3}\d|[^\n]*,)", re.MULTILINE)
 #: the line that ends a message: `-` alone, or `-}` (the end of the SWIFT text block)
 _ENDED = re.compile(r"^-(?:\}|[ \t\r]*$)", re.MULTILINE)
 

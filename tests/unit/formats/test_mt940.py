@@ -518,3 +518,13 @@ def test_a_statement_with_both_balances_or_neither_and_an_interim_report_get_no_
 def test_no_sample_is_warned_about_its_balances(name: str) -> None:
     assert not [e for e in parse_sample(name) if isinstance(e, FileNote)
                 and e.code in ("BalanceMissing", "BalanceUnreadable")]
+
+
+def test_a_last_closing_balance_without_its_currency_is_unreadable_not_a_cut() -> None:
+    """qa42b F8 (a public fixture, raphaelm.sta): its last statement ends `:62F:C02032495000,00`, with no currency
+    and no `-` line. Besides BalanceUnreadable it got FileTruncated, saying the statement had no closing balance."""
+    text = STATEMENT.replace(":62F:C240103EUR1087,50\n-\n", ":62F:C2401031087,50\n")
+    notes = [(e.code, e.line_number) for e in parse(text) if isinstance(e, FileNote)]
+    assert notes == [("BalanceUnreadable", 9)]
+    cut = STATEMENT.replace(":62F:C240103EUR1087,50\n-\n", ":62F:C2401\n")  # a cut inside the tag still is one
+    assert [e.code for e in parse(cut) if isinstance(e, FileNote)] == ["BalanceUnreadable", "FileTruncated"]
