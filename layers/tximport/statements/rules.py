@@ -236,16 +236,17 @@ def _overlap(totals: StatementTotals, last: StatementRecord, in_file: bool) -> S
 
 
 #: how far a line may be dated outside its statement's period before it is named (`DateOutsideStatement`): a value
-#: date standing in for the booking day may fall on the days around it (a weekend, a holiday); a day and month
-#: written the wrong way round move a date by 29 days or more
-OUTSIDE_DAYS = 7
+#: date standing in for the booking day may fall on the days around it (a weekend, a holiday; cheques valued ten
+#: days on); a day and month written the wrong way round move a date by 29 days or more
+OUTSIDE_DAYS = 14
 
 
 def _outside(totals: StatementTotals) -> list[StatementCheck]:
     """A `DateOutsideStatement` check for the earliest line dated before the period the file states for the
     statement (camt `FrToDt`, OFX `DTSTART`), and one for the latest dated after it (its end, else the closing
     balance's day: MT940 `:62F:`), each more than OUTSIDE_DAYS away. An MT940 opening's day is not taken for
-    the start: some banks write the day the file was made there."""
+    the start: some banks write the day the file was made there; nor is a period of one day (an OFX `DTSTART` and
+    `DTEND` both the moment of the download)."""
     b = totals.balances
     if b is None or totals.first_day is None or totals.last_day is None:
         return []
@@ -253,7 +254,7 @@ def _outside(totals: StatementTotals) -> list[StatementCheck]:
     end = b.period_end or (b.closing.day if b.closing else None)
     slack = timedelta(days=OUTSIDE_DAYS)
     found = []
-    if start is not None and totals.first_day < start - slack:
+    if start is not None and end is not None and start < end and totals.first_day < start - slack:
         found.append(_dated_outside(totals.first_day, totals.first_day_line, start, end, "before the statement's "
                                     f"start ({start.isoformat()})", (start - totals.first_day).days))
     if end is not None and totals.last_day > end + slack:

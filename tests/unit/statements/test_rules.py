@@ -351,13 +351,16 @@ def test_both_ends_outside_are_each_named():
     assert [(c.code, c.line_number) for c in checks] == [("DateOutsideStatement", 12), ("DateOutsideStatement", 10)]
 
 
-def test_value_dates_a_few_days_outside_and_an_opening_dated_later_are_not_named():
-    """A value date standing in for the booking day may fall a week around the period; an MT940 opening's day is
-    not the period's start (PostFinance writes the file's day there: 2031-01-01 in `_dated`)."""
-    days = [date(2024, 1, 1), date(2024, 2, 7)]
-    assert assess(_dated(days, period=(date(2024, 1, 8), date(2024, 1, 31)), closing_day=None), None).checks == []
+def test_value_dates_days_outside_an_opening_dated_later_and_a_one_day_period_are_not_named():
+    """A value date standing in for the booking day may fall two weeks around the period (a cheque valued ten days
+    on, in a real MT940); an MT940 opening's day is not the period's start (PostFinance writes the file's day there:
+    2031-01-01 in `_dated`); nor is an OFX DTSTART equal to its DTEND (the download's moment, in a real Amex file)."""
+    days = [date(2024, 1, 1), date(2024, 2, 14)]
+    assert assess(_dated(days, period=(date(2024, 1, 15), date(2024, 1, 31)), closing_day=None), None).checks == []
     assert assess(_dated(days, closing_day=date(2024, 1, 31)), None).checks == []
-    assert assess(_dated([date(2024, 2, 8)], closing_day=date(2024, 1, 31)), None).checks[0].line_number == 10
+    assert assess(_dated([date(2024, 2, 15)], closing_day=date(2024, 1, 31)), None).checks[0].line_number == 10
+    download = (date(2024, 3, 12), date(2024, 3, 12))
+    assert assess(_dated([date(2024, 1, 24)], period=download, closing_day=None), None).checks == []
 
 
 def test_a_statement_without_a_stated_end_or_balances_is_not_checked_for_dates():
