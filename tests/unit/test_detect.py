@@ -202,3 +202,14 @@ def test_api_shape_is_json_serialisable() -> None:
     assert set(out) >= {"fileFormat", "confidence", "candidates", "csv", "suggestedMapping", "ambiguous",
                         "reasons"}
     assert out["csv"]["columns"][2] == {"index": 2, "header": "amount", "role": "amount"}
+
+
+@pytest.mark.parametrize("name", ["test.qif", "export.txt", None])
+def test_a_qif_that_opens_with_comment_lines_is_qif(name: str | None) -> None:
+    """qa42b F6: quiffen's test file opens with `### ...` lines; it was `fileFormat: null`, no format marker."""
+    sample = (b"### Most of example qif file is copied from Wikipedia ###\n#\n\n"
+              b"!Type:Class\nNTest class\n^\n!Type:Bank\nD2/14'2020\nT67.50\nPT-Mobile\n^\n")
+    found = detect(sample, name)
+    assert found.file_format == "QIF#v1", found.reasons
+    assert found.confidence >= 0.9
+    assert "!Type:Class" in found.reasons[0]

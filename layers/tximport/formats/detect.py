@@ -209,6 +209,15 @@ def _extension_fits(file_format: str, ext: str) -> bool:
 # structured formats
 
 
+def _qif_first_line(head: str) -> str:
+    """The first line of `head` that is neither blank nor a `#` comment (QIF files may open with comments)."""
+    for line in head[:4096].split("\n"):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            return text
+    return ""
+
+
 def _structured(head: str, complete: bool) -> list[Candidate]:
     out: list[Candidate] = []
     start = head[:2048]
@@ -244,8 +253,9 @@ def _structured(head: str, complete: bool) -> list[Candidate]:
         out.append(Candidate("MT940#v1", 0.7, "SWIFT MT940 tags " + " ".join(f":{t}:" for t in sorted(tags))
                              + " without the :20: and :25: header tags"))
         return out
-    if _QIF_HEADER.search(head[:4096]) and head.lstrip().startswith("!"):
-        out.append(Candidate("QIF#v1", 0.97, "QIF header (" + head.split("\n", 1)[0].strip()[:40] + ")"))
+    qif_first = _qif_first_line(head) if _QIF_HEADER.search(head[:4096]) else ""
+    if qif_first.startswith("!"):
+        out.append(Candidate("QIF#v1", 0.97, "QIF header (" + qif_first[:40] + ")"))
         return out
     if head.startswith(("{", "[")):
         keys = set(_JSON_KEYS.findall(head))

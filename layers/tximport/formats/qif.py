@@ -13,7 +13,15 @@ each record ending with `^`. Read here:
   list accounts and are skipped.
 * `!Type:Invst` (investment) sections are not imported: each one is reported with one LineError
   `UnsupportedSection` that gives the number of records skipped. Other lists (`!Type:Cat`,
-  `!Type:Class`, `!Type:Memorized`, `!Type:Prices` ...) hold no transactions and are skipped silently.
+  `!Type:Class`, `!Type:Memorized`, `!Type:Security`, `!Type:Prices` ...) hold no transactions and are
+  skipped silently. `!Option:...` and `!Clear:...` lines are options, not sections: the section goes on.
+* A line starting with `#` is a comment (quiffen's test files open with `### ...` lines): skipped, so a
+  record's line number is that of its first field line.
+* The first record of a bank section (or of a file without headers) with payee `Opening Balance` and a
+  category in brackets (`L[Checking]`) is Quicken's opening balance of the account, no transaction: it is
+  not staged but reported as a `FileNote(OpeningBalance)` naming its line, `actualValue` its amount (info
+  when the amount is zero, else a warning: the import stops for review). It is not read as a statement
+  balance (nothing says which day it closes).
 
 Dates (`1/31'24`, `01/31/2024`, `31/01/2024`, `31.01.2024` ...) follow the import's dateStyle, else the
 style inferred from every `D` value of the file, exactly as for CSV (`AmbiguousDateStyle` when both
@@ -85,10 +93,13 @@ _RUN = 1  # (_RUN, line number of the first, _Run): bank records of one shape
 _ACCOUNT = 2  # (_ACCOUNT, name, line number)
 _SKIPPED = 3  # (_SKIPPED, header, line number, records skipped)
 _CUT = 4  # (_CUT, line number of the record, last line of the file): the file ends inside a bank record
+_OPENING = 5  # (_OPENING, line number, fields): a bank section's `Opening Balance` record
+
+OPENING_BALANCE = "OpeningBalance"
 
 
 def _section(header: str) -> str:
-    """bank | investment | account | autoswitch-on | autoswitch-off | other"""
+    """bank | investment | account | autoswitch-on | autoswitch-off | option | other"""
     lowered = header[1:].strip().lower()
     if lowered.startswith("type:"):
         kind = lowered[5:].strip()
@@ -103,7 +114,27 @@ def _section(header: str) -> str:
         return "autoswitch-on"
     if lowered == "clear:autoswitch":
         return "autoswitch-off"
+    if lowered.startswith(("option:", "clear:")):
+        return "option"
     return "other"
+
+
+def is_opening_balance(fields: dict[str, str]) -> bool:
+    """Quicken's opening balance record: payee `Opening Balance`, category `[the account]`."""
+    category = fields.get("L", "")
+    return (fields.get("P", "").lower() == "opening balance" and len(category) > 1 and category[0] == "["
+            and category[-1] == "]")
+
+
+def opening_note(line: int, fields: dict[str, str]) -> FileNote:
+    """The note for an opening balance record: it is not staged."""
+    amount = fields.get("T") or fields.get("U") or ""
+    nonzero = any(digit in amount for digit in "123456789")
+    return FileNote(OPENING_BALANCE, f"the record at line {line} (payee 'Opening Balance', category "
+                    f"{fields['L'][:60]}) is Quicken's opening balance of the account, {amount[:40] or 'no amount'}: "
+                    "it is no transaction and is not staged" + ("; check the account's balance before confirming"
+                                                                 if nonzero else ""),
+                    severity="warning" if nonzero else "info", line_number=line, actual_value=amount or None)
 
 
 def qif_date_text(text: str) -> str:
@@ -183,6 +214,7 @@ class _Scanner:
         self.skipped_header: tuple[str, int] | None = None
         self.skipped = 0
         self.seen_qif = False
+        self.opening = True  # the next bank record is the section's first (it may be its opening balance)
         self.shapes: dict[tuple[str, ...], _Shape] = {}
         self.shape: _Shape | None = None
 
@@ -224,7 +256,7 @@ class _Scanner:
         ascii_block = block.isascii()
         while pos < size:
             shape = self.shape
-            if shape is not None and self.record is None and self.section == "bank":
+            if shape is not None and self.record is None and self.section == "bank" and not self.opening:
                 m = shape.run.match(block, pos)
                 if m is not None:
                     run = _Run(block[pos:m.end() - 1].split("\n"), shape, ascii_block)
@@ -249,6 +281,8 @@ class _Scanner:
         if not line:
             return
         first = line[0]
+        if first == "#":  # a comment
+            return
         if first == "!":
             if self.record is not None:
                 self._end_record(out, terminated=True)
@@ -279,8 +313,9 @@ class _Scanner:
             self.autoswitch = True
         elif kind == "autoswitch-off":
             self.autoswitch = False
-        else:
+        elif kind != "option":
             self.section = kind
+            self.opening = kind == "bank"
             if kind == "investment":
                 self.skipped_header = (text, number)
 
@@ -290,6 +325,11 @@ class _Scanner:
         self.record = None
         if self.section == "bank":
             self.seen_qif = self.seen_qif or terminated
+            if self.opening:
+                self.opening = False
+                if is_opening_balance(record.fields):
+                    out.append((_OPENING, record.line_number, record.fields))
+                    return
             out.append((_RECORD, record.line_number, record.fields))
             if learn:
                 self._learn(tuple(record.codes))
@@ -532,6 +572,8 @@ def parse_qif(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
                 yield StatementAccount(item[1], line_number=item[2])
             elif kind == _CUT:
                 yield _cut(item[1], item[2])
+            elif kind == _OPENING:
+                yield opening_note(item[1], item[2])
             else:
                 _, header, line_number, count = item
                 yield LineError(line_number, UNSUPPORTED_SECTION,

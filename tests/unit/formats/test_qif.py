@@ -16,7 +16,7 @@ from tximport.formats.base import (
     FileNote,
     StatementAccount,
 )
-from tximport.formats.qif import UNSUPPORTED_SECTION, parse_qif, qif_date_text
+from tximport.formats.qif import OPENING_BALANCE, UNSUPPORTED_SECTION, parse_qif, qif_date_text
 from tximport.formats.registry import FORMATS
 from tximport.models import DateStyle
 
@@ -107,3 +107,53 @@ def test_qif_template_parses() -> None:
     assert fmt.template is not None
     events = run(fmt.parser, fmt.template[2].encode())
     assert not errors(events) and total(events) == Decimal("1550.00")
+
+
+# quiffen's tests/test_files/test.qif, shortened: comments, lists, an opening balance, other lists after
+QUIFFEN = (
+    "### Most of example qif file is copied from Wikipedia ###\n"
+    "### https://en.wikipedia.org/wiki/Quicken_Interchange_Format ###\n\n"
+    "!Type:Class\nNTest class\nDThis is just a class\n^\n"
+    "!Type:Cat\nNInvestments:Stocks\nDThis is just a category\nTTrue\nI\nB1000\nRTax schedule here\n^\n"
+    "!Option:AllXfr\n!Type:Bank\nD2/10'2020\nT0.00\nCX\nPOpening Balance\nL[TestExport]\n^\n"  # line 18
+    "D2/14'2020\nT67.50\nPT-Mobile\nLBills:Cell Phone/Test class\n^\n"  # line 24
+    "# a comment between records\n"
+    "D2/11'2020\nCX\nMnon split transaction\nT-25.00\nN123\nPWalmart\n^\n"  # line 30
+    "!Type:Memorized\nKC\nT-5.00\nPCoffee\n^\n"
+    "!Type:Security\nNBitcoin - USD\nS^BTCUSD\nTStock\n^\n"
+    "!Type:Prices\n\"AAPL\",120.50,\"2/14'20\"\n^\n"
+)
+
+
+def test_qif_comments_and_lists_are_skipped_and_the_opening_balance_is_a_note() -> None:
+    """qa42b F6: the comment lines opening quiffen's file were read as a record with no date, rejected at line 1,
+    and the `Opening Balance` record was staged as a transaction."""
+    events = run(parse_qif, QUIFFEN.encode())
+    assert errors(events) == []
+    assert [(line.line_number, line.date_posted, line.amount, line.description) for line in lines(events)] == [
+        (24, date(2020, 2, 14), Decimal("67.50"), "T-Mobile"),
+        (30, date(2020, 2, 11), Decimal("-25.00"), "Walmart non split transaction"),
+    ]
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        OPENING_BALANCE, "info", 18, "0.00")
+    assert "[TestExport]" in note.message and "not staged" in note.message
+
+
+def test_a_non_zero_qif_opening_balance_is_a_warning_and_only_a_sections_first_record_is_one() -> None:
+    data = (b"!Type:Bank\nD01/13/2024\nT1,250.00\nPOpening Balance\nL[Checking]\n^\n"
+            b"D01/14/2024\nT-3.50\nPOpening Balance\nL[Checking]\n^\n"  # not the first: a transaction
+            b"!Type:CCard\nD01/15/2024\nT-9.99\nPOpening Balance\nLFees\n^\n")  # no [account]: one too
+    events = run(parse_qif, data)
+    [note] = [e for e in events if isinstance(e, FileNote)]
+    assert (note.code, note.severity, note.line_number, note.actual_value) == (
+        OPENING_BALANCE, "warning", 2, "1,250.00")
+    assert [(line.line_number, line.amount) for line in lines(events)] == [(7, Decimal("-3.50")),
+                                                                          (13, Decimal("-9.99"))]
+
+
+def test_a_qif_option_line_does_not_end_the_bank_section_and_errors_name_the_records_first_line() -> None:
+    data = b"!Type:Bank\n!Option:MDY\nD01/22/2024\nT-3.50\nPCoffee\n^\n# note\nT-1.00\nPNo date\n^\n"
+    events = run(parse_qif, data)
+    assert [(line.line_number, line.amount) for line in lines(events)] == [(3, Decimal("-3.50"))]
+    assert [(e.line_number, e.code) for e in errors(events)] == [(8, REQUIRED_VALUE_MISSING)]

@@ -994,3 +994,24 @@ def test_json_lines_rejected_at_the_same_member_are_one_kind_of_problem(c: FakeC
 ])
 def test_a_kind_of_problem_names_the_place_of_every_line(target: str | None, kind: str | None):
     assert problem_target(target) == kind
+
+
+QIF_OPENING = ("### exported by a test ###\n!Type:Class\nNTest class\n^\n!Type:Bank\n"
+               "D01/21/2024\nT{opening}\nCX\nPOpening Balance\nL[Checking]\n^\n"
+               + "".join(f"D01/2{d}/2024\nT-{d}.50\nPShop {d}\n^\n" for d in (2, 3)))
+
+
+@pytest.mark.parametrize(("opening", "outcome_wanted", "severity"), [
+    ("0.00", "confirm", Severity.INFO), ("1,250.00", "review", Severity.WARNING)])
+def test_a_qif_opening_balance_is_no_line_and_a_clean_quiffen_like_file_needs_no_review(
+        c: FakeContainer, world: World, opening: str, outcome_wanted: str, severity: Severity):
+    """qa42b F6: comment lines were a rejected line at line 1 (so a clean file stopped for review), and Quicken's
+    `Opening Balance` record was staged as a transaction (a non-zero one booked as income)."""
+    account = world.account(IBAN)
+    imp, outcome = world.processed(QIF_OPENING.format(opening=opening).encode(), account, file_format="QIF#v1",
+                                   review_level=ReviewLevel.EXCEPTION)
+    assert outcome == outcome_wanted, imp.error_details
+    assert not [d for d in imp.error_details if d.severity == Severity.ERROR]
+    [note] = [d for d in imp.error_details if d.code == "OpeningBalance"]
+    assert (note.severity, note.line_number, note.actual_value) == (severity, 6, opening)
+    assert sorted(row.amount for row in c.staging.all_rows(imp.chunk_keys)) == [Decimal("-3.50"), Decimal("-2.50")]

@@ -1,6 +1,8 @@
 """The QIF reader as it was before the block reader replaced it (line by line, the same two passes).
 Kept as the oracle the differential tests compare `tximport.formats.qif` against, unchanged but for this note
-and one warning both give: a file whose last bank record has no `^` looks cut short (FileTruncated).
+and the rules both apply since: a file whose last bank record has no `^` looks cut short (FileTruncated); a line
+starting with `#` is a comment; `!Option:`/`!Clear:` lines (but AutoSwitch's) do not change the section; a bank
+section's first record with payee `Opening Balance` and category `[account]` is a FileNote(OpeningBalance), not a line.
 
 `QIF#v1`: Quicken Interchange Format, bank-like sections.
 
@@ -86,7 +88,7 @@ def _items(source: Source, encoding: str) -> Iterator[_Item]:
             line = raw.strip("\r\n").strip()
             if number == 1:
                 line = line.lstrip("\ufeff")
-            if not line:
+            if not line or line.startswith("#"):
                 continue
             if line.startswith("!"):
                 if record is not None:
@@ -125,6 +127,8 @@ def _section(header: str) -> str:
         return "autoswitch-on"
     if lowered == "clear:autoswitch":
         return "autoswitch-off"
+    if lowered.startswith(("option:", "clear:")):
+        return "option"
     return "other"
 
 
@@ -146,6 +150,7 @@ def _bank_records(source: Source, encoding: str) -> Iterator[tuple[str, Any]]:
     skipped_header: tuple[str, int] | None = None
     skipped = 0
     seen_qif = False
+    first = True  # the next bank record is its section's first
     for item in _items(source, encoding):
         if item.kind == "header":
             seen_qif = True
@@ -157,8 +162,9 @@ def _bank_records(source: Source, encoding: str) -> Iterator[tuple[str, Any]]:
                 autoswitch = True
             elif kind == "autoswitch-off":
                 autoswitch = False
-            else:
+            elif kind != "option":
                 section = kind
+                first = True
                 if kind == "investment":
                     skipped_header = (item.text, item.line_number)
             continue
@@ -170,7 +176,12 @@ def _bank_records(source: Source, encoding: str) -> Iterator[tuple[str, Any]]:
             continue
         if section == "bank":
             seen_qif = seen_qif or item.text != "unterminated"
-            yield "record", record
+            fields = record.fields
+            category = fields.get("L", "")
+            opening = (first and fields.get("P", "").lower() == "opening balance" and len(category) > 1
+                       and category.startswith("[") and category.endswith("]"))
+            first = False
+            yield ("opening" if opening else "record"), record
         elif section == "investment":
             skipped += 1
         elif section == "account" and not autoswitch:
@@ -226,6 +237,17 @@ def parse_qif(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
                            f"{value[0]} (no '^' ends it). It looks cut short: that record may be incomplete and "
                            "records after the cut are missing; check the file before confirming", severity="warning",
                            line_number=value[1])
+            continue
+        if kind == "opening":
+            fields = value.fields
+            amount = fields.get("T") or fields.get("U") or ""
+            nonzero = any(digit in amount for digit in "123456789")
+            yield FileNote("OpeningBalance", f"the record at line {value.line_number} (payee 'Opening Balance', "
+                           f"category {fields['L'][:60]}) is Quicken's opening balance of the account, "
+                           f"{amount[:40] or 'no amount'}: it is no transaction and is not staged"
+                           + ("; check the account's balance before confirming" if nonzero else ""),
+                           severity="warning" if nonzero else "info", line_number=value.line_number,
+                           actual_value=amount or None)
             continue
         if kind == "skipped":
             header, line_number, count = value
