@@ -85,6 +85,12 @@ SUM_ENTRIES_PATTERN = r"""^
     (?P<amount>[\d,]{1,15})  # 15d Amount
     """
 _STATEMENT = re.compile(STATEMENT_PATTERN, _FLAGS)
+#: the customer reference as SWIFT caps it (16x), and as some banks write it where it does not fit: ASN Bank writes
+#: the counterparty's IBAN there (18 characters) and its details on the next line. Tried where the capped pattern
+#: fails, so a line it reads is read as before.
+_CAPPED_REFERENCE = r"(?P<customer_reference>((?!//)[^\n]){0,16})"
+_STATEMENT_LONG_REFERENCE = re.compile(
+    STATEMENT_PATTERN.replace(_CAPPED_REFERENCE, _CAPPED_REFERENCE.replace("{0,16}", "{0,34}")), _FLAGS)
 _BALANCE = re.compile(BALANCE_PATTERN, _FLAGS)
 _DATE_TIME = re.compile(DATE_TIME_PATTERN, _FLAGS)
 _STATEMENT_NUMBER = re.compile(STATEMENT_NUMBER_PATTERN, _FLAGS)
@@ -380,7 +386,7 @@ def _statement(message: Message, value: str) -> Entry:
     else:
         if value.find("\n", _STATEMENT_HEAD) >= 0:
             raise Unreadable(f"not a statement line: {value[:80]!r}")
-        m = _STATEMENT.match(value)
+        m = _STATEMENT.match(value) or _STATEMENT_LONG_REFERENCE.match(value)
         if m is None:
             raise Unreadable(f"not a statement line: {value[:80]!r}")
         g = m.groups()

@@ -528,3 +528,17 @@ def test_a_last_closing_balance_without_its_currency_is_unreadable_not_a_cut() -
     assert notes == [("BalanceUnreadable", 9)]
     cut = STATEMENT.replace(":62F:C240103EUR1087,50\n-\n", ":62F:C2401\n")  # a cut inside the tag still is one
     assert [e.code for e in parse(cut) if isinstance(e, FileNote)] == ["BalanceUnreadable", "FileTruncated"]
+
+
+def test_a_customer_reference_longer_than_swift_allows_is_read_where_the_line_reads_no_other_way() -> None:
+    """qa42b F4: ASN Bank writes the counterparty's IBAN (18 characters) as the `:61:` customer reference, where SWIFT
+    and the mt-940 library allow 16, and its details on the next line: 7 of the 8 lines of a real file were
+    rejected InvalidLine. A line the capped reference reads is read as before."""
+    asn = STATEMENT.replace(":61:2401020102D12,50NTRFNONREF//B1",
+                            ":61:2401020102D12,50NOVBNL47INGB9999999999\nhr gjlm paulissen")
+    events = parse(asn)
+    assert not errors(events)
+    assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+    assert lines(events)[0].reference == "NL47INGB9999999999"
+    one_line = STATEMENT.replace("NTRFNONREF//B1", "NTRFNONREF123456789012345//B1")  # the capped reading holds
+    assert lines(parse(one_line))[0].reference == "NONREF1234567890"

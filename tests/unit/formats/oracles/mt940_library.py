@@ -170,10 +170,29 @@ class _LeftOut(mt940.tags.Tag):
 _NO_BALANCES = {key: _LeftOut() for key, tag in mt940.tags.TAG_BY_ID.items() if isinstance(tag, mt940.tags.BalanceBase)}
 
 
+class _LongReference(mt940.tags.Statement):
+    """The library's `:61:`, with a customer reference of up to 34 characters where its 16 do not read the line (ASN
+    Bank writes an IBAN there): README "File formats", MT940."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        type(self).slug = "statement"  # (the library names a tag's processors by its class: `pre_statement`)
+        capped = "(?P<customer_reference>((?!//)[^\\n]){0,16})"
+        assert capped in self.pattern
+        self.long = re.compile(self.pattern.replace(capped, capped.replace("{0,16}", "{0,34}")), self.RE_FLAGS)
+
+    def parse(self, transactions: Any, value: str) -> dict[str, Any]:
+        match = self.re.match(value) or self.long.match(value)
+        return match.groupdict() if match else super().parse(transactions, value)
+
+
+_TAGS: dict[int | str, Any] = {61: _LongReference()}
+
+
 def parse_text(text: str, *, balances: bool = True) -> mt940.models.Transactions:
     """The library's reading of a message, refused (`_Untyped`) where a `:61:` has no transaction type; without
     `balances`, its balance tags are left out unread (`_LeftOut`)."""
-    transactions = mt940.models.Transactions(options=_OPTIONS, tags=None if balances else _NO_BALANCES)
+    transactions = mt940.models.Transactions(options=_OPTIONS, tags=_TAGS if balances else {**_TAGS, **_NO_BALANCES})
     processors = transactions.processors
     transactions.processors = {
         **processors,
