@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -46,8 +46,25 @@ def loads(text: str | bytes) -> Any:
 
 def loads_request(text: str | bytes) -> Any:
     """`loads` for a request's body, which names each member of an object once: `{"amount": 1, "amount": 2}` says
-    two things, and taking the last would act on what the client may not have meant (JSONDecodeError naming it)."""
-    return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_members)
+    two things, and taking the last would act on what the client may not have meant (JSONDecodeError naming it).
+    `NaN`, `Infinity` and `-Infinity`, which Python's json module reads, are no JSON (RFC 8259): refused the same
+    way, so none is ever stored to be answered back as text no strict client can read."""
+    return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_members, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is no JSON value (RFC 8259 has no NaN or Infinity)", "", 0)
+
+
+#: what the refusals `loads_request` adds to the standard library's say
+_OWN_REFUSALS = ("is given twice in one object", "is no JSON value")
+
+
+def message(error: Mapping[str, Any], fallback: str) -> str:
+    """A JSON decoding error's message as the API tells it: one `loads_request` raised names what is wrong (a member
+    given twice, NaN); the standard library's says only where parsing stopped (`fallback`)."""
+    said = str((error.get("ctx") or {}).get("error", ""))
+    return said if any(part in said for part in _OWN_REFUSALS) else fallback
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -56,6 +73,6 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for name, _ in pairs:
             if name in seen:
-                raise json.JSONDecodeError(f"the member {name!r} is given twice in one object", "", 0)
+                raise json.JSONDecodeError(f"the member {name!r} {_OWN_REFUSALS[0]}", "", 0)
             seen.add(name)
     return members

@@ -159,6 +159,26 @@ def test_unknown_route_is_a_404_envelope(api: Api):
     assert answer.json()["error"]["code"] in ("RouteNotFound", "NotFound")
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_no_json_on_any_route(api: Api, constant: str):
+    """Python's json module reads NaN and Infinity; RFC 8259 has neither: refused as any body that is no JSON, on a
+    route that reads a body and on one that reads none (the import stays as it was)."""
+    account = api.create_account()
+    headers = {"Authorization": f"Bearer {api.token}", "content-type": "application/json"}
+    body = ('{"data":{"bankId":"b","countryCode":"DEU","accountIdentifier":"NAN-' + constant + '","currency":"EUR",'
+            '"name":' + constant + '}}')
+    created = api.session.post(f"{api.base_url}/bankaccounts", data=body, headers=headers, timeout=10)
+    assert created.status_code == 400, created.text
+    error = created.json()["error"]
+    assert (error["code"], error["target"]) == ("ValidationError", "body") and constant.lstrip("-") in error["message"]
+    imp = api.import_file(account, b"date,description,amount\n2024-01-02,Coffee,-3.50\n")
+    for sent in (constant, '{"data": ' + constant + "}"):
+        answer = api.session.post(f"{api.base_url}/imports/{imp['id']}/confirm", data=sent, headers=headers,
+                                  timeout=10)
+        assert answer.status_code == 400 and answer.json()["error"]["target"] == "body", answer.text
+    assert api.ok("GET", f"/imports/{imp['id']}")["data"]["status"] == "awaitingConfirmation"
+
+
 def test_mapped_csv_mapping_is_checked_when_the_import_is_created(api: Api):
     account = api.create_account()
     base = {"fileFormat": "CSV#mapped#v1", "bankAccounts": [{"id": account}]}

@@ -96,6 +96,23 @@ def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
     assert refused["code"] == "UnsupportedMediaType"
 
 
+def test_nan_in_a_staged_lines_data_is_refused_and_never_stored(client: SessionsClient):
+    """A free-form `data` holding NaN or Infinity would be answered back as text no strict JSON client reads."""
+    account = client.bank_account()
+    session = client.create_session(account_id=account, billing_month="2024-04")
+    line = '{"transaction_date":"2024-04-02","description":"x","amount":-1,"data":{"note":%s}}'
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        answer = client.call("POST", f"/import-sessions/{session['id']}/staged-transactions",
+                             headers={"Content-Type": "application/json"}, data="[" + line % constant + "]")
+        assert answer.status_code == 400 and answer.json()["field"] == "body", answer.text
+    assert client.get_session(session["id"])["stats"]["total"] == 0
+    (staged,) = client.stage(session["id"], [{"transaction_date": "2024-04-02", "description": "x", "amount": -1}])
+    answer = client.call("PUT", f"/staged-transactions/{staged['id']}", headers={"Content-Type": "application/json"},
+                         data='{"data":{"x":Infinity}}')
+    assert answer.status_code == 400, answer.text
+    assert "x" not in client.ok("GET", f"/staged-transactions/{staged['id']}").get("data", {})
+
+
 def test_user_guide_account_example(client: SessionsClient):
     """initial_balance = 1150.00 and context_value = 2700.00, as the guide computes them."""
     account = client.bank_account()

@@ -349,6 +349,12 @@ def test_a_body_that_is_not_json_or_not_a_document_is_named_by_where_it_fails(cl
     assert (raw.status_code, raw.json()["details"]["field"]) == (400, "body")
     missing = client.call("POST", BASE, json={"data": {}})
     assert (missing.status_code, missing.json()["details"]["field"]) == (400, "data.type")
+    for body, told in (('{"data":{"type":"reconciliation","type":"x"}}', "'type' is given twice"),
+                       ('{"data":{"type":NaN}}', "NaN is no JSON value")):
+        refused = client.api.session.post(f"{client.api.base_url}{BASE}", data=body, timeout=10, headers={
+            "Authorization": f"Bearer {client.api.token}", "Content-Type": "application/json"})
+        assert refused.status_code == 400 and refused.json()["details"]["field"] == "body", refused.text
+        assert told in refused.json()["message"], refused.text
 
 
 def test_the_matching_options_are_answered_as_numbers(client: Client):

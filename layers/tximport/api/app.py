@@ -201,10 +201,10 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
     for err in errors:
         if err.get("type") == "json_invalid":  # its loc is the character where parsing stopped, no field
             at = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
-            said = str((err.get("ctx") or {}).get("error", ""))
-            details.append({"target": "body", "code": "json_invalid", "message": "the request body is not valid JSON"
-                            + (f": {said}" if "given twice" in said else
-                               f" (it breaks off at character {at})" if at is not None else "")})
+            where = f" (it breaks off at character {at})" if at is not None else ""
+            said = exactjson.message(err, "")
+            details.append({"target": "body", "code": "json_invalid",
+                            "message": f"the request body is not valid JSON{f': {said}' if said else where}"})
             continue
         details.append({"target": _target(err.get("loc", ())), "message": err.get("msg", "invalid"),
                         "code": err.get("type", "invalid")})

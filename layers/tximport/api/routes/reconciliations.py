@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
+from tximport import exactjson
 from tximport.api.context import claims_of, tenant_of
 from tximport.api.models import PathId
 from tximport.api.reconciliation_models import (
@@ -255,9 +256,10 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
     if first.get("type") == "too_long" and field == "entries":
         return answer(Unprocessable(f"too many entries: at most {first.get('ctx', {}).get('max_length')} per "
                                     "request", details={"field": field}).body(), 422)
-    message = f"{field}: {first.get('msg', 'invalid')}"
+    message = f"{field}: {exactjson.message(first, str(first.get('msg', 'invalid')))}"
     body = Invalid(message, field, problems=[
-        {"field": field_name(e.get("loc", ()), str(e.get("type", ""))), "message": e.get("msg", "invalid"),
-         "type": e.get("type", "invalid")} for e in errors[:20]]).body()
+        {"field": field_name(e.get("loc", ()), str(e.get("type", ""))),
+         "message": exactjson.message(e, str(e.get("msg", "invalid"))), "type": e.get("type", "invalid")}
+        for e in errors[:20]]).body()
     return answer(body, 400)
 

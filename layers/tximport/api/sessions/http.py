@@ -60,8 +60,7 @@ _SHAPE_ERRORS = frozenset({"dict_type", "list_type", "model_type", "model_attrib
 
 def _message(error: Mapping[str, Any]) -> str:
     """A validation error's message; a body that names a member twice says which (`tximport.exactjson`)."""
-    said = str((error.get("ctx") or {}).get("error", ""))
-    return said if "given twice" in said else str(error.get("msg", "invalid"))
+    return exactjson.message(error, str(error.get("msg", "invalid")))
 
 
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
