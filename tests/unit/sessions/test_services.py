@@ -186,6 +186,20 @@ def test_update_makes_a_line_ready_and_creates_tags_by_name(w: World):  # a sent
     assert w.deps.session(w.scope, session.id).total == 0
 
 
+def test_tag_names_differing_in_digits_are_two_tags_and_in_case_or_accents_one(w: World):
+    catalog = CatalogService(w.deps)
+    first = catalog.create(w.scope, "tag", {"name": "Viagem 2023"})
+    second = catalog.create(w.scope, "tag", {"name": "Viagem 2024"})
+    catalog.create(w.scope, "tag", {"name": "Parcela 1/10"})
+    catalog.create(w.scope, "tag", {"name": "Parcela 2/10"})
+    assert first.id != second.id
+    with pytest.raises(Conflict) as taken:
+        catalog.create(w.scope, "tag", {"name": "viagem  2024"})
+    assert taken.value.code == "TagExists"
+    assert catalog.tags_by_name(w.scope, ["VIAGEM 2024", "Viagem 2023", "Viágem 2023"], "data.tags") == [
+        second.id, first.id, first.id]
+
+
 def test_user_guide_balances_on_the_ledger(w: World):
     account, session = account_session(w, target_value=D("2700.00"))
     for day, amount in [("2024-01-15", "1000.00"), ("2024-01-20", "-200.00"), ("2024-02-10", "500.00"),

@@ -3,6 +3,8 @@ enrichment rules, scoped by workspace (create, read, list, update, delete)."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -14,7 +16,6 @@ from tximport.models import LedgerLine, utcnow
 from tximport.services.sessions.deps import Deps, check_amount, check_currency
 from tximport.sessions.binding import DATA_FIELD, LOOKUP_ORDER
 from tximport.sessions.enrichment import compile_pattern
-from tximport.sessions.learning import normalise
 from tximport.sessions.models import (
     Card,
     Category,
@@ -29,6 +30,16 @@ from tximport.sessions.models import (
 )
 from tximport.storage.kv import ConditionFailed
 from tximport.storage.sessions import catalog_key
+
+_SPACES = re.compile(r"\s+")
+
+
+def tag_name_key(name: str) -> str:
+    """What makes two tag names one tag: the same letters whatever their case and accents, and spaces; digits count
+    ("Viagem 2023" and "Viagem 2024" are two tags, as are "Parcela 1/10" and "Parcela 2/10")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return _SPACES.sub(" ", plain).strip()
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -83,7 +94,7 @@ class CatalogService:
         model = _validated(cls, {**current.model_dump(), **fields, "id": item_id, "workspace_id": scope.workspace_id,
                                  "updated_at": utcnow()})
         self._check(scope, kind, model)
-        if isinstance(model, Tag) and normalise(model.name) != normalise(current.name):
+        if isinstance(model, Tag) and tag_name_key(model.name) != tag_name_key(current.name):
             self._claim_tag_name(scope, model)
         self.d.catalog.put(scope.tenant, scope.workspace_id, model)
         return model
@@ -94,7 +105,7 @@ class CatalogService:
             raise NotFound(f"{kind} {item_id} not found", code=code, target="id")
 
     def _claim_tag_name(self, scope: Scope, tag: Tag) -> None:
-        name = normalise(tag.name)
+        name = tag_name_key(tag.name)
         owner = self.d.catalog.claim_tag_name(scope.tenant, scope.workspace_id, name, tag.id)
         if owner != tag.id and self.d.catalog.get(scope.tenant, scope.workspace_id, Tag, owner):
             raise Conflict(f"a tag named {tag.name!r} already exists", code="TagExists", target="name")
@@ -176,7 +187,7 @@ class CatalogService:
             if not isinstance(name, str) or not name.strip() or len(name) > 100:
                 raise ValidationFailed("a tag name is a text of 1 to 100 characters", target=f"{target}[{index}]")
             tag = Tag(id=new_id(), workspace_id=scope.workspace_id, name=name.strip())
-            key = normalise(tag.name)
+            key = tag_name_key(tag.name)
             owner = self.d.catalog.claim_tag_name(scope.tenant, scope.workspace_id, key, tag.id)
             if owner == tag.id or not self.d.catalog.get(scope.tenant, scope.workspace_id, Tag, owner):
                 self.d.catalog.put(scope.tenant, scope.workspace_id, tag)
