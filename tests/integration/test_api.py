@@ -60,6 +60,9 @@ def test_file_formats_need_no_token_and_say_their_limits(api: Api):
     ({"data": {"fileFormat": "Tabular3column#v1", "bankAccounts": [{"id": "x", "productDates": {
         "transactionStartDate": "2024-02-01", "transactionEndDate": "2024-01-31"}}]}}, 400, "ValidationError",
      "data.bankAccounts[0].productDates"),
+    *(({"data": {"fileFormat": "Tabular3column#v1", "bankAccounts": [{"id": "x", "productDates": {
+        "transactionStartDate": day}}]}}, 400, "ValidationError",
+       "data.bankAccounts[0].productDates.transactionStartDate") for day in (0, 86400, "86400", -0.0, True)),
 ])
 def test_bad_import_requests_get_a_code_and_a_target(api: Api, body, status, code, target):
     answer = api.call("POST", "/imports", json=body)

@@ -843,9 +843,19 @@ def test_numbers_are_json_numbers_and_a_rules_bounds_can_match(client: SessionsC
     category = client.category("Casa")
     rule = {"name": "r", "category_id": category}
     for body, field in (({**rule, "amount_min": "10"}, "amount_min"),
-                        ({**rule, "amount_min": 50, "amount_max": 10}, "amount_max")):
+                        ({**rule, "amount_min": 50, "amount_max": 10}, "amount_max"),
+                        ({**rule, "amount_min": -5}, "amount_min"), ({**rule, "amount_max": 12.123456789}, "amount_max"),
+                        ({**rule, "priority": True}, "priority"), ({**rule, "priority": "3"}, "priority")):
         refused = client.error("POST", "/enrichment-rules", 400, json_body=body)
         assert refused["field"] == field, refused
+    for body, field in (({"name": "Visa", "credit_limit": "12.50"}, "credit_limit"),
+                        ({"name": "Visa", "credit_limit": -5}, "credit_limit"),
+                        ({"name": "Visa", "closing_date": True}, "closing_date"),
+                        ({"name": "Visa", "due_date": 5.0}, "due_date")):
+        refused = client.error("POST", "/cards", 400, json_body=body)
+        assert refused["field"] == field, refused
+    card = client.ok("POST", "/cards", 201, json_body={"name": "Visa", "credit_limit": -0.0, "closing_date": 3})
+    assert (card["credit_limit"], card["closing_date"]) == (0, 3), card
     account = client.bank_account()
     session = client.create_session(account_id=account, billing_month="2024-03")
     refused = client.error("POST", f"/import-sessions/{session['id']}/staged-transactions", 400, json_body=[

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -47,6 +48,18 @@ _PATH_ID = "1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or
 #: schema spelled out: a validator after `Path` hides the pattern from the generated one)
 PathId = Annotated[str, Path(pattern=SAFE_ID_PATTERN, description=_PATH_ID), Canonical,
                    WithJsonSchema({"description": _PATH_ID, "pattern": SAFE_ID_PATTERN, "type": "string"})]
+
+
+def _day_text(value: Any) -> Any:
+    # pydantic reads a number (0, 86400) or a string of digits as a Unix time: a day is written YYYY-MM-DD
+    digits = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
+    if digits or isinstance(value, bool | int | float | Decimal):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+#: a day as the documents write it, YYYY-MM-DD (a number is no day)
+Day = Annotated[date, BeforeValidator(_day_text), WithJsonSchema({"type": "string", "format": "date"})]
 #: a short label (a source, a bank's identifier)
 Label = Annotated[str, StringConstraints(max_length=255)]
 #: the largest column mapping, as JSON (the schema in GET /fileformats; it is stored with the import)
@@ -78,8 +91,8 @@ class CreateBankAccountRequest(ApiModel):
 
 
 class ProductDates(ApiModel):
-    transaction_start_date: date | None = Field(default=None, alias="transactionStartDate")
-    transaction_end_date: date | None = Field(default=None, alias="transactionEndDate")
+    transaction_start_date: Day | None = Field(default=None, alias="transactionStartDate")
+    transaction_end_date: Day | None = Field(default=None, alias="transactionEndDate")
 
     @model_validator(mode="after")
     def _ordered(self) -> ProductDates:

@@ -92,7 +92,18 @@ def _date(value: Any) -> Any:
     return value
 
 
+def _magnitude(value: Any) -> Any:
+    # a limit or a bound on amounts' magnitudes: a JSON number, zero or more (-0 is 0), at most 6 decimal places
+    value = _amount(_number(value))
+    if isinstance(value, Decimal) and value < 0:
+        raise ValueError("a magnitude is zero or more")
+    return abs(value) if isinstance(value, Decimal) else value
+
+
 Amount = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({"type": "number", "examples": [49.9]})]
+#: a credit limit, a rule's bound on amounts' magnitudes: a JSON number, zero or more
+Magnitude = Annotated[Decimal, BeforeValidator(_magnitude), WithJsonSchema({"type": "number", "minimum": 0,
+                                                                           "examples": [5000.0]})]
 #: an amount the client must send as a JSON number (the exact number text is read as a Decimal)
 Number = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "number", "examples": [2700.0]})]
 #: a line's amount as a client sends it: a JSON number
@@ -267,9 +278,9 @@ class EnrichmentRequest(RootModel[list[EnrichmentInputTransaction]]):
 
 class CardRequest(In):
     name: Name
-    closing_date: int | None = Field(default=None, ge=1, le=31)
-    due_date: int | None = Field(default=None, ge=1, le=31)
-    credit_limit: Amount | None = None
+    closing_date: StrictInt | None = Field(default=None, ge=1, le=31)
+    due_date: StrictInt | None = Field(default=None, ge=1, le=31)
+    credit_limit: Magnitude | None = None
     is_active: StrictBool | None = None
 
 
@@ -330,11 +341,11 @@ class RuleRequest(In):
     sets what it names."""
 
     name: Name
-    priority: int = Field(default=100, ge=0, le=1_000_000)
+    priority: StrictInt = Field(default=100, ge=0, le=1_000_000)
     description_contains: Text | None = None
     description_regex: Annotated[str, StringConstraints(max_length=200)] | None = None
-    amount_min: Number | None = Field(default=None, description="compared with the amount's magnitude")
-    amount_max: Number | None = Field(default=None, description="at least amount_min")
+    amount_min: Magnitude | None = Field(default=None, description="compared with the amount's magnitude")
+    amount_max: Magnitude | None = Field(default=None, description="at least amount_min")
     counterparty: Text | None = Field(default=None, description="contained in data.counterparty_name")
     category_id: Id | None = None
     subcategory_id: Id | None = None
