@@ -1,8 +1,9 @@
-"""Generated MT940 statements for the statement-truth flows: a month per statement, balances that add up
-unless a test says otherwise."""
+"""Generated statements for the statement-truth flows (MT940: a month per statement; camt.053, OFX, PayPal CSV),
+balances that add up unless a test says otherwise."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -128,3 +129,47 @@ def two_banks_ofx(banks: tuple[str | None, str | None] = ("30001", "99999")) -> 
     return ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1>"
             + stmt(banks[0], "20240105", "-12.50", "A", "CAFE") + stmt(banks[1], "20240107", "-9.99", "B", "KIOSK")
             + "</BANKMSGSRSV1></OFX>").encode()
+
+
+#: a PayPal CSV export through the mapping (qa42b F3): its one `Balance` column runs per currency
+PAYPAL_MAPPING = {"columns": {"date": "Date", "description": "Description", "amount": "Net", "balance": "Balance",
+                              "currency": "Currency", "bankTransactionId": "Transaction ID"},
+                  "dateStyle": "middleEndian"}
+
+
+@dataclass(frozen=True)
+class PayPalLine:
+    day: date
+    currency: str  # "" as PayPal never writes it: a cell left empty
+    net: Decimal
+    balance: Decimal
+    status: str = "Completed"
+
+
+def paypal_csv(lines: list[PayPalLine]) -> bytes:
+    """A PayPal CSV export of `lines` (the file's line n + 2 is `lines[n]`), written as PayPal writes them: every cell
+    quoted, days month first, thousands separated."""
+    rows = ['"Date","Time","Time Zone","Description","Currency","Gross","Fee","Net","Balance","Transaction ID",'
+            '"Status"']
+    rows += [f'"{p.day.month}/{p.day.day}/{p.day.year}","12:00:00","PST","Payment {n}","{p.currency}",'
+             f'"{p.net:,.2f}","0.00","{p.net:,.2f}","{p.balance:,.2f}","TID{n}","{p.status}"'
+             for n, p in enumerate(lines)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def paypal_lines(rng: random.Random, count: int, *, interleaved: bool, blanks: bool = False) -> list[PayPalLine]:
+    """`count` lines in USD, EUR and GBP, each currency's balance running on its own (from 0.89, 0.75, 10.00): in
+    blocks of one currency, or interleaved; `blanks`: now and then a line with its currency cell empty, of the
+    currency of the line before it."""
+    balances = {"USD": Decimal("0.89"), "EUR": Decimal("0.75"), "GBP": Decimal("10.00")}
+    lines: list[PayPalLine] = []
+    currency = "EUR"
+    for i in range(count):
+        blank = blanks and i % 4 == 1
+        if not blank:
+            currency = rng.choice(sorted(balances)) if interleaved else ("EUR", "USD", "GBP")[3 * i // count]
+        net = Decimal(rng.randrange(-90_000, 120_000)) / 100
+        balances[currency] += net
+        lines.append(PayPalLine(date(2024, 3, 1) + timedelta(days=i // 6), "" if blank else currency, net,
+                                balances[currency]))
+    return lines

@@ -428,6 +428,9 @@ class StatementReportOut(Wire):
     first_line_number: int | None = Field(default=None, description="ours: the file line of its first booked line")
     last_line_number: int | None = Field(default=None, description="ours: the file line of its last booked line")
     interim: bool
+    foreign_currency: bool = Field(default=False, description=(
+        "ours: the lines of a statement in another currency than the statement's own, reported apart: checked on "
+        "their own figures, never for a gap or an overlap, and never the account's last statement"))
     checks: list[StatementCheckOut]
 
 

@@ -214,7 +214,7 @@ def statement_view(report: StatementReport) -> schemas.StatementReportOut:
         **_figure("computed_closing_balance", report.computed_closing, currency), "line_count": report.line_count,
         **_figure("line_sum", report.line_sum, currency), "start_date": report.start_date,
         "end_date": report.end_date, "first_line_number": report.first_line,
-        "last_line_number": report.last_line, "interim": report.interim,
+        "last_line_number": report.last_line, "interim": report.interim, "foreign_currency": report.foreign,
         "checks": [statement_check_view(c, currency) for c in report.checks]})
 
 

@@ -1097,18 +1097,22 @@ class _Run:
         return tails
 
     def _statement_lines(self, segment: _Segment, reversed_sign: bool, cols: _Columns | None) -> None:
-        """The segment's booked lines go to the statement checks (a booked balance leaves pending lines out);
-        `cols`: the columns of all of them, where every line is staged and booked."""
+        """The segment's booked lines, each with its currency, go to the statement checks (a booked balance leaves
+        pending lines out); `cols`: the columns of all of them, where every line is staged and booked."""
         collector = self.statements
         assert collector is not None
-        lines = segment.lines
+        lines, currencies = segment.lines, segment.currencies
         block = lines.block if type(lines) is _BlockLines else None
         booked: _Lines
         balances: list[Decimal | None]
         if block is not None:  # (a block's lines are all booked)
             booked, balances = lines, block.balances or [None] * len(lines)
         else:
-            booked = [line for line in lines if not line.pending] if True in map(_PENDING, lines) else lines
+            if True in map(_PENDING, lines):
+                kept = [(line, c) for line, c in zip(lines, currencies, strict=True) if not line.pending]
+                booked, currencies = [k[0] for k in kept], [k[1] for k in kept]
+            else:
+                booked = lines
             balances = list(map(_BALANCE, booked))
         if not booked:
             return
@@ -1122,8 +1126,7 @@ class _Run:
             file_amounts = list(map(_AMOUNT, booked))
             amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
             days, numbers = list(map(_DAY, booked)), list(map(_LINE_NUMBER, booked))
-        currency = next((c for c in segment.currencies if c is not None), None)
-        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currency=currency,
+        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currencies=currencies,
                         line_numbers=numbers, file_amounts=file_amounts, balances=balances)
 
     def _statement_verdicts(self, segment: _Segment, cols: _Columns, verdicts: list[Verdict | None]) -> None:
@@ -1133,9 +1136,9 @@ class _Run:
         assert collector is not None
         if not collector.counts_overlap(segment.account.id):
             return
-        pairs = [(day, verdict is not None) for day, verdict, pending in zip(cols.days, verdicts, cols.pendings,
-                                                                            strict=True) if not pending]
-        collector.verdicts(segment.ref, segment.account.id, pairs)
+        found = [(number, day, verdict is not None) for number, day, verdict, pending in zip(
+            cols.line_numbers, cols.days, verdicts, cols.pendings, strict=True) if not pending]
+        collector.verdicts(segment.ref, segment.account.id, found)
 
 
 @dataclass(slots=True)

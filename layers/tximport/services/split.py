@@ -7,7 +7,8 @@ counters, discovered accounts, statement totals, the days it touched and where, 
 reduce (`reduce`) merges them in file order:
 
 * the report's counters, the discovered accounts and the per-statement totals (`StatementCollector.absorb`:
-  a statement cut by a range boundary goes on in the next range, running balance included);
+  a statement cut by a range boundary goes on in the next range, each currency's lines and running balance
+  included);
 * the days two ranges share: the identical-line counters go on across the boundary, so a line of the
   later range whose content an earlier range already counted on that day gets the id one run gives it
   (its occurrence counted on), and its duplicate verdict again for that id (a bank id an earlier range had on

@@ -24,7 +24,8 @@ class StatementService:
 
     def collector(self, imp: Import) -> StatementCollector:
         """A collector for one run over the import's file, knowing each account's last confirmed statement."""
-        return StatementCollector({a.id: self.history.last(imp.tenant, a.id) for a in imp.bank_accounts})
+        return StatementCollector({a.id: self.history.last(imp.tenant, a.id) for a in imp.bank_accounts},
+                                  {a.id: a.currency for a in imp.bank_accounts})
 
     def assess(self, imp: Import, collector: StatementCollector) -> list[ErrorDetail]:
         """Check every statement the run saw; keep the reports on `imp`; answer the warnings."""
@@ -48,6 +49,9 @@ class StatementService:
                 continue
             if identity is not None:
                 seen[identity] = report
+            if totals.foreign:  # another currency's lines: their own figures alone, never the account's history
+                reports.append(report)
+                continue
             if last.get(account) is not None:
                 report = assess(totals, last[account], account_identifier=identifier, in_file=account in in_file)
             reports.append(report)
@@ -83,9 +87,9 @@ def _records(imp: Import) -> list[StatementRecord]:
 def _kept(reports: list[StatementReport]) -> list[StatementReport]:
     if len(reports) <= MAX_REPORTED_STATEMENTS:
         return reports
-    last = {r.bank_account_id: r.index for r in reports}
-    first = [i for i, r in enumerate(reports) if r.checks or last[r.bank_account_id] == r.index]
-    rest = [i for i, r in enumerate(reports) if not (r.checks or last[r.bank_account_id] == r.index)]
+    last = {r.bank_account_id: r.index for r in reports if not r.foreign}
+    first = [i for i, r in enumerate(reports) if r.checks or last.get(r.bank_account_id) == r.index]
+    rest = [i for i, r in enumerate(reports) if not (r.checks or last.get(r.bank_account_id) == r.index)]
     keep = sorted((first + rest)[:MAX_REPORTED_STATEMENTS])
     return [reports[i] for i in keep]
 

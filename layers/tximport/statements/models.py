@@ -66,6 +66,9 @@ class StatementTotals:
     overlap_duplicates: int = 0
     overlap_first_day: date | None = None
     overlap_last_day: date | None = None
+    #: the lines of a statement in another currency than the statement's own: a statement of their own, checked
+    #: on their own figures alone (no continuity with the account's history, which they never enter)
+    foreign: bool = False
 
     def add(self, amount: Decimal, day: date, line_number: int | None = None) -> None:
         """Count one staged line."""
@@ -174,6 +177,8 @@ class StatementReport(BaseModel):
     last_line: int | None = None
     #: the sum of its lines dated after its closing balance's day (StatementRecord.after_closing)
     after_closing: Decimal = Decimal(0)
+    #: the lines of a statement in another currency than its own (`StatementTotals.foreign`)
+    foreign: bool = False
     checks: list[StatementCheck] = Field(default_factory=list)
 
     def identity(self) -> tuple[object, ...] | None:
@@ -187,9 +192,10 @@ class StatementReport(BaseModel):
                 self.closing, self.closing_date, self.line_count, self.line_sum, self.start_date, self.end_date)
 
     def record(self, import_id: str) -> StatementRecord | None:
-        """The history entry this statement leaves once confirmed (none without a closing to start from)."""
+        """The history entry this statement leaves once confirmed (none without a closing to start from, nor for
+        lines in another currency than their statement's own: the history is in the account's currency)."""
         closing = self.closing if self.closing is not None else None
-        if closing is None or self.end_date is None:
+        if closing is None or self.end_date is None or self.foreign:
             return None
         return StatementRecord(
             bank_account_id=self.bank_account_id, import_id=import_id, index=self.index,

@@ -11,6 +11,9 @@
   (OFX states only a closing) starts from closing - sum(lines);
 * overlap: a statement that starts before the last confirmed statement ends, with lines dated within
   that period that are not duplicates of ledger lines (`StatementOverlap` with their days and count).
+* currencies: a statement's lines in another currency than its own (a PayPal export's balance column runs per
+  currency) are a statement of their own (`StatementTotals.foreign`): checked for arithmetic and running balance
+  alone, never for continuity or overlap against the history, which is in the account's currency;
 * repetition: a statement the file holds twice (the same id, balances and lines: `StatementRepeated`), which is
   then not checked for continuity.
   Such a statement is checked for overlap, not for a gap (its opening is an earlier balance). One that
@@ -300,7 +303,8 @@ def assess(totals: StatementTotals, last: StatementRecord | None, *, account_ide
         interim=bool(b and (b.opening_interim or b.closing_interim)),
         computed_closing=opening + totals.total if opening is not None else None,
         line_count=totals.count, line_sum=totals.total, start_date=totals.start, end_date=totals.end,
-        first_line=totals.first_line, last_line=totals.last_line, after_closing=totals.after_closing)
+        first_line=totals.first_line, last_line=totals.last_line, after_closing=totals.after_closing,
+        foreign=totals.foreign)
     checks = report.checks
     brk = totals.running_break
     # a broken running-balance column is named at its line (the statement's sum would only repeat it)
@@ -318,7 +322,7 @@ def assess(totals: StatementTotals, last: StatementRecord | None, *, account_ide
             message=f"the running balance breaks at line {brk.line_number}: the line states {brk.stated}, "
                     f"the line before and its amount give {brk.expected}"))
     checks.extend(_outside(totals))
-    if last is None:
+    if last is None or totals.foreign:
         return report
     if report.start_date is not None and report.start_date < last.end_date:
         # starts within the earlier statement: its opening is not the earlier closing, by design

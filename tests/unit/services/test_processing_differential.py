@@ -10,7 +10,7 @@ import copy
 import json
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from tests.support.mirrors import committed_line, mirror_line
 from tests.support.reference import row_processing
 from tests.support.reference.row_processing import ProcessingService as RowProcessingService
 from tests.support.samples import SAMPLES
-from tests.support.statements import Entry, camt053
+from tests.support.statements import PAYPAL_MAPPING, Entry, camt053, paypal_csv, paypal_lines
 from tests.unit.formats.test_samples_csv_qif import CSV_CASES
 from tests.unit.services.world import TENANT, World
 from tximport.commands import CreateImport, ImportAccount
@@ -30,6 +30,7 @@ from tximport.formats import csv_feed
 from tximport.formats.base import DateStyle
 from tximport.models import ErrorDetail, Import, LedgerLine, ProductDates, StagedRow, TransactionSign, utcnow
 from tximport.services import processing
+from tximport.statements.models import StatementRecord
 
 
 @dataclass
@@ -439,3 +440,25 @@ def test_numbers_the_ledger_cannot_store_reject_their_lines_the_same_by_both_pat
     targets = [e.target for e in found.errors if e.code == "InvalidAmount"]
     assert "balance" in targets and "originalAmount" in targets
     assert [e.line_number for e in found.errors] == sorted(e.line_number for e in found.errors)
+
+
+@pytest.mark.parametrize("include_pending", [True, False])
+def test_a_balance_column_running_per_currency_stages_the_same_by_both_paths(
+        c: FakeContainer, world: World, include_pending: bool):
+    """A PayPal export (qa42b F3): a statement per currency, each with its running balance; some lines pending, some
+    already in the ledger, and the account's last statement ending within the file's days (overlap counts)."""
+    lines = paypal_lines(random.Random(5), 120, interleaved=True)
+    lines = [replace(p, status="Pending") if n % 9 == 4 else p for n, p in enumerate(lines)]
+    mapping = {**PAYPAL_MAPPING, "columns": {**PAYPAL_MAPPING["columns"], "status": "Status"}}
+    account = world.account(currency="USD")
+    c.statements.history.put(TENANT, [StatementRecord(
+        bank_account_id=account, import_id="earlier", index=1, currency="USD", closing=Decimal("0.89"),
+        closing_date=date(2024, 3, 5), end_date=date(2024, 3, 5))])
+    c.ledger.write(TENANT, [_ledger_line(account, p.day, str(p.net), f"Payment {n}", f"L{n}")
+                            for n, p in enumerate(lines) if n % 5 == 0 and n < 40])
+    found = _compare(c, world, paypal_csv(lines), account, file_format="CSV#mapped#v1", mapping=mapping,
+                     include_pending=include_pending, bypass_replay_validation=True)
+    assert [(s["currency"], s["foreign"]) for s in found.imp["statements"]] == [
+        ("USD", False), ("EUR", True), ("GBP", True)]
+    assert any(r.possible_duplicate for r in found.rows)
+    assert "StatementOverlap" in [ch["code"] for ch in found.imp["statements"][0]["checks"]]

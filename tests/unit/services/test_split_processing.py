@@ -8,6 +8,7 @@ that run across a boundary (CSV) or are cut between (MT940, CAMT)."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from tests.fakes.container import FakeContainer
 from tests.support.mirrors import committed_line, mirror_line
 from tests.support.samples import SAMPLES
+from tests.support.statements import PAYPAL_MAPPING, paypal_csv, paypal_lines
 from tests.unit.formats.test_ranges import _camt_statements, _german_csv, _mt940_statements
 from tests.unit.services.test_processing_differential import (
     Outcome,
@@ -172,6 +174,26 @@ def test_running_balance_across_boundaries(c: FakeContainer, world: World):
                              file_format="CSV#mapped#v1", mapping=mapping)
     assert merged
     assert found.imp["statements"]
+
+
+@pytest.mark.parametrize(("currency", "interleaved", "blanks"), [("USD", False, False), ("USD", True, False),
+                                                                (None, True, True)])
+@pytest.mark.parametrize("range_bytes", [300, 700])
+def test_a_balance_column_running_per_currency_across_boundaries(c: FakeContainer, world: World, currency: str | None,
+                                                                 interleaved: bool, blanks: bool, range_bytes: int):
+    """A PayPal export (qa42b F3): each currency's balance runs on its own, a statement per currency; their lines cut
+    between ranges anywhere (a range may start with a line naming no currency, which follows the earlier range's last
+    line), with a break in one currency's balance in a later range."""
+    lines = paypal_lines(random.Random(range_bytes), 90, interleaved=interleaved, blanks=blanks)
+    broken = lines[70]
+    lines[70] = replace(broken, balance=broken.balance + Decimal("0.01"))
+    found, merged = _compare(c, world, paypal_csv(lines), range_bytes, world.account(currency=currency),
+                             file_format="CSV#mapped#v1", mapping=PAYPAL_MAPPING)
+    assert merged
+    statements = found.imp["statements"]
+    assert sorted(s["currency"] for s in statements) == ["EUR", "GBP", "USD"]
+    assert [(s["currency"], s["foreign"]) for s in statements][0] == (currency or statements[0]["currency"], False)
+    assert [(ch["code"], ch["line_number"]) for s in statements for ch in s["checks"]] == [("BalanceMismatch", 72)]
 
 
 def test_mt940_with_several_statements(c: FakeContainer, world: World):

@@ -3,12 +3,13 @@ revert gives the account its previous closing back, retried steps add nothing tw
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tests.fakes.container import FakeContainer
 from tests.support.samples import SAMPLES
-from tests.support.statements import month
+from tests.support.statements import PAYPAL_MAPPING, Entry, PayPalLine, camt053, month, paypal_csv
 from tests.unit.services.world import World
 
 D = Decimal
@@ -199,3 +200,122 @@ def test_lines_of_a_statement_dated_after_its_closing_day_count_once_in_the_bala
     assert [s.checks for s in nxt.statements] == [[]]
     assert c.ledger_queries.page_with_balances(world.tenant, account, limit=10, cursor=None).balance.amount == D(
         "75.00")  # type: ignore[union-attr]
+
+
+def _paypal(world: World, lines: list[PayPalLine], account: str, **extra: Any):
+    return world.processed(paypal_csv(lines), account, file_format="CSV#mapped#v1", mapping=PAYPAL_MAPPING,
+                           bypass_replay_validation=True, **extra)
+
+
+def _figures(imp) -> list[tuple[object, ...]]:
+    return [(s.index, s.currency, s.opening, s.closing, s.line_count, s.line_sum, s.foreign,
+             [(ch.code, ch.line_number) for ch in s.checks]) for s in imp.statements]
+
+
+#: the first lines of each currency of qa42b's real PayPal statement (lines 2-5 EUR, 6-9 USD)
+PAYPAL_BLOCKS = [PayPalLine(date(2018, 9, 4), "EUR", D("-1058.09"), D("-1057.34")),
+                 PayPalLine(date(2018, 9, 4), "EUR", D("1058.09"), D("0.75")),
+                 PayPalLine(date(2018, 9, 11), "EUR", D("-3105.58"), D("-3104.83")),
+                 PayPalLine(date(2018, 9, 11), "EUR", D("3105.58"), D("0.75")),
+                 PayPalLine(date(2018, 9, 4), "USD", D("1261.04"), D("1261.93")),
+                 PayPalLine(date(2018, 9, 4), "USD", D("-1261.00"), D("0.93")),
+                 PayPalLine(date(2018, 9, 10), "USD", D("3698.20"), D("3699.13")),
+                 PayPalLine(date(2018, 9, 11), "USD", D("-3699.00"), D("0.13"))]
+
+
+def test_a_balance_column_that_runs_per_currency_is_checked_per_currency(c: FakeContainer, world: World):
+    """qa42b F3: a real PayPal statement on a USD account, its EUR lines first: the running balance was said to
+    break at the first USD line (EUR 0.75 + its amount), and the statement opened at a EUR figure and closed at a
+    USD one, its lineSum the two added. The USD lines are the statement, the EUR lines one of their own."""
+    imp, _ = _paypal(world, PAYPAL_BLOCKS, world.account(currency="USD"))
+    assert _figures(imp) == [(1, "USD", D("0.89"), D("0.13"), 4, D("-0.76"), False, []),
+                             (2, "EUR", D("0.75"), D("0.75"), 4, D("0.00"), True, [])]
+    usd, eur = imp.statements
+    assert (usd.first_line, usd.last_line, eur.first_line, eur.last_line) == (6, 9, 2, 5)
+    assert [(d.code, d.severity) for d in imp.error_details] == [("CurrencyMismatch", "warning")]  # the EUR lines
+
+
+def _interleaved(wrong: bool = False) -> list[PayPalLine]:
+    """PayPal's activity download: conversions write each currency's line beside the other's (line 6 states a
+    balance 0.01 off where `wrong`)."""
+    day = date(2016, 1, 4)
+    rows = [("USD", "79.75", "79.75"), ("USD", "-50.00", "29.75"), ("EUR", "43.34", "43.34"),
+            ("USD", "1580.68", "1610.43"), ("USD", "-78.02", "1532.42" if wrong else "1532.41"),
+            ("AUD", "100.00", "100.00"), ("AUD", "-100.00", "0.00"), ("EUR", "-12431.37", "-12388.03"),
+            ("USD", "-1400.00", "132.41"), ("EUR", "12431.37", "43.34"), ("USD", "2487.69", "2620.10")]
+    return [PayPalLine(day + timedelta(days=n), currency, D(net), D(balance))
+            for n, (currency, net, balance) in enumerate(rows)]
+
+
+def test_interleaved_currencies_are_followed_each_on_its_own(c: FakeContainer, world: World):
+    imp, _ = _paypal(world, _interleaved(), world.account(currency="USD"))
+    assert _figures(imp) == [(1, "USD", D("0.00"), D("2620.10"), 6, D("2620.10"), False, []),
+                             (2, "EUR", D("0.00"), D("43.34"), 3, D("43.34"), True, []),
+                             (3, "AUD", D("0.00"), D("0.00"), 2, D("0.00"), True, [])]
+
+
+def test_a_break_within_one_currency_is_named_at_its_line(c: FakeContainer, world: World):
+    imp, _ = _paypal(world, _interleaved(wrong=True), world.account(currency="USD"))
+    usd, eur, aud = imp.statements
+    (check,) = usd.checks
+    assert (check.code, check.line_number, check.expected, check.computed) == (
+        "BalanceMismatch", 6, D("1532.41"), D("1532.42"))
+    assert eur.checks == aud.checks == []
+    (warning,) = [d for d in imp.error_details if d.code == "BalanceMismatch"]
+    assert warning.line_number == 6 and "statement 1 of bank account" in warning.message
+
+
+def test_a_line_naming_no_currency_follows_the_line_before_it(c: FakeContainer, world: World):
+    """On an account without a currency the file's empty cell leaves a line's currency unknown: it runs on in the
+    balance of the line before it (the first lines, in the first currency named)."""
+    day = date(2024, 5, 2)
+    lines = [PayPalLine(day, "", D("1.00"), D("1.00")), PayPalLine(day, "USD", D("2.00"), D("3.00")),
+             PayPalLine(day, "EUR", D("5.00"), D("5.00")), PayPalLine(day, "", D("1.00"), D("6.00")),
+             PayPalLine(day, "USD", D("-1.00"), D("2.00"))]
+    imp, _ = _paypal(world, lines, world.account())
+    assert _figures(imp) == [(1, "USD", D("0.00"), D("2.00"), 3, D("2.00"), False, []),
+                             (2, "EUR", D("0.00"), D("6.00"), 2, D("6.00"), True, [])]
+
+
+def test_another_currencys_statement_never_enters_the_history_nor_anchors_the_balance(c: FakeContainer,
+                                                                                    world: World):
+    """The history, and the ledger's balance anchored on it, are in the account's currency: a statement of the
+    file's EUR lines (ending after the USD ones) is checked on its own figures, never against the history."""
+    account = world.account(currency="USD")
+    later = date(2016, 2, 1)
+    content = paypal_csv([*_interleaved(), PayPalLine(later, "EUR", D("-10.00"), D("33.34"))])
+    imp = world.completed(content, account, file_format="CSV#mapped#v1", mapping=PAYPAL_MAPPING)
+    assert [(s.currency, s.foreign, s.end_date) for s in imp.statements] == [
+        ("USD", False, date(2016, 1, 14)), ("EUR", True, later), ("AUD", True, date(2016, 1, 10))]
+    last = c.statements.history.last(world.tenant, account)
+    assert last is not None and (last.currency, last.opening, last.closing, last.closing_date) == (
+        "USD", D("0.00"), D("2620.10"), date(2016, 1, 14))
+    page = c.ledger_queries.page_with_balances(world.tenant, account, limit=1, cursor=None)
+    assert page.balance is not None and page.balance.statement == last
+    # the next file: its USD lines follow on; its EUR lines open anywhere, never a gap against the USD history
+    following = [PayPalLine(date(2016, 2, 3), "EUR", D("5.00"), D("500.00")),
+                 PayPalLine(date(2016, 2, 4), "USD", D("-20.00"), D("2600.10"))]
+    nxt, _ = _paypal(world, following, account)
+    assert [(s.currency, s.checks) for s in nxt.statements] == [("USD", []), ("EUR", [])]
+    c.lifecycle.release(world.get(nxt.id))  # (the next import of the account goes ahead)
+    gap, _ = _paypal(world, [following[0], PayPalLine(date(2016, 2, 4), "USD", D("-20.00"), D("2500.10"))], account)
+    assert [(s.currency, [ch.code for ch in s.checks]) for s in gap.statements] == [
+        ("USD", ["StatementGap"]), ("EUR", [])]
+
+
+def test_a_statement_whose_account_names_no_currency_is_in_its_stated_balances_currency(c: FakeContainer,
+                                                                                      world: World):
+    """A camt.053 statement in EUR with an entry in USD first, on an account without a currency: the EUR entries add
+    up to its balances, the USD entry is reported apart (it was added to the EUR lines: a BalanceMismatch)."""
+    iban = "DE89370400440532013000"
+    day = date(2024, 3, 8)
+    text = camt053(iban, "S1", D("100.00"), [Entry(day, D("-10.00"), "SHOP", "E1"), Entry(day, D("-5.00"), "CAFE",
+                                                                                          "E2")], day=day)
+    usd = camt053(iban, "S1", D("0"), [Entry(day, D("250.00"), "USD TRANSFER", "U1")], day=day).replace(
+        'Ccy="EUR">250.00', 'Ccy="USD">250.00')
+    at = text.index("<Ntry>")
+    usd_entry = usd[usd.index("<Ntry>"):usd.index("</Ntry>") + len("</Ntry>")]
+    imp, _ = world.processed((text[:at] + usd_entry + text[at:]).encode(), world.account(iban),
+                             file_format="CAMT053#v1", bypass_replay_validation=True)
+    assert _figures(imp) == [(1, "EUR", D("100.00"), D("85.00"), 2, D("-15.00"), False, []),
+                             (2, "USD", None, None, 1, D("250.00"), True, [])]

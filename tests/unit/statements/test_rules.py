@@ -189,10 +189,10 @@ def test_a_running_balance_resumed_across_any_cut_follows_as_one():
 def test_collector_carries_a_block_without_balances_into_the_running_balance():
     collector = StatementCollector({"A1": None})
     day = date(2024, 1, 2)
-    collector.lines("R", "A1", amounts=[D("-10"), D("-5")], days=[day, day], currency="EUR", line_numbers=[2, 3],
-                    file_amounts=[D("-10"), D("-5")], balances=[None, None])
-    collector.lines("R", "A1", amounts=[D("-3"), D("20")], days=[day, day], currency="EUR", line_numbers=[4, 5],
-                    file_amounts=[D("-3"), D("20")], balances=[D("82"), None])
+    collector.lines("R", "A1", amounts=[D("-10"), D("-5")], days=[day, day], currencies=["EUR", "EUR"],
+                    line_numbers=[2, 3], file_amounts=[D("-10"), D("-5")], balances=[None, None])
+    collector.lines("R", "A1", amounts=[D("-3"), D("20")], days=[day, day], currencies=["EUR", "EUR"],
+                    line_numbers=[4, 5], file_amounts=[D("-3"), D("20")], balances=[D("82"), None])
     (totals,) = collector.finish()
     report = assess(totals, None)
     assert report.checks == [] and (report.opening, report.closing) == (D("100"), D("102"))
