@@ -262,6 +262,14 @@ def test_cp1252_bytes() -> None:
     assert lines(parse(data))[1].description == "Gehalt M\u00fcller"
 
 
+def test_cp852_bytes_are_read_as_cp852() -> None:
+    """qa42b: a Hungarian Raiffeisen MT940 in cp852 was staged as cp1252, `napi ”sszevont ut nv‚t`."""
+    details = ["Csoportos átutalás jóváírása", "UV, napi összevont utánvét, 2018.04.17"]
+    data = STATEMENT.replace("Salary", details[1]).replace(
+        "166?00UEBERWEISUNG?20SVWZ+Miete Januar?32Hausverwaltung", details[0]).encode("cp852")
+    assert [line.description for line in lines(parse(data))] == details
+
+
 def test_mt942_interim_report() -> None:
     data = """:20:MT942REF
 :25:DE89370400440532013000
