@@ -322,6 +322,21 @@ def test_a_cp852_file_reads_as_with_the_library() -> None:
     assert_same_as_oracle(data.encode("cp852"))
 
 
+def test_a_type_of_two_capitals_reads_as_with_the_library() -> None:
+    """qa42b F5: the library reads `:61:1610301031D0,42MCI0NONREF//...` as -0.42 of type `MCI0`, and so do ours and the
+    oracle (`mt940_message.is_transaction_type`); `E2E1` after the amount stays refused by both."""
+    data = b":20:X\n:25:GJB0291077111\n:28C:1\n:34F:EURD0,00\n:61:1610301031D0,42MCI0NONREF//055001022000001\n" \
+           b":86:REMIT:Costs\n-\n"
+    [line] = library.models.Transactions(options=library.Options.all()).parse(data.decode())
+    assert (line.data["amount"].amount, line.data["id"]) == (Decimal("-0.42"), "MCI0")
+    mine, error = outcome(ours.parse_mt940, data)
+    assert error is None and [e.amount for e in mine if hasattr(e, "amount")] == [Decimal("-0.42")]
+    assert_same_as_oracle(data)
+    refused = data.replace(b"MCI0NONREF", b"E2E1")
+    assert [e[1] for e in outcome(ours.parse_mt940, refused)[0] if isinstance(e, tuple)] == ["InvalidLine"]
+    assert_same_as_oracle(refused)
+
+
 def test_an_amount_with_an_exponent_is_where_we_part_from_the_library() -> None:
     """The library's pattern reads `:61:...C1E2NTRF` as 1 of transaction type `E2NT`; SWIFT amounts are digits and a
     decimal comma, so ours rejects the line (InvalidAmount) rather than book 1 where the file meant 100."""

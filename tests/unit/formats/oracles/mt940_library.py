@@ -57,7 +57,7 @@ from tximport.formats.base import (
     StatementAccount,
 )
 from tximport.formats.encoding import fallback_code_page, read_sample
-from tximport.formats.mt940_message import looks_damaged
+from tximport.formats.mt940_message import is_transaction_type, looks_damaged
 
 #: every opt-in fix of the library: reversal signs, IBAN under its own key, BOM, long details ...
 _OPTIONS = mt940.Options.all()
@@ -132,13 +132,14 @@ def _written(transactions: Any, tag_dict: dict[str, Any]) -> dict[str, Any]:
 
 def _typed(amount: str, result: dict[str, Any]) -> None:
     """The rules by which we part from the library, after it has read the line: a `:61:` amount has a decimal comma
-    and a whole part (`InvalidAmount`), and is followed by its transaction type (N, F or S first); where it is not,
+    and a whole part (`InvalidAmount`), and is followed by its transaction type (N, F or S first, or two capitals:
+    `mt940_message.is_transaction_type`); where it is not,
     the line is refused, its amount (`InvalidAmount`) where what follows looks like the rest of a damaged amount
     (`mt940_message.looks_damaged`), else the line (`InvalidLine`)."""
     if "," not in amount or amount.startswith(","):
         raise _Untyped(INVALID_AMOUNT)
     kind = result.get("id")
-    if kind and kind[0] in "NFSnfs":
+    if kind and is_transaction_type(kind):
         return
     after = (kind or "") + (result.get("customer_reference") or "")
     raise _Untyped(INVALID_AMOUNT if looks_damaged(after) else INVALID_LINE)
