@@ -5,7 +5,9 @@ The encoding is decided once, from a leading sample (never the whole file):
 1. a byte-order mark decides (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE);
 2. UTF-16 without a mark is recognised by its zero bytes;
 3. a sample that is valid UTF-8 is UTF-8;
-4. otherwise charset-normalizer chooses among the single-byte encodings banks use (cp1252,
+4. a sample in a DOS code page (cp852 Central European, cp850/cp437 Western) that every Windows or
+   ISO reading garbles is read in it (`dos_code_page`);
+5. otherwise charset-normalizer chooses among the single-byte encodings banks use (cp1252,
    ISO-8859-1/15, cp1250, ...).
 
 The file is then decoded as a stream. A UTF-8 file that turns out to hold a stray cp1252 byte past
@@ -21,6 +23,7 @@ import csv
 import functools
 import io
 import itertools
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -40,6 +43,8 @@ SAMPLE_SIZE = 64 * 1024
 
 #: the single-byte encodings charset-normalizer may choose from (banks' exports in practice)
 CANDIDATES = ("cp1252", "iso8859_1", "iso8859_15", "cp1250", "iso8859_2")
+#: the DOS code pages a sample may be read in (`dos_code_page`), first preferred where they read it alike
+DOS_CODE_PAGES = ("cp852", "cp850", "cp437")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -103,6 +108,9 @@ def detect_encoding(sample: bytes, complete: bool = False) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    dos = dos_code_page(sample)
+    if dos is not None:
+        return dos
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(sample, cp_isolation=list(CANDIDATES)))
@@ -120,6 +128,71 @@ def detect_encoding(sample: bytes, complete: bool = False) -> str:
         if match.chaos <= best_chaos and "cp1252" in (match.encoding, *match.could_be_from_charset):
             return "cp1252"
     return codecs.lookup(matches[0].encoding).name
+
+
+def _letters(encoding: str) -> frozenset[int]:
+    """The bytes from 0x80 up that `encoding` reads as a letter (not a modifier such as cp1252's `ˆ`)."""
+    return frozenset(byte for byte in range(0x80, 0x100)
+                     if (char := bytes([byte]).decode(encoding, errors="replace")).isalpha()
+                     and unicodedata.category(char) != "Lm")
+
+
+_DOS_LETTERS = {page: _letters(page) for page in DOS_CODE_PAGES}
+_WINDOWS_LETTERS = {encoding: _letters(encoding) for encoding in CANDIDATES}
+#: ‘ ’ – — no-break space, soft hyphen, middle dot: Windows text puts them inside words (`l’été`,
+#: `Baden–Württemberg`, `col·lecció`), so they tell nothing
+_NEUTRAL = frozenset(b"\x91\x92\x96\x97\xa0\xad\xb7")
+#: a byte from 0x80 up between two letters (ASCII, or bytes from 0x80 up: letters in a DOS reading)
+_INSIDE_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
+_ASCII = bytes(range(0x80))
+
+
+def dos_code_page(sample: bytes) -> str | None:
+    """The DOS code page (cp852, cp850, cp437) a sample that is not UTF-8 is written in, or None.
+
+    charset-normalizer cannot tell a DOS file from a Windows one: Hungarian cp852 `összevont utánvét`
+    reads in cp1252 as `”sszevont ut nv‚t`, in ISO-8859-2 with control characters, each "clean" enough.
+    A narrow rule does: the sample is read in a DOS code page where (1) every byte from 0x80 up is a
+    letter in it, and (2) inside words (such a byte between two letters), every Windows or ISO reading
+    (`CANDIDATES`) gives more punctuation, symbols, controls or holes than letters (`_NEUTRAL` not
+    counted). A Windows file's accents are letters in its own reading, and German ö and ß, Spanish ñ,
+    French ô are no letters in cp852: no Windows or ISO file of the samples meets both. Where several DOS
+    code pages qualify, charset-normalizer picks the least chaotic reading, `DOS_CODE_PAGES` order
+    breaking ties (German reads alike in all three). A file that does not meet both (Czech or Slovak
+    cp852, whose letters are letters in cp1250 too; a short Polish one) is left to charset-normalizer.
+    """
+    high = frozenset(sample.translate(None, _ASCII))
+    pages = [page for page in DOS_CODE_PAGES if high and high <= _DOS_LETTERS[page]]
+    if not pages:
+        return None
+    inside = [m.group()[0] for m in _INSIDE_WORD.finditer(sample)]
+    inside = [byte for byte in inside if byte not in _NEUTRAL]
+    for letters in _WINDOWS_LETTERS.values():
+        read_as_letters = sum(1 for byte in inside if byte in letters)
+        if len(inside) - read_as_letters <= read_as_letters:
+            return None
+    if len(pages) == 1:
+        return pages[0]
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(sample, cp_isolation=pages))
+    if not matches:
+        return pages[0]
+    best_chaos = min(match.chaos for match in matches)
+    readings = {name for match in matches if match.chaos <= best_chaos
+                for name in (match.encoding, *match.could_be_from_charset)}
+    return next((page for page in pages if page in readings), pages[0])
+
+
+def fallback_code_page(sample: bytes) -> str:
+    """The code page in which a reader that decodes part by part (MT940, message by message) reads a part
+    that is not UTF-8, in a file that starts with `sample`: the DOS code page of a sample that is not
+    UTF-8 (`dos_code_page`), else cp1252."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return dos_code_page(sample) or "cp1252"
+    return "cp1252"
 
 
 _CONTROL = frozenset(range(32)) - {9, 10, 12, 13}

@@ -69,7 +69,7 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.encoding import SAMPLE_SIZE, detect_encoding, read_sample, text_stream
+from tximport.formats.encoding import SAMPLE_SIZE, detect_encoding, fallback_code_page, read_sample, text_stream
 from tximport.formats.mt940_message import (
     JOINED,
     Entry,
@@ -92,17 +92,20 @@ _START_HEAD = re.compile(rb"[ \t\r\f\v]*(?:\{4:)?")
 _ANY_TAG = re.compile(rb"^[ \t\r\f\v]*(?:\{4:)?:\d\d[A-Z]?:", re.MULTILINE)
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, code_page: str) -> str:
+    """A message as text: UTF-8, else in the file's code page (`encoding.fallback_code_page`: cp1252, or the DOS
+    code page of the file's first 64 kB)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode(code_page, errors="replace")
 
 
 class _Splitter:
     """Collects the lines of one message at a time from blocks of complete lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, code_page: str = "cp1252") -> None:
+        self.code_page = code_page  # what a message that is not UTF-8 is read in
         self.parts: list[bytes] = []
         self.size = 0
         self.start = 1  # line number of the message's first line
@@ -138,7 +141,7 @@ class _Splitter:
             self.parts, self.size = [], 0
             if _ANY_TAG.search(data):
                 self.found = True
-                yield self.start, _decode(data)
+                yield self.start, _decode(data, self.code_page)
 
 
 def _starts(block: bytes) -> Iterator[int]:
@@ -149,9 +152,10 @@ def _starts(block: bytes) -> Iterator[int]:
             yield line
 
 
-def _messages(raw: IO[bytes] | _Recoded) -> Iterator[tuple[int, str]]:
-    """(line number of the first line, text) for each message, read in blocks of whole lines."""
-    splitter = _Splitter()
+def _messages(raw: IO[bytes] | _Recoded, code_page: str = "cp1252") -> Iterator[tuple[int, str]]:
+    """(line number of the first line, text) for each message, read in blocks of whole lines (a message that is not
+    UTF-8 in `code_page`)."""
+    splitter = _Splitter(code_page)
     carry: list[bytes] = []  # the line under way (a chunk holds less than a line's limit)
     carried = 0
     while True:
@@ -462,7 +466,7 @@ def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     unclosed: FileNote | None = None
     with source.open() as opened:
         raw = _byte_stream(opened, sample)
-        for first_line, text in _messages(raw):
+        for first_line, text in _messages(raw, fallback_code_page(sample)):
             if unclosed is not None:
                 yield unclosed
                 unclosed = None

@@ -364,6 +364,15 @@ _DEBIT = frozenset({"D", "d", "RC", "Rc", "rC", "rc"})
 #: the first letter of SWIFT's transaction type identification code (1!a3!c after the amount: `NTRF`, `N426`,
 #: `FCHK`, `S103`)
 _TYPE_MARKS = frozenset("NFSnfs")
+#: a type code banks write with another first letter (`MCI0`): two capitals, then two capitals or digits (a capital
+#: and a digit, `E2E1`, `X8N426`, right after the amount is an exponent or the rest of a damaged amount)
+_OTHER_TYPE = re.compile(r"[A-Z]{2}[A-Z0-9]{2}")
+
+
+def is_transaction_type(code: str) -> bool:
+    """Whether the four characters after a `:61:` amount (the library's `id`) are a transaction type: N, F or S and
+    three letters or digits (`NTRF`, `N426`, `ntrf`), or two capital letters and two capitals or digits (`MCI0`)."""
+    return code[:1] in _TYPE_MARKS or _OTHER_TYPE.fullmatch(code) is not None
 
 
 #: the common `:61:`: one line of printable ASCII, digits for the entry date, no space before the
@@ -409,7 +418,7 @@ def _statement(message: Message, value: str) -> Entry:
     if "," not in text or text[0] == ",":
         raise UnreadableAmount(f"not an amount: {text!r} (a SWIFT amount is digits, a decimal comma and its "
                                "decimals: the comma or the whole part is missing)")
-    if not kind or kind[0] not in _TYPE_MARKS:
+    if not kind or (kind[0] not in _TYPE_MARKS and _OTHER_TYPE.fullmatch(kind) is None):  # is_transaction_type, inline
         raise untyped(text, value[end:])
     entry: Entry = {
         "amount": -amount if status in _DEBIT else amount,
@@ -444,8 +453,8 @@ def looks_damaged(after: str) -> bool:
 
 
 def untyped(amount: str, after: str) -> Unreadable:
-    """Why a `:61:` whose amount is not followed by a transaction type (N, F or S and three letters or digits,
-    mandatory in SWIFT) does not read. The library reads whatever follows as the customer reference, so a damaged
+    """Why a `:61:` whose amount is not followed by a transaction type (`is_transaction_type`, mandatory in SWIFT)
+    does not read. The library reads whatever follows as the customer reference, so a damaged
     amount (`D14x,48N426`) would book 14.00 for 141.48: where the amount seems to go on (a decimal sign within
     the four characters that follow, or digits after a space or a sign), the amount is unreadable; else the line
     lacks its type."""
@@ -453,7 +462,8 @@ def untyped(amount: str, after: str) -> Unreadable:
         return UnreadableAmount(f"not an amount: {amount!r} is followed by {after[:12]!r}, not by a transaction "
                                 "type such as NTRF (the amount may be damaged)")
     return UntypedLine(f"the amount {amount!r} is followed by {after[:12]!r}, not by a transaction type "
-                       "(N, F or S and three letters or digits, such as NTRF)")
+                       "(N, F or S and three letters or digits, such as NTRF, or two capital letters and two capitals "
+                       "or digits, such as MCI0)")
 
 
 #: the date fields of a `:61:` (as one string, or the library pattern's five groups) -> (value date,

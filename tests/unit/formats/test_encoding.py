@@ -35,13 +35,45 @@ def test_cp1252_is_detected_from_a_sample() -> None:
     assert GERMAN.encode("cp1252").decode(encoding) == GERMAN
 
 
+#: a Hungarian bank's `:86:` texts (qa42b: a Raiffeisen MT940 written in cp852, read as cp1252 `napi ”sszevont ut nv‚t`)
+HUNGARIAN = ("Csoportos átutalás jóváírása\nUV, napi összevont utánvét, 2018.04.17\nBankon belüli átutalás\n"
+             "Deviza átutalás\nDíj, jutalék\n")
+
+
+@pytest.mark.parametrize(("text", "written_in", "read_in"), [
+    (HUNGARIAN, "cp852", "cp852"),
+    ("Virement reçu; Prélèvement électricité; Retrait Genève; Intérêts créditeurs; Loyer août; très", "cp850",
+     "cp850"),
+    ("Transferencia recibida; Comisión de mantenimiento; Retirada de cajero Málaga; Señor Muñoz", "cp437",
+     "cp850"),  # (cp850 and cp437 write these letters alike)
+])
+def test_a_dos_code_page_is_read_as_written(text: str, written_in: str, read_in: str) -> None:
+    data = text.encode(written_in)
+    assert detect_encoding(data, complete=True) == read_in
+    assert data.decode(read_in) == text
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    # every accent a letter in cp852 too, with what Windows text puts inside words: ’ – and a no-break space
+    ("Société\xa0Générale; l’été; Jean–Paul Crédit; Conceição; Informação; Saldo à régler", "cp1252"),
+    ("Overførsel; Søren Ærø; Hævning Århus", "cp1252"),
+    (HUNGARIAN, "cp1250"),
+    (HUNGARIAN, "iso8859_2"),
+    ("Przelew przychodzący; Opłata za prowadzenie rachunku; Wypłata z bankomatu Łódź", "cp1250"),
+])
+def test_windows_and_iso_text_is_never_read_as_a_dos_code_page(text: str, encoding: str) -> None:
+    data = text.encode(encoding)
+    assert detect_encoding(data, complete=True) not in ("cp852", "cp850", "cp437")
+
+
 def test_binary_is_unsupported() -> None:
     with pytest.raises(FileError) as info:
         detect_encoding(bytes(range(256)) * 4, complete=True)
     assert info.value.code == UNSUPPORTED_ENCODING
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "iso8859_1", "utf-16", "utf-16-be"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "iso8859_1", "utf-16", "utf-16-be", "cp850",
+                                      "cp437"])
 def test_german_file_in_every_encoding(encoding: str) -> None:
     data = GERMAN.encode(encoding)
     if encoding == "utf-16-be":

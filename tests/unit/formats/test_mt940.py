@@ -235,6 +235,41 @@ def test_a_transaction_type_of_n_f_or_s_reads(written: str) -> None:
     assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
 
 
+@pytest.mark.parametrize("written", ["D12,50MCI0NONREF", "D12,50MSCA", "D12,50EXCH//B1", "D12,50ABC1"])
+def test_a_transaction_type_of_two_capital_letters_reads(written: str) -> None:
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
+    assert not errors(events)
+    assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
+
+
+@pytest.mark.parametrize(("written", "code", "read_as"), [
+    ("D12,50E2E1//B1", "InvalidLine", "12,50"),  # an exponent's `E2`, not a type (as above)
+    ("D12,4X8N426", "InvalidAmount", "12,4"),  # a capital and a digit: the rest of a damaged amount
+    ("D12,50mci0NONREF", "InvalidLine", "12,50"),  # lower case: N, F or S only
+    ("D12,50Mci0NONREF", "InvalidLine", "12,50"),
+])
+def test_a_capital_letter_not_followed_by_a_capital_is_no_transaction_type(written: str, code: str,
+                                                                          read_as: str) -> None:
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
+    [error] = errors(events)
+    assert (error.code, error.line_number, error.target) == (code, 5, ":61:")
+    assert f"{read_as!r}" in error.message
+    assert [r.amount for r in lines(events)] == [Decimal("1000")]
+
+
+def test_an_mt942_line_of_type_mci0_reads() -> None:
+    """qa42b F5: a real MT942 (the mt-940 library's own test file) writes the type `MCI0`; the line was rejected
+    InvalidLine where the library reads -0.42 EUR."""
+    data = (":20:CGNGHKLI0290980\n:25:GJB0291077111\n:28C:03917/00001\n:34F:EURD0,00\n:34F:EURC0,00\n"
+            ":13D:1610301730+0000\n:61:1610301031D0,42MCI0NONREF//055001022000001\nYAY MT942 CHG\n"
+            ":86:REMIT:Costs to MT940 Parsing. \nThis is Somuchfun.\n:90D:1EUR2,30\n")
+    events = parse(data)
+    assert not errors(events)
+    [line] = lines(events)
+    assert (line.amount, line.currency, line.date_posted, line.value_date, line.bank_transaction_id) == (
+        Decimal("-0.42"), "EUR", date(2016, 10, 31), date(2016, 10, 30), "055001022000001")
+
+
 def test_a_broken_line_is_rejected_alone() -> None:
     data = STATEMENT.replace(":61:2401020102D12,50NTRFNONREF//B1", ":61:24XX0102D12,50NTRFNONREF//B1")
     events = parse(data)
@@ -260,6 +295,14 @@ def test_swift_envelope() -> None:
 def test_cp1252_bytes() -> None:
     data = STATEMENT.replace("Salary", "Gehalt M\u00fcller").encode("cp1252")
     assert lines(parse(data))[1].description == "Gehalt M\u00fcller"
+
+
+def test_cp852_bytes_are_read_as_cp852() -> None:
+    """qa42b: a Hungarian Raiffeisen MT940 in cp852 was staged as cp1252, `napi ”sszevont ut nv‚t`."""
+    details = ["Csoportos átutalás jóváírása", "UV, napi összevont utánvét, 2018.04.17"]
+    data = STATEMENT.replace("Salary", details[1]).replace(
+        "166?00UEBERWEISUNG?20SVWZ+Miete Januar?32Hausverwaltung", details[0]).encode("cp852")
+    assert [line.description for line in lines(parse(data))] == details
 
 
 def test_mt942_interim_report() -> None:

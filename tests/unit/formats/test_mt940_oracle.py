@@ -311,6 +311,32 @@ def test_a_damaged_amount_is_where_we_part_from_the_library() -> None:
     assert outcome(oracle_parse, data) == (mine, None)  # the oracle applies the same rule
 
 
+def test_a_cp852_file_reads_as_with_the_library() -> None:
+    """A message that is not UTF-8 is read in the file's DOS code page (cp852 here) by both: the oracle applies the
+    reader's rule (`encoding.fallback_code_page`)."""
+    data = ":20:X\n:25:HU42117730161111101800000000\n:28C:1\n:60F:C240101HUF0,\n:61:2401020102C5,NTRFNONREF\n" \
+           ":86:Csoportos átutalás jóváírása\n:61:2401020102D1,NTRFNONREF\n:86:napi összevont utánvét\n" \
+           ":62F:C240102HUF4,\n-\n"
+    mine, error = outcome(ours.parse_mt940, data.encode("cp852"))
+    assert error is None and "napi összevont utánvét" in repr(mine)
+    assert_same_as_oracle(data.encode("cp852"))
+
+
+def test_a_type_of_two_capitals_reads_as_with_the_library() -> None:
+    """qa42b F5: the library reads `:61:1610301031D0,42MCI0NONREF//...` as -0.42 of type `MCI0`, and so do ours and the
+    oracle (`mt940_message.is_transaction_type`); `E2E1` after the amount stays refused by both."""
+    data = b":20:X\n:25:GJB0291077111\n:28C:1\n:34F:EURD0,00\n:61:1610301031D0,42MCI0NONREF//055001022000001\n" \
+           b":86:REMIT:Costs\n-\n"
+    [line] = library.models.Transactions(options=library.Options.all()).parse(data.decode())
+    assert (line.data["amount"].amount, line.data["id"]) == (Decimal("-0.42"), "MCI0")
+    mine, error = outcome(ours.parse_mt940, data)
+    assert error is None and [e.amount for e in mine if hasattr(e, "amount")] == [Decimal("-0.42")]
+    assert_same_as_oracle(data)
+    refused = data.replace(b"MCI0NONREF", b"E2E1")
+    assert [e[1] for e in outcome(ours.parse_mt940, refused)[0] if isinstance(e, tuple)] == ["InvalidLine"]
+    assert_same_as_oracle(refused)
+
+
 def test_an_amount_with_an_exponent_is_where_we_part_from_the_library() -> None:
     """The library's pattern reads `:61:...C1E2NTRF` as 1 of transaction type `E2NT`; SWIFT amounts are digits and a
     decimal comma, so ours rejects the line (InvalidAmount) rather than book 1 where the file meant 100."""

@@ -1,9 +1,11 @@
 """The MT940 reader as it was before our own reader replaced it: the mt-940 library reads each message,
 we map its transactions to our events. Kept (unchanged but for this note and the rules it names) as the oracle the
-differential tests compare `tximport.formats.mt940` against, with two rules beside the library's: a `:61:`
-whose amount is not followed by its transaction type is refused (`_typed`), as our reader refuses it; and a `:61:`
+differential tests compare `tximport.formats.mt940` against, with three rules beside the library's: a `:61:`
+whose amount is not followed by its transaction type is refused (`_typed`), as our reader refuses it; a `:61:`
 read on its own (in a message the library cannot read as a whole) is read without the balance tags after it
-(`_LeftOut`), so a balance that does not read (`:62F:C131308...`, a date that does not exist) rejects no line.
+(`_LeftOut`), so a balance that does not read (`:62F:C131308...`, a date that does not exist) rejects no line; and a
+message that is not UTF-8 is read in the code page the reader reads it in (`encoding.fallback_code_page`: cp1252, or
+the DOS code page of the file's first 64 kB).
 
 SWIFT MT940 statements and MT942 interim reports: format `MT940#v1` (multi-account).
 
@@ -54,7 +56,8 @@ from tximport.formats.base import (
     Source,
     StatementAccount,
 )
-from tximport.formats.mt940_message import looks_damaged
+from tximport.formats.encoding import fallback_code_page, read_sample
+from tximport.formats.mt940_message import is_transaction_type, looks_damaged
 
 #: every opt-in fix of the library: reversal signs, IBAN under its own key, BOM, long details ...
 _OPTIONS = mt940.Options.all()
@@ -75,15 +78,16 @@ _WRAP = 64
 _MAX_MESSAGE = 32 << 20
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, code_page: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode(code_page, errors="replace")
 
 
-def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
-    """(line number of the first line, text) for each message, read line by line."""
+def _messages(raw: IO[bytes], code_page: str) -> Iterator[tuple[int, str]]:
+    """(line number of the first line, text) for each message, read line by line (a message that is not UTF-8 in
+    `code_page`, as the reader reads it: `encoding.fallback_code_page`)."""
     lines: list[bytes] = []
     size = 0
     start = 1
@@ -91,7 +95,7 @@ def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(raw, start=1):
         if _START.match(line) and lines:
             if any(_ANY_TAG.match(x) for x in lines):
-                yield start, _decode(b"".join(lines))
+                yield start, _decode(b"".join(lines), code_page)
             lines, size, start = [], 0, number
         if not lines:
             start = number
@@ -103,7 +107,7 @@ def _messages(raw: IO[bytes]) -> Iterator[tuple[int, str]]:
             raise FileError(INVALID_SOURCE_DATA, f"the statement starting at line {start} is larger than "
                             f"{_MAX_MESSAGE >> 20} MB", target="File")
     if lines and any(_ANY_TAG.match(x) for x in lines):
-        yield start, _decode(b"".join(lines))
+        yield start, _decode(b"".join(lines), code_page)
     if not seen_tag:
         raise FileError(INVALID_SOURCE_DATA, "the file holds no MT940/MT942 tag (such as :20: or :61:)",
                         target="File")
@@ -128,13 +132,14 @@ def _written(transactions: Any, tag_dict: dict[str, Any]) -> dict[str, Any]:
 
 def _typed(amount: str, result: dict[str, Any]) -> None:
     """The rules by which we part from the library, after it has read the line: a `:61:` amount has a decimal comma
-    and a whole part (`InvalidAmount`), and is followed by its transaction type (N, F or S first); where it is not,
+    and a whole part (`InvalidAmount`), and is followed by its transaction type (N, F or S first, or two capitals:
+    `mt940_message.is_transaction_type`); where it is not,
     the line is refused, its amount (`InvalidAmount`) where what follows looks like the rest of a damaged amount
     (`mt940_message.looks_damaged`), else the line (`InvalidLine`)."""
     if "," not in amount or amount.startswith(","):
         raise _Untyped(INVALID_AMOUNT)
     kind = result.get("id")
-    if kind and kind[0] in "NFSnfs":
+    if kind and is_transaction_type(kind):
         return
     after = (kind or "") + (result.get("customer_reference") or "")
     raise _Untyped(INVALID_AMOUNT if looks_damaged(after) else INVALID_LINE)
@@ -347,8 +352,9 @@ _MT942 = re.compile(r"(?m)^:(?:13D|34F):")
 
 def parse_mt940(source: Source, options: ParseOptions) -> Iterator[ParseEvent]:
     """Parse an MT940/MT942 file, one statement at a time."""
+    code_page = fallback_code_page(read_sample(source))
     with source.open() as raw:
-        for first_line, text in _messages(raw):
+        for first_line, text in _messages(raw, code_page):
             yield from _message_events(first_line, text)
             stated = mt940_balances(text, first_line)  # as the reader: after the message's lines
             if stated is None and _UNBALANCED.match(text) and ":61:" in text and not _MT942.search(text):
