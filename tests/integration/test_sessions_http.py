@@ -844,7 +844,8 @@ def test_numbers_are_json_numbers_and_a_rules_bounds_can_match(client: SessionsC
     rule = {"name": "r", "category_id": category}
     for body, field in (({**rule, "amount_min": "10"}, "amount_min"),
                         ({**rule, "amount_min": 50, "amount_max": 10}, "amount_max"),
-                        ({**rule, "amount_min": -5}, "amount_min"), ({**rule, "amount_max": 12.123456789}, "amount_max"),
+                        ({**rule, "amount_min": -5}, "amount_min"),
+                        ({**rule, "amount_max": 12.123456789}, "amount_max"),
                         ({**rule, "priority": True}, "priority"), ({**rule, "priority": "3"}, "priority")):
         refused = client.error("POST", "/enrichment-rules", 400, json_body=body)
         assert refused["field"] == field, refused
