@@ -3,8 +3,9 @@
 The presigned URL stays valid after the upload, so a client can PUT another file over the import's key.
 The bucket is versioned: processing pins the one version it found (its VersionId and ETag, on the
 import) and reads only that version; any other version of the key is a later upload. Before the
-commit begins, a later upload fails the import loudly (status error, `FileChanged`); once the commit
-has begun (or is done), the later version is removed, so the stored file stays the one in the ledger.
+import is confirmed, a later upload fails the import loudly (status error, `FileChanged`); once a client's
+confirm has won it (or the commit has begun, or is done), the later version is removed, so the stored file stays
+the one in the ledger.
 A deleted import keeps no version at all.
 """
 
@@ -84,11 +85,14 @@ class UploadedFiles:
             self.fail(imp)
             return "fileChanged"
         if imp.status in _COMMITTED:
-            removed = self.objects.delete_versions(imp.s3_key, keep=imp.file_version_id)
-            log.warning("import %s is %s: %d later upload(s) over its file removed", imp.id, imp.status.value,
-                        removed)
+            self.keep_pinned(imp)
             return "removed"
         return "duplicate"  # in error already: it stays as it failed
+
+    def keep_pinned(self, imp: Import) -> None:
+        """Remove every version of the import's key but its pinned one (a confirmed import's later uploads)."""
+        removed = self.objects.delete_versions(imp.s3_key, keep=imp.file_version_id)
+        log.warning("import %s is %s: %d later upload(s) over its file removed", imp.id, imp.status.value, removed)
 
     def fail(self, imp: Import) -> None:
         """Status error with FileChanged, accounts released. An import awaiting confirmation gives up its

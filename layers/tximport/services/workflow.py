@@ -87,10 +87,16 @@ class WorkflowService:
         if imp.status != ImportStatus.FINAL_PROCESSING:
             raise Conflict(f"import {imp.id} is {imp.status.value}, not confirmed", code="InvalidStatus")
         if imp.commit_started is None and self.files.changed(imp):
-            # another file landed on the key since it was read: its lines are not what the ledger gets,
-            # and the reviewed ones no longer match the stored file. The step fails; RecordFailure keeps this
-            self.files.fail(imp)
-            raise Conflict(f"import {imp.id}: {FILE_CHANGED_MESSAGE}", code=FILE_CHANGED, target="File")
+            if imp.token_taken is not None and imp.token_taken.action == "confirm":
+                # a client's confirm won the import (204) before the later upload's event was handled: the confirm
+                # stands (document 002: it cannot be undone), and the later upload goes, as once committing
+                self.files.keep_pinned(imp)
+            else:
+                # another file landed on the key since it was read (a review level that confirms by itself): its
+                # lines are not what the ledger gets, and the reviewed ones no longer match the stored file. The
+                # step fails; RecordFailure keeps this
+                self.files.fail(imp)
+                raise Conflict(f"import {imp.id}: {FILE_CHANGED_MESSAGE}", code=FILE_CHANGED, target="File")
         if imp.commit_started is None:  # saved before any line is written (a retried step keeps the first)
             self.lifecycle.transition(imp, ImportStatus.FINAL_PROCESSING, commit_started=utcnow())
         return imp.chunk_keys

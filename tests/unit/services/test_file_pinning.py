@@ -8,7 +8,7 @@ import pytest
 from tests.fakes.container import FakeContainer
 from tests.unit.services.world import CSV, World
 from tximport.errors import Conflict
-from tximport.models import ImportStatus
+from tximport.models import ImportStatus, ReviewLevel
 
 OTHER_FILE = b"Date,Description,Amount\n2024-01-05,Other,-1.00\n"
 
@@ -87,9 +87,25 @@ def test_an_upload_after_review_fails_the_import_and_ends_the_wait(c: FakeContai
     assert outcome == "review"
 
 
-def test_a_confirmed_import_whose_file_changed_fails_before_the_commit(c: FakeContainer, world: World):
+def test_a_confirm_that_won_keeps_the_reviewed_file_when_the_later_upload_is_seen_at_the_commit(
+        c: FakeContainer, world: World):
+    """The confirm answered 204 (document 002: it cannot be undone) before the later upload's event was handled:
+    the commit step finds the key changed, removes the later upload and commits the reviewed lines."""
     imp, _ = world.awaiting(CSV)
     c.import_service.confirm(world.tenant, imp.id)
+    world.upload(imp, OTHER_FILE)  # its event not delivered yet
+    assert c.workflow.begin_commit(world.get(imp.id)) == world.get(imp.id).chunk_keys
+    assert world.get(imp.id).status == ImportStatus.FINAL_PROCESSING and world.get(imp.id).commit_started
+    assert [v.version_id for v in c.objects.versions(imp.s3_key)] == [imp.file_version_id]
+    assert c.objects.objects[imp.s3_key] == CSV
+    assert _event(c, imp.s3_key) == "duplicate"  # the late event finds only the pinned version
+
+
+def test_an_import_that_confirms_by_itself_fails_before_the_commit_when_its_file_changed(
+        c: FakeContainer, world: World):
+    """No client confirmed it (a review level that confirms by itself): the later upload fails it, as in review."""
+    imp, outcome = world.processed(CSV, review_level=ReviewLevel.MINIMAL)
+    assert outcome == "confirm" and imp.status == ImportStatus.FINAL_PROCESSING
     world.upload(imp, OTHER_FILE)  # its event not delivered yet
     with pytest.raises(Conflict) as raised:
         c.workflow.begin_commit(world.get(imp.id))
