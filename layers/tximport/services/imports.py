@@ -171,11 +171,22 @@ class ImportService:
         """Delete an import awaiting confirmation, complete or in error: one conditional write decides
         (a concurrent confirm, amend or expiry that wins makes this a 409 that changed nothing); then the
         waiting execution ends, staged rows, the file (every version) and decisions go, and its
-        accounts are released. Deleting again repeats that clean-up, so an interrupted one finishes."""
+        accounts are released. Deleting again repeats that clean-up, so an interrupted one finishes, and a delete
+        that loses its write to another delete answers as that one does."""
         imp = self.imports.get(tenant, import_id)
         if imp.status == ImportStatus.DELETED:
             self._clean_up(imp)
             return imp
+        try:
+            return self._delete(imp)
+        except Conflict:
+            again = self.imports.get(tenant, import_id)
+            if again.status != ImportStatus.DELETED:
+                raise  # a confirm, amend or expiry won: theirs is the outcome
+            self._clean_up(again)
+            return again
+
+    def _delete(self, imp: Import) -> Import:
         if imp.revert.status == "reverting":
             raise Conflict("the import is being reverted; delete it once the revert has finished",
                            code="InvalidImportStatus", target="revertStatus")

@@ -151,6 +151,29 @@ def test_delete_ends_the_wait_removes_everything_and_wakes_the_next_import(world
     assert c.import_service.delete(world.tenant, imp.id).status == ImportStatus.DELETED  # again: nothing new
 
 
+@pytest.mark.parametrize("completed", [False, True])
+def test_a_delete_that_loses_its_write_to_another_delete_answers_as_it_does(world: World, c: FakeContainer,
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            completed: bool):
+    """Two deletes read the import at once and the other's write wins: this one, refused by its condition, reads the
+    import deleted and answers so (idempotent), not 409. One that loses to a confirm is still a 409."""
+    imp = world.completed() if completed else world.awaiting(CSV)[0]
+    stale = [world.get(imp.id)]  # what the losing call read, before the winner's write
+    real_get = c.imports.get
+    monkeypatch.setattr(c.imports, "get", lambda tenant, import_id: stale.pop() if stale else real_get(tenant,
+                                                                                                       import_id))
+    winner = real_get(world.tenant, imp.id)
+    c.lifecycle.transition(winner, ImportStatus.DELETED)  # the other delete's write
+    assert c.import_service.delete(world.tenant, imp.id).status == ImportStatus.DELETED
+    assert world.get(imp.id).status == ImportStatus.DELETED and not stale
+    lost, _ = world.awaiting(CSV)
+    stale.append(world.get(lost.id))
+    c.import_service.confirm(world.tenant, lost.id)
+    with pytest.raises(Conflict):
+        c.import_service.delete(world.tenant, lost.id)
+    assert world.get(lost.id).status == ImportStatus.FINAL_PROCESSING
+
+
 def test_a_reverting_import_is_not_deleted(world: World, c: FakeContainer):
     imp = world.completed()
     c.import_service.revert(world.tenant, imp.id)
