@@ -33,6 +33,7 @@ from tximport.errors import Conflict, NotFound, ValidationFailed
 from tximport.ids import new_id
 from tximport.models import Tenant
 from tximport.sessions.models import (
+    BindingStatus,
     Card,
     Category,
     EnrichmentRule,
@@ -387,9 +388,18 @@ class SessionsRepository:
         return lines, None
 
     # bindings -----------------------------------------------------------------------------------
-    def put_binding(self, tenant: Tenant, binding: RecurringBinding) -> None:
+    def put_binding(self, tenant: Tenant, binding: RecurringBinding, *, over_pending: bool = False) -> None:
+        """Write a binding (its item's `version`: 0 while PENDING, 1 once CONFIRMED). `over_pending`: only over the
+        binding still stored PENDING (ConditionFailed where a confirm or a reject took it first)."""
         self.store.write(Put({"pk": workspace_pk(tenant, binding.workspace_id),
-                              "sk": f"BINDING#{binding.session_id}#{binding.id}", "doc": dump(binding)}))
+                              "sk": f"BINDING#{binding.session_id}#{binding.id}", "doc": dump(binding),
+                              "version": 0 if binding.status == BindingStatus.PENDING else 1},
+                             if_version=0 if over_pending else None))
+
+    def delete_pending_binding(self, tenant: Tenant, binding: RecurringBinding) -> None:
+        """Delete a binding still stored PENDING (ConditionFailed where a confirm or a reject took it first)."""
+        self.store.write(Delete((workspace_pk(tenant, binding.workspace_id),
+                                 f"BINDING#{binding.session_id}#{binding.id}"), if_version=0))
 
     def bindings(self, tenant: Tenant, session: ImportSession) -> list[RecurringBinding]:
         items = query_all(self.store, workspace_pk(tenant, session.workspace_id), prefix=f"BINDING#{session.id}#")

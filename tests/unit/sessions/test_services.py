@@ -255,6 +255,36 @@ def test_bind_copies_the_recurring_item_and_suggestions_can_be_confirmed_or_reje
         BindService(w.deps).reject(w.scope, session.id, suggestion.id)
 
 
+@pytest.mark.parametrize("winner", ["reject", "confirm"])
+def test_a_confirm_and_a_reject_of_one_suggestion_at_once_one_wins_and_the_other_changes_nothing(
+        w: World, monkeypatch: pytest.MonkeyPatch, winner: str):
+    account, session = account_session(w)
+    catalog = CatalogService(w.deps)
+    category = catalog.create(w.scope, "category", {"name": "Casa", "type": CategoryType.EXPENSE})
+    gym = catalog.create_recurring(w.scope, {"type": "expense", "description": "Academia", "amount": "12.00",
+                                             "account_id": account.id, "category_id": category.id,
+                                             "start_date": "2024-01-07"})
+    (line,) = stage(w, session.id, (7, "-12", "Academia", {}))
+    EnrichService(w.deps).enrich(w.scope, session.id)
+    (suggestion,) = w.deps.repo.bindings(w.tenant, session)
+    service = BindService(w.deps)
+    if winner == "reject":
+        service.reject(w.scope, session.id, suggestion.id)
+    else:
+        service.confirm(w.scope, session.id, suggestion.id)
+    monkeypatch.setattr(w.deps.repo, "get_binding", lambda *_: suggestion)  # the loser read it PENDING
+    with pytest.raises(Conflict) as lost:
+        (service.confirm if winner == "reject" else service.reject)(w.scope, session.id, suggestion.id)
+    assert lost.value.code == "BindingNotPending"
+    monkeypatch.undo()
+    after = StagedService(w.deps).get(w.scope, line.id)
+    stored = w.deps.repo.bindings(w.tenant, session)
+    if winner == "reject":
+        assert stored == [] and "recurring_expense_id" not in after.data
+    else:
+        assert [b.status for b in stored] == ["CONFIRMED"] and after.data["recurring_expense_id"] == gym.id
+
+
 def test_a_line_binds_only_to_an_item_of_its_own_account_and_currency(w: World):
     """An item of another account (or currency) would be paid by a line that is not its payment."""
     account, session = account_session(w)

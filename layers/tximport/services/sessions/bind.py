@@ -21,6 +21,7 @@ from tximport.sessions.models import (
     StagedTransaction,
 )
 from tximport.sessions.rules import with_status
+from tximport.storage.kv import ConditionFailed
 
 
 class BindService:
@@ -88,19 +89,43 @@ class BindService:
         return self.d.repo.bindings(scope.tenant, self.d.session(scope, session_id))
 
     def confirm(self, scope: Scope, session_id: str, binding_id: str) -> tuple[RecurringBinding, StagedTransaction]:
+        """The binding turns CONFIRMED in a write conditional on it being PENDING still (a reject or a confirm that
+        wins first makes this a 409 that changed nothing), then its line takes the recurring item (should that
+        fail, the binding is PENDING again)."""
         session = self.d.session(scope, session_id)
-        binding = self.d.repo.get_binding(scope.tenant, session, binding_id)
-        if binding.status != BindingStatus.PENDING:
+        pending = self.d.repo.get_binding(scope.tenant, session, binding_id)
+        if pending.status != BindingStatus.PENDING:
             raise Conflict("the binding is already confirmed", code="BindingNotPending", target="binding_id")
-        line, item = self._resolve(scope, session, BindRequest(binding.staged_transaction_id,
-                                                               binding.recurring_transaction_id), 0)
-        bound = self._apply(scope, session, line, item)
-        return self._record(scope, session, bound, item, binding.source, binding), bound
+        line, item = self._resolve(scope, session, BindRequest(pending.staged_transaction_id,
+                                                               pending.recurring_transaction_id), 0)
+        now = utcnow()
+        confirmed = pending.model_copy(update={"status": BindingStatus.CONFIRMED, "confirmed_at": now,
+                                               "updated_at": now})
+        try:
+            self.d.repo.put_binding(scope.tenant, confirmed, over_pending=True)
+        except ConditionFailed:
+            raise _taken(binding_id) from None
+        try:
+            bound = self._apply(scope, session, line, item)
+        except Exception:
+            self.d.repo.put_binding(scope.tenant, pending)
+            raise
+        return confirmed, bound
 
     def reject(self, scope: Scope, session_id: str, binding_id: str) -> RecurringBinding:
+        """A suggestion goes, in a delete conditional on it being PENDING still (a confirm that wins first makes this
+        a 409 that changed nothing)."""
         session = self.d.session(scope, session_id)
         binding = self.d.repo.get_binding(scope.tenant, session, binding_id)
         if binding.status != BindingStatus.PENDING:
             raise Conflict("a confirmed binding cannot be deleted", code="BindingNotPending", target="binding_id")
-        self.d.repo.delete_bindings(scope.tenant, [binding])
+        try:
+            self.d.repo.delete_pending_binding(scope.tenant, binding)
+        except ConditionFailed:
+            raise _taken(binding_id) from None
         return binding
+
+
+def _taken(binding_id: str) -> Conflict:
+    return Conflict(f"the binding {binding_id} was confirmed or rejected by another call meanwhile",
+                    code="BindingNotPending", target="binding_id")

@@ -4,6 +4,7 @@ and `POST /enrichment/transactions`, which answers a suggestion per description.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from tximport.sessions.models import (
     Subcategory,
 )
 from tximport.sessions.rules import with_status
+from tximport.storage.kv import ConditionFailed
 from tximport.storage.sessions import CatalogRepository
 from tximport.tasks import EnrichmentInput, TenantRef
 
@@ -148,7 +150,9 @@ class EnrichService:
         items = self.d.catalog.list_of(scope.tenant, scope.workspace_id, RecurringItem)
         old = [b for b in self.d.repo.bindings(scope.tenant, session)
                if b.status == BindingStatus.PENDING and b.source == BindingSource.SUGGESTED]
-        self.d.repo.delete_bindings(scope.tenant, old)
+        for binding in old:  # (one a confirm took meanwhile stays: it is CONFIRMED now)
+            with suppress(ConditionFailed):
+                self.d.repo.delete_pending_binding(scope.tenant, binding)
         if not items:
             return 0
         lines = list(self.d.repo.lines(scope.tenant, session))
