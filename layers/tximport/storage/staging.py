@@ -14,8 +14,8 @@ and from `StagedRow` and `ErrorDetail`; every reader (review pages, commit worke
 it. Processing writes its lines as JSON text a batch at a time (`ChunkWriter.write_block`), compressed
 with zstd at level 1: staging is on the path of every file, and zstd 1 compresses JSON lines about four
 times faster than zlib 1 (0.5 against 2.2 us a staged row, measured here) into chunks some 25% smaller. Its hash
-table is 2^12 entries rather than level 1's 2^14 (one that stays in the core's cache): about 15% faster on the
-chunk lines and no larger (0.34 against 0.40 us a row, 7.1 against 6.9 times smaller, measured on the bench's
+table is 2^12 entries rather than level 1's 2^14 (one that stays in the core's cache): about 10% faster on the
+chunk lines and no larger (0.36 against 0.40 us a row, 7.1 against 6.9 times smaller, measured on the bench's
 ISO file); the negative levels are faster still (-2: 0.29 us) but their chunks 60% larger (4.3 times smaller).
 Chunks written before that (`.jsonl.gz`, gzip) are still read: the reader goes by the key's suffix.
 """
