@@ -89,3 +89,21 @@ def test_whitespace_the_ids_ignore_is_what_str_split_splits_at():
                                                    "\u3000", "ﬁ", "Ü", "1"]), max_size=8), max_size=6))
 def test_descriptions_normalized_together_as_one_by_one(descriptions: list[str]):
     assert _keys(descriptions) == [normalized_description(d) for d in descriptions]
+
+
+def test_a_line_like_one_of_an_earlier_batch_of_its_day_counts_on():
+    # batches of one day: all new, then one like a line before (the second Tea), then one again all new
+    ids = LineIds()
+    day = date(2024, 1, 1)
+    got = _ids(ids, day, ["Coffee", "Tea"], 1) + _ids(ids, day, ["Cake", "TEA"], 3) + _ids(ids, day, ["Milk"], 5)
+    expected = [transaction_id("acc", date_posted=day, amount=Decimal("-1.5"), description=d,
+                               bank_transaction_id=None, occurrence=n)
+                for d, n in [("Coffee", 1), ("Tea", 1), ("Cake", 1), ("Tea", 2), ("Milk", 1)]]
+    assert got == expected
+
+
+def test_latin1_descriptions_fold_as_casefold_does():
+    # every Latin-1 character (the micro sign and the sharp s fold into others), beside ASCII and alone
+    descriptions = [f"A{chr(c)}b" for c in range(1, 256)] + ["Straße µ ÄÖÜ ÿ"]
+    assert _keys(descriptions) == [normalized_description(d) for d in descriptions]
+    assert _keys(["Maße"]) == ["masse"] and _keys(["µ"]) == ["\u03bc"]

@@ -5,8 +5,10 @@ id's occurrence on its day, where a bank reuses one), or of
 its account, day, amount (no trailing zeros), description (whitespace runs as one space, case folded) and
 its occurrence among the identical lines of its day. The occurrence counters are kept for the days met most
 recently, up to `ENTRY_WINDOW` counters (`Occurrences`): a file not in date order gets the ids it would in
-date order as long as its lines fit; the text both the counters and the id hash read (`content`) is built once a
-line, and the hashes of a batch are taken in one pass (`LineIds.many`).
+date order as long as its lines fit; the text both the counters and the id hash read (`content`, with the
+occurrence 1 after it: the basis of the first line of its kind on its day, as most lines are) is built once a line,
+a day's run of lines none alike nor like one counted before is counted in one dict update, and the hashes of a batch
+are taken in one pass (`LineIds.many`). Descriptions are case folded together, Latin-1 text by a table.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str]) -> list[str]:
     """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`)."""
     if max(map(len, texts), default=0) > _PLAIN_DIGITS:
         return [normalized_amount(a) for a in amounts]
-    return [t.rstrip("0").rstrip(".") if "." in t else t for t in texts]
+    # (a text ending in neither a zero nor a point has none to drop: most do, and the last character is cheap)
+    return [t if t[-1] not in "0." or "." not in t else t.rstrip("0").rstrip(".") for t in texts]
 
 
 def _ids(day_isos: Sequence[str], bases: list[str]) -> list[str]:
@@ -94,13 +97,38 @@ OTHER_SPACES = (_ASCII_SPACES + "\x85\xa0\u1680" + "".join(map(chr, range(0x2000
                 + "\u2028\u2029\u202f\u205f\u3000")
 
 
-def _spaced(joined: str, ascii_only: bool) -> bool:
+#: what str.split() splits at among the Latin-1 characters
+_LATIN1_SPACES = _ASCII_SPACES + "\x85\xa0"
+#: str.casefold of each Latin-1 character, where it is one Latin-1 character (all but the micro sign and the sharp
+#: s, which are left as they are here: `_folded`)
+_LATIN1_FOLD = bytes(ord(chr(i).casefold()) if i not in (0xB5, 0xDF) else i for i in range(256))
+
+
+def _spaced(joined: str, spaces: str) -> bool:
     """Whether NUL-joined descriptions need their whitespace normalized: a run of spaces, a space at either end
-    of one, or whitespace other than the space."""
-    spaces = _ASCII_SPACES if ascii_only else OTHER_SPACES
+    of one, or whitespace other than the space (`spaces`: whichever the text can hold)."""
     spaced = joined.replace("\x00", " ")  # (a space beside a separator is then a run: one search for all three)
     return ("  " in spaced or spaced.startswith(" ") or spaced.endswith(" ")
             or any(space in joined for space in spaces))
+
+
+def _latin1(text: str) -> bytes | None:
+    """`text` in Latin-1, where it is all Latin-1 characters."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def _folded(text: str, latin1: bytes | None) -> str:
+    """`text.casefold()`: for Latin-1 text (`latin1`, its bytes) by a table, character by character as casefold
+    goes, the two characters that fold into others (µ into μ, ß into ss) replaced after."""
+    if latin1 is None:
+        return text.casefold()
+    folded = latin1.translate(_LATIN1_FOLD).decode("latin-1")
+    if "\xb5" in folded:
+        folded = folded.replace("\xb5", "\u03bc")
+    return folded.replace("\xdf", "ss") if "\xdf" in folded else folded
 
 
 def _keys(descriptions: Sequence[str]) -> list[str]:
@@ -111,9 +139,11 @@ def _keys(descriptions: Sequence[str]) -> list[str]:
     if not descriptions or joined.count("\x00") != len(descriptions) - 1:  # a NUL of their own
         return [" ".join(d.split()).casefold() for d in descriptions]
     ascii_only = joined.isascii()
-    if _spaced(joined, ascii_only):
+    latin1 = None if ascii_only else _latin1(joined)
+    if _spaced(joined, _ASCII_SPACES if ascii_only else _LATIN1_SPACES if latin1 is not None else OTHER_SPACES):
         joined = " ".join(joined.split()).replace(" \x00", "\x00").replace("\x00 ", "\x00")
-    return (joined.lower() if ascii_only else joined.casefold()).split("\x00")
+        latin1 = None if ascii_only else _latin1(joined)
+    return (joined.lower() if ascii_only else _folded(joined, latin1)).split("\x00")
 
 
 class LineIds:
@@ -155,12 +185,16 @@ class LineIds:
              descriptions: Sequence[str], bank_ids: Sequence[str | None], line_numbers: Sequence[int],
              pendings: Sequence[bool]) -> list[str]:
         """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them)."""
-        texts = [f"{account_id}\x1fC\x1f{iso}\x1f{amount}\x1f{key}"
-                 for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
+        prefix = f"{account_id}\x1fC\x1f"
+        # each line's content with the occurrence 1 after it: what the counters count (one key a content) and the
+        # basis of the first line of its kind on its day (most are)
+        firsts = [f"{prefix}{iso}\x1f{amount}\x1f{key}\x1f1"
+                  for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
         banks = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else None for bank_id in bank_ids] \
             if any(bank_ids) else None
-        occurrences, bank_occurrences = self._count(days, texts, line_numbers, banks)
-        bases = [f"{text}\x1f{n}" for text, n in zip(texts, occurrences, strict=True)]
+        occurrences, bank_occurrences = self._count(days, firsts, line_numbers, banks)
+        bases = firsts if occurrences is None else [
+            first if n == 1 else f"{first[:-1]}{n}" for first, n in zip(firsts, occurrences, strict=True)]
         if banks is not None:  # a bank id identifies its line on its own (with its occurrence, where it repeats)
             bases = [bank + bank_suffix(n) if bank else basis
                      for basis, bank, n in zip(bases, banks, bank_occurrences, strict=True)]
@@ -168,23 +202,31 @@ class LineIds:
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
         return _ids(day_isos, bases)
 
-    def _count(self, days: Sequence[date], texts: list[str], line_numbers: Sequence[int],
-               banks: list[str | None] | None) -> tuple[list[int], list[int]]:
-        """Each line's occurrence among the identical lines of its day so far, and among the lines of its day with
-        its bank id (1 without one), with its line number mixed in where the day came back after its counters
-        were dropped; a run of one day at a time."""
+    def _count(self, days: Sequence[date], firsts: list[str], line_numbers: Sequence[int],
+               banks: list[str | None] | None) -> tuple[list[int] | None, list[int]]:
+        """Each line's occurrence among the identical lines of its day so far (None: every one the first), and
+        among the lines of its day with its bank id (1 without one), with its line number mixed in where the day
+        came back after its counters were dropped; a run of one day at a time."""
         found: list[int] = []
         bank_found: list[int] = []
         start = 0
+        all_first = True
         for day, run in groupby(days):
             end = start + len(list(run))
             if day != self._day:
                 self._enter(day)
-            found += self._count_run(texts[start:end], line_numbers[start:end])
+            counted = self._count_run(firsts[start:end], line_numbers[start:end])
+            if counted is None:
+                if not all_first:
+                    found += [1] * (end - start)
+            else:
+                if all_first:
+                    found, all_first = [1] * start, False
+                found += counted
             if banks is not None:
                 bank_found += self._count_banks(banks[start:end], line_numbers[start:end])
             start = end
-        return found, bank_found
+        return (None if all_first else found), bank_found
 
     def _count_banks(self, banks: list[str | None], line_numbers: Sequence[int]) -> list[int]:
         counters, evicted = self._counters, self._evicted
@@ -198,16 +240,22 @@ class LineIds:
             found.append(n * 1_000_000_000 + line_number if evicted else n)
         return found
 
-    def _count_run(self, texts: list[str], line_numbers: Sequence[int]) -> list[int]:
+    def _count_run(self, firsts: list[str], line_numbers: Sequence[int]) -> list[int] | None:
+        """The occurrences of a run of one day's lines (None: each is the first of its kind on the day)."""
         counters = self._counters
-        if not self._evicted and len(set(texts)) == len(texts):  # no two alike: one pass over the counters
-            found = [counters.get(text, 0) + 1 for text in texts]
-            counters.update(zip(texts, found, strict=True))
-            return found
+        if not self._evicted:
+            distinct = set(firsts)
+            if len(distinct) == len(firsts):  # no two alike
+                if counters.keys().isdisjoint(distinct):  # nor any like a line before: all first
+                    counters.update(dict.fromkeys(distinct, 1))
+                    return None
+                found = [counters.get(first, 0) + 1 for first in firsts]
+                counters.update(zip(firsts, found, strict=True))
+                return found
         found = []
-        for text, line_number in zip(texts, line_numbers, strict=True):
-            n = counters.get(text, 0) + 1
-            counters[text] = n
+        for first, line_number in zip(firsts, line_numbers, strict=True):
+            n = counters.get(first, 0) + 1
+            counters[first] = n
             found.append(n * 1_000_000_000 + line_number if self._evicted else n)
         return found
 

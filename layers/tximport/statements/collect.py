@@ -255,7 +255,7 @@ def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers:
     """Count lines of one currency into their bucket (`StatementCollector.lines`)."""
     totals = bucket.totals
     totals.count += len(amounts)
-    moved = sum(amounts, Decimal(0))
+    moved = _add_day_sums(totals.day_sums, days, amounts)
     totals.total += moved
     totals.first_line = _least(totals.first_line, min(line_numbers))
     totals.last_line = _most(totals.last_line, max(line_numbers))
@@ -264,7 +264,6 @@ def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers:
         totals.first_day, totals.first_day_line = first, line_numbers[days.index(first)]
     if totals.last_day is None or last > totals.last_day:
         totals.last_day, totals.last_day_line = last, line_numbers[days.index(last)]
-    _add_day_sums(totals.day_sums, days, amounts)
     running = bucket.running
     running.dated(days[0], days[-1])
     if balances.count(None) == len(balances):  # (counted by identity first: None is None)
@@ -320,18 +319,23 @@ def _combine(earlier: _Open, later: StatementTotals, running: RunningState) -> N
 RECENT_DAYS = 92
 
 
-def _add_day_sums(sums: dict[date, Decimal], days: list[date], amounts: list[Decimal]) -> None:
+def _add_day_sums(sums: dict[date, Decimal], days: list[date], amounts: list[Decimal]) -> Decimal:
     """Add the lines' amounts to their days' sums, a run of one day at a time (files list their lines by day);
-    the days long before the latest are dropped."""
+    the days long before the latest are dropped. Answers the lines' sum (the runs' sums added: Decimal sums
+    are exact at `DECIMAL_PRECISION`, so the same as the amounts added one by one)."""
     start = 0
+    runs: list[Decimal] = []
     for day, run in groupby(days):
         end = start + len(list(run))
-        sums[day] = sums.get(day, Decimal(0)) + sum(amounts[start:end], Decimal(0))
+        moved = sum(amounts[start:end], Decimal(0))
+        runs.append(moved)
+        sums[day] = sums.get(day, Decimal(0)) + moved
         start = end
     if len(sums) > RECENT_DAYS:
         newest = max(sums)
         for day in [d for d in sums if (newest - d).days > RECENT_DAYS]:
             del sums[day]
+    return sum(runs, Decimal(0))
 
 
 def _merged_sums(first: dict[date, Decimal], later: dict[date, Decimal]) -> dict[date, Decimal]:
