@@ -328,6 +328,9 @@ class Import(BaseModel):
     completed: datetime | None = None
     reverted: datetime | None = None
     revert: RevertProgress = Field(default_factory=RevertProgress)
+    #: public transactions (001) are being written into one of its accounts, on a day its review reaches, until
+    #: then at the latest: a confirm waits (409) for the writer to send it back to processing
+    feed_hold_until: datetime | None = None
     #: the confirmation task token while it is parked and unanswered
     task_token: str | None = None
     #: the action that took the last parked token (None while a token is parked)

@@ -38,6 +38,8 @@ from tximport.storage.staging import Staging, import_prefix
 from tximport.tasks import RevertRunTask, TenantRef
 
 MAX_AMENDS = 10
+#: the longest a public write holds an import's review (`ImportService.hold_reviews`): beyond any request's time
+FEED_HOLD_SECONDS = 60
 #: how long a revert asked right after the import's completion waits for the import to give its accounts back
 #: (the completion step writes the status, then releases them)
 _RELEASE_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
@@ -236,6 +238,10 @@ class ImportService:
         if not imp.bank_accounts:
             raise Conflict("the import has no bank accounts yet: name them (amendtransactions with bankAccounts) "
                            "or delete the import", code="BankAccountsRequired", target="bankAccounts")
+        if imp.feed_hold_until is not None and imp.feed_hold_until > utcnow():
+            raise Conflict("public transactions are being written into one of the import's bank accounts, on a day "
+                           "its review reaches: it is reviewed again once they are (read it again)",
+                           code="BankAccountBusy", target="bankAccounts")
         try:
             before = self.lifecycle.take_token(imp, "confirm", ImportStatus.FINAL_PROCESSING)
         except Conflict:
@@ -286,17 +292,66 @@ class ImportService:
                                            amend_count=imp.amend_count + 1)
         self.lifecycle.send_taken(imp, before, {"action": "amend"})
 
+    def hold_reviews(self, tenant: Tenant, days: set[tuple[str, date]]) -> list[str]:
+        """Before public transactions are written on these (account, day)s: each import awaiting confirmation of one
+        of the accounts whose duplicate check reaches one of the days is held, in a write on its version, so a
+        confirm answers 409 until the writer sends it back to processing (`review_again`) or lets it go
+        (`release_reviews`), or FEED_HOLD_SECONDS pass. A confirm that won first is left to: the writer comes
+        after it. Answers the ids held."""
+        held: list[str] = []
+        for imp, _ in self._under_review(tenant, days):
+            imp.feed_hold_until = utcnow() + timedelta(seconds=FEED_HOLD_SECONDS)
+            try:
+                self.imports.save(imp)
+            except Conflict:
+                continue
+            held.append(imp.id)
+        return held
+
+    def release_reviews(self, tenant: Tenant, import_ids: list[str]) -> None:
+        """Let go of the imports `hold_reviews` held that were not sent back (nothing the review reaches changed)."""
+        for import_id in import_ids:
+            for _ in range(3):
+                imp = self.imports.get(tenant, import_id)
+                if imp.feed_hold_until is None:
+                    break
+                imp.feed_hold_until = None
+                try:
+                    self.imports.save(imp)
+                    break
+                except Conflict:
+                    continue
+
     def review_again(self, tenant: Tenant, days: set[tuple[str, date]], why: str) -> list[str]:
         """The ledger of these (account, day)s changed under an import awaiting confirmation of the account (public
         transactions were written): where a day is within the reach of its duplicate check (its file's days, and
         MIRROR_DAYS around them), its review, made against the ledger as it was, no longer says what confirm would
         add, so the import is processed again (as an amend that flips nothing: a new generation, whose duplicates
-        are found against the ledger as it is now; the decisions made before no longer apply). An import a
-        confirm, amend or delete took meanwhile is left to that. Answers the ids of the imports sent back."""
+        are found against the ledger as it is now; the decisions made before no longer apply), and a hold
+        (`hold_reviews`) ends. An import a confirm, amend or delete took meanwhile is left to that. Answers the ids
+        of the imports sent back."""
         sent: list[str] = []
+        for imp, account_id in self._under_review(tenant, days):
+            note = ErrorDetail(severity=Severity.INFO, code=REVIEWED_AGAIN, target="bankAccounts",
+                               message=f"processed again: {why} into bank account {account_id} after the review "
+                                       "was made; the decisions made before no longer apply",
+                               actual_value=account_id)
+            try:
+                before = self.lifecycle.take_token(imp, "amend", ImportStatus.PROCESSING,
+                                                   error_details=[*imp.error_details, note], feed_hold_until=None)
+                self.lifecycle.send_taken(imp, before, {"action": "amend"})
+            except (Conflict, Unavailable):
+                continue  # a confirm, amend or delete took it, or the window closed: theirs is the outcome
+            sent.append(imp.id)
+        return sent
+
+    def _under_review(self, tenant: Tenant, days: set[tuple[str, date]]) -> list[tuple[Import, str]]:
+        """The imports awaiting confirmation (a task token parked) that hold one of the accounts of `days`, with a
+        day of it within the reach of their duplicate check, each once with the first such account (by id)."""
         by_account: dict[str, list[date]] = {}
         for account_id, day in days:
             by_account.setdefault(account_id, []).append(day)
+        found: list[tuple[Import, str]] = []
         for account_id in sorted(by_account):
             holder = self.lifecycle.locks.holder(tenant, account_id)
             if holder is None or holder.startswith(SESSION_HOLDER_PREFIX) or held_by(holder)[1]:
@@ -305,21 +360,11 @@ class ImportService:
                 imp = self.imports.get(tenant, held_by(holder)[0])
             except NotFound:
                 continue
-            if imp.status != ImportStatus.AWAITING_CONFIRMATION or not imp.task_token \
-                    or not any(_within_reach(imp, day) for day in by_account[account_id]):
-                continue
-            note = ErrorDetail(severity=Severity.INFO, code=REVIEWED_AGAIN, target="bankAccounts",
-                               message=f"processed again: {why} into bank account {account_id} after the review "
-                                       "was made; the decisions made before no longer apply",
-                               actual_value=account_id)
-            try:
-                before = self.lifecycle.take_token(imp, "amend", ImportStatus.PROCESSING,
-                                                   error_details=[*imp.error_details, note])
-                self.lifecycle.send_taken(imp, before, {"action": "amend"})
-            except (Conflict, Unavailable):
-                continue  # a confirm, amend or delete took it, or the window closed: theirs is the outcome
-            sent.append(imp.id)
-        return sent
+            if imp.status == ImportStatus.AWAITING_CONFIRMATION and imp.task_token \
+                    and any(_within_reach(imp, day) for day in by_account[account_id]) \
+                    and all(imp.id != other.id for other, _ in found):
+                found.append((imp, account_id))
+        return found
 
     def _name_accounts(self, tenant: Tenant, imp: Import, command: NameAccounts) -> None:
         """Continue an account discovery: the named accounts (found or created) become the import's, and

@@ -153,6 +153,10 @@ def _refusal(index: int, item: PostedTransaction, account_id: str | None, accoun
 class Reviews(Protocol):
     """The file imports under review: one whose accounts' ledger changed is reviewed again."""
 
+    def hold_reviews(self, tenant: Tenant, days: set[tuple[str, date]]) -> list[str]: ...
+
+    def release_reviews(self, tenant: Tenant, import_ids: list[str]) -> None: ...
+
     def review_again(self, tenant: Tenant, days: set[tuple[str, date]], why: str) -> list[str]: ...
 
 
@@ -190,8 +194,16 @@ class PublicTransactionsService:
                 keyed.append((outcome, line, item.transaction_id))
             else:
                 plain.append((outcome, line))
-        self._write_keyed(tenant, keyed, result.errors)
-        self._write_plain(tenant, plain)
+        # a review the lines may change is held first, so that no confirm lands while they are written
+        reach = {(line.bank_account_id, line.date_posted) for _, line, _ in keyed} | {
+            (line.bank_account_id, line.date_posted) for _, line in plain}
+        held = self.reviews.hold_reviews(tenant, reach) if reach and self.reviews is not None else []
+        try:
+            self._write_keyed(tenant, keyed, result.errors)
+            self._write_plain(tenant, plain)
+        except BaseException:
+            self._reviewed(tenant, set(reach), held, result)  # what was written before the failure
+            raise
         result.items = [outcomes[i] for i in sorted(outcomes)]
         result.new = sum(1 for o in result.items if o.result == "new")
         result.existing = sum(1 for o in result.items if o.result == "existing")
@@ -200,11 +212,20 @@ class PublicTransactionsService:
         lines = {line.transaction_id: line for _, line, _ in keyed} | {line.transaction_id: line for _, line in plain}
         changed = {(o.bank_account_id, lines[o.transaction_id].date_posted) for o in result.items
                    if o.bank_account_id and o.transaction_id in lines and (o.result == "new" or o.updated_fields)}
-        if changed and self.reviews is not None:
-            # a file import of one of them awaiting confirmation was reviewed without these lines: it is processed
-            # again, so its review shows what they duplicate (confirmed as it was, the money would be there twice)
-            result.reviewed_again = self.reviews.review_again(tenant, changed, "public transactions were written")
+        self._reviewed(tenant, changed, held, result)
         return result
+
+    def _reviewed(self, tenant: Tenant, changed: set[tuple[str, date]], held: list[str],
+                  result: IngestResult) -> None:
+        """A file import of one of the accounts awaiting confirmation was reviewed without the lines written on
+        `changed`: it is processed again, so its review shows what they duplicate (confirmed as it was, the money
+        would be there twice); the imports held and not sent back are let go."""
+        if self.reviews is None:
+            return
+        if changed:
+            result.reviewed_again = self.reviews.review_again(tenant, changed, "public transactions were written")
+        if held:
+            self.reviews.release_reviews(tenant, [i for i in held if i not in result.reviewed_again])
 
     def _write_plain(self, tenant: Tenant, items: list[tuple[ItemOutcome, LedgerLine]]) -> None:
         """Lines without a transactionId: their content ids say whether they exist; each is written only where no

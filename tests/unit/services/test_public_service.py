@@ -3,14 +3,17 @@ accountIdentifier + transactionId whatever the dates, unknown accounts created u
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from tests.fakes.container import FakeContainer
-from tests.unit.services.world import World
+from tests.unit.services.world import CSV, World
 from tximport.commands import PostedTransaction, UpdateSettings
-from tximport.models import BankAccount
+from tximport.errors import Conflict
+from tximport.models import BankAccount, ImportStatus, utcnow
 from tximport.services.public import RejectedTransaction
 
 
@@ -158,3 +161,41 @@ def test_an_identifier_names_its_account_exactly_spaces_and_case_aside(c: FakeCo
     assert [(i.bank_account_id in (current, iban), i.account_created) for i in result.items] == [
         (False, True), (False, True), (False, True), (True, False), (True, False)]
     assert [i.bank_account_id for i in result.items[3:]] == [current, iban]
+
+
+def test_a_confirm_while_public_lines_are_written_under_a_review_waits_and_the_review_is_made_again(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch):
+    """The feed's request began before the confirm: its lines are on a day the review reaches, so the review is held
+    while they are written (a confirm then is a 409 that changes nothing) and made again once they are."""
+    account = world.account("GB33BUKB20201555555555")
+    imp, token = world.awaiting(CSV, account)
+    real_write = c.ledger.write_claimed
+    refused: list[str] = []
+
+    def confirm_meanwhile(tenant, claimed):  # the confirm lands while the feed's lines are written
+        with pytest.raises(Conflict) as busy:
+            c.import_service.confirm(world.tenant, imp.id)
+        refused.append(busy.value.code)
+        return real_write(tenant, claimed)
+
+    monkeypatch.setattr(c.ledger, "write_claimed", confirm_meanwhile)
+    posted = _post(c, world, _tx(text="Coffee", valuta_at=date(2024, 1, 2)))
+    assert refused == ["BankAccountBusy"] and posted.reviewed_again == [imp.id]
+    after = world.get(imp.id)
+    assert after.status == ImportStatus.PROCESSING and after.feed_hold_until is None
+    assert c.workflow_engine.outputs(token) == [{"action": "amend"}]
+
+
+def test_a_public_write_that_changes_nothing_lets_the_review_go_and_an_old_hold_holds_nothing(
+        c: FakeContainer, world: World):
+    account = world.account("GB33BUKB20201555555555")
+    _post(c, world, _tx(valuta_at=date(2024, 1, 3)))
+    imp, _ = world.awaiting(CSV, account)
+    again = _post(c, world, _tx(valuta_at=date(2024, 1, 3)))  # the same transaction: nothing written
+    assert again.existing == 1 and again.reviewed_again == []
+    assert world.get(imp.id).feed_hold_until is None and world.get(imp.id).status == ImportStatus.AWAITING_CONFIRMATION
+    stale = world.get(imp.id)  # a writer that died holding it: the hold ends by itself
+    stale.feed_hold_until = utcnow() - timedelta(seconds=1)
+    c.imports.save(stale)
+    c.import_service.confirm(world.tenant, imp.id)
+    assert world.get(imp.id).status == ImportStatus.FINAL_PROCESSING
