@@ -467,6 +467,9 @@ class LedgerLine(Transaction):
     #: the line of another account's session whose transfer or card payment this line is (its statement's line,
     #: committed first: that commit wrote no mirror here and linked to this line instead); a line answers one
     linked_by: str | None = None
+    #: a file's line in another currency than its bank account's, which the review imported: kept in its own
+    #: currency, and left out of the account's balances (they are in the account's currency)
+    foreign_currency: bool = False
 
     @classmethod
     def confirmed(cls, line: Transaction, *, import_id: str, committed: datetime) -> LedgerLine:

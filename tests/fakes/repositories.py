@@ -14,6 +14,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -335,8 +336,10 @@ class InMemoryLedger:
 
     def write_staged(self, tenant: Tenant, records: Iterable[Mapping[str, Any]], *, import_id: str,
                      committed: datetime) -> int:
-        return self.write(tenant, (LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id, committed=committed)
-                                   for r in records), refresh=False)
+        return self.write(tenant, (replace(LedgerLine.confirmed(decode_row(dict(r)), import_id=import_id,
+                                                                committed=committed),
+                                           foreign_currency=bool(r.get("foreignCurrency"))) for r in records),
+                          refresh=False)
 
     def write_claimed(self, tenant: Tenant, claimed: Iterable[tuple[LedgerLine, str]]) -> set[str]:
         written: set[str] = set()
@@ -552,5 +555,7 @@ class InMemoryLedger:
 
 
 def _counted(line: LedgerLine) -> bool:
-    """Whether a line counts in a balance: not pending, not committed IGNORE (as the ledger's `BAL#` items)."""
-    return not line.pending and not (line.session is not None and line.session.status == TransactionStatus.IGNORE)
+    """Whether a line counts in a balance: not pending, not committed IGNORE, not in another currency than its
+    account's (as the ledger's `BAL#` items)."""
+    return not line.pending and not line.foreign_currency and not (
+        line.session is not None and line.session.status == TransactionStatus.IGNORE)

@@ -375,6 +375,27 @@ def test_the_balances_of_staged_lines_are_the_days_sums_once_their_days_are_reco
         assert ledger.day_totals(TENANT, account, None, None) == expected
 
 
+def test_a_staged_line_of_another_currency_is_kept_and_left_out_of_the_balances(ledger):
+    from dataclasses import replace
+
+    from tximport.models import StagedRow
+    from tximport.storage.staging import encode_row
+
+    rows = [StagedRow(transaction_id=f"fx-{n}", bank_account_id="acc-fx", amount=Decimal(10 + n),
+                      currency="EUR" if n == 1 else "USD", date_posted=date(2024, 4, 1), description=f"fx {n}",
+                      line_number=n + 2) for n in range(3)]
+    staged = [encode_row(r) for r in rows]
+    staged[1] = {**staged[1], "foreignCurrency": True}  # as the commit marks it for a USD account
+    committed = utcnow().replace(microsecond=0)
+    ledger.write_staged(TENANT, staged, import_id="imp-fx", committed=committed)
+    ledger.refresh_totals(TENANT, {("acc-fx", date(2024, 4, 1))})
+    assert ledger.day_totals(TENANT, "acc-fx", None, None) == [(date(2024, 4, 1), Decimal(22))]
+    (foreign,) = [line for line in ledger.day_lines(TENANT, "acc-fx", date(2024, 4, 1)) if line.foreign_currency]
+    assert foreign == replace(LedgerLine.confirmed(rows[1], import_id="imp-fx", committed=committed),
+                              foreign_currency=True)
+    assert ledger.sum_later_in_day(TENANT, "acc-fx", date(2024, 4, 1), "fx-0") == Decimal(12)
+
+
 def test_the_tenants_ledger_pages_across_accounts_newest_day_first(ledger):
     lines = [_line(n, 1 + n % 4, account=f"acc-{n % 3}", import_id=f"imp-{n % 2}") for n in range(24)]
     ledger.write(TENANT, lines)

@@ -35,6 +35,7 @@ class CommitService:
         if chunk_key not in imp.chunk_keys:
             raise ValueError(f"{chunk_key} is not a staged chunk of import {imp.id}")
         decisions = self.imports.decisions(imp)
+        currencies = {a.id: a.currency.upper() for a in imp.bank_accounts if a.currency}
 
         def chosen() -> Iterator[dict[str, Any]]:
             # the chunk's lines as they are staged: no model per line on this path (see Staging.records)
@@ -46,6 +47,10 @@ class CommitService:
                 if kept_apart(record.get("possibleDuplicate", False), record.get("defaultDecision")):
                     # a certain duplicate imported all the same: beside the ledger line of its id, never over it
                     record = {**record, "transactionId": apart_id(tx_id, imp.id)}
+                own = currencies.get(record["bankAccountId"])
+                if own is not None and (record.get("currency") or own).upper() != own:
+                    # another currency's line (CurrencyMismatch) the review imported: kept, outside the balances
+                    record = {**record, "foreignCurrency": True}
                 yield record
 
         return self.ledger.write_staged(imp.tenant, chosen(), import_id=imp.id, committed=utcnow())

@@ -54,7 +54,7 @@ _PLAIN_NUMBER = re.compile(r"-?\d{1,38}(\.\d{1,38})?")
 _deserializer = TypeDeserializer()
 
 #: what a day's balance reads of its lines
-_AMOUNT_NAMES = {"#a": "amount", "#p": "pending", "#s": "transactionStatus"}
+_AMOUNT_NAMES = {"#a": "amount", "#p": "pending", "#s": "transactionStatus", "#f": "foreignCurrency"}
 #: a session line committed IGNORE (`data.ignore`: a copy the client settled) counts in no balance
 _IGNORED = TransactionStatus.IGNORE.value
 #: how long after putting a day's `DAY#` item a writer may still be writing its lines (the item is kept that long
@@ -137,6 +137,7 @@ def encode_line(tenant: Tenant, line: LedgerLine) -> dict[str, dict[str, Any]]:
         "committed": {"S": iso(line.committed)},
         "bookedAtGiven": {"BOOL": True} if line.booked_at_given else None,
         "linkedBy": _text(line.linked_by),
+        "foreignCurrency": {"BOOL": True} if line.foreign_currency else None,
         "reconciliation": _mark_value(line.reconciliation) if line.reconciliation else None,
         **(_session_attributes(line.session) if line.session else {}),
     }
@@ -149,7 +150,7 @@ _STAGED_TEXT = ("currency", "valueDate", "bankTransactionId", "reference", "coun
 #: its optional numbers (decimal strings in the chunk line; a DynamoDB number is its decimal text)
 _STAGED_NUMBERS = ("balance", "originalAmount")
 #: its statement-truth marks (written only where true) and links (only where set)
-_STAGED_FLAGS = ("reversal", "pending")
+_STAGED_FLAGS = ("reversal", "pending", "foreignCurrency")
 _STAGED_LINKS = ("replacesPendingId", "reversalOf")
 
 
@@ -262,7 +263,8 @@ def decode_line(item: dict[str, Any]) -> LedgerLine:
     return LedgerLine(**transaction_fields(item), import_id=item.get("importId", ""),
                       committed=datetime.fromisoformat(item["committed"]),
                       reconciliation=_mark_of(item.get("reconciliation")), session=_session_entry(item),
-                      booked_at_given=bool(item.get("bookedAtGiven")), linked_by=item.get("linkedBy"))
+                      booked_at_given=bool(item.get("bookedAtGiven")), linked_by=item.get("linkedBy"),
+                      foreign_currency=bool(item.get("foreignCurrency")))
 
 
 def ignored(line: LedgerLine) -> bool:
@@ -272,8 +274,8 @@ def ignored(line: LedgerLine) -> bool:
 
 def counts_in_balance(line: LedgerLine) -> bool:
     """Whether a ledger line moves the account's balance (as the day balances count it): a pending line never
-    does, nor a line committed IGNORE (`ignored`)."""
-    return not line.pending and not ignored(line)
+    does, nor a line committed IGNORE (`ignored`), nor one in another currency than the account's."""
+    return not line.pending and not ignored(line) and not line.foreign_currency
 
 
 def invoice_month(line: LedgerLine) -> str | None:
@@ -798,11 +800,12 @@ class LedgerRepository(_References):
             for page in pages.paginate(
                     TableName=self.table_name, KeyConditionExpression="pk = :pk", ConsistentRead=True,
                     ExpressionAttributeValues={":pk": {"S": keys.ledger_day_pk(tenant, account_id, day)}},
-                    ProjectionExpression="#a, #p, #s", ExpressionAttributeNames=_AMOUNT_NAMES):
+                    ProjectionExpression="#a, #p, #s, #f", ExpressionAttributeNames=_AMOUNT_NAMES):
                 lines += len(page["Items"])
                 for item in page["Items"]:
-                    if item.get("pending", {}).get("BOOL") or item.get("transactionStatus", {}).get("S") == _IGNORED:
-                        continue  # a booked balance leaves pending and ignored lines out
+                    if item.get("pending", {}).get("BOOL") or item.get("transactionStatus", {}).get("S") == _IGNORED \
+                            or item.get("foreignCurrency", {}).get("BOOL"):
+                        continue  # a booked balance leaves pending, ignored and other currencies' lines out
                     total += Decimal(item["amount"]["N"]) if "amount" in item else 0
                     count += 1
             condition = ({"ConditionExpression": "version = :v",
@@ -850,9 +853,10 @@ class LedgerRepository(_References):
         items = query_all(self.table, KeyConditionExpression="pk = :pk AND sk > :sk",
                           ExpressionAttributeValues={":pk": keys.ledger_day_pk(tenant, account_id, day),
                                                      ":sk": keys.ledger_tx_sk(transaction_id)},
-                          ProjectionExpression="#a, #p, #s", ExpressionAttributeNames=_AMOUNT_NAMES)
+                          ProjectionExpression="#a, #p, #s, #f", ExpressionAttributeNames=_AMOUNT_NAMES)
         return sum((Decimal(i.get("amount", 0)) for i in items
-                    if not i.get("pending") and i.get("transactionStatus") != _IGNORED), Decimal(0))
+                    if not i.get("pending") and i.get("transactionStatus") != _IGNORED
+                    and not i.get("foreignCurrency")), Decimal(0))
 
     def day_lines(self, tenant: Tenant, account_id: str, day: date) -> list[LedgerLine]:
         """Every ledger line of an account on one day."""

@@ -292,6 +292,10 @@ def test_another_currencys_statement_never_enters_the_history_nor_anchors_the_ba
         "USD", D("0.00"), D("2620.10"), date(2016, 1, 14))
     page = c.ledger_queries.page_with_balances(world.tenant, account, limit=1, cursor=None)
     assert page.balance is not None and page.balance.statement == last
+    # the EUR lines the review imported are in the ledger, in EUR, and out of the USD balance
+    assert page.balance.amount == D("2620.10")
+    (eur,) = [line for line in c.ledger.all(world.tenant, account) if line.date_posted == later]
+    assert (eur.currency, eur.amount, eur.foreign_currency) == ("EUR", D("-10.00"), True)
     # the next file: its USD lines follow on; its EUR lines open anywhere, never a gap against the USD history
     following = [PayPalLine(date(2016, 2, 3), "EUR", D("5.00"), D("500.00")),
                  PayPalLine(date(2016, 2, 4), "USD", D("-20.00"), D("2600.10"))]
