@@ -213,3 +213,26 @@ def test_a_qif_that_opens_with_comment_lines_is_qif(name: str | None) -> None:
     assert found.file_format == "QIF#v1", found.reasons
     assert found.confidence >= 0.9
     assert "!Type:Class" in found.reasons[0]
+
+
+LLOYDS = (b"Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,"
+          b"Credit Amount,Balance,\n"
+          b"15/01/2024,DEB,'99-88-74,1515152252,ACME STORE CD 1417    14JAN24,8.99,,2040.59\n"
+          b"12/01/2024,DEB,'99-88-74,1515152252,NON-GBP TRANS FEE          2.75% CD 1417,4.79,,2049.58\n"
+          b"02/12/2023,FPI,'99-88-74,1515152252,SALARY ACME LTD,,2000.00,2054.37\n")
+
+
+@pytest.mark.parametrize("data", [LLOYDS, LLOYDS.replace(b"\n1", b",\n1").replace(b"2054.37\n", b"2054.37,\n")],
+                         ids=["header only", "header and rows"])
+def test_a_header_that_ends_in_a_delimiter_is_still_the_header(data: bytes) -> None:
+    """qa45a 3: Lloyds writes a comma after the header's last name (`...,Balance,`) and none after the rows' last
+    value; detect took the header for no header and answered no format and no mapping."""
+    found = detect(data, "lloyds.csv")
+    assert (found.file_format, found.ambiguous, found.csv.has_header) == ("CSV#mapped#v1", False, True)
+    columns = found.suggested_mapping["columns"]
+    assert (columns["date"], columns["debit"], columns["credit"], columns["balance"]) == (
+        "Transaction Date", "Debit Amount", "Credit Amount", "Balance")
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount) for line in lines(events)] == [
+        ("2024-01-15", Decimal("-8.99")), ("2024-01-12", Decimal("-4.79")), ("2023-12-02", Decimal("2000.00"))]

@@ -366,11 +366,13 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
         if _blank(row):
             continue
         named = [c for c in row if c.strip()]
-        if (len(row) == width or (trailing and len(row) == width - 1)) and len(named) >= max(2, width // 2) \
-                and not any(_is_date(c) or _is_number(c) for c in named):
+        # a delimiter after the header's last name (Lloyds): the header has one empty cell more than the rows
+        fits = len(row) == width or (trailing and len(row) == width - 1) \
+            or (len(row) == width + 1 and not row[-1].strip())
+        if fits and len(named) >= max(2, width // 2) and not any(_is_date(c) or _is_number(c) for c in named):
             header_row = i
         break
-    header = [c.strip() for c in rows[header_row]] if header_row is not None else None
+    header = [c.strip() for c in rows[header_row]][:width] if header_row is not None else None
     if header is not None and len(header) < width:
         header.append("")
     data_rows = [rows[i] for i in table.data]
