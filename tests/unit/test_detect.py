@@ -236,3 +236,28 @@ def test_a_header_that_ends_in_a_delimiter_is_still_the_header(data: bytes) -> N
     assert not errors(events)
     assert [(line.date_posted.isoformat(), line.amount) for line in lines(events)] == [
         ("2024-01-15", Decimal("-8.99")), ("2024-01-12", Decimal("-4.79")), ("2023-12-02", Decimal("2000.00"))]
+
+
+REVOLUT = ("Type,Product,Started Date,Completed Date,Description,Amount,Fee,Currency,State,Balance\n"
+           "TRANSFER,Current,2021-09-05 11:32:41,2021-09-05 11:32:41,transfer,-250,0,EUR,COMPLETED,165.52\n"
+           "CARD_PAYMENT,Current,2021-09-03 18:13:48,2021-09-05 18:22:20,company äöå,-9.5,0,EUR,COMPLETED,156.02\n"
+           "CARD_PAYMENT,Current,2021-09-04 09:01:02,2021-09-06 10:11:12,Coffee,-4.85,0,EUR,COMPLETED,151.17\n"
+           ).encode()
+
+
+def test_the_booking_date_is_preferred_over_the_transactions_own_date() -> None:
+    """qa45a 1: Revolut books a line on its `Completed Date`; detect suggested the `Started Date` beside it, so 2 of
+    these 3 lines were staged a day or two early, without a word."""
+    found = detect(REVOLUT, "revolut.csv")
+    columns = found.suggested_mapping["columns"]
+    assert columns["date"] == "Completed Date"
+    assert "Started Date" not in columns.values()
+    events = run(parse_csv_mapped, REVOLUT, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount) for line in lines(events)] == [
+        ("2021-09-05", Decimal("-250")), ("2021-09-05", Decimal("-9.5")), ("2021-09-06", Decimal("-4.85"))]
+    # whichever comes first: a posting date beside a transaction date (Capital One, Chase's cards)
+    card = b"Transaction Date,Posted Date,Description,Debit,Credit\n2024-01-02,2024-01-04,Coffee,3.50,\n"
+    assert detect(card).suggested_mapping["columns"]["date"] == "Posted Date"
+    assert detect(card.replace(b"Posted Date", b"Booking Date", 1).replace(b"Transaction Date", b"Date", 1)
+                  ).suggested_mapping["columns"]["date"] == "Booking Date"

@@ -53,6 +53,11 @@ _QIF_HEADER = re.compile(r"^\s*!(Type:\w+|Account|Option:|Clear:)", re.IGNORECAS
 _JSON_KEYS = re.compile(r'"(bankAccounts|transactions|datePosted|accountIdentifier)"\s*:')
 _NUMBER = re.compile(r"^\s*[-+(]?\s*(?:[€$£¥]|[A-Z]{3})?\s*[-+]?\d[\d.,' \u00a0]*\s*(?:[A-Z]{3}|CR|DR|-|\))?\s*$")
 
+#: header words of the date a bank books a line on: preferred as `date` over a transaction's (started,
+#: authorised) date when a file has both (Revolut's `Completed Date` beside its `Started Date`)
+_BOOKING_DATES = ("buchungstag", "booking date", "posting date", "posted", "posted date", "post date", "date posted",
+                  "buchungsdatum", "completed date", "boekdatum", "date comptable")
+
 #: header words per column role, most specific first (matched on the lower-cased, trimmed header)
 _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("originalAmount", ("amount currency", "original amount", "foreign amount", "amount in currency",
@@ -68,8 +73,8 @@ _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
                "debit amount", "ausgabe", "lastschrift")),
     ("amount", ("amount", "betrag", "umsatz", "montant", "bedrag", "importe", "value", "transaction amount")),
     ("currency", ("currency", "ccy", "währung", "waehrung", "devise", "valuta code", "cur")),
-    ("date", ("date", "datum", "buchungstag", "booking date", "transaction date", "posting date", "posted",
-              "date posted", "buchungsdatum", "date opération", "fecha", "trans date")),
+    ("date", _BOOKING_DATES + ("date", "datum", "transaction date", "date opération", "fecha", "trans date",
+                               "transactiedatum", "started date", "authorisation date", "authorization date")),
     ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
                              "kontonummer", "kontonummer/iban", "gegenkonto", "payee account", "tegenrekening")),
     ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
@@ -444,6 +449,10 @@ def _header_role(name: str) -> str | None:
     return None
 
 
+def _booking_date(name: str) -> bool:
+    return " ".join(name.strip().lower().replace("_", " ").split()) in _BOOKING_DATES
+
+
 _PENDING_KEYS = frozenset(status_key(v) for v in DEFAULT_PENDING_VALUES)
 _STATUS_KEYS = _PENDING_KEYS | {status_key(v) for v in DEFAULT_BOOKED_VALUES}
 
@@ -498,7 +507,8 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
                 continue
             if role == "description":
                 roles[role] = (*roles.get(role, ()), i)
-            elif role not in roles:
+            elif role not in roles or (role == "date" and _booking_date(name) and not _booking_date(
+                    header[roles[role][0]])):
                 roles[role] = (i,)
         if "date" not in roles:
             roles["date"] = (date_index,)
