@@ -261,3 +261,27 @@ def test_the_booking_date_is_preferred_over_the_transactions_own_date() -> None:
     assert detect(card).suggested_mapping["columns"]["date"] == "Posted Date"
     assert detect(card.replace(b"Posted Date", b"Booking Date", 1).replace(b"Transaction Date", b"Date", 1)
                   ).suggested_mapping["columns"]["date"] == "Booking Date"
+
+
+GLS = ("Umsatzanzeige;Datei erstellt am: 28.12.2018 16:57\r\n;Letztes Update: aktuell\r\n\r\n"
+       "Kontonummer;Buchungstag;Wertstellung;Auftraggeber/Empfänger;Buchungstext;"
+       + "".join(f"VWZ{i};" for i in range(1, 15)) + "Betrag;Kontostand;Währung\r\n"
+       '1234567890;10.10.2017;10.10.2017;Drillisch Online AG;"SEPA-Basislastschrift";B4658645 U123456789 B123456;'
+       "987 SIMply Rechnung;;;;;;;;;;;;;-98,76;1.234,56;EUR\r\n"
+       '1234567890;12.10.2017;12.10.2017;ACME GmbH;"Gutschrift";Gehalt Oktober;;;;;;;;;;;;;;2.000,00;3.234,56;EUR\r\n'
+       ).encode("cp1252")
+
+
+def test_a_header_with_numbered_names_is_still_the_header() -> None:
+    """qa45a 4: GLS Bank's header names its purpose lines `VWZ1`..`VWZ14`, which read as a currency code and a
+    number: detect took the header for data and answered no format and no mapping."""
+    found = detect(GLS, "gls.csv")
+    assert (found.file_format, found.ambiguous, found.csv.header_row) == ("CSV#mapped#v1", False, 3)
+    columns = found.suggested_mapping["columns"]
+    assert (columns["date"], columns["amount"], columns["balance"]) == ("Buchungstag", "Betrag", "Kontostand")
+    assert columns["description"][:3] == ["Buchungstext", "VWZ1", "VWZ2"]
+    events = run(parse_csv_mapped, GLS, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount, line.balance) for line in lines(events)] == [
+        ("2017-10-10", Decimal("-98.76"), Decimal("1234.56")), ("2017-10-12", Decimal("2000.00"), Decimal("3234.56"))]
+    assert "987 SIMply Rechnung" in lines(events)[0].description

@@ -51,6 +51,8 @@ _CAMT_ROOTS = {"BkToCstmrStmt": "053", "BkToCstmrAcctRpt": "052", "BkToCstmrDbtC
 _MT940_TAG = re.compile(r"^:(20|25|28C?|60[FM]|61|62[FM]|86):", re.MULTILINE)
 _QIF_HEADER = re.compile(r"^\s*!(Type:\w+|Account|Option:|Clear:)", re.IGNORECASE | re.MULTILINE)
 _JSON_KEYS = re.compile(r'"(bankAccounts|transactions|datePosted|accountIdentifier)"\s*:')
+#: a short name with a number (GLS's `VWZ1`): a header's word, though it reads as a currency code and a number
+_IDENTIFIER = re.compile(r"^\s*[A-Za-z]{1,6}\d{1,3}\s*$")
 _NUMBER = re.compile(r"^\s*[-+(]?\s*(?:[€$£¥]|[A-Z]{3})?\s*[-+]?\d[\d.,' \u00a0]*\s*(?:[A-Z]{3}|CR|DR|-|\))?\s*$")
 
 #: header words of the date a bank books a line on: preferred as `date` over a transaction's (started,
@@ -374,7 +376,8 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
         # a delimiter after the header's last name (Lloyds): the header has one empty cell more than the rows
         fits = len(row) == width or (trailing and len(row) == width - 1) \
             or (len(row) == width + 1 and not row[-1].strip())
-        if fits and len(named) >= max(2, width // 2) and not any(_is_date(c) or _is_number(c) for c in named):
+        if fits and len(named) >= max(2, width // 2) and not any(
+                _is_date(c) or (_is_number(c) and not _IDENTIFIER.match(c)) for c in named):
             header_row = i
         break
     header = [c.strip() for c in rows[header_row]][:width] if header_row is not None else None
@@ -440,6 +443,8 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
 
 def _header_role(name: str) -> str | None:
     key = " ".join(name.strip().lower().replace("_", " ").split())
+    if re.fullmatch(r"vwz ?\d{1,2}", key):  # GLS's Verwendungszweck lines VWZ1..VWZ14
+        return "description"
     for role, words in _HEADER_ROLES:
         if key in words:
             return role
