@@ -285,3 +285,23 @@ def test_a_header_with_numbered_names_is_still_the_header() -> None:
     assert [(line.date_posted.isoformat(), line.amount, line.balance) for line in lines(events)] == [
         ("2017-10-10", Decimal("-98.76"), Decimal("1234.56")), ("2017-10-12", Decimal("2000.00"), Decimal("3234.56"))]
     assert "987 SIMply Rechnung" in lines(events)[0].description
+
+
+SCHWAB = (b'"Date","Status","Type","CheckNumber","Description","Withdrawal","Deposit","RunningBalance"\n'
+          b'"08/17/2022","Posted","DEPOSIT","","Deposit Mobile Banking","","$20.00","$878.47"\n'
+          b'"08/14/2022","Posted","ATM","","BMO HARRIS BANK","$103.00","","$858.47"\n'
+          b'"08/12/2022","Posted","ACH","","PAYROLL ACME","","$1,500.00","$961.47"\n')
+
+
+@pytest.mark.parametrize("name", [b"RunningBalance", b"Running Balance", b"Kontostand", b"Saldo", b"Solde",
+                                  b"Current Balance"])
+def test_a_running_balance_column_is_the_balance(name: bytes) -> None:
+    """qa45a 6: Schwab's `RunningBalance` was not suggested as the balance."""
+    data = SCHWAB.replace(b"RunningBalance", name)
+    found = detect(data, "schwab.csv")
+    assert found.suggested_mapping["columns"]["balance"] == name.decode()
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.amount, line.balance) for line in lines(events)] == [
+        (Decimal("20.00"), Decimal("878.47")), (Decimal("-103.00"), Decimal("858.47")),
+        (Decimal("1500.00"), Decimal("961.47"))]

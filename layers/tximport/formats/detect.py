@@ -68,7 +68,8 @@ _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("valueDate", ("value date", "valuta", "valutadatum", "wertstellung", "date de valeur", "valuedate")),
     ("indicator", ("d/c", "dc", "c/d", "cr/dr", "dr/cr", "debit/credit", "credit/debit", "soll/haben",
                    "s/h", "sign", "debitcredit", "creditdebit", "af bij", "af/bij", "bij/af", "af-bij")),
-    ("balance", ("balance", "saldo", "solde", "running balance", "kontostand")),
+    ("balance", ("balance", "saldo", "solde", "running balance", "kontostand", "current balance", "balance after",
+                 "account balance")),
     ("credit", ("credit", "credits", "haben", "paid in", "money in", "deposit", "deposits", "crédit",
                 "credit amount", "einnahme", "gutschrift")),
     ("debit", ("debit", "debits", "soll", "paid out", "money out", "withdrawal", "withdrawals", "débit",
@@ -441,8 +442,13 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
     return candidates, layout, mapping, reasons, ambiguous
 
 
+def _header_key(name: str) -> str:
+    """A header name's words, lower-cased; words run together in camel case (Schwab's `RunningBalance`) apart."""
+    return " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name.strip()).lower().replace("_", " ").split())
+
+
 def _header_role(name: str) -> str | None:
-    key = " ".join(name.strip().lower().replace("_", " ").split())
+    key = _header_key(name)
     if re.fullmatch(r"vwz ?\d{1,2}", key):  # GLS's Verwendungszweck lines VWZ1..VWZ14
         return "description"
     for role, words in _HEADER_ROLES:
@@ -455,7 +461,7 @@ def _header_role(name: str) -> str | None:
 
 
 def _booking_date(name: str) -> bool:
-    return " ".join(name.strip().lower().replace("_", " ").split()) in _BOOKING_DATES
+    return _header_key(name) in _BOOKING_DATES
 
 
 _PENDING_KEYS = frozenset(status_key(v) for v in DEFAULT_PENDING_VALUES)
