@@ -305,3 +305,46 @@ def test_a_running_balance_column_is_the_balance(name: bytes) -> None:
     assert [(line.amount, line.balance) for line in lines(events)] == [
         (Decimal("20.00"), Decimal("878.47")), (Decimal("-103.00"), Decimal("858.47")),
         (Decimal("1500.00"), Decimal("961.47"))]
+
+
+KNAB = (b"KNAB EXPORT;;;;;;;;;;;;;;;;\r\n"
+        b"Rekeningnummer;Transactiedatum;Valutacode;CreditDebet;Bedrag;Tegenrekeningnummer;Tegenrekeninghouder;"
+        b"Valutadatum;Betaalwijze;Omschrijving;Type betaling;Machtigingsnummer;Incassant ID;Adres;Referentie;"
+        b"Boekdatum;\r\n"
+        b'"NL99KNAB9999999999";"21-06-2019";"EUR";"D";"827,75";"FR9999999999999999999999999";"Gert Janssen (FR)";'
+        b'"21-06-2019";"Overboeking";"Tresorie";"";"";"";"";"B9F21PGYA068V2KD";"21-06-2019";\r\n'
+        b'"NL99KNAB9999999999";"21-06-2019";"EUR";"C";"827,75";"99999999";"Gert Janssen";"21-06-2019";'
+        b'"Ontvangen betaling";"";"";"";"";"";"B9F21PGUJE88SFDR";"21-06-2019";\r\n'
+        b'"NL99KNAB9999999999";"19-06-2019";"EUR";"C";"2500";"99999999";"Gert Janssen";"19-06-2019";'
+        b'"Ontvangen betaling";"";"";"";"";"";"B9F19PGFCT4Q5467";"19-06-2019";\r\n')
+N26 = (b'"Booking Date","Value Date","Partner Name","Partner Iban",Type,"Payment Reference","Account Name",'
+       b'"Amount (EUR)","Original Amount","Original Currency","Exchange Rate"\n'
+       b'2020-03-07,,"Compte courant",DE27100110000000000000,"Credit Transfer",,"Coffre fort",328.00,,,\n'
+       b'2020-03-07,,"Compte courant",DE27100110000000000000,"Debit Transfer",,"Coffre fort",-328.00,,,\n')
+INGDE = ("Buchung;Wertstellungsdatum;Auftraggeber/Empfänger;Buchungstext;Verwendungszweck;Betrag;Währung\n"
+         "28.12.2018;28.12.2018;PayDude (Europe) S.a.r.l. et Cie., S .C.A.;Lastschrift;PP.1234.PP . Blumen Berther;"
+         "-5,49;EUR\n28.12.2018;28.12.2018;Karl Karlsen;Gutschrift aus Dauerauftrag;Monatliche Ueberweisung;50,00;EUR\n"
+         ).encode("cp1252")
+
+
+@pytest.mark.parametrize(("data", "payee", "texts"), [
+    (KNAB, "Tegenrekeninghouder", ["Gert Janssen (FR) Tresorie", "Gert Janssen", "Gert Janssen"]),
+    (N26, "Partner Name", ["Compte courant Credit Transfer", "Compte courant Debit Transfer"]),
+    (INGDE, "Auftraggeber/Empfänger", ["Lastschrift PP.1234.PP . Blumen Berther",
+                                       "Gutschrift aus Dauerauftrag Monatliche Ueberweisung"]),
+], ids=["Knab", "N26", "ING DE"])
+def test_the_payee_name_is_suggested(data: bytes, payee: str, texts: list[str]) -> None:
+    """qa45a 5: Knab's staged lines had an empty description on most rows (its `Omschrijving` is mostly empty) and
+    no counterparty, ING DE's `Auftraggeber/Empfänger` was left out, and N26's description was the partner's IBAN.
+    The payee's column is the counterparty name, and opens the description where the description is empty on most
+    rows or no header names one."""
+    found = detect(data)
+    columns = found.suggested_mapping["columns"]
+    assert columns["counterpartyName"] == payee
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.description for line in lines(events)] == texts
+    assert {line.counterparty_name for line in lines(events)} <= {"Gert Janssen (FR)", "Gert Janssen",
+                                                                  "Compte courant", "Karl Karlsen",
+                                                                  "PayDude (Europe) S.a.r.l. et Cie., S .C.A."}
+    assert all(line.counterparty_name for line in lines(events))

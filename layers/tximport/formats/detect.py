@@ -79,14 +79,17 @@ _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("date", _BOOKING_DATES + ("date", "datum", "transaction date", "date opération", "fecha", "trans date",
                                "transactiedatum", "started date", "authorisation date", "authorization date")),
     ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
-                             "kontonummer", "kontonummer/iban", "gegenkonto", "payee account", "tegenrekening")),
+                             "kontonummer", "kontonummer/iban", "gegenkonto", "payee account", "tegenrekening",
+                             "tegenrekeningnummer", "partner iban")),
     ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
-                          "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger")),
+                          "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger", "auftraggeber/empfänger",
+                          "empfänger/auftraggeber", "tegenrekeninghouder")),
     ("bankTransactionId", ("transaction id", "operation number", "id", "transaction number", "fitid")),
     ("reference", ("reference", "ref", "referenz", "kundenreferenz")),
     ("description", ("description", "label", "memo", "details", "detail", "text", "narrative",
                      "verwendungszweck", "buchungstext", "libellé", "libelle", "particulars",
-                     "transaction details", "concepto", "omschrijving", "naam / omschrijving", "mededelingen")),
+                     "transaction details", "concepto", "omschrijving", "naam / omschrijving", "mededelingen",
+                     "reason")),
 )
 
 
@@ -540,10 +543,12 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             roles["status"] = (status,)
             reasons.append(f"the column {header[status]!r} says which lines are booked and which pending")
     if "amount" in roles or ("credit" in roles and "debit" in roles):
-        if "description" not in roles:
+        named = "description" in roles
+        if not named:
             texts = [i for i in range(width) if i not in numeric and all(i not in v for v in roles.values())]
             if texts:
                 roles["description"] = (max(texts, key=lambda i: sum(len(v) for v in column(i))),)
+        _payee_in_description(roles, rows, named)
         return roles, reasons, False
 
     # no header (or no amount in it): read the values
@@ -572,6 +577,18 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     else:
         reasons.append(f"{len(amounts)} numeric columns: which one is the amount cannot be told without a header")
     return roles, reasons, True
+
+
+def _payee_in_description(roles: dict[str, tuple[int, ...]], rows: list[list[str]], named: bool) -> None:
+    """The payee's name opens the description where no header names a description (N26, whose longest text is
+    the partner's IBAN) or where the description is empty on most rows (Knab's `Omschrijving`)."""
+    payee = roles.get("counterpartyName", ())
+    texts = roles.get("description", ())
+    if not payee or payee[0] in texts:
+        return
+    empty = sum(1 for r in rows if not any(i < len(r) and r[i].strip() for i in texts))
+    if not named or 2 * empty > len(rows):
+        roles["description"] = (payee[0], *texts)
 
 
 def _fixed_layout(roles: dict[str, tuple[int, ...]], width: int) -> str | None:
