@@ -218,8 +218,10 @@ class RowReader:
             if not text or text.isspace():
                 if blank(row):
                     return None
+                # a pending line the bank has not booked yet has no booking date (Revolut's Completed Date): left
+                # out, counted as pending, unless includePending
                 return LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
-                                 actual_value=text, target=self.date_t)
+                                 actual_value=text, target=self.date_t, pending=self.is_pending(row))
             return LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=self.date_t)
 
     def amount(self, line_number: int, row: Row) -> Decimal | LineError:
@@ -316,6 +318,11 @@ class RowReader:
                     self.accounts_seen.add(account)
                     yield StatementAccount(account, currency=line.currency, line_number=line.line_number)
         yield line
+
+    def is_pending(self, row: Row) -> bool:
+        """Whether the row's status cell (where the mapping names one) marks it pending."""
+        i = self.status_i
+        return 0 <= i < len(row) and self.pending(row[i]) is True
 
     def pending(self, text: str) -> bool | None:
         """Whether a status cell marks a pending line (False: booked, or empty); None for another value."""

@@ -261,6 +261,22 @@ def test_status_values_ignore_case_punctuation_and_spacing(written: str, pending
     assert not errors(events) and [line.pending for line in lines(events)] == [pending]
 
 
+def test_a_pending_line_without_its_booking_date_is_left_out_as_pending_not_rejected() -> None:
+    """Revolut writes no Completed Date (the day the bank books) on a PENDING line: it is a pending entry, left out
+    and counted like one (unless includePending, where it is rejected, having no day to stage), never a rejected
+    line that stops the import for review; a booked line without its date is still rejected."""
+    content = (b"Type,Started Date,Completed Date,Description,Amount,Currency,State,Balance\n"
+               b"TRANSFER,2022-01-02 12:16:54,2022-01-02 12:16:55,To Guybrush,-250.00,EUR,COMPLETED,442.67\n"
+               b"CARD_PAYMENT,2022-01-08 10:00:00,,Coffee,-3.20,EUR,PENDING,\n"
+               b"CARD_PAYMENT,2022-01-08 11:00:00,,Lunch,-9.90,EUR,COMPLETED,\n")
+    mapping = {"columns": {"date": "Completed Date", "description": "Description", "amount": "Amount",
+                           "currency": "Currency", "status": "State", "balance": "Balance"}}
+    events = run(parse_csv_mapped, content, mapping=mapping)
+    assert [line.line_number for line in lines(events)] == [2]
+    assert [(e.line_number, e.code, e.pending) for e in errors(events)] == [
+        (3, "RequiredValueMissing", True), (4, "RequiredValueMissing", False)]
+
+
 def test_status_values_are_configurable_and_replace_the_defaults() -> None:
     mapping = {**CARD_MAPPING, "statusValues": {"pending": ["Declined", "vorgemerkt"], "booked": ["gebucht"]}}
     assert CsvMapping.from_json(mapping).to_json()["statusValues"] == {
