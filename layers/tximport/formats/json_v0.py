@@ -305,8 +305,10 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CUT_MARGIN = 16
 
 
-#: what may follow a number in a JSON text only as a malformed part of it
-_NUMBER_GOES_ON = frozenset("eE.+-0123456789")
+#: what may follow a number in a JSON text only as a malformed part of it (a digit can follow one only after a
+#: leading zero, `00`: the `0` is read as the value, and the digit then fails as anything else would after a value,
+#: as ijson reads it)
+_NUMBER_GOES_ON = frozenset("eE.+-")
 
 
 def _no_surrogates(value: Any) -> Any:

@@ -212,6 +212,14 @@ def test_damaged_documents_read_as_before(data: bytes, cuts: list[tuple[float, s
     assert_same(data)
 
 
+@pytest.mark.parametrize("junk", [b"00", b"01", b"-01", b"0", b"0E", b"1."])
+def test_a_number_with_a_leading_zero_between_transactions_reads_as_before(junk: bytes) -> None:
+    """`00` is the number 0 and a digit after it (no JSON number has a leading zero): the 0 is a transaction that is
+    no object, then the document breaks, as ijson reads it (found by the damaged-documents test)."""
+    line = b'{"datePosted":"2024-01-31","amount":"-12.50"}'
+    assert_same(b'{"transactions":[' + line + b"," + junk + line + b'],"generator":null}')
+
+
 def test_the_blocks_of_a_long_document_read_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks cut anywhere (small blocks: every kind of cut occurs), in the middle of a string, a number,
     an escape, a literal, between a key and its value."""
