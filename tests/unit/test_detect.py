@@ -348,3 +348,14 @@ def test_the_payee_name_is_suggested(data: bytes, payee: str, texts: list[str]) 
                                                                   "Compte courant", "Karl Karlsen",
                                                                   "PayDude (Europe) S.a.r.l. et Cie., S .C.A."}
     assert all(line.counterparty_name for line in lines(events))
+
+
+def test_a_value_date_written_wertstellungsdatum_is_the_value_date() -> None:
+    data = ("Buchung;Wertstellungsdatum;Auftraggeber/Empfänger;Buchungstext;Verwendungszweck;Saldo;Währung;Betrag;"
+            "Währung\n"
+            "28.12.2018;27.12.2018;PayDude;Lastschrift;Blumen;150,00;EUR;-5,50;EUR\n"
+            "27.12.2018;27.12.2018;Karl Karlsen;Gutschrift;Miete;155,50;EUR;100,00;EUR\n").encode("latin-1")
+    found = detect(data, "ing.csv")
+    assert found.suggested_mapping["columns"]["valueDate"] in ("Wertstellungsdatum", 1)  # (by index: names repeat)
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert [line.value_date.isoformat() for line in lines(events)] == ["2018-12-27", "2018-12-27"]
