@@ -238,6 +238,15 @@ def test_a_header_that_ends_in_a_delimiter_is_still_the_header(data: bytes) -> N
         ("2024-01-15", Decimal("-8.99")), ("2024-01-12", Decimal("-4.79")), ("2023-12-02", Decimal("2000.00"))]
 
 
+def test_an_account_number_beside_a_sort_code_is_the_holders_own_not_a_counterpartys() -> None:
+    """qa45a: Lloyds' `Account Number` (beside its `Sort Code`) is the holder's account on every line; detect
+    suggested it as every line's counterparty account. An `Account Number` with no sort code stays one."""
+    columns = detect(LLOYDS, "lloyds.csv").suggested_mapping["columns"]
+    assert "counterpartyAccount" not in columns
+    other = LLOYDS.replace(b"Sort Code", b"Reference")
+    assert detect(other, "other.csv").suggested_mapping["columns"]["counterpartyAccount"] == "Account Number"
+
+
 REVOLUT = ("Type,Product,Started Date,Completed Date,Description,Amount,Fee,Currency,State,Balance\n"
            "TRANSFER,Current,2021-09-05 11:32:41,2021-09-05 11:32:41,transfer,-250,0,EUR,COMPLETED,165.52\n"
            "CARD_PAYMENT,Current,2021-09-03 18:13:48,2021-09-05 18:22:20,company äöå,-9.5,0,EUR,COMPLETED,156.02\n"

@@ -527,6 +527,7 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
                 roles[role] = (i,)
         if "date" not in roles:
             roles["date"] = (date_index,)
+        _drop_own_account(roles, header)
         if "amount" in roles and "credit" in roles and "debit" in roles:
             roles.pop("amount")  # a pair says more than one signed column
         if ("credit" in roles) != ("debit" in roles):
@@ -578,6 +579,19 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     else:
         reasons.append(f"{len(amounts)} numeric columns: which one is the amount cannot be told without a header")
     return roles, reasons, True
+
+
+#: header words of the holder's own account beside which an `account number` column is the holder's too
+_OWN_ACCOUNT_BESIDE = ("sort code", "sortcode")
+
+
+def _drop_own_account(roles: dict[str, tuple[int, ...]], header: list[str]) -> None:
+    """A UK export's `Account Number` beside its `Sort Code` (Lloyds, Halifax) is the holder's own account, the
+    same on every line: no counterparty's."""
+    account = roles.get("counterpartyAccount")
+    keys = [_header_key(name) for name in header]
+    if account is not None and keys[account[0]] == "account number" and any(k in _OWN_ACCOUNT_BESIDE for k in keys):
+        del roles["counterpartyAccount"]
 
 
 def _payee_in_description(roles: dict[str, tuple[int, ...]], rows: list[list[str]], named: bool) -> None:
