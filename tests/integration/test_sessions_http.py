@@ -79,7 +79,7 @@ def test_a_foreign_workspace_is_refused_before_the_body_is_validated(client: Ses
     missing = client.error("POST", "/import-sessions", 400, workspace="", json_body={"billing_month": "2024-13"})
     assert (missing["code"], missing["field"]) == ("WorkspaceRequired", "X-Workspace-ID")
     assert client.error("POST", "/import-sessions", 400, json_body={"billing_month": "2024-13"})["code"] == \
-        "ValidationError"
+        "InvalidBillingMonth"
 
 
 def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
@@ -94,6 +94,19 @@ def test_bad_session_bodies_answer_400_with_the_field(client: SessionsClient):
     assert client.error("GET", f"/import-sessions/{uuid.uuid4()}", 404)["code"] == "SessionNotFound"
     refused = client.error("POST", "/import-sessions", 400, data=b"x", headers={"Content-Type": "text/plain"})
     assert refused["code"] == "UnsupportedMediaType"
+
+
+def test_a_malformed_billing_month_is_invalid_billing_month_as_a_missing_one_is(client: SessionsClient):
+    """qa46b 4: `2024-13` or `2024/06` answered ValidationError with the pattern as its message; README names
+    InvalidBillingMonth for a session without a `billing_month` `YYYY-MM`."""
+    account = client.bank_account()
+    for month in ("2024-13", "2024/06", "24-06", 202406):
+        found = client.error("POST", "/import-sessions", 400, json_body={"account_id": account, "billing_month": month})
+        assert (found["code"], found["field"]) == ("InvalidBillingMonth", "billing_month"), month
+        assert "YYYY-MM" in found["error"] and "pattern" not in found["error"]
+    session = client.create_session(account_id=account, billing_month="2024-03")
+    moved = client.error("PUT", f"/import-sessions/{session['id']}", 400, json_body={"billing_month": "2024-13"})
+    assert (moved["code"], moved["field"]) == ("InvalidBillingMonth", "billing_month")
 
 
 def test_nan_in_a_staged_lines_data_is_refused_and_never_stored(client: SessionsClient):

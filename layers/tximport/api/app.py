@@ -120,6 +120,8 @@ def openapi_document() -> dict[str, Any]:
                 responses["204"].pop("content", None)
             if is_public(method, path):
                 operation["security"] = []
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                _body_refusals(path, responses)
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
                     _tidy_header(parameter)
@@ -127,6 +129,25 @@ def openapi_document() -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return doc
+
+
+def _body_refusals(path: str, responses: dict[str, Any]) -> None:
+    """The refusals every JSON body route answers before its own validation (`_over_limits`,
+    `_unsupported_media_type`), in the route's dialect: 413 for a body over its limit and, in the file-import and
+    public dialects, 415 for a body of another media type (the session and reconciliation dialects answer 400)."""
+    schema = responses.get("400", {}).get("content", {}).get("application/json", {}).get("schema")
+    largest = LARGEST_BODY_BYTES if path.startswith(RECONCILIATIONS) else MAX_BODY_BYTES
+    answers = [(413, "RequestTooLarge", f"body: a request body has at most {largest} bytes", "body",
+                f"The body is larger than {largest} bytes, whatever it holds")]
+    if not (session_routes.owns(path) or path.startswith(RECONCILIATIONS)):
+        answers.append((415, "UnsupportedMediaType", "request bodies are application/json, not text/plain",
+                        "Content-Type", "The body is not JSON (Content-Type other than application/json or +json)"))
+    for status, code, message, target, description in answers:
+        example = json.loads(refusal(path, status, code, message, target)["body"])
+        content: dict[str, Any] = {"examples": {code: {"summary": description, "value": example}}}
+        if schema is not None:
+            content["schema"] = schema
+        responses.setdefault(str(status), {"description": description, "content": {"application/json": content}})
 
 
 def _tidy_header(parameter: dict[str, Any]) -> None:

@@ -69,19 +69,16 @@ _LONG_KEY = re.compile(r'"(?:[^"\\]|\\.){' + str(MAX_KEY_CHARS + 1) + r',}"\s*:'
 def check_body(text: str, size: int, max_bytes: int = MAX_BODY_BYTES) -> Violation | None:
     """None when the JSON text `text` (of `size` bytes) keeps every limit, else the first it breaks.
     `max_bytes` is the route's body limit (MAX_BODY_BYTES but for the few that take more)."""
-    too_large = Violation(413, "RequestTooLarge", f"a request body has at most {max_bytes} bytes", "body")
+    if size > max_bytes:  # whatever its shape: a body over the route's limit is too large, not wrong
+        return Violation(413, "RequestTooLarge", f"a request body has at most {max_bytes} bytes", "body")
     longest = max(map(len, _STRING.findall(text)), default=0) - 2
-    if size > max_bytes and longest <= MAX_STRING_CHARS:
-        return too_large
     bare = _STRING.sub('""', text)
     depth = max(accumulate(_STEP[c] for c in _BRACKETS.sub("", bare)), default=0)
     suspicious = (longest > MAX_STRING_CHARS or depth > MAX_DEPTH
                   or any(len(n) > MAX_NUMBER_CHARS or "e" in n or "E" in n for n in _NUMBER.findall(bare))
                   or _SURROGATE_ESCAPE.search(text) is not None
                   or (longest > MAX_KEY_CHARS and _LONG_KEY.search(text) is not None))
-    found = _walk(text) if suspicious else None
-    # a body too large only by a long string names that string; otherwise it is just too large
-    return found or (too_large if size > max_bytes else None)
+    return _walk(text) if suspicious else None
 
 
 def _walk(text: str) -> Violation | None:

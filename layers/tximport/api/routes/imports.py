@@ -148,8 +148,10 @@ def amend(import_id: PathId, body: AmendRequest) -> Response[None]:
                          "(revertedLineCount says how many lines went) or revertFailed (revert again to "
                          "continue). Idempotent: while reverting nothing new starts (202); once reverted "
                          "it answers 200 with the same import body.",
-             responses=schemas.ok(schemas.ImportEnvelope, "The revert is under way (revertStatus reverting)",
-                                  202, None, 400, 401, 404, 409, 429))
+             responses={**schemas.ok(schemas.ImportEnvelope, "The revert is under way (revertStatus reverting)",
+                                     202, None, 400, 401, 404, 409, 429),
+                        **schemas.ok(schemas.ImportEnvelope, "Already reverted (revertStatus reverted): nothing new "
+                                     "started", 200)})
 def revert(import_id: PathId) -> Response[schemas.ImportEnvelope]:
     service = container().import_service
     tenant = tenant_of(router)

@@ -12,8 +12,8 @@ from tximport.api.sessions.models import ErrorOut
 
 _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     400: ("Bad request: a field, the header or the file is wrong (`field` names it)",
-          {"error": "billing_month: String should match pattern '^\\d{4}-(0[1-9]|1[0-2])$'", "code": "ValidationError",
-           "field": "billing_month"}),
+          {"error": "billing_month: Value error, a month is written YYYY-MM, from 1900-01 to 2999-12",
+           "code": "InvalidBillingMonth", "field": "billing_month"}),
     401: ("Missing, expired or invalid bearer token",
           {"error": "missing Authorization header", "code": "MissingToken"}),
     403: ("The workspace is not the caller's, or the role is missing",

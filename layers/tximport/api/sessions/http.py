@@ -63,6 +63,10 @@ def _message(error: Mapping[str, Any]) -> str:
     return exactjson.message(error, str(error.get("msg", "invalid")))
 
 
+#: the codes of their own that fields keep when their value is malformed (README's error codes)
+_FIELD_CODES = {"billing_month": "InvalidBillingMonth"}
+
+
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
     details = [{"field": "body" if e.get("type") == "json_invalid" else field_name(tuple(e.get("loc", ()))),
                 "message": _message(e), "code": e.get("type", "invalid")} for e in errors]
@@ -70,7 +74,8 @@ def from_validation(errors: Sequence[Mapping[str, Any]]) -> Response[str]:
     # says what is wrong; the other shape's "should be a valid dictionary / list" does not
     shaped = [d for d in details if d["code"] not in _SHAPE_ERRORS]
     first = (shaped or details or [{"field": "body", "message": "invalid request"}])[0]
-    return error(400, f"{first['field']}: {first['message']}", "ValidationError", first["field"], details)
+    code = _FIELD_CODES.get(first["field"], "ValidationError")
+    return error(400, f"{first['field']}: {first['message']}", code, first["field"], details)
 
 
 def raw(status: int, message: str, code: str, field: str | None = None) -> dict[str, Any]:

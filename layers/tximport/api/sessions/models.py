@@ -5,6 +5,7 @@ datetime is accepted and its date taken)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -110,7 +111,13 @@ Number = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "n
 AmountIn = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "number", "examples": [49.9]})]
 Day = Annotated[date, BeforeValidator(_date), AfterValidator(_bookable),
                 WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-03-15"]})]
-Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), WithJsonSchema(
+def _month(value: Any) -> Any:
+    if not isinstance(value, str) or re.fullmatch(MONTH_PATTERN, value) is None:
+        raise ValueError("a month is written YYYY-MM, from 1900-01 to 2999-12")
+    return value
+
+
+Month = Annotated[str, BeforeValidator(_month), WithJsonSchema(
     {"type": "string", "pattern": MONTH_PATTERN, "examples": ["2024-03"]})]
 #: a UUID of ours in lower case, whatever case a client writes it in (`tximport.ids.canonical_id`)
 Canonical = AfterValidator(canonical_id)
