@@ -87,9 +87,12 @@ MAX_LINE = 1 << 20
 MAX_MESSAGE = 32 << 20
 #: a line that opens a message: `:20:`, also inside a SWIFT envelope (`{4::20:`); found by the
 #: literal `:20:` (fast to search) and what stands before it on its line
+#: (and a DOS end-of-file mark, 0x1A: DOS-era exports, Rabobank's 940A among them, leave one between the downloads
+#: they were concatenated from, right before the next message's `:20:`; it is no character of SWIFT's and is dropped)
 _COLON_20 = re.compile(rb":20:")
-_START_HEAD = re.compile(rb"[ \t\r\f\v]*(?:\{4:)?")
-_ANY_TAG = re.compile(rb"^[ \t\r\f\v]*(?:\{4:)?:\d\d[A-Z]?:", re.MULTILINE)
+_START_HEAD = re.compile(rb"[ \t\r\f\v\x1a]*(?:\{4:)?")
+_ANY_TAG = re.compile(rb"^[ \t\r\f\v\x1a]*(?:\{4:)?:\d\d[A-Z]?:", re.MULTILINE)
+_DOS_EOF = b"\x1a"
 
 
 def _decode(data: bytes, code_page: str) -> str:
@@ -139,6 +142,8 @@ class _Splitter:
         if self.parts:
             data = b"".join(self.parts)
             self.parts, self.size = [], 0
+            if _DOS_EOF in data:
+                data = data.replace(_DOS_EOF, b"")
             if _ANY_TAG.search(data):
                 self.found = True
                 yield self.start, _decode(data, self.code_page)

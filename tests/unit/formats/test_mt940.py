@@ -287,6 +287,19 @@ def test_several_statements_several_accounts() -> None:
     assert [r.line_number for r in lines(events)] == [5, 7, 15, 17]
 
 
+@pytest.mark.parametrize("before", ["\x1a", "\x1a\x1a", " \x1a", "\x1a{4:"], ids=repr)
+def test_a_dos_end_of_file_mark_before_a_messages_20_still_opens_it(before: str) -> None:
+    """qa46a F1: DOS-era exports (zilverline's Rabobank 940A fixture) leave a 0x1A between the downloads they were
+    concatenated from, right before the next `:20:`; the second message was read into the first statement, its
+    line booked on the first account and its closing taken as the first statement's."""
+    second = STATEMENT.replace("DE89370400440532013000", "NL91ABNA0417164300").replace(":20:REF1", ":20:REF2")
+    events = parse(STATEMENT + before + second + "\x1a")
+    assert [a.account_ref for a in accounts(events)] == ["DE89370400440532013000", "NL91ABNA0417164300"]
+    assert [r.account_ref for r in lines(events)] == ["DE89370400440532013000"] * 2 + ["NL91ABNA0417164300"] * 2
+    assert [r.line_number for r in lines(events)] == [5, 7, 15, 17]
+    assert not errors(events)
+
+
 def test_swift_envelope() -> None:
     data = "{1:F01ABNANL2AXXXX0000000000}{2:O940ABNANL2AXXXXN}{4:\n" + STATEMENT.replace("-\n", "-}\n")
     assert len(lines(parse(data))) == 2
