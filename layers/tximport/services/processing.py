@@ -80,6 +80,8 @@ from tximport.storage.staging import Staging, TypedWriter, staging_json, staging
 log = logging.getLogger(__name__)
 
 REPLAY_DETECTED = "ReplayDetected"
+#: the note of a run that found the file's accounts, none being named (`_discovered`)
+ACCOUNT_DISCOVERY = "AccountDiscovery"
 PROCESSING_TIMEOUT = "ProcessingTimeout"
 
 #: of the time a Process run has, the share kept for what follows the parse (closing the staged chunks, the
@@ -1256,6 +1258,8 @@ class ProcessingService:
             return self._fail(imp, FILE_CHANGED, FILE_CHANGED_MESSAGE)
 
     def _read(self, imp: Import, fmt: base.FileFormat, source: ObjectSource, deadline: Deadline | None) -> Outcome:
+        if imp.bank_accounts:  # named now: the discovery run's note no longer holds, whatever this run ends in
+            imp.error_details = [d for d in imp.error_details if d.code != ACCOUNT_DISCOVERY]
         if imp.bank_accounts and imp.bypass_replay_validation:
             # not checked, but remembered once complete: a later import of the file without the bypass is a replay
             imp.file_sha256 = source.sha256()
@@ -1454,7 +1458,7 @@ class ProcessingService:
                               "create the import with the bank account in bankAccounts", target="File")
         names = ", ".join(a.account_identifier for a in imp.discovered_accounts)
         imp.error_details = [*imp.error_details, ErrorDetail(
-            severity=Severity.INFO, code="AccountDiscovery",
+            severity=Severity.INFO, code=ACCOUNT_DISCOVERY,
             message=f"no bank accounts were named: the file holds {len(imp.discovered_accounts)} account(s) "
                     f"({names}); name the ones to import (amendtransactions with bankAccounts) or delete "
                     "the import")]

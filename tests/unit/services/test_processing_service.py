@@ -363,6 +363,24 @@ def test_naming_the_discovered_accounts_goes_on_from_the_staged_file(c: FakeCont
     assert named_twice.value.code in ("BankAccountsAlreadyNamed", "InvalidImportStatus")
 
 
+def test_a_replay_found_once_the_accounts_are_named_keeps_no_discovery_note(c: FakeContainer, world: World):
+    """qa46a F7: the file, imported before, was uploaded with no accounts, then named them; the import ended
+    ReplayDetected still saying `AccountDiscovery`: no bank accounts were named."""
+    known = world.account("DE89370400440532013000")
+    assert world.completed(JSON_TWO_ACCOUNTS, known, file_format="JSON#v0").status == ImportStatus.COMPLETE
+    imp = world.create(file_format="JSON#v0")
+    world.upload(imp, JSON_TWO_ACCOUNTS)
+    world.claim(imp.id)
+    c.processing.process(world.get(imp.id))
+    assert _codes(world.get(imp.id).error_details) == ["AccountDiscovery"]
+    token = c.workflow_engine.park()
+    c.workflow.await_confirmation(world.get(imp.id), token)
+    c.import_service.amend(world.tenant, imp.id, NameAccounts(accounts=[AccountChoice(id=known)]))
+    world.claim(imp.id)
+    assert c.processing.process(world.get(imp.id)) == "failed"
+    assert _codes(world.get(imp.id).error_details) == ["ReplayDetected"]
+
+
 def test_a_file_with_no_transaction_ends_in_error_never_complete(c: FakeContainer, world: World):
     imp, outcome = world.processed(b"Date,Description,Amount\n")
     assert outcome == "failed" and imp.status == ImportStatus.ERROR
