@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
+from json import loads
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, urlparse
@@ -16,6 +18,7 @@ from urllib.parse import quote, urlparse
 import requests
 
 from tximport_cli.exitcodes import ExitCode
+from tximport_cli.output import json_text
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 API_URL_ENV = "TXIMPORT_API_URL"
@@ -85,13 +88,17 @@ class ApiClient:
                 auth: bool = True) -> Any:
         """Call the API; answers the decoded JSON body (None for 204). Raises ApiError."""
         headers = {"Accept": "application/json"}
+        data = None
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+            data = json_text(json).encode()
         if auth:
             if not self.token:
                 raise ApiError(f"no token for {self.base_url}: pass --token or set {TOKEN_ENV}")
             headers["Authorization"] = f"Bearer {self.token}"
         url = f"{self.base_url.rstrip('/')}{path}"
         try:
-            response = self.session.request(method, url, json=json, params=params, headers=headers,
+            response = self.session.request(method, url, data=data, params=params, headers=headers,
                                             timeout=self.timeout)
         except requests.ConnectionError:
             raise ApiError(f"cannot connect to {self.base_url} (connection refused): is `make run` running? "
@@ -107,7 +114,7 @@ class ApiClient:
         if (response.status_code == 204 or not response.content) and response.ok:
             return None
         try:
-            body = response.json()
+            body = loads(response.text, parse_float=Decimal)  # amounts exact, never through a float
         except ValueError:
             body = None
         if response.ok:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import IO, Any
 
 from rich.console import Console
@@ -18,6 +21,19 @@ from rich.table import Table
 def _plain(stream: IO[str]) -> bool:
     # https://no-color.org: NO_COLOR set and not empty turns colour off
     return bool(os.environ.get("NO_COLOR")) or not (hasattr(stream, "isatty") and stream.isatty())
+
+
+
+def json_text(document: Any, indent: int | None = None) -> str:
+    """JSON text with each Decimal written as its exact number text (the API answers amounts as JSON numbers that
+    the CLI reads as Decimals, and sends them so: a float would not keep every digit or the currency's decimals);
+    anything else JSON does not know as its text."""
+    mark = uuid.uuid4().hex  # no text of the document holds it: Decimals go as marked strings, then unquoted
+
+    def default(item: Any) -> Any:
+        return f"{mark}{format(item, 'f')}" if isinstance(item, Decimal) else str(item)
+
+    return re.sub(f'"{mark}(-?[0-9]+(?:\\.[0-9]+)?)"', r"\1", json.dumps(document, default=default, indent=indent))
 
 
 class Output:
@@ -48,7 +64,7 @@ class Output:
 
     def emit(self, document: Any) -> None:
         """The machine-readable answer of a command (--json)."""
-        self.stream.write(json.dumps(document, indent=2, default=str) + "\n")
+        self.stream.write(json_text(document, indent=2) + "\n")
         self.stream.flush()
 
     def table(self, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

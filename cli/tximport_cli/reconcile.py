@@ -11,6 +11,7 @@ import argparse
 import csv
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def register(subparsers: Any) -> None:
 def read_entries(path: Path) -> list[dict[str, Any]]:
     """Entries from a CSV (header row) or JSON file, as the API takes them (amounts as JSON numbers)."""
     if path.suffix.lower() == ".json":
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
         if isinstance(document, dict):
             document = (document.get("data", {}).get("attributes", {}).get("entries")
                         if "data" in document else document.get("entries"))
@@ -100,12 +101,14 @@ def _entry(item: Any, where: str) -> dict[str, Any]:
     out: dict[str, Any] = {k: item[k] for k in ENTRY_FIELDS if item.get(k) not in (None, "")}
     if "type" in out:
         out["type"] = str(out["type"]).strip().upper()
-    if isinstance(out.get("amount"), str):
+    if isinstance(out.get("amount"), str):  # (a CSV cell) read exactly, as the API reads a JSON number
         try:
-            out["amount"] = float(out["amount"]) if "." in out["amount"] or "e" in out["amount"].lower() \
-                else int(out["amount"])
-        except ValueError:
+            amount = Decimal(out["amount"].strip())
+        except ArithmeticError:
             raise ApiError(f"{where}: amount {item['amount']!r} is not a number") from None
+        if not amount.is_finite():
+            raise ApiError(f"{where}: amount {item['amount']!r} is not a number")
+        out["amount"] = amount
     return out
 
 
@@ -115,7 +118,11 @@ def _options(pairs: list[str]) -> dict[str, Any]:
         name, _, value = pair.partition("=")
         if name not in OPTION_NAMES or not value:
             raise ApiError(f"--option {pair!r}: use NAME=VALUE with NAME one of {', '.join(OPTION_NAMES)}")
-        out[name] = float(value) if "." in value else int(value)
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            raise ApiError(f"--option {pair!r}: {value!r} is not a number") from None
+        out[name] = number if "." in value or "e" in value.lower() else int(number)
     return out
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -26,22 +24,11 @@ import requests
 from tximport_cli.client import API_URL_ENV, DEFAULT_API_URL, TOKEN_ENV, ApiClient, ApiError, resolve_token
 from tximport_cli.commands import _common, _run
 from tximport_cli.exitcodes import ExitCode
-from tximport_cli.output import Output
+from tximport_cli.output import Output, json_text
 
 WORKSPACE_ENV = "TXIMPORT_WORKSPACE"
 POLL_SECONDS = 0.5
 LINES_SHOWN = 50
-
-
-def json_text(body: Any) -> str:
-    """JSON text with each Decimal written as its exact number text: the dialect's amounts are JSON numbers (number
-    text in quotes is refused), and a float would not keep every digit."""
-    mark = uuid.uuid4().hex  # no text of the body can hold it: Decimals are written as marked strings, then unquoted
-
-    def default(item: Any) -> Any:
-        return f"{mark}{format(item, 'f')}" if isinstance(item, Decimal) else str(item)
-
-    return re.sub(f'"{mark}(-?[0-9]+(?:\\.[0-9]+)?)"', r"\1", json.dumps(body, default=default))
 
 
 class SessionsApi(ApiClient):

@@ -82,6 +82,8 @@ def test_cli_reconcile_create_show_and_exit_codes(real_stack: StackProcess, tmp_
     assert done.returncode == ExitCode.OK, done.stderr
     result = json.loads(done.stdout)
     assert result["reconciliation"]["attributes"]["status"] == "PARTIALLY_MATCHED"
+    # qa46b 5: the amounts keep their decimals as the API writes them, never through a float
+    assert '"totalAmount": 8000.00' in done.stdout and '"unmatchedAmount": 3000.00' in done.stdout
     assert [e["attributes"]["matchStatus"] for e in result["entries"]] == ["MATCHED", "UNMATCHED"]
     assert result["entries"][0]["attributes"]["match"]["rule"] == "EXACT_REFERENCE"
     rec_id = result["reconciliation"]["id"]
