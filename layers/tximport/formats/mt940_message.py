@@ -369,6 +369,10 @@ _TYPE_MARKS = frozenset("NFSnfs")
 _OTHER_TYPE = re.compile(r"[A-Z]{2}[A-Z0-9]{2}")
 
 
+#: spaces, then a transaction type, after a `:61:` amount (some German banks write one space between them)
+_SPACED_TYPE = re.compile(r" +([NFSnfs][A-Za-z0-9]{3}|[A-Z]{2}[A-Z0-9]{2})")
+
+
 def is_transaction_type(code: str) -> bool:
     """Whether the four characters after a `:61:` amount (the library's `id`) are a transaction type: N, F or S and
     three letters or digits (`NTRF`, `N426`, `ntrf`), or two capital letters and two capitals or digits (`MCI0`)."""
@@ -419,6 +423,9 @@ def _statement(message: Message, value: str) -> Entry:
         raise UnreadableAmount(f"not an amount: {text!r} (a SWIFT amount is digits, a decimal comma and its "
                                "decimals: the comma or the whole part is missing)")
     if not kind or (kind[0] not in _TYPE_MARKS and _OTHER_TYPE.fullmatch(kind) is None):  # is_transaction_type, inline
+        spaced = _SPACED_TYPE.match(value, end)
+        if spaced is not None:  # `D12,35 NRTI...`: the type after spaces (Commerzbank, Deutsche Bank)
+            return _statement(message, value[:end] + value[spaced.start(1):])
         raise untyped(text, value[end:])
     entry: Entry = {
         "amount": -amount if status in _DEBIT else amount,

@@ -242,7 +242,18 @@ def test_a_transaction_type_of_two_capital_letters_reads(written: str) -> None:
     assert [r.amount for r in lines(events)] == [Decimal("-12.50"), Decimal("1000")]
 
 
+@pytest.mark.parametrize("written", ["D12,50 NTRFNONREF//B1", "D12,50  NRTIKREF+//B1", "D12,50 MCI0//B1"])
+def test_a_transaction_type_after_spaces_reads(written: str) -> None:
+    """qa46a F4: Commerzbank and Deutsche Bank (jejik-mt940's fixtures) write `D12,35 NRTIKREF+//...`; the line was
+    rejected and, being the only one, the import ended error. Digits after the space stay a damaged amount."""
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", written))
+    assert not errors(events)
+    assert [(r.amount, r.bank_transaction_id) for r in lines(events)][0] == (Decimal("-12.50"), "B1")
+
+
 @pytest.mark.parametrize(("written", "code", "read_as"), [
+    ("D12,50 8NTRF//B1", "InvalidAmount", "12,50"),  # digits after the space: the amount may go on
+    ("D12,50 xyz//B1", "InvalidLine", "12,50"),
     ("D12,50E2E1//B1", "InvalidLine", "12,50"),  # an exponent's `E2`, not a type (as above)
     ("D12,4X8N426", "InvalidAmount", "12,4"),  # a capital and a digit: the rest of a damaged amount
     ("D12,50mci0NONREF", "InvalidLine", "12,50"),  # lower case: N, F or S only
