@@ -426,7 +426,9 @@ def _statement(message: Message, value: str) -> Entry:
         spaced = _SPACED_TYPE.match(value, end)
         if spaced is not None:  # `D12,35 NRTI...`: the type after spaces (Commerzbank, Deutsche Bank)
             return _statement(message, value[:end] + value[spaced.start(1):])
-        raise untyped(text, value[end:])
+        if not value.startswith("//", end):  # (no type, the bank reference right after the amount: it ends there)
+            raise untyped(text, value[end:])
+        kind = None
     entry: Entry = {
         "amount": -amount if status in _DEBIT else amount,
         "currency": message.currency,

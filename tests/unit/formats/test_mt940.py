@@ -251,6 +251,15 @@ def test_a_transaction_type_after_spaces_reads(written: str) -> None:
     assert [(r.amount, r.bank_transaction_id) for r in lines(events)][0] == (Decimal("-12.50"), "B1")
 
 
+def test_an_amount_followed_by_the_bank_reference_reads_without_a_type() -> None:
+    """qa46a F5: php-mt940's Zetb sample writes `:61:2011301130CN220000,00//19239782213`: no type, the bank
+    reference right after the amount, which ends there; its 8 lines, which the statement's balances confirm, were
+    rejected and the import ended error."""
+    events = parse(STATEMENT.replace("D12,50NTRFNONREF//B1", "DN12,50//B1"))
+    assert not errors(events)
+    assert [(r.amount, r.bank_transaction_id) for r in lines(events)][0] == (Decimal("-12.50"), "B1")
+
+
 @pytest.mark.parametrize(("written", "code", "read_as"), [
     ("D12,50 8NTRF//B1", "InvalidAmount", "12,50"),  # digits after the space: the amount may go on
     ("D12,50 xyz//B1", "InvalidLine", "12,50"),
