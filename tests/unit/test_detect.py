@@ -368,3 +368,33 @@ def test_a_value_date_written_wertstellungsdatum_is_the_value_date() -> None:
     assert found.suggested_mapping["columns"]["valueDate"] in ("Wertstellungsdatum", 1)  # (by index: names repeat)
     events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
     assert [line.value_date.isoformat() for line in lines(events)] == ["2018-12-27", "2018-12-27"]
+
+
+RAIFFEISEN_AT = ('28.06.2013;"0,125 % p.a. Habenzinsen ab 01.04.13";01.07.2013;0,58;EUR;28.06.2013 00:00:30:989;\n'
+                 '28.06.2013;"Kapitalertragsteuer";01.07.2013;-0,15;EUR;28.06.2013 00:00:31:010;\n').encode("cp1252")
+EASYBANK_CARD = (b"12345678901;Some vendor/info|12345678909876543212345;02.07.2013;30.06.2013;-5,99;EUR\n"
+                 b"12345678901;Another vendor|23456789098765432123456;21.06.2013;19.06.2013;+30,99;EUR\n")
+
+
+@pytest.mark.parametrize(("data", "amounts"), [
+    (RAIFFEISEN_AT, [Decimal("0.58"), Decimal("-0.15")]), (EASYBANK_CARD, [Decimal("-5.99"), Decimal("30.99")])],
+    ids=["Raiffeisen AT", "easybank card"])
+def test_a_headerless_amount_is_neither_a_dotted_date_nor_a_whole_number_beside_it(data: bytes,
+                                                                                    amounts: list[Decimal]) -> None:
+    """qa47a 3a: headerless Raiffeisen AT's value date `01.07.2013` read as a number, so detect suggested it as the
+    amount and every line was rejected InvalidAmount. easybank's card number `12345678901` beside `-5,99` is no
+    amount either."""
+    found = detect(data, "export.csv")
+    assert not found.ambiguous
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == amounts
+
+
+def test_an_amount_beside_a_balance_without_a_header_is_not_guessed() -> None:
+    """qa47a 3c: without a header an amount and a balance, both filled on every row, cannot be told apart: the
+    first one was suggested (Swedbank LT's record type 10/20/86 was so staged as every line's amount, without a
+    word). Ambiguous, and no mapping."""
+    found = detect(b"2024-01-02,Coffee,3.50,100.00\n2024-01-03,Salary,2500.00,2600.00\n")
+    assert found.ambiguous and found.suggested_mapping is None
+    assert any("no mapping is suggested" in r for r in found.reasons)

@@ -53,6 +53,8 @@ _QIF_HEADER = re.compile(r"^\s*!(Type:\w+|Account|Option:|Clear:)", re.IGNORECAS
 _JSON_KEYS = re.compile(r'"(bankAccounts|transactions|datePosted|accountIdentifier)"\s*:')
 #: a short name with a number (GLS's `VWZ1`): a header's word, though it reads as a currency code and a number
 _IDENTIFIER = re.compile(r"^\s*[A-Za-z]{1,6}\d{1,3}\s*$")
+#: a number with neither sign nor decimals (an account number, a record type): no amount beside one that has them
+_WHOLE = re.compile(r"^\d+$")
 _NUMBER = re.compile(r"^\s*[-+(]?\s*(?:[€$£¥]|[A-Z]{3})?\s*[-+]?\d[\d.,' \u00a0]*\s*(?:[A-Z]{3}|CR|DR|-|\))?\s*$")
 
 #: header words of the date a bank books a line on: preferred as `date` over a transaction's (started,
@@ -505,6 +507,12 @@ def _indicator_column(header: list[str], column: Callable[[int], list[str]], rol
     return None
 
 
+def _amount_like(values: list[str]) -> bool:
+    """Values that may be amounts: every one a number, and not every one a date (a dotted date, `01.07.2013`,
+    reads as a number too: Raiffeisen AT's value date is no amount)."""
+    return bool(values) and all(map(_is_number, values)) and not all(map(_is_date, values))
+
+
 def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_index: int
            ) -> tuple[dict[str, tuple[int, ...]], list[str], bool]:
     """The role of each column: from the header words, else from the values."""
@@ -514,7 +522,7 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     def column(i: int) -> list[str]:
         return [r[i].strip() for r in rows if i < len(r)]
 
-    numeric = {i for i in range(width) if (vals := [v for v in column(i) if v]) and all(map(_is_number, vals))}
+    numeric = {i for i in range(width) if _amount_like([v for v in column(i) if v])}
     if header:
         for i, name in enumerate(header):
             role = _header_role(name) if name else None
@@ -556,6 +564,9 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     # no header (or no amount in it): read the values
     roles = {"date": (date_index,)}
     amounts = [i for i in sorted(numeric) if i != date_index]
+    whole = [i for i in amounts if all(_WHOLE.match(v) for v in column(i) if v)]
+    if len(whole) < len(amounts):  # an account number or a record-type code beside amounts with decimals
+        amounts = [i for i in amounts if i not in whole]
     texts = [i for i in range(width) if i not in numeric and i != date_index]
     if texts:
         roles["description"] = (max(texts, key=lambda i: sum(len(v) for v in column(i))),)
@@ -570,9 +581,8 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             roles["credit"], roles["debit"] = (a,), (b,)
             reasons.append("two numeric columns, never both filled: credit then debit")
             return roles, reasons, False
-        roles["amount"] = (a,)
         reasons.append("two numeric columns both filled on every row: credit/debit or amount and balance "
-                       "cannot be told apart without a header")
+                       "cannot be told apart without a header (no mapping is suggested)")
         return roles, reasons, True
     if not amounts:
         reasons.append("no numeric column for the amount")
