@@ -398,3 +398,39 @@ def test_an_amount_beside_a_balance_without_a_header_is_not_guessed() -> None:
     found = detect(b"2024-01-02,Coffee,3.50,100.00\n2024-01-03,Salary,2500.00,2600.00\n")
     assert found.ambiguous and found.suggested_mapping is None
     assert any("no mapping is suggested" in r for r in found.reasons)
+
+
+JLP = ("Date Processed,Description,Amount,\n"
+       "28-Mar-2020,Amazon.co.uk*3N8FF0AA5 AMAZON.CO.UK  LUX,£99.99,\n"
+       '21-Apr-2020,DIRECT DEBIT TRANSACTION,"+ £1,234.56",CR\n'
+       "22-Apr-2020,WAITROSE DIRECT        SVS DIRECT SE GBR,£88.99,\n").encode()
+
+
+def test_a_cr_mark_in_an_unnamed_column_signs_the_amounts_and_empty_is_a_debit() -> None:
+    """qa47a 4: John Lewis's card writes `CR` past its header's last name on a payment and nothing on a charge; the
+    suggestion left the column out, so the charges were staged as credits and the payment was rejected."""
+    found = detect(JLP, "jlp.csv")
+    assert found.suggested_mapping["columns"]["indicator"] == 3
+    assert found.suggested_mapping["indicatorValues"] == {"credit": ["CR"], "debit": [""]}
+    events = run(parse_csv_mapped, JLP, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("-99.99"), Decimal("1234.56"), Decimal("-88.99")]
+
+
+SWEDBANK_ROWS = ('"LT797300010XXXXXXXXX","20","2012-01-02","KRISTIANA","PIRKINYS 0000000000000000 2011.12.31 215 LTL",'
+                 '"215.00","LTL","D","2012010200228849","K","","","",\n'
+                 '"LT797300010XXXXXXXXX","20","2012-01-10","Company","Salary","1600.00","LTL","K","2012011000673562",'
+                 '"MK","","5050","",\n').encode()
+
+
+def test_d_and_k_marks_sign_a_headerless_amount_and_a_lone_letter_gives_no_mapping() -> None:
+    """qa47a 3c: Swedbank's rows sign their unsigned `Suma` by `D`/`K` (debetas/kreditas), which are not among
+    indicatorValues' defaults; a file with `D` only (Swedbank EE) cannot tell whether that column signs at all."""
+    found = detect(SWEDBANK_ROWS, "swedbank.csv")
+    assert (found.suggested_mapping["columns"]["indicator"], found.suggested_mapping["indicatorValues"]) == (
+        7, {"credit": ["K"], "debit": ["D"]})
+    events = run(parse_csv_mapped, SWEDBANK_ROWS, mapping=found.suggested_mapping)
+    assert [line.amount for line in lines(events)] == [Decimal("-215.00"), Decimal("1600.00")]
+    debits_only = SWEDBANK_ROWS.replace(b'"K","2012011000673562"', b'"D","2012011000673562"')
+    found = detect(debits_only, "swedbank.csv")
+    assert found.ambiguous and found.suggested_mapping is None

@@ -424,6 +424,10 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
                          next((role for role, idx in roles.items() if i in idx), None)) for i in range(width)]
     layout = CsvLayout(table.delimiter, header is not None, header_row, columns, decimal, style, footer)
     mapping = _mapping(layout, roles, header, header_row if header_row is not None else first_data)
+    marks = _sign_marks([r[roles["indicator"][0]].strip() for r in data_rows if roles["indicator"][0] < len(r)]) \
+        if mapping is not None and "indicator" in roles else None
+    if mapping is not None and marks:
+        mapping["indicatorValues"] = marks
 
     candidates: list[Candidate] = []
     fixed = _fixed_layout(roles, width)
@@ -491,19 +495,44 @@ _CREDITS, _DEBITS = frozenset(DEFAULT_CREDIT_VALUES), frozenset(DEFAULT_DEBIT_VA
 
 def _indicator_column(header: list[str], column: Callable[[int], list[str]], roles: dict[str, tuple[int, ...]]
                       ) -> int | None:
-    """A column no role took whose every value is a credit or debit mark of `indicatorValues`' defaults (Mint's
-    `Transaction Type`: `debit`, `credit`), beside an amount column with no negative value: without it every
-    debit would read as a credit. Words (`debit`, `Soll`) say it alone; one-letter marks (`D`, `S`, `-`) only
-    where both kinds occur."""
+    """A column no role took whose every value is a credit or debit mark (see `_sign_marks`; Mint's `Transaction
+    Type`: `debit`, `credit`), beside an amount column with no negative value: without it every debit would read
+    as a credit."""
     if any(v.startswith("-") for i in roles.get("amount", ()) for v in column(i)):
         return None
     taken = {i for indexes in roles.values() for i in indexes}
     for i in range(len(header)):
-        values = {v.upper() for v in column(i) if v} if i not in taken else set()
-        if not values or not values <= _CREDITS | _DEBITS:
-            continue
-        if (values & _CREDITS and values & _DEBITS) or all(len(v) > 2 for v in values):
+        if i not in taken and _sign_marks(column(i)) is not None:
             return i
+    return None
+
+
+def _lone_mark_column(column: Callable[[int], list[str]], roles: dict[str, tuple[int, ...]], width: int) -> bool:
+    """Beside an amount with no negative value, a column of one letter that marks one kind only (Swedbank EE's `D`
+    on every row of a file of debits): it may sign the amounts or not."""
+    if any(v.startswith("-") for i in roles.get("amount", ()) for v in column(i)):
+        return False
+    taken = {i for indexes in roles.values() for i in indexes}
+    return any(len(marks := {v.upper() for v in column(i) if v}) == 1 and marks <= {"C", "D", "K", "S", "H"}
+               for i in range(width) if i not in taken)
+
+
+def _sign_marks(values: list[str]) -> dict[str, list[str]] | None:
+    """The `indicatorValues` a column's values need as credit/debit marks (empty: the defaults), or None when they
+    are no marks. Words (`debit`, `Soll`) say it alone; one-letter marks (`D`, `S`, `-`) only where both kinds
+    occur; `D`/`K` (Swedbank's debetas/kreditas) both; one credit mark (`CR`) beside empty cells (John Lewis's
+    card) makes the empty ones debits."""
+    marks = {v for v in values if v}
+    upper = {v.upper() for v in marks}
+    if not marks:
+        return None
+    if upper <= _CREDITS | _DEBITS and ((upper & _CREDITS and upper & _DEBITS) or all(len(v) > 2 for v in upper)):
+        return {}
+    if upper == {"D", "K"}:
+        return {"credit": sorted(v for v in marks if v.upper() == "K"), "debit": sorted(
+            v for v in marks if v.upper() == "D")}
+    if len(upper) == 1 and len(marks) == 1 and "" in values and upper <= _CREDITS and len(next(iter(upper))) > 1:
+        return {"credit": sorted(marks), "debit": [""]}
     return None
 
 
@@ -547,7 +576,8 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             else None
         if indicator is not None:
             roles["indicator"] = (indicator,)
-            reasons.append(f"the column {header[indicator]!r} says which amounts are credits and which debits")
+            reasons.append(f"the column {header[indicator] or indicator!r} says which amounts are credits and "
+                           "which debits")
         status = _status_column(header, column, roles)
         if status is not None:
             roles["status"] = (status,)
@@ -573,6 +603,15 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     if len(amounts) == 1:
         roles["amount"] = (amounts[0],)
         reasons.append("the one numeric column is the amount")
+        indicator = _indicator_column([""] * width, column, roles)
+        if indicator is not None:
+            roles["indicator"] = (indicator,)
+            reasons.append(f"the column {indicator} says which amounts are credits and which debits")
+        elif _lone_mark_column(column, roles, width):
+            del roles["amount"]
+            reasons.append("a column of one credit/debit letter beside unsigned amounts: whether it signs them "
+                           "cannot be told without a header (no mapping is suggested)")
+            return roles, reasons, True
         return roles, reasons, False
     if len(amounts) == 2:
         a, b = amounts
