@@ -434,3 +434,47 @@ def test_d_and_k_marks_sign_a_headerless_amount_and_a_lone_letter_gives_no_mappi
     debits_only = SWEDBANK_ROWS.replace(b'"K","2012011000673562"', b'"D","2012011000673562"')
     found = detect(debits_only, "swedbank.csv")
     assert found.ambiguous and found.suggested_mapping is None
+
+
+SPK_CARD = ('"Umsatz getätigt von";"Belegdatum";"Buchungsdatum";"Originalbetrag";"Originalwährung";"Umrechnungskurs";'
+            '"Buchungsbetrag";"Buchungswährung";"Transaktionsbeschreibung"\n'
+            '"51_5 4400 7700 9222443";"20.02.18";"20.02.18";"-5,00";"EUR";"1,00";"-5,00";"EUR";'
+            '"AMREST STARBUCKS DE 08007263333  DE"\n').encode("cp1252")
+
+
+def test_an_exact_amount_header_wins_over_a_prefix_and_a_card_number_is_no_amount() -> None:
+    """qa47a 3b: Sparkasse's card export: `Umsatz getätigt von` (a card number) was the amount by its prefix
+    `umsatz`, beside `Buchungsbetrag`; the one line was rejected InvalidAmount."""
+    found = detect(SPK_CARD, "umsatz.CSV")
+    columns = found.suggested_mapping["columns"]
+    assert (columns["amount"], columns["currency"], columns["originalAmount"]) == (
+        "Buchungsbetrag", "Buchungswährung", "Originalbetrag")
+    events = run(parse_csv_mapped, SPK_CARD, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount) for line in lines(events)] == [("2018-02-20", Decimal("-5.00"))]
+    # a money word on a column of text is no amount, even when it is the only one
+    assert detect(SPK_CARD.replace(b"Buchungsbetrag", b"Notiz")).csv.columns[0].role is None
+
+
+@pytest.mark.parametrize(("data", "role", "name"), [
+    (b"Buchungsdatum;Betrag;Auftraggebername;Auftraggeber IBAN/Kto.Nr.;Text\n"
+     b"15.03.2017;-11,00;Max Muster;AT611904300234573201;Miete\n", "counterpartyName", "Auftraggebername"),
+    (b'"Datum","Bedrag","Naam tegenpartij","Omschrijving-1"\n"2018-03-01","-337,49","Jan Jansen","RENTE LENING"\n',
+     "counterpartyName", "Naam tegenpartij"),
+    (b"kaarthouder;datum verrichting;Datum verrekening;bedrag;Handelaar\n"
+     b"SMITH JOHN;01/02/2020;03/02/2020;-16,52;More info\n", "date", "Datum verrekening"),
+    ("Datum provedení;Datum zaúčtování;Název protiúčtu;Zaúčtovaná částka;Měna účtu\n"
+     '27.05.2018;"27.05.2018";"Name Surname";"-1,00";"CZK"\n'.encode("cp1250"), "amount", "Zaúčtovaná částka"),
+], ids=["Oberbank", "Rabobank", "KBC Mastercard", "Raiffeisen CZ"])
+def test_the_banks_own_header_words_name_their_roles(data: bytes, role: str, name: str) -> None:
+    """qa47a 9: Oberbank's name went to `Auftraggeber IBAN/Kto.Nr.` (an IBAN), Rabobank's `Naam tegenpartij` was
+    left out, KBC's `datum verrichting` won over its booking `Datum verrekening`, and Raiffeisen CZ's `Zaúčtovaná
+    částka` gave no mapping."""
+    assert detect(data).suggested_mapping["columns"][role] == name
+
+
+def test_an_account_in_the_first_column_the_same_on_every_line_is_the_holders_own() -> None:
+    """qa47a 9: ING-DiBa AT's own `Kontonummer` was suggested as every line's counterparty account."""
+    data = ("Kontonummer;Text;Datum;Währung;Soll;Haben\n12345678001;Habenzinsen;31.12.2013;EUR;0,00;12,23\n"
+            "12345678001;Kapitalertragsteuer;31.12.2013;EUR;3,06;0,00\n").encode("cp1252")
+    assert "counterpartyAccount" not in detect(data).suggested_mapping["columns"]

@@ -60,33 +60,37 @@ _NUMBER = re.compile(r"^\s*[-+(]?\s*(?:[€$£¥]|[A-Z]{3})?\s*[-+]?\d[\d.,' \u0
 #: header words of the date a bank books a line on: preferred as `date` over a transaction's (started,
 #: authorised) date when a file has both (Revolut's `Completed Date` beside its `Started Date`)
 _BOOKING_DATES = ("buchungstag", "booking date", "posting date", "posted", "posted date", "post date", "date posted",
-                  "buchungsdatum", "completed date", "boekdatum", "date comptable")
+                  "buchungsdatum", "completed date", "boekdatum", "date comptable",
+                  "datum verrekening", "datum zaúčtování")
 
 #: header words per column role, most specific first (matched on the lower-cased, trimmed header)
 _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("originalAmount", ("amount currency", "original amount", "foreign amount", "amount in currency",
-                        "betrag ursprung", "montant devise")),
-    ("originalCurrency", ("original currency", "foreign currency")),
+                        "betrag ursprung", "montant devise", "originalbetrag")),
+    ("originalCurrency", ("original currency", "foreign currency", "originalwährung")),
     ("valueDate", ("value date", "valuta", "valutadatum", "wertstellung", "wertstellungsdatum", "date de valeur",
                    "valuedate")),
     ("indicator", ("d/c", "dc", "c/d", "cr/dr", "dr/cr", "debit/credit", "credit/debit", "soll/haben",
-                   "s/h", "sign", "debitcredit", "creditdebit", "af bij", "af/bij", "bij/af", "af-bij")),
+                   "s/h", "d/k", "sign", "debitcredit", "creditdebit", "af bij", "af/bij", "bij/af", "af-bij")),
     ("balance", ("balance", "saldo", "solde", "running balance", "kontostand", "current balance", "balance after",
                  "account balance")),
     ("credit", ("credit", "credits", "haben", "paid in", "money in", "deposit", "deposits", "crédit",
                 "credit amount", "einnahme", "gutschrift")),
     ("debit", ("debit", "debits", "soll", "paid out", "money out", "withdrawal", "withdrawals", "débit",
                "debit amount", "ausgabe", "lastschrift")),
-    ("amount", ("amount", "betrag", "umsatz", "montant", "bedrag", "importe", "value", "transaction amount")),
-    ("currency", ("currency", "ccy", "währung", "waehrung", "devise", "valuta code", "cur")),
-    ("date", _BOOKING_DATES + ("date", "datum", "transaction date", "date opération", "fecha", "trans date",
+    ("amount", ("amount", "betrag", "umsatz", "montant", "bedrag", "importe", "value", "transaction amount",
+                "buchungsbetrag", "suma", "částka", "zaúčtovaná částka")),
+    ("currency", ("currency", "ccy", "währung", "waehrung", "devise", "valuta code", "cur", "buchungswährung", "valiuta", "měna",
+                  "měna účtu")),
+    ("date", _BOOKING_DATES + ("date", "datum", "data", "transaction date", "date opération", "fecha", "trans date",
                                "transactiedatum", "started date", "authorisation date", "authorization date")),
     ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
                              "kontonummer", "kontonummer/iban", "gegenkonto", "payee account", "tegenrekening",
-                             "tegenrekeningnummer", "partner iban")),
+                             "tegenrekeningnummer", "partner iban", "číslo protiúčtu")),
     ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
                           "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger", "auftraggeber/empfänger",
-                          "empfänger/auftraggeber", "tegenrekeninghouder")),
+                          "empfänger/auftraggeber", "tegenrekeninghouder",
+                          "auftraggebername", "naam tegenpartij", "gavėjas", "název protiúčtu")),
     ("bankTransactionId", ("transaction id", "operation number", "id", "transaction number", "fitid")),
     ("reference", ("reference", "ref", "referenz", "kundenreferenz")),
     ("description", ("description", "label", "memo", "details", "detail", "text", "narrative",
@@ -457,16 +461,17 @@ def _header_key(name: str) -> str:
     return " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name.strip()).lower().replace("_", " ").split())
 
 
-def _header_role(name: str) -> str | None:
+def _header_role(name: str) -> tuple[str, bool] | None:
+    """The role a header's words name, and whether they name it exactly (not by a prefix)."""
     key = _header_key(name)
     if re.fullmatch(r"vwz ?\d{1,2}", key):  # GLS's Verwendungszweck lines VWZ1..VWZ14
-        return "description"
+        return "description", True
     for role, words in _HEADER_ROLES:
         if key in words:
-            return role
+            return role, True
     for role, words in _HEADER_ROLES:  # a header that starts with a role word ("Amount (EUR)")
         if any(key.startswith(word + " ") or key.startswith(word + "(") for word in words if len(word) > 3):
-            return role
+            return role, False
     return None
 
 
@@ -490,6 +495,8 @@ def _status_column(header: list[str], column: Callable[[int], list[str]], roles:
     return None
 
 
+#: roles whose values are money: only a column of numbers takes one
+_MONEY = frozenset({"amount", "credit", "debit", "balance", "originalAmount"})
 _CREDITS, _DEBITS = frozenset(DEFAULT_CREDIT_VALUES), frozenset(DEFAULT_DEBIT_VALUES)
 
 
@@ -553,10 +560,13 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
 
     numeric = {i for i in range(width) if _amount_like([v for v in column(i) if v])}
     if header:
-        for i, name in enumerate(header):
-            role = _header_role(name) if name else None
-            if role is None:
-                continue
+        by_header = [(i, name, *found) for i, name in enumerate(header) if name and (found := _header_role(name))]
+        exact = {role for _, _, role, is_exact in by_header if is_exact and role != "description"}
+        for i, name, role, is_exact in by_header:
+            if role in _MONEY and not _amount_like([v for v in column(i) if v] or ["0"]):
+                continue  # a card number under `Umsatz getätigt von`: no amount
+            if not is_exact and role in exact:
+                continue  # `Buchungsbetrag` is the amount, not `Umsatz getätigt von`
             if role == "description":
                 roles[role] = (*roles.get(role, ()), i)
             elif role not in roles or (role == "date" and _booking_date(name) and not _booking_date(
@@ -564,7 +574,7 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
                 roles[role] = (i,)
         if "date" not in roles:
             roles["date"] = (date_index,)
-        _drop_own_account(roles, header)
+        _drop_own_account(roles, header, column)
         if "amount" in roles and "credit" in roles and "debit" in roles:
             roles.pop("amount")  # a pair says more than one signed column
         if ("credit" in roles) != ("debit" in roles):
@@ -634,12 +644,18 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
 _OWN_ACCOUNT_BESIDE = ("sort code", "sortcode")
 
 
-def _drop_own_account(roles: dict[str, tuple[int, ...]], header: list[str]) -> None:
+def _drop_own_account(roles: dict[str, tuple[int, ...]], header: list[str], column: Callable[[int], list[str]]
+                      ) -> None:
     """A UK export's `Account Number` beside its `Sort Code` (Lloyds, Halifax) is the holder's own account, the
-    same on every line: no counterparty's."""
+    same on every line: no counterparty's. So is an account in the file's first column that is the same on every
+    line of several (ING-DiBa AT's and GLS's `Kontonummer`)."""
     account = roles.get("counterpartyAccount")
     keys = [_header_key(name) for name in header]
-    if account is not None and keys[account[0]] == "account number" and any(k in _OWN_ACCOUNT_BESIDE for k in keys):
+    if account is None:
+        return
+    values = column(account[0])
+    if (keys[account[0]] == "account number" and any(k in _OWN_ACCOUNT_BESIDE for k in keys)) or (
+            account[0] == 0 and len(values) > 1 and len(set(values)) == 1):
         del roles["counterpartyAccount"]
 
 
