@@ -478,3 +478,25 @@ def test_an_account_in_the_first_column_the_same_on_every_line_is_the_holders_ow
     data = ("Kontonummer;Text;Datum;Währung;Soll;Haben\n12345678001;Habenzinsen;31.12.2013;EUR;0,00;12,23\n"
             "12345678001;Kapitalertragsteuer;31.12.2013;EUR;3,06;0,00\n").encode("cp1252")
     assert "counterpartyAccount" not in detect(data).suggested_mapping["columns"]
+
+
+FIDELITY = (b"Run Date,Action,Symbol,Amount ($),\r\n"
+            b"01/27/2023, DIRECT DEBIT TREASURY DIRECTREAS DRCT (Cash),  ,-10000,\r\n"
+            b"01/23/2023, DIRECT DEPOSIT Apple Cash TRAN Name WEB (Cash),  ,200.99,\r\n"
+            b",,,,\r\n,,,,\r\n"
+            b"The data and information in this spreadsheet is provided to you solely for your use,,,,\r\n"
+            b"exported and is subject to change.,,,,\r\n"
+            b",,,,\r\n"
+            b'"Brokerage services are provided by Fidelity Brokerage Services LLC, 900 Salem Street",,,,\r\n'
+            b",,,,\r\n"
+            b"Date downloaded 01/24/2023 10:28 am,,,,\r\n")
+
+
+def test_the_suggested_footer_counts_the_blank_rows_inside_it() -> None:
+    """qa47a 7: Fidelity's footer has blank rows between its notes; the suggested skipFooterRows left them out of
+    the count, though the parser counts them, so two notes were rejected InvalidDate."""
+    found = detect(FIDELITY, "History.csv")
+    assert found.suggested_mapping["skipFooterRows"] == 6
+    events = run(parse_csv_mapped, FIDELITY, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("-10000"), Decimal("200.99")]

@@ -398,7 +398,9 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
     footer = 0
     if complete:
         last = table.data[-1]
-        footer = sum(1 for r in rows[last + 1:] if not _blank(r))
+        # as the parser counts: every row from the footer's first to its last that is not blank, blank ones between
+        filled_after = [i for i in range(last + 1, len(rows)) if not _blank(rows[i])]
+        footer = filled_after[-1] - filled_after[0] + 1 if filled_after else 0
 
     roles, role_reasons, role_ambiguous = _roles(header, data_rows, width, table.date_index)
     reasons.extend(role_reasons)
