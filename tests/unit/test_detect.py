@@ -417,10 +417,10 @@ def test_a_cr_mark_in_an_unnamed_column_signs_the_amounts_and_empty_is_a_debit()
     assert [line.amount for line in lines(events)] == [Decimal("-99.99"), Decimal("1234.56"), Decimal("-88.99")]
 
 
-SWEDBANK_ROWS = ('"LT797300010XXXXXXXXX","20","2012-01-02","KRISTIANA","PIRKINYS 0000000000000000 2011.12.31 215 LTL",'
-                 '"215.00","LTL","D","2012010200228849","K","","","",\n'
-                 '"LT797300010XXXXXXXXX","20","2012-01-10","Company","Salary","1600.00","LTL","K","2012011000673562",'
-                 '"MK","","5050","",\n').encode()
+SWEDBANK_ROWS = (b'"LT797300010XXXXXXXXX","20","2012-01-02","KRISTIANA","PIRKINYS 0000000000000000 2011.12.31 215 LTL",'
+                 b'"215.00","LTL","D","2012010200228849","K","","","",\n'
+                 b'"LT797300010XXXXXXXXX","20","2012-01-10","Company","Salary","1600.00","LTL","K","2012011000673562",'
+                 b'"MK","","5050","",\n')
 
 
 def test_d_and_k_marks_sign_a_headerless_amount_and_a_lone_letter_gives_no_mapping() -> None:
