@@ -368,3 +368,135 @@ def test_a_value_date_written_wertstellungsdatum_is_the_value_date() -> None:
     assert found.suggested_mapping["columns"]["valueDate"] in ("Wertstellungsdatum", 1)  # (by index: names repeat)
     events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
     assert [line.value_date.isoformat() for line in lines(events)] == ["2018-12-27", "2018-12-27"]
+
+
+RAIFFEISEN_AT = ('28.06.2013;"0,125 % p.a. Habenzinsen ab 01.04.13";01.07.2013;0,58;EUR;28.06.2013 00:00:30:989;\n'
+                 '28.06.2013;"Kapitalertragsteuer";01.07.2013;-0,15;EUR;28.06.2013 00:00:31:010;\n').encode("cp1252")
+EASYBANK_CARD = (b"12345678901;Some vendor/info|12345678909876543212345;02.07.2013;30.06.2013;-5,99;EUR\n"
+                 b"12345678901;Another vendor|23456789098765432123456;21.06.2013;19.06.2013;+30,99;EUR\n")
+
+
+@pytest.mark.parametrize(("data", "amounts"), [
+    (RAIFFEISEN_AT, [Decimal("0.58"), Decimal("-0.15")]), (EASYBANK_CARD, [Decimal("-5.99"), Decimal("30.99")])],
+    ids=["Raiffeisen AT", "easybank card"])
+def test_a_headerless_amount_is_neither_a_dotted_date_nor_a_whole_number_beside_it(data: bytes,
+                                                                                    amounts: list[Decimal]) -> None:
+    """qa47a 3a: headerless Raiffeisen AT's value date `01.07.2013` read as a number, so detect suggested it as the
+    amount and every line was rejected InvalidAmount. easybank's card number `12345678901` beside `-5,99` is no
+    amount either."""
+    found = detect(data, "export.csv")
+    assert not found.ambiguous
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == amounts
+
+
+def test_an_amount_beside_a_balance_without_a_header_is_not_guessed() -> None:
+    """qa47a 3c: without a header an amount and a balance, both filled on every row, cannot be told apart: the
+    first one was suggested (Swedbank LT's record type 10/20/86 was so staged as every line's amount, without a
+    word). Ambiguous, and no mapping."""
+    found = detect(b"2024-01-02,Coffee,3.50,100.00\n2024-01-03,Salary,2500.00,2600.00\n")
+    assert found.ambiguous and found.suggested_mapping is None
+    assert any("no mapping is suggested" in r for r in found.reasons)
+
+
+JLP = ("Date Processed,Description,Amount,\n"
+       "28-Mar-2020,Amazon.co.uk*3N8FF0AA5 AMAZON.CO.UK  LUX,£99.99,\n"
+       '21-Apr-2020,DIRECT DEBIT TRANSACTION,"+ £1,234.56",CR\n'
+       "22-Apr-2020,WAITROSE DIRECT        SVS DIRECT SE GBR,£88.99,\n").encode()
+
+
+def test_a_cr_mark_in_an_unnamed_column_signs_the_amounts_and_empty_is_a_debit() -> None:
+    """qa47a 4: John Lewis's card writes `CR` past its header's last name on a payment and nothing on a charge; the
+    suggestion left the column out, so the charges were staged as credits and the payment was rejected."""
+    found = detect(JLP, "jlp.csv")
+    assert found.suggested_mapping["columns"]["indicator"] == 3
+    assert found.suggested_mapping["indicatorValues"] == {"credit": ["CR"], "debit": [""]}
+    events = run(parse_csv_mapped, JLP, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("-99.99"), Decimal("1234.56"), Decimal("-88.99")]
+
+
+SWEDBANK_ROWS = (b'"LT797300010XXXXXXXXX","20","2012-01-02","KRISTIANA","PIRKINYS 0000000000000000 2011.12.31 215 LTL",'
+                 b'"215.00","LTL","D","2012010200228849","K","","","",\n'
+                 b'"LT797300010XXXXXXXXX","20","2012-01-10","Company","Salary","1600.00","LTL","K","2012011000673562",'
+                 b'"MK","","5050","",\n')
+
+
+def test_d_and_k_marks_sign_a_headerless_amount_and_a_lone_letter_gives_no_mapping() -> None:
+    """qa47a 3c: Swedbank's rows sign their unsigned `Suma` by `D`/`K` (debetas/kreditas), which are not among
+    indicatorValues' defaults; a file with `D` only (Swedbank EE) cannot tell whether that column signs at all."""
+    found = detect(SWEDBANK_ROWS, "swedbank.csv")
+    assert (found.suggested_mapping["columns"]["indicator"], found.suggested_mapping["indicatorValues"]) == (
+        7, {"credit": ["K"], "debit": ["D"]})
+    events = run(parse_csv_mapped, SWEDBANK_ROWS, mapping=found.suggested_mapping)
+    assert [line.amount for line in lines(events)] == [Decimal("-215.00"), Decimal("1600.00")]
+    debits_only = SWEDBANK_ROWS.replace(b'"K","2012011000673562"', b'"D","2012011000673562"')
+    found = detect(debits_only, "swedbank.csv")
+    assert found.ambiguous and found.suggested_mapping is None
+
+
+SPK_CARD = ('"Umsatz getätigt von";"Belegdatum";"Buchungsdatum";"Originalbetrag";"Originalwährung";"Umrechnungskurs";'
+            '"Buchungsbetrag";"Buchungswährung";"Transaktionsbeschreibung"\n'
+            '"51_5 4400 7700 9222443";"20.02.18";"20.02.18";"-5,00";"EUR";"1,00";"-5,00";"EUR";'
+            '"AMREST STARBUCKS DE 08007263333  DE"\n').encode("cp1252")
+
+
+def test_an_exact_amount_header_wins_over_a_prefix_and_a_card_number_is_no_amount() -> None:
+    """qa47a 3b: Sparkasse's card export: `Umsatz getätigt von` (a card number) was the amount by its prefix
+    `umsatz`, beside `Buchungsbetrag`; the one line was rejected InvalidAmount."""
+    found = detect(SPK_CARD, "umsatz.CSV")
+    columns = found.suggested_mapping["columns"]
+    assert (columns["amount"], columns["currency"], columns["originalAmount"]) == (
+        "Buchungsbetrag", "Buchungswährung", "Originalbetrag")
+    events = run(parse_csv_mapped, SPK_CARD, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount) for line in lines(events)] == [("2018-02-20", Decimal("-5.00"))]
+    # a money word on a column of text is no amount, even when it is the only one
+    assert detect(SPK_CARD.replace(b"Buchungsbetrag", b"Notiz")).csv.columns[0].role is None
+
+
+@pytest.mark.parametrize(("data", "role", "name"), [
+    (b"Buchungsdatum;Betrag;Auftraggebername;Auftraggeber IBAN/Kto.Nr.;Text\n"
+     b"15.03.2017;-11,00;Max Muster;AT611904300234573201;Miete\n", "counterpartyName", "Auftraggebername"),
+    (b'"Datum","Bedrag","Naam tegenpartij","Omschrijving-1"\n"2018-03-01","-337,49","Jan Jansen","RENTE LENING"\n',
+     "counterpartyName", "Naam tegenpartij"),
+    (b"kaarthouder;datum verrichting;Datum verrekening;bedrag;Handelaar\n"
+     b"SMITH JOHN;01/02/2020;03/02/2020;-16,52;More info\n", "date", "Datum verrekening"),
+    ("Datum provedení;Datum zaúčtování;Název protiúčtu;Zaúčtovaná částka;Měna účtu\n"
+     '27.05.2018;"27.05.2018";"Name Surname";"-1,00";"CZK"\n'.encode("cp1250"), "amount", "Zaúčtovaná částka"),
+], ids=["Oberbank", "Rabobank", "KBC Mastercard", "Raiffeisen CZ"])
+def test_the_banks_own_header_words_name_their_roles(data: bytes, role: str, name: str) -> None:
+    """qa47a 9: Oberbank's name went to `Auftraggeber IBAN/Kto.Nr.` (an IBAN), Rabobank's `Naam tegenpartij` was
+    left out, KBC's `datum verrichting` won over its booking `Datum verrekening`, and Raiffeisen CZ's `Zaúčtovaná
+    částka` gave no mapping."""
+    assert detect(data).suggested_mapping["columns"][role] == name
+
+
+def test_an_account_in_the_first_column_the_same_on_every_line_is_the_holders_own() -> None:
+    """qa47a 9: ING-DiBa AT's own `Kontonummer` was suggested as every line's counterparty account."""
+    data = ("Kontonummer;Text;Datum;Währung;Soll;Haben\n12345678001;Habenzinsen;31.12.2013;EUR;0,00;12,23\n"
+            "12345678001;Kapitalertragsteuer;31.12.2013;EUR;3,06;0,00\n").encode("cp1252")
+    assert "counterpartyAccount" not in detect(data).suggested_mapping["columns"]
+
+
+FIDELITY = (b"Run Date,Action,Symbol,Amount ($),\r\n"
+            b"01/27/2023, DIRECT DEBIT TREASURY DIRECTREAS DRCT (Cash),  ,-10000,\r\n"
+            b"01/23/2023, DIRECT DEPOSIT Apple Cash TRAN Name WEB (Cash),  ,200.99,\r\n"
+            b",,,,\r\n,,,,\r\n"
+            b"The data and information in this spreadsheet is provided to you solely for your use,,,,\r\n"
+            b"exported and is subject to change.,,,,\r\n"
+            b",,,,\r\n"
+            b'"Brokerage services are provided by Fidelity Brokerage Services LLC, 900 Salem Street",,,,\r\n'
+            b",,,,\r\n"
+            b"Date downloaded 01/24/2023 10:28 am,,,,\r\n")
+
+
+def test_the_suggested_footer_counts_the_blank_rows_inside_it() -> None:
+    """qa47a 7: Fidelity's footer has blank rows between its notes; the suggested skipFooterRows left them out of
+    the count, though the parser counts them, so two notes were rejected InvalidDate."""
+    found = detect(FIDELITY, "History.csv")
+    assert found.suggested_mapping["skipFooterRows"] == 6
+    events = run(parse_csv_mapped, FIDELITY, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("-10000"), Decimal("200.99")]

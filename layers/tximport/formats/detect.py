@@ -53,38 +53,44 @@ _QIF_HEADER = re.compile(r"^\s*!(Type:\w+|Account|Option:|Clear:)", re.IGNORECAS
 _JSON_KEYS = re.compile(r'"(bankAccounts|transactions|datePosted|accountIdentifier)"\s*:')
 #: a short name with a number (GLS's `VWZ1`): a header's word, though it reads as a currency code and a number
 _IDENTIFIER = re.compile(r"^\s*[A-Za-z]{1,6}\d{1,3}\s*$")
+#: a number with neither sign nor decimals (an account number, a record type): no amount beside one that has them
+_WHOLE = re.compile(r"^\d+$")
 _NUMBER = re.compile(r"^\s*[-+(]?\s*(?:[€$£¥]|[A-Z]{3})?\s*[-+]?\d[\d.,' \u00a0]*\s*(?:[A-Z]{3}|CR|DR|-|\))?\s*$")
 
 #: header words of the date a bank books a line on: preferred as `date` over a transaction's (started,
 #: authorised) date when a file has both (Revolut's `Completed Date` beside its `Started Date`)
 _BOOKING_DATES = ("buchungstag", "booking date", "posting date", "posted", "posted date", "post date", "date posted",
-                  "buchungsdatum", "completed date", "boekdatum", "date comptable")
+                  "buchungsdatum", "completed date", "boekdatum", "date comptable",
+                  "datum verrekening", "datum zaúčtování")
 
 #: header words per column role, most specific first (matched on the lower-cased, trimmed header)
 _HEADER_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("originalAmount", ("amount currency", "original amount", "foreign amount", "amount in currency",
-                        "betrag ursprung", "montant devise")),
-    ("originalCurrency", ("original currency", "foreign currency")),
+                        "betrag ursprung", "montant devise", "originalbetrag")),
+    ("originalCurrency", ("original currency", "foreign currency", "originalwährung")),
     ("valueDate", ("value date", "valuta", "valutadatum", "wertstellung", "wertstellungsdatum", "date de valeur",
                    "valuedate")),
     ("indicator", ("d/c", "dc", "c/d", "cr/dr", "dr/cr", "debit/credit", "credit/debit", "soll/haben",
-                   "s/h", "sign", "debitcredit", "creditdebit", "af bij", "af/bij", "bij/af", "af-bij")),
+                   "s/h", "d/k", "sign", "debitcredit", "creditdebit", "af bij", "af/bij", "bij/af", "af-bij")),
     ("balance", ("balance", "saldo", "solde", "running balance", "kontostand", "current balance", "balance after",
                  "account balance")),
     ("credit", ("credit", "credits", "haben", "paid in", "money in", "deposit", "deposits", "crédit",
                 "credit amount", "einnahme", "gutschrift")),
     ("debit", ("debit", "debits", "soll", "paid out", "money out", "withdrawal", "withdrawals", "débit",
                "debit amount", "ausgabe", "lastschrift")),
-    ("amount", ("amount", "betrag", "umsatz", "montant", "bedrag", "importe", "value", "transaction amount")),
-    ("currency", ("currency", "ccy", "währung", "waehrung", "devise", "valuta code", "cur")),
-    ("date", _BOOKING_DATES + ("date", "datum", "transaction date", "date opération", "fecha", "trans date",
+    ("amount", ("amount", "betrag", "umsatz", "montant", "bedrag", "importe", "value", "transaction amount",
+                "buchungsbetrag", "suma", "částka", "zaúčtovaná částka")),
+    ("currency", ("currency", "ccy", "währung", "waehrung", "devise", "valuta code", "cur", "buchungswährung",
+                  "valiuta", "měna", "měna účtu")),
+    ("date", _BOOKING_DATES + ("date", "datum", "data", "transaction date", "date opération", "fecha", "trans date",
                                "transactiedatum", "started date", "authorisation date", "authorization date")),
     ("counterpartyAccount", ("bank account", "iban", "counterparty account", "account number",
                              "kontonummer", "kontonummer/iban", "gegenkonto", "payee account", "tegenrekening",
-                             "tegenrekeningnummer", "partner iban")),
+                             "tegenrekeningnummer", "partner iban", "číslo protiúčtu")),
     ("counterpartyName", ("partner name", "payee", "counterparty", "beneficiary", "name",
                           "beguenstigter/zahlungspflichtiger", "auftraggeber", "empfänger", "auftraggeber/empfänger",
-                          "empfänger/auftraggeber", "tegenrekeninghouder")),
+                          "empfänger/auftraggeber", "tegenrekeninghouder",
+                          "auftraggebername", "naam tegenpartij", "gavėjas", "název protiúčtu")),
     ("bankTransactionId", ("transaction id", "operation number", "id", "transaction number", "fitid")),
     ("reference", ("reference", "ref", "referenz", "kundenreferenz")),
     ("description", ("description", "label", "memo", "details", "detail", "text", "narrative",
@@ -392,7 +398,9 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
     footer = 0
     if complete:
         last = table.data[-1]
-        footer = sum(1 for r in rows[last + 1:] if not _blank(r))
+        # as the parser counts: every row from the footer's first to its last that is not blank, blank ones between
+        filled_after = [i for i in range(last + 1, len(rows)) if not _blank(rows[i])]
+        footer = filled_after[-1] - filled_after[0] + 1 if filled_after else 0
 
     roles, role_reasons, role_ambiguous = _roles(header, data_rows, width, table.date_index)
     reasons.extend(role_reasons)
@@ -422,6 +430,10 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
                          next((role for role, idx in roles.items() if i in idx), None)) for i in range(width)]
     layout = CsvLayout(table.delimiter, header is not None, header_row, columns, decimal, style, footer)
     mapping = _mapping(layout, roles, header, header_row if header_row is not None else first_data)
+    marks = _sign_marks([r[roles["indicator"][0]].strip() for r in data_rows if roles["indicator"][0] < len(r)]) \
+        if mapping is not None and "indicator" in roles else None
+    if mapping is not None and marks:
+        mapping["indicatorValues"] = marks
 
     candidates: list[Candidate] = []
     fixed = _fixed_layout(roles, width)
@@ -451,16 +463,17 @@ def _header_key(name: str) -> str:
     return " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name.strip()).lower().replace("_", " ").split())
 
 
-def _header_role(name: str) -> str | None:
+def _header_role(name: str) -> tuple[str, bool] | None:
+    """The role a header's words name, and whether they name it exactly (not by a prefix)."""
     key = _header_key(name)
     if re.fullmatch(r"vwz ?\d{1,2}", key):  # GLS's Verwendungszweck lines VWZ1..VWZ14
-        return "description"
+        return "description", True
     for role, words in _HEADER_ROLES:
         if key in words:
-            return role
+            return role, True
     for role, words in _HEADER_ROLES:  # a header that starts with a role word ("Amount (EUR)")
         if any(key.startswith(word + " ") or key.startswith(word + "(") for word in words if len(word) > 3):
-            return role
+            return role, False
     return None
 
 
@@ -484,25 +497,58 @@ def _status_column(header: list[str], column: Callable[[int], list[str]], roles:
     return None
 
 
+#: roles whose values are money: only a column of numbers takes one
+_MONEY = frozenset({"amount", "credit", "debit", "balance", "originalAmount"})
 _CREDITS, _DEBITS = frozenset(DEFAULT_CREDIT_VALUES), frozenset(DEFAULT_DEBIT_VALUES)
 
 
 def _indicator_column(header: list[str], column: Callable[[int], list[str]], roles: dict[str, tuple[int, ...]]
                       ) -> int | None:
-    """A column no role took whose every value is a credit or debit mark of `indicatorValues`' defaults (Mint's
-    `Transaction Type`: `debit`, `credit`), beside an amount column with no negative value: without it every
-    debit would read as a credit. Words (`debit`, `Soll`) say it alone; one-letter marks (`D`, `S`, `-`) only
-    where both kinds occur."""
+    """A column no role took whose every value is a credit or debit mark (see `_sign_marks`; Mint's `Transaction
+    Type`: `debit`, `credit`), beside an amount column with no negative value: without it every debit would read
+    as a credit."""
     if any(v.startswith("-") for i in roles.get("amount", ()) for v in column(i)):
         return None
     taken = {i for indexes in roles.values() for i in indexes}
     for i in range(len(header)):
-        values = {v.upper() for v in column(i) if v} if i not in taken else set()
-        if not values or not values <= _CREDITS | _DEBITS:
-            continue
-        if (values & _CREDITS and values & _DEBITS) or all(len(v) > 2 for v in values):
+        if i not in taken and _sign_marks(column(i)) is not None:
             return i
     return None
+
+
+def _lone_mark_column(column: Callable[[int], list[str]], roles: dict[str, tuple[int, ...]], width: int) -> bool:
+    """Beside an amount with no negative value, a column of one letter that marks one kind only (Swedbank EE's `D`
+    on every row of a file of debits): it may sign the amounts or not."""
+    if any(v.startswith("-") for i in roles.get("amount", ()) for v in column(i)):
+        return False
+    taken = {i for indexes in roles.values() for i in indexes}
+    return any(len(marks := {v.upper() for v in column(i) if v}) == 1 and marks <= {"C", "D", "K", "S", "H"}
+               for i in range(width) if i not in taken)
+
+
+def _sign_marks(values: list[str]) -> dict[str, list[str]] | None:
+    """The `indicatorValues` a column's values need as credit/debit marks (empty: the defaults), or None when they
+    are no marks. Words (`debit`, `Soll`) say it alone; one-letter marks (`D`, `S`, `-`) only where both kinds
+    occur; `D`/`K` (Swedbank's debetas/kreditas) both; one credit mark (`CR`) beside empty cells (John Lewis's
+    card) makes the empty ones debits."""
+    marks = {v for v in values if v}
+    upper = {v.upper() for v in marks}
+    if not marks:
+        return None
+    if upper <= _CREDITS | _DEBITS and ((upper & _CREDITS and upper & _DEBITS) or all(len(v) > 2 for v in upper)):
+        return {}
+    if upper == {"D", "K"}:
+        return {"credit": sorted(v for v in marks if v.upper() == "K"), "debit": sorted(
+            v for v in marks if v.upper() == "D")}
+    if len(upper) == 1 and len(marks) == 1 and "" in values and upper <= _CREDITS and len(next(iter(upper))) > 1:
+        return {"credit": sorted(marks), "debit": [""]}
+    return None
+
+
+def _amount_like(values: list[str]) -> bool:
+    """Values that may be amounts: every one a number, and not every one a date (a dotted date, `01.07.2013`,
+    reads as a number too: Raiffeisen AT's value date is no amount)."""
+    return bool(values) and all(map(_is_number, values)) and not all(map(_is_date, values))
 
 
 def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_index: int
@@ -514,12 +560,15 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     def column(i: int) -> list[str]:
         return [r[i].strip() for r in rows if i < len(r)]
 
-    numeric = {i for i in range(width) if (vals := [v for v in column(i) if v]) and all(map(_is_number, vals))}
+    numeric = {i for i in range(width) if _amount_like([v for v in column(i) if v])}
     if header:
-        for i, name in enumerate(header):
-            role = _header_role(name) if name else None
-            if role is None:
-                continue
+        by_header = [(i, name, *found) for i, name in enumerate(header) if name and (found := _header_role(name))]
+        exact = {role for _, _, role, is_exact in by_header if is_exact and role != "description"}
+        for i, name, role, is_exact in by_header:
+            if role in _MONEY and not _amount_like([v for v in column(i) if v] or ["0"]):
+                continue  # a card number under `Umsatz getätigt von`: no amount
+            if not is_exact and role in exact:
+                continue  # `Buchungsbetrag` is the amount, not `Umsatz getätigt von`
             if role == "description":
                 roles[role] = (*roles.get(role, ()), i)
             elif role not in roles or (role == "date" and _booking_date(name) and not _booking_date(
@@ -527,7 +576,7 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
                 roles[role] = (i,)
         if "date" not in roles:
             roles["date"] = (date_index,)
-        _drop_own_account(roles, header)
+        _drop_own_account(roles, header, column)
         if "amount" in roles and "credit" in roles and "debit" in roles:
             roles.pop("amount")  # a pair says more than one signed column
         if ("credit" in roles) != ("debit" in roles):
@@ -539,7 +588,8 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             else None
         if indicator is not None:
             roles["indicator"] = (indicator,)
-            reasons.append(f"the column {header[indicator]!r} says which amounts are credits and which debits")
+            reasons.append(f"the column {header[indicator] or indicator!r} says which amounts are credits and "
+                           "which debits")
         status = _status_column(header, column, roles)
         if status is not None:
             roles["status"] = (status,)
@@ -556,12 +606,24 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
     # no header (or no amount in it): read the values
     roles = {"date": (date_index,)}
     amounts = [i for i in sorted(numeric) if i != date_index]
+    whole = [i for i in amounts if all(_WHOLE.match(v) for v in column(i) if v)]
+    if len(whole) < len(amounts):  # an account number or a record-type code beside amounts with decimals
+        amounts = [i for i in amounts if i not in whole]
     texts = [i for i in range(width) if i not in numeric and i != date_index]
     if texts:
         roles["description"] = (max(texts, key=lambda i: sum(len(v) for v in column(i))),)
     if len(amounts) == 1:
         roles["amount"] = (amounts[0],)
         reasons.append("the one numeric column is the amount")
+        indicator = _indicator_column([""] * width, column, roles)
+        if indicator is not None:
+            roles["indicator"] = (indicator,)
+            reasons.append(f"the column {indicator} says which amounts are credits and which debits")
+        elif _lone_mark_column(column, roles, width):
+            del roles["amount"]
+            reasons.append("a column of one credit/debit letter beside unsigned amounts: whether it signs them "
+                           "cannot be told without a header (no mapping is suggested)")
+            return roles, reasons, True
         return roles, reasons, False
     if len(amounts) == 2:
         a, b = amounts
@@ -570,9 +632,8 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
             roles["credit"], roles["debit"] = (a,), (b,)
             reasons.append("two numeric columns, never both filled: credit then debit")
             return roles, reasons, False
-        roles["amount"] = (a,)
         reasons.append("two numeric columns both filled on every row: credit/debit or amount and balance "
-                       "cannot be told apart without a header")
+                       "cannot be told apart without a header (no mapping is suggested)")
         return roles, reasons, True
     if not amounts:
         reasons.append("no numeric column for the amount")
@@ -585,12 +646,18 @@ def _roles(header: list[str] | None, rows: list[list[str]], width: int, date_ind
 _OWN_ACCOUNT_BESIDE = ("sort code", "sortcode")
 
 
-def _drop_own_account(roles: dict[str, tuple[int, ...]], header: list[str]) -> None:
+def _drop_own_account(roles: dict[str, tuple[int, ...]], header: list[str], column: Callable[[int], list[str]]
+                      ) -> None:
     """A UK export's `Account Number` beside its `Sort Code` (Lloyds, Halifax) is the holder's own account, the
-    same on every line: no counterparty's."""
+    same on every line: no counterparty's. So is an account in the file's first column that is the same on every
+    line of several (ING-DiBa AT's and GLS's `Kontonummer`)."""
     account = roles.get("counterpartyAccount")
     keys = [_header_key(name) for name in header]
-    if account is not None and keys[account[0]] == "account number" and any(k in _OWN_ACCOUNT_BESIDE for k in keys):
+    if account is None:
+        return
+    values = column(account[0])
+    if (keys[account[0]] == "account number" and any(k in _OWN_ACCOUNT_BESIDE for k in keys)) or (
+            account[0] == 0 and len(values) > 1 and len(set(values)) == 1):
         del roles["counterpartyAccount"]
 
 
