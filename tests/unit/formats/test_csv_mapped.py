@@ -332,3 +332,49 @@ def test_a_description_quoted_over_several_lines_reads_as_one_line() -> None:
         "columns": {"date": "Date", "description": "Libelle", "amount": "Montant"}, "dateStyle": "littleEndian"}))
     assert [(line.line_number, line.description) for line in parsed] == [
         (2, "PRLV SEPA EDF EDF clients particuliers Ref: 123"), (5, "CB CARREFOUR")]
+
+
+ERSTE_HU = (  # Erste Bank HU (bank2ynab's test data W80844_EBH_201945.202122.csv): every Hungarian bank dates so
+    "Tranzakció dátuma,Partner neve,Partner számlaszáma,Számla neve,Számlaszám,Tranzakció típusa,Tranzakció összege,"
+    "Tranzakció devizaneme,Bevétel/Kiadás,Kártyaszám,Értéknap,Közlemény,Megbízás azonosító,Részletek,Egyenleg,"
+    "Devizanem\n"
+    "2019.04.19.,memo goes here,payee account,name of account,bank account,transaction t...,-350,HUF,outflow,"
+    "card number,2019.04.19.,,,payee,2345.56,HUF\n"
+    "2019.04.17.,memo goes here,payee account,name of account,bank account,transaction t...,1290,HUF,inflow,"
+    "card number,2019.04.18.,,,payee,1055.56,HUF\n"
+).encode()
+
+
+def test_hungarian_dates_year_first_with_a_dot_after_the_day_read_in_any_style() -> None:
+    """qa47a 1: `2019.04.19.` (year, month, day, each followed by a dot) rejected every line InvalidDate, and detect
+    found no table in the file for want of a date column."""
+    mapping = {"columns": {"date": "Tranzakció dátuma", "valueDate": "Értéknap", "amount": "Tranzakció összege",
+                           "currency": "Tranzakció devizaneme", "balance": "Egyenleg"}}
+    for style in (None, "bigEndian", "littleEndian"):
+        events = run(parse_csv_mapped, ERSTE_HU, mapping={**mapping, "dateStyle": style} if style else mapping)
+        assert not errors(events)
+        assert [(line.date_posted, line.value_date, line.amount) for line in lines(events)] == [
+            (date(2019, 4, 19), date(2019, 4, 19), Decimal("-350")),
+            (date(2019, 4, 17), date(2019, 4, 18), Decimal("1290"))]
+    from tximport.formats.detect import detect
+
+    found = detect(ERSTE_HU, "W80844_EBH_201945.202122.csv")
+    assert found.csv is not None and found.csv.has_header and found.csv.columns[0].role == "date"
+
+
+DANSKE_LT = (  # Danske LT (kedder/ofxstatement-lithuanian's samples/danske.csv), its text cells shortened
+    "Date,Bank,Branch,Address,City,Country,Name,Memo,MemoConv,MemoDet,Amount,\n"
+    '2012:03:01,,"",",Vilnius08500,LT","Paslaugų ir komisinių pajamos","Mokestis",,"Mokėjimo operacija",-7.8,\n'
+    '2012:03:06,,"",",,","","Mokestis už lėšų",,"Mokėjimo operacija",-.46,\n'
+).encode("cp1257")
+
+
+def test_danske_lt_dates_year_first_with_colons_read() -> None:
+    """qa47a 2: `2012:03:01` rejected every line InvalidDate. (The rows are one cell shorter than the header: the
+    columns are mapped by index.)"""
+    mapping = {"columns": {"date": 0, "description": 5, "amount": 8}, "header": True}
+    events = run(parse_csv_mapped, DANSKE_LT, mapping=mapping)
+    assert not errors(events)
+    assert [(line.date_posted, line.amount) for line in lines(events)] == [
+        (date(2012, 3, 1), Decimal("-7.8")), (date(2012, 3, 6), Decimal("-0.46"))]
+
