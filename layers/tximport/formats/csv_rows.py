@@ -222,7 +222,10 @@ class RowReader:
                 # out, counted as pending, unless includePending
                 return LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
                                  actual_value=text, target=self.date_t, pending=self.is_pending(row))
-            return LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=self.date_t)
+            # a pending line may hold a word for its day (Woolworths Money and John Lewis write `Pending`): left out
+            # and counted as pending too, unless includePending
+            return LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=self.date_t,
+                             pending=self.is_pending(row))
 
     def amount(self, line_number: int, row: Row) -> Decimal | LineError:
         """The signed amount of the row, or the LineError that rejects it."""

@@ -378,3 +378,26 @@ def test_danske_lt_dates_year_first_with_colons_read() -> None:
     assert [(line.date_posted, line.amount) for line in lines(events)] == [
         (date(2012, 3, 1), Decimal("-7.8")), (date(2012, 3, 6), Decimal("-0.46"))]
 
+
+WOOLWORTHS = (  # Woolworths Money AU (shenki/ofxstatement-woolworthsmoney's sample), a booked and a pending line
+    b"Date,Status,Description,Credit,Debit\n"
+    b"01 Jan 01,Processed,Edmund Barton                        ,,10.99,\n"
+    b"Pending,Pending,COLES EXPRESS 0000       SYDNEY       000,,45.63,\n"
+)
+WOOLWORTHS_MAPPING = {"columns": {"date": "Date", "status": "Status", "description": "Description",
+                                  "credit": "Credit", "debit": "Debit"},
+                      "statusValues": {"booked": ["Processed"], "pending": ["Pending"]}}
+
+
+def test_a_pending_line_whose_date_cell_holds_a_word_is_left_out_as_pending_not_rejected() -> None:
+    """qa47a 6: Woolworths Money and John Lewis write `Pending` in the date cell of a pending line: it was rejected
+    InvalidDate although its status says pending. It is a pending entry, left out and counted (with includePending it
+    stays rejected, having no day to stage); a booked line whose date does not read is still rejected."""
+    events = run(parse_csv_mapped, WOOLWORTHS, mapping=WOOLWORTHS_MAPPING)
+    assert [(line.date_posted, line.amount) for line in lines(events)] == [(date(2001, 1, 1), Decimal("-10.99"))]
+    assert [(e.line_number, e.code, e.actual_value, e.pending) for e in errors(events)] == [
+        (3, INVALID_DATE, "Pending", True)]
+    booked = WOOLWORTHS.replace(b"Pending,Pending", b"Pending,Processed")
+    assert [(e.line_number, e.code, e.pending) for e in errors(run(parse_csv_mapped, booked,
+                                                                   mapping=WOOLWORTHS_MAPPING))] == [
+        (3, INVALID_DATE, False)]
