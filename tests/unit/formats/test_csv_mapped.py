@@ -362,7 +362,7 @@ def test_hungarian_dates_year_first_with_a_dot_after_the_day_read_in_any_style()
     assert found.csv is not None and found.csv.has_header and found.csv.columns[0].role == "date"
 
 
-DANSKE_LT = (  # Danske LT (kedder/ofxstatement-lithuanian's samples/danske.csv), its text cells shortened
+DANSKE_LT = (  # Danske LT (kedder/ofxstatement-lithuanian's samples/danske.csv, cp1257), its text cells shortened
     "Date,Bank,Branch,Address,City,Country,Name,Memo,MemoConv,MemoDet,Amount,\n"
     '2012:03:01,,"",",Vilnius08500,LT","Paslaugų ir komisinių pajamos","Mokestis",,"Mokėjimo operacija",-7.8,\n'
     '2012:03:06,,"",",,","","Mokestis už lėšų",,"Mokėjimo operacija",-.46,\n'
@@ -370,13 +370,14 @@ DANSKE_LT = (  # Danske LT (kedder/ofxstatement-lithuanian's samples/danske.csv)
 
 
 def test_danske_lt_dates_year_first_with_colons_read() -> None:
-    """qa47a 2: `2012:03:01` rejected every line InvalidDate. (The rows are one cell shorter than the header: the
-    columns are mapped by index.)"""
-    mapping = {"columns": {"date": 0, "description": 5, "amount": 8}, "header": True}
+    """qa47a 2: `2012:03:01` rejected every line InvalidDate, and the cp1257 text read as cp1252 (`Paslaugø`). (The
+    rows are one cell shorter than the header: the columns are mapped by index.)"""
+    mapping = {"columns": {"date": 0, "description": [4, 5], "amount": 8}, "header": True}
     events = run(parse_csv_mapped, DANSKE_LT, mapping=mapping)
     assert not errors(events)
-    assert [(line.date_posted, line.amount) for line in lines(events)] == [
-        (date(2012, 3, 1), Decimal("-7.8")), (date(2012, 3, 6), Decimal("-0.46"))]
+    assert [(line.date_posted, line.amount, line.description) for line in lines(events)] == [
+        (date(2012, 3, 1), Decimal("-7.8"), "Paslaugų ir komisinių pajamos Mokestis"),
+        (date(2012, 3, 6), Decimal("-0.46"), "Mokestis už lėšų")]
 
 
 WOOLWORTHS = (  # Woolworths Money AU (shenki/ofxstatement-woolworthsmoney's sample), a booked and a pending line
