@@ -402,3 +402,37 @@ def test_a_pending_line_whose_date_cell_holds_a_word_is_left_out_as_pending_not_
     assert [(e.line_number, e.code, e.pending) for e in errors(run(parse_csv_mapped, booked,
                                                                    mapping=WOOLWORTHS_MAPPING))] == [
         (3, INVALID_DATE, False)]
+
+
+LIVEBANK = (  # Livebank AT (nblock/ofxstatement-austrian's samples/livebank.csv): rows add quoted text cells
+    b"Kontonummer;Auszugsnummer;Buchungsdatum;Valutadatum;Umsatzzeit;Zahlungsreferenz;Waehrung;Betrag;Buchungstext;"
+    b"Umsatztext\n"
+    b'12345678;1;2013-06-10;2013-06-10;2013-06-10-10.09.26.114844;"";EUR;-100,00;"Internetauftrag";"A text";'
+    b'"A reference";"A text"\n'
+    b'12345678;1;2013-06-05;2013-06-05;2013-06-05-06.31.12.554774;"";EUR;5.000,00;"Datentr\xe4ger-Umsatz";"A name";'
+    b'"A text";"REF: XXXXXXXXXXXXXXXXXXXXXXXXXXXX"\n'
+)
+
+
+def test_a_row_wider_than_the_header_by_quoted_text_cells_says_so_not_that_a_value_must_be_quoted() -> None:
+    """qa47a 5: Livebank's rows add 2 to 4 quoted text cells past its header; the width rule rejects them, but the
+    message blamed an unquoted value holding the delimiter. Where an unquoted value may have been split (`-1,234.50`
+    in a comma file), the message stays."""
+    mapping = {"columns": {"date": "Buchungsdatum", "amount": "Betrag", "currency": "Waehrung",
+                           "description": ["Buchungstext", "Umsatztext"]}}
+    found = errors(run(parse_csv_mapped, LIVEBANK, mapping=mapping))
+    assert [(e.line_number, e.code) for e in found] == [(2, INVALID_LINE), (3, INVALID_LINE)]
+    for error in found:
+        assert error.message.startswith("Expected at most 10 columns (the header has 10), found 12: the row has more "
+                                        "cells than the header names")
+        assert "mapping by column index (header: false, skipRows" in error.message
+        assert "must be quoted" not in error.message
+    by_index = {"columns": {"date": 2, "amount": 7, "currency": 6, "description": [8, 9]}, "header": False,
+                "skipRows": 1}
+    events = run(parse_csv_mapped, LIVEBANK, mapping=by_index)
+    assert not errors(events) and [line.amount for line in lines(events)] == [Decimal("-100.00"), Decimal("5000.00")]
+    split = b'Date,Text,Amount\n2024-01-02,"Coffee",-1,234.50\n2024-01-03,"Tea","-2.50"\n2024-01-04,"Cake",-3,"x"\n'
+    found = errors(run(parse_csv_mapped, split, mapping={"columns": {"date": "Date", "description": "Text",
+                                                                     "amount": "Amount"}}))
+    assert [(e.line_number, e.message.endswith("a value holding the delimiter must be quoted.")) for e in found] == [
+        (2, True), (4, False)]
