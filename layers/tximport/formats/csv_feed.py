@@ -465,6 +465,35 @@ class TextFeed:
             self.width = len(last)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
+class RecentText:
+    """The text of the last blocks read, by line number (lines end as `csv.reader` counts them): what a message
+    about a rejected row may look at, as the row's cells lose their quotes. Kept for two blocks (a footer hold
+    gives a block's rows with the next one's)."""
+
+    def __init__(self, decode: Callable[[Any], str]) -> None:
+        self._decode = decode
+        self._blocks: deque[list[Any]] = deque(maxlen=2)
+
+    def add(self, first_line: int, block: Any) -> None:
+        self._blocks.append([first_line, block, None])
+
+    def record(self, line_number: int, lines: int = 64) -> str | None:
+        """The text from line `line_number` on (at most `lines` lines: a quoted cell may run on), or None when
+        it is no longer held."""
+        for entry in self._blocks:
+            first, block, split = entry
+            if split is None:
+                text = self._decode(block)
+                entry[2] = split = _LINE.findall(text)[:-1] if text else []
+            i = line_number - first
+            if 0 <= i < len(split):
+                return "".join(split[i:i + lines])
+        return None
+
+
 class NumberedRows:
     """`csv.reader` rows with the physical line each starts on. With `footer` > 0 the last `footer` rows are held
     back (`held`): they are the file's footer unless more rows follow. Footer rows are counted as a reader sees

@@ -97,6 +97,7 @@ from tximport.formats.csv_feed import (
     FooterHold,
     LastRecord,
     NumberedRows,
+    RecentText,
     Rows,
     TextFeed,
     ends_line,
@@ -484,6 +485,8 @@ class _Reader:
         self.expected_columns = expected_columns
         #: whether the layout found a header row (known once `batches` has read the layout)
         self.header_row: bool | None = None
+        #: the text of the blocks last read (set by `batches`): what a rejected row's message looks at
+        self.recent: RecentText | None = None
         #: whether the file's end is read (not so for a range of a split file before its last one)
         self.whole_end = pinned is None or pinned.get("last", True)
         if pinned is not None:  # one range of a split file: the whole file's decisions, not a sample's
@@ -591,6 +594,9 @@ class _Reader:
         # the file may have ended while its head was read (its last record the first data row, or a footer row)
         head_end = (feed.last_of_given(delimiter, quote)
                     if feed.watch_end and feed.ended and (first_data is not None or hold is not None) else None)
+        self.recent = RecentText(feed.exact)
+        if first_data is not None:
+            self.recent.add(1, "".join(feed.given))  # (the file's lines from its first: the first data row among them)
         feed.given = []
         if first_data is not None:
             if head_end is not None and head_end.line_number == first_data[0]:
@@ -602,6 +608,7 @@ class _Reader:
         split_quote: str | bytes = quote.encode("ascii") if feed.view else quote  # (the bytes view splits bytes)
         while (item := feed.block()) is not None:
             first, block = item
+            self.recent.add(first, block)
             columns = split_block(block, first, split_delimiter, split_quote, needed) if fast_csv.ENABLED else None
             if columns is not None:
                 feed.counted(columns.count)
@@ -794,6 +801,7 @@ def _block_events(reader: _Reader, style: DateStyle | None, decimal: str, plain:
         with reader.batches() as (batches, layout):
             rows = RowReader(layout, reader.mapping, reader.delimiter, make_date_parser(style),
                              make_amount_parser(decimal), style in (None, DateStyle.BIG_ENDIAN))
+            rows.record_of = reader.recent.record if reader.recent is not None else None
             places.every_line, places.date_every_line = rows.amount_t, rows.date_t
             places.balance_every_line = layout.targets.get("balance")
             places.original_every_line = layout.targets.get("originalAmount")

@@ -148,6 +148,8 @@ class RowReader:
         self.accounts_seen: set[str] = set()
         # (the mapping computes these on each access)
         self.credit_values, self.debit_values = mapping.credit_values, mapping.debit_values
+        #: the file's text from a line on, where the reader still holds it (what `too_wide` tells quoted cells by)
+        self.record_of: Callable[[int], str | None] | None = None
 
     # -- the row loop ------------------------------------------------------------------------------
 
@@ -196,10 +198,36 @@ class RowReader:
             if not (self.mode == CREDIT_DEBIT and row[self.amount_i].strip() and row[self.debit_i].strip()):
                 return None
             both = ", the cells past it empty but both credit and debit filled"
+        if not both and self.quoted_past_width(line_number, row):
+            cause = (f"the row has more cells than {self.width_of} names, the cells past it quoted text: a mapping by "
+                     "column index (header: false, skipRows past the header) reads it")
+        else:
+            cause = "a value holding the delimiter must be quoted"
         return LineError(line_number, INVALID_LINE,
                          f"Expected at most {width} columns ({self.width_of} has {width}), found {len(row)}{both}: "
-                         "a value holding the delimiter must be quoted.",
-                         actual_value=self.delimiter.join(row)[:500], target=f"line {line_number}")
+                         f"{cause}.", actual_value=self.delimiter.join(row)[:500], target=f"line {line_number}")
+
+    def quoted_past_width(self, line_number: int, row: Row) -> bool:
+        """Whether a row wider than the header was written with every filled cell past the header quoted and with
+        no unquoted value the delimiter may have split: no two unquoted cells side by side that read as one amount
+        joined (`-1` and `234.50` of `-1,234.50`). Only for a header's width, where the file's text is still held."""
+        record = self.record_of(line_number) if self.record_of is not None and self.width_of == "the header" else None
+        if record is None:
+            return False
+        quoted = quoted_cells(record, self.delimiter, self.mapping.quote_char)
+        if len(quoted) != len(row):
+            return False
+        if any(cell.strip() and not quoted[j] for j, cell in enumerate(row) if j >= self.width):
+            return False
+        for j in range(len(row) - 1):
+            left, right = row[j].strip(), row[j + 1].strip()
+            if left and right and not quoted[j] and not quoted[j + 1]:
+                try:
+                    self.parse_amount(left + self.delimiter + right)
+                except ValueError:
+                    continue
+                return False
+        return True
 
     def read_date(self, text: str) -> date:
         """A date cell as this file writes its dates. Raises ValueError."""
@@ -222,7 +250,10 @@ class RowReader:
                 # out, counted as pending, unless includePending
                 return LineError(line_number, REQUIRED_VALUE_MISSING, "The date is missing.",
                                  actual_value=text, target=self.date_t, pending=self.is_pending(row))
-            return LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=self.date_t)
+            # a pending line may hold a word for its day (Woolworths Money and John Lewis write `Pending`): left out
+            # and counted as pending too, unless includePending
+            return LineError(line_number, INVALID_DATE, str(exc), actual_value=text, target=self.date_t,
+                             pending=self.is_pending(row))
 
     def amount(self, line_number: int, row: Row) -> Decimal | LineError:
         """The signed amount of the row, or the LineError that rejects it."""
@@ -434,3 +465,27 @@ def rows_of(first_line: int, columns: Sequence[Sequence[str]]) -> Iterator[tuple
     """The rows of a block read as columns, numbered from `first_line` (one line per row)."""
     return zip(range(first_line, first_line + len(columns[0])), zip(*columns, strict=True), strict=True) \
         if columns else iter(())
+
+
+def quoted_cells(record: str, delimiter: str, quote: str) -> list[bool]:
+    """Whether each cell of the record the text opens was written quoted, as `csv.reader` reads it (a cell is
+    quoted when its first character is the quote); the text may stop inside the record."""
+    flags: list[bool] = []
+    i, n = 0, len(record)
+    while True:
+        quoted = i < n and record[i] == quote
+        flags.append(quoted)
+        if quoted:
+            i += 1
+            while i < n:
+                if record[i] == quote:
+                    if i + 1 < n and record[i + 1] == quote:
+                        i += 2
+                        continue
+                    break
+                i += 1
+        while i < n and record[i] not in (delimiter, "\r", "\n"):
+            i += 1
+        if i >= n or record[i] != delimiter:
+            return flags
+        i += 1

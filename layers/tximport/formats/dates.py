@@ -2,7 +2,8 @@
 
 Accepted forms:
 
-* style-free: `2024-12-31` (also with a time), `2024/12/31`, `2024.12.31`, `20241231`,
+* style-free: `2024-12-31` (also with a time), `2024/12/31`, `2024.12.31`, `2024.12.31.` (Hungarian: a dot
+  after the day too), `2024:12:31`, `20241231`,
   `31-Dec-2024`, `31 Dec 2024`, `31. Dezember 2024`, `Dec 31, 2024`, `2024-Dec-31`;
 * numeric day/month forms whose order is the file's date style: `31.12.2024`, `31/12/24`,
   `12/31/2024`, `1/31'24` (QIF) -- littleEndian (D-M-Y) or middleEndian (M-D-Y); bigEndian (Y-M-D)
@@ -37,6 +38,10 @@ def bookable(day: date) -> bool:
 
 _NUMERIC = re.compile(r"\s*(\d{1,4})\s*[-/.' ]\s*(\d{1,2})\s*[-/.' ]\s*(\d{1,4})(?:[T\s].*)?\s*")
 _COMPACT = re.compile(r"\s*(\d{4})(\d{2})(\d{2})(?:[T\s].*)?\s*")
+#: year first with a dot after each part, the day's too (`2019.04.19.`, `2019. 04. 19.`: Hungarian), or with colons
+#: (`2012:03:01`: Danske LT); both style-free, their year being first and four digits long
+_YEAR_FIRST_DOTS = re.compile(r"\s*(\d{4})\s*\.\s*(\d{1,2})\s*\.\s*(\d{1,2})\s*\.(?:\s.*)?\s*")
+_YEAR_FIRST_COLONS = re.compile(r"\s*(\d{4}):(\d{1,2}):(\d{1,2})(?:[T\s].*)?\s*")
 _DAY_NAME_YEAR = re.compile(r"\s*(\d{1,2})\.?[-\s/]*([^\W\d_]{3,})\.?[-,\s/]*(\d{4}|\d{2})(?:[T\s].*)?\s*")
 _NAME_DAY_YEAR = re.compile(
     r"\s*([^\W\d_]{3,})\.?\s*(\d{1,2})(?:st|nd|rd|th)?\.?,?\s*(\d{4}|\d{2})(?:[T\s].*)?\s*"
@@ -94,7 +99,7 @@ def _style_free(text: str) -> date | None:
         if len(first) == 3 or len(third) == 3:
             raise ValueError(f"not a date: {text!r}")
         return None
-    m = _COMPACT.fullmatch(text)
+    m = _COMPACT.fullmatch(text) or _YEAR_FIRST_DOTS.fullmatch(text) or _YEAR_FIRST_COLONS.fullmatch(text)
     if m:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = _DAY_NAME_YEAR.fullmatch(text)

@@ -6,7 +6,7 @@ The encoding is decided once, from a leading sample (never the whole file):
 2. UTF-16 without a mark is recognised by its zero bytes;
 3. a sample that is valid UTF-8 is UTF-8;
 4. a sample in a DOS code page (cp852 Central European, cp850/cp437 Western) that every Windows or
-   ISO reading garbles is read in it (`dos_code_page`);
+   ISO reading garbles is read in it (`dos_code_page`); a Lithuanian one in cp1257 (`baltic_code_page`);
 5. otherwise charset-normalizer chooses among the single-byte encodings banks use (cp1252,
    ISO-8859-1/15, cp1250, ...).
 
@@ -108,7 +108,7 @@ def detect_encoding(sample: bytes, complete: bool = False) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    dos = dos_code_page(sample)
+    dos = dos_code_page(sample) or baltic_code_page(sample)
     if dos is not None:
         return dos
     from charset_normalizer import from_bytes
@@ -182,6 +182,29 @@ def dos_code_page(sample: bytes) -> str | None:
     readings = {name for match in matches if match.chaos <= best_chaos
                 for name in (match.encoding, *match.could_be_from_charset)}
     return next((page for page in pages if page in readings), pages[0])
+
+
+#: in cp1257, Lithuanian ų Ų (cp1252 ø Ø) and ž Ž (cp1252 þ Þ): no Western language writes ø and þ both
+_BALTIC_O_SLASH = frozenset(b"\xf8\xd8")
+_BALTIC_THORN = frozenset(b"\xfe\xde")
+_BALTIC_LETTERS = _letters("cp1257")
+#: a byte from 0x80 up after an ASCII letter and before a letter, a space or the end of a cell (`už`, `Paslaugų`)
+_AFTER_LETTER = re.compile(rb"(?<=[A-Za-z])[\x80-\xff](?=[A-Za-z\x80-\xff\s,;\"]|$)")
+
+
+def baltic_code_page(sample: bytes) -> str | None:
+    """cp1257 (Baltic) for a sample that is not UTF-8 and is Lithuanian in it, else None.
+
+    charset-normalizer reads Lithuanian cp1257 as clean cp1252 (`Paslaugø`, `uþ` for `Paslaugų`, `už`: every byte a
+    letter in both). A narrow rule tells it: every byte from 0x80 up is a letter in cp1257, and after letters the
+    sample holds both cp1252's ø (cp1257 ų) and þ (cp1257 ž), which no Western language writes together (Danish and
+    Norwegian ø, Icelandic þ). A Baltic file without both is left to charset-normalizer.
+    """
+    high = frozenset(sample.translate(None, _ASCII))
+    if not high or not high <= _BALTIC_LETTERS:
+        return None
+    after = {m.group()[0] for m in _AFTER_LETTER.finditer(sample)}
+    return "cp1257" if after & _BALTIC_O_SLASH and after & _BALTIC_THORN else None
 
 
 def fallback_code_page(sample: bytes) -> str:

@@ -332,3 +332,107 @@ def test_a_description_quoted_over_several_lines_reads_as_one_line() -> None:
         "columns": {"date": "Date", "description": "Libelle", "amount": "Montant"}, "dateStyle": "littleEndian"}))
     assert [(line.line_number, line.description) for line in parsed] == [
         (2, "PRLV SEPA EDF EDF clients particuliers Ref: 123"), (5, "CB CARREFOUR")]
+
+
+ERSTE_HU = (  # Erste Bank HU (bank2ynab's test data W80844_EBH_201945.202122.csv): every Hungarian bank dates so
+    "Tranzakció dátuma,Partner neve,Partner számlaszáma,Számla neve,Számlaszám,Tranzakció típusa,Tranzakció összege,"
+    "Tranzakció devizaneme,Bevétel/Kiadás,Kártyaszám,Értéknap,Közlemény,Megbízás azonosító,Részletek,Egyenleg,"
+    "Devizanem\n"
+    "2019.04.19.,memo goes here,payee account,name of account,bank account,transaction t...,-350,HUF,outflow,"
+    "card number,2019.04.19.,,,payee,2345.56,HUF\n"
+    "2019.04.17.,memo goes here,payee account,name of account,bank account,transaction t...,1290,HUF,inflow,"
+    "card number,2019.04.18.,,,payee,1055.56,HUF\n"
+).encode()
+
+
+def test_hungarian_dates_year_first_with_a_dot_after_the_day_read_in_any_style() -> None:
+    """qa47a 1: `2019.04.19.` (year, month, day, each followed by a dot) rejected every line InvalidDate, and detect
+    found no table in the file for want of a date column."""
+    mapping = {"columns": {"date": "Tranzakció dátuma", "valueDate": "Értéknap", "amount": "Tranzakció összege",
+                           "currency": "Tranzakció devizaneme", "balance": "Egyenleg"}}
+    for style in (None, "bigEndian", "littleEndian"):
+        events = run(parse_csv_mapped, ERSTE_HU, mapping={**mapping, "dateStyle": style} if style else mapping)
+        assert not errors(events)
+        assert [(line.date_posted, line.value_date, line.amount) for line in lines(events)] == [
+            (date(2019, 4, 19), date(2019, 4, 19), Decimal("-350")),
+            (date(2019, 4, 17), date(2019, 4, 18), Decimal("1290"))]
+    from tximport.formats.detect import detect
+
+    found = detect(ERSTE_HU, "W80844_EBH_201945.202122.csv")
+    assert found.csv is not None and found.csv.has_header and found.csv.columns[0].role == "date"
+
+
+DANSKE_LT = (  # Danske LT (kedder/ofxstatement-lithuanian's samples/danske.csv, cp1257), its text cells shortened
+    "Date,Bank,Branch,Address,City,Country,Name,Memo,MemoConv,MemoDet,Amount,\n"
+    '2012:03:01,,"",",Vilnius08500,LT","Paslaugų ir komisinių pajamos","Mokestis",,"Mokėjimo operacija",-7.8,\n'
+    '2012:03:06,,"",",,","","Mokestis už lėšų",,"Mokėjimo operacija",-.46,\n'
+).encode("cp1257")
+
+
+def test_danske_lt_dates_year_first_with_colons_read() -> None:
+    """qa47a 2: `2012:03:01` rejected every line InvalidDate, and the cp1257 text read as cp1252 (`Paslaugø`). (The
+    rows are one cell shorter than the header: the columns are mapped by index.)"""
+    mapping = {"columns": {"date": 0, "description": [4, 5], "amount": 8}, "header": True}
+    events = run(parse_csv_mapped, DANSKE_LT, mapping=mapping)
+    assert not errors(events)
+    assert [(line.date_posted, line.amount, line.description) for line in lines(events)] == [
+        (date(2012, 3, 1), Decimal("-7.8"), "Paslaugų ir komisinių pajamos Mokestis"),
+        (date(2012, 3, 6), Decimal("-0.46"), "Mokestis už lėšų")]
+
+
+WOOLWORTHS = (  # Woolworths Money AU (shenki/ofxstatement-woolworthsmoney's sample), a booked and a pending line
+    b"Date,Status,Description,Credit,Debit\n"
+    b"01 Jan 01,Processed,Edmund Barton                        ,,10.99,\n"
+    b"Pending,Pending,COLES EXPRESS 0000       SYDNEY       000,,45.63,\n"
+)
+WOOLWORTHS_MAPPING = {"columns": {"date": "Date", "status": "Status", "description": "Description",
+                                  "credit": "Credit", "debit": "Debit"},
+                      "statusValues": {"booked": ["Processed"], "pending": ["Pending"]}}
+
+
+def test_a_pending_line_whose_date_cell_holds_a_word_is_left_out_as_pending_not_rejected() -> None:
+    """qa47a 6: Woolworths Money and John Lewis write `Pending` in the date cell of a pending line: it was rejected
+    InvalidDate although its status says pending. It is a pending entry, left out and counted (with includePending it
+    stays rejected, having no day to stage); a booked line whose date does not read is still rejected."""
+    events = run(parse_csv_mapped, WOOLWORTHS, mapping=WOOLWORTHS_MAPPING)
+    assert [(line.date_posted, line.amount) for line in lines(events)] == [(date(2001, 1, 1), Decimal("-10.99"))]
+    assert [(e.line_number, e.code, e.actual_value, e.pending) for e in errors(events)] == [
+        (3, INVALID_DATE, "Pending", True)]
+    booked = WOOLWORTHS.replace(b"Pending,Pending", b"Pending,Processed")
+    assert [(e.line_number, e.code, e.pending) for e in errors(run(parse_csv_mapped, booked,
+                                                                   mapping=WOOLWORTHS_MAPPING))] == [
+        (3, INVALID_DATE, False)]
+
+
+LIVEBANK = (  # Livebank AT (nblock/ofxstatement-austrian's samples/livebank.csv): rows add quoted text cells
+    b"Kontonummer;Auszugsnummer;Buchungsdatum;Valutadatum;Umsatzzeit;Zahlungsreferenz;Waehrung;Betrag;Buchungstext;"
+    b"Umsatztext\n"
+    b'12345678;1;2013-06-10;2013-06-10;2013-06-10-10.09.26.114844;"";EUR;-100,00;"Internetauftrag";"A text";'
+    b'"A reference";"A text"\n'
+    b'12345678;1;2013-06-05;2013-06-05;2013-06-05-06.31.12.554774;"";EUR;5.000,00;"Datentr\xe4ger-Umsatz";"A name";'
+    b'"A text";"REF: XXXXXXXXXXXXXXXXXXXXXXXXXXXX"\n'
+)
+
+
+def test_a_row_wider_than_the_header_by_quoted_text_cells_says_so_not_that_a_value_must_be_quoted() -> None:
+    """qa47a 5: Livebank's rows add 2 to 4 quoted text cells past its header; the width rule rejects them, but the
+    message blamed an unquoted value holding the delimiter. Where an unquoted value may have been split (`-1,234.50`
+    in a comma file), the message stays."""
+    mapping = {"columns": {"date": "Buchungsdatum", "amount": "Betrag", "currency": "Waehrung",
+                           "description": ["Buchungstext", "Umsatztext"]}}
+    found = errors(run(parse_csv_mapped, LIVEBANK, mapping=mapping))
+    assert [(e.line_number, e.code) for e in found] == [(2, INVALID_LINE), (3, INVALID_LINE)]
+    for error in found:
+        assert error.message.startswith("Expected at most 10 columns (the header has 10), found 12: the row has more "
+                                        "cells than the header names")
+        assert "mapping by column index (header: false, skipRows" in error.message
+        assert "must be quoted" not in error.message
+    by_index = {"columns": {"date": 2, "amount": 7, "currency": 6, "description": [8, 9]}, "header": False,
+                "skipRows": 1}
+    events = run(parse_csv_mapped, LIVEBANK, mapping=by_index)
+    assert not errors(events) and [line.amount for line in lines(events)] == [Decimal("-100.00"), Decimal("5000.00")]
+    split = b'Date,Text,Amount\n2024-01-02,"Coffee",-1,234.50\n2024-01-03,"Tea","-2.50"\n2024-01-04,"Cake",-3,"x"\n'
+    found = errors(run(parse_csv_mapped, split, mapping={"columns": {"date": "Date", "description": "Text",
+                                                                     "amount": "Amount"}}))
+    assert [(e.line_number, e.message.endswith("a value holding the delimiter must be quoted.")) for e in found] == [
+        (2, True), (4, False)]

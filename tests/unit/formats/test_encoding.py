@@ -66,6 +66,28 @@ def test_windows_and_iso_text_is_never_read_as_a_dos_code_page(text: str, encodi
     assert detect_encoding(data, complete=True) not in ("cp852", "cp850", "cp437")
 
 
+#: Danske LT's texts (kedder/ofxstatement-lithuanian's samples/danske.csv, cp1257: qa47a 2 read them as cp1252
+#: `Paslaugø ir komisiniø pajamos uþ`)
+LITHUANIAN = ("Paslaugų ir komisinių pajamos už gaunamus tarptautinius pervedimus USD\n"
+              "Mokestis už lėšų įskaitymo administravimą pagal mokėjimo nurodymą XXX\n")
+
+
+def test_lithuanian_cp1257_is_read_as_written() -> None:
+    data = LITHUANIAN.encode("cp1257")
+    assert detect_encoding(data, complete=True) == "cp1257"
+    assert data.decode("cp1257") == LITHUANIAN
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Overførsel; Søren Ærø; Hævning Århus; Løn", "cp1252"),  # Danish ø, no þ
+    ("Millifærsla; Þóra Guðmundsdóttir; Úttekt í hraðbanka", "cp1252"),  # Icelandic þ and ð, no ø
+    ("Mokestis už paslaugas; Gauta įmoka", "cp1257"),  # Lithuanian without ų: left to charset-normalizer
+    (HUNGARIAN, "cp1250"),
+])
+def test_only_text_with_both_o_slash_and_thorn_in_cp1252_is_read_as_cp1257(text: str, encoding: str) -> None:
+    assert detect_encoding(text.encode(encoding), complete=True) != "cp1257"
+
+
 def test_binary_is_unsupported() -> None:
     with pytest.raises(FileError) as info:
         detect_encoding(bytes(range(256)) * 4, complete=True)
