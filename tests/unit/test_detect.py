@@ -500,3 +500,23 @@ def test_the_suggested_footer_counts_the_blank_rows_inside_it() -> None:
     events = run(parse_csv_mapped, FIDELITY, mapping=found.suggested_mapping)
     assert not errors(events)
     assert [line.amount for line in lines(events)] == [Decimal("-10000"), Decimal("200.99")]
+
+
+LIVEBANK = ("Kontonummer;Auszugsnummer;Buchungsdatum;Valutadatum;Umsatzzeit;Zahlungsreferenz;Waehrung;Betrag;"
+            "Buchungstext;Umsatztext\n"
+            '12345678;1;2013-07-03;2013-07-03;2013-07-03-08.21.36.47192;"";EUR;150,00;"Datentraeger-Umsatz";A name;'
+            '"A text";"REF: X"\n'
+            '12345678;1;2013-07-01;2013-07-01;2013-07-01-09.08.26.618116;"";EUR;0,00;"Verstaendigung";"Aenderung";'
+            '"Bonuszins";"Basiszins";"Gesamtzinssatz";"Details"\n'
+            '12345678;1;2013-06-10;2013-06-10;2013-06-10-10.09.26.114844;"";EUR;-100,00;"Internetauftrag";"A text";'
+            '"A reference";"A text";"x";"y"\n').encode()
+
+
+def test_a_first_line_narrower_than_the_lines_after_it_is_not_skipped():
+    """Livebank AT's lines carry 2-4 text cells past their 10-name header: the table's width is the widest lines',
+    and the suggested skipRows passed over the first line, 150.00, which was then left out without a word."""
+    found = detect(LIVEBANK, "livebank.csv")
+    assert found.suggested_mapping["skipRows"] == 1
+    events = run(parse_csv_mapped, LIVEBANK, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("150.00"), Decimal("0.00"), Decimal("-100.00")]

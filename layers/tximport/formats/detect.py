@@ -359,6 +359,24 @@ def _table(text: str, delimiter: str, complete: bool) -> _Table | None:
     return _Table(delimiter, rows, width, data, date_index, score)
 
 
+def _first_dated_row(table: _Table) -> int:
+    """The first data row: the table's first regular one, or the rows of another width right above it that read as
+    lines too (a date in the date column, a number beside it, at least half the table's cells: Livebank's first line
+    has fewer cells than the rest), which a suggested skipRows must not leave out without a word. A row that does not
+    read so (a header) ends them: a preamble's dated rows above it stay the preamble (Sparda's `Umsätze ab`)."""
+    first = table.data[0]
+    for i in range(first - 1, -1, -1):
+        row = table.rows[i]
+        if _blank(row):
+            continue
+        if not (len(row) > table.date_index and len(row) >= max(2, table.width // 2)
+                and _is_date(row[table.date_index])
+                and any(_is_number(c) and not _is_date(c) for j, c in enumerate(row) if j != table.date_index)):
+            break
+        first = i
+    return first
+
+
 def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[str, Any] | None, list[str],
                                              bool] | None:
     tables = [t for d in DELIMITERS if (t := _table(text, d, complete)) is not None and t.data]
@@ -375,7 +393,7 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
             repr(t.delimiter) for t in [table, *rivals]))
 
     rows, width = table.rows, table.width
-    first_data = table.data[0]
+    first_data = _first_dated_row(table)
     # a delimiter after every data row's last value (Chase): the header has one cell less
     trailing = all(not rows[i][-1].strip() for i in table.data)
     header_row = None
