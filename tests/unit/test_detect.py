@@ -502,14 +502,14 @@ def test_the_suggested_footer_counts_the_blank_rows_inside_it() -> None:
     assert [line.amount for line in lines(events)] == [Decimal("-10000"), Decimal("200.99")]
 
 
-LIVEBANK = ("Kontonummer;Auszugsnummer;Buchungsdatum;Valutadatum;Umsatzzeit;Zahlungsreferenz;Waehrung;Betrag;"
-            "Buchungstext;Umsatztext\n"
-            '12345678;1;2013-07-03;2013-07-03;2013-07-03-08.21.36.47192;"";EUR;150,00;"Datentraeger-Umsatz";A name;'
-            '"A text";"REF: X"\n'
-            '12345678;1;2013-07-01;2013-07-01;2013-07-01-09.08.26.618116;"";EUR;0,00;"Verstaendigung";"Aenderung";'
-            '"Bonuszins";"Basiszins";"Gesamtzinssatz";"Details"\n'
-            '12345678;1;2013-06-10;2013-06-10;2013-06-10-10.09.26.114844;"";EUR;-100,00;"Internetauftrag";"A text";'
-            '"A reference";"A text";"x";"y"\n').encode()
+LIVEBANK = (b"Kontonummer;Auszugsnummer;Buchungsdatum;Valutadatum;Umsatzzeit;Zahlungsreferenz;Waehrung;Betrag;"
+            b"Buchungstext;Umsatztext\n"
+            b'12345678;1;2013-07-03;2013-07-03;2013-07-03-08.21.36.47192;"";EUR;150,00;"Datentraeger-Umsatz";A name;'
+            b'"A text";"REF: X"\n'
+            b'12345678;1;2013-07-01;2013-07-01;2013-07-01-09.08.26.618116;"";EUR;0,00;"Verstaendigung";"Aenderung";'
+            b'"Bonuszins";"Basiszins";"Gesamtzinssatz";"Details"\n'
+            b'12345678;1;2013-06-10;2013-06-10;2013-06-10-10.09.26.114844;"";EUR;-100,00;"Internetauftrag";"A text";'
+            b'"A reference";"A text";"x";"y"\n')
 
 
 def test_a_first_line_narrower_than_the_lines_after_it_is_not_skipped():
