@@ -187,7 +187,12 @@ def dos_code_page(sample: bytes) -> str | None:
 #: in cp1257, Lithuanian ų Ų (cp1252 ø Ø) and ž Ž (cp1252 þ Þ): no Western language writes ø and þ both
 _BALTIC_O_SLASH = frozenset(b"\xf8\xd8")
 _BALTIC_THORN = frozenset(b"\xfe\xde")
-_BALTIC_LETTERS = _letters("cp1257")
+#: Lithuanian's own letters in cp1257 (ą č ę ė į š ų ū ž, each in both cases), and the punctuation a Lithuanian text
+#: may hold beside them („ “ ” – — and the no-break space)
+_LITHUANIAN = frozenset("ąčęėįšųūžĄČĘĖĮŠŲŪŽ".encode("cp1257"))
+_BALTIC_LETTERS = _LITHUANIAN | frozenset(b"\x84\x93\x94\x96\x97\xa0")
+#: the fewest of Lithuanian's nine letters (either case) a sample read as cp1257 must hold
+_LITHUANIAN_KINDS = 4
 #: a byte from 0x80 up after an ASCII letter and before a letter, a space or the end of a cell (`už`, `Paslaugų`)
 _AFTER_LETTER = re.compile(rb"(?<=[A-Za-z])[\x80-\xff](?=[A-Za-z\x80-\xff\s,;\"]|$)")
 
@@ -196,12 +201,16 @@ def baltic_code_page(sample: bytes) -> str | None:
     """cp1257 (Baltic) for a sample that is not UTF-8 and is Lithuanian in it, else None.
 
     charset-normalizer reads Lithuanian cp1257 as clean cp1252 (`Paslaugø`, `uþ` for `Paslaugų`, `už`: every byte a
-    letter in both). A narrow rule tells it: every byte from 0x80 up is a letter in cp1257, and after letters the
-    sample holds both cp1252's ø (cp1257 ų) and þ (cp1257 ž), which no Western language writes together (Danish and
-    Norwegian ø, Icelandic þ). A Baltic file without both is left to charset-normalizer.
+    letter in both). A narrow rule tells it: every byte from 0x80 up is one of Lithuanian's own letters in cp1257 (or
+    its quotes and dashes), at least four of the nine of them are there, and after letters the sample holds both
+    cp1252's ø (cp1257 ų) and þ (cp1257 ž), which no Western language writes together (Danish and Norwegian ø,
+    Icelandic þ: a Norwegian text with an Icelandic name, `Bjørn Ingiþórsson`, holds ó, no Lithuanian letter). A
+    Baltic file that is not so is left to charset-normalizer.
     """
     high = frozenset(sample.translate(None, _ASCII))
     if not high or not high <= _BALTIC_LETTERS:
+        return None
+    if len({bytes([b]).decode("cp1257").lower() for b in high & _LITHUANIAN}) < _LITHUANIAN_KINDS:
         return None
     after = {m.group()[0] for m in _AFTER_LETTER.finditer(sample)}
     return "cp1257" if after & _BALTIC_O_SLASH and after & _BALTIC_THORN else None

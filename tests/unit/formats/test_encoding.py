@@ -82,6 +82,10 @@ def test_lithuanian_cp1257_is_read_as_written() -> None:
     ("Overførsel; Søren Ærø; Hævning Århus; Løn", "cp1252"),  # Danish ø, no þ
     ("Millifærsla; Þóra Guðmundsdóttir; Úttekt í hraðbanka", "cp1252"),  # Icelandic þ and ð, no ø
     ("Mokestis už paslaugas; Gauta įmoka", "cp1257"),  # Lithuanian without ų: left to charset-normalizer
+    # qa48a 2: Norwegian with one Icelandic name (ø and þ both, and ó, no Lithuanian letter) was read as cp1257
+    ("Dato;Tekst;Beløp\n01.03.2024;Overføring fra Bjørn Ingiþórsson;100,00\n02.03.2024;Kjøp Rema 1000 Lørenskog;"
+     "-45,50\n", "cp1252"),
+    ("Kjøp; Bjørn; Ingiþor; Næs", "cp1252"),  # ø, þ and æ only: three of Lithuanian's letters, not four
     (HUNGARIAN, "cp1250"),
 ])
 def test_only_text_with_both_o_slash_and_thorn_in_cp1252_is_read_as_cp1257(text: str, encoding: str) -> None:
