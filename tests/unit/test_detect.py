@@ -520,3 +520,36 @@ def test_a_first_line_narrower_than_the_lines_after_it_is_not_skipped():
     events = run(parse_csv_mapped, LIVEBANK, mapping=found.suggested_mapping)
     assert not errors(events)
     assert [line.amount for line in lines(events)] == [Decimal("150.00"), Decimal("0.00"), Decimal("-100.00")]
+
+
+SWEDBANK_LT = ('"Sąskaitos Nr.","","Data","Gavėjas","Paaiškinimai","Suma","Valiuta","D/K","Įrašo Nr.","Kodas",'
+               '"Įmokos kodas","Dok. Nr.","Kliento kodas mokėtojo IS","Kliento kodas","Pradinis mokėtojas",'
+               '"Galutinis gavėjas","Extra"\n'
+               '"LT797300010XXXXXXXXX","10","2012-01-01","","Likutis pradžiai","2123.82","LTL","K","","AS","","",\n'
+               '"LT797300010XXXXXXXXX","20","2012-01-02","KRISTIANA","PIRKINYS 215 LTL","215.00","LTL","D",'
+               '"2012010200228849","K","",\n'
+               '"LT797300010XXXXXXXXX","20","2012-01-26","Naktida","PIRKINYS 12.2 LTL","12.20","LTL","D",'
+               '"2012012600096815","K","",\n'
+               '"LT797300010XXXXXXXXX","86","2012-01-31","","Likutis pabaigai","3917.30","LTL","K","","LS","","",\n'
+               ).encode()
+
+
+def test_a_header_wider_than_its_rows_gives_no_mapping():
+    """qa48a 1: Swedbank LT's 17 names stand over rows of 12 to 14 cells; detect read no header and suggested a
+    confident mapping by index that staged the opening and closing balance records (types 10, 86) as lines, with no
+    currency: which name goes with which cell cannot be told, so no mapping is guessed."""
+    found = detect(SWEDBANK_LT, "swedbank.csv")
+    assert (found.file_format, found.ambiguous, found.suggested_mapping) == (None, True, None)
+    assert any("more names than" in reason for reason in found.reasons)
+
+
+def test_a_column_past_the_headers_names_makes_the_mapping_by_index():
+    """qa48a 4: `Date,Description,Amount,` over signed amounts with a DR/CR mark past the names: a mapping by names
+    found every row one cell wider than its header and rejected all of them."""
+    data = b"Date,Description,Amount,\n01/03/2024,Shop,-10.00,DR\n02/03/2024,Refund,5.00,CR\n15/03/2024,Rent,-900.00,DR\n"
+    found = detect(data, "signed.csv")
+    mapping = found.suggested_mapping
+    assert (mapping["columns"]["amount"], mapping["header"], mapping["skipRows"]) == (2, False, 1)
+    events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [line.amount for line in lines(events)] == [Decimal("-10.00"), Decimal("5.00"), Decimal("-900.00")]

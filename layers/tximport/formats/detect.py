@@ -397,6 +397,8 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
     # a delimiter after every data row's last value (Chase): the header has one cell less
     trailing = all(not rows[i][-1].strip() for i in table.data)
     header_row = None
+    #: a header-like row wider than the rows under it (Swedbank LT: 17 names over rows of 13 or 14 cells)
+    wide_header = False
     for i in range(first_data - 1, -1, -1):
         row = rows[i]
         if _blank(row):
@@ -405,9 +407,11 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
         # a delimiter after the header's last name (Lloyds): the header has one empty cell more than the rows
         fits = len(row) == width or (trailing and len(row) == width - 1) \
             or (len(row) == width + 1 and not row[-1].strip())
-        if fits and len(named) >= max(2, width // 2) and not any(
-                _is_date(c) or (_is_number(c) and not _IDENTIFIER.match(c)) for c in named):
+        names = len(named) >= max(2, width // 2) and not any(
+            _is_date(c) or (_is_number(c) and not _IDENTIFIER.match(c)) for c in named)
+        if fits and names:
             header_row = i
+        wide_header = names and not fits and len(row) > width
         break
     header = [c.strip() for c in rows[header_row]][:width] if header_row is not None else None
     if header is not None and len(header) < width:
@@ -423,6 +427,10 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
     roles, role_reasons, role_ambiguous = _roles(header, data_rows, width, table.date_index)
     reasons.extend(role_reasons)
     ambiguous = ambiguous or role_ambiguous
+    if wide_header:  # which name goes with which cell cannot be told: no mapping is guessed
+        reasons.append(f"a header row of more names than the {width} cells of the rows under it: map the columns by "
+                       "index (no mapping is suggested)")
+        role_ambiguous = ambiguous = True
     amount_values = [r[i] for r in data_rows for role, idx in roles.items()
                      if role in ("amount", "credit", "debit", "balance") for i in idx if i < len(r)]
     telling = [v for v in amount_values if amount_evidence(v)]
@@ -447,7 +455,11 @@ def _csv(text: str, complete: bool) -> tuple[list[Candidate], CsvLayout, dict[st
     columns = [CsvColumn(i, header[i] if header and header[i] else None,
                          next((role for role, idx in roles.items() if i in idx), None)) for i in range(width)]
     layout = CsvLayout(table.delimiter, header is not None, header_row, columns, decimal, style, footer)
-    mapping = _mapping(layout, roles, header, header_row if header_row is not None else first_data)
+    # a column the rows fill but the header has no name for: a mapping by names would find the rows too wide
+    unnamed = header is not None and any(
+        not header[i] and any(i < len(r) and r[i].strip() for r in data_rows) for i in range(width))
+    mapping = None if wide_header else _mapping(layout, roles, header, header_row if header_row is not None
+                                                else first_data, by_index=unnamed)
     marks = _sign_marks([r[roles["indicator"][0]].strip() for r in data_rows if roles["indicator"][0] < len(r)]) \
         if mapping is not None and "indicator" in roles else None
     if mapping is not None and marks:
@@ -701,13 +713,13 @@ def _fixed_layout(roles: dict[str, tuple[int, ...]], width: int) -> str | None:
 
 
 def _mapping(layout: CsvLayout, roles: dict[str, tuple[int, ...]], header: list[str] | None,
-             first_row: int) -> dict[str, Any] | None:
+             first_row: int, *, by_index: bool = False) -> dict[str, Any] | None:
     """The CSV#mapped#v1 mapping of the layout (`first_row`: the header's row, else the first data
-    row); header names when they are unique, else indexes."""
+    row); header names when they are unique and the rows have no cell past them (`by_index`), else indexes."""
     if "date" not in roles or not ("amount" in roles or ("credit" in roles and "debit" in roles)):
         return None
     names = Counter(h.casefold() for h in header or [] if h)
-    by_name = header is not None and all(
+    by_name = header is not None and not by_index and all(
         header[i] and names[header[i].casefold()] == 1 for idx in roles.values() for i in idx)
 
     def ref(i: int) -> int | str:
@@ -722,9 +734,11 @@ def _mapping(layout: CsvLayout, roles: dict[str, tuple[int, ...]], header: list[
     if layout.date_style is not None:
         mapping["dateStyle"] = layout.date_style.value
     if not by_name:
-        mapping["header"] = header is not None
-        if first_row:
-            mapping["skipRows"] = first_row
+        # a header without a name for every filled cell is passed over as a row: its width is not the rows'
+        skip = first_row + 1 if header is not None and by_index else first_row
+        mapping["header"] = header is not None and not by_index
+        if skip:
+            mapping["skipRows"] = skip
     if layout.footer_rows:
         mapping["skipFooterRows"] = min(layout.footer_rows, 100)
     try:
