@@ -546,7 +546,8 @@ def test_a_header_wider_than_its_rows_gives_no_mapping():
 def test_a_column_past_the_headers_names_makes_the_mapping_by_index():
     """qa48a 4: `Date,Description,Amount,` over signed amounts with a DR/CR mark past the names: a mapping by names
     found every row one cell wider than its header and rejected all of them."""
-    data = b"Date,Description,Amount,\n01/03/2024,Shop,-10.00,DR\n02/03/2024,Refund,5.00,CR\n15/03/2024,Rent,-900.00,DR\n"
+    data = (b"Date,Description,Amount,\n01/03/2024,Shop,-10.00,DR\n02/03/2024,Refund,5.00,CR\n"
+            b"15/03/2024,Rent,-900.00,DR\n")
     found = detect(data, "signed.csv")
     mapping = found.suggested_mapping
     assert (mapping["columns"]["amount"], mapping["header"], mapping["skipRows"]) == (2, False, 1)
