@@ -103,7 +103,7 @@ def test_a_malformed_billing_month_is_invalid_billing_month_as_a_missing_one_is(
     for month in ("2024-13", "2024/06", "24-06", 202406):
         found = client.error("POST", "/import-sessions", 400, json_body={"account_id": account, "billing_month": month})
         assert (found["code"], found["field"]) == ("InvalidBillingMonth", "billing_month"), month
-        assert "YYYY-MM" in found["error"] and "pattern" not in found["error"]
+        assert found["error"] == "billing_month: a month is written YYYY-MM, from 1900-01 to 2999-12"
     session = client.create_session(account_id=account, billing_month="2024-03")
     moved = client.error("PUT", f"/import-sessions/{session['id']}", 400, json_body={"billing_month": "2024-13"})
     assert (moved["code"], moved["field"]) == ("InvalidBillingMonth", "billing_month")

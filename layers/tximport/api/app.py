@@ -120,7 +120,8 @@ def openapi_document() -> dict[str, Any]:
                 responses["204"].pop("content", None)
             if is_public(method, path):
                 operation["security"] = []
-            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body or (method != "get" and not body):  # (a route without a body refuses one too)
                 _body_refusals(path, responses)
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
@@ -132,7 +133,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _body_refusals(path: str, responses: dict[str, Any]) -> None:
-    """The refusals every JSON body route answers before its own validation (`_over_limits`,
+    """The refusals every route taking a JSON body, or none, answers before its own validation (`_over_limits`,
     `_unsupported_media_type`), in the route's dialect: 413 for a body over its limit and, in the file-import and
     public dialects, 415 for a body of another media type (the session and reconciliation dialects answer 400)."""
     schema = responses.get("400", {}).get("content", {}).get("application/json", {}).get("schema")

@@ -12,7 +12,7 @@ from tximport.api.sessions.models import ErrorOut
 
 _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     400: ("Bad request: a field, the header or the file is wrong (`field` names it)",
-          {"error": "billing_month: Value error, a month is written YYYY-MM, from 1900-01 to 2999-12",
+          {"error": "billing_month: a month is written YYYY-MM, from 1900-01 to 2999-12",
            "code": "InvalidBillingMonth", "field": "billing_month"}),
     401: ("Missing, expired or invalid bearer token",
           {"error": "missing Authorization header", "code": "MissingToken"}),

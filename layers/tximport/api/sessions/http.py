@@ -59,8 +59,9 @@ _SHAPE_ERRORS = frozenset({"dict_type", "list_type", "model_type", "model_attrib
 
 
 def _message(error: Mapping[str, Any]) -> str:
-    """A validation error's message; a body that names a member twice says which (`tximport.exactjson`)."""
-    return exactjson.message(error, str(error.get("msg", "invalid")))
+    """A validation error's message (our validators' own words without pydantic's `Value error, ` before them); a
+    body that names a member twice says which (`tximport.exactjson`)."""
+    return exactjson.message(error, str(error.get("msg", "invalid")).removeprefix("Value error, "))
 
 
 #: the codes of their own that fields keep when their value is malformed (README's error codes)
