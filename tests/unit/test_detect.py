@@ -554,3 +554,25 @@ def test_a_column_past_the_headers_names_makes_the_mapping_by_index():
     events = run(parse_csv_mapped, data, mapping=found.suggested_mapping)
     assert not errors(events)
     assert [line.amount for line in lines(events)] == [Decimal("-10.00"), Decimal("5.00"), Decimal("-900.00")]
+
+
+ERSTE_HU = ("Tranzakció dátuma,Partner neve,Partner számlaszáma,Számla neve,Számlaszám,Tranzakció típusa,"
+            "Tranzakció összege,Tranzakció devizaneme,Bevétel/Kiadás,Kártyaszám,Értéknap,Közlemény,"
+            "Megbízás azonosító,Részletek,Egyenleg,Devizanem\n"
+            "2019.04.19.,memo goes here,payee account,name of account,bank account,transaction t...,-350,HUF,outflow,"
+            "card number,2019.04.19.,,,payee,2345.56,HUF\n"
+            "2019.04.17.,memo goes here,payee account,name of account,bank account,transaction t...,1290,HUF,inflow,"
+            "card number,2019.04.18.,,,payee,1055.56,HUF\n").encode()
+
+
+def test_a_hungarian_header_names_its_columns():
+    """qa48a 3: Erste HU's header words were none of detect's, so it read the values and found two numeric columns
+    it could not tell apart: no mapping."""
+    found = detect(ERSTE_HU, "erste.csv")
+    columns = found.suggested_mapping["columns"]
+    assert (columns["date"], columns["amount"], columns["currency"], columns["balance"], columns["valueDate"]) == (
+        "Tranzakció dátuma", "Tranzakció összege", "Tranzakció devizaneme", "Egyenleg", "Értéknap")
+    events = run(parse_csv_mapped, ERSTE_HU, mapping=found.suggested_mapping)
+    assert not errors(events)
+    assert [(line.date_posted.isoformat(), line.amount, line.balance) for line in lines(events)] == [
+        ("2019-04-19", Decimal("-350"), Decimal("2345.56")), ("2019-04-17", Decimal("1290"), Decimal("1055.56"))]
