@@ -202,6 +202,12 @@ def test_detect_endpoint_answers_layout_and_refuses_large_samples(cli: Cli):
     big = base64.b64encode(b"x" * (64 * 1024 + 1)).decode()
     refused = cli.api.call("POST", "/fileformats/detect", json={"data": {"content": big}})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "DetectSampleTooLarge"
+    # qa48a 9: a sample longer than any JSON string may be (100,000 characters) is a sample too large all the same
+    bigger = base64.b64encode(b"x" * 200_000).decode()
+    refused = cli.api.call("POST", "/fileformats/detect", json={"data": {"content": bigger}})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "DetectSampleTooLarge"
+    assert refused.json()["error"]["details"] == [{"maxBytes": 65536}]
     no_token = cli.api.session.post(f"{cli.api.base_url}/fileformats/detect", json={"data": {"content": "eA=="}},
                                     timeout=10)
     assert no_token.status_code == 401

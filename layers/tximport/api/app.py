@@ -34,6 +34,7 @@ from tximport.api.sessions import staged as sessions_staged
 from tximport.api.sessions import workspaces as sessions_workspaces
 from tximport.auth import bearer_token, gateway_claims, tenant_from_claims, token_scopes
 from tximport.errors import DomainError, Unauthorized
+from tximport.formats.detect import DETECT_SAMPLE_SIZE
 from tximport.reconciliation.errors import ReconciliationError
 from tximport.runtime import container
 
@@ -373,6 +374,11 @@ def _over_limits(event: dict[str, Any]) -> dict[str, Any] | None:
     if violation is None:
         return None
     target, path = violation.target, str(event.get("rawPath") or "")
+    if path == "/fileformats/detect" and violation.code == "StringTooLong" and target == "data.content":
+        # a sample too long for any string is too large a sample, as the route says of one over its size
+        return refusal(path, 400, "DetectSampleTooLarge", f"content holds more than {DETECT_SAMPLE_SIZE} bytes once "
+                       "decoded: send only the first bytes of the file", target,
+                       details=[{"maxBytes": DETECT_SAMPLE_SIZE}])
     if violation.path and path.startswith(RECONCILIATIONS):
         target = reconciliations.field_name(violation.path)
     elif violation.path and session_routes.owns(path):
@@ -390,7 +396,8 @@ def _refusal(event: dict[str, Any], status: int, code: str, message: str, target
     return refusal(str(event.get("rawPath") or ""), status, code, message, target)
 
 
-def refusal(path: str, status: int, code: str, message: str, target: str | None) -> dict[str, Any]:
+def refusal(path: str, status: int, code: str, message: str, target: str | None,
+            details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A refusal of a request for `path` as a Lambda proxy result, in the error shape of the path's
     dialect: the core envelope, the import sessions' `{"error", "code", "field"}`, or the
     reconciliations' `{"code", "message", "statusCode", "details"}` (our code in details.reason, the
@@ -399,11 +406,11 @@ def refusal(path: str, status: int, code: str, message: str, target: str | None)
     if session_routes.owns(path):
         return sessions_http.raw(status, message, code, target)
     if path.startswith(RECONCILIATIONS):
-        details = {"reason": code, **({"field": target} if target else {})}
         body = {"code": _DIALECT_CODES.get(status, "VALIDATION"), "message": message, "statusCode": status,
-                "details": details}
+                "details": {"reason": code, **({"field": target} if target else {})}}
     else:
-        error = {"code": code, "message": message, **({"target": target} if target else {})}
+        error = {"code": code, "message": message, **({"target": target} if target else {}),
+                 **({"details": details} if details else {})}
         body = {"data": None, "links": None, "meta": {}, "error": error}
     return {"statusCode": status, "headers": {"Content-Type": "application/json"},
             "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}

@@ -1454,9 +1454,9 @@ class ProcessingService:
         awaitingConfirmation with the accounts the file holds in accountIdentifiers, until the caller
         names the accounts to import into (amendtransactions with bankAccounts) or deletes it."""
         if not imp.discovered_accounts:
-            return self._fail(imp, base.INVALID_SOURCE_DATA, "the file names no bank account to discover (none of "
-                              "its statements names one, or it holds no transaction): create the import with the "
-                              "bank account in bankAccounts", target="File")
+            return self._fail(imp, base.INVALID_SOURCE_DATA, "the file holds no statement with a bank account to "
+                              "discover (it holds no transaction, or its statements name no account): create the "
+                              "import with the bank account in bankAccounts", target="File")
         names = ", ".join(a.account_identifier for a in imp.discovered_accounts)
         imp.error_details = [*imp.error_details, ErrorDetail(
             severity=Severity.INFO, code=ACCOUNT_DISCOVERY,
