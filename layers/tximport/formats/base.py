@@ -278,6 +278,8 @@ class LineBlock:
     balances: list[Decimal | None] | None = None
     original_amounts: list[Decimal | None] | None = None
     original_currencies: list[str | None] | None = None
+    #: each amount's text as `str()` writes it (the reader's, where its cells are written so; None: not known)
+    amount_texts: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.days)

@@ -481,11 +481,14 @@ _EXTRA_DECIMAL = {places: re.compile(rf"\.[0-9]{{{places + 1}}}") for places in 
 _SHORT_TEXT = 30
 
 
-def plain_money(values: list[Decimal], currency: str | None, places: int | None = None) -> list[str] | None:
+def plain_money(values: list[Decimal], currency: str | None, places: int | None = None,
+                texts: list[str] | None = None) -> list[str] | None:
     """The decimal texts of `values`, where every one is written plainly (no exponent, finite), has at most the
     currency's decimals (or `places`) and fewer than 30 characters: then each fits its currency and is
-    storable, with no check of its own. None says only that the values need checking one by one."""
-    texts = list(map(str, values))
+    storable, with no check of its own. None says only that the values need checking one by one. `texts`: the
+    values as `str()` writes them, where known (a reader's, `LineBlock.amount_texts`)."""
+    if texts is None:
+        texts = list(map(str, values))
     extra = _EXTRA_DECIMAL.get(money.exponent(currency) if places is None else places)
     joined = "\n".join(texts)
     if (extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined)
@@ -802,7 +805,7 @@ class _Run:
         one, currency = self._one_currency(None, account, block.currencies or [None])
         if not one or not self._all_bookable(block.days):
             return None
-        texts = plain_money(block.amounts, currency)
+        texts = plain_money(block.amounts, currency, texts=block.amount_texts)
         if texts is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
                                              currency):
             return None
