@@ -61,12 +61,25 @@ def test_identical_lines_get_ids_of_their_own_and_stay_unique_when_dates_come_ba
     assert len(set(again) | set(first)) == 5
 
 
+def test_ids_of_columns_without_bank_ids_or_pending_lines_need_no_column_for_them():
+    """`many` takes None for a column no line has (no bank id, none pending): the ids of the columns filled."""
+    day = date(2024, 1, 1)
+    days, isos = [day, day, day], ["2024-01-01"] * 3
+    texts = amount_texts([Decimal("-1.50"), Decimal("2"), Decimal("-1.50")], ["-1.50", "2", "-1.50"])
+    filled = LineIds().many("acc", days, isos, texts, ["Tea", "Cake", "Tea"], [None] * 3, range(4, 7), [False] * 3)
+    assert LineIds().many("acc", days, isos, texts, ["Tea", "Cake", "Tea"], None, range(4, 7), None) == filled
+    assert len(set(filled)) == 3
+
+
 def test_amount_texts_are_normalize_written_plain():
     values = [Decimal(t) for t in ["0", "-0", "0.00", "-0.00", "100", "100.0", "1E+2", "-1E+2", "1E-7", "12.3400",
                                    "-1234.56", "0.10", "10", "-3.5"]]
     assert amount_texts(values, [plain_decimal(v) for v in values]) == [f"{v.normalize():f}" for v in values]
     long = [Decimal("1234567890123456789012345678.9"), Decimal("99999999999999999999999999999.00")]
     assert amount_texts(long, [plain_decimal(v) for v in long]) == [f"{v.normalize():f}" for v in long]
+    # the longest text's length given (known from an earlier pass): the same texts
+    texts = [plain_decimal(v) for v in values + long]
+    assert amount_texts(values + long, texts, max(map(len, texts))) == amount_texts(values + long, texts)
 
 
 def test_normalized_amount_is_normalize_written_plain():

@@ -78,9 +78,10 @@ def content(account_id: str, day_iso: str, amount_text: str, description_key: st
     return f"{account_id}\x1fC\x1f{day_iso}\x1f{amount_text}\x1f{description_key}"
 
 
-def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str]) -> list[str]:
-    """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`)."""
-    if max(map(len, texts), default=0) > _PLAIN_DIGITS:
+def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str], longest: int | None = None) -> list[str]:
+    """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`; `longest`: the
+    longest one's length, where known)."""
+    if (max(map(len, texts), default=0) if longest is None else longest) > _PLAIN_DIGITS:
         return [normalized_amount(a) for a in amounts]
     # (a text ending in neither a zero nor a point has none to drop: most do, and the last character is cheap)
     return [t if t[-1] not in "0." or "." not in t else t.rstrip("0").rstrip(".") for t in texts]
@@ -182,23 +183,24 @@ class LineIds:
         return [(day, entries) for day, entries in self._runs]
 
     def many(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
-             descriptions: Sequence[str], bank_ids: Sequence[str | None], line_numbers: Sequence[int],
-             pendings: Sequence[bool]) -> list[str]:
-        """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them)."""
+             descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+             pendings: Sequence[bool] | None) -> list[str]:
+        """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them; `bank_ids`
+        None: no line has one, `pendings` None: none is pending)."""
         prefix = f"{account_id}\x1fC\x1f"
         # each line's content with the occurrence 1 after it: what the counters count (one key a content) and the
         # basis of the first line of its kind on its day (most are)
         firsts = [f"{prefix}{iso}\x1f{amount}\x1f{key}\x1f1"
                   for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
         banks = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else None for bank_id in bank_ids] \
-            if any(bank_ids) else None
+            if bank_ids is not None and any(bank_ids) else None
         occurrences, bank_occurrences = self._count(days, firsts, line_numbers, banks)
         bases = firsts if occurrences is None else [
             first if n == 1 else f"{first[:-1]}{n}" for first, n in zip(firsts, occurrences, strict=True)]
         if banks is not None:  # a bank id identifies its line on its own (with its occurrence, where it repeats)
             bases = [bank + bank_suffix(n) if bank else basis
                      for basis, bank, n in zip(bases, banks, bank_occurrences, strict=True)]
-        if True in pendings:  # a pending line has an id of its own (tximport.ids.transaction_id)
+        if pendings is not None and True in pendings:  # a pending line has an id of its own (transaction_id)
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
         return _ids(day_isos, bases)
 

@@ -481,20 +481,39 @@ _EXTRA_DECIMAL = {places: re.compile(rf"\.[0-9]{{{places + 1}}}") for places in 
 _SHORT_TEXT = 30
 
 
+@dataclass(slots=True)
+class _Plain:
+    """Amounts written plainly (`plain_money`): their texts, with what the check found over them, kept for the
+    columns, the ids and the counters (each a pass over the texts otherwise)."""
+
+    texts: list[str]
+    #: the texts joined by line breaks
+    joined: str
+    #: the longest text's length
+    longest: int
+
+
+def _plain(values: list[Decimal], currency: str | None, places: int | None = None,
+           texts: list[str] | None = None) -> _Plain | None:
+    """`plain_money`, with the passes over the texts kept."""
+    if texts is None:
+        texts = list(map(str, values))
+    extra = _EXTRA_DECIMAL.get(money.exponent(currency) if places is None else places)
+    joined = "\n".join(texts)
+    if extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined):
+        return None
+    longest = max(map(len, texts), default=0)
+    return None if longest > _SHORT_TEXT else _Plain(texts, joined, longest)
+
+
 def plain_money(values: list[Decimal], currency: str | None, places: int | None = None,
                 texts: list[str] | None = None) -> list[str] | None:
     """The decimal texts of `values`, where every one is written plainly (no exponent, finite), has at most the
     currency's decimals (or `places`) and fewer than 30 characters: then each fits its currency and is
     storable, with no check of its own. None says only that the values need checking one by one. `texts`: the
     values as `str()` writes them, where known (a reader's, `LineBlock.amount_texts`)."""
-    if texts is None:
-        texts = list(map(str, values))
-    extra = _EXTRA_DECIMAL.get(money.exponent(currency) if places is None else places)
-    joined = "\n".join(texts)
-    if (extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined)
-            or max(map(len, texts), default=0) > _SHORT_TEXT):
-        return None
-    return texts
+    found = _plain(values, currency, places, texts)
+    return None if found is None else found.texts
 
 
 def _present(values: list[Decimal | None]) -> list[Decimal]:
@@ -553,7 +572,9 @@ class _Staged:
     lines: _Lines
     currencies: list[str | None]
     #: the lines' amounts as the file signs them, as decimal texts (None: not known yet)
-    texts: list[str] | None = None
+    plain: _Plain | None = None
+    #: the first and last of the lines' days (None: not known yet)
+    span: tuple[date, date] | None = None
 
 
 @dataclass(slots=True)
@@ -568,7 +589,9 @@ class _Segment:
     currencies: list[str | None]
     staged: list[bool] | None
     #: the lines' amounts as decimal texts, where known already (all lines staged)
-    texts: list[str] | None = None
+    plain: _Plain | None = None
+    #: the first and last of the lines' days, where known already (all lines staged)
+    span: tuple[date, date] | None = None
 
     def add(self, line: base.ParsedLine, currency: str | None, staged: bool) -> None:
         assert isinstance(self.lines, list)
@@ -579,7 +602,7 @@ class _Segment:
 
     def staged_lines(self) -> _Staged:
         if self.staged is None or False not in self.staged:
-            return _Staged(self.lines, self.currencies, self.texts)
+            return _Staged(self.lines, self.currencies, self.plain, self.span)
         pairs = [(line, c) for line, c, staged in zip(self.lines, self.currencies, self.staged, strict=True) if staged]
         return _Staged([p[0] for p in pairs], [p[1] for p in pairs])
 
@@ -602,12 +625,20 @@ class _Columns:
     days: list[date]
     isos: list[str]
     amounts: list[Decimal]
-    #: the amounts' plain decimal texts (`plain_decimal`)
+    #: the amounts' plain decimal texts (`plain_decimal`), and those joined by line breaks
     texts: list[str]
+    joined: str
+    #: the longest text's length (None: not known)
+    longest: int | None
+    #: the first and last day
+    span: tuple[date, date]
     descriptions: list[str]
     bank_ids: list[str | None]
-    line_numbers: list[int]
+    line_numbers: Sequence[int]
     pendings: list[bool]
+    #: whether a line has a bank id, and whether one is pending
+    banked: bool
+    pending: bool
     #: the block the lines are (none of them pending or a reversal), where they are a block's
     block: base.LineBlock | None = None
     #: the account reverses the file's signs (a card account): its balances and original amounts turn too
@@ -618,32 +649,46 @@ class _Columns:
         lines = staged.lines
         block = lines.block if type(lines) is _BlockLines else None
         days = block.days if block is not None else list(map(_DAY, lines))
-        if len(isos) > _CACHE_LIMIT:
-            isos.clear()
-        day_isos = list(map(isos.get, days))
-        if None in day_isos:
-            isos.update((day, day.isoformat()) for day in set(days) if day not in isos)
-            day_isos = list(map(isos.get, days))
+        day_isos = _isos(days, isos)
         amounts = block.amounts if block is not None else list(map(_AMOUNT, lines))
         if reversed_sign:
             amounts = [-a for a in amounts]
-        texts = staged.texts if staged.texts is not None and not reversed_sign else list(map(str, amounts))
-        joined = "\n".join(texts)
-        if staged.texts is None and "E" in joined:  # str() chose an exponent for some
-            texts = [plain_decimal(a) for a in amounts]
+        plain = staged.plain if not reversed_sign else None
+        if plain is not None:
+            texts, joined, longest = plain.texts, plain.joined, plain.longest
+        else:
+            texts, longest = list(map(str, amounts)), None
             joined = "\n".join(texts)
+            if "E" in joined:  # str() chose an exponent for some
+                texts = [plain_decimal(a) for a in amounts]
+                joined = "\n".join(texts)
         if "-0" in joined and _SIGNED_ZERO.search(joined):  # (a text starting -0 is rare: one scan first)
             amounts, texts = _unsigned_zeros(amounts, texts)
-        descriptions = block.descriptions if block is not None else list(map(_DESCRIPTION, lines))
+            joined, longest = "\n".join(texts), None
+        span = staged.span or (min(days), max(days))
+        if block is not None:  # (a block's descriptions are texts, none of its lines is pending)
+            n = len(days)
+            bank_ids = block.bank_ids
+            return cls(days, day_isos, amounts, texts, joined, longest, span, block.descriptions,
+                       bank_ids or [None] * n, block.line_numbers, [False] * n, bool(bank_ids and any(bank_ids)),
+                       False, block, reversed_sign)
+        descriptions = list(map(_DESCRIPTION, lines))
         if None in descriptions:
             descriptions = [d or "" for d in descriptions]
-        if block is not None:
-            n = len(days)
-            return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                       block.bank_ids or [None] * n, list(block.line_numbers), [False] * n, block, reversed_sign)
-        return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                   list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)),
-                   None, reversed_sign)
+        bank_ids, pendings = list(map(_BANK_ID, lines)), list(map(_PENDING, lines))
+        return cls(days, day_isos, amounts, texts, joined, longest, span, descriptions, bank_ids,
+                   list(map(_LINE_NUMBER, lines)), pendings, any(bank_ids), True in pendings, None, reversed_sign)
+
+
+def _isos(days: list[date], isos: dict[date, str]) -> list[str]:
+    """The days' ISO texts (`isos`: a cache of them, kept up to `_CACHE_LIMIT` days)."""
+    try:
+        return list(map(isos.__getitem__, days))
+    except KeyError:
+        if len(isos) > _CACHE_LIMIT:
+            isos.clear()
+        isos.update((day, day.isoformat()) for day in set(days) if day not in isos)
+        return list(map(isos.__getitem__, days))
 
 
 @dataclass(slots=True)
@@ -657,7 +702,7 @@ class _BatchCounts:
 
     def count(self, currencies: list[str | None], cols: _Columns, verdicts: list[Verdict | None]) -> None:
         self.duplicates += len(verdicts) - verdicts.count(None)
-        first, last = min(cols.days), max(cols.days)
+        first, last = cols.span
         self.first = first if self.first is None else min(self.first, first)
         self.last = last if self.last is None else max(self.last, last)
         if currencies.count(currencies[0]) == len(currencies):
@@ -803,13 +848,14 @@ class _Run:
         if account is None:
             return None
         one, currency = self._one_currency(None, account, block.currencies or [None])
-        if not one or not self._all_bookable(block.days):
+        span = self._bookable_span(block.days) if one else None
+        if span is None:
             return None
-        texts = plain_money(block.amounts, currency, texts=block.amount_texts)
-        if texts is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
+        plain = _plain(block.amounts, currency, texts=block.amount_texts)
+        if plain is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
                                              currency):
             return None
-        return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, texts)
+        return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, plain, span)
 
     def _one_currency(self, ref: str | None, account: ImportBankAccount, currencies: list[str | None]
                       ) -> tuple[bool, str | None]:
@@ -822,12 +868,14 @@ class _Run:
             return True, currencies[0]
         return False, None
 
-    def _all_bookable(self, days: list[date]) -> bool:
-        """Whether every one of `days` is booked by a ledger and lies within productDates."""
+    def _bookable_span(self, days: list[date]) -> tuple[date, date] | None:
+        """The first and last of `days`, where every one of them is booked by a ledger and lies within productDates
+        (None: not every one)."""
         first, last = min(days), max(days)
         product = self.product
-        return bookable(first) and bookable(last) and (
-            product is None or (product.covers(first) and product.covers(last)))
+        if bookable(first) and bookable(last) and (product is None or (product.covers(first) and product.covers(last))):
+            return first, last
+        return None
 
     def _balances(self, event: base.StatementBalances) -> None:
         if self.statements is None or self.discovery:
@@ -956,16 +1004,17 @@ class _Run:
         if account is None:
             return None
         one, currency = self._one_currency(ref, account, list(map(_CURRENCY, lines)))
-        if not one or not self._all_bookable(list(map(_DAY, lines))):
+        span = self._bookable_span(list(map(_DAY, lines))) if one else None
+        if span is None:
             return None
-        texts = plain_money(list(map(_AMOUNT, lines)), currency)
-        if texts is None:
+        plain = _plain(list(map(_AMOUNT, lines)), currency)
+        if plain is None:
             return None
         originals = list(map(_ORIGINAL, lines))
         named = list(map(_ORIGINAL_CURRENCY, lines)) if originals.count(None) != n else None
         if not plain_extras(list(map(_BALANCE, lines)), originals, named, currency):
             return None
-        return _Segment(ref, account, lines, [currency] * n, None, texts)
+        return _Segment(ref, account, lines, [currency] * n, None, plain, span)
 
     def _money_fits(self, line: base.ParsedLine, currency: str | None) -> bool:
         """Whether the line's numbers are stored exactly and each is a whole number of its currency's minor
@@ -1038,15 +1087,16 @@ class _Run:
         staged = segment.staged_lines()
         cols = _Columns.of(staged, reversed_sign, self._iso) if staged.lines else None
         if self.statements is not None:
-            whole = cols is not None and len(staged.lines) == len(segment.lines) and True not in cols.pendings
+            whole = cols is not None and len(staged.lines) == len(segment.lines) and not cols.pending
             self._statement_lines(segment, reversed_sign, cols if whole else None)
         if cols is None:
             return
         expected = account.currency
         if expected and staged.currencies.count(expected) != len(staged.currencies):
             self.tally.foreign += _foreign(staged.currencies, expected)
-        ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts),
-                            cols.descriptions, cols.bank_ids, cols.line_numbers, cols.pendings)
+        ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest),
+                            cols.descriptions, cols.bank_ids if cols.banked else None, cols.line_numbers,
+                            cols.pendings if cols.pending else None)
         verdicts = self._verdicts(account.id, ids, cols)
         tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None
         if self.statements is not None:
@@ -1058,10 +1108,10 @@ class _Run:
         """The duplicate verdict of each staged line (None: new); a line whose id a ledger line of another amount
         has gets its own first (`ids` changes)."""
         detector = self.detector
-        if detector.quiet(account_id) and not any(cols.bank_ids):  # nothing to compare with
+        if detector.quiet(account_id) and not cols.banked:  # nothing to compare with
             detector.file_days().update((account_id, day) for day in set(cols.days))
             return [None] * len(ids)
-        if any(cols.bank_ids):  # a bank id that gave a line the id of a ledger line of another amount: its own id
+        if cols.banked:  # a bank id that gave a line the id of a ledger line of another amount: its own id
             collides = detector.collides
             for i, (tx_id, day, amount, bank_id) in enumerate(zip(ids, cols.days, cols.amounts, cols.bank_ids,
                                                                  strict=True)):
@@ -1080,7 +1130,7 @@ class _Run:
         assert links is not None
         recent = links.recent_rows(account_id)
         pool = links.open(account_id) if False in cols.pendings else None
-        if not pool and True not in cols.pendings and (cols.block is not None or not any(map(_REVERSAL, lines))):
+        if not pool and not cols.pending and (cols.block is not None or not any(map(_REVERSAL, lines))):
             if links.reversals:  # (a later line of the file may reverse one of these)
                 keep = -_RECENT_ROWS
                 recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
@@ -1120,8 +1170,10 @@ class _Run:
             balances = list(map(_BALANCE, booked))
         if not booked:
             return
+        numbers: Sequence[int]
+        span = None
         if cols is not None:
-            amounts, days, numbers = cols.amounts, cols.days, cols.line_numbers
+            amounts, days, numbers, span = cols.amounts, cols.days, cols.line_numbers, cols.span
             if reversed_sign:
                 file_amounts = block.amounts if block is not None else list(map(_AMOUNT, booked))
             else:
@@ -1131,7 +1183,7 @@ class _Run:
             amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
             days, numbers = list(map(_DAY, booked)), list(map(_LINE_NUMBER, booked))
         collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currencies=currencies,
-                        line_numbers=numbers, file_amounts=file_amounts, balances=balances)
+                        line_numbers=numbers, file_amounts=file_amounts, balances=balances, span=span)
 
     def _statement_verdicts(self, segment: _Segment, cols: _Columns, verdicts: list[Verdict | None]) -> None:
         """The verdicts of the segment's staged booked lines (`cols`: their columns), for the statement checks'
