@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tximport.ids import new_id, normalized_description, plain_decimal, transaction_id
-from tximport.services.line_ids import OTHER_SPACES, LineIds, _keys, amount_texts, line_id
+from tximport.services.line_ids import OTHER_SPACES, LineIds, _keys, amount_texts, joined_ids, line_id
 
 
 def test_import_ids_are_uuids_that_sort_by_creation():
@@ -69,6 +69,21 @@ def test_ids_of_columns_without_bank_ids_or_pending_lines_need_no_column_for_the
     filled = LineIds().many("acc", days, isos, texts, ["Tea", "Cake", "Tea"], [None] * 3, range(4, 7), [False] * 3)
     assert LineIds().many("acc", days, isos, texts, ["Tea", "Cake", "Tea"], None, range(4, 7), None) == filled
     assert len(set(filled)) == 3
+
+
+def test_the_ids_hashes_joined_with_their_days_are_the_ids():
+    """`hashes` counts the lines as `many` does and answers what follows each id's day: a caller writing the ids
+    into its own text (the chunk lines) gets the same ids, identical lines, bank ids and pending lines included."""
+    days = [date(2024, 1, 1)] * 3 + [date(2024, 1, 2)] * 3
+    isos = [d.isoformat() for d in days]
+    texts = ["-1.5", "-1.5", "2", "3", "3", "4"]
+    descriptions = ["Tea", "tea ", "Cake", "Rent", "Rent", "Fee"]
+    banks = [None, None, "B1", None, None, "B1"]
+    pendings = [False, False, False, False, True, False]
+    hashes = LineIds().hashes("acc", days, isos, texts, descriptions, banks, range(1, 7), pendings)
+    ids = LineIds().many("acc", days, isos, texts, descriptions, banks, range(1, 7), pendings)
+    assert joined_ids(isos, hashes) == ids and len(set(ids)) == 6
+    assert all(len(h) == 32 and i.endswith(h) for h, i in zip(hashes, ids, strict=True))
 
 
 def test_amount_texts_are_normalize_written_plain():

@@ -8,7 +8,8 @@ recently, up to `ENTRY_WINDOW` counters (`Occurrences`): a file not in date orde
 date order as long as its lines fit; the text both the counters and the id hash read (`content`, with the
 occurrence 1 after it: the basis of the first line of its kind on its day, as most lines are) is built once a line,
 a day's run of lines none alike nor like one counted before is counted in one dict update, and the hashes of a batch
-are taken in one pass (`LineIds.many`). Descriptions are case folded together, Latin-1 text by a table.
+are taken in one pass (`LineIds.many`; `LineIds.hashes` leaves the days off, for a caller that writes each id into
+its own text). Descriptions are case folded together, Latin-1 text by a table.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str], longest: int 
 def _ids(day_isos: Sequence[str], bases: list[str]) -> list[str]:
     """`<day>-<the first 32 hex digits of the sha256 of the basis>` of each line."""
     return [f"{iso}-{h.hexdigest()[:32]}" for iso, h in zip(day_isos, map(sha256, map(str.encode, bases)), strict=True)]
+
+
+def _hashes(bases: list[str]) -> list[str]:
+    """The first 32 hex digits of the sha256 of each basis: the ids without their days (`LineIds.hashes`)."""
+    return [h.hexdigest()[:32] for h in map(sha256, map(str.encode, bases))]
+
+
+def joined_ids(day_isos: Sequence[str], hashes: Sequence[str]) -> list[str]:
+    """The ids of lines from their days' ISO texts and their hashes (`LineIds.hashes`)."""
+    return [f"{iso}-{h}" for iso, h in zip(day_isos, hashes, strict=True)]
 
 
 #: what str.split() splits at besides the space (str.isspace), ASCII first
@@ -187,6 +198,21 @@ class LineIds:
              pendings: Sequence[bool] | None) -> list[str]:
         """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them; `bank_ids`
         None: no line has one, `pendings` None: none is pending)."""
+        return _ids(day_isos, self._bases(account_id, days, day_isos, amounts, descriptions, bank_ids, line_numbers,
+                                          pendings))
+
+    def hashes(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
+               descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+               pendings: Sequence[bool] | None) -> list[str]:
+        """`many` without the days: the ids' hashes (what follows `<day>-`), for a caller that writes the ids into
+        other text with their days (`joined_ids` joins them)."""
+        return _hashes(self._bases(account_id, days, day_isos, amounts, descriptions, bank_ids, line_numbers,
+                                   pendings))
+
+    def _bases(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
+               descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+               pendings: Sequence[bool] | None) -> list[str]:
+        """What each line's id hashes, its line counted in file order."""
         prefix = f"{account_id}\x1fC\x1f"
         # each line's content with the occurrence 1 after it: what the counters count (one key a content) and the
         # basis of the first line of its kind on its day (most are)
@@ -202,7 +228,7 @@ class LineIds:
                      for basis, bank, n in zip(bases, banks, bank_occurrences, strict=True)]
         if pendings is not None and True in pendings:  # a pending line has an id of its own (transaction_id)
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
-        return _ids(day_isos, bases)
+        return bases
 
     def _count(self, days: Sequence[date], firsts: list[str], line_numbers: Sequence[int],
                banks: list[str | None] | None) -> tuple[list[int] | None, list[int]]:

@@ -67,7 +67,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
-from tximport.services.line_ids import LineIds, amount_texts
+from tximport.services.line_ids import LineIds, amount_texts, joined_ids
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
@@ -734,7 +734,25 @@ def _foreign(currencies: list[str | None], expected: str) -> int:
 _PLAIN_TAIL = _verdict_tail(None)
 
 
-def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
+class _SegmentIds:
+    """A segment's ids as each line's day and hash (`LineIds.hashes`), joined into the ids only where they are read
+    (the duplicate check, the links): the common chunk line writes the day and the hash into its text as they are."""
+
+    __slots__ = ("isos", "hashes", "joined")
+
+    def __init__(self, isos: list[str], hashes: list[str]) -> None:
+        self.isos, self.hashes = isos, hashes
+        #: the ids, once joined (None: not yet)
+        self.joined: list[str] | None = None
+
+    def all(self) -> list[str]:
+        """The ids (joined once: a change to the list is a change to the ids)."""
+        if self.joined is None:
+            self.joined = joined_ids(self.isos, self.hashes)
+        return self.joined
+
+
+def _json_lines(account_id: str, ids: _SegmentIds, cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
                 links: list[str] | None) -> list[str]:
     """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out)."""
     account = f'","bankAccountId":{_json_text(account_id)},"amount":"'
@@ -744,16 +762,22 @@ def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged
     plain = row_tails is None and links is None and verdicts.count(None) == len(verdicts)
     if plain and currencies.count(currencies[0]) == len(currencies):  # the common segment: one loop, no tails
         currency = f'","currency":{"null" if currencies[0] is None else _json_text(currencies[0])},"datePosted":"'
+        if ids.joined is None:  # (the id written from its day and hash)
+            return [f'{{"transactionId":"{iso}-{h}{account}{text}{currency}{iso}","description":'
+                    f'{_json_text(description)},"lineNumber":{number}}}'
+                    for h, text, iso, description, number in zip(ids.hashes, texts, isos, descriptions, numbers,
+                                                                  strict=True)]
         return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
                 f'"lineNumber":{number}}}'
-                for tx_id, text, iso, description, number in zip(ids, texts, isos, descriptions, numbers, strict=True)]
+                for tx_id, text, iso, description, number in zip(ids.joined, texts, isos, descriptions, numbers,
+                                                                  strict=True)]
     currency_texts = [f'","currency":{"null" if c is None else _json_text(c)},"datePosted":"' for c in currencies]
     tails = [(row_tails[i] if row_tails is not None else "") + (links[i] if links is not None else "")
              + _verdict_tail(verdict) for i, verdict in enumerate(verdicts)]
     return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
             f'"lineNumber":{number}{tail}'
             for tx_id, text, currency, iso, description, number, tail in zip(
-                ids, texts, currency_texts, isos, descriptions, numbers, tails, strict=True)]
+                ids.all(), texts, currency_texts, isos, descriptions, numbers, tails, strict=True)]
 
 
 class _Run:
@@ -1094,9 +1118,9 @@ class _Run:
         expected = account.currency
         if expected and staged.currencies.count(expected) != len(staged.currencies):
             self.tally.foreign += _foreign(staged.currencies, expected)
-        ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest),
-                            cols.descriptions, cols.bank_ids if cols.banked else None, cols.line_numbers,
-                            cols.pendings if cols.pending else None)
+        ids = _SegmentIds(cols.isos, self.ids.hashes(
+            account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest), cols.descriptions,
+            cols.bank_ids if cols.banked else None, cols.line_numbers, cols.pendings if cols.pending else None))
         verdicts = self._verdicts(account.id, ids, cols)
         tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None
         if self.statements is not None:
@@ -1104,13 +1128,14 @@ class _Run:
         batch.count(staged.currencies, cols, verdicts)
         out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
 
-    def _verdicts(self, account_id: str, ids: list[str], cols: _Columns) -> list[Verdict | None]:
+    def _verdicts(self, account_id: str, segment_ids: _SegmentIds, cols: _Columns) -> list[Verdict | None]:
         """The duplicate verdict of each staged line (None: new); a line whose id a ledger line of another amount
-        has gets its own first (`ids` changes)."""
+        has gets its own first (the ids change)."""
         detector = self.detector
         if detector.quiet(account_id) and not cols.banked:  # nothing to compare with
             detector.file_days().update((account_id, day) for day in set(cols.days))
-            return [None] * len(ids)
+            return [None] * len(cols.days)
+        ids = segment_ids.all()
         if cols.banked:  # a bank id that gave a line the id of a ledger line of another amount: its own id
             collides = detector.collides
             for i, (tx_id, day, amount, bank_id) in enumerate(zip(ids, cols.days, cols.amounts, cols.bank_ids,
@@ -1122,7 +1147,7 @@ class _Run:
         return [check(account_id, tx_id, day, amount, description, bank_id) for tx_id, day, amount, description, bank_id
                 in zip(ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)]
 
-    def _links(self, account_id: str, ids: list[str], cols: _Columns, lines: _Lines,
+    def _links(self, account_id: str, segment_ids: _SegmentIds, cols: _Columns, lines: _Lines,
                verdicts: list[Verdict | None]) -> list[str] | None:
         """Pending and reversal links of the staged lines (their chunk lines' tails; None: no line has one). A
         booked line that replaces a pending line is not its duplicate (its verdict goes)."""
@@ -1133,12 +1158,12 @@ class _Run:
         if not pool and not cols.pending and (cols.block is not None or not any(map(_REVERSAL, lines))):
             if links.reversals:  # (a later line of the file may reverse one of these)
                 keep = -_RECENT_ROWS
-                recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
-                                  cols.bank_ids[keep:], strict=True))
+                recent.extend(zip(segment_ids.all()[keep:], cols.days[keep:], cols.amounts[keep:],
+                                  cols.descriptions[keep:], cols.bank_ids[keep:], strict=True))
             return None
         tails: list[str] = []
         for i, (line, tx_id, day, amount, description, bank_id) in enumerate(zip(
-                lines, ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)):
+                lines, segment_ids.all(), cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)):
             key = LineKey(tx_id, day, amount, description, bank_id)
             replaces = links.replaced(key, pool) if pool and not line.pending else None
             verdict = verdicts[i]
