@@ -700,13 +700,15 @@ class _BatchCounts:
     last: date | None = None
     duplicates: int = 0
 
-    def count(self, currencies: list[str | None], cols: _Columns, verdicts: list[Verdict | None]) -> None:
+    def count(self, currencies: list[str | None], cols: _Columns, verdicts: list[Verdict | None],
+              total: Decimal | None = None) -> None:
+        """Count a segment's staged lines in (`total`: the sum of their amounts, where the statement checks took it)."""
         self.duplicates += len(verdicts) - verdicts.count(None)
         first, last = cols.span
         self.first = first if self.first is None else min(self.first, first)
         self.last = last if self.last is None else max(self.last, last)
         if currencies.count(currencies[0]) == len(currencies):
-            self._add(currencies[0], cols.amounts)
+            self._add_column(currencies[0], cols, total)
             return
         by_currency: dict[str | None, list[Decimal]] = {}
         for currency, amount in zip(currencies, cols.amounts, strict=True):
@@ -714,15 +716,62 @@ class _BatchCounts:
         for currency, amounts in by_currency.items():
             self._add(currency, amounts)
 
-    def _add(self, currency: str | None, amounts: list[Decimal]) -> None:
+    def _sides(self, currency: str | None) -> tuple[_Side, _Side]:
         sides = self.sides.get(currency)
         if sides is None:
             sides = self.sides[currency] = (_Side(), _Side())
+        return sides
+
+    def _add(self, currency: str | None, amounts: list[Decimal]) -> None:
         credits = [a for a in amounts if a >= _ZERO]  # (against a Decimal: against the int 0 it costs twice)
         debits = [a for a in amounts if a < _ZERO] if len(credits) < len(amounts) else []
-        for side, part in zip(sides, (credits, debits), strict=True):
+        for side, part in zip(self._sides(currency), (credits, debits), strict=True):
             side.count += len(part)
             side.total = sum(part, side.total)
+
+    def _add_column(self, currency: str | None, cols: _Columns, total: Decimal | None) -> None:
+        """`_add` of a segment's amounts, all of one currency, from their total (`total`, else summed here): the
+        debits are told by their texts' minus (a zero is unsigned), and where some lines are credits and some
+        debits only the credits are picked out and summed; the debits' sum is the total less theirs. The sums
+        are exact (`_plain` amounts in 80 digits), so each is the one added up line by line, written with the
+        finest exponent of its own lines (`_finest_debit`)."""
+        amounts, joined = cols.amounts, cols.joined
+        n = len(amounts)
+        debits = joined.count("\n-") + joined.startswith("-")
+        if total is None:
+            total = sum(amounts, _ZERO)
+        credit_side, debit_side = self._sides(currency)
+        if debits in (0, n):
+            side = debit_side if debits else credit_side
+            side.count += n
+            side.total += total
+            return
+        credits = [a for a in amounts if a >= _ZERO]
+        credit_sum = sum(credits, _ZERO)
+        debit_sum = total - credit_sum
+        if not _finest_debit(joined, debit_sum):
+            debit_sum = sum([a for a in amounts if a < _ZERO], _ZERO)
+        credit_side.count += len(credits)
+        credit_side.total += credit_sum
+        debit_side.count += n - len(credits)
+        debit_side.total += debit_sum
+
+
+#: per number of decimals: a debit's decimal text with that many (one line of texts joined by line breaks)
+_DEBIT_DECIMALS: dict[int, re.Pattern[str]] = {}
+
+
+def _finest_debit(joined: str, debit_sum: Decimal) -> bool:
+    """Whether `debit_sum` (computed as the total less the credits: the finest exponent of all the lines) has the
+    finest exponent of the debits' own: one of them is written with as many decimals (`joined`: the lines' texts),
+    as a debit usually is. (A sum's exponent is its terms' finest, start's 0 included.)"""
+    exponent = debit_sum.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= 0:
+        return exponent == 0
+    pattern = _DEBIT_DECIMALS.get(-exponent)
+    if pattern is None:
+        pattern = _DEBIT_DECIMALS[-exponent] = re.compile(rf"^-[0-9]*\.[0-9]{{{-exponent}}}$", re.MULTILINE)
+    return pattern.search(joined) is not None
 
 
 def _foreign(currencies: list[str | None], expected: str) -> int:
@@ -1110,9 +1159,11 @@ class _Run:
         reversed_sign = account.transaction_sign == TransactionSign.REVERSED
         staged = segment.staged_lines()
         cols = _Columns.of(staged, reversed_sign, self._iso) if staged.lines else None
+        total = None
         if self.statements is not None:
             whole = cols is not None and len(staged.lines) == len(segment.lines) and not cols.pending
-            self._statement_lines(segment, reversed_sign, cols if whole else None)
+            total = self._statement_lines(segment, reversed_sign, cols if whole else None)
+            total = total if whole else None
         if cols is None:
             return
         expected = account.currency
@@ -1125,7 +1176,7 @@ class _Run:
         tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None
         if self.statements is not None:
             self._statement_verdicts(segment, cols, verdicts)
-        batch.count(staged.currencies, cols, verdicts)
+        batch.count(staged.currencies, cols, verdicts, total)
         out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
 
     def _verdicts(self, account_id: str, segment_ids: _SegmentIds, cols: _Columns) -> list[Verdict | None]:
@@ -1175,9 +1226,10 @@ class _Run:
             tails.append(_links_tail(line.pending, line.reversal, replaces, reversal_of) if linked else "")
         return tails
 
-    def _statement_lines(self, segment: _Segment, reversed_sign: bool, cols: _Columns | None) -> None:
+    def _statement_lines(self, segment: _Segment, reversed_sign: bool, cols: _Columns | None) -> Decimal | None:
         """The segment's booked lines, each with its currency, go to the statement checks (a booked balance leaves
-        pending lines out); `cols`: the columns of all of them, where every line is staged and booked."""
+        pending lines out); `cols`: the columns of all of them, where every line is staged and booked. Answers the
+        sum of their amounts where they have one currency (None: not known)."""
         collector = self.statements
         assert collector is not None
         lines, currencies = segment.lines, segment.currencies
@@ -1194,7 +1246,7 @@ class _Run:
                 booked = lines
             balances = list(map(_BALANCE, booked))
         if not booked:
-            return
+            return None
         numbers: Sequence[int]
         span = None
         if cols is not None:
@@ -1207,8 +1259,8 @@ class _Run:
             file_amounts = list(map(_AMOUNT, booked))
             amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
             days, numbers = list(map(_DAY, booked)), list(map(_LINE_NUMBER, booked))
-        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currencies=currencies,
-                        line_numbers=numbers, file_amounts=file_amounts, balances=balances, span=span)
+        return collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currencies=currencies,
+                               line_numbers=numbers, file_amounts=file_amounts, balances=balances, span=span)
 
     def _statement_verdicts(self, segment: _Segment, cols: _Columns, verdicts: list[Verdict | None]) -> None:
         """The verdicts of the segment's staged booked lines (`cols`: their columns), for the statement checks'

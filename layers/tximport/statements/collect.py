@@ -114,18 +114,17 @@ class StatementCollector:
 
     def lines(self, ref: str | None, account_id: str, *, amounts: list[Decimal], days: list[date],
               currencies: list[str | None], line_numbers: Sequence[int], file_amounts: list[Decimal],
-              balances: list[Decimal | None], span: tuple[date, date] | None = None) -> None:
+              balances: list[Decimal | None], span: tuple[date, date] | None = None) -> Decimal | None:
         """Consecutive booked lines of one account reference, as columns in file order (what `line` takes one
         at a time; `currencies`: each line's, None where none is known; `span`: the first and last of `days`,
-        where known)."""
+        where known). Answers the sum of `amounts` where they are of one currency (None: of several)."""
         statement = self._statement(ref, account_id)
         first = currencies[0]
         if currencies.count(first) == len(currencies):  # the common call: one currency
             if first is not None:
                 statement.last = first
             bucket = self._taken = statement.bucket(ref, statement.last)
-            _take(bucket, amounts, days, line_numbers, file_amounts, balances, span)
-            return
+            return _take(bucket, amounts, days, line_numbers, file_amounts, balances, span)
         keys: list[str | None] = []
         last = statement.last
         for currency in currencies:
@@ -141,6 +140,7 @@ class StatementCollector:
             _take(bucket, [amounts[i] for i in at], [days[i] for i in at], numbers, [file_amounts[i] for i in at],
                   [balances[i] for i in at])
         self._taken = taken
+        return None
 
     def counts_overlap(self, account_id: str) -> bool:
         """Whether the account's lines need their verdicts (`verdicts`): it has a confirmed statement."""
@@ -253,9 +253,10 @@ class StatementCollector:
 
 
 def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers: Sequence[int],
-          file_amounts: list[Decimal], balances: list[Decimal | None], span: tuple[date, date] | None = None) -> None:
+          file_amounts: list[Decimal], balances: list[Decimal | None], span: tuple[date, date] | None = None
+          ) -> Decimal:
     """Count lines of one currency into their bucket (`StatementCollector.lines`; `span`: the first and last of
-    `days`, where known)."""
+    `days`, where known); answers the sum of their amounts."""
     totals = bucket.totals
     totals.count += len(amounts)
     moved = _add_day_sums(totals.day_sums, days, amounts)
@@ -275,10 +276,11 @@ def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers:
     running.dated(days[0], days[-1])
     if balances.count(None) == len(balances):  # (counted by identity first: None is None)
         running.moved(moved if file_amounts is amounts else sum(file_amounts, Decimal(0)))
-        return
+        return moved
     add = running.add
     for line_number, file_amount, balance in zip(line_numbers, file_amounts, balances, strict=True):
         add(line_number, file_amount, balance)
+    return moved
 
 
 def _finished(totals: StatementTotals, state: RunningState, event: StatementBalances | None, reversed_sign: bool

@@ -217,6 +217,19 @@ def test_collector_takes_a_blocks_line_numbers_and_day_span_as_given():
     assert (given.first_line, given.last_line, given.first_day_line, given.last_day_line) == (7, 11, 7, 10)
 
 
+def test_collector_answers_the_sum_of_the_lines_of_one_currency_it_takes():
+    """The sum it adds to its statement's (the report's counters take it instead of adding the lines again); lines
+    of several currencies go to one bucket each, and no one sum is theirs."""
+    collector = StatementCollector({"A1": None})
+    day = date(2024, 1, 2)
+    taken = collector.lines("R", "A1", amounts=[D("-10.50"), D("2.5"), D("7")], days=[day, day, day],
+                            currencies=["EUR"] * 3, line_numbers=[2, 3, 4], file_amounts=[D("-10.50"), D("2.5"),
+                            D("7")], balances=[None] * 3)
+    assert taken is not None and str(taken) == "-1.00"
+    assert collector.lines("R", "A1", amounts=[D("1"), D("2")], days=[day, day], currencies=["EUR", "USD"],
+                           line_numbers=[5, 6], file_amounts=[D("1"), D("2")], balances=[None, None]) is None
+
+
 def test_collector_closes_statements_by_their_balances_and_flips_a_reversed_account():
     collector = StatementCollector({"A1": None})
     collector.line("R", "A1", amount=D("-5"), day=date(2024, 1, 2), currency="EUR", line_number=3,
