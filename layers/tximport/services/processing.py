@@ -245,11 +245,11 @@ def _event_line(event: base.ParseEvent) -> int | None:
 #: distinct values kept by the small caches of the batch loop (days' ISO text, amounts' normalized text)
 _CACHE_LIMIT = 50_000
 
-_json_text = encode_basestring_ascii  # a JSON string literal, escaped as json.dumps escapes it
+_string = encode_basestring_ascii  # a JSON string literal, escaped as json.dumps escapes it
 
 
 def _opt_text(name: str, value: str | None) -> str:
-    return "" if value is None else f',"{name}":{_json_text(value)}'
+    return "" if value is None else f',"{name}":{_string(value)}'
 
 
 _optional = attrgetter("value_date", "bank_transaction_id", "reference", "counterparty_name",
@@ -318,7 +318,7 @@ def _verdict_tail(verdict: Verdict | None) -> str:
     if verdict is None:
         return "}"
     reason = {"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
-    return (f',"possibleDuplicate":true,"duplicateOf":{_json_text(verdict.duplicate_of)},'
+    return (f',"possibleDuplicate":true,"duplicateOf":{_string(verdict.duplicate_of)},'
             f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
 
 
@@ -801,32 +801,59 @@ class _SegmentIds:
         return self.joined
 
 
-def _json_lines(account_id: str, ids: _SegmentIds, cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
-                links: list[str] | None) -> list[str]:
-    """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out)."""
-    account = f'","bankAccountId":{_json_text(account_id)},"amount":"'
+def _chunk_text(account_id: str, ids: _SegmentIds, cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
+                links: list[str] | None) -> str:
+    """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out), in one
+    text, each ended by a line break. The common segment (one currency, no optional field, no verdict, no link) is
+    written a column at a time (`_plain_rows`); the others a line at a time (`_json_lines`)."""
     currencies = staged.currencies
-    texts, isos, descriptions, numbers = cols.texts, cols.isos, cols.descriptions, cols.line_numbers
     row_tails = _row_tails(cols, staged)
-    plain = row_tails is None and links is None and verdicts.count(None) == len(verdicts)
-    if plain and currencies.count(currencies[0]) == len(currencies):  # the common segment: one loop, no tails
-        currency = f'","currency":{"null" if currencies[0] is None else _json_text(currencies[0])},"datePosted":"'
-        if ids.joined is None:  # (the id written from its day and hash)
-            return [f'{{"transactionId":"{iso}-{h}{account}{text}{currency}{iso}","description":'
-                    f'{_json_text(description)},"lineNumber":{number}}}'
-                    for h, text, iso, description, number in zip(ids.hashes, texts, isos, descriptions, numbers,
-                                                                  strict=True)]
-        return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
-                f'"lineNumber":{number}}}'
-                for tx_id, text, iso, description, number in zip(ids.joined, texts, isos, descriptions, numbers,
-                                                                  strict=True)]
-    currency_texts = [f'","currency":{"null" if c is None else _json_text(c)},"datePosted":"' for c in currencies]
+    if (row_tails is None and links is None and verdicts.count(None) == len(verdicts)
+            and currencies.count(currencies[0]) == len(currencies)):
+        return "".join(_plain_rows(account_id, ids, cols, currencies[0]))
+    lines = _json_lines(account_id, ids.all(), cols, currencies, verdicts, row_tails, links)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _plain_rows(account_id: str, ids: _SegmentIds, cols: _Columns, currency: str | None) -> list[str]:
+    """The parts of the common segment's chunk lines, in order, to be joined once: the constant texts of a line's
+    template repeated, its fields laid in by slices over its places (the template's empty texts), a column at a
+    time (no string built per line). The id is written from its day and hash where nothing joined the ids
+    (`_SegmentIds`)."""
+    account = f'","bankAccountId":{_string(account_id)},"amount":"'
+    after = f'","currency":{"null" if currency is None else _string(currency)},"datePosted":"'
+    n = len(cols.isos)
+    if ids.joined is None:
+        parts = ['{"transactionId":"', "", "-", "", account, "", after, "", '","description":', "", ',"lineNumber":',
+                 "", "}\n"] * n
+        parts[1::13], parts[3::13] = cols.isos, ids.hashes
+        first = 5
+    else:
+        parts = ['{"transactionId":"', "", account, "", after, "", '","description":', "", ',"lineNumber":', "",
+                 "}\n"] * n
+        parts[1::11] = ids.joined
+        first = 3
+    step = first + 8
+    parts[first::step] = cols.texts
+    parts[first + 2::step] = cols.isos
+    parts[first + 4::step] = map(_string, cols.descriptions)
+    parts[first + 6::step] = map(str, cols.line_numbers)
+    return parts
+
+
+def _json_lines(account_id: str, ids: list[str], cols: _Columns, currencies: list[str | None],
+                verdicts: list[Verdict | None], row_tails: list[str] | None, links: list[str] | None) -> list[str]:
+    """The chunk lines of a segment's staged lines one by one, each with its tail: its optional fields
+    (`row_tails`), its links (`links`) and its verdict."""
+    account = f'","bankAccountId":{_string(account_id)},"amount":"'
+    currency_texts = [f'","currency":{"null" if c is None else _string(c)},"datePosted":"' for c in currencies]
     tails = [(row_tails[i] if row_tails is not None else "") + (links[i] if links is not None else "")
              + _verdict_tail(verdict) for i, verdict in enumerate(verdicts)]
-    return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
+    return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_string(description)},'
             f'"lineNumber":{number}{tail}'
             for tx_id, text, currency, iso, description, number, tail in zip(
-                ids.all(), texts, currency_texts, isos, descriptions, numbers, tails, strict=True)]
+                ids, cols.texts, currency_texts, cols.isos, cols.descriptions, cols.line_numbers, tails, strict=True)]
 
 
 class _Run:
@@ -983,11 +1010,12 @@ class _Run:
         if kept:
             self._write(self._stage(kept))
 
-    def _write(self, block: list[str]) -> None:
-        """The chunk lines of a batch to the staged chunks."""
-        if block:
+    def _write(self, texts: list[tuple[str, int]]) -> None:
+        """The chunk lines of a batch (texts of them, each with how many) to the staged chunks."""
+        if texts:
             first_chunk = self.rows.chunks.filling
-            self.rows.write_block(block)
+            for text, count in texts:
+                self.rows.write_text(text, count)
             self._note_span(first_chunk, self.rows.chunks.last_written)
 
     def _note_span(self, first_chunk: int, last_chunk: int) -> None:
@@ -1140,10 +1168,11 @@ class _Run:
         """Where the file states the line's amount, as the format's own line errors name it."""
         return self.options.places.of(line) or self.amount_target
 
-    def _stage(self, segments: list[_Segment]) -> list[str]:
+    def _stage(self, segments: list[_Segment]) -> list[tuple[str, int]]:
         """The chunk lines of a batch, a segment (one account's consecutive lines) at a time, column by column:
-        ids, verdicts, links, statement lines, counters, then the JSON text."""
-        out: list[str] = []
+        ids, verdicts, links, statement lines, counters, then the JSON text (a segment's lines in one text, with
+        how many)."""
+        out: list[tuple[str, int]] = []
         batch = _BatchCounts()
         for segment in segments:
             self._stage_segment(segment, out, batch)
@@ -1154,7 +1183,7 @@ class _Run:
             self.links.seen(batch.last)
         return out
 
-    def _stage_segment(self, segment: _Segment, out: list[str], batch: _BatchCounts) -> None:
+    def _stage_segment(self, segment: _Segment, out: list[tuple[str, int]], batch: _BatchCounts) -> None:
         account = segment.account
         reversed_sign = account.transaction_sign == TransactionSign.REVERSED
         staged = segment.staged_lines()
@@ -1177,7 +1206,7 @@ class _Run:
         if self.statements is not None:
             self._statement_verdicts(segment, cols, verdicts)
         batch.count(staged.currencies, cols, verdicts, total)
-        out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
+        out.append((_chunk_text(account.id, ids, cols, staged, verdicts, tails), len(verdicts)))
 
     def _verdicts(self, account_id: str, segment_ids: _SegmentIds, cols: _Columns) -> list[Verdict | None]:
         """The duplicate verdict of each staged line (None: new); a line whose id a ledger line of another amount
