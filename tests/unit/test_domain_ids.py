@@ -95,6 +95,10 @@ def test_amount_texts_are_normalize_written_plain():
     # the longest text's length given (known from an earlier pass): the same texts
     texts = [plain_decimal(v) for v in values + long]
     assert amount_texts(values + long, texts, max(map(len, texts))) == amount_texts(values + long, texts)
+    # told that no text ends in a zero after its point (a reader's shapes tell it): the texts as they are
+    plain = [Decimal(t) for t in ["-1234.56", "12.3", "100", "0", "-7"]]
+    texts = [plain_decimal(v) for v in plain]
+    assert list(amount_texts(plain, texts, 8, zero_ended=False)) == amount_texts(plain, texts) == texts
 
 
 def test_normalized_amount_is_normalize_written_plain():

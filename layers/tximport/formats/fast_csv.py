@@ -33,7 +33,7 @@ from itertools import repeat
 from typing import Any
 from unicodedata import is_normalized, normalize
 
-from tximport.formats.base import LineBlock, ParsedLine, ParseEvent, StatementAccount
+from tximport.formats.base import LineBlock, ParsedLine, ParseEvent, StatementAccount, WrittenAmounts
 from tximport.formats.csv_feed import Columns
 from tximport.formats.csv_rows import CREDIT_DEBIT, INDICATOR, SIGNED, RowReader
 from tximport.formats.encoding import nfc
@@ -92,14 +92,14 @@ class ColumnReader:
         read = self._amounts(columns) if dates is not None else None
         if dates is None or read is None:
             return None
-        amounts, amount_texts = read
+        amounts, written = read
         numbers = range(batch.first_line, batch.first_line + len(dates))
         descriptions = self._descriptions(columns, width)
         currencies = self._currencies(columns, width)
         if rows.has_extras:
-            return self._with_extras(columns, width, numbers, dates, amounts, descriptions, currencies, amount_texts)
+            return self._with_extras(columns, width, numbers, dates, amounts, descriptions, currencies, written)
         if self.blocks:
-            return (LineBlock(numbers, dates, amounts, descriptions, currencies, amount_texts=amount_texts),)
+            return (LineBlock(numbers, dates, amounts, descriptions, currencies, written=written),)
         if currencies is None:
             return map(ParsedLine, numbers, dates, amounts, descriptions)
         return map(ParsedLine, numbers, dates, amounts, descriptions, repeat(None), currencies)
@@ -138,7 +138,8 @@ class ColumnReader:
                 return None
         return list(map(cache.__getitem__, column))
 
-    def _amount_column(self, texts: list[str], written: bool = False) -> tuple[list[Decimal], list[str] | None] | None:
+    def _amount_column(self, texts: list[str], written: bool = False
+                       ) -> tuple[list[Decimal], WrittenAmounts | None] | None:
         """The amounts of a column, with their texts as `str()` writes them where they are read so (`written`)."""
         read = read_amount_column(texts, self.decimal, self.plain, written)
         if read is None:
@@ -162,9 +163,9 @@ class ColumnReader:
             values[i] = amount
         return values
 
-    def _amounts(self, columns: list[list[str]]) -> tuple[list[Decimal], list[str] | None] | None:
+    def _amounts(self, columns: list[list[str]]) -> tuple[list[Decimal], WrittenAmounts | None] | None:
         """The block's amounts, signed; with their texts as `str()` writes them where the cells hold them so (a
-        signed amount column's, where a block is handed over: `LineBlock.amount_texts`)."""
+        signed amount column's, where a block is handed over: `LineBlock.written`)."""
         rows = self.rows
         if rows.mode == SIGNED:
             return self._amount_column(columns[rows.amount_i], self.blocks)
@@ -237,7 +238,7 @@ class ColumnReader:
 
     def _with_extras(self, columns: list[list[str]], width: int, numbers: range, dates: list[date],
                      amounts: list[Decimal], descriptions: list[str], currencies: list[str | None] | None,
-                     amount_texts: list[str] | None = None) -> Iterable[ParseEvent] | None:
+                     written: WrittenAmounts | None = None) -> Iterable[ParseEvent] | None:
         rows = self.rows
         count = len(dates)
         none: Sequence[Any] = [None] * count
@@ -283,7 +284,7 @@ class ColumnReader:
             return (LineBlock(numbers, dates, amounts, descriptions, currencies, _column(value_dates, none),
                               get("bank_transaction_id"), get("reference"), get("counterparty_name"),
                               get("counterparty_account"), _column(balances, none), _column(originals, none),
-                              _column(original_currencies, none), amount_texts),)
+                              _column(original_currencies, none), written),)
         lines = map(ParsedLine, numbers, dates, amounts, descriptions, accounts, currencies or none, value_dates,
                     get("bank_transaction_id", none), get("reference", none), get("counterparty_name", none),
                     get("counterparty_account", none), balances, originals, original_currencies, pending)

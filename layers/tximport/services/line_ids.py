@@ -79,11 +79,15 @@ def content(account_id: str, day_iso: str, amount_text: str, description_key: st
     return f"{account_id}\x1fC\x1f{day_iso}\x1f{amount_text}\x1f{description_key}"
 
 
-def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str], longest: int | None = None) -> list[str]:
+def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str], longest: int | None = None,
+                 zero_ended: bool | None = None) -> Sequence[str]:
     """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`; `longest`: the
-    longest one's length, where known)."""
+    longest one's length, `zero_ended`: whether one ends in a zero after its point, where known: where none does,
+    the texts are as ids compare them already)."""
     if (max(map(len, texts), default=0) if longest is None else longest) > _PLAIN_DIGITS:
         return [normalized_amount(a) for a in amounts]
+    if zero_ended is False:
+        return texts
     # (a text ending in neither a zero nor a point has none to drop: most do, and the last character is cheap)
     return [t if t[-1] not in "0." or "." not in t else t.rstrip("0").rstrip(".") for t in texts]
 

@@ -491,15 +491,23 @@ class _Plain:
     joined: str
     #: the longest text's length
     longest: int
+    #: whether a text ends in a zero after its point (None: not known)
+    zero_ended: bool | None = None
 
 
 def _plain(values: list[Decimal], currency: str | None, places: int | None = None,
-           texts: list[str] | None = None) -> _Plain | None:
-    """`plain_money`, with the passes over the texts kept."""
-    if texts is None:
-        texts = list(map(str, values))
-    extra = _EXTRA_DECIMAL.get(money.exponent(currency) if places is None else places)
+           written: base.WrittenAmounts | None = None) -> _Plain | None:
+    """`plain_money`, with the passes over the texts kept. Where the reader's texts come with what their shapes
+    tell (`written.shapes`: digits, a sign and a point only), their decimals and lengths are not looked for again."""
+    texts = list(map(str, values)) if written is None else written.texts
+    limit = money.exponent(currency) if places is None else places
+    extra = _EXTRA_DECIMAL.get(limit)
     joined = "\n".join(texts)
+    shapes = written.shapes if written is not None else None
+    if shapes is not None:
+        if extra is None or shapes.decimals > limit or shapes.longest > _SHORT_TEXT:
+            return None
+        return _Plain(texts, joined, shapes.longest, shapes.zero_ended)
     if extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined):
         return None
     longest = max(map(len, texts), default=0)
@@ -507,12 +515,12 @@ def _plain(values: list[Decimal], currency: str | None, places: int | None = Non
 
 
 def plain_money(values: list[Decimal], currency: str | None, places: int | None = None,
-                texts: list[str] | None = None) -> list[str] | None:
+                written: base.WrittenAmounts | None = None) -> list[str] | None:
     """The decimal texts of `values`, where every one is written plainly (no exponent, finite), has at most the
     currency's decimals (or `places`) and fewer than 30 characters: then each fits its currency and is
-    storable, with no check of its own. None says only that the values need checking one by one. `texts`: the
-    values as `str()` writes them, where known (a reader's, `LineBlock.amount_texts`)."""
-    found = _plain(values, currency, places, texts)
+    storable, with no check of its own. None says only that the values need checking one by one. `written`: the
+    values as `str()` writes them, where known (a reader's, `LineBlock.written`)."""
+    found = _plain(values, currency, places, written)
     return None if found is None else found.texts
 
 
@@ -628,8 +636,9 @@ class _Columns:
     #: the amounts' plain decimal texts (`plain_decimal`), and those joined by line breaks
     texts: list[str]
     joined: str
-    #: the longest text's length (None: not known)
+    #: the longest text's length, and whether a text ends in a zero after its point (None: not known)
     longest: int | None
+    zero_ended: bool | None
     #: the first and last day
     span: tuple[date, date]
     descriptions: list[str]
@@ -654,8 +663,9 @@ class _Columns:
         if reversed_sign:
             amounts = [-a for a in amounts]
         plain = staged.plain if not reversed_sign else None
+        zero_ended = None
         if plain is not None:
-            texts, joined, longest = plain.texts, plain.joined, plain.longest
+            texts, joined, longest, zero_ended = plain.texts, plain.joined, plain.longest, plain.zero_ended
         else:
             texts, longest = list(map(str, amounts)), None
             joined = "\n".join(texts)
@@ -664,19 +674,19 @@ class _Columns:
                 joined = "\n".join(texts)
         if "-0" in joined and _SIGNED_ZERO.search(joined):  # (a text starting -0 is rare: one scan first)
             amounts, texts = _unsigned_zeros(amounts, texts)
-            joined, longest = "\n".join(texts), None
+            joined, longest, zero_ended = "\n".join(texts), None, None
         span = staged.span or (min(days), max(days))
         if block is not None:  # (a block's descriptions are texts, none of its lines is pending)
             n = len(days)
             bank_ids = block.bank_ids
-            return cls(days, day_isos, amounts, texts, joined, longest, span, block.descriptions,
+            return cls(days, day_isos, amounts, texts, joined, longest, zero_ended, span, block.descriptions,
                        bank_ids or [None] * n, block.line_numbers, [False] * n, bool(bank_ids and any(bank_ids)),
                        False, block, reversed_sign)
         descriptions = list(map(_DESCRIPTION, lines))
         if None in descriptions:
             descriptions = [d or "" for d in descriptions]
         bank_ids, pendings = list(map(_BANK_ID, lines)), list(map(_PENDING, lines))
-        return cls(days, day_isos, amounts, texts, joined, longest, span, descriptions, bank_ids,
+        return cls(days, day_isos, amounts, texts, joined, longest, zero_ended, span, descriptions, bank_ids,
                    list(map(_LINE_NUMBER, lines)), pendings, any(bank_ids), True in pendings, None, reversed_sign)
 
 
@@ -951,7 +961,7 @@ class _Run:
         span = self._bookable_span(block.days) if one else None
         if span is None:
             return None
-        plain = _plain(block.amounts, currency, texts=block.amount_texts)
+        plain = _plain(block.amounts, currency, written=block.written)
         if plain is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
                                              currency):
             return None
@@ -1199,7 +1209,8 @@ class _Run:
         if expected and staged.currencies.count(expected) != len(staged.currencies):
             self.tally.foreign += _foreign(staged.currencies, expected)
         ids = _SegmentIds(cols.isos, self.ids.hashes(
-            account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest), cols.descriptions,
+            account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest, cols.zero_ended),
+            cols.descriptions,
             cols.bank_ids if cols.banked else None, cols.line_numbers, cols.pendings if cols.pending else None))
         verdicts = self._verdicts(account.id, ids, cols)
         tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None

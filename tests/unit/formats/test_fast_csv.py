@@ -520,7 +520,8 @@ def test_blocks_carry_the_amounts_texts_where_the_cells_are_written_as_str_write
     found = [e for e in handed if isinstance(e, LineBlock)]
     assert found
     for block in found:
-        assert block.amount_texts == (list(map(str, block.amounts)) if written else None)
+        assert (block.written.texts if block.written is not None else None) == (
+            list(map(str, block.amounts)) if written else None)
 
 
 def test_blocks_with_optional_columns_are_handed_over_as_columns(monkeypatch: pytest.MonkeyPatch) -> None:

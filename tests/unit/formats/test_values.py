@@ -276,7 +276,13 @@ def test_a_column_read_with_its_texts_gives_them_as_str_writes_the_amounts(texts
         amounts, written = read
         assert column is not None and list(map(str, amounts)) == list(map(str, column))
         if written is not None:
-            assert written == list(map(str, amounts))
+            texts_written = list(map(str, amounts))
+            assert written.texts == texts_written
+            shapes = written.shapes
+            assert shapes is None or (shapes.longest, shapes.decimals, shapes.zero_ended) == (
+                max(map(len, texts_written)), max(len(t) - t.index(".") - 1 if "." in t else 0 for t in texts_written),
+                any("." in t and t.endswith("0") for t in texts_written))
+            assert plain or not texts or shapes is not None  # (a column's shapes are looked at, unless known plain)
 
 
 @pytest.mark.parametrize("plain", [False, True])
@@ -290,8 +296,23 @@ def test_a_column_gives_its_texts_only_where_each_is_written_as_str_writes_it(
         texts: list[str], separator: str, written: list[str] | None, plain: bool) -> None:
     read = read_amount_column(texts, separator, plain)
     assert read is not None
-    assert read[1] == written
+    assert (read[1].texts if read[1] is not None else None) == written
     assert list(map(str, read[0])) == (written or list(map(str, read[0])))
+
+
+@pytest.mark.parametrize(("texts", "separator", "facts"), [
+    (["-1.234,56", "0,05", "12,50", "7"], ",", (8, 2, True)),  # -1234.56 the longest, 12.50 ends in a zero
+    (["-1,234.56", "0.000001", "100", "0"], ".", (8, 6, False)),  # 100 has no point: nothing to drop
+    (["1", "-20", "300"], ".", (3, 0, False)),
+])
+def test_a_columns_texts_come_with_what_their_shapes_tell(texts: list[str], separator: str,
+                                                          facts: tuple[int, int, bool]) -> None:
+    """The longest text, the most decimals and whether a text ends in a zero after its point, from the shapes:
+    what the staging checks and the ids' amounts would otherwise look for in every text."""
+    read = read_amount_column(texts, separator)
+    assert read is not None and read[1] is not None and read[1].shapes is not None
+    shapes = read[1].shapes
+    assert (shapes.longest, shapes.decimals, shapes.zero_ended) == facts
 
 
 def test_date_style_vote_counts_distinct_values_with_their_occurrences() -> None:
