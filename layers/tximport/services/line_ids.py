@@ -276,10 +276,10 @@ class LineIds:
         """The occurrences of a run of one day's lines (None: each is the first of its kind on the day)."""
         counters = self._counters
         if not self._evicted:
-            distinct = set(firsts)
-            if len(distinct) == len(firsts):  # no two alike
-                if counters.keys().isdisjoint(distinct):  # nor any like a line before: all first
-                    counters.update(dict.fromkeys(distinct, 1))
+            fresh = dict.fromkeys(firsts, 1)
+            if len(fresh) == len(firsts):  # no two alike
+                if counters.keys().isdisjoint(fresh.keys()):  # nor any like a line before: all first
+                    counters.update(fresh)
                     return None
                 found = [counters.get(first, 0) + 1 for first in firsts]
                 counters.update(zip(firsts, found, strict=True))
