@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tximport.ids import new_id, normalized_description, plain_decimal, transaction_id
-from tximport.services.line_ids import OTHER_SPACES, LineIds, _keys, amount_texts, line_id
+from tximport.services.line_ids import OTHER_SPACES, LineIds, _keys, amount_texts, joined_ids, line_id
 
 
 def test_import_ids_are_uuids_that_sort_by_creation():
@@ -61,12 +61,44 @@ def test_identical_lines_get_ids_of_their_own_and_stay_unique_when_dates_come_ba
     assert len(set(again) | set(first)) == 5
 
 
+def test_ids_of_columns_without_bank_ids_or_pending_lines_need_no_column_for_them():
+    """`many` takes None for a column no line has (no bank id, none pending): the ids of the columns filled."""
+    day = date(2024, 1, 1)
+    days, isos = [day, day, day], ["2024-01-01"] * 3
+    texts = amount_texts([Decimal("-1.50"), Decimal("2"), Decimal("-1.50")], ["-1.50", "2", "-1.50"])
+    filled = LineIds().many("acc", days, isos, texts, ["Tea", "Cake", "Tea"], [None] * 3, range(4, 7), [False] * 3)
+    assert LineIds().many("acc", days, isos, texts, ["Tea", "Cake", "Tea"], None, range(4, 7), None) == filled
+    assert len(set(filled)) == 3
+
+
+def test_the_ids_hashes_joined_with_their_days_are_the_ids():
+    """`hashes` counts the lines as `many` does and answers what follows each id's day: a caller writing the ids
+    into its own text (the chunk lines) gets the same ids, identical lines, bank ids and pending lines included."""
+    days = [date(2024, 1, 1)] * 3 + [date(2024, 1, 2)] * 3
+    isos = [d.isoformat() for d in days]
+    texts = ["-1.5", "-1.5", "2", "3", "3", "4"]
+    descriptions = ["Tea", "tea ", "Cake", "Rent", "Rent", "Fee"]
+    banks = [None, None, "B1", None, None, "B1"]
+    pendings = [False, False, False, False, True, False]
+    hashes = LineIds().hashes("acc", days, isos, texts, descriptions, banks, range(1, 7), pendings)
+    ids = LineIds().many("acc", days, isos, texts, descriptions, banks, range(1, 7), pendings)
+    assert joined_ids(isos, hashes) == ids and len(set(ids)) == 6
+    assert all(len(h) == 32 and i.endswith(h) for h, i in zip(hashes, ids, strict=True))
+
+
 def test_amount_texts_are_normalize_written_plain():
     values = [Decimal(t) for t in ["0", "-0", "0.00", "-0.00", "100", "100.0", "1E+2", "-1E+2", "1E-7", "12.3400",
                                    "-1234.56", "0.10", "10", "-3.5"]]
     assert amount_texts(values, [plain_decimal(v) for v in values]) == [f"{v.normalize():f}" for v in values]
     long = [Decimal("1234567890123456789012345678.9"), Decimal("99999999999999999999999999999.00")]
     assert amount_texts(long, [plain_decimal(v) for v in long]) == [f"{v.normalize():f}" for v in long]
+    # the longest text's length given (known from an earlier pass): the same texts
+    texts = [plain_decimal(v) for v in values + long]
+    assert amount_texts(values + long, texts, max(map(len, texts))) == amount_texts(values + long, texts)
+    # told that no text ends in a zero after its point (a reader's shapes tell it): the texts as they are
+    plain = [Decimal(t) for t in ["-1234.56", "12.3", "100", "0", "-7"]]
+    texts = [plain_decimal(v) for v in plain]
+    assert list(amount_texts(plain, texts, 8, zero_ended=False)) == amount_texts(plain, texts) == texts
 
 
 def test_normalized_amount_is_normalize_written_plain():

@@ -10,6 +10,7 @@ import pytest
 
 from tests.fakes.objects import InMemoryObjects as FakeS3
 from tximport.errors import ValidationFailed
+from tximport.storage import staging
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.split import SplitDocuments, merged_key
 from tximport.storage.staging import ChunkWriter, page_rows, read_chunk
@@ -30,6 +31,30 @@ def test_rows_are_chunked_and_read_back_exactly():
     rows = [r for k in keys for r in read_chunk(s3, k)]
     assert [r["i"] for r in rows] == list(range(25))
     assert rows[3]["amount"] == "3.30"  # Decimal kept exact, as text
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 4, 7, 10, 1000])
+def test_lines_handed_over_as_texts_are_chunked_as_the_same_lines_one_by_one(chunk_rows: int,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    """Processing hands a block's chunk lines over as one text (`write_text`), beside lines one by one and in
+    lists: the chunks hold the same lines in the same order, a chunk that fills within a text ending at its
+    line."""
+    monkeypatch.setattr(staging, "_BATCH", 3)  # (compressed a few lines at a time: texts and lines mixed)
+    lines = [f'{{"i":{i}}}' for i in range(40)]
+    one_by_one, mixed = FakeS3(), FakeS3()
+    writer = ChunkWriter(one_by_one, "p/", "rows", chunk_rows)
+    for line in lines:
+        writer.write_encoded(line)
+    expected = [staging.decompress_chunk(k, one_by_one.objects[k]) for k in writer.close()]
+    writer = ChunkWriter(mixed, "p/", "rows", chunk_rows)
+    writer.write_text("".join(f"{line}\n" for line in lines[:9]), 9)
+    writer.write_encoded(lines[9])
+    writer.write_block(lines[10:12])
+    writer.write_text("".join(f"{line}\n" for line in lines[12:13]), 1)
+    writer.write_text("".join(f"{line}\n" for line in lines[13:40]), 27)
+    assert writer.count == 40
+    assert [staging.decompress_chunk(k, mixed.objects[k]) for k in writer.close()] == expected
+    assert b"".join(expected) == "".join(f"{line}\n" for line in lines).encode()
 
 
 def test_a_gzip_chunk_written_before_zstd_is_still_read():

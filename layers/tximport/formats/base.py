@@ -257,6 +257,25 @@ class StatementBalances:
     line_number: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenShapes:
+    """What the shapes of a column's amount texts tell of all of them, with no look at each: the longest text's
+    length, the most decimals a text has, and whether a text ends in a zero after its point."""
+
+    longest: int
+    decimals: int
+    zero_ended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenAmounts:
+    """A column's amounts as `str()` writes them, one text each (`values.read_amount_column`), with what their
+    shapes tell of them where the reader looked at them (None: not known)."""
+
+    texts: list[str]
+    shapes: WrittenShapes | None = None
+
+
 @dataclass(slots=True)
 class LineBlock:
     """Consecutive lines of one statement as columns: each has a line number, a day, an amount, a description,
@@ -278,6 +297,8 @@ class LineBlock:
     balances: list[Decimal | None] | None = None
     original_amounts: list[Decimal | None] | None = None
     original_currencies: list[str | None] | None = None
+    #: the amounts as `str()` writes them (the reader's texts, where its cells are written so; None: not known)
+    written: WrittenAmounts | None = None
 
     def __len__(self) -> int:
         return len(self.days)

@@ -4,8 +4,9 @@ Most bank exports are one record per line with the same number of cells on every
 perhaps in quotes. For such a block, the lines are split with a few `str` operations
 (`csv_feed.split_block`) instead of a `csv.reader` row loop, and every value is converted a column at
 a time: dates through a cache of the
-distinct values (a statement repeats a few hundred dates), amounts with `values.parse_amount_column`,
-descriptions stripped and NFC-normalised in one call, and the `ParsedLine` events built with `map`.
+distinct values (a statement repeats a few hundred dates), amounts with `values.read_amount_column`,
+descriptions stripped and NFC-normalised in one call, and the `ParsedLine` events built with `map` (or one
+`LineBlock` of columns, carrying the amounts' texts as read where `str()` writes them so).
 
 The column reader only produces events when they are exactly those the row reader
 (`csv_rows.RowReader`) would produce for the same rows:
@@ -32,11 +33,11 @@ from itertools import repeat
 from typing import Any
 from unicodedata import is_normalized, normalize
 
-from tximport.formats.base import LineBlock, ParsedLine, ParseEvent, StatementAccount
+from tximport.formats.base import LineBlock, ParsedLine, ParseEvent, StatementAccount, WrittenAmounts
 from tximport.formats.csv_feed import Columns
 from tximport.formats.csv_rows import CREDIT_DEBIT, INDICATOR, SIGNED, RowReader
 from tximport.formats.encoding import nfc
-from tximport.formats.values import credit_minus_debit, debit, parse_amount_column
+from tximport.formats.values import credit_minus_debit, debit, read_amount_column
 
 #: `tests` switch the column reader off to compare it with the row reader
 ENABLED = True
@@ -88,16 +89,17 @@ class ColumnReader:
         if width < rows.required or width > rows.width and not self._past_width_empty(batch):
             return None
         dates = self._dates_of(columns[rows.date_i], self._dates, rows.read_date)
-        amounts = self._amounts(columns) if dates is not None else None
-        if dates is None or amounts is None:
+        read = self._amounts(columns) if dates is not None else None
+        if dates is None or read is None:
             return None
+        amounts, written = read
         numbers = range(batch.first_line, batch.first_line + len(dates))
         descriptions = self._descriptions(columns, width)
         currencies = self._currencies(columns, width)
         if rows.has_extras:
-            return self._with_extras(columns, width, numbers, dates, amounts, descriptions, currencies)
+            return self._with_extras(columns, width, numbers, dates, amounts, descriptions, currencies, written)
         if self.blocks:
-            return (LineBlock(numbers, dates, amounts, descriptions, currencies),)
+            return (LineBlock(numbers, dates, amounts, descriptions, currencies, written=written),)
         if currencies is None:
             return map(ParsedLine, numbers, dates, amounts, descriptions)
         return map(ParsedLine, numbers, dates, amounts, descriptions, repeat(None), currencies)
@@ -136,44 +138,48 @@ class ColumnReader:
                 return None
         return list(map(cache.__getitem__, column))
 
-    def _amount_column(self, texts: list[str]) -> list[Decimal] | None:
-        amounts = parse_amount_column(texts, self.decimal, self.plain)
-        if amounts is None:
+    def _amount_column(self, texts: list[str], written: bool = False
+                       ) -> tuple[list[Decimal], WrittenAmounts | None] | None:
+        """The amounts of a column, with their texts as `str()` writes them where they are read so (`written`)."""
+        read = read_amount_column(texts, self.decimal, self.plain, written)
+        if read is None:
             try:  # odd but valid values (`12,00-`, `€ 5`): the row reader's parser, value by value
-                amounts = list(map(self.rows.parse_amount, texts))
+                return list(map(self.rows.parse_amount, texts)), None
             except ValueError:
                 return None
-        return amounts
+        return read
 
     def _optional_amounts(self, texts: list[str]) -> list[Decimal | None] | None:
         """Amounts where the cell is not blank, None where it is."""
         present = [i for i, text in enumerate(map(str.strip, texts)) if text]
         if len(present) == len(texts):
-            return self._amount_column(texts)  # type: ignore[return-value]
+            read = self._amount_column(texts)
+            return None if read is None else read[0]  # type: ignore[return-value]
         found = self._amount_column([texts[i] for i in present])
         if found is None:
             return None
         values: list[Decimal | None] = [None] * len(texts)
-        for i, amount in zip(present, found, strict=True):
+        for i, amount in zip(present, found[0], strict=True):
             values[i] = amount
         return values
 
-    def _amounts(self, columns: list[list[str]]) -> list[Decimal] | None:
+    def _amounts(self, columns: list[list[str]]) -> tuple[list[Decimal], WrittenAmounts | None] | None:
+        """The block's amounts, signed; with their texts as `str()` writes them where the cells hold them so (a
+        signed amount column's, where a block is handed over: `LineBlock.written`)."""
         rows = self.rows
         if rows.mode == SIGNED:
-            return self._amount_column(columns[rows.amount_i])
+            return self._amount_column(columns[rows.amount_i], self.blocks)
+        amounts: list[Decimal] | None = None
         if rows.mode == CREDIT_DEBIT:
             credits = self._optional_amounts(columns[rows.amount_i])
             debits = self._optional_amounts(columns[rows.debit_i]) if credits is not None else None
-            if debits is None:
-                return None
-            return self._credit_debit(credits, debits)  # type: ignore[arg-type]
-        if rows.mode == INDICATOR:
-            amounts = self._amount_column(columns[rows.amount_i])
-            if amounts is None:
-                return None
-            return self._indicated(amounts, columns[rows.debit_i])
-        return None  # pragma: no cover - the modes are exhaustive
+            if debits is not None:
+                amounts = self._credit_debit(credits, debits)  # type: ignore[arg-type]
+        elif rows.mode == INDICATOR:
+            read = self._amount_column(columns[rows.amount_i])
+            if read is not None:
+                amounts = self._indicated(read[0], columns[rows.debit_i])
+        return None if amounts is None else (amounts, None)
 
     @staticmethod
     def _credit_debit(credits: list[Decimal | None], debits: list[Decimal | None]) -> list[Decimal] | None:
@@ -231,8 +237,8 @@ class ColumnReader:
         return [text.upper() if text else default for text in map(str.strip, columns[rows.currency_i])]
 
     def _with_extras(self, columns: list[list[str]], width: int, numbers: range, dates: list[date],
-                     amounts: list[Decimal], descriptions: list[str], currencies: list[str | None] | None
-                     ) -> Iterable[ParseEvent] | None:
+                     amounts: list[Decimal], descriptions: list[str], currencies: list[str | None] | None,
+                     written: WrittenAmounts | None = None) -> Iterable[ParseEvent] | None:
         rows = self.rows
         count = len(dates)
         none: Sequence[Any] = [None] * count
@@ -278,7 +284,7 @@ class ColumnReader:
             return (LineBlock(numbers, dates, amounts, descriptions, currencies, _column(value_dates, none),
                               get("bank_transaction_id"), get("reference"), get("counterparty_name"),
                               get("counterparty_account"), _column(balances, none), _column(originals, none),
-                              _column(original_currencies, none)),)
+                              _column(original_currencies, none), written),)
         lines = map(ParsedLine, numbers, dates, amounts, descriptions, accounts, currencies or none, value_dates,
                     get("bank_transaction_id", none), get("reference", none), get("counterparty_name", none),
                     get("counterparty_account", none), balances, originals, original_currencies, pending)

@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from tximport.formats.base import DateStyle
+from tximport.formats.base import DateStyle, WrittenAmounts, WrittenShapes
 from tximport.formats.dates import parse_date as _parse_date
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "parse_amount_column",
     "parse_date",
     "plain_decimal",
+    "read_amount_column",
 ]
 
 #: DynamoDB numbers: at most 38 significant digits ...
@@ -332,7 +333,9 @@ _PLAIN_SHAPE = {
     "grouped": {",": re.compile(r"[-+]?[09]{1,3}(?:\.[09]{3})+(?:,[09]*)?"),
                 ".": re.compile(r"[-+]?[09]{1,3}(?:,[09]{3})+(?:\.[09]*)?")},
 }
-_KINDS: dict[str, dict[str, int]] = {",": {}, ".": {}}
+#: per decimal separator: each shape seen, with its kind and, where its values read as `str()` writes them, their
+#: texts' length, decimals and whether they end in a zero after the point (`_shape_written`)
+_KINDS: dict[str, dict[str, tuple[int, tuple[int, int, bool] | None]]] = {",": {}, ".": {}}
 
 
 def _shape_kind(shape: str, decimal_separator: str) -> int:
@@ -344,18 +347,57 @@ def _shape_kind(shape: str, decimal_separator: str) -> int:
     return _ODD
 
 
-def _column_kinds(joined: str, decimal_separator: str) -> set[int]:
-    """The kinds of the shapes of a column's values (joined by line breaks)."""
+def _shape_written(shape: str, decimal_separator: str) -> tuple[int, int, bool] | None:
+    """Where a plain value of this shape, as `parse_amount_column` reads it (grouping dropped, the decimal comma a
+    point), is written as `str()` writes its Decimal: its text's length, its decimals and whether it ends in a zero
+    after its point (None: `str()` writes it otherwise). The shape keeps all that decides these (the sign, which
+    digits are zeros, the point), so its own text answers for every value of the shape."""
+    read = shape.replace("." if decimal_separator == "," else ",", "").replace(",", ".")
+    try:
+        if str(Decimal(read)) != read:
+            return None
+    except InvalidOperation:
+        return None
+    point = read.find(".")
+    return len(read), 0 if point < 0 else len(read) - point - 1, point >= 0 and read.endswith("0")
+
+
+def _column_kinds(joined: str, decimal_separator: str) -> tuple[set[int], WrittenShapes | None]:
+    """The kinds of the shapes of a column's values (joined by line breaks), and what the shapes tell of the values
+    as read where each reads as `str()` writes it (`_shape_written`; None: not each)."""
     kinds = _KINDS[decimal_separator]
     shapes = set(joined.translate(_SHAPE_TELLS).split("\n"))
     try:
-        return set(map(kinds.__getitem__, shapes))
+        found = set(map(kinds.__getitem__, shapes))
     except KeyError:
         if len(kinds) > 8192:
             kinds.clear()
         for shape in shapes.difference(kinds):
-            kinds[shape] = _shape_kind(shape, decimal_separator)
-        return set(map(kinds.__getitem__, shapes))
+            kind = _shape_kind(shape, decimal_separator)
+            kinds[shape] = kind, _shape_written(shape, decimal_separator) if kind in (_FAST, _GROUPED) else None
+        found = set(map(kinds.__getitem__, shapes))
+    kinds_found = {kind for kind, _ in found}
+    written = [facts for _, facts in found if facts is not None]
+    if len(written) < len(found):
+        return kinds_found, None
+    return kinds_found, WrittenShapes(max(f[0] for f in written), max(f[1] for f in written),
+                                      any(f[2] for f in written))
+
+
+#: a plain amount's text with a leading zero (`00.5`, `-01`), after a line break
+_LEADING_ZERO = re.compile(r"\n-?0[0-9]")
+
+
+def _written_as_str(read: str) -> bool:
+    """Whether each line of `read` (plain amounts as Decimal reads them: `[-+]?digits[.digits]`, a point perhaps
+    first or last) is written as `str()` writes its Decimal: no plus, no point first or last, no leading zero, no
+    six zeros after `0.` (`0.0000001` is `1E-7`; `0.000000`, written as it is, is left to `str()` too). A few
+    searches of the text: no call per value."""
+    lined = f"\n{read}\n"
+    if "+" in lined or "\n." in lined or "-." in lined or ".\n" in lined:
+        return False
+    return ("\n0" not in lined and "\n-0" not in lined) or (
+        "0.000000" not in lined and not _LEADING_ZERO.search(lined))
 
 
 def parse_amount_column(texts: list[str], decimal_separator: str, plain: bool = False) -> list[Decimal] | None:
@@ -365,22 +407,37 @@ def parse_amount_column(texts: list[str], decimal_separator: str, plain: bool = 
     error). A few C-level passes over the column instead of a Python call per value: the values are
     classified by their shapes, of which a column has few; `plain` says they are all known plain
     already (`AmountShapes.plain`)."""
+    read = read_amount_column(texts, decimal_separator, plain, written=False)
+    return None if read is None else read[0]
+
+
+def read_amount_column(texts: list[str], decimal_separator: str, plain: bool = False, written: bool = True
+                       ) -> tuple[list[Decimal], WrittenAmounts | None] | None:
+    """`parse_amount_column`, with the texts `str()` writes the amounts as: the values as read (grouping dropped, a
+    decimal comma as the point) where each is written as `str()` writes its amount (`-1.234,56` as `-1234.56`),
+    else None (`+7`, `007`, `.5`, `5.`: the caller writes them; `written` False: not wanted). Where the values'
+    shapes were looked at (`plain` False), they tell the texts' longest length, most decimals and whether one ends
+    in a zero after its point (`WrittenAmounts.shapes`)."""
     if not texts:
-        return []
+        return [], WrittenAmounts([])
     joined = "\n".join(texts)
+    shapes: WrittenShapes | None = None
+    as_str: bool | None = None  # (plain: known once the values are read)
     if plain:
         grouping = "." if decimal_separator == "," else ","
         kinds = {_FAST, _GROUPED} if grouping in joined else {_FAST}
     else:
-        kinds = _column_kinds(joined, decimal_separator)
+        kinds, shapes = _column_kinds(joined, decimal_separator)
+        as_str = shapes is not None
     if _ODD in kinds or _GROUPED_ZERO in kinds:
         return None
     if _GROUPED in kinds:
         joined = joined.replace("." if decimal_separator == "," else ",", "")
     if decimal_separator == ",":
         joined = joined.replace(",", ".")
+    read = joined.split("\n")
     try:  # (as exact as Decimal(); the context call is cheaper)
-        amounts = list(map(_EXACT.create_decimal, joined.split("\n")))
+        amounts = list(map(_EXACT.create_decimal, read))
     except InvalidOperation:  # pragma: no cover - the shapes admit only what Decimal reads
         return None
     if not plain and max(map(len, texts)) > _SHORT:
@@ -390,7 +447,11 @@ def parse_amount_column(texts: list[str], decimal_separator: str, plain: bool = 
                     check_storable(amount, text)
         except ValueError:
             return None
-    return amounts
+    if not written:
+        return amounts, None
+    if as_str is None:
+        as_str = _written_as_str(joined)
+    return amounts, WrittenAmounts(read, shapes) if as_str else None
 
 
 _DOT_PARSER = make_amount_parser(".")

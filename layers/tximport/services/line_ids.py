@@ -8,7 +8,8 @@ recently, up to `ENTRY_WINDOW` counters (`Occurrences`): a file not in date orde
 date order as long as its lines fit; the text both the counters and the id hash read (`content`, with the
 occurrence 1 after it: the basis of the first line of its kind on its day, as most lines are) is built once a line,
 a day's run of lines none alike nor like one counted before is counted in one dict update, and the hashes of a batch
-are taken in one pass (`LineIds.many`). Descriptions are case folded together, Latin-1 text by a table.
+are taken in one pass (`LineIds.many`; `LineIds.hashes` leaves the days off, for a caller that writes each id into
+its own text). Descriptions are case folded together, Latin-1 text by a table.
 """
 
 from __future__ import annotations
@@ -78,10 +79,15 @@ def content(account_id: str, day_iso: str, amount_text: str, description_key: st
     return f"{account_id}\x1fC\x1f{day_iso}\x1f{amount_text}\x1f{description_key}"
 
 
-def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str]) -> list[str]:
-    """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`)."""
-    if max(map(len, texts), default=0) > _PLAIN_DIGITS:
+def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str], longest: int | None = None,
+                 zero_ended: bool | None = None) -> Sequence[str]:
+    """The amounts as ids compare them (no trailing zeros), from their plain texts (`plain_decimal`; `longest`: the
+    longest one's length, `zero_ended`: whether one ends in a zero after its point, where known: where none does,
+    the texts are as ids compare them already)."""
+    if (max(map(len, texts), default=0) if longest is None else longest) > _PLAIN_DIGITS:
         return [normalized_amount(a) for a in amounts]
+    if zero_ended is False:
+        return texts
     # (a text ending in neither a zero nor a point has none to drop: most do, and the last character is cheap)
     return [t if t[-1] not in "0." or "." not in t else t.rstrip("0").rstrip(".") for t in texts]
 
@@ -89,6 +95,16 @@ def amount_texts(amounts: Sequence[Decimal], texts: Sequence[str]) -> list[str]:
 def _ids(day_isos: Sequence[str], bases: list[str]) -> list[str]:
     """`<day>-<the first 32 hex digits of the sha256 of the basis>` of each line."""
     return [f"{iso}-{h.hexdigest()[:32]}" for iso, h in zip(day_isos, map(sha256, map(str.encode, bases)), strict=True)]
+
+
+def _hashes(bases: list[str]) -> list[str]:
+    """The first 32 hex digits of the sha256 of each basis: the ids without their days (`LineIds.hashes`)."""
+    return [h.hexdigest()[:32] for h in map(sha256, map(str.encode, bases))]
+
+
+def joined_ids(day_isos: Sequence[str], hashes: Sequence[str]) -> list[str]:
+    """The ids of lines from their days' ISO texts and their hashes (`LineIds.hashes`)."""
+    return [f"{iso}-{h}" for iso, h in zip(day_isos, hashes, strict=True)]
 
 
 #: what str.split() splits at besides the space (str.isspace), ASCII first
@@ -182,25 +198,41 @@ class LineIds:
         return [(day, entries) for day, entries in self._runs]
 
     def many(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
-             descriptions: Sequence[str], bank_ids: Sequence[str | None], line_numbers: Sequence[int],
-             pendings: Sequence[bool]) -> list[str]:
-        """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them)."""
+             descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+             pendings: Sequence[bool] | None) -> list[str]:
+        """The ids of consecutive lines of one account (columns; `amounts` as `amount_texts` writes them; `bank_ids`
+        None: no line has one, `pendings` None: none is pending)."""
+        return _ids(day_isos, self._bases(account_id, days, day_isos, amounts, descriptions, bank_ids, line_numbers,
+                                          pendings))
+
+    def hashes(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
+               descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+               pendings: Sequence[bool] | None) -> list[str]:
+        """`many` without the days: the ids' hashes (what follows `<day>-`), for a caller that writes the ids into
+        other text with their days (`joined_ids` joins them)."""
+        return _hashes(self._bases(account_id, days, day_isos, amounts, descriptions, bank_ids, line_numbers,
+                                   pendings))
+
+    def _bases(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
+               descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+               pendings: Sequence[bool] | None) -> list[str]:
+        """What each line's id hashes, its line counted in file order."""
         prefix = f"{account_id}\x1fC\x1f"
         # each line's content with the occurrence 1 after it: what the counters count (one key a content) and the
         # basis of the first line of its kind on its day (most are)
         firsts = [f"{prefix}{iso}\x1f{amount}\x1f{key}\x1f1"
                   for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
         banks = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else None for bank_id in bank_ids] \
-            if any(bank_ids) else None
+            if bank_ids is not None and any(bank_ids) else None
         occurrences, bank_occurrences = self._count(days, firsts, line_numbers, banks)
         bases = firsts if occurrences is None else [
             first if n == 1 else f"{first[:-1]}{n}" for first, n in zip(firsts, occurrences, strict=True)]
         if banks is not None:  # a bank id identifies its line on its own (with its occurrence, where it repeats)
             bases = [bank + bank_suffix(n) if bank else basis
                      for basis, bank, n in zip(bases, banks, bank_occurrences, strict=True)]
-        if True in pendings:  # a pending line has an id of its own (tximport.ids.transaction_id)
+        if pendings is not None and True in pendings:  # a pending line has an id of its own (transaction_id)
             bases = [f"{b}\x1fP" if p else b for b, p in zip(bases, pendings, strict=True)]
-        return _ids(day_isos, bases)
+        return bases
 
     def _count(self, days: Sequence[date], firsts: list[str], line_numbers: Sequence[int],
                banks: list[str | None] | None) -> tuple[list[int] | None, list[int]]:
@@ -244,10 +276,10 @@ class LineIds:
         """The occurrences of a run of one day's lines (None: each is the first of its kind on the day)."""
         counters = self._counters
         if not self._evicted:
-            distinct = set(firsts)
-            if len(distinct) == len(firsts):  # no two alike
-                if counters.keys().isdisjoint(distinct):  # nor any like a line before: all first
-                    counters.update(dict.fromkeys(distinct, 1))
+            fresh = dict.fromkeys(firsts, 1)
+            if len(fresh) == len(firsts):  # no two alike
+                if counters.keys().isdisjoint(fresh.keys()):  # nor any like a line before: all first
+                    counters.update(fresh)
                     return None
                 found = [counters.get(first, 0) + 1 for first in firsts]
                 counters.update(zip(firsts, found, strict=True))

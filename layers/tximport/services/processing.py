@@ -67,7 +67,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
-from tximport.services.line_ids import LineIds, amount_texts
+from tximport.services.line_ids import LineIds, amount_texts, joined_ids
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
@@ -247,11 +247,11 @@ def _event_line(event: base.ParseEvent) -> int | None:
 #: distinct values kept by the small caches of the batch loop (days' ISO text, amounts' normalized text)
 _CACHE_LIMIT = 50_000
 
-_json_text = encode_basestring_ascii  # a JSON string literal, escaped as json.dumps escapes it
+_string = encode_basestring_ascii  # a JSON string literal, escaped as json.dumps escapes it
 
 
 def _opt_text(name: str, value: str | None) -> str:
-    return "" if value is None else f',"{name}":{_json_text(value)}'
+    return "" if value is None else f',"{name}":{_string(value)}'
 
 
 _optional = attrgetter("value_date", "bank_transaction_id", "reference", "counterparty_name",
@@ -320,7 +320,7 @@ def _verdict_tail(verdict: Verdict | None) -> str:
     if verdict is None:
         return "}"
     reason = {"reason": verdict.reason, "certain": verdict.certain, **verdict.evidence}
-    return (f',"possibleDuplicate":true,"duplicateOf":{_json_text(verdict.duplicate_of)},'
+    return (f',"possibleDuplicate":true,"duplicateOf":{_string(verdict.duplicate_of)},'
             f'"duplicateReason":{staging_json(reason)},"defaultDecision":"{"skip" if verdict.certain else "import"}"}}')
 
 
@@ -483,17 +483,47 @@ _EXTRA_DECIMAL = {places: re.compile(rf"\.[0-9]{{{places + 1}}}") for places in 
 _SHORT_TEXT = 30
 
 
-def plain_money(values: list[Decimal], currency: str | None, places: int | None = None) -> list[str] | None:
+@dataclass(slots=True)
+class _Plain:
+    """Amounts written plainly (`plain_money`): their texts, with what the check found over them, kept for the
+    columns, the ids and the counters (each a pass over the texts otherwise)."""
+
+    texts: list[str]
+    #: the texts joined by line breaks
+    joined: str
+    #: the longest text's length
+    longest: int
+    #: whether a text ends in a zero after its point (None: not known)
+    zero_ended: bool | None = None
+
+
+def _plain(values: list[Decimal], currency: str | None, places: int | None = None,
+           written: base.WrittenAmounts | None = None) -> _Plain | None:
+    """`plain_money`, with the passes over the texts kept. Where the reader's texts come with what their shapes
+    tell (`written.shapes`: digits, a sign and a point only), their decimals and lengths are not looked for again."""
+    texts = list(map(str, values)) if written is None else written.texts
+    limit = money.exponent(currency) if places is None else places
+    extra = _EXTRA_DECIMAL.get(limit)
+    joined = "\n".join(texts)
+    shapes = written.shapes if written is not None else None
+    if shapes is not None:
+        if extra is None or shapes.decimals > limit or shapes.longest > _SHORT_TEXT:
+            return None
+        return _Plain(texts, joined, shapes.longest, shapes.zero_ended)
+    if extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined):
+        return None
+    longest = max(map(len, texts), default=0)
+    return None if longest > _SHORT_TEXT else _Plain(texts, joined, longest)
+
+
+def plain_money(values: list[Decimal], currency: str | None, places: int | None = None,
+                written: base.WrittenAmounts | None = None) -> list[str] | None:
     """The decimal texts of `values`, where every one is written plainly (no exponent, finite), has at most the
     currency's decimals (or `places`) and fewer than 30 characters: then each fits its currency and is
-    storable, with no check of its own. None says only that the values need checking one by one."""
-    texts = list(map(str, values))
-    extra = _EXTRA_DECIMAL.get(money.exponent(currency) if places is None else places)
-    joined = "\n".join(texts)
-    if (extra is None or "E" in joined or "N" in joined or "I" in joined or extra.search(joined)
-            or max(map(len, texts), default=0) > _SHORT_TEXT):
-        return None
-    return texts
+    storable, with no check of its own. None says only that the values need checking one by one. `written`: the
+    values as `str()` writes them, where known (a reader's, `LineBlock.written`)."""
+    found = _plain(values, currency, places, written)
+    return None if found is None else found.texts
 
 
 def _present(values: list[Decimal | None]) -> list[Decimal]:
@@ -552,7 +582,9 @@ class _Staged:
     lines: _Lines
     currencies: list[str | None]
     #: the lines' amounts as the file signs them, as decimal texts (None: not known yet)
-    texts: list[str] | None = None
+    plain: _Plain | None = None
+    #: the first and last of the lines' days (None: not known yet)
+    span: tuple[date, date] | None = None
 
 
 @dataclass(slots=True)
@@ -567,7 +599,9 @@ class _Segment:
     currencies: list[str | None]
     staged: list[bool] | None
     #: the lines' amounts as decimal texts, where known already (all lines staged)
-    texts: list[str] | None = None
+    plain: _Plain | None = None
+    #: the first and last of the lines' days, where known already (all lines staged)
+    span: tuple[date, date] | None = None
 
     def add(self, line: base.ParsedLine, currency: str | None, staged: bool) -> None:
         assert isinstance(self.lines, list)
@@ -578,7 +612,7 @@ class _Segment:
 
     def staged_lines(self) -> _Staged:
         if self.staged is None or False not in self.staged:
-            return _Staged(self.lines, self.currencies, self.texts)
+            return _Staged(self.lines, self.currencies, self.plain, self.span)
         pairs = [(line, c) for line, c, staged in zip(self.lines, self.currencies, self.staged, strict=True) if staged]
         return _Staged([p[0] for p in pairs], [p[1] for p in pairs])
 
@@ -601,12 +635,21 @@ class _Columns:
     days: list[date]
     isos: list[str]
     amounts: list[Decimal]
-    #: the amounts' plain decimal texts (`plain_decimal`)
+    #: the amounts' plain decimal texts (`plain_decimal`), and those joined by line breaks
     texts: list[str]
+    joined: str
+    #: the longest text's length, and whether a text ends in a zero after its point (None: not known)
+    longest: int | None
+    zero_ended: bool | None
+    #: the first and last day
+    span: tuple[date, date]
     descriptions: list[str]
     bank_ids: list[str | None]
-    line_numbers: list[int]
+    line_numbers: Sequence[int]
     pendings: list[bool]
+    #: whether a line has a bank id, and whether one is pending
+    banked: bool
+    pending: bool
     #: the block the lines are (none of them pending or a reversal), where they are a block's
     block: base.LineBlock | None = None
     #: the account reverses the file's signs (a card account): its balances and original amounts turn too
@@ -617,32 +660,47 @@ class _Columns:
         lines = staged.lines
         block = lines.block if type(lines) is _BlockLines else None
         days = block.days if block is not None else list(map(_DAY, lines))
-        if len(isos) > _CACHE_LIMIT:
-            isos.clear()
-        day_isos = list(map(isos.get, days))
-        if None in day_isos:
-            isos.update((day, day.isoformat()) for day in set(days) if day not in isos)
-            day_isos = list(map(isos.get, days))
+        day_isos = _isos(days, isos)
         amounts = block.amounts if block is not None else list(map(_AMOUNT, lines))
         if reversed_sign:
             amounts = [-a for a in amounts]
-        texts = staged.texts if staged.texts is not None and not reversed_sign else list(map(str, amounts))
-        joined = "\n".join(texts)
-        if staged.texts is None and "E" in joined:  # str() chose an exponent for some
-            texts = [plain_decimal(a) for a in amounts]
+        plain = staged.plain if not reversed_sign else None
+        zero_ended = None
+        if plain is not None:
+            texts, joined, longest, zero_ended = plain.texts, plain.joined, plain.longest, plain.zero_ended
+        else:
+            texts, longest = list(map(str, amounts)), None
             joined = "\n".join(texts)
+            if "E" in joined:  # str() chose an exponent for some
+                texts = [plain_decimal(a) for a in amounts]
+                joined = "\n".join(texts)
         if "-0" in joined and _SIGNED_ZERO.search(joined):  # (a text starting -0 is rare: one scan first)
             amounts, texts = _unsigned_zeros(amounts, texts)
-        descriptions = block.descriptions if block is not None else list(map(_DESCRIPTION, lines))
+            joined, longest, zero_ended = "\n".join(texts), None, None
+        span = staged.span or (min(days), max(days))
+        if block is not None:  # (a block's descriptions are texts, none of its lines is pending)
+            n = len(days)
+            bank_ids = block.bank_ids
+            return cls(days, day_isos, amounts, texts, joined, longest, zero_ended, span, block.descriptions,
+                       bank_ids or [None] * n, block.line_numbers, [False] * n, bool(bank_ids and any(bank_ids)),
+                       False, block, reversed_sign)
+        descriptions = list(map(_DESCRIPTION, lines))
         if None in descriptions:
             descriptions = [d or "" for d in descriptions]
-        if block is not None:
-            n = len(days)
-            return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                       block.bank_ids or [None] * n, list(block.line_numbers), [False] * n, block, reversed_sign)
-        return cls(days, day_isos, amounts, texts, descriptions,  # type: ignore[arg-type]
-                   list(map(_BANK_ID, lines)), list(map(_LINE_NUMBER, lines)), list(map(_PENDING, lines)),
-                   None, reversed_sign)
+        bank_ids, pendings = list(map(_BANK_ID, lines)), list(map(_PENDING, lines))
+        return cls(days, day_isos, amounts, texts, joined, longest, zero_ended, span, descriptions, bank_ids,
+                   list(map(_LINE_NUMBER, lines)), pendings, any(bank_ids), True in pendings, None, reversed_sign)
+
+
+def _isos(days: list[date], isos: dict[date, str]) -> list[str]:
+    """The days' ISO texts (`isos`: a cache of them, kept up to `_CACHE_LIMIT` days)."""
+    try:
+        return list(map(isos.__getitem__, days))
+    except KeyError:
+        if len(isos) > _CACHE_LIMIT:
+            isos.clear()
+        isos.update((day, day.isoformat()) for day in set(days) if day not in isos)
+        return list(map(isos.__getitem__, days))
 
 
 @dataclass(slots=True)
@@ -654,13 +712,15 @@ class _BatchCounts:
     last: date | None = None
     duplicates: int = 0
 
-    def count(self, currencies: list[str | None], cols: _Columns, verdicts: list[Verdict | None]) -> None:
+    def count(self, currencies: list[str | None], cols: _Columns, verdicts: list[Verdict | None],
+              total: Decimal | None = None) -> None:
+        """Count a segment's staged lines in (`total`: the sum of their amounts, where the statement checks took it)."""
         self.duplicates += len(verdicts) - verdicts.count(None)
-        first, last = min(cols.days), max(cols.days)
+        first, last = cols.span
         self.first = first if self.first is None else min(self.first, first)
         self.last = last if self.last is None else max(self.last, last)
         if currencies.count(currencies[0]) == len(currencies):
-            self._add(currencies[0], cols.amounts)
+            self._add_column(currencies[0], cols, total)
             return
         by_currency: dict[str | None, list[Decimal]] = {}
         for currency, amount in zip(currencies, cols.amounts, strict=True):
@@ -668,15 +728,62 @@ class _BatchCounts:
         for currency, amounts in by_currency.items():
             self._add(currency, amounts)
 
-    def _add(self, currency: str | None, amounts: list[Decimal]) -> None:
+    def _sides(self, currency: str | None) -> tuple[_Side, _Side]:
         sides = self.sides.get(currency)
         if sides is None:
             sides = self.sides[currency] = (_Side(), _Side())
+        return sides
+
+    def _add(self, currency: str | None, amounts: list[Decimal]) -> None:
         credits = [a for a in amounts if a >= _ZERO]  # (against a Decimal: against the int 0 it costs twice)
         debits = [a for a in amounts if a < _ZERO] if len(credits) < len(amounts) else []
-        for side, part in zip(sides, (credits, debits), strict=True):
+        for side, part in zip(self._sides(currency), (credits, debits), strict=True):
             side.count += len(part)
             side.total = sum(part, side.total)
+
+    def _add_column(self, currency: str | None, cols: _Columns, total: Decimal | None) -> None:
+        """`_add` of a segment's amounts, all of one currency, from their total (`total`, else summed here): the
+        debits are told by their texts' minus (a zero is unsigned), and where some lines are credits and some
+        debits only the credits are picked out and summed; the debits' sum is the total less theirs. The sums
+        are exact (`_plain` amounts in 80 digits), so each is the one added up line by line, written with the
+        finest exponent of its own lines (`_finest_debit`)."""
+        amounts, joined = cols.amounts, cols.joined
+        n = len(amounts)
+        debits = joined.count("\n-") + joined.startswith("-")
+        if total is None:
+            total = sum(amounts, _ZERO)
+        credit_side, debit_side = self._sides(currency)
+        if debits in (0, n):
+            side = debit_side if debits else credit_side
+            side.count += n
+            side.total += total
+            return
+        credits = [a for a in amounts if a >= _ZERO]
+        credit_sum = sum(credits, _ZERO)
+        debit_sum = total - credit_sum
+        if not _finest_debit(joined, debit_sum):
+            debit_sum = sum([a for a in amounts if a < _ZERO], _ZERO)
+        credit_side.count += len(credits)
+        credit_side.total += credit_sum
+        debit_side.count += n - len(credits)
+        debit_side.total += debit_sum
+
+
+#: per number of decimals: a debit's decimal text with that many (one line of texts joined by line breaks)
+_DEBIT_DECIMALS: dict[int, re.Pattern[str]] = {}
+
+
+def _finest_debit(joined: str, debit_sum: Decimal) -> bool:
+    """Whether `debit_sum` (computed as the total less the credits: the finest exponent of all the lines) has the
+    finest exponent of the debits' own: one of them is written with as many decimals (`joined`: the lines' texts),
+    as a debit usually is. (A sum's exponent is its terms' finest, start's 0 included.)"""
+    exponent = debit_sum.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= 0:
+        return exponent == 0
+    pattern = _DEBIT_DECIMALS.get(-exponent)
+    if pattern is None:
+        pattern = _DEBIT_DECIMALS[-exponent] = re.compile(rf"^-[0-9]*\.[0-9]{{{-exponent}}}$", re.MULTILINE)
+    return pattern.search(joined) is not None
 
 
 def _foreign(currencies: list[str | None], expected: str) -> int:
@@ -688,26 +795,77 @@ def _foreign(currencies: list[str | None], expected: str) -> int:
 _PLAIN_TAIL = _verdict_tail(None)
 
 
-def _json_lines(account_id: str, ids: list[str], cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
-                links: list[str] | None) -> list[str]:
-    """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out)."""
-    account = f'","bankAccountId":{_json_text(account_id)},"amount":"'
+class _SegmentIds:
+    """A segment's ids as each line's day and hash (`LineIds.hashes`), joined into the ids only where they are read
+    (the duplicate check, the links): the common chunk line writes the day and the hash into its text as they are."""
+
+    __slots__ = ("isos", "hashes", "joined")
+
+    def __init__(self, isos: list[str], hashes: list[str]) -> None:
+        self.isos, self.hashes = isos, hashes
+        #: the ids, once joined (None: not yet)
+        self.joined: list[str] | None = None
+
+    def all(self) -> list[str]:
+        """The ids (joined once: a change to the list is a change to the ids)."""
+        if self.joined is None:
+            self.joined = joined_ids(self.isos, self.hashes)
+        return self.joined
+
+
+def _chunk_text(account_id: str, ids: _SegmentIds, cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
+                links: list[str] | None) -> str:
+    """The chunk lines of a segment's staged lines, as `encode_row` writes them (absent values left out), in one
+    text, each ended by a line break. The common segment (one currency, no optional field, no verdict, no link) is
+    written a column at a time (`_plain_rows`); the others a line at a time (`_json_lines`)."""
     currencies = staged.currencies
-    texts, isos, descriptions, numbers = cols.texts, cols.isos, cols.descriptions, cols.line_numbers
     row_tails = _row_tails(cols, staged)
-    plain = row_tails is None and links is None and verdicts.count(None) == len(verdicts)
-    if plain and currencies.count(currencies[0]) == len(currencies):  # the common segment: one loop, no tails
-        currency = f'","currency":{"null" if currencies[0] is None else _json_text(currencies[0])},"datePosted":"'
-        return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
-                f'"lineNumber":{number}}}'
-                for tx_id, text, iso, description, number in zip(ids, texts, isos, descriptions, numbers, strict=True)]
-    currency_texts = [f'","currency":{"null" if c is None else _json_text(c)},"datePosted":"' for c in currencies]
+    if (row_tails is None and links is None and verdicts.count(None) == len(verdicts)
+            and currencies.count(currencies[0]) == len(currencies)):
+        return "".join(_plain_rows(account_id, ids, cols, currencies[0]))
+    lines = _json_lines(account_id, ids.all(), cols, currencies, verdicts, row_tails, links)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _plain_rows(account_id: str, ids: _SegmentIds, cols: _Columns, currency: str | None) -> list[str]:
+    """The parts of the common segment's chunk lines, in order, to be joined once: the constant texts of a line's
+    template repeated, its fields laid in by slices over its places (the template's empty texts), a column at a
+    time (no string built per line). The id is written from its day and hash where nothing joined the ids
+    (`_SegmentIds`)."""
+    account = f'","bankAccountId":{_string(account_id)},"amount":"'
+    after = f'","currency":{"null" if currency is None else _string(currency)},"datePosted":"'
+    n = len(cols.isos)
+    if ids.joined is None:
+        parts = ['{"transactionId":"', "", "-", "", account, "", after, "", '","description":', "", ',"lineNumber":',
+                 "", "}\n"] * n
+        parts[1::13], parts[3::13] = cols.isos, ids.hashes
+        first = 5
+    else:
+        parts = ['{"transactionId":"', "", account, "", after, "", '","description":', "", ',"lineNumber":', "",
+                 "}\n"] * n
+        parts[1::11] = ids.joined
+        first = 3
+    step = first + 8
+    parts[first::step] = cols.texts
+    parts[first + 2::step] = cols.isos
+    parts[first + 4::step] = map(_string, cols.descriptions)
+    parts[first + 6::step] = map(str, cols.line_numbers)
+    return parts
+
+
+def _json_lines(account_id: str, ids: list[str], cols: _Columns, currencies: list[str | None],
+                verdicts: list[Verdict | None], row_tails: list[str] | None, links: list[str] | None) -> list[str]:
+    """The chunk lines of a segment's staged lines one by one, each with its tail: its optional fields
+    (`row_tails`), its links (`links`) and its verdict."""
+    account = f'","bankAccountId":{_string(account_id)},"amount":"'
+    currency_texts = [f'","currency":{"null" if c is None else _string(c)},"datePosted":"' for c in currencies]
     tails = [(row_tails[i] if row_tails is not None else "") + (links[i] if links is not None else "")
              + _verdict_tail(verdict) for i, verdict in enumerate(verdicts)]
-    return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_json_text(description)},'
+    return [f'{{"transactionId":"{tx_id}{account}{text}{currency}{iso}","description":{_string(description)},'
             f'"lineNumber":{number}{tail}'
             for tx_id, text, currency, iso, description, number, tail in zip(
-                ids, texts, currency_texts, isos, descriptions, numbers, tails, strict=True)]
+                ids, cols.texts, currency_texts, cols.isos, cols.descriptions, cols.line_numbers, tails, strict=True)]
 
 
 class _Run:
@@ -802,13 +960,14 @@ class _Run:
         if account is None:
             return None
         one, currency = self._one_currency(None, account, block.currencies or [None])
-        if not one or not self._all_bookable(block.days):
+        span = self._bookable_span(block.days) if one else None
+        if span is None:
             return None
-        texts = plain_money(block.amounts, currency)
-        if texts is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
+        plain = _plain(block.amounts, currency, written=block.written)
+        if plain is None or not plain_extras(block.balances, block.original_amounts, block.original_currencies,
                                              currency):
             return None
-        return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, texts)
+        return _Segment(None, account, _BlockLines(block), [currency] * len(block), None, plain, span)
 
     def _one_currency(self, ref: str | None, account: ImportBankAccount, currencies: list[str | None]
                       ) -> tuple[bool, str | None]:
@@ -821,12 +980,14 @@ class _Run:
             return True, currencies[0]
         return False, None
 
-    def _all_bookable(self, days: list[date]) -> bool:
-        """Whether every one of `days` is booked by a ledger and lies within productDates."""
+    def _bookable_span(self, days: list[date]) -> tuple[date, date] | None:
+        """The first and last of `days`, where every one of them is booked by a ledger and lies within productDates
+        (None: not every one)."""
         first, last = min(days), max(days)
         product = self.product
-        return bookable(first) and bookable(last) and (
-            product is None or (product.covers(first) and product.covers(last)))
+        if bookable(first) and bookable(last) and (product is None or (product.covers(first) and product.covers(last))):
+            return first, last
+        return None
 
     def _balances(self, event: base.StatementBalances) -> None:
         if self.statements is None or self.discovery:
@@ -861,11 +1022,12 @@ class _Run:
         if kept:
             self._write(self._stage(kept))
 
-    def _write(self, block: list[str]) -> None:
-        """The chunk lines of a batch to the staged chunks."""
-        if block:
+    def _write(self, texts: list[tuple[str, int]]) -> None:
+        """The chunk lines of a batch (texts of them, each with how many) to the staged chunks."""
+        if texts:
             first_chunk = self.rows.chunks.filling
-            self.rows.write_block(block)
+            for text, count in texts:
+                self.rows.write_text(text, count)
             self._note_span(first_chunk, self.rows.chunks.last_written)
 
     def _note_span(self, first_chunk: int, last_chunk: int) -> None:
@@ -955,16 +1117,17 @@ class _Run:
         if account is None:
             return None
         one, currency = self._one_currency(ref, account, list(map(_CURRENCY, lines)))
-        if not one or not self._all_bookable(list(map(_DAY, lines))):
+        span = self._bookable_span(list(map(_DAY, lines))) if one else None
+        if span is None:
             return None
-        texts = plain_money(list(map(_AMOUNT, lines)), currency)
-        if texts is None:
+        plain = _plain(list(map(_AMOUNT, lines)), currency)
+        if plain is None:
             return None
         originals = list(map(_ORIGINAL, lines))
         named = list(map(_ORIGINAL_CURRENCY, lines)) if originals.count(None) != n else None
         if not plain_extras(list(map(_BALANCE, lines)), originals, named, currency):
             return None
-        return _Segment(ref, account, lines, [currency] * n, None, texts)
+        return _Segment(ref, account, lines, [currency] * n, None, plain, span)
 
     def _money_fits(self, line: base.ParsedLine, currency: str | None) -> bool:
         """Whether the line's numbers are stored exactly and each is a whole number of its currency's minor
@@ -1017,10 +1180,11 @@ class _Run:
         """Where the file states the line's amount, as the format's own line errors name it."""
         return self.options.places.of(line) or self.amount_target
 
-    def _stage(self, segments: list[_Segment]) -> list[str]:
+    def _stage(self, segments: list[_Segment]) -> list[tuple[str, int]]:
         """The chunk lines of a batch, a segment (one account's consecutive lines) at a time, column by column:
-        ids, verdicts, links, statement lines, counters, then the JSON text."""
-        out: list[str] = []
+        ids, verdicts, links, statement lines, counters, then the JSON text (a segment's lines in one text, with
+        how many)."""
+        out: list[tuple[str, int]] = []
         batch = _BatchCounts()
         for segment in segments:
             self._stage_segment(segment, out, batch)
@@ -1031,36 +1195,41 @@ class _Run:
             self.links.seen(batch.last)
         return out
 
-    def _stage_segment(self, segment: _Segment, out: list[str], batch: _BatchCounts) -> None:
+    def _stage_segment(self, segment: _Segment, out: list[tuple[str, int]], batch: _BatchCounts) -> None:
         account = segment.account
         reversed_sign = account.transaction_sign == TransactionSign.REVERSED
         staged = segment.staged_lines()
         cols = _Columns.of(staged, reversed_sign, self._iso) if staged.lines else None
+        total = None
         if self.statements is not None:
-            whole = cols is not None and len(staged.lines) == len(segment.lines) and True not in cols.pendings
-            self._statement_lines(segment, reversed_sign, cols if whole else None)
+            whole = cols is not None and len(staged.lines) == len(segment.lines) and not cols.pending
+            total = self._statement_lines(segment, reversed_sign, cols if whole else None)
+            total = total if whole else None
         if cols is None:
             return
         expected = account.currency
         if expected and staged.currencies.count(expected) != len(staged.currencies):
             self.tally.foreign += _foreign(staged.currencies, expected)
-        ids = self.ids.many(account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts),
-                            cols.descriptions, cols.bank_ids, cols.line_numbers, cols.pendings)
+        ids = _SegmentIds(cols.isos, self.ids.hashes(
+            account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest, cols.zero_ended),
+            cols.descriptions,
+            cols.bank_ids if cols.banked else None, cols.line_numbers, cols.pendings if cols.pending else None))
         verdicts = self._verdicts(account.id, ids, cols)
         tails = self._links(account.id, ids, cols, staged.lines, verdicts) if self.links is not None else None
         if self.statements is not None:
             self._statement_verdicts(segment, cols, verdicts)
-        batch.count(staged.currencies, cols, verdicts)
-        out += _json_lines(account.id, ids, cols, staged, verdicts, tails)
+        batch.count(staged.currencies, cols, verdicts, total)
+        out.append((_chunk_text(account.id, ids, cols, staged, verdicts, tails), len(verdicts)))
 
-    def _verdicts(self, account_id: str, ids: list[str], cols: _Columns) -> list[Verdict | None]:
+    def _verdicts(self, account_id: str, segment_ids: _SegmentIds, cols: _Columns) -> list[Verdict | None]:
         """The duplicate verdict of each staged line (None: new); a line whose id a ledger line of another amount
-        has gets its own first (`ids` changes)."""
+        has gets its own first (the ids change)."""
         detector = self.detector
-        if detector.quiet(account_id) and not any(cols.bank_ids):  # nothing to compare with
+        if detector.quiet(account_id) and not cols.banked:  # nothing to compare with
             detector.file_days().update((account_id, day) for day in set(cols.days))
-            return [None] * len(ids)
-        if any(cols.bank_ids):  # a bank id that gave a line the id of a ledger line of another amount: its own id
+            return [None] * len(cols.days)
+        ids = segment_ids.all()
+        if cols.banked:  # a bank id that gave a line the id of a ledger line of another amount: its own id
             collides = detector.collides
             for i, (tx_id, day, amount, bank_id) in enumerate(zip(ids, cols.days, cols.amounts, cols.bank_ids,
                                                                  strict=True)):
@@ -1071,7 +1240,7 @@ class _Run:
         return [check(account_id, tx_id, day, amount, description, bank_id) for tx_id, day, amount, description, bank_id
                 in zip(ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)]
 
-    def _links(self, account_id: str, ids: list[str], cols: _Columns, lines: _Lines,
+    def _links(self, account_id: str, segment_ids: _SegmentIds, cols: _Columns, lines: _Lines,
                verdicts: list[Verdict | None]) -> list[str] | None:
         """Pending and reversal links of the staged lines (their chunk lines' tails; None: no line has one). A
         booked line that replaces a pending line is not its duplicate (its verdict goes)."""
@@ -1079,15 +1248,15 @@ class _Run:
         assert links is not None
         recent = links.recent_rows(account_id)
         pool = links.open(account_id) if False in cols.pendings else None
-        if not pool and True not in cols.pendings and (cols.block is not None or not any(map(_REVERSAL, lines))):
+        if not pool and not cols.pending and (cols.block is not None or not any(map(_REVERSAL, lines))):
             if links.reversals:  # (a later line of the file may reverse one of these)
                 keep = -_RECENT_ROWS
-                recent.extend(zip(ids[keep:], cols.days[keep:], cols.amounts[keep:], cols.descriptions[keep:],
-                                  cols.bank_ids[keep:], strict=True))
+                recent.extend(zip(segment_ids.all()[keep:], cols.days[keep:], cols.amounts[keep:],
+                                  cols.descriptions[keep:], cols.bank_ids[keep:], strict=True))
             return None
         tails: list[str] = []
         for i, (line, tx_id, day, amount, description, bank_id) in enumerate(zip(
-                lines, ids, cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)):
+                lines, segment_ids.all(), cols.days, cols.amounts, cols.descriptions, cols.bank_ids, strict=True)):
             key = LineKey(tx_id, day, amount, description, bank_id)
             replaces = links.replaced(key, pool) if pool and not line.pending else None
             verdict = verdicts[i]
@@ -1099,9 +1268,10 @@ class _Run:
             tails.append(_links_tail(line.pending, line.reversal, replaces, reversal_of) if linked else "")
         return tails
 
-    def _statement_lines(self, segment: _Segment, reversed_sign: bool, cols: _Columns | None) -> None:
+    def _statement_lines(self, segment: _Segment, reversed_sign: bool, cols: _Columns | None) -> Decimal | None:
         """The segment's booked lines, each with its currency, go to the statement checks (a booked balance leaves
-        pending lines out); `cols`: the columns of all of them, where every line is staged and booked."""
+        pending lines out); `cols`: the columns of all of them, where every line is staged and booked. Answers the
+        sum of their amounts where they have one currency (None: not known)."""
         collector = self.statements
         assert collector is not None
         lines, currencies = segment.lines, segment.currencies
@@ -1118,9 +1288,11 @@ class _Run:
                 booked = lines
             balances = list(map(_BALANCE, booked))
         if not booked:
-            return
+            return None
+        numbers: Sequence[int]
+        span = None
         if cols is not None:
-            amounts, days, numbers = cols.amounts, cols.days, cols.line_numbers
+            amounts, days, numbers, span = cols.amounts, cols.days, cols.line_numbers, cols.span
             if reversed_sign:
                 file_amounts = block.amounts if block is not None else list(map(_AMOUNT, booked))
             else:
@@ -1129,8 +1301,8 @@ class _Run:
             file_amounts = list(map(_AMOUNT, booked))
             amounts = [-a for a in file_amounts] if reversed_sign else file_amounts
             days, numbers = list(map(_DAY, booked)), list(map(_LINE_NUMBER, booked))
-        collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currencies=currencies,
-                        line_numbers=numbers, file_amounts=file_amounts, balances=balances)
+        return collector.lines(segment.ref, segment.account.id, amounts=amounts, days=days, currencies=currencies,
+                               line_numbers=numbers, file_amounts=file_amounts, balances=balances, span=span)
 
     def _statement_verdicts(self, segment: _Segment, cols: _Columns, verdicts: list[Verdict | None]) -> None:
         """The verdicts of the segment's staged booked lines (`cols`: their columns), for the statement checks'

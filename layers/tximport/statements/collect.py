@@ -9,6 +9,7 @@ per file; a daily MT940 export for a year is 365 of them), each with the sums of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -112,18 +113,18 @@ class StatementCollector:
             self.verdicts(ref, account_id, [(line_number, day, duplicate)])
 
     def lines(self, ref: str | None, account_id: str, *, amounts: list[Decimal], days: list[date],
-              currencies: list[str | None], line_numbers: list[int], file_amounts: list[Decimal],
-              balances: list[Decimal | None]) -> None:
+              currencies: list[str | None], line_numbers: Sequence[int], file_amounts: list[Decimal],
+              balances: list[Decimal | None], span: tuple[date, date] | None = None) -> Decimal | None:
         """Consecutive booked lines of one account reference, as columns in file order (what `line` takes one
-        at a time; `currencies`: each line's, None where none is known)."""
+        at a time; `currencies`: each line's, None where none is known; `span`: the first and last of `days`,
+        where known). Answers the sum of `amounts` where they are of one currency (None: of several)."""
         statement = self._statement(ref, account_id)
         first = currencies[0]
         if currencies.count(first) == len(currencies):  # the common call: one currency
             if first is not None:
                 statement.last = first
             bucket = self._taken = statement.bucket(ref, statement.last)
-            _take(bucket, amounts, days, line_numbers, file_amounts, balances)
-            return
+            return _take(bucket, amounts, days, line_numbers, file_amounts, balances, span)
         keys: list[str | None] = []
         last = statement.last
         for currency in currencies:
@@ -139,6 +140,7 @@ class StatementCollector:
             _take(bucket, [amounts[i] for i in at], [days[i] for i in at], numbers, [file_amounts[i] for i in at],
                   [balances[i] for i in at])
         self._taken = taken
+        return None
 
     def counts_overlap(self, account_id: str) -> bool:
         """Whether the account's lines need their verdicts (`verdicts`): it has a confirmed statement."""
@@ -250,16 +252,22 @@ class StatementCollector:
         return 0
 
 
-def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers: list[int],
-          file_amounts: list[Decimal], balances: list[Decimal | None]) -> None:
-    """Count lines of one currency into their bucket (`StatementCollector.lines`)."""
+def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers: Sequence[int],
+          file_amounts: list[Decimal], balances: list[Decimal | None], span: tuple[date, date] | None = None
+          ) -> Decimal:
+    """Count lines of one currency into their bucket (`StatementCollector.lines`; `span`: the first and last of
+    `days`, where known); answers the sum of their amounts."""
     totals = bucket.totals
     totals.count += len(amounts)
     moved = _add_day_sums(totals.day_sums, days, amounts)
     totals.total += moved
-    totals.first_line = _least(totals.first_line, min(line_numbers))
-    totals.last_line = _most(totals.last_line, max(line_numbers))
-    first, last = min(days), max(days)
+    if type(line_numbers) is range and line_numbers.step > 0:  # (a block's: in order)
+        lowest, highest = line_numbers[0], line_numbers[-1]
+    else:
+        lowest, highest = min(line_numbers), max(line_numbers)
+    totals.first_line = _least(totals.first_line, lowest)
+    totals.last_line = _most(totals.last_line, highest)
+    first, last = span or (min(days), max(days))
     if totals.first_day is None or first < totals.first_day:
         totals.first_day, totals.first_day_line = first, line_numbers[days.index(first)]
     if totals.last_day is None or last > totals.last_day:
@@ -268,10 +276,11 @@ def _take(bucket: _Open, amounts: list[Decimal], days: list[date], line_numbers:
     running.dated(days[0], days[-1])
     if balances.count(None) == len(balances):  # (counted by identity first: None is None)
         running.moved(moved if file_amounts is amounts else sum(file_amounts, Decimal(0)))
-        return
+        return moved
     add = running.add
     for line_number, file_amount, balance in zip(line_numbers, file_amounts, balances, strict=True):
         add(line_number, file_amount, balance)
+    return moved
 
 
 def _finished(totals: StatementTotals, state: RunningState, event: StatementBalances | None, reversed_sign: bool

@@ -105,7 +105,10 @@ class ChunkWriter:
         self.count = 0
         self._parts: list[bytes] = []
         self._zip: Any = None  # a zstd compressor (one frame per chunk)
+        #: records not compressed yet: texts of whole lines (each ended by a line break), then single lines
+        self._texts: list[str] = []
         self._lines: list[str] = []
+        self._buffered = 0
         self._in_chunk = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -114,9 +117,10 @@ class ChunkWriter:
     def write_encoded(self, line: str) -> None:
         """Add one record already written as a JSON object on one line (a pydantic model's JSON)."""
         self._lines.append(line)
+        self._buffered += 1
         self._in_chunk += 1
         self.count += 1
-        if len(self._lines) >= _BATCH:
+        if self._buffered >= _BATCH:
             self._compress()
         if self._in_chunk >= self.chunk_rows:
             self._flush()
@@ -129,12 +133,40 @@ class ChunkWriter:
             take = min(total - start, self.chunk_rows - self._in_chunk)
             self._lines.extend(lines[start:start + take] if start or take < total else lines)
             start += take
+            self._buffered += take
             self._in_chunk += take
             self.count += take
-            if len(self._lines) >= _BATCH:
+            if self._buffered >= _BATCH:
                 self._compress()
             if self._in_chunk >= self.chunk_rows:
                 self._flush()
+
+    def write_text(self, text: str, count: int) -> None:
+        """Add `count` records already written as JSON lines, each ended by a line break, in one text (processing
+        writes a block's so: no string per line to join again); a chunk that fills within it ends at its line."""
+        while count:
+            take = min(count, self.chunk_rows - self._in_chunk)
+            if take < count:  # (once a chunk: the text is cut at the line that fills it)
+                head = text.split("\n", take)
+                self._add_text("\n".join(head[:take]) + "\n", take)
+                text = head[take]
+            else:
+                self._add_text(text, take)
+            count -= take
+
+    def _add_text(self, text: str, count: int) -> None:
+        if self._lines:  # (the lines before it go first)
+            self._lines.append("")
+            self._texts.append("\n".join(self._lines))
+            self._lines = []
+        self._texts.append(text)
+        self._buffered += count
+        self._in_chunk += count
+        self.count += count
+        if self._buffered >= _BATCH:
+            self._compress()
+        if self._in_chunk >= self.chunk_rows:
+            self._flush()
 
     @property
     def filling(self) -> int:
@@ -151,12 +183,16 @@ class ChunkWriter:
             # a compressor of its own: one is not safe to share between threads (the local stack runs several
             # functions in one process), and its compressobj works in the compressor's context
             self._zip = zstandard.ZstdCompressor(compression_params=_PARAMETERS).compressobj()
-        self._lines.append("")
-        self._parts.append(self._zip.compress("\n".join(self._lines).encode()))
-        self._lines = []
+        if self._lines:
+            self._lines.append("")
+            self._texts.append("\n".join(self._lines))
+            self._lines = []
+        texts = self._texts
+        self._parts.append(self._zip.compress((texts[0] if len(texts) == 1 else "".join(texts)).encode()))
+        self._texts, self._buffered = [], 0
 
     def _flush(self) -> None:
-        if self._lines:
+        if self._buffered:
             self._compress()
         if self._zip is None:
             return
@@ -284,6 +320,10 @@ class TypedWriter(Generic[T]):
     def write_block(self, lines: list[str]) -> None:
         """Add records already encoded as their chunk lines (see `ChunkWriter.write_block`)."""
         self.chunks.write_block(lines)
+
+    def write_text(self, text: str, count: int) -> None:
+        """Add `count` records already encoded as chunk lines in one text (see `ChunkWriter.write_text`)."""
+        self.chunks.write_text(text, count)
 
     def close(self) -> list[str]:
         """Upload what is buffered; answer every chunk key written, in order."""

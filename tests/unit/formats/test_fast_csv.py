@@ -500,6 +500,30 @@ def test_mapped_blocks_handed_over_as_columns_stand_for_the_lines(case: tuple[by
     assert flattened(handed) == lines if isinstance(handed, list) else handed == lines
 
 
+@pytest.mark.parametrize(("data", "parser", "written"), [
+    (("Buchungstag;Verwendungszweck;Betrag\n" + GERMAN).encode("cp1252"), parse_tabular_3col, True),
+    (b"date,description,amount\n" + b"2024-01-01,a,1.00\n2024-01-02,b,-2\n2024-01-02,c,0.5\n" * 200,
+     parse_tabular_3col, True),
+    (b"date,description,amount\n" + b"2024-01-01,a,+1.00\n2024-01-02,b,-2\n" * 200, parse_tabular_3col, False),
+    (b"date,description,amount\n" + b"2024-01-01,a,.50\n2024-01-02,b,-2\n" * 200, parse_tabular_3col, False),
+    (("\r\n".join(f"2024-02-{i % 28 + 1:02d},Shop {i}," + (f"{i}.50," if i % 2 else f",{i}") for i in range(120))
+      + "\r\n").encode(), parse_csv_4col, False),
+])
+def test_blocks_carry_the_amounts_texts_where_the_cells_are_written_as_str_writes_them(
+        data: bytes, parser: Any, written: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signed amount column's cells, as read (`-1.234,56` as `-1234.56`), are the texts the staged rows and the
+    ids write the amounts as; where `str()` writes them otherwise (`+1.00`, `.50`), or the amounts are computed
+    (credit and debit columns), the block has none."""
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 1024)
+    handed = _run(parser, data, blocks=True)
+    assert isinstance(handed, list)
+    found = [e for e in handed if isinstance(e, LineBlock)]
+    assert found
+    for block in found:
+        assert (block.written.texts if block.written is not None else None) == (
+            list(map(str, block.amounts)) if written else None)
+
+
 def test_blocks_with_optional_columns_are_handed_over_as_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 1024)
     rows = ["Datum;Valuta;Text;Betrag;Ref;Saldo;Orig;OrigWhg"] + [

@@ -19,6 +19,7 @@ from tximport.formats.values import (
     make_amount_parser,
     parse_amount,
     parse_amount_column,
+    read_amount_column,
 )
 from tximport.models import DateStyle
 
@@ -249,6 +250,69 @@ def test_plain_columns_are_read_at_once(texts: list[str], separator: str) -> Non
 ])
 def test_odd_columns_are_left_to_the_value_parser(texts: list[str], separator: str) -> None:
     assert parse_amount_column(texts, separator) is None
+
+
+_PLAIN_PARTS = st.sampled_from(["0", "1", "12", "9", "00", "000000", "0000001", "000", ".", ",", "-", "+", "5"])
+_PLAIN_COLUMN = st.lists(st.lists(_PLAIN_PARTS, min_size=1, max_size=4).map("".join), min_size=1, max_size=12)
+
+
+def _plain(texts: list[str], separator: str) -> bool:
+    shapes = AmountShapes()
+    shapes.add_column(texts)
+    return shapes.plain(separator)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts=st.one_of(_COLUMN_VALUES, _PLAIN_COLUMN), separator=st.sampled_from([".", ","]))
+def test_a_column_read_with_its_texts_gives_them_as_str_writes_the_amounts(texts: list[str], separator: str) -> None:
+    """The texts a column hands over with its amounts (for the staged rows and the ids) are `str()` of each amount,
+    whether the shapes are looked at per column or known plain for the whole file."""
+    for plain in (False, True) if _plain(texts, separator) else (False,):
+        read = read_amount_column(texts, separator, plain)
+        column = parse_amount_column(texts, separator, plain)
+        if read is None:
+            assert column is None
+            continue
+        amounts, written = read
+        assert column is not None and list(map(str, amounts)) == list(map(str, column))
+        if written is not None:
+            texts_written = list(map(str, amounts))
+            assert written.texts == texts_written
+            shapes = written.shapes
+            assert shapes is None or (shapes.longest, shapes.decimals, shapes.zero_ended) == (
+                max(map(len, texts_written)), max(len(t) - t.index(".") - 1 if "." in t else 0 for t in texts_written),
+                any("." in t and t.endswith("0") for t in texts_written))
+            assert plain or not texts or shapes is not None  # (a column's shapes are looked at, unless known plain)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+@pytest.mark.parametrize(("texts", "separator", "written"), [
+    (["-1.234,56", "0,05", "12,50", "-0,00", "1.000", "7"], ",", ["-1234.56", "0.05", "12.50", "-0.00", "1000", "7"]),
+    (["-1,234.56", "0.000001", "100", "0"], ".", ["-1234.56", "0.000001", "100", "0"]),
+    (["1.00", "+7"], ".", None), (["1.00", "007"], ".", None), (["1.00", "-0.5", ".5"], ".", None),
+    (["5.", "1"], ".", None), (["0.0000001"], ".", None), (["0,0000000"], ",", None), (["-05,00"], ",", None),
+])
+def test_a_column_gives_its_texts_only_where_each_is_written_as_str_writes_it(
+        texts: list[str], separator: str, written: list[str] | None, plain: bool) -> None:
+    read = read_amount_column(texts, separator, plain)
+    assert read is not None
+    assert (read[1].texts if read[1] is not None else None) == written
+    assert list(map(str, read[0])) == (written or list(map(str, read[0])))
+
+
+@pytest.mark.parametrize(("texts", "separator", "facts"), [
+    (["-1.234,56", "0,05", "12,50", "7"], ",", (8, 2, True)),  # -1234.56 the longest, 12.50 ends in a zero
+    (["-1,234.56", "0.000001", "100", "0"], ".", (8, 6, False)),  # 100 has no point: nothing to drop
+    (["1", "-20", "300"], ".", (3, 0, False)),
+])
+def test_a_columns_texts_come_with_what_their_shapes_tell(texts: list[str], separator: str,
+                                                          facts: tuple[int, int, bool]) -> None:
+    """The longest text, the most decimals and whether a text ends in a zero after its point, from the shapes:
+    what the staging checks and the ids' amounts would otherwise look for in every text."""
+    read = read_amount_column(texts, separator)
+    assert read is not None and read[1] is not None and read[1].shapes is not None
+    shapes = read[1].shapes
+    assert (shapes.longest, shapes.decimals, shapes.zero_ended) == facts
 
 
 def test_date_style_vote_counts_distinct_values_with_their_occurrences() -> None:

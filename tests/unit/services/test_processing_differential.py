@@ -297,6 +297,25 @@ def test_clean_files_batched_by_columns_stage_the_same_as_line_by_line(c: FakeCo
     assert [r.amount for r in actual.rows[:50]] == [-r.amount for r in first.rows[:50]]
 
 
+def test_blocks_of_one_sign_and_debits_written_coarser_than_credits_are_summed_the_same(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch):
+    """The report's credit and debit sums of blocks whose lines are all credits, all debits, or whose debits are
+    written with fewer decimals than the credits (or the other way round), zeros signed or not: each sum as the
+    lines add up one by one, exponent included (`12.5` and `-3` sum to 12.5 and -3, not 12.5 and -3.0)."""
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 512)
+    kinds = [["12.50", "0.10", "7"], ["-12.50", "-0.1", "-7"], ["12.55", "1.5", "-3", "-40"],
+             ["-12.55", "-1.5", "3", "40"], ["-0.00", "0", "-2.5", "1.25"], ["100", "-100", "0.0"]]
+    out = ["Date,Description,Amount"]
+    for i in range(1200):
+        kind = kinds[(i // 25) % len(kinds)]
+        out.append(f"{date(2024, 1, 1) + timedelta(days=i // 30)},Line {i % 7},{kind[i % len(kind)]}")
+    content = ("\n".join(out) + "\n").encode()
+    actual = _compare(c, world, content, world.account(), date_style=DateStyle.BIG_ENDIAN,
+                      bypass_replay_validation=True)
+    assert len(actual.rows) == 1200
+    _compare_card(c, world, content, date(2024, 1, 1))
+
+
 def _noted(seen: list[bool], segment: Any) -> Any:
     seen.append(segment is not None)
     return segment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -196,6 +197,37 @@ def test_collector_carries_a_block_without_balances_into_the_running_balance():
     (totals,) = collector.finish()
     report = assess(totals, None)
     assert report.checks == [] and (report.opening, report.closing) == (D("100"), D("102"))
+
+
+def test_collector_takes_a_blocks_line_numbers_and_day_span_as_given():
+    """A block hands its lines over with their numbers as a range and their first and last day known: the statement
+    is the one its lines give as lists (first and last line, the lines of its first and last day)."""
+    days = [date(2024, 1, 2), date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 5), date(2024, 1, 5)]
+    amounts = [D("-10"), D("2.50"), D("7"), D("-1.25"), D("3")]
+
+    def collected(numbers: Sequence[int], span: tuple[date, date] | None) -> StatementTotals:
+        collector = StatementCollector({"A1": None})
+        collector.lines("R", "A1", amounts=amounts, days=days, currencies=["EUR"] * 5, line_numbers=numbers,
+                        file_amounts=amounts, balances=[None] * 5, span=span)
+        (totals,) = collector.finish()
+        return totals
+
+    given = collected(range(7, 12), (date(2024, 1, 2), date(2024, 1, 5)))
+    assert given == collected(list(range(7, 12)), None)
+    assert (given.first_line, given.last_line, given.first_day_line, given.last_day_line) == (7, 11, 7, 10)
+
+
+def test_collector_answers_the_sum_of_the_lines_of_one_currency_it_takes():
+    """The sum it adds to its statement's (the report's counters take it instead of adding the lines again); lines
+    of several currencies go to one bucket each, and no one sum is theirs."""
+    collector = StatementCollector({"A1": None})
+    day = date(2024, 1, 2)
+    taken = collector.lines("R", "A1", amounts=[D("-10.50"), D("2.5"), D("7")], days=[day, day, day],
+                            currencies=["EUR"] * 3, line_numbers=[2, 3, 4], file_amounts=[D("-10.50"), D("2.5"),
+                            D("7")], balances=[None] * 3)
+    assert taken is not None and str(taken) == "-1.00"
+    assert collector.lines("R", "A1", amounts=[D("1"), D("2")], days=[day, day], currencies=["EUR", "USD"],
+                           line_numbers=[5, 6], file_amounts=[D("1"), D("2")], balances=[None, None]) is None
 
 
 def test_collector_closes_statements_by_their_balances_and_flips_a_reversed_account():
