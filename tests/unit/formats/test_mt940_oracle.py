@@ -346,3 +346,12 @@ def test_an_amount_with_an_exponent_is_where_we_part_from_the_library() -> None:
     assert (line.data["amount"].amount, line.data["id"]) == (Decimal("1"), "E2NT")
     mine, _ = outcome(ours.parse_mt940, data)
     assert [e for e in mine if isinstance(e, tuple)] == [(5, "InvalidAmount", ":61:2401020102C1E2NTRFNONREF", ":61:")]
+
+
+@pytest.mark.parametrize("line", [":61:000101C0,00//B1", ":61:000101C1,00//", ":61:2006080608D12,35 NRTIKREF+//2016",
+                                  ":61:000101C1,00  NTRF//B1", ":61:000101C1,00 8NTRF//B1", ":61:000101C1,00 xyz"])
+def test_a_type_after_spaces_and_a_bank_reference_after_the_amount_read_as_the_oracle_says(line: str) -> None:
+    """The damaged-statements property drew `:61:000101C0,00//B1`, which our reader reads (no type, the bank
+    reference right after the amount) and the oracle refused: the oracle applies both documented rules beside the
+    library now."""
+    assert_same_as_oracle(f":20:STMT\n:25:DE89370400440532013000\n{line}\n-\n".encode())

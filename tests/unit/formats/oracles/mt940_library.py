@@ -116,6 +116,11 @@ def _messages(raw: IO[bytes], code_page: str) -> Iterator[tuple[int, str]]:
 _STATEMENT = re.compile(mt940.tags.Statement.pattern, re.IGNORECASE | re.VERBOSE | re.UNICODE)
 
 
+#: what the library reads as the customer reference where spaces stand between a `:61:` amount and its type (our
+#: reader reads past them: `mt940_message._SPACED_TYPE`)
+_SPACED_TYPE = re.compile(r" +([NFSnfs][A-Za-z0-9]{3}|[A-Z]{2}[A-Z0-9]{2})(.*)", re.DOTALL)
+
+
 class _Untyped(ValueError):
     """A `:61:` without its transaction type, which our reader refuses where the library reads on."""
 
@@ -135,13 +140,21 @@ def _typed(amount: str, result: dict[str, Any]) -> None:
     and a whole part (`InvalidAmount`), and is followed by its transaction type (N, F or S first, or two capitals:
     `mt940_message.is_transaction_type`); where it is not,
     the line is refused, its amount (`InvalidAmount`) where what follows looks like the rest of a damaged amount
-    (`mt940_message.looks_damaged`), else the line (`InvalidLine`)."""
+    (`mt940_message.looks_damaged`), else the line (`InvalidLine`); but a type after spaces reads, and so does a line
+    whose bank reference (`//`) follows its amount right away."""
     if "," not in amount or amount.startswith(","):
         raise _Untyped(INVALID_AMOUNT)
     kind = result.get("id")
     if kind and is_transaction_type(kind):
         return
-    after = (kind or "") + (result.get("customer_reference") or "")
+    customer = result.get("customer_reference") or ""
+    spaced = _SPACED_TYPE.fullmatch(customer) if not kind else None
+    if spaced is not None:  # the type after spaces (`D12,35 NRTI...`): read as if the spaces were not there
+        result["id"], result["customer_reference"] = spaced.group(1), spaced.group(2)
+        return
+    if not kind and not customer and result.get("bank_reference") is not None:
+        return  # no type, the bank reference right after the amount (`C220000,00//1923...`): the amount ends there
+    after = (kind or "") + customer
     raise _Untyped(INVALID_AMOUNT if looks_damaged(after) else INVALID_LINE)
 
 
