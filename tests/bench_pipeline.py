@@ -286,7 +286,7 @@ def commit(rows: int, repeats: int) -> dict[str, Any]:
     from tximport.services.commit import CommitService
     from tximport.storage.batch import batch_write
     from tximport.storage.ledger import LedgerRepository, encode_staged
-    from tximport.storage.staging import Staging, read_chunk
+    from tximport.storage.staging import Staging, encode_row, read_chunk, staging_json
 
     class Table:
         """The table resource: its name (a chunk's write leaves the days' balances to the RefreshBalances
@@ -309,11 +309,15 @@ def commit(rows: int, repeats: int) -> dict[str, Any]:
 
     staging = Staging(InMemoryObjects(), rows)
     writer = staging.row_writer("bench/")
-    for n in range(rows):
-        writer.write(StagedRow(transaction_id=f"2024-01-01-{n:032x}", bank_account_id="acc",
-                               amount=Decimal(n % 90_000 - 45_000) / 100, currency="EUR",
-                               date_posted=date(2024, 1, 1) + timedelta(days=n % 300),
-                               description=f"{_WORDS[n % 10]} {n}", line_number=n + 2))
+    lines = []
+    for n in range(rows):  # each line the first of its kind on its day: staged without its id, as processing does
+        record = encode_row(StagedRow(transaction_id="", bank_account_id="acc",
+                                      amount=Decimal(n % 90_000 - 45_000) / 100, currency="EUR",
+                                      date_posted=date(2024, 1, 1) + timedelta(days=n % 300),
+                                      description=f"{_WORDS[n % 10]} {n}", line_number=n + 2))
+        del record["transactionId"]
+        lines.append(staging_json(record) + "\n")
+    writer.write_text("".join(lines), rows)
     [key] = writer.close()
     imp = Import(id="imp", organisation_id="bench", company_id="bench", file_format="Tabular3column#v1",
                  s3_key="k", chunk_keys=[key], bank_accounts=[ImportBankAccount(id="acc")])

@@ -73,12 +73,24 @@ def transaction_id(bank_account_id: str, *, date_posted: date, amount: Decimal, 
     if bank_transaction_id:
         basis = f"{bank_account_id}\x1fB\x1f{bank_transaction_id}{bank_suffix(bank_occurrence)}"
     else:
-        basis = (f"{bank_account_id}\x1fC\x1f{date_posted.isoformat()}\x1f{amount.normalize():f}"
-                 f"\x1f{' '.join(description.split()).casefold()}\x1f{occurrence}")
+        basis = _content_basis(bank_account_id, date_posted.isoformat(), f"{amount.normalize():f}", description,
+                               occurrence)
     if pending:
         basis += "\x1fP"
     digest = hashlib.sha256(basis.encode()).hexdigest()[:32]
     return f"{date_posted.isoformat()}-{digest}"
+
+
+def _content_basis(bank_account_id: str, day_iso: str, amount_key: str, description: str, occurrence: int) -> str:
+    key = normalized_description(description)
+    return f"{bank_account_id}\x1fC\x1f{day_iso}\x1f{amount_key}\x1f{key}\x1f{occurrence}"
+
+
+def first_id(bank_account_id: str, day_iso: str, amount_text: str, description: str) -> str:
+    """`transaction_id` of a line with no bank id, not pending, the first of its kind on its day (occurrence 1),
+    from its texts as a staged row holds them (`day_iso`: its ISO day, `amount_text`: its amount as a decimal)."""
+    basis = _content_basis(bank_account_id, day_iso, normalized_amount(Decimal(amount_text)), description, 1)
+    return f"{day_iso}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
 
 
 def reissued_id(transaction_id: str, amount: Decimal) -> str:

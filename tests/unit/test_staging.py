@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import json
 import threading
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fakes.objects import InMemoryObjects as FakeS3
 from tximport.errors import ValidationFailed
+from tximport.ids import transaction_id
 from tximport.storage import staging
 from tximport.storage.pagination import decode_cursor, encode_cursor
 from tximport.storage.split import SplitDocuments, merged_key
@@ -114,3 +119,41 @@ def test_chunks_written_by_threads_at_once_read_back_whole():
     for worker, keys in written.items():
         rows = [r for key in keys for r in read_chunk(s3, key)]
         assert [(r["worker"], r["i"]) for r in rows] == [(worker, i) for i in range(3000)]
+
+
+_AMOUNTS = st.decimals(allow_nan=False, allow_infinity=False, places=None, min_value=-10**12, max_value=10**12)
+_TEXTS = st.text(alphabet=st.sampled_from(["a", "Z", " ", "\t", "\xa0", "ß", "µ", "İ", "Σ", "é", "\u2028", "€", '"']),
+                 max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(amount=_AMOUNTS, description=_TEXTS, day=st.dates())
+def test_a_row_staged_without_its_id_is_read_with_the_id_of_the_first_line_of_its_kind(
+        amount: Decimal, description: str, day: date):
+    """Processing leaves the id of a line that is the first of its kind on its day (no bank id, not pending) to
+    the reader: every reader gets the id `transaction_id` gives it, from the row as staged."""
+    row = {"bankAccountId": "acc-1", "amount": format(amount, "f"), "currency": "EUR",
+           "datePosted": day.isoformat(), "description": description, "lineNumber": 7}
+    expected = transaction_id("acc-1", date_posted=day, amount=amount, description=description,
+                              bank_transaction_id=None, occurrence=1)
+    read = staging.staged_record(json.dumps(row))
+    assert read == {"transactionId": expected, **row} and next(iter(read)) == "transactionId"
+
+
+def test_rows_with_their_ids_and_rejected_lines_are_read_as_written():
+    s3 = FakeS3()
+    writer = ChunkWriter(s3, "p/", "rows", 10)
+    written = [{"transactionId": "2024-01-02-x", "bankAccountId": "a", "amount": "1.00", "datePosted": "2024-01-02",
+                "description": "Tea", "lineNumber": 2},
+               {"code": "InvalidDate", "lineNumber": 3, "message": "no date"},
+               {"bankAccountId": "a", "amount": "1.00", "datePosted": "2024-01-02", "description": "Tea",
+                "lineNumber": 4}]
+    for record in written:
+        writer.write(record)
+    [key] = writer.close()
+    first, rejected, left = list(read_chunk(s3, key))
+    assert first == written[0] and rejected == written[1]
+    assert left["transactionId"] == transaction_id("a", date_posted=date(2024, 1, 2), amount=Decimal("1"),
+                                                   description="tea", bank_transaction_id=None, occurrence=1)
+    rows, _ = page_rows(s3, [key], chunk=0, skip=2, limit=5)
+    assert rows == [left]

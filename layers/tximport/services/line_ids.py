@@ -162,6 +162,25 @@ def _keys(descriptions: Sequence[str]) -> list[str]:
     return (joined.lower() if ascii_only else _folded(joined, latin1)).split("\x00")
 
 
+class Bases:
+    """A segment's lines counted (`LineIds.counted`): what each one's id hashes, hashed when first asked for.
+    `firsts`: whether every line is the first of its kind on its day, with no bank id and not pending, so that
+    its id is `tximport.ids.transaction_id` of its own fields with the occurrence 1 (what a reader of its
+    staged line can compute again, `tximport.storage.staging`)."""
+
+    __slots__ = ("isos", "bases", "firsts", "_hashes")
+
+    def __init__(self, isos: Sequence[str], bases: list[str], firsts: bool) -> None:
+        self.isos, self.bases, self.firsts = isos, bases, firsts
+        self._hashes: list[str] | None = None
+
+    def hashes(self) -> list[str]:
+        """The ids without their days (hashed once)."""
+        if self._hashes is None:
+            self._hashes = _hashes(self.bases)
+        return self._hashes
+
+
 class LineIds:
     """The ids of a run's lines, counted in file order."""
 
@@ -213,15 +232,28 @@ class LineIds:
         return _hashes(self._bases(account_id, days, day_isos, amounts, descriptions, bank_ids, line_numbers,
                                    pendings))
 
+    def counted(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
+                descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
+                pendings: Sequence[bool] | None) -> Bases:
+        """The lines counted as `many` counts them, their ids not yet hashed (`Bases`): for a caller that needs the
+        ids of some segments only."""
+        firsts: list[str] = []
+        bases = self._bases(account_id, days, day_isos, amounts, descriptions, bank_ids, line_numbers, pendings,
+                            firsts)
+        return Bases(day_isos, bases, bases is firsts)
+
     def _bases(self, account_id: str, days: Sequence[date], day_isos: Sequence[str], amounts: Sequence[str],
                descriptions: Sequence[str], bank_ids: Sequence[str | None] | None, line_numbers: Sequence[int],
-               pendings: Sequence[bool] | None) -> list[str]:
-        """What each line's id hashes, its line counted in file order."""
+               pendings: Sequence[bool] | None, firsts: list[str] | None = None) -> list[str]:
+        """What each line's id hashes, its line counted in file order (`firsts`: a list to fill with each line's
+        basis as the first of its kind on its day; the answer is that list where every line is such a first)."""
         prefix = f"{account_id}\x1fC\x1f"
         # each line's content with the occurrence 1 after it: what the counters count (one key a content) and the
         # basis of the first line of its kind on its day (most are)
-        firsts = [f"{prefix}{iso}\x1f{amount}\x1f{key}\x1f1"
-                  for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
+        if firsts is None:
+            firsts = []
+        firsts[:] = [f"{prefix}{iso}\x1f{amount}\x1f{key}\x1f1"
+                     for iso, amount, key in zip(day_isos, amounts, _keys(descriptions), strict=True)]
         banks = [f"{account_id}\x1fB\x1f{bank_id}" if bank_id else None for bank_id in bank_ids] \
             if bank_ids is not None and any(bank_ids) else None
         occurrences, bank_occurrences = self._count(days, firsts, line_numbers, banks)

@@ -67,7 +67,7 @@ from tximport.models import (
 )
 from tximport.services.duplicates import DuplicateDetector, Verdict
 from tximport.services.lifecycle import Lifecycle
-from tximport.services.line_ids import LineIds, amount_texts, joined_ids
+from tximport.services.line_ids import Bases, LineIds, amount_texts, joined_ids
 from tximport.services.pinning import FILE_CHANGED, FILE_CHANGED_MESSAGE, UploadedFiles
 from tximport.services.statements import StatementService
 from tximport.statements.collect import StatementCollector
@@ -796,21 +796,27 @@ _PLAIN_TAIL = _verdict_tail(None)
 
 
 class _SegmentIds:
-    """A segment's ids as each line's day and hash (`LineIds.hashes`), joined into the ids only where they are read
-    (the duplicate check, the links): the common chunk line writes the day and the hash into its text as they are."""
+    """A segment's ids, hashed only where they are read (`line_ids.Bases`) and joined with their days only where
+    they are read whole (the duplicate check, the links). A segment whose ids nothing read and whose lines are
+    each the first of its kind on its day is staged without them: a reader computes each one from its line
+    (`tximport.storage.staging`), as most are read once, by the commit."""
 
-    __slots__ = ("isos", "hashes", "joined")
+    __slots__ = ("counted", "joined")
 
-    def __init__(self, isos: list[str], hashes: list[str]) -> None:
-        self.isos, self.hashes = isos, hashes
+    def __init__(self, counted: Bases) -> None:
+        self.counted = counted
         #: the ids, once joined (None: not yet)
         self.joined: list[str] | None = None
 
     def all(self) -> list[str]:
         """The ids (joined once: a change to the list is a change to the ids)."""
         if self.joined is None:
-            self.joined = joined_ids(self.isos, self.hashes)
+            self.joined = joined_ids(self.counted.isos, self.counted.hashes())
         return self.joined
+
+    def left_to_readers(self) -> bool:
+        """Whether the chunk lines go without their ids (nothing read them, each line's is its first's)."""
+        return self.joined is None and self.counted.firsts
 
 
 def _chunk_text(account_id: str, ids: _SegmentIds, cols: _Columns, staged: _Staged, verdicts: list[Verdict | None],
@@ -831,15 +837,19 @@ def _chunk_text(account_id: str, ids: _SegmentIds, cols: _Columns, staged: _Stag
 def _plain_rows(account_id: str, ids: _SegmentIds, cols: _Columns, currency: str | None) -> list[str]:
     """The parts of the common segment's chunk lines, in order, to be joined once: the constant texts of a line's
     template repeated, its fields laid in by slices over its places (the template's empty texts), a column at a
-    time (no string built per line). The id is written from its day and hash where nothing joined the ids
-    (`_SegmentIds`)."""
+    time (no string built per line). The id is left out where its readers compute it, else written from its day and
+    hash where nothing joined the ids (`_SegmentIds`)."""
     account = f'","bankAccountId":{_string(account_id)},"amount":"'
     after = f'","currency":{"null" if currency is None else _string(currency)},"datePosted":"'
     n = len(cols.isos)
-    if ids.joined is None:
+    if ids.left_to_readers():
+        parts = [f'{{"bankAccountId":{_string(account_id)},"amount":"', "", after, "", '","description":', "",
+                 ',"lineNumber":', "", "}\n"] * n
+        first = 1
+    elif ids.joined is None:
         parts = ['{"transactionId":"', "", "-", "", account, "", after, "", '","description":', "", ',"lineNumber":',
                  "", "}\n"] * n
-        parts[1::13], parts[3::13] = cols.isos, ids.hashes
+        parts[1::13], parts[3::13] = cols.isos, ids.counted.hashes()
         first = 5
     else:
         parts = ['{"transactionId":"', "", account, "", after, "", '","description":', "", ',"lineNumber":', "",
@@ -1210,7 +1220,7 @@ class _Run:
         expected = account.currency
         if expected and staged.currencies.count(expected) != len(staged.currencies):
             self.tally.foreign += _foreign(staged.currencies, expected)
-        ids = _SegmentIds(cols.isos, self.ids.hashes(
+        ids = _SegmentIds(self.ids.counted(
             account.id, cols.days, cols.isos, amount_texts(cols.amounts, cols.texts, cols.longest, cols.zero_ended),
             cols.descriptions,
             cols.bank_ids if cols.banked else None, cols.line_numbers, cols.pendings if cols.pending else None))

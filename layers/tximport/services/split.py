@@ -62,7 +62,7 @@ from tximport.sessions.ids import SESSION_REASONS
 from tximport.statements.collect import CollectorPart, StatementCollector
 from tximport.storage.objects import ObjectChanged, ObjectSource
 from tximport.storage.split import SplitDocuments, manifest_key, merged_key, range_prefix, result_key
-from tximport.storage.staging import staging_json, staging_prefix
+from tximport.storage.staging import staged_record, staging_json, staging_prefix
 
 log = logging.getLogger(__name__)
 
@@ -436,7 +436,7 @@ class _Seams:
                 start = data.rfind(b"\n", 0, at) + 1
                 end = data.find(b"\n", at)
                 end = len(data) if end < 0 else end + 1
-                row = json.loads(data[start:end])
+                row = staged_record(data[start:end])
                 day = date.fromisoformat(row["datePosted"])
                 if day in fix:
                     change = self._fix(row, day, local)

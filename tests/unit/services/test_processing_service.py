@@ -17,6 +17,7 @@ from tximport.commands import AccountChoice, CreateImport, FlipSigns, ImportAcco
 from tximport.errors import Conflict
 from tximport.formats import csv_feed
 from tximport.formats.base import DateStyle, LineBlock
+from tximport.ids import transaction_id
 from tximport.models import (
     ImportStatus,
     LedgerLine,
@@ -29,6 +30,7 @@ from tximport.models import (
 )
 from tximport.services import processing
 from tximport.services.processing import _Tally, next_step, parse_budget, report_warnings
+from tximport.storage import staging
 
 JSON_TWO_ACCOUNTS = json.dumps({"bankAccounts": [
     {"accountIdentifier": "DE89370400440532013000", "currency": "EUR", "transactions": [
@@ -88,6 +90,34 @@ def test_the_same_file_twice_gets_the_same_ids_and_identical_lines_stay_two(c: F
     again, _ = world.processed(twice, first.bank_accounts[0].id, bypass_replay_validation=True)
     ids = [r.transaction_id for r in c.staging.all_rows(first.chunk_keys)]
     assert len(set(ids)) == 4 and ids == [r.transaction_id for r in c.staging.all_rows(again.chunk_keys)]
+
+
+def test_ids_of_lines_first_of_their_kind_are_left_to_readers_and_read_as_the_ledger_keeps_them(
+        c: FakeContainer, world: World, monkeypatch: pytest.MonkeyPatch):
+    """A segment whose lines are each the first of its kind on its day is staged without its ids (the readers
+    compute them); a segment with an identical line keeps them. Review, commit and a second import all see the
+    ids `transaction_id` gives."""
+    monkeypatch.setattr(csv_feed, "BLOCK_SIZE", 1024)  # blocks of some 40 lines (the first holds the header)
+    lines = [f"2024-01-{1 + n // 20:02d},Card {n},-{n}.50" for n in range(120)]
+    lines[70] = lines[71] = "2024-01-04,Tea,-2.00"  # two alike in the middle block
+    content = ("Date,Description,Amount\n" + "\n".join(lines) + "\n").encode()
+    first = world.completed(content)
+    account = first.bank_accounts[0].id
+    raw = [json.loads(line) for key in first.chunk_keys for line in staging.read_lines(c.objects, key)]
+    left = ["transactionId" not in line for line in raw]
+    assert left[:30] == [True] * 30 and not left[70] and not left[71] and left[-30:] == [True] * 30
+    occurrences = [2 if n == 71 else 1 for n in range(120)]
+    expected = [transaction_id(account, date_posted=r.date_posted, amount=r.amount, description=r.description,
+                               bank_transaction_id=None, occurrence=k)
+                for r, k in zip(c.staging.all_rows(first.chunk_keys), occurrences, strict=True)]
+    assert [r.transaction_id for r in c.staging.all_rows(first.chunk_keys)] == expected
+    ledger = [line.transaction_id for day in range(1, 7)
+              for line in c.ledger.day_lines(world.tenant, account, date(2024, 1, day))]
+    assert sorted(ledger) == sorted(expected)
+    again, _ = world.processed(content, account, bypass_replay_validation=True)
+    rows = list(c.staging.all_rows(again.chunk_keys))
+    assert [r.transaction_id for r in rows] == expected
+    assert all(r.duplicate_reason == {"reason": "alreadyImported", "certain": True, "in": "ledger"} for r in rows)
 
 
 def test_minimal_review_confirms_by_itself_and_exception_review_waits_on_warnings(c: FakeContainer, world: World):
