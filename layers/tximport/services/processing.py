@@ -13,8 +13,10 @@ staged from its columns, with no `ParsedLine` built or read per line, unless a c
 it goes as the lines it stands for). Checks over a batch's columns (one account reference, one currency, every
 amount written to its currency's decimals, every day within productDates) usually show that no line needs a check
 of its own; otherwise the batch goes line by line into segments (consecutive lines of one account,
-`_Accounts`). A segment's columns then give the signs, the deterministic ids (`tximport.services.line_ids`,
-hashed in one pass), the duplicate verdicts, the pending and reversal links (`_Links`, only where a line has one), the
+`_Accounts`). A segment's columns then give the signs, the deterministic ids (`tximport.services.line_ids`: the
+lines counted in file order, hashed in one pass where they are read; a segment of lines each the first of its kind
+on its day that nothing read is staged without them, and its readers compute them: `tximport.storage.staging`),
+the duplicate verdicts, the pending and reversal links (`_Links`, only where a line has one), the
 statement checks' lines (`StatementCollector`: the one per-statement aggregate), the report's counters
 (`_Tally`, once per batch) and the chunk lines, written as JSON text. The warnings policy
 (`report_warnings`) and the review-level decision (`next_step`) read the tally. The row-at-a-time path this
