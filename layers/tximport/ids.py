@@ -86,10 +86,22 @@ def _content_basis(bank_account_id: str, day_iso: str, amount_key: str, descript
     return f"{bank_account_id}\x1fC\x1f{day_iso}\x1f{amount_key}\x1f{key}\x1f{occurrence}"
 
 
+#: a decimal text as `str(Decimal)` writes one without an exponent (no sign but a minus, no leading zero)
+_PLAIN_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
+def amount_key(text: str) -> str:
+    """`normalized_amount(Decimal(text))` (an amount as ids compare it), by string work where `text` is plain (as a
+    staged row writes its amount) and short enough that normalize would not round it."""
+    if len(text) > 28 or _PLAIN_TEXT.fullmatch(text) is None:
+        return normalized_amount(Decimal(text))
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def first_id(bank_account_id: str, day_iso: str, amount_text: str, description: str) -> str:
     """`transaction_id` of a line with no bank id, not pending, the first of its kind on its day (occurrence 1),
     from its texts as a staged row holds them (`day_iso`: its ISO day, `amount_text`: its amount as a decimal)."""
-    basis = _content_basis(bank_account_id, day_iso, normalized_amount(Decimal(amount_text)), description, 1)
+    basis = _content_basis(bank_account_id, day_iso, amount_key(amount_text), description, 1)
     return f"{day_iso}-{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
 
 

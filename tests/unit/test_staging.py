@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fakes.objects import InMemoryObjects as FakeS3
+from tximport import ids
 from tximport.errors import ValidationFailed
 from tximport.ids import transaction_id
 from tximport.storage import staging
@@ -137,7 +138,8 @@ def test_a_row_staged_without_its_id_is_read_with_the_id_of_the_first_line_of_it
     expected = transaction_id("acc-1", date_posted=day, amount=amount, description=description,
                               bank_transaction_id=None, occurrence=1)
     read = staging.staged_record(json.dumps(row))
-    assert read == {"transactionId": expected, **row} and next(iter(read)) == "transactionId"
+    assert read == {"transactionId": expected, **row}
+    assert ids.amount_key(row["amount"]) == ids.normalized_amount(amount)
 
 
 def test_rows_with_their_ids_and_rejected_lines_are_read_as_written():
@@ -157,3 +159,9 @@ def test_rows_with_their_ids_and_rejected_lines_are_read_as_written():
                                                    description="tea", bank_transaction_id=None, occurrence=1)
     rows, _ = page_rows(s3, [key], chunk=0, skip=2, limit=5)
     assert rows == [left]
+
+
+@pytest.mark.parametrize("text", ["-3.50", "100", "100.00", "0.00", "-0.00", "-0", "0", "007", "+7", "5.", ".50",
+                                  "1E+2", "-1.5e-3", "12345678901234567890123456.7890", "9" * 40 + ".10", "-0.000"])
+def test_an_amount_key_from_text_is_the_normalized_amount(text: str):
+    assert ids.amount_key(text) == ids.normalized_amount(Decimal(text))

@@ -62,7 +62,7 @@ class CommitService:
         days: set[tuple[str, date]] = set()
         seen: set[tuple[str, str]] = set()
         for chunk_key in imp.chunk_keys:
-            for record in self.staging.records(chunk_key):
+            for record in self.staging.records(chunk_key, ids=False):
                 if (place := (record["bankAccountId"], record["datePosted"])) not in seen:
                     seen.add(place)
                     days.add((place[0], date.fromisoformat(place[1])))

@@ -220,16 +220,17 @@ def staged_record(line: bytes | str) -> dict[str, Any]:
     """A chunk line's record, a staged row's with its `transactionId` (computed where processing left it to the
     reader: the row is the first of its kind on its day, with no bank id and not pending)."""
     record: dict[str, Any] = json.loads(line)
-    if "transactionId" in record or "bankAccountId" not in record:
-        return record
-    tx_id = first_id(record["bankAccountId"], record["datePosted"], record["amount"], record["description"])
-    return {"transactionId": tx_id, **record}
+    if "transactionId" not in record and "bankAccountId" in record:
+        record["transactionId"] = first_id(record["bankAccountId"], record["datePosted"], record["amount"],
+                                           record["description"])
+    return record
 
 
-def read_chunk(objects: ObjectStore, key: str) -> Iterator[dict[str, Any]]:
-    """The records of one chunk, streamed (amounts come back as the decimal strings they were written as)."""
+def read_chunk(objects: ObjectStore, key: str, *, ids: bool = True) -> Iterator[dict[str, Any]]:
+    """The records of one chunk, streamed (amounts come back as the decimal strings they were written as; `ids`
+    False: a staged row's id only where the chunk holds it, for a reader that needs none)."""
     for line in read_lines(objects, key):
-        yield staged_record(line)
+        yield staged_record(line) if ids else json.loads(line)
 
 
 def read_lines(objects: ObjectStore, key: str) -> Iterator[bytes]:
@@ -361,10 +362,11 @@ class Staging:
     def error_writer(self, prefix: str) -> TypedWriter[ErrorDetail]:
         return TypedWriter(ChunkWriter(self.objects, prefix, "errors", self.chunk_rows), encode_error)
 
-    def records(self, chunk_key: str) -> Iterator[dict[str, Any]]:
+    def records(self, chunk_key: str, *, ids: bool = True) -> Iterator[dict[str, Any]]:
         """The staged rows of one chunk as their chunk lines (by the API's names: what `decode_row` reads),
-        streamed: for the commit workers, which write them to the ledger as they are."""
-        return read_chunk(self.objects, chunk_key)
+        streamed: for the commit workers, which write them to the ledger as they are (`ids` False: without the
+        ids processing left to readers, for one that reads no id)."""
+        return read_chunk(self.objects, chunk_key, ids=ids)
 
     def rows(self, chunk_key: str) -> Iterator[StagedRow]:
         """The staged rows of one chunk, streamed."""
