@@ -282,11 +282,11 @@ def _stub_client(validate: bool) -> Any:
 def commit(rows: int, repeats: int) -> dict[str, Any]:
     """Client CPU a line of committing one staged chunk of `rows` lines, and of the floor."""
     from tests.fakes.objects import InMemoryObjects
-    from tximport.models import Import, ImportBankAccount, StagedRow
+    from tximport.models import Import, ImportBankAccount
     from tximport.services.commit import CommitService
     from tximport.storage.batch import batch_write
     from tximport.storage.ledger import LedgerRepository, encode_staged
-    from tximport.storage.staging import Staging, encode_row, read_chunk, staging_json
+    from tximport.storage.staging import Staging, read_chunk, staging_json
 
     class Table:
         """The table resource: its name (a chunk's write leaves the days' balances to the RefreshBalances
@@ -310,13 +310,13 @@ def commit(rows: int, repeats: int) -> dict[str, Any]:
     staging = Staging(InMemoryObjects(), rows)
     writer = staging.row_writer("bench/")
     lines = []
-    for n in range(rows):  # each line the first of its kind on its day: staged without its id, as processing does
-        record = encode_row(StagedRow(transaction_id="", bank_account_id="acc",
-                                      amount=Decimal(n % 90_000 - 45_000) / 100, currency="EUR",
-                                      date_posted=date(2024, 1, 1) + timedelta(days=n % 300),
-                                      description=f"{_WORDS[n % 10]} {n}", line_number=n + 2))
-        del record["transactionId"]
-        lines.append(staging_json(record) + "\n")
+    for n in range(rows):  # as processing stages a plain block's lines: each the first of its kind on its day (its
+        # id left to the reader), no optional field, no verdict
+        amount = Decimal(n % 90_000 - 45_000) / 100
+        written = {"bankAccountId": "acc", "amount": f"{amount:f}", "currency": "EUR",
+                   "datePosted": (date(2024, 1, 1) + timedelta(days=n % 300)).isoformat(),
+                   "description": f"{_WORDS[n % 10]} {n}", "lineNumber": n + 2}
+        lines.append(staging_json(written) + "\n")
     writer.write_text("".join(lines), rows)
     [key] = writer.close()
     imp = Import(id="imp", organisation_id="bench", company_id="bench", file_format="Tabular3column#v1",
